@@ -1,0 +1,85 @@
+"""The typed events a generation streams, the same for every backend.
+
+A generation is an async iterator of these small frozen dataclasses. It always
+ends with exactly one :class:`Finished` or :class:`Failed`, so a consumer never
+has to guess whether a stream hung or completed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Token counts for one generation (None where the backend does not say)."""
+
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    thinking_tokens: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Timings:
+    """How long a generation took, in the units a person reads."""
+
+    time_to_first_token_s: float | None = None
+    """Seconds from sending the request to the first thinking or answer token."""
+    prompt_tokens_per_s: float | None = None
+    generation_tokens_per_s: float | None = None
+    total_s: float | None = None
+    prompt_tokens: int | None = None
+    generated_tokens: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Started:
+    """The request was accepted; ``model`` is what the backend says it runs."""
+
+    model: str
+
+
+@dataclass(frozen=True, slots=True)
+class ThinkingDelta:
+    """A piece of the model's reasoning (Qwen ``reasoning_content``, Claude thinking)."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class TextDelta:
+    """A piece of the answer."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class LiveStats:
+    """Numbers while streaming: tokens so far and the current rate."""
+
+    tokens: int
+    tokens_per_s: float | None
+    thinking_tokens: int = 0
+    time_to_first_token_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Finished:
+    """The generation completed; final timings and usage."""
+
+    timings: Timings
+    usage: Usage = field(default_factory=Usage)
+    stop_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Failed:
+    """The generation failed; ``reason`` is one line a person can act on."""
+
+    reason: str
+    hint: str | None = None
+    """The next step ("set ANTHROPIC_API_KEY", "restart the server")."""
+    cancelled: bool = False
+
+
+GenerationEvent = Started | ThinkingDelta | TextDelta | LiveStats | Finished | Failed

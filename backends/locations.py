@@ -1,0 +1,83 @@
+"""Every path pelican-tui reads or writes comes from here.
+
+Nothing is created at import: callers ask for a directory and ``ensure`` it
+when they are about to write.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "pelican-tui"
+
+CONFIG_FILE_ENV = "PELICAN_CONFIG_FILE"
+"""Points at another config file (tests and alternative setups use it)."""
+HOME_ENV = "PELICAN_HOME"
+"""If set, config and data (sessions, state) live under this one folder."""
+CACHE_ENV = "PELICAN_CACHE_DIR"
+"""Overrides the cache folder (built llama-server, downloaded models, hashes).
+
+The cache holds only things that can be rebuilt or fetched again, so tests
+that isolate config and data with ``PELICAN_HOME`` still share it.
+"""
+
+
+def _home() -> Path | None:
+    value = os.environ.get(HOME_ENV)
+    return Path(value).expanduser() if value else None
+
+
+def config_dir() -> Path:
+    home = _home()
+    return home / "config" if home else Path(platformdirs.user_config_dir(APP_NAME))
+
+
+def data_dir() -> Path:
+    home = _home()
+    return home / "data" if home else Path(platformdirs.user_data_dir(APP_NAME))
+
+
+def cache_dir() -> Path:
+    override = os.environ.get(CACHE_ENV)
+    return Path(override).expanduser() if override else Path(platformdirs.user_cache_dir(APP_NAME))
+
+
+def config_file() -> Path:
+    override = os.environ.get(CONFIG_FILE_ENV)
+    return Path(override).expanduser() if override else config_dir() / "config.toml"
+
+
+def state_file() -> Path:
+    """Small UI state remembered between runs (theme, prompt history)."""
+    return data_dir() / "state.json"
+
+
+def sessions_db() -> Path:
+    return data_dir() / "sessions.sqlite3"
+
+
+def models_dir() -> Path:
+    return cache_dir() / "models"
+
+
+def llama_server_cache_dir() -> Path:
+    """Built llama-server binaries, one folder per llama.cpp version."""
+    return cache_dir() / "llama-server"
+
+
+def hash_cache_file() -> Path:
+    """sha256 of model files, keyed by path, size and mtime."""
+    return cache_dir() / "file-hashes.json"
+
+
+def bandwidth_cache_file() -> Path:
+    return cache_dir() / "memory-bandwidth.json"
+
+
+def ensure(path: Path) -> Path:
+    """Create ``path`` (a directory) if needed and return it."""
+    path.mkdir(parents=True, exist_ok=True)
+    return path

@@ -1,0 +1,159 @@
+"""pelican-tui's settings: one pydantic-settings model.
+
+Sources, highest first: CLI flags (passed to :func:`load_settings` as
+overrides), ``PELICAN_`` environment variables (``__`` for nesting, e.g.
+``PELICAN_LOCAL__CONTEXT=16384``), the TOML file at
+:func:`~pelican_tui.backends.locations.config_file`, then these defaults.
+
+Settings are built in ``main()``, never at import. The Anthropic API key is not
+a setting: the SDK reads ``ANTHROPIC_API_KEY`` itself and it is never written.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from . import locations
+from .protocol import DEFAULT_PROMPT, Effort
+
+ImageMode = Literal["auto", "tgp", "sixel", "halfcell", "unicode"]
+LoadMode = Literal["auto", "none", "mmap", "mlock", "mmap+mlock", "dio"]
+
+QWEN36_HF = "ggml-org/Qwen3.6-35B-A3B-GGUF:Q4_K_M"
+"""The real target model, one setting away: ``local.hf = "..."``."""
+
+
+class LocalSettings(BaseModel):
+    """The local model: a llama-server pelican-tui spawns, or one it attaches to."""
+
+    model: Path | None = None
+    """Path to a GGUF file. None and no ``hf``: the tiny SmolLM2 stand-in."""
+    hf: str | None = None
+    """A Hugging Face reference passed to ``llama-server -hf`` (e.g. the Qwen3.6 GGUF)."""
+    url: str | None = None
+    """Attach to this OpenAI-compatible server instead of spawning one."""
+    url_api_key_env: str = "PELICAN_LOCAL_API_KEY"
+    """Environment variable holding the attached server's API key, if it needs one."""
+    url_model: str | None = None
+    """Model name to send to an attached server (None: the first it lists)."""
+    llama_server: Path | None = None
+    """The llama-server binary. None: PATH, then a cached build, then build one."""
+    context: int = 8192
+    """Context size passed as ``-c`` (set explicitly: llama-server may shrink unset values)."""
+    threads: int | None = None
+    """``-t``: CPU threads for generation (None: llama-server decides)."""
+    n_cpu_moe: int | None = None
+    """``--n-cpu-moe``: keep the expert weights of the first N layers on the CPU."""
+    gpu_layers: int | None = None
+    """``-ngl``: layers to offload to a GPU."""
+    load_mode: LoadMode | None = None
+    """``--load-mode``: how weights are loaded (mmap, mlock, ...)."""
+    extra_args: list[str] = Field(default_factory=list)
+    """Anything else passed through to llama-server verbatim."""
+    ready_timeout_s: float = 600.0
+    """How long to wait for the model to load (downloads count)."""
+    fit: Literal["warn", "refuse", "ignore"] = "warn"
+    """What to do when the memory estimate exceeds available RAM."""
+    thinking: bool = True
+    """Qwen thinking mode for new runs (toggled per request, no restart)."""
+    max_tokens: int = 8192
+    """Upper bound on generated tokens per answer."""
+
+
+class ClaudeSettings(BaseModel):
+    """The Claude side. The key comes from ``ANTHROPIC_API_KEY`` only."""
+
+    enabled: bool = True
+    """Use Claude in the right pane when a key is set."""
+    model: str = "claude-opus-4-7"
+    """Anthropic model id."""
+    thinking: bool = True
+    """Adaptive thinking with summarized display."""
+    effort: Effort = "high"
+    """``output_config.effort``: low, medium, high, xhigh or max."""
+    max_tokens: int = 16000
+    """Upper bound on output tokens (thinking included)."""
+    base_url: str | None = None
+    """Another Messages API endpoint (``ANTHROPIC_BASE_URL`` is honoured too)."""
+    timeout_s: float = 600.0
+    max_retries: int = 2
+
+
+class UISettings(BaseModel):
+    """How the TUI looks and which keys do what."""
+
+    theme: str | None = None
+    """Theme name; None: the last one chosen (remembered), else pelican-dark."""
+    image_mode: ImageMode = "auto"
+    """Terminal image protocol: auto-detect, or force one."""
+    keymap: dict[str, str] = Field(default_factory=dict)
+    """Binding id to keys, e.g. ``{"run_both" = "ctrl+r"}``."""
+    preview_fps: float = 2.0
+    """How often a streaming SVG is re-rendered for the live preview."""
+    stats_fps: float = 4.0
+    """How often live numbers are redrawn."""
+
+
+class Settings(BaseSettings):
+    """All of pelican-tui's settings."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="PELICAN_",
+        env_nested_delimiter="__",
+        extra="ignore",
+    )
+
+    prompt: str = DEFAULT_PROMPT
+    """The prompt the app starts with."""
+    system_prompt: str = (
+        "You draw with SVG. Answer with one complete SVG document inside a ```svg code "
+        "block. Use a viewBox and keep it self-contained: no external images or fonts."
+    )
+    """System prompt sent to both models (the same for a fair comparison)."""
+    local: LocalSettings = Field(default_factory=LocalSettings)
+    claude: ClaudeSettings = Field(default_factory=ClaudeSettings)
+    ui: UISettings = Field(default_factory=UISettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=locations.config_file())
+        return (init_settings, env_settings, toml)
+
+
+def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        elif value is not None:
+            merged[key] = value
+    return merged
+
+
+def load_settings(overrides: dict[str, Any] | None = None) -> Settings:
+    """Build settings from file and environment, with CLI ``overrides`` on top.
+
+    ``overrides`` is nested like the model (``{"local": {"context": 4096}}``);
+    None values are ignored so unset CLI flags never mask the file.
+    """
+    base = Settings()
+    if not overrides:
+        return base
+    merged = _deep_merge(base.model_dump(), overrides)
+    return Settings(**merged)
