@@ -1,0 +1,3 @@
+from pelican_tui.cli import main
+
+raise SystemExit(main())

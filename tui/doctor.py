@@ -1,0 +1,96 @@
+"""``pelican-tui doctor``: what will be used, and whether it works."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from pelican_tui.backends import locations
+from pelican_tui.backends.settings import Settings
+
+
+def _line(label: str, value: str, ok: bool | None = None) -> None:
+    mark = {True: "ok ", False: "!! ", None: "   "}[ok]
+    print(f"{mark}{label:<16} {value}")
+
+
+def detect_image_mode(setting: str) -> str:
+    """The terminal image mode the TUI would use (queries the terminal once)."""
+    if setting != "auto":
+        return f"{setting} (forced by setting)"
+    from textual_image.renderable import Image
+
+    return {
+        "TGPImage": "kitty graphics (tgp)",
+        "SixelImage": "sixel",
+        "HalfcellImage": "half-cell blocks",
+        "UnicodeImage": "unicode blocks",
+    }.get(Image.__name__, Image.__name__)
+
+
+def run_doctor(settings: Settings) -> int:
+    from pelican_tui.backends.local_model import plan_local
+    from pelican_tui.backends.server_binary import (
+        ServerBinaryError,
+        cached_binary_path,
+        find_server_binary,
+        server_version,
+    )
+
+    local_ok = True
+    print("pelican-tui doctor\n")
+    if settings.local.url:
+        _line("local", f"attach to {settings.local.url}", True)
+    else:
+        try:
+            found = find_server_binary(settings.local.llama_server)
+        except ServerBinaryError as error:
+            found, local_ok = None, False
+            _line("llama-server", str(error), False)
+        else:
+            if found is None:
+                local_ok = False
+                _line(
+                    "llama-server",
+                    f"not found; `bin/pelican-tui` will build it into {cached_binary_path()}",
+                    False,
+                )
+            else:
+                version = server_version(found.path)
+                works = not version.startswith("unknown (")
+                local_ok &= works
+                _line("llama-server", f"{found.path} ({found.source}), version {version}", works)
+    plan = plan_local(settings.local)
+    if plan.mode == "spawn":
+        if plan.hf:
+            _line("model", f"-hf {plan.hf} (downloaded by llama-server)", None)
+        elif plan.info is not None:
+            stand_in = "  [tiny stand-in]" if plan.stand_in else ""
+            _line("model", f"{plan.model_path}{stand_in}", True)
+            _line("header", plan.info.summary(), True)
+            if plan.fit is not None:
+                _line("memory fit", plan.fit.message, plan.fit.level != "too_big")
+                local_ok &= plan.fit.level != "too_big" or settings.local.fit != "refuse"
+        else:
+            local_ok = False
+            _line("model", plan.info_error or "unreadable", False)
+    _line("context", str(settings.local.context))
+    _line("image mode", detect_image_mode(settings.ui.image_mode))
+    key_set = bool(os.environ.get("ANTHROPIC_API_KEY"))
+    claude = (
+        f"{settings.claude.model}, ANTHROPIC_API_KEY is set"
+        if key_set
+        else "not configured: set ANTHROPIC_API_KEY to compare with Claude"
+    )
+    if not settings.claude.enabled:
+        claude = "disabled in settings"
+    _line("claude", claude, key_set or None)
+    config = locations.config_file()
+    _line("config file", f"{config}{'' if config.exists() else ' (not created; defaults)'}")
+    _line("data dir", str(locations.data_dir()))
+    _line("sessions", str(locations.sessions_db()))
+    _line("cache dir", str(locations.cache_dir()))
+    print()
+    print("local side can run" if local_ok else "local side cannot run (see !! above)")
+    sys.stdout.flush()
+    return 0 if local_ok else 1

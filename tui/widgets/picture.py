@@ -1,0 +1,234 @@
+"""A picture in the terminal: one PNG drawn as large as its box allows.
+
+:class:`PictureView` wraps textual-image. It keeps the picture's aspect ratio,
+centres it in whatever space the layout gives it (give the view a definite
+height, e.g. ``1fr``: two stacked ``height: auto`` images collapse), and shows
+a centred placeholder when there is no picture.
+
+textual-image picks its protocol (Kitty graphics, Sixel, half-cell blocks,
+Unicode) once, **when it is first imported, by querying the terminal**. Import
+this module before the Textual app starts, or detection silently falls back to
+half-cell blocks. :func:`image_mode_name` says what detection chose.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from pathlib import Path
+from typing import Literal, get_args
+
+from PIL import Image as PILImage
+from PIL import UnidentifiedImageError
+from textual.app import ComposeResult
+from textual.containers import Container
+from textual.widget import Widget
+from textual.widgets import Static
+from textual_image.renderable import HalfcellImage as _HalfcellRenderable
+from textual_image.renderable import Image as _AutoRenderable
+from textual_image.renderable import SixelImage as _SixelRenderable
+from textual_image.renderable import TGPImage as _TGPRenderable
+from textual_image.widget import HalfcellImage, Image, SixelImage, TGPImage, UnicodeImage
+
+PictureMode = Literal["auto", "tgp", "sixel", "halfcell", "unicode"]
+"""How pictures are drawn: auto-detected, or one protocol forced (same values as the setting)."""
+
+PICTURE_MODES: tuple[str, ...] = get_args(PictureMode)
+
+MODE_LABELS: dict[str, str] = {
+    "tgp": "Kitty graphics",
+    "sixel": "Sixel",
+    "halfcell": "half-cell blocks",
+    "unicode": "Unicode blocks",
+}
+"""What each protocol is called on screen."""
+
+_WIDGETS: dict[str, type[Widget]] = {
+    "auto": Image,
+    "tgp": TGPImage,
+    "sixel": SixelImage,
+    "halfcell": HalfcellImage,
+    "unicode": UnicodeImage,
+}
+
+_DEFAULT_CELL_PIXELS = (10, 20)
+
+MATTE = (255, 255, 255)
+"""Transparent pixels are shown on white (SVG pictures assume a white page)."""
+
+
+def image_mode_name() -> str:
+    """The protocol auto-detection chose at import: "tgp", "sixel", "halfcell" or "unicode"."""
+    if _AutoRenderable is _TGPRenderable:
+        return "tgp"
+    if _AutoRenderable is _SixelRenderable:
+        return "sixel"
+    if _AutoRenderable is _HalfcellRenderable:
+        return "halfcell"
+    return "unicode"
+
+
+def resolve_mode(mode: str) -> str:
+    """The protocol a :class:`PictureView` with ``mode`` draws with ("auto" resolved)."""
+    if mode not in _WIDGETS:
+        raise ValueError(f"picture mode must be one of {', '.join(PICTURE_MODES)}, not {mode!r}")
+    return image_mode_name() if mode == "auto" else mode
+
+
+def cell_pixels() -> tuple[int, int]:
+    """Width and height of one terminal cell in pixels (as textual-image measured it)."""
+    try:
+        from textual_image._terminal import get_cell_size
+
+        size = get_cell_size()
+    except Exception:
+        return _DEFAULT_CELL_PIXELS
+    if size.width <= 0 or size.height <= 0:
+        return _DEFAULT_CELL_PIXELS
+    return size.width, size.height
+
+
+def fit_cells(
+    image_px: tuple[int, int], box_cells: tuple[int, int], cell_px: tuple[int, int]
+) -> tuple[int, int]:
+    """The largest (columns, rows) showing an ``image_px`` picture undistorted in ``box_cells``."""
+    image_w, image_h = image_px
+    box_w, box_h = box_cells
+    cell_w, cell_h = cell_px
+    if min(image_w, image_h, box_w, box_h, cell_w, cell_h) <= 0:
+        return 0, 0
+    scale = min(box_w * cell_w / image_w, box_h * cell_h / image_h)
+    columns = min(box_w, max(1, math.floor(image_w * scale / cell_w + 1e-6)))
+    rows = min(box_h, max(1, math.floor(image_h * scale / cell_h + 1e-6)))
+    return columns, rows
+
+
+def decode_png(png: bytes) -> PILImage.Image:
+    """The picture in ``png`` as an RGB image on a white matte. Raises ValueError."""
+    try:
+        with PILImage.open(io.BytesIO(png)) as opened:
+            opened.load()
+            image = opened.convert("RGBA")
+    except (UnidentifiedImageError, OSError, SyntaxError) as error:
+        raise ValueError(f"not a readable picture ({error})") from error
+    page = PILImage.new("RGB", image.size, MATTE)
+    page.paste(image, mask=image.getchannel("A"))
+    return page
+
+
+class PictureView(Widget):
+    """One picture, centred and as large as the widget allows, or a placeholder.
+
+    Args:
+        png: The picture as PNG bytes, or None for the placeholder.
+        mode: "auto" (what textual-image detected) or a protocol to force:
+            "tgp", "sixel", "halfcell", "unicode".
+        placeholder: Text shown centred while there is no picture.
+    """
+
+    DEFAULT_CSS = (Path(__file__).with_suffix(".tcss")).read_text(encoding="utf-8")
+
+    def __init__(
+        self,
+        png: bytes | None = None,
+        mode: str = "auto",
+        placeholder: str = "no picture yet",
+        *,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self._image_class = _WIDGETS.get(mode)
+        if self._image_class is None:
+            raise ValueError(
+                f"picture mode must be one of {', '.join(PICTURE_MODES)}, not {mode!r}"
+            )
+        self.mode = mode
+        self.placeholder = placeholder
+        self._png: bytes | None = None
+        self._picture: PILImage.Image | None = None
+        self._message: str | None = None
+        self._pending = (png, None)
+
+    @property
+    def png(self) -> bytes | None:
+        """The PNG shown now (None: the placeholder is shown)."""
+        return self._png
+
+    @property
+    def has_picture(self) -> bool:
+        return self._picture is not None
+
+    @property
+    def picture_size(self) -> tuple[int, int] | None:
+        """The picture's size in pixels, or None."""
+        return None if self._picture is None else self._picture.size
+
+    @property
+    def drawn_with(self) -> str:
+        """The protocol this view draws with: "tgp", "sixel", "halfcell" or "unicode"."""
+        return resolve_mode(self.mode)
+
+    def compose(self) -> ComposeResult:
+        with Container(id="picture-box"):
+            yield Static(self.placeholder, id="picture-placeholder")
+            yield self._image_class(id="picture-image")
+        yield Static("", id="picture-message")
+
+    def on_mount(self) -> None:
+        png, message = self._pending
+        self.set_png(png, message)
+
+    def set_png(self, png: bytes | None, message: str | None = None) -> None:
+        """Show ``png``, or the placeholder when it is None.
+
+        ``message``: with no picture, it replaces the placeholder text (e.g. "the
+        answer had no SVG"); with a picture, it is a one-line note under it (e.g.
+        "partial: still drawing"). Bytes that are not a picture show the reason
+        as the placeholder instead of raising.
+        """
+        if not self.is_mounted:
+            self._pending = (png, message)
+            return
+        picture: PILImage.Image | None = None
+        if png is not None:
+            try:
+                picture = decode_png(png)
+            except ValueError as error:
+                png, message = None, f"cannot show this picture: {error}"
+        self._png = png
+        self._picture = picture
+        self._message = message
+        image = self.query_one("#picture-image")
+        placeholder = self.query_one("#picture-placeholder", Static)
+        note = self.query_one("#picture-message", Static)
+        if picture is None:
+            image.display = False
+            image.image = None  # type: ignore[attr-defined]
+            placeholder.update(message if message is not None else self.placeholder)
+            placeholder.display = True
+            note.display = False
+        else:
+            placeholder.display = False
+            image.image = picture  # type: ignore[attr-defined]
+            image.display = True
+            note.update(message or "")
+            note.display = bool(message)
+            self.call_after_refresh(self._fit)
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._fit)
+
+    def _fit(self) -> None:
+        """Size the image to the largest undistorted fit in the box."""
+        if self._picture is None or not self.is_mounted:
+            return
+        box = self.query_one("#picture-box").content_size
+        columns, rows = fit_cells(self._picture.size, (box.width, box.height), cell_pixels())
+        image = self.query_one("#picture-image")
+        if (columns, rows) == (0, 0):
+            return
+        if image.styles.width != columns or image.styles.height != rows:
+            image.styles.width = columns
+            image.styles.height = rows
