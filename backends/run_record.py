@@ -1,0 +1,92 @@
+"""Fold a generation's events into what a session records about the run.
+
+Used by the TUI and by headless runs alike, so both save the same things.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any, Literal
+
+from .events import (
+    Failed,
+    Finished,
+    GenerationEvent,
+    LiveStats,
+    Started,
+    TextDelta,
+    ThinkingDelta,
+)
+
+RunOutcome = Literal["running", "finished", "failed", "cancelled"]
+
+
+class RunAccumulator:
+    """Collects thinking, answer and numbers from a stream of events."""
+
+    def __init__(self) -> None:
+        self._thinking: list[str] = []
+        self._answer: list[str] = []
+        self.model: str | None = None
+        self.live: LiveStats | None = None
+        self.finished: Finished | None = None
+        self.failed: Failed | None = None
+        self.answer_version = 0
+        """Bumped on every answer delta (cheap change detection for previews)."""
+
+    def feed(self, event: GenerationEvent) -> None:
+        if isinstance(event, TextDelta):
+            self._answer.append(event.text)
+            self.answer_version += 1
+        elif isinstance(event, ThinkingDelta):
+            self._thinking.append(event.text)
+        elif isinstance(event, LiveStats):
+            self.live = event
+        elif isinstance(event, Started):
+            self.model = event.model
+        elif isinstance(event, Finished):
+            self.finished = event
+        elif isinstance(event, Failed):
+            self.failed = event
+
+    def cancel(self) -> None:
+        if self.finished is None and self.failed is None:
+            self.failed = Failed("cancelled", cancelled=True)
+
+    @property
+    def thinking_text(self) -> str:
+        if len(self._thinking) > 1:
+            self._thinking[:] = ["".join(self._thinking)]
+        return self._thinking[0] if self._thinking else ""
+
+    @property
+    def answer_text(self) -> str:
+        if len(self._answer) > 1:
+            self._answer[:] = ["".join(self._answer)]
+        return self._answer[0] if self._answer else ""
+
+    @property
+    def outcome(self) -> RunOutcome:
+        if self.finished is not None:
+            return "finished"
+        if self.failed is not None:
+            return "cancelled" if self.failed.cancelled else "failed"
+        return "running"
+
+    def timings(self) -> dict[str, Any]:
+        if self.finished is not None:
+            return asdict(self.finished.timings)
+        if self.live is not None:
+            return {
+                "time_to_first_token_s": self.live.time_to_first_token_s,
+                "generation_tokens_per_s": self.live.tokens_per_s,
+                "generated_tokens": self.live.tokens,
+            }
+        return {}
+
+    def usage(self) -> dict[str, Any]:
+        if self.finished is not None:
+            return asdict(self.finished.usage)
+        if self.live is not None:
+            return {"output_tokens": self.live.tokens, "thinking_tokens": self.live.thinking_tokens}
+        return {}

@@ -1,0 +1,796 @@
+"""The pelican-tui app: two models, two pictures, live numbers.
+
+The app owns the engine objects (the local backend and its llama-server, the
+Claude backend, the SVG renderer, the session store, the resource sampler)
+and runs every piece of I/O in a named worker. Widgets only draw what they are
+fed; see :mod:`pelican_tui.widgets.model_pane`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import signal
+import time
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual import work
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.widgets import Footer, Input
+from textual.worker import Worker, WorkerState
+
+from pelican_tui.backends import locations
+from pelican_tui.backends.anthropic_backend import ClaudeBackend
+from pelican_tui.backends.events import Failed
+from pelican_tui.backends.llama_server import LlamaServer, ServerStartError, ServerState
+from pelican_tui.backends.local_model import LocalPlan, make_local_backend, plan_local
+from pelican_tui.backends.openai_backend import OpenAICompatibleBackend
+from pelican_tui.backends.protocol import EFFORTS, GenerationRequest, ModelBackend
+from pelican_tui.backends.resources import ResourceSampler
+from pelican_tui.backends.run_record import RunAccumulator
+from pelican_tui.backends.settings import LocalSettings, Settings
+from pelican_tui.backends.svg_extract import close_partial_svg, extract_svg
+from pelican_tui.messages import ResourceTick, ServerStatusChanged
+from pelican_tui.preflight import Prepared
+from pelican_tui.widgets.model_pane import ModelPane, PaneSpec
+from pelican_tui.widgets.picture import cell_pixels, resolve_mode
+from pelican_tui.widgets.status_bar import StatusBar
+
+SLOTS = ("left", "right")
+NARROW_BELOW = 100
+PROMPT_HISTORY = 20
+CHECKPOINT_EVERY_S = 2.0
+
+
+class PelicanApp(App[None]):
+    """Compare a local model with Claude (or with itself) on one prompt."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "pelican-tui"
+    AUTO_FOCUS = None
+    COMMAND_PALETTE_BINDING = "ctrl+p"
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("r", "run_both", "Run both", id="run_both"),
+        Binding("1", "run_pane('left')", "Run left", show=False, id="run_left"),
+        Binding("2", "run_pane('right')", "Run right", show=False, id="run_right"),
+        Binding("c", "cancel", "Cancel", id="cancel"),
+        Binding("p", "edit_prompt", "Prompt", id="edit_prompt"),
+        Binding("t", "toggle_local_thinking", "Qwen think", id="toggle_local_thinking"),
+        Binding("T", "toggle_claude_thinking", "Claude think", show=False, id="toggle_claude_thinking"),
+        Binding("e", "cycle_effort", "Effort", show=False, id="cycle_effort"),
+        Binding("b", "cycle_backend", "Pane backend", show=False, id="cycle_backend"),
+        Binding("w", "switch_pane", "Switch pane", id="switch_pane"),
+        Binding("f", "fullscreen", "Full screen", id="fullscreen"),
+        Binding("a", "view_answer", "Answer text", show=False, id="view_answer"),
+        Binding("less_than_sign", "verdict('left')", "Left better", show=False, id="verdict_left"),
+        Binding("greater_than_sign", "verdict('right')", "Right better", show=False, id="verdict_right"),
+        Binding("equals_sign", "verdict('tie')", "Tie", show=False, id="verdict_tie"),
+        Binding("s", "save", "Save", show=False, id="save"),
+        Binding("o", "sessions", "Sessions", id="sessions"),
+        Binding("x", "export", "Export", show=False, id="export"),
+        Binding("l", "server_log", "Log", show=False, id="server_log"),
+        Binding("R", "restart_server", "Restart server", show=False, id="restart_server"),
+        Binding("S", "server_settings", "Server settings", show=False, id="server_settings"),
+        Binding("question_mark,f1", "help", "Help", id="help"),
+        Binding("q", "quit", "Quit", id="quit"),
+    ]  # fmt: skip
+
+    def __init__(
+        self,
+        settings: Settings,
+        prepared: Prepared,
+        *,
+        start_server: bool = True,
+        sample_resources: bool = True,
+    ) -> None:
+        super().__init__()
+        self.settings = settings
+        self.prepared = prepared
+        self.start_server = start_server
+        self.sample_resources = sample_resources
+        self.image_mode = resolve_mode(settings.ui.image_mode)
+        self.prompt = settings.prompt
+        self.history: list[str] = []
+        self.plan: LocalPlan = plan_local(settings.local)
+        self.local: OpenAICompatibleBackend | None = None
+        self.local_problem: str | None = prepared.problem or self.plan.problem
+        self.claude = ClaudeBackend(settings.claude)
+        self.effort = settings.claude.effort
+        self.session_id: int | None = None
+        self.run_ids: dict[str, int] = {}
+        self.active = "left"
+        self._store: Any = None
+        self._renderer: Any = None
+        self._sampler: ResourceSampler | None = None
+        self._peak: dict[str, int] = {}
+        self._previewing: set[str] = set()
+        self._build_local()
+        claude_ready = self.claude.status().ready
+        self.specs = {
+            "left": PaneSpec("local", settings.local.thinking),
+            "right": (
+                PaneSpec("claude", settings.claude.thinking)
+                if claude_ready
+                else PaneSpec("local", not settings.local.thinking)
+            ),
+        }
+
+    # -- set-up -------------------------------------------------------------------
+
+    def _build_local(self) -> None:
+        self.local = None
+        if self.local_problem and self.plan.mode == "spawn" and self.prepared.binary is None:
+            return
+        if self.plan.problem and self.settings.local.fit == "refuse":
+            return
+        if self.plan.mode == "spawn" and self.prepared.binary is None:
+            return
+        self.local = make_local_backend(
+            self.settings.local,
+            self.plan,
+            self.prepared.binary,
+            on_status=lambda status: self.post_message(ServerStatusChanged(status)),
+        )
+
+    @property
+    def server(self) -> LlamaServer | None:
+        return self.local.server if self.local is not None else None
+
+    def compose(self) -> ComposeResult:
+        yield Input(self.prompt, placeholder="Prompt (p to edit, enter to run)", id="prompt")
+        with Horizontal(id="panes"):
+            for slot in SLOTS:
+                yield ModelPane(slot, self.specs[slot], image_mode=self.image_mode)
+        yield StatusBar(self.image_mode)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        from pelican_tui.themes import register_themes
+
+        register_themes(self)
+        self.theme = self.settings.ui.theme or self._state().get("theme") or "pelican-dark"
+        if self.settings.ui.keymap:
+            self.set_keymap(self.settings.ui.keymap)
+        self.history = list(self._state().get("history", []))[-PROMPT_HISTORY:]
+        for slot in SLOTS:
+            self._describe_pane(slot)
+        self.query_one("#left", ModelPane).add_class("-active")
+        self._on_resize_layout()
+        self._update_claude_note()
+        status = self.query_one(StatusBar)
+        if self.local is None:
+            problem = self.local_problem or "local model unavailable"
+            status.set_server_note("local: unavailable")
+            for slot in SLOTS:
+                if self.specs[slot].backend == "local":
+                    self.pane(slot).show_problem(f"{problem} — press S for server settings")
+        elif self.plan.mode == "attach":
+            status.set_server_note(f"local: attached to {self.plan.url}")
+        elif self.plan.fit is not None and self.plan.fit.level != "ok":
+            self.notify(self.plan.fit.message, title="Memory", severity="warning", timeout=10)
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGHUP, signal.SIGTERM):
+                loop.add_signal_handler(sig, self.exit)
+        if self.start_server and self.server is not None:
+            self.start_local_server()
+        if self.sample_resources:
+            self.sample_loop()
+
+    def watch_theme(self, theme: str) -> None:
+        if self.is_mounted:
+            self._save_state(theme=theme)
+
+    def on_resize(self) -> None:
+        self._on_resize_layout()
+
+    def _on_resize_layout(self) -> None:
+        narrow = self.size.width < NARROW_BELOW
+        self.set_class(narrow, "-narrow")
+        for slot in SLOTS:
+            self.pane(slot).set_class(narrow and slot != self.active, "-hidden")
+
+    # -- small helpers ----------------------------------------------------------------
+
+    def pane(self, slot: str) -> ModelPane:
+        return self.query_one(f"#{slot}", ModelPane)
+
+    def backend_for(self, spec: PaneSpec) -> ModelBackend | None:
+        return self.claude if spec.backend == "claude" else self.local
+
+    def _describe_pane(self, slot: str) -> None:
+        spec = self.specs[slot]
+        pane = self.pane(slot)
+        pane.spec = spec
+        number = "1" if slot == "left" else "2"
+        if spec.backend == "claude":
+            think = f"thinking {self.effort}" if spec.thinking else "thinking off"
+            pane.describe(f"{number} claude · {self.settings.claude.model}", think)
+        else:
+            facts = self.plan.facts()
+            bits = [facts.get("params", "")]
+            if "active" in facts:
+                bits.append(f"{facts['active']} active")
+            bits += [facts.get("quant", ""), f"ctx {self.settings.local.context}"]
+            bits.append("thinking on" if spec.thinking else "thinking off")
+            pane.describe(f"{number} local · {self.plan.label}", " · ".join(b for b in bits if b))
+        pane.query_one(".stats").update(pane.stats_line())  # type: ignore[attr-defined]
+
+    def _update_claude_note(self) -> None:
+        status = self.claude.status()
+        note = "claude: ready" if status.ready else "claude: not configured (ANTHROPIC_API_KEY)"
+        self.query_one(StatusBar).set_claude(note)
+
+    def _state(self) -> dict[str, Any]:
+        try:
+            data = json.loads(locations.state_file().read_text())
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def _save_state(self, **changes: Any) -> None:
+        state = {**self._state(), **changes}
+        path = locations.state_file()
+        with contextlib.suppress(OSError):
+            locations.ensure(path.parent)
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(state, indent=1))
+            tmp.replace(path)
+
+    # -- workers: server, resources ------------------------------------------------------
+
+    @work(exclusive=True, group="server", exit_on_error=False, name="start llama-server")
+    async def start_local_server(self) -> None:
+        server = self.server
+        if server is None:
+            return
+        try:
+            await server.start()
+        except ServerStartError as error:
+            message = str(error).splitlines()[0]
+            for slot in SLOTS:
+                if self.specs[slot].backend == "local":
+                    self.pane(slot).show_problem(
+                        f"{message} — press l for the log, R to restart, S for settings"
+                    )
+            self.notify(message, title="llama-server", severity="error", timeout=15)
+
+    @work(exclusive=True, group="resources", exit_on_error=False, name="sample resources")
+    async def sample_loop(self) -> None:
+        self._sampler = ResourceSampler(
+            server_pid=lambda: self.server.pid if self.server is not None else None,
+            model_path=lambda: self.plan.model_path,
+        )
+        async for sample in self._sampler.stream(1.0):
+            self.post_message(ResourceTick(sample))
+
+    def on_resource_tick(self, message: ResourceTick) -> None:
+        self.query_one(StatusBar).set_sample(message.sample)
+        server_bytes = (message.sample.server_rss or 0) + (message.sample.server_model_mapped or 0)
+        for slot in list(self._peak):
+            self._peak[slot] = max(self._peak[slot], server_bytes)
+
+    def on_server_status_changed(self, message: ServerStatusChanged) -> None:
+        status = message.status
+        self.query_one(StatusBar).set_server(status)
+        if status.state is ServerState.CRASHED and status.exit_code is not None:
+            tail = status.last_lines[-1] if status.last_lines else ""
+            self.notify(
+                f"{status.message}. {tail}\nPress R to restart, l for the log.",
+                title="llama-server",
+                severity="error",
+                timeout=20,
+            )
+        if status.state is ServerState.READY:
+            for slot in SLOTS:
+                if self.specs[slot].backend == "local" and self.pane(slot).state == "idle":
+                    self.pane(slot).show_problem(None)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """One place where any worker failure becomes a visible notification."""
+        if event.state is WorkerState.ERROR and event.worker.error is not None:
+            self.notify(
+                f"{event.worker.name}: {event.worker.error}",
+                title="Something went wrong",
+                severity="error",
+                timeout=15,
+            )
+
+    # -- running the comparison -------------------------------------------------------------
+
+    def _request(self, spec: PaneSpec) -> GenerationRequest:
+        if spec.backend == "claude":
+            return GenerationRequest(
+                prompt=self.prompt,
+                thinking=spec.thinking,
+                system=self.settings.system_prompt,
+                max_tokens=self.settings.claude.max_tokens,
+                effort=self.effort,
+            )
+        return GenerationRequest(
+            prompt=self.prompt,
+            thinking=spec.thinking,
+            system=self.settings.system_prompt,
+            max_tokens=self.settings.local.max_tokens,
+        )
+
+    def _remember_prompt(self) -> None:
+        if self.prompt and (not self.history or self.history[-1] != self.prompt):
+            self.history = [*self.history, self.prompt][-PROMPT_HISTORY:]
+            self._save_state(history=self.history)
+
+    def action_run_both(self) -> None:
+        self._begin_session()
+        for slot in SLOTS:
+            self._run(slot)
+
+    def action_run_pane(self, slot: str) -> None:
+        if self.session_id is None or self.pane(slot).state == "running":
+            self._begin_session()
+        self._run(slot)
+
+    def _begin_session(self) -> None:
+        self.prompt = self.query_one("#prompt", Input).value.strip() or self.settings.prompt
+        self._remember_prompt()
+        self.session_id = None
+        self.run_ids = {}
+
+    def _run(self, slot: str) -> None:
+        spec = self.specs[slot]
+        backend = self.backend_for(spec)
+        pane = self.pane(slot)
+        if backend is None:
+            pane.show_problem(f"{self.local_problem or 'local model unavailable'} — press S")
+            return
+        status = backend.status()
+        if not status.ready:
+            hint = f" — {status.hint}" if status.hint else ""
+            if spec.backend == "local" and status.hint:
+                hint = " — press R to restart the server"
+            pane.show_problem(f"{status.message}{hint}")
+            return
+        self.run_worker(
+            self._generate(slot, backend, self._request(spec)),
+            group=f"gen-{slot}",
+            exclusive=True,
+            exit_on_error=False,
+            name=f"generate {slot}",
+        )
+
+    async def _store_call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        """Run one session-store call off the event loop; failures become notifications."""
+        try:
+            store = await self._open_store()
+            return await asyncio.to_thread(getattr(store, method), *args, **kwargs)
+        except Exception as error:  # the store must never stop a run
+            self.notify(f"session store: {error}", severity="warning", timeout=8)
+            return None
+
+    async def _open_store(self) -> Any:
+        if self._store is None:
+            from pelican_tui.backends.session_store import SessionStore
+
+            self._store = await asyncio.to_thread(SessionStore.open)
+            for notice in self._store.notices:
+                self.notify(notice, title="Sessions", severity="warning", timeout=15)
+        return self._store
+
+    def _renderer_instance(self) -> Any:
+        if self._renderer is None:
+            from pelican_tui.backends.svg_render import SvgRenderer
+
+            self._renderer = SvgRenderer()
+        return self._renderer
+
+    async def _ensure_session(self) -> int | None:
+        if self.session_id is None:
+            session = await self._store_call("create_session", self.prompt)
+            self.session_id = session.id if session is not None else None
+        return self.session_id
+
+    def _run_info(self, spec: PaneSpec) -> tuple[str, str, dict[str, Any], dict[str, Any]]:
+        if spec.backend == "claude":
+            info = {"model": self.settings.claude.model, **self.claude.describe()}
+            settings = {"thinking": spec.thinking, "effort": self.effort}
+            return "claude", self.settings.claude.model, info, settings
+        info = dict(self.plan.facts())
+        if self.server is not None:
+            info["server_flags"] = self.server.config.display_flags()
+        if self.plan.mode == "attach":
+            return "openai", self.plan.label, info, {"thinking": spec.thinking}
+        from pelican_tui.backends.openai_backend import recommended_sampling
+
+        sampling = recommended_sampling(spec.thinking)
+        settings = {"thinking": spec.thinking, "sampling": asdict(sampling)}
+        return "local", self.plan.label, info, settings
+
+    async def _generate(self, slot: str, backend: ModelBackend, request: GenerationRequest) -> None:
+        pane = self.pane(slot)
+        spec = self.specs[slot]
+        pane.begin()
+        pane.picture.set_png(None, "waiting for an SVG…")
+        acc = RunAccumulator()
+        self._peak[slot] = 0
+        run_id: int | None = None
+        session_id = await self._ensure_session()
+        if session_id is not None:
+            from pelican_tui.backends.host_info import host_summary
+
+            kind, model_id, info, run_settings = self._run_info(spec)
+            run_id = await self._store_call(
+                "start_run", session_id, slot, kind, model_id, info, run_settings, host_summary()
+            )
+            if run_id is not None:
+                self.run_ids[slot] = run_id
+        preview_every = 1.0 / max(self.settings.ui.preview_fps, 0.1)
+        last_preview = last_checkpoint = time.monotonic()
+        previewed_version = 0
+        try:
+            async for event in backend.generate(request):
+                acc.feed(event)
+                pane.feed(event)
+                now = time.monotonic()
+                if (
+                    acc.answer_version != previewed_version
+                    and now - last_preview >= preview_every
+                    and slot not in self._previewing
+                ):
+                    last_preview, previewed_version = now, acc.answer_version
+                    self._start_preview(slot, acc.answer_text)
+                if run_id is not None and now - last_checkpoint >= CHECKPOINT_EVERY_S:
+                    last_checkpoint = now
+                    await self._store_call(
+                        "update_run_progress", run_id, acc.thinking_text, acc.answer_text
+                    )
+        except asyncio.CancelledError:
+            acc.cancel()
+            if acc.failed is not None:
+                pane.feed(acc.failed)
+            pane.end("cancelled")
+            if run_id is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(self._finish_run(slot, run_id, acc, None, None))
+            raise
+        if acc.outcome == "running":  # a backend that ended without saying how
+            acc.feed(Failed("the stream ended without a result"))
+            pane.feed(acc.failed)  # type: ignore[arg-type]
+        extraction = extract_svg(acc.answer_text)
+        png = None
+        if extraction.svg is not None:
+            png, reason = await self._render_for(slot, extraction.svg)
+            pane.picture.set_png(png, reason)
+        else:
+            pane.picture.set_png(None, extraction.note)
+        pane.end(acc.outcome)
+        if run_id is not None:
+            await self._finish_run(slot, run_id, acc, extraction, png)
+
+    async def _finish_run(
+        self, slot: str, run_id: int, acc: RunAccumulator, extraction: Any, png: bytes | None
+    ) -> None:
+        failure = acc.failed.reason if acc.failed is not None else None
+        await self._store_call(
+            "finish_run",
+            run_id,
+            status=acc.outcome if acc.outcome != "running" else "failed",
+            thinking_text=acc.thinking_text,
+            answer=acc.answer_text,
+            svg=extraction.svg if extraction is not None else None,
+            svg_note=extraction.note if extraction is not None else None,
+            png=png,
+            failure_reason=failure,
+            timings=acc.timings(),
+            usage=acc.usage(),
+            peak_ram={"server_bytes": self._peak.get(slot) or None},
+        )
+
+    def _picture_pixels(self, slot: str) -> int:
+        picture = self.pane(slot).picture
+        cell_w, _ = cell_pixels()
+        return max(240, min(1024, picture.size.width * cell_w))
+
+    async def _render_for(self, slot: str, svg: str) -> tuple[bytes | None, str | None]:
+        try:
+            result = await self._renderer_instance().render(svg, self._picture_pixels(slot))
+        except Exception as error:
+            return None, f"could not render: {error}"
+        return (result.png, None) if result.ok else (None, result.reason)
+
+    def _start_preview(self, slot: str, answer: str) -> None:
+        svg = close_partial_svg(answer)
+        if svg is None:
+            return
+        self._previewing.add(slot)
+
+        async def preview() -> None:
+            try:
+                png, _ = await self._render_for(slot, svg)
+                if png is not None and self.pane(slot).state == "running":
+                    self.pane(slot).picture.set_png(png)
+            finally:
+                self._previewing.discard(slot)
+
+        self.run_worker(preview(), group=f"preview-{slot}", exit_on_error=False, name="preview")
+
+    def action_cancel(self) -> None:
+        cancelled = False
+        for slot in SLOTS:
+            if self.pane(slot).state == "running":
+                self.workers.cancel_group(self, f"gen-{slot}")
+                cancelled = True
+        if not cancelled:
+            self.notify("Nothing is running.", timeout=3)
+
+    # -- prompt -----------------------------------------------------------------------
+
+    def action_edit_prompt(self) -> None:
+        prompt = self.query_one("#prompt", Input)
+        prompt.focus()
+        prompt.cursor_position = len(prompt.value)
+        self._history_index = len(self.history)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "prompt":
+            self.set_focus(None)
+            self.action_run_both()
+
+    def on_key(self, event: Any) -> None:
+        prompt = self.query_one("#prompt", Input)
+        if self.focused is not prompt:
+            return
+        if event.key == "escape":
+            self.set_focus(None)
+            event.stop()
+        elif event.key in ("up", "down") and self.history:
+            index = getattr(self, "_history_index", len(self.history))
+            index += -1 if event.key == "up" else 1
+            index = max(0, min(len(self.history), index))
+            self._history_index = index
+            prompt.value = self.history[index] if index < len(self.history) else self.prompt
+            prompt.cursor_position = len(prompt.value)
+            event.stop()
+
+    # -- toggles -------------------------------------------------------------------------
+
+    def _local_slots(self) -> list[str]:
+        slots = [s for s in SLOTS if self.specs[s].backend == "local"]
+        return sorted(slots, key=lambda s: s != self.active)
+
+    def action_toggle_local_thinking(self) -> None:
+        slots = self._local_slots()
+        if not slots:
+            self.notify("No pane runs the local model.", timeout=3)
+            return
+        slot = slots[0]
+        self.specs[slot] = replace(self.specs[slot], thinking=not self.specs[slot].thinking)
+        self._describe_pane(slot)
+        state = "on" if self.specs[slot].thinking else "off"
+        self.notify(f"Local thinking {state} for the {slot} pane (next run, no restart).", timeout=3)
+
+    def action_toggle_claude_thinking(self) -> None:
+        for slot in SLOTS:
+            if self.specs[slot].backend == "claude":
+                self.specs[slot] = replace(self.specs[slot], thinking=not self.specs[slot].thinking)
+                self._describe_pane(slot)
+                state = "on" if self.specs[slot].thinking else "off"
+                self.notify(f"Claude thinking {state}.", timeout=3)
+                return
+        self.notify("No pane runs Claude (press b to change a pane's backend).", timeout=4)
+
+    def action_cycle_effort(self) -> None:
+        self.effort = EFFORTS[(EFFORTS.index(self.effort) + 1) % len(EFFORTS)]
+        for slot in SLOTS:
+            if self.specs[slot].backend == "claude":
+                self._describe_pane(slot)
+        self.notify(f"Claude effort: {self.effort}", timeout=3)
+
+    def action_cycle_backend(self) -> None:
+        """Cycle the active pane: local thinking on → local thinking off → Claude."""
+        slot = self.active
+        spec = self.specs[slot]
+        if spec.backend == "claude":
+            new = PaneSpec("local", True)
+        elif spec.thinking:
+            new = PaneSpec("local", False)
+        else:
+            new = PaneSpec("claude", self.settings.claude.thinking)
+        self.specs[slot] = new
+        self._describe_pane(slot)
+        self.pane(slot).show_problem(None)
+        if new.backend == "claude" and not self.claude.status().ready:
+            self.pane(slot).show_problem(
+                "Claude not configured — set ANTHROPIC_API_KEY and restart pelican-tui"
+            )
+
+    def action_switch_pane(self) -> None:
+        self.pane(self.active).remove_class("-active")
+        self.active = "right" if self.active == "left" else "left"
+        self.pane(self.active).add_class("-active")
+        self._on_resize_layout()
+
+    # -- verdict, save, export ------------------------------------------------------------
+
+    async def action_verdict(self, verdict: str) -> None:
+        if self.session_id is None:
+            self.notify("Run a comparison first (r).", timeout=3)
+            return
+        await self._store_call("set_verdict", self.session_id, verdict)
+        label = {"left": "left is better", "right": "right is better", "tie": "a tie"}[verdict]
+        self.notify(f"Verdict saved: {label}.", timeout=3)
+
+    async def action_save(self) -> None:
+        if self.session_id is None:
+            self.notify("Nothing to save yet: run a comparison first (r).", timeout=3)
+            return
+        for slot, run_id in self.run_ids.items():
+            pane = self.pane(slot)
+            if pane.state == "running":
+                await self._store_call(
+                    "update_run_progress", run_id, pane.thinking_text, pane.answer_text
+                )
+        self.notify(f"Session #{self.session_id} saved in {locations.sessions_db()}", timeout=4)
+
+    @work(exclusive=True, group="export", exit_on_error=False, name="export session")
+    async def action_export(self, session_id: int | None = None) -> None:
+        session_id = session_id or self.session_id
+        if session_id is None:
+            self.notify("Run a comparison first (r), or export from the sessions list (o).")
+            return
+        from pelican_tui.backends.export import export_session
+
+        store = await self._open_store()
+        session = await asyncio.to_thread(store.get_session, session_id)
+        out = locations.data_dir() / "exports" / f"session-{session_id}"
+        renderer = self._renderer_instance()
+
+        def render(svg: str, width: int, height: int) -> bytes | None:
+            result = renderer.render_sync(svg, width, height)
+            return result.png if result.ok else None
+
+        result = await asyncio.to_thread(export_session, session, out, render)
+        self.notify(f"Exported {len(result.files)} files to {out}", title="Export", timeout=8)
+
+    # -- other screens ---------------------------------------------------------------------
+
+    def action_help(self) -> None:
+        from pelican_tui.screens.help_screen import HelpScreen
+
+        rows = []
+        for _key, binding in self._bindings:
+            rows.append((self.get_key_display(binding), binding.description, binding.id or ""))
+        self.push_screen(HelpScreen(rows))
+
+    def action_view_answer(self) -> None:
+        from pelican_tui.screens.text_screen import TextScreen
+
+        pane = self.pane(self.active)
+        text = pane.answer_text
+        if pane.thinking_text:
+            text = f"--- thinking ---\n{pane.thinking_text}\n\n--- answer ---\n{text}"
+        self.push_screen(TextScreen(pane.border_title or self.active, text))
+
+    def action_fullscreen(self) -> None:
+        from pelican_tui.screens.picture_screen import PictureScreen
+
+        pictures = []
+        for slot in SLOTS:
+            pane = self.pane(slot)
+            pictures.append((pane.border_title or slot, pane.picture.png, pane.stats_line()))
+        self.push_screen(PictureScreen(pictures, mode=self.image_mode))
+
+    def action_server_log(self) -> None:
+        from pelican_tui.screens.log_screen import LogScreen
+
+        server = self.server
+        if server is None:
+            self.notify("No llama-server is managed by pelican-tui (attached or unavailable).")
+            return
+
+        def subscribe(callback: Any) -> Any:
+            server.log_listeners.append(callback)
+            return lambda: server.log_listeners.remove(callback)
+
+        self.push_screen(LogScreen(list(server.log), subscribe))
+
+    @work(exclusive=True, group="server", exit_on_error=False, name="restart llama-server")
+    async def action_restart_server(self) -> None:
+        server = self.server
+        if server is None:
+            self.notify("No llama-server to restart (see S for server settings).")
+            return
+        for slot in SLOTS:
+            if self.specs[slot].backend == "local" and self.pane(slot).state == "running":
+                self.workers.cancel_group(self, f"gen-{slot}")
+        self.notify("Restarting llama-server…", timeout=3)
+        try:
+            await server.restart()
+        except ServerStartError as error:
+            self.notify(str(error).splitlines()[0], title="llama-server", severity="error")
+            return
+        for slot in SLOTS:
+            if self.specs[slot].backend == "local":
+                self.pane(slot).show_problem(None)
+
+    def action_server_settings(self) -> None:
+        from pelican_tui.screens.server_settings_screen import ServerSettingsScreen
+
+        def apply(new: LocalSettings | None) -> None:
+            if new is not None:
+                self.apply_local_settings(new)
+
+        self.push_screen(ServerSettingsScreen(self.settings.local), apply)
+
+    @work(exclusive=True, group="server", exit_on_error=False, name="apply server settings")
+    async def apply_local_settings(self, new: LocalSettings) -> None:
+        if self.server is not None:
+            await self.server.stop()
+        self.settings = self.settings.model_copy(update={"local": new})
+        self.plan = await asyncio.to_thread(plan_local, new)
+        self.local_problem = self.plan.problem
+        if self.prepared.binary is None and self.plan.mode == "spawn":
+            from pelican_tui.preflight import setup
+
+            self.prepared = await asyncio.to_thread(setup, self.settings)
+        self._build_local()
+        for slot in SLOTS:
+            self._describe_pane(slot)
+        if self.server is not None:
+            self.start_local_server()
+
+    def action_sessions(self) -> None:
+        from pelican_tui.screens.sessions_screen import SessionAction, SessionsScreen
+
+        def chosen(action: SessionAction | None) -> None:
+            if action is None:
+                return
+            if action.kind == "export":
+                self.action_export(int(action.session_id))
+            else:
+                self.load_session(int(action.session_id), rerun=action.kind == "rerun")
+
+        self.push_screen(SessionsScreen(locations.sessions_db()), chosen)
+
+    @work(exclusive=True, group="load", exit_on_error=False, name="open session")
+    async def load_session(self, session_id: int, rerun: bool = False) -> None:
+        store = await self._open_store()
+        session = await asyncio.to_thread(store.get_session, session_id)
+        self.query_one("#prompt", Input).value = session.prompt
+        self.prompt = session.prompt
+        if rerun:
+            self.action_run_both()
+            return
+        self.session_id = session.id
+        for slot in SLOTS:
+            runs = session.runs_in(slot)
+            pane = self.pane(slot)
+            if not runs:
+                continue
+            run = runs[-1]
+            pane.begin()
+            pane.query_one("#thinking").set_text(run.thinking_text or "")  # type: ignore[attr-defined]
+            pane.query_one("#answer").set_text(run.answer or "")  # type: ignore[attr-defined]
+            pane.picture.set_png(run.png, run.svg_note)
+            pane.end(run.status if run.status in ("finished", "failed", "cancelled") else "failed")
+            pane.border_title = f"{'1' if slot == 'left' else '2'} {run.backend} · {run.model_id} (session #{session.id})"
+        self.notify(f"Opened session #{session.id}.", timeout=3)
+
+    # -- shutdown -------------------------------------------------------------------------
+
+    async def on_unmount(self) -> None:
+        await self.shutdown_engine()
+
+    async def shutdown_engine(self) -> None:
+        server = self.server
+        if server is not None:
+            await server.stop(grace_s=3.0)
+        if self._renderer is not None:
+            await asyncio.to_thread(self._renderer.close)
+        if self._store is not None:
+            self._store.close()
+

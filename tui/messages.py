@@ -1,0 +1,31 @@
+"""Messages the app's workers post to widgets.
+
+High-rate ones (resource ticks) replace an unprocessed predecessor in the
+queue (``can_replace``), so a slow screen never falls behind.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.message import Message
+
+from pelican_tui.backends.llama_server import ServerStatus
+from pelican_tui.backends.resources import ResourceSample
+
+
+@dataclass
+class ResourceTick(Message):
+    """A new psutil sample for the status bar."""
+
+    sample: ResourceSample
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, ResourceTick)
+
+
+@dataclass
+class ServerStatusChanged(Message):
+    """llama-server changed state (loading, ready, crashed...)."""
+
+    status: ServerStatus

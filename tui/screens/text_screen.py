@@ -1,0 +1,32 @@
+"""A full-screen, scrollable view of one run's answer and thinking."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import ModalScreen
+from textual.widgets import Footer, TextArea
+
+
+class TextScreen(ModalScreen[None]):
+    """Read a whole answer (or thinking) that the pane only shows the end of."""
+
+    DEFAULT_CSS = """
+    TextScreen { align: center middle; }
+    TextScreen > TextArea { width: 100%; height: 1fr; border: round $accent; }
+    """
+    BINDINGS = [Binding("escape,q", "dismiss", "Close", id="text.close")]
+
+    def __init__(self, title: str, text: str) -> None:
+        super().__init__()
+        self._title = title
+        self._text = text
+
+    def compose(self) -> ComposeResult:
+        area = TextArea(self._text or "(empty)", read_only=True, soft_wrap=True)
+        area.border_title = self._title
+        yield area
+        yield Footer()
+
+    async def action_dismiss(self, result: None = None) -> None:
+        self.dismiss(result)

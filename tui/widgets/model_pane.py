@@ -1,0 +1,218 @@
+"""One side of the comparison: a model's facts, thinking, answer, picture and numbers.
+
+The pane never talks to a backend. The app feeds it generation events with
+:meth:`ModelPane.feed`; the pane only stores them and redraws at a fixed rate
+(:attr:`ModelPane.redraw_hz`), so a fast model costs a few redraws a second,
+not one per token.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.reactive import reactive
+from textual.timer import Timer
+from textual.widgets import Collapsible, Static
+
+from pelican_tui.backends.events import (
+    Failed,
+    Finished,
+    GenerationEvent,
+    LiveStats,
+    TextDelta,
+    ThinkingDelta,
+)
+from pelican_tui.widgets.picture import PictureView
+from pelican_tui.widgets.stream_text import StreamText
+
+
+@dataclass(frozen=True, slots=True)
+class PaneSpec:
+    """Which backend a pane runs and how."""
+
+    backend: str
+    """"local" or "claude"."""
+    thinking: bool
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}s"
+
+
+def _rate(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+class ModelPane(Vertical):
+    """Facts, thinking (collapsible), answer, picture and numbers for one model."""
+
+    DEFAULT_CSS = """
+    ModelPane { border: round $panel-lighten-2; padding: 0; }
+    ModelPane.-active { border: round $accent; }
+    ModelPane > .facts { height: 1; color: $text-muted; padding: 0 1; }
+    ModelPane > Collapsible { height: auto; max-height: 8; padding: 0; border: none; margin: 0; }
+    ModelPane > Collapsible > Contents { padding: 0; height: auto; }
+    ModelPane #thinking { height: 5; color: $text-muted; }
+    ModelPane #answer { height: 4; }
+    ModelPane PictureView { height: 1fr; min-height: 4; }
+    ModelPane > .stats { height: 1; padding: 0 1; background: $boost; }
+    ModelPane > .problem { height: auto; max-height: 4; padding: 0 1; color: $error; display: none; }
+    ModelPane > .problem.-shown { display: block; }
+    """
+
+    state: reactive[str] = reactive("idle")
+    """idle, running, finished, failed or cancelled."""
+
+    def __init__(self, slot: str, spec: PaneSpec, *, image_mode: str = "auto") -> None:
+        super().__init__(id=slot)
+        self.slot = slot
+        self.spec = spec
+        self.image_mode = image_mode
+        self.redraw_hz = 4.0
+        self._timer: Timer | None = None
+        self._live: LiveStats | None = None
+        self._final: Finished | None = None
+        self._failure: Failed | None = None
+        self._stats_dirty = False
+        self._collapsed_once = False
+        self._title = slot
+        self._facts = ""
+
+    def compose(self) -> ComposeResult:
+        yield Static(self._facts, classes="facts")
+        with Collapsible(title="Thinking", collapsed=True, id="thinking-box"):
+            yield StreamText("(no thinking yet)", id="thinking")
+        yield StreamText("(no answer yet)", id="answer")
+        yield PictureView(mode=self.image_mode, placeholder="no picture yet")
+        yield Static("", classes="stats")
+        yield Static("", classes="problem")
+
+    def on_mount(self) -> None:
+        self.border_title = self._title
+        self._timer = self.set_interval(1 / self.redraw_hz, self.flush, pause=True)
+        self._draw_stats()
+
+    # -- what the app calls ---------------------------------------------------
+
+    @property
+    def picture(self) -> PictureView:
+        return self.query_one(PictureView)
+
+    @property
+    def answer_text(self) -> str:
+        return self.query_one("#answer", StreamText).text
+
+    @property
+    def thinking_text(self) -> str:
+        return self.query_one("#thinking", StreamText).text
+
+    def describe(self, title: str, facts: str) -> None:
+        """Set the pane title (model name) and the one-line facts under it."""
+        self._title, self._facts = title, facts
+        if self.is_mounted:
+            self.border_title = title
+            self.query_one(".facts", Static).update(facts)
+
+    def begin(self) -> None:
+        """Clear the previous run and start redrawing at :attr:`redraw_hz`."""
+        self._live = self._final = self._failure = None
+        for stream in self.query(StreamText):
+            stream.clear()
+        box = self.query_one("#thinking-box", Collapsible)
+        box.title = "Thinking"
+        box.collapsed = not self.spec.thinking
+        self.show_problem(None)
+        self.state = "running"
+        self._stats_dirty = True
+        self._collapsed_once = False
+        if self._timer is not None:
+            self._timer.resume()
+
+    def feed(self, event: GenerationEvent) -> None:
+        """Take one event; cheap (no drawing happens here)."""
+        if isinstance(event, TextDelta):
+            answer = self.query_one("#answer", StreamText)
+            if not answer.text and not self._live:
+                self._stats_dirty = True
+            answer.append(event.text)
+        elif isinstance(event, ThinkingDelta):
+            self.query_one("#thinking", StreamText).append(event.text)
+        elif isinstance(event, LiveStats):
+            self._live = event
+            self._stats_dirty = True
+        elif isinstance(event, Finished):
+            self._final = event
+            self._stats_dirty = True
+        elif isinstance(event, Failed):
+            self._failure = event
+
+    def end(self, state: str) -> None:
+        """The run is over: draw everything one last time and stop the timer."""
+        if self._timer is not None:
+            self._timer.pause()
+        self.state = state
+        self._stats_dirty = True
+        self.flush()
+        if self._failure is not None:
+            hint = f" — {self._failure.hint}" if self._failure.hint else ""
+            self.show_problem(f"{self._failure.reason}{hint}")
+
+    def show_problem(self, message: str | None) -> None:
+        problem = self.query_one(".problem", Static)
+        problem.update(message or "")
+        problem.set_class(bool(message), "-shown")
+
+    def show_thinking(self, expanded: bool) -> None:
+        self.query_one("#thinking-box", Collapsible).collapsed = not expanded
+
+    # -- drawing ----------------------------------------------------------------
+
+    def flush(self) -> None:
+        thinking = self.query_one("#thinking", StreamText)
+        answer = self.query_one("#answer", StreamText)
+        if thinking.text:
+            box = self.query_one("#thinking-box", Collapsible)
+            tokens = self._live.thinking_tokens if self._live else 0
+            title = f"Thinking ({tokens} tokens)" if tokens else "Thinking"
+            if box.title != title:
+                box.title = title
+        if answer.text and self.state == "running":
+            box = self.query_one("#thinking-box", Collapsible)
+            if not box.collapsed and not self._collapsed_once:
+                self._collapsed_once = True
+                box.collapsed = True  # the answer has started: make room for it
+        thinking.flush()
+        answer.flush()
+        if self._stats_dirty:
+            self._stats_dirty = False
+            self._draw_stats()
+
+    def stats_line(self) -> str:
+        state = {"running": "▶", "finished": "✓", "failed": "✗", "cancelled": "■"}.get(
+            self.state, "·"
+        )
+        think = "think on" if self.spec.thinking else "think off"
+        if self._final is not None:
+            t = self._final.timings
+            u = self._final.usage
+            thinking = f" · {u.thinking_tokens} think" if u.thinking_tokens else ""
+            return (
+                f"{state} TTFT {_seconds(t.time_to_first_token_s)} · "
+                f"{_rate(t.generation_tokens_per_s)} tok/s · "
+                f"{t.generated_tokens or u.output_tokens or 0} tok{thinking} · {think}"
+            )
+        if self._live is not None:
+            live = self._live
+            thinking = f" · {live.thinking_tokens} think" if live.thinking_tokens else ""
+            return (
+                f"{state} TTFT {_seconds(live.time_to_first_token_s)} · "
+                f"{_rate(live.tokens_per_s)} tok/s · {live.tokens} tok{thinking} · {think}"
+            )
+        if self.state == "running":
+            return f"{state} waiting for the first token · {think}"
+        return f"{state} {self.state} · {think}"
+
+    def _draw_stats(self) -> None:
+        self.query_one(".stats", Static).update(self.stats_line())
