@@ -1,0 +1,409 @@
+"""Claude through Anthropic's Messages API, streamed as typed generation events.
+
+The ``anthropic`` SDK takes over a second to import, so it is imported lazily,
+in a thread, the first time a generation starts: importing this module costs
+only the standard library and the small event/protocol modules.
+
+The API key comes from the constructor or ``ANTHROPIC_API_KEY``; it is held in
+a :class:`_Secret` so no ``repr``, ``vars()`` dump or traceback with locals
+shows it, and it is scrubbed from every failure reason.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import AsyncGenerator
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Final
+
+from .events import (
+    Failed,
+    Finished,
+    GenerationEvent,
+    LiveStats,
+    Started,
+    TextDelta,
+    ThinkingDelta,
+    Timings,
+    Usage,
+)
+from .protocol import BackendStatus, Capabilities, GenerationRequest
+
+if TYPE_CHECKING:
+    import anthropic
+
+    from .settings import ClaudeSettings
+
+API_KEY_ENV: Final = "ANTHROPIC_API_KEY"
+BASE_URL_ENV: Final = "ANTHROPIC_BASE_URL"
+LIVE_STATS_INTERVAL_S: Final = 0.1
+"""Live numbers are sent at most this often (10 per second)."""
+CHARS_PER_TOKEN: Final = 4
+"""Rough characters per token, for live counts before the API reports usage."""
+THINKING_ON: Final = {"type": "adaptive", "display": "summarized"}
+"""Opus 4.7 accepts only adaptive thinking; without ``display`` it sends empty blocks."""
+_MAX_DETAIL_CHARS: Final = 200
+
+
+class _Secret:
+    """A string that never shows itself in ``repr``/``str``."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def scrub(self, text: str) -> str:
+        return text.replace(self._value, "[redacted]") if self._value else text
+
+    def __repr__(self) -> str:
+        return "_Secret('***')"
+
+    __str__ = __repr__
+
+
+def _import_sdk() -> ModuleType:
+    import anthropic
+
+    return anthropic
+
+
+def _estimate_tokens(chars: int) -> int:
+    return math.ceil(chars / CHARS_PER_TOKEN)
+
+
+def _one_line(text: str | None) -> str:
+    if not text:
+        return ""
+    line = " ".join(text.split())
+    return line if len(line) <= _MAX_DETAIL_CHARS else line[: _MAX_DETAIL_CHARS - 1] + "…"
+
+
+class ClaudeBackend:
+    """Claude (default ``claude-opus-4-7``) as a :class:`ModelBackend`."""
+
+    name: str = "claude"
+    capabilities: Capabilities = Capabilities(
+        can_cancel=True, owns_process=False, supports_thinking=True, supports_effort=True
+    )
+
+    def __init__(self, settings: ClaudeSettings, *, api_key: str | None = None) -> None:
+        """``api_key`` overrides ``ANTHROPIC_API_KEY`` (read once, here)."""
+        self._settings = settings
+        key = api_key if api_key is not None else os.environ.get(API_KEY_ENV, "")
+        key = key.strip()
+        self._key: _Secret | None = _Secret(key) if key else None
+
+    def __repr__(self) -> str:
+        key = "set" if self._key is not None else "missing"
+        return f"ClaudeBackend(model={self._settings.model!r}, api_key={key})"
+
+    @property
+    def settings(self) -> ClaudeSettings:
+        return self._settings
+
+    # -- ModelBackend ----------------------------------------------------------------
+
+    def status(self) -> BackendStatus:
+        if not self._settings.enabled:
+            return BackendStatus(
+                ready=False,
+                message="Claude disabled",
+                hint="set claude.enabled = true in the config to compare with Claude",
+            )
+        if self._key is None:
+            return BackendStatus(
+                ready=False,
+                message="Claude not configured",
+                hint="set ANTHROPIC_API_KEY (and restart) to compare with Claude",
+            )
+        return BackendStatus(ready=True, message=f"Claude ready ({self._settings.model})")
+
+    def describe(self) -> dict[str, str]:
+        thinking = self._settings.thinking
+        return {
+            "model": self._settings.model,
+            "thinking": "adaptive (summarized)" if thinking else "off",
+            "effort": self._settings.effort if thinking else "default",
+        }
+
+    def message_params(self, request: GenerationRequest) -> dict[str, Any]:
+        """The keyword arguments sent to ``client.messages.stream`` for ``request``.
+
+        Thinking on: ``thinking={"type": "adaptive", "display": "summarized"}`` and
+        ``output_config={"effort": request.effort}``. Thinking off: no ``thinking``
+        and no ``output_config`` at all: omitting it means no thinking on every
+        model, while ``{"type": "disabled"}`` is a 400 on the adaptive-only ones.
+        ``request.sampling`` is not sent: the SDK no longer takes
+        temperature/top_p/top_k for these models.
+        """
+        params: dict[str, Any] = {
+            "model": self._settings.model,
+            "max_tokens": request.max_tokens,
+            "messages": [{"role": "user", "content": request.prompt}],
+        }
+        if request.system:
+            params["system"] = request.system
+        if request.thinking:
+            params["thinking"] = dict(THINKING_ON)
+            params["output_config"] = {"effort": request.effort}
+        return params
+
+    async def generate(self, request: GenerationRequest) -> AsyncGenerator[GenerationEvent, None]:
+        """Stream one answer; ends with exactly one ``Finished`` or ``Failed``.
+
+        An async generator (so ``aclose()`` is typed), which satisfies the
+        protocol's ``AsyncIterator``.
+
+        Closing the iterator or cancelling its task closes the HTTP stream
+        (Anthropic stops generating) and the exception propagates: nothing is
+        yielded after cancellation.
+        """
+        status = self.status()
+        if not status.ready or self._key is None:
+            yield Failed(status.message, hint=status.hint)
+            return
+        import asyncio  # here: even asyncio costs tens of ms to import
+
+        try:
+            sdk = await asyncio.to_thread(_import_sdk)
+        except ImportError:
+            yield Failed("the anthropic package is not installed", hint="pip install anthropic")
+            return
+
+        params = self.message_params(request)
+        run = _Run(default_model=self._settings.model)
+        failure: Failed | None = None
+        try:
+            client = sdk.AsyncAnthropic(
+                api_key=self._key.reveal(),
+                base_url=self._settings.base_url or None,
+                timeout=self._settings.timeout_s,
+                max_retries=self._settings.max_retries,
+            )
+            async with client, client.messages.stream(**params) as stream:
+                async for event in stream:
+                    for out in run.handle(event):
+                        yield out
+                    if run.finished is not None:
+                        break
+        except Exception as err:
+            failure = self._failure(sdk, err, mid_stream=run.started)
+        if failure is None and run.finished is None:
+            failure = Failed(
+                "the connection to Anthropic ended before the answer was complete",
+                hint="try again",
+            )
+        if failure is not None:
+            hint = self._key.scrub(failure.hint) if failure.hint else None
+            yield Failed(self._key.scrub(failure.reason), hint=hint)
+            return
+        assert run.finished is not None
+        yield run.final_stats()
+        yield run.finished
+
+    # -- errors ----------------------------------------------------------------------
+
+    def _failure(self, sdk: ModuleType, err: Exception, *, mid_stream: bool) -> Failed:
+        """One line a person can act on; never the key, never a traceback."""
+        import httpx2
+
+        api: Any = sdk  # the SDK's exception classes, without importing them at the top
+        where = " mid-answer" if mid_stream else ""
+        if isinstance(err, api.APITimeoutError | httpx2.TimeoutException):
+            return Failed(
+                f"Anthropic did not answer in time{where} (timeout {self._settings.timeout_s:g} s)",
+                hint="check the network, or raise claude.timeout_s",
+            )
+        if isinstance(err, api.APIConnectionError):
+            return Failed(
+                f"could not reach Anthropic at {self._host(err)}",
+                hint=f"check the network connection (and {BASE_URL_ENV} if set)",
+            )
+        if isinstance(err, httpx2.TransportError):
+            return Failed(
+                f"the connection to Anthropic was cut{where}",
+                hint="try again",
+            )
+        if isinstance(err, api.APIStatusError):
+            return self._status_failure(err)
+        detail = _one_line(str(err))
+        return Failed(
+            f"Claude failed: {type(err).__name__}" + (f": {detail}" if detail else ""),
+            hint="try again; if it persists, report it",
+        )
+
+    def _status_failure(self, err: anthropic.APIStatusError) -> Failed:
+        status = err.status_code
+        kind = err.type or ""
+        message = _one_line(err.api_message)
+        # An SSE `error` event arrives on a 200 response: its body's type says what it was.
+        where = f"{status}" if status >= 400 else "mid-answer"
+        model = self._settings.model
+        if status == 401 or kind == "authentication_error":
+            return Failed(f"Anthropic rejected the API key ({where})", hint=f"check {API_KEY_ENV}")
+        if status == 403 or kind == "permission_error":
+            return Failed(
+                f"Anthropic refused the request: permission denied ({where})",
+                hint=f"check that the key's workspace may use {model}",
+            )
+        if status == 404 or kind == "not_found_error":
+            return Failed(
+                f"Anthropic does not know model {model!r} ({where})",
+                hint="check claude.model in the config",
+            )
+        if status == 429 or kind == "rate_limit_error":
+            retry_after = err.response.headers.get("retry-after")
+            wait = f"wait {retry_after} s" if retry_after else "wait a minute"
+            return Failed(f"Anthropic rate limit reached ({where})", hint=f"{wait} and try again")
+        if status == 529 or kind == "overloaded_error":
+            return Failed(f"Anthropic is overloaded ({where})", hint="try again in a few minutes")
+        if status == 413:
+            return Failed(f"the request is too large for Anthropic ({where})", hint=None)
+        if status == 400 or kind == "invalid_request_error":
+            detail = f": {message}" if message else ""
+            return Failed(
+                f"Anthropic rejected the request ({where}){detail}",
+                hint="check claude.model, claude.effort and claude.max_tokens in the config",
+            )
+        detail = f": {message}" if message else ""
+        return Failed(f"Anthropic server error ({where}){detail}", hint="try again")
+
+    def _host(self, err: Exception) -> str:
+        request = getattr(err, "request", None)
+        url = getattr(request, "url", None)
+        host = getattr(url, "host", None)
+        port = getattr(url, "port", None)
+        if isinstance(host, str) and host:
+            return f"{host}:{port}" if isinstance(port, int) else host
+        return "its API endpoint"
+
+
+class _Run:
+    """Turns the SDK's stream events into generation events and keeps the numbers."""
+
+    def __init__(self, *, default_model: str) -> None:
+        self.default_model = default_model
+        self.started = False
+        self.start = time.monotonic()
+        self.first_token_at: float | None = None
+        self.last_live_at = -math.inf
+        self.thinking_chars = 0
+        self.text_chars = 0
+        self.input_tokens: int | None = None
+        self.output_tokens: int | None = None
+        self.thinking_tokens: int | None = None
+        self.stop_reason: str | None = None
+        self.finished: Finished | None = None
+
+    def handle(self, event: Any) -> list[GenerationEvent]:
+        kind = getattr(event, "type", None)
+        now = time.monotonic()
+        if kind == "message_start":
+            self.started = True
+            message = event.message
+            self._read_usage(message.usage)
+            return [Started(model=message.model or self.default_model)]
+        if kind == "thinking":
+            return self._delta(ThinkingDelta(event.thinking), now)
+        if kind == "text":
+            return self._delta(TextDelta(event.text), now)
+        if kind == "message_delta":
+            self.stop_reason = event.delta.stop_reason or self.stop_reason
+            self._read_usage(event.usage)
+            return []
+        if kind == "message_stop":
+            self.finished = self._finish(now)
+        return []
+
+    def _read_usage(self, usage: Any) -> None:
+        if usage is None:
+            return
+        input_tokens = getattr(usage, "input_tokens", None)
+        if isinstance(input_tokens, int):
+            cached = sum(
+                value
+                for value in (
+                    getattr(usage, "cache_creation_input_tokens", None),
+                    getattr(usage, "cache_read_input_tokens", None),
+                )
+                if isinstance(value, int)
+            )
+            self.input_tokens = input_tokens + cached
+        output_tokens = getattr(usage, "output_tokens", None)
+        if isinstance(output_tokens, int):
+            self.output_tokens = output_tokens
+        details = getattr(usage, "output_tokens_details", None)
+        thinking_tokens = getattr(details, "thinking_tokens", None)
+        if isinstance(thinking_tokens, int):
+            self.thinking_tokens = thinking_tokens
+
+    def _delta(self, delta: ThinkingDelta | TextDelta, now: float) -> list[GenerationEvent]:
+        if not delta.text:
+            return []
+        if self.first_token_at is None:
+            self.first_token_at = now
+        if isinstance(delta, ThinkingDelta):
+            self.thinking_chars += len(delta.text)
+        else:
+            self.text_chars += len(delta.text)
+        out: list[GenerationEvent] = [delta]
+        if now - self.last_live_at >= LIVE_STATS_INTERVAL_S:
+            self.last_live_at = now
+            out.append(self._live(now))
+        return out
+
+    def _ttft(self) -> float | None:
+        return None if self.first_token_at is None else self.first_token_at - self.start
+
+    def _live(self, now: float) -> LiveStats:
+        tokens = _estimate_tokens(self.thinking_chars + self.text_chars)
+        elapsed = now - self.first_token_at if self.first_token_at is not None else 0.0
+        return LiveStats(
+            tokens=tokens,
+            tokens_per_s=tokens / elapsed if elapsed > 0 else None,
+            thinking_tokens=_estimate_tokens(self.thinking_chars),
+            time_to_first_token_s=self._ttft(),
+        )
+
+    def _finish(self, now: float) -> Finished:
+        output = self.output_tokens
+        rate: float | None = None
+        if self.first_token_at is not None and output:
+            streaming = now - self.first_token_at
+            rate = output / streaming if streaming > 0 else None
+        timings = Timings(
+            time_to_first_token_s=self._ttft(),
+            generation_tokens_per_s=rate,
+            total_s=now - self.start,
+            prompt_tokens=self.input_tokens,
+            generated_tokens=output,
+        )
+        usage = Usage(
+            input_tokens=self.input_tokens,
+            output_tokens=output,
+            thinking_tokens=self.thinking_tokens,
+        )
+        return Finished(timings=timings, usage=usage, stop_reason=self.stop_reason)
+
+    def final_stats(self) -> LiveStats:
+        """The last live numbers, with the API's real usage instead of estimates."""
+        assert self.finished is not None
+        timings = self.finished.timings
+        tokens = self.output_tokens
+        if tokens is None:
+            tokens = _estimate_tokens(self.thinking_chars + self.text_chars)
+        thinking = self.thinking_tokens
+        if thinking is None:
+            thinking = _estimate_tokens(self.thinking_chars)
+        return LiveStats(
+            tokens=tokens,
+            tokens_per_s=timings.generation_tokens_per_s,
+            thinking_tokens=thinking,
+            time_to_first_token_s=timings.time_to_first_token_s,
+        )

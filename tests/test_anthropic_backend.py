@@ -1,0 +1,414 @@
+"""ClaudeBackend against a real loopback server speaking the Messages SSE protocol."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from _anthropic_server import AnthropicTestServer, Scenario
+from pelican_tui.backends.anthropic_backend import ClaudeBackend
+from pelican_tui.backends.events import (
+    Failed,
+    Finished,
+    GenerationEvent,
+    LiveStats,
+    Started,
+    TextDelta,
+    ThinkingDelta,
+    Usage,
+)
+from pelican_tui.backends.protocol import GenerationRequest, ModelBackend
+from pelican_tui.backends.settings import ClaudeSettings
+
+KEY = "sk-ant-test-DO-NOT-LEAK-0123456789"
+TIMEOUT_S = 15.0
+SERVER_SCRIPT = Path(__file__).with_name("_anthropic_server.py")
+
+
+@pytest.fixture
+def server() -> Iterator[AnthropicTestServer]:
+    with AnthropicTestServer() as srv:
+        yield srv
+
+
+def backend_for(server: AnthropicTestServer, **settings: object) -> ClaudeBackend:
+    options: dict[str, object] = {"base_url": server.base_url, "max_retries": 0, "timeout_s": 10}
+    options.update(settings)
+    return ClaudeBackend(ClaudeSettings.model_validate(options), api_key=KEY)
+
+
+async def collect(
+    backend: ClaudeBackend, request: GenerationRequest | None = None
+) -> list[GenerationEvent]:
+    async def run() -> list[GenerationEvent]:
+        return [event async for event in backend.generate(request or GenerationRequest())]
+
+    # A hang is a failure: every generation must end on its own.
+    return await asyncio.wait_for(run(), TIMEOUT_S)
+
+
+def texts(events: list[GenerationEvent], kind: type[ThinkingDelta | TextDelta]) -> str:
+    return "".join(e.text for e in events if isinstance(e, kind))
+
+
+def assert_one_terminal_event_last(events: list[GenerationEvent]) -> None:
+    terminal = [e for e in events if isinstance(e, Finished | Failed)]
+    assert len(terminal) == 1
+    assert events[-1] is terminal[0]
+
+
+async def disconnected(server: AnthropicTestServer) -> bool:
+    return await asyncio.to_thread(server.client_disconnected.wait, 5.0)
+
+
+# -- a whole answer -------------------------------------------------------------------
+
+
+async def test_streams_thinking_then_text_with_real_usage(server: AnthropicTestServer) -> None:
+    events = await collect(backend_for(server))
+
+    assert_one_terminal_event_last(events)
+    assert events[0] == Started(model="claude-opus-4-7")
+    assert texts(events, ThinkingDelta) == server.thinking_text
+    answer = texts(events, TextDelta)
+    assert answer == server.answer_text
+    assert "```svg\n<svg" in answer and "</svg>\n```" in answer
+    kinds = [type(e) for e in events if isinstance(e, ThinkingDelta | TextDelta)]
+    assert kinds.index(TextDelta) > kinds.index(ThinkingDelta)
+    assert ThinkingDelta not in kinds[kinds.index(TextDelta) :]
+
+    finished = events[-1]
+    assert isinstance(finished, Finished)
+    expected = server.last_usage
+    assert finished.usage == Usage(
+        input_tokens=expected["input_tokens"],
+        output_tokens=expected["output_tokens"],
+        thinking_tokens=expected["thinking_tokens"],
+    )
+    assert finished.stop_reason == "end_turn"
+    timings = finished.timings
+    assert timings.prompt_tokens == expected["input_tokens"]
+    assert timings.generated_tokens == expected["output_tokens"]
+    assert timings.time_to_first_token_s is not None and timings.total_s is not None
+    assert 0 < timings.time_to_first_token_s <= timings.total_s
+    assert timings.generation_tokens_per_s is not None and timings.generation_tokens_per_s > 0
+
+    # Live numbers: estimates while streaming, the real usage just before Finished.
+    live = [e for e in events if isinstance(e, LiveStats)]
+    assert live and isinstance(events[-2], LiveStats)
+    assert events[-2].tokens == expected["output_tokens"]
+    assert events[-2].thinking_tokens == expected["thinking_tokens"]
+    assert all(e.time_to_first_token_s is not None for e in live)
+
+
+async def test_live_stats_are_throttled(server: AnthropicTestServer) -> None:
+    server.scenario = "slow"
+    server.chunk_delay_s = 0.01
+    events = await collect(backend_for(server))
+    finished = events[-1]
+    assert isinstance(finished, Finished) and finished.timings.total_s is not None
+    deltas = [e for e in events if isinstance(e, ThinkingDelta | TextDelta)]
+    live = [e for e in events if isinstance(e, LiveStats)]
+    # At most ten per second while streaming, plus the final one with real usage.
+    assert len(live) <= finished.timings.total_s * 10 + 2
+    assert len(live) < len(deltas)
+    streaming = live[:-1]
+    assert [e.tokens for e in streaming] == sorted(e.tokens for e in streaming)
+
+
+async def test_request_shape_with_thinking(server: AnthropicTestServer) -> None:
+    request = GenerationRequest(prompt="draw it", system="SVG only", effort="xhigh", max_tokens=900)
+    await collect(backend_for(server, model="claude-test-model"), request)
+
+    assert len(server.requests) == 1
+    sent = server.requests[0]
+    assert (sent.method, sent.path) == ("POST", "/v1/messages")
+    assert sent.body == {
+        "model": "claude-test-model",
+        "max_tokens": 900,
+        "system": "SVG only",
+        "messages": [{"role": "user", "content": "draw it"}],
+        "thinking": {"type": "adaptive", "display": "summarized"},
+        "output_config": {"effort": "xhigh"},
+        "stream": True,
+    }
+    # SDK 2.12 sends the API key as a bearer token, not as x-api-key.
+    assert sent.headers.get("authorization") == f"Bearer {KEY}"
+    assert sent.headers.get("anthropic-version")
+
+
+async def test_thinking_off_sends_no_thinking_and_streams_no_thinking(
+    server: AnthropicTestServer,
+) -> None:
+    events = await collect(backend_for(server), GenerationRequest(thinking=False))
+
+    body = server.requests[0].body
+    assert body is not None
+    assert "thinking" not in body and "output_config" not in body
+    assert "system" not in body  # None is omitted, never sent as null
+    assert not any(isinstance(e, ThinkingDelta) for e in events)
+    assert texts(events, TextDelta) == server.answer_text
+    finished = events[-1]
+    assert isinstance(finished, Finished)
+    assert finished.usage.thinking_tokens == 0
+
+
+async def test_base_url_from_environment(
+    server: AnthropicTestServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", server.base_url)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
+    backend = ClaudeBackend(ClaudeSettings(max_retries=0, timeout_s=10))
+    events = await collect(backend)
+    assert isinstance(events[-1], Finished)
+    assert server.requests[0].headers.get("authorization") == f"Bearer {KEY}"
+
+
+async def test_settings_base_url_wins_over_environment(
+    server: AnthropicTestServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", f"http://127.0.0.1:{free_port()}")
+    events = await collect(backend_for(server))
+    assert isinstance(events[-1], Finished)
+    assert len(server.requests) == 1
+
+
+# -- failures -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("scenario", "reason", "hint"),
+    [
+        ("401", "Anthropic rejected the API key (401)", "check ANTHROPIC_API_KEY"),
+        (
+            "403",
+            "Anthropic refused the request: permission denied (403)",
+            "check that the key's workspace may use claude-opus-4-7",
+        ),
+        ("429", "Anthropic rate limit reached (429)", "wait a minute and try again"),
+        ("529", "Anthropic is overloaded (529)", "try again in a few minutes"),
+        ("404", "Anthropic does not know model 'claude-opus-4-7' (404)", None),
+        ("500", "Anthropic server error (500): Internal server error", "try again"),
+    ],
+)
+async def test_http_errors(
+    server: AnthropicTestServer, scenario: Scenario, reason: str, hint: str | None
+) -> None:
+    server.scenario = scenario
+    events = await collect(backend_for(server))
+    assert len(events) == 1
+    failed = events[0]
+    assert isinstance(failed, Failed)
+    assert failed.reason == reason
+    if hint is not None:
+        assert failed.hint == hint
+    assert not failed.cancelled
+    assert len(server.requests) == 1  # max_retries=0
+
+
+async def test_retries_overloaded_then_reports_it(server: AnthropicTestServer) -> None:
+    server.scenario = "529"
+    events = await collect(backend_for(server, max_retries=2))
+    assert isinstance(events[-1], Failed)
+    assert events[-1].reason == "Anthropic is overloaded (529)"
+    assert len(server.requests) == 3
+    assert [r.headers.get("x-stainless-retry-count") for r in server.requests] == ["0", "1", "2"]
+
+
+async def test_error_event_mid_stream(server: AnthropicTestServer) -> None:
+    server.scenario = "error_event"
+    events = await collect(backend_for(server))
+    assert_one_terminal_event_last(events)
+    assert isinstance(events[0], Started)
+    assert texts(events, ThinkingDelta)  # it got going before the error
+    failed = events[-1]
+    assert isinstance(failed, Failed)
+    assert failed.reason == "Anthropic is overloaded (mid-answer)"
+
+
+async def test_connection_cut_mid_stream_fails_without_hanging(
+    server: AnthropicTestServer,
+) -> None:
+    server.scenario = "cut"
+    events = await collect(backend_for(server))
+    assert_one_terminal_event_last(events)
+    assert texts(events, ThinkingDelta)
+    failed = events[-1]
+    assert isinstance(failed, Failed)
+    assert failed.reason == "the connection to Anthropic was cut mid-answer"
+
+
+async def test_stream_ending_without_message_stop_fails(server: AnthropicTestServer) -> None:
+    server.scenario = "truncated"
+    events = await collect(backend_for(server))
+    failed = events[-1]
+    assert isinstance(failed, Failed)
+    assert failed.reason == "the connection to Anthropic ended before the answer was complete"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+async def test_unreachable_endpoint() -> None:
+    port = free_port()
+    settings = ClaudeSettings(base_url=f"http://127.0.0.1:{port}", max_retries=0, timeout_s=5)
+    events = await collect(ClaudeBackend(settings, api_key=KEY))
+    assert len(events) == 1
+    failed = events[0]
+    assert isinstance(failed, Failed)
+    assert failed.reason == f"could not reach Anthropic at 127.0.0.1:{port}"
+    assert failed.hint is not None and "ANTHROPIC_BASE_URL" in failed.hint
+
+
+# -- cancellation ---------------------------------------------------------------------
+
+
+async def first_delta(stream: AsyncIterator[GenerationEvent]) -> GenerationEvent:
+    async for event in stream:
+        if isinstance(event, ThinkingDelta | TextDelta):
+            return event
+    raise AssertionError("no delta before the stream ended")
+
+
+async def test_aclose_mid_stream_closes_the_connection(server: AnthropicTestServer) -> None:
+    server.scenario = "slow"
+    stream = backend_for(server).generate(GenerationRequest())
+    await asyncio.wait_for(first_delta(stream), TIMEOUT_S)
+    await asyncio.wait_for(stream.aclose(), 5)
+
+    assert await disconnected(server)
+    assert server.streams_completed == 0
+    with pytest.raises(StopAsyncIteration):
+        await stream.__anext__()
+
+
+async def test_task_cancel_mid_stream_closes_the_connection(server: AnthropicTestServer) -> None:
+    server.scenario = "slow"
+    backend = backend_for(server)
+    got_delta = asyncio.Event()
+    seen: list[GenerationEvent] = []
+
+    async def consume() -> None:
+        async for event in backend.generate(GenerationRequest()):
+            seen.append(event)
+            if isinstance(event, ThinkingDelta | TextDelta):
+                got_delta.set()
+
+    task = asyncio.create_task(consume())
+    await asyncio.wait_for(got_delta.wait(), TIMEOUT_S)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(task, 5)
+
+    assert await disconnected(server)
+    assert server.streams_completed == 0
+    assert not any(isinstance(e, Finished | Failed) for e in seen)
+
+
+# -- configuration and secrecy --------------------------------------------------------
+
+
+async def test_not_configured_without_a_key() -> None:
+    backend = ClaudeBackend(ClaudeSettings())
+    status = backend.status()
+    assert not status.ready
+    assert status.message == "Claude not configured"
+    assert status.hint == "set ANTHROPIC_API_KEY (and restart) to compare with Claude"
+
+    events = await collect(backend)
+    assert events == [Failed("Claude not configured", hint=status.hint)]
+
+
+def test_key_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
+    assert ClaudeBackend(ClaudeSettings()).status().ready
+    assert not ClaudeBackend(ClaudeSettings(), api_key="").status().ready
+    assert not ClaudeBackend(ClaudeSettings(enabled=False)).status().ready
+
+
+def test_backend_protocol_capabilities_and_description() -> None:
+    backend = ClaudeBackend(ClaudeSettings(effort="max"), api_key=KEY)
+    assert isinstance(backend, ModelBackend)
+    assert backend.name == "claude"
+    caps = backend.capabilities
+    assert caps.can_cancel and caps.supports_thinking and caps.supports_effort
+    assert not caps.owns_process
+    assert backend.describe() == {
+        "model": "claude-opus-4-7",
+        "thinking": "adaptive (summarized)",
+        "effort": "max",
+    }
+    off = ClaudeBackend(ClaudeSettings(thinking=False), api_key=KEY).describe()
+    assert off["thinking"] == "off"
+
+
+async def test_key_never_shown(server: AnthropicTestServer) -> None:
+    backend = backend_for(server)
+    for text in (repr(backend), str(backend), repr(vars(backend)), repr(backend.describe())):
+        assert KEY not in text
+    assert repr(backend) == "ClaudeBackend(model='claude-opus-4-7', api_key=set)"
+
+    # Even when the server echoes the key back in an error message.
+    server.error_message = f"bad key {KEY}"
+    reasons: dict[str, str] = {}
+    scenarios: tuple[Scenario, ...] = ("401", "500", "error_event")
+    for scenario in scenarios:
+        server.scenario = scenario
+        failed = (await collect(backend))[-1]
+        assert isinstance(failed, Failed)
+        assert KEY not in failed.reason and KEY not in (failed.hint or "")
+        reasons[scenario] = failed.reason
+    assert reasons["500"] == "Anthropic server error (500): bad key [redacted]"
+
+
+def test_import_is_light() -> None:
+    """Importing the backend must not pull in the SDK (startup time) or Textual."""
+    code = (
+        "import sys, pelican_tui.backends.anthropic_backend as m\n"
+        "m.ClaudeBackend(__import__('pelican_tui.backends.settings').backends.settings"
+        ".ClaudeSettings()).status()\n"
+        "bad = [n for n in ('anthropic', 'httpx2', 'textual') if n in sys.modules]\n"
+        "assert not bad, bad\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+
+
+# -- the server as a separate process (how the TUI and benchmark tests use it) -------
+
+
+async def test_standalone_server_via_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(SERVER_SCRIPT),
+        "--port",
+        "0",
+        "--scenario",
+        "ok",
+        stdout=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert proc.stdout is not None
+        line = (await asyncio.wait_for(proc.stdout.readline(), TIMEOUT_S)).decode()
+        assert line.startswith("listening on http://127.0.0.1:")
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", line.split()[-1])
+        backend = ClaudeBackend(ClaudeSettings(max_retries=0, timeout_s=10), api_key=KEY)
+        events = await collect(backend)
+        assert isinstance(events[-1], Finished)
+        assert "<svg" in texts(events, TextDelta)
+    finally:
+        proc.terminate()
+        assert await asyncio.wait_for(proc.wait(), 10) == 0
