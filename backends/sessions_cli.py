@@ -1,0 +1,225 @@
+"""``pelican-tui sessions``: list, show, export and delete saved sessions.
+
+Exit status: 0 done; 1 the command could not be carried out (unknown id,
+export folder taken, store unusable); 2 bad usage (including ``delete``
+without ``--yes``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from . import locations
+from .export import ExportError, Renderer, export_session, render_run_card
+from .session_store import (
+    SessionNotFound,
+    SessionStore,
+    SessionStoreError,
+    SessionStoreMissing,
+    SessionSummary,
+)
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors by exception instead of exiting."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise _UsageError(f"{self.format_usage().rstrip()}\n{self.prog}: error: {message}")
+
+
+class _UsageError(Exception):
+    pass
+
+
+def _session_id(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a session id; 'pelican-tui sessions list' shows the ids"
+        ) from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a session id")
+    return value
+
+
+def _parser() -> _Parser:
+    parser = _Parser(
+        prog="pelican-tui sessions",
+        description="Saved sessions: every prompt, run and verdict.",
+    )
+    sub = parser.add_subparsers(dest="action", metavar="{list,show,export,delete}")
+    sub.required = True
+    listing = sub.add_parser("list", help="newest sessions first")
+    listing.add_argument("--limit", type=int, default=50, help="how many (default 50)")
+    show = sub.add_parser("show", help="print a session's run card (Markdown)")
+    show.add_argument("id", type=_session_id)
+    export = sub.add_parser("export", help="write SVGs, PNGs, a run card, HTML and JSON")
+    export.add_argument("id", type=_session_id)
+    export.add_argument("--out", type=Path, required=True, help="the export folder")
+    export.add_argument("--force", action="store_true", help="write into a non-empty folder")
+    export.add_argument("--width", type=int, default=1024, help="PNG size in pixels")
+    delete = sub.add_parser("delete", help="delete a session and its runs")
+    delete.add_argument("id", type=_session_id)
+    delete.add_argument("--yes", action="store_true", help="really delete")
+    return parser
+
+
+def sessions_command(
+    argv: Sequence[str],
+    *,
+    renderer: Renderer | None = None,
+    db_path: Path | None = None,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+) -> int:
+    """Run ``pelican-tui sessions ARGV``; returns the exit status.
+
+    ``renderer`` draws PNGs for runs that have an SVG but no stored picture
+    (the lead passes the sandboxed render worker). ``db_path`` defaults to
+    :func:`~pelican_tui.backends.locations.sessions_db`.
+    """
+    out = stdout or sys.stdout
+    err = stderr or sys.stderr
+    parser = _parser()
+    try:
+        args = parser.parse_args(list(argv))
+    except _UsageError as error:
+        print(str(error), file=err)
+        return EXIT_USAGE
+    except SystemExit as stop:  # --help
+        return int(stop.code or 0)
+
+    path = db_path or locations.sessions_db()
+    if args.action == "delete" and not args.yes:
+        print(
+            f"pelican-tui sessions: not deleting session {args.id} without --yes",
+            file=err,
+        )
+        return EXIT_USAGE
+    try:
+        store = SessionStore.open(path, create=False)
+    except SessionStoreMissing:
+        if args.action == "list":
+            print(f"No saved sessions yet (the store will be {path}).", file=out)
+            return EXIT_OK
+        print(f"pelican-tui sessions: no session with id {args.id} (no sessions yet)", file=err)
+        return EXIT_FAILED
+    except SessionStoreError as error:
+        print(f"pelican-tui sessions: {error}", file=err)
+        return EXIT_FAILED
+
+    with store:
+        for notice in store.notices:
+            print(f"pelican-tui sessions: {notice}", file=err)
+        try:
+            if args.action == "list":
+                return _list(store, args.limit, out)
+            if args.action == "show":
+                session = store.get_session(args.id)
+                print(render_run_card(session, {}), file=out)
+                return EXIT_OK
+            if args.action == "export":
+                return _export(store, args.id, args.out, args.force, args.width, renderer, out, err)
+            store.delete_session(args.id)
+            print(f"Deleted session {args.id}.", file=out)
+            return EXIT_OK
+        except SessionNotFound as error:
+            print(
+                f"pelican-tui sessions: {error} ('pelican-tui sessions list' shows the ids)",
+                file=err,
+            )
+            return EXIT_FAILED
+        except SessionStoreError as error:
+            print(f"pelican-tui sessions: {error}", file=err)
+            return EXIT_FAILED
+
+
+def _export(
+    store: SessionStore,
+    session_id: int,
+    out_dir: Path,
+    force: bool,
+    width: int,
+    renderer: Renderer | None,
+    out: TextIO,
+    err: TextIO,
+) -> int:
+    session = store.get_session(session_id)
+    try:
+        result = export_session(
+            session, out_dir, renderer, png_size=(width, width), overwrite=force
+        )
+    except (ExportError, OSError) as error:
+        print(f"pelican-tui sessions: export failed: {error}", file=err)
+        return EXIT_FAILED
+    for note in result.notes:
+        print(f"pelican-tui sessions: {note}", file=err)
+    print(f"Exported session {session_id} to {result.out_dir}:", file=out)
+    for path in result.files:
+        print(f"  {path.name}", file=out)
+    return EXIT_OK
+
+
+def _truncate(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _models(summary: SessionSummary) -> str:
+    parts = []
+    for slot in ("left", "right"):
+        runs = [run for run in summary.runs if run.slot == slot]
+        if not runs:
+            continue
+        models = list(dict.fromkeys(run.model_id for run in runs))
+        label = ", ".join(_truncate(model, 32) for model in models)
+        count = f" x{len(runs)}" if len(runs) > 1 else ""
+        parts.append(f"{slot}: {label}{count}")
+    return "; ".join(parts) or "—"
+
+
+def format_session_table(summaries: Sequence[SessionSummary], prompt_width: int = 40) -> str:
+    """The ``sessions list`` table: id, date (local time), prompt, models, verdict."""
+    header = ("ID", "DATE", "PROMPT", "MODELS", "VERDICT")
+    rows = [
+        (
+            str(s.id),
+            f"{s.created_at.astimezone():%Y-%m-%d %H:%M}",
+            _truncate(s.prompt, prompt_width),
+            _models(s),
+            s.verdict or "—",
+        )
+        for s in summaries
+    ]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    lines = []
+    for row in [header, *rows]:
+        cells = [
+            cell.rjust(widths[0]) if i == 0 else cell.ljust(widths[i]) for i, cell in enumerate(row)
+        ]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def _list(store: SessionStore, limit: int, out: TextIO) -> int:
+    summaries = store.list_sessions(limit=limit)
+    if not summaries:
+        print("No saved sessions yet.", file=out)
+        return EXIT_OK
+    print(format_session_table(summaries), file=out)
+    total = store.count_sessions()
+    if total > len(summaries):
+        print(f"({len(summaries)} of {total}; --limit N shows more)", file=out)
+    return EXIT_OK
+
+
+__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "format_session_table", "sessions_command"]

@@ -1,0 +1,107 @@
+"""Shared helpers for the session store and export tests."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from pelican_tui.backends.events import Timings, Usage
+from pelican_tui.backends.session_store import Session, SessionStore
+
+PELICAN_SVG = (
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 200 200">'
+    '<circle cx="60" cy="150" r="30" fill="none" stroke="black"/>'
+    '<circle cx="140" cy="150" r="30" fill="none" stroke="black"/>'
+    '<ellipse cx="100" cy="90" rx="40" ry="25" fill="white" stroke="black"/></svg>'
+)
+FAKE_PNG = b"\x89PNG\r\n\x1a\nstored-picture"
+
+LOCAL_FILE = "Qwen3.6-35B-A3B-Q4_K_M.gguf"
+LOCAL_INFO = {
+    "file": LOCAL_FILE,
+    "file_size": 20_400_000_000,
+    "sha256": "ab" * 32,
+    "arch": "qwen35moe",
+    "total_params": 35_000_000_000,
+    "active_params": 3_000_000_000,
+    "quant": "Q4_K_M",
+    "server_version": "b7000",
+    "server_build": "7000 (abcdef0)",
+    "server_args": ["-m", "/models/Qwen3.6-35B-A3B-Q4_K_M.gguf", "-c", "16384", "--metrics"],
+}
+LOCAL_SETTINGS = {
+    "thinking": True,
+    "max_tokens": 8192,
+    "sampling": {"temperature": 1.0, "top_p": 0.95, "top_k": 20, "presence_penalty": 1.5},
+}
+CLAUDE_SETTINGS = {"thinking": True, "effort": "high", "max_tokens": 8192}
+HOST = {
+    "cpu": "Test CPU 9000",
+    "cpu_cores": 8,
+    "cpu_threads": 16,
+    "ram_total_bytes": 32 * 1024**3,
+    "os": "Linux 6.1",
+    "arch": "x86_64",
+    "python": "3.11.7",
+}
+
+
+class FixedClock:
+    """A clock that moves one second per call, for deterministic timestamps."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or datetime(2026, 11, 23, 10, 0, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        self.now += timedelta(seconds=1)
+        return self.now
+
+
+def make_comparison(store: SessionStore, prompt: str = "A pelican riding a bicycle") -> Session:
+    """A finished two-sided session: local on the left (stored PNG), Claude on the right."""
+    session = store.create_session(prompt)
+    left = store.start_run(
+        session.id,
+        "left",
+        "local",
+        LOCAL_FILE,
+        LOCAL_INFO,
+        LOCAL_SETTINGS,
+        HOST,
+    )
+    store.update_run_progress(left, "Let me think about wheels.", "<svg")
+    store.finish_run(
+        left,
+        thinking_text="Let me think about wheels. Then the beak.",
+        answer=f"Here you go:\n```svg\n{PELICAN_SVG}\n```",
+        svg=PELICAN_SVG,
+        png=FAKE_PNG,
+        timings=Timings(
+            time_to_first_token_s=0.42,
+            prompt_tokens_per_s=310.5,
+            generation_tokens_per_s=41.25,
+            total_s=12.5,
+            prompt_tokens=30,
+            generated_tokens=500,
+        ),
+        usage=Usage(input_tokens=30, output_tokens=500, thinking_tokens=120),
+        peak_ram={"server_rss_bytes": 21_000_000_000},
+    )
+    right = store.start_run(
+        session.id,
+        "right",
+        "claude",
+        "claude-opus-4-7",
+        {"model": "claude-opus-4-7"},
+        CLAUDE_SETTINGS,
+        HOST,
+    )
+    store.finish_run(
+        right,
+        thinking_text="Summarized thinking.",
+        answer=PELICAN_SVG.replace("white", "pink"),
+        svg=PELICAN_SVG.replace("white", "pink"),
+        timings={"time_to_first_token_s": 1.5, "total_s": 20.0},
+        usage={"input_tokens": 25, "output_tokens": 900, "thinking_tokens": 300},
+    )
+    store.set_verdict(session.id, "left", note="better wheels")
+    return store.get_session(session.id)

@@ -1,0 +1,409 @@
+"""Exports (SVG, PNG, run card, HTML, JSON) and the `pelican-tui sessions` command."""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import io
+import json
+import re
+from pathlib import Path
+
+import pytest
+from _session_support import (
+    FAKE_PNG,
+    HOST,
+    LOCAL_FILE,
+    LOCAL_INFO,
+    PELICAN_SVG,
+    FixedClock,
+    make_comparison,
+)
+from pelican_tui.backends import export as export_mod
+from pelican_tui.backends import locations
+from pelican_tui.backends.export import ExportError, export_session, load_export
+from pelican_tui.backends.session_store import Session, SessionStore
+from pelican_tui.backends.sessions_cli import sessions_command
+
+RENDERED_PNG = b"\x89PNG\r\n\x1a\nrendered"
+
+
+class FakeRenderer:
+    def __init__(self, result: bytes | None = RENDERED_PNG) -> None:
+        self.calls: list[tuple[str, int, int]] = []
+        self.result = result
+
+    def __call__(self, svg: str, width: int, height: int) -> bytes | None:
+        self.calls.append((svg, width, height))
+        return self.result
+
+
+@pytest.fixture
+def session() -> Session:
+    with SessionStore.open(clock=FixedClock()) as store:
+        return make_comparison(store, prompt="Generate an SVG of a pelican riding a bicycle")
+
+
+def _img_sources(page: str) -> list[str]:
+    return re.findall(r'<img [^>]*src="([^"]*)"', page)
+
+
+# --------------------------------------------------------------------------- export files
+
+
+def test_export_round_trip(session: Session, tmp_path: Path) -> None:
+    out = tmp_path / "export"
+    renderer = FakeRenderer()
+    result = export_session(session, out, renderer, png_size=(640, 640))
+
+    names = sorted(p.name for p in result.files)
+    assert names == sorted(
+        [
+            "session.json",
+            "run-card.md",
+            "index.html",
+            "left.svg",
+            "left.png",
+            "right.svg",
+            "right.png",
+        ]
+    )
+    assert sorted(p.name for p in out.iterdir()) == names  # nothing else (no temp files)
+    assert result.notes == ()
+
+    # Pictures: the SVGs verbatim, the stored PNG as stored, the other rendered.
+    left, right = session.runs
+    assert (out / "left.svg").read_text() == left.svg
+    assert (out / "right.svg").read_text() == right.svg
+    assert (out / "left.png").read_bytes() == FAKE_PNG
+    assert (out / "right.png").read_bytes() == RENDERED_PNG
+    assert renderer.calls == [(right.svg, 640, 640)]
+
+    # session.json loads back into an equal session.
+    document = json.loads((out / "session.json").read_text())
+    assert document["format"] == "pelican-tui-session" and document["format_version"] == 1
+    assert [r["files"] for r in document["runs"]] == [
+        {"svg": "left.svg", "png": "left.png", "png_source": "stored"},
+        {"svg": "right.svg", "png": "right.png", "png_source": "rendered"},
+    ]
+    assert load_export(out) == session
+    # Stable output: the same session exports to the same bytes.
+    again = export_session(session, tmp_path / "again", FakeRenderer())
+    for path in again.files:
+        assert path.read_bytes() == (out / path.name).read_bytes(), path.name
+
+
+def test_run_card_has_what_it_takes_to_reproduce(session: Session, tmp_path: Path) -> None:
+    export_session(session, tmp_path / "e")
+    card = (tmp_path / "e" / "run-card.md").read_text()
+    for expected in (
+        f"# Pelican run card: session {session.id}",
+        "Generate an SVG of a pelican riding a bicycle",  # prompt
+        "left (Qwen3.6-35B-A3B-Q4_K_M.gguf) is better",  # verdict
+        "better wheels",
+        LOCAL_FILE,
+        "ab" * 32,  # sha256
+        "19.0 GiB (20,400,000,000 bytes)",  # file size
+        "qwen35moe",
+        "35.00B",
+        "3.00B",
+        "Q4_K_M",
+        "7000 (abcdef0)",  # server build
+        "llama-server -m /models/Qwen3.6-35B-A3B-Q4_K_M.gguf -c 16384 --metrics",
+        "| Thinking | on |",
+        "presence_penalty=1.5, temperature=1, top_k=20, top_p=0.95",
+        "| Effort | high |",
+        "| Time to first token | 0.42 s |",
+        "| Generation speed | 41.2 tok/s |",
+        "| Prompt speed | 310.5 tok/s |",
+        "| Thinking tokens | 120 |",
+        "| Output tokens | 900 |",
+        "server_rss_bytes",
+        "| CPU | Test CPU 9000 |",
+        "| RAM | 32.0 GiB",
+        "Let me think about wheels. Then the beak.",
+        "claude-opus-4-7",
+        "pelican-tui run --prompt 'Generate an SVG of a pelican riding a bicycle' "
+        f"--model {LOCAL_FILE} --claude-model claude-opus-4-7 --thinking on --out DIR",
+    ):
+        assert expected in card, expected
+    # One host section: both runs ran on the same machine.
+    assert card.count("## Host") == 1
+
+
+def test_run_card_understands_the_short_model_keys(tmp_path: Path) -> None:
+    info = {
+        "model": "SmolLM2-135M-Instruct.Q4_1",
+        "file": "SmolLM2-135M-Instruct.Q4_1.gguf",
+        "size": "0.10 GB",
+        "params": "135M",
+        "experts": "2/8",
+        "server_flags": ["-m", "/m/SmolLM2.gguf", "--api-key", "***", "--port", "0"],
+    }
+    with SessionStore.open() as store:
+        s = store.create_session("p")
+        run = store.start_run(s.id, "left", "local", "SmolLM2", info, {"thinking": False}, HOST)
+        store.finish_run(run, answer="no svg", peak_ram={"server_bytes": 300 * 1024**2})
+        session = store.get_session(s.id)
+    export_session(session, tmp_path / "e")
+    card = (tmp_path / "e" / "run-card.md").read_text()
+    assert "llama-server -m /m/SmolLM2.gguf --api-key '[redacted]' --port 0" in card
+    assert "| Total parameters | 135M |" in card and "| Experts (used/total) | 2/8 |" in card
+    assert "| File size | 0.10 GB |" in card and "| Thinking | off |" in card
+    assert "| server_bytes | 300.0 MiB (314,572,800 bytes) |" in card
+    assert "--model SmolLM2-135M-Instruct.Q4_1.gguf --no-claude --thinking off" in card
+
+
+def test_html_page_shows_both_pictures_as_images_only(session: Session, tmp_path: Path) -> None:
+    export_session(session, tmp_path / "e", FakeRenderer())
+    page = (tmp_path / "e" / "index.html").read_text()
+    assert "Content-Security-Policy" in page and "default-src 'none'" in page
+    sources = _img_sources(page)
+    assert len(sources) == 4  # PNG and SVG for each side
+    decoded = [base64.b64decode(src.split(",", 1)[1]) for src in sources]
+    assert FAKE_PNG in decoded and RENDERED_PNG in decoded
+    assert session.runs[0].svg.encode() in decoded  # type: ignore[union-attr]
+    assert sum(src.startswith("data:image/svg+xml;base64,") for src in sources) == 2
+    assert "<svg" not in page  # never inlined
+    assert "Verdict: left (Qwen3.6-35B-A3B-Q4_K_M.gguf) is better" in page
+    assert 'class="winner"' in page
+    assert "41.2 tok/s" in page and "0.42 s" in page
+    assert page.index("Left · local") < page.index("Right · claude")
+
+
+def test_hostile_text_is_escaped_everywhere(tmp_path: Path) -> None:
+    hostile_svg = (
+        '<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)">'
+        "<script>alert(2)</script><rect width='1' height='1'/></svg>"
+    )
+    with SessionStore.open() as store:
+        s = store.create_session('<img src=x onerror=alert(3)> "pelican" ```` & more')
+        run = store.start_run(s.id, "left", "openai", "<b>model</b>|x", {"url": "http://h"}, {}, {})
+        store.finish_run(
+            run,
+            answer=f"```svg\n{hostile_svg}\n```</pre><script>alert(4)</script>",
+            svg=hostile_svg,
+            failure_reason=None,
+        )
+        session = store.get_session(s.id)
+    export_session(session, tmp_path / "e")
+    page = (tmp_path / "e" / "index.html").read_text()
+    assert "<script" not in page.lower()
+    assert not re.search(r"<[^>]*\bon\w+\s*=", page)  # no element has an event handler
+    assert "&lt;img src=x onerror=alert(3)&gt;" in page
+    assert "&lt;b&gt;model&lt;/b&gt;" in page
+    # The SVG is drawn only from base64 data; its markup shows up only as escaped text.
+    assert "onload=&quot;alert(1)&quot;" in page
+    card = (tmp_path / "e" / "run-card.md").read_text()
+    # The prompt holds four backticks: its fence is longer, so it can't break out.
+    assert "`````text\n<img src=x onerror=alert(3)>" in card
+    assert "&lt;b&gt;model&lt;/b&gt;\\|x" in card  # table cells escaped
+
+
+def test_runs_without_svg_and_failed_renders_are_reported(tmp_path: Path) -> None:
+    with SessionStore.open() as store:
+        s = store.create_session("p")
+        a = store.start_run(s.id, "left", "local", "tiny.gguf", {}, {"thinking": False}, HOST)
+        store.finish_run(a, answer="I cannot draw.", svg=None, svg_note="no <svg> in the answer")
+        b = store.start_run(s.id, "right", "claude", "claude-opus-4-7", {}, {}, HOST)
+        store.finish_run(b, status="failed", svg=PELICAN_SVG, failure_reason="overloaded (529)")
+        session = store.get_session(s.id)
+    result = export_session(session, tmp_path / "e", FakeRenderer(result=None))
+    assert sorted(p.name for p in result.files) == [
+        "index.html",
+        "right.svg",
+        "run-card.md",
+        "session.json",
+    ]
+    assert result.notes == (
+        "left: no <svg> in the answer",
+        "right: the SVG could not be rendered",
+    )
+    page = (tmp_path / "e" / "index.html").read_text()
+    assert "no &lt;svg&gt; in the answer" in page
+    assert "overloaded (529)" in page
+    assert load_export(tmp_path / "e") == session
+
+
+def test_a_renderer_that_raises_does_not_break_the_export(session: Session, tmp_path: Path) -> None:
+    def boom(svg: str, width: int, height: int) -> bytes | None:
+        raise RuntimeError("worker crashed")
+
+    result = export_session(session, tmp_path / "e", boom)
+    assert result.notes == ("right: the SVG could not be rendered (worker crashed)",)
+    assert not (tmp_path / "e" / "right.png").exists()
+    assert (tmp_path / "e" / "left.png").read_bytes() == FAKE_PNG
+
+
+def test_several_runs_per_slot_get_numbered_files(tmp_path: Path) -> None:
+    with SessionStore.open() as store:
+        s = store.create_session("p")
+        for slot, n in (("left", 1), ("left", 2), ("right", 1)):
+            run = store.start_run(s.id, slot, "local", f"m{n}.gguf", {}, {}, {})  # type: ignore[arg-type]
+            store.finish_run(run, svg=PELICAN_SVG.replace("white", f"#00000{n}"))
+        session = store.get_session(s.id)
+    result = export_session(session, tmp_path / "e")
+    assert sorted(p.name for p in result.files if p.suffix == ".svg") == [
+        "left-1.svg",
+        "left-2.svg",
+        "right.svg",
+    ]
+    assert "#000002" in (tmp_path / "e" / "left-2.svg").read_text()
+    assert load_export(tmp_path / "e") == session
+
+
+# --------------------------------------------------------------------------- folder handling
+
+
+def test_existing_folders(session: Session, tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    export_session(session, empty)
+    assert (empty / "session.json").exists()
+
+    # Re-exporting the same session refreshes in place (and drops stale pictures).
+    (empty / "left.svg").write_text("stale")
+    export_session(session, empty, FakeRenderer())
+    assert (empty / "left.svg").read_text() == session.runs[0].svg
+    assert (empty / "right.png").read_bytes() == RENDERED_PNG
+    export_session(session, empty)  # no renderer now: right.png is no longer part of it
+    assert not (empty / "right.png").exists()
+
+    busy = tmp_path / "busy"
+    busy.mkdir()
+    (busy / "notes.txt").write_text("mine")
+    with pytest.raises(ExportError, match="already holds other files"):
+        export_session(session, busy)
+    assert sorted(p.name for p in busy.iterdir()) == ["notes.txt"]
+    export_session(session, busy, overwrite=True)
+    assert (busy / "notes.txt").read_text() == "mine"
+    assert (busy / "index.html").exists()
+
+    a_file = tmp_path / "file"
+    a_file.write_text("x")
+    with pytest.raises(ExportError, match="is a file"):
+        export_session(session, a_file)
+
+
+def test_a_failed_write_leaves_no_folder_behind(
+    session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = 0
+    real = export_mod._write_synced
+
+    def flaky(path: Path, data: bytes) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 3:
+            raise OSError("disk full")
+        real(path, data)
+
+    monkeypatch.setattr(export_mod, "_write_synced", flaky)
+    parent = tmp_path / "exports"
+    parent.mkdir()
+    with pytest.raises(OSError, match="disk full"):
+        export_session(session, parent / "out")
+    assert list(parent.iterdir()) == []  # neither the folder nor a temp folder
+
+
+# --------------------------------------------------------------------------- the CLI
+
+
+def _run(argv: list[str], **kwargs: object) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = sessions_command(argv, stdout=out, stderr=err, **kwargs)  # type: ignore[arg-type]
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_cli_list_without_a_store_creates_nothing() -> None:
+    code, out, err = _run(["list"])
+    assert code == 0 and "No saved sessions yet" in out and err == ""
+    assert not locations.sessions_db().exists()
+
+
+def test_cli_list_shows_a_table(session: Session) -> None:
+    with SessionStore.open() as store:
+        other = store.create_session("x" * 100)
+    code, out, err = _run(["list"])
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0].split() == ["ID", "DATE", "PROMPT", "MODELS", "VERDICT"]
+    assert lines[1].lstrip().startswith(f"{other.id} ")  # newest first
+    assert "x" * 39 + "…" in lines[1] and "x" * 41 not in lines[1]
+    row = lines[2]
+    assert row.lstrip().startswith(f"{session.id} ")
+    assert "Generate an SVG of a pelican riding a b…" in row
+    assert f"left: {LOCAL_FILE}; right: claude-opus-4-7" in row
+    assert row.rstrip().endswith("left")
+    code, out, _ = _run(["list", "--limit", "1"])
+    assert "(1 of 2; --limit N shows more)" in out
+
+
+def test_cli_export_show_and_delete(session: Session, tmp_path: Path) -> None:
+    out_dir = tmp_path / "exported"
+    renderer = FakeRenderer()
+    code, out, err = _run(
+        ["export", str(session.id), "--out", str(out_dir), "--width", "300"], renderer=renderer
+    )
+    assert code == 0, err
+    assert f"Exported session {session.id} to {out_dir}" in out
+    assert {"session.json", "index.html", "run-card.md", "left.png", "right.png"} <= {
+        p.name for p in out_dir.iterdir()
+    }
+    assert renderer.calls[0][1:] == (300, 300)
+
+    code, out, err = _run(["export", str(session.id), "--out", str(tmp_path)])
+    assert code == 1 and "already holds other files" in err and "--force" in err
+
+    code, out, _ = _run(["show", str(session.id)])
+    assert code == 0 and LOCAL_INFO["sha256"] in out
+
+    code, out, err = _run(["delete", str(session.id)])
+    assert code == 2 and "without --yes" in err
+    code, out, err = _run(["delete", str(session.id), "--yes"])
+    assert code == 0 and f"Deleted session {session.id}." in out
+    code, out, err = _run(["show", str(session.id)])
+    assert code == 1
+    assert f"no session with id {session.id}" in err and "sessions list" in err
+
+
+def test_cli_unknown_and_malformed_ids(session: Session, tmp_path: Path) -> None:
+    for argv, code, message in (
+        (["export", "999", "--out", str(tmp_path / "x")], 1, "no session with id 999"),
+        (["delete", "999", "--yes"], 1, "no session with id 999"),
+        (["export", "abc", "--out", str(tmp_path / "x")], 2, "'abc' is not a session id"),
+        (["export", "1"], 2, "the following arguments are required: --out"),
+        ([], 2, "usage: pelican-tui sessions"),
+        (["frobnicate"], 2, "invalid choice"),
+    ):
+        got, out, err = _run(argv)
+        assert (got, out) == (code, ""), argv
+        assert message in err, (argv, err)
+    assert not (tmp_path / "x").exists()
+    assert _run(["list"])[0] == 0  # the session is still there
+
+
+def test_cli_refuses_a_newer_store(session: Session) -> None:
+    import sqlite3
+
+    conn = sqlite3.connect(locations.sessions_db())
+    conn.execute("PRAGMA user_version = 7")
+    conn.commit()
+    conn.close()
+    code, out, err = _run(["list"])
+    assert code == 1 and "schema version 7" in err and out == ""
+
+
+def test_cli_reports_a_corrupt_store_moved_aside() -> None:
+    db = locations.sessions_db()
+    locations.ensure(db.parent)
+    db.write_bytes(b"\x00junk" * 500)
+    code, out, err = _run(["list"])
+    assert code == 0
+    assert "moved it to" in err and ".corrupt-" in err
+    assert "No saved sessions yet." in out
+
+
+def test_session_dataclasses_are_frozen(session: Session) -> None:
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        session.verdict = "tie"  # type: ignore[misc]

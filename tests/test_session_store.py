@@ -1,0 +1,585 @@
+"""The session store: round trips, upgrades, crashes, corruption, secrets, host facts."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import select
+import signal
+import sqlite3
+import stat
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from _session_support import FAKE_PNG, HOST, LOCAL_FILE, PELICAN_SVG, FixedClock, make_comparison
+from pelican_tui.backends import host_info, locations
+from pelican_tui.backends import session_store as ss
+from pelican_tui.backends.session_store import (
+    SCHEMA_VERSION,
+    SessionNotFound,
+    SessionStore,
+    SessionStoreError,
+    SessionStoreMissing,
+    SessionStoreTooNew,
+)
+
+
+def _raw(path: Path) -> sqlite3.Connection:
+    return sqlite3.connect(path, isolation_level=None)
+
+
+# --------------------------------------------------------------------------- basics
+
+
+def test_nothing_is_created_until_opened_for_writing() -> None:
+    path = locations.sessions_db()
+    assert not path.exists()
+    with pytest.raises(SessionStoreMissing):
+        SessionStore.open(create=False)
+    assert not path.exists()
+    with SessionStore.open() as store:
+        assert store.path == path
+        assert store.notices == []
+    assert path.exists()
+    # Prompts and answers are the user's business: owner-only file.
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_store_settings_wal_full_sync_and_version() -> None:
+    with SessionStore.open() as store:
+        conn = store._connection()
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+        assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+        assert ss.schema_version(conn) == SCHEMA_VERSION == len(ss.UPGRADES) == 2
+        assert conn.execute("PRAGMA application_id").fetchone()[0] == ss.APPLICATION_ID
+
+
+def test_create_run_finish_and_get_round_trip() -> None:
+    clock = FixedClock()
+    with SessionStore.open(clock=clock) as store:
+        session = make_comparison(store, prompt="Draw a pelican\non a bicycle")
+        assert session.title == "Draw a pelican"
+        assert session.verdict == "left"
+        assert session.verdict_note == "better wheels"
+        left, right = session.runs
+        assert (left.slot, left.backend, left.model_id) == ("left", "local", LOCAL_FILE)
+        assert left.status == "finished" and left.finished_at is not None
+        assert left.thinking_text == "Let me think about wheels. Then the beak."
+        assert left.svg == PELICAN_SVG
+        assert left.png == FAKE_PNG
+        assert left.timings["generation_tokens_per_s"] == 41.25
+        assert left.usage == {"input_tokens": 30, "output_tokens": 500, "thinking_tokens": 120}
+        assert left.peak_ram == {"server_rss_bytes": 21_000_000_000}
+        assert left.model_info["sha256"] == "ab" * 32
+        assert left.settings["sampling"]["top_k"] == 20
+        assert left.host == HOST
+        assert left.started_at < left.finished_at
+        assert right.png is None and right.backend == "claude"
+        assert session.runs_in("right") == (right,)
+
+    # Reopening gives back exactly the same data.
+    with SessionStore.open() as store:
+        assert store.get_session(session.id) == session
+        assert store.get_run(left.id) == left
+
+
+def test_progress_checkpoint_is_committed_and_finish_keeps_it() -> None:
+    with SessionStore.open() as store:
+        session = store.create_session("p")
+        run = store.start_run(session.id, "right", "claude", "claude-opus-4-7", {}, {}, {})
+        assert store.get_run(run).status == "running"
+        assert store.update_run_progress(run, "thinking...", "<svg><rect")
+        # A second connection (another process) sees the checkpoint at once.
+        with _raw(store.path) as other:
+            row = other.execute("SELECT status, answer FROM runs WHERE id = ?", (run,)).fetchone()
+        assert row == ("running", "<svg><rect")
+        store.finish_run(run, status="cancelled")
+        got = store.get_run(run)
+        assert (got.status, got.thinking_text, got.answer) == (
+            "cancelled",
+            "thinking...",
+            "<svg><rect",
+        )
+        # A finished run takes no more progress.
+        assert store.update_run_progress(run, "late", "late") is False
+        assert store.get_run(run).answer == "<svg><rect"
+
+
+def test_list_sessions_newest_first_with_run_summaries() -> None:
+    with SessionStore.open(clock=FixedClock()) as store:
+        first = make_comparison(store, "first")
+        second = store.create_session("second")
+        third = store.create_session("third")
+        summaries = store.list_sessions()
+        assert [s.id for s in summaries] == [third.id, second.id, first.id]
+        assert [(r.slot, r.model_id, r.status, r.has_svg) for r in summaries[2].runs] == [
+            ("left", LOCAL_FILE, "finished", True),
+            ("right", "claude-opus-4-7", "finished", True),
+        ]
+        assert summaries[2].verdict == "left"
+        assert [s.id for s in store.list_sessions(limit=1)] == [third.id]
+        assert [s.id for s in store.list_sessions(limit=1, offset=1)] == [second.id]
+        assert store.count_sessions() == 3
+
+
+def test_delete_session_removes_its_runs_and_unknown_ids_are_clear() -> None:
+    with SessionStore.open() as store:
+        keep = make_comparison(store, "keep")
+        gone = make_comparison(store, "gone")
+        store.delete_session(gone.id)
+        with pytest.raises(SessionNotFound, match=f"no session with id {gone.id}"):
+            store.get_session(gone.id)
+        with pytest.raises(SessionNotFound):
+            store.delete_session(gone.id)
+        with pytest.raises(SessionNotFound):
+            store.set_verdict(gone.id, "tie")
+        with pytest.raises(SessionNotFound):
+            store.start_run(gone.id, "left", "local", "m", {}, {}, {})
+        assert store.get_session(keep.id) == keep
+        conn = store._connection()
+        assert conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 2
+
+
+def test_verdicts_and_invalid_values() -> None:
+    with SessionStore.open() as store:
+        session = store.create_session("p")
+        store.set_verdict(session.id, "tie")
+        assert store.get_session(session.id).verdict == "tie"
+        store.set_verdict(session.id, None)
+        assert store.get_session(session.id).verdict is None
+        with pytest.raises(ValueError, match="verdict"):
+            store.set_verdict(session.id, "middle")  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match="slot"):
+            store.start_run(session.id, "center", "local", "m", {}, {}, {})  # type: ignore[arg-type]
+        run = store.start_run(session.id, "left", "local", "m", {}, {}, {})
+        with pytest.raises(ValueError, match="status"):
+            store.finish_run(run, status="running")  # type: ignore[arg-type]
+
+
+def test_threads_can_share_one_store() -> None:
+    with SessionStore.open() as store:
+
+        def work(n: int) -> None:
+            for i in range(5):
+                s = store.create_session(f"thread {n} #{i}")
+                run = store.start_run(s.id, "left", "local", "m", {}, {}, {})
+                store.finish_run(run, answer="a")
+
+        threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert store.count_sessions() == 20
+
+
+def test_a_busy_store_gives_a_clear_error_and_stays_usable() -> None:
+    with SessionStore.open(busy_timeout=0.05) as store:
+        session = store.create_session("p")
+        blocker = _raw(store.path)
+        blocker.execute("BEGIN IMMEDIATE")
+        try:
+            with pytest.raises(SessionStoreError, match="busy"):
+                store.set_verdict(session.id, "tie")
+        finally:
+            blocker.execute("ROLLBACK")
+            blocker.close()
+        store.set_verdict(session.id, "tie")
+        assert store.get_session(session.id).verdict == "tie"
+
+
+# --------------------------------------------------------------------------- crashes
+
+
+def test_running_runs_of_a_live_process_are_left_alone() -> None:
+    with SessionStore.open() as writer:
+        session = writer.create_session("p")
+        run = writer.start_run(session.id, "left", "local", "m", {}, {}, {})
+        # A second open (e.g. `sessions list` while the TUI runs) must not touch it.
+        with SessionStore.open() as reader:
+            assert reader.interrupted_on_open == 0
+            assert reader.get_run(run).status == "running"
+
+
+_WRITER = r"""
+import os, sqlite3, sys
+from pathlib import Path
+from pelican_tui.backends.session_store import SessionStore
+
+db = Path(sys.argv[1])
+with SessionStore.open(db) as store:
+    for i in range(3):
+        s = store.create_session(f"committed {i}")
+        run = store.start_run(s.id, "left", "local", "m.gguf", {}, {}, {})
+        store.finish_run(run, answer=f"answer {i}", svg="<svg/>")
+    s = store.create_session("in flight")
+    run = store.start_run(s.id, "right", "claude", "claude-opus-4-7", {}, {}, {})
+    store.update_run_progress(run, "thinking so far", "partial answer")
+
+    # A big transaction that never commits; a tiny page cache makes SQLite
+    # spill its uncommitted pages into the WAL before the kill.
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute("PRAGMA cache_size = 8")
+    conn.execute("BEGIN IMMEDIATE")
+    blob = os.urandom(32 * 1024)
+    for i in range(150):
+        cur = conn.execute(
+            "INSERT INTO sessions (created_at, prompt, title) VALUES (?, ?, ?)",
+            ("2030-01-01T00:00:00.000000+00:00", f"uncommitted {i}", "u"),
+        )
+        conn.execute(
+            "INSERT INTO runs (session_id, slot, backend, model_id, status, started_at, png) "
+            "VALUES (?, 'left', 'local', 'm', 'running', ?, ?)",
+            (cur.lastrowid, "2030-01-01T00:00:00.000000+00:00", blob),
+        )
+    conn.execute("UPDATE runs SET answer = 'overwritten' WHERE id = 1")
+    print("ready", flush=True)
+    sys.stdin.read()  # wait here until killed
+"""
+
+
+def test_writer_killed_mid_transaction_loses_nothing_committed(tmp_path: Path) -> None:
+    db = locations.sessions_db()
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _WRITER, str(db)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        readable, _, _ = select.select([proc.stdout], [], [], 60)
+        assert readable, "the writer never became ready"
+        line = proc.stdout.readline()
+        assert line.strip() == "ready", proc.stderr.read() if proc.stderr else line
+        wal = db.with_name(db.name + "-wal")
+        # The uncommitted transaction really reached the disk (spilled to the WAL).
+        assert wal.stat().st_size > 1_000_000
+        os.kill(proc.pid, signal.SIGKILL)
+        assert proc.wait(timeout=30) == -signal.SIGKILL
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+    with SessionStore.open(db) as store:
+        assert store.moved_corrupt_to is None
+        assert store.interrupted_on_open == 1
+        summaries = store.list_sessions(limit=100)
+        assert sorted(s.prompt for s in summaries) == [
+            "committed 0",
+            "committed 1",
+            "committed 2",
+            "in flight",
+        ]
+        for summary in summaries:
+            session = store.get_session(summary.id)
+            if summary.prompt == "in flight":
+                (run,) = session.runs
+                assert run.status == "interrupted"
+                assert run.failure_reason == ss.INTERRUPTED_REASON
+                assert (run.thinking_text, run.answer) == ("thinking so far", "partial answer")
+            else:
+                (run,) = session.runs
+                assert run.status == "finished"
+                assert run.answer == f"answer {summary.prompt[-1]}"
+        conn = store._connection()
+        assert [tuple(r) for r in conn.execute("PRAGMA integrity_check")] == [("ok",)]
+        assert conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 4
+
+
+# --------------------------------------------------------------------------- upgrades and refusals
+
+
+def test_upgrade_from_version_1_keeps_the_data() -> None:
+    db = locations.sessions_db()
+    locations.ensure(db.parent)
+    conn = _raw(db)
+    assert ss.upgrade(conn, target=1) == 0
+    assert ss.schema_version(conn) == 1
+    # Version 1 had no verdict note and no run owner.
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
+    assert "owner" not in columns
+    conn.execute(
+        "INSERT INTO sessions (created_at, prompt, title, verdict) "
+        "VALUES ('2026-01-02T03:04:05.000000+00:00', 'old prompt', 'old', 'right')"
+    )
+    conn.execute(
+        "INSERT INTO runs (session_id, slot, backend, model_id, model_info, answer, svg, png, "
+        "status, timings, started_at, finished_at) VALUES (1, 'left', 'local', 'old.gguf', "
+        "'{\"sha256\": \"00\"}', 'ans', '<svg/>', X'89504E47', 'finished', "
+        "'{\"total_s\": 3.0}', '2026-01-02T03:04:06.000000+00:00', "
+        "'2026-01-02T03:04:09.000000+00:00')"
+    )
+    conn.execute(
+        "INSERT INTO runs (session_id, slot, backend, model_id, status, started_at) "
+        "VALUES (1, 'right', 'claude', 'claude-opus-4-7', 'running', "
+        "'2026-01-02T03:04:06.000000+00:00')"
+    )
+    conn.close()
+
+    with SessionStore.open(db) as store:
+        conn = store._connection()
+        assert ss.schema_version(conn) == SCHEMA_VERSION
+        indexes = {row[1] for row in conn.execute("PRAGMA index_list(runs)")}
+        assert "runs_by_session" in indexes
+        session = store.get_session(1)
+        assert (session.prompt, session.title, session.verdict) == ("old prompt", "old", "right")
+        assert session.verdict_note is None
+        left, right = session.runs
+        assert left.model_info == {"sha256": "00"}
+        assert left.png == b"\x89PNG" and left.svg == "<svg/>" and left.answer == "ans"
+        assert left.timings == {"total_s": 3.0}
+        # A v1 run left running has no recorded owner: it is interrupted.
+        assert right.status == "interrupted"
+        assert store.interrupted_on_open == 1
+        # The new column works.
+        store.set_verdict(1, "tie", note="both odd")
+        assert store.get_session(1).verdict_note == "both odd"
+
+
+def test_failed_upgrade_step_leaves_the_old_version(monkeypatch: pytest.MonkeyPatch) -> None:
+    db = locations.sessions_db()
+    locations.ensure(db.parent)
+    conn = _raw(db)
+    ss.upgrade(conn, target=1)
+    conn.close()
+
+    def broken(conn: sqlite3.Connection) -> None:
+        conn.execute("ALTER TABLE sessions ADD COLUMN half_done TEXT")
+        raise RuntimeError("step failed")
+
+    monkeypatch.setattr(ss, "UPGRADES", (ss.UPGRADES[0], broken))
+    with pytest.raises(RuntimeError, match="step failed"):
+        SessionStore.open(db)
+    conn = _raw(db)
+    assert ss.schema_version(conn) == 1
+    assert "half_done" not in {row[1] for row in conn.execute("PRAGMA table_info(sessions)")}
+    conn.close()
+
+
+def test_store_from_a_newer_version_is_refused_and_untouched() -> None:
+    db = locations.sessions_db()
+    with SessionStore.open(db) as store:
+        make_comparison(store)
+    conn = _raw(db)
+    conn.execute("PRAGMA user_version = 99")
+    conn.close()
+    before = hashlib.sha256(db.read_bytes()).hexdigest()
+    with pytest.raises(SessionStoreTooNew) as caught:
+        SessionStore.open(db)
+    message = str(caught.value)
+    assert "version 99" in message and str(db) in message and "not changed" in message
+    assert hashlib.sha256(db.read_bytes()).hexdigest() == before
+    assert [p.name for p in db.parent.iterdir() if "corrupt" in p.name] == []
+
+
+def test_a_foreign_sqlite_file_is_refused_not_moved() -> None:
+    db = locations.sessions_db()
+    locations.ensure(db.parent)
+    conn = _raw(db)
+    conn.execute("CREATE TABLE notes (body TEXT)")
+    conn.close()
+    with pytest.raises(SessionStoreError, match="not a pelican-tui session store"):
+        SessionStore.open(db)
+    assert db.exists()
+    assert not list(db.parent.glob("*.corrupt-*"))
+
+
+# --------------------------------------------------------------------------- corruption
+
+
+def test_junk_file_is_moved_aside_and_a_fresh_store_started() -> None:
+    db = locations.sessions_db()
+    locations.ensure(db.parent)
+    junk = b"this is not a database \x00\xff" * 200
+    db.write_bytes(junk)
+    with SessionStore.open(db, clock=FixedClock()) as store:
+        moved = store.moved_corrupt_to
+        assert moved is not None
+        assert moved.parent == db.parent
+        assert re.fullmatch(r"sessions\.sqlite3\.corrupt-\d{8}-\d{6}", moved.name)
+        assert moved.read_bytes() == junk
+        assert any(str(moved) in notice for notice in store.notices)
+        assert store.list_sessions() == []
+        session = store.create_session("fresh")
+    with SessionStore.open(db) as store:
+        assert store.moved_corrupt_to is None
+        assert [s.id for s in store.list_sessions()] == [session.id]
+
+
+def test_corrupt_name_uses_the_timestamp_and_never_overwrites() -> None:
+    db = locations.sessions_db()
+    locations.ensure(db.parent)
+    clock = FixedClock()
+    stamp = clock.now.astimezone().strftime("%Y%m%d-%H%M%S")
+    taken = db.with_name(f"sessions.sqlite3.corrupt-{stamp}")
+    taken.write_bytes(b"an earlier corrupt file")
+    db.write_bytes(b"junk" * 1000)
+    frozen = clock.now
+    with SessionStore.open(db, clock=lambda: frozen) as store:
+        assert store.moved_corrupt_to == db.with_name(f"sessions.sqlite3.corrupt-{stamp}-1")
+    assert taken.read_bytes() == b"an earlier corrupt file"
+
+
+def test_damaged_pages_are_detected_and_moved_aside() -> None:
+    db = locations.sessions_db()
+    with SessionStore.open(db) as store:
+        for i in range(40):
+            store.create_session(f"prompt {i} " + "x" * 2000)
+    data = bytearray(db.read_bytes())
+    page = 4096
+    assert len(data) > 4 * page
+    data[2 * page : 3 * page] = bytes(range(256)) * (page // 256)
+    db.write_bytes(bytes(data))
+    with SessionStore.open(db) as store:
+        assert store.moved_corrupt_to is not None
+        assert store.moved_corrupt_to.read_bytes() == bytes(data)
+        assert store.list_sessions() == []
+
+
+# --------------------------------------------------------------------------- secrets
+
+
+def test_secrets_are_scrubbed_before_writing(monkeypatch: pytest.MonkeyPatch) -> None:
+    env_key = "plain-looking-secret-value-1234"
+    monkeypatch.setenv("ANTHROPIC_API_KEY", env_key)
+    anthropic_key = "sk-ant-api03-" + "A1b2C3d4" * 8
+    openai_key = "sk-proj-" + "Zz9" * 12
+    server_key = "random-server-key-5678"
+    monkeypatch.setattr(ss, "_registered_secrets", set())
+    ss.register_secret(server_key)
+    with SessionStore.open() as store:
+        session = store.create_session("p")
+        run = store.start_run(
+            session.id,
+            "left",
+            "local",
+            "m.gguf",
+            {
+                "server_args": ["-m", "m.gguf", "--api-key", server_key, "--port", "0"],
+                "flags": [f"--api-key={server_key}"],
+                "note": f"used {anthropic_key} here",
+                "task-specific-finetune-name-abcdefghijklmnop": "kept",
+            },
+            {
+                "api_key": openai_key,
+                "headers": {"Authorization": "Bearer abcdefghijklmnopqrstuvwx"},
+            },
+            {"env_dump": f"ANTHROPIC_API_KEY={env_key}", "hf_token": "hf_" + "q" * 34},
+        )
+        store.finish_run(
+            run,
+            status="failed",
+            failure_reason=f"401 for key {anthropic_key}",
+            usage={"input_tokens": 3, "max_tokens": 10},
+        )
+        got = store.get_run(run)
+    assert got.model_info["server_args"] == [
+        "-m",
+        "m.gguf",
+        "--api-key",
+        "[redacted]",
+        "--port",
+        "0",
+    ]
+    assert got.model_info["flags"] == ["--api-key=[redacted]"]
+    assert got.model_info["note"] == "used [redacted] here"
+    assert got.model_info["task-specific-finetune-name-abcdefghijklmnop"] == "kept"
+    assert got.settings == {"api_key": "[redacted]", "headers": {"Authorization": "[redacted]"}}
+    assert got.host == {"env_dump": "ANTHROPIC_API_KEY=[redacted]", "hf_token": "[redacted]"}
+    assert got.failure_reason == "401 for key [redacted]"
+    assert got.usage == {"input_tokens": 3, "max_tokens": 10}  # "tokens" is not a secret
+
+    # Not anywhere on disk either (database and WAL).
+    raw = b"".join(p.read_bytes() for p in locations.data_dir().iterdir() if p.is_file())
+    for secret in (env_key, anthropic_key, openai_key, server_key):
+        assert secret.encode() not in raw
+
+
+def test_scrub_secrets_leaves_ordinary_data_alone() -> None:
+    data = {
+        "file": "desk-lamp-model-Q4_K_M.gguf",
+        "server_args": ["-m", "x.gguf", "--api-key-file", "/path/keys.txt", "-c", "8192"],
+        "thinking_tokens": 100,
+        "api_key": None,
+        "sampling": {"temperature": 0.7},
+    }
+    assert ss.scrub_secrets(data) == data
+
+
+# --------------------------------------------------------------------------- host facts
+
+
+def test_host_summary_has_the_facts_and_nothing_identifying() -> None:
+    summary = host_info.host_summary()
+    assert set(summary) == {
+        "cpu",
+        "cpu_cores",
+        "cpu_threads",
+        "ram_total_bytes",
+        "os",
+        "arch",
+        "python",
+        "pelican_tui",
+    }
+    assert summary["ram_total_bytes"] > 0
+    assert summary["cpu_threads"] >= 1
+    assert summary["python"] == ".".join(map(str, sys.version_info[:3]))
+    text = repr(summary)
+    import getpass
+    import socket
+
+    assert socket.gethostname() not in text
+    assert getpass.getuser() not in text.replace("pelican", "")
+    assert host_info.host_summary() == summary  # stable
+
+
+def test_file_sha256_is_computed_once_and_refreshed_on_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = tmp_path / "hashes.json"
+    model = tmp_path / "model.gguf"
+    payload = os.urandom(host_info.HASH_CHUNK_BYTES + 12345)
+    model.write_bytes(payload)
+    progress: list[tuple[int, int]] = []
+    digest = host_info.file_sha256_cached(
+        model, cache_file=cache, progress=lambda d, t: progress.append((d, t))
+    )
+    assert digest == hashlib.sha256(payload).hexdigest()
+    assert progress[-1] == (len(payload), len(payload)) and len(progress) == 2
+
+    def must_not_hash(*args: object) -> str:
+        raise AssertionError("hashed again")
+
+    monkeypatch.setattr(host_info, "_sha256_file", must_not_hash)
+    assert host_info.file_sha256_cached(model, cache_file=cache) == digest
+    monkeypatch.undo()
+
+    model.write_bytes(payload[:-1])
+    assert host_info.file_sha256_cached(model, cache_file=cache) == (
+        hashlib.sha256(payload[:-1]).hexdigest()
+    )
+    # A damaged cache is rebuilt, not fatal.
+    cache.write_text("{not json")
+    assert host_info.file_sha256_cached(model, cache_file=cache) == (
+        hashlib.sha256(payload[:-1]).hexdigest()
+    )
+
+
+def test_file_sha256_default_cache_location(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PELICAN_CACHE_DIR", str(tmp_path / "cache"))
+    model = tmp_path / "m.gguf"
+    model.write_bytes(b"gguf")
+    host_info.file_sha256_cached(model)
+    assert str(model.resolve()) in locations.hash_cache_file().read_text()
