@@ -125,8 +125,8 @@ class OpenAICompatibleBackend:
         status = self.server.status
         if status.state is ServerState.READY:
             return BackendStatus(True, "ready")
-        if status.state is ServerState.CRASHED:
-            return BackendStatus(False, status.message, hint=RESTART_HINT)
+        if status.state in (ServerState.CRASHED, ServerState.STOPPED):
+            return BackendStatus(False, f"llama-server {status.message}", hint=RESTART_HINT)
         return BackendStatus(False, status.message)
 
     def describe(self) -> dict[str, str]:

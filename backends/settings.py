@@ -67,6 +67,8 @@ class LocalSettings(BaseModel):
     """Qwen thinking mode for new runs (toggled per request, no restart)."""
     max_tokens: int = 8192
     """Upper bound on generated tokens per answer."""
+    seed: int | None = None
+    """Sampling seed sent with each request, for reproducible runs (None: random)."""
 
 
 class ClaudeSettings(BaseModel):

@@ -14,7 +14,6 @@ import json
 import signal
 import time
 from dataclasses import asdict, replace
-from pathlib import Path
 from typing import Any, ClassVar
 
 from textual import work
@@ -34,7 +33,7 @@ from pelican_tui.backends.protocol import EFFORTS, GenerationRequest, ModelBacke
 from pelican_tui.backends.resources import ResourceSampler
 from pelican_tui.backends.run_record import RunAccumulator
 from pelican_tui.backends.settings import LocalSettings, Settings
-from pelican_tui.backends.svg_extract import close_partial_svg, extract_svg
+from pelican_tui.backends.svg_extract import close_partial_svg, extract_svg, repair_svg
 from pelican_tui.messages import ResourceTick, ServerStatusChanged
 from pelican_tui.preflight import Prepared
 from pelican_tui.widgets.model_pane import ModelPane, PaneSpec
@@ -62,14 +61,18 @@ class PelicanApp(App[None]):
         Binding("c", "cancel", "Cancel", id="cancel"),
         Binding("p", "edit_prompt", "Prompt", id="edit_prompt"),
         Binding("t", "toggle_local_thinking", "Qwen think", id="toggle_local_thinking"),
-        Binding("T", "toggle_claude_thinking", "Claude think", show=False, id="toggle_claude_thinking"),
+        Binding(
+            "T", "toggle_claude_thinking", "Claude think", show=False, id="toggle_claude_thinking"
+        ),
         Binding("e", "cycle_effort", "Effort", show=False, id="cycle_effort"),
         Binding("b", "cycle_backend", "Pane backend", show=False, id="cycle_backend"),
         Binding("w", "switch_pane", "Switch pane", id="switch_pane"),
         Binding("f", "fullscreen", "Full screen", id="fullscreen"),
         Binding("a", "view_answer", "Answer text", show=False, id="view_answer"),
         Binding("less_than_sign", "verdict('left')", "Left better", show=False, id="verdict_left"),
-        Binding("greater_than_sign", "verdict('right')", "Right better", show=False, id="verdict_right"),
+        Binding(
+            "greater_than_sign", "verdict('right')", "Right better", show=False, id="verdict_right"
+        ),
         Binding("equals_sign", "verdict('tie')", "Tie", show=False, id="verdict_tie"),
         Binding("s", "save", "Save", show=False, id="save"),
         Binding("o", "sessions", "Sessions", id="sessions"),
@@ -110,6 +113,9 @@ class PelicanApp(App[None]):
         self._sampler: ResourceSampler | None = None
         self._peak: dict[str, int] = {}
         self._previewing: set[str] = set()
+        self._session_lock = asyncio.Lock()
+        self.model_identity: dict[str, Any] = {}
+        """sha256, size and server version of the local model (filled by a worker)."""
         self._build_local()
         claude_ready = self.claude.status().ready
         self.specs = {
@@ -135,8 +141,11 @@ class PelicanApp(App[None]):
             self.settings.local,
             self.plan,
             self.prepared.binary,
-            on_status=lambda status: self.post_message(ServerStatusChanged(status)),
+            on_status=self._post_server_status,
         )
+
+    def _post_server_status(self, status: Any) -> None:
+        self.post_message(ServerStatusChanged(status))
 
     @property
     def server(self) -> LlamaServer | None:
@@ -180,11 +189,12 @@ class PelicanApp(App[None]):
                 loop.add_signal_handler(sig, self.exit)
         if self.start_server and self.server is not None:
             self.start_local_server()
+            self.identify_model()
         if self.sample_resources:
             self.sample_loop()
 
     def watch_theme(self, theme: str) -> None:
-        if self.is_mounted:
+        if self.is_running:
             self._save_state(theme=theme)
 
     def on_resize(self) -> None:
@@ -313,11 +323,13 @@ class PelicanApp(App[None]):
                 max_tokens=self.settings.claude.max_tokens,
                 effort=self.effort,
             )
+        seed = self.settings.local.seed
         return GenerationRequest(
             prompt=self.prompt,
             thinking=spec.thinking,
             system=self.settings.system_prompt,
             max_tokens=self.settings.local.max_tokens,
+            extra={"seed": seed} if seed is not None else {},
         )
 
     def _remember_prompt(self) -> None:
@@ -389,17 +401,21 @@ class PelicanApp(App[None]):
         return self._renderer
 
     async def _ensure_session(self) -> int | None:
-        if self.session_id is None:
-            session = await self._store_call("create_session", self.prompt)
-            self.session_id = session.id if session is not None else None
-        return self.session_id
+        async with self._session_lock:  # both panes start at once: one session
+            if self.session_id is None:
+                session = await self._store_call("create_session", self.prompt)
+                self.session_id = session.id if session is not None else None
+            return self.session_id
 
     def _run_info(self, spec: PaneSpec) -> tuple[str, str, dict[str, Any], dict[str, Any]]:
+        """Backend kind, model id, model identity and settings for the run record."""
+        info: dict[str, Any]
+        settings: dict[str, Any]
         if spec.backend == "claude":
             info = {"model": self.settings.claude.model, **self.claude.describe()}
             settings = {"thinking": spec.thinking, "effort": self.effort}
             return "claude", self.settings.claude.model, info, settings
-        info = dict(self.plan.facts())
+        info = {**self.plan.facts(), **self.model_identity}
         if self.server is not None:
             info["server_flags"] = self.server.config.display_flags()
         if self.plan.mode == "attach":
@@ -409,6 +425,23 @@ class PelicanApp(App[None]):
         sampling = recommended_sampling(spec.thinking)
         settings = {"thinking": spec.thinking, "sampling": asdict(sampling)}
         return "local", self.plan.label, info, settings
+
+    @work(exclusive=True, group="identity", exit_on_error=False, name="identify model")
+    async def identify_model(self) -> None:
+        """Hash the model file (once; cached by path, size and mtime) and ask the server version."""
+        from pelican_tui.backends.host_info import file_sha256_cached
+        from pelican_tui.backends.server_binary import server_version
+
+        identity: dict[str, Any] = {}
+        if self.prepared.binary is not None:
+            identity["server_version"] = await asyncio.to_thread(
+                server_version, self.prepared.binary
+            )
+        path = self.plan.model_path
+        if path is not None and path.is_file():
+            identity["sha256"] = await asyncio.to_thread(file_sha256_cached, path)
+            identity["file_size"] = path.stat().st_size
+        self.model_identity = identity
 
     async def _generate(self, slot: str, backend: ModelBackend, request: GenerationRequest) -> None:
         pane = self.pane(slot)
@@ -463,7 +496,7 @@ class PelicanApp(App[None]):
         extraction = extract_svg(acc.answer_text)
         png = None
         if extraction.svg is not None:
-            png, reason = await self._render_for(slot, extraction.svg)
+            png, reason = await self._render_for(slot, extraction.svg, repair=True)
             pane.picture.set_png(png, reason)
         else:
             pane.picture.set_png(None, extraction.note)
@@ -495,9 +528,20 @@ class PelicanApp(App[None]):
         cell_w, _ = cell_pixels()
         return max(240, min(1024, picture.size.width * cell_w))
 
-    async def _render_for(self, slot: str, svg: str) -> tuple[bytes | None, str | None]:
+    async def _render_for(
+        self, slot: str, svg: str, *, repair: bool = False
+    ) -> tuple[bytes | None, str | None]:
+        """Render in the sandbox; with ``repair``, retry once with balanced tags."""
+        renderer = self._renderer_instance()
+        width = self._picture_pixels(slot)
         try:
-            result = await self._renderer_instance().render(svg, self._picture_pixels(slot))
+            result = await renderer.render(svg, width)
+            if not result.ok and repair:
+                fixed = repair_svg(svg)
+                if fixed != svg:
+                    retry = await renderer.render(fixed, width)
+                    if retry.ok:
+                        return retry.png, None
         except Exception as error:
             return None, f"could not render: {error}"
         return (result.png, None) if result.ok else (None, result.reason)
@@ -571,7 +615,9 @@ class PelicanApp(App[None]):
         self.specs[slot] = replace(self.specs[slot], thinking=not self.specs[slot].thinking)
         self._describe_pane(slot)
         state = "on" if self.specs[slot].thinking else "off"
-        self.notify(f"Local thinking {state} for the {slot} pane (next run, no restart).", timeout=3)
+        self.notify(
+            f"Local thinking {state} for the {slot} pane (next run, no restart).", timeout=3
+        )
 
     def action_toggle_claude_thinking(self) -> None:
         for slot in SLOTS:
@@ -777,7 +823,8 @@ class PelicanApp(App[None]):
             pane.query_one("#answer").set_text(run.answer or "")  # type: ignore[attr-defined]
             pane.picture.set_png(run.png, run.svg_note)
             pane.end(run.status if run.status in ("finished", "failed", "cancelled") else "failed")
-            pane.border_title = f"{'1' if slot == 'left' else '2'} {run.backend} · {run.model_id} (session #{session.id})"
+            number = "1" if slot == "left" else "2"
+            pane.border_title = f"{number} {run.backend} · {run.model_id} (session #{session.id})"
         self.notify(f"Opened session #{session.id}.", timeout=3)
 
     # -- shutdown -------------------------------------------------------------------------
@@ -793,4 +840,3 @@ class PelicanApp(App[None]):
             await asyncio.to_thread(self._renderer.close)
         if self._store is not None:
             self._store.close()
-

@@ -125,14 +125,14 @@ def _delegate(command: str, rest: list[str]) -> int:
     if command == "render":
         from pelican_tui.backends.render_cli import render_command
 
-        return render_command(rest)
+        return int(render_command(rest))
     if command == "sessions":
         from pelican_tui.backends.sessions_cli import sessions_command
 
-        return sessions_command(rest)
+        return int(sessions_command(rest))
     from pelican_tui.backends.headless import run_command
 
-    return run_command(rest)
+    return int(run_command(rest))
 
 
 if __name__ == "__main__":

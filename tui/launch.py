@@ -13,7 +13,6 @@ def run_app(settings: Settings, prepared: Prepared) -> int:
     # textual-image detects the terminal's graphics support once, at import,
     # by querying it: this must happen before the app owns the terminal.
     import pelican_tui.widgets.picture  # noqa: F401
-
     from pelican_tui.app import PelicanApp
 
     app = PelicanApp(settings, prepared)

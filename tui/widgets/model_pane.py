@@ -58,7 +58,9 @@ class ModelPane(Vertical):
     ModelPane #answer { height: 4; }
     ModelPane PictureView { height: 1fr; min-height: 4; }
     ModelPane > .stats { height: 1; padding: 0 1; background: $boost; }
-    ModelPane > .problem { height: auto; max-height: 4; padding: 0 1; color: $error; display: none; }
+    ModelPane > .problem {
+        height: auto; max-height: 4; padding: 0 1; color: $error; display: none;
+    }
     ModelPane > .problem.-shown { display: block; }
     """
 

@@ -139,17 +139,19 @@ class PictureView(Widget):
         classes: str | None = None,
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
-        self._image_class = _WIDGETS.get(mode)
-        if self._image_class is None:
+        if mode not in _WIDGETS:
             raise ValueError(
                 f"picture mode must be one of {', '.join(PICTURE_MODES)}, not {mode!r}"
             )
+        self._image_class = _WIDGETS[mode]
         self.mode = mode
         self.placeholder = placeholder
         self._png: bytes | None = None
         self._picture: PILImage.Image | None = None
         self._message: str | None = None
-        self._pending = (png, None)
+        self._fitted = (0, 0)
+        self._ready = False
+        self._pending: tuple[bytes | None, str | None] = (png, None)
 
     @property
     def png(self) -> bytes | None:
@@ -177,6 +179,7 @@ class PictureView(Widget):
         yield Static("", id="picture-message")
 
     def on_mount(self) -> None:
+        self._ready = True
         png, message = self._pending
         self.set_png(png, message)
 
@@ -188,7 +191,7 @@ class PictureView(Widget):
         "partial: still drawing"). Bytes that are not a picture show the reason
         as the placeholder instead of raising.
         """
-        if not self.is_mounted:
+        if not self._ready:
             self._pending = (png, message)
             return
         picture: PILImage.Image | None = None
@@ -213,6 +216,7 @@ class PictureView(Widget):
             placeholder.display = False
             image.image = picture  # type: ignore[attr-defined]
             image.display = True
+            self._fitted = (0, 0)
             note.update(message or "")
             note.display = bool(message)
             self.call_after_refresh(self._fit)
@@ -222,13 +226,13 @@ class PictureView(Widget):
 
     def _fit(self) -> None:
         """Size the image to the largest undistorted fit in the box."""
-        if self._picture is None or not self.is_mounted:
+        if self._picture is None or not self._ready:
             return
         box = self.query_one("#picture-box").content_size
         columns, rows = fit_cells(self._picture.size, (box.width, box.height), cell_pixels())
         image = self.query_one("#picture-image")
-        if (columns, rows) == (0, 0):
+        if (columns, rows) == (0, 0) or (columns, rows) == self._fitted:
             return
-        if image.styles.width != columns or image.styles.height != rows:
-            image.styles.width = columns
-            image.styles.height = rows
+        self._fitted = (columns, rows)
+        image.styles.width = columns
+        image.styles.height = rows

@@ -64,9 +64,7 @@ class StatusBar(Widget):
         parts = [f"RAM {format_bytes(s.ram_used)}/{format_bytes(s.ram_total)}"]
         if s.server_rss is not None:
             mapped = (
-                f"+{format_bytes(s.server_model_mapped)} mapped"
-                if s.server_model_mapped
-                else ""
+                f"+{format_bytes(s.server_model_mapped)} mapped" if s.server_model_mapped else ""
             )
             parts.append(f"srv {format_bytes(s.server_rss)}{mapped}")
         parts.append(f"ui {format_bytes(s.own_rss)}")

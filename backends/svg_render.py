@@ -1,0 +1,446 @@
+"""Rasterize untrusted SVG in a long-lived, sandboxed worker process.
+
+Model answers are untrusted: an SVG can ask for files or URLs, expand XML
+entities, fan out through ``<use>``, or declare a canvas of billions of
+pixels. :class:`SvgRenderer` sends each SVG to one worker process
+(:mod:`.svg_worker`, which applies the rules listed there) and waits at most
+a wall-clock timeout for the PNG. The worker starts on first use and is reused,
+so a render costs the drawing plus a pipe round trip, not an interpreter
+start-up. When it hangs it is killed; when it crashes or is killed from
+outside, the next render starts a fresh one.
+
+Every outcome is a :class:`RenderResult`: ``ok`` with PNG bytes of exactly the
+requested size, or a one-line ``reason`` a person can read.
+
+The worker speaks length-prefixed frames over its stdin/stdout rather than
+``multiprocessing``: a spawn-context child re-imports the parent's
+``__main__`` (the TUI, hence Textual), while ``python -m`` imports only the
+worker module.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import math
+import os
+import re
+import select
+import signal
+import struct
+import subprocess
+import sys
+import threading
+import time
+import weakref
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+from .svg_worker import DEFAULT_MEMORY_LIMIT, MAX_FRAME, MAX_SIDE, render_png
+
+__all__ = [
+    "DEFAULT_MAX_INPUT_BYTES",
+    "DEFAULT_MEMORY_LIMIT",
+    "MAX_SIDE",
+    "RenderResult",
+    "SvgRenderer",
+    "render_svg_in_process",
+]
+
+DEFAULT_MAX_INPUT_BYTES = 512 * 1024
+"""Larger SVGs are refused before they reach the worker."""
+DEFAULT_START_TIMEOUT_S = 30.0
+"""How long a (re)starting worker may take to import cairosvg and say ready."""
+
+_FRAME = struct.Struct("!I")
+_COLOR = re.compile(r"#[0-9A-Fa-f]{3,8}|[A-Za-z]{3,30}|rgba?\([0-9.,%\s]{5,40}\)")
+
+
+@dataclass(frozen=True, slots=True)
+class RenderResult:
+    """The outcome of one render."""
+
+    ok: bool
+    png: bytes | None
+    """PNG bytes when ``ok``: exactly the requested width and height."""
+    reason: str | None
+    """One line for people when not ``ok``, e.g. "SVG too large (600 KB > 512 KB)"."""
+    elapsed_s: float
+    """Wall-clock seconds for the whole call, including any worker restart."""
+
+
+class _WorkerGone(Exception):
+    """The worker closed its end of a pipe (it crashed or was killed)."""
+
+
+class _TimedOut(Exception):
+    pass
+
+
+def _package_root() -> str:
+    """The folder holding the ``pelican_tui`` package, for the worker's path.
+
+    Not resolved through symlinks: in a development tree the package is a
+    folder of symlinks and its real parent holds no ``pelican_tui``.
+    """
+    return str(Path(__file__).absolute().parent.parent.parent)
+
+
+_SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSW|CREDENTIAL|AUTH|COOKIE", re.IGNORECASE)
+
+
+def _worker_environment() -> dict[str, str]:
+    """This process's environment minus anything that looks like a secret.
+
+    The worker needs none (it never talks to a model or the network), so an
+    API key never sits in the memory of the process that parses hostile input.
+    """
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not _SECRET_NAME.search(name) and not name.startswith("ANTHROPIC_")
+    }
+    env["PYTHONPATH"] = os.pathsep.join(
+        path for path in (_package_root(), env.get("PYTHONPATH", "")) if path
+    )
+    return env
+
+
+def _stop_process(process: subprocess.Popen[bytes]) -> None:
+    """Close the worker's stdin (it exits at EOF), then make sure it is gone."""
+    if process.poll() is None:
+        with contextlib.suppress(OSError):
+            if process.stdin is not None:
+                process.stdin.close()
+        try:
+            process.wait(timeout=1.0)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5.0)
+    for stream in (process.stdin, process.stdout):
+        if stream is not None:
+            with contextlib.suppress(OSError):
+                stream.close()
+
+
+def _exit_description(returncode: int | None) -> str:
+    if returncode is None:
+        return "stopped answering"
+    if returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = f"signal {-returncode}"
+        return f"was killed by {name}"
+    return f"exited with code {returncode}"
+
+
+class SvgRenderer:
+    """Turns SVG text into PNG bytes in a sandboxed worker process.
+
+    Thread-safe and shareable: requests are serialized (one worker, one render
+    at a time) by a ``threading.Lock`` rather than an ``asyncio.Lock``, so the
+    same renderer serves async callers on any event loop (two panes) and
+    plain threads (exports) alike. Use as a context manager
+    (sync or async) or call :meth:`close`; a forgotten renderer still stops its
+    worker when garbage-collected or at interpreter exit.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_input_bytes: int = DEFAULT_MAX_INPUT_BYTES,
+        memory_limit_bytes: int = DEFAULT_MEMORY_LIMIT,
+        start_timeout_s: float = DEFAULT_START_TIMEOUT_S,
+        python: str | None = None,
+    ) -> None:
+        self.max_input_bytes = max_input_bytes
+        self.memory_limit_bytes = memory_limit_bytes
+        self.start_timeout_s = start_timeout_s
+        self._python = python or sys.executable
+        self._lock = threading.Lock()
+        self._process: subprocess.Popen[bytes] | None = None
+        self._finalizer: weakref.finalize[Any, Any] | None = None
+        self._closed = False
+        self._started_once = False
+        self.restarts = 0
+        """How many times a worker was started after the first (for status and tests)."""
+
+    # -- lifecycle -------------------------------------------------------
+
+    @property
+    def worker_pid(self) -> int | None:
+        """The running worker's pid, or None before the first render."""
+        process = self._process
+        return process.pid if process is not None and process.poll() is None else None
+
+    def start(self) -> None:
+        """Start the worker now (optional: the first render does it anyway).
+
+        Raises RuntimeError with a one-line reason if it cannot start.
+        """
+        with self._lock:
+            self._ensure_worker()
+
+    def close(self) -> None:
+        """Stop the worker. The renderer cannot be used afterwards."""
+        with self._lock:
+            self._closed = True
+            self._discard_worker()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await asyncio.to_thread(self.close)
+
+    # -- rendering -------------------------------------------------------
+
+    async def render(
+        self,
+        svg: str | bytes,
+        width: int,
+        height: int | None = None,
+        timeout_s: float = 5.0,
+        *,
+        background: str | None = "white",
+    ) -> RenderResult:
+        """:meth:`render_sync` without blocking the event loop.
+
+        The blocking pipe I/O runs in a thread; concurrent calls queue on the
+        renderer's lock. Cancelling the awaiting task does not cancel a render
+        already sent (it finishes or times out, and its result is dropped).
+        """
+        return await asyncio.to_thread(
+            self.render_sync, svg, width, height, timeout_s, background=background
+        )
+
+    def render_sync(
+        self,
+        svg: str | bytes,
+        width: int,
+        height: int | None = None,
+        timeout_s: float = 5.0,
+        *,
+        background: str | None = "white",
+    ) -> RenderResult:
+        """Render ``svg`` to a PNG of ``width`` x ``height`` pixels.
+
+        The picture is scaled to fit with its aspect ratio kept (letterboxed
+        with ``background``; None means transparent). ``height=None`` takes
+        the height from the SVG's aspect ratio (viewBox, else width/height),
+        capped at 4 x ``width``. ``timeout_s`` bounds the render itself; a
+        worker that must (re)start first gets ``start_timeout_s`` for that.
+
+        Never raises for anything about the SVG; raises ValueError for sizes
+        outside 1..:data:`MAX_SIDE` or a malformed ``background``, and
+        RuntimeError after :meth:`close`.
+        """
+        started = time.perf_counter()
+        _check_size(width, height)
+        if background is not None and not _COLOR.fullmatch(background):
+            raise ValueError(f"background must be a CSS color, not {background!r}")
+        data = svg.encode("utf-8", "replace") if isinstance(svg, str) else svg
+        if len(data) > self.max_input_bytes:
+            return RenderResult(
+                False,
+                None,
+                f"SVG too large ({math.ceil(len(data) / 1024)} KB > "
+                f"{self.max_input_bytes // 1024} KB)",
+                time.perf_counter() - started,
+            )
+        header = json.dumps({"width": width, "height": height, "background": background})
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the SVG renderer is closed")
+            ok, png, reason = self._exchange(header.encode(), data, timeout_s)
+        return RenderResult(ok, png, reason, time.perf_counter() - started)
+
+    # -- the worker --------------------------------------------------------
+
+    def _exchange(
+        self, header: bytes, data: bytes, timeout_s: float
+    ) -> tuple[bool, bytes | None, str | None]:
+        """Send one request and read its reply. Caller holds the lock.
+
+        A worker that dies mid-request gets one fresh successor: it may have
+        been killed from outside between requests. If the successor dies on
+        the same SVG too, the SVG is what crashes it and the reason says so.
+        """
+        timed_out = f"rendering took longer than {timeout_s:g} s"
+        crashed = "the SVG renderer crashed"
+        for _attempt in (1, 2):
+            try:
+                process = self._ensure_worker()
+            except RuntimeError as exc:
+                return False, None, str(exc)
+            deadline = time.monotonic() + timeout_s
+            try:
+                self._send(process, header, data, deadline)
+                reply = json.loads(self._receive(process, deadline))
+                png = self._receive(process, deadline)
+            except _TimedOut:
+                self._discard_worker()
+                return False, None, timed_out
+            except (_WorkerGone, ValueError):  # ValueError: a garbled frame
+                crashed = f"the SVG renderer crashed ({_exit_description(self._discard_worker())})"
+                continue
+            if reply.get("exit"):
+                self._discard_worker()
+            if reply.get("ok"):
+                return True, png, None
+            return False, None, str(reply.get("reason") or "the SVG could not be rendered")
+        return False, None, crashed
+
+    def _ensure_worker(self) -> subprocess.Popen[bytes]:
+        process = self._process
+        if process is not None and process.poll() is None:
+            return process
+        if process is not None:
+            self._discard_worker()
+        if self._closed:
+            raise RuntimeError("the SVG renderer is closed")
+        env = _worker_environment()
+        try:
+            process = subprocess.Popen(
+                [
+                    self._python,
+                    "-P",  # the current directory is not on the worker's import path
+                    "-m",
+                    f"{__package__}.svg_worker",
+                    str(self.memory_limit_bytes),
+                ],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                env=env,
+                bufsize=0,
+                close_fds=True,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            raise RuntimeError(f"cannot start the SVG renderer: {exc}") from None
+        self._process = process
+        self._finalizer = weakref.finalize(self, _stop_process, process)
+        deadline = time.monotonic() + self.start_timeout_s
+        try:
+            hello = json.loads(self._receive(process, deadline))
+        except (_WorkerGone, _TimedOut, ValueError):
+            code = self._discard_worker()
+            raise RuntimeError(
+                f"the SVG renderer did not start ({_exit_description(code)})"
+            ) from None
+        if not hello.get("ready"):
+            self._discard_worker()
+            raise RuntimeError("the SVG renderer did not start (unexpected greeting)")
+        if self._started_once:
+            self.restarts += 1
+        self._started_once = True
+        return process
+
+    def _discard_worker(self) -> int | None:
+        """Stop the current worker (if any) and return its exit code."""
+        process, self._process = self._process, None
+        if self._finalizer is not None:
+            self._finalizer.detach()
+            self._finalizer = None
+        if process is None:
+            return None
+        if process.poll() is None:
+            process.kill()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=5.0)
+        _stop_process(process)
+        return process.returncode
+
+    @staticmethod
+    def _send(
+        process: subprocess.Popen[bytes], header: bytes, data: bytes, deadline: float
+    ) -> None:
+        assert process.stdin is not None
+        fd = process.stdin.fileno()
+        payload = memoryview(
+            b"".join((_FRAME.pack(len(header)), header, _FRAME.pack(len(data)), data))
+        )
+        os.set_blocking(fd, False)
+        while payload:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise _TimedOut
+            _, writable, _ = select.select([], [fd], [], remaining)
+            if not writable:
+                raise _TimedOut
+            try:
+                written = os.write(fd, payload)
+            except BlockingIOError:
+                continue
+            except (BrokenPipeError, ConnectionResetError):
+                raise _WorkerGone from None
+            payload = payload[written:]
+
+    @classmethod
+    def _receive(cls, process: subprocess.Popen[bytes], deadline: float) -> bytes:
+        assert process.stdout is not None
+        fd = process.stdout.fileno()
+        (size,) = _FRAME.unpack(cls._read_exact(fd, _FRAME.size, deadline))
+        if size > MAX_FRAME:
+            raise ValueError(f"frame of {size} bytes")
+        return cls._read_exact(fd, size, deadline)
+
+    @staticmethod
+    def _read_exact(fd: int, size: int, deadline: float) -> bytes:
+        chunks: list[bytes] = []
+        remaining = size
+        while remaining:
+            wait = deadline - time.monotonic()
+            if wait <= 0:
+                raise _TimedOut
+            readable, _, _ = select.select([fd], [], [], wait)
+            if not readable:
+                raise _TimedOut
+            chunk = os.read(fd, min(remaining, 1 << 20))
+            if not chunk:
+                raise _WorkerGone
+            chunks.append(chunk)
+            remaining -= len(chunk)
+        return b"".join(chunks)
+
+
+def _check_size(width: int, height: int | None) -> None:
+    for name, value in (("width", width), ("height", height)):
+        if value is None and name == "height":
+            continue
+        if not isinstance(value, int) or not 1 <= value <= MAX_SIDE:
+            raise ValueError(f"{name} must be an integer from 1 to {MAX_SIDE}, not {value!r}")
+
+
+def render_svg_in_process(
+    svg: str | bytes, width: int, height: int | None = None, *, background: str | None = "white"
+) -> bytes:
+    """The worker's exact pipeline, run in this process: PNG bytes or an exception.
+
+    No timeout, no memory limit, no isolation: for the latency benchmark
+    (worker versus in-process) and trusted input only, never for model output.
+    """
+    _check_size(width, height)
+    data = svg.encode("utf-8", "replace") if isinstance(svg, str) else svg
+    return render_png(data, width, height, background)

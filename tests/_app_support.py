@@ -1,0 +1,49 @@
+"""Building the real PelicanApp for tests, and waiting on it without sleeps."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from _server_support import server_binary
+from textual.pilot import Pilot
+
+from pelican_tui.app import PelicanApp
+from pelican_tui.backends.settings import load_settings
+from pelican_tui.preflight import Prepared
+
+COPY_SVG_PROMPT = (
+    "Copy this SVG exactly, in a ```svg block:\n"
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 100 100">'
+    '<circle cx="50" cy="50" r="40" fill="orange"/></svg>'
+)
+"""A prompt the tiny SmolLM2 reliably answers with an SVG (so a picture appears)."""
+
+
+def make_app(
+    *,
+    start_server: bool = False,
+    overrides: dict[str, Any] | None = None,
+) -> PelicanApp:
+    settings = load_settings(
+        {
+            # No system prompt and a fixed seed: the tiny model then copies the SVG
+            # in both thinking modes (checked against the real server).
+            "system_prompt": "",
+            "local": {"context": 2048, "max_tokens": 160, "seed": 7},
+            "ui": {"theme": "pelican-dark"},
+        }
+        | (overrides or {})
+    )
+    prepared = Prepared(binary=server_binary(), binary_source="cache")
+    return PelicanApp(settings, prepared, start_server=start_server, sample_resources=False)
+
+
+async def wait_for(pilot: Pilot[Any], predicate: Callable[[], bool], timeout_s: float) -> bool:
+    """Let the app run until ``predicate`` holds (bounded; pilot.pause yields to the app)."""
+    steps = int(timeout_s / 0.1)
+    for _ in range(steps):
+        if predicate():
+            return True
+        await pilot.pause(0.1)
+    return predicate()

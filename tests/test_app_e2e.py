@@ -1,0 +1,96 @@
+"""End to end: the real tiny model and the loopback Claude server stream into the app."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import pytest
+from _anthropic_server import AnthropicTestServer
+from _app_support import COPY_SVG_PROMPT, make_app, wait_for
+
+from pelican_tui.backends import locations
+from pelican_tui.backends.session_store import SessionStore
+
+pytestmark = pytest.mark.slow
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def _claude_env(monkeypatch: pytest.MonkeyPatch, server: AnthropicTestServer) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key-not-a-secret")
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", server.base_url)
+
+
+async def test_both_models_stream_and_both_pictures_appear(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with AnthropicTestServer(scenario="ok", chunk_delay_s=0.02) as claude:
+        _claude_env(monkeypatch, claude)
+        app = make_app(
+            start_server=True, overrides={"prompt": COPY_SVG_PROMPT, "claude": {"max_retries": 0}}
+        )
+        async with app.run_test(size=(160, 48)) as pilot:
+            server = app.server
+            assert server is not None
+            assert await wait_for(pilot, lambda: server.status.state.value == "ready", 60)
+            assert app.specs["right"].backend == "claude"
+            await pilot.press("r")
+            done = ("finished", "failed", "cancelled")
+            assert await wait_for(
+                pilot, lambda: all(app.pane(s).state in done for s in ("left", "right")), 90
+            )
+            for slot in ("left", "right"):
+                pane = app.pane(slot)
+                assert pane.state == "finished", (slot, pane.stats_line())
+                assert pane.answer_text
+                assert pane.picture.png is not None, (slot, pane.answer_text)
+                assert pane.picture.png.startswith(PNG_MAGIC)
+                assert "tok/s" in pane.stats_line()
+            assert app.pane("right").thinking_text, "Claude's thinking should stream too"
+            await pilot.press("less_than_sign")
+            await pilot.pause()
+            session_id = app.session_id
+        assert session_id is not None
+        with SessionStore.open(locations.sessions_db()) as store:
+            session = store.get_session(session_id)
+        assert session.verdict == "left"
+        runs = {run.slot: run for run in session.runs}
+        assert runs["left"].status == runs["right"].status == "finished"
+        assert runs["left"].model_info.get("sha256"), "model file hash must be recorded"
+        assert runs["right"].model_id == "claude-opus-4-7"
+        assert runs["left"].png and runs["right"].png
+        raw = Path(locations.sessions_db()).read_bytes()  # noqa: ASYNC240
+        assert b"test-key-not-a-secret" not in raw
+
+
+async def test_server_killed_mid_run_fails_one_pane_not_the_other(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with AnthropicTestServer(scenario="slow", chunk_delay_s=0.1) as claude:
+        _claude_env(monkeypatch, claude)
+        app = make_app(
+            start_server=True,
+            overrides={
+                "prompt": "Write a very long story about a pelican.",
+                "local": {"context": 2048, "max_tokens": 1500, "seed": 7},
+                "claude": {"max_retries": 0},
+            },
+        )
+        async with app.run_test(size=(160, 48)) as pilot:
+            server = app.server
+            assert server is not None
+            assert await wait_for(pilot, lambda: server.status.state.value == "ready", 60)
+            await pilot.press("r")
+            left, right = app.pane("left"), app.pane("right")
+            assert await wait_for(pilot, lambda: len(left.answer_text) > 20, 30)
+            assert server.pid is not None
+            os.kill(server.pid, signal.SIGKILL)
+            assert await wait_for(pilot, lambda: left.state == "failed", 20)
+            problem = str(left.query_one(".problem").render())
+            assert "stopped" in problem and "restart" in problem
+            assert await wait_for(pilot, lambda: right.state == "finished", 60)
+            assert right.picture.png is not None
+            assert await wait_for(pilot, lambda: server.status.state.value == "crashed", 5)
+            assert any("exited unexpectedly" in n.message for n in app._notifications)

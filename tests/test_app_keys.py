@@ -1,0 +1,183 @@
+"""Every key binding of the main screen, driven through the real app with Pilot.
+
+These tests do not start llama-server (start_server=False): they check what
+each key does to the app's state and screens. End-to-end runs are in
+test_app_e2e.py.
+"""
+
+from __future__ import annotations
+
+import pytest
+from _app_support import make_app, wait_for
+from textual.widgets import Input
+
+from pelican_tui.app import PelicanApp
+from pelican_tui.screens.help_screen import HelpScreen
+from pelican_tui.screens.log_screen import LogScreen
+from pelican_tui.screens.picture_screen import PictureScreen
+from pelican_tui.screens.server_settings_screen import ServerSettingsScreen
+from pelican_tui.screens.sessions_screen import SessionsScreen
+from pelican_tui.screens.text_screen import TextScreen
+
+
+def _notes(app: PelicanApp) -> list[str]:
+    return [n.message for n in app._notifications]
+
+
+async def test_every_binding_has_an_id_and_a_description() -> None:
+    app = make_app()
+    ids = set()
+    for binding in app.BINDINGS:
+        assert binding.id, binding  # type: ignore[union-attr]
+        assert binding.description, binding  # type: ignore[union-attr]
+        ids.add(binding.id)  # type: ignore[union-attr]
+    assert {"run_both", "cancel", "toggle_local_thinking", "toggle_claude_thinking"} <= ids
+    assert {"verdict_left", "verdict_right", "verdict_tie", "restart_server"} <= ids
+
+
+async def test_thinking_toggle_key_changes_the_next_request() -> None:
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        before = app.specs["left"].thinking
+        await pilot.press("t")
+        assert app.specs["left"].thinking is not before
+        assert app._request(app.specs["left"]).thinking is not before
+        facts = app.pane("left").query_one(".facts").render()
+        assert ("thinking on" if not before else "thinking off") in str(facts)
+
+
+async def test_claude_keys_without_a_key_explain_what_to_do() -> None:
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        assert app.specs["right"].backend == "local", "no API key: right pane runs local"
+        await pilot.press("T")
+        assert any("No pane runs Claude" in n for n in _notes(app))
+
+
+async def test_claude_thinking_and_effort_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        assert app.specs["right"].backend == "claude"
+        thinking = app.specs["right"].thinking
+        await pilot.press("T")
+        assert app.specs["right"].thinking is not thinking
+        effort = app.effort
+        await pilot.press("e")
+        assert app.effort != effort
+        assert app._request(app.specs["right"]).effort == app.effort
+
+
+async def test_backend_cycle_and_pane_switch() -> None:
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        assert app.active == "left"
+        await pilot.press("w")
+        assert app.active == "right"
+        assert app.pane("right").has_class("-active")
+        seen = []
+        for _ in range(3):
+            await pilot.press("b")
+            seen.append((app.specs["right"].backend, app.specs["right"].thinking))
+        assert ("claude", app.settings.claude.thinking) in seen
+        assert ("local", True) in seen and ("local", False) in seen
+
+
+async def test_narrow_terminal_shows_one_pane_and_w_switches() -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert app.has_class("-narrow")
+        assert app.pane("right").has_class("-hidden")
+        await pilot.press("w")
+        assert app.pane("left").has_class("-hidden")
+        assert not app.pane("right").has_class("-hidden")
+
+
+async def test_prompt_edit_history_and_escape() -> None:
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("p")
+        prompt = app.query_one("#prompt", Input)
+        assert app.focused is prompt
+        prompt.value = ""
+        await pilot.press(*"a heron", "enter")
+        assert app.focused is None
+        assert app.prompt == "a heron"
+        assert app.history[-1] == "a heron"
+        await pilot.press("p", "up")
+        assert prompt.value == "a heron"
+        await pilot.press("escape")
+        assert app.focused is None
+
+
+async def test_run_without_a_ready_server_says_so_in_the_pane() -> None:
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("r")
+        problem = str(app.pane("left").query_one(".problem").render())
+        assert "not started" in problem or "starting" in problem
+        assert "press R" in problem
+
+
+@pytest.mark.parametrize(
+    ("key", "screen"),
+    [
+        ("question_mark", HelpScreen),
+        ("f", PictureScreen),
+        ("a", TextScreen),
+        ("o", SessionsScreen),
+        ("S", ServerSettingsScreen),
+        ("l", LogScreen),
+    ],
+)
+async def test_keys_that_open_screens(key: str, screen: type) -> None:
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press(key)
+        assert await wait_for(pilot, lambda: isinstance(app.screen, screen), 5)
+        await pilot.press("escape")
+        assert await wait_for(pilot, lambda: not isinstance(app.screen, screen), 5)
+
+
+async def test_verdict_save_export_and_cancel_need_a_run_first() -> None:
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        for key in ("less_than_sign", "s", "x", "c"):
+            await pilot.press(key)
+        await pilot.pause()
+        notes = " ".join(_notes(app))
+        assert "Run a comparison first" in notes
+        assert "Nothing to save yet" in notes
+        assert "Nothing is running" in notes
+
+
+async def test_restart_key_restarts_the_server_and_q_quits() -> None:
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("R")
+        server = app.server
+        assert server is not None
+        assert await wait_for(pilot, lambda: server.status.state.value == "ready", 60)
+        pid = server.pid
+        await pilot.press("q")
+        await pilot.pause()
+    assert pid is not None
+    assert not server.running, "quitting must stop llama-server"
+
+
+async def test_keymap_setting_remaps_a_binding() -> None:
+    app = make_app(overrides={"ui": {"keymap": {"run_both": "g"}, "theme": "pelican-dark"}})
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("g")
+        problem = str(app.pane("left").query_one(".problem").render())
+        assert "press R" in problem, "g should now run both panes"
+
+
+async def test_theme_choice_is_remembered() -> None:
+    app = make_app(overrides={"ui": {"theme": None}})
+    async with app.run_test(size=(160, 48)) as pilot:
+        app.theme = "pelican-light"
+        await pilot.pause()
+    again = make_app(overrides={"ui": {"theme": None}})
+    async with again.run_test(size=(160, 48)):
+        assert again.theme == "pelican-light"

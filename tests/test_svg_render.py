@@ -1,0 +1,415 @@
+"""The sandboxed SVG renderer against tests/svg_corpus, one file per attack or breakage.
+
+Every case asserts its outcome (a PNG of exactly the requested size, or a
+one-line reason) and a time bound that includes any worker restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import select
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from xml.etree import ElementTree
+
+import pytest
+from PIL import Image
+
+from pelican_tui.backends import svg_render
+from pelican_tui.backends.render_cli import render_command
+from pelican_tui.backends.svg_extract import extract_svg
+from pelican_tui.backends.svg_render import RenderResult, SvgRenderer, render_svg_in_process
+from pelican_tui.backends.svg_worker import data_only_fetcher, sanitize
+
+CORPUS = Path(__file__).parent / "svg_corpus"
+BOUND_S = 8.0
+"""Upper bound for any single render, restart included (the machine may be busy)."""
+
+
+@pytest.fixture(scope="module")
+def renderer() -> Iterator[SvgRenderer]:
+    with SvgRenderer() as shared:
+        shared.start()
+        yield shared
+
+
+def corpus(name: str) -> bytes:
+    return (CORPUS / name).read_bytes()
+
+
+def png_size(result: RenderResult) -> tuple[int, int]:
+    assert result.ok, result.reason
+    assert result.png is not None and result.png.startswith(b"\x89PNG\r\n\x1a\n")
+    with Image.open(io.BytesIO(result.png)) as image:
+        image.load()
+        return image.size
+
+
+def pixels(png: bytes) -> list[tuple[int, int, int]]:
+    with Image.open(io.BytesIO(png)) as image:
+        rgb = image.convert("RGB")
+        return [rgb.getpixel((x, y)) for y in range(rgb.height) for x in range(rgb.width)]
+
+
+def assert_one_line_reason(result: RenderResult, *fragments: str) -> None:
+    assert not result.ok
+    assert result.png is None
+    assert result.reason is not None
+    assert "\n" not in result.reason
+    for fragment in fragments:
+        assert fragment in result.reason
+
+
+def test_every_corpus_file_has_a_test() -> None:
+    tested = {name for name, *_ in CASES} | {"marker_fanout.svg"}
+    assert {path.name for path in CORPUS.iterdir()} == tested
+
+
+# (file, expected outcome: None = renders, else a fragment of the reason)
+CASES: list[tuple[str, str | None]] = [
+    ("good_pelican_bicycle.svg", None),
+    ("good_pelican_classic.svg", None),
+    ("xxe_file_entity.svg", "uses XML entities"),
+    ("billion_laughs.svg", "uses XML entities"),
+    ("use_fanout.svg", "expands to more than 20,000 elements through <use>"),
+    ("use_self_reference.svg", "<use> element refers to itself"),
+    ("pattern_self_reference.svg", "refers to itself"),
+    ("deep_nesting.svg", "nests elements too deeply"),
+    ("canvas_30000.svg", None),
+    ("huge_path_2mb.svg", "SVG too large (2048 KB > 512 KB)"),
+    ("path_100k_segments.svg", None),
+    ("external_http_refs.svg", None),
+    ("local_file_refs.svg", None),
+    ("script_and_events.svg", None),
+    ("data_uri_bombs.svg", None),
+    ("truncated.svg", "not valid XML"),
+    ("not_svg.txt", "not an SVG"),
+    ("empty.svg", "the SVG is empty"),
+    ("binary_junk.bin", "not valid XML"),
+]
+
+
+@pytest.mark.parametrize(("name", "failure"), CASES)
+def test_corpus(renderer: SvgRenderer, name: str, failure: str | None) -> None:
+    started = time.perf_counter()
+    result = renderer.render_sync(corpus(name), 400, 300)
+    elapsed = time.perf_counter() - started
+    assert elapsed < BOUND_S
+    assert result.elapsed_s <= elapsed
+    if failure is None:
+        assert png_size(result) == (400, 300)
+    else:
+        assert_one_line_reason(result, failure)
+
+
+def test_huge_canvas_is_drawn_scaled_not_allocated(renderer: SvgRenderer) -> None:
+    result = renderer.render_sync(corpus("canvas_30000.svg"), 400, 300)
+    image = pixels(result.png or b"")
+    assert image[150 * 400 + 200] == (255, 204, 0), "the circle's centre, scaled down"
+    assert image[150 * 400 + 20] == (255, 255, 255), "letterboxed: a square in a 4:3 box"
+
+
+def test_data_images_are_drawn(renderer: SvgRenderer) -> None:
+    # good_pelican_classic.svg embeds a blue PNG as a data: URI at (10..50, 10..50) of 300.
+    result = renderer.render_sync(corpus("good_pelican_classic.svg"), 300, 300)
+    assert pixels(result.png or b"")[30 * 300 + 30] == (20, 40, 200)
+
+
+def test_embedded_bombs_are_dropped_and_the_rest_drawn(renderer: SvgRenderer) -> None:
+    result = renderer.render_sync(corpus("data_uri_bombs.svg"), 100, 100)
+    assert set(pixels(result.png or b"")) == {(0, 170, 0)}, "only the green background"
+    assert result.elapsed_s < 2.0
+
+
+def test_truncated_answer_renders_once_closed_up(renderer: SvgRenderer) -> None:
+    extraction = extract_svg(corpus("truncated.svg").decode())
+    assert extraction.partial and extraction.svg is not None
+    assert png_size(renderer.render_sync(extraction.svg, 200, 200)) == (200, 200)
+
+
+def test_sanitize_removes_scripts_events_and_external_links() -> None:
+    root = sanitize(corpus("script_and_events.svg"))
+    names = {element.tag.rpartition("}")[2] for element in root.iter()}
+    assert names == {"svg", "rect", "a", "circle"}
+    cleaned = ElementTree.tostring(root, encoding="unicode")
+    for banned in ("alert", "onload", "onclick", "onmouseover", "javascript:", "127.0.0.1"):
+        assert banned not in cleaned
+
+    root = sanitize(corpus("external_http_refs.svg"))
+    names = {element.tag.rpartition("}")[2] for element in root.iter()}
+    assert names == {"svg", "style", "rect"}, "images and <use> without a link are gone"
+    cleaned = ElementTree.tostring(root, encoding="unicode")
+    assert "127.0.0.1" not in cleaned and "@import" not in cleaned
+    assert "rect { fill: #0a0; }" in cleaned
+
+    cleaned = ElementTree.tostring(sanitize(corpus("local_file_refs.svg")), encoding="unicode")
+    assert "/etc/" not in cleaned and "secret" not in cleaned and "image" not in cleaned
+
+
+def test_fetcher_decodes_data_uris_and_refuses_everything_else() -> None:
+    assert data_only_fetcher("data:text/plain;base64,aGk", "text/css") == b"hi"
+    assert data_only_fetcher("data:text/plain,a%20b", "text/css") == b"a b"
+    assert data_only_fetcher("file:///etc/passwd", "image/*") == b""
+    assert data_only_fetcher("/etc/passwd", "image/*") == b""
+    assert data_only_fetcher("http://127.0.0.1:9/x.css", "text/css") == b""
+    assert b"<svg" in data_only_fetcher("file:///etc/x.svg", "image/svg+xml")
+
+
+# -- nothing leaves the sandbox ---------------------------------------------
+
+
+@pytest.fixture
+def listener() -> Iterator[socket.socket]:
+    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    yield server
+    server.close()
+
+
+def connection_attempted(server: socket.socket) -> bool:
+    readable, _, _ = select.select([server], [], [], 0.2)
+    return bool(readable)
+
+
+def loopback_svg(port: int) -> str:
+    base = f"http://127.0.0.1:{port}"
+    return f"""<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink"
+      viewBox="0 0 100 100">
+      <style>@import url("{base}/a.css");</style>
+      <image href="{base}/b.png" width="50" height="50"/>
+      <image xlink:href="{base}/c.svg" width="50" height="50"/>
+      <use href="{base}/d.svg#x"/>
+      <rect width="10" height="10" style="fill: url({base}/e.svg#g)"/>
+    </svg>"""
+
+
+def test_a_loopback_url_is_never_connected_to(
+    renderer: SvgRenderer, listener: socket.socket
+) -> None:
+    port = listener.getsockname()[1]
+    svg = loopback_svg(port)
+    assert png_size(renderer.render_sync(svg, 100, 100)) == (100, 100)
+    assert not connection_attempted(listener)
+
+    # Second layer alone: cairosvg with our fetcher on the unsanitized SVG.
+    from cairosvg.surface import PNGSurface
+
+    PNGSurface.convert(
+        bytestring=svg.encode(), url_fetcher=data_only_fetcher, output_width=50, output_height=50
+    )
+    assert not connection_attempted(listener)
+
+    # Control: the check does see a connection when one is made.
+    with socket.create_connection(("127.0.0.1", port)):
+        assert connection_attempted(listener)
+
+
+def test_a_local_file_href_does_not_leak_its_contents(
+    renderer: SvgRenderer, tmp_path: Path
+) -> None:
+    secret_png = tmp_path / "secret.png"
+    Image.new("RGB", (8, 8), (255, 0, 0)).save(secret_png)
+    secret_svg = tmp_path / "secret.svg"
+    secret_svg.write_text(
+        '<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8">'
+        '<rect id="r" width="8" height="8" fill="#f00"/></svg>'
+    )
+    svg = f"""<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink"
+      viewBox="0 0 100 100">
+      <image href="{secret_png}" width="100" height="50"/>
+      <image xlink:href="{secret_svg.as_uri()}" y="50" width="100" height="50"/>
+      <use href="{secret_svg}#r" transform="scale(10)"/>
+    </svg>"""
+    result = renderer.render_sync(svg, 100, 100)
+    assert png_size(result) == (100, 100)
+    assert (255, 0, 0) not in set(pixels(result.png or b""))
+
+    # Control: cairosvg told to be unsafe does read those files.
+    import cairosvg
+
+    leaked = cairosvg.svg2png(bytestring=svg.encode(), unsafe=True, output_width=100)
+    assert (255, 0, 0) in set(pixels(leaked))
+
+
+# -- the worker's life ------------------------------------------------------
+
+
+def test_timeout_kills_the_worker_and_the_next_render_works(renderer: SvgRenderer) -> None:
+    before = renderer.worker_pid
+    assert before is not None
+    started = time.perf_counter()
+    result = renderer.render_sync(corpus("marker_fanout.svg"), 400, 300, timeout_s=1.0)
+    assert_one_line_reason(result, "rendering took longer than 1 s")
+    assert time.perf_counter() - started < 3.0
+    with pytest.raises(ProcessLookupError):
+        os.kill(before, 0)  # killed and reaped
+
+    result = renderer.render_sync(corpus("good_pelican_bicycle.svg"), 400, 300)
+    assert png_size(result) == (400, 300)
+    assert result.elapsed_s < BOUND_S
+    assert renderer.worker_pid not in (None, before)
+
+
+def test_a_worker_killed_from_outside_is_replaced(renderer: SvgRenderer) -> None:
+    renderer.render_sync(corpus("good_pelican_bicycle.svg"), 40, 30)
+    pid = renderer.worker_pid
+    restarts = renderer.restarts
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    result = renderer.render_sync(corpus("good_pelican_bicycle.svg"), 400, 300)
+    assert png_size(result) == (400, 300)
+    assert result.elapsed_s < BOUND_S
+    assert renderer.restarts == restarts + 1
+    assert renderer.worker_pid not in (None, pid)
+
+
+def test_memory_limit_gives_a_reason_and_a_fresh_worker() -> None:
+    # 8192 x 8192 ARGB needs 256 MiB for the surface alone.
+    with SvgRenderer(memory_limit_bytes=200 * 1024 * 1024) as small:
+        result = small.render_sync(corpus("good_pelican_bicycle.svg"), 8192, 8192)
+        assert_one_line_reason(result, "needs more memory than allowed (200 MB)")
+        assert result.elapsed_s < BOUND_S
+        assert png_size(small.render_sync(corpus("good_pelican_bicycle.svg"), 400, 300)) == (
+            400,
+            300,
+        )
+
+
+async def test_two_panes_render_concurrently(renderer: SvgRenderer) -> None:
+    good = corpus("good_pelican_bicycle.svg").decode()
+    results = await asyncio.wait_for(
+        asyncio.gather(
+            renderer.render(good, 400, 300),
+            renderer.render(corpus("use_fanout.svg"), 400, 300),
+            renderer.render(good, 200, 150),
+            renderer.render(corpus("good_pelican_classic.svg"), 300, 300),
+        ),
+        timeout=BOUND_S * 2,
+    )
+    assert png_size(results[0]) == (400, 300)
+    assert_one_line_reason(results[1], "through <use>")
+    assert png_size(results[2]) == (200, 150)
+    assert png_size(results[3]) == (300, 300)
+
+
+def test_height_from_the_aspect_ratio(renderer: SvgRenderer) -> None:
+    assert png_size(renderer.render_sync(corpus("good_pelican_bicycle.svg"), 200)) == (200, 150)
+    assert png_size(renderer.render_sync(corpus("good_pelican_classic.svg"), 200)) == (200, 200)
+    tall = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 1 1000"><rect width="1"/></svg>'
+    assert png_size(renderer.render_sync(tall, 100)) == (100, 400), "capped at 4 x width"
+
+
+@pytest.mark.parametrize(
+    ("width", "height"), [(0, 10), (10, 0), (9000, 10), (10, 9000), (-1, None), (1.5, 10)]
+)
+def test_output_size_is_checked(renderer: SvgRenderer, width: int, height: int | None) -> None:
+    with pytest.raises(ValueError, match="must be an integer"):
+        renderer.render_sync("<svg/>", width, height)
+
+
+def test_background_must_be_a_color(renderer: SvgRenderer) -> None:
+    with pytest.raises(ValueError, match="CSS color"):
+        renderer.render_sync("<svg/>", 10, 10, background="url(file:///etc/passwd)")
+    result = renderer.render_sync(corpus("good_pelican_classic.svg"), 400, 300, background=None)
+    with Image.open(io.BytesIO(result.png or b"")) as image:
+        assert image.convert("RGBA").getpixel((5, 150))[3] == 0, "transparent letterbox"
+
+
+def test_closed_renderer_refuses_and_stops_its_worker() -> None:
+    renderer = SvgRenderer()
+    renderer.start()
+    pid = renderer.worker_pid
+    assert pid is not None
+    renderer.close()
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+    with pytest.raises(RuntimeError, match="closed"):
+        renderer.render_sync("<svg/>", 10, 10)
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs /proc")
+def test_the_worker_gets_no_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test-not-for-the-worker")
+    monkeypatch.setenv("SOME_SERVICE_TOKEN", "token-not-for-the-worker")
+    with SvgRenderer() as fresh:
+        fresh.start()
+        environ = Path(f"/proc/{fresh.worker_pid}/environ").read_bytes()
+    assert b"not-for-the-worker" not in environ
+    assert b"PYTHONPATH=" in environ
+
+
+def test_a_worker_that_cannot_start_gives_a_reason() -> None:
+    with SvgRenderer(python="/bin/false") as broken:
+        result = broken.render_sync(corpus("good_pelican_bicycle.svg"), 40, 30)
+    assert_one_line_reason(result, "the SVG renderer did not start (exited with code 1)")
+    assert result.elapsed_s < BOUND_S
+
+
+def test_the_worker_never_imports_textual() -> None:
+    code = (
+        "import sys\n"
+        "import pelican_tui.backends.svg_worker, cairosvg, defusedxml, PIL.Image\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'textual_image')))"
+    )
+    env = dict(os.environ, PYTHONPATH=svg_render._package_root())
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+
+
+def test_in_process_baseline_matches_the_worker(renderer: SvgRenderer) -> None:
+    svg = corpus("good_pelican_bicycle.svg")
+    via_worker = renderer.render_sync(svg, 400, 300)
+    assert pixels(render_svg_in_process(svg, 400, 300)) == pixels(via_worker.png or b"")
+
+
+# -- the command --------------------------------------------------------------
+
+
+def test_render_command_writes_a_png(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "pelican.png"
+    answer = tmp_path / "answer.md"
+    answer.write_text(f"Here you go:\n\n```svg\n{corpus('good_pelican_bicycle.svg').decode()}```\n")
+    assert render_command([str(answer), "-o", str(out), "--width", "320"]) == 0
+    with Image.open(out) as image:
+        assert image.size == (320, 240)
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "fragment"),
+    [
+        (["use_fanout.svg"], 1, "through <use>"),
+        (["truncated.svg"], 1, "unfinished"),
+        (["not_svg.txt"], 1, "no SVG in the answer"),
+        (["empty.svg"], 1, "is empty"),
+        (["missing.svg"], 2, "cannot read"),
+        (["good_pelican_bicycle.svg", "--width", "0"], 2, "--width"),
+    ],
+)
+def test_render_command_fails_with_one_line(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    args: list[str],
+    code: int,
+    fragment: str,
+) -> None:
+    out = tmp_path / "out.png"
+    argv = [str(CORPUS / args[0]), "-o", str(out), *args[1:]]
+    started = time.perf_counter()
+    assert render_command(argv) == code
+    assert time.perf_counter() - started < BOUND_S
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("pelican-tui render: ")
+    assert fragment in err
+    assert not out.exists()

@@ -1,0 +1,414 @@
+"""Server settings: which model llama-server loads and how, checked before (re)starting.
+
+``ServerSettingsScreen`` edits the spawn-related part of :class:`LocalSettings`
+and shows, live, what the GGUF header says about the model and whether it fits
+in memory (read in a thread worker, debounced, as the path or context changes).
+It dismisses with the updated settings (the caller restarts the server) or None.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, get_args
+
+from rich.table import Table
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Button, Footer, Input, Label, Select, Static
+
+from pelican_tui.backends.gguf_info import format_params, format_size
+from pelican_tui.backends.local_model import LocalPlan, plan_local
+from pelican_tui.backends.settings import LoadMode, LocalSettings
+from pelican_tui.themes import theme_color
+
+DEFAULT_LOAD_MODE = "default"
+"""The load-mode choice meaning "pass no --load-mode" (None in the settings)."""
+
+LOAD_MODES: tuple[str, ...] = get_args(LoadMode)
+
+FACTS_DEBOUNCE_S = 0.35
+"""Typing pauses this long before the model file is read again."""
+
+MIN_CONTEXT = 256
+MAX_CONTEXT = 16 * 1024 * 1024
+MAX_THREADS = 1024
+MAX_CPU_MOE_LAYERS = 1000
+
+WIDE_LAYOUT_MIN_WIDTH = 120
+"""From this width, the facts sit beside the form instead of below it."""
+ROOMY_LAYOUT_MIN_HEIGHT = 36
+"""From this height, every field shows a line of explanation."""
+
+
+_FIT_COLORS = {"ok": "text-success", "tight": "text-warning", "too_big": "text-error"}
+_FALLBACK_COLORS = {"text-success": "green", "text-warning": "yellow", "text-error": "red"}
+
+
+@dataclass(frozen=True, slots=True)
+class _Field:
+    id: str
+    label: str
+    hint: str
+    placeholder: str = ""
+
+
+_FIELDS = (
+    _Field(
+        "model",
+        "Model file",
+        "A GGUF file to serve. Empty: the HF reference, or the tiny SmolLM2 stand-in.",
+        "empty: HF reference or the tiny stand-in",
+    ),
+    _Field(
+        "hf",
+        "HF reference",
+        "user/repo[:quant], downloaded by llama-server -hf on start. The model file wins.",
+        "e.g. ggml-org/Qwen3.6-35B-A3B-GGUF:Q4_K_M",
+    ),
+    _Field("context", "Context", "Context size in tokens (-c). The KV cache grows with it.", ""),
+    _Field("threads", "Threads", "CPU threads for generation (-t). Empty: automatic.", "auto"),
+    _Field(
+        "n_cpu_moe",
+        "CPU-MoE layers",
+        "Keep the expert weights of the first N layers on the CPU (--n-cpu-moe).",
+        "off",
+    ),
+    _Field(
+        "load_mode",
+        "Load mode",
+        "How weights are loaded (--load-mode): mmap, mlock, ... Default: llama-server decides.",
+    ),
+)
+
+
+class ServerSettingsScreen(Screen[LocalSettings | None]):
+    """Edit the local model's server settings; dismiss(new settings) or dismiss(None).
+
+    ``ctrl+s`` (or the "Apply & restart" button) validates the form and
+    dismisses with ``local.model_copy(update=...)``; invalid fields show their
+    error inline and nothing is dismissed. ``escape`` dismisses None.
+
+    Args:
+        local: The current settings; fields not on the form are kept as they are.
+    """
+
+    CSS_PATH = Path(__file__).with_suffix(".tcss")
+
+    BINDINGS = [
+        Binding("ctrl+s", "apply", "Apply & restart", id="server_settings_apply"),
+        Binding("escape", "cancel", "Cancel", id="server_settings_cancel"),
+    ]
+
+    class FactsReady(Message):
+        """The model facts for one version of the form."""
+
+        def __init__(self, serial: int, plan: LocalPlan | None, error: str | None) -> None:
+            super().__init__()
+            self.serial = serial
+            self.plan = plan
+            self.error = error
+
+    def __init__(self, local: LocalSettings) -> None:
+        super().__init__()
+        self.local = local
+        self.plan: LocalPlan | None = None
+        """The facts shown now (None until the first read completes)."""
+        self.facts_error: str | None = None
+        self.facts_rows: list[tuple[str, str]] = []
+        """The facts panel as plain (label, value) rows."""
+        self._serial = 0
+        self._facts_timer: Timer | None = None
+
+    # ----------------------------------------------------------------- layout
+
+    def compose(self) -> ComposeResult:
+        local = self.local
+        values: dict[str, str] = {
+            "model": str(local.model) if local.model is not None else "",
+            "hf": local.hf or "",
+            "context": str(local.context),
+            "threads": "" if local.threads is None else str(local.threads),
+            "n_cpu_moe": "" if local.n_cpu_moe is None else str(local.n_cpu_moe),
+        }
+        with Horizontal(id="settings-header"):
+            yield Label("Server settings", id="settings-title")
+            yield Label("llama-server restarts on apply", id="settings-subtitle")
+        with Horizontal(id="settings-body"):
+            with VerticalScroll(id="settings-form"):
+                for spec in _FIELDS:
+                    with Vertical(classes="field", id=f"field-{spec.id}"):
+                        with Horizontal(classes="field-row"):
+                            yield Label(spec.label, classes="field-label")
+                            if spec.id == "load_mode":
+                                yield Select(
+                                    [("default (llama-server decides)", DEFAULT_LOAD_MODE)]
+                                    + [(mode, mode) for mode in LOAD_MODES],
+                                    value=local.load_mode or DEFAULT_LOAD_MODE,
+                                    allow_blank=False,
+                                    compact=True,
+                                    id="settings-load_mode",
+                                )
+                            else:
+                                yield Input(
+                                    values[spec.id],
+                                    placeholder=spec.placeholder,
+                                    type="integer"
+                                    if spec.id in ("context", "threads", "n_cpu_moe")
+                                    else "text",
+                                    compact=True,
+                                    id=f"settings-{spec.id}",
+                                    tooltip=spec.hint,
+                                )
+                        yield Static(spec.hint, classes="field-hint", markup=False)
+                        yield Static("", classes="field-error", id=f"error-{spec.id}")
+                with Horizontal(id="settings-buttons"):
+                    yield Button("Apply & restart", variant="primary", id="settings-apply")
+                    yield Button("Cancel", id="settings-cancel")
+            facts = Static("", id="settings-facts")
+            facts.border_title = "Model facts"
+            yield facts
+        yield Footer()
+
+    def on_mount(self) -> None:
+        for error in self.query(".field-error"):
+            error.display = False
+        self._show_facts_text(Text("Reading the model file…", style="italic"))
+        self._request_facts(debounce=False)
+        self.query_one("#settings-model", Input).focus()
+
+    def on_resize(self) -> None:
+        self.set_class(self.size.width >= WIDE_LAYOUT_MIN_WIDTH, "-wide")
+        self.set_class(self.size.height >= ROOMY_LAYOUT_MIN_HEIGHT, "-roomy")
+
+    # ----------------------------------------------------------------- facts
+
+    @on(Input.Changed, "#settings-model, #settings-hf, #settings-context")
+    def _facts_inputs_changed(self) -> None:
+        self._request_facts(debounce=True)
+
+    @on(Input.Changed)
+    def _clear_error(self, event: Input.Changed) -> None:
+        if event.input.id and event.input.id.startswith("settings-"):
+            self._set_error(event.input.id.removeprefix("settings-"), None)
+
+    def _request_facts(self, debounce: bool) -> None:
+        if self._facts_timer is not None:
+            self._facts_timer.stop()
+            self._facts_timer = None
+        if debounce:
+            self._facts_timer = self.set_timer(FACTS_DEBOUNCE_S, self._start_facts)
+        else:
+            self._start_facts()
+
+    def _start_facts(self) -> None:
+        self._facts_timer = None
+        self._serial += 1
+        values, _ = self._read_form(check_files=False)
+        context = values.get("context", self.local.context)
+        candidate = self.local.model_copy(
+            update={
+                "model": values.get("model"),
+                "hf": values.get("hf"),
+                "context": context if isinstance(context, int) else self.local.context,
+                "url": None,
+            }
+        )
+        self.query_one("#settings-facts").add_class("-stale")
+        self._read_facts(candidate, self._serial)
+
+    @work(thread=True, exclusive=True, group="settings-facts", exit_on_error=False)
+    def _read_facts(self, candidate: LocalSettings, serial: int) -> None:
+        try:
+            plan = plan_local(candidate)
+        except Exception as error:  # shown in the panel, never a traceback
+            self.post_message(self.FactsReady(serial, None, f"{type(error).__name__}: {error}"))
+            return
+        self.post_message(self.FactsReady(serial, plan, None))
+
+    @on(FactsReady)
+    def _on_facts(self, message: FactsReady) -> None:
+        if message.serial != self._serial:
+            return  # an older read finished after a newer one started
+        self.plan = message.plan
+        self.facts_error = message.error
+        self.query_one("#settings-facts").remove_class("-stale")
+        if message.plan is None:
+            problem = f"Could not read the model: {message.error}"
+            self._show_facts_text(Text(problem, self._color("text-error")))
+            return
+        self._show_facts_rows(self._facts_rows(message.plan))
+
+    def _color(self, variable: str) -> str:
+        return theme_color(self.app, variable, _FALLBACK_COLORS[variable])
+
+    def _show_facts_text(self, text: Text) -> None:
+        self.facts_rows = [("", text.plain)]
+        self.query_one("#settings-facts", Static).update(text)
+
+    def _show_facts_rows(self, rows: list[tuple[str, Text]]) -> None:
+        """Label/value rows; values wrap under themselves, not under the labels."""
+        self.facts_rows = [(label, value.plain) for label, value in rows]
+        grid = Table.grid(padding=(0, 1), expand=True)
+        grid.add_column(style="bold", no_wrap=True)
+        grid.add_column(ratio=1)
+        for label, value in rows:
+            grid.add_row(label, value)
+        self.query_one("#settings-facts", Static).update(grid)
+
+    def _facts_rows(self, plan: LocalPlan) -> list[tuple[str, Text]]:
+        rows: list[tuple[str, Text]] = []
+
+        def row(label: str, value: str, style: str = "") -> None:
+            rows.append((label, Text(value, style=style)))
+
+        if self.local.url:
+            row(
+                "Note",
+                f"Attached to {self.local.url}: these settings apply when pelican-tui "
+                "spawns llama-server itself (clear local.url for that).",
+                self._color("text-warning"),
+            )
+        info = plan.info
+        if plan.model_path is None:
+            row("Source", f"{plan.hf} (Hugging Face)")
+            row(
+                "",
+                "llama-server downloads it on start; the facts and the memory estimate "
+                "show once the file is on disk. Or enter the file's path above.",
+                "italic",
+            )
+            return rows
+        if plan.stand_in:
+            row("Source", "the tiny SmolLM2-135M stand-in (no model chosen)")
+        row("File", str(plan.model_path))
+        if self._form_value("model") and self._form_value("hf"):
+            row("Note", "The model file wins over the HF reference.", self._color("text-warning"))
+        if info is None:
+            if plan.stand_in:
+                row(
+                    "",
+                    "Not downloaded yet: pelican-tui fetches it (about 93 MB) when the "
+                    "server starts.",
+                    "italic",
+                )
+            else:
+                row("Problem", plan.info_error or "unreadable", self._color("text-error"))
+            return rows
+        row("Model", info.summary())
+        if info.name:
+            row("Name", info.name)
+        shape = []
+        if info.block_count:
+            shape.append(f"{info.block_count} layers")
+        if info.is_moe:
+            shape.append(
+                f"{info.expert_used_count} of {info.expert_count} experts per token, "
+                f"{format_params(info.active_params)} active"
+            )
+        shape.append(f"{info.bits_per_weight:.2f} bits/weight")
+        row("Shape", " · ".join(shape))
+        row("Size", f"{format_size(info.file_size)} on disk")
+        if plan.fit is not None:
+            row("Memory", plan.fit.message, self._color(_FIT_COLORS[plan.fit.level]))
+        return rows
+
+    # ----------------------------------------------------------------- the form
+
+    def _form_value(self, field_id: str) -> str:
+        if field_id == "load_mode":
+            value = self.query_one("#settings-load_mode", Select).value
+            return str(value) if isinstance(value, str) else DEFAULT_LOAD_MODE
+        return self.query_one(f"#settings-{field_id}", Input).value.strip()
+
+    def _read_form(self, check_files: bool) -> tuple[dict[str, Any], dict[str, str]]:
+        """The form as settings values, and an error message per invalid field."""
+        values: dict[str, Any] = {}
+        errors: dict[str, str] = {}
+
+        model = self._form_value("model")
+        values["model"] = Path(model).expanduser() if model else None
+        if check_files and values["model"] is not None:
+            path: Path = values["model"]
+            if path.is_dir():
+                errors["model"] = "That is a folder; give the .gguf file inside it."
+            elif not path.is_file():
+                errors["model"] = "No such file."
+
+        hf = self._form_value("hf")
+        values["hf"] = hf or None
+        if hf and ("/" not in hf or hf.startswith("/") or " " in hf):
+            errors["hf"] = "Expected user/repo or user/repo:quant."
+
+        for field_id, minimum, maximum, required in (
+            ("context", MIN_CONTEXT, MAX_CONTEXT, True),
+            ("threads", 1, MAX_THREADS, False),
+            ("n_cpu_moe", 0, MAX_CPU_MOE_LAYERS, False),
+        ):
+            number, error = _parse_int(self._form_value(field_id), minimum, maximum, required)
+            if error:
+                errors[field_id] = error
+            else:
+                values[field_id] = number
+
+        mode = self._form_value("load_mode")
+        values["load_mode"] = None if mode == DEFAULT_LOAD_MODE else mode
+        return values, errors
+
+    def _set_error(self, field_id: str, message: str | None) -> None:
+        errors = self.query(f"#error-{field_id}")
+        if not errors:
+            return
+        error = errors.first(Static)
+        error.update(message or "")
+        error.display = bool(message)
+        self.query_one(f"#field-{field_id}").set_class(bool(message), "-invalid")
+
+    @property
+    def errors(self) -> dict[str, str]:
+        """The fields that are invalid now, with their messages (files are checked too)."""
+        return self._read_form(check_files=True)[1]
+
+    def action_apply(self) -> None:
+        values, errors = self._read_form(check_files=True)
+        for spec in _FIELDS:
+            self._set_error(spec.id, errors.get(spec.id))
+        if errors:
+            first = next(spec.id for spec in _FIELDS if spec.id in errors)
+            self.query_one(f"#settings-{first}").focus()
+            self.app.bell()
+            return
+        self.dismiss(self.local.model_copy(update=values))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    @on(Button.Pressed, "#settings-apply")
+    def _apply_pressed(self) -> None:
+        self.action_apply()
+
+    @on(Button.Pressed, "#settings-cancel")
+    def _cancel_pressed(self) -> None:
+        self.action_cancel()
+
+
+def _parse_int(
+    text: str, minimum: int, maximum: int, required: bool
+) -> tuple[int | None, str | None]:
+    if not text:
+        return None, ("Required." if required else None)
+    try:
+        value = int(text)
+    except ValueError:
+        return None, "Not a whole number."
+    if value < minimum:
+        return None, f"At least {minimum}."
+    if value > maximum:
+        return None, f"At most {maximum}."
+    return value, None

@@ -1,0 +1,407 @@
+"""The sessions browser: saved prompts and runs, newest first.
+
+``SessionsScreen`` opens the session store in a thread worker (SQLite blocks),
+lists the sessions, deletes one after a :class:`ConfirmScreen`, and dismisses
+with a :class:`SessionAction` (open, rerun, export) or None.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Label, Static
+from textual.worker import Worker, WorkerState
+
+from pelican_tui.backends.session_store import (
+    SessionStore,
+    SessionStoreError,
+    SessionStoreMissing,
+    SessionSummary,
+)
+from pelican_tui.themes import theme_color
+
+from .confirm_screen import ConfirmScreen
+
+SessionActionKind = Literal["open", "rerun", "export"]
+
+LIST_LIMIT = 500
+"""Sessions listed at most (newest first)."""
+
+_VERDICTS = {"left": "◀ left", "right": "right ▶", "tie": "= tie"}
+_DATE_WIDTH = 16
+_VERDICT_WIDTH = 7
+
+
+@dataclass(frozen=True, slots=True)
+class SessionAction:
+    """What the user chose to do with a session."""
+
+    kind: SessionActionKind
+    """"open" (show it), "rerun" (run its prompt again) or "export" (write it out)."""
+    session_id: int
+
+
+class SessionsScreen(Screen[SessionAction | None]):
+    """Browse saved sessions; dismiss(SessionAction) or dismiss(None) on escape.
+
+    Keys: ``enter`` open, ``r`` rerun, ``e`` export, ``d`` delete (asks first),
+    ``escape`` close. The store is opened without creating it: with no store
+    yet, the screen says so instead of making an empty file.
+
+    Args:
+        store_path: The SQLite file (normally ``locations.sessions_db()``).
+    """
+
+    CSS_PATH = Path(__file__).with_suffix(".tcss")
+
+    BINDINGS = [
+        Binding("escape", "close", "Close", id="sessions_close"),
+        # priority: the table's own (hidden) enter binding would hide it from the footer.
+        Binding("enter", "choose('open')", "Open", priority=True, id="sessions_open"),
+        Binding("r", "choose('rerun')", "Rerun", id="sessions_rerun"),
+        Binding("e", "choose('export')", "Export", id="sessions_export"),
+        Binding("d", "delete", "Delete", id="sessions_delete"),
+    ]
+
+    class Loaded(Message):
+        """The list arrived from the store."""
+
+        def __init__(self, sessions: list[SessionSummary], notices: list[str]) -> None:
+            super().__init__()
+            self.sessions = sessions
+            self.notices = notices
+
+    class Deleted(Message):
+        """A session is gone from the store."""
+
+        def __init__(self, session_id: int) -> None:
+            super().__init__()
+            self.session_id = session_id
+
+    def __init__(self, store_path: Path) -> None:
+        super().__init__()
+        self.store_path = Path(store_path)
+        self.sessions: list[SessionSummary] = []
+        """What the table shows, in order."""
+        self.loaded = False
+        self._store: SessionStore | None = None
+        self._store_lock = threading.Lock()
+        self._closing = False
+
+    # ----------------------------------------------------------------- layout
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="sessions-header"):
+            yield Label("Sessions", id="sessions-title")
+            yield Label("loading…", id="sessions-count")
+        table: DataTable[Text] = DataTable(
+            id="sessions-table", cursor_type="row", zebra_stripes=True
+        )
+        yield table
+        yield Static("", id="sessions-empty")
+        yield Static("", id="sessions-detail")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self._table()
+        table.loading = True
+        self.query_one("#sessions-empty").display = False
+        self.query_one("#sessions-detail").display = False
+        self._load()
+
+    def on_unmount(self) -> None:
+        with self._store_lock:
+            self._closing = True
+            store, self._store = self._store, None
+        if store is not None:
+            store.close()
+
+    def on_resize(self) -> None:
+        self.set_class(self.size.height < 30, "-short")
+        if self.loaded and self.sessions:
+            self._fill_table(keep=self.selected_session_id)
+
+    def _table(self) -> DataTable[Text]:
+        return self.query_one("#sessions-table", DataTable)
+
+    # ----------------------------------------------------------------- store access
+
+    def _open_store(self) -> SessionStore | None:
+        """The open store (opened on first use); None if there is none yet. Thread side."""
+        with self._store_lock:
+            if self._closing:
+                return None
+            if self._store is None:
+                try:
+                    self._store = SessionStore.open(self.store_path, create=False)
+                except SessionStoreMissing:
+                    return None
+            return self._store
+
+    @work(thread=True, exclusive=True, group="sessions-load", exit_on_error=False)
+    def _load(self) -> None:
+        store = self._open_store()
+        if store is None:
+            self.post_message(self.Loaded([], []))
+            return
+        sessions = store.list_sessions(limit=LIST_LIMIT)
+        self.post_message(self.Loaded(sessions, store.notices))
+
+    @work(thread=True, group="sessions-delete", exit_on_error=False)
+    def _delete(self, session_id: int) -> None:
+        store = self._open_store()
+        if store is None:
+            raise SessionStoreError("the session store is closed")
+        store.delete_session(session_id)
+        self.post_message(self.Deleted(session_id))
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state != WorkerState.ERROR:
+            return
+        error = event.worker.error
+        reason = str(error) if isinstance(error, SessionStoreError) else repr(error)
+        if event.worker.group == "sessions-load":
+            self._table().loading = False
+            self._show_empty(f"Could not read the sessions.\n\n{reason}", error=True)
+            self.query_one("#sessions-count", Label).update("")
+        else:
+            self.notify(f"Could not delete the session: {reason}", severity="error")
+
+    # ----------------------------------------------------------------- showing
+
+    @on(Loaded)
+    def _on_loaded(self, message: Loaded) -> None:
+        self.loaded = True
+        self.sessions = list(message.sessions)
+        self._table().loading = False
+        for notice in message.notices:
+            self.notify(notice, severity="warning", timeout=8)
+        self._fill_table()
+
+    @on(Deleted)
+    def _on_deleted(self, message: Deleted) -> None:
+        index = next((i for i, s in enumerate(self.sessions) if s.id == message.session_id), None)
+        if index is None:
+            return
+        gone = self.sessions.pop(index)
+        table = self._table()
+        table.remove_row(str(gone.id))
+        self._update_count()
+        if not self.sessions:
+            self._show_empty(_EMPTY_TEXT)
+        self._show_detail()
+        self.refresh_bindings()
+        self.notify(f"Deleted “{_shorten(_display_title(gone), 40)}”.", timeout=4)
+
+    def _fill_table(self, keep: int | None = None) -> None:
+        table = self._table()
+        table.clear(columns=True)
+        self._update_count()
+        self.refresh_bindings()
+        if not self.sessions:
+            self._show_empty(_EMPTY_TEXT)
+            return
+        self.query_one("#sessions-empty").display = False
+        table.display = True
+        prompt_w, models_w = self._column_widths()
+        table.add_column("Date", width=_DATE_WIDTH, key="date")
+        table.add_column("Prompt", width=prompt_w, key="prompt")
+        table.add_column("Models", width=models_w, key="models")
+        table.add_column("Verdict", width=_VERDICT_WIDTH, key="verdict")
+        for session in self.sessions:
+            table.add_row(
+                Text(_date(session.created_at), style="dim"),
+                Text(_shorten(_display_title(session), prompt_w)),
+                Text(_models(session, models_w)),
+                _verdict(session),
+                key=str(session.id),
+            )
+        row = 0
+        if keep is not None:
+            row = next((i for i, s in enumerate(self.sessions) if s.id == keep), 0)
+        table.move_cursor(row=row)
+        table.focus()
+        self._show_detail()
+
+    def _column_widths(self) -> tuple[int, int]:
+        width = max(self._table().size.width, self.size.width, 60)
+        # Two cells of padding per column and two for the scrollbar.
+        free = width - _DATE_WIDTH - _VERDICT_WIDTH - 4 * 2 - 2
+        prompt = max(16, free * 3 // 5)
+        models = max(12, free - prompt)
+        return prompt, models
+
+    def _show_empty(self, text: str, error: bool = False) -> None:
+        self._table().display = False
+        self.query_one("#sessions-detail").display = False
+        empty = self.query_one("#sessions-empty", Static)
+        empty.set_class(error, "-error")
+        empty.update(text)
+        empty.display = True
+
+    def _update_count(self) -> None:
+        n = len(self.sessions)
+        more = "+" if n >= LIST_LIMIT else ""
+        text = f"{n}{more} session{'s' if n != 1 else ''}" if n else ""
+        self.query_one("#sessions-count", Label).update(text)
+
+    @on(DataTable.RowHighlighted, "#sessions-table")
+    def _on_highlight(self) -> None:
+        self._show_detail()
+
+    @on(DataTable.RowSelected, "#sessions-table")
+    def _on_selected(self) -> None:
+        self.action_choose("open")
+
+    def _show_detail(self) -> None:
+        detail = self.query_one("#sessions-detail", Static)
+        session = self.selected_session
+        if session is None:
+            detail.display = False
+            return
+        colors = {
+            status: theme_color(self.app, variable, fallback)
+            for status, (variable, fallback) in _STATUS_COLORS.items()
+        }
+        detail.update(_detail(session, compact=self.has_class("-short"), colors=colors))
+        detail.display = True
+
+    # ----------------------------------------------------------------- actions
+
+    @property
+    def selected_session(self) -> SessionSummary | None:
+        """The session under the cursor, if any."""
+        if not self.sessions:
+            return None
+        row = self._table().cursor_row
+        if 0 <= row < len(self.sessions):
+            return self.sessions[row]
+        return None
+
+    @property
+    def selected_session_id(self) -> int | None:
+        session = self.selected_session
+        return None if session is None else session.id
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("choose", "delete"):
+            return self.selected_session is not None
+        return True
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+    def action_choose(self, kind: SessionActionKind) -> None:
+        session_id = self.selected_session_id
+        if session_id is not None:
+            self.dismiss(SessionAction(kind, session_id))
+
+    def action_delete(self) -> None:
+        session = self.selected_session
+        if session is None:
+            return
+        runs = len(session.runs)
+        question = (
+            f"Delete “{_shorten(_display_title(session), 60)}”?\n\n"
+            f"The session from {_date(session.created_at)} and its {runs} "
+            f"run{'s' if runs != 1 else ''} go for good."
+        )
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._delete(session.id)
+
+        self.app.push_screen(ConfirmScreen(question, "Delete", "Keep"), answered)
+
+
+_EMPTY_TEXT = (
+    "No saved sessions yet.\n\n"
+    "Run the two models on a prompt and save the result:\n"
+    "it shows up here, ready to open, rerun or export."
+)
+
+
+def _date(moment: datetime) -> str:
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def _first_line(text: str) -> str:
+    return next((line.strip() for line in text.splitlines() if line.strip()), "")
+
+
+def _display_title(session: SessionSummary) -> str:
+    """The session's title, or its prompt's first line when the title is a cut-down copy."""
+    title = session.title.strip()
+    if title and not title.endswith("…"):
+        return title
+    return _first_line(session.prompt) or title or "untitled"
+
+
+def _shorten(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: max(width - 1, 0)].rstrip() + "…"
+
+
+def _model_name(model_id: str) -> str:
+    return model_id.removesuffix(".gguf")
+
+
+def _models(session: SessionSummary, width: int) -> str:
+    """The last model in each pane, "left vs right", each shortened to share ``width``."""
+    by_slot: dict[str, str] = {}
+    for run in session.runs:
+        by_slot[run.slot] = _model_name(run.model_id)
+    names = [by_slot[slot] for slot in ("left", "right") if slot in by_slot]
+    if not names:
+        return "no runs"
+    joined = " vs ".join(names)
+    if len(joined) <= width or len(names) == 1:
+        return _shorten(joined, width)
+    first, second = names
+    room = width - len(" vs ")
+    first_w = max(room - len(second), room // 2)
+    return f"{_shorten(first, first_w)} vs {_shorten(second, room - min(len(first), first_w))}"
+
+
+def _verdict(session: SessionSummary) -> Text:
+    if session.verdict is None:
+        return Text("—", style="dim")
+    return Text(_VERDICTS.get(session.verdict, session.verdict), style="bold")
+
+
+_STATUS_COLORS = {
+    "finished": ("text-success", "green"),
+    "failed": ("text-error", "red"),
+    "cancelled": ("text-warning", "yellow"),
+    "interrupted": ("text-warning", "yellow"),
+    "running": ("text-primary", "cyan"),
+}
+
+
+def _detail(session: SessionSummary, compact: bool, colors: dict[str, str]) -> Text:
+    """The highlighted session: its prompt, then one line per run."""
+    text = Text()
+    prompt = _first_line(session.prompt) if compact else session.prompt.strip()
+    text.append(_shorten(prompt, 400), style="bold")
+    if compact:
+        text.no_wrap = True
+        text.overflow = "ellipsis"
+    if not session.runs:
+        text.append("\nno runs", style="dim")
+    for run in session.runs:
+        text.append(f"\n{run.slot:<5} ", style="dim")
+        text.append(f"{_model_name(run.model_id)} ")
+        text.append(run.status, style=colors.get(run.status, ""))
+        text.append("  picture" if run.has_svg else "  no picture", style="dim")
+    return text

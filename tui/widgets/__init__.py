@@ -1,0 +1,1 @@
+"""pelican-tui's widgets, one module per widget family."""
