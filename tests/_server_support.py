@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
 from pelican_tui.backends import default_model
 from pelican_tui.backends.server_binary import find_server_binary
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from _anthropic_server import AnthropicTestServer, Scenario
+
 from pelican_tui.backends.anthropic_backend import ClaudeBackend
 from pelican_tui.backends.events import (
     Failed,

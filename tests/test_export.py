@@ -19,6 +19,7 @@ from _session_support import (
     FixedClock,
     make_comparison,
 )
+
 from pelican_tui.backends import export as export_mod
 from pelican_tui.backends import locations
 from pelican_tui.backends.export import ExportError, export_session, load_export

@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 from _server_support import async_wait_until, pid_alive, server_binary, tiny_model
+
 from pelican_tui.backends.events import Failed, Finished, LiveStats, Started, TextDelta
 from pelican_tui.backends.llama_server import (
     LlamaServer,

@@ -15,6 +15,7 @@ import httpx
 import pytest
 from _gguf_factory import write_tiny_moe
 from _server_support import server_binary, tiny_model
+
 from pelican_tui.backends.events import Finished, TextDelta, ThinkingDelta
 from pelican_tui.backends.gguf_info import read_gguf_info
 from pelican_tui.backends.llama_server import LlamaServer, ServerConfig

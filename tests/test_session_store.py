@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from _session_support import FAKE_PNG, HOST, LOCAL_FILE, PELICAN_SVG, FixedClock, make_comparison
+
 from pelican_tui.backends import host_info, locations
 from pelican_tui.backends import session_store as ss
 from pelican_tui.backends.session_store import (
