@@ -742,7 +742,7 @@ class PelicanApp(App[None]):
             server.log_listeners.append(callback)
             return lambda: server.log_listeners.remove(callback)
 
-        self.push_screen(LogScreen(list(server.log), subscribe))
+        self.push_screen(LogScreen(server.log, subscribe))
 
     @work(exclusive=True, group="server", exit_on_error=False, name="restart llama-server")
     async def action_restart_server(self) -> None:

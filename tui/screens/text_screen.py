@@ -15,7 +15,7 @@ class TextScreen(ModalScreen[None]):
     TextScreen { align: center middle; }
     TextScreen > TextArea { width: 100%; height: 1fr; border: round $accent; }
     """
-    BINDINGS = [Binding("escape,q", "dismiss", "Close", id="text.close")]
+    BINDINGS = [Binding("escape,q", "dismiss", "Close", id="text_close")]
 
     def __init__(self, title: str, text: str) -> None:
         super().__init__()
