@@ -181,3 +181,20 @@ async def test_theme_choice_is_remembered() -> None:
     again = make_app(overrides={"ui": {"theme": None}})
     async with again.run_test(size=(160, 48)):
         assert again.theme == "pelican-light"
+
+
+async def test_every_key_is_in_the_command_palette() -> None:
+    from pelican_tui.commands import PelicanCommands
+
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        provider = PelicanCommands(app.screen)
+        listed = {description for description, _action, _help in provider._commands()}
+        for binding in app.BINDINGS:
+            assert binding.description in listed  # type: ignore[union-attr]
+        hits = [hit async for hit in provider.search("Qwen think")]
+        assert hits
+        before = app.specs["left"].thinking
+        await hits[0].command()  # type: ignore[misc]
+        await pilot.pause()
+        assert app.specs["left"].thinking is not before

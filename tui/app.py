@@ -34,6 +34,7 @@ from pelican_tui.backends.resources import ResourceSampler
 from pelican_tui.backends.run_record import RunAccumulator
 from pelican_tui.backends.settings import LocalSettings, Settings
 from pelican_tui.backends.svg_extract import close_partial_svg, extract_svg, repair_svg
+from pelican_tui.commands import PelicanCommands
 from pelican_tui.messages import ResourceTick, ServerStatusChanged
 from pelican_tui.preflight import Prepared
 from pelican_tui.widgets.model_pane import ModelPane, PaneSpec
@@ -53,6 +54,7 @@ class PelicanApp(App[None]):
     TITLE = "pelican-tui"
     AUTO_FOCUS = None
     COMMAND_PALETTE_BINDING = "ctrl+p"
+    COMMANDS = App.COMMANDS | {PelicanCommands}
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "run_both", "Run both", id="run_both"),

@@ -1,0 +1,49 @@
+"""Every main-screen key is also a command in the palette (ctrl+p).
+
+The provider lists the app's bindings by description, so new keys appear in
+the palette without being listed twice.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import TYPE_CHECKING
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+if TYPE_CHECKING:
+    from pelican_tui.app import PelicanApp
+
+
+class PelicanCommands(Provider):
+    """Run both, cancel, toggles, verdicts, screens: all of the app's actions."""
+
+    def _commands(self) -> list[tuple[str, str, str]]:
+        app: PelicanApp = self.app  # type: ignore[assignment]
+        rows = []
+        for binding in app.BINDINGS:
+            if isinstance(binding, tuple):
+                continue
+            key = app.get_key_display(binding)
+            help_text = f"key: {key}" + (f" · id: {binding.id}" if binding.id else "")
+            rows.append((binding.description, binding.action, help_text))
+        return rows
+
+    async def discover(self) -> Hits:
+        for description, action, help_text in self._commands():
+            yield DiscoveryHit(description, partial(self._run, action), help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for description, action, help_text in self._commands():
+            score = matcher.match(description)
+            if score > 0:
+                yield Hit(
+                    score,
+                    matcher.highlight(description),
+                    partial(self._run, action),
+                    help=help_text,
+                )
+
+    async def _run(self, action: str) -> None:
+        await self.app.run_action(action)
