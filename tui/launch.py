@@ -9,9 +9,27 @@ from pelican_tui.backends.settings import Settings
 from pelican_tui.preflight import Prepared
 
 
+def _survive_zero_sized_terminals() -> None:
+    """A pty that reports 0x0 (some SSH clients, `script`, fresh ptys) made
+    textual-image 0.12 divide by zero at import; treat it as "size unknown"
+    so it falls back to asking the terminal, then to defaults."""
+    from textual_image import _terminal
+
+    original = _terminal.get_tiocgwinsz
+
+    def checked() -> tuple[int, int, int, int]:
+        rows, columns, width, height = original()
+        if not rows or not columns:
+            raise OSError("the terminal reports a size of 0x0")
+        return rows, columns, width, height
+
+    _terminal.get_tiocgwinsz = checked  # type: ignore[assignment]
+
+
 def run_app(settings: Settings, prepared: Prepared) -> int:
     # textual-image detects the terminal's graphics support once, at import,
     # by querying it: this must happen before the app owns the terminal.
+    _survive_zero_sized_terminals()
     import pelican_tui.widgets.picture  # noqa: F401
     from pelican_tui.app import PelicanApp
 
