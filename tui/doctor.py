@@ -18,14 +18,15 @@ def detect_image_mode(setting: str) -> str:
     """The terminal image mode the TUI would use (queries the terminal once)."""
     if setting != "auto":
         return f"{setting} (forced by setting)"
-    from textual_image.renderable import Image
+    from textual_image import renderable
 
-    return {
-        "TGPImage": "kitty graphics (tgp)",
-        "SixelImage": "sixel",
-        "HalfcellImage": "half-cell blocks",
-        "UnicodeImage": "unicode blocks",
-    }.get(Image.__name__, Image.__name__)
+    if renderable.Image is renderable.TGPImage:
+        return "tgp (Kitty graphics)"
+    if renderable.Image is renderable.SixelImage:
+        return "sixel"
+    if renderable.Image is renderable.HalfcellImage:
+        return "halfcell (half-block characters)"
+    return "unicode (block characters; no TTY or no colour support detected)"
 
 
 def run_doctor(settings: Settings) -> int:
