@@ -68,8 +68,8 @@ class PelicanApp(App[None]):
         ),
         Binding("e", "cycle_effort", "Effort", show=False, id="cycle_effort"),
         Binding("b", "cycle_backend", "Pane backend", show=False, id="cycle_backend"),
-        Binding("w", "switch_pane", "Switch pane", id="switch_pane"),
-        Binding("f", "fullscreen", "Full screen", id="fullscreen"),
+        Binding("w", "switch_pane", "Pane", id="switch_pane"),
+        Binding("f", "fullscreen", "Picture", id="fullscreen"),
         Binding("a", "view_answer", "Answer text", show=False, id="view_answer"),
         Binding("less_than_sign", "verdict('left')", "Left better", show=False, id="verdict_left"),
         Binding(
@@ -77,7 +77,7 @@ class PelicanApp(App[None]):
         ),
         Binding("equals_sign", "verdict('tie')", "Tie", show=False, id="verdict_tie"),
         Binding("s", "save", "Save", show=False, id="save"),
-        Binding("o", "sessions", "Sessions", id="sessions"),
+        Binding("o", "sessions", "Sessions", show=False, id="sessions"),
         Binding("x", "export", "Export", show=False, id="export"),
         Binding("l", "server_log", "Log", show=False, id="server_log"),
         Binding("R", "restart_server", "Restart server", show=False, id="restart_server"),
@@ -205,8 +205,18 @@ class PelicanApp(App[None]):
     def _on_resize_layout(self) -> None:
         narrow = self.size.width < NARROW_BELOW
         self.set_class(narrow, "-narrow")
+        footer = self.query_one(Footer)
+        footer.compact = narrow
+        footer.show_command_palette = not narrow
+        other = "right" if self.active == "left" else "left"
         for slot in SLOTS:
-            self.pane(slot).set_class(narrow and slot != self.active, "-hidden")
+            pane = self.pane(slot)
+            pane.set_class(narrow and slot != self.active, "-hidden")
+            pane.border_subtitle = (
+                f"w: show {'2' if other == 'right' else '1'} ({self.pane(other).state})"
+                if narrow and slot == self.active
+                else ""
+            )
 
     # -- small helpers ----------------------------------------------------------------
 
@@ -236,7 +246,7 @@ class PelicanApp(App[None]):
 
     def _update_claude_note(self) -> None:
         status = self.claude.status()
-        note = "claude: ready" if status.ready else "claude: not configured (ANTHROPIC_API_KEY)"
+        note = "claude: ready" if status.ready else "claude: no key"
         self.query_one(StatusBar).set_claude(note)
 
     def _state(self) -> dict[str, Any]:
@@ -449,6 +459,7 @@ class PelicanApp(App[None]):
         pane = self.pane(slot)
         spec = self.specs[slot]
         pane.begin()
+        self._on_resize_layout()
         pane.picture.set_png(None, "waiting for an SVG…")
         acc = RunAccumulator()
         self._peak[slot] = 0
@@ -503,6 +514,7 @@ class PelicanApp(App[None]):
         else:
             pane.picture.set_png(None, extraction.note)
         pane.end(acc.outcome)
+        self._on_resize_layout()
         if run_id is not None:
             await self._finish_run(slot, run_id, acc, extraction, png)
 

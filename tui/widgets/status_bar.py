@@ -57,21 +57,28 @@ class StatusBar(Widget):
             return "server: loading…", "yellow"
         return f"server: {status.state.value}", _STATE_STYLE.get(status.state, "")
 
-    def _memory_text(self) -> str:
+    def _segments(self) -> list[tuple[int, str, str]]:
+        """(priority, text, style): lower priority numbers are dropped last."""
+        server, style = self._server_text()
+        segments = [(0, server, style)]
         s = self.sample
-        if s is None:
-            return ""
-        parts = [f"RAM {format_bytes(s.ram_used)}/{format_bytes(s.ram_total)}"]
-        if s.server_rss is not None:
-            mapped = (
-                f"+{format_bytes(s.server_model_mapped)} mapped" if s.server_model_mapped else ""
-            )
-            parts.append(f"srv {format_bytes(s.server_rss)}{mapped}")
-        parts.append(f"ui {format_bytes(s.own_rss)}")
-        parts.append(f"CPU {s.cpu_percent:.0f}%")
-        if s.swap_used > 64 * 1024 * 1024:
-            parts.append(f"swap {format_bytes(s.swap_used)}")
-        return " · ".join(parts)
+        if s is not None:
+            segments.append((1, f"RAM {format_bytes(s.ram_used)}/{format_bytes(s.ram_total)}", ""))
+            if s.server_rss is not None:
+                mapped = s.server_model_mapped
+                extra = f"+{format_bytes(mapped)} map" if mapped else ""
+                segments.append((2, f"srv {format_bytes(s.server_rss)}{extra}", ""))
+            segments.append((5, f"ui {format_bytes(s.own_rss)}", ""))
+            segments.append((4, f"CPU {s.cpu_percent:.0f}%", ""))
+            if s.swap_used > 64 * 1024 * 1024:
+                segments.append((3, f"swap {format_bytes(s.swap_used)}", "yellow"))
+        segments.append((3, self.claude_note, ""))
+        segments.append((6, f"img {self.image_mode}", "dim"))
+        return segments
+
+    def on_resize(self) -> None:
+        self._last = ""
+        self._maybe_refresh()
 
     def _maybe_refresh(self) -> None:
         text = self.render_text().plain
@@ -80,14 +87,15 @@ class StatusBar(Widget):
             self.refresh()
 
     def render_text(self) -> Text:
-        server, style = self._server_text()
+        segments = self._segments()
+        width = max(self.size.width - 2, 20) if self.size.width else 200
+        while len(segments) > 1 and sum(len(t) + 3 for _, t, _ in segments) - 3 > width:
+            segments.remove(max(segments, key=lambda segment: segment[0]))
         text = Text()
-        text.append(server, style=style)
-        memory = self._memory_text()
-        if memory:
-            text.append(" │ " + memory)
-        text.append(" │ " + self.claude_note)
-        text.append(f" │ img {self.image_mode}", style="dim")
+        for index, (_, part, style) in enumerate(segments):
+            if index:
+                text.append(" │ ", style="dim")
+            text.append(part, style=style)
         return text
 
     def render(self) -> Text:
