@@ -197,3 +197,24 @@ async def test_server_killed_mid_stream_ends_with_failure(server: LlamaServer) -
     assert "exited unexpectedly" in server.status.message
     status = backend.status()
     assert not status.ready and status.hint
+
+
+async def test_attach_mode_uses_an_existing_server(
+    server: LlamaServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pelican_tui.backends.local_model import make_local_backend, plan_local
+    from pelican_tui.backends.settings import LocalSettings
+
+    monkeypatch.setenv("PELICAN_LOCAL_API_KEY", server.api_key)
+    local = LocalSettings(url=server.base_url)
+    plan = plan_local(local)
+    assert plan.mode == "attach"
+    backend = make_local_backend(local, plan, binary=None)
+    assert not backend.capabilities.owns_process
+    events = [
+        e
+        async for e in backend.generate(
+            GenerationRequest(prompt="Hi", max_tokens=8, thinking=False)
+        )
+    ]
+    assert isinstance(events[-1], Finished), events[-1]
