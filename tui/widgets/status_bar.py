@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from rich.text import Text
 from textual.widget import Widget
 
@@ -30,8 +32,11 @@ class StatusBar(Widget):
         self.sample: ResourceSample | None = None
         self.image_mode = image_mode
         self._last = ""
+        self._since = time.monotonic()
 
     def set_server(self, status: ServerStatus) -> None:
+        if self.server is None or self.server.state is not status.state:
+            self._since = time.monotonic()
         self.server = status
         self._maybe_refresh()
 
@@ -54,7 +59,7 @@ class StatusBar(Widget):
         if status.state is ServerState.DOWNLOADING and status.progress is not None:
             return f"server: downloading {status.progress:.0%}", "yellow"
         if status.state in (ServerState.LOADING, ServerState.STARTING):
-            return "server: loading…", "yellow"
+            return f"server: loading… {time.monotonic() - self._since:.0f}s", "yellow"
         return f"server: {status.state.value}", _STATE_STYLE.get(status.state, "")
 
     def _segments(self) -> list[tuple[int, str, str]]:
