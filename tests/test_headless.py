@@ -1,0 +1,487 @@
+"""``pelican-tui run`` end to end: the tiny real model, the loopback Claude server,
+the real session store and the real export, checked file by file."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import os
+import re
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from _anthropic_server import AnthropicTestServer
+from _server_support import pid_alive, server_binary, tiny_model, wait_until
+
+from pelican_tui.backends import headless, llama_server, locations
+from pelican_tui.backends.headless import plan_sessions, run_command
+from pelican_tui.backends.session_store import Run, Session, SessionStore
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+CLAUDE_KEY = "sk-ant-test-headless-" + secrets.token_hex(12)
+LLAMA_KEY = "llamakey-" + secrets.token_hex(16)
+MAX_TOKENS = 48
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+@pytest.fixture
+def claude_server() -> Iterator[AnthropicTestServer]:
+    with AnthropicTestServer() as server:
+        yield server
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """Small, deterministic local runs on the real binary; no retries against Claude."""
+    monkeypatch.setenv("PELICAN_LOCAL__MAX_TOKENS", str(MAX_TOKENS))
+    monkeypatch.setenv("PELICAN_LOCAL__LLAMA_SERVER", str(server_binary()))
+    monkeypatch.setenv("PELICAN_LOCAL__EXTRA_ARGS", '["--seed", "42"]')
+    monkeypatch.setenv("PELICAN_LOCAL__READY_TIMEOUT_S", "120")
+    monkeypatch.setenv("PELICAN_CLAUDE__MAX_RETRIES", "0")
+    monkeypatch.setenv("PELICAN_CLAUDE__TIMEOUT_S", "30")
+    return monkeypatch
+
+
+def use_claude(monkeypatch: pytest.MonkeyPatch, server: AnthropicTestServer) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", CLAUDE_KEY)
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", server.base_url)
+
+
+def run(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = run_command(list(argv), stdout=out, stderr=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def local_args(out_dir: Path) -> list[str]:
+    return ["--model", str(tiny_model()), "--ctx", "2048", "--out", str(out_dir)]
+
+
+def stored_sessions() -> list[Session]:
+    with SessionStore.open(create=False) as store:
+        return [store.get_session(s.id) for s in reversed(store.list_sessions())]
+
+
+def server_pid(stderr: str) -> int:
+    match = re.search(r"llama-server: ready in .*\(pid (\d+),", stderr)
+    assert match, f"no ready line with the server pid in:\n{stderr}"
+    return int(match.group(1))
+
+
+def data_files() -> list[Path]:
+    return [p for p in locations.data_dir().rglob("*") if p.is_file()]
+
+
+def check_local_run(run: Run, *, thinking: bool) -> None:
+    assert run.backend == "local"
+    assert run.status == "finished", run.failure_reason
+    assert run.model_id == tiny_model().name
+    info = run.model_info
+    assert info["file"] == tiny_model().name
+    assert info["file_size"] == tiny_model().stat().st_size
+    assert info["sha256"] == hashlib.sha256(tiny_model().read_bytes()).hexdigest()
+    assert info["arch"] == "llama" and info["total_params"] > 100_000_000
+    assert info["server_version"] and info["server_version"] != "unknown"
+    assert info["context"] == 2048
+    args = info["server_args"]
+    assert args[args.index("-m") + 1] == str(tiny_model())
+    assert args[args.index("-c") + 1] == "2048"
+    assert "--seed" in args and "--api-key" in args
+    assert args[args.index("--api-key") + 1] != LLAMA_KEY
+    assert run.settings["thinking"] is thinking
+    assert run.settings["max_tokens"] == MAX_TOKENS
+    assert set(run.settings["sampling"]) >= {"temperature", "top_p", "top_k", "min_p"}
+    assert run.settings["system"].startswith("You draw with SVG")
+    timings = run.timings
+    assert 0 < timings["generated_tokens"] <= MAX_TOKENS
+    assert timings["generation_tokens_per_s"] > 0
+    assert timings["prompt_tokens"] > 0 and timings["prompt_tokens_per_s"] > 0
+    assert 0 < timings["time_to_first_token_s"] < timings["total_s"]
+    assert run.usage["input_tokens"] > 0 and run.usage["output_tokens"] > 0
+    assert run.peak_ram["server_rss_bytes"] > 10_000_000
+    assert run.peak_ram["server_bytes"] >= run.peak_ram["server_rss_bytes"]
+    assert run.peak_ram["app_rss_bytes"] > 0
+    check_host(run)
+    assert run.answer, "the local model said nothing"
+    assert run.svg_note
+    assert run.finished_at is not None and run.finished_at >= run.started_at
+
+
+def check_host(run: Run) -> None:
+    host = run.host
+    assert host["cpu_threads"] >= 1 and host["ram_total_bytes"] > 0
+    assert host["os"] and host["python"]
+
+
+# --------------------------------------------------------------------------- the layout
+
+
+def test_session_layout() -> None:
+    with_claude = plan_sessions(2, [True, False], with_claude=True)
+    assert [(p.sample, p.label, p.runs, p.concurrent) for p in with_claude] == [
+        (1, "on", (("local", True), ("claude", True)), True),
+        (1, "off", (("local", False), ("claude", False)), True),
+        (2, "on", (("local", True), ("claude", True)), True),
+        (2, "off", (("local", False), ("claude", False)), True),
+    ]
+    local_both = plan_sessions(1, [True, False], with_claude=False)
+    assert [(p.label, p.runs, p.concurrent) for p in local_both] == [
+        ("on vs off", (("local", True), ("local", False)), False)
+    ]
+    local_one = plan_sessions(3, [False], with_claude=False)
+    assert [p.runs for p in local_one] == [(("local", False),)] * 3
+
+
+# --------------------------------------------------------------------------- usage: exit 2
+
+
+def test_help_documents_the_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_command(["--help"]) == 0
+    text = capsys.readouterr().out
+    for line in (
+        "0    every run finished",
+        "1    some run failed",
+        "2    bad usage",
+        "3    the local model could not start",
+        "130  interrupted",
+    ):
+        assert line in text
+    for code in ("0 ", "1 ", "2 ", "3 ", "130 "):
+        assert f"\n    {code}" in (headless.__doc__ or ""), f"exit {code} not in the module doc"
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["--samples", "0"], "--samples: 0 must be at least 1"),
+        (["--thinking", "maybe"], "invalid choice"),
+        (["--model", "a.gguf", "--hf", "x/y"], "not allowed with argument"),
+        ([], "the following arguments are required: --out"),
+    ],
+)
+def test_bad_usage_exits_2(argv: list[str], expected: str, tmp_path: Path) -> None:
+    if argv:
+        argv = [*argv, "--out", str(tmp_path / "out")]
+    code, out, err = run(*argv)
+    assert code == 2
+    assert expected in err
+    assert out == ""
+    assert not (tmp_path / "out").exists()
+
+
+def test_unusable_out_dir_exits_2(tmp_path: Path) -> None:
+    a_file = tmp_path / "file"
+    a_file.write_text("x")
+    code, _, err = run("--out", str(a_file), "--no-claude")
+    assert code == 2 and "is a file" in err
+    busy = tmp_path / "busy"
+    busy.mkdir()
+    (busy / "keep.txt").write_text("mine")
+    code, _, err = run("--out", str(busy), "--no-claude")
+    assert code == 2 and "not empty" in err and "--force" in err
+    assert (busy / "keep.txt").read_text() == "mine"
+
+
+def test_claude_model_without_a_key_exits_2(tmp_path: Path) -> None:
+    code, _, err = run("--claude-model", "claude-opus-4-7", "--out", str(tmp_path / "out"))
+    assert code == 2
+    assert "ANTHROPIC_API_KEY is not set" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+# --------------------------------------------------------------------------- exit 3
+
+
+def test_missing_model_file_exits_3_with_one_line(tmp_path: Path, env: pytest.MonkeyPatch) -> None:
+    missing = tmp_path / "no-such-model.gguf"
+    out_dir = tmp_path / "out"
+    code, out, err = run("--model", str(missing), "--no-claude", "--out", str(out_dir))
+    assert code == 3
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert str(missing) in lines[0] and "no such file" in lines[0]
+    assert out == ""
+    assert not out_dir.exists(), "nothing ran, so nothing should be written"
+
+
+def test_a_file_that_is_not_gguf_exits_3(tmp_path: Path, env: pytest.MonkeyPatch) -> None:
+    junk = tmp_path / "junk.gguf"
+    junk.write_bytes(b"not a model at all")
+    code, _, err = run("--model", str(junk), "--no-claude", "--out", str(tmp_path / "out"))
+    assert code == 3
+    assert "not a GGUF file" in err and len(err.strip().splitlines()) == 1
+
+
+def test_unreachable_url_exits_3(tmp_path: Path, env: pytest.MonkeyPatch) -> None:
+    import socket
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    code, _, err = run(
+        "--url", f"http://127.0.0.1:{port}", "--no-claude", "--out", str(tmp_path / "out")
+    )
+    assert code == 3
+    assert f"cannot reach http://127.0.0.1:{port}" in err
+
+
+# --------------------------------------------------------------------------- end to end
+
+
+@pytest.mark.slow
+def test_full_comparison_is_stored_and_exported(
+    tmp_path: Path, env: pytest.MonkeyPatch, claude_server: AnthropicTestServer
+) -> None:
+    use_claude(env, claude_server)
+    # A known llama-server key, to prove it reaches no file.
+    env.setattr(llama_server, "secrets", SimpleNamespace(token_urlsafe=lambda n: LLAMA_KEY))
+    out_dir = tmp_path / "out"
+    prompt = "Generate an SVG of a pelican riding a bicycle"
+    started = time.monotonic()
+    code, out, err = run("--prompt", prompt, "--thinking", "on", *local_args(out_dir))
+    elapsed = time.monotonic() - started
+    assert code == 0, err
+    print(f"headless run: {elapsed:.1f} s\n{err}\n{out}")
+
+    # llama-server was stopped.
+    pid = server_pid(err)
+    assert wait_until(lambda: not pid_alive(pid), 10), "llama-server outlived the run"
+
+    # Claude got the same prompt and system prompt, with thinking, once.
+    assert len(claude_server.requests) == 1
+    sent = claude_server.requests[0]
+    assert sent.headers.get("authorization") == f"Bearer {CLAUDE_KEY}"
+    assert sent.body is not None
+    assert sent.body["messages"] == [{"role": "user", "content": prompt}]
+    assert sent.body["system"].startswith("You draw with SVG")
+    assert sent.body["thinking"]["type"] == "adaptive"
+
+    # The store: one session, left = local, right = Claude, both complete.
+    [session] = stored_sessions()
+    assert session.prompt == prompt
+    assert "thinking on" in session.title
+    [left] = session.runs_in("left")
+    [right] = session.runs_in("right")
+    check_local_run(left, thinking=True)
+    assert left.svg is not None and left.svg.startswith("<svg"), left.answer
+    assert left.png is not None and left.png.startswith(PNG_MAGIC)
+
+    assert right.backend == "claude" and right.status == "finished"
+    assert right.model_id == "claude-opus-4-7"
+    assert right.model_info["model"] == "claude-opus-4-7"
+    assert right.model_info["thinking"] == "adaptive, summarized"
+    assert right.settings["thinking"] is True and right.settings["effort"] == "high"
+    assert right.thinking_text and "pelican" in right.answer
+    assert right.svg is not None and right.svg.startswith("<svg")
+    assert right.png is not None and right.png.startswith(PNG_MAGIC)
+    assert right.usage["input_tokens"] == 37
+    assert right.usage["output_tokens"] == claude_server.last_usage["output_tokens"]
+    assert right.timings["time_to_first_token_s"] > 0 and right.timings["total_s"] > 0
+    check_host(right)
+    assert right.host == left.host
+    # The two runs overlapped: they ran concurrently.
+    assert left.started_at < right.finished_at and right.started_at < left.finished_at  # type: ignore[operator]
+
+    # The export folder, file by file.
+    folder = out_dir / f"session-{session.id}"
+    names = sorted(p.name for p in folder.iterdir())
+    assert names == [
+        "index.html",
+        "left.png",
+        "left.svg",
+        "right.png",
+        "right.svg",
+        "run-card.md",
+        "session.json",
+    ]
+    for slot in ("left", "right"):
+        png = (folder / f"{slot}.png").read_bytes()
+        assert png.startswith(PNG_MAGIC) and len(png) > 100
+        assert (folder / f"{slot}.svg").read_text().startswith("<svg")
+    html = (folder / "index.html").read_text()
+    for slot in ("left", "right"):
+        encoded = base64.b64encode((folder / f"{slot}.png").read_bytes()).decode()
+        assert encoded in html, f"the {slot} picture is not in index.html"
+    card = (folder / "run-card.md").read_text()
+    assert left.model_info["sha256"] in card
+    assert "llama-server -m " in card and "-c 2048" in card and "--seed 42" in card
+    assert left.model_info["server_version"] in card
+    assert "claude-opus-4-7" in card
+    document = json.loads((folder / "session.json").read_text())
+    assert document["id"] == session.id
+    assert [r["status"] for r in document["runs"]] == ["finished", "finished"]
+    assert {r["slot"] for r in document["runs"]} == {"left", "right"}
+
+    # summary.json describes the batch.
+    summary = json.loads((out_dir / "summary.json").read_text())
+    assert summary["format"] == "pelican-tui-run-summary"
+    assert summary["status"] == "complete" and summary["exit_code"] == 0
+    assert summary["totals"] == {"runs": 2, "finished": 2, "failed": 0, "cancelled": 0}
+    assert summary["local"]["model_info"]["sha256"] == left.model_info["sha256"]
+    assert summary["claude"]["used"] is True
+    [entry] = summary["sessions"]
+    assert entry["id"] == session.id and entry["export_dir"] == folder.name
+    for item in entry["runs"]:
+        assert item["status"] == "finished"
+        for kind in ("svg", "png"):
+            assert (out_dir / item["files"][kind]).is_file()
+
+    # The summary table on stdout.
+    header, *rows, footer = out.strip().splitlines()
+    assert header.split() == [
+        "SESSION",
+        "SAMPLE",
+        "THINKING",
+        "SLOT",
+        "MODEL",
+        "STATUS",
+        "TOKENS",
+        "TOK/S",
+        "TTFT",
+        "SVG",
+    ]
+    assert len(rows) == 2
+    assert tiny_model().name in rows[0] and "claude-opus-4-7" in rows[1]
+    assert all(" finished " in row for row in rows)
+    assert footer.startswith("2 of 2 runs finished; 1 session exported")
+
+    # No key anywhere: not in the exports, the database files, or the output.
+    for path in [*out_dir.rglob("*"), *data_files()]:
+        if path.is_file():
+            data = path.read_bytes()
+            assert CLAUDE_KEY.encode() not in data, f"the Anthropic key is in {path}"
+            assert LLAMA_KEY.encode() not in data, f"the llama-server key is in {path}"
+    assert CLAUDE_KEY not in out + err and LLAMA_KEY not in out + err
+
+
+@pytest.mark.slow
+def test_a_failing_claude_exits_1_and_keeps_the_local_run(
+    tmp_path: Path, env: pytest.MonkeyPatch
+) -> None:
+    with AnthropicTestServer(scenario="401") as claude_server:
+        use_claude(env, claude_server)
+        out_dir = tmp_path / "out"
+        code, out, err = run("--thinking", "off", *local_args(out_dir))
+    assert code == 1, err
+    [session] = stored_sessions()
+    [left] = session.runs_in("left")
+    [right] = session.runs_in("right")
+    check_local_run(left, thinking=False)
+    assert right.status == "failed"
+    assert right.failure_reason and "401" in right.failure_reason
+    assert CLAUDE_KEY not in right.failure_reason
+    assert "failed" in right.failure_reason.lower() or "key" in right.failure_reason.lower()
+
+    folder = out_dir / f"session-{session.id}"
+    assert (folder / "session.json").is_file() and (folder / "run-card.md").is_file()
+    assert "failed" in (folder / "run-card.md").read_text()
+    summary = json.loads((out_dir / "summary.json").read_text())
+    assert summary["exit_code"] == 1
+    assert summary["totals"] == {"runs": 2, "finished": 1, "failed": 1, "cancelled": 0}
+    assert "right claude (off): failed" in err
+    assert " failed " in out and "1 of 2 runs finished" in out
+
+
+@pytest.mark.slow
+def test_no_claude_thinking_both_puts_thinking_off_on_the_right(
+    tmp_path: Path, env: pytest.MonkeyPatch, claude_server: AnthropicTestServer
+) -> None:
+    use_claude(env, claude_server)  # configured, yet --no-claude must not call it
+    out_dir = tmp_path / "out"
+    code, out, err = run("--no-claude", "--thinking", "both", *local_args(out_dir))
+    assert code == 0, err
+    assert claude_server.requests == []
+    [session] = stored_sessions()
+    [left] = session.runs_in("left")
+    [right] = session.runs_in("right")
+    check_local_run(left, thinking=True)
+    check_local_run(right, thinking=False)
+    assert left.model_info["sha256"] == right.model_info["sha256"]
+    # One after the other, so neither's tokens/s is halved by the other.
+    assert left.finished_at is not None and left.finished_at <= right.started_at
+    assert "on vs off" in session.title
+    folder = out_dir / f"session-{session.id}"
+    assert (folder / "session.json").is_file() and (folder / "index.html").is_file()
+    summary = json.loads((out_dir / "summary.json").read_text())
+    assert summary["claude"]["used"] is False
+    assert summary["thinking"] == ["on", "off"]
+    assert [r["thinking"] for r in summary["sessions"][0]["runs"]] == [True, False]
+    assert len(out.strip().splitlines()) == 4  # header, two runs, footer
+
+
+# --------------------------------------------------------------------------- Ctrl-C
+
+
+@pytest.mark.slow
+def test_ctrl_c_cancels_cleanly_and_stops_the_server(
+    tmp_path: Path, env: pytest.MonkeyPatch
+) -> None:
+    with AnthropicTestServer(scenario="slow", chunk_delay_s=0.5) as claude_server:
+        use_claude(env, claude_server)
+        out_dir = tmp_path / "out"
+        err_file = tmp_path / "stderr.txt"
+        with err_file.open("w") as err_handle:
+            proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "pelican_tui",
+                    "run",
+                    "--samples",
+                    "2",
+                    *local_args(out_dir),
+                ],
+                stdout=subprocess.PIPE,
+                stderr=err_handle,
+                env=os.environ.copy(),
+                text=True,
+            )
+            try:
+                # Claude streams for ~20 s; interrupt once its request is in flight.
+                assert claude_server.wait_for_requests(1, timeout_s=120), err_file.read_text()
+                interrupted_at = time.monotonic()
+                proc.send_signal(signal.SIGINT)
+                out, _ = proc.communicate(timeout=30)
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+    err = err_file.read_text()
+    took = time.monotonic() - interrupted_at
+    assert proc.returncode == 130, err
+    assert took < 15, f"Ctrl-C took {took:.1f} s"
+    pid = server_pid(err)
+    assert wait_until(lambda: not pid_alive(pid), 5), "llama-server survived Ctrl-C"
+    assert "interrupted" in err
+
+    [session] = stored_sessions()  # the second sample never started
+    statuses = {run.slot: run.status for run in session.runs}
+    assert statuses["right"] == "cancelled"
+    assert statuses["left"] in ("finished", "cancelled")
+    summary = json.loads((out_dir / "summary.json").read_text())
+    assert summary["status"] == "interrupted" and summary["exit_code"] == 130
+    assert summary["totals"]["cancelled"] >= 1
+    assert (out_dir / f"session-{session.id}" / "session.json").is_file()
+    assert "cancelled" in out
+
+
+def test_the_headless_module_does_not_import_textual() -> None:
+    code = (
+        "import sys, pelican_tui.backends.headless, pelican_tui.backends.comparison; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'textual_image')))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip() == "[]"
