@@ -94,3 +94,41 @@ async def test_server_killed_mid_run_fails_one_pane_not_the_other(
             assert right.picture.png is not None
             assert await wait_for(pilot, lambda: server.status.state.value == "crashed", 5)
             assert any("exited unexpectedly" in n.message for n in app._notifications)
+
+
+async def test_single_pane_run_cancel_save_export_and_verdicts() -> None:
+    app = make_app(
+        start_server=True,
+        overrides={"prompt": "Write a very long story.", "local": {"max_tokens": 2000}},
+    )
+    async with app.run_test(size=(160, 48)) as pilot:
+        server = app.server
+        assert server is not None
+        assert await wait_for(pilot, lambda: server.status.state.value == "ready", 60)
+        left, right = app.pane("left"), app.pane("right")
+        await pilot.press("1")
+        assert await wait_for(pilot, lambda: len(left.answer_text) > 10, 30)
+        assert right.state == "idle", "1 runs the left pane only"
+        await pilot.press("c")
+        assert await wait_for(pilot, lambda: left.state == "cancelled", 10)
+        await pilot.press("2")
+        assert await wait_for(pilot, lambda: len(right.answer_text) > 10, 30)
+        await pilot.press("c")
+        assert await wait_for(pilot, lambda: right.state == "cancelled", 10)
+        session_id = app.session_id
+        assert session_id is not None
+        await pilot.press("s")
+        await pilot.press("greater_than_sign")
+        await pilot.press("equals_sign")
+        await pilot.press("x")
+        export_dir = locations.data_dir() / "exports" / f"session-{session_id}"
+        assert await wait_for(pilot, lambda: (export_dir / "session.json").exists(), 30)
+        notes = " ".join(n.message for n in app._notifications)
+        assert f"Session #{session_id} saved" in notes
+        assert "Verdict saved: right is better" in notes and "Verdict saved: a tie" in notes
+    with SessionStore.open(locations.sessions_db()) as store:
+        session = store.get_session(session_id)
+    assert session.verdict == "tie"
+    assert {run.status for run in session.runs} == {"cancelled"}
+    assert all(run.answer for run in session.runs), "cancelled runs keep their text"
+    assert (export_dir / "run-card.md").exists() and (export_dir / "index.html").exists()
