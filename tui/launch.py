@@ -15,7 +15,9 @@ def _survive_zero_sized_terminals() -> None:
     so it falls back to asking the terminal, then to defaults."""
     from textual_image import _terminal
 
-    original = _terminal.get_tiocgwinsz
+    # A private helper of textual-image's: reached through getattr/setattr so
+    # the type checker does not pretend it is part of the public API.
+    original = getattr(_terminal, "get_tiocgwinsz")  # noqa: B009
 
     def checked() -> tuple[int, int, int, int]:
         rows, columns, width, height = original()
@@ -23,7 +25,7 @@ def _survive_zero_sized_terminals() -> None:
             raise OSError("the terminal reports a size of 0x0")
         return rows, columns, width, height
 
-    _terminal.get_tiocgwinsz = checked  # type: ignore[assignment]
+    setattr(_terminal, "get_tiocgwinsz", checked)  # noqa: B010
 
 
 def run_app(settings: Settings, prepared: Prepared) -> int:
