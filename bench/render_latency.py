@@ -20,6 +20,7 @@ import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import cairosvg
 
@@ -44,15 +45,11 @@ def _timed(call: Callable[[], object]) -> float:
     return time.perf_counter() - started
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("svg", nargs="?", type=Path, default=DEFAULT_SVG)
-    parser.add_argument("--runs", type=int, default=30)
-    parser.add_argument("--width", type=int, default=400)
-    parser.add_argument("--height", type=int, default=300)
-    args = parser.parse_args()
-    data = args.svg.read_bytes()
-    width, height = args.width, args.height
+def measure(
+    svg: Path = DEFAULT_SVG, runs: int = 30, width: int = 400, height: int = 300
+) -> dict[str, Any]:
+    """Render ``svg`` ``runs`` times each way, interleaved; return the report."""
+    data = svg.read_bytes()
 
     def via_worker() -> None:
         result = renderer.render_sync(data, width, height)
@@ -71,16 +68,16 @@ def main() -> None:
             for _ in range(3):
                 call()
         samples: dict[str, list[float]] = {"worker": [], "in_process": [], "cairosvg_raw": []}
-        for _ in range(args.runs):
+        for _ in range(runs):
             samples["worker"].append(_timed(via_worker))
             samples["in_process"].append(_timed(in_process))
             samples["cairosvg_raw"].append(_timed(raw))
 
-    report = {
-        "svg": args.svg.name,
+    return {
+        "svg": svg.name,
         "svg_bytes": len(data),
         "output": f"{width}x{height}",
-        "runs": args.runs,
+        "runs": runs,
         "worker_startup_ms": round(startup * 1000, 1),
         **{name: _stats(values) for name, values in samples.items()},
         "worker_overhead_median_ms": round(
@@ -88,10 +85,24 @@ def main() -> None:
             * 1000,
             2,
         ),
+        "samples_ms": {
+            name: [round(v * 1000, 3) for v in values] for name, values in samples.items()
+        },
         "python": platform.python_version(),
         "cairosvg": cairosvg.__version__,
         "cpus": os.cpu_count(),
     }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("svg", nargs="?", type=Path, default=DEFAULT_SVG)
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--width", type=int, default=400)
+    parser.add_argument("--height", type=int, default=300)
+    args = parser.parse_args()
+    report = measure(args.svg, args.runs, args.width, args.height)
+    del report["samples_ms"]
     print(json.dumps(report, indent=2))
 
 

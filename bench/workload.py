@@ -1,0 +1,103 @@
+"""The one workload every side of the benchmark runs, defined once.
+
+pelican-tui's two panes with no Claude key: the left pane runs the local model
+with thinking on, the right with thinking off, both on the same llama-server
+(tiny default model, ``-c 2048``, a fixed ``--seed`` so the same request
+generates the same tokens in every run) and ``max_tokens`` fixed.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pelican_tui.backends.local_model import plan_local, server_config
+from pelican_tui.backends.openai_backend import build_payload
+from pelican_tui.backends.protocol import GenerationRequest
+from pelican_tui.backends.server_binary import find_server_binary
+from pelican_tui.backends.settings import Settings, load_settings
+
+BENCH_DIR = Path(__file__).resolve().parent
+ROOT = BENCH_DIR.parent
+COLS, ROWS = 160, 48
+
+
+@dataclass(frozen=True, slots=True)
+class Workload:
+    max_tokens: int = 256
+    context: int = 2048
+    seed: int = 42
+
+    @property
+    def server_args(self) -> list[str]:
+        return ["--seed", str(self.seed)]
+
+    def cli_flags(self) -> list[str]:
+        """pelican-tui command-line flags that select this workload."""
+        flags = ["--ctx", str(self.context), "--no-claude"]
+        return flags + [f"--server-arg={arg}" for arg in self.server_args]
+
+    def env(self, home: Path) -> dict[str, str]:
+        """A clean environment: private config/data folder, no Claude, shared model cache."""
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("PELICAN_", "ANTHROPIC_", "TEXTUAL"))
+        }
+        if "PELICAN_CACHE_DIR" in os.environ:
+            env["PELICAN_CACHE_DIR"] = os.environ["PELICAN_CACHE_DIR"]
+        env.update(
+            TERM="xterm-256color",
+            COLORTERM="truecolor",
+            PELICAN_HOME=str(home),
+            PELICAN_CONFIG_FILE=str(home / "config.toml"),
+            PELICAN_LOCAL__MAX_TOKENS=str(self.max_tokens),
+        )
+        return env
+
+    def settings(self) -> Settings:
+        """The settings pelican-tui builds from :meth:`cli_flags` and :meth:`env`."""
+        return load_settings(
+            {
+                "local": {
+                    "context": self.context,
+                    "extra_args": self.server_args,
+                    "max_tokens": self.max_tokens,
+                },
+                "claude": {"enabled": False},
+            }
+        )
+
+    def server_command(self, port: int, api_key: str) -> list[str]:
+        """llama-server's command line exactly as pelican-tui builds it."""
+        settings = self.settings()
+        found = find_server_binary(settings.local.llama_server)
+        if found is None:
+            raise SystemExit("no llama-server: run `bin/pelican-tui setup` first")
+        plan = plan_local(settings.local)
+        if plan.model_path is None or not plan.model_path.is_file():
+            raise SystemExit("the default model is missing: run `bin/pelican-tui setup` first")
+        return server_config(settings.local, plan, found.path).command(port, api_key)
+
+    def payloads(self) -> list[dict[str, Any]]:
+        """The two requests pelican-tui sends (left pane thinking on, right off)."""
+        settings = self.settings()
+        return [
+            build_payload(
+                GenerationRequest(
+                    prompt=settings.prompt,
+                    thinking=thinking,
+                    system=settings.system_prompt,
+                    max_tokens=self.max_tokens,
+                ),
+                None,
+            )
+            for thinking in (settings.local.thinking, not settings.local.thinking)
+        ]
+
+
+def python() -> str:
+    return sys.executable
