@@ -118,6 +118,12 @@ class PelicanApp(App[None]):
         self._session_lock = asyncio.Lock()
         self.model_identity: dict[str, Any] = {}
         """sha256, size and server version of the local model (filled by a worker)."""
+        self.ceiling_tok_s: float | None = None
+        """Decode ceiling of the spawned model from the cached memory bandwidth."""
+        if self.plan.mode == "spawn":
+            from pelican_tui.backends.hardware import cached_ceiling_tokens_per_s
+
+            self.ceiling_tok_s = cached_ceiling_tokens_per_s(self.plan.info)
         self._build_local()
         claude_ready = self.claude.status().ready
         self.specs = {
@@ -231,6 +237,7 @@ class PelicanApp(App[None]):
         pane = self.pane(slot)
         pane.spec = spec
         number = "1" if slot == "left" else "2"
+        pane.ceiling_tok_s = self.ceiling_tok_s if spec.backend == "local" else None
         if spec.backend == "claude":
             think = f"thinking {self.effort}" if spec.thinking else "thinking off"
             pane.describe(f"{number} claude · {self.settings.claude.model}", think)

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from pelican_tui.backends import locations
 from pelican_tui.backends.settings import Settings
+
+if TYPE_CHECKING:
+    from pelican_tui.backends.gguf_info import GGUFInfo
 
 
 def _line(label: str, value: str, ok: bool | None = None) -> None:
@@ -27,6 +31,19 @@ def detect_image_mode(setting: str) -> str:
     if renderable.Image is renderable.HalfcellImage:
         return "halfcell (half-block characters)"
     return "unicode (block characters; no TTY or no colour support detected)"
+
+
+def _ceiling_line(info: GGUFInfo) -> str:
+    from pelican_tui.backends import hardware
+
+    record = hardware.read_cached_bandwidth()
+    if record is None:
+        return "memory bandwidth not measured yet (`pelican-tui setup` measures it once)"
+    ceiling = hardware.decode_ceiling_tokens_per_s(info, record.bytes_per_s)
+    return (
+        f"{ceiling:.0f} tok/s = {hardware.format_bandwidth(record.bytes_per_s)} memory bandwidth"
+        f" / {info.bytes_per_token_read() / 1e6:.1f} MB of active weights per token"
+    )
 
 
 def run_doctor(settings: Settings) -> int:
@@ -72,6 +89,7 @@ def run_doctor(settings: Settings) -> int:
             if plan.fit is not None:
                 _line("memory fit", plan.fit.message, plan.fit.level != "too_big")
                 local_ok &= plan.fit.level != "too_big" or settings.local.fit != "refuse"
+            _line("decode ceiling", _ceiling_line(plan.info))
         else:
             local_ok = False
             _line("model", plan.info_error or "unreadable", False)

@@ -48,7 +48,23 @@ def setup(settings: Settings) -> Prepared:
                 default_model.ensure_default_model(progress=_say)
             except default_model.DefaultModelError as error:
                 return Prepared(binary, source, problem=str(error))
+        _ensure_bandwidth_measured()
     return Prepared(binary, source)
+
+
+def _ensure_bandwidth_measured() -> None:
+    """Measure memory bandwidth once per machine: the decode ceiling shown beside tok/s."""
+    from pelican_tui.backends import hardware
+
+    if hardware.read_cached_bandwidth() is not None:
+        return
+    _say("measuring memory bandwidth once (about a second) for the decode ceiling ...")
+    try:
+        bandwidth = hardware.memory_bandwidth(cached=False)
+    except (MemoryError, RuntimeError, ValueError) as error:
+        _say(f"could not measure memory bandwidth ({error}); no decode ceiling will be shown")
+        return
+    _say(f"memory bandwidth: {hardware.format_bandwidth(bandwidth)}")
 
 
 def run_setup(settings: Settings) -> int:

@@ -45,6 +45,14 @@ def _rate(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}"
 
 
+def _tokens_per_s(value: float | None, ceiling: float | None) -> str:
+    """``38.2 tok/s`` and, when the memory-bound ceiling is known, how close it is."""
+    text = f"{_rate(value)} tok/s"
+    if ceiling and value is not None:
+        text += f" ({value / ceiling:.0%} of {ceiling:.0f} max)"
+    return text
+
+
 class ModelPane(Vertical):
     """Facts, thinking (collapsible), answer, picture and numbers for one model."""
 
@@ -81,6 +89,8 @@ class ModelPane(Vertical):
         self._collapsed_once = False
         self._title = slot
         self._facts = ""
+        self.ceiling_tok_s: float | None = None
+        """Memory-bandwidth decode ceiling of the local model (None: unknown or not local)."""
 
     def compose(self) -> ComposeResult:
         yield Static(self._facts, classes="facts")
@@ -202,7 +212,7 @@ class ModelPane(Vertical):
             thinking = f" · {u.thinking_tokens} think" if u.thinking_tokens else ""
             return (
                 f"{state} TTFT {_seconds(t.time_to_first_token_s)} · "
-                f"{_rate(t.generation_tokens_per_s)} tok/s · "
+                f"{_tokens_per_s(t.generation_tokens_per_s, self.ceiling_tok_s)} · "
                 f"{t.generated_tokens or u.output_tokens or 0} tok{thinking} · {think}"
             )
         if self._live is not None:
@@ -210,7 +220,8 @@ class ModelPane(Vertical):
             thinking = f" · {live.thinking_tokens} think" if live.thinking_tokens else ""
             return (
                 f"{state} TTFT {_seconds(live.time_to_first_token_s)} · "
-                f"{_rate(live.tokens_per_s)} tok/s · {live.tokens} tok{thinking} · {think}"
+                f"{_tokens_per_s(live.tokens_per_s, self.ceiling_tok_s)} · "
+                f"{live.tokens} tok{thinking} · {think}"
             )
         if self.state == "running":
             return f"{state} waiting for the first token · {think}"
