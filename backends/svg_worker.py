@@ -68,6 +68,7 @@ MAX_EMBEDDED_PIXELS = 16_000_000
 CPU_SECONDS_PER_REQUEST = 60
 """CPU budget per request; the parent's wall-clock timeout is far shorter."""
 
+_SVG_NS = "http://www.w3.org/2000/svg"
 _XLINK_NS = "http://www.w3.org/1999/xlink"
 _XML_BASE = "{http://www.w3.org/XML/1998/namespace}base"
 _DROPPED_ELEMENTS = frozenset({"script", "foreignobject", "handler", "listener"})
@@ -109,10 +110,9 @@ def data_only_fetcher(url: str, resource_type: str) -> bytes:
         payload = inflated
     if resource_type == "image/svg+xml" or b"<svg" in payload:
         try:
-            cleaned: bytes = ElementTree.tostring(sanitize(payload), encoding="utf-8")
+            return serialize(sanitize(payload))
         except SvgRejected:
             return _EMPTY_SVG if resource_type == "image/svg+xml" else b""
-        return cleaned
     if resource_type.startswith("image/") and not _is_small_image(payload):
         return b""
     return payload
@@ -213,6 +213,28 @@ def sanitize(data: bytes) -> ElementTree.Element:
     return root
 
 
+def serialize(root: ElementTree.Element) -> bytes:
+    """The bytes of a sanitized tree, with SVG as the default namespace.
+
+    Plain ``ElementTree.tostring`` writes ``<ns0:svg xmlns:ns0="...">``: valid
+    XML, but cairosvg takes an embedded image for SVG only if its bytes contain
+    ``<svg``, and hands anything else to the bitmap decoder, which fails the
+    whole render. (``tostring(default_namespace=...)`` refuses any
+    unprefixed attribute, so every real SVG.) Here SVG-namespace tags lose
+    their prefix under ``xmlns="http://www.w3.org/2000/svg"``; cairosvg reads
+    no-namespace and SVG-namespace elements alike, so nothing changes meaning.
+    Other namespaces (xlink) keep generated prefixes. Rewrites ``root``'s tags
+    in place.
+    """
+    prefix = f"{{{_SVG_NS}}}"
+    for element in root.iter():
+        if isinstance(element.tag, str) and element.tag.startswith(prefix):
+            element.tag = element.tag[len(prefix) :]
+    root.set("xmlns", _SVG_NS)
+    data: bytes = ElementTree.tostring(root, encoding="utf-8")
+    return data
+
+
 def _check_expansion(root: ElementTree.Element) -> None:
     """Refuse ``<use>`` fan-out and self-reference before cairosvg meets them."""
     by_id: dict[str, ElementTree.Element] = {}
@@ -296,7 +318,7 @@ def render_png(
 
     root = sanitize(data)
     out_width, out_height = output_size(root, width, height)
-    cleaned = ElementTree.tostring(root, encoding="utf-8")
+    cleaned = serialize(root)
     # PNGSurface.convert, not svg2png: only convert passes url_fetcher on.
     png: bytes = PNGSurface.convert(
         bytestring=cleaned,

@@ -7,6 +7,7 @@ one-line reason) and a time bound that includes any worker restart.
 from __future__ import annotations
 
 import asyncio
+import base64
 import io
 import os
 import select
@@ -89,6 +90,7 @@ CASES: list[tuple[str, str | None]] = [
     ("local_file_refs.svg", None),
     ("script_and_events.svg", None),
     ("data_uri_bombs.svg", None),
+    ("data_svg_images.svg", None),
     ("truncated.svg", "not valid XML"),
     ("not_svg.txt", "not an SVG"),
     ("empty.svg", "the SVG is empty"),
@@ -120,6 +122,33 @@ def test_data_images_are_drawn(renderer: SvgRenderer) -> None:
     # good_pelican_classic.svg embeds a blue PNG as a data: URI at (10..50, 10..50) of 300.
     result = renderer.render_sync(corpus("good_pelican_classic.svg"), 300, 300)
     assert pixels(result.png or b"")[30 * 300 + 30] == (20, 40, 200)
+
+
+def test_embedded_svg_images_are_drawn(renderer: SvgRenderer) -> None:
+    # A red square (base64) at the top left, a blue disc (percent-encoded) at
+    # the bottom right, on grey. Sanitized embedded SVG used to be written
+    # back as <ns0:svg>, which cairosvg took for a bitmap: the render failed.
+    result = renderer.render_sync(corpus("data_svg_images.svg"), 100, 100)
+    image = pixels(result.png or b"")
+    assert image[25 * 100 + 25] == (204, 0, 0), "the base64 SVG's square"
+    assert image[75 * 100 + 75] == (0, 51, 204), "the percent-encoded SVG's disc"
+    assert image[25 * 100 + 75] == (238, 238, 238), "the ground between them"
+    assert image[52 * 100 + 52] == (238, 238, 238), "outside the disc, in its box"
+
+
+def test_embedded_svg_is_sanitized_and_written_as_svg() -> None:
+    inner = (
+        b'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink">'
+        b'<script>alert(1)</script><rect id="r" width="1" height="1"/>'
+        b'<use xlink:href="#r"/><image href="file:///etc/passwd"/></svg>'
+    )
+    uri = "data:image/svg+xml;base64," + base64.b64encode(inner).decode()
+    cleaned = data_only_fetcher(uri, "image/*")  # what cairosvg asks for an <image>
+    assert cleaned.startswith(b"<svg "), cleaned  # not <ns0:svg ...>
+    assert b'xmlns="http://www.w3.org/2000/svg"' in cleaned
+    assert b"<rect" in cleaned and b"script" not in cleaned and b"passwd" not in cleaned
+    use = ElementTree.fromstring(cleaned).find("{http://www.w3.org/2000/svg}use")
+    assert use is not None and use.get("{http://www.w3.org/1999/xlink}href") == "#r"
 
 
 def test_embedded_bombs_are_dropped_and_the_rest_drawn(renderer: SvgRenderer) -> None:
