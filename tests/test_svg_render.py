@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,6 +33,10 @@ from pelican_tui.backends.svg_worker import data_only_fetcher, sanitize
 CORPUS = Path(__file__).parent / "svg_corpus"
 BOUND_S = 8.0
 """Upper bound for any single render, restart included (the machine may be busy)."""
+REFUSED_S = 2.0
+"""Upper bound for an SVG refused before drawing: well under the 5 s render
+timeout, so a refusal that only came from the timeout (or from cairosvg giving
+up after seconds of work) fails the bound."""
 
 
 @pytest.fixture(scope="module")
@@ -100,15 +105,16 @@ CASES: list[tuple[str, str | None]] = [
 
 @pytest.mark.parametrize(("name", "failure"), CASES)
 def test_corpus(renderer: SvgRenderer, name: str, failure: str | None) -> None:
+    data = corpus(name)
     started = time.perf_counter()
-    result = renderer.render_sync(corpus(name), 400, 300)
+    result = renderer.render_sync(data, 400, 300)
     elapsed = time.perf_counter() - started
-    assert elapsed < BOUND_S
-    assert result.elapsed_s <= elapsed
     if failure is None:
         assert png_size(result) == (400, 300)
+        assert elapsed < BOUND_S, f"drawn in {elapsed:.2f} s"
     else:
         assert_one_line_reason(result, failure)
+        assert elapsed < REFUSED_S, f"refused after {elapsed:.2f} s"
 
 
 def test_huge_canvas_is_drawn_scaled_not_allocated(renderer: SvgRenderer) -> None:
@@ -303,13 +309,130 @@ def test_a_worker_killed_from_outside_is_replaced(renderer: SvgRenderer) -> None
 def test_memory_limit_gives_a_reason_and_a_fresh_worker() -> None:
     # 8192 x 8192 ARGB needs 256 MiB for the surface alone.
     with SvgRenderer(memory_limit_bytes=200 * 1024 * 1024) as small:
+        small.start()
+        first = small.worker_pid
+        assert first is not None and small.restarts == 0
         result = small.render_sync(corpus("good_pelican_bicycle.svg"), 8192, 8192)
         assert_one_line_reason(result, "needs more memory than allowed (200 MB)")
         assert result.elapsed_s < BOUND_S
-        assert png_size(small.render_sync(corpus("good_pelican_bicycle.svg"), 400, 300)) == (
-            400,
-            300,
-        )
+        # The worker that ran out of memory answered, then was let go.
+        assert small.worker_pid is None
+        assert not pid_alive(first)
+        result = small.render_sync(corpus("good_pelican_bicycle.svg"), 400, 300)
+        assert png_size(result) == (400, 300)
+        assert small.restarts == 1
+        assert small.worker_pid not in (None, first)
+
+
+# -- a worker killed in the middle of a render -------------------------------
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        # A zombie (state Z) is dead for our purposes.
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1][0] != "Z"
+    except (FileNotFoundError, IndexError):
+        return False
+
+
+def cpu_ticks(pid: int) -> int:
+    """User + system CPU time of ``pid`` in clock ticks (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1].split()
+    except (FileNotFoundError, IndexError):
+        return 0
+    return int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+
+
+def wait_until_drawing(renderer: SvgRenderer, pid: int, idle_ticks: int) -> None:
+    """Wait (bounded) until worker ``pid`` has spent 0.2 s of CPU past ``idle_ticks``.
+
+    An idle worker blocks reading its stdin and uses no CPU, so CPU time that
+    grows means the render request arrived and cairosvg is drawing.
+    """
+    busy = idle_ticks + max(1, os.sysconf("SC_CLK_TCK") // 5)
+    deadline = time.monotonic() + BOUND_S
+    while cpu_ticks(pid) < busy:
+        assert renderer.worker_pid == pid, "the worker changed before it was seen drawing"
+        assert time.monotonic() < deadline, "the worker never started drawing"
+        time.sleep(0.02)
+
+
+def render_in_thread(
+    renderer: SvgRenderer, svg: str | bytes, timeout_s: float
+) -> tuple[threading.Thread, list[RenderResult]]:
+    results: list[RenderResult] = []
+    thread = threading.Thread(
+        target=lambda: results.append(renderer.render_sync(svg, 400, 300, timeout_s=timeout_s))
+    )
+    thread.start()
+    return thread, results
+
+
+def slow_svg(vertices: int) -> str:
+    """marker_fanout.svg cut down to ``vertices`` marked vertices (~3 ms each here)."""
+    text = corpus("marker_fanout.svg").decode()
+    head, _, rest = text.partition(' d="')
+    _, _, tail = rest.partition('"')
+    return f'{head} d="M10 10{"h1v1" * (vertices // 2)}"{tail}'
+
+
+needs_proc = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+
+
+@needs_proc
+def test_a_worker_killed_while_drawing_is_replaced_and_the_render_retried() -> None:
+    svg = slow_svg(500)  # ~1.5 s of drawing: long enough to be caught at it
+    with SvgRenderer() as fresh:
+        fresh.start()
+        first = fresh.worker_pid
+        assert first is not None
+        thread, results = render_in_thread(fresh, svg, timeout_s=BOUND_S * 2)
+        wait_until_drawing(fresh, first, cpu_ticks(first))
+        os.kill(first, signal.SIGKILL)
+        thread.join(timeout=BOUND_S * 3)
+        assert not thread.is_alive()
+        [result] = results
+        # The successor drew the same SVG: a crash from outside costs a retry.
+        assert png_size(result) == (400, 300)
+        assert fresh.restarts == 1
+        second = fresh.worker_pid
+        assert second not in (None, first)
+        assert not pid_alive(first)
+        assert pixels(result.png or b"") == pixels(render_svg_in_process(svg, 400, 300))
+
+
+@needs_proc
+def test_a_worker_killed_twice_on_one_svg_gives_a_reason_and_a_new_worker() -> None:
+    with SvgRenderer() as fresh:
+        fresh.start()
+        first = fresh.worker_pid
+        assert first is not None
+        started = time.perf_counter()
+        # marker_fanout.svg draws for ~30 s: both workers are killed mid-render.
+        thread, results = render_in_thread(fresh, corpus("marker_fanout.svg"), timeout_s=60)
+        wait_until_drawing(fresh, first, cpu_ticks(first))
+        os.kill(first, signal.SIGKILL)
+        deadline = time.monotonic() + BOUND_S
+        while fresh.restarts < 1:  # the successor said ready; the SVG is sent next
+            assert time.monotonic() < deadline, "no successor started"
+            time.sleep(0.02)
+        second = fresh.worker_pid
+        assert second not in (None, first)
+        wait_until_drawing(fresh, second, cpu_ticks(second))
+        os.kill(second, signal.SIGKILL)
+        thread.join(timeout=BOUND_S)
+        assert not thread.is_alive()
+        [result] = results
+        assert_one_line_reason(result, "the SVG renderer crashed (was killed by SIGKILL)")
+        assert time.perf_counter() - started < BOUND_S * 2, "no wait for the 60 s timeout"
+        assert fresh.worker_pid is None
+        assert not pid_alive(first) and not pid_alive(second)
+
+        result = fresh.render_sync(corpus("good_pelican_bicycle.svg"), 400, 300)
+        assert png_size(result) == (400, 300)
+        assert fresh.restarts == 2
+        assert fresh.worker_pid not in (None, first, second)
 
 
 async def test_two_panes_render_concurrently(renderer: SvgRenderer) -> None:
