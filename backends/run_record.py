@@ -5,7 +5,7 @@ Used by the TUI and by headless runs alike, so both save the same things.
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from typing import Any, Literal
 
 from .events import (
@@ -16,6 +16,8 @@ from .events import (
     Started,
     TextDelta,
     ThinkingDelta,
+    Timings,
+    Usage,
 )
 
 RunOutcome = Literal["running", "finished", "failed", "cancelled"]
@@ -90,3 +92,18 @@ class RunAccumulator:
         if self.live is not None:
             return {"output_tokens": self.live.tokens, "thinking_tokens": self.live.thinking_tokens}
         return {}
+
+
+def finished_from_record(timings: dict[str, Any] | None, usage: dict[str, Any] | None) -> Finished:
+    """The :class:`Finished` event a stored run's timings and usage describe.
+
+    The inverse of :meth:`RunAccumulator.timings` / :meth:`RunAccumulator.usage`:
+    an opened session shows its numbers as they were. Unknown keys (from an
+    older or newer schema) are ignored.
+    """
+
+    def known(cls: type[Any], values: dict[str, Any] | None) -> dict[str, Any]:
+        names = {f.name for f in fields(cls)}
+        return {k: v for k, v in (values or {}).items() if k in names}
+
+    return Finished(Timings(**known(Timings, timings)), Usage(**known(Usage, usage)))

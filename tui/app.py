@@ -14,7 +14,7 @@ import json
 import signal
 import time
 from dataclasses import asdict, replace
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import work
 from textual.app import App, ComposeResult
@@ -31,20 +31,24 @@ from pelican_tui.backends.local_model import LocalPlan, make_local_backend, plan
 from pelican_tui.backends.openai_backend import OpenAICompatibleBackend
 from pelican_tui.backends.protocol import EFFORTS, GenerationRequest, ModelBackend
 from pelican_tui.backends.resources import ResourceSampler
-from pelican_tui.backends.run_record import RunAccumulator
+from pelican_tui.backends.run_record import RunAccumulator, finished_from_record
 from pelican_tui.backends.settings import LocalSettings, Settings
 from pelican_tui.backends.svg_extract import close_partial_svg, extract_svg, repair_svg
 from pelican_tui.commands import PelicanCommands
-from pelican_tui.messages import ResourceTick, ServerStatusChanged
+from pelican_tui.messages import KeyRow, ResourceTick, ServerStatusChanged
 from pelican_tui.preflight import Prepared
 from pelican_tui.widgets.model_pane import ModelPane, PaneSpec
 from pelican_tui.widgets.picture import cell_pixels, resolve_mode
 from pelican_tui.widgets.status_bar import StatusBar
 
+if TYPE_CHECKING:
+    from pelican_tui.backends.comparison import PeakRam
+
 SLOTS = ("left", "right")
 NARROW_BELOW = 100
 PROMPT_HISTORY = 20
 CHECKPOINT_EVERY_S = 2.0
+DEFAULT_THEME = "pelican-dark"
 
 
 class PelicanApp(App[None]):
@@ -113,17 +117,16 @@ class PelicanApp(App[None]):
         self._store: Any = None
         self._renderer: Any = None
         self._sampler: ResourceSampler | None = None
-        self._peak: dict[str, int] = {}
+        self._peak: dict[str, PeakRam] = {}
+        """Per pane, the largest memory figures seen while its run streamed."""
         self._previewing: set[str] = set()
+        self._run_tokens: dict[str, int] = {}
+        """Per pane, which generation is the current one (see :meth:`_generate`)."""
         self._session_lock = asyncio.Lock()
         self.model_identity: dict[str, Any] = {}
         """sha256, size and server version of the local model (filled by a worker)."""
         self.ceiling_tok_s: float | None = None
         """Decode ceiling of the spawned model from the cached memory bandwidth."""
-        if self.plan.mode == "spawn":
-            from pelican_tui.backends.hardware import cached_ceiling_tokens_per_s
-
-            self.ceiling_tok_s = cached_ceiling_tokens_per_s(self.plan.info)
         self._build_local()
         claude_ready = self.claude.status().ready
         self.specs = {
@@ -138,12 +141,22 @@ class PelicanApp(App[None]):
     # -- set-up -------------------------------------------------------------------
 
     def _build_local(self) -> None:
+        """The local backend for :attr:`plan`, or None (with :attr:`local_problem` saying why)."""
+        from pelican_tui.backends.hardware import cached_ceiling_tokens_per_s
+
         self.local = None
-        if self.local_problem and self.plan.mode == "spawn" and self.prepared.binary is None:
-            return
-        if self.plan.problem and self.settings.local.fit == "refuse":
-            return
+        self.ceiling_tok_s = (
+            cached_ceiling_tokens_per_s(self.plan.info) if self.plan.mode == "spawn" else None
+        )
         if self.plan.mode == "spawn" and self.prepared.binary is None:
+            return
+        # An unreadable header (or, with fit = "refuse", a model too big for RAM)
+        # is said plainly now instead of as llama-server's exit code later.
+        if self.plan.problem and self.settings.local.fit != "ignore":
+            if self.plan.info_error:
+                self.local_problem = (
+                    f'{self.plan.problem} (local.fit = "ignore" starts llama-server anyway)'
+                )
             return
         self.local = make_local_backend(
             self.settings.local,
@@ -171,7 +184,17 @@ class PelicanApp(App[None]):
         from pelican_tui.themes import register_themes
 
         register_themes(self)
-        self.theme = self.settings.ui.theme or self._state().get("theme") or "pelican-dark"
+        wanted = self.settings.ui.theme or self._state().get("theme") or DEFAULT_THEME
+        if wanted not in self.available_themes:
+            self.notify(
+                f"Unknown theme {wanted!r}; using {DEFAULT_THEME}. Themes: "
+                + ", ".join(sorted(self.available_themes)),
+                title="Theme",
+                severity="warning",
+                timeout=10,
+            )
+            wanted = DEFAULT_THEME
+        self.theme = wanted
         if self.settings.ui.keymap:
             self.set_keymap(self.settings.ui.keymap)
         self.history = list(self._state().get("history", []))[-PROMPT_HISTORY:]
@@ -251,9 +274,15 @@ class PelicanApp(App[None]):
             pane.describe(f"{number} local · {self.plan.label}", " · ".join(b for b in bits if b))
         pane.query_one(".stats").update(pane.stats_line())  # type: ignore[attr-defined]
 
-    def _update_claude_note(self) -> None:
+    def _update_claude_note(self, activity: str | None = None) -> None:
+        """The Claude segment of the status bar: off, no key, ready, or what a run is doing."""
         status = self.claude.status()
-        note = "claude: ready" if status.ready else "claude: no key"
+        if not self.settings.claude.enabled:
+            note = "claude: off"
+        elif not status.ready:
+            note = "claude: no key"
+        else:
+            note = f"claude: {activity or 'ready'}"
         self.query_one(StatusBar).set_claude(note)
 
     def _state(self) -> dict[str, Any]:
@@ -301,9 +330,9 @@ class PelicanApp(App[None]):
 
     def on_resource_tick(self, message: ResourceTick) -> None:
         self.query_one(StatusBar).set_sample(message.sample)
-        server_bytes = (message.sample.server_rss or 0) + (message.sample.server_model_mapped or 0)
-        for slot in list(self._peak):
-            self._peak[slot] = max(self._peak[slot], server_bytes)
+        for slot, peak in self._peak.items():
+            if self.pane(slot).state == "running":
+                peak.add(message.sample)
 
     def on_server_status_changed(self, message: ServerStatusChanged) -> None:
         status = message.status
@@ -465,11 +494,22 @@ class PelicanApp(App[None]):
     async def _generate(self, slot: str, backend: ModelBackend, request: GenerationRequest) -> None:
         pane = self.pane(slot)
         spec = self.specs[slot]
+        # A newer run in this pane supersedes this one: the cancelled worker's
+        # clean-up must not touch the pane the new run has already begun.
+        self._run_tokens[slot] = token = self._run_tokens.get(slot, 0) + 1
+
+        def current() -> bool:
+            return self._run_tokens.get(slot) == token
+
         pane.begin()
         self._on_resize_layout()
         pane.picture.set_png(None, "waiting for an SVG…")
+        if spec.backend == "claude":
+            self._update_claude_note("streaming")
         acc = RunAccumulator()
-        self._peak[slot] = 0
+        from pelican_tui.backends.comparison import PeakRam
+
+        self._peak[slot] = PeakRam()
         run_id: int | None = None
         session_id = await self._ensure_session()
         if session_id is not None:
@@ -495,7 +535,7 @@ class PelicanApp(App[None]):
                     and slot not in self._previewing
                 ):
                     last_preview, previewed_version = now, acc.answer_version
-                    self._start_preview(slot, acc.answer_text)
+                    self._start_preview(slot, acc.answer_text, token)
                 if run_id is not None and now - last_checkpoint >= CHECKPOINT_EVERY_S:
                     last_checkpoint = now
                     await self._store_call(
@@ -503,25 +543,35 @@ class PelicanApp(App[None]):
                     )
         except asyncio.CancelledError:
             acc.cancel()
-            if acc.failed is not None:
-                pane.feed(acc.failed)
-            pane.end("cancelled")
+            if current():
+                if acc.failed is not None:
+                    pane.feed(acc.failed)
+                pane.end("cancelled")
+                if spec.backend == "claude":
+                    self._update_claude_note()
             if run_id is not None:
                 with contextlib.suppress(Exception):
                     await asyncio.shield(self._finish_run(slot, run_id, acc, None, None))
             raise
+        except Exception as error:  # a bug or an unexpected library error: never a stuck pane
+            acc.feed(Failed(f"unexpected error: {type(error).__name__}: {error}"))
         if acc.outcome == "running":  # a backend that ended without saying how
             acc.feed(Failed("the stream ended without a result"))
-            pane.feed(acc.failed)  # type: ignore[arg-type]
+        if acc.failed is not None and current():
+            pane.feed(acc.failed)
         extraction = extract_svg(acc.answer_text)
         png = None
         if extraction.svg is not None:
             png, reason = await self._render_for(slot, extraction.svg, repair=True)
-            pane.picture.set_png(png, reason)
-        else:
+            if current():
+                pane.picture.set_png(png, reason)
+        elif current():
             pane.picture.set_png(None, extraction.note)
-        pane.end(acc.outcome)
-        self._on_resize_layout()
+        if current():
+            pane.end(acc.outcome)
+            self._on_resize_layout()
+            if spec.backend == "claude":
+                self._update_claude_note("failed" if acc.outcome == "failed" else None)
         if run_id is not None:
             await self._finish_run(slot, run_id, acc, extraction, png)
 
@@ -541,7 +591,7 @@ class PelicanApp(App[None]):
             failure_reason=failure,
             timings=acc.timings(),
             usage=acc.usage(),
-            peak_ram={"server_bytes": self._peak.get(slot) or None},
+            peak_ram=self._peak[slot].record() if slot in self._peak else {},
         )
 
     def _picture_pixels(self, slot: str) -> int:
@@ -567,7 +617,7 @@ class PelicanApp(App[None]):
             return None, f"could not render: {error}"
         return (result.png, None) if result.ok else (None, result.reason)
 
-    def _start_preview(self, slot: str, answer: str) -> None:
+    def _start_preview(self, slot: str, answer: str, token: int) -> None:
         svg = close_partial_svg(answer)
         if svg is None:
             return
@@ -576,8 +626,9 @@ class PelicanApp(App[None]):
         async def preview() -> None:
             try:
                 png, _ = await self._render_for(slot, svg)
-                if png is not None and self.pane(slot).state == "running":
-                    self.pane(slot).picture.set_png(png)
+                pane = self.pane(slot)
+                if png is not None and pane.state == "running" and self._run_tokens[slot] == token:
+                    pane.picture.set_png(png)
             finally:
                 self._previewing.discard(slot)
 
@@ -725,12 +776,31 @@ class PelicanApp(App[None]):
 
     # -- other screens ---------------------------------------------------------------------
 
+    def key_rows(self) -> list[KeyRow]:
+        """Every main-screen key as the user has it (after ``ui.keymap``), in binding order."""
+        from textual.binding import BindingsMap
+
+        bindings = BindingsMap(self.BINDINGS)
+        if self._keymap:
+            bindings.apply_keymap(self._keymap)
+        keys: dict[str, list[Binding]] = {}
+        for _key, binding in bindings:
+            keys.setdefault(binding.id or binding.action, []).append(binding)
+        rows = []
+        for original in Binding.make_bindings(self.BINDINGS):
+            group = keys.pop(original.id or original.action, None)
+            if group:
+                shown = " / ".join(dict.fromkeys(self.get_key_display(b) for b in group))
+                rows.append(KeyRow(shown, original.description, original.action, original.id))
+        return rows
+
     def action_help(self) -> None:
         from pelican_tui.screens.help_screen import HelpScreen
 
-        rows = []
-        for _key, binding in self._bindings:
-            rows.append((self.get_key_display(binding), binding.description, binding.id or ""))
+        rows = [(row.keys, row.description, row.id or "") for row in self.key_rows()]
+        palette = Binding(self.COMMAND_PALETTE_BINDING, "command_palette")
+        rows.append((self.get_key_display(palette), "Command palette (every action)", ""))
+        rows.append((self.get_key_display(Binding("ctrl+q", "quit")), "Quit", ""))
         self.push_screen(HelpScreen(rows))
 
     def action_view_answer(self) -> None:
@@ -799,16 +869,24 @@ class PelicanApp(App[None]):
             await self.server.stop()
         self.settings = self.settings.model_copy(update={"local": new})
         self.plan = await asyncio.to_thread(plan_local, new)
-        self.local_problem = self.plan.problem
         if self.prepared.binary is None and self.plan.mode == "spawn":
             from pelican_tui.preflight import setup
 
             self.prepared = await asyncio.to_thread(setup, self.settings)
+        self.local_problem = self.prepared.problem or self.plan.problem
+        self.model_identity = {}
         self._build_local()
         for slot in SLOTS:
             self._describe_pane(slot)
+            if self.specs[slot].backend == "local":
+                self.pane(slot).show_problem(
+                    f"{self.local_problem} — press S for server settings"
+                    if self.local is None
+                    else None
+                )
         if self.server is not None:
             self.start_local_server()
+            self.identify_model()
 
     def action_sessions(self) -> None:
         from pelican_tui.screens.sessions_screen import SessionAction, SessionsScreen
@@ -843,6 +921,10 @@ class PelicanApp(App[None]):
             pane.query_one("#thinking").set_text(run.thinking_text or "")  # type: ignore[attr-defined]
             pane.query_one("#answer").set_text(run.answer or "")  # type: ignore[attr-defined]
             pane.picture.set_png(run.png, run.svg_note)
+            if run.status == "finished":
+                pane.feed(finished_from_record(run.timings, run.usage))
+            elif run.failure_reason:
+                pane.feed(Failed(run.failure_reason))
             pane.end(run.status if run.status in ("finished", "failed", "cancelled") else "failed")
             number = "1" if slot == "left" else "2"
             pane.border_title = f"{number} {run.backend} · {run.model_id} (session #{session.id})"

@@ -21,12 +21,9 @@ class PelicanCommands(Provider):
     def _commands(self) -> list[tuple[str, str, str]]:
         app: PelicanApp = self.app  # type: ignore[assignment]
         rows = []
-        for binding in app.BINDINGS:
-            if isinstance(binding, tuple):
-                continue
-            key = app.get_key_display(binding)
-            help_text = f"key: {key}" + (f" · id: {binding.id}" if binding.id else "")
-            rows.append((binding.description, binding.action, help_text))
+        for row in app.key_rows():  # keys as remapped by the user's keymap
+            help_text = f"key: {row.keys}" + (f" · id: {row.id}" if row.id else "")
+            rows.append((row.description, row.action, help_text))
         return rows
 
     async def discover(self) -> Hits:

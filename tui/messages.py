@@ -29,3 +29,15 @@ class ServerStatusChanged(Message):
     """llama-server changed state (loading, ready, crashed...)."""
 
     status: ServerStatus
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRow:
+    """One key of the main screen as the user has it (help screen, command palette)."""
+
+    keys: str
+    """As displayed, e.g. ``r`` or ``? / f1``."""
+    description: str
+    action: str
+    id: str | None
+    """What ``[ui.keymap]`` uses to remap it."""

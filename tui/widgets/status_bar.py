@@ -10,11 +10,12 @@ from textual.widget import Widget
 from pelican_tui.backends.llama_server import ServerState, ServerStatus
 from pelican_tui.backends.resources import ResourceSample, format_bytes
 
-_STATE_STYLE = {
-    ServerState.READY: "bold green",
-    ServerState.CRASHED: "bold red",
-    ServerState.STOPPED: "yellow",
+_STATE_COLOUR = {
+    ServerState.READY: "success",
+    ServerState.CRASHED: "error",
+    ServerState.STOPPED: "warning",
 }
+"""Server states drawn in a theme colour (a variable name of the current theme)."""
 
 
 class StatusBar(Widget):
@@ -52,15 +53,30 @@ class StatusBar(Widget):
         self.sample = sample
         self._maybe_refresh()
 
+    def _colour(self, name: str, bold: bool = False) -> str:
+        """A style in the current theme's colour ``name`` (success, warning, error)."""
+        try:
+            colour = self.app.theme_variables.get(name, "")
+        except Exception:  # not mounted in an app yet
+            colour = ""
+        return f"bold {colour}".strip() if bold else colour
+
     def _server_text(self) -> tuple[str, str]:
         status = self.server
+        warning = self._colour("warning")
         if status is None:
-            return self.server_note, "yellow"
-        if status.state is ServerState.DOWNLOADING and status.progress is not None:
-            return f"server: downloading {status.progress:.0%}", "yellow"
+            return self.server_note, warning
+        elapsed = f"{time.monotonic() - self._since:.0f}s"
+        if status.state is ServerState.DOWNLOADING:
+            done = f" {status.progress:.0%}" if status.progress is not None else ""
+            return f"server: downloading{done} {elapsed}", warning
         if status.state in (ServerState.LOADING, ServerState.STARTING):
-            return f"server: loading… {time.monotonic() - self._since:.0f}s", "yellow"
-        return f"server: {status.state.value}", _STATE_STYLE.get(status.state, "")
+            return f"server: loading… {elapsed}", warning
+        if status.state is ServerState.CRASHED:
+            code = f" (exit {status.exit_code})" if status.exit_code is not None else ""
+            return f"server: crashed{code}, R restarts", self._colour("error", bold=True)
+        colour = _STATE_COLOUR.get(status.state)
+        return f"server: {status.state.value}", self._colour(colour, bold=True) if colour else ""
 
     def _segments(self) -> list[tuple[int, str, str]]:
         """(priority, text, style): lower priority numbers are dropped last."""
@@ -76,9 +92,9 @@ class StatusBar(Widget):
             segments.append((5, f"ui {format_bytes(s.own_rss)}", ""))
             segments.append((4, f"CPU {s.cpu_percent:.0f}%", ""))
             if s.swap_used > 64 * 1024 * 1024:
-                segments.append((3, f"swap {format_bytes(s.swap_used)}", "yellow"))
+                segments.append((3, f"swap {format_bytes(s.swap_used)}", self._colour("warning")))
         segments.append((3, self.claude_note, ""))
-        segments.append((6, f"img {self.image_mode}", "dim"))
+        segments.append((3, f"img {self.image_mode}", "dim"))
         return segments
 
     def on_resize(self) -> None:

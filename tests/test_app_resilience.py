@@ -1,0 +1,163 @@
+"""The app under things going wrong: bad settings, a restarted run, a backend bug,
+a corrupt model, a crashed server, and reopening what was saved.
+
+Everything runs the real PelicanApp with Pilot; the real llama-server where a
+run is needed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from _app_support import make_app, wait_for
+
+from pelican_tui.app import PelicanApp
+from pelican_tui.backends import locations
+from pelican_tui.backends.events import GenerationEvent, TextDelta
+from pelican_tui.backends.llama_server import ServerState, ServerStatus
+from pelican_tui.backends.protocol import BackendStatus, Capabilities, GenerationRequest
+from pelican_tui.backends.session_store import SessionStore
+from pelican_tui.screens.help_screen import HelpScreen
+from pelican_tui.widgets.status_bar import StatusBar
+
+
+def _notes(app: PelicanApp) -> str:
+    return " ".join(n.message for n in app._notifications)
+
+
+async def test_unknown_theme_falls_back_and_says_so() -> None:
+    app = make_app(overrides={"ui": {"theme": "no-such-theme"}})
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert app.theme == "pelican-dark"
+        assert "Unknown theme 'no-such-theme'" in _notes(app)
+        assert "pelican-light" in _notes(app), "the message lists the themes there are"
+
+
+async def test_help_and_palette_show_the_remapped_key() -> None:
+    from pelican_tui.commands import PelicanCommands
+
+    app = make_app(overrides={"ui": {"keymap": {"run_both": "g", "help": "f2"}}})
+    async with app.run_test(size=(160, 48)) as pilot:
+        rows = {row.id: row for row in app.key_rows()}
+        assert rows["run_both"].keys == "g"
+        assert rows["help"].keys == "f2"
+        assert rows["cancel"].keys == "c", "keys not in the keymap stay as they were"
+        await pilot.press("f2")
+        screen = app.screen
+        assert isinstance(screen, HelpScreen)
+        shown = {row[2]: row[0] for row in screen.rows}
+        assert shown["run_both"] == "g"
+        await pilot.press("escape")
+        provider = PelicanCommands(app.screen)
+        helps = {description: help_text for description, _a, help_text in provider._commands()}
+        assert helps["Run both"].startswith("key: g ")
+
+
+class _BrokenBackend:
+    """A backend with a bug: it raises mid-stream instead of yielding Failed."""
+
+    name = "local"
+    capabilities = Capabilities(can_cancel=True, owns_process=False, supports_thinking=True)
+    server = None
+
+    def status(self) -> BackendStatus:
+        return BackendStatus(ready=True, message="ready")
+
+    def describe(self) -> dict[str, str]:
+        return {}
+
+    async def generate(self, request: GenerationRequest) -> AsyncIterator[GenerationEvent]:
+        yield TextDelta("<svg")
+        raise RuntimeError("backend bug")
+
+    async def aclose(self) -> None:
+        return None
+
+
+async def test_a_backend_bug_fails_the_pane_instead_of_leaving_it_running() -> None:
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        app.local = _BrokenBackend()  # type: ignore[assignment]
+        await pilot.press("1")
+        left = app.pane("left")
+        assert await wait_for(pilot, lambda: left.state == "failed", 10)
+        problem = str(left.query_one(".problem").render())
+        assert "unexpected error: RuntimeError: backend bug" in problem
+
+
+async def test_corrupt_model_is_refused_with_the_header_reason(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.gguf"
+    broken.write_bytes(b"GGUF" + b"\x00" * 64)
+    app = make_app(start_server=True, overrides={"local": {"model": broken}})
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        assert app.server is None, "an unreadable GGUF is not handed to llama-server"
+        problem = str(app.pane("left").query_one(".problem").render())
+        assert "broken.gguf" in problem and "press S" in problem
+        assert 'local.fit = "ignore"' in problem
+
+
+async def test_status_bar_names_a_crash_and_the_key_that_restarts() -> None:
+    app = make_app(overrides={"claude": {"enabled": False}})
+    async with app.run_test(size=(160, 48)) as pilot:
+        bar = app.query_one(StatusBar)
+        assert "claude: off" in bar.render_text().plain
+        bar.set_server(ServerStatus(ServerState.CRASHED, "exited", exit_code=-9))
+        await pilot.pause()
+        text = bar.render_text()
+        assert "server: crashed (exit -9), R restarts" in text.plain
+        error = app.theme_variables["error"]
+        assert any(error in str(span.style) for span in text.spans)
+
+
+@pytest.mark.slow
+async def test_pressing_run_again_mid_stream_restarts_cleanly() -> None:
+    app = make_app(
+        start_server=True,
+        overrides={"prompt": "Write a very long story.", "local": {"max_tokens": 60}},
+    )
+    async with app.run_test(size=(160, 48)) as pilot:
+        server = app.server
+        assert server is not None
+        assert await wait_for(pilot, lambda: server.status.state.value == "ready", 60)
+        left = app.pane("left")
+        await pilot.press("1")
+        assert await wait_for(pilot, lambda: len(left.answer_text) > 5, 30)
+        await pilot.press("1")  # supersedes the run in flight
+        assert await wait_for(pilot, lambda: left.state != "running", 60)
+        assert left.state == "finished", left.stats_line()
+        assert left._final is not None
+        first_session = app.session_id
+    assert first_session is not None
+    with SessionStore.open(locations.sessions_db()) as store:
+        sessions = store.list_sessions()
+        statuses = sorted(run.status for s in sessions for run in store.get_session(s.id).runs)
+    assert statuses == ["cancelled", "finished"], "the superseded run is kept, as cancelled"
+
+
+@pytest.mark.slow
+async def test_opened_session_shows_its_numbers() -> None:
+    app = make_app(start_server=True, overrides={"local": {"max_tokens": 40}})
+    async with app.run_test(size=(160, 48)) as pilot:
+        server = app.server
+        assert server is not None
+        assert await wait_for(pilot, lambda: server.status.state.value == "ready", 60)
+        await pilot.press("1")
+        left = app.pane("left")
+        assert await wait_for(pilot, lambda: left.state == "finished", 60)
+        session_id = app.session_id
+        before = left.stats_line()
+        assert session_id is not None
+        await app.workers.wait_for_complete()
+    reopened = make_app()
+    async with reopened.run_test(size=(160, 48)) as pilot:
+        reopened.load_session(session_id)
+        await reopened.workers.wait_for_complete()
+        await pilot.pause()
+        after = reopened.pane("left").stats_line()
+        assert after.startswith("✓ TTFT"), after
+        # The same numbers as when it ran (the ceiling part depends on the cache).
+        assert after.split(" · ")[:3] == before.split(" · ")[:3]
