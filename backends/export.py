@@ -33,17 +33,24 @@ import re
 import shlex
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from . import locations
 from .session_store import Run, Session
 
+if TYPE_CHECKING:
+    from .svg_render import SvgRenderer
+
 Renderer = Callable[[str, int, int], bytes | None]
-"""``renderer(svg_text, width, height)`` → PNG bytes, or None if it can't be drawn."""
+"""``renderer(svg_text, width, height)`` → PNG bytes, or None if it can't be drawn.
+
+It may raise instead: the export goes on and notes the error's text."""
+EXPORT_RENDER_TIMEOUT_S = 10.0
+"""Wall-clock limit for drawing one missing PNG at export (export is not interactive)."""
 
 EXPORT_FORMAT = "pelican-tui-session"
 EXPORT_FORMAT_VERSION = 1
@@ -146,6 +153,40 @@ def _render(
     if png is None:
         notes.append(f"{base}: the SVG could not be rendered")
     return png
+
+
+class RenderRefused(Exception):
+    """The sandboxed worker did not draw the SVG; ``str(exc)`` is its one-line reason."""
+
+
+def worker_renderer(worker: SvgRenderer, *, timeout_s: float = EXPORT_RENDER_TIMEOUT_S) -> Renderer:
+    """A :data:`Renderer` drawing through ``worker`` (the sandboxed render process).
+
+    A refused or failed render raises :class:`RenderRefused` with the worker's
+    reason, so the export's note says why ("…could not be rendered (the SVG
+    uses XML entities…)").
+    """
+
+    def render(svg: str, width: int, height: int) -> bytes | None:
+        result = worker.render_sync(svg, width, height, timeout_s)
+        if not result.ok or result.png is None:
+            raise RenderRefused(result.reason or "the SVG could not be rendered")
+        return result.png
+
+    return render
+
+
+@contextlib.contextmanager
+def sandboxed_renderer(*, timeout_s: float = EXPORT_RENDER_TIMEOUT_S) -> Iterator[Renderer]:
+    """A :func:`worker_renderer` on a renderer of its own, stopped on exit.
+
+    The worker process starts only if something is drawn: exporting runs whose
+    PNGs are all stored costs nothing.
+    """
+    from .svg_render import SvgRenderer
+
+    with SvgRenderer() as worker:
+        yield worker_renderer(worker, timeout_s=timeout_s)
 
 
 def run_basenames(session: Session) -> dict[int, str]:

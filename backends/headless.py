@@ -465,7 +465,7 @@ class _Batch:
                 if outcome.export_dir is None and outcome.export_error is None:
                     outcome.notes.append(f"{self.stopped}: runs in flight were saved as cancelled")
                     with contextlib.suppress(SessionStoreError):
-                        await self._export(outcome, render=False)
+                        await self._export(outcome, None)
             self._finish(code)
         return code
 
@@ -756,7 +756,7 @@ class _Batch:
                 self.progress.drop(spec.label)
         for result in outcome.results:
             self.progress.say("  " + _result_line(result))
-        await self._export(outcome)
+        await self._export(outcome, renderer)
 
     def _event(self, spec: RunSpec, acc: RunAccumulator, event: GenerationEvent) -> None:
         if isinstance(event, Finished | Failed):
@@ -773,11 +773,12 @@ class _Batch:
             plain_every_s=PLAIN_PROGRESS_EVERY_S if event.tokens_per_s else None,
         )
 
-    async def _export(self, outcome: _SessionOutcome, *, render: bool = True) -> None:
-        from .export import ExportError, export_session
+    async def _export(self, outcome: _SessionOutcome, worker: SvgRenderer | None) -> None:
+        """Export one session; ``worker`` draws PNGs missing from the store (None: none)."""
+        from .export import ExportError, export_session, worker_renderer
 
         folder = self.out_dir / f"session-{outcome.session_id}"
-        renderer = _export_renderer() if render else None
+        renderer = worker_renderer(worker) if worker is not None else None
         session: Session = await asyncio.to_thread(self.store.get_session, outcome.session_id)
         outcome.session = session
         try:
@@ -952,18 +953,6 @@ class _Batch:
         except OSError as error:
             self.fatal = self.fatal or f"could not write summary.json: {error}"
             self.progress.say(f"pelican-tui run: could not write summary.json: {error}")
-
-
-def _export_renderer() -> Callable[[str, int, int], bytes | None]:
-    """For runs with an SVG but no stored picture (a render that failed during the run)."""
-    from .svg_render import SvgRenderer
-
-    def render(svg: str, width: int, height: int) -> bytes | None:
-        with SvgRenderer() as renderer:
-            result = renderer.render_sync(svg, width, height)
-        return result.png if result.ok else None
-
-    return render
 
 
 def _first_model(response: Any) -> str | None:

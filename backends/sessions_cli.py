@@ -14,7 +14,13 @@ from pathlib import Path
 from typing import TextIO
 
 from . import locations
-from .export import ExportError, Renderer, export_session, render_run_card
+from .export import (
+    ExportError,
+    Renderer,
+    export_session,
+    render_run_card,
+    sandboxed_renderer,
+)
 from .session_store import (
     SessionNotFound,
     SessionStore,
@@ -22,6 +28,7 @@ from .session_store import (
     SessionStoreMissing,
     SessionSummary,
 )
+from .svg_worker import MAX_SIDE
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -51,6 +58,16 @@ def _session_id(text: str) -> int:
     return value
 
 
+def _png_width(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of pixels") from None
+    if not 1 <= value <= MAX_SIDE:
+        raise argparse.ArgumentTypeError(f"{value} is not from 1 to {MAX_SIDE}")
+    return value
+
+
 def _parser() -> _Parser:
     parser = _Parser(
         prog="pelican-tui sessions",
@@ -66,7 +83,13 @@ def _parser() -> _Parser:
     export.add_argument("id", type=_session_id)
     export.add_argument("--out", type=Path, required=True, help="the export folder")
     export.add_argument("--force", action="store_true", help="write into a non-empty folder")
-    export.add_argument("--width", type=int, default=1024, help="PNG size in pixels")
+    export.add_argument(
+        "--width",
+        type=_png_width,
+        default=1024,
+        help=f"width and height of PNGs drawn for runs without a stored one "
+        f"(1..{MAX_SIDE}, default 1024)",
+    )
     delete = sub.add_parser("delete", help="delete a session and its runs")
     delete.add_argument("id", type=_session_id)
     delete.add_argument("--yes", action="store_true", help="really delete")
@@ -83,8 +106,10 @@ def sessions_command(
 ) -> int:
     """Run ``pelican-tui sessions ARGV``; returns the exit status.
 
-    ``renderer`` draws PNGs for runs that have an SVG but no stored picture
-    (the lead passes the sandboxed render worker). ``db_path`` defaults to
+    ``renderer`` draws PNGs for runs that have an SVG but no stored picture;
+    by default (None) ``export`` draws them in the sandboxed render worker
+    (:func:`~.export.sandboxed_renderer`, started only if needed and stopped
+    afterwards). ``db_path`` defaults to
     :func:`~pelican_tui.backends.locations.sessions_db`.
     """
     out = stdout or sys.stdout
@@ -128,7 +153,14 @@ def sessions_command(
                 print(render_run_card(session, {}), file=out)
                 return EXIT_OK
             if args.action == "export":
-                return _export(store, args.id, args.out, args.force, args.width, renderer, out, err)
+                if renderer is not None:
+                    return _export(
+                        store, args.id, args.out, args.force, args.width, renderer, out, err
+                    )
+                with sandboxed_renderer() as sandboxed:
+                    return _export(
+                        store, args.id, args.out, args.force, args.width, sandboxed, out, err
+                    )
             store.delete_session(args.id)
             print(f"Deleted session {args.id}.", file=out)
             return EXIT_OK
@@ -149,7 +181,7 @@ def _export(
     out_dir: Path,
     force: bool,
     width: int,
-    renderer: Renderer | None,
+    renderer: Renderer,
     out: TextIO,
     err: TextIO,
 ) -> int:

@@ -7,6 +7,8 @@ import dataclasses
 import io
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,7 @@ from _session_support import (
     FixedClock,
     make_comparison,
 )
+from PIL import Image
 
 from pelican_tui.backends import export as export_mod
 from pelican_tui.backends import locations
@@ -366,6 +369,63 @@ def test_cli_export_show_and_delete(session: Session, tmp_path: Path) -> None:
     code, out, err = _run(["show", str(session.id)])
     assert code == 1
     assert f"no session with id {session.id}" in err and "sessions list" in err
+
+
+ENTITY_SVG = (
+    '<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY a "aaaa">]>'
+    '<svg xmlns="http://www.w3.org/2000/svg"><text>&a;</text></svg>'
+)
+
+
+def test_the_real_command_draws_missing_pngs_in_the_sandbox(
+    session: Session, tmp_path: Path
+) -> None:
+    # `pelican-tui sessions export` as a user runs it: no renderer is passed
+    # in, so the command must draw the right run's PNG (an SVG, no stored
+    # picture) in the sandboxed worker, at --width.
+    with SessionStore.open() as store:
+        refused = store.create_session("a refused SVG")
+        run = store.start_run(refused.id, "left", "claude", "claude-opus-4-7", {}, {}, HOST)
+        store.finish_run(run, answer=ENTITY_SVG, svg=ENTITY_SVG)
+
+    def export(session_id: int, out_dir: Path, *flags: str) -> subprocess.CompletedProcess[str]:
+        argv = ["sessions", "export", str(session_id), "--out", str(out_dir), *flags]
+        return subprocess.run(
+            [sys.executable, "-m", "pelican_tui", *argv],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    out_dir = tmp_path / "exported"
+    done = export(session.id, out_dir, "--width", "200")
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    with Image.open(out_dir / "right.png") as image:
+        assert image.format == "PNG" and image.size == (200, 200)
+        colours = {colour for _, colour in image.convert("RGB").getcolors(200 * 200) or []}
+    assert (255, 192, 203) in colours, "the pink body the right run's SVG draws"
+    assert (out_dir / "left.png").read_bytes() == FAKE_PNG, "a stored PNG is copied as it is"
+    assert "right.png (rendered at export)" in (out_dir / "run-card.md").read_text()
+    document = json.loads((out_dir / "session.json").read_text())
+    files = {run["slot"]: run["files"] for run in document["runs"]}
+    assert files["right"] == {"svg": "right.svg", "png": "right.png", "png_source": "rendered"}
+    assert files["left"]["png_source"] == "stored"
+
+    # A refused SVG: the export still happens and says why there is no PNG.
+    refused_dir = tmp_path / "refused"
+    done = export(refused.id, refused_dir)
+    assert done.returncode == 0, done.stderr
+    assert "left: the SVG could not be rendered (the SVG uses XML entities" in done.stderr
+    assert sorted(p.name for p in refused_dir.iterdir()) == [
+        "index.html",
+        "left.svg",
+        "run-card.md",
+        "session.json",
+    ]
+
+    done = export(session.id, tmp_path / "zero", "--width", "0")
+    assert done.returncode == 2 and "--width: 0 is not from 1 to 8192" in done.stderr
 
 
 def test_cli_unknown_and_malformed_ids(session: Session, tmp_path: Path) -> None:
