@@ -152,6 +152,7 @@ def local_model_info(
     model_file = model_file or plan.model_path
     if model_file is not None:
         info["file"] = model_file.name
+        info["path"] = str(model_file.absolute())
         with contextlib.suppress(OSError):
             info["file_size"] = model_file.stat().st_size
     if sha256 is not None:

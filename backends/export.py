@@ -421,6 +421,7 @@ def load_export(out_dir: Path) -> Session:
 _MODEL_LABELS = {
     "model": "Model",
     "file": "Model file",
+    "path": "Model path",
     "file_size": "File size",
     "size": "File size",
     "sha256": "sha256",
@@ -589,8 +590,24 @@ def _server_command(run: Run) -> str | None:
     return shlex.join(args)
 
 
-def _headless_command(session: Session) -> str:
+def model_path(info: Mapping[str, Any]) -> str | None:
+    """The local model's full path as recorded: ``path``, else llama-server's ``-m``."""
+    path = info.get("path")
+    if isinstance(path, str) and path:
+        return path
+    for key in _SERVER_ARG_KEYS:
+        args = info.get(key)
+        if isinstance(args, list) and "-m" in args[:-1]:
+            value = args[args.index("-m") + 1]
+            if isinstance(value, str) and value:
+                return value
+    return None
+
+
+def _headless_command(session: Session) -> tuple[str, bool]:
+    """``pelican-tui run ...`` for this session, and whether the model's path is in it."""
     parts = ["pelican-tui", "run", "--prompt", session.prompt]
+    complete = True
     local = next((run for run in session.runs if run.backend != "claude"), None)
     if local is not None:
         info = local.model_info
@@ -599,7 +616,9 @@ def _headless_command(session: Session) -> str:
         elif info.get("hf"):
             parts += ["--hf", str(info["hf"])]
         else:
-            parts += ["--model", str(info.get("file") or local.model_id)]
+            path = model_path(info)
+            complete = path is not None
+            parts += ["--model", path or str(info.get("file") or local.model_id)]
     claude = next((run for run in session.runs if run.backend == "claude"), None)
     if claude is not None:
         parts += ["--claude-model", claude.model_id]
@@ -609,7 +628,7 @@ def _headless_command(session: Session) -> str:
     if modes:
         parts += ["--thinking", "both" if len(modes) == 2 else ("on" if True in modes else "off")]
     parts += ["--out", "DIR"]
-    return shlex.join(parts)
+    return shlex.join(parts), complete
 
 
 def render_run_card(session: Session, files: Mapping[int, RunFiles]) -> str:
@@ -676,12 +695,14 @@ def render_run_card(session: Session, files: Mapping[int, RunFiles]) -> str:
 
     if len(hosts) == 1:
         lines += ["## Host", "", *_md_table(labelled_rows(hosts[0], _HOST_LABELS))]
+    command, has_path = _headless_command(session)
+    replace = "replace DIR" if has_path else "replace DIR; give the local model's path"
     lines += [
         "## Run it again",
         "",
-        "The same comparison without the TUI (replace DIR; give the local model's path):",
+        f"The same comparison without the TUI ({replace}):",
         "",
-        *_fence(_headless_command(session), "sh"),
+        *_fence(command, "sh"),
         "The .svg files are the model's output exactly as written: open them with an image",
         "viewer or through index.html rather than directly in a browser tab.",
         "",

@@ -24,8 +24,9 @@ created only when opened for writing. Guarantees:
 Conventional keys (the run card and the HTML export label these; others are
 shown as they are):
 
-- ``model_info``: ``file``, ``file_size``, ``sha256``, ``arch``, ``total_params``,
-  ``active_params``, ``quant``, ``hf``, ``url``, ``server_version``,
+- ``model_info``: ``file``, ``path`` (the file's full path), ``file_size``,
+  ``sha256``, ``arch``, ``total_params``, ``active_params``, ``quant``, ``hf``,
+  ``url``, ``server_version``,
   ``server_build``, ``server_args`` (list of llama-server arguments), ``context``;
   also understood: ``model``, ``size``, ``params``, ``active``, ``experts``,
   ``trained_ctx``, ``server_flags`` (same as ``server_args``).

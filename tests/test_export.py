@@ -128,7 +128,10 @@ def test_run_card_has_what_it_takes_to_reproduce(session: Session, tmp_path: Pat
         "Let me think about wheels. Then the beak.",
         "claude-opus-4-7",
         "pelican-tui run --prompt 'Generate an SVG of a pelican riding a bicycle' "
-        f"--model {LOCAL_FILE} --claude-model claude-opus-4-7 --thinking on --out DIR",
+        # The full path llama-server was started with, not just the file name.
+        "--model /models/Qwen3.6-35B-A3B-Q4_K_M.gguf --claude-model claude-opus-4-7 "
+        "--thinking on --out DIR",
+        "The same comparison without the TUI (replace DIR):",
     ):
         assert expected in card, expected
     # One host section: both runs ran on the same machine.
@@ -155,7 +158,35 @@ def test_run_card_understands_the_short_model_keys(tmp_path: Path) -> None:
     assert "| Total parameters | 135M |" in card and "| Experts (used/total) | 2/8 |" in card
     assert "| File size | 0.10 GB |" in card and "| Thinking | off |" in card
     assert "| server_bytes | 300.0 MiB (314,572,800 bytes) |" in card
-    assert "--model SmolLM2-135M-Instruct.Q4_1.gguf --no-claude --thinking off" in card
+    assert "--model /m/SmolLM2.gguf --no-claude --thinking off" in card  # the TUI's -m
+
+
+@pytest.mark.parametrize(
+    ("info", "expected", "note"),
+    [
+        # What headless runs store: the path, preferred over llama-server's -m.
+        (
+            {"file": "a b.gguf", "path": "/models/a b.gguf", "server_args": ["-m", "x.gguf"]},
+            "--model '/models/a b.gguf' --no-claude",
+            "(replace DIR)",
+        ),
+        # Nothing but a name: kept, and the card asks for the path.
+        ({"file": "a.gguf"}, "--model a.gguf --no-claude", "give the local model's path"),
+        ({"hf": "org/repo:Q4_K_M", "path": "/c/x.gguf"}, "--hf org/repo:Q4_K_M", "(replace DIR)"),
+    ],
+)
+def test_run_it_again_names_the_model_by_its_path(
+    tmp_path: Path, info: dict[str, object], expected: str, note: str
+) -> None:
+    with SessionStore.open() as store:
+        s = store.create_session("p")
+        run = store.start_run(s.id, "left", "local", "a.gguf", info, {"thinking": False}, HOST)
+        store.finish_run(run, answer="no svg")
+        session = store.get_session(s.id)
+    card = export_mod.render_run_card(session, {})
+    again = card[card.index("## Run it again") :]
+    assert expected in again
+    assert note in again
 
 
 def test_html_page_shows_both_pictures_as_images_only(session: Session, tmp_path: Path) -> None:
