@@ -25,3 +25,74 @@ def test_help_screen(snap_compare: Any, size: tuple[int, int]) -> None:
 
 def test_narrow_second_pane(snap_compare: Any) -> None:
     assert snap_compare(make_app(), press=["w", "t"], terminal_size=(80, 24))
+
+
+@pytest.fixture(scope="module")
+def pelican_png() -> bytes:
+    """The corpus pelican, rendered by the real sandboxed worker (deterministic output)."""
+    from pathlib import Path
+
+    from pelican_tui.backends.svg_render import SvgRenderer
+
+    svg = (Path(__file__).parent / "svg_corpus" / "good_pelican_bicycle.svg").read_text()
+    with SvgRenderer() as renderer:
+        result = renderer.render_sync(svg, 400, 300)
+    assert result.ok and result.png is not None, result.reason
+    return result.png
+
+
+def _finished_comparison(png: bytes) -> Any:
+    """Fill both panes and the status bar with fixed content, as after a run."""
+    from pelican_tui.backends.events import (
+        Finished,
+        LiveStats,
+        TextDelta,
+        ThinkingDelta,
+        Timings,
+        Usage,
+    )
+    from pelican_tui.backends.resources import ResourceSample
+    from pelican_tui.widgets.status_bar import StatusBar
+
+    async def run_before(pilot: Any) -> None:
+        app = pilot.app
+        for slot, tokens_per_s, thinking in (
+            ("left", 38.2, "A pelican: long beak."),
+            ("right", 61.0, ""),
+        ):
+            pane = app.pane(slot)
+            pane.ceiling_tok_s = 150.0 if slot == "left" else None
+            pane.begin()
+            if thinking:
+                pane.feed(ThinkingDelta(thinking))
+            pane.feed(TextDelta('```svg\n<svg viewBox="0 0 400 300">…</svg>\n```'))
+            pane.feed(LiveStats(tokens=120, tokens_per_s=tokens_per_s, time_to_first_token_s=0.41))
+            timings = Timings(
+                time_to_first_token_s=0.41,
+                generation_tokens_per_s=tokens_per_s,
+                generated_tokens=2140,
+            )
+            pane.feed(Finished(timings, Usage(output_tokens=2140, thinking_tokens=812)))
+            pane.picture.set_png(png)
+            pane.end("finished")
+        gib = 1024**3
+        sample = ResourceSample(
+            ram_total=32 * gib,
+            ram_used=int(21.3 * gib),
+            ram_available=int(10.7 * gib),
+            swap_used=0,
+            cpu_percent=96.0,
+            own_rss=74 * 1024**2,
+            server_rss=int(1.2 * gib),
+            server_model_mapped=int(19.8 * gib),
+        )
+        app.query_one(StatusBar).set_sample(sample)
+        await pilot.pause()
+
+    return run_before
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)])
+def test_finished_comparison(snap_compare: Any, size: tuple[int, int], pelican_png: bytes) -> None:
+    app = make_app(overrides={"ui": {"image_mode": "halfcell", "theme": "pelican-dark"}})
+    assert snap_compare(app, run_before=_finished_comparison(pelican_png), terminal_size=size)
