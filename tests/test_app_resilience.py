@@ -161,3 +161,39 @@ async def test_opened_session_shows_its_numbers() -> None:
         assert after.startswith("✓ TTFT"), after
         # The same numbers as when it ran (the ceiling part depends on the cache).
         assert after.split(" · ")[:3] == before.split(" · ")[:3]
+
+
+@pytest.mark.parametrize("mode", ["halfcell", "sixel"])
+async def test_image_mode_setting_forces_the_protocol_and_is_shown(
+    mode: str, pelican_svg_png: bytes
+) -> None:
+    from textual_image.widget import HalfcellImage, SixelImage
+
+    expected = {"halfcell": HalfcellImage, "sixel": SixelImage}[mode]
+    app = make_app(overrides={"ui": {"image_mode": mode}})
+    async with app.run_test(size=(160, 48)) as pilot:
+        assert app.image_mode == mode
+        assert f"img {mode}" in app.query_one(StatusBar).render_text().plain
+        picture = app.pane("left").picture
+        picture.set_png(pelican_svg_png)
+        await pilot.pause()
+        assert picture.query(expected), f"the picture is drawn with {expected.__name__}"
+
+
+def test_image_mode_flag_reaches_the_settings() -> None:
+    from pelican_tui.backends.settings import load_settings
+    from pelican_tui.cli import build_parser, overrides_from_args
+
+    args = build_parser().parse_args(["--image-mode", "halfcell"])
+    assert load_settings(overrides_from_args(args)).ui.image_mode == "halfcell"
+
+
+@pytest.fixture(scope="module")
+def pelican_svg_png() -> bytes:
+    from pelican_tui.backends.svg_render import SvgRenderer
+
+    svg = (Path(__file__).parent / "svg_corpus" / "good_pelican_classic.svg").read_text()
+    with SvgRenderer() as renderer:
+        result = renderer.render_sync(svg, 200, 150)
+    assert result.png is not None, result.reason
+    return result.png
