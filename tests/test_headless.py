@@ -3,6 +3,7 @@ the real session store and the real export, checked file by file."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import io
@@ -13,6 +14,7 @@ import secrets
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,7 +26,9 @@ from _server_support import pid_alive, server_binary, tiny_model, wait_until
 
 from pelican_tui.backends import headless, llama_server, locations
 from pelican_tui.backends.headless import plan_sessions, run_command
+from pelican_tui.backends.llama_server import LlamaServer, ServerConfig
 from pelican_tui.backends.session_store import Run, Session, SessionStore
+from pelican_tui.backends.svg_extract import extract_svg
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 CLAUDE_KEY = "sk-ant-test-headless-" + secrets.token_hex(12)
@@ -97,8 +101,13 @@ def check_local_run(run: Run, *, thinking: bool) -> None:
     args = info["server_args"]
     assert args[args.index("-m") + 1] == str(tiny_model())
     assert args[args.index("-c") + 1] == "2048"
-    assert "--seed" in args and "--api-key" in args
-    assert args[args.index("--api-key") + 1] != LLAMA_KEY
+    assert args[args.index("--seed") + 1] == "42"
+    # The server's key is never on the recorded command line: masked when the
+    # key is passed as --api-key, absent when llama-server reads it from its
+    # environment instead.
+    assert LLAMA_KEY not in args
+    if "--api-key" in args:
+        assert args[args.index("--api-key") + 1] == "***"
     assert run.settings["thinking"] is thinking
     assert run.settings["max_tokens"] == MAX_TOKENS
     assert set(run.settings["sampling"]) >= {"temperature", "top_p", "top_k", "min_p"}
@@ -114,8 +123,24 @@ def check_local_run(run: Run, *, thinking: bool) -> None:
     assert run.peak_ram["app_rss_bytes"] > 0
     check_host(run)
     assert run.answer, "the local model said nothing"
-    assert run.svg_note
+    check_svg_record(run)
     assert run.finished_at is not None and run.finished_at >= run.started_at
+
+
+def check_svg_record(run: Run) -> None:
+    """The stored SVG, note and PNG say what the answer holds and what the renderer did."""
+    found = extract_svg(run.answer)
+    assert run.svg == found.svg
+    assert run.svg_note is not None
+    if found.svg is None:
+        assert run.svg_note == found.note and run.png is None
+        return
+    # "found 1 SVG" (or "closed it up"), plus "; <why>" only when rendering failed.
+    assert run.svg_note.startswith(found.note)
+    rendered = run.svg_note == found.note
+    assert (run.png is not None) == rendered, run.svg_note
+    if run.png is not None:
+        assert run.png.startswith(PNG_MAGIC)
 
 
 def check_host(run: Run) -> None:
@@ -418,6 +443,114 @@ def test_no_claude_thinking_both_puts_thinking_off_on_the_right(
     assert summary["thinking"] == ["on", "off"]
     assert [r["thinking"] for r in summary["sessions"][0]["runs"]] == [True, False]
     assert len(out.strip().splitlines()) == 4  # header, two runs, footer
+
+
+@pytest.fixture
+def running_server() -> Iterator[LlamaServer]:
+    """A llama-server someone already runs (for --url), owned by a loop in its own thread."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name="attached llama-server", daemon=True)
+    thread.start()
+    config = ServerConfig(binary=server_binary(), model=tiny_model(), context=2048, threads=2)
+    server = LlamaServer(config)
+    try:
+        asyncio.run_coroutine_threadsafe(server.start(), loop).result(timeout=120)
+        yield server
+    finally:
+        asyncio.run_coroutine_threadsafe(server.stop(), loop).result(timeout=30)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
+        loop.close()
+
+
+@pytest.mark.slow
+def test_url_attaches_to_a_running_server(
+    tmp_path: Path, env: pytest.MonkeyPatch, running_server: LlamaServer
+) -> None:
+    env.setenv("PELICAN_LOCAL_API_KEY", running_server.api_key)
+    out_dir = tmp_path / "out"
+    url = running_server.base_url
+    code, out, err = run("--url", url, "--no-claude", "--thinking", "off", "--out", str(out_dir))
+    assert code == 0, err
+    assert f"Attached to {url} ({tiny_model().name})" in err
+    assert "llama-server: starting" not in err, "attach mode must not spawn a server"
+    assert running_server.pid is not None and pid_alive(running_server.pid), "not ours to stop"
+
+    [session] = stored_sessions()
+    [left] = session.runs
+    assert left.slot == "left" and left.backend == "openai"
+    assert left.status == "finished", left.failure_reason
+    assert left.model_id == tiny_model().name  # what the server's /v1/models lists
+    assert left.model_info["url"] == url
+    assert left.model_info["served_model"] == tiny_model().name
+    assert "server_args" not in left.model_info, "no command line: we did not start it"
+    assert left.settings["thinking"] is False
+    assert 0 < left.timings["generated_tokens"] <= MAX_TOKENS
+    assert left.answer
+    check_svg_record(left)
+    check_host(left)
+
+    card = (out_dir / f"session-{session.id}" / "run-card.md").read_text()
+    assert "pelican-tui run --prompt" in card and f"--url {url} --no-claude" in card
+    summary = json.loads((out_dir / "summary.json").read_text())
+    assert summary["exit_code"] == 0 and summary["totals"]["finished"] == 1
+    assert running_server.api_key not in out + err + card
+
+
+@pytest.mark.slow
+def test_claude_model_flag_is_what_claude_is_asked_for(
+    tmp_path: Path, env: pytest.MonkeyPatch, claude_server: AnthropicTestServer
+) -> None:
+    use_claude(env, claude_server)
+    model = "claude-test-model-x"
+    out_dir = tmp_path / "out"
+    code, out, err = run("--claude-model", model, "--thinking", "off", *local_args(out_dir))
+    assert code == 0, err
+    [sent] = claude_server.requests
+    assert sent.path == "/v1/messages"
+    assert sent.body is not None and sent.body["model"] == model
+    assert "thinking" not in sent.body or sent.body["thinking"].get("type") != "adaptive"
+
+    [session] = stored_sessions()
+    [left] = session.runs_in("left")
+    [right] = session.runs_in("right")
+    check_local_run(left, thinking=False)
+    assert right.backend == "claude" and right.status == "finished", right.failure_reason
+    assert right.model_id == model and right.model_info["model"] == model
+    assert right.settings["thinking"] is False
+    card = (out_dir / f"session-{session.id}" / "run-card.md").read_text()
+    assert f"--claude-model {model} --thinking off" in card
+    summary = json.loads((out_dir / "summary.json").read_text())
+    assert {r["model_id"] for r in summary["sessions"][0]["runs"]} >= {model}
+    assert model in out
+
+
+@pytest.mark.slow
+def test_two_samples_are_two_sessions_on_one_server(
+    tmp_path: Path, env: pytest.MonkeyPatch
+) -> None:
+    out_dir = tmp_path / "out"
+    code, out, err = run("--samples", "2", "--no-claude", "--thinking", "off", *local_args(out_dir))
+    assert code == 0, err
+    assert err.count("llama-server: ready in") == 1, "one server for the whole batch"
+    pid = server_pid(err)
+    assert wait_until(lambda: not pid_alive(pid), 10), "llama-server outlived the run"
+
+    sessions = stored_sessions()
+    assert len(sessions) == 2
+    for sample, session in enumerate(sessions, start=1):
+        assert f"sample {sample}/2" in session.title and "thinking off" in session.title
+        [left] = session.runs
+        check_local_run(left, thinking=False)
+        assert (out_dir / f"session-{session.id}" / "session.json").is_file()
+    first, second = (session.runs[0] for session in sessions)
+    assert first.finished_at is not None and first.finished_at <= second.started_at
+
+    summary = json.loads((out_dir / "summary.json").read_text())
+    assert summary["exit_code"] == 0
+    assert summary["totals"] == {"runs": 2, "finished": 2, "failed": 0, "cancelled": 0}
+    assert [entry["id"] for entry in summary["sessions"]] == [s.id for s in sessions]
+    assert out.strip().splitlines()[-1].startswith("2 of 2 runs finished; 2 sessions exported")
 
 
 # --------------------------------------------------------------------------- Ctrl-C
