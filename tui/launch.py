@@ -36,6 +36,12 @@ def run_app(settings: Settings, prepared: Prepared) -> int:
     from pelican_tui.app import PelicanApp
 
     app = PelicanApp(settings, prepared)
+    from textual.drivers.linux_driver import LinuxDriver
+
+    if app.driver_class is LinuxDriver:  # Linux and macOS terminals
+        from pelican_tui.terminal_driver import HangupSafeDriver
+
+        app.driver_class = HangupSafeDriver
 
     def last_resort() -> None:
         if app.server is not None:

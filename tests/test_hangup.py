@@ -1,0 +1,94 @@
+"""A dropped SSH connection: the terminal goes away under a running pelican-tui.
+
+Closing the pseudo-terminal's master side is what sshd does when the
+connection drops: the kernel sends SIGHUP to the app (the session leader) and
+every later write to the terminal fails with EIO. pelican-tui must then exit
+by itself, with llama-server gone, instead of hanging on a terminal nobody
+reads (Textual's output thread dies on the first failed write and the next
+full write queue blocks the event loop forever).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+from _server_support import pid_alive, wait_until
+from _tui_process import spawn_tui
+
+pytestmark = pytest.mark.slow
+
+
+def _exited(pid: int) -> bool:
+    try:
+        done, _status = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return True
+    return done == pid
+
+
+def test_terminal_hangup_ends_the_app_and_its_server(tmp_path: Path) -> None:
+    app_pid, fd, server_pid = spawn_tui(tmp_path)
+    try:
+        os.close(fd)  # the terminal is gone: SIGHUP, then EIO on every write
+        exited = wait_until(lambda: _exited(app_pid), 10.0)
+        server_gone = wait_until(lambda: not pid_alive(server_pid), 5.0)
+    finally:
+        for pid in (app_pid, server_pid):
+            if pid_alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(app_pid, 0)
+    assert exited, "pelican-tui kept running after its terminal hung up"
+    assert server_gone, "llama-server outlived a hung-up pelican-tui"
+
+
+def test_hangup_while_streaming_keeps_what_was_generated(tmp_path: Path) -> None:
+    """The run in flight when the terminal drops is saved (cancelled), not lost."""
+    app_pid, fd, server_pid = spawn_tui(tmp_path, extra_env={"PELICAN_LOCAL__MAX_TOKENS": "4000"})
+    db = tmp_path / "home" / "data" / "sessions.sqlite3"
+    try:
+        deadline = time.monotonic() + 60
+        ready = False
+        seen = b""
+        while time.monotonic() < deadline and not ready:
+            try:
+                seen = (seen + os.read(fd, 65536))[-4096:]
+            except OSError:
+                break
+            ready = b"server: ready" in seen
+        assert ready, "the server never became ready"
+        os.write(fd, b"r")
+        assert wait_until(lambda: db.exists(), 20)
+        from pelican_tui.backends.session_store import SessionStore
+
+        def streaming() -> bool:
+            try:
+                os.read(fd, 65536)
+            except OSError:
+                return False
+            with SessionStore.open(db, create=False) as store:
+                sessions = store.list_sessions(limit=1)
+                if not sessions:
+                    return False
+                runs = store.get_session(sessions[0].id).runs
+                return any(len(run.answer or "") > 20 for run in runs)
+
+        assert wait_until(streaming, 60, interval_s=0.2), "no answer was checkpointed"
+        os.close(fd)
+        assert wait_until(lambda: _exited(app_pid), 10.0), "pelican-tui hung after the hang-up"
+    finally:
+        for pid in (app_pid, server_pid):
+            if pid_alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(app_pid, 0)
+    with SessionStore.open(db, create=False) as store:
+        session = store.get_session(store.list_sessions(limit=1)[0].id)
+    statuses = {run.status for run in session.runs}
+    assert statuses <= {"cancelled", "interrupted", "finished"}, statuses
+    assert all(run.answer for run in session.runs), "the text generated so far is kept"
