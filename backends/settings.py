@@ -7,14 +7,19 @@ overrides), ``PELICAN_`` environment variables (``__`` for nesting, e.g.
 
 Settings are built in ``main()``, never at import. The Anthropic API key is not
 a setting: the SDK reads ``ANTHROPIC_API_KEY`` itself and it is never written.
+
+Unknown keys (a typo in the file, ``PELICAN_LOCAL__CONTXT``) and invalid values
+are errors: :func:`load_settings` raises :class:`SettingsError` naming each
+setting and what is wrong with it.
 """
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -32,15 +37,26 @@ QWEN36_HF = "ggml-org/Qwen3.6-35B-A3B-GGUF:Q4_K_M"
 """The real target model, one setting away: ``local.hf = "..."``."""
 
 
+class SettingsError(ValueError):
+    """Settings that cannot be used; the message names each bad setting, for a person."""
+
+
+_STRICT = ConfigDict(extra="forbid")
+
+
 class LocalSettings(BaseModel):
     """The local model: a llama-server pelican-tui spawns, or one it attaches to."""
+
+    model_config = _STRICT
 
     model: Path | None = None
     """Path to a GGUF file. None and no ``hf``: the tiny SmolLM2 stand-in."""
     hf: str | None = None
     """A Hugging Face reference passed to ``llama-server -hf`` (e.g. the Qwen3.6 GGUF)."""
     url: str | None = None
-    """Attach to this OpenAI-compatible server instead of spawning one."""
+    """Attach to this OpenAI-compatible server instead of spawning one.
+
+    ``http://host:8080``, with or without a trailing ``/v1`` or slash."""
     url_api_key_env: str = "PELICAN_LOCAL_API_KEY"
     """Environment variable holding the attached server's API key, if it needs one."""
     url_model: str | None = None
@@ -61,6 +77,11 @@ class LocalSettings(BaseModel):
     """Anything else passed through to llama-server verbatim."""
     ready_timeout_s: float = 600.0
     """How long to wait for the model to load (downloads count)."""
+    stream_timeout_s: float | None = Field(default=120.0, gt=0)
+    """Seconds without a byte from the server before an answer is abandoned (None: wait forever).
+
+    Counts the wait for the first token too, so a server busy with another
+    request needs this to be generous."""
     fit: Literal["warn", "refuse", "ignore"] = "warn"
     """What to do when the memory estimate exceeds available RAM."""
     thinking: bool = True
@@ -74,6 +95,8 @@ class LocalSettings(BaseModel):
 class ClaudeSettings(BaseModel):
     """The Claude side. The key comes from ``ANTHROPIC_API_KEY`` only."""
 
+    model_config = _STRICT
+
     enabled: bool = True
     """Use Claude in the right pane when a key is set."""
     model: str = "claude-opus-4-7"
@@ -86,12 +109,16 @@ class ClaudeSettings(BaseModel):
     """Upper bound on output tokens (thinking included)."""
     base_url: str | None = None
     """Another Messages API endpoint (``ANTHROPIC_BASE_URL`` is honoured too)."""
-    timeout_s: float = 600.0
-    max_retries: int = 2
+    timeout_s: float = Field(default=600.0, gt=0)
+    """Seconds before one API request is abandoned (the SDK's ``timeout``)."""
+    max_retries: int = Field(default=2, ge=0)
+    """Retries of a failed request (the SDK's ``max_retries``; 429 and 529 included)."""
 
 
 class UISettings(BaseModel):
     """How the TUI looks and which keys do what."""
+
+    model_config = _STRICT
 
     theme: str | None = None
     """Theme name; None: the last one chosen (remembered), else pelican-dark."""
@@ -111,7 +138,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="PELICAN_",
         env_nested_delimiter="__",
-        extra="ignore",
+        extra="forbid",
     )
 
     prompt: str = DEFAULT_PROMPT
@@ -152,10 +179,34 @@ def load_settings(overrides: dict[str, Any] | None = None) -> Settings:
     """Build settings from file and environment, with CLI ``overrides`` on top.
 
     ``overrides`` is nested like the model (``{"local": {"context": 4096}}``);
-    None values are ignored so unset CLI flags never mask the file.
+    None values are ignored so unset CLI flags never mask the file. Raises
+    :class:`SettingsError` for an unreadable file, unknown keys or bad values.
     """
-    base = Settings()
-    if not overrides:
-        return base
-    merged = _deep_merge(base.model_dump(), overrides)
-    return Settings(**merged)
+    try:
+        base = Settings()
+        if not overrides:
+            return base
+        merged = _deep_merge(base.model_dump(), overrides)
+        return Settings(**merged)
+    except ValidationError as error:
+        raise SettingsError(_describe(error)) from None
+    except tomllib.TOMLDecodeError as error:
+        raise SettingsError(f"{locations.config_file()} is not valid TOML: {error}") from None
+    except OSError as error:
+        raise SettingsError(f"cannot read {locations.config_file()}: {error}") from None
+
+
+def _describe(error: ValidationError) -> str:
+    """Every problem on the first line (callers may show only that), the sources on the next."""
+    problems = []
+    for problem in error.errors():
+        where = ".".join(str(part) for part in problem["loc"]) or "settings"
+        if problem["type"] == "extra_forbidden":
+            problems.append(f"{where}: unknown setting")
+        else:
+            problems.append(f"{where}: {problem['msg']} (got {problem.get('input')!r})")
+    return (
+        "; ".join(problems)
+        + f"\n(settings come from {locations.config_file()}, PELICAN_* environment variables"
+        " with __ for nesting, e.g. PELICAN_LOCAL__CONTEXT, and command-line flags)"
+    )

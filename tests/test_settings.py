@@ -1,0 +1,160 @@
+"""Settings: where each value comes from, and what happens when one is wrong.
+
+Precedence, lowest first: defaults < the TOML file named by
+``PELICAN_CONFIG_FILE`` < ``PELICAN_`` environment variables (``__`` nests)
+< command-line overrides. The Anthropic key is never a setting.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import BaseModel
+
+from pelican_tui.backends.settings import (
+    LocalSettings,
+    Settings,
+    SettingsError,
+    load_settings,
+)
+
+SECRET = "sk-ant-test-secret-0123456789"
+
+
+@pytest.fixture
+def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "elsewhere" / "my-config.toml"
+    path.parent.mkdir()
+    monkeypatch.setenv("PELICAN_CONFIG_FILE", str(path))
+    return path
+
+
+def test_defaults_without_a_file(config: Path) -> None:
+    assert not config.exists()
+    settings = load_settings()
+    assert settings.local.context == LocalSettings().context == 8192
+    assert settings.claude.model == "claude-opus-4-7"
+
+
+def test_each_layer_overrides_the_one_below(config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config.write_text(
+        'prompt = "from the file"\n'
+        "[local]\n"
+        "context = 4096\n"
+        "threads = 2\n"
+        "max_tokens = 1000\n"
+        "[claude]\n"
+        'effort = "low"\n'
+        "[ui.keymap]\n"
+        'run_both = "ctrl+r"\n'
+    )
+    file_only = load_settings()
+    assert file_only.prompt == "from the file"
+    assert (file_only.local.context, file_only.local.threads) == (4096, 2)
+    assert file_only.claude.effort == "low"
+    assert file_only.ui.keymap == {"run_both": "ctrl+r"}
+    assert file_only.local.seed is None, "unset in the file: the default"
+
+    monkeypatch.setenv("PELICAN_LOCAL__CONTEXT", "16384")
+    monkeypatch.setenv("PELICAN_LOCAL__MAX_TOKENS", "2000")
+    monkeypatch.setenv("PELICAN_CLAUDE__EFFORT", "max")
+    env = load_settings()
+    assert env.local.context == 16384 and env.local.max_tokens == 2000
+    assert env.claude.effort == "max"
+    assert env.local.threads == 2, "env for one nested key keeps the file's others"
+    assert env.prompt == "from the file"
+
+    cli = load_settings({"local": {"context": 2048, "threads": None}, "claude": {"model": "x"}})
+    assert cli.local.context == 2048, "CLI beats env"
+    assert cli.local.threads == 2, "a None CLI value (flag not given) masks nothing"
+    assert cli.local.max_tokens == 2000, "env still beats the file"
+    assert cli.claude.model == "x" and cli.claude.effort == "max"
+    assert cli.ui.keymap == {"run_both": "ctrl+r"}
+
+
+def test_a_nested_table_as_json_in_the_environment(
+    config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PELICAN_UI__KEYMAP", json.dumps({"save": "ctrl+s"}))
+    assert load_settings().ui.keymap == {"save": "ctrl+s"}
+
+
+@pytest.mark.parametrize(
+    ("toml", "env", "fragment"),
+    [
+        ("[local]\ncontext = 'lots'\n", {}, "local.context: Input should be a valid integer"),
+        ("[local]\ncontxt = 4096\n", {}, "local.contxt: unknown setting"),
+        ("[local]\nfit = 'maybe'\n", {}, "local.fit: Input should be 'warn', 'refuse' or 'ignore'"),
+        ("[local]\nstream_timeout_s = -1\n", {}, "local.stream_timeout_s: Input should be greater"),
+        ("", {"PELICAN_CLAUDE__EFFORT": "extreme"}, "claude.effort: Input should be"),
+        ("", {"PELICAN_LOCAL__CONTXT": "1"}, "local.contxt: unknown setting"),
+        ("[local\ncontext = 1\n", {}, "is not valid TOML"),
+    ],
+)
+def test_invalid_values_are_a_clear_error(
+    config: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    toml: str,
+    env: dict[str, str],
+    fragment: str,
+) -> None:
+    config.write_text(toml)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError) as raised:
+        load_settings()
+    message = str(raised.value)
+    assert fragment in message.splitlines()[0], message
+    assert str(config) in message
+    assert "Traceback" not in message and "pydantic" not in message.lower()
+
+
+def test_a_bad_cli_override_is_a_clear_error(config: Path) -> None:
+    with pytest.raises(SettingsError, match=r"local\.context: Input should be a valid integer"):
+        load_settings({"local": {"context": "many"}})
+
+
+def test_other_pelican_variables_are_not_settings(
+    config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Paths (PELICAN_HOME, PELICAN_CACHE_DIR) and the attached server's key are
+    # read elsewhere; they must not trip the unknown-setting check.
+    monkeypatch.setenv("PELICAN_CACHE_DIR", str(config.parent / "cache"))
+    monkeypatch.setenv("PELICAN_LOCAL_API_KEY", "remote-key")
+    settings = load_settings()
+    assert "remote-key" not in settings.model_dump_json()
+
+
+def _field_names(model: type[BaseModel]) -> set[str]:
+    names: set[str] = set()
+    for name, info in model.model_fields.items():
+        names.add(name)
+        annotation: Any = info.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            names |= {f"{name}.{inner}" for inner in _field_names(annotation)}
+    return names
+
+
+def test_the_anthropic_key_is_never_a_setting(
+    config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", SECRET)
+    monkeypatch.setenv("PELICAN_ANTHROPIC_API_KEY", SECRET)
+    monkeypatch.setenv("PELICAN_CLAUDE__API_KEY", "x")
+    with pytest.raises(SettingsError, match=r"claude\.api_key: unknown setting"):
+        load_settings()
+    monkeypatch.delenv("PELICAN_CLAUDE__API_KEY")
+    settings = load_settings()
+    keyish = {name for name in _field_names(Settings) if "key" in name}
+    assert keyish == {"local.url_api_key_env", "ui.keymap"}, "no field holds a secret"
+    assert settings.local.url_api_key_env == "PELICAN_LOCAL_API_KEY", "a variable's name only"
+    dumped = settings.model_dump_json()
+    assert SECRET not in dumped and SECRET not in repr(settings)
+    config.write_text(f'[claude]\napi_key = "{SECRET}"\n')
+    with pytest.raises(SettingsError) as raised:
+        load_settings()
+    assert "claude.api_key: unknown setting" in str(raised.value)
+    assert SECRET not in str(raised.value).splitlines()[0]
