@@ -134,8 +134,15 @@ def make_local_backend(
             name="local",
             model=local.url_model,
             facts=plan.facts(),
+            stream_timeout_s=local.stream_timeout_s,
+            api_key_env=local.url_api_key_env,
         )
     if binary is None:
         raise ValueError("a llama-server binary is needed to spawn the local model")
     server = LlamaServer(server_config(local, plan, binary), on_status=on_status)
-    return OpenAICompatibleBackend(server=server, name="local", facts=plan.facts())
+    return OpenAICompatibleBackend(
+        server=server,
+        name="local",
+        facts=plan.facts(),
+        stream_timeout_s=local.stream_timeout_s,
+    )

@@ -1,0 +1,466 @@
+"""Attach mode: any OpenAI-compatible server by URL, and a real llama-server by URL.
+
+"Other" servers are a real loopback HTTP server defined here
+(:class:`OpenAITestServer`) that speaks the chat-completions SSE protocol and
+records every request body; it can be strict (400 on any non-standard field,
+404 on an unknown model, like OpenAI itself), omit the space after ``data:``,
+live under a path prefix, or go silent mid-stream. The llama.cpp side is a real
+llama-server started by the test on the tiny default model.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+from _server_support import server_binary, tiny_model
+
+from pelican_tui.backends.events import Failed, Finished, GenerationEvent, TextDelta
+from pelican_tui.backends.llama_server import LlamaServer, ServerConfig, free_port
+from pelican_tui.backends.local_model import make_local_backend, plan_local
+from pelican_tui.backends.openai_backend import (
+    LLAMA_CPP_ONLY_FIELDS,
+    OpenAICompatibleBackend,
+    build_payload,
+    check_server,
+    normalize_base_url,
+)
+from pelican_tui.backends.protocol import GenerationRequest
+from pelican_tui.backends.settings import LocalSettings
+
+ANSWER = '```svg\n<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"/>\n```'
+PIECES = [ANSWER[i : i + 7] for i in range(0, len(ANSWER), 7)]
+"""The answer as the server streams it: one "token" per chunk."""
+
+STANDARD_FIELDS = frozenset(
+    {
+        "model",
+        "messages",
+        "stream",
+        "stream_options",
+        "max_tokens",
+        "max_completion_tokens",
+        "temperature",
+        "top_p",
+        "presence_penalty",
+        "frequency_penalty",
+        "seed",
+        "stop",
+        "n",
+        "user",
+    }
+)
+"""What a strict OpenAI-compatible server accepts; anything else is a 400."""
+
+# Qwen3.6 model card (FACTS.md): thinking for precise coding, and non-thinking.
+CARD_THINKING = {
+    "temperature": 0.6,
+    "top_p": 0.95,
+    "top_k": 20,
+    "min_p": 0.0,
+    "presence_penalty": 0.0,
+}
+CARD_NO_THINKING = {
+    "temperature": 0.7,
+    "top_p": 0.8,
+    "top_k": 20,
+    "min_p": 0.0,
+    "presence_penalty": 1.5,
+}
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: Any
+
+
+@dataclass
+class OpenAITestServer:
+    """A chat-completions server on 127.0.0.1, in its own thread."""
+
+    models: tuple[str, ...] = ("test-model",)
+    strict: bool = False
+    """400 for any field outside :data:`STANDARD_FIELDS`; 404 for a missing or unknown model."""
+    llama_props: bool = False
+    """Answer ``/props`` like llama-server (otherwise 404, like everything else)."""
+    space_after_colon: bool = True
+    prefix: str = ""
+    """Serve the API under this path (``/api`` gives ``/api/v1/...``)."""
+    stall_after: int | None = None
+    """Send this many chunks, then nothing more until the client hangs up."""
+    api_key: str | None = None
+    requests: list[Recorded] = field(default_factory=list)
+    client_hung_up: threading.Event = field(default_factory=threading.Event)
+    port: int = 0
+    _loop: asyncio.AbstractEventLoop | None = None
+    _stop: asyncio.Event | None = None
+    _thread: threading.Thread | None = None
+    _ready: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}{self.prefix}"
+
+    def chat_bodies(self) -> list[dict[str, Any]]:
+        return [r.body for r in self.requests if r.path.endswith("/chat/completions")]
+
+    def __enter__(self) -> OpenAITestServer:
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._serve()), daemon=True)
+        self._thread.start()
+        assert self._ready.wait(10), "test server did not start"
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._loop is not None and self._stop is not None:
+            with contextlib.suppress(RuntimeError):
+                self._loop.call_soon_threadsafe(self._stop.set)
+        if self._thread is not None:
+            self._thread.join(10)
+
+    async def _serve(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        self.port = server.sockets[0].getsockname()[1]
+        self._ready.set()
+        async with server:
+            await self._stop.wait()
+            server.close()
+            for task in asyncio.all_tasks():
+                if task is not asyncio.current_task():
+                    task.cancel()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            await self._request(reader, writer)
+        except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
+            pass
+        finally:
+            writer.close()
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await writer.wait_closed()
+
+    async def _request(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        method, target, _ = (await reader.readline()).decode("latin-1").split(" ", 2)
+        headers: dict[str, str] = {}
+        while (line := (await reader.readline()).decode("latin-1")) not in ("\r\n", "\n", ""):
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+        length = int(headers.get("content-length", "0"))
+        body = json.loads(await reader.readexactly(length)) if length else None
+        self.requests.append(Recorded(method, target, headers, body))
+        path = target.removeprefix(self.prefix) if target.startswith(self.prefix) else ""
+        if self.api_key and headers.get("authorization") != f"Bearer {self.api_key}":
+            await _send_json(writer, 401, {"error": {"message": "Incorrect API key provided"}})
+        elif method == "GET" and path == "/v1/models":
+            data = [{"id": m, "object": "model", "owned_by": "test"} for m in self.models]
+            await _send_json(writer, 200, {"object": "list", "data": data})
+        elif method == "GET" and path == "/props" and self.llama_props:
+            props = {"build_info": "b0-test", "default_generation_settings": {}}
+            await _send_json(writer, 200, props)
+        elif method == "POST" and path == "/v1/chat/completions":
+            await self._chat(reader, writer, body)
+        else:
+            await _send_json(writer, 404, {"error": {"message": f"no route {target}"}})
+
+    async def _chat(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, body: Any
+    ) -> None:
+        if self.strict:
+            unknown = sorted(set(body) - STANDARD_FIELDS)
+            if unknown:
+                message = f"Unrecognized request argument supplied: {', '.join(unknown)}"
+                await _send_json(writer, 400, {"error": {"message": message}})
+                return
+            if body.get("model") not in self.models:
+                message = f"The model `{body.get('model')}` does not exist"
+                await _send_json(writer, 404, {"error": {"message": message}})
+                return
+        head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
+        writer.write((head + "transfer-encoding: chunked\r\nconnection: close\r\n\r\n").encode())
+        hung_up = asyncio.ensure_future(reader.read(1))
+        chunks: list[object] = [
+            {"choices": [{"index": 0, "delta": {"content": p}, "finish_reason": None}]}
+            for p in PIECES
+        ]
+        chunks.append({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+        usage = {"prompt_tokens": 11, "completion_tokens": len(PIECES), "total_tokens": 0}
+        chunks.append({"choices": [], "usage": usage})
+        chunks.append("[DONE]")
+        space = " " if self.space_after_colon else ""
+        for index, chunk in enumerate(chunks):
+            if self.stall_after is not None and index == self.stall_after:
+                await hung_up  # silent until the client gives up
+                self.client_hung_up.set()
+                return
+            data = chunk if isinstance(chunk, str) else json.dumps(chunk)
+            frame = f"data:{space}{data}\n\n".encode()
+            writer.write(f"{len(frame):x}\r\n".encode() + frame + b"\r\n")
+            await writer.drain()
+        writer.write(b"0\r\n\r\n")
+        await writer.drain()
+
+
+async def _send_json(writer: asyncio.StreamWriter, status: int, payload: object) -> None:
+    data = json.dumps(payload).encode()
+    head = f"HTTP/1.1 {status} X\r\ncontent-type: application/json\r\n"
+    head += f"content-length: {len(data)}\r\nconnection: close\r\n\r\n"
+    writer.write(head.encode() + data)
+    await writer.drain()
+
+
+@pytest.fixture
+def openai_server(request: pytest.FixtureRequest) -> Iterator[OpenAITestServer]:
+    options = getattr(request, "param", {})
+    with OpenAITestServer(**options) as server:
+        yield server
+
+
+async def _collect(
+    backend: OpenAICompatibleBackend, thinking: bool = False
+) -> list[GenerationEvent]:
+    request = GenerationRequest(prompt="Draw a pelican.", thinking=thinking, max_tokens=64)
+    return [event async for event in backend.generate(request)]
+
+
+def _answer(events: list[GenerationEvent]) -> str:
+    return "".join(e.text for e in events if isinstance(e, TextDelta))
+
+
+# --------------------------------------------------------------------------- URL forms
+
+
+@pytest.mark.parametrize(
+    ("typed", "root"),
+    [
+        ("http://h:8080", "http://h:8080"),
+        ("http://h:8080/", "http://h:8080"),
+        ("http://h:8080/v1", "http://h:8080"),
+        ("http://h:8080/v1/", "http://h:8080"),
+        (" https://h/api/v1/ ", "https://h/api"),
+        ("localhost:8080/v1", "http://localhost:8080"),
+    ],
+)
+def test_normalize_base_url(typed: str, root: str) -> None:
+    assert normalize_base_url(typed) == root
+
+
+@pytest.mark.parametrize("suffix", ["", "/", "/v1", "/v1/"])
+@pytest.mark.parametrize("openai_server", [{}, {"prefix": "/api"}], indirect=True)
+async def test_every_url_form_reaches_chat_completions(
+    openai_server: OpenAITestServer, suffix: str
+) -> None:
+    backend = OpenAICompatibleBackend(openai_server.url + suffix)
+    events = await _collect(backend)
+    assert isinstance(events[-1], Finished), events[-1]
+    assert _answer(events) == ANSWER
+    paths = [r.path for r in openai_server.requests]
+    assert f"{openai_server.prefix}/v1/chat/completions" in paths
+    assert not any("/v1/v1" in path for path in paths), paths
+
+
+# --------------------------------------------------------------------------- model choice
+
+
+@pytest.mark.parametrize(
+    "openai_server", [{"strict": True, "models": ("first-model", "second-model")}], indirect=True
+)
+async def test_without_url_model_the_first_listed_model_is_sent(
+    openai_server: OpenAITestServer,
+) -> None:
+    local = LocalSettings(url=openai_server.url)
+    backend = make_local_backend(local, plan_local(local), binary=None)
+    events = await _collect(backend)
+    assert isinstance(events[-1], Finished), events[-1]
+    assert [body["model"] for body in openai_server.chat_bodies()] == ["first-model"]
+    assert backend.describe()["served_model"] == "first-model"
+
+    chosen = LocalSettings(url=openai_server.url, url_model="second-model")
+    backend = make_local_backend(chosen, plan_local(chosen), binary=None)
+    events = await _collect(backend)
+    assert isinstance(events[-1], Finished), events[-1]
+    assert openai_server.chat_bodies()[-1]["model"] == "second-model"
+
+
+# --------------------------------------------------------------------------- status is real
+
+
+async def test_status_reports_an_unreachable_server_after_a_probe() -> None:
+    url = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens there
+    backend = OpenAICompatibleBackend(url)
+    assert "not checked yet" in backend.status().message
+    status = await backend.probe()
+    assert not status.ready
+    assert "cannot reach" in status.message and url in status.message
+    assert status.hint and "local.url" in status.hint
+    assert backend.status() == status
+    events = await _collect(backend)
+    assert len(events) == 1 and isinstance(events[0], Failed)
+    assert "cannot reach" in events[0].reason and events[0].hint
+
+
+@pytest.mark.parametrize("openai_server", [{"api_key": "right-key"}], indirect=True)
+async def test_probe_names_the_api_key_variable_on_401(openai_server: OpenAITestServer) -> None:
+    wrong = OpenAICompatibleBackend(openai_server.url, "wrong-key", api_key_env="MY_KEY_VAR")
+    status = await wrong.probe()
+    assert not status.ready and "401" in status.message
+    assert status.hint is not None and "MY_KEY_VAR" in status.hint
+    right = OpenAICompatibleBackend(openai_server.url, "right-key")
+    assert (await right.probe()).ready
+
+
+async def test_a_server_that_goes_away_turns_status_not_ready() -> None:
+    with OpenAITestServer() as server:
+        backend = OpenAICompatibleBackend(server.url)
+        assert (await backend.probe()).ready
+    events = await _collect(backend)
+    assert isinstance(events[-1], Failed)
+    assert "cannot reach" in events[-1].reason
+    assert not backend.status().ready
+
+
+# --------------------------------------------------------------------------- stalls
+
+
+@pytest.mark.parametrize("openai_server", [{"stall_after": 3}], indirect=True)
+async def test_a_silent_stall_ends_in_failed(openai_server: OpenAITestServer) -> None:
+    backend = OpenAICompatibleBackend(openai_server.url, stream_timeout_s=0.5)
+    started = time.monotonic()
+    events = await asyncio.wait_for(_collect(backend), timeout=30)
+    assert isinstance(events[-1], Failed), events[-1]
+    assert "sent nothing for 0.5 s" in events[-1].reason
+    assert any(isinstance(e, TextDelta) for e in events), "the chunks before the stall arrived"
+    assert time.monotonic() - started < 10
+    assert openai_server.client_hung_up.wait(5), "the client closed the stalled stream"
+
+
+def test_stream_timeout_comes_from_settings() -> None:
+    local = LocalSettings(url="http://127.0.0.1:1", stream_timeout_s=42.0)
+    backend = make_local_backend(local, plan_local(local), binary=None)
+    assert backend.stream_timeout_s == 42.0
+    assert LocalSettings().stream_timeout_s == 120.0
+
+
+# --------------------------------------------------------------------------- dialects
+
+
+@pytest.mark.parametrize("openai_server", [{"strict": True}], indirect=True)
+async def test_a_strict_server_gets_only_standard_fields(openai_server: OpenAITestServer) -> None:
+    # The server really rejects llama.cpp's fields...
+    llama_body = build_payload(GenerationRequest(), "test-model", llama_cpp=True)
+    async with httpx.AsyncClient() as client:
+        rejected = await client.post(f"{openai_server.url}/v1/chat/completions", json=llama_body)
+    assert rejected.status_code == 400 and "top_k" in rejected.text
+    # ...and the backend, having probed it, does not send them.
+    backend = OpenAICompatibleBackend(openai_server.url)
+    status = await backend.probe()
+    assert status.ready and "OpenAI-compatible" in status.message
+    assert not backend.llama_cpp and not backend.capabilities.supports_thinking
+    events = await _collect(backend, thinking=True)
+    assert isinstance(events[-1], Finished), events[-1]
+    body = openai_server.chat_bodies()[-1]
+    assert set(body) <= STANDARD_FIELDS
+    assert not set(body) & set(LLAMA_CPP_ONLY_FIELDS)
+    assert events[-1].usage.output_tokens == len(PIECES), "from the usage chunk"
+    assert events[-1].timings.generation_tokens_per_s is not None, "measured client-side"
+
+
+@pytest.mark.parametrize("openai_server", [{"llama_props": True}], indirect=True)
+async def test_a_server_with_llama_props_gets_llama_fields(
+    openai_server: OpenAITestServer,
+) -> None:
+    backend = OpenAICompatibleBackend(openai_server.url)
+    await backend.probe()
+    assert backend.llama_cpp and backend.check is not None and backend.check.build == "b0-test"
+    events = await _collect(backend)
+    assert isinstance(events[-1], Finished)
+    body = openai_server.chat_bodies()[-1]
+    assert set(LLAMA_CPP_ONLY_FIELDS) <= set(body)
+    assert body["chat_template_kwargs"] == {"enable_thinking": False}
+
+
+@pytest.mark.parametrize("openai_server", [{"space_after_colon": False}], indirect=True)
+async def test_sse_data_without_a_space_after_the_colon(openai_server: OpenAITestServer) -> None:
+    events = await _collect(OpenAICompatibleBackend(openai_server.url))
+    assert isinstance(events[-1], Finished), events[-1]
+    assert _answer(events) == ANSWER
+
+
+# --------------------------------------------------------------------------- sampling
+
+
+@pytest.mark.parametrize("openai_server", [{"llama_props": True}], indirect=True)
+async def test_recommended_sampling_sent_per_mode_is_the_model_cards(
+    openai_server: OpenAITestServer,
+) -> None:
+    backend = OpenAICompatibleBackend(openai_server.url)
+    for thinking in (True, False):
+        events = await _collect(backend, thinking=thinking)
+        assert isinstance(events[-1], Finished), events[-1]
+    on, off = openai_server.chat_bodies()
+    assert {key: on[key] for key in CARD_THINKING} == CARD_THINKING
+    assert {key: off[key] for key in CARD_NO_THINKING} == CARD_NO_THINKING
+    assert on["chat_template_kwargs"] == {"enable_thinking": True}
+    assert off["chat_template_kwargs"] == {"enable_thinking": False}
+
+
+@pytest.mark.parametrize("openai_server", [{"strict": True}], indirect=True)
+async def test_a_strict_server_still_gets_the_standard_sampling_fields(
+    openai_server: OpenAITestServer,
+) -> None:
+    backend = OpenAICompatibleBackend(openai_server.url)
+    events = await _collect(backend, thinking=False)
+    assert isinstance(events[-1], Finished), events[-1]
+    body = openai_server.chat_bodies()[-1]
+    standard = {k: v for k, v in CARD_NO_THINKING.items() if k not in LLAMA_CPP_ONLY_FIELDS}
+    assert {key: body[key] for key in standard} == standard
+
+
+# --------------------------------------------------------------------------- real llama-server
+
+
+@pytest.fixture
+async def llama() -> AsyncIterator[LlamaServer]:
+    server = LlamaServer(ServerConfig(binary=server_binary(), model=tiny_model(), context=1024))
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("suffix", ["/v1/", "/"])
+async def test_attach_to_a_real_llama_server_by_url(
+    llama: LlamaServer, suffix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PELICAN_LOCAL_API_KEY", llama.api_key)
+    local = LocalSettings(url=llama.base_url + suffix)
+    backend = make_local_backend(local, plan_local(local), binary=None)
+    status = await backend.probe()
+    assert status.ready, status
+    assert backend.llama_cpp and backend.capabilities.supports_thinking
+    assert backend.check is not None and backend.check.models
+    assert backend.model == backend.check.models[0]
+    assert backend.model.endswith(tiny_model().name), "llama-server lists its model by path"
+    events = await _collect(backend)
+    assert isinstance(events[-1], Finished), events[-1]
+    assert events[-1].timings.generation_tokens_per_s, "llama.cpp timings were asked for"
+
+
+@pytest.mark.slow
+async def test_check_server_without_the_key_says_which_variable(llama: LlamaServer) -> None:
+    check = await check_server(llama.base_url, None, api_key_env="PELICAN_LOCAL_API_KEY")
+    assert check.reachable and not check.ready
+    assert check.hint is not None and "PELICAN_LOCAL_API_KEY" in check.hint
