@@ -3,11 +3,17 @@
 :func:`plan_local` decides everything before anything is spawned (so the UI
 and ``doctor`` can show it), and :func:`make_local_backend` turns the plan into
 a backend, owning a :class:`LlamaServer` unless the plan attaches to a URL.
+
+An ``-hf`` reference gets the same memory-fit check as a local file when
+llama.cpp already has it in its cache (:func:`find_cached_hf_model` follows
+llama.cpp's ``common/hf-cache.cpp`` and ``common/download.cpp``); otherwise the
+plan says plainly that the fit cannot be checked until it is downloaded.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +42,8 @@ class LocalPlan:
     fit: FitVerdict | None = None
     stand_in: bool = False
     """True for the tiny default model (labelled as such on screen)."""
+    fit_note: str | None = None
+    """Why there is no memory fit (an ``-hf`` model not downloaded yet), for display."""
 
     @property
     def problem(self) -> str | None:
@@ -85,24 +93,160 @@ def resolve_model_path(local: LocalSettings) -> tuple[Path | None, bool]:
     return default_model.default_model_path(), True
 
 
+def _fit(info: GGUFInfo, local: LocalSettings) -> FitVerdict | None:
+    estimate = estimate_memory(info, local.context)
+    verdict: FitVerdict | None = check_fit(estimate, psutil.virtual_memory().available)
+    if verdict is None or local.fit == "ignore":
+        return None
+    if local.fit == "warn" and verdict.level == "too_big":
+        return FitVerdict(ok=False, level="tight", message=verdict.message)
+    return verdict
+
+
 def plan_local(local: LocalSettings) -> LocalPlan:
     if local.url:
         return LocalPlan(mode="attach", label=local.url_model or "remote model", url=local.url)
     path, stand_in = resolve_model_path(local)
     if path is None:
-        return LocalPlan(mode="spawn", label=str(local.hf).split("/")[-1], hf=local.hf)
+        return _plan_hf(local, str(local.hf))
     label = default_model.LABEL if stand_in else path.name.removesuffix(".gguf")
     try:
         info = read_gguf_info(path)
     except GGUFError as error:
         return LocalPlan("spawn", label, model_path=path, info_error=str(error), stand_in=stand_in)
-    estimate = estimate_memory(info, local.context)
-    verdict: FitVerdict | None = check_fit(estimate, psutil.virtual_memory().available)
-    if verdict is None or local.fit == "ignore":
-        verdict = None
-    elif local.fit == "warn" and verdict.level == "too_big":
-        verdict = FitVerdict(ok=False, level="tight", message=verdict.message)
+    verdict = _fit(info, local)
     return LocalPlan("spawn", label, model_path=path, info=info, fit=verdict, stand_in=stand_in)
+
+
+def _plan_hf(local: LocalSettings, ref: str) -> LocalPlan:
+    label = ref.split("/")[-1]
+    cached = find_cached_hf_model(ref)
+    if cached.path is None:
+        return LocalPlan("spawn", label, hf=ref, fit_note=cached.note)
+    try:
+        info = read_gguf_info(cached.path)
+    except GGUFError as error:
+        note = f"the cached copy cannot be read ({error}); memory fit not checked"
+        return LocalPlan("spawn", label, hf=ref, fit_note=note)
+    return LocalPlan("spawn", label, hf=ref, info=info, fit=_fit(info, local))
+
+
+# --------------------------------------------------------------------------- -hf cache
+
+
+@dataclass(frozen=True, slots=True)
+class CachedHFModel:
+    """Where llama.cpp would find an ``-hf`` model without downloading it."""
+
+    cache_dir: Path
+    """llama.cpp's Hugging Face cache folder (``LLAMA_CACHE`` or the HF hub default)."""
+    path: Path | None
+    """The GGUF llama-server would load, or None when it is not cached (or split)."""
+    note: str
+    """One line for a person: where it was found, or why the fit cannot be checked."""
+
+
+_CACHE_ENV: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("LLAMA_CACHE", ()),
+    ("HF_HUB_CACHE", ()),
+    ("HUGGINGFACE_HUB_CACHE", ()),
+    ("HF_HOME", ("hub",)),
+    ("XDG_CACHE_HOME", ("huggingface", "hub")),
+    ("USERPROFILE" if os.name == "nt" else "HOME", (".cache", "huggingface", "hub")),
+)
+_REPO_ID = re.compile(r"^[A-Za-z0-9_]+(?:[/.-][A-Za-z0-9_]+)*$")
+_SPLIT = re.compile(r"^(.+)-([0-9]{5})-of-([0-9]{5})$", re.IGNORECASE)
+_NOT_A_MODEL = ("mmproj", "imatrix", "mtp-", "eagle3-", "dflash-", "dspark-")
+_COMMIT = re.compile(r"^[0-9a-fA-F]{40}$")
+
+
+def llama_cache_dir() -> Path:
+    """llama.cpp's model cache, in the order ``hf_cache::get_cache_directory`` reads it."""
+    for variable, below in _CACHE_ENV:
+        value = os.environ.get(variable)
+        if value:
+            return Path(value).joinpath(*below)
+    return Path.home() / ".cache" / "huggingface" / "hub"
+
+
+def _cached_commit(repo_dir: Path) -> str | None:
+    """The snapshot llama.cpp uses offline: ``refs/main``, else the first valid ref."""
+    refs = repo_dir / "refs"
+    try:
+        entries = sorted(refs.iterdir(), key=lambda entry: (entry.name != "main", entry.name))
+    except OSError:
+        return None
+    for entry in entries:
+        try:
+            lines = entry.read_text().splitlines() if entry.is_file() else []
+        except OSError:
+            continue
+        if lines and _COMMIT.match(lines[0]):
+            return lines[0]
+    return None
+
+
+def _split_part(name: str) -> tuple[int, int]:
+    match = _SPLIT.match(name.removesuffix(".gguf"))
+    return (int(match.group(2)), int(match.group(3))) if match else (1, 1)
+
+
+def _best_model(files: list[str], tag: str) -> str | None:
+    """``find_best_model``: the first model GGUF matching the tag (Q4_K_M, then Q8_0)."""
+    models = [
+        path
+        for path in files
+        if path.endswith(".gguf")
+        and not any(word in path.rsplit("/", 1)[-1] for word in _NOT_A_MODEL)
+        and _split_part(path)[0] == 1
+    ]
+    for wanted in [tag] if tag else ["Q4_K_M", "Q8_0"]:
+        pattern = re.compile(re.escape(wanted) + "[.-]", re.IGNORECASE)
+        for path in models:
+            if pattern.search(path):
+                return path
+    return models[0] if models and not tag else None
+
+
+def find_cached_hf_model(ref: str) -> CachedHFModel:
+    """The file ``llama-server -hf ref`` would load from llama.cpp's cache, if it is there.
+
+    The cache has the Hugging Face hub layout:
+    ``<cache>/models--<user>--<repo>/snapshots/<commit>/<file>.gguf``, the
+    commit named by ``refs/main``. The file is chosen like llama.cpp does: the
+    ``:quant`` tag followed by ``.`` or ``-`` (no tag: Q4_K_M, then Q8_0, then
+    any model file). Online, llama-server may pick a newer commit: this is the
+    copy it falls back to, and the one a fit check can read today.
+    """
+    cache = llama_cache_dir()
+    repo, _, tag = ref.partition(":")
+    tag = tag.rsplit(":", 1)[-1]
+    not_cached = (
+        f"not in llama.cpp's cache ({cache}) yet: the memory fit can't be checked "
+        "until llama-server has downloaded it"
+    )
+    if repo.count("/") != 1 or not _REPO_ID.match(repo):
+        return CachedHFModel(cache, None, f"{ref!r} is not a user/repo[:quant] reference")
+    repo_dir = cache / ("models--" + repo.replace("/", "--"))
+    commit = _cached_commit(repo_dir)
+    snapshot = repo_dir / "snapshots" / commit if commit else None
+    if snapshot is None or not snapshot.is_dir():
+        return CachedHFModel(cache, None, not_cached)
+    files = sorted(
+        entry.relative_to(snapshot).as_posix()
+        for entry in snapshot.rglob("*")
+        if entry.is_file() or entry.is_symlink()
+    )
+    best = _best_model(files, tag)
+    if best is None:
+        return CachedHFModel(cache, None, not_cached)
+    path = snapshot / best
+    parts = _split_part(best)[1]
+    if parts > 1:
+        return CachedHFModel(
+            cache, None, f"cached as {parts} split files ({path}); memory fit not checked"
+        )
+    return CachedHFModel(cache, path, f"cached at {path}")
 
 
 def server_config(local: LocalSettings, plan: LocalPlan, binary: Path) -> ServerConfig:

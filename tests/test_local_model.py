@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -50,3 +51,91 @@ def test_a_qwen36_sized_moe_is_refused_before_spawning(
 def test_a_missing_model_is_a_plan_problem(tmp_path: Path) -> None:
     plan = plan_local(LocalSettings(model=tmp_path / "gone.gguf"))
     assert plan.problem is not None and "no such file" in plan.problem
+
+
+# --------------------------------------------------------------------------- -hf cache
+
+QWEN_REPO = "ggml-org/Qwen3.6-35B-A3B-GGUF"
+COMMIT = "0123456789abcdef0123456789abcdef01234567"
+
+
+def _cache_like_llama_cpp(cache: Path, repo: str, files: dict[str, Path]) -> Path:
+    """Lay files out as llama.cpp's downloader does: blobs, a snapshot of symlinks, refs/main."""
+    repo_dir = cache / ("models--" + repo.replace("/", "--"))
+    snapshot = repo_dir / "snapshots" / COMMIT
+    (repo_dir / "blobs").mkdir(parents=True)
+    for index, (name, source) in enumerate(files.items()):
+        blob = repo_dir / "blobs" / f"{index:064x}"
+        source.rename(blob)
+        link = snapshot / name
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(os.path.relpath(blob, link.parent))
+    (repo_dir / "refs").mkdir()
+    (repo_dir / "refs" / "main").write_text(COMMIT)
+    return snapshot
+
+
+@pytest.fixture
+def sixteen_gib(monkeypatch: pytest.MonkeyPatch) -> None:
+    from types import SimpleNamespace
+
+    import pelican_tui.backends.local_model as local_model
+
+    available = SimpleNamespace(available=16 * 1024**3)
+    monkeypatch.setattr(local_model.psutil, "virtual_memory", lambda: available)
+
+
+def test_a_cached_hf_model_gets_the_same_fit_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sixteen_gib: None
+) -> None:
+    cache = tmp_path / "llama-cache"
+    monkeypatch.setenv("LLAMA_CACHE", str(cache))
+    work = tmp_path / "work"
+    work.mkdir()
+    q4 = write_sparse_moe(work / "q4.gguf")
+    small = write_sparse_moe(work / "q8.gguf", n_blocks=4, vocab=1024, name="decoy")
+    mmproj = write_sparse_moe(work / "mmproj.gguf", n_blocks=4, vocab=1024, name="vision")
+    snapshot = _cache_like_llama_cpp(
+        cache,
+        QWEN_REPO,
+        {
+            "Qwen3.6-35B-A3B-Q4_K_M.gguf": q4["path"],
+            "Qwen3.6-35B-A3B-Q8_0.gguf": small["path"],
+            "mmproj-Qwen3.6-35B-A3B-Q4_K_M.gguf": mmproj["path"],
+        },
+    )
+    for ref in (f"{QWEN_REPO}:Q4_K_M", f"{QWEN_REPO}:q4_k_m", QWEN_REPO):
+        plan = plan_local(LocalSettings(hf=ref, context=262144, fit="refuse"))
+        assert plan.info is not None, ref
+        assert plan.info.path == snapshot / "Qwen3.6-35B-A3B-Q4_K_M.gguf"
+        assert plan.info.active_params == q4["active_params"]
+        assert plan.fit is not None and plan.fit.level == "too_big"
+        assert plan.problem == plan.fit.message, "refused before llama-server downloads anything"
+        assert plan.hf == ref and plan.model_path is None, "still spawned with -hf"
+    q8 = plan_local(LocalSettings(hf=f"{QWEN_REPO}:Q8_0"))
+    assert q8.info is not None and q8.info.name == "decoy"
+
+
+def test_an_hf_model_not_downloaded_says_the_fit_cannot_be_checked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LLAMA_CACHE", str(tmp_path / "empty-cache"))
+    plan = plan_local(LocalSettings(hf=f"{QWEN_REPO}:Q4_K_M", fit="refuse"))
+    assert plan.info is None and plan.fit is None
+    assert plan.problem is None
+    assert plan.fit_note is not None
+    assert "can't be checked until" in plan.fit_note
+    assert str(tmp_path / "empty-cache") in plan.fit_note
+
+
+def test_llama_cache_dir_follows_llama_cpp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pelican_tui.backends.local_model import llama_cache_dir
+
+    for name in ("LLAMA_CACHE", "HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE", "HF_HOME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert llama_cache_dir() == tmp_path / "xdg" / "huggingface" / "hub"
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    assert llama_cache_dir() == tmp_path / "hf" / "hub"
+    monkeypatch.setenv("LLAMA_CACHE", str(tmp_path / "llama"))
+    assert llama_cache_dir() == tmp_path / "llama"
