@@ -1,7 +1,12 @@
-"""``pelican-tui doctor``: what will be used, and whether it works."""
+"""``pelican-tui doctor``: what will be used, and whether it works.
+
+In attach mode (``--url`` / ``local.url``) it contacts the server and lists
+what it serves; an unreachable or not-ready server makes the exit code 1.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
 from typing import TYPE_CHECKING
@@ -46,6 +51,28 @@ def _ceiling_line(info: GGUFInfo) -> str:
     )
 
 
+def _check_attached(settings: Settings) -> bool:
+    """Contact the attached server; print what it is and serves. True if it can take a run."""
+    from pelican_tui.backends.local_model import make_local_backend, plan_local
+
+    plan = plan_local(settings.local)
+    backend = make_local_backend(settings.local, plan, binary=None)
+    status = asyncio.run(backend.probe())
+    check = backend.check
+    _line("local", f"attach to {settings.local.url}", None)
+    _line("server", status.message, status.ready)
+    if status.hint:
+        _line("", f"hint: {status.hint}")
+    if check is not None and check.reachable:
+        kind = "llama.cpp" + (f" ({check.build})" if check.build else "")
+        _line("server kind", kind if check.llama_cpp else "OpenAI-compatible (not llama.cpp)")
+        listed = ", ".join(check.models) if check.models else "none listed"
+        _line("models", listed, bool(check.models) or None)
+        if status.ready:
+            _line("model sent", backend.model or "(none: the server's own)")
+    return status.ready
+
+
 def run_doctor(settings: Settings) -> int:
     from pelican_tui.backends.local_model import plan_local
     from pelican_tui.backends.server_binary import (
@@ -58,7 +85,7 @@ def run_doctor(settings: Settings) -> int:
     local_ok = True
     print("pelican-tui doctor\n")
     if settings.local.url:
-        _line("local", f"attach to {settings.local.url}", True)
+        local_ok = _check_attached(settings)
     else:
         try:
             found = find_server_binary(settings.local.llama_server)
@@ -80,11 +107,13 @@ def run_doctor(settings: Settings) -> int:
                 _line("llama-server", f"{found.path} ({found.source}), version {version}", works)
     plan = plan_local(settings.local)
     if plan.mode == "spawn":
-        if plan.hf:
+        if plan.hf and plan.info is None:
             _line("model", f"-hf {plan.hf} (downloaded by llama-server)", None)
+            _line("memory fit", plan.fit_note or "not checked until downloaded", None)
         elif plan.info is not None:
             stand_in = "  [tiny stand-in]" if plan.stand_in else ""
-            _line("model", f"{plan.model_path}{stand_in}", True)
+            where = f"-hf {plan.hf}, cached at {plan.info.path}" if plan.hf else plan.model_path
+            _line("model", f"{where}{stand_in}", True)
             _line("header", plan.info.summary(), True)
             if plan.fit is not None:
                 _line("memory fit", plan.fit.message, plan.fit.level != "too_big")
@@ -93,7 +122,8 @@ def run_doctor(settings: Settings) -> int:
         else:
             local_ok = False
             _line("model", plan.info_error or "unreadable", False)
-    _line("context", str(settings.local.context))
+    if plan.mode == "spawn":
+        _line("context", str(settings.local.context))
     _line("image mode", detect_image_mode(settings.ui.image_mode))
     key_set = bool(os.environ.get("ANTHROPIC_API_KEY"))
     claude = (
