@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import os
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -109,10 +110,21 @@ class ResourceSampler:
         )
 
     async def stream(self, interval_s: float = 1.0) -> AsyncIterator[ResourceSample]:
-        """Yield a sample every ``interval_s`` seconds (a UI subscribes to this)."""
+        """Yield a sample every ``interval_s`` seconds (a UI subscribes to this).
+
+        Ticks are on a fixed schedule from the first sample, so the time a
+        sample takes does not add up into drift. Ticks missed because sampling
+        or the consumer was slow are skipped, not delivered in a burst.
+        """
+        loop = asyncio.get_running_loop()
+        next_at = loop.time()
         while True:
             yield await asyncio.to_thread(self.sample)
-            await asyncio.sleep(interval_s)
+            next_at += interval_s
+            now = loop.time()
+            if next_at < now:
+                next_at += math.ceil((now - next_at) / interval_s) * interval_s
+            await asyncio.sleep(next_at - now)
 
 
 def format_bytes(value: int | None) -> str:

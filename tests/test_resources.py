@@ -1,0 +1,140 @@
+"""The resource sampler against a real llama-server serving a memory-mapped model."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import os
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+from _server_support import server_binary, tiny_model
+
+from pelican_tui.backends.llama_server import LlamaServer, ServerConfig
+from pelican_tui.backends.resources import ResourceSample, ResourceSampler, format_bytes
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[LlamaServer]:
+    srv = LlamaServer(
+        ServerConfig(
+            binary=server_binary(), model=tiny_model(), context=1024, threads=2, load_mode="mmap"
+        )
+    )
+    await srv.start()
+    try:
+        # One answer touches every weight, so the whole mapping is resident.
+        async with httpx.AsyncClient(timeout=60) as client:
+            answer = await client.post(
+                f"{srv.base_url}/v1/chat/completions",
+                headers={"Authorization": f"Bearer {srv.api_key}"},
+                json={"messages": [{"role": "user", "content": "Hi"}], "max_tokens": 4},
+            )
+        assert answer.status_code == 200, answer.text
+        yield srv
+    finally:
+        await srv.stop()
+
+
+def _sampler(server: LlamaServer, model: Path | None = None) -> ResourceSampler:
+    return ResourceSampler(
+        server_pid=lambda: server.pid, model_path=lambda: model or tiny_model(), maps_interval=1
+    )
+
+
+async def test_sample_of_a_running_server(server: LlamaServer) -> None:
+    sample = _sampler(server).sample()
+    size = tiny_model().stat().st_size
+    assert sample.server_rss is not None and sample.server_rss > 0
+    mapped = sample.server_model_mapped
+    assert mapped is not None
+    # Resident pages of the model file's mapping: the whole file, give or take
+    # the GGUF header pages nothing touched; never more than the file.
+    assert 0.8 * size <= mapped <= size + 4096, (format_bytes(mapped), format_bytes(size))
+    assert 0 < sample.ram_used <= sample.ram_total
+    assert 0 < sample.ram_available <= sample.ram_total
+    assert sample.ram_total == psutil.virtual_memory().total
+    assert sample.swap_used >= 0
+    assert sample.own_rss == pytest.approx(psutil.Process(os.getpid()).memory_info().rss, rel=0.5)
+    assert sample.own_rss > 0
+    assert isinstance(sample.cpu_percent, float) and math.isfinite(sample.cpu_percent)
+    assert 0.0 <= sample.cpu_percent <= 100.0
+    assert sample.server_cpu_percent is not None and sample.server_cpu_percent >= 0.0
+
+
+async def test_server_cpu_is_seen_while_it_generates(server: LlamaServer) -> None:
+    sampler = _sampler(server)
+    sampler.sample()  # the baseline psutil measures CPU time against
+    async with httpx.AsyncClient(timeout=60) as client:
+        answer = await client.post(
+            f"{server.base_url}/v1/chat/completions",
+            headers={"Authorization": f"Bearer {server.api_key}"},
+            json={"messages": [{"role": "user", "content": "Tell a story."}], "max_tokens": 64},
+        )
+    assert answer.status_code == 200
+    sample = sampler.sample()
+    assert sample.server_cpu_percent is not None and sample.server_cpu_percent > 0.0
+
+
+async def test_no_server_fields_without_a_server_and_a_foreign_file_maps_nothing(
+    server: LlamaServer, tmp_path: Path
+) -> None:
+    alone = ResourceSampler().sample()
+    assert (alone.server_rss, alone.server_model_mapped, alone.server_cpu_percent) == (
+        None,
+        None,
+        None,
+    )
+    other = tmp_path / "not-loaded.gguf"
+    other.write_bytes(b"GGUF")
+    assert _sampler(server, other).sample().server_model_mapped == 0
+
+
+async def test_stream_keeps_its_rate_when_sampling_is_slow() -> None:
+    """A sample that takes 40 % of the interval must not stretch the period.
+
+    Counted, not timed: over a window of 20 intervals a drifting loop
+    (sleep after sampling) yields about 14 samples; a scheduled one 20 or 21.
+    """
+    interval = 0.1
+    slow_part = 0.4 * interval
+
+    def slow_pid() -> int | None:
+        time.sleep(slow_part)  # a slow /proc read, in the sampler's worker thread
+        return None
+
+    sampler = ResourceSampler(server_pid=slow_pid)
+    window = 20 * interval
+    got: list[ResourceSample] = []
+    loop = asyncio.get_running_loop()
+    stream = sampler.stream(interval)
+    began = loop.time()
+    async for sample in stream:
+        got.append(sample)
+        if loop.time() - began >= window or len(got) > 40:
+            break
+    await stream.aclose()  # type: ignore[attr-defined]
+    assert 19 <= len(got) <= 22, f"{len(got)} samples in {window:.1f} s at {interval} s"
+
+
+async def test_stream_skips_ticks_a_slow_consumer_missed_instead_of_bursting() -> None:
+    interval = 0.05
+    sampler = ResourceSampler()
+    stream = sampler.stream(interval)
+    loop = asyncio.get_running_loop()
+    await anext(stream)
+    await asyncio.sleep(10 * interval)  # the consumer is busy elsewhere for 10 ticks
+    resumed = loop.time()
+    await anext(stream)
+    burst = 0
+    while loop.time() - resumed < 2 * interval and burst < 20:
+        await anext(stream)
+        burst += 1
+    await stream.aclose()  # type: ignore[attr-defined]
+    assert burst <= 3, f"{burst} samples in two intervals: missed ticks were replayed"
