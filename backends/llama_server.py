@@ -4,6 +4,11 @@ The process is owned: it runs in its own process group, is stopped on every
 exit path (gracefully, then forcibly), and on Linux the kernel kills it if
 pelican-tui dies abruptly (``PR_SET_PDEATHSIG``), so ``kill -9`` of pelican-tui
 or a dropped SSH connection never leaves a 20 GB model resident.
+
+The random API key travels in the child's environment (``LLAMA_API_KEY``,
+which llama-server reads like ``--api-key``), never on its command line:
+``/proc/PID/cmdline`` is readable by every local user, ``/proc/PID/environ``
+only by the owner.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import asyncio
 import contextlib
 import ctypes
 import enum
+import functools
 import os
 import re
 import secrets
@@ -20,14 +26,23 @@ import socket
 import sys
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import httpx
+import psutil
+
+from .resources import format_bytes
 
 LOG_LINES = 2000
 TAIL_LINES = 12
+API_KEY_ENV = "LLAMA_API_KEY"
+"""llama-server reads its API key from this variable (common/arg.cpp, ``--api-key``)."""
+DOWNLOAD_SUFFIX = ".downloadInProgress"
+"""llama.cpp writes ``<file>.downloadInProgress`` and renames it when done (common/download.cpp)."""
+DOWNLOAD_POLL_S = 0.5
+REDACTED = "***"
 
 
 class ServerState(enum.Enum):
@@ -38,6 +53,61 @@ class ServerState(enum.Enum):
     READY = "ready"
     STOPPING = "stopping"
     CRASHED = "crashed"
+
+
+# -- secrets in command lines -----------------------------------------------------
+
+_SECRET_FLAG = re.compile(
+    r"(?:^|[-_])(?:api[-_]?key|hf[-_]?token|hft|token|secret|password|passwd)(?:$|[-_])",
+    re.IGNORECASE,
+)
+_SECRET_VALUE = re.compile(
+    r"(?<![A-Za-z0-9])(?:hf_[A-Za-z0-9]{20,}|sk-[A-Za-z0-9_\-]{16,})"
+    r"|(?i:bearer)\s+[A-Za-z0-9._~+/\-]{8,}"
+)
+
+
+def _is_secret_flag(arg: str) -> bool:
+    return arg.startswith("-") and bool(_SECRET_FLAG.search(arg.lstrip("-")))
+
+
+def redact_args(args: Sequence[str]) -> list[str]:
+    """``args`` with the value after a secret-looking flag (``--hf-token X``,
+    ``--api-key X``, ``--api-key=X``) and token-shaped values replaced by ``***``."""
+    out: list[str] = []
+    hide_next = False
+    for arg in args:
+        if hide_next:
+            out.append(REDACTED)
+            hide_next = False
+            continue
+        flag, eq, _ = arg.partition("=")
+        if _is_secret_flag(flag):
+            if eq:
+                out.append(f"{flag}={REDACTED}")
+            else:
+                out.append(arg)
+                hide_next = True
+            continue
+        out.append(_SECRET_VALUE.sub(REDACTED, arg))
+    return out
+
+
+def secret_values(args: Sequence[str]) -> set[str]:
+    """The secret values :func:`redact_args` hides, to scrub them from log lines too."""
+    found: set[str] = set()
+    for i, arg in enumerate(args):
+        flag, eq, value = arg.partition("=")
+        if _is_secret_flag(flag):
+            if eq:
+                found.add(value)
+            elif i + 1 < len(args):
+                found.add(args[i + 1])
+        found.update(m.group(0) for m in _SECRET_VALUE.finditer(arg))
+    return {value for value in found if len(value) >= 4}
+
+
+# -- configuration ------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,17 +125,21 @@ class ServerConfig:
     extra_args: tuple[str, ...] = ()
     host: str = "127.0.0.1"
     port: int | None = None
-    """None: pick a free loopback port."""
+    """None: pick a free loopback port (retried once on a new port if it is taken)."""
     ready_timeout_s: float = 600.0
+    """How long loading may take. Time spent downloading (``-hf``) does not count."""
+    download_bytes: int | None = None
+    """Expected size of a ``-hf`` download when known, for a progress fraction."""
 
-    def command(self, port: int, api_key: str) -> list[str]:
+    def command(self, port: int) -> list[str]:
+        """The argv. The API key is not in it: it goes in the environment."""
         cmd = [str(self.binary)]
         if self.model is not None:
             cmd += ["-m", str(self.model)]
         elif self.hf:
             cmd += ["-hf", self.hf, "--no-mmproj"]
         cmd += ["--host", self.host, "--port", str(port), "-c", str(self.context)]
-        cmd += ["--metrics", "--api-key", api_key]
+        cmd += ["--metrics"]
         if self.threads is not None:
             cmd += ["-t", str(self.threads)]
         if self.n_cpu_moe is not None:
@@ -78,9 +152,13 @@ class ServerConfig:
         return cmd
 
     def display_flags(self) -> list[str]:
-        """The command line for records and the log view, with the API key hidden."""
-        cmd = self.command(self.port or 0, "***")
-        return cmd[1:]
+        """The flags for records and the log view, secrets hidden.
+
+        ``--port`` is the real port once the server picked one
+        (:attr:`LlamaServer.config` carries it); before that ``0``, which is
+        llama-server's own spelling of "any free port".
+        """
+        return redact_args(self.command(self.port or 0)[1:])
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,21 +166,28 @@ class ServerStatus:
     state: ServerState
     message: str
     progress: float | None = None
-    """0..1 while downloading, when known."""
+    """0..1 while downloading, when the expected size is known."""
     pid: int | None = None
     url: str | None = None
     exit_code: int | None = None
     last_lines: tuple[str, ...] = field(default_factory=tuple)
     load_seconds: float | None = None
-    """llama-server's own time from spawn to 'model loaded' (from its log)."""
+    """Seconds from spawn (or from the end of a download) to 'model loaded'."""
+    downloaded_bytes: int | None = None
+    """Bytes on disk so far while downloading."""
+    download_total: int | None = None
 
 
 class ServerStartError(Exception):
     """llama-server did not become ready. ``last_lines`` is the end of its log."""
 
-    def __init__(self, message: str, last_lines: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, message: str, last_lines: tuple[str, ...] = (), port_in_use: int | None = None
+    ) -> None:
         super().__init__(message)
         self.last_lines = last_lines
+        self.port_in_use = port_in_use
+        """The port llama-server could not bind, when that is why it failed."""
 
     def __str__(self) -> str:
         text = self.args[0]
@@ -117,17 +202,175 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
-def _die_with_parent() -> None:
-    """Runs in the child between fork and exec: die when the parent dies (Linux)."""
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(Exception):
-            libc = ctypes.CDLL("libc.so.6", use_errno=True)
-            pr_set_pdeathsig = 1
-            libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
+# -- dying with the parent (Linux) ----------------------------------------------------
+
+_PR_SET_PDEATHSIG = 1
+ORPHANED_EXIT = 125
+"""Exit code of a child that found its parent already gone before exec."""
 
 
-_DOWNLOAD = re.compile(r"(\d{1,3}(?:\.\d+)?)%")
-_LISTENING = re.compile(r"listening on (https?://\S+)")
+@functools.cache
+def _prctl() -> Callable[..., int] | None:
+    """libc's ``prctl``, resolved once in the parent (never between fork and exec)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        func = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    func.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+    func.restype = ctypes.c_int
+    return func
+
+
+def parent_death_hook() -> Callable[[], None] | None:
+    """A ``preexec_fn`` that makes the child get SIGKILL when this process dies.
+
+    Everything is looked up here, in the parent; between fork and exec the hook
+    only calls the already-resolved ``prctl`` and ``getppid`` (no ``dlopen``,
+    no imports, which could deadlock on a lock another thread held at fork).
+    If the parent died before ``prctl`` took effect, the child exits at once.
+    The signal fires when the *thread* that forked exits: spawn from the
+    event-loop thread that lives as long as the app.
+    """
+    prctl = _prctl()
+    if prctl is None:
+        return None
+    parent = os.getpid()
+    sigkill = int(signal.SIGKILL)
+    getppid = os.getppid
+    exit_now = os._exit
+
+    def hook() -> None:
+        prctl(_PR_SET_PDEATHSIG, sigkill, 0, 0, 0)
+        if getppid() != parent:
+            exit_now(ORPHANED_EXIT)
+
+    return hook
+
+
+# -- downloads ------------------------------------------------------------------------
+
+
+def llama_cache_dir(env: Mapping[str, str]) -> Path:
+    """llama.cpp's own cache folder (``fs_get_cache_directory`` in common/common.cpp)."""
+    if env.get("LLAMA_CACHE"):
+        return Path(env["LLAMA_CACHE"])
+    home = Path(env.get("HOME") or Path.home())
+    if sys.platform == "darwin":
+        return home / "Library" / "Caches" / "llama.cpp"
+    base = Path(env["XDG_CACHE_HOME"]) if env.get("XDG_CACHE_HOME") else home / ".cache"
+    return base / "llama.cpp"
+
+
+def hf_cache_dir(env: Mapping[str, str]) -> Path:
+    """Where ``-hf`` downloads go (``get_cache_directory`` in common/hf-cache.cpp)."""
+    for var, sub in (
+        ("LLAMA_CACHE", ""),
+        ("HF_HUB_CACHE", ""),
+        ("HUGGINGFACE_HUB_CACHE", ""),
+        ("HF_HOME", "hub"),
+        ("XDG_CACHE_HOME", "huggingface/hub"),
+    ):
+        if env.get(var):
+            return Path(env[var]) / sub if sub else Path(env[var])
+    return Path(env.get("HOME") or Path.home()) / ".cache" / "huggingface" / "hub"
+
+
+_DOWNLOAD_FLAGS = {"-mu", "--model-url", "-dr", "--docker-repo"}
+
+
+def download_folders(config: ServerConfig, env: Mapping[str, str]) -> list[Path]:
+    """The folders llama-server writes ``*.downloadInProgress`` files into for ``config``.
+
+    ``-hf user/repo`` downloads into ``<hf cache>/models--user--repo/blobs/``;
+    ``-mu``/``-dr`` (and llama.cpp builds from before the HF-cache layout)
+    into the flat llama.cpp cache folder. Nothing to watch for a local file.
+    """
+    folders: list[Path] = []
+    if config.model is None and config.hf:
+        repo = config.hf.split(":", 1)[0]
+        folders.append(hf_cache_dir(env) / ("models--" + repo.replace("/", "--")) / "blobs")
+    if folders or _DOWNLOAD_FLAGS.intersection(config.extra_args):
+        folders.append(llama_cache_dir(env))
+    return folders
+
+
+@dataclass(frozen=True, slots=True)
+class DownloadProgress:
+    active: bool
+    """Some ``*.downloadInProgress`` file is being written."""
+    downloaded: int
+    """Bytes of this download on disk: in-progress files plus files finished meanwhile."""
+    total: int | None
+    files: tuple[str, ...] = ()
+
+    @property
+    def fraction(self) -> float | None:
+        if not self.total:
+            return None
+        return min(1.0, self.downloaded / self.total)
+
+
+class DownloadWatcher:
+    """Follows llama-server's downloads by watching its in-progress files grow.
+
+    llama-server draws its download bar only when stdout is a terminal, and
+    ours is a pipe, so its log says nothing while it downloads. The file on
+    disk does. Files left over from an older, abandoned download (not modified
+    since ``since``, a wall-clock time) are ignored until they change.
+    """
+
+    def __init__(
+        self, folders: Iterable[Path], total: int | None = None, since: float | None = None
+    ) -> None:
+        self._folders = tuple(folders)
+        self._total = total
+        self._since = time.time() if since is None else since
+        self._active: dict[Path, int] = {}
+        self._finished: dict[Path, int] = {}
+
+    def poll(self) -> DownloadProgress:
+        current: dict[Path, int] = {}
+        for folder in self._folders:
+            try:
+                entries = list(os.scandir(folder))
+            except OSError:
+                continue
+            for entry in entries:
+                if not entry.name.endswith(DOWNLOAD_SUFFIX):
+                    continue
+                path = Path(entry.path)
+                try:
+                    info = entry.stat()
+                except OSError:
+                    continue
+                if path not in self._active and info.st_mtime < self._since - 1.0:
+                    continue
+                current[path] = info.st_size
+        for path, size in self._active.items():
+            if path not in current:
+                final = path.with_name(path.name.removesuffix(DOWNLOAD_SUFFIX))
+                with contextlib.suppress(OSError):
+                    size = final.stat().st_size
+                self._finished[path] = size
+        self._active = current
+        downloaded = sum(current.values()) + sum(self._finished.values())
+        names = tuple(sorted(p.name for p in current))
+        return DownloadProgress(bool(current), downloaded, self._total, names)
+
+
+def _download_message(progress: DownloadProgress) -> str:
+    if progress.total:
+        done = f"{format_bytes(progress.downloaded)} of {format_bytes(progress.total)}"
+    else:
+        done = f"{format_bytes(progress.downloaded)} so far"
+    return f"downloading model: {done}"
+
+
+# -- the process ----------------------------------------------------------------------
+
+_BIND_FAILED = re.compile(r"couldn't bind HTTP server socket, hostname: (\S+), port: (\d+)")
 
 
 StatusCallback = Callable[[ServerStatus], None]
@@ -136,14 +379,14 @@ StatusCallback = Callable[[ServerStatus], None]
 class LlamaServer:
     """One llama-server process, owned by pelican-tui.
 
-    Call :meth:`start` (returns when ``/health`` says ready, or raises
+    Call :meth:`start` (returns when the server we spawned answers, or raises
     :class:`ServerStartError` with the log's last lines), :meth:`stop`, or
     :meth:`restart` with a new config. ``on_status`` is called on every state
     change, from the event loop that called ``start``.
     """
 
     def __init__(self, config: ServerConfig, on_status: StatusCallback | None = None) -> None:
-        self.config = config
+        self._config = config
         self.api_key = secrets.token_urlsafe(24)
         self.log: deque[str] = deque(maxlen=LOG_LINES)
         self._on_status = on_status
@@ -152,18 +395,33 @@ class LlamaServer:
         self._watcher: asyncio.Task[None] | None = None
         self._port: int | None = None
         self._spawned_at = 0.0
+        self._loading_since = 0.0
         self._loaded_at: float | None = None
+        self._download_seen_at = 0.0
+        self._bind_failed: tuple[str, int] | None = None
         self._stopping = False
+        self._secrets: tuple[str, ...] = ()
         self.status = ServerStatus(ServerState.STOPPED, "not started")
         self.log_listeners: list[Callable[[str], None]] = []
 
     # -- public ---------------------------------------------------------------
 
     @property
+    def config(self) -> ServerConfig:
+        """The config in use; once a port is chosen, ``port`` is the real one."""
+        if self._port is not None and self._config.port != self._port:
+            return replace(self._config, port=self._port)
+        return self._config
+
+    @config.setter
+    def config(self, value: ServerConfig) -> None:
+        self._config = value
+
+    @property
     def base_url(self) -> str:
         if self._port is None:
             raise RuntimeError("server not started")
-        return f"http://{self.config.host}:{self._port}"
+        return f"http://{self._config.host}:{self._port}"
 
     @property
     def pid(self) -> int | None:
@@ -177,37 +435,24 @@ class LlamaServer:
         return tuple(list(self.log)[-n:])
 
     async def start(self) -> None:
-        """Spawn llama-server and wait until it serves requests."""
+        """Spawn llama-server and wait until it serves requests.
+
+        A free port picked by us can be taken by someone else before
+        llama-server binds it; then we try once more on a new port.
+        """
         if self.running:
             return
         self._check_model()
-        self._stopping = False
-        self._loaded_at = None
-        self._port = self.config.port or free_port(self.config.host)
-        cmd = self.config.command(self._port, self.api_key)
-        self.log.append("$ " + " ".join([cmd[0], *self.config.display_flags()]))
-        self._set(ServerState.STARTING, "starting llama-server")
-        self._spawned_at = time.monotonic()
-        try:
-            self._proc = await asyncio.create_subprocess_exec(
-                *cmd,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.STDOUT,
-                start_new_session=True,
-                preexec_fn=_die_with_parent,
-            )
-        except OSError as error:
-            self._set(ServerState.CRASHED, f"could not start llama-server: {error}")
-            raise ServerStartError(f"could not start {cmd[0]}: {error}") from error
-        self._reader = asyncio.create_task(self._read_log(), name="llama-server-log")
-        self._set(ServerState.LOADING, "loading model")
-        try:
-            await self._wait_ready()
-        except BaseException:
-            await self._terminate()
-            raise
-        self._watcher = asyncio.create_task(self._watch_exit(), name="llama-server-exit")
+        attempts = 1 if self._config.port else 2
+        for attempt in range(attempts):
+            port = self._config.port or free_port(self._config.host)
+            try:
+                await self._start_once(port)
+                return
+            except ServerStartError as error:
+                if error.port_in_use is None or attempt + 1 == attempts:
+                    raise
+                self._log_line(f"[pelican-tui] port {port} was taken meanwhile; trying a new port")
 
     async def stop(self, grace_s: float = 5.0) -> None:
         """Stop gracefully (SIGTERM), then forcibly (SIGKILL) after ``grace_s``."""
@@ -215,8 +460,8 @@ class LlamaServer:
             return
         self._stopping = True
         self._set(ServerState.STOPPING, "stopping")
-        await self._terminate(grace_s)
-        self._set(ServerState.STOPPED, "stopped")
+        code = await self._terminate(grace_s)
+        self._set(ServerState.STOPPED, "stopped", exit_code=code)
 
     async def restart(self, config: ServerConfig | None = None) -> None:
         await self.stop()
@@ -234,22 +479,71 @@ class LlamaServer:
     # -- internals ------------------------------------------------------------
 
     def _check_model(self) -> None:
-        model = self.config.model
+        model = self._config.model
         if model is not None and not model.is_file():
             message = f"model file not found: {model}"
             self._set(ServerState.CRASHED, message)
             raise ServerStartError(message)
-        if model is None and not self.config.hf:
+        if model is None and not self._config.hf:
             raise ServerStartError("no model: set local.model to a GGUF file or local.hf")
 
+    async def _start_once(self, port: int) -> None:
+        self._stopping = False
+        self._loaded_at = None
+        self._bind_failed = None
+        self._port = port
+        config = self._config
+        cmd = config.command(port)
+        env = {**os.environ, API_KEY_ENV: self.api_key}
+        self._secrets = tuple(
+            sorted({self.api_key, *secret_values(cmd[1:])}, key=len, reverse=True)
+        )
+        self._log_line(f"$ {API_KEY_ENV}={REDACTED} " + " ".join([cmd[0], *redact_args(cmd[1:])]))
+        self._set(ServerState.STARTING, "starting llama-server")
+        self._spawned_at = self._loading_since = time.monotonic()
+        spawned_wall = time.time()
+        try:
+            self._proc = await asyncio.create_subprocess_exec(
+                *cmd,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+                env=env,
+                start_new_session=True,
+                preexec_fn=parent_death_hook(),
+            )
+        except OSError as error:
+            self._set(ServerState.CRASHED, f"could not start llama-server: {error}")
+            raise ServerStartError(f"could not start {cmd[0]}: {error}") from error
+        self._reader = asyncio.create_task(self._read_log(), name="llama-server-log")
+        self._set(ServerState.LOADING, "loading model")
+        folders = download_folders(config, env)
+        downloads = None
+        if folders:
+            downloads = DownloadWatcher(folders, config.download_bytes, spawned_wall)
+        try:
+            await self._wait_ready(downloads)
+        except BaseException:
+            await self._terminate()
+            raise
+        self._watcher = asyncio.create_task(self._watch_exit(), name="llama-server-exit")
+
     def _set(self, state: ServerState, message: str, **extra: object) -> None:
-        url = f"http://{self.config.host}:{self._port}" if self._port else None
+        url = f"http://{self._config.host}:{self._port}" if self._port else None
         self.status = replace(
             ServerStatus(state, message, pid=self.pid, url=url),
             **extra,  # type: ignore[arg-type]
         )
         if self._on_status is not None:
             self._on_status(self.status)
+
+    def _log_line(self, line: str) -> None:
+        for secret in self._secrets:
+            if secret in line:
+                line = line.replace(secret, REDACTED)
+        self.log.append(line)
+        for listener in list(self.log_listeners):
+            listener(line)
 
     async def _read_log(self) -> None:
         proc = self._proc
@@ -264,55 +558,133 @@ class LlamaServer:
             line = raw.decode("utf-8", "replace").rstrip()
             if not line:
                 continue
-            self.log.append(line)
-            for listener in list(self.log_listeners):
-                listener(line)
-            self._note_progress(line)
+            self._log_line(line)
+            self._note_line(line)
 
-    def _note_progress(self, line: str) -> None:
-        if self.status.state not in (ServerState.LOADING, ServerState.DOWNLOADING):
-            return
-        if "model loaded" in line:
+    def _note_line(self, line: str) -> None:
+        if "model loaded" in line and self._loaded_at is None:
             self._loaded_at = time.monotonic()
-            return
-        lowered = line.lower()
-        if "download" in lowered:
-            match = _DOWNLOAD.search(line)
-            percent = float(match.group(1)) / 100 if match else None
-            self._set(ServerState.DOWNLOADING, "downloading model", progress=percent)
-        elif self.status.state is ServerState.DOWNLOADING and "load" in lowered:
+        bind = _BIND_FAILED.search(line)
+        if bind:
+            self._bind_failed = (bind.group(1), int(bind.group(2)))
+
+    def _note_download(self, progress: DownloadProgress) -> None:
+        state = self.status.state
+        if progress.active:
+            self._download_seen_at = time.monotonic()
+            if state is ServerState.DOWNLOADING and (
+                self.status.downloaded_bytes == progress.downloaded
+            ):
+                return
+            self._set(
+                ServerState.DOWNLOADING,
+                _download_message(progress),
+                progress=progress.fraction,
+                downloaded_bytes=progress.downloaded,
+                download_total=progress.total,
+            )
+        elif state is ServerState.DOWNLOADING:
+            # The last poll that still saw the file: loading cannot have begun before it.
+            self._loading_since = self._download_seen_at
             self._set(ServerState.LOADING, "loading model")
 
-    async def _wait_ready(self) -> None:
+    def _start_failure(self, code: int) -> ServerStartError:
+        lines = self.last_lines()
+        port_in_use = None
+        if self._bind_failed is not None:
+            host, port_in_use = self._bind_failed
+            message = f"port {port_in_use} is in use on {host}: llama-server could not bind it"
+        else:
+            message = f"llama-server exited during start-up (exit {code})"
+        self._set(ServerState.CRASHED, message, exit_code=code, last_lines=lines)
+        return ServerStartError(message, lines, port_in_use=port_in_use)
+
+    def _owns_port(self, pid: int) -> bool:
+        """Is ``pid`` the one listening on our port? (True when we cannot tell.)"""
+        try:
+            connections = psutil.Process(pid).net_connections(kind="inet")
+        except psutil.NoSuchProcess:
+            return False
+        except psutil.Error:
+            return True
+        return any(
+            c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port == self._port
+            for c in connections
+        )
+
+    async def _answers_as_ours(self, client: httpx.AsyncClient) -> bool | None:
+        """True: our server is up. False: not yet. None: something else answers there."""
         proc = self._proc
         assert proc is not None
-        deadline = self._spawned_at + self.config.ready_timeout_s
+        try:
+            health = await client.get(f"{self.base_url}/health")
+        except httpx.HTTPError:
+            return False
+        if health.status_code != 200:
+            return False
+        if proc.returncode is not None or not self._owns_port(proc.pid):
+            return None
+        try:
+            keyed = await client.get(
+                f"{self.base_url}/v1/models",
+                headers={"Authorization": f"Bearer {self.api_key}"},
+            )
+            keyless = await client.get(f"{self.base_url}/v1/models")
+        except httpx.HTTPError:
+            return False
+        if keyed.status_code != 200:
+            return False
+        if keyless.status_code != 401:
+            message = (
+                f"llama-server answered without its API key (HTTP {keyless.status_code}): "
+                f"this build ignores {API_KEY_ENV}; use a newer llama-server"
+            )
+            self._set(ServerState.CRASHED, message, last_lines=self.last_lines())
+            raise ServerStartError(message, self.last_lines())
+        return True
+
+    async def _wait_ready(self, downloads: DownloadWatcher | None) -> None:
+        proc = self._proc
+        assert proc is not None
+        timeout = self._config.ready_timeout_s
+        downloading_s = 0.0
+        last_tick = next_poll = time.monotonic()
+        foreign = False
         async with httpx.AsyncClient(timeout=2.0) as client:
             while True:
                 if proc.returncode is not None:
                     await self._drain_reader()
-                    message = f"llama-server exited during start-up (exit {proc.returncode})"
-                    self._set(
-                        ServerState.CRASHED,
-                        message,
-                        exit_code=proc.returncode,
-                        last_lines=self.last_lines(),
+                    raise self._start_failure(proc.returncode)
+                now = time.monotonic()
+                if self.status.state is ServerState.DOWNLOADING:
+                    downloading_s += now - last_tick
+                last_tick = now
+                if downloads is not None and now >= next_poll:
+                    next_poll = now + DOWNLOAD_POLL_S
+                    self._note_download(downloads.poll())
+                answer = await self._answers_as_ours(client)
+                if answer:
+                    if downloads is not None and self.status.state is ServerState.DOWNLOADING:
+                        self._note_download(downloads.poll())
+                    break
+                if answer is None and not foreign:
+                    foreign = True
+                    self._log_line(
+                        f"[pelican-tui] another process answers on port {self._port}; "
+                        "waiting for the llama-server we started"
                     )
-                    raise ServerStartError(message, self.last_lines())
-                try:
-                    response = await client.get(f"{self.base_url}/health")
-                    if response.status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline:
-                    message = f"llama-server not ready after {self.config.ready_timeout_s:.0f} s"
+                if time.monotonic() > self._spawned_at + downloading_s + timeout:
+                    message = f"llama-server not ready after {timeout:.0f} s"
+                    if downloading_s:
+                        message += f" of loading (plus {downloading_s:.0f} s downloading)"
+                    if foreign:
+                        message += f"; another process answers on port {self._port}"
                     self._set(ServerState.CRASHED, message, last_lines=self.last_lines())
                     raise ServerStartError(message, self.last_lines())
-                with contextlib.suppress(asyncio.TimeoutError):
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(asyncio.shield(proc.wait()), 0.05)
         ready_at = time.monotonic()
-        load = (self._loaded_at or ready_at) - self._spawned_at
+        load = (self._loaded_at or ready_at) - self._loading_since
         self._set(
             ServerState.READY,
             f"ready ({ready_at - self._spawned_at:.1f} s)",
@@ -321,7 +693,7 @@ class LlamaServer:
 
     async def _drain_reader(self) -> None:
         if self._reader is not None:
-            with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
                 await asyncio.wait_for(asyncio.shield(self._reader), 1.0)
 
     async def _watch_exit(self) -> None:
@@ -338,10 +710,11 @@ class LlamaServer:
             last_lines=self.last_lines(),
         )
 
-    async def _terminate(self, grace_s: float = 5.0) -> None:
+    async def _terminate(self, grace_s: float = 5.0) -> int | None:
+        """Stop the process (SIGTERM, then SIGKILL after ``grace_s``); its exit code."""
         proc = self._proc
         if proc is None:
-            return
+            return None
         self._stopping = True
         if proc.returncode is None:
             with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -349,6 +722,7 @@ class LlamaServer:
             try:
                 await asyncio.wait_for(proc.wait(), grace_s)
             except TimeoutError:
+                self._log_line(f"[pelican-tui] no exit {grace_s:g} s after SIGTERM: SIGKILL")
                 self.kill_now()
                 await proc.wait()
         for task in (self._watcher, self._reader):
@@ -358,3 +732,4 @@ class LlamaServer:
                     await task
         self._watcher = self._reader = None
         self._proc = None
+        return proc.returncode

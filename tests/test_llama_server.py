@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import http.server
 import os
 import signal
 import socket
-from collections.abc import AsyncIterator
+import sys
+import textwrap
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -14,12 +20,20 @@ import httpx
 import pytest
 from _server_support import async_wait_until, pid_alive, server_binary, tiny_model
 
+from pelican_tui.backends import llama_server
 from pelican_tui.backends.events import Failed, Finished, LiveStats, Started, TextDelta
 from pelican_tui.backends.llama_server import (
+    DOWNLOAD_SUFFIX,
+    LOG_LINES,
+    DownloadWatcher,
     LlamaServer,
     ServerConfig,
     ServerStartError,
     ServerState,
+    ServerStatus,
+    download_folders,
+    redact_args,
+    secret_values,
 )
 from pelican_tui.backends.openai_backend import OpenAICompatibleBackend
 from pelican_tui.backends.protocol import GenerationRequest
@@ -161,19 +175,6 @@ async def test_corrupt_gguf_fails_with_the_log_tail(tmp_path: Path) -> None:
     assert not srv.running
 
 
-async def test_occupied_port_fails_clearly() -> None:
-    with socket.socket() as blocker:
-        blocker.bind(("127.0.0.1", 0))
-        blocker.listen()
-        port = blocker.getsockname()[1]
-        srv = LlamaServer(_config(port=port, ready_timeout_s=60))
-        with pytest.raises(ServerStartError) as caught:
-            await srv.start()
-    tail = "\n".join(caught.value.last_lines).lower()
-    assert "bind" in tail or "address" in tail or "port" in tail, tail
-    assert not srv.running
-
-
 async def test_server_killed_mid_stream_ends_with_failure(server: LlamaServer) -> None:
     backend = OpenAICompatibleBackend(server=server)
     stream = backend.generate(
@@ -218,3 +219,389 @@ async def test_attach_mode_uses_an_existing_server(
         )
     ]
     assert isinstance(events[-1], Finished), events[-1]
+
+
+# -- the API key stays off the command line ------------------------------------------
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs /proc")
+async def test_api_key_is_in_the_environment_not_the_command_line(server: LlamaServer) -> None:
+    assert server.pid is not None
+    proc = Path(f"/proc/{server.pid}")
+    cmdline = proc.joinpath("cmdline").read_bytes().split(b"\0")
+    assert cmdline[0].endswith(b"llama-server"), cmdline
+    assert server.api_key.encode() not in b" ".join(cmdline), "API key visible in ps"
+    assert not any(b"api-key" in arg for arg in cmdline)
+    environ = proc.joinpath("environ").read_bytes().split(b"\0")
+    assert f"LLAMA_API_KEY={server.api_key}".encode() in environ
+    assert proc.joinpath("environ").stat().st_mode & 0o077 == 0, "environ readable by others"
+    async with httpx.AsyncClient() as client:
+        keyless = await client.get(f"{server.base_url}/v1/models")
+        wrong = await client.get(
+            f"{server.base_url}/v1/models", headers={"Authorization": "Bearer not-the-key"}
+        )
+        keyed = await client.get(
+            f"{server.base_url}/v1/models", headers={"Authorization": f"Bearer {server.api_key}"}
+        )
+    assert (keyless.status_code, wrong.status_code, keyed.status_code) == (401, 401, 200)
+
+
+# -- what the log and the records show --------------------------------------------------
+
+
+def test_redaction_of_secret_flags_and_token_shaped_values() -> None:
+    token = "hf_" + "a1B2" * 9
+    args = ["-m", "x.gguf", "--hf-token", token, "-hft", "short-secret", "--api-key=k3y-value"]
+    args += ["--api-key-file", "/home/me/keys", "-mu", f"https://h/x?token={token}", "-c", "9"]
+    shown = redact_args(args)
+    assert shown == [
+        "-m", "x.gguf", "--hf-token", "***", "-hft", "***", "--api-key=***",
+        "--api-key-file", "***", "-mu", "https://h/x?token=***", "-c", "9",
+    ]  # fmt: skip
+    assert secret_values(args) >= {token, "short-secret", "k3y-value"}
+
+
+def test_display_flags_say_port_zero_only_before_a_port_is_chosen() -> None:
+    flags = _config().display_flags()
+    assert flags[flags.index("--port") + 1] == "0"
+    assert not any("api-key" in flag for flag in flags)
+
+
+async def test_display_flags_and_log_show_the_real_port_and_hide_user_secrets() -> None:
+    token = "hf_" + "Zq9" * 12
+    user_key = "user-chosen-key-0042"
+    srv = LlamaServer(_config(extra_args=("--hf-token", token, "--api-key", user_key)))
+    await srv.start()
+    try:
+        port = httpx.URL(srv.base_url).port
+        assert port is not None and port > 0
+        flags = srv.config.display_flags()
+        assert flags[flags.index("--port") + 1] == str(port)
+        assert flags[flags.index("--hf-token") + 1] == "***"
+        assert flags[flags.index("--api-key") + 1] == "***"
+        echoed = srv.log[0]
+        assert echoed.startswith("$ LLAMA_API_KEY=*** ") and f"--port {port} " in echoed
+        assert "--hf-token *** " in echoed and "--api-key ***" in echoed
+        for secret in (token, user_key, srv.api_key):
+            assert secret not in " ".join(flags)
+            assert all(secret not in line for line in srv.log), f"{secret[:6]}… in the log"
+        async with httpx.AsyncClient() as client:  # the user's own extra key works too
+            models = await client.get(
+                f"{srv.base_url}/v1/models", headers={"Authorization": f"Bearer {user_key}"}
+            )
+        assert models.status_code == 200
+    finally:
+        await srv.stop()
+
+
+# -- stand-ins, for the parts the real binary cannot be made to do here ----------------
+
+
+def _stand_in(tmp_path: Path, name: str, body: str) -> Path:
+    """An executable Python script spawned in llama-server's place."""
+    script = tmp_path / name
+    script.write_text(f"#!{sys.executable}\n" + textwrap.dedent(body))
+    script.chmod(0o755)
+    return script
+
+
+# A process that is alive but never listens: what a llama-server still starting looks like.
+NEVER_LISTENS = """
+    import time
+    print("stand-in: up, not listening", flush=True)
+    time.sleep(3600)
+"""
+
+
+@pytest.fixture
+def foreign_http() -> Iterator[tuple[int, list[str]]]:
+    """Someone else's HTTP server on a loopback port, answering 200 to every GET."""
+    hits: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            hits.append(self.path)
+            body = b'{"status":"ok","data":[]}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield httpd.server_address[1], hits
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+# -- ports ------------------------------------------------------------------------------
+
+
+async def test_occupied_port_fails_clearly() -> None:
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen()
+        port = blocker.getsockname()[1]
+        srv = LlamaServer(_config(port=port, ready_timeout_s=60))
+        with pytest.raises(ServerStartError) as caught:
+            await srv.start()
+    assert caught.value.port_in_use == port
+    first_line = str(caught.value).splitlines()[0]
+    assert first_line == f"port {port} is in use on 127.0.0.1: llama-server could not bind it"
+    assert any(f"port: {port}" in line for line in caught.value.last_lines)
+    assert srv.status.state is ServerState.CRASHED
+    assert not srv.running
+
+
+async def test_a_picked_port_taken_meanwhile_is_retried_once_on_a_new_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real_free_port = llama_server.free_port
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen()
+        taken = blocker.getsockname()[1]
+        picks = iter([taken])  # the race: our pick is grabbed before llama-server binds it
+        monkeypatch.setattr(
+            llama_server,
+            "free_port",
+            lambda host="127.0.0.1": next(picks, None) or real_free_port(host),
+        )
+        srv = LlamaServer(_config(ready_timeout_s=60))
+        await srv.start()
+    try:
+        assert srv.status.state is ServerState.READY
+        assert httpx.URL(srv.base_url).port not in (None, taken)
+        log = "\n".join(srv.log)
+        assert f"port: {taken}" in log and f"port {taken} was taken meanwhile" in log
+    finally:
+        await srv.stop()
+
+
+async def test_a_foreign_server_answering_health_is_not_taken_as_ready(
+    tmp_path: Path, foreign_http: tuple[int, list[str]]
+) -> None:
+    port, hits = foreign_http
+    seen: list[ServerStatus] = []
+    binary = _stand_in(tmp_path, "llama-server", NEVER_LISTENS)
+    srv = LlamaServer(_config(binary=binary, port=port, ready_timeout_s=2.0), on_status=seen.append)
+    with pytest.raises(ServerStartError) as caught:
+        await srv.start()
+    assert "/health" in hits, "the foreign server was never asked: the test proved nothing"
+    assert ServerState.READY not in {s.state for s in seen}
+    assert str(caught.value).splitlines()[0] == (
+        f"llama-server not ready after 2 s; another process answers on port {port}"
+    )
+    assert not srv.running
+
+
+async def test_real_server_on_a_foreign_servers_port_reports_the_port(
+    foreign_http: tuple[int, list[str]],
+) -> None:
+    port, _ = foreign_http
+    seen: list[ServerStatus] = []
+    srv = LlamaServer(_config(port=port, ready_timeout_s=60), on_status=seen.append)
+    with pytest.raises(ServerStartError) as caught:
+        await srv.start()
+    assert caught.value.port_in_use == port
+    assert ServerState.READY not in {s.state for s in seen}
+
+
+# -- downloads ----------------------------------------------------------------------------
+
+
+def test_download_folders_follow_llama_cpp_cache_rules(tmp_path: Path) -> None:
+    hf = _config(model=None, hf="ggml-org/Qwen3.6-35B-A3B-GGUF:Q4_K_M")
+    blobs = "models--ggml-org--Qwen3.6-35B-A3B-GGUF/blobs"
+    assert download_folders(hf, {"LLAMA_CACHE": "/c", "HOME": "/h"}) == [
+        Path("/c") / blobs,
+        Path("/c"),
+    ]
+    assert download_folders(hf, {"HF_HOME": "/hf", "HOME": "/h"})[0] == Path("/hf/hub") / blobs
+    if sys.platform.startswith("linux"):
+        assert download_folders(hf, {"HOME": "/h"}) == [
+            Path("/h/.cache/huggingface/hub") / blobs,
+            Path("/h/.cache/llama.cpp"),
+        ]
+    assert download_folders(_config(), {"HOME": "/h"}) == [], "a local file downloads nothing"
+
+
+def test_download_watcher_follows_a_growing_file(tmp_path: Path) -> None:
+    folder = tmp_path / "blobs"
+    folder.mkdir()
+    stale = folder / f"old{DOWNLOAD_SUFFIX}"
+    stale.write_bytes(b"x" * 1000)
+    os.utime(stale, (time.time() - 3600, time.time() - 3600))
+    watcher = DownloadWatcher([folder, tmp_path / "missing"], total=4000)
+    assert not watcher.poll().active, "a leftover nobody writes is not a download"
+    partial = folder / f"abc{DOWNLOAD_SUFFIX}"
+    fractions = []
+    with partial.open("wb") as out:
+        for _ in range(4):
+            out.write(b"y" * 1000)
+            out.flush()
+            progress = watcher.poll()
+            assert progress.active and progress.files == (partial.name,)
+            fractions.append(progress.fraction)
+    assert fractions == [0.25, 0.5, 0.75, 1.0]
+    partial.rename(folder / "abc")
+    done = watcher.poll()
+    assert not done.active and done.downloaded == 4000
+    assert DownloadWatcher([folder]).poll().fraction is None, "no total, no fraction"
+
+
+# Plays llama-server's download phase: waits for the blob the test "downloads",
+# then becomes the real llama-server on it (same pid, -hf swapped for -m).
+DOWNLOAD_THEN_SERVE = """
+    import os, sys, time
+    from pathlib import Path
+    args = sys.argv[1:]
+    at = args.index("-hf")
+    repo = args[at + 1].split(":")[0]
+    blobs = Path(os.environ["LLAMA_CACHE"]) / ("models--" + repo.replace("/", "--")) / "blobs"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        done = [p for p in blobs.glob("*") if not p.name.endswith(".downloadInProgress")]
+        if done:
+            break
+        time.sleep(0.05)
+    else:
+        sys.exit(3)
+    args[at : at + 3] = ["-m", str(done[0])]
+    os.execv(REAL, [REAL, *args])
+"""
+
+
+async def test_download_progress_from_the_growing_file_and_no_timeout_while_downloading(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = tmp_path / "llama-cache"
+    monkeypatch.setenv("LLAMA_CACHE", str(cache))
+    body = DOWNLOAD_THEN_SERVE.replace("REAL", repr(str(server_binary())))
+    binary = _stand_in(tmp_path, "llama-server", body)
+    model = tiny_model()
+    size = model.stat().st_size
+    timeout = 8.0
+    seen: list[ServerStatus] = []
+    srv = LlamaServer(
+        _config(
+            binary=binary,
+            model=None,
+            hf="tester/tiny-GGUF:Q4_1",
+            download_bytes=size,
+            ready_timeout_s=timeout,
+        ),
+        on_status=seen.append,
+    )
+    started = time.monotonic()
+    starting = asyncio.create_task(srv.start())
+    blobs = cache / "models--tester--tiny-GGUF" / "blobs"
+    blobs.mkdir(parents=True)
+    partial = blobs / f"0123abcd{DOWNLOAD_SUFFIX}"
+    written = 0
+    try:
+        with model.open("rb") as src, partial.open("wb") as out:
+            while chunk := src.read(size // 8 + 1):
+                out.write(chunk)
+                out.flush()
+                written += len(chunk)
+                seen_all = await async_wait_until(
+                    lambda n=written: srv.status.downloaded_bytes == n,
+                    10,
+                )
+                assert seen_all, f"the watcher never saw {written} bytes"
+            # Keep the download "running" past the ready timeout: it must not count.
+            while time.monotonic() < started + timeout + 1.0:
+                assert not starting.done(), starting
+                assert srv.status.state is ServerState.DOWNLOADING
+                await asyncio.sleep(0.1)
+        partial.rename(blobs / "0123abcd")
+        await asyncio.wait_for(starting, 60)
+        elapsed = time.monotonic() - started
+        assert srv.status.state is ServerState.READY
+        downloading = [s for s in seen if s.state is ServerState.DOWNLOADING]
+        fractions = [s.progress for s in downloading]
+        assert len(fractions) >= 8 and fractions == sorted(fractions), fractions  # type: ignore[type-var]
+        assert fractions[-1] == 1.0 and downloading[-1].download_total == size
+        assert downloading[-1].message.startswith("downloading model: ")
+        states = [s.state for s in seen]
+        last_download = len(states) - 1 - states[::-1].index(ServerState.DOWNLOADING)
+        assert ServerState.LOADING in states[last_download:], states
+        assert elapsed > timeout + 1.0, "the download did not outlast the ready timeout"
+        load = srv.status.load_seconds
+        assert load is not None and 0 < load < timeout, "download time counted as loading"
+    finally:
+        if not starting.done():
+            starting.cancel()
+        with contextlib.suppress(BaseException):
+            await starting
+        await srv.stop()
+
+
+async def test_ready_timeout_still_bounds_loading_and_ignores_stale_downloads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = tmp_path / "llama-cache"
+    blobs = cache / "models--tester--tiny-GGUF" / "blobs"
+    blobs.mkdir(parents=True)
+    stale = blobs / f"feed{DOWNLOAD_SUFFIX}"
+    stale.write_bytes(b"z" * 4096)
+    os.utime(stale, (time.time() - 3600, time.time() - 3600))
+    monkeypatch.setenv("LLAMA_CACHE", str(cache))
+    seen: list[ServerStatus] = []
+    binary = _stand_in(tmp_path, "llama-server", NEVER_LISTENS)
+    srv = LlamaServer(
+        _config(binary=binary, model=None, hf="tester/tiny-GGUF", ready_timeout_s=2.0),
+        on_status=seen.append,
+    )
+    with pytest.raises(ServerStartError) as caught:
+        await asyncio.wait_for(srv.start(), 30)
+    assert str(caught.value).splitlines()[0] == "llama-server not ready after 2 s"
+    assert ServerState.DOWNLOADING not in {s.state for s in seen}
+    assert srv.status.state is ServerState.CRASHED and not srv.running
+
+
+# -- the log buffer and stopping -----------------------------------------------------------
+
+
+async def test_log_keeps_the_last_lines_only(tmp_path: Path) -> None:
+    total = LOG_LINES + 1000
+    binary = _stand_in(
+        tmp_path,
+        "llama-server",
+        f"""
+        import sys
+        for i in range({total}):
+            print(f"line {{i}}")
+        sys.exit(3)
+        """,
+    )
+    srv = LlamaServer(_config(binary=binary, ready_timeout_s=30))
+    heard: list[str] = []
+    srv.log_listeners.append(heard.append)
+    with pytest.raises(ServerStartError, match=r"exited during start-up \(exit 3\)"):
+        await srv.start()
+    assert len(srv.log) == LOG_LINES
+    assert srv.log[0] == f"line {total - LOG_LINES}" and srv.log[-1] == f"line {total - 1}"
+    assert len(heard) == total + 1 and heard[0].startswith("$ "), "listeners hear every line"
+
+
+async def test_stop_kills_a_server_that_ignores_sigterm(server: LlamaServer) -> None:
+    pid = server.pid
+    assert pid is not None
+    os.kill(pid, signal.SIGSTOP)  # a stopped process cannot act on SIGTERM
+    grace = 1.0
+    began = time.monotonic()
+    await asyncio.wait_for(server.stop(grace_s=grace), grace + 10)
+    assert time.monotonic() - began >= grace, "stop() did not give SIGTERM its grace period"
+    assert server.status.state is ServerState.STOPPED
+    assert server.status.exit_code == -signal.SIGKILL
+    assert not pid_alive(pid)
+    assert any("SIGKILL" in line for line in server.log)

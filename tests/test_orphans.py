@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from _server_support import pid_alive, server_binary, tiny_model, wait_until
 
+from pelican_tui.backends.llama_server import ORPHANED_EXIT, parent_death_hook
+
 pytestmark = pytest.mark.slow
 
 OWNER = textwrap.dedent(
@@ -109,3 +111,55 @@ def test_tui_killed_leaves_no_server(tmp_path: Path, sig: signal.Signals) -> Non
         with contextlib.suppress(ChildProcessError):
             os.waitpid(app_pid, 0)
         os.close(fd)
+
+
+PRINT_PDEATHSIG = (
+    "import ctypes, signal; libc = ctypes.CDLL(None, use_errno=True); v = ctypes.c_int(-1); "
+    "libc.prctl(2, ctypes.byref(v), 0, 0, 0); print(v.value)"  # 2 = PR_GET_PDEATHSIG
+)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_parent_death_hook_sets_sigkill_without_loading_libraries_in_the_child(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import ctypes
+
+    hook = parent_death_hook()
+    assert hook is not None
+
+    def no_dlopen(*args: object, **kwargs: object) -> None:
+        raise AssertionError("ctypes.CDLL called after fork")
+
+    # Whatever runs between fork and exec may not dlopen (it can deadlock on a
+    # lock another thread held at fork): the hook must work with CDLL gone.
+    monkeypatch.setattr(ctypes, "CDLL", no_dlopen)
+    done = subprocess.run(
+        [sys.executable, "-c", PRINT_PDEATHSIG],
+        preexec_fn=hook,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(int(signal.SIGKILL))
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_parent_death_hook_exits_if_the_parent_is_already_gone(tmp_path: Path) -> None:
+    # The hook was made in this process; run it in a grandchild whose parent is
+    # someone else, as when the owner died between fork and prctl: it must not exec.
+    hook = parent_death_hook()
+    assert hook is not None
+    marker = tmp_path / "ran"
+    middle = os.fork()
+    if middle == 0:  # pragma: no cover - the forked middle process
+        code = 99
+        try:
+            code = subprocess.call(["/bin/sh", "-c", f"touch {marker}"], preexec_fn=hook)
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(middle, 0)
+    assert os.waitstatus_to_exitcode(status) == ORPHANED_EXIT
+    assert not marker.exists(), "the child ran its command although its parent was gone"
