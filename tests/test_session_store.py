@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -300,59 +301,117 @@ def test_writer_killed_mid_transaction_loses_nothing_committed(tmp_path: Path) -
 # --------------------------------------------------------------------------- upgrades and refusals
 
 
-def test_upgrade_from_version_1_keeps_the_data() -> None:
-    db = locations.sessions_db()
+FIXTURES = Path(__file__).parent / "fixtures"
+FROZEN_V1 = FIXTURES / "sessions_v1.sql"
+
+
+def _frozen_v1_store(db: Path) -> None:
+    """The checked-in version 1 store (schema and rows frozen as SQL) at ``db``."""
     locations.ensure(db.parent)
     conn = _raw(db)
-    assert ss.upgrade(conn, target=1) == 0
-    assert ss.schema_version(conn) == 1
-    # Version 1 had no verdict note and no run owner.
-    columns = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
-    assert "owner" not in columns
-    conn.execute(
-        "INSERT INTO sessions (created_at, prompt, title, verdict) "
-        "VALUES ('2026-01-02T03:04:05.000000+00:00', 'old prompt', 'old', 'right')"
-    )
-    conn.execute(
-        "INSERT INTO runs (session_id, slot, backend, model_id, model_info, answer, svg, png, "
-        "status, timings, started_at, finished_at) VALUES (1, 'left', 'local', 'old.gguf', "
-        "'{\"sha256\": \"00\"}', 'ans', '<svg/>', X'89504E47', 'finished', "
-        "'{\"total_s\": 3.0}', '2026-01-02T03:04:06.000000+00:00', "
-        "'2026-01-02T03:04:09.000000+00:00')"
-    )
-    conn.execute(
-        "INSERT INTO runs (session_id, slot, backend, model_id, status, started_at) "
-        "VALUES (1, 'right', 'claude', 'claude-opus-4-7', 'running', "
-        "'2026-01-02T03:04:06.000000+00:00')"
-    )
+    conn.executescript(FROZEN_V1.read_text(encoding="utf-8"))
     conn.close()
+
+
+def _schema(conn: sqlite3.Connection) -> list[tuple[str, str, str]]:
+    rows = conn.execute("SELECT type, name, sql FROM sqlite_master ORDER BY type, name")
+    return [(kind, name, " ".join((sql or "").split())) for kind, name, sql in rows]
+
+
+def test_the_frozen_v1_schema_is_what_upgrade_step_one_builds(tmp_path: Path) -> None:
+    # UPGRADES[0] must never change: stores it built are on users' disks. If this
+    # fails, the step was edited; add a new step instead and leave the old one be.
+    frozen = tmp_path / "frozen.sqlite3"
+    _frozen_v1_store(frozen)
+    built = tmp_path / "built.sqlite3"
+    conn = _raw(built)
+    ss.upgrade(conn, target=1)
+    with contextlib.closing(_raw(frozen)) as old:
+        assert _schema(old) == _schema(conn)
+        for pragma in ("user_version", "application_id"):
+            assert old.execute(f"PRAGMA {pragma}").fetchone() == (
+                conn.execute(f"PRAGMA {pragma}").fetchone()
+            )
+        assert old.execute("PRAGMA user_version").fetchone() == (1,)
+    conn.close()
+
+
+def test_a_frozen_v1_store_upgrades_with_its_data() -> None:
+    db = locations.sessions_db()
+    _frozen_v1_store(db)
+    with contextlib.closing(_raw(db)) as conn:
+        assert ss.schema_version(conn) == 1
+        # Version 1 had no verdict note and no run owner.
+        assert "owner" not in {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
 
     with SessionStore.open(db) as store:
         conn = store._connection()
         assert ss.schema_version(conn) == SCHEMA_VERSION
-        indexes = {row[1] for row in conn.execute("PRAGMA index_list(runs)")}
-        assert "runs_by_session" in indexes
-        session = store.get_session(1)
-        assert (session.prompt, session.title, session.verdict) == ("old prompt", "old", "right")
-        assert session.verdict_note is None
-        left, right = session.runs
-        assert left.model_info == {"sha256": "00"}
-        assert left.png == b"\x89PNG" and left.svg == "<svg/>" and left.answer == "ans"
-        assert left.timings == {"total_s": 3.0}
-        # A v1 run left running has no recorded owner: it is interrupted.
-        assert right.status == "interrupted"
+        assert {"runs_by_session", "runs_running"} <= {
+            row[1] for row in conn.execute("PRAGMA index_list(runs)")
+        }
+        assert [tuple(r) for r in conn.execute("PRAGMA integrity_check")] == [("ok",)]
+        assert [s.id for s in store.list_sessions()] == [3, 2, 1]
+
+        first = store.get_session(1)
+        assert (first.prompt, first.verdict, first.verdict_note) == (
+            "Generate an SVG of a pelican riding a bicycle",
+            "right",
+            None,
+        )
+        assert first.created_at.isoformat() == "2026-01-02T03:04:05+00:00"
+        local, claude = first.runs
+        assert (local.slot, local.backend, local.model_id, local.status) == (
+            "left",
+            "local",
+            "Qwen3.6-35B-A3B-Q4_K_M.gguf",
+            "finished",
+        )
+        assert local.model_info["server_args"][-2:] == ["-c", "16384"]
+        assert local.settings == {"sampling": {"temperature": 1.0, "top_k": 20}, "thinking": True}
+        assert local.thinking_text == "Wheels first."
+        assert local.answer.startswith("Here:\n```svg\n<svg")
+        assert local.svg == '<svg xmlns="http://www.w3.org/2000/svg"><circle r="5"/></svg>'
+        assert local.png == b"\x89PNG\r\n\x1a\n\x00\x01\xff"
+        assert local.timings == {"generation_tokens_per_s": 41.25, "total_s": 3.0}
+        assert local.usage == {"input_tokens": 30, "output_tokens": 500}
+        assert local.peak_ram == {"server_rss_bytes": 21_000_000_000}
+        assert local.host == {"cpu": "Old CPU", "cpu_threads": 8}
+        assert local.finished_at is not None and local.finished_at.second == 9
+        # A v1 run left running has no recorded owner: it is interrupted, its text kept.
+        assert (claude.status, claude.failure_reason) == ("interrupted", ss.INTERRUPTED_REASON)
+        assert (claude.thinking_text, claude.answer) == ("Summarized.", "<svg")
         assert store.interrupted_on_open == 1
-        # The new column works.
+
+        second = store.get_session(2)
+        assert second.prompt == "Un pélican à vélo 🚲\nsecond line"
+        assert second.title == "Un pélican à vélo 🚲" and second.verdict is None
+        cancelled, failed = second.runs
+        assert (cancelled.status, cancelled.svg, cancelled.svg_note) == (
+            "cancelled",
+            None,
+            "no <svg> in the answer",
+        )
+        assert cancelled.model_info == {"url": "http://127.0.0.1:8080"}
+        assert (failed.status, failed.failure_reason) == ("failed", "overloaded (529)")
+        third = store.get_session(3)
+        assert (third.runs, third.verdict) == ((), "tie")
+
+        # The new columns work, and new rows go on after the old ids.
         store.set_verdict(1, "tie", note="both odd")
         assert store.get_session(1).verdict_note == "both odd"
+        assert store.create_session("new").id == 4
+        assert store.start_run(4, "left", "local", "m", {}, {}, {}) == 5
+
+    # Upgraded once: opening again changes nothing.
+    with SessionStore.open(db) as store:
+        assert store.interrupted_on_open == 0
+        assert store.get_session(1).runs[0] == local
 
 
 def test_failed_upgrade_step_leaves_the_old_version(monkeypatch: pytest.MonkeyPatch) -> None:
     db = locations.sessions_db()
-    locations.ensure(db.parent)
-    conn = _raw(db)
-    ss.upgrade(conn, target=1)
-    conn.close()
+    _frozen_v1_store(db)
 
     def broken(conn: sqlite3.Connection) -> None:
         conn.execute("ALTER TABLE sessions ADD COLUMN half_done TEXT")
@@ -364,6 +423,7 @@ def test_failed_upgrade_step_leaves_the_old_version(monkeypatch: pytest.MonkeyPa
     conn = _raw(db)
     assert ss.schema_version(conn) == 1
     assert "half_done" not in {row[1] for row in conn.execute("PRAGMA table_info(sessions)")}
+    assert conn.execute("SELECT COUNT(*) FROM runs").fetchone() == (4,)
     conn.close()
 
 
