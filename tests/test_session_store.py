@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import re
 import select
@@ -13,10 +14,12 @@ import stat
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
 from _session_support import FAKE_PNG, HOST, LOCAL_FILE, PELICAN_SVG, FixedClock, make_comparison
+from _store_writer_child import BIG
 
 from pelican_tui.backends import host_info, locations
 from pelican_tui.backends import session_store as ss
@@ -296,6 +299,192 @@ def test_writer_killed_mid_transaction_loses_nothing_committed(tmp_path: Path) -
         conn = store._connection()
         assert [tuple(r) for r in conn.execute("PRAGMA integrity_check")] == [("ok",)]
         assert conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 4
+
+
+CHILD = Path(__file__).with_name("_store_writer_child.py")
+
+
+def _int(value: object) -> int:
+    assert isinstance(value, int), value
+    return value
+
+
+class _Writer:
+    """A child process writing through SessionStore (tests/_store_writer_child.py)."""
+
+    def __init__(self, *args: object) -> None:
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+        self.proc = subprocess.Popen(
+            [sys.executable, str(CHILD), *map(str, args)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+        )
+        self._buffer = b""
+
+    def report(self, timeout: float = 60.0) -> dict[str, object]:
+        """The next JSON line the child writes, waiting at most ``timeout`` seconds."""
+        assert self.proc.stdout is not None
+        fd = self.proc.stdout.fileno()
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self._buffer:
+            left = deadline - time.monotonic()
+            readable, _, _ = select.select([fd], [], [], max(0.0, left))
+            chunk = os.read(fd, 65536) if readable else b""
+            if not chunk:
+                self.close()
+                stderr = self.proc.stderr.read().decode() if self.proc.stderr else ""
+                raise AssertionError(
+                    f"the writer said nothing more (exit {self.proc.returncode}): {stderr}"
+                )
+            self._buffer += chunk
+        line, self._buffer = self._buffer.split(b"\n", 1)
+        data = json.loads(line)
+        assert isinstance(data, dict)
+        return data
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=30)
+        assert self.proc.returncode == -signal.SIGKILL, self.proc.returncode
+
+    def rest_of_output(self) -> bytes:
+        """Everything it wrote after the last report read (call after :meth:`kill`)."""
+        assert self.proc.stdout is not None
+        return self._buffer + self.proc.stdout.read()
+
+    def close(self) -> None:
+        """Stop it if it still runs; close the pipes to it (stderr stays readable)."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        for stream in (self.proc.stdin, self.proc.stdout):
+            if stream is not None and not stream.closed:
+                stream.close()
+
+
+def _committed_before(db: Path) -> tuple[list[ss.Session], int]:
+    """Sessions a user already has (two comparisons with pictures), and a big one to delete."""
+    with SessionStore.open(db, clock=FixedClock()) as store:
+        make_comparison(store, "kept 1")
+        make_comparison(store, "kept 2")
+        big = store.create_session("to delete")
+        run = store.start_run(big.id, "left", "local", "m.gguf", {}, {}, {})
+        store.finish_run(run, answer="d" * BIG, png=b"D" * BIG)
+        sessions = [store.get_session(s.id) for s in store.list_sessions()]
+    return sessions, big.id
+
+
+def _check_in_flight_run(store: SessionStore, operation: str, run_id: int, new: bool) -> None:
+    run = store.get_run(run_id)
+    if operation == "finish_run" and new:
+        assert run.status == "finished" and run.failure_reason is None
+        assert run.thinking_text == "new" + "t" * BIG
+        assert run.answer == "new" + "a" * BIG
+        assert (run.svg, run.png, run.timings) == ("<svg/>", b"P" * BIG, {"total_s": 9.0})
+        return
+    # Still running when its writer died: interrupted, with whole texts.
+    assert (run.status, run.failure_reason) == ("interrupted", ss.INTERRUPTED_REASON)
+    assert run.finished_at is not None
+    if operation == "update_run_progress" and new:
+        assert (run.thinking_text, run.answer) == ("new" + "t" * BIG, "new" + "a" * BIG)
+    else:
+        assert (run.thinking_text, run.answer) == ("old thinking", "old answer")
+    assert (run.svg, run.png, run.timings) == (None, None, {})
+
+
+@pytest.mark.parametrize("operation", ["finish_run", "update_run_progress", "delete_session"])
+def test_a_sessionstore_write_killed_at_any_statement_is_all_or_nothing(
+    tmp_path: Path, operation: str
+) -> None:
+    """SIGKILL a real writer inside SessionStore's own transaction, before each
+    statement it issues in turn and once after it returns: the store opens, what
+    was committed before is intact, and the write is wholly there or wholly not."""
+    stopped_before_commit_with_spilled_pages = False
+    stop_at = 0
+    while True:
+        stop_at += 1
+        assert stop_at < 10, "the operation never returned"
+        db = tmp_path / f"stop-{stop_at}" / "sessions.sqlite3"
+        before, target = _committed_before(db)
+        writer = _Writer("stop", db, operation, stop_at, target)
+        try:
+            started = writer.report()
+            point = writer.report()
+            writer.kill()
+        finally:
+            writer.close()
+        run_id, session_id = _int(started["run"]), _int(started["session"])
+        if "returned" in point:
+            done = point["returned"]
+            # One transaction: BEGIN IMMEDIATE, the change, COMMIT.
+            assert isinstance(done, list) and done[0] == "BEGIN IMMEDIATE"
+            assert done[-1] == "COMMIT" and done.count("COMMIT") == 1
+            new = True
+        else:
+            earlier = point["earlier"]
+            assert isinstance(earlier, list)
+            new = "COMMIT" in earlier
+            if point["stopped_before"] == "COMMIT" and operation != "delete_session":
+                # The uncommitted change really is on disk, in the WAL, at the kill.
+                wal_bytes = point["wal_bytes"]
+                assert isinstance(wal_bytes, int) and wal_bytes > BIG // 2
+                stopped_before_commit_with_spilled_pages = True
+
+        with SessionStore.open(db) as store:
+            assert store.moved_corrupt_to is None
+            conn = store._connection()
+            assert [tuple(r) for r in conn.execute("PRAGMA integrity_check")] == [("ok",)]
+            deleted = operation == "delete_session" and new
+            for session in before:
+                if deleted and session.id == target:
+                    with pytest.raises(SessionNotFound):
+                        store.get_session(target)
+                    count = "SELECT COUNT(*) FROM runs WHERE session_id = ?"
+                    assert conn.execute(count, (target,)).fetchone()[0] == 0
+                else:
+                    assert store.get_session(session.id) == session
+            assert store.get_session(session_id).prompt == "in flight"
+            _check_in_flight_run(store, operation, run_id, new)
+            finished = operation == "finish_run" and new
+            assert store.interrupted_on_open == (0 if finished else 1)
+            assert store.count_sessions() == len(before) + 1 - deleted
+        if "returned" in point:
+            break
+    if operation != "delete_session":
+        assert stopped_before_commit_with_spilled_pages
+
+
+def test_a_writer_killed_while_checkpointing_in_a_loop_leaves_one_whole_checkpoint(
+    tmp_path: Path,
+) -> None:
+    """The kill lands wherever the writer happens to be (mostly inside a write):
+    the stored texts are one checkpoint, whole, at least the last one reported."""
+    db = tmp_path / "sessions.sqlite3"
+    chars = 256 * 1024
+    writer = _Writer("loop", db, chars)
+    try:
+        started = writer.report()
+        while True:
+            if _int(writer.report()["committed"]) >= 3:
+                break
+        writer.kill()
+        later = [json.loads(line) for line in writer.rest_of_output().splitlines() if line.strip()]
+    finally:
+        writer.close()
+    # Reported after each checkpoint returned: all of these are committed.
+    reported = max([3, *(_int(line["committed"]) for line in later)])
+    with SessionStore.open(db) as store:
+        assert store.interrupted_on_open == 1
+        run = store.get_run(_int(started["run"]))
+        assert run.status == "interrupted"
+        tag = run.thinking_text[:6]
+        # A checkpoint that returned is there; at most the one in flight beyond it.
+        assert reported <= int(tag) <= reported + 1
+        assert run.thinking_text == tag + "t" * chars
+        assert run.answer == tag + "a" * chars
 
 
 # --------------------------------------------------------------------------- upgrades and refusals
