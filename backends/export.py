@@ -3,7 +3,8 @@
 :func:`export_session` writes, into one folder:
 
 - ``left.svg`` / ``right.svg`` (``left-1.svg``, ``left-2.svg``... when a slot
-  has several runs): each extracted SVG exactly as the model wrote it;
+  has several runs): each extracted SVG exactly as the model wrote it (secrets
+  aside, see below);
 - ``left.png`` / ``right.png``: the stored picture, or one rendered by the
   ``renderer`` passed in (pelican-tui passes its sandboxed render worker);
 - ``run-card.md``: everything needed to reproduce the runs (model file and
@@ -15,6 +16,11 @@
   nothing), and a Content-Security-Policy forbids scripts and remote loads;
 - ``session.json``: the session for machines (stable, sorted keys);
   :func:`load_export` reads it back into an equal :class:`Session`.
+
+Secrets never leave in an export: every text and record of the session passes
+through :func:`~.session_store.scrub_session` first (so a key pasted into a
+prompt, or stored by an older pelican-tui, shows as ``[redacted]``), and the
+SVG files and pictures are made from the scrubbed text.
 
 The folder appears whole or not at all: it is built in a temporary sibling
 folder and renamed into place. Re-exporting the same session over its own
@@ -40,7 +46,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from . import locations
-from .session_store import Run, Session
+from .session_store import Run, Session, scrub_session
 
 if TYPE_CHECKING:
     from .svg_render import SvgRenderer
@@ -99,6 +105,7 @@ def export_session(
     is raised unless ``overwrite`` is true.
     """
     out_dir = Path(out_dir)
+    session = scrub_session(session)
     names = run_basenames(session)
     files: dict[int, RunFiles] = {}
     contents: dict[str, bytes] = {}
@@ -305,7 +312,8 @@ def _ts(moment: datetime | None) -> str | None:
 
 
 def session_to_json(session: Session, files: Mapping[int, RunFiles]) -> dict[str, Any]:
-    """The machine-readable form written to ``session.json``."""
+    """The machine-readable form written to ``session.json`` (secrets scrubbed)."""
+    session = scrub_session(session)
     return {
         "format": EXPORT_FORMAT,
         "format_version": EXPORT_FORMAT_VERSION,
@@ -632,7 +640,10 @@ def _headless_command(session: Session) -> tuple[str, bool]:
 
 
 def render_run_card(session: Session, files: Mapping[int, RunFiles]) -> str:
-    """The Markdown run card: what ran, how, how fast, on what, and what came out."""
+    """The Markdown run card: what ran, how, how fast, on what, and what came out.
+
+    Secrets are scrubbed (:func:`~.session_store.scrub_session`)."""
+    session = scrub_session(session)
     names = run_basenames(session)
     lines = [
         f"# Pelican run card: session {session.id}",
@@ -808,7 +819,10 @@ def _html_run(
 def render_html(
     session: Session, files: Mapping[int, RunFiles], pictures: Mapping[str, bytes]
 ) -> str:
-    """The self-contained page: pictures side by side, stats, verdict. No script."""
+    """The self-contained page: pictures side by side, stats, verdict. No script.
+
+    The session's texts are scrubbed of secrets; ``pictures`` are shown as given."""
+    session = scrub_session(session)
     names = run_basenames(session)
     columns = []
     for slot in ("left", "right"):

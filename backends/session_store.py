@@ -18,8 +18,12 @@ created only when opened for writing. Guarantees:
 - **A corrupt file is moved aside**, to ``sessions.sqlite3.corrupt-YYYYmmdd-HHMMSS``,
   and a fresh store started; :attr:`SessionStore.moved_corrupt_to` and
   :attr:`SessionStore.notices` say where, so the caller can tell the user.
-- **Secrets are never stored.** Every dict field, the failure reason and the SVG
-  note pass through :func:`scrub_secrets` before they are written.
+- **Secrets are never stored.** Every text the store writes (prompt, title,
+  model id, thinking text, answer, SVG, SVG note, failure reason, verdict note)
+  and every dict field passes through :func:`scrub_secrets` first, so a key a
+  user pasted into a prompt, or one a model repeated, is replaced by
+  :data:`REDACTED`. That includes a key cut off at the end of a text (a
+  checkpoint taken while it streams in, an answer stopped by ``max_tokens``).
 
 Conventional keys (the run card and the HTML export label these; others are
 shown as they are):
@@ -201,6 +205,9 @@ class _Corrupt(Exception):
 # --------------------------------------------------------------------------- secrets
 
 REDACTED = "[redacted]"
+"""What a secret is replaced with, in the store and in exports."""
+_MIN_SECRET_CHARS = 8
+"""Secrets shorter than this are not scrubbed, nor cut-off parts shorter than this."""
 
 _SECRET_VALUE = re.compile(
     r"sk-ant-[A-Za-z0-9_\-]{8,}"  # Anthropic keys
@@ -231,7 +238,7 @@ def register_secret(value: str) -> None:
     For secrets that match no pattern, e.g. the random ``--api-key`` given to a
     spawned llama-server. Values shorter than 8 characters are ignored.
     """
-    if len(value) >= 8:
+    if len(value) >= _MIN_SECRET_CHARS:
         with _registered_lock:
             _registered_secrets.add(value)
 
@@ -242,7 +249,7 @@ def _known_secrets(extra: Iterable[str]) -> list[str]:
         values |= _registered_secrets
     values |= set(extra)
     # Longest first, so a secret containing another is removed whole.
-    return sorted((v for v in values if len(v) >= 8), key=len, reverse=True)
+    return sorted((v for v in values if len(v) >= _MIN_SECRET_CHARS), key=len, reverse=True)
 
 
 def _is_secret_name(name: str) -> bool:
@@ -299,11 +306,76 @@ def _scrub_text(text: str, secrets: Sequence[str]) -> str:
     for secret in secrets:
         if secret in text:
             text = text.replace(secret, REDACTED)
-    return _SECRET_VALUE.sub(REDACTED, text)
+    text = _SECRET_VALUE.sub(REDACTED, text)
+    return _scrub_cut_off_secret(text, secrets)
+
+
+def _scrub_cut_off_secret(text: str, secrets: Sequence[str]) -> str:
+    """``text`` with a known secret's beginning at its very end replaced.
+
+    A checkpoint of a stream can end part-way through a key (the rest arrives
+    with the next checkpoint, which the full-value match then catches), and so
+    can an answer stopped by ``max_tokens``; most of a key is still a leak.
+    """
+    for secret in secrets:
+        longest = min(len(secret) - 1, len(text))
+        for size in range(longest, _MIN_SECRET_CHARS - 1, -1):
+            if text.endswith(secret[:size]):
+                return text[:-size] + REDACTED
+    return text
+
+
+def scrub_text(text: str) -> str:
+    """One text with every secret :func:`scrub_secrets` knows replaced by :data:`REDACTED`."""
+    return _scrub_text(text, _known_secrets(()))
 
 
 def _scrub_optional_text(text: str | None) -> str | None:
-    return None if text is None else _scrub_text(text, _known_secrets(()))
+    return None if text is None else scrub_text(text)
+
+
+def scrub_session(session: Session) -> Session:
+    """A copy of ``session`` with every text and dict field passed through :func:`scrub_secrets`.
+
+    Exports use it, so a secret stored before it was known (a store written by
+    an older pelican-tui, a key set since) still never leaves the machine.
+    """
+    secrets = _known_secrets(())
+
+    def text(value: str) -> str:
+        return _scrub_text(value, secrets)
+
+    def optional(value: str | None) -> str | None:
+        return None if value is None else _scrub_text(value, secrets)
+
+    def data(value: JSONDict) -> JSONDict:
+        return cast(JSONDict, _scrub(value, secrets))
+
+    runs = tuple(
+        dataclasses.replace(
+            run,
+            model_id=text(run.model_id),
+            model_info=data(run.model_info),
+            settings=data(run.settings),
+            thinking_text=text(run.thinking_text),
+            answer=text(run.answer),
+            svg=optional(run.svg),
+            svg_note=optional(run.svg_note),
+            failure_reason=optional(run.failure_reason),
+            timings=data(run.timings),
+            usage=data(run.usage),
+            peak_ram=data(run.peak_ram),
+            host=data(run.host),
+        )
+        for run in session.runs
+    )
+    return dataclasses.replace(
+        session,
+        prompt=text(session.prompt),
+        title=text(session.title),
+        verdict_note=optional(session.verdict_note),
+        runs=runs,
+    )
 
 
 # --------------------------------------------------------------------------- schema
@@ -653,7 +725,8 @@ class SessionStore:
     def create_session(self, prompt: str, *, title: str | None = None) -> Session:
         """A new empty session for ``prompt`` (title: its first line by default)."""
         created = self._clock()
-        title = title if title is not None else default_title(prompt)
+        prompt = scrub_text(prompt)
+        title = scrub_text(title) if title is not None else default_title(prompt)
         with self._write() as conn:
             cursor = conn.execute(
                 "INSERT INTO sessions (created_at, prompt, title) VALUES (?, ?, ?)",
@@ -694,7 +767,7 @@ class SessionStore:
                     session_id,
                     slot,
                     backend,
-                    model_id,
+                    scrub_text(model_id),
                     _dump(model_info),
                     _dump(settings),
                     _dump(host),
@@ -709,7 +782,7 @@ class SessionStore:
         with self._write() as conn:
             cursor = conn.execute(
                 "UPDATE runs SET thinking_text = ?, answer = ? WHERE id = ? AND status = 'running'",
-                (thinking_text, answer, run_id),
+                (scrub_text(thinking_text), scrub_text(answer), run_id),
             )
             if cursor.rowcount == 0:
                 self._require_run(conn, run_id)
@@ -744,9 +817,9 @@ class SessionStore:
                 "owner = NULL WHERE id = ?",
                 (
                     status,
-                    thinking_text,
-                    answer,
-                    svg,
+                    _scrub_optional_text(thinking_text),
+                    _scrub_optional_text(answer),
+                    _scrub_optional_text(svg),
                     _scrub_optional_text(svg_note),
                     png,
                     _scrub_optional_text(failure_reason),

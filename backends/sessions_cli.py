@@ -27,6 +27,7 @@ from .session_store import (
     SessionStoreError,
     SessionStoreMissing,
     SessionSummary,
+    scrub_text,
 )
 from .svg_worker import MAX_SIDE
 
@@ -213,20 +214,23 @@ def _models(summary: SessionSummary) -> str:
         if not runs:
             continue
         models = list(dict.fromkeys(run.model_id for run in runs))
-        label = ", ".join(_truncate(model, 32) for model in models)
+        label = ", ".join(_truncate(scrub_text(model), 32) for model in models)
         count = f" x{len(runs)}" if len(runs) > 1 else ""
         parts.append(f"{slot}: {label}{count}")
     return "; ".join(parts) or "—"
 
 
 def format_session_table(summaries: Sequence[SessionSummary], prompt_width: int = 40) -> str:
-    """The ``sessions list`` table: id, date (local time), prompt, models, verdict."""
+    """The ``sessions list`` table: id, date (local time), prompt, models, verdict.
+
+    Prompts are scrubbed of secrets before they are shortened (a store written
+    by an older pelican-tui may hold a pasted key)."""
     header = ("ID", "DATE", "PROMPT", "MODELS", "VERDICT")
     rows = [
         (
             str(s.id),
             f"{s.created_at.astimezone():%Y-%m-%d %H:%M}",
-            _truncate(s.prompt, prompt_width),
+            _truncate(scrub_text(s.prompt), prompt_width),
             _models(s),
             s.verdict or "—",
         )

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import dataclasses
 import io
 import json
 import re
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -233,6 +235,67 @@ def test_hostile_text_is_escaped_everywhere(tmp_path: Path) -> None:
     # The prompt holds four backticks: its fence is longer, so it can't break out.
     assert "`````text\n<img src=x onerror=alert(3)>" in card
     assert "&lt;b&gt;model&lt;/b&gt;\\|x" in card  # table cells escaped
+
+
+PASTED_KEY = "pasted-key-" + "Q7z" * 12
+"""An ANTHROPIC_API_KEY matching no key pattern: only its literal value can find it."""
+
+
+def test_a_pasted_key_never_reaches_an_export(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    svg = f'<svg xmlns="http://www.w3.org/2000/svg"><text>{PASTED_KEY}</text></svg>'
+    # A store written before the key was scrubbed (or before it was set): the
+    # key sits in the prompt, the thinking text, the answer and the SVG.
+    with SessionStore.open() as store:
+        s = store.create_session("placeholder")
+        run = store.start_run(s.id, "left", "local", "m.gguf", {}, {"thinking": True}, HOST)
+        store.finish_run(run, answer="placeholder")
+        other = store.start_run(s.id, "right", "claude", "claude-opus-4-7", {}, {}, HOST)
+        store.finish_run(other, answer="placeholder")
+    with contextlib.closing(sqlite3.connect(locations.sessions_db())) as conn, conn:
+        conn.execute("UPDATE sessions SET prompt = ?, title = ?", (f"Key {PASTED_KEY}: draw", "t"))
+        conn.execute(
+            "UPDATE runs SET thinking_text = ?, answer = ?, svg = ?, svg_note = ? WHERE id = ?",
+            (f"think {PASTED_KEY}", f"```svg\n{svg}\n```", svg, f"note {PASTED_KEY}", run),
+        )
+        conn.execute(
+            "UPDATE runs SET answer = ?, failure_reason = ? WHERE id = ?",
+            (f"echo {PASTED_KEY}", f"401 {PASTED_KEY}", other),
+        )
+    monkeypatch.setenv("ANTHROPIC_API_KEY", PASTED_KEY)
+    with SessionStore.open() as store:
+        session = store.get_session(s.id)
+    assert PASTED_KEY in session.prompt and PASTED_KEY in session.runs[0].svg  # type: ignore[operator]
+
+    renderer = FakeRenderer()
+    export_session(session, tmp_path / "direct", renderer)
+    code, _, err = _run(["export", str(s.id), "--out", str(tmp_path / "cli")], renderer=renderer)
+    assert code == 0, err
+    shown = [_run(["show", str(s.id)]), _run(["list"])]
+
+    exported = [p for d in ("direct", "cli") for p in (tmp_path / d).iterdir()]
+    assert {p.name for p in exported} >= {
+        "session.json",
+        "run-card.md",
+        "index.html",
+        "left.svg",
+        "left.png",
+    }
+    everything = b"".join(p.read_bytes() for p in exported)
+    # The HTML carries the SVG and PNG base64-encoded: decode those too.
+    for page in (p for p in exported if p.name == "index.html"):
+        for src in _img_sources(page.read_text()):
+            everything += base64.b64decode(src.split(",", 1)[1])
+    everything += "".join(out + err for _, out, err in shown).encode()
+    everything += "".join(call[0] for call in renderer.calls).encode()  # what was drawn
+    assert b"[redacted]" in everything and b"draw" in everything
+    assert PASTED_KEY.encode() not in everything
+    assert PASTED_KEY[:16].encode() not in everything  # not even cut short by `list`
+    assert (tmp_path / "cli" / "left.svg").read_text() == svg.replace(PASTED_KEY, "[redacted]")
+    loaded = load_export(tmp_path / "cli")
+    assert loaded.prompt == "Key [redacted]: draw"
+    assert loaded.runs[1].failure_reason == "401 [redacted]"
 
 
 def test_runs_without_svg_and_failed_renders_are_reported(tmp_path: Path) -> None:

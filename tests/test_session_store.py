@@ -755,6 +755,66 @@ def test_secrets_are_scrubbed_before_writing(monkeypatch: pytest.MonkeyPatch) ->
         assert secret.encode() not in raw
 
 
+def _assert_not_on_disk(*secrets: str) -> None:
+    raw = b"".join(p.read_bytes() for p in locations.data_dir().iterdir() if p.is_file())
+    assert b"draw a pelican" in raw  # the grep does see the stored text
+    for secret in secrets:
+        assert secret.encode() not in raw
+
+
+PASTED_KEY = "pasted-key-" + "Q7z" * 12
+"""An ANTHROPIC_API_KEY matching no key pattern: only its literal value can find it."""
+
+
+def test_a_key_pasted_into_any_text_is_never_stored(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", PASTED_KEY)
+    svg = f'<svg xmlns="http://www.w3.org/2000/svg"><text>{PASTED_KEY}</text></svg>'
+    half = PASTED_KEY[: len(PASTED_KEY) // 2]
+    with SessionStore.open() as store:
+        session = store.create_session(f"My key is {PASTED_KEY}, draw a pelican")
+        assert session.prompt == "My key is [redacted], draw a pelican"
+        assert session.title == session.prompt
+        titled = store.create_session("p", title=f"about {PASTED_KEY}")
+        assert titled.title == "about [redacted]"
+        run = store.start_run(session.id, "left", "openai", f"model-{PASTED_KEY}", {}, {}, {})
+        # A checkpoint taken while the key streams in holds only its first half...
+        assert store.update_run_progress(run, f"thinking {half}", f"answer {half}")
+        got = store.get_run(run)
+        assert (got.thinking_text, got.answer) == ("thinking [redacted]", "answer [redacted]")
+        # ... and the whole key, once it has arrived.
+        store.update_run_progress(run, f"thinking {PASTED_KEY} more", f"answer {PASTED_KEY}")
+        assert store.get_run(run).answer == "answer [redacted]"
+        store.finish_run(
+            run,
+            thinking_text=f"The user's key is {PASTED_KEY}.",
+            answer=f"Here:\n```svg\n{svg}\n```\nand again {PASTED_KEY}",
+            svg=svg,
+            svg_note=f"kept the last of 2 ({PASTED_KEY})",
+            failure_reason=None,
+        )
+        store.set_verdict(session.id, "left", note=f"key {PASTED_KEY}")
+        stored = store.get_session(session.id)
+        # Nowhere on disk, not even in pages a later write replaced: database, WAL, -shm
+        # while open, and the database after the WAL is folded back in on close.
+        _assert_not_on_disk(PASTED_KEY, half)
+    _assert_not_on_disk(PASTED_KEY, half)
+    (run_got,) = stored.runs
+    assert run_got.model_id == "model-[redacted]"
+    assert run_got.thinking_text == "The user's key is [redacted]."
+    assert run_got.answer.endswith("and again [redacted]")
+    assert run_got.svg == '<svg xmlns="http://www.w3.org/2000/svg"><text>[redacted]</text></svg>'
+    assert run_got.svg_note == "kept the last of 2 ([redacted])"
+    assert stored.verdict_note == "key [redacted]"
+
+
+def test_a_cut_off_key_is_scrubbed_but_ordinary_endings_are_not() -> None:
+    secrets = ["abcdefghijklmnop-secret"]
+    assert ss._scrub_text("text abcdefgh", secrets) == "text [redacted]"
+    assert ss._scrub_text("text abcdefg", secrets) == "text abcdefg"  # too short to be a leak
+    assert ss._scrub_text("abcdefghij then more", secrets) == "abcdefghij then more"
+    assert ss._scrub_text("x abcdefghijklmnop-secret", secrets) == "x [redacted]"
+
+
 def test_scrub_secrets_leaves_ordinary_data_alone() -> None:
     data = {
         "file": "desk-lamp-model-Q4_K_M.gguf",
