@@ -24,7 +24,7 @@ import httpx
 import psutil
 from workload import ROOT, Workload, python
 
-from pelican_tui.backends.llama_server import free_port
+from pelican_tui.backends.llama_server import API_KEY_ENV, free_port
 
 HEALTH_POLL_S = 0.01
 
@@ -38,11 +38,16 @@ def spawn_bare_server(workload: Workload) -> tuple[subprocess.Popen[bytes], str,
     """Start llama-server; return (process, url, key, seconds from spawn to /health 200)."""
     port = free_port()
     key = secrets.token_urlsafe(24)
-    cmd = workload.server_command(port, key)
+    cmd = workload.server_command(port)
     log = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the process
     started = time.monotonic()
     proc = subprocess.Popen(
-        cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        cmd,
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        env={**os.environ, API_KEY_ENV: key},
     )
     url = f"http://127.0.0.1:{port}"
     with httpx.Client(timeout=2.0) as client:

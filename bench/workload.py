@@ -71,8 +71,12 @@ class Workload:
             }
         )
 
-    def server_command(self, port: int, api_key: str) -> list[str]:
-        """llama-server's command line exactly as pelican-tui builds it."""
+    def server_command(self, port: int) -> list[str]:
+        """llama-server's command line exactly as pelican-tui builds it.
+
+        The API key is not on it: pelican-tui passes it in the environment
+        (:data:`~pelican_tui.backends.llama_server.API_KEY_ENV`), and so does the bench.
+        """
         settings = self.settings()
         found = find_server_binary(settings.local.llama_server)
         if found is None:
@@ -80,7 +84,7 @@ class Workload:
         plan = plan_local(settings.local)
         if plan.model_path is None or not plan.model_path.is_file():
             raise SystemExit("the default model is missing: run `bin/pelican-tui setup` first")
-        return server_config(settings.local, plan, found.path).command(port, api_key)
+        return server_config(settings.local, plan, found.path).command(port)
 
     def payloads(self) -> list[dict[str, Any]]:
         """The two requests pelican-tui sends (left pane thinking on, right off)."""

@@ -177,7 +177,35 @@ async def test_image_mode_setting_forces_the_protocol_and_is_shown(
         picture = app.pane("left").picture
         picture.set_png(pelican_svg_png)
         await pilot.pause()
-        assert picture.query(expected), f"the picture is drawn with {expected.__name__}"
+        drawn = picture.query_one("#picture-image")
+        assert isinstance(drawn, expected), f"drawn with {type(drawn).__name__}"
+
+
+async def test_flat_colours_are_written_as_runs_not_cell_by_cell() -> None:
+    """A flat fill costs one colour escape per run, not ~40 bytes per cell."""
+    import io
+
+    from PIL import Image
+
+    from pelican_tui.widgets.picture import RunsHalfcellImage
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (200, 200), (200, 30, 30)).save(buffer, "PNG")
+    app = make_app(overrides={"ui": {"image_mode": "halfcell"}})
+    async with app.run_test(size=(160, 48)) as pilot:
+        picture = app.pane("left").picture
+        picture.set_png(buffer.getvalue())
+        await pilot.pause()
+        await pilot.pause()
+        image = picture.query_one("#picture-image", RunsHalfcellImage)
+        assert image.size.width > 10
+        line = image.render_line(image.size.height // 2)
+        coloured = [
+            seg for seg in line if seg.text.strip() == "" and seg.style and seg.style.bgcolor
+        ]
+        assert len(list(line)) <= 3, list(line)
+        assert coloured and coloured[0].style.bgcolor.triplet == (200, 30, 30)  # type: ignore[union-attr]
+        assert "\u2580" not in line.text, "a flat half-cell is a space on its colour"
 
 
 def test_image_mode_flag_reaches_the_settings() -> None:

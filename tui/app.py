@@ -176,7 +176,12 @@ class PelicanApp(App[None]):
         yield Input(self.prompt, placeholder="Prompt (p to edit, enter to run)", id="prompt")
         with Horizontal(id="panes"):
             for slot in SLOTS:
-                yield ModelPane(slot, self.specs[slot], image_mode=self.image_mode)
+                yield ModelPane(
+                    slot,
+                    self.specs[slot],
+                    image_mode=self.image_mode,
+                    redraw_hz=self.settings.ui.stats_fps,
+                )
         yield StatusBar(self.image_mode)
         yield Footer()
 
@@ -241,11 +246,13 @@ class PelicanApp(App[None]):
         for slot in SLOTS:
             pane = self.pane(slot)
             pane.set_class(narrow and slot != self.active, "-hidden")
-            pane.border_subtitle = (
+            subtitle = (
                 f"w: show {'2' if other == 'right' else '1'} ({self.pane(other).state})"
                 if narrow and slot == self.active
                 else ""
             )
+            if pane.border_subtitle != subtitle:  # assigning repaints the whole pane
+                pane.border_subtitle = subtitle
 
     # -- small helpers ----------------------------------------------------------------
 
@@ -524,6 +531,7 @@ class PelicanApp(App[None]):
         preview_every = 1.0 / max(self.settings.ui.preview_fps, 0.1)
         last_preview = last_checkpoint = time.monotonic()
         previewed_version = 0
+        previewed_svg: str | None = None
         try:
             async for event in backend.generate(request):
                 acc.feed(event)
@@ -535,7 +543,10 @@ class PelicanApp(App[None]):
                     and slot not in self._previewing
                 ):
                     last_preview, previewed_version = now, acc.answer_version
-                    self._start_preview(slot, acc.answer_text, token)
+                    svg = close_partial_svg(acc.answer_text)
+                    if svg is not None and svg != previewed_svg:  # only new markup is drawn
+                        previewed_svg = svg
+                        self._start_preview(slot, svg, token)
                 if run_id is not None and now - last_checkpoint >= CHECKPOINT_EVERY_S:
                     last_checkpoint = now
                     await self._store_call(
@@ -617,10 +628,8 @@ class PelicanApp(App[None]):
             return None, f"could not render: {error}"
         return (result.png, None) if result.ok else (None, result.reason)
 
-    def _start_preview(self, slot: str, answer: str, token: int) -> None:
-        svg = close_partial_svg(answer)
-        if svg is None:
-            return
+    def _start_preview(self, slot: str, svg: str, token: int) -> None:
+        """Render the closed-up partial ``svg`` in the sandbox and show it if still current."""
         self._previewing.add(slot)
 
         async def preview() -> None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.reactive import reactive
+from textual.reactive import var
 from textual.timer import Timer
 from textual.widgets import Collapsible, Static
 
@@ -72,15 +72,22 @@ class ModelPane(Vertical):
     ModelPane > .problem.-shown { display: block; }
     """
 
-    state: reactive[str] = reactive("idle")
-    """idle, running, finished, failed or cancelled."""
+    state: var[str] = var("idle")
+    """idle, running, finished, failed or cancelled.
 
-    def __init__(self, slot: str, spec: PaneSpec, *, image_mode: str = "auto") -> None:
+    A ``var``, not a repainting reactive: a change of state must not repaint
+    the whole pane (borders, text and picture: ~20 KB at 160x48); the parts
+    that show it (the stats line) redraw themselves.
+    """
+
+    def __init__(
+        self, slot: str, spec: PaneSpec, *, image_mode: str = "auto", redraw_hz: float = 4.0
+    ) -> None:
         super().__init__(id=slot)
         self.slot = slot
         self.spec = spec
         self.image_mode = image_mode
-        self.redraw_hz = 4.0
+        self.redraw_hz = max(redraw_hz, 0.5)
         self._timer: Timer | None = None
         self._live: LiveStats | None = None
         self._final: Finished | None = None
@@ -124,7 +131,8 @@ class ModelPane(Vertical):
         """Set the pane title (model name) and the one-line facts under it."""
         self._title, self._facts = title, facts
         if self.is_mounted:
-            self.border_title = title
+            if self.border_title != title:  # assigning repaints the whole pane
+                self.border_title = title
             self.query_one(".facts", Static).update(facts)
 
     def begin(self) -> None:

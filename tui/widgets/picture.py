@@ -20,14 +20,18 @@ from typing import Literal, get_args
 
 from PIL import Image as PILImage
 from PIL import UnidentifiedImageError
+from rich.segment import Segment
+from rich.style import Style
 from textual.app import ComposeResult
 from textual.containers import Container
+from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Static
 from textual_image.renderable import HalfcellImage as _HalfcellRenderable
 from textual_image.renderable import Image as _AutoRenderable
 from textual_image.renderable import SixelImage as _SixelRenderable
 from textual_image.renderable import TGPImage as _TGPRenderable
+from textual_image.renderable import UnicodeImage as _UnicodeRenderable
 from textual_image.widget import HalfcellImage, Image, SixelImage, TGPImage, UnicodeImage
 
 PictureMode = Literal["auto", "tgp", "sixel", "halfcell", "unicode"]
@@ -43,12 +47,52 @@ MODE_LABELS: dict[str, str] = {
 }
 """What each protocol is called on screen."""
 
+
+class _RunsOfCells(Widget):
+    """Draw neighbouring cells of the same colours as one run.
+
+    textual-image's cell pictures give every cell its own segment, so every
+    cell costs a full colour escape (~40 bytes) even in a flat sky: a 78x40
+    half-cell pelican was ~100 KB per frame. Joining equal neighbours (what
+    an SVG's flat fills are made of) writes each run's colours once; the
+    picture is unchanged, cell for cell.
+    """
+
+    def render_line(self, y: int) -> Strip:
+        return Strip([_flat(segment) for segment in super().render_line(y)]).simplify()
+
+
+_UPPER_HALF = "\u2580"
+
+
+def _flat(segment: Segment) -> Segment:
+    """A half-cell whose two halves share one colour is a space on that colour (1 byte, not 3)."""
+    text, style, control = segment
+    if (
+        style is not None
+        and style.color is not None
+        and style.color == style.bgcolor
+        and not control
+        and text == _UPPER_HALF * len(text)
+    ):
+        return Segment(" " * len(text), Style(bgcolor=style.bgcolor))
+    return segment
+
+
+class RunsHalfcellImage(_RunsOfCells, HalfcellImage, Renderable=_HalfcellRenderable):
+    """Half-cell blocks, equal neighbours joined (see :class:`_RunsOfCells`)."""
+
+
+class RunsUnicodeImage(_RunsOfCells, UnicodeImage, Renderable=_UnicodeRenderable):
+    """Unicode blocks, equal neighbours joined (see :class:`_RunsOfCells`)."""
+
+
 _WIDGETS: dict[str, type[Widget]] = {
-    "auto": Image,
+    "auto": Image,  # resolved below, once image_mode_name() is defined
     "tgp": TGPImage,
     "sixel": SixelImage,
-    "halfcell": HalfcellImage,
-    "unicode": UnicodeImage,
+    "halfcell": RunsHalfcellImage,
+    "unicode": RunsUnicodeImage,
 }
 
 _DEFAULT_CELL_PIXELS = (10, 20)
@@ -66,6 +110,11 @@ def image_mode_name() -> str:
     if _AutoRenderable is _HalfcellRenderable:
         return "halfcell"
     return "unicode"
+
+
+_WIDGETS["auto"] = {"halfcell": RunsHalfcellImage, "unicode": RunsUnicodeImage}.get(
+    image_mode_name(), Image
+)
 
 
 def resolve_mode(mode: str) -> str:
@@ -194,6 +243,8 @@ class PictureView(Widget):
         if not self._ready:
             self._pending = (png, message)
             return
+        if png is not None and png == self._png and message == self._message:
+            return  # the same picture again (a preview that drew nothing new): no redraw
         picture: PILImage.Image | None = None
         if png is not None:
             try:
@@ -214,9 +265,11 @@ class PictureView(Widget):
             note.display = False
         else:
             placeholder.display = False
+            previous = getattr(image, "image", None)
+            if previous is None or previous.size != picture.size:
+                self._fitted = (0, 0)  # a new size: fit again (same size: keep the layout)
             image.image = picture  # type: ignore[attr-defined]
             image.display = True
-            self._fitted = (0, 0)
             note.update(message or "")
             note.display = bool(message)
             self.call_after_refresh(self._fit)
