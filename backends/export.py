@@ -612,31 +612,79 @@ def model_path(info: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _headless_command(session: Session) -> tuple[str, bool]:
-    """``pelican-tui run ...`` for this session, and whether the model's path is in it."""
+def context_size(info: Mapping[str, Any]) -> int | None:
+    """The context size a local run's llama-server had: ``context``, else its ``-c``."""
+    value = info.get("context")
+    if isinstance(value, str) and value.isdigit():
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    for key in _SERVER_ARG_KEYS:
+        args = info.get(key)
+        if not isinstance(args, list):
+            continue
+        for index, arg in enumerate(args):
+            flag, eq, inline = str(arg).partition("=")
+            if flag not in ("-c", "--ctx-size"):
+                continue
+            text = inline if eq else (str(args[index + 1]) if index + 1 < len(args) else "")
+            if text.isdigit() and int(text) > 0:
+                return int(text)
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class _Rerun:
+    command: str
+    has_path: bool
+    """Whether the local model is named by its path (or -hf reference, or URL)."""
+    notes: tuple[str, ...] = ()
+
+
+def _thinking_of(run: Run) -> bool | None:
+    value = run.settings.get("thinking")
+    return value if isinstance(value, bool) else None
+
+
+def _headless_command(session: Session) -> _Rerun:
+    """``pelican-tui run ...`` for this session, with what it can't reproduce."""
     parts = ["pelican-tui", "run", "--prompt", session.prompt]
     complete = True
+    notes: list[str] = []
     local = next((run for run in session.runs if run.backend != "claude"), None)
     if local is not None:
         info = local.model_info
         if local.backend == "openai" and info.get("url"):
             parts += ["--url", str(info["url"])]
-        elif info.get("hf"):
-            parts += ["--hf", str(info["hf"])]
         else:
-            path = model_path(info)
-            complete = path is not None
-            parts += ["--model", path or str(info.get("file") or local.model_id)]
+            if info.get("hf"):
+                parts += ["--hf", str(info["hf"])]
+            else:
+                path = model_path(info)
+                complete = path is not None
+                parts += ["--model", path or str(info.get("file") or local.model_id)]
+            ctx = context_size(info)
+            if ctx is not None:
+                parts += ["--ctx", str(ctx)]
     claude = next((run for run in session.runs if run.backend == "claude"), None)
     if claude is not None:
         parts += ["--claude-model", claude.model_id]
     else:
         parts.append("--no-claude")
-    modes = {bool(run.settings["thinking"]) for run in session.runs if "thinking" in run.settings}
+    modes = {mode for run in session.runs if (mode := _thinking_of(run)) is not None}
+    chosen = _thinking_of(local) if local is not None else None
+    if claude is not None and len(modes) == 2 and chosen is not None:
+        # With Claude, `run` gives both sides one mode per session: keep the local one.
+        modes = {chosen}
+        notes.append(
+            f"Here the local model thought {'on' if chosen else 'off'} and Claude "
+            f"{'off' if chosen else 'on'}; `pelican-tui run` gives both sides the same "
+            "mode, so Claude's side will differ."
+        )
     if modes:
         parts += ["--thinking", "both" if len(modes) == 2 else ("on" if True in modes else "off")]
     parts += ["--out", "DIR"]
-    return shlex.join(parts), complete
+    return _Rerun(shlex.join(parts), complete, tuple(notes))
 
 
 def render_run_card(session: Session, files: Mapping[int, RunFiles]) -> str:
@@ -706,14 +754,15 @@ def render_run_card(session: Session, files: Mapping[int, RunFiles]) -> str:
 
     if len(hosts) == 1:
         lines += ["## Host", "", *_md_table(labelled_rows(hosts[0], _HOST_LABELS))]
-    command, has_path = _headless_command(session)
-    replace = "replace DIR" if has_path else "replace DIR; give the local model's path"
+    rerun = _headless_command(session)
+    replace = "replace DIR" if rerun.has_path else "replace DIR; give the local model's path"
     lines += [
         "## Run it again",
         "",
         f"The same comparison without the TUI ({replace}):",
         "",
-        *_fence(command, "sh"),
+        *_fence(rerun.command, "sh"),
+        *(line for note in rerun.notes for line in (_md(note), "")),
         "The .svg files are the model's output exactly as written: open them with an image",
         "viewer or through index.html rather than directly in a browser tab.",
         "",

@@ -8,6 +8,7 @@ import dataclasses
 import io
 import json
 import re
+import shlex
 import sqlite3
 import subprocess
 import sys
@@ -26,7 +27,7 @@ from _session_support import (
 from PIL import Image
 
 from pelican_tui.backends import export as export_mod
-from pelican_tui.backends import locations
+from pelican_tui.backends import headless, locations
 from pelican_tui.backends.export import ExportError, export_session, load_export
 from pelican_tui.backends.session_store import Session, SessionStore
 from pelican_tui.backends.sessions_cli import sessions_command
@@ -131,7 +132,8 @@ def test_run_card_has_what_it_takes_to_reproduce(session: Session, tmp_path: Pat
         "claude-opus-4-7",
         "pelican-tui run --prompt 'Generate an SVG of a pelican riding a bicycle' "
         # The full path llama-server was started with, not just the file name.
-        "--model /models/Qwen3.6-35B-A3B-Q4_K_M.gguf --claude-model claude-opus-4-7 "
+        # ... and the context it had (-c 16384 in its arguments).
+        "--model /models/Qwen3.6-35B-A3B-Q4_K_M.gguf --ctx 16384 --claude-model claude-opus-4-7 "
         "--thinking on --out DIR",
         "The same comparison without the TUI (replace DIR):",
     ):
@@ -189,6 +191,137 @@ def test_run_it_again_names_the_model_by_its_path(
     again = card[card.index("## Run it again") :]
     assert expected in again
     assert note in again
+
+
+def _rerun(session: Session) -> list[str]:
+    """The "Run it again" command of the session's run card, as argv."""
+    card = export_mod.render_run_card(session, {})
+    again = card[card.index("## Run it again") :]
+    (line,) = [ln for ln in again.splitlines() if ln.startswith("pelican-tui run ")]
+    return shlex.split(line)
+
+
+def _session_with(*runs: tuple[str, str, str, dict[str, object], dict[str, object]]) -> Session:
+    with SessionStore.open() as store:
+        s = store.create_session("Generate an SVG of a pelican riding a bicycle")
+        for slot, backend, model_id, info, settings in runs:
+            run = store.start_run(s.id, slot, backend, model_id, info, settings, HOST)  # type: ignore[arg-type]
+            store.finish_run(run, answer="no svg")
+        return store.get_session(s.id)
+
+
+CLAUDE = ("right", "claude", "claude-opus-4-7", {"model": "claude-opus-4-7"})
+
+
+@pytest.mark.parametrize(
+    ("runs", "flags", "ctx", "thinking"),
+    [
+        # What a headless run records: the path and the context it gave llama-server.
+        (
+            [
+                (
+                    "left",
+                    "local",
+                    "a.gguf",
+                    {"path": "/m/a.gguf", "context": 4096},
+                    {"thinking": False},
+                )
+            ],
+            ["--model", "/m/a.gguf", "--ctx", "4096", "--no-claude"],
+            4096,
+            "off",
+        ),
+        # What the TUI records: llama-server's flags (-c in them), Claude beside it.
+        (
+            [
+                (
+                    "left",
+                    "local",
+                    "a.gguf",
+                    {"server_flags": ["-m", "/m/a.gguf", "--port", "0", "-c", "32768"]},
+                    {"thinking": True},
+                ),
+                (*CLAUDE, {"thinking": True, "effort": "high"}),
+            ],
+            ["--model", "/m/a.gguf", "--ctx", "32768", "--claude-model", "claude-opus-4-7"],
+            32768,
+            "on",
+        ),
+        (
+            [("left", "local", "r", {"hf": "org/repo:Q4_K_M", "server_args": ["-c=2048"]}, {})],
+            ["--hf", "org/repo:Q4_K_M", "--ctx", "2048", "--no-claude"],
+            2048,
+            None,
+        ),
+        # Both modes of the local model side by side (no Claude): --thinking both.
+        (
+            [
+                (
+                    "left",
+                    "local",
+                    "a.gguf",
+                    {"path": "/m/a.gguf", "context": 8192},
+                    {"thinking": True},
+                ),
+                (
+                    "right",
+                    "local",
+                    "a.gguf",
+                    {"path": "/m/a.gguf", "context": 8192},
+                    {"thinking": False},
+                ),
+            ],
+            ["--model", "/m/a.gguf", "--ctx", "8192", "--no-claude"],
+            8192,
+            "both",
+        ),
+        # An attached server: its context is its own business, not a flag of `run`.
+        (
+            [
+                (
+                    "left",
+                    "openai",
+                    "m",
+                    {"url": "http://127.0.0.1:9", "context": 4096},
+                    {"thinking": True},
+                )
+            ],
+            ["--url", "http://127.0.0.1:9", "--no-claude"],
+            None,
+            "on",
+        ),
+    ],
+)
+def test_run_it_again_carries_the_context_and_the_thinking_mode(
+    runs: list[tuple[str, str, str, dict[str, object], dict[str, object]]],
+    flags: list[str],
+    ctx: int | None,
+    thinking: str | None,
+) -> None:
+    argv = _rerun(_session_with(*runs))
+    assert argv[:4] == [
+        "pelican-tui",
+        "run",
+        "--prompt",
+        "Generate an SVG of a pelican riding a bicycle",
+    ]
+    expected = [*flags, *(["--thinking", thinking] if thinking else []), "--out", "DIR"]
+    assert argv[4:] == expected
+    # The real `pelican-tui run` parser takes it and gets the recorded values.
+    args = headless.build_parser().parse_args(argv[2:])
+    assert (args.ctx, args.thinking, args.prompt) == (ctx, thinking, argv[3])
+
+
+def test_run_it_again_says_when_the_sides_thought_differently() -> None:
+    session = _session_with(
+        ("left", "local", "a.gguf", {"path": "/m/a.gguf", "context": 4096}, {"thinking": False}),
+        (*CLAUDE, {"thinking": True, "effort": "high"}),
+    )
+    argv = _rerun(session)
+    # `run` gives both sides one mode: the local model's is the one kept.
+    assert argv[argv.index("--thinking") + 1] == "off"
+    card = export_mod.render_run_card(session, {})
+    assert "the local model thought off and Claude on" in card
 
 
 def test_html_page_shows_both_pictures_as_images_only(session: Session, tmp_path: Path) -> None:
