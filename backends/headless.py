@@ -119,7 +119,6 @@ MAX_SAMPLES = 1000
 PLAIN_PROGRESS_EVERY_S = 10.0
 """Without a terminal, a run's progress line is printed at most this often."""
 LIVE_REDRAW_EVERY_S = 0.2
-URL_PROBE_TIMEOUT_S = 10.0
 
 EPILOG = """\
 sessions: with Claude, one session per sample and thinking mode (left = local,
@@ -509,11 +508,14 @@ class _Batch:
         )
         self.local_backend = backend
         if self.plan.mode == "attach":
-            problem, served = await self._probe_url(self.plan.url or "")
-            if problem is not None:
-                self.progress.say(f"pelican-tui run: local model: {problem}")
+            # The same check the TUI and doctor make: reachable, ready, what it serves.
+            status = await backend.probe()
+            if not status.ready:
+                hint = f"; {status.hint}" if status.hint else ""
+                self.progress.say(f"pelican-tui run: local model: {status.message}{hint}")
                 return EXIT_LOCAL_MODEL
             self.local_info = local_model_info(self.plan, self.settings.local)
+            served = _model_name(backend.model)
             if not self.settings.local.url_model and served:
                 self.local_id = served
                 self.local_info["served_model"] = served
@@ -626,26 +628,6 @@ class _Batch:
         path = props.get("model_path")
         served = _existing_file(path)
         return (build if isinstance(build, str) else None), served
-
-    async def _probe_url(self, url: str) -> tuple[str | None, str | None]:
-        """(why the server can't be used, or None; the first model it lists, if any)."""
-        import httpx
-
-        key = os.environ.get(self.settings.local.url_api_key_env)
-        headers = {"Authorization": f"Bearer {key}"} if key else {}
-        try:
-            async with httpx.AsyncClient(timeout=URL_PROBE_TIMEOUT_S) as client:
-                response = await client.get(f"{url.rstrip('/')}/v1/models", headers=headers)
-        except httpx.HTTPError as error:
-            return f"cannot reach {url}: {error or type(error).__name__}", None
-        if response.status_code in (401, 403):
-            return (
-                f"{url} refused the request ({response.status_code}); "
-                f"set {self.settings.local.url_api_key_env}"
-            ), None
-        if response.status_code == 503:
-            return f"{url} is still loading its model (503); try again when it is ready", None
-        return None, _first_model(response)
 
     def _server_status(self, status: ServerStatus) -> None:
         if status.state is ServerState.DOWNLOADING:
@@ -955,14 +937,9 @@ class _Batch:
             self.progress.say(f"pelican-tui run: could not write summary.json: {error}")
 
 
-def _first_model(response: Any) -> str | None:
-    """The first model id in a ``/v1/models`` answer (a GGUF path shortened to its name)."""
-    try:
-        data = response.json().get("data") or []
-        name = data[0]["id"] if response.status_code == 200 else None
-    except (ValueError, AttributeError, LookupError, TypeError):
-        return None
-    if not isinstance(name, str) or not name:
+def _model_name(name: str | None) -> str | None:
+    """A served model id for people: a GGUF path shortened to its file name."""
+    if not name:
         return None
     return Path(name).name if name.endswith(".gguf") else name
 

@@ -216,7 +216,8 @@ class PelicanApp(App[None]):
                 if self.specs[slot].backend == "local":
                     self.pane(slot).show_problem(f"{problem} — press S for server settings")
         elif self.plan.mode == "attach":
-            status.set_server_note(f"local: attached to {self.plan.url}")
+            status.set_server_note(f"local: checking {self.plan.url}…")
+            self.probe_local()
         elif self.plan.fit is not None and self.plan.fit.level != "ok":
             self.notify(self.plan.fit.message, title="Memory", severity="warning", timeout=10)
         with contextlib.suppress(NotImplementedError, RuntimeError):
@@ -416,7 +417,8 @@ class PelicanApp(App[None]):
             pane.show_problem(f"{self.local_problem or 'local model unavailable'} — press S")
             return
         status = backend.status()
-        if not status.ready:
+        attached = spec.backend == "local" and self.plan.mode == "attach"
+        if not status.ready and not attached:  # an attached server is checked again on run
             hint = f" — {status.hint}" if status.hint else ""
             if spec.backend == "local" and status.hint:
                 hint = " — press R to restart the server"
@@ -844,9 +846,34 @@ class PelicanApp(App[None]):
 
         self.push_screen(LogScreen(server.log, subscribe))
 
+    @work(exclusive=True, group="probe", exit_on_error=False, name="check attached server")
+    async def probe_local(self) -> None:
+        """Contact the attached server; say in the status bar what it is and serves."""
+        local = self.local
+        if local is None or local.server is not None:
+            return
+        status = await local.probe()
+        bar = self.query_one(StatusBar)
+        if status.ready:
+            bar.set_server_note(f"local: {status.message}")
+        else:
+            bar.set_server_note("local: not reachable")
+            hint = f"\n{status.hint}" if status.hint else ""
+            self.notify(f"{status.message}{hint}", title="Attached server", severity="error")
+        for slot in SLOTS:
+            if self.specs[slot].backend == "local":
+                self._describe_pane(slot)
+                if self.pane(slot).state == "idle":
+                    self.pane(slot).show_problem(
+                        None if status.ready else f"{status.message} — press R to check again"
+                    )
+
     @work(exclusive=True, group="server", exit_on_error=False, name="restart llama-server")
     async def action_restart_server(self) -> None:
         server = self.server
+        if server is None and self.plan.mode == "attach":
+            self.probe_local()  # nothing to restart: check the attached server again
+            return
         if server is None:
             self.notify("No llama-server to restart (see S for server settings).")
             return
