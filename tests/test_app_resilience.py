@@ -225,3 +225,22 @@ def pelican_svg_png() -> bytes:
         result = renderer.render_sync(svg, 200, 150)
     assert result.png is not None, result.reason
     return result.png
+
+
+async def test_status_bar_shows_download_progress() -> None:
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        bar = app.query_one(StatusBar)
+        gib = 1024**3
+        known = ServerStatus(
+            ServerState.DOWNLOADING,
+            "downloading",
+            progress=0.25,
+            downloaded_bytes=5 * gib,
+            download_total=20 * gib,
+        )
+        bar.set_server(known)
+        await pilot.pause()
+        assert "server: downloading 25% 5.0G/20.0G" in bar.render_text().plain
+        bar.set_server(ServerStatus(ServerState.DOWNLOADING, "downloading", downloaded_bytes=gib))
+        assert "server: downloading 1.0G " in bar.render_text().plain

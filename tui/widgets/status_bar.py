@@ -68,7 +68,13 @@ class StatusBar(Widget):
             return self.server_note, warning
         elapsed = f"{time.monotonic() - self._since:.0f}s"
         if status.state is ServerState.DOWNLOADING:
-            done = f" {status.progress:.0%}" if status.progress is not None else ""
+            done = ""
+            if status.downloaded_bytes:
+                done = f" {format_bytes(status.downloaded_bytes)}"
+                if status.download_total:
+                    done += f"/{format_bytes(status.download_total)}"
+            if status.progress is not None:
+                done = f" {status.progress:.0%}{done}"
             return f"server: downloading{done} {elapsed}", warning
         if status.state in (ServerState.LOADING, ServerState.STARTING):
             return f"server: loading… {elapsed}", warning
