@@ -6,10 +6,14 @@ real cache on purpose: it only holds things that can be rebuilt.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from pelican_tui.backends.llama_server import LlamaServer
 
 
 @pytest.fixture(autouse=True)
@@ -27,3 +31,18 @@ def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
         ):
             monkeypatch.delenv(name, raising=False)
     yield home
+
+
+@pytest.fixture
+async def llama() -> AsyncIterator[LlamaServer]:
+    """A real llama-server on the tiny model (1024 context), stopped afterwards."""
+    from _server_support import server_binary, tiny_model
+
+    from pelican_tui.backends.llama_server import LlamaServer, ServerConfig
+
+    server = LlamaServer(ServerConfig(binary=server_binary(), model=tiny_model(), context=1024))
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()

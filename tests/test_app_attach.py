@@ -2,26 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from _app_support import make_app, wait_for
-from _server_support import server_binary, tiny_model
 
-from pelican_tui.backends.llama_server import LlamaServer, ServerConfig, free_port
+from pelican_tui.backends.llama_server import LlamaServer, free_port
 from pelican_tui.widgets.status_bar import StatusBar
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-async def llama() -> AsyncIterator[LlamaServer]:
-    server = LlamaServer(ServerConfig(binary=server_binary(), model=tiny_model(), context=1024))
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
 
 
 async def test_attached_server_is_checked_named_and_runs(

@@ -15,16 +15,16 @@ import contextlib
 import json
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import pytest
-from _server_support import server_binary, tiny_model
+from _server_support import tiny_model
 
 from pelican_tui.backends.events import Failed, Finished, GenerationEvent, TextDelta
-from pelican_tui.backends.llama_server import LlamaServer, ServerConfig, free_port
+from pelican_tui.backends.llama_server import LlamaServer, free_port
 from pelican_tui.backends.local_model import make_local_backend, plan_local
 from pelican_tui.backends.openai_backend import (
     LLAMA_CPP_ONLY_FIELDS,
@@ -428,16 +428,6 @@ async def test_a_strict_server_still_gets_the_standard_sampling_fields(
 
 
 # --------------------------------------------------------------------------- real llama-server
-
-
-@pytest.fixture
-async def llama() -> AsyncIterator[LlamaServer]:
-    server = LlamaServer(ServerConfig(binary=server_binary(), model=tiny_model(), context=1024))
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
 
 
 @pytest.mark.slow

@@ -6,14 +6,13 @@ import asyncio
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from _gguf_factory import write_sparse_moe
-from _server_support import server_binary, tiny_model
+from _server_support import tiny_model
 
-from pelican_tui.backends.llama_server import LlamaServer, ServerConfig, free_port
+from pelican_tui.backends.llama_server import LlamaServer, free_port
 
 SECRET = "sk-ant-test-secret-0123456789"
 
@@ -83,16 +82,6 @@ def test_invalid_settings_name_the_setting(tmp_path: Path) -> None:
 
 
 # --------------------------------------------------------------------------- attach mode
-
-
-@pytest.fixture
-async def llama() -> AsyncIterator[LlamaServer]:
-    server = LlamaServer(ServerConfig(binary=server_binary(), model=tiny_model(), context=1024))
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
 
 
 @pytest.mark.slow

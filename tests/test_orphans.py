@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from _server_support import pid_alive, server_binary, tiny_model, wait_until
+from _tui_process import spawn_tui
 
 from pelican_tui.backends.llama_server import ORPHANED_EXIT, parent_death_hook
 
@@ -64,43 +65,9 @@ def test_server_dies_with_its_owner(tmp_path: Path, sig: signal.Signals) -> None
     print(f"{sig.name}: server gone {elapsed:.3f} s after the owner was signalled")
 
 
-def _spawn_tui(tmp_path: Path) -> tuple[int, int, int]:
-    """Start the real `pelican-tui` on a pseudo-terminal; return (app pid, pty fd, server pid)."""
-    import pty
-
-    import psutil
-
-    env = {
-        **os.environ,
-        "TERM": "xterm-256color",
-        "PELICAN_HOME": str(tmp_path / "home"),
-        "PELICAN_LOCAL__CONTEXT": "1024",
-    }
-    pid, fd = pty.fork()
-    if pid == 0:  # the child: become pelican-tui
-        os.execvpe(
-            sys.executable,
-            [sys.executable, "-m", "pelican_tui", "--image-mode", "halfcell"],
-            env,
-        )
-    app = psutil.Process(pid)
-    deadline = time.monotonic() + 60
-    server_pid = None
-    while time.monotonic() < deadline and server_pid is None:
-        try:
-            os.read(fd, 65536)  # keep the pty drained so the app never blocks on output
-        except OSError:
-            break
-        for child in app.children(recursive=True):
-            if "llama-server" in child.name():
-                server_pid = child.pid
-    assert server_pid is not None, "pelican-tui never started llama-server"
-    return pid, fd, server_pid
-
-
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGHUP])
 def test_tui_killed_leaves_no_server(tmp_path: Path, sig: signal.Signals) -> None:
-    app_pid, fd, server_pid = _spawn_tui(tmp_path)
+    app_pid, fd, server_pid = spawn_tui(tmp_path)
     try:
         os.kill(app_pid, sig)
         gone = wait_until(lambda: not pid_alive(server_pid), 2.0)
