@@ -376,6 +376,10 @@ def read_frame(stream: BinaryIO) -> bytes | None:
     return _read_exact(stream, size)
 
 
+NICENESS = 10
+"""How much lower the worker's scheduling priority is than pelican-tui's (``nice``)."""
+
+
 def _limit_resources(memory_limit: int) -> None:
     limits = [
         (resource.RLIMIT_AS, memory_limit),
@@ -440,6 +444,10 @@ def main(argv: list[str] | None = None) -> int:
     # write its cache, which RLIMIT_FSIZE would forbid later).
     render_png(_WARM_UP, 8, 8)
     _limit_resources(memory_limit)
+    # The model comes first: on a laptop every core this worker takes is a token
+    # llama-server does not make. Pictures can wait a few milliseconds.
+    with contextlib.suppress(OSError):
+        os.nice(NICENESS)
     write_frame(replies, json.dumps({"ready": True, "pid": os.getpid()}).encode())
     while True:
         header_bytes = read_frame(requests)

@@ -42,7 +42,7 @@ async def test_thinking_toggle_key_changes_the_next_request() -> None:
         await pilot.press("t")
         assert app.specs["left"].thinking is not before
         assert app._request(app.specs["left"]).thinking is not before
-        facts = app.pane("left").query_one(".facts").render()
+        facts = app.pane("left").query_one(".facts").text  # type: ignore[attr-defined]
         assert ("thinking on" if not before else "thinking off") in str(facts)
 
 

@@ -565,3 +565,16 @@ def test_render_command_fails_with_one_line(
     assert err.count("\n") == 1 and err.startswith("pelican-tui render: ")
     assert fragment in err
     assert not out.exists()
+
+
+def test_the_worker_runs_at_a_lower_priority_than_the_app(renderer: SvgRenderer) -> None:
+    """Rendering yields the CPU to llama-server: the worker is niced below pelican-tui."""
+    import psutil
+
+    from pelican_tui.backends.svg_worker import NICENESS
+
+    assert renderer.render_sync(corpus("good_pelican_classic.svg"), 64, 48).ok
+    pid = renderer.worker_pid
+    assert pid is not None
+    ours = psutil.Process().nice()
+    assert psutil.Process(pid).nice() == min(ours + NICENESS, 19)

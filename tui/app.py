@@ -49,6 +49,14 @@ NARROW_BELOW = 100
 PROMPT_HISTORY = 20
 CHECKPOINT_EVERY_S = 2.0
 DEFAULT_THEME = "pelican-dark"
+WARM_UP_MODULES = (
+    "pelican_tui.backends.comparison",  # with the session store and exports
+    "pelican_tui.backends.svg_render",
+    "pelican_tui.backends.host_info",
+    "pelican_tui.backends.server_binary",
+    "PIL.PngImagePlugin",
+)
+"""Imported in the background after the first frame (see :meth:`PelicanApp.warm_up`)."""
 
 
 class PelicanApp(App[None]):
@@ -180,7 +188,7 @@ class PelicanApp(App[None]):
                     slot,
                     self.specs[slot],
                     image_mode=self.image_mode,
-                    redraw_hz=self.settings.ui.stats_fps,
+                    redraw_hz=0,  # both panes redraw on the app's one clock
                 )
         yield StatusBar(self.image_mode)
         yield Footer()
@@ -229,6 +237,12 @@ class PelicanApp(App[None]):
             self.identify_model()
         if self.sample_resources:
             self.sample_loop()
+        # After the first frame: pay for what the first run imports while the model loads.
+        self.set_timer(0.2, self.warm_up)
+        # One clock redraws every running pane: one screen update per tick, not one per pane.
+        self._redraw_clock = self.set_interval(
+            1 / max(self.settings.ui.stats_fps, 0.5), self._redraw_panes, pause=True
+        )
 
     def watch_theme(self, theme: str) -> None:
         if self.is_running:
@@ -280,7 +294,7 @@ class PelicanApp(App[None]):
             bits += [facts.get("quant", ""), f"ctx {self.settings.local.context}"]
             bits.append("thinking on" if spec.thinking else "thinking off")
             pane.describe(f"{number} local · {self.plan.label}", " · ".join(b for b in bits if b))
-        pane.query_one(".stats").update(pane.stats_line())  # type: ignore[attr-defined]
+        pane.redraw_stats()
 
     def _update_claude_note(self, activity: str | None = None) -> None:
         """The Claude segment of the status bar: off, no key, ready, or what a run is doing."""
@@ -326,6 +340,29 @@ class PelicanApp(App[None]):
                         f"{message} — press l for the log, R to restart, S for settings"
                     )
             self.notify(message, title="llama-server", severity="error", timeout=15)
+
+    def _redraw_panes(self) -> None:
+        running = [self.pane(slot) for slot in SLOTS if self.pane(slot).state == "running"]
+        with self.batch_update():
+            for pane in running:
+                pane.flush()
+        if not running:
+            self._redraw_clock.pause()
+
+    @work(thread=True, exclusive=True, group="warm-up", exit_on_error=False, name="warm up")
+    def warm_up(self) -> None:
+        """Import the modules a run needs (the first frame did not wait for them).
+
+        Touches nothing on screen: it only fills ``sys.modules``, so the
+        first run does not spend its first second importing.
+        """
+        import importlib
+
+        for module in WARM_UP_MODULES:
+            importlib.import_module(module)
+        from pelican_tui.backends.openai_backend import tls_context
+
+        tls_context()  # CA certificates loaded once, before the first request
 
     @work(exclusive=True, group="resources", exit_on_error=False, name="sample resources")
     async def sample_loop(self) -> None:
@@ -511,6 +548,7 @@ class PelicanApp(App[None]):
             return self._run_tokens.get(slot) == token
 
         pane.begin()
+        self._redraw_clock.resume()
         self._on_resize_layout()
         pane.picture.set_png(None, "waiting for an SVG…")
         if spec.backend == "claude":
@@ -607,17 +645,27 @@ class PelicanApp(App[None]):
             peak_ram=self._peak[slot].record() if slot in self._peak else {},
         )
 
-    def _picture_pixels(self, slot: str) -> int:
+    def _picture_pixels(self, slot: str, *, preview: bool = False) -> int:
+        """Width to render at: the picture's pixels on screen.
+
+        Half-cell and Unicode pictures show about one pixel per column (two
+        per row), so a live preview rendered at the cell size's 10x would only
+        be thrown away by the downscale; it is drawn at 2 px per column (a
+        little supersampling) instead. The final picture is kept in the session
+        and exported, so it is always rendered at full size.
+        """
         picture = self.pane(slot).picture
+        if preview and picture.drawn_with in ("halfcell", "unicode"):
+            return max(120, min(1024, picture.size.width * 2))
         cell_w, _ = cell_pixels()
         return max(240, min(1024, picture.size.width * cell_w))
 
     async def _render_for(
-        self, slot: str, svg: str, *, repair: bool = False
+        self, slot: str, svg: str, *, repair: bool = False, preview: bool = False
     ) -> tuple[bytes | None, str | None]:
         """Render in the sandbox; with ``repair``, retry once with balanced tags."""
         renderer = self._renderer_instance()
-        width = self._picture_pixels(slot)
+        width = self._picture_pixels(slot, preview=preview)
         try:
             result = await renderer.render(svg, width)
             if not result.ok and repair:
@@ -636,7 +684,7 @@ class PelicanApp(App[None]):
 
         async def preview() -> None:
             try:
-                png, _ = await self._render_for(slot, svg)
+                png, _ = await self._render_for(slot, svg, preview=True)
                 pane = self.pane(slot)
                 if png is not None and pane.state == "running" and self._run_tokens[slot] == token:
                     pane.picture.set_png(png)

@@ -8,6 +8,7 @@ not one per token.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from textual.app import ComposeResult
@@ -26,6 +27,10 @@ from pelican_tui.backends.events import (
 )
 from pelican_tui.widgets.picture import PictureView
 from pelican_tui.widgets.stream_text import StreamText
+from pelican_tui.widgets.text_line import TextLine
+
+TITLE_EVERY_S = 2.0
+"""How often the thinking section's title (its token count) is redrawn while streaming."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +92,9 @@ class ModelPane(Vertical):
         self.slot = slot
         self.spec = spec
         self.image_mode = image_mode
-        self.redraw_hz = max(redraw_hz, 0.5)
+        self.redraw_hz = redraw_hz
+        """Redraws per second while running; 0: no timer of its own (the owner calls
+        :meth:`flush`, e.g. one clock for both panes, so they cost one screen update)."""
         self._timer: Timer | None = None
         self._live: LiveStats | None = None
         self._final: Finished | None = None
@@ -96,21 +103,26 @@ class ModelPane(Vertical):
         self._collapsed_once = False
         self._title = slot
         self._facts = ""
+        self._titled_at = 0.0
         self.ceiling_tok_s: float | None = None
         """Memory-bandwidth decode ceiling of the local model (None: unknown or not local)."""
 
     def compose(self) -> ComposeResult:
-        yield Static(self._facts, classes="facts")
+        # Everything that changes while streaming (numbers, thinking, answer) sits
+        # together above the picture: a redraw then repaints only those rows, and the
+        # picture below is not re-rendered a few times a second.
+        yield TextLine(self._facts, classes="facts")
+        yield TextLine("", classes="stats")
         with Collapsible(title="Thinking", collapsed=True, id="thinking-box"):
             yield StreamText("(no thinking yet)", id="thinking")
         yield StreamText("(no answer yet)", id="answer")
-        yield PictureView(mode=self.image_mode, placeholder="no picture yet")
-        yield Static("", classes="stats")
         yield Static("", classes="problem")
+        yield PictureView(mode=self.image_mode, placeholder="no picture yet")
 
     def on_mount(self) -> None:
         self.border_title = self._title
-        self._timer = self.set_interval(1 / self.redraw_hz, self.flush, pause=True)
+        if self.redraw_hz > 0:
+            self._timer = self.set_interval(1 / self.redraw_hz, self.flush, pause=True)
         self._draw_stats()
 
     # -- what the app calls ---------------------------------------------------
@@ -133,7 +145,7 @@ class ModelPane(Vertical):
         if self.is_mounted:
             if self.border_title != title:  # assigning repaints the whole pane
                 self.border_title = title
-            self.query_one(".facts", Static).update(facts)
+            self.query_one(".facts", TextLine).update(facts)
 
     def begin(self) -> None:
         """Clear the previous run and start redrawing at :attr:`redraw_hz`."""
@@ -192,7 +204,10 @@ class ModelPane(Vertical):
     def flush(self) -> None:
         thinking = self.query_one("#thinking", StreamText)
         answer = self.query_one("#answer", StreamText)
-        if thinking.text:
+        now = time.monotonic()
+        # The title's token count is a layout change: every TITLE_EVERY_S, and at the end.
+        if thinking.text and (self.state != "running" or now - self._titled_at >= TITLE_EVERY_S):
+            self._titled_at = now
             box = self.query_one("#thinking-box", Collapsible)
             tokens = self._live.thinking_tokens if self._live else 0
             title = f"Thinking ({tokens} tokens)" if tokens else "Thinking"
@@ -235,5 +250,9 @@ class ModelPane(Vertical):
             return f"{state} waiting for the first token · {think}"
         return f"{state} {self.state} · {think}"
 
+    def redraw_stats(self) -> None:
+        """Redraw the numbers line now (after the spec or the ceiling changed)."""
+        self._draw_stats()
+
     def _draw_stats(self) -> None:
-        self.query_one(".stats", Static).update(self.stats_line())
+        self.query_one(".stats", TextLine).update(self.stats_line())
