@@ -237,8 +237,6 @@ class PelicanApp(App[None]):
             self.identify_model()
         if self.sample_resources:
             self.sample_loop()
-        # After the first frame: pay for what the first run imports while the model loads.
-        self.set_timer(0.2, self.warm_up)
         # One clock redraws every running pane: one screen update per tick, not one per pane.
         self._redraw_clock = self.set_interval(
             1 / max(self.settings.ui.stats_fps, 0.5), self._redraw_panes, pause=True
@@ -391,6 +389,8 @@ class PelicanApp(App[None]):
                 timeout=20,
             )
         if status.state is ServerState.READY:
+            # Not before: start-up and readiness must not wait behind these imports.
+            self.warm_up()
             for slot in SLOTS:
                 if self.specs[slot].backend == "local" and self.pane(slot).state == "idle":
                     self.pane(slot).show_problem(None)
