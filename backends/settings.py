@@ -92,6 +92,24 @@ class LocalSettings(BaseModel):
     """Sampling seed sent with each request, for reproducible runs (None: random)."""
 
 
+class RemoteSettings(BaseModel):
+    """A second OpenAI-compatible model a pane can switch to (``b``), next to the local one.
+
+    Any server that speaks chat completions: a bigger box's llama-server, vLLM,
+    a llama.cpp RPC front. With ``url`` unset the choice is not offered."""
+
+    model_config = _STRICT
+
+    url: str | None = None
+    """The server, e.g. ``http://gpu-box:8080`` (with or without ``/v1``)."""
+    model: str | None = None
+    """Model name to send (None: the first the server lists)."""
+    api_key_env: str = "PELICAN_REMOTE_API_KEY"
+    """Environment variable holding its API key, if it needs one (never a setting)."""
+    label: str | None = None
+    """What the pane title calls it (None: the served model's name)."""
+
+
 class ClaudeSettings(BaseModel):
     """The Claude side. The key comes from ``ANTHROPIC_API_KEY`` only."""
 
@@ -149,6 +167,7 @@ class Settings(BaseSettings):
     )
     """System prompt sent to both models (the same for a fair comparison)."""
     local: LocalSettings = Field(default_factory=LocalSettings)
+    remote: RemoteSettings = Field(default_factory=RemoteSettings)
     claude: ClaudeSettings = Field(default_factory=ClaudeSettings)
     ui: UISettings = Field(default_factory=UISettings)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from _app_support import make_app, wait_for
+from _server_support import tiny_model
 
 from pelican_tui.backends.llama_server import LlamaServer, free_port
 from pelican_tui.widgets.status_bar import StatusBar
@@ -44,3 +45,37 @@ async def test_unreachable_url_is_said_plainly_and_checked_again_on_r() -> None:
         await pilot.press("R")
         await app.workers.wait_for_complete()
         assert bar.server_note == "local: not reachable"
+
+
+async def test_a_pane_switches_to_the_remote_server_and_runs_there(
+    llama: LlamaServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``remote.url``: a second OpenAI-compatible model next to the local one (``b``)."""
+    from pelican_tui.backends import locations
+    from pelican_tui.backends.session_store import SessionStore
+
+    monkeypatch.setenv("PELICAN_REMOTE_API_KEY", llama.api_key)
+    app = make_app(
+        overrides={"remote": {"url": llama.base_url + "/v1/"}, "local": {"max_tokens": 24}}
+    )
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("w")  # the right pane
+        choices = [c.backend for c in app.backend_choices()]
+        assert choices == ["local", "local", "remote", "claude"]
+        while app.specs["right"].backend != "remote":
+            await pilot.press("b")
+        await app.workers.wait_for_complete()
+        right = app.pane("right")
+        assert right.border_title.startswith("2 remote · "), right.border_title
+        assert tiny_model().stem in right.border_title, "named by the model it serves"
+        await pilot.press("2")
+        assert await wait_for(pilot, lambda: right.state in ("finished", "failed"), 60)
+        assert right.state == "finished", right.stats_line()
+        await app.workers.wait_for_complete()
+        session_id = app.session_id
+    assert session_id is not None
+    with SessionStore.open(locations.sessions_db()) as store:
+        (run,) = store.get_session(session_id).runs
+    assert run.backend == "openai" and run.slot == "right"
+    assert run.model_info.get("url", "").startswith(llama.base_url)
+    assert llama.api_key not in str(run.model_info), "the remote key is never stored"

@@ -118,6 +118,20 @@ class PelicanApp(App[None]):
         self.local: OpenAICompatibleBackend | None = None
         self.local_problem: str | None = prepared.problem or self.plan.problem
         self.claude = ClaudeBackend(settings.claude)
+        self.remote: OpenAICompatibleBackend | None = None
+        """A second OpenAI-compatible server a pane can switch to (``remote.url``)."""
+        if settings.remote.url:
+            import os
+
+            self.remote = OpenAICompatibleBackend(
+                base_url=settings.remote.url,
+                api_key=os.environ.get(settings.remote.api_key_env),
+                api_key_env=settings.remote.api_key_env,
+                name="remote",
+                model=settings.remote.model,
+                facts={"url": settings.remote.url},
+                stream_timeout_s=settings.local.stream_timeout_s,
+            )
         self.effort = settings.claude.effort
         self.session_id: int | None = None
         self.run_ids: dict[str, int] = {}
@@ -273,7 +287,7 @@ class PelicanApp(App[None]):
         return self.query_one(f"#{slot}", ModelPane)
 
     def backend_for(self, spec: PaneSpec) -> ModelBackend | None:
-        return self.claude if spec.backend == "claude" else self.local
+        return {"claude": self.claude, "remote": self.remote}.get(spec.backend, self.local)
 
     def _describe_pane(self, slot: str) -> None:
         spec = self.specs[slot]
@@ -284,6 +298,14 @@ class PelicanApp(App[None]):
         if spec.backend == "claude":
             think = f"thinking {self.effort}" if spec.thinking else "thinking off"
             pane.describe(f"{number} claude · {self.settings.claude.model}", think)
+        elif spec.backend == "remote" and self.remote is not None:
+            remote = self.settings.remote
+            served = self.remote.model or ""
+            if served.endswith(".gguf"):  # llama-server lists its model by path
+                served = served.rsplit("/", 1)[-1].removesuffix(".gguf")
+            name = remote.label or served or remote.url or "remote"
+            think = "thinking on" if spec.thinking else "thinking off"
+            pane.describe(f"{number} remote · {name}", f"{remote.url} · {think}")
         else:
             facts = self.plan.facts()
             bits = [facts.get("params", "")]
@@ -454,7 +476,9 @@ class PelicanApp(App[None]):
             pane.show_problem(f"{self.local_problem or 'local model unavailable'} — press S")
             return
         status = backend.status()
-        attached = spec.backend == "local" and self.plan.mode == "attach"
+        attached = spec.backend == "remote" or (
+            spec.backend == "local" and self.plan.mode == "attach"
+        )
         if not status.ready and not attached:  # an attached server is checked again on run
             hint = f" — {status.hint}" if status.hint else ""
             if spec.backend == "local" and status.hint:
@@ -509,6 +533,10 @@ class PelicanApp(App[None]):
             info = {"model": self.settings.claude.model, **self.claude.describe()}
             settings = {"thinking": spec.thinking, "effort": self.effort}
             return "claude", self.settings.claude.model, info, settings
+        if spec.backend == "remote" and self.remote is not None:
+            info = self.remote.describe()
+            model_id = self.remote.model or str(self.settings.remote.url)
+            return "openai", model_id, info, {"thinking": spec.thinking}
         info = {**self.plan.facts(), **self.model_identity}
         if self.server is not None:
             info["server_flags"] = self.server.config.display_flags()
@@ -734,7 +762,8 @@ class PelicanApp(App[None]):
     # -- toggles -------------------------------------------------------------------------
 
     def _local_slots(self) -> list[str]:
-        slots = [s for s in SLOTS if self.specs[s].backend == "local"]
+        """Panes on an OpenAI-compatible model (local or remote), the active one first."""
+        slots = [s for s in SLOTS if self.specs[s].backend in ("local", "remote")]
         return sorted(slots, key=lambda s: s != self.active)
 
     def action_toggle_local_thinking(self) -> None:
@@ -767,19 +796,28 @@ class PelicanApp(App[None]):
                 self._describe_pane(slot)
         self.notify(f"Claude effort: {self.effort}", timeout=3)
 
+    def backend_choices(self) -> list[PaneSpec]:
+        """What ``b`` cycles through: local thinking on/off, the remote server if set, Claude."""
+        choices = [PaneSpec("local", True), PaneSpec("local", False)]
+        if self.remote is not None:
+            choices.append(PaneSpec("remote", self.settings.local.thinking))
+        choices.append(PaneSpec("claude", self.settings.claude.thinking))
+        return choices
+
     def action_cycle_backend(self) -> None:
-        """Cycle the active pane: local thinking on → local thinking off → Claude."""
+        """Switch the active pane to the next backend in :meth:`backend_choices`."""
         slot = self.active
         spec = self.specs[slot]
-        if spec.backend == "claude":
-            new = PaneSpec("local", True)
-        elif spec.thinking:
-            new = PaneSpec("local", False)
-        else:
-            new = PaneSpec("claude", self.settings.claude.thinking)
+        choices = self.backend_choices()
+        kinds = [(c.backend, c.thinking if c.backend == "local" else None) for c in choices]
+        here = (spec.backend, spec.thinking if spec.backend == "local" else None)
+        index = kinds.index(here) if here in kinds else -1
+        new = choices[(index + 1) % len(choices)]
         self.specs[slot] = new
         self._describe_pane(slot)
         self.pane(slot).show_problem(None)
+        if new.backend == "remote":
+            self.probe_remote()
         if new.backend == "claude" and not self.claude.status().ready:
             self.pane(slot).show_problem(
                 "Claude not configured — set ANTHROPIC_API_KEY and restart pelican-tui"
@@ -914,6 +952,20 @@ class PelicanApp(App[None]):
                 if self.pane(slot).state == "idle":
                     self.pane(slot).show_problem(
                         None if status.ready else f"{status.message} — press R to check again"
+                    )
+
+    @work(exclusive=True, group="probe-remote", exit_on_error=False, name="check remote server")
+    async def probe_remote(self) -> None:
+        """Contact the remote server; panes on it show what answers, or why not."""
+        if self.remote is None:
+            return
+        status = await self.remote.probe()
+        for slot in SLOTS:
+            if self.specs[slot].backend == "remote":
+                self._describe_pane(slot)
+                if self.pane(slot).state != "running":
+                    self.pane(slot).show_problem(
+                        None if status.ready else f"{status.message} — press b to switch"
                     )
 
     @work(exclusive=True, group="server", exit_on_error=False, name="restart llama-server")

@@ -35,6 +35,9 @@ def _add_local_flags(parser: argparse.ArgumentParser) -> None:
         metavar="ARG",
         help="extra llama-server argument (repeatable), e.g. --server-arg=--flash-attn=on",
     )
+    group.add_argument(
+        "--remote", metavar="URL", help="also offer this OpenAI-compatible server (b switches)"
+    )
     claude = parser.add_argument_group("Claude")
     claude.add_argument("--claude-model", help="Anthropic model id (default claude-opus-4-7)")
     claude.add_argument("--no-claude", action="store_true", help="do not use Claude")
@@ -54,6 +57,7 @@ def overrides_from_args(args: argparse.Namespace) -> dict[str, Any]:
         "load_mode": getattr(args, "load_mode", None),
         "extra_args": getattr(args, "server_arg", None),
     }
+    remote = {"url": getattr(args, "remote", None)}
     claude: dict[str, Any] = {"model": getattr(args, "claude_model", None)}
     if getattr(args, "no_claude", False):
         claude["enabled"] = False
@@ -61,7 +65,7 @@ def overrides_from_args(args: argparse.Namespace) -> dict[str, Any]:
         "image_mode": getattr(args, "image_mode", None),
         "theme": getattr(args, "theme", None),
     }
-    return {"local": local, "claude": claude, "ui": ui}
+    return {"local": local, "remote": remote, "claude": claude, "ui": ui}
 
 
 def build_parser() -> argparse.ArgumentParser:
