@@ -149,7 +149,9 @@ def test_the_anthropic_key_is_never_a_setting(
     monkeypatch.delenv("PELICAN_CLAUDE__API_KEY")
     settings = load_settings()
     keyish = {name for name in _field_names(Settings) if "key" in name}
-    assert keyish == {"local.url_api_key_env", "ui.keymap"}, "no field holds a secret"
+    assert keyish == {"local.url_api_key_env", "remote.api_key_env", "ui.keymap"}, (
+        "no field holds a secret"
+    )
     assert settings.local.url_api_key_env == "PELICAN_LOCAL_API_KEY", "a variable's name only"
     dumped = settings.model_dump_json()
     assert SECRET not in dumped and SECRET not in repr(settings)
