@@ -244,3 +244,16 @@ async def test_status_bar_shows_download_progress() -> None:
         assert "server: downloading 25% 5.0G/20.0G" in bar.render_text().plain
         bar.set_server(ServerStatus(ServerState.DOWNLOADING, "downloading", downloaded_bytes=gib))
         assert "server: downloading 1.0G " in bar.render_text().plain
+
+
+async def test_full_screen_says_why_a_pane_has_no_picture() -> None:
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        app.pane("left").picture.set_png(None, "the answer had no SVG")
+        await pilot.press("f")
+        from pelican_tui.screens.picture_screen import PictureScreen
+
+        screen = app.screen
+        assert isinstance(screen, PictureScreen)
+        captions = [caption for _title, _png, caption in screen.pictures]
+        assert captions[0].startswith("the answer had no SVG — "), captions[0]

@@ -915,7 +915,10 @@ class PelicanApp(App[None]):
         pictures = []
         for slot in SLOTS:
             pane = self.pane(slot)
-            pictures.append((pane.border_title or slot, pane.picture.png, pane.stats_line()))
+            caption = pane.stats_line()
+            if pane.picture.png is None and pane.picture.note:
+                caption = f"{pane.picture.note} — {caption}"  # why there is no picture
+            pictures.append((pane.border_title or slot, pane.picture.png, caption))
         self.push_screen(PictureScreen(pictures, mode=self.image_mode))
 
     def action_server_log(self) -> None:

@@ -208,6 +208,11 @@ class PictureView(Widget):
         return self._png
 
     @property
+    def note(self) -> str | None:
+        """The message shown with the picture, or instead of it (e.g. why there is none)."""
+        return self._message
+
+    @property
     def has_picture(self) -> bool:
         return self._picture is not None
 
