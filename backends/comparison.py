@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from .events import Failed, GenerationEvent
 from .export import DEFAULT_PNG_SIZE
+from .local_model import answer_token_limit
 from .openai_backend import recommended_sampling
 from .protocol import GenerationRequest, ModelBackend
 from .run_record import RunAccumulator, RunOutcome
@@ -66,7 +67,7 @@ def local_request(settings: Settings, prompt: str, thinking: bool) -> Generation
         prompt=prompt,
         thinking=thinking,
         system=settings.system_prompt,
-        max_tokens=settings.local.max_tokens,
+        max_tokens=answer_token_limit(settings.local),
     )
 
 

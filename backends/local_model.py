@@ -103,6 +103,18 @@ def _fit(info: GGUFInfo, local: LocalSettings) -> FitVerdict | None:
     return verdict
 
 
+STAND_IN_MAX_TOKENS = 1024
+"""Answer limit for the tiny stand-in: it rambles up to any limit (8192 tokens took
+four minutes here) and a pelican SVG needs far fewer; a real model keeps its own."""
+
+
+def answer_token_limit(local: LocalSettings) -> int:
+    """``local.max_tokens``, capped at :data:`STAND_IN_MAX_TOKENS` for the stand-in model."""
+    if not local.url and resolve_model_path(local)[1]:
+        return min(local.max_tokens, STAND_IN_MAX_TOKENS)
+    return local.max_tokens
+
+
 def plan_local(local: LocalSettings) -> LocalPlan:
     if local.url:
         return LocalPlan(mode="attach", label=local.url_model or "remote model", url=local.url)

@@ -27,7 +27,12 @@ from pelican_tui.backends import locations
 from pelican_tui.backends.anthropic_backend import ClaudeBackend
 from pelican_tui.backends.events import Failed
 from pelican_tui.backends.llama_server import LlamaServer, ServerStartError, ServerState
-from pelican_tui.backends.local_model import LocalPlan, make_local_backend, plan_local
+from pelican_tui.backends.local_model import (
+    LocalPlan,
+    answer_token_limit,
+    make_local_backend,
+    plan_local,
+)
 from pelican_tui.backends.openai_backend import OpenAICompatibleBackend
 from pelican_tui.backends.protocol import EFFORTS, GenerationRequest, ModelBackend
 from pelican_tui.backends.resources import ResourceSampler
@@ -443,7 +448,7 @@ class PelicanApp(App[None]):
             prompt=self.prompt,
             thinking=spec.thinking,
             system=self.settings.system_prompt,
-            max_tokens=self.settings.local.max_tokens,
+            max_tokens=answer_token_limit(self.settings.local),
             extra={"seed": seed} if seed is not None else {},
         )
 
