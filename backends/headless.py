@@ -86,6 +86,7 @@ from .comparison import (
 )
 from .events import Failed, Finished, GenerationEvent, LiveStats
 from .llama_server import LlamaServer, ServerStartError, ServerState, ServerStatus
+from .openai_backend import short_model_name
 from .protocol import ModelBackend
 from .run_record import RunAccumulator
 from .session_store import (
@@ -515,7 +516,7 @@ class _Batch:
                 self.progress.say(f"pelican-tui run: local model: {status.message}{hint}")
                 return EXIT_LOCAL_MODEL
             self.local_info = local_model_info(self.plan, self.settings.local)
-            served = _model_name(backend.model)
+            served = short_model_name(backend.model) if backend.model else None
             if not self.settings.local.url_model and served:
                 self.local_id = served
                 self.local_info["served_model"] = served
@@ -935,13 +936,6 @@ class _Batch:
         except OSError as error:
             self.fatal = self.fatal or f"could not write summary.json: {error}"
             self.progress.say(f"pelican-tui run: could not write summary.json: {error}")
-
-
-def _model_name(name: str | None) -> str | None:
-    """A served model id for people: a GGUF path shortened to its file name."""
-    if not name:
-        return None
-    return Path(name).name if name.endswith(".gguf") else name
 
 
 def _existing_file(path: object) -> Path | None:

@@ -284,14 +284,13 @@ def make_local_backend(
 ) -> OpenAICompatibleBackend:
     """The local backend for ``plan``: a spawned server (not started yet) or a URL."""
     if plan.mode == "attach":
-        return OpenAICompatibleBackend(
-            base_url=plan.url,
-            api_key=os.environ.get(local.url_api_key_env),
+        return OpenAICompatibleBackend.attached(
+            plan.url or "",
             name="local",
             model=local.url_model,
+            api_key_env=local.url_api_key_env,
             facts=plan.facts(),
             stream_timeout_s=local.stream_timeout_s,
-            api_key_env=local.url_api_key_env,
         )
     if binary is None:
         raise ValueError("a llama-server binary is needed to spawn the local model")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import ssl
 import time
 from collections.abc import AsyncIterator
@@ -260,7 +261,7 @@ async def check_server(
             llama_cpp=llama_cpp,
         )
     message = f"attached to {url} ({kind}"
-    message += f", model {_short(chosen)})" if chosen else ")"
+    message += f", model {short_model_name(chosen)})" if chosen else ")"
     if model and models and model not in models:
         message += f"; {model!r} is not in its list ({', '.join(models[:5])})"
     return ServerCheck(
@@ -274,8 +275,8 @@ async def check_server(
     )
 
 
-def _short(model: str) -> str:
-    """A model id for a status line: llama-server names its model by its file path."""
+def short_model_name(model: str) -> str:
+    """A model id for people: llama-server names its model by its file path."""
     return model.rsplit("/", 1)[-1] if model.endswith(".gguf") else model
 
 
@@ -373,6 +374,28 @@ class OpenAICompatibleBackend:
         )
         self._timeout = httpx.Timeout(
             connect=connect_timeout_s, read=stream_timeout_s, write=30.0, pool=30.0
+        )
+
+    @classmethod
+    def attached(
+        cls,
+        url: str,
+        *,
+        name: str,
+        model: str | None,
+        api_key_env: str,
+        facts: dict[str, str],
+        stream_timeout_s: float | None,
+    ) -> OpenAICompatibleBackend:
+        """A server someone else runs; its key is read from ``api_key_env`` (never a setting)."""
+        return cls(
+            base_url=url,
+            api_key=os.environ.get(api_key_env),
+            api_key_env=api_key_env,
+            name=name,
+            model=model,
+            facts=facts,
+            stream_timeout_s=stream_timeout_s,
         )
 
     def __repr__(self) -> str:

@@ -33,7 +33,7 @@ from pelican_tui.backends.local_model import (
     make_local_backend,
     plan_local,
 )
-from pelican_tui.backends.openai_backend import OpenAICompatibleBackend
+from pelican_tui.backends.openai_backend import OpenAICompatibleBackend, short_model_name
 from pelican_tui.backends.protocol import EFFORTS, GenerationRequest, ModelBackend
 from pelican_tui.backends.resources import ResourceSampler
 from pelican_tui.backends.run_record import RunAccumulator, finished_from_record
@@ -126,14 +126,11 @@ class PelicanApp(App[None]):
         self.remote: OpenAICompatibleBackend | None = None
         """A second OpenAI-compatible server a pane can switch to (``remote.url``)."""
         if settings.remote.url:
-            import os
-
-            self.remote = OpenAICompatibleBackend(
-                base_url=settings.remote.url,
-                api_key=os.environ.get(settings.remote.api_key_env),
-                api_key_env=settings.remote.api_key_env,
+            self.remote = OpenAICompatibleBackend.attached(
+                settings.remote.url,
                 name="remote",
                 model=settings.remote.model,
+                api_key_env=settings.remote.api_key_env,
                 facts={"url": settings.remote.url},
                 stream_timeout_s=settings.local.stream_timeout_s,
             )
@@ -305,9 +302,7 @@ class PelicanApp(App[None]):
             pane.describe(f"{number} claude · {self.settings.claude.model}", think)
         elif spec.backend == "remote" and self.remote is not None:
             remote = self.settings.remote
-            served = self.remote.model or ""
-            if served.endswith(".gguf"):  # llama-server lists its model by path
-                served = served.rsplit("/", 1)[-1].removesuffix(".gguf")
+            served = short_model_name(self.remote.model or "").removesuffix(".gguf")
             name = remote.label or served or remote.url or "remote"
             think = "thinking on" if spec.thinking else "thinking off"
             pane.describe(f"{number} remote · {name}", f"{remote.url} · {think}")
