@@ -34,7 +34,12 @@ from pelican_tui.backends.local_model import (
     plan_local,
 )
 from pelican_tui.backends.openai_backend import OpenAICompatibleBackend, short_model_name
-from pelican_tui.backends.protocol import EFFORTS, GenerationRequest, ModelBackend
+from pelican_tui.backends.protocol import (
+    EFFORTS,
+    BackendStatus,
+    GenerationRequest,
+    ModelBackend,
+)
 from pelican_tui.backends.resources import ResourceSampler
 from pelican_tui.backends.run_record import RunAccumulator, finished_from_record
 from pelican_tui.backends.settings import LocalSettings, Settings
@@ -439,11 +444,13 @@ class PelicanApp(App[None]):
                 effort=self.effort,
             )
         seed = self.settings.local.seed
+        local = self.settings.local
         return GenerationRequest(
             prompt=self.prompt,
             thinking=spec.thinking,
             system=self.settings.system_prompt,
-            max_tokens=answer_token_limit(self.settings.local),
+            # The stand-in's short limit is for the stand-in, not for a remote model.
+            max_tokens=local.max_tokens if spec.backend == "remote" else answer_token_limit(local),
             extra={"seed": seed} if seed is not None else {},
         )
 
@@ -949,13 +956,7 @@ class PelicanApp(App[None]):
             bar.set_server_note("local: not reachable")
             hint = f"\n{status.hint}" if status.hint else ""
             self.notify(f"{status.message}{hint}", title="Attached server", severity="error")
-        for slot in SLOTS:
-            if self.specs[slot].backend == "local":
-                self._describe_pane(slot)
-                if self.pane(slot).state == "idle":
-                    self.pane(slot).show_problem(
-                        None if status.ready else f"{status.message} — press R to check again"
-                    )
+        self._show_probe("local", status, "press R to check again")
 
     @work(exclusive=True, group="probe-remote", exit_on_error=False, name="check remote server")
     async def probe_remote(self) -> None:
@@ -963,12 +964,16 @@ class PelicanApp(App[None]):
         if self.remote is None:
             return
         status = await self.remote.probe()
+        self._show_probe("remote", status, "press b to switch")
+
+    def _show_probe(self, backend: str, status: BackendStatus, next_step: str) -> None:
+        """After a server check: panes on ``backend`` show its name, or why it cannot run."""
         for slot in SLOTS:
-            if self.specs[slot].backend == "remote":
+            if self.specs[slot].backend == backend:
                 self._describe_pane(slot)
                 if self.pane(slot).state != "running":
                     self.pane(slot).show_problem(
-                        None if status.ready else f"{status.message} — press b to switch"
+                        None if status.ready else f"{status.message} — {next_step}"
                     )
 
     @work(exclusive=True, group="server", exit_on_error=False, name="restart llama-server")
