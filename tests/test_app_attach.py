@@ -79,3 +79,13 @@ async def test_a_pane_switches_to_the_remote_server_and_runs_there(
     assert run.backend == "openai" and run.slot == "right"
     assert run.model_info.get("url", "").startswith(llama.base_url)
     assert llama.api_key not in str(run.model_info), "the remote key is never stored"
+
+
+async def test_the_remote_model_keeps_its_answer_limit_beside_the_stand_in() -> None:
+    from pelican_tui.backends.local_model import STAND_IN_MAX_TOKENS
+    from pelican_tui.widgets.model_pane import PaneSpec
+
+    url = f"http://127.0.0.1:{free_port()}"
+    app = make_app(overrides={"remote": {"url": url}, "local": {"max_tokens": 4000}})
+    assert app._request(PaneSpec("local", True)).max_tokens == STAND_IN_MAX_TOKENS
+    assert app._request(PaneSpec("remote", True)).max_tokens == 4000
