@@ -87,14 +87,6 @@ class RunsUnicodeImage(_RunsOfCells, UnicodeImage, Renderable=_UnicodeRenderable
     """Unicode blocks, equal neighbours joined (see :class:`_RunsOfCells`)."""
 
 
-_WIDGETS: dict[str, type[Widget]] = {
-    "auto": Image,  # resolved below, once image_mode_name() is defined
-    "tgp": TGPImage,
-    "sixel": SixelImage,
-    "halfcell": RunsHalfcellImage,
-    "unicode": RunsUnicodeImage,
-}
-
 _DEFAULT_CELL_PIXELS = (10, 20)
 
 MATTE = (255, 255, 255)
@@ -112,9 +104,15 @@ def image_mode_name() -> str:
     return "unicode"
 
 
-_WIDGETS["auto"] = {"halfcell": RunsHalfcellImage, "unicode": RunsUnicodeImage}.get(
-    image_mode_name(), Image
-)
+_WIDGETS: dict[str, type[Widget]] = {
+    "tgp": TGPImage,
+    "sixel": SixelImage,
+    "halfcell": RunsHalfcellImage,
+    "unicode": RunsUnicodeImage,
+}
+# Detected cell pictures get the run-joining widgets; TGP and Sixel textual-image's own.
+_DETECTED = image_mode_name()
+_WIDGETS["auto"] = _WIDGETS[_DETECTED] if _DETECTED in ("halfcell", "unicode") else Image
 
 
 def resolve_mode(mode: str) -> str:
