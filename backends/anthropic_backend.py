@@ -18,7 +18,7 @@ from collections.abc import AsyncGenerator
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Final
 
-from .events import (
+from pelican_tui.backends.events import (
     Failed,
     Finished,
     GenerationEvent,
@@ -29,12 +29,12 @@ from .events import (
     Timings,
     Usage,
 )
-from .protocol import BackendStatus, Capabilities, GenerationRequest
+from pelican_tui.backends.protocol import BackendStatus, Capabilities, GenerationRequest
 
 if TYPE_CHECKING:
     import anthropic
 
-    from .settings import ClaudeSettings
+    from pelican_tui.backends.settings import ClaudeSettings
 
 API_KEY_ENV: Final = "ANTHROPIC_API_KEY"
 BASE_URL_ENV: Final = "ANTHROPIC_BASE_URL"

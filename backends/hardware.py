@@ -33,8 +33,8 @@ from typing import TYPE_CHECKING, Any
 
 import psutil
 
-from . import locations
-from .gguf_info import GGUFInfo
+from pelican_tui.backends import locations
+from pelican_tui.backends.llama.gguf_info import GGUFInfo
 
 if TYPE_CHECKING:  # numpy is imported only to measure: reading the cache stays cheap
     import numpy as np

@@ -24,7 +24,7 @@ from typing import Any
 
 import psutil
 
-from . import locations
+from pelican_tui.backends import locations
 
 HASH_CHUNK_BYTES = 4 * 1024 * 1024
 _HASH_CACHE_FORMAT = 1

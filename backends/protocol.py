@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, runtime_checkable
 
-from .events import GenerationEvent
+from pelican_tui.backends.events import GenerationEvent
 
 DEFAULT_PROMPT = "Generate an SVG of a pelican riding a bicycle"
 

@@ -27,8 +27,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from . import locations
-from .protocol import DEFAULT_PROMPT, Effort
+from pelican_tui.backends import locations
+from pelican_tui.backends.protocol import DEFAULT_PROMPT, Effort
 
 ImageMode = Literal["auto", "tgp", "sixel", "halfcell", "unicode"]
 LoadMode = Literal["auto", "none", "mmap", "mlock", "mmap+mlock", "dio"]

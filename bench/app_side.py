@@ -19,7 +19,7 @@ import psutil
 from pty_terminal import PtyTerminal
 from workload import COLS, ROOT, ROWS, Workload, python
 
-from pelican_tui.backends.session_store import SessionStore
+from pelican_tui.backends.store.sessions import SessionStore
 
 FIRST_FRAME_MARKER = b"Run both"
 READY_MARKER = b"server: ready"
@@ -49,7 +49,7 @@ def _children(app: psutil.Process) -> tuple[psutil.Process | None, psutil.Proces
                 continue
             if "llama-server" in cmdline and " --port " in cmdline:
                 server = child  # not a short-lived `llama-server --version`
-            elif "svg_worker" in cmdline:
+            elif "pelican_tui.backends.svg.worker" in cmdline:
                 worker = child
     except psutil.Error:
         pass

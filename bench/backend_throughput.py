@@ -18,12 +18,12 @@ import time
 
 import httpx
 
-from pelican_tui.backends.default_model import default_model_path
 from pelican_tui.backends.events import Finished, TextDelta, ThinkingDelta
-from pelican_tui.backends.llama_server import LlamaServer, ServerConfig
-from pelican_tui.backends.openai_backend import OpenAICompatibleBackend, build_payload
+from pelican_tui.backends.llama.binary import find_server_binary
+from pelican_tui.backends.llama.default_model import default_model_path
+from pelican_tui.backends.llama.server import LlamaServer, ServerConfig
+from pelican_tui.backends.openai_compat.backend import OpenAICompatibleBackend, build_payload
 from pelican_tui.backends.protocol import GenerationRequest
-from pelican_tui.backends.server_binary import find_server_binary
 
 PROMPT = "Generate an SVG of a pelican riding a bicycle"
 

@@ -63,11 +63,11 @@ class _TimedBackend:
 async def measure(runs: int, workload: Workload, timeout_s: float = 900.0) -> dict[str, Any]:
     import pelican_tui.widgets.picture  # noqa: F401 - as launch.py: before the app
     from pelican_tui.app import SLOTS, PelicanApp
-    from pelican_tui.backends.llama_server import ServerState
-    from pelican_tui.preflight import Prepared, setup
+    from pelican_tui.backends.llama.prepare import Prepared, setup
+    from pelican_tui.backends.llama.server import ServerState
 
     settings = workload.settings()
-    prepared = setup(settings)
+    prepared = setup(settings, print)
     if prepared.problem:
         raise SystemExit(prepared.problem)
     prepared = Prepared(binary=prepared.binary, binary_source=prepared.binary_source)

@@ -24,7 +24,7 @@ from typing import Any
 
 import cairosvg
 
-from pelican_tui.backends.svg_render import SvgRenderer, render_svg_in_process
+from pelican_tui.backends.svg.render import SvgRenderer, render_svg_in_process
 
 DEFAULT_SVG = Path(__file__).parent.parent / "tests" / "svg_corpus" / "good_pelican_bicycle.svg"
 

@@ -46,9 +46,9 @@ from report import Figure, Spread, paired_ratio, write_results
 from workload import ROOT, Workload, python
 
 from pelican_tui.backends import hardware
-from pelican_tui.backends.default_model import default_model_path
-from pelican_tui.backends.gguf_info import read_gguf_info
-from pelican_tui.backends.server_binary import find_server_binary
+from pelican_tui.backends.llama.binary import find_server_binary
+from pelican_tui.backends.llama.default_model import default_model_path
+from pelican_tui.backends.llama.gguf_info import read_gguf_info
 
 MIB = 1024 * 1024
 

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pelican_tui.backends.local_model import plan_local, server_config
-from pelican_tui.backends.openai_backend import build_payload
+from pelican_tui.backends.llama.binary import find_server_binary
+from pelican_tui.backends.llama.local_model import plan_local, server_config
+from pelican_tui.backends.openai_compat.backend import build_payload
 from pelican_tui.backends.protocol import GenerationRequest
-from pelican_tui.backends.server_binary import find_server_binary
 from pelican_tui.backends.settings import Settings, load_settings
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -75,7 +75,7 @@ class Workload:
         """llama-server's command line exactly as pelican-tui builds it.
 
         The API key is not on it: pelican-tui passes it in the environment
-        (:data:`~pelican_tui.backends.llama_server.API_KEY_ENV`), and so does the bench.
+        (:data:`~pelican_tui.backends.llama.server.API_KEY_ENV`), and so does the bench.
         """
         settings = self.settings()
         found = find_server_binary(settings.local.llama_server)

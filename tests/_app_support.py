@@ -9,8 +9,8 @@ from _server_support import server_binary
 from textual.pilot import Pilot
 
 from pelican_tui.app import PelicanApp
+from pelican_tui.backends.llama.prepare import Prepared
 from pelican_tui.backends.settings import load_settings
-from pelican_tui.preflight import Prepared
 
 COPY_SVG_PROMPT = (
     "Copy this SVG exactly, in a ```svg block:\n"

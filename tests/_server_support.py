@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from pelican_tui.backends import default_model
-from pelican_tui.backends.server_binary import find_server_binary
+from pelican_tui.backends.llama import default_model
+from pelican_tui.backends.llama.binary import find_server_binary
 
 
 def server_binary() -> Path:

@@ -30,7 +30,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pelican_tui.backends.session_store import SessionStore
+from pelican_tui.backends.store.sessions import SessionStore
 
 BIG = 2 * 1024 * 1024
 """Characters (and PNG bytes) written by the stopped operation."""

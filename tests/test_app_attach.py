@@ -6,7 +6,7 @@ import pytest
 from _app_support import make_app, wait_for
 from _server_support import tiny_model
 
-from pelican_tui.backends.llama_server import LlamaServer, free_port
+from pelican_tui.backends.llama.server import LlamaServer, free_port
 from pelican_tui.widgets.status_bar import StatusBar
 
 pytestmark = pytest.mark.slow
@@ -52,7 +52,7 @@ async def test_a_pane_switches_to_the_remote_server_and_runs_there(
 ) -> None:
     """``remote.url``: a second OpenAI-compatible model next to the local one (``b``)."""
     from pelican_tui.backends import locations
-    from pelican_tui.backends.session_store import SessionStore
+    from pelican_tui.backends.store.sessions import SessionStore
 
     monkeypatch.setenv("PELICAN_REMOTE_API_KEY", llama.api_key)
     app = make_app(
@@ -82,7 +82,7 @@ async def test_a_pane_switches_to_the_remote_server_and_runs_there(
 
 
 async def test_the_remote_model_keeps_its_answer_limit_beside_the_stand_in() -> None:
-    from pelican_tui.backends.local_model import STAND_IN_MAX_TOKENS
+    from pelican_tui.backends.llama.local_model import STAND_IN_MAX_TOKENS
     from pelican_tui.widgets.model_pane import PaneSpec
 
     url = f"http://127.0.0.1:{free_port()}"

@@ -11,7 +11,7 @@ from _anthropic_server import AnthropicTestServer
 from _app_support import COPY_SVG_PROMPT, make_app, wait_for
 
 from pelican_tui.backends import locations
-from pelican_tui.backends.session_store import SessionStore
+from pelican_tui.backends.store.sessions import SessionStore
 
 pytestmark = pytest.mark.slow
 

@@ -16,9 +16,9 @@ from _app_support import make_app, wait_for
 from pelican_tui.app import PelicanApp
 from pelican_tui.backends import locations
 from pelican_tui.backends.events import GenerationEvent, TextDelta
-from pelican_tui.backends.llama_server import ServerState, ServerStatus
+from pelican_tui.backends.llama.server import ServerState, ServerStatus
 from pelican_tui.backends.protocol import BackendStatus, Capabilities, GenerationRequest
-from pelican_tui.backends.session_store import SessionStore
+from pelican_tui.backends.store.sessions import SessionStore
 from pelican_tui.screens.help_screen import HelpScreen
 from pelican_tui.widgets.status_bar import StatusBar
 
@@ -218,7 +218,7 @@ def test_image_mode_flag_reaches_the_settings() -> None:
 
 @pytest.fixture(scope="module")
 def pelican_svg_png() -> bytes:
-    from pelican_tui.backends.svg_render import SvgRenderer
+    from pelican_tui.backends.svg.render import SvgRenderer
 
     svg = (Path(__file__).parent / "svg_corpus" / "good_pelican_classic.svg").read_text()
     with SvgRenderer() as renderer:

@@ -32,7 +32,7 @@ def pelican_png() -> bytes:
     """The corpus pelican, rendered by the real sandboxed worker (deterministic output)."""
     from pathlib import Path
 
-    from pelican_tui.backends.svg_render import SvgRenderer
+    from pelican_tui.backends.svg.render import SvgRenderer
 
     svg = (Path(__file__).parent / "svg_corpus" / "good_pelican_bicycle.svg").read_text()
     with SvgRenderer() as renderer:

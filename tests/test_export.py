@@ -26,11 +26,12 @@ from _session_support import (
 )
 from PIL import Image
 
-from pelican_tui.backends import export as export_mod
-from pelican_tui.backends import headless, locations
-from pelican_tui.backends.export import ExportError, export_session, load_export
-from pelican_tui.backends.session_store import Session, SessionStore
-from pelican_tui.backends.sessions_cli import sessions_command
+from pelican_tui.backends import locations
+from pelican_tui.backends.export import session_export as export_mod
+from pelican_tui.backends.export.session_export import ExportError, export_session, load_export
+from pelican_tui.backends.store.sessions import Session, SessionStore
+from pelican_tui.cli import run as headless
+from pelican_tui.cli.sessions import sessions_command
 
 RENDERED_PNG = b"\x89PNG\r\n\x1a\nrendered"
 

@@ -21,7 +21,7 @@ from _gguf_factory import write_sparse_moe, write_tiny_moe
 from _server_support import tiny_model
 from gguf.constants import GGMLQuantizationType, LlamaFileType
 
-from pelican_tui.backends.gguf_info import (
+from pelican_tui.backends.llama.gguf_info import (
     COMPUTE_BUFFER_BYTES,
     GIB,
     MIB,

@@ -64,7 +64,7 @@ def test_hangup_while_streaming_keeps_what_was_generated(tmp_path: Path) -> None
         assert ready, "the server never became ready"
         os.write(fd, b"r")
         assert wait_until(lambda: db.exists(), 20)
-        from pelican_tui.backends.session_store import SessionStore
+        from pelican_tui.backends.store.sessions import SessionStore
 
         def streaming() -> bool:
             try:

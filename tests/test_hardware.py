@@ -16,7 +16,7 @@ from _gguf_factory import write_tiny_moe
 from _server_support import tiny_model
 
 from pelican_tui.backends import hardware, locations
-from pelican_tui.backends.gguf_info import read_gguf_info
+from pelican_tui.backends.llama.gguf_info import read_gguf_info
 
 
 @pytest.fixture
@@ -160,8 +160,8 @@ def test_app_reads_the_ceiling_from_the_cached_bandwidth(
     from _server_support import server_binary
 
     from pelican_tui.app import PelicanApp
+    from pelican_tui.backends.llama.prepare import Prepared
     from pelican_tui.backends.settings import load_settings
-    from pelican_tui.preflight import Prepared
 
     model, binary = tiny_model(), server_binary()  # found in the shared cache first
     monkeypatch.setenv(locations.CACHE_ENV, str(tmp_path / "cache"))

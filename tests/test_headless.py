@@ -24,11 +24,13 @@ import pytest
 from _anthropic_server import AnthropicTestServer
 from _server_support import pid_alive, server_binary, tiny_model, wait_until
 
-from pelican_tui.backends import headless, llama_server, locations
-from pelican_tui.backends.headless import plan_sessions, run_command
-from pelican_tui.backends.llama_server import LlamaServer, ServerConfig
-from pelican_tui.backends.session_store import Run, Session, SessionStore
-from pelican_tui.backends.svg_extract import extract_svg
+from pelican_tui.backends import locations
+from pelican_tui.backends.llama import server as llama_server
+from pelican_tui.backends.llama.server import LlamaServer, ServerConfig
+from pelican_tui.backends.store.sessions import Run, Session, SessionStore
+from pelican_tui.backends.svg.extract import extract_svg
+from pelican_tui.cli import run as headless
+from pelican_tui.cli.run import plan_sessions, run_command
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 CLAUDE_KEY = "sk-ant-test-headless-" + secrets.token_hex(12)
@@ -611,7 +613,7 @@ def test_ctrl_c_cancels_cleanly_and_stops_the_server(
 
 def test_the_headless_module_does_not_import_textual() -> None:
     code = (
-        "import sys, pelican_tui.backends.headless, pelican_tui.backends.comparison; "
+        "import sys, pelican_tui.cli.run, pelican_tui.backends.engine.comparison; "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'textual_image')))"
     )
     done = subprocess.run(

@@ -20,9 +20,9 @@ import httpx
 import pytest
 from _server_support import async_wait_until, pid_alive, server_binary, tiny_model
 
-from pelican_tui.backends import llama_server
 from pelican_tui.backends.events import Failed, Finished, LiveStats, Started, TextDelta
-from pelican_tui.backends.llama_server import (
+from pelican_tui.backends.llama import server as llama_server
+from pelican_tui.backends.llama.server import (
     DOWNLOAD_SUFFIX,
     LOG_LINES,
     DownloadWatcher,
@@ -35,7 +35,7 @@ from pelican_tui.backends.llama_server import (
     redact_args,
     secret_values,
 )
-from pelican_tui.backends.openai_backend import OpenAICompatibleBackend
+from pelican_tui.backends.openai_compat.backend import OpenAICompatibleBackend
 from pelican_tui.backends.protocol import GenerationRequest
 
 pytestmark = pytest.mark.slow
@@ -203,7 +203,8 @@ async def test_server_killed_mid_stream_ends_with_failure(server: LlamaServer) -
 async def test_attach_mode_uses_an_existing_server(
     server: LlamaServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pelican_tui.backends.local_model import make_local_backend, plan_local
+    from pelican_tui.backends.engine.sides import make_local_backend
+    from pelican_tui.backends.llama.local_model import plan_local
     from pelican_tui.backends.settings import LocalSettings
 
     monkeypatch.setenv("PELICAN_LOCAL_API_KEY", server.api_key)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from _gguf_factory import write_sparse_moe
 
-from pelican_tui.backends.local_model import plan_local
+from pelican_tui.backends.llama.local_model import plan_local
 from pelican_tui.backends.settings import LocalSettings
 
 
@@ -25,7 +25,7 @@ def test_a_qwen36_sized_moe_is_refused_before_spawning(
 ) -> None:
     from types import SimpleNamespace
 
-    import pelican_tui.backends.local_model as local_model
+    import pelican_tui.backends.llama.local_model as local_model
 
     sixteen_gib = 16 * 1024**3  # a 16 GB laptop
     monkeypatch.setattr(
@@ -79,7 +79,7 @@ def _cache_like_llama_cpp(cache: Path, repo: str, files: dict[str, Path]) -> Pat
 def sixteen_gib(monkeypatch: pytest.MonkeyPatch) -> None:
     from types import SimpleNamespace
 
-    import pelican_tui.backends.local_model as local_model
+    import pelican_tui.backends.llama.local_model as local_model
 
     available = SimpleNamespace(available=16 * 1024**3)
     monkeypatch.setattr(local_model.psutil, "virtual_memory", lambda: available)
@@ -129,7 +129,7 @@ def test_an_hf_model_not_downloaded_says_the_fit_cannot_be_checked(
 
 
 def test_llama_cache_dir_follows_llama_cpp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from pelican_tui.backends.local_model import llama_cache_dir
+    from pelican_tui.backends.llama.local_model import llama_cache_dir
 
     for name in ("LLAMA_CACHE", "HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE", "HF_HOME"):
         monkeypatch.delenv(name, raising=False)
@@ -144,7 +144,7 @@ def test_llama_cache_dir_follows_llama_cpp(tmp_path: Path, monkeypatch: pytest.M
 def test_the_stand_in_gets_a_short_answer_limit_and_real_models_their_own(
     tmp_path: Path,
 ) -> None:
-    from pelican_tui.backends.local_model import STAND_IN_MAX_TOKENS, answer_token_limit
+    from pelican_tui.backends.llama.local_model import STAND_IN_MAX_TOKENS, answer_token_limit
     from pelican_tui.backends.settings import LocalSettings
 
     assert answer_token_limit(LocalSettings()) == STAND_IN_MAX_TOKENS < LocalSettings().max_tokens

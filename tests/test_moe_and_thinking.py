@@ -17,9 +17,9 @@ from _gguf_factory import write_tiny_moe
 from _server_support import server_binary, tiny_model
 
 from pelican_tui.backends.events import Finished, TextDelta, ThinkingDelta
-from pelican_tui.backends.gguf_info import read_gguf_info
-from pelican_tui.backends.llama_server import LlamaServer, ServerConfig
-from pelican_tui.backends.openai_backend import OpenAICompatibleBackend, build_payload
+from pelican_tui.backends.llama.gguf_info import read_gguf_info
+from pelican_tui.backends.llama.server import LlamaServer, ServerConfig
+from pelican_tui.backends.openai_compat.backend import OpenAICompatibleBackend, build_payload
 from pelican_tui.backends.protocol import GenerationRequest
 
 pytestmark = pytest.mark.slow

@@ -22,8 +22,8 @@ from _session_support import FAKE_PNG, HOST, LOCAL_FILE, PELICAN_SVG, FixedClock
 from _store_writer_child import BIG
 
 from pelican_tui.backends import host_info, locations
-from pelican_tui.backends import session_store as ss
-from pelican_tui.backends.session_store import (
+from pelican_tui.backends.store import sessions as ss
+from pelican_tui.backends.store.sessions import (
     SCHEMA_VERSION,
     SessionNotFound,
     SessionStore,
@@ -214,7 +214,7 @@ def test_running_runs_of_a_live_process_are_left_alone() -> None:
 _WRITER = r"""
 import os, sqlite3, sys
 from pathlib import Path
-from pelican_tui.backends.session_store import SessionStore
+from pelican_tui.backends.store.sessions import SessionStore
 
 db = Path(sys.argv[1])
 with SessionStore.open(db) as store:

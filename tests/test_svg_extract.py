@@ -7,7 +7,7 @@ import xml.dom.minidom
 
 import pytest
 
-from pelican_tui.backends.svg_extract import close_partial_svg, extract_svg
+from pelican_tui.backends.svg.extract import close_partial_svg, extract_svg
 
 A = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><rect width="5" height="5"/></svg>'
 B = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 20 20"><circle r="4"/></svg>'
@@ -180,7 +180,7 @@ def test_close_partial_is_fast_on_a_long_answer() -> None:
 def test_repair_svg_balances_tags(broken: str, repaired: str) -> None:
     import xml.etree.ElementTree as ET
 
-    from pelican_tui.backends.svg_extract import repair_svg
+    from pelican_tui.backends.svg.extract import repair_svg
 
     assert repair_svg(broken) == repaired
     ET.fromstring(repaired)  # well-formed

@@ -24,11 +24,11 @@ from xml.etree import ElementTree
 import pytest
 from PIL import Image
 
-from pelican_tui.backends import svg_render
-from pelican_tui.backends.render_cli import render_command
-from pelican_tui.backends.svg_extract import extract_svg
-from pelican_tui.backends.svg_render import RenderResult, SvgRenderer, render_svg_in_process
-from pelican_tui.backends.svg_worker import data_only_fetcher, sanitize
+from pelican_tui.backends.svg import render as svg_render
+from pelican_tui.backends.svg.extract import extract_svg
+from pelican_tui.backends.svg.render import RenderResult, SvgRenderer, render_svg_in_process
+from pelican_tui.backends.svg.worker import data_only_fetcher, sanitize
+from pelican_tui.cli.render import render_command
 
 CORPUS = Path(__file__).parent / "svg_corpus"
 BOUND_S = 8.0
@@ -508,7 +508,7 @@ def test_a_worker_that_cannot_start_gives_a_reason() -> None:
 def test_the_worker_never_imports_textual() -> None:
     code = (
         "import sys\n"
-        "import pelican_tui.backends.svg_worker, cairosvg, defusedxml, PIL.Image\n"
+        "import pelican_tui.backends.svg.worker, cairosvg, defusedxml, PIL.Image\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'textual_image')))"
     )
     env = dict(os.environ, PYTHONPATH=svg_render._package_root())
@@ -571,7 +571,7 @@ def test_the_worker_runs_at_a_lower_priority_than_the_app(renderer: SvgRenderer)
     """Rendering yields the CPU to llama-server: the worker is niced below pelican-tui."""
     import psutil
 
-    from pelican_tui.backends.svg_worker import NICENESS
+    from pelican_tui.backends.svg.worker import NICENESS
 
     assert renderer.render_sync(corpus("good_pelican_classic.svg"), 64, 48).ok
     pid = renderer.worker_pid

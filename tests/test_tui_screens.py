@@ -21,9 +21,9 @@ from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widgets import Button, DataTable, Input, Log, Static
 
-from pelican_tui.backends import default_model
-from pelican_tui.backends.session_store import SessionStore
+from pelican_tui.backends.llama import default_model
 from pelican_tui.backends.settings import LocalSettings
+from pelican_tui.backends.store.sessions import SessionStore
 from pelican_tui.screens.confirm_screen import ConfirmScreen
 from pelican_tui.screens.help_screen import HelpScreen
 from pelican_tui.screens.log_screen import LogScreen

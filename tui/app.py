@@ -25,15 +25,17 @@ from textual.worker import Worker, WorkerState
 
 from pelican_tui.backends import locations
 from pelican_tui.backends.anthropic_backend import ClaudeBackend
+from pelican_tui.backends.engine.record import RunAccumulator, finished_from_record
+from pelican_tui.backends.engine.sides import make_local_backend
 from pelican_tui.backends.events import Failed
-from pelican_tui.backends.llama_server import LlamaServer, ServerStartError, ServerState
-from pelican_tui.backends.local_model import (
+from pelican_tui.backends.llama.local_model import (
     LocalPlan,
     answer_token_limit,
-    make_local_backend,
     plan_local,
 )
-from pelican_tui.backends.openai_backend import OpenAICompatibleBackend, short_model_name
+from pelican_tui.backends.llama.prepare import Prepared
+from pelican_tui.backends.llama.server import LlamaServer, ServerStartError, ServerState
+from pelican_tui.backends.openai_compat.backend import OpenAICompatibleBackend, short_model_name
 from pelican_tui.backends.protocol import (
     EFFORTS,
     BackendStatus,
@@ -41,18 +43,16 @@ from pelican_tui.backends.protocol import (
     ModelBackend,
 )
 from pelican_tui.backends.resources import ResourceSampler
-from pelican_tui.backends.run_record import RunAccumulator, finished_from_record
 from pelican_tui.backends.settings import LocalSettings, Settings
-from pelican_tui.backends.svg_extract import close_partial_svg, extract_svg, repair_svg
+from pelican_tui.backends.svg.extract import close_partial_svg, extract_svg, repair_svg
 from pelican_tui.commands import PelicanCommands
 from pelican_tui.messages import KeyRow, ResourceTick, ServerStatusChanged
-from pelican_tui.preflight import Prepared
 from pelican_tui.widgets.model_pane import ModelPane, PaneSpec
 from pelican_tui.widgets.picture import cell_pixels, resolve_mode
 from pelican_tui.widgets.status_bar import StatusBar
 
 if TYPE_CHECKING:
-    from pelican_tui.backends.comparison import PeakRam
+    from pelican_tui.backends.engine.comparison import PeakRam
 
 SLOTS = ("left", "right")
 NARROW_BELOW = 100
@@ -60,10 +60,10 @@ PROMPT_HISTORY = 20
 CHECKPOINT_EVERY_S = 2.0
 DEFAULT_THEME = "pelican-dark"
 WARM_UP_MODULES = (
-    "pelican_tui.backends.comparison",  # with the session store and exports
-    "pelican_tui.backends.svg_render",
+    "pelican_tui.backends.engine.comparison",  # with the session store and exports
+    "pelican_tui.backends.svg.render",
     "pelican_tui.backends.host_info",
-    "pelican_tui.backends.server_binary",
+    "pelican_tui.backends.llama.binary",
     "PIL.PngImagePlugin",
 )
 """Imported in the background after the first frame (see :meth:`PelicanApp.warm_up`)."""
@@ -385,7 +385,7 @@ class PelicanApp(App[None]):
 
         for module in WARM_UP_MODULES:
             importlib.import_module(module)
-        from pelican_tui.backends.openai_backend import tls_context
+        from pelican_tui.backends.openai_compat.backend import tls_context
 
         tls_context()  # CA certificates loaded once, before the first request
 
@@ -511,7 +511,7 @@ class PelicanApp(App[None]):
 
     async def _open_store(self) -> Any:
         if self._store is None:
-            from pelican_tui.backends.session_store import SessionStore
+            from pelican_tui.backends.store.sessions import SessionStore
 
             self._store = await asyncio.to_thread(SessionStore.open)
             for notice in self._store.notices:
@@ -520,7 +520,7 @@ class PelicanApp(App[None]):
 
     def _renderer_instance(self) -> Any:
         if self._renderer is None:
-            from pelican_tui.backends.svg_render import SvgRenderer
+            from pelican_tui.backends.svg.render import SvgRenderer
 
             self._renderer = SvgRenderer()
         return self._renderer
@@ -549,7 +549,7 @@ class PelicanApp(App[None]):
             info["server_flags"] = self.server.config.display_flags()
         if self.plan.mode == "attach":
             return "openai", self.plan.label, info, {"thinking": spec.thinking}
-        from pelican_tui.backends.openai_backend import recommended_sampling
+        from pelican_tui.backends.openai_compat.backend import recommended_sampling
 
         sampling = recommended_sampling(spec.thinking)
         settings = {"thinking": spec.thinking, "sampling": asdict(sampling)}
@@ -559,7 +559,7 @@ class PelicanApp(App[None]):
     async def identify_model(self) -> None:
         """Hash the model file (once; cached by path, size and mtime) and ask the server version."""
         from pelican_tui.backends.host_info import file_sha256_cached
-        from pelican_tui.backends.server_binary import server_version
+        from pelican_tui.backends.llama.binary import server_version
 
         identity: dict[str, Any] = {}
         if self.prepared.binary is not None:
@@ -589,7 +589,7 @@ class PelicanApp(App[None]):
         if spec.backend == "claude":
             self._update_claude_note("streaming")
         acc = RunAccumulator()
-        from pelican_tui.backends.comparison import PeakRam
+        from pelican_tui.backends.engine.comparison import PeakRam
 
         self._peak[slot] = PeakRam()
         run_id: int | None = None
@@ -864,7 +864,7 @@ class PelicanApp(App[None]):
         if session_id is None:
             self.notify("Run a comparison first (r), or export from the sessions list (o).")
             return
-        from pelican_tui.backends.export import export_session
+        from pelican_tui.backends.export.session_export import export_session
 
         store = await self._open_store()
         session = await asyncio.to_thread(store.get_session, session_id)
@@ -1014,9 +1014,9 @@ class PelicanApp(App[None]):
         self.settings = self.settings.model_copy(update={"local": new})
         self.plan = await asyncio.to_thread(plan_local, new)
         if self.prepared.binary is None and self.plan.mode == "spawn":
-            from pelican_tui.preflight import setup
+            from pelican_tui.backends.llama.prepare import setup
 
-            self.prepared = await asyncio.to_thread(setup, self.settings)
+            self.prepared = await asyncio.to_thread(setup, self.settings, lambda _line: None)
         self.local_problem = self.prepared.problem or self.plan.problem
         self.model_identity = {}
         self._build_local()

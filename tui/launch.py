@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import atexit
 
+from pelican_tui.backends.llama.prepare import Prepared
 from pelican_tui.backends.settings import Settings
-from pelican_tui.preflight import Prepared
 
 
 def _survive_zero_sized_terminals() -> None:

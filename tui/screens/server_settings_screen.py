@@ -23,8 +23,8 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Button, Footer, Input, Label, Select, Static
 
-from pelican_tui.backends.gguf_info import format_params, format_size
-from pelican_tui.backends.local_model import LocalPlan, plan_local
+from pelican_tui.backends.llama.gguf_info import format_params, format_size
+from pelican_tui.backends.llama.local_model import LocalPlan, plan_local
 from pelican_tui.backends.settings import LoadMode, LocalSettings
 from pelican_tui.themes import theme_color
 

@@ -23,15 +23,14 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Label, Static
 from textual.worker import Worker, WorkerState
 
-from pelican_tui.backends.session_store import (
+from pelican_tui.backends.store.sessions import (
     SessionStore,
     SessionStoreError,
     SessionStoreMissing,
     SessionSummary,
 )
+from pelican_tui.screens.confirm_screen import ConfirmScreen
 from pelican_tui.themes import theme_color
-
-from .confirm_screen import ConfirmScreen
 
 SessionActionKind = Literal["open", "rerun", "export"]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import asdict, fields
 from typing import Any, Literal
 
-from .events import (
+from pelican_tui.backends.events import (
     Failed,
     Finished,
     GenerationEvent,

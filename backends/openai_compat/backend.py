@@ -26,7 +26,7 @@ from typing import Any
 
 import httpx
 
-from .events import (
+from pelican_tui.backends.events import (
     Failed,
     Finished,
     GenerationEvent,
@@ -37,8 +37,8 @@ from .events import (
     Timings,
     Usage,
 )
-from .llama_server import LlamaServer, ServerState
-from .protocol import BackendStatus, Capabilities, GenerationRequest, Sampling
+from pelican_tui.backends.llama.server import LlamaServer, ServerState
+from pelican_tui.backends.protocol import BackendStatus, Capabilities, GenerationRequest, Sampling
 
 # Qwen3.6 model card recommendations. Thinking on uses the "precise coding"
 # row (an SVG is code); thinking off uses the non-thinking row.

@@ -33,7 +33,7 @@ from pathlib import Path
 import httpx
 import psutil
 
-from .resources import format_bytes
+from pelican_tui.backends.resources import format_bytes
 
 LOG_LINES = 2000
 TAIL_LINES = 12

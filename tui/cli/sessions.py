@@ -13,15 +13,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from . import locations
-from .export import (
+from pelican_tui.backends import locations
+from pelican_tui.backends.export.session_export import (
     ExportError,
     Renderer,
     export_session,
     render_run_card,
     sandboxed_renderer,
 )
-from .session_store import (
+from pelican_tui.backends.store.sessions import (
     SessionNotFound,
     SessionStore,
     SessionStoreError,
@@ -29,7 +29,7 @@ from .session_store import (
     SessionSummary,
     scrub_text,
 )
-from .svg_worker import MAX_SIDE
+from pelican_tui.backends.svg.worker import MAX_SIDE
 
 EXIT_OK = 0
 EXIT_FAILED = 1

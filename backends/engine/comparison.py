@@ -32,22 +32,22 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .events import Failed, GenerationEvent
-from .export import DEFAULT_PNG_SIZE
-from .local_model import answer_token_limit
-from .openai_backend import recommended_sampling
-from .protocol import GenerationRequest, ModelBackend
-from .run_record import RunAccumulator, RunOutcome
-from .session_store import BackendKind, FinalStatus, SessionStore, Slot
-from .svg_extract import SvgExtraction, extract_svg
+from pelican_tui.backends.engine.record import RunAccumulator, RunOutcome
+from pelican_tui.backends.events import Failed, GenerationEvent
+from pelican_tui.backends.export.session_export import DEFAULT_PNG_SIZE
+from pelican_tui.backends.llama.local_model import answer_token_limit
+from pelican_tui.backends.openai_compat.backend import recommended_sampling
+from pelican_tui.backends.protocol import GenerationRequest, ModelBackend
+from pelican_tui.backends.store.sessions import BackendKind, FinalStatus, SessionStore, Slot
+from pelican_tui.backends.svg.extract import SvgExtraction, extract_svg
 
 if TYPE_CHECKING:  # for annotations only: importing them costs time `--help` need not pay
-    from .gguf_info import GGUFInfo
-    from .llama_server import LlamaServer
-    from .local_model import LocalPlan
-    from .resources import ResourceSample, ResourceSampler
-    from .settings import LocalSettings, Settings
-    from .svg_render import SvgRenderer
+    from pelican_tui.backends.llama.gguf_info import GGUFInfo
+    from pelican_tui.backends.llama.local_model import LocalPlan
+    from pelican_tui.backends.llama.server import LlamaServer
+    from pelican_tui.backends.resources import ResourceSample, ResourceSampler
+    from pelican_tui.backends.settings import LocalSettings, Settings
+    from pelican_tui.backends.svg.render import SvgRenderer
 
 CHECKPOINT_EVERY_S = 2.0
 """How often the text of a running run is saved (a crash loses at most this much)."""

@@ -45,11 +45,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from . import locations
-from .session_store import Run, Session, scrub_session
+from pelican_tui.backends import locations
+from pelican_tui.backends.store.sessions import Run, Session, scrub_session
 
 if TYPE_CHECKING:
-    from .svg_render import SvgRenderer
+    from pelican_tui.backends.svg.render import SvgRenderer
 
 Renderer = Callable[[str, int, int], bytes | None]
 """``renderer(svg_text, width, height)`` → PNG bytes, or None if it can't be drawn.
@@ -190,7 +190,7 @@ def sandboxed_renderer(*, timeout_s: float = EXPORT_RENDER_TIMEOUT_S) -> Iterato
     The worker process starts only if something is drawn: exporting runs whose
     PNGs are all stored costs nothing.
     """
-    from .svg_render import SvgRenderer
+    from pelican_tui.backends.svg.render import SvgRenderer
 
     with SvgRenderer() as worker:
         yield worker_renderer(worker, timeout_s=timeout_s)

@@ -3,7 +3,7 @@
 Model answers are untrusted: an SVG can ask for files or URLs, expand XML
 entities, fan out through ``<use>``, or declare a canvas of billions of
 pixels. :class:`SvgRenderer` sends each SVG to one worker process
-(:mod:`.svg_worker`, which applies the rules listed there) and waits at most
+(:mod:`.worker`, which applies the rules listed there) and waits at most
 a wall-clock timeout for the PNG. The worker starts on first use and is reused,
 so a render costs the drawing plus a pipe round trip, not an interpreter
 start-up. When it hangs it is killed; when it crashes or is killed from
@@ -39,7 +39,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from .svg_worker import DEFAULT_MEMORY_LIMIT, MAX_FRAME, MAX_SIDE, render_png
+from pelican_tui.backends.svg.worker import DEFAULT_MEMORY_LIMIT, MAX_FRAME, MAX_SIDE, render_png
 
 __all__ = [
     "DEFAULT_MAX_INPUT_BYTES",
@@ -326,7 +326,7 @@ class SvgRenderer:
                     self._python,
                     "-P",  # the current directory is not on the worker's import path
                     "-m",
-                    f"{__package__}.svg_worker",
+                    f"{__package__}.worker",
                     str(self.memory_limit_bytes),
                 ],
                 stdin=subprocess.PIPE,

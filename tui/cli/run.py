@@ -70,8 +70,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
-from . import locations
-from .comparison import (
+from pelican_tui.backends import locations
+from pelican_tui.backends.engine.comparison import (
     PNG_SIZE,
     RunResult,
     RunSpec,
@@ -84,12 +84,17 @@ from .comparison import (
     local_request,
     local_run_settings,
 )
-from .events import Failed, Finished, GenerationEvent, LiveStats
-from .llama_server import LlamaServer, ServerStartError, ServerState, ServerStatus
-from .openai_backend import short_model_name
-from .protocol import ModelBackend
-from .run_record import RunAccumulator
-from .session_store import (
+from pelican_tui.backends.engine.record import RunAccumulator
+from pelican_tui.backends.events import Failed, Finished, GenerationEvent, LiveStats
+from pelican_tui.backends.llama.server import (
+    LlamaServer,
+    ServerStartError,
+    ServerState,
+    ServerStatus,
+)
+from pelican_tui.backends.openai_compat.backend import short_model_name
+from pelican_tui.backends.protocol import ModelBackend
+from pelican_tui.backends.store.sessions import (
     BackendKind,
     Run,
     Session,
@@ -101,10 +106,10 @@ from .session_store import (
 )
 
 if TYPE_CHECKING:  # imported where used: `pelican-tui run --help` stays quick
-    from .local_model import LocalPlan
-    from .resources import ResourceSampler
-    from .settings import Settings
-    from .svg_render import SvgRenderer
+    from pelican_tui.backends.llama.local_model import LocalPlan
+    from pelican_tui.backends.resources import ResourceSampler
+    from pelican_tui.backends.settings import Settings
+    from pelican_tui.backends.svg.render import SvgRenderer
 
 EXIT_OK = 0
 EXIT_RUN_FAILED = 1
@@ -229,7 +234,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _load_settings(args: argparse.Namespace) -> Settings:
-    from .settings import load_settings
+    from pelican_tui.backends.settings import load_settings
 
     settings = load_settings(_overrides(args))
     # One of --model/--hf/--url on the command line replaces whichever the file names.
@@ -432,7 +437,7 @@ class _Batch:
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(signal.SIGTERM, on_sigterm)
             handled = True
-        from .svg_render import SvgRenderer
+        from pelican_tui.backends.svg.render import SvgRenderer
 
         renderer = SvgRenderer()
         code = EXIT_OK
@@ -470,7 +475,7 @@ class _Batch:
         return code
 
     async def _run(self, renderer: SvgRenderer) -> int:
-        from .host_info import host_summary
+        from pelican_tui.backends.host_info import host_summary
 
         started = await self._start_local()
         if started is not None:
@@ -478,7 +483,7 @@ class _Batch:
         host = await asyncio.to_thread(host_summary)
         sampler: ResourceSampler | None = None
         if self.server is not None:
-            from .resources import ResourceSampler
+            from pelican_tui.backends.resources import ResourceSampler
 
             server = self.server
             model_file = self._model_file
@@ -502,7 +507,7 @@ class _Batch:
 
     async def _start_local(self) -> int | None:
         """Start (or reach) the local model and gather its identity; an exit code on failure."""
-        from .local_model import make_local_backend
+        from pelican_tui.backends.engine.sides import make_local_backend
 
         backend = make_local_backend(
             self.settings.local, self.plan, self.binary, on_status=self._server_status
@@ -576,7 +581,7 @@ class _Batch:
         return asyncio.create_task(self._hash(path), name="hash model file")
 
     async def _hash(self, path: Path) -> str | None:
-        from .host_info import file_sha256_cached
+        from pelican_tui.backends.host_info import file_sha256_cached
 
         loop = asyncio.get_running_loop()
         last = [-1]
@@ -606,7 +611,7 @@ class _Batch:
     async def _server_version(self) -> str | None:
         if self.binary is None:
             return None
-        from .server_binary import server_version
+        from pelican_tui.backends.llama.binary import server_version
 
         return await asyncio.to_thread(server_version, self.binary)
 
@@ -758,7 +763,11 @@ class _Batch:
 
     async def _export(self, outcome: _SessionOutcome, worker: SvgRenderer | None) -> None:
         """Export one session; ``worker`` draws PNGs missing from the store (None: none)."""
-        from .export import ExportError, export_session, worker_renderer
+        from pelican_tui.backends.export.session_export import (
+            ExportError,
+            export_session,
+            worker_renderer,
+        )
 
         folder = self.out_dir / f"session-{outcome.session_id}"
         renderer = worker_renderer(worker) if worker is not None else None
@@ -845,7 +854,7 @@ class _Batch:
         return "\n".join(lines)
 
     def _summary(self, code: int | None) -> dict[str, Any]:
-        from .export import run_basenames
+        from pelican_tui.backends.export.session_export import run_basenames
 
         sessions = []
         for outcome in self.outcomes:
@@ -1009,9 +1018,9 @@ def _prepare_local(
     settings: Settings, say: Callable[[str], None]
 ) -> tuple[LocalPlan, Path | None] | str:
     """The local plan and llama-server binary, fetching what is missing; or why not."""
-    from . import default_model
-    from .local_model import plan_local
-    from .server_binary import ServerBinaryError, ensure_server_binary
+    from pelican_tui.backends.llama import default_model
+    from pelican_tui.backends.llama.binary import ServerBinaryError, ensure_server_binary
+    from pelican_tui.backends.llama.local_model import plan_local
 
     local = settings.local
     if not local.url and local.model is None and not local.hf:
@@ -1137,7 +1146,7 @@ def _claude_side(
         return None, None
     if not settings.claude.enabled:
         return None, "Claude is disabled in the settings (claude.enabled = false)"
-    from .anthropic_backend import API_KEY_ENV, ClaudeBackend
+    from pelican_tui.backends.anthropic_backend import API_KEY_ENV, ClaudeBackend
 
     if not os.environ.get(API_KEY_ENV, "").strip():
         return None, f"{API_KEY_ENV} is not set"

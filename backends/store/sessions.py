@@ -64,7 +64,7 @@ from typing import Any, Literal, cast, get_args
 
 import psutil
 
-from . import locations
+from pelican_tui.backends import locations
 
 Slot = Literal["left", "right"]
 BackendKind = Literal["local", "openai", "claude"]

@@ -108,14 +108,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"pelican-tui: invalid settings: {error}", file=sys.stderr)
         return 2
     if command == "setup":
-        from pelican_tui.preflight import run_setup
+        from pelican_tui.cli.setup import run_setup
 
         return run_setup(settings)
     if command == "doctor":
-        from pelican_tui.doctor import run_doctor
+        from pelican_tui.cli.doctor import run_doctor
 
         return run_doctor(settings)
-    from pelican_tui.preflight import prepare_for_tui
+    from pelican_tui.cli.setup import prepare_for_tui
 
     prepared = prepare_for_tui(settings)
     if prepared is None:
@@ -127,14 +127,14 @@ def main(argv: list[str] | None = None) -> int:
 
 def _delegate(command: str, rest: list[str]) -> int:
     if command == "render":
-        from pelican_tui.backends.render_cli import render_command
+        from pelican_tui.cli.render import render_command
 
         return int(render_command(rest))
     if command == "sessions":
-        from pelican_tui.backends.sessions_cli import sessions_command
+        from pelican_tui.cli.sessions import sessions_command
 
         return int(sessions_command(rest))
-    from pelican_tui.backends.headless import run_command
+    from pelican_tui.cli.run import run_command
 
     return int(run_command(rest))
 

@@ -1,7 +1,7 @@
 """The process that turns untrusted SVG into PNG, and the rules it applies.
 
-:class:`~pelican_tui.backends.svg_render.SvgRenderer` starts this module as
-``python -m pelican_tui.backends.svg_worker`` and talks to it over its stdin
+:class:`~pelican_tui.backends.svg.render.SvgRenderer` starts this module as
+``python -m pelican_tui.backends.svg.worker`` and talks to it over its stdin
 and stdout with length-prefixed frames (see :func:`write_frame`). It imports
 only the standard library, cairosvg and defusedxml: never Textual, never the
 rest of pelican-tui.

@@ -15,7 +15,7 @@ from pelican_tui.backends import locations
 from pelican_tui.backends.settings import Settings
 
 if TYPE_CHECKING:
-    from pelican_tui.backends.gguf_info import GGUFInfo
+    from pelican_tui.backends.llama.gguf_info import GGUFInfo
 
 
 def _line(label: str, value: str, ok: bool | None = None) -> None:
@@ -53,7 +53,8 @@ def _ceiling_line(info: GGUFInfo) -> str:
 
 def _check_attached(settings: Settings) -> bool:
     """Contact the attached server; print what it is and serves. True if it can take a run."""
-    from pelican_tui.backends.local_model import make_local_backend, plan_local
+    from pelican_tui.backends.engine.sides import make_local_backend
+    from pelican_tui.backends.llama.local_model import plan_local
 
     plan = plan_local(settings.local)
     backend = make_local_backend(settings.local, plan, binary=None)
@@ -74,13 +75,13 @@ def _check_attached(settings: Settings) -> bool:
 
 
 def run_doctor(settings: Settings) -> int:
-    from pelican_tui.backends.local_model import plan_local
-    from pelican_tui.backends.server_binary import (
+    from pelican_tui.backends.llama.binary import (
         ServerBinaryError,
         cached_binary_path,
         find_server_binary,
         server_version,
     )
+    from pelican_tui.backends.llama.local_model import plan_local
 
     local_ok = True
     print("pelican-tui doctor\n")

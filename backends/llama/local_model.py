@@ -1,8 +1,8 @@
 """From settings to a running local model: which file, which server, will it fit.
 
 :func:`plan_local` decides everything before anything is spawned (so the UI
-and ``doctor`` can show it), and :func:`make_local_backend` turns the plan into
-a backend, owning a :class:`LlamaServer` unless the plan attaches to a URL.
+and ``doctor`` can show it); :func:`server_config` is the llama-server command
+line it implies.
 
 An ``-hf`` reference gets the same memory-fit check as a local file when
 llama.cpp already has it in its cache (:func:`find_cached_hf_model` follows
@@ -19,11 +19,17 @@ from pathlib import Path
 
 import psutil
 
-from . import default_model
-from .gguf_info import FitVerdict, GGUFError, GGUFInfo, check_fit, estimate_memory, read_gguf_info
-from .llama_server import LlamaServer, ServerConfig, StatusCallback
-from .openai_backend import OpenAICompatibleBackend
-from .settings import LocalSettings
+from pelican_tui.backends.llama import default_model
+from pelican_tui.backends.llama.gguf_info import (
+    FitVerdict,
+    GGUFError,
+    GGUFInfo,
+    check_fit,
+    estimate_memory,
+    read_gguf_info,
+)
+from pelican_tui.backends.llama.server import ServerConfig
+from pelican_tui.backends.settings import LocalSettings
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,31 +279,4 @@ def server_config(local: LocalSettings, plan: LocalPlan, binary: Path) -> Server
         load_mode=local.load_mode,
         extra_args=tuple(local.extra_args),
         ready_timeout_s=local.ready_timeout_s,
-    )
-
-
-def make_local_backend(
-    local: LocalSettings,
-    plan: LocalPlan,
-    binary: Path | None,
-    on_status: StatusCallback | None = None,
-) -> OpenAICompatibleBackend:
-    """The local backend for ``plan``: a spawned server (not started yet) or a URL."""
-    if plan.mode == "attach":
-        return OpenAICompatibleBackend.attached(
-            plan.url or "",
-            name="local",
-            model=local.url_model,
-            api_key_env=local.url_api_key_env,
-            facts=plan.facts(),
-            stream_timeout_s=local.stream_timeout_s,
-        )
-    if binary is None:
-        raise ValueError("a llama-server binary is needed to spawn the local model")
-    server = LlamaServer(server_config(local, plan, binary), on_status=on_status)
-    return OpenAICompatibleBackend(
-        server=server,
-        name="local",
-        facts=plan.facts(),
-        stream_timeout_s=local.stream_timeout_s,
     )

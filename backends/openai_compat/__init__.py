@@ -1,0 +1,1 @@
+"""Any OpenAI-compatible chat server (the spawned llama-server, or one at a URL)."""

@@ -1,0 +1,1 @@
+"""Sessions and runs in SQLite: the store, its schema upgrades, its guarantees."""

@@ -1,0 +1,1 @@
+"""Model-written SVG: finding it in an answer and rendering it in a sandboxed worker."""

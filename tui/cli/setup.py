@@ -1,0 +1,37 @@
+"""``pelican-tui setup`` and the set-up before the TUI starts, with progress on stderr.
+
+On a fresh machine this finds or builds llama-server and fetches the default
+model, so the app itself starts in under a second.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from pelican_tui.backends.llama.prepare import Prepared, setup
+from pelican_tui.backends.settings import Settings
+
+
+def say(message: str) -> None:
+    """One progress line on stderr (stdout stays free for command output)."""
+    print(f"[pelican-tui] {message}", file=sys.stderr, flush=True)
+
+
+def run_setup(settings: Settings) -> int:
+    prepared = setup(settings, say)
+    if prepared.problem:
+        print(f"pelican-tui: {prepared.problem}", file=sys.stderr)
+        return 1
+    if prepared.binary is not None:
+        say(f"llama-server: {prepared.binary} ({prepared.binary_source})")
+    say("setup complete")
+    return 0
+
+
+def prepare_for_tui(settings: Settings) -> Prepared:
+    prepared = setup(settings, say)
+    if prepared.problem:
+        # Still start: the app shows the problem in the local pane, and the
+        # Claude side can run. Say it here too, in case the screen is cleared.
+        say(prepared.problem)
+    return prepared
