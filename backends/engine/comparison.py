@@ -1,426 +1,446 @@
-"""One comparison run on the engine side: its request, its record, and the run itself.
+"""The run engine: one way to plan, schedule, run and record a comparison.
 
-What the session store says about a run is decided here, so every caller saves
-the same things: the request built from :class:`~.settings.Settings`
-(:func:`local_request`, :func:`claude_request`), the settings recorded with it
-(:func:`local_run_settings`, :func:`claude_run_settings`), the model identity
-(:func:`local_model_info`, :func:`claude_model_info`), and :func:`execute_run`,
-which streams one generation into the store:
+Both front ends drive a :class:`ComparisonEngine`: the TUI (``pelican_tui.app``)
+subscribes to its updates to draw panes, ``pelican-tui run`` to print
+progress. Neither builds a request, picks a model id, schedules a run or
+decides what is stored; that all happens here and in :mod:`.run`.
 
-1. the run is committed as "running" with its model identity, settings and host;
-2. every event is folded into a :class:`~.run_record.RunAccumulator` and
-   handed to ``on_event`` (progress display); the text so far is checkpointed
-   every :data:`CHECKPOINT_EVERY_S` seconds;
-3. with a :class:`~.resources.ResourceSampler`, llama-server's memory is
-   sampled every :data:`RAM_SAMPLE_EVERY_S` seconds and the peak kept;
-4. at the end the SVG is extracted, rendered in the sandboxed worker and the
-   run committed as "finished" or "failed" with timings, usage and peak RAM.
-   If the task running it is cancelled, the run is committed as "cancelled"
-   with the text it had, and the cancellation goes on.
-
-Nothing here imports Textual; the headless runner uses it, and the TUI may.
+A comparison is a prompt and a :class:`~.sides.PaneChoice` per slot. The
+engine makes one session for it (or adds to a given one), starts a run per
+slot, and lets runs on different servers go together while runs on one server
+take turns (thinking on vs. off on one llama-server would otherwise each get
+half its speed, and their tokens/s would mislead).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
-from importlib import metadata
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from pelican_tui.backends.engine.record import RunAccumulator, RunOutcome
-from pelican_tui.backends.events import Failed, GenerationEvent
-from pelican_tui.backends.export.session_export import DEFAULT_PNG_SIZE
-from pelican_tui.backends.llama.local_model import answer_token_limit
-from pelican_tui.backends.openai_compat.backend import recommended_sampling
-from pelican_tui.backends.protocol import GenerationRequest, ModelBackend
-from pelican_tui.backends.store.sessions import BackendKind, FinalStatus, SessionStore, Slot
-from pelican_tui.backends.svg.extract import SvgExtraction, extract_svg
+from pelican_tui.backends.engine.run import (
+    CHECKPOINT_EVERY_S,
+    PNG_SIZE,
+    Listener,
+    PeakRam,
+    RunContext,
+    RunEnded,
+    RunProgress,
+    RunResult,
+    RunSpec,
+    RunStarted,
+    execute_run,
+)
+from pelican_tui.backends.engine.sides import (
+    CLAUDE,
+    LOCAL,
+    REMOTE,
+    ClaudeSide,
+    LocalSide,
+    PaneChoice,
+    PaneHeader,
+    RemoteSide,
+    Side,
+)
+from pelican_tui.backends.llama.local_model import LocalPlan, plan_local
+from pelican_tui.backends.llama.prepare import Prepared
+from pelican_tui.backends.llama.process import StatusCallback
+from pelican_tui.backends.protocol import BackendStatus
+from pelican_tui.backends.settings import LocalSettings, Settings
+from pelican_tui.backends.store.sessions import Slot
 
-if TYPE_CHECKING:  # for annotations only: importing them costs time `--help` need not pay
-    from pelican_tui.backends.llama.gguf_info import GGUFInfo
-    from pelican_tui.backends.llama.local_model import LocalPlan
-    from pelican_tui.backends.llama.server import LlamaServer
+if TYPE_CHECKING:
     from pelican_tui.backends.resources import ResourceSample, ResourceSampler
-    from pelican_tui.backends.settings import LocalSettings, Settings
+    from pelican_tui.backends.store.sessions import SessionStore
     from pelican_tui.backends.svg.render import SvgRenderer
 
-CHECKPOINT_EVERY_S = 2.0
-"""How often the text of a running run is saved (a crash loses at most this much)."""
+SLOTS: tuple[Slot, Slot] = ("left", "right")
 RAM_SAMPLE_EVERY_S = 0.5
-"""How often llama-server's memory is sampled during a local run."""
-PNG_SIZE = DEFAULT_PNG_SIZE
-"""Pixel size of the picture stored with each run (the export's size too)."""
-RENDER_TIMEOUT_S = 10.0
-
-
-# --------------------------------------------------------------------------- requests
-
-
-def local_request(settings: Settings, prompt: str, thinking: bool) -> GenerationRequest:
-    """The request for the local model: the shared system prompt, local max tokens."""
-    return GenerationRequest(
-        prompt=prompt,
-        thinking=thinking,
-        system=settings.system_prompt,
-        max_tokens=answer_token_limit(settings.local),
-    )
-
-
-def claude_request(settings: Settings, prompt: str, thinking: bool) -> GenerationRequest:
-    """The request for Claude: the same prompt and system prompt, Claude's limits and effort."""
-    return GenerationRequest(
-        prompt=prompt,
-        thinking=thinking,
-        system=settings.system_prompt,
-        max_tokens=settings.claude.max_tokens,
-        effort=settings.claude.effort,
-    )
-
-
-def local_run_settings(request: GenerationRequest) -> dict[str, Any]:
-    """The ``settings`` recorded for a local run (sampling as actually sent)."""
-    sampling = request.sampling or recommended_sampling(request.thinking)
-    return {
-        "thinking": request.thinking,
-        "sampling": asdict(sampling),
-        "max_tokens": request.max_tokens,
-        "system": request.system,
-    }
-
-
-def claude_run_settings(request: GenerationRequest) -> dict[str, Any]:
-    """The ``settings`` recorded for a Claude run (effort only applies with thinking)."""
-    recorded: dict[str, Any] = {"thinking": request.thinking}
-    if request.thinking:
-        recorded["effort"] = request.effort
-    recorded["max_tokens"] = request.max_tokens
-    recorded["system"] = request.system
-    return recorded
-
-
-# --------------------------------------------------------------------------- model identity
-
-
-def gguf_facts(info: GGUFInfo) -> dict[str, Any]:
-    """What a GGUF header says about the model, under the store's conventional keys."""
-    facts: dict[str, Any] = {
-        "arch": info.architecture,
-        "total_params": info.total_params,
-    }
-    if info.expert_count:
-        facts["active_params"] = info.active_params
-        facts["experts"] = f"{info.expert_used_count}/{info.expert_count}"
-    facts["quant"] = info.quantization
-    if info.context_length:
-        facts["trained_ctx"] = info.context_length
-    return facts
-
-
-def local_model_id(plan: LocalPlan, model_file: Path | None = None) -> str:
-    """The GGUF file name, the ``-hf`` reference, or the attached server's model name."""
-    if model_file is not None:
-        return model_file.name
-    if plan.model_path is not None:
-        return plan.model_path.name
-    if plan.hf:
-        return plan.hf
-    return plan.label
-
-
-def local_model_info(
-    plan: LocalPlan,
-    local: LocalSettings,
-    *,
-    server: LlamaServer | None = None,
-    model_file: Path | None = None,
-    sha256: str | None = None,
-    server_version: str | None = None,
-    server_build: str | None = None,
-) -> dict[str, Any]:
-    """The ``model_info`` of a local run: what file, which hash, which server, how started.
-
-    ``server_args`` come from :meth:`~.llama_server.ServerConfig.display_flags`,
-    so the server's API key is never part of them.
-    """
-    info: dict[str, Any] = {"model": plan.label}
-    if plan.stand_in:
-        info["stand_in"] = True
-    model_file = model_file or plan.model_path
-    if model_file is not None:
-        info["file"] = model_file.name
-        info["path"] = str(model_file.absolute())
-        with contextlib.suppress(OSError):
-            info["file_size"] = model_file.stat().st_size
-    if sha256 is not None:
-        info["sha256"] = sha256
-    if plan.info is not None:
-        info.update(gguf_facts(plan.info))
-    if plan.hf:
-        info["hf"] = plan.hf
-    if plan.url:
-        info["url"] = plan.url
-        if local.url_model:
-            info["url_model"] = local.url_model
-    if server is not None:
-        info["context"] = server.config.context
-        if server_version is not None:
-            info["server_version"] = server_version
-        if server_build is not None:
-            info["server_build"] = server_build
-        info["server_args"] = server.config.display_flags()
-        load = server.status.load_seconds
-        if load is not None:
-            info["server_load_s"] = round(load, 3)
-    return info
-
-
-def claude_model_info(model: str, request: GenerationRequest) -> dict[str, Any]:
-    """The ``model_info`` of a Claude run: the model id, how it was asked to think, the SDK."""
-    info: dict[str, Any] = {
-        "model": model,
-        "provider": "Anthropic Messages API",
-        "thinking": "adaptive, summarized" if request.thinking else "off",
-    }
-    with contextlib.suppress(metadata.PackageNotFoundError):
-        info["sdk"] = f"anthropic {metadata.version('anthropic')}"
-    return info
-
-
-# --------------------------------------------------------------------------- one run
+"""How often llama-server's memory is sampled during a run when no front end samples it."""
 
 
 @dataclass(frozen=True, slots=True)
-class RunSpec:
-    """One generation to run and record."""
+class SessionStarted:
+    """The comparison has a session in the store (new, or the one it adds to)."""
+
+    session_id: int
+    prompt: str
+
+
+@dataclass(frozen=True, slots=True)
+class RunRefused:
+    """A slot's side cannot run now; nothing was recorded for it."""
 
     slot: Slot
-    kind: BackendKind
-    backend: ModelBackend
-    request: GenerationRequest
-    model_id: str
-    model_info: Mapping[str, Any]
-    settings: Mapping[str, Any]
-    label: str = ""
-    """Short name for progress lines ("local", "claude")."""
-    sampler: ResourceSampler | None = None
-    """Set for a spawned llama-server: its memory is sampled during the run."""
+    reason: str
+    hint: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
-class RunResult:
-    """How one run ended, as recorded in the store."""
+class StoreProblem:
+    """The session store failed; the runs go on, but may not be saved."""
 
-    run_id: int
-    spec: RunSpec
-    outcome: RunOutcome
-    failure_reason: str | None
-    thinking_chars: int
-    answer_chars: int
-    timings: dict[str, Any]
-    usage: dict[str, Any]
-    peak_ram: dict[str, Any]
-    svg_found: bool
-    svg_note: str | None
-    png: bool
-    render_problem: str | None = None
-
-
-EventCallback = Callable[[RunSpec, RunAccumulator, GenerationEvent], None]
+    message: str
 
 
 @dataclass
-class PeakRam:
-    """The largest memory figures seen while a run streamed."""
+class ComparisonResult:
+    """How a comparison ended: its session and each slot's run."""
 
-    server_rss_bytes: int = 0
-    server_model_mapped_bytes: int = 0
-    server_bytes: int = 0
-    """RSS plus resident model-file pages, at the same instant."""
-    app_rss_bytes: int = 0
-    samples: int = field(default=0)
+    session_id: int | None
+    results: dict[Slot, RunResult] = field(default_factory=dict)
+    refused: dict[Slot, str] = field(default_factory=dict)
 
-    def add(self, sample: ResourceSample) -> None:
-        self.samples += 1
-        rss = sample.server_rss or 0
-        mapped = sample.server_model_mapped or 0
-        self.server_rss_bytes = max(self.server_rss_bytes, rss)
-        self.server_model_mapped_bytes = max(self.server_model_mapped_bytes, mapped)
-        self.server_bytes = max(self.server_bytes, rss + mapped)
-        self.app_rss_bytes = max(self.app_rss_bytes, sample.own_rss)
 
-    def record(self) -> dict[str, Any]:
-        if not self.samples:
-            return {}
-        out: dict[str, Any] = {"app_rss_bytes": self.app_rss_bytes}
-        if self.server_rss_bytes:
-            out["server_rss_bytes"] = self.server_rss_bytes
-            out["server_model_mapped_bytes"] = self.server_model_mapped_bytes
-            out["server_bytes"] = self.server_bytes
+class ComparisonEngine:
+    """The sides, the session store, the SVG renderer, and the runs between them."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        prepared: Prepared,
+        *,
+        on_server_status: StatusCallback | None = None,
+    ) -> None:
+        self.settings = settings
+        self.prepared = prepared
+        self._on_server_status = on_server_status
+        self.plan: LocalPlan = plan_local(settings.local)
+        self.local: LocalSide | None = None
+        self.local_problem: str | None = None
+        self.sides: dict[str, Side] = {}
+        self._turns: dict[str, asyncio.Lock] = {}
+        self._turn_holder: dict[str, Slot] = {}
+        self._peaks: list[PeakRam] = []
+        self._sampled_by_front_end = False
+        self._store: SessionStore | None = None
+        self._renderer: SvgRenderer | None = None
+        self._host: dict[str, Any] | None = None
+        self._in_flight: dict[Slot, tuple[int | None, RunProgress | None]] = {}
+        self._build_sides()
+
+    # -- sides -----------------------------------------------------------------------
+
+    def _build_sides(self) -> None:
+        from pelican_tui.backends.hardware import cached_ceiling_tokens_per_s
+
+        settings, plan = self.settings, self.plan
+        self.local = None
+        self.local_problem = self.prepared.problem or plan.problem
+        spawn = plan.mode == "spawn"
+        can_start = not spawn or self.prepared.binary is not None
+        # An unreadable header (or, with fit = "refuse", a model too big for RAM)
+        # is said plainly now instead of as llama-server's exit code later.
+        blocked = plan.problem is not None and settings.local.fit != "ignore"
+        if can_start and not blocked:
+            self.local = LocalSide(
+                settings,
+                plan,
+                self.prepared.binary,
+                on_status=self._on_server_status,
+                ceiling_tok_s=cached_ceiling_tokens_per_s(plan.info) if spawn else None,
+            )
+        sides: dict[str, Side] = {}
+        if self.local is not None:
+            sides[LOCAL] = self.local
+        if settings.remote.url:
+            sides[REMOTE] = RemoteSide(settings)
+        sides[CLAUDE] = ClaudeSide(settings)
+        self.sides = sides
+
+    def side(self, key: str) -> Side | None:
+        return self.sides.get(key)
+
+    @property
+    def claude_ready(self) -> bool:
+        side = self.sides.get(CLAUDE)
+        return side is not None and side.status().ready
+
+    def default_choices(self) -> dict[Slot, PaneChoice]:
+        """Left: the local model; right: Claude, or without Claude the local model
+        with thinking the other way round."""
+        local = self.settings.local.thinking
+        right = (
+            PaneChoice(CLAUDE, self.settings.claude.thinking)
+            if self.claude_ready
+            else PaneChoice(LOCAL, not local)
+        )
+        return {"left": PaneChoice(LOCAL, local), "right": right}
+
+    def choices(self) -> list[PaneChoice]:
+        """What a pane can switch to: local thinking on/off, the remote server, Claude."""
+        out = [PaneChoice(LOCAL, True), PaneChoice(LOCAL, False)]
+        if REMOTE in self.sides:
+            out.append(PaneChoice(REMOTE, self.settings.local.thinking))
+        out.append(PaneChoice(CLAUDE, self.settings.claude.thinking))
         return out
 
+    def header(self, choice: PaneChoice, number: str) -> PaneHeader:
+        side = self.sides.get(choice.side)
+        if side is None:
+            return PaneHeader(f"{number} {choice.side} · unavailable", "")
+        return side.header(choice, number)
 
-async def _sample_memory(sampler: ResourceSampler, peak: PeakRam) -> None:
-    while True:
-        peak.add(await asyncio.to_thread(sampler.sample))
-        await asyncio.sleep(RAM_SAMPLE_EVERY_S)
+    def unavailable(self, choice: PaneChoice) -> str | None:
+        """Why a pane with this choice cannot run at all (None: it can, or may)."""
+        if choice.side == LOCAL and self.local is None:
+            return self.local_problem or "local model unavailable"
+        side = self.sides.get(choice.side)
+        if side is None:
+            return f"{choice.side} is not configured"
+        status = side.status()
+        if not status.ready and not side.can_check:
+            hint = f" — {status.hint}" if status.hint else ""
+            return f"{status.message}{hint}"
+        return None
 
+    def same_server(self, choices: Mapping[Slot, PaneChoice]) -> bool:
+        """Whether the chosen panes share one server (and so run in turn)."""
+        keys = [s.server_key for c in choices.values() if (s := self.sides.get(c.side))]
+        return len(keys) > 1 and len(set(keys)) == 1
 
-async def _render(renderer: SvgRenderer | None, svg: str) -> tuple[bytes | None, str | None]:
-    if renderer is None:
-        return None, None
-    try:
-        result = await renderer.render(svg, PNG_SIZE[0], PNG_SIZE[1], timeout_s=RENDER_TIMEOUT_S)
-    except Exception as error:  # a picture must never cost the run its record
-        return None, f"could not render: {error}"
-    return (result.png, None) if result.ok else (None, result.reason)
+    # -- resources, store, renderer --------------------------------------------------
 
+    async def store(self) -> SessionStore:
+        if self._store is None:
+            from pelican_tui.backends.store.sessions import SessionStore
 
-async def execute_run(
-    store: SessionStore,
-    session_id: int,
-    spec: RunSpec,
-    *,
-    host: Mapping[str, Any],
-    renderer: SvgRenderer | None = None,
-    on_event: EventCallback | None = None,
-) -> RunResult:
-    """Run ``spec`` and record it in ``store`` under ``session_id`` (see the module doc).
+            self._store = await asyncio.to_thread(SessionStore.open)
+        return self._store
 
-    Returns how the run ended; backend failures are a "failed" result, not an
-    exception. Store errors (:class:`~.session_store.SessionStoreError`) propagate.
-    Cancelling the calling task records the run as "cancelled" and re-raises.
-    """
-    run_id = await asyncio.to_thread(
-        store.start_run,
-        session_id,
-        spec.slot,
-        spec.kind,
-        spec.model_id,
-        dict(spec.model_info),
-        dict(spec.settings),
-        dict(host),
-    )
-    acc = RunAccumulator()
-    peak = PeakRam()
-    sampling: asyncio.Task[None] | None = None
-    if spec.sampler is not None:
-        sampling = asyncio.create_task(_sample_memory(spec.sampler, peak), name="sample memory")
-    last_checkpoint = time.monotonic()
-    try:
+    def use_store(self, store: SessionStore) -> None:
+        """Record into ``store`` (a front end that opened it itself, e.g. ``run``)."""
+        self._store = store
+
+    def renderer(self) -> SvgRenderer:
+        if self._renderer is None:
+            from pelican_tui.backends.svg.render import SvgRenderer
+
+            self._renderer = SvgRenderer()
+        return self._renderer
+
+    def resource_sampler(self, maps_interval: int = 4) -> ResourceSampler:
+        """A psutil sampler of this process and the local llama-server."""
+        from pelican_tui.backends.resources import ResourceSampler
+
+        def pid() -> int | None:
+            local = self.local
+            return local.server.pid if local is not None and local.server is not None else None
+
+        def model() -> Any:
+            return self.local.model_file if self.local is not None else None
+
+        return ResourceSampler(server_pid=pid, model_path=model, maps_interval=maps_interval)
+
+    async def sample_resources(
+        self, on_sample: Callable[[ResourceSample], None], interval_s: float = 1.0
+    ) -> None:
+        """Sample memory for as long as the caller runs this (a status bar); the
+        samples also feed the memory peaks of local runs."""
+        sampler = self.resource_sampler()
+        self._sampled_by_front_end = True
         try:
-            async for event in spec.backend.generate(spec.request):
-                acc.feed(event)
-                if on_event is not None:
-                    on_event(spec, acc, event)
-                now = time.monotonic()
-                if now - last_checkpoint >= CHECKPOINT_EVERY_S:
-                    last_checkpoint = now
-                    await asyncio.to_thread(
-                        store.update_run_progress, run_id, acc.thinking_text, acc.answer_text
-                    )
-        except asyncio.CancelledError:
-            raise
-        except Exception as error:  # a backend must end with Failed; record it if it did not
-            acc.feed(Failed(f"the {spec.label or spec.kind} run stopped: {error}"))
-    except asyncio.CancelledError:
-        acc.cancel()
-        await _stop_sampling(sampling)
-        with contextlib.suppress(Exception):
-            await asyncio.shield(
-                asyncio.to_thread(
-                    store.finish_run,
-                    run_id,
-                    status="cancelled",
-                    thinking_text=acc.thinking_text,
-                    answer=acc.answer_text,
-                    failure_reason="cancelled",
-                    timings=acc.timings(),
-                    usage=acc.usage(),
-                    peak_ram=peak.record(),
-                )
+            async for sample in sampler.stream(interval_s):
+                for peak in list(self._peaks):
+                    peak.add(sample)
+                on_sample(sample)
+        finally:
+            self._sampled_by_front_end = False
+
+    async def _sample_during_runs(self) -> None:
+        sampler = self.resource_sampler(maps_interval=2)
+        while True:
+            sample = await asyncio.to_thread(sampler.sample)
+            for peak in list(self._peaks):
+                peak.add(sample)
+            await asyncio.sleep(RAM_SAMPLE_EVERY_S)
+
+    # -- the local server ------------------------------------------------------------
+
+    async def start_local(self) -> BackendStatus:
+        """Start the owned llama-server (or check the attached one); begin identifying
+        the model at the same time. Raises :class:`ServerStartError` on failure."""
+        local = self.local
+        if local is None:
+            return BackendStatus(False, self.local_problem or "local model unavailable")
+        if local.server is None:
+            return await local.check()
+        local.start_identifying()
+        await local.server.start()
+        await local.served_model_file()
+        local.start_identifying()
+        return local.status()
+
+    async def reconfigure_local(self, new: LocalSettings, say: Callable[[str], None]) -> None:
+        """Stop the local server, apply ``new`` and rebuild the local side (not started)."""
+        if self.local is not None and self.local.server is not None:
+            await self.local.server.stop()
+        if self.local is not None:
+            self.local.forget_identity()
+        self.settings = self.settings.model_copy(update={"local": new})
+        self.plan = await asyncio.to_thread(plan_local, new)
+        if self.prepared.binary is None and self.plan.mode == "spawn":
+            from pelican_tui.backends.llama.prepare import setup
+
+            self.prepared = await asyncio.to_thread(setup, self.settings, say)
+        self._build_sides()
+
+    # -- comparisons -----------------------------------------------------------------
+
+    async def run_comparison(
+        self,
+        prompt: str,
+        choices: Mapping[Slot, PaneChoice],
+        listener: Listener,
+        *,
+        session_id: int | None = None,
+        title: str | None = None,
+    ) -> ComparisonResult:
+        """Run each slot's choice on ``prompt`` and record them in one session.
+
+        ``listener`` gets :class:`SessionStarted`, :class:`RunRefused`,
+        :class:`StoreProblem` and every run update (:mod:`.run`). Cancelling
+        the calling task cancels every run; each is recorded as cancelled.
+        """
+        outcome = ComparisonResult(session_id)
+        specs: list[RunSpec] = []
+        for slot, choice in choices.items():
+            side = self.sides.get(choice.side)
+            refused = self.unavailable(choice)
+            status = None
+            if refused is None and side is not None:
+                status = await side.check() if side.can_check else side.status()
+                if not status.ready:
+                    refused = status.message
+            if refused is not None or side is None:
+                reason = refused or "unavailable"
+                outcome.refused[slot] = reason
+                listener(RunRefused(slot, reason, status.hint if status else None))
+                continue
+            specs.append(RunSpec(slot, side, side.request(choice, prompt)))
+        if not specs:
+            return outcome
+
+        store_problems: list[str] = []
+
+        def store_problem(message: str) -> None:
+            if message not in store_problems:
+                store_problems.append(message)
+                listener(StoreProblem(message))
+
+        store: SessionStore | None = None
+        try:
+            store = await self.store()
+            for notice in store.notices:
+                store_problem(notice)
+            if session_id is None:
+                session = await asyncio.to_thread(store.create_session, prompt, title=title)
+                session_id = session.id
+        except Exception as error:  # runs go on; the user is told they are not saved
+            store_problem(f"the session store failed ({error}); this comparison is not saved")
+            store, session_id = None, None
+        outcome.session_id = session_id
+        if session_id is not None:
+            listener(SessionStarted(session_id, prompt))
+
+        def track(update: Any) -> None:
+            if isinstance(update, RunStarted):
+                self._in_flight[update.slot] = (update.run_id, None)
+            elif isinstance(update, RunProgress):
+                run_id = self._in_flight.get(update.slot, (None, None))[0]
+                self._in_flight[update.slot] = (run_id, update)
+            elif isinstance(update, RunEnded):
+                self._in_flight.pop(update.slot, None)
+                if update.result.store_problem:
+                    store_problem(update.result.store_problem)
+            listener(update)
+
+        host = await self._host_summary()
+        renderer = self.renderer()
+        tasks = [
+            asyncio.create_task(
+                execute_run(
+                    spec,
+                    RunContext(
+                        store=store,
+                        session_id=session_id,
+                        host=host,
+                        renderer=renderer,
+                        listener=track,
+                        turn=self._turns.setdefault(spec.side.server_key, asyncio.Lock()),
+                        turn_holder=self._turn_holder,
+                        peaks=self._peaks,
+                    ),
+                ),
+                name=spec.label,
             )
-        raise
-    await _stop_sampling(sampling)
-    if acc.outcome == "running":  # a backend that ended without saying how
-        acc.feed(Failed("the stream ended without a result"))
-        if on_event is not None and acc.failed is not None:
-            on_event(spec, acc, acc.failed)
+            for spec in specs
+        ]
+        sampling: asyncio.Task[None] | None = None
+        if not self._sampled_by_front_end and any(s.side.server for s in specs):
+            sampling = asyncio.create_task(self._sample_during_runs(), name="sample memory")
+        try:
+            for spec, result in zip(specs, await asyncio.gather(*tasks), strict=True):
+                outcome.results[spec.slot] = result
+        finally:
+            # On a cancel (or a bug), the other runs are cancelled and given the
+            # time to record themselves as cancelled.
+            for task in tasks:
+                if not task.done():
+                    task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            if sampling is not None:
+                sampling.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sampling
+        return outcome
 
-    extraction: SvgExtraction = extract_svg(acc.answer_text)
-    png: bytes | None = None
-    render_problem: str | None = None
-    if extraction.svg is not None:
-        png, render_problem = await _render(renderer, extraction.svg)
-    svg_note = extraction.note
-    if render_problem:
-        svg_note = f"{svg_note}; {render_problem}"
-    outcome = acc.outcome
-    status: FinalStatus = (
-        "finished" if outcome == "finished" else "cancelled" if outcome == "cancelled" else "failed"
-    )
-    failure = acc.failed.reason if acc.failed is not None else None
-    timings, usage, peak_ram = acc.timings(), acc.usage(), peak.record()
-    await asyncio.shield(
-        asyncio.to_thread(
-            store.finish_run,
-            run_id,
-            status=status,
-            thinking_text=acc.thinking_text,
-            answer=acc.answer_text,
-            svg=extraction.svg,
-            svg_note=svg_note,
-            png=png,
-            failure_reason=failure,
-            timings=timings,
-            usage=usage,
-            peak_ram=peak_ram,
-        )
-    )
-    return RunResult(
-        run_id=run_id,
-        spec=spec,
-        outcome=outcome,
-        failure_reason=failure,
-        thinking_chars=len(acc.thinking_text),
-        answer_chars=len(acc.answer_text),
-        timings=timings,
-        usage=usage,
-        peak_ram=peak_ram,
-        svg_found=extraction.svg is not None,
-        svg_note=svg_note,
-        png=png is not None,
-        render_problem=render_problem,
-    )
+    async def checkpoint(self) -> int:
+        """Save the text of every run in flight now; returns how many were saved."""
+        if self._store is None:
+            return 0
+        saved = 0
+        for run_id, progress in list(self._in_flight.values()):
+            if run_id is None or progress is None:
+                continue
+            acc = progress.acc
+            await asyncio.to_thread(
+                self._store.update_run_progress, run_id, acc.thinking_text, acc.answer_text
+            )
+            saved += 1
+        return saved
 
+    async def _host_summary(self) -> dict[str, Any]:
+        if self._host is None:
+            from pelican_tui.backends.host_info import host_summary
 
-async def _stop_sampling(task: asyncio.Task[None] | None) -> None:
-    if task is None or task.done():
-        return
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+            self._host = await asyncio.to_thread(host_summary)
+        return self._host
+
+    async def close(self) -> None:
+        """Stop llama-server, the renderer and the store (every exit path calls this)."""
+        local = self.local
+        if local is not None:
+            local.forget_identity()
+            if local.server is not None:
+                await local.server.stop(grace_s=3.0)
+        if self._renderer is not None:
+            await asyncio.to_thread(self._renderer.close)
+            self._renderer = None
+        if self._store is not None:
+            self._store.close()
+            self._store = None
 
 
 __all__ = [
     "CHECKPOINT_EVERY_S",
     "PNG_SIZE",
-    "RAM_SAMPLE_EVERY_S",
-    "EventCallback",
-    "PeakRam",
-    "RunResult",
-    "RunSpec",
-    "claude_model_info",
-    "claude_request",
-    "claude_run_settings",
-    "execute_run",
-    "gguf_facts",
-    "local_model_id",
-    "local_model_info",
-    "local_request",
-    "local_run_settings",
+    "SLOTS",
+    "ComparisonEngine",
+    "ComparisonResult",
+    "RunRefused",
+    "SessionStarted",
+    "StoreProblem",
 ]

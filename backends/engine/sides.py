@@ -1,18 +1,474 @@
-"""The model backends a comparison can put in a pane, built from the settings.
+"""The sides a pane can run, built from the settings: the local model, a remote
+OpenAI-compatible server, Claude.
 
-One place decides how a backend is made for the local model (a spawned
-llama-server or an attached URL), so the TUI, ``pelican-tui run`` and
-``doctor`` all talk to the same thing.
+A :class:`Side` is everything the engine needs to make a run on one backend:
+the request it sends for a pane's choice (prompt, system prompt, thinking,
+effort, sampling, seed, max tokens), what the session records about it (model
+id, identity, settings as sent), which server it runs on (runs on one server
+take turns), and how a pane is titled. Front ends never build these
+themselves: they pick a :class:`PaneChoice` and read :class:`PaneHeader`.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from pelican_tui.backends.llama.local_model import LocalPlan, server_config
-from pelican_tui.backends.llama.server import LlamaServer, StatusCallback
-from pelican_tui.backends.openai_compat.backend import OpenAICompatibleBackend
-from pelican_tui.backends.settings import LocalSettings
+from pelican_tui.backends.anthropic_backend import ClaudeBackend
+from pelican_tui.backends.llama.local_model import LocalPlan, answer_token_limit, server_config
+from pelican_tui.backends.llama.process import LlamaServer, ServerStatus, StatusCallback
+from pelican_tui.backends.openai_compat.backend import (
+    OpenAICompatibleBackend,
+    recommended_sampling,
+    short_model_name,
+)
+from pelican_tui.backends.protocol import BackendStatus, Effort, GenerationRequest, ModelBackend
+from pelican_tui.backends.settings import LocalSettings, Settings
+from pelican_tui.backends.store.sessions import BackendKind
+
+if TYPE_CHECKING:
+    from pelican_tui.backends.llama.gguf_info import GGUFInfo
+
+LOCAL, REMOTE, CLAUDE = "local", "remote", "claude"
+"""The keys of the sides (a :class:`PaneChoice` names one)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PaneChoice:
+    """What a pane runs: a side, with thinking on or off (and an effort, where it has one)."""
+
+    side: str
+    thinking: bool
+    effort: Effort | None = None
+    """None: the side's default (``claude.effort``); ignored by sides without efforts."""
+
+
+@dataclass(frozen=True, slots=True)
+class PaneHeader:
+    """How a pane is titled for a choice: the model, and one line of facts."""
+
+    title: str
+    facts: str
+    ceiling_tok_s: float | None = None
+    """The memory-bandwidth decode ceiling (a spawned local model only)."""
+
+
+def params_text(count: int) -> str:
+    """A parameter count as people write it: ``34.7B``, ``135M``."""
+    return f"{count / 1e9:.1f}B" if count >= 1e9 else f"{count / 1e6:.0f}M"
+
+
+def gguf_facts(info: GGUFInfo) -> dict[str, Any]:
+    """What a GGUF header says about the model, with counts as integers."""
+    facts: dict[str, Any] = {"arch": info.architecture, "total_params": info.total_params}
+    if info.expert_count:
+        facts["active_params"] = info.active_params
+        facts["experts"] = f"{info.expert_used_count}/{info.expert_count}"
+    facts["quant"] = info.quantization
+    if info.context_length:
+        facts["trained_ctx"] = info.context_length
+    return facts
+
+
+class ServerHandle:
+    """The llama-server a side owns, as a front end may use it: start, stop,
+    restart, its status and its log (never its internals)."""
+
+    def __init__(self, server: LlamaServer) -> None:
+        self._server = server
+
+    @property
+    def status(self) -> ServerStatus:
+        return self._server.status
+
+    @property
+    def pid(self) -> int | None:
+        return self._server.pid
+
+    @property
+    def log(self) -> list[str]:
+        """The log lines kept so far (oldest first)."""
+        return list(self._server.log)
+
+    def subscribe_log(self, callback: Callable[[str], None]) -> Callable[[], None]:
+        """Call ``callback`` with every new log line; returns the unsubscribe function."""
+        self._server.log_listeners.append(callback)
+
+        def unsubscribe() -> None:
+            with contextlib.suppress(ValueError):
+                self._server.log_listeners.remove(callback)
+
+        return unsubscribe
+
+    def display_flags(self) -> list[str]:
+        """The command line, secrets redacted."""
+        return self._server.config.display_flags()
+
+    async def start(self) -> None:
+        await self._server.start()
+
+    async def stop(self, grace_s: float = 5.0) -> None:
+        await self._server.stop(grace_s=grace_s)
+
+    async def restart(self) -> None:
+        await self._server.restart()
+
+    def kill_now(self) -> None:
+        self._server.kill_now()
+
+
+class Side:
+    """One backend as the engine runs it (see the module doc)."""
+
+    key: str
+    kind: BackendKind
+    backend: ModelBackend
+    server_key: str
+    """Runs whose sides share this key run one after the other (one server)."""
+    server: ServerHandle | None = None
+    """The llama-server this side owns, if it owns one."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    # -- what a front end reads ------------------------------------------------------
+
+    @property
+    def label(self) -> str:
+        """The side's short name, for status lines ("local", "claude")."""
+        return self.key
+
+    @property
+    def can_check(self) -> bool:
+        """Whether :meth:`check` contacts a server (an attached or remote one)."""
+        return False
+
+    def status(self) -> BackendStatus:
+        return self.backend.status()
+
+    async def check(self) -> BackendStatus:
+        """Contact the server now where that means something; else the current status."""
+        return self.status()
+
+    def header(self, choice: PaneChoice, number: str) -> PaneHeader:
+        raise NotImplementedError
+
+    def note(self) -> str | None:
+        """A status-bar segment for sides without a server process ("claude: ready")."""
+        return None
+
+    # -- what the engine uses --------------------------------------------------------
+
+    def request(self, choice: PaneChoice, prompt: str) -> GenerationRequest:
+        raise NotImplementedError
+
+    def recorded_settings(self, request: GenerationRequest) -> dict[str, Any]:
+        """The ``settings`` stored with a run: everything sent that shapes the answer."""
+        sampling = request.sampling or recommended_sampling(request.thinking)
+        recorded: dict[str, Any] = {
+            "thinking": request.thinking,
+            "sampling": asdict(sampling),
+            "max_tokens": request.max_tokens,
+            "system": request.system,
+            "seed": request.extra.get("seed"),
+        }
+        return recorded
+
+    async def identity(self) -> tuple[str, dict[str, Any]]:
+        """The model id and model identity recorded with a run."""
+        raise NotImplementedError
+
+
+def _thinking_word(thinking: bool) -> str:
+    return "thinking on" if thinking else "thinking off"
+
+
+class LocalSide(Side):
+    """The local model: llama-server spawned by pelican-tui, or a server at ``local.url``."""
+
+    key = LOCAL
+
+    def __init__(
+        self,
+        settings: Settings,
+        plan: LocalPlan,
+        binary: Path | None,
+        *,
+        on_status: StatusCallback | None = None,
+        ceiling_tok_s: float | None = None,
+    ) -> None:
+        super().__init__(settings)
+        self.plan = plan
+        self.binary = binary
+        self.ceiling_tok_s = ceiling_tok_s
+        local = settings.local
+        self.openai = make_local_backend(local, plan, binary, on_status=on_status)
+        self.backend = self.openai
+        self.attached = plan.mode == "attach"
+        self.kind = "openai" if self.attached else "local"
+        self.server_key = f"url:{plan.url}" if self.attached else "llama-server"
+        if self.openai.server is not None:
+            self.server = ServerHandle(self.openai.server)
+        self.model_file: Path | None = plan.model_path
+        """The GGUF being served (for ``-hf``: known once llama-server has it)."""
+        self._identity: asyncio.Task[dict[str, Any]] | None = None
+        self._props_cache: dict[str, Any] = {}
+        self._props_for: int | None = None
+
+    @property
+    def can_check(self) -> bool:
+        return self.attached
+
+    async def check(self) -> BackendStatus:
+        return await self.openai.probe() if self.attached else self.status()
+
+    def header(self, choice: PaneChoice, number: str) -> PaneHeader:
+        if self.attached:
+            served = short_model_name(self.openai.model or "").removesuffix(".gguf")
+            name = self.settings.local.url_model or served or self.plan.label
+            facts = f"{self.plan.url} · {_thinking_word(choice.thinking)}"
+            return PaneHeader(f"{number} local · {name}", facts)
+        bits: list[str] = []
+        info = self.plan.info
+        if info is not None:
+            bits.append(params_text(info.total_params))
+            if info.expert_count:
+                bits.append(f"{params_text(info.active_params)} active")
+            bits.append(info.quantization)
+        bits += [f"ctx {self.settings.local.context}", _thinking_word(choice.thinking)]
+        return PaneHeader(
+            f"{number} local · {self.plan.label}", " · ".join(bits), self.ceiling_tok_s
+        )
+
+    def request(self, choice: PaneChoice, prompt: str) -> GenerationRequest:
+        local = self.settings.local
+        return GenerationRequest(
+            prompt=prompt,
+            thinking=choice.thinking,
+            system=self.settings.system_prompt,
+            max_tokens=answer_token_limit(local),
+            extra={"seed": local.seed} if local.seed is not None else {},
+        )
+
+    def start_identifying(self) -> None:
+        """Begin hashing the model file and asking the server's version (once)."""
+        if self._identity is None:
+            self._identity = asyncio.create_task(self._identify(), name="identify local model")
+
+    def forget_identity(self) -> None:
+        if self._identity is not None and not self._identity.done():
+            self._identity.cancel()
+        self._identity = None
+
+    async def _identify(self) -> dict[str, Any]:
+        from pelican_tui.backends.host_info import file_sha256_cached
+        from pelican_tui.backends.llama.binary import server_version
+
+        found: dict[str, Any] = {}
+        if self.binary is not None:
+            found["server_version"] = await asyncio.to_thread(server_version, self.binary)
+        path = self.model_file
+        if path is not None and path.is_file():
+            with contextlib.suppress(OSError):
+                found["sha256"] = await asyncio.to_thread(file_sha256_cached, path)
+        return found
+
+    async def served_model_file(self) -> None:
+        """For ``-hf``: learn from llama-server's ``/props`` which file it loaded."""
+        if self.model_file is not None or self.openai.server is None:
+            return
+        props = await self._props()
+        served = existing_file(props.get("model_path"))
+        if served is not None:
+            self.model_file = served
+            self.forget_identity()
+
+    async def _props(self) -> dict[str, Any]:
+        """llama-server's ``/props`` (build, model path), asked once per server start."""
+        server = self.openai.server
+        if server is None or not server.running:
+            return {}
+        if self._props_for != server.pid:
+            self._props_cache = await server_props(server)
+            self._props_for = server.pid
+        return self._props_cache
+
+    async def identity(self) -> tuple[str, dict[str, Any]]:
+        plan = self.plan
+        info: dict[str, Any] = {"model": plan.label}
+        if plan.stand_in:
+            info["stand_in"] = True
+        if self.attached:
+            info["url"] = plan.url
+            served = short_model_name(self.openai.model) if self.openai.model else None
+            if self.settings.local.url_model:
+                info["url_model"] = self.settings.local.url_model
+            elif served:
+                info["served_model"] = served
+            return self.settings.local.url_model or served or plan.label, info
+        await self.served_model_file()
+        self.start_identifying()
+        assert self._identity is not None
+        try:
+            identity = await asyncio.shield(self._identity)
+        except Exception:  # a hash that failed is a missing fact, not a failed run
+            identity = {}
+        model_file = self.model_file
+        if model_file is not None:
+            info["file"] = model_file.name
+            info["path"] = str(model_file.absolute())
+            with contextlib.suppress(OSError):
+                info["file_size"] = model_file.stat().st_size
+        info.update(identity)
+        if plan.info is not None:
+            info.update(gguf_facts(plan.info))
+        if plan.hf:
+            info["hf"] = plan.hf
+        info["context"] = self.settings.local.context
+        if self.server is not None:
+            info["server_args"] = self.server.display_flags()
+            build = (await self._props()).get("build_info")
+            if isinstance(build, str):
+                info["server_build"] = build
+            load = self.server.status.load_seconds
+            if load is not None:
+                info["server_load_s"] = round(load, 3)
+        model_id = model_file.name if model_file is not None else plan.hf or plan.label
+        return model_id, info
+
+
+class RemoteSide(Side):
+    """A second OpenAI-compatible server a pane can switch to (``remote.url``)."""
+
+    key = REMOTE
+    kind: BackendKind = "openai"
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        remote = settings.remote
+        url = remote.url or ""
+        self.openai = OpenAICompatibleBackend.attached(
+            url,
+            name=REMOTE,
+            model=remote.model,
+            api_key_env=remote.api_key_env,
+            facts={"url": url},
+            stream_timeout_s=settings.local.stream_timeout_s,
+        )
+        self.backend = self.openai
+        self.server_key = f"url:{url}"
+
+    @property
+    def can_check(self) -> bool:
+        return True
+
+    async def check(self) -> BackendStatus:
+        return await self.openai.probe()
+
+    def _name(self) -> str:
+        remote = self.settings.remote
+        served = short_model_name(self.openai.model or "").removesuffix(".gguf")
+        return remote.label or served or remote.url or REMOTE
+
+    def header(self, choice: PaneChoice, number: str) -> PaneHeader:
+        facts = f"{self.settings.remote.url} · {_thinking_word(choice.thinking)}"
+        return PaneHeader(f"{number} remote · {self._name()}", facts)
+
+    def request(self, choice: PaneChoice, prompt: str) -> GenerationRequest:
+        local = self.settings.local
+        return GenerationRequest(
+            prompt=prompt,
+            thinking=choice.thinking,
+            system=self.settings.system_prompt,
+            max_tokens=local.max_tokens,  # the stand-in's short limit is not for this model
+            extra={"seed": local.seed} if local.seed is not None else {},
+        )
+
+    async def identity(self) -> tuple[str, dict[str, Any]]:
+        info: dict[str, Any] = {"model": self._name(), "url": self.settings.remote.url}
+        if self.openai.model:
+            info["served_model"] = short_model_name(self.openai.model)
+        return self.openai.model or str(self.settings.remote.url), info
+
+
+class ClaudeSide(Side):
+    """Claude through the Anthropic Messages API."""
+
+    key = CLAUDE
+    kind: BackendKind = "claude"
+    server_key = "anthropic"
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        self.claude = ClaudeBackend(settings.claude)
+        self.backend = self.claude
+
+    def effort(self, choice: PaneChoice) -> Effort:
+        return choice.effort or self.settings.claude.effort
+
+    def header(self, choice: PaneChoice, number: str) -> PaneHeader:
+        think = f"thinking {self.effort(choice)}" if choice.thinking else "thinking off"
+        return PaneHeader(f"{number} claude · {self.settings.claude.model}", think)
+
+    def note(self) -> str:
+        if not self.settings.claude.enabled:
+            return "claude: off"
+        return "claude: ready" if self.status().ready else "claude: no key"
+
+    def request(self, choice: PaneChoice, prompt: str) -> GenerationRequest:
+        return GenerationRequest(
+            prompt=prompt,
+            thinking=choice.thinking,
+            system=self.settings.system_prompt,
+            max_tokens=self.settings.claude.max_tokens,
+            effort=self.effort(choice),
+        )
+
+    def recorded_settings(self, request: GenerationRequest) -> dict[str, Any]:
+        return {
+            "thinking": request.thinking,
+            "effort": request.effort if request.thinking else None,
+            "sampling": None,  # not sent: the API no longer takes it for these models
+            "max_tokens": request.max_tokens,
+            "system": request.system,
+            "seed": None,
+        }
+
+    async def identity(self) -> tuple[str, dict[str, Any]]:
+        model = self.settings.claude.model
+        info: dict[str, Any] = {"model": model, "provider": "Anthropic Messages API"}
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            info["sdk"] = f"anthropic {metadata.version('anthropic')}"
+        return model, info
+
+
+def existing_file(path: object) -> Path | None:
+    """``path`` as a Path when it names a regular file, else None."""
+    if not isinstance(path, str) or not path:
+        return None
+    candidate = Path(path)
+    return candidate if candidate.is_file() else None
+
+
+async def server_props(server: LlamaServer) -> dict[str, Any]:
+    """``GET /props`` of a running llama-server ({} when it does not answer)."""
+    import httpx
+
+    try:
+        async with httpx.AsyncClient(timeout=5.0) as client:
+            response = await client.get(
+                f"{server.base_url}/props",
+                headers={"Authorization": f"Bearer {server.api_key}"},
+            )
+            props = response.json() if response.status_code == 200 else {}
+    except (httpx.HTTPError, ValueError, RuntimeError):
+        return {}
+    return props if isinstance(props, dict) else {}
 
 
 def make_local_backend(
@@ -25,7 +481,7 @@ def make_local_backend(
     if plan.mode == "attach":
         return OpenAICompatibleBackend.attached(
             plan.url or "",
-            name="local",
+            name=LOCAL,
             model=local.url_model,
             api_key_env=local.url_api_key_env,
             facts=plan.facts(),
@@ -36,7 +492,24 @@ def make_local_backend(
     server = LlamaServer(server_config(local, plan, binary), on_status=on_status)
     return OpenAICompatibleBackend(
         server=server,
-        name="local",
+        name=LOCAL,
         facts=plan.facts(),
         stream_timeout_s=local.stream_timeout_s,
     )
+
+
+__all__ = [
+    "CLAUDE",
+    "LOCAL",
+    "REMOTE",
+    "ClaudeSide",
+    "LocalSide",
+    "PaneChoice",
+    "PaneHeader",
+    "RemoteSide",
+    "ServerHandle",
+    "Side",
+    "gguf_facts",
+    "make_local_backend",
+    "params_text",
+]

@@ -1,0 +1,373 @@
+"""One run: a request to one side, streamed, recorded and drawn.
+
+:func:`execute_run` is the only code that turns a generation into a stored run,
+whichever front end asked for it:
+
+1. it waits for its turn on the side's server (two panes on one llama-server
+   take turns, so each gets the server's whole speed), saying so;
+2. it records the run as "running", with the model identity, the settings as
+   sent and the host;
+3. every event is folded into a :class:`~.record.RunAccumulator` and handed to
+   the listener; the text so far is checkpointed every
+   :data:`CHECKPOINT_EVERY_S` seconds; a local run's memory peak is kept;
+4. at the end the SVG is extracted, rendered in the sandboxed worker at
+   :data:`PNG_SIZE` (with its tags balanced and tried again if it does not
+   render as written) and the run recorded as "finished" or "failed". If the
+   task is cancelled, the run is recorded as "cancelled" with the text it had.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from pelican_tui.backends.engine.record import RunAccumulator, RunOutcome
+from pelican_tui.backends.engine.sides import Side
+from pelican_tui.backends.events import Failed, GenerationEvent
+from pelican_tui.backends.export.session_export import DEFAULT_PNG_SIZE
+from pelican_tui.backends.protocol import GenerationRequest
+from pelican_tui.backends.store.sessions import FinalStatus, SessionStore, Slot
+from pelican_tui.backends.svg.extract import extract_svg, repair_svg
+
+if TYPE_CHECKING:
+    from pelican_tui.backends.resources import ResourceSample
+    from pelican_tui.backends.svg.render import SvgRenderer
+
+CHECKPOINT_EVERY_S = 2.0
+"""How often the text of a running run is saved (a crash loses at most this much)."""
+PNG_SIZE = DEFAULT_PNG_SIZE
+"""Pixel size of the picture stored with each run, whatever terminal made it."""
+RENDER_TIMEOUT_S = 10.0
+
+
+# --------------------------------------------------------------------------- updates
+
+
+@dataclass(frozen=True, slots=True)
+class RunQueued:
+    """The run waits for its turn on a server another run is using."""
+
+    slot: Slot
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class RunStarted:
+    """The run is recorded and its request sent."""
+
+    slot: Slot
+    run_id: int | None
+    spec: RunSpec
+
+
+@dataclass(frozen=True, slots=True)
+class RunProgress:
+    """One generation event of a run, with everything streamed so far."""
+
+    slot: Slot
+    event: GenerationEvent
+    acc: RunAccumulator
+
+
+@dataclass(frozen=True, slots=True)
+class RunEnded:
+    """The run is over and recorded (or recorded as far as the store allowed)."""
+
+    slot: Slot
+    result: RunResult
+
+
+RunUpdate = RunQueued | RunStarted | RunProgress | RunEnded
+Listener = Callable[[Any], None]
+"""Called with every :data:`RunUpdate` (and the comparison's own updates)."""
+
+
+# --------------------------------------------------------------------------- one run
+
+
+@dataclass(frozen=True, slots=True)
+class RunSpec:
+    """One generation to run and record."""
+
+    slot: Slot
+    side: Side
+    request: GenerationRequest
+
+    @property
+    def label(self) -> str:
+        """Short name for progress lines: "left local (on)"."""
+        return f"{self.slot} {self.side.label} ({'on' if self.request.thinking else 'off'})"
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    """How one run ended, as recorded in the store."""
+
+    run_id: int | None
+    spec: RunSpec
+    outcome: RunOutcome
+    failure_reason: str | None
+    thinking_chars: int
+    answer_chars: int
+    timings: dict[str, Any]
+    usage: dict[str, Any]
+    peak_ram: dict[str, Any]
+    svg_found: bool
+    svg_note: str | None
+    png: bytes | None
+    render_problem: str | None = None
+    store_problem: str | None = None
+    """Why the run could not be saved (None: it was)."""
+
+
+@dataclass(eq=False)
+class PeakRam:
+    """The largest memory figures seen while a run streamed."""
+
+    server_rss_bytes: int = 0
+    server_model_mapped_bytes: int = 0
+    server_bytes: int = 0
+    """RSS plus resident model-file pages, at the same instant."""
+    app_rss_bytes: int = 0
+    samples: int = field(default=0)
+
+    def add(self, sample: ResourceSample) -> None:
+        self.samples += 1
+        rss = sample.server_rss or 0
+        mapped = sample.server_model_mapped or 0
+        self.server_rss_bytes = max(self.server_rss_bytes, rss)
+        self.server_model_mapped_bytes = max(self.server_model_mapped_bytes, mapped)
+        self.server_bytes = max(self.server_bytes, rss + mapped)
+        self.app_rss_bytes = max(self.app_rss_bytes, sample.own_rss)
+
+    def record(self) -> dict[str, Any]:
+        if not self.samples:
+            return {}
+        out: dict[str, Any] = {"app_rss_bytes": self.app_rss_bytes}
+        if self.server_rss_bytes:
+            out["server_rss_bytes"] = self.server_rss_bytes
+            out["server_model_mapped_bytes"] = self.server_model_mapped_bytes
+            out["server_bytes"] = self.server_bytes
+        return out
+
+
+@dataclass
+class RunContext:
+    """What a run shares with the rest of the comparison."""
+
+    store: SessionStore | None
+    session_id: int | None
+    host: Mapping[str, Any]
+    renderer: SvgRenderer | None
+    listener: Listener
+    turn: asyncio.Lock
+    """Held while generating: the side's server serves one run at a time."""
+    turn_holder: dict[str, Slot]
+    """Which slot holds each server's turn (for "waiting for the left pane")."""
+    peaks: list[PeakRam]
+    """Where the engine's resource samples go while runs stream."""
+
+
+class _Recorder:
+    """A run's store calls, off the event loop; a failure is kept, never raised."""
+
+    def __init__(self, store: SessionStore | None) -> None:
+        self.store = store
+        self.problem: str | None = None
+
+    async def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        if self.store is None:
+            return None
+        try:
+            return await asyncio.to_thread(getattr(self.store, method), *args, **kwargs)
+        except Exception as error:  # the store must never stop a run
+            self.problem = self.problem or f"the session store failed: {error}"
+            return None
+
+
+async def render_png(
+    renderer: SvgRenderer | None, svg: str, size: tuple[int, int] = PNG_SIZE
+) -> tuple[bytes | None, str | None]:
+    """Render ``svg`` at ``size`` in the sandbox; if it fails as written, try once
+    more with balanced tags. Returns (png, why not)."""
+    if renderer is None:
+        return None, None
+    try:
+        result = await renderer.render(svg, size[0], size[1], timeout_s=RENDER_TIMEOUT_S)
+        if result.ok:
+            return result.png, None
+        fixed = repair_svg(svg)
+        if fixed != svg:
+            retry = await renderer.render(fixed, size[0], size[1], timeout_s=RENDER_TIMEOUT_S)
+            if retry.ok:
+                return retry.png, None
+    except Exception as error:  # a picture must never cost the run its record
+        return None, f"could not render: {error}"
+    return None, result.reason
+
+
+async def execute_run(spec: RunSpec, ctx: RunContext) -> RunResult:
+    """Run ``spec`` and record it (see the module doc).
+
+    Backend failures are a "failed" result, not an exception. Cancelling the
+    calling task records the run as "cancelled" and re-raises.
+    """
+    side = spec.side
+    if ctx.turn.locked():
+        holder = ctx.turn_holder.get(side.server_key)
+        who = f"the {holder} pane" if holder and holder != spec.slot else "another run"
+        ctx.listener(RunQueued(spec.slot, f"waiting for {who}: one {side.label} server, in turn"))
+    async with ctx.turn:
+        ctx.turn_holder[side.server_key] = spec.slot
+        try:
+            return await _execute(spec, ctx)
+        finally:
+            ctx.turn_holder.pop(side.server_key, None)
+
+
+async def _execute(spec: RunSpec, ctx: RunContext) -> RunResult:
+    side = spec.side
+    recorder = _Recorder(ctx.store)
+    model_id, model_info = await side.identity()
+    run_id: int | None = None
+    if ctx.session_id is not None:
+        run_id = await recorder.call(
+            "start_run",
+            ctx.session_id,
+            spec.slot,
+            side.kind,
+            model_id,
+            model_info,
+            side.recorded_settings(spec.request),
+            dict(ctx.host),
+        )
+    ctx.listener(RunStarted(spec.slot, run_id, spec))
+    acc = RunAccumulator()
+    peak = PeakRam()
+    if side.server is not None:
+        ctx.peaks.append(peak)
+    last_checkpoint = time.monotonic()
+
+    def emit(event: GenerationEvent) -> None:
+        acc.feed(event)
+        ctx.listener(RunProgress(spec.slot, event, acc))
+
+    try:
+        try:
+            async for event in side.backend.generate(spec.request):
+                emit(event)
+                now = time.monotonic()
+                if run_id is not None and now - last_checkpoint >= CHECKPOINT_EVERY_S:
+                    last_checkpoint = now
+                    await recorder.call(
+                        "update_run_progress", run_id, acc.thinking_text, acc.answer_text
+                    )
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # a backend must end with Failed; record it if it did not
+            emit(Failed(f"the {side.label} run stopped: {type(error).__name__}: {error}"))
+    except asyncio.CancelledError:
+        acc.cancel()
+        _discard(ctx.peaks, peak)
+        if run_id is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(
+                    recorder.call(
+                        "finish_run",
+                        run_id,
+                        status="cancelled",
+                        thinking_text=acc.thinking_text,
+                        answer=acc.answer_text,
+                        failure_reason="cancelled",
+                        timings=acc.timings(),
+                        usage=acc.usage(),
+                        peak_ram=peak.record(),
+                    )
+                )
+        ctx.listener(RunEnded(spec.slot, _result(spec, run_id, acc, peak, recorder)))
+        raise
+    _discard(ctx.peaks, peak)
+    if acc.outcome == "running":  # a backend that ended without saying how
+        emit(Failed("the stream ended without a result"))
+
+    extraction = extract_svg(acc.answer_text)
+    png: bytes | None = None
+    render_problem: str | None = None
+    if extraction.svg is not None:
+        png, render_problem = await render_png(ctx.renderer, extraction.svg)
+    svg_note = extraction.note
+    if render_problem:
+        svg_note = f"{svg_note}; {render_problem}" if svg_note else render_problem
+    outcome = acc.outcome
+    status: FinalStatus = (
+        "finished" if outcome == "finished" else "cancelled" if outcome == "cancelled" else "failed"
+    )
+    if run_id is not None:
+        await asyncio.shield(
+            recorder.call(
+                "finish_run",
+                run_id,
+                status=status,
+                thinking_text=acc.thinking_text,
+                answer=acc.answer_text,
+                svg=extraction.svg,
+                svg_note=svg_note,
+                png=png,
+                failure_reason=acc.failed.reason if acc.failed is not None else None,
+                timings=acc.timings(),
+                usage=acc.usage(),
+                peak_ram=peak.record(),
+            )
+        )
+    result = _result(
+        spec,
+        run_id,
+        acc,
+        peak,
+        recorder,
+        svg_found=extraction.svg is not None,
+        svg_note=svg_note,
+        png=png,
+        render_problem=render_problem,
+    )
+    ctx.listener(RunEnded(spec.slot, result))
+    return result
+
+
+def _discard(peaks: list[PeakRam], peak: PeakRam) -> None:
+    with contextlib.suppress(ValueError):
+        peaks.remove(peak)
+
+
+def _result(
+    spec: RunSpec,
+    run_id: int | None,
+    acc: RunAccumulator,
+    peak: PeakRam,
+    recorder: _Recorder,
+    *,
+    svg_found: bool = False,
+    svg_note: str | None = None,
+    png: bytes | None = None,
+    render_problem: str | None = None,
+) -> RunResult:
+    return RunResult(
+        run_id=run_id,
+        spec=spec,
+        outcome=acc.outcome,
+        failure_reason=acc.failed.reason if acc.failed is not None else None,
+        thinking_chars=len(acc.thinking_text),
+        answer_chars=len(acc.answer_text),
+        timings=acc.timings(),
+        usage=acc.usage(),
+        peak_ram=peak.record(),
+        svg_found=svg_found,
+        svg_note=svg_note,
+        png=png,
+        render_problem=render_problem,
+        store_problem=recorder.problem,
+    )
