@@ -24,7 +24,7 @@ import httpx
 import psutil
 from workload import ROOT, Workload, python
 
-from pelican_tui.backends.llama.server import API_KEY_ENV, free_port
+from pelican_tui.backends.llama.process import API_KEY_ENV, free_port
 
 HEALTH_POLL_S = 0.01
 

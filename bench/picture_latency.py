@@ -64,7 +64,7 @@ async def measure(runs: int, workload: Workload, timeout_s: float = 900.0) -> di
     import pelican_tui.widgets.picture  # noqa: F401 - as launch.py: before the app
     from pelican_tui.app import SLOTS, PelicanApp
     from pelican_tui.backends.llama.prepare import Prepared, setup
-    from pelican_tui.backends.llama.server import ServerState
+    from pelican_tui.backends.llama.process import ServerState
 
     settings = workload.settings()
     prepared = setup(settings, print)

@@ -75,7 +75,7 @@ class Workload:
         """llama-server's command line exactly as pelican-tui builds it.
 
         The API key is not on it: pelican-tui passes it in the environment
-        (:data:`~pelican_tui.backends.llama.server.API_KEY_ENV`), and so does the bench.
+        (:data:`~pelican_tui.backends.llama.process.API_KEY_ENV`), and so does the bench.
         """
         settings = self.settings()
         found = find_server_binary(settings.local.llama_server)

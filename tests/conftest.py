@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from pelican_tui.backends.llama.server import LlamaServer
+    from pelican_tui.backends.llama.process import LlamaServer
 
 
 @pytest.fixture(autouse=True)
@@ -38,7 +38,8 @@ async def llama() -> AsyncIterator[LlamaServer]:
     """A real llama-server on the tiny model (1024 context), stopped afterwards."""
     from _server_support import server_binary, tiny_model
 
-    from pelican_tui.backends.llama.server import LlamaServer, ServerConfig
+    from pelican_tui.backends.llama.config import ServerConfig
+    from pelican_tui.backends.llama.process import LlamaServer
 
     server = LlamaServer(ServerConfig(binary=server_binary(), model=tiny_model(), context=1024))
     await server.start()

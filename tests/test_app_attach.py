@@ -6,7 +6,7 @@ import pytest
 from _app_support import make_app, wait_for
 from _server_support import tiny_model
 
-from pelican_tui.backends.llama.server import LlamaServer, free_port
+from pelican_tui.backends.llama.process import LlamaServer, free_port
 from pelican_tui.widgets.status_bar import StatusBar
 
 pytestmark = pytest.mark.slow

@@ -16,7 +16,7 @@ from _app_support import make_app, wait_for
 from pelican_tui.app import PelicanApp
 from pelican_tui.backends import locations
 from pelican_tui.backends.events import GenerationEvent, TextDelta
-from pelican_tui.backends.llama.server import ServerState, ServerStatus
+from pelican_tui.backends.llama.process import ServerState, ServerStatus
 from pelican_tui.backends.protocol import BackendStatus, Capabilities, GenerationRequest
 from pelican_tui.backends.store.sessions import SessionStore
 from pelican_tui.screens.help_screen import HelpScreen

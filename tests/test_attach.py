@@ -26,7 +26,7 @@ from _server_support import tiny_model
 from pelican_tui.backends.engine.sides import make_local_backend
 from pelican_tui.backends.events import Failed, Finished, GenerationEvent, TextDelta
 from pelican_tui.backends.llama.local_model import plan_local
-from pelican_tui.backends.llama.server import LlamaServer, free_port
+from pelican_tui.backends.llama.process import LlamaServer, free_port
 from pelican_tui.backends.openai_compat.backend import (
     LLAMA_CPP_ONLY_FIELDS,
     OpenAICompatibleBackend,

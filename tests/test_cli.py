@@ -12,7 +12,7 @@ import pytest
 from _gguf_factory import write_sparse_moe
 from _server_support import tiny_model
 
-from pelican_tui.backends.llama.server import LlamaServer, free_port
+from pelican_tui.backends.llama.process import LlamaServer, free_port
 
 SECRET = "sk-ant-test-secret-0123456789"
 

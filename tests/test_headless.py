@@ -25,8 +25,9 @@ from _anthropic_server import AnthropicTestServer
 from _server_support import pid_alive, server_binary, tiny_model, wait_until
 
 from pelican_tui.backends import locations
-from pelican_tui.backends.llama import server as llama_server
-from pelican_tui.backends.llama.server import LlamaServer, ServerConfig
+from pelican_tui.backends.llama import process as llama_process
+from pelican_tui.backends.llama.config import ServerConfig
+from pelican_tui.backends.llama.process import LlamaServer
 from pelican_tui.backends.store.sessions import Run, Session, SessionStore
 from pelican_tui.backends.svg.extract import extract_svg
 from pelican_tui.cli import run as headless
@@ -272,7 +273,7 @@ def test_full_comparison_is_stored_and_exported(
 ) -> None:
     use_claude(env, claude_server)
     # A known llama-server key, to prove it reaches no file.
-    env.setattr(llama_server, "secrets", SimpleNamespace(token_urlsafe=lambda n: LLAMA_KEY))
+    env.setattr(llama_process, "secrets", SimpleNamespace(token_urlsafe=lambda n: LLAMA_KEY))
     out_dir = tmp_path / "out"
     prompt = "Generate an SVG of a pelican riding a bicycle"
     started = time.monotonic()

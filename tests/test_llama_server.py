@@ -21,19 +21,15 @@ import pytest
 from _server_support import async_wait_until, pid_alive, server_binary, tiny_model
 
 from pelican_tui.backends.events import Failed, Finished, LiveStats, Started, TextDelta
-from pelican_tui.backends.llama import server as llama_server
-from pelican_tui.backends.llama.server import (
-    DOWNLOAD_SUFFIX,
+from pelican_tui.backends.llama import process as llama_process
+from pelican_tui.backends.llama.config import ServerConfig, redact_args, secret_values
+from pelican_tui.backends.llama.downloads import DOWNLOAD_SUFFIX, DownloadWatcher, download_folders
+from pelican_tui.backends.llama.process import (
     LOG_LINES,
-    DownloadWatcher,
     LlamaServer,
-    ServerConfig,
     ServerStartError,
     ServerState,
     ServerStatus,
-    download_folders,
-    redact_args,
-    secret_values,
 )
 from pelican_tui.backends.openai_compat.backend import OpenAICompatibleBackend
 from pelican_tui.backends.protocol import GenerationRequest
@@ -364,14 +360,14 @@ async def test_occupied_port_fails_clearly() -> None:
 async def test_a_picked_port_taken_meanwhile_is_retried_once_on_a_new_one(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    real_free_port = llama_server.free_port
+    real_free_port = llama_process.free_port
     with socket.socket() as blocker:
         blocker.bind(("127.0.0.1", 0))
         blocker.listen()
         taken = blocker.getsockname()[1]
         picks = iter([taken])  # the race: our pick is grabbed before llama-server binds it
         monkeypatch.setattr(
-            llama_server,
+            llama_process,
             "free_port",
             lambda host="127.0.0.1": next(picks, None) or real_free_port(host),
         )

@@ -15,7 +15,7 @@ import pytest
 from _server_support import pid_alive, server_binary, tiny_model, wait_until
 from _tui_process import spawn_tui
 
-from pelican_tui.backends.llama.server import ORPHANED_EXIT, parent_death_hook
+from pelican_tui.backends.llama.process import ORPHANED_EXIT, parent_death_hook
 
 pytestmark = pytest.mark.slow
 
@@ -23,7 +23,8 @@ OWNER = textwrap.dedent(
     """
     import asyncio, sys
     from pathlib import Path
-    from pelican_tui.backends.llama.server import LlamaServer, ServerConfig
+    from pelican_tui.backends.llama.config import ServerConfig
+    from pelican_tui.backends.llama.process import LlamaServer
 
     async def main():
         server = LlamaServer(ServerConfig(binary=Path(sys.argv[1]), model=Path(sys.argv[2]),

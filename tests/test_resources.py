@@ -14,7 +14,8 @@ import psutil
 import pytest
 from _server_support import server_binary, tiny_model
 
-from pelican_tui.backends.llama.server import LlamaServer, ServerConfig
+from pelican_tui.backends.llama.config import ServerConfig
+from pelican_tui.backends.llama.process import LlamaServer
 from pelican_tui.backends.resources import ResourceSample, ResourceSampler, format_bytes
 
 pytestmark = pytest.mark.slow

@@ -34,7 +34,7 @@ from pelican_tui.backends.llama.local_model import (
     plan_local,
 )
 from pelican_tui.backends.llama.prepare import Prepared
-from pelican_tui.backends.llama.server import LlamaServer, ServerStartError, ServerState
+from pelican_tui.backends.llama.process import LlamaServer, ServerStartError, ServerState
 from pelican_tui.backends.openai_compat.backend import OpenAICompatibleBackend, short_model_name
 from pelican_tui.backends.protocol import (
     EFFORTS,

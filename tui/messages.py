@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
-from pelican_tui.backends.llama.server import ServerStatus
+from pelican_tui.backends.llama.process import ServerStatus
 from pelican_tui.backends.resources import ResourceSample
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 import psutil
 
 from pelican_tui.backends.llama import default_model
+from pelican_tui.backends.llama.config import ServerConfig
 from pelican_tui.backends.llama.gguf_info import (
     FitVerdict,
     GGUFError,
@@ -28,7 +29,6 @@ from pelican_tui.backends.llama.gguf_info import (
     estimate_memory,
     read_gguf_info,
 )
-from pelican_tui.backends.llama.server import ServerConfig
 from pelican_tui.backends.settings import LocalSettings
 
 

@@ -7,7 +7,7 @@ import time
 from rich.text import Text
 from textual.widget import Widget
 
-from pelican_tui.backends.llama.server import ServerState, ServerStatus
+from pelican_tui.backends.llama.process import ServerState, ServerStatus
 from pelican_tui.backends.resources import ResourceSample, format_bytes
 
 _STATE_COLOUR = {

@@ -1,4 +1,4 @@
-"""The llama-server child process: spawn, readiness, stop, restart, crash report.
+"""The llama-server child process: spawn, readiness, log, stop, restart, crash report.
 
 The process is owned: it runs in its own process group, is stopped on every
 exit path (gracefully, then forcibly), and on Linux the kernel kills it if
@@ -8,7 +8,9 @@ or a dropped SSH connection never leaves a 20 GB model resident.
 The random API key travels in the child's environment (``LLAMA_API_KEY``,
 which llama-server reads like ``--api-key``), never on its command line:
 ``/proc/PID/cmdline`` is readable by every local user, ``/proc/PID/environ``
-only by the owner.
+only by the owner. That environment is a minimal one (:func:`child_environment`):
+llama-server does not inherit ``ANTHROPIC_API_KEY`` or any other secret of
+pelican-tui's.
 """
 
 from __future__ import annotations
@@ -26,23 +28,25 @@ import socket
 import sys
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 
 import httpx
 import psutil
 
-from pelican_tui.backends.resources import format_bytes
+from pelican_tui.backends.llama.config import REDACTED, ServerConfig, redact_args, secret_values
+from pelican_tui.backends.llama.downloads import (
+    DOWNLOAD_POLL_S,
+    DownloadProgress,
+    DownloadWatcher,
+    download_folders,
+    download_message,
+)
 
 LOG_LINES = 2000
 TAIL_LINES = 12
 API_KEY_ENV = "LLAMA_API_KEY"
 """llama-server reads its API key from this variable (common/arg.cpp, ``--api-key``)."""
-DOWNLOAD_SUFFIX = ".downloadInProgress"
-"""llama.cpp writes ``<file>.downloadInProgress`` and renames it when done (common/download.cpp)."""
-DOWNLOAD_POLL_S = 0.5
-REDACTED = "***"
 
 
 class ServerState(enum.Enum):
@@ -53,112 +57,6 @@ class ServerState(enum.Enum):
     READY = "ready"
     STOPPING = "stopping"
     CRASHED = "crashed"
-
-
-# -- secrets in command lines -----------------------------------------------------
-
-_SECRET_FLAG = re.compile(
-    r"(?:^|[-_])(?:api[-_]?key|hf[-_]?token|hft|token|secret|password|passwd)(?:$|[-_])",
-    re.IGNORECASE,
-)
-_SECRET_VALUE = re.compile(
-    r"(?<![A-Za-z0-9])(?:hf_[A-Za-z0-9]{20,}|sk-[A-Za-z0-9_\-]{16,})"
-    r"|(?i:bearer)\s+[A-Za-z0-9._~+/\-]{8,}"
-)
-
-
-def _is_secret_flag(arg: str) -> bool:
-    return arg.startswith("-") and bool(_SECRET_FLAG.search(arg.lstrip("-")))
-
-
-def redact_args(args: Sequence[str]) -> list[str]:
-    """``args`` with the value after a secret-looking flag (``--hf-token X``,
-    ``--api-key X``, ``--api-key=X``) and token-shaped values replaced by ``***``."""
-    out: list[str] = []
-    hide_next = False
-    for arg in args:
-        if hide_next:
-            out.append(REDACTED)
-            hide_next = False
-            continue
-        flag, eq, _ = arg.partition("=")
-        if _is_secret_flag(flag):
-            if eq:
-                out.append(f"{flag}={REDACTED}")
-            else:
-                out.append(arg)
-                hide_next = True
-            continue
-        out.append(_SECRET_VALUE.sub(REDACTED, arg))
-    return out
-
-
-def secret_values(args: Sequence[str]) -> set[str]:
-    """The secret values :func:`redact_args` hides, to scrub them from log lines too."""
-    found: set[str] = set()
-    for i, arg in enumerate(args):
-        flag, eq, value = arg.partition("=")
-        if _is_secret_flag(flag):
-            if eq:
-                found.add(value)
-            elif i + 1 < len(args):
-                found.add(args[i + 1])
-        found.update(m.group(0) for m in _SECRET_VALUE.finditer(arg))
-    return {value for value in found if len(value) >= 4}
-
-
-# -- configuration ------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class ServerConfig:
-    """Everything needed to spawn llama-server (the command line is built from it)."""
-
-    binary: Path
-    model: Path | None = None
-    hf: str | None = None
-    context: int = 8192
-    threads: int | None = None
-    n_cpu_moe: int | None = None
-    gpu_layers: int | None = None
-    load_mode: str | None = None
-    extra_args: tuple[str, ...] = ()
-    host: str = "127.0.0.1"
-    port: int | None = None
-    """None: pick a free loopback port (retried once on a new port if it is taken)."""
-    ready_timeout_s: float = 600.0
-    """How long loading may take. Time spent downloading (``-hf``) does not count."""
-    download_bytes: int | None = None
-    """Expected size of a ``-hf`` download when known, for a progress fraction."""
-
-    def command(self, port: int) -> list[str]:
-        """The argv. The API key is not in it: it goes in the environment."""
-        cmd = [str(self.binary)]
-        if self.model is not None:
-            cmd += ["-m", str(self.model)]
-        elif self.hf:
-            cmd += ["-hf", self.hf, "--no-mmproj"]
-        cmd += ["--host", self.host, "--port", str(port), "-c", str(self.context)]
-        cmd += ["--metrics"]
-        if self.threads is not None:
-            cmd += ["-t", str(self.threads)]
-        if self.n_cpu_moe is not None:
-            cmd += ["--n-cpu-moe", str(self.n_cpu_moe)]
-        if self.gpu_layers is not None:
-            cmd += ["-ngl", str(self.gpu_layers)]
-        if self.load_mode is not None:
-            cmd += ["--load-mode", self.load_mode]
-        cmd += list(self.extra_args)
-        return cmd
-
-    def display_flags(self) -> list[str]:
-        """The flags for records and the log view, secrets hidden.
-
-        ``--port`` is the real port once the server picked one
-        (:attr:`LlamaServer.config` carries it); before that ``0``, which is
-        llama-server's own spelling of "any free port".
-        """
-        return redact_args(self.command(self.port or 0)[1:])
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +98,58 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
+
+
+# -- the child's environment ----------------------------------------------------------
+
+_CHILD_ENV_NAMES = frozenset(
+    {
+        "PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "TZ", "TMPDIR",
+        "XDG_CACHE_HOME", "HUGGINGFACE_HUB_CACHE", "MODEL_ENDPOINT",
+        "LD_LIBRARY_PATH", "DYLD_LIBRARY_PATH", "DYLD_FALLBACK_LIBRARY_PATH",
+        "SSL_CERT_FILE", "SSL_CERT_DIR", "CURL_CA_BUNDLE",
+        "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY",
+        "http_proxy", "https_proxy", "all_proxy", "no_proxy",
+    }
+)  # fmt: skip
+"""Variables llama-server (or the libraries it loads) may read, passed as they are."""
+_CHILD_ENV_PREFIXES = (
+    "LC_",  # locale
+    "LLAMA_",  # LLAMA_CACHE, LLAMA_ARG_* (flags from the environment)
+    "GGML_",  # backend tuning (GGML_CUDA_*, GGML_VK_*, GGML_METAL_*...)
+    "HF_",  # HF_HOME, HF_HUB_CACHE, HF_ENDPOINT
+    "CUDA_", "HIP_", "ROCR_", "GPU_DEVICE_ORDINAL",  # which GPUs
+    "OMP_", "GOMP_", "KMP_",  # OpenMP threads
+)  # fmt: skip
+_SECRET_NAME = re.compile(
+    r"KEY|TOKEN|SECRET|PASSW|CREDENTIAL|AUTH|COOKIE|SESSION|PRIVATE", re.IGNORECASE
+)
+HF_TOKEN_ENV = "HF_TOKEN"
+"""The token llama-server sends to Hugging Face for ``-hf`` downloads (gated repositories)."""
+
+
+def child_environment(
+    parent: Mapping[str, str], api_key: str, *, downloads: bool = False
+) -> dict[str, str]:
+    """The environment llama-server is started with: only what it needs.
+
+    Paths, locale, proxies and certificates, llama.cpp's and ggml's own
+    variables (``LLAMA_*``, ``GGML_*``, ``HF_*`` cache folders, GPU and OpenMP
+    selection), and :data:`API_KEY_ENV` set to ``api_key``. Nothing else of
+    pelican-tui's environment reaches it: no ``ANTHROPIC_API_KEY``, no other
+    program's credentials. Secret-looking names are dropped even from the
+    passed families, except ``HF_TOKEN`` when llama-server is to download
+    (``downloads``), which is what it is for.
+    """
+    env: dict[str, str] = {}
+    for name, value in parent.items():
+        if name not in _CHILD_ENV_NAMES and not name.startswith(_CHILD_ENV_PREFIXES):
+            continue
+        if _SECRET_NAME.search(name) and not (downloads and name == HF_TOKEN_ENV):
+            continue
+        env[name] = value
+    env[API_KEY_ENV] = api_key
+    return env
 
 
 # -- dying with the parent (Linux) ----------------------------------------------------
@@ -247,125 +197,6 @@ def parent_death_hook() -> Callable[[], None] | None:
             exit_now(ORPHANED_EXIT)
 
     return hook
-
-
-# -- downloads ------------------------------------------------------------------------
-
-
-def llama_cache_dir(env: Mapping[str, str]) -> Path:
-    """llama.cpp's own cache folder (``fs_get_cache_directory`` in common/common.cpp)."""
-    if env.get("LLAMA_CACHE"):
-        return Path(env["LLAMA_CACHE"])
-    home = Path(env.get("HOME") or Path.home())
-    if sys.platform == "darwin":
-        return home / "Library" / "Caches" / "llama.cpp"
-    base = Path(env["XDG_CACHE_HOME"]) if env.get("XDG_CACHE_HOME") else home / ".cache"
-    return base / "llama.cpp"
-
-
-def hf_cache_dir(env: Mapping[str, str]) -> Path:
-    """Where ``-hf`` downloads go (``get_cache_directory`` in common/hf-cache.cpp)."""
-    for var, sub in (
-        ("LLAMA_CACHE", ""),
-        ("HF_HUB_CACHE", ""),
-        ("HUGGINGFACE_HUB_CACHE", ""),
-        ("HF_HOME", "hub"),
-        ("XDG_CACHE_HOME", "huggingface/hub"),
-    ):
-        if env.get(var):
-            return Path(env[var]) / sub if sub else Path(env[var])
-    return Path(env.get("HOME") or Path.home()) / ".cache" / "huggingface" / "hub"
-
-
-_DOWNLOAD_FLAGS = {"-mu", "--model-url", "-dr", "--docker-repo"}
-
-
-def download_folders(config: ServerConfig, env: Mapping[str, str]) -> list[Path]:
-    """The folders llama-server writes ``*.downloadInProgress`` files into for ``config``.
-
-    ``-hf user/repo`` downloads into ``<hf cache>/models--user--repo/blobs/``;
-    ``-mu``/``-dr`` (and llama.cpp builds from before the HF-cache layout)
-    into the flat llama.cpp cache folder. Nothing to watch for a local file.
-    """
-    folders: list[Path] = []
-    if config.model is None and config.hf:
-        repo = config.hf.split(":", 1)[0]
-        folders.append(hf_cache_dir(env) / ("models--" + repo.replace("/", "--")) / "blobs")
-    if folders or _DOWNLOAD_FLAGS.intersection(config.extra_args):
-        folders.append(llama_cache_dir(env))
-    return folders
-
-
-@dataclass(frozen=True, slots=True)
-class DownloadProgress:
-    active: bool
-    """Some ``*.downloadInProgress`` file is being written."""
-    downloaded: int
-    """Bytes of this download on disk: in-progress files plus files finished meanwhile."""
-    total: int | None
-    files: tuple[str, ...] = ()
-
-    @property
-    def fraction(self) -> float | None:
-        if not self.total:
-            return None
-        return min(1.0, self.downloaded / self.total)
-
-
-class DownloadWatcher:
-    """Follows llama-server's downloads by watching its in-progress files grow.
-
-    llama-server draws its download bar only when stdout is a terminal, and
-    ours is a pipe, so its log says nothing while it downloads. The file on
-    disk does. Files left over from an older, abandoned download (not modified
-    since ``since``, a wall-clock time) are ignored until they change.
-    """
-
-    def __init__(
-        self, folders: Iterable[Path], total: int | None = None, since: float | None = None
-    ) -> None:
-        self._folders = tuple(folders)
-        self._total = total
-        self._since = time.time() if since is None else since
-        self._active: dict[Path, int] = {}
-        self._finished: dict[Path, int] = {}
-
-    def poll(self) -> DownloadProgress:
-        current: dict[Path, int] = {}
-        for folder in self._folders:
-            try:
-                entries = list(os.scandir(folder))
-            except OSError:
-                continue
-            for entry in entries:
-                if not entry.name.endswith(DOWNLOAD_SUFFIX):
-                    continue
-                path = Path(entry.path)
-                try:
-                    info = entry.stat()
-                except OSError:
-                    continue
-                if path not in self._active and info.st_mtime < self._since - 1.0:
-                    continue
-                current[path] = info.st_size
-        for path, size in self._active.items():
-            if path not in current:
-                final = path.with_name(path.name.removesuffix(DOWNLOAD_SUFFIX))
-                with contextlib.suppress(OSError):
-                    size = final.stat().st_size
-                self._finished[path] = size
-        self._active = current
-        downloaded = sum(current.values()) + sum(self._finished.values())
-        names = tuple(sorted(p.name for p in current))
-        return DownloadProgress(bool(current), downloaded, self._total, names)
-
-
-def _download_message(progress: DownloadProgress) -> str:
-    if progress.total:
-        done = f"{format_bytes(progress.downloaded)} of {format_bytes(progress.total)}"
-    else:
-        done = f"{format_bytes(progress.downloaded)} so far"
-    return f"downloading model: {done}"
 
 
 # -- the process ----------------------------------------------------------------------
@@ -494,7 +325,8 @@ class LlamaServer:
         self._port = port
         config = self._config
         cmd = config.command(port)
-        env = {**os.environ, API_KEY_ENV: self.api_key}
+        folders = download_folders(config, os.environ)
+        env = child_environment(os.environ, self.api_key, downloads=bool(folders))
         self._secrets = tuple(
             sorted({self.api_key, *secret_values(cmd[1:])}, key=len, reverse=True)
         )
@@ -517,7 +349,6 @@ class LlamaServer:
             raise ServerStartError(f"could not start {cmd[0]}: {error}") from error
         self._reader = asyncio.create_task(self._read_log(), name="llama-server-log")
         self._set(ServerState.LOADING, "loading model")
-        folders = download_folders(config, env)
         downloads = None
         if folders:
             downloads = DownloadWatcher(folders, config.download_bytes, spawned_wall)
@@ -578,7 +409,7 @@ class LlamaServer:
                 return
             self._set(
                 ServerState.DOWNLOADING,
-                _download_message(progress),
+                download_message(progress),
                 progress=progress.fraction,
                 downloaded_bytes=progress.downloaded,
                 download_total=progress.total,

@@ -1,0 +1,122 @@
+"""How llama-server is started: its settings and the command line built from them.
+
+:class:`ServerConfig` holds everything needed to spawn llama-server;
+:meth:`ServerConfig.command` is the argv (the API key is never in it: it
+travels in the child's environment, see :mod:`.process`), and
+:meth:`ServerConfig.display_flags` is the same command line with secrets
+hidden, for records and the log view.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+REDACTED = "***"
+
+# -- secrets in command lines -----------------------------------------------------
+
+_SECRET_FLAG = re.compile(
+    r"(?:^|[-_])(?:api[-_]?key|hf[-_]?token|hft|token|secret|password|passwd)(?:$|[-_])",
+    re.IGNORECASE,
+)
+_SECRET_VALUE = re.compile(
+    r"(?<![A-Za-z0-9])(?:hf_[A-Za-z0-9]{20,}|sk-[A-Za-z0-9_\-]{16,})"
+    r"|(?i:bearer)\s+[A-Za-z0-9._~+/\-]{8,}"
+)
+
+
+def _is_secret_flag(arg: str) -> bool:
+    return arg.startswith("-") and bool(_SECRET_FLAG.search(arg.lstrip("-")))
+
+
+def redact_args(args: Sequence[str]) -> list[str]:
+    """``args`` with the value after a secret-looking flag (``--hf-token X``,
+    ``--api-key X``, ``--api-key=X``) and token-shaped values replaced by ``***``."""
+    out: list[str] = []
+    hide_next = False
+    for arg in args:
+        if hide_next:
+            out.append(REDACTED)
+            hide_next = False
+            continue
+        flag, eq, _ = arg.partition("=")
+        if _is_secret_flag(flag):
+            if eq:
+                out.append(f"{flag}={REDACTED}")
+            else:
+                out.append(arg)
+                hide_next = True
+            continue
+        out.append(_SECRET_VALUE.sub(REDACTED, arg))
+    return out
+
+
+def secret_values(args: Sequence[str]) -> set[str]:
+    """The secret values :func:`redact_args` hides, to scrub them from log lines too."""
+    found: set[str] = set()
+    for i, arg in enumerate(args):
+        flag, eq, value = arg.partition("=")
+        if _is_secret_flag(flag):
+            if eq:
+                found.add(value)
+            elif i + 1 < len(args):
+                found.add(args[i + 1])
+        found.update(m.group(0) for m in _SECRET_VALUE.finditer(arg))
+    return {value for value in found if len(value) >= 4}
+
+
+# -- configuration ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ServerConfig:
+    """Everything needed to spawn llama-server (the command line is built from it)."""
+
+    binary: Path
+    model: Path | None = None
+    hf: str | None = None
+    context: int = 8192
+    threads: int | None = None
+    n_cpu_moe: int | None = None
+    gpu_layers: int | None = None
+    load_mode: str | None = None
+    extra_args: tuple[str, ...] = ()
+    host: str = "127.0.0.1"
+    port: int | None = None
+    """None: pick a free loopback port (retried once on a new port if it is taken)."""
+    ready_timeout_s: float = 600.0
+    """How long loading may take. Time spent downloading (``-hf``) does not count."""
+    download_bytes: int | None = None
+    """Expected size of a ``-hf`` download when known, for a progress fraction."""
+
+    def command(self, port: int) -> list[str]:
+        """The argv. The API key is not in it: it goes in the environment."""
+        cmd = [str(self.binary)]
+        if self.model is not None:
+            cmd += ["-m", str(self.model)]
+        elif self.hf:
+            cmd += ["-hf", self.hf, "--no-mmproj"]
+        cmd += ["--host", self.host, "--port", str(port), "-c", str(self.context)]
+        cmd += ["--metrics"]
+        if self.threads is not None:
+            cmd += ["-t", str(self.threads)]
+        if self.n_cpu_moe is not None:
+            cmd += ["--n-cpu-moe", str(self.n_cpu_moe)]
+        if self.gpu_layers is not None:
+            cmd += ["-ngl", str(self.gpu_layers)]
+        if self.load_mode is not None:
+            cmd += ["--load-mode", self.load_mode]
+        cmd += list(self.extra_args)
+        return cmd
+
+    def display_flags(self) -> list[str]:
+        """The flags for records and the log view, secrets hidden.
+
+        ``--port`` is the real port once the server picked one
+        (:attr:`~.process.LlamaServer.config` carries it); before that ``0``, which is
+        llama-server's own spelling of "any free port".
+        """
+        return redact_args(self.command(self.port or 0)[1:])
