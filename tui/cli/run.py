@@ -3,7 +3,8 @@
 ::
 
     pelican-tui run [--prompt TEXT] [--model PATH | --hf REF | --url URL]
-                    [--llama-server PATH] [--ctx N] [--threads N]
+                    [--llama-server PATH] [--ctx N] [--threads N] [--n-cpu-moe N]
+                    [--ngl N] [--load-mode MODE] [--server-arg ARG]...
                     [--claude-model ID] [--no-claude]
                     [--thinking on|off|both] [--samples N] [--force] --out DIR
 
@@ -40,8 +41,9 @@ Exit status
          summary says "no SVG")
     1    some run failed, or a session could not be exported or saved; the
          other runs are kept and exported
-    2    bad usage or settings, ``--out`` not usable (a file, or a non-empty
-         folder without ``--force``), Claude asked for by ``--claude-model`` but
+    2    bad usage or settings, ``--out`` not usable (a file, a non-empty
+         folder without ``--force``, or a place that cannot be created or
+         written: checked before anything runs), Claude asked for by ``--claude-model`` but
          not configured, or the session store unusable; nothing was run
     3    the local model could not start: no llama-server, the model file is
          missing or unreadable, llama-server failed to load it, or the
@@ -56,21 +58,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import os
-import shutil
 import signal
 import sys
-import tempfile
 import threading
-import time
 from collections.abc import Callable, Coroutine, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from pelican_tui.backends import locations
 from pelican_tui.backends.engine.comparison import (
     PNG_SIZE,
     RunResult,
@@ -85,24 +82,32 @@ from pelican_tui.backends.engine.comparison import (
     local_run_settings,
 )
 from pelican_tui.backends.engine.record import RunAccumulator
-from pelican_tui.backends.events import Failed, Finished, GenerationEvent, LiveStats
-from pelican_tui.backends.llama.server import (
+from pelican_tui.backends.events import GenerationEvent
+from pelican_tui.backends.llama.process import (
     LlamaServer,
     ServerStartError,
-    ServerState,
-    ServerStatus,
 )
 from pelican_tui.backends.openai_compat.backend import short_model_name
 from pelican_tui.backends.protocol import ModelBackend
 from pelican_tui.backends.store.sessions import (
     BackendKind,
-    Run,
     Session,
     SessionStore,
     SessionStoreError,
     Slot,
     default_title,
-    scrub_secrets,
+)
+from pelican_tui.cli.args import EXIT_USAGE, parse
+from pelican_tui.cli.model_flags import settings_from_args
+from pelican_tui.cli.run_args import EPILOG, PROG, OutDir, build_parser, thinking_modes
+from pelican_tui.cli.run_progress import Progress, first_line, result_line
+from pelican_tui.cli.run_summary import (
+    BatchFacts,
+    SessionOutcome,
+    print_summary,
+    stored_runs,
+    summary_data,
+    write_summary,
 )
 
 if TYPE_CHECKING:  # imported where used: `pelican-tui run --help` stays quick
@@ -113,220 +118,9 @@ if TYPE_CHECKING:  # imported where used: `pelican-tui run --help` stays quick
 
 EXIT_OK = 0
 EXIT_RUN_FAILED = 1
-EXIT_USAGE = 2
 EXIT_LOCAL_MODEL = 3
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143
-
-PROG = "pelican-tui run"
-SUMMARY_FORMAT = "pelican-tui-run-summary"
-SUMMARY_FORMAT_VERSION = 1
-MAX_SAMPLES = 1000
-PLAIN_PROGRESS_EVERY_S = 10.0
-"""Without a terminal, a run's progress line is printed at most this often."""
-LIVE_REDRAW_EVERY_S = 0.2
-
-EPILOG = """\
-sessions: with Claude, one session per sample and thinking mode (left = local,
-right = Claude, run concurrently). Without Claude (--no-claude or no key) and
---thinking both, one session per sample (left = thinking on, right = thinking
-off, run one after the other so their tokens/s stay honest).
-
-output: DIR/session-<id>/ per session (SVG, PNG, run-card.md, index.html,
-session.json) and DIR/summary.json; progress on stderr, a summary on stdout.
-
-exit status:
-  0    every run finished
-  1    some run failed, or a session could not be exported (others are kept)
-  2    bad usage or settings, --out unusable, or the session store unusable
-  3    the local model could not start (llama-server, model file, --url)
-  130  interrupted by Ctrl-C (143: SIGTERM): finished sessions are kept and
-       exported, runs in flight saved as cancelled, llama-server stopped
-"""
-
-
-# --------------------------------------------------------------------------- arguments
-
-
-class _UsageError(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse that raises on usage errors instead of exiting."""
-
-    def error(self, message: str) -> NoReturn:
-        raise _UsageError(message)
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
-    return value
-
-
-def _samples(text: str) -> int:
-    value = _positive(text)
-    if value > MAX_SAMPLES:
-        raise argparse.ArgumentTypeError(f"{value} is more than {MAX_SAMPLES}")
-    return value
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog=PROG,
-        description=(
-            "Run the comparison without the TUI: the local model (and Claude, when\n"
-            "ANTHROPIC_API_KEY is set) on one prompt, saved to the session store and\n"
-            "exported to a folder."
-        ),
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument(
-        "--prompt", metavar="TEXT", help="the prompt (default: the prompt in the settings)"
-    )
-    parser.add_argument(
-        "--out", type=Path, required=True, metavar="DIR", help="folder for exports and summary.json"
-    )
-    parser.add_argument(
-        "--force", action="store_true", help="write into DIR even if it is not empty"
-    )
-    parser.add_argument(
-        "--thinking",
-        choices=("on", "off", "both"),
-        help="thinking mode(s) to run (default: local.thinking from the settings)",
-    )
-    parser.add_argument(
-        "--samples", type=_samples, default=1, metavar="N", help="runs per thinking mode (1)"
-    )
-    local = parser.add_argument_group("local model (one of --model, --hf, --url)")
-    which = local.add_mutually_exclusive_group()
-    which.add_argument("--model", type=Path, metavar="PATH", help="GGUF file to serve")
-    which.add_argument("--hf", metavar="REF", help="llama-server -hf reference (user/repo:quant)")
-    which.add_argument("--url", help="an OpenAI-compatible server to use instead of spawning one")
-    local.add_argument("--llama-server", type=Path, metavar="PATH", help="llama-server binary")
-    local.add_argument("--ctx", type=_positive, metavar="N", help="context size (-c)")
-    local.add_argument("--threads", type=_positive, metavar="N", help="generation threads (-t)")
-    claude = parser.add_argument_group("Claude")
-    claude.add_argument("--claude-model", metavar="ID", help="Anthropic model id")
-    claude.add_argument("--no-claude", action="store_true", help="run the local model only")
-    return parser
-
-
-def _overrides(args: argparse.Namespace) -> dict[str, Any]:
-    local: dict[str, Any] = {
-        "model": args.model,
-        "hf": args.hf,
-        "url": args.url,
-        "llama_server": args.llama_server,
-        "context": args.ctx,
-        "threads": args.threads,
-    }
-    claude: dict[str, Any] = {"model": args.claude_model}
-    if args.no_claude:
-        claude["enabled"] = False
-    return {"prompt": args.prompt, "local": local, "claude": claude}
-
-
-def _load_settings(args: argparse.Namespace) -> Settings:
-    from pelican_tui.backends.settings import load_settings
-
-    settings = load_settings(_overrides(args))
-    # One of --model/--hf/--url on the command line replaces whichever the file names.
-    chosen: dict[str, Any] = {}
-    if args.model is not None:
-        chosen = {"hf": None, "url": None}
-    elif args.hf is not None:
-        chosen = {"model": None, "url": None}
-    elif args.url is not None:
-        chosen = {"model": None, "hf": None}
-    if chosen:
-        settings = settings.model_copy(update={"local": settings.local.model_copy(update=chosen)})
-    return settings
-
-
-# --------------------------------------------------------------------------- progress
-
-
-class _Progress:
-    """Progress on stderr: plain lines, plus one live line redrawn in place on a terminal."""
-
-    def __init__(self, stream: TextIO, live: bool | None = None) -> None:
-        self.stream = stream
-        if live is None:
-            try:
-                live = stream.isatty()
-            except (AttributeError, ValueError):
-                live = False
-        self.live = live
-        self._status: dict[str, str] = {}
-        self._shown = False
-        self._last_draw = 0.0
-        self._last_plain: dict[str, float] = {}
-
-    def say(self, text: str) -> None:
-        self._clear()
-        self._write(text + "\n")
-        self._draw(force=True)
-
-    def status(self, key: str, text: str, *, plain_every_s: float | None = None) -> None:
-        """Show ``text`` for ``key`` on the live line; without a terminal, as a plain
-        line at most every ``plain_every_s`` seconds (never, if None)."""
-        if self.live:
-            self._status[key] = text
-            self._draw()
-            return
-        if plain_every_s is None:
-            return
-        now = time.monotonic()
-        if now - self._last_plain.get(key, 0.0) >= plain_every_s:
-            self._last_plain[key] = now
-            self._write(text + "\n")
-
-    def drop(self, key: str) -> None:
-        self._last_plain.pop(key, None)
-        if self._status.pop(key, None) is not None:
-            self._draw(force=True)
-
-    def close(self) -> None:
-        self._status.clear()
-        self._clear()
-
-    def _write(self, text: str) -> None:
-        with contextlib.suppress(OSError, ValueError):
-            self.stream.write(text)
-            self.stream.flush()
-
-    def _clear(self) -> None:
-        if self._shown:
-            self._write("\r\x1b[2K")
-            self._shown = False
-
-    def _draw(self, force: bool = False) -> None:
-        if not self.live:
-            return
-        now = time.monotonic()
-        if not force and now - self._last_draw < LIVE_REDRAW_EVERY_S:
-            return
-        self._last_draw = now
-        line = " │ ".join(self._status.values())
-        if not line and not self._shown:
-            return
-        width = shutil.get_terminal_size((100, 24)).columns - 1
-        if len(line) > width:
-            line = line[: max(0, width - 1)] + "…"
-        self._write("\r\x1b[2K" + line)
-        self._shown = bool(line)
-
-
-def _first_line(text: str) -> str:
-    return next((line.strip() for line in str(text).splitlines() if line.strip()), "")
-
 
 # --------------------------------------------------------------------------- the batch
 
@@ -339,19 +133,6 @@ class _SessionPlan:
     runs: tuple[tuple[str, bool], ...]
     """(slot role, thinking) pairs: role "local" or "claude"."""
     concurrent: bool
-
-
-@dataclass
-class _SessionOutcome:
-    session_id: int
-    sample: int
-    thinking: str
-    results: list[RunResult] = field(default_factory=list)
-    session: Session | None = None
-    """The session as stored once its runs ended (the source for the summary)."""
-    export_dir: str | None = None
-    export_error: str | None = None
-    notes: list[str] = field(default_factory=list)
 
 
 def plan_sessions(samples: int, modes: Sequence[bool], with_claude: bool) -> list[_SessionPlan]:
@@ -391,7 +172,7 @@ class _Batch:
         out_dir: Path,
         overwrite: bool,
         store: SessionStore,
-        progress: _Progress,
+        progress: Progress,
         stdout: TextIO,
     ) -> None:
         self.settings = settings
@@ -412,13 +193,12 @@ class _Batch:
         self._model_file: Path | None = None
         self.local_info: dict[str, Any] = {}
         self.local_id = local_model_id(plan)
-        self.outcomes: list[_SessionOutcome] = []
+        self.outcomes: list[SessionOutcome] = []
         self.started_at = datetime.now(UTC)
         self.stopped: str | None = None
         """Why the batch stopped early: a signal ("interrupted", "terminated"), else None."""
         self.fatal: str | None = None
         self._hash_stop = threading.Event()
-        self._last_download_tenth = -1
 
     # ----------------------------------------------------------------- entry
 
@@ -510,7 +290,7 @@ class _Batch:
         from pelican_tui.backends.engine.sides import make_local_backend
 
         backend = make_local_backend(
-            self.settings.local, self.plan, self.binary, on_status=self._server_status
+            self.settings.local, self.plan, self.binary, on_status=self.progress.server_status
         )
         self.local_backend = backend
         if self.plan.mode == "attach":
@@ -540,7 +320,7 @@ class _Batch:
         except ServerStartError as error:
             self._hash_stop.set()
             self.progress.drop("server")
-            reason = _first_line(str(error))
+            reason = first_line(str(error))
             self.progress.say(f"pelican-tui run: local model could not start: {reason}")
             for line in error.last_lines[-8:]:
                 self.progress.say(f"  | {line}")
@@ -584,20 +364,11 @@ class _Batch:
         from pelican_tui.backends.host_info import file_sha256_cached
 
         loop = asyncio.get_running_loop()
-        last = [-1]
 
         def progress(done: int, total: int) -> None:  # runs in the hashing thread
             if self._hash_stop.is_set():
                 raise _HashCancelled
-            quarter = done * 4 // max(total, 1)
-            if self.progress.live:
-                percent = done * 100 // max(total, 1)
-                text = f"sha256 of {path.name}: {percent}%"
-                loop.call_soon_threadsafe(self.progress.status, "hash", text)
-            elif quarter != last[0] and total > 256 * 1024 * 1024:
-                last[0] = quarter
-                text = f"sha256 of {path.name}: {quarter * 25}%"
-                loop.call_soon_threadsafe(self.progress.say, text)
+            loop.call_soon_threadsafe(self.progress.hashing, path.name, done, total)
 
         try:
             return await asyncio.to_thread(file_sha256_cached, path, progress=progress)
@@ -634,22 +405,6 @@ class _Batch:
         path = props.get("model_path")
         served = _existing_file(path)
         return (build if isinstance(build, str) else None), served
-
-    def _server_status(self, status: ServerStatus) -> None:
-        if status.state is ServerState.DOWNLOADING:
-            percent = f" {status.progress * 100:.0f}%" if status.progress is not None else ""
-            if self.progress.live:
-                self.progress.status("server", f"llama-server: downloading the model{percent}")
-                return
-            tenth = int((status.progress or 0) * 10)
-            if tenth != self._last_download_tenth:
-                self._last_download_tenth = tenth
-                self.progress.say(f"llama-server: downloading the model{percent}")
-        elif status.state is ServerState.LOADING:
-            self.progress.say("llama-server: loading the model...")
-        elif status.state is ServerState.CRASHED and status.exit_code is not None:
-            tail = f": {status.last_lines[-1]}" if status.last_lines else ""
-            self.progress.say(f"llama-server: {status.message}{tail}")
 
     # ----------------------------------------------------------------- sessions
 
@@ -705,7 +460,7 @@ class _Batch:
         session = await asyncio.to_thread(
             self.store.create_session, self.prompt, title=self._title(plan)
         )
-        outcome = _SessionOutcome(session.id, plan.sample, plan.label)
+        outcome = SessionOutcome(session.id, plan.sample, plan.label)
         self.outcomes.append(outcome)
         slots: tuple[Slot, Slot] = ("left", "right")
         specs = [
@@ -743,25 +498,13 @@ class _Batch:
             for spec in specs:
                 self.progress.drop(spec.label)
         for result in outcome.results:
-            self.progress.say("  " + _result_line(result))
+            self.progress.say("  " + result_line(result))
         await self._export(outcome, renderer)
 
     def _event(self, spec: RunSpec, acc: RunAccumulator, event: GenerationEvent) -> None:
-        if isinstance(event, Finished | Failed):
-            self.progress.drop(spec.label)
-            return
-        if not isinstance(event, LiveStats):
-            return
-        rate = f"{event.tokens_per_s:.1f} tok/s" if event.tokens_per_s else "… tok/s"
-        thinking = f" ({event.thinking_tokens} thinking)" if event.thinking_tokens else ""
-        self.progress.status(
-            spec.label,
-            f"{spec.label}: {event.tokens} tok{thinking}, {rate}",
-            # Plain lines only once there is a rate to report.
-            plain_every_s=PLAIN_PROGRESS_EVERY_S if event.tokens_per_s else None,
-        )
+        self.progress.run_event(spec.label, event)
 
-    async def _export(self, outcome: _SessionOutcome, worker: SvgRenderer | None) -> None:
+    async def _export(self, outcome: SessionOutcome, worker: SvgRenderer | None) -> None:
         """Export one session; ``worker`` draws PNGs missing from the store (None: none)."""
         from pelican_tui.backends.export.session_export import (
             ExportError,
@@ -792,159 +535,38 @@ class _Batch:
 
     # ----------------------------------------------------------------- results
 
-    def _stored_runs(self) -> list[Run]:
-        return [run for o in self.outcomes if o.session is not None for run in o.session.runs]
-
     def _all_ok(self) -> bool:
         if self.fatal is not None or not self.outcomes:
             return False
         if any(outcome.export_error or outcome.session is None for outcome in self.outcomes):
             return False
-        return all(run.status == "finished" for run in self._stored_runs())
+        return all(run.status == "finished" for run in stored_runs(self.outcomes))
 
     def _finish(self, code: int) -> None:
         self._write_summary(code)
-        print(self._table(), file=self.stdout)
-        runs = self._stored_runs()
-        finished = sum(run.status == "finished" for run in runs)
-        exported = sum(outcome.export_dir is not None for outcome in self.outcomes)
-        print(
-            f"{finished} of {len(runs)} runs finished; {exported} session"
-            f"{'s' if exported != 1 else ''} exported to {self.out_dir} (summary.json).",
-            file=self.stdout,
-        )
-        with contextlib.suppress(OSError, ValueError):
-            self.stdout.flush()
-
-    def _table(self) -> str:
-        header = ("SESSION", "SAMPLE", "THINKING", "SLOT", "MODEL", "STATUS", "TOKENS", "TOK/S",
-                  "TTFT", "SVG")  # fmt: skip
-        rows = [header]
-        for outcome in self.outcomes:
-            for run in outcome.session.runs if outcome.session is not None else ():
-                timings, usage = run.timings, run.usage
-                tokens = timings.get("generated_tokens") or usage.get("output_tokens")
-                rate = timings.get("generation_tokens_per_s")
-                ttft = timings.get("time_to_first_token_s")
-                rows.append(
-                    (
-                        str(outcome.session_id),
-                        f"{outcome.sample}/{self.samples}",
-                        "on" if run.settings.get("thinking") else "off",
-                        run.slot,
-                        _truncate(run.model_id, 36),
-                        run.status,
-                        str(tokens) if tokens is not None else "—",
-                        f"{rate:.1f}" if rate else "—",
-                        f"{ttft:.2f}s" if ttft is not None else "—",
-                        "yes" if run.png else ("svg" if run.svg is not None else "no"),
-                    )
-                )
-        if len(rows) == 1:
-            return "No runs."
-        widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-        right = {0, 6, 7, 8}
-        lines = []
-        for row in rows:
-            cells = [
-                cell.rjust(widths[i]) if i in right else cell.ljust(widths[i])
-                for i, cell in enumerate(row)
-            ]
-            lines.append("  ".join(cells).rstrip())
-        return "\n".join(lines)
-
-    def _summary(self, code: int | None) -> dict[str, Any]:
-        from pelican_tui.backends.export.session_export import run_basenames
-
-        sessions = []
-        for outcome in self.outcomes:
-            runs = []
-            if outcome.session is not None:
-                stems = run_basenames(outcome.session)
-                for run in outcome.session.runs:
-                    runs.append(self._run_summary(outcome, run, stems[run.id]))
-            sessions.append(
-                {
-                    "id": outcome.session_id,
-                    "sample": outcome.sample,
-                    "thinking": outcome.thinking,
-                    "export_dir": outcome.export_dir,
-                    "export_error": outcome.export_error,
-                    "notes": outcome.notes,
-                    "runs": runs,
-                }
-            )
-        stored = self._stored_runs()
-        totals = {
-            "runs": len(stored),
-            **{
-                status: sum(run.status == status for run in stored)
-                for status in ("finished", "failed", "cancelled")
-            },
-        }
-        status = "running" if code is None else (self.stopped or "complete")
-        return {
-            "format": SUMMARY_FORMAT,
-            "format_version": SUMMARY_FORMAT_VERSION,
-            "status": status,
-            "exit_code": code,
-            "error": self.fatal,
-            "prompt": self.prompt,
-            "started_at": self.started_at.isoformat(timespec="seconds"),
-            "finished_at": (
-                datetime.now(UTC).isoformat(timespec="seconds") if code is not None else None
-            ),
-            "samples": self.samples,
-            "thinking": ["on" if mode else "off" for mode in self.modes],
-            "session_store": str(self.store.path),
-            "local": {"model_id": self.local_id, "model_info": self.local_info},
-            "claude": {
-                "used": self.claude is not None,
-                "model": self.settings.claude.model if self.claude is not None else None,
-                "note": self.claude_note,
-            },
-            "totals": totals,
-            "sessions": sessions,
-        }
-
-    def _run_summary(self, outcome: _SessionOutcome, run: Run, stem: str) -> dict[str, Any]:
-        files: dict[str, str | None] = {"svg": None, "png": None}
-        if outcome.export_dir is not None:
-            folder = self.out_dir / outcome.export_dir
-            for ext in ("svg", "png"):
-                if (folder / f"{stem}.{ext}").is_file():
-                    files[ext] = f"{outcome.export_dir}/{stem}.{ext}"
-        return {
-            "id": run.id,
-            "slot": run.slot,
-            "backend": run.backend,
-            "model_id": run.model_id,
-            "thinking": run.settings.get("thinking"),
-            "status": run.status,
-            "failure_reason": run.failure_reason,
-            "timings": run.timings,
-            "usage": run.usage,
-            "peak_ram": run.peak_ram,
-            "svg": run.svg is not None,
-            "svg_note": run.svg_note,
-            "files": files,
-        }
+        print_summary(self.stdout, self.outcomes, self.samples, self.out_dir)
 
     def _write_summary(self, code: int | None) -> None:
-        data = scrub_secrets(self._summary(code))
-        text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        facts = BatchFacts(
+            prompt=self.prompt,
+            samples=self.samples,
+            modes=self.modes,
+            started_at=self.started_at,
+            session_store=self.store.path,
+            local_id=self.local_id,
+            local_info=self.local_info,
+            claude_model=self.settings.claude.model if self.claude is not None else None,
+            claude_note=self.claude_note,
+        )
+        data = summary_data(
+            facts, self.outcomes, self.out_dir, code=code, stopped=self.stopped, error=self.fatal
+        )
         try:
-            locations.ensure(self.out_dir)
-            fd, tmp = tempfile.mkstemp(prefix=".summary.", suffix=".tmp", dir=self.out_dir)
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-                handle.flush()
-                os.fsync(handle.fileno())
-            Path(tmp).chmod(0o644)
-            Path(tmp).replace(self.out_dir / "summary.json")
+            write_summary(self.out_dir, data)
         except OSError as error:
-            self.fatal = self.fatal or f"could not write summary.json: {error}"
-            self.progress.say(f"pelican-tui run: could not write summary.json: {error}")
+            if self.fatal is None:  # said once, not after every session
+                self.fatal = f"could not write summary.json: {error}"
+                self.progress.say(f"pelican-tui run: {self.fatal}")
 
 
 def _existing_file(path: object) -> Path | None:
@@ -954,46 +576,7 @@ def _existing_file(path: object) -> Path | None:
     return candidate if candidate.is_file() else None
 
 
-def _truncate(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def _result_line(result: RunResult) -> str:
-    spec = result.spec
-    parts = [f"{spec.label}: {result.outcome}"]
-    if result.failure_reason and result.outcome != "finished":
-        parts.append(_first_line(result.failure_reason))
-    tokens = result.timings.get("generated_tokens") or result.usage.get("output_tokens")
-    if tokens is not None:
-        parts.append(f"{tokens} tokens")
-    rate = result.timings.get("generation_tokens_per_s")
-    if rate:
-        parts.append(f"{rate:.1f} tok/s")
-    ttft = result.timings.get("time_to_first_token_s")
-    if ttft is not None:
-        parts.append(f"first token {ttft:.2f} s")
-    if result.outcome != "cancelled":
-        parts.append(f"SVG: {result.svg_note}" if result.svg_note else "no SVG")
-    return ", ".join(parts)
-
-
 # --------------------------------------------------------------------------- entry point
-
-
-def _out_dir_problem(out: Path, force: bool) -> str | None:
-    if out.exists() and not out.is_dir():
-        return f"--out {out} is a file, not a folder"
-    if out.is_dir() and not force and any(out.iterdir()):
-        return f"--out {out} is not empty; choose a new folder or add --force"
-    return None
-
-
-def _thinking_modes(choice: str | None, default: bool) -> list[bool]:
-    if choice == "both":
-        return [True, False]
-    if choice is None:
-        return [default]
-    return [choice == "on"]
 
 
 @contextlib.contextmanager
@@ -1038,7 +621,7 @@ def _prepare_local(
         try:
             binary = ensure_server_binary(local.llama_server, progress=say).path
         except ServerBinaryError as error:
-            return _first_line(str(error))
+            return first_line(str(error))
     return plan, binary
 
 
@@ -1060,43 +643,46 @@ def run_command(
 
 
 def _run_command(argv: list[str], out: TextIO, err: TextIO) -> int:
-    parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
-    except _UsageError as error:
-        print(parser.format_usage().rstrip(), file=err)
-        print(f"{PROG}: error: {error}", file=err)
+    args = parse(build_parser(), argv, err)
+    if isinstance(args, int):
+        return args
+    out_dir = OutDir(args.out.expanduser())
+    problem = out_dir.claim(args.force)
+    if problem is not None:
+        print(f"{PROG}: {problem}", file=err)
         return EXIT_USAGE
-    except SystemExit as stop:  # --help
-        return int(stop.code or 0)
+    try:
+        return _run_claimed(args, out_dir.path, out, err)
+    finally:
+        out_dir.release()  # only what it created, and only if nothing was written there
+
+
+def _run_claimed(args: argparse.Namespace, out_dir: Path, out: TextIO, err: TextIO) -> int:
+    """The run, once the arguments parsed and ``--out`` proved writable."""
 
     def fail(code: int, message: str) -> int:
         print(f"{PROG}: {message}", file=err)
         return code
 
-    out_dir: Path = args.out.expanduser()
-    problem = _out_dir_problem(out_dir, args.force)
-    if problem is not None:
-        return fail(EXIT_USAGE, problem)
     try:
-        settings = _load_settings(args)
+        settings = settings_from_args(args, {"prompt": args.prompt})
     except Exception as error:  # pydantic ValidationError, TOML errors
-        return fail(EXIT_USAGE, f"invalid settings: {_first_line(str(error))}")
+        return fail(EXIT_USAGE, f"invalid settings: {first_line(str(error))}")
     prompt = settings.prompt.strip()
     if not prompt:
         return fail(EXIT_USAGE, "the prompt is empty")
 
-    progress = _Progress(err)
+    progress = Progress(err)
     claude, why_not = _claude_side(settings, args)
     if claude is None and args.claude_model and not args.no_claude:
         return fail(EXIT_USAGE, f"--claude-model {args.claude_model} given, but {why_not}")
     claude_note = f"Claude not used: {why_not}; running the local model only." if why_not else None
-    modes = _thinking_modes(args.thinking, settings.local.thinking)
+    modes = thinking_modes(args.thinking, settings.local.thinking)
 
     try:
         store = SessionStore.open()
     except SessionStoreError as error:
-        return fail(EXIT_USAGE, _first_line(str(error)))
+        return fail(EXIT_USAGE, first_line(str(error)))
     with store:
         for notice in store.notices:
             progress.say(f"sessions: {notice}")
@@ -1105,7 +691,6 @@ def _run_command(argv: list[str], out: TextIO, err: TextIO) -> int:
         if isinstance(prepared, str):
             return fail(EXIT_LOCAL_MODEL, f"local model: {prepared}")
         plan, binary = prepared
-        created = not out_dir.exists()
         batch = _Batch(
             settings=settings,
             prompt=prompt,
@@ -1126,16 +711,11 @@ def _run_command(argv: list[str], out: TextIO, err: TextIO) -> int:
         side = f" vs {settings.claude.model}" if claude is not None else ""
         progress.say(f"Local model: {plan.label}{side}; prompt: {default_title(prompt)}")
         try:
-            code = asyncio.run(batch.run())
+            return asyncio.run(batch.run())
         except KeyboardInterrupt:  # a second Ctrl-C during clean-up
             if batch.server is not None:
                 batch.server.kill_now()
             raise
-        finally:
-            if created and out_dir.is_dir() and not any(out_dir.iterdir()):
-                with contextlib.suppress(OSError):
-                    out_dir.rmdir()
-        return code
 
 
 def _claude_side(

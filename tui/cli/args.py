@@ -1,0 +1,84 @@
+"""The argparse pieces every ``pelican-tui`` command shares.
+
+Each command parses its own words with a :class:`Parser`, which raises
+:class:`UsageError` instead of printing usage and exiting, so the command
+decides how a usage error is shown and returns exit status 2 itself (the
+commands are also called as functions, by tests and by ``pelican-tui``).
+:func:`parse` does that in one place.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Sequence
+from typing import NoReturn, TextIO
+
+EXIT_USAGE = 2
+"""Every command's exit status for bad usage."""
+
+
+class UsageError(Exception):
+    """A usage error, with the usage line of the (sub)command it concerns."""
+
+    def __init__(self, message: str, *, prog: str, usage: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.prog = prog
+        self.usage = usage
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that raises :class:`UsageError` instead of printing usage and exiting.
+
+    Subcommand parsers made by :meth:`add_subparsers` are Parsers too.
+    ``--help`` still prints the help and raises ``SystemExit(0)``.
+    """
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message, prog=self.prog, usage=self.format_usage().rstrip())
+
+
+def parse(
+    parser: Parser, argv: Sequence[str], stderr: TextIO, *, one_line: bool = False
+) -> argparse.Namespace | int:
+    """``argv`` parsed, or the exit status to return at once: 0 after ``--help``,
+    :data:`EXIT_USAGE` after a usage error (printed on ``stderr``: the usage and
+    ``PROG: error: ...``, or with ``one_line`` a single line pointing at ``--help``)."""
+    try:
+        return parser.parse_args(list(argv))
+    except UsageError as error:
+        if one_line:
+            print(f"{error.prog}: error: {error.message} (see --help)", file=stderr)
+        else:
+            print(error.usage, file=stderr)
+            print(f"{error.prog}: error: {error.message}", file=stderr)
+        return EXIT_USAGE
+    except SystemExit as stop:  # --help printed the help text
+        return stop.code if isinstance(stop.code, int) else 0
+
+
+def whole_number(
+    low: int = 1, high: int | None = None, *, what: str = "a whole number"
+) -> Callable[[str], int]:
+    """An argparse ``type`` for a whole number from ``low`` to ``high`` (no upper
+    bound if None); ``what`` names it in the message for text that is not a number."""
+
+    def convert(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"{value} must be at least {low}")
+        if high is not None and value > high:
+            raise argparse.ArgumentTypeError(f"{value} is more than {high}")
+        return value
+
+    return convert
+
+
+positive = whole_number(1)
+"""A whole number, at least 1 (sizes, counts)."""
+
+
+__all__ = ["EXIT_USAGE", "Parser", "UsageError", "parse", "positive", "whole_number"]

@@ -1,0 +1,119 @@
+"""The model flags ``pelican-tui`` (the TUI, ``tui``, ``doctor``) and ``pelican-tui run``
+share: one definition of the flags, one way to turn them into settings.
+
+The local model comes from one of ``--model``, ``--hf`` or ``--url``; the one
+given on the command line replaces whichever of the three the settings file
+(or environment) names, so ``--model x.gguf`` works with ``local.hf`` set.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pelican_tui.cli.args import positive, whole_number
+
+if TYPE_CHECKING:  # pydantic is not imported for --help
+    from pelican_tui.backends.settings import Settings
+
+LOCAL_GROUP = "local model (one of --model, --hf, --url)"
+LOAD_MODES = ("auto", "none", "mmap", "mlock", "mmap+mlock", "dio")
+"""llama-server's ``--load-mode`` values (``LoadMode`` in the settings; a test keeps them equal)."""
+SOURCES = ("model", "hf", "url")
+"""The settings that say where the local model comes from; one is used."""
+
+
+def add_model_flags(parser: argparse.ArgumentParser) -> None:
+    """The local-model and Claude flags (not ``--remote``: see :func:`add_remote_flag`)."""
+    local = parser.add_argument_group(LOCAL_GROUP)
+    which = local.add_mutually_exclusive_group()
+    which.add_argument("--model", type=Path, metavar="PATH", help="GGUF file to serve")
+    which.add_argument(
+        "--hf",
+        metavar="REF",
+        help="llama-server -hf reference, e.g. ggml-org/Qwen3.6-35B-A3B-GGUF:Q4_K_M",
+    )
+    which.add_argument(
+        "--url", help="an OpenAI-compatible server to use instead of spawning llama-server"
+    )
+    local.add_argument("--llama-server", type=Path, metavar="PATH", help="llama-server binary")
+    local.add_argument("--ctx", type=positive, metavar="N", help="context size (-c)")
+    local.add_argument("--threads", type=positive, metavar="N", help="generation threads (-t)")
+    local.add_argument(
+        "--n-cpu-moe",
+        type=whole_number(0),
+        metavar="N",
+        help="keep the expert weights of the first N layers on the CPU",
+    )
+    local.add_argument(
+        "--ngl", type=whole_number(0), metavar="N", help="layers to offload to a GPU (-ngl)"
+    )
+    local.add_argument("--load-mode", choices=LOAD_MODES, help="how llama-server loads weights")
+    local.add_argument(
+        "--server-arg",
+        action="append",
+        default=None,
+        metavar="ARG",
+        help="extra llama-server argument, repeatable, replacing local.extra_args "
+        "(e.g. --server-arg=--flash-attn=on)",
+    )
+    claude = parser.add_argument_group("Claude")
+    claude.add_argument("--claude-model", metavar="ID", help="Anthropic model id")
+    claude.add_argument("--no-claude", action="store_true", help="do not use Claude")
+
+
+def add_remote_flag(parser: argparse.ArgumentParser) -> None:
+    """``--remote``: a second server a TUI pane can switch to (``run`` has no use for it)."""
+    parser.add_argument(
+        "--remote", metavar="URL", help="also offer this OpenAI-compatible server (b switches)"
+    )
+
+
+def model_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """The flags of :func:`add_model_flags` (and ``--remote``, where the parser has it)
+    as a nested settings override; None stands for a flag not given."""
+    local = {
+        "model": args.model,
+        "hf": args.hf,
+        "url": args.url,
+        "llama_server": args.llama_server,
+        "context": args.ctx,
+        "threads": args.threads,
+        "n_cpu_moe": args.n_cpu_moe,
+        "gpu_layers": args.ngl,
+        "load_mode": args.load_mode,
+        "extra_args": args.server_arg,
+    }
+    claude: dict[str, Any] = {"model": args.claude_model}
+    if args.no_claude:
+        claude["enabled"] = False
+    overrides: dict[str, Any] = {"local": local, "claude": claude}
+    if hasattr(args, "remote"):
+        overrides["remote"] = {"url": args.remote}
+    return overrides
+
+
+def settings_from_args(args: argparse.Namespace, extra: dict[str, Any] | None = None) -> Settings:
+    """Settings with the model flags (and ``extra``, e.g. ``{"prompt": ...}``) on top.
+
+    Raises :class:`~pelican_tui.backends.settings.SettingsError` for bad settings.
+    """
+    from pelican_tui.backends.settings import load_settings
+
+    settings = load_settings({**model_overrides(args), **(extra or {})})
+    given = [name for name in SOURCES if getattr(args, name) is not None]
+    if not given:
+        return settings
+    others = {name: None for name in SOURCES if name not in given}
+    return settings.model_copy(update={"local": settings.local.model_copy(update=others)})
+
+
+__all__ = [
+    "LOAD_MODES",
+    "LOCAL_GROUP",
+    "add_model_flags",
+    "add_remote_flag",
+    "model_overrides",
+    "settings_from_args",
+]

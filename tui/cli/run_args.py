@@ -1,0 +1,144 @@
+"""``pelican-tui run``'s command line: its parser and help, and the checks made on
+its arguments before anything runs (``--out`` is made and proven writable)."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import errno
+import os
+import tempfile
+from pathlib import Path
+
+from pelican_tui.cli.args import Parser, whole_number
+from pelican_tui.cli.model_flags import add_model_flags
+
+PROG = "pelican-tui run"
+MAX_SAMPLES = 1000
+
+EPILOG = """\
+sessions: with Claude, one session per sample and thinking mode (left = local,
+right = Claude, run concurrently). Without Claude (--no-claude or no key) and
+--thinking both, one session per sample (left = thinking on, right = thinking
+off, run one after the other so their tokens/s stay honest).
+
+output: DIR/session-<id>/ per session (SVG, PNG, run-card.md, index.html,
+session.json) and DIR/summary.json; progress on stderr, a summary on stdout.
+DIR is created (and checked writable) before anything runs.
+
+exit status:
+  0    every run finished
+  1    some run failed, or a session could not be exported (others are kept)
+  2    bad usage or settings, --out unusable, or the session store unusable
+  3    the local model could not start (llama-server, model file, --url)
+  130  interrupted by Ctrl-C (143: SIGTERM): finished sessions are kept and
+       exported, runs in flight saved as cancelled, llama-server stopped
+"""
+
+
+def build_parser() -> Parser:
+    parser = Parser(
+        prog=PROG,
+        description=(
+            "Run the comparison without the TUI: the local model (and Claude, when\n"
+            "ANTHROPIC_API_KEY is set) on one prompt, saved to the session store and\n"
+            "exported to a folder."
+        ),
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--prompt", metavar="TEXT", help="the prompt (default: the prompt in the settings)"
+    )
+    parser.add_argument(
+        "--out", type=Path, required=True, metavar="DIR", help="folder for exports and summary.json"
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="write into DIR even if it is not empty"
+    )
+    parser.add_argument(
+        "--thinking",
+        choices=("on", "off", "both"),
+        help="thinking mode(s) to run (default: local.thinking from the settings)",
+    )
+    parser.add_argument(
+        "--samples",
+        type=whole_number(1, MAX_SAMPLES),
+        default=1,
+        metavar="N",
+        help="runs per thinking mode (1)",
+    )
+    add_model_flags(parser)
+    return parser
+
+
+def thinking_modes(choice: str | None, default: bool) -> list[bool]:
+    """``--thinking`` as the modes to run, in order (None: the settings' one)."""
+    if choice == "both":
+        return [True, False]
+    if choice is None:
+        return [default]
+    return [choice == "on"]
+
+
+class OutDir:
+    """``--out``, claimed before anything runs.
+
+    :meth:`claim` creates the folder (and missing parents) and writes and
+    deletes a probe file in it, so a path under a file, a read-only place or a
+    full disk is found before a model is loaded. :meth:`release` removes again
+    the folders it created if nothing was written into them (a run that
+    stopped early leaves no empty folder behind).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._created: list[Path] = []
+
+    def claim(self, force: bool) -> str | None:
+        """None when DIR can be written; else one line saying why not."""
+        out = self.path
+        if out.exists() and not out.is_dir():
+            return f"--out {out} is a file, not a folder"
+        try:
+            if out.is_dir() and not force and any(out.iterdir()):
+                return f"--out {out} is not empty; choose a new folder or add --force"
+        except OSError as error:
+            return f"--out {out} cannot be read: {error.strerror or error}"
+        missing = [folder for folder in (out, *out.parents) if not folder.exists()]
+        try:
+            for folder in reversed(missing):
+                folder.mkdir()
+                self._created.insert(0, folder)
+        except OSError as error:
+            return f"--out {out} cannot be created: {_why(error, out)}"
+        try:
+            with tempfile.NamedTemporaryFile(dir=out, prefix=".pelican-tui-probe-") as probe:
+                probe.write(b"probe")
+                probe.flush()
+                os.fsync(probe.fileno())
+        except OSError as error:
+            self.release()
+            return f"--out {out} is not writable: {error.strerror or error}"
+        return None
+
+    def release(self) -> None:
+        """Remove the folders :meth:`claim` created, deepest first, while they are empty."""
+        for folder in self._created:
+            try:
+                folder.rmdir()
+            except OSError:  # something was written there: keep it, and its parents
+                break
+        self._created.clear()
+
+
+def _why(error: OSError, out: Path) -> str:
+    if error.errno == errno.ENOTDIR:
+        for folder in out.parents:
+            with contextlib.suppress(OSError):
+                if folder.exists() and not folder.is_dir():
+                    return f"{folder} is a file"
+    return error.strerror or str(error)
+
+
+__all__ = ["EPILOG", "MAX_SAMPLES", "PROG", "OutDir", "build_parser", "thinking_modes"]

@@ -1,0 +1,169 @@
+"""``pelican-tui run``'s progress on stderr: plain lines, plus one live line redrawn in
+place when stderr is a terminal (plain lines every few seconds otherwise)."""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import time
+from typing import TYPE_CHECKING, TextIO
+
+from pelican_tui.backends.events import Failed, Finished, GenerationEvent, LiveStats
+from pelican_tui.backends.llama.process import ServerState, ServerStatus
+
+if TYPE_CHECKING:
+    from pelican_tui.backends.engine.run import RunResult
+
+PLAIN_PROGRESS_EVERY_S = 10.0
+"""Without a terminal, a run's progress line is printed at most this often."""
+LIVE_REDRAW_EVERY_S = 0.2
+HASH_LINES_FROM_BYTES = 256 * 1024 * 1024
+"""Without a terminal, hashing progress is printed (in quarters) only for files this big."""
+
+
+class Progress:
+    """Progress on stderr: plain lines, plus one live line redrawn in place on a terminal."""
+
+    def __init__(self, stream: TextIO, live: bool | None = None) -> None:
+        self.stream = stream
+        if live is None:
+            try:
+                live = stream.isatty()
+            except (AttributeError, ValueError):
+                live = False
+        self.live = live
+        self._status: dict[str, str] = {}
+        self._shown = False
+        self._last_draw = 0.0
+        self._last_plain: dict[str, float] = {}
+        self._last_download_tenth = -1
+        self._last_hash_quarter: dict[str, int] = {}
+
+    def say(self, text: str) -> None:
+        self._clear()
+        self._write(text + "\n")
+        self._draw(force=True)
+
+    def status(self, key: str, text: str, *, plain_every_s: float | None = None) -> None:
+        """Show ``text`` for ``key`` on the live line; without a terminal, as a plain
+        line at most every ``plain_every_s`` seconds (never, if None)."""
+        if self.live:
+            self._status[key] = text
+            self._draw()
+            return
+        if plain_every_s is None:
+            return
+        now = time.monotonic()
+        if now - self._last_plain.get(key, 0.0) >= plain_every_s:
+            self._last_plain[key] = now
+            self._write(text + "\n")
+
+    def drop(self, key: str) -> None:
+        self._last_plain.pop(key, None)
+        if self._status.pop(key, None) is not None:
+            self._draw(force=True)
+
+    def close(self) -> None:
+        self._status.clear()
+        self._clear()
+
+    # ----------------------------------------------------------------- what is shown
+
+    def run_event(self, label: str, event: GenerationEvent) -> None:
+        """A run's live numbers (tokens, tok/s) under ``label``; gone when it ends."""
+        if isinstance(event, Finished | Failed):
+            self.drop(label)
+            return
+        if not isinstance(event, LiveStats):
+            return
+        rate = f"{event.tokens_per_s:.1f} tok/s" if event.tokens_per_s else "… tok/s"
+        thinking = f" ({event.thinking_tokens} thinking)" if event.thinking_tokens else ""
+        self.status(
+            label,
+            f"{label}: {event.tokens} tok{thinking}, {rate}",
+            # Plain lines only once there is a rate to report.
+            plain_every_s=PLAIN_PROGRESS_EVERY_S if event.tokens_per_s else None,
+        )
+
+    def server_status(self, status: ServerStatus) -> None:
+        """llama-server downloading, loading, or dead before it was ready."""
+        if status.state is ServerState.DOWNLOADING:
+            percent = f" {status.progress * 100:.0f}%" if status.progress is not None else ""
+            if self.live:
+                self.status("server", f"llama-server: downloading the model{percent}")
+                return
+            tenth = int((status.progress or 0) * 10)
+            if tenth != self._last_download_tenth:
+                self._last_download_tenth = tenth
+                self.say(f"llama-server: downloading the model{percent}")
+        elif status.state is ServerState.LOADING:
+            self.say("llama-server: loading the model...")
+        elif status.state is ServerState.CRASHED and status.exit_code is not None:
+            tail = f": {status.last_lines[-1]}" if status.last_lines else ""
+            self.say(f"llama-server: {status.message}{tail}")
+
+    def hashing(self, name: str, done: int, total: int) -> None:
+        """How far the sha256 of model file ``name`` has got (call on the loop's thread)."""
+        if self.live:
+            self.status("hash", f"sha256 of {name}: {done * 100 // max(total, 1)}%")
+            return
+        quarter = done * 4 // max(total, 1)
+        if total > HASH_LINES_FROM_BYTES and quarter != self._last_hash_quarter.get(name):
+            self._last_hash_quarter[name] = quarter
+            self.say(f"sha256 of {name}: {quarter * 25}%")
+
+    # ----------------------------------------------------------------- drawing
+
+    def _write(self, text: str) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            self.stream.write(text)
+            self.stream.flush()
+
+    def _clear(self) -> None:
+        if self._shown:
+            self._write("\r\x1b[2K")
+            self._shown = False
+
+    def _draw(self, force: bool = False) -> None:
+        if not self.live:
+            return
+        now = time.monotonic()
+        if not force and now - self._last_draw < LIVE_REDRAW_EVERY_S:
+            return
+        self._last_draw = now
+        line = " │ ".join(self._status.values())
+        if not line and not self._shown:
+            return
+        width = shutil.get_terminal_size((100, 24)).columns - 1
+        if len(line) > width:
+            line = line[: max(0, width - 1)] + "…"
+        self._write("\r\x1b[2K" + line)
+        self._shown = bool(line)
+
+
+def first_line(text: str) -> str:
+    """The first non-blank line of a message (errors can carry a whole log)."""
+    return next((line.strip() for line in str(text).splitlines() if line.strip()), "")
+
+
+def result_line(result: RunResult) -> str:
+    """One line for a run that ended: outcome, why, tokens, tok/s, first token, SVG."""
+    spec = result.spec
+    parts = [f"{spec.label}: {result.outcome}"]
+    if result.failure_reason and result.outcome != "finished":
+        parts.append(first_line(result.failure_reason))
+    tokens = result.timings.get("generated_tokens") or result.usage.get("output_tokens")
+    if tokens is not None:
+        parts.append(f"{tokens} tokens")
+    rate = result.timings.get("generation_tokens_per_s")
+    if rate:
+        parts.append(f"{rate:.1f} tok/s")
+    ttft = result.timings.get("time_to_first_token_s")
+    if ttft is not None:
+        parts.append(f"first token {ttft:.2f} s")
+    if result.outcome != "cancelled":
+        parts.append(f"SVG: {result.svg_note}" if result.svg_note else "no SVG")
+    return ", ".join(parts)
+
+
+__all__ = ["PLAIN_PROGRESS_EVERY_S", "Progress", "first_line", "result_line"]

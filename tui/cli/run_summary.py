@@ -1,0 +1,242 @@
+"""``pelican-tui run``'s summary: the table on stdout and ``DIR/summary.json``.
+
+Both describe the sessions as stored (:class:`SessionOutcome.session`), so
+they say what the store and the exports hold, not what a run hoped for.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from pelican_tui.backends.store.sessions import Run, Session, scrub_secrets
+
+if TYPE_CHECKING:
+    from pelican_tui.backends.engine.run import RunResult
+
+SUMMARY_FORMAT = "pelican-tui-run-summary"
+SUMMARY_FORMAT_VERSION = 1
+SUMMARY_FILE = "summary.json"
+
+
+@dataclass
+class SessionOutcome:
+    """One session of a batch, as the summary reports it."""
+
+    session_id: int
+    sample: int
+    thinking: str
+    results: list[RunResult] = field(default_factory=list)
+    session: Session | None = None
+    """The session as stored once its runs ended (the source for the summary)."""
+    export_dir: str | None = None
+    export_error: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class BatchFacts:
+    """What a batch was asked and what it ran on: the head of ``summary.json``."""
+
+    prompt: str
+    samples: int
+    modes: Sequence[bool]
+    started_at: datetime
+    session_store: Path
+    local_id: str
+    local_info: Mapping[str, Any]
+    claude_model: str | None
+    """The Claude model used; None when Claude was not used."""
+    claude_note: str | None
+    """Why Claude was not used, if it was wanted."""
+
+
+def stored_runs(outcomes: Sequence[SessionOutcome]) -> list[Run]:
+    return [run for o in outcomes if o.session is not None for run in o.session.runs]
+
+
+def summary_data(
+    facts: BatchFacts,
+    outcomes: Sequence[SessionOutcome],
+    out_dir: Path,
+    *,
+    code: int | None,
+    stopped: str | None,
+    error: str | None,
+) -> dict[str, Any]:
+    """``summary.json``'s content; ``code`` None while the batch is still running."""
+    from pelican_tui.backends.export.session_export import run_basenames
+
+    sessions = []
+    for outcome in outcomes:
+        runs = []
+        if outcome.session is not None:
+            stems = run_basenames(outcome.session)
+            for run in outcome.session.runs:
+                runs.append(_run_summary(out_dir, outcome, run, stems[run.id]))
+        sessions.append(
+            {
+                "id": outcome.session_id,
+                "sample": outcome.sample,
+                "thinking": outcome.thinking,
+                "export_dir": outcome.export_dir,
+                "export_error": outcome.export_error,
+                "notes": outcome.notes,
+                "runs": runs,
+            }
+        )
+    stored = stored_runs(outcomes)
+    totals = {
+        "runs": len(stored),
+        **{
+            status: sum(run.status == status for run in stored)
+            for status in ("finished", "failed", "cancelled")
+        },
+    }
+    return {
+        "format": SUMMARY_FORMAT,
+        "format_version": SUMMARY_FORMAT_VERSION,
+        "status": "running" if code is None else (stopped or "complete"),
+        "exit_code": code,
+        "error": error,
+        "prompt": facts.prompt,
+        "started_at": facts.started_at.isoformat(timespec="seconds"),
+        "finished_at": (
+            datetime.now(UTC).isoformat(timespec="seconds") if code is not None else None
+        ),
+        "samples": facts.samples,
+        "thinking": ["on" if mode else "off" for mode in facts.modes],
+        "session_store": str(facts.session_store),
+        "local": {"model_id": facts.local_id, "model_info": dict(facts.local_info)},
+        "claude": {
+            "used": facts.claude_model is not None,
+            "model": facts.claude_model,
+            "note": facts.claude_note,
+        },
+        "totals": totals,
+        "sessions": sessions,
+    }
+
+
+def _run_summary(out_dir: Path, outcome: SessionOutcome, run: Run, stem: str) -> dict[str, Any]:
+    files: dict[str, str | None] = {"svg": None, "png": None}
+    if outcome.export_dir is not None:
+        folder = out_dir / outcome.export_dir
+        for ext in ("svg", "png"):
+            if (folder / f"{stem}.{ext}").is_file():
+                files[ext] = f"{outcome.export_dir}/{stem}.{ext}"
+    return {
+        "id": run.id,
+        "slot": run.slot,
+        "backend": run.backend,
+        "model_id": run.model_id,
+        "thinking": run.settings.get("thinking"),
+        "status": run.status,
+        "failure_reason": run.failure_reason,
+        "timings": run.timings,
+        "usage": run.usage,
+        "peak_ram": run.peak_ram,
+        "svg": run.svg is not None,
+        "svg_note": run.svg_note,
+        "files": files,
+    }
+
+
+def write_summary(out_dir: Path, data: Mapping[str, Any]) -> None:
+    """Replace ``out_dir/summary.json`` atomically, secrets scrubbed; raises OSError."""
+    text = json.dumps(scrub_secrets(dict(data)), indent=2, sort_keys=True, ensure_ascii=False)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".summary.", suffix=".tmp", dir=out_dir)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        Path(tmp).chmod(0o644)
+        Path(tmp).replace(out_dir / SUMMARY_FILE)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            Path(tmp).unlink()
+        raise
+
+
+def summary_table(outcomes: Sequence[SessionOutcome], samples: int) -> str:
+    """One row per stored run: session, sample, thinking, slot, model, status, numbers, SVG."""
+    header = ("SESSION", "SAMPLE", "THINKING", "SLOT", "MODEL", "STATUS", "TOKENS", "TOK/S",
+              "TTFT", "SVG")  # fmt: skip
+    rows = [header]
+    for outcome in outcomes:
+        for run in outcome.session.runs if outcome.session is not None else ():
+            timings, usage = run.timings, run.usage
+            tokens = timings.get("generated_tokens") or usage.get("output_tokens")
+            rate = timings.get("generation_tokens_per_s")
+            ttft = timings.get("time_to_first_token_s")
+            rows.append(
+                (
+                    str(outcome.session_id),
+                    f"{outcome.sample}/{samples}",
+                    "on" if run.settings.get("thinking") else "off",
+                    run.slot,
+                    _truncate(run.model_id, 36),
+                    run.status,
+                    str(tokens) if tokens is not None else "—",
+                    f"{rate:.1f}" if rate else "—",
+                    f"{ttft:.2f}s" if ttft is not None else "—",
+                    "yes" if run.png else ("svg" if run.svg is not None else "no"),
+                )
+            )
+    if len(rows) == 1:
+        return "No runs."
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    right = {0, 6, 7, 8}
+    lines = []
+    for row in rows:
+        cells = [
+            cell.rjust(widths[i]) if i in right else cell.ljust(widths[i])
+            for i, cell in enumerate(row)
+        ]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def print_summary(
+    stdout: TextIO, outcomes: Sequence[SessionOutcome], samples: int, out_dir: Path
+) -> None:
+    """The table, then one line: how many runs finished, and where what was exported is."""
+    print(summary_table(outcomes, samples), file=stdout)
+    runs = stored_runs(outcomes)
+    finished = sum(run.status == "finished" for run in runs)
+    exported = sum(outcome.export_dir is not None for outcome in outcomes)
+    plural = "s" if exported != 1 else ""
+    where = (
+        f"{exported} session{plural} exported to {out_dir} (summary.json)"
+        if exported
+        else "no session exported"
+    )
+    print(f"{finished} of {len(runs)} runs finished; {where}.", file=stdout)
+    with contextlib.suppress(OSError, ValueError):
+        stdout.flush()
+
+
+def _truncate(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+__all__ = [
+    "SUMMARY_FORMAT",
+    "SUMMARY_FORMAT_VERSION",
+    "BatchFacts",
+    "SessionOutcome",
+    "print_summary",
+    "stored_runs",
+    "summary_data",
+    "summary_table",
+    "write_summary",
+]
