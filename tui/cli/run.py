@@ -43,8 +43,9 @@ Exit status
          other runs are kept and exported
     2    bad usage or settings, ``--out`` not usable (a file, a non-empty
          folder without ``--force``, or a place that cannot be created or
-         written: checked before anything runs), Claude asked for by ``--claude-model`` but
-         not configured, or the session store unusable; nothing was run
+         written: checked before anything runs), Claude asked for by
+         ``--claude-model`` but not configured, or the session store
+         unusable; nothing was run
     3    the local model could not start: no llama-server, the model file is
          missing or unreadable, llama-server failed to load it, or the
          ``--url`` server cannot be reached
