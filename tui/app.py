@@ -1,9 +1,11 @@
 """The pelican-tui app: two models, two pictures, live numbers.
 
-The app owns the engine objects (the local backend and its llama-server, the
-Claude backend, the SVG renderer, the session store, the resource sampler)
-and runs every piece of I/O in a named worker. Widgets only draw what they are
-fed; see :mod:`pelican_tui.widgets.model_pane`.
+The app decides nothing about a run. It keeps what each pane shows (a
+:class:`~pelican_tui.backends.engine.sides.PaneChoice` per pane), asks the
+:class:`~pelican_tui.backends.engine.comparison.ComparisonEngine` to run them,
+and draws the engine's updates: live text and numbers, previews of the SVG
+being written, the stored picture at the end. Every piece of I/O runs in a
+named worker; widgets only draw what they are fed.
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ import contextlib
 import json
 import signal
 import time
-from dataclasses import asdict, replace
-from typing import TYPE_CHECKING, Any, ClassVar
+from dataclasses import replace
+from typing import Any, ClassVar
 
 from textual import work
 from textual.app import App, ComposeResult
@@ -24,43 +26,35 @@ from textual.widgets import Footer, Input
 from textual.worker import Worker, WorkerState
 
 from pelican_tui.backends import locations
-from pelican_tui.backends.anthropic_backend import ClaudeBackend
-from pelican_tui.backends.engine.record import RunAccumulator, finished_from_record
-from pelican_tui.backends.engine.sides import make_local_backend
-from pelican_tui.backends.events import Failed
-from pelican_tui.backends.llama.local_model import (
-    LocalPlan,
-    answer_token_limit,
-    plan_local,
+from pelican_tui.backends.engine.comparison import (
+    SLOTS,
+    ComparisonEngine,
+    RunRefused,
+    SessionStarted,
+    StoreProblem,
 )
+from pelican_tui.backends.engine.record import finished_from_record
+from pelican_tui.backends.engine.run import RunEnded, RunProgress, RunQueued, RunStarted
+from pelican_tui.backends.engine.sides import PaneChoice, ServerHandle, Side
+from pelican_tui.backends.events import Failed, TextDelta
 from pelican_tui.backends.llama.prepare import Prepared
-from pelican_tui.backends.llama.process import LlamaServer, ServerStartError, ServerState
-from pelican_tui.backends.openai_compat.backend import OpenAICompatibleBackend, short_model_name
-from pelican_tui.backends.protocol import (
-    EFFORTS,
-    BackendStatus,
-    GenerationRequest,
-    ModelBackend,
-)
-from pelican_tui.backends.resources import ResourceSampler
+from pelican_tui.backends.llama.process import ServerStartError, ServerState, ServerStatus
+from pelican_tui.backends.protocol import EFFORTS, BackendStatus
+from pelican_tui.backends.resources import ResourceSample
 from pelican_tui.backends.settings import LocalSettings, Settings
-from pelican_tui.backends.svg.extract import close_partial_svg, extract_svg, repair_svg
+from pelican_tui.backends.store.records import Slot, Verdict
+from pelican_tui.backends.svg.extract import close_partial_svg
 from pelican_tui.commands import PelicanCommands
 from pelican_tui.messages import KeyRow, ResourceTick, ServerStatusChanged
-from pelican_tui.widgets.model_pane import ModelPane, PaneSpec
-from pelican_tui.widgets.picture import cell_pixels, resolve_mode
+from pelican_tui.widgets.model_pane import ModelPane
+from pelican_tui.widgets.picture import resolve_mode
 from pelican_tui.widgets.status_bar import StatusBar
 
-if TYPE_CHECKING:
-    from pelican_tui.backends.engine.comparison import PeakRam
-
-SLOTS = ("left", "right")
 NARROW_BELOW = 100
 PROMPT_HISTORY = 20
-CHECKPOINT_EVERY_S = 2.0
 DEFAULT_THEME = "pelican-dark"
 WARM_UP_MODULES = (
-    "pelican_tui.backends.engine.comparison",  # with the session store and exports
+    "pelican_tui.backends.engine.run",  # with the session store and exports
     "pelican_tui.backends.svg.render",
     "pelican_tui.backends.host_info",
     "pelican_tui.backends.llama.binary",
@@ -84,9 +78,10 @@ class PelicanApp(App[None]):
         Binding("2", "run_pane('right')", "Run right", show=False, id="run_right"),
         Binding("c", "cancel", "Cancel", id="cancel"),
         Binding("p", "edit_prompt", "Prompt", id="edit_prompt"),
-        Binding("t", "toggle_local_thinking", "Qwen think", id="toggle_local_thinking"),
+        Binding("t", "toggle_thinking('active')", "Think", id="toggle_thinking"),
         Binding(
-            "T", "toggle_claude_thinking", "Claude think", show=False, id="toggle_claude_thinking"
+            "T", "toggle_thinking('other')", "Think (other pane)", show=False,
+            id="toggle_other_thinking",
         ),
         Binding("e", "cycle_effort", "Effort", show=False, id="cycle_effort"),
         Binding("b", "cycle_backend", "Pane backend", show=False, id="cycle_backend"),
@@ -118,88 +113,39 @@ class PelicanApp(App[None]):
     ) -> None:
         super().__init__()
         self.settings = settings
-        self.prepared = prepared
         self.start_server = start_server
         self.sample_resources = sample_resources
         self.image_mode = resolve_mode(settings.ui.image_mode)
         self.prompt = settings.prompt
         self.history: list[str] = []
-        self.plan: LocalPlan = plan_local(settings.local)
-        self.local: OpenAICompatibleBackend | None = None
-        self.local_problem: str | None = prepared.problem or self.plan.problem
-        self.claude = ClaudeBackend(settings.claude)
-        self.remote: OpenAICompatibleBackend | None = None
-        """A second OpenAI-compatible server a pane can switch to (``remote.url``)."""
-        if settings.remote.url:
-            self.remote = OpenAICompatibleBackend.attached(
-                settings.remote.url,
-                name="remote",
-                model=settings.remote.model,
-                api_key_env=settings.remote.api_key_env,
-                facts={"url": settings.remote.url},
-                stream_timeout_s=settings.local.stream_timeout_s,
-            )
-        self.effort = settings.claude.effort
+        self.engine = ComparisonEngine(
+            settings, prepared, on_server_status=self._post_server_status
+        )
+        self.choices: dict[Slot, PaneChoice] = self.engine.default_choices()
+        """What each pane runs; the keys t, T, e and b change it."""
         self.session_id: int | None = None
-        self.run_ids: dict[str, int] = {}
-        self.active = "left"
-        self._store: Any = None
-        self._renderer: Any = None
-        self._sampler: ResourceSampler | None = None
-        self._peak: dict[str, PeakRam] = {}
-        """Per pane, the largest memory figures seen while its run streamed."""
-        self._previewing: set[str] = set()
-        self._run_tokens: dict[str, int] = {}
-        """Per pane, which generation is the current one (see :meth:`_generate`)."""
-        self._session_lock = asyncio.Lock()
-        self.model_identity: dict[str, Any] = {}
-        """sha256, size and server version of the local model (filled by a worker)."""
-        self.ceiling_tok_s: float | None = None
-        """Decode ceiling of the spawned model from the cached memory bandwidth."""
-        self._build_local()
-        claude_ready = self.claude.status().ready
-        self.specs = {
-            "left": PaneSpec("local", settings.local.thinking),
-            "right": (
-                PaneSpec("claude", settings.claude.thinking)
-                if claude_ready
-                else PaneSpec("local", not settings.local.thinking)
-            ),
-        }
+        self.active: Slot = "left"
+        self._previewing: set[Slot] = set()
+        self._last_preview: dict[Slot, tuple[float, int, str | None]] = {}
+        self._pane_run: dict[Slot, int] = {}
+        """Per pane, which comparison owns it (updates of a superseded one are ignored)."""
+        self._comparisons = 0
 
     # -- set-up -------------------------------------------------------------------
 
-    def _build_local(self) -> None:
-        """The local backend for :attr:`plan`, or None (with :attr:`local_problem` saying why)."""
-        from pelican_tui.backends.hardware import cached_ceiling_tokens_per_s
-
-        self.local = None
-        self.ceiling_tok_s = (
-            cached_ceiling_tokens_per_s(self.plan.info) if self.plan.mode == "spawn" else None
-        )
-        if self.plan.mode == "spawn" and self.prepared.binary is None:
-            return
-        # An unreadable header (or, with fit = "refuse", a model too big for RAM)
-        # is said plainly now instead of as llama-server's exit code later.
-        if self.plan.problem and self.settings.local.fit != "ignore":
-            if self.plan.info_error:
-                self.local_problem = (
-                    f'{self.plan.problem} (local.fit = "ignore" starts llama-server anyway)'
-                )
-            return
-        self.local = make_local_backend(
-            self.settings.local,
-            self.plan,
-            self.prepared.binary,
-            on_status=self._post_server_status,
-        )
-
-    def _post_server_status(self, status: Any) -> None:
+    def _post_server_status(self, status: ServerStatus) -> None:
         self.post_message(ServerStatusChanged(status))
 
     @property
-    def server(self) -> LlamaServer | None:
-        return self.local.server if self.local is not None else None
+    def server(self) -> ServerHandle | None:
+        """The llama-server pelican-tui owns, if any (log, restart, status)."""
+        return next((s.server for s in self.engine.sides.values() if s.server), None)
+
+    @property
+    def ceiling_tok_s(self) -> float | None:
+        """The decode ceiling of the spawned local model (None: unknown)."""
+        local = self.engine.local
+        return local.ceiling_tok_s if local is not None else None
 
     def compose(self) -> ComposeResult:
         yield Input(self.prompt, placeholder="Prompt (p to edit, enter to run)", id="prompt")
@@ -207,7 +153,7 @@ class PelicanApp(App[None]):
             for slot in SLOTS:
                 yield ModelPane(
                     slot,
-                    self.specs[slot],
+                    self.choices[slot],
                     image_mode=self.image_mode,
                     redraw_hz=0,  # both panes redraw on the app's one clock
                 )
@@ -232,36 +178,40 @@ class PelicanApp(App[None]):
         if self.settings.ui.keymap:
             self.set_keymap(self.settings.ui.keymap)
         self.history = list(self._state().get("history", []))[-PROMPT_HISTORY:]
-        for slot in SLOTS:
-            self._describe_pane(slot)
         self.query_one("#left", ModelPane).add_class("-active")
         self._on_resize_layout()
-        self._update_claude_note()
-        status = self.query_one(StatusBar)
-        if self.local is None:
-            problem = self.local_problem or "local model unavailable"
-            status.set_server_note("local: unavailable")
-            for slot in SLOTS:
-                if self.specs[slot].backend == "local":
-                    self.pane(slot).show_problem(f"{problem} — press S for server settings")
-        elif self.plan.mode == "attach":
-            status.set_server_note(f"local: checking {self.plan.url}…")
-            self.probe_local()
-        elif self.plan.fit is not None and self.plan.fit.level != "ok":
-            self.notify(self.plan.fit.message, title="Memory", severity="warning", timeout=10)
+        self._describe_panes()
+        self._update_side_notes()
+        self._after_local_change(starting=True)
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGHUP, signal.SIGTERM):
                 loop.add_signal_handler(sig, self.exit)
-        if self.start_server and self.server is not None:
-            self.start_local_server()
-            self.identify_model()
         if self.sample_resources:
             self.sample_loop()
         # One clock redraws every running pane: one screen update per tick, not one per pane.
         self._redraw_clock = self.set_interval(
             1 / max(self.settings.ui.stats_fps, 0.5), self._redraw_panes, pause=True
         )
+
+    def _after_local_change(self, *, starting: bool = False) -> None:
+        """Show what the local side is now, and start or check it."""
+        engine = self.engine
+        status = self.query_one(StatusBar)
+        local = engine.local
+        if local is None:
+            status.set_server_note("local: unavailable")
+        elif local.server is None:
+            status.set_server_note(f"local: checking {engine.plan.url}…")
+        elif engine.plan.fit is not None and engine.plan.fit.level != "ok" and starting:
+            self.notify(engine.plan.fit.message, title="Memory", severity="warning", timeout=10)
+        for slot in SLOTS:
+            self.pane(slot).show_problem(self._problem_line(self.choices[slot]))
+        for side in self._sides_in_panes():
+            if side.can_check:
+                self.check_side(side)
+        if self.start_server and self.server is not None:
+            self.start_local_server()
 
     def watch_theme(self, theme: str) -> None:
         if self.is_running:
@@ -276,7 +226,7 @@ class PelicanApp(App[None]):
         footer = self.query_one(Footer)
         footer.compact = narrow
         footer.show_command_palette = not narrow
-        other = "right" if self.active == "left" else "left"
+        other = self._other(self.active)
         for slot in SLOTS:
             pane = self.pane(slot)
             pane.set_class(narrow and slot != self.active, "-hidden")
@@ -293,44 +243,43 @@ class PelicanApp(App[None]):
     def pane(self, slot: str) -> ModelPane:
         return self.query_one(f"#{slot}", ModelPane)
 
-    def backend_for(self, spec: PaneSpec) -> ModelBackend | None:
-        return {"claude": self.claude, "remote": self.remote}.get(spec.backend, self.local)
+    @staticmethod
+    def _other(slot: Slot) -> Slot:
+        return "right" if slot == "left" else "left"
 
-    def _describe_pane(self, slot: str) -> None:
-        spec = self.specs[slot]
+    def _side(self, slot: Slot) -> Side | None:
+        return self.engine.side(self.choices[slot].side)
+
+    def _sides_in_panes(self) -> list[Side]:
+        sides = [self._side(slot) for slot in SLOTS]
+        return list({id(s): s for s in sides if s is not None}.values())
+
+    def _problem_line(self, choice: PaneChoice) -> str | None:
+        problem = self.engine.unavailable(choice)
+        return f"{problem} — press S for server settings, b to switch" if problem else None
+
+    def _describe_panes(self) -> None:
+        for slot in SLOTS:
+            self._describe_pane(slot)
+
+    def _describe_pane(self, slot: Slot) -> None:
+        choice = self.choices[slot]
         pane = self.pane(slot)
-        pane.spec = spec
-        number = "1" if slot == "left" else "2"
-        pane.ceiling_tok_s = self.ceiling_tok_s if spec.backend == "local" else None
-        if spec.backend == "claude":
-            think = f"thinking {self.effort}" if spec.thinking else "thinking off"
-            pane.describe(f"{number} claude · {self.settings.claude.model}", think)
-        elif spec.backend == "remote" and self.remote is not None:
-            remote = self.settings.remote
-            served = short_model_name(self.remote.model or "").removesuffix(".gguf")
-            name = remote.label or served or remote.url or "remote"
-            think = "thinking on" if spec.thinking else "thinking off"
-            pane.describe(f"{number} remote · {name}", f"{remote.url} · {think}")
-        else:
-            facts = self.plan.facts()
-            bits = [facts.get("params", "")]
-            if "active" in facts:
-                bits.append(f"{facts['active']} active")
-            bits += [facts.get("quant", ""), f"ctx {self.settings.local.context}"]
-            bits.append("thinking on" if spec.thinking else "thinking off")
-            pane.describe(f"{number} local · {self.plan.label}", " · ".join(b for b in bits if b))
+        pane.choice = choice
+        header = self.engine.header(choice, "1" if slot == "left" else "2")
+        pane.ceiling_tok_s = header.ceiling_tok_s
+        pane.describe(header.title, header.facts)
         pane.redraw_stats()
 
-    def _update_claude_note(self, activity: str | None = None) -> None:
-        """The Claude segment of the status bar: off, no key, ready, or what a run is doing."""
-        status = self.claude.status()
-        if not self.settings.claude.enabled:
-            note = "claude: off"
-        elif not status.ready:
-            note = "claude: no key"
-        else:
-            note = f"claude: {activity or 'ready'}"
-        self.query_one(StatusBar).set_claude(note)
+    def _update_side_notes(self, activity: dict[str, str] | None = None) -> None:
+        """Status-bar segments of sides without a server process ("claude: ready")."""
+        notes = []
+        for key, side in self.engine.sides.items():
+            note = side.note()
+            if note is not None:
+                doing = (activity or {}).get(key)
+                notes.append(f"{side.label}: {doing}" if doing else note)
+        self.query_one(StatusBar).set_claude(" · ".join(notes))
 
     def _state(self) -> dict[str, Any]:
         try:
@@ -352,15 +301,13 @@ class PelicanApp(App[None]):
 
     @work(exclusive=True, group="server", exit_on_error=False, name="start llama-server")
     async def start_local_server(self) -> None:
-        server = self.server
-        if server is None:
-            return
         try:
-            await server.start()
+            await self.engine.start_local()
         except ServerStartError as error:
             message = str(error).splitlines()[0]
             for slot in SLOTS:
-                if self.specs[slot].backend == "local":
+                side = self._side(slot)
+                if side is not None and side.server is not None:
                     self.pane(slot).show_problem(
                         f"{message} — press l for the log, R to restart, S for settings"
                     )
@@ -391,18 +338,13 @@ class PelicanApp(App[None]):
 
     @work(exclusive=True, group="resources", exit_on_error=False, name="sample resources")
     async def sample_loop(self) -> None:
-        self._sampler = ResourceSampler(
-            server_pid=lambda: self.server.pid if self.server is not None else None,
-            model_path=lambda: self.plan.model_path,
-        )
-        async for sample in self._sampler.stream(1.0):
+        def show(sample: ResourceSample) -> None:
             self.post_message(ResourceTick(sample))
+
+        await self.engine.sample_resources(show)
 
     def on_resource_tick(self, message: ResourceTick) -> None:
         self.query_one(StatusBar).set_sample(message.sample)
-        for slot, peak in self._peak.items():
-            if self.pane(slot).state == "running":
-                peak.add(message.sample)
 
     def on_server_status_changed(self, message: ServerStatusChanged) -> None:
         status = message.status
@@ -419,7 +361,8 @@ class PelicanApp(App[None]):
             # Not before: start-up and readiness must not wait behind these imports.
             self.warm_up()
             for slot in SLOTS:
-                if self.specs[slot].backend == "local" and self.pane(slot).state == "idle":
+                side = self._side(slot)
+                if side is not None and side.server is not None and self.pane(slot).state == "idle":
                     self.pane(slot).show_problem(None)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
@@ -434,307 +377,134 @@ class PelicanApp(App[None]):
 
     # -- running the comparison -------------------------------------------------------------
 
-    def _request(self, spec: PaneSpec) -> GenerationRequest:
-        if spec.backend == "claude":
-            return GenerationRequest(
-                prompt=self.prompt,
-                thinking=spec.thinking,
-                system=self.settings.system_prompt,
-                max_tokens=self.settings.claude.max_tokens,
-                effort=self.effort,
-            )
-        seed = self.settings.local.seed
-        local = self.settings.local
-        return GenerationRequest(
-            prompt=self.prompt,
-            thinking=spec.thinking,
-            system=self.settings.system_prompt,
-            # The stand-in's short limit is for the stand-in, not for a remote model.
-            max_tokens=local.max_tokens if spec.backend == "remote" else answer_token_limit(local),
-            extra={"seed": seed} if seed is not None else {},
-        )
-
     def _remember_prompt(self) -> None:
         if self.prompt and (not self.history or self.history[-1] != self.prompt):
             self.history = [*self.history, self.prompt][-PROMPT_HISTORY:]
             self._save_state(history=self.history)
 
-    def action_run_both(self) -> None:
-        self._begin_session()
-        for slot in SLOTS:
-            self._run(slot)
-
-    def action_run_pane(self, slot: str) -> None:
-        if self.session_id is None or self.pane(slot).state == "running":
-            self._begin_session()
-        self._run(slot)
-
-    def _begin_session(self) -> None:
+    def _take_prompt(self) -> None:
         self.prompt = self.query_one("#prompt", Input).value.strip() or self.settings.prompt
         self._remember_prompt()
+
+    def action_run_both(self) -> None:
+        self._take_prompt()
+        self.engine.cancel()
         self.session_id = None
-        self.run_ids = {}
+        self._compare(dict(self.choices), session_id=None)
 
-    def _run(self, slot: str) -> None:
-        spec = self.specs[slot]
-        backend = self.backend_for(spec)
-        pane = self.pane(slot)
-        if backend is None:
-            pane.show_problem(f"{self.local_problem or 'local model unavailable'} — press S")
-            return
-        status = backend.status()
-        attached = spec.backend == "remote" or (
-            spec.backend == "local" and self.plan.mode == "attach"
-        )
-        if not status.ready and not attached:  # an attached server is checked again on run
-            hint = f" — {status.hint}" if status.hint else ""
-            if spec.backend == "local" and status.hint:
-                hint = " — press R to restart the server"
-            pane.show_problem(f"{status.message}{hint}")
-            return
+    def action_run_pane(self, slot: Slot) -> None:
+        """Run one pane again; it joins the current session unless that pane is running."""
+        self._take_prompt()
+        session_id = self.session_id
+        if self.engine.running(slot) or session_id is None:
+            self.engine.cancel(slot)
+            session_id = None
+        self._compare({slot: self.choices[slot]}, session_id=session_id)
+
+    def _compare(self, choices: dict[Slot, PaneChoice], session_id: int | None) -> None:
+        self._comparisons += 1
+        number = self._comparisons
+        for slot in choices:
+            self._pane_run[slot] = number
+        if self.engine.same_server(choices):
+            self.notify("Both panes use one server: they run in turn, each at full speed.",
+                        timeout=4)  # fmt: skip
         self.run_worker(
-            self._generate(slot, backend, self._request(spec)),
-            group=f"gen-{slot}",
-            exclusive=True,
+            self._comparison(number, choices, session_id),
+            group=f"comparison-{number}",
             exit_on_error=False,
-            name=f"generate {slot}",
+            name="run the comparison",
         )
 
-    async def _store_call(self, method: str, *args: Any, **kwargs: Any) -> Any:
-        """Run one session-store call off the event loop; failures become notifications."""
-        try:
-            store = await self._open_store()
-            return await asyncio.to_thread(getattr(store, method), *args, **kwargs)
-        except Exception as error:  # the store must never stop a run
-            self.notify(f"session store: {error}", severity="warning", timeout=8)
-            return None
-
-    async def _open_store(self) -> Any:
-        if self._store is None:
-            from pelican_tui.backends.store.sessions import SessionStore
-
-            self._store = await asyncio.to_thread(SessionStore.open)
-            for notice in self._store.notices:
-                self.notify(notice, title="Sessions", severity="warning", timeout=15)
-        return self._store
-
-    def _renderer_instance(self) -> Any:
-        if self._renderer is None:
-            from pelican_tui.backends.svg.render import SvgRenderer
-
-            self._renderer = SvgRenderer()
-        return self._renderer
-
-    async def _ensure_session(self) -> int | None:
-        async with self._session_lock:  # both panes start at once: one session
-            if self.session_id is None:
-                session = await self._store_call("create_session", self.prompt)
-                self.session_id = session.id if session is not None else None
-            return self.session_id
-
-    def _run_info(self, spec: PaneSpec) -> tuple[str, str, dict[str, Any], dict[str, Any]]:
-        """Backend kind, model id, model identity and settings for the run record."""
-        info: dict[str, Any]
-        settings: dict[str, Any]
-        if spec.backend == "claude":
-            info = {"model": self.settings.claude.model, **self.claude.describe()}
-            settings = {"thinking": spec.thinking, "effort": self.effort}
-            return "claude", self.settings.claude.model, info, settings
-        if spec.backend == "remote" and self.remote is not None:
-            info = self.remote.describe()
-            model_id = self.remote.model or str(self.settings.remote.url)
-            return "openai", model_id, info, {"thinking": spec.thinking}
-        info = {**self.plan.facts(), **self.model_identity}
-        if self.server is not None:
-            info["server_flags"] = self.server.config.display_flags()
-        if self.plan.mode == "attach":
-            return "openai", self.plan.label, info, {"thinking": spec.thinking}
-        from pelican_tui.backends.openai_compat.backend import recommended_sampling
-
-        sampling = recommended_sampling(spec.thinking)
-        settings = {"thinking": spec.thinking, "sampling": asdict(sampling)}
-        return "local", self.plan.label, info, settings
-
-    @work(exclusive=True, group="identity", exit_on_error=False, name="identify model")
-    async def identify_model(self) -> None:
-        """Hash the model file (once; cached by path, size and mtime) and ask the server version."""
-        from pelican_tui.backends.host_info import file_sha256_cached
-        from pelican_tui.backends.llama.binary import server_version
-
-        identity: dict[str, Any] = {}
-        if self.prepared.binary is not None:
-            identity["server_version"] = await asyncio.to_thread(
-                server_version, self.prepared.binary
-            )
-        path = self.plan.model_path
-        if path is not None and path.is_file():
-            identity["sha256"] = await asyncio.to_thread(file_sha256_cached, path)
-            identity["file_size"] = path.stat().st_size
-        self.model_identity = identity
-
-    async def _generate(self, slot: str, backend: ModelBackend, request: GenerationRequest) -> None:
-        pane = self.pane(slot)
-        spec = self.specs[slot]
-        # A newer run in this pane supersedes this one: the cancelled worker's
-        # clean-up must not touch the pane the new run has already begun.
-        self._run_tokens[slot] = token = self._run_tokens.get(slot, 0) + 1
-
-        def current() -> bool:
-            return self._run_tokens.get(slot) == token
-
-        pane.begin()
-        self._redraw_clock.resume()
-        self._on_resize_layout()
-        pane.picture.set_png(None, "waiting for an SVG…")
-        if spec.backend == "claude":
-            self._update_claude_note("streaming")
-        acc = RunAccumulator()
-        from pelican_tui.backends.engine.comparison import PeakRam
-
-        self._peak[slot] = PeakRam()
-        run_id: int | None = None
-        session_id = await self._ensure_session()
-        if session_id is not None:
-            from pelican_tui.backends.host_info import host_summary
-
-            kind, model_id, info, run_settings = self._run_info(spec)
-            run_id = await self._store_call(
-                "start_run", session_id, slot, kind, model_id, info, run_settings, host_summary()
-            )
-            if run_id is not None:
-                self.run_ids[slot] = run_id
-        preview_every = 1.0 / max(self.settings.ui.preview_fps, 0.1)
-        last_preview = last_checkpoint = time.monotonic()
-        previewed_version = 0
-        previewed_svg: str | None = None
-        try:
-            async for event in backend.generate(request):
-                acc.feed(event)
-                pane.feed(event)
-                now = time.monotonic()
-                if (
-                    acc.answer_version != previewed_version
-                    and now - last_preview >= preview_every
-                    and slot not in self._previewing
-                ):
-                    last_preview, previewed_version = now, acc.answer_version
-                    svg = close_partial_svg(acc.answer_text)
-                    if svg is not None and svg != previewed_svg:  # only new markup is drawn
-                        previewed_svg = svg
-                        self._start_preview(slot, svg, token)
-                if run_id is not None and now - last_checkpoint >= CHECKPOINT_EVERY_S:
-                    last_checkpoint = now
-                    await self._store_call(
-                        "update_run_progress", run_id, acc.thinking_text, acc.answer_text
-                    )
-        except asyncio.CancelledError:
-            acc.cancel()
-            if current():
-                if acc.failed is not None:
-                    pane.feed(acc.failed)
-                pane.end("cancelled")
-                if spec.backend == "claude":
-                    self._update_claude_note()
-            if run_id is not None:
-                with contextlib.suppress(Exception):
-                    await asyncio.shield(self._finish_run(slot, run_id, acc, None, None))
-            raise
-        except Exception as error:  # a bug or an unexpected library error: never a stuck pane
-            acc.feed(Failed(f"unexpected error: {type(error).__name__}: {error}"))
-        if acc.outcome == "running":  # a backend that ended without saying how
-            acc.feed(Failed("the stream ended without a result"))
-        if acc.failed is not None and current():
-            pane.feed(acc.failed)
-        extraction = extract_svg(acc.answer_text)
-        png = None
-        if extraction.svg is not None:
-            png, reason = await self._render_for(slot, extraction.svg, repair=True)
-            if current():
-                pane.picture.set_png(png, reason)
-        elif current():
-            pane.picture.set_png(None, extraction.note)
-        if current():
-            pane.end(acc.outcome)
-            self._on_resize_layout()
-            if spec.backend == "claude":
-                self._update_claude_note("failed" if acc.outcome == "failed" else None)
-        if run_id is not None:
-            await self._finish_run(slot, run_id, acc, extraction, png)
-
-    async def _finish_run(
-        self, slot: str, run_id: int, acc: RunAccumulator, extraction: Any, png: bytes | None
+    async def _comparison(
+        self, number: int, choices: dict[Slot, PaneChoice], session_id: int | None
     ) -> None:
-        failure = acc.failed.reason if acc.failed is not None else None
-        await self._store_call(
-            "finish_run",
-            run_id,
-            status=acc.outcome if acc.outcome != "running" else "failed",
-            thinking_text=acc.thinking_text,
-            answer=acc.answer_text,
-            svg=extraction.svg if extraction is not None else None,
-            svg_note=extraction.note if extraction is not None else None,
-            png=png,
-            failure_reason=failure,
-            timings=acc.timings(),
-            usage=acc.usage(),
-            peak_ram=self._peak[slot].record() if slot in self._peak else {},
+        def on_update(update: Any) -> None:
+            slot = getattr(update, "slot", None)
+            if slot is not None and self._pane_run.get(slot) != number:
+                return  # a newer run owns this pane
+            self._draw_update(update)
+
+        await self.engine.run_comparison(self.prompt, choices, on_update, session_id=session_id)
+
+    def _draw_update(self, update: Any) -> None:
+        """Draw one engine update (see :mod:`pelican_tui.backends.engine.run`)."""
+        if isinstance(update, RunProgress):
+            pane = self.pane(update.slot)
+            pane.feed(update.event)
+            if isinstance(update.event, TextDelta):
+                self._maybe_preview(update.slot, update.acc.answer_text, update.acc.answer_version)
+        elif isinstance(update, RunStarted):
+            pane = self.pane(update.slot)
+            pane.begin()
+            pane.picture.set_png(None, "waiting for an SVG…")
+            self._last_preview[update.slot] = (time.monotonic(), 0, None)
+            self._redraw_clock.resume()
+            self._on_resize_layout()
+            self._update_side_notes({update.spec.side.key: "streaming"})
+        elif isinstance(update, RunEnded):
+            result = update.result
+            pane = self.pane(update.slot)
+            if result.outcome != "cancelled":
+                pane.picture.set_png(result.png, result.svg_note)
+            if result.outcome == "cancelled":
+                pane.feed(Failed("cancelled", cancelled=True))
+            pane.end(result.outcome)
+            self._on_resize_layout()
+            failed = {result.spec.side.key: "failed"} if result.outcome == "failed" else None
+            self._update_side_notes(failed)
+        elif isinstance(update, RunQueued):
+            self.pane(update.slot).queue(update.reason)
+            self._redraw_clock.resume()
+        elif isinstance(update, SessionStarted):
+            self.session_id = update.session_id
+        elif isinstance(update, RunRefused):
+            hint = f" — {update.hint}" if update.hint else ""
+            self.pane(update.slot).show_problem(f"{update.reason}{hint}")
+        elif isinstance(update, StoreProblem):
+            self.notify(update.message, title="Sessions", severity="warning", timeout=15)
+
+    def _maybe_preview(self, slot: Slot, answer: str, version: int) -> None:
+        """Draw the SVG being written, at most ``ui.preview_fps`` times a second."""
+        last_at, last_version, last_svg = self._last_preview.get(slot, (0.0, 0, None))
+        now = time.monotonic()
+        every = 1.0 / max(self.settings.ui.preview_fps, 0.1)
+        if version == last_version or now - last_at < every or slot in self._previewing:
+            return
+        svg = close_partial_svg(answer)
+        self._last_preview[slot] = (now, version, svg if svg is not None else last_svg)
+        if svg is None or svg == last_svg:  # only new markup is drawn
+            return
+        self._previewing.add(slot)
+        self.run_worker(
+            self._preview(slot, svg, self._pane_run.get(slot)),
+            group=f"preview-{slot}",
+            exit_on_error=False,
+            name="preview",
         )
 
-    def _picture_pixels(self, slot: str, *, preview: bool = False) -> int:
-        """Width to render at: the picture's pixels on screen.
+    async def _preview(self, slot: Slot, svg: str, owner: int | None) -> None:
+        """Render a closed-up partial SVG at the picture's size on screen, and show it
+        if the run is still the pane's. Half-cell and Unicode pictures show about
+        one pixel per column, so those are drawn at 2 px per column."""
+        from pelican_tui.widgets.picture import cell_pixels
 
-        Half-cell and Unicode pictures show about one pixel per column (two
-        per row), so a live preview rendered at the cell size's 10x would only
-        be thrown away by the downscale; it is drawn at 2 px per column (a
-        little supersampling) instead. The final picture is kept in the session
-        and exported, so it is always rendered at full size.
-        """
-        picture = self.pane(slot).picture
-        if preview and picture.drawn_with in ("halfcell", "unicode"):
-            return max(120, min(1024, picture.size.width * 2))
-        cell_w, _ = cell_pixels()
-        return max(240, min(1024, picture.size.width * cell_w))
-
-    async def _render_for(
-        self, slot: str, svg: str, *, repair: bool = False, preview: bool = False
-    ) -> tuple[bytes | None, str | None]:
-        """Render in the sandbox; with ``repair``, retry once with balanced tags."""
-        renderer = self._renderer_instance()
-        width = self._picture_pixels(slot, preview=preview)
         try:
-            result = await renderer.render(svg, width)
-            if not result.ok and repair:
-                fixed = repair_svg(svg)
-                if fixed != svg:
-                    retry = await renderer.render(fixed, width)
-                    if retry.ok:
-                        return retry.png, None
-        except Exception as error:
-            return None, f"could not render: {error}"
-        return (result.png, None) if result.ok else (None, result.reason)
-
-    def _start_preview(self, slot: str, svg: str, token: int) -> None:
-        """Render the closed-up partial ``svg`` in the sandbox and show it if still current."""
-        self._previewing.add(slot)
-
-        async def preview() -> None:
-            try:
-                png, _ = await self._render_for(slot, svg, preview=True)
-                pane = self.pane(slot)
-                if png is not None and pane.state == "running" and self._run_tokens[slot] == token:
-                    pane.picture.set_png(png)
-            finally:
-                self._previewing.discard(slot)
-
-        self.run_worker(preview(), group=f"preview-{slot}", exit_on_error=False, name="preview")
+            pane = self.pane(slot)
+            picture = pane.picture
+            if picture.drawn_with in ("halfcell", "unicode"):
+                width = max(120, min(1024, picture.size.width * 2))
+            else:
+                width = max(240, min(1024, picture.size.width * cell_pixels()[0]))
+            with contextlib.suppress(Exception):  # a preview is optional
+                result = await self.engine.renderer().render(svg, width)
+                if result.ok and pane.state == "running" and self._pane_run.get(slot) == owner:
+                    picture.set_png(result.png)
+        finally:
+            self._previewing.discard(slot)
 
     def action_cancel(self) -> None:
-        cancelled = False
-        for slot in SLOTS:
-            if self.pane(slot).state == "running":
-                self.workers.cancel_group(self, f"gen-{slot}")
-                cancelled = True
-        if not cancelled:
+        if not self.engine.cancel():
             self.notify("Nothing is running.", timeout=3)
 
     # -- prompt -----------------------------------------------------------------------
@@ -768,81 +538,70 @@ class PelicanApp(App[None]):
 
     # -- toggles -------------------------------------------------------------------------
 
-    def _local_slots(self) -> list[str]:
-        """Panes on an OpenAI-compatible model (local or remote), the active one first."""
-        slots = [s for s in SLOTS if self.specs[s].backend in ("local", "remote")]
-        return sorted(slots, key=lambda s: s != self.active)
-
-    def action_toggle_local_thinking(self) -> None:
-        slots = self._local_slots()
-        if not slots:
-            self.notify("No pane runs the local model.", timeout=3)
+    def action_toggle_thinking(self, which: str = "active") -> None:
+        """Thinking on/off for the next run of a pane (no restart): ``t`` the active
+        pane, ``T`` the other one; a pane whose backend has no switch says so."""
+        slot = self.active if which == "active" else self._other(self.active)
+        side = self._side(slot)
+        number = "1" if slot == "left" else "2"
+        if side is None or not side.backend.capabilities.supports_thinking:
+            self.notify(f"Pane {number}'s model has no thinking switch.", timeout=4)
             return
-        slot = slots[0]
-        self.specs[slot] = replace(self.specs[slot], thinking=not self.specs[slot].thinking)
+        self.choices[slot] = replace(self.choices[slot], thinking=not self.choices[slot].thinking)
         self._describe_pane(slot)
-        state = "on" if self.specs[slot].thinking else "off"
-        self.notify(
-            f"Local thinking {state} for the {slot} pane (next run, no restart).", timeout=3
-        )
-
-    def action_toggle_claude_thinking(self) -> None:
-        for slot in SLOTS:
-            if self.specs[slot].backend == "claude":
-                self.specs[slot] = replace(self.specs[slot], thinking=not self.specs[slot].thinking)
-                self._describe_pane(slot)
-                state = "on" if self.specs[slot].thinking else "off"
-                self.notify(f"Claude thinking {state}.", timeout=3)
-                return
-        self.notify("No pane runs Claude (press b to change a pane's backend).", timeout=4)
+        state = "on" if self.choices[slot].thinking else "off"
+        self.notify(f"Thinking {state} in pane {number} ({side.label}), from the next run.",
+                    timeout=3)  # fmt: skip
 
     def action_cycle_effort(self) -> None:
-        self.effort = EFFORTS[(EFFORTS.index(self.effort) + 1) % len(EFFORTS)]
+        """Next effort level for every pane whose backend has effort levels."""
+        changed = []
         for slot in SLOTS:
-            if self.specs[slot].backend == "claude":
-                self._describe_pane(slot)
-        self.notify(f"Claude effort: {self.effort}", timeout=3)
-
-    def backend_choices(self) -> list[PaneSpec]:
-        """What ``b`` cycles through: local thinking on/off, the remote server if set, Claude."""
-        choices = [PaneSpec("local", True), PaneSpec("local", False)]
-        if self.remote is not None:
-            choices.append(PaneSpec("remote", self.settings.local.thinking))
-        choices.append(PaneSpec("claude", self.settings.claude.thinking))
-        return choices
+            side = self._side(slot)
+            if side is None or not side.backend.capabilities.supports_effort:
+                continue
+            choice = self.choices[slot]
+            current = choice.effort or self.settings.claude.effort
+            effort = EFFORTS[(EFFORTS.index(current) + 1) % len(EFFORTS)]
+            self.choices[slot] = replace(choice, effort=effort)
+            self._describe_pane(slot)
+            changed.append(f"{side.label} effort: {effort}")
+        self.notify("; ".join(changed) or "No pane's backend has effort levels.", timeout=3)
 
     def action_cycle_backend(self) -> None:
-        """Switch the active pane to the next backend in :meth:`backend_choices`."""
+        """Switch the active pane to the next of the engine's choices."""
         slot = self.active
-        spec = self.specs[slot]
-        choices = self.backend_choices()
-        kinds = [(c.backend, c.thinking if c.backend == "local" else None) for c in choices]
-        here = (spec.backend, spec.thinking if spec.backend == "local" else None)
-        index = kinds.index(here) if here in kinds else -1
+        current = self.choices[slot]
+        choices = self.engine.choices()
+        same = [i for i, c in enumerate(choices) if c.side == current.side]
+        exact = [i for i in same if choices[i].thinking == current.thinking]
+        index = (exact or same or [-1])[0]
         new = choices[(index + 1) % len(choices)]
-        self.specs[slot] = new
+        self.choices[slot] = new
         self._describe_pane(slot)
-        self.pane(slot).show_problem(None)
-        if new.backend == "remote":
-            self.probe_remote()
-        if new.backend == "claude" and not self.claude.status().ready:
-            self.pane(slot).show_problem(
-                "Claude not configured — set ANTHROPIC_API_KEY and restart pelican-tui"
-            )
+        self.pane(slot).show_problem(self._problem_line(new))
+        side = self.engine.side(new.side)
+        if side is not None and side.can_check:
+            self.check_side(side)
 
     def action_switch_pane(self) -> None:
         self.pane(self.active).remove_class("-active")
-        self.active = "right" if self.active == "left" else "left"
+        self.active = self._other(self.active)
         self.pane(self.active).add_class("-active")
         self._on_resize_layout()
 
     # -- verdict, save, export ------------------------------------------------------------
 
-    async def action_verdict(self, verdict: str) -> None:
+    async def action_verdict(self, verdict: Verdict) -> None:
         if self.session_id is None:
             self.notify("Run a comparison first (r).", timeout=3)
             return
-        await self._store_call("set_verdict", self.session_id, verdict)
+        try:
+            store = await self.engine.store()
+            await asyncio.to_thread(store.set_verdict, self.session_id, verdict)
+        except Exception as error:
+            self.notify(f"session store: {error}", severity="warning", timeout=8)
+            return
         label = {"left": "left is better", "right": "right is better", "tie": "a tie"}[verdict]
         self.notify(f"Verdict saved: {label}.", timeout=3)
 
@@ -850,12 +609,11 @@ class PelicanApp(App[None]):
         if self.session_id is None:
             self.notify("Nothing to save yet: run a comparison first (r).", timeout=3)
             return
-        for slot, run_id in self.run_ids.items():
-            pane = self.pane(slot)
-            if pane.state == "running":
-                await self._store_call(
-                    "update_run_progress", run_id, pane.thinking_text, pane.answer_text
-                )
+        try:
+            await self.engine.checkpoint()
+        except Exception as error:
+            self.notify(f"session store: {error}", severity="warning", timeout=8)
+            return
         self.notify(f"Session #{self.session_id} saved in {locations.sessions_db()}", timeout=4)
 
     @work(exclusive=True, group="export", exit_on_error=False, name="export session")
@@ -864,19 +622,21 @@ class PelicanApp(App[None]):
         if session_id is None:
             self.notify("Run a comparison first (r), or export from the sessions list (o).")
             return
-        from pelican_tui.backends.export.session_export import export_session
+        from pelican_tui.backends.export import export_session, worker_renderer
 
-        store = await self._open_store()
+        store = await self.engine.store()
         session = await asyncio.to_thread(store.get_session, session_id)
         out = locations.data_dir() / "exports" / f"session-{session_id}"
-        renderer = self._renderer_instance()
-
-        def render(svg: str, width: int, height: int) -> bytes | None:
-            result = renderer.render_sync(svg, width, height)
-            return result.png if result.ok else None
-
-        result = await asyncio.to_thread(export_session, session, out, render)
-        self.notify(f"Exported {len(result.files)} files to {out}", title="Export", timeout=8)
+        # The same renderer as `run` and `sessions export`: a picture that can't
+        # be drawn says why, here and in the exported page.
+        renderer = worker_renderer(self.engine.renderer())
+        result = await asyncio.to_thread(export_session, session, out, renderer)
+        self.notify(
+            "\n".join([f"Exported {len(result.files)} files to {out}", *result.notes]),
+            title="Export",
+            severity="warning" if result.notes else "information",
+            timeout=12 if result.notes else 8,
+        )
 
     # -- other screens ---------------------------------------------------------------------
 
@@ -935,59 +695,46 @@ class PelicanApp(App[None]):
         if server is None:
             self.notify("No llama-server is managed by pelican-tui (attached or unavailable).")
             return
+        self.push_screen(LogScreen(server.log, server.subscribe_log))
 
-        def subscribe(callback: Any) -> Any:
-            server.log_listeners.append(callback)
-            return lambda: server.log_listeners.remove(callback)
+    @work(exclusive=False, group="check", exit_on_error=False, name="check a server")
+    async def check_side(self, side: Side) -> None:
+        """Contact a server someone else runs; panes on it show what answers, or why not."""
+        status = await side.check()
+        if side is self.engine.local:
+            bar = self.query_one(StatusBar)
+            if status.ready:
+                bar.set_server_note(f"local: {status.message}")
+            else:
+                bar.set_server_note("local: not reachable")
+                hint = f"\n{status.hint}" if status.hint else ""
+                self.notify(f"{status.message}{hint}", title="Attached server", severity="error")
+        self._show_check(side, status)
 
-        self.push_screen(LogScreen(server.log, subscribe))
-
-    @work(exclusive=True, group="probe", exit_on_error=False, name="check attached server")
-    async def probe_local(self) -> None:
-        """Contact the attached server; say in the status bar what it is and serves."""
-        local = self.local
-        if local is None or local.server is not None:
-            return
-        status = await local.probe()
-        bar = self.query_one(StatusBar)
-        if status.ready:
-            bar.set_server_note(f"local: {status.message}")
-        else:
-            bar.set_server_note("local: not reachable")
-            hint = f"\n{status.hint}" if status.hint else ""
-            self.notify(f"{status.message}{hint}", title="Attached server", severity="error")
-        self._show_probe("local", status, "press R to check again")
-
-    @work(exclusive=True, group="probe-remote", exit_on_error=False, name="check remote server")
-    async def probe_remote(self) -> None:
-        """Contact the remote server; panes on it show what answers, or why not."""
-        if self.remote is None:
-            return
-        status = await self.remote.probe()
-        self._show_probe("remote", status, "press b to switch")
-
-    def _show_probe(self, backend: str, status: BackendStatus, next_step: str) -> None:
-        """After a server check: panes on ``backend`` show its name, or why it cannot run."""
+    def _show_check(self, side: Side, status: BackendStatus) -> None:
+        """After a server check: panes on ``side`` show its name, or why it cannot run."""
         for slot in SLOTS:
-            if self.specs[slot].backend == backend:
+            if self._side(slot) is side:
                 self._describe_pane(slot)
                 if self.pane(slot).state != "running":
                     self.pane(slot).show_problem(
-                        None if status.ready else f"{status.message} — {next_step}"
+                        None if status.ready else f"{status.message} — press R to check again"
                     )
 
     @work(exclusive=True, group="server", exit_on_error=False, name="restart llama-server")
     async def action_restart_server(self) -> None:
+        """Restart the owned llama-server; servers someone else runs are checked again."""
+        for side in self._sides_in_panes():
+            if side.can_check:
+                self.check_side(side)
         server = self.server
-        if server is None and self.plan.mode == "attach":
-            self.probe_local()  # nothing to restart: check the attached server again
-            return
         if server is None:
-            self.notify("No llama-server to restart (see S for server settings).")
+            if not any(side.can_check for side in self._sides_in_panes()):
+                self.notify("No llama-server to restart (see S for server settings).")
             return
         for slot in SLOTS:
-            if self.specs[slot].backend == "local" and self.pane(slot).state == "running":
-                self.workers.cancel_group(self, f"gen-{slot}")
+            if (pane_side := self._side(slot)) is not None and pane_side.server is server:
+                self.engine.cancel(slot)
         self.notify("Restarting llama-server…", timeout=3)
         try:
             await server.restart()
@@ -995,7 +742,7 @@ class PelicanApp(App[None]):
             self.notify(str(error).splitlines()[0], title="llama-server", severity="error")
             return
         for slot in SLOTS:
-            if self.specs[slot].backend == "local":
+            if (pane_side := self._side(slot)) is not None and pane_side.server is server:
                 self.pane(slot).show_problem(None)
 
     def action_server_settings(self) -> None:
@@ -1009,28 +756,15 @@ class PelicanApp(App[None]):
 
     @work(exclusive=True, group="server", exit_on_error=False, name="apply server settings")
     async def apply_local_settings(self, new: LocalSettings) -> None:
-        if self.server is not None:
-            await self.server.stop()
-        self.settings = self.settings.model_copy(update={"local": new})
-        self.plan = await asyncio.to_thread(plan_local, new)
-        if self.prepared.binary is None and self.plan.mode == "spawn":
-            from pelican_tui.backends.llama.prepare import setup
+        self.engine.cancel()
 
-            self.prepared = await asyncio.to_thread(setup, self.settings, lambda _line: None)
-        self.local_problem = self.prepared.problem or self.plan.problem
-        self.model_identity = {}
-        self._build_local()
-        for slot in SLOTS:
-            self._describe_pane(slot)
-            if self.specs[slot].backend == "local":
-                self.pane(slot).show_problem(
-                    f"{self.local_problem} — press S for server settings"
-                    if self.local is None
-                    else None
-                )
-        if self.server is not None:
-            self.start_local_server()
-            self.identify_model()
+        def say(line: str) -> None:  # set-up progress (a build, a download) from a thread
+            self.call_from_thread(self.query_one(StatusBar).set_server_note, line[:60])
+
+        await self.engine.reconfigure_local(new, say)
+        self.settings = self.engine.settings
+        self._describe_panes()
+        self._after_local_change()
 
     def action_sessions(self) -> None:
         from pelican_tui.screens.sessions_screen import SessionAction, SessionsScreen
@@ -1047,7 +781,7 @@ class PelicanApp(App[None]):
 
     @work(exclusive=True, group="load", exit_on_error=False, name="open session")
     async def load_session(self, session_id: int, rerun: bool = False) -> None:
-        store = await self._open_store()
+        store = await self.engine.store()
         session = await asyncio.to_thread(store.get_session, session_id)
         self.query_one("#prompt", Input).value = session.prompt
         self.prompt = session.prompt
@@ -1080,10 +814,4 @@ class PelicanApp(App[None]):
         await self.shutdown_engine()
 
     async def shutdown_engine(self) -> None:
-        server = self.server
-        if server is not None:
-            await server.stop(grace_s=3.0)
-        if self._renderer is not None:
-            await asyncio.to_thread(self._renderer.close)
-        if self._store is not None:
-            self._store.close()
+        await self.engine.close()

@@ -49,7 +49,7 @@ from pelican_tui.backends.llama.prepare import Prepared
 from pelican_tui.backends.llama.process import StatusCallback
 from pelican_tui.backends.protocol import BackendStatus
 from pelican_tui.backends.settings import LocalSettings, Settings
-from pelican_tui.backends.store.sessions import Slot
+from pelican_tui.backends.store.records import Slot
 
 if TYPE_CHECKING:
     from pelican_tui.backends.resources import ResourceSample, ResourceSampler
@@ -92,6 +92,7 @@ class ComparisonResult:
     session_id: int | None
     results: dict[Slot, RunResult] = field(default_factory=dict)
     refused: dict[Slot, str] = field(default_factory=dict)
+    cancelled: list[Slot] = field(default_factory=list)
 
 
 class ComparisonEngine:
@@ -119,6 +120,7 @@ class ComparisonEngine:
         self._renderer: SvgRenderer | None = None
         self._host: dict[str, Any] | None = None
         self._in_flight: dict[Slot, tuple[int | None, RunProgress | None]] = {}
+        self._tasks: dict[Slot, asyncio.Task[RunResult]] = {}
         self._build_sides()
 
     # -- sides -----------------------------------------------------------------------
@@ -378,12 +380,20 @@ class ComparisonEngine:
             )
             for spec in specs
         ]
+        for spec, task in zip(specs, tasks, strict=True):
+            self._tasks[spec.slot] = task
         sampling: asyncio.Task[None] | None = None
         if not self._sampled_by_front_end and any(s.side.server for s in specs):
             sampling = asyncio.create_task(self._sample_during_runs(), name="sample memory")
         try:
-            for spec, result in zip(specs, await asyncio.gather(*tasks), strict=True):
-                outcome.results[spec.slot] = result
+            done = await asyncio.gather(*tasks, return_exceptions=True)
+            for spec, result in zip(specs, done, strict=True):
+                if isinstance(result, RunResult):
+                    outcome.results[spec.slot] = result
+                elif isinstance(result, asyncio.CancelledError):
+                    outcome.cancelled.append(spec.slot)  # by cancel(slot): recorded as such
+                else:
+                    raise result
         finally:
             # On a cancel (or a bug), the other runs are cancelled and given the
             # time to record themselves as cancelled.
@@ -391,11 +401,27 @@ class ComparisonEngine:
                 if not task.done():
                     task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            for spec, task in zip(specs, tasks, strict=True):
+                if self._tasks.get(spec.slot) is task:
+                    del self._tasks[spec.slot]
             if sampling is not None:
                 sampling.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await sampling
         return outcome
+
+    def running(self, slot: Slot) -> bool:
+        task = self._tasks.get(slot)
+        return task is not None and not task.done()
+
+    def cancel(self, slot: Slot | None = None) -> bool:
+        """Cancel the run in ``slot`` (None: every run); each is recorded as cancelled.
+        Returns whether anything was running."""
+        tasks = [t for s, t in self._tasks.items() if slot is None or s == slot]
+        live = [task for task in tasks if not task.done()]
+        for task in live:
+            task.cancel()
+        return bool(live)
 
     async def checkpoint(self) -> int:
         """Save the text of every run in flight now; returns how many were saved."""

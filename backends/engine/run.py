@@ -28,9 +28,10 @@ from typing import TYPE_CHECKING, Any
 from pelican_tui.backends.engine.record import RunAccumulator, RunOutcome
 from pelican_tui.backends.engine.sides import Side
 from pelican_tui.backends.events import Failed, GenerationEvent
-from pelican_tui.backends.export.session_export import DEFAULT_PNG_SIZE
+from pelican_tui.backends.export.pictures import STORED_PNG_SIZE
 from pelican_tui.backends.protocol import GenerationRequest
-from pelican_tui.backends.store.sessions import FinalStatus, SessionStore, Slot
+from pelican_tui.backends.store.records import FinalStatus, Slot
+from pelican_tui.backends.store.sessions import SessionStore
 from pelican_tui.backends.svg.extract import extract_svg, repair_svg
 
 if TYPE_CHECKING:
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
 
 CHECKPOINT_EVERY_S = 2.0
 """How often the text of a running run is saved (a crash loses at most this much)."""
-PNG_SIZE = DEFAULT_PNG_SIZE
+PNG_SIZE = STORED_PNG_SIZE
 """Pixel size of the picture stored with each run, whatever terminal made it."""
 RENDER_TIMEOUT_S = 10.0
 

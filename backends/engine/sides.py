@@ -29,7 +29,7 @@ from pelican_tui.backends.openai_compat.backend import (
 )
 from pelican_tui.backends.protocol import BackendStatus, Effort, GenerationRequest, ModelBackend
 from pelican_tui.backends.settings import LocalSettings, Settings
-from pelican_tui.backends.store.sessions import BackendKind
+from pelican_tui.backends.store.records import BackendKind
 
 if TYPE_CHECKING:
     from pelican_tui.backends.llama.gguf_info import GGUFInfo
@@ -207,7 +207,9 @@ class LocalSide(Side):
         self.binary = binary
         self.ceiling_tok_s = ceiling_tok_s
         local = settings.local
-        self.openai = make_local_backend(local, plan, binary, on_status=on_status)
+        self.openai = make_local_backend(
+            local, plan, binary, on_status=on_status, idle_timeout_s=settings.idle_timeout_s
+        )
         self.backend = self.openai
         self.attached = plan.mode == "attach"
         self.kind = "openai" if self.attached else "local"
@@ -358,7 +360,7 @@ class RemoteSide(Side):
             model=remote.model,
             api_key_env=remote.api_key_env,
             facts={"url": url},
-            stream_timeout_s=settings.local.stream_timeout_s,
+            stream_timeout_s=settings.idle_timeout_s,
         )
         self.backend = self.openai
         self.server_key = f"url:{url}"
@@ -476,6 +478,8 @@ def make_local_backend(
     plan: LocalPlan,
     binary: Path | None,
     on_status: StatusCallback | None = None,
+    *,
+    idle_timeout_s: float | None = None,
 ) -> OpenAICompatibleBackend:
     """The local backend for ``plan``: a spawned server (not started yet) or a URL."""
     if plan.mode == "attach":
@@ -485,7 +489,7 @@ def make_local_backend(
             model=local.url_model,
             api_key_env=local.url_api_key_env,
             facts=plan.facts(),
-            stream_timeout_s=local.stream_timeout_s,
+            stream_timeout_s=idle_timeout_s,
         )
     if binary is None:
         raise ValueError("a llama-server binary is needed to spawn the local model")
@@ -494,7 +498,7 @@ def make_local_backend(
         server=server,
         name=LOCAL,
         facts=plan.facts(),
-        stream_timeout_s=local.stream_timeout_s,
+        stream_timeout_s=idle_timeout_s,
     )
 
 

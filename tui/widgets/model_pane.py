@@ -9,7 +9,6 @@ not one per token.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -17,6 +16,7 @@ from textual.reactive import var
 from textual.timer import Timer
 from textual.widgets import Collapsible, Static
 
+from pelican_tui.backends.engine.sides import PaneChoice
 from pelican_tui.backends.events import (
     Failed,
     Finished,
@@ -31,15 +31,6 @@ from pelican_tui.widgets.text_line import TextLine
 
 TITLE_EVERY_S = 2.0
 """How often the thinking section's title (its token count) is redrawn while streaming."""
-
-
-@dataclass(frozen=True, slots=True)
-class PaneSpec:
-    """Which backend a pane runs and how."""
-
-    backend: str
-    """"local" or "claude"."""
-    thinking: bool
 
 
 def _seconds(value: float | None) -> str:
@@ -86,11 +77,12 @@ class ModelPane(Vertical):
     """
 
     def __init__(
-        self, slot: str, spec: PaneSpec, *, image_mode: str = "auto", redraw_hz: float = 4.0
+        self, slot: str, choice: PaneChoice, *, image_mode: str = "auto", redraw_hz: float = 4.0
     ) -> None:
         super().__init__(id=slot)
         self.slot = slot
-        self.spec = spec
+        self.choice = choice
+        """What the pane runs (the app sets it; the pane reads only ``thinking``)."""
         self.image_mode = image_mode
         self.redraw_hz = redraw_hz
         """Redraws per second while running; 0: no timer of its own (the owner calls
@@ -99,6 +91,7 @@ class ModelPane(Vertical):
         self._live: LiveStats | None = None
         self._final: Finished | None = None
         self._failure: Failed | None = None
+        self._queued: str | None = None
         self._stats_dirty = False
         self._collapsed_once = False
         self._title = slot
@@ -150,17 +143,24 @@ class ModelPane(Vertical):
     def begin(self) -> None:
         """Clear the previous run and start redrawing at :attr:`redraw_hz`."""
         self._live = self._final = self._failure = None
+        self._queued = None
         for stream in self.query(StreamText):
             stream.clear()
         box = self.query_one("#thinking-box", Collapsible)
         box.title = "Thinking"
-        box.collapsed = not self.spec.thinking
+        box.collapsed = not self.choice.thinking
         self.show_problem(None)
         self.state = "running"
         self._stats_dirty = True
         self._collapsed_once = False
         if self._timer is not None:
             self._timer.resume()
+
+    def queue(self, reason: str) -> None:
+        """The run waits for its turn (another pane has the server): say why until it starts."""
+        self.begin()
+        self._queued = reason
+        self._draw_stats()
 
     def feed(self, event: GenerationEvent) -> None:
         """Take one event; cheap (no drawing happens here)."""
@@ -228,7 +228,7 @@ class ModelPane(Vertical):
         state = {"running": "▶", "finished": "✓", "failed": "✗", "cancelled": "■"}.get(
             self.state, "·"
         )
-        think = "think on" if self.spec.thinking else "think off"
+        think = "think on" if self.choice.thinking else "think off"
         if self._final is not None:
             t = self._final.timings
             u = self._final.usage
@@ -246,12 +246,14 @@ class ModelPane(Vertical):
                 f"{_tokens_per_s(live.tokens_per_s, self.ceiling_tok_s)} · "
                 f"{live.tokens} tok{thinking} · {think}"
             )
+        if self.state == "running" and self._queued:
+            return f"… {self._queued} · {think}"
         if self.state == "running":
             return f"{state} waiting for the first token · {think}"
         return f"{state} {self.state} · {think}"
 
     def redraw_stats(self) -> None:
-        """Redraw the numbers line now (after the spec or the ceiling changed)."""
+        """Redraw the numbers line now (after the choice or the ceiling changed)."""
         self._draw_stats()
 
     def _draw_stats(self) -> None:
