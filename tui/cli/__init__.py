@@ -9,63 +9,23 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any
+
+from pelican_tui.cli.model_flags import (
+    add_model_flags,
+    add_remote_flag,
+    model_overrides,
+    settings_from_flags,
+)
 
 COMMANDS = ("tui", "setup", "doctor", "render", "run", "sessions")
 
 
-def _add_local_flags(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("local model")
-    group.add_argument("--model", type=Path, help="GGUF file to serve with llama-server")
-    group.add_argument(
-        "--hf", help="llama-server -hf reference, e.g. ggml-org/Qwen3.6-35B-A3B-GGUF:Q4_K_M"
-    )
-    group.add_argument("--url", help="attach to this OpenAI-compatible server instead")
-    group.add_argument("--llama-server", type=Path, help="llama-server binary to use")
-    group.add_argument("--ctx", type=int, help="context size (-c)")
-    group.add_argument("--threads", type=int, help="generation threads (-t)")
-    group.add_argument("--n-cpu-moe", type=int, help="keep experts of the first N layers on CPU")
-    group.add_argument("--ngl", type=int, help="layers to offload to a GPU (-ngl)")
-    group.add_argument("--load-mode", help="llama-server --load-mode (mmap, mlock, ...)")
-    group.add_argument(
-        "--server-arg",
-        action="append",
-        default=None,
-        metavar="ARG",
-        help="extra llama-server argument (repeatable), e.g. --server-arg=--flash-attn=on",
-    )
-    group.add_argument(
-        "--remote", metavar="URL", help="also offer this OpenAI-compatible server (b switches)"
-    )
-    claude = parser.add_argument_group("Claude")
-    claude.add_argument("--claude-model", help="Anthropic model id (default claude-opus-4-7)")
-    claude.add_argument("--no-claude", action="store_true", help="do not use Claude")
-
-
 def overrides_from_args(args: argparse.Namespace) -> dict[str, Any]:
-    """CLI flags as a nested settings override (None: not given)."""
-    local = {
-        "model": getattr(args, "model", None),
-        "hf": getattr(args, "hf", None),
-        "url": getattr(args, "url", None),
-        "llama_server": getattr(args, "llama_server", None),
-        "context": getattr(args, "ctx", None),
-        "threads": getattr(args, "threads", None),
-        "n_cpu_moe": getattr(args, "n_cpu_moe", None),
-        "gpu_layers": getattr(args, "ngl", None),
-        "load_mode": getattr(args, "load_mode", None),
-        "extra_args": getattr(args, "server_arg", None),
-    }
-    remote = {"url": getattr(args, "remote", None)}
-    claude: dict[str, Any] = {"model": getattr(args, "claude_model", None)}
-    if getattr(args, "no_claude", False):
-        claude["enabled"] = False
-    ui = {
-        "image_mode": getattr(args, "image_mode", None),
-        "theme": getattr(args, "theme", None),
-    }
-    return {"local": local, "remote": remote, "claude": claude, "ui": ui}
+    """The flags of ``pelican-tui`` (and ``tui``, ``doctor``) as a nested settings
+    override; None stands for a flag not given."""
+    ui = {"image_mode": getattr(args, "image_mode", None), "theme": getattr(args, "theme", None)}
+    return {**model_overrides(args), "ui": ui}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -82,7 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("sessions", help="list, export or delete saved sessions", add_help=False)
     sub.add_parser("run", help="run the comparison headless", add_help=False)
     for each in (parser, tui, doctor):
-        _add_local_flags(each)
+        add_model_flags(each)
+        add_remote_flag(each)
     for each in (parser, tui):
         each.add_argument(
             "--image-mode",
@@ -100,10 +61,8 @@ def main(argv: list[str] | None = None) -> int:
         return _delegate(argv[0], argv[1:])
     args = build_parser().parse_args(argv)
     command = args.command or "tui"
-    from pelican_tui.backends.settings import load_settings
-
     try:
-        settings = load_settings(overrides_from_args(args))
+        settings = settings_from_flags(overrides_from_args(args))
     except Exception as error:  # pydantic ValidationError, TOML errors
         print(f"pelican-tui: invalid settings: {error}", file=sys.stderr)
         return 2

@@ -68,10 +68,10 @@ def whole_number(
             value = int(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+        if high is not None and not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is not from {low} to {high}")
         if value < low:
             raise argparse.ArgumentTypeError(f"{value} must be at least {low}")
-        if high is not None and value > high:
-            raise argparse.ArgumentTypeError(f"{value} is more than {high}")
         return value
 
     return convert

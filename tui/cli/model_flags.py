@@ -94,18 +94,20 @@ def model_overrides(args: argparse.Namespace) -> dict[str, Any]:
     return overrides
 
 
-def settings_from_args(args: argparse.Namespace, extra: dict[str, Any] | None = None) -> Settings:
-    """Settings with the model flags (and ``extra``, e.g. ``{"prompt": ...}``) on top.
+def settings_from_flags(overrides: dict[str, Any]) -> Settings:
+    """Settings with command-line ``overrides`` on top (:func:`model_overrides`, plus a
+    command's own, e.g. ``{"prompt": ...}``), where the one of ``--model``, ``--hf``,
+    ``--url`` given replaces whichever of them the file or environment names.
 
     Raises :class:`~pelican_tui.backends.settings.SettingsError` for bad settings.
     """
     from pelican_tui.backends.settings import load_settings
 
-    settings = load_settings({**model_overrides(args), **(extra or {})})
-    given = [name for name in SOURCES if getattr(args, name) is not None]
-    if not given:
+    settings = load_settings(overrides)
+    local = overrides.get("local") or {}
+    if not any(local.get(name) is not None for name in SOURCES):
         return settings
-    others = {name: None for name in SOURCES if name not in given}
+    others = {name: None for name in SOURCES if local.get(name) is None}
     return settings.model_copy(update={"local": settings.local.model_copy(update=others)})
 
 
@@ -115,5 +117,5 @@ __all__ = [
     "add_model_flags",
     "add_remote_flag",
     "model_overrides",
-    "settings_from_args",
+    "settings_from_flags",
 ]

@@ -3,11 +3,13 @@
 FILE may be a bare SVG or a whole model answer (Markdown, prose, code fences):
 the SVG is picked as :func:`~pelican_tui.backends.svg.extract.extract_svg`
 does (the last complete one). An unfinished SVG is refused here, although the
-TUI previews one: a file on disk is expected to be whole.
+TUI previews one: a file on disk is expected to be whole. FILE may be a pipe
+(``<(...)``); at most :data:`MAX_FILE_BYTES` of it are read.
 
-Exit status: 0 the PNG was written; 1 the SVG could not be rendered (the
-reason is printed); 2 bad usage, or FILE/OUT could not be read/written.
-Every failure prints exactly one line on stderr.
+Exit status (also in ``--help``): 0 the PNG was written; 1 FILE was read but
+its SVG could not be rendered (empty, no SVG, unfinished, too large, the render
+failed or timed out); 2 bad usage, or a file problem: FILE missing, unreadable
+or a folder, OUT not writable. Every failure prints exactly one line on stderr.
 """
 
 from __future__ import annotations
@@ -16,37 +18,30 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn, TextIO
+from typing import TextIO
 
 from pelican_tui.backends.svg.extract import extract_svg
 from pelican_tui.backends.svg.render import DEFAULT_MAX_INPUT_BYTES, MAX_SIDE, SvgRenderer
+from pelican_tui.cli.args import EXIT_USAGE, Parser, parse, whole_number
 
 EXIT_OK = 0
 EXIT_FAILED = 1
-EXIT_USAGE = 2
 
 PROG = "pelican-tui render"
+MAX_FILE_BYTES = 4 * DEFAULT_MAX_INPUT_BYTES
+"""The most of FILE that is read: room for a model answer around an SVG of at
+most ``DEFAULT_MAX_INPUT_BYTES`` (the renderer's own cap)."""
 
-
-class _UsageError(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse that raises on usage errors instead of printing usage and exiting."""
-
-    def error(self, message: str) -> NoReturn:
-        raise _UsageError(message)
-
-
-def _side(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if not 1 <= value <= MAX_SIDE:
-        raise argparse.ArgumentTypeError(f"{value} is outside 1..{MAX_SIDE}")
-    return value
+EPILOG = f"""\
+exit status:
+  0  the PNG was written
+  1  the SVG could not be rendered: FILE is empty, holds no SVG or an
+     unfinished one, is larger than {MAX_FILE_BYTES // 1024} KB (the SVG itself at most
+     {DEFAULT_MAX_INPUT_BYTES // 1024} KB), or the render failed or timed out
+  2  bad usage, or FILE is missing, unreadable or a folder, or OUT cannot be
+     written
+every failure is one line on stderr.
+"""
 
 
 def _seconds(text: str) -> float:
@@ -59,22 +54,30 @@ def _seconds(text: str) -> float:
     return value
 
 
-def _parser() -> _Parser:
-    parser = _Parser(
+def _parser() -> Parser:
+    parser = Parser(
         prog=PROG,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         description=(
-            "Render an SVG (or a model answer containing one) to PNG in the same "
-            "sandboxed worker the TUI uses: nothing is fetched, time and memory are bounded."
+            "Render an SVG (or a model answer containing one) to PNG in the same sandboxed\n"
+            "worker the TUI uses: nothing is fetched, time and memory are bounded."
         ),
     )
     parser.add_argument("file", type=Path, metavar="FILE", help="SVG file or model answer")
-    parser.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.png")
     parser.add_argument(
-        "--width", type=_side, default=800, metavar="N", help="PNG width in pixels (default 800)"
+        "-o", "--output", type=Path, required=True, metavar="OUT.png", help="the PNG to write"
+    )
+    parser.add_argument(
+        "--width",
+        type=whole_number(1, MAX_SIDE),
+        default=800,
+        metavar="N",
+        help="PNG width in pixels (default 800)",
     )
     parser.add_argument(
         "--height",
-        type=_side,
+        type=whole_number(1, MAX_SIDE),
         default=None,
         metavar="N",
         help="PNG height in pixels (default: from the SVG's aspect ratio)",
@@ -99,25 +102,23 @@ def _fail(stderr: TextIO, message: str, code: int) -> int:
 def render_command(argv: Sequence[str], *, stderr: TextIO | None = None) -> int:
     """Run ``pelican-tui render`` with ``argv`` (the words after ``render``)."""
     err = stderr if stderr is not None else sys.stderr
-    try:
-        args = _parser().parse_args(list(argv))
-    except _UsageError as exc:
-        return _fail(err, f"error: {exc} (see --help)", EXIT_USAGE)
-    except SystemExit as exc:  # --help printed the help text
-        return exc.code if isinstance(exc.code, int) else EXIT_OK
+    args = parse(_parser(), argv, err, one_line=True)
+    if isinstance(args, int):
+        return args
 
     background: str | None = None if args.background.lower() == "none" else args.background
-    try:
-        with args.file.open("rb") as handle:
-            data = handle.read(4 * DEFAULT_MAX_INPUT_BYTES + 1)
-    except OSError as exc:
-        return _fail(err, f"cannot read {args.file}: {exc.strerror or exc}", EXIT_USAGE)
-    if len(data) > 4 * DEFAULT_MAX_INPUT_BYTES:
-        kb = args.file.stat().st_size // 1024
+    if args.output.is_dir():
+        return _fail(err, f"cannot write {args.output}: it is a folder", EXIT_USAGE)
+    data = _read(args.file)
+    if isinstance(data, str):
+        return _fail(err, data, EXIT_USAGE)
+    if len(data) > MAX_FILE_BYTES:
         return _fail(
-            err, f"{args.file}: SVG too large ({kb} KB > {DEFAULT_MAX_INPUT_BYTES // 1024} KB)", 1
+            err,
+            f"{args.file}: larger than {MAX_FILE_BYTES // 1024} KB, more than an SVG "
+            f"(at most {DEFAULT_MAX_INPUT_BYTES // 1024} KB) or a model answer holds",
+            EXIT_FAILED,
         )
-
     if not data.strip():
         return _fail(err, f"{args.file} is empty", EXIT_FAILED)
     extraction = extract_svg(data.decode("utf-8", "replace"))
@@ -141,3 +142,14 @@ def render_command(argv: Sequence[str], *, stderr: TextIO | None = None) -> int:
     except OSError as exc:
         return _fail(err, f"cannot write {args.output}: {exc.strerror or exc}", EXIT_USAGE)
     return EXIT_OK
+
+
+def _read(path: Path) -> bytes | str:
+    """At most ``MAX_FILE_BYTES + 1`` bytes of ``path`` (a pipe or a device too), or why not."""
+    try:
+        with path.open("rb") as handle:
+            return handle.read(MAX_FILE_BYTES + 1)
+    except IsADirectoryError:
+        return f"cannot read {path}: it is a folder"
+    except OSError as exc:
+        return f"cannot read {path}: {exc.strerror or exc}"

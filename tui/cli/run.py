@@ -90,16 +90,10 @@ from pelican_tui.backends.llama.process import (
 )
 from pelican_tui.backends.openai_compat.backend import short_model_name
 from pelican_tui.backends.protocol import ModelBackend
-from pelican_tui.backends.store.sessions import (
-    BackendKind,
-    Session,
-    SessionStore,
-    SessionStoreError,
-    Slot,
-    default_title,
-)
+from pelican_tui.backends.store.records import BackendKind, Session, SessionStoreError, Slot
+from pelican_tui.backends.store.sessions import SessionStore, default_title
 from pelican_tui.cli.args import EXIT_USAGE, parse
-from pelican_tui.cli.model_flags import settings_from_args
+from pelican_tui.cli.model_flags import model_overrides, settings_from_flags
 from pelican_tui.cli.run_args import EPILOG, PROG, OutDir, build_parser, thinking_modes
 from pelican_tui.cli.run_progress import Progress, first_line, result_line
 from pelican_tui.cli.run_summary import (
@@ -507,7 +501,7 @@ class _Batch:
 
     async def _export(self, outcome: SessionOutcome, worker: SvgRenderer | None) -> None:
         """Export one session; ``worker`` draws PNGs missing from the store (None: none)."""
-        from pelican_tui.backends.export.session_export import (
+        from pelican_tui.backends.export import (
             ExportError,
             export_session,
             worker_renderer,
@@ -666,7 +660,7 @@ def _run_claimed(args: argparse.Namespace, out_dir: Path, out: TextIO, err: Text
         return code
 
     try:
-        settings = settings_from_args(args, {"prompt": args.prompt})
+        settings = settings_from_flags({**model_overrides(args), "prompt": args.prompt})
     except Exception as error:  # pydantic ValidationError, TOML errors
         return fail(EXIT_USAGE, f"invalid settings: {first_line(str(error))}")
     prompt = settings.prompt.strip()

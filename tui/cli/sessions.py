@@ -7,77 +7,45 @@ without ``--yes``).
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
 from pelican_tui.backends import locations
-from pelican_tui.backends.export.session_export import (
+from pelican_tui.backends.export import (
     ExportError,
     Renderer,
     export_session,
     render_run_card,
     sandboxed_renderer,
 )
-from pelican_tui.backends.store.sessions import (
+from pelican_tui.backends.secrets import scrub_text
+from pelican_tui.backends.store.records import (
     SessionNotFound,
-    SessionStore,
     SessionStoreError,
     SessionStoreMissing,
     SessionSummary,
-    scrub_text,
 )
+from pelican_tui.backends.store.sessions import SessionStore
 from pelican_tui.backends.svg.worker import MAX_SIDE
+from pelican_tui.cli.args import EXIT_USAGE, Parser, parse, positive, whole_number
 
 EXIT_OK = 0
 EXIT_FAILED = 1
-EXIT_USAGE = 2
+
+_session_id = whole_number(1, what="a session id; 'pelican-tui sessions list' shows the ids")
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse that reports usage errors by exception instead of exiting."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise _UsageError(f"{self.format_usage().rstrip()}\n{self.prog}: error: {message}")
-
-
-class _UsageError(Exception):
-    pass
-
-
-def _session_id(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a session id; 'pelican-tui sessions list' shows the ids"
-        ) from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a session id")
-    return value
-
-
-def _png_width(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of pixels") from None
-    if not 1 <= value <= MAX_SIDE:
-        raise argparse.ArgumentTypeError(f"{value} is not from 1 to {MAX_SIDE}")
-    return value
-
-
-def _parser() -> _Parser:
-    parser = _Parser(
+def _parser() -> Parser:
+    parser = Parser(
         prog="pelican-tui sessions",
         description="Saved sessions: every prompt, run and verdict.",
     )
     sub = parser.add_subparsers(dest="action", metavar="{list,show,export,delete}")
     sub.required = True
     listing = sub.add_parser("list", help="newest sessions first")
-    listing.add_argument("--limit", type=int, default=50, help="how many (default 50)")
+    listing.add_argument("--limit", type=positive, default=50, help="how many (default 50)")
     show = sub.add_parser("show", help="print a session's run card (Markdown)")
     show.add_argument("id", type=_session_id)
     export = sub.add_parser("export", help="write SVGs, PNGs, a run card, HTML and JSON")
@@ -86,7 +54,7 @@ def _parser() -> _Parser:
     export.add_argument("--force", action="store_true", help="write into a non-empty folder")
     export.add_argument(
         "--width",
-        type=_png_width,
+        type=whole_number(1, MAX_SIDE, what="a number of pixels"),
         default=1024,
         help=f"width and height of PNGs drawn for runs without a stored one "
         f"(1..{MAX_SIDE}, default 1024)",
@@ -115,14 +83,9 @@ def sessions_command(
     """
     out = stdout or sys.stdout
     err = stderr or sys.stderr
-    parser = _parser()
-    try:
-        args = parser.parse_args(list(argv))
-    except _UsageError as error:
-        print(str(error), file=err)
-        return EXIT_USAGE
-    except SystemExit as stop:  # --help
-        return int(stop.code or 0)
+    args = parse(_parser(), argv, err)
+    if isinstance(args, int):
+        return args
 
     path = db_path or locations.sessions_db()
     if args.action == "delete" and not args.yes:
