@@ -28,7 +28,8 @@ from pelican_tui.backends import locations
 from pelican_tui.backends.llama import process as llama_process
 from pelican_tui.backends.llama.config import ServerConfig
 from pelican_tui.backends.llama.process import LlamaServer
-from pelican_tui.backends.store.sessions import Run, Session, SessionStore
+from pelican_tui.backends.store.records import Run, Session
+from pelican_tui.backends.store.sessions import SessionStore
 from pelican_tui.backends.svg.extract import extract_svg
 from pelican_tui.cli import run as headless
 from pelican_tui.cli.run import plan_sessions, run_command
@@ -110,7 +111,7 @@ def check_local_run(run: Run, *, thinking: bool) -> None:
     # environment instead.
     assert LLAMA_KEY not in args
     if "--api-key" in args:
-        assert args[args.index("--api-key") + 1] == "***"
+        assert args[args.index("--api-key") + 1] == "[redacted]"
     assert run.settings["thinking"] is thinking
     assert run.settings["max_tokens"] == MAX_TOKENS
     assert set(run.settings["sampling"]) >= {"temperature", "top_p", "top_k", "min_p"}
@@ -192,7 +193,7 @@ def test_help_documents_the_exit_codes(capsys: pytest.CaptureFixture[str]) -> No
 @pytest.mark.parametrize(
     ("argv", "expected"),
     [
-        (["--samples", "0"], "--samples: 0 must be at least 1"),
+        (["--samples", "0"], "--samples: 0 is not from 1 to 1000"),
         (["--thinking", "maybe"], "invalid choice"),
         (["--model", "a.gguf", "--hf", "x/y"], "not allowed with argument"),
         ([], "the following arguments are required: --out"),
