@@ -38,6 +38,7 @@ from pelican_tui.backends.engine.sides import (
     LOCAL,
     REMOTE,
     ClaudeSide,
+    HashProgress,
     LocalSide,
     PaneChoice,
     PaneHeader,
@@ -104,10 +105,12 @@ class ComparisonEngine:
         prepared: Prepared,
         *,
         on_server_status: StatusCallback | None = None,
+        on_hash_progress: HashProgress | None = None,
     ) -> None:
         self.settings = settings
         self.prepared = prepared
         self._on_server_status = on_server_status
+        self._on_hash_progress = on_hash_progress
         self.plan: LocalPlan = plan_local(settings.local)
         self.local: LocalSide | None = None
         self.local_problem: str | None = None
@@ -117,6 +120,7 @@ class ComparisonEngine:
         self._peaks: list[PeakRam] = []
         self._sampled_by_front_end = False
         self._store: SessionStore | None = None
+        self._own_store = True
         self._renderer: SvgRenderer | None = None
         self._host: dict[str, Any] | None = None
         self._in_flight: dict[Slot, tuple[int | None, RunProgress | None]] = {}
@@ -143,6 +147,7 @@ class ComparisonEngine:
                 self.prepared.binary,
                 on_status=self._on_server_status,
                 ceiling_tok_s=cached_ceiling_tokens_per_s(plan.info) if spawn else None,
+                on_hash_progress=self._on_hash_progress,
             )
         sides: dict[str, Side] = {}
         if self.local is not None:
@@ -213,8 +218,9 @@ class ComparisonEngine:
         return self._store
 
     def use_store(self, store: SessionStore) -> None:
-        """Record into ``store`` (a front end that opened it itself, e.g. ``run``)."""
+        """Record into ``store``, which the caller opened (and closes)."""
         self._store = store
+        self._own_store = False
 
     def renderer(self) -> SvgRenderer:
         if self._renderer is None:
@@ -455,9 +461,9 @@ class ComparisonEngine:
         if self._renderer is not None:
             await asyncio.to_thread(self._renderer.close)
             self._renderer = None
-        if self._store is not None:
+        if self._store is not None and self._own_store:
             self._store.close()
-            self._store = None
+        self._store = None
 
 
 __all__ = [

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from importlib import metadata
@@ -22,11 +23,9 @@ from typing import TYPE_CHECKING, Any
 from pelican_tui.backends.anthropic_backend import ClaudeBackend
 from pelican_tui.backends.llama.local_model import LocalPlan, answer_token_limit, server_config
 from pelican_tui.backends.llama.process import LlamaServer, ServerStatus, StatusCallback
-from pelican_tui.backends.openai_compat.backend import (
-    OpenAICompatibleBackend,
-    recommended_sampling,
-    short_model_name,
-)
+from pelican_tui.backends.openai_compat.backend import OpenAICompatibleBackend
+from pelican_tui.backends.openai_compat.payload import recommended_sampling
+from pelican_tui.backends.openai_compat.probe import short_model_name
 from pelican_tui.backends.protocol import BackendStatus, Effort, GenerationRequest, ModelBackend
 from pelican_tui.backends.settings import LocalSettings, Settings
 from pelican_tui.backends.store.records import BackendKind
@@ -184,6 +183,13 @@ class Side:
         raise NotImplementedError
 
 
+HashProgress = Callable[[str, int, int], None]
+
+
+class HashStopped(Exception):
+    """Raised in the hashing thread to stop it (the side was reconfigured or closed)."""
+
+
 def _thinking_word(thinking: bool) -> str:
     return "thinking on" if thinking else "thinking off"
 
@@ -201,9 +207,13 @@ class LocalSide(Side):
         *,
         on_status: StatusCallback | None = None,
         ceiling_tok_s: float | None = None,
+        on_hash_progress: HashProgress | None = None,
     ) -> None:
         super().__init__(settings)
         self.plan = plan
+        self.on_hash_progress = on_hash_progress
+        """Called on the event loop with (file name, bytes done, total) while hashing."""
+        self._stop_hashing = threading.Event()
         self.binary = binary
         self.ceiling_tok_s = ceiling_tok_s
         local = settings.local
@@ -263,7 +273,9 @@ class LocalSide(Side):
             self._identity = asyncio.create_task(self._identify(), name="identify local model")
 
     def forget_identity(self) -> None:
+        """Drop what is known (or being found out) about the model; stops a hash."""
         if self._identity is not None and not self._identity.done():
+            self._stop_hashing.set()
             self._identity.cancel()
         self._identity = None
 
@@ -276,8 +288,20 @@ class LocalSide(Side):
             found["server_version"] = await asyncio.to_thread(server_version, self.binary)
         path = self.model_file
         if path is not None and path.is_file():
-            with contextlib.suppress(OSError):
-                found["sha256"] = await asyncio.to_thread(file_sha256_cached, path)
+            loop = asyncio.get_running_loop()
+            stop = self._stop_hashing = threading.Event()
+            report = self.on_hash_progress
+
+            def progress(done: int, total: int) -> None:  # in the hashing thread
+                if stop.is_set():
+                    raise HashStopped
+                if report is not None:
+                    loop.call_soon_threadsafe(report, path.name, done, total)
+
+            with contextlib.suppress(OSError, HashStopped):
+                found["sha256"] = await asyncio.to_thread(
+                    file_sha256_cached, path, progress=progress
+                )
         return found
 
     async def served_model_file(self) -> None:
@@ -360,7 +384,7 @@ class RemoteSide(Side):
             model=remote.model,
             api_key_env=remote.api_key_env,
             facts={"url": url},
-            stream_timeout_s=settings.idle_timeout_s,
+            idle_timeout_s=settings.idle_timeout_s,
         )
         self.backend = self.openai
         self.server_key = f"url:{url}"
@@ -407,7 +431,7 @@ class ClaudeSide(Side):
 
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings)
-        self.claude = ClaudeBackend(settings.claude)
+        self.claude = ClaudeBackend(settings.claude, idle_timeout_s=settings.idle_timeout_s)
         self.backend = self.claude
 
     def effort(self, choice: PaneChoice) -> Effort:
@@ -489,7 +513,7 @@ def make_local_backend(
             model=local.url_model,
             api_key_env=local.url_api_key_env,
             facts=plan.facts(),
-            stream_timeout_s=idle_timeout_s,
+            idle_timeout_s=idle_timeout_s,
         )
     if binary is None:
         raise ValueError("a llama-server binary is needed to spawn the local model")
@@ -498,7 +522,7 @@ def make_local_backend(
         server=server,
         name=LOCAL,
         facts=plan.facts(),
-        stream_timeout_s=idle_timeout_s,
+        idle_timeout_s=idle_timeout_s,
     )
 
 
