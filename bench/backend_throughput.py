@@ -20,10 +20,11 @@ import httpx
 
 from pelican_tui.backends.events import Finished, TextDelta, ThinkingDelta
 from pelican_tui.backends.llama.binary import find_server_binary
-from pelican_tui.backends.llama.default_model import default_model_path
 from pelican_tui.backends.llama.config import ServerConfig
+from pelican_tui.backends.llama.default_model import default_model_path
 from pelican_tui.backends.llama.process import LlamaServer
-from pelican_tui.backends.openai_compat.backend import OpenAICompatibleBackend, build_payload
+from pelican_tui.backends.openai_compat.backend import OpenAICompatibleBackend
+from pelican_tui.backends.openai_compat.payload import build_payload
 from pelican_tui.backends.protocol import GenerationRequest
 
 PROMPT = "Generate an SVG of a pelican riding a bicycle"

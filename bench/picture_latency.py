@@ -170,15 +170,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--max-tokens", type=int, default=Workload.max_tokens)
+    parser.add_argument("--model", type=Path, default=None, help="GGUF (default: the stand-in)")
+    parser.add_argument("--threads", type=int, default=None, help="llama-server -t")
     args = parser.parse_args()
+    workload = Workload(max_tokens=args.max_tokens, model=args.model, threads=args.threads)
     home = Path(tempfile.mkdtemp(prefix="pelican-bench-picture-"))
-    for key, value in Workload(max_tokens=args.max_tokens).env(home).items():
+    for key, value in workload.env(home).items():
         if key.startswith("PELICAN_") or key not in os.environ:
             os.environ[key] = value
     for key in [k for k in os.environ if k.startswith("ANTHROPIC_")]:
         del os.environ[key]
     try:
-        result = asyncio.run(measure(args.runs, Workload(max_tokens=args.max_tokens)))
+        result = asyncio.run(measure(args.runs, workload))
     finally:
         shutil.rmtree(home, ignore_errors=True)
     for key in ("close_to_screen_ms", "finished_to_screen_ms"):

@@ -79,6 +79,8 @@ def _fmt(value: float, unit: str) -> str:
         return f"{value:.0f} MiB"
     if unit == "tok/s":
         return f"{value:.1f} tok/s"
+    if unit == "us":
+        return f"{value:.0f} µs"
     if unit == "B/token":
         return f"{value:.0f} B/tok"
     if abs(value) >= 100:

@@ -1,25 +1,34 @@
 """pelican-tui's benchmark: what the UI costs next to the model, and the hardware ceiling.
 
-Usage: bin/bench [--runs N] [--max-tokens N] [--out DIR]
+Usage: bin/bench [--model stand-in|real-shape|PATH] [--runs N] [--max-tokens N] [--out DIR]
+
+``--model stand-in`` (the default) serves the tiny default model;
+``--model real-shape`` a random-weight model with Qwen3.6-35B-A3B's widths and
+4 of its 40 layers (:mod:`real_shape`, written once and cached), where
+llama-server's work per token is of the real model's kind; a path serves that
+GGUF. llama-server gets ``-t`` = all cores (``--threads`` to change it), as on a
+laptop that runs nothing else.
 
 Every figure is a ratio against a baseline measured in the same run, A/B
 interleaved over ``--runs`` rounds (the order alternates each round), with the
 median and the spread (min-max) reported. Per round:
 
 - A: the real pelican-tui (``python -m pelican_tui``) on a 160x48
-  pseudo-terminal, spawning its own llama-server (tiny default model), ``r``
-  pressed: both panes stream, with live previews and final pictures;
+  pseudo-terminal, spawning its own llama-server, ``r`` pressed: both panes
+  stream, with live previews and final pictures;
 - B: the same llama-server command line spawned bare and polled on
   ``/health``, then a bare httpx client streaming the same two requests
   concurrently, then the first one alone;
 - the smallest Textual app on the same pseudo-terminal (start-up and memory
   baseline).
 
-Then: pictures timed inside the app (:mod:`picture_latency`), SVG render
-latency in the sandboxed worker versus in-process (:mod:`render_latency`),
-and memory bandwidth with the decode ceiling it implies.
+Then: pictures timed inside the app (:mod:`picture_latency`; stand-in only:
+random weights write no SVG), SVG render latency in the sandboxed worker
+versus in-process (:mod:`render_latency`), and memory bandwidth with the
+decode ceiling it implies for the model.
 
-Writes ``bench-results/latest.json`` and ``bench-results/latest.md``.
+Writes ``bench-results/<model>/latest.json`` and ``latest.md`` (``<model>`` is
+``stand-in``, ``real-shape`` or the GGUF's name).
 """
 
 from __future__ import annotations
@@ -49,6 +58,9 @@ from pelican_tui.backends import hardware
 from pelican_tui.backends.llama.binary import find_server_binary
 from pelican_tui.backends.llama.default_model import default_model_path
 from pelican_tui.backends.llama.gguf_info import read_gguf_info
+
+STAND_IN = "stand-in"
+REAL_SHAPE = "real-shape"
 
 MIB = 1024 * 1024
 
@@ -125,6 +137,10 @@ def run_picture_latency(workload: Workload, runs: int) -> dict[str, Any]:
         "--max-tokens",
         str(workload.max_tokens),
     ]
+    if workload.model is not None:
+        command += ["--model", str(workload.model)]
+    if workload.threads is not None:
+        command += ["--threads", str(workload.threads)]
     done = subprocess.run(command, capture_output=True, text=True, check=False, cwd=ROOT)
     if done.returncode != 0:
         say(f"picture latency failed: {done.stderr.strip()[-800:]}")
@@ -234,6 +250,18 @@ def build_figures(
         [b["client_cpu_s"] / b["server_cpu_s"] for b in bares if b["server_cpu_s"] > 0],
     )
     add(
+        "2d",
+        "UI cost per token: pelican-tui CPU per generated token (children excluded)",
+        "us",
+        [a["app_cpu_s"] * 1e6 / max(tokens(a["streams"]), 1) for a in apps],
+        "bare client CPU per generated token",
+        [b["client_cpu_s"] * 1e6 / max(tokens(b["streams"]), 1) for b in bares],
+        note="the figure to drive down whatever the model: llama-server's CPU per token "
+        "grows with the model, pelican-tui's should not. Medians of the server's own CPU per "
+        f"token in the same rounds: {_server_cpu_per_token(apps):.0f} us (app side), "
+        f"{_server_cpu_per_token(bares):.0f} us (bare side).",
+    )
+    add(
         "2c",
         "Terminal bytes written per generated token",
         "B/token",
@@ -297,7 +325,9 @@ def build_figures(
         "Last </svg> token to that picture on screen (in-app, preview or final)",
         "ms",
         [s.get("close_to_screen_ms") for s in samples if s.get("svg_closed_in_text")],
-        note="timed inside the real app (run_test, headless, real llama-server; method in "
+        note=f"not measured: {pictures['skipped']}."
+        if "skipped" in pictures
+        else "timed inside the real app (run_test, headless, real llama-server; method in "
         "bench/picture_latency.py), panes whose answer closed its </svg> mid-stream only "
         f"({sum(1 for s in samples if s.get('svg_closed_in_text'))} of {len(samples)} pane "
         "runs). Includes the wait for the next live-preview tick (ui.preview_fps); when "
@@ -342,8 +372,12 @@ def build_figures(
     return figures
 
 
-def ceiling_for_default_model(remeasure: bool) -> dict[str, Any]:
-    info = read_gguf_info(default_model_path())
+def _server_cpu_per_token(sides: list[dict[str, Any]]) -> float:
+    return statistics.median(s["server_cpu_s"] * 1e6 / max(tokens(s["streams"]), 1) for s in sides)
+
+
+def ceiling_for_model(model: Path, remeasure: bool) -> dict[str, Any]:
+    info = read_gguf_info(model)
     bandwidth = hardware.memory_bandwidth(cached=not remeasure)
     record = hardware.read_cached_bandwidth()
     return {
@@ -356,15 +390,58 @@ def ceiling_for_default_model(remeasure: bool) -> dict[str, Any]:
     }
 
 
+def resolve_model(choice: str, say_progress: Any = say) -> tuple[str, Path]:
+    """(results folder name, GGUF path) for ``--model``; writes the real-shape model if needed."""
+    if choice == STAND_IN:
+        return STAND_IN, default_model_path()
+    if choice == REAL_SHAPE:
+        from real_shape import ensure_real_shape_model
+
+        return REAL_SHAPE, ensure_real_shape_model(say=say_progress)
+    path = Path(choice).expanduser()
+    if not path.is_file():
+        raise SystemExit(f"--model: no such file {path} (or say stand-in / real-shape)")
+    return path.name.removesuffix(".gguf"), path
+
+
+def describe_model(key: str, path: Path) -> str:
+    if key == STAND_IN:
+        return f"tiny default model ({read_gguf_info(path).summary()})"
+    if key == REAL_SHAPE:
+        from real_shape import describe
+
+        facts = describe(path)
+        full = facts["at_40_layers"]["said"]
+        return (
+            f"real-shape model: {facts['summary']}, random weights; Qwen3.6-35B-A3B's widths "
+            f"with {facts['layers']} of its 40 layers (at 40 layers: {full})"
+        )
+    return read_gguf_info(path).summary()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="bin/bench", description=__doc__.splitlines()[0] if __doc__ else None
     )
+    parser.add_argument(
+        "--model",
+        default=STAND_IN,
+        help=f"{STAND_IN} (default: the tiny default model), {REAL_SHAPE} (Qwen3.6-35B-A3B's "
+        "widths, 4 layers, random weights; written once, ~20 s, 2.8 GB) or a GGUF path",
+    )
     parser.add_argument("--runs", type=int, default=5, help="interleaved A/B rounds (default 5)")
     parser.add_argument("--max-tokens", type=int, default=256, help="tokens per stream")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=os.cpu_count(),
+        help="llama-server -t (default: all cores, %(default)s here)",
+    )
     parser.add_argument("--picture-runs", type=int, default=None, help="default: --runs")
     parser.add_argument("--render-runs", type=int, default=30)
-    parser.add_argument("--out", type=Path, default=ROOT / "bench-results")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="results folder (default bench-results/<model>)"
+    )
     parser.add_argument(
         "--remeasure-bandwidth", action="store_true", help="ignore the cached bandwidth"
     )
@@ -373,17 +450,27 @@ def main(argv: list[str] | None = None) -> int:
     if find_server_binary() is None or not default_model_path().is_file():
         say("llama-server or the default model is missing: run `bin/pelican-tui setup` first")
         return 1
-    workload = Workload(max_tokens=args.max_tokens)
+    key, model = resolve_model(args.model)
+    described = describe_model(key, model)
+    workload = Workload(
+        max_tokens=args.max_tokens,
+        model=None if key == STAND_IN else model,
+        threads=args.threads,
+    )
     started = time.monotonic()
     try:
+        say(f"{described}")
         say(f"{args.runs} interleaved rounds, {args.max_tokens} tokens per stream")
         rounds = run_rounds(workload, args.runs)
-        say("pictures, timed inside the app")
-        pictures = run_picture_latency(workload, args.picture_runs or args.runs)
+        if key == STAND_IN:
+            say("pictures, timed inside the app")
+            pictures = run_picture_latency(workload, args.picture_runs or args.runs)
+        else:
+            pictures = {"skipped": "random weights write no SVG (pictures: see the stand-in)"}
         say("SVG render latency: worker versus in-process")
         render = measure_render(runs=args.render_runs)
         say("memory bandwidth and the decode ceiling")
-        ceiling = ceiling_for_default_model(args.remeasure_bandwidth)
+        ceiling = ceiling_for_model(model, args.remeasure_bandwidth)
     finally:
         shutil.rmtree(home, ignore_errors=True)
     figures = build_figures(rounds, pictures, render, ceiling)
@@ -395,14 +482,15 @@ def main(argv: list[str] | None = None) -> int:
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {memory:.0f} GiB RAM, "
         f"{platform.system()} {platform.release()}, Python {platform.python_version()}",
         "runs": args.runs,
-        "workload": f"tiny default model, two panes (thinking on/off), {args.max_tokens} "
+        "model": key,
+        "workload": f"{described}, two panes (thinking on/off), {args.max_tokens} "
         f"max tokens per stream, -c {workload.context}, --seed {workload.seed}, "
-        "160x48 pty (xterm-256color, half-cell pictures)",
+        f"-t {args.threads}, 160x48 pty (xterm-256color, half-cell pictures)",
         "duration_s": round(time.monotonic() - started, 1),
         "load_average_at_end": os.getloadavg(),
     }
     raw = {"rounds": rounds, "pictures": pictures, "render": render, "ceiling": ceiling}
-    json_path, md_path = write_results(args.out, figures, meta, raw)
+    json_path, md_path = write_results(args.out or ROOT / "bench-results" / key, figures, meta, raw)
     print(md_path.read_text())
     say(f"wrote {json_path} and {md_path}")
     return 0

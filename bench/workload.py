@@ -2,8 +2,10 @@
 
 pelican-tui's two panes with no Claude key: the left pane runs the local model
 with thinking on, the right with thinking off, both on the same llama-server
-(tiny default model, ``-c 2048``, a fixed ``--seed`` so the same request
-generates the same tokens in every run) and ``max_tokens`` fixed.
+(``-c 2048``, a fixed ``--seed`` so the same request generates the same tokens
+in every run, ``-t`` all cores unless told otherwise) and ``max_tokens`` fixed.
+The model is the tiny default stand-in unless ``model`` names a GGUF (the
+benchmark's real-shape model, :mod:`real_shape`).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 
 from pelican_tui.backends.llama.binary import find_server_binary
 from pelican_tui.backends.llama.local_model import plan_local, server_config
-from pelican_tui.backends.openai_compat.backend import build_payload
+from pelican_tui.backends.openai_compat.payload import build_payload
 from pelican_tui.backends.protocol import GenerationRequest
 from pelican_tui.backends.settings import Settings, load_settings
 
@@ -30,6 +32,10 @@ class Workload:
     max_tokens: int = 256
     context: int = 2048
     seed: int = 42
+    model: Path | None = None
+    """A GGUF to serve; None: the tiny default stand-in."""
+    threads: int | None = None
+    """llama-server's ``-t``; None: llama-server's own default."""
 
     @property
     def server_args(self) -> list[str]:
@@ -38,6 +44,10 @@ class Workload:
     def cli_flags(self) -> list[str]:
         """pelican-tui command-line flags that select this workload."""
         flags = ["--ctx", str(self.context), "--no-claude"]
+        if self.model is not None:
+            flags += ["--model", str(self.model)]
+        if self.threads is not None:
+            flags += ["--threads", str(self.threads)]
         return flags + [f"--server-arg={arg}" for arg in self.server_args]
 
     def env(self, home: Path) -> dict[str, str]:
@@ -60,16 +70,16 @@ class Workload:
 
     def settings(self) -> Settings:
         """The settings pelican-tui builds from :meth:`cli_flags` and :meth:`env`."""
-        return load_settings(
-            {
-                "local": {
-                    "context": self.context,
-                    "extra_args": self.server_args,
-                    "max_tokens": self.max_tokens,
-                },
-                "claude": {"enabled": False},
-            }
-        )
+        local: dict[str, Any] = {
+            "context": self.context,
+            "extra_args": self.server_args,
+            "max_tokens": self.max_tokens,
+        }
+        if self.model is not None:
+            local["model"] = self.model
+        if self.threads is not None:
+            local["threads"] = self.threads
+        return load_settings({"local": local, "claude": {"enabled": False}})
 
     def server_command(self, port: int) -> list[str]:
         """llama-server's command line exactly as pelican-tui builds it.
@@ -83,7 +93,7 @@ class Workload:
             raise SystemExit("no llama-server: run `bin/pelican-tui setup` first")
         plan = plan_local(settings.local)
         if plan.model_path is None or not plan.model_path.is_file():
-            raise SystemExit("the default model is missing: run `bin/pelican-tui setup` first")
+            raise SystemExit(f"no model at {plan.model_path}: run `bin/pelican-tui setup` first")
         return server_config(settings.local, plan, found.path).command(port)
 
     def payloads(self) -> list[dict[str, Any]]:

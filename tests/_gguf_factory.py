@@ -73,6 +73,8 @@ TINY_CHAT_TEMPLATE = """\
 """Qwen3.5's template without tools and images: same thinking structure and endings."""
 
 ARCHITECTURES = ("qwen3moe", "qwen35moe")
+EXPERT_MARK = "_exps"
+"""Routed-expert tensors carry this in their name (shared experts are ``_shexp``)."""
 
 _TOKENIZER_SCALARS = (
     "tokenizer.ggml.model",
@@ -228,7 +230,11 @@ def tensor_layout(shape: MoEShape) -> dict[str, tuple[tuple[int, ...], str]]:
 
 
 def _write_hparams(
-    writer: GGUFWriter, shape: MoEShape, name: str, file_type: LlamaFileType | None
+    writer: GGUFWriter,
+    shape: MoEShape,
+    name: str,
+    file_type: LlamaFileType | None,
+    rope_freq_base: float = 1_000_000.0,
 ) -> None:
     s = shape
     writer.add_name(name)
@@ -243,7 +249,7 @@ def _write_hparams(
     writer.add_head_count_kv(s.n_head_kv)
     writer.add_key_length(s.head_dim)
     writer.add_value_length(s.head_dim)
-    writer.add_rope_freq_base(1_000_000.0)
+    writer.add_rope_freq_base(rope_freq_base)
     writer.add_layer_norm_rms_eps(1e-6)
     # Both are required: without them llama-server aborts on an internal check.
     writer.add_expert_count(s.n_experts)
@@ -523,11 +529,333 @@ def write_sparse_moe(
     return _expected(path, shape, name, elements, tensor_bytes, quantization)
 
 
+# --------------------------------------------------------------------------- real shape
+
+QWEN36_35B_A3B = MoEShape(
+    arch="qwen35moe",
+    vocab=248_320,  # padded embedding rows (model card: "248320 (Padded)")
+    n_experts=256,
+    n_used=8,  # plus the shared expert, always on
+    hidden=2048,
+    n_blocks=40,  # 10 x (3 Gated DeltaNet + 1 gated attention)
+    n_head=16,
+    n_head_kv=2,
+    head_dim=256,
+    expert_ff=512,
+    shared_ff=512,
+    full_attention_interval=4,
+    context_length=262_144,
+    tied_output=False,
+    ssm_state=128,  # DeltaNet head size (keys and values)
+    ssm_groups=16,  # DeltaNet key/query heads
+    ssm_value_heads=32,  # DeltaNet value heads
+    ssm_conv_kernel=4,
+)
+"""Qwen3.6-35B-A3B's published text-model shape, in llama.cpp's ``qwen35moe`` terms.
+
+From the model card: hidden 2048, 40 layers laid out as 10 x (3 x Gated DeltaNet
++ 1 x gated attention), DeltaNet 16 QK heads / 32 V heads of 128, attention 16 Q
+/ 2 KV heads of 256 with 64 rotary dims, 256 experts (8 routed + 1 shared) of
+intermediate size 512, vocabulary 248320 (padded), context 262144. llama.cpp's
+converter maps the DeltaNet widths to ``ssm.state_size`` (head size),
+``ssm.group_count`` (key heads), ``ssm.time_step_rank`` (value heads) and
+``ssm.inner_size`` (value heads x head size). Not on the card, assumed as in
+Qwen3-Next/Qwen3.5: conv kernel 4, untied output (which is what makes the
+total 34.7B, i.e. "35B"), rope base 1e7. The vision encoder and the
+multi-token-prediction block are not part of it (llama-server serves text
+without them).
+"""
+
+REAL_SHAPE_RECIPE = "qwen36-35b-a3b-shape-v1"
+"""Names the recipe of :func:`write_real_shape_moe`; change it when the output changes
+(the benchmark caches the file under this name)."""
+
+REAL_SHAPE_ROPE_BASE = 10_000_000.0
+_REAL_SHAPE_STD = 0.02
+"""Standard deviation of the random weights, like the tiny models' F16 weights."""
+
+
+def _use_more_bits(i_layer: int, n_layers: int) -> bool:
+    """llama.cpp's ``use_more_bits`` (src/llama-quant.cpp): the layers Q4_K_M gives Q6_K."""
+    return (
+        i_layer < n_layers // 8
+        or i_layer >= 7 * n_layers // 8
+        or (i_layer - n_layers // 8) % 3 == 2
+    )
+
+
+def q4_k_m_types(shape: MoEShape) -> dict[str, GGMLQuantizationType]:
+    """Tensor name -> type, as ``llama-quantize ... Q4_K_M`` picks them for this shape.
+
+    Follows ``llama_tensor_get_type_impl`` for an untied model with more than 8
+    experts: 1-D tensors, the router and the conv kernels stay F32; output Q6_K;
+    attn_v and the DeltaNet attn_qkv (counted together, in file order) and every
+    ffn_down (routed and shared) Q6_K in the ``use_more_bits`` layers, Q4_K
+    otherwise; everything else Q4_K. A matrix whose rows do not split into
+    256-wide blocks is F16 (llama.cpp would fall back to a legacy quant there;
+    the real widths never need it).
+    """
+    layout = tensor_layout(shape)
+    n_attn_v = sum(1 for name in layout if name.endswith((".attn_v.weight", ".attn_qkv.weight")))
+    i_attn_v = 0
+    types: dict[str, GGMLQuantizationType] = {}
+    for name, (dims, role) in layout.items():
+        kind = GGMLQuantizationType.F32
+        if role == _MATRIX:
+            kind = GGMLQuantizationType.Q4_K
+            if name == "output.weight":
+                kind = GGMLQuantizationType.Q6_K
+            elif name.endswith((".attn_v.weight", ".attn_qkv.weight")):
+                if _use_more_bits(i_attn_v, n_attn_v):
+                    kind = GGMLQuantizationType.Q6_K
+                i_attn_v += 1
+            elif ".ffn_down" in name and _use_more_bits(int(name.split(".")[1]), shape.n_blocks):
+                kind = GGMLQuantizationType.Q6_K
+            block, _ = GGML_QUANT_SIZES[kind]
+            if dims[0] % block != 0:
+                kind = GGMLQuantizationType.F16
+        types[name] = kind
+    return types
+
+
+def _f16_bytes(value: float) -> np.ndarray[Any, Any]:
+    return np.array([value], dtype=np.float16).view(np.uint8)
+
+
+def random_k_blocks(
+    kind: GGMLQuantizationType, n_elements: int, rng: np.random.Generator
+) -> np.ndarray[Any, Any]:
+    """Random Q4_K or Q6_K blocks (raw bytes) whose weights average 0 with std ~0.02.
+
+    The ``gguf`` package cannot quantize to K-quants (NotImplementedError), and
+    random weights need no quantizing: the quants are random bytes, the block
+    scales are fixed so every weight is ``d * (q - midpoint)``. llama-server
+    reads, multiplies and moves exactly what it would for a real Q4_K_M file.
+    """
+    block, size = GGML_QUANT_SIZES[kind]
+    n_blocks = n_elements // block
+    data = np.frombuffer(bytearray(rng.bytes(n_blocks * size)), dtype=np.uint8)
+    data = data.reshape(n_blocks, size)
+    if kind == GGMLQuantizationType.Q4_K:
+        # d, dmin (f16), 12 bytes of 6-bit scales/mins (all 1), 128 bytes of 4-bit quants
+        d = _REAL_SHAPE_STD / 4.61  # std of q in 0..15
+        data[:, 0:2] = _f16_bytes(d)
+        data[:, 2:4] = _f16_bytes(7.5 * d)
+        data[:, 4:16] = np.array([1] * 8 + [0x11] * 4, dtype=np.uint8)
+    elif kind == GGMLQuantizationType.Q6_K:
+        # 128 bytes low 4 bits, 64 bytes high 2 bits, 16 int8 scales (all 1), d (f16)
+        data[:, 192:208] = 1
+        data[:, 208:210] = _f16_bytes(_REAL_SHAPE_STD / 18.47)  # std of q - 32, q in 0..63
+    else:
+        raise ValueError(f"no random block writer for {kind.name}")
+    return data.reshape(-1)
+
+
+def padded_tokenizer(tokenizer: dict[str, Any], vocab: int) -> dict[str, Any]:
+    """``tokenizer`` with made-up normal tokens appended up to ``vocab`` entries.
+
+    Qwen's real 248k-token tokenizer is not available here; the output matrix
+    and the sampler cost what they cost because of the vocabulary's size, so
+    the size is what must match. The added tokens are distinct lowercase words
+    (``Ġ`` + 4 letters, byte-level BPE for " abcd"): never produced by
+    tokenizing, but sampled and detokenized like any word, so a random-weight
+    model streams text of ordinary length per token.
+    """
+    tokens = list(tokenizer["tokenizer.ggml.tokens"])
+    if vocab < len(tokens):
+        raise ValueError(f"vocab {vocab} is smaller than the tokenizer ({len(tokens)})")
+    types = list(tokenizer["tokenizer.ggml.token_type"])
+    taken = set(tokens)
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    index = 0
+    while len(tokens) < vocab:
+        word, n = "", index
+        for _ in range(4):
+            n, r = divmod(n, len(letters))
+            word = letters[r] + word
+        index += 1
+        token = "\u0120" + word
+        if token not in taken:
+            tokens.append(token)
+            types.append(1)  # NORMAL
+    return {
+        **tokenizer,
+        "tokenizer.ggml.tokens": tokens,
+        "tokenizer.ggml.token_type": types,
+    }
+
+
+def write_real_shape_moe(
+    path: Path,
+    tokenizer_source: Path,
+    *,
+    n_blocks: int = 4,
+    name: str | None = None,
+    seed: int = 0,
+    **widths: Any,
+) -> dict[str, Any]:
+    """Write a random-weight ``qwen35moe`` GGUF with Qwen3.6-35B-A3B's widths, Q4_K_M-typed.
+
+    Every width is the real model's (:data:`QWEN36_35B_A3B`) unless overridden
+    through ``widths`` (MoEShape field names, e.g. ``n_experts=16``); only the
+    layer count differs. The default 4 layers are one period of the hybrid
+    layout (3 DeltaNet, 1 attention), ~2.7 GB, and extrapolate exactly to 40.
+    Tensor types follow :func:`q4_k_m_types`; quantized tensors are written as
+    random blocks (:func:`random_k_blocks`), one tensor at a time (the 4-layer
+    file: ~20 s, 0.9 GB peak memory, here). The tokenizer is the source
+    GGUF's, padded to the vocabulary size (:func:`padded_tokenizer`), with the
+    thinking chat template. Returns the same keys as :func:`write_tiny_moe`
+    plus ``tensor_types`` (type name -> tensor count) and ``recipe``.
+    """
+    import dataclasses
+
+    path = Path(path)
+    shape = dataclasses.replace(QWEN36_35B_A3B, n_blocks=n_blocks, **widths)
+    shape.validate()
+    tokenizer = padded_tokenizer(_tokenizer(tokenizer_source), shape.vocab)
+    types = q4_k_m_types(shape)
+    layout = tensor_layout(shape)
+    label = name or f"Qwen3.6-35B-A3B-shaped {n_blocks}-layer random Q4_K_M"
+    rng = np.random.default_rng(seed)
+
+    writer = GGUFWriter(path, shape.arch)
+    _write_hparams(
+        writer, shape, label, LlamaFileType.MOSTLY_Q4_K_M, rope_freq_base=REAL_SHAPE_ROPE_BASE
+    )
+    _write_tokenizer(writer, tokenizer)
+    elements: dict[str, int] = {}
+    tensor_bytes = 0
+    for tensor_name, (dims, _role) in layout.items():
+        kind = types[tensor_name]
+        block, size = GGML_QUANT_SIZES[kind]
+        count = int(np.prod(dims))
+        nbytes = count // block * size
+        # The shape is in elements (a uint8 dtype would make the writer read it as bytes).
+        writer.add_tensor_info(
+            tensor_name, tuple(reversed(dims)), np.dtype(np.float32), nbytes, raw_dtype=kind
+        )
+        elements[tensor_name] = count
+        tensor_bytes += nbytes
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_ti_data_to_file()
+    for tensor_name, (dims, role) in layout.items():
+        kind = types[tensor_name]
+        np_shape = tuple(reversed(dims))
+        values: np.ndarray[Any, Any]
+        if kind in (GGMLQuantizationType.Q4_K, GGMLQuantizationType.Q6_K):
+            values = random_k_blocks(kind, elements[tensor_name], rng)
+        elif role == _NORM:
+            values = np.ones(np_shape, dtype=np.float32)
+        elif role == _ZERO:
+            values = np.zeros(np_shape, dtype=np.float32)
+        elif role == _DECAY:
+            values = (-np.abs(rng.standard_normal(np_shape)) - 0.5).astype(np.float32)
+        else:
+            values = (rng.standard_normal(np_shape) * _REAL_SHAPE_STD).astype(
+                np.float16 if kind == GGMLQuantizationType.F16 else np.float32
+            )
+        writer.write_tensor_data(values)
+    writer.close()
+
+    expected = _expected(path, shape, label, elements, tensor_bytes, "Q4_K_M")
+    counts: dict[str, int] = {}
+    for kind in types.values():
+        counts[kind.name] = counts.get(kind.name, 0) + 1
+    expected["tensor_types"] = counts
+    expected["recipe"] = REAL_SHAPE_RECIPE
+    return expected
+
+
+def extrapolate_layers(path: Path, n_layers: int) -> dict[str, Any]:
+    """What a hybrid MoE file with fewer layers says about the same model at ``n_layers``.
+
+    Reads the tensor table (through pelican-tui's header reader, which skips the
+    tokenizer) and sorts each block's tensors by kind of block: DeltaNet
+    (``ssm_out`` present) or attention. At ``n_layers`` the model has the
+    non-block tensors once, and each kind of block as many times as the
+    file's ``full_attention_interval`` gives it, each costing the mean of that
+    kind in the file. Exact when the file holds whole periods of the layout
+    (4 layers of an interval-4 model); the bytes also assume the file's mix
+    of Q4_K and Q6_K layers is the full model's (Q4_K_M gives Q6_K to half the
+    ffn_down layers in both).
+
+    Returns total and active parameters and tensor bytes, for the file and at
+    ``n_layers``.
+    """
+    from pelican_tui.backends.llama.gguf_info import _HeaderReader
+
+    reader = _HeaderReader(Path(path))
+    arch = str(reader.get_field("general.architecture").contents())  # type: ignore[union-attr]
+    used = int(reader.get_field(f"{arch}.expert_used_count").contents())  # type: ignore[union-attr]
+    experts = int(reader.get_field(f"{arch}.expert_count").contents())  # type: ignore[union-attr]
+    interval_field = reader.get_field(f"{arch}.full_attention_interval")
+    interval = int(interval_field.contents()) if interval_field is not None else 4
+
+    def empty() -> dict[str, float]:
+        return {"params": 0.0, "expert": 0.0, "bytes": 0.0}
+
+    outside = empty()
+    blocks: dict[int, dict[str, float]] = {}
+    recurrent: set[int] = set()
+    for tensor in reader.tensors:
+        if tensor.name.startswith("blk."):
+            index = int(tensor.name.split(".")[1])
+            bucket = blocks.setdefault(index, empty())
+            if tensor.name.endswith(".ssm_out.weight"):
+                recurrent.add(index)
+        else:
+            bucket = outside
+        bucket["params"] += int(tensor.n_elements)
+        bucket["bytes"] += int(tensor.n_bytes)
+        if EXPERT_MARK in tensor.name:
+            bucket["expert"] += int(tensor.n_elements)
+
+    def active(totals: dict[str, float]) -> float:
+        return totals["params"] - totals["expert"] + totals["expert"] * used / experts
+
+    def mean(indexes: list[int]) -> dict[str, float]:
+        if not indexes:
+            raise ValueError("the file has no block of a kind the full model needs")
+        return {k: sum(blocks[i][k] for i in indexes) / len(indexes) for k in empty()}
+
+    kinds = {
+        True: mean(sorted(recurrent)),
+        False: mean(sorted(set(blocks) - recurrent)),
+    }
+    full = dict(outside)
+    for i in range(n_layers):
+        per_block = kinds[(i + 1) % interval != 0]
+        for k in full:
+            full[k] += per_block[k]
+    here = dict(outside)
+    for block in blocks.values():
+        for k in here:
+            here[k] += block[k]
+    return {
+        "layers": len(blocks),
+        "total_params": int(here["params"]),
+        "active_params": int(active(here)),
+        "tensor_bytes": int(here["bytes"]),
+        "full_layers": n_layers,
+        "full_total_params": int(full["params"]),
+        "full_active_params": int(active(full)),
+        "full_tensor_bytes": int(full["bytes"]),
+    }
+
+
 __all__ = [
     "ARCHITECTURES",
+    "QWEN36_35B_A3B",
+    "REAL_SHAPE_RECIPE",
     "TINY_CHAT_TEMPLATE",
     "MoEShape",
+    "extrapolate_layers",
+    "padded_tokenizer",
+    "q4_k_m_types",
+    "random_k_blocks",
     "tensor_layout",
+    "write_real_shape_moe",
     "write_sparse_moe",
     "write_tiny_moe",
 ]
