@@ -3,18 +3,39 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import io
 import os
+import re
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, get_args
 
 import pytest
 from _gguf_factory import write_sparse_moe
 from _server_support import tiny_model
 
+from pelican_tui.backends import locations
+from pelican_tui.backends.llama.local_model import plan_local, server_config
 from pelican_tui.backends.llama.process import LlamaServer, free_port
+from pelican_tui.backends.settings import LoadMode, LocalSettings
+from pelican_tui.cli import build_parser
+from pelican_tui.cli.args import UsageError
+from pelican_tui.cli.model_flags import (
+    LOAD_MODES,
+    LOCAL_GROUP,
+    model_overrides,
+    settings_from_flags,
+)
+from pelican_tui.cli.render import MAX_FILE_BYTES, render_command
+from pelican_tui.cli.run_args import OutDir
+from pelican_tui.cli.run_args import build_parser as build_run_parser
 
 SECRET = "sk-ant-test-secret-0123456789"
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -135,3 +156,254 @@ def test_doctor_checks_the_fit_of_a_cached_hf_model(tmp_path: Path) -> None:
     done = _run("doctor", "--hf", ref, env=empty)
     fit = next(line for line in done.stdout.splitlines() if "memory fit" in line)
     assert "can't be checked until llama-server has downloaded it" in fit
+
+
+# --------------------------------------------------------------------------- shared model flags
+
+
+def _options(help_text: str, group: str) -> set[str]:
+    """The long options listed under ``group`` in a --help text."""
+    lines = help_text.split(f"\n{group}:\n", 1)[1].split("\n\n", 1)[0]
+    return set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", lines))
+
+
+def test_run_and_the_tui_list_the_same_model_flags() -> None:
+    tui_help = build_parser().format_help()
+    run_help = build_run_parser().format_help()
+    for group in (LOCAL_GROUP, "Claude"):
+        assert _options(tui_help, group) == _options(run_help, group), group
+    local = _options(run_help, LOCAL_GROUP)
+    assert {"--n-cpu-moe", "--ngl", "--load-mode", "--server-arg"} <= local
+    assert {"--model", "--hf", "--url", "--llama-server", "--ctx", "--threads"} <= local
+    # --remote offers a second server to switch a pane to: the TUI's, not run's.
+    assert "--remote" in tui_help and "--remote" not in run_help
+
+
+def test_load_modes_are_the_settings_load_modes() -> None:
+    assert get_args(LoadMode) == LOAD_MODES
+
+
+def test_run_model_flags_reach_llama_servers_command_line(tmp_path: Path) -> None:
+    argv = [
+        "--model", str(tiny_model()), "--ctx", "2048", "--threads", "2", "--n-cpu-moe", "3",
+        "--ngl", "0", "--load-mode", "mlock", "--server-arg=--flash-attn=off",
+        "--server-arg=--no-warmup", "--out", str(tmp_path / "out"),
+    ]  # fmt: skip
+    args = build_run_parser().parse_args(argv)
+    settings = settings_from_flags({**model_overrides(args), "prompt": "a heron"})
+    local = settings.local
+    assert (local.model, local.context, local.threads) == (tiny_model(), 2048, 2)
+    assert (local.n_cpu_moe, local.gpu_layers, local.load_mode) == (3, 0, "mlock")
+    assert local.extra_args == ["--flash-attn=off", "--no-warmup"]
+    assert settings.prompt == "a heron"
+    command = server_config(local, plan_local(local), Path("llama-server")).command(8080)
+    for flag, value in (("--n-cpu-moe", "3"), ("-ngl", "0"), ("--load-mode", "mlock")):
+        assert command[command.index(flag) + 1] == value, command
+    assert "--flash-attn=off" in command and "--no-warmup" in command
+
+
+@pytest.mark.parametrize("parser", [build_parser, build_run_parser], ids=["tui", "run"])
+def test_a_model_source_flag_replaces_the_configured_one(
+    parser: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = Path(os.environ["PELICAN_CONFIG_FILE"])
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text('[local]\nhf = "ggml-org/Qwen3.6-35B-A3B-GGUF:Q4_K_M"\ncontext = 4096\n')
+    out = ["--out", str(tmp_path / "out")] if parser is build_run_parser else []
+
+    def local(*flags: str) -> LocalSettings:
+        return settings_from_flags(model_overrides(parser().parse_args([*flags, *out]))).local
+
+    chosen = local("--model", "x.gguf")
+    assert (chosen.model, chosen.hf, chosen.url) == (Path("x.gguf"), None, None)
+    assert chosen.context == 4096, "the rest of the file still applies"
+    chosen = local("--url", "http://127.0.0.1:9")
+    assert (chosen.model, chosen.hf, chosen.url) == (None, None, "http://127.0.0.1:9")
+    monkeypatch.setenv("PELICAN_LOCAL__URL", "http://127.0.0.1:9")
+    chosen = local("--hf", "someone/tiny-GGUF")
+    assert (chosen.model, chosen.hf, chosen.url) == (None, "someone/tiny-GGUF", None)
+    chosen = local()  # no flag: the file and environment decide, as before
+    assert (chosen.hf, chosen.url) == ("ggml-org/Qwen3.6-35B-A3B-GGUF:Q4_K_M", "http://127.0.0.1:9")
+    with pytest.raises(UsageError, match="not allowed with argument"):
+        parser().parse_args(["--model", "x.gguf", "--url", "http://127.0.0.1:9", *out])
+
+
+# --------------------------------------------------------------------------- run --out
+
+
+@pytest.fixture
+def read_only_folder(tmp_path: Path) -> Iterator[Path]:
+    """An empty folder this process cannot write into, even as root.
+
+    Mode bits do not stop root, so as root the folder is made immutable
+    (``chattr +i``: nobody may create a file in it); otherwise it is chmod 0o555.
+    The fixture proves it before the test relies on it."""
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    as_root = os.geteuid() == 0
+    if as_root:
+        made = subprocess.run(["chattr", "+i", str(folder)], capture_output=True, check=False)
+        if made.returncode != 0:
+            pytest.skip(f"running as root and chattr +i failed: {made.stderr!r}")
+    else:
+        folder.chmod(0o555)
+    try:
+        with pytest.raises(OSError):
+            (folder / "probe").write_text("x")
+        yield folder
+    finally:
+        if as_root:
+            subprocess.run(["chattr", "-i", str(folder)], check=True)
+        else:
+            folder.chmod(0o755)
+
+
+def _headless(*argv: str) -> tuple[int, str, str]:
+    from pelican_tui.cli.run import run_command
+
+    out, err = io.StringIO(), io.StringIO()
+    code = run_command(list(argv), stdout=out, stderr=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def _unusable_out(tmp_path: Path, read_only_folder: Path) -> list[tuple[Path, str]]:
+    a_file = tmp_path / "a-file"
+    a_file.write_text("mine")
+    return [
+        (a_file / "out", f"cannot be created: {a_file} is a file"),
+        (a_file / "deeper" / "out", f"cannot be created: {a_file} is a file"),
+        (read_only_folder, "is not writable"),
+        (read_only_folder / "out", "cannot be created"),
+    ]
+
+
+def test_out_dir_is_claimed_and_released(tmp_path: Path, read_only_folder: Path) -> None:
+    for path, message in _unusable_out(tmp_path, read_only_folder):
+        problem = OutDir(path).claim(force=False)
+        assert problem is not None and message in problem, (path, problem)
+    assert (tmp_path / "a-file").read_text() == "mine"
+    # A new folder (and its missing parents) is made, proven and, unused, removed again.
+    fresh = OutDir(tmp_path / "new" / "deeper" / "out")
+    assert fresh.claim(force=False) is None
+    assert fresh.path.is_dir() and list(fresh.path.iterdir()) == [], "the probe is gone"
+    fresh.release()
+    assert not (tmp_path / "new").exists()
+    # Once something is written there, nothing is removed.
+    kept = OutDir(tmp_path / "kept" / "out")
+    assert kept.claim(force=False) is None
+    (kept.path / "summary.json").write_text("{}")
+    kept.release()
+    assert (kept.path / "summary.json").is_file()
+    # A folder that was there before is never removed.
+    there = tmp_path / "there"
+    there.mkdir()
+    claimed = OutDir(there)
+    assert claimed.claim(force=False) is None
+    claimed.release()
+    assert there.is_dir()
+
+
+def test_run_refuses_an_unusable_out_before_anything_runs(
+    tmp_path: Path, read_only_folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A llama-server that must never be started: every check comes first.
+    monkeypatch.setenv("PELICAN_LOCAL__LLAMA_SERVER", str(tmp_path / "never-run"))
+    model = ["--model", str(tiny_model()), "--no-claude", "--force"]
+    for path, message in _unusable_out(tmp_path, read_only_folder):
+        code, out, err = _headless(*model, "--out", str(path))
+        assert code == 2, (path, err)
+        assert err.count("\n") == 1 and err.startswith("pelican-tui run: --out "), err
+        assert message in err
+        assert out == "", "no summary, no 'exported to'"
+    assert not locations.sessions_db().exists(), "no session store was even opened"
+
+
+def test_run_leaves_no_folder_behind_when_it_stops_early(tmp_path: Path) -> None:
+    out_dir = tmp_path / "results" / "today"
+    code, _, err = _headless(
+        "--model", str(tmp_path / "missing.gguf"), "--no-claude", "--out", str(out_dir)
+    )
+    assert code == 3 and "no such file" in err
+    assert not (tmp_path / "results").exists()
+
+
+# --------------------------------------------------------------------------- render
+
+
+def _render(tmp_path: Path, source: str | Path, *extra: str) -> tuple[int, str, Path]:
+    err = io.StringIO()
+    out = tmp_path / "out.png"
+    code = render_command([str(source), "-o", str(out), *extra], stderr=err)
+    return code, err.getvalue(), out
+
+
+def test_render_help_documents_the_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    assert render_command(["--help"]) == 0
+    text = capsys.readouterr().out
+    for line in ("0  the PNG was written", "1  the SVG could not be rendered", "2  bad usage"):
+        assert line in text
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    assert "`pelican-tui render` exits 0" in readme
+
+
+def test_render_exit_codes(tmp_path: Path) -> None:
+    svg = tmp_path / "pelican.svg"
+    svg.write_text('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 40 30">'
+                   '<circle cx="20" cy="15" r="9" fill="teal"/></svg>')  # fmt: skip
+    code, err, out = _render(tmp_path, svg, "--width", "40")
+    assert (code, err) == (0, "") and out.read_bytes().startswith(PNG_MAGIC)
+    out.unlink()
+    empty = tmp_path / "empty.svg"
+    empty.write_text("  \n")
+    prose = tmp_path / "prose.md"
+    prose.write_text("I cannot draw pelicans.")
+    cases: list[tuple[str | Path, list[str], int, str]] = [
+        (empty, [], 1, "is empty"),
+        ("/dev/null", [], 1, "is empty"),
+        (prose, [], 1, "no SVG"),
+        ("/dev/zero", [], 1, f"larger than {MAX_FILE_BYTES // 1024} KB"),
+        (tmp_path / "missing.svg", [], 2, "cannot read"),
+        (tmp_path, [], 2, "it is a folder"),
+        (svg, ["--width", "0"], 2, "--width: 0 is not from 1 to 8192"),
+        (svg, ["--timeout", "never"], 2, "--timeout"),
+    ]
+    for source, extra, expected, message in cases:
+        code, err, out = _render(tmp_path, source, *extra)
+        assert code == expected, (source, err)
+        assert err.count("\n") == 1 and err.startswith("pelican-tui render: "), err
+        assert message in err, (source, err)
+        assert not out.exists()
+    # OUT that cannot be written is a file problem too, found before rendering.
+    err_stream = io.StringIO()
+    assert render_command([str(svg), "-o", str(tmp_path)], stderr=err_stream) == 2
+    assert "it is a folder" in err_stream.getvalue()
+    err_stream = io.StringIO()
+    nowhere = tmp_path / "no-such-folder" / "out.png"
+    assert render_command([str(svg), "-o", str(nowhere)], stderr=err_stream) == 2
+    assert f"cannot write {nowhere}" in err_stream.getvalue()
+
+
+def _feed_fifo(path: Path, data: bytes) -> threading.Thread:
+    def write() -> None:
+        with contextlib.suppress(BrokenPipeError), path.open("wb") as pipe:
+            pipe.write(data)
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    return writer
+
+
+def test_render_reads_a_pipe_up_to_the_cap(tmp_path: Path) -> None:
+    fifo = tmp_path / "answer.fifo"
+    os.mkfifo(fifo)
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8"><rect width="8"/></svg>'
+    writer = _feed_fifo(fifo, b"Here:\n" + svg)
+    code, err, out = _render(tmp_path, fifo, "--width", "8")
+    writer.join(timeout=30)
+    assert (code, err) == (0, "") and out.read_bytes().startswith(PNG_MAGIC)
+    out.unlink()
+    writer = _feed_fifo(fifo, b" " * (MAX_FILE_BYTES + 4096))
+    code, err, out = _render(tmp_path, fifo)
+    writer.join(timeout=30)
+    assert code == 1 and f"larger than {MAX_FILE_BYTES // 1024} KB" in err
+    assert not writer.is_alive()

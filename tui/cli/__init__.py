@@ -11,6 +11,7 @@ import argparse
 import sys
 from typing import Any
 
+from pelican_tui.cli.args import Parser, parse
 from pelican_tui.cli.model_flags import (
     add_model_flags,
     add_remote_flag,
@@ -28,8 +29,8 @@ def overrides_from_args(args: argparse.Namespace) -> dict[str, Any]:
     return {**model_overrides(args), "ui": ui}
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+def build_parser() -> Parser:
+    parser = Parser(
         prog="pelican-tui",
         description="Compare a local llama.cpp model with Claude on the pelican test.",
         epilog="Without a command, starts the TUI. Settings: see `pelican-tui doctor`.",
@@ -59,7 +60,9 @@ def main(argv: list[str] | None = None) -> int:
     # Commands with their own parsers take the rest of the line verbatim.
     if argv and argv[0] in ("render", "sessions", "run"):
         return _delegate(argv[0], argv[1:])
-    args = build_parser().parse_args(argv)
+    args = parse(build_parser(), argv, sys.stderr)
+    if isinstance(args, int):
+        return args
     command = args.command or "tui"
     try:
         settings = settings_from_flags(overrides_from_args(args))
