@@ -30,22 +30,32 @@ def _home() -> Path | None:
     return Path(value).expanduser() if value else None
 
 
+# -- the three roots ---------------------------------------------------------------
+
+
 def config_dir() -> Path:
+    """Settings (``config.toml``): ``PELICAN_HOME/config`` or the platform config folder."""
     home = _home()
     return home / "config" if home else Path(platformdirs.user_config_dir(APP_NAME))
 
 
 def data_dir() -> Path:
+    """What people made (sessions, UI state): ``PELICAN_HOME/data`` or the platform data folder."""
     home = _home()
     return home / "data" if home else Path(platformdirs.user_data_dir(APP_NAME))
 
 
 def cache_dir() -> Path:
+    """What can be rebuilt or fetched again: ``PELICAN_CACHE_DIR`` or the platform cache folder."""
     override = os.environ.get(CACHE_ENV)
     return Path(override).expanduser() if override else Path(platformdirs.user_cache_dir(APP_NAME))
 
 
+# -- below them: one function per file or folder -------------------------------------
+
+
 def config_file() -> Path:
+    """The TOML settings file (``PELICAN_CONFIG_FILE`` points at another)."""
     override = os.environ.get(CONFIG_FILE_ENV)
     return Path(override).expanduser() if override else config_dir() / "config.toml"
 
@@ -56,10 +66,12 @@ def state_file() -> Path:
 
 
 def sessions_db() -> Path:
+    """The SQLite session store: every prompt, run and verdict."""
     return data_dir() / "sessions.sqlite3"
 
 
 def models_dir() -> Path:
+    """Models pelican-tui fetched itself (the tiny stand-in)."""
     return cache_dir() / "models"
 
 
@@ -74,6 +86,7 @@ def hash_cache_file() -> Path:
 
 
 def bandwidth_cache_file() -> Path:
+    """This machine's measured memory read bandwidth (for the decode ceiling)."""
     return cache_dir() / "memory-bandwidth.json"
 
 
