@@ -11,10 +11,11 @@ shows it, and it is scrubbed from every failure reason.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import time
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterator
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Final
 
@@ -28,6 +29,14 @@ from pelican_tui.backends.events import (
     ThinkingDelta,
     Timings,
     Usage,
+    Waiting,
+)
+from pelican_tui.backends.idle import (
+    DEFAULT_IDLE_TIMEOUT_S,
+    IdleRule,
+    StreamIdle,
+    idle_failure,
+    watch_idle,
 )
 from pelican_tui.backends.protocol import BackendStatus, Capabilities, GenerationRequest
 
@@ -92,9 +101,17 @@ class ClaudeBackend:
         can_cancel=True, owns_process=False, supports_thinking=True, supports_effort=True
     )
 
-    def __init__(self, settings: ClaudeSettings, *, api_key: str | None = None) -> None:
-        """``api_key`` overrides ``ANTHROPIC_API_KEY`` (read once, here)."""
+    def __init__(
+        self,
+        settings: ClaudeSettings,
+        *,
+        api_key: str | None = None,
+        idle_timeout_s: float | None = DEFAULT_IDLE_TIMEOUT_S,
+    ) -> None:
+        """``api_key`` overrides ``ANTHROPIC_API_KEY`` (read once, here);
+        ``idle_timeout_s`` is the ``idle_timeout_s`` setting (see :mod:`.idle`)."""
         self._settings = settings
+        self.idle = IdleRule(idle_timeout_s)
         key = api_key if api_key is not None else os.environ.get(API_KEY_ENV, "")
         key = key.strip()
         self._key: _Secret | None = _Secret(key) if key else None
@@ -186,12 +203,19 @@ class ClaudeBackend:
                 timeout=self._settings.timeout_s,
                 max_retries=self._settings.max_retries,
             )
-            async with client, client.messages.stream(**params) as stream:
-                async for event in stream:
+            async with contextlib.aclosing(
+                watch_idle(_sdk_events(client, params), self.idle)
+            ) as events:
+                async for event in events:
+                    if isinstance(event, Waiting):
+                        yield event
+                        continue
                     for out in run.handle(event):
                         yield out
                     if run.finished is not None:
                         break
+        except StreamIdle as idle:
+            failure = idle_failure("Anthropic", idle, "check the network connection")
         except Exception as err:
             failure = self._failure(sdk, err, mid_stream=run.started)
         if failure is None and run.finished is None:
@@ -282,6 +306,17 @@ class ClaudeBackend:
         if isinstance(host, str) and host:
             return f"{host}:{port}" if isinstance(port, int) else host
         return "its API endpoint"
+
+
+async def _sdk_events(client: Any, params: dict[str, Any]) -> AsyncIterator[Any]:
+    """The SDK's stream events, the request and the client closed when this ends.
+
+    One async generator, so the idle rule covers the wait for the response as
+    well as the stream, and closing it closes the HTTP stream.
+    """
+    async with client, client.messages.stream(**params) as stream:
+        async for event in stream:
+            yield event
 
 
 class _Run:

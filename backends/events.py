@@ -64,6 +64,19 @@ class LiveStats:
 
 
 @dataclass(frozen=True, slots=True)
+class Waiting:
+    """Nothing has arrived from the server for ``idle_s`` seconds.
+
+    Sent about once a second while a stream is silent (see
+    :mod:`~pelican_tui.backends.idle`); the next event of another kind means
+    data flows again. A stream silent for the ``idle_timeout_s`` setting ends
+    with :class:`Failed`.
+    """
+
+    idle_s: float
+
+
+@dataclass(frozen=True, slots=True)
 class Finished:
     """The generation completed; final timings and usage."""
 
@@ -82,4 +95,4 @@ class Failed:
     cancelled: bool = False
 
 
-GenerationEvent = Started | ThinkingDelta | TextDelta | LiveStats | Finished | Failed
+GenerationEvent = Started | ThinkingDelta | TextDelta | LiveStats | Waiting | Finished | Failed

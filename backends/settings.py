@@ -19,7 +19,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -28,6 +28,7 @@ from pydantic_settings import (
 )
 
 from pelican_tui.backends import locations
+from pelican_tui.backends.idle import DEFAULT_IDLE_TIMEOUT_S
 from pelican_tui.backends.protocol import DEFAULT_PROMPT, Effort
 
 ImageMode = Literal["auto", "tgp", "sixel", "halfcell", "unicode"]
@@ -77,11 +78,6 @@ class LocalSettings(BaseModel):
     """Anything else passed through to llama-server verbatim."""
     ready_timeout_s: float = 600.0
     """How long to wait for the model to load (downloads count)."""
-    stream_timeout_s: float | None = Field(default=120.0, gt=0)
-    """Seconds without a byte from the server before an answer is abandoned (None: wait forever).
-
-    Counts the wait for the first token too, so a server busy with another
-    request needs this to be generous."""
     fit: Literal["warn", "refuse", "ignore"] = "warn"
     """What to do when the memory estimate exceeds available RAM."""
     thinking: bool = True
@@ -166,10 +162,31 @@ class Settings(BaseSettings):
         "block. Use a viewBox and keep it self-contained: no external images or fonts."
     )
     """System prompt sent to both models (the same for a fair comparison)."""
+    idle_timeout_s: float | None = Field(default=DEFAULT_IDLE_TIMEOUT_S, gt=0)
+    """Seconds a model's answer may send nothing before it is abandoned (None: wait forever).
+
+    One rule for every backend (llama-server, an attached or remote server,
+    Claude): after a few seconds of silence the pane says "no data for N s",
+    and at this limit the run fails with "no data from <server> for N s". It
+    counts the wait for the first token too, so a server busy with another
+    request needs it to be generous. ``local.stream_timeout_s``, its old
+    name, is still read."""
     local: LocalSettings = Field(default_factory=LocalSettings)
     remote: RemoteSettings = Field(default_factory=RemoteSettings)
     claude: ClaudeSettings = Field(default_factory=ClaudeSettings)
     ui: UISettings = Field(default_factory=UISettings)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _old_names(cls, data: Any) -> Any:
+        """``local.stream_timeout_s`` (the local model's old idle limit) is ``idle_timeout_s``."""
+        local = data.get("local") if isinstance(data, dict) else None
+        if isinstance(local, dict) and "stream_timeout_s" in local:
+            local = dict(local)
+            old = local.pop("stream_timeout_s")
+            data = {**data, "local": local}
+            data.setdefault("idle_timeout_s", old)
+        return data
 
     @classmethod
     def settings_customise_sources(

@@ -14,6 +14,7 @@ Point the SDK at it with ``base_url`` (``ClaudeSettings.base_url``) or
 ``error_event``  a few events, then an SSE ``event: error`` (overloaded) mid-stream.
 ``cut``          a few events, then the socket is aborted (chunked body left unfinished).
 ``truncated``    a few events, then a clean end of body without ``message_stop``.
+``stall``        a few events, then silence (connection open) until the client hangs up.
 ``slow``         the whole stream with :attr:`chunk_delay_s` between events (cancel tests).
 
 Every request is recorded (method, path, lower-cased headers, parsed JSON) in
@@ -61,6 +62,7 @@ Scenario = Literal[
     "error_event",
     "cut",
     "truncated",
+    "stall",
     "slow",
 ]
 SCENARIOS: Final[tuple[str, ...]] = get_args(Scenario)
@@ -459,7 +461,7 @@ class AnthropicTestServer:
         scenario: str,
     ) -> None:
         events = self._events(request_id, model, thinking)
-        if scenario in ("error_event", "cut", "truncated"):
+        if scenario in ("error_event", "cut", "truncated", "stall"):
             events = events[:6]
         if scenario == "error_event":
             error = {
@@ -495,6 +497,10 @@ class AnthropicTestServer:
                     await asyncio.wait({hung_up}, timeout=delay)
             if scenario == "cut":
                 writer.transport.abort()  # no final chunk: the body is incomplete
+                return
+            if scenario == "stall":
+                await hung_up  # silent, connection open, until the client gives up
+                self.client_disconnected.set()
                 return
             writer.write(b"0\r\n\r\n")
             await writer.drain()

@@ -23,9 +23,10 @@ from pelican_tui.backends.events import (
     TextDelta,
     ThinkingDelta,
     Usage,
+    Waiting,
 )
 from pelican_tui.backends.protocol import GenerationRequest, ModelBackend
-from pelican_tui.backends.settings import ClaudeSettings
+from pelican_tui.backends.settings import ClaudeSettings, load_settings
 
 KEY = "sk-ant-test-DO-NOT-LEAK-0123456789"
 TIMEOUT_S = 15.0
@@ -251,6 +252,26 @@ async def test_stream_ending_without_message_stop_fails(server: AnthropicTestSer
     failed = events[-1]
     assert isinstance(failed, Failed)
     assert failed.reason == "the connection to Anthropic ended before the answer was complete"
+
+
+async def test_a_silent_stream_shows_waiting_then_fails_and_hangs_up(
+    server: AnthropicTestServer,
+) -> None:
+    server.scenario = "stall"
+    settings = load_settings(
+        {"idle_timeout_s": 2, "claude": {"base_url": server.base_url, "max_retries": 0}}
+    )
+    backend = ClaudeBackend(settings.claude, api_key=KEY, idle_timeout_s=settings.idle_timeout_s)
+    events = await collect(backend)
+    assert_one_terminal_event_last(events)
+    assert texts(events, ThinkingDelta), "the events before the silence arrived"
+    waiting = [e.idle_s for e in events if isinstance(e, Waiting)]
+    assert len(waiting) >= 2 and waiting == sorted(waiting) and waiting[-1] < 2.0, waiting
+    failed = events[-1]
+    assert isinstance(failed, Failed)
+    assert failed.reason == "no data from Anthropic for 2 s; gave up"
+    assert failed.hint is not None and "idle_timeout_s" in failed.hint
+    assert await disconnected(server), "the silent stream was closed"
 
 
 def free_port() -> int:

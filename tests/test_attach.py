@@ -24,18 +24,14 @@ import pytest
 from _server_support import tiny_model
 
 from pelican_tui.backends.engine.sides import make_local_backend
-from pelican_tui.backends.events import Failed, Finished, GenerationEvent, TextDelta
+from pelican_tui.backends.events import Failed, Finished, GenerationEvent, TextDelta, Waiting
 from pelican_tui.backends.llama.local_model import plan_local
 from pelican_tui.backends.llama.process import LlamaServer, free_port
-from pelican_tui.backends.openai_compat.backend import (
-    LLAMA_CPP_ONLY_FIELDS,
-    OpenAICompatibleBackend,
-    build_payload,
-    check_server,
-    normalize_base_url,
-)
+from pelican_tui.backends.openai_compat.backend import OpenAICompatibleBackend
+from pelican_tui.backends.openai_compat.payload import LLAMA_CPP_ONLY_FIELDS, build_payload
+from pelican_tui.backends.openai_compat.probe import check_server, normalize_base_url
 from pelican_tui.backends.protocol import GenerationRequest
-from pelican_tui.backends.settings import LocalSettings
+from pelican_tui.backends.settings import LocalSettings, Settings, load_settings
 
 ANSWER = '```svg\n<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"/>\n```'
 PIECES = [ANSWER[i : i + 7] for i in range(0, len(ANSWER), 7)]
@@ -100,6 +96,10 @@ class OpenAITestServer:
     """Serve the API under this path (``/api`` gives ``/api/v1/...``)."""
     stall_after: int | None = None
     """Send this many chunks, then nothing more until the client hangs up."""
+    pause_s: float | None = None
+    """With ``stall_after``: go silent this long, then send the rest (a slow server)."""
+    cut_after: int | None = None
+    """Send this many chunks, then drop the connection mid-body."""
     api_key: str | None = None
     requests: list[Recorded] = field(default_factory=list)
     client_hung_up: threading.Event = field(default_factory=threading.Event)
@@ -202,8 +202,14 @@ class OpenAITestServer:
         space = " " if self.space_after_colon else ""
         for index, chunk in enumerate(chunks):
             if self.stall_after is not None and index == self.stall_after:
-                await hung_up  # silent until the client gives up
-                self.client_hung_up.set()
+                if self.pause_s is not None:  # a slow server: silent for a while, then on
+                    await asyncio.wait({hung_up}, timeout=self.pause_s)
+                else:
+                    await hung_up  # silent until the client gives up
+                    self.client_hung_up.set()
+                    return
+            if self.cut_after is not None and index == self.cut_after:
+                writer.transport.abort()  # the chunked body is left unfinished
                 return
             data = chunk if isinstance(chunk, str) else json.dumps(chunk)
             frame = f"data:{space}{data}\n\n".encode()
@@ -303,7 +309,7 @@ async def test_status_reports_an_unreachable_server_after_a_probe() -> None:
     assert "not checked yet" in backend.status().message
     status = await backend.probe()
     assert not status.ready
-    assert "cannot reach" in status.message and url in status.message
+    assert status.message == f"cannot reach {url}: connection refused (is the server running?)"
     assert status.hint and "local.url" in status.hint
     assert backend.status() == status
     events = await _collect(backend)
@@ -334,23 +340,74 @@ async def test_a_server_that_goes_away_turns_status_not_ready() -> None:
 # --------------------------------------------------------------------------- stalls
 
 
+def _idle_settings(url: str, idle_timeout_s: float) -> Settings:
+    return load_settings({"idle_timeout_s": idle_timeout_s, "local": {"url": url}})
+
+
+def _attached(settings: Settings) -> OpenAICompatibleBackend:
+    local = settings.local
+    return make_local_backend(
+        local, plan_local(local), binary=None, idle_timeout_s=settings.idle_timeout_s
+    )
+
+
 @pytest.mark.parametrize("openai_server", [{"stall_after": 3}], indirect=True)
-async def test_a_silent_stall_ends_in_failed(openai_server: OpenAITestServer) -> None:
-    backend = OpenAICompatibleBackend(openai_server.url, stream_timeout_s=0.5)
+async def test_a_silent_server_shows_waiting_then_fails_and_is_hung_up_on(
+    openai_server: OpenAITestServer,
+) -> None:
+    settings = _idle_settings(openai_server.url, 2.0)
     started = time.monotonic()
-    events = await asyncio.wait_for(_collect(backend), timeout=30)
-    assert isinstance(events[-1], Failed), events[-1]
-    assert "sent nothing for 0.5 s" in events[-1].reason
-    assert any(isinstance(e, TextDelta) for e in events), "the chunks before the stall arrived"
-    assert time.monotonic() - started < 10
-    assert openai_server.client_hung_up.wait(5), "the client closed the stalled stream"
+    events = await asyncio.wait_for(_collect(_attached(settings)), timeout=30)
+    elapsed = time.monotonic() - started
+    failed = events[-1]
+    assert isinstance(failed, Failed), failed
+    assert failed.reason == f"no data from the server at {openai_server.url} for 2 s; gave up"
+    assert failed.hint is not None and "idle_timeout_s" in failed.hint
+    waiting = [e for e in events if isinstance(e, Waiting)]
+    assert len(waiting) >= 2, events
+    idles = [w.idle_s for w in waiting]
+    assert idles == sorted(idles) and idles[0] >= 0.5 and idles[-1] < 2.0, idles
+    last_text = max(i for i, e in enumerate(events) if isinstance(e, TextDelta))
+    assert last_text < events.index(waiting[0]), "the chunks before the silence arrived first"
+    assert 2.0 <= elapsed < 10, elapsed
+    assert openai_server.client_hung_up.wait(5), "the client closed the silent stream"
 
 
-def test_stream_timeout_comes_from_settings() -> None:
-    local = LocalSettings(url="http://127.0.0.1:1", stream_timeout_s=42.0)
-    backend = make_local_backend(local, plan_local(local), binary=None)
-    assert backend.stream_timeout_s == 42.0
-    assert LocalSettings().stream_timeout_s == 120.0
+@pytest.mark.parametrize("openai_server", [{"stall_after": 3, "pause_s": 3.0}], indirect=True)
+async def test_a_slow_server_shows_waiting_and_then_finishes(
+    openai_server: OpenAITestServer,
+) -> None:
+    events = await asyncio.wait_for(
+        _collect(_attached(_idle_settings(openai_server.url, 8.0))), timeout=30
+    )
+    assert isinstance(events[-1], Finished), events[-1]
+    assert _answer(events) == ANSWER
+    waiting = [i for i, e in enumerate(events) if isinstance(e, Waiting)]
+    assert waiting, "3 s of silence with an 8 s limit is noticed at 2 s"
+    assert any(isinstance(e, TextDelta) for e in events[waiting[-1] :]), "then data flowed again"
+
+
+def test_idle_timeout_comes_from_settings() -> None:
+    settings = _idle_settings("http://127.0.0.1:1", 42.0)
+    assert _attached(settings).idle.timeout_s == 42.0
+    assert load_settings().idle_timeout_s == 120.0
+
+
+@pytest.mark.parametrize("openai_server", [{"cut_after": 3}], indirect=True)
+async def test_a_connection_cut_mid_answer_is_said_in_plain_words(
+    openai_server: OpenAITestServer,
+) -> None:
+    events = await asyncio.wait_for(_collect(OpenAICompatibleBackend(openai_server.url)), 30)
+    failed = events[-1]
+    assert isinstance(failed, Failed), failed
+    assert failed.reason == f"the server at {openai_server.url} closed the connection mid-answer"
+    assert failed.hint == f"check the server at {openai_server.url}"
+
+
+async def test_an_unknown_host_is_said_in_plain_words() -> None:
+    check = await check_server("http://no-such-host.invalid:8080")
+    assert not check.reachable
+    assert check.message == "cannot reach http://no-such-host.invalid:8080: unknown host name"
 
 
 # --------------------------------------------------------------------------- dialects

@@ -20,7 +20,8 @@ from pelican_tui.backends.events import Finished, TextDelta, ThinkingDelta
 from pelican_tui.backends.llama.gguf_info import read_gguf_info
 from pelican_tui.backends.llama.config import ServerConfig
 from pelican_tui.backends.llama.process import LlamaServer
-from pelican_tui.backends.openai_compat.backend import OpenAICompatibleBackend, build_payload
+from pelican_tui.backends.openai_compat.backend import OpenAICompatibleBackend
+from pelican_tui.backends.openai_compat.payload import build_payload
 from pelican_tui.backends.protocol import GenerationRequest
 
 pytestmark = pytest.mark.slow

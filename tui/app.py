@@ -332,7 +332,7 @@ class PelicanApp(App[None]):
 
         for module in WARM_UP_MODULES:
             importlib.import_module(module)
-        from pelican_tui.backends.openai_compat.backend import tls_context
+        from pelican_tui.backends.openai_compat.probe import tls_context
 
         tls_context()  # CA certificates loaded once, before the first request
 

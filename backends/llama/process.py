@@ -262,6 +262,17 @@ class LlamaServer:
     def running(self) -> bool:
         return self._proc is not None and self._proc.returncode is None
 
+    @property
+    def suspended(self) -> bool:
+        """The process is stopped by a signal (SIGSTOP, ctrl+z): alive, but answering nothing."""
+        pid = self.pid
+        if pid is None or not self.running:
+            return False
+        try:
+            return bool(psutil.Process(pid).status() == psutil.STATUS_STOPPED)
+        except psutil.Error:
+            return False
+
     def last_lines(self, n: int = TAIL_LINES) -> tuple[str, ...]:
         return tuple(list(self.log)[-n:])
 

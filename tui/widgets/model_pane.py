@@ -24,6 +24,7 @@ from pelican_tui.backends.events import (
     LiveStats,
     TextDelta,
     ThinkingDelta,
+    Waiting,
 )
 from pelican_tui.widgets.picture import PictureView
 from pelican_tui.widgets.stream_text import StreamText
@@ -91,6 +92,8 @@ class ModelPane(Vertical):
         self._live: LiveStats | None = None
         self._final: Finished | None = None
         self._failure: Failed | None = None
+        self._waiting: Waiting | None = None
+        """Set while the server sends nothing (cleared by the next other event)."""
         self._queued: str | None = None
         self._stats_dirty = False
         self._collapsed_once = False
@@ -143,7 +146,7 @@ class ModelPane(Vertical):
     def begin(self) -> None:
         """Clear the previous run and start redrawing at :attr:`redraw_hz`."""
         self._live = self._final = self._failure = None
-        self._queued = None
+        self._queued = self._waiting = None
         for stream in self.query(StreamText):
             stream.clear()
         box = self.query_one("#thinking-box", Collapsible)
@@ -164,6 +167,13 @@ class ModelPane(Vertical):
 
     def feed(self, event: GenerationEvent) -> None:
         """Take one event; cheap (no drawing happens here)."""
+        if isinstance(event, Waiting):
+            self._waiting = event
+            self._stats_dirty = True
+            return
+        if self._waiting is not None:
+            self._waiting = None  # data flows again
+            self._stats_dirty = True
         if isinstance(event, TextDelta):
             answer = self.query_one("#answer", StreamText)
             if not answer.text and not self._live:
@@ -238,6 +248,9 @@ class ModelPane(Vertical):
                 f"{_tokens_per_s(t.generation_tokens_per_s, self.ceiling_tok_s)} · "
                 f"{t.generated_tokens or u.output_tokens or 0} tok{thinking} · {think}"
             )
+        if self._waiting is not None and self.state == "running":
+            tokens = f" · {self._live.tokens} tok so far" if self._live else ""
+            return f"{state} no data for {self._waiting.idle_s:.0f} s{tokens} · {think}"
         if self._live is not None:
             live = self._live
             thinking = f" · {live.thinking_tokens} think" if live.thinking_tokens else ""

@@ -1,0 +1,183 @@
+"""The one idle-stream rule: Waiting while a stream is silent, StreamIdle at the limit.
+
+The rule itself on plain async generators (no network), the setting that
+drives it, and the pane line that shows it. The backends' own tests drive it
+against real servers: a loopback OpenAI-compatible server and the loopback
+Anthropic server going silent (test_attach, test_anthropic_backend), and a
+SIGSTOPped llama-server (test_llama_server).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from pelican_tui.backends.events import LiveStats, TextDelta, Waiting
+from pelican_tui.backends.idle import IdleRule, StreamIdle, idle_failure, watch_idle
+from pelican_tui.backends.settings import SettingsError, load_settings
+
+
+class _Source:
+    """An async generator that yields ``items``, then waits on :attr:`more` for one more."""
+
+    def __init__(self, *items: str) -> None:
+        self.items = items
+        self.more = asyncio.Event()
+        self.closed: str | None = None
+        """How the generator ended: "finished", "cancelled" or "closed"."""
+
+    async def stream(self) -> AsyncIterator[str]:
+        try:
+            for item in self.items:
+                yield item
+            await self.more.wait()
+            yield "late"
+            self.closed = "finished"
+        except asyncio.CancelledError:
+            self.closed = "cancelled"
+            raise
+        except GeneratorExit:
+            self.closed = "closed"
+            raise
+
+
+def test_the_notice_comes_before_the_timeout() -> None:
+    assert IdleRule(120.0).notice_s == 5.0 and IdleRule(120.0).tick_s == 1.0
+    assert IdleRule(2.0).notice_s == 0.5 and IdleRule(2.0).tick_s == 0.5
+    assert IdleRule(None).notice_s == 5.0
+
+
+async def test_silence_yields_waiting_then_raises_and_cancels_the_read() -> None:
+    source = _Source("a", "b")
+    seen: list[object] = []
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    with pytest.raises(StreamIdle) as idle:
+        async for item in watch_idle(source.stream(), IdleRule(0.8)):
+            seen.append(item)
+    elapsed = loop.time() - started
+    assert seen[:2] == ["a", "b"]
+    waits = [w.idle_s for w in seen[2:] if isinstance(w, Waiting)]
+    assert len(waits) == len(seen) - 2 >= 2, seen
+    assert waits == sorted(waits) and waits[0] >= 0.2 and waits[-1] < 0.8
+    assert 0.8 <= idle.value.idle_s <= elapsed
+    assert source.closed == "cancelled", "the read in progress was cancelled"
+
+
+async def test_data_after_a_silence_flows_on() -> None:
+    source = _Source("a")
+    seen: list[object] = []
+    async for item in watch_idle(source.stream(), IdleRule(2.0)):
+        seen.append(item)
+        if isinstance(item, Waiting):
+            source.more.set()  # the server answers again, noticed while silent
+    assert seen[0] == "a" and isinstance(seen[1], Waiting) and seen[-1] == "late"
+    assert source.closed == "finished"
+
+
+async def test_closing_while_waiting_closes_the_source() -> None:
+    source = _Source("a")
+    watched = watch_idle(source.stream(), IdleRule(1.0))
+    async with contextlib.aclosing(watched):
+        assert await anext(watched) == "a"
+        assert isinstance(await anext(watched), Waiting)
+    assert source.closed == "cancelled"
+
+
+async def test_cancelling_the_consumer_cancels_the_read() -> None:
+    source = _Source("a")
+    got_first = asyncio.Event()
+
+    async def consume() -> None:
+        async for item in watch_idle(source.stream(), IdleRule(60.0)):
+            if item == "a":
+                got_first.set()
+
+    task = asyncio.create_task(consume())
+    await got_first.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert source.closed == "cancelled"
+
+
+def test_the_failure_names_the_server_and_the_setting() -> None:
+    failed = idle_failure("llama-server", StreamIdle(3.02), "restart the server")
+    assert failed.reason == "no data from llama-server for 3 s; gave up"
+    assert failed.hint == "restart the server; if it is only slow, raise idle_timeout_s"
+
+
+# -- the setting ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "config.toml"
+    monkeypatch.setenv("PELICAN_CONFIG_FILE", str(path))
+    return path
+
+
+def test_one_setting_for_every_backend(config: Path) -> None:
+    assert load_settings().idle_timeout_s == 120.0
+    config.write_text("idle_timeout_s = 30\n")
+    assert load_settings().idle_timeout_s == 30.0
+    assert load_settings({"idle_timeout_s": 5}).idle_timeout_s == 5.0
+
+
+def test_the_old_local_stream_timeout_is_still_read(
+    config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config.write_text("[local]\nstream_timeout_s = 45\ncontext = 4096\n")
+    settings = load_settings()
+    assert settings.idle_timeout_s == 45.0 and settings.local.context == 4096
+    config.write_text("idle_timeout_s = 20\n[local]\nstream_timeout_s = 45\n")
+    assert load_settings().idle_timeout_s == 20.0, "the new name wins"
+    config.write_text("")
+    monkeypatch.setenv("PELICAN_LOCAL__STREAM_TIMEOUT_S", "33")
+    assert load_settings().idle_timeout_s == 33.0
+    monkeypatch.setenv("PELICAN_LOCAL__STREAM_TIMEOUT_S", "0")
+    with pytest.raises(SettingsError, match="idle_timeout_s"):
+        load_settings()
+
+
+# -- the pane ---------------------------------------------------------------------------
+
+
+async def test_the_pane_says_no_data_until_data_flows_again() -> None:
+    from textual.app import App, ComposeResult
+
+    from pelican_tui.backends.engine.sides import PaneChoice
+    from pelican_tui.widgets.model_pane import ModelPane
+    from pelican_tui.widgets.text_line import TextLine
+
+    class Host(App[None]):
+        def compose(self) -> ComposeResult:
+            yield ModelPane("left", PaneChoice("local", True), redraw_hz=0)
+
+    async with Host().run_test(size=(100, 30)) as pilot:
+        pane = pilot.app.query_one(ModelPane)
+        stats = pane.query_one(".stats", TextLine)
+
+        def shown() -> str:
+            pane.flush()
+            return stats.text
+
+        pane.begin()
+        pane.feed(TextDelta("<svg"))
+        pane.feed(LiveStats(tokens=12, tokens_per_s=40.0, time_to_first_token_s=0.3))
+        assert "40.0 tok/s" in shown()
+        pane.feed(Waiting(5.2))
+        await pilot.pause()
+        assert "no data for 5 s · 12 tok so far" in shown()
+        pane.feed(Waiting(6.1))
+        assert "no data for 6 s" in shown()
+        pane.feed(TextDelta(" viewBox"))
+        line = shown()
+        assert "no data" not in line and "40.0 tok/s" in line
+        pane.feed(Waiting(5.0))
+        pane.begin()  # a new run starts clean
+        assert "no data" not in shown()
