@@ -20,6 +20,7 @@ from _session_support import (
     HOST,
     LOCAL_FILE,
     LOCAL_INFO,
+    LOCAL_SETTINGS,
     PELICAN_SVG,
     FixedClock,
     make_comparison,
@@ -27,9 +28,15 @@ from _session_support import (
 from PIL import Image
 
 from pelican_tui.backends import locations
-from pelican_tui.backends.export import session_export as export_mod
-from pelican_tui.backends.export.session_export import ExportError, export_session, load_export
-from pelican_tui.backends.store.sessions import Session, SessionStore
+from pelican_tui.backends.export import (
+    ExportError,
+    export_session,
+    load_export,
+    render_run_card,
+)
+from pelican_tui.backends.export import folder as export_folder
+from pelican_tui.backends.store.records import Session
+from pelican_tui.backends.store.sessions import SessionStore
 from pelican_tui.cli import run as headless
 from pelican_tui.cli.sessions import sessions_command
 
@@ -54,6 +61,28 @@ def session() -> Session:
 
 def _img_sources(page: str) -> list[str]:
     return re.findall(r'<img [^>]*src="([^"]*)"', page)
+
+
+def _articles(page: str) -> dict[str, str]:
+    """Each run's part of index.html, by the title it starts with ("Left · local · m")."""
+    parts = re.findall(r"<article[^>]*><h2>(.*?)</h2>(.*?)</article>", page, re.DOTALL)
+    return {title: body for title, body in parts}
+
+
+def _internal_names(session: Session, text: str) -> list[str]:
+    """The stored keys (``app_rss_bytes``, ``time_to_first_token_s``...) shown as they are.
+
+    Keys without an underscore ("file", "cpu") read as words; those with one are
+    machine names a person should never have to read. llama-server's arguments are
+    shown as a command, so their key is not a label either."""
+    keys = {
+        key
+        for run in session.runs
+        for data in (run.model_info, run.settings, run.timings, run.usage, run.peak_ram, run.host)
+        for key in data
+        if "_" in key
+    }
+    return sorted(key for key in keys if re.search(rf"\b{re.escape(key)}\b", text))
 
 
 # --------------------------------------------------------------------------- export files
@@ -126,7 +155,7 @@ def test_run_card_has_what_it_takes_to_reproduce(session: Session, tmp_path: Pat
         "| Prompt speed | 310.5 tok/s |",
         "| Thinking tokens | 120 |",
         "| Output tokens | 900 |",
-        "server_rss_bytes",
+        "| llama-server resident | 19.6 GiB (21,000,000,000 bytes) |",
         "| CPU | Test CPU 9000 |",
         "| RAM | 32.0 GiB",
         "Let me think about wheels. Then the beak.",
@@ -141,6 +170,7 @@ def test_run_card_has_what_it_takes_to_reproduce(session: Session, tmp_path: Pat
         assert expected in card, expected
     # One host section: both runs ran on the same machine.
     assert card.count("## Host") == 1
+    assert _internal_names(session, card) == []
 
 
 def test_run_card_understands_the_short_model_keys(tmp_path: Path) -> None:
@@ -162,7 +192,8 @@ def test_run_card_understands_the_short_model_keys(tmp_path: Path) -> None:
     assert "llama-server -m /m/SmolLM2.gguf --api-key '[redacted]' --port 0" in card
     assert "| Total parameters | 135M |" in card and "| Experts (used/total) | 2/8 |" in card
     assert "| File size | 0.10 GB |" in card and "| Thinking | off |" in card
-    assert "| server_bytes | 300.0 MiB (314,572,800 bytes) |" in card
+    assert "| llama-server resident + model file mapped | 300.0 MiB (314,572,800 bytes) |" in card
+    assert "server_bytes" not in card
     assert "--model /m/SmolLM2.gguf --no-claude --thinking off" in card  # the TUI's -m
 
 
@@ -188,7 +219,7 @@ def test_run_it_again_names_the_model_by_its_path(
         run = store.start_run(s.id, "left", "local", "a.gguf", info, {"thinking": False}, HOST)
         store.finish_run(run, answer="no svg")
         session = store.get_session(s.id)
-    card = export_mod.render_run_card(session, {})
+    card = render_run_card(session, {})
     again = card[card.index("## Run it again") :]
     assert expected in again
     assert note in again
@@ -196,7 +227,7 @@ def test_run_it_again_names_the_model_by_its_path(
 
 def _rerun(session: Session) -> list[str]:
     """The "Run it again" command of the session's run card, as argv."""
-    card = export_mod.render_run_card(session, {})
+    card = render_run_card(session, {})
     again = card[card.index("## Run it again") :]
     (line,) = [ln for ln in again.splitlines() if ln.startswith("pelican-tui run ")]
     return shlex.split(line)
@@ -321,7 +352,7 @@ def test_run_it_again_says_when_the_sides_thought_differently() -> None:
     argv = _rerun(session)
     # `run` gives both sides one mode: the local model's is the one kept.
     assert argv[argv.index("--thinking") + 1] == "off"
-    card = export_mod.render_run_card(session, {})
+    card = render_run_card(session, {})
     assert "the local model thought off and Claude on" in card
 
 
@@ -340,6 +371,44 @@ def test_html_page_shows_both_pictures_as_images_only(session: Session, tmp_path
     assert 'class="winner"' in page
     assert "41.2 tok/s" in page and "0.42 s" in page
     assert page.index("Left · local") < page.index("Right · claude")
+    assert "<caption>Peak memory</caption>" in page
+    assert "<th>llama-server resident</th><td>19.6 GiB (21,000,000,000 bytes)</td>" in page
+    assert _internal_names(session, page) == []
+    assert 'class="no-picture"' not in page  # both pictures were drawn
+
+
+def test_memory_rows_read_as_words(tmp_path: Path) -> None:
+    """Every figure a run records about memory has a person's label, on the page and the card."""
+    peak = {
+        "app_rss_bytes": 90 * 1024**2,
+        "server_rss_bytes": 1536 * 1024**2,
+        "server_model_mapped_bytes": 20 * 1024**3,
+        "server_bytes": 1536 * 1024**2 + 20 * 1024**3,
+        "gpu_vram_bytes": 2 * 1024**3,  # one this version has no label for
+    }
+    with SessionStore.open() as store:
+        s = store.create_session("p")
+        run = store.start_run(s.id, "left", "local", "m.gguf", LOCAL_INFO, LOCAL_SETTINGS, HOST)
+        store.finish_run(run, answer="no svg", peak_ram=peak)
+        session = store.get_session(s.id)
+    export_session(session, tmp_path / "e")
+    page = (tmp_path / "e" / "index.html").read_text()
+    card = (tmp_path / "e" / "run-card.md").read_text()
+    expected = [
+        ("llama-server resident + model file mapped", "21.5 GiB"),
+        ("llama-server resident", "1.5 GiB"),
+        ("Model file mapped (resident pages)", "20.0 GiB"),
+        ("pelican-tui (resident)", "90.0 MiB"),
+        ("Gpu vram", "2.0 GiB"),
+    ]
+    for label, value in expected:
+        assert f"<tr><th>{label}</th><td>{value} (" in page, label
+        assert f"| {label} | {value} (" in card, label
+    # Largest first on the page, in the order above.
+    positions = [page.index(f"<th>{label}</th>") for label, _ in expected]
+    assert positions == sorted(positions)
+    assert "### Peak memory" in card and "Peak RAM" not in page + card
+    assert _internal_names(session, page) == [] and _internal_names(session, card) == []
 
 
 def test_hostile_text_is_escaped_everywhere(tmp_path: Path) -> None:
@@ -452,9 +521,80 @@ def test_runs_without_svg_and_failed_renders_are_reported(tmp_path: Path) -> Non
         "right: the SVG could not be rendered",
     )
     page = (tmp_path / "e" / "index.html").read_text()
-    assert "no &lt;svg&gt; in the answer" in page
-    assert "overloaded (529)" in page
+    articles = _articles(page)
+    left, right = articles["Left · local · tiny.gguf"], articles["Right · claude · claude-opus-4-7"]
+    # No broken-image icons: a box that says why, and no <img> at all.
+    assert "<img" not in page
+    assert (
+        '<div class="no-picture" role="note"><strong>No picture</strong>'
+        "<p>No &lt;svg&gt; in the answer.</p></div>"
+    ) in left
+    assert (
+        "<strong>No picture: the SVG could not be drawn</strong>"
+        "<p>The renderer gave no picture.</p>"
+        "<p>The SVG as the model wrote it is in right.svg.</p>"
+    ) in right
+    assert "<th>Failure</th><td>overloaded (529)</td>" in right
+    card = (tmp_path / "e" / "run-card.md").read_text()
+    assert "| Picture | none: no &lt;svg&gt; in the answer |" in card
+    assert "| PNG file | none: the SVG could not be drawn (the renderer gave no picture) |" in card
     assert load_export(tmp_path / "e") == session
+
+
+def test_a_failed_run_without_a_picture_says_both(tmp_path: Path) -> None:
+    with SessionStore.open() as store:
+        s = store.create_session("p")
+        run = store.start_run(s.id, "left", "claude", "claude-opus-4-7", {}, {}, HOST)
+        store.finish_run(
+            run, status="failed", svg_note="the answer is empty", failure_reason="overloaded (529)"
+        )
+        session = store.get_session(s.id)
+    export_session(session, tmp_path / "e", FakeRenderer())
+    page = (tmp_path / "e" / "index.html").read_text()
+    assert (
+        "<strong>No picture</strong><p>The answer is empty.</p>"
+        "<p>The run failed: overloaded (529).</p>"
+    ) in page
+    assert "<img" not in page
+
+
+NO_XMLNS_SVG = '<svg viewBox="0 0 10 10"><rect width="5" height="5" fill="red"/></svg>'
+"""Drawn by cairosvg, but a browser shows a broken-image icon for it in an <img>."""
+BROKEN_XML_SVG = '<svg xmlns="http://www.w3.org/2000/svg"><text>a & b</text></svg>'
+
+
+@pytest.mark.parametrize(
+    ("svg", "why"),
+    [
+        (NO_XMLNS_SVG, "Its &lt;svg&gt; tag has no xmlns=&quot;http://www.w3.org/2000/svg&quot;."),
+        (BROKEN_XML_SVG, "It is not well-formed XML (not well-formed (invalid token): line 1,"),
+        (
+            '<svg xmlns="http://www.w3.org/1999/xhtml"/>',
+            "Its &lt;svg&gt; tag is in the namespace &quot;http://www.w3.org/1999/xhtml&quot;",
+        ),
+    ],
+)
+def test_an_svg_a_browser_cannot_draw_is_not_shown_as_a_broken_image(
+    tmp_path: Path, svg: str, why: str
+) -> None:
+    with SessionStore.open() as store:
+        s = store.create_session("p")
+        for slot, png in (("left", FAKE_PNG), ("right", None)):
+            run = store.start_run(s.id, slot, "local", f"{slot}.gguf", {}, {}, HOST)  # type: ignore[arg-type]
+            store.finish_run(run, answer=svg, svg=svg, png=png)
+        session = store.get_session(s.id)
+    export_session(session, tmp_path / "e")  # no renderer: the right run keeps no PNG
+    articles = _articles((tmp_path / "e" / "index.html").read_text())
+    left, right = articles["Left · local · left.gguf"], articles["Right · local · right.gguf"]
+    # Beside a PNG: the PNG, and instead of the SVG a note saying why.
+    assert _img_sources(left) == [f"data:image/png;base64,{base64.b64encode(FAKE_PNG).decode()}"]
+    assert "<strong>Your browser cannot draw this SVG as written</strong>" in left
+    assert why in left and "The PNG beside it is pelican-tui&#x27;s drawing." in left
+    # Alone: a box instead of any picture.
+    assert "<img" not in right
+    assert "<strong>No picture: your browser cannot draw this SVG</strong>" in right
+    assert why in right and "the SVG is in right.svg." in right
+    assert (tmp_path / "e" / "right.svg").read_text() == svg  # the file stays as written
 
 
 def test_a_renderer_that_raises_does_not_break_the_export(session: Session, tmp_path: Path) -> None:
@@ -521,7 +661,7 @@ def test_a_failed_write_leaves_no_folder_behind(
     session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls = 0
-    real = export_mod._write_synced
+    real = export_folder._write_synced
 
     def flaky(path: Path, data: bytes) -> None:
         nonlocal calls
@@ -530,7 +670,7 @@ def test_a_failed_write_leaves_no_folder_behind(
             raise OSError("disk full")
         real(path, data)
 
-    monkeypatch.setattr(export_mod, "_write_synced", flaky)
+    monkeypatch.setattr(export_folder, "_write_synced", flaky)
     parent = tmp_path / "exports"
     parent.mkdir()
     with pytest.raises(OSError, match="disk full"):
@@ -651,9 +791,56 @@ def test_the_real_command_draws_missing_pngs_in_the_sandbox(
         "run-card.md",
         "session.json",
     ]
+    page = (refused_dir / "index.html").read_text()
+    assert "<img" not in page
+    assert (
+        "<strong>No picture: the SVG could not be drawn</strong><p>The SVG uses XML entities"
+        in page
+    )
+    card = (refused_dir / "run-card.md").read_text()
+    assert "| PNG file | none: the SVG could not be drawn (the SVG uses XML entities" in card
 
     done = export(session.id, tmp_path / "zero", "--width", "0")
     assert done.returncode == 2 and "--width: 0 is not from 1 to 8192" in done.stderr
+
+
+async def test_the_app_exports_with_the_same_renderer_and_says_why(tmp_path: Path) -> None:
+    """`o`, then `e` on a session in the real app: the PNG missing from the store is drawn
+    in the sandbox, and a picture it refuses says why in the notification and on the page."""
+    from _app_support import make_app, wait_for
+
+    from pelican_tui.screens.sessions_screen import SessionsScreen
+
+    with SessionStore.open() as store:
+        s = store.create_session("p")
+        left = store.start_run(s.id, "left", "claude", "claude-opus-4-7", {}, {}, HOST)
+        store.finish_run(left, answer=ENTITY_SVG, svg=ENTITY_SVG)
+        right = store.start_run(s.id, "right", "local", LOCAL_FILE, LOCAL_INFO, {}, HOST)
+        store.finish_run(right, answer=PELICAN_SVG, svg=PELICAN_SVG)
+    folder = locations.data_dir() / "exports" / f"session-{s.id}"
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("o")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, SessionsScreen), 5)
+        screen = app.screen
+        assert isinstance(screen, SessionsScreen)
+        assert await wait_for(pilot, lambda: screen.loaded, 10)
+        await pilot.press("e")
+        assert await wait_for(pilot, lambda: (folder / "index.html").exists(), 60)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        notes = [n for n in app._notifications if n.title == "Export"]
+    assert len(notes) == 1 and notes[0].severity == "warning"
+    assert notes[0].message.splitlines() == [
+        f"Exported 6 files to {folder}",
+        "left: the SVG could not be rendered (the SVG uses XML entities, which are not allowed)",
+    ]
+    articles = _articles((folder / "index.html").read_text())
+    refused = articles["Left · claude · claude-opus-4-7"]
+    assert "<img" not in refused
+    assert "<p>The SVG uses XML entities, which are not allowed.</p>" in refused
+    with Image.open(folder / "right.png") as image:  # drawn by the app's own render worker
+        assert image.format == "PNG" and image.size == (1024, 1024)
 
 
 def test_cli_unknown_and_malformed_ids(session: Session, tmp_path: Path) -> None:

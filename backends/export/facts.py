@@ -1,0 +1,153 @@
+"""A run's recorded facts as a person reads them: labels and formatted values.
+
+The store keeps facts under short machine names (``server_rss_bytes``,
+``time_to_first_token_s``); the run card and the HTML page show them under
+the labels here. A key with no label (written by a newer or older
+pelican-tui) is shown with its name made readable, never raw.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Mapping
+from typing import Any
+
+from pelican_tui.backends.store.records import Session
+
+MODEL_LABELS = {
+    "model": "Model",
+    "file": "Model file",
+    "path": "Model path",
+    "file_size": "File size",
+    "size": "File size",
+    "sha256": "sha256",
+    "arch": "Architecture",
+    "total_params": "Total parameters",
+    "params": "Total parameters",
+    "active_params": "Active parameters",
+    "active": "Active parameters",
+    "experts": "Experts (used/total)",
+    "quant": "Quantization",
+    "trained_ctx": "Trained context",
+    "hf": "Hugging Face reference",
+    "url": "Server URL",
+    "server_version": "Server version",
+    "server_build": "Server build",
+    "context": "Context size",
+    "server_args": "Server arguments",
+    "server_flags": "Server arguments",
+}
+SERVER_ARG_KEYS = ("server_args", "server_flags")
+"""model_info keys holding llama-server's arguments (a list, binary first or not)."""
+
+SETTINGS_LABELS = {
+    "thinking": "Thinking",
+    "effort": "Effort",
+    "max_tokens": "Max tokens",
+    "sampling": "Sampling",
+    "system": "System prompt",
+}
+TIMING_LABELS = {
+    "time_to_first_token_s": "Time to first token",
+    "prompt_tokens_per_s": "Prompt speed",
+    "generation_tokens_per_s": "Generation speed",
+    "total_s": "Total time",
+    "prompt_tokens": "Prompt tokens",
+    "generated_tokens": "Generated tokens",
+}
+USAGE_LABELS = {
+    "input_tokens": "Input tokens",
+    "output_tokens": "Output tokens",
+    "thinking_tokens": "Thinking tokens",
+}
+MEMORY_LABELS = {
+    "server_bytes": "llama-server resident + model file mapped",
+    "server_rss_bytes": "llama-server resident",
+    "server_model_mapped_bytes": "Model file mapped (resident pages)",
+    "app_rss_bytes": "pelican-tui (resident)",
+}
+"""The peak memory a run recorded (the engine's ``PeakRam``), largest figure first."""
+HOST_LABELS = {
+    "cpu": "CPU",
+    "cpu_cores": "CPU cores",
+    "cpu_threads": "CPU threads",
+    "ram_total_bytes": "RAM",
+    "os": "OS",
+    "arch": "Architecture",
+    "python": "Python",
+    "pelican_tui": "pelican-tui",
+}
+
+
+def human_bytes(n: float) -> str:
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if abs(value) < 1024:
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} TiB"
+
+
+def human_count(n: float) -> str:
+    for threshold, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if abs(n) >= threshold:
+            return f"{n / threshold:.2f}{suffix}"
+    return str(n)
+
+
+def format_value(key: str, value: Any) -> str:
+    """One value as a person reads it, judged by its key's conventional suffix."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        if key == "thinking":
+            return "on" if value else "off"
+        return "yes" if value else "no"
+    if isinstance(value, int | float):
+        if key.endswith("_per_s"):
+            return f"{value:.1f} tok/s"
+        if key.endswith("_s"):
+            return f"{value:.2f} s"
+        if key.endswith("_bytes") or key in ("file_size", "size"):
+            return f"{human_bytes(value)} ({int(value):,} bytes)"
+        if key.endswith("_params"):
+            return human_count(value)
+        return f"{value:g}" if isinstance(value, float) else str(value)
+    if isinstance(value, list | tuple):
+        if all(isinstance(item, str) for item in value):
+            return shlex.join(value)
+        return ", ".join(format_value(key, item) for item in value)
+    if isinstance(value, Mapping):
+        return ", ".join(f"{k}={format_value(str(k), v)}" for k, v in value.items())
+    return str(value)
+
+
+def readable_name(key: str) -> str:
+    """A label for a key nobody labelled: ``queue_wait_s`` → "Queue wait"."""
+    for suffix in ("_per_s", "_bytes", "_s"):
+        if key.endswith(suffix) and len(key) > len(suffix):
+            key = key[: -len(suffix)]
+            break
+    words = key.replace("_", " ").strip() or key
+    return words[:1].upper() + words[1:]
+
+
+def labelled_rows(data: Mapping[str, Any], labels: Mapping[str, str]) -> list[tuple[str, str]]:
+    """Known keys in their order with their labels, then the others by readable name."""
+    rows = [(label, format_value(key, data[key])) for key, label in labels.items() if key in data]
+    rows += [
+        (readable_name(key), format_value(key, data[key]))
+        for key in sorted(data)
+        if key not in labels
+    ]
+    return rows
+
+
+def verdict_text(session: Session) -> str:
+    if session.verdict is None:
+        return "no verdict yet"
+    if session.verdict == "tie":
+        return "a tie"
+    models = sorted({run.model_id for run in session.runs_in(session.verdict)})
+    who = f" ({', '.join(models)})" if models else ""
+    return f"{session.verdict}{who} is better"

@@ -1,0 +1,37 @@
+"""What an export folder holds for each run, and the error when it cannot be written or read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from pelican_tui.backends.store.records import Session
+
+PngSource = Literal["stored", "rendered"]
+"""Where an exported PNG came from: the store, or drawn at export."""
+
+
+class ExportError(Exception):
+    """The export could not be written or read; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunFiles:
+    """The pictures exported for one run (names relative to the export folder)."""
+
+    svg: str | None = None
+    png: str | None = None
+    png_source: PngSource | None = None
+    render_problem: str | None = None
+    """Why the PNG could not be drawn at export (the renderer's reason), if it was tried."""
+
+
+def run_basenames(session: Session) -> dict[int, str]:
+    """File name stem per run id: ``left``/``right``, or ``left-1``, ``left-2``... if a
+    slot has several runs (numbered in run order)."""
+    out: dict[int, str] = {}
+    for slot in ("left", "right"):
+        runs = [run for run in session.runs if run.slot == slot]
+        for index, run in enumerate(runs, start=1):
+            out[run.id] = slot if len(runs) == 1 else f"{slot}-{index}"
+    return out

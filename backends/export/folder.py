@@ -1,0 +1,182 @@
+"""Export a saved session to a folder a person can open and a script can read.
+
+:func:`export_session` writes, into one folder:
+
+- ``left.svg`` / ``right.svg`` (``left-1.svg``, ``left-2.svg``... when a slot
+  has several runs): each extracted SVG exactly as the model wrote it (secrets
+  aside, see below);
+- ``left.png`` / ``right.png``: the stored picture, or one drawn by the
+  ``renderer`` passed in (:mod:`.pictures`);
+- ``run-card.md`` (:mod:`.run_card`): everything needed to reproduce the runs
+  and their raw output;
+- ``index.html`` (:mod:`.html_page`): a self-contained page with the pictures
+  side by side, their facts and the verdict;
+- ``session.json`` (:mod:`.session_json`): the session for machines.
+
+Secrets never leave in an export: the session passes through
+:func:`~pelican_tui.backends.store.records.scrub_session` first (so a key
+pasted into a prompt, or stored by an older pelican-tui, shows as
+``[redacted]``), and the SVG files and pictures are made from the scrubbed text.
+
+The folder appears whole or not at all: it is built in a temporary sibling
+folder and renamed into place. Re-exporting the same session over its own
+earlier export replaces each file atomically instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pelican_tui.backends import locations
+from pelican_tui.backends.export.files import ExportError
+from pelican_tui.backends.export.html_page import render_html
+from pelican_tui.backends.export.pictures import STORED_PNG_SIZE, Renderer, export_pictures
+from pelican_tui.backends.export.run_card import render_run_card
+from pelican_tui.backends.export.session_json import EXPORT_FORMAT, session_json_bytes
+from pelican_tui.backends.store.records import Session, scrub_session
+
+
+@dataclass(frozen=True, slots=True)
+class ExportResult:
+    out_dir: Path
+    files: tuple[Path, ...]
+    """Every file written, session.json first."""
+    notes: tuple[str, ...] = ()
+    """One line per thing worth saying ("right: no SVG in the answer")."""
+
+
+def export_session(
+    session: Session,
+    out_dir: Path,
+    renderer: Renderer | None = None,
+    *,
+    png_size: tuple[int, int] = STORED_PNG_SIZE,
+    overwrite: bool = False,
+) -> ExportResult:
+    """Write the export folder ``out_dir`` for ``session``.
+
+    ``renderer`` draws the PNG of a run that has an SVG but no stored picture
+    (every front end passes :func:`~.pictures.worker_renderer`); without one,
+    such a run gets no PNG. ``out_dir`` may be missing or empty. If it holds an
+    earlier export of the same session, it is refreshed; if it holds anything
+    else, :class:`ExportError` is raised unless ``overwrite`` is true.
+    """
+    out_dir = Path(out_dir)
+    session = scrub_session(session)
+    pictures = export_pictures(session, renderer, png_size)
+    contents = {
+        "session.json": session_json_bytes(session, pictures.files),
+        "run-card.md": render_run_card(session, pictures.files).encode("utf-8"),
+        "index.html": render_html(session, pictures.files, pictures.contents).encode("utf-8"),
+        **pictures.contents,
+    }
+    _write_folder(out_dir, contents, session.id, overwrite=overwrite)
+    return ExportResult(
+        out_dir=out_dir,
+        files=tuple(out_dir / name for name in contents),
+        notes=pictures.notes,
+    )
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def _write_folder(
+    out_dir: Path, contents: Mapping[str, bytes], session_id: int, *, overwrite: bool
+) -> None:
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ExportError(f"{out_dir} is a file, not a folder")
+    if out_dir.is_dir() and any(out_dir.iterdir()):
+        previous = _previous_export(out_dir)
+        if not overwrite and (previous is None or previous.get("id") != session_id):
+            raise ExportError(
+                f"{out_dir} already holds other files; choose a new folder "
+                "(or overwrite them with --force)"
+            )
+        _refresh_in_place(out_dir, contents, previous)
+        return
+
+    parent = out_dir.parent
+    locations.ensure(parent)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=parent))
+    try:
+        tmp.chmod(0o755)
+        for name, data in contents.items():
+            _write_synced(tmp / name, data)
+        if out_dir.is_dir():
+            out_dir.rmdir()  # empty (checked above); rename needs it gone or empty
+        tmp.rename(out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _fsync_dir(parent)
+
+
+def _refresh_in_place(
+    out_dir: Path, contents: Mapping[str, bytes], previous: Mapping[str, Any] | None
+) -> None:
+    for name, data in contents.items():
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=out_dir)
+        os.close(fd)
+        tmp = Path(tmp_name)
+        try:
+            _write_synced(tmp, data)
+            tmp.chmod(0o644)
+            tmp.replace(out_dir / name)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise
+    # Pictures of the earlier export that this one no longer has.
+    for name in _previous_picture_names(previous) - set(contents):
+        with contextlib.suppress(OSError):
+            (out_dir / name).unlink()
+    _fsync_dir(out_dir)
+
+
+def _previous_export(out_dir: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads((out_dir / "session.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if isinstance(data, dict) and data.get("format") == EXPORT_FORMAT:
+        return data
+    return None
+
+
+_PICTURE_NAME = re.compile(r"^(left|right)(-\d+)?\.(svg|png)$")
+
+
+def _previous_picture_names(previous: Mapping[str, Any] | None) -> set[str]:
+    names: set[str] = set()
+    for run in (previous or {}).get("runs", []):
+        for key in ("svg", "png"):
+            name = run.get("files", {}).get(key) if isinstance(run, dict) else None
+            if isinstance(name, str) and _PICTURE_NAME.match(name):
+                names.add(name)
+    return names
+
+
+def _write_synced(path: Path, data: bytes) -> None:
+    with path.open("wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)

@@ -1,0 +1,236 @@
+"""``run-card.md``: what ran, how, how fast, on what, what came out, and how to run it again."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pelican_tui.backends.export.facts import (
+    HOST_LABELS,
+    MEMORY_LABELS,
+    MODEL_LABELS,
+    SERVER_ARG_KEYS,
+    SETTINGS_LABELS,
+    TIMING_LABELS,
+    USAGE_LABELS,
+    labelled_rows,
+    verdict_text,
+)
+from pelican_tui.backends.export.files import RunFiles, run_basenames
+from pelican_tui.backends.store.records import Run, Session, scrub_session
+
+
+def _md(text: str) -> str:
+    """Text safe inside a Markdown table cell (and free of raw HTML)."""
+    text = " ".join(text.split())
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _md_table(rows: Iterable[tuple[str, str]]) -> list[str]:
+    rows = list(rows)
+    if not rows:
+        return ["(none recorded)", ""]
+    lines = ["| Key | Value |", "|---|---|"]
+    lines += [f"| {_md(key)} | {_md(value)} |" for key, value in rows]
+    return [*lines, ""]
+
+
+def _fence(text: str, info: str = "text") -> list[str]:
+    """A fenced block longer than any backtick run inside ``text``."""
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    ticks = "`" * max(3, longest + 1)
+    return [f"{ticks}{info}", text, ticks, ""]
+
+
+def _utc(moment: datetime | None) -> str:
+    return "—" if moment is None else f"{moment.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
+
+
+def _server_command(run: Run) -> str | None:
+    args = next((run.model_info[k] for k in SERVER_ARG_KEYS if k in run.model_info), None)
+    if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
+        return None
+    if not args or not Path(args[0]).name.startswith("llama-server"):
+        args = ["llama-server", *args]
+    return shlex.join(args)
+
+
+def model_path(info: Mapping[str, Any]) -> str | None:
+    """The local model's full path as recorded: ``path``, else llama-server's ``-m``."""
+    path = info.get("path")
+    if isinstance(path, str) and path:
+        return path
+    for key in SERVER_ARG_KEYS:
+        args = info.get(key)
+        if isinstance(args, list) and "-m" in args[:-1]:
+            value = args[args.index("-m") + 1]
+            if isinstance(value, str) and value:
+                return value
+    return None
+
+
+def context_size(info: Mapping[str, Any]) -> int | None:
+    """The context size a local run's llama-server had: ``context``, else its ``-c``."""
+    value = info.get("context")
+    if isinstance(value, str) and value.isdigit():
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    for key in SERVER_ARG_KEYS:
+        args = info.get(key)
+        if not isinstance(args, list):
+            continue
+        for index, arg in enumerate(args):
+            flag, eq, inline = str(arg).partition("=")
+            if flag not in ("-c", "--ctx-size"):
+                continue
+            text = inline if eq else (str(args[index + 1]) if index + 1 < len(args) else "")
+            if text.isdigit() and int(text) > 0:
+                return int(text)
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class _Rerun:
+    command: str
+    has_path: bool
+    """Whether the local model is named by its path (or -hf reference, or URL)."""
+    notes: tuple[str, ...] = ()
+
+
+def _thinking_of(run: Run) -> bool | None:
+    value = run.settings.get("thinking")
+    return value if isinstance(value, bool) else None
+
+
+def _headless_command(session: Session) -> _Rerun:
+    """``pelican-tui run ...`` for this session, with what it can't reproduce."""
+    parts = ["pelican-tui", "run", "--prompt", session.prompt]
+    complete = True
+    notes: list[str] = []
+    local = next((run for run in session.runs if run.backend != "claude"), None)
+    if local is not None:
+        info = local.model_info
+        if local.backend == "openai" and info.get("url"):
+            parts += ["--url", str(info["url"])]
+        else:
+            if info.get("hf"):
+                parts += ["--hf", str(info["hf"])]
+            else:
+                path = model_path(info)
+                complete = path is not None
+                parts += ["--model", path or str(info.get("file") or local.model_id)]
+            ctx = context_size(info)
+            if ctx is not None:
+                parts += ["--ctx", str(ctx)]
+    claude = next((run for run in session.runs if run.backend == "claude"), None)
+    if claude is not None:
+        parts += ["--claude-model", claude.model_id]
+    else:
+        parts.append("--no-claude")
+    modes = {mode for run in session.runs if (mode := _thinking_of(run)) is not None}
+    chosen = _thinking_of(local) if local is not None else None
+    if claude is not None and len(modes) == 2 and chosen is not None:
+        # With Claude, `run` gives both sides one mode per session: keep the local one.
+        modes = {chosen}
+        notes.append(
+            f"Here the local model thought {'on' if chosen else 'off'} and Claude "
+            f"{'off' if chosen else 'on'}; `pelican-tui run` gives both sides the same "
+            "mode, so Claude's side will differ."
+        )
+    if modes:
+        parts += ["--thinking", "both" if len(modes) == 2 else ("on" if True in modes else "off")]
+    parts += ["--out", "DIR"]
+    return _Rerun(shlex.join(parts), complete, tuple(notes))
+
+
+def _picture_rows(run: Run, files: RunFiles) -> list[tuple[str, str]]:
+    """Which picture files the run has, and in words why one is missing."""
+    if files.svg is None:
+        return [("Picture", f"none: {run.svg_note or 'no SVG in the answer'}")]
+    rows = [("SVG file", files.svg)]
+    if run.svg_note:
+        rows.append(("SVG note", run.svg_note))
+    if files.png:
+        made = " (rendered at export)" if files.png_source == "rendered" else ""
+        rows.append(("PNG file", files.png + made))
+    elif files.render_problem:
+        rows.append(("PNG file", f"none: the SVG could not be drawn ({files.render_problem})"))
+    else:
+        rows.append(("PNG file", "none"))
+    return rows
+
+
+def _run_section(run: Run, base: str, files: RunFiles, host_per_run: bool) -> list[str]:
+    lines = [f"## {_md(base.title())}: {_md(run.backend)} — {_md(run.model_id)}", ""]
+    overview = [("Status", run.status), ("Started", _utc(run.started_at))]
+    overview.append(("Finished", _utc(run.finished_at)))
+    if run.failure_reason:
+        overview.append(("Failure", run.failure_reason))
+    lines += _md_table([*overview, *_picture_rows(run, files)])
+    command = _server_command(run)
+    model_info = run.model_info
+    if command:  # shown as a command below rather than as a table row
+        model_info = {k: v for k, v in model_info.items() if k not in SERVER_ARG_KEYS}
+    lines += ["### Model", "", *_md_table(labelled_rows(model_info, MODEL_LABELS))]
+    if command:
+        lines += ["Server command:", "", *_fence(command, "sh")]
+    lines += ["### Settings", "", *_md_table(labelled_rows(run.settings, SETTINGS_LABELS))]
+    lines += ["### Timings", "", *_md_table(labelled_rows(run.timings, TIMING_LABELS))]
+    lines += ["### Usage", "", *_md_table(labelled_rows(run.usage, USAGE_LABELS))]
+    lines += ["### Peak memory", "", *_md_table(labelled_rows(run.peak_ram, MEMORY_LABELS))]
+    if host_per_run:
+        lines += ["### Host", "", *_md_table(labelled_rows(run.host, HOST_LABELS))]
+    if run.thinking_text:
+        lines += [f"### Thinking ({len(run.thinking_text):,} characters)", ""]
+        lines += _fence(run.thinking_text)
+    lines += [f"### Answer ({len(run.answer):,} characters)", ""]
+    lines += _fence(run.answer) if run.answer else ["(empty)", ""]
+    return lines
+
+
+def render_run_card(session: Session, files: Mapping[int, RunFiles]) -> str:
+    """The Markdown run card: what ran, how, how fast, on what, and what came out.
+
+    Secrets are scrubbed (:func:`~.sessions.scrub_session`)."""
+    session = scrub_session(session)
+    names = run_basenames(session)
+    lines = [
+        f"# Pelican run card: session {session.id}",
+        "",
+        f"- **Title:** {_md(session.title)}",
+        f"- **Date:** {_utc(session.created_at)}",
+        f"- **Verdict:** {_md(verdict_text(session))}",
+    ]
+    if session.verdict_note:
+        lines.append(f"- **Verdict note:** {_md(session.verdict_note)}")
+    lines += ["", "## Prompt", "", *_fence(session.prompt)]
+
+    hosts: list[dict[str, Any]] = []
+    for run in session.runs:
+        if run.host and run.host not in hosts:
+            hosts.append(run.host)
+    for run in session.runs:
+        lines += _run_section(run, names[run.id], files.get(run.id, RunFiles()), len(hosts) > 1)
+    if len(hosts) == 1:
+        lines += ["## Host", "", *_md_table(labelled_rows(hosts[0], HOST_LABELS))]
+
+    rerun = _headless_command(session)
+    replace = "replace DIR" if rerun.has_path else "replace DIR; give the local model's path"
+    lines += [
+        "## Run it again",
+        "",
+        f"The same comparison without the TUI ({replace}):",
+        "",
+        *_fence(rerun.command, "sh"),
+        *(line for note in rerun.notes for line in (_md(note), "")),
+        "The .svg files are the model's output exactly as written: open them with an image",
+        "viewer or through index.html rather than directly in a browser tab.",
+        "",
+    ]
+    return "\n".join(lines)
