@@ -72,7 +72,7 @@ def summary_data(
     error: str | None,
 ) -> dict[str, Any]:
     """``summary.json``'s content; ``code`` None while the batch is still running."""
-    from pelican_tui.backends.export.session_export import run_basenames
+    from pelican_tui.backends.export import run_basenames
 
     sessions = []
     for outcome in outcomes:
