@@ -39,6 +39,7 @@ from pelican_tui.backends.idle import (
     watch_idle,
 )
 from pelican_tui.backends.protocol import BackendStatus, Capabilities, GenerationRequest
+from pelican_tui.backends.secrets import scrub_text
 
 if TYPE_CHECKING:
     import anthropic
@@ -68,7 +69,8 @@ class _Secret:
         return self._value
 
     def scrub(self, text: str) -> str:
-        return text.replace(self._value, "[redacted]") if self._value else text
+        """``text`` with this key, and anything else the secret policy knows, redacted."""
+        return scrub_text(text, (self._value,))
 
     def __repr__(self) -> str:
         return "_Secret('***')"

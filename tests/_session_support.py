@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from pelican_tui.backends.events import Timings, Usage
-from pelican_tui.backends.store.sessions import Session, SessionStore
+from pelican_tui.backends.store.records import Session
+from pelican_tui.backends.store.sessions import SessionStore
 
 PELICAN_SVG = (
     '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 200 200">'

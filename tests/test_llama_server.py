@@ -22,7 +22,7 @@ from _server_support import async_wait_until, pid_alive, server_binary, tiny_mod
 
 from pelican_tui.backends.events import Failed, Finished, LiveStats, Started, TextDelta
 from pelican_tui.backends.llama import process as llama_process
-from pelican_tui.backends.llama.config import ServerConfig, redact_args, secret_values
+from pelican_tui.backends.llama.config import ServerConfig
 from pelican_tui.backends.llama.downloads import DOWNLOAD_SUFFIX, DownloadWatcher, download_folders
 from pelican_tui.backends.llama.process import (
     LOG_LINES,
@@ -33,6 +33,7 @@ from pelican_tui.backends.llama.process import (
 )
 from pelican_tui.backends.openai_compat.backend import OpenAICompatibleBackend
 from pelican_tui.backends.protocol import GenerationRequest
+from pelican_tui.backends.secrets import REDACTED, redact_args, secret_values
 
 pytestmark = pytest.mark.slow
 
@@ -252,8 +253,8 @@ def test_redaction_of_secret_flags_and_token_shaped_values() -> None:
     args += ["--api-key-file", "/home/me/keys", "-mu", f"https://h/x?token={token}", "-c", "9"]
     shown = redact_args(args)
     assert shown == [
-        "-m", "x.gguf", "--hf-token", "***", "-hft", "***", "--api-key=***",
-        "--api-key-file", "***", "-mu", "https://h/x?token=***", "-c", "9",
+        "-m", "x.gguf", "--hf-token", REDACTED, "-hft", REDACTED, f"--api-key={REDACTED}",
+        "--api-key-file", REDACTED, "-mu", f"https://h/x?token={REDACTED}", "-c", "9",
     ]  # fmt: skip
     assert secret_values(args) >= {token, "short-secret", "k3y-value"}
 
@@ -274,11 +275,11 @@ async def test_display_flags_and_log_show_the_real_port_and_hide_user_secrets() 
         assert port is not None and port > 0
         flags = srv.config.display_flags()
         assert flags[flags.index("--port") + 1] == str(port)
-        assert flags[flags.index("--hf-token") + 1] == "***"
-        assert flags[flags.index("--api-key") + 1] == "***"
+        assert flags[flags.index("--hf-token") + 1] == REDACTED
+        assert flags[flags.index("--api-key") + 1] == REDACTED
         echoed = srv.log[0]
-        assert echoed.startswith("$ LLAMA_API_KEY=*** ") and f"--port {port} " in echoed
-        assert "--hf-token *** " in echoed and "--api-key ***" in echoed
+        assert echoed.startswith(f"$ LLAMA_API_KEY={REDACTED} ") and f"--port {port} " in echoed
+        assert f"--hf-token {REDACTED} " in echoed and f"--api-key {REDACTED}" in echoed
         for secret in (token, user_key, srv.api_key):
             assert secret not in " ".join(flags)
             assert all(secret not in line for line in srv.log), f"{secret[:6]}… in the log"

@@ -9,64 +9,10 @@ hidden, for records and the log view.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-REDACTED = "***"
-
-# -- secrets in command lines -----------------------------------------------------
-
-_SECRET_FLAG = re.compile(
-    r"(?:^|[-_])(?:api[-_]?key|hf[-_]?token|hft|token|secret|password|passwd)(?:$|[-_])",
-    re.IGNORECASE,
-)
-_SECRET_VALUE = re.compile(
-    r"(?<![A-Za-z0-9])(?:hf_[A-Za-z0-9]{20,}|sk-[A-Za-z0-9_\-]{16,})"
-    r"|(?i:bearer)\s+[A-Za-z0-9._~+/\-]{8,}"
-)
-
-
-def _is_secret_flag(arg: str) -> bool:
-    return arg.startswith("-") and bool(_SECRET_FLAG.search(arg.lstrip("-")))
-
-
-def redact_args(args: Sequence[str]) -> list[str]:
-    """``args`` with the value after a secret-looking flag (``--hf-token X``,
-    ``--api-key X``, ``--api-key=X``) and token-shaped values replaced by ``***``."""
-    out: list[str] = []
-    hide_next = False
-    for arg in args:
-        if hide_next:
-            out.append(REDACTED)
-            hide_next = False
-            continue
-        flag, eq, _ = arg.partition("=")
-        if _is_secret_flag(flag):
-            if eq:
-                out.append(f"{flag}={REDACTED}")
-            else:
-                out.append(arg)
-                hide_next = True
-            continue
-        out.append(_SECRET_VALUE.sub(REDACTED, arg))
-    return out
-
-
-def secret_values(args: Sequence[str]) -> set[str]:
-    """The secret values :func:`redact_args` hides, to scrub them from log lines too."""
-    found: set[str] = set()
-    for i, arg in enumerate(args):
-        flag, eq, value = arg.partition("=")
-        if _is_secret_flag(flag):
-            if eq:
-                found.add(value)
-            elif i + 1 < len(args):
-                found.add(args[i + 1])
-        found.update(m.group(0) for m in _SECRET_VALUE.finditer(arg))
-    return {value for value in found if len(value) >= 4}
-
+from pelican_tui.backends.secrets import redact_args
 
 # -- configuration ------------------------------------------------------------------
 

@@ -34,13 +34,20 @@ from dataclasses import dataclass, field, replace
 import httpx
 import psutil
 
-from pelican_tui.backends.llama.config import REDACTED, ServerConfig, redact_args, secret_values
+from pelican_tui.backends.llama.config import ServerConfig
 from pelican_tui.backends.llama.downloads import (
     DOWNLOAD_POLL_S,
     DownloadProgress,
     DownloadWatcher,
     download_folders,
     download_message,
+)
+from pelican_tui.backends.secrets import (
+    REDACTED,
+    Scrubber,
+    is_secret_name,
+    redact_args,
+    secret_values,
 )
 
 LOG_LINES = 2000
@@ -121,9 +128,6 @@ _CHILD_ENV_PREFIXES = (
     "CUDA_", "HIP_", "ROCR_", "GPU_DEVICE_ORDINAL",  # which GPUs
     "OMP_", "GOMP_", "KMP_",  # OpenMP threads
 )  # fmt: skip
-_SECRET_NAME = re.compile(
-    r"KEY|TOKEN|SECRET|PASSW|CREDENTIAL|AUTH|COOKIE|SESSION|PRIVATE", re.IGNORECASE
-)
 HF_TOKEN_ENV = "HF_TOKEN"
 """The token llama-server sends to Hugging Face for ``-hf`` downloads (gated repositories)."""
 
@@ -145,7 +149,7 @@ def child_environment(
     for name, value in parent.items():
         if name not in _CHILD_ENV_NAMES and not name.startswith(_CHILD_ENV_PREFIXES):
             continue
-        if _SECRET_NAME.search(name) and not (downloads and name == HF_TOKEN_ENV):
+        if is_secret_name(name) and not (downloads and name == HF_TOKEN_ENV):
             continue
         env[name] = value
     env[API_KEY_ENV] = api_key
@@ -231,7 +235,7 @@ class LlamaServer:
         self._download_seen_at = 0.0
         self._bind_failed: tuple[str, int] | None = None
         self._stopping = False
-        self._secrets: tuple[str, ...] = ()
+        self._scrubber = Scrubber((self.api_key,))
         self.status = ServerStatus(ServerState.STOPPED, "not started")
         self.log_listeners: list[Callable[[str], None]] = []
 
@@ -338,9 +342,7 @@ class LlamaServer:
         cmd = config.command(port)
         folders = download_folders(config, os.environ)
         env = child_environment(os.environ, self.api_key, downloads=bool(folders))
-        self._secrets = tuple(
-            sorted({self.api_key, *secret_values(cmd[1:])}, key=len, reverse=True)
-        )
+        self._scrubber = Scrubber((self.api_key, *secret_values(cmd[1:])))
         self._log_line(f"$ {API_KEY_ENV}={REDACTED} " + " ".join([cmd[0], *redact_args(cmd[1:])]))
         self._set(ServerState.STARTING, "starting llama-server")
         self._spawned_at = self._loading_since = time.monotonic()
@@ -380,9 +382,7 @@ class LlamaServer:
             self._on_status(self.status)
 
     def _log_line(self, line: str) -> None:
-        for secret in self._secrets:
-            if secret in line:
-                line = line.replace(secret, REDACTED)
+        line = self._scrubber.text(line)
         self.log.append(line)
         for listener in list(self.log_listeners):
             listener(line)

@@ -39,6 +39,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
+from pelican_tui.backends.secrets import is_secret_name
 from pelican_tui.backends.svg.worker import DEFAULT_MEMORY_LIMIT, MAX_FRAME, MAX_SIDE, render_png
 
 __all__ = [
@@ -89,9 +90,6 @@ def _package_root() -> str:
     return str(Path(__file__).absolute().parent.parent.parent)
 
 
-_SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSW|CREDENTIAL|AUTH|COOKIE", re.IGNORECASE)
-
-
 def _worker_environment() -> dict[str, str]:
     """This process's environment minus anything that looks like a secret.
 
@@ -101,7 +99,7 @@ def _worker_environment() -> dict[str, str]:
     env = {
         name: value
         for name, value in os.environ.items()
-        if not _SECRET_NAME.search(name) and not name.startswith("ANTHROPIC_")
+        if not is_secret_name(name) and not name.startswith("ANTHROPIC_")
     }
     env["PYTHONPATH"] = os.pathsep.join(
         path for path in (_package_root(), env.get("PYTHONPATH", "")) if path

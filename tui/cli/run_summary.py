@@ -16,7 +16,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from pelican_tui.backends.store.sessions import Run, Session, scrub_secrets
+from pelican_tui.backends.secrets import scrub_secrets
+from pelican_tui.backends.store.records import Run, Session
 
 if TYPE_CHECKING:
     from pelican_tui.backends.engine.run import RunResult

@@ -23,12 +23,12 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Label, Static
 from textual.worker import Worker, WorkerState
 
-from pelican_tui.backends.store.sessions import (
-    SessionStore,
+from pelican_tui.backends.store.records import (
     SessionStoreError,
     SessionStoreMissing,
     SessionSummary,
 )
+from pelican_tui.backends.store.sessions import SessionStore
 from pelican_tui.screens.confirm_screen import ConfirmScreen
 from pelican_tui.themes import theme_color
 

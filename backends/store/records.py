@@ -1,0 +1,189 @@
+"""What the session store holds and what it raises: plain records, no SQLite.
+
+:class:`Session` (one prompt) holds :class:`Run` s (one generation each);
+:class:`SessionSummary` and :class:`RunSummary` are what a session list shows.
+The store (:mod:`.sessions`) writes and reads them; exports and front ends
+only read them. :func:`scrub_session` is a copy fit to leave the machine.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal, cast, get_args
+
+from pelican_tui.backends.secrets import Scrubber
+
+Slot = Literal["left", "right"]
+BackendKind = Literal["local", "openai", "claude"]
+RunStatus = Literal["running", "finished", "failed", "cancelled", "interrupted"]
+FinalStatus = Literal["finished", "failed", "cancelled"]
+Verdict = Literal["left", "right", "tie"]
+
+SLOTS: tuple[Slot, ...] = get_args(Slot)
+BACKENDS: tuple[BackendKind, ...] = get_args(BackendKind)
+VERDICTS: tuple[Verdict, ...] = get_args(Verdict)
+FINAL_STATUSES: tuple[FinalStatus, ...] = get_args(FinalStatus)
+
+JSONDict = dict[str, Any]
+
+
+# --------------------------------------------------------------------------- data model
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """One generation by one backend, as stored."""
+
+    id: int
+    session_id: int
+    slot: Slot
+    backend: BackendKind
+    model_id: str
+    """The GGUF file name, the attached server's model name, or the Claude model id."""
+    model_info: JSONDict
+    settings: JSONDict
+    thinking_text: str
+    answer: str
+    svg: str | None
+    svg_note: str | None
+    """Why there is no SVG, or how it was chosen ("2 SVGs, kept the last")."""
+    png: bytes | None = field(repr=False)
+    status: RunStatus
+    failure_reason: str | None
+    timings: JSONDict
+    usage: JSONDict
+    peak_ram: JSONDict
+    host: JSONDict
+    started_at: datetime
+    finished_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """One prompt and the runs made for it, oldest run first."""
+
+    id: int
+    created_at: datetime
+    prompt: str
+    title: str
+    verdict: Verdict | None
+    runs: tuple[Run, ...] = ()
+    verdict_note: str | None = None
+    """Free text next to the verdict (schema version 2)."""
+
+    def runs_in(self, slot: Slot) -> tuple[Run, ...]:
+        return tuple(run for run in self.runs if run.slot == slot)
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    """What a session list shows about one run (no text, no pictures)."""
+
+    id: int
+    slot: Slot
+    backend: BackendKind
+    model_id: str
+    status: RunStatus
+    has_svg: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SessionSummary:
+    """One line of the session list."""
+
+    id: int
+    created_at: datetime
+    prompt: str
+    title: str
+    verdict: Verdict | None
+    runs: tuple[RunSummary, ...] = ()
+
+
+# --------------------------------------------------------------------------- errors
+
+
+class SessionStoreError(Exception):
+    """The session store can't be used; the message says why and what to do."""
+
+
+class SessionStoreTooNew(SessionStoreError):
+    """The file was written by a newer pelican-tui; it is left untouched."""
+
+    def __init__(self, path: Path, found: int, known: int) -> None:
+        self.path = path
+        self.found = found
+        self.known = known
+        super().__init__(
+            f"the session store {path} has schema version {found}, newer than this "
+            f"pelican-tui understands ({known}); upgrade pelican-tui, or set PELICAN_HOME "
+            "to use another folder. The file was not changed."
+        )
+
+
+class SessionStoreMissing(SessionStoreError):
+    """Opened with ``create=False`` and there is no store yet."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        super().__init__(f"there is no session store yet at {path}")
+
+
+class SessionNotFound(SessionStoreError, LookupError):
+    def __init__(self, session_id: int) -> None:
+        self.session_id = session_id
+        super().__init__(f"no session with id {session_id}")
+
+
+class RunNotFound(SessionStoreError, LookupError):
+    def __init__(self, run_id: int) -> None:
+        self.run_id = run_id
+        super().__init__(f"no run with id {run_id}")
+
+
+# --------------------------------------------------------------------------- leaving the machine
+
+
+def scrub_session(session: Session) -> Session:
+    """A copy of ``session`` with every text and dict field passed through the secret policy
+    (:mod:`pelican_tui.backends.secrets`).
+
+    Exports use it, so a secret stored before it was known (a store written by
+    an older pelican-tui, a key set since) still never leaves the machine.
+    """
+    scrubber = Scrubber()
+    text = scrubber.text
+
+    def optional(value: str | None) -> str | None:
+        return None if value is None else scrubber.text(value)
+
+    def data(value: JSONDict) -> JSONDict:
+        return cast(JSONDict, scrubber.data(value))
+
+    runs = tuple(
+        dataclasses.replace(
+            run,
+            model_id=text(run.model_id),
+            model_info=data(run.model_info),
+            settings=data(run.settings),
+            thinking_text=text(run.thinking_text),
+            answer=text(run.answer),
+            svg=optional(run.svg),
+            svg_note=optional(run.svg_note),
+            failure_reason=optional(run.failure_reason),
+            timings=data(run.timings),
+            usage=data(run.usage),
+            peak_ram=data(run.peak_ram),
+            host=data(run.host),
+        )
+        for run in session.runs
+    )
+    return dataclasses.replace(
+        session,
+        prompt=text(session.prompt),
+        title=text(session.title),
+        verdict_note=optional(session.verdict_note),
+        runs=runs,
+    )
