@@ -32,7 +32,7 @@ from pelican_tui.backends.store.records import Run, Session
 from pelican_tui.backends.store.sessions import SessionStore
 from pelican_tui.backends.svg.extract import extract_svg
 from pelican_tui.cli import run as headless
-from pelican_tui.cli.run import plan_sessions, run_command
+from pelican_tui.cli.run import SessionPlan, plan_sessions, run_command
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 CLAUDE_KEY = "sk-ant-test-headless-" + secrets.token_hex(12)
@@ -156,20 +156,41 @@ def check_host(run: Run) -> None:
 # --------------------------------------------------------------------------- the layout
 
 
+def _layout(plans: list[SessionPlan]) -> list[tuple[int, str, tuple[tuple[str, str, bool], ...]]]:
+    return [
+        (p.sample, p.label, tuple((s, c.side, c.thinking) for s, c in p.choices.items()))
+        for p in plans
+    ]
+
+
 def test_session_layout() -> None:
-    with_claude = plan_sessions(2, [True, False], with_claude=True)
-    assert [(p.sample, p.label, p.runs, p.concurrent) for p in with_claude] == [
-        (1, "on", (("local", True), ("claude", True)), True),
-        (1, "off", (("local", False), ("claude", False)), True),
-        (2, "on", (("local", True), ("claude", True)), True),
-        (2, "off", (("local", False), ("claude", False)), True),
+    assert _layout(plan_sessions(2, [True, False], with_claude=True)) == [
+        (1, "on", (("left", "local", True), ("right", "claude", True))),
+        (1, "off", (("left", "local", False), ("right", "claude", False))),
+        (2, "on", (("left", "local", True), ("right", "claude", True))),
+        (2, "off", (("left", "local", False), ("right", "claude", False))),
     ]
-    local_both = plan_sessions(1, [True, False], with_claude=False)
-    assert [(p.label, p.runs, p.concurrent) for p in local_both] == [
-        ("on vs off", (("local", True), ("local", False)), False)
+    assert _layout(plan_sessions(1, [True, False], with_claude=False)) == [
+        (1, "on vs off", (("left", "local", True), ("right", "local", False)))
     ]
-    local_one = plan_sessions(3, [False], with_claude=False)
-    assert [p.runs for p in local_one] == [(("local", False),)] * 3
+    assert _layout(plan_sessions(3, [False], with_claude=False)) == [
+        (n, "off", (("left", "local", False),)) for n in (1, 2, 3)
+    ]
+
+
+def test_the_engine_decides_which_runs_take_turns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Thinking on vs off share one llama-server: in turn. Local vs Claude: together."""
+    from pelican_tui.backends.engine.comparison import ComparisonEngine
+    from pelican_tui.backends.llama.prepare import Prepared
+    from pelican_tui.backends.settings import load_settings
+
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-" + "x" * 20)
+    settings = load_settings({"local": {"model": tiny_model(), "context": 2048}})
+    engine = ComparisonEngine(settings, Prepared(server_binary(), "cache"))
+    [local_both] = plan_sessions(1, [True, False], with_claude=False)
+    [with_claude, _] = plan_sessions(1, [True, False], with_claude=True)
+    assert engine.same_server(local_both.choices)
+    assert not engine.same_server(with_claude.choices)
 
 
 # --------------------------------------------------------------------------- usage: exit 2

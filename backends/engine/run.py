@@ -233,7 +233,7 @@ async def execute_run(spec: RunSpec, ctx: RunContext) -> RunResult:
 async def _execute(spec: RunSpec, ctx: RunContext) -> RunResult:
     side = spec.side
     recorder = _Recorder(ctx.store)
-    model_id, model_info = await side.identity()
+    model_id, model_info = await side.identity(spec.request)
     run_id: int | None = None
     if ctx.session_id is not None:
         run_id = await recorder.call(

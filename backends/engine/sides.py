@@ -90,6 +90,11 @@ class ServerHandle:
         return self._server.pid
 
     @property
+    def base_url(self) -> str:
+        """Where it listens (``http://127.0.0.1:PORT``; only once started)."""
+        return self._server.base_url
+
+    @property
     def log(self) -> list[str]:
         """The log lines kept so far (oldest first)."""
         return list(self._server.log)
@@ -178,8 +183,10 @@ class Side:
         }
         return recorded
 
-    async def identity(self) -> tuple[str, dict[str, Any]]:
-        """The model id and model identity recorded with a run."""
+    async def identity(
+        self, request: GenerationRequest | None = None
+    ) -> tuple[str, dict[str, Any]]:
+        """The model id and model identity recorded with a run (of ``request``)."""
         raise NotImplementedError
 
 
@@ -324,7 +331,9 @@ class LocalSide(Side):
             self._props_for = server.pid
         return self._props_cache
 
-    async def identity(self) -> tuple[str, dict[str, Any]]:
+    async def identity(
+        self, request: GenerationRequest | None = None
+    ) -> tuple[str, dict[str, Any]]:
         plan = self.plan
         info: dict[str, Any] = {"model": plan.label}
         if plan.stand_in:
@@ -415,7 +424,9 @@ class RemoteSide(Side):
             extra={"seed": local.seed} if local.seed is not None else {},
         )
 
-    async def identity(self) -> tuple[str, dict[str, Any]]:
+    async def identity(
+        self, request: GenerationRequest | None = None
+    ) -> tuple[str, dict[str, Any]]:
         info: dict[str, Any] = {"model": self._name(), "url": self.settings.remote.url}
         if self.openai.model:
             info["served_model"] = short_model_name(self.openai.model)
@@ -465,9 +476,13 @@ class ClaudeSide(Side):
             "seed": None,
         }
 
-    async def identity(self) -> tuple[str, dict[str, Any]]:
+    async def identity(
+        self, request: GenerationRequest | None = None
+    ) -> tuple[str, dict[str, Any]]:
         model = self.settings.claude.model
         info: dict[str, Any] = {"model": model, "provider": "Anthropic Messages API"}
+        if request is not None:
+            info["thinking"] = "adaptive, summarized" if request.thinking else "off"
         with contextlib.suppress(metadata.PackageNotFoundError):
             info["sdk"] = f"anthropic {metadata.version('anthropic')}"
         return model, info

@@ -323,7 +323,7 @@ class _Batch:
             server = local.server
             self.progress.say(
                 f"llama-server: ready in {server.status.message.removeprefix('ready ').strip('()')}"
-                f" (pid {server.pid})"
+                f" (pid {server.pid}, {server.base_url})"
             )
         return None
 
