@@ -91,8 +91,6 @@ PELICAN_LIGHT = Theme(
 THEMES: list[Theme] = [PELICAN_DARK, PELICAN_LIGHT]
 """Every theme pelican-tui ships, dark first."""
 
-THEME_NAMES: tuple[str, ...] = tuple(theme.name for theme in THEMES)
-
 
 def register_themes(app: App[Any]) -> None:
     """Make every pelican theme available to ``app`` (its own themes stay too)."""
