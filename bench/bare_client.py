@@ -3,9 +3,11 @@
 Runs as its own process so its CPU time and memory are measured the same way
 as pelican-tui's. Protocol on stdin/stdout, one JSON line each:
 
-- reads ``{"url": ..., "key": ..., "phases": [[payload, ...], ...]}``;
+- reads ``{"url": ..., "key": ..., "phases": [[payload, ...], ...], "turns": bool}``;
 - for each phase prints ``{"ready": i}``, waits for a line ``go``, streams
-  the phase's payloads concurrently and prints ``{"phase": i, "streams": [...]}``.
+  the phase's payloads (concurrently, or one after the other when ``turns``,
+  as pelican-tui runs two panes on one server) and prints
+  ``{"phase": i, "streams": [...]}``.
 
 Per stream it reports what pelican-tui's backend records, measured the same
 way: time to first token from the request, total time, chunk count, the
@@ -86,9 +88,14 @@ async def main() -> None:
             print(json.dumps({"ready": index}), flush=True)
             if sys.stdin.readline().strip() != "go":
                 return
-            streams = await asyncio.gather(
-                *(stream_one(client, config["url"], config["key"], p) for p in payloads)
-            )
+            if config.get("turns"):
+                streams = [
+                    await stream_one(client, config["url"], config["key"], p) for p in payloads
+                ]
+            else:
+                streams = await asyncio.gather(
+                    *(stream_one(client, config["url"], config["key"], p) for p in payloads)
+                )
             print(json.dumps({"phase": index, "streams": streams}), flush=True)
 
 

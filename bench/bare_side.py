@@ -4,8 +4,9 @@ The server gets exactly the command line pelican-tui builds (same binary,
 model, ``-c``, seed, ``--metrics``, an API key), is spawned with plain
 ``subprocess`` and polled on ``/health`` every 10 ms: its time to ready is
 llama-server's own load time. Then :mod:`bare_client` streams the same two
-requests the app sends, concurrently, and then the left one alone (the
-single-stream rate compared with the hardware ceiling).
+requests the app sends, in turn as the app does (or together, then the left
+one alone, when ``Workload.turns`` is off); the single-stream rate is what the
+hardware ceiling is compared with.
 """
 
 from __future__ import annotations
@@ -94,12 +95,14 @@ def run_bare_once(workload: Workload) -> dict[str, Any]:
             bufsize=1,
         )
         assert client.stdin is not None and client.stdout is not None
-        client.stdin.write(json.dumps({"url": url, "key": key, "phases": [payloads, payloads[:1]]}))
+        phases_sent = [payloads] if workload.turns else [payloads, payloads[:1]]
+        config = {"url": url, "key": key, "phases": phases_sent, "turns": workload.turns}
+        client.stdin.write(json.dumps(config))
         client.stdin.write("\n")
         server_proc = psutil.Process(server.pid)
         client_proc = psutil.Process(client.pid)
         phases = []
-        for _ in range(2):
+        for _ in phases_sent:
             json.loads(client.stdout.readline())  # {"ready": i}
             time.sleep(0.2)  # like the app side: start from a quiet client
             server0, client0 = _cpu(server_proc), _cpu(client_proc)
@@ -125,7 +128,8 @@ def run_bare_once(workload: Workload) -> dict[str, Any]:
             client.kill()
             client.wait(5)
         stop_server(server)
-    pair, single = phases
+    pair = phases[0]
+    single = phases[1] if len(phases) > 1 else pair  # in turn, every stream is single
     return {
         "load_s": load_s,
         "window_s": pair["window_s"],

@@ -15,10 +15,11 @@ median and the spread (min-max) reported. Per round:
 
 - A: the real pelican-tui (``python -m pelican_tui``) on a 160x48
   pseudo-terminal, spawning its own llama-server, ``r`` pressed: both panes
-  stream, with live previews and final pictures;
+  stream (in turn: they share one server), with live previews and final
+  pictures;
 - B: the same llama-server command line spawned bare and polled on
-  ``/health``, then a bare httpx client streaming the same two requests
-  concurrently, then the first one alone;
+  ``/health``, then a bare httpx client streaming the same two requests, in
+  turn like the app;
 - the smallest Textual app on the same pseudo-terminal (start-up and memory
   baseline).
 
@@ -327,6 +328,9 @@ def build_figures(
         [s.get("close_to_screen_ms") for s in samples if s.get("svg_closed_in_text")],
         note=f"not measured: {pictures['skipped']}."
         if "skipped" in pictures
+        else "not measured: bench/picture_latency.py failed (its last error line: "
+        f"{pictures['error'].splitlines()[-1] if pictures['error'] else '?'})."
+        if "error" in pictures
         else "timed inside the real app (run_test, headless, real llama-server; method in "
         "bench/picture_latency.py), panes whose answer closed its </svg> mid-stream only "
         f"({sum(1 for s in samples if s.get('svg_closed_in_text'))} of {len(samples)} pane "

@@ -2,6 +2,7 @@
 
 pelican-tui's two panes with no Claude key: the left pane runs the local model
 with thinking on, the right with thinking off, both on the same llama-server
+and so in turn
 (``-c 2048``, a fixed ``--seed`` so the same request generates the same tokens
 in every run, ``-t`` all cores unless told otherwise) and ``max_tokens`` fixed.
 The model is the tiny default stand-in unless ``model`` names a GGUF (the
@@ -36,6 +37,9 @@ class Workload:
     """A GGUF to serve; None: the tiny default stand-in."""
     threads: int | None = None
     """llama-server's ``-t``; None: llama-server's own default."""
+    turns: bool = True
+    """The two panes stream one after the other, not together: pelican-tui's engine
+    runs panes that share one server in turn (``ComparisonEngine.same_server``)."""
 
     @property
     def server_args(self) -> list[str]:
