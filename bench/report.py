@@ -117,6 +117,11 @@ def markdown_table(figures: list[Figure]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _load(meta: dict[str, Any], when: str) -> str:
+    load = meta.get(f"load_average_at_{when}")
+    return f"{load[0]:.1f}" if load else "?"
+
+
 def write_results(
     folder: Path, figures: list[Figure], meta: dict[str, Any], raw: dict[str, Any]
 ) -> tuple[Path, Path]:
@@ -129,7 +134,8 @@ def write_results(
         "# pelican-tui benchmark",
         "",
         f"`{meta['command']}` — {meta['generated_at']}, {meta['machine']}, "
-        f"{meta['runs']} interleaved A/B runs, {meta['workload']}.",
+        f"{meta['runs']} interleaved A/B runs, {meta['workload']}. Load average "
+        f"(1 min) {_load(meta, 'start')} at the start, {_load(meta, 'end')} at the end.",
         "",
         "",
     ]

@@ -462,6 +462,7 @@ def main(argv: list[str] | None = None) -> int:
         threads=args.threads,
     )
     started = time.monotonic()
+    load_at_start = os.getloadavg()
     try:
         say(f"{described}")
         say(f"{args.runs} interleaved rounds, {args.max_tokens} tokens per stream")
@@ -491,6 +492,7 @@ def main(argv: list[str] | None = None) -> int:
         f"max tokens per stream, -c {workload.context}, --seed {workload.seed}, "
         f"-t {args.threads}, 160x48 pty (xterm-256color, half-cell pictures)",
         "duration_s": round(time.monotonic() - started, 1),
+        "load_average_at_start": load_at_start,
         "load_average_at_end": os.getloadavg(),
     }
     raw = {"rounds": rounds, "pictures": pictures, "render": render, "ceiling": ceiling}
