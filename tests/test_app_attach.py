@@ -40,8 +40,12 @@ async def test_unreachable_url_is_said_plainly_and_checked_again_on_r() -> None:
         assert "press R to check again" in problem
         await pilot.press("1")  # an attached server is checked again when run
         left = app.pane("left")
-        assert await wait_for(pilot, lambda: left.state == "failed", 15)
-        assert "not ready" in str(left.query_one(".problem").render())
+
+        def refused() -> str:
+            return str(left.query_one(".problem").render())
+
+        assert await wait_for(pilot, lambda: refused().startswith("Not run:"), 15)
+        assert "cannot reach" in refused() and left.state == "idle", "nothing ran, nothing stored"
         await pilot.press("R")
         await app.workers.wait_for_complete()
         assert bar.server_note == "local: not reachable"
@@ -60,9 +64,9 @@ async def test_a_pane_switches_to_the_remote_server_and_runs_there(
     )
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.press("w")  # the right pane
-        choices = [c.backend for c in app.backend_choices()]
+        choices = [c.side for c in app.engine.choices()]
         assert choices == ["local", "local", "remote", "claude"]
-        while app.specs["right"].backend != "remote":
+        while app.choices["right"].side != "remote":
             await pilot.press("b")
         await app.workers.wait_for_complete()
         right = app.pane("right")
@@ -83,9 +87,11 @@ async def test_a_pane_switches_to_the_remote_server_and_runs_there(
 
 async def test_the_remote_model_keeps_its_answer_limit_beside_the_stand_in() -> None:
     from pelican_tui.backends.llama.local_model import STAND_IN_MAX_TOKENS
-    from pelican_tui.widgets.model_pane import PaneSpec
+    from pelican_tui.backends.engine.sides import PaneChoice
 
     url = f"http://127.0.0.1:{free_port()}"
     app = make_app(overrides={"remote": {"url": url}, "local": {"max_tokens": 4000}})
-    assert app._request(PaneSpec("local", True)).max_tokens == STAND_IN_MAX_TOKENS
-    assert app._request(PaneSpec("remote", True)).max_tokens == 4000
+    local = app.engine.request(PaneChoice("local", True), app.prompt)
+    remote = app.engine.request(PaneChoice("remote", True), app.prompt)
+    assert local is not None and local.max_tokens == STAND_IN_MAX_TOKENS
+    assert remote is not None and remote.max_tokens == 4000

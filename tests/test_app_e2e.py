@@ -35,7 +35,7 @@ async def test_both_models_stream_and_both_pictures_appear(
             server = app.server
             assert server is not None
             assert await wait_for(pilot, lambda: server.status.state.value == "ready", 60)
-            assert app.specs["right"].backend == "claude"
+            assert app.choices["right"].side == "claude"
             await pilot.press("r")
             done = ("finished", "failed", "cancelled")
             assert await wait_for(
@@ -89,11 +89,11 @@ async def test_server_killed_mid_run_fails_one_pane_not_the_other(
             os.kill(server.pid, signal.SIGKILL)
             assert await wait_for(pilot, lambda: left.state == "failed", 20)
             problem = str(left.query_one(".problem").render())
-            assert "stopped" in problem and "restart" in problem
+            assert "closed the connection" in problem and "restart" in problem
             assert await wait_for(pilot, lambda: right.state == "finished", 60)
             assert right.picture.png is not None
             assert await wait_for(pilot, lambda: server.status.state.value == "crashed", 5)
-            assert any("exited unexpectedly" in n.message for n in app._notifications)
+            assert any("exited unexpectedly" in n.message for n in app.notices)
 
 
 async def test_single_pane_run_cancel_save_export_and_verdicts() -> None:
@@ -123,7 +123,7 @@ async def test_single_pane_run_cancel_save_export_and_verdicts() -> None:
         await pilot.press("x")
         export_dir = locations.data_dir() / "exports" / f"session-{session_id}"
         assert await wait_for(pilot, lambda: (export_dir / "session.json").exists(), 30)
-        notes = " ".join(n.message for n in app._notifications)
+        notes = " ".join(n.message for n in app.notices)
         assert f"Session #{session_id} saved" in notes
         assert "Verdict saved: right is better" in notes and "Verdict saved: a tie" in notes
     with SessionStore.open(locations.sessions_db()) as store:

@@ -21,7 +21,7 @@ from pelican_tui.screens.text_screen import TextScreen
 
 
 def _notes(app: PelicanApp) -> list[str]:
-    return [n.message for n in app._notifications]
+    return [n.message for n in app.notices]
 
 
 async def test_every_binding_has_an_id_and_a_description() -> None:
@@ -31,41 +31,49 @@ async def test_every_binding_has_an_id_and_a_description() -> None:
         assert binding.id, binding  # type: ignore[union-attr]
         assert binding.description, binding  # type: ignore[union-attr]
         ids.add(binding.id)  # type: ignore[union-attr]
-    assert {"run_both", "cancel", "toggle_local_thinking", "toggle_claude_thinking"} <= ids
+    assert {"run_both", "cancel", "toggle_thinking", "toggle_other_thinking"} <= ids
     assert {"verdict_left", "verdict_right", "verdict_tie", "restart_server"} <= ids
 
 
 async def test_thinking_toggle_key_changes_the_next_request() -> None:
     app = make_app()
     async with app.run_test(size=(160, 48)) as pilot:
-        before = app.specs["left"].thinking
+        before = app.choices["left"].thinking
         await pilot.press("t")
-        assert app.specs["left"].thinking is not before
-        assert app._request(app.specs["left"]).thinking is not before
+        assert app.choices["left"].thinking is not before
+        request = app.engine.request(app.choices["left"], app.prompt)
+        assert request is not None and request.thinking is not before
         facts = app.pane("left").query_one(".facts").text  # type: ignore[attr-defined]
         assert ("thinking on" if not before else "thinking off") in str(facts)
 
 
-async def test_claude_keys_without_a_key_explain_what_to_do() -> None:
+async def test_without_claude_the_panes_compare_thinking_on_and_off() -> None:
     app = make_app()
     async with app.run_test(size=(160, 48)) as pilot:
-        assert app.specs["right"].backend == "local", "no API key: right pane runs local"
-        await pilot.press("T")
-        assert any("No pane runs Claude" in n for n in _notes(app))
+        left, right = app.choices["left"], app.choices["right"]
+        assert left.side == right.side == "local", "no API key: both panes run the local model"
+        assert left.thinking is not right.thinking
+        await pilot.press("T")  # the other pane's switch
+        assert app.choices["right"].thinking is not right.thinking
+        await pilot.press("e")
+        assert any("No pane's backend has effort levels" in n for n in _notes(app))
 
 
 async def test_claude_thinking_and_effort_keys(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
     app = make_app()
     async with app.run_test(size=(160, 48)) as pilot:
-        assert app.specs["right"].backend == "claude"
-        thinking = app.specs["right"].thinking
+        assert app.choices["right"].side == "claude"
+        thinking = app.choices["right"].thinking
         await pilot.press("T")
-        assert app.specs["right"].thinking is not thinking
-        effort = app.effort
+        assert app.choices["right"].thinking is not thinking
+        effort = app.engine.request(app.choices["right"], app.prompt).effort  # type: ignore[union-attr]
         await pilot.press("e")
-        assert app.effort != effort
-        assert app._request(app.specs["right"]).effort == app.effort
+        request = app.engine.request(app.choices["right"], app.prompt)
+        assert request is not None and request.effort != effort
+        assert app.choices["right"].effort == request.effort
+        facts = str(app.pane("right").query_one(".facts").text)  # type: ignore[attr-defined]
+        assert request.thinking or "thinking off" in facts
 
 
 async def test_backend_cycle_and_pane_switch() -> None:
@@ -78,7 +86,7 @@ async def test_backend_cycle_and_pane_switch() -> None:
         seen = []
         for _ in range(3):
             await pilot.press("b")
-            seen.append((app.specs["right"].backend, app.specs["right"].thinking))
+            seen.append((app.choices["right"].side, app.choices["right"].thinking))
         assert ("claude", app.settings.claude.thinking) in seen
         assert ("local", True) in seen and ("local", False) in seen
 
@@ -192,9 +200,9 @@ async def test_every_key_is_in_the_command_palette() -> None:
         listed = {description for description, _action, _help in provider._commands()}
         for binding in app.BINDINGS:
             assert binding.description in listed  # type: ignore[union-attr]
-        hits = [hit async for hit in provider.search("Qwen think")]
+        hits = [hit async for hit in provider.search("Think")]
         assert hits
-        before = app.specs["left"].thinking
+        before = app.choices["left"].thinking
         await hits[0].command()  # type: ignore[misc]
         await pilot.pause()
-        assert app.specs["left"].thinking is not before
+        assert app.choices["left"].thinking is not before

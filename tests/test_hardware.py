@@ -134,11 +134,12 @@ async def test_pane_shows_live_and_final_rate_against_the_ceiling() -> None:
     from textual.app import App, ComposeResult
 
     from pelican_tui.backends.events import Finished, LiveStats, Timings, Usage
-    from pelican_tui.widgets.model_pane import ModelPane, PaneSpec
+    from pelican_tui.backends.engine.sides import PaneChoice
+    from pelican_tui.widgets.model_pane import ModelPane
 
     class Host(App[None]):
         def compose(self) -> ComposeResult:
-            yield ModelPane("left", PaneSpec("local", True))
+            yield ModelPane("left", PaneChoice("local", True))
 
     async with Host().run_test(size=(100, 30)) as pilot:
         pane = pilot.app.query_one(ModelPane)

@@ -15,13 +15,14 @@ import contextlib
 import json
 import signal
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
+from textual.css.query import NoMatches
 from textual.widgets import Footer, Input
 from textual.worker import Worker, WorkerState
 
@@ -61,6 +62,15 @@ WARM_UP_MODULES = (
     "PIL.PngImagePlugin",
 )
 """Imported in the background after the first frame (see :meth:`PelicanApp.warm_up`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A notification the user was shown."""
+
+    message: str
+    title: str
+    severity: str
 
 
 class PelicanApp(App[None]):
@@ -130,6 +140,8 @@ class PelicanApp(App[None]):
         self._pane_run: dict[Slot, int] = {}
         """Per pane, which comparison owns it (updates of a superseded one are ignored)."""
         self._comparisons = 0
+        self.notices: list[Notice] = []
+        """What the user was told in notifications, oldest first."""
 
     # -- set-up -------------------------------------------------------------------
 
@@ -240,6 +252,13 @@ class PelicanApp(App[None]):
 
     # -- small helpers ----------------------------------------------------------------
 
+    def notify(self, message: str, *args: Any, **kwargs: Any) -> None:
+        """Show a notification, and keep it in :attr:`notices` (the last 50)."""
+        notice = Notice(message, kwargs.get("title", ""), kwargs.get("severity", "information"))
+        self.notices.append(notice)
+        del self.notices[:-50]
+        super().notify(message, *args, **kwargs)
+
     def pane(self, slot: str) -> ModelPane:
         return self.query_one(f"#{slot}", ModelPane)
 
@@ -314,10 +333,13 @@ class PelicanApp(App[None]):
             self.notify(message, title="llama-server", severity="error", timeout=15)
 
     def _redraw_panes(self) -> None:
-        running = [self.pane(slot) for slot in SLOTS if self.pane(slot).state == "running"]
-        with self.batch_update():
-            for pane in running:
-                pane.flush()
+        try:
+            running = [self.pane(slot) for slot in SLOTS if self.pane(slot).state == "running"]
+            with self.batch_update():
+                for pane in running:
+                    pane.flush()
+        except NoMatches:  # the app is closing
+            running = []
         if not running:
             self._redraw_clock.pause()
 
@@ -423,7 +445,8 @@ class PelicanApp(App[None]):
             slot = getattr(update, "slot", None)
             if slot is not None and self._pane_run.get(slot) != number:
                 return  # a newer run owns this pane
-            self._draw_update(update)
+            with contextlib.suppress(NoMatches):  # the app is closing: panes are gone
+                self._draw_update(update)
 
         await self.engine.run_comparison(self.prompt, choices, on_update, session_id=session_id)
 
@@ -459,8 +482,12 @@ class PelicanApp(App[None]):
         elif isinstance(update, SessionStarted):
             self.session_id = update.session_id
         elif isinstance(update, RunRefused):
-            hint = f" — {update.hint}" if update.hint else ""
-            self.pane(update.slot).show_problem(f"{update.reason}{hint}")
+            side = self._side(update.slot)
+            if side is not None and side.server is not None:
+                hint = " — press R to restart the server, l for its log"
+            else:
+                hint = f" — {update.hint}" if update.hint else ""
+            self.pane(update.slot).show_problem(f"Not run: {update.reason}{hint}")
         elif isinstance(update, StoreProblem):
             self.notify(update.message, title="Sessions", severity="warning", timeout=15)
 

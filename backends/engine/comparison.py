@@ -48,7 +48,7 @@ from pelican_tui.backends.engine.sides import (
 from pelican_tui.backends.llama.local_model import LocalPlan, plan_local
 from pelican_tui.backends.llama.prepare import Prepared
 from pelican_tui.backends.llama.process import StatusCallback
-from pelican_tui.backends.protocol import BackendStatus
+from pelican_tui.backends.protocol import BackendStatus, GenerationRequest
 from pelican_tui.backends.settings import LocalSettings, Settings
 from pelican_tui.backends.store.records import Slot
 
@@ -94,6 +94,8 @@ class ComparisonResult:
     results: dict[Slot, RunResult] = field(default_factory=dict)
     refused: dict[Slot, str] = field(default_factory=dict)
     cancelled: list[Slot] = field(default_factory=list)
+    listener_errors: list[str] = field(default_factory=list)
+    """Errors the listener raised (the runs went on and were recorded)."""
 
 
 class ComparisonEngine:
@@ -183,6 +185,11 @@ class ComparisonEngine:
             out.append(PaneChoice(REMOTE, self.settings.local.thinking))
         out.append(PaneChoice(CLAUDE, self.settings.claude.thinking))
         return out
+
+    def request(self, choice: PaneChoice, prompt: str) -> GenerationRequest | None:
+        """The request a run of ``choice`` would send for ``prompt`` (None: no such side)."""
+        side = self.sides.get(choice.side)
+        return side.request(choice, prompt) if side is not None else None
 
     def header(self, choice: PaneChoice, number: str) -> PaneHeader:
         side = self.sides.get(choice.side)
@@ -354,6 +361,12 @@ class ComparisonEngine:
             listener(SessionStarted(session_id, prompt))
 
         def track(update: Any) -> None:
+            try:
+                forward(update)
+            except Exception as error:  # a drawing bug must not cost a run its record
+                outcome.listener_errors.append(f"{type(error).__name__}: {error}")
+
+        def forward(update: Any) -> None:
             if isinstance(update, RunStarted):
                 self._in_flight[update.slot] = (update.run_id, None)
             elif isinstance(update, RunProgress):

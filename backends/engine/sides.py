@@ -90,6 +90,11 @@ class ServerHandle:
         return self._server.pid
 
     @property
+    def running(self) -> bool:
+        """Whether the process is alive."""
+        return self._server.running
+
+    @property
     def base_url(self) -> str:
         """Where it listens (``http://127.0.0.1:PORT``; only once started)."""
         return self._server.base_url
