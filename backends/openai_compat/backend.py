@@ -148,7 +148,10 @@ class OpenAICompatibleBackend:
         if status.state is ServerState.READY:
             return BackendStatus(True, "ready")
         if status.state in (ServerState.CRASHED, ServerState.STOPPED):
-            return BackendStatus(False, f"llama-server {status.message}", hint=RESTART_HINT)
+            message = status.message
+            if not message.startswith("llama-server"):
+                message = f"llama-server {message}"
+            return BackendStatus(False, message, hint=RESTART_HINT)
         return BackendStatus(False, status.message)
 
     async def probe(self) -> BackendStatus:
