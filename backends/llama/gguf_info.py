@@ -70,6 +70,10 @@ class GGUFError(Exception):
     """A model file that cannot be read; the message is one line for a person."""
 
 
+INCOMPLETE_HINT = "an interrupted download or copy leaves this; fetch the file again"
+"""What helps with a truncated or damaged file (nothing in pelican-tui's settings can)."""
+
+
 @dataclass(frozen=True, slots=True)
 class GGUFInfo:
     """Facts from a GGUF file's header and tensor table."""
@@ -291,12 +295,16 @@ def read_gguf_info(path: Path) -> GGUFInfo:
     try:
         reader = _HeaderReader(path)
     except _TruncatedError as exc:
+        whole = format_size(exc.needed)
         raise GGUFError(
             f"{path.name}: truncated GGUF file ({format_size(exc.needed - file_size)} "
-            f"of {format_size(exc.needed)} missing)"
+            f"of {whole} missing): {INCOMPLETE_HINT}, and check that it is {whole}"
         ) from None
     except Exception as exc:  # the gguf package signals corruption in many ways
-        raise GGUFError(f"{path.name}: corrupt or truncated GGUF file ({_reason(exc)})") from exc
+        raise GGUFError(
+            f"{path.name}: corrupt or truncated GGUF file ({_reason(exc)}): "
+            f"{INCOMPLETE_HINT}, and compare its size with the source's"
+        ) from exc
     try:
         return _info_from_reader(path, file_size, reader)
     except GGUFError:
