@@ -17,8 +17,8 @@ from _gguf_factory import write_tiny_moe
 from _server_support import server_binary, tiny_model
 
 from pelican_tui.backends.events import Finished, TextDelta, ThinkingDelta
-from pelican_tui.backends.llama.gguf_info import read_gguf_info
 from pelican_tui.backends.llama.config import ServerConfig
+from pelican_tui.backends.llama.gguf_info import read_gguf_info
 from pelican_tui.backends.llama.process import LlamaServer
 from pelican_tui.backends.openai_compat.backend import OpenAICompatibleBackend
 from pelican_tui.backends.openai_compat.payload import build_payload

@@ -210,6 +210,20 @@ class ComparisonEngine:
             return f"{status.message}{hint}"
         return None
 
+    @staticmethod
+    def title(prompt: str, choices: Mapping[Slot, PaneChoice]) -> str:
+        """A session's title: the prompt's start, what runs, and how it thinks."""
+        from pelican_tui.backends.store.sessions import default_title
+
+        picked = list(choices.values())
+        sides = list(dict.fromkeys(c.side for c in picked))
+        modes = list(dict.fromkeys("on" if c.thinking else "off" for c in picked))
+        parts = [default_title(prompt)]
+        if len(sides) > 1:
+            parts.append(" vs ".join(sides))
+        parts.append("thinking " + " vs ".join(modes))
+        return " · ".join(parts)
+
     def same_server(self, choices: Mapping[Slot, PaneChoice]) -> bool:
         """Whether the chosen panes share one server (and so run in turn)."""
         keys = [s.server_key for c in choices.values() if (s := self.sides.get(c.side))]
@@ -351,6 +365,7 @@ class ComparisonEngine:
             for notice in store.notices:
                 store_problem(notice)
             if session_id is None:
+                title = title or self.title(prompt, choices)
                 session = await asyncio.to_thread(store.create_session, prompt, title=title)
                 session_id = session.id
         except Exception as error:  # runs go on; the user is told they are not saved

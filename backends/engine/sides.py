@@ -371,7 +371,7 @@ class LocalSide(Side):
             info["hf"] = plan.hf
         info["context"] = self.settings.local.context
         if self.server is not None:
-            info["server_args"] = self.server.display_flags()
+            info["server_args"] = _any_port(self.server.display_flags())
             build = (await self._props()).get("build_info")
             if isinstance(build, str):
                 info["server_build"] = build
@@ -491,6 +491,16 @@ class ClaudeSide(Side):
         with contextlib.suppress(metadata.PackageNotFoundError):
             info["sdk"] = f"anthropic {metadata.version('anthropic')}"
         return model, info
+
+
+def _any_port(flags: list[str]) -> list[str]:
+    """The flags as recorded: ``--port 0`` ("any free port"), not the port this process
+    happened to get, so two runs of the same set-up record the same command."""
+    out = list(flags)
+    for i, flag in enumerate(out[:-1]):
+        if flag == "--port":
+            out[i + 1] = "0"
+    return out
 
 
 def existing_file(path: object) -> Path | None:

@@ -330,11 +330,8 @@ class _Batch:
     # ----------------------------------------------------------------- sessions
 
     def _title(self, plan: SessionPlan) -> str:
-        parts = [default_title(self.prompt)]
-        if self.samples > 1:
-            parts.append(f"sample {plan.sample}/{self.samples}")
-        parts.append(f"thinking {plan.label}")
-        return " · ".join(parts)
+        title = self.engine.title(self.prompt, plan.choices)
+        return f"{title} · sample {plan.sample}/{self.samples}" if self.samples > 1 else title
 
     async def _export(self, outcome: SessionOutcome, *, with_renderer: bool) -> None:
         """Export one session; with the renderer, PNGs missing from the store are drawn."""
