@@ -1,9 +1,11 @@
-"""Start the TUI: pick the image protocol before Textual takes the terminal,
+"""Start the TUI: ask the terminal what it draws before Textual takes it,
 run the app, and make sure llama-server is gone whatever happens."""
 
 from __future__ import annotations
 
 import atexit
+import contextlib
+from collections.abc import Iterator
 
 from pelican_tui.backends.llama.prepare import Prepared
 from pelican_tui.backends.settings import Settings
@@ -28,11 +30,43 @@ def _survive_zero_sized_terminals() -> None:
     setattr(_terminal, "get_tiocgwinsz", checked)  # noqa: B010
 
 
+@contextlib.contextmanager
+def _textual_image_asks_nothing(cell_px: tuple[int, int] | None) -> Iterator[None]:
+    """Import textual-image without its own terminal queries.
+
+    At import it asks the terminal for Sixel and Kitty graphics (0.1 s each
+    when unanswered) and, without a kernel cell size, for that too. The one
+    round trip of :func:`pelican_tui.terminal_caps.detect_terminal` has asked
+    all of it already: its cell size is handed over, and every other question
+    fails at once (textual-image's own choice is not used).
+    """
+    from textual_image import _terminal
+
+    def already_asked(*_args: object, **_kwargs: object) -> object:
+        raise _terminal.TerminalError("pelican-tui has asked the terminal already")
+
+    original = getattr(_terminal, "capture_terminal_response", None)
+    get_cell_size = getattr(_terminal, "get_cell_size", None)
+    if cell_px is not None and get_cell_size is not None and hasattr(_terminal, "CellSize"):
+        setattr(get_cell_size, "_result", _terminal.CellSize(*cell_px))  # noqa: B010
+    if original is not None:
+        setattr(_terminal, "capture_terminal_response", already_asked)  # noqa: B010
+    try:
+        yield
+    finally:
+        if original is not None:
+            setattr(_terminal, "capture_terminal_response", original)  # noqa: B010
+
+
 def run_app(settings: Settings, prepared: Prepared) -> int:
-    # textual-image detects the terminal's graphics support once, at import,
-    # by querying it: this must happen before the app owns the terminal.
+    # The terminal is asked what it draws once, before the app owns it
+    # (Textual's input thread would take the answers).
+    from pelican_tui.terminal_caps import detect_terminal
+
     _survive_zero_sized_terminals()
-    import pelican_tui.widgets.picture  # noqa: F401
+    report = detect_terminal()
+    with _textual_image_asks_nothing(report.cell_px):
+        import pelican_tui.widgets.picture  # noqa: F401
     from pelican_tui.app import PelicanApp
 
     app = PelicanApp(settings, prepared)

@@ -23,19 +23,43 @@ def _line(label: str, value: str, ok: bool | None = None) -> None:
     print(f"{mark}{label:<16} {value}")
 
 
-def detect_image_mode(setting: str) -> str:
-    """The terminal image mode the TUI would use (queries the terminal once)."""
-    if setting != "auto":
-        return f"{setting} (forced by setting)"
-    from textual_image import renderable
+def image_mode_lines(setting: str) -> list[tuple[str, str]]:
+    """(label, text) lines: the image mode the TUI would use, why, and what the terminal said.
 
-    if renderable.Image is renderable.TGPImage:
-        return "tgp (Kitty graphics)"
-    if renderable.Image is renderable.SixelImage:
-        return "sixel"
-    if renderable.Image is renderable.HalfcellImage:
-        return "halfcell (half-block characters)"
-    return "unicode (block characters; no TTY or no colour support detected)"
+    Asks the terminal once (one round trip, see :mod:`pelican_tui.terminal_caps`).
+    """
+    from pelican_tui.terminal_caps import IMAGE_MODES, choose_image_mode, detect_terminal
+
+    report = detect_terminal()
+    choice = choose_image_mode(report, setting)
+    lines = [("image mode", f"{choice.mode} ({choice.label}): {choice.reason}")]
+    if choice.forced:
+        auto = choose_image_mode(report, "auto")
+        lines.append(
+            ("", f"auto would choose {auto.mode} ({IMAGE_MODES[auto.mode]}): {auto.reason}")
+        )
+    if not report.tty:
+        lines.append(("terminal", "none (stdin or stdout is not a terminal; nothing asked)"))
+        return lines
+    who = report.who if report.name else "did not name itself (no XTVERSION answer)"
+    if report.name_source:
+        who += f" (from {report.name_source})"
+    cell = f"{report.cell_px[0]}x{report.cell_px[1]} px" if report.cell_px else "unknown"
+    answered = (
+        f"answered in {report.waited_s * 1000:.0f} ms"
+        if report.answered
+        else f"no answer in {report.waited_s * 1000:.0f} ms"
+    )
+    lines.append(("terminal", who))
+    lines.append(
+        (
+            "",
+            f"Kitty graphics {'reported' if report.kitty_graphics else 'not reported'}"
+            f" · Sixel {'reported' if report.sixel else 'not reported'}"
+            f" · cell {cell} · {answered}",
+        )
+    )
+    return lines
 
 
 def _ceiling_line(info: GGUFInfo) -> str:
@@ -125,7 +149,8 @@ def run_doctor(settings: Settings) -> int:
             _line("model", plan.info_error or "unreadable", False)
     if plan.mode == "spawn":
         _line("context", str(settings.local.context))
-    _line("image mode", detect_image_mode(settings.ui.image_mode))
+    for label, text in image_mode_lines(settings.ui.image_mode):
+        _line(label, text)
     key_set = bool(os.environ.get("ANTHROPIC_API_KEY"))
     claude = (
         f"{settings.claude.model}, ANTHROPIC_API_KEY is set"

@@ -5,18 +5,18 @@ centres it in whatever space the layout gives it (give the view a definite
 height, e.g. ``1fr``: two stacked ``height: auto`` images collapse), and shows
 a centred placeholder when there is no picture.
 
-textual-image picks its protocol (Kitty graphics, Sixel, half-cell blocks,
-Unicode) once, **when it is first imported, by querying the terminal**. Import
-this module before the Textual app starts, or detection silently falls back to
-half-cell blocks. :func:`image_mode_name` says what detection chose.
+Which protocol "auto" means is decided by :mod:`pelican_tui.terminal_caps`
+from what the terminal reported before Textual started (``launch`` asks it
+once); :func:`image_choice` says which mode a setting draws with, and why.
+The mode names are :data:`~pelican_tui.terminal_caps.IMAGE_MODES`.
 """
 
 from __future__ import annotations
 
 import io
 import math
+import re
 from pathlib import Path
-from typing import Literal, get_args
 
 from PIL import Image as PILImage
 from PIL import UnidentifiedImageError
@@ -28,24 +28,14 @@ from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Static
 from textual_image.renderable import HalfcellImage as _HalfcellRenderable
-from textual_image.renderable import Image as _AutoRenderable
-from textual_image.renderable import SixelImage as _SixelRenderable
-from textual_image.renderable import TGPImage as _TGPRenderable
 from textual_image.renderable import UnicodeImage as _UnicodeRenderable
-from textual_image.widget import HalfcellImage, Image, SixelImage, TGPImage, UnicodeImage
+from textual_image.widget import HalfcellImage, SixelImage, TGPImage, UnicodeImage
+from textual_image.widget.sixel import _ImageSixelImpl, _NoopRenderable
 
-PictureMode = Literal["auto", "tgp", "sixel", "halfcell", "unicode"]
-"""How pictures are drawn: auto-detected, or one protocol forced (same values as the setting)."""
+from pelican_tui.terminal_caps import SETTING_VALUES, ImageChoice, detected_choice
 
-PICTURE_MODES: tuple[str, ...] = get_args(PictureMode)
-
-MODE_LABELS: dict[str, str] = {
-    "tgp": "Kitty graphics",
-    "sixel": "Sixel",
-    "halfcell": "half-cell blocks",
-    "unicode": "Unicode blocks",
-}
-"""What each protocol is called on screen."""
+PICTURE_MODES: tuple[str, ...] = SETTING_VALUES
+"""The modes a :class:`PictureView` accepts: "auto" and every drawing mode."""
 
 
 class _RunsOfCells(Widget):
@@ -93,33 +83,74 @@ MATTE = (255, 255, 255)
 """Transparent pixels are shown on white (SVG pictures assume a white page)."""
 
 
-def image_mode_name() -> str:
-    """The protocol auto-detection chose at import: "tgp", "sixel", "halfcell" or "unicode"."""
-    if _AutoRenderable is _TGPRenderable:
-        return "tgp"
-    if _AutoRenderable is _SixelRenderable:
-        return "sixel"
-    if _AutoRenderable is _HalfcellRenderable:
-        return "halfcell"
-    return "unicode"
+_COLOUR_DEFINITION = re.compile(r"#(\d+);(\d+;\d+;\d+;\d+)")
+_SIXEL_START = re.compile(r'\x1bP[0-9;]*q(?:"[0-9;]*)?')
+
+
+def palette_first(sixels: str) -> str:
+    """The same Sixel image with every colour defined at the start, and selected where used.
+
+    textual-image defines each colour register where it is first used
+    (``#5;2;80;20;20`` followed by pixels) and relies on the definition also
+    selecting it. xterm (as a VT340) defines without selecting, so every
+    colour's first pixels were drawn in the previously selected one: the top
+    bands of a picture (all background) came out as a red stripe, and edges had
+    stray pixels. Defining all registers first and selecting each with ``#5``
+    where it is used draws the same on terminals of both readings.
+    """
+    start = _SIXEL_START.match(sixels)
+    if start is None:
+        return sixels
+    definitions: dict[str, str] = {}
+    for register, value in _COLOUR_DEFINITION.findall(sixels, start.end()):
+        if definitions.setdefault(register, value) != value:
+            return sixels  # a register redefined mid-image: leave it as it is
+    body = _COLOUR_DEFINITION.sub(lambda match: f"#{match.group(1)}", sixels[start.end() :])
+    palette = "".join(f"#{register};{value}" for register, value in definitions.items())
+    return sixels[: start.end()] + palette + body
+
+
+class _PaletteFirstSixels(_ImageSixelImpl):
+    """textual-image's Sixel drawing, with the palette written first (:func:`palette_first`)."""
+
+    def _image_to_sixels(self, *args: object, **kwargs: object) -> str:
+        return palette_first(super()._image_to_sixels(*args, **kwargs))  # type: ignore[arg-type]
+
+
+class PaletteFirstSixelImage(SixelImage, Renderable=_NoopRenderable):
+    """textual-image's Sixel widget, drawing through :class:`_PaletteFirstSixels`."""
+
+    def compose(self) -> ComposeResult:
+        yield _PaletteFirstSixels(self.image, self._sixel_options)
 
 
 _WIDGETS: dict[str, type[Widget]] = {
     "tgp": TGPImage,
-    "sixel": SixelImage,
+    "sixel": PaletteFirstSixelImage,
     "halfcell": RunsHalfcellImage,
     "unicode": RunsUnicodeImage,
 }
-# Detected cell pictures get the run-joining widgets; TGP and Sixel textual-image's own.
-_DETECTED = image_mode_name()
-_WIDGETS["auto"] = _WIDGETS[_DETECTED] if _DETECTED in ("halfcell", "unicode") else Image
+"""The widget each drawing mode (:data:`~pelican_tui.terminal_caps.IMAGE_MODES`) draws with."""
+
+
+def image_choice(mode: str = "auto") -> ImageChoice:
+    """The mode a :class:`PictureView` with ``mode`` draws with, and why ("auto": detected)."""
+    try:
+        return detected_choice(mode)
+    except ValueError:
+        raise ValueError(
+            f"picture mode must be one of {', '.join(PICTURE_MODES)}, not {mode!r}"
+        ) from None
 
 
 def resolve_mode(mode: str) -> str:
     """The protocol a :class:`PictureView` with ``mode`` draws with ("auto" resolved)."""
-    if mode not in _WIDGETS:
-        raise ValueError(f"picture mode must be one of {', '.join(PICTURE_MODES)}, not {mode!r}")
-    return image_mode_name() if mode == "auto" else mode
+    return image_choice(mode).mode
+
+
+def image_mode_name() -> str:
+    """The protocol "auto" draws with here: "tgp", "sixel", "halfcell" or "unicode"."""
+    return resolve_mode("auto")
 
 
 def cell_pixels() -> tuple[int, int]:
@@ -150,6 +181,30 @@ def fit_cells(
     return columns, rows
 
 
+def shaped_like(picture: PILImage.Image, width: int, height: int) -> PILImage.Image:
+    """``picture`` centred on a :data:`MATTE` canvas with the shape of ``width`` x ``height``.
+
+    Never scales: it only adds margin, on two sides. The same picture when the
+    shapes already agree (within a pixel).
+    """
+    w, h = picture.size
+    if min(w, h, width, height) <= 0:
+        return picture
+    canvas = (
+        (w, round(w * height / width))
+        if w * height > h * width
+        else (
+            round(h * width / height),
+            h,
+        )
+    )
+    if abs(canvas[0] - w) <= 1 and abs(canvas[1] - h) <= 1:
+        return picture
+    page = PILImage.new("RGB", canvas, MATTE)
+    page.paste(picture, ((canvas[0] - w) // 2, (canvas[1] - h) // 2))
+    return page
+
+
 def decode_png(png: bytes) -> PILImage.Image:
     """The picture in ``png`` as an RGB image on a white matte. Raises ValueError."""
     try:
@@ -168,7 +223,7 @@ class PictureView(Widget):
 
     Args:
         png: The picture as PNG bytes, or None for the placeholder.
-        mode: "auto" (what textual-image detected) or a protocol to force:
+        mode: "auto" (what the terminal draws, see :func:`image_choice`) or one to force:
             "tgp", "sixel", "halfcell", "unicode".
         placeholder: Text shown centred while there is no picture.
     """
@@ -186,17 +241,15 @@ class PictureView(Widget):
         classes: str | None = None,
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
-        if mode not in _WIDGETS:
-            raise ValueError(
-                f"picture mode must be one of {', '.join(PICTURE_MODES)}, not {mode!r}"
-            )
-        self._image_class = _WIDGETS[mode]
+        self._image_class = _WIDGETS[resolve_mode(mode)]
         self.mode = mode
         self.placeholder = placeholder
         self._png: bytes | None = None
         self._picture: PILImage.Image | None = None
         self._message: str | None = None
         self._fitted = (0, 0)
+        self._drawn: tuple[PILImage.Image, tuple[int, int]] | None = None
+        """The picture and cell size the image widget was last given (no redraw when equal)."""
         self._ready = False
         self._pending: tuple[bytes | None, str | None] = (png, None)
 
@@ -254,6 +307,7 @@ class PictureView(Widget):
                 picture = decode_png(png)
             except ValueError as error:
                 png, message = None, f"cannot show this picture: {error}"
+        previous = self._picture
         self._png = png
         self._picture = picture
         self._message = message
@@ -263,15 +317,16 @@ class PictureView(Widget):
         if picture is None:
             image.display = False
             image.image = None  # type: ignore[attr-defined]
+            self._drawn = None
             placeholder.update(message if message is not None else self.placeholder)
             placeholder.display = True
             note.display = False
         else:
             placeholder.display = False
-            previous = getattr(image, "image", None)
             if previous is None or previous.size != picture.size:
                 self._fitted = (0, 0)  # a new size: fit again (same size: keep the layout)
-            image.image = picture  # type: ignore[attr-defined]
+            else:
+                self._draw()  # the same layout: draw now, not a frame later
             image.display = True
             note.update(message or "")
             note.display = bool(message)
@@ -281,14 +336,35 @@ class PictureView(Widget):
         self.call_after_refresh(self._fit)
 
     def _fit(self) -> None:
-        """Size the image to the largest undistorted fit in the box."""
+        """Size the image to the largest undistorted fit in the box, and draw it."""
         if self._picture is None or not self._ready:
             return
         box = self.query_one("#picture-box").content_size
         columns, rows = fit_cells(self._picture.size, (box.width, box.height), cell_pixels())
-        image = self.query_one("#picture-image")
-        if (columns, rows) == (0, 0) or (columns, rows) == self._fitted:
+        if (columns, rows) == (0, 0):
             return
-        self._fitted = (columns, rows)
-        image.styles.width = columns
-        image.styles.height = rows
+        if (columns, rows) != self._fitted:
+            self._fitted = (columns, rows)
+            image = self.query_one("#picture-image")
+            image.styles.width = columns
+            image.styles.height = rows
+        self._draw()
+
+    def _draw(self) -> None:
+        """Give the image widget the picture, shaped like the cells it is drawn in.
+
+        Whole cells rarely have the picture's exact shape, and textual-image
+        stretches a picture to fill its cells: up to a cell too wide or tall
+        (3 % at 33 rows, 10 % at 10). A white margin (:data:`MATTE`, the
+        picture's own background) makes up the difference instead.
+        """
+        if self._picture is None or self._fitted == (0, 0):
+            return
+        drawn = self._drawn
+        if drawn is not None and drawn[0] is self._picture and drawn[1] == self._fitted:
+            return
+        cell_w, cell_h = cell_pixels()
+        columns, rows = self._fitted
+        image = self.query_one("#picture-image")
+        image.image = shaped_like(self._picture, columns * cell_w, rows * cell_h)  # type: ignore[attr-defined]
+        self._drawn = (self._picture, self._fitted)

@@ -9,6 +9,7 @@ from textual.widget import Widget
 
 from pelican_tui.backends.llama.process import ServerState, ServerStatus
 from pelican_tui.backends.resources import ResourceSample, format_bytes
+from pelican_tui.terminal_caps import choose_image_mode, detected_choice
 
 _STATE_COLOUR = {
     ServerState.READY: "success",
@@ -32,6 +33,11 @@ class StatusBar(Widget):
         self.claude_note = "claude: -"
         self.sample: ResourceSample | None = None
         self.image_mode = image_mode
+        detected = detected_choice()
+        self.image_choice = (
+            detected if detected.mode == image_mode else choose_image_mode(None, image_mode)
+        )
+        """Why pictures are drawn in ``image_mode`` (a fallback is said once, as a notification)."""
         self._last = ""
         self._since = time.monotonic()
 
@@ -100,8 +106,13 @@ class StatusBar(Widget):
             if s.swap_used > 64 * 1024 * 1024:
                 segments.append((3, f"swap {format_bytes(s.swap_used)}", self._colour("warning")))
         segments.append((3, self.claude_note, ""))
-        segments.append((3, f"img {self.image_mode}", "dim"))
+        note = f" ({self.image_choice.note})" if self.image_choice.note else ""
+        segments.append((3, f"img {self.image_mode}{note}", "dim"))
         return segments
+
+    def on_mount(self) -> None:
+        if self.image_choice.fallback:
+            self.notify(self.image_choice.reason, title="Pictures", timeout=12)
 
     def on_resize(self) -> None:
         self._last = ""

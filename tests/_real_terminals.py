@@ -1,0 +1,568 @@
+"""Pictures in real terminals: the app run in xterm, kitty and tmux under Xvfb, photographed.
+
+Not a mock: a virtual X display (Xvfb) runs the real terminal programs; each
+starts the real ``pelican-tui`` (the tiny local model, and Claude answered by
+the loopback Anthropic server in ``_anthropic_server.py`` with its fixed
+pelican SVG). The right pane is run with ``2``; when the answer is in, the
+screen is photographed with ImageMagick's ``import``, the picture is found on
+the photograph (the large white rectangle), and compared with the PNG that
+the SVG sandbox renders for the same SVG: the mean colour difference (0-255)
+after scaling, over the whole picture and per horizontal band (a stripe along
+one edge cannot hide in the average).
+
+Terminals, and what each must show:
+
+``xterm``  ``xterm -ti vt340``: Sixel, pixel-sharp (compared at full size).
+``kitty``  kitty: Kitty graphics from 0.28; before that (Debian 12 has 0.26.5)
+           half-cell blocks, said in the status bar, and no placeholder boxes.
+``tmux``   tmux 3.3 inside a plain xterm: half-cell blocks.
+
+Debian packages: ``xvfb xterm kitty imagemagick xdotool tmux``. As a script::
+
+    python tests/_real_terminals.py --out real-terminals/            # all three
+    python tests/_real_terminals.py --out shots/ --only xterm kitty
+
+writes ``<terminal>.png`` (the screen), ``<terminal>-picture.png`` (the found
+picture beside the reference) and prints one line per terminal; exit 1 if
+one is outside its tolerance. ``tests/test_real_terminals.py`` (pytest marker
+``real_terminal``) runs the same checks and skips, naming the missing
+programs, where they are not installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _anthropic_server import PELICAN_SVG, AnthropicTestServer
+
+TERMINALS = ("xterm", "kitty", "tmux")
+
+PROGRAMS: dict[str, tuple[str, ...]] = {
+    "xterm": ("Xvfb", "xterm", "import", "xdotool"),
+    "kitty": ("Xvfb", "kitty", "import"),
+    "tmux": ("Xvfb", "xterm", "tmux", "import"),
+}
+"""The programs each check runs (from Debian's xvfb, xterm, kitty, imagemagick, xdotool, tmux)."""
+
+SCREEN = (1600, 1000)
+COLUMNS, ROWS = 160, 48
+TIMEOUT_S = 90.0
+"""Bound on each wait (start-up includes loading the tiny model on a busy 2-core machine)."""
+
+KITTY_PLACEHOLDER = "\U0010eeee"
+"""The character textual-image writes for Kitty-graphics cells: boxes where it is not drawn."""
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """Largest accepted mean colour differences (0-255 per channel)."""
+
+    full: float
+    """Over the picture at the size it was drawn (cells blur edges: looser for half-cells)."""
+    coarse: float
+    """Over the picture scaled down to 48 px wide (what the eye sees from afar)."""
+    band: float
+    """In the worst of 8 horizontal bands of the coarse comparison (stripes)."""
+
+
+# Measured (full/coarse/band) on 2026-12-02: xterm 2.2/1.5/4.3, kitty 0.26.5 5.7/2.2/6.6,
+# tmux 5.8/2.5/7.1; with the old red stripe along the top, a band differed by far more.
+TOLERANCES = {
+    "sixel": Tolerance(full=6.0, coarse=4.0, band=10.0),
+    "tgp": Tolerance(full=6.0, coarse=4.0, band=10.0),
+    "halfcell": Tolerance(full=12.0, coarse=5.0, band=12.0),
+}
+
+
+@dataclass
+class Shot:
+    """One terminal's photograph and how its picture compares with the sandbox's PNG."""
+
+    terminal: str
+    expected_mode: str
+    screenshot: Path
+    picture_box: tuple[int, int, int, int] | None = None
+    """(left, top, right, bottom) of the picture on the screenshot."""
+    full_diff: float | None = None
+    coarse_diff: float | None = None
+    worst_band_diff: float | None = None
+    screen_text: str | None = None
+    """The screen as text (kitty and tmux can say; xterm cannot)."""
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def status_line(self) -> str:
+        lines = [line for line in (self.screen_text or "").splitlines() if "img " in line]
+        return lines[-1].strip() if lines else ""
+
+    def verdict(self) -> str:
+        numbers = "no picture found"
+        if self.full_diff is not None:
+            numbers = (
+                f"difference full {self.full_diff:.1f} · coarse {self.coarse_diff:.1f}"
+                f" · worst band {self.worst_band_diff:.1f}"
+            )
+        state = "ok" if not self.problems else "FAIL: " + "; ".join(self.problems)
+        return f"{self.terminal:<6} {self.expected_mode:<8} {numbers} · {state}"
+
+
+def missing_programs(terminal: str) -> list[str]:
+    return [name for name in PROGRAMS[terminal] if shutil.which(name) is None]
+
+
+def kitty_version() -> tuple[int, ...] | None:
+    try:
+        out = subprocess.run(
+            ["kitty", "--version"], capture_output=True, text=True, timeout=30, check=False
+        ).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    match = re.search(r"kitty (\d+(?:\.\d+)*)", out)
+    return tuple(int(part) for part in match.group(1).split(".")) if match else None
+
+
+def expected_mode(terminal: str) -> str:
+    if terminal == "xterm":
+        return "sixel"
+    if terminal == "kitty":
+        version = kitty_version()
+        return "tgp" if version is not None and version >= (0, 28) else "halfcell"
+    return "halfcell"
+
+
+def wait_for(predicate: Callable[[], bool], timeout_s: float, what: str) -> None:
+    """Poll ``predicate`` (bounded) until true; raise TimeoutError naming ``what``."""
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"gave up after {timeout_s:.0f} s waiting for {what}")
+        time.sleep(0.2)
+
+
+# -- the virtual display ---------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def virtual_display() -> Iterator[str]:
+    """An Xvfb display of :data:`SCREEN` pixels; yields its name (":N")."""
+    read_end, write_end = os.pipe()
+    process = subprocess.Popen(
+        [
+            "Xvfb",
+            "-displayfd",
+            str(write_end),
+            "-screen",
+            "0",
+            f"{SCREEN[0]}x{SCREEN[1]}x24",
+            "-nolisten",
+            "tcp",
+        ],
+        pass_fds=(write_end,),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    os.close(write_end)
+    try:
+        with os.fdopen(read_end) as answer:
+            number = answer.readline().strip()
+        if not number:
+            raise RuntimeError("Xvfb did not start (no display number)")
+        yield f":{number}"
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def screenshot(display: str, path: Path) -> Image.Image:
+    subprocess.run(
+        ["import", "-display", display, "-window", "root", str(path)],
+        check=True,
+        capture_output=True,
+        timeout=30,
+    )
+    with Image.open(path) as opened:
+        return opened.convert("RGB")
+
+
+# -- finding and comparing the picture -------------------------------------------------
+
+
+def _longest_run(flags: np.ndarray, gap: int) -> tuple[int, int] | None:
+    """(start, end) of the longest run of True allowing gaps of up to ``gap`` False."""
+    best: tuple[int, int] | None = None
+    start = last = None
+    for index in np.flatnonzero(flags):
+        index = int(index)
+        if start is None or last is None or index - last > gap + 1:
+            start = index
+        last = index
+        if best is None or last - start > best[1] - best[0]:
+            best = (start, last + 1)
+    return best
+
+
+def find_picture(screen: Image.Image) -> tuple[int, int, int, int] | None:
+    """The picture's box on a screenshot: the large white rectangle (SVGs are drawn on white).
+
+    White is eroded first (a pixel counts when its four neighbours are white too),
+    so window borders and text strokes do not count.
+    """
+    light = np.asarray(screen).min(axis=2) >= 225
+    white = np.zeros_like(light)
+    white[1:-1, 1:-1] = (
+        light[1:-1, 1:-1] & light[:-2, 1:-1] & light[2:, 1:-1] & light[1:-1, :-2] & light[1:-1, 2:]
+    )
+    row_counts = white.sum(axis=1)
+    if row_counts.max() < 60:
+        return None
+    rows = _longest_run(row_counts >= 0.25 * row_counts.max(), gap=6)
+    if rows is None or rows[1] - rows[0] < 40:
+        return None
+    column_counts = white[rows[0] : rows[1]].sum(axis=0)
+    columns = _longest_run(column_counts >= 0.25 * (rows[1] - rows[0]), gap=6)
+    if columns is None or columns[1] - columns[0] < 50:
+        return None
+    return columns[0], rows[0], columns[1], rows[1]
+
+
+def compare(
+    screen: Image.Image, box: tuple[int, int, int, int], reference: Image.Image
+) -> tuple[float, float, float]:
+    """(full, coarse, worst band) mean colour differences of the picture in ``box``.
+
+    ``reference`` is the sandbox's PNG of the same SVG at the box's size.
+    """
+    drawn = screen.crop(box)
+    full = _mean_diff(drawn, reference)
+    coarse_size = (48, max(1, round(48 * drawn.height / drawn.width)))
+    a = np.asarray(drawn.resize(coarse_size, Image.Resampling.BOX), dtype=np.float64)
+    b = np.asarray(reference.resize(coarse_size, Image.Resampling.BOX), dtype=np.float64)
+    per_row = np.abs(a - b).mean(axis=(1, 2))
+    bands = [band.mean() for band in np.array_split(per_row, 8) if band.size]
+    return full, float(per_row.mean()), float(max(bands))
+
+
+def _mean_diff(a: Image.Image, b: Image.Image) -> float:
+    return float(np.abs(np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)).mean())
+
+
+def side_by_side(
+    screen: Image.Image, box: tuple[int, int, int, int], reference: Image.Image
+) -> Image.Image:
+    """The picture as the terminal showed it, beside the sandbox's PNG."""
+    drawn = screen.crop(box)
+    pair = Image.new("RGB", (drawn.width * 2 + 8, drawn.height), (255, 0, 255))
+    pair.paste(drawn, (0, 0))
+    pair.paste(reference, (drawn.width + 8, 0))
+    return pair
+
+
+def sandbox_png(width: int, height: int | None = None) -> bytes:
+    """The pelican SVG as the sandbox renders it (the real worker process), fitted and
+    centred on white in ``width`` x ``height`` as the app's pictures are."""
+    from pelican_tui.backends.svg.render import SvgRenderer
+
+    with SvgRenderer() as renderer:
+        result = renderer.render_sync(PELICAN_SVG, width, height, timeout_s=30)
+    if not result.ok or result.png is None:
+        raise RuntimeError(f"the sandbox did not render the test SVG: {result.reason}")
+    return result.png
+
+
+def sandbox_picture(width: int, height: int) -> Image.Image:
+    with Image.open(io.BytesIO(sandbox_png(width, height))) as opened:
+        return opened.convert("RGB")
+
+
+# -- one terminal ------------------------------------------------------------------------
+
+
+class _Session:
+    """A terminal running the app on a display; keys in, text out (where the terminal can)."""
+
+    def __init__(self, terminal: str, display: str, app_env: dict[str, str], work: Path) -> None:
+        self.terminal = terminal
+        self.display = display
+        self.work = work
+        self.kitty_socket = work / "kitty.sock"
+        self.tmux_name = f"pelican-real-{os.getpid()}"
+        app = [sys.executable, "-m", "pelican_tui"]
+        env = {**os.environ, "DISPLAY": display, **app_env}
+        env.pop("TMUX", None)
+        if terminal == "xterm":
+            env["COLORTERM"] = "truecolor"
+            command = [
+                "xterm",
+                "-ti",
+                "vt340",
+                "-tn",
+                "xterm-256color",
+                "-geometry",
+                f"{COLUMNS}x{ROWS}+0+0",
+                "-e",
+                *app,
+            ]
+        elif terminal == "kitty":
+            env["LIBGL_ALWAYS_SOFTWARE"] = "1"
+            command = [
+                "kitty",
+                "--config",
+                "NONE",
+                "-o",
+                "allow_remote_control=yes",
+                "--listen-on",
+                f"unix:{self.kitty_socket}",
+                "-o",
+                "remember_window_size=no",
+                "-o",
+                f"initial_window_width={COLUMNS}c",
+                "-o",
+                f"initial_window_height={ROWS}c",
+                *app,
+            ]
+        else:
+            config = work / "tmux.conf"
+            config.write_text(
+                "set -g default-terminal tmux-256color\n"
+                "set -ga terminal-overrides ',xterm*:Tc'\n"
+                "set -g status off\n"
+            )
+            inner = ["env", "COLORTERM=truecolor", *(f"{k}={v}" for k, v in app_env.items()), *app]
+            command = [
+                "xterm",
+                "-tn",
+                "xterm-256color",
+                "-geometry",
+                f"{COLUMNS}x{ROWS}+0+0",
+                "-e",
+                "tmux",
+                "-L",
+                self.tmux_name,
+                "-f",
+                str(config),
+                "new-session",
+                *inner,
+            ]
+        self.process = subprocess.Popen(
+            command,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=(work / f"{terminal}.log").open("wb"),
+            start_new_session=True,
+        )
+        self._window: str | None = None
+
+    # keys and text
+
+    def press(self, key: str) -> None:
+        if self.terminal == "kitty":
+            self._kitty("send-text", key)
+            return
+        if self.terminal == "tmux":
+            subprocess.run(["tmux", "-L", self.tmux_name, "send-keys", key], check=True, timeout=30)
+            return
+        window = self._xterm_window()
+        env = {**os.environ, "DISPLAY": self.display}
+        subprocess.run(
+            ["xdotool", "windowfocus", "--sync", window], env=env, check=True, timeout=30
+        )
+        subprocess.run(["xdotool", "key", key], env=env, check=True, timeout=30)
+
+    def text(self) -> str | None:
+        """The screen's text, where the terminal can give it (kitty, tmux)."""
+        try:
+            if self.terminal == "kitty":
+                return self._kitty("get-text")
+            if self.terminal == "tmux":
+                return subprocess.run(
+                    ["tmux", "-L", self.tmux_name, "capture-pane", "-p"],
+                    capture_output=True,
+                    text=True,
+                    timeout=30,
+                    check=True,
+                ).stdout
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
+            return ""
+        return None
+
+    def _kitty(self, *args: str) -> str:
+        return subprocess.run(
+            ["kitty", "@", "--to", f"unix:{self.kitty_socket}", *args],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        ).stdout
+
+    def _xterm_window(self) -> str:
+        if self._window is None:
+            found = subprocess.run(
+                ["xdotool", "search", "--sync", "--class", "xterm"],
+                env={**os.environ, "DISPLAY": self.display},
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=True,
+            ).stdout.split()
+            self._window = found[0]
+        return self._window
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.press("q")
+        try:
+            self.process.wait(20)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(10)
+        if self.terminal == "tmux":
+            subprocess.run(
+                ["tmux", "-L", self.tmux_name, "kill-server"], capture_output=True, timeout=30
+            )
+
+
+def _app_is_drawn(display: str, probe: Path) -> bool:
+    """The app's first frame is on screen: colours where the terminal started blank."""
+    colours = screenshot(display, probe).getcolors(maxcolors=4096)
+    return colours is None or len(colours) > 4
+
+
+def check_terminal(terminal: str, display: str, out_dir: Path) -> Shot:
+    """Run the app in ``terminal`` on ``display``, show the pelican, photograph and compare it."""
+    mode = expected_mode(terminal)
+    shot = Shot(terminal, mode, out_dir / f"{terminal}.png")
+    with (
+        AnthropicTestServer() as claude,
+        tempfile.TemporaryDirectory(prefix=f"pelican-{terminal}-") as scratch,
+    ):
+        work = Path(scratch)
+        app_env = {
+            "PELICAN_HOME": str(work / "home"),
+            "PELICAN_LOCAL__CONTEXT": "1024",
+            "ANTHROPIC_API_KEY": "test-key-not-secret",
+            "ANTHROPIC_BASE_URL": claude.base_url,
+        }
+        session = _Session(terminal, display, app_env, work)
+        try:
+            probe = work / "probe.png"
+            wait_for(lambda: _app_is_drawn(display, probe), TIMEOUT_S, "the app's first frame")
+            # `2` runs the right pane (Claude). A key typed while the app still
+            # starts can be lost: press again until the request arrives.
+            for _attempt in range(5):
+                session.press("2")
+                with contextlib.suppress(TimeoutError):
+                    wait_for(lambda: bool(claude.requests), 10, "the Claude request")
+                    break
+            wait_for(lambda: claude.streams_completed >= 1, TIMEOUT_S, "Claude's answer")
+            shot.picture_box = _stable_picture(session, display, shot.screenshot, mode)
+            screen = screenshot(display, shot.screenshot)
+            shot.screen_text = session.text()
+        finally:
+            session.close()
+    if shot.picture_box is None:
+        shot.problems.append("no picture found on the screen")
+        return shot
+    left, top, right, bottom = shot.picture_box
+    reference = sandbox_picture(right - left, bottom - top)
+    full, coarse, band = compare(screen, shot.picture_box, reference)
+    shot.full_diff, shot.coarse_diff, shot.worst_band_diff = full, coarse, band
+    side_by_side(screen, shot.picture_box, reference).save(out_dir / f"{terminal}-picture.png")
+    tolerance = TOLERANCES[mode]
+    if full > tolerance.full:
+        shot.problems.append(f"full-size difference {full:.1f} > {tolerance.full}")
+    if coarse > tolerance.coarse:
+        shot.problems.append(f"difference {coarse:.1f} > {tolerance.coarse}")
+    if band > tolerance.band:
+        shot.problems.append(f"a band differs by {band:.1f} > {tolerance.band} (a stripe?)")
+    if shot.screen_text is not None:
+        if f"img {mode}" not in shot.status_line:
+            shot.problems.append(f"status bar does not say img {mode}: {shot.status_line!r}")
+        if KITTY_PLACEHOLDER in shot.screen_text and mode != "tgp":
+            shot.problems.append("Kitty-graphics placeholder boxes on the screen")
+    return shot
+
+
+def _stable_picture(
+    session: _Session, display: str, path: Path, mode: str
+) -> tuple[int, int, int, int] | None:
+    """Poll until the picture is on screen and unchanged between two photographs.
+
+    Waits out a one-time notification over the pane (the fallback note).
+    """
+    previous: np.ndarray | None = None
+    box: tuple[int, int, int, int] | None = None
+
+    def settled() -> bool:
+        nonlocal previous, box
+        text = session.text()
+        if text is not None and "Pictures" in text:
+            return False  # the fallback notification still covers part of the pane
+        screen = screenshot(display, path)
+        found = find_picture(screen)
+        if found is None:
+            previous = None
+            return False
+        pixels = np.asarray(screen.crop(found))
+        same = previous is not None and found == box and np.array_equal(previous, pixels)
+        previous, box = pixels, found
+        return same
+
+    try:
+        wait_for(settled, TIMEOUT_S, f"a steady picture ({mode})")
+    except TimeoutError:
+        return box
+    return box
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--out", type=Path, default=Path("real-terminals"))
+    parser.add_argument("--only", nargs="+", choices=TERMINALS, default=list(TERMINALS))
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "reference.png").write_bytes(sandbox_png(1024))
+    failed = False
+    with virtual_display() as display:
+        for terminal in args.only:
+            missing = missing_programs(terminal)
+            if missing:
+                print(f"{terminal:<6} skipped: {', '.join(missing)} not installed")
+                continue
+            shot = check_terminal(terminal, display, args.out)
+            print(shot.verdict())
+            if shot.status_line:
+                print(f"       status bar: {shot.status_line}")
+            failed |= bool(shot.problems)
+    print(f"screenshots in {args.out}/")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
