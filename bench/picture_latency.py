@@ -6,9 +6,11 @@ model, and ``r`` is pressed ``--runs`` times (one app, runs one after the
 other). Four of the app's own steps are wrapped, without changing what they
 do, to take ``time.monotonic()`` stamps:
 
-- each pane's backend stream: when a text delta completes a ``</svg>``
-  (the last such delta is "the last SVG token") and when ``Finished`` arrives;
-- ``_render_for``: when a render (live preview or final) starts;
+- ``_draw_update``, where the app receives the engine's updates: when a
+  pane's answer text first holds one more ``</svg>`` (the last such update is
+  "the last SVG token") and when its ``Finished`` event arrives;
+- the engine's SVG renderer (``render``): when a render (live preview or
+  final) starts;
 - each pane's ``picture.set_png``: when a PNG is handed to the picture, then
   ``call_after_refresh``: when the next screen refresh after it has happened
   ("on screen").
@@ -36,33 +38,11 @@ from typing import Any
 from workload import COLS, ROWS, Workload
 
 
-class _TimedBackend:
-    """Passes a backend's events through, stamping the SVG's end and Finished."""
-
-    def __init__(self, backend: Any, marks: dict[str, Any]) -> None:
-        self._backend = backend
-        self._marks = marks
-
-    async def generate(self, request: Any) -> Any:
-        from pelican_tui.backends.events import Finished, TextDelta
-
-        closes = 0
-        text = ""
-        async for event in self._backend.generate(request):
-            if isinstance(event, TextDelta):
-                text += event.text
-                count = text.count("</svg>")
-                if count > closes:
-                    closes = count
-                    self._marks["svg_closed"] = time.monotonic()
-            elif isinstance(event, Finished):
-                self._marks["finished"] = time.monotonic()
-            yield event
-
-
 async def measure(runs: int, workload: Workload, timeout_s: float = 900.0) -> dict[str, Any]:
     import pelican_tui.widgets.picture  # noqa: F401 - as launch.py: before the app
     from pelican_tui.app import SLOTS, PelicanApp
+    from pelican_tui.backends.engine.updates import RunProgress
+    from pelican_tui.backends.events import Finished, TextDelta
     from pelican_tui.backends.llama.prepare import Prepared, setup
     from pelican_tui.backends.llama.process import ServerState
 
@@ -77,23 +57,33 @@ async def measure(runs: int, workload: Workload, timeout_s: float = 900.0) -> di
     renders: dict[int, float] = {}
     shown: dict[str, list[tuple[float, float]]] = {slot: [] for slot in SLOTS}
 
-    original_generate = app._generate
+    closes: dict[str, int] = {}
+    original_draw = app._draw_update
 
-    async def generate(slot: str, backend: Any, request: Any) -> None:
-        marks[slot] = {}
-        await original_generate(slot, _TimedBackend(backend, marks[slot]), request)
+    def draw_update(update: Any) -> None:
+        if isinstance(update, RunProgress):
+            slot_marks = marks.setdefault(update.slot, {})
+            if isinstance(update.event, TextDelta):
+                count = update.acc.answer_text.count("</svg>")
+                if count > closes.get(update.slot, 0):
+                    closes[update.slot] = count
+                    slot_marks["svg_closed"] = time.monotonic()
+            elif isinstance(update.event, Finished):
+                slot_marks["finished"] = time.monotonic()
+        original_draw(update)
 
-    original_render = app._render_for
+    renderer = app.engine.renderer()
+    original_render = renderer.render
 
-    async def render_for(slot: str, svg: str, *args: Any, **kwargs: Any) -> Any:
+    async def render(*args: Any, **kwargs: Any) -> Any:
         started = time.monotonic()
-        png, reason = await original_render(slot, svg, *args, **kwargs)
-        if png is not None:
-            renders[id(png)] = started
-        return png, reason
+        result = await original_render(*args, **kwargs)
+        if result.png is not None:
+            renders[id(result.png)] = started
+        return result
 
-    app._generate = generate  # type: ignore[method-assign]
-    app._render_for = render_for  # type: ignore[method-assign]
+    app._draw_update = draw_update  # type: ignore[method-assign]
+    renderer.render = render  # type: ignore[method-assign]
 
     samples: list[dict[str, Any]] = []
     async with app.run_test(headless=True, size=(COLS, ROWS)) as pilot:
@@ -127,6 +117,8 @@ async def measure(runs: int, workload: Workload, timeout_s: float = 900.0) -> di
             picture.set_png = set_png  # type: ignore[method-assign]
 
         for run in range(runs):
+            marks.clear()
+            closes.clear()
             for slot in SLOTS:
                 shown[slot].clear()
             await pilot.press("r")

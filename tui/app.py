@@ -30,13 +30,18 @@ from pelican_tui.backends import locations
 from pelican_tui.backends.engine.comparison import (
     SLOTS,
     ComparisonEngine,
+)
+from pelican_tui.backends.engine.record import finished_from_record
+from pelican_tui.backends.engine.sides import PaneChoice, ServerHandle, Side
+from pelican_tui.backends.engine.updates import (
+    RunEnded,
+    RunProgress,
+    RunQueued,
     RunRefused,
+    RunStarted,
     SessionStarted,
     StoreProblem,
 )
-from pelican_tui.backends.engine.record import finished_from_record
-from pelican_tui.backends.engine.run import RunEnded, RunProgress, RunQueued, RunStarted
-from pelican_tui.backends.engine.sides import PaneChoice, ServerHandle, Side
 from pelican_tui.backends.events import Failed, TextDelta
 from pelican_tui.backends.llama.prepare import Prepared
 from pelican_tui.backends.llama.process import ServerStartError, ServerState, ServerStatus

@@ -23,14 +23,10 @@ from typing import TYPE_CHECKING, Any
 from pelican_tui.backends.engine.run import (
     CHECKPOINT_EVERY_S,
     PNG_SIZE,
-    Listener,
     PeakRam,
     RunContext,
-    RunEnded,
-    RunProgress,
     RunResult,
     RunSpec,
-    RunStarted,
     execute_run,
 )
 from pelican_tui.backends.engine.sides import (
@@ -44,6 +40,15 @@ from pelican_tui.backends.engine.sides import (
     PaneHeader,
     RemoteSide,
     Side,
+)
+from pelican_tui.backends.engine.updates import (
+    Listener,
+    RunEnded,
+    RunProgress,
+    RunRefused,
+    RunStarted,
+    SessionStarted,
+    StoreProblem,
 )
 from pelican_tui.backends.llama.local_model import LocalPlan, plan_local
 from pelican_tui.backends.llama.prepare import Prepared
@@ -60,30 +65,6 @@ if TYPE_CHECKING:
 SLOTS: tuple[Slot, Slot] = ("left", "right")
 RAM_SAMPLE_EVERY_S = 0.5
 """How often llama-server's memory is sampled during a run when no front end samples it."""
-
-
-@dataclass(frozen=True, slots=True)
-class SessionStarted:
-    """The comparison has a session in the store (new, or the one it adds to)."""
-
-    session_id: int
-    prompt: str
-
-
-@dataclass(frozen=True, slots=True)
-class RunRefused:
-    """A slot's side cannot run now; nothing was recorded for it."""
-
-    slot: Slot
-    reason: str
-    hint: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class StoreProblem:
-    """The session store failed; the runs go on, but may not be saved."""
-
-    message: str
 
 
 @dataclass
@@ -500,7 +481,4 @@ __all__ = [
     "SLOTS",
     "ComparisonEngine",
     "ComparisonResult",
-    "RunRefused",
-    "SessionStarted",
-    "StoreProblem",
 ]

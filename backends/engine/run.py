@@ -21,12 +21,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pelican_tui.backends.engine.record import RunAccumulator, RunOutcome
 from pelican_tui.backends.engine.sides import Side
+from pelican_tui.backends.engine.updates import (
+    Listener,
+    RunEnded,
+    RunProgress,
+    RunQueued,
+    RunStarted,
+)
 from pelican_tui.backends.events import Failed, GenerationEvent
 from pelican_tui.backends.export.pictures import STORED_PNG_SIZE
 from pelican_tui.backends.protocol import GenerationRequest
@@ -43,48 +50,6 @@ CHECKPOINT_EVERY_S = 2.0
 PNG_SIZE = STORED_PNG_SIZE
 """Pixel size of the picture stored with each run, whatever terminal made it."""
 RENDER_TIMEOUT_S = 10.0
-
-
-# --------------------------------------------------------------------------- updates
-
-
-@dataclass(frozen=True, slots=True)
-class RunQueued:
-    """The run waits for its turn on a server another run is using."""
-
-    slot: Slot
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class RunStarted:
-    """The run is recorded and its request sent."""
-
-    slot: Slot
-    run_id: int | None
-    spec: RunSpec
-
-
-@dataclass(frozen=True, slots=True)
-class RunProgress:
-    """One generation event of a run, with everything streamed so far."""
-
-    slot: Slot
-    event: GenerationEvent
-    acc: RunAccumulator
-
-
-@dataclass(frozen=True, slots=True)
-class RunEnded:
-    """The run is over and recorded (or recorded as far as the store allowed)."""
-
-    slot: Slot
-    result: RunResult
-
-
-RunUpdate = RunQueued | RunStarted | RunProgress | RunEnded
-Listener = Callable[[Any], None]
-"""Called with every :data:`RunUpdate` (and the comparison's own updates)."""
 
 
 # --------------------------------------------------------------------------- one run

@@ -72,12 +72,16 @@ from pelican_tui.backends.engine.comparison import (
     PNG_SIZE,
     SLOTS,
     ComparisonEngine,
+)
+from pelican_tui.backends.engine.sides import CLAUDE, LOCAL, PaneChoice
+from pelican_tui.backends.engine.updates import (
+    RunEnded,
+    RunProgress,
+    RunQueued,
     RunRefused,
     SessionStarted,
     StoreProblem,
 )
-from pelican_tui.backends.engine.run import RunEnded, RunProgress, RunQueued
-from pelican_tui.backends.engine.sides import CLAUDE, LOCAL, PaneChoice
 from pelican_tui.backends.llama.process import ServerStartError
 from pelican_tui.backends.store.records import Session, SessionStoreError, Slot
 from pelican_tui.backends.store.sessions import SessionStore, default_title

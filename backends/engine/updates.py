@@ -1,0 +1,85 @@
+"""What the engine tells a front end while a comparison runs.
+
+A front end passes one listener to
+:meth:`~.comparison.ComparisonEngine.run_comparison` and gets these small
+frozen dataclasses, in order, on the event loop: the TUI draws them, ``pelican-tui
+run`` prints them. They carry facts, never decisions for the front end to make.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pelican_tui.backends.events import GenerationEvent
+from pelican_tui.backends.store.records import Slot
+
+if TYPE_CHECKING:
+    from pelican_tui.backends.engine.record import RunAccumulator
+    from pelican_tui.backends.engine.run import RunResult, RunSpec
+
+
+@dataclass(frozen=True, slots=True)
+class SessionStarted:
+    """The comparison has a session in the store (new, or the one it adds to)."""
+
+    session_id: int
+    prompt: str
+
+
+@dataclass(frozen=True, slots=True)
+class RunRefused:
+    """A slot's side cannot run now; nothing was recorded for it."""
+
+    slot: Slot
+    reason: str
+    hint: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoreProblem:
+    """The session store failed; the runs go on, but may not be saved."""
+
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class RunQueued:
+    """The run waits for its turn on a server another run is using."""
+
+    slot: Slot
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class RunStarted:
+    """The run is recorded and its request sent."""
+
+    slot: Slot
+    run_id: int | None
+    spec: RunSpec
+
+
+@dataclass(frozen=True, slots=True)
+class RunProgress:
+    """One generation event of a run, with everything streamed so far."""
+
+    slot: Slot
+    event: GenerationEvent
+    acc: RunAccumulator
+
+
+@dataclass(frozen=True, slots=True)
+class RunEnded:
+    """The run is over and recorded (or recorded as far as the store allowed)."""
+
+    slot: Slot
+    result: RunResult
+
+
+Update = (
+    SessionStarted | RunRefused | StoreProblem | RunQueued | RunStarted | RunProgress | RunEnded
+)
+Listener = Callable[[Any], None]
+"""Called with every :data:`Update`."""
