@@ -144,6 +144,12 @@ class UISettings(BaseModel):
     """How often a streaming SVG is re-rendered for the live preview."""
     stats_fps: float = 4.0
     """How often live numbers are redrawn."""
+    blind: bool = False
+    """Start in blind mode: after a comparison the two pictures are shown as A and B in
+    random order, and which model drew which is hidden until you vote (key ``B``)."""
+    samples: int = Field(default=1, ge=1, le=1000)
+    """How many times each pane runs one prompt per ``r`` (one session per sample; key ``n``
+    cycles 1, 2, 4, 8)."""
 
 
 class Settings(BaseSettings):
