@@ -60,6 +60,11 @@ def config_file() -> Path:
     return Path(override).expanduser() if override else config_dir() / "config.toml"
 
 
+def prompt_sets_file() -> Path:
+    """The user's prompt sets: ``prompts.toml`` in the config folder (see ``prompt_sets``)."""
+    return config_dir() / "prompts.toml"
+
+
 def state_file() -> Path:
     """Small UI state remembered between runs (theme, prompt history)."""
     return data_dir() / "state.json"

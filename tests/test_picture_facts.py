@@ -1,0 +1,216 @@
+"""Facts per picture (backends/svg/facts.py) over tests/svg_corpus, drawn by the real
+sandboxed renderer, and shown in the export's run card and HTML page."""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from defusedxml.ElementTree import fromstring
+from PIL import Image
+
+from pelican_tui.backends.engine.run import PNG_SIZE
+from pelican_tui.backends.svg.extract import extract_svg
+from pelican_tui.backends.svg.facts import (
+    EMPTY_INK,
+    FACT_KEYS,
+    count_elements,
+    ink_share,
+    picture_facts,
+)
+from pelican_tui.backends.svg.render import SvgRenderer
+
+CORPUS = Path(__file__).parent / "svg_corpus"
+SVG_NS = 'xmlns="http://www.w3.org/2000/svg"'
+
+
+@pytest.fixture(scope="module")
+def renderer() -> Iterator[SvgRenderer]:
+    with SvgRenderer() as shared:
+        shared.start()
+        yield shared
+
+
+def facts_for(answer: str, renderer: SvgRenderer, seconds: float | None = 2.5) -> dict[str, object]:
+    """What the engine would store: extract, draw in the sandbox, measure."""
+    extraction = extract_svg(answer)
+    png = problem = None
+    if extraction.svg is not None:
+        result = renderer.render_sync(extraction.svg, PNG_SIZE[0], PNG_SIZE[1], timeout_s=8.0)
+        png, problem = result.png, result.reason
+    facts = picture_facts(answer, extraction, png, problem, seconds)
+    assert list(facts) == list(FACT_KEYS)
+    return facts
+
+
+def corpus_text(name: str) -> str:
+    return (CORPUS / name).read_bytes().decode("utf-8", errors="replace")
+
+
+def test_a_good_pelican_renders_with_ink_and_counted_elements(renderer: SvgRenderer) -> None:
+    answer = corpus_text("good_pelican_bicycle.svg")
+    facts = facts_for(f"Here is the pelican:\n```svg\n{answer}\n```\nEnjoy!", renderer)
+    svg = extract_svg(answer).svg
+    assert svg is not None
+    parsed = sum(1 for _ in fromstring(svg.encode()).iter())  # a real XML parser agrees
+    assert facts == {
+        "renders": True,
+        "not_svg": False,
+        "truncated": False,
+        "render_failed": False,
+        "empty": False,
+        "ink": facts["ink"],
+        "elements": parsed,
+        "svg_bytes": len(svg.encode("utf-8")),
+        "seconds_to_picture": 2.5,
+    }
+    assert isinstance(facts["ink"], float) and 0.05 < facts["ink"] <= 1.0
+    assert parsed > 20
+
+
+def test_the_classic_pelican_counts_like_an_xml_parser(renderer: SvgRenderer) -> None:
+    answer = corpus_text("good_pelican_classic.svg")
+    svg = extract_svg(answer).svg
+    assert svg is not None
+    assert count_elements(svg) == sum(1 for _ in fromstring(svg.encode()).iter())
+    facts = facts_for(answer, renderer)
+    assert facts["renders"] and not facts["empty"]
+
+
+@pytest.mark.parametrize("name", ["empty.svg", "not_svg.txt", "binary_junk.bin"])
+def test_an_answer_without_an_svg_is_not_svg(name: str, renderer: SvgRenderer) -> None:
+    facts = facts_for(corpus_text(name), renderer)
+    assert facts == {
+        "renders": False,
+        "not_svg": True,
+        "truncated": False,
+        "render_failed": False,
+        "empty": False,
+        "ink": None,
+        "elements": 0,
+        "svg_bytes": 0,
+        "seconds_to_picture": None,
+    }
+
+
+def test_a_truncated_svg_is_closed_up_drawn_and_says_so(renderer: SvgRenderer) -> None:
+    answer = corpus_text("truncated.svg")
+    facts = facts_for(answer, renderer)
+    assert facts["truncated"] is True and facts["renders"] is True
+    assert facts["not_svg"] is False and facts["render_failed"] is False
+    # <svg>, <rect>, <g> and the first, complete <path>: the cut-off one is dropped.
+    assert facts["elements"] == 4
+
+
+def test_an_svg_cut_off_in_its_first_tag_is_truncated_not_missing(
+    renderer: SvgRenderer,
+) -> None:
+    facts = facts_for('Sure:\n<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0', renderer)
+    assert facts["truncated"] is True and facts["not_svg"] is False
+    assert facts["renders"] is False and facts["render_failed"] is False
+
+
+@pytest.mark.parametrize(
+    ("name", "elements"),
+    [
+        ("billion_laughs.svg", 2),  # counted as written: nothing is expanded
+        ("xxe_file_entity.svg", 2),
+        ("deep_nesting.svg", 5002),
+        ("use_self_reference.svg", 4),
+        ("pattern_self_reference.svg", 5),
+        ("use_fanout.svg", 59),
+    ],
+)
+def test_hostile_svgs_fail_to_render_and_are_counted_without_expansion(
+    name: str, elements: int, renderer: SvgRenderer
+) -> None:
+    started = time.perf_counter()
+    facts = facts_for(corpus_text(name), renderer)
+    assert facts["render_failed"] is True and facts["renders"] is False
+    assert facts["not_svg"] is False and facts["ink"] is None and facts["empty"] is False
+    assert facts["elements"] == elements
+    assert facts["seconds_to_picture"] is None
+    assert time.perf_counter() - started < 8.0
+
+
+def test_a_huge_svg_is_refused_and_still_measured(renderer: SvgRenderer) -> None:
+    answer = corpus_text("huge_path_2mb.svg")
+    facts = facts_for(answer, renderer)
+    assert facts["render_failed"] is True
+    assert facts["svg_bytes"] > 2_000_000
+    assert facts["elements"] == 2
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "",  # nothing drawn at all
+        '<rect width="100" height="100" fill="#87ceeb"/>',  # sky only: no ink on it
+        '<rect x="200" y="200" width="1" height="1" fill="black"/>',  # outside the viewBox
+    ],
+)
+def test_a_blank_picture_is_empty(body: str, renderer: SvgRenderer) -> None:
+    facts = facts_for(f'<svg {SVG_NS} viewBox="0 0 100 100">{body}</svg>', renderer)
+    assert facts["renders"] is True
+    assert facts["empty"] is True and facts["ink"] == 0.0
+
+
+def test_ink_is_the_share_of_pixels_off_the_background(renderer: SvgRenderer) -> None:
+    # A black quarter on a sky-blue canvas: the sky is the background, the quarter is ink.
+    svg = (
+        f'<svg {SVG_NS} viewBox="0 0 100 100"><rect width="100" height="100" fill="#87ceeb"/>'
+        '<rect width="50" height="50" fill="black"/></svg>'
+    )
+    facts = facts_for(svg, renderer)
+    assert facts["ink"] == pytest.approx(0.25, abs=0.01)
+    assert facts["empty"] is False
+
+
+def test_a_tiny_mark_is_below_the_empty_line_and_a_small_drawing_above() -> None:
+    def png(draw: int) -> bytes:
+        image = Image.new("RGBA", (100, 100), (255, 255, 255, 0))  # transparent: laid on white
+        for x in range(draw):
+            image.putpixel((x % 100, x // 100), (0, 0, 0, 255))
+        out = io.BytesIO()
+        image.save(out, "PNG")
+        return out.getvalue()
+
+    assert ink_share(png(10)) == pytest.approx(0.001) and ink_share(png(10)) < EMPTY_INK
+    assert ink_share(png(300)) == pytest.approx(0.03)
+
+
+def test_bytes_that_are_not_a_png_have_no_ink_measure() -> None:
+    svg = f'<svg {SVG_NS} viewBox="0 0 10 10"><circle r="4"/></svg>'
+    facts = picture_facts(svg, extract_svg(svg), b"not a png", None, 1.0)
+    assert facts["renders"] is True and facts["ink"] is None and facts["empty"] is False
+
+
+def test_an_svg_nobody_drew_is_neither_rendered_nor_failed() -> None:
+    svg = f'<svg {SVG_NS} viewBox="0 0 10 10"><circle r="4"/></svg>'
+    facts = picture_facts(svg, extract_svg(svg), None, None, 3.0)
+    assert facts["renders"] is False and facts["render_failed"] is False
+    assert facts["seconds_to_picture"] is None and facts["elements"] == 2
+
+
+@pytest.mark.parametrize(
+    ("svg", "elements"),
+    [
+        ("<svg><!-- <g><g><g> --><g/></svg>", 2),
+        ("<svg><![CDATA[ <rect/><rect/> ]]><rect/></svg>", 2),
+        ('<?xml version="1.0"?><!DOCTYPE svg><svg><a></a></svg>', 2),
+        ("<svg><g><!-- never closed <rect/><rect/>", 2),  # the count stops with the comment
+        ("<svg>< g>1 < 2</svg>", 1),  # a lone `<` is text, not an element
+    ],
+)
+def test_elements_are_start_tags_outside_comments_and_cdata(svg: str, elements: int) -> None:
+    assert count_elements(svg) == elements
+
+
+def test_counting_a_flood_of_unclosed_comments_stays_linear() -> None:
+    svg = "<svg>" + "<!--" * 200_000
+    started = time.perf_counter()
+    assert count_elements(svg) == 1
+    assert time.perf_counter() - started < 1.0
