@@ -1,8 +1,8 @@
 """Pictures full screen: one of them, or all side by side, as large as the terminal allows.
 
-Import this module before the Textual app starts: it imports
-:mod:`pelican_tui.widgets.picture`, whose textual-image import detects the
-terminal's picture protocol.
+Pictures are drawn in the mode the terminal was found to draw before the app
+started (:mod:`pelican_tui.terminal_caps`); closing the screen redraws the
+panes' pictures (checked in real terminals by ``tests/_real_terminals.py``).
 """
 
 from __future__ import annotations
