@@ -5,8 +5,9 @@ blocks on stdin until it is killed.
 
 ``stop DB OPERATION STOP_AT TARGET``
     Start a run and checkpoint it ("old thinking", "old answer"), then do
-    OPERATION (``finish_run``, ``update_run_progress`` or ``delete_session`` of
-    session TARGET) through :class:`SessionStore`, with big texts. A SQLite
+    OPERATION (``finish_run``, ``update_run_progress``, ``delete_session`` of
+    session TARGET, or ``add_vote`` of the run against TARGET's first run)
+    through :class:`SessionStore`, with big texts. A SQLite
     trace callback on the store's own connection counts the statements the
     operation issues; just before statement number STOP_AT starts it reports
     ``{"stopped_before": ..., "earlier": [...], "wal_bytes": ...}`` and blocks,
@@ -34,6 +35,9 @@ from pelican_tui.backends.store.sessions import SessionStore
 
 BIG = 2 * 1024 * 1024
 """Characters (and PNG bytes) written by the stopped operation."""
+
+PICTURE_FACTS = {"renders": True, "elements": 7, "svg_bytes": 2048}
+"""What the stopped ``finish_run`` records about the picture."""
 
 
 def report(**data: Any) -> None:
@@ -76,6 +80,7 @@ def stop(db: Path, operation: str, stop_at: int, target: int) -> None:
                 )
                 wait_to_be_killed()
 
+        opponent = store.get_session(target).runs[0].id
         conn.set_trace_callback(trace)
         thinking, answer = new_texts("new")
         if operation == "finish_run":
@@ -86,11 +91,14 @@ def stop(db: Path, operation: str, stop_at: int, target: int) -> None:
                 svg="<svg/>",
                 png=b"P" * BIG,
                 timings={"total_s": 9.0},
+                picture_facts=PICTURE_FACTS,
             )
         elif operation == "update_run_progress":
             store.update_run_progress(run, thinking, answer)
         elif operation == "delete_session":
             store.delete_session(target)
+        elif operation == "add_vote":
+            store.add_vote(run, opponent, "b", blind=True, reason="the wheels")
         else:
             raise SystemExit(f"unknown operation {operation}")
         conn.set_trace_callback(None)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from _session_support import FAKE_PNG, HOST, LOCAL_FILE, PELICAN_SVG, FixedClock, make_comparison
-from _store_writer_child import BIG
+from _store_writer_child import BIG, PICTURE_FACTS
 
 from pelican_tui.backends import host_info, locations, secrets
 from pelican_tui.backends.store import sessions as ss
@@ -62,7 +62,7 @@ def test_store_settings_wal_full_sync_and_version() -> None:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
         assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
-        assert upgrades.schema_version(conn) == SCHEMA_VERSION == len(upgrades.UPGRADES) == 2
+        assert upgrades.schema_version(conn) == SCHEMA_VERSION == len(upgrades.UPGRADES) == 3
         assert conn.execute("PRAGMA application_id").fetchone()[0] == upgrades.APPLICATION_ID
 
 
@@ -386,6 +386,7 @@ def _check_in_flight_run(store: SessionStore, operation: str, run_id: int, new: 
         assert run.thinking_text == "new" + "t" * BIG
         assert run.answer == "new" + "a" * BIG
         assert (run.svg, run.png, run.timings) == ("<svg/>", b"P" * BIG, {"total_s": 9.0})
+        assert run.picture_facts == PICTURE_FACTS
         return
     # Still running when its writer died: interrupted, with whole texts.
     assert (run.status, run.failure_reason) == ("interrupted", ss.INTERRUPTED_REASON)
@@ -394,10 +395,28 @@ def _check_in_flight_run(store: SessionStore, operation: str, run_id: int, new: 
         assert (run.thinking_text, run.answer) == ("new" + "t" * BIG, "new" + "a" * BIG)
     else:
         assert (run.thinking_text, run.answer) == ("old thinking", "old answer")
-    assert (run.svg, run.png, run.timings) == (None, None, {})
+    assert (run.svg, run.png, run.timings, run.picture_facts) == (None, None, {}, {})
 
 
-@pytest.mark.parametrize("operation", ["finish_run", "update_run_progress", "delete_session"])
+def _check_vote(store: SessionStore, run_id: int, target: int, new: bool) -> None:
+    if not new:
+        assert store.votes() == []
+        return
+    (vote,) = store.votes()
+    opponent = store.get_session(target).runs[0].id
+    assert (vote.run_a, vote.run_b, vote.winner, vote.blind, vote.judge, vote.reason) == (
+        run_id,
+        opponent,
+        "b",
+        True,
+        None,
+        "the wheels",
+    )
+
+
+@pytest.mark.parametrize(
+    "operation", ["finish_run", "update_run_progress", "delete_session", "add_vote"]
+)
 def test_a_sessionstore_write_killed_at_any_statement_is_all_or_nothing(
     tmp_path: Path, operation: str
 ) -> None:
@@ -429,7 +448,8 @@ def test_a_sessionstore_write_killed_at_any_statement_is_all_or_nothing(
             earlier = point["earlier"]
             assert isinstance(earlier, list)
             new = "COMMIT" in earlier
-            if point["stopped_before"] == "COMMIT" and operation != "delete_session":
+            big_write = operation in ("finish_run", "update_run_progress")
+            if point["stopped_before"] == "COMMIT" and big_write:
                 # The uncommitted change really is on disk, in the WAL, at the kill.
                 wal_bytes = point["wal_bytes"]
                 assert isinstance(wal_bytes, int) and wal_bytes > BIG // 2
@@ -449,13 +469,14 @@ def test_a_sessionstore_write_killed_at_any_statement_is_all_or_nothing(
                 else:
                     assert store.get_session(session.id) == session
             assert store.get_session(session_id).prompt == "in flight"
-            _check_in_flight_run(store, operation, run_id, new)
+            _check_in_flight_run(store, operation, run_id, new and operation != "add_vote")
+            _check_vote(store, run_id, target, new and operation == "add_vote")
             finished = operation == "finish_run" and new
             assert store.interrupted_on_open == (0 if finished else 1)
             assert store.count_sessions() == len(before) + 1 - deleted
         if "returned" in point:
             break
-    if operation != "delete_session":
+    if operation in ("finish_run", "update_run_progress"):
         assert stopped_before_commit_with_spilled_pages
 
 

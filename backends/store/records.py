@@ -1,7 +1,9 @@
 """What the session store holds and what it raises: plain records, no SQLite.
 
 :class:`Session` (one prompt) holds :class:`Run` s (one generation each);
-:class:`SessionSummary` and :class:`RunSummary` are what a session list shows.
+:class:`SessionSummary` and :class:`RunSummary` are what a session list shows;
+:class:`Vote` is one judgement of two runs (the user's, or a judge model's);
+:class:`RunHeader` is who made a run and how, without its texts or picture.
 The store (:mod:`.sessions`) writes and reads them; exports and front ends
 only read them. :func:`scrub_session` is a copy fit to leave the machine.
 """
@@ -21,10 +23,13 @@ BackendKind = Literal["local", "openai", "claude"]
 RunStatus = Literal["running", "finished", "failed", "cancelled", "interrupted"]
 FinalStatus = Literal["finished", "failed", "cancelled"]
 Verdict = Literal["left", "right", "tie"]
+Winner = Literal["a", "b", "tie", "both_bad"]
+"""A vote's outcome: the run shown as A is better, B is, they are as good, both are bad."""
 
 SLOTS: tuple[Slot, ...] = get_args(Slot)
 BACKENDS: tuple[BackendKind, ...] = get_args(BackendKind)
 VERDICTS: tuple[Verdict, ...] = get_args(Verdict)
+WINNERS: tuple[Winner, ...] = get_args(Winner)
 FINAL_STATUSES: tuple[FinalStatus, ...] = get_args(FinalStatus)
 
 JSONDict = dict[str, Any]
@@ -59,6 +64,9 @@ class Run:
     host: JSONDict
     started_at: datetime
     finished_at: datetime | None
+    picture_facts: JSONDict = field(default_factory=dict)
+    """Measured facts about the picture (schema version 3), from
+    :mod:`pelican_tui.backends.svg.facts`; {} for runs stored before."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +81,10 @@ class Session:
     runs: tuple[Run, ...] = ()
     verdict_note: str | None = None
     """Free text next to the verdict (schema version 2)."""
+    prompt_set: str | None = None
+    """The name of the prompt set the prompt came from; None for a prompt typed freely."""
+    private: bool = False
+    """From a private prompt set: never written to exports or pages (schema version 3)."""
 
     def runs_in(self, slot: Slot) -> tuple[Run, ...]:
         return tuple(run for run in self.runs if run.slot == slot)
@@ -100,6 +112,45 @@ class SessionSummary:
     title: str
     verdict: Verdict | None
     runs: tuple[RunSummary, ...] = ()
+    prompt_set: str | None = None
+    private: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RunHeader:
+    """Who made a run and how, with its prompt: what ratings need, without texts or picture."""
+
+    id: int
+    session_id: int
+    prompt: str
+    private: bool
+    """The run's session came from a private prompt set."""
+    slot: Slot
+    backend: BackendKind
+    model_id: str
+    model_info: JSONDict
+    settings: JSONDict
+    status: RunStatus
+
+
+@dataclass(frozen=True, slots=True)
+class Vote:
+    """One judgement of two runs, as stored (schema version 3).
+
+    ``run_a`` was shown as A and ``run_b`` as B. ``judge`` is None for the
+    user's own vote, else the judge model's id; judges' votes are never mixed
+    into the user's ratings.
+    """
+
+    id: int
+    run_a: int
+    run_b: int
+    winner: Winner
+    blind: bool
+    """The models were hidden until the vote was cast."""
+    judge: str | None
+    reason: str | None
+    created_at: datetime
 
 
 # --------------------------------------------------------------------------- errors
@@ -177,6 +228,7 @@ def scrub_session(session: Session) -> Session:
             usage=data(run.usage),
             peak_ram=data(run.peak_ram),
             host=data(run.host),
+            picture_facts=data(run.picture_facts),
         )
         for run in session.runs
     )

@@ -19,10 +19,11 @@ created only when opened for writing. Guarantees:
   and a fresh store started; :attr:`SessionStore.moved_corrupt_to` and
   :attr:`SessionStore.notices` say where, so the caller can tell the user.
 - **Secrets are never stored.** Every text the store writes (prompt, title,
-  model id, thinking text, answer, SVG, SVG note, failure reason, verdict note)
-  and every dict field passes through the one secret policy
-  (:mod:`pelican_tui.backends.secrets`) first, so a key a user pasted into a
-  prompt, or one a model repeated, is replaced by ``[redacted]``. That includes
+  prompt set name, model id, thinking text, answer, SVG, SVG note, failure
+  reason, verdict note, a vote's judge and reason) and every dict field passes
+  through the one secret policy (:mod:`pelican_tui.backends.secrets`) first,
+  so a key a user pasted into a prompt, or one a model repeated, is replaced
+  by ``[redacted]``. That includes
   a key cut off at the end of a text (a checkpoint taken while it streams in,
   an answer stopped by ``max_tokens``).
 
@@ -42,6 +43,12 @@ shown as they are):
 - ``usage``: the field names of :class:`~pelican_tui.backends.events.Usage`.
 - ``peak_ram``: byte counts, e.g. ``server_rss_bytes``, ``app_rss_bytes``.
 - ``host``: what :func:`~pelican_tui.backends.host_info.host_summary` returns.
+- ``picture_facts``: what :func:`pelican_tui.backends.svg.facts.picture_facts` measures.
+
+Votes (schema version 3) judge two runs, shown as A and B, usually of one
+prompt; :meth:`SessionStore.add_vote` records one, :meth:`SessionStore.votes`
+reads them (the user's or a judge's, never both at once). Deleting a session
+deletes the votes on its runs.
 
 The store is safe to share between threads (one lock around the connection):
 a Textual thread worker may call it directly. What it holds and raises is in
@@ -56,7 +63,7 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -66,7 +73,7 @@ import psutil
 
 from pelican_tui.backends import locations
 from pelican_tui.backends.secrets import scrub_secrets, scrub_text
-from pelican_tui.backends.store import database
+from pelican_tui.backends.store import database, votes
 from pelican_tui.backends.store.records import (
     BACKENDS,
     FINAL_STATUSES,
@@ -76,6 +83,7 @@ from pelican_tui.backends.store.records import (
     FinalStatus,
     JSONDict,
     Run,
+    RunHeader,
     RunNotFound,
     RunSummary,
     Session,
@@ -85,6 +93,8 @@ from pelican_tui.backends.store.records import (
     SessionSummary,
     Slot,
     Verdict,
+    Vote,
+    Winner,
 )
 
 INTERRUPTED_REASON = "pelican-tui stopped before this run finished"
@@ -180,7 +190,7 @@ def _check_choice(name: str, value: object, choices: Sequence[object]) -> None:
 _RUN_COLUMNS = (
     "id, session_id, slot, backend, model_id, model_info, settings, thinking_text, answer, "
     "svg, svg_note, png, status, failure_reason, timings, usage, peak_ram, host, "
-    "started_at, finished_at"
+    "started_at, finished_at, picture_facts"
 )
 
 
@@ -328,15 +338,28 @@ class SessionStore:
 
     # ----------------------------------------------------------------- writes
 
-    def create_session(self, prompt: str, *, title: str | None = None) -> Session:
-        """A new empty session for ``prompt`` (title: its first line by default)."""
+    def create_session(
+        self,
+        prompt: str,
+        *,
+        title: str | None = None,
+        prompt_set: str | None = None,
+        private: bool = False,
+    ) -> Session:
+        """A new empty session for ``prompt`` (title: its first line by default).
+
+        ``prompt_set`` names the prompt set the prompt came from (None: typed
+        freely); ``private`` marks a session of a private set, which exports leave out.
+        """
         created = self._clock()
         prompt = scrub_text(prompt)
         title = scrub_text(title) if title is not None else default_title(prompt)
+        prompt_set = _scrub_optional_text(prompt_set)
         with self._write() as conn:
             cursor = conn.execute(
-                "INSERT INTO sessions (created_at, prompt, title) VALUES (?, ?, ?)",
-                (_ts(created), prompt, title),
+                "INSERT INTO sessions (created_at, prompt, title, prompt_set, private) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (_ts(created), prompt, title, prompt_set, int(bool(private))),
             )
             session_id = int(cast(int, cursor.lastrowid))
         return Session(
@@ -345,6 +368,8 @@ class SessionStore:
             prompt=prompt,
             title=title,
             verdict=None,
+            prompt_set=prompt_set,
+            private=bool(private),
         )
 
     def start_run(
@@ -409,18 +434,20 @@ class SessionStore:
         timings: Mapping[str, Any] | object | None = None,
         usage: Mapping[str, Any] | object | None = None,
         peak_ram: Mapping[str, Any] | None = None,
+        picture_facts: Mapping[str, Any] | None = None,
     ) -> None:
         """Record the end of a run. Text left as None keeps the last checkpoint.
 
-        ``timings`` and ``usage`` may be the :mod:`.events` dataclasses or dicts.
+        ``timings`` and ``usage`` may be the :mod:`.events` dataclasses or dicts;
+        ``picture_facts`` is what was measured about the picture (None: nothing).
         """
         _check_choice("status", status, FINAL_STATUSES)
         with self._write() as conn:
             cursor = conn.execute(
                 "UPDATE runs SET status = ?, thinking_text = COALESCE(?, thinking_text), "
                 "answer = COALESCE(?, answer), svg = ?, svg_note = ?, png = ?, "
-                "failure_reason = ?, timings = ?, usage = ?, peak_ram = ?, finished_at = ?, "
-                "owner = NULL WHERE id = ?",
+                "failure_reason = ?, timings = ?, usage = ?, peak_ram = ?, picture_facts = ?, "
+                "finished_at = ?, owner = NULL WHERE id = ?",
                 (
                     status,
                     _scrub_optional_text(thinking_text),
@@ -432,6 +459,7 @@ class SessionStore:
                     _dump(timings),
                     _dump(usage),
                     _dump(peak_ram),
+                    _dump(picture_facts),
                     _ts(self._clock()),
                     run_id,
                 ),
@@ -459,8 +487,38 @@ class SessionStore:
             if cursor.rowcount == 0:
                 raise SessionNotFound(session_id)
 
+    def add_vote(
+        self,
+        run_a: int,
+        run_b: int,
+        winner: Winner,
+        *,
+        blind: bool,
+        judge: str | None = None,
+        reason: str | None = None,
+    ) -> Vote:
+        """Record a vote on two runs: ``run_a`` was shown as A, ``run_b`` as B.
+
+        ``winner`` is "a", "b", "tie" or "both_bad"; ``blind``: the models were
+        hidden until the vote; ``judge``: None for the user's own vote, else the
+        judge model's id; ``reason``: the judge's (or user's) one line. Raises
+        :class:`RunNotFound` for an unknown run and ValueError for a bad winner
+        or a run voted against itself.
+        """
+        _check_choice("winner", winner, votes.WINNERS)
+        if run_a == run_b:
+            raise ValueError("a vote needs two different runs")
+        created = _ts(self._clock())
+        judge = _scrub_optional_text(judge)
+        reason = _scrub_optional_text(reason)
+        with self._write() as conn:
+            for run_id in (run_a, run_b):
+                self._require_run(conn, run_id)
+            vote_id = votes.insert(conn, run_a, run_b, winner, blind, judge, reason, created)
+        return Vote(vote_id, run_a, run_b, winner, bool(blind), judge, reason, _parse_ts(created))
+
     def delete_session(self, session_id: int) -> None:
-        """Delete a session and its runs."""
+        """Delete a session, its runs and the votes on them."""
         with self._write() as conn:
             conn.execute("DELETE FROM runs WHERE session_id = ?", (session_id,))
             if conn.execute("DELETE FROM sessions WHERE id = ?", (session_id,)).rowcount == 0:
@@ -482,11 +540,55 @@ class SessionStore:
 
     # ----------------------------------------------------------------- reads
 
+    def votes(self, *, judge: bool = False, prompt: str | None = None) -> list[Vote]:
+        """Votes, oldest first: the user's own (``judge`` false) or the judges' (true),
+        never both; with ``prompt``, only votes on two runs of that prompt."""
+        with self._read() as conn:
+            return votes.select(conn, judge=judge, prompt=prompt)
+
+    def run_headers(self, run_ids: Iterable[int]) -> dict[int, RunHeader]:
+        """Who made each of these runs and how, with its prompt (unknown ids are left out)."""
+        with self._read() as conn:
+            return votes.headers(conn, run_ids)
+
+    def prompts(self) -> list[tuple[str, int]]:
+        """Every prompt with its number of finished runs, the most recently used first."""
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT sessions.prompt AS prompt, "
+                "COUNT(runs.id) FILTER (WHERE runs.status = 'finished') AS n, "
+                "MAX(sessions.id) AS latest FROM sessions "
+                "LEFT JOIN runs ON runs.session_id = sessions.id "
+                "GROUP BY sessions.prompt ORDER BY latest DESC"
+            ).fetchall()
+        return [(str(row["prompt"]), int(row["n"])) for row in rows]
+
+    def is_private_prompt(self, prompt: str) -> bool:
+        """Whether any session of ``prompt`` came from a private prompt set."""
+        with self._read() as conn:
+            row = conn.execute(
+                "SELECT 1 FROM sessions WHERE prompt = ? AND private = 1 LIMIT 1", (prompt,)
+            ).fetchone()
+        return row is not None
+
+    def runs_for_prompt(self, prompt: str, *, finished_only: bool = True) -> list[Run]:
+        """Every run of ``prompt`` across sessions, newest first (pictures included);
+        with ``finished_only``, only runs that finished."""
+        status = "AND runs.status = 'finished' " if finished_only else ""
+        columns = ", ".join(f"runs.{name.strip()}" for name in _RUN_COLUMNS.split(","))
+        with self._read() as conn:
+            rows = conn.execute(
+                f"SELECT {columns} FROM sessions JOIN runs ON runs.session_id = sessions.id "
+                f"WHERE sessions.prompt = ? {status}ORDER BY runs.id DESC",
+                (prompt,),
+            ).fetchall()
+        return [_run_from_row(row) for row in rows]
+
     def list_sessions(self, limit: int = 50, offset: int = 0) -> list[SessionSummary]:
         """Newest sessions first, with a summary of their runs."""
         with self._read() as conn:
             rows = conn.execute(
-                "SELECT id, created_at, prompt, title, verdict FROM sessions "
+                "SELECT id, created_at, prompt, title, verdict, prompt_set, private FROM sessions "
                 "ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
                 (limit, offset),
             ).fetchall()
@@ -517,6 +619,8 @@ class SessionStore:
                 title=row["title"],
                 verdict=row["verdict"],
                 runs=tuple(runs[int(row["id"])]),
+                prompt_set=row["prompt_set"],
+                private=bool(row["private"]),
             )
             for row in rows
         ]
@@ -529,8 +633,8 @@ class SessionStore:
         """The whole session with its runs (pictures included); raises :class:`SessionNotFound`."""
         with self._read() as conn:
             row = conn.execute(
-                "SELECT id, created_at, prompt, title, verdict, verdict_note FROM sessions "
-                "WHERE id = ?",
+                "SELECT id, created_at, prompt, title, verdict, verdict_note, prompt_set, private "
+                "FROM sessions WHERE id = ?",
                 (session_id,),
             ).fetchone()
             if row is None:
@@ -547,6 +651,8 @@ class SessionStore:
             verdict=row["verdict"],
             verdict_note=row["verdict_note"],
             runs=tuple(_run_from_row(r) for r in run_rows),
+            prompt_set=row["prompt_set"],
+            private=bool(row["private"]),
         )
 
     def get_run(self, run_id: int) -> Run:
@@ -587,4 +693,5 @@ def _run_from_row(row: sqlite3.Row) -> Run:
         host=_load(row["host"]),
         started_at=_parse_ts(row["started_at"]),
         finished_at=_parse_ts(finished) if finished else None,
+        picture_facts=_load(row["picture_facts"]),
     )

@@ -76,9 +76,38 @@ def _upgrade_1_to_2(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX runs_running ON runs (status) WHERE status = 'running'")
 
 
+def _upgrade_2_to_3(conn: sqlite3.Connection) -> None:
+    """Prompt sets and privacy, measured picture facts, and votes on pairs of runs."""
+    conn.execute("ALTER TABLE sessions ADD COLUMN prompt_set TEXT")
+    conn.execute(
+        "ALTER TABLE sessions ADD COLUMN private INTEGER NOT NULL DEFAULT 0 "
+        "CHECK (private IN (0, 1))"
+    )
+    conn.execute("ALTER TABLE runs ADD COLUMN picture_facts TEXT NOT NULL DEFAULT '{}'")
+    conn.execute(
+        """
+        CREATE TABLE votes (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            run_a INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            run_b INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            winner TEXT NOT NULL CHECK (winner IN ('a', 'b', 'tie', 'both_bad')),
+            blind INTEGER NOT NULL CHECK (blind IN (0, 1)),
+            judge TEXT,
+            reason TEXT,
+            created_at TEXT NOT NULL,
+            CHECK (run_a <> run_b)
+        )
+        """
+    )
+    conn.execute("CREATE INDEX votes_by_run_a ON votes (run_a)")
+    conn.execute("CREATE INDEX votes_by_run_b ON votes (run_b)")
+    conn.execute("CREATE INDEX sessions_by_prompt ON sessions (prompt, id)")
+
+
 UPGRADES: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _upgrade_0_to_1,
     _upgrade_1_to_2,
+    _upgrade_2_to_3,
 )
 """``UPGRADES[n]`` upgrades a store from version ``n`` to ``n + 1``. Append only."""
 

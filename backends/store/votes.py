@@ -1,0 +1,101 @@
+"""The SQL of votes (schema version 3): inserting one, reading them, and the runs they judge.
+
+:class:`~pelican_tui.backends.store.sessions.SessionStore` calls these inside
+its own transactions; nothing here opens, commits or locks.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any, cast
+
+from pelican_tui.backends.store.records import WINNERS, RunHeader, Vote, Winner
+
+__all__ = ["WINNERS", "headers", "insert", "select"]
+
+_VOTE_COLUMNS = "votes.id, run_a, run_b, winner, blind, judge, reason, votes.created_at"
+
+
+def insert(
+    conn: sqlite3.Connection,
+    run_a: int,
+    run_b: int,
+    winner: Winner,
+    blind: bool,
+    judge: str | None,
+    reason: str | None,
+    created_at: str,
+) -> int:
+    """Insert one vote (already checked and scrubbed); returns its id."""
+    cursor = conn.execute(
+        "INSERT INTO votes (run_a, run_b, winner, blind, judge, reason, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (run_a, run_b, winner, int(bool(blind)), judge, reason, created_at),
+    )
+    return int(cast(int, cursor.lastrowid))
+
+
+def select(conn: sqlite3.Connection, *, judge: bool, prompt: str | None) -> list[Vote]:
+    """The user's votes (``judge`` false) or the judges' (true), oldest first; with
+    ``prompt``, only those whose two runs both belong to sessions of that prompt."""
+    who = "judge IS NOT NULL" if judge else "judge IS NULL"
+    if prompt is None:
+        rows = conn.execute(f"SELECT {_VOTE_COLUMNS} FROM votes WHERE {who} ORDER BY votes.id")
+    else:
+        rows = conn.execute(
+            f"SELECT {_VOTE_COLUMNS} FROM votes "
+            "JOIN runs AS ra ON ra.id = votes.run_a JOIN sessions AS sa ON sa.id = ra.session_id "
+            "JOIN runs AS rb ON rb.id = votes.run_b JOIN sessions AS sb ON sb.id = rb.session_id "
+            f"WHERE {who} AND sa.prompt = ? AND sb.prompt = ? ORDER BY votes.id",
+            (prompt, prompt),
+        )
+    return [
+        Vote(
+            id=int(row["id"]),
+            run_a=int(row["run_a"]),
+            run_b=int(row["run_b"]),
+            winner=row["winner"],
+            blind=bool(row["blind"]),
+            judge=row["judge"],
+            reason=row["reason"],
+            created_at=datetime.fromisoformat(row["created_at"]),
+        )
+        for row in rows
+    ]
+
+
+def headers(conn: sqlite3.Connection, run_ids: Iterable[int]) -> dict[int, RunHeader]:
+    """Who made each run and how, with its session's prompt; unknown ids are left out."""
+    ids = sorted({int(run_id) for run_id in run_ids})
+    out: dict[int, RunHeader] = {}
+    chunk = 500  # stay well below SQLite's limit on bound parameters
+    for start in range(0, len(ids), chunk):
+        part = ids[start : start + chunk]
+        marks = ",".join("?" * len(part))
+        for row in conn.execute(
+            "SELECT runs.id, runs.session_id, sessions.prompt, sessions.private, runs.slot, "
+            "runs.backend, runs.model_id, runs.model_info, runs.settings, runs.status "
+            f"FROM runs JOIN sessions ON sessions.id = runs.session_id WHERE runs.id IN ({marks})",
+            part,
+        ):
+            out[int(row["id"])] = RunHeader(
+                id=int(row["id"]),
+                session_id=int(row["session_id"]),
+                prompt=row["prompt"],
+                private=bool(row["private"]),
+                slot=row["slot"],
+                backend=row["backend"],
+                model_id=row["model_id"],
+                model_info=_json(row["model_info"]),
+                settings=_json(row["settings"]),
+                status=row["status"],
+            )
+    return out
+
+
+def _json(text: str | None) -> dict[str, Any]:
+    value = json.loads(text) if text else {}
+    return value if isinstance(value, dict) else {"value": value}
