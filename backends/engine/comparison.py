@@ -307,12 +307,16 @@ class ComparisonEngine:
         *,
         session_id: int | None = None,
         title: str | None = None,
+        prompt_set: str | None = None,
+        private: bool = False,
     ) -> ComparisonResult:
         """Run each slot's choice on ``prompt`` and record them in one session.
 
         ``listener`` gets :class:`SessionStarted`, :class:`RunRefused`,
         :class:`StoreProblem` and every run update (:mod:`.run`). Cancelling
         the calling task cancels every run; each is recorded as cancelled.
+        A new session records ``prompt_set`` (the set the prompt came from) and
+        ``private`` (a private set's: exports leave its texts out).
         """
         outcome = ComparisonResult(session_id)
         specs: list[RunSpec] = []
@@ -347,7 +351,13 @@ class ComparisonEngine:
                 store_problem(notice)
             if session_id is None:
                 title = title or self.title(prompt, choices)
-                session = await asyncio.to_thread(store.create_session, prompt, title=title)
+                session = await asyncio.to_thread(
+                    store.create_session,
+                    prompt,
+                    title=title,
+                    prompt_set=prompt_set,
+                    private=private,
+                )
                 session_id = session.id
         except Exception as error:  # runs go on; the user is told they are not saved
             store_problem(f"the session store failed ({error}); this comparison is not saved")
