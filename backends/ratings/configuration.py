@@ -1,0 +1,97 @@
+"""What is rated: a configuration, the model and the settings that shape its pictures.
+
+Votes judge runs; ratings are per configuration, so every run of the same set-up
+counts for the same entry on the leaderboard:
+
+- a spawned local model: the GGUF file, its quantization, thinking on or off;
+- Claude: the model, thinking off or thinking with its effort;
+- an OpenAI-compatible server (``--url`` or the remote): the served model,
+  thinking on or off.
+
+Sampling, context size and the machine are not part of it: they are recorded
+with each run, and a configuration that should be rated apart gets a
+different model file or server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Configuration:
+    """One rated set-up: ``key`` identifies it (stable across runs and sessions),
+    ``label`` is what people read ("Qwen3.6-35B-A3B-Q4_K_M · thinking on")."""
+
+    key: str
+    label: str
+
+
+class ConfiguredRun(Protocol):
+    """What :func:`configuration_of` reads: a stored :class:`~.store.records.Run`
+    or a :class:`~.store.records.RunHeader`."""
+
+    @property
+    def backend(self) -> str: ...
+
+    @property
+    def model_id(self) -> str: ...
+
+    @property
+    def model_info(self) -> Mapping[str, Any]: ...
+
+    @property
+    def settings(self) -> Mapping[str, Any]: ...
+
+
+def configuration_of(run: ConfiguredRun) -> Configuration:
+    """The configuration a run was made with (see the module doc)."""
+    thinking = bool(run.settings.get("thinking"))
+    if run.backend == "local":
+        return _local(run, thinking)
+    if run.backend == "claude":
+        return _claude(run, thinking)
+    return _served(run, thinking)
+
+
+def _text(value: object) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _on_off(thinking: bool) -> str:
+    return "thinking on" if thinking else "thinking off"
+
+
+def _local(run: ConfiguredRun, thinking: bool) -> Configuration:
+    file = _text(run.model_info.get("file")) or _text(run.model_id) or "unknown model"
+    quant = _text(run.model_info.get("quant"))
+    name = file.removesuffix(".gguf")
+    shown = name if not quant or quant.lower() in name.lower() else f"{name} {quant}"
+    key = f"local|{file}|{quant}|{'think' if thinking else 'no-think'}"
+    return Configuration(key, f"{shown} · {_on_off(thinking)}")
+
+
+def _claude(run: ConfiguredRun, thinking: bool) -> Configuration:
+    model = _text(run.model_id) or _text(run.model_info.get("model")) or "claude"
+    effort = _text(run.settings.get("effort")) if thinking else ""
+    if not thinking:
+        mode, words = "no-think", "thinking off"
+    elif effort:
+        mode, words = f"think-{effort}", f"thinking {effort}"
+    else:
+        mode, words = "think", "thinking on"
+    return Configuration(f"claude|{model}|{mode}", f"{model} · {words}")
+
+
+def _served(run: ConfiguredRun, thinking: bool) -> Configuration:
+    info = run.model_info
+    served = (
+        _text(info.get("served_model"))
+        or _text(info.get("url_model"))
+        or _text(run.model_id)
+        or "unknown server model"
+    )
+    key = f"{run.backend}|{served}|{'think' if thinking else 'no-think'}"
+    return Configuration(key, f"{served} (server) · {_on_off(thinking)}")

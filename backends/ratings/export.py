@@ -1,0 +1,210 @@
+"""Votes and ratings as CSV and JSON, for files, pages and other programs.
+
+Everything that leaves the machine here passes the secret policy again (a key
+set since the vote was stored is still hidden), and a prompt from a private
+prompt set is never written: it becomes ``null`` (JSON) or an empty cell
+(CSV), with ``private`` set. CSV cells of text that a spreadsheet would take
+for a formula (starting with ``=``, ``+``, ``-``, ``@``) are prefixed with
+``'``: a model's one-line reason must not run in someone's spreadsheet.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pelican_tui.backends.ratings.configuration import configuration_of
+from pelican_tui.backends.ratings.leaderboard import Leaderboard
+from pelican_tui.backends.secrets import scrub_text
+from pelican_tui.backends.store.sessions import SessionStore
+
+LEADERBOARD_FORMAT = "pelican-tui-leaderboard"
+VOTES_FORMAT = "pelican-tui-votes"
+FORMAT_VERSION = 1
+
+RATING_COLUMNS = (
+    "rank",
+    "configuration",
+    "label",
+    "rating",
+    "low",
+    "high",
+    "votes",
+    "wins",
+    "losses",
+    "ties",
+    "both_bad",
+    "ranked",
+)
+VOTE_COLUMNS = (
+    "id",
+    "created_at",
+    "prompt",
+    "private",
+    "run_a",
+    "run_b",
+    "configuration_a",
+    "configuration_b",
+    "winner",
+    "blind",
+    "judge",
+    "reason",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class VoteRecord:
+    """One vote as exported: the runs' configurations (labels), the prompt unless private."""
+
+    id: int
+    created_at: datetime
+    prompt: str | None
+    """None when either run came from a private prompt set."""
+    private: bool
+    run_a: int
+    run_b: int
+    configuration_a: str
+    configuration_b: str
+    winner: str
+    blind: bool
+    judge: str | None
+    reason: str | None
+
+
+def _rounded(value: float) -> float:
+    return round(value, 1)
+
+
+def rating_rows(board: Leaderboard) -> list[dict[str, Any]]:
+    """The leaderboard's rows as plain dicts (keys: :data:`RATING_COLUMNS`); ``rank``
+    is 1, 2, ... for ranked rows and None for the others."""
+    out: list[dict[str, Any]] = []
+    for rank, row in enumerate(board.rows, start=1):
+        out.append(
+            {
+                "rank": rank if row.ranked else None,
+                "configuration": scrub_text(row.configuration.key),
+                "label": scrub_text(row.configuration.label),
+                "rating": _rounded(row.rating),
+                "low": _rounded(row.low),
+                "high": _rounded(row.high),
+                "votes": row.votes,
+                "wins": row.wins,
+                "losses": row.losses,
+                "ties": row.ties,
+                "both_bad": row.both_bad,
+                "ranked": row.ranked,
+            }
+        )
+    return out
+
+
+def leaderboard_to_json(board: Leaderboard, *, prompt_private: bool = False) -> dict[str, Any]:
+    """The leaderboard for machines: ratings, intervals and vote counts."""
+    agreement = board.agreement
+    return {
+        "format": LEADERBOARD_FORMAT,
+        "format_version": FORMAT_VERSION,
+        "prompt": None if prompt_private or board.prompt is None else scrub_text(board.prompt),
+        "prompt_private": prompt_private,
+        "judge": board.judge,
+        "min_votes": board.min_votes,
+        "level": board.level,
+        "resamples": board.resamples,
+        "votes_counted": board.counted,
+        "votes_same_configuration": board.same_configuration,
+        "agreement": None
+        if agreement is None
+        else {"pairs": agreement.pairs, "agreed": agreement.agreed, "rate": agreement.rate},
+        "rows": rating_rows(board),
+    }
+
+
+def leaderboard_csv(board: Leaderboard) -> str:
+    """The leaderboard's rows as CSV, with a header line (:data:`RATING_COLUMNS`)."""
+    return _csv(RATING_COLUMNS, rating_rows(board))
+
+
+def vote_records(
+    store: SessionStore, *, judge: bool = False, prompt: str | None = None
+) -> list[VoteRecord]:
+    """The user's votes (or the judges'), oldest first, ready to export."""
+    votes = store.votes(judge=judge, prompt=prompt)
+    headers = store.run_headers(run for vote in votes for run in (vote.run_a, vote.run_b))
+    out = []
+    for vote in votes:
+        a, b = headers.get(vote.run_a), headers.get(vote.run_b)
+        if a is None or b is None:
+            continue
+        private = a.private or b.private
+        out.append(
+            VoteRecord(
+                id=vote.id,
+                created_at=vote.created_at,
+                prompt=None if private else scrub_text(a.prompt),
+                private=private,
+                run_a=vote.run_a,
+                run_b=vote.run_b,
+                configuration_a=scrub_text(configuration_of(a).label),
+                configuration_b=scrub_text(configuration_of(b).label),
+                winner=vote.winner,
+                blind=vote.blind,
+                judge=None if vote.judge is None else scrub_text(vote.judge),
+                reason=None if vote.reason is None else scrub_text(vote.reason),
+            )
+        )
+    return out
+
+
+def _vote_dict(record: VoteRecord) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "created_at": record.created_at.astimezone(UTC).isoformat(timespec="seconds"),
+        "prompt": record.prompt,
+        "private": record.private,
+        "run_a": record.run_a,
+        "run_b": record.run_b,
+        "configuration_a": record.configuration_a,
+        "configuration_b": record.configuration_b,
+        "winner": record.winner,
+        "blind": record.blind,
+        "judge": record.judge,
+        "reason": record.reason,
+    }
+
+
+def votes_to_json(records: Sequence[VoteRecord]) -> dict[str, Any]:
+    """The votes for machines (keys of each: :data:`VOTE_COLUMNS`)."""
+    return {
+        "format": VOTES_FORMAT,
+        "format_version": FORMAT_VERSION,
+        "votes": [_vote_dict(record) for record in records],
+    }
+
+
+def votes_csv(records: Sequence[VoteRecord]) -> str:
+    """The votes as CSV, with a header line (:data:`VOTE_COLUMNS`)."""
+    return _csv(VOTE_COLUMNS, [_vote_dict(record) for record in records])
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+    return str(value)
+
+
+def _csv(columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([_cell(row[name]) for name in columns])
+    return buffer.getvalue()

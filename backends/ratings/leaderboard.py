@@ -1,0 +1,215 @@
+"""The leaderboard: every configuration that was voted on, rated across all sessions.
+
+:func:`leaderboard` reads the votes from the session store (the user's, or with
+``judge`` the judges' — never both at once), turns each into a comparison of
+the two runs' configurations (:mod:`.configuration`) and fits them
+(:mod:`.bradley_terry`). "tie" and "both_bad" both count as a tie in the fit;
+rows report them apart. A vote between two runs of one configuration says
+nothing about ratings and is left out (counted in
+:attr:`Leaderboard.same_configuration`).
+
+A configuration is *ranked* once it took part in at least ``min_votes``
+counted votes (:data:`DEFAULT_MIN_VOTES`); the others are listed after the
+ranked ones, with their counts, but no rank. They are still part of the fit.
+
+For a judge's leaderboard, :attr:`Leaderboard.agreement` says how often the
+judge agreed with the user on the pairs of runs both voted on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+
+from pelican_tui.backends.ratings.bradley_terry import (
+    DEFAULT_RESAMPLES,
+    LEVEL,
+    Comparison,
+    fit,
+)
+from pelican_tui.backends.ratings.configuration import Configuration, configuration_of
+from pelican_tui.backends.store.records import RunHeader, Vote
+from pelican_tui.backends.store.sessions import SessionStore
+
+DEFAULT_MIN_VOTES = 5
+"""Votes a configuration needs before it is ranked. Below that, its interval
+is too wide for a rank to mean anything (with 5 votes it still spans hundreds
+of points); it is listed, unranked, with its counts."""
+
+_SCORE = {"a": 1.0, "b": 0.0, "tie": 0.5, "both_bad": 0.5}
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One configuration on the leaderboard. Counts are of counted votes."""
+
+    configuration: Configuration
+    votes: int
+    wins: int
+    losses: int
+    ties: int
+    """Votes that said "tie"."""
+    both_bad: int
+    """Votes that said "both bad" (a tie in the fit)."""
+    rating: float
+    """Elo scale: 1000 is the fit's reference, +400 is 10-to-1 odds."""
+    low: float
+    high: float
+    """The bootstrap interval (:data:`~.bradley_terry.LEVEL`) of the rating."""
+    ranked: bool
+    """At least ``min_votes`` votes: it has a rank."""
+
+
+@dataclass(frozen=True, slots=True)
+class Agreement:
+    """How often the judge agreed with the user, on pairs of runs both voted on.
+
+    A pair's outcome is the run that won, or "neither" for a tie or both bad;
+    where someone voted on a pair more than once, their latest vote counts."""
+
+    pairs: int
+    agreed: int
+
+    @property
+    def rate(self) -> float | None:
+        """``agreed / pairs``; None when there is no shared pair."""
+        return self.agreed / self.pairs if self.pairs else None
+
+
+@dataclass(frozen=True, slots=True)
+class Leaderboard:
+    """Ratings of every configuration in the votes it was made from."""
+
+    prompt: str | None
+    """The prompt the votes were limited to; None: every prompt."""
+    judge: bool
+    """Made from the judges' votes (True) or the user's own (False)."""
+    min_votes: int
+    rows: tuple[Row, ...]
+    """Ranked rows by rating, best first; then unranked ones by votes, most first."""
+    counted: int
+    """Votes that went into the fit."""
+    same_configuration: int
+    """Votes left out: both runs had one configuration."""
+    resamples: int
+    level: float = LEVEL
+    agreement: Agreement | None = None
+    """For a judge's leaderboard: agreement with the user (None for the user's own)."""
+
+    @property
+    def ranked(self) -> tuple[Row, ...]:
+        return tuple(row for row in self.rows if row.ranked)
+
+    @property
+    def unranked(self) -> tuple[Row, ...]:
+        return tuple(row for row in self.rows if not row.ranked)
+
+
+def leaderboard(
+    store: SessionStore,
+    *,
+    prompt: str | None = None,
+    judge: bool = False,
+    min_votes: int = DEFAULT_MIN_VOTES,
+    resamples: int = DEFAULT_RESAMPLES,
+    seed: int | None = 0,
+) -> Leaderboard:
+    """The leaderboard of the user's votes (or with ``judge``, the judges'), on
+    ``prompt`` only or on every prompt. ``seed`` makes the intervals repeatable."""
+    votes = store.votes(judge=judge, prompt=prompt)
+    headers = store.run_headers(run for vote in votes for run in (vote.run_a, vote.run_b))
+    board = rate_votes(
+        votes, headers, min_votes=min_votes, resamples=resamples, seed=seed, prompt=prompt
+    )
+    if not judge:
+        return board
+    mine = store.votes(judge=False, prompt=prompt)
+    return replace(board, judge=True, agreement=agreement(mine, votes))
+
+
+def rate_votes(
+    votes: Sequence[Vote],
+    headers: dict[int, RunHeader],
+    *,
+    min_votes: int = DEFAULT_MIN_VOTES,
+    resamples: int = DEFAULT_RESAMPLES,
+    seed: int | None = 0,
+    prompt: str | None = None,
+) -> Leaderboard:
+    """The leaderboard of ``votes`` whose runs are described by ``headers``
+    (votes on runs missing from ``headers`` are left out)."""
+    if min_votes < 0:
+        raise ValueError("min_votes must be 0 or more")
+    configurations: dict[str, Configuration] = {}
+    index: dict[str, int] = {}
+    comparisons: list[Comparison] = []
+    tallies: dict[str, list[int]] = {}  # key -> [votes, wins, losses, ties, both_bad]
+    same = 0
+    for vote in votes:
+        a, b = headers.get(vote.run_a), headers.get(vote.run_b)
+        if a is None or b is None:
+            continue
+        config_a, config_b = configuration_of(a), configuration_of(b)
+        if config_a.key == config_b.key:
+            same += 1
+            continue
+        for config in (config_a, config_b):
+            if config.key not in index:
+                index[config.key] = len(index)
+                configurations[config.key] = config
+                tallies[config.key] = [0, 0, 0, 0, 0]
+        score = _SCORE[vote.winner]
+        comparisons.append(Comparison(index[config_a.key], index[config_b.key], score))
+        for config, mine in ((config_a, score), (config_b, 1.0 - score)):
+            tally = tallies[config.key]
+            tally[0] += 1
+            if vote.winner == "both_bad":
+                tally[4] += 1
+            elif vote.winner == "tie":
+                tally[3] += 1
+            else:
+                tally[1 if mine == 1.0 else 2] += 1
+    fitted = fit(len(index), comparisons, resamples=resamples, seed=seed)
+    rows = [
+        Row(
+            configuration=configurations[key],
+            votes=tally[0],
+            wins=tally[1],
+            losses=tally[2],
+            ties=tally[3],
+            both_bad=tally[4],
+            rating=fitted.ratings[i],
+            low=fitted.low[i],
+            high=fitted.high[i],
+            ranked=tally[0] >= min_votes,
+        )
+        for key, i in index.items()
+        for tally in (tallies[key],)
+    ]
+    ranked = sorted((r for r in rows if r.ranked), key=lambda r: (-r.rating, r.configuration))
+    unranked = sorted((r for r in rows if not r.ranked), key=lambda r: (-r.votes, r.configuration))
+    return Leaderboard(
+        prompt=prompt,
+        judge=False,
+        min_votes=min_votes,
+        rows=(*ranked, *unranked),
+        counted=len(comparisons),
+        same_configuration=same,
+        resamples=resamples,
+    )
+
+
+def agreement(user_votes: Iterable[Vote], judge_votes: Iterable[Vote]) -> Agreement:
+    """How often the judge's votes agree with the user's on the pairs both voted on."""
+    mine, theirs = _outcomes(user_votes), _outcomes(judge_votes)
+    shared = mine.keys() & theirs.keys()
+    return Agreement(pairs=len(shared), agreed=sum(mine[p] == theirs[p] for p in shared))
+
+
+def _outcomes(votes: Iterable[Vote]) -> dict[frozenset[int], int | None]:
+    """Each pair's latest outcome: the winning run's id, or None for "neither"."""
+    out: dict[frozenset[int], int | None] = {}
+    for vote in sorted(votes, key=lambda v: v.id):
+        winner = {"a": vote.run_a, "b": vote.run_b}.get(vote.winner)
+        out[frozenset((vote.run_a, vote.run_b))] = winner
+    return out

@@ -1,0 +1,222 @@
+"""``pelican-tui leaderboard`` on a store filled with real sessions, runs and votes."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pelican_tui.backends import locations
+from pelican_tui.backends.ratings.leaderboard import leaderboard
+from pelican_tui.backends.store.records import Winner
+from pelican_tui.backends.store.sessions import SessionStore
+from pelican_tui.cli import main
+
+PELICAN = "Generate an SVG of a pelican riding a bicycle"
+SECRET_PROMPT = "The prompt nobody may train on"
+QWEN = "Qwen3.6-35B-A3B-Q4_K_M.gguf"
+SETUPS: dict[str, tuple[str, str, dict[str, Any], dict[str, Any]]] = {
+    "qwen": ("local", QWEN, {"file": QWEN, "quant": "Q4_K_M"}, {"thinking": True}),
+    "qwen-plain": ("local", QWEN, {"file": QWEN, "quant": "Q4_K_M"}, {"thinking": False}),
+    "claude": ("claude", "claude-opus-4-7", {}, {"thinking": True, "effort": "high"}),
+    "smol": ("local", "SmolLM2.gguf", {"file": "SmolLM2.gguf", "quant": "Q4_1"}, {}),
+}
+
+
+def _vote(
+    store: SessionStore,
+    a: str,
+    b: str,
+    winner: Winner,
+    *,
+    prompt: str = PELICAN,
+    judge: str | None = None,
+    private: bool = False,
+) -> None:
+    session = store.create_session(prompt, private=private, prompt_set="mine" if private else None)
+    runs = []
+    for slot, setup in (("left", a), ("right", b)):
+        backend, model_id, info, settings = SETUPS[setup]
+        run = store.start_run(session.id, slot, backend, model_id, info, settings, {})  # type: ignore[arg-type]
+        store.finish_run(run, svg="<svg/>", answer="<svg/>", png=b"\x89PNG")
+        runs.append(run)
+    store.add_vote(runs[0], runs[1], winner, blind=True, judge=judge)
+
+
+@pytest.fixture
+def filled() -> Path:
+    """A store with the user's votes (three ranked configurations, one not) and a judge's."""
+    with SessionStore.open() as store:
+        for _ in range(6):
+            _vote(store, "claude", "qwen", "a")
+        for _ in range(4):
+            _vote(store, "qwen", "qwen-plain", "a")
+        _vote(store, "qwen-plain", "claude", "tie")
+        _vote(store, "smol", "qwen-plain", "both_bad")
+        _vote(store, "smol", "qwen-plain", "b")
+        for _ in range(3):
+            _vote(store, "qwen", "claude", "a", judge="claude-opus-4-7")
+        _vote(store, "qwen", "claude", "b", prompt=SECRET_PROMPT, private=True)
+        return store.path
+
+
+def _main(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(["leaderboard", *args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_the_table_ranks_then_lists_the_rest(
+    filled: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = _main(capsys)
+    assert (code, err) == (0, "")
+    lines = out.splitlines()
+    assert lines[0].startswith("Leaderboard from your votes on every prompt: 14 votes, 95%")
+    assert "RANK" in lines[2] and "95% INTERVAL" in lines[2] and "W/L/T" in lines[2]
+    ranked = [line.split() for line in lines[3:6]]
+    assert [row[:2] for row in ranked] == [
+        ["1", "claude-opus-4-7"],
+        ["2", "Qwen3.6-35B-A3B-Q4_K_M"],
+        ["3", "Qwen3.6-35B-A3B-Q4_K_M"],
+    ]
+    assert "thinking on" in lines[4] and "thinking off" in lines[5]
+    with SessionStore.open(filled) as store:
+        board = leaderboard(store)
+    top = board.ranked[0]
+    assert f"{top.rating:.0f}  {top.low:.0f}..{top.high:.0f}" in lines[3]
+    # Six wins and a tie on the pelican, a win on the private prompt.
+    assert top.votes == 8 and lines[3].rstrip().endswith("8  7/0/1")
+    assert "Not ranked (fewer than 5 votes):" in out
+    assert "SmolLM2 Q4_1 · thinking off" in out
+    assert "(too few votes: 2 of 5)  W/L/T 0/1/1 (1 both bad)" in out
+
+
+def test_json_has_the_ratings_and_the_votes_counts(
+    filled: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = _main(capsys, "--json")
+    assert (code, err) == (0, "")
+    document = json.loads(out)
+    with SessionStore.open(filled) as store:
+        board = leaderboard(store)
+    assert document["format"] == "pelican-tui-leaderboard"
+    assert (document["votes_counted"], document["judge"], document["agreement"]) == (
+        14,
+        False,
+        None,
+    )
+    assert [row["rank"] for row in document["rows"]] == [1, 2, 3, None]
+    for row, expected in zip(document["rows"], board.rows, strict=True):
+        assert row["label"] == expected.configuration.label
+        assert row["rating"] == pytest.approx(expected.rating, abs=0.05)
+        assert (row["low"], row["high"]) == pytest.approx((expected.low, expected.high), abs=0.05)
+        assert (row["votes"], row["wins"], row["losses"]) == (
+            expected.votes,
+            expected.wins,
+            expected.losses,
+        )
+        assert (row["ties"], row["both_bad"], row["ranked"]) == (
+            expected.ties,
+            expected.both_bad,
+            expected.ranked,
+        )
+
+
+def test_judge_and_prompt(filled: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _main(capsys, "--judge", "--min-votes", "3")
+    assert code == 0
+    assert out.startswith("Leaderboard from the judge's votes on every prompt: 3 votes")
+    assert "Agreement with your votes: no pair that both of you voted on." in out
+    code, out, _ = _main(capsys, "--prompt", SECRET_PROMPT, "--min-votes", "1")
+    assert code == 0
+    assert "one prompt (from a private set): 1 vote," in out and SECRET_PROMPT not in out
+    code, out, _ = _main(capsys, "--prompt", PELICAN, "--json")
+    document = json.loads(out)
+    assert (document["prompt"], document["votes_counted"]) == (PELICAN, 13)
+
+
+def test_csv_and_votes_files_never_hold_a_private_prompt(
+    filled: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ratings, votes, votes_json = tmp_path / "r.csv", tmp_path / "v.csv", tmp_path / "v.json"
+    code, out, _ = _main(capsys, "--csv", str(ratings), "--votes", str(votes))
+    assert code == 0 and f"Wrote {ratings}" in out and f"Wrote {votes}" in out
+    rows = list(csv.DictReader(ratings.open(encoding="utf-8")))
+    assert [row["rank"] for row in rows] == ["1", "2", "3", ""]
+    assert rows[0]["label"] == "claude-opus-4-7 · thinking high"
+    table = list(csv.DictReader(votes.open(encoding="utf-8")))
+    assert len(table) == 14
+    assert sum(row["private"] == "true" for row in table) == 1
+    assert {row["prompt"] for row in table} == {PELICAN, ""}
+    code, _, err = _main(
+        capsys,
+        "--prompt",
+        SECRET_PROMPT,
+        "--json",
+        "--votes",
+        str(votes_json),
+        "--csv",
+        str(ratings),
+    )
+    assert code == 0 and f"Wrote {votes_json}" in err
+    written = votes_json.read_text(encoding="utf-8") + ratings.read_text(encoding="utf-8")
+    assert SECRET_PROMPT not in written
+    assert json.loads(votes_json.read_text())["votes"][0]["prompt"] is None
+
+
+def test_no_store_yet_is_no_votes_yet(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = _main(capsys)
+    assert (code, err) == (0, "")
+    assert "No votes yet" in out and str(locations.sessions_db()) in out
+    assert not locations.sessions_db().exists()
+    code, out, _ = _main(capsys, "--json")
+    assert code == 0 and json.loads(out)["rows"] == []
+    code, _, err = _main(capsys, "--prompt", PELICAN)
+    assert code == 1 and "no session has the prompt" in err
+
+
+def test_exit_statuses(filled: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = _main(capsys, "--prompt", "a prompt nobody used")
+    assert code == 1 and "no session has the prompt 'a prompt nobody used'" in err
+    code, _, err = _main(capsys, "--min-votes", "many")
+    assert code == 2 and "'many' is not a number of votes" in err
+    code, _, err = _main(capsys, "--bogus")
+    assert code == 2 and "unrecognized arguments: --bogus" in err
+    code, out, err = _main(capsys, "--csv", str(tmp_path / "missing" / "r.csv"))
+    assert code == 2 and out == "" and f"cannot write {tmp_path / 'missing' / 'r.csv'}" in err
+    code, out, _ = _main(capsys, "--help")
+    assert code == 0 and "exit status:" in out and "2  bad usage" in out
+    # A store from a newer pelican-tui cannot be used.
+    with sqlite3.connect(filled) as conn:
+        conn.execute("PRAGMA user_version = 99")
+    code, out, err = _main(capsys)
+    assert code == 1 and out == "" and "newer than this pelican-tui understands" in err
+
+
+def test_the_installed_command_runs_it(filled: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "pelican_tui", "leaderboard", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ),
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["votes_counted"] == 14
+    listed = subprocess.run(
+        [sys.executable, "-m", "pelican_tui", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert "leaderboard" in listed.stdout

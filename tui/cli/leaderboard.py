@@ -1,0 +1,255 @@
+"""``pelican-tui leaderboard``: ratings of every configuration from the votes, with intervals.
+
+Prints a table (rank, configuration, rating with its 95% interval, votes,
+wins/losses/ties), the ranked configurations first and the others after with
+how many votes they have of how many they need; ``--json`` prints the same for
+machines. ``--csv FILE`` writes the ratings as CSV and ``--votes FILE`` the
+votes themselves (CSV, or JSON for a name ending in ``.json``); a prompt from a
+private prompt set is never written to either.
+
+Exit status (also in ``--help``): 0 done (also when there are no votes yet);
+1 the session store cannot be used, or no session has the ``--prompt``; 2 bad
+usage, or a FILE that cannot be written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from pelican_tui.backends import locations
+from pelican_tui.backends.ratings.bradley_terry import LEVEL
+from pelican_tui.backends.ratings.export import (
+    VoteRecord,
+    leaderboard_csv,
+    leaderboard_to_json,
+    vote_records,
+    votes_csv,
+    votes_to_json,
+)
+from pelican_tui.backends.ratings.leaderboard import (
+    DEFAULT_MIN_VOTES,
+    Leaderboard,
+    Row,
+    leaderboard,
+    rate_votes,
+)
+from pelican_tui.backends.secrets import scrub_text
+from pelican_tui.backends.store.records import SessionStoreError, SessionStoreMissing
+from pelican_tui.backends.store.sessions import SessionStore
+from pelican_tui.cli.args import EXIT_USAGE, Parser, parse, whole_number
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+
+PROG = "pelican-tui leaderboard"
+
+EPILOG = f"""\
+Ratings are Bradley-Terry strengths on the Elo scale (1000 is the reference; 400
+points more is 10-to-1 odds of a better picture), fitted to every vote across all
+sessions, with {LEVEL:.0%} bootstrap intervals. "tie" and "both bad" votes count as
+ties. A configuration is a local model file and quantization, Claude's model and
+effort, or a server's model, each with thinking on or off.
+
+exit status:
+  0  done (also when there are no votes yet)
+  1  the session store cannot be used, or no session has the --prompt
+  2  bad usage, or a FILE that cannot be written
+"""
+
+
+def _parser() -> Parser:
+    parser = Parser(
+        prog=PROG,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Which configuration draws the better pelican: ratings from your votes.",
+    )
+    parser.add_argument("--prompt", metavar="TEXT", help="only votes on runs of this prompt")
+    parser.add_argument("--judge", action="store_true", help="the judge model's votes instead")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument("--csv", type=Path, metavar="FILE", help="also write the ratings as CSV")
+    parser.add_argument(
+        "--votes",
+        type=Path,
+        metavar="FILE",
+        help="also write the votes (CSV, or JSON if FILE ends in .json)",
+    )
+    parser.add_argument(
+        "--min-votes",
+        type=whole_number(0, what="a number of votes"),
+        default=DEFAULT_MIN_VOTES,
+        metavar="N",
+        help=f"votes a configuration needs to be ranked (default {DEFAULT_MIN_VOTES})",
+    )
+    return parser
+
+
+def leaderboard_command(
+    argv: Sequence[str],
+    *,
+    db_path: Path | None = None,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+) -> int:
+    """Run ``pelican-tui leaderboard ARGV``; returns the exit status.
+    ``db_path`` defaults to :func:`~pelican_tui.backends.locations.sessions_db`."""
+    out = stdout or sys.stdout
+    err = stderr or sys.stderr
+    args = parse(_parser(), argv, err)
+    if isinstance(args, int):
+        return args
+    path = db_path or locations.sessions_db()
+    try:
+        store = SessionStore.open(path, create=False)
+    except SessionStoreMissing:
+        if args.prompt is not None:
+            return _fail(err, f"no session has the prompt {_quoted(args.prompt)} (none yet)")
+        empty = rate_votes([], {}, min_votes=args.min_votes)
+        return _finish(empty, [], False, args, out, err, note=f"the store will be {path}")
+    except SessionStoreError as error:
+        return _fail(err, str(error))
+    with store:
+        for notice in store.notices:
+            print(f"{PROG}: {notice}", file=err)
+        try:
+            if args.prompt is not None and args.prompt not in dict(store.prompts()):
+                return _fail(
+                    err,
+                    f"no session has the prompt {_quoted(args.prompt)} "
+                    "('pelican-tui sessions list' shows the prompts)",
+                )
+            private = args.prompt is not None and store.is_private_prompt(args.prompt)
+            board = leaderboard(
+                store, prompt=args.prompt, judge=args.judge, min_votes=args.min_votes
+            )
+            records = (
+                vote_records(store, judge=args.judge, prompt=args.prompt) if args.votes else []
+            )
+        except SessionStoreError as error:
+            return _fail(err, str(error))
+    return _finish(board, records, private, args, out, err)
+
+
+def _finish(
+    board: Leaderboard,
+    votes: Sequence[VoteRecord],
+    private: bool,
+    args: argparse.Namespace,
+    out: TextIO,
+    err: TextIO,
+    *,
+    note: str | None = None,
+) -> int:
+    files: list[tuple[Path, str]] = []
+    if args.csv is not None:
+        files.append((args.csv, leaderboard_csv(board)))
+    if args.votes is not None:
+        if args.votes.suffix.lower() == ".json":
+            text = json.dumps(votes_to_json(votes), indent=2, ensure_ascii=False) + "\n"
+        else:
+            text = votes_csv(votes)
+        files.append((args.votes, text))
+    for file, text in files:
+        try:
+            file.write_text(text, encoding="utf-8")
+        except OSError as error:
+            reason = error.strerror or str(error)
+            print(f"{PROG}: cannot write {file}: {reason}", file=err)
+            return EXIT_USAGE
+    if args.json:
+        document = leaderboard_to_json(board, prompt_private=private)
+        print(json.dumps(document, indent=2, ensure_ascii=False), file=out)
+    else:
+        print(format_leaderboard(board, prompt_private=private, note=note), file=out)
+    for file, _ in files:
+        print(f"Wrote {file}", file=err if args.json else out)
+    return EXIT_OK
+
+
+def _fail(err: TextIO, message: str) -> int:
+    print(f"{PROG}: {message}", file=err)
+    return EXIT_FAILED
+
+
+def _quoted(prompt: str, width: int = 60) -> str:
+    text = " ".join(scrub_text(prompt).split())
+    return repr(text if len(text) <= width else text[: width - 1] + "…")
+
+
+def _counts(row: Row) -> str:
+    text = f"{row.wins}/{row.losses}/{row.ties + row.both_bad}"
+    return text + (f" ({row.both_bad} both bad)" if row.both_bad else "")
+
+
+def format_leaderboard(
+    board: Leaderboard, *, prompt_private: bool = False, note: str | None = None
+) -> str:
+    """The table ``pelican-tui leaderboard`` prints."""
+    whose = "the judge's votes" if board.judge else "your votes"
+    if board.prompt is None:
+        scope = "every prompt"
+    elif prompt_private:
+        scope = "one prompt (from a private set)"
+    else:
+        scope = f"the prompt {_quoted(board.prompt)}"
+    lines = [f"Leaderboard from {whose} on {scope}"]
+    if not board.rows:
+        lines.append("No votes yet: vote on pairs of pictures in the TUI (blind or not).")
+        if board.same_configuration:
+            lines.append(_same_line(board))
+        if note:
+            lines.append(f"({note})")
+        return "\n".join(lines)
+    lines[0] += (
+        f": {board.counted} vote{'s' if board.counted != 1 else ''}, "
+        f"{board.level:.0%} intervals from {board.resamples} resamples"
+    )
+    width = max(len("CONFIGURATION"), *(len(row.configuration.label) for row in board.rows))
+    header = f"{'RANK':>4}  {'CONFIGURATION':<{width}}  {'RATING':>6}  {'95% INTERVAL':<12}"
+    lines += ["", header + f"  {'VOTES':>5}  W/L/T"]
+    ranked = board.ranked
+    for rank, row in enumerate(ranked, start=1):
+        interval = f"{row.low:.0f}..{row.high:.0f}"
+        lines.append(
+            f"{rank:>4}  {row.configuration.label:<{width}}  {row.rating:>6.0f}  "
+            f"{interval:<12}  {row.votes:>5}  {_counts(row)}"
+        )
+    if not ranked:
+        lines.append(f"{'':>4}  (none yet: each needs {board.min_votes} votes)")
+    unranked = board.unranked
+    if unranked:
+        lines += ["", f"Not ranked (fewer than {board.min_votes} votes):"]
+        for row in unranked:
+            lines.append(
+                f"{'-':>4}  {row.configuration.label:<{width}}  "
+                f"(too few votes: {row.votes} of {board.min_votes})  W/L/T {_counts(row)}"
+            )
+    if board.same_configuration:
+        lines += ["", _same_line(board)]
+    if board.agreement is not None:
+        agreement = board.agreement
+        if agreement.rate is None:
+            lines += ["", "Agreement with your votes: no pair that both of you voted on."]
+        else:
+            lines += [
+                "",
+                f"Agreement with your votes: {agreement.agreed} of {agreement.pairs} "
+                f"pair{'s' if agreement.pairs != 1 else ''} ({agreement.rate:.0%}).",
+            ]
+    return "\n".join(lines)
+
+
+def _same_line(board: Leaderboard) -> str:
+    n = board.same_configuration
+    return (
+        f"{n} vote{'s' if n != 1 else ''} between two runs of one configuration "
+        "left out (they say nothing about ratings)."
+    )
+
+
+__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "format_leaderboard", "leaderboard_command"]
