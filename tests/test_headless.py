@@ -578,6 +578,104 @@ def test_two_samples_are_two_sessions_on_one_server(
     assert out.strip().splitlines()[-1].startswith("2 of 2 runs finished; 2 sessions exported")
 
 
+# --------------------------------------------------------------------------- prompt sets
+
+SECRET_SET = """
+[sets.secret]
+private = true
+prompts = [
+  { name = "narwhal", text = "Generate an SVG of a narwhal juggling teacups" },
+  { name = "okapi", text = "Generate an SVG of an okapi on stilts" },
+]
+
+[sets.open]
+prompts = [{ name = "heron", text = "Generate an SVG of a heron on a unicycle" }]
+"""
+SECRET_WORDS = ("narwhal juggling", "teacups", "okapi on stilts", "stilts")
+
+
+def write_prompt_sets(text: str) -> Path:
+    path = locations.prompt_sets_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["--set", "open", "--prompt", "x"], "argument --prompt: not allowed with argument --set"),
+        (
+            ["--set", "nope"],
+            "--set nope: no prompt set of that name; known sets: pelican, secret, open (from ",
+        ),
+    ],
+)
+def test_a_set_is_one_source_of_prompts_and_must_exist(
+    argv: list[str], expected: str, tmp_path: Path
+) -> None:
+    write_prompt_sets(SECRET_SET)
+    code, out, err = run(*argv, "--no-claude", "--out", str(tmp_path / "out"))
+    assert code == 2 and out == ""
+    assert expected in err
+    assert not (tmp_path / "out").exists(), "nothing ran, so nothing should be written"
+
+
+def test_a_broken_prompts_file_exits_2_naming_the_file_and_the_entry(tmp_path: Path) -> None:
+    path = write_prompt_sets('[sets.a]\nprompts = [{ name = "x" }]\n')
+    code, _, err = run("--set", "a", "--no-claude", "--out", str(tmp_path / "out"))
+    assert code == 2
+    assert err.strip() == f"pelican-tui run: --set a: {path}: sets.a.prompts[1] (x): has no text"
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+def test_a_private_set_runs_every_prompt_and_leaves_no_text_in_the_output(
+    tmp_path: Path, env: pytest.MonkeyPatch, claude_server: AnthropicTestServer
+) -> None:
+    use_claude(env, claude_server)
+    write_prompt_sets(SECRET_SET)
+    out_dir = tmp_path / "out"
+    code, out, err = run("--set", "secret", "--thinking", "off", *local_args(out_dir))
+    assert code == 0, err
+    assert out.strip().splitlines()[-1].startswith("4 of 4 runs finished; 2 sessions exported")
+    assert "prompt set secret (2 prompts, private: narwhal, okapi)" in err
+    assert "[1/2] prompt narwhal, sample 1/1" in err and "[2/2] prompt okapi" in err
+
+    # Each prompt went to both models, as written, and was stored as it is.
+    sent = [r.body["messages"][0]["content"] for r in claude_server.requests if r.body]
+    assert sent == [
+        "Generate an SVG of a narwhal juggling teacups",
+        "Generate an SVG of an okapi on stilts",
+    ]
+    sessions = stored_sessions()
+    assert [s.prompt for s in sessions] == sent
+    assert [(s.prompt_set, s.private) for s in sessions] == [("secret", True)] * 2
+    assert sessions[0].title.startswith("secret/narwhal · local vs claude · thinking off")
+    for session in sessions:
+        assert [run.slot for run in session.runs] == ["left", "right"]
+        check_local_run(session.runs_in("left")[0], thinking=False)
+
+    # Nothing written under --out holds the prompts, answers or SVGs.
+    written = [path for path in out_dir.rglob("*") if path.is_file()]
+    assert {path.name for path in written} >= {"summary.json", "index.html", "session.json"}
+    assert not [path for path in written if path.suffix == ".svg"]
+    for path in written:
+        text = path.read_bytes().decode("utf-8", errors="replace").lower()
+        for words in SECRET_WORDS:
+            assert words not in text, f"{words!r} leaked into {path}"
+    summary = json.loads((out_dir / "summary.json").read_text())
+    assert summary["prompt"] is None
+    assert summary["prompt_set"] == {
+        "name": "secret",
+        "private": True,
+        "prompts": [{"name": "narwhal"}, {"name": "okapi"}],
+    }
+    assert [entry["prompt_name"] for entry in summary["sessions"]] == ["narwhal", "okapi"]
+    card = (out_dir / f"session-{sessions[0].id}" / "run-card.md").read_text()
+    assert "pelican-tui run --set secret" in card
+
+
 # --------------------------------------------------------------------------- Ctrl-C
 
 

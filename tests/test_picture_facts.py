@@ -214,3 +214,55 @@ def test_counting_a_flood_of_unclosed_comments_stays_linear() -> None:
     started = time.perf_counter()
     assert count_elements(svg) == 1
     assert time.perf_counter() - started < 1.0
+
+
+# --------------------------------------------------------------------------- in the export
+
+
+def test_the_run_card_and_the_page_say_the_facts_in_words(
+    tmp_path: Path, renderer: SvgRenderer
+) -> None:
+    from _session_support import LOCAL_FILE, LOCAL_INFO, LOCAL_SETTINGS
+
+    from pelican_tui.backends.export import export_session, load_export
+    from pelican_tui.backends.store.sessions import SessionStore
+
+    good = corpus_text("good_pelican_classic.svg")
+    drawn = renderer.render_sync(good, PNG_SIZE[0], PNG_SIZE[1], timeout_s=8.0)
+    good_facts = picture_facts(good, extract_svg(good), drawn.png, None, 3.25)
+    prose = corpus_text("not_svg.txt")
+    with SessionStore.open() as store:
+        session = store.create_session("Draw a pelican")
+        for slot, answer, png, facts in (
+            ("left", good, drawn.png, good_facts),
+            ("right", prose, None, picture_facts(prose, extract_svg(prose), None, None, None)),
+        ):
+            run = store.start_run(
+                session.id, slot, "local", LOCAL_FILE, LOCAL_INFO, LOCAL_SETTINGS, {}
+            )
+            store.finish_run(
+                run,
+                answer=answer,
+                svg=extract_svg(answer).svg,
+                png=png,
+                picture_facts=facts,
+            )
+        stored = store.get_session(session.id)
+    out = tmp_path / "export"
+    export_session(stored, out)
+
+    ink, size = good_facts["ink"], good_facts["svg_bytes"]
+    assert isinstance(ink, float) and isinstance(size, int) and size > 1024
+    good_words = (
+        f"render ok ({ink * 100:.0f}% ink) · {good_facts['elements']} elements · "
+        f"{size / 1024:.1f} KB · picture after 3.2 s"
+    )
+    card = (out / "run-card.md").read_text()
+    assert f"| Picture facts | {good_words} |" in card
+    assert "| Picture facts | not an SVG |" in card
+    page = (out / "index.html").read_text()
+    assert f"<th>Picture</th><td>{good_words}</td>" in page
+    assert "<th>Picture</th><td>not an SVG</td>" in page
+    assert [run.picture_facts for run in load_export(out).runs] == [
+        run.picture_facts for run in stored.runs
+    ]

@@ -32,6 +32,8 @@ MODEL_LABELS = {
     "hf": "Hugging Face reference",
     "url": "Server URL",
     "server_version": "Server version",
+    "server_kind": "Server kind",
+    "model_thinks": "Model has a thinking mode",
     "server_build": "Server build",
     "context": "Context size",
     "server_args": "Server arguments",
@@ -46,6 +48,9 @@ SETTINGS_LABELS = {
     "max_tokens": "Max tokens",
     "sampling": "Sampling",
     "system": "System prompt",
+    "thinking_switch": "Thinking switch sent",
+    "thinking_switch_ignored": "Thinking switch ignored",
+    "thinking_check": "Thinking check",
 }
 TIMING_LABELS = {
     "time_to_first_token_s": "Time to first token",
@@ -143,6 +148,17 @@ def labelled_rows(data: Mapping[str, Any], labels: Mapping[str, str]) -> list[tu
     return rows
 
 
+def thinking_switch_warning(settings: Mapping[str, Any]) -> str | None:
+    """The warning line for a run whose server ignored the thinking switch (else None);
+    recorded by the engine's check after each run (``thinking_switch_ignored``)."""
+    if settings.get("thinking_switch_ignored") is not True:
+        return None
+    note = settings.get("thinking_check")
+    if isinstance(note, str) and note:
+        return f"Warning: {note}"
+    return "Warning: the server ignored the thinking switch."
+
+
 def verdict_text(session: Session) -> str:
     if session.verdict is None:
         return "no verdict yet"
@@ -151,3 +167,43 @@ def verdict_text(session: Session) -> str:
     models = sorted({run.model_id for run in session.runs_in(session.verdict)})
     who = f" ({', '.join(models)})" if models else ""
     return f"{session.verdict}{who} is better"
+
+
+def picture_facts_text(facts: Mapping[str, Any]) -> str | None:
+    """A run's picture facts (:mod:`pelican_tui.backends.svg.facts`) in words, or None
+    for a run stored without them.
+
+    "render ok (74% ink) · 39 elements · 2.5 KB · picture after 12.3 s",
+    "render ok but empty (0.1% ink) · …", "truncated, render failed · 4 elements ·
+    182 bytes", "not an SVG".
+    """
+    if not facts:
+        return None
+    if facts.get("not_svg"):
+        return "not an SVG"
+    if facts.get("renders"):
+        state = "render ok but empty" if facts.get("empty") else "render ok"
+        ink = facts.get("ink")
+        if isinstance(ink, int | float) and not isinstance(ink, bool):
+            state += f" ({_percent(ink)} ink)"
+    elif facts.get("render_failed"):
+        state = "render failed"
+    else:
+        state = "not drawn"
+    parts = [f"truncated, {state}" if facts.get("truncated") else state]
+    elements = facts.get("elements")
+    if isinstance(elements, int) and elements > 0:
+        parts.append(f"{elements:,} element{'' if elements == 1 else 's'}")
+    size = facts.get("svg_bytes")
+    if isinstance(size, int) and size > 0:
+        parts.append(f"{size} bytes" if size < 1024 else f"{size / 1024:.1f} KB")
+    seconds = facts.get("seconds_to_picture")
+    if isinstance(seconds, int | float) and not isinstance(seconds, bool):
+        parts.append(f"picture after {seconds:.1f} s")
+    return " · ".join(parts)
+
+
+def _percent(share: float) -> str:
+    """0.742 → "74%"; small shares keep two digits: 0.00042 → "0.042%"."""
+    percent = share * 100
+    return f"{percent:.0f}%" if percent == 0 or percent >= 10 else f"{percent:.2g}%"

@@ -24,6 +24,8 @@ class RunFiles:
     png_source: PngSource | None = None
     render_problem: str | None = None
     """Why the PNG could not be drawn at export (the renderer's reason), if it was tried."""
+    svg_withheld: bool = False
+    """The run has an SVG, left out because its prompt set is private (see :mod:`.private`)."""
 
 
 def run_basenames(session: Session) -> dict[int, str]:

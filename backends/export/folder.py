@@ -18,6 +18,10 @@ Secrets never leave in an export: the session passes through
 pasted into a prompt, or stored by an older pelican-tui, shows as
 ``[redacted]``), and the SVG files and pictures are made from the scrubbed text.
 
+A session from a private prompt set leaves with its pictures and numbers only
+(:mod:`.private`): no prompt, title, answer, thinking or SVG text, and no
+``.svg`` files, in any file of the folder.
+
 The folder appears whole or not at all: it is built in a temporary sibling
 folder and renamed into place. Re-exporting the same session over its own
 earlier export replaces each file atomically instead.

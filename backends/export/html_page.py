@@ -8,6 +8,9 @@ Pages are for people: a picture that is missing says why in a box of its own
 (no SVG in the answer, the SVG could not be drawn and the renderer's reason,
 an SVG a browser cannot draw as written) instead of a broken-image icon, and
 every fact has a label, never a stored key's name.
+
+A private prompt set's session shows no prompt, answer, thinking or SVG
+text: its PNGs and numbers only (:mod:`.private`).
 """
 
 from __future__ import annotations
@@ -26,9 +29,12 @@ from pelican_tui.backends.export.facts import (
     USAGE_LABELS,
     format_value,
     labelled_rows,
+    picture_facts_text,
+    thinking_switch_warning,
     verdict_text,
 )
 from pelican_tui.backends.export.files import RunFiles, run_basenames
+from pelican_tui.backends.export.private import withhold_private
 from pelican_tui.backends.store.records import Run, Session, scrub_session
 
 SVG_NAMESPACE = "http://www.w3.org/2000/svg"
@@ -51,6 +57,7 @@ h1 { font-size: 1.4rem; margin: 0 0 .5rem; }
 .prompt { white-space: pre-wrap; background: var(--card); border: 1px solid var(--line);
   border-radius: 6px; padding: .6rem .8rem; margin: .5rem 0; }
 .meta { color: var(--muted); }
+.warning { color: var(--warn); background: var(--warn-bg); font-weight: 600; padding: .3rem .5rem; }
 .verdict { font-weight: 600; }
 main { max-width: 1200px; margin: 0 auto; display: grid;
   grid-template-columns: repeat(auto-fit, minmax(320px, 1fr)); gap: 1rem; }
@@ -147,6 +154,8 @@ def _pictures(run: Run, files: RunFiles, pictures: Mapping[str, bytes]) -> str:
     """The PNG and the browser-drawn SVG, or a box saying why there is no picture."""
     svg = pictures.get(files.svg) if files.svg else None
     png = pictures.get(files.png) if files.png else None
+    if files.svg_withheld:
+        return _private_picture(files, png)
     if svg is None:
         why = run.svg_note or "no SVG in the answer"
         return _no_picture("No picture", why, _run_outcome(run))
@@ -159,12 +168,7 @@ def _pictures(run: Run, files: RunFiles, pictures: Mapping[str, bytes]) -> str:
         )
     figures = []
     if png is not None:
-        how = "stored by pelican-tui" if files.png_source == "stored" else "drawn at export"
-        figures.append(
-            f'<figure><img alt="{_e(files.png)}: the picture" '
-            f'src="{_data_uri("image/png", png)}">'
-            f"<figcaption>PNG, {_e(how)}</figcaption></figure>"
-        )
+        figures.append(_png_figure(files, png))
     if in_browser is None:
         figures.append(
             f'<figure><img alt="{_e(files.svg)}: the SVG as written" '
@@ -188,11 +192,33 @@ def _pictures(run: Run, files: RunFiles, pictures: Mapping[str, bytes]) -> str:
     return f'<div class="pictures">{"".join(figures)}</div>'
 
 
-def _summary_rows(run: Run) -> list[tuple[str, str]]:
+def _png_figure(files: RunFiles, png: bytes) -> str:
+    how = "stored by pelican-tui" if files.png_source == "stored" else "drawn at export"
+    return (
+        f'<figure><img alt="{_e(files.png)}: the picture" '
+        f'src="{_data_uri("image/png", png)}">'
+        f"<figcaption>PNG, {_e(how)}</figcaption></figure>"
+    )
+
+
+def _private_picture(files: RunFiles, png: bytes | None) -> str:
+    """A private set's picture: the PNG alone (its SVG text stays out of the page)."""
+    withheld = "The SVG is left out: the prompt set is private"
+    if png is not None:
+        return f'<div class="pictures">{_png_figure(files, png)}</div>'
+    if files.render_problem:
+        return _no_picture("No picture: the SVG could not be drawn", files.render_problem, withheld)
+    return _no_picture("No picture", "No PNG was stored or drawn at export", withheld)
+
+
+def _summary_rows(run: Run, files: RunFiles) -> list[tuple[str, str]]:
     rows: list[tuple[str, str]] = [("Status", run.status)]
     if run.failure_reason:
         rows.append(("Failure", run.failure_reason))
-    if run.svg is not None and run.svg_note:
+    facts = picture_facts_text(run.picture_facts)
+    if facts:
+        rows.append(("Picture", facts))
+    if (run.svg is not None or files.svg_withheld) and run.svg_note:
         rows.append(("SVG", run.svg_note))
     rows.append(("Thinking", format_value("thinking", run.settings.get("thinking"))))
     if "effort" in run.settings:
@@ -217,11 +243,21 @@ def _html_run(
         details += f"<details><summary>Answer</summary><pre>{_e(run.answer)}</pre></details>"
     memory = _html_table(labelled_rows(run.peak_ram, MEMORY_LABELS), "Peak memory")
     cls = ' class="winner"' if winner else ""
+    warning = thinking_switch_warning(run.settings)
+    warned = f'<p class="warning" role="note">⚠ {_e(warning)}</p>' if warning else ""
     return (
         f"<article{cls}><h2>{_e(base.title())} · {_e(run.backend)} · {_e(run.model_id)}</h2>"
-        f"{_pictures(run, files, pictures)}{_html_table(_summary_rows(run))}{memory}{details}"
+        f"{warned}{_pictures(run, files, pictures)}{_html_table(_summary_rows(run, files))}{memory}"
+        f"{details}"
         "</article>"
     )
+
+
+def _set_words(session: Session) -> str:
+    if not session.prompt_set:
+        return ""
+    private = " (private: no prompt, answer, thinking or SVG text here)" if session.private else ""
+    return f" · prompt set {session.prompt_set}{private}"
 
 
 def render_html(
@@ -229,8 +265,9 @@ def render_html(
 ) -> str:
     """The self-contained page: pictures side by side, stats, verdict. No script.
 
-    The session's texts are scrubbed of secrets; ``pictures`` are shown as given."""
-    session = scrub_session(session)
+    The session's texts are scrubbed of secrets and a private set's left out;
+    ``pictures`` are shown as given."""
+    session = withhold_private(scrub_session(session))
     names = run_basenames(session)
     columns = []
     for slot in ("left", "right"):
@@ -253,7 +290,7 @@ def render_html(
         f"<title>{_e(session.title or 'pelican-tui session')} · session {session.id}</title>"
         f"<style>{_CSS}</style></head><body>"
         f"<header><h1>{_e(session.title or 'Session')}</h1>"
-        f'<div class="meta">Session {session.id} · {_e(when)}</div>'
+        f'<div class="meta">Session {session.id} · {_e(when)}{_e(_set_words(session))}</div>'
         f'<div class="prompt">{_e(session.prompt)}</div>'
         f'<div class="verdict">Verdict: {_e(verdict_text(session))}</div>'
         + (f'<div class="meta">{_e(session.verdict_note)}</div>' if session.verdict_note else "")

@@ -85,6 +85,7 @@ def export_pictures(
     """Each run's SVG as written and its PNG: the stored one, else one drawn by ``renderer``.
 
     ``session`` should already be scrubbed of secrets: the files are made from its text.
+    A private set's session gets PNGs only: its SVG texts stay out (:mod:`.private`).
     """
     names = run_basenames(session)
     files: dict[int, RunFiles] = {}
@@ -96,8 +97,10 @@ def export_pictures(
             notes.append(f"{base}: {run.svg_note or 'no SVG in the answer'}")
             files[run.id] = RunFiles()
             continue
-        svg_name = f"{base}.svg"
-        contents[svg_name] = run.svg.encode("utf-8")
+        withheld = session.private
+        svg_name = None if withheld else f"{base}.svg"
+        if svg_name is not None:
+            contents[svg_name] = run.svg.encode("utf-8")
         png: bytes | None = run.png
         source: PngSource = "stored"
         problem: str | None = None
@@ -108,10 +111,12 @@ def export_pictures(
                 shown = "" if problem == NO_PICTURE_REASON else f" ({problem})"
                 notes.append(f"{base}: the SVG could not be rendered{shown}")
         if png is None:
-            files[run.id] = RunFiles(svg=svg_name, render_problem=problem)
+            files[run.id] = RunFiles(svg=svg_name, render_problem=problem, svg_withheld=withheld)
             continue
         contents[f"{base}.png"] = png
-        files[run.id] = RunFiles(svg=svg_name, png=f"{base}.png", png_source=source)
+        files[run.id] = RunFiles(
+            svg=svg_name, png=f"{base}.png", png_source=source, svg_withheld=withheld
+        )
     return ExportedPictures(files, contents, tuple(notes))
 
 

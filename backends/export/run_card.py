@@ -19,9 +19,12 @@ from pelican_tui.backends.export.facts import (
     TIMING_LABELS,
     USAGE_LABELS,
     labelled_rows,
+    picture_facts_text,
+    thinking_switch_warning,
     verdict_text,
 )
 from pelican_tui.backends.export.files import RunFiles, run_basenames
+from pelican_tui.backends.export.private import withhold_private
 from pelican_tui.backends.store.records import Run, Session, scrub_session
 
 
@@ -113,6 +116,12 @@ def _headless_command(session: Session) -> _Rerun:
     parts = ["pelican-tui", "run", "--prompt", session.prompt]
     complete = True
     notes: list[str] = []
+    if session.private and session.prompt_set:  # the prompt itself stays on this machine
+        parts[2:] = ["--set", session.prompt_set]
+        notes.append(
+            f"The prompt set {session.prompt_set} is private, so its prompt is not in this "
+            "export; `--set` runs every prompt of the set, from your prompts.toml."
+        )
     local = next((run for run in session.runs if run.backend != "claude"), None)
     if local is not None:
         info = local.model_info
@@ -151,9 +160,11 @@ def _headless_command(session: Session) -> _Rerun:
 
 def _picture_rows(run: Run, files: RunFiles) -> list[tuple[str, str]]:
     """Which picture files the run has, and in words why one is missing."""
-    if files.svg is None:
-        return [("Picture", f"none: {run.svg_note or 'no SVG in the answer'}")]
-    rows = [("SVG file", files.svg)]
+    facts = picture_facts_text(run.picture_facts)
+    shown = [("Picture facts", facts)] if facts else []
+    if files.svg is None and not files.svg_withheld:
+        return [("Picture", f"none: {run.svg_note or 'no SVG in the answer'}"), *shown]
+    rows = [("SVG file", files.svg or "left out: the prompt set is private"), *shown]
     if run.svg_note:
         rows.append(("SVG note", run.svg_note))
     if files.png:
@@ -166,8 +177,13 @@ def _picture_rows(run: Run, files: RunFiles) -> list[tuple[str, str]]:
     return rows
 
 
-def _run_section(run: Run, base: str, files: RunFiles, host_per_run: bool) -> list[str]:
+def _run_section(
+    run: Run, base: str, files: RunFiles, host_per_run: bool, private: bool
+) -> list[str]:
     lines = [f"## {_md(base.title())}: {_md(run.backend)} — {_md(run.model_id)}", ""]
+    warning = thinking_switch_warning(run.settings)
+    if warning:
+        lines += [f"> ⚠ **{_md(warning)}**", ""]
     overview = [("Status", run.status), ("Started", _utc(run.started_at))]
     overview.append(("Finished", _utc(run.finished_at)))
     if run.failure_reason:
@@ -186,6 +202,9 @@ def _run_section(run: Run, base: str, files: RunFiles, host_per_run: bool) -> li
     lines += ["### Peak memory", "", *_md_table(labelled_rows(run.peak_ram, MEMORY_LABELS))]
     if host_per_run:
         lines += ["### Host", "", *_md_table(labelled_rows(run.host, HOST_LABELS))]
+    if private:
+        why = "Left out: the prompt set is private, and a model's words can quote the prompt."
+        return [*lines, "### Thinking and answer", "", why, ""]
     if run.thinking_text:
         lines += [f"### Thinking ({len(run.thinking_text):,} characters)", ""]
         lines += _fence(run.thinking_text)
@@ -197,8 +216,9 @@ def _run_section(run: Run, base: str, files: RunFiles, host_per_run: bool) -> li
 def render_run_card(session: Session, files: Mapping[int, RunFiles]) -> str:
     """The Markdown run card: what ran, how, how fast, on what, and what came out.
 
-    Secrets are scrubbed (:func:`~.sessions.scrub_session`)."""
-    session = scrub_session(session)
+    Secrets are scrubbed (:func:`~.sessions.scrub_session`); a private set's
+    texts are left out (:func:`~.private.withhold_private`)."""
+    session = withhold_private(scrub_session(session))
     names = run_basenames(session)
     lines = [
         f"# Pelican run card: session {session.id}",
@@ -207,6 +227,11 @@ def render_run_card(session: Session, files: Mapping[int, RunFiles]) -> str:
         f"- **Date:** {_utc(session.created_at)}",
         f"- **Verdict:** {_md(verdict_text(session))}",
     ]
+    if session.prompt_set:
+        private = " (private: no prompt, answer, thinking or SVG text here)"
+        lines.append(
+            f"- **Prompt set:** {_md(session.prompt_set)}{private if session.private else ''}"
+        )
     if session.verdict_note:
         lines.append(f"- **Verdict note:** {_md(session.verdict_note)}")
     lines += ["", "## Prompt", "", *_fence(session.prompt)]
@@ -216,7 +241,8 @@ def render_run_card(session: Session, files: Mapping[int, RunFiles]) -> str:
         if run.host and run.host not in hosts:
             hosts.append(run.host)
     for run in session.runs:
-        lines += _run_section(run, names[run.id], files.get(run.id, RunFiles()), len(hosts) > 1)
+        files_of_run = files.get(run.id, RunFiles())
+        lines += _run_section(run, names[run.id], files_of_run, len(hosts) > 1, session.private)
     if len(hosts) == 1:
         lines += ["## Host", "", *_md_table(labelled_rows(hosts[0], HOST_LABELS))]
 

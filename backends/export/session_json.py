@@ -3,7 +3,8 @@
 Every field of a stored :class:`Run` is written under its own name, except the
 PNG (its sha256, and the file it was copied to) and the times (ISO 8601, UTC).
 :func:`load_export` reads a folder back into a :class:`Session` equal to the
-stored one.
+stored one. A private prompt set's session is written without its texts
+(:mod:`.private`), so it reads back as that: placeholders and numbers.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from pelican_tui.backends.export.files import ExportError, RunFiles
+from pelican_tui.backends.export.private import withhold_private
 from pelican_tui.backends.store.records import Run, Session, scrub_session
 
 EXPORT_FORMAT = "pelican-tui-session"
@@ -25,6 +27,8 @@ EXPORT_FORMAT_VERSION = 1
 _TIMES = ("started_at", "finished_at")
 _COPIED = tuple(f.name for f in fields(Run) if f.name not in ("png", *_TIMES))
 """Run fields written to JSON as they are."""
+_SINCE_FIRST = {"picture_facts": dict}
+"""Run fields older exports lack, with the default they read back as."""
 
 
 def _ts(moment: datetime | None) -> str | None:
@@ -32,14 +36,17 @@ def _ts(moment: datetime | None) -> str | None:
 
 
 def session_to_json(session: Session, files: Mapping[int, RunFiles]) -> dict[str, Any]:
-    """The machine-readable form written to ``session.json`` (secrets scrubbed)."""
-    session = scrub_session(session)
+    """The machine-readable form written to ``session.json`` (secrets scrubbed, a
+    private set's texts left out)."""
+    session = withhold_private(scrub_session(session))
     return {
         "format": EXPORT_FORMAT,
         "format_version": EXPORT_FORMAT_VERSION,
         "id": session.id,
         "created_at": _ts(session.created_at),
         "prompt": session.prompt,
+        "prompt_set": session.prompt_set,
+        "private": session.private,
         "title": session.title,
         "verdict": session.verdict,
         "verdict_note": session.verdict_note,
@@ -85,6 +92,8 @@ def session_from_json(
             verdict=data["verdict"],
             verdict_note=data.get("verdict_note"),
             runs=runs,
+            prompt_set=data.get("prompt_set"),
+            private=bool(data.get("private", False)),
         )
     except KeyError as error:
         raise ExportError(f"session.json has no {error.args[0]!r}") from error
@@ -96,8 +105,12 @@ def _run_from_json(item: Mapping[str, Any], read_file: Callable[[str], bytes] | 
     if files.get("png_source") == "stored" and files.get("png") and read_file is not None:
         png = read_file(files["png"])
     finished = item.get("finished_at")
+    copied = {
+        name: item[name] if name in item or name not in _SINCE_FIRST else _SINCE_FIRST[name]()
+        for name in _COPIED
+    }
     return Run(
-        **{name: item[name] for name in _COPIED},
+        **copied,
         png=png,
         started_at=datetime.fromisoformat(item["started_at"]),
         finished_at=datetime.fromisoformat(finished) if finished else None,

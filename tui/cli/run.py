@@ -2,7 +2,7 @@
 
 ::
 
-    pelican-tui run [--prompt TEXT] [--model PATH | --hf REF | --url URL]
+    pelican-tui run [--prompt TEXT | --set NAME] [--model PATH | --hf REF | --url URL]
                     [--llama-server PATH] [--ctx N] [--threads N] [--n-cpu-moe N]
                     [--ngl N] [--load-mode MODE] [--server-arg ARG]...
                     [--claude-model ID] [--no-claude]
@@ -15,6 +15,15 @@ shows the runs), and each session is exported to ``DIR/session-<id>/`` (SVGs,
 PNGs, run card, HTML page, session.json; see :mod:`.export`).
 ``DIR/summary.json`` describes the whole batch; it is rewritten after every
 session, so an interrupted batch still describes what finished.
+
+Prompt sets
+    ``--set NAME`` runs every prompt of a prompt set (:mod:`.prompt_sets`:
+    ``prompts.toml`` in the config folder, or the built-in "pelican"), one
+    after the other, each with every sample and thinking mode; sessions record
+    the set, and are titled "SET/PROMPT · ..." rather than by the prompt's
+    text. A private set's prompt texts are never written to DIR: the exports
+    hold pictures and numbers only, and ``summary.json`` lists the prompts by
+    name. An unknown set, or a broken ``prompts.toml``, exits 2.
 
 Sessions and slots
     *With Claude*: one session per (sample, thinking mode); left = the local
@@ -41,7 +50,8 @@ Exit status
          summary says "no SVG")
     1    some run failed, or a session could not be exported or saved; the
          other runs are kept and exported
-    2    bad usage or settings, ``--out`` not usable (a file, a non-empty
+    2    bad usage or settings, an unknown prompt set or a broken
+         ``prompts.toml``, ``--out`` not usable (a file, a non-empty
          folder without ``--force``, or a place that cannot be created or
          written: checked before anything runs), Claude asked for by
          ``--claude-model`` but not configured, or the session store
@@ -87,7 +97,14 @@ from pelican_tui.backends.store.records import Session, SessionStoreError, Slot
 from pelican_tui.backends.store.sessions import SessionStore, default_title
 from pelican_tui.cli.args import EXIT_USAGE, parse
 from pelican_tui.cli.model_flags import model_overrides, settings_from_flags
-from pelican_tui.cli.run_args import EPILOG, PROG, OutDir, build_parser, thinking_modes
+from pelican_tui.cli.run_args import (
+    EPILOG,
+    PROG,
+    OutDir,
+    build_parser,
+    chosen_prompt_set,
+    thinking_modes,
+)
 from pelican_tui.cli.run_progress import Progress, first_line, result_line
 from pelican_tui.cli.run_summary import (
     BatchFacts,
@@ -99,6 +116,7 @@ from pelican_tui.cli.run_summary import (
 )
 
 if TYPE_CHECKING:  # imported where used: `pelican-tui run --help` stays quick
+    from pelican_tui.backends.prompt_sets import NamedPrompt, PromptSet
     from pelican_tui.backends.settings import Settings
 
 EXIT_OK = 0
@@ -152,7 +170,8 @@ class _Batch:
         self,
         *,
         engine: ComparisonEngine,
-        prompt: str,
+        prompts: Sequence[NamedPrompt],
+        prompt_set: PromptSet | None,
         with_claude: bool,
         claude_note: str | None,
         modes: list[bool],
@@ -165,7 +184,9 @@ class _Batch:
     ) -> None:
         self.engine = engine
         self.settings = engine.settings
-        self.prompt = prompt
+        self.prompts = tuple(prompts)
+        """The prompts to run in turn: a set's, or ``--prompt``'s alone."""
+        self.prompt_set = prompt_set
         self.with_claude = with_claude
         self.claude_note = claude_note
         self.modes = modes
@@ -183,6 +204,7 @@ class _Batch:
         """Why the batch stopped early: a signal ("interrupted", "terminated"), else None."""
         self.fatal: str | None = None
         self._current: SessionPlan | None = None
+        self._current_prompt: NamedPrompt | None = None
 
     # ----------------------------------------------------------------- entry
 
@@ -237,18 +259,26 @@ class _Batch:
         if started is not None:
             return started
         plans = plan_sessions(self.samples, self.modes, self.with_claude)
-        for index, plan in enumerate(plans, start=1):
-            self._current = plan
+        batch = [(prompt, plan) for prompt in self.prompts for plan in plans]
+        private = self.prompt_set is not None and self.prompt_set.private
+        for index, (prompt, plan) in enumerate(batch, start=1):
+            self._current, self._current_prompt = plan, prompt
             how = "in turn (one server)" if self.engine.same_server(plan.choices) else "together"
             who = " and ".join(
                 f"{c.side} ({'on' if c.thinking else 'off'})" for c in plan.choices.values()
             )
+            which = f"prompt {prompt.name}, " if self.prompt_set is not None else ""
             self.progress.say(
-                f"[{index}/{len(plans)}] sample {plan.sample}/{self.samples}, "
+                f"[{index}/{len(batch)}] {which}sample {plan.sample}/{self.samples}, "
                 f"thinking {plan.label}: {who}" + (f", {how}" if len(plan.choices) > 1 else "")
             )
             result = await self.engine.run_comparison(
-                self.prompt, plan.choices, self._on_update, title=self._title(plan)
+                prompt.text,
+                plan.choices,
+                self._on_update,
+                title=self._title(plan, prompt),
+                prompt_set=self.prompt_set.name if self.prompt_set is not None else None,
+                private=private,
             )
             if result.session_id is None:
                 self.fatal = self.fatal or "the session store failed"
@@ -275,9 +305,12 @@ class _Batch:
         elif isinstance(update, RunQueued):
             self.progress.say(f"  {update.slot}: {update.reason}")
         elif isinstance(update, SessionStarted):
-            plan = self._current
-            assert plan is not None
-            self.outcomes.append(SessionOutcome(update.session_id, plan.sample, plan.label))
+            plan, prompt = self._current, self._current_prompt
+            assert plan is not None and prompt is not None
+            outcome = SessionOutcome(update.session_id, plan.sample, plan.label)
+            if self.prompt_set is not None:
+                outcome.prompt_name = prompt.name
+            self.outcomes.append(outcome)
             self.progress.say(f"  session {update.session_id}")
         elif isinstance(update, RunRefused):
             hint = f"; {update.hint}" if update.hint else ""
@@ -333,8 +366,10 @@ class _Batch:
 
     # ----------------------------------------------------------------- sessions
 
-    def _title(self, plan: SessionPlan) -> str:
-        title = self.engine.title(self.prompt, plan.choices)
+    def _title(self, plan: SessionPlan, prompt: NamedPrompt) -> str:
+        """The engine's title; a set's prompt is named "SET/PROMPT", never by its text."""
+        shown = prompt.text if self.prompt_set is None else f"{self.prompt_set.name}/{prompt.name}"
+        title = self.engine.title(shown, plan.choices)
         return f"{title} · sample {plan.sample}/{self.samples}" if self.samples > 1 else title
 
     async def _export(self, outcome: SessionOutcome, *, with_renderer: bool) -> None:
@@ -377,7 +412,8 @@ class _Batch:
 
     def _write_summary(self, code: int | None) -> None:
         facts = BatchFacts(
-            prompt=self.prompt,
+            prompt=self.prompts[0].text if self.prompt_set is None else None,
+            prompt_set=_set_facts(self.prompt_set) if self.prompt_set is not None else None,
             samples=self.samples,
             modes=self.modes,
             started_at=self.started_at,
@@ -396,6 +432,15 @@ class _Batch:
             if self.fatal is None:  # said once, not after every session
                 self.fatal = f"could not write summary.json: {error}"
                 self.progress.say(f"pelican-tui run: {self.fatal}")
+
+
+def _set_facts(prompt_set: PromptSet) -> dict[str, Any]:
+    """``summary.json``'s account of ``--set``: a private set's prompts by name only."""
+    prompts = [
+        {"name": p.name} if prompt_set.private else {"name": p.name, "text": p.text}
+        for p in prompt_set.prompts
+    ]
+    return {"name": prompt_set.name, "private": prompt_set.private, "prompts": prompts}
 
 
 # --------------------------------------------------------------------------- entry point
@@ -440,18 +485,31 @@ def _run_command(argv: list[str], out: TextIO, err: TextIO) -> int:
     args = parse(build_parser(), argv, err)
     if isinstance(args, int):
         return args
+    prompt_set: PromptSet | None = None
+    if args.prompt_set is not None:
+        chosen = chosen_prompt_set(args.prompt_set)
+        if isinstance(chosen, str):
+            print(f"{PROG}: {chosen}", file=err)
+            return EXIT_USAGE
+        prompt_set = chosen
     out_dir = OutDir(args.out.expanduser())
     problem = out_dir.claim(args.force)
     if problem is not None:
         print(f"{PROG}: {problem}", file=err)
         return EXIT_USAGE
     try:
-        return _run_claimed(args, out_dir.path, out, err)
+        return _run_claimed(args, prompt_set, out_dir.path, out, err)
     finally:
         out_dir.release()  # only what it created, and only if nothing was written there
 
 
-def _run_claimed(args: argparse.Namespace, out_dir: Path, out: TextIO, err: TextIO) -> int:
+def _run_claimed(
+    args: argparse.Namespace,
+    prompt_set: PromptSet | None,
+    out_dir: Path,
+    out: TextIO,
+    err: TextIO,
+) -> int:
     """The run, once the arguments parsed and ``--out`` proved writable."""
 
     def fail(code: int, message: str) -> int:
@@ -462,9 +520,15 @@ def _run_claimed(args: argparse.Namespace, out_dir: Path, out: TextIO, err: Text
         settings = settings_from_flags({**model_overrides(args), "prompt": args.prompt})
     except Exception as error:  # pydantic ValidationError, TOML errors
         return fail(EXIT_USAGE, f"invalid settings: {first_line(str(error))}")
-    prompt = settings.prompt.strip()
-    if not prompt:
-        return fail(EXIT_USAGE, "the prompt is empty")
+    from pelican_tui.backends.prompt_sets import NamedPrompt
+
+    if prompt_set is not None:
+        prompts = prompt_set.prompts
+    else:
+        prompt = settings.prompt.strip()
+        if not prompt:
+            return fail(EXIT_USAGE, "the prompt is empty")
+        prompts = (NamedPrompt("prompt", prompt),)
 
     progress = Progress(err)
     with_claude, why_not = _claude_side(settings, args)
@@ -500,7 +564,8 @@ def _run_claimed(args: argparse.Namespace, out_dir: Path, out: TextIO, err: Text
             progress.say(f"warning: {fit.message}")
         batch = _Batch(
             engine=engine,
-            prompt=prompt,
+            prompts=prompts,
+            prompt_set=prompt_set,
             with_claude=with_claude,
             claude_note=claude_note,
             modes=modes,
@@ -514,13 +579,24 @@ def _run_claimed(args: argparse.Namespace, out_dir: Path, out: TextIO, err: Text
         if claude_note:
             progress.say(claude_note)
         vs = f" vs {settings.claude.model}" if with_claude else ""
-        progress.say(f"Local model: {engine.plan.label}{vs}; prompt: {default_title(prompt)}")
+        progress.say(f"Local model: {engine.plan.label}{vs}; {_what_runs(prompts, prompt_set)}")
         try:
             return asyncio.run(batch.run())
         except KeyboardInterrupt:  # a second Ctrl-C during clean-up
             if engine.local is not None and engine.local.server is not None:
                 engine.local.server.kill_now()
             raise
+
+
+def _what_runs(prompts: Sequence[NamedPrompt], prompt_set: PromptSet | None) -> str:
+    """What the batch runs, in one phrase: "prompt: Generate an SVG…", or
+    "prompt set animals (2 prompts: pelican, heron)"."""
+    if prompt_set is None:
+        return f"prompt: {default_title(prompts[0].text)}"
+    names = ", ".join(p.name for p in prompts)
+    private = ", private" if prompt_set.private else ""
+    count = f"{len(prompts)} prompt{'s' if len(prompts) != 1 else ''}"
+    return f"prompt set {prompt_set.name} ({count}{private}: {names})"
 
 
 def _claude_side(settings: Settings, args: argparse.Namespace) -> tuple[bool, str | None]:

@@ -9,14 +9,23 @@ import errno
 import os
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pelican_tui.cli.args import Parser, whole_number
 from pelican_tui.cli.model_flags import add_model_flags
+
+if TYPE_CHECKING:
+    from pelican_tui.backends.prompt_sets import PromptSet
 
 PROG = "pelican-tui run"
 MAX_SAMPLES = 1000
 
 EPILOG = """\
+prompts: --prompt TEXT, or --set NAME for every prompt of a prompt set from
+prompts.toml in the config folder (the built-in set "pelican" is the default
+prompt); each prompt gets every sample and thinking mode. A private set's
+prompts, answers and SVGs are kept out of the exports and summary.json.
+
 sessions: with Claude, one session per sample and thinking mode (left = local,
 right = Claude, run concurrently). Without Claude (--no-claude or no key) and
 --thinking both, one session per sample (left = thinking on, right = thinking
@@ -47,8 +56,15 @@ def build_parser() -> Parser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
+    prompts = parser.add_mutually_exclusive_group()
+    prompts.add_argument(
         "--prompt", metavar="TEXT", help="the prompt (default: the prompt in the settings)"
+    )
+    prompts.add_argument(
+        "--set",
+        dest="prompt_set",
+        metavar="NAME",
+        help="run every prompt of the prompt set NAME (from prompts.toml; built in: pelican)",
     )
     parser.add_argument(
         "--out", type=Path, required=True, metavar="DIR", help="folder for exports and summary.json"
@@ -70,6 +86,22 @@ def build_parser() -> Parser:
     )
     add_model_flags(parser)
     return parser
+
+
+def chosen_prompt_set(name: str) -> PromptSet | str:
+    """The prompt set ``--set NAME`` names, or one line saying why it can't be used
+    (the file is broken, or no set has that name: the known ones are listed)."""
+    from pelican_tui.backends import locations
+    from pelican_tui.backends.prompt_sets import PromptSetsError, load_prompt_sets
+
+    try:
+        sets = load_prompt_sets()
+    except PromptSetsError as error:
+        return f"--set {name}: {error}"
+    if name in sets:
+        return sets[name]
+    where = locations.prompt_sets_file()
+    return f"--set {name}: no prompt set of that name; known sets: {', '.join(sets)} (from {where})"
 
 
 def thinking_modes(choice: str | None, default: bool) -> list[bool]:
@@ -141,4 +173,12 @@ def _why(error: OSError, out: Path) -> str:
     return error.strerror or str(error)
 
 
-__all__ = ["EPILOG", "MAX_SAMPLES", "PROG", "OutDir", "build_parser", "thinking_modes"]
+__all__ = [
+    "EPILOG",
+    "MAX_SAMPLES",
+    "PROG",
+    "OutDir",
+    "build_parser",
+    "chosen_prompt_set",
+    "thinking_modes",
+]

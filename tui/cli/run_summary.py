@@ -40,13 +40,16 @@ class SessionOutcome:
     export_dir: str | None = None
     export_error: str | None = None
     notes: list[str] = field(default_factory=list)
+    prompt_name: str | None = None
+    """The prompt's name in its prompt set (``--set``); None for ``--prompt``."""
 
 
 @dataclass(frozen=True, slots=True)
 class BatchFacts:
     """What a batch was asked and what it ran on: the head of ``summary.json``."""
 
-    prompt: str
+    prompt: str | None
+    """The prompt; None when a prompt set was run (see ``prompt_set``)."""
     samples: int
     modes: Sequence[bool]
     started_at: datetime
@@ -57,6 +60,8 @@ class BatchFacts:
     """The Claude model used; None when Claude was not used."""
     claude_note: str | None
     """Why Claude was not used, if it was wanted."""
+    prompt_set: Mapping[str, Any] | None = None
+    """``--set``'s name, privacy and prompts (a private set's without their text)."""
 
 
 def stored_runs(outcomes: Sequence[SessionOutcome]) -> list[Run]:
@@ -87,6 +92,7 @@ def summary_data(
                 "id": outcome.session_id,
                 "sample": outcome.sample,
                 "thinking": outcome.thinking,
+                "prompt_name": outcome.prompt_name,
                 "export_dir": outcome.export_dir,
                 "export_error": outcome.export_error,
                 "notes": outcome.notes,
@@ -108,6 +114,7 @@ def summary_data(
         "exit_code": code,
         "error": error,
         "prompt": facts.prompt,
+        "prompt_set": dict(facts.prompt_set) if facts.prompt_set is not None else None,
         "started_at": facts.started_at.isoformat(timespec="seconds"),
         "finished_at": (
             datetime.now(UTC).isoformat(timespec="seconds") if code is not None else None
