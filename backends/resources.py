@@ -1,21 +1,39 @@
-"""Live resource numbers: system RAM, llama-server's memory and CPU, our own RSS.
+"""Live resource numbers: system RAM, the model server's memory and CPU, our own RSS.
 
 A model loaded with mmap looks small in RSS: its weights are file-backed pages
 counted separately. We report both, honestly: ``server_rss`` (what ``top``
 shows) and ``server_model_mapped`` (resident pages of the model file mapping).
+
+The server is the llama-server pelican-tui spawned (its pid), or one it is
+attached to by URL: when the URL's host is this machine, the process listening
+on its port (:func:`find_listener`, from ``psutil.net_connections``) and its
+children (Ollama and LM Studio run the model in a child process) are measured
+the same way; the model file is the one the server names (llama.cpp's
+``model_path``, Ollama's modelfile), else the largest model-like file they map.
+On another machine: "remote, memory not visible".
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import math
 import os
+import socket
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import psutil
+
+REMOTE_NOTE = "remote, memory not visible"
+LISTENER_RETRY_S = 10.0
+"""How often a listener that was not found (or has gone) is looked for again."""
+MODEL_SUFFIXES = (".gguf", ".safetensors", ".bin", ".mlx", ".npz")
+MIN_MODEL_BYTES = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +50,68 @@ class ResourceSample:
     """Resident bytes of the mapped model file inside llama-server."""
     server_cpu_percent: float | None = None
     """llama-server's CPU% since the previous sample (100 = one core)."""
+    server_note: str | None = None
+    """Why an attached server's memory is not shown ("remote, memory not visible")."""
+
+
+@dataclass(frozen=True, slots=True)
+class Listener:
+    """The process serving a URL on this machine, or why there is none to measure."""
+
+    pid: int | None
+    note: str | None = None
+
+
+def _this_machine_addresses() -> set[str]:
+    addresses = {"0.0.0.0", "::"}
+    with contextlib.suppress(OSError):
+        for entries in psutil.net_if_addrs().values():
+            addresses |= {entry.address.split("%")[0] for entry in entries}
+    return addresses
+
+
+def _resolved(host: str) -> set[str]:
+    try:
+        found = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+        return {str(info[4][0]) for info in found}
+    except (OSError, UnicodeError):
+        return set()
+
+
+def find_listener(url: str) -> Listener:
+    """The process listening on ``url``'s port, when its host is this machine.
+
+    Listening sockets of other users' processes show no pid unless run as
+    root; then the memory is "not visible" and says why."""
+    parts = urlsplit(url if "://" in url else f"http://{url}")
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return Listener(None, "memory not visible (no port in the URL)")
+    ips = _resolved(parts.hostname or "")
+    local = _this_machine_addresses()
+    if not ips or not any(ipaddress.ip_address(ip).is_loopback or ip in local for ip in ips):
+        return Listener(None, REMOTE_NOTE)
+    try:
+        sockets = psutil.net_connections(kind="tcp")
+    except (psutil.Error, OSError):
+        return Listener(None, "memory not visible (cannot list this machine's sockets)")
+    bound = ips | {"0.0.0.0", "::", "::ffff:0.0.0.0"}
+    listening = [  # (whether it listens on the URL's address, pid)
+        (str(c.laddr[0]) in bound, c.pid)
+        for c in sockets
+        if c.status == psutil.CONN_LISTEN and len(c.laddr) >= 2 and c.laddr[1] == port
+    ]
+    for _, pid in sorted(listening, key=lambda item: not item[0]):
+        if pid is not None:
+            return Listener(pid)
+    if listening:
+        return Listener(None, "memory not visible (another user's process)")
+    return Listener(None, f"memory not visible (nothing listens on port {port} here)")
+
+
+def _model_like(path: str, size: int) -> bool:
+    return size >= MIN_MODEL_BYTES and (path.endswith(MODEL_SUFFIXES) or "/blobs/sha256" in path)
 
 
 class ResourceSampler:
@@ -46,20 +126,47 @@ class ResourceSampler:
         server_pid: Callable[[], int | None] = lambda: None,
         model_path: Callable[[], Path | None] = lambda: None,
         maps_interval: int = 4,
+        server_url: Callable[[], str | None] = lambda: None,
     ) -> None:
         self._server_pid = server_pid
         self._model_path = model_path
+        self._server_url = server_url
+        """An attached server's URL (asked when there is no spawned server's pid)."""
         self._own = psutil.Process(os.getpid())
         self._server: psutil.Process | None = None
+        self._tree: dict[int, psutil.Process] = {}
+        self._listener: tuple[str, Listener, float] | None = None
+        self._note: str | None = None
         self._maps_interval = maps_interval
         self._count = 0
         self._mapped: int | None = None
         psutil.cpu_percent(None)
 
+    def _attached_pid(self) -> int | None:
+        """The pid listening on the attached server's URL (looked up again when it is gone)."""
+        url = self._server_url()
+        if url is None:
+            self._listener, self._note = None, None
+            return None
+        cached = self._listener
+        now = time.monotonic()
+        stale = cached is None or cached[0] != url
+        if cached is not None and not stale:
+            pid = cached[1].pid
+            stale = not psutil.pid_exists(pid) if pid else now - cached[2] > LISTENER_RETRY_S
+        if stale:
+            self._listener = cached = (url, find_listener(url), now)
+        assert cached is not None
+        self._note = cached[1].note
+        return cached[1].pid
+
     def _server_process(self) -> psutil.Process | None:
         pid = self._server_pid()
+        self._note = None
         if pid is None:
-            self._server = None
+            pid = self._attached_pid()
+        if pid is None:
+            self._server, self._tree = None, {}
             return None
         if self._server is None or self._server.pid != pid:
             try:
@@ -67,19 +174,41 @@ class ResourceSampler:
                 self._server.cpu_percent(None)
             except psutil.Error:
                 self._server = None
+            self._tree = {}
         return self._server
 
-    def _model_mapped(self, proc: psutil.Process) -> int | None:
+    def _processes(self, proc: psutil.Process) -> list[psutil.Process]:
+        """The server and its children (the model may run in one), measured as one."""
+        try:
+            found = [proc, *proc.children(recursive=True)]
+        except psutil.Error:
+            found = [proc]
+        tree: dict[int, psutil.Process] = {}
+        for member in found:
+            known = self._tree.get(member.pid)
+            if known is None:
+                with contextlib.suppress(psutil.Error):
+                    member.cpu_percent(None)
+                known = member
+            tree[member.pid] = known
+        self._tree = tree
+        return list(tree.values())
+
+    def _model_mapped(self, procs: list[psutil.Process]) -> int | None:
         model = self._model_path()
-        if model is None:
+        if model is None and self._server_url() is None:
             return None
-        target = str(model.resolve())
-        total = 0
-        with contextlib.suppress(psutil.Error, OSError):
-            for region in proc.memory_maps(grouped=True):
-                if region.path == target:
-                    total += region.rss
-        return total
+        target = str(model.resolve()) if model is not None else None
+        by_file: dict[str, int] = {}
+        for proc in procs:
+            with contextlib.suppress(psutil.Error, OSError):
+                for region in proc.memory_maps(grouped=True):
+                    by_file[region.path] = by_file.get(region.path, 0) + region.rss
+        if target is not None:
+            return by_file.get(target, 0)
+        # An attached server that does not name its file: the largest model-like mapping.
+        sizes = [rss for path, rss in by_file.items() if _model_like(path, _file_size(path))]
+        return max(sizes, default=0)
 
     def sample(self) -> ResourceSample:
         vm = psutil.virtual_memory()
@@ -87,13 +216,18 @@ class ResourceSampler:
         server_rss = server_cpu = None
         proc = self._server_process()
         if proc is not None:
+            procs = self._processes(proc)
             try:
                 server_rss = proc.memory_info().rss
                 server_cpu = proc.cpu_percent(None)
-                if self._count % self._maps_interval == 0:
-                    self._mapped = self._model_mapped(proc)
             except psutil.Error:
                 self._server = None
+            for child in procs[1:]:
+                with contextlib.suppress(psutil.Error):
+                    server_rss = (server_rss or 0) + child.memory_info().rss
+                    server_cpu = (server_cpu or 0.0) + child.cpu_percent(None)
+            if self._server is not None and self._count % self._maps_interval == 0:
+                self._mapped = self._model_mapped(procs)
         else:
             self._mapped = None
         self._count += 1
@@ -107,6 +241,7 @@ class ResourceSampler:
             server_rss=server_rss,
             server_model_mapped=self._mapped if proc is not None else None,
             server_cpu_percent=server_cpu,
+            server_note=self._note if proc is None else None,
         )
 
     async def stream(self, interval_s: float = 1.0) -> AsyncIterator[ResourceSample]:
@@ -125,6 +260,13 @@ class ResourceSampler:
             if next_at < now:
                 next_at += math.ceil((now - next_at) / interval_s) * interval_s
             await asyncio.sleep(next_at - now)
+
+
+def _file_size(path: str) -> int:
+    try:
+        return Path(path).stat().st_size
+    except OSError:
+        return 0
 
 
 def format_bytes(value: int | None) -> str:

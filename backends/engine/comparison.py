@@ -232,7 +232,7 @@ class ComparisonEngine:
         return self._renderer
 
     def resource_sampler(self, maps_interval: int = 4) -> ResourceSampler:
-        """A psutil sampler of this process and the local llama-server."""
+        """A psutil sampler of this process and the local model server (spawned or attached)."""
         from pelican_tui.backends.resources import ResourceSampler
 
         def pid() -> int | None:
@@ -242,7 +242,13 @@ class ComparisonEngine:
         def model() -> Any:
             return self.local.model_file if self.local is not None else None
 
-        return ResourceSampler(server_pid=pid, model_path=model, maps_interval=maps_interval)
+        def url() -> str | None:  # an attached server: the process listening there, if local
+            local = self.local
+            return local.plan.url if local is not None and local.attached else None
+
+        return ResourceSampler(
+            server_pid=pid, model_path=model, maps_interval=maps_interval, server_url=url
+        )
 
     async def sample_resources(
         self, on_sample: Callable[[ResourceSample], None], interval_s: float = 1.0

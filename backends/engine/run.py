@@ -22,11 +22,12 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from pelican_tui.backends.engine.record import RunAccumulator, RunOutcome
 from pelican_tui.backends.engine.sides import Side
+from pelican_tui.backends.engine.thinking_check import check_run_thinking, record_thinking_check
 from pelican_tui.backends.engine.updates import (
     Listener,
     RunEnded,
@@ -88,6 +89,8 @@ class RunResult:
     render_problem: str | None = None
     store_problem: str | None = None
     """Why the run could not be saved (None: it was)."""
+    thinking_warning: str | None = None
+    """The server ignored the thinking switch, in a sentence (:mod:`.thinking_check`)."""
 
 
 @dataclass(eq=False)
@@ -272,6 +275,8 @@ async def _execute(spec: RunSpec, ctx: RunContext) -> RunResult:
     status: FinalStatus = (
         "finished" if outcome == "finished" else "cancelled" if outcome == "cancelled" else "failed"
     )
+    thinking = check_run_thinking(spec.side, spec.request, acc)
+    await asyncio.shield(record_thinking_check(recorder.call, run_id, ctx.session_id, thinking))
     if run_id is not None:
         await asyncio.shield(
             recorder.call(
@@ -300,6 +305,7 @@ async def _execute(spec: RunSpec, ctx: RunContext) -> RunResult:
         png=png,
         render_problem=render_problem,
     )
+    result = replace(result, thinking_warning=thinking.warning)
     ctx.listener(RunEnded(spec.slot, result))
     return result
 

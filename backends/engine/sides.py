@@ -194,6 +194,11 @@ class Side:
         """The model id and model identity recorded with a run (of ``request``)."""
         raise NotImplementedError
 
+    def model_thinks(self) -> bool | None:
+        """Whether the server says the model has a thinking mode (None: it does not say);
+        the check after each run (:mod:`.thinking_check`) reads it."""
+        return None
+
 
 HashProgress = Callable[[str, int, int], None]
 
@@ -249,13 +254,30 @@ class LocalSide(Side):
         return self.attached
 
     async def check(self) -> BackendStatus:
-        return await self.openai.probe() if self.attached else self.status()
+        if not self.attached:
+            return self.status()
+        status = await self.openai.probe()
+        check = self.openai.check
+        if status.ready and check is not None and self.model_file is None:
+            # A server on this machine that names its model file: its mapping is
+            # then measured like the spawned llama-server's.
+            self.model_file = existing_file(check.facts.file)
+        return status
+
+    def model_thinks(self) -> bool | None:
+        return _attached_thinks(self.openai) if self.attached else None
+
+    def recorded_settings(self, request: GenerationRequest) -> dict[str, Any]:
+        recorded = super().recorded_settings(request)
+        if self.attached:
+            recorded["thinking_switch"] = self.openai.dialect.switch(request)
+        return recorded
 
     def header(self, choice: PaneChoice, number: str) -> PaneHeader:
         if self.attached:
             served = short_model_name(self.openai.model or "").removesuffix(".gguf")
             name = self.settings.local.url_model or served or self.plan.label
-            facts = f"{self.plan.url} · {_thinking_word(choice.thinking)}"
+            facts = _attached_facts(self.openai, str(self.plan.url), choice.thinking)
             return PaneHeader(f"{number} local · {name}", facts)
         bits: list[str] = []
         info = self.plan.info
@@ -350,6 +372,7 @@ class LocalSide(Side):
                 info["url_model"] = self.settings.local.url_model
             elif served:
                 info["served_model"] = served
+            info.update(_attached_info(self.openai))
             return self.settings.local.url_model or served or plan.label, info
         await self.served_model_file()
         self.start_identifying()
@@ -416,8 +439,22 @@ class RemoteSide(Side):
         return remote.label or served or remote.url or REMOTE
 
     def header(self, choice: PaneChoice, number: str) -> PaneHeader:
-        facts = f"{self.settings.remote.url} · {_thinking_word(choice.thinking)}"
+        facts = _attached_facts(self.openai, str(self.settings.remote.url), choice.thinking)
         return PaneHeader(f"{number} remote · {self._name()}", facts)
+
+    def note(self) -> str | None:
+        check = self.openai.check
+        if check is None:
+            return None
+        return f"remote: {check.summary}" if check.ready else "remote: not reachable"
+
+    def model_thinks(self) -> bool | None:
+        return _attached_thinks(self.openai)
+
+    def recorded_settings(self, request: GenerationRequest) -> dict[str, Any]:
+        recorded = super().recorded_settings(request)
+        recorded["thinking_switch"] = self.openai.dialect.switch(request)
+        return recorded
 
     def request(self, choice: PaneChoice, prompt: str) -> GenerationRequest:
         local = self.settings.local
@@ -435,6 +472,7 @@ class RemoteSide(Side):
         info: dict[str, Any] = {"model": self._name(), "url": self.settings.remote.url}
         if self.openai.model:
             info["served_model"] = short_model_name(self.openai.model)
+        info.update(_attached_info(self.openai))
         return self.openai.model or str(self.settings.remote.url), info
 
 
@@ -491,6 +529,32 @@ class ClaudeSide(Side):
         with contextlib.suppress(metadata.PackageNotFoundError):
             info["sdk"] = f"anthropic {metadata.version('anthropic')}"
         return model, info
+
+
+def _attached_facts(backend: OpenAICompatibleBackend, url: str, thinking: bool) -> str:
+    """A pane's facts line for a server someone else runs: its kind and version, what it
+    says about the model, and thinking (its URL until it has been checked)."""
+    check = backend.check
+    if check is None or not check.ready:
+        return f"{url} · {_thinking_word(thinking)}"
+    return " · ".join([check.kind.label, *check.facts.bits(), _thinking_word(thinking)])
+
+
+def _attached_info(backend: OpenAICompatibleBackend) -> dict[str, Any]:
+    """``model_info`` about a server someone else runs: ``server_kind``, ``server_version``
+    and the model facts it gives (see :mod:`~pelican_tui.backends.openai_compat.server_kinds`)."""
+    check = backend.check
+    if check is None or not check.ready:
+        return {}
+    info: dict[str, Any] = {"server_kind": check.kind.name}
+    if check.kind.version:
+        info["server_version"] = check.kind.version
+    info.update(check.facts.record())
+    return info
+
+
+def _attached_thinks(backend: OpenAICompatibleBackend) -> bool | None:
+    return backend.check.facts.thinks if backend.check is not None else None
 
 
 def _any_port(flags: list[str]) -> list[str]:

@@ -2,8 +2,11 @@
 
 One class serves both the llama-server pelican-tui spawns (it then owns the
 process and reports its state) and a server it attaches to by URL (a bigger
-box, a remote GPU, vLLM). The request body is built by :mod:`.payload`, the
-stream decoded by :mod:`.sse`, an attached server checked by :mod:`.probe`.
+box, a remote GPU, Ollama, LM Studio, vLLM). An attached server is checked by
+:mod:`.probe`, which learns its kind (:mod:`.server_kinds`); the kind picks the
+dialect (:mod:`.dialects`) that builds the request and turns the stream into
+OpenAI-style chunks, read here. Reasoning written into the answer as
+``<think>…</think>`` is told apart (:mod:`.think_tags`).
 
 A stream that goes silent is handled by the one idle rule
 (:mod:`~pelican_tui.backends.idle`): :class:`~.events.Waiting` while it is
@@ -43,7 +46,12 @@ from pelican_tui.backends.idle import (
     watch_idle,
 )
 from pelican_tui.backends.llama.process import LlamaServer, ServerState
-from pelican_tui.backends.openai_compat.payload import build_payload
+from pelican_tui.backends.openai_compat.dialects import (
+    DONE,
+    Dialect,
+    LlamaCppDialect,
+    dialect_for,
+)
 from pelican_tui.backends.openai_compat.probe import (
     ServerCheck,
     auth_headers,
@@ -52,7 +60,7 @@ from pelican_tui.backends.openai_compat.probe import (
     normalize_base_url,
     tls_context,
 )
-from pelican_tui.backends.openai_compat.sse import SSEDecoder
+from pelican_tui.backends.openai_compat.think_tags import ThinkTags
 from pelican_tui.backends.protocol import BackendStatus, Capabilities, GenerationRequest
 
 LIVE_STATS_INTERVAL_S = 0.25
@@ -74,6 +82,7 @@ class OpenAICompatibleBackend:
         connect_timeout_s: float = 10.0,
         idle_timeout_s: float | None = DEFAULT_IDLE_TIMEOUT_S,
         api_key_env: str | None = None,
+        dialect: Dialect | None = None,
     ) -> None:
         self.name = name
         self.server = server
@@ -87,12 +96,15 @@ class OpenAICompatibleBackend:
         self.facts = dict(facts or {})
         self.check: ServerCheck | None = None
         """What the last :meth:`probe` of an attached server found (None: not yet)."""
-        self.llama_cpp = server is not None
-        """Whether llama.cpp-only fields are sent (spawned: always; attached: after a probe)."""
+        self._fixed_dialect = dialect is not None or server is not None
+        self.dialect: Dialect = dialect or (LlamaCppDialect() if server is not None else Dialect())
+        """How requests are made (spawned: llama.cpp; attached: the probed kind's, unless given)."""
         self.idle = IdleRule(idle_timeout_s)
         """How long the stream may be silent (the ``idle_timeout_s`` setting)."""
         self.capabilities = Capabilities(
-            can_cancel=True, owns_process=server is not None, supports_thinking=True
+            can_cancel=True,
+            owns_process=server is not None,
+            supports_thinking=self.dialect.can_switch_thinking,
         )
         self._connect_timeout_s = connect_timeout_s
         # No read timeout: silence is the idle rule's to judge, with notice first.
@@ -119,6 +131,11 @@ class OpenAICompatibleBackend:
             facts=facts,
             idle_timeout_s=idle_timeout_s,
         )
+
+    @property
+    def llama_cpp(self) -> bool:
+        """Whether llama.cpp-only fields are sent (spawned: always; attached: after a probe)."""
+        return self.dialect.llama_cpp_fields
 
     def __repr__(self) -> str:
         return f"OpenAICompatibleBackend(name={self.name!r}, url={self._url()!r})"
@@ -159,9 +176,10 @@ class OpenAICompatibleBackend:
 
         For an attached server this is :func:`~.probe.check_server`: it fills
         :attr:`check`, picks the model to name (the first listed, unless one
-        was configured), decides whether llama.cpp-only fields are sent and
-        whether thinking can be toggled. A spawned server's state is already
-        known, so its status is returned as is. Safe to call from a worker.
+        was configured) and the :attr:`dialect` for the server's kind, which
+        decides whether thinking can be toggled and has effort levels. A
+        spawned server's state is already known, so its status is returned as
+        is. Safe to call from a worker.
         """
         if self.server is not None:
             return self.status()
@@ -173,10 +191,15 @@ class OpenAICompatibleBackend:
         )
         self.check = check
         if check.ready:
-            self.llama_cpp = check.llama_cpp
             if self._configured_model is None:
-                self.model = check.models[0] if check.models else None
-            self.capabilities = replace(self.capabilities, supports_thinking=check.llama_cpp)
+                self.model = check.model
+            if not self._fixed_dialect:
+                self.dialect = dialect_for(check.kind.name, check.facts)
+            self.capabilities = replace(
+                self.capabilities,
+                supports_thinking=self.dialect.can_switch_thinking,
+                supports_effort=self.dialect.has_effort,
+            )
         return self.status()
 
     def _lost(self, message: str, hint: str) -> None:
@@ -205,6 +228,7 @@ class OpenAICompatibleBackend:
     async def _exchange(
         self, url: str, payload: dict[str, Any]
     ) -> AsyncIterator[httpx.Response | bytes]:
+        # ``url`` is the full chat endpoint (the dialect's path on the server root).
         """The response (its body read unless 200), then the raw body chunks.
 
         One async generator, so the idle rule covers the wait for the headers
@@ -212,9 +236,7 @@ class OpenAICompatibleBackend:
         """
         async with (
             httpx.AsyncClient(timeout=self._timeout, verify=tls_context()) as client,
-            client.stream(
-                "POST", f"{url}/v1/chat/completions", json=payload, headers=self._headers()
-            ) as response,
+            client.stream("POST", url, json=payload, headers=self._headers()) as response,
         ):
             if response.status_code != 200:
                 await response.aread()
@@ -233,11 +255,13 @@ class OpenAICompatibleBackend:
             return
         who = self._who()
         stream = _Stream(who, model=self.model or str(self.facts.get("model", "local")))
-        payload = build_payload(request, self.model, llama_cpp=self.llama_cpp)
-        decoder = SSEDecoder()
+        dialect = self.dialect
+        payload = dialect.payload(request, self.model)
+        decoder = dialect.decoder()
+        endpoint = f"{url}{dialect.chat_path}"
         try:
             async with contextlib.aclosing(
-                watch_idle(self._exchange(url, payload), self.idle)
+                watch_idle(self._exchange(endpoint, payload), self.idle)
             ) as exchange:
                 async for item in exchange:
                     if isinstance(item, Waiting):
@@ -249,12 +273,12 @@ class OpenAICompatibleBackend:
                             return
                         yield stream.started()
                         continue
-                    for event in stream.handle(decoder.feed(item)):
+                    for event in stream.handle(dialect.chunks(decoder.feed(item))):
                         yield event
                     if stream.over:
                         break
                 else:
-                    for event in stream.handle(decoder.close()):
+                    for event in stream.handle(dialect.chunks(decoder.close())):
                         yield event
         except StreamIdle as idle:
             hint = self._lost_hint()
@@ -282,6 +306,8 @@ class OpenAICompatibleBackend:
             return
         if stream.failed:
             return
+        for event in stream.flush():
+            yield event
         if not stream.done and stream.finish_reason is None:
             yield Failed(f"{who} ended the answer before it was complete", hint=self._lost_hint())
             return
@@ -308,6 +334,8 @@ class _Stream:
         """``data: [DONE]`` arrived."""
         self.failed = False
         """The server reported an error mid-stream (already yielded as :class:`Failed`)."""
+        self.tags = ThinkTags()
+        """Reasoning inside the answer text (``<think>…</think>``) is told apart."""
 
     @property
     def over(self) -> bool:
@@ -317,13 +345,13 @@ class _Stream:
         self.began = True
         return Started(self.model)
 
-    def handle(self, chunks: list[bytes]) -> list[GenerationEvent]:
+    def handle(self, chunks: list[Any]) -> list[GenerationEvent]:
+        """Events for a dialect's chunks (OpenAI-style dicts, or :data:`~.dialects.DONE`)."""
         out: list[GenerationEvent] = []
-        for data in chunks:
-            if data.strip() == b"[DONE]":
+        for chunk in chunks:
+            if chunk is DONE:
                 self.done = True
                 break
-            chunk = json.loads(data)
             if not isinstance(chunk, dict):
                 continue
             if "error" in chunk:
@@ -342,21 +370,21 @@ class _Stream:
             self.live_rate = timings.get("predicted_per_second") or self.live_rate
         for choice in chunk.get("choices") or ():
             delta = choice.get("delta") or {}
-            thinking = delta.get("reasoning_content")
+            # llama.cpp, LM Studio, older vLLM: reasoning_content; vLLM, Ollama's /v1: reasoning.
+            thinking = delta.get("reasoning_content") or delta.get("reasoning")
             text = delta.get("content")
-            if thinking:
-                self.thinking_chunks += 1
-                self.first_token_at = self.first_token_at or time.monotonic()
-                out.append(ThinkingDelta(thinking))
-            if text:
-                self.answer_chunks += 1
-                self.first_token_at = self.first_token_at or time.monotonic()
-                out.append(TextDelta(text))
+            if thinking and isinstance(thinking, str):
+                self._piece(True, thinking, out)
+            if text and isinstance(text, str):
+                for is_thinking, piece in self.tags.feed(text):
+                    self._piece(is_thinking, piece, out)
             self.finish_reason = choice.get("finish_reason") or self.finish_reason
         now = time.monotonic()
         if now - self.last_live >= LIVE_STATS_INTERVAL_S and self.first_token_at:
             self.last_live = now
-            chunks = self.thinking_chunks + self.answer_chunks
+            counted = self.usage.get("completion_tokens")  # vLLM: usage on every chunk
+            chunks = counted if isinstance(counted, int) and counted > 0 else None
+            chunks = chunks or self.thinking_chunks + self.answer_chunks
             out.append(
                 LiveStats(
                     tokens=chunks,
@@ -365,6 +393,22 @@ class _Stream:
                     time_to_first_token_s=self.first_token_at - self.sent,
                 )
             )
+
+    def _piece(self, thinking: bool, text: str, out: list[GenerationEvent]) -> None:
+        self.first_token_at = self.first_token_at or time.monotonic()
+        if thinking:
+            self.thinking_chunks += 1
+            out.append(ThinkingDelta(text))
+        else:
+            self.answer_chunks += 1
+            out.append(TextDelta(text))
+
+    def flush(self) -> list[GenerationEvent]:
+        """Answer text held back while it could still have been a ``<think>`` tag."""
+        out: list[GenerationEvent] = []
+        for is_thinking, piece in self.tags.close():
+            self._piece(is_thinking, piece, out)
+        return out
 
     def finished(self) -> Finished:
         ended = time.monotonic()
@@ -385,10 +429,17 @@ class _Stream:
             usage=Usage(
                 input_tokens=usage.get("prompt_tokens") or final.get("prompt_n"),
                 output_tokens=generated,
-                thinking_tokens=self.thinking_chunks,
+                thinking_tokens=_reasoning_tokens(usage) or self.thinking_chunks,
             ),
             stop_reason=self.finish_reason,
         )
+
+
+def _reasoning_tokens(usage: dict[str, Any]) -> int | None:
+    """``usage.completion_tokens_details.reasoning_tokens`` (LM Studio, OpenAI), if given."""
+    details = usage.get("completion_tokens_details")
+    count = details.get("reasoning_tokens") if isinstance(details, dict) else None
+    return count if isinstance(count, int) and count > 0 else None
 
 
 def _rate(count: int, seconds: float) -> float | None:
@@ -398,7 +449,8 @@ def _rate(count: int, seconds: float) -> float | None:
 
 def _http_failure(who: str, status: int, body: str) -> Failed:
     try:
-        message = json.loads(body)["error"]["message"]
+        error = json.loads(body)["error"]
+        message = error if isinstance(error, str) else error["message"]  # Ollama: a string
     except (ValueError, KeyError, TypeError):
         message = " ".join(body[:200].split())
     if status == 503:

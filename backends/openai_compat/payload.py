@@ -41,6 +41,15 @@ def sampling_fields(sampling: Sampling) -> dict[str, Any]:
     return {key: value for key, value in fields.items() if value is not None}
 
 
+def chat_messages(request: GenerationRequest) -> list[dict[str, str]]:
+    """The system prompt (if any) and the prompt, as chat messages."""
+    messages: list[dict[str, str]] = []
+    if request.system:
+        messages.append({"role": "system", "content": request.system})
+    messages.append({"role": "user", "content": request.prompt})
+    return messages
+
+
 def build_payload(
     request: GenerationRequest, model: str | None, *, llama_cpp: bool = True
 ) -> dict[str, Any]:
@@ -49,13 +58,9 @@ def build_payload(
     With ``llama_cpp=False`` the :data:`LLAMA_CPP_ONLY_FIELDS` are left out:
     only standard OpenAI fields (plus whatever ``request.extra`` adds) are sent.
     """
-    messages: list[dict[str, str]] = []
-    if request.system:
-        messages.append({"role": "system", "content": request.system})
-    messages.append({"role": "user", "content": request.prompt})
     sampling = request.sampling or recommended_sampling(request.thinking)
     payload: dict[str, Any] = {
-        "messages": messages,
+        "messages": chat_messages(request),
         "stream": True,
         "max_tokens": request.max_tokens,
         "timings_per_token": True,

@@ -13,10 +13,18 @@ import functools
 import socket
 import ssl
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
+
+from pelican_tui.backends.openai_compat.server_kinds import (
+    LLAMA_CPP,
+    ModelFacts,
+    ServerKind,
+    identify,
+    model_facts,
+)
 
 CHECK_TIMEOUT_S = 10.0
 """Bound on each request :func:`check_server` makes."""
@@ -53,10 +61,28 @@ class ServerCheck:
     """The next step when not ready."""
     models: tuple[str, ...] = ()
     """Model ids from ``/v1/models``, in the server's order."""
-    llama_cpp: bool = False
-    """``/props`` answered like llama-server: llama.cpp-only fields may be sent."""
-    build: str | None = None
-    """llama.cpp's ``build_info``, when it is llama.cpp."""
+    model: str | None = None
+    """The model requests will name (the configured one, else the first listed)."""
+    kind: ServerKind = field(default_factory=ServerKind)
+    """Which server answers (llama.cpp, Ollama, LM Studio, vLLM, OpenAI-compatible)."""
+    facts: ModelFacts = field(default_factory=ModelFacts)
+    """What the server says about the model to be sent."""
+
+    @property
+    def llama_cpp(self) -> bool:
+        """It is llama.cpp: llama.cpp-only fields may be sent."""
+        return self.kind.name == LLAMA_CPP
+
+    @property
+    def build(self) -> str | None:
+        """llama.cpp's ``build_info``, when it is llama.cpp."""
+        return self.kind.version if self.llama_cpp else None
+
+    @property
+    def summary(self) -> str:
+        """``Ollama 0.12.3 · qwen3:30b``: the server and its model, for a status bar."""
+        name = short_model_name(self.model) if self.model else None
+        return f"{self.kind.label} · {name}" if name else self.kind.label
 
 
 @functools.cache
@@ -82,16 +108,14 @@ def _json_or_none(response: httpx.Response) -> Any:
         return None
 
 
-def _model_ids(listing: Any) -> tuple[tuple[str, ...], bool]:
-    """(model ids, whether an entry says llama.cpp owns it) from a ``/v1/models`` body."""
+def _model_ids(listing: Any) -> tuple[str, ...]:
+    """The model ids of a ``/v1/models`` body, in its order."""
     data = listing.get("data") if isinstance(listing, dict) else None
-    ids: list[str] = []
-    llama = False
-    for entry in data if isinstance(data, list) else ():
-        if isinstance(entry, dict) and isinstance(entry.get("id"), str):
-            ids.append(entry["id"])
-            llama |= entry.get("owned_by") == "llamacpp"
-    return tuple(ids), llama
+    return tuple(
+        entry["id"]
+        for entry in (data if isinstance(data, list) else ())
+        if isinstance(entry, dict) and isinstance(entry.get("id"), str)
+    )
 
 
 _ERRNO_WORDS = {
@@ -165,25 +189,33 @@ async def check_server(
     api_key_env: str | None = None,
     timeout_s: float = CHECK_TIMEOUT_S,
 ) -> ServerCheck:
-    """Contact the server at ``url``: is it there, ready, llama.cpp, and what does it serve?
+    """Contact the server at ``url``: is it there, ready, which kind, and what does it serve?
 
     ``GET /v1/models`` decides reachability, readiness and the model list;
-    ``GET /props`` (llama-server's) decides whether it is llama.cpp. Never raises.
+    :func:`~.server_kinds.identify` the kind (``/props``, ``/api/version``, ...);
+    :func:`~.server_kinds.model_facts` what it says about the model. Never raises.
     """
     root = normalize_base_url(url)
     headers = auth_headers(api_key)
     key_hint = f"set {api_key_env} to the server's API key" if api_key_env else "check the API key"
+    kind, facts = ServerKind(), ModelFacts()
+    listing_body: Any = None
     try:
         async with httpx.AsyncClient(timeout=timeout_s, verify=tls_context()) as client:
             listing = await client.get(f"{root}/v1/models", headers=headers)
-            props_body: Any = None
-            if listing.status_code == 200 or listing.status_code == 404:
+            if listing.status_code in (200, 404):
+                listing_body = _json_or_none(listing) if listing.status_code == 200 else None
                 try:
                     props = await client.get(f"{root}/props", headers=headers)
+                    props_body = _json_or_none(props) if props.status_code == 200 else None
                 except httpx.HTTPError:
-                    props = None
-                if props is not None and props.status_code == 200:
-                    props_body = _json_or_none(props)
+                    props_body = None
+                kind = await identify(client, root, headers, listing_body, props_body)
+                listed = _model_ids(listing_body)
+                chosen = model or (listed[0] if listed else None)
+                facts = await model_facts(
+                    client, root, headers, kind, chosen, listing_body, props_body
+                )
     except httpx.HTTPError as error:
         return ServerCheck(
             url,
@@ -209,15 +241,7 @@ async def check_server(
             f"{url} is still loading its model (503)",
             hint="wait until it has loaded, then run again",
         )
-    llama_cpp = isinstance(props_body, dict) and (
-        "default_generation_settings" in props_body or "build_info" in props_body
-    )
-    build = props_body.get("build_info") if llama_cpp and isinstance(props_body, dict) else None
-    models: tuple[str, ...] = ()
-    if code == 200:
-        models, owned_by_llama = _model_ids(_json_or_none(listing))
-        llama_cpp |= owned_by_llama
-    elif code != 404:
+    if code not in (200, 404):
         return ServerCheck(
             url,
             True,
@@ -225,30 +249,22 @@ async def check_server(
             f"{url} answered {code} to GET /v1/models",
             hint="check that local.url points at an OpenAI-compatible server",
         )
-    kind = "llama.cpp" if llama_cpp else "OpenAI-compatible"
+    models = _model_ids(listing_body)
     chosen = model or (models[0] if models else None)
-    if chosen is None and not llama_cpp:
+    if chosen is None and kind.name != LLAMA_CPP:
         return ServerCheck(
             url,
             True,
             False,
-            f"{url} lists no models at /v1/models",
+            f"{url} lists no models at /v1/models ({kind.label})",
             hint="set local.url_model to the model name the server expects",
-            llama_cpp=llama_cpp,
+            kind=kind,
         )
-    message = f"attached to {url} ({kind}"
-    message += f", model {short_model_name(chosen)})" if chosen else ")"
+    found = ServerCheck(url, True, True, "", models=models, model=chosen, kind=kind, facts=facts)
+    message = found.summary
     if model and models and model not in models:
         message += f"; {model!r} is not in its list ({', '.join(models[:5])})"
-    return ServerCheck(
-        url,
-        True,
-        True,
-        message,
-        models=models,
-        llama_cpp=llama_cpp,
-        build=build if isinstance(build, str) else None,
-    )
+    return replace(found, message=message)
 
 
 def short_model_name(model: str) -> str:

@@ -473,6 +473,27 @@ class SessionStore:
             if conn.execute("UPDATE runs SET png = ? WHERE id = ?", (png, run_id)).rowcount == 0:
                 raise RunNotFound(run_id)
 
+    def update_run_settings(self, run_id: int, changes: Mapping[str, Any]) -> None:
+        """Merge ``changes`` into a run's recorded settings (what a check after it found)."""
+        with self._write() as conn:
+            row = conn.execute("SELECT settings FROM runs WHERE id = ?", (run_id,)).fetchone()
+            if row is None:
+                raise RunNotFound(run_id)
+            settings = {**_load(row["settings"]), **_to_dict(changes)}
+            conn.execute("UPDATE runs SET settings = ? WHERE id = ?", (_dump(settings), run_id))
+
+    def add_title_note(self, session_id: int, note: str) -> None:
+        """Append `` · note`` to a session's title (once)."""
+        with self._write() as conn:
+            row = conn.execute("SELECT title FROM sessions WHERE id = ?", (session_id,)).fetchone()
+            if row is None:
+                raise SessionNotFound(session_id)
+            title, note = row["title"], scrub_text(note)
+            if not title.endswith(f" · {note}"):
+                conn.execute(
+                    "UPDATE sessions SET title = ? WHERE id = ?", (f"{title} · {note}", session_id)
+                )
+
     def set_verdict(
         self, session_id: int, verdict: Verdict | None, note: str | None = None
     ) -> None:

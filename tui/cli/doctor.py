@@ -89,8 +89,10 @@ def _check_attached(settings: Settings) -> bool:
     if status.hint:
         _line("", f"hint: {status.hint}")
     if check is not None and check.reachable:
-        kind = "llama.cpp" + (f" ({check.build})" if check.build else "")
-        _line("server kind", kind if check.llama_cpp else "OpenAI-compatible (not llama.cpp)")
+        _line("server kind", check.kind.label)
+        model_facts = " · ".join(check.facts.bits())
+        if model_facts:
+            _line("model facts", model_facts)
         listed = ", ".join(check.models) if check.models else "none listed"
         _line("models", listed, bool(check.models) or None)
         if status.ready:

@@ -190,8 +190,11 @@ class ModelPane(Vertical):
         elif isinstance(event, Failed):
             self._failure = event
 
-    def end(self, state: str) -> None:
-        """The run is over: draw everything one last time and stop the timer."""
+    def end(self, state: str, warning: str | None = None) -> None:
+        """The run is over: draw everything one last time and stop the timer.
+
+        ``warning``: what the check after the run found wrong (the server ignored
+        the thinking switch), shown where a failure would be."""
         if self._timer is not None:
             self._timer.pause()
         self.state = state
@@ -200,6 +203,8 @@ class ModelPane(Vertical):
         if self._failure is not None:
             hint = f" — {self._failure.hint}" if self._failure.hint else ""
             self.show_problem(f"{self._failure.reason}{hint}")
+        elif warning:
+            self.show_problem(f"⚠ {warning}")
 
     def show_problem(self, message: str | None) -> None:
         problem = self.query_one(".problem", Static)
