@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from _real_terminals import check_terminal, missing_programs, virtual_display
+from _real_terminals import check_redraws, check_terminal, missing_programs, virtual_display
 from _server_support import server_binary, tiny_model
 
 pytestmark = [pytest.mark.real_terminal, pytest.mark.slow]
@@ -46,6 +46,15 @@ def test_xterm_vt340_draws_a_clean_sixel_picture(display: str, tmp_path: Path) -
     shot = check_terminal("xterm", display, tmp_path)
     assert shot.expected_mode == "sixel"
     assert not shot.problems, shot.verdict()
+
+
+def test_xterm_sixel_pictures_redraw_cleanly(display: str, tmp_path: Path) -> None:
+    """Full screen and back, a resize, switching panes at 80 columns: whole, no leftovers."""
+    _require("xterm")
+    shots = check_redraws(display, tmp_path)
+    assert [shot.terminal for shot in shots if shot.problems] == [], "\n".join(
+        shot.verdict() for shot in shots
+    )
 
 
 def test_kitty_draws_what_it_can_without_boxes(display: str, tmp_path: Path) -> None:
