@@ -477,7 +477,7 @@ class PelicanApp(App[None]):
                 pane.picture.set_png(result.png, result.svg_note)
             if result.outcome == "cancelled":
                 pane.feed(Failed("cancelled", cancelled=True))
-            pane.end(result.outcome)
+            pane.end(result.outcome, result.thinking_warning)
             self._on_resize_layout()
             failed = {result.spec.side.key: "failed"} if result.outcome == "failed" else None
             self._update_side_notes(failed)

@@ -101,6 +101,8 @@ class StatusBar(Widget):
                 mapped = s.server_model_mapped
                 extra = f"+{format_bytes(mapped)} map" if mapped else ""
                 segments.append((2, f"srv {format_bytes(s.server_rss)}{extra}", ""))
+            elif s.server_note:  # an attached server on another machine, or not ours to read
+                segments.append((2, f"srv: {s.server_note}", "dim"))
             segments.append((5, f"ui {format_bytes(s.own_rss)}", ""))
             segments.append((4, f"CPU {s.cpu_percent:.0f}%", ""))
             if s.swap_used > 64 * 1024 * 1024:

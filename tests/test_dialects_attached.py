@@ -1,0 +1,180 @@
+"""Attach mode end to end: the kind and facts in the pane and status bar, every run's
+thinking switch checked and recorded (run, session title, export), and the memory
+of an attached server on this machine (a real llama-server by URL)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pytest
+from _app_support import make_app, wait_for
+from _dialect_servers import LmStudioServer, OllamaServer
+from _server_support import tiny_model
+
+from pelican_tui.backends import locations
+from pelican_tui.backends.engine.comparison import ComparisonEngine
+from pelican_tui.backends.engine.sides import PaneChoice, RemoteSide
+from pelican_tui.backends.engine.thinking_check import IGNORED_TITLE_NOTE
+from pelican_tui.backends.export.html_page import render_html
+from pelican_tui.backends.export.run_card import render_run_card
+from pelican_tui.backends.llama.prepare import Prepared
+from pelican_tui.backends.llama.process import LlamaServer
+from pelican_tui.backends.resources import REMOTE_NOTE, ResourceSampler, find_listener
+from pelican_tui.backends.settings import load_settings
+from pelican_tui.backends.store.records import Session
+from pelican_tui.backends.store.sessions import SessionStore
+from pelican_tui.widgets.status_bar import StatusBar
+from pelican_tui.widgets.text_line import TextLine
+
+ON_OFF = {"left": PaneChoice("local", True), "right": PaneChoice("local", False)}
+
+
+def _stored(session_id: int | None) -> Session:
+    assert session_id is not None
+    with SessionStore.open(locations.sessions_db()) as store:
+        return store.get_session(session_id)
+
+
+async def test_an_ignored_switch_is_recorded_and_marked_in_title_and_export() -> None:
+    """LM Studio ignoring the switch (lmstudio-bug-tracker#1990): thinking on vs off."""
+    with LmStudioServer() as server:
+        engine = ComparisonEngine(
+            load_settings({"local": {"url": server.url}}), Prepared(None, None)
+        )
+        try:
+            outcome = await engine.run_comparison("Draw a pelican.", ON_OFF, lambda _: None)
+        finally:
+            await engine.close()
+    left, right = outcome.results["left"], outcome.results["right"]
+    assert left.thinking_warning is None
+    assert right.thinking_warning is not None
+    assert right.thinking_warning.startswith("The server ignored the thinking switch")
+    session = _stored(outcome.session_id)
+    assert session.title.endswith(f" · {IGNORED_TITLE_NOTE}"), session.title
+    on, off = session.runs_in("left")[0], session.runs_in("right")[0]
+    assert on.settings["thinking_switch"] == 'reasoning_effort="medium"'
+    assert off.settings["thinking_switch"] == 'reasoning_effort="none"'
+    assert (on.settings["thinking_switch_ignored"], off.settings["thinking_switch_ignored"]) == (
+        False,
+        True,
+    )
+    assert off.settings["thinking_check"] == right.thinking_warning
+    assert off.model_info["server_kind"] == "LM Studio"
+    assert {k: off.model_info[k] for k in ("params", "quant", "context", "trained_ctx")} == {
+        "params": "35B",
+        "quant": "Q4_K_M",
+        "context": 32768,
+        "trained_ctx": 262144,
+    }
+    card = render_run_card(session, {})
+    assert card.count("> ⚠ **Warning: The server ignored the thinking switch") == 1
+    assert card.count("| Thinking switch ignored | yes |") == 1
+    page = render_html(session, {}, {})
+    assert page.count('<p class="warning" role="note">⚠ Warning: The server ignored') == 1
+
+
+async def test_the_remote_side_says_its_kind_in_header_note_and_record() -> None:
+    with OllamaServer() as server:
+        settings = load_settings({"remote": {"url": server.url}})
+        side = RemoteSide(settings)
+        assert side.note() is None, "not checked yet"
+        assert (await side.check()).ready
+        header = side.header(PaneChoice("remote", False), "2")
+        _, info = await side.identity()
+    assert header.title == "2 remote · qwen3:30b"
+    assert header.facts == "Ollama 0.12.3 · 30.5B · Q4_K_M · ctx 40960 · thinking off"
+    assert side.note() == "remote: Ollama 0.12.3 · qwen3:30b"
+    assert info["server_kind"] == "Ollama" and info["server_version"] == "0.12.3"
+    assert info["total_params"] == 30532122624 and info["model_thinks"] is True
+    settings_sent = side.recorded_settings(side.request(PaneChoice("remote", False), "p"))
+    assert settings_sent["thinking_switch"] == "think=false"
+
+
+# --------------------------------------------------------------------------- memory
+
+
+def test_a_server_on_another_machine_says_its_memory_is_not_visible() -> None:
+    url = "http://192.0.2.7:11434"  # TEST-NET-1: never this machine
+    assert find_listener(url).note == REMOTE_NOTE
+    sample = ResourceSampler(server_url=lambda: url).sample()
+    assert sample.server_rss is None and sample.server_note == REMOTE_NOTE
+    bar = StatusBar("halfcell")
+    bar.set_sample(sample)
+    assert f"srv: {REMOTE_NOTE}" in bar.render_text().plain
+
+
+def test_the_process_listening_on_a_local_url_is_measured() -> None:
+    with OllamaServer() as server:  # it listens from a thread of this test process
+        assert find_listener(server.url).pid == os.getpid()
+        sample = ResourceSampler(server_url=lambda: server.url).sample()
+    assert sample.server_note is None
+    assert sample.server_rss is not None and sample.server_rss >= sample.own_rss // 2
+
+
+@pytest.mark.slow
+async def test_a_real_llama_server_attached_by_url(
+    llama: LlamaServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PELICAN_LOCAL_API_KEY", llama.api_key)
+    settings = load_settings({"local": {"url": llama.base_url + "/v1", "max_tokens": 24}})
+    engine = ComparisonEngine(settings, Prepared(None, None))
+    try:
+        assert (await engine.start_local()).ready
+        local = engine.local
+        assert local is not None and local.openai.check is not None
+        check = local.openai.check
+        assert check.kind.name == "llama.cpp" and (check.kind.version or "").startswith("b")
+        facts = check.facts
+        assert (facts.quant, facts.context, facts.trained_ctx) == ("Q4_1", 1024, 8192)
+        assert facts.total_params is not None and 130e6 < facts.total_params < 140e6
+        assert facts.thinks is False, "/apply-template: SmolLM2's template has no switch"
+        header = engine.header(PaneChoice("local", True), "1")
+        assert (
+            header.facts == f"llama.cpp {check.kind.version} · 135M · Q4_1 · ctx 1024 · thinking on"
+        )
+        assert local.model_file == tiny_model(), "/props names the model file on this machine"
+        # Its memory, like the spawned llama-server's: the listener's RSS and model mapping.
+        assert find_listener(llama.base_url).pid == llama.pid
+        sample = engine.resource_sampler(maps_interval=1).sample()
+        assert sample.server_rss and sample.server_model_mapped, sample
+        updates: list[Any] = []
+        outcome = await engine.run_comparison(
+            "Say hello.", {"left": ON_OFF["left"]}, updates.append
+        )
+    finally:
+        await engine.close()
+    result = outcome.results["left"]
+    assert result.outcome == "finished" and result.timings["generation_tokens_per_s"]
+    assert result.thinking_warning is None
+    [run] = _stored(outcome.session_id).runs
+    assert run.model_info["server_kind"] == "llama.cpp" and run.model_info["quant"] == "Q4_1"
+    assert run.settings["thinking_switch"] == "chat_template_kwargs.enable_thinking=true"
+    assert run.settings["thinking_switch_ignored"] is False
+    assert "chat template has no thinking switch" in run.settings["thinking_check"]
+
+
+# --------------------------------------------------------------------------- the app
+
+
+async def test_the_app_shows_the_kind_and_says_plainly_that_the_switch_was_ignored() -> None:
+    with LmStudioServer() as server:
+        app = make_app(overrides={"local": {"url": server.url}})
+        async with app.run_test(size=(160, 48)) as pilot:
+            bar = app.query_one(StatusBar)
+            assert await wait_for(pilot, lambda: "checking" not in bar.server_note, 15)
+            assert bar.server_note == "local: LM Studio · qwen3.6-35b-a3b"
+            right = app.pane("right")
+            assert not app.choices["right"].thinking
+            facts = right.query_one(".facts", TextLine).text
+            assert facts == "LM Studio · 35B · Q4_K_M · ctx 32768 · thinking off"
+            await pilot.press("r")
+            done = ("finished", "failed")
+            assert await wait_for(
+                pilot, lambda: {app.pane(s).state for s in ("left", "right")} <= set(done), 30
+            )
+            await app.workers.wait_for_complete()
+            problem = str(right.query_one(".problem").render())
+            left_problem = str(app.pane("left").query_one(".problem").render())
+    assert problem.startswith("⚠ The server ignored the thinking switch: thinking was asked off")
+    assert left_problem == ""
