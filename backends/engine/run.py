@@ -41,6 +41,7 @@ from pelican_tui.backends.protocol import GenerationRequest
 from pelican_tui.backends.store.records import FinalStatus, Slot
 from pelican_tui.backends.store.sessions import SessionStore
 from pelican_tui.backends.svg.extract import extract_svg, repair_svg
+from pelican_tui.backends.svg.facts import picture_facts
 
 if TYPE_CHECKING:
     from pelican_tui.backends.resources import ResourceSample
@@ -89,6 +90,8 @@ class RunResult:
     render_problem: str | None = None
     store_problem: str | None = None
     """Why the run could not be saved (None: it was)."""
+    picture_facts: dict[str, Any] = field(default_factory=dict)
+    """Measured facts about the picture (:func:`~pelican_tui.backends.svg.facts.picture_facts`)."""
     thinking_warning: str | None = None
     """The server ignored the thinking switch, in a sentence (:mod:`.thinking_check`)."""
 
@@ -219,7 +222,7 @@ async def _execute(spec: RunSpec, ctx: RunContext) -> RunResult:
     peak = PeakRam()
     if side.server is not None:
         ctx.peaks.append(peak)
-    last_checkpoint = time.monotonic()
+    last_checkpoint = sent = time.monotonic()
 
     def emit(event: GenerationEvent) -> None:
         acc.feed(event)
@@ -268,6 +271,13 @@ async def _execute(spec: RunSpec, ctx: RunContext) -> RunResult:
     render_problem: str | None = None
     if extraction.svg is not None:
         png, render_problem = await render_png(ctx.renderer, extraction.svg)
+    facts = picture_facts(
+        acc.answer_text,
+        extraction,
+        png,
+        render_problem,
+        time.monotonic() - sent if png is not None else None,
+    )
     svg_note = extraction.note
     if render_problem:
         svg_note = f"{svg_note}; {render_problem}" if svg_note else render_problem
@@ -292,6 +302,7 @@ async def _execute(spec: RunSpec, ctx: RunContext) -> RunResult:
                 timings=acc.timings(),
                 usage=acc.usage(),
                 peak_ram=peak.record(),
+                picture_facts=facts,
             )
         )
     result = _result(
@@ -304,6 +315,7 @@ async def _execute(spec: RunSpec, ctx: RunContext) -> RunResult:
         svg_note=svg_note,
         png=png,
         render_problem=render_problem,
+        facts=facts,
     )
     result = replace(result, thinking_warning=thinking.warning)
     ctx.listener(RunEnded(spec.slot, result))
@@ -326,6 +338,7 @@ def _result(
     svg_note: str | None = None,
     png: bytes | None = None,
     render_problem: str | None = None,
+    facts: dict[str, Any] | None = None,
 ) -> RunResult:
     return RunResult(
         run_id=run_id,
@@ -342,4 +355,5 @@ def _result(
         png=png,
         render_problem=render_problem,
         store_problem=recorder.problem,
+        picture_facts=facts or {},
     )
