@@ -34,7 +34,7 @@ SETTINGS: dict[str, Any] = {
     "local": {"context": 2048, "max_tokens": 48, "seed": 7},
 }
 
-GENERATED = {"thinking_text", "answer", "svg", "svg_note", "png", "failure_reason"}
+GENERATED = {"thinking_text", "answer", "svg", "svg_note", "png", "failure_reason", "picture_facts"}
 """What the model wrote (and what follows from it: the picture and its note)."""
 MEASURED = {"timings", "usage", "peak_ram"}
 """Times and measurements: they differ between any two runs."""
