@@ -371,7 +371,7 @@ def detect_terminal(*, ask: bool = True) -> TerminalReport:
     elif ask:
         try:
             report = ask_terminal(stdin.fileno(), stdout.fileno())
-        except OSError:  # a terminal that cannot be put in cbreak mode, or went away
+        except (OSError, ImportError):  # cannot be put in cbreak mode, went away; no termios
             report = TerminalReport(tty=True, asked=True)
     else:
         report = TerminalReport(tty=True, cell_px=kernel_cell_pixels(stdout.fileno()))
