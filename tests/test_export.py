@@ -829,7 +829,7 @@ async def test_the_app_exports_with_the_same_renderer_and_says_why(tmp_path: Pat
         assert await wait_for(pilot, lambda: (folder / "index.html").exists(), 60)
         await app.workers.wait_for_complete()
         await pilot.pause()
-        notes = [n for n in app._notifications if n.title == "Export"]
+        notes = [n for n in app.notices if n.title == "Export"]
     assert len(notes) == 1 and notes[0].severity == "warning"
     assert notes[0].message.splitlines() == [
         f"Exported 6 files to {folder}",
