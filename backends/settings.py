@@ -129,6 +129,31 @@ class ClaudeSettings(BaseModel):
     """Retries of a failed request (the SDK's ``max_retries``; 429 and 529 included)."""
 
 
+class JudgeSettings(BaseModel):
+    """An optional judge (``pelican-tui judge``): a vision-capable Claude model that votes
+    on pairs of pictures blind, with the prompt and both PNGs, and says why in one line.
+
+    Its votes are stored apart from yours and never rated with them
+    (``pelican-tui leaderboard --judge`` shows its ratings). It uses the Claude
+    side's key (``ANTHROPIC_API_KEY``), ``claude.base_url``, ``claude.timeout_s``
+    and ``claude.max_retries``. Every judged pair is one paid API call."""
+
+    model_config = _STRICT
+
+    enabled: bool = False
+    """Allow judge runs. Off by default: each pair judged costs an API call."""
+    model: str | None = None
+    """Anthropic model id of the judge; it must read images (None: ``claude.model``)."""
+    max_pairs: int = Field(default=10, ge=1)
+    """Pairs one judge run sends at most (``pelican-tui judge --max-pairs`` overrides it)."""
+    image_px: int | None = Field(default=512, ge=64, le=1568)
+    """Pictures are downscaled to at most this many pixels a side before they are sent
+    (512: ~350 input tokens each instead of ~1400 at the stored 1024); None sends
+    them as stored."""
+    max_tokens: int = Field(default=200, ge=16)
+    """Upper bound on the judge's answer (asked for: two short lines)."""
+
+
 class UISettings(BaseModel):
     """How the TUI looks and which keys do what."""
 
@@ -180,6 +205,7 @@ class Settings(BaseSettings):
     local: LocalSettings = Field(default_factory=LocalSettings)
     remote: RemoteSettings = Field(default_factory=RemoteSettings)
     claude: ClaudeSettings = Field(default_factory=ClaudeSettings)
+    judge: JudgeSettings = Field(default_factory=JudgeSettings)
     ui: UISettings = Field(default_factory=UISettings)
 
     @model_validator(mode="before")
