@@ -1,5 +1,5 @@
 """The ``pelican-tui`` command: the TUI by default, plus setup, doctor, render,
-run (headless), sessions and leaderboard.
+run (headless), sessions, leaderboard and export-evidence.
 
 Imports are lazy: ``pelican-tui --help`` and the first frame must not pay for
 modules a command does not use.
@@ -19,7 +19,7 @@ from pelican_tui.cli.model_flags import (
     settings_from_flags,
 )
 
-COMMANDS = ("tui", "setup", "doctor", "render", "run", "sessions", "leaderboard")
+COMMANDS = ("tui", "setup", "doctor", "render", "run", "sessions", "leaderboard", "export-evidence")
 
 
 def overrides_from_args(args: argparse.Namespace) -> dict[str, Any]:
@@ -43,6 +43,11 @@ def build_parser() -> Parser:
     sub.add_parser("sessions", help="list, export or delete saved sessions", add_help=False)
     sub.add_parser("run", help="run the comparison headless", add_help=False)
     sub.add_parser("leaderboard", help="ratings from your votes, with intervals", add_help=False)
+    sub.add_parser(
+        "export-evidence",
+        help="leaderboard and pictures as one HTML page, CSV, JSON",
+        add_help=False,
+    )
     for each in (parser, tui, doctor):
         add_model_flags(each)
         add_remote_flag(each)
@@ -59,7 +64,7 @@ def build_parser() -> Parser:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     # Commands with their own parsers take the rest of the line verbatim.
-    if argv and argv[0] in ("render", "sessions", "run", "leaderboard"):
+    if argv and argv[0] in ("render", "sessions", "run", "leaderboard", "export-evidence"):
         return _delegate(argv[0], argv[1:])
     args = parse(build_parser(), argv, sys.stderr)
     if isinstance(args, int):
@@ -101,6 +106,10 @@ def _delegate(command: str, rest: list[str]) -> int:
         from pelican_tui.cli.leaderboard import leaderboard_command
 
         return int(leaderboard_command(rest))
+    if command == "export-evidence":
+        from pelican_tui.cli.evidence import evidence_command
+
+        return int(evidence_command(rest))
     from pelican_tui.cli.run import run_command
 
     return int(run_command(rest))

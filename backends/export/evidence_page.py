@@ -1,0 +1,343 @@
+"""``index.html`` of an evidence export: the leaderboard, then every prompt's gallery.
+
+One self-contained page, made like the session page (:mod:`.html_page`): no
+script (a Content-Security-Policy forbids scripts and every remote load),
+every text escaped, and pictures only as PNGs in ``data:`` URIs: the PNGs
+the sandboxed renderer drew, checked and shrunk (:mod:`.evidence`). No SVG a
+model wrote is put in the page, inline or as an image. A run without a
+picture gets a box saying why, never a broken image.
+
+It shows, for people: the leaderboard of the user's votes (rank, the
+configuration in words, the rating with its 95% interval drawn as a bar,
+votes, won/lost/tied; configurations with too few votes listed unranked);
+the judge's ratings in a table of their own with its agreement with the
+user; then per prompt a leaderboard (if anyone voted on it) and a grid of
+every picture with its configuration and its facts in words. Prompts from a
+private set are not on the page at all; it says how many sessions were left out.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from collections.abc import Sequence
+
+from pelican_tui.backends.export.evidence import Evidence, Picture, PromptEvidence
+from pelican_tui.backends.export.evidence_data import DATA_FILES
+from pelican_tui.backends.export.facts import picture_facts_text
+from pelican_tui.backends.ratings.leaderboard import Leaderboard, Row
+
+_CSP = (
+    "default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
+    "base-uri 'none'; form-action 'none'"
+)
+
+_CSS = """
+:root { color-scheme: light dark; --fg: #1d1d1f; --bg: #f6f5f2; --card: #fff;
+  --muted: #6b6b70; --line: #dcdcde; --bar: #3d6fb6; --bar-bg: #e4e9f2; --warn: #a15c00;
+  --warn-bg: #fff6e8; }
+@media (prefers-color-scheme: dark) { :root { --fg: #ececec; --bg: #18181a; --card: #232326;
+  --muted: #a0a0a6; --line: #3a3a3e; --bar: #7fa8e8; --bar-bg: #2c3340; --warn: #f0b060;
+  --warn-bg: #2e2518; } }
+* { box-sizing: border-box; }
+body { margin: 0; padding: 1.5rem; font: 15px/1.45 system-ui, sans-serif; color: var(--fg);
+  background: var(--bg); }
+@media (max-width: 600px) { body { padding: .6rem; } }
+header, main > section { max-width: 1200px; margin: 0 auto 1.5rem; }
+h1 { font-size: 1.4rem; margin: 0 0 .5rem; }
+h2 { font-size: 1.15rem; margin: 0 0 .5rem; }
+h3 { font-size: 1rem; margin: 1rem 0 .3rem; }
+p { margin: .3rem 0; }
+a { color: var(--bar); }
+.meta { color: var(--muted); }
+.note { background: var(--warn-bg); color: var(--fg); border-left: 4px solid var(--warn);
+  padding: .4rem .7rem; }
+.prompt { white-space: pre-wrap; overflow-wrap: anywhere; background: var(--card);
+  border: 1px solid var(--line); border-radius: 6px; padding: .6rem .8rem; margin: .5rem 0; }
+.table-box { overflow-x: auto; background: var(--card); border: 1px solid var(--line);
+  border-radius: 8px; }
+table { border-collapse: collapse; width: 100%; font-size: .9rem; }
+th, td { text-align: left; padding: .35rem .6rem; border-bottom: 1px solid var(--line);
+  vertical-align: middle; }
+th { font-weight: 600; color: var(--muted); white-space: nowrap; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.config { overflow-wrap: anywhere; min-width: 10rem; }
+tr.unranked td { color: var(--muted); }
+td.interval { min-width: 9rem; width: 30%; }
+.bar { position: relative; height: .7rem; background: var(--bar-bg); border-radius: 4px; }
+.bar .range { position: absolute; top: 0; bottom: 0; background: var(--bar); opacity: .45;
+  border-radius: 4px; }
+.bar .point { position: absolute; top: -.2rem; width: .3rem; height: 1.1rem; margin-left: -.15rem;
+  background: var(--bar); border-radius: 2px; }
+.bar .reference { position: absolute; top: -.25rem; bottom: -.25rem; border-left: 1px dashed
+  var(--muted); }
+.interval-text { font-size: .8rem; color: var(--muted); font-variant-numeric: tabular-nums; }
+nav ul { margin: .3rem 0; padding-left: 1.2rem; }
+nav li { overflow-wrap: anywhere; }
+.gallery { display: grid; grid-template-columns: repeat(auto-fill, minmax(210px, 1fr));
+  gap: .8rem; margin-top: .6rem; }
+figure { margin: 0; background: var(--card); border: 1px solid var(--line); border-radius: 8px;
+  padding: .5rem; display: flex; flex-direction: column; gap: .4rem; }
+figure img, .no-picture { width: 100%; aspect-ratio: 1 / 1; border-radius: 4px; }
+figure img { display: block; height: auto; object-fit: contain; background: #fff;
+  border: 1px solid var(--line); }
+.no-picture { display: flex; flex-direction: column; justify-content: center; gap: .3rem;
+  padding: .8rem; border: 2px dashed var(--warn); background: var(--warn-bg);
+  overflow-wrap: anywhere; font-size: .85rem; }
+.no-picture strong { color: var(--warn); }
+figcaption { font-size: .85rem; display: flex; flex-direction: column; gap: .15rem;
+  overflow-wrap: anywhere; }
+figcaption .facts { color: var(--fg); }
+figcaption .where { color: var(--muted); font-size: .8rem; }
+"""
+
+_SLOT_WORDS = {"left": "left pane", "right": "right pane"}
+_STATUS_WORDS = {
+    "failed": "the run failed",
+    "cancelled": "the run was cancelled",
+    "interrupted": "the run was interrupted",
+    "running": "the run was still going",
+}
+
+
+def _e(text: object) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _plural(n: int, word: str, many: str | None = None) -> str:
+    return f"{n} {word if n == 1 else (many or word + 's')}"
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    text = text[:1].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else f"{text}."
+
+
+# --------------------------------------------------------------------------- leaderboards
+
+
+def _won_lost_tied(row: Row) -> str:
+    text = f"{row.wins} / {row.losses} / {row.ties + row.both_bad}"
+    return text + (f" ({row.both_bad} both bad)" if row.both_bad else "")
+
+
+def _bar(row: Row, level: str, low: float, high: float) -> str:
+    """The interval from ``row.low`` to ``row.high`` and the rating, on a scale ``low..high``."""
+    span = max(high - low, 1.0)
+
+    def at(value: float) -> float:
+        return round(min(max((value - low) / span, 0.0), 1.0) * 100, 2)
+
+    left, right, point = at(row.low), at(row.high), at(row.rating)
+    reference = (
+        f'<span class="reference" style="left:{at(1000.0)}%" title="1000: the reference"></span>'
+        if low < 1000.0 < high
+        else ""
+    )
+    words = f"{level} interval {row.low:.0f} to {row.high:.0f}, rating {row.rating:.0f}"
+    return (
+        f'<div class="bar" role="img" aria-label="{_e(words)}">{reference}'
+        f'<span class="range" style="left:{left}%;width:{max(right - left, 0.5)}%"></span>'
+        f'<span class="point" style="left:{point}%"></span></div>'
+        f'<span class="interval-text">{row.low:.0f} to {row.high:.0f}</span>'
+    )
+
+
+def _board_table(board: Leaderboard, caption: str) -> str:
+    """The leaderboard as a table: ranked rows with their interval bars, then the others."""
+    ranked = board.ranked
+    low = min((row.low for row in ranked), default=0.0)
+    high = max((row.high for row in ranked), default=0.0)
+    pad = max((high - low) * 0.05, 5.0)
+    level = f"{board.level:.0%}"
+    rows = []
+    for rank, row in enumerate(ranked, start=1):
+        rows.append(
+            f'<tr><td class="num">{rank}</td>'
+            f'<td class="config">{_e(row.configuration.label)}</td>'
+            f'<td class="num">{row.rating:.0f}</td>'
+            f'<td class="interval">{_bar(row, level, low - pad, high + pad)}</td>'
+            f'<td class="num">{row.votes}</td><td>{_e(_won_lost_tied(row))}</td></tr>'
+        )
+    for row in board.unranked:
+        rows.append(
+            '<tr class="unranked"><td class="num">—</td>'
+            f'<td class="config">{_e(row.configuration.label)}</td>'
+            f'<td colspan="2">too few votes to rank ({row.votes} of {board.min_votes})</td>'
+            f'<td class="num">{row.votes}</td><td>{_e(_won_lost_tied(row))}</td></tr>'
+        )
+    head = (
+        '<tr><th class="num">Rank</th><th>Configuration</th><th class="num">Rating</th>'
+        f'<th>{_e(level)} interval</th><th class="num">Votes</th><th>Won / lost / tied</th></tr>'
+    )
+    return (
+        f'<div class="table-box"><table><caption class="meta" style="caption-side:bottom;'
+        f'text-align:left;padding:.4rem .6rem">{_e(caption)}</caption>'
+        f"<thead>{head}</thead><tbody>{''.join(rows)}</tbody></table></div>"
+    )
+
+
+def _board_caption(board: Leaderboard) -> str:
+    parts = [
+        f"{_plural(board.counted, 'vote')} counted",
+        f"{board.level:.0%} intervals from {board.resamples} bootstrap resamples",
+        f"ranked from {_plural(board.min_votes, 'vote')}",
+    ]
+    if board.same_configuration:
+        parts.append(
+            f"{_plural(board.same_configuration, 'vote')} between two runs of one "
+            "configuration left out"
+        )
+    return "; ".join(parts) + "."
+
+
+def _leaderboard_section(evidence: Evidence) -> str:
+    board = evidence.overall
+    scope = "this prompt" if evidence.prompt is not None else "every prompt shown below"
+    out = ['<section id="leaderboard"><h2>Leaderboard</h2>']
+    out.append(
+        f"<p>From your votes on {scope}. Ratings are Bradley-Terry strengths on the Elo "
+        "scale: 1000 is the reference, and 400 points more means odds of 10 to 1 of the "
+        "better picture. Ties and &ldquo;both bad&rdquo; count as half a win each. The bar is the "
+        f"{board.level:.0%} interval, the mark the rating, the dashed line 1000.</p>"
+    )
+    if board.rows:
+        out.append(_board_table(board, _board_caption(board)))
+    else:
+        out.append('<p class="note">No votes yet: vote on pairs of pictures in the TUI.</p>')
+    out.append("</section>")
+    if evidence.judge is not None:
+        out.append(_judge_section(evidence, evidence.judge))
+    return "".join(out)
+
+
+def _judge_section(evidence: Evidence, board: Leaderboard) -> str:
+    judges = sorted({record.judge for record in evidence.votes if record.judge})
+    who = f" ({', '.join(judges)})" if judges else ""
+    shared = board.agreement
+    if shared is None or shared.rate is None:
+        agreed = "There is no pair of pictures that both you and the judge voted on yet."
+    else:
+        agreed = (
+            f"The judge agreed with you on {shared.agreed} of "
+            f"{_plural(shared.pairs, 'pair')} you both voted on ({shared.rate:.0%})."
+        )
+    return (
+        '<section id="judge"><h2>The judge&rsquo;s ratings</h2>'
+        f"<p>From a vision model&rsquo;s blind votes{_e(who)}, kept apart from yours and never "
+        f"mixed into them. {_e(agreed)}</p>"
+        f"{_board_table(board, _board_caption(board))}</section>"
+    )
+
+
+# --------------------------------------------------------------------------- galleries
+
+
+def _picture(picture: Picture) -> str:
+    label = picture.configuration.label
+    if picture.png is not None:
+        data = base64.b64encode(picture.png).decode("ascii")
+        shown = (
+            f'<img alt="{_e(f"Picture by {label}, run {picture.run_id}")}" '
+            f'src="data:image/png;base64,{data}">'
+        )
+    else:
+        why = picture.missing or "no picture was stored with this run"
+        shown = (
+            '<div class="no-picture" role="note"><strong>No picture</strong>'
+            f"<p>{_e(_sentence(why))}</p></div>"
+        )
+    facts = picture_facts_text(picture.facts) or "no facts measured (a run from before them)"
+    status = _STATUS_WORDS.get(picture.status)
+    where = f"session {picture.session_id} · {_SLOT_WORDS.get(picture.slot, 'a pane')}"
+    where += f" · run {picture.run_id}" + (f" · {status}" if status else "")
+    return (
+        f"<figure>{shown}<figcaption><strong>{_e(label)}</strong>"
+        f'<span class="facts">{_e(facts)}</span><span class="where">{_e(where)}</span>'
+        "</figcaption></figure>"
+    )
+
+
+def _prompt_section(number: int, each: PromptEvidence) -> str:
+    sessions = len({picture.session_id for picture in each.pictures})
+    drawn = sum(picture.png is not None for picture in each.pictures)
+    counts = (
+        f"{_plural(len(each.pictures), 'run')} from {_plural(sessions, 'session')}, "
+        f"{drawn} with a picture · {_plural(each.board.counted, 'vote')}"
+    )
+    board = ""
+    if each.board.rows:
+        board = (
+            f"<h3>Leaderboard for this prompt</h3>"
+            f"{_board_table(each.board, _board_caption(each.board))}"
+        )
+    pictures = "".join(_picture(picture) for picture in each.pictures)
+    gallery = f'<div class="gallery">{pictures}</div>' if pictures else "<p>No runs.</p>"
+    return (
+        f'<section id="prompt-{number}"><h2>Prompt {number}</h2>'
+        f'<div class="prompt">{_e(each.prompt)}</div><p class="meta">{_e(counts)}</p>'
+        f"{board}<h3>Pictures</h3>{gallery}</section>"
+    )
+
+
+def _contents(prompts: Sequence[PromptEvidence]) -> str:
+    if len(prompts) < 2:
+        return ""
+    items = "".join(
+        f'<li><a href="#prompt-{n}">{_e(_short(each.prompt))}</a></li>'
+        for n, each in enumerate(prompts, start=1)
+    )
+    return f"<nav><strong>Prompts</strong><ul>{items}</ul></nav>"
+
+
+def _short(text: str, width: int = 90) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+# --------------------------------------------------------------------------- the page
+
+
+def _header(evidence: Evidence) -> str:
+    pictures = sum(len(each.pictures) for each in evidence.prompts)
+    when = f"{evidence.made_at:%Y-%m-%d %H:%M} UTC"
+    summary = (
+        f"Made {when} by pelican-tui · {_plural(len(evidence.prompts), 'prompt')} · "
+        f"{_plural(pictures, 'run')} · {_plural(evidence.overall.counted, 'vote')} counted"
+    )
+    links = ", ".join(f'<a href="{_e(name)}">{_e(name)}</a>' for name in DATA_FILES)
+    out = [
+        "<header><h1>Which configuration draws the better pelican?</h1>",
+        f'<p class="meta">{_e(summary)}</p>',
+        f"<p>The data beside this page: {links}.</p>",
+    ]
+    if evidence.prompt is not None:
+        out.append("<p>Limited to one prompt: the one below.</p>")
+    if evidence.hidden_sessions or evidence.hidden_votes:
+        out.append(
+            f'<p class="note">{_plural(evidence.hidden_sessions, "session")} from private '
+            f"prompt sets ({_plural(evidence.hidden_votes, 'vote')}) not shown and not "
+            "counted: their prompts stay on this machine.</p>"
+        )
+    out.append(_contents(evidence.prompts))
+    out.append("</header>")
+    return "".join(out)
+
+
+def render_evidence_html(evidence: Evidence) -> str:
+    """The self-contained evidence page. No script, no remote loads, no model-written SVG."""
+    sections = "".join(_prompt_section(n, each) for n, each in enumerate(evidence.prompts, start=1))
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en"><head><meta charset="utf-8">'
+        f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">'
+        '<meta name="referrer" content="no-referrer">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        "<title>pelican-tui: leaderboard and pictures</title>"
+        f"<style>{_CSS}</style></head><body>{_header(evidence)}"
+        f"<main>{_leaderboard_section(evidence)}{sections}</main></body></html>\n"
+    )
+
+
+__all__ = ["render_evidence_html"]
