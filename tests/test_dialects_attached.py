@@ -178,3 +178,15 @@ async def test_the_app_shows_the_kind_and_says_plainly_that_the_switch_was_ignor
             left_problem = str(app.pane("left").query_one(".problem").render())
     assert problem.startswith("⚠ The server ignored the thinking switch: thinking was asked off")
     assert left_problem == ""
+
+
+async def test_a_panes_effort_reaches_a_model_with_thinking_levels() -> None:
+    """Ollama's gpt-oss takes levels: the pane's effort (``e``) is the level sent."""
+    with OllamaServer(model="gpt-oss:20b", levels=("low", "medium", "high")) as server:
+        side = RemoteSide(load_settings({"remote": {"url": server.url}}))
+        await side.check()
+        assert side.backend.capabilities.supports_effort, "so `e` cycles it"
+        request = side.request(PaneChoice("remote", True, effort="low"), "p")
+        [event async for event in side.backend.generate(request)]
+        assert server.bodies("/api/chat")[-1]["think"] == "low"
+    assert side.recorded_settings(request)["thinking_switch"] == 'think="low"'

@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import threading
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -293,13 +293,15 @@ class LocalSide(Side):
 
     def request(self, choice: PaneChoice, prompt: str) -> GenerationRequest:
         local = self.settings.local
-        return GenerationRequest(
+        request = GenerationRequest(
             prompt=prompt,
             thinking=choice.thinking,
             system=self.settings.system_prompt,
             max_tokens=answer_token_limit(local),
             extra={"seed": local.seed} if local.seed is not None else {},
         )
+        # Thinking levels of an attached server that has them (Ollama's gpt-oss).
+        return replace(request, effort=choice.effort) if choice.effort else request
 
     def start_identifying(self) -> None:
         """Begin hashing the model file and asking the server's version (once)."""
@@ -458,13 +460,14 @@ class RemoteSide(Side):
 
     def request(self, choice: PaneChoice, prompt: str) -> GenerationRequest:
         local = self.settings.local
-        return GenerationRequest(
+        request = GenerationRequest(
             prompt=prompt,
             thinking=choice.thinking,
             system=self.settings.system_prompt,
             max_tokens=local.max_tokens,  # the stand-in's short limit is not for this model
             extra={"seed": local.seed} if local.seed is not None else {},
         )
+        return replace(request, effort=choice.effort) if choice.effort else request
 
     async def identity(
         self, request: GenerationRequest | None = None
