@@ -350,10 +350,13 @@ SERVERS: dict[str, type[LoopbackServer]] = {
     "vllm": VllmServer,
 }
 
-if __name__ == "__main__":  # serve one until interrupted: `_dialect_servers.py lmstudio [port]`
+if __name__ == "__main__":  # serve one until SIGINT/SIGTERM: `_dialect_servers.py lmstudio [port]`
+    import signal
+
+    stop = {signal.SIGINT, signal.SIGTERM}
+    signal.pthread_sigmask(signal.SIG_BLOCK, stop)  # the server thread inherits the mask
     server = SERVERS[sys.argv[1]]()
     server.port = int(sys.argv[2]) if len(sys.argv) > 2 else 0
     with server:
         print(server.url, flush=True)
-        with contextlib.suppress(KeyboardInterrupt):
-            threading.Event().wait()
+        signal.sigwait(stop)
