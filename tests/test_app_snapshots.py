@@ -96,3 +96,82 @@ def _finished_comparison(png: bytes) -> Any:
 def test_finished_comparison(snap_compare: Any, size: tuple[int, int], pelican_png: bytes) -> None:
     app = make_app(overrides={"ui": {"image_mode": "halfcell", "theme": "pelican-dark"}})
     assert snap_compare(app, run_before=_finished_comparison(pelican_png), terminal_size=size)
+
+
+def _blind_pair(png: bytes) -> Any:
+    """A blind comparison waiting for its vote: A a pelican, B an answer with no SVG."""
+    from pelican_tui.votes import Contender, VotePair
+
+    async def run_before(pilot: Any) -> None:
+        app = pilot.app
+        a = Contender(1, png, None, "ink 41% · 39 elements · 2.5 KB", "1 local", "38.2 tok/s")
+        b = Contender(2, None, "no SVG in the answer", "no SVG", "2 claude", "61.0 tok/s")
+        app.pending_pairs.append(VotePair(a, b, "sample 1/2"))
+        app.show_blind()
+        await pilot.pause()
+
+    return run_before
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)])
+def test_blind_vote(snap_compare: Any, size: tuple[int, int], pelican_png: bytes) -> None:
+    app = make_app(overrides={"ui": {"image_mode": "halfcell", "blind": True}})
+    assert snap_compare(app, run_before=_blind_pair(pelican_png), terminal_size=size)
+
+
+def _stored_runs() -> None:
+    """Two comparisons and seven votes in the test's own session store."""
+    from _evidence_support import add_comparison, pictures
+
+    from pelican_tui.backends import locations
+    from pelican_tui.backends.store.sessions import SessionStore
+
+    drawn = pictures()
+    with SessionStore.open(locations.sessions_db()) as store:
+        first = add_comparison(store, drawn["pelican"], drawn["blank"])
+        second = add_comparison(store, drawn["no_svg"], drawn["pelican"])
+        for index in range(6):
+            store.add_vote(*first, "a" if index == 0 else "b", blind=True)
+        store.add_vote(*second, "tie", blind=False)
+
+
+async def _wait_for_screen(pilot: Any, name: str) -> None:
+    from _app_support import wait_for
+
+    app = pilot.app
+    await wait_for(pilot, lambda: type(app.screen).__name__ == name, 10)
+    screen = app.screen
+    await wait_for(
+        pilot,
+        lambda: getattr(screen, "loaded", False) or getattr(screen, "board", None) is not None,
+        20,
+    )
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)])
+def test_gallery(snap_compare: Any, size: tuple[int, int]) -> None:
+    from _evidence_support import PROMPT
+
+    _stored_runs()
+    app = make_app(overrides={"prompt": PROMPT, "ui": {"image_mode": "halfcell"}})
+
+    async def run_before(pilot: Any) -> None:
+        await pilot.press("g")
+        await _wait_for_screen(pilot, "GalleryScreen")
+
+    assert snap_compare(app, run_before=run_before, terminal_size=size)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)])
+def test_leaderboard(snap_compare: Any, size: tuple[int, int]) -> None:
+    from _evidence_support import PROMPT
+
+    _stored_runs()
+    app = make_app(overrides={"prompt": PROMPT})
+
+    async def run_before(pilot: Any) -> None:
+        await pilot.press("L")
+        await _wait_for_screen(pilot, "LeaderboardScreen")
+
+    assert snap_compare(app, run_before=run_before, terminal_size=size)

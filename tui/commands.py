@@ -1,7 +1,9 @@
 """Every main-screen key is also a command in the palette (ctrl+p).
 
 The provider lists the app's bindings by description, so new keys appear in
-the palette without being listed twice.
+the palette without being listed twice. Opened over another screen (the
+gallery, the sessions list), it lists only what works there: the main screen's
+keys wait for the main screen.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ class PelicanCommands(Provider):
         app: PelicanApp = self.app  # type: ignore[assignment]
         rows = []
         for row in app.key_rows():  # keys as remapped by the user's keymap
+            if not app.main_key_works(row.action, self.screen):
+                continue  # opened over another screen: only what works there
             help_text = f"key: {row.keys}" + (f" · id: {row.id}" if row.id else "")
             rows.append((row.description, row.action, help_text))
         return rows

@@ -40,6 +40,8 @@ class StatusBar(Widget):
         """Why pictures are drawn in ``image_mode`` (a fallback is said once, as a notification)."""
         self._last = ""
         self._since = time.monotonic()
+        self.blind = False
+        """Blind mode before the vote: only what gives no model away (RAM, pictures)."""
 
     def set_server(self, status: ServerStatus) -> None:
         if self.server is None or self.server.state is not status.state:
@@ -53,6 +55,10 @@ class StatusBar(Widget):
 
     def set_claude(self, note: str) -> None:
         self.claude_note = note
+        self._maybe_refresh()
+
+    def set_blind(self, blind: bool) -> None:
+        self.blind = blind
         self._maybe_refresh()
 
     def set_sample(self, sample: ResourceSample) -> None:
@@ -94,9 +100,12 @@ class StatusBar(Widget):
         """(priority, text, style): lower priority numbers are dropped last."""
         server, style = self._server_text()
         segments = [(0, server, style)]
+        if self.blind:  # the server, its memory, CPU and Claude's state could name a model
+            segments = [(0, "blind: models hidden until the vote", self._colour("warning"))]
         s = self.sample
         if s is not None:
             segments.append((1, f"RAM {format_bytes(s.ram_used)}/{format_bytes(s.ram_total)}", ""))
+        if s is not None and not self.blind:
             if s.server_rss is not None:
                 mapped = s.server_model_mapped
                 extra = f"+{format_bytes(mapped)} map" if mapped else ""
@@ -107,7 +116,8 @@ class StatusBar(Widget):
             segments.append((4, f"CPU {s.cpu_percent:.0f}%", ""))
             if s.swap_used > 64 * 1024 * 1024:
                 segments.append((3, f"swap {format_bytes(s.swap_used)}", self._colour("warning")))
-        segments.append((3, self.claude_note, ""))
+        if not self.blind:
+            segments.append((3, self.claude_note, ""))
         note = f" ({self.image_choice.note})" if self.image_choice.note else ""
         segments.append((3, f"img {self.image_mode}{note}", "dim"))
         return segments

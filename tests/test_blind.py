@@ -1,0 +1,279 @@
+"""Blind mode and votes from the main screen, through the real app.
+
+Claude is the real loopback server speaking Anthropic's protocol
+(tests/_anthropic_server.py); the local model, where used, is the real
+llama-server on the tiny model. What is checked is what a person could see:
+the screen's text (at 80x24 and 160x48), the SVG screenshot, the terminal
+title (also as written to a real pseudo-terminal), the screens a key opens,
+and what the store holds after the vote.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import select
+import signal
+import time
+from pathlib import Path
+
+import pytest
+from _anthropic_server import AnthropicTestServer
+from _app_support import COPY_SVG_PROMPT, make_app, wait_for
+from _evidence_support import screen_text, screenshot_text
+
+from pelican_tui.app import PelicanApp
+from pelican_tui.backends import locations
+from pelican_tui.backends.engine.sides import PaneChoice
+from pelican_tui.backends.store.sessions import SessionStore
+from pelican_tui.screens.gallery_screen import GalleryScreen
+from pelican_tui.screens.log_screen import LogScreen
+from pelican_tui.screens.picture_screen import PictureScreen
+from pelican_tui.screens.sessions_screen import SessionsScreen
+from pelican_tui.screens.text_screen import TextScreen
+from pelican_tui.votes import Contender, shown_as
+
+GIVEAWAYS = (
+    "claude",
+    "Claude",
+    "opus",
+    "local",
+    "SmolLM2",
+    "135M",
+    "Q4_1",
+    "tok/s",
+    "TTFT",
+    "thinking on",
+    "thinking off",
+    "think on",
+    "think off",
+    "server:",
+)
+"""Words that would tell which model drew a picture, or how fast it was."""
+
+
+def _claude_env(monkeypatch: pytest.MonkeyPatch, server: AnthropicTestServer) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key-not-a-secret")
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", server.base_url)
+
+
+def _hides_the_models(app: PelicanApp, where: str) -> None:
+    for text in (screen_text(app), screenshot_text(app), app.terminal_title):
+        for word in GIVEAWAYS:
+            assert word not in text, f"{where}: {word!r} is on screen before the vote:\n{text}"
+
+
+def _both_claude(app: PelicanApp) -> None:
+    """Both panes on the loopback Claude (thinking on vs off): fast, no llama-server."""
+    app.choices["left"] = PaneChoice("claude", True)
+    app.choices["right"] = PaneChoice("claude", False)
+
+
+def test_blind_order_is_a_coin_toss() -> None:
+    first = Contender(1, None, None, "", "one", "")
+    second = Contender(2, None, None, "", "two", "")
+    rng = random.Random(7)
+    orders = [shown_as(first, second, blind=True, rng=rng)[0].run_id for _ in range(400)]
+    assert 150 < orders.count(1) < 250, "each run is A about half the time"
+    assert shown_as(first, second, blind=False) == (first, second), "not blind: as given"
+
+
+async def test_blind_samples_hide_the_models_until_each_vote(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with AnthropicTestServer(scenario="slow", chunk_delay_s=0.03) as claude:
+        _claude_env(monkeypatch, claude)
+        app = make_app(
+            overrides={
+                "claude": {"max_retries": 0},
+                "ui": {"blind": True, "samples": 2, "theme": "pelican-dark"},
+            }
+        )
+        async with app.run_test(size=(160, 48)) as pilot:
+            _both_claude(app)
+            assert app.terminal_title == "pelican-tui · ready"
+            await pilot.press("r")
+            assert await wait_for(pilot, lambda: app.pane("left").state == "running", 10)
+            await pilot.pause()
+            assert "A: running… B: running…" in screen_text(app)
+            assert app.terminal_title.startswith("pelican-tui · running 1/4")
+            _hides_the_models(app, "while streaming")
+
+            assert await wait_for(pilot, lambda: len(app.pending_pairs) == 2, 60)
+            assert await wait_for(pilot, lambda: not app.comparing, 10)
+            await pilot.pause()
+            assert app.terminal_title == "pelican-tui · vote A/B"
+            text = screen_text(app)
+            assert "< A better · > B better · = tie · - both bad" in text
+            assert "sample 1/2 (2 pairs to vote on)" in text
+            _hides_the_models(app, "160x48, before the vote")
+            await pilot.resize_terminal(80, 24)
+            await pilot.pause()
+            _hides_the_models(app, "80x24, before the vote")
+
+            for key, what in (("l", LogScreen), ("a", TextScreen), ("o", SessionsScreen)):
+                await pilot.press(key)
+                await pilot.pause()
+                assert not isinstance(app.screen, what), f"{key} must wait for the vote"
+            await pilot.press("g")
+            await pilot.pause()
+            assert not isinstance(app.screen, GalleryScreen)
+            assert sum("hidden until you vote" in n.message for n in app.notices) == 4
+            await pilot.press("f")  # the pictures full screen: A and B, nothing more
+            assert await wait_for(pilot, lambda: isinstance(app.screen, PictureScreen), 5)
+            _hides_the_models(app, "full-screen pictures")
+            await pilot.press("escape")
+            assert await wait_for(pilot, lambda: not isinstance(app.screen, PictureScreen), 5)
+
+            first, second = app.pending_pairs
+            await pilot.press("greater_than_sign")
+            assert await wait_for(pilot, lambda: len(app.pending_pairs) == 1, 10)
+            assert any("A was" in n.message for n in app.notices), "the first pair is revealed"
+            app.clear_notifications()
+            await pilot.pause()
+            _hides_the_models(app, "the second pair, before its vote")
+            await pilot.press("equals_sign")
+            assert await wait_for(pilot, lambda: not app.pending_pairs, 10)
+            await pilot.pause()
+            assert not app.blind_hidden
+            after = screen_text(app)
+            assert "claude" in after and "tok/s" in after, "after the vote everything shows"
+            assert app.terminal_title == "pelican-tui · ready"
+    with SessionStore.open(locations.sessions_db()) as store:
+        votes = store.votes()
+        titles = [store.get_session(pair.a.session_id).title for pair in (first, second)]  # type: ignore[arg-type]
+        verdict = store.get_session(first.a.session_id).verdict  # type: ignore[arg-type]
+    assert [(v.run_a, v.run_b, v.winner, v.blind) for v in votes] == [
+        (first.a.run_id, first.b.run_id, "b", True),
+        (second.a.run_id, second.b.run_id, "tie", True),
+    ]
+    assert first.a.session_id != second.a.session_id, "one session per sample"
+    assert [t.endswith(f"sample {n}/2") for n, t in enumerate(titles, 1)] == [True, True]
+    assert verdict == first.b.slot, "the session's verdict names the pane that was B"
+
+
+async def test_blind_comparison_of_the_local_model_and_claude(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The real llama-server on the left, Claude on the right: nothing names either."""
+    with AnthropicTestServer(scenario="ok") as claude:
+        _claude_env(monkeypatch, claude)
+        app = make_app(
+            start_server=True,
+            overrides={
+                "prompt": COPY_SVG_PROMPT,
+                "claude": {"max_retries": 0},
+                "local": {"context": 2048, "max_tokens": 100, "seed": 7},
+                "ui": {"blind": True, "theme": "pelican-dark"},
+            },
+        )
+        async with app.run_test(size=(80, 24)) as pilot:
+            server = app.server
+            assert server is not None
+            assert await wait_for(pilot, lambda: server.status.state.value == "ready", 90)
+            assert app.choices["left"].side == "local" and app.choices["right"].side == "claude"
+            await pilot.press("r")
+            assert await wait_for(pilot, lambda: app.blind_hidden, 5)
+            await pilot.pause()
+            _hides_the_models(app, "80x24, streaming")
+            assert await wait_for(pilot, lambda: bool(app.pending_pairs), 180)
+            await pilot.pause()
+            _hides_the_models(app, "80x24, before the vote")
+            await pilot.resize_terminal(160, 48)
+            await pilot.pause()
+            _hides_the_models(app, "160x48, before the vote")
+            (pair,) = app.pending_pairs
+            await pilot.press("minus")
+            assert await wait_for(pilot, lambda: not app.pending_pairs, 10)
+            await pilot.pause()
+            after = screen_text(app)
+            assert "local" in after and "claude" in after and "tok/s" in after
+            revealed = " ".join(n.message for n in app.notices)
+            assert "A was" in revealed and "B was" in revealed
+    with SessionStore.open(locations.sessions_db()) as store:
+        (vote,) = store.votes()
+        session = store.get_session(pair.a.session_id)  # type: ignore[arg-type]
+    assert (vote.run_a, vote.run_b, vote.winner, vote.blind) == (
+        pair.a.run_id,
+        pair.b.run_id,
+        "both_bad",
+        True,
+    )
+    assert session.verdict is None, "both bad names no pane"
+
+
+async def test_verdict_keys_vote_on_the_panes_shown(monkeypatch: pytest.MonkeyPatch) -> None:
+    with AnthropicTestServer(scenario="ok") as claude:
+        _claude_env(monkeypatch, claude)
+        app = make_app(overrides={"claude": {"max_retries": 0}})
+        async with app.run_test(size=(160, 48)) as pilot:
+            _both_claude(app)
+            await pilot.press("r")
+            assert await wait_for(pilot, lambda: len(app.pane_runs) == 2, 10)
+            assert await wait_for(pilot, lambda: not app.comparing, 30)
+            runs = (app.pane_runs["left"], app.pane_runs["right"])
+            assert "claude" in screen_text(app), "not blind: the panes name their models"
+            await pilot.press("less_than_sign")
+            assert await wait_for(
+                pilot, lambda: any("Verdict saved" in n.message for n in app.notices), 5
+            )
+            await pilot.press("greater_than_sign")
+            assert await wait_for(
+                pilot, lambda: any("Already voted" in n.message for n in app.notices), 5
+            )
+            session_id = app.session_id
+    with SessionStore.open(locations.sessions_db()) as store:
+        votes = store.votes()
+        verdict = store.get_session(session_id).verdict  # type: ignore[arg-type]
+    assert [(v.run_a, v.run_b, v.winner, v.blind) for v in votes] == [(*runs, "a", False)]
+    assert verdict == "left"
+
+
+def _read_until(fd: int, wanted: bytes, timeout_s: float) -> bytes:
+    """Read the pty until ``wanted`` appears (or the time is up, or it closes)."""
+    seen = b""
+    deadline = time.monotonic() + timeout_s
+    while wanted not in seen and time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.5)
+        if ready:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+    return seen
+
+
+@pytest.mark.slow
+def test_terminal_title_names_the_app_and_never_a_model(tmp_path: Path) -> None:
+    """The real pelican-tui on a pseudo-terminal writes its title with OSC 2 and gives
+    the terminal's own title back on exit (xterm's title stack)."""
+    import pty
+    import sys
+
+    env = {**os.environ, "TERM": "xterm-256color", "PELICAN_HOME": str(tmp_path / "home"),
+           "PELICAN_LOCAL__CONTEXT": "1024", "PELICAN_UI__BLIND": "true"}  # fmt: skip
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: become pelican-tui
+        argv = [sys.executable, "-m", "pelican_tui", "--image-mode", "halfcell"]
+        os.execvpe(sys.executable, argv, env)
+    try:
+        out = _read_until(fd, "\x1b]2;pelican-tui · ready\x07".encode(), 60)
+        assert "\x1b]2;pelican-tui · ready\x07".encode() in out
+        assert b"\x1b[22;0t" in out, "the terminal's title is kept first"
+        os.write(fd, b"q")
+        out += _read_until(fd, b"\x1b[23;0t", 30)
+        assert b"\x1b[23;0t" in out, "and given back on exit"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+        os.waitpid(pid, 0)
+        os.close(fd)
+    titles = [part.split(b"\x07")[0] for part in out.split(b"\x1b]2;")[1:]]
+    assert titles and all(t.startswith("pelican-tui · ".encode()) for t in titles)
+    for title in titles:
+        for word in GIVEAWAYS:
+            assert word.encode() not in title

@@ -1,0 +1,239 @@
+"""The gallery (g), the pair screen and the leaderboard (L), through the real app.
+
+The session store is filled before the app starts with runs whose pictures
+the real sandboxed renderer drew and whose facts the real measuring code
+took; the app opens the same store (PELICAN_HOME is per test). Keys are
+pressed through Pilot; what is asserted is what the screens show and what
+the store holds afterwards.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from _app_support import make_app, wait_for
+from _evidence_support import (
+    CLAUDE_MODEL,
+    PROMPT,
+    Drawn,
+    add_comparison,
+    pictures,
+    screen_text,
+)
+
+from pelican_tui.backends import locations
+from pelican_tui.backends.store.sessions import SessionStore
+from pelican_tui.screens.gallery_screen import GalleryScreen, grid_shape
+from pelican_tui.screens.leaderboard_screen import LeaderboardScreen
+from pelican_tui.screens.pair_screen import PairScreen
+from pelican_tui.widgets.vote_pair import PairView
+
+
+@pytest.fixture(scope="module")
+def drawn() -> dict[str, Drawn]:
+    return pictures()
+
+
+def _fill(drawn: dict[str, Drawn]) -> list[tuple[int, int]]:
+    """Three comparisons of PROMPT (a pelican against a blank, twice; a no-SVG answer
+    against a pelican), one of another prompt."""
+    with SessionStore.open(locations.sessions_db()) as store:
+        pairs = [
+            add_comparison(store, drawn["pelican"], drawn["blank"]),
+            add_comparison(store, drawn["pelican"], drawn["blank"]),
+            add_comparison(store, drawn["no_svg"], drawn["pelican"]),
+        ]
+        add_comparison(store, drawn["pelican"], drawn["pelican"], prompt="a heron")
+    return pairs
+
+
+async def _open_gallery(pilot: Any) -> GalleryScreen:
+    app = pilot.app
+    await pilot.press("g")
+    assert await wait_for(pilot, lambda: isinstance(app.screen, GalleryScreen), 10)
+    screen = app.screen
+    assert await wait_for(pilot, lambda: screen.loaded and bool(screen.cells()), 10)
+    return screen  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize(("size", "columns"), [((80, 24), 2), ((160, 48), 4)])
+async def test_gallery_shows_every_picture_of_the_prompt_with_its_facts(
+    drawn: dict[str, Drawn], size: tuple[int, int], columns: int
+) -> None:
+    _fill(drawn)
+    app = make_app(overrides={"prompt": PROMPT, "ui": {"theme": "pelican-dark"}})
+    async with app.run_test(size=size) as pilot:
+        gallery = await _open_gallery(pilot)
+        cells = gallery.cells()
+        assert len(cells) == 6, "three sessions of two runs; the heron's are not shown"
+        assert gallery.query_one("#gallery-grid").styles.grid_size_columns == columns
+        text = screen_text(app)
+        assert "Gallery · 6 pictures" in text
+        assert "Qwen3.6-35B-A3B-Q4_K_M" in text and "claude-opus-4-7 · thinking high" in text
+        assert "ink " in text and "elements" in text and "KB" in text
+        assert "empty" in text, "the blank canvas is measured as empty"
+        first = cells[0]
+        assert first.region.width >= 36 and first.region.height >= 10
+        await pilot.press("down")
+        assert gallery.focused is cells[columns], "down moves one row of cells"
+        await pilot.press("down", "down")  # to the last row: it scrolls into view
+        await pilot.pause()
+        assert gallery.focused in cells[4:]
+        assert "no SVG" in screen_text(app), "the answer without SVG says so"
+        await pilot.press("escape")
+        assert await wait_for(pilot, lambda: not isinstance(app.screen, GalleryScreen), 5)
+
+
+def test_grid_is_larger_cells_when_narrow() -> None:
+    assert grid_shape(80, 24, 12) == (2, 11)
+    assert grid_shape(160, 48, 12) == (4, 15)
+    assert grid_shape(160, 48, 1) == (1, 15), "one picture: one large cell"
+
+
+async def test_gallery_filters_by_a_fact(drawn: dict[str, Drawn]) -> None:
+    _fill(drawn)
+    app = make_app(overrides={"prompt": PROMPT, "ui": {"theme": "pelican-dark"}})
+    async with app.run_test(size=(160, 48)) as pilot:
+        gallery = await _open_gallery(pilot)
+        await pilot.press("f")  # only pictures that render
+        assert await wait_for(pilot, lambda: len(gallery.cells()) == 5, 5)
+        assert all(cell.item.facts["renders"] for cell in gallery.cells())
+        await pilot.press("f")  # hide empty ones too
+        assert await wait_for(pilot, lambda: len(gallery.cells()) == 3, 5)
+        assert not any(cell.item.facts["empty"] for cell in gallery.cells())
+        assert "hide empty pictures" in screen_text(app)
+        await pilot.press("f")
+        assert await wait_for(pilot, lambda: len(gallery.cells()) == 6, 5)
+
+
+async def test_two_pictures_side_by_side_are_voted_on_and_stored(drawn: dict[str, Drawn]) -> None:
+    _fill(drawn)
+    app = make_app(overrides={"prompt": PROMPT, "ui": {"theme": "pelican-dark"}})
+    async with app.run_test(size=(160, 48)) as pilot:
+        gallery = await _open_gallery(pilot)
+        cells = gallery.cells()
+        first, second = cells[0].item.run.id, cells[3].item.run.id
+        await pilot.press("space", "right", "right", "right", "space")
+        assert gallery.marked == [first, second]
+        await pilot.press("enter")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, PairScreen), 5)
+        pair_screen = app.screen
+        assert isinstance(pair_screen, PairScreen)
+        assert pair_screen.pair.a.run_id == first, "not blind: the first marked is A"
+        text = screen_text(app)
+        assert "Qwen3.6" in text, "not blind: who drew each picture is shown"
+        await pilot.press("greater_than_sign")
+        assert await wait_for(pilot, lambda: pair_screen.winner == "b", 5)
+        assert "Vote saved: B is better" in screen_text(app)
+        await pilot.press("less_than_sign")  # one vote per pair
+        await pilot.press("escape")
+        assert await wait_for(pilot, lambda: app.screen is gallery, 5)
+        assert gallery.marked == [], "a pair voted on is unmarked"
+    with SessionStore.open(locations.sessions_db()) as store:
+        votes = store.votes()
+    assert [(v.run_a, v.run_b, v.winner, v.blind) for v in votes] == [(first, second, "b", False)]
+
+
+async def test_blind_gallery_hides_who_until_the_vote(drawn: dict[str, Drawn]) -> None:
+    _fill(drawn)
+    app = make_app(overrides={"prompt": PROMPT, "ui": {"theme": "pelican-dark"}})
+    async with app.run_test(size=(80, 24)) as pilot:
+        gallery = await _open_gallery(pilot)
+        await pilot.press("b")
+        assert await wait_for(
+            pilot, lambda: gallery.blind and gallery.cells()[0].border_title == "#1", 5
+        )
+        text = screen_text(app)
+        for name in ("Qwen", "claude", CLAUDE_MODEL, "local", "tok/s", "thinking"):
+            assert name not in text, name
+        cells = gallery.cells()
+        marked = {cells[0].item.run.id, cells[1].item.run.id}
+        await pilot.press("space", "right", "space", "enter")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, PairScreen), 5)
+        pair_screen = app.screen
+        assert isinstance(pair_screen, PairScreen)
+        view = pair_screen.query_one(PairView)
+        before = screen_text(app)
+        for name in ("Qwen", "claude", "tok/s", "thinking"):
+            assert name not in before, name
+        await pilot.press("minus")
+        assert await wait_for(pilot, lambda: view.revealed, 5)
+        after = screen_text(app)
+        assert "Vote saved: both are bad" in after
+        captions = " ".join(view.captions())
+        assert "tok/s" in captions and "session #" in captions, "revealed after the vote"
+        assert "Qwen3.6" in after or CLAUDE_MODEL in after
+    with SessionStore.open(locations.sessions_db()) as store:
+        (vote,) = store.votes()
+    assert {vote.run_a, vote.run_b} == marked
+    assert vote.winner == "both_bad" and vote.blind
+
+
+async def test_empty_gallery_says_how_to_fill_it() -> None:
+    app = make_app(overrides={"prompt": "a prompt never run", "ui": {"theme": "pelican-dark"}})
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("g")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, GalleryScreen), 10)
+        assert await wait_for(
+            pilot, lambda: "No pictures of this prompt yet" in screen_text(app), 10
+        )
+
+
+# --------------------------------------------------------------------------- leaderboard
+
+
+def _votes(pairs: list[tuple[int, int]], *, judge: str | None = None) -> None:
+    """Claude (B) wins 5 of 6 votes on the first comparison's runs; one tie on another."""
+    with SessionStore.open(locations.sessions_db()) as store:
+        a, b = pairs[0]
+        for index in range(6):
+            winner = "a" if index == 0 else "b"
+            store.add_vote(a, b, winner, blind=True, judge=judge)  # type: ignore[arg-type]
+        store.add_vote(*pairs[1], "tie", blind=False, judge=judge)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)])
+async def test_leaderboard_ranks_with_intervals(
+    drawn: dict[str, Drawn], size: tuple[int, int]
+) -> None:
+    pairs = _fill(drawn)
+    _votes(pairs)
+    app = make_app(overrides={"prompt": PROMPT, "ui": {"theme": "pelican-dark"}})
+    async with app.run_test(size=size) as pilot:
+        await pilot.press("L")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, LeaderboardScreen), 10)
+        board = app.screen
+        assert isinstance(board, LeaderboardScreen)
+        assert await wait_for(pilot, lambda: board.board is not None, 20)
+        assert board.board is not None
+        ranked = board.board.ranked
+        assert next(row.configuration.label.split(" · ")[0] for row in ranked) == CLAUDE_MODEL
+        text = screen_text(app)
+        assert "this prompt" in text and "7 votes" in text
+        assert "●" in text and "├" in text, "the interval is drawn as a bar"
+        assert "5/1/1" in text, "Claude: 5 wins, 1 loss, 1 tie"
+        assert "judge" not in text.lower(), "no judge votes: no judge section"
+        await pilot.press("p")
+        assert await wait_for(pilot, lambda: "all prompts" in screen_text(app), 20)
+
+
+async def test_leaderboard_lists_too_few_votes_and_the_judge_apart(
+    drawn: dict[str, Drawn],
+) -> None:
+    pairs = _fill(drawn)
+    with SessionStore.open(locations.sessions_db()) as store:
+        store.add_vote(*pairs[0], "b", blind=True)
+    _votes(pairs, judge=CLAUDE_MODEL)
+    app = make_app(overrides={"prompt": PROMPT, "ui": {"theme": "pelican-dark"}})
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("L")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, LeaderboardScreen), 10)
+        board = app.screen
+        assert isinstance(board, LeaderboardScreen)
+        assert await wait_for(pilot, lambda: board.judge_board is not None, 20)
+        await pilot.pause()
+        text = screen_text(app)
+        assert "too few votes" in text, "one vote of mine: listed, not ranked"
+        assert "The judge's ratings" in text
+        assert "agreed with you on 1 of 1 pairs" in text

@@ -1,0 +1,338 @@
+"""Every picture of one prompt in a grid, across sessions; pick two to vote on.
+
+``GalleryScreen`` reads the prompt's finished runs from the session store (in
+a worker: SQLite blocks), draws each picture in a cell with its measured
+facts (:attr:`Run.picture_facts`) and who drew it, and lets the user filter
+by a fact, mark two pictures and open them side by side in the
+:class:`~pelican_tui.screens.pair_screen.PairScreen` to vote on.
+
+In blind mode the cells are numbered, not named, in a shuffled order, and
+show no times: the pair is then voted on blind too. The grid has fewer,
+larger cells in a narrow terminal and scrolls when there are more pictures
+than fit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from pelican_tui.backends.ratings.configuration import configuration_of
+from pelican_tui.backends.store.records import Run
+from pelican_tui.backends.store.sessions import SessionStore
+from pelican_tui.screens.pair_screen import PairScreen
+from pelican_tui.votes import (
+    FACT_FILTERS,
+    FILTER_WORDS,
+    Contender,
+    FactFilter,
+    VotePair,
+    facts_line,
+    passes,
+    run_numbers,
+    shown_as,
+)
+from pelican_tui.widgets.picture import PictureView
+from pelican_tui.widgets.text_line import TextLine
+
+MIN_CELL_WIDTH = 38
+"""Columns a cell needs at least: 2 cells across at 80 columns, 4 at 160."""
+MAX_COLUMNS = 6
+
+
+@dataclass(frozen=True, slots=True)
+class GalleryItem:
+    """One picture of the prompt: the run, who made it, what was measured."""
+
+    run: Run
+    label: str
+    """The configuration (model, thinking, effort) that made it."""
+    facts: dict[str, Any]
+    """The run's picture facts; for a run stored before they were measured, only
+    whether there is a picture."""
+
+    def contender(self, *, blind: bool) -> Contender:
+        run = self.run
+        note = None if run.png else (run.svg_note or run.failure_reason or "no picture")
+        return Contender(
+            run_id=run.id,
+            png=run.png,
+            note=note,
+            facts=facts_line(self.facts, with_time=not blind),
+            who=f"{self.label} (session #{run.session_id})",
+            numbers=run_numbers(run.timings, run.usage),
+            session_id=run.session_id,
+            slot=run.slot,
+        )
+
+
+def gallery_items(runs: list[Run]) -> list[GalleryItem]:
+    """The store's runs as gallery items, oldest first (the store gives newest first)."""
+    items = []
+    for run in reversed(runs):
+        facts = dict(run.picture_facts) if run.picture_facts else {"renders": run.png is not None}
+        items.append(GalleryItem(run, configuration_of(run).label, facts))
+    return items
+
+
+def grid_shape(width: int, height: int, count: int) -> tuple[int, int]:
+    """(columns, cell height) for ``count`` pictures on a ``width`` x ``height`` screen:
+    two rows of cells in a short terminal, three in a tall one."""
+    columns = max(1, min(MAX_COLUMNS, width // MIN_CELL_WIDTH, max(count, 1)))
+    rows = 2 if height < 40 else 3
+    return columns, max(8, (height - 2) // rows)
+
+
+class GalleryCell(Vertical, can_focus=True):
+    """One picture with its title (who, or a number when blind) and its facts."""
+
+    DEFAULT_CSS = """
+    GalleryCell { border: round $panel-lighten-2; height: 100%; }
+    GalleryCell:focus { border: round $accent; }
+    GalleryCell.-marked { border: double $success; }
+    GalleryCell PictureView { height: 1fr; min-height: 3; }
+    GalleryCell > .cell-facts { height: auto; max-height: 2; padding: 0 1; color: $text-muted; }
+    """
+
+    def __init__(self, item: GalleryItem, title: str, facts: str, mode: str) -> None:
+        super().__init__()
+        self.item = item
+        self._title = title
+        self._facts = facts
+        self._mode = mode
+
+    def compose(self) -> ComposeResult:
+        run = self.item.run
+        note = None if run.png else (run.svg_note or "no picture")
+        yield PictureView(run.png, mode=self._mode, placeholder=note or "no picture")
+        yield Static(self._facts, classes="cell-facts", markup=False)
+
+    def on_mount(self) -> None:
+        self.border_title = self._title
+
+    def mark(self, place: int | None) -> None:
+        self.set_class(place is not None, "-marked")
+        self.border_subtitle = f"marked {place}" if place is not None else ""
+
+
+class GalleryScreen(Screen[None]):
+    """All pictures of ``prompt``; ``escape`` closes.
+
+    Keys: arrows move, ``space`` marks a picture (two at most), ``enter`` opens
+    the two marked pictures side by side to vote on, ``f`` cycles the filter
+    (all, only rendered, hide empty), ``b`` blind on/off.
+
+    Args:
+        store: The session store (shared with the app; it is thread-safe).
+        prompt: Whose pictures to show.
+        blind: Start blind (numbers instead of names, shuffled, no times).
+        mode: The picture mode for :class:`PictureView`.
+    """
+
+    CSS_PATH = Path(__file__).with_suffix(".tcss")
+
+    # Arrows are priority bindings: the scrolling container would take them first.
+    BINDINGS = [
+        Binding("escape", "close", "Close", id="gallery_close"),
+        Binding("space", "mark", "Mark", id="gallery_mark"),
+        Binding("enter", "open_pair", "Vote on marked", id="gallery_open_pair"),
+        Binding("f", "cycle_filter", "Filter", id="gallery_filter"),
+        Binding("b", "toggle_blind", "Blind", id="gallery_blind"),
+        Binding("left", "move(-1, 0)", "Left", show=False, priority=True, id="gallery_left"),
+        Binding("right", "move(1, 0)", "Right", show=False, priority=True, id="gallery_right"),
+        Binding("up", "move(0, -1)", "Up", show=False, priority=True, id="gallery_up"),
+        Binding("down", "move(0, 1)", "Down", show=False, priority=True, id="gallery_down"),
+    ]
+
+    def __init__(
+        self, store: SessionStore, prompt: str, *, blind: bool = False, mode: str = "auto"
+    ) -> None:
+        super().__init__()
+        self.store = store
+        self.prompt = prompt
+        self.blind = blind
+        self.mode = mode
+        self.items: list[GalleryItem] = []
+        self.loaded = False
+        self.fact_filter: FactFilter = "all"
+        self.marked: list[int] = []
+        """Run ids of the marked pictures, in the order marked (A first when not blind)."""
+        self._order: list[GalleryItem] = []
+        self._rng = random.Random()
+
+    def compose(self) -> ComposeResult:
+        yield TextLine("Gallery · loading…", classes="gallery-header")
+        with VerticalScroll(id="gallery-scroll"):
+            yield Grid(id="gallery-grid")
+        yield Static("", id="gallery-empty", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#gallery-empty").display = False
+        self._load()
+
+    @work(exclusive=True, group="gallery-load", exit_on_error=False, name="read the gallery")
+    async def _load(self) -> None:
+        try:
+            runs = await asyncio.to_thread(self.store.runs_for_prompt, self.prompt)
+            items = await asyncio.to_thread(gallery_items, runs)
+        except Exception as error:
+            self._say(f"The session store could not be read: {error}")
+            return
+        self.items = items
+        self.loaded = True
+        self._arrange()
+        await self._fill()
+
+    # -- drawing ------------------------------------------------------------------------
+
+    @property
+    def shown(self) -> list[GalleryItem]:
+        """The items in the grid, in order (after the filter; shuffled when blind)."""
+        return [item for item in self._order if passes(item.facts, self.fact_filter)]
+
+    def cells(self) -> list[GalleryCell]:
+        return list(self.query(GalleryCell))
+
+    def _arrange(self) -> None:
+        self._order = list(self.items)
+        if self.blind:
+            self._rng.shuffle(self._order)
+
+    def _say(self, text: str) -> None:
+        empty = self.query_one("#gallery-empty", Static)
+        empty.update(text)
+        empty.display = True
+        self.query_one("#gallery-scroll").display = False
+
+    def _header(self) -> str:
+        shown, total = len(self.shown), len(self.items)
+        count = f"{total} pictures" if shown == total else f"{shown} of {total} pictures"
+        blind = " · blind" if self.blind else ""
+        marked = f" · marked {len(self.marked)}/2" if self.marked else ""
+        rest = f" · {FILTER_WORDS[self.fact_filter]}{blind}{marked}"
+        room = max(self.size.width - len(f"Gallery · {count} of “”{rest}") - 2, 12)
+        prompt = self.prompt if len(self.prompt) <= room else self.prompt[: room - 1] + "…"
+        return f"Gallery · {count} of “{prompt}”{rest}"
+
+    async def _fill(self) -> None:
+        grid = self.query_one("#gallery-grid", Grid)
+        await grid.remove_children()
+        shown = self.shown
+        self.query_one(".gallery-header", TextLine).update(self._header())
+        if not shown:
+            why = (
+                "No pictures of this prompt yet: run it (r), several times with samples (n)."
+                if not self.items
+                else f"No picture passes the filter ({FILTER_WORDS[self.fact_filter]}): press f."
+            )
+            self._say(why)
+            return
+        self.query_one("#gallery-empty").display = False
+        self.query_one("#gallery-scroll").display = True
+        self._shape()
+        cells = []
+        for number, item in enumerate(shown, 1):
+            title = f"#{number}" if self.blind else item.label
+            facts = facts_line(item.facts, with_time=not self.blind)
+            cells.append(GalleryCell(item, title, facts, self.mode))
+        await grid.mount_all(cells)
+        self._show_marks()
+        cells[0].focus()
+
+    def _shape(self) -> None:
+        columns, height = grid_shape(self.size.width, self.size.height, len(self.shown))
+        grid = self.query_one("#gallery-grid", Grid)
+        grid.styles.grid_size_columns = columns
+        grid.styles.grid_rows = str(height)
+
+    def on_resize(self) -> None:
+        if self.loaded and self.shown:
+            self._shape()
+
+    def _show_marks(self) -> None:
+        for cell in self.cells():
+            run_id = cell.item.run.id
+            cell.mark(self.marked.index(run_id) + 1 if run_id in self.marked else None)
+        self.query_one(".gallery-header", TextLine).update(self._header())
+
+    # -- keys ---------------------------------------------------------------------------
+
+    def _focused_cell(self) -> GalleryCell | None:
+        return self.focused if isinstance(self.focused, GalleryCell) else None
+
+    def action_move(self, dx: int, dy: int) -> None:
+        cells = self.cells()
+        if not cells:
+            return
+        current = self._focused_cell()
+        index = cells.index(current) if current in cells else 0
+        columns = self.query_one("#gallery-grid", Grid).styles.grid_size_columns or 1
+        target = index + dx + dy * columns
+        if 0 <= target < len(cells):
+            cells[target].focus()
+            cells[target].scroll_visible()
+
+    def action_mark(self) -> None:
+        cell = self._focused_cell()
+        if cell is None:
+            return
+        run_id = cell.item.run.id
+        if run_id in self.marked:
+            self.marked.remove(run_id)
+        else:
+            self.marked = [*self.marked, run_id][-2:]  # a third mark drops the first
+        self._show_marks()
+
+    def action_open_pair(self) -> None:
+        picked = [item for item in self.items if item.run.id in self.marked]
+        focused = self._focused_cell()
+        if len(picked) == 1 and focused is not None and focused.item.run.id not in self.marked:
+            picked.append(focused.item)  # one marked + the focused one
+        if len(picked) != 2:
+            self.notify("Mark two pictures with space, then press enter to vote on them.")
+            return
+        by_mark = sorted(
+            picked, key=lambda i: self.marked.index(i.run.id) if i.run.id in self.marked else 2
+        )
+        first, second = (item.contender(blind=self.blind) for item in by_mark)
+        a, b = shown_as(first, second, blind=self.blind, rng=self._rng)
+        pair = VotePair(a, b, label="from the gallery")
+
+        def closed(winner: str | None) -> None:
+            if winner is not None:
+                self.marked = []
+                self._show_marks()
+
+        self.app.push_screen(PairScreen(self.store, pair, blind=self.blind, mode=self.mode), closed)
+
+    async def action_cycle_filter(self) -> None:
+        index = FACT_FILTERS.index(self.fact_filter)
+        self.fact_filter = FACT_FILTERS[(index + 1) % len(FACT_FILTERS)]
+        if self.loaded:
+            await self._fill()
+
+    async def action_toggle_blind(self) -> None:
+        self.blind = not self.blind
+        self.notify(
+            "Blind: numbers instead of names, shuffled; pairs are voted on blind."
+            if self.blind
+            else "Not blind: each picture says who drew it.",
+            timeout=4,
+        )
+        if self.loaded:
+            self._arrange()
+            await self._fill()
+
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,213 @@
+"""The leaderboard: configurations rated from the user's votes, with 95% intervals.
+
+``LeaderboardScreen`` asks :func:`~pelican_tui.backends.ratings.leaderboard.leaderboard`
+(in a worker: it reads the store and bootstraps the intervals) for the votes
+on one prompt or on every prompt, and draws one row per configuration: rank,
+rating, the interval as a small bar of text, votes, wins/losses/ties.
+Configurations with too few votes are listed after the ranked ones, unranked.
+When a judge model has voted, its ratings are shown apart, below, with how
+often it agreed with the user.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from pelican_tui.backends.ratings.leaderboard import Leaderboard, Row, leaderboard
+from pelican_tui.backends.store.sessions import SessionStore
+from pelican_tui.widgets.text_line import TextLine
+
+BAR_WIDTH = 15
+"""Characters of the interval bar."""
+_FIXED_COLUMNS = 1 + 6 + BAR_WIDTH + 5 + 5 + 2 * 6 + 2
+"""Columns taken by everything but the configuration's name: the cells of rank, rating,
+bar, votes and W/L/T, a padding of 2 per column, and a scrollbar."""
+
+
+def interval_bar(row: Row, low: float, high: float, width: int = BAR_WIDTH) -> str:
+    """The interval of ``row`` on the scale ``low``..``high``: ``  ├──●───┤    ``.
+
+    A part beyond the scale is cut at the edge and marked ``◂`` or ``▸``.
+    """
+    span = max(high - low, 1e-9)
+
+    def at(value: float) -> int:
+        return round((value - low) / span * (width - 1))
+
+    left, mid, right = at(row.low), at(row.rating), at(row.high)
+    cells = [" "] * width
+    for x in range(max(left, 0), min(right, width - 1) + 1):
+        cells[x] = "─"
+    if 0 <= left < width:
+        cells[left] = "├"
+    if 0 <= right < width:
+        cells[right] = "┤"
+    if left < 0:
+        cells[0] = "◂"
+    if right >= width:
+        cells[-1] = "▸"
+    cells[max(0, min(mid, width - 1))] = "●"
+    return "".join(cells)
+
+
+def scale(rows: Sequence[Row]) -> tuple[float, float]:
+    """The range the bars are drawn on: the ranked rows' intervals (all rows if none)."""
+    shown = [row for row in rows if row.ranked] or list(rows)
+    if not shown:
+        return 0.0, 1.0
+    return min(row.low for row in shown), max(row.high for row in shown)
+
+
+def _shorten(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: max(width - 1, 1)] + "…"
+
+
+class LeaderboardScreen(Screen[None]):
+    """Ratings from votes; ``p`` switches between this prompt and every prompt.
+
+    Args:
+        store: The session store (shared with the app; it is thread-safe).
+        prompt: The prompt of "this prompt".
+    """
+
+    CSS_PATH = Path(__file__).with_suffix(".tcss")
+
+    BINDINGS = [
+        Binding("escape", "close", "Close", id="leaderboard_close"),
+        Binding("p", "toggle_prompt", "This prompt / all", id="leaderboard_prompt"),
+    ]
+
+    def __init__(self, store: SessionStore, prompt: str) -> None:
+        super().__init__()
+        self.store = store
+        self.prompt = prompt
+        self.all_prompts = False
+        self.board: Leaderboard | None = None
+        self.judge_board: Leaderboard | None = None
+
+    def compose(self) -> ComposeResult:
+        yield TextLine("Leaderboard · loading…", classes="leaderboard-header")
+        yield DataTable(id="leaderboard-table", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="leaderboard-note", markup=False)
+        yield TextLine("", classes="judge-header")
+        yield DataTable(id="judge-table", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(".judge-header").display = False
+        self.query_one("#judge-table").display = False
+        self._load()
+
+    @work(exclusive=True, group="leaderboard", exit_on_error=False, name="rate the votes")
+    async def _load(self) -> None:
+        prompt = None if self.all_prompts else self.prompt
+        table = self.query_one("#leaderboard-table", DataTable)
+        table.loading = True
+        try:
+            mine = await asyncio.to_thread(leaderboard, self.store, prompt=prompt)
+            judged = await asyncio.to_thread(leaderboard, self.store, prompt=prompt, judge=True)
+        except Exception as error:
+            table.loading = False
+            self.query_one("#leaderboard-note", Static).update(
+                f"The votes could not be read: {error}"
+            )
+            return
+        table.loading = False
+        self.board, self.judge_board = mine, judged
+        self._draw()
+
+    def _scope(self, room: int) -> str:
+        if self.all_prompts:
+            return "all prompts"
+        return f"this prompt (“{_shorten(self.prompt, max(room, 12))}”)"
+
+    def _draw(self) -> None:
+        board = self.board
+        if board is None:
+            return
+        rest = f" · {board.counted} votes · p: " + (
+            "this prompt" if self.all_prompts else "all prompts"
+        )
+        room = self.size.width - len(f"Leaderboard · this prompt (“”){rest}") - 2
+        self.query_one(".leaderboard-header", TextLine).update(
+            f"Leaderboard · {self._scope(room)}{rest}"
+        )
+        self._fill(self.query_one("#leaderboard-table", DataTable), board)
+        notes = []
+        if not board.rows:
+            notes.append(
+                "No votes yet. Vote after a comparison (< > = -), blind with B, or on any "
+                "two pictures of the gallery (g)."
+            )
+        else:
+            notes.append(
+                f"Ranked after {board.min_votes} votes; {board.level:.0%} intervals from "
+                f"{board.resamples} bootstrap resamples. T counts ties and “both bad”."
+            )
+        if board.same_configuration:
+            notes.append(
+                f"{board.same_configuration} votes between two runs of one configuration "
+                "are left out."
+            )
+        self.query_one("#leaderboard-note", Static).update("\n".join(notes))
+        judged = self.judge_board
+        has_judge = judged is not None and bool(judged.rows)
+        self.query_one(".judge-header").display = has_judge
+        self.query_one("#judge-table").display = has_judge
+        if judged is not None and has_judge:
+            agreement = judged.agreement
+            agreed = ""
+            if agreement is not None and agreement.pairs:
+                agreed = f" · agreed with you on {agreement.agreed} of {agreement.pairs} pairs"
+            self.query_one(".judge-header", TextLine).update(
+                f"The judge's ratings (apart from yours) · {judged.counted} votes{agreed}"
+            )
+            self._fill(self.query_one("#judge-table", DataTable), judged)
+
+    def _fill(self, table: DataTable[Text], board: Leaderboard) -> None:
+        table.clear(columns=True)
+        name_width = max(16, self.size.width - _FIXED_COLUMNS)
+        table.add_column("#", key="rank")
+        table.add_column("Configuration", key="configuration")
+        table.add_column("Rating", key="rating")
+        table.add_column(f"{board.level:.0%} interval", key="interval")
+        table.add_column("Votes", key="votes")
+        table.add_column("W/L/T", key="wlt")
+        low, high = scale(board.rows)
+        for rank, row in enumerate(board.ranked, 1):
+            table.add_row(
+                Text(str(rank), style="bold"),
+                Text(_shorten(row.configuration.label, name_width)),
+                Text(f"{row.rating:.0f}", style="bold"),
+                Text(f"{interval_bar(row, low, high)}"),
+                Text(str(row.votes)),
+                Text(f"{row.wins}/{row.losses}/{row.ties + row.both_bad}"),
+            )
+        for row in board.unranked:
+            table.add_row(
+                Text("-", style="dim"),
+                Text(_shorten(row.configuration.label, name_width)),
+                Text("too few votes", style="italic"),
+                Text(""),
+                Text(str(row.votes)),
+                Text(f"{row.wins}/{row.losses}/{row.ties + row.both_bad}"),
+            )
+
+    def on_resize(self) -> None:
+        self._draw()
+
+    def action_toggle_prompt(self) -> None:
+        self.all_prompts = not self.all_prompts
+        self._load()
+
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,85 @@
+"""Two pictures from the gallery side by side, to vote on (blind or not).
+
+``PairScreen`` shows a :class:`~pelican_tui.votes.VotePair` in the
+:class:`~pelican_tui.widgets.vote_pair.PairView`, takes one vote (A better,
+B better, tie, both bad), stores it with
+:meth:`~pelican_tui.backends.store.sessions.SessionStore.add_vote`, and then
+reveals who drew which picture. It dismisses with the winner, or None when
+closed without a vote.
+"""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from pelican_tui.backends.store.records import Winner
+from pelican_tui.backends.store.sessions import SessionStore
+from pelican_tui.votes import WINNER_WORDS, VotePair, store_vote
+from pelican_tui.widgets.vote_pair import PairView, vote_keys_line
+
+
+class PairScreen(Screen[str | None]):
+    """Vote on two pictures; ``escape`` closes (dismiss(winner or None)).
+
+    Args:
+        store: Where the vote is recorded.
+        pair: The pictures, already in the order shown (A first).
+        blind: Whether who drew them is hidden until the vote (and recorded so).
+        mode: The picture mode for :class:`PictureView`.
+    """
+
+    BINDINGS = [
+        Binding("less_than_sign", "vote('a')", "A better", id="pair_vote_a"),
+        Binding("greater_than_sign", "vote('b')", "B better", id="pair_vote_b"),
+        Binding("equals_sign", "vote('tie')", "Tie", id="pair_vote_tie"),
+        Binding("minus", "vote('both_bad')", "Both bad", id="pair_vote_both_bad"),
+        Binding("escape", "close", "Close", id="pair_close"),
+    ]
+
+    def __init__(
+        self, store: SessionStore, pair: VotePair, *, blind: bool, mode: str = "auto"
+    ) -> None:
+        super().__init__()
+        self.store = store
+        self.pair = pair
+        self.blind = blind
+        self.mode = mode
+        self.winner: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield PairView(image_mode=self.mode, id="pair")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        view = self.query_one(PairView)
+        view.show_pair(self.pair, revealed=not self.blind)
+        hidden = "blind: who drew which is shown after your vote" if self.blind else "not blind"
+        view.set_status(f"{self.pair.label} · {hidden}" if self.pair.label else hidden)
+        keys = {"a": "<", "b": ">", "tie": "=", "both_bad": "-"}
+        view.set_keys(vote_keys_line(keys) + " · esc back")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "vote":
+            return self.winner is None  # one vote per pair: the keys go once it is cast
+        return True
+
+    async def action_vote(self, winner: Winner) -> None:
+        if self.winner is not None:
+            return
+        view = self.query_one(PairView)
+        try:
+            await store_vote(self.store, self.pair, winner, blind=self.blind)
+        except Exception as error:  # the pair stays on screen; the user can try again
+            self.notify(f"The vote was not saved: {error}", severity="error", timeout=10)
+            return
+        self.winner = winner
+        view.show_pair(self.pair, revealed=True, winner=winner)
+        view.set_status(f"Vote saved: {WINNER_WORDS[winner]}. Who drew each picture is under it.")
+        view.set_keys("esc back to the gallery")
+        self.refresh_bindings()
+
+    def action_close(self) -> None:
+        self.dismiss(self.winner)

@@ -1,0 +1,172 @@
+"""Two pictures to vote on, as the front end shows them: A and B, hidden or revealed.
+
+A :class:`VotePair` is what a vote widget draws (the pictures, neutral facts)
+and what it reveals after the vote (who drew each picture, and the numbers).
+The store records the vote (:meth:`SessionStore.add_vote`); this module only
+words it and decides the order of the two pictures on screen
+(:func:`shown_as`): in blind mode the order is random, so neither the pane
+nor the order in which runs were made gives a model away.
+
+Plain data, no Textual: the main screen, the gallery and the pair screen all
+use it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from pelican_tui.backends.store.records import Winner
+
+if TYPE_CHECKING:
+    from pelican_tui.backends.store.records import Vote
+    from pelican_tui.backends.store.sessions import SessionStore
+
+WINNER_WORDS: dict[str, str] = {
+    "a": "A is better",
+    "b": "B is better",
+    "tie": "a tie",
+    "both_bad": "both are bad",
+}
+"""How a vote reads in a sentence ("Vote saved: A is better.")."""
+
+FactFilter = Literal["all", "rendered", "not_empty"]
+FACT_FILTERS: tuple[FactFilter, ...] = ("all", "rendered", "not_empty")
+FILTER_WORDS: dict[FactFilter, str] = {
+    "all": "all pictures",
+    "rendered": "only pictures that render",
+    "not_empty": "hide empty pictures",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Contender:
+    """One picture of a pair: what may be shown before the vote, and what is revealed after."""
+
+    run_id: int | None
+    png: bytes | None
+    note: str | None
+    """Why there is no picture (or a note on it); says nothing about the model."""
+    facts: str
+    """Measured facts about the picture, without times (times can give a model away)."""
+    who: str
+    """Who drew it: the pane title or configuration ("2 claude · claude-opus-4-7")."""
+    numbers: str
+    """Speed, tokens, time to the picture (revealed with ``who``)."""
+    session_id: int | None = None
+    slot: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VotePair:
+    """Two pictures shown as A and B."""
+
+    a: Contender
+    b: Contender
+    label: str = ""
+    """What the pair is ("sample 2/4"); neutral."""
+
+    @property
+    def votable(self) -> bool:
+        """Both pictures come from stored runs (a vote needs their ids)."""
+        return self.a.run_id is not None and self.b.run_id is not None
+
+    @property
+    def same_session(self) -> int | None:
+        """The session both runs belong to (None: different ones, or unknown)."""
+        return self.a.session_id if self.a.session_id == self.b.session_id else None
+
+    def winner_slot(self, winner: str) -> str | None:
+        """The pane (slot) that won, for the session's verdict; None: no single pane."""
+        if winner == "tie":
+            return "tie"
+        chosen = {"a": self.a, "b": self.b}.get(winner)
+        return chosen.slot if chosen is not None else None
+
+    def revealed(self, winner: str | None = None) -> str:
+        """One sentence: who was A and who was B (and how the vote went)."""
+        said = f"You voted: {WINNER_WORDS[winner]}. " if winner else ""
+        return f"{said}A was {self.a.who}; B was {self.b.who}."
+
+
+def shown_as(
+    first: Contender, second: Contender, *, blind: bool, rng: random.Random | None = None
+) -> tuple[Contender, Contender]:
+    """The order on screen: in blind mode a coin toss, else as given."""
+    if blind and (rng or random).random() < 0.5:
+        return second, first
+    return first, second
+
+
+def facts_line(facts: Mapping[str, Any] | None, *, with_time: bool = True) -> str:
+    """A picture's measured facts in a few words: "ink 23% · 34 elements · 3.1 KB · 12.4 s".
+
+    Empty without facts (runs stored before facts were measured).
+    """
+    if not facts:
+        return ""
+    words: list[str] = []
+    if facts.get("renders"):
+        if not isinstance(facts.get("ink"), int | float) and not facts.get("empty"):
+            words.append("renders")  # else the ink (or "empty") says it was drawn
+    elif facts.get("not_svg"):
+        words.append("no SVG")
+    elif facts.get("render_failed"):
+        words.append("render failed")
+    else:
+        words.append("no picture")
+    if facts.get("truncated"):
+        words.append("truncated")
+    if facts.get("empty"):
+        words.append("empty")
+    elif isinstance(ink := facts.get("ink"), int | float):
+        words.append(f"ink {ink:.0%}")
+    if elements := facts.get("elements"):
+        words.append(f"{elements} element{'s' if elements != 1 else ''}")
+    if size := facts.get("svg_bytes"):
+        words.append(f"{size / 1024:.1f} KB")
+    seconds = facts.get("seconds_to_picture")
+    if with_time and isinstance(seconds, int | float):
+        words.append(f"{seconds:.1f} s")
+    return " · ".join(words)
+
+
+def run_numbers(timings: Mapping[str, Any], usage: Mapping[str, Any]) -> str:
+    """A stored run's speed in a few words: "38.2 tok/s · 2140 tok · TTFT 0.41s"."""
+    words = []
+    rate = timings.get("generation_tokens_per_s")
+    if isinstance(rate, int | float):
+        words.append(f"{rate:.1f} tok/s")
+    tokens = timings.get("generated_tokens") or usage.get("output_tokens")
+    if tokens:
+        words.append(f"{tokens} tok")
+    first = timings.get("time_to_first_token_s")
+    if isinstance(first, int | float):
+        words.append(f"TTFT {first:.2f}s")
+    return " · ".join(words)
+
+
+def passes(facts: Mapping[str, Any] | None, wanted: FactFilter) -> bool:
+    """Whether a picture with these facts is shown under the filter ``wanted``.
+
+    Without measured facts a picture counts as rendered when it has a PNG (the
+    caller passes ``{"renders": True}`` then).
+    """
+    facts = facts or {}
+    if wanted == "rendered":
+        return bool(facts.get("renders"))
+    if wanted == "not_empty":
+        return bool(facts.get("renders")) and not facts.get("empty")
+    return True
+
+
+async def store_vote(store: SessionStore, pair: VotePair, winner: Winner, *, blind: bool) -> Vote:
+    """Record the vote on ``pair`` (A's run first), off the event loop."""
+    if pair.a.run_id is None or pair.b.run_id is None:
+        raise ValueError("both pictures need a stored run to be voted on")
+    return await asyncio.to_thread(
+        store.add_vote, pair.a.run_id, pair.b.run_id, winner, blind=blind
+    )

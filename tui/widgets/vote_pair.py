@@ -1,0 +1,106 @@
+"""Two pictures side by side as A and B, with the vote keys: the one vote widget.
+
+The main screen shows it in blind mode (instead of the panes), the pair
+screen shows it for any two pictures of the gallery. It draws a
+:class:`~pelican_tui.votes.VotePair` hidden (pictures and measured facts
+only) or revealed (who drew each picture, and the numbers); it decides
+nothing and stores nothing: the screen that owns it handles the keys.
+"""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Static
+
+from pelican_tui.votes import Contender, VotePair
+from pelican_tui.widgets.picture import PictureView
+from pelican_tui.widgets.text_line import TextLine
+
+
+def vote_keys_line(keys: dict[str, str]) -> str:
+    """The vote keys as the user has them: ``< A better · > B better · = tie · - both bad``."""
+    words = (("a", "A better"), ("b", "B better"), ("tie", "tie"), ("both_bad", "both bad"))
+    return "Vote: " + " · ".join(f"{keys.get(w, '?')} {text}" for w, text in words)
+
+
+class PairView(Vertical):
+    """A and B, each a picture with a caption; a status line above and a keys line below."""
+
+    DEFAULT_CSS = """
+    PairView { height: 1fr; }
+    PairView > .pair-status { height: 1; padding: 0 1; background: $boost; }
+    PairView > .pair-pictures { height: 1fr; }
+    PairView .contender { width: 1fr; height: 1fr; border: round $panel-lighten-2; }
+    PairView .contender.-winner { border: round $success; }
+    PairView .contender PictureView { height: 1fr; min-height: 3; }
+    PairView .contender-caption { height: auto; max-height: 3; padding: 0 1; color: $text-muted; }
+    PairView > .pair-keys { height: 1; padding: 0 1; color: $accent; text-style: bold; }
+    """
+
+    def __init__(self, *, image_mode: str = "auto", id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.image_mode = image_mode
+        self.pair: VotePair | None = None
+        self.revealed = False
+        self.winner: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield TextLine("", classes="pair-status")
+        with Horizontal(classes="pair-pictures"):
+            for name in ("a", "b"):
+                with Vertical(classes="contender", id=f"contender-{name}"):
+                    yield PictureView(mode=self.image_mode, placeholder="waiting…")
+                    yield Static("", classes="contender-caption", markup=False)
+        yield Static("", classes="pair-keys", markup=False)
+
+    def on_mount(self) -> None:
+        for name in ("a", "b"):
+            self.query_one(f"#contender-{name}").border_title = name.upper()
+
+    # -- what the owner calls ------------------------------------------------------
+
+    def set_status(self, text: str) -> None:
+        self.query_one(".pair-status", TextLine).update(text)
+
+    def set_keys(self, text: str) -> None:
+        self.query_one(".pair-keys", Static).update(text)
+
+    @property
+    def status_text(self) -> str:
+        return self.query_one(".pair-status", TextLine).text
+
+    def show_waiting(self, a: str, b: str) -> None:
+        """No pair yet: each side says only what the other says too ("running…")."""
+        self.pair, self.revealed, self.winner = None, False, None
+        for name, text in (("a", a), ("b", b)):
+            box = self.query_one(f"#contender-{name}", Vertical)
+            box.remove_class("-winner")
+            box.query_one(PictureView).set_png(None, text)
+            box.query_one(".contender-caption", Static).update("")
+
+    def show_pair(
+        self, pair: VotePair, *, revealed: bool = False, winner: str | None = None
+    ) -> None:
+        """Draw ``pair``; ``revealed`` adds who drew each picture and the numbers."""
+        self.pair, self.revealed, self.winner = pair, revealed, winner
+        for name, contender in (("a", pair.a), ("b", pair.b)):
+            box = self.query_one(f"#contender-{name}", Vertical)
+            box.set_class(revealed and winner in (name, "tie"), "-winner")
+            box.query_one(PictureView).set_png(contender.png, contender.note)
+            caption = _caption(contender, revealed)
+            box.query_one(".contender-caption", Static).update(caption)
+            box.border_title = f"{name.upper()} · {contender.who}" if revealed else name.upper()
+
+    def captions(self) -> list[str]:
+        """The captions as shown (for tests and the picture screen)."""
+        return [
+            str(self.query_one(f"#contender-{name} .contender-caption", Static).render())
+            for name in ("a", "b")
+        ]
+
+
+def _caption(contender: Contender, revealed: bool) -> str:
+    if not revealed:
+        return contender.facts
+    return "\n".join(line for line in (contender.who, contender.numbers, contender.facts) if line)
