@@ -47,7 +47,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal, get_args
 
@@ -137,6 +137,9 @@ class AnthropicTestServer:
     """Pause between events in the ``slow`` scenario."""
     thinking_text: str = DEFAULT_THINKING
     answer_text: str = DEFAULT_TEXT
+    answer_for: Callable[[dict[str, Any]], str] | None = None
+    """Scripts non-streamed answers: the text for a request's JSON body (a judge test
+    looks at the pictures it was sent); None: :attr:`answer_text`."""
     chunk_size: int = 24
     """Characters per delta event."""
     input_tokens: int = 37
@@ -286,7 +289,7 @@ class AnthropicTestServer:
         )
         model = str(body.get("model", "claude-test"))
         if body.get("stream") is not True:
-            await self._send_message(writer, request_id, model, thinking)
+            await self._send_message(writer, request_id, model, thinking, body)
             return
         await self._stream(reader, writer, request_id, model, thinking, scenario)
 
@@ -341,15 +344,23 @@ class AnthropicTestServer:
         await self._send_json(writer, status, request_id, payload)
 
     async def _send_message(
-        self, writer: asyncio.StreamWriter, request_id: str, model: str, thinking: bool
+        self,
+        writer: asyncio.StreamWriter,
+        request_id: str,
+        model: str,
+        thinking: bool,
+        body: dict[str, Any],
     ) -> None:
         usage = self._usage(thinking)
+        text = self.answer_text if self.answer_for is None else self.answer_for(body)
+        if self.answer_for is not None:
+            usage["output_tokens"] = usage["thinking_tokens"] + _tokens(text)
         content: list[dict[str, Any]] = []
         if thinking:
             content.append(
                 {"type": "thinking", "thinking": self.thinking_text, "signature": SIGNATURE}
             )
-        content.append({"type": "text", "text": self.answer_text})
+        content.append({"type": "text", "text": text})
         message = {
             "id": f"msg_{request_id}",
             "type": "message",

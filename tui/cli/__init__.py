@@ -1,5 +1,5 @@
 """The ``pelican-tui`` command: the TUI by default, plus setup, doctor, render,
-run (headless), sessions, leaderboard and export-evidence.
+run (headless), sessions, leaderboard, export-evidence and judge.
 
 Imports are lazy: ``pelican-tui --help`` and the first frame must not pay for
 modules a command does not use.
@@ -19,7 +19,17 @@ from pelican_tui.cli.model_flags import (
     settings_from_flags,
 )
 
-COMMANDS = ("tui", "setup", "doctor", "render", "run", "sessions", "leaderboard", "export-evidence")
+COMMANDS = (
+    "tui",
+    "setup",
+    "doctor",
+    "render",
+    "run",
+    "sessions",
+    "leaderboard",
+    "export-evidence",
+    "judge",
+)
 
 
 def overrides_from_args(args: argparse.Namespace) -> dict[str, Any]:
@@ -48,6 +58,7 @@ def build_parser() -> Parser:
         help="leaderboard and pictures as one HTML page, CSV, JSON",
         add_help=False,
     )
+    sub.add_parser("judge", help="let a Claude model vote on pairs, blind", add_help=False)
     for each in (parser, tui, doctor):
         add_model_flags(each)
         add_remote_flag(each)
@@ -64,7 +75,7 @@ def build_parser() -> Parser:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     # Commands with their own parsers take the rest of the line verbatim.
-    if argv and argv[0] in ("render", "sessions", "run", "leaderboard", "export-evidence"):
+    if argv and argv[0] in ("render", "sessions", "run", "leaderboard", "export-evidence", "judge"):
         return _delegate(argv[0], argv[1:])
     args = parse(build_parser(), argv, sys.stderr)
     if isinstance(args, int):
@@ -110,6 +121,10 @@ def _delegate(command: str, rest: list[str]) -> int:
         from pelican_tui.cli.evidence import evidence_command
 
         return int(evidence_command(rest))
+    if command == "judge":
+        from pelican_tui.cli.judge import judge_command
+
+        return int(judge_command(rest))
     from pelican_tui.cli.run import run_command
 
     return int(run_command(rest))

@@ -1,0 +1,360 @@
+"""The judge: pairs chosen from a real store, a real Messages call to the loopback
+Anthropic server with both pictures, votes stored apart from the user's."""
+
+from __future__ import annotations
+
+import base64
+import io
+import itertools
+import random
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from _anthropic_server import AnthropicTestServer
+from PIL import Image
+
+from pelican_tui.backends.judge import (
+    SYSTEM,
+    CallFailed,
+    Judge,
+    Judged,
+    Outcome,
+    Pair,
+    Unparseable,
+    choose_pairs,
+    estimate,
+    image_tokens,
+    judge_pairs,
+    parse_answer,
+    sent_size,
+)
+from pelican_tui.backends.ratings.leaderboard import Agreement, leaderboard
+from pelican_tui.backends.settings import ClaudeSettings, JudgeSettings
+from pelican_tui.backends.store.sessions import SessionStore
+
+PELICAN = "Generate an SVG of a pelican riding a bicycle"
+HERON = "Generate an SVG of a heron riding a unicycle"
+KEY = "sk-ant-api03-judge-test-key-0123456789abcdef"
+JUDGE_MODEL = "claude-judge-test"
+RED, BLUE = (220, 30, 30), (30, 30, 220)
+SETUPS: dict[str, tuple[str, str, dict[str, Any], dict[str, Any]]] = {
+    "qwen": ("local", "Qwen.gguf", {"file": "Qwen.gguf", "quant": "Q4_K_M"}, {"thinking": True}),
+    "claude": ("claude", "claude-opus-4-7", {}, {"thinking": True, "effort": "high"}),
+    "smol": ("local", "Smol.gguf", {"file": "Smol.gguf", "quant": "Q4_1"}, {}),
+}
+
+
+def _png(color: tuple[int, int, int], size: tuple[int, int] = (1024, 1024)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, color).save(out, "PNG")
+    return out.getvalue()
+
+
+PNGS = {RED: _png(RED), BLUE: _png(BLUE)}
+
+
+def _color(png: bytes) -> tuple[int, int, int]:
+    with Image.open(io.BytesIO(png)) as image:
+        pixel = image.convert("RGB").getpixel((image.width // 2, image.height // 2))
+    assert isinstance(pixel, tuple)
+    return (int(pixel[0]), int(pixel[1]), int(pixel[2]))
+
+
+def _session(
+    store: SessionStore,
+    left: str,
+    right: str,
+    colors: tuple[tuple[int, int, int] | None, tuple[int, int, int] | None] = (RED, BLUE),
+    *,
+    prompt: str = PELICAN,
+    private: bool = False,
+) -> tuple[int, int]:
+    """A session of ``prompt`` with a finished run of each setup and their pictures."""
+    session = store.create_session(prompt, private=private, prompt_set="mine" if private else None)
+    runs = []
+    for slot, setup, color in (("left", left, colors[0]), ("right", right, colors[1])):
+        backend, model_id, info, settings = SETUPS[setup]
+        run = store.start_run(session.id, slot, backend, model_id, info, settings, {})  # type: ignore[arg-type]
+        png = PNGS[color] if color is not None else None
+        store.finish_run(run, svg="<svg/>", answer="<svg/>", png=png)
+        runs.append(run)
+    return runs[0], runs[1]
+
+
+def _pictures(body: dict[str, Any]) -> dict[str, bytes]:
+    """The pictures of a judge request by their label ("A", "B")."""
+    content = body["messages"][0]["content"]
+    out: dict[str, bytes] = {}
+    for label_block, image in itertools.pairwise(content):
+        text = label_block.get("text", "") if label_block["type"] == "text" else ""
+        if image["type"] == "image" and text.startswith("Picture "):
+            out[text.removeprefix("Picture ").rstrip(":")] = base64.b64decode(
+                image["source"]["data"]
+            )
+    return out
+
+
+def red_wins(body: dict[str, Any]) -> str:
+    """A judge that prefers the red picture, wherever it was shown."""
+    for label, png in _pictures(body).items():
+        if _color(png) == RED:
+            return f"{label}\nThe red picture has a pelican on the bicycle."
+    return "tie\nNeither is red."
+
+
+@pytest.fixture
+def server() -> Iterator[AnthropicTestServer]:
+    with AnthropicTestServer(answer_for=red_wins) as running:
+        yield running
+
+
+def _judge(server: AnthropicTestServer, seed: int = 0, **settings: Any) -> Judge:
+    claude = ClaudeSettings(base_url=server.base_url, max_retries=0, timeout_s=20)
+    options: dict[str, Any] = {"enabled": True, "model": JUDGE_MODEL, **settings}
+    return Judge(JudgeSettings(**options), claude, api_key=KEY, rng=random.Random(seed))
+
+
+async def _run_all(store: SessionStore, judge: Judge, pairs: tuple[Pair, ...]) -> list[Outcome]:
+    return [outcome async for outcome in judge_pairs(store, judge, pairs)]
+
+
+# --------------------------------------------------------------------------- the call
+
+
+async def test_the_request_carries_the_prompt_and_both_pictures_downscaled(
+    server: AnthropicTestServer,
+) -> None:
+    with SessionStore.open() as store:
+        _session(store, "claude", "qwen")
+        judge = _judge(server)
+        plan = choose_pairs(store, judge.model, max_pairs=5)
+        outcomes = await _run_all(store, judge, plan.pairs)
+    assert len(outcomes) == 1 and isinstance(outcomes[0], Judged)
+    [request] = server.requests
+    assert request.headers.get("authorization") == f"Bearer {KEY}"  # how the SDK sends it
+    body = request.body
+    assert body is not None and body["model"] == JUDGE_MODEL and body["system"] == SYSTEM
+    assert "stream" not in body and "thinking" not in body
+    content = body["messages"][0]["content"]
+    assert content[0] == {"type": "text", "text": f"The prompt:\n{PELICAN}"}
+    assert [block["type"] for block in content] == [
+        "text",
+        "text",
+        "image",
+        "text",
+        "image",
+        "text",
+    ]
+    assert content[-1]["text"].startswith("Which picture fulfils the prompt better?")
+    pictures = _pictures(body)
+    assert sorted(pictures) == ["A", "B"]
+    for png in pictures.values():
+        with Image.open(io.BytesIO(png)) as image:
+            assert (image.format, image.size) == ("PNG", (512, 512)), "downscaled from 1024"
+    assert {_color(png) for png in pictures.values()} == {RED, BLUE}
+
+
+async def test_the_order_is_random_and_the_vote_names_the_run_shown_as_a(
+    server: AnthropicTestServer,
+) -> None:
+    with SessionStore.open() as store:
+        # One prompt per session: each pair is the two runs of one session.
+        reds = {_session(store, "claude", "qwen", prompt=f"{PELICAN} {i}")[0] for i in range(4)}
+        reds |= {
+            _session(store, "claude", "qwen", (BLUE, RED), prompt=f"{PELICAN} {i}")[1]
+            for i in range(4, 8)
+        }
+        judge = _judge(server, seed=3)
+        plan = choose_pairs(store, judge.model, max_pairs=8)
+        outcomes = await _run_all(store, judge, plan.pairs)
+        stored = store.votes(judge=True)
+    judged = [o for o in outcomes if isinstance(o, Judged)]
+    assert len(judged) == 8 and len(server.requests) == 8
+    shown_first = set()
+    for outcome, request in zip(judged, server.requests, strict=True):
+        vote, answer = outcome.vote, outcome.answer
+        assert request.body is not None
+        pictures = _pictures(request.body)
+        # What was labelled A in the request is the run stored as run_a.
+        assert (vote.run_a, vote.run_b) == (answer.shown_a.id, answer.shown_b.id)
+        assert _color(pictures["A"]) == _color(answer.shown_a.png or b"")
+        assert _color(pictures["B"]) == _color(answer.shown_b.png or b"")
+        winner = {"a": vote.run_a, "b": vote.run_b}[vote.winner]
+        assert winner in reds, "the judge's 'A' or 'B' is mapped to the run it saw"
+        assert vote.judge == JUDGE_MODEL and vote.blind
+        assert vote.reason == "The red picture has a pelican on the bicycle."
+        shown_first.add(answer.shown_a.id == answer.pair.first.id)
+    assert shown_first == {True, False}, "both orders occur"
+    assert [v.id for v in stored] == [o.vote.id for o in judged]
+
+
+async def test_an_unparseable_answer_is_reported_and_not_stored() -> None:
+    quiet = AnthropicTestServer(answer_text="Both pictures have their merits, really.")
+    with quiet as server, SessionStore.open() as store:
+        _session(store, "claude", "qwen")
+        _session(store, "claude", "qwen")
+        judge = _judge(server)
+        outcomes = await _run_all(store, judge, choose_pairs(store, judge.model, max_pairs=2).pairs)
+        assert store.votes(judge=True) == []
+    assert len(outcomes) == 2, "an unreadable answer does not stop the run"
+    for outcome in outcomes:
+        assert isinstance(outcome, Unparseable)
+        assert outcome.answer == "Both pictures have their merits, really."
+        assert outcome.usage.output_tokens > 0
+
+
+async def test_a_429_stops_the_run_in_the_claude_sides_words() -> None:
+    busy = AnthropicTestServer(scenario="429", error_message=f"slow down {KEY}")
+    with busy as server, SessionStore.open() as store:
+        for _ in range(3):
+            _session(store, "claude", "qwen")
+        judge = _judge(server)
+        outcomes = await _run_all(store, judge, choose_pairs(store, judge.model, max_pairs=9).pairs)
+        assert store.votes(judge=True) == []
+    assert len(server.requests) == 1 and len(outcomes) == 1
+    [failed] = outcomes
+    assert isinstance(failed, CallFailed)
+    assert failed.failure.reason == "Anthropic rate limit reached (429)"
+    assert failed.failure.hint is not None and "try again" in failed.failure.hint
+    assert KEY not in repr(failed) and KEY not in repr(judge)
+
+
+async def test_a_rejected_key_and_a_missing_one() -> None:
+    with AnthropicTestServer(scenario="401") as server, SessionStore.open() as store:
+        _session(store, "claude", "qwen")
+        pairs = choose_pairs(store, JUDGE_MODEL, max_pairs=1).pairs
+        [failed] = await _run_all(store, _judge(server), pairs)
+        assert isinstance(failed, CallFailed)
+        assert failed.failure.reason == "Anthropic rejected the API key (401)"
+        keyless = Judge(JudgeSettings(enabled=True), ClaudeSettings(base_url=server.base_url))
+        [missing] = await _run_all(store, keyless, pairs)
+        assert isinstance(missing, CallFailed)
+        assert missing.failure.reason == "the judge has no API key"
+        assert len(server.requests) == 1, "no call without a key"
+
+
+async def test_a_key_echoed_by_the_judge_is_not_stored(server: AnthropicTestServer) -> None:
+    server.answer_for = lambda body: f"B: because {KEY} said so"
+    with SessionStore.open() as store:
+        _session(store, "claude", "qwen")
+        judge = _judge(server)
+        [judged] = await _run_all(store, judge, choose_pairs(store, judge.model, max_pairs=1).pairs)
+        assert isinstance(judged, Judged)
+        [vote] = store.votes(judge=True)
+    assert vote.winner == "b" and vote.reason is not None
+    assert KEY not in vote.reason and vote.reason.startswith("because ")
+
+
+# --------------------------------------------------------------------------- ratings apart
+
+
+async def test_judge_votes_stay_out_of_the_users_ratings_and_agreement_is_measured(
+    server: AnthropicTestServer,
+) -> None:
+    with SessionStore.open() as store:
+        agree = _session(store, "claude", "qwen")  # red claude, blue qwen
+        differ = _session(store, "claude", "qwen")
+        store.add_vote(*agree, "a", blind=True)  # the user also picks red
+        store.add_vote(differ[1], differ[0], "a", blind=True)  # the user picks blue
+        for _ in range(3):
+            _session(store, "claude", "qwen")
+        mine_before = leaderboard(store)
+        judge = _judge(server)
+        plan = choose_pairs(store, judge.model, max_pairs=3)
+        assert [pair.user_voted for pair in plan.pairs] == [True, True, False]
+        await _run_all(store, judge, plan.pairs)
+        mine_after = leaderboard(store)
+        theirs = leaderboard(store, judge=True)
+        assert len(store.votes()) == 2 and len(store.votes(judge=True)) == 3
+        again = choose_pairs(store, judge.model, max_pairs=10)
+        judged = {frozenset((v.run_a, v.run_b)) for v in store.votes(judge=True)}
+    assert mine_after == mine_before, "the judge's votes never reach the user's ratings"
+    assert mine_after.counted == 2 and mine_after.agreement is None
+    assert theirs.judge and theirs.counted == 3
+    claude_row = next(r for r in theirs.rows if "claude" in r.configuration.label)
+    assert (claude_row.wins, claude_row.losses) == (3, 0)
+    assert theirs.agreement == Agreement(pairs=2, agreed=1)
+    assert again.available == 5 * 5 - 3, "pairs the judge voted on are not offered again"
+    assert not judged & {frozenset((p.first.id, p.second.id)) for p in again.pairs}
+
+
+# --------------------------------------------------------------------------- choosing and cost
+
+
+def test_pairs_are_of_different_configurations_with_pictures_not_yet_judged() -> None:
+    with SessionStore.open() as store:
+        _session(store, "qwen", "qwen")  # one configuration: nothing to rate
+        _session(store, "claude", "qwen", (RED, None))  # no picture on the right
+        c1, q1 = _session(store, "claude", "qwen")
+        c2, q2 = _session(store, "claude", "qwen")
+        s1, _ = _session(store, "smol", "smol", (RED, BLUE), prompt=HERON)
+        _session(store, "claude", "qwen", prompt="a private prompt", private=True)
+        failed = store.start_run(
+            store.create_session(PELICAN).id, "left", "claude", "x", {}, {}, {}
+        )
+        store.finish_run(failed, status="failed", failure_reason="boom")
+        store.add_vote(c1, q2, "b", blind=True, judge=JUDGE_MODEL)  # judged already
+        store.add_vote(c1, q1, "b", blind=True, judge="another-judge")
+        plan = choose_pairs(store, JUDGE_MODEL, max_pairs=20)
+        pelican_only = choose_pairs(store, JUDGE_MODEL, prompt=PELICAN, max_pairs=1)
+        private = choose_pairs(store, JUDGE_MODEL, prompt="a private prompt", max_pairs=10)
+    # Pelican runs with pictures: claude 3 (one's partner has none), qwen 4 (two of one session).
+    pairs = {frozenset((p.first.id, p.second.id)) for p in plan.pairs}
+    assert frozenset((c1, q2)) not in pairs
+    assert frozenset((c1, q1)) in pairs, "another judge's vote does not count for this one"
+    assert all(p.prompt == PELICAN for p in plan.pairs), "one configuration on the heron"
+    assert all(s1 not in pair for pair in pairs)
+    for pair in plan.pairs:
+        assert pair.first.png and pair.second.png and pair.first.status == "finished"
+        assert pair.first.model_id != pair.second.model_id
+    assert plan.private_skipped == 1 and plan.available == len(plan.pairs) == 3 * 4 - 1
+    assert len(pelican_only.pairs) == 1 and pelican_only.available == plan.available
+    assert (private.pairs, private.private_skipped) == ((), 1)
+    # The first pairs spread over runs: no run twice before every run was used once.
+    first_two = [run for p in plan.pairs[:2] for run in (p.first.id, p.second.id)]
+    assert len(set(first_two)) == 4
+    assert {c2, q2} <= set(first_two)
+
+
+def test_the_estimate_counts_calls_pictures_and_answers() -> None:
+    with SessionStore.open() as store:
+        _session(store, "claude", "qwen")
+        _session(store, "claude", "smol")
+        plan = choose_pairs(store, JUDGE_MODEL, max_pairs=2)
+    small = estimate(plan.pairs, JudgeSettings(max_tokens=100), JUDGE_MODEL)
+    full = estimate(plan.pairs, JudgeSettings(image_px=None, max_tokens=100), JUDGE_MODEL)
+    assert (small.calls, small.model, small.output_tokens) == (2, JUDGE_MODEL, 200)
+    assert (small.stored_size, small.sent_size, small.picture_tokens) == (
+        (1024, 1024),
+        (512, 512),
+        350,  # 512 * 512 / 750, rounded up
+    )
+    assert (full.sent_size, full.picture_tokens) == ((1024, 1024), 1399)
+    text = full.input_tokens - 4 * 1399
+    assert text == small.input_tokens - 4 * 350
+    assert 2 * (len(SYSTEM) + len(PELICAN)) // 4 < text < 2 * (len(SYSTEM) + len(PELICAN))
+    assert sent_size((2048, 1024), 512) == (512, 256)
+    assert sent_size((300, 200), 512) == (300, 200)
+    assert image_tokens((3000, 3000)) <= 1600, "Anthropic scales large pictures down first"
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        ("A\nThe pelican is on the bike.", ("a", "The pelican is on the bike.")),
+        ("**B**\n\nLine 2: the wheels are round", ("b", "the wheels are round")),
+        ("Tie.\nBoth are fine.", ("tie", "Both are fine.")),
+        ("both bad\nNeither shows a pelican.", ("both_bad", "Neither shows a pelican.")),
+        ("Both_Bad", ("both_bad", None)),
+        ("Picture A is better - it has a beak.", ("a", "it has a beak.")),
+        ("Answer: B\nReason: a bicycle at last", ("b", "a bicycle at last")),
+        ("```\nA\nclearer\n```", ("a", "clearer")),
+        ("A beautiful pelican is in B", None),
+        ("I prefer the second one.\nB", None),
+        ("", None),
+        ("A or B", None),
+    ],
+)
+def test_parse_answer(answer: str, expected: tuple[str, str | None] | None) -> None:
+    assert parse_answer(answer) == expected

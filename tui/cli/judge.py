@@ -1,0 +1,292 @@
+"""``pelican-tui judge``: a vision-capable Claude model votes on pairs of pictures, blind.
+
+Prints the plan first (how many calls, about how many tokens, which model) and
+asks before calling, unless ``--yes``; with stdin not a terminal and no
+``--yes`` it prints the plan and stops. Then it judges the pairs one by one,
+progress on stderr, and prints a summary on stdout. The judge's votes are
+stored apart from yours: ``pelican-tui leaderboard --judge`` rates them and
+says how often the judge agreed with you. See :mod:`pelican_tui.backends.judge`.
+
+Exit status (also in ``--help``): 0 done (also nothing to judge, or not
+confirmed); 1 a call failed or an answer could not be read, the store cannot be
+used, or no session has the ``--prompt``; 2 bad usage, or settings that stop
+the judge (it is off, there is no key, invalid settings); 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from pelican_tui.backends import locations
+from pelican_tui.backends.judge import (
+    CallFailed,
+    Estimate,
+    Judge,
+    Judged,
+    Outcome,
+    Pair,
+    Plan,
+    TokenUse,
+    Unparseable,
+    choose_pairs,
+    estimate,
+    judge_pairs,
+)
+from pelican_tui.backends.ratings.configuration import configuration_of
+from pelican_tui.backends.secrets import scrub_text
+from pelican_tui.backends.settings import SettingsError, load_settings
+from pelican_tui.backends.store.records import Run, SessionStoreError, SessionStoreMissing
+from pelican_tui.backends.store.sessions import SessionStore
+from pelican_tui.cli.args import EXIT_USAGE, Parser, parse, positive
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_INTERRUPTED = 130
+PROG = "pelican-tui judge"
+
+EPILOG = """\
+The judge sees the prompt and the two stored pictures (downscaled to judge.image_px,
+512 px by default), labelled A and B in random order, never which model drew them.
+It answers A, B, tie or both bad, and why in one line. Only pairs of finished runs
+of different configurations that this judge has not voted on are sent; pairs you
+voted on go first. Prompts from private prompt sets are never sent. The judge is
+off until judge.enabled = true; it uses ANTHROPIC_API_KEY and judge.model (by
+default claude.model).
+
+exit status:
+  0    done (also: nothing to judge, or not confirmed)
+  1    a call failed or an answer could not be read, the store cannot be used,
+       or no session has the --prompt
+  2    bad usage, or the judge is off, has no key, or the settings are invalid
+  130  interrupted (the votes stored so far are kept)
+"""
+
+
+def _parser() -> Parser:
+    parser = Parser(
+        prog=PROG,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Let a vision-capable Claude model vote on pairs of pictures, blind.",
+    )
+    parser.add_argument("--prompt", metavar="TEXT", help="only pairs of runs of this prompt")
+    parser.add_argument(
+        "--max-pairs",
+        type=positive,
+        metavar="N",
+        help="judge at most N pairs (default: the judge.max_pairs setting, 10)",
+    )
+    parser.add_argument("--yes", action="store_true", help="judge without asking first")
+    return parser
+
+
+def judge_command(
+    argv: Sequence[str],
+    *,
+    db_path: Path | None = None,
+    judge: Judge | None = None,
+    stdin: TextIO | None = None,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+) -> int:
+    """Run ``pelican-tui judge ARGV``; returns the exit status. ``judge`` replaces the
+    one made from the settings (tests pass one with a seeded order)."""
+    out, err = stdout or sys.stdout, stderr or sys.stderr
+    args = parse(_parser(), argv, err)
+    if isinstance(args, int):
+        return args
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        print(f"{PROG}: invalid settings: {error}", file=err)
+        return EXIT_USAGE
+    judge = judge or Judge(settings.judge, settings.claude)
+    if not judge.settings.enabled:
+        off = judge.problem()
+        hint = f" ({off.hint})" if off is not None and off.hint else ""
+        print(f"{PROG}: the judge is off{hint}", file=err)
+        return EXIT_USAGE
+    max_pairs = args.max_pairs or judge.settings.max_pairs
+    try:
+        store = SessionStore.open(db_path or locations.sessions_db(), create=False)
+    except SessionStoreMissing:
+        print("Nothing to judge: no sessions yet.", file=out)
+        return EXIT_OK
+    except SessionStoreError as error:
+        return _fail(err, str(error))
+    with store:
+        try:
+            if args.prompt is not None and args.prompt not in dict(store.prompts()):
+                return _fail(err, f"no session has the prompt {_quoted(args.prompt)}")
+            plan = choose_pairs(store, judge.model, prompt=args.prompt, max_pairs=max_pairs)
+            cost = estimate(plan.pairs, judge.settings, judge.model)
+            print(describe_plan(plan, cost), file=out, flush=True)
+            if not plan.pairs:
+                return EXIT_OK
+            problem = judge.problem()
+            if problem is not None:
+                hint = f" ({problem.hint})" if problem.hint else ""
+                print(f"{PROG}: {problem.reason}{hint}", file=err)
+                return EXIT_USAGE
+            if not args.yes and not _confirmed(stdin or sys.stdin, err, len(plan.pairs)):
+                return EXIT_OK
+            return _judge(store, judge, plan.pairs, out, err)
+        except SessionStoreError as error:
+            return _fail(err, str(error))
+
+
+def describe_plan(plan: Plan, cost: Estimate) -> str:
+    """What a judge run will do and cost, before any call."""
+    lines: list[str] = []
+    if plan.private_skipped:
+        n = plan.private_skipped
+        lines.append(
+            f"Left out {n} prompt{'s' if n != 1 else ''} from private prompt sets: "
+            "they are never sent to the judge."
+        )
+    if not plan.pairs:
+        lines.append(
+            "Nothing to judge: no pair of finished runs of different configurations with "
+            "pictures that the judge has not voted on yet."
+        )
+        return "\n".join(lines)
+    calls = f"{cost.calls} call{'s' if cost.calls != 1 else ''}"
+    cut = f" (of {plan.available} pairs not judged yet)" if plan.available > cost.calls else ""
+    voted = sum(pair.user_voted for pair in plan.pairs)
+    lines.append(f"Plan: {calls} to {cost.model}, one per pair{cut}.")
+    lines.append(
+        f"About {cost.input_tokens:,} input tokens and at most {cost.output_tokens:,} output "
+        f"tokens ({cost.output_tokens // max(cost.calls, 1):,} per answer; two short lines "
+        "are asked for)."
+    )
+    if cost.stored_size and cost.sent_size:
+        sent, stored = _px(cost.sent_size), _px(cost.stored_size)
+        how = f"downscaled from {stored} to {sent}" if sent != stored else f"at {sent}"
+        lines.append(
+            f"2 pictures per call, {how} px: about {cost.picture_tokens:,} tokens each "
+            "(width x height / 750)."
+        )
+    if voted:
+        lines.append(f"{voted} of the pairs you voted on too: they measure agreement.")
+    return "\n".join(lines)
+
+
+def _px(size: tuple[int, int]) -> str:
+    return f"{size[0]}x{size[1]}"
+
+
+def _confirmed(stdin: TextIO, err: TextIO, pairs: int) -> bool:
+    if not stdin.isatty():
+        print(
+            f"{PROG}: not judged: stdin is not a terminal to confirm on "
+            "(run again with --yes to judge)",
+            file=err,
+        )
+        return False
+    print(f"Judge {pairs} pair{'s' if pairs != 1 else ''}? [y/N] ", end="", file=err, flush=True)
+    answer = stdin.readline().strip().lower()
+    if answer in ("y", "yes"):
+        return True
+    print("Not judged.", file=err)
+    return False
+
+
+def _judge(
+    store: SessionStore, judge: Judge, pairs: Sequence[Pair], out: TextIO, err: TextIO
+) -> int:
+    outcomes: list[Outcome] = []
+
+    async def go() -> None:
+        async for outcome in judge_pairs(store, judge, pairs):
+            outcomes.append(outcome)
+            print(f"[{len(outcomes)}/{len(pairs)}] {progress_line(outcome)}", file=err, flush=True)
+
+    try:
+        asyncio.run(go())
+    except KeyboardInterrupt:
+        print(summary(judge.model, outcomes, len(pairs)), file=out)
+        print(f"{PROG}: interrupted; the votes stored so far are kept", file=err)
+        return EXIT_INTERRUPTED
+    print(summary(judge.model, outcomes, len(pairs)), file=out)
+    failed = any(not isinstance(outcome, Judged) for outcome in outcomes)
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def _run(run: Run) -> str:
+    return f"run {run.id} ({configuration_of(run).label})"
+
+
+def progress_line(outcome: Outcome) -> str:
+    """One judged pair, for people: who won and why, or what went wrong."""
+    if isinstance(outcome, Judged):
+        answer = outcome.answer
+        a, b = _run(answer.shown_a), _run(answer.shown_b)
+        said = {
+            "a": f"{a} beat {b}",
+            "b": f"{b} beat {a}",
+            "tie": f"{a} tied with {b}",
+            "both_bad": f"both bad: {a} and {b}",
+        }[answer.winner]
+        return f"{said}: {answer.reason or '(no reason given)'}"
+    pair = f"{_run(outcome.pair.first)} vs {_run(outcome.pair.second)}"
+    if isinstance(outcome, Unparseable):
+        return f"{pair}: answer not in the format asked for, not stored: {outcome.answer!r}"
+    hint = f" ({outcome.failure.hint})" if outcome.failure.hint else ""
+    return f"{pair}: {outcome.failure.reason}{hint}"
+
+
+def summary(model: str, outcomes: Sequence[Outcome], planned: int) -> str:
+    """What a judge run did, on stdout."""
+    judged = [o for o in outcomes if isinstance(o, Judged)]
+    unreadable = sum(isinstance(o, Unparseable) for o in outcomes)
+    failed = next((o for o in outcomes if isinstance(o, CallFailed)), None)
+    counts = {w: sum(o.answer.winner == w for o in judged) for w in ("a", "b", "tie", "both_bad")}
+    stored = f"{len(judged)} vote{'s' if len(judged) != 1 else ''} stored"
+    lines = [
+        f"Judged {len(outcomes)} of {planned} pairs with {model}: {stored} "
+        f"(A {counts['a']}, B {counts['b']}, tie {counts['tie']}, both bad {counts['both_bad']})"
+        + (
+            f", {unreadable} answer{'s' if unreadable != 1 else ''} unreadable"
+            if unreadable
+            else ""
+        )
+        + "."
+    ]
+    if failed is not None:
+        hint = f" ({failed.failure.hint})" if failed.failure.hint else ""
+        rest = planned - len(outcomes)
+        lines.append(f"Stopped: {failed.failure.reason}{hint}; {rest} pairs not sent.")
+    used = TokenUse(
+        sum(_usage(o).input_tokens for o in outcomes),
+        sum(_usage(o).output_tokens for o in outcomes),
+    )
+    lines.append(f"Tokens used: {used.input_tokens:,} input, {used.output_tokens:,} output.")
+    if judged:
+        lines.append("The judge's ratings: pelican-tui leaderboard --judge")
+    return "\n".join(lines)
+
+
+def _usage(outcome: Outcome) -> TokenUse:
+    if isinstance(outcome, Judged):
+        return outcome.answer.usage
+    if isinstance(outcome, Unparseable):
+        return outcome.usage
+    return TokenUse()
+
+
+def _fail(err: TextIO, message: str) -> int:
+    print(f"{PROG}: {message}", file=err)
+    return EXIT_FAILED
+
+
+def _quoted(prompt: str, width: int = 60) -> str:
+    text = " ".join(scrub_text(prompt).split())
+    return repr(text if len(text) <= width else text[: width - 1] + "…")
+
+
+__all__ = ["describe_plan", "judge_command", "progress_line", "summary"]
