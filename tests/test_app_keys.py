@@ -12,7 +12,9 @@ from _app_support import make_app, wait_for
 from textual.widgets import Input
 
 from pelican_tui.app import PelicanApp
+from pelican_tui.screens.gallery_screen import GalleryScreen
 from pelican_tui.screens.help_screen import HelpScreen
+from pelican_tui.screens.leaderboard_screen import LeaderboardScreen
 from pelican_tui.screens.log_screen import LogScreen
 from pelican_tui.screens.picture_screen import PictureScreen
 from pelican_tui.screens.server_settings_screen import ServerSettingsScreen
@@ -33,6 +35,7 @@ async def test_every_binding_has_an_id_and_a_description() -> None:
         ids.add(binding.id)  # type: ignore[union-attr]
     assert {"run_both", "cancel", "toggle_thinking", "toggle_other_thinking"} <= ids
     assert {"verdict_left", "verdict_right", "verdict_tie", "restart_server"} <= ids
+    assert {"verdict_both_bad", "toggle_blind", "cycle_samples", "gallery", "leaderboard"} <= ids
 
 
 async def test_thinking_toggle_key_changes_the_next_request() -> None:
@@ -136,6 +139,8 @@ async def test_run_without_a_ready_server_says_so_in_the_pane() -> None:
         ("o", SessionsScreen),
         ("S", ServerSettingsScreen),
         ("l", LogScreen),
+        ("g", GalleryScreen),
+        ("L", LeaderboardScreen),
     ],
 )
 async def test_keys_that_open_screens(key: str, screen: type) -> None:
@@ -150,7 +155,7 @@ async def test_keys_that_open_screens(key: str, screen: type) -> None:
 async def test_verdict_save_export_and_cancel_need_a_run_first() -> None:
     app = make_app()
     async with app.run_test(size=(160, 48)) as pilot:
-        for key in ("less_than_sign", "s", "x", "c"):
+        for key in ("less_than_sign", "minus", "s", "x", "c"):
             await pilot.press(key)
         await pilot.pause()
         notes = " ".join(_notes(app))
@@ -206,3 +211,55 @@ async def test_every_key_is_in_the_command_palette() -> None:
         await hits[0].command()  # type: ignore[misc]
         await pilot.pause()
         assert app.choices["left"].thinking is not before
+
+
+async def test_samples_and_blind_keys_say_how_r_runs() -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        prompt = app.query_one("#prompt", Input)
+        seen = []
+        for _ in range(4):
+            await pilot.press("n")
+            seen.append(app.samples)
+        assert seen == [2, 4, 8, 1]
+        await pilot.press("n")
+        assert prompt.border_subtitle == "2 samples per pane"
+        assert any("r runs each pane 2 times" in n for n in _notes(app))
+        await pilot.press("B")
+        assert app.blind
+        assert prompt.border_subtitle == "2 samples per pane · blind"
+        await pilot.press("1")
+        assert any("Blind mode compares both panes" in n for n in _notes(app))
+        assert app.pane("left").state == "idle", "a single pane is not run blind"
+        await pilot.press("B")
+        assert not app.blind and prompt.border_subtitle == "2 samples per pane"
+
+
+async def test_settings_start_blind_with_samples() -> None:
+    app = make_app(overrides={"ui": {"blind": True, "samples": 4, "theme": "pelican-dark"}})
+    async with app.run_test(size=(160, 48)):
+        assert app.blind and app.samples == 4
+        assert app.query_one("#prompt", Input).border_subtitle == "4 samples per pane · blind"
+        assert app.terminal_title == "pelican-tui · ready"
+
+
+async def test_main_keys_wait_for_the_main_screen() -> None:
+    from textual.widgets import Footer
+
+    from pelican_tui.commands import PelicanCommands
+
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("g")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, GalleryScreen), 5)
+        gallery = app.screen
+        await pilot.press("r", "n")
+        assert app.pane("left").state == "idle" and app.samples == 1, "r and n wait"
+        footer = " ".join(str(key.render()) for key in gallery.query_one(Footer).query("FooterKey"))
+        assert "Filter" in footer and "Run both" not in footer
+        listed = {d for d, _a, _h in PelicanCommands(gallery)._commands()}
+        assert listed == {"Help", "Quit"}, "over the gallery the palette offers what works"
+        await pilot.press("escape")
+        assert await wait_for(pilot, lambda: app.screen is not gallery, 5)
+        await pilot.press("n")
+        assert app.samples == 2
