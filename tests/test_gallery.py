@@ -237,3 +237,31 @@ async def test_leaderboard_lists_too_few_votes_and_the_judge_apart(
         assert "too few votes" in text, "one vote of mine: listed, not ranked"
         assert "The judge's ratings" in text
         assert "agreed with you on 1 of 1 pairs" in text
+
+
+async def test_samples_fill_the_gallery(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two samples of both panes (the loopback Claude, thinking on and off): two sessions,
+    four pictures in the gallery."""
+    from _anthropic_server import AnthropicTestServer
+
+    from pelican_tui.backends.engine.sides import PaneChoice
+
+    with AnthropicTestServer(scenario="ok") as claude:
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key-not-a-secret")
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", claude.base_url)
+        app = make_app(overrides={"prompt": PROMPT, "claude": {"max_retries": 0}})
+        async with app.run_test(size=(80, 24)) as pilot:
+            app.choices["left"] = PaneChoice("claude", True)
+            app.choices["right"] = PaneChoice("claude", False)
+            await pilot.press("n")
+            await pilot.press("r")
+            assert await wait_for(pilot, lambda: app.comparing, 5)
+            assert await wait_for(pilot, lambda: not app.comparing, 60)
+            assert len(claude.requests) == 4, "each pane ran twice"
+            gallery = await _open_gallery(pilot)
+            assert len(gallery.cells()) == 4
+            labels = {cell.item.label for cell in gallery.cells()}
+            assert labels == {f"{CLAUDE_MODEL} · thinking high", f"{CLAUDE_MODEL} · thinking off"}
+    with SessionStore.open(locations.sessions_db()) as store:
+        titles = [session.title for session in store.list_sessions()]
+    assert sorted(title.rsplit(" · ", 1)[-1] for title in titles) == ["sample 1/2", "sample 2/2"]
