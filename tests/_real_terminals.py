@@ -584,16 +584,17 @@ def check_redraws(display: str, out_dir: Path) -> list[Shot]:
         first = _photograph(session, out_dir, "xterm-1-pane")
         shots.append(first)
         session.press("f")
-        shots.append(_photograph(session, out_dir, "xterm-2-full-screen"))
+        full_screen = _photograph(session, out_dir, "xterm-2-full-screen", after=first)
+        shots.append(full_screen)
         session.press("Escape")
-        closed = _photograph(session, out_dir, "xterm-3-full-screen-closed")
+        closed = _photograph(session, out_dir, "xterm-3-full-screen-closed", after=full_screen)
         if first.picture_box != closed.picture_box:
             closed.problems.append(
                 f"the pane's picture moved: {first.picture_box} before, {closed.picture_box} after"
             )
         shots.append(closed)
         session.resize(120, 40)
-        shots.append(_photograph(session, out_dir, "xterm-4-resized-120x40"))
+        shots.append(_photograph(session, out_dir, "xterm-4-resized-120x40", after=closed))
     with _app_in("xterm", display, out_dir, "xterm-80-columns", size=(80, 40)) as session:
         shots.append(_photograph(session, out_dir, "xterm-5-80-columns"))
         session.press("w")
@@ -608,14 +609,18 @@ def check_redraws(display: str, out_dir: Path) -> list[Shot]:
     return shots
 
 
-def _photograph(session: _Session, out_dir: Path, name: str) -> Shot:
-    """Wait for a steady picture, photograph the screen and compare the picture."""
+def _photograph(session: _Session, out_dir: Path, name: str, after: Shot | None = None) -> Shot:
+    """Wait for a steady picture, photograph the screen and compare the picture.
+
+    ``after``: the shot before a key or resize that moves the picture; its
+    picture must be gone from where it was before this one counts.
+    """
     mode = expected_mode(session.terminal)
     shot = Shot(name, mode, out_dir / f"{name}.png")
-    shot.picture_box = _stable_picture(session, session.display, shot.screenshot, mode)
-    screen = screenshot(session.display, shot.screenshot)
+    moved_from = after.picture_box if after is not None else None
+    shot.picture_box, screen = _stable_picture(session, shot.screenshot, mode, moved_from)
     shot.screen_text = session.text()
-    if shot.picture_box is None:
+    if shot.picture_box is None or screen is None:
         shot.problems.append("no picture found on the screen")
         return shot
     reference = reference_for(screen.crop(shot.picture_box))
@@ -642,35 +647,41 @@ def _no_picture(display: str, path: Path) -> bool:
 
 
 def _stable_picture(
-    session: _Session, display: str, path: Path, mode: str
-) -> tuple[int, int, int, int] | None:
-    """Poll until the picture is on screen and unchanged between two photographs.
+    session: _Session,
+    path: Path,
+    mode: str,
+    moved_from: tuple[int, int, int, int] | None = None,
+) -> tuple[tuple[int, int, int, int] | None, Image.Image | None]:
+    """Poll until the picture is on screen and the same in three photographs in a row.
 
-    Waits out a one-time notification over the pane (the fallback note).
+    Returns its box and the last photograph. Waits out a one-time notification
+    over the pane (the fallback note), and with ``moved_from``, until the
+    picture is no longer in that box (a key or a resize has taken effect).
     """
-    previous: np.ndarray | None = None
-    box: tuple[int, int, int, int] | None = None
+    frames: list[tuple[tuple[int, int, int, int], np.ndarray]] = []
+    last: Image.Image | None = None
 
     def settled() -> bool:
-        nonlocal previous, box
+        nonlocal last
         text = session.text()
         if text is not None and "Pictures" in text:
             return False  # the fallback notification still covers part of the pane
-        screen = screenshot(display, path)
-        found = find_picture(screen)
-        if found is None:
-            previous = None
+        last = screenshot(session.display, path)
+        found = find_picture(last)
+        if found is None or found == moved_from:
+            frames.clear()
             return False
-        pixels = np.asarray(screen.crop(found))
-        same = previous is not None and found == box and np.array_equal(previous, pixels)
-        previous, box = pixels, found
-        return same
+        frames.append((found, np.asarray(last.crop(found))))
+        del frames[:-3]
+        return len(frames) == 3 and all(
+            box == found and np.array_equal(pixels, frames[-1][1]) for box, pixels in frames
+        )
 
-    try:
+    with contextlib.suppress(TimeoutError):
         wait_for(settled, TIMEOUT_S, f"a steady picture ({mode})")
-    except TimeoutError:
-        return box
-    return box
+    if not frames or last is None:
+        return None, last
+    return frames[-1][0], last
 
 
 def main(argv: list[str] | None = None) -> int:
