@@ -3,15 +3,25 @@ Anthropic server with both pictures, votes stored apart from the user's."""
 
 from __future__ import annotations
 
-import base64
 import io
-import itertools
 import random
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from _anthropic_server import AnthropicTestServer
+from _judge_support import (
+    BLUE,
+    HERON,
+    JUDGE_MODEL,
+    KEY,
+    PELICAN,
+    RED,
+    add_session,
+    color_of,
+    pictures_by_label,
+    red_wins,
+)
 from PIL import Image
 
 from pelican_tui.backends.judge import (
@@ -32,75 +42,6 @@ from pelican_tui.backends.judge import (
 from pelican_tui.backends.ratings.leaderboard import Agreement, leaderboard
 from pelican_tui.backends.settings import ClaudeSettings, JudgeSettings
 from pelican_tui.backends.store.sessions import SessionStore
-
-PELICAN = "Generate an SVG of a pelican riding a bicycle"
-HERON = "Generate an SVG of a heron riding a unicycle"
-KEY = "sk-ant-api03-judge-test-key-0123456789abcdef"
-JUDGE_MODEL = "claude-judge-test"
-RED, BLUE = (220, 30, 30), (30, 30, 220)
-SETUPS: dict[str, tuple[str, str, dict[str, Any], dict[str, Any]]] = {
-    "qwen": ("local", "Qwen.gguf", {"file": "Qwen.gguf", "quant": "Q4_K_M"}, {"thinking": True}),
-    "claude": ("claude", "claude-opus-4-7", {}, {"thinking": True, "effort": "high"}),
-    "smol": ("local", "Smol.gguf", {"file": "Smol.gguf", "quant": "Q4_1"}, {}),
-}
-
-
-def _png(color: tuple[int, int, int], size: tuple[int, int] = (1024, 1024)) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", size, color).save(out, "PNG")
-    return out.getvalue()
-
-
-PNGS = {RED: _png(RED), BLUE: _png(BLUE)}
-
-
-def _color(png: bytes) -> tuple[int, int, int]:
-    with Image.open(io.BytesIO(png)) as image:
-        pixel = image.convert("RGB").getpixel((image.width // 2, image.height // 2))
-    assert isinstance(pixel, tuple)
-    return (int(pixel[0]), int(pixel[1]), int(pixel[2]))
-
-
-def _session(
-    store: SessionStore,
-    left: str,
-    right: str,
-    colors: tuple[tuple[int, int, int] | None, tuple[int, int, int] | None] = (RED, BLUE),
-    *,
-    prompt: str = PELICAN,
-    private: bool = False,
-) -> tuple[int, int]:
-    """A session of ``prompt`` with a finished run of each setup and their pictures."""
-    session = store.create_session(prompt, private=private, prompt_set="mine" if private else None)
-    runs = []
-    for slot, setup, color in (("left", left, colors[0]), ("right", right, colors[1])):
-        backend, model_id, info, settings = SETUPS[setup]
-        run = store.start_run(session.id, slot, backend, model_id, info, settings, {})  # type: ignore[arg-type]
-        png = PNGS[color] if color is not None else None
-        store.finish_run(run, svg="<svg/>", answer="<svg/>", png=png)
-        runs.append(run)
-    return runs[0], runs[1]
-
-
-def _pictures(body: dict[str, Any]) -> dict[str, bytes]:
-    """The pictures of a judge request by their label ("A", "B")."""
-    content = body["messages"][0]["content"]
-    out: dict[str, bytes] = {}
-    for label_block, image in itertools.pairwise(content):
-        text = label_block.get("text", "") if label_block["type"] == "text" else ""
-        if image["type"] == "image" and text.startswith("Picture "):
-            out[text.removeprefix("Picture ").rstrip(":")] = base64.b64decode(
-                image["source"]["data"]
-            )
-    return out
-
-
-def red_wins(body: dict[str, Any]) -> str:
-    """A judge that prefers the red picture, wherever it was shown."""
-    for label, png in _pictures(body).items():
-        if _color(png) == RED:
-            return f"{label}\nThe red picture has a pelican on the bicycle."
-    return "tie\nNeither is red."
 
 
 @pytest.fixture
@@ -126,7 +67,7 @@ async def test_the_request_carries_the_prompt_and_both_pictures_downscaled(
     server: AnthropicTestServer,
 ) -> None:
     with SessionStore.open() as store:
-        _session(store, "claude", "qwen")
+        add_session(store, "claude", "qwen")
         judge = _judge(server)
         plan = choose_pairs(store, judge.model, max_pairs=5)
         outcomes = await _run_all(store, judge, plan.pairs)
@@ -147,12 +88,12 @@ async def test_the_request_carries_the_prompt_and_both_pictures_downscaled(
         "text",
     ]
     assert content[-1]["text"].startswith("Which picture fulfils the prompt better?")
-    pictures = _pictures(body)
+    pictures = pictures_by_label(body)
     assert sorted(pictures) == ["A", "B"]
     for png in pictures.values():
         with Image.open(io.BytesIO(png)) as image:
             assert (image.format, image.size) == ("PNG", (512, 512)), "downscaled from 1024"
-    assert {_color(png) for png in pictures.values()} == {RED, BLUE}
+    assert {color_of(png) for png in pictures.values()} == {RED, BLUE}
 
 
 async def test_the_order_is_random_and_the_vote_names_the_run_shown_as_a(
@@ -160,9 +101,9 @@ async def test_the_order_is_random_and_the_vote_names_the_run_shown_as_a(
 ) -> None:
     with SessionStore.open() as store:
         # One prompt per session: each pair is the two runs of one session.
-        reds = {_session(store, "claude", "qwen", prompt=f"{PELICAN} {i}")[0] for i in range(4)}
+        reds = {add_session(store, "claude", "qwen", prompt=f"{PELICAN} {i}")[0] for i in range(4)}
         reds |= {
-            _session(store, "claude", "qwen", (BLUE, RED), prompt=f"{PELICAN} {i}")[1]
+            add_session(store, "claude", "qwen", (BLUE, RED), prompt=f"{PELICAN} {i}")[1]
             for i in range(4, 8)
         }
         judge = _judge(server, seed=3)
@@ -175,11 +116,11 @@ async def test_the_order_is_random_and_the_vote_names_the_run_shown_as_a(
     for outcome, request in zip(judged, server.requests, strict=True):
         vote, answer = outcome.vote, outcome.answer
         assert request.body is not None
-        pictures = _pictures(request.body)
+        pictures = pictures_by_label(request.body)
         # What was labelled A in the request is the run stored as run_a.
         assert (vote.run_a, vote.run_b) == (answer.shown_a.id, answer.shown_b.id)
-        assert _color(pictures["A"]) == _color(answer.shown_a.png or b"")
-        assert _color(pictures["B"]) == _color(answer.shown_b.png or b"")
+        assert color_of(pictures["A"]) == color_of(answer.shown_a.png or b"")
+        assert color_of(pictures["B"]) == color_of(answer.shown_b.png or b"")
         winner = {"a": vote.run_a, "b": vote.run_b}[vote.winner]
         assert winner in reds, "the judge's 'A' or 'B' is mapped to the run it saw"
         assert vote.judge == JUDGE_MODEL and vote.blind
@@ -192,8 +133,8 @@ async def test_the_order_is_random_and_the_vote_names_the_run_shown_as_a(
 async def test_an_unparseable_answer_is_reported_and_not_stored() -> None:
     quiet = AnthropicTestServer(answer_text="Both pictures have their merits, really.")
     with quiet as server, SessionStore.open() as store:
-        _session(store, "claude", "qwen")
-        _session(store, "claude", "qwen")
+        add_session(store, "claude", "qwen")
+        add_session(store, "claude", "qwen")
         judge = _judge(server)
         outcomes = await _run_all(store, judge, choose_pairs(store, judge.model, max_pairs=2).pairs)
         assert store.votes(judge=True) == []
@@ -208,7 +149,7 @@ async def test_a_429_stops_the_run_in_the_claude_sides_words() -> None:
     busy = AnthropicTestServer(scenario="429", error_message=f"slow down {KEY}")
     with busy as server, SessionStore.open() as store:
         for _ in range(3):
-            _session(store, "claude", "qwen")
+            add_session(store, "claude", "qwen")
         judge = _judge(server)
         outcomes = await _run_all(store, judge, choose_pairs(store, judge.model, max_pairs=9).pairs)
         assert store.votes(judge=True) == []
@@ -222,7 +163,7 @@ async def test_a_429_stops_the_run_in_the_claude_sides_words() -> None:
 
 async def test_a_rejected_key_and_a_missing_one() -> None:
     with AnthropicTestServer(scenario="401") as server, SessionStore.open() as store:
-        _session(store, "claude", "qwen")
+        add_session(store, "claude", "qwen")
         pairs = choose_pairs(store, JUDGE_MODEL, max_pairs=1).pairs
         [failed] = await _run_all(store, _judge(server), pairs)
         assert isinstance(failed, CallFailed)
@@ -237,7 +178,7 @@ async def test_a_rejected_key_and_a_missing_one() -> None:
 async def test_a_key_echoed_by_the_judge_is_not_stored(server: AnthropicTestServer) -> None:
     server.answer_for = lambda body: f"B: because {KEY} said so"
     with SessionStore.open() as store:
-        _session(store, "claude", "qwen")
+        add_session(store, "claude", "qwen")
         judge = _judge(server)
         [judged] = await _run_all(store, judge, choose_pairs(store, judge.model, max_pairs=1).pairs)
         assert isinstance(judged, Judged)
@@ -253,12 +194,12 @@ async def test_judge_votes_stay_out_of_the_users_ratings_and_agreement_is_measur
     server: AnthropicTestServer,
 ) -> None:
     with SessionStore.open() as store:
-        agree = _session(store, "claude", "qwen")  # red claude, blue qwen
-        differ = _session(store, "claude", "qwen")
+        agree = add_session(store, "claude", "qwen")  # red claude, blue qwen
+        differ = add_session(store, "claude", "qwen")
         store.add_vote(*agree, "a", blind=True)  # the user also picks red
         store.add_vote(differ[1], differ[0], "a", blind=True)  # the user picks blue
         for _ in range(3):
-            _session(store, "claude", "qwen")
+            add_session(store, "claude", "qwen")
         mine_before = leaderboard(store)
         judge = _judge(server)
         plan = choose_pairs(store, judge.model, max_pairs=3)
@@ -284,12 +225,12 @@ async def test_judge_votes_stay_out_of_the_users_ratings_and_agreement_is_measur
 
 def test_pairs_are_of_different_configurations_with_pictures_not_yet_judged() -> None:
     with SessionStore.open() as store:
-        _session(store, "qwen", "qwen")  # one configuration: nothing to rate
-        _session(store, "claude", "qwen", (RED, None))  # no picture on the right
-        c1, q1 = _session(store, "claude", "qwen")
-        c2, q2 = _session(store, "claude", "qwen")
-        s1, _ = _session(store, "smol", "smol", (RED, BLUE), prompt=HERON)
-        _session(store, "claude", "qwen", prompt="a private prompt", private=True)
+        add_session(store, "qwen", "qwen")  # one configuration: nothing to rate
+        add_session(store, "claude", "qwen", (RED, None))  # no picture on the right
+        c1, q1 = add_session(store, "claude", "qwen")
+        c2, q2 = add_session(store, "claude", "qwen")
+        s1, _ = add_session(store, "smol", "smol", (RED, BLUE), prompt=HERON)
+        add_session(store, "claude", "qwen", prompt="a private prompt", private=True)
         failed = store.start_run(
             store.create_session(PELICAN).id, "left", "claude", "x", {}, {}, {}
         )
@@ -319,8 +260,8 @@ def test_pairs_are_of_different_configurations_with_pictures_not_yet_judged() ->
 
 def test_the_estimate_counts_calls_pictures_and_answers() -> None:
     with SessionStore.open() as store:
-        _session(store, "claude", "qwen")
-        _session(store, "claude", "smol")
+        add_session(store, "claude", "qwen")
+        add_session(store, "claude", "smol")
         plan = choose_pairs(store, JUDGE_MODEL, max_pairs=2)
     small = estimate(plan.pairs, JudgeSettings(max_tokens=100), JUDGE_MODEL)
     full = estimate(plan.pairs, JudgeSettings(image_px=None, max_tokens=100), JUDGE_MODEL)

@@ -248,7 +248,7 @@ def summary(model: str, outcomes: Sequence[Outcome], planned: int) -> str:
     counts = {w: sum(o.answer.winner == w for o in judged) for w in ("a", "b", "tie", "both_bad")}
     stored = f"{len(judged)} vote{'s' if len(judged) != 1 else ''} stored"
     lines = [
-        f"Judged {len(outcomes)} of {planned} pairs with {model}: {stored} "
+        f"Judged {len(judged) + unreadable} of {planned} pairs with {model}: {stored} "
         f"(A {counts['a']}, B {counts['b']}, tie {counts['tie']}, both bad {counts['both_bad']})"
         + (
             f", {unreadable} answer{'s' if unreadable != 1 else ''} unreadable"
@@ -260,7 +260,10 @@ def summary(model: str, outcomes: Sequence[Outcome], planned: int) -> str:
     if failed is not None:
         hint = f" ({failed.failure.hint})" if failed.failure.hint else ""
         rest = planned - len(outcomes)
-        lines.append(f"Stopped: {failed.failure.reason}{hint}; {rest} pairs not sent.")
+        lines.append(
+            f"Stopped: {failed.failure.reason}{hint}; {rest} pair{'s' if rest != 1 else ''} "
+            "not sent."
+        )
     used = TokenUse(
         sum(_usage(o).input_tokens for o in outcomes),
         sum(_usage(o).output_tokens for o in outcomes),

@@ -1,0 +1,231 @@
+"""``pelican-tui judge`` end to end: settings from the environment, a real store,
+the loopback Anthropic server, the plan, the confirmation, progress and summary."""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterator
+
+import pytest
+from _anthropic_server import AnthropicTestServer
+from _judge_support import KEY, PELICAN, add_session, red_wins
+
+from pelican_tui.backends.store.sessions import SessionStore
+from pelican_tui.cli import main
+
+MODEL = "claude-judge-cli"
+
+
+class _Terminal(io.StringIO):
+    """Typed answers on a stdin that says it is a terminal."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.fixture
+def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[AnthropicTestServer]:
+    with AnthropicTestServer(answer_for=red_wins) as running:
+        monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
+        monkeypatch.setenv("PELICAN_CLAUDE__BASE_URL", running.base_url)
+        monkeypatch.setenv("PELICAN_CLAUDE__MAX_RETRIES", "0")
+        monkeypatch.setenv("PELICAN_JUDGE__ENABLED", "true")
+        monkeypatch.setenv("PELICAN_JUDGE__MODEL", MODEL)
+        yield running
+
+
+@pytest.fixture
+def two_sessions() -> tuple[tuple[int, int], tuple[int, int]]:
+    """Two sessions of the pelican: red Claude against blue Qwen; four pairs to judge."""
+    with SessionStore.open() as store:
+        return add_session(store, "claude", "qwen"), add_session(store, "claude", "qwen")
+
+
+def _main(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    *args: str,
+    stdin: io.StringIO | None = None,
+) -> tuple[int, str, str]:
+    monkeypatch.setattr("sys.stdin", stdin or io.StringIO(""))
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_off_by_default(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, two_sessions: object
+) -> None:
+    with AnthropicTestServer() as server:
+        monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
+        monkeypatch.setenv("PELICAN_CLAUDE__BASE_URL", server.base_url)
+        code, out, err = _main(capsys, monkeypatch, "judge", "--yes")
+    assert (code, out) == (2, "")
+    assert err.strip() == (
+        "pelican-tui judge: the judge is off "
+        "(set judge.enabled = true in the config (or PELICAN_JUDGE__ENABLED=true))"
+    )
+    assert server.requests == []
+
+
+def test_without_a_terminal_the_plan_is_printed_and_nothing_is_sent(
+    server: AnthropicTestServer,
+    two_sessions: object,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    code, out, err = _main(capsys, monkeypatch, "judge", "--max-pairs", "3")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0] == f"Plan: 3 calls to {MODEL}, one per pair (of 4 pairs not judged yet)."
+    tokens = re.fullmatch(
+        r"About ([\d,]+) input tokens and at most 600 output tokens \(200 per answer; "
+        r"two short lines are asked for\)\.",
+        lines[1],
+    )
+    assert tokens is not None and 3 * 700 < int(tokens[1].replace(",", "")) < 3 * 1000
+    assert lines[2] == (
+        "2 pictures per call, downscaled from 1024x1024 to 512x512 px: "
+        "about 350 tokens each (width x height / 750)."
+    )
+    assert "stdin is not a terminal" in err and "--yes" in err
+    assert server.requests == []
+    with SessionStore.open() as store:
+        assert store.votes(judge=True) == []
+
+
+def test_yes_judges_with_progress_and_a_summary_then_the_leaderboard_shows_it(
+    server: AnthropicTestServer,
+    two_sessions: tuple[tuple[int, int], tuple[int, int]],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    (red, blue), _ = two_sessions
+    with SessionStore.open() as store:
+        store.add_vote(blue, red, "b", blind=True)  # the user picked red too
+    code, out, err = _main(capsys, monkeypatch, "judge", "--yes", "--prompt", PELICAN)
+    assert code == 0, err
+    progress = err.splitlines()
+    assert len(progress) == 4 and len(server.requests) == 4
+    claude = "(claude-opus-4-7 · thinking high)"
+    assert progress[0].startswith("[1/4] run ") and f"{claude} beat run " in progress[0]
+    assert progress[0].endswith(": The red picture has a pelican on the bicycle.")
+    assert f"run {red} {claude} beat run {blue}" in progress[0], "the user's pair went first"
+    summary = out.splitlines()[-3:]
+    assert re.fullmatch(
+        rf"Judged 4 of 4 pairs with {MODEL}: 4 votes stored "
+        r"\(A \d, B \d, tie 0, both bad 0\)\.",
+        summary[0],
+    )
+    assert summary[1] == "Tokens used: 148 input, 48 output."  # the test server's counts
+    assert summary[2] == "The judge's ratings: pelican-tui leaderboard --judge"
+
+    code, board, err = _main(capsys, monkeypatch, "leaderboard", "--judge", "--min-votes", "1")
+    assert (code, err) == (0, "")
+    assert board.startswith("Leaderboard from the judge's votes on every prompt: 4 votes")
+    assert "1  claude-opus-4-7 · thinking high" in board
+    assert "Agreement with your votes: 1 of 1 pair (100%)." in board
+    code, mine, err = _main(capsys, monkeypatch, "leaderboard", "--min-votes", "1")
+    assert mine.startswith("Leaderboard from your votes on every prompt: 1 vote,")
+
+
+@pytest.mark.parametrize(("typed", "judged"), [("y\n", 1), ("\n", 0), ("no\n", 0)])
+def test_a_terminal_is_asked_first(
+    typed: str,
+    judged: int,
+    server: AnthropicTestServer,
+    two_sessions: object,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    code, out, err = _main(capsys, monkeypatch, "judge", "--max-pairs", "1", stdin=_Terminal(typed))
+    assert code == 0
+    assert out.startswith(f"Plan: 1 call to {MODEL}")
+    assert err.startswith("Judge 1 pair? [y/N] ")
+    assert len(server.requests) == judged
+    if not judged:
+        assert "Not judged." in err
+
+
+def test_no_key_stops_after_the_plan(
+    server: AnthropicTestServer,
+    two_sessions: object,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("ANTHROPIC_API_KEY")
+    code, out, err = _main(capsys, monkeypatch, "judge", "--yes")
+    assert code == 2 and out.startswith("Plan: 4 calls")
+    assert err.strip() == "pelican-tui judge: the judge has no API key (set ANTHROPIC_API_KEY)"
+    assert server.requests == []
+
+
+def test_a_rate_limit_stops_the_run_and_says_so(
+    server: AnthropicTestServer,
+    two_sessions: object,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    server.scenario = "429"
+    code, out, err = _main(capsys, monkeypatch, "judge", "--yes")
+    assert code == 1 and len(server.requests) == 1
+    assert err.splitlines()[-1].endswith(
+        ": Anthropic rate limit reached (429) (wait a minute and try again)"
+    )
+    assert out.splitlines()[-2:] == [
+        "Stopped: Anthropic rate limit reached (429) (wait a minute and try again); "
+        "3 pairs not sent.",
+        "Tokens used: 0 input, 0 output.",
+    ]
+    assert f"Judged 0 of 4 pairs with {MODEL}: 0 votes stored" in out
+
+
+def test_an_unreadable_answer_is_reported(
+    server: AnthropicTestServer,
+    two_sessions: object,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    server.answer_for = lambda body: "Hard to say!"
+    code, out, err = _main(capsys, monkeypatch, "judge", "--yes", "--max-pairs", "2")
+    assert code == 1 and len(server.requests) == 2
+    assert "answer not in the format asked for, not stored: 'Hard to say!'" in err
+    assert "0 votes stored (A 0, B 0, tie 0, both bad 0), 2 answers unreadable." in out
+    with SessionStore.open() as store:
+        assert store.votes(judge=True) == []
+
+
+def test_nothing_to_judge_and_an_unknown_prompt(
+    server: AnthropicTestServer,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert _main(capsys, monkeypatch, "judge", "--yes") == (
+        0,
+        "Nothing to judge: no sessions yet.\n",
+        "",
+    )
+    with SessionStore.open() as store:
+        add_session(store, "qwen", "qwen")
+        add_session(store, "claude", "qwen", prompt="a private prompt", private=True)
+    code, out, err = _main(capsys, monkeypatch, "judge", "--yes")
+    assert (code, err) == (0, "")
+    assert out.splitlines() == [
+        "Left out 1 prompt from private prompt sets: they are never sent to the judge.",
+        "Nothing to judge: no pair of finished runs of different configurations with "
+        "pictures that the judge has not voted on yet.",
+    ]
+    code, out, err = _main(capsys, monkeypatch, "judge", "--prompt", "never used")
+    assert (code, out) == (1, "")
+    assert err.strip() == "pelican-tui judge: no session has the prompt 'never used'"
+    assert server.requests == []
+
+
+def test_help_lists_the_exit_statuses(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, out, _ = _main(capsys, monkeypatch, "judge", "--help")
+    assert code == 0 and "--max-pairs N" in out and "130  interrupted" in out
+    code, _, err = _main(capsys, monkeypatch, "judge", "--max-pairs", "0")
+    assert code == 2 and "0 must be at least 1" in err
