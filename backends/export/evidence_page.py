@@ -74,7 +74,7 @@ td.interval { min-width: 9rem; width: 30%; }
 .interval-text { font-size: .8rem; color: var(--muted); font-variant-numeric: tabular-nums; }
 nav ul { margin: .3rem 0; padding-left: 1.2rem; }
 nav li { overflow-wrap: anywhere; }
-.gallery { display: grid; grid-template-columns: repeat(auto-fill, minmax(210px, 1fr));
+.gallery { display: grid; grid-template-columns: repeat(auto-fill, minmax(180px, 1fr));
   gap: .8rem; margin-top: .6rem; }
 figure { margin: 0; background: var(--card); border: 1px solid var(--line); border-radius: 8px;
   padding: .5rem; display: flex; flex-direction: column; gap: .4rem; }
@@ -89,6 +89,17 @@ figcaption { font-size: .85rem; display: flex; flex-direction: column; gap: .15r
   overflow-wrap: anywhere; }
 figcaption .facts { color: var(--fg); }
 figcaption .where { color: var(--muted); font-size: .8rem; }
+.caption { font-size: .85rem; margin: .3rem .2rem 0; }
+@media (max-width: 600px) {
+  thead { display: none; }
+  table, tbody { display: block; }
+  tr { display: grid; grid-template-columns: 2rem 1fr auto; gap: .2rem .5rem; padding: .5rem .6rem;
+    border-bottom: 1px solid var(--line); }
+  th, td { border: 0; padding: 0; }
+  td.interval, td.too-few { grid-column: 2 / -1; width: auto; min-width: 0; }
+  td.votes, td.record { grid-column: 2 / -1; text-align: left; }
+  td[data-label]::before { content: attr(data-label) ": "; color: var(--muted); }
+}
 """
 
 _SLOT_WORDS = {"left": "left pane", "right": "right pane"}
@@ -156,25 +167,32 @@ def _board_table(board: Leaderboard, caption: str) -> str:
         rows.append(
             f'<tr><td class="num">{rank}</td>'
             f'<td class="config">{_e(row.configuration.label)}</td>'
-            f'<td class="num">{row.rating:.0f}</td>'
+            f'<td class="num" data-label="Rating">{row.rating:.0f}</td>'
             f'<td class="interval">{_bar(row, level, low - pad, high + pad)}</td>'
-            f'<td class="num">{row.votes}</td><td>{_e(_won_lost_tied(row))}</td></tr>'
+            f"{_counts(row)}</tr>"
         )
     for row in board.unranked:
         rows.append(
             '<tr class="unranked"><td class="num">—</td>'
             f'<td class="config">{_e(row.configuration.label)}</td>'
-            f'<td colspan="2">too few votes to rank ({row.votes} of {board.min_votes})</td>'
-            f'<td class="num">{row.votes}</td><td>{_e(_won_lost_tied(row))}</td></tr>'
+            f'<td class="too-few" colspan="2">too few votes to rank '
+            f"({row.votes} of {board.min_votes})</td>{_counts(row)}</tr>"
         )
     head = (
         '<tr><th class="num">Rank</th><th>Configuration</th><th class="num">Rating</th>'
         f'<th>{_e(level)} interval</th><th class="num">Votes</th><th>Won / lost / tied</th></tr>'
     )
     return (
-        f'<div class="table-box"><table><caption class="meta" style="caption-side:bottom;'
-        f'text-align:left;padding:.4rem .6rem">{_e(caption)}</caption>'
-        f"<thead>{head}</thead><tbody>{''.join(rows)}</tbody></table></div>"
+        f'<div class="table-box"><table><thead>{head}</thead><tbody>{"".join(rows)}</tbody>'
+        f'</table></div><p class="meta caption">{_e(caption)}</p>'
+    )
+
+
+def _counts(row: Row) -> str:
+    """The votes and won/lost/tied cells (labelled when the table is stacked on a phone)."""
+    return (
+        f'<td class="num votes" data-label="Votes">{row.votes}</td>'
+        f'<td class="record" data-label="Won / lost / tied">{_e(_won_lost_tied(row))}</td>'
     )
 
 
