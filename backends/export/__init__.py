@@ -11,6 +11,11 @@ One module per part of the export folder:
 - :mod:`.facts`: labels and number formats the run card and the page share;
 - :mod:`.private`: what is left out of a private prompt set's session;
 - :mod:`.files`: the file names per run, and :class:`ExportError`.
+
+An evidence export (``pelican-tui export-evidence``) spans every session:
+:mod:`.evidence` gathers it (private prompts left out), :mod:`.evidence_page`
+is its ``index.html``, :mod:`.evidence_data` its votes and ratings as CSV and
+JSON, :mod:`.evidence_folder` writes them.
 """
 
 from pelican_tui.backends.export.files import ExportError, RunFiles, run_basenames
