@@ -395,6 +395,7 @@ class LocalSide(Side):
         if plan.hf:
             info["hf"] = plan.hf
         info["context"] = self.settings.local.context
+        info["server_kind"] = LLAMA_CPP  # the one pelican-tui spawns
         if self.server is not None:
             info["server_args"] = _any_port(self.server.display_flags())
             build = (await self._props()).get("build_info")
