@@ -26,6 +26,7 @@ from pelican_tui.backends.llama.process import LlamaServer, ServerStatus, Status
 from pelican_tui.backends.openai_compat.backend import OpenAICompatibleBackend
 from pelican_tui.backends.openai_compat.payload import recommended_sampling
 from pelican_tui.backends.openai_compat.probe import short_model_name
+from pelican_tui.backends.openai_compat.server_kinds import LLAMA_CPP
 from pelican_tui.backends.protocol import BackendStatus, Effort, GenerationRequest, ModelBackend
 from pelican_tui.backends.settings import LocalSettings, Settings
 from pelican_tui.backends.store.records import BackendKind
