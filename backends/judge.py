@@ -122,7 +122,7 @@ def choose_pairs(
         mine = _pairs_of(store.votes(judge=False, prompt=text))
         by_config: dict[str, list[Run]] = {}
         for run in store.runs_for_prompt(text):  # newest first
-            if run.png:
+            if run.png and png_size(run.png) is not None:
                 by_config.setdefault(configuration_of(run).key, []).append(run)
         groups = list(by_config.values())
         for i, ours in enumerate(groups):
@@ -177,10 +177,13 @@ def image_tokens(size: tuple[int, int]) -> int:
     return math.ceil(width * scale * height * scale / IMAGE_TOKEN_PIXELS)
 
 
-def png_size(png: bytes) -> tuple[int, int]:
-    """Width and height of a PNG (its header only is read)."""
-    with Image.open(io.BytesIO(png)) as image:
-        return image.size
+def png_size(png: bytes) -> tuple[int, int] | None:
+    """Width and height of a PNG (its header only is read); None if it is not one."""
+    try:
+        with Image.open(io.BytesIO(png)) as image:
+            return image.size if image.format == "PNG" else None
+    except (OSError, ValueError):
+        return None
 
 
 def picture_for_judge(png: bytes, max_px: int | None) -> bytes:
@@ -225,7 +228,7 @@ def estimate(pairs: Sequence[Pair], settings: JudgeSettings, model: str) -> Esti
         total += math.ceil(text / CHARS_PER_TOKEN) + _FRAMING_TOKENS
         for run in (pair.first, pair.second):
             if run.id not in sizes:
-                sizes[run.id] = png_size(run.png or b"")
+                sizes[run.id] = png_size(run.png or b"") or (0, 0)
             total += image_tokens(sent_size(sizes[run.id], settings.image_px))
     stored = next(iter(sizes.values()), None)
     sent = None if stored is None else sent_size(stored, settings.image_px)
@@ -258,18 +261,23 @@ def parse_answer(text: str) -> tuple[Winner, str | None] | None:
     lines = [line for line in lines if line and not line.startswith("```")]
     if not lines:
         return None
-    match = _VERDICT.fullmatch(lines[0])
+    match = _VERDICT.fullmatch(_unmarked(lines[0]))
     if match is None:
         return None
     word = re.sub(r"[\s_-]+", " ", match["verdict"].lower())
     winner: Winner = "both_bad" if word == "both bad" else word  # type: ignore[assignment]
-    reason = (match["rest"] or "").strip() or (lines[1] if len(lines) > 1 else "")
+    reason = (match["rest"] or "").strip() or (_unmarked(lines[1]) if len(lines) > 1 else "")
     reason = _REASON_LABEL.sub("", reason, count=1).strip()
     return winner, _one_line(reason) or None
 
 
 def _plain(line: str) -> str:
     return line.strip().strip("*_#>` ").strip()
+
+
+def _unmarked(line: str) -> str:
+    """``line`` without markdown emphasis and code marks."""
+    return re.sub(r"[*`]", "", line).strip()
 
 
 def _one_line(text: str, limit: int = _MAX_REASON_CHARS) -> str:
@@ -389,11 +397,15 @@ class Judge:
             return CallFailed(pair, problem or Failed("the judge has no API key"))
         swap = self._rng.random() < 0.5
         shown_a, shown_b = (pair.second, pair.first) if swap else (pair.first, pair.second)
-        a_png, b_png = await asyncio.to_thread(
-            lambda: [
-                picture_for_judge(r.png or b"", self.settings.image_px) for r in (shown_a, shown_b)
-            ]
-        )
+        try:
+            a_png, b_png = await asyncio.to_thread(
+                lambda: [
+                    picture_for_judge(r.png or b"", self.settings.image_px)
+                    for r in (shown_a, shown_b)
+                ]
+            )
+        except (OSError, ValueError) as error:
+            return CallFailed(pair, Failed(f"a stored picture cannot be read: {error}"))
         try:
             sdk = await asyncio.to_thread(_import_sdk)
         except ImportError:

@@ -4,6 +4,7 @@ Anthropic server with both pictures, votes stored apart from the user's."""
 from __future__ import annotations
 
 import io
+import json
 import random
 from collections.abc import Iterator
 from typing import Any
@@ -94,6 +95,8 @@ async def test_the_request_carries_the_prompt_and_both_pictures_downscaled(
         with Image.open(io.BytesIO(png)) as image:
             assert (image.format, image.size) == ("PNG", (512, 512)), "downscaled from 1024"
     assert {color_of(png) for png in pictures.values()} == {RED, BLUE}
+    sent = json.dumps(body)
+    assert "claude-opus" not in sent and "Qwen" not in sent, "blind: no model named"
 
 
 async def test_the_order_is_random_and_the_vote_names_the_run_shown_as_a(
@@ -235,6 +238,10 @@ def test_pairs_are_of_different_configurations_with_pictures_not_yet_judged() ->
             store.create_session(PELICAN).id, "left", "claude", "x", {}, {}, {}
         )
         store.finish_run(failed, status="failed", failure_reason="boom")
+        broken = store.start_run(
+            store.create_session(PELICAN).id, "left", "local", "y.gguf", {}, {}, {}
+        )
+        store.finish_run(broken, svg="<svg/>", png=b"\x89PNG")  # cut short: not a picture
         store.add_vote(c1, q2, "b", blind=True, judge=JUDGE_MODEL)  # judged already
         store.add_vote(c1, q1, "b", blind=True, judge="another-judge")
         plan = choose_pairs(store, JUDGE_MODEL, max_pairs=20)
@@ -245,7 +252,7 @@ def test_pairs_are_of_different_configurations_with_pictures_not_yet_judged() ->
     assert frozenset((c1, q2)) not in pairs
     assert frozenset((c1, q1)) in pairs, "another judge's vote does not count for this one"
     assert all(p.prompt == PELICAN for p in plan.pairs), "one configuration on the heron"
-    assert all(s1 not in pair for pair in pairs)
+    assert all(s1 not in pair and broken not in pair for pair in pairs)
     for pair in plan.pairs:
         assert pair.first.png and pair.second.png and pair.first.status == "finished"
         assert pair.first.model_id != pair.second.model_id
@@ -290,6 +297,7 @@ def test_the_estimate_counts_calls_pictures_and_answers() -> None:
         ("Both_Bad", ("both_bad", None)),
         ("Picture A is better - it has a beak.", ("a", "it has a beak.")),
         ("Answer: B\nReason: a bicycle at last", ("b", "a bicycle at last")),
+        ("**Answer:** `A`\n*why:* a beak", ("a", "a beak")),
         ("```\nA\nclearer\n```", ("a", "clearer")),
         ("A beautiful pelican is in B", None),
         ("I prefer the second one.\nB", None),
