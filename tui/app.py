@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import random
 import signal
 import time
 from dataclasses import dataclass, replace
@@ -49,26 +48,17 @@ from pelican_tui.backends.llama.process import ServerStartError, ServerState, Se
 from pelican_tui.backends.protocol import EFFORTS, BackendStatus
 from pelican_tui.backends.resources import ResourceSample
 from pelican_tui.backends.settings import LocalSettings, Settings
-from pelican_tui.backends.store.records import Slot, Winner
+from pelican_tui.backends.store.records import Slot
 from pelican_tui.backends.svg.extract import close_partial_svg
 from pelican_tui.commands import PelicanCommands
 from pelican_tui.messages import KeyRow, ResourceTick, ServerStatusChanged
-from pelican_tui.votes import WINNER_WORDS, Contender, VotePair, facts_line, shown_as, store_vote
+from pelican_tui.voting import Voting
 from pelican_tui.widgets.model_pane import ModelPane
 from pelican_tui.widgets.picture import resolve_mode
 from pelican_tui.widgets.status_bar import StatusBar
-from pelican_tui.widgets.vote_pair import PairView, vote_keys_line
+from pelican_tui.widgets.vote_pair import PairView
 
 NARROW_BELOW = 100
-SAMPLE_STEPS = (1, 2, 4, 8)
-"""What ``n`` cycles through (``ui.samples`` may be any number from 1 to 1000)."""
-VERDICT_WINNER: dict[str, Winner] = {
-    "left": "a",
-    "right": "b",
-    "tie": "tie",
-    "both_bad": "both_bad",
-}
-"""A verdict key as a vote: the left pane (or A, in blind mode) is shown as A."""
 PROMPT_HISTORY = 20
 ANY_SCREEN_ACTIONS = ("help", "quit")
 """Main-screen keys that also work over other screens (the rest wait for the main screen)."""
@@ -83,11 +73,6 @@ WARM_UP_MODULES = (
 """Imported in the background after the first frame (see :meth:`PelicanApp.warm_up`)."""
 
 
-def _pair_key(first: int, second: int) -> tuple[int, int]:
-    """Two runs in a fixed order: a pair is voted on once, whichever was A."""
-    return (min(first, second), max(first, second))
-
-
 @dataclass(frozen=True, slots=True)
 class Notice:
     """A notification the user was shown."""
@@ -97,7 +82,7 @@ class Notice:
     severity: str
 
 
-class PelicanApp(App[None]):
+class PelicanApp(Voting):
     """Compare a local model with Claude (or with itself) on one prompt."""
 
     CSS_PATH = "app.tcss"
@@ -174,30 +159,9 @@ class PelicanApp(App[None]):
         self._comparisons = 0
         self.notices: list[Notice] = []
         """What the user was told in notifications, oldest first."""
-        self.samples = settings.ui.samples
-        """How many times ``r`` runs each pane (one session per sample)."""
-        self.blind = settings.ui.blind
-        """Blind mode: after a comparison the pictures are A and B; who drew them is hidden
-        until the vote."""
-        self.pending_pairs: list[VotePair] = []
-        """Blind pairs not voted on yet, oldest first (the first is on screen)."""
-        self.pane_runs: dict[Slot, int] = {}
-        """The stored run each pane shows (what a verdict votes on)."""
-        self._voted: dict[tuple[int, int], str] = {}
-        """Pairs of runs voted on from the main screen, and how."""
-        self._progress = (0, 0)
-        """(runs started, runs planned) of the comparison in progress."""
-        self._sample = (1, 1)
-        """(sample, samples) of the comparison in progress."""
-        self._in_progress: set[int] = set()
-        """Numbers of the comparisons in progress."""
         self._series = 0
         """The number of the latest comparison of both panes (its samples go on)."""
-        self._blind_of: int | None = None
-        """The blind comparison in progress: the panes stay hidden while it runs."""
-        self._rng = random.Random()
-        self.terminal_title = ""
-        """What the terminal's title says now ("pelican-tui · ready")."""
+        self._init_voting(settings)
 
     # -- set-up -------------------------------------------------------------------
 
@@ -251,8 +215,8 @@ class PelicanApp(App[None]):
         self._on_resize_layout()
         self._describe_panes()
         self._update_side_notes()
-        self._show_modes()
-        self._write_title_stack(push=True)
+        self.show_modes()
+        self._title.keep()
         self.show_blind()
         self._after_local_change(starting=True)
         with contextlib.suppress(NotImplementedError, RuntimeError):
@@ -557,7 +521,7 @@ class PelicanApp(App[None]):
                 )
                 if blind and self._blind_of == number:
                     with contextlib.suppress(NoMatches):
-                        await self._add_pair(outcome, sample, samples)
+                        await self.add_pair(outcome, sample, samples)
                 if outcome.cancelled or outcome.refused or self._series != number:
                     break  # cancelled, cannot run, or a newer comparison took over
         finally:
@@ -579,7 +543,7 @@ class PelicanApp(App[None]):
                 self.pane_runs[update.slot] = update.run_id
             started, planned = self._progress
             self._progress = (min(started + 1, planned), planned)
-            self._set_activity()
+            self.show_activity()
             pane = self.pane(update.slot)
             pane.begin()
             pane.picture.set_png(None, "waiting for an SVG…")
@@ -741,238 +705,7 @@ class PelicanApp(App[None]):
         self.pane(self.active).add_class("-active")
         self._on_resize_layout()
 
-    # -- blind mode, samples, the terminal title -------------------------------------------
-
-    @property
-    def comparing(self) -> bool:
-        """Whether a comparison (or a series of samples) is in progress."""
-        return bool(self._in_progress)
-
-    @property
-    def blind_hidden(self) -> bool:
-        """Whether who drew what is hidden now: a blind comparison runs, or a vote is due."""
-        return self._blind_of is not None or bool(self.pending_pairs)
-
-    def _show_modes(self) -> None:
-        """The prompt's subtitle says how ``r`` runs: samples, blind."""
-        words = [f"{self.samples} samples per pane"] if self.samples > 1 else []
-        if self.blind:
-            words.append("blind")
-        prompt = self.query_one("#prompt", Input)
-        prompt.border_subtitle = " · ".join(words)
-
-    def _vote_keys(self) -> dict[str, str]:
-        keys = {row.id: row.keys for row in self.key_rows()}
-        ids = {"a": "verdict_left", "b": "verdict_right", "tie": "verdict_tie",
-               "both_bad": "verdict_both_bad"}  # fmt: skip
-        return {winner: keys.get(binding_id, "?") for winner, binding_id in ids.items()}
-
-    def show_blind(self) -> None:
-        """Hide the panes behind A and B while blind, or show them again; say where it is."""
-        hidden = self.blind_hidden
-        self.set_class(hidden, "-blind")
-        self.query_one(StatusBar).set_blind(hidden)
-        self._set_activity()
-        if not hidden:
-            return
-        view = self.query_one(PairView)
-        sample, samples = self._sample
-        running = ""
-        if self._blind_of is not None:
-            of = f"sample {sample}/{samples} · " if samples > 1 else ""
-            running = f"{of}A: running… B: running…"
-        if self.pending_pairs:
-            pair = self.pending_pairs[0]
-            view.show_pair(pair)
-            more = (
-                f" ({len(self.pending_pairs)} pairs to vote on)"
-                if len(self.pending_pairs) > 1
-                else ""
-            )
-            label = f"{pair.label}{more}" if pair.label or more else "who drew which is hidden"
-            view.set_status(f"Blind · {label}" + (f" · next: {running}" if running else ""))
-            view.set_keys(vote_keys_line(self._vote_keys()) + " · B leaves blind mode")
-        else:
-            view.show_waiting("running…", "running…")
-            view.set_status(f"Blind · {running}" if running else "Blind")
-            view.set_keys("The pictures are shown as A and B when both are done · c cancels")
-
-    async def _add_pair(self, outcome: Any, sample: int, samples: int) -> None:
-        """A finished blind sample becomes a pair to vote on, in random order."""
-        results = outcome.results
-        if set(results) != set(SLOTS):
-            return  # a pane did not run: nothing to compare
-        contenders = []
-        for slot in SLOTS:
-            result = results[slot]
-            pane = self.pane(slot)
-            facts = await self._picture_facts(result)
-            note = (
-                None if result.png else (result.svg_note or result.failure_reason or "no picture")
-            )
-            contenders.append(
-                Contender(
-                    run_id=result.run_id,
-                    png=result.png,
-                    note=note,
-                    facts=facts_line(facts, with_time=False),
-                    who=str(pane.border_title or slot),
-                    numbers=pane.stats_line(),
-                    session_id=outcome.session_id,
-                    slot=slot,
-                )
-            )
-        a, b = shown_as(contenders[0], contenders[1], blind=True, rng=self._rng)
-        label = f"sample {sample}/{samples}" if samples > 1 else ""
-        self.pending_pairs.append(VotePair(a, b, label))
-        self.show_blind()
-
-    async def _picture_facts(self, result: Any) -> dict[str, Any]:
-        """What was measured about a run's picture (empty when unknown)."""
-        facts = getattr(result, "picture_facts", None)
-        if facts is None and result.run_id is not None:
-            with contextlib.suppress(Exception):  # facts are optional on screen
-                store = await self.engine.store()
-                facts = (await asyncio.to_thread(store.get_run, result.run_id)).picture_facts
-        return dict(facts or {})
-
-    def _activity(self) -> str:
-        """What the app is doing, in two or three words (for the terminal title)."""
-        vote = "vote A/B" if self.pending_pairs else ""
-        if self._in_progress:
-            started, planned = self._progress
-            return f"running {max(started, 1)}/{planned}" + (f" · {vote}" if vote else "")
-        return vote or "ready"
-
-    def _set_activity(self) -> None:
-        """Name the app and what it does in the terminal's title (never a model)."""
-        doing = self._activity()
-        self.sub_title = doing
-        title = f"{self.title} · {doing}"
-        if title != self.terminal_title:
-            self.terminal_title = title
-            self._write_terminal(f"\x1b]2;{title}\x07")
-
-    def _write_terminal(self, escape: str) -> None:
-        driver = self._driver
-        if driver is not None and not self.is_headless:
-            with contextlib.suppress(Exception):  # a title is not worth a crash
-                driver.write(escape)
-
-    def _write_title_stack(self, *, push: bool) -> None:
-        """Keep the terminal's own title (xterm's title stack) and give it back on exit."""
-        self._write_terminal("\x1b[22;0t" if push else "\x1b[23;0t")
-
-    def action_toggle_blind(self) -> None:
-        """Blind mode on or off; off reveals a comparison still hidden."""
-        self.blind = not self.blind
-        if self.blind:
-            message = ("Blind mode on: from the next run (r) the pictures are shown as A and B, "
-                       "and who drew which is hidden until you vote.")  # fmt: skip
-        else:
-            dropped = len(self.pending_pairs)
-            self.pending_pairs = []
-            self._blind_of = None
-            message = "Blind mode off."
-            if dropped:
-                message += f" {dropped} pair(s) not voted on: vote on them in the gallery (g)."
-        self._show_modes()
-        self.show_blind()
-        self.notify(message, timeout=5)
-
-    def action_cycle_samples(self) -> None:
-        """How many times ``r`` runs each pane: 1, 2, 4, 8."""
-        later = [n for n in SAMPLE_STEPS if n > self.samples]
-        self.samples = later[0] if later else SAMPLE_STEPS[0]
-        self._show_modes()
-        times = "once" if self.samples == 1 else f"{self.samples} times, one session each"
-        self.notify(f"Samples: r runs each pane {times}; g shows every picture.", timeout=4)
-
-    def _hidden_now(self, what: str) -> bool:
-        """In blind mode before the vote: say that ``what`` is hidden (True), else False."""
-        if not self.blind_hidden:
-            return False
-        self.notify(f"{what} is hidden until you vote (blind mode); B leaves blind mode.",
-                    timeout=4)  # fmt: skip
-        return True
-
-    def _gallery_prompt(self) -> str:
-        return self.query_one("#prompt", Input).value.strip() or self.prompt
-
-    @work(exclusive=True, group="screens", exit_on_error=False, name="open the gallery")
-    async def action_gallery(self) -> None:
-        if self._hidden_now("The gallery"):
-            return
-        from pelican_tui.screens.gallery_screen import GalleryScreen
-
-        store = await self.engine.store()
-        prompt = self._gallery_prompt()
-        self.push_screen(GalleryScreen(store, prompt, blind=self.blind, mode=self.image_mode))
-
-    @work(exclusive=True, group="screens", exit_on_error=False, name="open the leaderboard")
-    async def action_leaderboard(self) -> None:
-        from pelican_tui.screens.leaderboard_screen import LeaderboardScreen
-
-        store = await self.engine.store()
-        self.push_screen(LeaderboardScreen(store, self._gallery_prompt()))
-
-    # -- verdict, save, export ------------------------------------------------------------
-
-    async def action_verdict(self, verdict: str) -> None:
-        """Vote on the two pictures shown: ``<`` left (A) better, ``>`` right (B), ``=``
-        tie, ``-`` both bad. The vote is stored for the ratings (once per pair); left,
-        right and tie are also the session's verdict."""
-        winner = VERDICT_WINNER[verdict]
-        if self.pending_pairs:
-            await self._vote_blind(winner)
-            return
-        if self.blind_hidden:
-            self.notify("Vote when both pictures are shown (blind mode).", timeout=3)
-            return
-        if self.session_id is None:
-            self.notify("Run a comparison first (r).", timeout=3)
-            return
-        left, right = self.pane_runs.get("left"), self.pane_runs.get("right")
-        pair = (left, right) if left is not None and right is not None else None
-        if pair is not None and _pair_key(*pair) in self._voted:
-            self.notify(
-                f"Already voted on these two pictures: {self._voted[_pair_key(*pair)]}.", timeout=4
-            )
-            return
-        try:
-            store = await self.engine.store()
-            if verdict != "both_bad":
-                await asyncio.to_thread(store.set_verdict, self.session_id, verdict)  # type: ignore[arg-type]
-            if pair is not None:
-                await asyncio.to_thread(store.add_vote, *pair, winner, blind=False)
-        except Exception as error:
-            self.notify(f"session store: {error}", severity="warning", timeout=8)
-            return
-        label = {"left": "left is better", "right": "right is better", "tie": "a tie",
-                 "both_bad": "both are bad"}[verdict]  # fmt: skip
-        if pair is not None:
-            self._voted[_pair_key(*pair)] = label
-        rated = "" if pair is not None else " (not rated: only one pane has a run)"
-        self.notify(f"Verdict saved: {label}.{rated}", timeout=3)
-
-    async def _vote_blind(self, winner: Winner) -> None:
-        """Store the vote on the pair shown, then reveal who drew which picture."""
-        pair = self.pending_pairs[0]
-        try:
-            store = await self.engine.store()
-            await store_vote(store, pair, winner, blind=True)
-            slot = pair.winner_slot(winner)
-            if pair.same_session is not None and slot is not None:
-                await asyncio.to_thread(store.set_verdict, pair.same_session, slot)  # type: ignore[arg-type]
-        except Exception as error:  # the pair stays: the user can vote again
-            self.notify(f"The vote was not saved: {error}", severity="error", timeout=10)
-            return
-        self.pending_pairs.pop(0)
-        if pair.a.run_id is not None and pair.b.run_id is not None:
-            self._voted[_pair_key(pair.a.run_id, pair.b.run_id)] = WINNER_WORDS[winner]
-        label = f"{pair.label}: " if pair.label else ""
-        self.notify(f"{label}{pair.revealed(winner)}", title="Blind vote saved", timeout=20)
-        self.show_blind()
+    # -- save, export ------------------------------------------------------------------
 
     async def action_save(self) -> None:
         if self.session_id is None:
@@ -1037,7 +770,7 @@ class PelicanApp(App[None]):
         self.push_screen(HelpScreen(rows))
 
     def action_view_answer(self) -> None:
-        if self._hidden_now("The answer"):
+        if self.hidden_now("The answer"):
             return
         from pelican_tui.screens.text_screen import TextScreen
 
@@ -1056,7 +789,7 @@ class PelicanApp(App[None]):
                      ("B", pair.b.png, pair.b.note or pair.b.facts)]  # fmt: skip
             self.push_screen(PictureScreen(shown, mode=self.image_mode))
             return
-        if self._hidden_now("The pictures"):
+        if self.hidden_now("The pictures"):
             return
         pictures = []
         for slot in SLOTS:
@@ -1068,7 +801,7 @@ class PelicanApp(App[None]):
         self.push_screen(PictureScreen(pictures, mode=self.image_mode))
 
     def action_server_log(self) -> None:
-        if self._hidden_now("The server log"):
+        if self.hidden_now("The server log"):
             return
         from pelican_tui.screens.log_screen import LogScreen
 
@@ -1148,7 +881,7 @@ class PelicanApp(App[None]):
         self._after_local_change()
 
     def action_sessions(self) -> None:
-        if self._hidden_now("The sessions list"):
+        if self.hidden_now("The sessions list"):
             return
         from pelican_tui.screens.sessions_screen import SessionAction, SessionsScreen
 
@@ -1196,7 +929,7 @@ class PelicanApp(App[None]):
     # -- shutdown -------------------------------------------------------------------------
 
     async def on_unmount(self) -> None:
-        self._write_title_stack(push=False)
+        self._title.give_back()
         await self.shutdown_engine()
 
     async def shutdown_engine(self) -> None:

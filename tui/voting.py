@@ -1,0 +1,331 @@
+"""What the app does about evidence: blind mode, samples, votes, the gallery and the
+leaderboard, and the terminal title that says what it is doing.
+
+:class:`Voting` is the part of :class:`~pelican_tui.app.PelicanApp` that keeps
+the vote state (pictures waiting for a blind vote, which runs the panes show,
+which pairs were voted on) and draws it; the app's run loop feeds it finished
+samples (:meth:`Voting.add_pair`). Votes are stored with
+:meth:`~pelican_tui.backends.store.sessions.SessionStore.add_vote`; nothing
+here decides anything about a run.
+
+Blind mode hides everything that could tell who drew a picture until the
+vote: the panes (titles, facts, numbers, thinking, answers) are replaced by A
+and B (:class:`~pelican_tui.widgets.vote_pair.PairView`, in random order), the
+status bar keeps only what names no model, the answer, log, sessions and
+gallery keys say they wait for the vote, and the terminal title says
+"vote A/B".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from typing import TYPE_CHECKING, Any
+
+from textual import work
+from textual.app import App
+from textual.widgets import Input
+
+from pelican_tui.backends.engine.comparison import SLOTS, ComparisonEngine
+from pelican_tui.backends.settings import Settings
+from pelican_tui.backends.store.records import Slot, Verdict, Winner
+from pelican_tui.messages import KeyRow
+from pelican_tui.terminal_title import TerminalTitle
+from pelican_tui.votes import WINNER_WORDS, Contender, VotePair, facts_line, shown_as, store_vote
+from pelican_tui.widgets.status_bar import StatusBar
+from pelican_tui.widgets.vote_pair import PairView, vote_keys_line
+
+if TYPE_CHECKING:
+    from pelican_tui.backends.engine.comparison import ComparisonResult
+    from pelican_tui.backends.engine.run import RunResult
+    from pelican_tui.widgets.model_pane import ModelPane
+
+SAMPLE_STEPS = (1, 2, 4, 8)
+"""What ``n`` cycles through (``ui.samples`` may be any number from 1 to 1000)."""
+VERDICT_WINNER: dict[str, Winner] = {
+    "left": "a",
+    "right": "b",
+    "tie": "tie",
+    "both_bad": "both_bad",
+}
+"""A verdict key as a vote: the left pane (or A, in blind mode) is shown as A."""
+SESSION_VERDICT: dict[str, Verdict] = {"left": "left", "right": "right", "tie": "tie"}
+"""Votes that are also a session's verdict ("both bad" names no pane)."""
+VERDICT_WORDS = {
+    "left": "left is better",
+    "right": "right is better",
+    "tie": "a tie",
+    "both_bad": "both are bad",
+}
+
+
+def _pair_key(first: int, second: int) -> tuple[int, int]:
+    """Two runs in a fixed order: a pair is voted on once, whichever was A."""
+    return (min(first, second), max(first, second))
+
+
+class Voting(App[None]):
+    """Blind mode, samples, votes and the evidence screens (see the module doc)."""
+
+    # What the app provides (see PelicanApp).
+    engine: ComparisonEngine
+    prompt: str
+    session_id: int | None
+    image_mode: str
+
+    def pane(self, slot: str) -> ModelPane:
+        raise NotImplementedError
+
+    def key_rows(self) -> list[KeyRow]:
+        raise NotImplementedError
+
+    def _init_voting(self, settings: Settings) -> None:
+        self.samples = settings.ui.samples
+        """How many times ``r`` runs each pane (one session per sample)."""
+        self.blind = settings.ui.blind
+        """Blind mode: after a comparison the pictures are A and B; who drew them is hidden
+        until the vote."""
+        self.pending_pairs: list[VotePair] = []
+        """Blind pairs not voted on yet, oldest first (the first is on screen)."""
+        self.pane_runs: dict[Slot, int] = {}
+        """The stored run each pane shows (what a verdict votes on)."""
+        self._voted: dict[tuple[int, int], str] = {}
+        """Pairs of runs voted on from the main screen, and how."""
+        self._progress = (0, 0)
+        """(runs started, runs planned) of the comparison in progress."""
+        self._sample = (1, 1)
+        """(sample, samples) of the comparison in progress."""
+        self._in_progress: set[int] = set()
+        """Numbers of the comparisons in progress."""
+        self._blind_of: int | None = None
+        """The blind comparison in progress: the panes stay hidden while it runs."""
+        self._rng = random.Random()
+        self._title = TerminalTitle(self._write_terminal)
+
+    # -- state ------------------------------------------------------------------------
+
+    @property
+    def comparing(self) -> bool:
+        """Whether a comparison (or a series of samples) is in progress."""
+        return bool(self._in_progress)
+
+    @property
+    def blind_hidden(self) -> bool:
+        """Whether who drew what is hidden now: a blind comparison runs, or a vote is due."""
+        return self._blind_of is not None or bool(self.pending_pairs)
+
+    @property
+    def terminal_title(self) -> str:
+        """What the terminal's title says now ("pelican-tui · ready")."""
+        return self._title.text
+
+    # -- drawing ----------------------------------------------------------------------
+
+    def show_modes(self) -> None:
+        """The prompt's subtitle says how ``r`` runs: samples, blind."""
+        words = [f"{self.samples} samples per pane"] if self.samples > 1 else []
+        if self.blind:
+            words.append("blind")
+        self.query_one("#prompt", Input).border_subtitle = " · ".join(words)
+
+    def _vote_keys(self) -> dict[str, str]:
+        keys = {row.id: row.keys for row in self.key_rows()}
+        ids = {"a": "verdict_left", "b": "verdict_right", "tie": "verdict_tie",
+               "both_bad": "verdict_both_bad"}  # fmt: skip
+        return {winner: keys.get(binding_id, "?") for winner, binding_id in ids.items()}
+
+    def show_blind(self) -> None:
+        """Hide the panes behind A and B while blind, or show them again; say where it is."""
+        hidden = self.blind_hidden
+        self.set_class(hidden, "-blind")
+        self.query_one(StatusBar).set_blind(hidden)
+        self.show_activity()
+        if not hidden:
+            return
+        view = self.query_one(PairView)
+        sample, samples = self._sample
+        running = ""
+        if self._blind_of is not None:
+            of = f"sample {sample}/{samples} · " if samples > 1 else ""
+            running = f"{of}A: running… B: running…"
+        if self.pending_pairs:
+            pair = self.pending_pairs[0]
+            view.show_pair(pair)
+            waiting = len(self.pending_pairs)
+            more = f" ({waiting} pairs to vote on)" if waiting > 1 else ""
+            label = f"{pair.label}{more}" if pair.label or more else "who drew which is hidden"
+            view.set_status(f"Blind · {label}" + (f" · next: {running}" if running else ""))
+            view.set_keys(vote_keys_line(self._vote_keys()) + " · B leaves blind mode")
+        else:
+            view.show_waiting("running…", "running…")
+            view.set_status(f"Blind · {running}" if running else "Blind")
+            view.set_keys("The pictures are shown as A and B when both are done · c cancels")
+
+    async def add_pair(self, outcome: ComparisonResult, sample: int, samples: int) -> None:
+        """A finished blind sample becomes a pair to vote on, in random order."""
+        results = outcome.results
+        if set(results) != set(SLOTS):
+            return  # a pane did not run: nothing to compare
+        contenders = []
+        for slot in SLOTS:
+            result = results[slot]
+            pane = self.pane(slot)
+            facts = await self._picture_facts(result)
+            why = result.svg_note or result.failure_reason or "no picture"
+            contenders.append(
+                Contender(
+                    run_id=result.run_id,
+                    png=result.png,
+                    note=None if result.png else why,
+                    facts=facts_line(facts, with_time=False),
+                    who=str(pane.border_title or slot),
+                    numbers=pane.stats_line(),
+                    session_id=outcome.session_id,
+                    slot=slot,
+                )
+            )
+        a, b = shown_as(contenders[0], contenders[1], blind=True, rng=self._rng)
+        label = f"sample {sample}/{samples}" if samples > 1 else ""
+        self.pending_pairs.append(VotePair(a, b, label))
+        self.show_blind()
+
+    async def _picture_facts(self, result: RunResult) -> dict[str, Any]:
+        """What was measured about a run's picture (empty when unknown)."""
+        facts = getattr(result, "picture_facts", None)
+        if facts is None and result.run_id is not None:
+            with contextlib.suppress(Exception):  # facts are optional on screen
+                store = await self.engine.store()
+                facts = (await asyncio.to_thread(store.get_run, result.run_id)).picture_facts
+        return dict(facts or {})
+
+    # -- the terminal title -----------------------------------------------------------
+
+    def _activity(self) -> str:
+        """What the app is doing, in two or three words (never a model)."""
+        vote = "vote A/B" if self.pending_pairs else ""
+        if self._in_progress:
+            started, planned = self._progress
+            return f"running {max(started, 1)}/{planned}" + (f" · {vote}" if vote else "")
+        return vote or "ready"
+
+    def show_activity(self) -> None:
+        """Name the app and what it does in the terminal's title."""
+        doing = self._activity()
+        self.sub_title = doing
+        self._title.set(f"{self.title} · {doing}")
+
+    def _write_terminal(self, escape: str) -> None:
+        driver = self._driver
+        if driver is not None and not self.is_headless:
+            with contextlib.suppress(Exception):  # a title is not worth a crash
+                driver.write(escape)
+
+    # -- keys ---------------------------------------------------------------------------
+
+    def action_toggle_blind(self) -> None:
+        """Blind mode on or off; off reveals a comparison still hidden."""
+        self.blind = not self.blind
+        if self.blind:
+            message = ("Blind mode on: from the next run (r) the pictures are shown as A and B, "
+                       "and who drew which is hidden until you vote.")  # fmt: skip
+        else:
+            dropped = len(self.pending_pairs)
+            self.pending_pairs = []
+            self._blind_of = None
+            message = "Blind mode off."
+            if dropped:
+                message += f" {dropped} pair(s) not voted on: vote on them in the gallery (g)."
+        self.show_modes()
+        self.show_blind()
+        self.notify(message, timeout=5)
+
+    def action_cycle_samples(self) -> None:
+        """How many times ``r`` runs each pane: 1, 2, 4, 8."""
+        later = [n for n in SAMPLE_STEPS if n > self.samples]
+        self.samples = later[0] if later else SAMPLE_STEPS[0]
+        self.show_modes()
+        times = "once" if self.samples == 1 else f"{self.samples} times, one session each"
+        self.notify(f"Samples: r runs each pane {times}; g shows every picture.", timeout=4)
+
+    def hidden_now(self, what: str) -> bool:
+        """In blind mode before the vote: say that ``what`` is hidden (True), else False."""
+        if not self.blind_hidden:
+            return False
+        self.notify(f"{what} is hidden until you vote (blind mode); B leaves blind mode.",
+                    timeout=4)  # fmt: skip
+        return True
+
+    def _screen_prompt(self) -> str:
+        return self.query_one("#prompt", Input).value.strip() or self.prompt
+
+    @work(exclusive=True, group="screens", exit_on_error=False, name="open the gallery")
+    async def action_gallery(self) -> None:
+        if self.hidden_now("The gallery"):
+            return
+        from pelican_tui.screens.gallery_screen import GalleryScreen
+
+        store = await self.engine.store()
+        prompt = self._screen_prompt()
+        self.push_screen(GalleryScreen(store, prompt, blind=self.blind, mode=self.image_mode))
+
+    @work(exclusive=True, group="screens", exit_on_error=False, name="open the leaderboard")
+    async def action_leaderboard(self) -> None:
+        from pelican_tui.screens.leaderboard_screen import LeaderboardScreen
+
+        store = await self.engine.store()
+        self.push_screen(LeaderboardScreen(store, self._screen_prompt()))
+
+    async def action_verdict(self, verdict: str) -> None:
+        """Vote on the two pictures shown: ``<`` left (A) better, ``>`` right (B), ``=``
+        tie, ``-`` both bad. The vote is stored for the ratings (once per pair); left,
+        right and tie are also the session's verdict."""
+        winner = VERDICT_WINNER[verdict]
+        if self.pending_pairs:
+            await self._vote_blind(winner)
+            return
+        if self.blind_hidden:
+            self.notify("Vote when both pictures are shown (blind mode).", timeout=3)
+            return
+        if self.session_id is None:
+            self.notify("Run a comparison first (r).", timeout=3)
+            return
+        left, right = self.pane_runs.get("left"), self.pane_runs.get("right")
+        pair = _pair_key(left, right) if left is not None and right is not None else None
+        if pair is not None and pair in self._voted:
+            self.notify(f"Already voted on these two pictures: {self._voted[pair]}.", timeout=4)
+            return
+        try:
+            store = await self.engine.store()
+            if verdict in SESSION_VERDICT:
+                await asyncio.to_thread(
+                    store.set_verdict, self.session_id, SESSION_VERDICT[verdict]
+                )
+            if left is not None and right is not None:
+                await asyncio.to_thread(store.add_vote, left, right, winner, blind=False)
+        except Exception as error:
+            self.notify(f"session store: {error}", severity="warning", timeout=8)
+            return
+        if pair is not None:
+            self._voted[pair] = VERDICT_WORDS[verdict]
+        rated = "" if pair is not None else " (not rated: only one pane has a run)"
+        self.notify(f"Verdict saved: {VERDICT_WORDS[verdict]}.{rated}", timeout=3)
+
+    async def _vote_blind(self, winner: Winner) -> None:
+        """Store the vote on the pair shown, then reveal who drew which picture."""
+        pair = self.pending_pairs[0]
+        try:
+            store = await self.engine.store()
+            await store_vote(store, pair, winner, blind=True)
+            verdict = SESSION_VERDICT.get(pair.winner_slot(winner) or "")
+            if pair.same_session is not None and verdict is not None:
+                await asyncio.to_thread(store.set_verdict, pair.same_session, verdict)
+        except Exception as error:  # the pair stays: the user can vote again
+            self.notify(f"The vote was not saved: {error}", severity="error", timeout=10)
+            return
+        self.pending_pairs.pop(0)
+        if pair.a.run_id is not None and pair.b.run_id is not None:
+            self._voted[_pair_key(pair.a.run_id, pair.b.run_id)] = WINNER_WORDS[winner]
+        label = f"{pair.label}: " if pair.label else ""
+        self.notify(f"{label}{pair.revealed(winner)}", title="Blind vote saved", timeout=20)
+        self.show_blind()
