@@ -511,9 +511,14 @@ class _Session:
             )
 
 
-def _app_is_drawn(display: str, probe: Path) -> bool:
+def _app_is_drawn(session: _Session, probe: Path) -> bool:
     """The app's first frame is on screen: colours where the terminal started blank."""
-    colours = screenshot(display, probe).getcolors(maxcolors=4096)
+    if session.process.poll() is not None:
+        raise RuntimeError(
+            f"{session.terminal} closed before the app drew anything: pelican-tui exited at"
+            " start (run `python -m pelican_tui` in a terminal to see why)"
+        )
+    colours = screenshot(session.display, probe).getcolors(maxcolors=4096)
     return colours is None or len(colours) > 4
 
 
@@ -544,7 +549,7 @@ def _app_in(
         session = _Session(terminal, display, app_env, work, size, out_dir / f"{name}.log")
         try:
             probe = work / "probe.png"
-            wait_for(lambda: _app_is_drawn(display, probe), TIMEOUT_S, "the app's first frame")
+            wait_for(lambda: _app_is_drawn(session, probe), TIMEOUT_S, "the app's first frame")
             if size[0] < 100:
                 session.press("w")  # narrow: one pane at a time; show Claude's
             # `2` runs the right pane (Claude). A key typed while the app still
