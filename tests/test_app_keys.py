@@ -263,3 +263,16 @@ async def test_main_keys_wait_for_the_main_screen() -> None:
         assert await wait_for(pilot, lambda: app.screen is not gallery, 5)
         await pilot.press("n")
         assert app.samples == 2
+
+
+async def test_a_live_resize_below_100_columns_switches_to_one_pane() -> None:
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        assert not app.has_class("-narrow")
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        assert app.has_class("-narrow")
+        assert app.pane("right").has_class("-hidden")
+        await pilot.resize_terminal(160, 48)
+        await pilot.pause()
+        assert not app.has_class("-narrow") and not app.pane("right").has_class("-hidden")

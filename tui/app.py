@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
-from textual import work
+from textual import events, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
@@ -253,11 +253,12 @@ class PelicanApp(Voting):
         if self.is_running:
             self._save_state(theme=theme)
 
-    def on_resize(self) -> None:
-        self._on_resize_layout()
+    def on_resize(self, event: events.Resize) -> None:
+        # Textual updates ``self.size`` after this handler: read the new size from the event.
+        self._on_resize_layout(event.size.width)
 
-    def _on_resize_layout(self) -> None:
-        narrow = self.size.width < NARROW_BELOW
+    def _on_resize_layout(self, width: int | None = None) -> None:
+        narrow = (self.size.width if width is None else width) < NARROW_BELOW
         self.set_class(narrow, "-narrow")
         footer = self.query_one(Footer)
         footer.compact = narrow
