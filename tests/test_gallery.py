@@ -265,3 +265,24 @@ async def test_samples_fill_the_gallery(monkeypatch: pytest.MonkeyPatch) -> None
     with SessionStore.open(locations.sessions_db()) as store:
         titles = [session.title for session in store.list_sessions()]
     assert sorted(title.rsplit(" · ", 1)[-1] for title in titles) == ["sample 1/2", "sample 2/2"]
+
+
+async def test_keys_typed_quickly_mark_the_pictures_they_mean(drawn: dict[str, Drawn]) -> None:
+    """A burst (space, right, right, space) arrives before focus has moved: the marks
+    still land on the first and the third picture (seen in tmux with the old code)."""
+    from textual import events
+
+    _fill(drawn)
+    app = make_app(overrides={"prompt": PROMPT, "ui": {"theme": "pelican-dark"}})
+    async with app.run_test(size=(160, 48)) as pilot:
+        gallery = await _open_gallery(pilot)
+        cells = gallery.cells()
+        driver = app._driver
+        assert driver is not None
+        for key, char in (("space", " "), ("right", None), ("right", None), ("space", " ")):
+            event = events.Key(key, char)
+            event.set_sender(app)
+            driver.send_message(event)  # as the terminal's input thread does: all queued at once
+        assert await wait_for(pilot, lambda: len(gallery.marked) == 2, 5)
+        assert gallery.marked == [cells[0].item.run.id, cells[2].item.run.id]
+        assert await wait_for(pilot, lambda: gallery.focused is cells[2], 5)

@@ -24,6 +24,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Vertical, VerticalScroll
+from textual.events import DescendantFocus
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
@@ -141,13 +142,15 @@ class GalleryScreen(Screen[None]):
 
     CSS_PATH = Path(__file__).with_suffix(".tcss")
 
-    # Arrows are priority bindings: the scrolling container would take them first.
+    # Priority bindings, all of them: the scrolling container would take the arrows
+    # first, and keys typed quickly must be handled in the order typed (Textual runs
+    # priority bindings before it hands other keys to the screen).
     BINDINGS = [
-        Binding("escape", "close", "Close", id="gallery_close"),
-        Binding("space", "mark", "Mark", id="gallery_mark"),
-        Binding("enter", "open_pair", "Vote on marked", id="gallery_open_pair"),
-        Binding("f", "cycle_filter", "Filter", id="gallery_filter"),
-        Binding("b", "toggle_blind", "Blind", id="gallery_blind"),
+        Binding("escape", "close", "Close", priority=True, id="gallery_close"),
+        Binding("space", "mark", "Mark", priority=True, id="gallery_mark"),
+        Binding("enter", "open_pair", "Vote on marked", priority=True, id="gallery_open_pair"),
+        Binding("f", "cycle_filter", "Filter", priority=True, id="gallery_filter"),
+        Binding("b", "toggle_blind", "Blind", priority=True, id="gallery_blind"),
         Binding("left", "move(-1, 0)", "Left", show=False, priority=True, id="gallery_left"),
         Binding("right", "move(1, 0)", "Right", show=False, priority=True, id="gallery_right"),
         Binding("up", "move(0, -1)", "Up", show=False, priority=True, id="gallery_up"),
@@ -168,6 +171,8 @@ class GalleryScreen(Screen[None]):
         self.marked: list[int] = []
         """Run ids of the marked pictures, in the order marked (A first when not blind)."""
         self._order: list[GalleryItem] = []
+        self.cursor = 0
+        """Index of the cell the keys act on (the focused one)."""
         self._rng = random.Random()
 
     def compose(self) -> ComposeResult:
@@ -248,6 +253,7 @@ class GalleryScreen(Screen[None]):
             cells.append(GalleryCell(item, title, facts, self.mode))
         await grid.mount_all(cells)
         self._show_marks()
+        self.cursor = 0
         cells[0].focus()
 
     def _shape(self) -> None:
@@ -269,17 +275,27 @@ class GalleryScreen(Screen[None]):
     # -- keys ---------------------------------------------------------------------------
 
     def _focused_cell(self) -> GalleryCell | None:
-        return self.focused if isinstance(self.focused, GalleryCell) else None
+        """The cell the keys act on: :attr:`cursor`'s (focus itself moves a moment later,
+        so keys typed quickly must not read it)."""
+        cells = self.cells()
+        if not cells:
+            return None
+        self.cursor = max(0, min(self.cursor, len(cells) - 1))
+        return cells[self.cursor]
+
+    def on_descendant_focus(self, event: DescendantFocus) -> None:
+        cells = self.cells()
+        if isinstance(event.widget, GalleryCell) and event.widget in cells:
+            self.cursor = cells.index(event.widget)  # a click moves the cursor too
 
     def action_move(self, dx: int, dy: int) -> None:
         cells = self.cells()
         if not cells:
             return
-        current = self._focused_cell()
-        index = cells.index(current) if current in cells else 0
         columns = self.query_one("#gallery-grid", Grid).styles.grid_size_columns or 1
-        target = index + dx + dy * columns
+        target = self.cursor + dx + dy * columns
         if 0 <= target < len(cells):
+            self.cursor = target
             cells[target].focus()
             cells[target].scroll_visible()
 
