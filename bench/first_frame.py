@@ -1,0 +1,277 @@
+"""Launch to first frame: pelican-tui against a hello-world Textual app, same run, same terminals.
+
+Usage: python bench/first_frame.py [--rounds N] [--home DIR] [--terminals pty,tmux] [--out FILE]
+
+Each round starts both programs in each terminal, in alternating order (hello
+first in even rounds, pelican-tui first in odd ones), and times the launch
+(just before the fork) to the moment the first frame reaches the terminal (the
+chunk that holds the footer's "Run both"; both apps have that key):
+
+- ``pty``: a 160x48 pseudo-terminal that answers like a modern xterm without
+  graphics (:mod:`pty_terminal`);
+- ``tmux``: ``tmux new-session -x 160 -y 48`` (status line off) on that same
+  pseudo-terminal: tmux itself answers the app's questions, as it does for a
+  user, and the frame is timed when tmux draws it outside.
+
+pelican-tui is the real command (``python -m pelican_tui --no-claude --ctx
+2048``, the stand-in model): it finds llama-server and the model, asks the
+terminal what it draws, starts llama-server in the background after the first
+frame, and is quit with ``q`` once it has settled. ``--home`` starts it on a
+copy of an existing ``PELICAN_HOME`` (for example one with 500 sessions, see
+:mod:`long_sessions`); by default each launch gets an empty one.
+
+No flash of the wrong picture mode: the status bar's ``img MODE`` in the first
+frame is compared with the one on screen after the app settled.
+
+Bytecode: pelican-tui's own modules are an editable install, and these
+machines set ``PYTHONDONTWRITEBYTECODE=1``, so by default every launch would
+compile ~150 modules from source, which a user's second start never does.
+Both programs therefore get a private ``PYTHONPYCACHEPREFIX`` (written by one
+uncounted warm-up launch of each); ``--no-bytecode-cache`` measures the
+compile-every-time case instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from pty_terminal import PtyTerminal
+from report import Spread
+from workload import COLS, ROOT, ROWS, Workload, python
+
+FIRST_FRAME_MARKER = b"Run both"
+SETTLE_S = 1.5
+APP_FLAGS = ("--no-claude", "--ctx", "2048")
+_CSI = re.compile(
+    rb"\x1b(?:\[[0-9;?<>=$ ]*[A-Za-z@`~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[()][0-9A-Za-z]|[=>78])"
+)
+_IMG = re.compile(rb"img ([a-z]+)")
+TMUX_CONF = "set -g status off\nset -g escape-time 0\n"
+
+
+def say(message: str) -> None:
+    print(f"[first-frame] {message}", file=sys.stderr, flush=True)
+
+
+def screen_text(data: bytes) -> bytes:
+    """The stream without escape sequences (enough to find words the app wrote)."""
+    return _CSI.sub(b"", data)
+
+
+def image_mode_shown(data: bytes) -> str | None:
+    """The last ``img MODE`` the status bar wrote in ``data``."""
+    found = _IMG.findall(screen_text(data))
+    return found[-1].decode() if found else None
+
+
+class Launcher:
+    """Starts one program on a terminal kind; owns the temporary homes and tmux sockets."""
+
+    def __init__(self, *, home_template: Path | None, bytecode_cache: Path | None) -> None:
+        self.home_template = home_template
+        self.bytecode_cache = bytecode_cache
+        self.scratch = Path(tempfile.mkdtemp(prefix="pelican-first-frame-"))
+        self._count = 0
+
+    def env(self, home: Path) -> dict[str, str]:
+        env = Workload().env(home)
+        if self.bytecode_cache is not None:
+            env.pop("PYTHONDONTWRITEBYTECODE", None)
+            env["PYTHONPYCACHEPREFIX"] = str(self.bytecode_cache)
+        else:
+            env["PYTHONDONTWRITEBYTECODE"] = "1"
+        return env
+
+    def new_home(self) -> Path:
+        self._count += 1
+        home = self.scratch / f"home-{self._count}"
+        if self.home_template is not None:
+            shutil.copytree(self.home_template, home, symlinks=True)
+        else:
+            home.mkdir()
+        return home
+
+    def argv(self, program: str) -> list[str]:
+        if program == "hello":
+            return [python(), str(ROOT / "bench" / "hello_textual.py")]
+        return [python(), "-m", "pelican_tui", *APP_FLAGS]
+
+    def launch(
+        self,
+        program: str,
+        terminal: str,
+        *,
+        timeout_s: float = 60.0,
+        settle_s: float = SETTLE_S,
+        then: Callable[[PtyTerminal], dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        """Start ``program`` ("hello" or "app") in ``terminal`` ("pty" or "tmux"); time its
+        first frame; run ``then`` (more keys, more timings) if given; quit it."""
+        home = self.new_home()
+        env = self.env(home)
+        argv = self.argv(program)
+        socket = None
+        if terminal == "tmux":
+            conf = self.scratch / "tmux.conf"
+            conf.write_text(TMUX_CONF)
+            socket = f"pelican-ff-{os.getpid()}-{self._count}"
+            argv = [
+                "tmux", "-L", socket, "-f", str(conf),
+                "new-session", "-x", str(COLS), "-y", str(ROWS), "--", *argv,
+            ]  # fmt: skip
+        term = PtyTerminal(argv, env, cols=COLS, rows=ROWS, cwd=str(ROOT))
+        result: dict[str, Any] = {"program": program, "terminal": terminal}
+        term.start()
+        try:
+            shown = term.wait_for(FIRST_FRAME_MARKER, timeout_s)
+            if shown is None:
+                raise RuntimeError(f"{program} in {terminal} showed no frame:\n{_tail(term)}")
+            result["first_frame_s"] = shown - term.spawned_at
+            first = term.output()
+            end = first.find(FIRST_FRAME_MARKER) + len(FIRST_FRAME_MARKER)
+            result["first_frame_mode"] = image_mode_shown(first[:end])
+            if then is not None:
+                result.update(then(term))
+            time.sleep(settle_s)
+            result["settled_mode"] = image_mode_shown(term.output())
+            term.press("q")
+            result["quit_cleanly"] = term.wait_exit(20.0)
+        finally:
+            term.close(grace_s=5.0)
+            if socket is not None:
+                _kill_tmux(socket, env)
+            shutil.rmtree(home, ignore_errors=True)
+        return result
+
+    def close(self) -> None:
+        shutil.rmtree(self.scratch, ignore_errors=True)
+
+
+def _kill_tmux(socket: str, env: dict[str, str]) -> None:
+    import subprocess
+
+    subprocess.run(
+        ["tmux", "-L", socket, "kill-server"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        check=False,
+    )
+
+
+def _tail(term: PtyTerminal, size: int = 1500) -> str:
+    return screen_text(term.output()[-20000:]).decode("utf-8", "replace")[-size:]
+
+
+def run_rounds(launcher: Launcher, rounds: int, terminals: list[str]) -> list[dict[str, Any]]:
+    samples = []
+    for index in range(rounds):
+        order = ("hello", "app") if index % 2 == 0 else ("app", "hello")
+        for terminal in terminals:
+            pair: dict[str, Any] = {"round": index + 1, "terminal": terminal, "order": list(order)}
+            for program in order:
+                pair[program] = launcher.launch(program, terminal)
+            pair["ratio"] = pair["app"]["first_frame_s"] / pair["hello"]["first_frame_s"]
+            say(
+                f"round {index + 1}/{rounds} {terminal}: app {pair['app']['first_frame_s']:.3f} s"
+                f" · hello {pair['hello']['first_frame_s']:.3f} s · ratio {pair['ratio']:.2f}"
+                f" · img {pair['app']['first_frame_mode']} -> {pair['app']['settled_mode']}"
+            )
+            samples.append(pair)
+    return samples
+
+
+def summarize(samples: list[dict[str, Any]], terminals: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for terminal in terminals:
+        mine = [s for s in samples if s["terminal"] == terminal]
+        app = Spread.of([s["app"]["first_frame_s"] for s in mine])
+        hello = Spread.of([s["hello"]["first_frame_s"] for s in mine])
+        ratio = Spread.of([s["ratio"] for s in mine])
+        flashes = [
+            s["round"] for s in mine if s["app"]["first_frame_mode"] != s["app"]["settled_mode"]
+        ]
+        out[terminal] = {
+            "app_s": app,
+            "hello_s": hello,
+            "ratio": ratio,
+            "image_mode": sorted({str(s["app"]["settled_mode"]) for s in mine}),
+            "rounds_with_mode_change": flashes,
+        }
+    return out
+
+
+def _fmt(spread: Spread | None, digits: int = 3) -> str:
+    if spread is None:
+        return "-"
+    return f"{spread.median:.{digits}f} ({spread.low:.{digits}f}-{spread.high:.{digits}f})"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=7, help="interleaved rounds (default 7)")
+    parser.add_argument("--terminals", default="pty,tmux", help="pty, tmux or both (default)")
+    parser.add_argument("--home", type=Path, help="start pelican-tui on a copy of this home")
+    parser.add_argument(
+        "--no-bytecode-cache",
+        action="store_true",
+        help="compile every module at every launch (PYTHONDONTWRITEBYTECODE=1)",
+    )
+    parser.add_argument("--out", type=Path, help="write the samples and summary as JSON")
+    args = parser.parse_args(argv)
+    terminals = [t.strip() for t in args.terminals.split(",") if t.strip()]
+    if "tmux" in terminals and shutil.which("tmux") is None:
+        parser.error("tmux is not installed (apt-get install tmux), or use --terminals pty")
+    cache = None if args.no_bytecode_cache else Path(tempfile.mkdtemp(prefix="pelican-pyc-"))
+    launcher = Launcher(home_template=args.home, bytecode_cache=cache)
+    try:
+        if cache is not None:
+            say("warm-up launches (bytecode written, not counted)")
+            for program in ("hello", "app"):
+                launcher.launch(program, terminals[0], settle_s=0.5)
+        samples = run_rounds(launcher, args.rounds, terminals)
+    finally:
+        launcher.close()
+        if cache is not None:
+            shutil.rmtree(cache, ignore_errors=True)
+    summary = summarize(samples, terminals)
+    load = os.getloadavg()
+    print(f"launch to first frame, {args.rounds} rounds, medians (min-max); load {load[0]:.1f}")
+    for terminal, figures in summary.items():
+        print(
+            f"  {terminal:5} pelican-tui {_fmt(figures['app_s'])} s · hello "
+            f"{_fmt(figures['hello_s'])} s · ratio {_fmt(figures['ratio'], 2)} · "
+            f"img {','.join(figures['image_mode'])}, changed after the first frame in "
+            f"{len(figures['rounds_with_mode_change'])} rounds"
+        )
+    if args.out is not None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        data = {
+            "command": " ".join(["bench/first_frame.py", *(argv or sys.argv[1:])]),
+            "load_average": load,
+            "bytecode_cache": cache is not None,
+            "summary": {
+                k: {n: (asdict(v) if isinstance(v, Spread) else v) for n, v in f.items()}
+                for k, f in summary.items()
+            },
+            "samples": samples,
+            "median_ratio": statistics.median(s["ratio"] for s in samples),
+        }
+        args.out.write_text(json.dumps(data, indent=1, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
