@@ -38,6 +38,17 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(message, prog=self.prog, usage=self.format_usage().rstrip())
 
 
+def command_parser(prog: str, *, description: str, epilog: str) -> Parser:
+    """A command's :class:`Parser` whose description and epilog (the exit statuses,
+    laid out as a table) are printed as written, not re-wrapped."""
+    return Parser(
+        prog=prog,
+        description=description,
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
 def parse(
     parser: Parser, argv: Sequence[str], stderr: TextIO, *, one_line: bool = False
 ) -> argparse.Namespace | int:
@@ -81,4 +92,12 @@ positive = whole_number(1)
 """A whole number, at least 1 (sizes, counts)."""
 
 
-__all__ = ["EXIT_USAGE", "Parser", "UsageError", "parse", "positive", "whole_number"]
+__all__ = [
+    "EXIT_USAGE",
+    "Parser",
+    "UsageError",
+    "command_parser",
+    "parse",
+    "positive",
+    "whole_number",
+]

@@ -14,25 +14,21 @@ set, DIR holds other files or cannot be written); 2 bad usage.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from pelican_tui.backends import locations
 from pelican_tui.backends.export.evidence import PrivatePromptError
 from pelican_tui.backends.export.evidence_folder import export_evidence
 from pelican_tui.backends.export.files import ExportError
 from pelican_tui.backends.export.pictures import sandboxed_renderer
-from pelican_tui.backends.ratings.leaderboard import DEFAULT_MIN_VOTES
-from pelican_tui.backends.secrets import scrub_text
 from pelican_tui.backends.store.records import SessionStoreError
-from pelican_tui.backends.store.sessions import SessionStore
-from pelican_tui.cli.args import EXIT_USAGE, Parser, parse, whole_number
+from pelican_tui.cli.args import EXIT_USAGE, Parser, command_parser, parse
+from pelican_tui.cli.leaderboard import add_min_votes
+from pelican_tui.cli.store_access import EXIT_FAILED, fail, open_store, unknown_prompt
 
 EXIT_OK = 0
-EXIT_FAILED = 1
 
 PROG = "pelican-tui export-evidence"
 
@@ -50,24 +46,17 @@ exit status:
 
 
 def _parser() -> Parser:
-    parser = Parser(
-        prog=PROG,
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    parser = command_parser(
+        PROG,
         description=(
             "Write the leaderboard and a gallery of every picture as one self-contained "
             "HTML page (DIR/index.html), with the votes and ratings as CSV and JSON beside it."
         ),
+        epilog=EPILOG,
     )
     parser.add_argument("--out", type=Path, metavar="DIR", required=True, help="the folder")
     parser.add_argument("--prompt", metavar="TEXT", help="only this prompt's pictures and votes")
-    parser.add_argument(
-        "--min-votes",
-        type=whole_number(0, what="a number of votes"),
-        default=DEFAULT_MIN_VOTES,
-        metavar="N",
-        help=f"votes a configuration needs to be ranked (default {DEFAULT_MIN_VOTES})",
-    )
+    add_min_votes(parser)
     return parser
 
 
@@ -85,11 +74,9 @@ def evidence_command(
     if isinstance(args, int):
         return args
     try:
-        with SessionStore.open(db_path or locations.sessions_db(), create=False) as store:
-            for notice in store.notices:
-                print(f"{PROG}: {notice}", file=err)
-            if args.prompt is not None and args.prompt not in dict(store.prompts()):
-                return _fail(err, f"no session has the prompt {_quoted(args.prompt)}")
+        with open_store(db_path, PROG, err) as store:
+            if missing := unknown_prompt(store, args.prompt):
+                return fail(PROG, err, missing)
             with sandboxed_renderer() as renderer:
                 done = export_evidence(
                     store,
@@ -99,9 +86,9 @@ def evidence_command(
                     renderer=renderer,
                 )
     except PrivatePromptError:
-        return _fail(err, "that prompt is from a private prompt set: it is never exported")
+        return fail(PROG, err, "that prompt is from a private prompt set: it is never exported")
     except (SessionStoreError, ExportError) as error:
-        return _fail(err, str(error))
+        return fail(PROG, err, str(error))
     evidence = done.evidence
     for note in evidence.notes:
         print(f"{PROG}: {note}", file=err)
@@ -114,16 +101,6 @@ def evidence_command(
     if evidence.hidden_sessions:
         print(f"Left out: {evidence.hidden_sessions} sessions from private prompt sets.", file=out)
     return EXIT_OK
-
-
-def _fail(err: TextIO, message: str) -> int:
-    print(f"{PROG}: {message}", file=err)
-    return EXIT_FAILED
-
-
-def _quoted(prompt: str, width: int = 60) -> str:
-    text = " ".join(scrub_text(prompt).split())
-    return repr(text if len(text) <= width else text[: width - 1] + "…")
 
 
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "evidence_command"]

@@ -15,14 +15,12 @@ the judge (it is off, there is no key, invalid settings); 130 interrupted.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from pelican_tui.backends import locations
 from pelican_tui.backends.judge import (
     CallFailed,
     Estimate,
@@ -38,14 +36,13 @@ from pelican_tui.backends.judge import (
     judge_pairs,
 )
 from pelican_tui.backends.ratings.configuration import configuration_of
-from pelican_tui.backends.secrets import scrub_text
 from pelican_tui.backends.settings import SettingsError, load_settings
 from pelican_tui.backends.store.records import Run, SessionStoreError, SessionStoreMissing
 from pelican_tui.backends.store.sessions import SessionStore
-from pelican_tui.cli.args import EXIT_USAGE, Parser, parse, positive
+from pelican_tui.cli.args import EXIT_USAGE, Parser, command_parser, parse, positive
+from pelican_tui.cli.store_access import EXIT_FAILED, fail, open_store, unknown_prompt
 
 EXIT_OK = 0
-EXIT_FAILED = 1
 EXIT_INTERRUPTED = 130
 PROG = "pelican-tui judge"
 
@@ -68,11 +65,10 @@ exit status:
 
 
 def _parser() -> Parser:
-    parser = Parser(
-        prog=PROG,
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    parser = command_parser(
+        PROG,
         description="Let a vision-capable Claude model vote on pairs of pictures, blind.",
+        epilog=EPILOG,
     )
     parser.add_argument("--prompt", metavar="TEXT", help="only pairs of runs of this prompt")
     parser.add_argument(
@@ -113,16 +109,16 @@ def judge_command(
         return EXIT_USAGE
     max_pairs = args.max_pairs or judge.settings.max_pairs
     try:
-        store = SessionStore.open(db_path or locations.sessions_db(), create=False)
+        store = open_store(db_path, PROG, err)
     except SessionStoreMissing:
         print("Nothing to judge: no sessions yet.", file=out)
         return EXIT_OK
     except SessionStoreError as error:
-        return _fail(err, str(error))
+        return fail(PROG, err, str(error))
     with store:
         try:
-            if args.prompt is not None and args.prompt not in dict(store.prompts()):
-                return _fail(err, f"no session has the prompt {_quoted(args.prompt)}")
+            if missing := unknown_prompt(store, args.prompt):
+                return fail(PROG, err, missing)
             plan = choose_pairs(store, judge.model, prompt=args.prompt, max_pairs=max_pairs)
             cost = estimate(plan.pairs, judge.settings, judge.model)
             print(describe_plan(plan, cost), file=out, flush=True)
@@ -137,7 +133,7 @@ def judge_command(
                 return EXIT_OK
             return _judge(store, judge, plan.pairs, out, err)
         except SessionStoreError as error:
-            return _fail(err, str(error))
+            return fail(PROG, err, str(error))
 
 
 def describe_plan(plan: Plan, cost: Estimate) -> str:
@@ -280,16 +276,6 @@ def _usage(outcome: Outcome) -> TokenUse:
     if isinstance(outcome, Unparseable):
         return outcome.usage
     return TokenUse()
-
-
-def _fail(err: TextIO, message: str) -> int:
-    print(f"{PROG}: {message}", file=err)
-    return EXIT_FAILED
-
-
-def _quoted(prompt: str, width: int = 60) -> str:
-    text = " ".join(scrub_text(prompt).split())
-    return repr(text if len(text) <= width else text[: width - 1] + "…")
 
 
 __all__ = ["describe_plan", "judge_command", "progress_line", "summary"]

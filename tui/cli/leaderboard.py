@@ -38,13 +38,17 @@ from pelican_tui.backends.ratings.leaderboard import (
     leaderboard,
     rate_votes,
 )
-from pelican_tui.backends.secrets import scrub_text
 from pelican_tui.backends.store.records import SessionStoreError, SessionStoreMissing
-from pelican_tui.backends.store.sessions import SessionStore
-from pelican_tui.cli.args import EXIT_USAGE, Parser, parse, whole_number
+from pelican_tui.cli.args import EXIT_USAGE, Parser, command_parser, parse, whole_number
+from pelican_tui.cli.store_access import (
+    EXIT_FAILED,
+    fail,
+    open_store,
+    quoted_prompt,
+    unknown_prompt,
+)
 
 EXIT_OK = 0
-EXIT_FAILED = 1
 
 PROG = "pelican-tui leaderboard"
 
@@ -63,11 +67,10 @@ exit status:
 
 
 def _parser() -> Parser:
-    parser = Parser(
-        prog=PROG,
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    parser = command_parser(
+        PROG,
         description="Which configuration draws the better pelican: ratings from your votes.",
+        epilog=EPILOG,
     )
     parser.add_argument("--prompt", metavar="TEXT", help="only votes on runs of this prompt")
     parser.add_argument("--judge", action="store_true", help="the judge model's votes instead")
@@ -79,6 +82,13 @@ def _parser() -> Parser:
         metavar="FILE",
         help="also write the votes (CSV, or JSON if FILE ends in .json)",
     )
+    add_min_votes(parser)
+    return parser
+
+
+def add_min_votes(parser: Parser) -> None:
+    """``--min-votes N``: how many votes rank a configuration (here and in
+    ``export-evidence``)."""
     parser.add_argument(
         "--min-votes",
         type=whole_number(0, what="a number of votes"),
@@ -86,7 +96,6 @@ def _parser() -> Parser:
         metavar="N",
         help=f"votes a configuration needs to be ranked (default {DEFAULT_MIN_VOTES})",
     )
-    return parser
 
 
 def leaderboard_command(
@@ -105,24 +114,19 @@ def leaderboard_command(
         return args
     path = db_path or locations.sessions_db()
     try:
-        store = SessionStore.open(path, create=False)
+        store = open_store(path, PROG, err)
     except SessionStoreMissing:
         if args.prompt is not None:
-            return _fail(err, f"no session has the prompt {_quoted(args.prompt)} (none yet)")
+            quoted = quoted_prompt(args.prompt)
+            return fail(PROG, err, f"no session has the prompt {quoted} (none yet)")
         empty = rate_votes([], {}, min_votes=args.min_votes)
         return _finish(empty, [], False, args, out, err, note=f"the store will be {path}")
     except SessionStoreError as error:
-        return _fail(err, str(error))
+        return fail(PROG, err, str(error))
     with store:
-        for notice in store.notices:
-            print(f"{PROG}: {notice}", file=err)
         try:
-            if args.prompt is not None and args.prompt not in dict(store.prompts()):
-                return _fail(
-                    err,
-                    f"no session has the prompt {_quoted(args.prompt)} "
-                    "('pelican-tui sessions list' shows the prompts)",
-                )
+            if missing := unknown_prompt(store, args.prompt):
+                return fail(PROG, err, f"{missing} ('pelican-tui sessions list' shows the prompts)")
             private = args.prompt is not None and store.is_private_prompt(args.prompt)
             board = leaderboard(
                 store, prompt=args.prompt, judge=args.judge, min_votes=args.min_votes
@@ -131,7 +135,7 @@ def leaderboard_command(
                 vote_records(store, judge=args.judge, prompt=args.prompt) if args.votes else []
             )
         except SessionStoreError as error:
-            return _fail(err, str(error))
+            return fail(PROG, err, str(error))
     return _finish(board, records, private, args, out, err)
 
 
@@ -171,16 +175,6 @@ def _finish(
     return EXIT_OK
 
 
-def _fail(err: TextIO, message: str) -> int:
-    print(f"{PROG}: {message}", file=err)
-    return EXIT_FAILED
-
-
-def _quoted(prompt: str, width: int = 60) -> str:
-    text = " ".join(scrub_text(prompt).split())
-    return repr(text if len(text) <= width else text[: width - 1] + "…")
-
-
 def _counts(row: Row) -> str:
     text = f"{row.wins}/{row.losses}/{row.ties + row.both_bad}"
     return text + (f" ({row.both_bad} both bad)" if row.both_bad else "")
@@ -196,7 +190,7 @@ def format_leaderboard(
     elif prompt_private:
         scope = "one prompt (from a private set)"
     else:
-        scope = f"the prompt {_quoted(board.prompt)}"
+        scope = f"the prompt {quoted_prompt(board.prompt)}"
     lines = [f"Leaderboard from {whose} on {scope}"]
     if not board.rows:
         lines.append("No votes yet: vote on pairs of pictures in the TUI (blind or not).")
@@ -252,4 +246,11 @@ def _same_line(board: Leaderboard) -> str:
     )
 
 
-__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "format_leaderboard", "leaderboard_command"]
+__all__ = [
+    "EXIT_FAILED",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "add_min_votes",
+    "format_leaderboard",
+    "leaderboard_command",
+]

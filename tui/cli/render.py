@@ -22,7 +22,7 @@ from typing import TextIO
 
 from pelican_tui.backends.svg.extract import extract_svg
 from pelican_tui.backends.svg.render import DEFAULT_MAX_INPUT_BYTES, MAX_SIDE, SvgRenderer
-from pelican_tui.cli.args import EXIT_USAGE, Parser, parse, whole_number
+from pelican_tui.cli.args import EXIT_USAGE, Parser, command_parser, parse, whole_number
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -55,14 +55,13 @@ def _seconds(text: str) -> float:
 
 
 def _parser() -> Parser:
-    parser = Parser(
-        prog=PROG,
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    parser = command_parser(
+        PROG,
         description=(
             "Render an SVG (or a model answer containing one) to PNG in the same sandboxed\n"
             "worker the TUI uses: nothing is fetched, time and memory are bounded."
         ),
+        epilog=EPILOG,
     )
     parser.add_argument("file", type=Path, metavar="FILE", help="SVG file or model answer")
     parser.add_argument(

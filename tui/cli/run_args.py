@@ -3,7 +3,6 @@ its arguments before anything runs (``--out`` is made and proven writable)."""
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import errno
 import os
@@ -11,7 +10,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pelican_tui.cli.args import Parser, whole_number
+from pelican_tui.cli.args import Parser, command_parser, whole_number
 from pelican_tui.cli.model_flags import add_model_flags
 
 if TYPE_CHECKING:
@@ -46,15 +45,14 @@ exit status:
 
 
 def build_parser() -> Parser:
-    parser = Parser(
-        prog=PROG,
+    parser = command_parser(
+        PROG,
         description=(
             "Run the comparison without the TUI: the local model (and Claude, when\n"
             "ANTHROPIC_API_KEY is set) on one prompt, saved to the session store and\n"
             "exported to a folder."
         ),
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     prompts = parser.add_mutually_exclusive_group()
     prompts.add_argument(

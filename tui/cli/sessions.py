@@ -30,16 +30,18 @@ from pelican_tui.backends.store.records import (
 from pelican_tui.backends.store.sessions import SessionStore
 from pelican_tui.backends.svg.worker import MAX_SIDE
 from pelican_tui.cli.args import EXIT_USAGE, Parser, parse, positive, whole_number
+from pelican_tui.cli.store_access import EXIT_FAILED, fail, open_store
 
 EXIT_OK = 0
-EXIT_FAILED = 1
+
+PROG = "pelican-tui sessions"
 
 _session_id = whole_number(1, what="a session id; 'pelican-tui sessions list' shows the ids")
 
 
 def _parser() -> Parser:
     parser = Parser(
-        prog="pelican-tui sessions",
+        prog=PROG,
         description="Saved sessions: every prompt, run and verdict.",
     )
     sub = parser.add_subparsers(dest="action", metavar="{list,show,export,delete}")
@@ -89,26 +91,19 @@ def sessions_command(
 
     path = db_path or locations.sessions_db()
     if args.action == "delete" and not args.yes:
-        print(
-            f"pelican-tui sessions: not deleting session {args.id} without --yes",
-            file=err,
-        )
+        print(f"{PROG}: not deleting session {args.id} without --yes", file=err)
         return EXIT_USAGE
     try:
-        store = SessionStore.open(path, create=False)
+        store = open_store(path, PROG, err)
     except SessionStoreMissing:
         if args.action == "list":
             print(f"No saved sessions yet (the store will be {path}).", file=out)
             return EXIT_OK
-        print(f"pelican-tui sessions: no session with id {args.id} (no sessions yet)", file=err)
-        return EXIT_FAILED
+        return fail(PROG, err, f"no session with id {args.id} (no sessions yet)")
     except SessionStoreError as error:
-        print(f"pelican-tui sessions: {error}", file=err)
-        return EXIT_FAILED
+        return fail(PROG, err, str(error))
 
     with store:
-        for notice in store.notices:
-            print(f"pelican-tui sessions: {notice}", file=err)
         try:
             if args.action == "list":
                 return _list(store, args.limit, out)
@@ -129,14 +124,9 @@ def sessions_command(
             print(f"Deleted session {args.id}.", file=out)
             return EXIT_OK
         except SessionNotFound as error:
-            print(
-                f"pelican-tui sessions: {error} ('pelican-tui sessions list' shows the ids)",
-                file=err,
-            )
-            return EXIT_FAILED
+            return fail(PROG, err, f"{error} ('pelican-tui sessions list' shows the ids)")
         except SessionStoreError as error:
-            print(f"pelican-tui sessions: {error}", file=err)
-            return EXIT_FAILED
+            return fail(PROG, err, str(error))
 
 
 def _export(
@@ -155,10 +145,9 @@ def _export(
             session, out_dir, renderer, png_size=(width, width), overwrite=force
         )
     except (ExportError, OSError) as error:
-        print(f"pelican-tui sessions: export failed: {error}", file=err)
-        return EXIT_FAILED
+        return fail(PROG, err, f"export failed: {error}")
     for note in result.notes:
-        print(f"pelican-tui sessions: {note}", file=err)
+        print(f"{PROG}: {note}", file=err)
     print(f"Exported session {session_id} to {result.out_dir}:", file=out)
     for path in result.files:
         print(f"  {path.name}", file=out)

@@ -1,0 +1,55 @@
+"""What the commands that read the session store share: opening it, naming a prompt, failing.
+
+``sessions``, ``leaderboard``, ``export-evidence`` and ``judge`` open the store
+without creating it (:func:`open_store`, which prints its notices), check a
+``--prompt`` the same way (:func:`unknown_prompt`) and report a failure as one
+``PROG: message`` line on stderr with exit status 1 (:func:`fail`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TextIO
+
+from pelican_tui.backends import locations
+from pelican_tui.backends.secrets import scrub_text
+from pelican_tui.backends.store.sessions import SessionStore
+
+EXIT_FAILED = 1
+"""Every store command's exit status when it could not be done."""
+
+
+def open_store(path: Path | None, prog: str, err: TextIO) -> SessionStore:
+    """The session store at ``path`` (default
+    :func:`~pelican_tui.backends.locations.sessions_db`), opened without creating
+    it; its notices (a damaged file moved aside) are printed on ``err`` as
+    ``PROG: notice``. Raises :class:`~.records.SessionStoreMissing` when there is
+    no store yet, :class:`~.records.SessionStoreError` when it cannot be used."""
+    store = SessionStore.open(path or locations.sessions_db(), create=False)
+    for notice in store.notices:
+        print(f"{prog}: {notice}", file=err)
+    return store
+
+
+def fail(prog: str, err: TextIO, message: str) -> int:
+    """Print ``PROG: message`` on ``err``; returns :data:`EXIT_FAILED`."""
+    print(f"{prog}: {message}", file=err)
+    return EXIT_FAILED
+
+
+def quoted_prompt(prompt: str, width: int = 60) -> str:
+    """A prompt for a one-line message: secrets scrubbed, white space folded,
+    shortened to ``width`` characters, quoted."""
+    text = " ".join(scrub_text(prompt).split())
+    return repr(text if len(text) <= width else text[: width - 1] + "…")
+
+
+def unknown_prompt(store: SessionStore, prompt: str | None) -> str | None:
+    """Why ``--prompt`` cannot be used (no session has it), or None (it is fine, or
+    not given)."""
+    if prompt is None or prompt in dict(store.prompts()):
+        return None
+    return f"no session has the prompt {quoted_prompt(prompt)}"
+
+
+__all__ = ["EXIT_FAILED", "fail", "open_store", "quoted_prompt", "unknown_prompt"]
