@@ -86,8 +86,8 @@ async def test_a_pane_switches_to_the_remote_server_and_runs_there(
 
 
 async def test_the_remote_model_keeps_its_answer_limit_beside_the_stand_in() -> None:
-    from pelican_tui.backends.llama.local_model import STAND_IN_MAX_TOKENS
     from pelican_tui.backends.engine.sides import PaneChoice
+    from pelican_tui.backends.llama.local_model import STAND_IN_MAX_TOKENS
 
     url = f"http://127.0.0.1:{free_port()}"
     app = make_app(overrides={"remote": {"url": url}, "local": {"max_tokens": 4000}})

@@ -133,8 +133,8 @@ def test_format_bandwidth() -> None:
 async def test_pane_shows_live_and_final_rate_against_the_ceiling() -> None:
     from textual.app import App, ComposeResult
 
-    from pelican_tui.backends.events import Finished, LiveStats, Timings, Usage
     from pelican_tui.backends.engine.sides import PaneChoice
+    from pelican_tui.backends.events import Finished, LiveStats, Timings, Usage
     from pelican_tui.widgets.model_pane import ModelPane
 
     class Host(App[None]):
