@@ -20,15 +20,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from pelican_tui.backends.engine.run import (
-    CHECKPOINT_EVERY_S,
-    PNG_SIZE,
-    PeakRam,
-    RunContext,
-    RunResult,
-    RunSpec,
-    execute_run,
-)
 from pelican_tui.backends.engine.sides import (
     CLAUDE,
     LOCAL,
@@ -58,6 +49,15 @@ from pelican_tui.backends.settings import LocalSettings, Settings
 from pelican_tui.backends.store.records import Slot
 
 if TYPE_CHECKING:
+    # The run itself (with the store and the exports) is imported by the first
+    # comparison, not by the front end's first frame.
+    from pelican_tui.backends.engine.run import (
+        CHECKPOINT_EVERY_S,
+        PNG_SIZE,
+        PeakRam,
+        RunResult,
+        RunSpec,
+    )
     from pelican_tui.backends.resources import ResourceSample, ResourceSampler
     from pelican_tui.backends.store.sessions import SessionStore
     from pelican_tui.backends.svg.render import SvgRenderer
@@ -89,12 +89,16 @@ class ComparisonEngine:
         *,
         on_server_status: StatusCallback | None = None,
         on_hash_progress: HashProgress | None = None,
+        read_header: bool = True,
     ) -> None:
+        """``read_header=False`` leaves the model's header unread (no file read, no numpy):
+        for a front end's first frame. :meth:`read_local_header` reads it later, and
+        :meth:`start_local` and :meth:`run_comparison` read it first if nobody did."""
         self.settings = settings
         self.prepared = prepared
         self._on_server_status = on_server_status
         self._on_hash_progress = on_hash_progress
-        self.plan: LocalPlan = plan_local(settings.local)
+        self.plan: LocalPlan = plan_local(settings.local, read_header=read_header)
         self.local: LocalSide | None = None
         self.local_problem: str | None = None
         self.sides: dict[str, Side] = {}
@@ -113,6 +117,16 @@ class ComparisonEngine:
     # -- sides -----------------------------------------------------------------------
 
     def _build_sides(self) -> None:
+        self._build_local()
+        sides: dict[str, Side] = {}
+        if self.local is not None:
+            sides[LOCAL] = self.local
+        if self.settings.remote.url:
+            sides[REMOTE] = RemoteSide(self.settings)
+        sides[CLAUDE] = ClaudeSide(self.settings)
+        self.sides = sides
+
+    def _build_local(self) -> None:
         from pelican_tui.backends.hardware import cached_ceiling_tokens_per_s
 
         settings, plan = self.settings, self.plan
@@ -132,13 +146,26 @@ class ComparisonEngine:
                 ceiling_tok_s=cached_ceiling_tokens_per_s(plan.info) if spawn else None,
                 on_hash_progress=self._on_hash_progress,
             )
-        sides: dict[str, Side] = {}
-        if self.local is not None:
-            sides[LOCAL] = self.local
-        if settings.remote.url:
-            sides[REMOTE] = RemoteSide(settings)
-        sides[CLAUDE] = ClaudeSide(settings)
-        self.sides = sides
+
+    async def read_local_header(self) -> LocalPlan:
+        """Read the local model's header if the plan was made without it (``read_header=False``).
+
+        In a thread (the file is memory-mapped; numpy and ``gguf`` are imported
+        the first time). The local side is rebuilt from the full plan: its facts,
+        the decode ceiling, and the memory fit, which may now refuse to start it.
+        The other sides are kept. Returns the plan, read or not.
+        """
+        pending = self.plan
+        if not pending.header_pending:
+            return pending
+        plan = await asyncio.to_thread(plan_local, self.settings.local)
+        if self.plan is pending:  # not replaced meanwhile (reconfigure_local)
+            self.plan = plan
+            self._build_local()
+            self.sides.pop(LOCAL, None)
+            if self.local is not None:
+                self.sides = {LOCAL: self.local, **self.sides}
+        return self.plan
 
     def side(self, key: str) -> Side | None:
         return self.sides.get(key)
@@ -278,6 +305,7 @@ class ComparisonEngine:
     async def start_local(self) -> BackendStatus:
         """Start the owned llama-server (or check the attached one); begin identifying
         the model at the same time. Raises :class:`ServerStartError` on failure."""
+        await self.read_local_header()  # never spawn before the memory fit is known
         local = self.local
         if local is None:
             return BackendStatus(False, self.local_problem or "local model unavailable")
@@ -324,6 +352,10 @@ class ComparisonEngine:
         A new session records ``prompt_set`` (the set the prompt came from) and
         ``private`` (a private set's: exports leave its texts out).
         """
+        from pelican_tui.backends.engine.run import RunContext, RunResult, RunSpec, execute_run
+
+        if any(choice.side == LOCAL for choice in choices.values()):
+            await self.read_local_header()  # the session records the model's facts
         outcome = ComparisonResult(session_id)
         specs: list[RunSpec] = []
         for slot, choice in choices.items():
@@ -489,6 +521,15 @@ class ComparisonEngine:
         if self._store is not None and self._own_store:
             self._store.close()
         self._store = None
+
+
+def __getattr__(name: str) -> Any:
+    """``PNG_SIZE`` and ``CHECKPOINT_EVERY_S`` of :mod:`.run`, imported when first asked for."""
+    if name in ("PNG_SIZE", "CHECKPOINT_EVERY_S"):
+        from pelican_tui.backends.engine import run
+
+        return getattr(run, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = [

@@ -50,6 +50,9 @@ class LocalPlan:
     """True for the tiny default model (labelled as such on screen)."""
     fit_note: str | None = None
     """Why there is no memory fit (an ``-hf`` model not downloaded yet), for display."""
+    header_pending: bool = False
+    """Planned with ``read_header=False``: the file's header (facts, memory fit, whether it
+    reads at all) is still to be read by :func:`plan_local`."""
 
     @property
     def problem(self) -> str | None:
@@ -121,13 +124,26 @@ def answer_token_limit(local: LocalSettings) -> int:
     return local.max_tokens
 
 
-def plan_local(local: LocalSettings) -> LocalPlan:
+def plan_local(local: LocalSettings, *, read_header: bool = True) -> LocalPlan:
+    """What the local side will run: which server or file, its facts, whether it fits.
+
+    Reading the GGUF header (and importing numpy and ``gguf`` to do it) takes
+    ~0.1 s; a front end that wants its first frame first plans with
+    ``read_header=False`` (only what the settings say: the file or reference
+    and its label, :attr:`LocalPlan.header_pending` set) and plans again, off
+    the path to that frame, before anything is spawned.
+    """
     if local.url:
         return LocalPlan(mode="attach", label=local.url_model or "remote model", url=local.url)
     path, stand_in = resolve_model_path(local)
     if path is None:
+        if not read_header:
+            ref = str(local.hf)
+            return LocalPlan("spawn", ref.split("/")[-1], hf=ref, header_pending=True)
         return _plan_hf(local, str(local.hf))
     label = default_model.LABEL if stand_in else path.name.removesuffix(".gguf")
+    if not read_header:
+        return LocalPlan("spawn", label, model_path=path, stand_in=stand_in, header_pending=True)
     try:
         info = read_gguf_info(path)
     except GGUFError as error:
