@@ -19,18 +19,7 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Final
 
-from pelican_tui.backends.events import (
-    Failed,
-    Finished,
-    GenerationEvent,
-    LiveStats,
-    Started,
-    TextDelta,
-    ThinkingDelta,
-    Timings,
-    Usage,
-    Waiting,
-)
+from pelican_tui.backends import events
 from pelican_tui.backends.idle import (
     DEFAULT_IDLE_TIMEOUT_S,
     IdleRule,
@@ -173,7 +162,9 @@ class ClaudeBackend:
             params["output_config"] = {"effort": request.effort}
         return params
 
-    async def generate(self, request: GenerationRequest) -> AsyncGenerator[GenerationEvent, None]:
+    async def generate(
+        self, request: GenerationRequest
+    ) -> AsyncGenerator[events.GenerationEvent, None]:
         """Stream one answer; ends with exactly one ``Finished`` or ``Failed``.
 
         An async generator (so ``aclose()`` is typed), which satisfies the
@@ -185,19 +176,21 @@ class ClaudeBackend:
         """
         status = self.status()
         if not status.ready or self._key is None:
-            yield Failed(status.message, hint=status.hint)
+            yield events.Failed(status.message, hint=status.hint)
             return
         import asyncio  # here: even asyncio costs tens of ms to import
 
         try:
             sdk = await asyncio.to_thread(_import_sdk)
         except ImportError:
-            yield Failed("the anthropic package is not installed", hint="pip install anthropic")
+            yield events.Failed(
+                "the anthropic package is not installed", hint="pip install anthropic"
+            )
             return
 
         params = self.message_params(request)
         run = _Run(default_model=self._settings.model)
-        failure: Failed | None = None
+        failure: events.Failed | None = None
         try:
             client = sdk.AsyncAnthropic(
                 api_key=self._key.reveal(),
@@ -207,9 +200,9 @@ class ClaudeBackend:
             )
             async with contextlib.aclosing(
                 watch_idle(_sdk_events(client, params), self.idle)
-            ) as events:
-                async for event in events:
-                    if isinstance(event, Waiting):
+            ) as stream:
+                async for event in stream:
+                    if isinstance(event, events.Waiting):
                         yield event
                         continue
                     for out in run.handle(event):
@@ -221,13 +214,13 @@ class ClaudeBackend:
         except Exception as err:
             failure = self._failure(sdk, err, mid_stream=run.started)
         if failure is None and run.finished is None:
-            failure = Failed(
+            failure = events.Failed(
                 "the connection to Anthropic ended before the answer was complete",
                 hint="try again",
             )
         if failure is not None:
             hint = self._key.scrub(failure.hint) if failure.hint else None
-            yield Failed(self._key.scrub(failure.reason), hint=hint)
+            yield events.Failed(self._key.scrub(failure.reason), hint=hint)
             return
         assert run.finished is not None
         yield run.final_stats()
@@ -235,36 +228,36 @@ class ClaudeBackend:
 
     # -- errors ----------------------------------------------------------------------
 
-    def _failure(self, sdk: ModuleType, err: Exception, *, mid_stream: bool) -> Failed:
+    def _failure(self, sdk: ModuleType, err: Exception, *, mid_stream: bool) -> events.Failed:
         """One line a person can act on; never the key, never a traceback."""
         import httpx2
 
         api: Any = sdk  # the SDK's exception classes, without importing them at the top
         where = " mid-answer" if mid_stream else ""
         if isinstance(err, api.APITimeoutError | httpx2.TimeoutException):
-            return Failed(
+            return events.Failed(
                 f"Anthropic did not answer in time{where} (timeout {self._settings.timeout_s:g} s)",
                 hint="check the network, or raise claude.timeout_s",
             )
         if isinstance(err, api.APIConnectionError):
-            return Failed(
+            return events.Failed(
                 f"could not reach Anthropic at {self._host(err)}",
                 hint=f"check the network connection (and {BASE_URL_ENV} if set)",
             )
         if isinstance(err, httpx2.TransportError):
-            return Failed(
+            return events.Failed(
                 f"the connection to Anthropic was cut{where}",
                 hint="try again",
             )
         if isinstance(err, api.APIStatusError):
             return self._status_failure(err)
         detail = _one_line(str(err))
-        return Failed(
+        return events.Failed(
             f"Claude failed: {type(err).__name__}" + (f": {detail}" if detail else ""),
             hint="try again; if it persists, report it",
         )
 
-    def _status_failure(self, err: anthropic.APIStatusError) -> Failed:
+    def _status_failure(self, err: anthropic.APIStatusError) -> events.Failed:
         status = err.status_code
         kind = err.type or ""
         message = _one_line(err.api_message)
@@ -272,33 +265,39 @@ class ClaudeBackend:
         where = f"{status}" if status >= 400 else "mid-answer"
         model = self._settings.model
         if status == 401 or kind == "authentication_error":
-            return Failed(f"Anthropic rejected the API key ({where})", hint=f"check {API_KEY_ENV}")
+            return events.Failed(
+                f"Anthropic rejected the API key ({where})", hint=f"check {API_KEY_ENV}"
+            )
         if status == 403 or kind == "permission_error":
-            return Failed(
+            return events.Failed(
                 f"Anthropic refused the request: permission denied ({where})",
                 hint=f"check that the key's workspace may use {model}",
             )
         if status == 404 or kind == "not_found_error":
-            return Failed(
+            return events.Failed(
                 f"Anthropic does not know model {model!r} ({where})",
                 hint="check claude.model in the config",
             )
         if status == 429 or kind == "rate_limit_error":
             retry_after = err.response.headers.get("retry-after")
             wait = f"wait {retry_after} s" if retry_after else "wait a minute"
-            return Failed(f"Anthropic rate limit reached ({where})", hint=f"{wait} and try again")
+            return events.Failed(
+                f"Anthropic rate limit reached ({where})", hint=f"{wait} and try again"
+            )
         if status == 529 or kind == "overloaded_error":
-            return Failed(f"Anthropic is overloaded ({where})", hint="try again in a few minutes")
+            return events.Failed(
+                f"Anthropic is overloaded ({where})", hint="try again in a few minutes"
+            )
         if status == 413:
-            return Failed(f"the request is too large for Anthropic ({where})", hint=None)
+            return events.Failed(f"the request is too large for Anthropic ({where})", hint=None)
         if status == 400 or kind == "invalid_request_error":
             detail = f": {message}" if message else ""
-            return Failed(
+            return events.Failed(
                 f"Anthropic rejected the request ({where}){detail}",
                 hint="check claude.model, claude.effort and claude.max_tokens in the config",
             )
         detail = f": {message}" if message else ""
-        return Failed(f"Anthropic server error ({where}){detail}", hint="try again")
+        return events.Failed(f"Anthropic server error ({where}){detail}", hint="try again")
 
     def _host(self, err: Exception) -> str:
         request = getattr(err, "request", None)
@@ -336,20 +335,20 @@ class _Run:
         self.output_tokens: int | None = None
         self.thinking_tokens: int | None = None
         self.stop_reason: str | None = None
-        self.finished: Finished | None = None
+        self.finished: events.Finished | None = None
 
-    def handle(self, event: Any) -> list[GenerationEvent]:
+    def handle(self, event: Any) -> list[events.GenerationEvent]:
         kind = getattr(event, "type", None)
         now = time.monotonic()
         if kind == "message_start":
             self.started = True
             message = event.message
             self._read_usage(message.usage)
-            return [Started(model=message.model or self.default_model)]
+            return [events.Started(model=message.model or self.default_model)]
         if kind == "thinking":
-            return self._delta(ThinkingDelta(event.thinking), now)
+            return self._delta(events.ThinkingDelta(event.thinking), now)
         if kind == "text":
-            return self._delta(TextDelta(event.text), now)
+            return self._delta(events.TextDelta(event.text), now)
         if kind == "message_delta":
             self.stop_reason = event.delta.stop_reason or self.stop_reason
             self._read_usage(event.usage)
@@ -380,16 +379,18 @@ class _Run:
         if isinstance(thinking_tokens, int):
             self.thinking_tokens = thinking_tokens
 
-    def _delta(self, delta: ThinkingDelta | TextDelta, now: float) -> list[GenerationEvent]:
+    def _delta(
+        self, delta: events.ThinkingDelta | events.TextDelta, now: float
+    ) -> list[events.GenerationEvent]:
         if not delta.text:
             return []
         if self.first_token_at is None:
             self.first_token_at = now
-        if isinstance(delta, ThinkingDelta):
+        if isinstance(delta, events.ThinkingDelta):
             self.thinking_chars += len(delta.text)
         else:
             self.text_chars += len(delta.text)
-        out: list[GenerationEvent] = [delta]
+        out: list[events.GenerationEvent] = [delta]
         if now - self.last_live_at >= LIVE_STATS_INTERVAL_S:
             self.last_live_at = now
             out.append(self._live(now))
@@ -398,37 +399,37 @@ class _Run:
     def _ttft(self) -> float | None:
         return None if self.first_token_at is None else self.first_token_at - self.start
 
-    def _live(self, now: float) -> LiveStats:
+    def _live(self, now: float) -> events.LiveStats:
         tokens = _estimate_tokens(self.thinking_chars + self.text_chars)
         elapsed = now - self.first_token_at if self.first_token_at is not None else 0.0
-        return LiveStats(
+        return events.LiveStats(
             tokens=tokens,
             tokens_per_s=tokens / elapsed if elapsed > 0 else None,
             thinking_tokens=_estimate_tokens(self.thinking_chars),
             time_to_first_token_s=self._ttft(),
         )
 
-    def _finish(self, now: float) -> Finished:
+    def _finish(self, now: float) -> events.Finished:
         output = self.output_tokens
         rate: float | None = None
         if self.first_token_at is not None and output:
             streaming = now - self.first_token_at
             rate = output / streaming if streaming > 0 else None
-        timings = Timings(
+        timings = events.Timings(
             time_to_first_token_s=self._ttft(),
             generation_tokens_per_s=rate,
             total_s=now - self.start,
             prompt_tokens=self.input_tokens,
             generated_tokens=output,
         )
-        usage = Usage(
+        usage = events.Usage(
             input_tokens=self.input_tokens,
             output_tokens=output,
             thinking_tokens=self.thinking_tokens,
         )
-        return Finished(timings=timings, usage=usage, stop_reason=self.stop_reason)
+        return events.Finished(timings=timings, usage=usage, stop_reason=self.stop_reason)
 
-    def final_stats(self) -> LiveStats:
+    def final_stats(self) -> events.LiveStats:
         """The last live numbers, with the API's real usage instead of estimates."""
         assert self.finished is not None
         timings = self.finished.timings
@@ -438,7 +439,7 @@ class _Run:
         thinking = self.thinking_tokens
         if thinking is None:
             thinking = _estimate_tokens(self.thinking_chars)
-        return LiveStats(
+        return events.LiveStats(
             tokens=tokens,
             tokens_per_s=timings.generation_tokens_per_s,
             thinking_tokens=thinking,

@@ -8,17 +8,7 @@ from __future__ import annotations
 from dataclasses import asdict, fields
 from typing import Any, Literal
 
-from pelican_tui.backends.events import (
-    Failed,
-    Finished,
-    GenerationEvent,
-    LiveStats,
-    Started,
-    TextDelta,
-    ThinkingDelta,
-    Timings,
-    Usage,
-)
+from pelican_tui.backends import events
 
 RunOutcome = Literal["running", "finished", "failed", "cancelled"]
 
@@ -30,30 +20,31 @@ class RunAccumulator:
         self._thinking: list[str] = []
         self._answer: list[str] = []
         self.model: str | None = None
-        self.live: LiveStats | None = None
-        self.finished: Finished | None = None
-        self.failed: Failed | None = None
+        self.live: events.LiveStats | None = None
+        self.finished: events.Finished | None = None
+        self.failed: events.Failed | None = None
         self.answer_version = 0
         """Bumped on every answer delta (cheap change detection for previews)."""
 
-    def feed(self, event: GenerationEvent) -> None:
-        if isinstance(event, TextDelta):
-            self._answer.append(event.text)
-            self.answer_version += 1
-        elif isinstance(event, ThinkingDelta):
-            self._thinking.append(event.text)
-        elif isinstance(event, LiveStats):
-            self.live = event
-        elif isinstance(event, Started):
-            self.model = event.model
-        elif isinstance(event, Finished):
-            self.finished = event
-        elif isinstance(event, Failed):
-            self.failed = event
+    def feed(self, event: events.GenerationEvent) -> None:
+        match event:
+            case events.TextDelta(text=text):
+                self._answer.append(text)
+                self.answer_version += 1
+            case events.ThinkingDelta(text=text):
+                self._thinking.append(text)
+            case events.LiveStats():
+                self.live = event
+            case events.Started(model=model):
+                self.model = model
+            case events.Finished():
+                self.finished = event
+            case events.Failed():
+                self.failed = event
 
     def cancel(self) -> None:
         if self.finished is None and self.failed is None:
-            self.failed = Failed("cancelled", cancelled=True)
+            self.failed = events.Failed("cancelled", cancelled=True)
 
     @property
     def thinking_text(self) -> str:
@@ -94,8 +85,10 @@ class RunAccumulator:
         return {}
 
 
-def finished_from_record(timings: dict[str, Any] | None, usage: dict[str, Any] | None) -> Finished:
-    """The :class:`Finished` event a stored run's timings and usage describe.
+def finished_from_record(
+    timings: dict[str, Any] | None, usage: dict[str, Any] | None
+) -> events.Finished:
+    """The :class:`~.events.Finished` event a stored run's timings and usage describe.
 
     The inverse of :meth:`RunAccumulator.timings` / :meth:`RunAccumulator.usage`:
     an opened session shows its numbers as they were. Unknown keys (from an
@@ -106,4 +99,7 @@ def finished_from_record(timings: dict[str, Any] | None, usage: dict[str, Any] |
         names = {f.name for f in fields(cls)}
         return {k: v for k, v in (values or {}).items() if k in names}
 
-    return Finished(Timings(**known(Timings, timings)), Usage(**known(Usage, usage)))
+    return events.Finished(
+        events.Timings(**known(events.Timings, timings)),
+        events.Usage(**known(events.Usage, usage)),
+    )

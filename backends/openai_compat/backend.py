@@ -26,18 +26,7 @@ from typing import Any
 
 import httpx
 
-from pelican_tui.backends.events import (
-    Failed,
-    Finished,
-    GenerationEvent,
-    LiveStats,
-    Started,
-    TextDelta,
-    ThinkingDelta,
-    Timings,
-    Usage,
-    Waiting,
-)
+from pelican_tui.backends import events
 from pelican_tui.backends.idle import (
     DEFAULT_IDLE_TIMEOUT_S,
     IdleRule,
@@ -245,13 +234,13 @@ class OpenAICompatibleBackend:
                 async for raw in response.aiter_raw():
                     yield raw
 
-    async def generate(self, request: GenerationRequest) -> AsyncIterator[GenerationEvent]:
+    async def generate(self, request: GenerationRequest) -> AsyncIterator[events.GenerationEvent]:
         if self.server is None and (self.check is None or not self.check.ready):
             await self.probe()
         url = self._url()
         status = self.status()
         if url is None or not status.ready:
-            yield Failed(f"local model not ready: {status.message}", hint=status.hint)
+            yield events.Failed(f"local model not ready: {status.message}", hint=status.hint)
             return
         who = self._who()
         stream = _Stream(who, model=self.model or str(self.facts.get("model", "local")))
@@ -264,7 +253,7 @@ class OpenAICompatibleBackend:
                 watch_idle(self._exchange(endpoint, payload), self.idle)
             ) as exchange:
                 async for item in exchange:
-                    if isinstance(item, Waiting):
+                    if isinstance(item, events.Waiting):
                         yield item
                         continue
                     if isinstance(item, httpx.Response):
@@ -289,27 +278,29 @@ class OpenAICompatibleBackend:
             message = f"cannot reach {who if self.server else self._display_url}: {problem}"
             hint = self._lost_hint()
             self._lost(message, hint)
-            yield Failed(message, hint=hint)
+            yield events.Failed(message, hint=hint)
             return
         except (httpx.RemoteProtocolError, httpx.ReadError):
             where = "mid-answer" if stream.began else "before answering"
-            yield Failed(f"{who} closed the connection {where}", hint=self._lost_hint())
+            yield events.Failed(f"{who} closed the connection {where}", hint=self._lost_hint())
             return
         except httpx.HTTPError as error:
-            yield Failed(
+            yield events.Failed(
                 f"the connection to {who} failed: {connection_problem(error)}",
                 hint=self._lost_hint(),
             )
             return
         except ValueError:  # json.JSONDecodeError, non-UTF-8 data
-            yield Failed(f"{who} sent data that is not valid JSON; the answer was abandoned")
+            yield events.Failed(f"{who} sent data that is not valid JSON; the answer was abandoned")
             return
         if stream.failed:
             return
         for event in stream.flush():
             yield event
         if not stream.done and stream.finish_reason is None:
-            yield Failed(f"{who} ended the answer before it was complete", hint=self._lost_hint())
+            yield events.Failed(
+                f"{who} ended the answer before it was complete", hint=self._lost_hint()
+            )
             return
         yield stream.finished()
 
@@ -341,13 +332,13 @@ class _Stream:
     def over(self) -> bool:
         return self.done or self.failed
 
-    def started(self) -> Started:
+    def started(self) -> events.Started:
         self.began = True
-        return Started(self.model)
+        return events.Started(self.model)
 
-    def handle(self, chunks: list[Any]) -> list[GenerationEvent]:
+    def handle(self, chunks: list[Any]) -> list[events.GenerationEvent]:
         """Events for a dialect's chunks (OpenAI-style dicts, or :data:`~.dialects.DONE`)."""
-        out: list[GenerationEvent] = []
+        out: list[events.GenerationEvent] = []
         for chunk in chunks:
             if chunk is DONE:
                 self.done = True
@@ -361,7 +352,7 @@ class _Stream:
             self._chunk(chunk, out)
         return out
 
-    def _chunk(self, chunk: dict[str, Any], out: list[GenerationEvent]) -> None:
+    def _chunk(self, chunk: dict[str, Any], out: list[events.GenerationEvent]) -> None:
         if chunk.get("usage"):
             self.usage = chunk["usage"]
         timings = chunk.get("timings")
@@ -386,7 +377,7 @@ class _Stream:
             chunks = counted if isinstance(counted, int) and counted > 0 else None
             chunks = chunks or self.thinking_chunks + self.answer_chunks
             out.append(
-                LiveStats(
+                events.LiveStats(
                     tokens=chunks,
                     tokens_per_s=self.live_rate or _rate(chunks - 1, now - self.first_token_at),
                     thinking_tokens=self.thinking_chunks,
@@ -394,31 +385,31 @@ class _Stream:
                 )
             )
 
-    def _piece(self, thinking: bool, text: str, out: list[GenerationEvent]) -> None:
+    def _piece(self, thinking: bool, text: str, out: list[events.GenerationEvent]) -> None:
         self.first_token_at = self.first_token_at or time.monotonic()
         if thinking:
             self.thinking_chunks += 1
-            out.append(ThinkingDelta(text))
+            out.append(events.ThinkingDelta(text))
         else:
             self.answer_chunks += 1
-            out.append(TextDelta(text))
+            out.append(events.TextDelta(text))
 
-    def flush(self) -> list[GenerationEvent]:
+    def flush(self) -> list[events.GenerationEvent]:
         """Answer text held back while it could still have been a ``<think>`` tag."""
-        out: list[GenerationEvent] = []
+        out: list[events.GenerationEvent] = []
         for is_thinking, piece in self.tags.close():
             self._piece(is_thinking, piece, out)
         return out
 
-    def finished(self) -> Finished:
+    def finished(self) -> events.Finished:
         ended = time.monotonic()
         final, usage, first = self.final, self.usage, self.first_token_at
         generated = final.get("predicted_n") or usage.get("completion_tokens")
         decode_rate = final.get("predicted_per_second")
         if decode_rate is None and generated and first is not None:
             decode_rate = _rate(generated - 1, ended - first)
-        return Finished(
-            timings=Timings(
+        return events.Finished(
+            timings=events.Timings(
                 time_to_first_token_s=(first - self.sent) if first else None,
                 prompt_tokens_per_s=final.get("prompt_per_second"),
                 generation_tokens_per_s=decode_rate,
@@ -426,7 +417,7 @@ class _Stream:
                 prompt_tokens=final.get("prompt_n") or usage.get("prompt_tokens"),
                 generated_tokens=generated,
             ),
-            usage=Usage(
+            usage=events.Usage(
                 input_tokens=usage.get("prompt_tokens") or final.get("prompt_n"),
                 output_tokens=generated,
                 thinking_tokens=_reasoning_tokens(usage) or self.thinking_chunks,
@@ -447,19 +438,23 @@ def _rate(count: int, seconds: float) -> float | None:
     return count / seconds if count > 0 and seconds > 0 else None
 
 
-def _http_failure(who: str, status: int, body: str) -> Failed:
+def _http_failure(who: str, status: int, body: str) -> events.Failed:
     try:
         error = json.loads(body)["error"]
         message = error if isinstance(error, str) else error["message"]  # Ollama: a string
     except (ValueError, KeyError, TypeError):
         message = " ".join(body[:200].split())
     if status == 503:
-        return Failed(f"{who} is still loading its model (503)", hint="wait until it is ready")
+        return events.Failed(
+            f"{who} is still loading its model (503)", hint="wait until it is ready"
+        )
     if status in (401, 403):
-        return Failed(f"{who} rejected the API key ({status})")
-    return Failed(f"{who} answered {status}: {message}" if message else f"{who} answered {status}")
+        return events.Failed(f"{who} rejected the API key ({status})")
+    return events.Failed(
+        f"{who} answered {status}: {message}" if message else f"{who} answered {status}"
+    )
 
 
-def _error_event(who: str, error: Any) -> Failed:
+def _error_event(who: str, error: Any) -> events.Failed:
     message = error.get("message", error) if isinstance(error, dict) else error
-    return Failed(f"{who} reported an error mid-answer: {message}")
+    return events.Failed(f"{who} reported an error mid-answer: {message}")
