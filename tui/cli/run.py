@@ -78,20 +78,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from pelican_tui.backends.engine import updates
 from pelican_tui.backends.engine.comparison import (
     PNG_SIZE,
     SLOTS,
     ComparisonEngine,
 )
 from pelican_tui.backends.engine.sides import CLAUDE, LOCAL, PaneChoice
-from pelican_tui.backends.engine.updates import (
-    RunEnded,
-    RunProgress,
-    RunQueued,
-    RunRefused,
-    SessionStarted,
-    StoreProblem,
-)
 from pelican_tui.backends.llama.process import ServerStartError
 from pelican_tui.backends.store.records import Session, SessionStoreError, Slot
 from pelican_tui.backends.store.sessions import SessionStore, default_title
@@ -298,26 +291,27 @@ class _Batch:
 
     def _on_update(self, update: Any) -> None:
         """Print what the engine reports: live numbers, turns, refusals, store trouble."""
-        if isinstance(update, RunProgress):
-            self.progress.run_event(f"{update.slot} {self._who(update.slot)}", update.event)
-        elif isinstance(update, RunEnded):
-            self.progress.drop(f"{update.slot} {self._who(update.slot)}")
-        elif isinstance(update, RunQueued):
-            self.progress.say(f"  {update.slot}: {update.reason}")
-        elif isinstance(update, SessionStarted):
-            plan, prompt = self._current, self._current_prompt
-            assert plan is not None and prompt is not None
-            outcome = SessionOutcome(update.session_id, plan.sample, plan.label)
-            if self.prompt_set is not None:
-                outcome.prompt_name = prompt.name
-            self.outcomes.append(outcome)
-            self.progress.say(f"  session {update.session_id}")
-        elif isinstance(update, RunRefused):
-            hint = f"; {update.hint}" if update.hint else ""
-            self.progress.say(f"  {update.slot}: not run: {update.reason}{hint}")
-        elif isinstance(update, StoreProblem):
-            self.progress.say(f"pelican-tui run: {update.message}")
-            self.fatal = self.fatal or update.message
+        match update:
+            case updates.RunProgress():
+                self.progress.run_event(f"{update.slot} {self._who(update.slot)}", update.event)
+            case updates.RunEnded():
+                self.progress.drop(f"{update.slot} {self._who(update.slot)}")
+            case updates.RunQueued():
+                self.progress.say(f"  {update.slot}: {update.reason}")
+            case updates.SessionStarted():
+                plan, prompt = self._current, self._current_prompt
+                assert plan is not None and prompt is not None
+                outcome = SessionOutcome(update.session_id, plan.sample, plan.label)
+                if self.prompt_set is not None:
+                    outcome.prompt_name = prompt.name
+                self.outcomes.append(outcome)
+                self.progress.say(f"  session {update.session_id}")
+            case updates.RunRefused():
+                hint = f"; {update.hint}" if update.hint else ""
+                self.progress.say(f"  {update.slot}: not run: {update.reason}{hint}")
+            case updates.StoreProblem():
+                self.progress.say(f"pelican-tui run: {update.message}")
+                self.fatal = self.fatal or update.message
 
     def _who(self, slot: Slot) -> str:
         plan = self._current
