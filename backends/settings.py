@@ -54,6 +54,14 @@ class LocalSettings(BaseModel):
     """Path to a GGUF file. None and no ``hf``: the tiny SmolLM2 stand-in."""
     hf: str | None = None
     """A Hugging Face reference passed to ``llama-server -hf`` (e.g. the Qwen3.6 GGUF)."""
+    models_dir: Path | None = None
+    """A folder of GGUF files to compare with each other (two quantizations, two models).
+
+    Each file becomes a choice for a pane (``b``), named by the file without
+    ``.gguf``; one llama-server serves them all in its router mode
+    (``--models-dir``), loading each on demand, so their runs take turns. The
+    ones that fit in memory together stay loaded; others replace each other.
+    Replaces ``model``/``hf``; ignored when ``url`` is set."""
     url: str | None = None
     """Attach to this OpenAI-compatible server instead of spawning one.
 

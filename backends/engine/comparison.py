@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from pelican_tui.backends.engine.sides import (
@@ -49,6 +49,8 @@ from pelican_tui.backends.settings import LocalSettings, Settings
 from pelican_tui.backends.store.records import Slot
 
 if TYPE_CHECKING:
+    from pelican_tui.backends.engine.router_sides import RouterSide
+
     # The run itself (with the store and the exports) is imported by the first
     # comparison, not by the front end's first frame.
     from pelican_tui.backends.engine.run import (
@@ -58,6 +60,7 @@ if TYPE_CHECKING:
         RunResult,
         RunSpec,
     )
+    from pelican_tui.backends.llama.router import RouterPlan
     from pelican_tui.backends.resources import ResourceSample, ResourceSampler
     from pelican_tui.backends.store.sessions import SessionStore
     from pelican_tui.backends.svg.render import SvgRenderer
@@ -98,12 +101,18 @@ class ComparisonEngine:
         self.prepared = prepared
         self._on_server_status = on_server_status
         self._on_hash_progress = on_hash_progress
-        self.plan: LocalPlan = plan_local(settings.local, read_header=read_header)
+        self.plan: LocalPlan
+        self.router: RouterPlan | None
+        """With ``local.models_dir``: the folder's models, served by one llama-server router."""
+        self.plan, self.router = plan_local_models(settings.local, read_header=read_header)
+        self.router_sides: list[RouterSide] = []
+        """One local side per model of :attr:`router` (``local:<name>``); [] without it."""
         self.local: LocalSide | None = None
         self.local_problem: str | None = None
         self.sides: dict[str, Side] = {}
         self._turns: dict[str, asyncio.Lock] = {}
         self._turn_holder: dict[str, Slot] = {}
+        self._turn_sides: dict[str, Side] = {}
         self._peaks: list[PeakRam] = []
         self._sampled_by_front_end = False
         self._store: SessionStore | None = None
@@ -118,19 +127,31 @@ class ComparisonEngine:
 
     def _build_sides(self) -> None:
         self._build_local()
-        sides: dict[str, Side] = {}
-        if self.local is not None:
-            sides[LOCAL] = self.local
+        sides: dict[str, Side] = self._local_sides()
         if self.settings.remote.url:
             sides[REMOTE] = RemoteSide(self.settings)
         sides[CLAUDE] = ClaudeSide(self.settings)
         self.sides = sides
+
+    def _local_sides(self) -> dict[str, Side]:
+        """The local sides by key: ``local``, and with a models folder each ``local:<name>``
+        (``local`` then names the first, for callers that ask for "the local model")."""
+        sides: dict[str, Side] = {}
+        if self.local is not None:
+            sides[LOCAL] = self.local
+        for side in self.router_sides:
+            sides[side.key] = side
+        return sides
 
     def _build_local(self) -> None:
         from pelican_tui.backends.hardware import cached_ceiling_tokens_per_s
 
         settings, plan = self.settings, self.plan
         self.local = None
+        self.router_sides = []
+        if self.router is not None:
+            self._build_router(self.router)
+            return
         self.local_problem = self.prepared.problem or plan.problem
         spawn = plan.mode == "spawn"
         can_start = not spawn or self.prepared.binary is not None
@@ -147,6 +168,28 @@ class ComparisonEngine:
                 on_hash_progress=self._on_hash_progress,
             )
 
+    def _build_router(self, router: RouterPlan) -> None:
+        """The sides of a models folder, one llama-server router for all (not started)."""
+        from pelican_tui.backends.engine.router_sides import build_router_sides
+
+        binary = self.prepared.binary
+        self.local_problem = self.prepared.problem or router.problem
+        if binary is None or router.problem is not None:
+            return
+        sides = build_router_sides(
+            self.settings,
+            router,
+            binary,
+            on_status=self._on_server_status,
+            on_hash_progress=self._on_hash_progress,
+        )
+        if self.settings.local.fit == "refuse":  # a model too big alone is left out
+            sides = [s for s in sides if s.plan.problem is None]
+        self.router_sides = sides
+        self.local = sides[0] if sides else None
+        if self.local is None:
+            self.local_problem = self.local_problem or f"no readable model in {router.folder}"
+
     async def read_local_header(self) -> LocalPlan:
         """Read the local model's header if the plan was made without it (``read_header=False``).
 
@@ -158,13 +201,13 @@ class ComparisonEngine:
         pending = self.plan
         if not pending.header_pending:
             return pending
-        plan = await asyncio.to_thread(plan_local, self.settings.local)
+        plan, router = await asyncio.to_thread(plan_local_models, self.settings.local)
         if self.plan is pending:  # not replaced meanwhile (reconfigure_local)
-            self.plan = plan
+            self.plan, self.router = plan, router
+            old_local = self._local_sides()
             self._build_local()
-            self.sides.pop(LOCAL, None)
-            if self.local is not None:
-                self.sides = {LOCAL: self.local, **self.sides}
+            others = {k: s for k, s in self.sides.items() if k not in old_local}
+            self.sides = {**self._local_sides(), **others}
         return self.plan
 
     def side(self, key: str) -> Side | None:
@@ -177,18 +220,22 @@ class ComparisonEngine:
 
     def default_choices(self) -> dict[Slot, PaneChoice]:
         """Left: the local model; right: Claude, or without Claude the local model
-        with thinking the other way round."""
+        with thinking the other way round (with a models folder: its second model)."""
         local = self.settings.local.thinking
-        right = (
-            PaneChoice(CLAUDE, self.settings.claude.thinking)
-            if self.claude_ready
-            else PaneChoice(LOCAL, not local)
-        )
-        return {"left": PaneChoice(LOCAL, local), "right": right}
+        keys = [side.key for side in self.router_sides] or [LOCAL]
+        if self.claude_ready:
+            right = PaneChoice(CLAUDE, self.settings.claude.thinking)
+        elif len(keys) > 1:
+            right = PaneChoice(keys[1], local)
+        else:
+            right = PaneChoice(keys[0], not local)
+        return {"left": PaneChoice(keys[0], local), "right": right}
 
     def choices(self) -> list[PaneChoice]:
-        """What a pane can switch to: local thinking on/off, the remote server, Claude."""
-        out = [PaneChoice(LOCAL, True), PaneChoice(LOCAL, False)]
+        """What a pane can switch to: local thinking on/off (each model of a models
+        folder), the remote server, Claude."""
+        keys = [side.key for side in self.router_sides] or [LOCAL]
+        out = [PaneChoice(key, thinking) for key in keys for thinking in (True, False)]
         if REMOTE in self.sides:
             out.append(PaneChoice(REMOTE, self.settings.local.thinking))
         out.append(PaneChoice(CLAUDE, self.settings.claude.thinking))
@@ -207,7 +254,7 @@ class ComparisonEngine:
 
     def unavailable(self, choice: PaneChoice) -> str | None:
         """Why a pane with this choice cannot run at all (None: it can, or may)."""
-        if choice.side == LOCAL and self.local is None:
+        if is_local(choice.side) and self.local is None:
             return self.local_problem or "local model unavailable"
         side = self.sides.get(choice.side)
         if side is None:
@@ -321,10 +368,11 @@ class ComparisonEngine:
         """Stop the local server, apply ``new`` and rebuild the local side (not started)."""
         if self.local is not None and self.local.server is not None:
             await self.local.server.stop()
-        if self.local is not None:
-            self.local.forget_identity()
+        for side in self._local_sides().values():
+            if isinstance(side, LocalSide):
+                side.forget_identity()
         self.settings = self.settings.model_copy(update={"local": new})
-        self.plan = await asyncio.to_thread(plan_local, new)
+        self.plan, self.router = await asyncio.to_thread(plan_local_models, new)
         if self.prepared.binary is None and self.plan.mode == "spawn":
             from pelican_tui.backends.llama.prepare import setup
 
@@ -354,7 +402,7 @@ class ComparisonEngine:
         """
         from pelican_tui.backends.engine.run import RunContext, RunResult, RunSpec, execute_run
 
-        if any(choice.side == LOCAL for choice in choices.values()):
+        if any(is_local(choice.side) for choice in choices.values()):
             await self.read_local_header()  # the session records the model's facts
         outcome = ComparisonResult(session_id)
         specs: list[RunSpec] = []
@@ -436,6 +484,7 @@ class ComparisonEngine:
                         listener=track,
                         turn=self._turns.setdefault(spec.side.server_key, asyncio.Lock()),
                         turn_holder=self._turn_holder,
+                        turn_sides=self._turn_sides,
                         peaks=self._peaks,
                     ),
                 ),
@@ -510,17 +559,42 @@ class ComparisonEngine:
 
     async def close(self) -> None:
         """Stop llama-server, the renderer and the store (every exit path calls this)."""
+        for side in self._local_sides().values():
+            if isinstance(side, LocalSide):
+                side.forget_identity()
         local = self.local
-        if local is not None:
-            local.forget_identity()
-            if local.server is not None:
-                await local.server.stop(grace_s=3.0)
+        if local is not None and local.server is not None:
+            await local.server.stop(grace_s=3.0)
         if self._renderer is not None:
             await asyncio.to_thread(self._renderer.close)
             self._renderer = None
         if self._store is not None and self._own_store:
             self._store.close()
         self._store = None
+
+
+def is_local(key: str) -> bool:
+    """Whether a side key names a local model (``local``, or ``local:<name>`` of a folder)."""
+    return key == LOCAL or key.startswith(LOCAL + ":")
+
+
+def plan_local_models(
+    local: LocalSettings, *, read_header: bool = True
+) -> tuple[LocalPlan, RouterPlan | None]:
+    """The local plan, and with ``local.models_dir`` (no ``url``) the router's plan; the
+    local plan is then its first model's (or says why there is none)."""
+    if local.models_dir is None or local.url:
+        return plan_local(local, read_header=read_header), None
+    from pelican_tui.backends.llama.router import plan_router
+
+    router = plan_router(local, read_header=read_header)
+    if not router.models:
+        problem = router.problem or f"no GGUF model in {router.folder}"
+        return LocalPlan(
+            "spawn", router.folder.name, model_path=router.folder, info_error=problem
+        ), router
+    first = router.models[0].local_plan(local, router.available_bytes)
+    return replace(first, header_pending=router.header_pending), router
 
 
 def __getattr__(name: str) -> Any:

@@ -142,6 +142,8 @@ class RunContext:
     """Which slot holds each server's turn (for "waiting for the left pane")."""
     peaks: list[PeakRam]
     """Where the engine's resource samples go while runs stream."""
+    turn_sides: dict[str, Side] = field(default_factory=dict)
+    """Which side holds each server's turn (for :meth:`~.sides.Side.turn_reason`)."""
 
 
 class _Recorder:
@@ -192,13 +194,16 @@ async def execute_run(spec: RunSpec, ctx: RunContext) -> RunResult:
     if ctx.turn.locked():
         holder = ctx.turn_holder.get(side.server_key)
         who = f"the {holder} pane" if holder and holder != spec.slot else "another run"
-        ctx.listener(RunQueued(spec.slot, f"waiting for {who}: one {side.label} server, in turn"))
+        reason = side.turn_reason(ctx.turn_sides.get(side.server_key))
+        ctx.listener(RunQueued(spec.slot, f"waiting for {who}: {reason}"))
     async with ctx.turn:
         ctx.turn_holder[side.server_key] = spec.slot
+        ctx.turn_sides[side.server_key] = side
         try:
             return await _execute(spec, ctx)
         finally:
             ctx.turn_holder.pop(side.server_key, None)
+            ctx.turn_sides.pop(side.server_key, None)
 
 
 async def _execute(spec: RunSpec, ctx: RunContext) -> RunResult:

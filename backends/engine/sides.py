@@ -172,6 +172,11 @@ class Side:
         """A status-bar segment for sides without a server process ("claude: ready")."""
         return None
 
+    def turn_reason(self, holder: Side | None) -> str:
+        """Why a run of this side waits while ``holder``'s run (None: unknown) has the
+        server's turn."""
+        return f"one {self.label} server, in turn"
+
     # -- what the engine uses --------------------------------------------------------
 
     def request(self, choice: PaneChoice, prompt: str) -> GenerationRequest:
@@ -226,7 +231,10 @@ class LocalSide(Side):
         on_status: StatusCallback | None = None,
         ceiling_tok_s: float | None = None,
         on_hash_progress: HashProgress | None = None,
+        backend: OpenAICompatibleBackend | None = None,
     ) -> None:
+        """``backend``: a backend made elsewhere (one model of a router's,
+        :mod:`.router_sides`); None: :func:`make_local_backend` makes one for ``plan``."""
         super().__init__(settings)
         self.plan = plan
         self.on_hash_progress = on_hash_progress
@@ -235,7 +243,7 @@ class LocalSide(Side):
         self.binary = binary
         self.ceiling_tok_s = ceiling_tok_s
         local = settings.local
-        self.openai = make_local_backend(
+        self.openai = backend or make_local_backend(
             local, plan, binary, on_status=on_status, idle_timeout_s=settings.idle_timeout_s
         )
         self.backend = self.openai

@@ -37,11 +37,19 @@ class ServerConfig:
     """How long loading may take. Time spent downloading (``-hf``) does not count."""
     download_bytes: int | None = None
     """Expected size of a ``-hf`` download when known, for a progress fraction."""
+    models_dir: Path | None = None
+    """Router mode (:mod:`.router`): serve every GGUF of this folder, none loaded at start."""
+    models_max: int | None = None
+    """Router mode: how many models may be loaded at once (``--models-max``)."""
 
     def command(self, port: int) -> list[str]:
         """The argv. The API key is not in it: it goes in the environment."""
         cmd = [str(self.binary)]
-        if self.model is not None:
+        if self.models_dir is not None:
+            cmd += ["--models-dir", str(self.models_dir)]
+            if self.models_max is not None:
+                cmd += ["--models-max", str(self.models_max)]
+        elif self.model is not None:
             cmd += ["-m", str(self.model)]
         elif self.hf:
             cmd += ["-hf", self.hf, "--no-mmproj"]

@@ -325,6 +325,15 @@ class LlamaServer:
     # -- internals ------------------------------------------------------------
 
     def _check_model(self) -> None:
+        folder = self._config.models_dir
+        if folder is not None:
+            # Router mode: no model is loaded at start; readiness is the router's own
+            # (/health, then the keyed /v1/models, as for one model). Models load later.
+            if not folder.is_dir():
+                message = f"models folder not found: {folder}"
+                self._set(ServerState.CRASHED, message)
+                raise ServerStartError(message)
+            return
         model = self._config.model
         if model is not None and not model.is_file():
             message = f"model file not found: {model}"

@@ -1,0 +1,169 @@
+"""The local sides of a models folder (``local.models_dir``): one per GGUF file,
+all served by one llama-server in router mode (:mod:`~pelican_tui.backends.llama.router`).
+
+Each :class:`RouterSide` is a :class:`~.sides.LocalSide` of its own file (its
+header facts, decode ceiling, sha256 and record), keyed ``local:<name>`` where
+``<name>`` is the router's id for the file, and sends that id as the request's
+``model``. They share one :class:`~pelican_tui.backends.llama.process.LlamaServer`
+and one ``server_key``, so their runs take turns; before each run the model
+is loaded (:func:`~pelican_tui.backends.llama.router.ensure_loaded`), so the
+load is not counted in the run's time to first token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from pelican_tui.backends import events
+from pelican_tui.backends.engine.sides import LOCAL, HashProgress, LocalSide, PaneChoice, Side
+from pelican_tui.backends.llama.config import ServerConfig
+from pelican_tui.backends.llama.local_model import STAND_IN_MAX_TOKENS
+from pelican_tui.backends.llama.process import LlamaServer, ServerState, StatusCallback
+from pelican_tui.backends.llama.router import RouterLoadError, RouterPlan, ensure_loaded
+from pelican_tui.backends.openai_compat.backend import OpenAICompatibleBackend
+from pelican_tui.backends.protocol import GenerationRequest
+from pelican_tui.backends.settings import LocalSettings, Settings
+
+ROUTER_SERVER_KEY = "llama-server router"
+
+
+def side_key(name: str) -> str:
+    """The side key of the router's model ``name``: ``local:<name>``."""
+    return f"{LOCAL}:{name}"
+
+
+def router_config(local: LocalSettings, plan: RouterPlan, binary: Path) -> ServerConfig:
+    """The router's command line: the folder, how many may stay loaded, and the local
+    settings every model is started with (the router passes its flags on)."""
+    return ServerConfig(
+        binary=binary,
+        models_dir=plan.folder,
+        models_max=plan.models_max,
+        context=local.context,
+        threads=local.threads,
+        n_cpu_moe=local.n_cpu_moe,
+        gpu_layers=local.gpu_layers,
+        load_mode=local.load_mode,
+        extra_args=tuple(local.extra_args),
+        ready_timeout_s=local.ready_timeout_s,
+    )
+
+
+class RouterModelBackend(OpenAICompatibleBackend):
+    """One model of the router: loads it first, then streams as any spawned llama-server."""
+
+    def __init__(self, server: LlamaServer, router_name: str, **kwargs: Any) -> None:
+        super().__init__(server=server, model=router_name, **kwargs)
+        self.router_name = router_name
+        self.load_timeout_s = server.config.ready_timeout_s
+        self.last_load_s: float | None = None
+        """Seconds the last :meth:`generate` waited for the model to load (0: it was)."""
+
+    async def generate(self, request: GenerationRequest) -> AsyncIterator[events.GenerationEvent]:
+        server = self.server
+        if server is not None and server.status.state is ServerState.READY:
+            try:
+                self.last_load_s = await ensure_loaded(
+                    server.base_url, server.api_key, self.router_name, self.load_timeout_s
+                )
+            except RouterLoadError as error:
+                yield events.Failed(str(error), hint="see the server log (l)")
+                return
+        async for event in super().generate(request):
+            yield event
+
+
+class RouterSide(LocalSide):
+    """One GGUF of ``local.models_dir``, served by the shared router."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        router: RouterPlan,
+        name: str,
+        server: LlamaServer,
+        binary: Path | None,
+        *,
+        ceiling_tok_s: float | None = None,
+        on_hash_progress: HashProgress | None = None,
+    ) -> None:
+        model = router.model(name)
+        assert model is not None
+        plan = model.local_plan(settings.local, router.available_bytes)
+        backend = RouterModelBackend(
+            server, name, name=LOCAL, facts=plan.facts(), idle_timeout_s=settings.idle_timeout_s
+        )
+        super().__init__(
+            settings,
+            plan,
+            binary,
+            ceiling_tok_s=ceiling_tok_s,
+            on_hash_progress=on_hash_progress,
+            backend=backend,
+        )
+        self.router = router
+        self.router_name = name
+        self.key = side_key(name)
+        self.server_key = ROUTER_SERVER_KEY
+
+    def turn_reason(self, holder: Side | None) -> str:
+        if isinstance(holder, RouterSide) and holder.router_name != self.router_name:
+            return self.router.turn_reason(self.router_name, holder.router_name)
+        return "one llama-server, in turn"
+
+    def request(self, choice: PaneChoice, prompt: str) -> GenerationRequest:
+        local = self.settings.local
+        limit = local.max_tokens
+        if self.plan.stand_in:  # the stand-in's short limit (it rambles), as for one model
+            limit = min(limit, STAND_IN_MAX_TOKENS)
+        return replace(super().request(choice, prompt), max_tokens=limit)
+
+    async def identity(
+        self, request: GenerationRequest | None = None
+    ) -> tuple[str, dict[str, Any]]:
+        model_id, info = await super().identity(request)
+        info.pop("server_load_s", None)  # the router's start, not this model's load
+        info["router_model"] = self.router_name
+        info["models_dir"] = str(self.router.folder)
+        info["models_max"] = self.router.models_max
+        return model_id, info
+
+
+def build_router_sides(
+    settings: Settings,
+    router: RouterPlan,
+    binary: Path,
+    *,
+    on_status: StatusCallback | None = None,
+    on_hash_progress: HashProgress | None = None,
+) -> list[RouterSide]:
+    """One side per model of ``router`` (unreadable files left out), one server for all."""
+    from pelican_tui.backends.hardware import cached_ceiling_tokens_per_s
+
+    server = LlamaServer(router_config(settings.local, router, binary), on_status=on_status)
+    return [
+        RouterSide(
+            settings,
+            router,
+            model.name,
+            server,
+            binary,
+            ceiling_tok_s=cached_ceiling_tokens_per_s(model.info),
+            on_hash_progress=on_hash_progress,
+        )
+        for model in router.models
+        if model.info_error is None
+    ]
+
+
+__all__ = [
+    "ROUTER_SERVER_KEY",
+    "RouterModelBackend",
+    "RouterSide",
+    "build_router_sides",
+    "router_config",
+    "side_key",
+]
