@@ -193,3 +193,18 @@ async def test_two_models_of_one_router_run_in_turn(
         assert left["models_max"] == (2 if fits else 1)
     finally:
         await engine.close()
+
+
+async def test_a_first_frame_plan_reads_the_headers_later(models_folder: Path) -> None:
+    engine = ComparisonEngine(_settings(models_folder), NO_BINARY, read_header=False)
+    assert engine.plan.header_pending and engine.router is not None
+    assert [s.key for s in engine.router_sides] == ["local:smollm2", "local:tiny-moe"]
+    assert engine.router_sides[1].plan.info is None
+    claude = engine.side("claude")
+    await engine.read_local_header()
+    assert not engine.plan.header_pending
+    assert [s.key for s in engine.router_sides] == ["local:smollm2", "local:tiny-moe"]
+    assert engine.router_sides[1].plan.info is not None
+    assert engine.side("claude") is claude  # the other sides are kept
+    assert engine.side(LOCAL) is engine.router_sides[0]
+    assert "F16" in engine.header(PaneChoice("local:tiny-moe", True), "2").facts
