@@ -301,16 +301,9 @@ class LocalSide(Side):
         )
 
     def request(self, choice: PaneChoice, prompt: str) -> GenerationRequest:
-        local = self.settings.local
-        request = GenerationRequest(
-            prompt=prompt,
-            thinking=choice.thinking,
-            system=self.settings.system_prompt,
-            max_tokens=answer_token_limit(local),
-            extra={"seed": local.seed} if local.seed is not None else {},
+        return _chat_request(
+            self.settings, choice, prompt, max_tokens=answer_token_limit(self.settings.local)
         )
-        # Thinking levels of an attached server that has them (Ollama's gpt-oss).
-        return replace(request, effort=choice.effort) if choice.effort else request
 
     def start_identifying(self) -> None:
         """Begin hashing the model file and asking the server's version (once)."""
@@ -469,15 +462,10 @@ class RemoteSide(Side):
         return recorded
 
     def request(self, choice: PaneChoice, prompt: str) -> GenerationRequest:
-        local = self.settings.local
-        request = GenerationRequest(
-            prompt=prompt,
-            thinking=choice.thinking,
-            system=self.settings.system_prompt,
-            max_tokens=local.max_tokens,  # the stand-in's short limit is not for this model
-            extra={"seed": local.seed} if local.seed is not None else {},
+        # local.max_tokens: the stand-in's short limit is not for this model.
+        return _chat_request(
+            self.settings, choice, prompt, max_tokens=self.settings.local.max_tokens
         )
-        return replace(request, effort=choice.effort) if choice.effort else request
 
     async def identity(
         self, request: GenerationRequest | None = None
@@ -542,6 +530,23 @@ class ClaudeSide(Side):
         with contextlib.suppress(metadata.PackageNotFoundError):
             info["sdk"] = f"anthropic {metadata.version('anthropic')}"
         return model, info
+
+
+def _chat_request(
+    settings: Settings, choice: PaneChoice, prompt: str, *, max_tokens: int
+) -> GenerationRequest:
+    """The request to an OpenAI-compatible server, spawned or attached: the system
+    prompt, ``local.seed``, and the choice's effort where the server has thinking
+    levels (Ollama's gpt-oss)."""
+    seed = settings.local.seed
+    request = GenerationRequest(
+        prompt=prompt,
+        thinking=choice.thinking,
+        system=settings.system_prompt,
+        max_tokens=max_tokens,
+        extra={"seed": seed} if seed is not None else {},
+    )
+    return replace(request, effort=choice.effort) if choice.effort else request
 
 
 def _attached_facts(backend: OpenAICompatibleBackend, url: str, thinking: bool) -> str:
