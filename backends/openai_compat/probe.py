@@ -22,7 +22,9 @@ from pelican_tui.backends.openai_compat.server_kinds import (
     LLAMA_CPP,
     ModelFacts,
     ServerKind,
+    get_json,
     identify,
+    listing_entries,
     model_facts,
 )
 
@@ -110,13 +112,29 @@ def _json_or_none(response: httpx.Response) -> Any:
 
 def _model_ids(listing: Any) -> tuple[str, ...]:
     """The model ids of a ``/v1/models`` body, in its order."""
-    data = listing.get("data") if isinstance(listing, dict) else None
-    return tuple(
-        entry["id"]
-        for entry in (data if isinstance(data, list) else ())
-        if isinstance(entry, dict) and isinstance(entry.get("id"), str)
-    )
+    return tuple(entry["id"] for entry in listing_entries(listing))
 
+
+_ErrorWords = tuple[tuple[type[BaseException], str], ...]
+
+_ERROR_WORDS: _ErrorWords = (
+    (httpx.UnsupportedProtocol, "the URL must start with http:// or https://"),
+    (httpx.InvalidURL, "not a valid URL"),
+    (httpx.RemoteProtocolError, "the server closed the connection before the answer was complete"),
+)
+"""What an error of the request itself means, looked at first."""
+_CAUSE_WORDS: _ErrorWords = (
+    (socket.gaierror, "unknown host name"),
+    (ssl.SSLCertVerificationError, "its TLS certificate was not accepted"),
+    (ssl.SSLError, "the TLS handshake failed"),
+)
+"""What an error among its causes means (the first one that says, in :func:`_chain` order)."""
+_LAST_WORDS: _ErrorWords = (
+    (httpx.ConnectError, "the connection failed"),
+    (httpx.ReadError, "the connection was cut"),
+    (httpx.WriteError, "the request could not be sent"),
+)
+"""What the error means when no cause says more."""
 
 _ERRNO_WORDS = {
     errno.ECONNREFUSED: "connection refused (is the server running?)",
@@ -157,28 +175,19 @@ def connection_problem(error: BaseException, timeout_s: float | None = None) -> 
         if isinstance(error, httpx.ConnectTimeout):
             return f"no connection{within}"
         return f"no answer{within}"
-    if isinstance(error, httpx.UnsupportedProtocol):
-        return "the URL must start with http:// or https://"
-    if isinstance(error, httpx.InvalidURL):
-        return "not a valid URL"
-    if isinstance(error, httpx.RemoteProtocolError):
-        return "the server closed the connection before the answer was complete"
+    if words := _words(error, _ERROR_WORDS):
+        return words
     for cause in _chain(error):
-        if isinstance(cause, socket.gaierror):
-            return "unknown host name"
-        if isinstance(cause, ssl.SSLCertVerificationError):
-            return "its TLS certificate was not accepted"
-        if isinstance(cause, ssl.SSLError):
-            return "the TLS handshake failed"
+        if words := _words(cause, _CAUSE_WORDS):
+            return words
         if isinstance(cause, OSError) and cause.errno in _ERRNO_WORDS:
             return _ERRNO_WORDS[cause.errno]
-    if isinstance(error, httpx.ConnectError):
-        return "the connection failed"
-    if isinstance(error, httpx.ReadError):
-        return "the connection was cut"
-    if isinstance(error, httpx.WriteError):
-        return "the request could not be sent"
-    return "the connection failed"
+    return _words(error, _LAST_WORDS) or "the connection failed"
+
+
+def _words(error: BaseException, table: _ErrorWords) -> str | None:
+    """The words of the first entry of ``table`` that ``error`` is an instance of."""
+    return next((words for kind, words in table if isinstance(error, kind)), None)
 
 
 async def check_server(
@@ -205,11 +214,7 @@ async def check_server(
             listing = await client.get(f"{root}/v1/models", headers=headers)
             if listing.status_code in (200, 404):
                 listing_body = _json_or_none(listing) if listing.status_code == 200 else None
-                try:
-                    props = await client.get(f"{root}/props", headers=headers)
-                    props_body = _json_or_none(props) if props.status_code == 200 else None
-                except httpx.HTTPError:
-                    props_body = None
+                props_body = await get_json(client, f"{root}/props", headers)
                 kind = await identify(client, root, headers, listing_body, props_body)
                 listed = _model_ids(listing_body)
                 chosen = model or (listed[0] if listed else None)
@@ -226,38 +231,24 @@ async def check_server(
         )
     code = listing.status_code
     if code in (401, 403):
-        return ServerCheck(
-            url,
-            True,
-            False,
-            f"{url} refused the request ({code}): wrong or missing API key",
-            hint=key_hint,
-        )
+        return _not_ready(url, f"refused the request ({code}): wrong or missing API key", key_hint)
     if code == 503:
-        return ServerCheck(
-            url,
-            True,
-            False,
-            f"{url} is still loading its model (503)",
-            hint="wait until it has loaded, then run again",
+        return _not_ready(
+            url, "is still loading its model (503)", "wait until it has loaded, then run again"
         )
     if code not in (200, 404):
-        return ServerCheck(
+        return _not_ready(
             url,
-            True,
-            False,
-            f"{url} answered {code} to GET /v1/models",
-            hint="check that local.url points at an OpenAI-compatible server",
+            f"answered {code} to GET /v1/models",
+            "check that local.url points at an OpenAI-compatible server",
         )
     models = _model_ids(listing_body)
     chosen = model or (models[0] if models else None)
     if chosen is None and kind.name != LLAMA_CPP:
-        return ServerCheck(
+        return _not_ready(
             url,
-            True,
-            False,
-            f"{url} lists no models at /v1/models ({kind.label})",
-            hint="set local.url_model to the model name the server expects",
+            f"lists no models at /v1/models ({kind.label})",
+            "set local.url_model to the model name the server expects",
             kind=kind,
         )
     found = ServerCheck(url, True, True, "", models=models, model=chosen, kind=kind, facts=facts)
@@ -265,6 +256,18 @@ async def check_server(
     if model and models and model not in models:
         message += f"; {model!r} is not in its list ({', '.join(models[:5])})"
     return replace(found, message=message)
+
+
+def _not_ready(url: str, problem: str, hint: str, *, kind: ServerKind | None = None) -> ServerCheck:
+    """A server that answered at ``url`` but cannot take a request: "URL PROBLEM"."""
+    return ServerCheck(
+        url,
+        reachable=True,
+        ready=False,
+        message=f"{url} {problem}",
+        hint=hint,
+        kind=kind or ServerKind(),
+    )
 
 
 def short_model_name(model: str) -> str:
