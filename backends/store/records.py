@@ -11,6 +11,7 @@ only read them. :func:`scrub_session` is a copy fit to leave the machine.
 from __future__ import annotations
 
 import dataclasses
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -33,6 +34,13 @@ WINNERS: tuple[Winner, ...] = get_args(Winner)
 FINAL_STATUSES: tuple[FinalStatus, ...] = get_args(FinalStatus)
 
 JSONDict = dict[str, Any]
+
+
+def json_dict(text: str | None) -> JSONDict:
+    """A dict column as stored (JSON text): {} for none; a value that is not a
+    dict (written by hand, or by a much older pelican-tui) as ``{"value": ...}``."""
+    value = json.loads(text) if text else {}
+    return value if isinstance(value, dict) else {"value": value}
 
 
 # --------------------------------------------------------------------------- data model

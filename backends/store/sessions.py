@@ -95,6 +95,7 @@ from pelican_tui.backends.store.records import (
     Verdict,
     Vote,
     Winner,
+    json_dict,
 )
 
 INTERRUPTED_REASON = "pelican-tui stopped before this run finished"
@@ -130,13 +131,6 @@ def _to_dict(value: Mapping[str, Any] | object | None) -> JSONDict:
 def _dump(value: Mapping[str, Any] | object | None) -> str:
     clean = scrub_secrets(_to_dict(value))
     return json.dumps(clean, sort_keys=True, ensure_ascii=False, default=str)
-
-
-def _load(text: str | None) -> JSONDict:
-    if not text:
-        return {}
-    value = json.loads(text)
-    return value if isinstance(value, dict) else {"value": value}
 
 
 def default_title(prompt: str, width: int = 60) -> str:
@@ -479,7 +473,7 @@ class SessionStore:
             row = conn.execute("SELECT settings FROM runs WHERE id = ?", (run_id,)).fetchone()
             if row is None:
                 raise RunNotFound(run_id)
-            settings = {**_load(row["settings"]), **_to_dict(changes)}
+            settings = {**json_dict(row["settings"]), **_to_dict(changes)}
             conn.execute("UPDATE runs SET settings = ? WHERE id = ?", (_dump(settings), run_id))
 
     def add_title_note(self, session_id: int, note: str) -> None:
@@ -699,8 +693,8 @@ def _run_from_row(row: sqlite3.Row) -> Run:
         slot=row["slot"],
         backend=row["backend"],
         model_id=row["model_id"],
-        model_info=_load(row["model_info"]),
-        settings=_load(row["settings"]),
+        model_info=json_dict(row["model_info"]),
+        settings=json_dict(row["settings"]),
         thinking_text=row["thinking_text"],
         answer=row["answer"],
         svg=row["svg"],
@@ -708,11 +702,11 @@ def _run_from_row(row: sqlite3.Row) -> Run:
         png=bytes(png) if png is not None else None,
         status=row["status"],
         failure_reason=row["failure_reason"],
-        timings=_load(row["timings"]),
-        usage=_load(row["usage"]),
-        peak_ram=_load(row["peak_ram"]),
-        host=_load(row["host"]),
+        timings=json_dict(row["timings"]),
+        usage=json_dict(row["usage"]),
+        peak_ram=json_dict(row["peak_ram"]),
+        host=json_dict(row["host"]),
         started_at=_parse_ts(row["started_at"]),
         finished_at=_parse_ts(finished) if finished else None,
-        picture_facts=_load(row["picture_facts"]),
+        picture_facts=json_dict(row["picture_facts"]),
     )

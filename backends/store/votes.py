@@ -6,13 +6,12 @@ its own transactions; nothing here opens, commits or locks.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, cast
+from typing import cast
 
-from pelican_tui.backends.store.records import WINNERS, RunHeader, Vote, Winner
+from pelican_tui.backends.store.records import WINNERS, RunHeader, Vote, Winner, json_dict
 
 __all__ = ["WINNERS", "headers", "insert", "select"]
 
@@ -89,13 +88,8 @@ def headers(conn: sqlite3.Connection, run_ids: Iterable[int]) -> dict[int, RunHe
                 slot=row["slot"],
                 backend=row["backend"],
                 model_id=row["model_id"],
-                model_info=_json(row["model_info"]),
-                settings=_json(row["settings"]),
+                model_info=json_dict(row["model_info"]),
+                settings=json_dict(row["settings"]),
                 status=row["status"],
             )
     return out
-
-
-def _json(text: str | None) -> dict[str, Any]:
-    value = json.loads(text) if text else {}
-    return value if isinstance(value, dict) else {"value": value}
