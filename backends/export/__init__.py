@@ -9,6 +9,7 @@ One module per part of the export folder:
 - :mod:`.html_page`: ``index.html``, the self-contained page;
 - :mod:`.session_json`: ``session.json``, and :func:`load_export` to read it back;
 - :mod:`.facts`: labels and number formats the run card and the page share;
+- :mod:`.html_document`: the locked-down HTML document both pages are made in;
 - :mod:`.private`: what is left out of a private prompt set's session;
 - :mod:`.files`: the file names per run, and :class:`ExportError`.
 

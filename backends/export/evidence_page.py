@@ -18,19 +18,13 @@ private set are not on the page at all; it says how many sessions were left out.
 
 from __future__ import annotations
 
-import base64
-import html
 from collections.abc import Sequence
 
 from pelican_tui.backends.export.evidence import Evidence, Picture, PromptEvidence
 from pelican_tui.backends.export.evidence_data import DATA_FILES
 from pelican_tui.backends.export.facts import picture_facts_text
+from pelican_tui.backends.export.html_document import data_uri, document, escape, sentence
 from pelican_tui.backends.ratings.leaderboard import Leaderboard, Row
-
-_CSP = (
-    "default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
-    "base-uri 'none'; form-action 'none'"
-)
 
 _CSS = """
 :root { color-scheme: light dark; --fg: #1d1d1f; --bg: #f6f5f2; --card: #fff;
@@ -111,18 +105,8 @@ _STATUS_WORDS = {
 }
 
 
-def _e(text: object) -> str:
-    return html.escape(str(text), quote=True)
-
-
 def _plural(n: int, word: str, many: str | None = None) -> str:
     return f"{n} {word if n == 1 else (many or word + 's')}"
-
-
-def _sentence(text: str) -> str:
-    text = text.strip()
-    text = text[:1].upper() + text[1:]
-    return text if text.endswith((".", "!", "?")) else f"{text}."
 
 
 # --------------------------------------------------------------------------- leaderboards
@@ -148,7 +132,7 @@ def _bar(row: Row, level: str, low: float, high: float) -> str:
     )
     words = f"{level} interval {row.low:.0f} to {row.high:.0f}, rating {row.rating:.0f}"
     return (
-        f'<div class="bar" role="img" aria-label="{_e(words)}">{reference}'
+        f'<div class="bar" role="img" aria-label="{escape(words)}">{reference}'
         f'<span class="range" style="left:{left}%;width:{max(right - left, 0.5)}%"></span>'
         f'<span class="point" style="left:{point}%"></span></div>'
         f'<span class="interval-text">{row.low:.0f} to {row.high:.0f}</span>'
@@ -166,7 +150,7 @@ def _board_table(board: Leaderboard, caption: str) -> str:
     for rank, row in enumerate(ranked, start=1):
         rows.append(
             f'<tr><td class="num">{rank}</td>'
-            f'<td class="config">{_e(row.configuration.label)}</td>'
+            f'<td class="config">{escape(row.configuration.label)}</td>'
             f'<td class="num" data-label="Rating">{row.rating:.0f}</td>'
             f'<td class="interval">{_bar(row, level, low - pad, high + pad)}</td>'
             f"{_counts(row)}</tr>"
@@ -174,17 +158,18 @@ def _board_table(board: Leaderboard, caption: str) -> str:
     for row in board.unranked:
         rows.append(
             '<tr class="unranked"><td class="num">—</td>'
-            f'<td class="config">{_e(row.configuration.label)}</td>'
+            f'<td class="config">{escape(row.configuration.label)}</td>'
             f'<td class="too-few" colspan="2">too few votes to rank '
             f"({row.votes} of {board.min_votes})</td>{_counts(row)}</tr>"
         )
     head = (
         '<tr><th class="num">Rank</th><th>Configuration</th><th class="num">Rating</th>'
-        f'<th>{_e(level)} interval</th><th class="num">Votes</th><th>Won / lost / tied</th></tr>'
+        f"<th>{escape(level)} interval</th>"
+        '<th class="num">Votes</th><th>Won / lost / tied</th></tr>'
     )
     return (
         f'<div class="table-box"><table><thead>{head}</thead><tbody>{"".join(rows)}</tbody>'
-        f'</table></div><p class="meta caption">{_e(caption)}</p>'
+        f'</table></div><p class="meta caption">{escape(caption)}</p>'
     )
 
 
@@ -192,7 +177,7 @@ def _counts(row: Row) -> str:
     """The votes and won/lost/tied cells (labelled when the table is stacked on a phone)."""
     return (
         f'<td class="num votes" data-label="Votes">{row.votes}</td>'
-        f'<td class="record" data-label="Won / lost / tied">{_e(_won_lost_tied(row))}</td>'
+        f'<td class="record" data-label="Won / lost / tied">{escape(_won_lost_tied(row))}</td>'
     )
 
 
@@ -243,8 +228,8 @@ def _judge_section(evidence: Evidence, board: Leaderboard) -> str:
         )
     return (
         '<section id="judge"><h2>The judge&rsquo;s ratings</h2>'
-        f"<p>From a vision model&rsquo;s blind votes{_e(who)}, kept apart from yours and never "
-        f"mixed into them. {_e(agreed)}</p>"
+        f"<p>From a vision model&rsquo;s blind votes{escape(who)}, kept apart from yours and never "
+        f"mixed into them. {escape(agreed)}</p>"
         f"{_board_table(board, _board_caption(board))}</section>"
     )
 
@@ -255,24 +240,23 @@ def _judge_section(evidence: Evidence, board: Leaderboard) -> str:
 def _picture(picture: Picture) -> str:
     label = picture.configuration.label
     if picture.png is not None:
-        data = base64.b64encode(picture.png).decode("ascii")
         shown = (
-            f'<img alt="{_e(f"Picture by {label}, run {picture.run_id}")}" '
-            f'src="data:image/png;base64,{data}">'
+            f'<img alt="{escape(f"Picture by {label}, run {picture.run_id}")}" '
+            f'src="{data_uri("image/png", picture.png)}">'
         )
     else:
         why = picture.missing or "no picture was stored with this run"
         shown = (
             '<div class="no-picture" role="note"><strong>No picture</strong>'
-            f"<p>{_e(_sentence(why))}</p></div>"
+            f"<p>{escape(sentence(why))}</p></div>"
         )
     facts = picture_facts_text(picture.facts) or "no facts measured (a run from before them)"
     status = _STATUS_WORDS.get(picture.status)
     where = f"session {picture.session_id} · {_SLOT_WORDS.get(picture.slot, 'a pane')}"
     where += f" · run {picture.run_id}" + (f" · {status}" if status else "")
     return (
-        f"<figure>{shown}<figcaption><strong>{_e(label)}</strong>"
-        f'<span class="facts">{_e(facts)}</span><span class="where">{_e(where)}</span>'
+        f"<figure>{shown}<figcaption><strong>{escape(label)}</strong>"
+        f'<span class="facts">{escape(facts)}</span><span class="where">{escape(where)}</span>'
         "</figcaption></figure>"
     )
 
@@ -294,7 +278,7 @@ def _prompt_section(number: int, each: PromptEvidence) -> str:
     gallery = f'<div class="gallery">{pictures}</div>' if pictures else "<p>No runs.</p>"
     return (
         f'<section id="prompt-{number}"><h2>Prompt {number}</h2>'
-        f'<div class="prompt">{_e(each.prompt)}</div><p class="meta">{_e(counts)}</p>'
+        f'<div class="prompt">{escape(each.prompt)}</div><p class="meta">{escape(counts)}</p>'
         f"{board}<h3>Pictures</h3>{gallery}</section>"
     )
 
@@ -303,7 +287,7 @@ def _contents(prompts: Sequence[PromptEvidence]) -> str:
     if len(prompts) < 2:
         return ""
     items = "".join(
-        f'<li><a href="#prompt-{n}">{_e(_short(each.prompt))}</a></li>'
+        f'<li><a href="#prompt-{n}">{escape(_short(each.prompt))}</a></li>'
         for n, each in enumerate(prompts, start=1)
     )
     return f"<nav><strong>Prompts</strong><ul>{items}</ul></nav>"
@@ -324,10 +308,10 @@ def _header(evidence: Evidence) -> str:
         f"Made {when} by pelican-tui · {_plural(len(evidence.prompts), 'prompt')} · "
         f"{_plural(pictures, 'run')} · {_plural(evidence.overall.counted, 'vote')} counted"
     )
-    links = ", ".join(f'<a href="{_e(name)}">{_e(name)}</a>' for name in DATA_FILES)
+    links = ", ".join(f'<a href="{escape(name)}">{escape(name)}</a>' for name in DATA_FILES)
     out = [
         "<header><h1>Which configuration draws the better pelican?</h1>",
-        f'<p class="meta">{_e(summary)}</p>',
+        f'<p class="meta">{escape(summary)}</p>',
         f"<p>The data beside this page: {links}.</p>",
     ]
     if evidence.prompt is not None:
@@ -346,15 +330,10 @@ def _header(evidence: Evidence) -> str:
 def render_evidence_html(evidence: Evidence) -> str:
     """The self-contained evidence page. No script, no remote loads, no model-written SVG."""
     sections = "".join(_prompt_section(n, each) for n, each in enumerate(evidence.prompts, start=1))
-    return (
-        "<!DOCTYPE html>\n"
-        '<html lang="en"><head><meta charset="utf-8">'
-        f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">'
-        '<meta name="referrer" content="no-referrer">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        "<title>pelican-tui: leaderboard and pictures</title>"
-        f"<style>{_CSS}</style></head><body>{_header(evidence)}"
-        f"<main>{_leaderboard_section(evidence)}{sections}</main></body></html>\n"
+    return document(
+        "pelican-tui: leaderboard and pictures",
+        _CSS,
+        f"{_header(evidence)}<main>{_leaderboard_section(evidence)}{sections}</main>",
     )
 
 

@@ -15,8 +15,6 @@ text: its PNGs and numbers only (:mod:`.private`).
 
 from __future__ import annotations
 
-import base64
-import html
 from collections.abc import Iterable, Mapping
 from datetime import UTC
 from xml.etree.ElementTree import ParseError
@@ -34,15 +32,11 @@ from pelican_tui.backends.export.facts import (
     verdict_text,
 )
 from pelican_tui.backends.export.files import RunFiles, run_basenames
+from pelican_tui.backends.export.html_document import data_uri, document, escape, sentence
 from pelican_tui.backends.export.private import withhold_private
 from pelican_tui.backends.store.records import Run, Session, scrub_session
 
 SVG_NAMESPACE = "http://www.w3.org/2000/svg"
-
-_CSP = (
-    "default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
-    "base-uri 'none'; form-action 'none'"
-)
 
 _CSS = """
 :root { color-scheme: light dark; --fg: #1d1d1f; --bg: #f6f5f2; --card: #fff;
@@ -88,27 +82,12 @@ pre { white-space: pre-wrap; overflow-wrap: anywhere; font-size: .8rem; }
 """
 
 
-def _e(text: object) -> str:
-    return html.escape(str(text), quote=True)
-
-
-def _sentence(text: str) -> str:
-    """``text`` with a capital first letter and a final full stop."""
-    text = text.strip()
-    text = text[:1].upper() + text[1:]
-    return text if text.endswith((".", "!", "?")) else f"{text}."
-
-
 def _html_table(rows: Iterable[tuple[str, str]], caption: str = "") -> str:
-    body = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows)
+    body = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in rows)
     if not body:
         return ""
-    title = f"<caption>{_e(caption)}</caption>" if caption else ""
+    title = f"<caption>{escape(caption)}</caption>" if caption else ""
     return f"<table>{title}{body}</table>"
-
-
-def _data_uri(mime: str, data: bytes) -> str:
-    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
 
 def browser_problem(svg: str) -> str | None:
@@ -138,8 +117,8 @@ def browser_problem(svg: str) -> str | None:
 
 
 def _no_picture(headline: str, *lines: str) -> str:
-    text = "".join(f"<p>{_e(_sentence(line))}</p>" for line in lines if line)
-    return f'<div class="no-picture" role="note"><strong>{_e(headline)}</strong>{text}</div>'
+    text = "".join(f"<p>{escape(sentence(line))}</p>" for line in lines if line)
+    return f'<div class="no-picture" role="note"><strong>{escape(headline)}</strong>{text}</div>'
 
 
 def _run_outcome(run: Run) -> str:
@@ -171,8 +150,8 @@ def _pictures(run: Run, files: RunFiles, pictures: Mapping[str, bytes]) -> str:
         figures.append(_png_figure(files, png))
     if in_browser is None:
         figures.append(
-            f'<figure><img alt="{_e(files.svg)}: the SVG as written" '
-            f'src="{_data_uri("image/svg+xml", svg)}">'
+            f'<figure><img alt="{escape(files.svg)}: the SVG as written" '
+            f'src="{data_uri("image/svg+xml", svg)}">'
             "<figcaption>SVG, drawn by your browser as an image</figcaption></figure>"
         )
     elif png is not None:
@@ -195,9 +174,9 @@ def _pictures(run: Run, files: RunFiles, pictures: Mapping[str, bytes]) -> str:
 def _png_figure(files: RunFiles, png: bytes) -> str:
     how = "stored by pelican-tui" if files.png_source == "stored" else "drawn at export"
     return (
-        f'<figure><img alt="{_e(files.png)}: the picture" '
-        f'src="{_data_uri("image/png", png)}">'
-        f"<figcaption>PNG, {_e(how)}</figcaption></figure>"
+        f'<figure><img alt="{escape(files.png)}: the picture" '
+        f'src="{data_uri("image/png", png)}">'
+        f"<figcaption>PNG, {escape(how)}</figcaption></figure>"
     )
 
 
@@ -240,13 +219,14 @@ def _html_run(
             f"{_html_table(model_rows)}{_html_table(settings_rows)}</details>"
         )
     if run.answer:
-        details += f"<details><summary>Answer</summary><pre>{_e(run.answer)}</pre></details>"
+        details += f"<details><summary>Answer</summary><pre>{escape(run.answer)}</pre></details>"
     memory = _html_table(labelled_rows(run.peak_ram, MEMORY_LABELS), "Peak memory")
     cls = ' class="winner"' if winner else ""
     warning = thinking_switch_warning(run.settings)
-    warned = f'<p class="warning" role="note">⚠ {_e(warning)}</p>' if warning else ""
+    warned = f'<p class="warning" role="note">⚠ {escape(warning)}</p>' if warning else ""
     return (
-        f"<article{cls}><h2>{_e(base.title())} · {_e(run.backend)} · {_e(run.model_id)}</h2>"
+        f"<article{cls}>"
+        f"<h2>{escape(base.title())} · {escape(run.backend)} · {escape(run.model_id)}</h2>"
         f"{warned}{_pictures(run, files, pictures)}{_html_table(_summary_rows(run, files))}{memory}"
         f"{details}"
         "</article>"
@@ -280,19 +260,14 @@ def render_html(
             for run in runs
         )
         columns.append(f'<section class="slot" aria-label="{slot}">{articles}</section>')
-    when = f"{session.created_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
-    return (
-        "<!DOCTYPE html>\n"
-        '<html lang="en"><head><meta charset="utf-8">'
-        f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">'
-        '<meta name="referrer" content="no-referrer">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{_e(session.title or 'pelican-tui session')} · session {session.id}</title>"
-        f"<style>{_CSS}</style></head><body>"
-        f"<header><h1>{_e(session.title or 'Session')}</h1>"
-        f'<div class="meta">Session {session.id} · {_e(when)}{_e(_set_words(session))}</div>'
-        f'<div class="prompt">{_e(session.prompt)}</div>'
-        f'<div class="verdict">Verdict: {_e(verdict_text(session))}</div>'
-        + (f'<div class="meta">{_e(session.verdict_note)}</div>' if session.verdict_note else "")
-        + f"</header><main>{''.join(columns)}</main></body></html>\n"
+    when = f"{session.created_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC{_set_words(session)}"
+    note = f'<div class="meta">{escape(session.verdict_note)}</div>' if session.verdict_note else ""
+    return document(
+        f"{session.title or 'pelican-tui session'} · session {session.id}",
+        _CSS,
+        f"<header><h1>{escape(session.title or 'Session')}</h1>"
+        f'<div class="meta">Session {session.id} · {escape(when)}</div>'
+        f'<div class="prompt">{escape(session.prompt)}</div>'
+        f'<div class="verdict">Verdict: {escape(verdict_text(session))}</div>'
+        f"{note}</header><main>{''.join(columns)}</main>",
     )
