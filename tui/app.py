@@ -53,6 +53,7 @@ from pelican_tui.backends.svg.extract import close_partial_svg
 from pelican_tui.commands import PelicanCommands
 from pelican_tui.messages import KeyRow, ResourceTick, ServerStatusChanged
 from pelican_tui.voting import Voting
+from pelican_tui.widgets.memory_panel import MemoryHistory
 from pelican_tui.widgets.model_pane import ModelPane
 from pelican_tui.widgets.picture import resolve_mode
 from pelican_tui.widgets.status_bar import StatusBar
@@ -161,6 +162,8 @@ class PelicanApp(Voting):
         """What the user was told in notifications, oldest first."""
         self._series = 0
         """The number of the latest comparison of both panes (its samples go on)."""
+        self.memory = MemoryHistory()
+        """The last few minutes of resource samples (the server log screen draws them)."""
         self._init_voting(settings)
 
     # -- set-up -------------------------------------------------------------------
@@ -402,6 +405,7 @@ class PelicanApp(Voting):
         await self.engine.sample_resources(show)
 
     def on_resource_tick(self, message: ResourceTick) -> None:
+        self.memory.add(message.sample)
         self.query_one(StatusBar).set_sample(message.sample)
 
     def on_server_status_changed(self, message: ServerStatusChanged) -> None:
@@ -810,7 +814,7 @@ class PelicanApp(Voting):
         if server is None:
             self.notify("No llama-server is managed by pelican-tui (attached or unavailable).")
             return
-        self.push_screen(LogScreen(server.log, server.subscribe_log))
+        self.push_screen(LogScreen(server.log, server.subscribe_log, memory=self.memory))
 
     @work(exclusive=False, group="check", exit_on_error=False, name="check a server")
     async def check_side(self, side: Side) -> None:

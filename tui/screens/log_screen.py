@@ -1,4 +1,8 @@
-"""The live llama-server log, full screen: ``LogScreen`` follows new lines as they come."""
+"""The live llama-server log, full screen: ``LogScreen`` follows new lines as they come.
+
+Above the log, when the app passes its memory history: llama-server's and the
+app's memory over the last few minutes (:mod:`~pelican_tui.widgets.memory_panel`).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,8 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Label, Log
+
+from pelican_tui.widgets.memory_panel import MemoryHistory, MemoryPanel
 
 LineCallback = Callable[[str], None]
 Unsubscribe = Callable[[], None]
@@ -39,6 +45,7 @@ class LogScreen(Screen[None]):
             that unregisters it. The callback may be called from any thread and
             at any rate: it only appends to a list, flushed at 5 Hz.
         title: The heading.
+        memory: The app's memory samples, drawn above the log (None: no panel).
     """
 
     CSS_PATH = Path(__file__).with_suffix(".tcss")
@@ -53,6 +60,7 @@ class LogScreen(Screen[None]):
         lines: Iterable[str],
         subscribe: Subscribe,
         title: str = "llama-server log",
+        memory: MemoryHistory | None = None,
     ) -> None:
         super().__init__()
         self._initial = lines
@@ -64,6 +72,7 @@ class LogScreen(Screen[None]):
         self._received = 0
         self._status = ""
         self.title_text = title
+        self.memory = memory
 
     @property
     def line_count(self) -> int:
@@ -74,6 +83,8 @@ class LogScreen(Screen[None]):
         with Horizontal(id="log-header"):
             yield Label(self.title_text, id="log-title")
             yield Label("", id="log-status")
+        if self.memory is not None:
+            yield MemoryPanel(self.memory, id="log-memory")
         yield Log(id="log-view", max_lines=MAX_LINES, auto_scroll=True)
         yield Footer()
 

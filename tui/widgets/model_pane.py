@@ -3,7 +3,7 @@
 The pane never talks to a backend. The app feeds it generation events with
 :meth:`ModelPane.feed`; the pane only stores them and redraws at a fixed rate
 (:attr:`ModelPane.redraw_hz`), so a fast model costs a few redraws a second,
-not one per token.
+not one per token. The tokens/s sparkline gets at most one point per redraw.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from pelican_tui.backends.events import (
     Waiting,
 )
 from pelican_tui.widgets.picture import PictureView
+from pelican_tui.widgets.sparkline_row import RateRow, RateSeries
 from pelican_tui.widgets.stream_text import StreamText
 from pelican_tui.widgets.text_line import TextLine
 
@@ -102,6 +103,10 @@ class ModelPane(Vertical):
         self._titled_at = 0.0
         self.ceiling_tok_s: float | None = None
         """Memory-bandwidth decode ceiling of the local model (None: unknown or not local)."""
+        self.rates = RateSeries()
+        """This run's tokens/s, one point per redraw at most (the sparkline's values)."""
+        self._rated: LiveStats | Finished | None = None
+        """The numbers the last point came from (a point is added only for new ones)."""
 
     def compose(self) -> ComposeResult:
         # Everything that changes while streaming (numbers, thinking, answer) sits
@@ -109,6 +114,7 @@ class ModelPane(Vertical):
         # picture below is not re-rendered a few times a second.
         yield TextLine(self._facts, classes="facts")
         yield TextLine("", classes="stats")
+        yield RateRow()
         with Collapsible(title="Thinking", collapsed=True, id="thinking-box"):
             yield StreamText("(no thinking yet)", id="thinking")
         yield StreamText("(no answer yet)", id="answer")
@@ -147,6 +153,9 @@ class ModelPane(Vertical):
         """Clear the previous run and start redrawing at :attr:`redraw_hz`."""
         self._live = self._final = self._failure = None
         self._queued = self._waiting = None
+        self.rates.clear()
+        self._rated = None
+        self.query_one(RateRow).show_rates([])
         for stream in self.query(StreamText):
             stream.clear()
         box = self.query_one("#thinking-box", Collapsible)
@@ -199,6 +208,7 @@ class ModelPane(Vertical):
             self._timer.pause()
         self.state = state
         self._stats_dirty = True
+        self._add_rate()  # the final numbers' point; none after this until the next run
         self.flush()
         if self._failure is not None:
             hint = f" — {self._failure.hint}" if self._failure.hint else ""
@@ -235,6 +245,8 @@ class ModelPane(Vertical):
                 box.collapsed = True  # the answer has started: make room for it
         thinking.flush()
         answer.flush()
+        if self.state == "running":
+            self._add_rate()
         if self._stats_dirty:
             self._stats_dirty = False
             self._draw_stats()
@@ -276,3 +288,25 @@ class ModelPane(Vertical):
 
     def _draw_stats(self) -> None:
         self.query_one(".stats", TextLine).update(self.stats_line())
+        rate = (
+            self._final.timings.generation_tokens_per_s
+            if self._final is not None
+            else self._live.tokens_per_s
+            if self._live is not None
+            else None
+        )
+        self.query_one(RateRow).show_ceiling(rate, self.ceiling_tok_s)
+
+    def _add_rate(self) -> None:
+        """A point for the sparkline from numbers newer than the last point's."""
+        newest = self._final or self._live
+        if newest is None or newest is self._rated:
+            return
+        self._rated = newest
+        if isinstance(newest, Finished):
+            tokens = newest.timings.generated_tokens or newest.usage.output_tokens
+            added = self.rates.add(tokens, newest.timings.generation_tokens_per_s)
+        else:
+            added = self.rates.add(newest.tokens, newest.tokens_per_s)
+        if added:
+            self.query_one(RateRow).show_rates(self.rates.points)
