@@ -21,7 +21,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from pelican_tui.backends import locations
 from pelican_tui.backends.ratings.bradley_terry import LEVEL
 from pelican_tui.backends.ratings.export import (
     VoteRecord,
@@ -112,15 +111,14 @@ def leaderboard_command(
     args = parse(_parser(), argv, err)
     if isinstance(args, int):
         return args
-    path = db_path or locations.sessions_db()
     try:
-        store = open_store(path, PROG, err)
-    except SessionStoreMissing:
+        store = open_store(db_path, PROG, err)
+    except SessionStoreMissing as missing:
         if args.prompt is not None:
             quoted = quoted_prompt(args.prompt)
             return fail(PROG, err, f"no session has the prompt {quoted} (none yet)")
         empty = rate_votes([], {}, min_votes=args.min_votes)
-        return _finish(empty, [], False, args, out, err, note=f"the store will be {path}")
+        return _finish(empty, [], False, args, out, err, note=f"the store will be {missing.path}")
     except SessionStoreError as error:
         return fail(PROG, err, str(error))
     with store:

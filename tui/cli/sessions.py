@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from pelican_tui.backends import locations
 from pelican_tui.backends.export import (
     ExportError,
     Renderer,
@@ -89,15 +88,14 @@ def sessions_command(
     if isinstance(args, int):
         return args
 
-    path = db_path or locations.sessions_db()
     if args.action == "delete" and not args.yes:
         print(f"{PROG}: not deleting session {args.id} without --yes", file=err)
         return EXIT_USAGE
     try:
-        store = open_store(path, PROG, err)
-    except SessionStoreMissing:
+        store = open_store(db_path, PROG, err)
+    except SessionStoreMissing as missing:
         if args.action == "list":
-            print(f"No saved sessions yet (the store will be {path}).", file=out)
+            print(f"No saved sessions yet (the store will be {missing.path}).", file=out)
             return EXIT_OK
         return fail(PROG, err, f"no session with id {args.id} (no sessions yet)")
     except SessionStoreError as error:
