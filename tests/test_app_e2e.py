@@ -125,10 +125,14 @@ async def test_single_pane_run_cancel_save_export_and_verdicts() -> None:
         assert await wait_for(pilot, lambda: (export_dir / "session.json").exists(), 30)
         notes = " ".join(n.message for n in app.notices)
         assert f"Session #{session_id} saved" in notes
-        assert "Verdict saved: right is better" in notes and "Verdict saved: a tie" in notes
+        assert "Verdict saved: right is better" in notes
+        # One vote per pair of pictures (it feeds the ratings): a second key says so.
+        assert "Already voted on these two pictures: right is better" in notes
     with SessionStore.open(locations.sessions_db()) as store:
         session = store.get_session(session_id)
-    assert session.verdict == "tie"
+        (vote,) = store.votes()
+    assert session.verdict == "right"
+    assert (vote.winner, vote.blind) == ("b", False)
     assert {run.status for run in session.runs} == {"cancelled"}
     assert all(run.answer for run in session.runs), "cancelled runs keep their text"
     assert (export_dir / "run-card.md").exists() and (export_dir / "index.html").exists()
