@@ -123,8 +123,8 @@ def leaderboard_command(
         return fail(PROG, err, str(error))
     with store:
         try:
-            if missing := unknown_prompt(store, args.prompt):
-                return fail(PROG, err, f"{missing} ('pelican-tui sessions list' shows the prompts)")
+            if unknown := unknown_prompt(store, args.prompt):
+                return fail(PROG, err, f"{unknown} ('pelican-tui sessions list' shows the prompts)")
             private = args.prompt is not None and store.is_private_prompt(args.prompt)
             board = leaderboard(
                 store, prompt=args.prompt, judge=args.judge, min_votes=args.min_votes
