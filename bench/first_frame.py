@@ -79,14 +79,21 @@ def image_mode_shown(data: bytes) -> str | None:
 class Launcher:
     """Starts one program on a terminal kind; owns the temporary homes and tmux sockets."""
 
-    def __init__(self, *, home_template: Path | None, bytecode_cache: Path | None) -> None:
+    def __init__(
+        self,
+        *,
+        home_template: Path | None,
+        bytecode_cache: Path | None,
+        max_tokens: int = Workload.max_tokens,
+    ) -> None:
         self.home_template = home_template
         self.bytecode_cache = bytecode_cache
+        self.max_tokens = max_tokens
         self.scratch = Path(tempfile.mkdtemp(prefix="pelican-first-frame-"))
         self._count = 0
 
     def env(self, home: Path) -> dict[str, str]:
-        env = Workload().env(home)
+        env = Workload(max_tokens=self.max_tokens).env(home)
         if self.bytecode_cache is not None:
             env.pop("PYTHONDONTWRITEBYTECODE", None)
             env["PYTHONPYCACHEPREFIX"] = str(self.bytecode_cache)

@@ -1,8 +1,10 @@
 """The sessions browser: saved prompts and runs, newest first.
 
 ``SessionsScreen`` opens the session store in a thread worker (SQLite blocks),
-lists the sessions, deletes one after a :class:`ConfirmScreen`, and dismisses
-with a :class:`SessionAction` (open, rerun, export) or None.
+lists the sessions a page at a time (the next page as the cursor nears the
+end, so a long history costs no more to open than a short one), deletes one
+after a :class:`ConfirmScreen`, and dismisses with a :class:`SessionAction`
+(open, rerun, export) or None.
 """
 
 from __future__ import annotations
@@ -34,8 +36,10 @@ from pelican_tui.themes import theme_color
 
 SessionActionKind = Literal["open", "rerun", "export"]
 
-LIST_LIMIT = 500
-"""Sessions listed at most (newest first)."""
+PAGE_SIZE = 100
+"""Sessions read at a time, newest first: more rows than a terminal shows."""
+MORE_WHEN_WITHIN = 25
+"""The next page is read when the cursor comes this close to the last row read."""
 
 _VERDICTS = {"left": "◀ left", "right": "right ▶", "tie": "= tie"}
 _DATE_WIDTH = 16
@@ -74,12 +78,23 @@ class SessionsScreen(Screen[SessionAction | None]):
     ]
 
     class Loaded(Message):
-        """The list arrived from the store."""
+        """A page of the list arrived from the store."""
 
-        def __init__(self, sessions: list[SessionSummary], notices: list[str]) -> None:
+        def __init__(
+            self,
+            sessions: list[SessionSummary],
+            notices: list[str],
+            *,
+            offset: int = 0,
+            total: int | None = None,
+        ) -> None:
             super().__init__()
             self.sessions = sessions
             self.notices = notices
+            self.offset = offset
+            """Where the page starts in the newest-first list (0: the first page)."""
+            self.total = total
+            """How many sessions the store holds (read with the first page)."""
 
     class Deleted(Message):
         """A session is gone from the store."""
@@ -92,8 +107,11 @@ class SessionsScreen(Screen[SessionAction | None]):
         super().__init__()
         self.store_path = Path(store_path)
         self.sessions: list[SessionSummary] = []
-        """What the table shows, in order."""
+        """What the table shows, in order (the pages read so far)."""
+        self.total = 0
+        """Sessions in the store (more than :attr:`sessions` until every page is read)."""
         self.loaded = False
+        self._reading_more = False
         self._store: SessionStore | None = None
         self._store_lock = threading.Lock()
         self._closing = False
@@ -154,8 +172,17 @@ class SessionsScreen(Screen[SessionAction | None]):
         if store is None:
             self.post_message(self.Loaded([], []))
             return
-        sessions = store.list_sessions(limit=LIST_LIMIT)
-        self.post_message(self.Loaded(sessions, store.notices))
+        sessions = store.list_sessions(limit=PAGE_SIZE)
+        total = store.count_sessions()
+        self.post_message(self.Loaded(sessions, store.notices, total=total))
+
+    @work(thread=True, exclusive=True, group="sessions-more", exit_on_error=False)
+    def _load_more(self, offset: int) -> None:
+        store = self._open_store()
+        if store is None:
+            return
+        sessions = store.list_sessions(limit=PAGE_SIZE, offset=offset)
+        self.post_message(self.Loaded(sessions, [], offset=offset))
 
     @work(thread=True, group="sessions-delete", exit_on_error=False)
     def _delete(self, session_id: int) -> None:
@@ -170,7 +197,10 @@ class SessionsScreen(Screen[SessionAction | None]):
             return
         error = event.worker.error
         reason = str(error) if isinstance(error, SessionStoreError) else repr(error)
-        if event.worker.group == "sessions-load":
+        if event.worker.group == "sessions-more":
+            self._reading_more = False
+            self.notify(f"Could not read more sessions: {reason}", severity="error")
+        elif event.worker.group == "sessions-load":
             self._table().loading = False
             self._show_empty(f"Could not read the sessions.\n\n{reason}", error=True)
             self.query_one("#sessions-count", Label).update("")
@@ -181,12 +211,38 @@ class SessionsScreen(Screen[SessionAction | None]):
 
     @on(Loaded)
     def _on_loaded(self, message: Loaded) -> None:
+        if message.offset:
+            self._add_page(message.sessions)
+            return
         self.loaded = True
         self.sessions = list(message.sessions)
+        self.total = message.total if message.total is not None else len(self.sessions)
         self._table().loading = False
         for notice in message.notices:
             self.notify(notice, severity="warning", timeout=8)
         self._fill_table()
+
+    def _add_page(self, page: list[SessionSummary]) -> None:
+        """Append the next page (sessions already listed are skipped: one may have
+        been made meanwhile, moving the rest down)."""
+        self._reading_more = False
+        known = {session.id for session in self.sessions}
+        new = [session for session in page if session.id not in known]
+        if not page:
+            self.total = len(self.sessions)  # some were deleted elsewhere
+        self.sessions.extend(new)
+        self.total = max(self.total, len(self.sessions))
+        if new:
+            prompt_w, models_w = self._column_widths()
+            self._add_rows(new, prompt_w, models_w)
+        self._update_count()
+
+    def _more_if_near_end(self) -> None:
+        row = self._table().cursor_row
+        near_end = row >= len(self.sessions) - MORE_WHEN_WITHIN
+        if near_end and not self._reading_more and len(self.sessions) < self.total:
+            self._reading_more = True
+            self._load_more(len(self.sessions))
 
     @on(Deleted)
     def _on_deleted(self, message: Deleted) -> None:
@@ -194,6 +250,7 @@ class SessionsScreen(Screen[SessionAction | None]):
         if index is None:
             return
         gone = self.sessions.pop(index)
+        self.total = max(self.total - 1, len(self.sessions))
         table = self._table()
         table.remove_row(str(gone.id))
         self._update_count()
@@ -218,7 +275,17 @@ class SessionsScreen(Screen[SessionAction | None]):
         table.add_column("Prompt", width=prompt_w, key="prompt")
         table.add_column("Models", width=models_w, key="models")
         table.add_column("Verdict", width=_VERDICT_WIDTH, key="verdict")
-        for session in self.sessions:
+        self._add_rows(self.sessions, prompt_w, models_w)
+        row = 0
+        if keep is not None:
+            row = next((i for i, s in enumerate(self.sessions) if s.id == keep), 0)
+        table.move_cursor(row=row)
+        table.focus()
+        self._show_detail()
+
+    def _add_rows(self, sessions: list[SessionSummary], prompt_w: int, models_w: int) -> None:
+        table = self._table()
+        for session in sessions:
             table.add_row(
                 Text(_date(session.created_at), style="dim"),
                 Text(_shorten(_display_title(session), prompt_w)),
@@ -226,12 +293,6 @@ class SessionsScreen(Screen[SessionAction | None]):
                 _verdict(session),
                 key=str(session.id),
             )
-        row = 0
-        if keep is not None:
-            row = next((i for i, s in enumerate(self.sessions) if s.id == keep), 0)
-        table.move_cursor(row=row)
-        table.focus()
-        self._show_detail()
 
     def _column_widths(self) -> tuple[int, int]:
         width = max(self._table().size.width, self.size.width, 60)
@@ -250,14 +311,14 @@ class SessionsScreen(Screen[SessionAction | None]):
         empty.display = True
 
     def _update_count(self) -> None:
-        n = len(self.sessions)
-        more = "+" if n >= LIST_LIMIT else ""
-        text = f"{n}{more} session{'s' if n != 1 else ''}" if n else ""
+        n = max(self.total, len(self.sessions))
+        text = f"{n} session{'s' if n != 1 else ''}" if n else ""
         self.query_one("#sessions-count", Label).update(text)
 
     @on(DataTable.RowHighlighted, "#sessions-table")
     def _on_highlight(self) -> None:
         self._show_detail()
+        self._more_if_near_end()
 
     @on(DataTable.RowSelected, "#sessions-table")
     def _on_selected(self) -> None:

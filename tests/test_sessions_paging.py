@@ -1,0 +1,86 @@
+"""The sessions screen reads a long history a page at a time.
+
+Opening it costs the same with 250 sessions as with a few: the first page, the
+count of all of them, and the next page only when the cursor nears the end.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from test_tui_screens import NOT_DISMISSED, Host, run_host, until
+from textual.pilot import Pilot
+from textual.widgets import DataTable, Label
+
+from pelican_tui.backends.store.sessions import SessionStore
+from pelican_tui.screens.sessions_screen import PAGE_SIZE, SessionAction, SessionsScreen
+
+MANY = 2 * PAGE_SIZE + 50
+
+
+def make_history(path: Path, count: int) -> list[int]:
+    """``count`` sessions of one run each, oldest first; returns their ids."""
+    ids = []
+    with SessionStore.open(path) as store:
+        for index in range(count):
+            session = store.create_session(f"Prompt number {index}")
+            run = store.start_run(session.id, "left", "local", "SmolLM2-135M-Instruct.Q4_1.gguf")
+            store.finish_run(run, svg="<svg/>")
+            ids.append(session.id)
+    return ids
+
+
+async def test_a_long_history_opens_with_one_page_and_reads_the_rest_on_the_way_down(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "sessions.sqlite3"
+    ids = make_history(db, MANY)
+    newest_first = list(reversed(ids))
+
+    async def body(pilot: Pilot[Any], app: Host) -> None:
+        screen = app.screen
+        assert isinstance(screen, SessionsScreen)
+        await until(pilot, lambda: screen.loaded)
+        await pilot.pause()
+        table = screen.query_one("#sessions-table", DataTable)
+        assert table.row_count == PAGE_SIZE, "one page, not the whole history"
+        assert screen.total == MANY
+        assert str(screen.query_one("#sessions-count", Label).render()) == f"{MANY} sessions"
+        # Walk to the end: each page is read as the cursor nears the last row read.
+        for _ in range(MANY // 40 + 5):
+            await pilot.press("pagedown")
+            await pilot.pause()
+        await until(pilot, lambda: table.row_count == MANY)
+        await pilot.press("ctrl+end")
+        await pilot.pause()
+        assert [s.id for s in screen.sessions] == newest_first, "in order, none twice"
+        assert str(table.get_row_at(MANY - 1)[1]) == "Prompt number 0"
+        await pilot.press("enter")
+        await until(pilot, lambda: app.result is not NOT_DISMISSED)
+
+    app = await run_host(lambda: SessionsScreen(db), body, size=(100, 40))
+    assert app.result == SessionAction("open", ids[0])
+
+
+async def test_deleting_keeps_the_count_and_the_next_page_right(tmp_path: Path) -> None:
+    db = tmp_path / "sessions.sqlite3"
+    ids = make_history(db, PAGE_SIZE + 10)
+
+    async def body(pilot: Pilot[Any], app: Host) -> None:
+        screen = app.screen
+        assert isinstance(screen, SessionsScreen)
+        await until(pilot, lambda: screen.loaded)
+        table = screen.query_one("#sessions-table", DataTable)
+        await pilot.press("d")
+        await until(pilot, lambda: app.screen is not screen)
+        await pilot.press("y")
+        await until(pilot, lambda: app.screen is screen and table.row_count == PAGE_SIZE - 1)
+        assert screen.total == PAGE_SIZE + 9
+        await pilot.press("ctrl+end")
+        await until(pilot, lambda: table.row_count == PAGE_SIZE + 9)
+        assert [s.id for s in screen.sessions] == list(reversed(ids[:-1]))
+        await pilot.press("escape")
+        await until(pilot, lambda: app.result is not NOT_DISMISSED)
+
+    await run_host(lambda: SessionsScreen(db), body, size=(100, 40))
