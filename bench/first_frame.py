@@ -84,7 +84,7 @@ class Launcher:
         *,
         home_template: Path | None,
         bytecode_cache: Path | None,
-        max_tokens: int = Workload.max_tokens,
+        max_tokens: int = Workload().max_tokens,
     ) -> None:
         self.home_template = home_template
         self.bytecode_cache = bytecode_cache

@@ -127,3 +127,32 @@ print(json.dumps(sorted(sys.modules)))
         "pelican_tui.backends.store.sessions",
     ):
         assert heavy not in modules, f"{heavy} is imported before the first frame"
+
+
+@pytest.mark.parametrize(
+    ("image_mode", "numpy_before_first_frame"), [("auto", False), ("sixel", True)]
+)
+def test_picture_widgets_leave_numpy_out_unless_pictures_are_sixel(
+    tmp_path: Path, image_mode: str, numpy_before_first_frame: bool
+) -> None:
+    """textual-image imports numpy only to encode Sixel faster: a terminal that gets
+    half-cell blocks (or Kitty graphics) starts without it; Sixel keeps it."""
+    code = f"""
+import json, sys
+from pelican_tui.launch import import_picture_widgets
+from pelican_tui.terminal_caps import TerminalReport
+import_picture_widgets(TerminalReport(tty=True, asked=True, answered=True), {image_mode!r})
+from pelican_tui.widgets.picture import image_choice
+import textual_image._sixel as sixel
+before = "numpy" in sys.modules
+import numpy  # later imports are not affected
+print(json.dumps([image_choice({image_mode!r}).mode, before, sixel._HAS_NUMPY]))
+"""
+    env = {**os.environ, "PELICAN_HOME": str(tmp_path)}
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    mode, numpy_loaded, sixel_fast = json.loads(out.stdout)
+    assert mode == ("sixel" if image_mode == "sixel" else "unicode")
+    assert numpy_loaded is numpy_before_first_frame
+    assert sixel_fast is numpy_before_first_frame

@@ -5,10 +5,15 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import sys
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from pelican_tui.backends.llama.prepare import Prepared
 from pelican_tui.backends.settings import Settings
+
+if TYPE_CHECKING:
+    from pelican_tui.terminal_caps import TerminalReport
 
 
 def _survive_zero_sized_terminals() -> None:
@@ -58,6 +63,43 @@ def _textual_image_asks_nothing(cell_px: tuple[int, int] | None) -> Iterator[Non
             setattr(_terminal, "capture_terminal_response", original)  # noqa: B010
 
 
+@contextlib.contextmanager
+def _numpy_left_out(leave_out: bool) -> Iterator[None]:
+    """With ``leave_out``, ``import numpy`` fails inside the block (and only there)."""
+    hide = leave_out and "numpy" not in sys.modules
+    if hide:
+        sys.modules["numpy"] = None  # type: ignore[assignment]  # "import halted"
+    try:
+        yield
+    finally:
+        if hide and "numpy" in sys.modules and sys.modules["numpy"] is None:
+            del sys.modules["numpy"]
+
+
+def import_picture_widgets(report: TerminalReport, image_mode: str) -> None:
+    """Import textual-image, through the picture widgets, before the first frame.
+
+    Without its own terminal questions (:func:`_textual_image_asks_nothing`),
+    and without numpy unless pictures will be drawn in Sixel: textual-image
+    imports numpy (~0.1 s, a fifth of a hello-world Textual app's whole start)
+    only to encode Sixel faster, and encodes it in pure Python without it. A
+    terminal that gets Kitty graphics or half-cell blocks never encodes Sixel
+    (the mode is chosen once per process), so there numpy is left out of the
+    first frame; the model header reader imports it after. Should a
+    textual-image ever need numpy for more than that, the import is simply
+    done again with it.
+    """
+    from pelican_tui.terminal_caps import choose_image_mode
+
+    sixel = choose_image_mode(report, image_mode).mode == "sixel"
+    with _textual_image_asks_nothing(report.cell_px):
+        try:
+            with _numpy_left_out(not sixel):
+                import pelican_tui.widgets.picture
+        except ImportError:
+            import pelican_tui.widgets.picture  # noqa: F401
+
+
 def run_app(settings: Settings, prepared: Prepared) -> int:
     # The terminal is asked what it draws once, before the app owns it
     # (Textual's input thread would take the answers).
@@ -65,8 +107,7 @@ def run_app(settings: Settings, prepared: Prepared) -> int:
 
     _survive_zero_sized_terminals()
     report = detect_terminal()
-    with _textual_image_asks_nothing(report.cell_px):
-        import pelican_tui.widgets.picture  # noqa: F401
+    import_picture_widgets(report, settings.ui.image_mode)
     from pelican_tui.app import PelicanApp
 
     app = PelicanApp(settings, prepared)
