@@ -1,9 +1,10 @@
 """Launch to first frame: pelican-tui against a hello-world Textual app, same run, same terminals.
 
-Usage: python bench/first_frame.py [--rounds N] [--home DIR] [--terminals pty,tmux] [--out FILE]
+Usage: python bench/first_frame.py [--rounds N] [--home DIR] [--terminals pty,tmux]
+                                   [--also NAME=PYTHONPATH] [--out FILE]
 
-Each round starts both programs in each terminal, in alternating order (hello
-first in even rounds, pelican-tui first in odd ones), and times the launch
+Each round starts every program in each terminal, the order turning by one
+each round (hello first, then pelican-tui first, ...), and times the launch
 (just before the fork) to the moment the first frame reaches the terminal (the
 chunk that holds the footer's "Run both"; both apps have that key):
 
@@ -18,7 +19,11 @@ pelican-tui is the real command (``python -m pelican_tui --no-claude --ctx
 terminal what it draws, starts llama-server in the background after the first
 frame, and is quit with ``q`` once it has settled. ``--home`` starts it on a
 copy of an existing ``PELICAN_HOME`` (for example one with 500 sessions, see
-:mod:`long_sessions`); by default each launch gets an empty one.
+:mod:`long_sessions`); by default each launch gets an empty one. ``--also
+NAME=PYTHONPATH`` measures one more pelican-tui in the same rounds, imported
+from a ``pelican_tui`` package in that folder (a link tree that another
+checkout's ``.dev-pythonpath.sh`` makes): a change measured against the
+current code and the same hello-world app, under the same load.
 
 No flash of the wrong picture mode: the status bar's ``img MODE`` in the first
 frame is compared with the one on screen after the app settled.
@@ -38,7 +43,6 @@ import json
 import os
 import re
 import shutil
-import statistics
 import sys
 import tempfile
 import time
@@ -85,10 +89,13 @@ class Launcher:
         home_template: Path | None,
         bytecode_cache: Path | None,
         max_tokens: int = Workload().max_tokens,
+        also: dict[str, str] | None = None,
     ) -> None:
         self.home_template = home_template
         self.bytecode_cache = bytecode_cache
         self.max_tokens = max_tokens
+        self.also = dict(also or {})
+        """More pelican-tuis by name: the PYTHONPATH each is imported from."""
         self.scratch = Path(tempfile.mkdtemp(prefix="pelican-first-frame-"))
         self._count = 0
 
@@ -128,6 +135,8 @@ class Launcher:
         first frame; run ``then`` (more keys, more timings) if given; quit it."""
         home = self.new_home()
         env = self.env(home)
+        if program in self.also:
+            env["PYTHONPATH"] = self.also[program]
         argv = self.argv(program)
         socket = None
         if terminal == "tmux":
@@ -182,42 +191,62 @@ def _tail(term: PtyTerminal, size: int = 1500) -> str:
     return screen_text(term.output()[-20000:]).decode("utf-8", "replace")[-size:]
 
 
-def run_rounds(launcher: Launcher, rounds: int, terminals: list[str]) -> list[dict[str, Any]]:
+def run_rounds(
+    launcher: Launcher, rounds: int, terminals: list[str], apps: list[str]
+) -> list[dict[str, Any]]:
+    """Per round and terminal: hello and every app, the order turned by one each round."""
+    programs = ["hello", *apps]
     samples = []
     for index in range(rounds):
-        order = ("hello", "app") if index % 2 == 0 else ("app", "hello")
+        turn = index % len(programs)
+        order = programs[turn:] + programs[:turn]
         for terminal in terminals:
-            pair: dict[str, Any] = {"round": index + 1, "terminal": terminal, "order": list(order)}
+            pair: dict[str, Any] = {"round": index + 1, "terminal": terminal, "order": order}
             for program in order:
                 pair[program] = launcher.launch(program, terminal)
-            pair["ratio"] = pair["app"]["first_frame_s"] / pair["hello"]["first_frame_s"]
+            hello = pair["hello"]["first_frame_s"]
+            pair["ratios"] = {app: pair[app]["first_frame_s"] / hello for app in apps}
             say(
-                f"round {index + 1}/{rounds} {terminal}: app {pair['app']['first_frame_s']:.3f} s"
-                f" · hello {pair['hello']['first_frame_s']:.3f} s · ratio {pair['ratio']:.2f}"
-                f" · img {pair['app']['first_frame_mode']} -> {pair['app']['settled_mode']}"
+                f"round {index + 1}/{rounds} {terminal}: hello {hello:.3f} s · "
+                + " · ".join(
+                    f"{app} {pair[app]['first_frame_s']:.3f} s ({pair['ratios'][app]:.2f}, "
+                    f"img {pair[app]['first_frame_mode']} -> {pair[app]['settled_mode']})"
+                    for app in apps
+                )
             )
             samples.append(pair)
     return samples
 
 
-def summarize(samples: list[dict[str, Any]], terminals: list[str]) -> dict[str, Any]:
+def summarize(
+    samples: list[dict[str, Any]], terminals: list[str], apps: list[str]
+) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for terminal in terminals:
         mine = [s for s in samples if s["terminal"] == terminal]
-        app = Spread.of([s["app"]["first_frame_s"] for s in mine])
-        hello = Spread.of([s["hello"]["first_frame_s"] for s in mine])
-        ratio = Spread.of([s["ratio"] for s in mine])
-        flashes = [
-            s["round"] for s in mine if s["app"]["first_frame_mode"] != s["app"]["settled_mode"]
-        ]
-        out[terminal] = {
-            "app_s": app,
-            "hello_s": hello,
-            "ratio": ratio,
-            "image_mode": sorted({str(s["app"]["settled_mode"]) for s in mine}),
-            "rounds_with_mode_change": flashes,
+        figures: dict[str, Any] = {
+            "hello_s": Spread.of([s["hello"]["first_frame_s"] for s in mine])
         }
+        for app in apps:
+            figures[app] = {
+                "first_frame_s": Spread.of([s[app]["first_frame_s"] for s in mine]),
+                "ratio": Spread.of([s["ratios"][app] for s in mine]),
+                "image_mode": sorted({str(s[app]["settled_mode"]) for s in mine}),
+                "rounds_with_mode_change": [
+                    s["round"] for s in mine if s[app]["first_frame_mode"] != s[app]["settled_mode"]
+                ],
+            }
+        out[terminal] = figures
     return out
+
+
+def _plain(value: Any) -> Any:
+    """``value`` with every :class:`Spread` turned into a dict (for JSON)."""
+    if isinstance(value, Spread):
+        return asdict(value)
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    return value
 
 
 def _fmt(spread: Spread | None, digits: int = 3) -> str:
@@ -236,45 +265,53 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="compile every module at every launch (PYTHONDONTWRITEBYTECODE=1)",
     )
+    parser.add_argument(
+        "--also",
+        action="append",
+        default=[],
+        metavar="NAME=PYTHONPATH",
+        help="one more pelican-tui, imported from this folder (repeatable)",
+    )
     parser.add_argument("--out", type=Path, help="write the samples and summary as JSON")
     args = parser.parse_args(argv)
+    also = dict(item.split("=", 1) for item in args.also)
+    apps = ["app", *also]
     terminals = [t.strip() for t in args.terminals.split(",") if t.strip()]
     if "tmux" in terminals and shutil.which("tmux") is None:
         parser.error("tmux is not installed (apt-get install tmux), or use --terminals pty")
     cache = None if args.no_bytecode_cache else Path(tempfile.mkdtemp(prefix="pelican-pyc-"))
-    launcher = Launcher(home_template=args.home, bytecode_cache=cache)
+    launcher = Launcher(home_template=args.home, bytecode_cache=cache, also=also)
     try:
         if cache is not None:
             say("warm-up launches (bytecode written, not counted)")
-            for program in ("hello", "app"):
+            for program in ("hello", *apps):
                 launcher.launch(program, terminals[0], settle_s=0.5)
-        samples = run_rounds(launcher, args.rounds, terminals)
+        samples = run_rounds(launcher, args.rounds, terminals, apps)
     finally:
         launcher.close()
         if cache is not None:
             shutil.rmtree(cache, ignore_errors=True)
-    summary = summarize(samples, terminals)
+    summary = summarize(samples, terminals, apps)
     load = os.getloadavg()
     print(f"launch to first frame, {args.rounds} rounds, medians (min-max); load {load[0]:.1f}")
     for terminal, figures in summary.items():
-        print(
-            f"  {terminal:5} pelican-tui {_fmt(figures['app_s'])} s · hello "
-            f"{_fmt(figures['hello_s'])} s · ratio {_fmt(figures['ratio'], 2)} · "
-            f"img {','.join(figures['image_mode'])}, changed after the first frame in "
-            f"{len(figures['rounds_with_mode_change'])} rounds"
-        )
+        print(f"  {terminal:5} hello-world Textual {_fmt(figures['hello_s'])} s")
+        for app in apps:
+            mine = figures[app]
+            name = "pelican-tui" if app == "app" else app
+            print(
+                f"  {terminal:5} {name} {_fmt(mine['first_frame_s'])} s · ratio "
+                f"{_fmt(mine['ratio'], 2)} · img {','.join(mine['image_mode'])}, changed "
+                f"after the first frame in {len(mine['rounds_with_mode_change'])} rounds"
+            )
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         data = {
             "command": " ".join(["bench/first_frame.py", *(argv or sys.argv[1:])]),
             "load_average": load,
             "bytecode_cache": cache is not None,
-            "summary": {
-                k: {n: (asdict(v) if isinstance(v, Spread) else v) for n, v in f.items()}
-                for k, f in summary.items()
-            },
+            "summary": _plain(summary),
             "samples": samples,
-            "median_ratio": statistics.median(s["ratio"] for s in samples),
         }
         args.out.write_text(json.dumps(data, indent=1, default=str))
     return 0
