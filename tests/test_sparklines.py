@@ -11,6 +11,7 @@ server's and the app's samples, the ones before it opened included.
 
 from __future__ import annotations
 
+from statistics import fmean
 from typing import Any
 
 import pytest
@@ -49,11 +50,22 @@ def test_bars_are_scaled_from_zero_so_a_steady_rate_looks_steady() -> None:
 def test_bars_fill_the_row_or_a_fixed_window() -> None:
     assert bars([1.0, 2.0], 6) == "▄▄▄███", "few values are stretched over the row"
     assert bars([1.0, 2.0, 1.0, 8.0], 2) == "▂█", "many: each cell shows its share's summary"
-    assert bars([1.0, 2.0, 1.0, 8.0], 2, summary=min) == "▁▁"
+    assert bars([1.0, 2.0, 3.0, 8.0], 2, floor=None, summary=min) == "▁█"
     window = bars([4.0, 8.0], 10, span=4)
     assert window == "     ▄▄▄██", "a window of 4 values, 2 so far: newest at the right"
     assert bars([8.0], 10, span=300) == " " * 9 + "█", "at least one cell"
     assert bars([8.0] * 20, 10, span=20) == "█" * 10
+
+
+def test_bars_fill_from_the_left_so_a_new_value_changes_the_newest_cell() -> None:
+    assert bars([4.0, 8.0], 6, fill=True) == "▄█    ", "one cell per value"
+    assert bars([8.0] * 6, 6, fill=True) == "██████"
+    assert bars([8.0] * 7, 6, fill=True) == "████  ", "full: one cell per 2 values"
+    assert bars([8.0] * 7 + [0.0], 6, fill=True, summary=fmean) == "███▄  ", "the newest group"
+    assert bars([8.0] * 13, 6, fill=True) == "████  ", "then per 4"
+    before = bars([8.0, 6.0, 7.0, 8.0, 5.0], 4, fill=True, summary=fmean)
+    after = bars([8.0, 6.0, 7.0, 8.0, 5.0, 7.0], 4, fill=True, summary=fmean)
+    assert before[:2] == after[:2] and before[2] != after[2]
 
 
 def test_rate_series_is_the_rate_between_samples() -> None:
@@ -162,18 +174,21 @@ async def test_a_redraw_writes_one_run_of_text_and_nothing_when_unchanged(
         written = strip.render(app.console)
         assert len(written.encode()) < width * 3 + 80, "bars and one colour, no code per cell"
 
-        repaints = []
+        repaints: list[tuple[Region, ...]] = []
         original = sparkline.refresh
 
-        def counting_refresh(*args: Any, **kwargs: Any) -> Any:
-            repaints.append(1)
-            return original(*args, **kwargs)
+        def counting_refresh(*regions: Region, **kwargs: Any) -> Any:
+            repaints.append(regions)
+            return original(*regions, **kwargs)
 
         monkeypatch.setattr(sparkline, "refresh", counting_refresh)
         sparkline.show(list(sparkline.values))
         assert not repaints, "the same bars: no repaint"
-        sparkline.show([*sparkline.values, 0.0])
-        assert repaints, "new bars: one repaint"
+        values = sparkline.values
+        sparkline.show([*values, values[-1]])
+        assert len(repaints) == 1
+        (region,) = repaints[0]
+        assert region.width <= 2, f"a new point repaints the newest cell, not the row: {region}"
 
 
 # -- the real app -----------------------------------------------------------------------
@@ -209,9 +224,11 @@ async def test_sparkline_gets_values_while_streaming_and_stops_after(
             for _ in range(5):
                 await pilot.pause(0.1)
             assert _rates(app, "left") == after, "no values after the run"
-            row = next(line for line in screen_text(app).splitlines() if "tok/s ▁" in line or
-                       any(f"tok/s {bar}" in line for bar in "▁▂▃▄▅▆▇█"))  # fmt: skip
-            assert row.count("·") + sum(row.count(bar) for bar in "▁▂▃▄▅▆▇█") > 20
+            row = next(line for line in screen_text(app).splitlines() if "│ tok/s " in line)
+            left = row.split("││")[0]
+            width = pane.query_one(FloorSparkline).size.width
+            drawn = sum(left.count(bar) for bar in "▁▂▃▄▅▆▇█")
+            assert drawn == min(len(after), width) or drawn > width // 2, row
 
 
 async def test_sparklines_are_hidden_in_blind_mode_until_the_vote(

@@ -10,7 +10,8 @@ Two changes to how Textual's own widget draws, none to how it is used (``data``,
 - **One colour, one run of text.** Textual colours each bar on a gradient, one
   segment (and escape sequence) per cell: a 76-cell row costs ~3 KB a redraw in
   a true-colour terminal. Here the row is one string in one colour (~250 bytes),
-  and :meth:`FloorSparkline.show` repaints only when the bars drawn change.
+  and :meth:`FloorSparkline.show` repaints only the cells whose bars changed
+  (with ``fill``, usually the newest one).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.measure import Measurement
 from rich.segment import Segment
 from rich.style import Style
+from textual.geometry import Region
 from textual.widgets import Sparkline
 
 BARS = "▁▂▃▄▅▆▇█"
@@ -33,34 +35,50 @@ def bars(
     width: int,
     floor: float | None = 0.0,
     summary: Summary = max,
+    *,
     span: int | None = None,
+    fill: bool = False,
 ) -> str:
     """``values`` as ``width`` bar characters, oldest on the left.
 
-    More values than cells: each cell shows ``summary`` of its share of them;
-    fewer: each value is drawn over several cells, so the row is always full,
-    unless ``span`` says how many values a full row stands for (a fixed time
-    window): fewer values then fill only its right-hand part, newest at the
-    right edge. Bars are scaled from ``floor`` (None: the smallest value) to the
-    largest value. No values: a blank row."""
+    By default the values are spread over the whole row: more values than
+    cells, each cell shows ``summary`` of its share of them; fewer, each value
+    is drawn over several cells. ``span``: how many values a full row stands
+    for (a fixed time window); fewer values then fill only its right-hand part,
+    newest at the right edge. ``fill``: one cell per value from the left edge,
+    and once the row is full, one per 2, 4, 8… values (``summary`` of each
+    group): as values arrive only the newest cell changes, until the row is
+    full again. Bars are scaled from ``floor`` (None: the lowest cell) to the
+    highest cell. No values: a blank row."""
     if width <= 0:
         return ""
     if not values:
         return " " * width
+    if fill:
+        group = 1
+        while len(values) > width * group:
+            group *= 2
+        cells = [summary(values[i : i + group]) for i in range(0, len(values), group)]
+        return _scaled(cells, floor) + " " * (width - len(cells))
     if span and len(values) < span:
         used = max(1, width * len(values) // span)
         return " " * (width - used) + bars(values, used, floor, summary)
-    low = min(values) if floor is None else min(floor, min(values))
-    extent = max(values) - low
-    top = len(BARS) - 1
     count = len(values)
-    out = []
+    cells = []
     for cell in range(width):
         start = cell * count // width
         end = max((cell + 1) * count // width, start + 1)
-        value = summary(values[start:end])
-        out.append(BARS[int((value - low) / extent * top)] if extent > 0 else BARS[0])
-    return "".join(out)
+        cells.append(summary(values[start:end]))
+    return _scaled(cells, floor)
+
+
+def _scaled(cells: Sequence[float], floor: float | None) -> str:
+    low = min(cells) if floor is None else min(floor, min(cells))
+    extent = max(cells) - low
+    if extent <= 0:
+        return BARS[0] * len(cells)
+    top = len(BARS) - 1
+    return "".join(BARS[int((value - low) / extent * top)] for value in cells)
 
 
 class _Bars:
@@ -91,13 +109,15 @@ class FloorSparkline(Sparkline):
         floor: float | None = 0.0,
         summary_function: Summary = max,
         span: int | None = None,
+        fill: bool = False,
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
-        """``floor`` and ``span``: as for :func:`bars`."""
+        """``floor``, ``span`` and ``fill``: as for :func:`bars`."""
         super().__init__([], summary_function=summary_function, id=id, classes=classes)
         self.floor = floor
         self.span = span
+        self.fill = fill
         self._drawn = ""
 
     @property
@@ -105,13 +125,18 @@ class FloorSparkline(Sparkline):
         return list(self.data or [])
 
     def show(self, values: Sequence[float]) -> None:
-        """Take new values; repaint only if the bars drawn from them differ from those shown."""
+        """Take new values; repaint only the cells whose bars differ from those shown."""
         values = list(values)
         self.set_reactive(Sparkline.data, values)  # no repaint of its own
-        drawn = self._bars(values)
-        if drawn != self._drawn:
-            self._drawn = drawn
+        drawn, shown = self._bars(values), self._drawn
+        if drawn == shown:
+            return
+        self._drawn = drawn
+        if len(drawn) != len(shown) or not self.is_mounted:
             self.refresh()
+            return
+        changed = [i for i, (new, old) in enumerate(zip(drawn, shown, strict=True)) if new != old]
+        self.refresh(Region(changed[0], 0, changed[-1] - changed[0] + 1, 1))
 
     def render(self) -> _Bars:
         colour = self.max_color or self.get_component_styles("sparkline--max-color").color
@@ -120,4 +145,5 @@ class FloorSparkline(Sparkline):
         return _Bars(self._drawn, Style.from_color((base + colour).rich_color))
 
     def _bars(self, values: Sequence[float]) -> str:
-        return bars(values, self.size.width, self.floor, self.summary_function, self.span)
+        summary, width = self.summary_function, self.size.width
+        return bars(values, width, self.floor, summary, span=self.span, fill=self.fill)

@@ -2,7 +2,9 @@
 
 The pane adds a point at most once per redraw tick (``ui.stats_fps``), from the
 newest live numbers, never per token; :class:`RateSeries` turns the cumulative
-rates the backends report into the rate between two ticks.
+rates the backends report into the rate between two ticks. The line grows from
+the left, one cell per point (then per 2, 4… points), so a new point usually
+repaints one cell.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from textual.widgets import Static
 
 from pelican_tui.widgets.sparkline import FloorSparkline
 
-MAX_POINTS = 240
-"""Points kept per run (even). A longer run keeps its whole shape at half the detail."""
+MAX_POINTS = 2048
+"""Points kept per run (a power of 2, as the sparkline's groups are). A longer run keeps
+its whole shape at half the detail."""
 
 PARTIAL = " ▏▎▍▌▋▊▉"
 """Eighths of a cell, for the ceiling bar."""
@@ -120,7 +123,7 @@ class RateRow(Horizontal):
 
     def compose(self) -> ComposeResult:
         yield Static("tok/s", classes="label")
-        yield FloorSparkline(floor=0.0, summary_function=fmean)
+        yield FloorSparkline(floor=0.0, summary_function=fmean, fill=True)
         yield CeilingBar()
 
     @property
