@@ -1,33 +1,36 @@
-"""Long sessions stay fast: pelican-tui with 500 sessions in its store against a fresh store.
+"""Long sessions stay fast: pelican-tui with a long history in its store against a fresh store.
 
-Usage: python bench/long_sessions.py [--sessions 500] [--rounds 3] [--runs-in-one-app 50]
-                                     [--max-tokens 48] [--out FILE]
+Usage: python bench/long_sessions.py [--sessions 50,500] [--rounds 3] [--runs-in-one-app 50]
+                                     [--max-tokens 32] [--out FILE]
 
-1. A store of ``--sessions`` real-shaped sessions is written once through
+1. Stores of ``--sessions`` real-shaped sessions are written once through
    :class:`~pelican_tui.backends.store.sessions.SessionStore` (:func:`fill_store`):
    two runs each, as the engine records them: model facts, settings, host,
-   thinking (~8 KB) and answer text with the SVG, the PNG the sandboxed
+   thinking (6-10 KB) and answer text with the SVG, the PNG the sandboxed
    renderer draws at the stored 1024x1024 from the pelicans of
-   ``tests/svg_corpus`` (60-90 KB each), timings, usage, memory peaks and
-   picture facts; a verdict on every third.
-2. ``--rounds`` rounds, in alternating order, start pelican-tui (the stand-in,
-   ``--max-tokens`` per answer) on a fresh home and on a copy of the full one,
-   and time in each:
+   ``tests/svg_corpus`` (67-77 KB), timings, usage, memory peaks and picture
+   facts; a verdict on every third. 50 sessions fill a screen; 500 are the
+   long history. ``SessionStore.open`` is timed on each, warm and with the
+   file dropped from the page cache (it checks the whole file).
+2. ``--rounds`` rounds, the order turned by one each round, start pelican-tui
+   (the stand-in, ``--max-tokens`` per answer) on a fresh home and on a copy of
+   each full one, and time in each:
 
    - launch to first frame (as :mod:`first_frame`);
-   - ``o`` to the sessions screen's first row on screen (a fresh store has
-     the one session the run below made, so the screen is opened after it and
-     both draw rows);
-   - ``r`` until both panes' runs are recorded as finished: wall time and the
-     app's CPU time (the store is polled by this process, read-only).
+   - ``r`` until both panes' runs are recorded as ended, twice (the first
+     comparison also opens the store): wall time, and the app's CPU time (the
+     store is polled read-only by this process);
+   - ``o`` to the sessions screen's first row on screen, twice (the first also
+     imports the screen). A fresh store holds the sessions the runs made, so
+     every screen has rows.
 
-3. One more app on the full store does ``--runs-in-one-app`` comparisons in a
-   row and times ``o`` and ``r`` again at the end: against its own first ones
-   (the same process, 50 runs and 50 sessions later).
+3. One more app on the longest store does ``--runs-in-one-app`` comparisons in
+   a row, then times ``r`` and ``o`` again, against its own second ones.
 
-Every time is a median (min-max) over the rounds; ratios are long / fresh,
+Times are medians (min-max) over the rounds; ratios to the fresh store are
 paired round by round. The app's CPU time is the steadier figure on a shared
-machine: wall times include whatever else the machine was doing.
+machine: wall times include whatever else the machine was doing, and a run's
+wall time is mostly llama-server's.
 """
 
 from __future__ import annotations
@@ -267,8 +270,15 @@ class AppUnderTest:
 
 
 def one_app(launcher: Launcher, kind: str, *, runs_in_app: int = 0) -> dict[str, Any]:
-    """Start pelican-tui on a ``kind`` ("fresh" or "long") home and time what a user does."""
+    """Start pelican-tui on a ``kind`` home and time what a user does: two comparisons
+    (the first opens the store), then the sessions screen twice (the first imports it)."""
     out: dict[str, Any] = {"kind": kind}
+    title = PROMPT[:24].encode()
+
+    def steady(app: AppUnderTest) -> dict[str, Any]:
+        result = {f"{k}2": v for k, v in app.run_both().items()}
+        result.update({f"{k}2": v for k, v in app.open_sessions(title).items()})
+        return result
 
     def then(term: PtyTerminal) -> dict[str, Any]:
         home = Path(term.env["PELICAN_HOME"])
@@ -277,22 +287,36 @@ def one_app(launcher: Launcher, kind: str, *, runs_in_app: int = 0) -> dict[str,
         time.sleep(0.5)
         result: dict[str, Any] = {}
         result.update(app.run_both())
-        title = PROMPT[:24].encode()
         result.update(app.open_sessions(title))
+        result.update(steady(app))
         if runs_in_app:
             for index in range(runs_in_app):
                 app.run_both()
                 if (index + 1) % 10 == 0:
                     say(f"  {index + 1}/{runs_in_app} runs in one app")
-            last: dict[str, Any] = {}
-            last.update(app.run_both())
-            last.update(app.open_sessions(title))
-            result["after_runs"] = last
+            result["after_runs"] = steady(app)
+            result["after_runs"]["rss_bytes"] = psutil.Process(term.pid).memory_info().rss
         result["rss_bytes"] = psutil.Process(term.pid).memory_info().rss
         return result
 
     out.update(launcher.launch("app", "pty", then=then, settle_s=0.5, timeout_s=120.0))
     return out
+
+
+def store_open_s(db: Path, cold: bool) -> float:
+    """Seconds :meth:`SessionStore.open` takes on ``db`` (it checks the whole file);
+    ``cold``: with the file's pages first dropped from the page cache."""
+    if cold:
+        for path in (db, db.with_name(db.name + "-wal")):
+            if path.exists():
+                fd = os.open(path, os.O_RDONLY)
+                try:
+                    os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+                finally:
+                    os.close(fd)
+    started = time.perf_counter()
+    SessionStore.open(db, create=False).close()
+    return time.perf_counter() - started
 
 
 # --------------------------------------------------------------------------- the rounds
@@ -311,88 +335,132 @@ def _fmt(values: list[float], digits: int = 3) -> str:
 
 
 FIGURES = (
-    ("first_frame_s", "launch to first frame, s"),
-    ("sessions_s", "o to the first session row, s"),
-    ("sessions_cpu_s", "  app CPU for it, s"),
-    ("run_s", "r to both runs recorded, s"),
-    ("run_cpu_s", "  app CPU for it, s"),
+    ("first_frame_s", "launch to first frame"),
+    ("run_s", "first r to both runs recorded"),
+    ("run_cpu_s", "  app CPU for it"),
+    ("run_s2", "second r to both runs recorded"),
+    ("run_cpu_s2", "  app CPU for it"),
+    ("sessions_s", "first o to the first session row"),
+    ("sessions_cpu_s", "  app CPU for it"),
+    ("sessions_s2", "second o to the first session row"),
+    ("sessions_cpu_s2", "  app CPU for it"),
 )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sessions", type=int, default=500)
+    parser.add_argument(
+        "--sessions",
+        default="50,500",
+        help="store sizes to compare with a fresh store (default 50,500: a screenful, and long)",
+    )
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--runs-in-one-app", type=int, default=50)
-    parser.add_argument("--max-tokens", type=int, default=48, help="tokens per answer")
+    parser.add_argument("--max-tokens", type=int, default=32, help="tokens per answer")
     parser.add_argument("--out", type=Path, help="write the samples and summary as JSON")
     args = parser.parse_args(argv)
+    sizes = [int(n) for n in args.sessions.split(",") if n.strip()]
+    kinds = ["fresh", *(str(n) for n in sizes)]
+    longest = str(max(sizes))
 
     scratch = Path(tempfile.mkdtemp(prefix="pelican-long-"))
     cache = Path(tempfile.mkdtemp(prefix="pelican-pyc-"))
+    stores: dict[str, Any] = {}
     try:
-        template = scratch / "long-home"
-        (template / "data").mkdir(parents=True)
-        say(f"writing {args.sessions} sessions through SessionStore ...")
-        filled = fill_store(template / "data" / "sessions.sqlite3", args.sessions)
-        say(
-            f"  {filled['bytes'] / 1e6:.0f} MB in {filled['seconds']:.0f} s "
-            f"(PNGs {min(filled['png_bytes']) // 1000}-{max(filled['png_bytes']) // 1000} KB)"
-        )
-        fresh = Launcher(home_template=None, bytecode_cache=cache, max_tokens=args.max_tokens)
-        full = Launcher(home_template=template, bytecode_cache=cache, max_tokens=args.max_tokens)
+        launchers = {
+            "fresh": Launcher(home_template=None, bytecode_cache=cache, max_tokens=args.max_tokens)
+        }
+        for size in sizes:
+            template = scratch / f"home-{size}"
+            (template / "data").mkdir(parents=True)
+            db = template / "data" / "sessions.sqlite3"
+            say(f"writing {size} sessions through SessionStore ...")
+            stores[str(size)] = fill_store(db, size)
+            stores[str(size)]["open_warm_s"] = [store_open_s(db, cold=False) for _ in range(5)]
+            stores[str(size)]["open_cold_s"] = [store_open_s(db, cold=True) for _ in range(3)]
+            launchers[str(size)] = Launcher(
+                home_template=template, bytecode_cache=cache, max_tokens=args.max_tokens
+            )
+            say(
+                f"  {stores[str(size)]['bytes'] / 1e6:.0f} MB; SessionStore.open "
+                f"{_fmt(stores[str(size)]['open_warm_s'])} s warm, "
+                f"{_fmt(stores[str(size)]['open_cold_s'])} s cold"
+            )
         say("warm-up launch (bytecode written, not counted)")
-        fresh.launch("app", "pty", settle_s=0.5)
+        launchers["fresh"].launch("app", "pty", settle_s=0.5)
         rounds = []
         for index in range(args.rounds):
-            order = ("fresh", "long") if index % 2 == 0 else ("long", "fresh")
-            pair: dict[str, Any] = {"round": index + 1, "order": list(order)}
+            turn = index % len(kinds)
+            order = kinds[turn:] + kinds[:turn]
+            sample: dict[str, Any] = {"round": index + 1, "order": order}
             for kind in order:
-                pair[kind] = one_app(fresh if kind == "fresh" else full, kind)
+                sample[kind] = one_app(launchers[kind], kind)
             say(
-                f"round {index + 1}/{args.rounds}: "
+                f"round {index + 1}/{args.rounds}, {longest} / fresh: "
                 + " · ".join(
-                    f"{key} {pair['long'][key] / pair['fresh'][key]:.2f}"
+                    f"{key} {sample[longest][key] / sample['fresh'][key]:.2f}"
                     for key, _ in FIGURES
-                    if pair["fresh"].get(key)
+                    if sample["fresh"].get(key)
                 )
             )
-            rounds.append(pair)
+            rounds.append(sample)
         long_app: dict[str, Any] | None = None
         if args.runs_in_one_app:
-            say(f"one app on the full store, {args.runs_in_one_app} runs in a row ...")
-            long_app = one_app(full, "long", runs_in_app=args.runs_in_one_app)
-        fresh.close()
-        full.close()
+            say(f"one app on the {longest}-session store, {args.runs_in_one_app} runs in a row ...")
+            long_app = one_app(launchers[longest], longest, runs_in_app=args.runs_in_one_app)
+        for launcher in launchers.values():
+            launcher.close()
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
         shutil.rmtree(cache, ignore_errors=True)
 
     load = os.getloadavg()
     print(
-        f"{args.sessions} sessions ({filled['bytes'] / 1e6:.0f} MB) against a fresh store, "
-        f"{args.rounds} rounds, medians (min-max); load {load[0]:.1f}"
+        f"pelican-tui with {', '.join(f'{n} sessions' for n in sizes)} in its store against a "
+        f"fresh one, {args.rounds} rounds, seconds, medians (min-max); load {load[0]:.1f}"
     )
-    summary: dict[str, Any] = {}
+    summary: dict[str, Any] = {"stores": stores}
     for key, name in FIGURES:
-        fresh_values = [r["fresh"][key] for r in rounds]
-        long_values = [r["long"][key] for r in rounds]
-        ratios = [r["long"][key] / r["fresh"][key] for r in rounds if r["fresh"][key]]
+        values = {kind: [r[kind][key] for r in rounds] for kind in kinds}
+        ratios = {
+            kind: [r[kind][key] / r["fresh"][key] for r in rounds if r["fresh"][key]]
+            for kind in kinds[1:]
+        }
         summary[key] = {
-            "fresh": _spread(fresh_values),
-            "long": _spread(long_values),
-            "ratio": _spread(ratios),
+            "values": {kind: _spread(v) for kind, v in values.items()},
+            "ratio_to_fresh": {kind: _spread(v) for kind, v in ratios.items()},
         }
         print(
-            f"  {name:32} fresh {_fmt(fresh_values)} · {args.sessions} sessions "
-            f"{_fmt(long_values)} · ratio {_fmt(ratios, 2)}"
+            f"  {name:34} "
+            + " · ".join(f"{kind} {_fmt(values[kind])}" for kind in kinds)
+            + f" · {longest}/fresh {_fmt(ratios[longest], 2)}"
+        )
+    for size in sizes:
+        info = stores[str(size)]
+        print(
+            f"  SessionStore.open, {size} sessions ({info['bytes'] / 1e6:.0f} MB): "
+            f"{_fmt(info['open_warm_s'])} warm, {_fmt(info['open_cold_s'])} cold"
         )
     if long_app is not None:
-        first, last = long_app, long_app["after_runs"]
-        print(f"  one app, first vs after {args.runs_in_one_app} more runs:")
-        for key, name in FIGURES[1:]:
-            print(f"  {name:32} {first[key]:.3f} -> {last[key]:.3f} ({last[key] / first[key]:.2f})")
-        summary["one_app"] = {k: (first[k], last[k]) for k, _ in FIGURES[1:]}
+        before, after = long_app, long_app["after_runs"]
+        print(
+            f"  one app, {longest} sessions: after its first comparisons vs after "
+            f"{args.runs_in_one_app} more"
+        )
+        for key in ("run_s2", "run_cpu_s2", "sessions_s2", "sessions_cpu_s2"):
+            name = dict(FIGURES)[key].strip()
+            print(
+                f"  {name:34} {before[key]:.3f} -> {after[key]:.3f} "
+                f"({after[key] / before[key]:.2f})"
+            )
+        print(
+            f"  app memory (RSS) {before['rss_bytes'] / 2**20:.0f} -> "
+            f"{after['rss_bytes'] / 2**20:.0f} MiB"
+        )
+        summary["one_app"] = {
+            key: (before[key], after[key])
+            for key in ("run_s2", "run_cpu_s2", "sessions_s2", "sessions_cpu_s2")
+        }
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(
@@ -400,7 +468,6 @@ def main(argv: list[str] | None = None) -> int:
                 {
                     "command": " ".join(["bench/long_sessions.py", *(argv or sys.argv[1:])]),
                     "load_average": load,
-                    "store": filled,
                     "summary": summary,
                     "rounds": rounds,
                     "one_app": long_app,
