@@ -41,6 +41,7 @@ import os
 import random
 import shutil
 import sqlite3
+import statistics
 import sys
 import tempfile
 import time
@@ -275,9 +276,14 @@ def one_app(launcher: Launcher, kind: str, *, runs_in_app: int = 0) -> dict[str,
     out: dict[str, Any] = {"kind": kind}
     title = PROMPT[:24].encode()
 
-    def steady(app: AppUnderTest) -> dict[str, Any]:
-        result = {f"{k}2": v for k, v in app.run_both().items()}
-        result.update({f"{k}2": v for k, v in app.open_sessions(title).items()})
+    def steady(app: AppUnderTest, repeats: int = 1) -> dict[str, Any]:
+        """A run and the sessions screen once more each (medians of ``repeats``)."""
+        samples: dict[str, list[float]] = {}
+        for _ in range(repeats):
+            for key, value in (*app.run_both().items(), *app.open_sessions(title).items()):
+                samples.setdefault(f"{key}2", []).append(value)
+        result: dict[str, Any] = {k: statistics.median(v) for k, v in samples.items()}
+        result["samples"] = samples
         return result
 
     def then(term: PtyTerminal) -> dict[str, Any]:
@@ -288,13 +294,13 @@ def one_app(launcher: Launcher, kind: str, *, runs_in_app: int = 0) -> dict[str,
         result: dict[str, Any] = {}
         result.update(app.run_both())
         result.update(app.open_sessions(title))
-        result.update(steady(app))
+        result.update(steady(app, 3 if runs_in_app else 1))
         if runs_in_app:
             for index in range(runs_in_app):
                 app.run_both()
                 if (index + 1) % 10 == 0:
                     say(f"  {index + 1}/{runs_in_app} runs in one app")
-            result["after_runs"] = steady(app)
+            result["after_runs"] = steady(app, 3)
             result["after_runs"]["rss_bytes"] = psutil.Process(term.pid).memory_info().rss
         result["rss_bytes"] = psutil.Process(term.pid).memory_info().rss
         return result
@@ -317,6 +323,54 @@ def store_open_s(db: Path, cold: bool) -> float:
     started = time.perf_counter()
     SessionStore.open(db, create=False).close()
     return time.perf_counter() - started
+
+
+def sessions_screen_cost(dbs: dict[str, Path], repeats: int) -> dict[str, list[float]]:
+    """CPU seconds from pushing the real sessions screen to its rows drawn, per store.
+
+    In this process, on Textual's headless driver, in a host app with nothing
+    else to do (no llama-server, no redraw clock): the steadiest figure for
+    what the screen itself costs. The stores take turns, ``repeats`` times.
+    """
+    import asyncio
+
+    from textual.app import App, ComposeResult
+    from textual.widgets import Static
+
+    from pelican_tui.screens.sessions_screen import SessionsScreen
+    from pelican_tui.themes import register_themes
+
+    class Host(App[None]):
+        def compose(self) -> ComposeResult:
+            yield Static("host")
+
+        def on_mount(self) -> None:
+            register_themes(self)
+            self.theme = "pelican-dark"
+
+    async def once(db: Path) -> float:
+        app = Host()
+        async with app.run_test(size=(160, 48)) as pilot:
+            await pilot.pause()
+            screen = SessionsScreen(db)
+            started = time.process_time()  # every thread: the store is read in a worker
+            app.push_screen(screen)
+            while not screen.loaded:
+                await pilot.pause(0.001)
+            await pilot.pause()
+            return time.process_time() - started
+
+    async def every() -> dict[str, list[float]]:
+        out: dict[str, list[float]] = {kind: [] for kind in dbs}
+        kinds = list(dbs)
+        await once(dbs[kinds[0]])  # imports, not counted
+        for index in range(repeats):
+            turn = index % len(kinds)
+            for kind in kinds[turn:] + kinds[:turn]:
+                out[kind].append(await once(dbs[kind]))
+        return out
+
+    return asyncio.run(every())
 
 
 # --------------------------------------------------------------------------- the rounds
@@ -357,6 +411,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--runs-in-one-app", type=int, default=50)
     parser.add_argument("--max-tokens", type=int, default=32, help="tokens per answer")
+    parser.add_argument(
+        "--screen-repeats",
+        type=int,
+        default=15,
+        help="in-process sessions-screen timings per store (0: none)",
+    )
     parser.add_argument("--out", type=Path, help="write the samples and summary as JSON")
     args = parser.parse_args(argv)
     sizes = [int(n) for n in args.sessions.split(",") if n.strip()]
@@ -386,6 +446,15 @@ def main(argv: list[str] | None = None) -> int:
                 f"{_fmt(stores[str(size)]['open_warm_s'])} s warm, "
                 f"{_fmt(stores[str(size)]['open_cold_s'])} s cold"
             )
+        screen_cpu: dict[str, list[float]] = {}
+        if args.screen_repeats:
+            say("the sessions screen in-process, each store in turn ...")
+            one = scratch / "one" / "sessions.sqlite3"
+            one.parent.mkdir()
+            fill_store(one, 1)
+            dbs = {"fresh": one}
+            dbs.update({str(n): scratch / f"home-{n}" / "data" / "sessions.sqlite3" for n in sizes})
+            screen_cpu = sessions_screen_cost(dbs, args.screen_repeats)
         say("warm-up launch (bytecode written, not counted)")
         launchers["fresh"].launch("app", "pty", settle_s=0.5)
         rounds = []
@@ -417,7 +486,8 @@ def main(argv: list[str] | None = None) -> int:
     load = os.getloadavg()
     print(
         f"pelican-tui with {', '.join(f'{n} sessions' for n in sizes)} in its store against a "
-        f"fresh one, {args.rounds} rounds, seconds, medians (min-max); load {load[0]:.1f}"
+        f"fresh one, {args.rounds} rounds (the stand-in, {args.max_tokens} tokens per "
+        f"answer), seconds, medians (min-max); load {load[0]:.1f}"
     )
     summary: dict[str, Any] = {"stores": stores}
     for key, name in FIGURES:
@@ -435,6 +505,16 @@ def main(argv: list[str] | None = None) -> int:
             + " · ".join(f"{kind} {_fmt(values[kind])}" for kind in kinds)
             + f" · {longest}/fresh {_fmt(ratios[longest], 2)}"
         )
+    if screen_cpu:
+        ratio = [
+            big / fresh for big, fresh in zip(screen_cpu[longest], screen_cpu["fresh"], strict=True)
+        ]
+        print(
+            f"  sessions screen in-process, CPU to its rows ({args.screen_repeats} each): "
+            + " · ".join(f"{kind} {_fmt(v)}" for kind, v in screen_cpu.items())
+            + f" · {longest}/fresh {_fmt(ratio, 2)}"
+        )
+        summary["screen_cpu_s"] = {kind: _spread(v) for kind, v in screen_cpu.items()}
     for size in sizes:
         info = stores[str(size)]
         print(
@@ -444,8 +524,8 @@ def main(argv: list[str] | None = None) -> int:
     if long_app is not None:
         before, after = long_app, long_app["after_runs"]
         print(
-            f"  one app, {longest} sessions: after its first comparisons vs after "
-            f"{args.runs_in_one_app} more"
+            f"  one app, {longest} sessions: its 2nd-4th comparisons and screens vs the "
+            f"3 after {args.runs_in_one_app} more comparisons (medians)"
         )
         for key in ("run_s2", "run_cpu_s2", "sessions_s2", "sessions_cpu_s2"):
             name = dict(FIGURES)[key].strip()
