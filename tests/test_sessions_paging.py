@@ -1,7 +1,8 @@
 """The sessions screen reads a long history a page at a time.
 
-Opening it costs the same with 250 sessions as with a few: the first page, the
-count of all of them, and the next page only when the cursor nears the end.
+Opening it reads the same with 170 sessions as with a screenful: one page (the
+screen's height and a margin), the count of all of them, and the next page only
+when the cursor nears the end.
 """
 
 from __future__ import annotations

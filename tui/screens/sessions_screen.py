@@ -36,9 +36,10 @@ from pelican_tui.themes import theme_color
 
 SessionActionKind = Literal["open", "rerun", "export"]
 
-PAGE_SIZE = 100
-"""Sessions read at a time, newest first: more rows than a terminal shows."""
-MORE_WHEN_WITHIN = 25
+PAGE_SIZE = 60
+"""Sessions read at a time, newest first, at least: a terminal taller than
+``PAGE_SIZE - MORE_WHEN_WITHIN`` rows gets pages of its height plus that margin."""
+MORE_WHEN_WITHIN = 20
 """The next page is read when the cursor comes this close to the last row read."""
 
 _VERDICTS = {"left": "◀ left", "right": "right ▶", "tie": "= tie"}
@@ -172,7 +173,7 @@ class SessionsScreen(Screen[SessionAction | None]):
         if store is None:
             self.post_message(self.Loaded([], []))
             return
-        sessions = store.list_sessions(limit=PAGE_SIZE)
+        sessions = store.list_sessions(limit=self._page_size())
         total = store.count_sessions()
         self.post_message(self.Loaded(sessions, store.notices, total=total))
 
@@ -181,7 +182,7 @@ class SessionsScreen(Screen[SessionAction | None]):
         store = self._open_store()
         if store is None:
             return
-        sessions = store.list_sessions(limit=PAGE_SIZE, offset=offset)
+        sessions = store.list_sessions(limit=self._page_size(), offset=offset)
         self.post_message(self.Loaded(sessions, [], offset=offset))
 
     @work(thread=True, group="sessions-delete", exit_on_error=False)
@@ -236,6 +237,10 @@ class SessionsScreen(Screen[SessionAction | None]):
             prompt_w, models_w = self._column_widths()
             self._add_rows(new, prompt_w, models_w)
         self._update_count()
+
+    def _page_size(self) -> int:
+        """Enough rows to fill the screen with room to move: the rest waits for the cursor."""
+        return max(PAGE_SIZE, self.app.size.height + MORE_WHEN_WITHIN)
 
     def _more_if_near_end(self) -> None:
         row = self._table().cursor_row
