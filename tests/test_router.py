@@ -166,8 +166,10 @@ async def test_two_models_of_one_router_run_in_turn(
         # Each answer comes from its own model (the router names it in the answer).
         server = engine.local.server  # type: ignore[union-attr]
         assert server is not None
-        async with httpx.AsyncClient(timeout=60) as client:
-            for name in ("smollm2", "tiny-moe"):
+        # A fresh connection per request: the router's proxy may close a kept-alive
+        # connection once it has answered (seen as "Server disconnected" on reuse).
+        for name in ("smollm2", "tiny-moe"):
+            async with httpx.AsyncClient(timeout=60) as client:
                 answer = await client.post(
                     f"{server.base_url}/v1/chat/completions",
                     headers={"Authorization": f"Bearer {engine.local.openai.server.api_key}"},  # type: ignore[union-attr]
