@@ -107,6 +107,7 @@ class ModelPane(Vertical):
         """This run's tokens/s, one point per redraw at most (the sparkline's values)."""
         self._rated: LiveStats | Finished | None = None
         """The numbers the last point came from (a point is added only for new ones)."""
+        self._rate_row = RateRow()
 
     def compose(self) -> ComposeResult:
         # Everything that changes while streaming (numbers, thinking, answer) sits
@@ -114,7 +115,7 @@ class ModelPane(Vertical):
         # picture below is not re-rendered a few times a second.
         yield TextLine(self._facts, classes="facts")
         yield TextLine("", classes="stats")
-        yield RateRow()
+        yield self._rate_row
         with Collapsible(title="Thinking", collapsed=True, id="thinking-box"):
             yield StreamText("(no thinking yet)", id="thinking")
         yield StreamText("(no answer yet)", id="answer")
@@ -155,7 +156,7 @@ class ModelPane(Vertical):
         self._queued = self._waiting = None
         self.rates.clear()
         self._rated = None
-        self.query_one(RateRow).show_rates([])
+        self._rate_row.show_rates([])
         for stream in self.query(StreamText):
             stream.clear()
         box = self.query_one("#thinking-box", Collapsible)
@@ -295,7 +296,7 @@ class ModelPane(Vertical):
             if self._live is not None
             else None
         )
-        self.query_one(RateRow).show_ceiling(rate, self.ceiling_tok_s)
+        self._rate_row.show_ceiling(rate, self.ceiling_tok_s)
 
     def _add_rate(self) -> None:
         """A point for the sparkline from numbers newer than the last point's."""
@@ -309,4 +310,4 @@ class ModelPane(Vertical):
         else:
             added = self.rates.add(newest.tokens, newest.tokens_per_s)
         if added:
-            self.query_one(RateRow).show_rates(self.rates.points)
+            self._rate_row.show_rates(self.rates.points)

@@ -119,6 +119,8 @@ class FloorSparkline(Sparkline):
         self.span = span
         self.fill = fill
         self._drawn = ""
+        self._drawn_from: object = None
+        """The values :attr:`_drawn` was drawn from."""
 
     @property
     def values(self) -> list[float]:
@@ -129,6 +131,7 @@ class FloorSparkline(Sparkline):
         values = list(values)
         self.set_reactive(Sparkline.data, values)  # no repaint of its own
         drawn, shown = self._bars(values), self._drawn
+        self._drawn_from = values
         if drawn == shown:
             return
         self._drawn = drawn
@@ -141,7 +144,9 @@ class FloorSparkline(Sparkline):
     def render(self) -> _Bars:
         colour = self.max_color or self.get_component_styles("sparkline--max-color").color
         _, base = self.background_colors
-        self._drawn = self._bars(self.data or [])
+        if self.data is not self._drawn_from or len(self._drawn) != self.size.width:
+            self._drawn = self._bars(self.data or [])  # else: drawn by show() already
+            self._drawn_from = self.data
         return _Bars(self._drawn, Style.from_color((base + colour).rich_color))
 
     def _bars(self, values: Sequence[float]) -> str:

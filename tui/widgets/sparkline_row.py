@@ -121,18 +121,15 @@ class RateRow(Horizontal):
     RateRow.-ceiling > CeilingBar { display: block; }
     """
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.sparkline = FloorSparkline(floor=0.0, summary_function=fmean, fill=True)
+        self.bar = CeilingBar()
+
     def compose(self) -> ComposeResult:
         yield Static("tok/s", classes="label")
-        yield FloorSparkline(floor=0.0, summary_function=fmean, fill=True)
-        yield CeilingBar()
-
-    @property
-    def sparkline(self) -> FloorSparkline:
-        return self.query_one(FloorSparkline)
-
-    @property
-    def bar(self) -> CeilingBar:
-        return self.query_one(CeilingBar)
+        yield self.sparkline
+        yield self.bar
 
     def show_rates(self, points: list[float]) -> None:
         self.sparkline.show(points)
