@@ -53,7 +53,7 @@ from app_side import run_app_once, run_hello_once
 from bare_side import run_bare_once
 from render_latency import measure as measure_render
 from report import Figure, Spread, paired_ratio, write_results
-from workload import ROOT, Workload, python
+from workload import ROOT, Workload, python, warm_bytecode
 
 from pelican_tui.backends import hardware
 from pelican_tui.backends.llama.binary import find_server_binary
@@ -466,6 +466,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         say(f"{described}")
         say(f"{args.runs} interleaved rounds, {args.max_tokens} tokens per stream")
+        warm_bytecode()
         rounds = run_rounds(workload, args.runs)
         if key == STAND_IN:
             say("pictures, timed inside the app")
