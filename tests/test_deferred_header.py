@@ -156,3 +156,28 @@ print(json.dumps([image_choice({image_mode!r}).mode, before, sixel._HAS_NUMPY]))
     assert mode == ("sixel" if image_mode == "sixel" else "unicode")
     assert numpy_loaded is numpy_before_first_frame
     assert sixel_fast is numpy_before_first_frame
+
+
+async def test_a_server_started_before_the_header_is_read_is_stopped_not_orphaned() -> None:
+    """A restart key pressed before the header is read starts the first local side's
+    llama-server; reading the header replaces that side, so its server is stopped
+    (the new side's server starts when the front end starts it)."""
+    from _server_support import server_binary, tiny_model
+
+    settings = load_settings(
+        {"local": {"model": tiny_model(), "context": 512}, "claude": {"enabled": False}}
+    )
+    engine = ComparisonEngine(settings, Prepared(server_binary(), "cache"), read_header=False)
+    try:
+        first = engine.local
+        assert first is not None and first.server is not None
+        await first.server.start()  # what the app's restart key does
+        pid = first.server.pid
+        assert first.server.running and pid is not None
+        await engine.read_local_header()
+        assert not first.server.running, "the replaced side's llama-server was stopped"
+        assert engine.local is not None and engine.local is not first
+        assert engine.local.server is not None and not engine.local.server.running
+        assert engine.plan.info is not None
+    finally:
+        await engine.close()

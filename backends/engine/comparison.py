@@ -43,7 +43,7 @@ from pelican_tui.backends.engine.updates import (
 )
 from pelican_tui.backends.llama.local_model import LocalPlan, plan_local
 from pelican_tui.backends.llama.prepare import Prepared
-from pelican_tui.backends.llama.process import StatusCallback
+from pelican_tui.backends.llama.process import ServerState, StatusCallback
 from pelican_tui.backends.protocol import BackendStatus, GenerationRequest
 from pelican_tui.backends.settings import LocalSettings, Settings
 from pelican_tui.backends.store.records import Slot
@@ -202,13 +202,25 @@ class ComparisonEngine:
         if not pending.header_pending:
             return pending
         plan, router = await asyncio.to_thread(plan_local_models, self.settings.local)
+        if self.plan is pending:
+            # A server started meanwhile past start_local (a restart key, say)
+            # belongs to the side being replaced: stop it, never leave it unowned.
+            await self._stop_local_servers()
         if self.plan is pending:  # not replaced meanwhile (reconfigure_local)
             self.plan, self.router = plan, router
             old_local = self._local_sides()
+            if self.local is not None:
+                self.local.forget_identity()
             self._build_local()
             others = {k: s for k, s in self.sides.items() if k not in old_local}
             self.sides = {**self._local_sides(), **others}
         return self.plan
+
+    async def _stop_local_servers(self) -> None:
+        servers = {id(s.server): s.server for s in self._local_sides().values() if s.server}
+        for server in servers.values():
+            if server.running or server.status.state is not ServerState.STOPPED:
+                await server.stop()
 
     def side(self, key: str) -> Side | None:
         return self.sides.get(key)
