@@ -74,7 +74,8 @@ def test_rate_series_is_the_rate_between_samples() -> None:
     assert series.add(30, 20.0)  # 30 tokens at 20/s: 1.5 s; 10 more than at 0.5 s
     assert series.add(40, 10.0)  # 4 s: 10 tokens in 2.5 s
     assert series.points == [20.0, 20.0, 4.0]
-    assert not series.add(40, 10.0), "not later than the last sample: no point"
+    assert not series.add(40, 10.0), "no token since the last sample: no point"
+    assert not series.add(40, 5.0), "the same tokens over a longer time: no point either"
     assert not series.add(None, 5.0) and not series.add(50, None) and not series.add(50, 0.0)
     assert series.points == [20.0, 20.0, 4.0]
     series.clear()
@@ -121,9 +122,10 @@ async def test_pane_adds_one_point_per_redraw_and_none_after_the_run() -> None:
             assert len(sparkline.values) == tick + 1
         pane.flush()
         assert len(sparkline.values) == 3, "nothing new since the last redraw: no point"
+        pane.feed(LiveStats(tokens=tokens + 5, tokens_per_s=26.0))
         pane.feed(_finished(tokens + 5, 26.0))
         pane.end("finished")
-        assert len(sparkline.values) == 4, "the final numbers make the last point"
+        assert len(sparkline.values) == 3, "the final numbers add no point"
         final = sparkline.values
         pane.feed(LiveStats(tokens=500, tokens_per_s=90.0))
         pane.flush()
@@ -133,6 +135,10 @@ async def test_pane_adds_one_point_per_redraw_and_none_after_the_run() -> None:
         assert str(row.sparkline.render().text).strip(), "the run's shape stays shown"
         pane.begin()
         assert sparkline.values == [], "a new run starts a new line"
+        pane.feed(LiveStats(tokens=12, tokens_per_s=40.0))
+        pane.feed(_finished(12, 40.0))
+        pane.end("finished")
+        assert sparkline.values == [40.0], "a run shorter than a redraw: one point, its average"
 
 
 async def test_ceiling_bar_shows_the_share_of_the_ceiling_only_when_known() -> None:
@@ -206,29 +212,40 @@ def _rates(app: PelicanApp, slot: str) -> list[float]:
 async def test_sparkline_gets_values_while_streaming_and_stops_after(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    with AnthropicTestServer(scenario="slow", chunk_delay_s=0.02) as claude:
+    with AnthropicTestServer(scenario="slow", chunk_delay_s=0.05) as claude:
         _claude(monkeypatch, claude)
         app = make_app(overrides={"claude": {"max_retries": 0}})
         async with app.run_test(size=(160, 48)) as pilot:
             app.choices["left"] = PaneChoice("claude", True)
             app._describe_panes()
-            await pilot.press("1")
             pane = app.pane("left")
-            assert await wait_for(pilot, lambda: len(_rates(app, "left")) >= 2, 20)
-            assert pane.state == "running", "values arrive while it streams"
+            row = pane.query_one(RateRow)
+            drawn: list[tuple[str, int]] = []  # (the pane's state, points) at each new point
+            show_rates = row.show_rates
+
+            def spy(points: list[float]) -> None:
+                drawn.append((pane.state, len(points)))
+                show_rates(points)
+
+            monkeypatch.setattr(row, "show_rates", spy)
+            await pilot.press("1")
             assert await wait_for(pilot, lambda: pane.state == "finished", 30)
             await app.workers.wait_for_complete()
+            while_running = [points for state, points in drawn if state == "running"]
+            assert max(while_running, default=0) >= 2, f"values while it streams: {drawn}"
             after = _rates(app, "left")
-            assert all(value > 0 for value in after)
-            assert len(after) <= app.settings.ui.stats_fps * 30 + 1, "one point per redraw"
+            assert after and all(value > 0 for value in after), repr(after[-4:])
+            assert len(after) == drawn[-1][1]
+            calls = len(drawn)
             for _ in range(5):
                 await pilot.pause(0.1)
             assert _rates(app, "left") == after, "no values after the run"
-            row = next(line for line in screen_text(app).splitlines() if "│ tok/s " in line)
-            left = row.split("││")[0]
-            width = pane.query_one(FloorSparkline).size.width
-            drawn = sum(left.count(bar) for bar in "▁▂▃▄▅▆▇█")
-            assert drawn == min(len(after), width) or drawn > width // 2, row
+            assert len(drawn) == calls, "nothing drawn after the run"
+            line = next(line for line in screen_text(app).splitlines() if "│ tok/s " in line)
+            left = line.split("││")[0]
+            width = row.sparkline.size.width
+            shown = sum(left.count(bar) for bar in "▁▂▃▄▅▆▇█")
+            assert shown == min(len(after), width) or shown > width // 2, line
 
 
 async def test_sparklines_are_hidden_in_blind_mode_until_the_vote(

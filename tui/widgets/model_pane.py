@@ -105,7 +105,7 @@ class ModelPane(Vertical):
         """Memory-bandwidth decode ceiling of the local model (None: unknown or not local)."""
         self.rates = RateSeries()
         """This run's tokens/s, one point per redraw at most (the sparkline's values)."""
-        self._rated: LiveStats | Finished | None = None
+        self._rated: LiveStats | None = None
         """The numbers the last point came from (a point is added only for new ones)."""
         self._rate_row = RateRow()
 
@@ -209,7 +209,8 @@ class ModelPane(Vertical):
             self._timer.pause()
         self.state = state
         self._stats_dirty = True
-        self._add_rate()  # the final numbers' point; none after this until the next run
+        if not self.rates.points:
+            self._add_rate()  # a run shorter than a redraw: its one point, its average
         self.flush()
         if self._failure is not None:
             hint = f" — {self._failure.hint}" if self._failure.hint else ""
@@ -299,15 +300,14 @@ class ModelPane(Vertical):
         self._rate_row.show_ceiling(rate, self.ceiling_tok_s)
 
     def _add_rate(self) -> None:
-        """A point for the sparkline from numbers newer than the last point's."""
-        newest = self._final or self._live
+        """A point for the sparkline from live numbers newer than the last point's.
+
+        Only while the run streams: the final numbers are left out, as some backends
+        count their tokens differently at the end (Claude's live counts are estimates
+        from the text, its final count is the API's), which would draw a spike."""
+        newest = self._live
         if newest is None or newest is self._rated:
             return
         self._rated = newest
-        if isinstance(newest, Finished):
-            tokens = newest.timings.generated_tokens or newest.usage.output_tokens
-            added = self.rates.add(tokens, newest.timings.generation_tokens_per_s)
-        else:
-            added = self.rates.add(newest.tokens, newest.tokens_per_s)
-        if added:
+        if self.rates.add(newest.tokens, newest.tokens_per_s):
             self._rate_row.show_rates(self.rates.points)

@@ -30,8 +30,8 @@ PARTIAL = " ▏▎▍▌▋▊▉"
 class RateSeries:
     """Tokens/s between successive samples of a run, oldest first.
 
-    A sample is the cumulative ``(tokens, tokens/s)`` a backend reports (live
-    numbers, then the final ones). ``tokens / rate`` is the streaming time so
+    A sample is the cumulative ``(tokens, tokens/s)`` a backend reports in its
+    live numbers. ``tokens / rate`` is the streaming time so
     far, so two samples give the rate between them without a clock here (and
     the same numbers draw the same line, in tests too). The first point is the
     first sample's own rate.
@@ -63,8 +63,8 @@ class RateSeries:
         else:
             before, before_rate = self._last
             span = tokens / rate - before / before_rate
-            if tokens < before or span <= 0:
-                return False  # not later than the previous sample: wait for one that is
+            if tokens <= before or span <= 0:
+                return False  # no token since the previous sample: wait for one
             point = (tokens - before) / span
         self._last = (tokens, rate)
         self._pending.append(point)
