@@ -104,7 +104,8 @@ class Workload:
         plan = plan_local(settings.local)
         if plan.model_path is None or not plan.model_path.is_file():
             raise SystemExit(f"no model at {plan.model_path}: run `bin/pelican-tui setup` first")
-        return server_config(settings.local, plan, found.path).command(port)
+        config = server_config(settings.local, found.path, model=plan.model_path, hf=plan.hf)
+        return config.command(port)
 
     def payloads(self) -> list[dict[str, Any]]:
         """The two requests pelican-tui sends (left pane thinking on, right off)."""

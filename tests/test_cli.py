@@ -196,7 +196,8 @@ def test_run_model_flags_reach_llama_servers_command_line(tmp_path: Path) -> Non
     assert (local.n_cpu_moe, local.gpu_layers, local.load_mode) == (3, 0, "mlock")
     assert local.extra_args == ["--flash-attn=off", "--no-warmup"]
     assert settings.prompt == "a heron"
-    command = server_config(local, plan_local(local), Path("llama-server")).command(8080)
+    plan = plan_local(local)
+    command = server_config(local, Path("llama-server"), model=plan.model_path).command(8080)
     for flag, value in (("--n-cpu-moe", "3"), ("-ngl", "0"), ("--load-mode", "mlock")):
         assert command[command.index(flag) + 1] == value, command
     assert "--flash-attn=off" in command and "--no-warmup" in command

@@ -12,7 +12,7 @@ from _gguf_factory import write_tiny_moe
 from _server_support import server_binary, tiny_model
 
 from pelican_tui.backends.engine.comparison import ComparisonEngine
-from pelican_tui.backends.engine.router_sides import RouterSide, router_config
+from pelican_tui.backends.engine.router_sides import RouterSide, build_router_sides
 from pelican_tui.backends.engine.sides import LOCAL, PaneChoice
 from pelican_tui.backends.engine.updates import RunQueued
 from pelican_tui.backends.llama import router as router_module
@@ -75,8 +75,11 @@ def test_plan_reads_each_header_and_decides_what_stays_loaded(
     tight = plan_router(local)
     assert tight.models_max == 1
     assert "both models do not fit in memory together" in tight.turn_reason("smollm2", "tiny-moe")
-    config = router_config(local, tight, Path("/bin/llama-server"))
-    flags = config.command(8080)
+    sides = build_router_sides(_settings(models_folder), tight, Path("/bin/llama-server"))
+    assert len({id(side.openai.server) for side in sides}) == 1  # one server for both
+    server = sides[0].openai.server
+    assert server is not None
+    flags = server.config.command(8080)
     assert flags[1:5] == ["--models-dir", str(models_folder), "--models-max", "1"]
     assert "-m" not in flags and "-hf" not in flags
     assert flags[flags.index("-c") + 1] == "2048"  # passed on to every model

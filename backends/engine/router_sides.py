@@ -19,13 +19,12 @@ from typing import Any
 
 from pelican_tui.backends import events
 from pelican_tui.backends.engine.sides import LOCAL, HashProgress, LocalSide, PaneChoice, Side
-from pelican_tui.backends.llama.config import ServerConfig
-from pelican_tui.backends.llama.local_model import STAND_IN_MAX_TOKENS
+from pelican_tui.backends.llama.local_model import STAND_IN_MAX_TOKENS, server_config
 from pelican_tui.backends.llama.process import LlamaServer, ServerState, StatusCallback
 from pelican_tui.backends.llama.router import RouterLoadError, RouterPlan, ensure_loaded
 from pelican_tui.backends.openai_compat.backend import OpenAICompatibleBackend
 from pelican_tui.backends.protocol import GenerationRequest
-from pelican_tui.backends.settings import LocalSettings, Settings
+from pelican_tui.backends.settings import Settings
 
 ROUTER_SERVER_KEY = "llama-server router"
 
@@ -33,23 +32,6 @@ ROUTER_SERVER_KEY = "llama-server router"
 def side_key(name: str) -> str:
     """The side key of the router's model ``name``: ``local:<name>``."""
     return f"{LOCAL}:{name}"
-
-
-def router_config(local: LocalSettings, plan: RouterPlan, binary: Path) -> ServerConfig:
-    """The router's command line: the folder, how many may stay loaded, and the local
-    settings every model is started with (the router passes its flags on)."""
-    return ServerConfig(
-        binary=binary,
-        models_dir=plan.folder,
-        models_max=plan.models_max,
-        context=local.context,
-        threads=local.threads,
-        n_cpu_moe=local.n_cpu_moe,
-        gpu_layers=local.gpu_layers,
-        load_mode=local.load_mode,
-        extra_args=tuple(local.extra_args),
-        ready_timeout_s=local.ready_timeout_s,
-    )
 
 
 class RouterModelBackend(OpenAICompatibleBackend):
@@ -143,7 +125,10 @@ def build_router_sides(
     """One side per model of ``router`` (unreadable files left out), one server for all."""
     from pelican_tui.backends.hardware import cached_ceiling_tokens_per_s
 
-    server = LlamaServer(router_config(settings.local, router, binary), on_status=on_status)
+    config = server_config(
+        settings.local, binary, models_dir=router.folder, models_max=router.models_max
+    )
+    server = LlamaServer(config, on_status=on_status)
     return [
         RouterSide(
             settings,
@@ -164,6 +149,5 @@ __all__ = [
     "RouterModelBackend",
     "RouterSide",
     "build_router_sides",
-    "router_config",
     "side_key",
 ]

@@ -629,7 +629,8 @@ def make_local_backend(
         )
     if binary is None:
         raise ValueError("a llama-server binary is needed to spawn the local model")
-    server = LlamaServer(server_config(local, plan, binary), on_status=on_status)
+    config = server_config(local, binary, model=plan.model_path, hf=plan.hf)
+    server = LlamaServer(config, on_status=on_status)
     return OpenAICompatibleBackend(
         server=server,
         name=LOCAL,

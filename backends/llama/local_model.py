@@ -283,11 +283,24 @@ def find_cached_hf_model(ref: str) -> CachedHFModel:
     return CachedHFModel(cache, path, f"cached at {path}")
 
 
-def server_config(local: LocalSettings, plan: LocalPlan, binary: Path) -> ServerConfig:
+def server_config(
+    local: LocalSettings,
+    binary: Path,
+    *,
+    model: Path | None = None,
+    hf: str | None = None,
+    models_dir: Path | None = None,
+    models_max: int | None = None,
+) -> ServerConfig:
+    """llama-server's command line for what it serves (one ``model`` file, an ``hf``
+    reference, or in router mode every GGUF of ``models_dir``, at most ``models_max``
+    loaded) with the local settings every model is started with."""
     return ServerConfig(
         binary=binary,
-        model=plan.model_path,
-        hf=plan.hf,
+        model=model,
+        hf=hf,
+        models_dir=models_dir,
+        models_max=models_max,
         context=local.context,
         threads=local.threads,
         n_cpu_moe=local.n_cpu_moe,
