@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,7 @@ from pelican_tui.backends.secrets import (
     secret_values,
 )
 from pelican_tui.backends.settings import ClaudeSettings
+from pelican_tui.backends.store.records import Run, Session, scrub_session
 from pelican_tui.backends.store.sessions import SessionStore
 from pelican_tui.backends.svg.render import SvgRenderer
 
@@ -204,6 +206,38 @@ def test_the_minimum_length_holds_in_the_store(monkeypatch: pytest.MonkeyPatch) 
         hidden = store.create_session(f"long enough: {short}!")
     assert kept.prompt == f"too short to hunt for: {short}"
     assert hidden.prompt == f"long enough: {REDACTED}"
+
+
+def test_an_export_copy_scrubs_every_text_and_dict_a_model_user_or_machine_wrote(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A session stored before the key was known: :func:`scrub_session` hides it in
+    each of the run's 13 texts and dicts and the session's 3 texts, and leaves
+    pelican-tui's own words and the stored session as they are."""
+    monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
+    data = {"note": f"see {KEY}"}
+    now = datetime.now(UTC)
+    run = Run(
+        id=1, session_id=1, slot="left", backend="local", model_id=f"m {KEY}",
+        model_info=data, settings=data, thinking_text=f"t {KEY}", answer=f"a {KEY}",
+        svg=f"<svg>{KEY}</svg>", svg_note=f"n {KEY}", png=None, status="failed",
+        failure_reason=f"401 {KEY}", timings=data, usage=data, peak_ram=data, host=data,
+        started_at=now, finished_at=None, picture_facts=data,
+    )  # fmt: skip
+    session = Session(
+        id=1, created_at=now, prompt=f"p {KEY}", title=f"t {KEY}", verdict=None,
+        runs=(run,), verdict_note=f"v {KEY}", prompt_set="pelican",
+    )  # fmt: skip
+    clean = scrub_session(session)
+    assert KEY not in repr(clean)
+    assert repr(clean).count(REDACTED) == 13 + 3
+    assert (clean.runs[0].slot, clean.runs[0].backend, clean.runs[0].status) == (
+        "left",
+        "local",
+        "failed",
+    )
+    assert clean.prompt_set == "pelican" and clean.runs[0].started_at == now
+    assert repr(session).count(KEY) == 13 + 3  # a copy: the stored session is unchanged
 
 
 def test_a_cut_off_key_is_scrubbed_but_ordinary_endings_are_not() -> None:

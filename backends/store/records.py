@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal, cast, get_args
+from typing import Any, Literal, TypeVar, get_args
 
 from pelican_tui.backends.secrets import Scrubber
 
@@ -205,6 +205,28 @@ class RunNotFound(SessionStoreError, LookupError):
 # --------------------------------------------------------------------------- leaving the machine
 
 
+_SCRUBBED_RUN_FIELDS = (
+    "model_id",
+    "model_info",
+    "settings",
+    "thinking_text",
+    "answer",
+    "svg",
+    "svg_note",
+    "failure_reason",
+    "timings",
+    "usage",
+    "peak_ram",
+    "host",
+    "picture_facts",
+)
+"""The texts and dicts of a :class:`Run` that a model, a server or the machine wrote
+(its slot, backend and status are pelican-tui's own words)."""
+_SCRUBBED_SESSION_FIELDS = ("prompt", "title", "verdict_note")
+"""The texts of a :class:`Session` a user or a model wrote."""
+_Record = TypeVar("_Record", Run, Session)
+
+
 def scrub_session(session: Session) -> Session:
     """A copy of ``session`` with every text and dict field passed through the secret policy
     (:mod:`pelican_tui.backends.secrets`).
@@ -213,37 +235,12 @@ def scrub_session(session: Session) -> Session:
     an older pelican-tui, a key set since) still never leaves the machine.
     """
     scrubber = Scrubber()
-    text = scrubber.text
 
-    def optional(value: str | None) -> str | None:
-        return None if value is None else scrubber.text(value)
-
-    def data(value: JSONDict) -> JSONDict:
-        return cast(JSONDict, scrubber.data(value))
-
-    runs = tuple(
-        dataclasses.replace(
-            run,
-            model_id=text(run.model_id),
-            model_info=data(run.model_info),
-            settings=data(run.settings),
-            thinking_text=text(run.thinking_text),
-            answer=text(run.answer),
-            svg=optional(run.svg),
-            svg_note=optional(run.svg_note),
-            failure_reason=optional(run.failure_reason),
-            timings=data(run.timings),
-            usage=data(run.usage),
-            peak_ram=data(run.peak_ram),
-            host=data(run.host),
-            picture_facts=data(run.picture_facts),
+    def scrubbed(record: _Record, names: tuple[str, ...]) -> _Record:
+        # Scrubber.data passes strings through Scrubber.text and None as it is.
+        return dataclasses.replace(
+            record, **{name: scrubber.data(getattr(record, name)) for name in names}
         )
-        for run in session.runs
-    )
-    return dataclasses.replace(
-        session,
-        prompt=text(session.prompt),
-        title=text(session.title),
-        verdict_note=optional(session.verdict_note),
-        runs=runs,
-    )
+
+    runs = tuple(scrubbed(run, _SCRUBBED_RUN_FIELDS) for run in session.runs)
+    return dataclasses.replace(scrubbed(session, _SCRUBBED_SESSION_FIELDS), runs=runs)
