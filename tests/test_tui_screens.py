@@ -115,6 +115,14 @@ def test_themes_are_readable() -> None:
         for accent in (theme.primary, theme.accent, theme.error, theme.warning, theme.success):
             assert accent is not None
             assert _contrast(accent, theme.background) >= 4.5, (theme.name, accent)
+        # Text on the block and input cursors, and links, are as readable as accents.
+        colors = theme.variables
+        for text, under in (
+            (colors["block-cursor-foreground"], colors["block-cursor-background"]),
+            (colors["input-cursor-foreground"], colors["input-cursor-background"]),
+            (colors["link-color"], theme.background),
+        ):
+            assert _contrast(text, under) >= 4.5, (theme.name, text, under)
 
 
 async def test_themes_register_and_switch() -> None:

@@ -17,8 +17,79 @@ from textual.theme import Theme
 DEFAULT_THEME = "pelican-dark"
 """The theme used when the user has not chosen one."""
 
-PELICAN_DARK = Theme(
-    name="pelican-dark",
+
+def _pelican_theme(
+    name: str,
+    *,
+    dark: bool,
+    primary: str,
+    secondary: str,
+    accent: str,
+    foreground: str,
+    background: str,
+    surface: str,
+    panel: str,
+    boost: str,
+    success: str,
+    warning: str,
+    error: str,
+    muted: str,
+    muted_hover: str,
+    link: str,
+    hover: str,
+    selection: str,
+    footer_on_panel: bool = False,
+) -> Theme:
+    """A pelican theme from its palette: both themes draw the widgets the same way.
+
+    The block cursor, borders and the active scrollbar are ``primary``; keys and
+    the input cursor ``accent``; text on a cursor or button is the ``background``
+    colour. ``muted`` draws blurred borders and idle scrollbars (``muted_hover``
+    under the mouse); ``hover`` and ``selection`` are how much ``primary`` tints a
+    hovered row and selected input text; ``footer_on_panel``: the footer has the
+    panel colour instead of Textual's default.
+    """
+    variables = {
+        "block-cursor-background": primary,
+        "block-cursor-foreground": background,
+        "block-cursor-text-style": "bold",
+        "block-hover-background": f"{primary} {hover}",
+        "footer-key-foreground": accent,
+        "footer-description-foreground": foreground,
+        "input-selection-background": f"{primary} {selection}",
+        "input-cursor-background": accent,
+        "input-cursor-foreground": background,
+        "border": primary,
+        "border-blurred": muted,
+        "scrollbar": muted,
+        "scrollbar-hover": muted_hover,
+        "scrollbar-active": primary,
+        "link-color": link,
+        "button-color-foreground": background,
+    }
+    if footer_on_panel:
+        variables["footer-background"] = panel
+    return Theme(
+        name=name,
+        primary=primary,
+        secondary=secondary,
+        accent=accent,
+        foreground=foreground,
+        background=background,
+        surface=surface,
+        panel=panel,
+        boost=boost,
+        success=success,
+        warning=warning,
+        error=error,
+        dark=dark,
+        variables=variables,
+    )
+
+
+PELICAN_DARK = _pelican_theme(
+    "pelican-dark",
+    dark=True,
     primary="#3A9AD9",  # sea blue
     secondary="#4FB3A9",  # shallow-water teal
     accent="#F5A24B",  # pelican-beak orange
@@ -30,30 +101,17 @@ PELICAN_DARK = Theme(
     success="#7CC68A",
     warning="#F2C14E",
     error="#EF6F6C",
-    dark=True,
-    variables={
-        "block-cursor-background": "#3A9AD9",
-        "block-cursor-foreground": "#0E1821",
-        "block-cursor-text-style": "bold",
-        "block-hover-background": "#3A9AD9 20%",
-        "footer-key-foreground": "#F5A24B",
-        "footer-description-foreground": "#E8E2D6",
-        "input-selection-background": "#3A9AD9 40%",
-        "input-cursor-background": "#F5A24B",
-        "input-cursor-foreground": "#0E1821",
-        "border": "#3A9AD9",
-        "border-blurred": "#2A4355",
-        "scrollbar": "#2A4355",
-        "scrollbar-hover": "#3A6D8C",
-        "scrollbar-active": "#3A9AD9",
-        "link-color": "#7CC0EC",
-        "button-color-foreground": "#0E1821",
-    },
+    muted="#2A4355",
+    muted_hover="#3A6D8C",
+    link="#7CC0EC",
+    hover="20%",
+    selection="40%",
 )
 """Dark: deep sea background, sand-white text, orange for keys and highlights."""
 
-PELICAN_LIGHT = Theme(
-    name="pelican-light",
+PELICAN_LIGHT = _pelican_theme(
+    "pelican-light",
+    dark=False,
     primary="#1C6A99",  # deeper sea blue, readable on sand
     secondary="#236A62",
     accent="#A04A08",  # burnt beak orange, dark enough for text on sand
@@ -65,26 +123,12 @@ PELICAN_LIGHT = Theme(
     success="#276E2B",
     warning="#8A5A00",
     error="#B3261E",
-    dark=False,
-    variables={
-        "block-cursor-background": "#1C6A99",
-        "block-cursor-foreground": "#F7F2E7",
-        "block-cursor-text-style": "bold",
-        "block-hover-background": "#1C6A99 15%",
-        "footer-key-foreground": "#A04A08",
-        "footer-description-foreground": "#1E2A33",
-        "footer-background": "#E2D6BF",
-        "input-selection-background": "#1C6A99 30%",
-        "input-cursor-background": "#A04A08",
-        "input-cursor-foreground": "#F7F2E7",
-        "border": "#1C6A99",
-        "border-blurred": "#C9B99A",
-        "scrollbar": "#C9B99A",
-        "scrollbar-hover": "#A8946F",
-        "scrollbar-active": "#1C6A99",
-        "link-color": "#1C6A99",
-        "button-color-foreground": "#F7F2E7",
-    },
+    muted="#C9B99A",
+    muted_hover="#A8946F",
+    link="#1C6A99",
+    hover="15%",
+    selection="30%",
+    footer_on_panel=True,
 )
 """Light: sand background, ink text, sea blue and burnt orange."""
 
