@@ -16,6 +16,10 @@ blocks on stdin until it is killed.
     after it returns and blocks there. A tiny page cache makes SQLite spill the
     uncommitted pages into the WAL, so they are on disk when the kill comes.
 
+``hold DB``
+    Open the store, report ``{"check": ...}`` (how the open checked it) and
+    block with it open: a pelican-tui killed while it has the store open.
+
 ``loop DB CHARS``
     Checkpoint one run over and over; texts of CHARS characters starting with
     a six-digit sequence number, the same one in the thinking text and the
@@ -106,6 +110,12 @@ def stop(db: Path, operation: str, stop_at: int, target: int) -> None:
         wait_to_be_killed()
 
 
+def hold(db: Path) -> None:
+    with SessionStore.open(db) as store:
+        report(check=store.check_on_open)
+        wait_to_be_killed()
+
+
 def loop(db: Path, chars: int) -> None:
     with SessionStore.open(db) as store:
         session = store.create_session("looping")
@@ -124,6 +134,8 @@ def main(argv: list[str]) -> None:
     mode, db = argv[0], Path(argv[1])
     if mode == "stop":
         stop(db, argv[2], int(argv[3]), int(argv[4]))
+    elif mode == "hold":
+        hold(db)
     elif mode == "loop":
         loop(db, int(argv[2]))
     else:

@@ -279,6 +279,7 @@ def test_writer_killed_mid_transaction_loses_nothing_committed(tmp_path: Path) -
 
     with SessionStore.open(db) as store:
         assert store.moved_corrupt_to is None
+        assert store.check_on_open == "full", "a crashed writer's store is checked whole"
         assert store.interrupted_on_open == 1
         summaries = store.list_sessions(limit=100)
         assert sorted(s.prompt for s in summaries) == [
@@ -457,6 +458,7 @@ def test_a_sessionstore_write_killed_at_any_statement_is_all_or_nothing(
 
         with SessionStore.open(db) as store:
             assert store.moved_corrupt_to is None
+            assert store.check_on_open == "full", "a killed writer's store is checked whole"
             conn = store._connection()
             assert [tuple(r) for r in conn.execute("PRAGMA integrity_check")] == [("ok",)]
             deleted = operation == "delete_session" and new
@@ -717,6 +719,119 @@ def test_damaged_pages_are_detected_and_moved_aside() -> None:
         assert store.moved_corrupt_to is not None
         assert store.moved_corrupt_to.read_bytes() == bytes(data)
         assert store.list_sessions() == []
+
+
+def _closed_record(db: Path) -> Path:
+    return db.with_name(db.name + "-closed")
+
+
+def _store_of_forty(db: Path) -> int:
+    """A store of 40 sessions, closed cleanly; the root page of its sessions table."""
+    with SessionStore.open(db) as store:
+        for i in range(40):
+            store.create_session(f"prompt {i} " + "x" * 2000)
+        root = store._connection().execute(
+            "SELECT rootpage FROM sqlite_master WHERE name = 'sessions'"
+        )
+        page = int(root.fetchone()[0])
+    assert _closed_record(db).exists()
+    assert not db.with_name(db.name + "-wal").exists()
+    return page
+
+
+def _damage_unseen(db: Path, page_number: int) -> bytes:
+    """Overwrite one page, then give the file back its modification time (the size
+    does not change): to the file's metadata, it is as it was."""
+    before = db.stat()
+    data = bytearray(db.read_bytes())
+    page = 4096
+    start = (page_number - 1) * page
+    assert len(data) >= start + page
+    data[start : start + page] = bytes(range(256)) * (page // 256)
+    db.write_bytes(bytes(data))
+    os.utime(db, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = db.stat()
+    assert (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    return bytes(data)
+
+
+def test_a_clean_reopen_skips_the_whole_file_check() -> None:
+    db = locations.sessions_db()
+    closed = _closed_record(db)
+    with SessionStore.open(db) as store:
+        assert store.check_on_open == "full", "a new file has no clean close yet"
+        make_comparison(store, "kept")
+        # A second store in this process (the sessions screen beside the engine's).
+        with SessionStore.open(db) as second:
+            assert second.check_on_open == "open here"
+            assert [s.prompt for s in second.list_sessions()] == ["kept"]
+        assert not closed.exists(), "the first store is still open"
+    assert closed.exists()
+    with SessionStore.open(db) as store:
+        assert store.check_on_open == "clean close"
+        assert not closed.exists(), "open: a crash now must leave no clean-close record"
+        assert [s.prompt for s in store.list_sessions()] == ["kept"]
+    with SessionStore.open(db) as store:
+        assert store.check_on_open == "clean close"
+    # Changed since (a write by anything else moves the modification time): whole again.
+    os.utime(db, ns=(db.stat().st_atime_ns, db.stat().st_mtime_ns + 1))
+    with SessionStore.open(db) as store:
+        assert store.check_on_open == "full"
+        assert store.moved_corrupt_to is None
+
+
+def test_a_store_another_process_has_open_is_checked_whole(tmp_path: Path) -> None:
+    db = tmp_path / "sessions.sqlite3"
+    _store_of_forty(db)
+    writer = _Writer("hold", db)
+    try:
+        assert writer.report() == {"check": "clean close"}
+        with SessionStore.open(db) as store:
+            assert store.check_on_open == "full"
+        assert not _closed_record(db).exists(), "not the last to close: no record"
+    finally:
+        writer.close()
+
+
+def test_a_corrupt_file_is_detected_after_an_unclean_close(tmp_path: Path) -> None:
+    """A pelican-tui killed with the store open leaves its write-ahead log: the next
+    open checks the whole file even when a clean-close record matches it."""
+    db = tmp_path / "sessions.sqlite3"
+    page = _store_of_forty(db)
+    record = _closed_record(db).read_bytes()
+    writer = _Writer("hold", db)
+    try:
+        assert writer.report() == {"check": "clean close"}
+        writer.kill()
+    finally:
+        writer.close()
+    assert db.with_name(db.name + "-wal").exists(), "the killed writer left its log"
+    damaged = _damage_unseen(db, page)
+    _closed_record(db).write_bytes(record)  # as if nothing had removed it
+    with SessionStore.open(db, clock=FixedClock()) as store:
+        assert store.check_on_open == "full"
+        moved = store.moved_corrupt_to
+        assert moved is not None and moved.read_bytes() == damaged, "kept, byte for byte"
+        assert any(str(moved) in notice and "damaged" in notice for notice in store.notices)
+        assert store.list_sessions() == []
+
+
+def test_damage_seen_while_open_gets_the_whole_check_next_time() -> None:
+    """Damage a clean close cannot see is found by the first read; that store's close
+    records no clean close, so the next open checks the whole file and moves it aside."""
+    db = locations.sessions_db()
+    damaged = _damage_unseen(db, _store_of_forty(db))
+    with SessionStore.open(db) as store:
+        assert store.check_on_open == "clean close"
+        assert store.moved_corrupt_to is None, "the check was skipped"
+        with pytest.raises(SessionStoreError, match="malformed"):
+            store.list_sessions()
+    assert not _closed_record(db).exists()
+    with SessionStore.open(db) as store:
+        assert store.check_on_open == "full"
+        assert store.moved_corrupt_to is not None
+        assert store.moved_corrupt_to.read_bytes() == damaged
+        assert not _closed_record(store.moved_corrupt_to).exists()
 
 
 # --------------------------------------------------------------------------- secrets

@@ -2,7 +2,8 @@
 
 Opening it reads the same with 170 sessions as with a screenful: one page (the
 screen's height and a margin), the count of all of them, and the next page only
-when the cursor nears the end.
+when the cursor nears the end. Nor does it check the whole file again while the
+app has the store open.
 """
 
 from __future__ import annotations
@@ -10,10 +11,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from _app_support import make_app
 from test_tui_screens import NOT_DISMISSED, Host, run_host, until
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Label
 
+from pelican_tui.backends import locations
 from pelican_tui.backends.store.sessions import SessionStore
 from pelican_tui.screens.sessions_screen import PAGE_SIZE, SessionAction, SessionsScreen
 
@@ -85,3 +88,28 @@ async def test_deleting_keeps_the_count_and_the_next_page_right(tmp_path: Path) 
         await until(pilot, lambda: app.result is not NOT_DISMISSED)
 
     await run_host(lambda: SessionsScreen(db), body, size=(100, 40))
+
+
+async def test_the_screen_beside_the_apps_open_store_skips_the_whole_file_check() -> None:
+    """The app's store (opened by its first comparison) was checked when it opened:
+    the screen's own store on the same file, in the same process, is not checked again;
+    and the app's close leaves the record that lets the next start skip it too."""
+    db = locations.sessions_db()
+    make_history(db, 3)
+    closed = db.with_name(db.name + "-closed")
+    app = make_app()
+    async with app.run_test(size=(100, 40)) as pilot:
+        store = await app.engine.store()
+        assert store.check_on_open == "clean close"
+        await pilot.press("o")
+        await until(pilot, lambda: isinstance(app.screen, SessionsScreen) and app.screen.loaded)
+        screen = app.screen
+        assert isinstance(screen, SessionsScreen)
+        assert screen.total == 3
+        assert screen._store is not None and screen._store.check_on_open == "open here"
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, SessionsScreen))
+        assert not closed.exists(), "the app still has the store open"
+    assert closed.exists()
+    with SessionStore.open(db) as again:
+        assert again.check_on_open == "clean close"

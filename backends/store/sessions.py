@@ -207,6 +207,10 @@ class SessionStore:
         """Where a corrupt store was moved on open (None: it was fine)."""
         self.interrupted_on_open = 0
         """How many runs of crashed processes :meth:`open` marked "interrupted"."""
+        self.check_on_open: database.Check = "full"
+        """How :meth:`open` checked the file: the whole of it only when it may not be
+        as pelican-tui left it (:data:`.database.Check`)."""
+        self._damaged = False
 
     # ----------------------------------------------------------------- opening
 
@@ -235,15 +239,16 @@ class SessionStore:
             database.create_private_file(path)
         moved: Path | None = None
         try:
-            conn = database.open_checked(path, busy_timeout)
+            conn, check = database.open_checked(path, busy_timeout)
         except database.Corrupt:
             moved = database.move_aside(path, now())
             database.create_private_file(path)
             try:
-                conn = database.open_checked(path, busy_timeout)
+                conn, check = database.open_checked(path, busy_timeout)
             except database.Corrupt as error:  # a fresh file can't be corrupt; say so plainly
                 raise SessionStoreError(f"could not create a session store at {path}") from error
         store = cls(conn, path, clock=now, moved_corrupt_to=moved)
+        store.check_on_open = check
         try:
             store.interrupted_on_open = store.mark_interrupted()
         except BaseException:
@@ -270,7 +275,8 @@ class SessionStore:
             if self._conn is not None:
                 with contextlib.suppress(sqlite3.Error):
                     self._conn.execute("PRAGMA optimize")
-                self._conn.close()
+                # Damage seen: no clean-close record, so the next open checks it all.
+                database.close(self._conn, self.path, whole=not self._damaged)
                 self._conn = None
 
     def __enter__(self) -> SessionStore:
@@ -308,6 +314,7 @@ class SessionStore:
                 with contextlib.suppress(sqlite3.Error):
                     conn.execute("ROLLBACK")
                 if isinstance(error, sqlite3.Error):
+                    self._damaged |= database.is_corruption(error)
                     raise SessionStoreError(
                         f"could not save to the session store {self.path}: {error}"
                     ) from error
@@ -326,6 +333,7 @@ class SessionStore:
                     with contextlib.suppress(sqlite3.Error):
                         conn.execute("COMMIT")
             except sqlite3.Error as error:
+                self._damaged |= database.is_corruption(error)
                 raise SessionStoreError(
                     f"could not read the session store {self.path}: {error}"
                 ) from error
