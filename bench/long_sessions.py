@@ -11,7 +11,9 @@ Usage: python bench/long_sessions.py [--sessions 50,500] [--rounds 3] [--runs-in
    ``tests/svg_corpus`` (67-77 KB), timings, usage, memory peaks and picture
    facts; a verdict on every third. 50 sessions fill a screen; 500 are the
    long history. ``SessionStore.open`` is timed on each, warm and with the
-   file dropped from the page cache (it checks the whole file).
+   file dropped from the page cache, after a clean close (the header is
+   checked) and after an unclean one (the whole file is: ``PRAGMA
+   quick_check``, as after a crash).
 2. ``--rounds`` rounds, the order turned by one each round, start pelican-tui
    (the stand-in, ``--max-tokens`` per answer) on a fresh home and on a copy of
    each full one, and time in each:
@@ -55,6 +57,7 @@ from pty_terminal import PtyTerminal
 from report import Spread
 from workload import ROOT
 
+from pelican_tui.backends.store.database import CLOSED_SUFFIX
 from pelican_tui.backends.store.sessions import SessionStore
 
 PROMPT = "Generate an SVG of a pelican riding a bicycle"
@@ -309,9 +312,12 @@ def one_app(launcher: Launcher, kind: str, *, runs_in_app: int = 0) -> dict[str,
     return out
 
 
-def store_open_s(db: Path, cold: bool) -> float:
-    """Seconds :meth:`SessionStore.open` takes on ``db`` (it checks the whole file);
-    ``cold``: with the file's pages first dropped from the page cache."""
+def store_open_s(db: Path, cold: bool, whole: bool = False) -> float:
+    """Seconds :meth:`SessionStore.open` takes on ``db``; ``cold``: with the file's
+    pages first dropped from the page cache; ``whole``: as after an unclean close
+    (no clean-close record), so it checks the whole file."""
+    if whole:
+        db.with_name(db.name + CLOSED_SUFFIX).unlink(missing_ok=True)
     if cold:
         for path in (db, db.with_name(db.name + "-wal")):
             if path.exists():
@@ -321,8 +327,13 @@ def store_open_s(db: Path, cold: bool) -> float:
                 finally:
                     os.close(fd)
     started = time.perf_counter()
-    SessionStore.open(db, create=False).close()
-    return time.perf_counter() - started
+    store = SessionStore.open(db, create=False)
+    elapsed = time.perf_counter() - started
+    store.close()
+    expected = "full" if whole else "clean close"
+    if store.check_on_open != expected:
+        raise RuntimeError(f"SessionStore.open checked {store.check_on_open!r}, not {expected!r}")
+    return elapsed
 
 
 def sessions_screen_cost(dbs: dict[str, Path], repeats: int) -> dict[str, list[float]]:
@@ -436,15 +447,18 @@ def main(argv: list[str] | None = None) -> int:
             db = template / "data" / "sessions.sqlite3"
             say(f"writing {size} sessions through SessionStore ...")
             stores[str(size)] = fill_store(db, size)
-            stores[str(size)]["open_warm_s"] = [store_open_s(db, cold=False) for _ in range(5)]
-            stores[str(size)]["open_cold_s"] = [store_open_s(db, cold=True) for _ in range(3)]
+            info = stores[str(size)]
+            for whole, name in ((False, "open"), (True, "open_whole")):
+                info[f"{name}_warm_s"] = [store_open_s(db, False, whole) for _ in range(5)]
+                info[f"{name}_cold_s"] = [store_open_s(db, True, whole) for _ in range(3)]
             launchers[str(size)] = Launcher(
                 home_template=template, bytecode_cache=cache, max_tokens=args.max_tokens
             )
             say(
-                f"  {stores[str(size)]['bytes'] / 1e6:.0f} MB; SessionStore.open "
-                f"{_fmt(stores[str(size)]['open_warm_s'])} s warm, "
-                f"{_fmt(stores[str(size)]['open_cold_s'])} s cold"
+                f"  {info['bytes'] / 1e6:.0f} MB; SessionStore.open after a clean close "
+                f"{_fmt(info['open_warm_s'])} s warm, {_fmt(info['open_cold_s'])} s cold; "
+                f"after an unclean one {_fmt(info['open_whole_warm_s'])} s warm, "
+                f"{_fmt(info['open_whole_cold_s'])} s cold"
             )
         screen_cpu: dict[str, list[float]] = {}
         if args.screen_repeats:
@@ -518,8 +532,10 @@ def main(argv: list[str] | None = None) -> int:
     for size in sizes:
         info = stores[str(size)]
         print(
-            f"  SessionStore.open, {size} sessions ({info['bytes'] / 1e6:.0f} MB): "
-            f"{_fmt(info['open_warm_s'])} warm, {_fmt(info['open_cold_s'])} cold"
+            f"  SessionStore.open, {size} sessions ({info['bytes'] / 1e6:.0f} MB), after a "
+            f"clean close: {_fmt(info['open_warm_s'])} warm, {_fmt(info['open_cold_s'])} cold; "
+            f"after an unclean one (whole file): {_fmt(info['open_whole_warm_s'])} warm, "
+            f"{_fmt(info['open_whole_cold_s'])} cold"
         )
     if long_app is not None:
         before, after = long_app, long_app["after_runs"]
