@@ -25,14 +25,16 @@ from _anthropic_server import AnthropicTestServer
 from _server_support import pid_alive, server_binary, tiny_model, wait_until
 
 from pelican_tui.backends import locations
+from pelican_tui.backends.engine.batch import plan_batch
 from pelican_tui.backends.llama import process as llama_process
 from pelican_tui.backends.llama.config import ServerConfig
 from pelican_tui.backends.llama.process import LlamaServer
+from pelican_tui.backends.prompt_sets import NamedPrompt
 from pelican_tui.backends.store.records import Run, Session
 from pelican_tui.backends.store.sessions import SessionStore
 from pelican_tui.backends.svg.extract import extract_svg
 from pelican_tui.cli import run as headless
-from pelican_tui.cli.run import SessionPlan, plan_sessions, run_command
+from pelican_tui.cli.run import plan_modes, run_command
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 CLAUDE_KEY = "sk-ant-test-headless-" + secrets.token_hex(12)
@@ -156,24 +158,29 @@ def check_host(run: Run) -> None:
 # --------------------------------------------------------------------------- the layout
 
 
-def _layout(plans: list[SessionPlan]) -> list[tuple[int, str, tuple[tuple[str, str, bool], ...]]]:
+def _layout(
+    samples: int, modes: list[bool], with_claude: bool
+) -> list[tuple[int, str, tuple[tuple[str, str, bool], ...]]]:
+    """The sessions of a one-prompt batch in order: (sample, thinking label, choices)."""
+    steps = plan_batch([NamedPrompt("prompt", "draw")], samples)
     return [
-        (p.sample, p.label, tuple((s, c.side, c.thinking) for s, c in p.choices.items()))
-        for p in plans
+        (step.sample, p.label, tuple((s, c.side, c.thinking) for s, c in p.choices.items()))
+        for step in steps
+        for p in plan_modes(modes, with_claude)
     ]
 
 
 def test_session_layout() -> None:
-    assert _layout(plan_sessions(2, [True, False], with_claude=True)) == [
+    assert _layout(2, [True, False], with_claude=True) == [
         (1, "on", (("left", "local", True), ("right", "claude", True))),
         (1, "off", (("left", "local", False), ("right", "claude", False))),
         (2, "on", (("left", "local", True), ("right", "claude", True))),
         (2, "off", (("left", "local", False), ("right", "claude", False))),
     ]
-    assert _layout(plan_sessions(1, [True, False], with_claude=False)) == [
+    assert _layout(1, [True, False], with_claude=False) == [
         (1, "on vs off", (("left", "local", True), ("right", "local", False)))
     ]
-    assert _layout(plan_sessions(3, [False], with_claude=False)) == [
+    assert _layout(3, [False], with_claude=False) == [
         (n, "off", (("left", "local", False),)) for n in (1, 2, 3)
     ]
 
@@ -187,8 +194,8 @@ def test_the_engine_decides_which_runs_take_turns(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-" + "x" * 20)
     settings = load_settings({"local": {"model": tiny_model(), "context": 2048}})
     engine = ComparisonEngine(settings, Prepared(server_binary(), "cache"))
-    [local_both] = plan_sessions(1, [True, False], with_claude=False)
-    [with_claude, _] = plan_sessions(1, [True, False], with_claude=True)
+    [local_both] = plan_modes([True, False], with_claude=False)
+    [with_claude, _] = plan_modes([True, False], with_claude=True)
     assert engine.same_server(local_both.choices)
     assert not engine.same_server(with_claude.choices)
 

@@ -27,6 +27,7 @@ from textual.widgets import Footer, Input
 from textual.worker import Worker, WorkerState
 
 from pelican_tui.backends import locations
+from pelican_tui.backends.engine.batch import BatchStep, plan_batch, run_step
 from pelican_tui.backends.engine.comparison import (
     SLOTS,
     ComparisonEngine,
@@ -45,6 +46,7 @@ from pelican_tui.backends.engine.updates import (
 from pelican_tui.backends.events import Failed, TextDelta
 from pelican_tui.backends.llama.prepare import Prepared
 from pelican_tui.backends.llama.process import ServerStartError, ServerState, ServerStatus
+from pelican_tui.backends.prompt_sets import NamedPrompt, PromptSet
 from pelican_tui.backends.protocol import EFFORTS, BackendStatus
 from pelican_tui.backends.resources import ResourceSample
 from pelican_tui.backends.settings import LocalSettings, Settings
@@ -109,6 +111,7 @@ class PelicanApp(Voting):
         Binding("f", "fullscreen", "Picture", id="fullscreen"),
         Binding("a", "view_answer", "Answer text", show=False, id="view_answer"),
         Binding("n", "cycle_samples", "Samples", show=False, id="cycle_samples"),
+        Binding("P", "run_set", "Run a prompt set", show=False, id="run_set"),
         Binding("B", "toggle_blind", "Blind", id="toggle_blind"),
         Binding(
             "less_than_sign", "verdict('left')", "Left (A) better", show=False, id="verdict_left"
@@ -451,10 +454,41 @@ class PelicanApp(Voting):
     def action_run_both(self) -> None:
         """Run every pane on the prompt, :attr:`samples` times (one session per sample)."""
         self._take_prompt()
+        self._run_batch(plan_batch([NamedPrompt("prompt", self.prompt)], self.samples))
+
+    def action_run_set(self) -> None:
+        """Pick a prompt set (``prompts.toml``) and run every prompt of it."""
+        from pelican_tui.backends.prompt_sets import PromptSetsError, load_prompt_sets
+        from pelican_tui.screens.prompt_set_screen import PromptSetScreen
+
+        try:
+            sets = load_prompt_sets()
+        except PromptSetsError as error:
+            self.notify(str(error), title="Prompt sets", severity="error", timeout=15)
+            return
+        times = "once" if self.samples == 1 else f"{self.samples} times"
+        runs = f"both panes, {times}" + (", blind" if self.blind else "")
+
+        def chosen(prompt_set: PromptSet | None) -> None:
+            if prompt_set is not None:
+                self.run_prompt_set(prompt_set)
+
+        self.push_screen(PromptSetScreen(sets, locations.prompt_sets_file(), runs), chosen)
+
+    def run_prompt_set(self, prompt_set: PromptSet) -> None:
+        """Run every pane on every prompt of ``prompt_set``, :attr:`samples` times each
+        (one session per prompt and sample, as ``pelican-tui run --set NAME``)."""
+        self._run_batch(plan_batch(prompt_set, self.samples))
+        count = len(prompt_set.prompts)
+        times = f", {self.samples} samples each" if self.samples > 1 else ""
+        self.notify(f"Running prompt set {prompt_set.name}: {count} prompt(s){times}; "
+                    "c cancels.", timeout=5)  # fmt: skip
+
+    def _run_batch(self, steps: list[BatchStep]) -> None:
         self.engine.cancel()
         self.session_id = None
         self.pane_runs = {}
-        self._compare(dict(self.choices), session_id=None, samples=self.samples)
+        self._compare(dict(self.choices), session_id=None, steps=steps)
 
     def action_run_pane(self, slot: Slot) -> None:
         """Run one pane again; it joins the current session unless that pane is running."""
@@ -470,8 +504,14 @@ class PelicanApp(Voting):
         self._compare({slot: self.choices[slot]}, session_id=session_id)
 
     def _compare(
-        self, choices: dict[Slot, PaneChoice], session_id: int | None, samples: int = 1
+        self,
+        choices: dict[Slot, PaneChoice],
+        session_id: int | None,
+        steps: list[BatchStep] | None = None,
     ) -> None:
+        """Run ``choices`` through the engine, step by step (one prompt, once: the
+        prompt box's)."""
+        steps = steps or plan_batch([NamedPrompt("prompt", self.prompt)], 1)
         self._comparisons += 1
         number = self._comparisons
         for slot in choices:
@@ -483,7 +523,7 @@ class PelicanApp(Voting):
             self.notify("Both panes use one server: they run in turn, each at full speed.",
                         timeout=4)  # fmt: skip
         self.run_worker(
-            self._comparison(number, choices, session_id, samples, blind),
+            self._comparison(number, choices, session_id, steps, blind),
             group=f"comparison-{number}",
             exit_on_error=False,
             name="run the comparison",
@@ -494,12 +534,12 @@ class PelicanApp(Voting):
         number: int,
         choices: dict[Slot, PaneChoice],
         session_id: int | None,
-        samples: int,
+        steps: list[BatchStep],
         blind: bool,
     ) -> None:
-        """Run the comparison ``samples`` times in a row, one session each (as
-        ``pelican-tui run --samples N`` does); in blind mode each sample becomes a
-        pair to vote on."""
+        """Run the comparison once per step, one session each (as ``pelican-tui run
+        --samples N [--set NAME]`` does); in blind mode each step becomes a pair to
+        vote on."""
 
         def on_update(update: Any) -> None:
             slot = getattr(update, "slot", None)
@@ -509,24 +549,20 @@ class PelicanApp(Voting):
                 self._draw_update(update)
 
         self._in_progress.add(number)
-        self._progress = (0, samples * len(choices))
+        self._progress = (0, len(steps) * len(choices))
         if blind:
             self._blind_of = number
-        base = self.engine.title(self.prompt, choices)
         try:
-            for sample in range(1, samples + 1):
-                self._sample = (sample, samples)
+            for step in steps:
+                self._step = step
                 self.show_blind()
-                outcome = await self.engine.run_comparison(
-                    self.prompt,
-                    choices,
-                    on_update,
-                    session_id=session_id,
-                    title=f"{base} · sample {sample}/{samples}" if samples > 1 else None,
+                self.show_modes()
+                outcome = await run_step(
+                    self.engine, step, choices, on_update, session_id=session_id
                 )
                 if blind and self._blind_of == number:
                     with contextlib.suppress(NoMatches):
-                        await self.add_pair(outcome, sample, samples)
+                        await self.add_pair(outcome, step.label)
                 if outcome.cancelled or outcome.refused or self._series != number:
                     break  # cancelled, cannot run, or a newer comparison took over
         finally:
@@ -535,6 +571,7 @@ class PelicanApp(Voting):
                 self._blind_of = None
             with contextlib.suppress(NoMatches):
                 self.show_blind()
+                self.show_modes()
 
     def _draw_update(self, update: Any) -> None:
         """Draw one engine update (see :mod:`pelican_tui.backends.engine.run`)."""

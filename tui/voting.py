@@ -37,6 +37,7 @@ from pelican_tui.widgets.status_bar import StatusBar
 from pelican_tui.widgets.vote_pair import PairView, vote_keys_line
 
 if TYPE_CHECKING:
+    from pelican_tui.backends.engine.batch import BatchStep
     from pelican_tui.backends.engine.comparison import ComparisonResult
     from pelican_tui.backends.engine.run import RunResult
     from pelican_tui.widgets.model_pane import ModelPane
@@ -94,8 +95,8 @@ class Voting(App[None]):
         """Pairs of runs voted on from the main screen, and how."""
         self._progress = (0, 0)
         """(runs started, runs planned) of the comparison in progress."""
-        self._sample = (1, 1)
-        """(sample, samples) of the comparison in progress."""
+        self._step: BatchStep | None = None
+        """The step of the batch in progress (prompt, sample), or the last one."""
         self._in_progress: set[int] = set()
         """Numbers of the comparisons in progress."""
         self._blind_of: int | None = None
@@ -123,10 +124,14 @@ class Voting(App[None]):
     # -- drawing ----------------------------------------------------------------------
 
     def show_modes(self) -> None:
-        """The prompt's subtitle says how ``r`` runs: samples, blind."""
+        """The prompt's subtitle says how ``r`` runs (samples, blind), and while a
+        prompt set runs, where it is ("set animals: heron 2/3 · sample 1/4")."""
         words = [f"{self.samples} samples per pane"] if self.samples > 1 else []
         if self.blind:
             words.append("blind")
+        step = self._step
+        if self.comparing and step is not None and step.set_name is not None:
+            words = [f"set {step.set_name}: {step.label}"]
         self.query_one("#prompt", Input).border_subtitle = " · ".join(words)
 
     def _vote_keys(self) -> dict[str, str]:
@@ -144,10 +149,10 @@ class Voting(App[None]):
         if not hidden:
             return
         view = self.query_one(PairView)
-        sample, samples = self._sample
         running = ""
         if self._blind_of is not None:
-            of = f"sample {sample}/{samples} · " if samples > 1 else ""
+            label = self._step.label if self._step is not None else ""
+            of = f"{label} · " if label else ""
             running = f"{of}A: running… B: running…"
         if self.pending_pairs:
             pair = self.pending_pairs[0]
@@ -162,8 +167,9 @@ class Voting(App[None]):
             view.set_status(f"Blind · {running}" if running else "Blind")
             view.set_keys("The pictures are shown as A and B when both are done · c cancels")
 
-    async def add_pair(self, outcome: ComparisonResult, sample: int, samples: int) -> None:
-        """A finished blind sample becomes a pair to vote on, in random order."""
+    async def add_pair(self, outcome: ComparisonResult, label: str) -> None:
+        """A finished blind sample becomes a pair to vote on, in random order;
+        ``label`` says which (:attr:`~pelican_tui.backends.engine.batch.BatchStep.label`)."""
         results = outcome.results
         if set(results) != set(SLOTS):
             return  # a pane did not run: nothing to compare
@@ -186,7 +192,6 @@ class Voting(App[None]):
                 )
             )
         a, b = shown_as(contenders[0], contenders[1], blind=True, rng=self._rng)
-        label = f"sample {sample}/{samples}" if samples > 1 else ""
         self.pending_pairs.append(VotePair(a, b, label))
         self.show_blind()
 
@@ -267,7 +272,17 @@ class Voting(App[None]):
 
         store = await self.engine.store()
         prompt = self._screen_prompt()
-        self.push_screen(GalleryScreen(store, prompt, blind=self.blind, mode=self.image_mode))
+        prompts: list[tuple[str, str]] = []
+        step = self._step
+        if step is not None and step.prompt_set is not None:  # after a set: its prompts
+            prompts = [
+                (f"{step.prompt_set.name}/{p.name}", p.text) for p in step.prompt_set.prompts
+            ]
+            prompt = step.prompt.text
+        screen = GalleryScreen(
+            store, prompt, blind=self.blind, mode=self.image_mode, prompts=prompts
+        )
+        self.push_screen(screen)
 
     @work(exclusive=True, group="screens", exit_on_error=False, name="open the leaderboard")
     async def action_leaderboard(self) -> None:

@@ -79,6 +79,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from pelican_tui.backends.engine import updates
+from pelican_tui.backends.engine.batch import BatchStep, plan_batch, run_step
 from pelican_tui.backends.engine.comparison import (
     PNG_SIZE,
     SLOTS,
@@ -122,38 +123,35 @@ EXIT_TERMINATED = 143
 
 
 @dataclass(frozen=True, slots=True)
-class SessionPlan:
-    """One session of a batch: which sample, and what each slot runs."""
+class ModePlan:
+    """One session of a batch step: what each slot runs."""
 
-    sample: int
     label: str
     """Thinking: on, off, or "on vs off" (local only, both modes in one session)."""
     choices: dict[Slot, PaneChoice]
 
 
-def plan_sessions(samples: int, modes: Sequence[bool], with_claude: bool) -> list[SessionPlan]:
-    """Which sessions a batch makes, in order (see the module doc for the layout).
+def plan_modes(modes: Sequence[bool], with_claude: bool) -> list[ModePlan]:
+    """The sessions each step of the batch makes, in order (see the module doc).
 
     Which runs go together and which take turns is the engine's decision (runs
     on one server take turns), the same as in the TUI.
     """
-    plans: list[SessionPlan] = []
-    choices: dict[Slot, PaneChoice]
-    for sample in range(1, samples + 1):
-        if with_claude:
-            for thinking in modes:
-                choices = {
-                    "left": PaneChoice(LOCAL, thinking),
-                    "right": PaneChoice(CLAUDE, thinking),
-                }
-                plans.append(SessionPlan(sample, "on" if thinking else "off", choices))
-        elif len(modes) == 2:
-            choices = {"left": PaneChoice(LOCAL, True), "right": PaneChoice(LOCAL, False)}
-            plans.append(SessionPlan(sample, "on vs off", choices))
-        else:
-            label = "on" if modes[0] else "off"
-            plans.append(SessionPlan(sample, label, {"left": PaneChoice(LOCAL, modes[0])}))
-    return plans
+    if with_claude:
+        return [
+            ModePlan(
+                "on" if thinking else "off",
+                {"left": PaneChoice(LOCAL, thinking), "right": PaneChoice(CLAUDE, thinking)},
+            )
+            for thinking in modes
+        ]
+    if len(modes) == 2:
+        return [
+            ModePlan(
+                "on vs off", {"left": PaneChoice(LOCAL, True), "right": PaneChoice(LOCAL, False)}
+            )
+        ]
+    return [ModePlan("on" if modes[0] else "off", {"left": PaneChoice(LOCAL, modes[0])})]
 
 
 class _Batch:
@@ -196,8 +194,8 @@ class _Batch:
         self.stopped: str | None = None
         """Why the batch stopped early: a signal ("interrupted", "terminated"), else None."""
         self.fatal: str | None = None
-        self._current: SessionPlan | None = None
-        self._current_prompt: NamedPrompt | None = None
+        self._current: tuple[BatchStep, ModePlan] | None = None
+        """The step of the batch and the session of it that runs now."""
 
     # ----------------------------------------------------------------- entry
 
@@ -251,28 +249,21 @@ class _Batch:
         started = await self._start_local()
         if started is not None:
             return started
-        plans = plan_sessions(self.samples, self.modes, self.with_claude)
-        batch = [(prompt, plan) for prompt in self.prompts for plan in plans]
-        private = self.prompt_set is not None and self.prompt_set.private
-        for index, (prompt, plan) in enumerate(batch, start=1):
-            self._current, self._current_prompt = plan, prompt
+        plans = plan_modes(self.modes, self.with_claude)
+        steps = plan_batch(self.prompt_set or self.prompts, self.samples)
+        batch = [(step, plan) for step in steps for plan in plans]
+        for index, (step, plan) in enumerate(batch, start=1):
+            self._current = step, plan
             how = "in turn (one server)" if self.engine.same_server(plan.choices) else "together"
             who = " and ".join(
                 f"{c.side} ({'on' if c.thinking else 'off'})" for c in plan.choices.values()
             )
-            which = f"prompt {prompt.name}, " if self.prompt_set is not None else ""
+            which = f"prompt {step.prompt.name}, " if self.prompt_set is not None else ""
             self.progress.say(
-                f"[{index}/{len(batch)}] {which}sample {plan.sample}/{self.samples}, "
+                f"[{index}/{len(batch)}] {which}sample {step.sample}/{self.samples}, "
                 f"thinking {plan.label}: {who}" + (f", {how}" if len(plan.choices) > 1 else "")
             )
-            result = await self.engine.run_comparison(
-                prompt.text,
-                plan.choices,
-                self._on_update,
-                title=self._title(plan, prompt),
-                prompt_set=self.prompt_set.name if self.prompt_set is not None else None,
-                private=private,
-            )
+            result = await run_step(self.engine, step, plan.choices, self._on_update)
             if result.session_id is None:
                 self.fatal = self.fatal or "the session store failed"
                 self.progress.say(f"pelican-tui run: {self.fatal}; stopping the batch.")
@@ -299,11 +290,11 @@ class _Batch:
             case updates.RunQueued():
                 self.progress.say(f"  {update.slot}: {update.reason}")
             case updates.SessionStarted():
-                plan, prompt = self._current, self._current_prompt
-                assert plan is not None and prompt is not None
-                outcome = SessionOutcome(update.session_id, plan.sample, plan.label)
+                assert self._current is not None
+                step, plan = self._current
+                outcome = SessionOutcome(update.session_id, step.sample, plan.label)
                 if self.prompt_set is not None:
-                    outcome.prompt_name = prompt.name
+                    outcome.prompt_name = step.prompt.name
                 self.outcomes.append(outcome)
                 self.progress.say(f"  session {update.session_id}")
             case updates.RunRefused():
@@ -314,8 +305,7 @@ class _Batch:
                 self.fatal = self.fatal or update.message
 
     def _who(self, slot: Slot) -> str:
-        plan = self._current
-        choice = plan.choices.get(slot) if plan is not None else None
+        choice = self._current[1].choices.get(slot) if self._current is not None else None
         if choice is None:
             return ""
         return f"{choice.side} ({'on' if choice.thinking else 'off'})"
@@ -359,12 +349,6 @@ class _Batch:
         return None
 
     # ----------------------------------------------------------------- sessions
-
-    def _title(self, plan: SessionPlan, prompt: NamedPrompt) -> str:
-        """The engine's title; a set's prompt is named "SET/PROMPT", never by its text."""
-        shown = prompt.text if self.prompt_set is None else f"{self.prompt_set.name}/{prompt.name}"
-        title = self.engine.title(shown, plan.choices)
-        return f"{title} · sample {plan.sample}/{self.samples}" if self.samples > 1 else title
 
     async def _export(self, outcome: SessionOutcome, *, with_renderer: bool) -> None:
         """Export one session; with the renderer, PNGs missing from the store are drawn."""
@@ -616,6 +600,6 @@ __all__ = [
     "EXIT_TERMINATED",
     "EXIT_USAGE",
     "build_parser",
-    "plan_sessions",
+    "plan_modes",
     "run_command",
 ]

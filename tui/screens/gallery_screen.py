@@ -6,6 +6,9 @@ facts (:attr:`Run.picture_facts`) and who drew it, and lets the user filter
 by a fact, mark two pictures and open them side by side in the
 :class:`~pelican_tui.screens.pair_screen.PairScreen` to vote on.
 
+Opened after a prompt set ran, it goes through the set's prompts (``[`` and
+``]``), each named "SET/PROMPT" as in session titles.
+
 In blind mode the cells are numbered, not named, in a shuffled order, and
 show no times: the pair is then voted on blind too. The grid has fewer,
 larger cells in a narrow terminal and scrolls when there are more pictures
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -131,13 +135,15 @@ class GalleryScreen(Screen[None]):
 
     Keys: arrows move, ``space`` marks a picture (two at most), ``enter`` opens
     the two marked pictures side by side to vote on, ``f`` cycles the filter
-    (all, only rendered, hide empty), ``b`` blind on/off.
+    (all, only rendered, hide empty), ``b`` blind on/off; with ``prompts``,
+    ``[`` and ``]`` show the previous and next prompt's pictures.
 
     Args:
         store: The session store (shared with the app; it is thread-safe).
-        prompt: Whose pictures to show.
+        prompt: Whose pictures to show (first).
         blind: Start blind (numbers instead of names, shuffled, no times).
         mode: The picture mode for :class:`PictureView`.
+        prompts: Prompts to go through, as (name shown, text): a prompt set's.
     """
 
     CSS_PATH = Path(__file__).with_suffix(".tcss")
@@ -151,6 +157,21 @@ class GalleryScreen(Screen[None]):
         Binding("enter", "open_pair", "Vote on marked", priority=True, id="gallery_open_pair"),
         Binding("f", "cycle_filter", "Filter", priority=True, id="gallery_filter"),
         Binding("b", "toggle_blind", "Blind", priority=True, id="gallery_blind"),
+        Binding(
+            "left_square_bracket",
+            "other_prompt(-1)",
+            "Prev prompt",
+            show=False,  # ] goes round: the footer lists it alone (80 columns)
+            priority=True,
+            id="gallery_previous_prompt",
+        ),
+        Binding(
+            "right_square_bracket",
+            "other_prompt(1)",
+            "Next prompt",
+            priority=True,
+            id="gallery_next_prompt",
+        ),
         Binding("left", "move(-1, 0)", "Left", show=False, priority=True, id="gallery_left"),
         Binding("right", "move(1, 0)", "Right", show=False, priority=True, id="gallery_right"),
         Binding("up", "move(0, -1)", "Up", show=False, priority=True, id="gallery_up"),
@@ -158,11 +179,19 @@ class GalleryScreen(Screen[None]):
     ]
 
     def __init__(
-        self, store: SessionStore, prompt: str, *, blind: bool = False, mode: str = "auto"
+        self,
+        store: SessionStore,
+        prompt: str,
+        *,
+        blind: bool = False,
+        mode: str = "auto",
+        prompts: Sequence[tuple[str, str]] = (),
     ) -> None:
         super().__init__()
         self.store = store
         self.prompt = prompt
+        self.prompts = list(prompts)
+        """(name shown, text) of the prompts ``[`` and ``]`` go through."""
         self.blind = blind
         self.mode = mode
         self.items: list[GalleryItem] = []
@@ -185,6 +214,17 @@ class GalleryScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one("#gallery-empty").display = False
         self._load()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "other_prompt":
+            return len(self.prompts) > 1  # the footer lists [ and ] only for a set
+        return True
+
+    @property
+    def prompt_name(self) -> str:
+        """How the header names the prompt: "SET/PROMPT" for a set's, else its text."""
+        names = [name for name, text in self.prompts if text == self.prompt]
+        return names[0] if names else self.prompt
 
     @work(exclusive=True, group="gallery-load", exit_on_error=False, name="read the gallery")
     async def _load(self) -> None:
@@ -226,8 +266,12 @@ class GalleryScreen(Screen[None]):
         blind = " · blind" if self.blind else ""
         marked = f" · marked {len(self.marked)}/2" if self.marked else ""
         rest = f" · {FILTER_WORDS[self.fact_filter]}{blind}{marked}"
+        texts = [text for _, text in self.prompts]
+        if len(texts) > 1 and self.prompt in texts:
+            rest = f" ({texts.index(self.prompt) + 1}/{len(texts)}, [ ]){rest}"
         room = max(self.size.width - len(f"Gallery · {count} of “”{rest}") - 2, 12)
-        prompt = self.prompt if len(self.prompt) <= room else self.prompt[: room - 1] + "…"
+        name = self.prompt_name
+        prompt = name if len(name) <= room else name[: room - 1] + "…"
         return f"Gallery · {count} of “{prompt}”{rest}"
 
     async def _fill(self) -> None:
@@ -349,6 +393,18 @@ class GalleryScreen(Screen[None]):
         if self.loaded:
             self._arrange()
             await self._fill()
+
+    def action_other_prompt(self, step: int) -> None:
+        """Show the previous (-1) or next (1) prompt's pictures."""
+        texts = [text for _, text in self.prompts]
+        if len(texts) < 2:
+            return
+        place = texts.index(self.prompt) if self.prompt in texts else -step
+        self.prompt = texts[(place + step) % len(texts)]
+        self.marked = []
+        self.loaded = False
+        self.query_one(".gallery-header", TextLine).update("Gallery · loading…")
+        self._load()
 
     def action_close(self) -> None:
         self.dismiss(None)

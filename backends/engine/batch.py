@@ -1,0 +1,111 @@
+"""A batch: the prompts of a set (or one prompt), each run ``samples`` times.
+
+Both front ends walk the same plan and make each step's session the same way:
+``pelican-tui run --set NAME --samples N`` and the TUI's ``r`` (one prompt) and
+``P`` (a whole set). :func:`plan_batch` lists the steps in order (every sample
+of the first prompt, then the next prompt); :func:`run_step` runs one through
+:meth:`~.comparison.ComparisonEngine.run_comparison` with the step's title, its
+set and the set's privacy, so a session made by either front end is the same.
+
+A set's prompt is named "SET/PROMPT" in titles and labels, never by its text:
+a private set's text stays out of anything that may be shown or exported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from pelican_tui.backends.prompt_sets import NamedPrompt, PromptSet
+
+if TYPE_CHECKING:
+    from pelican_tui.backends.engine.comparison import ComparisonEngine, ComparisonResult
+    from pelican_tui.backends.engine.sides import PaneChoice
+    from pelican_tui.backends.engine.updates import Listener
+    from pelican_tui.backends.store.records import Slot
+
+
+@dataclass(frozen=True, slots=True)
+class BatchStep:
+    """One prompt, one sample: one session of the batch."""
+
+    prompt: NamedPrompt
+    sample: int
+    """1-based, of :attr:`samples`."""
+    samples: int
+    prompt_set: PromptSet | None
+    """The set the prompt is from; None for a prompt of its own."""
+    number: int
+    """1-based place in the batch, of :attr:`steps`."""
+    steps: int
+
+    @property
+    def set_name(self) -> str | None:
+        return self.prompt_set.name if self.prompt_set is not None else None
+
+    @property
+    def private(self) -> bool:
+        return self.prompt_set is not None and self.prompt_set.private
+
+    @property
+    def shown(self) -> str:
+        """How titles name the prompt: its text, or "SET/PROMPT" for a set's."""
+        if self.prompt_set is None:
+            return self.prompt.text
+        return f"{self.prompt_set.name}/{self.prompt.name}"
+
+    @property
+    def label(self) -> str:
+        """Where the batch is, in a few words ("heron 2/3 · sample 1/4"); "" for a
+        prompt of its own run once."""
+        parts = []
+        if self.prompt_set is not None:
+            count = len(self.prompt_set.prompts)
+            place = self.prompt_set.prompts.index(self.prompt) + 1
+            parts.append(f"{self.prompt.name} {place}/{count}")
+        if self.samples > 1:
+            parts.append(f"sample {self.sample}/{self.samples}")
+        return " · ".join(parts)
+
+    def title(self, engine: ComparisonEngine, choices: Mapping[Slot, PaneChoice]) -> str:
+        """The session's title: the engine's, and the sample when there are several."""
+        title = engine.title(self.shown, choices)
+        return f"{title} · sample {self.sample}/{self.samples}" if self.samples > 1 else title
+
+
+def plan_batch(prompts: PromptSet | Sequence[NamedPrompt], samples: int) -> list[BatchStep]:
+    """The steps of a batch in order: every sample of a prompt, then the next prompt.
+
+    ``prompts``: a set (its sessions record it), or prompts of their own.
+    """
+    prompt_set: PromptSet | None
+    if isinstance(prompts, PromptSet):
+        prompt_set, listed = prompts, prompts.prompts
+    else:
+        prompt_set, listed = None, tuple(prompts)
+    pairs = [(prompt, sample) for prompt in listed for sample in range(1, samples + 1)]
+    return [
+        BatchStep(prompt, sample, samples, prompt_set, number, len(pairs))
+        for number, (prompt, sample) in enumerate(pairs, start=1)
+    ]
+
+
+async def run_step(
+    engine: ComparisonEngine,
+    step: BatchStep,
+    choices: Mapping[Slot, PaneChoice],
+    listener: Listener,
+    *,
+    session_id: int | None = None,
+) -> ComparisonResult:
+    """Run one step of a batch: one session, titled, with its set recorded."""
+    return await engine.run_comparison(
+        step.prompt.text,
+        choices,
+        listener,
+        session_id=session_id,
+        title=step.title(engine, choices),
+        prompt_set=step.set_name,
+        private=step.private,
+    )

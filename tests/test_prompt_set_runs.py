@@ -1,0 +1,185 @@
+"""Prompt sets run from the TUI (``P``) the way ``pelican-tui run --set NAME`` runs them.
+
+Both front ends walk :func:`~pelican_tui.backends.engine.batch.plan_batch` and
+make each session with :func:`~pelican_tui.backends.engine.batch.run_step`; here
+the real app runs a set against the loopback Anthropic server (both panes are
+Claude, so no llama-server is needed) and the real store is read back.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from _anthropic_server import AnthropicTestServer
+from _app_support import make_app, wait_for
+from _evidence_support import screen_text
+
+from pelican_tui.backends import locations
+from pelican_tui.backends.engine.batch import plan_batch
+from pelican_tui.backends.engine.comparison import ComparisonEngine
+from pelican_tui.backends.engine.sides import PaneChoice
+from pelican_tui.backends.prompt_sets import NamedPrompt, PromptSet, load_prompt_sets
+from pelican_tui.backends.store.sessions import SessionStore
+from pelican_tui.screens.gallery_screen import GalleryScreen
+from pelican_tui.screens.prompt_set_screen import PromptSetScreen
+
+PROMPTS_TOML = """
+[sets.animals]
+prompts = [
+  { name = "pelican", text = "Generate an SVG of a pelican riding a bicycle" },
+  { name = "heron", text = "Generate an SVG of a heron riding a unicycle" },
+]
+
+[sets.secret]
+private = true
+prompts = [{ name = "s1", text = "Generate an SVG of a secret walrus" }]
+"""
+
+
+def _write_sets(text: str = PROMPTS_TOML) -> None:
+    path = locations.prompt_sets_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def test_a_batch_is_every_sample_of_a_prompt_then_the_next() -> None:
+    animals = PromptSet(
+        "animals", False, (NamedPrompt("pelican", "a pelican"), NamedPrompt("heron", "a heron"))
+    )
+    steps = plan_batch(animals, 2)
+    assert [(s.prompt.name, s.sample, s.number, s.steps) for s in steps] == [
+        ("pelican", 1, 1, 4),
+        ("pelican", 2, 2, 4),
+        ("heron", 1, 3, 4),
+        ("heron", 2, 4, 4),
+    ]
+    assert [s.label for s in steps] == [
+        "pelican 1/2 · sample 1/2",
+        "pelican 1/2 · sample 2/2",
+        "heron 2/2 · sample 1/2",
+        "heron 2/2 · sample 2/2",
+    ]
+    choices = {"left": PaneChoice("local", True), "right": PaneChoice("claude", True)}
+    title = steps[2].title(ComparisonEngine, choices)  # type: ignore[arg-type]
+    assert title.startswith("animals/heron · local vs claude"), "a set's prompt by name"
+    assert title.endswith(" · sample 1/2") and "a heron" not in title
+    assert all(s.set_name == "animals" and not s.private for s in steps)
+
+    [alone] = plan_batch([NamedPrompt("prompt", "draw a heron")], 1)
+    assert alone.label == "" and alone.set_name is None and not alone.private
+    assert alone.title(ComparisonEngine, choices).startswith("draw a heron")  # type: ignore[arg-type]
+
+
+async def _run_set(pilot: Any, name: str) -> PromptSetScreen:
+    """Press P, check the picker, choose the set called ``name``."""
+    app = pilot.app
+    await pilot.press("P")
+    assert await wait_for(pilot, lambda: isinstance(app.screen, PromptSetScreen), 10)
+    picker: PromptSetScreen = app.screen
+    order = list(picker.sets)
+    for _ in range(order.index(name)):
+        await pilot.press("down")
+    await pilot.press("enter")
+    assert await wait_for(pilot, lambda: not isinstance(app.screen, PromptSetScreen), 5)
+    return picker
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)])
+async def test_P_runs_every_prompt_of_a_set_in_both_panes(
+    monkeypatch: pytest.MonkeyPatch, size: tuple[int, int]
+) -> None:
+    _write_sets()
+    with AnthropicTestServer(scenario="slow", chunk_delay_s=0.02) as claude:
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key-not-a-secret")
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", claude.base_url)
+        app = make_app(overrides={"claude": {"max_retries": 0}})
+        async with app.run_test(size=size) as pilot:
+            app.choices["left"] = PaneChoice("claude", True)
+            app.choices["right"] = PaneChoice("claude", False)
+            await pilot.press("P")
+            assert await wait_for(pilot, lambda: isinstance(app.screen, PromptSetScreen), 10)
+            text = screen_text(app)
+            assert "animals · 2 prompts: pelican, heron" in text
+            assert "secret · 1 prompt: s1 · private" in text
+            assert "walrus" not in text, "a set is listed by its prompts' names"
+            assert "prompts.toml" in text, "the picker says where sets are kept"
+            await pilot.press("escape")
+            assert await wait_for(pilot, lambda: not isinstance(app.screen, PromptSetScreen), 5)
+            assert not app.comparing, "escape runs nothing"
+
+            await _run_set(pilot, "animals")
+            prompt_box = app.query_one("#prompt")
+            seen: set[str] = set()
+
+            def watch() -> bool:
+                seen.add(str(prompt_box.border_subtitle))
+                return not app.comparing
+
+            assert await wait_for(pilot, watch, 60)
+            assert "set animals: heron 2/2" in seen, seen
+            assert str(prompt_box.border_subtitle) == "", "the set's place goes when it ends"
+            assert any("Running prompt set animals" in n.message for n in app.notices)
+
+            # The gallery goes through the set's prompts, named as in the titles.
+            await pilot.press("g")
+            assert await wait_for(pilot, lambda: isinstance(app.screen, GalleryScreen), 10)
+            gallery: GalleryScreen = app.screen
+            assert await wait_for(pilot, lambda: gallery.loaded and len(gallery.cells()) == 2, 10)
+            assert "2 pictures of “animals/heron” (2/2, [ ])" in screen_text(app)
+            await pilot.press("right_square_bracket")
+            assert await wait_for(pilot, lambda: "“animals/pelican” (1/2" in screen_text(app), 10)
+            assert await wait_for(pilot, lambda: gallery.loaded and len(gallery.cells()) == 2, 10)
+            assert gallery.prompt == "Generate an SVG of a pelican riding a bicycle"
+            await pilot.press("escape")
+    sent = [r.body["messages"][-1]["content"] for r in claude.requests]
+    texts = [c if isinstance(c, str) else c[0]["text"] for c in sent]
+    assert sorted(texts) == sorted(
+        ["Generate an SVG of a pelican riding a bicycle"] * 2
+        + ["Generate an SVG of a heron riding a unicycle"] * 2
+    ), "each prompt of the set ran in both panes"
+    with SessionStore.open(locations.sessions_db()) as store:
+        sessions = sorted(store.list_sessions(), key=lambda s: s.id)
+        runs = [store.get_session(s.id).runs for s in sessions]
+    assert [s.prompt_set for s in sessions] == ["animals", "animals"]
+    assert [s.title.split(" · ")[0] for s in sessions] == ["animals/pelican", "animals/heron"]
+    assert [len(r) for r in runs] == [2, 2]
+    assert not any(s.private for s in sessions)
+
+
+async def test_a_private_set_run_from_the_tui_is_recorded_private(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _write_sets()
+    with AnthropicTestServer(scenario="ok") as claude:
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key-not-a-secret")
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", claude.base_url)
+        app = make_app(overrides={"claude": {"max_retries": 0}})
+        async with app.run_test(size=(80, 24)) as pilot:
+            app.choices["left"] = PaneChoice("claude", True)
+            app.choices["right"] = PaneChoice("claude", False)
+            await pilot.press("n")  # 2 samples
+            await _run_set(pilot, "secret")
+            assert await wait_for(pilot, lambda: app.comparing, 5)
+            assert await wait_for(pilot, lambda: not app.comparing, 60)
+            assert "walrus" not in app.terminal_title
+    assert len(claude.requests) == 4, "one prompt, two samples, two panes"
+    with SessionStore.open(locations.sessions_db()) as store:
+        sessions = store.list_sessions()
+    assert len(sessions) == 2
+    assert all(s.private and s.prompt_set == "secret" for s in sessions)
+    assert all("walrus" not in s.title and s.title.startswith("secret/s1") for s in sessions)
+
+
+async def test_a_broken_prompts_file_is_named_and_nothing_runs() -> None:
+    _write_sets('[sets.animals]\nprompts = [{ name = "x" }]\n')
+    with pytest.raises(Exception, match=r"prompts\.toml"):
+        load_prompt_sets()
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("P")
+        assert await wait_for(pilot, lambda: bool(app.notices), 5)
+        assert not isinstance(app.screen, PromptSetScreen)
+        assert not app.comparing
+        [notice] = app.notices
+        assert "prompts.toml" in notice.message and "animals" in notice.message

@@ -1,0 +1,80 @@
+"""Pick a prompt set to run: ``PromptSetScreen`` dismisses with the set, or None.
+
+Opened by ``P`` on the main screen. It lists the built-in "pelican" set and
+the user's own from ``prompts.toml`` (see the README's "Prompt sets"), each
+with its prompts' names, never their texts: a private set's prompts are shown
+by name only, like everywhere else.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+from pelican_tui.backends.prompt_sets import PromptSet
+
+
+def set_line(prompt_set: PromptSet, width: int = 70) -> str:
+    """One set in a line: "animals · 2 prompts: pelican, heron · private"."""
+    count = len(prompt_set.prompts)
+    names = ", ".join(p.name for p in prompt_set.prompts)
+    private = " · private" if prompt_set.private else ""
+    head = f"{prompt_set.name} · {count} prompt{'s' if count != 1 else ''}: "
+    room = max(8, width - len(head) - len(private))
+    if len(names) > room:
+        names = names[: room - 1] + "…"
+    return f"{head}{names}{private}"
+
+
+class PromptSetScreen(ModalScreen[PromptSet | None]):
+    """Choose one of ``sets`` to run; enter runs it, escape backs out.
+
+    Args:
+        sets: The sets by name, in the order to list them.
+        where: The prompt sets file, named so the user knows where to add sets.
+        runs: What running a set means now ("both panes, 4 samples each").
+    """
+
+    CSS_PATH = Path(__file__).with_suffix(".tcss")
+
+    BINDINGS = [
+        Binding("escape", "dismiss(None)", "Cancel", id="prompt_set_cancel"),
+    ]
+
+    def __init__(self, sets: dict[str, PromptSet], where: Path, runs: str) -> None:
+        super().__init__()
+        self.sets = sets
+        self.where = where
+        self.runs = runs
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="prompt-set-dialog"):
+            yield Label("Run a prompt set", id="prompt-set-title")
+            yield OptionList(
+                *(Option(set_line(s), id=name) for name, s in self.sets.items()),
+                id="prompt-set-list",
+            )
+            own = "" if len(self.sets) > 1 else " (none yet)"
+            yield Static(
+                f"Each prompt runs in {self.runs}, one session each.\n"
+                f"Your own sets{own}: {self.where}",
+                id="prompt-set-about",
+                markup=False,
+            )
+            yield Label("[b]enter[/] run   [b]esc[/] cancel", id="prompt-set-hint")
+
+    def on_mount(self) -> None:
+        self.query_one(OptionList).focus()
+
+    @on(OptionList.OptionSelected)
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        name = event.option.id
+        self.dismiss(self.sets.get(name) if name is not None else None)
