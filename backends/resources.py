@@ -1,8 +1,9 @@
 """Live resource numbers: system RAM, the model server's memory and CPU, our own RSS.
 
-A model loaded with mmap looks small in RSS: its weights are file-backed pages
-counted separately. We report both, honestly: ``server_rss`` (what ``top``
-shows) and ``server_model_mapped`` (resident pages of the model file mapping).
+A model loaded with mmap is file-backed: its pages count in RSS only once
+read, and the kernel may drop them again. We report ``server_rss`` (what
+``top`` shows, the model's resident pages included) and, as a part of it,
+``server_model_mapped`` (the resident pages of the model file mapping).
 
 The server is the llama-server pelican-tui spawned (its pid), or one it is
 attached to by URL: when the URL's host is this machine, the process listening

@@ -107,9 +107,10 @@ class StatusBar(Widget):
             segments.append((1, f"RAM {format_bytes(s.ram_used)}/{format_bytes(s.ram_total)}", ""))
         if s is not None and not self.blind:
             if s.server_rss is not None:
+                # RSS counts the model file's resident pages too: say how much of it they are.
                 mapped = s.server_model_mapped
-                extra = f"+{format_bytes(mapped)} map" if mapped else ""
-                segments.append((2, f"srv {format_bytes(s.server_rss)}{extra}", ""))
+                part = f" (model {format_bytes(mapped)})" if mapped else ""
+                segments.append((2, f"srv {format_bytes(s.server_rss)}{part}", ""))
             elif s.server_note:  # an attached server on another machine, or not ours to read
                 segments.append((2, f"srv: {s.server_note}", "dim"))
             segments.append((5, f"ui {format_bytes(s.own_rss)}", ""))
