@@ -274,6 +274,8 @@ class _Batch:
                 outcome.notes.append(f"{slot}: not run: {reason}")
             for run in outcome.results:
                 self.progress.say("  " + result_line(run))
+                if run.thinking_warning:  # the server ignored the thinking switch
+                    self.progress.say(f"  warning: {run.spec.label}: {run.thinking_warning}")
             await self._export(outcome, with_renderer=True)
             self._write_summary(None)
         code = EXIT_OK if self._all_ok() else EXIT_RUN_FAILED
