@@ -5,7 +5,7 @@ in a thread, the first time a generation starts: importing this module costs
 only the standard library and the small event/protocol modules.
 
 The API key comes from the constructor or ``ANTHROPIC_API_KEY``; it is held in
-a :class:`_Secret` so no ``repr``, ``vars()`` dump or traceback with locals
+a :class:`Secret` so no ``repr``, ``vars()`` dump or traceback with locals
 shows it, and it is scrubbed from every failure reason.
 """
 
@@ -46,7 +46,7 @@ THINKING_ON: Final = {"type": "adaptive", "display": "summarized"}
 _MAX_DETAIL_CHARS: Final = 200
 
 
-class _Secret:
+class Secret:
     """A string that never shows itself in ``repr``/``str``."""
 
     __slots__ = ("_value",)
@@ -62,7 +62,7 @@ class _Secret:
         return scrub_text(text, (self._value,))
 
     def __repr__(self) -> str:
-        return "_Secret('***')"
+        return "Secret('***')"
 
     __str__ = __repr__
 
@@ -105,7 +105,7 @@ class ClaudeBackend:
         self.idle = IdleRule(idle_timeout_s)
         key = api_key if api_key is not None else os.environ.get(API_KEY_ENV, "")
         key = key.strip()
-        self._key: _Secret | None = _Secret(key) if key else None
+        self._key: Secret | None = Secret(key) if key else None
 
     def __repr__(self) -> str:
         key = "set" if self._key is not None else "missing"
@@ -212,7 +212,7 @@ class ClaudeBackend:
         except StreamIdle as idle:
             failure = idle_failure("Anthropic", idle, "check the network connection")
         except Exception as err:
-            failure = self._failure(sdk, err, mid_stream=run.started)
+            failure = self.describe_failure(sdk, err, mid_stream=run.started)
         if failure is None and run.finished is None:
             failure = events.Failed(
                 "the connection to Anthropic ended before the answer was complete",
@@ -228,8 +228,12 @@ class ClaudeBackend:
 
     # -- errors ----------------------------------------------------------------------
 
-    def _failure(self, sdk: ModuleType, err: Exception, *, mid_stream: bool) -> events.Failed:
-        """One line a person can act on; never the key, never a traceback."""
+    def describe_failure(
+        self, sdk: ModuleType, err: Exception, *, mid_stream: bool = False
+    ) -> events.Failed:
+        """What went wrong with a call, in one line a person can act on, and a hint;
+        never the key, never a traceback. ``sdk`` is the imported ``anthropic``
+        module (its exception classes); the judge words its failures with it too."""
         import httpx2
 
         api: Any = sdk  # the SDK's exception classes, without importing them at the top

@@ -45,7 +45,7 @@ from pelican_tui.backends.anthropic_backend import (
     API_KEY_ENV,
     CHARS_PER_TOKEN,
     ClaudeBackend,
-    _Secret,
+    Secret,
 )
 from pelican_tui.backends.events import Failed
 from pelican_tui.backends.ratings.configuration import configuration_of
@@ -357,7 +357,7 @@ class Judge:
         self.model = judge_model(settings, claude)
         self._claude = claude.model_copy(update={"model": self.model, "enabled": True})
         key = (api_key if api_key is not None else os.environ.get(API_KEY_ENV, "")).strip()
-        self._key: _Secret | None = _Secret(key) if key else None
+        self._key: Secret | None = Secret(key) if key else None
         self._rng = rng or random.SystemRandom()
 
     def __repr__(self) -> str:
@@ -439,7 +439,7 @@ class Judge:
 
     def _failure(self, sdk: ModuleType, err: Exception) -> Failed:
         """The Claude side's words for ``err``, with the judge's settings in the hints."""
-        failure = ClaudeBackend(self._claude, api_key="-")._failure(sdk, err, mid_stream=False)
+        failure = ClaudeBackend(self._claude, api_key="-").describe_failure(sdk, err)
         hint = failure.hint
         if hint is not None:
             if self.settings.model is not None:
