@@ -47,3 +47,15 @@ async def wait_for(pilot: Pilot[Any], predicate: Callable[[], bool], timeout_s: 
             return True
         await pilot.pause(0.1)
     return predicate()
+
+
+async def header_read(pilot: Pilot[Any], timeout_s: float = 10) -> bool:
+    """Let the app read the local model's header, as it does after its first frame.
+
+    Until then the local side is a plan from the settings alone; reading the header
+    rebuilds it (facts, memory fit, a new server handle), then the app checks or
+    starts it.
+    """
+    app = pilot.app
+    assert isinstance(app, PelicanApp)
+    return await wait_for(pilot, lambda: app.local_known, timeout_s)

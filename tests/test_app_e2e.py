@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from _anthropic_server import AnthropicTestServer
-from _app_support import COPY_SVG_PROMPT, make_app, wait_for
+from _app_support import COPY_SVG_PROMPT, header_read, make_app, wait_for
 
 from pelican_tui.backends import locations
 from pelican_tui.backends.store.sessions import SessionStore
@@ -32,6 +32,7 @@ async def test_both_models_stream_and_both_pictures_appear(
             start_server=True, overrides={"prompt": COPY_SVG_PROMPT, "claude": {"max_retries": 0}}
         )
         async with app.run_test(size=(160, 48)) as pilot:
+            assert await header_read(pilot)  # llama-server starts once the header is read
             server = app.server
             assert server is not None
             assert await wait_for(pilot, lambda: server.status.state.value == "ready", 60)
@@ -79,6 +80,7 @@ async def test_server_killed_mid_run_fails_one_pane_not_the_other(
             },
         )
         async with app.run_test(size=(160, 48)) as pilot:
+            assert await header_read(pilot)  # llama-server starts once the header is read
             server = app.server
             assert server is not None
             assert await wait_for(pilot, lambda: server.status.state.value == "ready", 60)
@@ -102,6 +104,7 @@ async def test_single_pane_run_cancel_save_export_and_verdicts() -> None:
         overrides={"prompt": "Write a very long story.", "local": {"max_tokens": 2000}},
     )
     async with app.run_test(size=(160, 48)) as pilot:
+        assert await header_read(pilot)  # llama-server starts once the header is read
         server = app.server
         assert server is not None
         assert await wait_for(pilot, lambda: server.status.state.value == "ready", 60)

@@ -8,7 +8,7 @@ test_app_e2e.py.
 from __future__ import annotations
 
 import pytest
-from _app_support import make_app, wait_for
+from _app_support import header_read, make_app, wait_for
 from textual.widgets import Input
 
 from pelican_tui.app import PelicanApp
@@ -124,6 +124,7 @@ async def test_prompt_edit_history_and_escape() -> None:
 async def test_run_without_a_ready_server_says_so_in_the_pane() -> None:
     app = make_app()
     async with app.run_test(size=(160, 48)) as pilot:
+        assert await header_read(pilot)  # its problem lines would replace the refusal
         await pilot.press("r")
         problem = str(app.pane("left").query_one(".problem").render())
         assert "not started" in problem or "starting" in problem
@@ -181,6 +182,7 @@ async def test_restart_key_restarts_the_server_and_q_quits() -> None:
 async def test_keymap_setting_remaps_a_binding() -> None:
     app = make_app(overrides={"ui": {"keymap": {"run_both": "g"}, "theme": "pelican-dark"}})
     async with app.run_test(size=(160, 48)) as pilot:
+        assert await header_read(pilot)  # its problem lines would replace the refusal
         await pilot.press("g")
         problem = str(app.pane("left").query_one(".problem").render())
         assert "press R" in problem, "g should now run both panes"

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from _app_support import make_app, wait_for
+from _app_support import header_read, make_app, wait_for
 
 from pelican_tui.app import PelicanApp
 from pelican_tui.backends import locations
@@ -80,6 +80,7 @@ class _BrokenBackend:
 async def test_a_backend_bug_fails_the_pane_instead_of_leaving_it_running() -> None:
     app = make_app()
     async with app.run_test(size=(160, 48)) as pilot:
+        assert await header_read(pilot)  # the local side is rebuilt when it is read
         local = app.engine.local
         assert local is not None
         local.backend = _BrokenBackend()
@@ -122,6 +123,7 @@ async def test_pressing_run_again_mid_stream_restarts_cleanly() -> None:
         overrides={"prompt": "Write a very long story.", "local": {"max_tokens": 60}},
     )
     async with app.run_test(size=(160, 48)) as pilot:
+        assert await header_read(pilot)  # llama-server starts once the header is read
         server = app.server
         assert server is not None
         assert await wait_for(pilot, lambda: server.status.state.value == "ready", 60)
@@ -144,6 +146,7 @@ async def test_pressing_run_again_mid_stream_restarts_cleanly() -> None:
 async def test_opened_session_shows_its_numbers() -> None:
     app = make_app(start_server=True, overrides={"local": {"max_tokens": 40}})
     async with app.run_test(size=(160, 48)) as pilot:
+        assert await header_read(pilot)  # llama-server starts once the header is read
         server = app.server
         assert server is not None
         assert await wait_for(pilot, lambda: server.status.state.value == "ready", 60)

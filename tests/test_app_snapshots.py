@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from _app_support import make_app
+from _app_support import header_read, make_app
 
 
 @pytest.mark.parametrize("size", [(80, 24), (160, 48)])
@@ -56,6 +56,7 @@ def _finished_comparison(png: bytes) -> Any:
 
     async def run_before(pilot: Any) -> None:
         app = pilot.app
+        assert await header_read(pilot), "the panes show the model's facts first"
         for slot, tokens_per_s, thinking in (
             ("left", 38.2, "A pelican: long beak."),
             ("right", 61.0, ""),
@@ -75,6 +76,7 @@ def _finished_comparison(png: bytes) -> Any:
             pane.feed(Finished(timings, Usage(output_tokens=2140, thinking_tokens=812)))
             pane.picture.set_png(png)
             pane.end("finished")
+        app._on_resize_layout()  # as after a run ends: at 80x24, "w: show 2 (finished)"
         gib = 1024**3
         sample = ResourceSample(
             ram_total=32 * gib,

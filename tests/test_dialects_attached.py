@@ -8,7 +8,7 @@ import os
 from typing import Any
 
 import pytest
-from _app_support import make_app, wait_for
+from _app_support import header_read, make_app, wait_for
 from _dialect_servers import LmStudioServer, OllamaServer
 from _server_support import tiny_model
 
@@ -161,6 +161,7 @@ async def test_the_app_shows_the_kind_and_says_plainly_that_the_switch_was_ignor
     with LmStudioServer() as server:
         app = make_app(overrides={"local": {"url": server.url}})
         async with app.run_test(size=(160, 48)) as pilot:
+            assert await header_read(pilot)  # then the app checks the server
             bar = app.query_one(StatusBar)
             assert await wait_for(pilot, lambda: "checking" not in bar.server_note, 15)
             assert bar.server_note == "local: LM Studio · qwen3.6-35b-a3b"

@@ -7,6 +7,7 @@ No timing is asserted: only that a real measurement gives a positive number.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -170,9 +171,11 @@ def test_app_reads_the_ceiling_from_the_cached_bandwidth(
     prepared = Prepared(binary=binary, binary_source="cache")
 
     without = PelicanApp(settings, prepared, start_server=False, sample_resources=False)
+    asyncio.run(without.engine.read_local_header())  # the app reads it after its first frame
     assert without.ceiling_tok_s is None  # never measured here: nothing invented
 
     hardware.write_cached_bandwidth(8e9)
     app = PelicanApp(settings, prepared, start_server=False, sample_resources=False)
+    asyncio.run(app.engine.read_local_header())
     expected = 8e9 / read_gguf_info(model).bytes_per_token_read()
     assert app.ceiling_tok_s == pytest.approx(expected)

@@ -149,8 +149,9 @@ class PelicanApp(Voting):
         self.image_mode = resolve_mode(settings.ui.image_mode)
         self.prompt = settings.prompt
         self.history: list[str] = []
+        # The model's header (gguf, numpy, the file) is read after the first frame.
         self.engine = ComparisonEngine(
-            settings, prepared, on_server_status=self._post_server_status
+            settings, prepared, on_server_status=self._post_server_status, read_header=False
         )
         self.choices: dict[Slot, PaneChoice] = self.engine.default_choices()
         """What each pane runs; the keys t, T, e and b change it."""
@@ -167,7 +168,17 @@ class PelicanApp(Voting):
         """The number of the latest comparison of both panes (its samples go on)."""
         self.memory = MemoryHistory()
         """The last few minutes of resource samples (the server log screen draws them)."""
+        self.local_known = False
+        """The local model's header was read after the first frame, its side checked or started."""
         self._init_voting(settings)
+        # The theme is set before the first frame, so nothing restyles the screen after it.
+        from pelican_tui.themes import register_themes
+
+        register_themes(self)
+        wanted = settings.ui.theme or self._state().get("theme") or DEFAULT_THEME
+        self._unknown_theme = None if wanted in self.available_themes else wanted
+        """A theme asked for that does not exist (on_mount says so); None: it does."""
+        self.theme = DEFAULT_THEME if self._unknown_theme else wanted
 
     # -- set-up -------------------------------------------------------------------
 
@@ -200,20 +211,14 @@ class PelicanApp(Voting):
         yield Footer()
 
     def on_mount(self) -> None:
-        from pelican_tui.themes import register_themes
-
-        register_themes(self)
-        wanted = self.settings.ui.theme or self._state().get("theme") or DEFAULT_THEME
-        if wanted not in self.available_themes:
+        if self._unknown_theme is not None:
             self.notify(
-                f"Unknown theme {wanted!r}; using {DEFAULT_THEME}. Themes: "
+                f"Unknown theme {self._unknown_theme!r}; using {DEFAULT_THEME}. Themes: "
                 + ", ".join(sorted(self.available_themes)),
                 title="Theme",
                 severity="warning",
                 timeout=10,
             )
-            wanted = DEFAULT_THEME
-        self.theme = wanted
         if self.settings.ui.keymap:
             self.set_keymap(self.settings.ui.keymap)
         self.history = list(self._state().get("history", []))[-PROMPT_HISTORY:]
@@ -224,7 +229,7 @@ class PelicanApp(Voting):
         self.show_modes()
         self._title.keep()
         self.show_blind()
-        self._after_local_change(starting=True)
+        self.call_after_refresh(self.read_header_then_start)
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGHUP, signal.SIGTERM):
@@ -235,6 +240,14 @@ class PelicanApp(Voting):
         self._redraw_clock = self.set_interval(
             1 / max(self.settings.ui.stats_fps, 0.5), self._redraw_panes, pause=True
         )
+
+    @work(exclusive=True, group="header", exit_on_error=False, name="read the model header")
+    async def read_header_then_start(self) -> None:
+        """After the first frame: read the local model's header, show its facts, start it."""
+        await self.engine.read_local_header()
+        self._describe_panes()
+        self._after_local_change(starting=True)
+        self.local_known = True
 
     def _after_local_change(self, *, starting: bool = False) -> None:
         """Show what the local side is now, and start or check it."""
@@ -880,6 +893,8 @@ class PelicanApp(Voting):
     @work(exclusive=True, group="server", exit_on_error=False, name="restart llama-server")
     async def action_restart_server(self) -> None:
         """Restart the owned llama-server; servers someone else runs are checked again."""
+        # The engine stops a server started on a side it replaces when it reads the header.
+        await self.engine.read_local_header()
         for side in self._sides_in_panes():
             if side.can_check:
                 self.check_side(side)
