@@ -73,6 +73,18 @@ def build_parser() -> Parser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # The reader went away (`pelican-tui leaderboard --json | head`): no traceback,
+        # and none at exit either when Python flushes stdout into the closed pipe.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+
+
+def _main(argv: list[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     # Commands with their own parsers take the rest of the line verbatim.
     if argv and argv[0] in ("render", "sessions", "run", "leaderboard", "export-evidence", "judge"):
