@@ -229,13 +229,11 @@ class PelicanApp(Voting):
         self.show_modes()
         self._title.keep()
         self.show_blind()
-        self.call_after_refresh(self.read_header_then_start)
+        self.read_header_then_start()
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGHUP, signal.SIGTERM):
                 loop.add_signal_handler(sig, self.exit)
-        if self.sample_resources:
-            self.sample_loop()
         # One clock redraws every running pane: one screen update per tick, not one per pane.
         self._redraw_clock = self.set_interval(
             1 / max(self.settings.ui.stats_fps, 0.5), self._redraw_panes, pause=True
@@ -243,7 +241,21 @@ class PelicanApp(Voting):
 
     @work(exclusive=True, group="header", exit_on_error=False, name="read the model header")
     async def read_header_then_start(self) -> None:
-        """After the first frame: read the local model's header, show its facts, start it."""
+        """After the first frame: read the local model's header, show its facts, start it.
+
+        The first frame is the one with the footer's keys (Textual draws the screen
+        two or three times before them): nothing here competes with drawing it. A
+        footer that gets no keys (no focus) waits 20 refreshes at most.
+        """
+        footer = self.query_one(Footer)
+        for _ in range(20):
+            if any(key.size.width for key in footer.children):
+                break  # laid out, so drawn: Textual lays out and draws in one screen update
+            refreshed = asyncio.Event()
+            self.call_after_refresh(refreshed.set)
+            await refreshed.wait()
+        if self.sample_resources:
+            self.sample_loop()
         await self.engine.read_local_header()
         self._describe_panes()
         self._after_local_change(starting=True)
