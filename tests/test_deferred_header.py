@@ -122,6 +122,7 @@ print(json.dumps(sorted(sys.modules)))
     for heavy in (
         "numpy",
         "gguf",
+        "httpx",  # imported where a request is made
         "pelican_tui.backends.engine.run",
         "pelican_tui.backends.export",
         "pelican_tui.backends.store.sessions",

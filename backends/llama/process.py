@@ -30,8 +30,8 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
-import httpx
 import psutil
 
 from pelican_tui.backends.llama.config import ServerConfig
@@ -49,6 +49,9 @@ from pelican_tui.backends.secrets import (
     redact_args,
     secret_values,
 )
+
+if TYPE_CHECKING:  # imported where a request is made: the first frame does not wait for it
+    import httpx
 
 LOG_LINES = 2000
 TAIL_LINES = 12
@@ -465,6 +468,8 @@ class LlamaServer:
 
     async def _answers_as_ours(self, client: httpx.AsyncClient) -> bool | None:
         """True: our server is up. False: not yet. None: something else answers there."""
+        import httpx
+
         proc = self._proc
         assert proc is not None
         try:
@@ -501,6 +506,8 @@ class LlamaServer:
         downloading_s = 0.0
         last_tick = next_poll = time.monotonic()
         foreign = False
+        import httpx  # here, not at import: the first frame does not wait for it
+
         # Plain HTTP on loopback: no TLS context, so no CA certificates to load (~25 ms).
         async with httpx.AsyncClient(timeout=2.0, verify=False) as client:
             while True:

@@ -31,7 +31,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import psutil
 
 from pelican_tui.backends.llama.gguf_info import (
@@ -222,6 +221,8 @@ def _headers(api_key: str) -> dict[str, str]:
 
 async def router_models(base_url: str, api_key: str) -> dict[str, dict[str, Any]]:
     """``GET /models``: each model's entry by id (``status``, ``source``…)."""
+    import httpx  # here, not at import: the first frame does not wait for it
+
     async with httpx.AsyncClient(timeout=5.0) as client:
         response = await client.get(f"{base_url}/models", headers=_headers(api_key))
     response.raise_for_status()
@@ -243,6 +244,8 @@ async def ensure_loaded(base_url: str, api_key: str, name: str, timeout_s: float
     """Have the router load ``name`` (unloading another if ``--models-max`` says so)
     and wait until it is loaded. Returns the seconds it took (0 when already loaded).
     Raises :class:`RouterLoadError`."""
+    import httpx
+
     started = time.monotonic()
     try:
         state = model_state((await router_models(base_url, api_key)).get(name))

@@ -22,9 +22,7 @@ import os
 import time
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from pelican_tui.backends import events
 from pelican_tui.backends.idle import (
@@ -51,6 +49,9 @@ from pelican_tui.backends.openai_compat.probe import (
 )
 from pelican_tui.backends.openai_compat.think_tags import ThinkTags
 from pelican_tui.backends.protocol import BackendStatus, Capabilities, GenerationRequest
+
+if TYPE_CHECKING:  # imported where a request is made: the first frame does not wait for it
+    import httpx
 
 LIVE_STATS_INTERVAL_S = 0.25
 RESTART_HINT = "restart the server"
@@ -96,8 +97,6 @@ class OpenAICompatibleBackend:
             supports_thinking=self.dialect.can_switch_thinking,
         )
         self._connect_timeout_s = connect_timeout_s
-        # No read timeout: silence is the idle rule's to judge, with notice first.
-        self._timeout = httpx.Timeout(connect=connect_timeout_s, read=None, write=30.0, pool=30.0)
 
     @classmethod
     def attached(
@@ -223,8 +222,12 @@ class OpenAICompatibleBackend:
         One async generator, so the idle rule covers the wait for the headers
         as well as the body, and closing it closes the HTTP stream.
         """
+        import httpx
+
+        # No read timeout: silence is the idle rule's to judge, with notice first.
+        timeout = httpx.Timeout(connect=self._connect_timeout_s, read=None, write=30.0, pool=30.0)
         async with (
-            httpx.AsyncClient(timeout=self._timeout, verify=tls_context()) as client,
+            httpx.AsyncClient(timeout=timeout, verify=tls_context()) as client,
             client.stream("POST", url, json=payload, headers=self._headers()) as response,
         ):
             if response.status_code != 200:
@@ -235,6 +238,8 @@ class OpenAICompatibleBackend:
                     yield raw
 
     async def generate(self, request: GenerationRequest) -> AsyncIterator[events.GenerationEvent]:
+        import httpx
+
         if self.server is None and (self.check is None or not self.check.ready):
             await self.probe()
         url = self._url()

@@ -14,9 +14,7 @@ import socket
 import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from pelican_tui.backends.openai_compat.server_kinds import (
     LLAMA_CPP,
@@ -27,6 +25,9 @@ from pelican_tui.backends.openai_compat.server_kinds import (
     listing_entries,
     model_facts,
 )
+
+if TYPE_CHECKING:  # imported where a request is made: the first frame does not wait for it
+    import httpx
 
 CHECK_TIMEOUT_S = 10.0
 """Bound on each request :func:`check_server` makes."""
@@ -95,6 +96,8 @@ def tls_context() -> ssl.SSLContext:
     certificates each time (~25 ms of CPU): once per generation, that was a
     visible share of what a run cost the UI.
     """
+    import httpx  # here, not at import: the first frame does not wait for it
+
     return httpx.create_ssl_context()
 
 
@@ -117,24 +120,41 @@ def _model_ids(listing: Any) -> tuple[str, ...]:
 
 _ErrorWords = tuple[tuple[type[BaseException], str], ...]
 
-_ERROR_WORDS: _ErrorWords = (
-    (httpx.UnsupportedProtocol, "the URL must start with http:// or https://"),
-    (httpx.InvalidURL, "not a valid URL"),
-    (httpx.RemoteProtocolError, "the server closed the connection before the answer was complete"),
-)
-"""What an error of the request itself means, looked at first."""
+
+@functools.cache
+def _error_words() -> _ErrorWords:
+    """What an error of the request itself means, looked at first."""
+    import httpx
+
+    return (
+        (httpx.UnsupportedProtocol, "the URL must start with http:// or https://"),
+        (httpx.InvalidURL, "not a valid URL"),
+        (
+            httpx.RemoteProtocolError,
+            "the server closed the connection before the answer was complete",
+        ),
+    )
+
+
 _CAUSE_WORDS: _ErrorWords = (
     (socket.gaierror, "unknown host name"),
     (ssl.SSLCertVerificationError, "its TLS certificate was not accepted"),
     (ssl.SSLError, "the TLS handshake failed"),
 )
 """What an error among its causes means (the first one that says, in :func:`_chain` order)."""
-_LAST_WORDS: _ErrorWords = (
-    (httpx.ConnectError, "the connection failed"),
-    (httpx.ReadError, "the connection was cut"),
-    (httpx.WriteError, "the request could not be sent"),
-)
-"""What the error means when no cause says more."""
+
+
+@functools.cache
+def _last_words() -> _ErrorWords:
+    """What the error means when no cause says more."""
+    import httpx
+
+    return (
+        (httpx.ConnectError, "the connection failed"),
+        (httpx.ReadError, "the connection was cut"),
+        (httpx.WriteError, "the request could not be sent"),
+    )
+
 
 _ERRNO_WORDS = {
     errno.ECONNREFUSED: "connection refused (is the server running?)",
@@ -170,19 +190,21 @@ def connection_problem(error: BaseException, timeout_s: float | None = None) -> 
     attempts failed", "peer closed connection without sending complete
     message body (incomplete chunked read)") is read, not repeated.
     """
+    import httpx
+
     if isinstance(error, httpx.TimeoutException):
         within = f" within {timeout_s:g} s" if timeout_s else " in time"
         if isinstance(error, httpx.ConnectTimeout):
             return f"no connection{within}"
         return f"no answer{within}"
-    if words := _words(error, _ERROR_WORDS):
+    if words := _words(error, _error_words()):
         return words
     for cause in _chain(error):
         if words := _words(cause, _CAUSE_WORDS):
             return words
         if isinstance(cause, OSError) and cause.errno in _ERRNO_WORDS:
             return _ERRNO_WORDS[cause.errno]
-    return _words(error, _LAST_WORDS) or "the connection failed"
+    return _words(error, _last_words()) or "the connection failed"
 
 
 def _words(error: BaseException, table: _ErrorWords) -> str | None:
@@ -204,6 +226,8 @@ async def check_server(
     :func:`~.server_kinds.identify` the kind (``/props``, ``/api/version``, ...);
     :func:`~.server_kinds.model_facts` what it says about the model. Never raises.
     """
+    import httpx
+
     root = normalize_base_url(url)
     headers = auth_headers(api_key)
     key_hint = f"set {api_key_env} to the server's API key" if api_key_env else "check the API key"

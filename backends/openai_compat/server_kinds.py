@@ -27,9 +27,10 @@ from __future__ import annotations
 import asyncio
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
+if TYPE_CHECKING:  # imported where a request is made: the first frame does not wait for it
+    import httpx
 
 LLAMA_CPP = "llama.cpp"
 OLLAMA = "Ollama"
@@ -115,6 +116,8 @@ async def _json(
     headers: dict[str, str],
     body: Any = None,
 ) -> Any:
+    import httpx
+
     try:
         response = await client.request(method, url, headers=headers, json=body)
     except httpx.HTTPError:
