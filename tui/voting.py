@@ -146,9 +146,11 @@ class Voting(App[None]):
         self.set_class(hidden, "-blind")
         self.query_one(StatusBar).set_blind(hidden)
         self.show_activity()
+        # The main screen's view: a pair screen (gallery) on top has a PairView of its own.
+        view = self.screen_stack[0].query_one("#blind-pair", PairView)
         if not hidden:
+            view.clear()  # hidden now: its pictures are not kept decoded
             return
-        view = self.query_one(PairView)
         running = ""
         if self._blind_of is not None:
             label = self._step.label if self._step is not None else ""

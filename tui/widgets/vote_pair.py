@@ -79,6 +79,19 @@ class PairView(Vertical):
             box.query_one(PictureView).set_png(None, text)
             box.query_one(".contender-caption", Static).update("")
 
+    def clear(self) -> None:
+        """Show nothing and let go of the pictures (the view is hidden until the next pair).
+
+        A hidden view would otherwise keep both pictures decoded (a 1024x1024
+        RGB image each, plus the copy textual-image draws from) for as long as
+        the app runs.
+        """
+        if self.pair is None and not any(view.png for view in self.query(PictureView)):
+            return
+        self.show_waiting("", "")
+        self.set_status("")
+        self.set_keys("")
+
     def show_pair(
         self, pair: VotePair, *, revealed: bool = False, winner: str | None = None
     ) -> None:
