@@ -139,3 +139,24 @@ async def test_single_pane_run_cancel_save_export_and_verdicts() -> None:
     assert {run.status for run in session.runs} == {"cancelled"}
     assert all(run.answer for run in session.runs), "cancelled runs keep their text"
     assert (export_dir / "run-card.md").exists() and (export_dir / "index.html").exists()
+
+
+async def test_a_starting_server_is_not_called_not_started() -> None:
+    """Between the pane's first description and readiness, the pane must not tell the
+    user to restart a server that is on its way (seen at start-up in tmux)."""
+    app = make_app(start_server=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert await header_read(pilot)
+        server = app.server
+        assert server is not None
+        problems: set[str] = set()
+
+        def watch() -> bool:
+            problems.add(str(app.pane("left").query_one(".problem").render()))
+            return server.status.state.value == "ready"
+
+        assert await wait_for(pilot, watch, 90)
+        await pilot.pause()
+        watch()
+        assert not any("not started" in text for text in problems), problems
+        assert str(app.pane("left").query_one(".problem").render()) == ""

@@ -76,6 +76,12 @@ WARM_UP_MODULES = (
 """Imported in the background after the first frame (see :meth:`PelicanApp.warm_up`)."""
 
 
+_ON_ITS_WAY = frozenset(
+    {ServerState.STARTING, ServerState.DOWNLOADING, ServerState.LOADING, ServerState.READY}
+)
+"""Server states in which a pane's "not started" problem line is out of date."""
+
+
 @dataclass(frozen=True, slots=True)
 class Notice:
     """A notification the user was shown."""
@@ -450,6 +456,7 @@ class PelicanApp(Voting):
         if status.state is ServerState.READY:
             # Not before: start-up and readiness must not wait behind these imports.
             self.warm_up()
+        if status.state in _ON_ITS_WAY:  # "not started" no longer holds; the status bar says more
             for slot in SLOTS:
                 side = self._side(slot)
                 if side is not None and side.server is not None and self.pane(slot).state == "idle":
