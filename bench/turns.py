@@ -8,6 +8,16 @@ run --thinking both`` in a subprocess, interleaved (which goes first
 alternates), and reads the generation tok/s llama-server reported for each
 pane from the session store. Prints medians, ranges and the ratios app/run.
 
+tok/s is noisy on a shared machine; the steadier figure is the front end's CPU
+per generated token: the CPU seconds the front end and the processes it
+started (the SVG render worker, not llama-server) used from the comparison's
+start to its last recorded run, over the tokens llama-server generated in it.
+The app is measured in-process (``time.process_time()`` around the ``r`` key,
+after the first-run warm-up imports are done, as a user's app has them);
+``pelican-tui run`` from outside (psutil, read when it prints the comparison's
+first line and its first result line: imports, server start and the export
+after it are left out).
+
     .venv/bin/python bench/turns.py [--rounds 3] [--max-tokens 128]
 """
 
@@ -16,16 +26,25 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
+import re
 import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 ROOT = Path(__file__).resolve().parent.parent
 PROMPT = "Generate an SVG of a pelican riding a bicycle"
+RUN_STARTS = re.compile(r"^\[\d+/\d+\] ")
+"""``pelican-tui run``'s line just before it starts the comparison."""
+RUN_ENDED = re.compile(r"^  (left|right) .*: (finished|failed|cancelled)")
+"""``pelican-tui run``'s result lines, printed once the comparison is over."""
 
 
 def _env(home: Path, max_tokens: int) -> dict[str, str]:
@@ -42,15 +61,40 @@ def _env(home: Path, max_tokens: int) -> dict[str, str]:
 
 
 def _rates(home: Path, session_id: int) -> dict[str, float]:
+    """tok/s per slot as llama-server reported them, and ``tokens``: all generated."""
     from pelican_tui.backends import locations
     from pelican_tui.backends.store.sessions import SessionStore
 
     assert locations.data_dir().is_relative_to(home)
     with SessionStore.open(locations.sessions_db(), create=False) as store:
         session = store.get_session(session_id)
-    return {
+    rates = {
         run.slot: float(run.timings.get("generation_tokens_per_s") or 0.0) for run in session.runs
     }
+    rates["tokens"] = float(sum(run.timings.get("generated_tokens") or 0 for run in session.runs))
+    return rates
+
+
+def _helpers_cpu(parent: psutil.Process) -> float:
+    """CPU seconds of ``parent``'s descendants other than llama-server (alive now).
+
+    Within the measured window the only other one is the SVG render worker;
+    a helper that exits inside the window loses its share (none does here)."""
+    total = 0.0
+    for child in parent.children(recursive=True):
+        try:
+            if child.name() == "llama-server":
+                continue
+            times = child.cpu_times()
+        except psutil.Error:
+            continue
+        total += times.user + times.system
+    return total
+
+
+def _own_cpu(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return times.user + times.system
 
 
 async def _through_the_app(home: Path) -> dict[str, float]:
@@ -62,31 +106,68 @@ async def _through_the_app(home: Path) -> dict[str, float]:
     prepared = setup(settings, lambda _line: None)
     app = PelicanApp(settings, prepared, start_server=True, sample_resources=True)
     async with app.run_test(headless=True, size=(160, 48)) as pilot:
-        server = app.server
-        assert server is not None
-        while server.status.state.value != "ready":
+        # app.server is read each time: the local side (and its server) is replaced
+        # once the model's header has been read, after the first frame.
+        give_up = time.monotonic() + 300
+        while app.server is None or app.server.status.state.value != "ready":
+            if time.monotonic() > give_up:
+                raise SystemExit("llama-server was not ready after 300 s")
             await pilot.pause(0.1)
+        await _warm_up_done(app, pilot)
+        me = psutil.Process()
+        cpu, helpers = time.process_time(), _helpers_cpu(me)
         await pilot.press("r")
         panes = [app.pane("left"), app.pane("right")]
         # A pane ends after its run is recorded (the engine's RunEnded comes last).
-        while not all(p.state in ("finished", "failed", "cancelled") for p in panes):
-            await pilot.pause(0.1)
+        # asyncio.sleep, not pilot.pause: a pause makes every widget process a
+        # callback and refreshes the screen, CPU the app would not spend otherwise.
+        while not all(p.state in ("finished", "failed", "cancelled") for p in panes):  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+        cpu, helpers = time.process_time() - cpu, _helpers_cpu(me) - helpers
         session_id = app.session_id
     assert session_id is not None
-    return _rates(home, session_id)
+    return {**_rates(home, session_id), "cpu_s": cpu + helpers, "helpers_cpu_s": helpers}
+
+
+async def _warm_up_done(app: Any, pilot: Any, wait_s: float = 10.0) -> None:
+    """Wait until the app's warm-up imports (started when the server is ready) are done."""
+    from pelican_tui.app import WARM_UP_MODULES
+
+    give_up = time.monotonic() + wait_s
+    while time.monotonic() < give_up:
+        running = any(w.name == "warm up" and not w.is_finished for w in app.workers)
+        if not running and all(name in sys.modules for name in WARM_UP_MODULES):
+            return
+        await pilot.pause(0.05)
+    print("(the warm-up imports did not finish: measuring anyway)", file=sys.stderr)
 
 
 def _through_run(home: Path, env: dict[str, str]) -> dict[str, float]:
     out = home / f"run-{len(list(home.glob('run-*')))}"
-    done = subprocess.run(
+    child = subprocess.Popen(
         [sys.executable, "-m", "pelican_tui", "run", "--thinking", "both", "--no-claude",
          "--out", str(out)],
-        env=env, capture_output=True, text=True,
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
-    if done.returncode != 0:
-        raise SystemExit(f"pelican-tui run exited {done.returncode}:\n{done.stderr}")
+    watched = psutil.Process(child.pid)
+    assert child.stderr is not None
+    lines: list[str] = []
+    start: tuple[float, float] | None = None
+    cpu = helpers = float("nan")
+    for line in child.stderr:  # stderr is line-buffered: each line arrives as printed
+        lines.append(line)
+        if start is None and RUN_STARTS.match(line):
+            start = (_own_cpu(watched), _helpers_cpu(watched))
+        elif start is not None and math.isnan(cpu) and RUN_ENDED.match(line):
+            cpu = _own_cpu(watched) - start[0]
+            helpers = _helpers_cpu(watched) - start[1]
+    if child.wait() != 0:
+        raise SystemExit(f"pelican-tui run exited {child.returncode}:\n{''.join(lines)}")
+    if math.isnan(cpu):
+        print("(pelican-tui run's progress lines not recognised: no CPU figure)", file=sys.stderr)
     summary = json.loads((out / "summary.json").read_text())
-    return _rates(home, summary["sessions"][0]["id"])
+    rates = _rates(home, summary["sessions"][0]["id"])
+    return {**rates, "cpu_s": cpu + helpers, "helpers_cpu_s": helpers}
 
 
 def main() -> int:
@@ -110,7 +191,8 @@ def main() -> int:
                     else _through_run(home, env)
                 )
                 results[side].append(rates)
-                print(f"round {round_ + 1} {side}: {rates}", file=sys.stderr)
+                shown = {k: round(v, 3) for k, v in rates.items()}
+                print(f"round {round_ + 1} {side}: {shown}", file=sys.stderr)
     report: dict[str, Any] = {}
     for slot, label in (("left", "thinking on"), ("right", "thinking off")):
         app = [r[slot] for r in results["app"]]
@@ -124,6 +206,23 @@ def main() -> int:
             "ratio_median": statistics.median(ratios) if ratios else None,
             "ratio_range": [min(ratios), max(ratios)] if ratios else None,
         }
+    per_token: dict[str, list[float]] = {
+        side: [1000 * r["cpu_s"] / r["tokens"] for r in results[side] if r["tokens"]]
+        for side in ("app", "run")
+    }
+    cpu_ratios = [a / b for a, b in zip(per_token["app"], per_token["run"], strict=True) if b]
+    report["cpu ms per generated token"] = {
+        "app_median": statistics.median(per_token["app"]),
+        "app_range": [min(per_token["app"]), max(per_token["app"])],
+        "app_helpers_ms_median": statistics.median(
+            1000 * r["helpers_cpu_s"] / r["tokens"] for r in results["app"] if r["tokens"]
+        ),
+        "run_median": statistics.median(per_token["run"]),
+        "run_range": [min(per_token["run"]), max(per_token["run"])],
+        "ratio_median": statistics.median(cpu_ratios) if cpu_ratios else None,
+        "ratio_range": [min(cpu_ratios), max(cpu_ratios)] if cpu_ratios else None,
+        "tokens_per_comparison": statistics.median(r["tokens"] for r in results["app"]),
+    }
     print(json.dumps(report, indent=2))
     return 0
 
