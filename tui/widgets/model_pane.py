@@ -107,20 +107,30 @@ class ModelPane(Vertical):
         """This run's tokens/s, one point per redraw at most (the sparkline's values)."""
         self._rated: LiveStats | None = None
         """The numbers the last point came from (a point is added only for new ones)."""
+        # The parts are kept, not queried for: feed() runs once per token.
+        self._facts_line = TextLine(self._facts, classes="facts")
+        self._stats = TextLine("", classes="stats")
         self._rate_row = RateRow()
+        self._thinking = StreamText("(no thinking yet)", id="thinking")
+        self._thinking_box = Collapsible(
+            self._thinking, title="Thinking", collapsed=True, id="thinking-box"
+        )
+        self._answer = StreamText("(no answer yet)", id="answer")
+        self._problem = Static("", classes="problem")
+        self._problem_text = ""
+        self._picture = PictureView(mode=self.image_mode, placeholder="no picture yet")
 
     def compose(self) -> ComposeResult:
         # Everything that changes while streaming (numbers, thinking, answer) sits
         # together above the picture: a redraw then repaints only those rows, and the
         # picture below is not re-rendered a few times a second.
-        yield TextLine(self._facts, classes="facts")
-        yield TextLine("", classes="stats")
+        yield self._facts_line
+        yield self._stats
         yield self._rate_row
-        with Collapsible(title="Thinking", collapsed=True, id="thinking-box"):
-            yield StreamText("(no thinking yet)", id="thinking")
-        yield StreamText("(no answer yet)", id="answer")
-        yield Static("", classes="problem")
-        yield PictureView(mode=self.image_mode, placeholder="no picture yet")
+        yield self._thinking_box
+        yield self._answer
+        yield self._problem
+        yield self._picture
 
     def on_mount(self) -> None:
         self.border_title = self._title
@@ -132,15 +142,15 @@ class ModelPane(Vertical):
 
     @property
     def picture(self) -> PictureView:
-        return self.query_one(PictureView)
+        return self._picture
 
     @property
     def answer_text(self) -> str:
-        return self.query_one("#answer", StreamText).text
+        return self._answer.text
 
     @property
     def thinking_text(self) -> str:
-        return self.query_one("#thinking", StreamText).text
+        return self._thinking.text
 
     def describe(self, title: str, facts: str) -> None:
         """Set the pane title (model name) and the one-line facts under it."""
@@ -148,7 +158,7 @@ class ModelPane(Vertical):
         if self.is_mounted:
             if self.border_title != title:  # assigning repaints the whole pane
                 self.border_title = title
-            self.query_one(".facts", TextLine).update(facts)
+            self._facts_line.update(facts)
 
     def begin(self) -> None:
         """Clear the previous run and start redrawing at :attr:`redraw_hz`."""
@@ -157,11 +167,10 @@ class ModelPane(Vertical):
         self.rates.clear()
         self._rated = None
         self._rate_row.show_rates([])
-        for stream in self.query(StreamText):
-            stream.clear()
-        box = self.query_one("#thinking-box", Collapsible)
-        box.title = "Thinking"
-        box.collapsed = not self.choice.thinking
+        self._thinking.clear()
+        self._answer.clear()
+        self._thinking_box.title = "Thinking"
+        self._thinking_box.collapsed = not self.choice.thinking
         self.show_problem(None)
         self.state = "running"
         self._stats_dirty = True
@@ -185,12 +194,12 @@ class ModelPane(Vertical):
             self._waiting = None  # data flows again
             self._stats_dirty = True
         if isinstance(event, TextDelta):
-            answer = self.query_one("#answer", StreamText)
-            if not answer.text and not self._live:
+            answer = self._answer
+            if not answer.has_text and not self._live:
                 self._stats_dirty = True
             answer.append(event.text)
         elif isinstance(event, ThinkingDelta):
-            self.query_one("#thinking", StreamText).append(event.text)
+            self._thinking.append(event.text)
         elif isinstance(event, LiveStats):
             self._live = event
             self._stats_dirty = True
@@ -219,32 +228,33 @@ class ModelPane(Vertical):
             self.show_problem(f"⚠ {warning}")
 
     def show_problem(self, message: str | None) -> None:
-        problem = self.query_one(".problem", Static)
-        problem.update(message or "")
-        problem.set_class(bool(message), "-shown")
+        if (message or "") == self._problem_text:
+            return  # Static.update lays the screen out again, even for the same text
+        self._problem_text = message or ""
+        self._problem.update(self._problem_text)
+        self._problem.set_class(bool(message), "-shown")
 
     def show_thinking(self, expanded: bool) -> None:
-        self.query_one("#thinking-box", Collapsible).collapsed = not expanded
+        self._thinking_box.collapsed = not expanded
 
     # -- drawing ----------------------------------------------------------------
 
     def flush(self) -> None:
-        thinking = self.query_one("#thinking", StreamText)
-        answer = self.query_one("#answer", StreamText)
+        thinking, answer, box = self._thinking, self._answer, self._thinking_box
         now = time.monotonic()
         # The title's token count is a layout change: every TITLE_EVERY_S, and at the end.
-        if thinking.text and (self.state != "running" or now - self._titled_at >= TITLE_EVERY_S):
+        if thinking.has_text and (
+            self.state != "running" or now - self._titled_at >= TITLE_EVERY_S
+        ):
             self._titled_at = now
-            box = self.query_one("#thinking-box", Collapsible)
             tokens = self._live.thinking_tokens if self._live else 0
             title = f"Thinking ({tokens} tokens)" if tokens else "Thinking"
             if box.title != title:
                 box.title = title
-        if answer.text and self.state == "running":
-            box = self.query_one("#thinking-box", Collapsible)
-            if not box.collapsed and not self._collapsed_once:
-                self._collapsed_once = True
-                box.collapsed = True  # the answer has started: make room for it
+        running = self.state == "running"
+        if answer.has_text and running and not box.collapsed and not self._collapsed_once:
+            self._collapsed_once = True
+            box.collapsed = True  # the answer has started: make room for it
         thinking.flush()
         answer.flush()
         if self.state == "running":
@@ -289,7 +299,7 @@ class ModelPane(Vertical):
         self._draw_stats()
 
     def _draw_stats(self) -> None:
-        self.query_one(".stats", TextLine).update(self.stats_line())
+        self._stats.update(self.stats_line())
         rate = (
             self._final.timings.generation_tokens_per_s
             if self._final is not None
