@@ -611,7 +611,7 @@ class PelicanApp(Voting):
             pane = self.pane(update.slot)
             pane.feed(update.event)
             if isinstance(update.event, TextDelta):
-                self._maybe_preview(update.slot, update.acc.answer_text, update.acc.answer_version)
+                self._maybe_preview(pane, update)
         elif isinstance(update, RunStarted):
             if update.run_id is not None:
                 self.pane_runs[update.slot] = update.run_id
@@ -621,6 +621,20 @@ class PelicanApp(Voting):
             pane = self.pane(update.slot)
             pane.begin()
             pane.picture.set_png(None, "waiting for an SVG…")
+            from pelican_tui.widgets.picture import PreviewPace
+
+            pane.picture.pace = PreviewPace(self.settings.ui.preview_fps)
+            renderer = self.engine.renderer()
+            if renderer.worker_pid is None:
+                # Its start (an interpreter and cairosvg: ~0.2 s of CPU) while the
+                # prompt is read, not at the first preview, mid-answer, where every
+                # CPU slice it takes is one the model waits for.
+                def start_renderer() -> None:
+                    with contextlib.suppress(RuntimeError):  # closed, or broken: renders say why
+                        renderer.start()
+
+                self.run_worker(start_renderer, thread=True, group="renderer",
+                                exit_on_error=False, name="start the SVG renderer")  # fmt: skip
             self._last_preview[update.slot] = (time.monotonic(), 0, None)
             self._redraw_clock.resume()
             self._on_resize_layout()
@@ -651,16 +665,25 @@ class PelicanApp(Voting):
         elif isinstance(update, StoreProblem):
             self.notify(update.message, title="Sessions", severity="warning", timeout=15)
 
-    def _maybe_preview(self, slot: Slot, answer: str, version: int) -> None:
-        """Draw the SVG being written, at most ``ui.preview_fps`` times a second."""
+    def _maybe_preview(self, pane: ModelPane, update: RunProgress) -> None:
+        """Draw the SVG being written, at most ``ui.preview_fps`` times a second and
+        less often when previews cost more (:class:`~.widgets.picture.PreviewPace`).
+
+        Called for every answer token: the answer is read (its pieces joined) only
+        when a preview is due."""
         if self._blind_of is not None:
             return  # the panes are hidden: no preview to draw
-        last_at, last_version, last_svg = self._last_preview.get(slot, (0.0, 0, None))
+        slot, acc = update.slot, update.acc
         now = time.monotonic()
-        every = 1.0 / max(self.settings.ui.preview_fps, 0.1)
-        if version == last_version or now - last_at < every or slot in self._previewing:
+        pace = pane.picture.pace
+        if slot in self._previewing or not pace.due(now):
             return
-        svg = close_partial_svg(answer)
+        _, last_version, last_svg = self._last_preview.get(slot, (0.0, 0, None))
+        version = acc.answer_version
+        if version == last_version:
+            return
+        pace.started(now)
+        svg = close_partial_svg(acc.answer_text)
         self._last_preview[slot] = (now, version, svg if svg is not None else last_svg)
         if svg is None or svg == last_svg:  # only new markup is drawn
             return
@@ -685,10 +708,14 @@ class PelicanApp(Voting):
                 width = max(120, min(1024, picture.size.width * 2))
             else:
                 width = max(240, min(1024, picture.size.width * cell_pixels()[0]))
+            renderer = self.engine.renderer()
+            pace, started = picture.pace, time.monotonic()
+            running = renderer.worker_pid is not None  # else its start is not a preview's cost
             with contextlib.suppress(Exception):  # a preview is optional
-                result = await self.engine.renderer().render(svg, width)
+                result = await renderer.render(svg, width)
                 if result.ok and pane.state == "running" and self._pane_run.get(slot) == owner:
                     picture.set_png(result.png)
+            pace.drawn(started, time.monotonic() - started if running else 0.0)
         finally:
             self._previewing.discard(slot)
 

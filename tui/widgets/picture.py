@@ -16,7 +16,9 @@ from __future__ import annotations
 import io
 import math
 import re
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Self, cast
 
 from PIL import Image as PILImage
 from PIL import UnidentifiedImageError
@@ -24,10 +26,12 @@ from rich.segment import Segment
 from rich.style import Style
 from textual.app import ComposeResult
 from textual.containers import Container
+from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Static
 from textual_image.renderable import HalfcellImage as _HalfcellRenderable
+from textual_image.renderable import TGPImage as _TGPRenderable
 from textual_image.renderable import UnicodeImage as _UnicodeRenderable
 from textual_image.widget import HalfcellImage, SixelImage, TGPImage, UnicodeImage
 from textual_image.widget.sixel import _ImageSixelImpl, _NoopRenderable
@@ -36,6 +40,35 @@ from pelican_tui.terminal_caps import SETTING_VALUES, ImageChoice, detected_choi
 
 PICTURE_MODES: tuple[str, ...] = SETTING_VALUES
 """The modes a :class:`PictureView` accepts: "auto" and every drawing mode."""
+
+
+class _RepaintWhenSized(Widget):
+    """An image widget that takes a new picture without a layout when its size is set.
+
+    textual-image lays the whole screen out again for every new picture (its
+    size may follow the picture's). A :class:`PictureView` sets the widget's
+    width and height in cells before it gives it a picture, so a new picture
+    (every live preview, the final one) changes nothing a layout would compute
+    and needs only a repaint: a layout of the screen cost ~15-30 ms here, at
+    every preview.
+    """
+
+    _repaint_only = False
+
+    def show(self, picture: PILImage.Image) -> None:
+        width, height = self.styles.width, self.styles.height
+        sized = width is not None and height is not None and width.is_cells and height.is_cells
+        self._repaint_only = sized
+        try:
+            cast(Any, self).image = picture  # textual-image's property, on the classes mixed in
+        finally:
+            self._repaint_only = False
+
+    def refresh(
+        self, *regions: Region, repaint: bool = True, layout: bool = False, recompose: bool = False
+    ) -> Self:
+        layout = layout and not self._repaint_only
+        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
 
 
 class _RunsOfCells(Widget):
@@ -69,15 +102,55 @@ def _flat(segment: Segment) -> Segment:
     return segment
 
 
-class RunsHalfcellImage(_RunsOfCells, HalfcellImage, Renderable=_HalfcellRenderable):
+class RunsHalfcellImage(
+    _RepaintWhenSized, _RunsOfCells, HalfcellImage, Renderable=_HalfcellRenderable
+):
     """Half-cell blocks, equal neighbours joined (see :class:`_RunsOfCells`)."""
 
 
-class RunsUnicodeImage(_RunsOfCells, UnicodeImage, Renderable=_UnicodeRenderable):
+class RunsUnicodeImage(
+    _RepaintWhenSized, _RunsOfCells, UnicodeImage, Renderable=_UnicodeRenderable
+):
     """Unicode blocks, equal neighbours joined (see :class:`_RunsOfCells`)."""
 
 
 _DEFAULT_CELL_PIXELS = (10, 20)
+
+PREVIEW_SHARE = 0.02
+"""The share of the time live previews of one picture may take (render and draw)."""
+
+
+@dataclass(eq=False)
+class PreviewPace:
+    """When the next live preview of a picture being written may start.
+
+    At most ``fps`` a second, and never more often than keeps its cost within
+    ``share`` of the time: a preview that took ``cost`` seconds (the sandboxed
+    render and the drawing, measured as they happen) is followed by the next one
+    ``cost / share`` seconds after it started. While a model streams, every CPU
+    slice taken here is one the model waits for; a picture that grows complex,
+    a bigger picture (Sixel, Kitty) or a busy machine makes previews rarer, by
+    what they were seen to cost, not by a guess.
+    """
+
+    fps: float
+    share: float = PREVIEW_SHARE
+    next_at: float = 0.0
+    """The monotonic time before which no preview starts."""
+    last_cost_s: float | None = None
+
+    def due(self, now: float) -> bool:
+        return now >= self.next_at
+
+    def started(self, now: float) -> None:
+        """A preview starts now: none other until the fps limit allows (or it is drawn)."""
+        self.next_at = now + 1.0 / max(self.fps, 0.1)
+
+    def drawn(self, started: float, cost_s: float) -> None:
+        """The preview started at ``started`` took ``cost_s`` seconds of work."""
+        self.last_cost_s = cost_s
+        self.next_at = started + max(1.0 / max(self.fps, 0.1), cost_s / self.share)
+
 
 MATTE = (255, 255, 255)
 """Transparent pixels are shown on white (SVG pictures assume a white page)."""
@@ -117,15 +190,19 @@ class _PaletteFirstSixels(_ImageSixelImpl):
         return palette_first(super()._image_to_sixels(*args, **kwargs))  # type: ignore[arg-type]
 
 
-class PaletteFirstSixelImage(SixelImage, Renderable=_NoopRenderable):
+class RepaintTGPImage(_RepaintWhenSized, TGPImage, Renderable=_TGPRenderable):
+    """textual-image's Kitty graphics widget, repainted without a layout when it can be."""
+
+
+class PaletteFirstSixelImage(_RepaintWhenSized, SixelImage, Renderable=_NoopRenderable):
     """textual-image's Sixel widget, drawing through :class:`_PaletteFirstSixels`."""
 
     def compose(self) -> ComposeResult:
         yield _PaletteFirstSixels(self.image, self._sixel_options)
 
 
-_WIDGETS: dict[str, type[Widget]] = {
-    "tgp": TGPImage,
+_WIDGETS: dict[str, type[_RepaintWhenSized]] = {
+    "tgp": RepaintTGPImage,
     "sixel": PaletteFirstSixelImage,
     "halfcell": RunsHalfcellImage,
     "unicode": RunsUnicodeImage,
@@ -248,10 +325,18 @@ class PictureView(Widget):
         self._picture: PILImage.Image | None = None
         self._message: str | None = None
         self._fitted = (0, 0)
+        self._sized = (0, 0)
+        """The image widget's width and height in cells, as last set."""
         self._drawn: tuple[PILImage.Image, tuple[int, int]] | None = None
         """The picture and cell size the image widget was last given (no redraw when equal)."""
         self._ready = False
         self._pending: tuple[bytes | None, str | None] = (png, None)
+        self.pace = PreviewPace(fps=2.0)
+        """When the next live preview may be drawn here (the app sets one per run)."""
+        self._image = self._image_class(id="picture-image")
+        self._placeholder = Static(self.placeholder, id="picture-placeholder")
+        self._note = Static("", id="picture-message")
+        self._note_text = ""
 
     @property
     def png(self) -> bytes | None:
@@ -279,9 +364,9 @@ class PictureView(Widget):
 
     def compose(self) -> ComposeResult:
         with Container(id="picture-box"):
-            yield Static(self.placeholder, id="picture-placeholder")
-            yield self._image_class(id="picture-image")
-        yield Static("", id="picture-message")
+            yield self._placeholder
+            yield self._image
+        yield self._note
 
     def on_mount(self) -> None:
         self._ready = True
@@ -311,9 +396,7 @@ class PictureView(Widget):
         self._png = png
         self._picture = picture
         self._message = message
-        image = self.query_one("#picture-image")
-        placeholder = self.query_one("#picture-placeholder", Static)
-        note = self.query_one("#picture-message", Static)
+        image, placeholder, note = self._image, self._placeholder, self._note
         if picture is None:
             image.display = False
             image.image = None  # type: ignore[attr-defined]
@@ -328,7 +411,9 @@ class PictureView(Widget):
             else:
                 self._draw()  # the same layout: draw now, not a frame later
             image.display = True
-            note.update(message or "")
+            if self._note_text != (message or ""):  # an update lays the screen out again
+                self._note_text = message or ""
+                note.update(self._note_text)
             note.display = bool(message)
             self.call_after_refresh(self._fit)
 
@@ -345,9 +430,10 @@ class PictureView(Widget):
             return
         if (columns, rows) != self._fitted:
             self._fitted = (columns, rows)
-            image = self.query_one("#picture-image")
-            image.styles.width = columns
-            image.styles.height = rows
+            if (columns, rows) != self._sized:  # a new size is a layout: only when it differs
+                self._sized = (columns, rows)
+                self._image.styles.width = columns
+                self._image.styles.height = rows
         self._draw()
 
     def _draw(self) -> None:
@@ -365,6 +451,5 @@ class PictureView(Widget):
             return
         cell_w, cell_h = cell_pixels()
         columns, rows = self._fitted
-        image = self.query_one("#picture-image")
-        image.image = shaped_like(self._picture, columns * cell_w, rows * cell_h)  # type: ignore[attr-defined]
+        self._image.show(shaped_like(self._picture, columns * cell_w, rows * cell_h))
         self._drawn = (self._picture, self._fitted)

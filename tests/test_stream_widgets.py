@@ -1,0 +1,104 @@
+"""What a pane draws while a model streams, at the cost it was made for.
+
+Checked: the streamed text draws its wrapped tail row by row (control characters
+dropped), a live picture of the same size is repainted without laying the
+screen out again, and live previews are paced by what they were seen to cost.
+No clocks: the pace is given its times.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from PIL import Image
+from textual.app import App, ComposeResult
+from textual.pilot import Pilot
+
+from pelican_tui.widgets.picture import PictureView, PreviewPace
+from pelican_tui.widgets.stream_text import StreamText
+
+
+async def _until(pilot: Pilot[Any], condition: Any, tries: int = 300) -> None:
+    for _ in range(tries):
+        if condition():
+            return
+        await pilot.pause(0.02)
+    assert condition(), "condition not reached"
+
+
+def _rows(widget: StreamText) -> list[str]:
+    return [widget.render_line(y).text.rstrip() for y in range(widget.content_size.height)]
+
+
+async def test_stream_text_draws_the_wrapped_tail() -> None:
+    class Host(App[None]):
+        def compose(self) -> ComposeResult:
+            yield StreamText("(no answer yet)", id="answer")
+
+        CSS = "StreamText { height: 3; width: 22; }"  # 20 columns inside the padding
+
+    app = Host()
+    async with app.run_test(size=(40, 10)) as pilot:
+        text = app.query_one(StreamText)
+        await _until(pilot, lambda: text.content_size.width == 20)
+        assert _rows(text)[0] == "(no answer yet)"
+        assert text.has_class("-placeholder")
+        for line in ("first line", "second \x1b[31mline\x07", "a third line that wraps here"):
+            text.append(line + "\n")
+        text.append("tail")
+        assert _rows(text)[0] == "(no answer yet)", "nothing is drawn before a flush"
+        text.flush()
+        await pilot.pause()
+        assert not text.has_class("-placeholder")
+        # The last three rows that fit: the third line wrapped at 20 columns, then the tail.
+        assert _rows(text) == ["a third line that", "wraps here", "tail"]
+        text.set_text("one\ttwo \x1b[0mthree")
+        await pilot.pause()
+        assert _rows(text)[0] == "one two [0mthree", "tabs expanded, ESC dropped"
+        assert text.text == "one\ttwo \x1b[0mthree", "the text itself is kept as streamed"
+
+
+def _png(width: int, height: int, colour: str) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), colour).save(out, "PNG")
+    return out.getvalue()
+
+
+async def test_a_same_size_picture_is_repainted_without_a_layout() -> None:
+    class Host(App[None]):
+        def compose(self) -> ComposeResult:
+            yield PictureView(placeholder="no picture yet")
+
+    app = Host()
+    async with app.run_test(size=(80, 24)) as pilot:
+        view = app.query_one(PictureView)
+        image = view.query_one("#picture-image")
+        view.set_png(_png(200, 150, "red"), "partial")
+        await _until(pilot, lambda: image.size.width > 0 and view._drawn is not None)
+        await pilot.pause()
+        assert not image._layout_required
+        view.set_png(_png(200, 150, "blue"), "partial")  # the next preview: same size
+        assert view._drawn is not None and view._drawn[0].getpixel((0, 0)) == (0, 0, 255)
+        assert not image._layout_required, "a preview of the same size needs no layout"
+        assert not view.query_one("#picture-message")._layout_required
+        view.set_png(_png(300, 150, "green"))  # the final picture: another shape
+
+        def centre() -> Any:
+            drawn = view._drawn
+            return None if drawn is None else drawn[0].getpixel((drawn[0].width // 2, 75))
+
+        await _until(pilot, lambda: centre() == (0, 128, 0))
+
+
+def test_preview_pace_follows_what_previews_cost() -> None:
+    pace = PreviewPace(fps=2.0, share=0.02)
+    assert pace.due(0.0)
+    pace.started(10.0)
+    assert not pace.due(10.4) and pace.due(10.5), "at most fps a second"
+    pace.drawn(10.0, 0.005)  # a cheap preview: the fps limit decides
+    assert pace.due(10.5)
+    pace.started(11.0)
+    pace.drawn(11.0, 0.1)  # 100 ms of work at 2 %: the next one 5 s after it started
+    assert not pace.due(15.9) and pace.due(16.0)
+    assert pace.last_cost_s == 0.1
