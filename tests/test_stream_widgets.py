@@ -2,18 +2,21 @@
 
 Checked: the streamed text draws its wrapped tail row by row (control characters
 dropped), a live picture of the same size is repainted without laying the
-screen out again, and live previews are paced by what they were seen to cost.
+screen out again, a picture is kept as its PNG and given to the image widget at
+the size it is drawn at, and live previews are paced by what they were seen to
+cost.
 No clocks: the pace is given its times.
 """
 
 from __future__ import annotations
 
 import io
-from typing import Any
+from typing import Any, cast
 
 from PIL import Image
 from textual.app import App, ComposeResult
 from textual.pilot import Pilot
+from textual.widgets import Static
 
 from pelican_tui.widgets.picture import PictureView, PreviewPace
 from pelican_tui.widgets.stream_text import StreamText
@@ -68,27 +71,70 @@ def _png(width: int, height: int, colour: str) -> bytes:
 async def test_a_same_size_picture_is_repainted_without_a_layout() -> None:
     class Host(App[None]):
         def compose(self) -> ComposeResult:
-            yield PictureView(placeholder="no picture yet")
+            yield PictureView(mode="halfcell", placeholder="no picture yet")
 
     app = Host()
     async with app.run_test(size=(80, 24)) as pilot:
         view = app.query_one(PictureView)
         image = view.query_one("#picture-image")
+
+        def centre() -> Any:
+            shown = cast(Any, image).image  # what the image widget was given, as drawn
+            return None if shown is None else shown.getpixel((shown.width // 2, shown.height // 2))
+
         view.set_png(_png(200, 150, "red"), "partial")
         await _until(pilot, lambda: image.size.width > 0 and view._drawn is not None)
         await pilot.pause()
         assert not image._layout_required
-        view.set_png(_png(200, 150, "blue"), "partial")  # the next preview: same size
-        assert view._drawn is not None and view._drawn[0].getpixel((0, 0)) == (0, 0, 255)
+        blue = _png(200, 150, "blue")
+        view.set_png(blue, "partial")  # the next preview: same size
+        assert view._drawn is not None and view._drawn[0] is blue and centre() == (0, 0, 255)
         assert not image._layout_required, "a preview of the same size needs no layout"
         assert not view.query_one("#picture-message")._layout_required
         view.set_png(_png(300, 150, "green"))  # the final picture: another shape
-
-        def centre() -> Any:
-            drawn = view._drawn
-            return None if drawn is None else drawn[0].getpixel((drawn[0].width // 2, 75))
-
         await _until(pilot, lambda: centre() == (0, 128, 0))
+
+
+async def test_a_picture_is_given_at_the_size_it_is_drawn_and_not_kept_decoded() -> None:
+    class Host(App[None]):
+        def compose(self) -> ComposeResult:
+            yield PictureView(mode="halfcell", id="half")
+            yield PictureView(mode="unicode", id="blocks")
+
+    app = Host()
+    async with app.run_test(size=(80, 24)) as pilot:
+        half, blocks = app.query_one("#half", PictureView), app.query_one("#blocks", PictureView)
+        png = _png(1024, 1024, "red")
+        for view in (half, blocks):
+            view.set_png(png)
+        await _until(pilot, lambda: half._drawn is not None and blocks._drawn is not None)
+        for view in (half, blocks):
+            assert view.picture_size == (1024, 1024) and view.has_picture
+            assert not any(isinstance(value, Image.Image) for value in vars(view).values())
+        columns, rows = half._fitted
+        shown = cast(Any, half.query_one("#picture-image")).image
+        assert (shown.size, shown.mode) == ((columns, rows * 2), "RGB"), "two pixels a cell"
+        columns, rows = blocks._fitted
+        shown = cast(Any, blocks.query_one("#picture-image")).image
+        assert (shown.size, shown.mode) == ((columns, rows), "L"), "one grey pixel a cell"
+
+
+async def test_a_png_whose_pixels_do_not_read_says_so() -> None:
+    class Host(App[None]):
+        def compose(self) -> ComposeResult:
+            yield PictureView(mode="halfcell")
+
+    app = Host()
+    async with app.run_test(size=(80, 24)) as pilot:
+        view = app.query_one(PictureView)
+        pixels = bytes((i * 7919) % 251 for i in range(200 * 150 * 3))  # no run to compress
+        out = io.BytesIO()
+        Image.frombytes("RGB", (200, 150), pixels).save(out, "PNG")
+        png = out.getvalue()
+        view.set_png(png[: len(png) // 2])  # the header reads, the pixels are cut short
+        placeholder = view.query_one("#picture-placeholder", Static)
+        await _until(pilot, lambda: "cannot show this picture" in str(placeholder.render()))
+        assert not view.has_picture and view.png is None
 
 
 def test_preview_pace_follows_what_previews_cost() -> None:

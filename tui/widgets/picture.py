@@ -282,6 +282,15 @@ def shaped_like(picture: PILImage.Image, width: int, height: int) -> PILImage.Im
     return page
 
 
+def png_size(png: bytes) -> tuple[int, int]:
+    """The size in pixels the header of ``png`` gives, without decoding it. Raises ValueError."""
+    try:
+        with PILImage.open(io.BytesIO(png)) as opened:
+            return opened.size
+    except (UnidentifiedImageError, OSError, SyntaxError) as error:
+        raise ValueError(f"not a readable picture ({error})") from error
+
+
 def decode_png(png: bytes) -> PILImage.Image:
     """The picture in ``png`` as an RGB image on a white matte. Raises ValueError."""
     try:
@@ -295,8 +304,38 @@ def decode_png(png: bytes) -> PILImage.Image:
     return page
 
 
+def as_drawn(
+    picture: PILImage.Image, mode: str, cells: tuple[int, int], cell_px: tuple[int, int]
+) -> PILImage.Image:
+    """``picture`` shaped like ``cells`` and scaled as ``mode`` draws it in them.
+
+    Half-cell blocks draw two pixels a cell, Unicode blocks one in grey, both
+    scaled by textual-image to exactly that: scaling first (the same way)
+    leaves its own scaling a copy, so the cells are the same. Sixel and Kitty
+    draw the cells' pixels: a larger picture is scaled down to them.
+    """
+    columns, rows = cells
+    cell_w, cell_h = cell_px
+    shaped = shaped_like(picture, columns * cell_w, rows * cell_h)
+    if mode == "halfcell":
+        return shaped.resize((columns, rows * 2))
+    if mode == "unicode":
+        return shaped.convert("L").resize((columns, rows))
+    target = (columns * cell_w, rows * cell_h)
+    if shaped.width > target[0] or shaped.height > target[1]:
+        return shaped.resize(target)
+    return shaped
+
+
 class PictureView(Widget):
     """One picture, centred and as large as the widget allows, or a placeholder.
+
+    It keeps the PNG and the size its header gives, not the decoded picture: a
+    picture is decoded when it is drawn, and the image widget is given it at the
+    size it is drawn at (half-cell: two pixels a cell; Unicode blocks: one, in
+    grey; Sixel and Kitty: the cells' pixels, when smaller), which is what
+    textual-image would scale it to anyway (the same cells). A 1024x1024 picture
+    kept decoded, with textual-image's copy, was 6 MiB a view for a session.
 
     Args:
         png: The picture as PNG bytes, or None for the placeholder.
@@ -322,13 +361,14 @@ class PictureView(Widget):
         self.mode = mode
         self.placeholder = placeholder
         self._png: bytes | None = None
-        self._picture: PILImage.Image | None = None
+        self._png_size: tuple[int, int] | None = None
+        """The picture's size in pixels, from the PNG's header (None: no picture)."""
         self._message: str | None = None
         self._fitted = (0, 0)
         self._sized = (0, 0)
         """The image widget's width and height in cells, as last set."""
-        self._drawn: tuple[PILImage.Image, tuple[int, int]] | None = None
-        """The picture and cell size the image widget was last given (no redraw when equal)."""
+        self._drawn: tuple[bytes, tuple[int, int]] | None = None
+        """The PNG and cell size the image widget was last given (no redraw when equal)."""
         self._ready = False
         self._pending: tuple[bytes | None, str | None] = (png, None)
         self.pace = PreviewPace(fps=2.0)
@@ -350,12 +390,12 @@ class PictureView(Widget):
 
     @property
     def has_picture(self) -> bool:
-        return self._picture is not None
+        return self._png_size is not None
 
     @property
     def picture_size(self) -> tuple[int, int] | None:
         """The picture's size in pixels, or None."""
-        return None if self._picture is None else self._picture.size
+        return self._png_size
 
     @property
     def drawn_with(self) -> str:
@@ -386,46 +426,52 @@ class PictureView(Widget):
             return
         if png is not None and png == self._png and message == self._message:
             return  # the same picture again (a preview that drew nothing new): no redraw
-        picture: PILImage.Image | None = None
+        size: tuple[int, int] | None = None
         if png is not None:
             try:
-                picture = decode_png(png)
+                size = png_size(png)
             except ValueError as error:
                 png, message = None, f"cannot show this picture: {error}"
-        previous = self._picture
+        previous = self._png_size
         self._png = png
-        self._picture = picture
+        self._png_size = size
         self._message = message
-        image, placeholder, note = self._image, self._placeholder, self._note
-        if picture is None:
-            image.display = False
-            image.image = None  # type: ignore[attr-defined]
-            self._drawn = None
-            placeholder.update(message if message is not None else self.placeholder)
-            placeholder.display = True
-            note.display = False
+        if size is None:
+            self._show_placeholder(message)
+            return
+        image, note = self._image, self._note
+        self._placeholder.display = False
+        image.display = True
+        if self._note_text != (message or ""):  # an update lays the screen out again
+            self._note_text = message or ""
+            note.update(self._note_text)
+        note.display = bool(message)
+        if previous != size:
+            self._fitted = (0, 0)  # a new size: fit again (same size: keep the layout)
         else:
-            placeholder.display = False
-            if previous is None or previous.size != picture.size:
-                self._fitted = (0, 0)  # a new size: fit again (same size: keep the layout)
-            else:
-                self._draw()  # the same layout: draw now, not a frame later
-            image.display = True
-            if self._note_text != (message or ""):  # an update lays the screen out again
-                self._note_text = message or ""
-                note.update(self._note_text)
-            note.display = bool(message)
-            self.call_after_refresh(self._fit)
+            self._draw()  # the same layout: draw now, not a frame later
+        self.call_after_refresh(self._fit)
+
+    def _show_placeholder(self, message: str | None) -> None:
+        """No picture: the placeholder, or ``message`` in its place."""
+        self._png = None
+        self._png_size = None
+        self._image.display = False
+        self._image.image = None  # type: ignore[attr-defined]
+        self._drawn = None
+        self._placeholder.update(message if message is not None else self.placeholder)
+        self._placeholder.display = True
+        self._note.display = False
 
     def on_resize(self) -> None:
         self.call_after_refresh(self._fit)
 
     def _fit(self) -> None:
         """Size the image to the largest undistorted fit in the box, and draw it."""
-        if self._picture is None or not self._ready:
+        if self._png_size is None or not self._ready:
             return
         box = self.query_one("#picture-box").content_size
-        columns, rows = fit_cells(self._picture.size, (box.width, box.height), cell_pixels())
+        columns, rows = fit_cells(self._png_size, (box.width, box.height), cell_pixels())
         if (columns, rows) == (0, 0):
             return
         if (columns, rows) != self._fitted:
@@ -443,13 +489,22 @@ class PictureView(Widget):
         stretches a picture to fill its cells: up to a cell too wide or tall
         (3 % at 33 rows, 10 % at 10). A white margin (:data:`MATTE`, the
         picture's own background) makes up the difference instead.
+
+        The picture is decoded here and given at the size it is drawn at (see
+        :class:`PictureView`); nothing keeps it decoded but the image widget.
+        A PNG whose header reads but whose pixels do not shows the reason.
         """
-        if self._picture is None or self._fitted == (0, 0):
+        png = self._png
+        if png is None or self._fitted == (0, 0):
             return
         drawn = self._drawn
-        if drawn is not None and drawn[0] is self._picture and drawn[1] == self._fitted:
+        if drawn is not None and drawn[0] is png and drawn[1] == self._fitted:
             return
-        cell_w, cell_h = cell_pixels()
-        columns, rows = self._fitted
-        self._image.show(shaped_like(self._picture, columns * cell_w, rows * cell_h))
-        self._drawn = (self._picture, self._fitted)
+        try:
+            picture = decode_png(png)
+        except ValueError as error:
+            self._message = f"cannot show this picture: {error}"
+            self._show_placeholder(self._message)
+            return
+        self._image.show(as_drawn(picture, self.drawn_with, self._fitted, cell_pixels()))
+        self._drawn = (png, self._fitted)
