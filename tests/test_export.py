@@ -155,7 +155,7 @@ def test_run_card_has_what_it_takes_to_reproduce(session: Session, tmp_path: Pat
         "| Prompt speed | 310.5 tok/s |",
         "| Thinking tokens | 120 |",
         "| Output tokens | 900 |",
-        "| llama-server resident | 19.6 GiB (21,000,000,000 bytes) |",
+        "| llama-server resident (model pages included) | 19.6 GiB (21,000,000,000 bytes) |",
         "| CPU | Test CPU 9000 |",
         "| RAM | 32.0 GiB",
         "Let me think about wheels. Then the beak.",
@@ -192,7 +192,10 @@ def test_run_card_understands_the_short_model_keys(tmp_path: Path) -> None:
     assert "llama-server -m /m/SmolLM2.gguf --api-key '[redacted]' --port 0" in card
     assert "| Total parameters | 135M |" in card and "| Experts (used/total) | 2/8 |" in card
     assert "| File size | 0.10 GB |" in card and "| Thinking | off |" in card
-    assert "| llama-server resident + model file mapped | 300.0 MiB (314,572,800 bytes) |" in card
+    assert (
+        "| llama-server resident + model pages (counted twice) | 300.0 MiB (314,572,800 bytes) |"
+        in card
+    )
     assert "server_bytes" not in card
     assert "--model /m/SmolLM2.gguf --no-claude --thinking off" in card  # the TUI's -m
 
@@ -372,7 +375,10 @@ def test_html_page_shows_both_pictures_as_images_only(session: Session, tmp_path
     assert "41.2 tok/s" in page and "0.42 s" in page
     assert page.index("Left · local") < page.index("Right · claude")
     assert "<caption>Peak memory</caption>" in page
-    assert "<th>llama-server resident</th><td>19.6 GiB (21,000,000,000 bytes)</td>" in page
+    assert (
+        "<th>llama-server resident (model pages included)</th><td>19.6 GiB (21,000,000,000 bytes)</td>"
+        in page
+    )
     assert _internal_names(session, page) == []
     assert 'class="no-picture"' not in page  # both pictures were drawn
 
@@ -383,7 +389,7 @@ def test_memory_rows_read_as_words(tmp_path: Path) -> None:
         "app_rss_bytes": 90 * 1024**2,
         "server_rss_bytes": 1536 * 1024**2,
         "server_model_mapped_bytes": 20 * 1024**3,
-        "server_bytes": 1536 * 1024**2 + 20 * 1024**3,
+        "server_bytes": 1536 * 1024**2 + 20 * 1024**3,  # recorded by older versions
         "gpu_vram_bytes": 2 * 1024**3,  # one this version has no label for
     }
     with SessionStore.open() as store:
@@ -395,9 +401,9 @@ def test_memory_rows_read_as_words(tmp_path: Path) -> None:
     page = (tmp_path / "e" / "index.html").read_text()
     card = (tmp_path / "e" / "run-card.md").read_text()
     expected = [
-        ("llama-server resident + model file mapped", "21.5 GiB"),
-        ("llama-server resident", "1.5 GiB"),
-        ("Model file mapped (resident pages)", "20.0 GiB"),
+        ("llama-server resident (model pages included)", "1.5 GiB"),
+        ("of which the model file (resident pages)", "20.0 GiB"),
+        ("llama-server resident + model pages (counted twice)", "21.5 GiB"),
         ("pelican-tui (resident)", "90.0 MiB"),
         ("Gpu vram", "2.0 GiB"),
     ]

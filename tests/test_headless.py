@@ -125,7 +125,7 @@ def check_local_run(run: Run, *, thinking: bool) -> None:
     assert 0 < timings["time_to_first_token_s"] < timings["total_s"]
     assert run.usage["input_tokens"] > 0 and run.usage["output_tokens"] > 0
     assert run.peak_ram["server_rss_bytes"] > 10_000_000
-    assert run.peak_ram["server_bytes"] >= run.peak_ram["server_rss_bytes"]
+    assert "server_bytes" not in run.peak_ram, "RSS already holds the model's pages"
     assert run.peak_ram["app_rss_bytes"] > 0
     check_host(run)
     assert run.answer, "the local model said nothing"

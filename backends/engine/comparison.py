@@ -114,6 +114,7 @@ class ComparisonEngine:
         self._turn_holder: dict[str, Slot] = {}
         self._turn_sides: dict[str, Side] = {}
         self._peaks: list[PeakRam] = []
+        self._once_sampler: ResourceSampler | None = None
         self._sampled_by_front_end = False
         self._store: SessionStore | None = None
         self._own_store = True
@@ -351,6 +352,14 @@ class ComparisonEngine:
         finally:
             self._sampled_by_front_end = False
 
+    async def _sample_once(self) -> None:
+        """One sample into the memory peaks of the runs streaming now."""
+        if self._once_sampler is None:
+            self._once_sampler = self.resource_sampler(maps_interval=1)
+        sample = await asyncio.to_thread(self._once_sampler.sample)
+        for peak in list(self._peaks):
+            peak.add(sample)
+
     async def _sample_during_runs(self) -> None:
         sampler = self.resource_sampler(maps_interval=2)
         while True:
@@ -498,6 +507,7 @@ class ComparisonEngine:
                         turn_holder=self._turn_holder,
                         turn_sides=self._turn_sides,
                         peaks=self._peaks,
+                        sample_now=self._sample_once,
                     ),
                 ),
                 name=spec.label,

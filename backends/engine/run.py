@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -102,8 +102,7 @@ class PeakRam:
 
     server_rss_bytes: int = 0
     server_model_mapped_bytes: int = 0
-    server_bytes: int = 0
-    """RSS plus resident model-file pages, at the same instant."""
+    """The model file's resident pages: a part of ``server_rss_bytes``, not more."""
     app_rss_bytes: int = 0
     samples: int = field(default=0)
 
@@ -113,7 +112,6 @@ class PeakRam:
         mapped = sample.server_model_mapped or 0
         self.server_rss_bytes = max(self.server_rss_bytes, rss)
         self.server_model_mapped_bytes = max(self.server_model_mapped_bytes, mapped)
-        self.server_bytes = max(self.server_bytes, rss + mapped)
         self.app_rss_bytes = max(self.app_rss_bytes, sample.own_rss)
 
     def record(self) -> dict[str, Any]:
@@ -123,7 +121,6 @@ class PeakRam:
         if self.server_rss_bytes:
             out["server_rss_bytes"] = self.server_rss_bytes
             out["server_model_mapped_bytes"] = self.server_model_mapped_bytes
-            out["server_bytes"] = self.server_bytes
         return out
 
 
@@ -144,6 +141,8 @@ class RunContext:
     """Where the engine's resource samples go while runs stream."""
     turn_sides: dict[str, Side] = field(default_factory=dict)
     """Which side holds each server's turn (for :meth:`~.sides.Side.turn_reason`)."""
+    sample_now: Callable[[], Awaitable[None]] | None = None
+    """Takes one resource sample into :attr:`peaks` (for a run that ended before any)."""
 
 
 class _Recorder:
@@ -267,6 +266,9 @@ async def _execute(spec: RunSpec, ctx: RunContext) -> RunResult:
                 )
         ctx.listener(RunEnded(spec.slot, _result(spec, run_id, acc, peak, recorder)))
         raise
+    if side.server is not None and not peak.samples and ctx.sample_now is not None:
+        with contextlib.suppress(Exception):  # a run shorter than the sampling period
+            await ctx.sample_now()
     _discard(ctx.peaks, peak)
     if acc.outcome == "running":  # a backend that ended without saying how
         emit(Failed("the stream ended without a result"))

@@ -66,9 +66,10 @@ USAGE_LABELS = {
     "thinking_tokens": "Thinking tokens",
 }
 MEMORY_LABELS = {
-    "server_bytes": "llama-server resident + model file mapped",
-    "server_rss_bytes": "llama-server resident",
-    "server_model_mapped_bytes": "Model file mapped (resident pages)",
+    "server_rss_bytes": "llama-server resident (model pages included)",
+    "server_model_mapped_bytes": "of which the model file (resident pages)",
+    # Recorded before 2026-12: RSS plus the model's pages, which RSS already holds.
+    "server_bytes": "llama-server resident + model pages (counted twice)",
     "app_rss_bytes": "pelican-tui (resident)",
 }
 """The peak memory a run recorded (the engine's ``PeakRam``), largest figure first."""
