@@ -168,6 +168,8 @@ class PelicanApp(Voting):
         self._pane_run: dict[Slot, int] = {}
         """Per pane, which comparison owns it (updates of a superseded one are ignored)."""
         self._comparisons = 0
+        self._told_in_turn = False
+        """Whether the user was told that panes on one server run in turn."""
         self.notices: list[Notice] = []
         """What the user was told in notifications, oldest first."""
         self._series = 0
@@ -420,8 +422,8 @@ class PelicanApp(Voting):
     def warm_up(self) -> None:
         """Import the modules a run needs (the first frame did not wait for them).
 
-        Touches nothing on screen: it only fills ``sys.modules``, so the
-        first run does not spend its first second importing.
+        Touches nothing on screen: it fills ``sys.modules`` and starts the SVG
+        renderer's worker, so the first run does not spend its first second on them.
         """
         import importlib
 
@@ -430,6 +432,10 @@ class PelicanApp(Voting):
         from pelican_tui.backends.openai_compat.probe import tls_context
 
         tls_context()  # CA certificates loaded once, before the first request
+        # The SVG renderer's worker too (an interpreter and cairosvg, ~0.2 s of CPU):
+        # started now, it costs nothing during a run; its first renders warm it up.
+        with contextlib.suppress(RuntimeError):  # closed or broken: a render says why
+            self.engine.renderer().start()
 
     @work(exclusive=True, group="resources", exit_on_error=False, name="sample resources")
     async def sample_loop(self) -> None:
@@ -551,7 +557,9 @@ class PelicanApp(Voting):
         if len(choices) > 1:
             self._series = number
         blind = self.blind and len(choices) > 1
-        if self.engine.same_server(choices) and not blind:
+        if self.engine.same_server(choices) and not blind and not self._told_in_turn:
+            # Once: the waiting pane says it each time, and a pop-up mid-run costs a layout.
+            self._told_in_turn = True
             self.notify("Both panes use one server: they run in turn, each at full speed.",
                         timeout=4)  # fmt: skip
         self.run_worker(
