@@ -446,7 +446,8 @@ class PelicanApp(Voting):
 
     def on_resource_tick(self, message: ResourceTick) -> None:
         self.memory.add(message.sample)
-        self.query_one(StatusBar).set_sample(message.sample)
+        with contextlib.suppress(NoMatches):  # a tick that arrives while the app closes
+            self.query_one(StatusBar).set_sample(message.sample)
 
     def on_server_status_changed(self, message: ServerStatusChanged) -> None:
         status = message.status
