@@ -93,6 +93,7 @@ async def test_blind_samples_hide_the_models_until_each_vote(
         async with app.run_test(size=(160, 48)) as pilot:
             _both_claude(app)
             assert app.terminal_title == "pelican-tui · ready"
+            assert not app.query("#blind-pair"), "built when blind mode first hides the panes"
             await pilot.press("r")
             assert await wait_for(pilot, lambda: app.pane("left").state == "running", 10)
             await pilot.pause()

@@ -59,7 +59,6 @@ from pelican_tui.widgets.memory_panel import MemoryHistory
 from pelican_tui.widgets.model_pane import ModelPane
 from pelican_tui.widgets.picture import resolve_mode
 from pelican_tui.widgets.status_bar import StatusBar
-from pelican_tui.widgets.vote_pair import PairView
 
 NARROW_BELOW = 100
 PROMPT_HISTORY = 20
@@ -214,7 +213,6 @@ class PelicanApp(Voting):
                     image_mode=self.image_mode,
                     redraw_hz=0,  # both panes redraw on the app's one clock
                 )
-        yield PairView(image_mode=self.image_mode, id="blind-pair")
         yield StatusBar(self.image_mode)
         yield Footer()
 

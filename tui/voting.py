@@ -146,11 +146,11 @@ class Voting(App[None]):
         self.set_class(hidden, "-blind")
         self.query_one(StatusBar).set_blind(hidden)
         self.show_activity()
-        # The main screen's view: a pair screen (gallery) on top has a PairView of its own.
-        view = self.screen_stack[0].query_one("#blind-pair", PairView)
         if not hidden:
-            view.clear()  # hidden now: its pictures are not kept decoded
+            if (view := self._blind_pair(build=False)) is not None:
+                view.clear()  # hidden now: its pictures are not kept decoded
             return
+        view = self._blind_pair()
         running = ""
         if self._blind_of is not None:
             label = self._step.label if self._step is not None else ""
@@ -168,6 +168,25 @@ class Voting(App[None]):
             view.show_waiting("running…", "running…")
             view.set_status(f"Blind · {running}" if running else "Blind")
             view.set_keys("The pictures are shown as A and B when both are done · c cancels")
+
+    def _blind_pair(self, *, build: bool = True) -> PairView | None:
+        """The main screen's A/B view, mounted the first time blind mode needs it.
+
+        Not composed with the screen: most sessions never hide the panes, and
+        its 18 widgets were styled and laid out before the first frame. It is
+        mounted in the panes' place and drawn to at once (it keeps its parts);
+        the ``-blind`` class that hides the panes is set before. A pair screen
+        (gallery) on top has a PairView of its own: this one is found by id.
+        """
+        main = self.screen_stack[0]
+        found = main.query("#blind-pair")
+        if found:
+            return found.only_one(PairView)
+        if not build:
+            return None
+        view = PairView(image_mode=self.image_mode, id="blind-pair")
+        main.mount(view, after=main.query_one("#panes"))
+        return view
 
     async def add_pair(self, outcome: ComparisonResult, label: str) -> None:
         """A finished blind sample becomes a pair to vote on, in random order;

@@ -5,6 +5,11 @@ screen shows it for any two pictures of the gallery. It draws a
 :class:`~pelican_tui.votes.VotePair` hidden (pictures and measured facts
 only) or revealed (who drew each picture, and the numbers); it decides
 nothing and stores nothing: the screen that owns it handles the keys.
+
+It keeps its parts instead of querying for them, so it can be given a pair
+as soon as it is built, before it is mounted: the main screen mounts it only
+when blind mode first hides the panes (18 widgets less to style before the
+first frame).
 """
 
 from __future__ import annotations
@@ -22,6 +27,9 @@ def vote_keys_line(keys: dict[str, str]) -> str:
     """The vote keys as the user has them: ``< A better · > B better · = tie · - both bad``."""
     words = (("a", "A better"), ("b", "B better"), ("tie", "tie"), ("both_bad", "both bad"))
     return "Vote: " + " · ".join(f"{keys.get(w, '?')} {text}" for w, text in words)
+
+
+_AB = ("a", "b")
 
 
 class PairView(Vertical):
@@ -44,40 +52,47 @@ class PairView(Vertical):
         self.pair: VotePair | None = None
         self.revealed = False
         self.winner: str | None = None
+        self._status = TextLine("", classes="pair-status")
+        self._keys = Static("", classes="pair-keys", markup=False)
+        self._boxes = {name: Vertical(classes="contender", id=f"contender-{name}") for name in _AB}
+        self._pictures = {
+            name: PictureView(mode=image_mode, placeholder="waiting…") for name in _AB
+        }
+        self._captions = {
+            name: Static("", classes="contender-caption", markup=False) for name in _AB
+        }
+        for name, box in self._boxes.items():
+            box.border_title = name.upper()
 
     def compose(self) -> ComposeResult:
-        yield TextLine("", classes="pair-status")
+        yield self._status
         with Horizontal(classes="pair-pictures"):
-            for name in ("a", "b"):
-                with Vertical(classes="contender", id=f"contender-{name}"):
-                    yield PictureView(mode=self.image_mode, placeholder="waiting…")
-                    yield Static("", classes="contender-caption", markup=False)
-        yield Static("", classes="pair-keys", markup=False)
-
-    def on_mount(self) -> None:
-        for name in ("a", "b"):
-            self.query_one(f"#contender-{name}").border_title = name.upper()
+            for name in _AB:
+                with self._boxes[name]:
+                    yield self._pictures[name]
+                    yield self._captions[name]
+        yield self._keys
 
     # -- what the owner calls ------------------------------------------------------
 
     def set_status(self, text: str) -> None:
-        self.query_one(".pair-status", TextLine).update(text)
+        self._status.update(text)
 
     def set_keys(self, text: str) -> None:
-        self.query_one(".pair-keys", Static).update(text)
+        self._keys.update(text)
 
     @property
     def status_text(self) -> str:
-        return self.query_one(".pair-status", TextLine).text
+        return self._status.text
 
     def show_waiting(self, a: str, b: str) -> None:
         """No pair yet: each side says only what the other says too ("running…")."""
         self.pair, self.revealed, self.winner = None, False, None
         for name, text in (("a", a), ("b", b)):
-            box = self.query_one(f"#contender-{name}", Vertical)
-            box.remove_class("-winner")
-            box.query_one(PictureView).set_png(None, text)
-            box.query_one(".contender-caption", Static).update("")
+            self._boxes[name].remove_class("-winner")
+            self._boxes[name].border_title = name.upper()
+            self._pictures[name].set_png(None, text)
+            self._captions[name].update("")
 
     def clear(self) -> None:
         """Show nothing and let go of the pictures (the view is hidden until the next pair).
@@ -86,7 +101,7 @@ class PairView(Vertical):
         RGB image each, plus the copy textual-image draws from) for as long as
         the app runs.
         """
-        if self.pair is None and not any(view.png for view in self.query(PictureView)):
+        if self.pair is None and not any(view.png for view in self._pictures.values()):
             return
         self.show_waiting("", "")
         self.set_status("")
@@ -98,19 +113,15 @@ class PairView(Vertical):
         """Draw ``pair``; ``revealed`` adds who drew each picture and the numbers."""
         self.pair, self.revealed, self.winner = pair, revealed, winner
         for name, contender in (("a", pair.a), ("b", pair.b)):
-            box = self.query_one(f"#contender-{name}", Vertical)
+            box = self._boxes[name]
             box.set_class(revealed and winner in (name, "tie"), "-winner")
-            box.query_one(PictureView).set_png(contender.png, contender.note)
-            caption = _caption(contender, revealed)
-            box.query_one(".contender-caption", Static).update(caption)
+            self._pictures[name].set_png(contender.png, contender.note)
+            self._captions[name].update(_caption(contender, revealed))
             box.border_title = f"{name.upper()} · {contender.who}" if revealed else name.upper()
 
     def captions(self) -> list[str]:
         """The captions as shown (for tests and the picture screen)."""
-        return [
-            str(self.query_one(f"#contender-{name} .contender-caption", Static).render())
-            for name in ("a", "b")
-        ]
+        return [str(self._captions[name].render()) for name in _AB]
 
 
 def _caption(contender: Contender, revealed: bool) -> str:
