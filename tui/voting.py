@@ -147,8 +147,8 @@ class Voting(App[None]):
         self.query_one(StatusBar).set_blind(hidden)
         self.show_activity()
         if not hidden:
-            if (view := self._blind_pair(build=False)) is not None:
-                view.clear()  # hidden now: its pictures are not kept decoded
+            for view in self.screen_stack[0].query("#blind-pair").results(PairView):
+                view.clear()  # hidden now (if ever built): its pictures are not kept decoded
             return
         view = self._blind_pair()
         running = ""
@@ -169,7 +169,7 @@ class Voting(App[None]):
             view.set_status(f"Blind · {running}" if running else "Blind")
             view.set_keys("The pictures are shown as A and B when both are done · c cancels")
 
-    def _blind_pair(self, *, build: bool = True) -> PairView | None:
+    def _blind_pair(self) -> PairView:
         """The main screen's A/B view, mounted the first time blind mode needs it.
 
         Not composed with the screen: most sessions never hide the panes, and
@@ -182,8 +182,6 @@ class Voting(App[None]):
         found = main.query("#blind-pair")
         if found:
             return found.only_one(PairView)
-        if not build:
-            return None
         view = PairView(image_mode=self.image_mode, id="blind-pair")
         main.mount(view, after=main.query_one("#panes"))
         return view
