@@ -55,6 +55,7 @@ from pelican_tui.backends.svg.extract import close_partial_svg
 from pelican_tui.commands import PelicanCommands
 from pelican_tui.messages import KeyRow, ResourceTick, ServerStatusChanged
 from pelican_tui.voting import Voting
+from pelican_tui.widgets.footer import KeysFooter
 from pelican_tui.widgets.memory_panel import MemoryHistory
 from pelican_tui.widgets.model_pane import ModelPane
 from pelican_tui.widgets.picture import resolve_mode
@@ -207,14 +208,17 @@ class PelicanApp(Voting):
         yield Input(self.prompt, placeholder="Prompt (p to edit, enter to run)", id="prompt")
         with Horizontal(id="panes"):
             for slot in SLOTS:
-                yield ModelPane(
+                pane = ModelPane(
                     slot,
                     self.choices[slot],
                     image_mode=self.image_mode,
                     redraw_hz=0,  # both panes redraw on the app's one clock
                 )
+                # Marked before it is mounted: marked after, the pane was styled again.
+                pane.set_class(slot == self.active, "-active", update=False)
+                yield pane
         yield StatusBar(self.image_mode)
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         if self._unknown_theme is not None:

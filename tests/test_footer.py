@@ -1,0 +1,65 @@
+"""The footer's keys are built as they are drawn: the same keys as Textual's, styled once.
+
+(The command palette's key is Textual's own, not bound to the footer: not counted.)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.dom import DOMNode
+from textual.widgets import Footer, Input
+from textual.widgets._footer import FooterKey
+
+from pelican_tui.widgets.footer import KeysFooter
+
+
+def _host(footer: type[Footer]) -> App[None]:
+    class Host(App[None]):
+        BINDINGS = [
+            Binding("f5", "run", "Run both", id="run"),
+            Binding("f6", "gallery", "Gallery", id="gallery"),
+            Binding("f7", "quit", "Quit", id="quit"),
+        ]
+
+        def compose(self) -> ComposeResult:
+            yield Input()  # focused: the footer shows the keys once something has focus
+            yield footer()
+
+    return Host()
+
+
+async def _keys(footer: type[Footer], monkeypatch: pytest.MonkeyPatch) -> tuple[Any, int]:
+    restyled: list[DOMNode] = []
+    update_styles = App.update_styles
+
+    def spy(self: App[None], node: DOMNode, animate: bool = True) -> None:
+        restyled.append(node)
+        update_styles(self, node, animate)
+
+    monkeypatch.setattr(App, "update_styles", spy)
+    app = _host(footer)
+    async with app.run_test(size=(80, 5)) as pilot:
+        footer = app.query_one(Footer)
+        for _ in range(100):
+            keys = list(footer.query(FooterKey))
+            if keys and all(key.size.width for key in keys):
+                break
+            await pilot.pause(0.01)
+        drawn = [(key.key, key.region, sorted(key.classes)) for key in keys]
+        bound = [node for node in restyled if isinstance(node, FooterKey)]
+        return drawn, sum(not key.has_class("-command-palette") for key in bound)
+
+
+async def test_the_keys_are_textuals_and_are_not_styled_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    textual_keys, textual_restyled = await _keys(Footer, monkeypatch)
+    ours, restyled = await _keys(KeysFooter, monkeypatch)
+    assert [key for key, _, _ in ours] == ["f5", "f6", "f7", "ctrl+p"]
+    assert ours == textual_keys, "the same keys, at the same places, with the same classes"
+    assert textual_restyled >= 3, "Textual's footer styles its keys again (compact, then not)"
+    assert restyled == 0
