@@ -376,8 +376,8 @@ def test_html_page_shows_both_pictures_as_images_only(session: Session, tmp_path
     assert page.index("Left · local") < page.index("Right · claude")
     assert "<caption>Peak memory</caption>" in page
     assert (
-        "<th>llama-server resident (model pages included)</th><td>19.6 GiB (21,000,000,000 bytes)</td>"
-        in page
+        "<th>llama-server resident (model pages included)</th>"
+        "<td>19.6 GiB (21,000,000,000 bytes)</td>" in page
     )
     assert _internal_names(session, page) == []
     assert 'class="no-picture"' not in page  # both pictures were drawn
