@@ -148,3 +148,36 @@ def test_preview_pace_follows_what_previews_cost() -> None:
     pace.drawn(11.0, 0.1)  # 100 ms of work at 2 %: the next one 5 s after it started
     assert not pace.due(15.9) and pace.due(16.0)
     assert pace.last_cost_s == 0.1
+
+
+async def test_streamed_rows_stay_put_until_the_page_is_full() -> None:
+    """While text streams, rows do not shift up one by one (each shift makes the terminal
+    redraw every row); a full page jumps by half, and settle() brings the tail down."""
+
+    class Host(App[None]):
+        def compose(self) -> ComposeResult:
+            yield StreamText("(no answer yet)", id="answer")
+
+        CSS = "StreamText { height: 4; width: 22; }"  # 4 rows of 20 columns
+
+    app = Host()
+    async with app.run_test(size=(40, 10)) as pilot:
+        text = app.query_one(StreamText)
+        await _until(pilot, lambda: text.content_size.width == 20)
+        seen = []
+        for n in range(1, 8):
+            text.append(f"line {n}\n")
+            text.flush()
+            await pilot.pause()
+            seen.append(_rows(text))
+        assert seen[3] == ["line 1", "line 2", "line 3", "line 4"], "a page fills in place"
+        assert seen[4] == ["line 4", "line 5", "", ""], "full: half a page on"
+        assert seen[5] == ["line 4", "line 5", "line 6", ""], "then rows fill below"
+        assert seen[6] == ["line 4", "line 5", "line 6", "line 7"]
+        text.append("line 8")
+        text.flush()
+        await pilot.pause()
+        assert _rows(text) == ["line 7", "line 8", "", ""]
+        text.settle()
+        await pilot.pause()
+        assert _rows(text) == ["line 5", "line 6", "line 7", "line 8"], "the tail at the bottom"

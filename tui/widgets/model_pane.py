@@ -221,6 +221,8 @@ class ModelPane(Vertical):
         if not self.rates.points:
             self._add_rate()  # a run shorter than a redraw: its one point, its average
         self.flush()
+        for text in (self._thinking, self._answer):
+            text.settle()  # streaming scrolled by half pages: the last rows at the bottom
         if self._failure is not None:
             hint = f" — {self._failure.hint}" if self._failure.hint else ""
             self.show_problem(f"{self._failure.reason}{hint}")
