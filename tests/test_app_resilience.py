@@ -96,7 +96,9 @@ async def test_corrupt_model_is_refused_with_the_header_reason(tmp_path: Path) -
     broken.write_bytes(b"GGUF" + b"\x00" * 64)
     app = make_app(start_server=True, overrides={"local": {"model": broken}})
     async with app.run_test(size=(160, 48)) as pilot:
-        await pilot.pause()
+        assert await header_read(pilot), (
+            "the header is read (and found broken) after the first frame"
+        )
         assert app.server is None, "an unreadable GGUF is not handed to llama-server"
         problem = str(app.pane("left").query_one(".problem").render())
         assert "broken.gguf" in problem and "press S" in problem
