@@ -87,6 +87,10 @@ class PromptSet:
     """True: the prompts never leave the machine in an export (see the module doc)."""
     prompts: tuple[NamedPrompt, ...]
 
+    def title_of(self, prompt: NamedPrompt) -> str:
+        """How titles and screens name one of its prompts: "SET/PROMPT", never its text."""
+        return f"{self.name}/{prompt.name}"
+
 
 def private_placeholder(set_name: str | None) -> str:
     """What exports show instead of a private set's prompt text."""

@@ -434,10 +434,7 @@ class PelicanApp(Voting):
         from pelican_tui.backends.openai_compat.probe import tls_context
 
         tls_context()  # CA certificates loaded once, before the first request
-        # The SVG renderer's worker too (an interpreter and cairosvg, ~0.2 s of CPU):
-        # started now, it costs nothing during a run; its first renders warm it up.
-        with contextlib.suppress(RuntimeError):  # closed or broken: a render says why
-            self.engine.renderer().start()
+        self.engine.start_renderer()  # ~0.2 s of CPU now rather than during a run
 
     @work(exclusive=True, group="resources", exit_on_error=False, name="sample resources")
     async def sample_loop(self) -> None:
@@ -635,16 +632,11 @@ class PelicanApp(Voting):
             from pelican_tui.widgets.picture import PreviewPace
 
             pane.picture.pace = PreviewPace(self.settings.ui.preview_fps)
-            renderer = self.engine.renderer()
-            if renderer.worker_pid is None:
-                # Its start (an interpreter and cairosvg: ~0.2 s of CPU) while the
-                # prompt is read, not at the first preview, mid-answer, where every
-                # CPU slice it takes is one the model waits for.
-                def start_renderer() -> None:
-                    with contextlib.suppress(RuntimeError):  # closed, or broken: renders say why
-                        renderer.start()
-
-                self.run_worker(start_renderer, thread=True, group="renderer",
+            if self.engine.renderer().worker_pid is None:
+                # Not started by the warm-up (no local server): its start (~0.2 s of
+                # CPU) while the prompt is read, not at the first preview, mid-answer,
+                # where every CPU slice it takes is one the model waits for.
+                self.run_worker(self.engine.start_renderer, thread=True, group="renderer",
                                 exit_on_error=False, name="start the SVG renderer")  # fmt: skip
             self._last_preview[update.slot] = (time.monotonic(), 0, None)
             self._redraw_clock.resume()

@@ -294,9 +294,7 @@ class Voting(App[None]):
         prompts: list[tuple[str, str]] = []
         step = self._step
         if step is not None and step.prompt_set is not None:  # after a set: its prompts
-            prompts = [
-                (f"{step.prompt_set.name}/{p.name}", p.text) for p in step.prompt_set.prompts
-            ]
+            prompts = [(step.prompt_set.title_of(p), p.text) for p in step.prompt_set.prompts]
             prompt = step.prompt.text
         screen = GalleryScreen(
             store, prompt, blind=self.blind, mode=self.image_mode, prompts=prompts

@@ -53,7 +53,7 @@ class BatchStep:
         """How titles name the prompt: its text, or "SET/PROMPT" for a set's."""
         if self.prompt_set is None:
             return self.prompt.text
-        return f"{self.prompt_set.name}/{self.prompt.name}"
+        return self.prompt_set.title_of(self.prompt)
 
     @property
     def label(self) -> str:

@@ -318,6 +318,13 @@ class ComparisonEngine:
             self._renderer = SvgRenderer()
         return self._renderer
 
+    def start_renderer(self) -> None:
+        """Start the SVG renderer's worker now (blocks ~0.2 s: call it from a thread),
+        so that no run pays for its start mid-stream. One that cannot start says why
+        at its first render."""
+        with contextlib.suppress(RuntimeError):
+            self.renderer().start()
+
     def resource_sampler(self, maps_interval: int = 4) -> ResourceSampler:
         """A psutil sampler of this process and the local model server (spawned or attached)."""
         from pelican_tui.backends.resources import ResourceSampler
@@ -346,26 +353,26 @@ class ComparisonEngine:
         self._sampled_by_front_end = True
         try:
             async for sample in sampler.stream(interval_s):
-                for peak in list(self._peaks):
-                    peak.add(sample)
+                self._add_to_peaks(sample)
                 on_sample(sample)
         finally:
             self._sampled_by_front_end = False
+
+    def _add_to_peaks(self, sample: ResourceSample) -> None:
+        """A sample counts for the memory peak of every local run streaming now."""
+        for peak in list(self._peaks):
+            peak.add(sample)
 
     async def _sample_once(self) -> None:
         """One sample into the memory peaks of the runs streaming now."""
         if self._once_sampler is None:
             self._once_sampler = self.resource_sampler(maps_interval=1)
-        sample = await asyncio.to_thread(self._once_sampler.sample)
-        for peak in list(self._peaks):
-            peak.add(sample)
+        self._add_to_peaks(await asyncio.to_thread(self._once_sampler.sample))
 
     async def _sample_during_runs(self) -> None:
         sampler = self.resource_sampler(maps_interval=2)
         while True:
-            sample = await asyncio.to_thread(sampler.sample)
-            for peak in list(self._peaks):
-                peak.add(sample)
+            self._add_to_peaks(await asyncio.to_thread(sampler.sample))
             await asyncio.sleep(RAM_SAMPLE_EVERY_S)
 
     # -- the local server ------------------------------------------------------------

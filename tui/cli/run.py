@@ -340,8 +340,7 @@ class _Batch:
             return EXIT_LOCAL_MODEL
         # The SVG renderer's worker starts now, as the TUI's does: started by the first
         # picture, its ~0.2 s of CPU would fall into the next run's stream.
-        with contextlib.suppress(RuntimeError):  # closed or broken: a render says why
-            await asyncio.to_thread(engine.renderer().start)
+        await asyncio.to_thread(engine.start_renderer)
         self.local_id, self.local_info = await local.identity()
         self.progress.drop("hash")
         if local.server is None:

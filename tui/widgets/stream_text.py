@@ -88,10 +88,9 @@ class StreamText(Widget):
     def set_text(self, text: str) -> None:
         self._parts = [text] if text else []
         self._top = None
-        self._rows = None
+        self._rows = None  # so flush repaints all of it
         self._dirty = True
         self.flush()
-        self.refresh()
 
     def settle(self) -> None:
         """Show the last rows at the bottom again (the text stopped growing)."""
