@@ -83,6 +83,49 @@ def test_a_nested_table_as_json_in_the_environment(
 
 
 @pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"PELICAN_LOCAL__EXTRA_ARGS": '["--seed", "42"]'}, {"extra_args": ["--seed", "42"]}),
+        ({"pelican_local__context": "77"}, {"context": 77}),
+        ({"PELICAN_LOCAL": '{"context": 5, "threads": null}'}, {"context": 5, "threads": None}),
+        ({"PELICAN_LOCAL": '{"context": 5}', "PELICAN_LOCAL__THREADS": "3"}, {"threads": 3}),
+        ({"PELICAN_LOCAL__THINKING": "false"}, {"thinking": False, "threads": 2}),
+    ],
+)
+def test_environment_values_as_pydantic_settings_read_them(
+    config: Path, monkeypatch: pytest.MonkeyPatch, env: dict[str, str], expected: dict[str, Any]
+) -> None:
+    """Lists and whole sections as JSON, names in any case, sections merged key by key."""
+    config.write_text("[local]\ncontext = 4096\nthreads = 2\n")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    local = load_settings().local
+    assert {name: getattr(local, name) for name in expected} == expected
+
+
+def test_one_key_of_a_table_in_the_environment(
+    config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config.write_text('[ui.keymap]\nrun_both = "ctrl+r"\n')
+    monkeypatch.setenv("PELICAN_UI__KEYMAP__SAVE", "ctrl+s")
+    assert load_settings().ui.keymap == {"run_both": "ctrl+r", "save": "ctrl+s"}
+
+
+def test_settings_do_not_import_pydantic_settings(config: Path) -> None:
+    """Its import (every source it has) cost more than the settings themselves, before
+    the first frame: the two sources used are read by the settings module."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from pelican_tui.backends.settings import load_settings; load_settings(); "
+        "print('pydantic_settings' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize(
     ("toml", "env", "fragment"),
     [
         ("[local]\ncontext = 'lots'\n", {}, "local.context: Input should be a valid integer"),
@@ -93,6 +136,7 @@ def test_a_nested_table_as_json_in_the_environment(
         ("", {"PELICAN_CLAUDE__EFFORT": "extreme"}, "claude.effort: Input should be"),
         ("", {"PELICAN_LOCAL__CONTXT": "1"}, "local.contxt: unknown setting"),
         ("[local\ncontext = 1\n", {}, "is not valid TOML"),
+        ("", {"PELICAN_LOCAL__EXTRA_ARGS": "--seed"}, "PELICAN_LOCAL__EXTRA_ARGS: not valid JSON"),
     ],
 )
 def test_invalid_values_are_a_clear_error(
