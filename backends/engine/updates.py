@@ -34,7 +34,9 @@ class RunRefused:
 
     slot: Slot
     reason: str
+    """Why, in one line: what is missing, or the side's status message."""
     hint: str | None = None
+    """The next step, when the side's status suggests one."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +44,7 @@ class StoreProblem:
     """The session store failed; the runs go on, but may not be saved."""
 
     message: str
+    """One line: a notice from opening the store, or why this comparison is not saved."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +53,7 @@ class RunQueued:
 
     slot: Slot
     reason: str
+    """Whom it waits for and why: "waiting for the left pane: …"."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +62,7 @@ class RunStarted:
 
     slot: Slot
     run_id: int | None
+    """The run's id in the store; None when it is not recorded (no store, or it failed)."""
     spec: RunSpec
 
 
@@ -68,6 +73,7 @@ class RunProgress:
     slot: Slot
     event: GenerationEvent
     acc: RunAccumulator
+    """The run's accumulator, already fed ``event`` (one object, updated in place)."""
 
 
 @dataclass(frozen=True, slots=True)

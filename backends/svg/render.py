@@ -34,10 +34,11 @@ import sys
 import threading
 import time
 import weakref
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, ParamSpec, Self, TypeVar
 
 from pelican_tui.backends.secrets import is_secret_name
 from pelican_tui.backends.svg.worker import DEFAULT_MEMORY_LIMIT, MAX_FRAME, MAX_SIDE, render_png
@@ -55,6 +56,9 @@ DEFAULT_MAX_INPUT_BYTES = 512 * 1024
 """Larger SVGs are refused before they reach the worker."""
 DEFAULT_START_TIMEOUT_S = 30.0
 """How long a (re)starting worker may take to import cairosvg and say ready."""
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 _FRAME = struct.Struct("!I")
 _COLOR = re.compile(r"#[0-9A-Fa-f]{3,8}|[A-Za-z]{3,30}|rgba?\([0-9.,%\s]{5,40}\)")
@@ -136,6 +140,15 @@ def _exit_description(returncode: int | None) -> str:
     return f"exited with code {returncode}"
 
 
+def _in_a_thread(blocking: Callable[P, T]) -> Callable[P, Coroutine[Any, Any, T]]:
+    """A coroutine function taking ``blocking``'s arguments that runs it in a thread."""
+
+    async def in_a_thread(*args: P.args, **kwargs: P.kwargs) -> T:
+        return await asyncio.to_thread(blocking, *args, **kwargs)
+
+    return in_a_thread
+
+
 class SvgRenderer:
     """Turns SVG text into PNG bytes in a sandboxed worker process.
 
@@ -213,25 +226,6 @@ class SvgRenderer:
 
     # -- rendering -------------------------------------------------------
 
-    async def render(
-        self,
-        svg: str | bytes,
-        width: int,
-        height: int | None = None,
-        timeout_s: float = 5.0,
-        *,
-        background: str | None = "white",
-    ) -> RenderResult:
-        """:meth:`render_sync` without blocking the event loop.
-
-        The blocking pipe I/O runs in a thread; concurrent calls queue on the
-        renderer's lock. Cancelling the awaiting task does not cancel a render
-        already sent (it finishes or times out, and its result is dropped).
-        """
-        return await asyncio.to_thread(
-            self.render_sync, svg, width, height, timeout_s, background=background
-        )
-
     def render_sync(
         self,
         svg: str | bytes,
@@ -272,6 +266,14 @@ class SvgRenderer:
                 raise RuntimeError("the SVG renderer is closed")
             ok, png, reason = self._exchange(header.encode(), data, timeout_s)
         return RenderResult(ok, png, reason, time.perf_counter() - started)
+
+    render = _in_a_thread(render_sync)
+    """:meth:`render_sync` without blocking the event loop: same arguments, awaited.
+
+    The blocking pipe I/O runs in a thread; concurrent calls queue on the
+    renderer's lock. Cancelling the awaiting task does not cancel a render
+    already sent (it finishes or times out, and its result is dropped).
+    """
 
     # -- the worker --------------------------------------------------------
 

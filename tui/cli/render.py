@@ -44,6 +44,10 @@ every failure is one line on stderr.
 """
 
 
+_pixels = whole_number(1, MAX_SIDE)
+"""``--width`` and ``--height``: a side the renderer accepts, in pixels."""
+
+
 def _seconds(text: str) -> float:
     try:
         value = float(text)
@@ -69,14 +73,14 @@ def _parser() -> Parser:
     )
     parser.add_argument(
         "--width",
-        type=whole_number(1, MAX_SIDE),
+        type=_pixels,
         default=800,
         metavar="N",
         help="PNG width in pixels (default 800)",
     )
     parser.add_argument(
         "--height",
-        type=whole_number(1, MAX_SIDE),
+        type=_pixels,
         default=None,
         metavar="N",
         help="PNG height in pixels (default: from the SVG's aspect ratio)",
