@@ -50,7 +50,7 @@ from pelican_tui.backends.secrets import (
     secret_values,
 )
 
-if TYPE_CHECKING:  # imported where a request is made: the first frame does not wait for it
+if TYPE_CHECKING:
     import httpx
 
 LOG_LINES = 2000

@@ -50,7 +50,7 @@ from pelican_tui.backends.openai_compat.probe import (
 from pelican_tui.backends.openai_compat.think_tags import ThinkTags
 from pelican_tui.backends.protocol import BackendStatus, Capabilities, GenerationRequest
 
-if TYPE_CHECKING:  # imported where a request is made: the first frame does not wait for it
+if TYPE_CHECKING:
     import httpx
 
 LIVE_STATS_INTERVAL_S = 0.25
@@ -222,7 +222,7 @@ class OpenAICompatibleBackend:
         One async generator, so the idle rule covers the wait for the headers
         as well as the body, and closing it closes the HTTP stream.
         """
-        import httpx
+        import httpx  # here, not at import: the first frame does not wait for it
 
         # No read timeout: silence is the idle rule's to judge, with notice first.
         timeout = httpx.Timeout(connect=self._connect_timeout_s, read=None, write=30.0, pool=30.0)

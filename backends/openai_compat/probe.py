@@ -26,7 +26,7 @@ from pelican_tui.backends.openai_compat.server_kinds import (
     model_facts,
 )
 
-if TYPE_CHECKING:  # imported where a request is made: the first frame does not wait for it
+if TYPE_CHECKING:
     import httpx
 
 CHECK_TIMEOUT_S = 10.0
