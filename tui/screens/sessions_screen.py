@@ -43,8 +43,8 @@ MORE_WHEN_WITHIN = 20
 """The next page is read when the cursor comes this close to the last row read."""
 
 _VERDICTS = {"left": "◀ left", "right": "right ▶", "tie": "= tie"}
-_DATE_WIDTH = 16
-_VERDICT_WIDTH = 7
+_DATE_WIDTH = len("YYYY-MM-DD HH:MM")
+_VERDICT_WIDTH = max(len(label) for label in _VERDICTS.values())
 
 
 @dataclass(frozen=True, slots=True)
