@@ -290,6 +290,8 @@ def _one_line(text: str, limit: int = _MAX_REASON_CHARS) -> str:
 
 @dataclass(frozen=True, slots=True)
 class TokenUse:
+    """Tokens a judge call used, as Anthropic counted them (0 where it did not say)."""
+
     input_tokens: int = 0
     output_tokens: int = 0
 

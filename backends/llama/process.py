@@ -54,7 +54,9 @@ if TYPE_CHECKING:
     import httpx
 
 LOG_LINES = 2000
+"""llama-server log lines kept in memory; older ones drop off."""
 TAIL_LINES = 12
+"""How many of the last log lines a start failure or a crash report shows."""
 API_KEY_ENV = "LLAMA_API_KEY"
 """llama-server reads its API key from this variable (common/arg.cpp, ``--api-key``)."""
 

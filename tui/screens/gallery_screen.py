@@ -53,6 +53,7 @@ from pelican_tui.widgets.text_line import TextLine
 MIN_CELL_WIDTH = 38
 """Columns a cell needs at least: 2 cells across at 80 columns, 4 at 160."""
 MAX_COLUMNS = 6
+"""The most cells across, however wide the terminal."""
 
 
 @dataclass(frozen=True, slots=True)
