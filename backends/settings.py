@@ -246,8 +246,11 @@ def _deep_merge(
     nothing unless ``keep_none`` (a JSON ``null`` in the environment does)."""
     merged = dict(base)
     for key, value in over.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _deep_merge(merged[key], value, keep_none=keep_none)
+        if isinstance(value, dict):
+            under = merged.get(key)
+            merged[key] = _deep_merge(
+                under if isinstance(under, dict) else {}, value, keep_none=keep_none
+            )
         elif value is not None or keep_none:
             merged[key] = value
     return merged

@@ -205,3 +205,13 @@ def test_the_anthropic_key_is_never_a_setting(
         load_settings()
     assert "claude.api_key: unknown setting" in str(raised.value)
     assert SECRET not in str(raised.value).splitlines()[0]
+
+
+def test_unset_cli_flags_mask_nothing_without_a_file(config: Path) -> None:
+    """The flags a user did not give arrive as None, in sections the file does not have."""
+    assert not config.exists()
+    settings = load_settings(
+        {"local": {"context": None, "threads": None}, "claude": {"model": None}}
+    )
+    assert settings.local.context == 8192
+    assert settings.claude.model == "claude-opus-4-7"
