@@ -66,6 +66,8 @@ def test_hangup_while_streaming_keeps_what_was_generated(tmp_path: Path) -> None
         assert wait_until(lambda: db.exists(), 20)
         from pelican_tui.backends.store.sessions import SessionStore
 
+        checkpointed: dict[str, str] = {}
+
         def streaming() -> bool:
             try:
                 os.read(fd, 65536)
@@ -76,7 +78,10 @@ def test_hangup_while_streaming_keeps_what_was_generated(tmp_path: Path) -> None
                 if not sessions:
                     return False
                 runs = store.get_session(sessions[0].id).runs
-                return any(len(run.answer or "") > 20 for run in runs)
+            checkpointed.clear()
+            for run in runs:
+                checkpointed[run.slot] = run.answer or ""
+            return any(len(answer) > 20 for answer in checkpointed.values())
 
         assert wait_until(streaming, 60, interval_s=0.2), "no answer was checkpointed"
         os.close(fd)
@@ -91,4 +96,10 @@ def test_hangup_while_streaming_keeps_what_was_generated(tmp_path: Path) -> None
         session = store.get_session(store.list_sessions(limit=1)[0].id)
     statuses = {run.status for run in session.runs}
     assert statuses <= {"cancelled", "interrupted", "finished"}, statuses
-    assert all(run.answer for run in session.runs), "the text generated so far is kept"
+    # Two panes on one llama-server run in turn, so the second may not have
+    # started when the terminal dropped: it has nothing to keep. What had been
+    # generated before the hang-up is still there, at least as long.
+    final = {run.slot: run.answer or "" for run in session.runs}
+    for slot, answer in checkpointed.items():
+        assert final[slot].startswith(answer), f"the text generated so far is kept ({slot})"
+    assert any(len(answer) > 20 for answer in final.values())
