@@ -63,3 +63,29 @@ async def test_the_keys_are_textuals_and_are_not_styled_again(
     assert ours == textual_keys, "the same keys, at the same places, with the same classes"
     assert textual_restyled >= 3, "Textual's footer styles its keys again (compact, then not)"
     assert restyled == 0
+
+
+async def test_the_keys_are_composed_with_the_screen(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Textual's footer recomposes a refresh after its screen signals its bindings, so the
+    first frames have no keys; ours has them in the first frame and rebuilds them only when
+    what they show changes."""
+    recomposed: list[Footer] = []
+    recompose = Footer.recompose
+
+    async def spy(self: Footer) -> None:
+        recomposed.append(self)
+        await recompose(self)
+
+    monkeypatch.setattr(Footer, "recompose", spy)
+    app = _host(KeysFooter)
+    async with app.run_test(size=(80, 5)) as pilot:
+        footer = app.query_one(Footer)
+        assert [key.key for key in footer.query(FooterKey)] == ["f5", "f6", "f7", "ctrl+p"]
+        await pilot.pause()
+        assert recomposed == []
+        app.set_keymap({"gallery": "f8"})
+        await pilot.pause()
+        assert {key.key for key in footer.query(FooterKey)} == {"f5", "f8", "f7", "ctrl+p"}
+        footer.show_command_palette = False
+        await pilot.pause()
+        assert {key.key for key in footer.query(FooterKey)} == {"f5", "f8", "f7"}
