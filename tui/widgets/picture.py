@@ -22,6 +22,8 @@ from typing import Any, Self, cast
 
 from PIL import Image as PILImage
 from PIL import UnidentifiedImageError
+from rich.color import Color
+from rich.color_triplet import ColorTriplet
 from rich.segment import Segment
 from rich.style import Style
 from textual.app import ComposeResult
@@ -105,7 +107,133 @@ def _flat(segment: Segment) -> Segment:
 class RunsHalfcellImage(
     _RepaintWhenSized, _RunsOfCells, HalfcellImage, Renderable=_HalfcellRenderable
 ):
-    """Half-cell blocks, equal neighbours joined (see :class:`_RunsOfCells`)."""
+    """Half-cell blocks, drawn row by row; a new picture repaints only the rows it changed.
+
+    It draws through Textual's line API (:meth:`render_line`), from the picture
+    it is given when that has the widget's shape (two pixels a cell, as
+    :func:`as_drawn` makes it): each row is made once and kept until its pixels
+    change. A new picture of the same shape (the next live preview) is compared
+    with the one shown, and only the changed part of each changed row is
+    repainted, so the terminal is sent what a new SVG element touched rather
+    than the whole picture (tens of KB per preview at 160x48). The cells drawn
+    are those of textual-image's own half-cell drawing, equal neighbours joined
+    (:class:`_RunsOfCells`); a picture of another shape is drawn by it.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._pixels: tuple[tuple[int, int], bytes] | None = None
+        """The size and RGB bytes of :attr:`_pixels_of` (None: not RGB)."""
+        self._pixels_of: object = None
+        """The picture :attr:`_pixels` were read from (stale once ``image`` is another)."""
+        self._strips: dict[int, Strip] = {}
+        """Rows made for :attr:`_strips_for`, by row."""
+        self._strips_for: Style | None = None
+        self._quiet = False
+        super().__init__(*args, **kwargs)
+
+    def show(self, picture: PILImage.Image) -> None:
+        before = self._pixels if self.image is self._pixels_of else None
+        after = (picture.size, picture.tobytes()) if picture.mode == "RGB" else None
+        self._pixels, self._pixels_of = after, picture
+        width, height = self.size
+        shape = (width, height * 2)
+        if after is None or before is None or not before[0] == after[0] == shape:
+            self._strips.clear()
+            super().show(picture)  # another shape, or the first: as textual-image would
+            return
+        self._quiet = True  # textual-image's setter repaints everything: these rows instead
+        try:
+            super().show(picture)
+        finally:
+            self._quiet = False
+        for y, first, last in changed_cells(before[1], after[1], width, height):
+            self._strips.pop(y, None)
+            self.refresh(Region(first, y, last - first + 1, 1))
+
+    def refresh(
+        self, *regions: Region, repaint: bool = True, layout: bool = False, recompose: bool = False
+    ) -> Self:
+        if self._quiet:
+            return self
+        if repaint and not regions:
+            self._strips.clear()
+        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._strips.clear()
+
+    def render_line(self, y: int) -> Strip:
+        pixels = self._pixels if self.image is self._pixels_of else None
+        width, height = self.size
+        if pixels is None or pixels[0] != (width, height * 2) or not 0 <= y < height:
+            return super().render_line(y)
+        base = self.visual_style.rich_style
+        if self._strips_for != base:
+            self._strips.clear()
+            self._strips_for = base
+        strip = self._strips.get(y)
+        if strip is None:
+            strip = self._strips[y] = _halfcell_row(pixels[1], width, y, base)
+        return strip
+
+
+def changed_cells(
+    before: bytes, after: bytes, columns: int, rows: int
+) -> list[tuple[int, int, int]]:
+    """(row, first column, last column) of each half-cell row whose pixels differ.
+
+    ``before`` and ``after`` are RGB pictures of ``columns`` x ``rows * 2``
+    pixels; a row of cells is two rows of pixels. The first and last differing
+    byte of a row are found as the lowest and highest set bits of the two rows
+    XORed as integers (no loop over the cells).
+    """
+    stride = columns * 3
+    changed = []
+    for y in range(rows):
+        first, last = columns, -1
+        for start in (2 * y * stride, (2 * y + 1) * stride):
+            old, new = before[start : start + stride], after[start : start + stride]
+            if old == new:
+                continue
+            diff = int.from_bytes(old, "big") ^ int.from_bytes(new, "big")
+            first = min(first, (stride - 1 - (diff.bit_length() - 1) // 8) // 3)
+            last = max(last, (stride - 1 - ((diff & -diff).bit_length() - 1) // 8) // 3)
+        if last >= 0:
+            changed.append((y, first, last))
+    return changed
+
+
+def _halfcell_row(pixels: bytes, columns: int, y: int, base: Style) -> Strip:
+    """Row ``y`` of cells of an RGB picture ``columns`` wide, as textual-image draws it,
+    neighbours of the same colours joined (:class:`_RunsOfCells`)."""
+    stride = columns * 3
+    upper = pixels[2 * y * stride : (2 * y + 1) * stride]
+    lower = pixels[(2 * y + 1) * stride : (2 * y + 2) * stride]
+    segments: list[Segment] = []
+    run_start = 0
+    for x in range(1, columns + 1):
+        i = 3 * x
+        if (
+            x < columns
+            and upper[i : i + 3] == upper[i - 3 : i]
+            and lower[i : i + 3] == lower[i - 3 : i]
+        ):
+            continue
+        j = 3 * run_start
+        top, bottom = upper[j : j + 3], lower[j : j + 3]
+        count = x - run_start
+        if top == bottom:
+            segments.append(Segment(" " * count, Style(bgcolor=_colour(bottom))))
+        else:
+            style = base + Style(color=_colour(top), bgcolor=_colour(bottom))
+            segments.append(Segment(_UPPER_HALF * count, style))
+        run_start = x
+    return Strip(segments, columns)
+
+
+def _colour(rgb: bytes) -> Color:
+    return Color.from_triplet(ColorTriplet(rgb[0], rgb[1], rgb[2]))
 
 
 class RunsUnicodeImage(
@@ -442,9 +570,9 @@ class PictureView(Widget):
         image, note = self._image, self._note
         self._placeholder.display = False
         image.display = True
-        if self._note_text != (message or ""):  # an update lays the screen out again
+        if self._note_text != (message or ""):  # one row, whatever it says: no layout
             self._note_text = message or ""
-            note.update(self._note_text)
+            note.update(self._note_text, layout=False)
         note.display = bool(message)
         if previous != size:
             self._fitted = (0, 0)  # a new size: fit again (same size: keep the layout)
@@ -457,9 +585,11 @@ class PictureView(Widget):
         self._png = None
         self._png_size = None
         self._image.display = False
-        self._image.image = None  # type: ignore[attr-defined]
+        if self._image.image is not None:  # type: ignore[attr-defined]  # (it lays out the screen)
+            self._image.image = None  # type: ignore[attr-defined]
         self._drawn = None
-        self._placeholder.update(message if message is not None else self.placeholder)
+        # The whole box, whatever it says: no layout for new words.
+        self._placeholder.update(message if message is not None else self.placeholder, layout=False)
         self._placeholder.display = True
         self._note.display = False
 

@@ -1,0 +1,114 @@
+"""A half-cell picture is drawn row by row, and a new picture repaints only what changed.
+
+Checked: the rows drawn through the line API are, segment for segment, the
+cells textual-image's own half-cell drawing gives (equal neighbours joined);
+a live preview that adds a shape to the picture repaints only the cells of the
+rows the shape touched; a picture of another size, or one after the
+placeholder, repaints all of it.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from PIL import Image, ImageDraw
+from textual.app import App, ComposeResult
+from textual.geometry import Region
+from textual.pilot import Pilot
+
+from pelican_tui.widgets.picture import (
+    PictureView,
+    RunsHalfcellImage,
+    _RunsOfCells,
+    changed_cells,
+)
+
+
+async def _until(pilot: Pilot[Any], condition: Any, tries: int = 300) -> None:
+    for _ in range(tries):
+        if condition():
+            return
+        await pilot.pause(0.02)
+    assert condition(), "condition not reached"
+
+
+def _png(image: Image.Image) -> bytes:
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+def _scene(*, sun: bool) -> Image.Image:
+    """A 400x300 picture: sky, ground, a bird; ``sun``: a yellow disc at the top right."""
+    image = Image.new("RGB", (400, 300), (135, 206, 235))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((0, 220, 400, 300), fill=(60, 160, 60))
+    draw.ellipse((120, 120, 260, 200), fill=(250, 250, 250), outline=(20, 20, 20), width=3)
+    draw.polygon([(250, 150), (330, 165), (250, 175)], fill=(240, 160, 30))
+    if sun:
+        draw.ellipse((320, 20, 370, 70), fill=(255, 220, 0))
+    return image
+
+
+class Host(App[None]):
+    def compose(self) -> ComposeResult:
+        yield PictureView(mode="halfcell")
+
+
+async def _shown(pilot: Pilot[Any], view: PictureView, png: bytes) -> RunsHalfcellImage:
+    view.set_png(png)
+    image = view.query_one("#picture-image", RunsHalfcellImage)
+    await _until(pilot, lambda: image.size.width > 10 and view._drawn is not None)
+    await pilot.pause()
+    return image
+
+
+async def test_rows_are_the_cells_textual_image_draws() -> None:
+    app = Host()
+    async with app.run_test(size=(80, 24)) as pilot:
+        view = app.query_one(PictureView)
+        image = await _shown(pilot, view, _png(_scene(sun=True)))
+        assert image.size.height > 10
+        for y in range(image.size.height):
+            ours = list(image.render_line(y))
+            theirs = list(_RunsOfCells.render_line(image, y))  # textual-image, runs joined
+            assert ours == theirs, f"row {y}"
+        assert len(image._strips) == image.size.height, "drawn from its own rows"
+
+
+async def test_a_new_shape_repaints_only_the_cells_of_its_rows() -> None:
+    app = Host()
+    async with app.run_test(size=(80, 24)) as pilot:
+        view = app.query_one(PictureView)
+        image = await _shown(pilot, view, _png(_scene(sun=False)))
+        width, height = image.size
+        assert not image._repaint_regions
+        view.set_png(_png(_scene(sun=True)))  # the next preview: the same size, a sun added
+        regions = set(image._repaint_regions)
+        assert regions, "the change is repainted"
+        assert all(region.height == 1 for region in regions), regions
+        rows = sorted(region.y for region in regions)
+        assert len(rows) < height // 3, f"only the sun's rows, not {rows}"
+        assert all(region.x > width // 2 for region in regions), "only the sun's columns"
+        await pilot.pause()
+        for y in range(height):
+            assert list(image.render_line(y)) == list(_RunsOfCells.render_line(image, y))
+        view.set_png(_png(_scene(sun=True).resize((300, 300))))  # another shape: all of it
+        await _until(pilot, lambda: view._fitted[0] < width)
+        await pilot.pause()
+        view.set_png(None, "waiting")
+        await pilot.pause()
+        view.set_png(_png(_scene(sun=True).resize((300, 300))))  # after the placeholder
+        assert Region(0, 0, *image.size) in image._repaint_regions or image._layout_required
+
+
+def test_changed_cells_finds_the_first_and_last_changed_column() -> None:
+    columns, rows = 5, 3
+    before = bytes(columns * rows * 2 * 3)
+    after = bytearray(before)
+    after[(2 * 1 + 1) * columns * 3 + 3 * 1] = 9  # row 1's lower pixels, column 1
+    after[(2 * 1) * columns * 3 + 3 * 3 + 2] = 9  # row 1's upper pixels, column 3 (blue)
+    after[(2 * 2) * columns * 3 + 3 * 4] = 9  # row 2, the last column
+    assert changed_cells(before, bytes(after), columns, rows) == [(1, 1, 3), (2, 4, 4)]
+    assert changed_cells(before, before, columns, rows) == []
