@@ -8,8 +8,6 @@ not one per token. The tokens/s sparkline gets at most one point per redraw.
 
 from __future__ import annotations
 
-import time
-
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.reactive import var
@@ -30,9 +28,6 @@ from pelican_tui.widgets.picture import PictureView
 from pelican_tui.widgets.sparkline_row import RateRow, RateSeries
 from pelican_tui.widgets.stream_text import StreamText
 from pelican_tui.widgets.text_line import TextLine
-
-TITLE_EVERY_S = 2.0
-"""How often the thinking section's title (its token count) is redrawn while streaming."""
 
 
 def _seconds(value: float | None) -> str:
@@ -100,7 +95,6 @@ class ModelPane(Vertical):
         self._collapsed_once = False
         self._title = slot
         self._facts = ""
-        self._titled_at = 0.0
         self.ceiling_tok_s: float | None = None
         """Memory-bandwidth decode ceiling of the local model (None: unknown or not local)."""
         self.rates = RateSeries()
@@ -243,17 +237,14 @@ class ModelPane(Vertical):
 
     def flush(self) -> None:
         thinking, answer, box = self._thinking, self._answer, self._thinking_box
-        now = time.monotonic()
-        # The title's token count is a layout change: every TITLE_EVERY_S, and at the end.
-        if thinking.has_text and (
-            self.state != "running" or now - self._titled_at >= TITLE_EVERY_S
-        ):
-            self._titled_at = now
+        running = self.state == "running"
+        # The title's token count lays the screen out again: once, at the end (while
+        # streaming, the numbers line above counts the thinking tokens).
+        if thinking.has_text and not running:
             tokens = self._live.thinking_tokens if self._live else 0
             title = f"Thinking ({tokens} tokens)" if tokens else "Thinking"
             if box.title != title:
                 box.title = title
-        running = self.state == "running"
         if answer.has_text and running and not box.collapsed and not self._collapsed_once:
             self._collapsed_once = True
             box.collapsed = True  # the answer has started: make room for it
