@@ -236,7 +236,9 @@ class Voting(App[None]):
     def show_activity(self) -> None:
         """Name the app and what it does in the terminal's title."""
         doing = self._activity()
-        self.sub_title = doing
+        # Not assigned: the reactive repaints the whole screen (~14 KB at 160x48) at
+        # every run's start and end, and nothing on the screen shows it.
+        self.set_reactive(App.sub_title, doing)
         self._title.set(f"{self.title} · {doing}")
 
     def _write_terminal(self, escape: str) -> None:
