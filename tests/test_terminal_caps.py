@@ -29,6 +29,7 @@ from pelican_tui.terminal_caps import (
     KITTY_GRAPHICS_QUERY,
     SETTING_VALUES,
     XTVERSION,
+    TerminalQuestions,
     TerminalReport,
     ask_terminal,
     choose_image_mode,
@@ -335,10 +336,29 @@ def test_ask_terminal_gives_up_on_a_terminal_that_never_answers() -> None:
         os.close(slave)
 
 
+def test_questions_sent_early_are_read_later_and_the_mode_restored() -> None:
+    """Sent at the start of start-up, answered while it works, read when needed."""
+    master, slave = pty.openpty()
+    try:
+        asking = TerminalQuestions(slave, slave, environ=NO_ENV)
+        assert not termios.tcgetattr(slave)[3] & termios.ECHO, "the answers are not echoed"
+        assert _read_available(master, DEVICE_ATTRIBUTES.encode()).startswith(XTVERSION.encode())
+        os.write(master, XTERM_VT340)
+        got = asking.answers()
+        assert (got.name, got.sixel, got.answered) == ("xterm", True, True)
+        assert asking.answers() is got, "read once"
+        assert termios.tcgetattr(slave)[3] & termios.ECHO, "the terminal's mode is restored"
+    finally:
+        os.close(master)
+        os.close(slave)
+
+
 _STARTUP = """
 import json, sys
+from pelican_tui.terminal_caps import detect_terminal, start_asking
+start_asking()  # as the command does, before the settings; answered while Textual is imported
 from pelican_tui.launch import _survive_zero_sized_terminals, _textual_image_asks_nothing
-from pelican_tui.terminal_caps import detect_terminal
+import textual.app
 _survive_zero_sized_terminals()
 report = detect_terminal()
 with _textual_image_asks_nothing(report.cell_px):

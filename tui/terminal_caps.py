@@ -15,7 +15,10 @@ terminal *is* as well as what it reports:
    (its attribute 4 means Sixel). Terminals answer in order, so reading stops
    at the DA1 reply: one round trip, and no waiting on terminals that ignore
    the other questions. A terminal that answers nothing costs at most
-   :data:`REPLY_TIMEOUT_S`, once.
+   :data:`REPLY_TIMEOUT_S`, once. The TUI sends the questions as soon as it
+   knows it will start (:func:`start_asking`) and reads the answers just
+   before it needs them (:func:`detect_terminal`), so the round trip (over
+   SSH, the network's) overlaps the start-up work in between.
 2. :data:`KNOWN_LIMITS`: the protocols a terminal reports but does not draw.
 3. :func:`choose_image_mode`: Kitty graphics, else Sixel, else half-cell blocks
    (Unicode blocks when there is no terminal), skipping what the table rules
@@ -252,6 +255,70 @@ def kernel_cell_pixels(fd: int) -> tuple[int, int] | None:
     return cell if min(cell) > 0 else None
 
 
+class TerminalQuestions:
+    """The questions of :func:`ask_terminal`, sent at once; the answers read later.
+
+    Sent early in start-up, the round trip overlaps the work before the first
+    frame (settings, set-up, importing Textual): over SSH the answers arrive
+    while Python imports, and a terminal that answers nothing costs what is
+    left of :data:`REPLY_TIMEOUT_S` after that work, usually nothing. Until
+    :meth:`answers` the terminal does not echo (its answers wait in the input
+    queue); :meth:`answers` restores its mode, also after an error.
+    """
+
+    def __init__(self, fd_in: int, fd_out: int, *, environ: dict[str, str] | None = None) -> None:
+        import termios
+        import tty
+
+        self.fd_in = fd_in
+        self.environ = environ
+        self.cell_px = kernel_cell_pixels(fd_out)
+        questions = XTVERSION + KITTY_GRAPHICS_QUERY
+        if self.cell_px is None:
+            questions += CELL_SIZE_QUERY
+        questions += DEVICE_ATTRIBUTES
+        self._saved = termios.tcgetattr(fd_in)
+        self.sent_at = time.monotonic()
+        try:
+            tty.setcbreak(fd_in, termios.TCSANOW)  # no echo, no line buffering
+            os.write(fd_out, questions.encode("ascii"))
+        except BaseException:
+            termios.tcsetattr(fd_in, termios.TCSANOW, self._saved)
+            raise
+        self._report: TerminalReport | None = None
+
+    def answers(self, timeout_s: float = REPLY_TIMEOUT_S) -> TerminalReport:
+        """The terminal's answers: read until its DA1 reply, or ``timeout_s`` after the
+        questions were sent (what arrived meanwhile is read without waiting)."""
+        import select
+        import termios
+
+        if self._report is not None:
+            return self._report
+        data = b""
+        deadline = self.sent_at + timeout_s
+        try:
+            while _DA1_REPLY.search(data) is None:
+                left = max(0.0, deadline - time.monotonic())
+                if not select.select([self.fd_in], [], [], left)[0]:
+                    break
+                chunk = os.read(self.fd_in, 1024)
+                if not chunk:
+                    break
+                data += chunk
+        finally:
+            if _DA1_REPLY.search(data) is None:
+                termios.tcflush(self.fd_in, termios.TCIFLUSH)  # a late answer is not typed input
+            termios.tcsetattr(self.fd_in, termios.TCSANOW, self._saved)
+        self._report = parse_replies(
+            data,
+            environ=self.environ,
+            cell_px=self.cell_px,
+            waited_s=time.monotonic() - self.sent_at,
+        )
+        return self._report
+
+
 def ask_terminal(
     fd_in: int,
     fd_out: int,
@@ -264,37 +331,7 @@ def ask_terminal(
     Call it before Textual starts (Textual's input thread would take the
     answers). Reading stops at the DA1 reply or after ``timeout_s``.
     """
-    import select
-    import termios
-    import tty
-
-    cell_px = kernel_cell_pixels(fd_out)
-    questions = XTVERSION + KITTY_GRAPHICS_QUERY
-    if cell_px is None:
-        questions += CELL_SIZE_QUERY
-    questions += DEVICE_ATTRIBUTES
-    started = time.monotonic()
-    data = b""
-    saved = termios.tcgetattr(fd_in)
-    try:
-        tty.setcbreak(fd_in, termios.TCSANOW)  # no echo, no line buffering
-        os.write(fd_out, questions.encode("ascii"))
-        deadline = started + timeout_s
-        while _DA1_REPLY.search(data) is None:
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([fd_in], [], [], left)[0]:
-                break
-            chunk = os.read(fd_in, 1024)
-            if not chunk:
-                break
-            data += chunk
-    finally:
-        if _DA1_REPLY.search(data) is None:
-            termios.tcflush(fd_in, termios.TCIFLUSH)  # a late answer is not typed input
-        termios.tcsetattr(fd_in, termios.TCSANOW, saved)
-    return parse_replies(
-        data, environ=environ, cell_px=cell_px, waited_s=time.monotonic() - started
-    )
+    return TerminalQuestions(fd_in, fd_out, environ=environ).answers(timeout_s)
 
 
 def choose_image_mode(report: TerminalReport | None, setting: str = "auto") -> ImageChoice:
@@ -350,31 +387,69 @@ class _Detection:
     """The one report per process (the terminal is asked at most once)."""
 
     report: TerminalReport | None = None
+    asking: TerminalQuestions | None = None
+    """Questions sent by :func:`start_asking`, not read yet."""
 
 
 _detection = _Detection()
 
 
+def _terminal_fds() -> tuple[int, int] | None:
+    stdin, stdout = sys.__stdin__, sys.__stdout__
+    if stdin is None or stdout is None or not (stdin.isatty() and stdout.isatty()):
+        return None
+    return stdin.fileno(), stdout.fileno()
+
+
+def start_asking() -> None:
+    """Send the terminal its questions now; :func:`detect_terminal` reads the answers.
+
+    Call :func:`detect_terminal` (or :func:`stop_asking`) before anything else reads
+    the terminal or the program ends: until then the terminal does not echo.
+    """
+    if _detection.report is not None or _detection.asking is not None:
+        return
+    fds = _terminal_fds()
+    if fds is None:
+        return
+    try:
+        _detection.asking = TerminalQuestions(*fds)
+    except (OSError, ImportError):  # cannot be put in cbreak mode, went away; no termios
+        _detection.report = TerminalReport(tty=True, asked=True)
+
+
+def stop_asking() -> None:
+    """Read (or give up on) the answers to questions sent, restoring the terminal's mode."""
+    if _detection.asking is not None:
+        detect_terminal()
+
+
 def detect_terminal(*, ask: bool = True) -> TerminalReport:
     """What the terminal on stdin/stdout is: asked once per process, then remembered.
 
-    ``ask=False`` never writes to the terminal (for callers that run after
-    Textual started): a terminal is then reported as not having answered.
+    The answers to questions :func:`start_asking` sent are read here. ``ask=False``
+    never writes to the terminal (for callers that run after Textual started): a
+    terminal is then reported as not having answered.
     """
+    asking, _detection.asking = _detection.asking, None
+    if asking is not None:
+        try:
+            _detection.report = asking.answers()
+        except (OSError, ImportError):
+            _detection.report = TerminalReport(tty=True, asked=True)
     known = _detection.report
     if known is not None and (known.asked or not known.tty or not ask):
         return known
-    stdin, stdout = sys.__stdin__, sys.__stdout__
-    tty = bool(stdin and stdout and stdin.isatty() and stdout.isatty())
-    if not tty or stdin is None or stdout is None:
+    fds = _terminal_fds()
+    if fds is None:
         report = TerminalReport(tty=False)
     elif ask:
         try:
-            report = ask_terminal(stdin.fileno(), stdout.fileno())
+            report = ask_terminal(*fds)
         except (OSError, ImportError):  # cannot be put in cbreak mode, went away; no termios
             report = TerminalReport(tty=True, asked=True)
     else:
-        report = TerminalReport(tty=True, cell_px=kernel_cell_pixels(stdout.fileno()))
+        report = TerminalReport(tty=True, cell_px=kernel_cell_pixels(fds[1]))
     _detection.report = report
     return report
 

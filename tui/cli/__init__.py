@@ -93,6 +93,18 @@ def _main(argv: list[str] | None) -> int:
     if isinstance(args, int):
         return args
     command = args.command or "tui"
+    if command != "tui":
+        return _command(command, args)
+    from pelican_tui.terminal_caps import start_asking, stop_asking
+
+    start_asking()  # the answers are read just before the app starts (launch.run_app)
+    try:
+        return _command(command, args)
+    finally:
+        stop_asking()
+
+
+def _command(command: str, args: argparse.Namespace) -> int:
     try:
         settings = settings_from_flags(overrides_from_args(args))
     except Exception as error:  # pydantic ValidationError, TOML errors
