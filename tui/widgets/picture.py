@@ -576,8 +576,10 @@ class PictureView(Widget):
         note.display = bool(message)
         if previous != size:
             self._fitted = (0, 0)  # a new size: fit again (same size: keep the layout)
-        else:
-            self._draw()  # the same layout: draw now, not a frame later
+        # Sized and drawn now, for the box as this frame's layout will make it: the
+        # picture (or its note) appearing and its new size then cost one layout, not
+        # two. Fitted again once laid out (nothing happens when the fit was right).
+        self._fit()
         self.call_after_refresh(self._fit)
 
     def _show_placeholder(self, message: str | None) -> None:
@@ -596,12 +598,22 @@ class PictureView(Widget):
     def on_resize(self) -> None:
         self.call_after_refresh(self._fit)
 
+    def _box_cells(self) -> tuple[int, int]:
+        """The picture box's size in cells once the note is laid out as it is set now.
+
+        The box and the note share the view's height (a row for the note when it is
+        shown), so a note shown or hidden since the last layout gives or takes that
+        row now, before the layout that moves it."""
+        box = self.query_one("#picture-box")
+        note_now = self.content_size.height - box.outer_size.height  # the note's rows, laid out
+        rows = box.content_size.height + note_now - (1 if self._note.display else 0)
+        return box.content_size.width, rows
+
     def _fit(self) -> None:
         """Size the image to the largest undistorted fit in the box, and draw it."""
         if self._png_size is None or not self._ready:
             return
-        box = self.query_one("#picture-box").content_size
-        columns, rows = fit_cells(self._png_size, (box.width, box.height), cell_pixels())
+        columns, rows = fit_cells(self._png_size, self._box_cells(), cell_pixels())
         if (columns, rows) == (0, 0):
             return
         if (columns, rows) != self._fitted:
