@@ -432,15 +432,30 @@ class PelicanApp(Voting):
                     )
             self.notify(message, title="llama-server", severity="error", timeout=15)
 
+    _clock_running = False
+    """Whether the redraw clock ticks (a pane runs): other updates wait for its tick."""
+    _staged_sample: ResourceSample | None = None
+    """A resource sample for the status bar, drawn at the clock's next tick."""
+
+    def _start_clock(self) -> None:
+        self._clock_running = True
+        self._redraw_clock.resume()
+
     def _redraw_panes(self) -> None:
+        """The clock's tick: every running pane, and the status bar's newest sample, in
+        one screen update (each update costs ~3-5 ms at 160x48 however little changed)."""
         try:
             running = [self.pane(slot) for slot in SLOTS if self.pane(slot).state == "running"]
             with self.batch_update():
                 for pane in running:
                     pane.flush()
+                sample, self._staged_sample = self._staged_sample, None
+                if sample is not None:
+                    self.query_one(StatusBar).set_sample(sample)
         except NoMatches:  # the app is closing
             running = []
         if not running:
+            self._clock_running = False
             self._redraw_clock.pause()
 
     @work(thread=True, exclusive=True, group="warm-up", exit_on_error=False, name="warm up")
@@ -468,6 +483,9 @@ class PelicanApp(Voting):
 
     def on_resource_tick(self, message: ResourceTick) -> None:
         self.memory.add(message.sample)
+        if self._clock_running:  # drawn with the panes, not in a screen update of its own
+            self._staged_sample = message.sample
+            return
         with contextlib.suppress(NoMatches):  # a tick that arrives while the app closes
             self.query_one(StatusBar).set_sample(message.sample)
 
@@ -662,7 +680,7 @@ class PelicanApp(Voting):
                 self.run_worker(self.engine.start_renderer, thread=True, group="renderer",
                                 exit_on_error=False, name="start the SVG renderer")  # fmt: skip
             self._last_preview[update.slot] = (time.monotonic(), 0, None)
-            self._redraw_clock.resume()
+            self._start_clock()
             self._on_resize_layout()
             self._update_side_notes({update.spec.side.key: "streaming"})
         elif isinstance(update, RunEnded):
@@ -678,7 +696,7 @@ class PelicanApp(Voting):
             self._update_side_notes(failed)
         elif isinstance(update, RunQueued):
             self.pane(update.slot).queue(update.reason)
-            self._redraw_clock.resume()
+            self._start_clock()
         elif isinstance(update, SessionStarted):
             self.session_id = update.session_id
         elif isinstance(update, RunRefused):
@@ -723,8 +741,10 @@ class PelicanApp(Voting):
 
     async def _preview(self, slot: Slot, svg: str, owner: int | None) -> None:
         """Render a closed-up partial SVG at the picture's size on screen, and show it
-        if the run is still the pane's. Half-cell and Unicode pictures show about
-        one pixel per column, so those are drawn at 2 px per column."""
+        at the pane's next redraw if the run is still the pane's. Half-cell and
+        Unicode pictures show about one pixel per column, so those are drawn at 2 px
+        per column. The pace counts the render (the drawing, at the redraw, costs
+        the cells that changed)."""
         from pelican_tui.widgets.picture import cell_pixels
 
         try:
@@ -739,8 +759,9 @@ class PelicanApp(Voting):
             running = renderer.worker_pid is not None  # else its start is not a preview's cost
             with contextlib.suppress(Exception):  # a preview is optional
                 result = await renderer.render(svg, width)
-                if result.ok and pane.state == "running" and self._pane_run.get(slot) == owner:
-                    picture.set_png(result.png)
+                mine = pane.state == "running" and self._pane_run.get(slot) == owner
+                if result.ok and result.png is not None and mine:
+                    pane.stage_preview(result.png)
             pace.drawn(started, time.monotonic() - started if running else 0.0)
         finally:
             self._previewing.discard(slot)

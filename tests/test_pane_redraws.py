@@ -1,0 +1,138 @@
+"""A streaming pane lays the screen out only when something on it really moves.
+
+Checked: the thinking section opens when thinking streams and closes when the
+answer starts, and a model that does not think never opens it; a live preview
+waits for the pane's next redraw (one screen update with the text, not one of
+its own), and a run's end drops one still waiting; a picture that appears with
+its note is sized for the box as it will be laid out (one layout, not two); the
+app draws the status bar's sample with the panes' redraw while a run streams.
+No clocks: the redraws are called.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from PIL import Image
+from textual.app import App, ComposeResult
+from textual.widgets import Collapsible
+
+from pelican_tui.backends.engine.sides import PaneChoice
+from pelican_tui.backends.events import LiveStats, TextDelta, ThinkingDelta
+from pelican_tui.widgets.model_pane import ModelPane
+from pelican_tui.widgets.picture import PictureView
+
+
+def _png(width: int, height: int, colour: str) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), colour).save(out, "PNG")
+    return out.getvalue()
+
+
+class Host(App[None]):
+    def __init__(self, thinking: bool = True) -> None:
+        super().__init__()
+        self.thinking = thinking
+
+    def compose(self) -> ComposeResult:
+        yield ModelPane("left", PaneChoice("local", self.thinking), image_mode="halfcell",
+                        redraw_hz=0)  # fmt: skip
+
+
+async def test_the_thinking_section_opens_only_while_thinking_streams() -> None:
+    async with Host().run_test(size=(100, 30)) as pilot:
+        pane = pilot.app.query_one(ModelPane)
+        box = pane.query_one(Collapsible)
+        pane.begin()
+        pane.flush()
+        assert box.collapsed, "closed until thinking arrives"
+        pane.feed(ThinkingDelta("A pelican has a long beak."))
+        pane.flush()
+        assert not box.collapsed, "open while it thinks"
+        pane.feed(TextDelta("<svg"))
+        pane.flush()
+        assert box.collapsed, "closed when the answer starts"
+        pane.end("finished")
+        await pilot.pause()
+        assert box.collapsed
+
+        pane.begin()  # a thinking-on run whose model answers without thinking
+        for piece in ("<svg", "/>"):
+            pane.feed(TextDelta(piece))
+            pane.flush()
+            assert box.collapsed, "never opened: no layout for it"
+
+
+async def test_a_preview_is_drawn_at_the_next_redraw() -> None:
+    async with Host(thinking=False).run_test(size=(100, 30)) as pilot:
+        pane = pilot.app.query_one(ModelPane)
+        pane.begin()
+        red = _png(200, 150, "red")
+        pane.stage_preview(red)
+        assert pane.picture.png is None, "not drawn on arrival"
+        pane.flush()
+        assert pane.picture.png is red
+        pane.stage_preview(_png(200, 150, "blue"))
+        pane.end("finished")
+        assert pane.picture.png is red, "a preview waiting at the run's end is dropped"
+        pane.stage_preview(_png(200, 150, "green"))
+        pane.flush()
+        assert pane.picture.png is red, "none is taken once the run is over"
+        await pilot.pause()
+
+
+async def test_a_picture_and_its_note_are_sized_in_the_same_layout() -> None:
+    class One(App[None]):
+        def compose(self) -> ComposeResult:
+            yield PictureView(mode="halfcell")
+
+    async with One().run_test(size=(80, 24)) as pilot:
+        view = pilot.app.query_one(PictureView)
+        await pilot.pause()
+        image = view.query_one("#picture-image")
+        view.set_png(_png(400, 300, "red"), "partial: still drawing")
+        sized_at_once = view._fitted
+        assert sized_at_once != (0, 0), "sized before the layout"
+        await pilot.pause()
+        await pilot.pause()
+        assert view._fitted == sized_at_once, "the box's size was foreseen, note row included"
+        assert (image.size.width, image.size.height) == sized_at_once
+        view.set_png(_png(400, 300, "blue"))  # the note goes: the box gets its row back
+        sized_at_once = view._fitted
+        await pilot.pause()
+        await pilot.pause()
+        assert view._fitted == sized_at_once
+
+
+async def test_the_status_bar_sample_waits_for_the_panes_redraw() -> None:
+    from _app_support import make_app
+
+    from pelican_tui.backends.resources import ResourceSample
+    from pelican_tui.messages import ResourceTick
+    from pelican_tui.widgets.status_bar import StatusBar
+
+    app: Any = make_app(overrides={"ui": {"image_mode": "halfcell"}})
+    async with app.run_test(size=(160, 48)) as pilot:
+        bar = app.query_one(StatusBar)
+        sample = ResourceSample(
+            ram_total=8 << 30, ram_used=3 << 30, ram_available=5 << 30, swap_used=0,
+            cpu_percent=12.0, own_rss=80 << 20, server_rss=None, server_model_mapped=None,
+        )  # fmt: skip
+        pane = app.pane("left")
+        pane.begin()
+        app._start_clock()
+        app.on_resource_tick(ResourceTick(sample))
+        assert bar.sample is not sample, "held while the panes redraw on the clock"
+        pane.feed(LiveStats(tokens=3, tokens_per_s=30.0, time_to_first_token_s=0.2))
+        app._redraw_panes()
+        assert bar.sample is sample, "drawn with the panes"
+        pane.end("finished")
+        app._redraw_panes()  # no pane runs: the clock stops
+        other = ResourceSample(
+            ram_total=8 << 30, ram_used=4 << 30, ram_available=4 << 30, swap_used=0,
+            cpu_percent=3.0, own_rss=80 << 20, server_rss=None, server_model_mapped=None,
+        )  # fmt: skip
+        app.on_resource_tick(ResourceTick(other))
+        assert bar.sample is other, "no clock: drawn at once"
+        await pilot.pause()
