@@ -188,8 +188,6 @@ class PelicanApp(Voting):
         self._pane_run: dict[Slot, int] = {}
         """Per pane, which comparison owns it (updates of a superseded one are ignored)."""
         self._comparisons = 0
-        self._told_in_turn = False
-        """Whether the user was told that panes on one server run in turn."""
         self.notices: list[Notice] = []
         """What the user was told in notifications, oldest first."""
         self._series = 0
@@ -598,11 +596,8 @@ class PelicanApp(Voting):
         if len(choices) > 1:
             self._series = number
         blind = self.blind and len(choices) > 1
-        if self.engine.same_server(choices) and not blind and not self._told_in_turn:
-            # Once: the waiting pane says it each time, and a pop-up mid-run costs a layout.
-            self._told_in_turn = True
-            self.notify("Both panes use one server: they run in turn, each at full speed.",
-                        timeout=4)  # fmt: skip
+        # Panes on one server run in turn: the waiting pane says so (no pop-up: a toast
+        # shown and hidden repaints most of the screen, ~23 KB at 160x48, mid-run).
         self.run_worker(
             self._comparison(number, choices, session_id, steps, blind),
             group=f"comparison-{number}",
