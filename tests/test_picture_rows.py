@@ -112,3 +112,16 @@ def test_changed_cells_finds_the_first_and_last_changed_column() -> None:
     after[(2 * 2) * columns * 3 + 3 * 4] = 9  # row 2, the last column
     assert changed_cells(before, bytes(after), columns, rows) == [(1, 1, 3), (2, 4, 4)]
     assert changed_cells(before, before, columns, rows) == []
+
+
+async def test_a_new_size_repaints_the_picture_once_without_a_second_layout() -> None:
+    from textual.geometry import Size
+
+    app = Host()
+    async with app.run_test(size=(80, 24)) as pilot:
+        view = app.query_one(PictureView)
+        image = await _shown(pilot, view, _png(_scene(sun=True)))
+        width, height = image.size
+        image._size_updated(Size(width - 2, height - 1), Size(width - 2, height - 1), Size(80, 24))
+        assert image._repaint_regions, "repainted at its new size"
+        assert not image._layout_required, "no layout for its virtual size (it never scrolls)"

@@ -28,7 +28,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual.app import ComposeResult
 from textual.containers import Container
-from textual.geometry import Region
+from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Static
@@ -162,6 +162,14 @@ class RunsHalfcellImage(
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._strips.clear()
+
+    def _size_updated(
+        self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True
+    ) -> bool:
+        # A new size repaints it (Textual marks it dirty); the layout Textual asks for
+        # after it (for a new virtual size: scrolling, which a picture does not do)
+        # would lay the screen out and paint the whole picture a second time.
+        return super()._size_updated(size, virtual_size, container_size, layout=False)
 
     def render_line(self, y: int) -> Strip:
         pixels = self._pixels if self.image is self._pixels_of else None
