@@ -125,3 +125,23 @@ async def test_a_new_size_repaints_the_picture_once_without_a_second_layout() ->
         image._size_updated(Size(width - 2, height - 1), Size(width - 2, height - 1), Size(80, 24))
         assert image._repaint_regions, "repainted at its new size"
         assert not image._layout_required, "no layout for its virtual size (it never scrolls)"
+
+
+async def test_new_placeholder_words_repaint_only_their_rows() -> None:
+    from textual.widgets import Static
+
+    app = Host()
+    async with app.run_test(size=(80, 24)) as pilot:
+        view = app.query_one(PictureView)
+        placeholder = view.query_one("#picture-placeholder", Static)
+        await pilot.pause()
+        height = placeholder.size.height
+        assert height > 10
+        view.set_png(None, "waiting for an SVG…")
+        rows = {region.y for region in placeholder._repaint_regions}
+        assert rows and len(rows) <= 3, f"the words' rows, not all {height}: {rows}"
+        await pilot.pause()
+        assert "waiting for an SVG" in str(placeholder.render())
+        shown = [placeholder.render_line(y).text for y in range(height)]
+        assert any("waiting for an SVG" in row for row in shown)
+        assert not any("no picture yet" in row for row in shown)

@@ -250,6 +250,41 @@ class RunsUnicodeImage(
     """Unicode blocks, equal neighbours joined (see :class:`_RunsOfCells`)."""
 
 
+class _Placeholder(Static):
+    """The words shown instead of a picture, centred in the whole box.
+
+    New words repaint only the rows that look different (the row or two they are
+    on), not the whole box: ~5 KB at 160x48 for "waiting for an SVG…" at each run's
+    start, all but a row of it blank."""
+
+    _quiet = False
+
+    def show_text(self, text: str) -> None:
+        height = self.size.height
+        if not (self.is_mounted and self.display and height):
+            self.update(text, layout=False)  # drawn whole when it is shown
+            return
+        before = [self.render_line(y) for y in range(height)]
+        self._quiet = True
+        try:
+            self.update(text, layout=False)
+        finally:
+            self._quiet = False
+        width = self.size.width
+        self.refresh(Region(0, 0, width, 1))  # the content is stale (row 0 repainted)
+        after = [self.render_line(y) for y in range(height)]  # (drawn again once)
+        for y in range(1, height):
+            if after[y] != before[y]:
+                self.refresh(Region(0, y, width, 1))
+
+    def refresh(
+        self, *regions: Region, repaint: bool = True, layout: bool = False, recompose: bool = False
+    ) -> Self:
+        if self._quiet:
+            return self
+        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
+
+
 _DEFAULT_CELL_PIXELS = (10, 20)
 
 PREVIEW_SHARE = 0.02
@@ -510,7 +545,7 @@ class PictureView(Widget):
         self.pace = PreviewPace(fps=2.0)
         """When the next live preview may be drawn here (the app sets one per run)."""
         self._image = self._image_class(id="picture-image")
-        self._placeholder = Static(self.placeholder, id="picture-placeholder")
+        self._placeholder = _Placeholder(self.placeholder, id="picture-placeholder")
         self._note = Static("", id="picture-message")
         self._note_text = ""
 
@@ -598,8 +633,7 @@ class PictureView(Widget):
         if self._image.image is not None:  # type: ignore[attr-defined]  # (it lays out the screen)
             self._image.image = None  # type: ignore[attr-defined]
         self._drawn = None
-        # The whole box, whatever it says: no layout for new words.
-        self._placeholder.update(message if message is not None else self.placeholder, layout=False)
+        self._placeholder.show_text(message if message is not None else self.placeholder)
         self._placeholder.display = True
         self._note.display = False
 
