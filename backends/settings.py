@@ -1,39 +1,31 @@
-"""pelican-tui's settings: one pydantic model, read from three sources.
+"""pelican-tui's settings: one pydantic-settings model.
 
 Sources, highest first: CLI flags (passed to :func:`load_settings` as
 overrides), ``PELICAN_`` environment variables (``__`` for nesting, e.g.
-``PELICAN_LOCAL__CONTEXT=16384``; a list, a table or a whole section as JSON,
-e.g. ``PELICAN_UI__KEYMAP='{"save": "ctrl+s"}'``), the TOML file at
+``PELICAN_LOCAL__CONTEXT=16384``), the TOML file at
 :func:`~pelican_tui.backends.locations.config_file`, then these defaults.
-Tables are merged key by key: an environment variable for one key keeps the
-file's others.
-
-The sources are read here (:func:`_from_file`, :func:`_from_environment`), not
-by pydantic-settings: importing it costs 45-110 ms before the first frame (it
-imports every source it has, command line, dotenv and cloud secrets among
-them), more than everything else the settings take, for the two used here.
 
 Settings are built in ``main()``, never at import. The Anthropic API key is not
 a setting: the SDK reads ``ANTHROPIC_API_KEY`` itself and it is never written.
 
 Unknown keys (a typo in the file, ``PELICAN_LOCAL__CONTXT``) and invalid values
 are errors: :func:`load_settings` raises :class:`SettingsError` naming each
-setting and what is wrong with it. Other ``PELICAN_`` variables that name no
-setting (``PELICAN_HOME``, ``PELICAN_LOCAL_API_KEY``) are not settings and are
-left alone.
+setting and what is wrong with it.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import tomllib
-from collections.abc import Mapping
 from pathlib import Path
-from types import UnionType
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
 
 from pelican_tui.backends import locations
 from pelican_tui.backends.idle import DEFAULT_IDLE_TIMEOUT_S
@@ -193,10 +185,14 @@ class UISettings(BaseModel):
     cycles 1, 2, 4, 8)."""
 
 
-class Settings(BaseModel):
-    """All of pelican-tui's settings (read them with :func:`load_settings`)."""
+class Settings(BaseSettings):
+    """All of pelican-tui's settings."""
 
-    model_config = _STRICT
+    model_config = SettingsConfigDict(
+        env_prefix="PELICAN_",
+        env_nested_delimiter="__",
+        extra="forbid",
+    )
 
     prompt: str = DEFAULT_PROMPT
     """The prompt the app starts with."""
@@ -232,97 +228,27 @@ class Settings(BaseModel):
             data.setdefault("idle_timeout_s", old)
         return data
 
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=locations.config_file())
+        return (init_settings, env_settings, toml)
 
-ENV_PREFIX = "PELICAN_"
-"""Environment variables that may be settings start with this (in any case)."""
-ENV_NESTING = "__"
-"""Separates a section from its key in a variable's name: ``PELICAN_LOCAL__CONTEXT``."""
 
-
-def _deep_merge(
-    base: dict[str, Any], over: Mapping[str, Any], *, keep_none: bool = False
-) -> dict[str, Any]:
-    """``over`` on top of ``base``, tables merged key by key; None in ``over`` masks
-    nothing unless ``keep_none`` (a JSON ``null`` in the environment does)."""
+def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     merged = dict(base)
     for key, value in over.items():
-        if isinstance(value, dict):
-            under = merged.get(key)
-            merged[key] = _deep_merge(
-                under if isinstance(under, dict) else {}, value, keep_none=keep_none
-            )
-        elif value is not None or keep_none:
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        elif value is not None:
             merged[key] = value
     return merged
-
-
-def _from_file(path: Path) -> dict[str, Any]:
-    """The TOML file's tables, or nothing when there is no file."""
-    if not path.is_file():
-        return {}
-    with path.open("rb") as file:
-        return tomllib.load(file)
-
-
-def _field_type(path: list[str]) -> Any:
-    """The declared type at ``path`` (``["local", "extra_args"]``), None if no field is there."""
-    annotation: Any = Settings
-    for key in path:
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            field = annotation.model_fields.get(key)
-            if field is None:
-                return None
-            annotation = field.annotation
-        elif get_origin(annotation) is dict:
-            annotation = get_args(annotation)[1]
-        else:
-            return None
-    return annotation
-
-
-def _is_structured(annotation: Any) -> bool:
-    """A section, list or table (optional or not): given as JSON in the environment."""
-    if get_origin(annotation) in (Union, UnionType):
-        return any(_is_structured(arg) for arg in get_args(annotation) if arg is not type(None))
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return True
-    return get_origin(annotation) in (list, dict) or annotation in (list, dict)
-
-
-def _from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
-    """The ``PELICAN_`` variables that name a setting, nested at ``__``.
-
-    ``PELICAN_LOCAL__CONTEXT=16384`` is ``{"local": {"context": "16384"}}`` (pydantic
-    turns the text into the field's type); a section, list or table is JSON. A
-    variable whose first part names no setting is not one (``PELICAN_HOME``); one
-    that names a section and then no key of it is kept, so the model calls it an
-    unknown setting.
-    """
-    found: list[tuple[list[str], str, str]] = []
-    for name, value in environ.items():
-        upper = name.upper()
-        if not upper.startswith(ENV_PREFIX):
-            continue
-        path = upper[len(ENV_PREFIX) :].lower().split(ENV_NESTING)
-        if path[0] in Settings.model_fields and all(path):
-            found.append((path, name, value))
-    data: dict[str, Any] = {}
-    for path, name, value in sorted(found, key=lambda each: len(each[0])):  # sections first
-        parsed: Any = value
-        if value and _is_structured(_field_type(path)):
-            try:
-                parsed = json.loads(value)
-            except ValueError as error:
-                raise SettingsError(f"{name}: not valid JSON ({error})") from None
-        node = data
-        for key in path[:-1]:
-            if not isinstance(node.get(key), dict):
-                node[key] = {}
-            node = node[key]
-        if isinstance(parsed, dict) and isinstance(node.get(path[-1]), dict):
-            parsed = _deep_merge(node[path[-1]], parsed, keep_none=True)
-        node[path[-1]] = parsed
-    return data
 
 
 def load_settings(overrides: dict[str, Any] | None = None) -> Settings:
@@ -332,26 +258,18 @@ def load_settings(overrides: dict[str, Any] | None = None) -> Settings:
     None values are ignored so unset CLI flags never mask the file. Raises
     :class:`SettingsError` for an unreadable file, unknown keys or bad values.
     """
-    path = locations.config_file()
     try:
-        data = _from_file(path)
-        data = _deep_merge(data, _from_environment(os.environ), keep_none=True)
-        data = _deep_merge(data, overrides or {})
-        return Settings.model_validate(data)
+        base = Settings()
+        if not overrides:
+            return base
+        merged = _deep_merge(base.model_dump(), overrides)
+        return Settings(**merged)
     except ValidationError as error:
         raise SettingsError(_describe(error)) from None
-    except SettingsError as error:
-        raise SettingsError(f"{error}\n{_SOURCES_NOTE.format(path=path)}") from None
     except tomllib.TOMLDecodeError as error:
-        raise SettingsError(f"{path} is not valid TOML: {error}") from None
+        raise SettingsError(f"{locations.config_file()} is not valid TOML: {error}") from None
     except OSError as error:
-        raise SettingsError(f"cannot read {path}: {error}") from None
-
-
-_SOURCES_NOTE = (
-    "(settings come from {path}, PELICAN_* environment variables"
-    " with __ for nesting, e.g. PELICAN_LOCAL__CONTEXT, and command-line flags)"
-)
+        raise SettingsError(f"cannot read {locations.config_file()}: {error}") from None
 
 
 def _describe(error: ValidationError) -> str:
@@ -363,4 +281,8 @@ def _describe(error: ValidationError) -> str:
             problems.append(f"{where}: unknown setting")
         else:
             problems.append(f"{where}: {problem['msg']} (got {problem.get('input')!r})")
-    return "; ".join(problems) + "\n" + _SOURCES_NOTE.format(path=locations.config_file())
+    return (
+        "; ".join(problems)
+        + f"\n(settings come from {locations.config_file()}, PELICAN_* environment variables"
+        " with __ for nesting, e.g. PELICAN_LOCAL__CONTEXT, and command-line flags)"
+    )
