@@ -394,6 +394,28 @@ def test_start_up_asks_the_terminal_once_and_textual_image_asks_nothing(tmp_path
     assert written.count(b"\x1b[16t") == 1
 
 
+def test_a_silent_terminal_gets_default_cells_and_no_traceback(tmp_path: Path) -> None:
+    """A terminal that answers nothing (and a pty with no pixel size): textual-image is
+    handed its own 10x20 fallback, so it neither asks nor logs its refused question
+    (a warning with a traceback on stderr, left under the first frame)."""
+    pid, master = pty.fork()
+    if pid == 0:
+        os.execvpe(sys.executable, [sys.executable, "-c", _STARTUP], dict(os.environ))
+    try:
+        written = _read_available(master, b"RESULT ", limit_s=60)
+        written += _read_available(master, b"\n", limit_s=10)
+    finally:
+        _, status = os.waitpid(pid, 0)
+        os.close(master)
+    assert os.waitstatus_to_exitcode(status) == 0, written.decode(errors="replace")
+    result = re.search(rb"RESULT (\[.*\])", written)
+    assert result is not None, written
+    mode, _fallback, cell = json.loads(result.group(1))
+    assert (mode, cell) == ("halfcell", [10, 20])
+    assert b"Traceback" not in written and b"Failed to get" not in written, written
+    assert written.count(b"\x1b[16t") == 1, "textual-image asked for the cell size again"
+
+
 def test_doctor_says_what_was_detected_and_why(tmp_path: Path) -> None:
     """Under pytest there is no terminal: doctor says so, and what a forced mode overrides."""
     env = {

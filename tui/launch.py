@@ -16,6 +16,10 @@ if TYPE_CHECKING:
     from pelican_tui.terminal_caps import TerminalReport
 
 
+VT340_CELL_PX = (10, 20)
+"""textual-image's cell size, in pixels, for a terminal that does not say its own."""
+
+
 def _survive_zero_sized_terminals() -> None:
     """A pty that reports 0x0 (some SSH clients, `script`, fresh ptys) made
     textual-image 0.12 divide by zero at import; treat it as "size unknown"
@@ -43,7 +47,10 @@ def _textual_image_asks_nothing(cell_px: tuple[int, int] | None) -> Iterator[Non
     when unanswered) and, without a kernel cell size, for that too. The one
     round trip of :func:`pelican_tui.terminal_caps.detect_terminal` has asked
     all of it already: its cell size is handed over, and every other question
-    fails at once (textual-image's own choice is not used).
+    fails at once (textual-image's own choice is not used). A terminal that
+    did not tell its cell size gets textual-image's own fallback, the VT340's
+    10x20 pixels, handed over too: asked again, textual-image would log the
+    refused question with a traceback on stderr, under the first frame.
     """
     from textual_image import _terminal
 
@@ -52,8 +59,9 @@ def _textual_image_asks_nothing(cell_px: tuple[int, int] | None) -> Iterator[Non
 
     original = getattr(_terminal, "capture_terminal_response", None)
     get_cell_size = getattr(_terminal, "get_cell_size", None)
-    if cell_px is not None and get_cell_size is not None and hasattr(_terminal, "CellSize"):
-        setattr(get_cell_size, "_result", _terminal.CellSize(*cell_px))  # noqa: B010
+    if get_cell_size is not None and hasattr(_terminal, "CellSize"):
+        width, height = cell_px or VT340_CELL_PX
+        setattr(get_cell_size, "_result", _terminal.CellSize(width, height))  # noqa: B010
     if original is not None:
         setattr(_terminal, "capture_terminal_response", already_asked)  # noqa: B010
     try:
