@@ -182,6 +182,51 @@ def test_a_tiny_mark_is_below_the_empty_line_and_a_small_drawing_above() -> None
     assert ink_share(png(300)) == pytest.approx(0.03)
 
 
+def _sorted_pixels_ink(png: bytes) -> float:
+    """The measure as first written: every pixel sorted by colour (numpy), for comparison."""
+    import numpy as np
+
+    with Image.open(io.BytesIO(png)) as image:
+        rgba = image.convert("RGBA")
+    white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+    pixels = np.asarray(Image.alpha_composite(white, rgba).convert("RGB"), dtype=np.int32)
+    pixels = pixels.reshape(-1, 3)
+    colours, counts = np.unique(pixels, axis=0, return_counts=True)
+    top = colours[int(np.argmax(counts))]
+    return float(1.0 - np.all(np.abs(pixels - top) <= 8, axis=1).sum() / len(pixels))
+
+
+@pytest.mark.parametrize(
+    "bands",
+    [
+        [((255, 255, 255, 255), 50), ((0, 0, 0, 255), 50)],  # a tie: the lower colour wins
+        [((200, 0, 0, 255), 40), ((0, 200, 0, 255), 30), ((0, 0, 200, 255), 30)],  # no majority
+        [((250, 250, 250, 255), 30), ((255, 255, 255, 255), 35), ((0, 0, 0, 128), 35)],
+        [((0, 0, 0, 0), 70), ((4, 9, 250, 255), 30)],  # transparent: laid on white
+    ],
+)
+def test_ink_matches_the_share_measured_over_every_pixel(
+    bands: list[tuple[tuple[int, int, int, int], int]],
+) -> None:
+    image = Image.new("RGBA", (100, 100))
+    top = 0
+    for colour, rows in bands:
+        image.paste(colour, (0, top, 100, top + rows))
+        top += rows
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    assert ink_share(out.getvalue()) == pytest.approx(_sorted_pixels_ink(out.getvalue()), abs=1e-9)
+
+
+def test_ink_of_drawn_pictures_matches_the_share_measured_over_every_pixel(
+    renderer: SvgRenderer,
+) -> None:
+    for name in ("good_pelican_bicycle.svg", "good_pelican_classic.svg"):
+        drawn = renderer.render_sync((CORPUS / name).read_text(), *PNG_SIZE)
+        assert drawn.png is not None
+        assert ink_share(drawn.png) == pytest.approx(_sorted_pixels_ink(drawn.png), abs=1e-9)
+
+
 def test_bytes_that_are_not_a_png_have_no_ink_measure() -> None:
     svg = f'<svg {SVG_NS} viewBox="0 0 10 10"><circle r="4"/></svg>'
     facts = picture_facts(svg, extract_svg(svg), b"not a png", None, 1.0)
