@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import time
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.widget import Widget
 
 from pelican_tui.backends.llama.process import ServerState, ServerStatus
 from pelican_tui.backends.resources import ResourceSample, format_bytes
 from pelican_tui.terminal_caps import choose_image_mode, detected_choice
+from pelican_tui.widgets.text_line import changed_runs
 
 _STATE_COLOUR = {
     ServerState.READY: "success",
@@ -18,9 +20,12 @@ _STATE_COLOUR = {
 }
 """Server states drawn in a theme colour (a variable name of the current theme)."""
 
+_NUMBERS = frozenset({"ram", "srv", "ui", "cpu", "swap"})
+"""Segments that keep their widest width, so that a shorter number does not move the rest."""
+
 
 class StatusBar(Widget):
-    """One line, redrawn only when a number it shows changes."""
+    """One line; a new sample repaints only the cells whose characters or styles changed."""
 
     DEFAULT_CSS = """
     StatusBar { height: 1; background: $panel; color: $text; padding: 0 1; }
@@ -38,7 +43,14 @@ class StatusBar(Widget):
             detected if detected.mode == image_mode else choose_image_mode(None, image_mode)
         )
         """Why pictures are drawn in ``image_mode`` (a fallback is said once, as a notification)."""
-        self._last = ""
+        self._cells: list[tuple[str, str]] = []
+        """The cells shown: (character, style)."""
+        self._drawn: list[tuple[str, str]] | None = None
+        """The (text, style) parts :meth:`render` draws, laid out for :attr:`_drawn_width`."""
+        self._drawn_width = 0
+        self._widths: dict[str, int] = {}
+        """The widest each number segment has been since the segments last changed."""
+        self._keys: tuple[str, ...] = ()
         self._since = time.monotonic()
         self.blind = False
         """Blind mode before the vote: only what gives no model away (RAM, pictures)."""
@@ -96,31 +108,35 @@ class StatusBar(Widget):
         colour = _STATE_COLOUR.get(status.state)
         return f"server: {status.state.value}", self._colour(colour, bold=True) if colour else ""
 
-    def _segments(self) -> list[tuple[int, str, str]]:
-        """(priority, text, style): lower priority numbers are dropped last."""
+    def _segments(self) -> list[tuple[int, str, str, str]]:
+        """(priority, key, text, style): lower priority numbers are dropped last."""
         server, style = self._server_text()
-        segments = [(0, server, style)]
+        segments = [(0, "server", server, style)]
         if self.blind:  # the server, its memory, CPU and Claude's state could name a model
-            segments = [(0, "blind: models hidden until the vote", self._colour("warning"))]
+            segments = [
+                (0, "blind", "blind: models hidden until the vote", self._colour("warning"))
+            ]
         s = self.sample
         if s is not None:
-            segments.append((1, f"RAM {format_bytes(s.ram_used)}/{format_bytes(s.ram_total)}", ""))
+            ram = f"RAM {format_bytes(s.ram_used)}/{format_bytes(s.ram_total)}"
+            segments.append((1, "ram", ram, ""))
         if s is not None and not self.blind:
             if s.server_rss is not None:
                 # RSS counts the model file's resident pages too: say how much of it they are.
                 mapped = s.server_model_mapped
                 part = f" (model {format_bytes(mapped)})" if mapped else ""
-                segments.append((2, f"srv {format_bytes(s.server_rss)}{part}", ""))
+                segments.append((2, "srv", f"srv {format_bytes(s.server_rss)}{part}", ""))
             elif s.server_note:  # an attached server on another machine, or not ours to read
-                segments.append((2, f"srv: {s.server_note}", "dim"))
-            segments.append((5, f"ui {format_bytes(s.own_rss)}", ""))
-            segments.append((4, f"CPU {s.cpu_percent:.0f}%", ""))
+                segments.append((2, "srv-note", f"srv: {s.server_note}", "dim"))
+            segments.append((5, "ui", f"ui {format_bytes(s.own_rss)}", ""))
+            segments.append((4, "cpu", f"CPU {s.cpu_percent:.0f}%", ""))
             if s.swap_used > 64 * 1024 * 1024:
-                segments.append((3, f"swap {format_bytes(s.swap_used)}", self._colour("warning")))
+                swap = f"swap {format_bytes(s.swap_used)}"
+                segments.append((3, "swap", swap, self._colour("warning")))
         if not self.blind:
-            segments.append((3, self.claude_note, ""))
+            segments.append((3, "claude", self.claude_note, ""))
         note = f" ({self.image_choice.note})" if self.image_choice.note else ""
-        segments.append((3, f"img {self.image_mode}{note}", "dim"))
+        segments.append((3, "img", f"img {self.image_mode}{note}", "dim"))
         return segments
 
     def on_mount(self) -> None:
@@ -128,26 +144,78 @@ class StatusBar(Widget):
             self.notify(self.image_choice.reason, title="Pictures", timeout=12)
 
     def on_resize(self) -> None:
-        self._last = ""
+        self._widths, self._cells = {}, []
         self._maybe_refresh()
 
     def _maybe_refresh(self) -> None:
-        text = self.render_text().plain
-        if text != self._last:
-            self._last = text
-            self.refresh()
+        """Repaint the cells that differ from those shown, nothing when none do.
 
-    def render_text(self) -> Text:
+        Textual sends a refreshed widget's whole line: the bar, ~750 bytes at 160
+        wide, for a CPU figure's two digits. Refreshing the changed runs of cells
+        sends only those (a cursor move each), and the numbers keep the widest
+        width they have had, so a shorter one does not shift the line after it.
+        """
+        parts = self._parts()
+        cells = [(char, style) for part, style in parts for char in part]
+        shown, self._cells, self._drawn = self._cells, cells, parts
+        self._drawn_width = self.size.width
+        if cells == shown:
+            return
+        if not shown or not self.is_mounted or any(cell_len(c) != 1 for c, _ in cells):
+            self.refresh()
+            return
+        self.refresh(*changed_runs(shown, cells, (" ", "")))
+
+    def _parts(self) -> list[tuple[str, str]]:
+        """The line as (text, style) parts: the segments that fit, with separators."""
         segments = self._segments()
         width = max(self.size.width - 2, 20) if self.size.width else 200
-        while len(segments) > 1 and sum(len(t) + 3 for _, t, _ in segments) - 3 > width:
-            segments.remove(max(segments, key=lambda segment: segment[0]))
-        text = Text()
-        for index, (_, part, style) in enumerate(segments):
+        keys = tuple(key for _, key, _, _ in segments)
+        if keys != self._keys:  # another set of segments: their widths start again
+            self._keys, self._widths = keys, {}
+        padded = [
+            (priority, key, text.ljust(self._widths.get(key, 0)), style)
+            for priority, key, text, style in segments
+        ]
+        kept = _fit(padded, width)
+        if len(kept) < len(padded):
+            unpadded = _fit(segments, width)
+            if len(unpadded) > len(kept):  # the kept widths would hide a segment: drop them
+                kept, self._widths = unpadded, {}
+        parts: list[tuple[str, str]] = []
+        for index, (_, key, text, style) in enumerate(kept):
+            if key in _NUMBERS:
+                self._widths[key] = max(self._widths.get(key, 0), len(text))
             if index:
-                text.append(" │ ", style="dim")
+                parts.append((" │ ", "dim"))
+            parts.append((text.rstrip() if index == len(kept) - 1 else text, style))
+        return parts
+
+    def render_text(self) -> Text:
+        text = Text()
+        for part, style in self._parts():
             text.append(part, style=style)
         return text
 
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._drawn = None  # theme colours are in the styles: take the new ones
+
     def render(self) -> Text:
-        return self.render_text()
+        """The parts :meth:`_maybe_refresh` compared, so the cells it did not repaint match."""
+        if self._drawn is None or self._drawn_width != self.size.width:
+            self._drawn = self._parts()
+            self._cells = [(char, style) for part, style in self._drawn for char in part]
+            self._drawn_width = self.size.width
+        text = Text()
+        for part, style in self._drawn:
+            text.append(part, style=style)
+        return text
+
+
+def _fit(segments: list[tuple[int, str, str, str]], width: int) -> list[tuple[int, str, str, str]]:
+    """``segments`` without the highest priority numbers until they fit ``width``."""
+    segments = list(segments)
+    while len(segments) > 1 and sum(len(t) + 3 for _, _, t, _ in segments) - 3 > width:
+        segments.remove(max(segments, key=lambda segment: segment[0]))
+    return segments

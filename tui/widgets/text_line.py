@@ -3,17 +3,51 @@
 ``Static.update`` asks for a layout refresh every time (its size may follow
 its content), and on a screen with two panes of pictures a layout pass costs
 far more than drawing one line. The pane's facts and live numbers change a
-few times a second and always fill exactly one row, so they use this.
+few times a second and always fill exactly one row, so they use this; and as
+Textual sends the whole region a widget refreshes, :meth:`TextLine.update`
+refreshes only the runs of cells that changed (a few digits of a number).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TypeVar
+
+from rich.cells import cell_len
 from rich.text import Text
+from textual.geometry import Region
 from textual.widget import Widget
+
+Cell = TypeVar("Cell")
+
+JOIN_GAP = 6
+"""Changed runs this close repaint as one: a cursor move costs about as much as the cells."""
+
+
+def changed_runs(
+    shown: Sequence[Cell], new: Sequence[Cell], blank: Cell, gap: int = JOIN_GAP
+) -> list[Region]:
+    """Regions of row 0 covering the cells where ``new`` differs from ``shown``.
+
+    The shorter one counts as padded with ``blank``; runs at most ``gap`` cells
+    apart are joined. Empty when nothing changed.
+    """
+    length = max(len(shown), len(new))
+    runs: list[list[int]] = []
+    for x in range(length):
+        before = shown[x] if x < len(shown) else blank
+        after = new[x] if x < len(new) else blank
+        if before == after:
+            continue
+        if runs and x - runs[-1][1] <= gap:
+            runs[-1][1] = x
+        else:
+            runs.append([x, x])
+    return [Region(first, 0, last - first + 1, 1) for first, last in runs]
 
 
 class TextLine(Widget):
-    """A single row of text; :meth:`update` repaints only when the text changed."""
+    """A single row of text; :meth:`update` repaints only the cells that changed."""
 
     DEFAULT_CSS = """
     TextLine { height: 1; }
@@ -28,9 +62,18 @@ class TextLine(Widget):
         return self._text
 
     def update(self, text: str) -> None:
-        if text != self._text:
-            self._text = text
-            self.refresh()  # a repaint of this row, not a layout of the screen
+        if text == self._text:
+            return
+        shown, self._text = self._text, text
+        width = self.size.width
+        if not self.is_mounted or max(len(shown), len(text)) > width:  # an ellipsis moves
+            self.refresh()
+        elif cell_len(shown) != len(shown) or cell_len(text) != len(text):
+            self.refresh()  # wide characters: cells are not characters
+        elif self.styles.text_align not in ("left", "start"):
+            self.refresh()  # the text moves with its length
+        else:
+            self.refresh(*changed_runs(shown, text, " "))  # a repaint of cells in this row
 
     def render(self) -> Text:
         return Text(self._text, no_wrap=True, overflow="ellipsis")

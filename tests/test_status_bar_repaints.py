@@ -1,0 +1,115 @@
+"""The status bar and the memory panel repaint only what a new sample changes.
+
+Checked in a tiny host app, counting the regions each widget asks to repaint:
+the same sample again repaints nothing; a new CPU figure repaints a few cells of
+the bar, not its line, and a shorter one does not move the segments after it;
+the memory panel repaints nothing for a sample that changes none of its rows.
+No clocks: the samples are handed over.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.app import App, ComposeResult
+from textual.geometry import Region
+
+from pelican_tui.backends.resources import ResourceSample
+from pelican_tui.widgets.memory_panel import MemoryHistory, MemoryPanel
+from pelican_tui.widgets.status_bar import StatusBar
+
+GIB = 1 << 30
+
+
+def _sample(cpu: float = 12.0, own_rss: int = 80 << 20) -> ResourceSample:
+    return ResourceSample(
+        ram_total=8 * GIB, ram_used=3 * GIB, ram_available=5 * GIB, swap_used=0,
+        cpu_percent=cpu, own_rss=own_rss, server_rss=2 * GIB, server_model_mapped=GIB,
+    )  # fmt: skip
+
+
+class Host(App[None]):
+    def __init__(self) -> None:
+        super().__init__()
+        self.history = MemoryHistory()
+
+    def compose(self) -> ComposeResult:
+        yield MemoryPanel(self.history)
+        yield StatusBar("halfcell")
+
+
+def _count_refreshes(widget: Any) -> list[tuple[Region, ...]]:
+    """Record the regions of each ``refresh`` of ``widget`` (``()``: the whole widget)."""
+    calls: list[tuple[Region, ...]] = []
+    refresh = widget.refresh
+
+    def counted(*regions: Region, **kwargs: Any) -> Any:
+        calls.append(regions)
+        return refresh(*regions, **kwargs)
+
+    widget.refresh = counted
+    return calls
+
+
+async def test_the_status_bar_repaints_only_the_cells_that_changed() -> None:
+    app = Host()
+    async with app.run_test(size=(160, 10)) as pilot:
+        bar = app.query_one(StatusBar)
+        bar.set_sample(_sample())
+        await pilot.pause()
+        line = bar.render_text().plain  # CPU 12%
+        calls = _count_refreshes(bar)
+
+        bar.set_sample(_sample())
+        bar.set_claude(bar.claude_note)
+        assert calls == [], "the same words: no repaint"
+
+        bar.set_sample(_sample(cpu=100.0))  # wider: moves what follows, once
+        assert len(calls) == 1 and calls[0], "regions, not the whole bar"
+        assert bar.render_text().plain.startswith(line[: line.index("CPU")])
+        await pilot.pause()
+
+        bar.set_sample(_sample(cpu=7.0))  # shorter: the rest of the line stays put
+        assert len(calls) == 2 and sum(region.width for region in calls[1]) <= 4, calls
+        assert len(bar.render_text().plain) == len(line) + 1, "the widest CPU width is kept"
+        bar.set_sample(_sample(cpu=42.0))
+        assert len(calls) == 3 and sum(region.width for region in calls[2]) <= 3, calls
+        await pilot.pause()
+
+
+async def test_the_memory_panel_repaints_nothing_for_the_same_numbers() -> None:
+    app = Host()
+    async with app.run_test(size=(160, 10)) as pilot:
+        panel = app.query_one(MemoryPanel)
+        for _ in range(3):
+            app.history.add(_sample())
+        await pilot.pause()
+        widgets = [panel, *panel.query("*")]
+        calls = [_count_refreshes(widget) for widget in widgets]
+        app.history.add(_sample(cpu=50.0))  # the CPU is not in the panel
+        assert all(not made for made in calls), calls
+        app.history.add(_sample(own_rss=81 << 20))  # the app's row changes
+        assert any(made for made in calls)
+        await pilot.pause()
+
+
+async def test_a_text_line_repaints_the_digits_that_changed() -> None:
+    from pelican_tui.widgets.text_line import TextLine
+
+    class LineHost(App[None]):
+        def compose(self) -> ComposeResult:
+            yield TextLine("3.1s · 31.4 tok/s · 97 tok")
+
+    app = LineHost()
+    async with app.run_test(size=(80, 4)) as pilot:
+        line = app.query_one(TextLine)
+        calls = _count_refreshes(line)
+        line.update(line.text)
+        assert calls == []
+        line.update("3.4s · 31.2 tok/s · 98 tok")
+        assert [[region.x for region in regions] for regions in calls] == [[2, 10, 21]]
+        line.update("3.4s · 31.2 tok/s · 100 tok")  # longer: the rest moves, the start stays
+        assert calls[1][0].x == 20
+        line.update("x" * 100)  # cut with an ellipsis: all of it
+        assert calls[2] == ()
+        await pilot.pause()
