@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import io
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from pelican_tui.backends.svg.extract import SvgExtraction
 
@@ -137,7 +137,8 @@ def ink_share(png: bytes) -> float:
             rgb = image.convert("RGB")
         else:
             rgba = image.convert("RGBA")
-            if rgba.getextrema()[3][0] < 255:
+            alpha = cast("tuple[tuple[int, int], ...]", rgba.getextrema())[3]
+            if alpha[0] < 255:
                 white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
                 rgba = Image.alpha_composite(white, rgba)
             rgb = rgba.convert("RGB")
@@ -153,7 +154,7 @@ def _background(rgb: Image.Image, total: int) -> tuple[int, int, int]:
     guess = tuple(max(range(256), key=lambda v: hist[256 * band + v]) for band in range(3))
     if 2 * _pixels_near(rgb, guess, 0) > total:  # a majority: no other colour can beat it
         return guess[0], guess[1], guess[2]
-    colours = rgb.getcolors(total) or []
+    colours = cast("list[tuple[int, tuple[int, int, int]]]", rgb.getcolors(total))
     _, (red, green, blue) = max(
         colours, key=lambda item: (item[0], -((item[1][0] << 16) | (item[1][1] << 8) | item[1][2]))
     )
