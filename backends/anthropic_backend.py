@@ -106,6 +106,9 @@ class ClaudeBackend:
         key = api_key if api_key is not None else os.environ.get(API_KEY_ENV, "")
         key = key.strip()
         self._key: Secret | None = Secret(key) if key else None
+        self._client: Any = None
+        """The SDK client, made at the first generation and kept (:meth:`_sdk_client`)."""
+        self._client_loop: object = None
 
     def __repr__(self) -> str:
         key = "set" if self._key is not None else "missing"
@@ -192,12 +195,7 @@ class ClaudeBackend:
         run = _Run(default_model=self._settings.model)
         failure: events.Failed | None = None
         try:
-            client = sdk.AsyncAnthropic(
-                api_key=self._key.reveal(),
-                base_url=self._settings.base_url or None,
-                timeout=self._settings.timeout_s,
-                max_retries=self._settings.max_retries,
-            )
+            client = self._sdk_client(sdk, self._key)
             async with contextlib.aclosing(
                 watch_idle(_sdk_events(client, params), self.idle)
             ) as stream:
@@ -225,6 +223,42 @@ class ClaudeBackend:
         assert run.finished is not None
         yield run.final_stats()
         yield run.finished
+
+    def _sdk_client(self, sdk: ModuleType, key: Secret) -> Any:
+        """The SDK client, made once and kept for the backend's life (:meth:`aclose`).
+
+        A client per run built an HTTP client and a TLS context each time
+        (the system's CA certificates loaded again, ~25 ms); this one keeps its
+        connection to Anthropic between runs and takes the process's one
+        :func:`~pelican_tui.backends.tls.tls_context` (none for a plain-``http``
+        ``base_url``). A client belongs to one event loop: used from another,
+        a new one is made.
+        """
+        import asyncio
+
+        from pelican_tui.backends.tls import verify_for
+
+        loop = asyncio.get_running_loop()
+        if self._client is None or self._client_loop is not loop or self._client.is_closed():
+            base_url = self._settings.base_url or None
+            self._client = sdk.AsyncAnthropic(
+                api_key=key.reveal(),
+                base_url=base_url,
+                timeout=self._settings.timeout_s,
+                max_retries=self._settings.max_retries,
+                http_client=sdk.DefaultAsyncHttpxClient(
+                    verify=verify_for(base_url or "https://api.anthropic.com")
+                ),
+            )
+            self._client_loop = loop
+        return self._client
+
+    async def aclose(self) -> None:
+        """Close the SDK client (its connections); a later generation makes a new one."""
+        client, self._client, self._client_loop = self._client, None, None
+        if client is not None:
+            with contextlib.suppress(RuntimeError):  # its event loop is gone: nothing to close
+                await client.close()
 
     # -- errors ----------------------------------------------------------------------
 
@@ -314,12 +348,12 @@ class ClaudeBackend:
 
 
 async def _sdk_events(client: Any, params: dict[str, Any]) -> AsyncIterator[Any]:
-    """The SDK's stream events, the request and the client closed when this ends.
+    """The SDK's stream events, the request closed when this ends (the client is kept).
 
     One async generator, so the idle rule covers the wait for the response as
     well as the stream, and closing it closes the HTTP stream.
     """
-    async with client, client.messages.stream(**params) as stream:
+    async with client.messages.stream(**params) as stream:
         async for event in stream:
             yield event
 

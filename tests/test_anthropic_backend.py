@@ -434,3 +434,17 @@ async def test_standalone_server_via_environment(monkeypatch: pytest.MonkeyPatch
     finally:
         proc.terminate()
         assert await asyncio.wait_for(proc.wait(), 10) == 0
+
+
+async def test_runs_share_one_sdk_client_until_closed(server: AnthropicTestServer) -> None:
+    backend = backend_for(server)
+    for _ in range(2):
+        events = await collect(backend)
+        assert isinstance(events[-1], Finished), events[-1]
+    client = backend._client
+    assert client is not None and not client.is_closed()
+    await backend.aclose()
+    assert client.is_closed()
+    events = await collect(backend)
+    assert isinstance(events[-1], Finished) and backend._client is not client
+    await backend.aclose()

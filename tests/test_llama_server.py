@@ -603,3 +603,24 @@ async def test_stop_kills_a_server_that_ignores_sigterm(server: LlamaServer) -> 
     assert server.status.exit_code == -signal.SIGKILL
     assert not pid_alive(pid)
     assert any("SIGKILL" in line for line in server.log)
+
+
+async def test_runs_share_one_client_and_props_are_asked_once(server: LlamaServer) -> None:
+    backend = OpenAICompatibleBackend(server=server)
+    request = GenerationRequest(prompt="Say hello.", max_tokens=4, thinking=False)
+    clients = []
+    for _ in range(2):
+        events = [event async for event in backend.generate(request)]
+        assert isinstance(events[-1], Finished), events[-1]
+        clients.append(backend.client())
+    assert clients[0] is clients[1]
+    assert not clients[0].is_closed
+    props = await backend.server_props()
+    assert "build_info" in props
+    assert await backend.server_props() is props  # the same process: not asked again
+    await backend.aclose()
+    assert clients[0].is_closed
+    events = [event async for event in backend.generate(request)]  # a new client after close
+    assert isinstance(events[-1], Finished), events[-1]
+    assert backend.client() is not clients[0]
+    await backend.aclose()

@@ -212,6 +212,8 @@ class ComparisonEngine:
             old_local = self._local_sides()
             if self.local is not None:
                 self.local.forget_identity()
+            for side in old_local.values():
+                await side.aclose()
             self._build_local()
             others = {k: s for k, s in self.sides.items() if k not in old_local}
             self.sides = {**self._local_sides(), **others}
@@ -396,9 +398,10 @@ class ComparisonEngine:
         """Stop the local server, apply ``new`` and rebuild the local side (not started)."""
         if self.local is not None and self.local.server is not None:
             await self.local.server.stop()
-        for side in self._local_sides().values():
+        for side in self.sides.values():
             if isinstance(side, LocalSide):
                 side.forget_identity()
+            await side.aclose()  # every side is rebuilt below
         self.settings = self.settings.model_copy(update={"local": new})
         self.plan, self.router = await asyncio.to_thread(plan_local_models, new)
         if self.prepared.binary is None and self.plan.mode == "spawn":
@@ -587,10 +590,14 @@ class ComparisonEngine:
         return self._host
 
     async def close(self) -> None:
-        """Stop llama-server, the renderer and the store (every exit path calls this)."""
+        """Stop llama-server, the renderer and the store, close the backends' HTTP
+        clients (every exit path calls this)."""
         for side in self._local_sides().values():
             if isinstance(side, LocalSide):
                 side.forget_identity()
+        for side in {id(side): side for side in self.sides.values()}.values():
+            with contextlib.suppress(Exception):  # closing must not stop the shutdown
+                await side.aclose()
         local = self.local
         if local is not None and local.server is not None:
             await local.server.stop(grace_s=3.0)

@@ -205,6 +205,9 @@ class Side:
         the check after each run (:mod:`.thinking_check`) reads it."""
         return None
 
+    async def aclose(self) -> None:
+        """Close the backend's HTTP client (kept for the app's life; the engine's close)."""
+
 
 HashProgress = Callable[[str, int, int], None]
 
@@ -255,8 +258,6 @@ class LocalSide(Side):
         self.model_file: Path | None = plan.model_path
         """The GGUF being served (for ``-hf``: known once llama-server has it)."""
         self._identity: asyncio.Task[dict[str, Any]] | None = None
-        self._props_cache: dict[str, Any] = {}
-        self._props_for: int | None = None
 
     @property
     def can_check(self) -> bool:
@@ -275,6 +276,9 @@ class LocalSide(Side):
 
     def model_thinks(self) -> bool | None:
         return _attached_thinks(self.openai) if self.attached else None
+
+    async def aclose(self) -> None:
+        await self.openai.aclose()
 
     def recorded_settings(self, request: GenerationRequest) -> dict[str, Any]:
         recorded = super().recorded_settings(request)
@@ -346,21 +350,11 @@ class LocalSide(Side):
         """For ``-hf``: learn from llama-server's ``/props`` which file it loaded."""
         if self.model_file is not None or self.openai.server is None:
             return
-        props = await self._props()
+        props = await self.openai.server_props()
         served = existing_file(props.get("model_path"))
         if served is not None:
             self.model_file = served
             self.forget_identity()
-
-    async def _props(self) -> dict[str, Any]:
-        """llama-server's ``/props`` (build, model path), asked once per server start."""
-        server = self.openai.server
-        if server is None or not server.running:
-            return {}
-        if self._props_for != server.pid:
-            self._props_cache = await server_props(server)
-            self._props_for = server.pid
-        return self._props_cache
 
     async def identity(
         self, request: GenerationRequest | None = None
@@ -400,7 +394,7 @@ class LocalSide(Side):
         info["server_kind"] = LLAMA_CPP  # the one pelican-tui spawns
         if self.server is not None:
             info["server_args"] = _any_port(self.server.display_flags())
-            build = (await self._props()).get("build_info")
+            build = (await self.openai.server_props()).get("build_info")
             if isinstance(build, str):
                 info["server_build"] = build
             load = self.server.status.load_seconds
@@ -456,6 +450,9 @@ class RemoteSide(Side):
     def model_thinks(self) -> bool | None:
         return _attached_thinks(self.openai)
 
+    async def aclose(self) -> None:
+        await self.openai.aclose()
+
     def recorded_settings(self, request: GenerationRequest) -> dict[str, Any]:
         recorded = super().recorded_settings(request)
         recorded["thinking_switch"] = self.openai.dialect.switch(request)
@@ -488,6 +485,9 @@ class ClaudeSide(Side):
         super().__init__(settings)
         self.claude = ClaudeBackend(settings.claude, idle_timeout_s=settings.idle_timeout_s)
         self.backend = self.claude
+
+    async def aclose(self) -> None:
+        await self.claude.aclose()
 
     def effort(self, choice: PaneChoice) -> Effort:
         return choice.effort or self.settings.claude.effort
@@ -591,22 +591,6 @@ def existing_file(path: object) -> Path | None:
         return None
     candidate = Path(path)
     return candidate if candidate.is_file() else None
-
-
-async def server_props(server: LlamaServer) -> dict[str, Any]:
-    """``GET /props`` of a running llama-server ({} when it does not answer)."""
-    import httpx
-
-    try:
-        async with httpx.AsyncClient(timeout=5.0) as client:
-            response = await client.get(
-                f"{server.base_url}/props",
-                headers={"Authorization": f"Bearer {server.api_key}"},
-            )
-            props = response.json() if response.status_code == 200 else {}
-    except (httpx.HTTPError, ValueError, RuntimeError):
-        return {}
-    return props if isinstance(props, dict) else {}
 
 
 def make_local_backend(

@@ -16,6 +16,7 @@ are told in the app's words, never as the HTTP library's text.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -45,10 +46,10 @@ from pelican_tui.backends.openai_compat.probe import (
     check_server,
     connection_problem,
     normalize_base_url,
-    tls_context,
 )
 from pelican_tui.backends.openai_compat.think_tags import ThinkTags
 from pelican_tui.backends.protocol import BackendStatus, Capabilities, GenerationRequest
+from pelican_tui.backends.tls import verify_for
 
 if TYPE_CHECKING:
     import httpx
@@ -97,6 +98,10 @@ class OpenAICompatibleBackend:
             supports_thinking=self.dialect.can_switch_thinking,
         )
         self._connect_timeout_s = connect_timeout_s
+        self._client: httpx.AsyncClient | None = None
+        self._client_loop: asyncio.AbstractEventLoop | None = None
+        self._props: dict[str, Any] = {}
+        self._props_pid: int | None = None
 
     @classmethod
     def attached(
@@ -213,6 +218,58 @@ class OpenAICompatibleBackend:
             facts["url"] = str(self._url())
         return facts
 
+    def client(self) -> httpx.AsyncClient:
+        """The HTTP client every request to this server goes through, made once.
+
+        Kept for the backend's life (its connections are reused; :meth:`aclose`
+        closes it), so a run builds no client and loads no certificates. A
+        plain-``http`` URL (the spawned llama-server, a server on the LAN) gets
+        no certificate store at all; ``https`` the process's one
+        :func:`~pelican_tui.backends.tls.tls_context`. A client belongs to one event loop: used
+        from another (a test's new loop, a second ``asyncio.run``), a new one
+        is made and the old one dropped.
+        """
+        import httpx  # here, not at import: the first frame does not wait for it
+
+        loop = asyncio.get_running_loop()
+        if self._client is None or self._client.is_closed or self._client_loop is not loop:
+            url = self._url() or ""
+            # No read timeout: silence is the idle rule's to judge, with notice first.
+            timeout = httpx.Timeout(
+                connect=self._connect_timeout_s, read=None, write=30.0, pool=30.0
+            )
+            self._client = httpx.AsyncClient(timeout=timeout, verify=verify_for(url))
+            self._client_loop = loop
+        return self._client
+
+    async def aclose(self) -> None:
+        """Close the HTTP client (its pooled connections); a later request makes a new one."""
+        client, self._client, self._client_loop = self._client, None, None
+        if client is not None:
+            with contextlib.suppress(RuntimeError):  # its event loop is gone: nothing to close
+                await client.aclose()
+
+    async def server_props(self) -> dict[str, Any]:
+        """The spawned llama-server's ``GET /props`` (build, model path), asked once per
+        process: it does not change while the server runs. {} when it does not answer."""
+        import httpx
+
+        server = self.server
+        if server is None or not server.running:
+            return {}
+        if self._props_pid == server.pid:
+            return self._props
+        try:
+            response = await self.client().get(
+                f"{server.base_url}/props", headers=self._headers(), timeout=5.0
+            )
+            props = response.json() if response.status_code == 200 else {}
+        except (httpx.HTTPError, ValueError, RuntimeError):
+            return {}
+        self._props = props if isinstance(props, dict) else {}
+        self._props_pid = server.pid
+        return self._props
+
     async def _exchange(
         self, url: str, payload: dict[str, Any]
     ) -> AsyncIterator[httpx.Response | bytes]:
@@ -222,14 +279,8 @@ class OpenAICompatibleBackend:
         One async generator, so the idle rule covers the wait for the headers
         as well as the body, and closing it closes the HTTP stream.
         """
-        import httpx  # here, not at import: the first frame does not wait for it
-
-        # No read timeout: silence is the idle rule's to judge, with notice first.
-        timeout = httpx.Timeout(connect=self._connect_timeout_s, read=None, write=30.0, pool=30.0)
-        async with (
-            httpx.AsyncClient(timeout=timeout, verify=tls_context()) as client,
-            client.stream("POST", url, json=payload, headers=self._headers()) as response,
-        ):
+        client = self.client()
+        async with client.stream("POST", url, json=payload, headers=self._headers()) as response:
             if response.status_code != 200:
                 await response.aread()
             yield response
@@ -358,25 +409,40 @@ class _Stream:
         return out
 
     def _chunk(self, chunk: dict[str, Any], out: list[events.GenerationEvent]) -> None:
-        if chunk.get("usage"):
-            self.usage = chunk["usage"]
+        # Per token: each field looked up once, one clock read, one event per piece.
+        usage = chunk.get("usage")
+        if usage:
+            self.usage = usage
         timings = chunk.get("timings")
         if timings:
             self.final = timings
             self.live_rate = timings.get("predicted_per_second") or self.live_rate
         for choice in chunk.get("choices") or ():
-            delta = choice.get("delta") or {}
-            # llama.cpp, LM Studio, older vLLM: reasoning_content; vLLM, Ollama's /v1: reasoning.
-            thinking = delta.get("reasoning_content") or delta.get("reasoning")
-            text = delta.get("content")
-            if thinking and isinstance(thinking, str):
-                self._piece(True, thinking, out)
-            if text and isinstance(text, str):
-                for is_thinking, piece in self.tags.feed(text):
-                    self._piece(is_thinking, piece, out)
-            self.finish_reason = choice.get("finish_reason") or self.finish_reason
+            delta = choice.get("delta")
+            if delta:
+                # llama.cpp, LM Studio, older vLLM: reasoning_content;
+                # vLLM, Ollama's /v1: reasoning.
+                thinking = delta.get("reasoning_content") or delta.get("reasoning")
+                if thinking and isinstance(thinking, str):
+                    self.thinking_chunks += 1
+                    out.append(events.ThinkingDelta(thinking))
+                text = delta.get("content")
+                if text and isinstance(text, str):
+                    if self.tags.answering:
+                        self.answer_chunks += 1
+                        out.append(events.TextDelta(text))
+                    else:
+                        for is_thinking, piece in self.tags.feed(text):
+                            self._piece(is_thinking, piece, out)
+            finish = choice.get("finish_reason")
+            if finish:
+                self.finish_reason = finish
         now = time.monotonic()
-        if now - self.last_live >= LIVE_STATS_INTERVAL_S and self.first_token_at:
+        if self.first_token_at is None:
+            if not out:
+                return
+            self.first_token_at = now
+        if now - self.last_live >= LIVE_STATS_INTERVAL_S:
             self.last_live = now
             counted = self.usage.get("completion_tokens")  # vLLM: usage on every chunk
             chunks = counted if isinstance(counted, int) and counted > 0 else None
@@ -391,7 +457,6 @@ class _Stream:
             )
 
     def _piece(self, thinking: bool, text: str, out: list[events.GenerationEvent]) -> None:
-        self.first_token_at = self.first_token_at or time.monotonic()
         if thinking:
             self.thinking_chunks += 1
             out.append(events.ThinkingDelta(text))
@@ -404,6 +469,8 @@ class _Stream:
         out: list[events.GenerationEvent] = []
         for is_thinking, piece in self.tags.close():
             self._piece(is_thinking, piece, out)
+        if out and self.first_token_at is None:
+            self.first_token_at = time.monotonic()
         return out
 
     def finished(self) -> events.Finished:

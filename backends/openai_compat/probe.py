@@ -25,6 +25,8 @@ from pelican_tui.backends.openai_compat.server_kinds import (
     listing_entries,
     model_facts,
 )
+from pelican_tui.backends.tls import tls_context as tls_context  # the app warms it up here
+from pelican_tui.backends.tls import verify_for
 
 if TYPE_CHECKING:
     import httpx
@@ -86,19 +88,6 @@ class ServerCheck:
         """``Ollama 0.12.3 · qwen3:30b``: the server and its model, for a status bar."""
         name = short_model_name(self.model) if self.model else None
         return f"{self.kind.label} · {name}" if name else self.kind.label
-
-
-@functools.cache
-def tls_context() -> ssl.SSLContext:
-    """One TLS context for every client this process makes.
-
-    httpx builds a new one per client by default, loading the system's CA
-    certificates each time (~25 ms of CPU): once per generation, that was a
-    visible share of what a run cost the UI.
-    """
-    import httpx  # here, not at import: the first frame does not wait for it
-
-    return httpx.create_ssl_context()
 
 
 def auth_headers(api_key: str | None) -> dict[str, str]:
@@ -234,7 +223,7 @@ async def check_server(
     kind, facts = ServerKind(), ModelFacts()
     listing_body: Any = None
     try:
-        async with httpx.AsyncClient(timeout=timeout_s, verify=tls_context()) as client:
+        async with httpx.AsyncClient(timeout=timeout_s, verify=verify_for(root)) as client:
             listing = await client.get(f"{root}/v1/models", headers=headers)
             if listing.status_code in (200, 404):
                 listing_body = _json_or_none(listing) if listing.status_code == 200 else None

@@ -21,6 +21,11 @@ class ThinkTags:
         """start (no answer text yet), inside (a think block), answer."""
         self._held = ""
 
+    @property
+    def answering(self) -> bool:
+        """Past any ``<think>`` block: text now is answer as it comes (nothing held)."""
+        return self._state == "answer"
+
     def feed(self, text: str) -> list[tuple[bool, str]]:
         if self._state == "answer":
             return [(False, text)] if text else []
