@@ -136,10 +136,13 @@ class Dialect:
         """Decoded payloads as OpenAI-style chunk dicts, or :data:`DONE`."""
         out: list[Any] = []
         for data in payloads:
-            if data.strip() == b"[DONE]":
+            if data.startswith(b"{"):  # the usual chunk: no [DONE] check, str for json
+                out.append(json.loads(data.decode()))
+            elif data.strip() == b"[DONE]":
                 out.append(DONE)
                 break
-            out.append(json.loads(data))
+            else:
+                out.append(json.loads(data))
         return out
 
 

@@ -18,12 +18,12 @@ class SSEDecoder:
         self._data: list[bytes] = []
 
     def feed(self, raw: bytes) -> list[bytes]:
-        self._buffer += raw
+        # One split per read, not a slice of the buffer per line: a read is
+        # usually one whole event ("data: {...}\n\n"), and this runs per token.
+        *lines, self._buffer = (self._buffer + raw if self._buffer else raw).split(b"\n")
         events: list[bytes] = []
-        while (index := self._buffer.find(b"\n")) >= 0:
-            line = self._buffer[:index].rstrip(b"\r")
-            self._buffer = self._buffer[index + 1 :]
-            self._line(line, events)
+        for line in lines:
+            self._line(line.rstrip(b"\r") if line.endswith(b"\r") else line, events)
         return events
 
     def close(self) -> list[bytes]:
@@ -36,21 +36,22 @@ class SSEDecoder:
         return events
 
     def _line(self, line: bytes, events: list[bytes]) -> None:
+        data = self._data
         if not line:
-            if self._data:
-                events.append(b"\n".join(self._data))
+            if data:
+                events.append(data[0] if len(data) == 1 else b"\n".join(data))
                 self._data = []
             return
-        if line.startswith(b":"):
-            return
-        name, _, value = line.partition(b":")
-        if name != b"data":
-            return
-        value = value[1:] if value.startswith(b" ") else value
-        if self._data and _complete(b"\n".join(self._data)):
-            events.append(b"\n".join(self._data))
-            self._data = []
-        self._data.append(value)
+        if line.startswith(b"data:"):
+            value = line[6:] if line.startswith(b"data: ") else line[5:]
+        elif line == b"data":
+            value = b""
+        else:
+            return  # a comment (":...") or another field
+        if data and _complete(b"\n".join(data)):
+            events.append(b"\n".join(data))
+            self._data = data = []
+        data.append(value)
 
 
 def _complete(data: bytes) -> bool:
