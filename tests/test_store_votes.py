@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-import time
 from pathlib import Path
 
 import pytest
@@ -211,7 +210,7 @@ def test_runs_for_prompt_newest_first_across_sessions() -> None:
         assert store.runs_for_prompt("nobody asked this") == []
 
 
-def test_runs_for_prompt_stays_fast_with_500_sessions() -> None:
+def test_runs_for_prompt_reads_through_its_indexes_with_500_sessions() -> None:
     png = b"\x89PNG" + bytes(20_000)
     with SessionStore.open() as store:
         conn = store._connection()
@@ -241,11 +240,10 @@ def test_runs_for_prompt_stays_fast_with_500_sessions() -> None:
             )
         )
         assert "sessions_by_prompt" in plan and "runs_by_session" in plan, plan
-        started = time.perf_counter()
+        # The plan above is what keeps it fast; how fast is bench/long_sessions.py's
+        # to measure (a time limit here failed at load 10 while proving nothing).
         runs = store.runs_for_prompt(PELICAN)
-        took = time.perf_counter() - started
         assert len(runs) == 200 and runs[0].id > runs[-1].id
-        assert took < 2.0, f"runs_for_prompt took {took:.2f} s"
         assert len(store.prompts()) == 41  # the pelican and 40 others
 
 
