@@ -20,6 +20,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any, Final
 
 from pelican_tui.backends import events
+from pelican_tui.backends.clients import PerLoop
 from pelican_tui.backends.idle import (
     DEFAULT_IDLE_TIMEOUT_S,
     IdleRule,
@@ -106,9 +107,11 @@ class ClaudeBackend:
         key = api_key if api_key is not None else os.environ.get(API_KEY_ENV, "")
         key = key.strip()
         self._key: Secret | None = Secret(key) if key else None
-        self._client: Any = None
+        self._client: PerLoop[Any] = PerLoop(
+            is_closed=lambda client: bool(client.is_closed()),
+            close=lambda client: client.close(),
+        )
         """The SDK client, made at the first generation and kept (:meth:`_sdk_client`)."""
-        self._client_loop: object = None
 
     def __repr__(self) -> str:
         key = "set" if self._key is not None else "missing"
@@ -234,14 +237,11 @@ class ClaudeBackend:
         ``base_url``). A client belongs to one event loop: used from another,
         a new one is made.
         """
-        import asyncio
-
         from pelican_tui.backends.tls import verify_for
 
-        loop = asyncio.get_running_loop()
-        if self._client is None or self._client_loop is not loop or self._client.is_closed():
-            base_url = self._settings.base_url or None
-            self._client = sdk.AsyncAnthropic(
+        base_url = self._settings.base_url or None
+        return self._client.get(
+            lambda: sdk.AsyncAnthropic(
                 api_key=key.reveal(),
                 base_url=base_url,
                 timeout=self._settings.timeout_s,
@@ -250,15 +250,11 @@ class ClaudeBackend:
                     verify=verify_for(base_url or "https://api.anthropic.com")
                 ),
             )
-            self._client_loop = loop
-        return self._client
+        )
 
     async def aclose(self) -> None:
         """Close the SDK client (its connections); a later generation makes a new one."""
-        client, self._client, self._client_loop = self._client, None, None
-        if client is not None:
-            with contextlib.suppress(RuntimeError):  # its event loop is gone: nothing to close
-                await client.close()
+        await self._client.aclose()
 
     # -- errors ----------------------------------------------------------------------
 

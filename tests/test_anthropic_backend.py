@@ -441,10 +441,10 @@ async def test_runs_share_one_sdk_client_until_closed(server: AnthropicTestServe
     for _ in range(2):
         events = await collect(backend)
         assert isinstance(events[-1], Finished), events[-1]
-    client = backend._client
+    client = backend._client.current
     assert client is not None and not client.is_closed()
     await backend.aclose()
     assert client.is_closed()
     events = await collect(backend)
-    assert isinstance(events[-1], Finished) and backend._client is not client
+    assert isinstance(events[-1], Finished) and backend._client.current is not client
     await backend.aclose()

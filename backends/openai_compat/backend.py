@@ -16,7 +16,6 @@ are told in the app's words, never as the HTTP library's text.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import os
@@ -26,6 +25,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from pelican_tui.backends import events
+from pelican_tui.backends.clients import PerLoop
 from pelican_tui.backends.idle import (
     DEFAULT_IDLE_TIMEOUT_S,
     IdleRule,
@@ -98,8 +98,9 @@ class OpenAICompatibleBackend:
             supports_thinking=self.dialect.can_switch_thinking,
         )
         self._connect_timeout_s = connect_timeout_s
-        self._client: httpx.AsyncClient | None = None
-        self._client_loop: asyncio.AbstractEventLoop | None = None
+        self._client: PerLoop[httpx.AsyncClient] = PerLoop(
+            is_closed=lambda client: client.is_closed, close=lambda client: client.aclose()
+        )
         self._props: dict[str, Any] = {}
         self._props_pid: int | None = None
 
@@ -231,23 +232,18 @@ class OpenAICompatibleBackend:
         """
         import httpx  # here, not at import: the first frame does not wait for it
 
-        loop = asyncio.get_running_loop()
-        if self._client is None or self._client.is_closed or self._client_loop is not loop:
-            url = self._url() or ""
+        def make() -> httpx.AsyncClient:
             # No read timeout: silence is the idle rule's to judge, with notice first.
             timeout = httpx.Timeout(
                 connect=self._connect_timeout_s, read=None, write=30.0, pool=30.0
             )
-            self._client = httpx.AsyncClient(timeout=timeout, verify=verify_for(url))
-            self._client_loop = loop
-        return self._client
+            return httpx.AsyncClient(timeout=timeout, verify=verify_for(self._url() or ""))
+
+        return self._client.get(make)
 
     async def aclose(self) -> None:
         """Close the HTTP client (its pooled connections); a later request makes a new one."""
-        client, self._client, self._client_loop = self._client, None, None
-        if client is not None:
-            with contextlib.suppress(RuntimeError):  # its event loop is gone: nothing to close
-                await client.aclose()
+        await self._client.aclose()
 
     async def server_props(self) -> dict[str, Any]:
         """The spawned llama-server's ``GET /props`` (build, model path), asked once per
