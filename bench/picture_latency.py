@@ -161,7 +161,7 @@ def _sample(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--max-tokens", type=int, default=Workload.max_tokens)
+    parser.add_argument("--max-tokens", type=int, default=Workload().max_tokens)
     parser.add_argument("--model", type=Path, default=None, help="GGUF (default: the stand-in)")
     parser.add_argument("--threads", type=int, default=None, help="llama-server -t")
     args = parser.parse_args()
