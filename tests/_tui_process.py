@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
@@ -41,7 +42,9 @@ def spawn_tui(tmp_path: Path, extra_env: dict[str, str] | None = None) -> tuple[
         except OSError:
             break
         for child in app.children(recursive=True):
-            if "llama-server" in child.name():
-                server_pid = child.pid
+            # A short-lived child may have exited between the listing and the name.
+            with contextlib.suppress(psutil.NoSuchProcess):
+                if "llama-server" in child.name():
+                    server_pid = child.pid
     assert server_pid is not None, "pelican-tui never started llama-server"
     return pid, fd, server_pid
