@@ -59,3 +59,12 @@ async def header_read(pilot: Pilot[Any], timeout_s: float = 10) -> bool:
     app = pilot.app
     assert isinstance(app, PelicanApp)
     return await wait_for(pilot, lambda: app.local_known, timeout_s)
+
+
+async def until(pilot: Pilot[Any], condition: Callable[[], bool], tries: int = 300) -> None:
+    """Let the app run until ``condition`` holds (bounded; fails loudly)."""
+    for _ in range(tries):
+        if condition():
+            return
+        await pilot.pause(0.02)
+    assert condition(), "condition not reached"

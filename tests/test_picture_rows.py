@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
+from _app_support import until
 from PIL import Image, ImageDraw
 from textual.app import App, ComposeResult
 from textual.geometry import Region
@@ -23,14 +24,6 @@ from pelican_tui.widgets.picture import (
     _RunsOfCells,
     changed_cells,
 )
-
-
-async def _until(pilot: Pilot[Any], condition: Any, tries: int = 300) -> None:
-    for _ in range(tries):
-        if condition():
-            return
-        await pilot.pause(0.02)
-    assert condition(), "condition not reached"
 
 
 def _png(image: Image.Image) -> bytes:
@@ -59,7 +52,7 @@ class Host(App[None]):
 async def _shown(pilot: Pilot[Any], view: PictureView, png: bytes) -> RunsHalfcellImage:
     view.set_png(png)
     image = view.query_one("#picture-image", RunsHalfcellImage)
-    await _until(pilot, lambda: image.size.width > 10 and view._drawn is not None)
+    await until(pilot, lambda: image.size.width > 10 and view._drawn is not None)
     await pilot.pause()
     return image
 
@@ -95,7 +88,7 @@ async def test_a_new_shape_repaints_only_the_cells_of_its_rows() -> None:
         for y in range(height):
             assert list(image.render_line(y)) == list(_RunsOfCells.render_line(image, y))
         view.set_png(_png(_scene(sun=True).resize((300, 300))))  # another shape: all of it
-        await _until(pilot, lambda: view._fitted[0] < width)
+        await until(pilot, lambda: view._fitted[0] < width)
         await pilot.pause()
         view.set_png(None, "waiting")
         await pilot.pause()

@@ -11,8 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from _app_support import make_app
-from test_tui_screens import NOT_DISMISSED, Host, run_host, until
+from _app_support import make_app, until
+from test_tui_screens import NOT_DISMISSED, Host, run_host
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Label
 

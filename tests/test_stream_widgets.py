@@ -13,21 +13,13 @@ from __future__ import annotations
 import io
 from typing import Any, cast
 
+from _app_support import until
 from PIL import Image
 from textual.app import App, ComposeResult
-from textual.pilot import Pilot
 from textual.widgets import Static
 
 from pelican_tui.widgets.picture import PictureView, PreviewPace
 from pelican_tui.widgets.stream_text import StreamText
-
-
-async def _until(pilot: Pilot[Any], condition: Any, tries: int = 300) -> None:
-    for _ in range(tries):
-        if condition():
-            return
-        await pilot.pause(0.02)
-    assert condition(), "condition not reached"
 
 
 def _rows(widget: StreamText) -> list[str]:
@@ -44,7 +36,7 @@ async def test_stream_text_draws_the_wrapped_tail() -> None:
     app = Host()
     async with app.run_test(size=(40, 10)) as pilot:
         text = app.query_one(StreamText)
-        await _until(pilot, lambda: text.content_size.width == 20)
+        await until(pilot, lambda: text.content_size.width == 20)
         assert _rows(text)[0] == "(no answer yet)"
         assert text.has_class("-placeholder")
         for line in ("first line", "second \x1b[31mline\x07", "a third line that wraps here"):
@@ -83,7 +75,7 @@ async def test_a_same_size_picture_is_repainted_without_a_layout() -> None:
             return None if shown is None else shown.getpixel((shown.width // 2, shown.height // 2))
 
         view.set_png(_png(200, 150, "red"), "partial")
-        await _until(pilot, lambda: image.size.width > 0 and view._drawn is not None)
+        await until(pilot, lambda: image.size.width > 0 and view._drawn is not None)
         await pilot.pause()
         assert not image._layout_required
         blue = _png(200, 150, "blue")
@@ -92,7 +84,7 @@ async def test_a_same_size_picture_is_repainted_without_a_layout() -> None:
         assert not image._layout_required, "a preview of the same size needs no layout"
         assert not view.query_one("#picture-message")._layout_required
         view.set_png(_png(300, 150, "green"))  # the final picture: another shape
-        await _until(pilot, lambda: centre() == (0, 128, 0))
+        await until(pilot, lambda: centre() == (0, 128, 0))
 
 
 async def test_a_picture_is_given_at_the_size_it_is_drawn_and_not_kept_decoded() -> None:
@@ -107,7 +99,7 @@ async def test_a_picture_is_given_at_the_size_it_is_drawn_and_not_kept_decoded()
         png = _png(1024, 1024, "red")
         for view in (half, blocks):
             view.set_png(png)
-        await _until(pilot, lambda: half._drawn is not None and blocks._drawn is not None)
+        await until(pilot, lambda: half._drawn is not None and blocks._drawn is not None)
         for view in (half, blocks):
             assert view.picture_size == (1024, 1024) and view.has_picture
             assert not any(isinstance(value, Image.Image) for value in vars(view).values())
@@ -133,7 +125,7 @@ async def test_a_png_whose_pixels_do_not_read_says_so() -> None:
         png = out.getvalue()
         view.set_png(png[: len(png) // 2])  # the header reads, the pixels are cut short
         placeholder = view.query_one("#picture-placeholder", Static)
-        await _until(pilot, lambda: "cannot show this picture" in str(placeholder.render()))
+        await until(pilot, lambda: "cannot show this picture" in str(placeholder.render()))
         assert not view.has_picture and view.png is None
 
 
@@ -163,7 +155,7 @@ async def test_streamed_rows_stay_put_until_the_page_is_full() -> None:
     app = Host()
     async with app.run_test(size=(40, 10)) as pilot:
         text = app.query_one(StreamText)
-        await _until(pilot, lambda: text.content_size.width == 20)
+        await until(pilot, lambda: text.content_size.width == 20)
         seen = []
         for n in range(1, 8):
             text.append(f"line {n}\n")

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import termios
 from pathlib import Path
-from typing import get_args
+from typing import Any, get_args
 
 import pytest
 from PIL import Image
@@ -369,15 +369,17 @@ sys.stdout.write("RESULT " + json.dumps(result) + "\\n")
 """
 
 
-def test_start_up_asks_the_terminal_once_and_textual_image_asks_nothing(tmp_path: Path) -> None:
-    """What launch does before Textual starts, on a pty with the test playing kitty 0.26.5."""
+def _start_up_on_a_pty(answer: bytes | None) -> tuple[bytes, list[Any]]:
+    """Run :data:`_STARTUP` on a pty whose terminal answers ``answer`` (None: nothing);
+    return what it wrote and its result (mode, fallback, cell size)."""
     pid, master = pty.fork()
     if pid == 0:  # the child: the app's start-up up to the widgets' import
         os.execvpe(sys.executable, [sys.executable, "-c", _STARTUP], dict(os.environ))
     written = b""
     try:
-        written += _read_available(master, DEVICE_ATTRIBUTES.encode(), limit_s=60)
-        os.write(master, KITTY_0_26)
+        if answer is not None:
+            written += _read_available(master, DEVICE_ATTRIBUTES.encode(), limit_s=60)
+            os.write(master, answer)
         written += _read_available(master, b"RESULT ", limit_s=60)
         written += _read_available(master, b"\n", limit_s=10)
     finally:
@@ -386,7 +388,12 @@ def test_start_up_asks_the_terminal_once_and_textual_image_asks_nothing(tmp_path
     assert os.waitstatus_to_exitcode(status) == 0, written.decode(errors="replace")
     result = re.search(rb"RESULT (\[.*\])", written)
     assert result is not None, written
-    mode, fallback, cell = json.loads(result.group(1))
+    return written, json.loads(result.group(1))
+
+
+def test_start_up_asks_the_terminal_once_and_textual_image_asks_nothing(tmp_path: Path) -> None:
+    """What launch does before Textual starts, on a pty with the test playing kitty 0.26.5."""
+    written, (mode, fallback, cell) = _start_up_on_a_pty(KITTY_0_26)
     assert (mode, fallback, cell) == ("halfcell", True, [9, 20])
     # One round of questions: textual-image's own Sixel, Kitty and size queries never went out.
     assert written.count(b"\x1b[c") == 1
@@ -398,19 +405,7 @@ def test_a_silent_terminal_gets_default_cells_and_no_traceback(tmp_path: Path) -
     """A terminal that answers nothing (and a pty with no pixel size): textual-image is
     handed its own 10x20 fallback, so it neither asks nor logs its refused question
     (a warning with a traceback on stderr, left under the first frame)."""
-    pid, master = pty.fork()
-    if pid == 0:
-        os.execvpe(sys.executable, [sys.executable, "-c", _STARTUP], dict(os.environ))
-    try:
-        written = _read_available(master, b"RESULT ", limit_s=60)
-        written += _read_available(master, b"\n", limit_s=10)
-    finally:
-        _, status = os.waitpid(pid, 0)
-        os.close(master)
-    assert os.waitstatus_to_exitcode(status) == 0, written.decode(errors="replace")
-    result = re.search(rb"RESULT (\[.*\])", written)
-    assert result is not None, written
-    mode, _fallback, cell = json.loads(result.group(1))
+    written, (mode, _fallback, cell) = _start_up_on_a_pty(None)
     assert (mode, cell) == ("halfcell", [10, 20])
     assert b"Traceback" not in written and b"Failed to get" not in written, written
     assert written.count(b"\x1b[16t") == 1, "textual-image asked for the cell size again"

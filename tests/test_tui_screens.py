@@ -15,6 +15,7 @@ from typing import Any
 
 import cairosvg
 import pytest
+from _app_support import until
 from textual.app import App, ComposeResult
 from textual.color import Color
 from textual.pilot import Pilot
@@ -61,15 +62,6 @@ class Host(App[None]):
 
     def _dismissed(self, result: object) -> None:
         self.result = result
-
-
-async def until(pilot: Pilot[Any], condition: Callable[[], bool], tries: int = 300) -> None:
-    """Let the app run until ``condition`` holds (bounded; fails loudly)."""
-    for _ in range(tries):
-        if condition():
-            return
-        await pilot.pause(0.02)
-    assert condition(), "condition not reached"
 
 
 async def run_host(
