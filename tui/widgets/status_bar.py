@@ -192,10 +192,7 @@ class StatusBar(Widget):
         return parts
 
     def render_text(self) -> Text:
-        text = Text()
-        for part, style in self._parts():
-            text.append(part, style=style)
-        return text
+        return _as_text(self._parts())
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
@@ -207,10 +204,15 @@ class StatusBar(Widget):
             self._drawn = self._parts()
             self._cells = [(char, style) for part, style in self._drawn for char in part]
             self._drawn_width = self.size.width
-        text = Text()
-        for part, style in self._drawn:
-            text.append(part, style=style)
-        return text
+        return _as_text(self._drawn)
+
+
+def _as_text(parts: list[tuple[str, str]]) -> Text:
+    """The (text, style) parts as one styled line."""
+    text = Text()
+    for part, style in parts:
+        text.append(part, style=style)
+    return text
 
 
 def _fit(segments: list[tuple[int, str, str, str]], width: int) -> list[tuple[int, str, str, str]]:
