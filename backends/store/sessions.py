@@ -52,7 +52,8 @@ deletes the votes on its runs.
 
 The store is safe to share between threads (one lock around the connection):
 a Textual thread worker may call it directly. What it holds and raises is in
-:mod:`.records`; the schema and its upgrades in :mod:`.upgrades`.
+:mod:`.records`; the schema and its upgrades in :mod:`.upgrades`; a run's
+row read into a record in :mod:`.run_rows`.
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ import psutil
 
 from pelican_tui.backends import locations
 from pelican_tui.backends.secrets import scrub_secrets, scrub_text
-from pelican_tui.backends.store import database, votes
+from pelican_tui.backends.store import database, run_rows, votes
 from pelican_tui.backends.store.records import (
     BACKENDS,
     FINAL_STATUSES,
@@ -97,6 +98,7 @@ from pelican_tui.backends.store.records import (
     Winner,
     json_dict,
 )
+from pelican_tui.backends.store.run_rows import RUN_COLUMNS
 
 INTERRUPTED_REASON = "pelican-tui stopped before this run finished"
 
@@ -180,12 +182,6 @@ def _check_choice(name: str, value: object, choices: Sequence[object]) -> None:
 
 
 # --------------------------------------------------------------------------- the store
-
-_RUN_COLUMNS = (
-    "id, session_id, slot, backend, model_id, model_info, settings, thinking_text, answer, "
-    "svg, svg_note, png, status, failure_reason, timings, usage, peak_ram, host, "
-    "started_at, finished_at, picture_facts"
-)
 
 
 class SessionStore:
@@ -598,14 +594,14 @@ class SessionStore:
         """Every run of ``prompt`` across sessions, newest first (pictures included);
         with ``finished_only``, only runs that finished."""
         status = "AND runs.status = 'finished' " if finished_only else ""
-        columns = ", ".join(f"runs.{name.strip()}" for name in _RUN_COLUMNS.split(","))
+        columns = ", ".join(f"runs.{name.strip()}" for name in RUN_COLUMNS.split(","))
         with self._read() as conn:
             rows = conn.execute(
                 f"SELECT {columns} FROM sessions JOIN runs ON runs.session_id = sessions.id "
                 f"WHERE sessions.prompt = ? {status}ORDER BY runs.id DESC",
                 (prompt,),
             ).fetchall()
-        return [_run_from_row(row) for row in rows]
+        return [run_rows.run(row) for row in rows]
 
     def list_sessions(self, limit: int = 50, offset: int = 0) -> list[SessionSummary]:
         """Newest sessions first, with a summary of their runs."""
@@ -662,8 +658,8 @@ class SessionStore:
             ).fetchone()
             if row is None:
                 raise SessionNotFound(session_id)
-            run_rows = conn.execute(
-                f"SELECT {_RUN_COLUMNS} FROM runs WHERE session_id = ? ORDER BY id",
+            runs = conn.execute(
+                f"SELECT {RUN_COLUMNS} FROM runs WHERE session_id = ? ORDER BY id",
                 (session_id,),
             ).fetchall()
         return Session(
@@ -673,48 +669,18 @@ class SessionStore:
             title=row["title"],
             verdict=row["verdict"],
             verdict_note=row["verdict_note"],
-            runs=tuple(_run_from_row(r) for r in run_rows),
+            runs=tuple(run_rows.run(r) for r in runs),
             prompt_set=row["prompt_set"],
             private=bool(row["private"]),
         )
 
     def get_run(self, run_id: int) -> Run:
         with self._read() as conn:
-            row = conn.execute(
-                f"SELECT {_RUN_COLUMNS} FROM runs WHERE id = ?", (run_id,)
-            ).fetchone()
+            row = conn.execute(f"SELECT {RUN_COLUMNS} FROM runs WHERE id = ?", (run_id,)).fetchone()
         if row is None:
             raise RunNotFound(run_id)
-        return _run_from_row(row)
+        return run_rows.run(row)
 
     def _require_run(self, conn: sqlite3.Connection, run_id: int) -> None:
         if conn.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone() is None:
             raise RunNotFound(run_id)
-
-
-def _run_from_row(row: sqlite3.Row) -> Run:
-    finished = row["finished_at"]
-    png = row["png"]
-    return Run(
-        id=int(row["id"]),
-        session_id=int(row["session_id"]),
-        slot=row["slot"],
-        backend=row["backend"],
-        model_id=row["model_id"],
-        model_info=json_dict(row["model_info"]),
-        settings=json_dict(row["settings"]),
-        thinking_text=row["thinking_text"],
-        answer=row["answer"],
-        svg=row["svg"],
-        svg_note=row["svg_note"],
-        png=bytes(png) if png is not None else None,
-        status=row["status"],
-        failure_reason=row["failure_reason"],
-        timings=json_dict(row["timings"]),
-        usage=json_dict(row["usage"]),
-        peak_ram=json_dict(row["peak_ram"]),
-        host=json_dict(row["host"]),
-        started_at=_parse_ts(row["started_at"]),
-        finished_at=_parse_ts(finished) if finished else None,
-        picture_facts=json_dict(row["picture_facts"]),
-    )

@@ -11,7 +11,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import cast
 
-from pelican_tui.backends.store.records import WINNERS, RunHeader, Vote, Winner, json_dict
+from pelican_tui.backends.store import run_rows
+from pelican_tui.backends.store.records import WINNERS, RunHeader, Vote, Winner
 
 __all__ = ["WINNERS", "headers", "insert", "select"]
 
@@ -80,16 +81,5 @@ def headers(conn: sqlite3.Connection, run_ids: Iterable[int]) -> dict[int, RunHe
             f"FROM runs JOIN sessions ON sessions.id = runs.session_id WHERE runs.id IN ({marks})",
             part,
         ):
-            out[int(row["id"])] = RunHeader(
-                id=int(row["id"]),
-                session_id=int(row["session_id"]),
-                prompt=row["prompt"],
-                private=bool(row["private"]),
-                slot=row["slot"],
-                backend=row["backend"],
-                model_id=row["model_id"],
-                model_info=json_dict(row["model_info"]),
-                settings=json_dict(row["settings"]),
-                status=row["status"],
-            )
+            out[int(row["id"])] = run_rows.header(row)
     return out
