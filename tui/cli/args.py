@@ -1,15 +1,17 @@
-"""The argparse pieces every ``pelican-tui`` command shares.
+"""The argparse pieces every ``pelican-tui`` command shares, and its streams.
 
 Each command parses its own words with a :class:`Parser`, which raises
 :class:`UsageError` instead of printing usage and exiting, so the command
 decides how a usage error is shown and returns exit status 2 itself (the
 commands are also called as functions, by tests and by ``pelican-tui``).
-:func:`parse` does that in one place.
+:func:`parse` does that in one place; :func:`streams` is what a command
+called as a function prints on.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn, TextIO
 
@@ -68,6 +70,12 @@ def parse(
         return stop.code if isinstance(stop.code, int) else 0
 
 
+def streams(stdout: TextIO | None, stderr: TextIO | None) -> tuple[TextIO, TextIO]:
+    """Where a command prints: the streams it was given (tests pass their own), else
+    the process's ``sys.stdout`` and ``sys.stderr`` as they are when it is called."""
+    return stdout or sys.stdout, stderr or sys.stderr
+
+
 def whole_number(
     low: int = 1, high: int | None = None, *, what: str = "a whole number"
 ) -> Callable[[str], int]:
@@ -99,5 +107,6 @@ __all__ = [
     "command_parser",
     "parse",
     "positive",
+    "streams",
     "whole_number",
 ]

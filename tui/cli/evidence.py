@@ -14,7 +14,6 @@ set, DIR holds other files or cannot be written); 2 bad usage.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
@@ -24,9 +23,15 @@ from pelican_tui.backends.export.evidence_folder import export_evidence
 from pelican_tui.backends.export.files import ExportError
 from pelican_tui.backends.export.pictures import sandboxed_renderer
 from pelican_tui.backends.store.records import SessionStoreError
-from pelican_tui.cli.args import EXIT_USAGE, Parser, command_parser, parse
+from pelican_tui.cli.args import EXIT_USAGE, Parser, command_parser, parse, streams
 from pelican_tui.cli.leaderboard import add_min_votes
-from pelican_tui.cli.store_access import EXIT_FAILED, fail, open_store, unknown_prompt
+from pelican_tui.cli.store_access import (
+    EXIT_FAILED,
+    add_prompt_option,
+    fail,
+    open_store,
+    unknown_prompt,
+)
 
 EXIT_OK = 0
 
@@ -55,7 +60,7 @@ def _parser() -> Parser:
         epilog=EPILOG,
     )
     parser.add_argument("--out", type=Path, metavar="DIR", required=True, help="the folder")
-    parser.add_argument("--prompt", metavar="TEXT", help="only this prompt's pictures and votes")
+    add_prompt_option(parser, "only this prompt's pictures and votes")
     add_min_votes(parser)
     return parser
 
@@ -68,8 +73,7 @@ def evidence_command(
     stderr: TextIO | None = None,
 ) -> int:
     """Run ``pelican-tui export-evidence ARGV``; returns the exit status."""
-    out = stdout or sys.stdout
-    err = stderr or sys.stderr
+    out, err = streams(stdout, stderr)
     args = parse(_parser(), argv, err)
     if isinstance(args, int):
         return args

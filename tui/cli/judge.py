@@ -39,8 +39,14 @@ from pelican_tui.backends.ratings.configuration import configuration_of
 from pelican_tui.backends.settings import SettingsError, load_settings
 from pelican_tui.backends.store.records import Run, SessionStoreError, SessionStoreMissing
 from pelican_tui.backends.store.sessions import SessionStore
-from pelican_tui.cli.args import EXIT_USAGE, Parser, command_parser, parse, positive
-from pelican_tui.cli.store_access import EXIT_FAILED, fail, open_store, unknown_prompt
+from pelican_tui.cli.args import EXIT_USAGE, Parser, command_parser, parse, positive, streams
+from pelican_tui.cli.store_access import (
+    EXIT_FAILED,
+    add_prompt_option,
+    fail,
+    open_store,
+    unknown_prompt,
+)
 
 EXIT_OK = 0
 EXIT_INTERRUPTED = 130
@@ -70,7 +76,7 @@ def _parser() -> Parser:
         description="Let a vision-capable Claude model vote on pairs of pictures, blind.",
         epilog=EPILOG,
     )
-    parser.add_argument("--prompt", metavar="TEXT", help="only pairs of runs of this prompt")
+    add_prompt_option(parser, "only pairs of runs of this prompt")
     parser.add_argument(
         "--max-pairs",
         type=positive,
@@ -92,7 +98,7 @@ def judge_command(
 ) -> int:
     """Run ``pelican-tui judge ARGV``; returns the exit status. ``judge`` replaces the
     one made from the settings (tests pass one with a seeded order)."""
-    out, err = stdout or sys.stdout, stderr or sys.stderr
+    out, err = streams(stdout, stderr)
     args = parse(_parser(), argv, err)
     if isinstance(args, int):
         return args

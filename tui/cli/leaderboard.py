@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
@@ -38,9 +37,17 @@ from pelican_tui.backends.ratings.leaderboard import (
     rate_votes,
 )
 from pelican_tui.backends.store.records import SessionStoreError, SessionStoreMissing
-from pelican_tui.cli.args import EXIT_USAGE, Parser, command_parser, parse, whole_number
+from pelican_tui.cli.args import (
+    EXIT_USAGE,
+    Parser,
+    command_parser,
+    parse,
+    streams,
+    whole_number,
+)
 from pelican_tui.cli.store_access import (
     EXIT_FAILED,
+    add_prompt_option,
     fail,
     open_store,
     quoted_prompt,
@@ -71,7 +78,7 @@ def _parser() -> Parser:
         description="Which configuration draws the better pelican: ratings from your votes.",
         epilog=EPILOG,
     )
-    parser.add_argument("--prompt", metavar="TEXT", help="only votes on runs of this prompt")
+    add_prompt_option(parser, "only votes on runs of this prompt")
     parser.add_argument("--judge", action="store_true", help="the judge model's votes instead")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument("--csv", type=Path, metavar="FILE", help="also write the ratings as CSV")
@@ -106,8 +113,7 @@ def leaderboard_command(
 ) -> int:
     """Run ``pelican-tui leaderboard ARGV``; returns the exit status.
     ``db_path`` defaults to :func:`~pelican_tui.backends.locations.sessions_db`."""
-    out = stdout or sys.stdout
-    err = stderr or sys.stderr
+    out, err = streams(stdout, stderr)
     args = parse(_parser(), argv, err)
     if isinstance(args, int):
         return args

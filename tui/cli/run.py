@@ -89,7 +89,7 @@ from pelican_tui.backends.engine.sides import CLAUDE, LOCAL, PaneChoice
 from pelican_tui.backends.llama.process import ServerStartError
 from pelican_tui.backends.store.records import Session, SessionStoreError, Slot
 from pelican_tui.backends.store.sessions import SessionStore, default_title
-from pelican_tui.cli.args import EXIT_USAGE, parse
+from pelican_tui.cli.args import EXIT_USAGE, parse, streams
 from pelican_tui.cli.model_flags import model_overrides, settings_from_flags
 from pelican_tui.cli.run_args import (
     EPILOG,
@@ -454,8 +454,7 @@ def run_command(
     stderr: TextIO | None = None,
 ) -> int:
     """Run ``pelican-tui run ARGV``; returns the exit status (see the module doc)."""
-    out = stdout or sys.stdout
-    err = stderr or sys.stderr
+    out, err = streams(stdout, stderr)
     try:
         return _run_command(list(argv), out, err)
     except KeyboardInterrupt:

@@ -7,7 +7,6 @@ without ``--yes``).
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
@@ -28,7 +27,7 @@ from pelican_tui.backends.store.records import (
 )
 from pelican_tui.backends.store.sessions import SessionStore
 from pelican_tui.backends.svg.worker import MAX_SIDE
-from pelican_tui.cli.args import EXIT_USAGE, Parser, parse, positive, whole_number
+from pelican_tui.cli.args import EXIT_USAGE, Parser, parse, positive, streams, whole_number
 from pelican_tui.cli.store_access import EXIT_FAILED, fail, open_store
 
 EXIT_OK = 0
@@ -82,8 +81,7 @@ def sessions_command(
     afterwards). ``db_path`` defaults to
     :func:`~pelican_tui.backends.locations.sessions_db`.
     """
-    out = stdout or sys.stdout
-    err = stderr or sys.stderr
+    out, err = streams(stdout, stderr)
     args = parse(_parser(), argv, err)
     if isinstance(args, int):
         return args

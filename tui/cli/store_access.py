@@ -1,9 +1,10 @@
 """What the commands that read the session store share: opening it, naming a prompt, failing.
 
 ``sessions``, ``leaderboard``, ``export-evidence`` and ``judge`` open the store
-without creating it (:func:`open_store`, which prints its notices), check a
-``--prompt`` the same way (:func:`unknown_prompt`) and report a failure as one
-``PROG: message`` line on stderr with exit status 1 (:func:`fail`).
+without creating it (:func:`open_store`, which prints its notices), offer and
+check a ``--prompt`` the same way (:func:`add_prompt_option`,
+:func:`unknown_prompt`) and report a failure as one ``PROG: message`` line on
+stderr with exit status 1 (:func:`fail`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import TextIO
 from pelican_tui.backends import locations
 from pelican_tui.backends.secrets import scrub_text
 from pelican_tui.backends.store.sessions import SessionStore
+from pelican_tui.cli.args import Parser
 
 EXIT_FAILED = 1
 """Every store command's exit status when it could not be done."""
@@ -44,6 +46,12 @@ def quoted_prompt(prompt: str, width: int = 60) -> str:
     return repr(text if len(text) <= width else text[: width - 1] + "…")
 
 
+def add_prompt_option(parser: Parser, help: str) -> None:
+    """``--prompt TEXT``: only what belongs to sessions of that prompt (``help`` says
+    what, for the command); :func:`unknown_prompt` checks it."""
+    parser.add_argument("--prompt", metavar="TEXT", help=help)
+
+
 def unknown_prompt(store: SessionStore, prompt: str | None) -> str | None:
     """Why ``--prompt`` cannot be used (no session has it), or None (it is fine, or
     not given)."""
@@ -52,4 +60,11 @@ def unknown_prompt(store: SessionStore, prompt: str | None) -> str | None:
     return f"no session has the prompt {quoted_prompt(prompt)}"
 
 
-__all__ = ["EXIT_FAILED", "fail", "open_store", "quoted_prompt", "unknown_prompt"]
+__all__ = [
+    "EXIT_FAILED",
+    "add_prompt_option",
+    "fail",
+    "open_store",
+    "quoted_prompt",
+    "unknown_prompt",
+]
