@@ -36,17 +36,18 @@ class Drawn:
     facts: dict[str, Any]
 
 
-def draw(answer: str) -> Drawn:
-    """Extract, render (400x300, in the sandbox) and measure ``answer`` as the engine does."""
+def draw(answer: str, size: tuple[int, int] = (400, 300), seconds: float = 12.5) -> Drawn:
+    """Extract, render (``size``, in the sandbox) and measure ``answer`` as the engine
+    does, as if the picture came ``seconds`` after the request."""
     from pelican_tui.backends.svg.render import SvgRenderer
 
     extraction = extract_svg(answer)
     png, problem = None, None
     if extraction.svg is not None:
         with SvgRenderer() as renderer:
-            result = renderer.render_sync(extraction.svg, 400, 300)
+            result = renderer.render_sync(extraction.svg, *size)
         png, problem = (result.png, None) if result.ok else (None, result.reason)
-    facts = picture_facts(answer, extraction, png, problem, 12.5 if png else None)
+    facts = picture_facts(answer, extraction, png, problem, seconds if png else None)
     return Drawn(answer, extraction.svg, png, facts)
 
 

@@ -9,12 +9,12 @@ import csv
 import io
 import json
 import re
-from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
 import pytest
+from _evidence_support import Drawn, draw
 from PIL import Image
 
 from pelican_tui.backends.export.evidence import THUMBNAIL_SIDE, gather_evidence
@@ -22,8 +22,7 @@ from pelican_tui.backends.export.evidence_page import render_evidence_html
 from pelican_tui.backends.ratings.export import rating_rows
 from pelican_tui.backends.store.records import Winner
 from pelican_tui.backends.store.sessions import SessionStore
-from pelican_tui.backends.svg.extract import extract_svg
-from pelican_tui.backends.svg.facts import FACT_KEYS, picture_facts
+from pelican_tui.backends.svg.facts import FACT_KEYS
 from pelican_tui.cli import main
 
 CORPUS = Path(__file__).parent / "svg_corpus"
@@ -36,26 +35,9 @@ CLAUDE = "claude-opus-4-7"
 FILES = {"index.html", "ratings.csv", "ratings.json", "votes.csv", "votes.json"}
 
 
-@dataclass(frozen=True)
-class Drawn:
-    answer: str
-    svg: str | None
-    png: bytes | None
-    facts: dict[str, Any]
-
-
 def _draw(answer: str) -> Drawn:
     """Extract, render at the stored size (in the sandbox) and measure, as the engine does."""
-    from pelican_tui.backends.svg.render import SvgRenderer
-
-    extraction = extract_svg(answer)
-    png, problem = None, None
-    if extraction.svg is not None:
-        with SvgRenderer() as renderer:
-            result = renderer.render_sync(extraction.svg, 1024, 1024)
-        png, problem = (result.png, None) if result.ok else (None, result.reason)
-    facts = picture_facts(answer, extraction, png, problem, 9.5 if png else None)
-    return Drawn(answer, extraction.svg, png, facts)
+    return draw(answer, (1024, 1024), seconds=9.5)
 
 
 @pytest.fixture(scope="module")
