@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+from pelican_tui.backends import locations
 from pelican_tui.backends.events import Timings, Usage
 from pelican_tui.backends.store.records import Session
 from pelican_tui.backends.store.sessions import SessionStore
@@ -44,6 +48,33 @@ HOST = {
     "arch": "x86_64",
     "python": "3.11.7",
 }
+
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def raw_connection(path: Path) -> sqlite3.Connection:
+    """A plain SQLite connection to ``path`` in autocommit mode, around the store."""
+    return sqlite3.connect(path, isolation_level=None)
+
+
+def frozen_store(db: Path, version: int) -> None:
+    """The checked-in store of schema ``version`` (``fixtures/sessions_v{version}.sql``:
+    schema and rows frozen as SQL, as that version's pelican-tui left them) at ``db``."""
+    locations.ensure(db.parent)
+    script = (FIXTURES / f"sessions_v{version}.sql").read_text(encoding="utf-8")
+    with contextlib.closing(raw_connection(db)) as conn:
+        conn.executescript(script)
+
+
+def schema(conn: sqlite3.Connection) -> list[tuple[str, str, str]]:
+    """Every table, index and trigger with its SQL, white space folded; SQLite's own
+    statistics tables (``sqlite_stat*``, written by ``PRAGMA optimize``) left out."""
+    rows = conn.execute(
+        "SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_stat%' "
+        "ORDER BY type, name"
+    )
+    return [(kind, name, " ".join((sql or "").split())) for kind, name, sql in rows]
 
 
 class FixedClock:

@@ -3,17 +3,15 @@ real stored votes (the user's and a judge's, never mixed), agreement, exports.""
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import json
-import sqlite3
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from _session_support import frozen_store
 
 from pelican_tui.backends import locations, secrets
 from pelican_tui.backends.ratings import bradley_terry as bt
@@ -320,10 +318,7 @@ def test_per_prompt_and_overall() -> None:
 
 def test_ratings_survive_a_restart_and_an_upgrade_from_a_v2_store() -> None:
     db = locations.sessions_db()
-    locations.ensure(db.parent)
-    frozen = Path(__file__).parent / "fixtures" / "sessions_v2.sql"
-    with contextlib.closing(sqlite3.connect(db, isolation_level=None)) as conn:
-        conn.executescript(frozen.read_text(encoding="utf-8"))
+    frozen_store(db, 2)
     with SessionStore.open(db) as store:
         # Runs 1 (local Qwen, thinking) and 2 (Claude, high) were stored by version 2.
         for winner in ("a", "a", "b", "a", "tie"):

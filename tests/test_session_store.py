@@ -18,7 +18,17 @@ import time
 from pathlib import Path
 
 import pytest
-from _session_support import FAKE_PNG, HOST, LOCAL_FILE, PELICAN_SVG, FixedClock, make_comparison
+from _session_support import (
+    FAKE_PNG,
+    HOST,
+    LOCAL_FILE,
+    PELICAN_SVG,
+    FixedClock,
+    frozen_store,
+    make_comparison,
+    raw_connection,
+    schema,
+)
 from _store_writer_child import BIG, PICTURE_FACTS
 
 from pelican_tui.backends import host_info, locations, secrets
@@ -33,11 +43,6 @@ from pelican_tui.backends.store.records import (
 )
 from pelican_tui.backends.store.sessions import SessionStore
 from pelican_tui.backends.store.upgrades import SCHEMA_VERSION
-
-
-def _raw(path: Path) -> sqlite3.Connection:
-    return sqlite3.connect(path, isolation_level=None)
-
 
 # --------------------------------------------------------------------------- basics
 
@@ -102,7 +107,7 @@ def test_progress_checkpoint_is_committed_and_finish_keeps_it() -> None:
         assert store.get_run(run).status == "running"
         assert store.update_run_progress(run, "thinking...", "<svg><rect")
         # A second connection (another process) sees the checkpoint at once.
-        with _raw(store.path) as other:
+        with raw_connection(store.path) as other:
             row = other.execute("SELECT status, answer FROM runs WHERE id = ?", (run,)).fetchone()
         assert row == ("running", "<svg><rect")
         store.finish_run(run, status="cancelled")
@@ -188,7 +193,7 @@ def test_threads_can_share_one_store() -> None:
 def test_a_busy_store_gives_a_clear_error_and_stays_usable() -> None:
     with SessionStore.open(busy_timeout=0.05) as store:
         session = store.create_session("p")
-        blocker = _raw(store.path)
+        blocker = raw_connection(store.path)
         blocker.execute("BEGIN IMMEDIATE")
         try:
             with pytest.raises(SessionStoreError, match="busy"):
@@ -515,45 +520,33 @@ def test_a_writer_killed_while_checkpointing_in_a_loop_leaves_one_whole_checkpoi
 # --------------------------------------------------------------------------- upgrades and refusals
 
 
-FIXTURES = Path(__file__).parent / "fixtures"
-FROZEN_V1 = FIXTURES / "sessions_v1.sql"
-
-
-def _frozen_v1_store(db: Path) -> None:
-    """The checked-in version 1 store (schema and rows frozen as SQL) at ``db``."""
-    locations.ensure(db.parent)
-    conn = _raw(db)
-    conn.executescript(FROZEN_V1.read_text(encoding="utf-8"))
-    conn.close()
-
-
-def _schema(conn: sqlite3.Connection) -> list[tuple[str, str, str]]:
-    rows = conn.execute("SELECT type, name, sql FROM sqlite_master ORDER BY type, name")
-    return [(kind, name, " ".join((sql or "").split())) for kind, name, sql in rows]
-
-
-def test_the_frozen_v1_schema_is_what_upgrade_step_one_builds(tmp_path: Path) -> None:
-    # UPGRADES[0] must never change: stores it built are on users' disks. If this
-    # fails, the step was edited; add a new step instead and leave the old one be.
+@pytest.mark.parametrize("version", [1, 2])
+def test_a_frozen_store_has_the_schema_its_upgrade_steps_build(
+    version: int, tmp_path: Path
+) -> None:
+    # The steps up to ``version`` must never change: stores they built are on users'
+    # disks. If this fails, a step was edited; add a new step instead and leave the
+    # old ones be.
     frozen = tmp_path / "frozen.sqlite3"
-    _frozen_v1_store(frozen)
+    frozen_store(frozen, version)
     built = tmp_path / "built.sqlite3"
-    conn = _raw(built)
-    upgrades.upgrade(conn, target=1)
-    with contextlib.closing(_raw(frozen)) as old:
-        assert _schema(old) == _schema(conn)
+    with (
+        contextlib.closing(raw_connection(built)) as conn,
+        contextlib.closing(raw_connection(frozen)) as old,
+    ):
+        upgrades.upgrade(conn, target=version)
+        assert schema(old) == schema(conn)
         for pragma in ("user_version", "application_id"):
             assert old.execute(f"PRAGMA {pragma}").fetchone() == (
                 conn.execute(f"PRAGMA {pragma}").fetchone()
             )
-        assert old.execute("PRAGMA user_version").fetchone() == (1,)
-    conn.close()
+        assert old.execute("PRAGMA user_version").fetchone() == (version,)
 
 
 def test_a_frozen_v1_store_upgrades_with_its_data() -> None:
     db = locations.sessions_db()
-    _frozen_v1_store(db)
-    with contextlib.closing(_raw(db)) as conn:
+    frozen_store(db, 1)
+    with contextlib.closing(raw_connection(db)) as conn:
         assert upgrades.schema_version(conn) == 1
         # Version 1 had no verdict note and no run owner.
         assert "owner" not in {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
@@ -625,7 +618,7 @@ def test_a_frozen_v1_store_upgrades_with_its_data() -> None:
 
 def test_failed_upgrade_step_leaves_the_old_version(monkeypatch: pytest.MonkeyPatch) -> None:
     db = locations.sessions_db()
-    _frozen_v1_store(db)
+    frozen_store(db, 1)
 
     def broken(conn: sqlite3.Connection) -> None:
         conn.execute("ALTER TABLE sessions ADD COLUMN half_done TEXT")
@@ -634,7 +627,7 @@ def test_failed_upgrade_step_leaves_the_old_version(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(upgrades, "UPGRADES", (upgrades.UPGRADES[0], broken))
     with pytest.raises(RuntimeError, match="step failed"):
         SessionStore.open(db)
-    conn = _raw(db)
+    conn = raw_connection(db)
     assert upgrades.schema_version(conn) == 1
     assert "half_done" not in {row[1] for row in conn.execute("PRAGMA table_info(sessions)")}
     assert conn.execute("SELECT COUNT(*) FROM runs").fetchone() == (4,)
@@ -645,7 +638,7 @@ def test_store_from_a_newer_version_is_refused_and_untouched() -> None:
     db = locations.sessions_db()
     with SessionStore.open(db) as store:
         make_comparison(store)
-    conn = _raw(db)
+    conn = raw_connection(db)
     conn.execute("PRAGMA user_version = 99")
     conn.close()
     before = hashlib.sha256(db.read_bytes()).hexdigest()
@@ -660,7 +653,7 @@ def test_store_from_a_newer_version_is_refused_and_untouched() -> None:
 def test_a_foreign_sqlite_file_is_refused_not_moved() -> None:
     db = locations.sessions_db()
     locations.ensure(db.parent)
-    conn = _raw(db)
+    conn = raw_connection(db)
     conn.execute("CREATE TABLE notes (body TEXT)")
     conn.close()
     with pytest.raises(SessionStoreError, match="not a pelican-tui session store"):

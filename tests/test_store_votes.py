@@ -4,11 +4,9 @@ votes on pairs of runs, prompts and their runs; and the upgrade from a frozen v2
 from __future__ import annotations
 
 import contextlib
-import sqlite3
-from pathlib import Path
 
 import pytest
-from _session_support import FixedClock, make_comparison
+from _session_support import FixedClock, frozen_store, make_comparison, raw_connection
 
 from pelican_tui.backends import locations, secrets
 from pelican_tui.backends.store import sessions as ss
@@ -17,19 +15,7 @@ from pelican_tui.backends.store.records import RunNotFound
 from pelican_tui.backends.store.sessions import SessionStore
 from pelican_tui.backends.store.upgrades import SCHEMA_VERSION
 
-FROZEN_V2 = Path(__file__).parent / "fixtures" / "sessions_v2.sql"
 PELICAN = "Generate an SVG of a pelican riding a bicycle"
-
-
-def _raw(path: Path) -> sqlite3.Connection:
-    return sqlite3.connect(path, isolation_level=None)
-
-
-def _frozen_v2_store(db: Path) -> None:
-    """The checked-in version 2 store (made by SessionStore before step 3) at ``db``."""
-    locations.ensure(db.parent)
-    with contextlib.closing(_raw(db)) as conn:
-        conn.executescript(FROZEN_V2.read_text(encoding="utf-8"))
 
 
 def _finished_run(store: SessionStore, session_id: int, model: str = "m.gguf") -> int:
@@ -250,33 +236,10 @@ def test_runs_for_prompt_reads_through_its_indexes_with_500_sessions() -> None:
 # --------------------------------------------------------------------------- upgrade from version 2
 
 
-def _schema(conn: sqlite3.Connection) -> list[tuple[str, str, str]]:
-    rows = conn.execute(
-        "SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_stat%' "
-        "ORDER BY type, name"
-    )
-    return [(kind, name, " ".join((sql or "").split())) for kind, name, sql in rows]
-
-
-def test_the_frozen_v2_schema_is_what_upgrade_steps_one_and_two_build(tmp_path: Path) -> None:
-    # UPGRADES[0] and [1] must never change: stores they built are on users' disks.
-    frozen = tmp_path / "frozen.sqlite3"
-    _frozen_v2_store(frozen)
-    built = tmp_path / "built.sqlite3"
-    with contextlib.closing(_raw(built)) as conn, contextlib.closing(_raw(frozen)) as old:
-        upgrades.upgrade(conn, target=2)
-        assert _schema(old) == _schema(conn)
-        for pragma in ("user_version", "application_id"):
-            assert old.execute(f"PRAGMA {pragma}").fetchone() == (
-                conn.execute(f"PRAGMA {pragma}").fetchone()
-            )
-        assert old.execute("PRAGMA user_version").fetchone() == (2,)
-
-
 def test_a_frozen_v2_store_upgrades_with_its_data_and_takes_votes() -> None:
     db = locations.sessions_db()
-    _frozen_v2_store(db)
-    with contextlib.closing(_raw(db)) as conn:
+    frozen_store(db, 2)
+    with contextlib.closing(raw_connection(db)) as conn:
         assert upgrades.schema_version(conn) == 2
         assert "votes" not in {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
 
