@@ -56,13 +56,16 @@ class Recorded:
     method: str
     path: str
     body: Any
+    headers: dict[str, str] = field(default_factory=dict)
+    """Names lower-cased."""
 
 
 @dataclass
 class LoopbackServer:
-    """An HTTP/1.1 server on 127.0.0.1 in its own thread; subclasses answer routes."""
+    """An HTTP/1.1 server on 127.0.0.1 in its own thread that records every request;
+    subclasses answer them (:meth:`route`, or :meth:`answer` for the whole request
+    and its connection). Stopping it ends the answers still streaming."""
 
-    model: str = "model"
     requests: list[Recorded] = field(default_factory=list)
     port: int = 0
     _loop: asyncio.AbstractEventLoop | None = None
@@ -98,24 +101,36 @@ class LoopbackServer:
         self._ready.set()
         async with server:
             await self._stop.wait()
+            server.close()
+            for task in asyncio.all_tasks():  # answers still streaming, or stalled
+                if task is not asyncio.current_task():
+                    task.cancel()
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             method, target, _ = (await reader.readline()).decode("latin-1").split(" ", 2)
-            length = 0
+            headers: dict[str, str] = {}
             while (line := (await reader.readline()).decode("latin-1")) not in ("\r\n", "\n", ""):
                 name, _, value = line.partition(":")
-                if name.strip().lower() == "content-length":
-                    length = int(value.strip())
+                headers[name.strip().lower()] = value.strip()
+            length = int(headers.get("content-length", "0"))
             body = json.loads(await reader.readexactly(length)) if length else None
-            self.requests.append(Recorded(method, target, body))
-            await self.route(method, target, body, writer)
-        except (ConnectionError, asyncio.IncompleteReadError, ValueError):
+            request = Recorded(method, target, body, headers)
+            self.requests.append(request)
+            await self.answer(request, reader, writer)
+        except (ConnectionError, asyncio.IncompleteReadError, ValueError, asyncio.CancelledError):
             pass
         finally:
             writer.close()
-            with contextlib.suppress(Exception):
+            with contextlib.suppress(Exception, asyncio.CancelledError):
                 await writer.wait_closed()
+
+    async def answer(
+        self, request: Recorded, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        """Answer ``request`` (``reader`` is the rest of the connection: it ends when the
+        client hangs up); by default by its method and path, with :meth:`route`."""
+        await self.route(request.method, request.path, request.body, writer)
 
     async def route(self, method: str, path: str, body: Any, writer: asyncio.StreamWriter) -> None:
         await send_json(writer, 404, {"error": {"message": f"no route {path}"}})

@@ -11,7 +11,6 @@ llama-server started by the test on the tiny default model.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import threading
 import time
@@ -21,6 +20,7 @@ from typing import Any
 
 import httpx
 import pytest
+from _dialect_servers import LoopbackServer, Recorded, send_json
 from _server_support import tiny_model
 
 from pelican_tui.backends.engine.sides import make_local_backend
@@ -75,15 +75,7 @@ CARD_NO_THINKING = {
 
 
 @dataclass
-class Recorded:
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: Any
-
-
-@dataclass
-class OpenAITestServer:
+class OpenAITestServer(LoopbackServer):
     """A chat-completions server on 127.0.0.1, in its own thread."""
 
     models: tuple[str, ...] = ("test-model",)
@@ -101,79 +93,32 @@ class OpenAITestServer:
     cut_after: int | None = None
     """Send this many chunks, then drop the connection mid-body."""
     api_key: str | None = None
-    requests: list[Recorded] = field(default_factory=list)
     client_hung_up: threading.Event = field(default_factory=threading.Event)
-    port: int = 0
-    _loop: asyncio.AbstractEventLoop | None = None
-    _stop: asyncio.Event | None = None
-    _thread: threading.Thread | None = None
-    _ready: threading.Event = field(default_factory=threading.Event)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}{self.prefix}"
+        return super().url + self.prefix
 
     def chat_bodies(self) -> list[dict[str, Any]]:
         return [r.body for r in self.requests if r.path.endswith("/chat/completions")]
 
-    def __enter__(self) -> OpenAITestServer:
-        self._thread = threading.Thread(target=lambda: asyncio.run(self._serve()), daemon=True)
-        self._thread.start()
-        assert self._ready.wait(10), "test server did not start"
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._loop is not None and self._stop is not None:
-            with contextlib.suppress(RuntimeError):
-                self._loop.call_soon_threadsafe(self._stop.set)
-        if self._thread is not None:
-            self._thread.join(10)
-
-    async def _serve(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
-        server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
-        self.port = server.sockets[0].getsockname()[1]
-        self._ready.set()
-        async with server:
-            await self._stop.wait()
-            server.close()
-            for task in asyncio.all_tasks():
-                if task is not asyncio.current_task():
-                    task.cancel()
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            await self._request(reader, writer)
-        except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
-            pass
-        finally:
-            writer.close()
-            with contextlib.suppress(Exception, asyncio.CancelledError):
-                await writer.wait_closed()
-
-    async def _request(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        method, target, _ = (await reader.readline()).decode("latin-1").split(" ", 2)
-        headers: dict[str, str] = {}
-        while (line := (await reader.readline()).decode("latin-1")) not in ("\r\n", "\n", ""):
-            name, _, value = line.partition(":")
-            headers[name.strip().lower()] = value.strip()
-        length = int(headers.get("content-length", "0"))
-        body = json.loads(await reader.readexactly(length)) if length else None
-        self.requests.append(Recorded(method, target, headers, body))
+    async def answer(
+        self, request: Recorded, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        method, target, headers, body = request.method, request.path, request.headers, request.body
         path = target.removeprefix(self.prefix) if target.startswith(self.prefix) else ""
         if self.api_key and headers.get("authorization") != f"Bearer {self.api_key}":
-            await _send_json(writer, 401, {"error": {"message": "Incorrect API key provided"}})
+            await send_json(writer, 401, {"error": {"message": "Incorrect API key provided"}})
         elif method == "GET" and path == "/v1/models":
             data = [{"id": m, "object": "model", "owned_by": "test"} for m in self.models]
-            await _send_json(writer, 200, {"object": "list", "data": data})
+            await send_json(writer, 200, {"object": "list", "data": data})
         elif method == "GET" and path == "/props" and self.llama_props:
             props = {"build_info": "b0-test", "default_generation_settings": {}}
-            await _send_json(writer, 200, props)
+            await send_json(writer, 200, props)
         elif method == "POST" and path == "/v1/chat/completions":
             await self._chat(reader, writer, body)
         else:
-            await _send_json(writer, 404, {"error": {"message": f"no route {target}"}})
+            await send_json(writer, 404, {"error": {"message": f"no route {target}"}})
 
     async def _chat(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, body: Any
@@ -182,11 +127,11 @@ class OpenAITestServer:
             unknown = sorted(set(body) - STANDARD_FIELDS)
             if unknown:
                 message = f"Unrecognized request argument supplied: {', '.join(unknown)}"
-                await _send_json(writer, 400, {"error": {"message": message}})
+                await send_json(writer, 400, {"error": {"message": message}})
                 return
             if body.get("model") not in self.models:
                 message = f"The model `{body.get('model')}` does not exist"
-                await _send_json(writer, 404, {"error": {"message": message}})
+                await send_json(writer, 404, {"error": {"message": message}})
                 return
         head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
         writer.write((head + "transfer-encoding: chunked\r\nconnection: close\r\n\r\n").encode())
@@ -217,14 +162,6 @@ class OpenAITestServer:
             await writer.drain()
         writer.write(b"0\r\n\r\n")
         await writer.drain()
-
-
-async def _send_json(writer: asyncio.StreamWriter, status: int, payload: object) -> None:
-    data = json.dumps(payload).encode()
-    head = f"HTTP/1.1 {status} X\r\ncontent-type: application/json\r\n"
-    head += f"content-length: {len(data)}\r\nconnection: close\r\n\r\n"
-    writer.write(head.encode() + data)
-    await writer.drain()
 
 
 @pytest.fixture
