@@ -14,6 +14,7 @@ import contextlib
 import os
 import signal
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -38,27 +39,35 @@ def _exited(pid: int) -> bool:
     return done == pid
 
 
-def test_terminal_hangup_ends_the_app_and_its_server(tmp_path: Path) -> None:
-    app_pid, fd, server_pid = spawn_tui(tmp_path)
+@contextlib.contextmanager
+def _tui(tmp_path: Path, extra_env: dict[str, str] | None = None) -> Iterator[tuple[int, int, int]]:
+    """:func:`spawn_tui`'s (app pid, pty fd, server pid); on leaving, however the test
+    went, the app and its llama-server are killed if they still run and the app reaped."""
+    app_pid, fd, server_pid = spawn_tui(tmp_path, extra_env)
     try:
-        os.close(fd)  # the terminal is gone: SIGHUP, then EIO on every write
-        exited = wait_until(lambda: _exited(app_pid), 10.0)
-        server_gone = wait_until(lambda: not pid_alive(server_pid), 5.0)
+        yield app_pid, fd, server_pid
     finally:
         for pid in (app_pid, server_pid):
             if pid_alive(pid):
                 os.kill(pid, signal.SIGKILL)
         with contextlib.suppress(ChildProcessError):
             os.waitpid(app_pid, 0)
+
+
+def test_terminal_hangup_ends_the_app_and_its_server(tmp_path: Path) -> None:
+    with _tui(tmp_path) as (app_pid, fd, server_pid):
+        os.close(fd)  # the terminal is gone: SIGHUP, then EIO on every write
+        exited = wait_until(lambda: _exited(app_pid), 10.0)
+        server_gone = wait_until(lambda: not pid_alive(server_pid), 5.0)
     assert exited, "pelican-tui kept running after its terminal hung up"
     assert server_gone, "llama-server outlived a hung-up pelican-tui"
 
 
 def test_hangup_while_streaming_keeps_what_was_generated(tmp_path: Path) -> None:
     """The run in flight when the terminal drops is saved (cancelled), not lost."""
-    app_pid, fd, server_pid = spawn_tui(tmp_path, extra_env={"PELICAN_LOCAL__MAX_TOKENS": "4000"})
     db = tmp_path / "home" / "data" / "sessions.sqlite3"
-    try:
+    extra_env = {"PELICAN_LOCAL__MAX_TOKENS": "4000"}
+    with _tui(tmp_path, extra_env) as (app_pid, fd, _server_pid):
         deadline = time.monotonic() + 60
         ready = False
         seen = b""
@@ -94,12 +103,6 @@ def test_hangup_while_streaming_keeps_what_was_generated(tmp_path: Path) -> None
         assert wait_until(streaming, 120, interval_s=0.2), "nothing generated was checkpointed"
         os.close(fd)
         assert wait_until(lambda: _exited(app_pid), 10.0), "pelican-tui hung after the hang-up"
-    finally:
-        for pid in (app_pid, server_pid):
-            if pid_alive(pid):
-                os.kill(pid, signal.SIGKILL)
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(app_pid, 0)
     with SessionStore.open(db, create=False) as store:
         session = store.get_session(store.list_sessions(limit=1)[0].id)
     statuses = {run.status for run in session.runs}
