@@ -9,6 +9,7 @@ from _server_support import server_binary
 from textual.pilot import Pilot
 
 from pelican_tui.app import PelicanApp
+from pelican_tui.backends.engine.sides import ServerHandle
 from pelican_tui.backends.llama.prepare import Prepared
 from pelican_tui.backends.settings import load_settings
 
@@ -59,6 +60,19 @@ async def header_read(pilot: Pilot[Any], timeout_s: float = 10) -> bool:
     app = pilot.app
     assert isinstance(app, PelicanApp)
     return await wait_for(pilot, lambda: app.local_known, timeout_s)
+
+
+async def server_ready(pilot: Pilot[Any], timeout_s: float = 60) -> ServerHandle:
+    """Let the app read the local model's header, which starts its llama-server, and
+    run until that server is ready; returns it. Fails if either does not happen."""
+    app = pilot.app
+    assert isinstance(app, PelicanApp)
+    assert await header_read(pilot), "the local model's header was not read"
+    server = app.server
+    assert server is not None, "the app started no llama-server"
+    ready = await wait_for(pilot, lambda: server.status.state.value == "ready", timeout_s)
+    assert ready, f"llama-server was not ready after {timeout_s} s"
+    return server
 
 
 async def until(pilot: Pilot[Any], condition: Callable[[], bool], tries: int = 300) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from _anthropic_server import AnthropicTestServer
-from _app_support import COPY_SVG_PROMPT, header_read, make_app, wait_for
+from _app_support import COPY_SVG_PROMPT, header_read, make_app, server_ready, wait_for
 
 from pelican_tui.backends import locations
 from pelican_tui.backends.store.sessions import SessionStore
@@ -32,10 +32,7 @@ async def test_both_models_stream_and_both_pictures_appear(
             start_server=True, overrides={"prompt": COPY_SVG_PROMPT, "claude": {"max_retries": 0}}
         )
         async with app.run_test(size=(160, 48)) as pilot:
-            assert await header_read(pilot)  # llama-server starts once the header is read
-            server = app.server
-            assert server is not None
-            assert await wait_for(pilot, lambda: server.status.state.value == "ready", 60)
+            await server_ready(pilot)
             assert app.choices["right"].side == "claude"
             await pilot.press("r")
             done = ("finished", "failed", "cancelled")
@@ -80,10 +77,7 @@ async def test_server_killed_mid_run_fails_one_pane_not_the_other(
             },
         )
         async with app.run_test(size=(160, 48)) as pilot:
-            assert await header_read(pilot)  # llama-server starts once the header is read
-            server = app.server
-            assert server is not None
-            assert await wait_for(pilot, lambda: server.status.state.value == "ready", 60)
+            server = await server_ready(pilot)
             await pilot.press("r")
             left, right = app.pane("left"), app.pane("right")
             assert await wait_for(pilot, lambda: len(left.answer_text) > 20, 30)
@@ -104,10 +98,7 @@ async def test_single_pane_run_cancel_save_export_and_verdicts() -> None:
         overrides={"prompt": "Write a very long story.", "local": {"max_tokens": 2000}},
     )
     async with app.run_test(size=(160, 48)) as pilot:
-        assert await header_read(pilot)  # llama-server starts once the header is read
-        server = app.server
-        assert server is not None
-        assert await wait_for(pilot, lambda: server.status.state.value == "ready", 60)
+        await server_ready(pilot)
         left, right = app.pane("left"), app.pane("right")
         await pilot.press("1")
         assert await wait_for(pilot, lambda: len(left.answer_text) > 10, 30)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 from _anthropic_server import AnthropicTestServer
-from _app_support import COPY_SVG_PROMPT, header_read, make_app, wait_for
+from _app_support import COPY_SVG_PROMPT, make_app, server_ready, wait_for
 from _evidence_support import screen_text, screenshot_text
 
 from pelican_tui.app import PelicanApp
@@ -170,10 +170,7 @@ async def test_blind_comparison_of_the_local_model_and_claude(
             },
         )
         async with app.run_test(size=(80, 24)) as pilot:
-            assert await header_read(pilot)  # llama-server starts once the header is read
-            server = app.server
-            assert server is not None
-            assert await wait_for(pilot, lambda: server.status.state.value == "ready", 90)
+            await server_ready(pilot, 90)
             assert app.choices["left"].side == "local" and app.choices["right"].side == "claude"
             await pilot.press("r")
             assert await wait_for(pilot, lambda: app.blind_hidden, 5)

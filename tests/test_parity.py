@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _app_support import header_read, make_app, wait_for
+from _app_support import make_app, server_ready, wait_for
 from _server_support import tiny_model
 
 from pelican_tui.backends import locations
@@ -77,10 +77,7 @@ def _settings_env(monkeypatch: pytest.MonkeyPatch) -> None:
 async def _through_the_app() -> Session:
     app = make_app(start_server=True, overrides=SETTINGS)
     async with app.run_test(size=(160, 48)) as pilot:
-        assert await header_read(pilot)  # llama-server starts once the header is read
-        server = app.server
-        assert server is not None
-        assert await wait_for(pilot, lambda: server.status.state.value == "ready", 60)
+        await server_ready(pilot)
         await pilot.press("r")
         panes = [app.pane("left"), app.pane("right")]
         done = ("finished", "failed", "cancelled")
