@@ -9,17 +9,9 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import datetime
-from typing import TypedDict
+from typing import Any
 
-from pelican_tui.backends.store.records import (
-    BackendKind,
-    JSONDict,
-    Run,
-    RunHeader,
-    RunStatus,
-    Slot,
-    json_dict,
-)
+from pelican_tui.backends.store.records import Run, RunHeader, json_dict
 
 RUN_COLUMNS = (
     "id, session_id, slot, backend, model_id, model_info, settings, thinking_text, answer, "
@@ -29,30 +21,19 @@ RUN_COLUMNS = (
 """Every column :func:`run` reads."""
 
 
-class _Identity(TypedDict):
-    """The fields a :class:`Run` and a :class:`RunHeader` both have."""
-
-    id: int
-    session_id: int
-    slot: Slot
-    backend: BackendKind
-    model_id: str
-    model_info: JSONDict
-    settings: JSONDict
-    status: RunStatus
-
-
-def _identity(row: sqlite3.Row) -> _Identity:
-    return _Identity(
-        id=int(row["id"]),
-        session_id=int(row["session_id"]),
-        slot=row["slot"],
-        backend=row["backend"],
-        model_id=row["model_id"],
-        model_info=json_dict(row["model_info"]),
-        settings=json_dict(row["settings"]),
-        status=row["status"],
-    )
+def _identity(row: sqlite3.Row) -> dict[str, Any]:
+    """The fields a :class:`Run` and a :class:`RunHeader` both have, by name: which
+    run, who made it and how, and how it ended."""
+    return {
+        "id": int(row["id"]),
+        "session_id": int(row["session_id"]),
+        "slot": row["slot"],
+        "backend": row["backend"],
+        "model_id": row["model_id"],
+        "model_info": json_dict(row["model_info"]),
+        "settings": json_dict(row["settings"]),
+        "status": row["status"],
+    }
 
 
 def run(row: sqlite3.Row) -> Run:
