@@ -174,9 +174,11 @@ async def test_opened_session_shows_its_numbers() -> None:
 async def test_image_mode_setting_forces_the_protocol_and_is_shown(
     mode: str, pelican_svg_png: bytes
 ) -> None:
-    from textual_image.widget import HalfcellImage, SixelImage
+    from textual_image.widget import SixelImage
 
-    expected = {"halfcell": HalfcellImage, "sixel": SixelImage}[mode]
+    from pelican_tui.widgets.picture import RunsHalfcellImage
+
+    expected = {"halfcell": RunsHalfcellImage, "sixel": SixelImage}[mode]
     app = make_app(overrides={"ui": {"image_mode": mode}})
     async with app.run_test(size=(160, 48)) as pilot:
         assert app.image_mode == mode

@@ -131,31 +131,37 @@ print(json.dumps(sorted(sys.modules)))
 
 
 @pytest.mark.parametrize(
-    ("image_mode", "numpy_before_first_frame"), [("auto", False), ("sixel", True)]
+    ("image_mode", "drawn_with", "numpy_before_first_frame"),
+    [("auto", "halfcell", False), ("tgp", "tgp", False), ("sixel", "sixel", True)],
 )
 def test_picture_widgets_leave_numpy_out_unless_pictures_are_sixel(
-    tmp_path: Path, image_mode: str, numpy_before_first_frame: bool
+    tmp_path: Path, image_mode: str, drawn_with: str, numpy_before_first_frame: bool
 ) -> None:
     """textual-image imports numpy only to encode Sixel faster: a terminal that gets
-    half-cell blocks (or Kitty graphics) starts without it; Sixel keeps it."""
+    Kitty graphics starts without it, Sixel keeps it; half-cell blocks (pelican-tui's
+    own drawing) import no textual-image at all."""
     code = f"""
 import json, sys
 from pelican_tui.launch import import_picture_widgets
-from pelican_tui.terminal_caps import TerminalReport
-import_picture_widgets(TerminalReport(tty=True, asked=True, answered=True), {image_mode!r})
-from pelican_tui.widgets.picture import image_choice
-import textual_image._sixel as sixel
+from pelican_tui.terminal_caps import TerminalReport, choose_image_mode
+report = TerminalReport(tty=True, asked=True, answered=True)
+import_picture_widgets(report, {image_mode!r})
+import pelican_tui.widgets.picture
 before = "numpy" in sys.modules
+textual_image = "textual_image.widget" in sys.modules
+sixel_fast = textual_image and sys.modules["textual_image._sixel"]._HAS_NUMPY
 import numpy  # later imports are not affected
-print(json.dumps([image_choice({image_mode!r}).mode, before, sixel._HAS_NUMPY]))
+mode = choose_image_mode(report, {image_mode!r}).mode
+print(json.dumps([mode, before, textual_image, sixel_fast]))
 """
     env = {**os.environ, "PELICAN_HOME": str(tmp_path)}
     out = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
     )
-    mode, numpy_loaded, sixel_fast = json.loads(out.stdout)
-    assert mode == ("sixel" if image_mode == "sixel" else "unicode")
+    mode, numpy_loaded, textual_image, sixel_fast = json.loads(out.stdout)
+    assert mode == drawn_with
     assert numpy_loaded is numpy_before_first_frame
+    assert textual_image is (drawn_with != "halfcell")
     assert sixel_fast is numpy_before_first_frame
 
 

@@ -36,3 +36,42 @@ async def test_the_first_resume_does_not_restyle_the_screen(
         assert isinstance(main, MainScreen)
         await pilot.pause()
         assert (main in restyled) is not first
+
+
+_HALF_CELL_FIRST_FRAME = """
+import asyncio, sys
+from pelican_tui.backends.llama.prepare import Prepared
+from pelican_tui.backends.settings import load_settings
+from pelican_tui.launch import import_picture_widgets
+from pelican_tui.terminal_caps import TerminalReport
+
+import_picture_widgets(TerminalReport(tty=True, asked=True), "halfcell")
+from pelican_tui.app import PelicanApp
+
+settings = load_settings({"ui": {"image_mode": "halfcell", "theme": "pelican-dark"}})
+app = PelicanApp(settings, Prepared(None, None), start_server=False, sample_resources=False)
+
+async def first_frame():
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        print(sorted({m.split(".")[0] for m in sys.modules} & {"PIL", "textual_image"}))
+
+asyncio.run(first_frame())
+"""
+
+
+def test_half_cell_pictures_need_neither_textual_image_nor_pillow_at_start() -> None:
+    """Half-cell blocks are drawn by pelican-tui's own widget: a terminal that gets
+    them (tmux, most without graphics) imports neither before the first frame."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", _HALF_CELL_FIRST_FRAME],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout

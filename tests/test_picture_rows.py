@@ -1,7 +1,8 @@
 """A half-cell picture is drawn row by row, and a new picture repaints only what changed.
 
-Checked: the rows drawn through the line API are, segment for segment, the
-cells textual-image's own half-cell drawing gives (equal neighbours joined);
+Checked: the rows pelican-tui draws through the line API are, segment for
+segment, the cells textual-image's own half-cell widget draws for the same
+picture in the same cells (equal neighbours joined);
 a live preview that adds a shape to the picture repaints only the cells of the
 rows the shape touched; a picture of another size, or one after the
 placeholder, repaints all of it.
@@ -14,16 +15,12 @@ from typing import Any
 
 from _app_support import until
 from PIL import Image, ImageDraw
+from rich.segment import Segment
 from textual.app import App, ComposeResult
 from textual.geometry import Region
 from textual.pilot import Pilot
 
-from pelican_tui.widgets.picture import (
-    PictureView,
-    RunsHalfcellImage,
-    _RunsOfCells,
-    changed_cells,
-)
+from pelican_tui.widgets.picture import PictureView, RunsHalfcellImage, changed_cells
 
 
 def _png(image: Image.Image) -> bytes:
@@ -57,17 +54,39 @@ async def _shown(pilot: Pilot[Any], view: PictureView, png: bytes) -> RunsHalfce
     return image
 
 
+async def _textual_image_rows(pilot: Pilot[Any], image: RunsHalfcellImage) -> list[list[Segment]]:
+    """The rows textual-image's half-cell widget draws for ``image``'s picture, in the
+    same cells and the same box, equal neighbours joined (as pelican-tui's are)."""
+    from textual_image.widget import HalfcellImage
+
+    from pelican_tui.widgets.textual_image_pictures import runs_of_cells
+
+    width, height = image.size
+    theirs = HalfcellImage(image.image)
+    theirs.styles.width, theirs.styles.height = width, height
+    assert image.parent is not None
+    await image.parent.mount(theirs)
+    await until(pilot, lambda: theirs.size == image.size)
+    rows = [list(runs_of_cells(theirs.render_line(y))) for y in range(height)]
+    await theirs.remove()
+    return rows
+
+
 async def test_rows_are_the_cells_textual_image_draws() -> None:
     app = Host()
     async with app.run_test(size=(80, 24)) as pilot:
         view = app.query_one(PictureView)
         image = await _shown(pilot, view, _png(_scene(sun=True)))
         assert image.size.height > 10
-        for y in range(image.size.height):
-            ours = list(image.render_line(y))
-            theirs = list(_RunsOfCells.render_line(image, y))  # textual-image, runs joined
-            assert ours == theirs, f"row {y}"
+        ours = [list(image.render_line(y)) for y in range(image.size.height)]
+        theirs = await _textual_image_rows(pilot, image)
+        for y, (mine, textual_images) in enumerate(zip(ours, theirs, strict=True)):
+            assert mine == textual_images, f"row {y}"
         assert len(image._strips) == image.size.height, "drawn from its own rows"
+        image.show(_scene(sun=False))  # another shape: scaled to the cells as textual-image does
+        await pilot.pause()
+        ours = [list(image.render_line(y)) for y in range(image.size.height)]
+        assert ours == await _textual_image_rows(pilot, image)
 
 
 async def test_a_new_shape_repaints_only_the_cells_of_its_rows() -> None:
@@ -85,8 +104,8 @@ async def test_a_new_shape_repaints_only_the_cells_of_its_rows() -> None:
         assert len(rows) < height // 3, f"only the sun's rows, not {rows}"
         assert all(region.x > width // 2 for region in regions), "only the sun's columns"
         await pilot.pause()
-        for y in range(height):
-            assert list(image.render_line(y)) == list(_RunsOfCells.render_line(image, y))
+        ours = [list(image.render_line(y)) for y in range(height)]
+        assert ours == await _textual_image_rows(pilot, image)
         view.set_png(_png(_scene(sun=True).resize((300, 300))))  # another shape: all of it
         await until(pilot, lambda: view._fitted[0] < width)
         await pilot.pause()

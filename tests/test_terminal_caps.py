@@ -134,7 +134,7 @@ def test_names_and_versions_from_xtversion() -> None:
 
 def test_one_set_of_image_mode_names() -> None:
     """The setting, --image-mode, the widgets and the labels all use IMAGE_MODES' names."""
-    from textual_image.widget import HalfcellImage, SixelImage, TGPImage, UnicodeImage
+    from textual_image.widget import SixelImage, TGPImage, UnicodeImage
 
     from pelican_tui.cli import build_parser
     from pelican_tui.widgets import picture
@@ -143,15 +143,15 @@ def test_one_set_of_image_mode_names() -> None:
     assert picture.PICTURE_MODES == SETTING_VALUES
     flag = next(a for a in build_parser()._actions if "--image-mode" in a.option_strings)
     assert tuple(flag.choices or ()) == SETTING_VALUES
-    textual_image_class = {
+    drawn_by = {
         "tgp": TGPImage,
         "sixel": SixelImage,
-        "halfcell": HalfcellImage,
+        "halfcell": picture.RunsHalfcellImage,  # pelican-tui's own
         "unicode": UnicodeImage,
     }
-    assert set(picture._WIDGETS) == set(IMAGE_MODES) == set(textual_image_class)
-    for mode, widget in picture._WIDGETS.items():
-        assert issubclass(widget, textual_image_class[mode]), mode
+    assert set(drawn_by) == set(IMAGE_MODES)
+    for mode, widget in drawn_by.items():
+        assert issubclass(picture.widget_class(mode), widget), mode
 
 
 # -- the Sixel palette -------------------------------------------------------------------

@@ -85,27 +85,34 @@ def _numpy_left_out(leave_out: bool) -> Iterator[None]:
 
 
 def import_picture_widgets(report: TerminalReport, image_mode: str) -> None:
-    """Import textual-image, through the picture widgets, before the first frame.
+    """Import textual-image, through the picture widgets, before the first frame,
+    when pictures will be drawn with it.
 
-    Without its own terminal questions (:func:`_textual_image_asks_nothing`),
-    and without numpy unless pictures will be drawn in Sixel: textual-image
-    imports numpy (~0.1 s, a fifth of a hello-world Textual app's whole start)
-    only to encode Sixel faster, and encodes it in pure Python without it. A
-    terminal that gets Kitty graphics or half-cell blocks never encodes Sixel
-    (the mode is chosen once per process), so there numpy is left out of the
-    first frame; the model header reader imports it after. Should a
-    textual-image ever need numpy for more than that, the import is simply
-    done again with it.
+    Half-cell blocks (most terminals without graphics, tmux) are drawn by
+    pelican-tui's own widget, so there neither textual-image nor Pillow is
+    imported before the first frame. Kitty graphics, Sixel and Unicode blocks
+    are textual-image's: imported here without its own terminal questions
+    (:func:`_textual_image_asks_nothing`), and without numpy unless pictures will
+    be drawn in Sixel: textual-image imports numpy (~0.1 s, a fifth of a
+    hello-world Textual app's whole start) only to encode Sixel faster, and
+    encodes it in pure Python without it. A terminal that gets Kitty graphics
+    never encodes Sixel (the mode is chosen once per process), so there numpy is
+    left out of the first frame; the model header reader imports it after.
+    Should a textual-image ever need numpy for more than that, the import is
+    simply done again with it.
     """
     from pelican_tui.terminal_caps import choose_image_mode
 
-    sixel = choose_image_mode(report, image_mode).mode == "sixel"
+    mode = choose_image_mode(report, image_mode).mode
+    if mode == "halfcell":
+        return
+    _survive_zero_sized_terminals()
     with _textual_image_asks_nothing(report.cell_px):
         try:
-            with _numpy_left_out(not sixel):
-                import pelican_tui.widgets.picture
+            with _numpy_left_out(mode != "sixel"):
+                import pelican_tui.widgets.textual_image_pictures
         except ImportError:
-            import pelican_tui.widgets.picture  # noqa: F401
+            import pelican_tui.widgets.textual_image_pictures  # noqa: F401
 
 
 def run_app(settings: Settings, prepared: Prepared) -> int:
@@ -117,7 +124,6 @@ def run_app(settings: Settings, prepared: Prepared) -> int:
     from pelican_tui.terminal_caps import detect_terminal
 
     return_large_blocks()  # pictures decoded run after run do not stay in RSS
-    _survive_zero_sized_terminals()
     import textual.app
     import textual.widgets  # noqa: F401
 

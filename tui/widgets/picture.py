@@ -1,9 +1,12 @@
 """A picture in the terminal: one PNG drawn as large as its box allows.
 
-:class:`PictureView` wraps textual-image. It keeps the picture's aspect ratio,
-centres it in whatever space the layout gives it (give the view a definite
-height, e.g. ``1fr``: two stacked ``height: auto`` images collapse), and shows
-a centred placeholder when there is no picture.
+:class:`PictureView` keeps the picture's aspect ratio, centres it in whatever
+space the layout gives it (give the view a definite height, e.g. ``1fr``: two
+stacked ``height: auto`` images collapse), and shows a centred placeholder
+when there is no picture. It draws half-cell blocks itself
+(:class:`RunsHalfcellImage`) and every other mode with textual-image
+(:mod:`.textual_image_pictures`, imported only when such a mode is used).
+Pillow is imported when the first picture is shown.
 
 Which protocol "auto" means is decided by :mod:`pelican_tui.terminal_caps`
 from what the terminal reported before Textual started (``launch`` asks it
@@ -18,10 +21,8 @@ import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Self, cast
+from typing import TYPE_CHECKING, Self
 
-from PIL import Image as PILImage
-from PIL import UnidentifiedImageError
 from rich.color import Color
 from rich.color_triplet import ColorTriplet
 from rich.segment import Segment
@@ -32,129 +33,89 @@ from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Static
-from textual_image.renderable import HalfcellImage as _HalfcellRenderable
-from textual_image.renderable import TGPImage as _TGPRenderable
-from textual_image.renderable import UnicodeImage as _UnicodeRenderable
-from textual_image.widget import HalfcellImage, SixelImage, TGPImage, UnicodeImage
-from textual_image.widget.sixel import _ImageSixelImpl, _NoopRenderable
 
-from pelican_tui.terminal_caps import SETTING_VALUES, ImageChoice, detected_choice
+from pelican_tui.terminal_caps import SETTING_VALUES, ImageChoice, detect_terminal, detected_choice
+
+if TYPE_CHECKING:
+    from PIL import Image as PILImage
 
 PICTURE_MODES: tuple[str, ...] = SETTING_VALUES
 """The modes a :class:`PictureView` accepts: "auto" and every drawing mode."""
 
-
-class _RepaintWhenSized(Widget):
-    """An image widget that takes a new picture without a layout when its size is set.
-
-    textual-image lays the whole screen out again for every new picture (its
-    size may follow the picture's). A :class:`PictureView` sets the widget's
-    width and height in cells before it gives it a picture, so a new picture
-    (every live preview, the final one) changes nothing a layout would compute
-    and needs only a repaint: a layout of the screen cost ~15-30 ms here, at
-    every preview.
-    """
-
-    _repaint_only = False
-
-    def show(self, picture: PILImage.Image) -> None:
-        width, height = self.styles.width, self.styles.height
-        sized = width is not None and height is not None and width.is_cells and height.is_cells
-        self._repaint_only = sized
-        try:
-            cast(Any, self).image = picture  # textual-image's property, on the classes mixed in
-        finally:
-            self._repaint_only = False
-
-    def refresh(
-        self, *regions: Region, repaint: bool = True, layout: bool = False, recompose: bool = False
-    ) -> Self:
-        layout = layout and not self._repaint_only
-        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
+UPPER_HALF = "\u2580"
 
 
-class _RunsOfCells(Widget):
-    """Draw neighbouring cells of the same colours as one run.
+class PictureWidget(Widget):
+    """What a :class:`PictureView` draws its picture with, in one drawing mode."""
 
-    textual-image's cell pictures give every cell its own segment, so every
-    cell costs a full colour escape (~40 bytes) even in a flat sky: a 78x40
-    half-cell pelican was ~100 KB per frame. Joining equal neighbours (what
-    an SVG's flat fills are made of) writes each run's colours once; the
-    picture is unchanged, cell for cell.
-    """
-
-    def render_line(self, y: int) -> Strip:
-        return Strip([_flat(segment) for segment in super().render_line(y)]).simplify()
+    def show(self, picture: PILImage.Image | None) -> None:
+        """Draw ``picture`` (None: nothing), given at the size it is drawn at (:func:`as_drawn`)."""
+        raise NotImplementedError
 
 
-_UPPER_HALF = "\u2580"
-
-
-def _flat(segment: Segment) -> Segment:
-    """A half-cell whose two halves share one colour is a space on that colour (1 byte, not 3)."""
-    text, style, control = segment
-    if (
-        style is not None
-        and style.color is not None
-        and style.color == style.bgcolor
-        and not control
-        and text == _UPPER_HALF * len(text)
-    ):
-        return Segment(" " * len(text), Style(bgcolor=style.bgcolor))
-    return segment
-
-
-class RunsHalfcellImage(
-    _RepaintWhenSized, _RunsOfCells, HalfcellImage, Renderable=_HalfcellRenderable
-):
+class RunsHalfcellImage(PictureWidget):
     """Half-cell blocks, drawn row by row; a new picture repaints only the rows it changed.
 
-    It draws through Textual's line API (:meth:`render_line`), from the picture
-    it is given when that has the widget's shape (two pixels a cell, as
-    :func:`as_drawn` makes it): each row is made once and kept until its pixels
+    It draws through Textual's line API (:meth:`render_line`), each cell's upper
+    half the colour of one pixel and its lower half the next row's, neighbours
+    of the same colours joined into one run (a flat fill, what an SVG is mostly
+    made of, writes its colour once): two pixels a cell, from the picture it is
+    given when that has the widget's shape (as :func:`as_drawn` makes it), else
+    from it scaled to that shape (as textual-image's half-cell drawing does;
+    the cells are the same). Each row is made once and kept until its pixels
     change. A new picture of the same shape (the next live preview) is compared
     with the one shown, and only the changed part of each changed row is
     repainted, so the terminal is sent what a new SVG element touched rather
-    than the whole picture (tens of KB per preview at 160x48). The cells drawn
-    are those of textual-image's own half-cell drawing, equal neighbours joined
-    (:class:`_RunsOfCells`); a picture of another shape is drawn by it.
+    than the whole picture (tens of KB per preview at 160x48).
+
+    It needs neither textual-image nor Pillow until it is given a picture.
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, *, name: str | None = None, id: str | None = None, classes: str | None = None
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self._image: PILImage.Image | None = None
         self._pixels: tuple[tuple[int, int], bytes] | None = None
-        """The size and RGB bytes of :attr:`_pixels_of` (None: not RGB)."""
-        self._pixels_of: object = None
-        """The picture :attr:`_pixels` were read from (stale once ``image`` is another)."""
+        """The size and RGB bytes of :attr:`image` (None: no picture, or not RGB)."""
+        self._scaled: tuple[tuple[int, int], bytes] | None = None
+        """:attr:`image` scaled to the widget's shape when it had another, as RGB bytes."""
         self._strips: dict[int, Strip] = {}
-        """Rows made for :attr:`_strips_for`, by row."""
-        self._strips_for: Style | None = None
-        self._quiet = False
-        super().__init__(*args, **kwargs)
+        """Rows made for :attr:`_strips_for` from the bytes :attr:`_strips_from`, by row."""
+        self._strips_for: tuple[Style, Size] | None = None
+        self._strips_from: bytes | None = None
 
-    def show(self, picture: PILImage.Image) -> None:
-        before = self._pixels if self.image is self._pixels_of else None
-        after = (picture.size, picture.tobytes()) if picture.mode == "RGB" else None
-        self._pixels, self._pixels_of = after, picture
+    @property
+    def image(self) -> PILImage.Image | None:
+        """The picture drawn (None: none)."""
+        return self._image
+
+    @image.setter
+    def image(self, picture: PILImage.Image | None) -> None:
+        self.show(picture)
+
+    def show(self, picture: PILImage.Image | None) -> None:
+        before = self._pixels if self._image is not None else None
+        after = (picture.size, picture.tobytes()) if picture and picture.mode == "RGB" else None
+        self._image, self._pixels, self._scaled = picture, after, None
         width, height = self.size
         shape = (width, height * 2)
         if after is None or before is None or not before[0] == after[0] == shape:
-            self._strips.clear()
-            super().show(picture)  # another shape, or the first: as textual-image would
+            self.refresh(layout=not self._sized_in_cells())  # another shape, or the first
             return
-        self._quiet = True  # textual-image's setter repaints everything: these rows instead
-        try:
-            super().show(picture)
-        finally:
-            self._quiet = False
+        if self._strips_from is before[1]:
+            self._strips_from = after[1]  # the rows not changed stay as they were made
         for y, first, last in changed_cells(before[1], after[1], width, height):
             self._strips.pop(y, None)
             self.refresh(Region(first, y, last - first + 1, 1))
 
+    def _sized_in_cells(self) -> bool:
+        width, height = self.styles.width, self.styles.height
+        return width is not None and height is not None and width.is_cells and height.is_cells
+
     def refresh(
         self, *regions: Region, repaint: bool = True, layout: bool = False, recompose: bool = False
     ) -> Self:
-        if self._quiet:
-            return self
         if repaint and not regions:
             self._strips.clear()
         return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
@@ -171,18 +132,30 @@ class RunsHalfcellImage(
         # would lay the screen out and paint the whole picture a second time.
         return super()._size_updated(size, virtual_size, container_size, layout=False)
 
+    def _pixels_drawn(self, shape: tuple[int, int]) -> bytes | None:
+        """The RGB bytes of the picture at ``shape`` (two pixels a cell); None: no picture."""
+        if self._image is None or 0 in shape:
+            return None
+        if self._pixels is not None and self._pixels[0] == shape:
+            return self._pixels[1]
+        if self._scaled is None or self._scaled[0] != shape:
+            scaled = self._image.convert("RGB").resize(shape)
+            self._scaled = (shape, scaled.tobytes())
+        return self._scaled[1]
+
     def render_line(self, y: int) -> Strip:
-        pixels = self._pixels if self.image is self._pixels_of else None
-        width, height = self.size
-        if pixels is None or pixels[0] != (width, height * 2) or not 0 <= y < height:
-            return super().render_line(y)
+        size = self.size
+        width, height = size
         base = self.visual_style.rich_style
-        if self._strips_for != base:
+        pixels = self._pixels_drawn((width, height * 2))
+        if pixels is None or not 0 <= y < height:
+            return Strip.blank(width, base)
+        if self._strips_for != (base, size) or self._strips_from is not pixels:
             self._strips.clear()
-            self._strips_for = base
+            self._strips_for, self._strips_from = (base, size), pixels
         strip = self._strips.get(y)
         if strip is None:
-            strip = self._strips[y] = _halfcell_row(pixels[1], width, y, base)
+            strip = self._strips[y] = _halfcell_row(pixels, width, y, base)
         return strip
 
 
@@ -214,7 +187,8 @@ def changed_cells(
 
 def _halfcell_row(pixels: bytes, columns: int, y: int, base: Style) -> Strip:
     """Row ``y`` of cells of an RGB picture ``columns`` wide, as textual-image draws it,
-    neighbours of the same colours joined (:class:`_RunsOfCells`)."""
+    neighbours of the same colours joined (a cell whose halves share a colour is a
+    space on it)."""
     stride = columns * 3
     upper = pixels[2 * y * stride : (2 * y + 1) * stride]
     lower = pixels[(2 * y + 1) * stride : (2 * y + 2) * stride]
@@ -235,19 +209,13 @@ def _halfcell_row(pixels: bytes, columns: int, y: int, base: Style) -> Strip:
             segments.append(Segment(" " * count, Style(bgcolor=_colour(bottom))))
         else:
             style = base + Style(color=_colour(top), bgcolor=_colour(bottom))
-            segments.append(Segment(_UPPER_HALF * count, style))
+            segments.append(Segment(UPPER_HALF * count, style))
         run_start = x
     return Strip(segments, columns)
 
 
 def _colour(rgb: bytes) -> Color:
     return Color.from_triplet(ColorTriplet(rgb[0], rgb[1], rgb[2]))
-
-
-class RunsUnicodeImage(
-    _RepaintWhenSized, _RunsOfCells, UnicodeImage, Renderable=_UnicodeRenderable
-):
-    """Unicode blocks, equal neighbours joined (see :class:`_RunsOfCells`)."""
 
 
 class _Placeholder(Static):
@@ -354,31 +322,17 @@ def palette_first(sixels: str) -> str:
     return sixels[: start.end()] + palette + body
 
 
-class _PaletteFirstSixels(_ImageSixelImpl):
-    """textual-image's Sixel drawing, with the palette written first (:func:`palette_first`)."""
+def widget_class(mode: str) -> type[PictureWidget]:
+    """The widget a drawing mode (:data:`~pelican_tui.terminal_caps.IMAGE_MODES`) draws with.
 
-    def _image_to_sixels(self, *args: object, **kwargs: object) -> str:
-        return palette_first(super()._image_to_sixels(*args, **kwargs))  # type: ignore[arg-type]
+    Half-cell blocks are pelican-tui's own; the others are textual-image's,
+    imported the first time one is asked for (:mod:`.textual_image_pictures`).
+    """
+    if mode == "halfcell":
+        return RunsHalfcellImage
+    from pelican_tui.widgets.textual_image_pictures import WIDGETS
 
-
-class RepaintTGPImage(_RepaintWhenSized, TGPImage, Renderable=_TGPRenderable):
-    """textual-image's Kitty graphics widget, repainted without a layout when it can be."""
-
-
-class PaletteFirstSixelImage(_RepaintWhenSized, SixelImage, Renderable=_NoopRenderable):
-    """textual-image's Sixel widget, drawing through :class:`_PaletteFirstSixels`."""
-
-    def compose(self) -> ComposeResult:
-        yield _PaletteFirstSixels(self.image, self._sixel_options)
-
-
-_WIDGETS: dict[str, type[_RepaintWhenSized]] = {
-    "tgp": RepaintTGPImage,
-    "sixel": PaletteFirstSixelImage,
-    "halfcell": RunsHalfcellImage,
-    "unicode": RunsUnicodeImage,
-}
-"""The widget each drawing mode (:data:`~pelican_tui.terminal_caps.IMAGE_MODES`) draws with."""
+    return WIDGETS[mode]
 
 
 def image_choice(mode: str = "auto") -> ImageChoice:
@@ -402,16 +356,12 @@ def image_mode_name() -> str:
 
 
 def cell_pixels() -> tuple[int, int]:
-    """Width and height of one terminal cell in pixels (as textual-image measured it)."""
-    try:
-        from textual_image._terminal import get_cell_size
-
-        size = get_cell_size()
-    except Exception:
+    """Width and height of one terminal cell in pixels, as the terminal or the kernel
+    said before Textual started; textual-image is handed the same (see ``launch``)."""
+    size = detect_terminal(ask=False).cell_px
+    if size is None or size[0] <= 0 or size[1] <= 0:
         return _DEFAULT_CELL_PIXELS
-    if size.width <= 0 or size.height <= 0:
-        return _DEFAULT_CELL_PIXELS
-    return size.width, size.height
+    return size
 
 
 def fit_cells(
@@ -448,6 +398,8 @@ def shaped_like(picture: PILImage.Image, width: int, height: int) -> PILImage.Im
     )
     if abs(canvas[0] - w) <= 1 and abs(canvas[1] - h) <= 1:
         return picture
+    from PIL import Image as PILImage
+
     page = PILImage.new("RGB", canvas, MATTE)
     page.paste(picture, ((canvas[0] - w) // 2, (canvas[1] - h) // 2))
     return page
@@ -455,6 +407,9 @@ def shaped_like(picture: PILImage.Image, width: int, height: int) -> PILImage.Im
 
 def png_size(png: bytes) -> tuple[int, int]:
     """The size in pixels the header of ``png`` gives, without decoding it. Raises ValueError."""
+    from PIL import Image as PILImage
+    from PIL import UnidentifiedImageError
+
     try:
         with PILImage.open(io.BytesIO(png)) as opened:
             return opened.size
@@ -464,6 +419,9 @@ def png_size(png: bytes) -> tuple[int, int]:
 
 def decode_png(png: bytes) -> PILImage.Image:
     """The picture in ``png`` as an RGB image on a white matte. Raises ValueError."""
+    from PIL import Image as PILImage
+    from PIL import UnidentifiedImageError
+
     try:
         with PILImage.open(io.BytesIO(png)) as opened:
             opened.load()
@@ -528,7 +486,7 @@ class PictureView(Widget):
         classes: str | None = None,
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
-        self._image_class = _WIDGETS[resolve_mode(mode)]
+        self._image_class = widget_class(resolve_mode(mode))
         self.mode = mode
         self.placeholder = placeholder
         self._png: bytes | None = None

@@ -1,0 +1,124 @@
+"""The picture widgets textual-image draws: Kitty graphics, Sixel and Unicode blocks.
+
+:class:`~pelican_tui.widgets.picture.PictureView` takes its image widget from
+here for every mode but half-cell blocks, which pelican-tui draws itself
+(:class:`~pelican_tui.widgets.picture.RunsHalfcellImage`). This module is
+imported only when one of these modes is used: importing textual-image (and
+Pillow with it) cost ~15 ms before a half-cell terminal's first frame (tmux,
+most SSH sessions) for widgets it never draws with.
+
+textual-image asks the terminal what it draws when it is imported; in the app
+:func:`pelican_tui.launch.import_picture_widgets` imports this module before
+Textual starts, with those questions already answered.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Self, cast
+
+from PIL import Image as PILImage
+from rich.segment import Segment
+from rich.style import Style
+from textual.app import ComposeResult
+from textual.geometry import Region
+from textual.strip import Strip
+from textual_image.renderable import TGPImage as _TGPRenderable
+from textual_image.renderable import UnicodeImage as _UnicodeRenderable
+from textual_image.widget import SixelImage, TGPImage, UnicodeImage
+from textual_image.widget.sixel import _ImageSixelImpl, _NoopRenderable
+
+from pelican_tui.widgets.picture import UPPER_HALF, PictureWidget, palette_first
+
+
+class _RepaintWhenSized(PictureWidget):
+    """An image widget that takes a new picture without a layout when its size is set.
+
+    textual-image lays the whole screen out again for every new picture (its
+    size may follow the picture's). A :class:`PictureView` sets the widget's
+    width and height in cells before it gives it a picture, so a new picture
+    (every live preview, the final one) changes nothing a layout would compute
+    and needs only a repaint: a layout of the screen cost ~15-30 ms here, at
+    every preview.
+    """
+
+    _repaint_only = False
+
+    def show(self, picture: PILImage.Image | None) -> None:
+        width, height = self.styles.width, self.styles.height
+        sized = width is not None and height is not None and width.is_cells and height.is_cells
+        self._repaint_only = sized
+        try:
+            cast(Any, self).image = picture  # textual-image's property, on the classes mixed in
+        finally:
+            self._repaint_only = False
+
+    def refresh(
+        self, *regions: Region, repaint: bool = True, layout: bool = False, recompose: bool = False
+    ) -> Self:
+        layout = layout and not self._repaint_only
+        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
+
+
+class _RunsOfCells(PictureWidget):
+    """Draw neighbouring cells of the same colours as one run.
+
+    textual-image's cell pictures give every cell its own segment, so every
+    cell costs a full colour escape (~40 bytes) even in a flat sky: a 78x40
+    half-cell pelican was ~100 KB per frame. Joining equal neighbours (what
+    an SVG's flat fills are made of) writes each run's colours once; the
+    picture is unchanged, cell for cell.
+    """
+
+    def render_line(self, y: int) -> Strip:
+        return runs_of_cells(super().render_line(y))
+
+
+def runs_of_cells(line: Strip) -> Strip:
+    """``line`` with neighbouring cells of the same colours joined (see :class:`_RunsOfCells`)."""
+    return Strip([_flat(segment) for segment in line]).simplify()
+
+
+def _flat(segment: Segment) -> Segment:
+    """A half-cell whose two halves share one colour is a space on that colour (1 byte, not 3)."""
+    text, style, control = segment
+    if (
+        style is not None
+        and style.color is not None
+        and style.color == style.bgcolor
+        and not control
+        and text == UPPER_HALF * len(text)
+    ):
+        return Segment(" " * len(text), Style(bgcolor=style.bgcolor))
+    return segment
+
+
+class RunsUnicodeImage(
+    _RepaintWhenSized, _RunsOfCells, UnicodeImage, Renderable=_UnicodeRenderable
+):
+    """Unicode blocks, equal neighbours joined (see :class:`_RunsOfCells`)."""
+
+
+class _PaletteFirstSixels(_ImageSixelImpl):
+    """textual-image's Sixel drawing, with the palette written first (:func:`palette_first`)."""
+
+    def _image_to_sixels(self, *args: object, **kwargs: object) -> str:
+        return palette_first(super()._image_to_sixels(*args, **kwargs))  # type: ignore[arg-type]
+
+
+class RepaintTGPImage(_RepaintWhenSized, TGPImage, Renderable=_TGPRenderable):
+    """textual-image's Kitty graphics widget, repainted without a layout when it can be."""
+
+
+class PaletteFirstSixelImage(_RepaintWhenSized, SixelImage, Renderable=_NoopRenderable):
+    """textual-image's Sixel widget, drawing through :class:`_PaletteFirstSixels`."""
+
+    def compose(self) -> ComposeResult:
+        yield _PaletteFirstSixels(self.image, self._sixel_options)
+
+
+WIDGETS: dict[str, type[PictureWidget]] = {
+    "tgp": RepaintTGPImage,
+    "sixel": PaletteFirstSixelImage,
+    "unicode": RunsUnicodeImage,
+}
+"""The widget each of these drawing modes draws with."""
