@@ -9,12 +9,15 @@ page, the copies textual-image draws from), so every run left some behind:
 in ``bench/memory_growth.py`` ~9 MiB of RSS that held nothing.
 :func:`return_large_blocks` fixes the threshold (``mallopt(M_MMAP_THRESHOLD)``,
 which also turns the raising off). Elsewhere than glibc it does nothing.
+
+``mallopt`` is looked up among the symbols the process has loaded (libc's
+among them), not by library name: ``ctypes.util.find_library`` runs
+``ldconfig -p`` in a subprocess, ~5-13 ms before the first frame.
 """
 
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import sys
 
 M_MMAP_THRESHOLD = -3
@@ -31,8 +34,7 @@ def return_large_blocks() -> bool:
     if not sys.platform.startswith("linux"):
         return False
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        mallopt = libc.mallopt
+        mallopt = ctypes.CDLL(None).mallopt  # this process's symbols: libc's, on glibc
     except (OSError, AttributeError):  # musl and others have no mallopt
         return False
     mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
