@@ -239,7 +239,7 @@ def main() -> None:
     else:
         from pelican_tui.allocator import return_large_blocks
 
-        return_large_blocks()  # as tui/launch.py does before the app starts
+        return_large_blocks()  # as the app does after its first frame
     if args.trace:
         tracemalloc.start(10)
     try:

@@ -59,7 +59,7 @@ async def test_the_blind_pair_lets_go_of_its_pictures_after_the_vote(
 
 
 def test_glibc_returns_large_freed_blocks() -> None:
-    """The launch's allocator setting takes on glibc (elsewhere it says it did nothing)."""
+    """The app's allocator setting takes on glibc (elsewhere it says it did nothing)."""
     import platform
     import sys
 

@@ -272,7 +272,8 @@ class PelicanApp(Voting):
 
     @work(exclusive=True, group="header", exit_on_error=False, name="read the model header")
     async def read_header_then_start(self) -> None:
-        """After the first frame: read the local model's header, show its facts, start it.
+        """After the first frame: read the local model's header, show its facts, start it
+        (and fix the allocator's threshold for large blocks, see :mod:`pelican_tui.allocator`).
 
         The first frame is the one with the footer's keys (Textual draws the screen
         two or three times before them): nothing here competes with drawing it. A
@@ -285,6 +286,9 @@ class PelicanApp(Voting):
             refreshed = asyncio.Event()
             self.call_after_refresh(refreshed.set)
             await refreshed.wait()
+        from pelican_tui.allocator import return_large_blocks  # (ctypes: not before the frame)
+
+        return_large_blocks()  # pictures decoded run after run do not stay in RSS
         if self.sample_resources:
             self.sample_loop()
         await self.engine.read_local_header()

