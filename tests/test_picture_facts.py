@@ -35,13 +35,16 @@ def renderer() -> Iterator[SvgRenderer]:
 
 
 def facts_for(answer: str, renderer: SvgRenderer, seconds: float | None = 2.5) -> dict[str, object]:
-    """What the engine would store: extract, draw in the sandbox, measure."""
+    """What the engine would store: extract, draw in the sandbox (which measures the
+    ink as it draws), measure the rest."""
     extraction = extract_svg(answer)
-    png = problem = None
+    png = problem = ink = None
     if extraction.svg is not None:
-        result = renderer.render_sync(extraction.svg, PNG_SIZE[0], PNG_SIZE[1], timeout_s=8.0)
-        png, problem = result.png, result.reason
-    facts = picture_facts(answer, extraction, png, problem, seconds)
+        result = renderer.render_sync(
+            extraction.svg, PNG_SIZE[0], PNG_SIZE[1], timeout_s=8.0, ink=True
+        )
+        png, problem, ink = result.png, result.reason, result.ink
+    facts = picture_facts(answer, extraction, png, problem, seconds, ink=ink)
     assert list(facts) == list(FACT_KEYS)
     return facts
 
@@ -225,6 +228,22 @@ def test_ink_of_drawn_pictures_matches_the_share_measured_over_every_pixel(
         drawn = renderer.render_sync((CORPUS / name).read_text(), *PNG_SIZE)
         assert drawn.png is not None
         assert ink_share(drawn.png) == pytest.approx(_sorted_pixels_ink(drawn.png), abs=1e-9)
+
+
+@pytest.mark.parametrize("background", ["white", None, "#87ceeb"])
+def test_the_renderer_measures_the_ink_the_png_has(
+    renderer: SvgRenderer, background: str | None
+) -> None:
+    """The worker measures the pixels it drew (no PNG to decode); the number is the
+    one the PNG gives, transparent pictures included."""
+    names = ("good_pelican_bicycle.svg", "good_pelican_classic.svg", "data_svg_images.svg")
+    for name in names:
+        svg = (CORPUS / name).read_bytes()
+        for size in (PNG_SIZE, (300, 200)):
+            drawn = renderer.render_sync(svg, *size, ink=True, background=background)
+            assert drawn.png is not None and drawn.ink is not None, name
+            assert drawn.ink == ink_share(drawn.png), (name, size)
+    assert renderer.render_sync(svg, 64, 64).ink is None  # not asked: not measured
 
 
 def test_bytes_that_are_not_a_png_have_no_ink_measure() -> None:

@@ -162,25 +162,47 @@ class _Recorder:
             return None
 
 
-async def render_png(
-    renderer: SvgRenderer | None, svg: str, size: tuple[int, int] = PNG_SIZE
-) -> tuple[bytes | None, str | None]:
+@dataclass(frozen=True, slots=True)
+class RunPicture:
+    """A run's picture as the sandbox drew it, or why not."""
+
+    png: bytes | None = None
+    problem: str | None = None
+    ink: float | None = None
+    """Its ink share, measured as it was drawn (None: not measured)."""
+
+
+async def render_picture(
+    renderer: SvgRenderer | None,
+    svg: str,
+    size: tuple[int, int] = PNG_SIZE,
+    *,
+    ink: bool = True,
+) -> RunPicture:
     """Render ``svg`` at ``size`` in the sandbox; if it fails as written, try once
-    more with balanced tags. Returns (png, why not)."""
+    more with balanced tags.
+
+    With ``ink`` the renderer measures the picture's ink share as it draws it: the
+    picture's facts then need no decoding of the PNG here, on the event loop,
+    where every millisecond is one the model's stream waits for (a 1024 px
+    picture: ~20 ms, most of it decoding; measured on the pixels drawn: ~8 ms,
+    in the worker)."""
     if renderer is None:
-        return None, None
+        return RunPicture()
     try:
-        result = await renderer.render(svg, size[0], size[1], timeout_s=RENDER_TIMEOUT_S)
+        result = await renderer.render(svg, size[0], size[1], timeout_s=RENDER_TIMEOUT_S, ink=ink)
         if result.ok:
-            return result.png, None
+            return RunPicture(result.png, None, result.ink)
         fixed = repair_svg(svg)
         if fixed != svg:
-            retry = await renderer.render(fixed, size[0], size[1], timeout_s=RENDER_TIMEOUT_S)
+            retry = await renderer.render(
+                fixed, size[0], size[1], timeout_s=RENDER_TIMEOUT_S, ink=ink
+            )
             if retry.ok:
-                return retry.png, None
+                return RunPicture(retry.png, None, retry.ink)
     except Exception as error:  # a picture must never cost the run its record
-        return None, f"could not render: {error}"
-    return None, result.reason
+        return RunPicture(None, f"could not render: {error}")
+    return RunPicture(None, result.reason)
 
 
 async def execute_run(spec: RunSpec, ctx: RunContext) -> RunResult:
@@ -274,16 +296,17 @@ async def _execute(spec: RunSpec, ctx: RunContext) -> RunResult:
         emit(Failed("the stream ended without a result"))
 
     extraction = extract_svg(acc.answer_text)
-    png: bytes | None = None
-    render_problem: str | None = None
+    picture = RunPicture()
     if extraction.svg is not None:
-        png, render_problem = await render_png(ctx.renderer, extraction.svg)
+        picture = await render_picture(ctx.renderer, extraction.svg)
+    png, render_problem = picture.png, picture.problem
     facts = picture_facts(
         acc.answer_text,
         extraction,
         png,
         render_problem,
         time.monotonic() - sent if png is not None else None,
+        ink=picture.ink,
     )
     svg_note = extraction.note
     if render_problem:

@@ -35,20 +35,20 @@ run, shown beside the picture and usable to filter a gallery:
 The SVG is model output, so it is never parsed as XML here: elements are
 counted by one linear scan that skips comments, CDATA, processing
 instructions and declarations, and expands nothing (an entity bomb is a few
-tags). The PNG is decoded with Pillow, at most :data:`MAX_INK_SIDE` pixels a
-side (a larger one is reduced first).
+tags). Ink is measured by :func:`~.ink.ink_of` on the picture the sandboxed
+renderer drew, as it drew it (a run's picture), or on the PNG decoded with
+Pillow, at most :data:`MAX_INK_SIDE` pixels a side (a larger one is reduced
+first).
 """
 
 from __future__ import annotations
 
 import io
 import re
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 from pelican_tui.backends.svg.extract import SvgExtraction
-
-if TYPE_CHECKING:
-    from PIL import Image
+from pelican_tui.backends.svg.ink import BACKGROUND_TOLERANCE, MAX_INK_SIDE, ink_of
 
 __all__ = [
     "BACKGROUND_TOLERANCE",
@@ -62,10 +62,6 @@ __all__ = [
 
 EMPTY_INK = 0.002
 """A picture with less ink than this share of its pixels (0.2 %) is "empty"."""
-BACKGROUND_TOLERANCE = 8
-"""How far (0..255, per channel) a pixel may be from the background and still be background."""
-MAX_INK_SIDE = 1024
-"""Larger PNGs are reduced to this many pixels a side before ink is measured."""
 
 FACT_KEYS = (
     "renders",
@@ -119,57 +115,15 @@ def ink_share(png: bytes) -> float:
     """The share (0..1) of ``png``'s pixels that are not background (see the module doc).
 
     Transparent pixels are laid on white first. Raises ``OSError`` or
-    ``ValueError`` (Pillow's) for bytes that are not an image.
-
-    Pillow's C loops only (a lookup table per channel and a histogram), no
-    per-pixel arrays: a 1024x1024 picture costs about a third of what sorting
-    its pixels did, most of it the PNG's decoding. The background is found
-    from the channels' histograms when that colour covers more than half the
-    picture (it is then the most common colour, the usual case: a letterbox or
-    a sky); otherwise every colour is counted.
+    ``ValueError`` (Pillow's) for bytes that are not an image. Decoding the
+    PNG is most of the cost (a 1024x1024 picture: ~10 ms); the sandboxed
+    renderer measures the picture it draws for a run without it
+    (:func:`~.ink.ink_of`, the same measure).
     """
     from PIL import Image
 
     with Image.open(io.BytesIO(png)) as image:
-        if max(image.size) > MAX_INK_SIDE:
-            image.thumbnail((MAX_INK_SIDE, MAX_INK_SIDE))
-        if image.mode == "RGB" and "transparency" not in image.info:
-            rgb = image.convert("RGB")
-        else:
-            rgba = image.convert("RGBA")
-            alpha = cast("tuple[tuple[int, int], ...]", rgba.getextrema())[3]
-            if alpha[0] < 255:
-                white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-                rgba = Image.alpha_composite(white, rgba)
-            rgb = rgba.convert("RGB")
-    total = rgb.width * rgb.height
-    if not total:
-        return 0.0
-    return 1.0 - _pixels_near(rgb, _background(rgb, total), BACKGROUND_TOLERANCE) / total
-
-
-def _background(rgb: Image.Image, total: int) -> tuple[int, int, int]:
-    """The most common colour of ``rgb`` (of equals, the lowest as 0xRRGGBB)."""
-    hist = rgb.histogram()
-    guess = tuple(max(range(256), key=lambda v: hist[256 * band + v]) for band in range(3))
-    if 2 * _pixels_near(rgb, guess, 0) > total:  # a majority: no other colour can beat it
-        return guess[0], guess[1], guess[2]
-    colours = cast("list[tuple[int, tuple[int, int, int]]]", rgb.getcolors(total))
-    _, (red, green, blue) = max(
-        colours, key=lambda item: (item[0], -((item[1][0] << 16) | (item[1][1] << 8) | item[1][2]))
-    )
-    return red, green, blue
-
-
-def _pixels_near(rgb: Image.Image, colour: tuple[int, ...], within: int) -> int:
-    """How many pixels of ``rgb`` are within ``within`` of ``colour`` on every channel."""
-    from PIL import ImageChops
-
-    red, green, blue = (
-        band.point([255 if abs(value - target) <= within else 0 for value in range(256)])
-        for band, target in zip(rgb.split(), colour, strict=True)
-    )
-    return ImageChops.multiply(ImageChops.multiply(red, green), blue).histogram()[255]
+        return ink_of(image)
 
 
 def picture_facts(
@@ -178,6 +132,8 @@ def picture_facts(
     png: bytes | None,
     render_problem: str | None,
     seconds_to_picture: float | None,
+    *,
+    ink: float | None = None,
 ) -> dict[str, Any]:
     """The facts of one run's picture (keys in :data:`FACT_KEYS`; see the module doc).
 
@@ -186,13 +142,18 @@ def picture_facts(
     when it could not be drawn or was not tried), ``render_problem`` the
     renderer's reason when it refused. Never raises for anything about the
     answer or the PNG: a PNG that cannot be decoded has no ink measure.
+    ``ink``: the share the renderer measured as it drew ``png``
+    (:attr:`~.render.RenderResult.ink`); None: measured here, from ``png``.
     """
     svg = extraction.svg
     has_svg = svg is not None
     # An SVG whose first tag was cut off cannot be drawn, but it is an SVG.
     started = has_svg or _SVG_START.search(answer) is not None
-    ink: float | None = None
-    if png is not None:
+    if png is None:
+        ink = None
+    elif ink is not None:
+        ink = round(ink, 6)
+    else:
         try:
             ink = round(ink_share(png), 6)
         except (OSError, ValueError):  # not an image after all: no measure

@@ -75,6 +75,9 @@ class RenderResult:
     """One line for people when not ``ok``, e.g. "SVG too large (600 KB > 512 KB)"."""
     elapsed_s: float
     """Wall-clock seconds for the whole call, including any worker restart."""
+    ink: float | None = None
+    """The picture's ink share (:func:`~.ink.ink_of`), measured by the worker on the
+    pixels it drew when asked (``ink=True``); None otherwise."""
 
 
 class _WorkerGone(Exception):
@@ -234,6 +237,7 @@ class SvgRenderer:
         timeout_s: float = 5.0,
         *,
         background: str | None = "white",
+        ink: bool = False,
     ) -> RenderResult:
         """Render ``svg`` to a PNG of ``width`` x ``height`` pixels.
 
@@ -242,6 +246,9 @@ class SvgRenderer:
         the height from the SVG's aspect ratio (viewBox, else width/height),
         capped at 4 x ``width``. ``timeout_s`` bounds the render itself; a
         worker that must (re)start first gets ``start_timeout_s`` for that.
+
+        ``ink``: measure the picture's ink share as it is drawn
+        (:attr:`RenderResult.ink`; cheaper than decoding the PNG to measure it).
 
         Never raises for anything about the SVG; raises ValueError for sizes
         outside 1..:data:`MAX_SIDE` or a malformed ``background``, and
@@ -260,12 +267,21 @@ class SvgRenderer:
                 f"{self.max_input_bytes // 1024} KB)",
                 time.perf_counter() - started,
             )
-        header = json.dumps({"width": width, "height": height, "background": background})
+        request: dict[str, Any] = {"width": width, "height": height, "background": background}
+        if ink:
+            request["ink"] = True
         with self._lock:
             if self._closed:
                 raise RuntimeError("the SVG renderer is closed")
-            ok, png, reason = self._exchange(header.encode(), data, timeout_s)
-        return RenderResult(ok, png, reason, time.perf_counter() - started)
+            ok, png, reason, reply = self._exchange(json.dumps(request).encode(), data, timeout_s)
+        share = reply.get("ink")
+        return RenderResult(
+            ok,
+            png,
+            reason,
+            time.perf_counter() - started,
+            float(share) if ok and isinstance(share, int | float) else None,
+        )
 
     render = _in_a_thread(render_sync)
     """:meth:`render_sync` without blocking the event loop: same arguments, awaited.
@@ -279,8 +295,9 @@ class SvgRenderer:
 
     def _exchange(
         self, header: bytes, data: bytes, timeout_s: float
-    ) -> tuple[bool, bytes | None, str | None]:
-        """Send one request and read its reply. Caller holds the lock.
+    ) -> tuple[bool, bytes | None, str | None, dict[str, Any]]:
+        """Send one request and read its reply (ok, PNG, why not, the reply's fields).
+        Caller holds the lock.
 
         A worker that dies mid-request gets one fresh successor: it may have
         been killed from outside between requests. If the successor dies on
@@ -292,7 +309,7 @@ class SvgRenderer:
             try:
                 process = self._ensure_worker()
             except RuntimeError as exc:
-                return False, None, str(exc)
+                return False, None, str(exc), {}
             deadline = time.monotonic() + timeout_s
             try:
                 self._send(process, header, data, deadline)
@@ -300,16 +317,16 @@ class SvgRenderer:
                 png = self._receive(process, deadline)
             except _TimedOut:
                 self._discard_worker()
-                return False, None, timed_out
+                return False, None, timed_out, {}
             except (_WorkerGone, ValueError):  # ValueError: a garbled frame
                 crashed = f"the SVG renderer crashed ({_exit_description(self._discard_worker())})"
                 continue
             if reply.get("exit"):
                 self._discard_worker()
             if reply.get("ok"):
-                return True, png, None
-            return False, None, str(reply.get("reason") or "the SVG could not be rendered")
-        return False, None, crashed
+                return True, png, None, reply
+            return False, None, str(reply.get("reason") or "the SVG could not be rendered"), reply
+        return False, None, crashed, {}
 
     def _ensure_worker(self) -> subprocess.Popen[bytes]:
         process = self._process

@@ -3,8 +3,8 @@
 :class:`~pelican_tui.backends.svg.render.SvgRenderer` starts this module as
 ``python -m pelican_tui.backends.svg.worker`` and talks to it over its stdin
 and stdout with length-prefixed frames (see :func:`write_frame`). It imports
-only the standard library, cairosvg and defusedxml: never Textual, never the
-rest of pelican-tui.
+only the standard library, cairosvg, defusedxml and Pillow (cairosvg's), and
+:mod:`.ink`: never Textual, never the rest of pelican-tui.
 
 Every SVG goes through the same steps, here or in-process (benchmark only):
 
@@ -314,21 +314,53 @@ def render_png(
     This is the whole pipeline the worker runs, without its isolation: use it
     only for trusted input or to measure the worker's overhead.
     """
+    return render_picture(data, width, height, background)[0]
+
+
+def render_picture(
+    data: bytes,
+    width: int,
+    height: int | None = None,
+    background: str | None = "white",
+    *,
+    ink: bool = False,
+) -> tuple[bytes, float | None]:
+    """:func:`render_png`, and with ``ink`` the picture's ink share measured on the
+    pixels just drawn (:func:`~.ink.ink_of`, as on the PNG decoded, without decoding
+    it; None if it could not be measured)."""
+    from cairosvg.parser import Tree
     from cairosvg.surface import PNGSurface
 
     root = sanitize(data)
     out_width, out_height = output_size(root, width, height)
     cleaned = serialize(root)
-    # PNGSurface.convert, not svg2png: only convert passes url_fetcher on.
-    png: bytes = PNGSurface.convert(
-        bytestring=cleaned,
-        unsafe=False,
-        url_fetcher=data_only_fetcher,
-        output_width=out_width,
-        output_height=out_height,
-        background_color=background,
-    )
-    return png
+    # What PNGSurface.convert does, kept apart so the drawn pixels can be measured
+    # before they are written as PNG (url_fetcher goes to the parser, as convert
+    # passes it on).
+    tree = Tree(bytestring=cleaned, unsafe=False, url_fetcher=data_only_fetcher)
+    output = io.BytesIO()
+    surface = PNGSurface(tree, output, 96, None, None, None, 1, out_width, out_height, background)
+    share = _ink_of_surface(surface.cairo) if ink else None
+    surface.finish()
+    return output.getvalue(), share
+
+
+def _ink_of_surface(cairo_surface: Any) -> float | None:
+    """The ink share of a cairo ARGB32 image surface (premultiplied, native-endian)."""
+    if sys.byteorder != "little":
+        return None  # the pixels' byte order differs: the caller measures the PNG
+    try:
+        from PIL import Image
+
+        from pelican_tui.backends.svg.ink import ink_of
+
+        cairo_surface.flush()
+        size = (cairo_surface.get_width(), cairo_surface.get_height())
+        pixels = bytes(cairo_surface.get_data())
+        image = Image.frombuffer("RGBA", size, pixels, "raw", "BGRa", cairo_surface.get_stride(), 1)
+        return ink_of(image)
+    except Exception:  # a measure is optional; the picture is not
+        return None
 
 
 def _one_line(text: str, limit: int = 200) -> str:
@@ -407,21 +439,31 @@ def _limit_cpu_for_next_request() -> None:
 def _handle(header: dict[str, Any], data: bytes, memory_limit: int) -> tuple[dict[str, Any], bytes]:
     started = time.perf_counter()
     try:
-        png = render_png(data, int(header["width"]), header.get("height"), header.get("background"))
+        png, ink = render_picture(
+            data,
+            int(header["width"]),
+            header.get("height"),
+            header.get("background"),
+            ink=bool(header.get("ink")),
+        )
     except Exception as exc:  # MemoryError and RecursionError included
         reason = describe_failure(exc, memory_limit)
         # After running out of memory the process may be in a poor state:
         # answer, then exit; the parent starts a fresh worker next time.
         return {"ok": False, "reason": reason, "exit": isinstance(exc, MemoryError)}, b""
-    return {"ok": True, "elapsed_s": time.perf_counter() - started}, png
+    reply: dict[str, Any] = {"ok": True, "elapsed_s": time.perf_counter() - started}
+    if ink is not None:
+        reply["ink"] = ink
+    return reply, png
 
 
 def main(argv: list[str] | None = None) -> int:
     """Serve render requests until stdin closes.
 
-    Request: a JSON frame ``{"width", "height", "background"}`` then a frame
-    with the SVG bytes. Reply: a JSON frame ``{"ok", "reason"?, "exit"?}`` then
-    a frame with the PNG (empty on failure). The first frame written is
+    Request: a JSON frame ``{"width", "height", "background", "ink"?}`` then a
+    frame with the SVG bytes. Reply: a JSON frame ``{"ok", "reason"?, "exit"?,
+    "ink"?}`` (``ink``: the picture's ink share, when asked for) then a frame
+    with the PNG (empty on failure). The first frame written is
     ``{"ready": true, "pid": N}`` once imports and limits are in place.
     """
     args = sys.argv[1:] if argv is None else argv
@@ -440,6 +482,8 @@ def main(argv: list[str] | None = None) -> int:
     from PIL import Image
 
     Image.init()  # load every image plugin now, not lazily from disk mid-render
+    import pelican_tui.backends.svg.ink  # noqa: F401  # measures a run's picture
+
     # Draw text once before the limits: fontconfig finds the fonts (and may
     # write its cache, which RLIMIT_FSIZE would forbid later).
     render_png(_WARM_UP, 8, 8)
