@@ -16,7 +16,12 @@ from _server_support import server_binary, tiny_model
 
 from pelican_tui.backends.llama.config import ServerConfig
 from pelican_tui.backends.llama.process import LlamaServer
-from pelican_tui.backends.resources import ResourceSample, ResourceSampler, format_bytes
+from pelican_tui.backends.resources import (
+    ResourceSample,
+    ResourceSampler,
+    descendant_pids,
+    format_bytes,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -139,3 +144,26 @@ async def test_stream_skips_ticks_a_slow_consumer_missed_instead_of_bursting() -
         burst += 1
     await stream.aclose()  # type: ignore[attr-defined]
     assert burst <= 3, f"{burst} samples in two intervals: missed ticks were replayed"
+
+
+def test_descendants_are_those_psutil_finds_and_the_sampler_measures_them() -> None:
+    """The children files of /proc give the tree psutil gives (from every process's
+    stat); the sampler adds a child's memory to the server's."""
+    import subprocess
+
+    script = "sleep 60 & (sleep 60 & sleep 60; wait) & wait"
+    tree = subprocess.Popen(["sh", "-c", script], start_new_session=True)
+    try:
+        root = psutil.Process(tree.pid)
+        deadline = time.monotonic() + 10
+        while len(root.children(recursive=True)) < 4 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        expected = sorted(child.pid for child in root.children(recursive=True))
+        assert len(expected) >= 4
+        assert sorted(descendant_pids(tree.pid) or []) == expected
+        sample = ResourceSampler(server_pid=lambda: tree.pid).sample()
+        assert sample.server_rss is not None and sample.server_rss > root.memory_info().rss
+    finally:
+        os.killpg(tree.pid, 9)
+        tree.wait()
+    assert descendant_pids(tree.pid) is None  # gone: the caller falls back to psutil
