@@ -121,7 +121,7 @@ def run_rounds(workload: Workload, runs: int) -> list[dict[str, Any]]:
         say(
             f"  tok/s app {mean([s['server_tok_s'] for s in app['streams']]) or 0:.1f} "
             f"bare {mean([s['server_tok_s'] for s in bare['streams']]) or 0:.1f} · "
-            f"UI CPU/server CPU {app['app_cpu_s'] / max(app['server_cpu_s'], 1e-9):.3f} · "
+            f"UI CPU/server CPU {app_cpu(app) / max(app['server_cpu_s'], 1e-9):.3f} · "
             f"{app['terminal_bytes'] / max(tokens(app['streams']), 1):.0f} B/token · "
             f"first frame {app['first_frame_s']:.2f} s · RSS {app['rss_bytes'] / MIB:.0f} MiB"
         )
@@ -230,37 +230,36 @@ def build_figures(
     )
     add(
         "2",
-        "UI cost: pelican-tui CPU s per llama-server CPU s (children excluded)",
+        "UI cost: pelican-tui CPU s (its SVG worker included) per llama-server CPU s",
         "ratio",
-        [a["app_cpu_s"] / a["server_cpu_s"] for a in apps if a["server_cpu_s"] > 0],
+        [app_cpu(a) / a["server_cpu_s"] for a in apps if a["server_cpu_s"] > 0],
         "bare client CPU s per server CPU s",
         [b["client_cpu_s"] / b["server_cpu_s"] for b in bares if b["server_cpu_s"] > 0],
         target="<= 0.05",
         limit=0.05,
+        note="the SVG worker's pictures are the app's work, so its CPU is counted "
+        "(figure 2b: the app process alone, as figure 2 was measured before)",
     )
     add(
         "2b",
-        "UI cost including the SVG worker process",
+        "UI cost without the SVG worker process (the app process alone)",
         "ratio",
-        [
-            (a["app_cpu_s"] + a["svg_worker_cpu_s"]) / a["server_cpu_s"]
-            for a in apps
-            if a["server_cpu_s"] > 0
-        ],
+        [a["app_cpu_s"] / a["server_cpu_s"] for a in apps if a["server_cpu_s"] > 0],
         "bare client",
         [b["client_cpu_s"] / b["server_cpu_s"] for b in bares if b["server_cpu_s"] > 0],
     )
     add(
         "2d",
-        "UI cost per token: pelican-tui CPU per generated token (children excluded)",
+        "UI cost per token: pelican-tui CPU (its SVG worker included) per generated token",
         "us",
-        [a["app_cpu_s"] * 1e6 / max(tokens(a["streams"]), 1) for a in apps],
+        [app_cpu(a) * 1e6 / max(tokens(a["streams"]), 1) for a in apps],
         "bare client CPU per generated token",
         [b["client_cpu_s"] * 1e6 / max(tokens(b["streams"]), 1) for b in bares],
         note="the figure to drive down whatever the model: llama-server's CPU per token "
         "grows with the model, pelican-tui's should not. Medians of the server's own CPU per "
         f"token in the same rounds: {_server_cpu_per_token(apps):.0f} us (app side), "
-        f"{_server_cpu_per_token(bares):.0f} us (bare side).",
+        f"{_server_cpu_per_token(bares):.0f} us (bare side); of the SVG worker's: "
+        f"{_worker_cpu_per_token(apps):.0f} us.",
     )
     add(
         "2c",
@@ -374,6 +373,18 @@ def build_figures(
         note=f"memory bandwidth: {ceiling['method']} ({ceiling['measured_at']}).",
     )
     return figures
+
+
+def app_cpu(app: dict[str, Any]) -> float:
+    """CPU seconds of the app's side of a round: its process and its SVG worker
+    (the pictures it draws are its work; llama-server, its other child, is not)."""
+    return float(app["app_cpu_s"] + app.get("svg_worker_cpu_s", 0.0))
+
+
+def _worker_cpu_per_token(apps: list[dict[str, Any]]) -> float:
+    return statistics.median(
+        a.get("svg_worker_cpu_s", 0.0) * 1e6 / max(tokens(a["streams"]), 1) for a in apps
+    )
 
 
 def _server_cpu_per_token(sides: list[dict[str, Any]]) -> float:
