@@ -47,22 +47,28 @@ from pelican_tui.terminal_caps import TerminalReport
 
 import_picture_widgets(TerminalReport(tty=True, asked=True), "halfcell")
 from pelican_tui.app import PelicanApp
+from textual.widgets import Footer
 
 settings = load_settings({"ui": {"image_mode": "halfcell", "theme": "pelican-dark"}})
 app = PelicanApp(settings, Prepared(None, None), start_server=False, sample_resources=False)
 
 async def first_frame():
-    async with app.run_test(size=(160, 48)) as pilot:
-        await pilot.pause()
-        print(sorted({m.split(".")[0] for m in sys.modules} & {"PIL", "textual_image"}))
+    async with app.run_test(size=(160, 48)):
+        footer = app.query_one(Footer)
+        while not any(key.size.width for key in footer.children):  # the frame with the keys
+            await asyncio.sleep(0)
+        later = ("PIL", "textual_image", "ctypes", "tarfile", "pelican_tui.backends.store")
+        print(sorted(m for m in sys.modules if m.startswith(later)))
 
 asyncio.run(first_frame())
 """
 
 
-def test_half_cell_pictures_need_neither_textual_image_nor_pillow_at_start() -> None:
+def test_the_first_frame_waits_for_none_of_what_comes_after_it() -> None:
     """Half-cell blocks are drawn by pelican-tui's own widget: a terminal that gets
-    them (tmux, most without graphics) imports neither before the first frame."""
+    them (tmux, most without graphics) imports neither textual-image nor Pillow
+    before the first frame. Nor the allocator setting's ctypes, the llama-server
+    build's tarfile, or the session store (its records are types to the engine)."""
     import subprocess
     import sys
 

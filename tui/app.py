@@ -16,7 +16,7 @@ import json
 import signal
 import time
 from dataclasses import dataclass, replace
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import events, work
 from textual.app import App, ComposeResult
@@ -51,7 +51,6 @@ from pelican_tui.backends.prompt_sets import NamedPrompt, PromptSet
 from pelican_tui.backends.protocol import EFFORTS, BackendStatus
 from pelican_tui.backends.resources import ResourceSample
 from pelican_tui.backends.settings import LocalSettings, Settings
-from pelican_tui.backends.store.records import Slot
 from pelican_tui.backends.svg.extract import close_partial_svg
 from pelican_tui.commands import PelicanCommands
 from pelican_tui.messages import KeyRow, ResourceTick, ServerStatusChanged
@@ -61,6 +60,9 @@ from pelican_tui.widgets.memory_panel import MemoryHistory
 from pelican_tui.widgets.model_pane import ModelPane
 from pelican_tui.widgets.picture import resolve_mode
 from pelican_tui.widgets.status_bar import StatusBar
+
+if TYPE_CHECKING:
+    from pelican_tui.backends.store.records import Slot
 
 NARROW_BELOW = 100
 PROMPT_HISTORY = 20

@@ -19,10 +19,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from pelican_tui.backends.store.records import Winner
-
 if TYPE_CHECKING:
-    from pelican_tui.backends.store.records import Vote
+    from pelican_tui.backends.store.records import Vote, Winner
     from pelican_tui.backends.store.sessions import SessionStore
 
 WINNER_WORDS: dict[str, str] = {

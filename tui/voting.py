@@ -29,7 +29,6 @@ from textual.widgets import Input
 
 from pelican_tui.backends.engine.comparison import SLOTS, ComparisonEngine
 from pelican_tui.backends.settings import Settings
-from pelican_tui.backends.store.records import Slot, Verdict, Winner
 from pelican_tui.messages import KeyRow
 from pelican_tui.terminal_title import TerminalTitle
 from pelican_tui.votes import WINNER_WORDS, Contender, VotePair, facts_line, shown_as, store_vote
@@ -40,6 +39,7 @@ if TYPE_CHECKING:
     from pelican_tui.backends.engine.batch import BatchStep
     from pelican_tui.backends.engine.comparison import ComparisonResult
     from pelican_tui.backends.engine.run import RunResult
+    from pelican_tui.backends.store.records import Slot, Verdict, Winner
     from pelican_tui.widgets.model_pane import ModelPane
 
 SAMPLE_STEPS = (1, 2, 4, 8)

@@ -46,7 +46,6 @@ from pelican_tui.backends.llama.prepare import Prepared
 from pelican_tui.backends.llama.process import ServerState, StatusCallback
 from pelican_tui.backends.protocol import BackendStatus, GenerationRequest
 from pelican_tui.backends.settings import LocalSettings, Settings
-from pelican_tui.backends.store.records import Slot
 
 if TYPE_CHECKING:
     from pelican_tui.backends.engine.router_sides import RouterSide
@@ -62,6 +61,7 @@ if TYPE_CHECKING:
     )
     from pelican_tui.backends.llama.router import RouterPlan
     from pelican_tui.backends.resources import ResourceSample, ResourceSampler
+    from pelican_tui.backends.store.records import Slot
     from pelican_tui.backends.store.sessions import SessionStore
     from pelican_tui.backends.svg.render import SvgRenderer
 

@@ -29,10 +29,10 @@ from pelican_tui.backends.openai_compat.probe import short_model_name
 from pelican_tui.backends.openai_compat.server_kinds import LLAMA_CPP
 from pelican_tui.backends.protocol import BackendStatus, Effort, GenerationRequest, ModelBackend
 from pelican_tui.backends.settings import LocalSettings, Settings
-from pelican_tui.backends.store.records import BackendKind
 
 if TYPE_CHECKING:
     from pelican_tui.backends.llama.gguf_info import GGUFInfo
+    from pelican_tui.backends.store.records import BackendKind
 
 LOCAL, REMOTE, CLAUDE = "local", "remote", "claude"
 """The keys of the sides (a :class:`PaneChoice` names one)."""

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pelican_tui.backends.events import GenerationEvent
-from pelican_tui.backends.store.records import Slot
 
 if TYPE_CHECKING:
     from pelican_tui.backends.engine.record import RunAccumulator
     from pelican_tui.backends.engine.run import RunResult, RunSpec
+    from pelican_tui.backends.store.records import Slot
 
 
 @dataclass(frozen=True, slots=True)

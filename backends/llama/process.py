@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import enum
 import functools
 import os
@@ -173,6 +172,8 @@ def _prctl() -> Callable[..., int] | None:
     """libc's ``prctl``, resolved once in the parent (never between fork and exec)."""
     if not sys.platform.startswith("linux"):
         return None
+    import ctypes  # here, not at import: on the way to the TUI's first frame nothing spawns
+
     try:
         func = ctypes.CDLL(None, use_errno=True).prctl
     except (OSError, AttributeError):
