@@ -28,12 +28,10 @@ from textual.widgets import Footer, Input
 from textual.worker import Worker, WorkerState
 
 from pelican_tui.backends import locations
-from pelican_tui.backends.engine.batch import BatchStep, plan_batch, run_step
 from pelican_tui.backends.engine.comparison import (
     SLOTS,
     ComparisonEngine,
 )
-from pelican_tui.backends.engine.record import finished_from_record
 from pelican_tui.backends.engine.sides import PaneChoice, ServerHandle, Side
 from pelican_tui.backends.engine.updates import (
     RunEnded,
@@ -47,7 +45,6 @@ from pelican_tui.backends.engine.updates import (
 from pelican_tui.backends.events import Failed, TextDelta
 from pelican_tui.backends.llama.prepare import Prepared
 from pelican_tui.backends.llama.process import ServerStartError, ServerState, ServerStatus
-from pelican_tui.backends.prompt_sets import NamedPrompt, PromptSet
 from pelican_tui.backends.protocol import EFFORTS, BackendStatus
 from pelican_tui.backends.resources import ResourceSample
 from pelican_tui.backends.settings import LocalSettings, Settings
@@ -62,6 +59,9 @@ from pelican_tui.widgets.picture import resolve_mode
 from pelican_tui.widgets.status_bar import StatusBar
 
 if TYPE_CHECKING:
+    # Imported by the first run or prompt set, not by the first frame.
+    from pelican_tui.backends.engine.batch import BatchStep
+    from pelican_tui.backends.prompt_sets import PromptSet
     from pelican_tui.backends.store.records import Slot
 
 NARROW_BELOW = 100
@@ -71,6 +71,7 @@ ANY_SCREEN_ACTIONS = ("help", "quit")
 DEFAULT_THEME = "pelican-dark"
 WARM_UP_MODULES = (
     "pelican_tui.backends.engine.run",  # with the session store and exports
+    "pelican_tui.backends.engine.batch",  # with the prompt sets
     "pelican_tui.backends.svg.render",
     "pelican_tui.backends.host_info",
     "pelican_tui.backends.llama.binary",
@@ -536,6 +537,9 @@ class PelicanApp(Voting):
 
     def action_run_both(self) -> None:
         """Run every pane on the prompt, :attr:`samples` times (one session per sample)."""
+        from pelican_tui.backends.engine.batch import plan_batch
+        from pelican_tui.backends.prompt_sets import NamedPrompt
+
         self._take_prompt()
         self._run_batch(plan_batch([NamedPrompt("prompt", self.prompt)], self.samples))
 
@@ -561,6 +565,8 @@ class PelicanApp(Voting):
     def run_prompt_set(self, prompt_set: PromptSet) -> None:
         """Run every pane on every prompt of ``prompt_set``, :attr:`samples` times each
         (one session per prompt and sample, as ``pelican-tui run --set NAME``)."""
+        from pelican_tui.backends.engine.batch import plan_batch
+
         self._run_batch(plan_batch(prompt_set, self.samples))
         count = len(prompt_set.prompts)
         times = f", {self.samples} samples each" if self.samples > 1 else ""
@@ -594,6 +600,9 @@ class PelicanApp(Voting):
     ) -> None:
         """Run ``choices`` through the engine, step by step (one prompt, once: the
         prompt box's)."""
+        from pelican_tui.backends.engine.batch import plan_batch
+        from pelican_tui.backends.prompt_sets import NamedPrompt
+
         steps = steps or plan_batch([NamedPrompt("prompt", self.prompt)], 1)
         self._comparisons += 1
         number = self._comparisons
@@ -622,6 +631,7 @@ class PelicanApp(Voting):
         """Run the comparison once per step, one session each (as ``pelican-tui run
         --samples N [--set NAME]`` does); in blind mode each step becomes a pair to
         vote on."""
+        from pelican_tui.backends.engine.batch import run_step
 
         def on_update(update: Any) -> None:
             slot = getattr(update, "slot", None)
@@ -745,7 +755,11 @@ class PelicanApp(Voting):
         at the pane's next redraw if the run is still the pane's. Half-cell and
         Unicode pictures show about one pixel per column, so those are drawn at 2 px
         per column. The pace counts the render (the drawing, at the redraw, costs
-        the cells that changed)."""
+        the cells that changed). Drawn in the shape of the run's stored picture
+        (:data:`~pelican_tui.backends.engine.run.PNG_SIZE`, letterboxed the same way),
+        so the final picture takes the previews' cells: no jump in size at the end,
+        and no layout of the screen (~10-25 ms) to make it."""
+        from pelican_tui.backends.engine.run import PNG_SIZE
         from pelican_tui.widgets.picture import cell_pixels
 
         try:
@@ -759,7 +773,7 @@ class PelicanApp(Voting):
             pace, started = picture.pace, time.monotonic()
             running = renderer.worker_pid is not None  # else its start is not a preview's cost
             with contextlib.suppress(Exception):  # a preview is optional
-                result = await renderer.render(svg, width)
+                result = await renderer.render(svg, width, width * PNG_SIZE[1] // PNG_SIZE[0])
                 mine = pane.state == "running" and self._pane_run.get(slot) == owner
                 if result.ok and result.png is not None and mine:
                     pane.stage_preview(result.png)
@@ -1048,6 +1062,8 @@ class PelicanApp(Voting):
 
     @work(exclusive=True, group="load", exit_on_error=False, name="open session")
     async def load_session(self, session_id: int, rerun: bool = False) -> None:
+        from pelican_tui.backends.engine.record import finished_from_record
+
         store = await self.engine.store()
         session = await asyncio.to_thread(store.get_session, session_id)
         self.query_one("#prompt", Input).value = session.prompt
