@@ -11,14 +11,21 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from _app_support import make_app, until
 from test_tui_screens import NOT_DISMISSED, Host, run_host
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Label
+from textual.widgets import Label
 
 from pelican_tui.backends import locations
 from pelican_tui.backends.store.sessions import SessionStore
-from pelican_tui.screens.sessions_screen import PAGE_SIZE, SessionAction, SessionsScreen
+from pelican_tui.screens.sessions_screen import (
+    MORE_WHEN_WITHIN,
+    PAGE_SIZE,
+    SessionAction,
+    SessionsScreen,
+)
+from pelican_tui.screens.sessions_screen_list import SessionList
 
 MANY = 2 * PAGE_SIZE + 50
 
@@ -47,7 +54,7 @@ async def test_a_long_history_opens_with_one_page_and_reads_the_rest_on_the_way_
         assert isinstance(screen, SessionsScreen)
         await until(pilot, lambda: screen.loaded)
         await pilot.pause()
-        table = screen.query_one("#sessions-table", DataTable)
+        table = screen.query_one("#sessions-table", SessionList)
         assert table.row_count == PAGE_SIZE, "one page, not the whole history"
         assert screen.total == MANY
         assert str(screen.query_one("#sessions-count", Label).render()) == f"{MANY} sessions"
@@ -75,7 +82,7 @@ async def test_deleting_keeps_the_count_and_the_next_page_right(tmp_path: Path) 
         screen = app.screen
         assert isinstance(screen, SessionsScreen)
         await until(pilot, lambda: screen.loaded)
-        table = screen.query_one("#sessions-table", DataTable)
+        table = screen.query_one("#sessions-table", SessionList)
         await pilot.press("d")
         await until(pilot, lambda: app.screen is not screen)
         await pilot.press("y")
@@ -113,3 +120,52 @@ async def test_the_screen_beside_the_apps_open_store_skips_the_whole_file_check(
     assert closed.exists()
     with SessionStore.open(db) as again:
         assert again.check_on_open == "clean close"
+
+
+LONG = 500
+
+
+async def test_a_500_session_store_reads_one_page_and_formats_only_the_rows_on_screen(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the screen reads and draws on opening is the same for 500 sessions as for a
+    screenful: one page from the store, and cells formatted only for the rows drawn."""
+    db = tmp_path / "sessions.sqlite3"
+    ids = make_history(db, LONG)
+    reads: list[tuple[int, int]] = []
+    list_sessions = SessionStore.list_sessions
+
+    def counted(store: SessionStore, limit: int = 50, offset: int = 0) -> list[Any]:
+        reads.append((limit, offset))
+        return list_sessions(store, limit=limit, offset=offset)
+
+    monkeypatch.setattr(SessionStore, "list_sessions", counted)
+    clicked: list[int] = []
+
+    async def body(pilot: Pilot[Any], app: Host) -> None:
+        screen = app.screen
+        assert isinstance(screen, SessionsScreen)
+        await until(pilot, lambda: screen.loaded)
+        await pilot.pause()
+        table = screen.query_one("#sessions-table", SessionList)
+        page = max(PAGE_SIZE, app.size.height + MORE_WHEN_WITHIN)
+        assert reads == [(page, 0)], "one page read, from the newest"
+        assert table.row_count == page and screen.total == LONG
+        on_screen = table.scrollable_content_region.height - 1  # under the header
+        assert 0 < len(table._drawn) <= on_screen, "only the rows on screen are formatted"
+        # Moving down a screen formats the rows that come into view, no others.
+        await pilot.press("pagedown")
+        await pilot.pause()
+        assert len(table._drawn) <= 2 * on_screen
+        assert table.cursor_row == on_screen - 1
+        assert screen.selected_session_id == ids[-on_screen]
+        # A click on a row moves the cursor there; a second click opens it.
+        row_y = table.cursor_row - int(table.scroll_y)  # the row above it (line 0: header)
+        await pilot.click(SessionList, offset=(3, row_y))
+        assert table.cursor_row == on_screen - 2
+        clicked.append(ids[-(on_screen - 1)])
+        await pilot.click(SessionList, offset=(3, row_y))
+        await until(pilot, lambda: app.result is not NOT_DISMISSED)
+
+    app = await run_host(lambda: SessionsScreen(db), body, size=(160, 48))
+    assert app.result == SessionAction("open", clicked[0])

@@ -31,6 +31,7 @@ from pelican_tui.screens.log_screen import LogScreen
 from pelican_tui.screens.picture_screen import PictureScreen
 from pelican_tui.screens.server_settings_screen import ServerSettingsScreen
 from pelican_tui.screens.sessions_screen import SessionAction, SessionsScreen
+from pelican_tui.screens.sessions_screen_list import SessionList
 from pelican_tui.themes import THEMES, register_themes
 from pelican_tui.widgets.picture import PictureView, fit_cells, image_mode_name
 
@@ -301,7 +302,7 @@ async def test_sessions_actions(tmp_path: Path, keys: list[str], kind: str) -> N
 
     async def body(pilot: Pilot[Any], app: Host) -> None:
         screen = await _loaded(pilot, app)
-        table = screen.query_one("#sessions-table", DataTable)
+        table = screen.query_one("#sessions-table", SessionList)
         assert table.row_count == 3
         # Newest first, with prompt, models and verdict.
         cells = [[str(c) for c in table.get_row_at(i)] for i in range(3)]
@@ -327,7 +328,7 @@ async def test_sessions_delete_asks_first(tmp_path: Path) -> None:
 
     async def body(pilot: Pilot[Any], app: Host) -> None:
         screen = await _loaded(pilot, app)
-        table = screen.query_one("#sessions-table", DataTable)
+        table = screen.query_one("#sessions-table", SessionList)
         # Say no: nothing happens.
         await pilot.press("d")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))

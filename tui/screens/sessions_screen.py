@@ -2,7 +2,9 @@
 
 ``SessionsScreen`` opens the session store in a thread worker (SQLite blocks),
 lists the sessions a page at a time (the next page as the cursor nears the
-end, so a long history costs no more to open than a short one), deletes one
+end, so a long history costs no more to open than a short one) in a
+:class:`~.sessions_screen_list.SessionList`, which formats and draws only the
+rows on screen, deletes one
 after a :class:`ConfirmScreen`, and dismisses with a :class:`SessionAction`
 (open, rerun, export) or None.
 """
@@ -22,7 +24,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Label, Static
+from textual.widgets import Footer, Label, Static
 from textual.worker import Worker, WorkerState
 
 from pelican_tui.backends.store.records import (
@@ -32,6 +34,7 @@ from pelican_tui.backends.store.records import (
 )
 from pelican_tui.backends.store.sessions import SessionStore
 from pelican_tui.screens.confirm_screen import ConfirmScreen
+from pelican_tui.screens.sessions_screen_list import Cells, SessionList
 from pelican_tui.themes import theme_color
 
 SessionActionKind = Literal["open", "rerun", "export"]
@@ -71,7 +74,7 @@ class SessionsScreen(Screen[SessionAction | None]):
 
     BINDINGS = [
         Binding("escape", "close", "Close", id="sessions_close"),
-        # priority: the table's own (hidden) enter binding would hide it from the footer.
+        # priority: the list's own bindings come first otherwise.
         Binding("enter", "choose('open')", "Open", priority=True, id="sessions_open"),
         Binding("r", "choose('rerun')", "Rerun", id="sessions_rerun"),
         Binding("e", "choose('export')", "Export", id="sessions_export"),
@@ -123,10 +126,7 @@ class SessionsScreen(Screen[SessionAction | None]):
         with Horizontal(id="sessions-header"):
             yield Label("Sessions", id="sessions-title")
             yield Label("loading…", id="sessions-count")
-        table: DataTable[Text] = DataTable(
-            id="sessions-table", cursor_type="row", zebra_stripes=True
-        )
-        yield table
+        yield SessionList(_cells, (_DATE_WIDTH, _VERDICT_WIDTH), id="sessions-table")
         yield Static("", id="sessions-empty")
         yield Static("", id="sessions-detail")
         yield Footer()
@@ -148,10 +148,10 @@ class SessionsScreen(Screen[SessionAction | None]):
     def on_resize(self) -> None:
         self.set_class(self.size.height < 30, "-short")
         if self.loaded and self.sessions:
-            self._fill_table(keep=self.selected_session_id)
+            self._show_detail()
 
-    def _table(self) -> DataTable[Text]:
-        return self.query_one("#sessions-table", DataTable)
+    def _table(self) -> SessionList:
+        return self.query_one("#sessions-table", SessionList)
 
     # ----------------------------------------------------------------- store access
 
@@ -234,8 +234,7 @@ class SessionsScreen(Screen[SessionAction | None]):
         self.sessions.extend(new)
         self.total = max(self.total, len(self.sessions))
         if new:
-            prompt_w, models_w = self._column_widths()
-            self._add_rows(new, prompt_w, models_w)
+            self._table().add_rows(new)
         self._update_count()
 
     def _page_size(self) -> int:
@@ -256,8 +255,7 @@ class SessionsScreen(Screen[SessionAction | None]):
             return
         gone = self.sessions.pop(index)
         self.total = max(self.total - 1, len(self.sessions))
-        table = self._table()
-        table.remove_row(str(gone.id))
+        self._table().remove_row(index)
         self._update_count()
         if not self.sessions:
             self._show_empty(_EMPTY_TEXT)
@@ -265,9 +263,8 @@ class SessionsScreen(Screen[SessionAction | None]):
         self.refresh_bindings()
         self.notify(f"Deleted “{_shorten(_display_title(gone), 40)}”.", timeout=4)
 
-    def _fill_table(self, keep: int | None = None) -> None:
+    def _fill_table(self) -> None:
         table = self._table()
-        table.clear(columns=True)
         self._update_count()
         self.refresh_bindings()
         if not self.sessions:
@@ -275,37 +272,9 @@ class SessionsScreen(Screen[SessionAction | None]):
             return
         self.query_one("#sessions-empty").display = False
         table.display = True
-        prompt_w, models_w = self._column_widths()
-        table.add_column("Date", width=_DATE_WIDTH, key="date")
-        table.add_column("Prompt", width=prompt_w, key="prompt")
-        table.add_column("Models", width=models_w, key="models")
-        table.add_column("Verdict", width=_VERDICT_WIDTH, key="verdict")
-        self._add_rows(self.sessions, prompt_w, models_w)
-        row = 0
-        if keep is not None:
-            row = next((i for i, s in enumerate(self.sessions) if s.id == keep), 0)
-        table.move_cursor(row=row)
+        table.set_rows(self.sessions)
         table.focus()
         self._show_detail()
-
-    def _add_rows(self, sessions: list[SessionSummary], prompt_w: int, models_w: int) -> None:
-        table = self._table()
-        for session in sessions:
-            table.add_row(
-                Text(_date(session.created_at), style="dim"),
-                Text(_shorten(_display_title(session), prompt_w)),
-                Text(_models(session, models_w)),
-                _verdict(session),
-                key=str(session.id),
-            )
-
-    def _column_widths(self) -> tuple[int, int]:
-        width = max(self._table().size.width, self.size.width, 60)
-        # Two cells of padding per column and two for the scrollbar.
-        free = width - _DATE_WIDTH - _VERDICT_WIDTH - 4 * 2 - 2
-        prompt = max(16, free * 3 // 5)
-        models = max(12, free - prompt)
-        return prompt, models
 
     def _show_empty(self, text: str, error: bool = False) -> None:
         self._table().display = False
@@ -320,12 +289,12 @@ class SessionsScreen(Screen[SessionAction | None]):
         text = f"{n} session{'s' if n != 1 else ''}" if n else ""
         self.query_one("#sessions-count", Label).update(text)
 
-    @on(DataTable.RowHighlighted, "#sessions-table")
+    @on(SessionList.Highlighted, "#sessions-table")
     def _on_highlight(self) -> None:
         self._show_detail()
         self._more_if_near_end()
 
-    @on(DataTable.RowSelected, "#sessions-table")
+    @on(SessionList.Selected, "#sessions-table")
     def _on_selected(self) -> None:
         self.action_choose("open")
 
@@ -439,10 +408,20 @@ def _models(session: SessionSummary, width: int) -> str:
     return f"{_shorten(first, first_w)} vs {_shorten(second, room - min(len(first), first_w))}"
 
 
-def _verdict(session: SessionSummary) -> Text:
+def _verdict(session: SessionSummary) -> str:
     if session.verdict is None:
-        return Text("—", style="dim")
-    return Text(_VERDICTS.get(session.verdict, session.verdict), style="bold")
+        return "—"
+    return _VERDICTS.get(session.verdict, session.verdict)
+
+
+def _cells(session: SessionSummary, prompt_w: int, models_w: int) -> Cells:
+    """One row of the list: date, title, models and verdict, cut to the widths."""
+    return (
+        _date(session.created_at),
+        _shorten(_display_title(session), prompt_w),
+        _models(session, models_w),
+        _verdict(session),
+    )
 
 
 _STATUS_COLORS = {
