@@ -27,7 +27,9 @@ Usage: python bench/long_sessions.py [--sessions 50,500] [--rounds 3] [--runs-in
      every screen has rows.
 
 3. One more app on the longest store does ``--runs-in-one-app`` comparisons in
-   a row, then times ``r`` and ``o`` again, against its own second ones.
+   a row, then times ``r`` and ``o`` again, against its own second ones; it
+   also prints the app's CPU for the first and last fifth of those comparisons,
+   and its RSS before and after them.
 
 Times are medians (min-max) over the rounds; ratios to the fresh store are
 paired round by round. The app's CPU time is the steadier figure on a shared
@@ -298,14 +300,16 @@ def one_app(launcher: Launcher, kind: str, *, runs_in_app: int = 0) -> dict[str,
         result.update(app.run_both())
         result.update(app.open_sessions(title))
         result.update(steady(app, 3 if runs_in_app else 1))
+        result["rss_bytes"] = psutil.Process(term.pid).memory_info().rss
         if runs_in_app:
+            each: list[dict[str, float]] = []
             for index in range(runs_in_app):
-                app.run_both()
+                each.append(app.run_both())
                 if (index + 1) % 10 == 0:
                     say(f"  {index + 1}/{runs_in_app} runs in one app")
+            result["each_run"] = each
             result["after_runs"] = steady(app, 3)
             result["after_runs"]["rss_bytes"] = psutil.Process(term.pid).memory_info().rss
-        result["rss_bytes"] = psutil.Process(term.pid).memory_info().rss
         return result
 
     out.update(launcher.launch("app", "pty", then=then, settle_s=0.5, timeout_s=120.0))
@@ -549,9 +553,19 @@ def main(argv: list[str] | None = None) -> int:
                 f"  {name:34} {before[key]:.3f} -> {after[key]:.3f} "
                 f"({after[key] / before[key]:.2f})"
             )
+        each = long_app.get("each_run", [])
+        tenth = max(len(each) // 5, 1)
+        if len(each) >= 2 * tenth:
+            first = [run["run_cpu_s"] for run in each[:tenth]]
+            last = [run["run_cpu_s"] for run in each[-tenth:]]
+            print(
+                f"  app CPU per comparison, the first {tenth} of the {len(each)} in a row "
+                f"{_fmt(first)} -> the last {tenth} {_fmt(last)}"
+            )
+            summary["one_app_cpu_first_last"] = (_spread(first), _spread(last))
         print(
-            f"  app memory (RSS) {before['rss_bytes'] / 2**20:.0f} -> "
-            f"{after['rss_bytes'] / 2**20:.0f} MiB"
+            f"  app memory (RSS) before the {args.runs_in_one_app} comparisons "
+            f"{before['rss_bytes'] / 2**20:.0f} MiB -> after {after['rss_bytes'] / 2**20:.0f} MiB"
         )
         summary["one_app"] = {
             key: (before[key], after[key])
