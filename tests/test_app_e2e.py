@@ -11,7 +11,10 @@ from _anthropic_server import AnthropicTestServer
 from _app_support import COPY_SVG_PROMPT, header_read, make_app, server_ready, wait_for
 
 from pelican_tui.backends import locations
+from pelican_tui.backends.engine.run import PNG_SIZE
 from pelican_tui.backends.store.sessions import SessionStore
+from pelican_tui.widgets.model_pane import ModelPane
+from pelican_tui.widgets.picture import png_size
 
 pytestmark = pytest.mark.slow
 
@@ -26,6 +29,14 @@ def _claude_env(monkeypatch: pytest.MonkeyPatch, server: AnthropicTestServer) ->
 async def test_both_models_stream_and_both_pictures_appear(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    previews: list[tuple[str, tuple[int, int]]] = []
+    stage = ModelPane.stage_preview
+
+    def staged(pane: ModelPane, png: bytes) -> None:
+        previews.append((pane.slot, png_size(png)))
+        stage(pane, png)
+
+    monkeypatch.setattr(ModelPane, "stage_preview", staged)
     with AnthropicTestServer(scenario="ok", chunk_delay_s=0.02) as claude:
         _claude_env(monkeypatch, claude)
         app = make_app(
@@ -47,6 +58,10 @@ async def test_both_models_stream_and_both_pictures_appear(
                 assert pane.picture.png.startswith(PNG_MAGIC)
                 assert "tok/s" in pane.stats_line()
             assert app.pane("right").thinking_text, "Claude's thinking should stream too"
+            # Live previews have the stored picture's shape, so the final one takes
+            # their cells (no jump in size, no layout of the screen at the end).
+            assert previews, "the local model's picture is previewed while it streams"
+            assert all(w * PNG_SIZE[1] == h * PNG_SIZE[0] for _, (w, h) in previews), previews
             await pilot.press("less_than_sign")
             await pilot.pause()
             session_id = app.session_id
