@@ -143,6 +143,28 @@ def descendant_pids(pid: int) -> list[int] | None:
     return found
 
 
+def mapped_rss(pid: int, path: str) -> int:
+    """Resident bytes of the mappings of the file ``path`` in process ``pid``: the
+    ``Rss`` of each of its blocks in ``/proc/<pid>/smaps``. Raises OSError.
+
+    Only those blocks are read: psutil's ``memory_maps()`` parses every line of
+    every mapping into Python objects, a third of what reading the maps cost
+    (~2.4 of 6.8 ms for llama-server here, every few seconds while a model
+    streams); the rest is the kernel's.
+    """
+    data = Path(f"/proc/{pid}/smaps").read_bytes()
+    ending = b" " + os.fsencode(path) + b"\n"  # a block's first line ends with its path
+    total = 0
+    at = data.find(ending)
+    while at >= 0:
+        rss = data.find(b"\nRss:", at)
+        if rss < 0:
+            break
+        total += int(data[rss + 5 : data.find(b"\n", rss + 1)].split()[0]) * 1024
+        at = data.find(ending, at + len(ending))
+    return total
+
+
 def _model_like(path: str, size: int) -> bool:
     return size >= MIN_MODEL_BYTES and (path.endswith(MODEL_SUFFIXES) or "/blobs/sha256" in path)
 
@@ -243,14 +265,17 @@ class ResourceSampler:
         model = self._model_path()
         if model is None and self._server_url() is None:
             return None
-        target = str(model.resolve()) if model is not None else None
+        if model is not None:
+            target, total = str(model.resolve()), 0
+            for proc in procs:
+                with contextlib.suppress(OSError, ValueError):
+                    total += mapped_rss(proc.pid, target)
+            return total
         by_file: dict[str, int] = {}
         for proc in procs:
             with contextlib.suppress(psutil.Error, OSError):
                 for region in proc.memory_maps(grouped=True):
                     by_file[region.path] = by_file.get(region.path, 0) + region.rss
-        if target is not None:
-            return by_file.get(target, 0)
         # An attached server that does not name its file: the largest model-like mapping.
         sizes = [rss for path, rss in by_file.items() if _model_like(path, _file_size(path))]
         return max(sizes, default=0)

@@ -21,6 +21,7 @@ from pelican_tui.backends.resources import (
     ResourceSampler,
     descendant_pids,
     format_bytes,
+    mapped_rss,
 )
 
 pytestmark = pytest.mark.slow
@@ -63,6 +64,11 @@ async def test_sample_of_a_running_server(server: LlamaServer) -> None:
     # Resident pages of the model file's mapping: the whole file, give or take
     # the GGUF header pages nothing touched; never more than the file.
     assert 0.8 * size <= mapped <= size + 4096, (format_bytes(mapped), format_bytes(size))
+    # Read from the model's own blocks of smaps: what psutil's parse of them all gives.
+    regions = psutil.Process(server.pid).memory_maps(grouped=True)
+    target = str(tiny_model().resolve())
+    assert mapped == sum(region.rss for region in regions if region.path == target)
+    assert mapped_rss(server.pid, "/no/such/model.gguf") == 0
     assert 0 < sample.ram_used <= sample.ram_total
     assert 0 < sample.ram_available <= sample.ram_total
     assert sample.ram_total == psutil.virtual_memory().total
