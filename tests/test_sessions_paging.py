@@ -30,14 +30,20 @@ from pelican_tui.screens.sessions_screen_list import SessionList
 MANY = 2 * PAGE_SIZE + 50
 
 
-def make_history(path: Path, count: int) -> list[int]:
-    """``count`` sessions of one run each, oldest first; returns their ids."""
+def make_history(path: Path, count: int, runs: int = 1) -> list[int]:
+    """``count`` sessions of ``runs`` runs each (1 or 2), oldest first; returns their ids."""
     ids = []
     with SessionStore.open(path) as store:
         for index in range(count):
             session = store.create_session(f"Prompt number {index}")
-            run = store.start_run(session.id, "left", "local", "SmolLM2-135M-Instruct.Q4_1.gguf")
-            store.finish_run(run, svg="<svg/>")
+            for slot in ("left", "right")[:runs]:
+                run = store.start_run(
+                    session.id,
+                    slot,  # type: ignore[arg-type]
+                    "local",
+                    "SmolLM2-135M-Instruct.Q4_1.gguf",
+                )
+                store.finish_run(run, svg="<svg/>")
             ids.append(session.id)
     return ids
 
@@ -169,3 +175,31 @@ async def test_a_500_session_store_reads_one_page_and_formats_only_the_rows_on_s
 
     app = await run_host(lambda: SessionsScreen(db), body, size=(160, 48))
     assert app.result == SessionAction("open", clicked[0])
+
+
+def _steps_to_list_a_page(path: Path) -> int:
+    """SQLite virtual-machine steps :meth:`SessionStore.list_sessions` takes for one page."""
+    steps = 0
+
+    def count() -> int:
+        nonlocal steps
+        steps += 1
+        return 0
+
+    with SessionStore.open(path) as store:
+        store._conn.set_progress_handler(count, 1)
+        page = store.list_sessions(limit=PAGE_SIZE)
+        store._conn.set_progress_handler(None, 1)
+    assert len(page) == PAGE_SIZE and all(session.runs for session in page)
+    return steps
+
+
+def test_listing_a_page_costs_the_same_in_a_store_ten_times_as_long(tmp_path: Path) -> None:
+    """The page's sessions and their runs are found through indexes: the work does not
+    grow with the sessions and runs that are not on the page."""
+    short, long = tmp_path / "short.sqlite3", tmp_path / "long.sqlite3"
+    # Two runs a session, as a comparison makes: up to some thousands of runs, SQLite
+    # preferred reading every run in id order to sorting a page's worth of them.
+    make_history(short, PAGE_SIZE + 10, runs=2)
+    make_history(long, 10 * (PAGE_SIZE + 10), runs=2)
+    assert _steps_to_list_a_page(long) <= 1.1 * _steps_to_list_a_page(short)
