@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 from types import SimpleNamespace
 
+import psutil
 import pytest
 from _gguf_factory import write_sparse_moe
 
@@ -75,12 +76,9 @@ async def test_the_engine_fills_in_the_facts_when_the_header_is_read() -> None:
 async def test_a_model_too_big_is_still_refused_before_spawning(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import pelican_tui.backends.llama.local_model as local_model
 
     sixteen_gib = 16 * 1024**3
-    monkeypatch.setattr(
-        local_model.psutil, "virtual_memory", lambda: SimpleNamespace(available=sixteen_gib)
-    )
+    monkeypatch.setattr(psutil, "virtual_memory", lambda: SimpleNamespace(available=sixteen_gib))
     model = write_sparse_moe(tmp_path / "qwen36.gguf")["path"]
     settings = load_settings(
         {

@@ -20,7 +20,7 @@ from pelican_tui.backends.export.html_page import render_html
 from pelican_tui.backends.export.run_card import render_run_card
 from pelican_tui.backends.llama.prepare import Prepared
 from pelican_tui.backends.llama.process import LlamaServer
-from pelican_tui.backends.resources import REMOTE_NOTE, ResourceSampler, find_listener
+from pelican_tui.backends.resource_sampler import REMOTE_NOTE, ResourceSampler, find_listener
 from pelican_tui.backends.settings import load_settings
 from pelican_tui.backends.store.records import Session
 from pelican_tui.backends.store.sessions import SessionStore

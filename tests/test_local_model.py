@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import psutil
 import pytest
 from _gguf_factory import write_sparse_moe
 
@@ -25,12 +26,8 @@ def test_a_qwen36_sized_moe_is_refused_before_spawning(
 ) -> None:
     from types import SimpleNamespace
 
-    import pelican_tui.backends.llama.local_model as local_model
-
     sixteen_gib = 16 * 1024**3  # a 16 GB laptop
-    monkeypatch.setattr(
-        local_model.psutil, "virtual_memory", lambda: SimpleNamespace(available=sixteen_gib)
-    )
+    monkeypatch.setattr(psutil, "virtual_memory", lambda: SimpleNamespace(available=sixteen_gib))
     expected = write_sparse_moe(tmp_path / "qwen36.gguf")
     local = LocalSettings(model=Path(expected["path"]), context=262144, fit="refuse")
     plan = plan_local(local)
@@ -79,10 +76,8 @@ def _cache_like_llama_cpp(cache: Path, repo: str, files: dict[str, Path]) -> Pat
 def sixteen_gib(monkeypatch: pytest.MonkeyPatch) -> None:
     from types import SimpleNamespace
 
-    import pelican_tui.backends.llama.local_model as local_model
-
     available = SimpleNamespace(available=16 * 1024**3)
-    monkeypatch.setattr(local_model.psutil, "virtual_memory", lambda: available)
+    monkeypatch.setattr(psutil, "virtual_memory", lambda: available)
 
 
 def test_a_cached_hf_model_gets_the_same_fit_check(

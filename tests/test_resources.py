@@ -16,13 +16,8 @@ from _server_support import server_binary, tiny_model
 
 from pelican_tui.backends.llama.config import ServerConfig
 from pelican_tui.backends.llama.process import LlamaServer
-from pelican_tui.backends.resources import (
-    ResourceSample,
-    ResourceSampler,
-    descendant_pids,
-    format_bytes,
-    mapped_rss,
-)
+from pelican_tui.backends.resource_sampler import ResourceSampler, descendant_pids, mapped_rss
+from pelican_tui.backends.resources import ResourceSample, format_bytes
 
 pytestmark = pytest.mark.slow
 

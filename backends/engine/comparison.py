@@ -60,7 +60,8 @@ if TYPE_CHECKING:
         RunSpec,
     )
     from pelican_tui.backends.llama.router import RouterPlan
-    from pelican_tui.backends.resources import ResourceSample, ResourceSampler
+    from pelican_tui.backends.resource_sampler import ResourceSampler
+    from pelican_tui.backends.resources import ResourceSample
     from pelican_tui.backends.store.records import Slot
     from pelican_tui.backends.store.sessions import SessionStore
     from pelican_tui.backends.svg.render import SvgRenderer
@@ -329,7 +330,7 @@ class ComparisonEngine:
 
     def resource_sampler(self, maps_interval: int = 4) -> ResourceSampler:
         """A psutil sampler of this process and the local model server (spawned or attached)."""
-        from pelican_tui.backends.resources import ResourceSampler
+        from pelican_tui.backends.resource_sampler import ResourceSampler
 
         def pid() -> int | None:
             local = self.local

@@ -17,8 +17,6 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import psutil
-
 from pelican_tui.backends.llama import default_model
 from pelican_tui.backends.llama.config import ServerConfig
 from pelican_tui.backends.llama.gguf_info import (
@@ -104,6 +102,8 @@ def resolve_model_path(local: LocalSettings) -> tuple[Path | None, bool]:
 
 def _fit(info: GGUFInfo, local: LocalSettings) -> FitVerdict | None:
     estimate = estimate_memory(info, local.context)
+    import psutil  # not before the first frame: the fit is checked once the header is read
+
     verdict: FitVerdict | None = check_fit(estimate, psutil.virtual_memory().available)
     if verdict is None or local.fit == "ignore":
         return None

@@ -31,8 +31,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-import psutil
-
 from pelican_tui.backends.llama.config import ServerConfig
 from pelican_tui.backends.llama.downloads import (
     DOWNLOAD_POLL_S,
@@ -278,6 +276,8 @@ class LlamaServer:
         pid = self.pid
         if pid is None or not self.running:
             return False
+        import psutil  # imported where used: not on the way to the app's first frame
+
         try:
             return bool(psutil.Process(pid).status() == psutil.STATUS_STOPPED)
         except psutil.Error:
@@ -458,6 +458,8 @@ class LlamaServer:
 
     def _owns_port(self, pid: int) -> bool:
         """Is ``pid`` the one listening on our port? (True when we cannot tell.)"""
+        import psutil
+
         try:
             connections = psutil.Process(pid).net_connections(kind="inet")
         except psutil.NoSuchProcess:
