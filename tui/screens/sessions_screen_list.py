@@ -69,29 +69,23 @@ class SessionList(ScrollView, can_focus=True):
     cursor_row: reactive[int] = reactive(0, always_update=False, repaint=False)
     """The highlighted row (0: the newest session)."""
 
-    class Highlighted(Message):
+    class _RowMessage(Message):
+        """Something about the session at ``row`` of ``session_list``."""
+
+        def __init__(self, session_list: SessionList, row: int) -> None:
+            super().__init__()
+            self.session_list = session_list
+            self.row = row
+
+        @property
+        def control(self) -> SessionList:
+            return self.session_list
+
+    class Highlighted(_RowMessage):
         """The cursor moved to the session at ``row``."""
 
-        def __init__(self, session_list: SessionList, row: int) -> None:
-            super().__init__()
-            self.session_list = session_list
-            self.row = row
-
-        @property
-        def control(self) -> SessionList:
-            return self.session_list
-
-    class Selected(Message):
+    class Selected(_RowMessage):
         """The session at ``row`` was clicked while under the cursor."""
-
-        def __init__(self, session_list: SessionList, row: int) -> None:
-            super().__init__()
-            self.session_list = session_list
-            self.row = row
-
-        @property
-        def control(self) -> SessionList:
-            return self.session_list
 
     def __init__(
         self,
@@ -105,8 +99,9 @@ class SessionList(ScrollView, can_focus=True):
         self._date_w, self._verdict_w = widths
         self.sessions: list[SessionSummary] = []
         """The rows, in order (the screen's pages read so far)."""
-        self._drawn: dict[int, tuple[int, Cells]] = {}
-        """Cells of the rows drawn so far, by session id, with the prompt width they were cut to."""
+        self._drawn: dict[int, tuple[tuple[int, int], Cells]] = {}
+        """Cells of the rows drawn so far, by session id, with the prompt and models
+        widths they were cut to."""
 
     # ----------------------------------------------------------------- rows
 
@@ -207,10 +202,10 @@ class SessionList(ScrollView, can_focus=True):
 
     def _row_cells(self, row: int) -> Cells:
         session = self.sessions[row]
-        prompt_w, models_w = self._widths()
+        widths = self._widths()
         drawn = self._drawn.get(session.id)
-        if drawn is None or drawn[0] != prompt_w:
-            drawn = (prompt_w, self._cells(session, prompt_w, models_w))
+        if drawn is None or drawn[0] != widths:
+            drawn = (widths, self._cells(session, *widths))
             self._drawn[session.id] = drawn
         return drawn[1]
 
