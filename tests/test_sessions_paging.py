@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from _app_support import make_app, until
-from test_tui_screens import NOT_DISMISSED, Host, run_host
+from test_tui_screens import NOT_DISMISSED, Host, loaded_sessions, run_host
 from textual.pilot import Pilot
 from textual.widgets import Label
 
@@ -56,10 +56,7 @@ async def test_a_long_history_opens_with_one_page_and_reads_the_rest_on_the_way_
     newest_first = list(reversed(ids))
 
     async def body(pilot: Pilot[Any], app: Host) -> None:
-        screen = app.screen
-        assert isinstance(screen, SessionsScreen)
-        await until(pilot, lambda: screen.loaded)
-        await pilot.pause()
+        screen = await loaded_sessions(pilot, app)
         table = screen.query_one("#sessions-table", SessionList)
         assert table.row_count == PAGE_SIZE, "one page, not the whole history"
         assert screen.total == MANY
@@ -85,9 +82,7 @@ async def test_deleting_keeps_the_count_and_the_next_page_right(tmp_path: Path) 
     ids = make_history(db, PAGE_SIZE + 10)
 
     async def body(pilot: Pilot[Any], app: Host) -> None:
-        screen = app.screen
-        assert isinstance(screen, SessionsScreen)
-        await until(pilot, lambda: screen.loaded)
+        screen = await loaded_sessions(pilot, app)
         table = screen.query_one("#sessions-table", SessionList)
         await pilot.press("d")
         await until(pilot, lambda: app.screen is not screen)
@@ -149,10 +144,7 @@ async def test_a_500_session_store_reads_one_page_and_formats_only_the_rows_on_s
     clicked: list[int] = []
 
     async def body(pilot: Pilot[Any], app: Host) -> None:
-        screen = app.screen
-        assert isinstance(screen, SessionsScreen)
-        await until(pilot, lambda: screen.loaded)
-        await pilot.pause()
+        screen = await loaded_sessions(pilot, app)
         table = screen.query_one("#sessions-table", SessionList)
         page = max(PAGE_SIZE, app.size.height + MORE_WHEN_WITHIN)
         assert reads == [(page, 0)], "one page read, from the newest"

@@ -285,7 +285,8 @@ def make_store(path: Path) -> list[int]:
     return ids
 
 
-async def _loaded(pilot: Pilot[Any], app: Host) -> SessionsScreen:
+async def loaded_sessions(pilot: Pilot[Any], app: Host) -> SessionsScreen:
+    """The sessions screen on top of ``app``, once it has read its first page."""
     screen = app.screen
     assert isinstance(screen, SessionsScreen)
     await until(pilot, lambda: screen.loaded)
@@ -301,7 +302,7 @@ async def test_sessions_actions(tmp_path: Path, keys: list[str], kind: str) -> N
     ids = make_store(db)
 
     async def body(pilot: Pilot[Any], app: Host) -> None:
-        screen = await _loaded(pilot, app)
+        screen = await loaded_sessions(pilot, app)
         table = screen.query_one("#sessions-table", SessionList)
         assert table.row_count == 3
         # Newest first, with prompt, models and verdict.
@@ -327,7 +328,7 @@ async def test_sessions_delete_asks_first(tmp_path: Path) -> None:
     ids = make_store(db)
 
     async def body(pilot: Pilot[Any], app: Host) -> None:
-        screen = await _loaded(pilot, app)
+        screen = await loaded_sessions(pilot, app)
         table = screen.query_one("#sessions-table", SessionList)
         # Say no: nothing happens.
         await pilot.press("d")
@@ -355,7 +356,7 @@ async def test_sessions_empty_state_creates_nothing(tmp_path: Path) -> None:
     db = tmp_path / "none" / "sessions.sqlite3"
 
     async def body(pilot: Pilot[Any], app: Host) -> None:
-        screen = await _loaded(pilot, app)
+        screen = await loaded_sessions(pilot, app)
         empty = screen.query_one("#sessions-empty", Static)
         assert empty.display
         assert "No saved sessions yet" in str(empty.render())
