@@ -1,11 +1,11 @@
-"""The argparse pieces every ``pelican-tui`` command shares, and its streams.
+"""The argparse pieces every ``pelican-tui`` command shares, and where it prints.
 
 Each command parses its own words with a :class:`Parser`, which raises
 :class:`UsageError` instead of printing usage and exiting, so the command
 decides how a usage error is shown and returns exit status 2 itself (the
 commands are also called as functions, by tests and by ``pelican-tui``).
-:func:`parse` does that in one place; :func:`streams` is what a command
-called as a function prints on.
+:func:`parse` does that in one place; a :class:`Console` is where a command
+prints, and says ``PROG: message`` for it.
 """
 
 from __future__ import annotations
@@ -13,8 +13,12 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import NoReturn, TextIO
 
+EXIT_FAILED = 1
+"""Every command's exit status when it could not be done (the reasons differ: see
+each command's ``--help``)."""
 EXIT_USAGE = 2
 """Every command's exit status for bad usage."""
 
@@ -70,10 +74,36 @@ def parse(
         return stop.code if isinstance(stop.code, int) else 0
 
 
-def streams(stdout: TextIO | None, stderr: TextIO | None) -> tuple[TextIO, TextIO]:
-    """Where a command prints: the streams it was given (tests pass their own), else
-    the process's ``sys.stdout`` and ``sys.stderr`` as they are when it is called."""
-    return stdout or sys.stdout, stderr or sys.stderr
+@dataclass(frozen=True, slots=True)
+class Console:
+    """Where a command prints, and the name its own messages carry.
+
+    ``pelican-tui`` runs a command on the process's streams; a test calls the
+    command as a function with streams of its own (:meth:`of`). A message about
+    the command itself (a failure, a notice) is one line, ``PROG: message``, on
+    :attr:`err`."""
+
+    prog: str
+    """The command as its messages name it: ``pelican-tui judge``."""
+    out: TextIO
+    """What the command was asked for: tables, summaries, what it wrote."""
+    err: TextIO
+    """Everything else: progress, notices, failures, usage errors."""
+
+    @classmethod
+    def of(cls, prog: str, stdout: TextIO | None, stderr: TextIO | None) -> Console:
+        """The streams a command was given (tests pass their own), else the
+        process's ``sys.stdout`` and ``sys.stderr`` as they are when it is called."""
+        return cls(prog, stdout or sys.stdout, stderr or sys.stderr)
+
+    def note(self, message: str) -> None:
+        """Print ``PROG: message`` on :attr:`err`."""
+        print(f"{self.prog}: {message}", file=self.err)
+
+    def fail(self, message: str, code: int = EXIT_FAILED) -> int:
+        """:meth:`note` ``message``; returns ``code``, the exit status to return with."""
+        self.note(message)
+        return code
 
 
 def whole_number(
@@ -101,12 +131,13 @@ positive = whole_number(1)
 
 
 __all__ = [
+    "EXIT_FAILED",
     "EXIT_USAGE",
+    "Console",
     "Parser",
     "UsageError",
     "command_parser",
     "parse",
     "positive",
-    "streams",
     "whole_number",
 ]

@@ -23,15 +23,9 @@ from pelican_tui.backends.export.evidence_folder import export_evidence
 from pelican_tui.backends.export.files import ExportError
 from pelican_tui.backends.export.pictures import sandboxed_renderer
 from pelican_tui.backends.store.records import SessionStoreError
-from pelican_tui.cli.args import EXIT_USAGE, Parser, command_parser, parse, streams
+from pelican_tui.cli.args import EXIT_FAILED, EXIT_USAGE, Console, Parser, command_parser, parse
 from pelican_tui.cli.leaderboard import add_min_votes
-from pelican_tui.cli.store_access import (
-    EXIT_FAILED,
-    add_prompt_option,
-    fail,
-    open_store,
-    unknown_prompt,
-)
+from pelican_tui.cli.store_access import add_prompt_option, open_store, unknown_prompt
 
 EXIT_OK = 0
 
@@ -66,21 +60,17 @@ def _parser() -> Parser:
 
 
 def evidence_command(
-    argv: Sequence[str],
-    *,
-    db_path: Path | None = None,
-    stdout: TextIO | None = None,
-    stderr: TextIO | None = None,
+    argv: Sequence[str], *, stdout: TextIO | None = None, stderr: TextIO | None = None
 ) -> int:
     """Run ``pelican-tui export-evidence ARGV``; returns the exit status."""
-    out, err = streams(stdout, stderr)
-    args = parse(_parser(), argv, err)
+    console = Console.of(PROG, stdout, stderr)
+    args = parse(_parser(), argv, console.err)
     if isinstance(args, int):
         return args
     try:
-        with open_store(db_path, PROG, err) as store:
+        with open_store(console) as store:
             if missing := unknown_prompt(store, args.prompt):
-                return fail(PROG, err, missing)
+                return console.fail(missing)
             with sandboxed_renderer() as renderer:
                 done = export_evidence(
                     store,
@@ -90,20 +80,23 @@ def evidence_command(
                     renderer=renderer,
                 )
     except PrivatePromptError:
-        return fail(PROG, err, "that prompt is from a private prompt set: it is never exported")
+        return console.fail("that prompt is from a private prompt set: it is never exported")
     except (SessionStoreError, ExportError) as error:
-        return fail(PROG, err, str(error))
+        return console.fail(str(error))
     evidence = done.evidence
     for note in evidence.notes:
-        print(f"{PROG}: {note}", file=err)
+        console.note(note)
     runs = sum(len(each.pictures) for each in evidence.prompts)
     print(
         f"Wrote {done.out_dir}/: {', '.join(path.name for path in done.files)} "
         f"({len(evidence.prompts)} prompts, {runs} runs, {evidence.overall.counted} votes counted)",
-        file=out,
+        file=console.out,
     )
     if evidence.hidden_sessions:
-        print(f"Left out: {evidence.hidden_sessions} sessions from private prompt sets.", file=out)
+        print(
+            f"Left out: {evidence.hidden_sessions} sessions from private prompt sets.",
+            file=console.out,
+        )
     return EXIT_OK
 
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TextIO
 
 from pelican_tui.backends.judge import (
@@ -39,14 +38,16 @@ from pelican_tui.backends.ratings.configuration import configuration_of
 from pelican_tui.backends.settings import SettingsError, load_settings
 from pelican_tui.backends.store.records import Run, SessionStoreError, SessionStoreMissing
 from pelican_tui.backends.store.sessions import SessionStore
-from pelican_tui.cli.args import EXIT_USAGE, Parser, command_parser, parse, positive, streams
-from pelican_tui.cli.store_access import (
+from pelican_tui.cli.args import (
     EXIT_FAILED,
-    add_prompt_option,
-    fail,
-    open_store,
-    unknown_prompt,
+    EXIT_USAGE,
+    Console,
+    Parser,
+    command_parser,
+    parse,
+    positive,
 )
+from pelican_tui.cli.store_access import add_prompt_option, open_store, unknown_prompt
 
 EXIT_OK = 0
 EXIT_INTERRUPTED = 130
@@ -88,58 +89,49 @@ def _parser() -> Parser:
 
 
 def judge_command(
-    argv: Sequence[str],
-    *,
-    db_path: Path | None = None,
-    judge: Judge | None = None,
-    stdin: TextIO | None = None,
-    stdout: TextIO | None = None,
-    stderr: TextIO | None = None,
+    argv: Sequence[str], *, stdout: TextIO | None = None, stderr: TextIO | None = None
 ) -> int:
-    """Run ``pelican-tui judge ARGV``; returns the exit status. ``judge`` replaces the
-    one made from the settings (tests pass one with a seeded order)."""
-    out, err = streams(stdout, stderr)
-    args = parse(_parser(), argv, err)
+    """Run ``pelican-tui judge ARGV``; returns the exit status. The confirmation is
+    read from ``sys.stdin``."""
+    console = Console.of(PROG, stdout, stderr)
+    args = parse(_parser(), argv, console.err)
     if isinstance(args, int):
         return args
     try:
         settings = load_settings()
     except SettingsError as error:
-        print(f"{PROG}: invalid settings: {error}", file=err)
-        return EXIT_USAGE
-    judge = judge or Judge(settings.judge, settings.claude)
+        return console.fail(f"invalid settings: {error}", EXIT_USAGE)
+    judge = Judge(settings.judge, settings.claude)
     if not judge.settings.enabled:
         off = judge.problem()
         hint = f" ({off.hint})" if off is not None and off.hint else ""
-        print(f"{PROG}: the judge is off{hint}", file=err)
-        return EXIT_USAGE
+        return console.fail(f"the judge is off{hint}", EXIT_USAGE)
     max_pairs = args.max_pairs or judge.settings.max_pairs
     try:
-        store = open_store(db_path, PROG, err)
+        store = open_store(console)
     except SessionStoreMissing:
-        print("Nothing to judge: no sessions yet.", file=out)
+        print("Nothing to judge: no sessions yet.", file=console.out)
         return EXIT_OK
     except SessionStoreError as error:
-        return fail(PROG, err, str(error))
+        return console.fail(str(error))
     with store:
         try:
             if missing := unknown_prompt(store, args.prompt):
-                return fail(PROG, err, missing)
+                return console.fail(missing)
             plan = choose_pairs(store, judge.model, prompt=args.prompt, max_pairs=max_pairs)
             cost = estimate(plan.pairs, judge.settings, judge.model)
-            print(describe_plan(plan, cost), file=out, flush=True)
+            print(describe_plan(plan, cost), file=console.out, flush=True)
             if not plan.pairs:
                 return EXIT_OK
             problem = judge.problem()
             if problem is not None:
                 hint = f" ({problem.hint})" if problem.hint else ""
-                print(f"{PROG}: {problem.reason}{hint}", file=err)
-                return EXIT_USAGE
-            if not args.yes and not _confirmed(stdin or sys.stdin, err, len(plan.pairs)):
+                return console.fail(f"{problem.reason}{hint}", EXIT_USAGE)
+            if not args.yes and not _confirmed(console, len(plan.pairs)):
                 return EXIT_OK
-            return _judge(store, judge, plan.pairs, out, err)
+            return _judge(store, judge, plan.pairs, console)
         except SessionStoreError as error:
-            return fail(PROG, err, str(error))
+            return console.fail(str(error))
 
 
 def describe_plan(plan: Plan, cost: Estimate) -> str:
@@ -182,39 +174,37 @@ def _px(size: tuple[int, int]) -> str:
     return f"{size[0]}x{size[1]}"
 
 
-def _confirmed(stdin: TextIO, err: TextIO, pairs: int) -> bool:
-    if not stdin.isatty():
-        print(
-            f"{PROG}: not judged: stdin is not a terminal to confirm on "
-            "(run again with --yes to judge)",
-            file=err,
+def _confirmed(console: Console, pairs: int) -> bool:
+    """Whether the person at the terminal says yes (asked on stderr, read from stdin)."""
+    if not sys.stdin.isatty():
+        console.note(
+            "not judged: stdin is not a terminal to confirm on (run again with --yes to judge)"
         )
         return False
-    print(f"Judge {pairs} pair{'s' if pairs != 1 else ''}? [y/N] ", end="", file=err, flush=True)
-    answer = stdin.readline().strip().lower()
+    ask = f"Judge {pairs} pair{'s' if pairs != 1 else ''}? [y/N] "
+    print(ask, end="", file=console.err, flush=True)
+    answer = sys.stdin.readline().strip().lower()
     if answer in ("y", "yes"):
         return True
-    print("Not judged.", file=err)
+    print("Not judged.", file=console.err)
     return False
 
 
-def _judge(
-    store: SessionStore, judge: Judge, pairs: Sequence[Pair], out: TextIO, err: TextIO
-) -> int:
+def _judge(store: SessionStore, judge: Judge, pairs: Sequence[Pair], console: Console) -> int:
     outcomes: list[Outcome] = []
 
     async def go() -> None:
         async for outcome in judge_pairs(store, judge, pairs):
             outcomes.append(outcome)
-            print(f"[{len(outcomes)}/{len(pairs)}] {progress_line(outcome)}", file=err, flush=True)
+            line = f"[{len(outcomes)}/{len(pairs)}] {progress_line(outcome)}"
+            print(line, file=console.err, flush=True)
 
     try:
         asyncio.run(go())
     except KeyboardInterrupt:
-        print(summary(judge.model, outcomes, len(pairs)), file=out)
-        print(f"{PROG}: interrupted; the votes stored so far are kept", file=err)
-        return EXIT_INTERRUPTED
-    print(summary(judge.model, outcomes, len(pairs)), file=out)
+        print(summary(judge.model, outcomes, len(pairs)), file=console.out)
+        return console.fail("interrupted; the votes stored so far are kept", EXIT_INTERRUPTED)
+    print(summary(judge.model, outcomes, len(pairs)), file=console.out)
     failed = any(not isinstance(outcome, Judged) for outcome in outcomes)
     return EXIT_FAILED if failed else EXIT_OK
 

@@ -38,17 +38,16 @@ from pelican_tui.backends.ratings.leaderboard import (
 )
 from pelican_tui.backends.store.records import SessionStoreError, SessionStoreMissing
 from pelican_tui.cli.args import (
+    EXIT_FAILED,
     EXIT_USAGE,
+    Console,
     Parser,
     command_parser,
     parse,
-    streams,
     whole_number,
 )
 from pelican_tui.cli.store_access import (
-    EXIT_FAILED,
     add_prompt_option,
-    fail,
     open_store,
     quoted_prompt,
     unknown_prompt,
@@ -105,32 +104,27 @@ def add_min_votes(parser: Parser) -> None:
 
 
 def leaderboard_command(
-    argv: Sequence[str],
-    *,
-    db_path: Path | None = None,
-    stdout: TextIO | None = None,
-    stderr: TextIO | None = None,
+    argv: Sequence[str], *, stdout: TextIO | None = None, stderr: TextIO | None = None
 ) -> int:
-    """Run ``pelican-tui leaderboard ARGV``; returns the exit status.
-    ``db_path`` defaults to :func:`~pelican_tui.backends.locations.sessions_db`."""
-    out, err = streams(stdout, stderr)
-    args = parse(_parser(), argv, err)
+    """Run ``pelican-tui leaderboard ARGV``; returns the exit status."""
+    console = Console.of(PROG, stdout, stderr)
+    args = parse(_parser(), argv, console.err)
     if isinstance(args, int):
         return args
     try:
-        store = open_store(db_path, PROG, err)
+        store = open_store(console)
     except SessionStoreMissing as missing:
         if args.prompt is not None:
             quoted = quoted_prompt(args.prompt)
-            return fail(PROG, err, f"no session has the prompt {quoted} (none yet)")
+            return console.fail(f"no session has the prompt {quoted} (none yet)")
         empty = rate_votes([], {}, min_votes=args.min_votes)
-        return _finish(empty, [], False, args, out, err, note=f"the store will be {missing.path}")
+        return _finish(empty, [], False, args, console, note=f"the store will be {missing.path}")
     except SessionStoreError as error:
-        return fail(PROG, err, str(error))
+        return console.fail(str(error))
     with store:
         try:
             if unknown := unknown_prompt(store, args.prompt):
-                return fail(PROG, err, f"{unknown} ('pelican-tui sessions list' shows the prompts)")
+                return console.fail(f"{unknown} ('pelican-tui sessions list' shows the prompts)")
             private = args.prompt is not None and store.is_private_prompt(args.prompt)
             board = leaderboard(
                 store, prompt=args.prompt, judge=args.judge, min_votes=args.min_votes
@@ -139,8 +133,8 @@ def leaderboard_command(
                 vote_records(store, judge=args.judge, prompt=args.prompt) if args.votes else []
             )
         except SessionStoreError as error:
-            return fail(PROG, err, str(error))
-    return _finish(board, records, private, args, out, err)
+            return console.fail(str(error))
+    return _finish(board, records, private, args, console)
 
 
 def _finish(
@@ -148,8 +142,7 @@ def _finish(
     votes: Sequence[VoteRecord],
     private: bool,
     args: argparse.Namespace,
-    out: TextIO,
-    err: TextIO,
+    console: Console,
     *,
     note: str | None = None,
 ) -> int:
@@ -166,16 +159,14 @@ def _finish(
         try:
             file.write_text(text, encoding="utf-8")
         except OSError as error:
-            reason = error.strerror or str(error)
-            print(f"{PROG}: cannot write {file}: {reason}", file=err)
-            return EXIT_USAGE
+            return console.fail(f"cannot write {file}: {error.strerror or error}", EXIT_USAGE)
     if args.json:
         document = leaderboard_to_json(board, prompt_private=private)
-        print(json.dumps(document, indent=2, ensure_ascii=False), file=out)
+        print(json.dumps(document, indent=2, ensure_ascii=False), file=console.out)
     else:
-        print(format_leaderboard(board, prompt_private=private, note=note), file=out)
+        print(format_leaderboard(board, prompt_private=private, note=note), file=console.out)
     for file, _ in files:
-        print(f"Wrote {file}", file=err if args.json else out)
+        print(f"Wrote {file}", file=console.err if args.json else console.out)
     return EXIT_OK
 
 

@@ -15,17 +15,23 @@ or a folder, OUT not writable. Every failure prints exactly one line on stderr.
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
 from pelican_tui.backends.svg.extract import extract_svg
 from pelican_tui.backends.svg.render import DEFAULT_MAX_INPUT_BYTES, MAX_SIDE, SvgRenderer
-from pelican_tui.cli.args import EXIT_USAGE, Parser, command_parser, parse, whole_number
+from pelican_tui.cli.args import (
+    EXIT_FAILED,
+    EXIT_USAGE,
+    Console,
+    Parser,
+    command_parser,
+    parse,
+    whole_number,
+)
 
 EXIT_OK = 0
-EXIT_FAILED = 1
 
 PROG = "pelican-tui render"
 MAX_FILE_BYTES = 4 * DEFAULT_MAX_INPUT_BYTES
@@ -97,38 +103,35 @@ def _parser() -> Parser:
     return parser
 
 
-def _fail(stderr: TextIO, message: str, code: int) -> int:
-    print(f"{PROG}: {' '.join(message.split())}", file=stderr)
-    return code
-
-
 def render_command(argv: Sequence[str], *, stderr: TextIO | None = None) -> int:
     """Run ``pelican-tui render`` with ``argv`` (the words after ``render``)."""
-    err = stderr if stderr is not None else sys.stderr
-    args = parse(_parser(), argv, err, one_line=True)
+    console = Console.of(PROG, None, stderr)
+    args = parse(_parser(), argv, console.err, one_line=True)
     if isinstance(args, int):
         return args
 
+    def fail(message: str, code: int) -> int:
+        return console.fail(" ".join(message.split()), code)  # one line, always
+
     background: str | None = None if args.background.lower() == "none" else args.background
     if args.output.is_dir():
-        return _fail(err, f"cannot write {args.output}: it is a folder", EXIT_USAGE)
+        return fail(f"cannot write {args.output}: it is a folder", EXIT_USAGE)
     data = _read(args.file)
     if isinstance(data, str):
-        return _fail(err, data, EXIT_USAGE)
+        return fail(data, EXIT_USAGE)
     if len(data) > MAX_FILE_BYTES:
-        return _fail(
-            err,
+        return fail(
             f"{args.file}: larger than {MAX_FILE_BYTES // 1024} KB, more than an SVG "
             f"(at most {DEFAULT_MAX_INPUT_BYTES // 1024} KB) or a model answer holds",
             EXIT_FAILED,
         )
     if not data.strip():
-        return _fail(err, f"{args.file} is empty", EXIT_FAILED)
+        return fail(f"{args.file} is empty", EXIT_FAILED)
     extraction = extract_svg(data.decode("utf-8", "replace"))
     if extraction.partial:
-        return _fail(err, f"{args.file}: the SVG is unfinished (no closing </svg>)", EXIT_FAILED)
+        return fail(f"{args.file}: the SVG is unfinished (no closing </svg>)", EXIT_FAILED)
     if extraction.svg is None:
-        return _fail(err, f"{args.file}: {extraction.note}", EXIT_FAILED)
+        return fail(f"{args.file}: {extraction.note}", EXIT_FAILED)
 
     try:
         with SvgRenderer() as renderer:
@@ -136,14 +139,14 @@ def render_command(argv: Sequence[str], *, stderr: TextIO | None = None) -> int:
                 extraction.svg, args.width, args.height, args.timeout, background=background
             )
     except ValueError as exc:  # a malformed --background
-        return _fail(err, f"error: {exc}", EXIT_USAGE)
+        return fail(f"error: {exc}", EXIT_USAGE)
     if not result.ok or result.png is None:
-        return _fail(err, f"{args.file}: {result.reason}", EXIT_FAILED)
+        return fail(f"{args.file}: {result.reason}", EXIT_FAILED)
 
     try:
         args.output.write_bytes(result.png)
     except OSError as exc:
-        return _fail(err, f"cannot write {args.output}: {exc.strerror or exc}", EXIT_USAGE)
+        return fail(f"cannot write {args.output}: {exc.strerror or exc}", EXIT_USAGE)
     return EXIT_OK
 
 

@@ -73,7 +73,7 @@ import os
 import signal
 import sys
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -89,7 +89,7 @@ from pelican_tui.backends.engine.sides import CLAUDE, LOCAL, PaneChoice
 from pelican_tui.backends.llama.process import ServerStartError
 from pelican_tui.backends.store.records import Session, SessionStoreError, Slot
 from pelican_tui.backends.store.sessions import SessionStore, default_title
-from pelican_tui.cli.args import EXIT_USAGE, parse, streams
+from pelican_tui.cli.args import EXIT_USAGE, Console, parse
 from pelican_tui.cli.model_flags import model_overrides, settings_from_flags
 from pelican_tui.cli.run_args import (
     EPILOG,
@@ -154,48 +154,52 @@ def plan_modes(modes: Sequence[bool], with_claude: bool) -> list[ModePlan]:
     return [ModePlan("on" if modes[0] else "off", {"left": PaneChoice(LOCAL, modes[0])})]
 
 
+@dataclass(eq=False)
 class _Batch:
     """The sessions of one ``pelican-tui run``, made by the engine, printed and exported."""
 
-    def __init__(
-        self,
-        *,
-        engine: ComparisonEngine,
-        prompts: Sequence[NamedPrompt],
-        prompt_set: PromptSet | None,
-        with_claude: bool,
-        claude_note: str | None,
-        modes: list[bool],
-        samples: int,
-        out_dir: Path,
-        overwrite: bool,
-        store: SessionStore,
-        progress: Progress,
-        stdout: TextIO,
-    ) -> None:
-        self.engine = engine
-        self.settings = engine.settings
-        self.prompts = tuple(prompts)
-        """The prompts to run in turn: a set's, or ``--prompt``'s alone."""
-        self.prompt_set = prompt_set
-        self.with_claude = with_claude
-        self.claude_note = claude_note
-        self.modes = modes
-        self.samples = samples
-        self.out_dir = out_dir
-        self.overwrite = overwrite
-        self.store = store
-        self.progress = progress
-        self.stdout = stdout
-        self.local_id = engine.plan.label
-        self.local_info: dict[str, Any] = {}
-        self.outcomes: list[SessionOutcome] = []
-        self.started_at = datetime.now(UTC)
-        self.stopped: str | None = None
-        """Why the batch stopped early: a signal ("interrupted", "terminated"), else None."""
-        self.fatal: str | None = None
-        self._current: tuple[BatchStep, ModePlan] | None = None
-        """The step of the batch and the session of it that runs now."""
+    engine: ComparisonEngine
+    """Makes the sessions; :meth:`run` starts its local model and closes it at the end."""
+    store: SessionStore
+    """Where the engine saves them (it was given this store); exports read them back."""
+    prompts: tuple[NamedPrompt, ...]
+    """The prompts to run in turn: a set's, or ``--prompt``'s alone."""
+    prompt_set: PromptSet | None
+    """The set ``--set`` named; None for ``--prompt``."""
+    modes: list[bool]
+    """The thinking modes to run (``--thinking``): ``[True]``, ``[False]`` or both."""
+    samples: int
+    """How many times each prompt is run in each mode (``--samples``)."""
+    with_claude: bool
+    """Claude runs beside the local model; else the local model alone (see the module doc)."""
+    claude_note: str | None
+    """Why Claude is not used, when it was wanted: said at the start and in the summary."""
+    out_dir: Path
+    """``--out``: each session is exported to ``session-<id>/`` in it, beside ``summary.json``."""
+    overwrite: bool
+    """``--force``: exports may write into a folder that is not empty."""
+    progress: Progress
+    """Where the batch says what it does (stderr)."""
+    stdout: TextIO
+    """Where the summary table goes."""
+    local_id: str = field(init=False)
+    """The local model as the summary names it: its plan's label until it is started,
+    then what it says it is."""
+    local_info: dict[str, Any] = field(default_factory=dict)
+    """What the local model says about itself (file, hash, server), for the summary."""
+    outcomes: list[SessionOutcome] = field(default_factory=list)
+    """The sessions so far, in order."""
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    """When the batch was made (UTC), for the summary."""
+    stopped: str | None = None
+    """Why the batch stopped early: a signal ("interrupted", "terminated"), else None."""
+    fatal: str | None = None
+    """Why the batch failed as a whole (the store, summary.json), said once; else None."""
+    _current: tuple[BatchStep, ModePlan] | None = None
+    """The step of the batch and the session of it that runs now."""
+
+    def __post_init__(self) -> None:
+        self.local_id = self.engine.plan.label
 
     # ----------------------------------------------------------------- entry
 
@@ -403,7 +407,7 @@ class _Batch:
             session_store=self.store.path,
             local_id=self.local_id,
             local_info=self.local_info,
-            claude_model=self.settings.claude.model if self.with_claude else None,
+            claude_model=self.engine.settings.claude.model if self.with_claude else None,
             claude_note=self.claude_note,
         )
         data = summary_data(
@@ -454,54 +458,44 @@ def run_command(
     stderr: TextIO | None = None,
 ) -> int:
     """Run ``pelican-tui run ARGV``; returns the exit status (see the module doc)."""
-    out, err = streams(stdout, stderr)
+    console = Console.of(PROG, stdout, stderr)
     try:
-        return _run_command(list(argv), out, err)
+        return _run_command(list(argv), console)
     except KeyboardInterrupt:
         with contextlib.suppress(OSError, ValueError):
-            err.write("\npelican-tui run: interrupted\n")
+            console.err.write("\n")
+            console.note("interrupted")
         return EXIT_INTERRUPTED
 
 
-def _run_command(argv: list[str], out: TextIO, err: TextIO) -> int:
-    args = parse(build_parser(), argv, err)
+def _run_command(argv: list[str], console: Console) -> int:
+    args = parse(build_parser(), argv, console.err)
     if isinstance(args, int):
         return args
     prompt_set: PromptSet | None = None
     if args.prompt_set is not None:
         chosen = chosen_prompt_set(args.prompt_set)
         if isinstance(chosen, str):
-            print(f"{PROG}: {chosen}", file=err)
-            return EXIT_USAGE
+            return console.fail(chosen, EXIT_USAGE)
         prompt_set = chosen
     out_dir = OutDir(args.out.expanduser())
     problem = out_dir.claim(args.force)
     if problem is not None:
-        print(f"{PROG}: {problem}", file=err)
-        return EXIT_USAGE
+        return console.fail(problem, EXIT_USAGE)
     try:
-        return _run_claimed(args, prompt_set, out_dir.path, out, err)
+        return _run_claimed(args, prompt_set, out_dir.path, console)
     finally:
         out_dir.release()  # only what it created, and only if nothing was written there
 
 
 def _run_claimed(
-    args: argparse.Namespace,
-    prompt_set: PromptSet | None,
-    out_dir: Path,
-    out: TextIO,
-    err: TextIO,
+    args: argparse.Namespace, prompt_set: PromptSet | None, out_dir: Path, console: Console
 ) -> int:
     """The run, once the arguments parsed and ``--out`` proved writable."""
-
-    def fail(code: int, message: str) -> int:
-        print(f"{PROG}: {message}", file=err)
-        return code
-
     try:
         settings = settings_from_flags({**model_overrides(args), "prompt": args.prompt})
     except Exception as error:  # pydantic ValidationError, TOML errors
-        return fail(EXIT_USAGE, f"invalid settings: {first_line(str(error))}")
+        return console.fail(f"invalid settings: {first_line(str(error))}", EXIT_USAGE)
     from pelican_tui.backends.prompt_sets import NamedPrompt
 
     if prompt_set is not None:
@@ -509,20 +503,20 @@ def _run_claimed(
     else:
         prompt = settings.prompt.strip()
         if not prompt:
-            return fail(EXIT_USAGE, "the prompt is empty")
+            return console.fail("the prompt is empty", EXIT_USAGE)
         prompts = (NamedPrompt("prompt", prompt),)
 
-    progress = Progress(err)
+    progress = Progress(console.err)
     with_claude, why_not = _claude_side(settings, args)
     if not with_claude and args.claude_model and not args.no_claude:
-        return fail(EXIT_USAGE, f"--claude-model {args.claude_model} given, but {why_not}")
+        return console.fail(f"--claude-model {args.claude_model} given, but {why_not}", EXIT_USAGE)
     claude_note = f"Claude not used: {why_not}; running the local model only." if why_not else None
     modes = thinking_modes(args.thinking, settings.local.thinking)
 
     try:
         store = SessionStore.open()
     except SessionStoreError as error:
-        return fail(EXIT_USAGE, first_line(str(error)))
+        return console.fail(first_line(str(error)), EXIT_USAGE)
     with store:
         for notice in store.notices:
             progress.say(f"sessions: {notice}")
@@ -531,7 +525,7 @@ def _run_claimed(
         with _child_output_to_stderr():
             prepared = setup(settings, progress.say)
         if prepared.problem:
-            return fail(EXIT_LOCAL_MODEL, f"local model: {first_line(prepared.problem)}")
+            return console.fail(f"local model: {first_line(prepared.problem)}", EXIT_LOCAL_MODEL)
         engine = ComparisonEngine(
             settings,
             prepared,
@@ -540,23 +534,23 @@ def _run_claimed(
         )
         engine.use_store(store)
         if engine.local is None:
-            return fail(EXIT_LOCAL_MODEL, f"local model: {engine.local_problem}")
+            return console.fail(f"local model: {engine.local_problem}", EXIT_LOCAL_MODEL)
         fit = engine.plan.fit
         if fit is not None and fit.level != "ok":
             progress.say(f"warning: {fit.message}")
         batch = _Batch(
             engine=engine,
+            store=store,
             prompts=prompts,
             prompt_set=prompt_set,
-            with_claude=with_claude,
-            claude_note=claude_note,
             modes=modes,
             samples=args.samples,
+            with_claude=with_claude,
+            claude_note=claude_note,
             out_dir=out_dir,
             overwrite=args.force,
-            store=store,
             progress=progress,
-            stdout=out,
+            stdout=console.out,
         )
         if claude_note:
             progress.say(claude_note)

@@ -7,6 +7,7 @@ without ``--yes``).
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
@@ -27,8 +28,16 @@ from pelican_tui.backends.store.records import (
 )
 from pelican_tui.backends.store.sessions import SessionStore
 from pelican_tui.backends.svg.worker import MAX_SIDE
-from pelican_tui.cli.args import EXIT_USAGE, Parser, parse, positive, streams, whole_number
-from pelican_tui.cli.store_access import EXIT_FAILED, fail, open_store
+from pelican_tui.cli.args import (
+    EXIT_FAILED,
+    EXIT_USAGE,
+    Console,
+    Parser,
+    parse,
+    positive,
+    whole_number,
+)
+from pelican_tui.cli.store_access import open_store
 
 EXIT_OK = 0
 
@@ -69,7 +78,6 @@ def sessions_command(
     argv: Sequence[str],
     *,
     renderer: Renderer | None = None,
-    db_path: Path | None = None,
     stdout: TextIO | None = None,
     stderr: TextIO | None = None,
 ) -> int:
@@ -78,75 +86,63 @@ def sessions_command(
     ``renderer`` draws PNGs for runs that have an SVG but no stored picture;
     by default (None) ``export`` draws them in the sandboxed render worker
     (:func:`~.export.sandboxed_renderer`, started only if needed and stopped
-    afterwards). ``db_path`` defaults to
-    :func:`~pelican_tui.backends.locations.sessions_db`.
+    afterwards).
     """
-    out, err = streams(stdout, stderr)
-    args = parse(_parser(), argv, err)
+    console = Console.of(PROG, stdout, stderr)
+    args = parse(_parser(), argv, console.err)
     if isinstance(args, int):
         return args
 
     if args.action == "delete" and not args.yes:
-        print(f"{PROG}: not deleting session {args.id} without --yes", file=err)
-        return EXIT_USAGE
+        return console.fail(f"not deleting session {args.id} without --yes", EXIT_USAGE)
     try:
-        store = open_store(db_path, PROG, err)
+        store = open_store(console)
     except SessionStoreMissing as missing:
         if args.action == "list":
-            print(f"No saved sessions yet (the store will be {missing.path}).", file=out)
+            print(f"No saved sessions yet (the store will be {missing.path}).", file=console.out)
             return EXIT_OK
-        return fail(PROG, err, f"no session with id {args.id} (no sessions yet)")
+        return console.fail(f"no session with id {args.id} (no sessions yet)")
     except SessionStoreError as error:
-        return fail(PROG, err, str(error))
+        return console.fail(str(error))
 
     with store:
         try:
             if args.action == "list":
-                return _list(store, args.limit, out)
+                return _list(store, args.limit, console.out)
             if args.action == "show":
                 session = store.get_session(args.id)
-                print(render_run_card(session, {}), file=out)
+                print(render_run_card(session, {}), file=console.out)
                 return EXIT_OK
             if args.action == "export":
                 if renderer is not None:
-                    return _export(
-                        store, args.id, args.out, args.force, args.width, renderer, out, err
-                    )
+                    return _export(store, args, renderer, console)
                 with sandboxed_renderer() as sandboxed:
-                    return _export(
-                        store, args.id, args.out, args.force, args.width, sandboxed, out, err
-                    )
+                    return _export(store, args, sandboxed, console)
             store.delete_session(args.id)
-            print(f"Deleted session {args.id}.", file=out)
+            print(f"Deleted session {args.id}.", file=console.out)
             return EXIT_OK
         except SessionNotFound as error:
-            return fail(PROG, err, f"{error} ('pelican-tui sessions list' shows the ids)")
+            return console.fail(f"{error} ('pelican-tui sessions list' shows the ids)")
         except SessionStoreError as error:
-            return fail(PROG, err, str(error))
+            return console.fail(str(error))
 
 
 def _export(
-    store: SessionStore,
-    session_id: int,
-    out_dir: Path,
-    force: bool,
-    width: int,
-    renderer: Renderer,
-    out: TextIO,
-    err: TextIO,
+    store: SessionStore, args: argparse.Namespace, renderer: Renderer, console: Console
 ) -> int:
-    session = store.get_session(session_id)
+    """``sessions export``: session ``args.id`` into ``args.out`` (``--force``, ``--width``)."""
+    session = store.get_session(args.id)
     try:
         result = export_session(
-            session, out_dir, renderer, png_size=(width, width), overwrite=force
+            session, args.out, renderer, png_size=(args.width, args.width), overwrite=args.force
         )
     except (ExportError, OSError) as error:
-        return fail(PROG, err, f"export failed: {error}")
+        return console.fail(f"export failed: {error}")
     for note in result.notes:
-        print(f"{PROG}: {note}", file=err)
-    print(f"Exported session {session_id} to {result.out_dir}:", file=out)
+        console.note(note)
+    print(f"Exported session {args.id} to {result.out_dir}:", file=console.out)
     for path in result.files:
-        print(f"  {path.name}", file=out)
+        print(f"  {path.name}", file=console.out)
     return EXIT_OK
 
 

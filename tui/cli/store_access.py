@@ -1,42 +1,30 @@
-"""What the commands that read the session store share: opening it, naming a prompt, failing.
+"""What the commands that read the session store share: opening it, naming a prompt.
 
 ``sessions``, ``leaderboard``, ``export-evidence`` and ``judge`` open the store
-without creating it (:func:`open_store`, which prints its notices), offer and
+without creating it (:func:`open_store`, which prints its notices) and offer and
 check a ``--prompt`` the same way (:func:`add_prompt_option`,
-:func:`unknown_prompt`) and report a failure as one ``PROG: message`` line on
-stderr with exit status 1 (:func:`fail`).
+:func:`unknown_prompt`). They report a failure as one ``PROG: message`` line on
+stderr with exit status 1 (:meth:`.Console.fail`).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TextIO
-
 from pelican_tui.backends import locations
 from pelican_tui.backends.secrets import scrub_text
 from pelican_tui.backends.store.sessions import SessionStore
-from pelican_tui.cli.args import Parser
-
-EXIT_FAILED = 1
-"""Every store command's exit status when it could not be done."""
+from pelican_tui.cli.args import Console, Parser
 
 
-def open_store(path: Path | None, prog: str, err: TextIO) -> SessionStore:
-    """The session store at ``path`` (default
-    :func:`~pelican_tui.backends.locations.sessions_db`), opened without creating
-    it; its notices (a damaged file moved aside) are printed on ``err`` as
-    ``PROG: notice``. Raises :class:`~.records.SessionStoreMissing` when there is
-    no store yet, :class:`~.records.SessionStoreError` when it cannot be used."""
-    store = SessionStore.open(path or locations.sessions_db(), create=False)
+def open_store(console: Console) -> SessionStore:
+    """The session store at :func:`~pelican_tui.backends.locations.sessions_db`,
+    opened without creating it; its notices (a damaged file moved aside) are
+    printed as the command's (:meth:`.Console.note`). Raises
+    :class:`~.records.SessionStoreMissing` when there is no store yet,
+    :class:`~.records.SessionStoreError` when it cannot be used."""
+    store = SessionStore.open(locations.sessions_db(), create=False)
     for notice in store.notices:
-        print(f"{prog}: {notice}", file=err)
+        console.note(notice)
     return store
-
-
-def fail(prog: str, err: TextIO, message: str) -> int:
-    """Print ``PROG: message`` on ``err``; returns :data:`EXIT_FAILED`."""
-    print(f"{prog}: {message}", file=err)
-    return EXIT_FAILED
 
 
 def quoted_prompt(prompt: str, width: int = 60) -> str:
@@ -61,9 +49,7 @@ def unknown_prompt(store: SessionStore, prompt: str | None) -> str | None:
 
 
 __all__ = [
-    "EXIT_FAILED",
     "add_prompt_option",
-    "fail",
     "open_store",
     "quoted_prompt",
     "unknown_prompt",
