@@ -15,8 +15,11 @@ class Usage:
     """Token counts for one generation (None where the backend does not say)."""
 
     input_tokens: int | None = None
+    """The prompt as the model read it (with Claude, cached input counted in)."""
     output_tokens: int | None = None
+    """Everything the model wrote: the reasoning and the answer."""
     thinking_tokens: int | None = None
+    """The reasoning's share of ``output_tokens`` (counted or estimated)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,10 +29,17 @@ class Timings:
     time_to_first_token_s: float | None = None
     """Seconds from sending the request to the first thinking or answer token."""
     prompt_tokens_per_s: float | None = None
+    """How fast the prompt was read, as the server timed it (llama-server says;
+    Claude does not)."""
     generation_tokens_per_s: float | None = None
+    """How fast the model wrote: the server's own decode rate where it gives one,
+    else the tokens written over the time from the first token to the end."""
     total_s: float | None = None
+    """Seconds from sending the request to the end of the stream."""
     prompt_tokens: int | None = None
+    """The prompt's tokens (as :attr:`Usage.input_tokens`)."""
     generated_tokens: int | None = None
+    """The tokens written, reasoning included (as :attr:`Usage.output_tokens`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,9 +68,15 @@ class LiveStats:
     """Numbers while streaming: tokens so far and the current rate."""
 
     tokens: int
+    """Tokens written so far, reasoning and answer together (counted by the server,
+    else one per streamed piece; estimated from the text's length for Claude)."""
     tokens_per_s: float | None
+    """The writing rate so far: the server's own where it sends one, else ``tokens``
+    over the time since the first token; None until it can be told."""
     thinking_tokens: int = 0
+    """The reasoning's share of ``tokens``."""
     time_to_first_token_s: float | None = None
+    """Seconds from sending the request to the first thinking or answer token."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +99,8 @@ class Finished:
     timings: Timings
     usage: Usage = field(default_factory=Usage)
     stop_reason: str | None = None
+    """Why the model stopped, in the backend's own word ("stop", "length",
+    "end_turn", "max_tokens"); None where it did not say."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +111,7 @@ class Failed:
     hint: str | None = None
     """The next step ("set ANTHROPIC_API_KEY", "restart the server")."""
     cancelled: bool = False
+    """The run was stopped on purpose (cancelled by the user or the app), not failed."""
 
 
 GenerationEvent = Started | ThinkingDelta | TextDelta | LiveStats | Waiting | Finished | Failed

@@ -66,6 +66,8 @@ class BandwidthRecord:
     host: str
     """:func:`host_key` of the machine that measured it (another machine re-measures)."""
     method: str = METHOD
+    """How it was measured (:data:`METHOD` for a record written now), kept with the
+    number for whoever reads the cache file."""
 
 
 def host_key() -> str:

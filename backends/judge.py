@@ -304,7 +304,9 @@ class Answer:
     shown_a: Run
     shown_b: Run
     winner: Winner
+    """A or B (of the order shown), tie, or both bad."""
     reason: str | None
+    """The judge's why, on one line (shortened); None when it gave none."""
     usage: TokenUse
 
 

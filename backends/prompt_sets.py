@@ -75,7 +75,10 @@ class NamedPrompt:
     """One prompt of a set."""
 
     name: str
+    """Unique within its set: what titles, progress and a private set's exports
+    show instead of the text."""
     text: str
+    """What is sent to the models."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,7 +37,7 @@ from pelican_tui.backends.ratings.leaderboard import (
     rate_votes,
 )
 from pelican_tui.backends.secrets import scrub_text
-from pelican_tui.backends.store.records import Run, RunHeader, Vote
+from pelican_tui.backends.store.records import Run, RunHeader, RunStatus, Slot, Vote
 from pelican_tui.backends.store.sessions import SessionStore
 
 THUMBNAIL_SIDE = 512
@@ -50,10 +50,10 @@ class Picture:
 
     run_id: int
     session_id: int
-    slot: str
+    slot: Slot
     configuration: Configuration
     """Its label passed the secret policy."""
-    status: str
+    status: RunStatus
     facts: dict[str, object]
     """The run's measured picture facts ({} for a run stored before them)."""
     png: bytes | None
