@@ -84,22 +84,24 @@ def test_help_lists_the_commands() -> None:
         assert command in done.stdout
 
 
-def test_invalid_settings_file_is_a_clear_error(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("toml", "said"),
+    [
+        ("[local]\ncontext = 'lots'\n", "local.context: "),
+        ("[local]\ncontxt = 4096\n", "local.contxt: unknown setting"),
+    ],
+    ids=["bad value", "unknown name"],
+)
+def test_invalid_settings_are_a_clear_error_naming_the_setting_and_the_file(
+    tmp_path: Path, toml: str, said: str
+) -> None:
     config = tmp_path / "config.toml"
-    config.write_text("[local]\ncontext = 'lots'\n")
+    config.write_text(toml)
     done = _run("doctor", env={"PELICAN_CONFIG_FILE": str(config)})
     assert done.returncode == 2
-    assert "invalid settings" in done.stderr
+    assert done.stderr.startswith(f"pelican-tui: invalid settings: {said}"), done.stderr
+    assert f"(settings come from {config}," in done.stderr
     assert "Traceback" not in done.stderr
-
-
-def test_invalid_settings_name_the_setting(tmp_path: Path) -> None:
-    config = tmp_path / "config.toml"
-    config.write_text("[local]\ncontxt = 4096\n")
-    done = _run("doctor", env={"PELICAN_CONFIG_FILE": str(config)})
-    assert done.returncode == 2
-    assert "local.contxt: unknown setting" in done.stderr
-    assert str(config) in done.stderr
 
 
 # --------------------------------------------------------------------------- attach mode

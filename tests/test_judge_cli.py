@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from _anthropic_server import AnthropicTestServer
@@ -42,25 +42,27 @@ def two_sessions() -> tuple[tuple[int, int], tuple[int, int]]:
         return add_session(store, "claude", "qwen"), add_session(store, "claude", "qwen")
 
 
-def _main(
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-    *args: str,
-    stdin: io.StringIO | None = None,
-) -> tuple[int, str, str]:
-    monkeypatch.setattr("sys.stdin", stdin or io.StringIO(""))
-    code = main(list(args))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+Cli = Callable[..., tuple[int, str, str]]
+"""``cli(*ARGS, stdin=None)``: ``pelican-tui ARGS`` run in this process with ``stdin``
+(default: empty, not a terminal); its exit status, stdout and stderr."""
 
 
-def test_off_by_default(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, two_sessions: object
-) -> None:
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Cli:
+    def run(*args: str, stdin: io.StringIO | None = None) -> tuple[int, str, str]:
+        monkeypatch.setattr("sys.stdin", stdin or io.StringIO(""))
+        code = main(list(args))
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return run
+
+
+def test_off_by_default(cli: Cli, monkeypatch: pytest.MonkeyPatch, two_sessions: object) -> None:
     with AnthropicTestServer() as server:
         monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
         monkeypatch.setenv("PELICAN_CLAUDE__BASE_URL", server.base_url)
-        code, out, err = _main(capsys, monkeypatch, "judge", "--yes")
+        code, out, err = cli("judge", "--yes")
     assert (code, out) == (2, "")
     assert err.strip() == (
         "pelican-tui judge: the judge is off "
@@ -70,12 +72,9 @@ def test_off_by_default(
 
 
 def test_without_a_terminal_the_plan_is_printed_and_nothing_is_sent(
-    server: AnthropicTestServer,
-    two_sessions: object,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
+    server: AnthropicTestServer, two_sessions: object, cli: Cli
 ) -> None:
-    code, out, err = _main(capsys, monkeypatch, "judge", "--max-pairs", "3")
+    code, out, err = cli("judge", "--max-pairs", "3")
     assert code == 0
     lines = out.splitlines()
     assert lines[0] == f"Plan: 3 calls to {MODEL}, one per pair (of 4 pairs not judged yet)."
@@ -96,15 +95,12 @@ def test_without_a_terminal_the_plan_is_printed_and_nothing_is_sent(
 
 
 def test_yes_judges_with_progress_and_a_summary_then_the_leaderboard_shows_it(
-    server: AnthropicTestServer,
-    two_sessions: tuple[tuple[int, int], tuple[int, int]],
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
+    server: AnthropicTestServer, two_sessions: tuple[tuple[int, int], tuple[int, int]], cli: Cli
 ) -> None:
     (red, blue), _ = two_sessions
     with SessionStore.open() as store:
         store.add_vote(blue, red, "b", blind=True)  # the user picked red too
-    code, out, err = _main(capsys, monkeypatch, "judge", "--yes", "--prompt", PELICAN)
+    code, out, err = cli("judge", "--yes", "--prompt", PELICAN)
     assert code == 0, err
     progress = err.splitlines()
     assert len(progress) == 4 and len(server.requests) == 4
@@ -121,25 +117,20 @@ def test_yes_judges_with_progress_and_a_summary_then_the_leaderboard_shows_it(
     assert summary[1] == "Tokens used: 148 input, 48 output."  # the test server's counts
     assert summary[2] == "The judge's ratings: pelican-tui leaderboard --judge"
 
-    code, board, err = _main(capsys, monkeypatch, "leaderboard", "--judge", "--min-votes", "1")
+    code, board, err = cli("leaderboard", "--judge", "--min-votes", "1")
     assert (code, err) == (0, "")
     assert board.startswith("Leaderboard from the judge's votes on every prompt: 4 votes")
     assert "1  claude-opus-4-7 · thinking high" in board
     assert "Agreement with your votes: 1 of 1 pair (100%)." in board
-    code, mine, err = _main(capsys, monkeypatch, "leaderboard", "--min-votes", "1")
+    code, mine, err = cli("leaderboard", "--min-votes", "1")
     assert mine.startswith("Leaderboard from your votes on every prompt: 1 vote,")
 
 
 @pytest.mark.parametrize(("typed", "judged"), [("y\n", 1), ("\n", 0), ("no\n", 0)])
 def test_a_terminal_is_asked_first(
-    typed: str,
-    judged: int,
-    server: AnthropicTestServer,
-    two_sessions: object,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
+    typed: str, judged: int, server: AnthropicTestServer, two_sessions: object, cli: Cli
 ) -> None:
-    code, out, err = _main(capsys, monkeypatch, "judge", "--max-pairs", "1", stdin=_Terminal(typed))
+    code, out, err = cli("judge", "--max-pairs", "1", stdin=_Terminal(typed))
     assert code == 0
     assert out.startswith(f"Plan: 1 call to {MODEL}")
     assert err.startswith("Judge 1 pair? [y/N] ")
@@ -149,26 +140,20 @@ def test_a_terminal_is_asked_first(
 
 
 def test_no_key_stops_after_the_plan(
-    server: AnthropicTestServer,
-    two_sessions: object,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
+    server: AnthropicTestServer, two_sessions: object, cli: Cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("ANTHROPIC_API_KEY")
-    code, out, err = _main(capsys, monkeypatch, "judge", "--yes")
+    code, out, err = cli("judge", "--yes")
     assert code == 2 and out.startswith("Plan: 4 calls")
     assert err.strip() == "pelican-tui judge: the judge has no API key (set ANTHROPIC_API_KEY)"
     assert server.requests == []
 
 
 def test_a_rate_limit_stops_the_run_and_says_so(
-    server: AnthropicTestServer,
-    two_sessions: object,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
+    server: AnthropicTestServer, two_sessions: object, cli: Cli
 ) -> None:
     server.scenario = "429"
-    code, out, err = _main(capsys, monkeypatch, "judge", "--yes")
+    code, out, err = cli("judge", "--yes")
     assert code == 1 and len(server.requests) == 1
     assert err.splitlines()[-1].endswith(
         ": Anthropic rate limit reached (429) (wait a minute and try again)"
@@ -182,13 +167,10 @@ def test_a_rate_limit_stops_the_run_and_says_so(
 
 
 def test_an_unreadable_answer_is_reported(
-    server: AnthropicTestServer,
-    two_sessions: object,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
+    server: AnthropicTestServer, two_sessions: object, cli: Cli
 ) -> None:
     server.answer_for = lambda body: "Hard to say!"
-    code, out, err = _main(capsys, monkeypatch, "judge", "--yes", "--max-pairs", "2")
+    code, out, err = cli("judge", "--yes", "--max-pairs", "2")
     assert code == 1 and len(server.requests) == 2
     assert "answer not in the format asked for, not stored: 'Hard to say!'" in err
     assert "0 votes stored (A 0, B 0, tie 0, both bad 0), 2 answers unreadable." in out
@@ -196,12 +178,8 @@ def test_an_unreadable_answer_is_reported(
         assert store.votes(judge=True) == []
 
 
-def test_nothing_to_judge_and_an_unknown_prompt(
-    server: AnthropicTestServer,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    assert _main(capsys, monkeypatch, "judge", "--yes") == (
+def test_nothing_to_judge_and_an_unknown_prompt(server: AnthropicTestServer, cli: Cli) -> None:
+    assert cli("judge", "--yes") == (
         0,
         "Nothing to judge: no sessions yet.\n",
         "",
@@ -209,23 +187,21 @@ def test_nothing_to_judge_and_an_unknown_prompt(
     with SessionStore.open() as store:
         add_session(store, "qwen", "qwen")
         add_session(store, "claude", "qwen", prompt="a private prompt", private=True)
-    code, out, err = _main(capsys, monkeypatch, "judge", "--yes")
+    code, out, err = cli("judge", "--yes")
     assert (code, err) == (0, "")
     assert out.splitlines() == [
         "Left out 1 prompt from private prompt sets: they are never sent to the judge.",
         "Nothing to judge: no pair of finished runs of different configurations with "
         "pictures that the judge has not voted on yet.",
     ]
-    code, out, err = _main(capsys, monkeypatch, "judge", "--prompt", "never used")
+    code, out, err = cli("judge", "--prompt", "never used")
     assert (code, out) == (1, "")
     assert err.strip() == "pelican-tui judge: no session has the prompt 'never used'"
     assert server.requests == []
 
 
-def test_help_lists_the_exit_statuses(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    code, out, _ = _main(capsys, monkeypatch, "judge", "--help")
+def test_help_lists_the_exit_statuses(cli: Cli) -> None:
+    code, out, _ = cli("judge", "--help")
     assert code == 0 and "--max-pairs N" in out and "130  interrupted" in out
-    code, _, err = _main(capsys, monkeypatch, "judge", "--max-pairs", "0")
+    code, _, err = cli("judge", "--max-pairs", "0")
     assert code == 2 and "0 must be at least 1" in err
