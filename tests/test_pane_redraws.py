@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
+import pytest
 from PIL import Image
 from textual.app import App, ComposeResult
 from textual.widgets import Collapsible
@@ -136,3 +137,94 @@ async def test_the_status_bar_sample_waits_for_the_panes_redraw() -> None:
         app.on_resource_tick(ResourceTick(other))
         assert bar.sample is other, "no clock: drawn at once"
         await pilot.pause()
+
+
+def _count_layouts(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many times the screen is laid out from now on (one number, updated)."""
+    from textual.screen import Screen
+
+    count = [0]
+    lay_out = Screen._refresh_layout
+
+    def counted(self: Screen[Any], *args: Any, **kwargs: Any) -> None:
+        count[0] += 1
+        lay_out(self, *args, **kwargs)
+
+    monkeypatch.setattr(Screen, "_refresh_layout", counted)
+    return count
+
+
+def _screen_text(app: App[Any]) -> list[str]:
+    return [strip.text for strip in app.screen._compositor.render_strips()]
+
+
+async def test_a_run_after_the_first_picture_lays_nothing_out(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Words, previews, the final picture with or without its note, and the next run's
+    words: after the first picture (its size), not one layout of the screen."""
+    layouts = _count_layouts(monkeypatch)
+    async with Host(thinking=False).run_test(size=(160, 48)) as pilot:
+        app = pilot.app
+        view = app.query_one(ModelPane).picture
+        await pilot.pause()
+        settled = layouts[0]
+        view.set_png(None, "waiting for an SVG…")
+        await pilot.pause()
+        assert layouts[0] == settled, "new words are no layout"
+        assert any("waiting for an SVG…" in row for row in _screen_text(app))
+        view.set_png(_png(160, 160, "red"))  # the first preview: the picture's size is laid out
+        await pilot.pause()
+        await pilot.pause()
+        assert layouts[0] <= settled + 1
+        image = view.query_one("#picture-image")
+        assert image.size.width > 40, "drawn at its size"
+        assert not any("waiting for an SVG" in row for row in _screen_text(app))
+        settled = layouts[0]
+        for png, note in (
+            (_png(160, 160, "blue"), None),  # the next preview
+            (_png(1024, 1024, "green"), "the SVG is unfinished; closed it up"),  # the final one
+            (None, "waiting for an SVG…"),  # the next run
+            (_png(160, 160, "red"), None),
+            (_png(1024, 1024, "blue"), None),  # its final picture, no note
+            (None, "the answer had no SVG"),
+        ):
+            view.set_png(png, note)
+            await pilot.pause()
+            await pilot.pause()
+            shown = _screen_text(app)
+            assert layouts[0] == settled, f"laid out for {note or 'a picture'}"
+            if png is None:
+                assert any(note in row for row in shown), f"{note!r} is shown"
+            else:
+                assert any(note in row for row in shown) if note else True
+                row = image.render_line(image.size.height // 2)
+                assert "waiting" not in row.text and row.text.strip() == ""  # the picture
+        assert not any("unfinished" in row for row in shown), "the note went with its picture"
+
+
+async def test_new_words_repaint_the_picture_widget_where_it_shows_them() -> None:
+    """The picture widget covers the placeholder's middle and draws the words under it
+    while it has no picture: the placeholder's changed rows are repainted there too."""
+
+    class One(App[None]):
+        def compose(self) -> ComposeResult:
+            yield PictureView(mode="halfcell")
+
+    async with One().run_test(size=(80, 24)) as pilot:
+        view = pilot.app.query_one(PictureView)
+        image = view.query_one("#picture-image")
+        view.set_png(_png(400, 400, "red"))
+        await pilot.pause()
+        await pilot.pause()
+        view.set_png(None, "waiting for an SVG…")
+        assert image.size.height > 10
+        await pilot.pause()
+        words = [y for y in range(image.size.height) if "waiting" in image.render_line(y).text]
+        assert len(words) == 1, "drawn by the picture widget, from the words beneath it"
+        view.set_png(None, "the answer had no SVG")
+        regions = set(image._repaint_regions)
+        assert regions and len({region.y for region in regions}) <= 3, regions
+        assert words[0] in {region.y for region in regions}
+        await pilot.pause()
+        assert any("no SVG" in image.render_line(y).text for y in range(image.size.height))

@@ -101,7 +101,7 @@ async def test_a_new_shape_repaints_only_the_cells_of_its_rows() -> None:
         assert regions, "the change is repainted"
         assert all(region.height == 1 for region in regions), regions
         rows = sorted(region.y for region in regions)
-        assert len(rows) < height // 3, f"only the sun's rows, not {rows}"
+        assert max(rows) <= height // 3, f"only the sun's rows (the top third), not {rows}"
         assert all(region.x > width // 2 for region in regions), "only the sun's columns"
         await pilot.pause()
         ours = [list(image.render_line(y)) for y in range(height)]

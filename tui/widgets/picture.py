@@ -3,7 +3,7 @@
 :class:`PictureView` keeps the picture's aspect ratio, centres it in whatever
 space the layout gives it (give the view a definite height, e.g. ``1fr``: two
 stacked ``height: auto`` images collapse), and shows a centred placeholder
-when there is no picture. It draws half-cell blocks itself
+when there is no picture; its last row is kept for a one-line note. It draws half-cell blocks itself
 (:class:`RunsHalfcellImage`) and every other mode with textual-image
 (:mod:`.textual_image_pictures`, imported only when such a mode is used).
 Pillow is imported when the first picture is shown.
@@ -48,6 +48,10 @@ UPPER_HALF = "\u2580"
 class PictureWidget(Widget):
     """What a :class:`PictureView` draws its picture with, in one drawing mode."""
 
+    COVERS = False
+    """Whether it draws the widget beneath it while it has no picture (its
+    ``beneath``), so that a view shows its words without hiding it."""
+
     def show(self, picture: PILImage.Image | None) -> None:
         """Draw ``picture`` (None: nothing), given at the size it is drawn at (:func:`as_drawn`)."""
         raise NotImplementedError
@@ -69,7 +73,15 @@ class RunsHalfcellImage(PictureWidget):
     than the whole picture (tens of KB per preview at 160x48).
 
     It needs neither textual-image nor Pillow until it is given a picture.
+
+    With no picture it shows what lies beneath it (:attr:`beneath`: the
+    :class:`PictureView`'s placeholder, which it covers): a view swaps its
+    picture and its words by what this widget draws, not by showing and hiding
+    widgets, each of which is a layout of the whole screen (10-25 ms at 160x48).
     """
+
+    COVERS = True
+    """It can draw the widget beneath it instead of a picture (see :attr:`beneath`)."""
 
     def __init__(
         self, *, name: str | None = None, id: str | None = None, classes: str | None = None
@@ -84,6 +96,11 @@ class RunsHalfcellImage(PictureWidget):
         """Rows made for :attr:`_strips_for` from the bytes :attr:`_strips_from`, by row."""
         self._strips_for: tuple[Style, Size] | None = None
         self._strips_from: bytes | None = None
+        self._cell_styles: dict[bytes, Style] = {}
+        """The style of a cell by its two pixels' RGB bytes, for :attr:`_strips_for`'s base
+        style (a picture has few colours: a preview's rows reuse them)."""
+        self.beneath: Widget | None = None
+        """The widget this one covers, drawn in its place while there is no picture."""
 
     @property
     def image(self) -> PILImage.Image | None:
@@ -149,14 +166,43 @@ class RunsHalfcellImage(PictureWidget):
         base = self.visual_style.rich_style
         pixels = self._pixels_drawn((width, height * 2))
         if pixels is None or not 0 <= y < height:
+            if self._image is None and self.beneath is not None:
+                return self._line_beneath(self.beneath, y, width)
             return Strip.blank(width, base)
         if self._strips_for != (base, size) or self._strips_from is not pixels:
             self._strips.clear()
+            if self._strips_for is None or self._strips_for[0] != base:
+                self._cell_styles = {}
             self._strips_for, self._strips_from = (base, size), pixels
         strip = self._strips.get(y)
         if strip is None:
-            strip = self._strips[y] = _halfcell_row(pixels, width, y, base)
+            if len(self._cell_styles) > _MAX_CELL_STYLES:
+                self._cell_styles = {}
+            strip = self._strips[y] = _halfcell_row(pixels, width, y, base, self._cell_styles)
         return strip
+
+    def _line_beneath(self, beneath: Widget, y: int, width: int) -> Strip:
+        """Row ``y`` of this widget's region as ``beneath`` draws it (a blank row if it is
+        not laid out under this widget)."""
+        mine, theirs = self.region, beneath.region
+        if not theirs.contains_region(mine):
+            return Strip.blank(width, self.visual_style.rich_style)
+        x = mine.x - theirs.x
+        return beneath.render_line(y + mine.y - theirs.y).crop_extend(x, x + width, None)
+
+    def refresh_beneath(self, rows: list[int] | None) -> None:
+        """The widget beneath changed ``rows`` (its own; None: all): repaint what this
+        widget shows of them, while it shows that widget."""
+        if self._image is not None or self.beneath is None:
+            return
+        if rows is None:
+            self.refresh()
+            return
+        offset = self.region.y - self.beneath.region.y
+        width, height = self.size
+        for row in rows:
+            if 0 <= row - offset < height:
+                super().refresh(Region(0, row - offset, width, 1))
 
 
 def changed_cells(
@@ -185,33 +231,47 @@ def changed_cells(
     return changed
 
 
-def _halfcell_row(pixels: bytes, columns: int, y: int, base: Style) -> Strip:
+_MAX_CELL_STYLES = 4096
+"""Cell styles a half-cell widget keeps at most (then it starts again)."""
+
+
+def _halfcell_row(
+    pixels: bytes, columns: int, y: int, base: Style, styles: dict[bytes, Style] | None = None
+) -> Strip:
     """Row ``y`` of cells of an RGB picture ``columns`` wide, as textual-image draws it,
     neighbours of the same colours joined (a cell whose halves share a colour is a
-    space on it)."""
+    space on it).
+
+    ``styles``: the style of each cell met so far, by its two pixels' bytes (made
+    for ``base``), filled in here; a picture has few colours, and making a rich
+    Style for each run was most of the cost of a row."""
     stride = columns * 3
-    upper = pixels[2 * y * stride : (2 * y + 1) * stride]
-    lower = pixels[(2 * y + 1) * stride : (2 * y + 2) * stride]
+    start = 2 * y * stride
+    upper = pixels[start : start + stride]
+    lower = pixels[start + stride : start + 2 * stride]
+    known = {} if styles is None else styles
+    cells = [upper[i : i + 3] + lower[i : i + 3] for i in range(0, stride, 3)]
+    ends = [x for x in range(1, columns) if cells[x] != cells[x - 1]]
+    ends.append(columns)
     segments: list[Segment] = []
-    run_start = 0
-    for x in range(1, columns + 1):
-        i = 3 * x
-        if (
-            x < columns
-            and upper[i : i + 3] == upper[i - 3 : i]
-            and lower[i : i + 3] == lower[i - 3 : i]
-        ):
-            continue
-        j = 3 * run_start
-        top, bottom = upper[j : j + 3], lower[j : j + 3]
-        count = x - run_start
-        if top == bottom:
-            segments.append(Segment(" " * count, Style(bgcolor=_colour(bottom))))
-        else:
-            style = base + Style(color=_colour(top), bgcolor=_colour(bottom))
-            segments.append(Segment(UPPER_HALF * count, style))
-        run_start = x
+    append = segments.append
+    begin = 0
+    for end in ends:
+        cell = cells[begin]
+        style = known.get(cell)
+        if style is None:
+            style = known[cell] = _cell_style(cell, base)
+        append(Segment((" " if cell[:3] == cell[3:] else UPPER_HALF) * (end - begin), style))
+        begin = end
     return Strip(segments, columns)
+
+
+def _cell_style(cell: bytes, base: Style) -> Style:
+    """The style of a cell whose upper and lower pixels are ``cell``'s 6 RGB bytes."""
+    top, bottom = cell[:3], cell[3:]
+    if top == bottom:
+        return Style(bgcolor=_colour(bottom))
+    return base + Style(color=_colour(top), bgcolor=_colour(bottom))
 
 
 def _colour(rgb: bytes) -> Color:
@@ -227,11 +287,12 @@ class _Placeholder(Static):
 
     _quiet = False
 
-    def show_text(self, text: str) -> None:
+    def show_text(self, text: str) -> list[int] | None:
+        """Show ``text``; the rows repainted (None: all of them, when drawn whole)."""
         height = self.size.height
         if not (self.is_mounted and self.display and height):
             self.update(text, layout=False)  # drawn whole when it is shown
-            return
+            return None
         before = [self.render_line(y) for y in range(height)]
         self._quiet = True
         try:
@@ -241,9 +302,12 @@ class _Placeholder(Static):
         width = self.size.width
         self.refresh(Region(0, 0, width, 1))  # the content is stale (row 0 repainted)
         after = [self.render_line(y) for y in range(height)]  # (drawn again once)
+        changed = [0]
         for y in range(1, height):
             if after[y] != before[y]:
+                changed.append(y)
                 self.refresh(Region(0, y, width, 1))
+        return changed
 
     def refresh(
         self, *regions: Region, repaint: bool = True, layout: bool = False, recompose: bool = False
@@ -425,6 +489,8 @@ def decode_png(png: bytes) -> PILImage.Image:
     try:
         with PILImage.open(io.BytesIO(png)) as opened:
             opened.load()
+            if opened.mode == "RGB" and "transparency" not in opened.info:
+                return opened  # opaque (the renderer draws on white): nothing to lay on the matte
             image = opened.convert("RGBA")
     except (UnidentifiedImageError, OSError, SyntaxError) as error:
         raise ValueError(f"not a readable picture ({error})") from error
@@ -466,6 +532,13 @@ class PictureView(Widget):
     textual-image would scale it to anyway (the same cells). A 1024x1024 picture
     kept decoded, with textual-image's copy, was 6 MiB a view for a session.
 
+    A picture, its note and the placeholder come and go without a layout of the
+    screen once the picture's size is laid out (each layout is 10-25 ms of CPU at
+    160x48): the note's row is always there (empty without a note), and the
+    half-cell widget lies over the placeholder and draws its words while it has
+    no picture, so neither is shown or hidden (:attr:`PictureWidget.COVERS`; the
+    textual-image widgets are still shown and hidden).
+
     Args:
         png: The picture as PNG bytes, or None for the placeholder.
         mode: "auto" (what the terminal draws, see :func:`image_choice`) or one to force:
@@ -504,6 +577,10 @@ class PictureView(Widget):
         """When the next live preview may be drawn here (the app sets one per run)."""
         self._image = self._image_class(id="picture-image")
         self._placeholder = _Placeholder(self.placeholder, id="picture-placeholder")
+        self._words = self.placeholder
+        """What the placeholder says now ("" while a picture covers it)."""
+        if isinstance(self._image, RunsHalfcellImage):
+            self._image.beneath = self._placeholder
         self._note = Static("", id="picture-message")
         self._note_text = ""
 
@@ -568,46 +645,57 @@ class PictureView(Widget):
         if size is None:
             self._show_placeholder(message)
             return
-        image, note = self._image, self._note
-        self._placeholder.display = False
-        image.display = True
-        if self._note_text != (message or ""):  # one row, whatever it says: no layout
-            self._note_text = message or ""
-            note.update(self._note_text, layout=False)
-        note.display = bool(message)
+        if not self._image.COVERS:
+            self._placeholder.display = False
+            self._image.display = True
+        self._set_note(message or "")
         if previous != size:
             self._fitted = (0, 0)  # a new size: fit again (same size: keep the layout)
-        # Sized and drawn now, for the box as this frame's layout will make it: the
-        # picture (or its note) appearing and its new size then cost one layout, not
-        # two. Fitted again once laid out (nothing happens when the fit was right).
+        # Sized and drawn now, for the box as this frame's layout will make it: a new
+        # size then costs one layout, not two. Fitted again once laid out (nothing
+        # happens when the fit was right).
         self._fit()
+        if self._image.COVERS and self._png_size is not None:
+            # It covers the words with the picture: no widget shown or hidden. Blank
+            # beneath (a picture narrower than the words would show their ends).
+            self._say("")
         self.call_after_refresh(self._fit)
+
+    def _set_note(self, text: str) -> None:
+        """The note's row is always there: a note shown or gone is new words, no layout."""
+        if self._note_text != text:
+            self._note_text = text
+            self._note.update(text, layout=False)
+
+    def _say(self, words: str) -> None:
+        """Show ``words`` as the placeholder (repainting only the rows that change)."""
+        if words == self._words:
+            return
+        self._words = words
+        rows = self._placeholder.show_text(words)
+        if isinstance(self._image, RunsHalfcellImage):
+            self._image.refresh_beneath(rows)
 
     def _show_placeholder(self, message: str | None) -> None:
         """No picture: the placeholder, or ``message`` in its place."""
         self._png = None
         self._png_size = None
-        self._image.display = False
+        if not self._image.COVERS:
+            self._image.display = False
         if self._image.image is not None:  # type: ignore[attr-defined]  # (it lays out the screen)
             self._image.image = None  # type: ignore[attr-defined]
         self._drawn = None
-        self._placeholder.show_text(message if message is not None else self.placeholder)
+        self._say(message if message is not None else self.placeholder)
         self._placeholder.display = True
-        self._note.display = False
+        self._set_note("")
 
     def on_resize(self) -> None:
         self.call_after_refresh(self._fit)
 
     def _box_cells(self) -> tuple[int, int]:
-        """The picture box's size in cells once the note is laid out as it is set now.
-
-        The box and the note share the view's height (a row for the note when it is
-        shown), so a note shown or hidden since the last layout gives or takes that
-        row now, before the layout that moves it."""
+        """The picture box's size in cells (the note's row is always kept under it)."""
         box = self.query_one("#picture-box")
-        note_now = self.content_size.height - box.outer_size.height  # the note's rows, laid out
-        rows = box.content_size.height + note_now - (1 if self._note.display else 0)
-        return box.content_size.width, rows
+        return box.content_size.width, box.content_size.height
 
     def _fit(self) -> None:
         """Size the image to the largest undistorted fit in the box, and draw it."""
