@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import signal
 import time
@@ -289,6 +290,8 @@ class PelicanApp(Voting):
             refreshed = asyncio.Event()
             self.call_after_refresh(refreshed.set)
             await refreshed.wait()
+        if not gc.isenabled():  # held off until this frame by the command (pelican_tui.cli)
+            gc.enable()
         from pelican_tui.allocator import return_large_blocks  # (ctypes: not before the frame)
 
         return_large_blocks()  # pictures decoded run after run do not stay in RSS
