@@ -1,7 +1,7 @@
 """The pelican-tui app: two models, two pictures, live numbers.
 
 The app decides nothing about a run. It keeps what each pane shows (a
-:class:`~pelican_tui.backends.engine.sides.PaneChoice` per pane), asks the
+:class:`~pelican_tui.backends.engine.choices.PaneChoice` per pane), asks the
 :class:`~pelican_tui.backends.engine.comparison.ComparisonEngine` to run them,
 and draws the engine's updates: live text and numbers, previews of the SVG
 being written, the stored picture at the end. Every piece of I/O runs in a
@@ -29,20 +29,7 @@ from textual.widgets import Footer, Input
 from textual.worker import Worker, WorkerState
 
 from pelican_tui.backends import locations
-from pelican_tui.backends.engine.comparison import (
-    SLOTS,
-    ComparisonEngine,
-)
-from pelican_tui.backends.engine.sides import PaneChoice, ServerHandle, Side
-from pelican_tui.backends.engine.updates import (
-    RunEnded,
-    RunProgress,
-    RunQueued,
-    RunRefused,
-    RunStarted,
-    SessionStarted,
-    StoreProblem,
-)
+from pelican_tui.backends.engine.choices import SLOTS, PaneChoice, first_view
 from pelican_tui.backends.events import Failed, TextDelta
 from pelican_tui.backends.llama.prepare import Prepared
 from pelican_tui.backends.llama.process import ServerStartError, ServerState, ServerStatus
@@ -60,8 +47,12 @@ from pelican_tui.widgets.picture import resolve_mode
 from pelican_tui.widgets.status_bar import StatusBar
 
 if TYPE_CHECKING:
-    # Imported by the first run or prompt set, not by the first frame.
+    # Imported after the first frame: the engine when it is built (PelicanApp.engine),
+    # the batch planner and the store's records by the first run or prompt set.
     from pelican_tui.backends.engine.batch import BatchStep
+    from pelican_tui.backends.engine.comparison import ComparisonEngine
+    from pelican_tui.backends.engine.sides import ServerHandle, Side
+    from pelican_tui.backends.engine.updates import RunProgress
     from pelican_tui.backends.prompt_sets import PromptSet
     from pelican_tui.backends.store.records import Slot
 
@@ -179,11 +170,16 @@ class PelicanApp(Voting):
         self.image_mode = resolve_mode(settings.ui.image_mode)
         self.prompt = settings.prompt
         self.history: list[str] = []
-        # The model's header (gguf, numpy, the file) is read after the first frame.
-        self.engine = ComparisonEngine(
-            settings, prepared, on_server_status=self._post_server_status, read_header=False
+        self._prepared = prepared
+        self._engine: ComparisonEngine | None = None
+        # The panes are drawn from the settings; the engine is built after the first
+        # frame (see engine), unless they cannot say what it would show.
+        self._first_view = first_view(settings, prepared)
+        self.choices: dict[Slot, PaneChoice] = (
+            dict(self._first_view.choices)
+            if self._first_view is not None
+            else self.engine.default_choices()
         )
-        self.choices: dict[Slot, PaneChoice] = self.engine.default_choices()
         """What each pane runs; the keys t, T, e and b change it."""
         self.session_id: int | None = None
         self.active: Slot = "left"
@@ -211,6 +207,32 @@ class PelicanApp(Voting):
         self.theme = DEFAULT_THEME if self._unknown_theme else wanted
 
     # -- set-up -------------------------------------------------------------------
+
+    @property
+    def engine(self) -> ComparisonEngine:
+        """The run engine: its sides, the store, the renderer.
+
+        Built, and its modules imported (~20 ms), after the first frame
+        (:meth:`read_header_then_start`), or sooner by whatever needs it first (a
+        key pressed before then). Until then the panes and the status bar show
+        what :func:`~pelican_tui.backends.engine.choices.first_view` says it will.
+        The model's header (gguf, numpy, the file) is read later still.
+        """
+        if self._engine is None:
+            from pelican_tui.backends.engine.comparison import ComparisonEngine
+
+            self._engine = ComparisonEngine(
+                self.settings,
+                self._prepared,
+                on_server_status=self._post_server_status,
+                read_header=False,
+            )
+        return self._engine
+
+    @property
+    def engine_built(self) -> bool:
+        """Whether :attr:`engine` has been built yet."""
+        return self._engine is not None
 
     def _post_server_status(self, status: ServerStatus) -> None:
         self.post_message(ServerStatusChanged(status))
@@ -292,6 +314,7 @@ class PelicanApp(Voting):
             await refreshed.wait()
         if not gc.isenabled():  # held off until this frame by the command (pelican_tui.cli)
             gc.enable()
+        self._build_engine()
         from pelican_tui.allocator import return_large_blocks  # (ctypes: not before the frame)
 
         return_large_blocks()  # pictures decoded run after run do not stay in RSS
@@ -301,6 +324,18 @@ class PelicanApp(Voting):
         self._describe_panes()
         self._after_local_change(starting=True)
         self.local_known = True
+
+    def _build_engine(self) -> None:
+        """Build the engine (after the first frame), unless something needed it sooner,
+        and draw what it says where the panes still show what the settings said."""
+        first, self._first_view = self._first_view, None
+        engine = self.engine
+        if first is None:  # drawn from the engine already (a models folder)
+            return
+        if self.choices == first.choices:  # no key changed them meanwhile
+            self.choices = engine.default_choices()
+        self._describe_panes()
+        self._update_side_notes()
 
     def _after_local_change(self, *, starting: bool = False) -> None:
         """Show what the local side is now, and start or check it."""
@@ -393,13 +428,19 @@ class PelicanApp(Voting):
         choice = self.choices[slot]
         pane = self.pane(slot)
         pane.choice = choice
-        header = self.engine.header(choice, "1" if slot == "left" else "2")
+        if self._engine is None and self._first_view is not None:  # the first frame
+            header = self._first_view.headers[slot]
+        else:
+            header = self.engine.header(choice, "1" if slot == "left" else "2")
         pane.ceiling_tok_s = header.ceiling_tok_s
         pane.describe(header.title, header.facts)
         pane.redraw_stats()
 
     def _update_side_notes(self, activity: dict[str, str] | None = None) -> None:
         """Status-bar segments of sides without a server process ("claude: ready")."""
+        if self._engine is None and self._first_view is not None:  # the first frame
+            self.query_one(StatusBar).set_claude(self._first_view.notes)
+            return
         notes = []
         for key, side in self.engine.sides.items():
             note = side.note()
@@ -670,6 +711,16 @@ class PelicanApp(Voting):
 
     def _draw_update(self, update: Any) -> None:
         """Draw one engine update (see :mod:`pelican_tui.backends.engine.run`)."""
+        from pelican_tui.backends.engine.updates import (  # imported by the engine already
+            RunEnded,
+            RunProgress,
+            RunQueued,
+            RunRefused,
+            RunStarted,
+            SessionStarted,
+            StoreProblem,
+        )
+
         if isinstance(update, RunProgress):
             pane = self.pane(update.slot)
             pane.feed(update.event)
@@ -1103,4 +1154,5 @@ class PelicanApp(Voting):
         await self.shutdown_engine()
 
     async def shutdown_engine(self) -> None:
-        await self.engine.close()
+        if self._engine is not None:  # a quit before the first frame built nothing
+            await self._engine.close()

@@ -138,8 +138,9 @@ def run_app(settings: Settings, prepared: Prepared) -> int:
         app.driver_class = HangupSafeDriver
 
     def last_resort() -> None:
-        if app.server is not None:
-            app.server.kill_now()
+        server = app.server if app.engine_built else None  # not built: nothing started
+        if server is not None:
+            server.kill_now()
 
     atexit.register(last_resort)
     try:

@@ -27,7 +27,7 @@ from textual import work
 from textual.app import App
 from textual.widgets import Input
 
-from pelican_tui.backends.engine.comparison import SLOTS, ComparisonEngine
+from pelican_tui.backends.engine.choices import SLOTS
 from pelican_tui.backends.settings import Settings
 from pelican_tui.messages import KeyRow
 from pelican_tui.terminal_title import TerminalTitle
@@ -37,7 +37,7 @@ from pelican_tui.widgets.vote_pair import PairView, vote_keys_line
 
 if TYPE_CHECKING:
     from pelican_tui.backends.engine.batch import BatchStep
-    from pelican_tui.backends.engine.comparison import ComparisonResult
+    from pelican_tui.backends.engine.comparison import ComparisonEngine, ComparisonResult
     from pelican_tui.backends.engine.run import RunResult
     from pelican_tui.backends.store.records import Slot, Verdict, Winner
     from pelican_tui.widgets.model_pane import ModelPane
@@ -70,10 +70,13 @@ class Voting(App[None]):
     """Blind mode, samples, votes and the evidence screens (see the module doc)."""
 
     # What the app provides (see PelicanApp).
-    engine: ComparisonEngine
     prompt: str
     session_id: int | None
     image_mode: str
+
+    @property
+    def engine(self) -> ComparisonEngine:
+        raise NotImplementedError
 
     def pane(self, slot: str) -> ModelPane:
         raise NotImplementedError

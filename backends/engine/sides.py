@@ -15,12 +15,14 @@ import asyncio
 import contextlib
 import threading
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, replace
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pelican_tui.backends.anthropic_backend import ClaudeBackend
+from pelican_tui.backends.engine.choices import CLAUDE, LOCAL, REMOTE, PaneChoice, PaneHeader
+from pelican_tui.backends.engine.choices import thinking_word as _thinking_word
 from pelican_tui.backends.llama.local_model import LocalPlan, answer_token_limit, server_config
 from pelican_tui.backends.llama.process import LlamaServer, ServerStatus, StatusCallback
 from pelican_tui.backends.openai_compat.backend import OpenAICompatibleBackend
@@ -33,29 +35,6 @@ from pelican_tui.backends.settings import LocalSettings, Settings
 if TYPE_CHECKING:
     from pelican_tui.backends.llama.gguf_info import GGUFInfo
     from pelican_tui.backends.store.records import BackendKind
-
-LOCAL, REMOTE, CLAUDE = "local", "remote", "claude"
-"""The keys of the sides (a :class:`PaneChoice` names one)."""
-
-
-@dataclass(frozen=True, slots=True)
-class PaneChoice:
-    """What a pane runs: a side, with thinking on or off (and an effort, where it has one)."""
-
-    side: str
-    thinking: bool
-    effort: Effort | None = None
-    """None: the side's default (``claude.effort``); ignored by sides without efforts."""
-
-
-@dataclass(frozen=True, slots=True)
-class PaneHeader:
-    """How a pane is titled for a choice: the model, and one line of facts."""
-
-    title: str
-    facts: str
-    ceiling_tok_s: float | None = None
-    """The memory-bandwidth decode ceiling (a spawned local model only)."""
 
 
 def params_text(count: int) -> str:
@@ -214,10 +193,6 @@ HashProgress = Callable[[str, int, int], None]
 
 class HashStopped(Exception):
     """Raised in the hashing thread to stop it (the side was reconfigured or closed)."""
-
-
-def _thinking_word(thinking: bool) -> str:
-    return "thinking on" if thinking else "thinking off"
 
 
 class LocalSide(Side):

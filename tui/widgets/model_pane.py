@@ -16,7 +16,7 @@ from textual.reactive import var
 from textual.timer import Timer
 from textual.widgets import Collapsible, Static
 
-from pelican_tui.backends.engine.sides import PaneChoice
+from pelican_tui.backends.engine.choices import PaneChoice
 from pelican_tui.backends.events import (
     Failed,
     Finished,
