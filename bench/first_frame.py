@@ -25,6 +25,13 @@ from a ``pelican_tui`` package in that folder (a link tree that another
 checkout's ``.dev-pythonpath.sh`` makes): a change measured against the
 current code and the same hello-world app, under the same load.
 
+On the pty, the program's CPU time at the first frame is read too (every
+thread's, from the scheduler's count in ``/proc``, when the bench sees the
+frame, so it also holds the few milliseconds after it): on a loaded machine a
+launch waits for the CPU by a different amount each time, and its CPU time
+varies much less than its wall-clock time. In tmux the program is tmux's
+child, not the terminal's, and only the wall-clock time is taken.
+
 No flash of the wrong picture mode: the status bar's ``img MODE`` in the first
 frame is compared with the one on screen after the app settled.
 
@@ -63,6 +70,18 @@ _CSI = re.compile(
 )
 _IMG = re.compile(rb"img ([a-z]+)")
 TMUX_CONF = "set -g status off\nset -g escape-time 0\n"
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """CPU time so far of every live thread of ``pid`` (the scheduler's count, in
+    nanoseconds, in ``/proc/PID/task/*/schedstat``); None if it cannot be read."""
+    total = 0
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            total += int((task / "schedstat").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return total / 1e9
 
 
 def say(message: str) -> None:
@@ -156,6 +175,8 @@ class Launcher:
             if shown is None:
                 raise RuntimeError(f"{program} in {terminal} showed no frame:\n{_tail(term)}")
             result["first_frame_s"] = shown - term.spawned_at
+            if terminal == "pty":  # the program is the terminal's child (in tmux, tmux is)
+                result["first_frame_cpu_s"] = cpu_seconds(term.pid)
             first = term.output()
             end = first.find(FIRST_FRAME_MARKER) + len(FIRST_FRAME_MARKER)
             result["first_frame_mode"] = image_mode_shown(first[:end])
@@ -207,6 +228,12 @@ def run_rounds(
                 pair[program] = launcher.launch(program, terminal)
             hello = pair["hello"]["first_frame_s"]
             pair["ratios"] = {app: pair[app]["first_frame_s"] / hello for app in apps}
+            hello_cpu = pair["hello"].get("first_frame_cpu_s")
+            pair["cpu_ratios"] = {
+                app: cpu / hello_cpu
+                for app in apps
+                if hello_cpu and (cpu := pair[app].get("first_frame_cpu_s")) is not None
+            }
             say(
                 f"round {index + 1}/{rounds} {terminal}: hello {hello:.3f} s · "
                 + " · ".join(
@@ -226,12 +253,15 @@ def summarize(
     for terminal in terminals:
         mine = [s for s in samples if s["terminal"] == terminal]
         figures: dict[str, Any] = {
-            "hello_s": Spread.of([s["hello"]["first_frame_s"] for s in mine])
+            "hello_s": Spread.of([s["hello"]["first_frame_s"] for s in mine]),
+            "hello_cpu_s": Spread.of([s["hello"].get("first_frame_cpu_s") for s in mine]),
         }
         for app in apps:
             figures[app] = {
                 "first_frame_s": Spread.of([s[app]["first_frame_s"] for s in mine]),
                 "ratio": Spread.of([s["ratios"][app] for s in mine]),
+                "cpu_s": Spread.of([s[app].get("first_frame_cpu_s") for s in mine]),
+                "cpu_ratio": Spread.of([s["cpu_ratios"].get(app) for s in mine]),
                 "image_mode": sorted({str(s[app]["settled_mode"]) for s in mine}),
                 "rounds_with_mode_change": [
                     s["round"] for s in mine if s[app]["first_frame_mode"] != s[app]["settled_mode"]
@@ -296,14 +326,19 @@ def main(argv: list[str] | None = None) -> int:
     load = os.getloadavg()
     print(f"launch to first frame, {args.rounds} rounds, medians (min-max); load {load[0]:.1f}")
     for terminal, figures in summary.items():
-        print(f"  {terminal:5} hello-world Textual {_fmt(figures['hello_s'])} s")
+        cpu = figures["hello_cpu_s"]
+        cpu_text = f" · CPU {_fmt(cpu)} s" if cpu is not None else ""
+        print(f"  {terminal:5} hello-world Textual {_fmt(figures['hello_s'])} s{cpu_text}")
         for app in apps:
             mine = figures[app]
             name = "pelican-tui" if app == "app" else app
+            cpu_text = ""
+            if mine["cpu_s"] is not None:
+                cpu_text = f" · CPU {_fmt(mine['cpu_s'])} s, ratio {_fmt(mine['cpu_ratio'], 2)}"
             print(
                 f"  {terminal:5} {name} {_fmt(mine['first_frame_s'])} s · ratio "
-                f"{_fmt(mine['ratio'], 2)} · img {','.join(mine['image_mode'])}, changed "
-                f"after the first frame in {len(mine['rounds_with_mode_change'])} rounds"
+                f"{_fmt(mine['ratio'], 2)}{cpu_text} · img {','.join(mine['image_mode'])}, "
+                f"changed after the first frame in {len(mine['rounds_with_mode_change'])} rounds"
             )
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
