@@ -286,9 +286,11 @@ class _Placeholder(Static):
     start, all but a row of it blank."""
 
     _quiet = False
+    _blank = False
 
     def show_text(self, text: str) -> list[int] | None:
         """Show ``text``; the rows repainted (None: all of them, when drawn whole)."""
+        self._blank = not text
         height = self.size.height
         if not (self.is_mounted and self.display and height):
             self.update(text, layout=False)  # drawn whole when it is shown
@@ -308,6 +310,14 @@ class _Placeholder(Static):
                 changed.append(y)
                 self.refresh(Region(0, y, width, 1))
         return changed
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        box = self.parent
+        if self._blank and isinstance(box, Widget) and box.region == self.region:
+            # No words (a picture lies over it): the box shows through, as it did when
+            # the placeholder was hidden (its blanks would be italic, in its colour).
+            return box.render_lines(crop)
+        return super().render_lines(crop)
 
     def refresh(
         self, *regions: Region, repaint: bool = True, layout: bool = False, recompose: bool = False
@@ -671,10 +681,32 @@ class PictureView(Widget):
         """Show ``words`` as the placeholder (repainting only the rows that change)."""
         if words == self._words:
             return
-        self._words = words
+        blank_before, self._words = not self._words, words
         rows = self._placeholder.show_text(words)
         if isinstance(self._image, RunsHalfcellImage):
             self._image.refresh_beneath(rows)
+            if blank_before != (not words):
+                self._repaint_margins()
+
+    def _repaint_margins(self) -> None:
+        """Repaint the placeholder around the picture widget: blank, the box shows
+        through it; with words, its blanks are in its own style (italic, its colour).
+        Not the picture's cells: they are the same."""
+        placeholder = self._placeholder
+        outer, inner = placeholder.region, self._image.region
+        if not (inner and outer.contains_region(inner)):
+            placeholder.refresh()
+            return
+        top, left = inner.y - outer.y, inner.x - outer.x
+        bottom, right = top + inner.height, left + inner.width
+        for margin in (
+            Region(0, 0, outer.width, top),
+            Region(0, bottom, outer.width, outer.height - bottom),
+            Region(0, top, left, inner.height),
+            Region(right, top, outer.width - right, inner.height),
+        ):
+            if margin:
+                placeholder.refresh(margin)
 
     def _show_placeholder(self, message: str | None) -> None:
         """No picture: the placeholder, or ``message`` in its place."""
