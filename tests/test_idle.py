@@ -105,6 +105,62 @@ async def test_cancelling_the_consumer_cancels_the_read() -> None:
     assert source.closed == "cancelled"
 
 
+async def test_the_source_is_read_by_one_task_for_the_whole_stream() -> None:
+    """Per item the watcher makes no task of its own (it runs per token): every read
+    happens in one reader task, and items that arrived together are taken without a
+    wait between them."""
+    readers: set[asyncio.Task[object] | None] = set()
+
+    async def source() -> AsyncIterator[int]:
+        for number in range(50):
+            readers.add(asyncio.current_task())
+            yield number
+            if number % 10 == 9:
+                await asyncio.sleep(0)  # a network read: the consumer may run now
+
+    consumer = asyncio.current_task()
+    seen = [item async for item in watch_idle(source(), IdleRule(60.0))]
+    assert seen == list(range(50))
+    assert len(readers) == 1 and consumer not in readers
+
+
+async def test_an_error_of_the_source_reaches_the_consumer_and_closes_it() -> None:
+    closed: list[str] = []
+
+    async def source() -> AsyncIterator[str]:
+        try:
+            yield "a"
+            await asyncio.sleep(0)
+            raise ConnectionResetError("gone")
+        finally:
+            closed.append("source")
+
+    seen: list[object] = []
+    with pytest.raises(ConnectionResetError, match="gone"):
+        async for item in watch_idle(source(), IdleRule(60.0)):
+            seen.append(item)
+    assert seen == ["a"] and closed == ["source"]
+
+
+async def test_an_outer_generator_closed_mid_stream_is_closed() -> None:
+    """A backend's ``generate`` wraps the watcher; closing it while its reader waits
+    for data leaves it closed (CPython 3.11 left such a generator "running" when the
+    cancelled reader's error was raised and suppressed inside its ``aclose``)."""
+    source = _Source("a")
+
+    async def generate() -> AsyncIterator[object]:
+        async with contextlib.aclosing(watch_idle(source.stream(), IdleRule(60.0))) as items:
+            async for item in items:
+                yield item
+
+    outer = generate()
+    assert await asyncio.wait_for(anext(outer), 5) == "a"
+    await asyncio.wait_for(outer.aclose(), 5)
+    assert source.closed in ("cancelled", "closed")  # its read in progress, or at its yield
+    with pytest.raises(StopAsyncIteration):
+        await anext(outer)
+
+
 def test_the_failure_names_the_server_and_the_setting() -> None:
     failed = idle_failure("llama-server", StreamIdle(3.02), "restart the server")
     assert failed.reason == "no data from llama-server for 3 s; gave up"
