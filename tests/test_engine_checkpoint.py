@@ -1,0 +1,73 @@
+"""A run's text can be saved while it streams (the app's save key): the engine keeps
+each run's accumulator from its first update, not per token, and saves from it."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from _server_support import server_binary, tiny_model
+
+from pelican_tui.backends import locations
+from pelican_tui.backends.engine.comparison import ComparisonEngine
+from pelican_tui.backends.engine.sides import PaneChoice
+from pelican_tui.backends.engine.updates import RunProgress, SessionStarted
+from pelican_tui.backends.events import TextDelta
+from pelican_tui.backends.llama.prepare import Prepared
+from pelican_tui.backends.settings import load_settings
+from pelican_tui.backends.store.sessions import SessionStore
+
+
+async def test_a_checkpoint_mid_run_saves_the_text_streamed_so_far() -> None:
+    settings = load_settings(
+        {
+            "local": {
+                "model": tiny_model(),
+                "context": 2048,
+                "max_tokens": 120,
+                "seed": 7,
+                "extra_args": ["--ignore-eos"],  # the run cannot end before the checkpoint
+            }
+        }
+    )
+    engine = ComparisonEngine(settings, Prepared(server_binary(), "cache"))
+    pieces = 0
+    saving: list[asyncio.Task[tuple[int, str, str, str]]] = []
+    session: list[int] = []
+
+    def stored() -> tuple[str, str]:
+        with SessionStore.open(locations.sessions_db(), create=False) as store:
+            (run,) = store.get_session(session[0]).runs
+        return run.status, run.answer
+
+    async def save() -> tuple[int, str, str, str]:
+        answer = progress_seen[-1].acc.answer_text  # what has streamed when it is asked
+        saved = await engine.checkpoint()
+        return saved, answer, *await asyncio.to_thread(stored)
+
+    progress_seen: list[RunProgress] = []
+
+    def listener(update: Any) -> None:
+        nonlocal pieces
+        if isinstance(update, SessionStarted):
+            session.append(update.session_id)
+        if isinstance(update, RunProgress) and isinstance(update.event, TextDelta):
+            progress_seen.append(update)
+            pieces += 1
+            if pieces == 20:
+                saving.append(asyncio.create_task(save()))
+
+    try:
+        status = await engine.start_local()
+        assert status.ready, status
+        choice = {"left": PaneChoice("local", False)}
+        outcome = await engine.run_comparison("Write a long story.", choice, listener)
+    finally:
+        await engine.close()
+    saved, answer_then, status_then, stored_then = await saving[0]
+    assert saved == 1, "the run in flight was saved"
+    assert status_then == "running" and answer_then and stored_then.startswith(answer_then)
+    assert outcome.session_id is not None
+    with SessionStore.open(locations.sessions_db(), create=False) as store:
+        (run,) = store.get_session(outcome.session_id).runs
+    assert run.answer.startswith(answer_then)
