@@ -214,10 +214,18 @@ async def test_new_words_repaint_the_picture_widget_where_it_shows_them() -> Non
     async with One().run_test(size=(80, 24)) as pilot:
         view = pilot.app.query_one(PictureView)
         image = view.query_one("#picture-image")
+        placeholder = view.query_one("#picture-placeholder")
         view.set_png(_png(400, 400, "red"))
         await pilot.pause()
         await pilot.pause()
+        row = image.region.y + 1  # (not the words' row, which is repainted anyway)
+        margin = image.region.x - 2  # left of the picture, on the blank placeholder
+        assert margin > placeholder.region.x
         view.set_png(None, "waiting for an SVG…")
+        assert any(
+            region.contains(margin - placeholder.region.x, row - placeholder.region.y)
+            for region in placeholder._repaint_regions
+        ), "the margins beside the picture are repainted in the words' style"
         assert image.size.height > 10
         await pilot.pause()
         words = [y for y in range(image.size.height) if "waiting" in image.render_line(y).text]
