@@ -20,6 +20,7 @@ from _app_support import make_app, wait_for
 from _evidence_support import screen_text
 from textual.app import App, ComposeResult
 from textual.geometry import Region
+from textual.visual import Visual
 
 from pelican_tui.app import PelicanApp
 from pelican_tui.backends.engine.sides import PaneChoice
@@ -195,6 +196,25 @@ async def test_a_redraw_writes_one_run_of_text_and_nothing_when_unchanged(
         assert len(repaints) == 1
         (region,) = repaints[0]
         assert region.width <= 2, f"a new point repaints the newest cell, not the row: {region}"
+
+
+async def test_the_row_drawn_directly_is_the_one_textual_draws_from_render() -> None:
+    """The sparkline makes its row itself (no Rich console per redraw): the same
+    segments as Textual's own drawing of :meth:`FloorSparkline.render`, empty, one
+    point, a full row and more points than cells."""
+    app = PaneHost()
+    async with app.run_test(size=(80, 30)) as pilot:
+        sparkline = app.query_one(ModelPane).query_one(FloorSparkline)
+        for values in ([], [3.0], [1.0, 5.0, 0.0, 8.0] * 18, [float(i % 9) for i in range(300)]):
+            sparkline.show(values)
+            await pilot.pause()
+            width = sparkline.size.width
+            drawn = sparkline.render_line(0)
+            textual = Visual.to_strips(
+                sparkline, sparkline._render(), width, 1, sparkline.visual_style
+            )[0]
+            assert list(drawn) == list(textual), values
+            assert drawn.cell_length == width
 
 
 # -- the real app -----------------------------------------------------------------------
