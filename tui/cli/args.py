@@ -80,8 +80,8 @@ class Console:
 
     ``pelican-tui`` runs a command on the process's streams; a test calls the
     command as a function with streams of its own (:meth:`of`). A message about
-    the command itself (a failure, a notice) is one line, ``PROG: message``, on
-    :attr:`err`."""
+    the command itself (a failure, a notice) goes to :attr:`err` under its name:
+    ``PROG: message``."""
 
     prog: str
     """The command as its messages name it: ``pelican-tui judge``."""

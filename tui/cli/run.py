@@ -236,7 +236,7 @@ class _Batch:
                     loop.remove_signal_handler(signal.SIGTERM)
         if self.stopped:
             self.progress.say(
-                f"pelican-tui run: {self.stopped}; finished sessions are kept, "
+                f"{PROG}: {self.stopped}; finished sessions are kept, "
                 "runs in flight were saved as cancelled."
             )
             # The session in flight: its finished runs are worth having in DIR too.
@@ -270,7 +270,7 @@ class _Batch:
             result = await run_step(self.engine, step, plan.choices, self._on_update)
             if result.session_id is None:
                 self.fatal = self.fatal or "the session store failed"
-                self.progress.say(f"pelican-tui run: {self.fatal}; stopping the batch.")
+                self.progress.say(f"{PROG}: {self.fatal}; stopping the batch.")
                 break
             outcome = self.outcomes[-1]
             outcome.results = [result.results[slot] for slot in SLOTS if slot in result.results]
@@ -307,7 +307,7 @@ class _Batch:
                 hint = f"; {update.hint}" if update.hint else ""
                 self.progress.say(f"  {update.slot}: not run: {update.reason}{hint}")
             case updates.StoreProblem():
-                self.progress.say(f"pelican-tui run: {update.message}")
+                self.progress.say(f"{PROG}: {update.message}")
                 self.fatal = self.fatal or update.message
 
     def _who(self, slot: Slot) -> str:
@@ -323,7 +323,7 @@ class _Batch:
         engine = self.engine
         local = engine.local
         if local is None:
-            self.progress.say(f"pelican-tui run: local model: {engine.local_problem}")
+            self.progress.say(f"{PROG}: local model: {engine.local_problem}")
             return EXIT_LOCAL_MODEL
         if local.server is not None:
             flags = " ".join(local.server.display_flags())
@@ -333,14 +333,14 @@ class _Batch:
         except ServerStartError as error:
             self.progress.drop("server")
             reason = first_line(str(error))
-            self.progress.say(f"pelican-tui run: local model could not start: {reason}")
+            self.progress.say(f"{PROG}: local model could not start: {reason}")
             for line in error.last_lines[-8:]:
                 self.progress.say(f"  | {line}")
             return EXIT_LOCAL_MODEL
         self.progress.drop("server")
         if not status.ready:
             hint = f"; {status.hint}" if status.hint else ""
-            self.progress.say(f"pelican-tui run: local model: {status.message}{hint}")
+            self.progress.say(f"{PROG}: local model: {status.message}{hint}")
             return EXIT_LOCAL_MODEL
         # The SVG renderer's worker starts now, as the TUI's does: started by the first
         # picture, its ~0.2 s of CPU would fall into the next run's stream.
@@ -418,7 +418,7 @@ class _Batch:
         except OSError as error:
             if self.fatal is None:  # said once, not after every session
                 self.fatal = f"could not write summary.json: {error}"
-                self.progress.say(f"pelican-tui run: {self.fatal}")
+                self.progress.say(f"{PROG}: {self.fatal}")
 
 
 def _set_facts(prompt_set: PromptSet) -> dict[str, Any]:
