@@ -187,6 +187,8 @@ class PelicanApp(Voting):
         self._last_preview: dict[Slot, tuple[float, int, str | None]] = {}
         self._pane_run: dict[Slot, int] = {}
         """Per pane, which comparison owns it (updates of a superseded one are ignored)."""
+        self._panes: dict[str, ModelPane] = {}
+        """The panes found by :meth:`pane` (asked for at every streamed token)."""
         self._comparisons = 0
         self.notices: list[Notice] = []
         """What the user was told in notifications, oldest first."""
@@ -403,7 +405,11 @@ class PelicanApp(Voting):
         super().notify(message, *args, **kwargs)
 
     def pane(self, slot: str) -> ModelPane:
-        return self.query_one(f"#{slot}", ModelPane)
+        """The pane of ``slot``. Raises NoMatches once the app's screen is gone."""
+        pane = self._panes.get(slot)
+        if pane is None or not pane.is_attached:  # (a query per token was ~1,300 a run)
+            pane = self._panes[slot] = self.query_one(f"#{slot}", ModelPane)
+        return pane
 
     @staticmethod
     def _other(slot: Slot) -> Slot:
@@ -783,13 +789,15 @@ class PelicanApp(Voting):
         if self._blind_of is not None:
             return  # the panes are hidden: no preview to draw
         slot, acc = update.slot, update.acc
-        now = time.monotonic()
-        pace = pane.picture.pace
-        if slot in self._previewing or not pace.due(now):
+        if slot in self._previewing:
             return
         _, last_version, last_svg = self._last_preview.get(slot, (0.0, 0, None))
         version = acc.answer_version
         if version == last_version:
+            return
+        now = time.monotonic()
+        pace = pane.picture.pace
+        if not pace.due(now):
             return
         pace.started(now)
         svg = close_partial_svg(acc.answer_text)
