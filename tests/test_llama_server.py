@@ -21,6 +21,7 @@ import pytest
 from _server_support import async_wait_until, pid_alive, server_binary, tiny_model
 
 from pelican_tui.backends.events import Failed, Finished, LiveStats, Started, TextDelta
+from pelican_tui.backends.llama import binary as binary_module
 from pelican_tui.backends.llama import process as llama_process
 from pelican_tui.backends.llama.config import ServerConfig
 from pelican_tui.backends.llama.downloads import DOWNLOAD_SUFFIX, DownloadWatcher, download_folders
@@ -564,6 +565,65 @@ async def test_ready_timeout_still_bounds_loading_and_ignores_stale_downloads(
     assert str(caught.value).splitlines()[0] == "llama-server not ready after 2 s"
     assert ServerState.DOWNLOADING not in {s.state for s in seen}
     assert srv.status.state is ServerState.CRASHED and not srv.running
+
+
+async def test_a_crash_at_start_up_is_named_and_on_an_amx_cpu_says_what_helps(
+    tmp_path: Path,
+) -> None:
+    """A segmentation fault is said in words; where the CPU has AMX (whose llama.cpp
+    kernels crash on the first token), the message names the flag that avoids them."""
+    binary = _stand_in(
+        tmp_path,
+        "llama-server",
+        """
+        import os, signal
+        print("init: llama threadpool init, n_threads = 2", flush=True)
+        os.kill(os.getpid(), signal.SIGSEGV)
+        """,
+    )
+    srv = LlamaServer(_config(binary=binary, ready_timeout_s=30))
+    with pytest.raises(ServerStartError) as caught:
+        await srv.start()
+    first = str(caught.value).splitlines()[0]
+    assert first.startswith("llama-server crashed during start-up (segmentation fault)")
+    assert ("--no-repack" in first) == (binary_module.amx_crash_hint() is not None)
+    assert srv.status.state is ServerState.CRASHED and not srv.running
+
+
+def test_amx_hint_and_build_flags(tmp_path: Path) -> None:
+    with_amx = tmp_path / "amx"
+    with_amx.write_text("flags\t\t: fpu avx512f amx_bf16 amx_tile amx_int8\n")
+    without = tmp_path / "plain"
+    without.write_text("flags\t\t: fpu avx2 fma\n")
+    hint = binary_module.amx_crash_hint(with_amx)
+    assert hint is not None and "--server-arg=--no-repack" in hint
+    assert binary_module.amx_crash_hint(without) is None
+    assert binary_module.amx_crash_hint(tmp_path / "missing") is None
+    # The build leaves AMX out on x86-64 only (the flags do not exist elsewhere), and a
+    # build made before that is not reused: the recipe is part of the cache key.
+    assert binary_module._cpu_flags("x86_64") == ["-mno-amx-tile", "-mno-amx-int8", "-mno-amx-bf16"]
+    assert binary_module._cpu_flags("aarch64") == []
+    assert binary_module.cached_binary_path().parts[-3].endswith("-noamx")
+
+
+def test_the_cpu_flags_keep_amx_out_of_a_native_build() -> None:
+    """What the build relies on: the compiler drops AMX even after ``-march=native``."""
+    import platform
+    import shutil
+    import subprocess
+
+    compiler = shutil.which("c++") or shutil.which("g++")
+    if compiler is None or platform.machine().lower() not in ("x86_64", "amd64"):
+        pytest.skip("needs a C++ compiler on x86-64")
+    defined = subprocess.run(
+        [compiler, *binary_module._cpu_flags(), "-march=native", "-dM", "-E", "-x", "c++", "-"],
+        input="",
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "__AMX_INT8__" not in defined and "__AMX_TILE__" not in defined
+    assert "__x86_64__" in defined  # the check read the compiler's real macros
 
 
 # -- the log buffer and stopping -----------------------------------------------------------

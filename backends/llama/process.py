@@ -31,6 +31,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+from pelican_tui.backends.llama.binary import amx_crash_hint
 from pelican_tui.backends.llama.config import ServerConfig
 from pelican_tui.backends.llama.downloads import (
     DOWNLOAD_POLL_S,
@@ -451,6 +452,11 @@ class LlamaServer:
         if self._bind_failed is not None:
             host, port_in_use = self._bind_failed
             message = f"port {port_in_use} is in use on {host}: llama-server could not bind it"
+        elif code == -signal.SIGSEGV:
+            message = "llama-server crashed during start-up (segmentation fault)"
+            hint = amx_crash_hint()
+            if hint:
+                message += f": {hint}"
         else:
             message = f"llama-server exited during start-up (exit {code})"
         self._set(ServerState.CRASHED, message, exit_code=code, last_lines=lines)
