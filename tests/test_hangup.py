@@ -83,10 +83,11 @@ def test_hangup_while_streaming_keeps_what_was_generated(tmp_path: Path) -> None
         from pelican_tui.backends.store.sessions import SessionStore
 
         checkpointed: dict[str, str] = {}
+        screen = [seen]
 
         def streaming() -> bool:
             try:
-                os.read(fd, 65536)
+                screen[0] = (screen[0] + os.read(fd, 65536))[-4096:]
             except OSError:
                 return False
             with SessionStore.open(db, create=False) as store:
@@ -100,7 +101,12 @@ def test_hangup_while_streaming_keeps_what_was_generated(tmp_path: Path) -> None
             return any(len(text) > 20 for text in checkpointed.values())
 
         # Slow on a loaded machine (1-3 tok/s at a load of 10): a generous wait.
-        assert wait_until(streaming, 120, interval_s=0.2), "nothing generated was checkpointed"
+        # What a failure needs to be understood: is the app still there, what did the
+        # store hold, and what was the terminal's last output.
+        assert wait_until(streaming, 120, interval_s=0.2), (
+            f"nothing generated was checkpointed: app exited {_exited(app_pid)}, "
+            f"store {checkpointed}, last output {screen[0][-1500:]!r}"
+        )
         os.close(fd)
         assert wait_until(lambda: _exited(app_pid), 10.0), "pelican-tui hung after the hang-up"
     with SessionStore.open(db, create=False) as store:
