@@ -127,6 +127,10 @@ async def test_P_runs_every_prompt_of_a_set_in_both_panes(
             gallery: GalleryScreen = app.screen
             assert await wait_for(pilot, lambda: gallery.loaded and len(gallery.cells()) == 2, 10)
             assert "2 pictures of “animals/heron” (2/2, [ ])" in screen_text(app)
+            # Every key the footer lists fits, at 80 columns too (it once cut "? Help").
+            footer = screen_text(app).splitlines()[-1]
+            for key in ("Mark", "Vote", "Next prompt", "? Help", "q Quit"):
+                assert key in footer, (key, footer)
             await pilot.press("right_square_bracket")
             assert await wait_for(pilot, lambda: "“animals/pelican” (1/2" in screen_text(app), 10)
             assert await wait_for(pilot, lambda: gallery.loaded and len(gallery.cells()) == 2, 10)
