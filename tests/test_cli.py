@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import io
@@ -23,7 +24,7 @@ from pelican_tui.backends.llama.local_model import plan_local, server_config
 from pelican_tui.backends.llama.process import LlamaServer, free_port
 from pelican_tui.backends.settings import LoadMode, LocalSettings
 from pelican_tui.cli import build_parser
-from pelican_tui.cli.args import UsageError
+from pelican_tui.cli.args import Console, Parser, UsageError, command, command_parser, positive
 from pelican_tui.cli.model_flags import (
     LOAD_MODES,
     LOCAL_GROUP,
@@ -80,8 +81,8 @@ def test_doctor_fails_on_a_broken_gguf(tmp_path: Path) -> None:
 def test_help_lists_the_commands() -> None:
     done = _run("--help")
     assert done.returncode == 0
-    for command in ("setup", "doctor", "render", "run", "sessions"):
-        assert command in done.stdout
+    for name in ("setup", "doctor", "render", "run", "sessions"):
+        assert name in done.stdout
 
 
 @pytest.mark.parametrize(
@@ -331,6 +332,49 @@ def test_run_leaves_no_folder_behind_when_it_stops_early(tmp_path: Path) -> None
 
 
 # --------------------------------------------------------------------------- render
+
+
+def test_a_command_runs_its_body_only_on_words_that_parse(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Every command is made by ``args.command``: its words are parsed first; after
+    ``--help`` or a usage error the body is not called."""
+    ran: list[argparse.Namespace] = []
+
+    def parser() -> Parser:
+        made = command_parser("pelican-tui demo", description="A demo.", epilog="exit status")
+        made.add_argument("--n", type=positive, required=True)
+        return made
+
+    @command("pelican-tui demo", parser)
+    def demo_command(args: argparse.Namespace, console: Console) -> int:
+        """Run the demo."""
+        ran.append(args)
+        print(f"n is {args.n}", file=console.out)
+        return console.fail("done, failing on purpose", 7)
+
+    out, err = io.StringIO(), io.StringIO()
+    assert demo_command(["--n", "3"], stdout=out, stderr=err) == 7
+    assert out.getvalue() == "n is 3\n"
+    assert err.getvalue() == "pelican-tui demo: done, failing on purpose\n"
+    err = io.StringIO()
+    assert demo_command(["--n", "0"], stderr=err) == 2
+    assert err.getvalue().splitlines() == [
+        "usage: pelican-tui demo [-h] --n N",
+        "pelican-tui demo: error: argument --n: 0 must be at least 1",
+    ]
+    capsys.readouterr()
+    assert demo_command(["--help"]) == 0
+    assert "A demo." in capsys.readouterr().out
+    assert len(ran) == 1
+    assert (demo_command.__name__, demo_command.__doc__) == ("demo_command", "Run the demo.")
+    one_line = command("pelican-tui demo", parser, one_line=True)(demo_command)
+    err = io.StringIO()
+    assert one_line([], stderr=err) == 2
+    assert err.getvalue() == (
+        "pelican-tui demo: error: the following arguments are required: --n (see --help)\n"
+    )
+    assert len(ran) == 1
 
 
 def _render(tmp_path: Path, source: str | Path, *extra: str) -> tuple[int, str, Path]:

@@ -5,7 +5,8 @@ Each command parses its own words with a :class:`Parser`, which raises
 decides how a usage error is shown and returns exit status 2 itself (the
 commands are also called as functions, by tests and by ``pelican-tui``).
 :func:`parse` does that in one place; a :class:`Console` is where a command
-prints, and says ``PROG: message`` for it.
+prints, and says ``PROG: message`` for it. :func:`command` makes a command of
+its parser and its body, :func:`run_parsed` runs one.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import NoReturn, TextIO
+from typing import NoReturn, Protocol, TextIO
 
 EXIT_FAILED = 1
 """Every command's exit status when it could not be done (the reasons differ: see
@@ -106,6 +107,63 @@ class Console:
         return code
 
 
+Body = Callable[[argparse.Namespace, Console], int]
+"""What a command does once its words are parsed: its exit status."""
+
+
+class Command(Protocol):
+    """A command as ``pelican-tui`` and the tests call it: ``argv`` is the words after
+    its name; it prints on ``stdout`` and ``stderr`` (by default the process's) and
+    returns the exit status."""
+
+    def __call__(
+        self, argv: Sequence[str], *, stdout: TextIO | None = None, stderr: TextIO | None = None
+    ) -> int: ...
+
+
+def run_parsed(
+    prog: str,
+    parser: Callable[[], Parser],
+    argv: Sequence[str],
+    body: Body,
+    *,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+    one_line: bool = False,
+) -> int:
+    """Run the command ``prog``: ``argv`` parsed with a fresh ``parser()`` (see
+    :func:`parse`), then ``body(args, console)``, whose exit status is returned; or,
+    without calling ``body``, 0 after ``--help`` and :data:`EXIT_USAGE` after a usage
+    error."""
+    console = Console.of(prog, stdout, stderr)
+    args = parse(parser(), argv, console.err, one_line=one_line)
+    if isinstance(args, int):
+        return args
+    return body(args, console)
+
+
+def command(
+    prog: str, parser: Callable[[], Parser], *, one_line: bool = False
+) -> Callable[[Body], Command]:
+    """Decorator: a ``body(args, console) -> int`` becomes the :class:`Command` that
+    parses its words with ``parser()`` first (:func:`run_parsed`). The command keeps
+    the body's name and docstring."""
+
+    def decorate(body: Body) -> Command:
+        def entry(
+            argv: Sequence[str], *, stdout: TextIO | None = None, stderr: TextIO | None = None
+        ) -> int:
+            return run_parsed(
+                prog, parser, argv, body, stdout=stdout, stderr=stderr, one_line=one_line
+            )
+
+        for name in ("__module__", "__name__", "__qualname__", "__doc__"):
+            setattr(entry, name, getattr(body, name))
+        return entry
+
+    return decorate
+
+
 def whole_number(
     low: int = 1, high: int | None = None, *, what: str = "a whole number"
 ) -> Callable[[str], int]:
@@ -133,11 +191,15 @@ positive = whole_number(1)
 __all__ = [
     "EXIT_FAILED",
     "EXIT_USAGE",
+    "Body",
+    "Command",
     "Console",
     "Parser",
     "UsageError",
+    "command",
     "command_parser",
     "parse",
     "positive",
+    "run_parsed",
     "whole_number",
 ]

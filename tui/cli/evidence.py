@@ -14,16 +14,15 @@ set, DIR holds other files or cannot be written); 2 bad usage.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import argparse
 from pathlib import Path
-from typing import TextIO
 
 from pelican_tui.backends.export.evidence import PrivatePromptError
 from pelican_tui.backends.export.evidence_folder import export_evidence
 from pelican_tui.backends.export.files import ExportError
 from pelican_tui.backends.export.pictures import sandboxed_renderer
 from pelican_tui.backends.store.records import SessionStoreError
-from pelican_tui.cli.args import EXIT_FAILED, EXIT_USAGE, Console, Parser, command_parser, parse
+from pelican_tui.cli.args import EXIT_FAILED, EXIT_USAGE, Console, Parser, command, command_parser
 from pelican_tui.cli.leaderboard import add_min_votes
 from pelican_tui.cli.store_access import add_prompt_option, open_store, unknown_prompt
 
@@ -59,14 +58,9 @@ def _parser() -> Parser:
     return parser
 
 
-def evidence_command(
-    argv: Sequence[str], *, stdout: TextIO | None = None, stderr: TextIO | None = None
-) -> int:
+@command(PROG, _parser)
+def evidence_command(args: argparse.Namespace, console: Console) -> int:
     """Run ``pelican-tui export-evidence ARGV``; returns the exit status."""
-    console = Console.of(PROG, stdout, stderr)
-    args = parse(_parser(), argv, console.err)
-    if isinstance(args, int):
-        return args
     try:
         with open_store(console) as store:
             if missing := unknown_prompt(store, args.prompt):

@@ -15,10 +15,10 @@ the judge (it is off, there is no key, invalid settings); 130 interrupted.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
-from typing import TextIO
 
 from pelican_tui.backends.judge import (
     CallFailed,
@@ -43,8 +43,8 @@ from pelican_tui.cli.args import (
     EXIT_USAGE,
     Console,
     Parser,
+    command,
     command_parser,
-    parse,
     positive,
 )
 from pelican_tui.cli.store_access import add_prompt_option, open_store, unknown_prompt
@@ -88,15 +88,10 @@ def _parser() -> Parser:
     return parser
 
 
-def judge_command(
-    argv: Sequence[str], *, stdout: TextIO | None = None, stderr: TextIO | None = None
-) -> int:
+@command(PROG, _parser)
+def judge_command(args: argparse.Namespace, console: Console) -> int:
     """Run ``pelican-tui judge ARGV``; returns the exit status. The confirmation is
     read from ``sys.stdin``."""
-    console = Console.of(PROG, stdout, stderr)
-    args = parse(_parser(), argv, console.err)
-    if isinstance(args, int):
-        return args
     try:
         settings = load_settings()
     except SettingsError as error:

@@ -18,7 +18,6 @@ import argparse
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
 
 from pelican_tui.backends.ratings.bradley_terry import LEVEL
 from pelican_tui.backends.ratings.export import (
@@ -42,8 +41,8 @@ from pelican_tui.cli.args import (
     EXIT_USAGE,
     Console,
     Parser,
+    command,
     command_parser,
-    parse,
     whole_number,
 )
 from pelican_tui.cli.store_access import (
@@ -103,14 +102,9 @@ def add_min_votes(parser: Parser) -> None:
     )
 
 
-def leaderboard_command(
-    argv: Sequence[str], *, stdout: TextIO | None = None, stderr: TextIO | None = None
-) -> int:
+@command(PROG, _parser)
+def leaderboard_command(args: argparse.Namespace, console: Console) -> int:
     """Run ``pelican-tui leaderboard ARGV``; returns the exit status."""
-    console = Console.of(PROG, stdout, stderr)
-    args = parse(_parser(), argv, console.err)
-    if isinstance(args, int):
-        return args
     try:
         store = open_store(console)
     except SessionStoreMissing as missing:

@@ -15,9 +15,7 @@ or a folder, OUT not writable. Every failure prints exactly one line on stderr.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
 
 from pelican_tui.backends.svg.extract import extract_svg
 from pelican_tui.backends.svg.render import DEFAULT_MAX_INPUT_BYTES, MAX_SIDE, SvgRenderer
@@ -26,8 +24,8 @@ from pelican_tui.cli.args import (
     EXIT_USAGE,
     Console,
     Parser,
+    command,
     command_parser,
-    parse,
     whole_number,
 )
 
@@ -103,12 +101,9 @@ def _parser() -> Parser:
     return parser
 
 
-def render_command(argv: Sequence[str], *, stderr: TextIO | None = None) -> int:
+@command(PROG, _parser, one_line=True)
+def render_command(args: argparse.Namespace, console: Console) -> int:
     """Run ``pelican-tui render`` with ``argv`` (the words after ``render``)."""
-    console = Console.of(PROG, None, stderr)
-    args = parse(_parser(), argv, console.err, one_line=True)
-    if isinstance(args, int):
-        return args
 
     def fail(message: str, code: int) -> int:
         return console.fail(" ".join(message.split()), code)  # one line, always

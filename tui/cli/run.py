@@ -89,7 +89,7 @@ from pelican_tui.backends.engine.sides import CLAUDE, LOCAL, PaneChoice
 from pelican_tui.backends.llama.process import ServerStartError
 from pelican_tui.backends.store.records import Session, SessionStoreError, Slot
 from pelican_tui.backends.store.sessions import SessionStore, default_title
-from pelican_tui.cli.args import EXIT_USAGE, Console, parse
+from pelican_tui.cli.args import EXIT_USAGE, Console, command
 from pelican_tui.cli.model_flags import model_overrides, settings_from_flags
 from pelican_tui.cli.run_args import (
     EPILOG,
@@ -451,16 +451,11 @@ def _child_output_to_stderr() -> Iterator[None]:
         os.close(saved)
 
 
-def run_command(
-    argv: Sequence[str],
-    *,
-    stdout: TextIO | None = None,
-    stderr: TextIO | None = None,
-) -> int:
+@command(PROG, build_parser)
+def run_command(args: argparse.Namespace, console: Console) -> int:
     """Run ``pelican-tui run ARGV``; returns the exit status (see the module doc)."""
-    console = Console.of(PROG, stdout, stderr)
     try:
-        return _run_command(list(argv), console)
+        return _prepare_then_run(args, console)
     except KeyboardInterrupt:
         with contextlib.suppress(OSError, ValueError):
             console.err.write("\n")
@@ -468,10 +463,9 @@ def run_command(
         return EXIT_INTERRUPTED
 
 
-def _run_command(argv: list[str], console: Console) -> int:
-    args = parse(build_parser(), argv, console.err)
-    if isinstance(args, int):
-        return args
+def _prepare_then_run(args: argparse.Namespace, console: Console) -> int:
+    """The prompt set resolved and ``--out`` claimed (released on the way out), then
+    the run (:func:`_run_claimed`)."""
     prompt_set: PromptSet | None = None
     if args.prompt_set is not None:
         chosen = chosen_prompt_set(args.prompt_set)

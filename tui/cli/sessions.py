@@ -33,8 +33,8 @@ from pelican_tui.cli.args import (
     EXIT_USAGE,
     Console,
     Parser,
-    parse,
     positive,
+    run_parsed,
     whole_number,
 )
 from pelican_tui.cli.store_access import open_store
@@ -88,11 +88,17 @@ def sessions_command(
     (:func:`~.export.sandboxed_renderer`, started only if needed and stopped
     afterwards).
     """
-    console = Console.of(PROG, stdout, stderr)
-    args = parse(_parser(), argv, console.err)
-    if isinstance(args, int):
-        return args
+    return run_parsed(
+        PROG,
+        _parser,
+        argv,
+        lambda args, console: _sessions(args, console, renderer),
+        stdout=stdout,
+        stderr=stderr,
+    )
 
+
+def _sessions(args: argparse.Namespace, console: Console, renderer: Renderer | None) -> int:
     if args.action == "delete" and not args.yes:
         return console.fail(f"not deleting session {args.id} without --yes", EXIT_USAGE)
     try:
