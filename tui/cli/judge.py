@@ -36,7 +36,7 @@ from pelican_tui.backends.judge import (
 )
 from pelican_tui.backends.ratings.configuration import configuration_of
 from pelican_tui.backends.settings import SettingsError, load_settings
-from pelican_tui.backends.store.records import Run, SessionStoreError, SessionStoreMissing
+from pelican_tui.backends.store.records import Run, SessionStoreMissing
 from pelican_tui.backends.store.sessions import SessionStore
 from pelican_tui.cli.args import (
     EXIT_FAILED,
@@ -47,7 +47,7 @@ from pelican_tui.cli.args import (
     command_parser,
     positive,
 )
-from pelican_tui.cli.store_access import add_prompt_option, open_store, unknown_prompt
+from pelican_tui.cli.store_access import add_prompt_option, unknown_prompt, with_store
 
 EXIT_OK = 0
 EXIT_INTERRUPTED = 130
@@ -102,31 +102,28 @@ def judge_command(args: argparse.Namespace, console: Console) -> int:
         hint = f" ({off.hint})" if off is not None and off.hint else ""
         return console.fail(f"the judge is off{hint}", EXIT_USAGE)
     max_pairs = args.max_pairs or judge.settings.max_pairs
-    try:
-        store = open_store(console)
-    except SessionStoreMissing:
+
+    def no_store(_: SessionStoreMissing) -> int:
         print("Nothing to judge: no sessions yet.", file=console.out)
         return EXIT_OK
-    except SessionStoreError as error:
-        return console.fail(str(error))
-    with store:
-        try:
-            if missing := unknown_prompt(store, args.prompt):
-                return console.fail(missing)
-            plan = choose_pairs(store, judge.model, prompt=args.prompt, max_pairs=max_pairs)
-            cost = estimate(plan.pairs, judge.settings, judge.model)
-            print(describe_plan(plan, cost), file=console.out, flush=True)
-            if not plan.pairs:
-                return EXIT_OK
-            problem = judge.problem()
-            if problem is not None:
-                hint = f" ({problem.hint})" if problem.hint else ""
-                return console.fail(f"{problem.reason}{hint}", EXIT_USAGE)
-            if not args.yes and not _confirmed(console, len(plan.pairs)):
-                return EXIT_OK
-            return _judge(store, judge, plan.pairs, console)
-        except SessionStoreError as error:
-            return console.fail(str(error))
+
+    def plan_then_judge(store: SessionStore) -> int:
+        if missing := unknown_prompt(store, args.prompt):
+            return console.fail(missing)
+        plan = choose_pairs(store, judge.model, prompt=args.prompt, max_pairs=max_pairs)
+        cost = estimate(plan.pairs, judge.settings, judge.model)
+        print(describe_plan(plan, cost), file=console.out, flush=True)
+        if not plan.pairs:
+            return EXIT_OK
+        problem = judge.problem()
+        if problem is not None:
+            hint = f" ({problem.hint})" if problem.hint else ""
+            return console.fail(f"{problem.reason}{hint}", EXIT_USAGE)
+        if not args.yes and not _confirmed(console, len(plan.pairs)):
+            return EXIT_OK
+        return _judge(store, judge, plan.pairs, console)
+
+    return with_store(console, plan_then_judge, missing=no_store)
 
 
 def describe_plan(plan: Plan, cost: Estimate) -> str:

@@ -35,7 +35,8 @@ from pelican_tui.backends.ratings.leaderboard import (
     leaderboard,
     rate_votes,
 )
-from pelican_tui.backends.store.records import SessionStoreError, SessionStoreMissing
+from pelican_tui.backends.store.records import SessionStoreMissing
+from pelican_tui.backends.store.sessions import SessionStore
 from pelican_tui.cli.args import (
     EXIT_FAILED,
     EXIT_USAGE,
@@ -47,9 +48,9 @@ from pelican_tui.cli.args import (
 )
 from pelican_tui.cli.store_access import (
     add_prompt_option,
-    open_store,
     quoted_prompt,
     unknown_prompt,
+    with_store,
 )
 
 EXIT_OK = 0
@@ -105,30 +106,23 @@ def add_min_votes(parser: Parser) -> None:
 @command(PROG, _parser)
 def leaderboard_command(args: argparse.Namespace, console: Console) -> int:
     """Run ``pelican-tui leaderboard ARGV``; returns the exit status."""
-    try:
-        store = open_store(console)
-    except SessionStoreMissing as missing:
+
+    def no_store(missing: SessionStoreMissing) -> int:
         if args.prompt is not None:
             quoted = quoted_prompt(args.prompt)
             return console.fail(f"no session has the prompt {quoted} (none yet)")
         empty = rate_votes([], {}, min_votes=args.min_votes)
         return _finish(empty, [], False, args, console, note=f"the store will be {missing.path}")
-    except SessionStoreError as error:
-        return console.fail(str(error))
-    with store:
-        try:
-            if unknown := unknown_prompt(store, args.prompt):
-                return console.fail(f"{unknown} ('pelican-tui sessions list' shows the prompts)")
-            private = args.prompt is not None and store.is_private_prompt(args.prompt)
-            board = leaderboard(
-                store, prompt=args.prompt, judge=args.judge, min_votes=args.min_votes
-            )
-            records = (
-                vote_records(store, judge=args.judge, prompt=args.prompt) if args.votes else []
-            )
-        except SessionStoreError as error:
-            return console.fail(str(error))
-    return _finish(board, records, private, args, console)
+
+    def rate(store: SessionStore) -> int:
+        if unknown := unknown_prompt(store, args.prompt):
+            return console.fail(f"{unknown} ('pelican-tui sessions list' shows the prompts)")
+        private = args.prompt is not None and store.is_private_prompt(args.prompt)
+        board = leaderboard(store, prompt=args.prompt, judge=args.judge, min_votes=args.min_votes)
+        records = vote_records(store, judge=args.judge, prompt=args.prompt) if args.votes else []
+        return _finish(board, records, private, args, console)
+
+    return with_store(console, rate, missing=no_store)
 
 
 def _finish(

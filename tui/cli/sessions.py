@@ -22,7 +22,6 @@ from pelican_tui.backends.export import (
 from pelican_tui.backends.secrets import scrub_text
 from pelican_tui.backends.store.records import (
     SessionNotFound,
-    SessionStoreError,
     SessionStoreMissing,
     SessionSummary,
 )
@@ -37,7 +36,7 @@ from pelican_tui.cli.args import (
     run_parsed,
     whole_number,
 )
-from pelican_tui.cli.store_access import open_store
+from pelican_tui.cli.store_access import with_store
 
 EXIT_OK = 0
 
@@ -101,17 +100,14 @@ def sessions_command(
 def _sessions(args: argparse.Namespace, console: Console, renderer: Renderer | None) -> int:
     if args.action == "delete" and not args.yes:
         return console.fail(f"not deleting session {args.id} without --yes", EXIT_USAGE)
-    try:
-        store = open_store(console)
-    except SessionStoreMissing as missing:
+
+    def no_store(missing: SessionStoreMissing) -> int:
         if args.action == "list":
             print(f"No saved sessions yet (the store will be {missing.path}).", file=console.out)
             return EXIT_OK
         return console.fail(f"no session with id {args.id} (no sessions yet)")
-    except SessionStoreError as error:
-        return console.fail(str(error))
 
-    with store:
+    def act(store: SessionStore) -> int:
         try:
             if args.action == "list":
                 return _list(store, args.limit, console.out)
@@ -129,8 +125,8 @@ def _sessions(args: argparse.Namespace, console: Console, renderer: Renderer | N
             return EXIT_OK
         except SessionNotFound as error:
             return console.fail(f"{error} ('pelican-tui sessions list' shows the ids)")
-        except SessionStoreError as error:
-            return console.fail(str(error))
+
+    return with_store(console, act, missing=no_store)
 
 
 def _export(

@@ -1,16 +1,19 @@
 """What the commands that read the session store share: opening it, naming a prompt.
 
 ``sessions``, ``leaderboard``, ``export-evidence`` and ``judge`` open the store
-without creating it (:func:`open_store`, which prints its notices) and offer and
-check a ``--prompt`` the same way (:func:`add_prompt_option`,
-:func:`unknown_prompt`). They report a failure as one ``PROG: message`` line on
-stderr with exit status 1 (:meth:`.Console.fail`).
+without creating it (:func:`open_store`, which prints its notices; :func:`with_store`
+also says what went wrong) and offer and check a ``--prompt`` the same way
+(:func:`add_prompt_option`, :func:`unknown_prompt`). They report a failure as one
+``PROG: message`` line on stderr with exit status 1 (:meth:`.Console.fail`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pelican_tui.backends import locations
 from pelican_tui.backends.secrets import scrub_text
+from pelican_tui.backends.store.records import SessionStoreError, SessionStoreMissing
 from pelican_tui.backends.store.sessions import SessionStore
 from pelican_tui.cli.args import Console, Parser
 
@@ -25,6 +28,29 @@ def open_store(console: Console) -> SessionStore:
     for notice in store.notices:
         console.note(notice)
     return store
+
+
+def with_store(
+    console: Console,
+    work: Callable[[SessionStore], int],
+    *,
+    missing: Callable[[SessionStoreMissing], int],
+) -> int:
+    """``work(store)`` on the session store (:func:`open_store`), closed afterwards;
+    returns its exit status. With no store yet, ``missing(error)`` says what that
+    means for the command instead. The store unusable, on opening or while ``work``
+    reads it (:class:`~.records.SessionStoreError`): ``PROG: why`` and exit status 1."""
+    try:
+        store = open_store(console)
+    except SessionStoreMissing as error:
+        return missing(error)
+    except SessionStoreError as error:
+        return console.fail(str(error))
+    with store:
+        try:
+            return work(store)
+        except SessionStoreError as error:
+            return console.fail(str(error))
 
 
 def quoted_prompt(prompt: str, width: int = 60) -> str:
@@ -53,4 +79,5 @@ __all__ = [
     "open_store",
     "quoted_prompt",
     "unknown_prompt",
+    "with_store",
 ]
