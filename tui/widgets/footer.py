@@ -23,8 +23,10 @@ from textual.screen import Screen
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
 
+from pelican_tui.widgets.kept_lines import KeptLines
 
-class KeysFooter(Footer):
+
+class KeysFooter(Footer, KeptLines):
     """Textual's footer, its keys composed at once and rebuilt only when they change."""
 
     def __init__(self, **kwargs: Any) -> None:

@@ -14,7 +14,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.reactive import var
 from textual.timer import Timer
-from textual.widgets import Collapsible, Static
+from textual.widgets import Collapsible
 
 from pelican_tui.backends.engine.choices import PaneChoice
 from pelican_tui.backends.events import (
@@ -26,6 +26,7 @@ from pelican_tui.backends.events import (
     ThinkingDelta,
     Waiting,
 )
+from pelican_tui.widgets.kept_lines import KeptLines, KeptStatic
 from pelican_tui.widgets.picture import PictureView
 from pelican_tui.widgets.sparkline_row import RateRow, RateSeries
 from pelican_tui.widgets.stream_text import StreamText
@@ -48,7 +49,7 @@ def _tokens_per_s(value: float | None, ceiling: float | None) -> str:
     return text
 
 
-class ModelPane(Vertical):
+class ModelPane(Vertical, KeptLines):
     """Facts, thinking (collapsible), answer, picture and numbers for one model."""
 
     DEFAULT_CSS = """
@@ -117,7 +118,7 @@ class ModelPane(Vertical):
             self._thinking, title="Thinking", collapsed=True, id="thinking-box"
         )
         self._answer = StreamText("(no answer yet)", id="answer")
-        self._problem = Static("", classes="problem")
+        self._problem = KeptStatic("", classes="problem")
         self._problem_text = ""
         self._picture = PictureView(mode=self.image_mode, placeholder="no picture yet")
 

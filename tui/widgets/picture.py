@@ -28,13 +28,13 @@ from rich.color_triplet import ColorTriplet
 from rich.segment import Segment
 from rich.style import Style
 from textual.app import ComposeResult
-from textual.containers import Container
 from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Static
 
 from pelican_tui.terminal_caps import SETTING_VALUES, ImageChoice, detect_terminal, detected_choice
+from pelican_tui.widgets.kept_lines import KeptContainer, KeptLines, KeptStatic
 
 if TYPE_CHECKING:
     from PIL import Image as PILImage
@@ -57,7 +57,7 @@ class PictureWidget(Widget):
         raise NotImplementedError
 
 
-class RunsHalfcellImage(PictureWidget):
+class RunsHalfcellImage(PictureWidget, KeptLines):
     """Half-cell blocks, drawn row by row; a new picture repaints only the rows it changed.
 
     It draws through Textual's line API (:meth:`render_line`), each cell's upper
@@ -532,7 +532,7 @@ def as_drawn(
     return shaped
 
 
-class PictureView(Widget):
+class PictureView(KeptLines):
     """One picture, centred and as large as the widget allows, or a placeholder.
 
     It keeps the PNG and the size its header gives, not the decoded picture: a
@@ -591,7 +591,7 @@ class PictureView(Widget):
         """What the placeholder says now ("" while a picture covers it)."""
         if isinstance(self._image, RunsHalfcellImage):
             self._image.beneath = self._placeholder
-        self._note = Static("", id="picture-message")
+        self._note = KeptStatic("", id="picture-message")
         self._note_text = ""
 
     @property
@@ -619,7 +619,7 @@ class PictureView(Widget):
         return resolve_mode(self.mode)
 
     def compose(self) -> ComposeResult:
-        with Container(id="picture-box"):
+        with KeptContainer(id="picture-box"):
             yield self._placeholder
             yield self._image
         yield self._note

@@ -14,9 +14,8 @@ from statistics import fmean
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal
-from textual.widget import Widget
-from textual.widgets import Static
 
+from pelican_tui.widgets.kept_lines import KeptLines, KeptStatic
 from pelican_tui.widgets.sparkline import FloorSparkline
 
 MAX_POINTS = 2048
@@ -79,7 +78,7 @@ class RateSeries:
         return True
 
 
-class CeilingBar(Widget):
+class CeilingBar(KeptLines):
     """``██████▍··· max``: a rate as a share of the decode ceiling, in eighths of a cell."""
 
     DEFAULT_CSS = """
@@ -111,7 +110,7 @@ class CeilingBar(Widget):
         )
 
 
-class RateRow(Horizontal):
+class RateRow(Horizontal, KeptLines):
     """One row: ``tok/s`` and the run's rates, then the bar when the ceiling is known."""
 
     DEFAULT_CSS = """
@@ -127,7 +126,7 @@ class RateRow(Horizontal):
         self.bar = CeilingBar()
 
     def compose(self) -> ComposeResult:
-        yield Static("tok/s", classes="label")
+        yield KeptStatic("tok/s", classes="label")
         yield self.sparkline
         yield self.bar
 

@@ -6,11 +6,11 @@ import time
 
 from rich.cells import cell_len
 from rich.text import Text
-from textual.widget import Widget
 
 from pelican_tui.backends.llama.process import ServerState, ServerStatus
 from pelican_tui.backends.resources import ResourceSample, format_bytes
 from pelican_tui.terminal_caps import choose_image_mode, detected_choice
+from pelican_tui.widgets.kept_lines import KeptLines
 from pelican_tui.widgets.text_line import changed_runs
 
 _STATE_COLOUR = {
@@ -24,7 +24,7 @@ _NUMBERS = frozenset({"ram", "srv", "ui", "cpu", "swap"})
 """Segments that keep their widest width, so that a shorter number does not move the rest."""
 
 
-class StatusBar(Widget):
+class StatusBar(KeptLines):
     """One line; a new sample repaints only the cells whose characters or styles changed."""
 
     DEFAULT_CSS = """
