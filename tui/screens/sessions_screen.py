@@ -24,7 +24,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Label, Static
+from textual.widgets import Label, Static
 from textual.worker import Worker, WorkerState
 
 from pelican_tui.backends.store.records import (
@@ -36,6 +36,7 @@ from pelican_tui.backends.store.sessions import SessionStore
 from pelican_tui.screens.confirm_screen import ConfirmScreen
 from pelican_tui.screens.sessions_screen_list import Cells, SessionList
 from pelican_tui.themes import theme_color
+from pelican_tui.widgets.footer import KeysFooter
 
 SessionActionKind = Literal["open", "rerun", "export"]
 
@@ -44,6 +45,9 @@ PAGE_SIZE = 60
 ``PAGE_SIZE - MORE_WHEN_WITHIN`` rows gets pages of its height plus that margin."""
 MORE_WHEN_WITHIN = 20
 """The next page is read when the cursor comes this close to the last row read."""
+LOADING_AFTER_S = 0.3
+"""Textual's loading indicator is shown only if the first page takes this long (drawing
+it, and taking it away, cost two frames of a screen that is read in a few ms)."""
 
 _VERDICTS = {"left": "◀ left", "right": "right ▶", "tie": "= tie"}
 _DATE_WIDTH = len("YYYY-MM-DD HH:MM")
@@ -115,6 +119,8 @@ class SessionsScreen(Screen[SessionAction | None]):
         self.total = 0
         """Sessions in the store (more than :attr:`sessions` until every page is read)."""
         self.loaded = False
+        self._first_read_done = False
+        """The first page came, or reading it failed."""
         self._reading_more = False
         self._store: SessionStore | None = None
         self._store_lock = threading.Lock()
@@ -129,14 +135,17 @@ class SessionsScreen(Screen[SessionAction | None]):
         yield SessionList(_cells, (_DATE_WIDTH, _VERDICT_WIDTH), id="sessions-table")
         yield Static("", id="sessions-empty")
         yield Static("", id="sessions-detail")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
-        table = self._table()
-        table.loading = True
+        self.set_timer(LOADING_AFTER_S, self._still_loading)
         self.query_one("#sessions-empty").display = False
         self.query_one("#sessions-detail").display = False
         self._load()
+
+    def _still_loading(self) -> None:
+        if not self._first_read_done:
+            self._table().loading = True
 
     def on_unmount(self) -> None:
         with self._store_lock:
@@ -202,6 +211,8 @@ class SessionsScreen(Screen[SessionAction | None]):
             self._reading_more = False
             self.notify(f"Could not read more sessions: {reason}", severity="error")
         elif event.worker.group == "sessions-load":
+            self._first_read_done = True
+            self.refresh_bindings()
             self._table().loading = False
             self._show_empty(f"Could not read the sessions.\n\n{reason}", error=True)
             self.query_one("#sessions-count", Label).update("")
@@ -215,13 +226,14 @@ class SessionsScreen(Screen[SessionAction | None]):
         if message.offset:
             self._add_page(message.sessions)
             return
-        self.loaded = True
-        self.sessions = list(message.sessions)
-        self.total = message.total if message.total is not None else len(self.sessions)
-        self._table().loading = False
-        for notice in message.notices:
-            self.notify(notice, severity="warning", timeout=8)
-        self._fill_table()
+        with self.app.batch_update():  # one frame for the rows, the count and the detail
+            self.loaded = self._first_read_done = True
+            self.sessions = list(message.sessions)
+            self.total = message.total if message.total is not None else len(self.sessions)
+            self._table().loading = False
+            for notice in message.notices:
+                self.notify(notice, severity="warning", timeout=8)
+            self._fill_table()
 
     def _add_page(self, page: list[SessionSummary]) -> None:
         """Append the next page (sessions already listed are skipped: one may have
@@ -266,8 +278,8 @@ class SessionsScreen(Screen[SessionAction | None]):
     def _fill_table(self) -> None:
         table = self._table()
         self._update_count()
-        self.refresh_bindings()
         if not self.sessions:
+            self.refresh_bindings()  # the keys that need a session go (see check_action)
             self._show_empty(_EMPTY_TEXT)
             return
         self.query_one("#sessions-empty").display = False
@@ -330,7 +342,9 @@ class SessionsScreen(Screen[SessionAction | None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("choose", "delete"):
-            return self.selected_session is not None
+            # Shown while the first page is read, so the footer stays as it is when
+            # the rows come (an empty store hides them then).
+            return not self._first_read_done or self.selected_session is not None
         return True
 
     def action_close(self) -> None:
