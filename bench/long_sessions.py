@@ -23,23 +23,32 @@ Usage: python bench/long_sessions.py [--sessions 50,500] [--rounds 3] [--runs-in
      comparison also opens the store): wall time, and the app's CPU time (the
      store is polled read-only by this process);
    - ``o`` to the sessions screen's first row on screen, twice (the first also
-     imports the screen). A fresh store holds the sessions the runs made, so
-     every screen has rows.
+     imports the screen), and the app's CPU until its last frame (the output
+     quiet for ``QUIET_S``): whether the rows come in the first frame or the
+     next is a race with the thread that reads them, so CPU to the first row
+     alone moves by a frame from one press to the next. A fresh store holds the
+     sessions the runs made (one or two rows); the screenful store (the smallest
+     size) draws as many rows as the longest, so ``500/50`` is the ratio that
+     says whether the cost grows with the history.
 
 3. One more app on the longest store does ``--runs-in-one-app`` comparisons in
    a row, then times ``r`` and ``o`` again, against its own second ones; it
    also prints the app's CPU for the first and last fifth of those comparisons,
    and its RSS before and after them.
 
-Times are medians (min-max) over the rounds; ratios to the fresh store are
-paired round by round. The app's CPU time is the steadier figure on a shared
-machine: wall times include whatever else the machine was doing, and a run's
-wall time is mostly llama-server's.
+Times are medians (min-max) over the rounds; ratios are paired round by
+round. The app's CPU time (every thread's, to the nanosecond, from its
+CPU-time clock) is the steadier figure on a shared machine: wall times include
+whatever else the machine was doing, and a run's wall time is mostly
+llama-server's. The in-process screen timing turns each frame into the
+terminal's bytes as the real driver does.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import ctypes
 import json
 import os
 import random
@@ -65,6 +74,11 @@ from pelican_tui.backends.store.sessions import SessionStore
 PROMPT = "Generate an SVG of a pelican riding a bicycle"
 SESSIONS_MARKER = b"Sessions"
 POLL_S = 0.05
+QUIET_S = 0.3
+SETTLE_S = 0.4
+"""The sessions screen in-process: frames drawn within this long of its push count."""
+"""A screen is drawn once the app has written nothing for this long (its idle redraws
+come every 0.5 s or more)."""
 THINKING_WORDS = (
     "the pelican needs a long beak and a pouch, the bicycle two wheels with spokes, "
     "a frame, pedals; place the bird on the saddle, wings to the handlebars, feet on "
@@ -196,7 +210,17 @@ def fill_store(db: Path, sessions: int, seed: int = 7) -> dict[str, Any]:
 # --------------------------------------------------------------------------- one app
 
 
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
 def _cpu(pid: int) -> float:
+    """CPU seconds of every thread ``pid`` ran so far, those gone included, to the
+    nanosecond (the process's CPU-time clock): the 10 ms ticks of ``/proc/PID/stat``
+    are a fifth of what a sessions screen costs. Falls back on the ticks."""
+    clock = ctypes.c_int()
+    if _libc.clock_getcpuclockid(pid, ctypes.byref(clock)) == 0:
+        with contextlib.suppress(OSError):
+            return time.clock_gettime(clock.value)
     try:
         times = psutil.Process(pid).cpu_times()
     except psutil.Error:
@@ -248,16 +272,31 @@ class AppUnderTest:
         return {"run_s": wall, "run_cpu_s": _cpu(self.term.pid) - cpu0}
 
     def open_sessions(self, first_title: bytes, timeout_s: float = 60.0) -> dict[str, float]:
-        """Press o; seconds until the first session row is on screen; then escape."""
+        """Press o; seconds and app CPU until the first session row is on screen, and
+        app CPU until the screen's last frame (the output then quiet for ``QUIET_S``:
+        the whole screen, whichever frame its rows come in); then escape."""
         start = self.term.bytes_at()
         cpu0 = _cpu(self.term.pid)
         pressed = self.term.press("o")
         shown = self._wait_row(first_title, start, timeout_s)
         result = {"sessions_s": shown - pressed, "sessions_cpu_s": _cpu(self.term.pid) - cpu0}
-        time.sleep(0.3)
+        result["sessions_drawn_cpu_s"] = self._cpu_to_quiet(cpu0, timeout_s) - cpu0
+        result["sessions_bytes"] = self.term.bytes_at() - start
         self.term.press("\x1b")
         time.sleep(0.5)
         return result
+
+    def _cpu_to_quiet(self, cpu0: float, timeout_s: float) -> float:
+        """The app's CPU clock when it last wrote, once nothing came for ``QUIET_S``."""
+        seen, at_last = self.term.bytes_at(), _cpu(self.term.pid)
+        quiet_since = time.monotonic()
+        deadline = quiet_since + timeout_s
+        while time.monotonic() - quiet_since < QUIET_S and time.monotonic() < deadline:
+            time.sleep(0.005)
+            now_bytes, now_cpu = self.term.bytes_at(), _cpu(self.term.pid)
+            if now_bytes != seen:
+                seen, at_last, quiet_since = now_bytes, now_cpu, time.monotonic()
+        return at_last
 
     def _wait_row(self, title: bytes, start: int, timeout_s: float) -> float:
         """The moment a row holding ``title`` appears after the screen's header."""
@@ -341,15 +380,20 @@ def store_open_s(db: Path, cold: bool, whole: bool = False) -> float:
 
 
 def sessions_screen_cost(dbs: dict[str, Path], repeats: int) -> dict[str, list[float]]:
-    """CPU seconds from pushing the real sessions screen to its rows drawn, per store.
+    """CPU seconds from pushing the real sessions screen to every frame it draws within
+    ``SETTLE_S``, per store.
 
     In this process, on Textual's headless driver, in a host app with nothing
     else to do (no llama-server, no redraw clock): the steadiest figure for
-    what the screen itself costs. The stores take turns, ``repeats`` times.
+    what the screen itself costs. Each frame is turned into the terminal's
+    bytes as the real driver does (the headless driver skips that). The stores
+    take turns, ``repeats`` times.
     """
     import asyncio
 
+    from textual._compositor import CompositorUpdate
     from textual.app import App, ComposeResult
+    from textual.screen import Screen
     from textual.widgets import Static
 
     from pelican_tui.screens.sessions_screen import SessionsScreen
@@ -363,6 +407,10 @@ def sessions_screen_cost(dbs: dict[str, Path], repeats: int) -> dict[str, list[f
             register_themes(self)
             self.theme = "pelican-dark"
 
+        def _display(self, screen: Screen[Any], renderable: Any) -> None:
+            if isinstance(renderable, CompositorUpdate) and not self._batch_count:
+                renderable.render_segments(self.console)
+
     async def once(db: Path) -> float:
         app = Host()
         async with app.run_test(size=(160, 48)) as pilot:
@@ -370,9 +418,9 @@ def sessions_screen_cost(dbs: dict[str, Path], repeats: int) -> dict[str, list[f
             screen = SessionsScreen(db)
             started = time.process_time()  # every thread: the store is read in a worker
             app.push_screen(screen)
-            while not screen.loaded:
-                await pilot.pause(0.001)
-            await pilot.pause()
+            settled = time.monotonic() + SETTLE_S
+            while not screen.loaded or time.monotonic() < settled:
+                await pilot.pause(0.005)
             return time.process_time() - started
 
     async def every() -> dict[str, list[float]]:
@@ -411,8 +459,18 @@ FIGURES = (
     ("run_cpu_s2", "  app CPU for it"),
     ("sessions_s", "first o to the first session row"),
     ("sessions_cpu_s", "  app CPU for it"),
+    ("sessions_drawn_cpu_s", "  app CPU to its last frame"),
     ("sessions_s2", "second o to the first session row"),
     ("sessions_cpu_s2", "  app CPU for it"),
+    ("sessions_drawn_cpu_s2", "  app CPU to its last frame"),
+)
+
+ONE_APP_FIGURES = (
+    "run_s2",
+    "run_cpu_s2",
+    "sessions_s2",
+    "sessions_cpu_s2",
+    "sessions_drawn_cpu_s2",
 )
 
 
@@ -437,6 +495,7 @@ def main(argv: list[str] | None = None) -> int:
     sizes = [int(n) for n in args.sessions.split(",") if n.strip()]
     kinds = ["fresh", *(str(n) for n in sizes)]
     longest = str(max(sizes))
+    screenful = str(min(sizes))
 
     scratch = Path(tempfile.mkdtemp(prefix="pelican-long-"))
     cache = Path(tempfile.mkdtemp(prefix="pelican-pyc-"))
@@ -509,26 +568,33 @@ def main(argv: list[str] | None = None) -> int:
     )
     summary: dict[str, Any] = {"stores": stores}
     for key, name in FIGURES:
+        if any(key not in r[kind] for r in rounds for kind in kinds):
+            continue
         values = {kind: [r[kind][key] for r in rounds] for kind in kinds}
         ratios = {
             kind: [r[kind][key] / r["fresh"][key] for r in rounds if r["fresh"][key]]
             for kind in kinds[1:]
         }
+        # Against the screenful store too: does the cost grow with the history, beyond
+        # what drawing a screen of rows instead of a fresh store's two costs?
+        to_screenful = [r[longest][key] / r[screenful][key] for r in rounds if r[screenful][key]]
         summary[key] = {
             "values": {kind: _spread(v) for kind, v in values.items()},
             "ratio_to_fresh": {kind: _spread(v) for kind, v in ratios.items()},
+            f"ratio_to_{screenful}": _spread(to_screenful),
         }
         print(
             f"  {name:34} "
             + " · ".join(f"{kind} {_fmt(values[kind])}" for kind in kinds)
             + f" · {longest}/fresh {_fmt(ratios[longest], 2)}"
+            + (f" · {longest}/{screenful} {_fmt(to_screenful, 2)}" if screenful != longest else "")
         )
     if screen_cpu:
         ratio = [
             big / fresh for big, fresh in zip(screen_cpu[longest], screen_cpu["fresh"], strict=True)
         ]
         print(
-            f"  sessions screen in-process, CPU to its rows ({args.screen_repeats} each): "
+            f"  sessions screen in-process, CPU to its frames drawn ({args.screen_repeats} each): "
             + " · ".join(f"{kind} {_fmt(v)}" for kind, v in screen_cpu.items())
             + f" · {longest}/fresh {_fmt(ratio, 2)}"
         )
@@ -547,7 +613,13 @@ def main(argv: list[str] | None = None) -> int:
             f"  one app, {longest} sessions: its 2nd-4th comparisons and screens vs the "
             f"3 after {args.runs_in_one_app} more comparisons (medians)"
         )
-        for key in ("run_s2", "run_cpu_s2", "sessions_s2", "sessions_cpu_s2"):
+        for key in (
+            "run_s2",
+            "run_cpu_s2",
+            "sessions_s2",
+            "sessions_cpu_s2",
+            "sessions_drawn_cpu_s2",
+        ):
             name = dict(FIGURES)[key].strip()
             print(
                 f"  {name:34} {before[key]:.3f} -> {after[key]:.3f} "
@@ -569,7 +641,13 @@ def main(argv: list[str] | None = None) -> int:
         )
         summary["one_app"] = {
             key: (before[key], after[key])
-            for key in ("run_s2", "run_cpu_s2", "sessions_s2", "sessions_cpu_s2")
+            for key in (
+                "run_s2",
+                "run_cpu_s2",
+                "sessions_s2",
+                "sessions_cpu_s2",
+                "sessions_drawn_cpu_s2",
+            )
         }
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
