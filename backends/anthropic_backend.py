@@ -203,13 +203,15 @@ class ClaudeBackend:
                 watch_idle(_sdk_events(client, params), self.idle)
             ) as stream:
                 async for event in stream:
+                    if run.finished is not None:  # see watch_idle: read to the end
+                        if isinstance(event, events.Waiting):
+                            break  # ended, yet still open: leave it
+                        continue
                     if isinstance(event, events.Waiting):
                         yield event
                         continue
                     for out in run.handle(event):
                         yield out
-                    if run.finished is not None:
-                        break
         except StreamIdle as idle:
             failure = idle_failure("Anthropic", idle, "check the network connection")
         except Exception as err:

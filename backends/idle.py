@@ -162,6 +162,12 @@ async def watch_idle(source: AsyncIterator[T], rule: IdleRule) -> AsyncGenerator
     ``source`` is read by one task of its own for the whole stream (see
     :class:`_Reader`); items that arrive together are handed over without a
     wait between them. Silence is counted from the last item's arrival.
+
+    A consumer that has its answer's last item (an end marker) should go on
+    reading until this ends, leaving only at the next :class:`Waiting` (a source
+    still open after its end): closing this early cancels the source's read
+    while it closes its HTTP response, and httpcore's connection pool then keeps
+    that request for the client's life, one more per run.
     """
     import asyncio  # here: the settings import this module, and they must stay light
 

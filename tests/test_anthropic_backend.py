@@ -340,6 +340,36 @@ async def test_task_cancel_mid_stream_closes_the_connection(server: AnthropicTes
 # -- configuration and secrecy --------------------------------------------------------
 
 
+def _pool_requests() -> int:
+    """HTTP requests the connection pools hold (httpcore's, under the SDK's client)."""
+    import gc
+
+    gc.collect()
+    return sum(type(o).__name__ == "AsyncPoolRequest" for o in gc.get_objects())
+
+
+async def test_finished_runs_leave_no_request_behind(server: AnthropicTestServer) -> None:
+    """Run after run on one client, the pool lets each finished request go.
+
+    Leaving the stream at message_stop cancelled the read while the SDK closed the
+    response, and the connection pool kept that request (with its connection) for
+    the client's life: one more per run."""
+    backend = backend_for(server)
+    try:
+        during: list[int] = []
+        for _ in range(4):
+            seen: list[GenerationEvent] = []
+            async for event in backend.generate(GenerationRequest()):
+                if not seen:
+                    during.append(_pool_requests())
+                seen.append(event)
+            assert isinstance(seen[-1], Finished)
+        assert min(during) >= 1, "the count sees a request in flight"
+        assert _pool_requests() == 0
+    finally:
+        await backend.aclose()
+
+
 async def test_not_configured_without_a_key() -> None:
     backend = ClaudeBackend(ClaudeSettings())
     status = backend.status()

@@ -91,6 +91,36 @@ async def test_streaming_yields_typed_events_with_timings(server: LlamaServer) -
     assert text.strip()
 
 
+def _pool_requests() -> int:
+    """HTTP requests the connection pools hold (httpcore's, under the backend's client)."""
+    import gc
+
+    gc.collect()
+    return sum(type(o).__name__ in ("AsyncPoolRequest", "PoolRequest") for o in gc.get_objects())
+
+
+async def test_finished_runs_leave_no_request_behind(server: LlamaServer) -> None:
+    """Run after run on one backend, the connection pool lets each finished request go
+    (leaving a stream at its end marker cancelled the read while the response closed,
+    and the pool kept the request: one more per run; seen with Claude's)."""
+    backend = OpenAICompatibleBackend(server=server)
+    try:
+        during: list[int] = []
+        for _ in range(3):
+            seen: list[object] = []
+            async for event in backend.generate(
+                GenerationRequest(prompt="Say hello.", max_tokens=8, thinking=False)
+            ):
+                if not seen:
+                    during.append(_pool_requests())
+                seen.append(event)
+            assert isinstance(seen[-1], Finished), seen[-1]
+        assert min(during) >= 1, "the count sees a request in flight"
+        assert _pool_requests() == 0
+    finally:
+        await backend.aclose()
+
+
 async def _slot_busy(server: LlamaServer) -> bool:
     async with httpx.AsyncClient() as client:
         response = await client.get(

@@ -305,6 +305,10 @@ class OpenAICompatibleBackend:
                 watch_idle(self._exchange(endpoint, payload), self.idle)
             ) as exchange:
                 async for item in exchange:
+                    if stream.over:  # see watch_idle: read to the end
+                        if isinstance(item, events.Waiting):
+                            break  # ended, yet still open: leave it
+                        continue
                     if isinstance(item, events.Waiting):
                         yield item
                         continue
@@ -316,9 +320,7 @@ class OpenAICompatibleBackend:
                         continue
                     for event in stream.handle(dialect.chunks(decoder.feed(item))):
                         yield event
-                    if stream.over:
-                        break
-                else:
+                if not stream.over:
                     for event in stream.handle(dialect.chunks(decoder.close())):
                         yield event
         except StreamIdle as idle:
