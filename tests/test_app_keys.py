@@ -153,6 +153,43 @@ async def test_keys_that_open_screens(key: str, screen: type) -> None:
         assert await wait_for(pilot, lambda: not isinstance(app.screen, screen), 5)
 
 
+async def test_visits_to_other_screens_leave_no_footer_keys_alive() -> None:
+    """Each visit to another screen builds the main footer's keys twice (its keys hide
+    while covered); the keys of earlier builds are let go, not kept by Textual's
+    watchers of the footer's ``compact`` (they were: ~20 more keys alive a visit)."""
+    import gc
+
+    from textual.widgets._footer import FooterKey
+
+    from pelican_tui.widgets.footer import KeysFooter
+
+    def alive() -> int:
+        gc.collect()
+        return sum(isinstance(o, FooterKey) for o in gc.get_objects())
+
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        main = app.screen
+        footer = main.query_one(KeysFooter)
+
+        async def visit() -> None:
+            await pilot.press("o")
+            assert await wait_for(pilot, lambda: isinstance(app.screen, SessionsScreen), 5)
+            await pilot.press("escape")
+            assert await wait_for(pilot, lambda: app.screen is main, 5)
+            await pilot.pause()
+
+        await visit()
+        after_one = alive()
+        keys = [key.description for key in footer.query(FooterKey)]
+        for _ in range(5):
+            await visit()
+        shown = len(keys)
+        assert alive() <= after_one + shown, "at most one build's keys more (a visit's: ~20)"
+        assert [key.description for key in footer.query(FooterKey)] == keys
+        assert "Run both" in keys and "Quit" in keys
+
+
 async def test_verdict_save_export_and_cancel_need_a_run_first() -> None:
     app = make_app()
     async with app.run_test(size=(160, 48)) as pilot:

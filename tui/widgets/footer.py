@@ -46,6 +46,7 @@ class KeysFooter(Footer, KeptLines):
         return (keys, self.show_command_palette, app.ENABLE_COMMAND_PALETTE)
 
     def compose(self) -> ComposeResult:
+        self._forget_removed_keys()
         if self.is_attached:  # the screen's bindings are known: compose them now
             self.set_reactive(Footer._bindings_ready, True)
             self._shown = self._keys_shown()
@@ -54,6 +55,23 @@ class KeysFooter(Footer, KeptLines):
             if isinstance(widget, FooterKey) and not widget.has_class("-command-palette"):
                 widget.set_reactive(FooterKey.compact, self.compact)
             yield widget
+
+    def _forget_removed_keys(self) -> None:
+        """Drop the keys of earlier builds from Textual's watchers of ``compact``.
+
+        Each key is bound to the footer's ``compact`` (``data_bind``), and Textual
+        drops a removed key's entry only when ``compact`` changes, which it never
+        does here: each build of the keys (every visit to another screen takes
+        two) left its keys alive, and each new key is checked against the whole
+        list. Composing runs after the old keys were removed (``recompose``).
+        """
+        watchers = getattr(self, "__watchers", {}).get("compact")
+        if watchers:
+            watchers[:] = [
+                (node, callback)
+                for node, callback in watchers
+                if not (isinstance(node, FooterKey) and not node.is_attached)
+            ]
 
     def bindings_changed(self, screen: Screen[Any]) -> None:
         if self._shown is not None and screen is self.screen and self._keys_shown() == self._shown:
