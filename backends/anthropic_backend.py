@@ -200,13 +200,11 @@ class ClaudeBackend:
         try:
             client = self._sdk_client(sdk, self._key)
             async with contextlib.aclosing(
-                watch_idle(_sdk_events(client, params), self.idle)
+                watch_idle(
+                    _sdk_events(client, params), self.idle, ended=lambda: run.finished is not None
+                )
             ) as stream:
                 async for event in stream:
-                    if run.finished is not None:  # see watch_idle: read to the end
-                        if isinstance(event, events.Waiting):
-                            break  # ended, yet still open: leave it
-                        continue
                     if isinstance(event, events.Waiting):
                         yield event
                         continue

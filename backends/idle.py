@@ -23,7 +23,7 @@ same way.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -150,7 +150,21 @@ class _Reader:
             await asyncio.wait({self.task})
 
 
-async def watch_idle(source: AsyncIterator[T], rule: IdleRule) -> AsyncGenerator[T | Waiting, None]:
+async def _read_to_end(reader: _Reader, within_s: float) -> None:
+    """Take the reader's items, unseen, until its source ends or is silent ``within_s``."""
+    items = reader.items
+    while True:
+        while items:
+            item = items.popleft()
+            if item is _END or isinstance(item, _Raised):
+                return  # (an error after the answer's end changes nothing)
+        if await reader.wait(reader.loop.time() + within_s) and not items:
+            return  # still open after its end: leave it (closed by the caller)
+
+
+async def watch_idle(
+    source: AsyncIterator[T], rule: IdleRule, ended: Callable[[], bool] | None = None
+) -> AsyncGenerator[T | Waiting, None]:
     """``source``'s items, with :class:`~.events.Waiting` while it is silent.
 
     Raises :class:`StreamIdle` once it has been silent for ``rule.timeout_s``;
@@ -163,11 +177,12 @@ async def watch_idle(source: AsyncIterator[T], rule: IdleRule) -> AsyncGenerator
     :class:`_Reader`); items that arrive together are handed over without a
     wait between them. Silence is counted from the last item's arrival.
 
-    A consumer that has its answer's last item (an end marker) should go on
-    reading until this ends, leaving only at the next :class:`Waiting` (a source
-    still open after its end): closing this early cancels the source's read
-    while it closes its HTTP response, and httpcore's connection pool then keeps
-    that request for the client's life, one more per run.
+    ``ended`` says when the consumer has its answer's last item (an end
+    marker): this then reads ``source`` to its end without handing anything
+    over, and ends, or leaves it if it is still open after the notice period.
+    A consumer that instead closed this at its end marker cancelled the
+    source's read while it closed its HTTP response, and httpcore's connection
+    pool then kept that request for the client's life, one more per run.
     """
     import asyncio  # here: the settings import this module, and they must stay light
 
@@ -184,6 +199,9 @@ async def watch_idle(source: AsyncIterator[T], rule: IdleRule) -> AsyncGenerator
                 if isinstance(item, _Raised):
                     raise item.error
                 yield item
+                if ended is not None and ended():
+                    await _read_to_end(reader, rule.notice_s)
+                    return
                 continue
             if reader.last != silence_from:  # data came since the last notice
                 silence_from, next_notice = reader.last, rule.notice_s

@@ -237,3 +237,39 @@ async def test_the_pane_says_no_data_until_data_flows_again() -> None:
         pane.feed(Waiting(5.0))
         pane.begin()  # a new run starts clean
         assert "no data" not in shown()
+
+
+async def test_after_the_end_marker_the_source_is_read_to_its_end_unseen() -> None:
+    """With ``ended``, nothing after the consumer's end marker is handed over, and the
+    source finishes on its own (its clean-up, e.g. closing an HTTP response, is not
+    cancelled halfway), or is left if it stays open past the notice period."""
+    finished: list[str] = []
+
+    async def source(stay_open: bool) -> AsyncIterator[str]:
+        try:
+            yield "a"
+            yield "end"
+            await asyncio.sleep(0.05)
+            yield "trailer"  # e.g. what follows [DONE]: read, not handed over
+            if stay_open:
+                await asyncio.sleep(3600)
+            await asyncio.sleep(0.05)  # closing the response takes a while
+            finished.append("cleanly")
+        except asyncio.CancelledError:
+            finished.append("cancelled")
+            raise
+
+    async def consume(stay_open: bool) -> list[object]:
+        seen: list[object] = []
+        async with contextlib.aclosing(
+            watch_idle(source(stay_open), IdleRule(0.8), ended=lambda: "end" in seen)
+        ) as stream:
+            async for item in stream:
+                seen.append(item)
+        return seen
+
+    assert await asyncio.wait_for(consume(False), 10) == ["a", "end"]
+    assert finished == ["cleanly"]
+    finished.clear()
+    assert await asyncio.wait_for(consume(True), 10) == ["a", "end"]
+    assert finished == ["cancelled"], "an open source is left after the notice period"

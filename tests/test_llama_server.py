@@ -105,6 +105,7 @@ async def test_finished_runs_leave_no_request_behind(server: LlamaServer) -> Non
     and the pool kept the request: one more per run; seen with Claude's)."""
     backend = OpenAICompatibleBackend(server=server)
     try:
+        before = _pool_requests()  # other tests' clients, if any are still alive
         during: list[int] = []
         for _ in range(3):
             seen: list[object] = []
@@ -115,8 +116,8 @@ async def test_finished_runs_leave_no_request_behind(server: LlamaServer) -> Non
                     during.append(_pool_requests())
                 seen.append(event)
             assert isinstance(seen[-1], Finished), seen[-1]
-        assert min(during) >= 1, "the count sees a request in flight"
-        assert _pool_requests() == 0
+        assert min(during) >= before + 1, "the count sees a request in flight"
+        assert _pool_requests() <= before
     finally:
         await backend.aclose()
 

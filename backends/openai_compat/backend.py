@@ -302,13 +302,9 @@ class OpenAICompatibleBackend:
         endpoint = f"{url}{dialect.chat_path}"
         try:
             async with contextlib.aclosing(
-                watch_idle(self._exchange(endpoint, payload), self.idle)
+                watch_idle(self._exchange(endpoint, payload), self.idle, ended=lambda: stream.over)
             ) as exchange:
                 async for item in exchange:
-                    if stream.over:  # see watch_idle: read to the end
-                        if isinstance(item, events.Waiting):
-                            break  # ended, yet still open: leave it
-                        continue
                     if isinstance(item, events.Waiting):
                         yield item
                         continue
