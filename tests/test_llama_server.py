@@ -715,3 +715,24 @@ async def test_runs_share_one_client_and_props_are_asked_once(server: LlamaServe
     assert isinstance(events[-1], Finished), events[-1]
     assert backend.client() is not clients[0]
     await backend.aclose()
+
+
+async def test_request_after_request_on_one_backend_all_answer(server: LlamaServer) -> None:
+    """Runs and /props one after the other on one backend's client all get answers.
+
+    With connections kept alive, llama-server closed one after a few requests
+    without saying so and the next request sent on it failed ("closed the
+    connection before answering": 5 of 60 requests here)."""
+    backend = OpenAICompatibleBackend(server=server)
+    request = GenerationRequest(prompt="Say hello.", max_tokens=4, thinking=False)
+    failed: list[object] = []
+    try:
+        for _ in range(15):
+            events = [event async for event in backend.generate(request)]
+            if not isinstance(events[-1], Finished):
+                failed.append(events[-1])
+            if "build_info" not in await backend.server_props():
+                failed.append("/props")
+    finally:
+        await backend.aclose()
+    assert failed == []

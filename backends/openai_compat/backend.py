@@ -222,8 +222,9 @@ class OpenAICompatibleBackend:
     def client(self) -> httpx.AsyncClient:
         """The HTTP client every request to this server goes through, made once.
 
-        Kept for the backend's life (its connections are reused; :meth:`aclose`
-        closes it), so a run builds no client and loads no certificates. A
+        Kept for the backend's life (:meth:`aclose` closes it), so a run builds no
+        client and loads no certificates; it keeps no idle connection (see
+        ``make``). A
         plain-``http`` URL (the spawned llama-server, a server on the LAN) gets
         no certificate store at all; ``https`` the process's one
         :func:`~pelican_tui.backends.tls.tls_context`. A client belongs to one event loop: used
@@ -237,7 +238,15 @@ class OpenAICompatibleBackend:
             timeout = httpx.Timeout(
                 connect=self._connect_timeout_s, read=None, write=30.0, pool=30.0
             )
-            return httpx.AsyncClient(timeout=timeout, verify=verify_for(self._url() or ""))
+            # A connection per request, none kept idle: llama-server (cpp-httplib) closes a
+            # kept-alive connection after a few requests without saying so, and the next
+            # request sent on it failed ("closed the connection before answering", 5 of
+            # 60 requests here). A new loopback connection costs ~0.1 ms a run.
+            return httpx.AsyncClient(
+                timeout=timeout,
+                verify=verify_for(self._url() or ""),
+                limits=httpx.Limits(max_keepalive_connections=0),
+            )
 
         return self._client.get(make)
 
