@@ -472,6 +472,7 @@ ONE_APP_FIGURES = (
     "sessions_cpu_s2",
     "sessions_drawn_cpu_s2",
 )
+"""The figures the one long-running app reports before and after its many comparisons."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -613,13 +614,7 @@ def main(argv: list[str] | None = None) -> int:
             f"  one app, {longest} sessions: its 2nd-4th comparisons and screens vs the "
             f"3 after {args.runs_in_one_app} more comparisons (medians)"
         )
-        for key in (
-            "run_s2",
-            "run_cpu_s2",
-            "sessions_s2",
-            "sessions_cpu_s2",
-            "sessions_drawn_cpu_s2",
-        ):
+        for key in ONE_APP_FIGURES:
             name = dict(FIGURES)[key].strip()
             print(
                 f"  {name:34} {before[key]:.3f} -> {after[key]:.3f} "
@@ -639,16 +634,7 @@ def main(argv: list[str] | None = None) -> int:
             f"  app memory (RSS) before the {args.runs_in_one_app} comparisons "
             f"{before['rss_bytes'] / 2**20:.0f} MiB -> after {after['rss_bytes'] / 2**20:.0f} MiB"
         )
-        summary["one_app"] = {
-            key: (before[key], after[key])
-            for key in (
-                "run_s2",
-                "run_cpu_s2",
-                "sessions_s2",
-                "sessions_cpu_s2",
-                "sessions_drawn_cpu_s2",
-            )
-        }
+        summary["one_app"] = {key: (before[key], after[key]) for key in ONE_APP_FIGURES}
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(

@@ -58,3 +58,12 @@ async def async_wait_until(
             return True
         await asyncio.sleep(interval_s)
     return predicate()
+
+
+def pool_requests() -> int:
+    """HTTP requests alive in httpcore's connection pools, the SDK's client's and the
+    backends' (each holds one from sending it until its response is closed)."""
+    import gc
+
+    gc.collect()
+    return sum(type(o).__name__ in ("AsyncPoolRequest", "PoolRequest") for o in gc.get_objects())

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from _anthropic_server import AnthropicTestServer, Scenario
+from _server_support import pool_requests
 
 from pelican_tui.backends.anthropic_backend import ClaudeBackend
 from pelican_tui.backends.events import (
@@ -340,14 +341,6 @@ async def test_task_cancel_mid_stream_closes_the_connection(server: AnthropicTes
 # -- configuration and secrecy --------------------------------------------------------
 
 
-def _pool_requests() -> int:
-    """HTTP requests the connection pools hold (httpcore's, under the SDK's client)."""
-    import gc
-
-    gc.collect()
-    return sum(type(o).__name__ == "AsyncPoolRequest" for o in gc.get_objects())
-
-
 async def test_finished_runs_leave_no_request_behind(server: AnthropicTestServer) -> None:
     """Run after run on one client, the pool lets each finished request go.
 
@@ -356,17 +349,17 @@ async def test_finished_runs_leave_no_request_behind(server: AnthropicTestServer
     the client's life: one more per run."""
     backend = backend_for(server)
     try:
-        before = _pool_requests()  # other tests' clients, if any are still alive
+        before = pool_requests()  # other tests' clients, if any are still alive
         during: list[int] = []
         for _ in range(4):
             seen: list[GenerationEvent] = []
             async for event in backend.generate(GenerationRequest()):
                 if not seen:
-                    during.append(_pool_requests())
+                    during.append(pool_requests())
                 seen.append(event)
             assert isinstance(seen[-1], Finished)
         assert min(during) >= before + 1, "the count sees a request in flight"
-        assert _pool_requests() <= before
+        assert pool_requests() <= before
     finally:
         await backend.aclose()
 

@@ -18,7 +18,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from _server_support import async_wait_until, pid_alive, server_binary, tiny_model
+from _server_support import (
+    async_wait_until,
+    pid_alive,
+    pool_requests,
+    server_binary,
+    tiny_model,
+)
 
 from pelican_tui.backends.events import Failed, Finished, LiveStats, Started, TextDelta
 from pelican_tui.backends.llama import binary as binary_module
@@ -91,21 +97,13 @@ async def test_streaming_yields_typed_events_with_timings(server: LlamaServer) -
     assert text.strip()
 
 
-def _pool_requests() -> int:
-    """HTTP requests the connection pools hold (httpcore's, under the backend's client)."""
-    import gc
-
-    gc.collect()
-    return sum(type(o).__name__ in ("AsyncPoolRequest", "PoolRequest") for o in gc.get_objects())
-
-
 async def test_finished_runs_leave_no_request_behind(server: LlamaServer) -> None:
     """Run after run on one backend, the connection pool lets each finished request go
     (leaving a stream at its end marker cancelled the read while the response closed,
     and the pool kept the request: one more per run; seen with Claude's)."""
     backend = OpenAICompatibleBackend(server=server)
     try:
-        before = _pool_requests()  # other tests' clients, if any are still alive
+        before = pool_requests()  # other tests' clients, if any are still alive
         during: list[int] = []
         for _ in range(3):
             seen: list[object] = []
@@ -113,11 +111,11 @@ async def test_finished_runs_leave_no_request_behind(server: LlamaServer) -> Non
                 GenerationRequest(prompt="Say hello.", max_tokens=8, thinking=False)
             ):
                 if not seen:
-                    during.append(_pool_requests())
+                    during.append(pool_requests())
                 seen.append(event)
             assert isinstance(seen[-1], Finished), seen[-1]
         assert min(during) >= before + 1, "the count sees a request in flight"
-        assert _pool_requests() <= before
+        assert pool_requests() <= before
     finally:
         await backend.aclose()
 

@@ -8,7 +8,9 @@ rows and of the cursor, one drawing pass at a time.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,15 +31,25 @@ def _keys(screen: SessionsScreen) -> set[str]:
     return {key.description for key in screen.query(FooterKey)}
 
 
+@contextlib.contextmanager
+def _held_by_another_writer(db: Path) -> Iterator[sqlite3.Connection]:
+    """A store of three sessions that another writer holds (``BEGIN IMMEDIATE``): the
+    screen's store upgrade step waits until the test sends ``COMMIT`` on it."""
+    make_store(db)
+    writer = sqlite3.connect(db, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    try:
+        yield writer
+    finally:
+        writer.close()
+
+
 async def test_the_keys_stay_as_they_are_when_the_rows_come(tmp_path: Path) -> None:
     """The keys that need a session are shown while the first page is read, as a list
     with rows shows them: its arrival changes none, so the footer's keys are not
     composed again. (Another writer holds the store until the keys are drawn.)"""
     db = tmp_path / "sessions.sqlite3"
-    make_store(db)
-    writer = sqlite3.connect(db, isolation_level=None)
-    writer.execute("BEGIN IMMEDIATE")  # the screen's store upgrade step waits for it
-    try:
+    with _held_by_another_writer(db) as writer:
 
         async def body(pilot: Pilot[Any], app: Host) -> None:
             screen = app.screen
@@ -52,8 +64,6 @@ async def test_the_keys_stay_as_they_are_when_the_rows_come(tmp_path: Path) -> N
             assert list(screen.query(FooterKey)) == before, "the footer was composed again"
 
         await run_host(lambda: SessionsScreen(db), body)
-    finally:
-        writer.close()
 
 
 async def test_an_empty_store_hides_the_keys_that_need_a_session(tmp_path: Path) -> None:
@@ -76,10 +86,7 @@ async def test_a_slow_store_shows_the_loading_indicator_until_its_page_comes(
     """Another writer holds the store: the screen's open waits for it, and the list
     shows that it is loading until the page comes."""
     db = tmp_path / "sessions.sqlite3"
-    make_store(db)
-    writer = sqlite3.connect(db, isolation_level=None)
-    writer.execute("BEGIN IMMEDIATE")  # the screen's store upgrade step waits for it
-    try:
+    with _held_by_another_writer(db) as writer:
 
         async def body(pilot: Pilot[Any], app: Host) -> None:
             screen = app.screen
@@ -93,8 +100,6 @@ async def test_a_slow_store_shows_the_loading_indicator_until_its_page_comes(
             assert table.row_count == 3
 
         await run_host(lambda: SessionsScreen(db), body)
-    finally:
-        writer.close()
 
 
 async def test_the_cursor_row_and_the_even_rows_are_drawn_in_their_styles(
