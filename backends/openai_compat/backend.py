@@ -224,9 +224,8 @@ class OpenAICompatibleBackend:
 
         Kept for the backend's life (:meth:`aclose` closes it), so a run builds no
         client and loads no certificates; it keeps no idle connection (see
-        ``make``). A
-        plain-``http`` URL (the spawned llama-server, a server on the LAN) gets
-        no certificate store at all; ``https`` the process's one
+        ``make``). A plain-``http`` URL (the spawned llama-server, a server on the
+        LAN) gets no certificate store at all; ``https`` the process's one
         :func:`~pelican_tui.backends.tls.tls_context`. A client belongs to one event loop: used
         from another (a test's new loop, a second ``asyncio.run``), a new one
         is made and the old one dropped.

@@ -155,9 +155,8 @@ class GalleryScreen(Screen[None]):
     BINDINGS = [
         Binding("escape", "close", "Close", priority=True, id="gallery_close"),
         Binding("space", "mark", "Mark", priority=True, id="gallery_mark"),
-        Binding(
-            "enter", "open_pair", "Vote", priority=True, id="gallery_open_pair"
-        ),  # on the two marked
+        # Vote on the two marked ("Vote on marked" cut the footer's last keys at 80 columns).
+        Binding("enter", "open_pair", "Vote", priority=True, id="gallery_open_pair"),
         Binding("f", "cycle_filter", "Filter", priority=True, id="gallery_filter"),
         Binding("b", "toggle_blind", "Blind", priority=True, id="gallery_blind"),
         Binding(
