@@ -23,6 +23,8 @@ import json
 import os
 import sqlite3
 import threading
+import time
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Literal
@@ -115,19 +117,22 @@ def open_checked(path: Path, busy_timeout: float) -> tuple[sqlite3.Connection, C
     conn = _connect(path, busy_timeout)
     try:
         # Look before changing anything: a newer or foreign file is left as it is.
-        version = schema_version(conn)
-        app_id = int(conn.execute("PRAGMA application_id").fetchone()[0])
-        if app_id not in (0, APPLICATION_ID):
+        # One read transaction: another process may be creating this store right now,
+        # and its tables and version must be seen together (apart, a store it had just
+        # made looked like someone else's file: no version yet, tables already).
+        with _one_read(conn):
+            version = schema_version(conn)
+            app_id = int(conn.execute("PRAGMA application_id").fetchone()[0])
+            tables = int(conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0])
+        if app_id not in (0, APPLICATION_ID) or (version == 0 and tables):
             raise SessionStoreError(f"{path} is an SQLite file but not a pelican-tui session store")
         if version > SCHEMA_VERSION:
             raise SessionStoreTooNew(path, version, SCHEMA_VERSION)
-        if version == 0 and conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]:
-            raise SessionStoreError(f"{path} is an SQLite file but not a pelican-tui session store")
         if check == "full":
             faults = [str(row[0]) for row in conn.execute("PRAGMA quick_check")]
             if faults != ["ok"]:
                 raise Corrupt("; ".join(faults[:3]))
-        conn.execute("PRAGMA journal_mode = WAL")
+        _use_wal(conn, busy_timeout)
         conn.execute("PRAGMA synchronous = FULL")
         conn.execute("PRAGMA foreign_keys = ON")
         upgrade(conn)
@@ -144,6 +149,41 @@ def open_checked(path: Path, busy_timeout: float) -> tuple[sqlite3.Connection, C
     except BaseException:
         conn.close()
         raise
+
+
+@contextlib.contextmanager
+def _one_read(conn: sqlite3.Connection) -> Iterator[None]:
+    """The reads inside see the file as it was at their first (a read transaction)."""
+    conn.execute("BEGIN")
+    try:
+        yield
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error):  # the error raised says more
+            conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def _use_wal(conn: sqlite3.Connection, busy_timeout: float) -> None:
+    """Switch to write-ahead logging, waiting up to ``busy_timeout`` for other writers.
+
+    While another connection writes a store still in rollback-journal mode (another
+    process creating it at the same moment), SQLite answers the switch with "database
+    is locked" at once, without its busy wait: the open failed, and the app's
+    comparison went unsaved. So the switch is tried again until the other is done.
+    """
+    deadline = time.monotonic() + busy_timeout
+    pause = 0.005
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            busy = getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY
+            if not busy or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.1)
 
 
 def close(conn: sqlite3.Connection, path: Path, *, whole: bool) -> None:
