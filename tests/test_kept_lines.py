@@ -58,6 +58,7 @@ async def test_kept_lines_are_the_lines_drawn_afresh_after_every_change() -> Non
 
         first = words.render_lines(words.size.region)
         drawn = words.drawn
+        assert words._kept is not None, "this Textual lacks the hooks KeptLines needs"
         again = words.render_lines(words.size.region)
         assert again == first
         assert words.drawn == drawn, "nothing changed: the lines are kept, not drawn again"

@@ -32,6 +32,13 @@ if TYPE_CHECKING:
     from textual.strip import Strip
 
 
+_HOOKED = callable(getattr(Widget, "_set_dirty", None)) and callable(
+    getattr(Widget, "notify_style_update", None)
+)
+"""Textual still has the two private hooks every change goes through (pyproject caps
+Textual below its next major; a version without them draws every time, as Textual does)."""
+
+
 class KeptLines(Widget):
     """Subclass it instead of ``Widget`` (``class StatusBar(KeptLines)``), or list it after
     another widget class (``class ModelPane(Vertical, KeptLines)``): Textual takes a
@@ -41,6 +48,8 @@ class KeptLines(Widget):
     """The last crop asked for, the line filters then, and the lines given."""
 
     def render_lines(self, crop: Region) -> list[Strip]:
+        if not _HOOKED:
+            return super().render_lines(crop)
         filters = tuple(self.get_line_filters())
         kept = self._kept
         if kept is not None and kept[0] == crop and kept[1] == filters:
