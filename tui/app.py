@@ -99,6 +99,20 @@ class MainScreen(Screen[None]):
 
     _resumed = False
 
+    @property
+    def is_current(self) -> bool:
+        """Visible: on top, or under a screen that lets it show through (a dialog).
+
+        Textual counts the screen under any other as visible and, each time one of its
+        widgets changes (the status bar's sample every second, the panes while a model
+        streams), repaints the *whole* screen on top: 6-25 KB a second to the terminal
+        while the sessions list, the gallery or the help sat still (measured at 160x48).
+        Under a screen that hides it whole, it is left alone; when it is shown again,
+        Textual draws it whole, as it stands then.
+        """
+        top = self.app.screen
+        return top is self or (top.styles.background.a < 1 and super().is_current)
+
     def _on_screen_resume(self, event: events.ScreenResume) -> None:
         # Runs before Screen's own handler (Textual calls each class's, subclass first).
         if not self._resumed:
