@@ -38,6 +38,21 @@ def _cpu(proc: psutil.Process | None) -> float:
     return float(times.user + times.system)
 
 
+def _switches(proc: psutil.Process) -> int:
+    """Context switches of ``proc``'s threads alive now (each one a wake-up or a preemption).
+
+    Summed over ``/proc/<pid>/task``: psutil's ``num_ctx_switches`` counts the main
+    thread's only."""
+    total = 0
+    for status in Path(f"/proc/{proc.pid}/task").glob("*/status"):
+        try:
+            lines = status.read_text().splitlines()
+        except OSError:
+            continue  # a thread that ended meanwhile
+        total += sum(int(line.split()[1]) for line in lines if "ctxt_switches" in line)
+    return total
+
+
 def _children(app: psutil.Process) -> tuple[psutil.Process | None, psutil.Process | None]:
     """(llama-server, SVG worker) among the app's children."""
     server = worker = None
@@ -120,9 +135,13 @@ def run_app_once(workload: Workload, timeout_s: float = 900.0) -> dict[str, Any]
             raise RuntimeError("pelican-tui did not start llama-server:\n" + _tail(term))
         server_pid = server.pid
         result["app_to_server_spawn_s"] = server.create_time() - app.create_time()
+        load_cpu0, load_switches0 = _cpu(app), _switches(app)
         healthy = _wait_healthy(server, 300.0)
         if healthy is not None:
             result["server_healthy_s"] = healthy - term.spawned_at
+            # What the app itself did while llama-server loaded (it shares the cores).
+            result["app_cpu_during_load_s"] = _cpu(app) - load_cpu0
+            result["app_switches_during_load"] = _switches(app) - load_switches0
         first_frame = term.wait_for(FIRST_FRAME_MARKER, 60.0)
         ready = term.wait_for(READY_MARKER, 300.0)
         if first_frame is None or ready is None:

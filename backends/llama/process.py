@@ -57,6 +57,15 @@ TAIL_LINES = 12
 """How many of the last log lines a start failure or a crash report shows."""
 API_KEY_ENV = "LLAMA_API_KEY"
 """llama-server reads its API key from this variable (common/arg.cpp, ``--api-key``)."""
+LOADED_LINE = "model loaded"
+"""What llama-server's log says once the model is loaded, just before ``/health`` says 200."""
+READY_POLL_S = 0.05
+"""How often ``/health`` is asked once the log says :data:`LOADED_LINE` (or in router mode)."""
+LOADING_POLL_S = 0.5
+"""How often ``/health`` is asked before that line: a fallback for a build that words it
+otherwise. Asking every 50 ms all along cost pelican-tui ~1-2 ms of CPU a time (during
+loading each answer is a 503 that closes the connection, so each ask connects anew) and
+woke it and llama-server 20 times a second while llama-server needed both cores."""
 
 
 class ServerState(enum.Enum):
@@ -237,6 +246,8 @@ class LlamaServer:
         self._spawned_at = 0.0
         self._loading_since = 0.0
         self._loaded_at: float | None = None
+        self._loaded = asyncio.Event()
+        """Set when the log says :data:`LOADED_LINE` (cleared for every start)."""
         self._download_seen_at = 0.0
         self._bind_failed: tuple[str, int] | None = None
         self._stopping = False
@@ -420,8 +431,9 @@ class LlamaServer:
             self._note_line(line)
 
     def _note_line(self, line: str) -> None:
-        if "model loaded" in line and self._loaded_at is None:
+        if LOADED_LINE in line and self._loaded_at is None:
             self._loaded_at = time.monotonic()
+            self._loaded.set()
         bind = _BIND_FAILED.search(line)
         if bind:
             self._bind_failed = (bind.group(1), int(bind.group(2)))
@@ -517,6 +529,8 @@ class LlamaServer:
         downloading_s = 0.0
         last_tick = next_poll = time.monotonic()
         foreign = False
+        if self._loaded_at is None:
+            self._loaded.clear()
         import httpx  # here, not at import: the first frame does not wait for it
 
         # Plain HTTP on loopback: no TLS context, so no CA certificates to load (~25 ms).
@@ -551,8 +565,7 @@ class LlamaServer:
                         message += f"; another process answers on port {self._port}"
                     self._set(ServerState.CRASHED, message, last_lines=self.last_lines())
                     raise ServerStartError(message, self.last_lines())
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(asyncio.shield(proc.wait()), 0.05)
+                await self._until_next_ask(proc)
         ready_at = time.monotonic()
         load = (self._loaded_at or ready_at) - self._loading_since
         self._set(
@@ -560,6 +573,20 @@ class LlamaServer:
             f"ready ({ready_at - self._spawned_at:.1f} s)",
             load_seconds=load,
         )
+
+    async def _until_next_ask(self, proc: asyncio.subprocess.Process) -> None:
+        """Wait before asking ``/health`` again: :data:`READY_POLL_S` once the log has
+        said :data:`LOADED_LINE` (and in router mode, which loads no model at start),
+        :data:`LOADING_POLL_S` before it. The process's exit and that line end the wait."""
+        fast = self._loaded.is_set() or self._config.models_dir is not None
+        waiters = [asyncio.ensure_future(proc.wait())]
+        if not fast:
+            waiters.append(asyncio.ensure_future(self._loaded.wait()))
+        try:
+            await asyncio.wait(waiters, timeout=READY_POLL_S if fast else LOADING_POLL_S)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
 
     async def _drain_reader(self) -> None:
         if self._reader is not None:
