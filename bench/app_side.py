@@ -121,6 +121,40 @@ def _both_finished(store: SessionStore) -> bool:
     return len(runs) == 2 and all(run.status != "running" for run in runs)
 
 
+def _measure_load(term: PtyTerminal, app: psutil.Process, result: dict[str, Any]) -> psutil.Process:
+    """Wait for the app's llama-server and for its /health 200; note when, and what the
+    app itself did meanwhile (it shares the cores with the loading server)."""
+    server = _wait_server_child(app, 60.0)
+    if server is None:
+        raise RuntimeError("pelican-tui did not start llama-server:\n" + _tail(term))
+    result["app_to_server_spawn_s"] = server.create_time() - app.create_time()
+    cpu0, switches0 = _cpu(app), _switches(app)
+    healthy = _wait_healthy(server, 300.0)
+    if healthy is not None:
+        result["server_healthy_s"] = healthy - term.spawned_at
+        result["app_cpu_during_load_s"] = _cpu(app) - cpu0
+        result["app_switches_during_load"] = _switches(app) - switches0
+    return server
+
+
+def run_app_load_once(workload: Workload) -> dict[str, Any]:
+    """Start pelican-tui, wait until its llama-server answers /health, quit: the load alone."""
+    home = Path(tempfile.mkdtemp(prefix="pelican-bench-load-"))
+    argv = [python(), "-m", "pelican_tui", *workload.cli_flags()]
+    term = PtyTerminal(argv, workload.env(home), cols=COLS, rows=ROWS, cwd=str(ROOT))
+    result: dict[str, Any] = {}
+    term.start()
+    try:
+        _measure_load(term, psutil.Process(term.pid), result)
+        term.wait_for(READY_MARKER, 60.0)
+        term.press("q")
+        term.wait_exit(15.0)
+    finally:
+        term.close(grace_s=5.0)
+        shutil.rmtree(home, ignore_errors=True)
+    return result
+
+
 def run_app_once(workload: Workload, timeout_s: float = 900.0) -> dict[str, Any]:
     """Start pelican-tui, run both panes once, measure, quit. Returns one sample."""
     home = Path(tempfile.mkdtemp(prefix="pelican-bench-app-"))
@@ -130,18 +164,8 @@ def run_app_once(workload: Workload, timeout_s: float = 900.0) -> dict[str, Any]
     term.start()
     try:
         app = psutil.Process(term.pid)
-        server = _wait_server_child(app, 60.0)
-        if server is None:
-            raise RuntimeError("pelican-tui did not start llama-server:\n" + _tail(term))
+        server = _measure_load(term, app, result)
         server_pid = server.pid
-        result["app_to_server_spawn_s"] = server.create_time() - app.create_time()
-        load_cpu0, load_switches0 = _cpu(app), _switches(app)
-        healthy = _wait_healthy(server, 300.0)
-        if healthy is not None:
-            result["server_healthy_s"] = healthy - term.spawned_at
-            # What the app itself did while llama-server loaded (it shares the cores).
-            result["app_cpu_during_load_s"] = _cpu(app) - load_cpu0
-            result["app_switches_during_load"] = _switches(app) - load_switches0
         first_frame = term.wait_for(FIRST_FRAME_MARKER, 60.0)
         ready = term.wait_for(READY_MARKER, 300.0)
         if first_frame is None or ready is None:
@@ -254,3 +278,52 @@ def run_hello_once(timeout_s: float = 60.0) -> dict[str, Any]:
         term.close(grace_s=5.0)
         shutil.rmtree(home, ignore_errors=True)
     return {"first_frame_s": first_frame - term.spawned_at, "rss_bytes": rss}
+
+
+def main() -> None:
+    """Figure 3b's first part alone: llama-server's load when pelican-tui spawns it against
+    spawned bare, interleaved, with the app's CPU and context switches during the load.
+
+        .venv/bin/python bench/app_side.py --model real-shape --rounds 5
+    """
+    import argparse
+    import statistics
+
+    from bare_side import spawn_bare_server, stop_server
+    from run import isolate_environment, resolve_model
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--model", default="stand-in", help="stand-in, real-shape or a GGUF")
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    home = isolate_environment()
+    key, model = resolve_model(args.model)
+    workload = Workload(model=None if key == "stand-in" else model)
+    loads: dict[str, list[float]] = {"app": [], "bare": []}
+    try:
+        for index in range(args.rounds):
+            for side in ("app", "bare") if index % 2 == 0 else ("bare", "app"):
+                if side == "bare":
+                    server, _, _, load_s = spawn_bare_server(workload)
+                    stop_server(server)
+                    print(f"round {index + 1} bare: load {load_s * 1000:.0f} ms", flush=True)
+                    loads["bare"].append(load_s * 1000)
+                    continue
+                got = run_app_load_once(workload)
+                load_ms = (got["server_healthy_s"] - got["app_to_server_spawn_s"]) * 1000
+                loads["app"].append(load_ms)
+                print(
+                    f"round {index + 1} app: load {load_ms:.0f} ms, the app's CPU meanwhile "
+                    f"{got['app_cpu_during_load_s'] * 1000:.0f} ms, "
+                    f"{got['app_switches_during_load']} context switches",
+                    flush=True,
+                )
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+    for side, values in loads.items():
+        median = statistics.median(values)
+        print(f"{side}: median {median:.0f} ms ({min(values):.0f}-{max(values):.0f})")
+
+
+if __name__ == "__main__":
+    main()
