@@ -13,7 +13,10 @@ Usage: python bench/long_sessions.py [--sessions 50,500] [--rounds 3] [--runs-in
    long history. ``SessionStore.open`` is timed on each, warm and with the
    file dropped from the page cache, after a clean close (the header is
    checked) and after an unclean one (the whole file is: ``PRAGMA
-   quick_check``, as after a crash).
+   quick_check``, as after a crash). In this process, with ``--screen-repeats``:
+   the sessions screen's store work alone (a new connection, the first page with
+   its runs, the count: :func:`sessions_page_cost`), and the real screen on
+   Textual's headless driver (:func:`sessions_screen_cost`), each store in turn.
 2. ``--rounds`` rounds, the order turned by one each round, start pelican-tui
    (the stand-in, ``--max-tokens`` per answer) on a fresh home and on a copy of
    each full one, and time in each:
@@ -66,7 +69,7 @@ import psutil
 from first_frame import Launcher, screen_text
 from pty_terminal import PtyTerminal
 from report import Spread
-from workload import ROOT
+from workload import ROOT, ROWS
 
 from pelican_tui.backends.store.database import CLOSED_SUFFIX
 from pelican_tui.backends.store.sessions import SessionStore
@@ -436,6 +439,30 @@ def sessions_screen_cost(dbs: dict[str, Path], repeats: int) -> dict[str, list[f
     return asyncio.run(every())
 
 
+def sessions_page_cost(dbs: dict[str, Path], repeats: int) -> dict[str, list[float]]:
+    """CPU seconds of the sessions screen's store work alone, per store: open the store
+    (a new connection, as each visit to the screen makes), read the first page of
+    sessions with their runs, count them, close. The stores take turns, ``repeats``
+    times; the files are warm in the page cache."""
+    from pelican_tui.screens.sessions_screen import MORE_WHEN_WITHIN, PAGE_SIZE
+
+    page = max(PAGE_SIZE, ROWS + MORE_WHEN_WITHIN)  # as the screen reads at 160x48
+    out: dict[str, list[float]] = {kind: [] for kind in dbs}
+    kinds = list(dbs)
+    for index in range(repeats + 1):
+        turn = index % len(kinds)
+        for kind in kinds[turn:] + kinds[:turn]:
+            started = time.process_time()
+            store = SessionStore.open(dbs[kind], create=False)
+            store.list_sessions(limit=page)
+            store.count_sessions()
+            elapsed = time.process_time() - started
+            store.close()
+            if index:  # the first turn warms the page cache: not counted
+                out[kind].append(elapsed)
+    return out
+
+
 # --------------------------------------------------------------------------- the rounds
 
 
@@ -525,6 +552,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"{_fmt(info['open_whole_cold_s'])} s cold"
             )
         screen_cpu: dict[str, list[float]] = {}
+        page_cpu: dict[str, list[float]] = {}
         if args.screen_repeats:
             say("the sessions screen in-process, each store in turn ...")
             one = scratch / "one" / "sessions.sqlite3"
@@ -532,6 +560,7 @@ def main(argv: list[str] | None = None) -> int:
             fill_store(one, 1)
             dbs = {"fresh": one}
             dbs.update({str(n): scratch / f"home-{n}" / "data" / "sessions.sqlite3" for n in sizes})
+            page_cpu = sessions_page_cost(dbs, 4 * args.screen_repeats)
             screen_cpu = sessions_screen_cost(dbs, args.screen_repeats)
         say("warm-up launch (bytecode written, not counted)")
         launchers["fresh"].launch("app", "pty", settle_s=0.5)
@@ -590,6 +619,20 @@ def main(argv: list[str] | None = None) -> int:
             + f" · {longest}/fresh {_fmt(ratios[longest], 2)}"
             + (f" · {longest}/{screenful} {_fmt(to_screenful, 2)}" if screenful != longest else "")
         )
+    if page_cpu:
+        ratio = {
+            kind: [
+                big / small for big, small in zip(page_cpu[longest], page_cpu[kind], strict=True)
+            ]
+            for kind in ("fresh", screenful)
+        }
+        print(
+            f"  the screen's store work alone, CPU ({len(page_cpu['fresh'])} each): "
+            + " · ".join(f"{kind} {_fmt(v, 4)}" for kind, v in page_cpu.items())
+            + f" · {longest}/fresh {_fmt(ratio['fresh'], 2)}"
+            + f" · {longest}/{screenful} {_fmt(ratio[screenful], 2)}"
+        )
+        summary["page_cpu_s"] = {kind: _spread(v) for kind, v in page_cpu.items()}
     if screen_cpu:
         ratio = [
             big / fresh for big, fresh in zip(screen_cpu[longest], screen_cpu["fresh"], strict=True)

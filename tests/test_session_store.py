@@ -67,7 +67,7 @@ def test_store_settings_wal_full_sync_and_version() -> None:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
         assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
-        assert upgrades.schema_version(conn) == SCHEMA_VERSION == len(upgrades.UPGRADES) == 3
+        assert upgrades.schema_version(conn) == SCHEMA_VERSION == len(upgrades.UPGRADES) == 4
         assert conn.execute("PRAGMA application_id").fetchone()[0] == upgrades.APPLICATION_ID
 
 
@@ -137,6 +137,87 @@ def test_list_sessions_newest_first_with_run_summaries() -> None:
         assert [s.id for s in store.list_sessions(limit=1)] == [third.id]
         assert [s.id for s in store.list_sessions(limit=1, offset=1)] == [second.id]
         assert store.count_sessions() == 3
+
+
+def _list_statements(store: SessionStore) -> list[str]:
+    """The SELECTs :meth:`SessionStore.list_sessions` runs, their values bound in."""
+    seen: list[str] = []
+    conn = store._connection()
+    conn.set_trace_callback(seen.append)
+    try:
+        store.list_sessions()
+    finally:
+        conn.set_trace_callback(None)
+    return [sql for sql in seen if sql.lstrip().upper().startswith("SELECT")]
+
+
+def _row_reads(conn: sqlite3.Connection, sql: str, table: str) -> list[tuple[object, ...]]:
+    """The instructions of ``sql`` that read a column from a row of ``table`` itself
+    (not from one of its indexes)."""
+    (root,) = conn.execute(
+        "SELECT rootpage FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
+    ).fetchone()
+    program = [tuple(row) for row in conn.execute(f"EXPLAIN {sql}")]
+    # EXPLAIN's columns: addr, opcode, p1 (the cursor), p2 (for OpenRead: the root page) ...
+    cursors = {row[2] for row in program if row[1] == "OpenRead" and row[3] == root}
+    return [row for row in program if row[1] == "Column" and row[2] in cursors]
+
+
+def test_the_sessions_list_reads_its_runs_from_indexes_alone() -> None:
+    """A run's row holds its texts and PNG before its status: reading the status from
+    the row walks the picture's overflow pages. The list reads no run's row, with the
+    planner's statistics (written by ``PRAGMA optimize`` on close) and without."""
+    with SessionStore.open() as store:
+        for n in range(3):
+            make_comparison(store, f"pelican {n}")
+        conn = store._connection()
+        for statistics in ("none", "analyzed"):
+            if statistics == "analyzed":
+                conn.execute("ANALYZE")
+            statements = _list_statements(store)
+            for sql in statements:
+                assert _row_reads(conn, sql, "runs") == [], (statistics, sql)
+            on_runs = [sql for sql in statements if "FROM runs" in sql]
+            assert len(on_runs) == 2, statements
+            plans = " ".join(
+                str(row[3]) for sql in on_runs for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}")
+            )
+            assert "COVERING INDEX runs_listed" in plans and "runs_pictured" in plans, plans
+
+
+def test_the_sessions_list_reads_none_of_a_runs_overflow_pages(tmp_path: Path) -> None:
+    """Every page holding the rest of a run's texts and picture made unreadable: the
+    list's own statements read the same rows as before, while a run's status no longer
+    can be read from its row."""
+    db = tmp_path / "sessions.sqlite3"
+    with SessionStore.open(db, clock=FixedClock()) as store:
+        for n in range(3):
+            session = make_comparison(store, f"pelican {n}")
+            store.set_run_png(session.runs[0].id, os.urandom(50_000))  # ~12 pages each
+        statements = _list_statements(store)
+    with contextlib.closing(raw_connection(db)) as conn:
+        try:
+            overflow = [
+                int(row[0])
+                for row in conn.execute(
+                    "SELECT pageno FROM dbstat WHERE name = 'runs' AND pagetype = 'overflow'"
+                )
+            ]
+        except sqlite3.OperationalError:
+            pytest.skip("this SQLite has no dbstat table to find the overflow pages with")
+        page_size = int(conn.execute("PRAGMA page_size").fetchone()[0])
+        expected = [[tuple(row) for row in conn.execute(sql)] for sql in statements]
+    assert len(overflow) >= 3 * 12
+    assert not db.with_name(db.name + "-wal").exists(), "every page is in the file"
+    with db.open("r+b") as file:
+        for page in overflow:
+            file.seek((page - 1) * page_size)
+            file.write(b"\xff" * page_size)  # the next overflow page: past the file's end
+    with contextlib.closing(raw_connection(db)) as conn:
+        with pytest.raises(sqlite3.DatabaseError, match="malformed"):
+            conn.execute("SELECT status FROM runs NOT INDEXED").fetchall()  # from the rows
+        assert [[tuple(row) for row in conn.execute(sql)] for sql in statements] == expected
+    assert [len(rows) for rows in expected] == [3, 6, 6]  # sessions, pictured runs, runs
 
 
 def test_delete_session_removes_its_runs_and_unknown_ids_are_clear() -> None:
@@ -520,7 +601,7 @@ def test_a_writer_killed_while_checkpointing_in_a_loop_leaves_one_whole_checkpoi
 # --------------------------------------------------------------------------- upgrades and refusals
 
 
-@pytest.mark.parametrize("version", [1, 2])
+@pytest.mark.parametrize("version", [1, 2, 3])
 def test_a_frozen_store_has_the_schema_its_upgrade_steps_build(
     version: int, tmp_path: Path
 ) -> None:
@@ -554,8 +635,10 @@ def test_a_frozen_v1_store_upgrades_with_its_data() -> None:
     with SessionStore.open(db) as store:
         conn = store._connection()
         assert upgrades.schema_version(conn) == SCHEMA_VERSION
-        assert {"runs_by_session", "runs_running"} <= {
-            row[1] for row in conn.execute("PRAGMA index_list(runs)")
+        assert {row[1] for row in conn.execute("PRAGMA index_list(runs)")} == {
+            "runs_listed",
+            "runs_pictured",
+            "runs_running",
         }
         assert [tuple(r) for r in conn.execute("PRAGMA integrity_check")] == [("ok",)]
         assert [s.id for s in store.list_sessions()] == [3, 2, 1]
@@ -614,6 +697,75 @@ def test_a_frozen_v1_store_upgrades_with_its_data() -> None:
     with SessionStore.open(db) as store:
         assert store.interrupted_on_open == 0
         assert store.get_session(1).runs[0] == local
+
+
+def test_a_frozen_v3_store_upgrades_to_list_its_runs_from_indexes(tmp_path: Path) -> None:
+    db = locations.sessions_db()
+    frozen_store(db, 3)
+    with contextlib.closing(raw_connection(db)) as conn:
+        assert upgrades.schema_version(conn) == 3
+        assert "runs_by_session" in {row[1] for row in conn.execute("PRAGMA index_list(runs)")}
+        # Its statistics (PRAGMA optimize on close) name the index the step replaces.
+        assert ("runs", "runs_by_session") in set(
+            conn.execute("SELECT tbl, idx FROM sqlite_stat1").fetchall()
+        )
+
+    with SessionStore.open(db) as store:
+        conn = store._connection()
+        assert upgrades.schema_version(conn) == SCHEMA_VERSION
+        assert [tuple(r) for r in conn.execute("PRAGMA integrity_check")] == [("ok",)]
+        assert [tuple(r) for r in conn.execute("PRAGMA foreign_key_check")] == []
+        assert store.interrupted_on_open == 1  # run 4's writer is gone
+        assert "runs_by_session" not in {
+            row[0] for row in conn.execute("SELECT idx FROM sqlite_stat1")
+        }, "no statistics left for an index that is gone"
+        listed = [
+            (s.id, [(r.id, r.slot, r.backend, r.model_id, r.status, r.has_svg) for r in s.runs])
+            for s in store.list_sessions()
+        ]
+        assert listed == [
+            (
+                2,
+                [
+                    (3, "left", "openai", "gpt-oss-20b", "failed", False),
+                    (4, "right", "local", "SmolLM2-135M-Instruct.Q4_1.gguf", "interrupted", False),
+                ],
+            ),
+            (
+                1,
+                [
+                    (1, "left", "local", "Qwen3.6-35B-A3B-Q4_K_M.gguf", "finished", True),
+                    (2, "right", "claude", "claude-opus-4-7", "finished", False),
+                ],
+            ),
+        ]
+        for sql in _list_statements(store):
+            assert _row_reads(conn, sql, "runs") == [], sql
+
+        # The data is as it was.
+        first = store.get_session(1)
+        assert (first.prompt_set, first.private, first.verdict, first.verdict_note) == (
+            "pelican",
+            False,
+            "left",
+            "the wheels",
+        )
+        local, claude = first.runs
+        assert local.png == b"\x89PNG\r\n\x1a\n\x00\x03\xff"
+        assert local.picture_facts == {"elements": 1, "ink": 0.12, "renders": True}
+        assert (claude.svg, claude.svg_note) == (None, "no <svg> in the answer")
+        assert store.get_session(2).private is True
+        assert [(v.run_a, v.run_b, v.winner) for v in store.votes()] == [(1, 2, "a")]
+        assert [v.reason for v in store.votes(judge=True)] == ["round wheels"]
+        upgraded = schema(conn)
+
+    # Upgraded once: opening again changes nothing; a store made new has the same schema.
+    with SessionStore.open(db) as store:
+        assert store.interrupted_on_open == 0
+        assert schema(store._connection()) == upgraded
+        assert store.get_session(1).runs[0] == local
+    with SessionStore.open(tmp_path / "new.sqlite3") as store:
+        assert schema(store._connection()) == upgraded
 
 
 def test_failed_upgrade_step_leaves_the_old_version(monkeypatch: pytest.MonkeyPatch) -> None:

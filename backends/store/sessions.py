@@ -615,12 +615,19 @@ class SessionStore:
             runs: dict[int, list[RunSummary]] = {i: [] for i in ids}
             if ids:
                 marks = ",".join("?" * len(ids))
-                # Ordered as runs_by_session is, so only the page's runs are read: "ORDER
-                # BY id" alone scanned every run in the store (a cost that grew with it).
+                # From the indexes alone (upgrades._upgrade_3_to_4): a run's row holds its
+                # texts and PNG before its status. Ordered as runs_listed is, so only the
+                # page's runs are read ("ORDER BY id" alone scanned every run in the store).
+                pictured = {
+                    int(row["id"])
+                    for row in conn.execute(
+                        f"SELECT id FROM runs WHERE session_id IN ({marks}) AND svg IS NOT NULL",
+                        ids,
+                    )
+                }
                 for run in conn.execute(
-                    "SELECT id, session_id, slot, backend, model_id, status, svg IS NOT NULL "
-                    f"AS has_svg FROM runs WHERE session_id IN ({marks}) "
-                    "ORDER BY session_id, id",
+                    "SELECT id, session_id, slot, backend, model_id, status FROM runs "
+                    f"WHERE session_id IN ({marks}) ORDER BY session_id, id",
                     ids,
                 ):
                     runs[int(run["session_id"])].append(
@@ -630,7 +637,7 @@ class SessionStore:
                             backend=run["backend"],
                             model_id=run["model_id"],
                             status=run["status"],
-                            has_svg=bool(run["has_svg"]),
+                            has_svg=int(run["id"]) in pictured,
                         )
                     )
         return [
