@@ -51,7 +51,6 @@ import sys
 import time
 import urllib.parse
 import zlib
-from pathlib import Path
 from typing import Any, BinaryIO
 from xml.etree import ElementTree
 
@@ -413,43 +412,6 @@ NICENESS = 10
 """How much lower the worker's scheduling priority is than pelican-tui's (``nice``)."""
 
 
-AUTOGROUP = Path("/proc/self/autogroup")
-"""Linux's autogroup of this process's session, and the group's nice value."""
-
-
-def _yield_to_the_model() -> None:
-    """Lower this worker's priority by :data:`NICENESS`, where it counts.
-
-    The model comes first: on a laptop every core this worker takes is a token
-    llama-server does not make; pictures can wait a few milliseconds. Where the
-    kernel shares the CPU between sessions first (``CONFIG_SCHED_AUTOGROUP``, on
-    by default in many distributions: ``/proc/self/autogroup`` exists), a nice
-    value only counts against the processes of the same session. This worker
-    leads a session of its own (the renderer starts it with ``start_new_session``)
-    and llama-server another, so niced alone it still weighed what a nice-0
-    process weighs against llama-server (two busy processes in two sessions, one
-    niced 10, shared a core 50/50; with its session's group niced 10 too, 10/90).
-    The group's nice is set only when this process leads its session: never the
-    terminal's session, with the app in it.
-    """
-    with contextlib.suppress(OSError):
-        nice = os.nice(NICENESS)
-        if os.getsid(0) == os.getpid() and AUTOGROUP.exists():
-            _set_autogroup_nice(nice)
-
-
-def _set_autogroup_nice(nice: int) -> None:
-    # Without CAP_SYS_ADMIN the kernel takes one autogroup change every 0.1 s,
-    # machine-wide (EAGAIN otherwise): try again once after that.
-    for attempt in range(2):
-        try:
-            AUTOGROUP.write_text(str(nice))
-            return
-        except BlockingIOError:
-            if attempt == 0:
-                time.sleep(0.11)
-
-
 def _limit_resources(memory_limit: int) -> None:
     limits = [
         (resource.RLIMIT_AS, memory_limit),
@@ -526,7 +488,10 @@ def main(argv: list[str] | None = None) -> int:
     # write its cache, which RLIMIT_FSIZE would forbid later).
     render_png(_WARM_UP, 8, 8)
     _limit_resources(memory_limit)
-    _yield_to_the_model()
+    # The model comes first: on a laptop every core this worker takes is a token
+    # llama-server does not make. Pictures can wait a few milliseconds.
+    with contextlib.suppress(OSError):
+        os.nice(NICENESS)
     write_frame(replies, json.dumps({"ready": True, "pid": os.getpid()}).encode())
     while True:
         header_bytes = read_frame(requests)
