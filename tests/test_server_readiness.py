@@ -9,18 +9,23 @@ pelican-tui now asks every :data:`~pelican_tui.backends.llama.process.LOADING_PO
 
 from __future__ import annotations
 
+import asyncio
+import os
 import sys
 import textwrap
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from _server_support import server_binary, tiny_model
 
+from pelican_tui.backends.llama import process as llama_process
 from pelican_tui.backends.llama.config import ServerConfig
 from pelican_tui.backends.llama.process import (
     LOADED_LINE,
     LOADING_POLL_S,
     LlamaServer,
+    ServerStartError,
     ServerState,
     ServerStatus,
 )
@@ -71,6 +76,17 @@ LOADING_THEN_SERVE = """
 """
 
 
+AN_HOUR = 3600.0
+"""A wait between asks no test outlasts: what ends it early is what is being tested."""
+
+
+def _config(**changes: object) -> ServerConfig:
+    config = ServerConfig(
+        binary=server_binary(), model=tiny_model(), context=2048, threads=2, ready_timeout_s=60
+    )
+    return replace(config, **changes)  # type: ignore[arg-type]
+
+
 def _loading_stand_in(tmp_path: Path) -> Path:
     script = tmp_path / "llama-server"
     body = textwrap.dedent(LOADING_THEN_SERVE)
@@ -84,14 +100,7 @@ async def test_a_loading_server_is_asked_rarely_and_ready_once_its_log_says_load
     tmp_path: Path,
 ) -> None:
     seen: list[ServerStatus] = []
-    config = ServerConfig(
-        binary=_loading_stand_in(tmp_path),
-        model=tiny_model(),
-        context=2048,
-        threads=2,
-        ready_timeout_s=60,
-    )
-    srv = LlamaServer(config, on_status=seen.append)
+    srv = LlamaServer(_config(binary=_loading_stand_in(tmp_path)), on_status=seen.append)
     await srv.start()
     try:
         assert srv.status.state is ServerState.READY
@@ -106,3 +115,30 @@ async def test_a_loading_server_is_asked_rarely_and_ready_once_its_log_says_load
         assert [s.state for s in seen][-1] is ServerState.READY
     finally:
         await srv.stop()
+
+
+async def test_the_log_saying_loaded_ends_the_wait_between_asks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With an hour between asks while loading, only the log's line can make it ready."""
+    monkeypatch.setattr(llama_process, "LOADING_POLL_S", AN_HOUR)
+    srv = LlamaServer(_config())
+    try:
+        await asyncio.wait_for(srv.start(), 120)
+        assert srv.status.state is ServerState.READY
+        assert any(LOADED_LINE in line for line in srv.log)
+    finally:
+        await srv.stop()
+
+
+async def test_a_server_that_exits_while_loading_ends_the_wait_between_asks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(llama_process, "LOADING_POLL_S", AN_HOUR)
+    broken = tmp_path / "broken.gguf"
+    broken.write_bytes(b"GGUF" + os.urandom(4096))
+    srv = LlamaServer(_config(model=broken))
+    with pytest.raises(ServerStartError) as caught:
+        await asyncio.wait_for(srv.start(), 120)
+    assert "exited during start-up" in str(caught.value)
+    assert srv.status.state is ServerState.CRASHED

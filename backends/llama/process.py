@@ -583,7 +583,11 @@ class LlamaServer:
         if not fast:
             waiters.append(asyncio.ensure_future(self._loaded.wait()))
         try:
-            await asyncio.wait(waiters, timeout=READY_POLL_S if fast else LOADING_POLL_S)
+            await asyncio.wait(
+                waiters,
+                timeout=READY_POLL_S if fast else LOADING_POLL_S,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
         finally:
             for waiter in waiters:
                 waiter.cancel()
