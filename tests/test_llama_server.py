@@ -272,6 +272,8 @@ async def test_api_key_is_in_the_environment_not_the_command_line(server: LlamaS
             f"{server.base_url}/v1/models", headers={"Authorization": f"Bearer {server.api_key}"}
         )
     assert (keyless.status_code, wrong.status_code, keyed.status_code) == (401, 401, 200)
+    # Start-up made one keyless request itself: its log says whose the warning is.
+    assert any("refuses a request without its API key" in line for line in server.last_lines(400))
 
 
 # -- what the log and the records show --------------------------------------------------

@@ -520,6 +520,12 @@ class LlamaServer:
             )
             self._set(ServerState.CRASHED, message, last_lines=self.last_lines())
             raise ServerStartError(message, self.last_lines())
+        # llama-server logs that refused request as a warning ("unauthorized: Invalid
+        # API Key"); say whose it was, so the log screen does not read as an intrusion.
+        self._log_line(
+            "[pelican-tui] checked that llama-server refuses a request without its API key "
+            "(the 'unauthorized' warning in its log)"
+        )
         return True
 
     async def _wait_ready(self, downloads: DownloadWatcher | None) -> None:
