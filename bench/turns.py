@@ -18,7 +18,14 @@ after the first-run warm-up imports are done, as a user's app has them);
 first line and its first result line: imports, server start and the export
 after it are left out).
 
-    .venv/bin/python bench/turns.py [--rounds 3] [--max-tokens 128]
+The app has no terminal here, so ``ui.image_mode`` "auto" draws pictures in
+textual-image's Unicode mode; ``--image-mode halfcell`` draws them as in tmux and
+most terminals without graphics. The two cost differently: counted in the app,
+a two-pane comparison lays the screen out 4 times with Unicode pictures (style
+changes of the picture and its placeholder) and 0 times in half-cell after the
+first comparison's 2.
+
+    .venv/bin/python bench/turns.py [--rounds 3] [--max-tokens 128] [--image-mode auto[,halfcell]]
 """
 
 from __future__ import annotations
@@ -170,12 +177,67 @@ def _through_run(home: Path, env: dict[str, str]) -> dict[str, float]:
     return {**rates, "cpu_s": cpu + helpers, "helpers_cpu_s": helpers}
 
 
+def _ratios(front: list[float], run: list[float]) -> dict[str, Any]:
+    ratios = [a / b for a, b in zip(front, run, strict=True) if b]
+    return {
+        "ratio_median": statistics.median(ratios) if ratios else None,
+        "ratio_range": [min(ratios), max(ratios)] if ratios else None,
+    }
+
+
+def _report(results: dict[str, list[dict[str, float]]]) -> dict[str, Any]:
+    """Medians and ranges per side; each app side's ratios to ``run``, round by round."""
+    apps = [side for side in results if side != "run"]
+    report: dict[str, Any] = {}
+    for slot, label in (("left", "thinking on"), ("right", "thinking off")):
+        run = [r[slot] for r in results["run"]]
+        report[label] = {
+            "run_tok_s_median": statistics.median(run),
+            "run_range": [min(run), max(run)],
+        }
+        for side in apps:
+            tok_s = [r[slot] for r in results[side]]
+            report[label][side] = {
+                "tok_s_median": statistics.median(tok_s),
+                "range": [min(tok_s), max(tok_s)],
+                **_ratios(tok_s, run),
+            }
+    per_token = {
+        side: [1000 * r["cpu_s"] / r["tokens"] if r["tokens"] else math.nan for r in rounds]
+        for side, rounds in results.items()
+    }
+    cpu: dict[str, Any] = {
+        "run_median": statistics.median(per_token["run"]),
+        "run_range": [min(per_token["run"]), max(per_token["run"])],
+    }
+    for side in apps:
+        cpu[side] = {
+            "median": statistics.median(per_token[side]),
+            "range": [min(per_token[side]), max(per_token[side])],
+            "helpers_ms_median": statistics.median(
+                1000 * r["helpers_cpu_s"] / r["tokens"] for r in results[side] if r["tokens"]
+            ),
+            **_ratios(per_token[side], per_token["run"]),
+        }
+    cpu["tokens_per_comparison"] = statistics.median(r["tokens"] for r in results[apps[0]])
+    report["cpu ms per generated token"] = cpu
+    return report
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--max-tokens", type=int, default=128)
+    parser.add_argument(
+        "--image-mode",
+        default="auto",
+        help="ui.image_mode of the app (auto: Unicode here; halfcell: as in tmux); "
+        "several, comma-separated, make one app side each, interleaved",
+    )
     args = parser.parse_args()
-    results: dict[str, list[dict[str, float]]] = {"app": [], "run": []}
+    modes = [mode.strip() for mode in args.image_mode.split(",") if mode.strip()]
+    sides = [f"app {mode}" for mode in modes] + ["run"]
+    results: dict[str, list[dict[str, float]]] = {side: [] for side in sides}
     with tempfile.TemporaryDirectory(prefix="pelican-turns-") as scratch:
         home = Path(scratch)
         env = _env(home, args.max_tokens)
@@ -183,47 +245,17 @@ def main() -> int:
         for name in [k for k in os.environ if k.startswith("ANTHROPIC_")]:
             del os.environ[name]
         for round_ in range(args.rounds):
-            order = ("app", "run") if round_ % 2 == 0 else ("run", "app")
-            for side in order:
-                rates = (
-                    asyncio.run(_through_the_app(home))
-                    if side == "app"
-                    else _through_run(home, env)
-                )
+            shift = round_ % len(sides)  # which side goes first turns round by round
+            for side in sides[shift:] + sides[:shift]:
+                if side == "run":
+                    rates = _through_run(home, env)
+                else:
+                    os.environ["PELICAN_UI__IMAGE_MODE"] = side.removeprefix("app ")
+                    rates = asyncio.run(_through_the_app(home))
                 results[side].append(rates)
                 shown = {k: round(v, 3) for k, v in rates.items()}
                 print(f"round {round_ + 1} {side}: {shown}", file=sys.stderr)
-    report: dict[str, Any] = {}
-    for slot, label in (("left", "thinking on"), ("right", "thinking off")):
-        app = [r[slot] for r in results["app"]]
-        run = [r[slot] for r in results["run"]]
-        ratios = [a / b for a, b in zip(app, run, strict=True) if b]
-        report[label] = {
-            "app_tok_s_median": statistics.median(app),
-            "app_range": [min(app), max(app)],
-            "run_tok_s_median": statistics.median(run),
-            "run_range": [min(run), max(run)],
-            "ratio_median": statistics.median(ratios) if ratios else None,
-            "ratio_range": [min(ratios), max(ratios)] if ratios else None,
-        }
-    per_token: dict[str, list[float]] = {
-        side: [1000 * r["cpu_s"] / r["tokens"] for r in results[side] if r["tokens"]]
-        for side in ("app", "run")
-    }
-    cpu_ratios = [a / b for a, b in zip(per_token["app"], per_token["run"], strict=True) if b]
-    report["cpu ms per generated token"] = {
-        "app_median": statistics.median(per_token["app"]),
-        "app_range": [min(per_token["app"]), max(per_token["app"])],
-        "app_helpers_ms_median": statistics.median(
-            1000 * r["helpers_cpu_s"] / r["tokens"] for r in results["app"] if r["tokens"]
-        ),
-        "run_median": statistics.median(per_token["run"]),
-        "run_range": [min(per_token["run"]), max(per_token["run"])],
-        "ratio_median": statistics.median(cpu_ratios) if cpu_ratios else None,
-        "ratio_range": [min(cpu_ratios), max(cpu_ratios)] if cpu_ratios else None,
-        "tokens_per_comparison": statistics.median(r["tokens"] for r in results["app"]),
-    }
-    print(json.dumps(report, indent=2))
+    print(json.dumps(_report(results), indent=2))
     return 0
 
 
