@@ -120,7 +120,7 @@ def open_checked(path: Path, busy_timeout: float) -> tuple[sqlite3.Connection, C
         # One read transaction: another process may be creating this store right now,
         # and its tables and version must be seen together (apart, a store it had just
         # made looked like someone else's file: no version yet, tables already).
-        with _one_read(conn):
+        with read_transaction(conn):
             version = schema_version(conn)
             app_id = int(conn.execute("PRAGMA application_id").fetchone()[0])
             tables = int(conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0])
@@ -152,16 +152,15 @@ def open_checked(path: Path, busy_timeout: float) -> tuple[sqlite3.Connection, C
 
 
 @contextlib.contextmanager
-def _one_read(conn: sqlite3.Connection) -> Iterator[None]:
-    """The reads inside see the file as it was at their first (a read transaction)."""
+def read_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """A read transaction: the reads inside see the file as it was at their first.
+    Ending it changes nothing, so an error ending it is passed over."""
     conn.execute("BEGIN")
     try:
-        yield
-    except BaseException:
-        with contextlib.suppress(sqlite3.Error):  # the error raised says more
-            conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
+        yield conn
+    finally:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("COMMIT")
 
 
 def _use_wal(conn: sqlite3.Connection, busy_timeout: float) -> None:

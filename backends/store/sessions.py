@@ -322,12 +322,8 @@ class SessionStore:
         with self._lock:
             conn = self._connection()
             try:
-                conn.execute("BEGIN")
-                try:
+                with database.read_transaction(conn):
                     yield conn
-                finally:
-                    with contextlib.suppress(sqlite3.Error):
-                        conn.execute("COMMIT")
             except sqlite3.Error as error:
                 self._damaged |= database.is_corruption(error)
                 raise SessionStoreError(
