@@ -8,9 +8,11 @@ writes (both runs finished), not from the screen.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -137,32 +139,39 @@ def _measure_load(term: PtyTerminal, app: psutil.Process, result: dict[str, Any]
     return server
 
 
-def run_app_load_once(workload: Workload) -> dict[str, Any]:
-    """Start pelican-tui, wait until its llama-server answers /health, quit: the load alone."""
-    home = Path(tempfile.mkdtemp(prefix="pelican-bench-load-"))
-    argv = [python(), "-m", "pelican_tui", *workload.cli_flags()]
+def _app_argv(workload: Workload) -> list[str]:
+    return [python(), "-m", "pelican_tui", *workload.cli_flags()]
+
+
+@contextlib.contextmanager
+def _in_pty(argv: list[str], workload: Workload, name: str) -> Iterator[tuple[Path, PtyTerminal]]:
+    """``argv`` started on a pty with a PELICAN_HOME of its own (``pelican-bench-<name>-``),
+    closed and its home removed afterwards, however the measurement went."""
+    home = Path(tempfile.mkdtemp(prefix=f"pelican-bench-{name}-"))
     term = PtyTerminal(argv, workload.env(home), cols=COLS, rows=ROWS, cwd=str(ROOT))
-    result: dict[str, Any] = {}
     term.start()
     try:
+        yield home, term
+    finally:
+        term.close(grace_s=5.0)
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def run_app_load_once(workload: Workload) -> dict[str, Any]:
+    """Start pelican-tui, wait until its llama-server answers /health, quit: the load alone."""
+    result: dict[str, Any] = {}
+    with _in_pty(_app_argv(workload), workload, "load") as (_home, term):
         _measure_load(term, psutil.Process(term.pid), result)
         term.wait_for(READY_MARKER, 60.0)
         term.press("q")
         term.wait_exit(15.0)
-    finally:
-        term.close(grace_s=5.0)
-        shutil.rmtree(home, ignore_errors=True)
     return result
 
 
 def run_app_once(workload: Workload, timeout_s: float = 900.0) -> dict[str, Any]:
     """Start pelican-tui, run both panes once, measure, quit. Returns one sample."""
-    home = Path(tempfile.mkdtemp(prefix="pelican-bench-app-"))
-    argv = [python(), "-m", "pelican_tui", *workload.cli_flags()]
-    term = PtyTerminal(argv, workload.env(home), cols=COLS, rows=ROWS, cwd=str(ROOT))
     result: dict[str, Any] = {}
-    term.start()
-    try:
+    with _in_pty(_app_argv(workload), workload, "app") as (home, term):
         app = psutil.Process(term.pid)
         server = _measure_load(term, app, result)
         server_pid = server.pid
@@ -219,9 +228,6 @@ def run_app_once(workload: Workload, timeout_s: float = 900.0) -> dict[str, Any]
         term.press("q")
         result["quit_cleanly"] = term.wait_exit(15.0)
         result["server_left_running"] = psutil.pid_exists(server_pid) and _alive(server_pid)
-    finally:
-        term.close(grace_s=5.0)
-        shutil.rmtree(home, ignore_errors=True)
     return result
 
 
@@ -262,11 +268,8 @@ def _tail(term: PtyTerminal, size: int = 2000) -> str:
 
 def run_hello_once(timeout_s: float = 60.0) -> dict[str, Any]:
     """The baseline Textual app: time to first frame and memory after it."""
-    home = Path(tempfile.mkdtemp(prefix="pelican-bench-hello-"))
     argv = [python(), str(ROOT / "bench" / "hello_textual.py")]
-    term = PtyTerminal(argv, Workload().env(home), cols=COLS, rows=ROWS, cwd=str(ROOT))
-    term.start()
-    try:
+    with _in_pty(argv, Workload(), "hello") as (_home, term):
         first_frame = term.wait_for(FIRST_FRAME_MARKER, timeout_s)
         if first_frame is None:
             raise RuntimeError("the hello app showed no frame:\n" + _tail(term))
@@ -274,9 +277,6 @@ def run_hello_once(timeout_s: float = 60.0) -> dict[str, Any]:
         rss = psutil.Process(term.pid).memory_info().rss
         term.press("q")
         term.wait_exit(10.0)
-    finally:
-        term.close(grace_s=5.0)
-        shutil.rmtree(home, ignore_errors=True)
     return {"first_frame_s": first_frame - term.spawned_at, "rss_bytes": rss}
 
 
