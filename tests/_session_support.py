@@ -11,6 +11,7 @@ from pelican_tui.backends import locations
 from pelican_tui.backends.events import Timings, Usage
 from pelican_tui.backends.store.records import Session
 from pelican_tui.backends.store.sessions import SessionStore
+from pelican_tui.backends.store.upgrades import SCHEMA_VERSION, schema_version
 
 PELICAN_SVG = (
     '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 200 200">'
@@ -65,6 +66,16 @@ def frozen_store(db: Path, version: int) -> None:
     script = (FIXTURES / f"sessions_v{version}.sql").read_text(encoding="utf-8")
     with contextlib.closing(raw_connection(db)) as conn:
         conn.executescript(script)
+
+
+def upgraded_whole(store: SessionStore) -> sqlite3.Connection:
+    """``store``'s connection, once asserted to be at this pelican-tui's schema and whole:
+    SQLite finds no damage, and no row's foreign key points nowhere."""
+    conn = store._connection()
+    assert schema_version(conn) == SCHEMA_VERSION
+    assert [tuple(r) for r in conn.execute("PRAGMA integrity_check")] == [("ok",)]
+    assert [tuple(r) for r in conn.execute("PRAGMA foreign_key_check")] == []
+    return conn
 
 
 def schema(conn: sqlite3.Connection) -> list[tuple[str, str, str]]:

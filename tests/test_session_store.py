@@ -28,6 +28,7 @@ from _session_support import (
     make_comparison,
     raw_connection,
     schema,
+    upgraded_whole,
 )
 from _store_writer_child import BIG, PICTURE_FACTS
 
@@ -633,14 +634,12 @@ def test_a_frozen_v1_store_upgrades_with_its_data() -> None:
         assert "owner" not in {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
 
     with SessionStore.open(db) as store:
-        conn = store._connection()
-        assert upgrades.schema_version(conn) == SCHEMA_VERSION
+        conn = upgraded_whole(store)
         assert {row[1] for row in conn.execute("PRAGMA index_list(runs)")} == {
             "runs_listed",
             "runs_pictured",
             "runs_running",
         }
-        assert [tuple(r) for r in conn.execute("PRAGMA integrity_check")] == [("ok",)]
         assert [s.id for s in store.list_sessions()] == [3, 2, 1]
 
         first = store.get_session(1)
@@ -711,10 +710,7 @@ def test_a_frozen_v3_store_upgrades_to_list_its_runs_from_indexes(tmp_path: Path
         )
 
     with SessionStore.open(db) as store:
-        conn = store._connection()
-        assert upgrades.schema_version(conn) == SCHEMA_VERSION
-        assert [tuple(r) for r in conn.execute("PRAGMA integrity_check")] == [("ok",)]
-        assert [tuple(r) for r in conn.execute("PRAGMA foreign_key_check")] == []
+        conn = upgraded_whole(store)
         assert store.interrupted_on_open == 1  # run 4's writer is gone
         assert "runs_by_session" not in {
             row[0] for row in conn.execute("SELECT idx FROM sqlite_stat1")

@@ -6,14 +6,19 @@ from __future__ import annotations
 import contextlib
 
 import pytest
-from _session_support import FixedClock, frozen_store, make_comparison, raw_connection
+from _session_support import (
+    FixedClock,
+    frozen_store,
+    make_comparison,
+    raw_connection,
+    upgraded_whole,
+)
 
 from pelican_tui.backends import locations, secrets
 from pelican_tui.backends.store import sessions as ss
 from pelican_tui.backends.store import upgrades
 from pelican_tui.backends.store.records import RunNotFound
 from pelican_tui.backends.store.sessions import SessionStore
-from pelican_tui.backends.store.upgrades import SCHEMA_VERSION
 
 PELICAN = "Generate an SVG of a pelican riding a bicycle"
 
@@ -244,10 +249,7 @@ def test_a_frozen_v2_store_upgrades_with_its_data_and_takes_votes() -> None:
         assert "votes" not in {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
 
     with SessionStore.open(db) as store:
-        conn = store._connection()
-        assert upgrades.schema_version(conn) == SCHEMA_VERSION
-        assert [tuple(r) for r in conn.execute("PRAGMA integrity_check")] == [("ok",)]
-        assert [tuple(r) for r in conn.execute("PRAGMA foreign_key_check")] == []
+        conn = upgraded_whole(store)
         assert store.interrupted_on_open == 1  # run 4's writer is gone
 
         first = store.get_session(1)
