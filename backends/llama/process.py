@@ -247,7 +247,7 @@ class LlamaServer:
         self._loading_since = 0.0
         self._loaded_at: float | None = None
         self._loaded = asyncio.Event()
-        """Set when the log says :data:`LOADED_LINE` (cleared for every start)."""
+        """Set when the log says :data:`LOADED_LINE` (a new one for every start)."""
         self._download_seen_at = 0.0
         self._bind_failed: tuple[str, int] | None = None
         self._stopping = False
@@ -363,6 +363,7 @@ class LlamaServer:
     async def _start_once(self, port: int) -> None:
         self._stopping = False
         self._loaded_at = None
+        self._loaded = asyncio.Event()  # made in this start's event loop
         self._bind_failed = None
         self._port = port
         config = self._config
@@ -535,8 +536,6 @@ class LlamaServer:
         downloading_s = 0.0
         last_tick = next_poll = time.monotonic()
         foreign = False
-        if self._loaded_at is None:
-            self._loaded.clear()
         import httpx  # here, not at import: the first frame does not wait for it
 
         # Plain HTTP on loopback: no TLS context, so no CA certificates to load (~25 ms).
