@@ -48,6 +48,7 @@ from pelican_tui.backends.openai_compat.probe import (
     normalize_base_url,
 )
 from pelican_tui.backends.openai_compat.think_tags import ThinkTags
+from pelican_tui.backends.pacing import pace_reads, paced_transport
 from pelican_tui.backends.protocol import BackendStatus, Capabilities, GenerationRequest
 from pelican_tui.backends.tls import verify_for
 
@@ -241,10 +242,16 @@ class OpenAICompatibleBackend:
             # kept-alive connection after a few requests without saying so, and the next
             # request sent on it failed ("closed the connection before answering", 5 of
             # 60 requests here). A new loopback connection costs ~0.1 ms a run.
+            # Its connections' reads are paced once an answer streams (.pacing); a
+            # proxy from the environment, if any, gets the same verify and limits.
+            verify = verify_for(self._url() or "")
+            limits = httpx.Limits(max_keepalive_connections=0)
+            transport = httpx.AsyncHTTPTransport(verify=verify, limits=limits)
             return httpx.AsyncClient(
                 timeout=timeout,
-                verify=verify_for(self._url() or ""),
-                limits=httpx.Limits(max_keepalive_connections=0),
+                verify=verify,
+                limits=limits,
+                transport=paced_transport(transport),
             )
 
         return self._client.get(make)
@@ -281,7 +288,8 @@ class OpenAICompatibleBackend:
         """The response (its body read unless 200), then the raw body chunks.
 
         One async generator, so the idle rule covers the wait for the headers
-        as well as the body, and closing it closes the HTTP stream.
+        as well as the body, and closing it closes the HTTP stream. After the
+        first chunk the connection is read in batches (:mod:`~pelican_tui.backends.pacing`).
         """
         client = self.client()
         async with client.stream("POST", url, json=payload, headers=self._headers()) as response:
@@ -289,8 +297,12 @@ class OpenAICompatibleBackend:
                 await response.aread()
             yield response
             if response.status_code == 200:
+                first = True
                 async for raw in response.aiter_raw():
                     yield raw
+                    if first:  # the first piece as soon as it comes, the rest in batches
+                        pace_reads(response)
+                        first = False
 
     async def generate(self, request: GenerationRequest) -> AsyncIterator[events.GenerationEvent]:
         import httpx
