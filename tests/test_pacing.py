@@ -71,12 +71,11 @@ async def test_an_answer_is_read_a_few_times_a_second_and_whole(
     assert isinstance(events[-1], Finished), events[-1]
     text = "".join(event.text for event in events if isinstance(event, TextDelta))
     assert text == ANSWER, "a piece was lost"
-    answer = [s for s in streams if s.reads > 2]
-    assert len(answer) == 1, [s.reads for s in streams]
+    answer = max(streams, key=lambda stream: stream.reads)  # (the probe's are 1-3 reads)
     # Read as it came, the answer takes about one read per event (88). Paced, a
     # read every READ_PACE_S at most, plus the headers' and the first piece's reads.
-    assert answer[0].reads <= took / pacing.READ_PACE_S + 3, (answer[0].reads, took)
-    assert answer[0].reads < len(FRAMES) / 4
+    assert answer.reads <= took / pacing.READ_PACE_S + 3, (answer.reads, took)
+    assert answer.reads < len(FRAMES) / 4
 
 
 async def test_an_unpaced_connection_reads_as_data_comes(

@@ -20,7 +20,7 @@ import contextlib
 import json
 import os
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -282,14 +282,17 @@ class OpenAICompatibleBackend:
         return self._props
 
     async def _exchange(
-        self, url: str, payload: dict[str, Any]
+        self, url: str, payload: dict[str, Any], answering: Callable[[], bool]
     ) -> AsyncIterator[httpx.Response | bytes]:
         # ``url`` is the full chat endpoint (the dialect's path on the server root).
         """The response (its body read unless 200), then the raw body chunks.
 
         One async generator, so the idle rule covers the wait for the headers
-        as well as the body, and closing it closes the HTTP stream. After the
-        first chunk the connection is read in batches (:mod:`~pelican_tui.backends.pacing`).
+        as well as the body, and closing it closes the HTTP stream. Once
+        ``answering`` says the first token is in, the connection is read in
+        batches (:mod:`~pelican_tui.backends.pacing`): llama-server's first chunk
+        (the role, no token) comes before the prompt is read, and the time to the
+        first token is seen as it is.
         """
         client = self.client()
         async with client.stream("POST", url, json=payload, headers=self._headers()) as response:
@@ -297,12 +300,12 @@ class OpenAICompatibleBackend:
                 await response.aread()
             yield response
             if response.status_code == 200:
-                first = True
+                paced = False
                 async for raw in response.aiter_raw():
                     yield raw
-                    if first:  # the first piece as soon as it comes, the rest in batches
+                    if not paced and answering():
                         pace_reads(response)
-                        first = False
+                        paced = True
 
     async def generate(self, request: GenerationRequest) -> AsyncIterator[events.GenerationEvent]:
         import httpx
@@ -321,8 +324,9 @@ class OpenAICompatibleBackend:
         decoder = dialect.decoder()
         endpoint = f"{url}{dialect.chat_path}"
         try:
+            source = self._exchange(endpoint, payload, lambda: stream.first_token_at is not None)
             async with contextlib.aclosing(
-                watch_idle(self._exchange(endpoint, payload), self.idle, ended=lambda: stream.over)
+                watch_idle(source, self.idle, ended=lambda: stream.over)
             ) as exchange:
                 async for item in exchange:
                     if isinstance(item, events.Waiting):
