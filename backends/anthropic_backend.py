@@ -28,6 +28,7 @@ from pelican_tui.backends.idle import (
     idle_failure,
     watch_idle,
 )
+from pelican_tui.backends.pacing import PacedStream, pace_reads, paced_transport
 from pelican_tui.backends.protocol import BackendStatus, Capabilities, GenerationRequest
 from pelican_tui.backends.secrets import scrub_text
 
@@ -240,17 +241,22 @@ class ClaudeBackend:
         from pelican_tui.backends.tls import verify_for
 
         base_url = self._settings.base_url or None
-        return self._client.get(
-            lambda: sdk.AsyncAnthropic(
+
+        def make() -> Any:
+            http_client = sdk.DefaultAsyncHttpxClient(
+                verify=verify_for(base_url or "https://api.anthropic.com")
+            )
+            # Its connections' reads are paced once an answer streams (see _sdk_events).
+            paced_transport(getattr(http_client, "_transport", None))
+            return sdk.AsyncAnthropic(
                 api_key=key.reveal(),
                 base_url=base_url,
                 timeout=self._settings.timeout_s,
                 max_retries=self._settings.max_retries,
-                http_client=sdk.DefaultAsyncHttpxClient(
-                    verify=verify_for(base_url or "https://api.anthropic.com")
-                ),
+                http_client=http_client,
             )
-        )
+
+        return self._client.get(make)
 
     async def aclose(self) -> None:
         """Close the SDK client (its connections); a later generation makes a new one."""
@@ -347,11 +353,22 @@ async def _sdk_events(client: Any, params: dict[str, Any]) -> AsyncIterator[Any]
     """The SDK's stream events, the request closed when this ends (the client is kept).
 
     One async generator, so the idle rule covers the wait for the response as
-    well as the stream, and closing it closes the HTTP stream.
+    well as the stream, and closing it closes the HTTP stream. From the first
+    piece of the answer on, the connection is read in batches
+    (:mod:`~pelican_tui.backends.pacing`), and as data comes again once the
+    stream is over: the client keeps the connection for its next request.
     """
     async with client.messages.stream(**params) as stream:
-        async for event in stream:
-            yield event
+        paced: PacedStream | None = None
+        answering = False
+        try:
+            async for event in stream:
+                yield event
+                if not answering and getattr(event, "type", None) == "content_block_delta":
+                    paced, answering = pace_reads(stream.response), True
+        finally:
+            if paced is not None:
+                paced.pace(0)
 
 
 class _Run:

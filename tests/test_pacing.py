@@ -8,12 +8,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from _anthropic_server import AnthropicTestServer
 from _dialect_servers import VllmServer, openai_frames
 
 from pelican_tui.backends import pacing
+from pelican_tui.backends.anthropic_backend import ClaudeBackend
 from pelican_tui.backends.events import Finished, TextDelta
 from pelican_tui.backends.openai_compat.backend import OpenAICompatibleBackend
 from pelican_tui.backends.protocol import GenerationRequest
+from pelican_tui.backends.settings import ClaudeSettings
 
 ANSWER = "".join(f"p{index:03d} " for index in range(150))
 FRAMES = openai_frames(None, ANSWER, field="reasoning")
@@ -97,6 +100,33 @@ async def test_an_unpaced_connection_reads_as_data_comes(
     assert max(s.reads for s in streams) > len(FRAMES) / 2
 
 
+async def test_a_claude_answer_is_read_in_batches_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Anthropic's SDK (httpx2) streams through the same paced connections; the one it
+    keeps for the next request reads as data comes again once the answer is over."""
+    streams = _streams(monkeypatch)
+    answer = "".join(f"p{index:03d} " for index in range(100))
+    with AnthropicTestServer(
+        scenario="slow", chunk_delay_s=SPACING_S, answer_text=answer, chunk_size=5
+    ) as server:
+        settings = ClaudeSettings(base_url=server.base_url, max_retries=0, timeout_s=10)
+        backend = ClaudeBackend(settings, api_key="sk-ant-test-0123456789")
+        try:
+            began = time.monotonic()
+            events = [e async for e in backend.generate(GenerationRequest(thinking=False))]
+            took = time.monotonic() - began
+        finally:
+            await backend.aclose()
+    assert isinstance(events[-1], Finished), events[-1]
+    assert "".join(e.text for e in events if isinstance(e, TextDelta)) == answer
+    (connection,) = streams
+    # ~106 events (100 answer pieces) 8 ms apart: ~106 reads unpaced. Paced: the
+    # headers and the events before the first piece (message_start, content_block_start,
+    # the first delta: ~5 reads) as they come, then one read every READ_PACE_S.
+    assert connection.reads <= took / pacing.READ_PACE_S + 6, (connection.reads, took)
+    assert connection.reads < 30
+    assert connection._pace_s == 0, "the kept connection is still paced"
+
+
 def test_the_transport_wraps_this_httpx_pool() -> None:
     """pacing reaches into httpx for the pool's network backend; an upgrade that moves
     it is caught here (and by the counts above)."""
@@ -104,3 +134,8 @@ def test_the_transport_wraps_this_httpx_pool() -> None:
 
     transport = pacing.paced_transport(httpx.AsyncHTTPTransport())
     assert isinstance(transport._pool._network_backend, pacing.PacedNetworkBackend)
+    import anthropic
+
+    client = anthropic.DefaultAsyncHttpxClient()
+    pacing.paced_transport(client._transport)
+    assert isinstance(client._transport._pool._network_backend, pacing.PacedNetworkBackend)
