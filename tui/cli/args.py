@@ -15,13 +15,20 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from enum import IntEnum
 from typing import NoReturn, Protocol, TextIO
 
-EXIT_FAILED = 1
-"""Every command's exit status when it could not be done (the reasons differ: see
-each command's ``--help``)."""
-EXIT_USAGE = 2
-"""Every command's exit status for bad usage."""
+
+class Exit(IntEnum):
+    """The exit statuses every command shares (``pelican-tui run`` has two more)."""
+
+    OK = 0
+    FAILED = 1
+    """It could not be done (the reasons differ: see each command's ``--help``)."""
+    USAGE = 2
+    """Bad usage."""
+    INTERRUPTED = 130
+    """Stopped by Ctrl+C (SIGINT), as a shell reports it; what was done so far is kept."""
 
 
 class UsageError(Exception):
@@ -60,7 +67,7 @@ def parse(
     parser: Parser, argv: Sequence[str], stderr: TextIO, *, one_line: bool = False
 ) -> argparse.Namespace | int:
     """``argv`` parsed, or the exit status to return at once: 0 after ``--help``,
-    :data:`EXIT_USAGE` after a usage error (printed on ``stderr``: the usage and
+    :data:`Exit.USAGE` after a usage error (printed on ``stderr``: the usage and
     ``PROG: error: ...``, or with ``one_line`` a single line pointing at ``--help``)."""
     try:
         return parser.parse_args(list(argv))
@@ -70,7 +77,7 @@ def parse(
         else:
             print(error.usage, file=stderr)
             print(f"{error.prog}: error: {error.message}", file=stderr)
-        return EXIT_USAGE
+        return Exit.USAGE
     except SystemExit as stop:  # --help printed the help text
         return stop.code if isinstance(stop.code, int) else 0
 
@@ -101,7 +108,7 @@ class Console:
         """Print ``PROG: message`` on :attr:`err`."""
         print(f"{self.prog}: {message}", file=self.err)
 
-    def fail(self, message: str, code: int = EXIT_FAILED) -> int:
+    def fail(self, message: str, code: int = Exit.FAILED) -> int:
         """:meth:`note` ``message``; returns ``code``, the exit status to return with."""
         self.note(message)
         return code
@@ -133,7 +140,7 @@ def run_parsed(
 ) -> int:
     """Run the command ``prog``: ``argv`` parsed with a fresh ``parser()`` (see
     :func:`parse`), then ``body(args, console)``, whose exit status is returned; or,
-    without calling ``body``, 0 after ``--help`` and :data:`EXIT_USAGE` after a usage
+    without calling ``body``, 0 after ``--help`` and :data:`Exit.USAGE` after a usage
     error."""
     console = Console.of(prog, stdout, stderr)
     args = parse(parser(), argv, console.err, one_line=one_line)
@@ -189,11 +196,10 @@ positive = whole_number(1)
 
 
 __all__ = [
-    "EXIT_FAILED",
-    "EXIT_USAGE",
     "Body",
     "Command",
     "Console",
+    "Exit",
     "Parser",
     "UsageError",
     "command",

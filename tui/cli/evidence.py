@@ -22,11 +22,9 @@ from pelican_tui.backends.export.evidence_folder import export_evidence
 from pelican_tui.backends.export.files import ExportError
 from pelican_tui.backends.export.pictures import sandboxed_renderer
 from pelican_tui.backends.store.records import SessionStoreError
-from pelican_tui.cli.args import EXIT_FAILED, EXIT_USAGE, Console, Parser, command, command_parser
+from pelican_tui.cli.args import Console, Exit, Parser, command, command_parser
 from pelican_tui.cli.leaderboard import add_min_votes
 from pelican_tui.cli.store_access import add_prompt_option, open_store, unknown_prompt
-
-EXIT_OK = 0
 
 PROG = "pelican-tui export-evidence"
 
@@ -91,7 +89,7 @@ def evidence_command(args: argparse.Namespace, console: Console) -> int:
             f"Left out: {evidence.hidden_sessions} sessions from private prompt sets.",
             file=console.out,
         )
-    return EXIT_OK
+    return Exit.OK
 
 
-__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "evidence_command"]
+__all__ = ["evidence_command"]

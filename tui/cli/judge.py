@@ -38,19 +38,9 @@ from pelican_tui.backends.ratings.configuration import configuration_of
 from pelican_tui.backends.settings import SettingsError, load_settings
 from pelican_tui.backends.store.records import Run, SessionStoreMissing
 from pelican_tui.backends.store.sessions import SessionStore
-from pelican_tui.cli.args import (
-    EXIT_FAILED,
-    EXIT_USAGE,
-    Console,
-    Parser,
-    command,
-    command_parser,
-    positive,
-)
+from pelican_tui.cli.args import Console, Exit, Parser, command, command_parser, positive
 from pelican_tui.cli.store_access import add_prompt_option, unknown_prompt, with_store
 
-EXIT_OK = 0
-EXIT_INTERRUPTED = 130
 PROG = "pelican-tui judge"
 
 EPILOG = """\
@@ -95,17 +85,17 @@ def judge_command(args: argparse.Namespace, console: Console) -> int:
     try:
         settings = load_settings()
     except SettingsError as error:
-        return console.fail(f"invalid settings: {error}", EXIT_USAGE)
+        return console.fail(f"invalid settings: {error}", Exit.USAGE)
     judge = Judge(settings.judge, settings.claude)
     if not judge.settings.enabled:
         off = judge.problem()
         hint = f" ({off.hint})" if off is not None and off.hint else ""
-        return console.fail(f"the judge is off{hint}", EXIT_USAGE)
+        return console.fail(f"the judge is off{hint}", Exit.USAGE)
     max_pairs = args.max_pairs or judge.settings.max_pairs
 
     def no_store(_: SessionStoreMissing) -> int:
         print("Nothing to judge: no sessions yet.", file=console.out)
-        return EXIT_OK
+        return Exit.OK
 
     def plan_then_judge(store: SessionStore) -> int:
         if missing := unknown_prompt(store, args.prompt):
@@ -114,13 +104,13 @@ def judge_command(args: argparse.Namespace, console: Console) -> int:
         cost = estimate(plan.pairs, judge.settings, judge.model)
         print(describe_plan(plan, cost), file=console.out, flush=True)
         if not plan.pairs:
-            return EXIT_OK
+            return Exit.OK
         problem = judge.problem()
         if problem is not None:
             hint = f" ({problem.hint})" if problem.hint else ""
-            return console.fail(f"{problem.reason}{hint}", EXIT_USAGE)
+            return console.fail(f"{problem.reason}{hint}", Exit.USAGE)
         if not args.yes and not _confirmed(console, len(plan.pairs)):
-            return EXIT_OK
+            return Exit.OK
         return _judge(store, judge, plan.pairs, console)
 
     return with_store(console, plan_then_judge, missing=no_store)
@@ -195,10 +185,10 @@ def _judge(store: SessionStore, judge: Judge, pairs: Sequence[Pair], console: Co
         asyncio.run(go())
     except KeyboardInterrupt:
         print(summary(judge.model, outcomes, len(pairs)), file=console.out)
-        return console.fail("interrupted; the votes stored so far are kept", EXIT_INTERRUPTED)
+        return console.fail("interrupted; the votes stored so far are kept", Exit.INTERRUPTED)
     print(summary(judge.model, outcomes, len(pairs)), file=console.out)
     failed = any(not isinstance(outcome, Judged) for outcome in outcomes)
-    return EXIT_FAILED if failed else EXIT_OK
+    return Exit.FAILED if failed else Exit.OK
 
 
 def _run(run: Run) -> str:

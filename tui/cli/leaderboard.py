@@ -37,23 +37,13 @@ from pelican_tui.backends.ratings.leaderboard import (
 )
 from pelican_tui.backends.store.records import SessionStoreMissing
 from pelican_tui.backends.store.sessions import SessionStore
-from pelican_tui.cli.args import (
-    EXIT_FAILED,
-    EXIT_USAGE,
-    Console,
-    Parser,
-    command,
-    command_parser,
-    whole_number,
-)
+from pelican_tui.cli.args import Console, Exit, Parser, command, command_parser, whole_number
 from pelican_tui.cli.store_access import (
     add_prompt_option,
     quoted_prompt,
     unknown_prompt,
     with_store,
 )
-
-EXIT_OK = 0
 
 PROG = "pelican-tui leaderboard"
 
@@ -147,7 +137,7 @@ def _finish(
         try:
             file.write_text(text, encoding="utf-8")
         except OSError as error:
-            return console.fail(f"cannot write {file}: {error.strerror or error}", EXIT_USAGE)
+            return console.fail(f"cannot write {file}: {error.strerror or error}", Exit.USAGE)
     if args.json:
         document = leaderboard_to_json(board, prompt_private=private)
         print(json.dumps(document, indent=2, ensure_ascii=False), file=console.out)
@@ -155,7 +145,7 @@ def _finish(
         print(format_leaderboard(board, prompt_private=private, note=note), file=console.out)
     for file, _ in files:
         print(f"Wrote {file}", file=console.err if args.json else console.out)
-    return EXIT_OK
+    return Exit.OK
 
 
 def _counts(row: Row) -> str:
@@ -230,9 +220,6 @@ def _same_line(board: Leaderboard) -> str:
 
 
 __all__ = [
-    "EXIT_FAILED",
-    "EXIT_OK",
-    "EXIT_USAGE",
     "add_min_votes",
     "format_leaderboard",
     "leaderboard_command",

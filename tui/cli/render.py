@@ -19,17 +19,7 @@ from pathlib import Path
 
 from pelican_tui.backends.svg.extract import extract_svg
 from pelican_tui.backends.svg.render import DEFAULT_MAX_INPUT_BYTES, MAX_SIDE, SvgRenderer
-from pelican_tui.cli.args import (
-    EXIT_FAILED,
-    EXIT_USAGE,
-    Console,
-    Parser,
-    command,
-    command_parser,
-    whole_number,
-)
-
-EXIT_OK = 0
+from pelican_tui.cli.args import Console, Exit, Parser, command, command_parser, whole_number
 
 PROG = "pelican-tui render"
 MAX_FILE_BYTES = 4 * DEFAULT_MAX_INPUT_BYTES
@@ -110,23 +100,23 @@ def render_command(args: argparse.Namespace, console: Console) -> int:
 
     background: str | None = None if args.background.lower() == "none" else args.background
     if args.output.is_dir():
-        return fail(f"cannot write {args.output}: it is a folder", EXIT_USAGE)
+        return fail(f"cannot write {args.output}: it is a folder", Exit.USAGE)
     data = _read(args.file)
     if isinstance(data, str):
-        return fail(data, EXIT_USAGE)
+        return fail(data, Exit.USAGE)
     if len(data) > MAX_FILE_BYTES:
         return fail(
             f"{args.file}: larger than {MAX_FILE_BYTES // 1024} KB, more than an SVG "
             f"(at most {DEFAULT_MAX_INPUT_BYTES // 1024} KB) or a model answer holds",
-            EXIT_FAILED,
+            Exit.FAILED,
         )
     if not data.strip():
-        return fail(f"{args.file} is empty", EXIT_FAILED)
+        return fail(f"{args.file} is empty", Exit.FAILED)
     extraction = extract_svg(data.decode("utf-8", "replace"))
     if extraction.partial:
-        return fail(f"{args.file}: the SVG is unfinished (no closing </svg>)", EXIT_FAILED)
+        return fail(f"{args.file}: the SVG is unfinished (no closing </svg>)", Exit.FAILED)
     if extraction.svg is None:
-        return fail(f"{args.file}: {extraction.note}", EXIT_FAILED)
+        return fail(f"{args.file}: {extraction.note}", Exit.FAILED)
 
     try:
         with SvgRenderer() as renderer:
@@ -134,15 +124,15 @@ def render_command(args: argparse.Namespace, console: Console) -> int:
                 extraction.svg, args.width, args.height, args.timeout, background=background
             )
     except ValueError as exc:  # a malformed --background
-        return fail(f"error: {exc}", EXIT_USAGE)
+        return fail(f"error: {exc}", Exit.USAGE)
     if not result.ok or result.png is None:
-        return fail(f"{args.file}: {result.reason}", EXIT_FAILED)
+        return fail(f"{args.file}: {result.reason}", Exit.FAILED)
 
     try:
         args.output.write_bytes(result.png)
     except OSError as exc:
-        return fail(f"cannot write {args.output}: {exc.strerror or exc}", EXIT_USAGE)
-    return EXIT_OK
+        return fail(f"cannot write {args.output}: {exc.strerror or exc}", Exit.USAGE)
+    return Exit.OK
 
 
 def _read(path: Path) -> bytes | str:

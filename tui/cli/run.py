@@ -89,7 +89,7 @@ from pelican_tui.backends.engine.sides import CLAUDE, LOCAL, PaneChoice
 from pelican_tui.backends.llama.process import ServerStartError
 from pelican_tui.backends.store.records import Session, SessionStoreError, Slot
 from pelican_tui.backends.store.sessions import SessionStore, default_title
-from pelican_tui.cli.args import EXIT_USAGE, Console, command
+from pelican_tui.cli.args import Console, Exit, command
 from pelican_tui.cli.model_flags import model_overrides, settings_from_flags
 from pelican_tui.cli.run_args import (
     EPILOG,
@@ -113,10 +113,8 @@ if TYPE_CHECKING:  # imported where used: `pelican-tui run --help` stays quick
     from pelican_tui.backends.prompt_sets import NamedPrompt, PromptSet
     from pelican_tui.backends.settings import Settings
 
-EXIT_OK = 0
 EXIT_RUN_FAILED = 1
 EXIT_LOCAL_MODEL = 3
-EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143
 
 # --------------------------------------------------------------------------- the batch
@@ -218,12 +216,12 @@ class _Batch:
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(signal.SIGTERM, on_sigterm)
             handled = True
-        code = EXIT_OK
+        code: int = Exit.OK
         try:
             code = await self._run()
         except asyncio.CancelledError:
             self.stopped = "terminated" if terminated else "interrupted"
-            code = EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
+            code = EXIT_TERMINATED if terminated else Exit.INTERRUPTED
         finally:
             self.progress.close()
             server = self.engine.local.server if self.engine.local is not None else None
@@ -282,7 +280,7 @@ class _Batch:
                     self.progress.say(f"  warning: {run.spec.label}: {run.thinking_warning}")
             await self._export(outcome, with_renderer=True)
             self._write_summary(None)
-        code = EXIT_OK if self._all_ok() else EXIT_RUN_FAILED
+        code = Exit.OK if self._all_ok() else EXIT_RUN_FAILED
         self._finish(code)
         return code
 
@@ -460,7 +458,7 @@ def run_command(args: argparse.Namespace, console: Console) -> int:
         with contextlib.suppress(OSError, ValueError):
             console.err.write("\n")
             console.note("interrupted")
-        return EXIT_INTERRUPTED
+        return Exit.INTERRUPTED
 
 
 def _prepare_then_run(args: argparse.Namespace, console: Console) -> int:
@@ -470,12 +468,12 @@ def _prepare_then_run(args: argparse.Namespace, console: Console) -> int:
     if args.prompt_set is not None:
         chosen = chosen_prompt_set(args.prompt_set)
         if isinstance(chosen, str):
-            return console.fail(chosen, EXIT_USAGE)
+            return console.fail(chosen, Exit.USAGE)
         prompt_set = chosen
     out_dir = OutDir(args.out.expanduser())
     problem = out_dir.claim(args.force)
     if problem is not None:
-        return console.fail(problem, EXIT_USAGE)
+        return console.fail(problem, Exit.USAGE)
     try:
         return _run_claimed(args, prompt_set, out_dir.path, console)
     finally:
@@ -489,7 +487,7 @@ def _run_claimed(
     try:
         settings = settings_from_flags({**model_overrides(args), "prompt": args.prompt})
     except Exception as error:  # pydantic ValidationError, TOML errors
-        return console.fail(f"invalid settings: {first_line(str(error))}", EXIT_USAGE)
+        return console.fail(f"invalid settings: {first_line(str(error))}", Exit.USAGE)
     from pelican_tui.backends.prompt_sets import NamedPrompt
 
     if prompt_set is not None:
@@ -497,20 +495,20 @@ def _run_claimed(
     else:
         prompt = settings.prompt.strip()
         if not prompt:
-            return console.fail("the prompt is empty", EXIT_USAGE)
+            return console.fail("the prompt is empty", Exit.USAGE)
         prompts = (NamedPrompt("prompt", prompt),)
 
     progress = Progress(console.err)
     with_claude, why_not = _claude_side(settings, args)
     if not with_claude and args.claude_model and not args.no_claude:
-        return console.fail(f"--claude-model {args.claude_model} given, but {why_not}", EXIT_USAGE)
+        return console.fail(f"--claude-model {args.claude_model} given, but {why_not}", Exit.USAGE)
     claude_note = f"Claude not used: {why_not}; running the local model only." if why_not else None
     modes = thinking_modes(args.thinking, settings.local.thinking)
 
     try:
         store = SessionStore.open()
     except SessionStoreError as error:
-        return console.fail(first_line(str(error)), EXIT_USAGE)
+        return console.fail(first_line(str(error)), Exit.USAGE)
     with store:
         for notice in store.notices:
             progress.say(f"sessions: {notice}")
@@ -585,12 +583,9 @@ def _claude_side(settings: Settings, args: argparse.Namespace) -> tuple[bool, st
 
 __all__ = [
     "EPILOG",
-    "EXIT_INTERRUPTED",
     "EXIT_LOCAL_MODEL",
-    "EXIT_OK",
     "EXIT_RUN_FAILED",
     "EXIT_TERMINATED",
-    "EXIT_USAGE",
     "build_parser",
     "plan_modes",
     "run_command",

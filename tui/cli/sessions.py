@@ -27,18 +27,8 @@ from pelican_tui.backends.store.records import (
 )
 from pelican_tui.backends.store.sessions import SessionStore
 from pelican_tui.backends.svg.worker import MAX_SIDE
-from pelican_tui.cli.args import (
-    EXIT_FAILED,
-    EXIT_USAGE,
-    Console,
-    Parser,
-    positive,
-    run_parsed,
-    whole_number,
-)
+from pelican_tui.cli.args import Console, Exit, Parser, positive, run_parsed, whole_number
 from pelican_tui.cli.store_access import with_store
-
-EXIT_OK = 0
 
 PROG = "pelican-tui sessions"
 
@@ -99,12 +89,12 @@ def sessions_command(
 
 def _sessions(args: argparse.Namespace, console: Console, renderer: Renderer | None) -> int:
     if args.action == "delete" and not args.yes:
-        return console.fail(f"not deleting session {args.id} without --yes", EXIT_USAGE)
+        return console.fail(f"not deleting session {args.id} without --yes", Exit.USAGE)
 
     def no_store(missing: SessionStoreMissing) -> int:
         if args.action == "list":
             print(f"No saved sessions yet (the store will be {missing.path}).", file=console.out)
-            return EXIT_OK
+            return Exit.OK
         return console.fail(f"no session with id {args.id} (no sessions yet)")
 
     def act(store: SessionStore) -> int:
@@ -114,7 +104,7 @@ def _sessions(args: argparse.Namespace, console: Console, renderer: Renderer | N
             if args.action == "show":
                 session = store.get_session(args.id)
                 print(render_run_card(session, {}), file=console.out)
-                return EXIT_OK
+                return Exit.OK
             if args.action == "export":
                 if renderer is not None:
                     return _export(store, args, renderer, console)
@@ -122,7 +112,7 @@ def _sessions(args: argparse.Namespace, console: Console, renderer: Renderer | N
                     return _export(store, args, sandboxed, console)
             store.delete_session(args.id)
             print(f"Deleted session {args.id}.", file=console.out)
-            return EXIT_OK
+            return Exit.OK
         except SessionNotFound as error:
             return console.fail(f"{error} ('pelican-tui sessions list' shows the ids)")
 
@@ -145,7 +135,7 @@ def _export(
     print(f"Exported session {args.id} to {result.out_dir}:", file=console.out)
     for path in result.files:
         print(f"  {path.name}", file=console.out)
-    return EXIT_OK
+    return Exit.OK
 
 
 def _truncate(text: str, width: int) -> str:
@@ -196,12 +186,12 @@ def _list(store: SessionStore, limit: int, out: TextIO) -> int:
     summaries = store.list_sessions(limit=limit)
     if not summaries:
         print("No saved sessions yet.", file=out)
-        return EXIT_OK
+        return Exit.OK
     print(format_session_table(summaries), file=out)
     total = store.count_sessions()
     if total > len(summaries):
         print(f"({len(summaries)} of {total}; --limit N shows more)", file=out)
-    return EXIT_OK
+    return Exit.OK
 
 
-__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "format_session_table", "sessions_command"]
+__all__ = ["format_session_table", "sessions_command"]
