@@ -11,6 +11,7 @@ import re
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, get_args
@@ -83,6 +84,24 @@ def test_help_lists_the_commands() -> None:
     assert done.returncode == 0
     for name in ("setup", "doctor", "render", "run", "sessions"):
         assert name in done.stdout
+
+
+def test_the_tui_without_a_terminal_says_so_and_starts_nothing() -> None:
+    """stdin at its end (``< /dev/null``, nohup, ``ssh HOST pelican-tui`` without -t) kept
+    Textual's input thread reading nothing at 100% of a core, with no key ever read."""
+    began = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "pelican_tui", "--no-claude"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "needs a terminal" in done.stderr and "ssh -t" in done.stderr
+    assert done.stdout == ""  # no escape codes written into a pipe or a file
+    assert time.monotonic() - began < 30, "it started something before saying so"
 
 
 @pytest.mark.parametrize(

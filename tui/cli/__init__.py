@@ -11,7 +11,7 @@ import argparse
 import sys
 from typing import Any
 
-from pelican_tui.cli.args import Parser, parse
+from pelican_tui.cli.args import Exit, Parser, parse
 from pelican_tui.cli.model_flags import (
     add_model_flags,
     add_remote_flag,
@@ -29,6 +29,12 @@ COMMANDS = (
     "leaderboard",
     "export-evidence",
     "judge",
+)
+NO_TERMINAL = (
+    "pelican-tui: the TUI needs a terminal for its keys and its screen, and standard "
+    "input or output is not one.\n"
+    "  over SSH: ssh -t HOST pelican-tui\n"
+    "  in a script or a pipe: pelican-tui run (see pelican-tui run --help)"
 )
 
 
@@ -95,6 +101,11 @@ def _main(argv: list[str] | None) -> int:
     command = args.command or "tui"
     if command != "tui":
         return _command(command, args)
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        # Textual's input thread reads a stdin at its end (< /dev/null, nohup) again and
+        # again: a core at 100% and no key ever read; output to a file is escape codes.
+        print(NO_TERMINAL, file=sys.stderr)
+        return Exit.USAGE
     import gc
 
     from pelican_tui.terminal_caps import start_asking, stop_asking
