@@ -568,7 +568,8 @@ def test_render_command_fails_with_one_line(
 
 
 def test_the_worker_runs_at_a_lower_priority_than_the_app(renderer: SvgRenderer) -> None:
-    """Rendering yields the CPU to llama-server: the worker is niced below pelican-tui."""
+    """The worker is niced below pelican-tui (which yields the CPU to llama-server only
+    where the kernel does not group CPU time by session: see the worker's comment)."""
     import psutil
 
     from pelican_tui.backends.svg.worker import NICENESS

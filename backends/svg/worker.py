@@ -489,7 +489,10 @@ def main(argv: list[str] | None = None) -> int:
     render_png(_WARM_UP, 8, 8)
     _limit_resources(memory_limit)
     # The model comes first: on a laptop every core this worker takes is a token
-    # llama-server does not make. Pictures can wait a few milliseconds.
+    # llama-server does not make. Pictures can wait a few milliseconds. (Where the
+    # kernel groups CPU time by session, CONFIG_SCHED_AUTOGROUP, this worker leads a
+    # session of its own and the nice value weighs only within it: niced by session
+    # too, a slow render took 3x as long at load, so that is left; README, Performance.)
     with contextlib.suppress(OSError):
         os.nice(NICENESS)
     write_frame(replies, json.dumps({"ready": True, "pid": os.getpid()}).encode())
