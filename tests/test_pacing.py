@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -42,6 +43,33 @@ class _SteadyServer(VllmServer):
             await asyncio.sleep(SPACING_S)
         writer.write(b"0\r\n\r\n")
         await writer.drain()
+
+
+ROLE_FRAME = json.dumps({"choices": [{"index": 0, "delta": {"role": "assistant"}}]})
+"""llama-server's first chunk: the role, no token, sent before it reads the prompt."""
+
+
+@dataclass
+class _PromptReadingServer(_SteadyServer):
+    """The role chunk at once, then 0.3 s reading the prompt, then the answer."""
+
+    async def route(self, method: str, path: str, body: Any, writer: asyncio.StreamWriter) -> None:
+        if method == "POST" and path == "/v1/chat/completions":
+            data = f"data: {ROLE_FRAME}\n\n".encode()
+            head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
+            head += "transfer-encoding: chunked\r\nconnection: close\r\n\r\n"
+            writer.write(head.encode() + f"{len(data):x}\r\n".encode() + data + b"\r\n")
+            await writer.drain()
+            await asyncio.sleep(0.3)
+            for frame in FRAMES:
+                data = f"data: {frame}\n\n".encode()
+                writer.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+                await writer.drain()
+                await asyncio.sleep(SPACING_S)
+            writer.write(b"0\r\n\r\n")
+            await writer.drain()
+            return
+        await super().route(method, path, body, writer)
 
 
 def _streams(monkeypatch: pytest.MonkeyPatch) -> list[pacing.PacedStream]:
@@ -125,6 +153,33 @@ async def test_a_claude_answer_is_read_in_batches_too(monkeypatch: pytest.Monkey
     assert connection.reads <= took / pacing.READ_PACE_S + 6, (connection.reads, took)
     assert connection.reads < 30
     assert connection._pace_s == 0, "the kept connection is still paced"
+
+
+async def test_the_first_token_is_read_as_it_comes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pacing starts at the first token, not at llama-server's role-only first chunk:
+    the read that brings the first token is not held back, so the time to the first
+    token is what it was."""
+    reads: list[tuple[float, bytes]] = []  # (the pace in force, what the read brought)
+    read = pacing.PacedStream.read
+
+    async def recorded(self: pacing.PacedStream, *args: Any, **kwargs: Any) -> bytes:
+        pace = self._pace_s
+        data = await read(self, *args, **kwargs)
+        reads.append((pace, data))
+        return data
+
+    monkeypatch.setattr(pacing.PacedStream, "read", recorded)
+    with _PromptReadingServer() as server:
+        backend = OpenAICompatibleBackend(base_url=server.url, name="steady")
+        try:
+            request = GenerationRequest(prompt="Draw.", max_tokens=4096, thinking=False)
+            events = [event async for event in backend.generate(request)]
+        finally:
+            await backend.aclose()
+    assert isinstance(events[-1], Finished), events[-1]
+    first_token = next(i for i, (_, data) in enumerate(reads) if b'"content"' in data)
+    assert reads[first_token][0] == 0, "the first token's read was paced"
+    assert any(pace for pace, _ in reads[first_token + 1 :]), "nothing was paced after it"
 
 
 def test_the_transport_wraps_this_httpx_pool() -> None:
