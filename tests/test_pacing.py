@@ -14,7 +14,7 @@ from _dialect_servers import VllmServer, openai_frames
 
 from pelican_tui.backends import pacing
 from pelican_tui.backends.anthropic_backend import ClaudeBackend
-from pelican_tui.backends.events import Finished, TextDelta
+from pelican_tui.backends.events import Finished, GenerationEvent, TextDelta
 from pelican_tui.backends.openai_compat.backend import OpenAICompatibleBackend
 from pelican_tui.backends.protocol import GenerationRequest
 from pelican_tui.backends.settings import ClaudeSettings
@@ -26,9 +26,17 @@ SPACING_S = 0.008
 """The server sends an event every 8 ms: ~125 a second, a fast local model's rate."""
 
 
+ROLE_FRAME = json.dumps({"choices": [{"index": 0, "delta": {"role": "assistant"}}]})
+"""llama-server's first chunk: the role, no token, sent before it reads the prompt."""
+
+
 @dataclass
 class _SteadyServer(VllmServer):
-    """vLLM's dialect, the answer's events sent one at a time, every 8 ms."""
+    """vLLM's dialect, the answer's events sent one at a time, every 8 ms; with
+    ``prompt_s``, llama-server's order: the role chunk at once, then that long reading
+    the prompt, then the answer."""
+
+    prompt_s: float = 0.0
 
     async def route(self, method: str, path: str, body: Any, writer: asyncio.StreamWriter) -> None:
         if not (method == "POST" and path == "/v1/chat/completions"):
@@ -36,40 +44,26 @@ class _SteadyServer(VllmServer):
             return
         head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
         writer.write((head + "transfer-encoding: chunked\r\nconnection: close\r\n\r\n").encode())
-        for frame in FRAMES:
+        frames = [ROLE_FRAME, *FRAMES] if self.prompt_s else FRAMES
+        for index, frame in enumerate(frames):
             data = f"data: {frame}\n\n".encode()
             writer.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
             await writer.drain()
-            await asyncio.sleep(SPACING_S)
+            await asyncio.sleep(self.prompt_s if index == 0 and self.prompt_s else SPACING_S)
         writer.write(b"0\r\n\r\n")
         await writer.drain()
 
 
-ROLE_FRAME = json.dumps({"choices": [{"index": 0, "delta": {"role": "assistant"}}]})
-"""llama-server's first chunk: the role, no token, sent before it reads the prompt."""
-
-
-@dataclass
-class _PromptReadingServer(_SteadyServer):
-    """The role chunk at once, then 0.3 s reading the prompt, then the answer."""
-
-    async def route(self, method: str, path: str, body: Any, writer: asyncio.StreamWriter) -> None:
-        if method == "POST" and path == "/v1/chat/completions":
-            data = f"data: {ROLE_FRAME}\n\n".encode()
-            head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
-            head += "transfer-encoding: chunked\r\nconnection: close\r\n\r\n"
-            writer.write(head.encode() + f"{len(data):x}\r\n".encode() + data + b"\r\n")
-            await writer.drain()
-            await asyncio.sleep(0.3)
-            for frame in FRAMES:
-                data = f"data: {frame}\n\n".encode()
-                writer.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
-                await writer.drain()
-                await asyncio.sleep(SPACING_S)
-            writer.write(b"0\r\n\r\n")
-            await writer.drain()
-            return
-        await super().route(method, path, body, writer)
+async def _answer(server: _SteadyServer) -> tuple[list[GenerationEvent], float]:
+    """The events of one answer from ``server``, and the seconds it took."""
+    backend = OpenAICompatibleBackend(base_url=server.url, name="steady")
+    try:
+        request = GenerationRequest(prompt="Draw.", max_tokens=4096, thinking=False)
+        began = time.monotonic()
+        events = [event async for event in backend.generate(request)]
+        return events, time.monotonic() - began
+    finally:
+        await backend.aclose()
 
 
 def _streams(monkeypatch: pytest.MonkeyPatch) -> list[pacing.PacedStream]:
@@ -91,14 +85,7 @@ async def test_an_answer_is_read_a_few_times_a_second_and_whole(
 ) -> None:
     streams = _streams(monkeypatch)
     with _SteadyServer() as server:
-        backend = OpenAICompatibleBackend(base_url=server.url, name="steady")
-        try:
-            request = GenerationRequest(prompt="Draw.", max_tokens=4096, thinking=False)
-            began = time.monotonic()
-            events = [event async for event in backend.generate(request)]
-            took = time.monotonic() - began
-        finally:
-            await backend.aclose()
+        events, took = await _answer(server)
     assert isinstance(events[-1], Finished), events[-1]
     text = "".join(event.text for event in events if isinstance(event, TextDelta))
     assert text == ANSWER, "a piece was lost"
@@ -118,12 +105,7 @@ async def test_an_unpaced_connection_reads_as_data_comes(
         "pelican_tui.backends.openai_compat.backend.pace_reads", lambda response: None
     )
     with _SteadyServer() as server:
-        backend = OpenAICompatibleBackend(base_url=server.url, name="steady")
-        try:
-            request = GenerationRequest(prompt="Draw.", max_tokens=4096, thinking=False)
-            events = [event async for event in backend.generate(request)]
-        finally:
-            await backend.aclose()
+        events, _ = await _answer(server)
     assert isinstance(events[-1], Finished), events[-1]
     assert max(s.reads for s in streams) > len(FRAMES) / 2
 
@@ -169,13 +151,8 @@ async def test_the_first_token_is_read_as_it_comes(monkeypatch: pytest.MonkeyPat
         return data
 
     monkeypatch.setattr(pacing.PacedStream, "read", recorded)
-    with _PromptReadingServer() as server:
-        backend = OpenAICompatibleBackend(base_url=server.url, name="steady")
-        try:
-            request = GenerationRequest(prompt="Draw.", max_tokens=4096, thinking=False)
-            events = [event async for event in backend.generate(request)]
-        finally:
-            await backend.aclose()
+    with _SteadyServer(prompt_s=0.3) as server:
+        events, _ = await _answer(server)
     assert isinstance(events[-1], Finished), events[-1]
     first_token = next(i for i, (_, data) in enumerate(reads) if b'"content"' in data)
     assert reads[first_token][0] == 0, "the first token's read was paced"
