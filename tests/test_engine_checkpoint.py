@@ -71,3 +71,40 @@ async def test_a_checkpoint_mid_run_saves_the_text_streamed_so_far() -> None:
     with SessionStore.open(locations.sessions_db(), create=False) as store:
         (run,) = store.get_session(outcome.session_id).runs
     assert run.answer.startswith(answer_then)
+
+
+async def test_a_cancel_after_the_stream_still_records_the_run() -> None:
+    """Cancelled once the answer is in, while its picture is drawn (Ctrl-C in ``run``
+    just then): the run is recorded with its whole answer and the stream's outcome.
+    It was left "running" in the store, its answer only as of the last checkpoint."""
+    from _dialect_servers import ANSWER, VllmServer
+
+    from pelican_tui.backends.events import Finished
+
+    with VllmServer() as server:
+        settings = load_settings({"local": {"url": server.url}})
+        engine = ComparisonEngine(settings, Prepared(None, None))
+        session: list[int] = []
+        comparison: list[asyncio.Task[Any]] = []
+
+        def listener(update: Any) -> None:
+            if isinstance(update, SessionStarted):
+                session.append(update.session_id)
+            if isinstance(update, RunProgress) and isinstance(update.event, Finished):
+                comparison[0].cancel()  # lands at the run's next wait: its picture
+
+        choice = {"left": PaneChoice("local", False)}
+        comparison.append(
+            asyncio.ensure_future(engine.run_comparison("Draw a pelican.", choice, listener))
+        )
+        try:
+            await asyncio.wait_for(asyncio.shield(comparison[0]), 60)
+        except asyncio.CancelledError:
+            pass
+        finally:
+            await engine.close()
+    assert comparison[0].cancelled()
+    with SessionStore.open(locations.sessions_db(), create=False) as store:
+        (run,) = store.get_session(session[0]).runs
+    assert run.status == "finished", run.status
+    assert run.answer == ANSWER

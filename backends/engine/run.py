@@ -205,6 +205,13 @@ async def render_picture(
     return RunPicture(None, result.reason)
 
 
+def _final_status(outcome: RunOutcome) -> FinalStatus:
+    """A run's stored status for its accumulator's outcome (a run still "running" failed)."""
+    if outcome == "finished" or outcome == "cancelled":
+        return outcome
+    return "failed"
+
+
 async def execute_run(spec: RunSpec, ctx: RunContext) -> RunResult:
     """Run ``spec`` and record it (see the module doc).
 
@@ -268,8 +275,24 @@ async def _execute(spec: RunSpec, ctx: RunContext) -> RunResult:
             raise
         except Exception as error:  # a backend must end with Failed; record it if it did not
             emit(Failed(f"the {side.label} run stopped: {type(error).__name__}: {error}"))
+        # A cancel after the stream, until the run is recorded (its peak RAM, its
+        # picture, the thinking check), records it too: it left the run "running" in
+        # the store, the answer's tail since the last checkpoint lost (Ctrl-C in `run`
+        # while the left pane's picture was drawn). The stream's own outcome stands.
+        if side.server is not None and not peak.samples and ctx.sample_now is not None:
+            with contextlib.suppress(Exception):  # a run shorter than the sampling period
+                await ctx.sample_now()
+        _discard(ctx.peaks, peak)
+        if acc.outcome == "running":  # a backend that ended without saying how
+            emit(Failed("the stream ended without a result"))
+        extraction = extract_svg(acc.answer_text)
+        picture = RunPicture()
+        if extraction.svg is not None:
+            picture = await render_picture(ctx.renderer, extraction.svg)
+        thinking = check_run_thinking(spec.side, spec.request, acc)
+        await asyncio.shield(record_thinking_check(recorder.call, run_id, ctx.session_id, thinking))
     except asyncio.CancelledError:
-        acc.cancel()
+        acc.cancel()  # while streaming: "cancelled" (an ended stream keeps its outcome)
         _discard(ctx.peaks, peak)
         if run_id is not None:
             with contextlib.suppress(Exception):
@@ -277,10 +300,10 @@ async def _execute(spec: RunSpec, ctx: RunContext) -> RunResult:
                     recorder.call(
                         "finish_run",
                         run_id,
-                        status="cancelled",
+                        status=_final_status(acc.outcome),
                         thinking_text=acc.thinking_text,
                         answer=acc.answer_text,
-                        failure_reason="cancelled",
+                        failure_reason=acc.failed.reason if acc.failed is not None else None,
                         timings=acc.timings(),
                         usage=acc.usage(),
                         peak_ram=peak.record(),
@@ -288,17 +311,6 @@ async def _execute(spec: RunSpec, ctx: RunContext) -> RunResult:
                 )
         ctx.listener(RunEnded(spec.slot, _result(spec, run_id, acc, peak, recorder)))
         raise
-    if side.server is not None and not peak.samples and ctx.sample_now is not None:
-        with contextlib.suppress(Exception):  # a run shorter than the sampling period
-            await ctx.sample_now()
-    _discard(ctx.peaks, peak)
-    if acc.outcome == "running":  # a backend that ended without saying how
-        emit(Failed("the stream ended without a result"))
-
-    extraction = extract_svg(acc.answer_text)
-    picture = RunPicture()
-    if extraction.svg is not None:
-        picture = await render_picture(ctx.renderer, extraction.svg)
     png, render_problem = picture.png, picture.problem
     facts = picture_facts(
         acc.answer_text,
@@ -311,18 +323,12 @@ async def _execute(spec: RunSpec, ctx: RunContext) -> RunResult:
     svg_note = extraction.note
     if render_problem:
         svg_note = f"{svg_note}; {render_problem}" if svg_note else render_problem
-    outcome = acc.outcome
-    status: FinalStatus = (
-        "finished" if outcome == "finished" else "cancelled" if outcome == "cancelled" else "failed"
-    )
-    thinking = check_run_thinking(spec.side, spec.request, acc)
-    await asyncio.shield(record_thinking_check(recorder.call, run_id, ctx.session_id, thinking))
     if run_id is not None:
         await asyncio.shield(
             recorder.call(
                 "finish_run",
                 run_id,
-                status=status,
+                status=_final_status(acc.outcome),
                 thinking_text=acc.thinking_text,
                 answer=acc.answer_text,
                 svg=extraction.svg,
