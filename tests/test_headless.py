@@ -709,6 +709,10 @@ def test_ctrl_c_cancels_cleanly_and_stops_the_server(
                 stderr=err_handle,
                 env=os.environ.copy(),
                 text=True,
+                # As a terminal's foreground job has it: a shell starts a background job
+                # (`bin/test &`, a CI runner) with SIGINT ignored, and the child would
+                # inherit that and never see this Ctrl-C.
+                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
             )
             try:
                 # Claude streams for ~20 s; interrupt once its request is in flight.
