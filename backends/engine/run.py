@@ -296,19 +296,7 @@ async def _execute(spec: RunSpec, ctx: RunContext) -> RunResult:
         _discard(ctx.peaks, peak)
         if run_id is not None:
             with contextlib.suppress(Exception):
-                await asyncio.shield(
-                    recorder.call(
-                        "finish_run",
-                        run_id,
-                        status=_final_status(acc.outcome),
-                        thinking_text=acc.thinking_text,
-                        answer=acc.answer_text,
-                        failure_reason=acc.failed.reason if acc.failed is not None else None,
-                        timings=acc.timings(),
-                        usage=acc.usage(),
-                        peak_ram=peak.record(),
-                    )
-                )
+                await _record_end(recorder, run_id, acc, peak)
         ctx.listener(RunEnded(spec.slot, _result(spec, run_id, acc, peak, recorder)))
         raise
     png, render_problem = picture.png, picture.problem
@@ -324,22 +312,15 @@ async def _execute(spec: RunSpec, ctx: RunContext) -> RunResult:
     if render_problem:
         svg_note = f"{svg_note}; {render_problem}" if svg_note else render_problem
     if run_id is not None:
-        await asyncio.shield(
-            recorder.call(
-                "finish_run",
-                run_id,
-                status=_final_status(acc.outcome),
-                thinking_text=acc.thinking_text,
-                answer=acc.answer_text,
-                svg=extraction.svg,
-                svg_note=svg_note,
-                png=png,
-                failure_reason=acc.failed.reason if acc.failed is not None else None,
-                timings=acc.timings(),
-                usage=acc.usage(),
-                peak_ram=peak.record(),
-                picture_facts=facts,
-            )
+        await _record_end(
+            recorder,
+            run_id,
+            acc,
+            peak,
+            svg=extraction.svg,
+            svg_note=svg_note,
+            png=png,
+            picture_facts=facts,
         )
     result = _result(
         spec,
@@ -356,6 +337,38 @@ async def _execute(spec: RunSpec, ctx: RunContext) -> RunResult:
     result = replace(result, thinking_warning=thinking.warning)
     ctx.listener(RunEnded(spec.slot, result))
     return result
+
+
+async def _record_end(
+    recorder: _Recorder,
+    run_id: int,
+    acc: RunAccumulator,
+    peak: PeakRam,
+    *,
+    svg: str | None = None,
+    svg_note: str | None = None,
+    png: bytes | None = None,
+    picture_facts: dict[str, Any] | None = None,
+) -> None:
+    """Record how a run ended: its outcome, text and numbers, and its picture when it
+    got that far. Shielded: a cancel while it is written does not lose it."""
+    await asyncio.shield(
+        recorder.call(
+            "finish_run",
+            run_id,
+            status=_final_status(acc.outcome),
+            thinking_text=acc.thinking_text,
+            answer=acc.answer_text,
+            svg=svg,
+            svg_note=svg_note,
+            png=png,
+            failure_reason=acc.failed.reason if acc.failed is not None else None,
+            timings=acc.timings(),
+            usage=acc.usage(),
+            peak_ram=peak.record(),
+            picture_facts=picture_facts,
+        )
+    )
 
 
 def _discard(peaks: list[PeakRam], peak: PeakRam) -> None:
