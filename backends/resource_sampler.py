@@ -26,7 +26,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import psutil
 
@@ -63,19 +63,33 @@ def _resolved(host: str) -> set[str]:
         return set()
 
 
+def _here(ips: set[str]) -> bool:
+    local = _this_machine_addresses()
+    return any(ipaddress.ip_address(ip).is_loopback or ip in local for ip in ips)
+
+
+def _split(url: str) -> SplitResult:
+    return urlsplit(url if "://" in url else f"http://{url}")
+
+
+def on_this_machine(url: str) -> bool:
+    """Whether ``url``'s server runs on this machine: its host is a loopback address
+    or one of this machine's (a name is looked up: call it off the event loop)."""
+    return _here(_resolved(_split(url).hostname or ""))
+
+
 def find_listener(url: str) -> Listener:
     """The process listening on ``url``'s port, when its host is this machine.
 
     Listening sockets of other users' processes show no pid unless run as
     root; then the memory is "not visible" and says why."""
-    parts = urlsplit(url if "://" in url else f"http://{url}")
+    parts = _split(url)
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:
         return Listener(None, "memory not visible (no port in the URL)")
     ips = _resolved(parts.hostname or "")
-    local = _this_machine_addresses()
-    if not ips or not any(ipaddress.ip_address(ip).is_loopback or ip in local for ip in ips):
+    if not _here(ips):
         return Listener(None, REMOTE_NOTE)
     try:
         sockets = psutil.net_connections(kind="tcp")

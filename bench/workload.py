@@ -40,7 +40,7 @@ class Workload:
     """llama-server's ``-t``; None: llama-server's own default."""
     turns: bool = True
     """The two panes stream one after the other, not together: pelican-tui's engine
-    runs panes that share one server in turn (``ComparisonEngine.same_server``)."""
+    runs panes that share one server in turn (``ComparisonEngine.shared_turn``)."""
 
     @property
     def server_args(self) -> list[str]:

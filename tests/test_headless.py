@@ -196,8 +196,8 @@ def test_the_engine_decides_which_runs_take_turns(monkeypatch: pytest.MonkeyPatc
     engine = ComparisonEngine(settings, Prepared(server_binary(), "cache"))
     [local_both] = plan_modes([True, False], with_claude=False)
     [with_claude, _] = plan_modes([True, False], with_claude=True)
-    assert engine.same_server(local_both.choices)
-    assert not engine.same_server(with_claude.choices)
+    assert engine.shared_turn(local_both.choices) == "one server"
+    assert engine.shared_turn(with_claude.choices) is None
 
 
 # --------------------------------------------------------------------------- usage: exit 2

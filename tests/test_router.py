@@ -93,7 +93,7 @@ def test_each_model_is_a_pane_choice_with_thinking_on_and_off(models_folder: Pat
     assert [c.thinking for c in choices[:4]] == [True, False, True, False]
     left, right = engine.default_choices().values()
     assert (left.side, right.side) == tuple(keys)  # no Claude: the two models
-    assert engine.same_server(engine.default_choices())
+    assert engine.shared_turn(engine.default_choices()) == "one server"
     title = engine.header(PaneChoice("local:tiny-moe", True), "2")
     assert title.title == "2 local · tiny-moe"
     assert "active" in title.facts and "F16" in title.facts

@@ -302,10 +302,14 @@ class ComparisonEngine:
         parts.append("thinking " + " vs ".join(modes))
         return " · ".join(parts)
 
-    def same_server(self, choices: Mapping[Slot, PaneChoice]) -> bool:
-        """Whether the chosen panes share one server (and so run in turn)."""
-        keys = [s.server_key for c in choices.values() if (s := self.sides.get(c.side))]
-        return len(keys) > 1 and len(set(keys)) == 1
+    def shared_turn(self, choices: Mapping[Slot, PaneChoice]) -> str | None:
+        """Why the chosen panes run one after the other ("one server", or "one
+        machine" for two servers on it); None: they run together. May look a
+        server's host name up."""
+        sides = [s for c in choices.values() if (s := self.sides.get(c.side))]
+        if len(sides) < 2 or len({s.turn_key for s in sides}) > 1:
+            return None
+        return "one server" if len({s.server_key for s in sides}) == 1 else "one machine"
 
     # -- resources, store, renderer --------------------------------------------------
 
@@ -514,6 +518,8 @@ class ComparisonEngine:
 
         host = await self._host_summary()
         renderer = self.renderer()
+        for spec in specs:  # may look a server's host name up
+            await asyncio.to_thread(spec.side.on_this_machine)
         tasks = [
             asyncio.create_task(
                 execute_run(
@@ -524,7 +530,7 @@ class ComparisonEngine:
                         host=host,
                         renderer=renderer,
                         listener=track,
-                        turn=self._turns.setdefault(spec.side.server_key, asyncio.Lock()),
+                        turn=self._turns.setdefault(spec.side.turn_key, asyncio.Lock()),
                         turn_holder=self._turn_holder,
                         turn_sides=self._turn_sides,
                         peaks=self._peaks,

@@ -94,6 +94,8 @@ class RouterSide(LocalSide):
     def turn_reason(self, holder: Side | None) -> str:
         if isinstance(holder, RouterSide) and holder.router_name != self.router_name:
             return self.router.turn_reason(self.router_name, holder.router_name)
+        if holder is not None and holder.server_key != self.server_key:
+            return super().turn_reason(holder)
         return "one llama-server, in turn"
 
     def request(self, choice: PaneChoice, prompt: str) -> GenerationRequest:

@@ -4,7 +4,8 @@
 whichever front end asked for it:
 
 1. it waits for its turn on the side's server (two panes on one llama-server
-   take turns, so each gets the server's whole speed), saying so;
+   take turns, so each gets the server's whole speed; so do servers on one
+   machine, see :attr:`~.sides.Side.turn_key`), saying so;
 2. it records the run as "running", with the model identity, the settings as
    sent and the host;
 3. every event is folded into a :class:`~.record.RunAccumulator` and handed to
@@ -134,13 +135,13 @@ class RunContext:
     renderer: SvgRenderer | None
     listener: Listener
     turn: asyncio.Lock
-    """Held while generating: the side's server serves one run at a time."""
+    """Held while generating: one run at a time per :attr:`~.sides.Side.turn_key`."""
     turn_holder: dict[str, Slot]
-    """Which slot holds each server's turn (for "waiting for the left pane")."""
+    """Which slot holds each turn (for "waiting for the left pane")."""
     peaks: list[PeakRam]
     """Where the engine's resource samples go while runs stream."""
     turn_sides: dict[str, Side] = field(default_factory=dict)
-    """Which side holds each server's turn (for :meth:`~.sides.Side.turn_reason`)."""
+    """Which side holds each turn (for :meth:`~.sides.Side.turn_reason`)."""
     sample_now: Callable[[], Awaitable[None]] | None = None
     """Takes one resource sample into :attr:`peaks` (for a run that ended before any)."""
 
@@ -220,18 +221,18 @@ async def execute_run(spec: RunSpec, ctx: RunContext) -> RunResult:
     """
     side = spec.side
     if ctx.turn.locked():
-        holder = ctx.turn_holder.get(side.server_key)
+        holder = ctx.turn_holder.get(side.turn_key)
         who = f"the {holder} pane" if holder and holder != spec.slot else "another run"
-        reason = side.turn_reason(ctx.turn_sides.get(side.server_key))
+        reason = side.turn_reason(ctx.turn_sides.get(side.turn_key))
         ctx.listener(RunQueued(spec.slot, f"waiting for {who}: {reason}"))
     async with ctx.turn:
-        ctx.turn_holder[side.server_key] = spec.slot
-        ctx.turn_sides[side.server_key] = side
+        ctx.turn_holder[side.turn_key] = spec.slot
+        ctx.turn_sides[side.turn_key] = side
         try:
             return await _execute(spec, ctx)
         finally:
-            ctx.turn_holder.pop(side.server_key, None)
-            ctx.turn_sides.pop(side.server_key, None)
+            ctx.turn_holder.pop(side.turn_key, None)
+            ctx.turn_sides.pop(side.turn_key, None)
 
 
 async def _execute(spec: RunSpec, ctx: RunContext) -> RunResult:

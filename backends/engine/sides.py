@@ -54,6 +54,12 @@ def gguf_facts(info: GGUFInfo) -> dict[str, Any]:
     return facts
 
 
+THIS_MACHINE = "this machine"
+"""The :attr:`Side.turn_key` of every server on this machine."""
+MACHINE_TURN = "two servers on this machine, in turn"
+"""Why a run waits for a run on another server of this machine."""
+
+
 class ServerHandle:
     """The llama-server a side owns, as a front end may use it: start, stop,
     restart, its status and its log (never its internals)."""
@@ -118,12 +124,34 @@ class Side:
     kind: BackendKind
     backend: ModelBackend
     server_key: str
-    """Runs whose sides share this key run one after the other (one server)."""
+    """The server its runs go to: runs of sides with one key run one after the other."""
+    server_url: str | None = None
+    """Where a server this side does not own listens (to tell whether it is on this machine)."""
     server: ServerHandle | None = None
     """The llama-server this side owns, if it owns one."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self._on_this_machine: bool | None = None
+
+    def on_this_machine(self) -> bool:
+        """Whether its server runs here: one it owns, or a ``server_url`` whose host is
+        this machine. Looks a host name up the first time: call it off the event loop."""
+        if self._on_this_machine is None:
+            from pelican_tui.backends.resource_sampler import on_this_machine
+
+            url = self.server_url
+            self._on_this_machine = self.server is not None or (
+                url is not None and on_this_machine(url)
+            )
+        return self._on_this_machine
+
+    @property
+    def turn_key(self) -> str:
+        """Runs whose sides share this key run one after the other: the runs of one
+        server, and of every server on this machine, which share its cores and memory
+        (two at once would each be timed at a fraction of its speed)."""
+        return THIS_MACHINE if self.on_this_machine() else self.server_key
 
     # -- what a front end reads ------------------------------------------------------
 
@@ -153,7 +181,9 @@ class Side:
 
     def turn_reason(self, holder: Side | None) -> str:
         """Why a run of this side waits while ``holder``'s run (None: unknown) has the
-        server's turn."""
+        turn (see :attr:`turn_key`)."""
+        if holder is not None and holder.server_key != self.server_key:
+            return MACHINE_TURN
         return f"one {self.label} server, in turn"
 
     # -- what the engine uses --------------------------------------------------------
@@ -228,6 +258,7 @@ class LocalSide(Side):
         self.attached = plan.mode == "attach"
         self.kind = "openai" if self.attached else "local"
         self.server_key = f"url:{plan.url}" if self.attached else "llama-server"
+        self.server_url = plan.url if self.attached else None
         if self.openai.server is not None:
             self.server = ServerHandle(self.openai.server)
         self.model_file: Path | None = plan.model_path
@@ -399,6 +430,7 @@ class RemoteSide(Side):
         )
         self.backend = self.openai
         self.server_key = f"url:{url}"
+        self.server_url = url
 
     @property
     def can_check(self) -> bool:
@@ -601,7 +633,9 @@ def make_local_backend(
 __all__ = [
     "CLAUDE",
     "LOCAL",
+    "MACHINE_TURN",
     "REMOTE",
+    "THIS_MACHINE",
     "ClaudeSide",
     "LocalSide",
     "PaneChoice",

@@ -256,7 +256,8 @@ class _Batch:
         batch = [(step, plan) for step in steps for plan in plans]
         for index, (step, plan) in enumerate(batch, start=1):
             self._current = step, plan
-            how = "in turn (one server)" if self.engine.same_server(plan.choices) else "together"
+            turn = self.engine.shared_turn(plan.choices)
+            how = f"in turn ({turn})" if turn else "together"
             who = " and ".join(
                 f"{c.side} ({'on' if c.thinking else 'off'})" for c in plan.choices.values()
             )

@@ -1,0 +1,85 @@
+"""Servers on this machine take turns: two at once share its cores and memory, and
+each would be timed at a fraction of its speed (two llama-servers with ``-t 2`` on
+these 2 cores fell from ~90 to 0.5 tokens/s together). A spawned llama-server and a
+``remote`` on localhost (an Ollama, an LM Studio) are two such servers."""
+
+from __future__ import annotations
+
+import socket
+import time
+from typing import Any
+
+import psutil
+from _dialect_servers import VllmServer
+from _server_support import server_binary, tiny_model
+
+from pelican_tui.backends.engine.comparison import ComparisonEngine
+from pelican_tui.backends.engine.sides import MACHINE_TURN, PaneChoice
+from pelican_tui.backends.engine.updates import RunEnded, RunQueued, RunStarted
+from pelican_tui.backends.llama.prepare import Prepared
+from pelican_tui.backends.resource_sampler import on_this_machine
+from pelican_tui.backends.settings import load_settings
+
+
+def test_a_url_is_on_this_machine_by_its_address() -> None:
+    assert on_this_machine("http://127.0.0.1:8080")
+    assert on_this_machine("http://localhost:11434/v1")
+    assert on_this_machine("http://[::1]:1234")
+    assert on_this_machine("127.0.0.2:9")  # no scheme, as a person may type it
+    own = [
+        entry.address
+        for entries in psutil.net_if_addrs().values()
+        for entry in entries
+        if entry.family == socket.AF_INET and not entry.address.startswith("127.")
+    ]
+    for address in own:  # this machine's own interfaces (a LAN address)
+        assert on_this_machine(f"http://{address}:8080"), address
+    assert not on_this_machine("http://192.0.2.1:8080")  # TEST-NET-1: elsewhere
+    assert not on_this_machine("http://no-such-host.invalid:8080")
+
+
+def test_the_engine_runs_sides_elsewhere_together() -> None:
+    settings = load_settings(
+        {
+            "local": {"model": tiny_model(), "context": 2048},
+            "remote": {"url": "http://192.0.2.1:8080"},
+        }
+    )
+    engine = ComparisonEngine(settings, Prepared(server_binary(), "cache"))
+    local_remote = {"left": PaneChoice("local", False), "right": PaneChoice("remote", False)}
+    assert engine.shared_turn(local_remote) is None
+    loopback = load_settings({**settings.model_dump(), "remote": {"url": "http://127.0.0.1:9"}})
+    assert (
+        ComparisonEngine(loopback, Prepared(server_binary(), "cache")).shared_turn(local_remote)
+        == "one machine"
+    )
+
+
+async def test_a_spawned_llama_server_and_a_server_on_localhost_take_turns() -> None:
+    updates: list[tuple[float, Any]] = []
+    with VllmServer() as remote:
+        settings = load_settings(
+            {
+                "local": {"model": tiny_model(), "context": 2048, "max_tokens": 40, "seed": 3},
+                "remote": {"url": remote.url},
+            }
+        )
+        engine = ComparisonEngine(settings, Prepared(server_binary(), "cache"))
+        try:
+            status = await engine.start_local()
+            assert status.ready, status
+            choices = {"left": PaneChoice("local", False), "right": PaneChoice("remote", False)}
+            outcome = await engine.run_comparison(
+                "Draw a pelican.", choices, lambda u: updates.append((time.monotonic(), u))
+            )
+        finally:
+            await engine.close()
+    assert outcome.session_id is not None
+    queued = [u for _, u in updates if isinstance(u, RunQueued)]
+    assert [q.slot for q in queued] == ["right"], queued
+    assert queued[0].reason == f"waiting for the left pane: {MACHINE_TURN}"
+    left_end = next(t for t, u in updates if isinstance(u, RunEnded) and u.slot == "left")
+    right_start = next(t for t, u in updates if isinstance(u, RunStarted) and u.slot == "right")
+    assert left_end <= right_start, "the remote run started while the local one streamed"
+    ended = {u.slot: u.result.outcome for _, u in updates if isinstance(u, RunEnded)}
+    assert ended == {"left": "finished", "right": "finished"}
