@@ -83,3 +83,23 @@ async def test_a_spawned_llama_server_and_a_server_on_localhost_take_turns() -> 
     assert left_end <= right_start, "the remote run started while the local one streamed"
     ended = {u.slot: u.result.outcome for _, u in updates if isinstance(u, RunEnded)}
     assert ended == {"left": "finished", "right": "finished"}
+
+
+async def test_the_app_says_why_the_remote_pane_waits_at_80x24() -> None:
+    """The waiting pane says why, and the pane on screen names it as waiting."""
+    from _app_support import make_app, server_ready, wait_for
+
+    with VllmServer() as remote:
+        app = make_app(start_server=True, overrides={"remote": {"url": remote.url}})
+        async with app.run_test(size=(80, 24)) as pilot:
+            await server_ready(pilot)
+            await pilot.press("w", "b", "w")  # the right pane, hidden at 80 columns: remote
+            assert app.choices["right"].side == "remote"
+            await pilot.press("r")
+            right = app.pane("right")
+            assert await wait_for(pilot, lambda: right.status == "waiting", 30)
+            assert f"waiting for the left pane: {MACHINE_TURN}" in right.stats_line()
+            assert app.pane("left").border_subtitle == "w: show 2 (waiting)"
+            assert await wait_for(pilot, lambda: right.state == "finished", 90)
+            assert app.pane("left").state == "finished"
+            assert app.pane("left").border_subtitle == "w: show 2 (finished)"

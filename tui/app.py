@@ -391,7 +391,7 @@ class PelicanApp(Voting):
             pane = self.pane(slot)
             pane.set_class(narrow and slot != self.active, "-hidden")
             subtitle = (
-                f"w: show {'2' if other == 'right' else '1'} ({self.pane(other).state})"
+                f"w: show {'2' if other == 'right' else '1'} ({self.pane(other).status})"
                 if narrow and slot == self.active
                 else ""
             )
@@ -782,6 +782,7 @@ class PelicanApp(Voting):
         elif isinstance(update, RunQueued):
             self.pane(update.slot).queue(update.reason)
             self._start_clock()
+            self._on_resize_layout()
         elif isinstance(update, SessionStarted):
             self.session_id = update.session_id
         elif isinstance(update, RunRefused):

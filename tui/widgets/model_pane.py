@@ -184,6 +184,11 @@ class ModelPane(Vertical, KeptLines):
         if self._timer is not None:
             self._timer.resume()
 
+    @property
+    def status(self) -> str:
+        """Its state in a word, "waiting" for a run that waits for its turn."""
+        return "waiting" if self.state == "running" and self._queued else self.state
+
     def queue(self, reason: str) -> None:
         """The run waits for its turn (another pane has the server): say why until it starts."""
         self.begin()
