@@ -78,8 +78,9 @@ class Workload:
         )
         return env
 
-    def settings(self) -> Settings:
-        """The settings pelican-tui builds from :meth:`cli_flags` and :meth:`env`."""
+    def settings(self, **sections: dict[str, Any]) -> Settings:
+        """The settings pelican-tui builds from :meth:`cli_flags` and :meth:`env`
+        (with ``sections`` added, e.g. ``remote={"url": ...}``)."""
         local: dict[str, Any] = {
             "context": self.context,
             "extra_args": self.server_args,
@@ -89,7 +90,7 @@ class Workload:
             local["model"] = self.model
         if self.threads is not None:
             local["threads"] = self.threads
-        return load_settings({"local": local, "claude": {"enabled": False}})
+        return load_settings({"local": local, "claude": {"enabled": False}, **sections})
 
     def server_command(self, port: int) -> list[str]:
         """llama-server's command line exactly as pelican-tui builds it.
