@@ -217,7 +217,8 @@ async def execute_run(spec: RunSpec, ctx: RunContext) -> RunResult:
     """Run ``spec`` and record it (see the module doc).
 
     Backend failures are a "failed" result, not an exception. Cancelling the
-    calling task records the run as "cancelled" and re-raises.
+    calling task records the run as "cancelled" and re-raises; while it waits for
+    its turn, nothing is recorded (it never started) and its RunEnded says so.
     """
     side = spec.side
     if ctx.turn.locked():
@@ -225,14 +226,21 @@ async def execute_run(spec: RunSpec, ctx: RunContext) -> RunResult:
         who = f"the {holder} pane" if holder and holder != spec.slot else "another run"
         reason = side.turn_reason(ctx.turn_sides.get(side.turn_key))
         ctx.listener(RunQueued(spec.slot, f"waiting for {who}: {reason}"))
-    async with ctx.turn:
-        ctx.turn_holder[side.turn_key] = spec.slot
-        ctx.turn_sides[side.turn_key] = side
-        try:
-            return await _execute(spec, ctx)
-        finally:
-            ctx.turn_holder.pop(side.turn_key, None)
-            ctx.turn_sides.pop(side.turn_key, None)
+    try:
+        await ctx.turn.acquire()
+    except asyncio.CancelledError:  # while it waited: never started, nothing recorded
+        acc = RunAccumulator()
+        acc.cancel()
+        ctx.listener(RunEnded(spec.slot, _result(spec, None, acc, PeakRam(), _Recorder(None))))
+        raise
+    ctx.turn_holder[side.turn_key] = spec.slot
+    ctx.turn_sides[side.turn_key] = side
+    try:
+        return await _execute(spec, ctx)
+    finally:
+        ctx.turn_holder.pop(side.turn_key, None)
+        ctx.turn_sides.pop(side.turn_key, None)
+        ctx.turn.release()
 
 
 async def _execute(spec: RunSpec, ctx: RunContext) -> RunResult:

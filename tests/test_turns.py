@@ -1,10 +1,13 @@
-"""Servers on this machine take turns: two at once share its cores and memory, and
-each would be timed at a fraction of its speed (two llama-servers with ``-t 2`` on
-these 2 cores fell from ~90 to 0.5 tokens/s together). A spawned llama-server and a
-``remote`` on localhost (an Ollama, an LM Studio) are two such servers."""
+"""Runs take turns on one server, and on the servers of one machine: two at once
+share its cores and memory, and each would be timed at a fraction of its speed
+(``bench/machine_turns.py``: 0.32x on the real shape, 0.02x on the stand-in). A
+spawned llama-server and a ``remote`` on localhost (an Ollama, an LM Studio) are
+two such servers. A run cancelled while it waits for its turn ends, unrecorded."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import socket
 import time
 from typing import Any
@@ -15,7 +18,7 @@ from _server_support import server_binary, tiny_model
 
 from pelican_tui.backends.engine.comparison import ComparisonEngine
 from pelican_tui.backends.engine.sides import MACHINE_TURN, PaneChoice
-from pelican_tui.backends.engine.updates import RunEnded, RunQueued, RunStarted
+from pelican_tui.backends.engine.updates import RunEnded, RunProgress, RunQueued, RunStarted
 from pelican_tui.backends.llama.prepare import Prepared
 from pelican_tui.backends.resource_sampler import on_this_machine
 from pelican_tui.backends.settings import load_settings
@@ -103,3 +106,49 @@ async def test_the_app_says_why_the_remote_pane_waits_at_80x24() -> None:
             assert await wait_for(pilot, lambda: right.state == "finished", 90)
             assert app.pane("left").state == "finished"
             assert app.pane("left").border_subtitle == "w: show 2 (finished)"
+
+
+async def test_a_run_cancelled_while_it_waits_ends_as_cancelled() -> None:
+    """Thinking on and off on one llama-server: cancelled while the left pane streams,
+    the waiting right pane ends too (it said "waiting for the left pane" for ever)."""
+    settings = load_settings({"local": {"model": tiny_model(), "context": 2048, "seed": 3}})
+    engine = ComparisonEngine(settings, Prepared(server_binary(), "cache"))
+    updates: list[Any] = []
+    comparison: list[asyncio.Task[Any]] = []
+
+    def listener(update: Any) -> None:
+        updates.append(update)
+        if isinstance(update, RunProgress) and update.slot == "left" and update.acc.answer_text:
+            comparison[0].cancel()
+
+    try:
+        assert (await engine.start_local()).ready
+        choices = {"left": PaneChoice("local", True), "right": PaneChoice("local", False)}
+        comparison.append(
+            asyncio.ensure_future(engine.run_comparison("Draw a pelican.", choices, listener))
+        )
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait_for(asyncio.shield(comparison[0]), 60)
+    finally:
+        await engine.close()
+    assert comparison[0].cancelled()
+    assert [u.slot for u in updates if isinstance(u, RunQueued)] == ["right"]
+    assert not any(isinstance(u, RunStarted) and u.slot == "right" for u in updates)
+    ended = {u.slot: u.result for u in updates if isinstance(u, RunEnded)}
+    assert ended["left"].outcome == ended["right"].outcome == "cancelled"
+    assert ended["right"].run_id is None
+
+
+async def test_the_app_ends_a_waiting_pane_on_cancel() -> None:
+    from _app_support import make_app, server_ready, wait_for
+
+    app = make_app(start_server=True)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await server_ready(pilot)
+        await pilot.press("r")
+        right = app.pane("right")
+        assert await wait_for(pilot, lambda: right.status == "waiting", 30)
+        await pilot.press("c")
+        assert await wait_for(pilot, lambda: right.state == "cancelled", 10), right.stats_line()
+        assert "waiting" not in right.stats_line()
+        assert app.pane("left").state == "cancelled"
