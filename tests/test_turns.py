@@ -152,3 +152,27 @@ async def test_the_app_ends_a_waiting_pane_on_cancel() -> None:
         assert await wait_for(pilot, lambda: right.state == "cancelled", 10), right.stats_line()
         assert "waiting" not in right.stats_line()
         assert app.pane("left").state == "cancelled"
+
+
+async def test_a_pane_is_titled_for_the_run_in_it_until_that_ends() -> None:
+    """b (or t) while a pane runs chooses its next run: the pane goes on naming the
+    model that writes in it (it was retitled "claude" over the local model's text)."""
+    from _app_support import make_app, server_ready, wait_for
+
+    app = make_app(start_server=True)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await server_ready(pilot)
+        left = app.pane("left")
+        running_title = str(left.border_title)
+        await pilot.press("r")
+        assert await wait_for(pilot, lambda: left.state == "running", 10)
+        await pilot.press("b", "b")  # local thinking off, then Claude
+        assert app.choices["left"].side == "claude"
+        assert str(left.border_title) == running_title
+        assert left.choice.side == "local" and left.choice.thinking
+        assert "think on" in left.stats_line()
+        done = ("finished", "failed", "cancelled")
+        assert await wait_for(pilot, lambda: app.pane("right").state in done, 90)
+        await pilot.pause(0.2)
+        assert str(left.border_title).startswith("1 claude"), left.border_title
+        assert left.choice == app.choices["left"]

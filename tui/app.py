@@ -442,10 +442,31 @@ class PelicanApp(Voting):
 
     def _describe_panes(self) -> None:
         for slot in SLOTS:
-            self._describe_pane(slot)
+            pane = self.pane(slot)
+            self._describe_pane(slot, pane.choice if pane.state == "running" else None)
 
-    def _describe_pane(self, slot: Slot) -> None:
-        choice = self.choices[slot]
+    def _choose(self, slot: Slot, choice: PaneChoice) -> bool:
+        """Make ``choice`` the pane's next run. Returns whether the pane shows it now:
+        a pane that runs is titled for its run until that ends (:meth:`_show_next`)."""
+        self.choices[slot] = choice
+        if self.pane(slot).state == "running":
+            return False
+        self._describe_pane(slot)
+        return True
+
+    def _show_next(self) -> None:
+        """Title each idle pane for its next run, where a key changed it mid-run."""
+        for slot in SLOTS:
+            pane = self.pane(slot)
+            if pane.state != "running" and pane.choice != self.choices[slot]:
+                self._describe_pane(slot)
+                problem = self._problem_line(self.choices[slot])
+                if problem:
+                    pane.show_problem(problem)
+
+    def _describe_pane(self, slot: Slot, choice: PaneChoice | None = None) -> None:
+        """Title the pane for ``choice`` (None: its next run's, :attr:`choices`)."""
+        choice = choice or self.choices[slot]
         pane = self.pane(slot)
         pane.choice = choice
         if self._engine is None and self._first_view is not None:  # the first frame
@@ -670,8 +691,10 @@ class PelicanApp(Voting):
         steps = steps or plan_batch([NamedPrompt("prompt", self.prompt)], 1)
         self._comparisons += 1
         number = self._comparisons
-        for slot in choices:
+        for slot, choice in choices.items():
             self._pane_run[slot] = number
+            if self.pane(slot).choice != choice:  # changed mid-run (t, b, e)
+                self._describe_pane(slot, choice)
         if len(choices) > 1:
             self._series = number
         blind = self.blind and len(choices) > 1
@@ -728,6 +751,7 @@ class PelicanApp(Voting):
             with contextlib.suppress(NoMatches):
                 self.show_blind()
                 self.show_modes()
+                self._show_next()
 
     def _draw_update(self, update: Any) -> None:
         """Draw one engine update (see :mod:`pelican_tui.backends.engine.run`)."""
@@ -902,8 +926,7 @@ class PelicanApp(Voting):
         if side is None or not side.backend.capabilities.supports_thinking:
             self.notify(f"Pane {number}'s model has no thinking switch.", timeout=4)
             return
-        self.choices[slot] = replace(self.choices[slot], thinking=not self.choices[slot].thinking)
-        self._describe_pane(slot)
+        self._choose(slot, replace(self.choices[slot], thinking=not self.choices[slot].thinking))
         state = "on" if self.choices[slot].thinking else "off"
         self.notify(f"Thinking {state} in pane {number} ({side.label}), from the next run.",
                     timeout=3)  # fmt: skip
@@ -918,8 +941,7 @@ class PelicanApp(Voting):
             choice = self.choices[slot]
             current = choice.effort or self.settings.claude.effort
             effort = EFFORTS[(EFFORTS.index(current) + 1) % len(EFFORTS)]
-            self.choices[slot] = replace(choice, effort=effort)
-            self._describe_pane(slot)
+            self._choose(slot, replace(choice, effort=effort))
             changed.append(f"{side.label} effort: {effort}")
         self.notify("; ".join(changed) or "No pane's backend has effort levels.", timeout=3)
 
@@ -932,9 +954,13 @@ class PelicanApp(Voting):
         exact = [i for i in same if choices[i].thinking == current.thinking]
         index = (exact or same or [-1])[0]
         new = choices[(index + 1) % len(choices)]
-        self.choices[slot] = new
-        self._describe_pane(slot)
-        self.pane(slot).show_problem(self._problem_line(new))
+        if self._choose(slot, new):
+            self.pane(slot).show_problem(self._problem_line(new))
+        else:
+            number = "1" if slot == "left" else "2"
+            title = self.engine.header(new, number).title.removeprefix(f"{number} ")
+            think = "thinking on" if new.thinking else "thinking off"
+            self.notify(f"Pane {number}: {title}, {think}, from the next run.", timeout=3)
         side = self.engine.side(new.side)
         if side is not None and side.can_check:
             self.check_side(side)
