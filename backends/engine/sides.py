@@ -125,8 +125,6 @@ class Side:
     backend: ModelBackend
     server_key: str
     """The server its runs go to: runs of sides with one key run one after the other."""
-    server_url: str | None = None
-    """Where a server this side does not own listens (to tell whether it is on this machine)."""
     server: ServerHandle | None = None
     """The llama-server this side owns, if it owns one."""
 
@@ -135,16 +133,14 @@ class Side:
         self._on_this_machine: bool | None = None
 
     def on_this_machine(self) -> bool:
-        """Whether its server runs here: one it owns, or a ``server_url`` whose host is
-        this machine. Looks a host name up the first time: call it off the event loop."""
+        """Whether its server runs here (:meth:`_server_here`, asked once). May look a
+        host name up: call it off the event loop the first time."""
         if self._on_this_machine is None:
-            from pelican_tui.backends.resource_sampler import on_this_machine
-
-            url = self.server_url
-            self._on_this_machine = self.server is not None or (
-                url is not None and on_this_machine(url)
-            )
+            self._on_this_machine = self._server_here()
         return self._on_this_machine
+
+    def _server_here(self) -> bool:
+        return self.server is not None  # one it owns
 
     @property
     def turn_key(self) -> str:
@@ -258,7 +254,6 @@ class LocalSide(Side):
         self.attached = plan.mode == "attach"
         self.kind = "openai" if self.attached else "local"
         self.server_key = f"url:{plan.url}" if self.attached else "llama-server"
-        self.server_url = plan.url if self.attached else None
         if self.openai.server is not None:
             self.server = ServerHandle(self.openai.server)
         self.model_file: Path | None = plan.model_path
@@ -268,6 +263,11 @@ class LocalSide(Side):
     @property
     def can_check(self) -> bool:
         return self.attached
+
+    def _server_here(self) -> bool:
+        return super()._server_here() or (
+            self.attached and self.plan.url is not None and url_on_this_machine(self.plan.url)
+        )
 
     async def check(self) -> BackendStatus:
         if not self.attached:
@@ -430,11 +430,13 @@ class RemoteSide(Side):
         )
         self.backend = self.openai
         self.server_key = f"url:{url}"
-        self.server_url = url
 
     @property
     def can_check(self) -> bool:
         return True
+
+    def _server_here(self) -> bool:
+        return url_on_this_machine(self.settings.remote.url or "")
 
     async def check(self) -> BackendStatus:
         return await self.openai.probe()
@@ -590,6 +592,13 @@ def _any_port(flags: list[str]) -> list[str]:
         if flag == "--port":
             out[i + 1] = "0"
     return out
+
+
+def url_on_this_machine(url: str) -> bool:
+    """Whether ``url``'s server runs on this machine (psutil is imported only then)."""
+    from pelican_tui.backends.resource_sampler import on_this_machine
+
+    return on_this_machine(url)
 
 
 def existing_file(path: object) -> Path | None:
