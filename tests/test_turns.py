@@ -24,6 +24,12 @@ from pelican_tui.backends.resource_sampler import on_this_machine
 from pelican_tui.backends.settings import load_settings
 
 
+def _elsewhere() -> str:
+    """A documentation address (RFC 5737) that is not one of this machine's own."""
+    own = {e.address for entries in psutil.net_if_addrs().values() for e in entries}
+    return next(a for a in ("192.0.2.1", "198.51.100.7", "203.0.113.9") if a not in own)
+
+
 def test_a_url_is_on_this_machine_by_its_address() -> None:
     assert on_this_machine("http://127.0.0.1:8080")
     assert on_this_machine("http://localhost:11434/v1")
@@ -37,25 +43,24 @@ def test_a_url_is_on_this_machine_by_its_address() -> None:
     ]
     for address in own:  # this machine's own interfaces (a LAN address)
         assert on_this_machine(f"http://{address}:8080"), address
-    assert not on_this_machine("http://192.0.2.1:8080")  # TEST-NET-1: elsewhere
+    assert not on_this_machine(f"http://{_elsewhere()}:8080")
     assert not on_this_machine("http://no-such-host.invalid:8080")
 
 
-def test_the_engine_runs_sides_elsewhere_together() -> None:
-    settings = load_settings(
-        {
-            "local": {"model": tiny_model(), "context": 2048},
-            "remote": {"url": "http://192.0.2.1:8080"},
-        }
-    )
-    engine = ComparisonEngine(settings, Prepared(server_binary(), "cache"))
-    local_remote = {"left": PaneChoice("local", False), "right": PaneChoice("remote", False)}
-    assert engine.shared_turn(local_remote) is None
-    loopback = load_settings({**settings.model_dump(), "remote": {"url": "http://127.0.0.1:9"}})
-    assert (
-        ComparisonEngine(loopback, Prepared(server_binary(), "cache")).shared_turn(local_remote)
-        == "one machine"
-    )
+def test_sides_take_turns_by_where_their_servers_run() -> None:
+    def shared_turn(local: dict[str, Any], remote_url: str) -> str | None:
+        settings = load_settings({"local": local, "remote": {"url": remote_url}})
+        engine = ComparisonEngine(settings, Prepared(server_binary(), "cache"))
+        choices = {"left": PaneChoice("local", False), "right": PaneChoice("remote", False)}
+        return engine.shared_turn(choices)
+
+    spawned = {"model": tiny_model(), "context": 2048}
+    elsewhere = f"http://{_elsewhere()}:8080"
+    assert shared_turn(spawned, elsewhere) is None  # on another machine: together
+    assert shared_turn(spawned, "http://127.0.0.1:9") == "one machine"
+    assert shared_turn({"url": "http://localhost:8081"}, "http://127.0.0.1:9") == "one machine"
+    assert shared_turn({"url": elsewhere}, "http://127.0.0.1:9") is None
+    assert shared_turn({"url": "http://127.0.0.1:9"}, "http://127.0.0.1:9") == "one server"
 
 
 async def test_a_spawned_llama_server_and_a_server_on_localhost_take_turns() -> None:
