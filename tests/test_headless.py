@@ -686,10 +686,12 @@ def test_a_private_set_runs_every_prompt_and_leaves_no_text_in_the_output(
 # --------------------------------------------------------------------------- Ctrl-C
 
 
-@pytest.mark.slow
-def test_ctrl_c_cancels_cleanly_and_stops_the_server(
-    tmp_path: Path, env: pytest.MonkeyPatch
-) -> None:
+def _stop_run(
+    tmp_path: Path, env: pytest.MonkeyPatch, signals: list[signal.Signals]
+) -> tuple[int, str, str, Path, float]:
+    """``pelican-tui run --samples 2`` against a slow Claude, sent ``signals`` (10 ms
+    apart) once Claude's request is in flight: (exit status, stdout, stderr, --out,
+    seconds from the first signal to the exit)."""
     with AnthropicTestServer(scenario="slow", chunk_delay_s=0.5) as claude_server:
         use_claude(env, claude_server)
         out_dir = tmp_path / "out"
@@ -715,18 +717,27 @@ def test_ctrl_c_cancels_cleanly_and_stops_the_server(
                 preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
             )
             try:
-                # Claude streams for ~20 s; interrupt once its request is in flight.
+                # Claude streams for ~20 s; stop it once its request is in flight.
                 assert claude_server.wait_for_requests(1, timeout_s=120), err_file.read_text()
-                interrupted_at = time.monotonic()
-                proc.send_signal(signal.SIGINT)
+                stopped_at = time.monotonic()
+                for signum in signals:
+                    proc.send_signal(signum)
+                    time.sleep(0.01)
                 out, _ = proc.communicate(timeout=30)
             finally:
                 if proc.poll() is None:
                     proc.kill()
                     proc.wait()
-    err = err_file.read_text()
-    took = time.monotonic() - interrupted_at
-    assert proc.returncode == 130, err
+    took = time.monotonic() - stopped_at
+    return proc.returncode, out, err_file.read_text(), out_dir, took
+
+
+@pytest.mark.slow
+def test_ctrl_c_cancels_cleanly_and_stops_the_server(
+    tmp_path: Path, env: pytest.MonkeyPatch
+) -> None:
+    code, out, err, out_dir, took = _stop_run(tmp_path, env, [signal.SIGINT])
+    assert code == 130, err
     assert took < 15, f"Ctrl-C took {took:.1f} s"
     pid = server_pid(err)
     assert wait_until(lambda: not pid_alive(pid), 5), "llama-server survived Ctrl-C"
@@ -741,6 +752,34 @@ def test_ctrl_c_cancels_cleanly_and_stops_the_server(
     assert summary["totals"]["cancelled"] >= 1
     assert (out_dir / f"session-{session.id}" / "session.json").is_file()
     assert "cancelled" in out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("signals", "code", "said"),
+    [
+        pytest.param([signal.SIGINT, signal.SIGINT], 130, "interrupted", id="ctrl-c-twice"),
+        pytest.param([signal.SIGHUP], 129, "hung up", id="hang-up"),
+    ],
+)
+def test_a_second_ctrl_c_or_a_hang_up_still_leaves_a_true_summary(
+    tmp_path: Path, env: pytest.MonkeyPatch, signals: list[signal.Signals], code: int, said: str
+) -> None:
+    """Ctrl-C twice skipped the summary (summary.json said "running", no table), and a
+    hang-up (the terminal or ssh closing) killed the batch with nothing written."""
+    exit_code, out, err, out_dir, _ = _stop_run(tmp_path, env, signals)
+    assert exit_code == code, err
+    assert "Traceback" not in err
+    pid = server_pid(err)
+    assert wait_until(lambda: not pid_alive(pid), 5), "llama-server survived"
+    summary = json.loads((out_dir / "summary.json").read_text())
+    assert summary["status"] == said and summary["exit_code"] == code
+    [session] = summary["sessions"]
+    exported = (out_dir / f"session-{session['id']}" / "session.json").is_file()
+    assert exported == (session["export_dir"] is not None)
+    if not exported:  # the second Ctrl-C came before its export began
+        assert any("sessions export" in note for note in session["notes"])
+    assert "runs finished" in out
 
 
 def test_the_headless_module_does_not_import_textual() -> None:

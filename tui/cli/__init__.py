@@ -81,6 +81,9 @@ def build_parser() -> Parser:
 def main(argv: list[str] | None = None) -> int:
     try:
         return _main(argv)
+    except KeyboardInterrupt:  # Ctrl-C before a command handles it (while importing)
+        print("\ninterrupted", file=sys.stderr)
+        return Exit.INTERRUPTED
     except BrokenPipeError:
         # The reader went away (`pelican-tui leaderboard --json | head`): no traceback,
         # and none at exit either when Python flushes stdout into the closed pipe.

@@ -59,9 +59,11 @@ Exit status
     3    the local model could not start: no llama-server, the model file is
          missing or unreadable, llama-server failed to load it, or the
          ``--url`` server cannot be reached
-    130  interrupted (Ctrl-C); 143: terminated (SIGTERM). Finished sessions are
-         kept and exported, runs in flight are saved as "cancelled",
-         llama-server is stopped.
+    130  interrupted (Ctrl-C); 143: terminated (SIGTERM); 129: hung up (SIGHUP:
+         the terminal or ssh connection closed; not under ``nohup``). Finished
+         sessions are kept and exported, runs in flight are saved as
+         "cancelled", llama-server is stopped. A second Ctrl-C stops the
+         exports too; summary.json still says what was and was not exported.
 """
 
 from __future__ import annotations
@@ -116,6 +118,9 @@ if TYPE_CHECKING:  # imported where used: `pelican-tui run --help` stays quick
 EXIT_RUN_FAILED = 1
 EXIT_LOCAL_MODEL = 3
 EXIT_TERMINATED = 143
+EXIT_HANGUP = 129
+STOP_SIGNALS = {"terminated": EXIT_TERMINATED, "hung up": EXIT_HANGUP}
+"""How a signal that stops the batch is said, and its exit status (128 + its number)."""
 
 # --------------------------------------------------------------------------- the batch
 
@@ -191,6 +196,8 @@ class _Batch:
     """When the batch was made (UTC), for the summary."""
     stopped: str | None = None
     """Why the batch stopped early: a signal ("interrupted", "terminated"), else None."""
+    hurry: bool = False
+    """Ctrl-C again while it cleaned up: exports not yet begun are skipped."""
     fatal: str | None = None
     """Why the batch failed as a whole (the store, summary.json), said once; else None."""
     _current: tuple[BatchStep, ModePlan] | None = None
@@ -204,48 +211,67 @@ class _Batch:
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
         task = asyncio.current_task()
-        terminated = False
+        by_signal: list[str] = []
 
-        def on_sigterm() -> None:
-            nonlocal terminated
-            terminated = True
+        def on_signal(name: str) -> None:
+            if by_signal:  # again, while it cleans up: stop llama-server now, skip exports
+                self.hurry = True
+                if self.engine.local is not None and self.engine.local.server is not None:
+                    self.engine.local.server.kill_now()
+                return
+            by_signal.append(name)
             if task is not None:
                 task.cancel()
 
-        handled = False
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            loop.add_signal_handler(signal.SIGTERM, on_sigterm)
-            handled = True
+        handled = []
+        stops = ((signal.SIGINT, "interrupted"), (signal.SIGTERM, "terminated"))
+        for signum, name in (*stops, (signal.SIGHUP, "hung up")):
+            if signal.getsignal(signum) == signal.SIG_IGN:
+                continue  # ignored when started (`nohup`, a background job): stays so
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(signum, on_signal, name)
+                handled.append(signum)
         code: int = Exit.OK
         try:
             code = await self._run()
         except asyncio.CancelledError:
-            self.stopped = "terminated" if terminated else "interrupted"
-            code = EXIT_TERMINATED if terminated else Exit.INTERRUPTED
+            self.stopped = by_signal[0] if by_signal else "interrupted"
+            code = STOP_SIGNALS.get(self.stopped, Exit.INTERRUPTED)
+        try:
+            await self._clean_up(code)
         finally:
-            self.progress.close()
-            server = self.engine.local.server if self.engine.local is not None else None
-            with contextlib.suppress(Exception):
-                await self.engine.close()
-            if server is not None and self.stopped:
-                self.progress.say("llama-server stopped.")
-            if handled:
+            for signum in handled:
                 with contextlib.suppress(Exception):
-                    loop.remove_signal_handler(signal.SIGTERM)
-        if self.stopped:
-            self.progress.say(
-                f"{PROG}: {self.stopped}; finished sessions are kept, "
-                "runs in flight were saved as cancelled."
-            )
-            # The session in flight: its finished runs are worth having in DIR too.
-            # Their pictures are already stored, so no renderer is needed.
-            for outcome in self.outcomes:
-                if outcome.export_dir is None and outcome.export_error is None:
-                    outcome.notes.append(f"{self.stopped}: runs in flight were saved as cancelled")
-                    with contextlib.suppress(SessionStoreError):
-                        await self._export(outcome, with_renderer=False)
-            self._finish(code)
+                    loop.remove_signal_handler(signum)
         return code
+
+    async def _clean_up(self, code: int) -> None:
+        """Stop llama-server; after a signal, export what the batch has and write the
+        summary (a second Ctrl-C meanwhile skips the exports not begun)."""
+        self.progress.close()
+        server = self.engine.local.server if self.engine.local is not None else None
+        with contextlib.suppress(Exception):
+            await self.engine.close()
+        if server is not None and self.stopped:
+            self.progress.say("llama-server stopped.")
+        if not self.stopped:
+            return
+        self.progress.say(
+            f"{PROG}: {self.stopped}; finished sessions are kept, "
+            "runs in flight were saved as cancelled."
+        )
+        # The session in flight: its finished runs are worth having in DIR too.
+        # Their pictures are already stored, so no renderer is needed.
+        for outcome in self.outcomes:
+            if outcome.export_dir is None and outcome.export_error is None:
+                outcome.notes.append(f"{self.stopped}: runs in flight were saved as cancelled")
+                if self.hurry:
+                    outcome.notes.append(_not_exported(outcome))
+                    self.progress.say(f"  session {outcome.session_id} {_not_exported(outcome)}")
+                    continue
+                with contextlib.suppress(SessionStoreError):
+                    await self._export(outcome, with_renderer=False)
+        self._finish(code)
 
     async def _run(self) -> int:
         started = await self._start_local()
@@ -394,7 +420,22 @@ class _Batch:
 
     def _finish(self, code: int) -> None:
         self._write_summary(code)
-        print_summary(self.stdout, self.outcomes, self.samples, self.out_dir)
+        with contextlib.suppress(OSError):  # hung up: no terminal to print to
+            print_summary(self.stdout, self.outcomes, self.samples, self.out_dir)
+
+    def abandon(self) -> None:
+        """A second Ctrl-C cut the clean-up short: write summary.json (quick) so it
+        says so, naming the sessions left unexported, and nothing else."""
+        self.stopped = self.stopped or "interrupted"
+        left = [o for o in self.outcomes if o.export_dir is None and o.export_error is None]
+        for outcome in left:
+            outcome.notes.append(_not_exported(outcome))
+        self._write_summary(Exit.INTERRUPTED)
+        unexported = ", ".join(str(o.session_id) for o in left)
+        self.progress.say(
+            f"{PROG}: interrupted again; summary.json written"
+            + (f", session(s) {unexported} not exported" if unexported else "")
+        )
 
     def _write_summary(self, code: int | None) -> None:
         facts = BatchFacts(
@@ -418,6 +459,13 @@ class _Batch:
             if self.fatal is None:  # said once, not after every session
                 self.fatal = f"could not write summary.json: {error}"
                 self.progress.say(f"{PROG}: {self.fatal}")
+
+
+def _not_exported(outcome: SessionOutcome) -> str:
+    return (
+        "not exported: interrupted again "
+        f"(pelican-tui sessions export {outcome.session_id} --out DIR)"
+    )
 
 
 def _set_facts(prompt_set: PromptSet) -> dict[str, Any]:
@@ -554,6 +602,7 @@ def _run_claimed(
         except KeyboardInterrupt:  # a second Ctrl-C during clean-up
             if engine.local is not None and engine.local.server is not None:
                 engine.local.server.kill_now()
+            batch.abandon()
             raise
 
 
@@ -584,6 +633,7 @@ def _claude_side(settings: Settings, args: argparse.Namespace) -> tuple[bool, st
 
 __all__ = [
     "EPILOG",
+    "EXIT_HANGUP",
     "EXIT_LOCAL_MODEL",
     "EXIT_RUN_FAILED",
     "EXIT_TERMINATED",
