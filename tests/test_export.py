@@ -130,6 +130,25 @@ def test_export_round_trip(session: Session, tmp_path: Path) -> None:
         assert path.read_bytes() == (out / path.name).read_bytes(), path.name
 
 
+def test_an_empty_working_directory_is_exported_into_in_place(
+    session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--out .`` in an empty folder: it cannot be swapped for a new folder (the rename
+    said "[Errno 22] Invalid argument: '.'"), so it is written in place."""
+    from pelican_tui.backends.export.evidence_folder import write_folder
+
+    for name, write in (
+        ("session", lambda: export_session(session, Path())),
+        ("evidence", lambda: write_folder(Path(), {"index.html": b"<p>ok</p>"})),
+    ):
+        here = tmp_path / name
+        here.mkdir()
+        monkeypatch.chdir(here)
+        write()
+        assert (here / "index.html").is_file() and Path.cwd() == here
+        assert Path("index.html").is_file(), "the working directory is still the folder"
+
+
 def test_run_card_has_what_it_takes_to_reproduce(session: Session, tmp_path: Path) -> None:
     export_session(session, tmp_path / "e")
     card = (tmp_path / "e" / "run-card.md").read_text()

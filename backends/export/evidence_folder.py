@@ -27,7 +27,7 @@ from pelican_tui.backends import locations
 from pelican_tui.backends.export.evidence import Evidence, gather_evidence
 from pelican_tui.backends.export.evidence_data import RATINGS_FORMAT, RATINGS_JSON, data_files
 from pelican_tui.backends.export.evidence_page import render_evidence_html
-from pelican_tui.backends.export.files import ExportError
+from pelican_tui.backends.export.files import ExportError, empty_working_dir
 from pelican_tui.backends.export.pictures import Renderer
 from pelican_tui.backends.ratings.leaderboard import DEFAULT_MIN_VOTES
 from pelican_tui.backends.store.sessions import SessionStore
@@ -71,8 +71,8 @@ def write_folder(out_dir: Path, contents: Mapping[str, bytes]) -> None:
     try:
         if out_dir.exists() and not out_dir.is_dir():
             raise ExportError(f"{out_dir} is a file, not a folder")
-        if out_dir.is_dir() and any(out_dir.iterdir()):
-            if not _earlier_export(out_dir):
+        if (out_dir.is_dir() and any(out_dir.iterdir())) or empty_working_dir(out_dir):
+            if any(out_dir.iterdir()) and not _earlier_export(out_dir):
                 raise ExportError(
                     f"{out_dir} already holds other files; choose a new folder "
                     "(a folder with an earlier evidence export is refreshed)"

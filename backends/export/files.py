@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 from pelican_tui.backends.store.records import Session
@@ -26,6 +27,17 @@ class RunFiles:
     """Why the PNG could not be drawn at export (the renderer's reason), if it was tried."""
     svg_withheld: bool = False
     """The run has an SVG, left out because its prompt set is private (see :mod:`.private`)."""
+
+
+def empty_working_dir(folder: Path) -> bool:
+    """Whether ``folder`` is an empty folder that is, or holds, the working directory
+    (``--out .``): it is written in place, as swapping it for a new folder fails
+    (and would leave the shell in a deleted one)."""
+    try:
+        here = Path.cwd().resolve().is_relative_to(folder.resolve())
+        return here and folder.is_dir() and not any(folder.iterdir())
+    except OSError:
+        return False
 
 
 def run_basenames(session: Session) -> dict[int, str]:

@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from pelican_tui.backends import locations
-from pelican_tui.backends.export.files import ExportError
+from pelican_tui.backends.export.files import ExportError, empty_working_dir
 from pelican_tui.backends.export.html_page import render_html
 from pelican_tui.backends.export.pictures import STORED_PNG_SIZE, Renderer, export_pictures
 from pelican_tui.backends.export.run_card import render_run_card
@@ -99,6 +99,9 @@ def _write_folder(
 ) -> None:
     if out_dir.exists() and not out_dir.is_dir():
         raise ExportError(f"{out_dir} is a file, not a folder")
+    if empty_working_dir(out_dir):
+        _refresh_in_place(out_dir, contents, None)
+        return
     if out_dir.is_dir() and any(out_dir.iterdir()):
         previous = _previous_export(out_dir)
         if not overwrite and (previous is None or previous.get("id") != session_id):
