@@ -15,6 +15,7 @@ or a folder, OUT not writable. Every failure prints exactly one line on stderr.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from pelican_tui.backends.svg.extract import extract_svg
@@ -48,7 +49,7 @@ def _seconds(text: str) -> float:
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
     if not 0 < value <= 600:
-        raise argparse.ArgumentTypeError(f"{value:g} is outside 0..600 seconds")
+        raise argparse.ArgumentTypeError(f"{value:g}: give seconds above 0, at most 600")
     return value
 
 
@@ -63,7 +64,12 @@ def _parser() -> Parser:
     )
     parser.add_argument("file", type=Path, metavar="FILE", help="SVG file or model answer")
     parser.add_argument(
-        "-o", "--output", type=Path, required=True, metavar="OUT.png", help="the PNG to write"
+        "-o",
+        "--output",
+        type=Path,
+        required=True,
+        metavar="OUT.png",
+        help="the PNG to write; - for standard output (not a terminal)",
     )
     parser.add_argument(
         "--width",
@@ -99,8 +105,16 @@ def render_command(args: argparse.Namespace, console: Console) -> int:
         return console.fail(" ".join(message.split()), code)  # one line, always
 
     background: str | None = None if args.background.lower() == "none" else args.background
+    if background is not None and not _is_colour(background):
+        example = "e.g. white, #f0f0f0"
+        return fail(f"--background {background!r} is not a colour ({example})", Exit.USAGE)
+    to_stdout = str(args.output) == "-"
+    if to_stdout and console.out.isatty():
+        return fail("-o -: standard output is a terminal; pipe it or name a file", Exit.USAGE)
     if args.output.is_dir():
         return fail(f"cannot write {args.output}: it is a folder", Exit.USAGE)
+    if not to_stdout and _same_file(args.output, args.file):
+        return fail(f"-o {args.output} is FILE itself: name another PNG", Exit.USAGE)
     data = _read(args.file)
     if isinstance(data, str):
         return fail(data, Exit.USAGE)
@@ -129,10 +143,32 @@ def render_command(args: argparse.Namespace, console: Console) -> int:
         return fail(f"{args.file}: {result.reason}", Exit.FAILED)
 
     try:
-        args.output.write_bytes(result.png)
+        if to_stdout:
+            out = console.out.buffer if hasattr(console.out, "buffer") else sys.stdout.buffer
+            out.write(result.png)
+            out.flush()
+        else:
+            args.output.write_bytes(result.png)
     except OSError as exc:
         return fail(f"cannot write {args.output}: {exc.strerror or exc}", Exit.USAGE)
     return Exit.OK
+
+
+def _is_colour(text: str) -> bool:
+    from PIL import ImageColor
+
+    try:
+        ImageColor.getrgb(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _same_file(one: Path, other: Path) -> bool:
+    try:
+        return one.resolve() == other.resolve() or one.samefile(other)
+    except OSError:
+        return False
 
 
 def _read(path: Path) -> bytes | str:
