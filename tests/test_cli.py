@@ -24,7 +24,7 @@ from pelican_tui.backends import locations
 from pelican_tui.backends.llama.local_model import plan_local, server_config
 from pelican_tui.backends.llama.process import LlamaServer, free_port
 from pelican_tui.backends.settings import LoadMode, LocalSettings
-from pelican_tui.cli import build_parser
+from pelican_tui.cli import build_parser, main
 from pelican_tui.cli.args import Console, Parser, UsageError, command, command_parser, positive
 from pelican_tui.cli.model_flags import (
     LOAD_MODES,
@@ -403,6 +403,27 @@ def _render(tmp_path: Path, source: str | Path, *extra: str) -> tuple[int, str, 
     return code, err.getvalue(), out
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["sessions", "show", "99999999999999999999999"],
+        ["sessions", "list", "--limit", "99999999999999999999"],
+        ["sessions", "export", "3", "--out", ""],
+        ["run", "--no-claude", "--out", ""],
+        ["export-evidence", "--out", ""],
+    ],
+)
+def test_numbers_past_the_store_and_empty_folders_are_usage_errors(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An id past SQLite's integers gave an OverflowError traceback; an empty --out (an
+    unset "$DIR") wrote into the working directory."""
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert "is too large (at most 9223372036854775807)" in err or "an empty name" in err
+
+
 def test_render_help_documents_the_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
     assert render_command(["--help"]) == 0
     text = capsys.readouterr().out
@@ -432,6 +453,8 @@ def test_render_exit_codes(tmp_path: Path) -> None:
         (tmp_path, [], 2, "it is a folder"),
         (svg, ["--width", "0"], 2, "--width: 0 is not from 1 to 8192"),
         (svg, ["--timeout", "never"], 2, "--timeout"),
+        (svg, ["--timeout", "0"], 2, "--timeout: 0: give seconds above 0, at most 600"),
+        (svg, ["--background", "notacolor"], 2, "'notacolor' is not a colour"),
     ]
     for source, extra, expected, message in cases:
         code, err, out = _render(tmp_path, source, *extra)
@@ -447,6 +470,27 @@ def test_render_exit_codes(tmp_path: Path) -> None:
     nowhere = tmp_path / "no-such-folder" / "out.png"
     assert render_command([str(svg), "-o", str(nowhere)], stderr=err_stream) == 2
     assert f"cannot write {nowhere}" in err_stream.getvalue()
+
+
+def test_render_never_writes_over_its_own_file_and_writes_stdout_for_dash(
+    tmp_path: Path,
+) -> None:
+    """``-o FILE`` named the SVG itself: it was replaced by the PNG; ``-o -`` wrote a
+    file called ``-``."""
+    svg = tmp_path / "pelican.svg"
+    text = '<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8"><rect width="8"/></svg>'
+    svg.write_text(text)
+    err = io.StringIO()
+    assert render_command([str(svg), "-o", str(svg)], stderr=err) == 2
+    assert "is FILE itself" in err.getvalue() and svg.read_text() == text
+    run = subprocess.run(
+        [sys.executable, "-m", "pelican_tui", "render", str(svg), "-o", "-", "--width", "8"],
+        capture_output=True,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith(PNG_MAGIC) and not (tmp_path / "-").exists()
 
 
 def _feed_fifo(path: Path, data: bytes) -> threading.Thread:

@@ -16,6 +16,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
+from pathlib import Path
 from typing import NoReturn, Protocol, TextIO
 
 
@@ -171,11 +172,16 @@ def command(
     return decorate
 
 
+LARGEST = 2**63 - 1
+"""The largest whole number the session store's SQLite holds: above it, a number given
+as an id or a count fails there as OverflowError, so no argument goes higher."""
+
+
 def whole_number(
     low: int = 1, high: int | None = None, *, what: str = "a whole number"
 ) -> Callable[[str], int]:
-    """An argparse ``type`` for a whole number from ``low`` to ``high`` (no upper
-    bound if None); ``what`` names it in the message for text that is not a number."""
+    """An argparse ``type`` for a whole number from ``low`` to ``high`` (None: to
+    :data:`LARGEST`); ``what`` names it in the message for text that is not a number."""
 
     def convert(text: str) -> int:
         try:
@@ -186,6 +192,8 @@ def whole_number(
             raise argparse.ArgumentTypeError(f"{value} is not from {low} to {high}")
         if value < low:
             raise argparse.ArgumentTypeError(f"{value} must be at least {low}")
+        if value > LARGEST:
+            raise argparse.ArgumentTypeError(f"{value} is too large (at most {LARGEST})")
         return value
 
     return convert
@@ -195,7 +203,16 @@ positive = whole_number(1)
 """A whole number, at least 1 (sizes, counts)."""
 
 
+def out_folder(text: str) -> Path:
+    """An argparse ``type`` for a folder to write: any path but an empty one, which an
+    unset shell variable gives (``--out "$DIR"``) and which would mean "here"."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty name (to write here, say --out .)")
+    return Path(text)
+
+
 __all__ = [
+    "LARGEST",
     "Body",
     "Command",
     "Console",
@@ -204,6 +221,7 @@ __all__ = [
     "UsageError",
     "command",
     "command_parser",
+    "out_folder",
     "parse",
     "positive",
     "run_parsed",

@@ -15,14 +15,13 @@ set, DIR holds other files or cannot be written); 2 bad usage.
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from pelican_tui.backends.export.evidence import PrivatePromptError
 from pelican_tui.backends.export.evidence_folder import export_evidence
 from pelican_tui.backends.export.files import ExportError
 from pelican_tui.backends.export.pictures import sandboxed_renderer
 from pelican_tui.backends.store.records import SessionStoreError
-from pelican_tui.cli.args import Console, Exit, Parser, command, command_parser
+from pelican_tui.cli.args import Console, Exit, Parser, command, command_parser, out_folder
 from pelican_tui.cli.leaderboard import add_min_votes
 from pelican_tui.cli.store_access import add_prompt_option, open_store, unknown_prompt
 
@@ -50,7 +49,7 @@ def _parser() -> Parser:
         ),
         epilog=EPILOG,
     )
-    parser.add_argument("--out", type=Path, metavar="DIR", required=True, help="the folder")
+    parser.add_argument("--out", type=out_folder, metavar="DIR", required=True, help="the folder")
     add_prompt_option(parser, "only this prompt's pictures and votes")
     add_min_votes(parser)
     return parser

@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pelican_tui.cli.args import Parser, command_parser, whole_number
+from pelican_tui.cli.args import Parser, command_parser, out_folder, whole_number
 from pelican_tui.cli.model_flags import add_model_flags
 
 if TYPE_CHECKING:
@@ -65,7 +65,11 @@ def build_parser() -> Parser:
         help="run every prompt of the prompt set NAME (from prompts.toml; built in: pelican)",
     )
     parser.add_argument(
-        "--out", type=Path, required=True, metavar="DIR", help="folder for exports and summary.json"
+        "--out",
+        type=out_folder,
+        required=True,
+        metavar="DIR",
+        help="folder for exports and summary.json",
     )
     parser.add_argument(
         "--force", action="store_true", help="write into DIR even if it is not empty"

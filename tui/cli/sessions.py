@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TextIO
 
 from pelican_tui.backends.export import (
@@ -27,7 +26,15 @@ from pelican_tui.backends.store.records import (
 )
 from pelican_tui.backends.store.sessions import SessionStore
 from pelican_tui.backends.svg.worker import MAX_SIDE
-from pelican_tui.cli.args import Console, Exit, Parser, positive, run_parsed, whole_number
+from pelican_tui.cli.args import (
+    Console,
+    Exit,
+    Parser,
+    out_folder,
+    positive,
+    run_parsed,
+    whole_number,
+)
 from pelican_tui.cli.store_access import with_store
 
 PROG = "pelican-tui sessions"
@@ -48,7 +55,7 @@ def _parser() -> Parser:
     show.add_argument("id", type=_session_id)
     export = sub.add_parser("export", help="write SVGs, PNGs, a run card, HTML and JSON")
     export.add_argument("id", type=_session_id)
-    export.add_argument("--out", type=Path, required=True, help="the export folder")
+    export.add_argument("--out", type=out_folder, required=True, help="the export folder")
     export.add_argument("--force", action="store_true", help="write into a non-empty folder")
     export.add_argument(
         "--width",
