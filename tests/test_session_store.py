@@ -1153,3 +1153,16 @@ def test_file_sha256_default_cache_location(
     model.write_bytes(b"gguf")
     host_info.file_sha256_cached(model)
     assert str(model.resolve()) in locations.hash_cache_file().read_text()
+
+
+def test_a_store_that_cannot_be_a_file_is_a_store_error(tmp_path: Path) -> None:
+    """A folder where the file should be, or a place where none can be made, gave
+    sqlite3.OperationalError / OSError tracebacks in every command."""
+    folder = tmp_path / "sessions.sqlite3"
+    folder.mkdir()
+    with pytest.raises(ss.SessionStoreError, match="is a folder, not a session store"):
+        ss.SessionStore.open(folder)
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    with pytest.raises(ss.SessionStoreError, match="cannot create the session store"):
+        ss.SessionStore.open(blocked / "data" / "sessions.sqlite3")

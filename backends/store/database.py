@@ -114,7 +114,10 @@ def open_checked(path: Path, busy_timeout: float) -> tuple[sqlite3.Connection, C
     """Connect, check (:data:`Check` says how), switch to WAL and upgrade.
     Raises :class:`Corrupt`. Close the connection with :func:`close`."""
     check, key = _choose_check(path)
-    conn = _connect(path, busy_timeout)
+    try:
+        conn = _connect(path, busy_timeout)
+    except sqlite3.Error as error:  # a folder in its place, no permission to read it
+        raise SessionStoreError(f"could not open the session store {path}: {error}") from error
     try:
         # Look before changing anything: a newer or foreign file is left as it is.
         # One read transaction: another process may be creating this store right now,

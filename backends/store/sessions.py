@@ -229,10 +229,17 @@ class SessionStore:
         """
         path = Path(path) if path is not None else locations.sessions_db()
         now = clock or _utc_now
+        if path.is_dir():
+            raise SessionStoreError(f"{path} is a folder, not a session store")
         if not path.exists():
             if not create:
                 raise SessionStoreMissing(path)
-            database.create_private_file(path)
+            try:
+                database.create_private_file(path)
+            except OSError as error:
+                raise SessionStoreError(
+                    f"cannot create the session store {path}: {error.strerror or error}"
+                ) from error
         moved: Path | None = None
         try:
             conn, check = database.open_checked(path, busy_timeout)
