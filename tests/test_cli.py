@@ -79,6 +79,23 @@ def test_doctor_fails_on_a_broken_gguf(tmp_path: Path) -> None:
     assert "not a GGUF file" in done.stdout
 
 
+def test_doctor_marks_what_it_cannot_vouch_for() -> None:
+    """It said "ok memory fit  Too big: needs 215 GiB" and "ok llama-server /bin/false,
+    version unknown", and named no ANTHROPIC_BASE_URL."""
+    tiny_model()
+    huge = _run("doctor", "--ctx", "10000000")
+    assert "!! memory fit       Too big" in huge.stdout, huge.stdout
+    assert huge.stdout.rstrip().endswith("local side can run, but see !! above")
+    fake = _run("doctor", "--llama-server", "/bin/false")
+    assert "!! llama-server     /bin/false" in fake.stdout and fake.returncode == 1
+    proxy = _run(
+        "doctor",
+        env={"ANTHROPIC_API_KEY": SECRET, "ANTHROPIC_BASE_URL": "http://me:pw@127.0.0.1:9"},
+    )
+    assert "at http://127.0.0.1:9, ANTHROPIC_API_KEY is set (not contacted here)" in proxy.stdout
+    assert "pw@" not in proxy.stdout and SECRET not in proxy.stdout
+
+
 def test_help_lists_the_commands() -> None:
     done = _run("--help")
     assert done.returncode == 0

@@ -75,6 +75,17 @@ def _ceiling_line(info: GGUFInfo) -> str:
     )
 
 
+def _without_credentials(url: str) -> str:
+    """``url`` without a user or password in it (``https://user:secret@host`` -> host)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.hostname is None or "@" not in parts.netloc:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=host))
+
+
 def _check_attached(settings: Settings) -> bool:
     """Contact the attached server; print what it is and serves. True if it can take a run."""
     from pelican_tui.backends.engine.sides import make_local_backend
@@ -109,7 +120,7 @@ def run_doctor(settings: Settings) -> int:
     )
     from pelican_tui.backends.llama.local_model import plan_local
 
-    local_ok = True
+    local_ok, warned = True, False
     print("pelican-tui doctor\n")
     if settings.local.url:
         local_ok = _check_attached(settings)
@@ -129,7 +140,7 @@ def run_doctor(settings: Settings) -> int:
                 )
             else:
                 version = server_version(found.path)
-                works = not version.startswith("unknown (")
+                works = not version.startswith("unknown")  # says no version: not llama-server
                 local_ok &= works
                 _line("llama-server", f"{found.path} ({found.source}), version {version}", works)
     plan = plan_local(settings.local)
@@ -142,8 +153,9 @@ def run_doctor(settings: Settings) -> int:
             where = f"-hf {plan.hf}, cached at {plan.info.path}" if plan.hf else plan.model_path
             _line("model", f"{where}{stand_in}", True)
             _line("header", plan.info.summary(), True)
-            if plan.fit is not None:
-                _line("memory fit", plan.fit.message, plan.fit.level != "too_big")
+            if plan.fit is not None:  # "tight" with local.fit = "warn" may be too big
+                _line("memory fit", plan.fit.message, plan.fit.level == "ok")
+                warned |= plan.fit.level != "ok"
                 local_ok &= plan.fit.level != "too_big" or settings.local.fit != "refuse"
             _line("decode ceiling", _ceiling_line(plan.info))
         else:
@@ -154,8 +166,10 @@ def run_doctor(settings: Settings) -> int:
     for label, text in image_mode_lines(settings.ui.image_mode):
         _line(label, text)
     key_set = bool(os.environ.get("ANTHROPIC_API_KEY"))
+    base_url = _without_credentials(os.environ.get("ANTHROPIC_BASE_URL", ""))
     claude = (
-        f"{settings.claude.model}, ANTHROPIC_API_KEY is set"
+        f"{settings.claude.model}{f' at {base_url}' if base_url else ''}, "
+        "ANTHROPIC_API_KEY is set (not contacted here)"
         if key_set
         else "not configured: set ANTHROPIC_API_KEY to compare with Claude"
     )
@@ -168,6 +182,9 @@ def run_doctor(settings: Settings) -> int:
     _line("sessions", str(locations.sessions_db()))
     _line("cache dir", str(locations.cache_dir()))
     print()
-    print("local side can run" if local_ok else "local side cannot run (see !! above)")
+    if not local_ok:
+        print("local side cannot run (see !! above)")
+    else:
+        print("local side can run" + (", but see !! above" if warned else ""))
     sys.stdout.flush()
     return 0 if local_ok else 1
