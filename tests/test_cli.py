@@ -461,10 +461,14 @@ def test_render_exit_codes(tmp_path: Path) -> None:
     empty.write_text("  \n")
     prose = tmp_path / "prose.md"
     prose.write_text("I cannot draw pelicans.")
+    entity = tmp_path / "entity.svg"  # the DTD is left behind when the SVG is taken out
+    entity.write_text('<?xml version="1.0"?>\n<!DOCTYPE svg [<!ENTITY x "boom">]>\n'
+                      '<svg xmlns="http://www.w3.org/2000/svg"><text>&x;</text></svg>')  # fmt: skip
     cases: list[tuple[str | Path, list[str], int, str]] = [
         (empty, [], 1, "is empty"),
         ("/dev/null", [], 1, "is empty"),
         (prose, [], 1, "no SVG"),
+        (entity, [], 1, "uses XML entities, which are not allowed"),
         ("/dev/zero", [], 1, f"larger than {MAX_FILE_BYTES // 1024} KB"),
         (tmp_path / "missing.svg", [], 2, "cannot read"),
         (tmp_path, [], 2, "it is a folder"),

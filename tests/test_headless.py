@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import io
 import json
@@ -614,7 +615,8 @@ def write_prompt_sets(text: str) -> Path:
         (["--set", "open", "--prompt", "x"], "argument --prompt: not allowed with argument --set"),
         (
             ["--set", "nope"],
-            "--set nope: no prompt set of that name; known sets: pelican, secret, open (from ",
+            "--set nope: no prompt set of that name; "
+            "known sets: pelican, secret, open (built in, and from ",
         ),
     ],
 )
@@ -791,3 +793,16 @@ def test_the_headless_module_does_not_import_textual() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert done.stdout.strip() == "[]"
+
+
+def test_an_unknown_set_says_where_sets_come_from(tmp_path: Path) -> None:
+    """Without a prompts.toml, the known sets are the built-in ones: it said they came
+    "from" a file that did not exist."""
+    from pelican_tui.backends import locations
+    from pelican_tui.cli import main
+
+    assert not locations.prompt_sets_file().exists()
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        assert main(["run", "--set", "nope", "--out", str(tmp_path / "out")]) == 2
+    assert "known sets: pelican (built in; no " in err.getvalue(), err.getvalue()

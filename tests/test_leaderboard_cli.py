@@ -177,6 +177,8 @@ def test_no_store_yet_is_no_votes_yet(capsys: pytest.CaptureFixture[str]) -> Non
     assert (code, err) == (0, "")
     assert "No votes yet" in out and str(locations.sessions_db()) in out
     assert not locations.sessions_db().exists()
+    code, out, _ = _main(capsys, "--judge")  # it sent the user to vote in the TUI
+    assert code == 0 and "No judge votes yet: `pelican-tui judge` asks" in out
     code, out, _ = _main(capsys, "--json")
     assert code == 0 and json.loads(out)["rows"] == []
     code, _, err = _main(capsys, "--prompt", PELICAN)

@@ -105,7 +105,8 @@ _STATUS_WORDS = {
 }
 
 
-def _plural(n: int, word: str, many: str | None = None) -> str:
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """``n`` and the word for that many: "1 prompt", "2 prompts"."""
     return f"{n} {word if n == 1 else (many or word + 's')}"
 
 
@@ -183,13 +184,13 @@ def _counts(row: Row) -> str:
 
 def _board_caption(board: Leaderboard) -> str:
     parts = [
-        f"{_plural(board.counted, 'vote')} counted",
+        f"{plural(board.counted, 'vote')} counted",
         f"{board.level:.0%} intervals from {board.resamples} bootstrap resamples",
-        f"ranked from {_plural(board.min_votes, 'vote')}",
+        f"ranked from {plural(board.min_votes, 'vote')}",
     ]
     if board.same_configuration:
         parts.append(
-            f"{_plural(board.same_configuration, 'vote')} between two runs of one "
+            f"{plural(board.same_configuration, 'vote')} between two runs of one "
             "configuration left out"
         )
     return "; ".join(parts) + "."
@@ -224,7 +225,7 @@ def _judge_section(evidence: Evidence, board: Leaderboard) -> str:
     else:
         agreed = (
             f"The judge agreed with you on {shared.agreed} of "
-            f"{_plural(shared.pairs, 'pair')} you both voted on ({shared.rate:.0%})."
+            f"{plural(shared.pairs, 'pair')} you both voted on ({shared.rate:.0%})."
         )
     return (
         '<section id="judge"><h2>The judge&rsquo;s ratings</h2>'
@@ -265,8 +266,8 @@ def _prompt_section(number: int, each: PromptEvidence) -> str:
     sessions = len({picture.session_id for picture in each.pictures})
     drawn = sum(picture.png is not None for picture in each.pictures)
     counts = (
-        f"{_plural(len(each.pictures), 'run')} from {_plural(sessions, 'session')}, "
-        f"{drawn} with a picture · {_plural(each.board.counted, 'vote')}"
+        f"{plural(len(each.pictures), 'run')} from {plural(sessions, 'session')}, "
+        f"{drawn} with a picture · {plural(each.board.counted, 'vote')}"
     )
     board = ""
     if each.board.rows:
@@ -305,8 +306,8 @@ def _header(evidence: Evidence) -> str:
     pictures = sum(len(each.pictures) for each in evidence.prompts)
     when = f"{evidence.made_at:%Y-%m-%d %H:%M} UTC"
     summary = (
-        f"Made {when} by pelican-tui · {_plural(len(evidence.prompts), 'prompt')} · "
-        f"{_plural(pictures, 'run')} · {_plural(evidence.overall.counted, 'vote')} counted"
+        f"Made {when} by pelican-tui · {plural(len(evidence.prompts), 'prompt')} · "
+        f"{plural(pictures, 'run')} · {plural(evidence.overall.counted, 'vote')} counted"
     )
     links = ", ".join(f'<a href="{escape(name)}">{escape(name)}</a>' for name in DATA_FILES)
     out = [
@@ -318,8 +319,8 @@ def _header(evidence: Evidence) -> str:
         out.append("<p>Limited to one prompt: the one below.</p>")
     if evidence.hidden_sessions or evidence.hidden_votes:
         out.append(
-            f'<p class="note">{_plural(evidence.hidden_sessions, "session")} from private '
-            f"prompt sets ({_plural(evidence.hidden_votes, 'vote')}) not shown and not "
+            f'<p class="note">{plural(evidence.hidden_sessions, "session")} from private '
+            f"prompt sets ({plural(evidence.hidden_votes, 'vote')}) not shown and not "
             "counted: their prompts stay on this machine.</p>"
         )
     out.append(_contents(evidence.prompts))
@@ -337,4 +338,4 @@ def render_evidence_html(evidence: Evidence) -> str:
     )
 
 
-__all__ = ["render_evidence_html"]
+__all__ = ["plural", "render_evidence_html"]

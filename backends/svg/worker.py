@@ -172,6 +172,9 @@ def _is_dropped(element: ElementTree.Element) -> bool:
     return name in ("set", "animate") and element.get("attributeName", "").endswith("href")
 
 
+ENTITIES_REFUSED = "the SVG uses XML entities, which are not allowed"
+
+
 def sanitize(data: bytes) -> ElementTree.Element:
     """Parse untrusted SVG bytes and remove everything that could reach out.
 
@@ -190,8 +193,10 @@ def sanitize(data: bytes) -> ElementTree.Element:
             data, forbid_dtd=False, forbid_entities=True, forbid_external=True
         )
     except DefusedXmlException:
-        raise SvgRejected("the SVG uses XML entities, which are not allowed") from None
+        raise SvgRejected(ENTITIES_REFUSED) from None
     except ElementTree.ParseError as exc:
+        if str(exc).startswith("undefined entity"):  # its DTD is not part of the SVG taken
+            raise SvgRejected(ENTITIES_REFUSED) from None
         raise SvgRejected(f"not valid XML ({exc})") from None
     if _local(root.tag) != "svg":
         raise SvgRejected(f"not an SVG (the root element is <{_local(root.tag)}>)")

@@ -18,6 +18,7 @@ import argparse
 
 from pelican_tui.backends.export.evidence import PrivatePromptError
 from pelican_tui.backends.export.evidence_folder import export_evidence
+from pelican_tui.backends.export.evidence_page import plural
 from pelican_tui.backends.export.files import ExportError
 from pelican_tui.backends.export.pictures import sandboxed_renderer
 from pelican_tui.backends.store.records import SessionStoreError
@@ -78,9 +79,16 @@ def evidence_command(args: argparse.Namespace, console: Console) -> int:
     for note in evidence.notes:
         console.note(note)
     runs = sum(len(each.pictures) for each in evidence.prompts)
+    counts = ", ".join(
+        plural(n, what)
+        for n, what in (
+            (len(evidence.prompts), "prompt"),
+            (runs, "run"),
+            (evidence.overall.counted, "vote"),
+        )
+    )
     print(
-        f"Wrote {done.out_dir}/: {', '.join(path.name for path in done.files)} "
-        f"({len(evidence.prompts)} prompts, {runs} runs, {evidence.overall.counted} votes counted)",
+        f"Wrote {done.out_dir}/: {', '.join(path.name for path in done.files)} ({counts} counted)",
         file=console.out,
     )
     if evidence.hidden_sessions:

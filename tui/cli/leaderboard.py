@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from pelican_tui.backends.ratings.bradley_terry import LEVEL
@@ -101,7 +102,7 @@ def leaderboard_command(args: argparse.Namespace, console: Console) -> int:
         if args.prompt is not None:
             quoted = quoted_prompt(args.prompt)
             return console.fail(f"no session has the prompt {quoted} (none yet)")
-        empty = rate_votes([], {}, min_votes=args.min_votes)
+        empty = replace(rate_votes([], {}, min_votes=args.min_votes), judge=args.judge)
         return _finish(empty, [], False, args, console, note=f"the store will be {missing.path}")
 
     def rate(store: SessionStore) -> int:
@@ -166,7 +167,10 @@ def format_leaderboard(
         scope = f"the prompt {quoted_prompt(board.prompt)}"
     lines = [f"Leaderboard from {whose} on {scope}"]
     if not board.rows:
-        lines.append("No votes yet: vote on pairs of pictures in the TUI (blind or not).")
+        if board.judge:
+            lines.append("No judge votes yet: `pelican-tui judge` asks the judge model.")
+        else:
+            lines.append("No votes yet: vote on pairs of pictures in the TUI (blind or not).")
         if board.same_configuration:
             lines.append(_same_line(board))
         if note:

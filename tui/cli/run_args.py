@@ -103,7 +103,8 @@ def chosen_prompt_set(name: str) -> PromptSet | str:
     if name in sets:
         return sets[name]
     where = locations.prompt_sets_file()
-    return f"--set {name}: no prompt set of that name; known sets: {', '.join(sets)} (from {where})"
+    source = f"built in, and from {where}" if where.is_file() else f"built in; no {where}"
+    return f"--set {name}: no prompt set of that name; known sets: {', '.join(sets)} ({source})"
 
 
 def thinking_modes(choice: str | None, default: bool) -> list[bool]:
