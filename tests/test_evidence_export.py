@@ -384,3 +384,20 @@ def test_no_store_yet(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     code, out = _export(tmp_path)
     assert code == 1 and not out.exists()
     assert "there is no session store yet" in capsys.readouterr().err
+
+
+def test_a_damaged_store_is_nothing_to_export(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It was moved aside and an empty page written with exit 0: a script took the
+    evidence as exported."""
+    from pelican_tui.backends import locations
+
+    db = locations.sessions_db()
+    with SessionStore.open(db) as store:
+        store.create_session("a pelican")
+    db.write_bytes(b"junk" * 1000)
+    code, out = _export(tmp_path)
+    err = capsys.readouterr().err
+    assert code == 1 and not out.exists(), err
+    assert "damaged" in err and "nothing to export" in err

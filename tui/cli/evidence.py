@@ -35,8 +35,9 @@ ratings here count public prompts only.
 
 exit status:
   0  written
-  1  it could not be done (no session store yet, no session has the --prompt,
-     the prompt is from a private set, DIR holds other files or cannot be written)
+  1  it could not be done (no session store yet, or a damaged one, moved aside;
+     no session has the --prompt, the prompt is from a private set, DIR holds
+     other files or cannot be written)
   2  bad usage
 """
 
@@ -61,6 +62,8 @@ def evidence_command(args: argparse.Namespace, console: Console) -> int:
     """Run ``pelican-tui export-evidence ARGV``; returns the exit status."""
     try:
         with open_store(console) as store:
+            if store.moved_corrupt_to is not None:  # the fresh store in its place is empty
+                return console.fail("nothing to export: the sessions were in the damaged file")
             if missing := unknown_prompt(store, args.prompt):
                 return console.fail(missing)
             with sandboxed_renderer() as renderer:
