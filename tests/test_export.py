@@ -698,7 +698,7 @@ def test_a_failed_write_leaves_no_folder_behind(
     monkeypatch.setattr(export_folder, "_write_synced", flaky)
     parent = tmp_path / "exports"
     parent.mkdir()
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(ExportError, match="out: disk full"):
         export_session(session, parent / "out")
     assert list(parent.iterdir()) == []  # neither the folder nor a temp folder
 
@@ -908,3 +908,13 @@ def test_cli_reports_a_corrupt_store_moved_aside() -> None:
 def test_session_dataclasses_are_frozen(session: Session) -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         session.verdict = "tie"  # type: ignore[misc]
+
+
+def test_a_folder_that_cannot_be_made_is_said_for_the_folder(
+    session: Session, tmp_path: Path
+) -> None:
+    """The error named a temporary file (``.sub.umb5gcjo.tmp``) or came as raw errno text."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    with pytest.raises(ExportError, match=r"^cannot write .*a-file/sub: "):
+        export_session(session, blocker / "sub")

@@ -83,7 +83,10 @@ def export_session(
         "index.html": render_html(session, pictures.files, pictures.contents).encode("utf-8"),
         **pictures.contents,
     }
-    _write_folder(out_dir, contents, session.id, overwrite=overwrite)
+    try:
+        _write_folder(out_dir, contents, session.id, overwrite=overwrite)
+    except OSError as error:  # said for the folder, not for the temporary file in it
+        raise ExportError(f"cannot write {out_dir}: {error.strerror or error}") from error
     return ExportResult(
         out_dir=out_dir,
         files=tuple(out_dir / name for name in contents),
