@@ -181,3 +181,39 @@ async def test_a_pane_is_titled_for_the_run_in_it_until_that_ends() -> None:
         await pilot.pause(0.2)
         assert str(left.border_title).startswith("1 claude"), left.border_title
         assert left.choice == app.choices["left"]
+
+
+async def test_r_again_replaces_the_comparison_and_c_stops_them_all() -> None:
+    """r pressed four times ran four comparisons one after the other, three of them
+    hidden (the panes said "waiting for another run" for minutes), and c stopped
+    only the last."""
+    from _app_support import make_app, server_ready, wait_for
+
+    from pelican_tui.backends import locations
+    from pelican_tui.backends.store.sessions import SessionStore
+
+    def finished_runs() -> int:
+        with SessionStore.open(locations.sessions_db()) as store:
+            sessions = [store.get_session(s.id) for s in store.list_sessions()]
+        return sum(run.status == "finished" for s in sessions for run in s.runs)
+
+    app = make_app(start_server=True)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await server_ready(pilot)
+        for _ in range(4):  # as fast as a terminal sends them: no pause between
+            app.action_run_both()
+        done = ("finished", "failed", "cancelled")
+        both = lambda: all(app.pane(s).state in done for s in ("left", "right"))  # noqa: E731
+        assert await wait_for(pilot, both, 90)
+        assert await wait_for(pilot, lambda: not app.engine.running("left"), 5)
+        assert not app.engine.running("right")
+        assert finished_runs() == 2, "only the last comparison ran"
+        for _ in range(3):
+            app.action_run_both()
+        await pilot.pause(0.5)
+        await pilot.press("c")
+        assert await wait_for(pilot, both, 10)
+        stopped = lambda: not any(app.engine.running(s) for s in ("left", "right"))  # noqa: E731
+        assert await wait_for(pilot, stopped, 10)
+        await pilot.pause(3)
+        assert finished_runs() == 2, "a hidden comparison ran on after c"

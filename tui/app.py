@@ -659,7 +659,7 @@ class PelicanApp(Voting):
                     "c cancels.", timeout=5)  # fmt: skip
 
     def _run_batch(self, steps: list[BatchStep]) -> None:
-        self.engine.cancel()
+        self._cancel_comparisons()
         self.session_id = None
         self.pane_runs = {}
         self._compare(dict(self.choices), session_id=None, steps=steps)
@@ -883,8 +883,23 @@ class PelicanApp(Voting):
             self._previewing.discard(slot)
 
     def action_cancel(self) -> None:
-        if not self.engine.cancel():
+        if not self._cancel_comparisons():
             self.notify("Nothing is running.", timeout=3)
+
+    def _cancel_comparisons(self) -> bool:
+        """Stop every comparison: those running, waiting their turn, or not begun (``r``
+        pressed again before the last one started). Returns whether there was one."""
+        from textual.worker import WorkerState
+
+        pending = [
+            worker
+            for worker in self.workers
+            if worker.group.startswith("comparison-")
+            and worker.state in (WorkerState.PENDING, WorkerState.RUNNING)
+        ]
+        for worker in pending:
+            worker.cancel()
+        return self.engine.cancel() or bool(pending)
 
     # -- prompt -----------------------------------------------------------------------
 

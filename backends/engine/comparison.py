@@ -129,7 +129,8 @@ class ComparisonEngine:
         self._renderer: SvgRenderer | None = None
         self._host: dict[str, Any] | None = None
         self._in_flight: dict[Slot, tuple[int | None, RunProgress | None]] = {}
-        self._tasks: dict[Slot, asyncio.Task[RunResult]] = {}
+        self._tasks: dict[Slot, list[asyncio.Task[RunResult]]] = {}
+        """Every run task by slot: one per comparison, several while one waits its turn."""
         self._build_sides()
 
     # -- sides -----------------------------------------------------------------------
@@ -542,7 +543,7 @@ class ComparisonEngine:
             for spec in specs
         ]
         for spec, task in zip(specs, tasks, strict=True):
-            self._tasks[spec.slot] = task
+            self._tasks.setdefault(spec.slot, []).append(task)
         sampling: asyncio.Task[None] | None = None
         if not self._sampled_by_front_end and any(s.side.server for s in specs):
             sampling = asyncio.create_task(self._sample_during_runs(), name="sample memory")
@@ -563,8 +564,8 @@ class ComparisonEngine:
                     task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             for spec, task in zip(specs, tasks, strict=True):
-                if self._tasks.get(spec.slot) is task:
-                    del self._tasks[spec.slot]
+                with contextlib.suppress(ValueError):
+                    self._tasks.get(spec.slot, []).remove(task)
             if sampling is not None:
                 sampling.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -572,13 +573,12 @@ class ComparisonEngine:
         return outcome
 
     def running(self, slot: Slot) -> bool:
-        task = self._tasks.get(slot)
-        return task is not None and not task.done()
+        return any(not task.done() for task in self._tasks.get(slot, []))
 
     def cancel(self, slot: Slot | None = None) -> bool:
-        """Cancel the run in ``slot`` (None: every run); each is recorded as cancelled.
-        Returns whether anything was running."""
-        tasks = [t for s, t in self._tasks.items() if slot is None or s == slot]
+        """Cancel the runs in ``slot`` (None: every run), those waiting for their turn
+        too; each that started is recorded as cancelled. Returns whether any was live."""
+        tasks = [t for s, each in self._tasks.items() if slot is None or s == slot for t in each]
         live = [task for task in tasks if not task.done()]
         for task in live:
             task.cancel()
