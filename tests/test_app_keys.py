@@ -315,3 +315,39 @@ async def test_a_live_resize_below_100_columns_switches_to_one_pane() -> None:
         await pilot.resize_terminal(160, 48)
         await pilot.pause()
         assert not app.has_class("-narrow") and not app.pane("right").has_class("-hidden")
+
+
+async def test_runs_after_deleting_the_session_on_screen_go_to_a_new_one() -> None:
+    """o, d, y on the session on screen, then 2: the run joined the deleted session and
+    was lost ("no session with id N"), and s had said it was saved."""
+    from _app_support import server_ready
+
+    from pelican_tui.backends import locations
+    from pelican_tui.backends.store.sessions import SessionStore
+    from pelican_tui.screens.confirm_screen import ConfirmScreen
+
+    app = make_app(start_server=True)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await server_ready(pilot)
+        await pilot.press("1")
+        left, right = app.pane("left"), app.pane("right")
+        assert await wait_for(pilot, lambda: left.state == "finished", 60)
+        deleted = app.session_id
+        assert deleted is not None
+        await pilot.press("o")
+        assert await wait_for(
+            pilot, lambda: isinstance(app.screen, SessionsScreen) and app.screen.sessions, 10
+        )
+        await pilot.press("d")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), 5)
+        await pilot.press("y")
+        sessions = app.screen_stack[-1]
+        assert await wait_for(pilot, lambda: app.session_id is None, 5)
+        assert isinstance(sessions, SessionsScreen)
+        await pilot.press("escape")
+        await pilot.press("2")
+        assert await wait_for(pilot, lambda: right.state == "finished", 60), right.stats_line()
+        assert app.session_id not in (None, deleted)
+    with SessionStore.open(locations.sessions_db()) as store:
+        (run,) = store.get_session(app.session_id).runs
+    assert run.slot == "right" and run.status == "finished"

@@ -882,6 +882,13 @@ class PelicanApp(Voting):
         finally:
             self._previewing.discard(slot)
 
+    def on_sessions_screen_deleted(self, message: Any) -> None:
+        """The session on screen was deleted in the browser: the next run starts a new
+        one (it joined the deleted session and was lost; ``s`` said it was saved)."""
+        if message.session_id == self.session_id:
+            self.session_id = None
+            self.pane_runs = {}
+
     def action_cancel(self) -> None:
         if not self._cancel_comparisons():
             self.notify("Nothing is running.", timeout=3)
