@@ -181,6 +181,38 @@ async def test_a_pane_is_titled_for_the_run_in_it_until_that_ends() -> None:
         await pilot.pause(0.2)
         assert str(left.border_title).startswith("1 claude"), left.border_title
         assert left.choice == app.choices["left"]
+        assert "think on" in left.stats_line(), "the finished run thought; only the next won't"
+
+
+async def test_a_stored_session_shows_how_its_runs_ran_until_r() -> None:
+    """Opened from the browser, a pane said the thinking it is set to now ("think on"
+    for a run stored thinking off), and "(session #N)" stayed in the titles of the
+    runs after it."""
+    from _app_support import make_app, server_ready, wait_for
+
+    from pelican_tui.screens.sessions_screen import SessionsScreen
+
+    app = make_app(start_server=True)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await server_ready(pilot)
+        right = app.pane("right")
+        await pilot.press("2")  # thinking off, as the right pane is set
+        assert await wait_for(pilot, lambda: right.state == "finished", 60)
+        stored = app.session_id
+        await pilot.press("w", "t")  # the right pane: thinking on from now
+        assert app.choices["right"].thinking
+        await pilot.press("o")
+        assert await wait_for(
+            pilot, lambda: isinstance(app.screen, SessionsScreen) and app.screen.sessions, 10
+        )
+        await pilot.press("enter")
+        assert await wait_for(pilot, lambda: f"(session #{stored})" in str(right.border_title), 5)
+        assert "think off" in right.stats_line()
+        await pilot.press("r")
+        assert await wait_for(pilot, lambda: right.state == "running", 10)
+        assert "(session #" not in str(right.border_title)
+        assert await wait_for(pilot, lambda: right.state == "finished", 60)
+        assert "think on" in right.stats_line()
 
 
 async def test_r_again_replaces_the_comparison_and_c_stops_them_all() -> None:

@@ -693,8 +693,7 @@ class PelicanApp(Voting):
         number = self._comparisons
         for slot, choice in choices.items():
             self._pane_run[slot] = number
-            if self.pane(slot).choice != choice:  # changed mid-run (t, b, e)
-                self._describe_pane(slot, choice)
+            self._describe_pane(slot, choice)  # after t, b, e mid-run, or a stored session
         if len(choices) > 1:
             self._series = number
         blind = self.blind and len(choices) > 1
@@ -1213,9 +1212,16 @@ class PelicanApp(Voting):
                 pane.feed(finished_from_record(run.timings, run.usage))
             elif run.failure_reason:
                 pane.feed(Failed(run.failure_reason))
+            thinking = run.settings.get("thinking")
+            if isinstance(thinking, bool):  # as it ran, not as the pane is set now
+                pane.shown_thinking = thinking
             pane.end(run.status if run.status in ("finished", "failed", "cancelled") else "failed")
             number = "1" if slot == "left" else "2"
-            pane.border_title = f"{number} {run.backend} · {run.model_id} (session #{session.id})"
+            think = f"thinking {'on' if pane.shown_thinking else 'off'}"
+            pane.describe(
+                f"{number} {run.backend} · {run.model_id} (session #{session.id})",
+                f"stored run · {think} · r runs the panes as set now",
+            )
         self.notify(f"Opened session #{session.id}.", timeout=3)
 
     # -- shutdown -------------------------------------------------------------------------

@@ -83,6 +83,9 @@ class ModelPane(Vertical, KeptLines):
         self.slot = slot
         self.choice = choice
         """What the pane runs (the app sets it; the pane reads only ``thinking``)."""
+        self.shown_thinking: bool | None = None
+        """Whether the run on screen thinks, from its start (a key may change
+        :attr:`choice` for the next run meanwhile); None: no run shown yet."""
         self.image_mode = image_mode
         self.redraw_hz = redraw_hz
         """Redraws per second while running; 0: no timer of its own (the owner calls
@@ -178,6 +181,7 @@ class ModelPane(Vertical, KeptLines):
         self._thinking_box.collapsed = True
         self._opened_once = self._redrawn = False
         self.show_problem(None)
+        self.shown_thinking = self.choice.thinking
         self.state = "running"
         self._stats_dirty = True
         self._collapsed_once = False
@@ -299,7 +303,8 @@ class ModelPane(Vertical, KeptLines):
         state = {"running": "▶", "finished": "✓", "failed": "✗", "cancelled": "■"}.get(
             self.state, "·"
         )
-        think = "think on" if self.choice.thinking else "think off"
+        thinking = self.choice.thinking if self.shown_thinking is None else self.shown_thinking
+        think = "think on" if thinking else "think off"
         if self._final is not None:
             t = self._final.timings
             u = self._final.usage
