@@ -303,8 +303,8 @@ class ModelPane(Vertical, KeptLines):
         state = {"running": "▶", "finished": "✓", "failed": "✗", "cancelled": "■"}.get(
             self.state, "·"
         )
-        thinking = self.choice.thinking if self.shown_thinking is None else self.shown_thinking
-        think = "think on" if thinking else "think off"
+        thinks = self.choice.thinking if self.shown_thinking is None else self.shown_thinking
+        think = "think on" if thinks else "think off"
         if self._final is not None:
             t = self._final.timings
             u = self._final.usage
