@@ -351,3 +351,23 @@ async def test_runs_after_deleting_the_session_on_screen_go_to_a_new_one() -> No
     with SessionStore.open(locations.sessions_db()) as store:
         (run,) = store.get_session(app.session_id).runs
     assert run.slot == "right" and run.status == "finished"
+
+
+async def test_the_whole_answer_scrolls() -> None:
+    """a showed a long answer's first screenful only: nothing had the focus, so no
+    key scrolled it."""
+    from textual.widgets import TextArea
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.pane("left").query_one("#answer").set_text(  # type: ignore[attr-defined]
+            "\n".join(f"line {n}" for n in range(200))
+        )
+        await pilot.press("a")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, TextScreen), 5)
+        area = app.screen.query_one(TextArea)
+        await pilot.press("pagedown", "end")
+        await pilot.pause()
+        assert area.scroll_y > 0
+        await pilot.press("q")
+        assert await wait_for(pilot, lambda: not isinstance(app.screen, TextScreen), 5)

@@ -16,6 +16,9 @@ class TextScreen(ModalScreen[None]):
     TextScreen > TextArea { width: 100%; height: 1fr; border: round $accent; }
     """
     BINDINGS = [Binding("escape,q", "dismiss", "Close", id="text_close")]
+    AUTO_FOCUS = "TextArea"
+    """Focused, so the arrows, PageUp/PageDown, Home and End scroll it (the app focuses
+    nothing by itself, and an unfocused text area read no key)."""
 
     def __init__(self, title: str, text: str) -> None:
         super().__init__()
