@@ -249,3 +249,38 @@ async def test_r_again_replaces_the_comparison_and_c_stops_them_all() -> None:
         assert await wait_for(pilot, stopped, 10)
         await pilot.pause(3)
         assert finished_runs() == 2, "a hidden comparison ran on after c"
+
+
+async def test_the_status_bar_says_when_the_server_stops_sending() -> None:
+    """A SIGSTOPped llama-server: the pane counted "no data for N s" but the status bar
+    said "server: ready" all along."""
+    import os
+    import signal
+
+    from _app_support import make_app, server_ready, wait_for
+
+    from pelican_tui.widgets.status_bar import StatusBar
+
+    app = make_app(
+        start_server=True,
+        overrides={
+            "idle_timeout_s": 4,
+            "local": {"context": 2048, "max_tokens": 900, "extra_args": ["--ignore-eos"]},
+        },
+    )
+    async with app.run_test(size=(160, 48)) as pilot:
+        server = await server_ready(pilot)
+        bar = app.query_one(StatusBar)
+        left = app.pane("left")
+        await pilot.press("1")
+        assert await wait_for(pilot, lambda: "tok/s" in left.stats_line(), 30)
+        pid = server.pid
+        assert pid is not None
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            said = lambda: "server: no data for" in bar.render_text().plain  # noqa: E731
+            assert await wait_for(pilot, said, 10), bar.render_text().plain
+            assert await wait_for(pilot, lambda: left.state == "failed", 15), left.stats_line()
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        assert await wait_for(pilot, lambda: "server: ready" in bar.render_text().plain, 5)

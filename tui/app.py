@@ -30,7 +30,7 @@ from textual.worker import Worker, WorkerState
 
 from pelican_tui.backends import locations
 from pelican_tui.backends.engine.choices import SLOTS, PaneChoice, first_view
-from pelican_tui.backends.events import Failed, TextDelta
+from pelican_tui.backends.events import Failed, TextDelta, Waiting
 from pelican_tui.backends.llama.prepare import Prepared
 from pelican_tui.backends.llama.process import ServerStartError, ServerState, ServerStatus
 from pelican_tui.backends.protocol import EFFORTS, BackendStatus
@@ -198,6 +198,9 @@ class PelicanApp(Voting):
         self.session_id: int | None = None
         self.active: Slot = "left"
         self._previewing: set[Slot] = set()
+        self._silent_server: dict[Slot, float | None] = {}
+        """Runs on the app's llama-server: how long it has sent each nothing (None: it
+        sends), for the status bar."""
         self._last_preview: dict[Slot, tuple[float, int, str | None]] = {}
         self._pane_run: dict[Slot, int] = {}
         """Per pane, which comparison owns it (updates of a superseded one are ignored)."""
@@ -767,9 +770,16 @@ class PelicanApp(Voting):
         if isinstance(update, RunProgress):
             pane = self.pane(update.slot)
             pane.feed(update.event)
+            if update.slot in self._silent_server:  # a run on the app's llama-server
+                idle = update.event.idle_s if isinstance(update.event, Waiting) else None
+                if idle is not None or self._silent_server[update.slot] is not None:
+                    self._silent_server[update.slot] = idle
+                    self.query_one(StatusBar).set_server_silent(idle)
             if isinstance(update.event, TextDelta):
                 self._maybe_preview(pane, update)
         elif isinstance(update, RunStarted):
+            if update.spec.side.server is not None:
+                self._silent_server[update.slot] = None
             if update.run_id is not None:
                 self.pane_runs[update.slot] = update.run_id
             started, planned = self._progress
@@ -792,6 +802,8 @@ class PelicanApp(Voting):
             self._on_resize_layout()
             self._update_side_notes({update.spec.side.key: "streaming"})
         elif isinstance(update, RunEnded):
+            if self._silent_server.pop(update.slot, None) is not None:
+                self.query_one(StatusBar).set_server_silent(None)
             result = update.result
             pane = self.pane(update.slot)
             if result.outcome != "cancelled":

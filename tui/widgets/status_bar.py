@@ -35,6 +35,7 @@ class StatusBar(KeptLines):
         super().__init__()
         self.server: ServerStatus | None = None
         self.server_note = "local: starting"
+        self.server_silent_s: float | None = None
         self.claude_note = "claude: -"
         self.sample: ResourceSample | None = None
         self.image_mode = image_mode
@@ -60,6 +61,13 @@ class StatusBar(KeptLines):
             self._since = time.monotonic()
         self.server = status
         self._maybe_refresh()
+
+    def set_server_silent(self, idle_s: float | None) -> None:
+        """The server has sent a streaming run nothing for ``idle_s`` seconds (None: it
+        sends again); said instead of "ready" (a stopped server looked ready)."""
+        if idle_s != self.server_silent_s:
+            self.server_silent_s = idle_s
+            self._maybe_refresh()
 
     def set_server_note(self, note: str) -> None:
         self.server_note = note
@@ -105,6 +113,8 @@ class StatusBar(KeptLines):
         if status.state is ServerState.CRASHED:
             code = f" (exit {status.exit_code})" if status.exit_code is not None else ""
             return f"server: crashed{code}, R restarts", self._colour("error", bold=True)
+        if status.state is ServerState.READY and self.server_silent_s is not None:
+            return f"server: no data for {self.server_silent_s:.0f}s", warning
         colour = _STATE_COLOUR.get(status.state)
         return f"server: {status.state.value}", self._colour(colour, bold=True) if colour else ""
 
