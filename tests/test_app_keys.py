@@ -119,6 +119,13 @@ async def test_prompt_edit_history_and_escape() -> None:
         assert prompt.value == "a heron"
         await pilot.press("escape")
         assert app.focused is None
+        # A line being typed survives a look at the history (it was replaced by the prompt).
+        await pilot.press("p")
+        prompt.value = ""
+        await pilot.press(*"a cat", "up")
+        assert prompt.value == "a heron"
+        await pilot.press("down")
+        assert prompt.value == "a cat"
 
 
 async def test_run_without_a_ready_server_says_so_in_the_pane() -> None:

@@ -941,10 +941,13 @@ class PelicanApp(Voting):
             event.stop()
         elif event.key in ("up", "down") and self.history:
             index = getattr(self, "_history_index", len(self.history))
+            if index == len(self.history):  # leaving the line being typed: keep it
+                self._draft = prompt.value
             index += -1 if event.key == "up" else 1
             index = max(0, min(len(self.history), index))
             self._history_index = index
-            prompt.value = self.history[index] if index < len(self.history) else self.prompt
+            draft = getattr(self, "_draft", self.prompt)
+            prompt.value = self.history[index] if index < len(self.history) else draft
             prompt.cursor_position = len(prompt.value)
             event.stop()
 
