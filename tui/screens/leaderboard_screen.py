@@ -71,6 +71,10 @@ def _shorten(text: str, width: int) -> str:
     return text if len(text) <= width else text[: max(width - 1, 1)] + "…"
 
 
+def _votes(n: int) -> str:
+    return f"{n} vote{'s' if n != 1 else ''}"
+
+
 class LeaderboardScreen(Screen[None]):
     """Ratings from votes; ``p`` switches between this prompt and every prompt.
 
@@ -134,7 +138,7 @@ class LeaderboardScreen(Screen[None]):
         board = self.board
         if board is None:
             return
-        rest = f" · {board.counted} votes · p: " + (
+        rest = f" · {_votes(board.counted)} · p: " + (
             "this prompt" if self.all_prompts else "all prompts"
         )
         room = self.size.width - len(f"Leaderboard · this prompt (“”){rest}") - 2
@@ -155,8 +159,8 @@ class LeaderboardScreen(Screen[None]):
             )
         if board.same_configuration:
             notes.append(
-                f"{board.same_configuration} votes between two runs of one configuration "
-                "are left out."
+                f"{_votes(board.same_configuration)} between two runs of one "
+                "configuration left out."
             )
         self.query_one("#leaderboard-note", Static).update("\n".join(notes))
         judged = self.judge_board
@@ -169,7 +173,7 @@ class LeaderboardScreen(Screen[None]):
             if agreement is not None and agreement.pairs:
                 agreed = f" · agreed with you on {agreement.agreed} of {agreement.pairs} pairs"
             self.query_one(".judge-header", TextLine).update(
-                f"The judge's ratings (apart from yours) · {judged.counted} votes{agreed}"
+                f"The judge's ratings (apart from yours) · {_votes(judged.counted)}{agreed}"
             )
             self._fill(self.query_one("#judge-table", DataTable), judged)
 
