@@ -71,12 +71,13 @@ def write_folder(out_dir: Path, contents: Mapping[str, bytes]) -> None:
     try:
         if out_dir.exists() and not out_dir.is_dir():
             raise ExportError(f"{out_dir} is a file, not a folder")
-        if (out_dir.is_dir() and any(out_dir.iterdir())) or empty_working_dir(out_dir):
-            if any(out_dir.iterdir()) and not _earlier_export(out_dir):
-                raise ExportError(
-                    f"{out_dir} already holds other files; choose a new folder "
-                    "(a folder with an earlier evidence export is refreshed)"
-                )
+        holds_files = out_dir.is_dir() and any(out_dir.iterdir())
+        if holds_files and not _earlier_export(out_dir):
+            raise ExportError(
+                f"{out_dir} already holds other files; choose a new folder "
+                "(a folder with an earlier evidence export is refreshed)"
+            )
+        if holds_files or empty_working_dir(out_dir):  # written in place
             for name, data in contents.items():
                 _replace(out_dir / name, data)
             return
