@@ -907,8 +907,6 @@ class PelicanApp(Voting):
     def _cancel_comparisons(self) -> bool:
         """Stop every comparison: those running, waiting their turn, or not begun (``r``
         pressed again before the last one started). Returns whether there was one."""
-        from textual.worker import WorkerState
-
         pending = [
             worker
             for worker in self.workers
