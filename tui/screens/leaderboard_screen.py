@@ -22,6 +22,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
+from pelican_tui.backends.export.evidence_page import plural
 from pelican_tui.backends.ratings.leaderboard import Leaderboard, Row, leaderboard
 from pelican_tui.backends.store.sessions import SessionStore
 from pelican_tui.widgets.text_line import TextLine
@@ -69,10 +70,6 @@ def scale(rows: Sequence[Row]) -> tuple[float, float]:
 
 def _shorten(text: str, width: int) -> str:
     return text if len(text) <= width else text[: max(width - 1, 1)] + "…"
-
-
-def _votes(n: int) -> str:
-    return f"{n} vote{'s' if n != 1 else ''}"
 
 
 class LeaderboardScreen(Screen[None]):
@@ -138,7 +135,7 @@ class LeaderboardScreen(Screen[None]):
         board = self.board
         if board is None:
             return
-        rest = f" · {_votes(board.counted)} · p: " + (
+        rest = f" · {plural(board.counted, 'vote')} · p: " + (
             "this prompt" if self.all_prompts else "all prompts"
         )
         room = self.size.width - len(f"Leaderboard · this prompt (“”){rest}") - 2
@@ -159,7 +156,7 @@ class LeaderboardScreen(Screen[None]):
             )
         if board.same_configuration:
             notes.append(
-                f"{_votes(board.same_configuration)} between two runs of one "
+                f"{plural(board.same_configuration, 'vote')} between two runs of one "
                 "configuration left out."
             )
         self.query_one("#leaderboard-note", Static).update("\n".join(notes))
@@ -173,7 +170,7 @@ class LeaderboardScreen(Screen[None]):
             if agreement is not None and agreement.pairs:
                 agreed = f" · agreed with you on {agreement.agreed} of {agreement.pairs} pairs"
             self.query_one(".judge-header", TextLine).update(
-                f"The judge's ratings (apart from yours) · {_votes(judged.counted)}{agreed}"
+                f"The judge's ratings (apart from yours) · {plural(judged.counted, 'vote')}{agreed}"
             )
             self._fill(self.query_one("#judge-table", DataTable), judged)
 
