@@ -236,6 +236,17 @@ def scrub_secrets(value: Any, extra: Iterable[str] = ()) -> Any:
     return Scrubber(extra).data(value)
 
 
+def url_without_credentials(url: str) -> str:
+    """``url`` as it may be shown: without a user or password in it
+    (``https://user:secret@host/v1`` -> ``https://host/v1``)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.hostname is None or "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
 def redact_args(args: Sequence[str], extra: Iterable[str] = ()) -> list[str]:
     """``args`` as they may be shown or stored: ``--api-key X`` → ``--api-key [redacted]``,
     ``--api-key=X`` → ``--api-key=[redacted]``, key-shaped and known values replaced."""

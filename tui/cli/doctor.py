@@ -75,17 +75,6 @@ def _ceiling_line(info: GGUFInfo) -> str:
     )
 
 
-def _without_credentials(url: str) -> str:
-    """``url`` without a user or password in it (``https://user:secret@host`` -> host)."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(url)
-    if parts.hostname is None or "@" not in parts.netloc:
-        return url
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=host))
-
-
 def _check_attached(settings: Settings) -> bool:
     """Contact the attached server; print what it is and serves. True if it can take a run."""
     from pelican_tui.backends.engine.sides import make_local_backend
@@ -166,7 +155,9 @@ def run_doctor(settings: Settings) -> int:
     for label, text in image_mode_lines(settings.ui.image_mode):
         _line(label, text)
     key_set = bool(os.environ.get("ANTHROPIC_API_KEY"))
-    base_url = _without_credentials(os.environ.get("ANTHROPIC_BASE_URL", ""))
+    from pelican_tui.backends.secrets import url_without_credentials
+
+    base_url = url_without_credentials(os.environ.get("ANTHROPIC_BASE_URL", ""))
     claude = (
         f"{settings.claude.model}{f' at {base_url}' if base_url else ''}, "
         "ANTHROPIC_API_KEY is set (not contacted here)"
