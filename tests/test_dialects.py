@@ -287,3 +287,18 @@ def test_the_check_after_a_run(
     check = check_thinking(asked, reasoning, answer, thinks)
     assert check.ignored is ignored
     assert (check.warning is not None) is bool(ignored)
+    assert check.ran is (asked != bool(ignored)), "an ignored switch did the opposite"
+    assert check.recorded()["thinking_ran"] is check.ran
+
+
+@pytest.mark.parametrize("asked", [True, False])
+@pytest.mark.parametrize("reasoning", ["I think", ""])
+def test_a_server_with_no_switch_ignored_nothing_and_thought_if_reasoning_came(
+    asked: bool, reasoning: str
+) -> None:
+    """A plain OpenAI-compatible server is sent no switch: its runs were recorded
+    "thinking switch sent: not sent" and "ignored: yes" at once, and rated by the ask."""
+    check = check_thinking(asked, reasoning, "A", None, switch_sent=False)
+    assert check.ignored is None and check.warning is None
+    assert check.ran is bool(reasoning)
+    assert check.note.startswith("no thinking switch was sent")

@@ -121,6 +121,23 @@ def test_a_configuration_is_the_model_quant_thinking_and_effort() -> None:
     assert same == labels["qwen-think"]
 
 
+def test_a_run_is_rated_by_the_thinking_it_did_not_the_thinking_asked() -> None:
+    """A server that ignored the switch (or had none) thought when asked not to: its
+    win went to "thinking off" on the leaderboard."""
+    file, info = SETUPS["server"][1], SETUPS["server"][2]
+
+    def rated(**settings: Any) -> str:
+        return configuration_of(_header("openai", file, info, settings)).label
+
+    assert rated(thinking=False, thinking_ran=True) == rated(thinking=True)
+    assert rated(thinking=True, thinking_ran=False) == rated(thinking=False)
+    assert rated(thinking=False, thinking_ran=True).endswith("thinking on")
+    # Recorded before thinking_ran: an ignored switch did the opposite of the ask.
+    assert rated(thinking=False, thinking_switch_ignored=True).endswith("thinking on")
+    assert rated(thinking=False, thinking_switch_ignored=False).endswith("thinking off")
+    assert rated(thinking=True, thinking_switch_ignored=None).endswith("thinking on")
+
+
 def test_stored_runs_and_run_headers_give_one_configuration() -> None:
     with SessionStore.open() as store:
         a, b = _pair(store, "qwen-think", "claude-high")

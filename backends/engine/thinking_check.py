@@ -10,11 +10,16 @@ Ollama's ``/v1`` ignoring ``reasoning_effort``, ollama/ollama#17969). So:
 - thinking asked **on**, no reasoning arrived, and the server says the model
   thinks (Ollama's ``thinking`` capability, LM Studio's reasoning setting,
   llama.cpp's template reacting to ``enable_thinking``): **ignored**;
-- otherwise it was not ignored; a run that produced nothing cannot tell.
+- otherwise it was not ignored; a run that produced nothing cannot tell;
+- a server with no known switch was sent none, so it ignored nothing: the run
+  thought if reasoning arrived.
 
 What is recorded (the run's ``settings``, read by exports and ratings):
 
-- ``thinking_switch_ignored``: true / false / null (nothing arrived to judge by);
+- ``thinking_switch_ignored``: true / false / null (nothing arrived to judge
+  by, or no switch was sent);
+- ``thinking_ran``: whether the run thought, as far as can be told (what was
+  asked, unless the server did otherwise); ratings rate this, not the ask;
 - ``thinking_check``: one sentence saying what was asked and what arrived.
 
 A session with an ignored switch gets `` · thinking switch ignored`` in its
@@ -43,8 +48,11 @@ class ThinkingCheck:
     asked: bool
     reasoning_chars: int
     ignored: bool | None
-    """True: the server ignored the switch; None: nothing arrived to judge by."""
+    """True: the server ignored the switch; None: nothing arrived to judge by, or
+    no switch was sent."""
     note: str
+    ran: bool
+    """Whether the run thought: ``asked``, unless the server did otherwise."""
 
     @property
     def warning(self) -> str | None:
@@ -53,29 +61,43 @@ class ThinkingCheck:
 
     def recorded(self) -> dict[str, Any]:
         """The keys merged into the run's recorded settings."""
-        return {"thinking_switch_ignored": self.ignored, "thinking_check": self.note}
+        return {
+            "thinking_switch_ignored": self.ignored,
+            "thinking_ran": self.ran,
+            "thinking_check": self.note,
+        }
 
 
 def check_thinking(
-    asked: bool, thinking_text: str, answer_text: str, model_thinks: bool | None = None
+    asked: bool,
+    thinking_text: str,
+    answer_text: str,
+    model_thinks: bool | None = None,
+    *,
+    switch_sent: bool = True,
 ) -> ThinkingCheck:
-    """Judge one run (see the module doc). ``model_thinks``: what the server says."""
+    """Judge one run (see the module doc). ``model_thinks``: what the server says;
+    ``switch_sent``: whether the request carried a thinking switch."""
     reasoning = len(thinking_text.strip())
     if not reasoning and not answer_text.strip():
         note = "nothing arrived, so whether the thinking switch was followed is unknown"
-        return ThinkingCheck(asked, 0, None, note)
+        return ThinkingCheck(asked, 0, None, note, asked)
+    if not switch_sent:
+        arrived = "reasoning arrived" if reasoning else "no reasoning arrived"
+        note = f"no thinking switch was sent (none is known for this server); {arrived}"
+        return ThinkingCheck(asked, reasoning, None, note, bool(reasoning))
     if not asked and reasoning:
         note = (
             "The server ignored the thinking switch: thinking was asked off, but "
             f"{reasoning:,} characters of reasoning arrived. This is not a thinking-off run."
         )
-        return ThinkingCheck(asked, reasoning, True, note)
+        return ThinkingCheck(asked, reasoning, True, note, True)
     if asked and not reasoning and model_thinks:
         note = (
             "The server ignored the thinking switch: thinking was asked on, and the "
             "server says this model thinks, but no reasoning arrived."
         )
-        return ThinkingCheck(asked, reasoning, True, note)
+        return ThinkingCheck(asked, reasoning, True, note, False)
     if asked and not reasoning:
         why = (
             "this model's chat template has no thinking switch"
@@ -83,18 +105,25 @@ def check_thinking(
             else "the model may not think"
         )
         note = f"thinking was asked on; no reasoning arrived ({why})"
-        return ThinkingCheck(asked, 0, False, note)
+        return ThinkingCheck(asked, 0, False, note, asked)
     if asked:
         note = "thinking was asked on, and reasoning arrived"
-        return ThinkingCheck(asked, reasoning, False, note)
-    return ThinkingCheck(asked, 0, False, "thinking was asked off, and no reasoning arrived")
+        return ThinkingCheck(asked, reasoning, False, note, asked)
+    note = "thinking was asked off, and no reasoning arrived"
+    return ThinkingCheck(asked, 0, False, note, asked)
 
 
 def check_run_thinking(
     side: Side, request: GenerationRequest, acc: RunAccumulator
 ) -> ThinkingCheck:
     """:func:`check_thinking` for a run of ``side`` that streamed into ``acc``."""
-    return check_thinking(request.thinking, acc.thinking_text, acc.answer_text, side.model_thinks())
+    return check_thinking(
+        request.thinking,
+        acc.thinking_text,
+        acc.answer_text,
+        side.model_thinks(),
+        switch_sent=side.backend.capabilities.supports_thinking,
+    )
 
 
 StoreCall = Callable[..., Awaitable[Any]]

@@ -8,7 +8,9 @@ counts for the same entry on the leaderboard:
 - an OpenAI-compatible server (``--url`` or the remote): the served model,
   thinking on or off.
 
-Sampling, context size and the machine are not part of it: they are recorded
+Thinking is what the run did: a server that ignored the switch (or had none)
+rates the run by whether reasoning arrived, not by what was asked
+(:func:`thinking_ran`). Sampling, context size and the machine are not part of it: they are recorded
 with each run, and a configuration that should be rated apart gets a
 different model file or server.
 """
@@ -48,12 +50,23 @@ class ConfiguredRun(Protocol):
 
 def configuration_of(run: ConfiguredRun) -> Configuration:
     """The configuration a run was made with (see the module doc)."""
-    thinking = bool(run.settings.get("thinking"))
+    thinking = thinking_ran(run.settings)
     if run.backend == "local":
         return _local(run, thinking)
     if run.backend == "claude":
         return _claude(run, thinking)
     return _served(run, thinking)
+
+
+def thinking_ran(settings: Mapping[str, Any]) -> bool:
+    """Whether a run thought: what it asked, unless the check after it found that the
+    server did otherwise (it ignored the switch, or had none to send)."""
+    ran = settings.get("thinking_ran")
+    if isinstance(ran, bool):
+        return ran
+    asked = bool(settings.get("thinking"))
+    # Runs recorded before thinking_ran: an ignored switch did the opposite.
+    return not asked if settings.get("thinking_switch_ignored") is True else asked
 
 
 def _text(value: object) -> str:
