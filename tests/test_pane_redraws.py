@@ -23,6 +23,7 @@ from pelican_tui.backends.engine.sides import PaneChoice
 from pelican_tui.backends.events import LiveStats, TextDelta, ThinkingDelta
 from pelican_tui.widgets.model_pane import ModelPane
 from pelican_tui.widgets.picture import PictureView
+from pelican_tui.widgets.stream_text import StreamText
 
 
 def _png(width: int, height: int, colour: str) -> bytes:
@@ -63,6 +64,30 @@ async def test_the_thinking_section_opens_only_while_thinking_streams() -> None:
             pane.feed(TextDelta(piece))
             pane.flush()
             assert box.collapsed, "never opened: no layout for it"
+
+
+async def test_the_end_shows_the_final_counts_and_says_no_answer_came() -> None:
+    """The thinking box's title kept the last live count (520) under a numbers line
+    with the final one (728); a finished run with no answer said "(no answer yet)"."""
+    from pelican_tui.backends.events import Finished, Timings, Usage
+
+    async with Host().run_test(size=(100, 30)) as pilot:
+        pane = pilot.app.query_one(ModelPane)
+        box = pane.query_one(Collapsible)
+        answer = pane.query_one("#answer", StreamText)
+        pane.begin()
+        pane.feed(ThinkingDelta("A pelican has a long beak."))
+        pane.feed(LiveStats(tokens=520, tokens_per_s=30.0, thinking_tokens=520))
+        pane.flush()
+        pane.feed(Finished(Timings(), Usage(output_tokens=736, thinking_tokens=728)))
+        pane.end("finished")
+        await pilot.pause()
+        assert box.title == "Thinking (728 tokens)"
+        assert "736 tok · 728 think" in pane.stats_line()
+        assert answer.placeholder == "(no answer)"
+        assert answer.render_line(0).text.startswith("(no answer)")
+        pane.begin()
+        assert answer.placeholder == "(no answer yet)", "a new run waits for its answer"
 
 
 async def test_a_preview_is_drawn_at_the_next_redraw() -> None:

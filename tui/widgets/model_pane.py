@@ -32,6 +32,9 @@ from pelican_tui.widgets.sparkline_row import RateRow, RateSeries
 from pelican_tui.widgets.stream_text import StreamText
 from pelican_tui.widgets.text_line import TextLine
 
+NO_THINKING_YET, NO_ANSWER_YET = "(no thinking yet)", "(no answer yet)"
+"""What the thinking and the answer say before a run writes any (after it: "(no answer)")."""
+
 
 def _seconds(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}s"
@@ -116,11 +119,11 @@ class ModelPane(Vertical, KeptLines):
         self._facts_line = TextLine(self._facts, classes="facts")
         self._stats = TextLine("", classes="stats")
         self._rate_row = RateRow()
-        self._thinking = StreamText("(no thinking yet)", id="thinking")
+        self._thinking = StreamText(NO_THINKING_YET, id="thinking")
         self._thinking_box = Collapsible(
             self._thinking, title="Thinking", collapsed=True, id="thinking-box"
         )
-        self._answer = StreamText("(no answer yet)", id="answer")
+        self._answer = StreamText(NO_ANSWER_YET, id="answer")
         self._problem = KeptStatic("", classes="problem")
         self._problem_text = ""
         self._picture = PictureView(mode=self.image_mode, placeholder="no picture yet")
@@ -175,6 +178,8 @@ class ModelPane(Vertical, KeptLines):
         self._rate_row.show_rates([])
         self._thinking.clear()
         self._answer.clear()
+        self._thinking.set_placeholder(NO_THINKING_YET)
+        self._answer.set_placeholder(NO_ANSWER_YET)
         self._thinking_box.title = "Thinking"
         # Opened when thinking arrives (flush): a model that does not think, or
         # answers at once, never opens and closes it (each a layout of the screen).
@@ -249,6 +254,8 @@ class ModelPane(Vertical, KeptLines):
         self.flush()
         for text in (self._thinking, self._answer):
             text.settle()  # streaming scrolled by half pages: the last rows at the bottom
+        self._thinking.set_placeholder("(no thinking)")
+        self._answer.set_placeholder("(no answer)")
         if self._failure is not None:
             hint = f" — {self._failure.hint}" if self._failure.hint else ""
             self.show_problem(f"{self._failure.reason}{hint}")
@@ -273,7 +280,7 @@ class ModelPane(Vertical, KeptLines):
         # The title's token count lays the screen out again: once, at the end (while
         # streaming, the numbers line above counts the thinking tokens).
         if thinking.has_text and not running:
-            tokens = self._live.thinking_tokens if self._live else 0
+            tokens = self._thinking_tokens()
             title = f"Thinking ({tokens} tokens)" if tokens else "Thinking"
             if box.title != title:
                 box.title = title
@@ -298,6 +305,13 @@ class ModelPane(Vertical, KeptLines):
         if self._stats_dirty:
             self._stats_dirty = False
             self._draw_stats()
+
+    def _thinking_tokens(self) -> int:
+        """The reasoning's tokens: the final count once there is one (as the numbers
+        line says), else the last live one."""
+        if self._final is not None and self._final.usage.thinking_tokens is not None:
+            return self._final.usage.thinking_tokens
+        return self._live.thinking_tokens if self._live else 0
 
     def stats_line(self) -> str:
         state = {"running": "▶", "finished": "✓", "failed": "✗", "cancelled": "■"}.get(

@@ -102,6 +102,14 @@ class StreamText(Widget):
     def clear(self) -> None:
         self.set_text("")
 
+    def set_placeholder(self, placeholder: str) -> None:
+        """What it says while it has no text."""
+        if placeholder != self.placeholder:
+            self.placeholder = placeholder
+            if not self._parts:
+                self._rows = None
+                self.refresh()
+
     def flush(self) -> None:
         """Redraw if anything was appended since the last flush: only the rows that
         changed, when the widget's size and style are those of the rows on screen."""
