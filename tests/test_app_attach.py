@@ -95,3 +95,43 @@ async def test_the_remote_model_keeps_its_answer_limit_beside_the_stand_in() -> 
     remote = app.engine.request(PaneChoice("remote", True), app.prompt)
     assert local is not None and local.max_tokens == STAND_IN_MAX_TOKENS
     assert remote is not None and remote.max_tokens == 4000
+
+
+async def test_the_header_and_status_bar_follow_a_server_that_goes_and_comes_back() -> None:
+    """An attached server that went away stayed "ready" in the status bar; back again,
+    its runs streamed under its bare URL (the header of the check before)."""
+    from test_attach import OpenAITestServer
+
+    from pelican_tui.backends import locations
+    from pelican_tui.backends.store.sessions import SessionStore
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/v1"
+    app = make_app(overrides={"local": {"url": url}})
+    async with app.run_test(size=(160, 48)) as pilot:
+        bar, left = app.query_one(StatusBar), app.pane("left")
+
+        def facts() -> str:
+            return str(left.query_one(".facts").render())
+
+        def problem() -> str:
+            return str(left.query_one(".problem").render())
+
+        assert await wait_for(pilot, lambda: bar.server_note == "local: not reachable", 15)
+        for _ in range(2):
+            with OpenAITestServer(port=port):
+                await pilot.press("1")
+                assert await wait_for(pilot, lambda: left.state == "finished", 30)
+                assert facts().startswith("OpenAI-compatible · "), facts()
+                assert left.border_title == "1 local · test-model", left.border_title
+                assert bar.server_note == "local: OpenAI-compatible · test-model"
+                await app.workers.wait_for_complete()
+                with SessionStore.open(locations.sessions_db()) as store:
+                    run = store.get_session(app.session_id or 0).runs[-1]
+                assert run.model_id == run.model_info["model"] == "test-model", (
+                    "it was recorded as 'remote model'"
+                )
+            await pilot.press("1")
+            assert await wait_for(pilot, lambda: problem().startswith("Not run:"), 15)
+            assert bar.server_note == "local: not reachable", bar.server_note
+            assert facts().startswith(url), facts()

@@ -194,6 +194,10 @@ def _answer(events: list[GenerationEvent]) -> str:
         ("http://h:8080/v1/", "http://h:8080"),
         (" https://h/api/v1/ ", "https://h/api"),
         ("localhost:8080/v1", "http://localhost:8080"),
+        # An endpoint's URL, pasted from a server's docs
+        ("http://h:8080/v1/chat/completions", "http://h:8080"),
+        ("http://h:8080/v1/models/", "http://h:8080"),
+        ("https://h/api/v1/chat/completions", "https://h/api"),
     ],
 )
 def test_normalize_base_url(typed: str, root: str) -> None:
@@ -252,6 +256,37 @@ async def test_status_reports_an_unreachable_server_after_a_probe() -> None:
     events = await _collect(backend)
     assert len(events) == 1 and isinstance(events[0], Failed)
     assert "cannot reach" in events[0].reason and events[0].hint
+
+
+async def test_the_remotes_hints_name_the_remote_settings() -> None:
+    """A remote that cannot be reached said "or change local.url"."""
+    from pelican_tui.backends.engine.sides import RemoteSide
+    from pelican_tui.backends.settings import Settings
+
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    status = await RemoteSide(Settings(remote={"url": url})).check()
+    assert not status.ready and status.hint is not None
+    assert status.hint.endswith("or change remote.url"), status.hint
+
+
+@pytest.mark.parametrize("openai_server", [{"models": ("a-model", "qwen3:latest")}], indirect=True)
+async def test_a_model_the_server_does_not_list_is_not_ready(
+    openai_server: OpenAITestServer,
+) -> None:
+    """doctor said "ok" to a model name the server then refused with 404 at the run."""
+    from pelican_tui.backends.engine.sides import RemoteSide
+    from pelican_tui.backends.settings import Settings
+
+    status = await OpenAICompatibleBackend(openai_server.url, model="nope").probe()
+    assert not status.ready, status.message
+    assert "does not serve 'nope'" in status.message and "a-model" in status.message
+    assert status.hint is not None and "local.url_model" in status.hint
+    remote = RemoteSide(Settings(remote={"url": openai_server.url, "model": "nope"}))
+    hint = (await remote.check()).hint
+    assert hint is not None and "remote.model" in hint, hint
+    assert (await OpenAICompatibleBackend(openai_server.url, model="qwen3").probe()).ready, (
+        "Ollama's qwen3 is the qwen3:latest it lists"
+    )
 
 
 @pytest.mark.parametrize("openai_server", [{"api_key": "right-key"}], indirect=True)

@@ -780,6 +780,9 @@ class PelicanApp(Voting):
         elif isinstance(update, RunStarted):
             if update.spec.side.server is not None:
                 self._silent_server[update.slot] = None
+            if update.spec.side.can_check:  # it was contacted: the header says what answered
+                self._describe_pane(update.slot, self.pane(update.slot).choice)
+                self._show_side_status(update.spec.side)
             if update.run_id is not None:
                 self.pane_runs[update.slot] = update.run_id
             started, planned = self._progress
@@ -826,6 +829,9 @@ class PelicanApp(Voting):
                 hint = " — press R to restart the server, l for its log"
             else:
                 hint = f" — {update.hint}" if update.hint else ""
+            if side is not None and side.can_check:
+                self._describe_pane(update.slot, self.pane(update.slot).choice)
+                self._show_side_status(side)
             self.pane(update.slot).show_problem(f"Not run: {update.reason}{hint}")
         elif isinstance(update, StoreProblem):
             self.notify(update.message, title="Sessions", severity="warning", timeout=15)
@@ -1115,18 +1121,23 @@ class PelicanApp(Voting):
     async def check_side(self, side: Side) -> None:
         """Contact a server someone else runs; panes on it show what answers, or why not."""
         status = await side.check()
-        if side is self.engine.local:
-            bar = self.query_one(StatusBar)
-            if status.ready:
-                bar.set_server_note(f"local: {status.message}")
-            else:
-                bar.set_server_note("local: not reachable")
-                hint = f"\n{status.hint}" if status.hint else ""
-                self.notify(f"{status.message}{hint}", title="Attached server", severity="error")
+        if side is self.engine.local and not status.ready:
+            hint = f"\n{status.hint}" if status.hint else ""
+            self.notify(f"{status.message}{hint}", title="Attached server", severity="error")
         self._show_check(side, status)
+
+    def _show_side_status(self, side: Side) -> None:
+        """The status bar's word on a server someone else runs, as last contacted."""
+        if side is not self.engine.local:
+            self._update_side_notes()
+            return
+        note = self.engine.local.server_note() if self.engine.local else None
+        if note is not None:
+            self.query_one(StatusBar).set_server_note(f"local: {note}")
 
     def _show_check(self, side: Side, status: BackendStatus) -> None:
         """After a server check: panes on ``side`` show its name, or why it cannot run."""
+        self._show_side_status(side)
         for slot in SLOTS:
             if self._side(slot) is side:
                 self._describe_pane(slot)

@@ -519,8 +519,9 @@ class ComparisonEngine:
 
         host = await self._host_summary()
         renderer = self.renderer()
-        for spec in specs:  # may look a server's host name up
-            await asyncio.to_thread(spec.side.on_this_machine)
+        for spec in specs:
+            if not spec.side.knows_where:  # may look a server's host name up
+                await asyncio.to_thread(spec.side.on_this_machine)
         tasks = [
             asyncio.create_task(
                 execute_run(

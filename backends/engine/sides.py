@@ -139,6 +139,11 @@ class Side:
             self._on_this_machine = self._server_here()
         return self._on_this_machine
 
+    @property
+    def knows_where(self) -> bool:
+        """Whether :meth:`on_this_machine` has its answer (no host name to look up)."""
+        return self._on_this_machine is not None
+
     def _server_here(self) -> bool:
         return self.server is not None  # one it owns
 
@@ -283,6 +288,11 @@ class LocalSide(Side):
     def model_thinks(self) -> bool | None:
         return _attached_thinks(self.openai) if self.attached else None
 
+    def server_note(self) -> str | None:
+        """A server it is attached to, as last contacted ("vLLM 0.11.0 · Qwen3.6…",
+        "not reachable"); None: it owns its server, or has not contacted it yet."""
+        return _check_words(self.openai) if self.attached else None
+
     async def aclose(self) -> None:
         await self.openai.aclose()
 
@@ -377,7 +387,8 @@ class LocalSide(Side):
             elif served:
                 info["served_model"] = served
             info.update(_attached_info(self.openai))
-            return self.settings.local.url_model or served or plan.label, info
+            info["model"] = self.settings.local.url_model or served or plan.label
+            return info["model"], info
         await self.served_model_file()
         self.start_identifying()
         assert self._identity is not None
@@ -427,6 +438,7 @@ class RemoteSide(Side):
             api_key_env=remote.api_key_env,
             facts={"url": url},
             idle_timeout_s=settings.idle_timeout_s,
+            settings=("remote.url", "remote.model"),
         )
         self.backend = self.openai
         self.server_key = f"url:{url}"
@@ -451,10 +463,8 @@ class RemoteSide(Side):
         return PaneHeader(f"{number} remote · {self._name()}", facts)
 
     def note(self) -> str | None:
-        check = self.openai.check
-        if check is None:
-            return None
-        return f"remote: {check.summary}" if check.ready else "remote: not reachable"
+        found = _check_words(self.openai)
+        return f"remote: {found}" if found else None
 
     def model_thinks(self) -> bool | None:
         return _attached_thinks(self.openai)
@@ -565,6 +575,17 @@ def _attached_facts(backend: OpenAICompatibleBackend, url: str, thinking: bool) 
     if check is None or not check.ready:
         return f"{url} · {_thinking_word(thinking)}"
     return " · ".join([check.kind.label, *check.facts.bits(), _thinking_word(thinking)])
+
+
+def _check_words(backend: OpenAICompatibleBackend) -> str | None:
+    """What the last contact with a server someone else runs found, in a few words for
+    the status bar (None: not contacted yet)."""
+    check = backend.check
+    if check is None:
+        return None
+    if check.ready:
+        return check.summary
+    return "not ready" if check.reachable else "not reachable"
 
 
 def _attached_info(backend: OpenAICompatibleBackend) -> dict[str, Any]:

@@ -124,6 +124,12 @@ def answer_token_limit(local: LocalSettings) -> int:
     return local.max_tokens
 
 
+def _host_port(url: str) -> str:
+    """``gpu-box:8080`` for ``http://user:key@gpu-box:8080/v1``: a server, named
+    briefly (never with the credentials a URL may carry)."""
+    return url.strip().split("://", 1)[-1].split("/", 1)[0].rsplit("@", 1)[-1] or "the URL"
+
+
 def plan_local(local: LocalSettings, *, read_header: bool = True) -> LocalPlan:
     """What the local side will run: which server or file, its facts, whether it fits.
 
@@ -134,7 +140,8 @@ def plan_local(local: LocalSettings, *, read_header: bool = True) -> LocalPlan:
     the path to that frame, before anything is spawned.
     """
     if local.url:
-        return LocalPlan(mode="attach", label=local.url_model or "remote model", url=local.url)
+        label = local.url_model or f"model at {_host_port(local.url)}"  # until it is asked
+        return LocalPlan(mode="attach", label=label, url=local.url)
     path, stand_in = resolve_model_path(local)
     if path is None:
         if not read_header:

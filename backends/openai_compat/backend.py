@@ -82,6 +82,8 @@ class OpenAICompatibleBackend:
         self._display_url = base_url.strip() if base_url else None
         self._api_key = api_key
         self._api_key_env = api_key_env
+        self._settings = ("local.url", "local.url_model")
+        """The settings that give an attached server's URL and model (named in hints)."""
         self._configured_model = model
         self.model = model
         """The model id sent as ``model`` (an attached server's first listed one if unset)."""
@@ -115,9 +117,11 @@ class OpenAICompatibleBackend:
         api_key_env: str,
         facts: dict[str, str],
         idle_timeout_s: float | None,
+        settings: tuple[str, str] = ("local.url", "local.url_model"),
     ) -> OpenAICompatibleBackend:
-        """A server someone else runs; its key is read from ``api_key_env`` (never a setting)."""
-        return cls(
+        """A server someone else runs; its key is read from ``api_key_env`` (never a setting).
+        ``settings`` name where its URL and model are set, for the probe's hints."""
+        backend = cls(
             base_url=url,
             api_key=os.environ.get(api_key_env),
             api_key_env=api_key_env,
@@ -126,6 +130,8 @@ class OpenAICompatibleBackend:
             facts=facts,
             idle_timeout_s=idle_timeout_s,
         )
+        backend._settings = settings
+        return backend
 
     @property
     def llama_cpp(self) -> bool:
@@ -183,6 +189,8 @@ class OpenAICompatibleBackend:
             self._api_key,
             model=self._configured_model,
             api_key_env=self._api_key_env,
+            url_setting=self._settings[0],
+            model_setting=self._settings[1],
         )
         self.check = check
         if check.ready:

@@ -35,15 +35,24 @@ CHECK_TIMEOUT_S = 10.0
 """Bound on each request :func:`check_server` makes."""
 
 
+_ENDPOINTS = ("/chat/completions", "/completions", "/models")
+"""The endpoints requests and probes go to, below ``/v1``."""
+
+
 def normalize_base_url(url: str) -> str:
     """The server root for a URL a person typed.
 
-    Whitespace, trailing slashes and one trailing ``/v1`` are removed (and
-    ``http://`` is added when there is no scheme), so ``host:8080``,
-    ``http://host:8080/``, ``http://host:8080/v1`` and ``http://host:8080/v1/``
-    all give ``http://host:8080``; requests then go to ``<root>/v1/...``.
+    Whitespace, trailing slashes, an endpoint's path (``/v1/chat/completions``,
+    ``/v1/models``) and one trailing ``/v1`` are removed (and ``http://`` is added
+    when there is no scheme), so ``host:8080``, ``http://host:8080/``,
+    ``http://host:8080/v1`` and ``http://host:8080/v1/chat/completions`` all give
+    ``http://host:8080``; requests then go to ``<root>/v1/...``.
     """
     root = url.strip().rstrip("/")
+    for endpoint in _ENDPOINTS:  # an endpoint's URL pasted from a server's docs
+        if root.endswith(endpoint):
+            root = root[: -len(endpoint)].rstrip("/")
+            break
     if root.endswith("/v1"):
         root = root[: -len("/v1")].rstrip("/")
     if root and "://" not in root:
@@ -207,13 +216,17 @@ async def check_server(
     *,
     model: str | None = None,
     api_key_env: str | None = None,
+    url_setting: str = "local.url",
+    model_setting: str = "local.url_model",
     timeout_s: float = CHECK_TIMEOUT_S,
 ) -> ServerCheck:
     """Contact the server at ``url``: is it there, ready, which kind, and what does it serve?
 
     ``GET /v1/models`` decides reachability, readiness and the model list;
     :func:`~.server_kinds.identify` the kind (``/props``, ``/api/version``, ...);
-    :func:`~.server_kinds.model_facts` what it says about the model. Never raises.
+    :func:`~.server_kinds.model_facts` what it says about the model. A ``model``
+    the server does not list is not ready (its requests would be refused). Hints
+    name the settings that give the URL and the model. Never raises.
     """
     import httpx
 
@@ -240,7 +253,7 @@ async def check_server(
             reachable=False,
             ready=False,
             message=f"cannot reach {url}: {connection_problem(error, timeout_s)}",
-            hint=f"start the server at {url}, or change local.url",
+            hint=f"start the server at {url}, or change {url_setting}",
         )
     code = listing.status_code
     if code in (401, 403):
@@ -253,7 +266,7 @@ async def check_server(
         return _not_ready(
             url,
             f"answered {code} to GET /v1/models",
-            "check that local.url points at an OpenAI-compatible server",
+            f"check that {url_setting} points at an OpenAI-compatible server",
         )
     models = _model_ids(listing_body)
     chosen = model or (models[0] if models else None)
@@ -261,14 +274,25 @@ async def check_server(
         return _not_ready(
             url,
             f"lists no models at /v1/models ({kind.label})",
-            "set local.url_model to the model name the server expects",
+            f"load a model in the server, or set {model_setting} to the name it expects",
+            kind=kind,
+        )
+    if model and models and not _serves(models, model):
+        names = ", ".join(models[:5]) + (", …" if len(models) > 5 else "")
+        return _not_ready(
+            url,
+            f"does not serve {model!r} ({kind.label}; it lists {names})",
+            f"set {model_setting} to one it lists, or load {model!r} in the server",
             kind=kind,
         )
     found = ServerCheck(url, True, True, "", models=models, model=chosen, kind=kind, facts=facts)
-    message = found.summary
-    if model and models and model not in models:
-        message += f"; {model!r} is not in its list ({', '.join(models[:5])})"
-    return replace(found, message=message)
+    return replace(found, message=found.summary)
+
+
+def _serves(models: tuple[str, ...], model: str) -> bool:
+    """Whether a request for ``model`` names a model in the list (Ollama's ``qwen3``
+    is its ``qwen3:latest``)."""
+    return model in models or f"{model}:latest" in models
 
 
 def _not_ready(url: str, problem: str, hint: str, *, kind: ServerKind | None = None) -> ServerCheck:
