@@ -172,6 +172,18 @@ def test_doctor_fails_when_the_attached_server_is_unreachable() -> None:
     assert "Traceback" not in done.stderr
 
 
+def test_doctor_checks_the_remote_too() -> None:
+    """--remote was not looked at: "local side can run", exit 0, for a remote nobody serves."""
+    url = f"http://127.0.0.1:{free_port()}"
+    done = _run("doctor", "--remote", url)
+    assert done.returncode == 1, done.stdout
+    assert f"remote           attach to {url}" in done.stdout
+    assert f"!! server           cannot reach {url}" in done.stdout
+    assert "or change remote.url" in done.stdout
+    assert "remote cannot run" in done.stdout
+    assert "Traceback" not in done.stderr
+
+
 # --------------------------------------------------------------------------- -hf fit
 
 

@@ -1,7 +1,8 @@
 """``pelican-tui doctor``: what will be used, and whether it works.
 
-In attach mode (``--url`` / ``local.url``) it contacts the server and lists
-what it serves; an unreachable or not-ready server makes the exit code 1.
+In attach mode (``--url`` / ``local.url``), and for a remote (``--remote`` /
+``remote.url``), it contacts the server and lists what it serves and how
+thinking is switched; an unreachable or not-ready server makes the exit code 1.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pelican_tui.backends.settings import Settings
 
 if TYPE_CHECKING:
     from pelican_tui.backends.llama.gguf_info import GGUFInfo
+    from pelican_tui.backends.openai_compat.backend import OpenAICompatibleBackend
 
 
 def _line(label: str, value: str, ok: bool | None = None) -> None:
@@ -75,16 +77,14 @@ def _ceiling_line(info: GGUFInfo) -> str:
     )
 
 
-def _check_attached(settings: Settings) -> bool:
-    """Contact the attached server; print what it is and serves. True if it can take a run."""
-    from pelican_tui.backends.engine.sides import make_local_backend
-    from pelican_tui.backends.llama.local_model import plan_local
+def _check_server(label: str, url: str, backend: OpenAICompatibleBackend) -> bool:
+    """Contact a server someone else runs; print what it is, what it serves and how
+    thinking is switched. True if it can take a run."""
+    from pelican_tui.backends.protocol import GenerationRequest
 
-    plan = plan_local(settings.local)
-    backend = make_local_backend(settings.local, plan, binary=None)
     status = asyncio.run(backend.probe())
     check = backend.check
-    _line("local", f"attach to {settings.local.url}", None)
+    _line(label, f"attach to {url}", None)
     _line("server", status.message, status.ready)
     if status.hint:
         _line("", f"hint: {status.hint}")
@@ -97,7 +97,24 @@ def _check_attached(settings: Settings) -> bool:
         _line("models", listed, bool(check.models) or None)
         if status.ready:
             _line("model sent", backend.model or "(none: the server's own)")
+            off = backend.dialect.switch(GenerationRequest(thinking=False))
+            _line("thinking off", off, None)
     return status.ready
+
+
+def _check_attached(settings: Settings) -> bool:
+    from pelican_tui.backends.engine.sides import make_local_backend
+    from pelican_tui.backends.llama.local_model import plan_local
+
+    plan = plan_local(settings.local)
+    backend = make_local_backend(settings.local, plan, binary=None)
+    return _check_server("local", settings.local.url or "", backend)
+
+
+def _check_remote(settings: Settings) -> bool:
+    from pelican_tui.backends.engine.sides import RemoteSide
+
+    return _check_server("remote", settings.remote.url or "", RemoteSide(settings).openai)
 
 
 def run_doctor(settings: Settings) -> int:
@@ -152,6 +169,7 @@ def run_doctor(settings: Settings) -> int:
             _line("model", plan.info_error or "unreadable", False)
     if plan.mode == "spawn":
         _line("context", str(settings.local.context))
+    remote_ok = _check_remote(settings) if settings.remote.url else True
     for label, text in image_mode_lines(settings.ui.image_mode):
         _line(label, text)
     key_set = bool(os.environ.get("ANTHROPIC_API_KEY"))
@@ -177,5 +195,7 @@ def run_doctor(settings: Settings) -> int:
         print("local side cannot run (see !! above)")
     else:
         print("local side can run" + (", but see !! above" if warned else ""))
+    if not remote_ok:
+        print("remote cannot run (see !! above)")
     sys.stdout.flush()
-    return 0 if local_ok else 1
+    return 0 if local_ok and remote_ok else 1
