@@ -122,7 +122,7 @@ async def test_the_header_and_status_bar_follow_a_server_that_goes_and_comes_bac
             with OpenAITestServer(port=port):
                 await pilot.press("1")
                 assert await wait_for(pilot, lambda: left.state == "finished", 30)
-                assert facts().startswith("OpenAI-compatible · "), facts()
+                assert facts() == "OpenAI-compatible · no thinking switch", facts()
                 assert left.border_title == "1 local · test-model", left.border_title
                 assert bar.server_note == "local: OpenAI-compatible · test-model"
                 await app.workers.wait_for_complete()

@@ -574,7 +574,10 @@ def _attached_facts(backend: OpenAICompatibleBackend, url: str, thinking: bool) 
     check = backend.check
     if check is None or not check.ready:
         return f"{url} · {_thinking_word(thinking)}"
-    return " · ".join([check.kind.label, *check.facts.bits(), _thinking_word(thinking)])
+    switch = _thinking_word(thinking)
+    if not backend.capabilities.supports_thinking:
+        switch = "no thinking switch"  # what it does is the model's own (see the check)
+    return " · ".join([check.kind.label, *check.facts.bits(), switch])
 
 
 def _check_words(backend: OpenAICompatibleBackend) -> str | None:
