@@ -360,6 +360,41 @@ async def test_runs_after_deleting_the_session_on_screen_go_to_a_new_one() -> No
     assert run.slot == "right" and run.status == "finished"
 
 
+async def test_a_pane_run_on_another_prompt_starts_a_session_of_its_own() -> None:
+    """1 on one prompt, a new prompt typed, then 2: the run joined the first session,
+    stored under a prompt it was never given."""
+    from _app_support import server_ready
+
+    from pelican_tui.backends import locations
+    from pelican_tui.backends.store.sessions import SessionStore
+
+    app = make_app(start_server=True)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await server_ready(pilot)
+        await pilot.press("1")
+        left, right = app.pane("left"), app.pane("right")
+        assert await wait_for(pilot, lambda: left.state == "finished", 60)
+        first = app.session_id
+        app.query_one("#prompt", Input).value = "Generate an SVG of a heron."
+        await pilot.press("2")
+        assert await wait_for(pilot, lambda: right.state == "finished", 60), right.stats_line()
+        second = app.session_id
+        before = app.pane_runs["left"]
+        await pilot.press("1")  # the same prompt again: it joins
+
+        def ran_again() -> bool:
+            return app.pane_runs["left"] != before and left.state == "finished"
+
+        assert await wait_for(pilot, ran_again, 60), left.stats_line()
+        assert app.session_id == second
+    assert first is not None and second not in (None, first)
+    with SessionStore.open(locations.sessions_db()) as store:
+        assert [r.slot for r in store.get_session(first).runs] == ["left"]
+        heron = store.get_session(second)
+    assert heron.prompt == "Generate an SVG of a heron."
+    assert [r.slot for r in heron.runs] == ["right", "left"]
+
+
 async def test_the_whole_answer_scrolls() -> None:
     """a showed a long answer's first screenful only: nothing had the focus, so no
     key scrolled it."""

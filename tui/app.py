@@ -196,6 +196,8 @@ class PelicanApp(Voting):
         )
         """What each pane runs; the keys t, T, e and b change it."""
         self.session_id: int | None = None
+        self._session_prompt: str | None = None
+        """The prompt of :attr:`session_id`'s session: a pane's run joins it only on it."""
         self.active: Slot = "left"
         self._previewing: set[Slot] = set()
         self._silent_server: dict[Slot, float | None] = {}
@@ -668,14 +670,15 @@ class PelicanApp(Voting):
         self._compare(dict(self.choices), session_id=None, steps=steps)
 
     def action_run_pane(self, slot: Slot) -> None:
-        """Run one pane again; it joins the current session unless that pane is running."""
+        """Run one pane again; it joins the current session unless that pane is running
+        or the prompt is another (a session holds runs of one prompt)."""
         if self.blind:
             self.notify("Blind mode compares both panes: press r (or B to leave blind mode).",
                         timeout=4)  # fmt: skip
             return
         self._take_prompt()
         session_id = self.session_id
-        if self.engine.running(slot) or session_id is None:
+        if self.engine.running(slot) or session_id is None or self.prompt != self._session_prompt:
             self.engine.cancel(slot)
             session_id = None
         self._compare({slot: self.choices[slot]}, session_id=session_id)
@@ -822,7 +825,7 @@ class PelicanApp(Voting):
             self._start_clock()
             self._on_resize_layout()
         elif isinstance(update, SessionStarted):
-            self.session_id = update.session_id
+            self.session_id, self._session_prompt = update.session_id, update.prompt
         elif isinstance(update, RunRefused):
             side = self._side(update.slot)
             if side is not None and side.server is not None:
@@ -1219,7 +1222,7 @@ class PelicanApp(Voting):
         if rerun:
             self.action_run_both()
             return
-        self.session_id = session.id
+        self.session_id, self._session_prompt = session.id, session.prompt
         self.pane_runs = {}
         for slot in SLOTS:
             runs = session.runs_in(slot)
