@@ -111,6 +111,11 @@ async def test_the_app_says_why_the_remote_pane_waits_at_80x24() -> None:
             assert await wait_for(pilot, lambda: right.state == "finished", 90)
             assert app.pane("left").state == "finished"
             assert app.pane("left").border_subtitle == "w: show 2 (finished)"
+            assert right.picture.note != "waiting for its turn…"
+            await pilot.press("r")  # again: the waiting pane drops the last run's picture
+            assert await wait_for(pilot, lambda: right.status == "waiting", 30)
+            assert right.picture.note == "waiting for its turn…"
+            assert right.picture.png is None
 
 
 async def test_a_run_cancelled_while_it_waits_ends_as_cancelled() -> None:

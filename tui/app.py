@@ -821,7 +821,9 @@ class PelicanApp(Voting):
             failed = {result.spec.side.key: "failed"} if result.outcome == "failed" else None
             self._update_side_notes(failed)
         elif isinstance(update, RunQueued):
-            self.pane(update.slot).queue(update.reason)
+            pane = self.pane(update.slot)
+            pane.queue(update.reason)
+            pane.picture.set_png(None, "waiting for its turn…")  # not the last run's
             self._start_clock()
             self._on_resize_layout()
         elif isinstance(update, SessionStarted):
