@@ -385,7 +385,8 @@ def test_full_comparison_is_stored_and_exported(
     summary = json.loads((out_dir / "summary.json").read_text())
     assert summary["format"] == "pelican-tui-run-summary"
     assert summary["status"] == "complete" and summary["exit_code"] == 0
-    assert summary["totals"] == {"runs": 2, "finished": 2, "failed": 0, "cancelled": 0}
+    totals = {"planned": 2, "runs": 2, "finished": 2, "failed": 0, "cancelled": 0}
+    assert summary["totals"] == totals
     assert summary["local"]["model_info"]["sha256"] == left.model_info["sha256"]
     assert summary["claude"]["used"] is True
     [entry] = summary["sessions"]
@@ -446,7 +447,8 @@ def test_a_failing_claude_exits_1_and_keeps_the_local_run(
     assert "failed" in (folder / "run-card.md").read_text()
     summary = json.loads((out_dir / "summary.json").read_text())
     assert summary["exit_code"] == 1
-    assert summary["totals"] == {"runs": 2, "finished": 1, "failed": 1, "cancelled": 0}
+    totals = {"planned": 2, "runs": 2, "finished": 1, "failed": 1, "cancelled": 0}
+    assert summary["totals"] == totals
     assert "right claude (off): failed" in err
     assert " failed " in out and "1 of 2 runs finished" in out
 
@@ -581,7 +583,8 @@ def test_two_samples_are_two_sessions_on_one_server(
 
     summary = json.loads((out_dir / "summary.json").read_text())
     assert summary["exit_code"] == 0
-    assert summary["totals"] == {"runs": 2, "finished": 2, "failed": 0, "cancelled": 0}
+    totals = {"planned": 2, "runs": 2, "finished": 2, "failed": 0, "cancelled": 0}
+    assert summary["totals"] == totals
     assert [entry["id"] for entry in summary["sessions"]] == [s.id for s in sessions]
     assert out.strip().splitlines()[-1].startswith("2 of 2 runs finished; 2 sessions exported")
 
@@ -782,6 +785,52 @@ def test_a_second_ctrl_c_or_a_hang_up_still_leaves_a_true_summary(
     if not exported:  # the second Ctrl-C came before its export began
         assert any("sessions export" in note for note in session["notes"])
     assert "runs finished" in out
+    # Its runs are stored as cancelled: the summary says so ("No runs." when not exported).
+    assert summary["totals"]["runs"] == len(session["runs"]) >= 1, summary["totals"]
+    assert "No runs." not in out
+
+
+@pytest.mark.slow
+def test_a_server_killed_between_samples_stops_the_batch_and_fails(
+    tmp_path: Path, env: pytest.MonkeyPatch
+) -> None:
+    """llama-server SIGKILLed after sample 1's local run: run exited 0 with "3 of 3 runs
+    finished", the local runs it never made left out of the count."""
+    with AnthropicTestServer(scenario="slow", chunk_delay_s=0.2) as claude_server:
+        use_claude(env, claude_server)
+        out_dir = tmp_path / "out"
+        err_file = tmp_path / "stderr.txt"
+        argv = ["run", "--samples", "2", "--thinking", "off", *local_args(out_dir)]
+        with err_file.open("w") as err_handle:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "pelican_tui", *argv],
+                stdout=subprocess.PIPE,
+                stderr=err_handle,
+                env=os.environ.copy(),
+                text=True,
+            )
+            try:
+
+                def local_done() -> bool:
+                    sessions = stored_sessions() if locations.sessions_db().exists() else []
+                    runs = sessions[0].runs_in("left") if sessions else []
+                    return bool(runs) and runs[0].status == "finished"
+
+                assert wait_until(local_done, 120), err_file.read_text()
+                assert claude_server.wait_for_requests(1, timeout_s=30)
+                os.kill(server_pid(err_file.read_text()), signal.SIGKILL)
+                out, _ = proc.communicate(timeout=120)
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+    err = err_file.read_text()
+    assert proc.returncode == 1, err
+    assert "left: not run: " in err and "stopping the batch" in err
+    summary = json.loads((out_dir / "summary.json").read_text())
+    assert summary["exit_code"] == 1 and "not run" in summary["error"]
+    assert summary["totals"]["planned"] == 4 and summary["totals"]["runs"] == 3
+    assert "(1 of the 4 planned not run)" in out.strip().splitlines()[-1]
 
 
 def test_the_headless_module_does_not_import_textual() -> None:

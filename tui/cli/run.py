@@ -199,7 +199,10 @@ class _Batch:
     hurry: bool = False
     """Ctrl-C again while it cleaned up: exports not yet begun are skipped."""
     fatal: str | None = None
-    """Why the batch failed as a whole (the store, summary.json), said once; else None."""
+    """Why the batch failed as a whole (the store, summary.json, a side that cannot run),
+    said once; else None."""
+    planned: int = 0
+    """How many runs the batch plans (the summary counts the finished out of these)."""
     _current: tuple[BatchStep, ModePlan] | None = None
     """The step of the batch and the session of it that runs now."""
 
@@ -268,6 +271,8 @@ class _Batch:
                 if self.hurry:
                     outcome.notes.append(_not_exported(outcome))
                     self.progress.say(f"  session {outcome.session_id} {_not_exported(outcome)}")
+                    with contextlib.suppress(Exception):  # one quick read: the summary's runs
+                        outcome.session = self.store.get_session(outcome.session_id)
                     continue
                 with contextlib.suppress(SessionStoreError):
                     await self._export(outcome, with_renderer=False)
@@ -280,6 +285,7 @@ class _Batch:
         plans = plan_modes(self.modes, self.with_claude)
         steps = plan_batch(self.prompt_set or self.prompts, self.samples)
         batch = [(step, plan) for step in steps for plan in plans]
+        self.planned = sum(len(plan.choices) for _, plan in batch)
         for index, (step, plan) in enumerate(batch, start=1):
             self._current = step, plan
             turn = self.engine.shared_turn(plan.choices)
@@ -293,8 +299,10 @@ class _Batch:
                 f"thinking {plan.label}: {who}" + (f", {how}" if len(plan.choices) > 1 else "")
             )
             result = await run_step(self.engine, step, plan.choices, self._on_update)
+            # A side that cannot run now will not later: run has no restart.
+            refusal = next((f"{s}: not run: {r}" for s, r in result.refused.items()), None)
             if result.session_id is None:
-                self.fatal = self.fatal or "the session store failed"
+                self.fatal = self.fatal or refusal or "the session store failed"
                 self.progress.say(f"{PROG}: {self.fatal}; stopping the batch.")
                 break
             outcome = self.outcomes[-1]
@@ -307,6 +315,10 @@ class _Batch:
                     self.progress.say(f"  warning: {run.spec.label}: {run.thinking_warning}")
             await self._export(outcome, with_renderer=True)
             self._write_summary(None)
+            if refusal is not None:
+                self.fatal = self.fatal or refusal
+                self.progress.say(f"{PROG}: {refusal}; stopping the batch.")
+                break
         code = Exit.OK if self._all_ok() else EXIT_RUN_FAILED
         self._finish(code)
         return code
@@ -421,7 +433,7 @@ class _Batch:
     def _finish(self, code: int) -> None:
         self._write_summary(code)
         with contextlib.suppress(OSError):  # hung up: no terminal to print to
-            print_summary(self.stdout, self.outcomes, self.samples, self.out_dir)
+            print_summary(self.stdout, self.outcomes, self.samples, self.out_dir, self.planned)
 
     def abandon(self) -> None:
         """A second Ctrl-C cut the clean-up short: write summary.json (quick) so it
@@ -449,6 +461,7 @@ class _Batch:
             local_info=self.local_info,
             claude_model=self.engine.settings.claude.model if self.with_claude else None,
             claude_note=self.claude_note,
+            planned_runs=self.planned,
         )
         data = summary_data(
             facts, self.outcomes, self.out_dir, code=code, stopped=self.stopped, error=self.fatal

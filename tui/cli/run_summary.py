@@ -62,6 +62,8 @@ class BatchFacts:
     """Why Claude was not used, if it was wanted."""
     prompt_set: Mapping[str, Any] | None = None
     """``--set``'s name, privacy and prompts (a private set's without their text)."""
+    planned_runs: int = 0
+    """How many runs the batch plans (more than ran when it stopped early)."""
 
 
 def stored_runs(outcomes: Sequence[SessionOutcome]) -> list[Run]:
@@ -101,6 +103,7 @@ def summary_data(
         )
     stored = stored_runs(outcomes)
     totals = {
+        "planned": max(facts.planned_runs, len(stored)),
         "runs": len(stored),
         **{
             status: sum(run.status == status for run in stored)
@@ -215,9 +218,14 @@ def summary_table(outcomes: Sequence[SessionOutcome], samples: int) -> str:
 
 
 def print_summary(
-    stdout: TextIO, outcomes: Sequence[SessionOutcome], samples: int, out_dir: Path
+    stdout: TextIO,
+    outcomes: Sequence[SessionOutcome],
+    samples: int,
+    out_dir: Path,
+    planned: int = 0,
 ) -> None:
-    """The table, then one line: how many runs finished, and where what was exported is."""
+    """The table, then one line: how many runs finished (of the ``planned``, where some
+    never ran), and where what was exported is."""
     print(summary_table(outcomes, samples), file=stdout)
     runs = stored_runs(outcomes)
     finished = sum(run.status == "finished" for run in runs)
@@ -228,7 +236,9 @@ def print_summary(
         if exported
         else "no session exported"
     )
-    print(f"{finished} of {len(runs)} runs finished; {where}.", file=stdout)
+    not_run = planned - len(runs)
+    unrun = f" ({not_run} of the {planned} planned not run)" if not_run > 0 else ""
+    print(f"{finished} of {len(runs)} runs finished{unrun}; {where}.", file=stdout)
     with contextlib.suppress(OSError, ValueError):
         stdout.flush()
 
