@@ -390,7 +390,7 @@ def test_a_damaged_store_is_nothing_to_export(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """It was moved aside and an empty page written with exit 0: a script took the
-    evidence as exported."""
+    evidence as exported. Now it is left where it is, and nothing is written."""
     from pelican_tui.backends import locations
 
     db = locations.sessions_db()
@@ -400,4 +400,4 @@ def test_a_damaged_store_is_nothing_to_export(
     code, out = _export(tmp_path)
     err = capsys.readouterr().err
     assert code == 1 and not out.exists(), err
-    assert "damaged" in err and "nothing to export" in err
+    assert "is damaged" in err and "left as it is" in err

@@ -895,14 +895,34 @@ def test_cli_refuses_a_newer_store(session: Session) -> None:
     assert code == 1 and "schema version 7" in err and out == ""
 
 
-def test_cli_reports_a_corrupt_store_moved_aside() -> None:
+def test_cli_reports_a_corrupt_store_and_leaves_it_where_it_is() -> None:
+    """``sessions list`` moved a damaged store aside, from under an app that had it
+    open (which went on writing to the moved file) and said "No saved sessions yet"."""
     db = locations.sessions_db()
     locations.ensure(db.parent)
-    db.write_bytes(b"\x00junk" * 500)
+    junk = b"\x00junk" * 500
+    db.write_bytes(junk)
+    for argv in (["list"], ["show", "1"], ["export", "1", "--out", "x"]):
+        code, out, err = _run(argv)
+        assert code == 1 and out == "", argv
+        assert f"the session store {db} is damaged" in err and "left as it is" in err
+    assert db.read_bytes() == junk
+    assert not list(db.parent.glob("*.corrupt-*"))
+    with SessionStore.open(db) as store:  # the app (or run) moves it aside
+        assert store.moved_corrupt_to is not None
+
+
+def test_a_store_emptied_since_its_clean_close_is_not_taken_for_a_new_one() -> None:
+    db = locations.sessions_db()
+    with SessionStore.open(db) as store:
+        store.create_session("Generate an SVG of a pelican riding a bicycle")
+    db.write_bytes(b"")  # `: > sessions.sqlite3`
     code, out, err = _run(["list"])
-    assert code == 0
-    assert "moved it to" in err and ".corrupt-" in err
-    assert "No saved sessions yet." in out
+    assert out == ""
+    assert code == 1 and "the file is empty, but held" in err, err
+    with SessionStore.open(db) as store:
+        assert store.moved_corrupt_to is not None
+        assert "The session store was damaged" in store.notices[0]
 
 
 def test_session_dataclasses_are_frozen(session: Session) -> None:

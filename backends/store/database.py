@@ -110,9 +110,25 @@ def _choose_check(path: Path) -> tuple[Check, tuple[int, int]]:
     return ("clean close" if _closed_cleanly(path) else "full"), key
 
 
+def _emptied(path: Path) -> str | None:
+    """Why an empty file is not a new store: the last clean close recorded it with
+    sessions in it (it was truncated since). None: it is not that."""
+    try:
+        if path.stat().st_size:
+            return None
+        recorded = json.loads(_side(path, CLOSED_SUFFIX).read_text(encoding="utf-8"))
+        size = int(recorded["size"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return f"the file is empty, but held {size:,} bytes when last closed" if size else None
+
+
 def open_checked(path: Path, busy_timeout: float) -> tuple[sqlite3.Connection, Check]:
     """Connect, check (:data:`Check` says how), switch to WAL and upgrade.
     Raises :class:`Corrupt`. Close the connection with :func:`close`."""
+    emptied = _emptied(path)
+    if emptied is not None:  # SQLite would take it for a new store, and lose nothing visibly
+        raise Corrupt(emptied)
     check, key = _choose_check(path)
     try:
         conn = _connect(path, busy_timeout)

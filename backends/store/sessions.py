@@ -216,6 +216,7 @@ class SessionStore:
         path: Path | None = None,
         *,
         create: bool = True,
+        repair: bool = True,
         clock: Callable[[], datetime] | None = None,
         busy_timeout: float = 10.0,
     ) -> SessionStore:
@@ -224,7 +225,9 @@ class SessionStore:
         Raises :class:`SessionStoreMissing` when ``create`` is false and there
         is no file, :class:`SessionStoreTooNew` for a newer schema, and
         :class:`SessionStoreError` for a file that belongs to something else. A
-        corrupt file is moved aside and a fresh store opened instead.
+        corrupt file is moved aside and a fresh store opened instead; without
+        ``repair`` it is left where it is (another process may have it open:
+        the app, a ``run``) and :class:`SessionStoreError` says so.
         ``busy_timeout`` is how long a write waits for another writer, in seconds.
         """
         path = Path(path) if path is not None else locations.sessions_db()
@@ -243,7 +246,12 @@ class SessionStore:
         moved: Path | None = None
         try:
             conn, check = database.open_checked(path, busy_timeout)
-        except database.Corrupt:
+        except database.Corrupt as error:
+            if not repair:
+                raise SessionStoreError(
+                    f"the session store {path} is damaged ({error}); it was left as it is: "
+                    "pelican-tui or `pelican-tui run` moves it aside and starts a fresh one"
+                ) from error
             moved = database.move_aside(path, now())
             database.create_private_file(path)
             try:

@@ -62,8 +62,6 @@ def evidence_command(args: argparse.Namespace, console: Console) -> int:
     """Run ``pelican-tui export-evidence ARGV``; returns the exit status."""
     try:
         with open_store(console) as store:
-            if store.moved_corrupt_to is not None:  # the fresh store in its place is empty
-                return console.fail("nothing to export: the sessions were in the damaged file")
             if missing := unknown_prompt(store, args.prompt):
                 return console.fail(missing)
             with sandboxed_renderer() as renderer:

@@ -1,7 +1,7 @@
 """What the commands that read the session store share: opening it, naming a prompt.
 
 ``sessions``, ``leaderboard``, ``export-evidence`` and ``judge`` open the store
-without creating it (:func:`open_store`, which prints its notices; :func:`with_store`
+without creating or repairing it (:func:`open_store`, which prints its notices; :func:`with_store`
 also says what went wrong) and offer and check a ``--prompt`` the same way
 (:func:`add_prompt_option`, :func:`unknown_prompt`). They report a failure as one
 ``PROG: message`` line on stderr with exit status 1 (:meth:`.Console.fail`).
@@ -20,11 +20,12 @@ from pelican_tui.cli.args import Console, Parser
 
 def open_store(console: Console) -> SessionStore:
     """The session store at :func:`~pelican_tui.backends.locations.sessions_db`,
-    opened without creating it; its notices (a damaged file moved aside) are
-    printed as the command's (:meth:`.Console.note`). Raises
-    :class:`~.records.SessionStoreMissing` when there is no store yet,
-    :class:`~.records.SessionStoreError` when it cannot be used."""
-    store = SessionStore.open(locations.sessions_db(), create=False)
+    opened without creating or repairing it (a damaged file is left where it is: the
+    app may have it open); its notices are printed as the command's
+    (:meth:`.Console.note`). Raises :class:`~.records.SessionStoreMissing` when
+    there is no store yet, :class:`~.records.SessionStoreError` when it cannot be
+    used (damaged, too new, someone else's)."""
+    store = SessionStore.open(locations.sessions_db(), create=False, repair=False)
     for notice in store.notices:
         console.note(notice)
     return store
