@@ -50,6 +50,7 @@ from pelican_tui.backends.anthropic_backend import (
 from pelican_tui.backends.events import Failed
 from pelican_tui.backends.ratings.configuration import configuration_of
 from pelican_tui.backends.store.records import Run, Vote, Winner
+from pelican_tui.backends.text import shorten
 
 if TYPE_CHECKING:
     from types import ModuleType
@@ -268,7 +269,7 @@ def parse_answer(text: str) -> tuple[Winner, str | None] | None:
     winner: Winner = "both_bad" if word == "both bad" else word  # type: ignore[assignment]
     reason = (match["rest"] or "").strip() or (_unmarked(lines[1]) if len(lines) > 1 else "")
     reason = _REASON_LABEL.sub("", reason, count=1).strip()
-    return winner, _one_line(reason) or None
+    return winner, shorten(reason, _MAX_REASON_CHARS) or None
 
 
 def _plain(line: str) -> str:
@@ -278,11 +279,6 @@ def _plain(line: str) -> str:
 def _unmarked(line: str) -> str:
     """``line`` without markdown emphasis and code marks."""
     return re.sub(r"[*`]", "", line).strip()
-
-
-def _one_line(text: str, limit: int = _MAX_REASON_CHARS) -> str:
-    line = " ".join(text.split())
-    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 # ----------------------------------------------------------------------------- the call
@@ -436,7 +432,7 @@ class Judge:
         )
         parsed = parse_answer(text)
         if parsed is None:
-            return Unparseable(pair, self._key.scrub(_one_line(text, 200)) or "(empty)", usage)
+            return Unparseable(pair, self._key.scrub(shorten(text, 200)) or "(empty)", usage)
         winner, reason = parsed
         reason = None if reason is None else self._key.scrub(reason)
         return Answer(pair, shown_a, shown_b, winner, reason, usage)

@@ -25,6 +25,7 @@ from pelican_tui.backends.export.evidence_data import DATA_FILES
 from pelican_tui.backends.export.facts import picture_facts_text
 from pelican_tui.backends.export.html_document import data_uri, document, escape, sentence
 from pelican_tui.backends.ratings.leaderboard import Leaderboard, Row
+from pelican_tui.backends.text import shorten
 
 _CSS = """
 :root { color-scheme: light dark; --fg: #1d1d1f; --bg: #f6f5f2; --card: #fff;
@@ -288,15 +289,10 @@ def _contents(prompts: Sequence[PromptEvidence]) -> str:
     if len(prompts) < 2:
         return ""
     items = "".join(
-        f'<li><a href="#prompt-{n}">{escape(_short(each.prompt))}</a></li>'
+        f'<li><a href="#prompt-{n}">{escape(shorten(each.prompt, 90))}</a></li>'
         for n, each in enumerate(prompts, start=1)
     )
     return f"<nav><strong>Prompts</strong><ul>{items}</ul></nav>"
-
-
-def _short(text: str, width: int = 90) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 # --------------------------------------------------------------------------- the page

@@ -99,6 +99,7 @@ from pelican_tui.backends.store.records import (
     json_dict,
 )
 from pelican_tui.backends.store.run_rows import RUN_COLUMNS
+from pelican_tui.backends.text import shorten
 
 INTERRUPTED_REASON = "pelican-tui stopped before this run finished"
 
@@ -137,9 +138,7 @@ def _dump(value: Mapping[str, Any] | object | None) -> str:
 
 def default_title(prompt: str, width: int = 60) -> str:
     """The first non-empty line of the prompt, shortened to ``width`` characters."""
-    line = next((ln.strip() for ln in prompt.splitlines() if ln.strip()), "")
-    line = " ".join(line.split())
-    return line if len(line) <= width else line[: width - 1].rstrip() + "…"
+    return shorten(next((ln for ln in prompt.splitlines() if ln.strip()), ""), width)
 
 
 def _scrub_optional_text(text: str | None) -> str | None:

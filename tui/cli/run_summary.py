@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from pelican_tui.backends.secrets import scrub_secrets
 from pelican_tui.backends.store.records import Run, Session
+from pelican_tui.backends.text import shorten
 
 if TYPE_CHECKING:
     from pelican_tui.backends.engine.run import RunResult
@@ -195,7 +196,7 @@ def summary_table(outcomes: Sequence[SessionOutcome], samples: int) -> str:
                     f"{outcome.sample}/{samples}",
                     "on" if run.settings.get("thinking") else "off",
                     run.slot,
-                    _truncate(run.model_id, 36),
+                    shorten(run.model_id, 36),
                     run.status,
                     str(tokens) if tokens is not None else "—",
                     f"{rate:.1f}" if rate else "—",
@@ -241,10 +242,6 @@ def print_summary(
     print(f"{finished} of {len(runs)} runs finished{unrun}; {where}.", file=stdout)
     with contextlib.suppress(OSError, ValueError):
         stdout.flush()
-
-
-def _truncate(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 __all__ = [

@@ -26,6 +26,7 @@ from pelican_tui.backends.store.records import (
 )
 from pelican_tui.backends.store.sessions import SessionStore
 from pelican_tui.backends.svg.worker import MAX_SIDE
+from pelican_tui.backends.text import shorten
 from pelican_tui.cli.args import (
     Console,
     Exit,
@@ -145,11 +146,6 @@ def _export(
     return Exit.OK
 
 
-def _truncate(text: str, width: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
 def _models(summary: SessionSummary) -> str:
     parts = []
     for slot in ("left", "right"):
@@ -157,7 +153,7 @@ def _models(summary: SessionSummary) -> str:
         if not runs:
             continue
         models = list(dict.fromkeys(run.model_id for run in runs))
-        label = ", ".join(_truncate(scrub_text(model), 32) for model in models)
+        label = ", ".join(shorten(scrub_text(model), 32) for model in models)
         count = f" x{len(runs)}" if len(runs) > 1 else ""
         parts.append(f"{slot}: {label}{count}")
     return "; ".join(parts) or "—"
@@ -173,7 +169,7 @@ def format_session_table(summaries: Sequence[SessionSummary], prompt_width: int 
         (
             str(s.id),
             f"{s.created_at.astimezone():%Y-%m-%d %H:%M}",
-            _truncate(scrub_text(s.prompt), prompt_width),
+            shorten(scrub_text(s.prompt), prompt_width),
             _models(s),
             s.verdict or "—",
         )

@@ -15,6 +15,7 @@ from pelican_tui.backends import locations
 from pelican_tui.backends.secrets import scrub_text
 from pelican_tui.backends.store.records import SessionStoreError, SessionStoreMissing
 from pelican_tui.backends.store.sessions import SessionStore
+from pelican_tui.backends.text import shorten
 from pelican_tui.cli.args import Console, Parser
 
 
@@ -57,8 +58,7 @@ def with_store(
 def quoted_prompt(prompt: str, width: int = 60) -> str:
     """A prompt for a one-line message: secrets scrubbed, white space folded,
     shortened to ``width`` characters, quoted."""
-    text = " ".join(scrub_text(prompt).split())
-    return repr(text if len(text) <= width else text[: width - 1] + "…")
+    return repr(shorten(scrub_text(prompt), width))
 
 
 def add_prompt_option(parser: Parser, help: str) -> None:

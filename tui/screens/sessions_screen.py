@@ -33,6 +33,7 @@ from pelican_tui.backends.store.records import (
     SessionSummary,
 )
 from pelican_tui.backends.store.sessions import SessionStore
+from pelican_tui.backends.text import shorten
 from pelican_tui.screens.confirm_screen import ConfirmScreen
 from pelican_tui.screens.sessions_screen_list import Cells, SessionList
 from pelican_tui.themes import theme_color
@@ -273,7 +274,7 @@ class SessionsScreen(Screen[SessionAction | None]):
             self._show_empty(_EMPTY_TEXT)
         self._show_detail()
         self.refresh_bindings()
-        self.notify(f"Deleted “{_shorten(_display_title(gone), 40)}”.", timeout=4)
+        self.notify(f"Deleted “{shorten(_display_title(gone), 40)}”.", timeout=4)
 
     def _fill_table(self) -> None:
         table = self._table()
@@ -361,7 +362,7 @@ class SessionsScreen(Screen[SessionAction | None]):
             return
         runs = len(session.runs)
         question = (
-            f"Delete “{_shorten(_display_title(session), 60)}”?\n\n"
+            f"Delete “{shorten(_display_title(session), 60)}”?\n\n"
             f"The session from {_date(session.created_at)} and its {runs} "
             f"run{'s' if runs != 1 else ''} go for good."
         )
@@ -396,11 +397,6 @@ def _display_title(session: SessionSummary) -> str:
     return _first_line(session.prompt) or title or "untitled"
 
 
-def _shorten(text: str, width: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: max(width - 1, 0)].rstrip() + "…"
-
-
 def _model_name(model_id: str) -> str:
     return model_id.removesuffix(".gguf")
 
@@ -415,11 +411,11 @@ def _models(session: SessionSummary, width: int) -> str:
         return "no runs"
     joined = " vs ".join(names)
     if len(joined) <= width or len(names) == 1:
-        return _shorten(joined, width)
+        return shorten(joined, width)
     first, second = names
     room = width - len(" vs ")
     first_w = max(room - len(second), room // 2)
-    return f"{_shorten(first, first_w)} vs {_shorten(second, room - min(len(first), first_w))}"
+    return f"{shorten(first, first_w)} vs {shorten(second, room - min(len(first), first_w))}"
 
 
 def _verdict(session: SessionSummary) -> str:
@@ -432,7 +428,7 @@ def _cells(session: SessionSummary, prompt_w: int, models_w: int) -> Cells:
     """One row of the list: date, title, models and verdict, cut to the widths."""
     return (
         _date(session.created_at),
-        _shorten(_display_title(session), prompt_w),
+        shorten(_display_title(session), prompt_w),
         _models(session, models_w),
         _verdict(session),
     )
@@ -451,7 +447,7 @@ def _detail(session: SessionSummary, compact: bool, colors: dict[str, str]) -> T
     """The highlighted session: its prompt, then one line per run."""
     text = Text()
     prompt = _first_line(session.prompt) if compact else session.prompt.strip()
-    text.append(_shorten(prompt, 400), style="bold")
+    text.append(shorten(prompt, 400), style="bold")
     if compact:
         text.no_wrap = True
         text.overflow = "ellipsis"

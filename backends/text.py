@@ -1,0 +1,36 @@
+"""Text cut to fit: one rule for every line a person reads (tables, titles, messages)."""
+
+from __future__ import annotations
+
+ELLIPSIS = "…"
+
+LABEL_PARTS = " · "
+"""What separates a configuration label's model from how it ran ("… · thinking on")."""
+
+
+def shorten(text: str, width: int) -> str:
+    """``text`` on one line (white space folded), cut to ``width`` characters with
+    "…" where it was cut."""
+    line = " ".join(text.split())
+    if len(line) <= width:
+        return line
+    return line[: max(width - 1, 0)].rstrip() + ELLIPSIS
+
+
+def shorten_label(label: str, width: int) -> str:
+    """A configuration's label cut to ``width`` in the middle of its model's name,
+    keeping the name's end and the rest whole ("Qwen3.6-3…-Q4_K_M · thinking on"):
+    the quantization and the thinking are what tell two configurations of one model
+    apart. Too narrow for that, it is cut at the end."""
+    line = " ".join(label.split())
+    head, sep, rest = line.partition(LABEL_PARTS)
+    if len(line) <= width or not sep:
+        return shorten(line, width)
+    room = width - len(sep + rest)
+    if room < 8:
+        return shorten(line, width)
+    end = min(len(head) // 2, (room - 1) // 2)
+    return head[: room - 1 - end] + ELLIPSIS + head[len(head) - end :] + sep + rest
+
+
+__all__ = ["ELLIPSIS", "LABEL_PARTS", "shorten", "shorten_label"]

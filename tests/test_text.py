@@ -1,0 +1,43 @@
+"""The one rule for cutting text to fit (it was written out in nine places)."""
+
+from __future__ import annotations
+
+import pytest
+
+from pelican_tui.backends.text import shorten, shorten_label
+
+
+@pytest.mark.parametrize(
+    ("text", "width", "shown"),
+    [
+        ("a pelican", 20, "a pelican"),
+        ("  a\n pelican\triding ", 20, "a pelican riding"),
+        ("a pelican riding a bicycle", 10, "a pelican…"),
+        ("a pelican riding", 3, "a…"),
+        ("pelican", 0, "…"),
+    ],
+)
+def test_shorten_folds_white_space_and_marks_the_cut(text: str, width: int, shown: str) -> None:
+    assert shorten(text, width) == shown
+    assert len(shorten(text, width)) <= max(width, 1)
+
+
+@pytest.mark.parametrize("width", range(8, 45))
+def test_a_label_keeps_what_tells_two_configurations_apart(width: int) -> None:
+    """At 80 columns the leaderboard and gallery showed "SmolLM2-135M-Instruct.Q4_1 ·
+    thin…" for both thinking on and off."""
+    on = shorten_label("Qwen3.6-35B-A3B-Q4_K_M · thinking on", width)
+    off = shorten_label("Qwen3.6-35B-A3B-Q8_0 · thinking off", width)
+    assert len(on) <= width and len(off) <= width
+    rest = len(" · thinking off")
+    if width >= rest + 8:  # room for the thinking and a bit of the model's name
+        assert on.endswith(" · thinking on") and off.endswith(" · thinking off")
+        assert on.startswith("Qwen") and ("…" in on) == (width < 36)
+    if width >= rest + 16:  # and for both ends of the name: the quantization shows
+        assert on.endswith("-Q4_K_M · thinking on") and on.startswith("Qwen3.6"), on
+        assert off.endswith("-Q8_0 · thinking off"), off
+
+
+def test_a_label_that_fits_or_has_no_parts_is_shortened_at_its_end() -> None:
+    assert shorten_label("claude-opus-4-7 · thinking high", 40) == "claude-opus-4-7 · thinking high"
+    assert shorten_label("gpt-oss-20b (server)", 10) == "gpt-oss-2…"
