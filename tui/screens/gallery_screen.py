@@ -35,6 +35,7 @@ from textual.widgets import Footer, Static
 from pelican_tui.backends.ratings.configuration import configuration_of
 from pelican_tui.backends.store.records import Run
 from pelican_tui.backends.store.sessions import SessionStore
+from pelican_tui.backends.text import shorten_label
 from pelican_tui.screens.pair_screen import PairScreen
 from pelican_tui.votes import (
     FACT_FILTERS,
@@ -125,6 +126,11 @@ class GalleryCell(Vertical, can_focus=True):
 
     def on_mount(self) -> None:
         self.border_title = self._title
+
+    def on_resize(self) -> None:
+        # A label cut in its model's name, not at its end: "thinking on" or "off" is
+        # what tells two cards of one model apart (the border cuts at the end).
+        self.border_title = shorten_label(self._title, max(self.size.width - 6, 8))
 
     def mark(self, place: int | None) -> None:
         self.set_class(place is not None, "-marked")

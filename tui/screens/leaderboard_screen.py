@@ -25,13 +25,13 @@ from textual.widgets import DataTable, Footer, Static
 from pelican_tui.backends.export.evidence_page import plural
 from pelican_tui.backends.ratings.leaderboard import Leaderboard, Row, leaderboard
 from pelican_tui.backends.store.sessions import SessionStore
+from pelican_tui.backends.text import shorten, shorten_label
 from pelican_tui.widgets.text_line import TextLine
 
 BAR_WIDTH = 15
 """Characters of the interval bar."""
-_FIXED_COLUMNS = 1 + 6 + BAR_WIDTH + 5 + 5 + 2 * 6 + 2
-"""Columns taken by everything but the configuration's name: the cells of rank, rating,
-bar, votes and W/L/T, a padding of 2 per column, and a scrollbar."""
+UNRANKED = "too few votes"
+"""The rating cell of a configuration not ranked yet."""
 
 
 def interval_bar(row: Row, low: float, high: float, width: int = BAR_WIDTH) -> str:
@@ -66,10 +66,6 @@ def scale(rows: Sequence[Row]) -> tuple[float, float]:
     if not shown:
         return 0.0, 1.0
     return min(row.low for row in shown), max(row.high for row in shown)
-
-
-def _shorten(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: max(width - 1, 1)] + "…"
 
 
 class LeaderboardScreen(Screen[None]):
@@ -129,7 +125,7 @@ class LeaderboardScreen(Screen[None]):
     def _scope(self, room: int) -> str:
         if self.all_prompts:
             return "all prompts"
-        return f"this prompt (“{_shorten(self.prompt, max(room, 12))}”)"
+        return f"this prompt (“{shorten(self.prompt, max(room, 12))}”)"
 
     def _draw(self) -> None:
         board = self.board
@@ -176,7 +172,12 @@ class LeaderboardScreen(Screen[None]):
 
     def _fill(self, table: DataTable[Text], board: Leaderboard) -> None:
         table.clear(columns=True)
-        name_width = max(16, self.size.width - _FIXED_COLUMNS)
+        counts = [f"{row.wins}/{row.losses}/{row.ties + row.both_bad}" for row in board.rows]
+        rating = len(UNRANKED) if board.unranked else len("Rating")
+        # Everything but the name: rank, rating, bar, votes, W/L/T, 2 padding a column
+        # and a scrollbar, so that W/L/T is whole at 80 columns.
+        fixed = 1 + rating + BAR_WIDTH + 5 + max(5, *map(len, counts)) + 2 * 6 + 2
+        name_width = max(16, self.size.width - fixed)
         table.add_column("#", key="rank")
         table.add_column("Configuration", key="configuration")
         table.add_column("Rating", key="rating")
@@ -187,7 +188,7 @@ class LeaderboardScreen(Screen[None]):
         for rank, row in enumerate(board.ranked, 1):
             table.add_row(
                 Text(str(rank), style="bold"),
-                Text(_shorten(row.configuration.label, name_width)),
+                Text(shorten_label(row.configuration.label, name_width)),
                 Text(f"{row.rating:.0f}", style="bold"),
                 Text(f"{interval_bar(row, low, high)}"),
                 Text(str(row.votes)),
@@ -196,8 +197,8 @@ class LeaderboardScreen(Screen[None]):
         for row in board.unranked:
             table.add_row(
                 Text("-", style="dim"),
-                Text(_shorten(row.configuration.label, name_width)),
-                Text("too few votes", style="italic"),
+                Text(shorten_label(row.configuration.label, name_width)),
+                Text(UNRANKED, style="italic"),
                 Text(""),
                 Text(str(row.votes)),
                 Text(f"{row.wins}/{row.losses}/{row.ties + row.both_bad}"),
