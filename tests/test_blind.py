@@ -130,7 +130,10 @@ async def test_blind_samples_hide_the_models_until_each_vote(
             first, second = app.pending_pairs
             await pilot.press("greater_than_sign")
             assert await wait_for(pilot, lambda: len(app.pending_pairs) == 1, 10)
-            assert any("A was" in n.message for n in app.notices), "the first pair is revealed"
+            (reveal,) = [n.message for n in app.notices if "A was" in n.message]
+            # One model, both panes: the reveal said "1 claude · …" and "2 claude · …",
+            # never what differed.
+            assert "· thinking off" in reveal and reveal.count("· thinking ") == 2, reveal
             app.clear_notifications()
             await pilot.pause()
             _hides_the_models(app, "the second pair, before its vote")

@@ -27,7 +27,7 @@ from textual import work
 from textual.app import App
 from textual.widgets import Input
 
-from pelican_tui.backends.engine.choices import SLOTS
+from pelican_tui.backends.engine.choices import SLOTS, thinking_word
 from pelican_tui.backends.settings import Settings
 from pelican_tui.messages import KeyRow
 from pelican_tui.terminal_title import TerminalTitle
@@ -207,7 +207,7 @@ class Voting(App[None]):
                     png=result.png,
                     note=None if result.png else why,
                     facts=facts_line(facts, with_time=False),
-                    who=str(pane.border_title or slot),
+                    who=f"{pane.border_title or slot} · {_how_it_thought(result)}",
                     numbers=pane.stats_line(),
                     session_id=outcome.session_id,
                     slot=slot,
@@ -366,3 +366,13 @@ class Voting(App[None]):
         label = f"{pair.label}: " if pair.label else ""
         self.notify(f"{label}{pair.revealed(winner)}", title="Blind vote saved", timeout=20)
         self.show_blind()
+
+
+def _how_it_thought(result: RunResult) -> str:
+    """How a run was asked to think ("thinking high"), and whether the server ignored
+    it: for the reveal, where two panes of one model differ in nothing else."""
+    request = result.spec.request
+    how = thinking_word(request.thinking)
+    if request.thinking and request.effort:
+        how = f"thinking {request.effort}"
+    return f"{how} (the server ignored the switch)" if result.thinking_warning else how
