@@ -7,8 +7,11 @@ test_app_e2e.py.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from _app_support import header_read, make_app, wait_for
+from textual.pilot import Pilot
 from textual.widgets import Input
 
 from pelican_tui.app import PelicanApp
@@ -324,23 +327,30 @@ async def test_a_live_resize_below_100_columns_switches_to_one_pane() -> None:
         assert not app.has_class("-narrow") and not app.pane("right").has_class("-hidden")
 
 
+async def _a_left_run(pilot: Pilot[Any]) -> int:
+    """Once the server is ready, ``1`` and its run to the end: the session it made."""
+    from _app_support import server_ready
+
+    app = pilot.app
+    assert isinstance(app, PelicanApp)
+    await server_ready(pilot)
+    await pilot.press("1")
+    assert await wait_for(pilot, lambda: app.pane("left").state == "finished", 60)
+    assert app.session_id is not None
+    return app.session_id
+
+
 async def test_runs_after_deleting_the_session_on_screen_go_to_a_new_one() -> None:
     """o, d, y on the session on screen, then 2: the run joined the deleted session and
     was lost ("no session with id N"), and s had said it was saved."""
-    from _app_support import server_ready
-
     from pelican_tui.backends import locations
     from pelican_tui.backends.store.sessions import SessionStore
     from pelican_tui.screens.confirm_screen import ConfirmScreen
 
     app = make_app(start_server=True)
     async with app.run_test(size=(160, 48)) as pilot:
-        await server_ready(pilot)
-        await pilot.press("1")
-        left, right = app.pane("left"), app.pane("right")
-        assert await wait_for(pilot, lambda: left.state == "finished", 60)
-        deleted = app.session_id
-        assert deleted is not None
+        deleted = await _a_left_run(pilot)
+        right = app.pane("right")
         await pilot.press("o")
         assert await wait_for(
             pilot, lambda: isinstance(app.screen, SessionsScreen) and app.screen.sessions, 10
@@ -363,18 +373,13 @@ async def test_runs_after_deleting_the_session_on_screen_go_to_a_new_one() -> No
 async def test_a_pane_run_on_another_prompt_starts_a_session_of_its_own() -> None:
     """1 on one prompt, a new prompt typed, then 2: the run joined the first session,
     stored under a prompt it was never given."""
-    from _app_support import server_ready
-
     from pelican_tui.backends import locations
     from pelican_tui.backends.store.sessions import SessionStore
 
     app = make_app(start_server=True)
     async with app.run_test(size=(160, 48)) as pilot:
-        await server_ready(pilot)
-        await pilot.press("1")
+        first = await _a_left_run(pilot)
         left, right = app.pane("left"), app.pane("right")
-        assert await wait_for(pilot, lambda: left.state == "finished", 60)
-        first = app.session_id
         app.query_one("#prompt", Input).value = "Generate an SVG of a heron."
         await pilot.press("2")
         assert await wait_for(pilot, lambda: right.state == "finished", 60), right.stats_line()
