@@ -113,7 +113,7 @@ async def test_status_bar_names_a_crash_and_the_key_that_restarts() -> None:
         bar.set_server(ServerStatus(ServerState.CRASHED, "exited", exit_code=-9))
         await pilot.pause()
         text = bar.render_text()
-        assert "server: crashed (exit -9), R restarts" in text.plain
+        assert "server: crashed (SIGKILL), R restarts" in text.plain
         error = app.theme_variables["error"]
         assert any(error in str(span.style) for span in text.spans)
 

@@ -190,7 +190,9 @@ async def test_a_server_gone_before_the_request_is_said_in_plain_words(
     # The crash is already known: the backend says so before trying.
     events = [e async for e in backend.generate(LONG)]
     assert len(events) == 1 and isinstance(events[0], Failed)
-    assert events[0].reason == "local model not ready: llama-server exited unexpectedly (exit -9)"
+    assert events[0].reason == (
+        "local model not ready: llama-server exited unexpectedly (killed by SIGKILL)"
+    )
     # Attached to the same (dead) address, the connection itself fails.
     attached = OpenAICompatibleBackend(url)
     events = [e async for e in attached.generate(LONG)]

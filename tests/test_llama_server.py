@@ -202,6 +202,20 @@ async def test_corrupt_gguf_fails_with_the_log_tail(tmp_path: Path) -> None:
     assert not srv.running
 
 
+async def test_a_start_up_failure_names_the_reason_llama_server_logged(tmp_path: Path) -> None:
+    """A model architecture llama-server does not know: the failure said "exit 1" and
+    the app's notice its last line, "exiting due to model loading error"."""
+    odd = tmp_path / "odd.gguf"
+    odd.write_bytes(tiny_model().read_bytes().replace(b"llama", b"llamx"))
+    srv = LlamaServer(_config(model=odd, ready_timeout_s=60))
+    with pytest.raises(ServerStartError) as caught:
+        await srv.start()
+    message = srv.status.message
+    assert str(caught.value).startswith(message)
+    assert message.startswith("llama-server exited during start-up (exit 1): "), message
+    assert message.endswith("error loading model: unknown model architecture: 'llamx'")
+
+
 async def test_server_killed_mid_stream_ends_with_failure(server: LlamaServer) -> None:
     backend = OpenAICompatibleBackend(server=server)
     stream = backend.generate(
@@ -222,7 +236,8 @@ async def test_server_killed_mid_stream_ends_with_failure(server: LlamaServer) -
     assert "stopped" in events[-1].reason or "closed" in events[-1].reason
     assert events[-1].hint
     assert await async_wait_until(lambda: server.status.state is ServerState.CRASHED, 5)
-    assert "exited unexpectedly" in server.status.message
+    assert server.status.message == "llama-server exited unexpectedly (killed by SIGKILL)"
+    assert server.log[-1] == "[pelican-tui] llama-server exited unexpectedly (killed by SIGKILL)"
     status = backend.status()
     assert not status.ready and status.hint
 

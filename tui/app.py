@@ -588,9 +588,8 @@ class PelicanApp(Voting):
         status = message.status
         self.query_one(StatusBar).set_server(status)
         if status.state is ServerState.CRASHED and status.exit_code is not None:
-            tail = status.last_lines[-1] if status.last_lines else ""
-            self.notify(
-                f"{status.message}. {tail}\nPress R to restart, l for the log.",
+            self.notify(  # the message names the cause llama-server logged, if any
+                f"{status.message}.\nPress R to restart, l for the log.",
                 title="llama-server",
                 severity="error",
                 timeout=20,

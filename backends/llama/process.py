@@ -57,6 +57,38 @@ TAIL_LINES = 12
 """How many of the last log lines a start failure or a crash report shows."""
 API_KEY_ENV = "LLAMA_API_KEY"
 """llama-server reads its API key from this variable (common/arg.cpp, ``--api-key``)."""
+_CAUSE = re.compile(r"unknown|invalid|cannot|can't|not found|out of memory|unable|not within")
+"""Words of a log line that says what went wrong (before lines that only say "error")."""
+_FAILED = re.compile(r"error|fail", re.I)
+_GENERIC = ("exiting due to", "main: exiting")
+"""llama-server's last words that only say it stops, not why."""
+_LOG_PREFIX = re.compile(r"^[\d.]+ [A-Z] ")
+"""llama-server's time and level before each line ("0.00.043.808 E ")."""
+
+
+def exit_words(code: int) -> str:
+    """A process's end as a person reads it: "exit 1", "killed by SIGKILL"."""
+    if code < 0:
+        with contextlib.suppress(ValueError):
+            return f"killed by {signal.Signals(-code).name}"
+    return f"exit {code}"
+
+
+def crash_cause(lines: tuple[str, ...]) -> str | None:
+    """The line of llama-server's log that says why it stopped (its last error, not
+    its generic "exiting due to model loading error"); None: it gave none."""
+    said = [
+        _LOG_PREFIX.sub("", line.strip())
+        for line in lines
+        if not line.startswith("[pelican-tui]") and not any(g in line for g in _GENERIC)
+    ]
+    for pattern in (_CAUSE, _FAILED):
+        found = next((text for text in reversed(said) if pattern.search(text)), None)
+        if found:
+            return found if len(found) <= 200 else found[:199] + "…"
+    return None
+
+
 LOADED_LINE = "model loaded"
 """What llama-server's log says once the model is loaded, just before ``/health`` says 200."""
 READY_POLL_S = 0.05
@@ -471,7 +503,10 @@ class LlamaServer:
             if hint:
                 message += f": {hint}"
         else:
-            message = f"llama-server exited during start-up (exit {code})"
+            message = f"llama-server exited during start-up ({exit_words(code)})"
+            cause = crash_cause(lines)
+            if cause:
+                message += f": {cause}"
         self._set(ServerState.CRASHED, message, exit_code=code, last_lines=lines)
         return ServerStartError(message, lines, port_in_use=port_in_use)
 
@@ -609,9 +644,12 @@ class LlamaServer:
         if self._stopping:
             return
         await self._drain_reader()
+        message = f"llama-server exited unexpectedly ({exit_words(code)})"
+        cause = crash_cause(self.last_lines()) if code > 0 else None  # a signal says no more
+        self._log_line(f"[pelican-tui] {message}")
         self._set(
             ServerState.CRASHED,
-            f"llama-server exited unexpectedly (exit {code})",
+            f"{message}: {cause}" if cause else message,
             exit_code=code,
             last_lines=self.last_lines(),
         )

@@ -7,7 +7,7 @@ import time
 from rich.cells import cell_len
 from rich.text import Text
 
-from pelican_tui.backends.llama.process import ServerState, ServerStatus
+from pelican_tui.backends.llama.process import ServerState, ServerStatus, exit_words
 from pelican_tui.backends.resources import ResourceSample, format_bytes
 from pelican_tui.terminal_caps import choose_image_mode, detected_choice
 from pelican_tui.widgets.kept_lines import KeptLines
@@ -111,8 +111,9 @@ class StatusBar(KeptLines):
         if status.state in (ServerState.LOADING, ServerState.STARTING):
             return f"server: loading… {elapsed}", warning
         if status.state is ServerState.CRASHED:
-            code = f" (exit {status.exit_code})" if status.exit_code is not None else ""
-            return f"server: crashed{code}, R restarts", self._colour("error", bold=True)
+            end = status.exit_code
+            how = f" ({exit_words(end).removeprefix('killed by ')})" if end is not None else ""
+            return f"server: crashed{how}, R restarts", self._colour("error", bold=True)
         if status.state is ServerState.READY and self.server_silent_s is not None:
             return f"server: no data for {self.server_silent_s:.0f}s", warning
         colour = _STATE_COLOUR.get(status.state)
