@@ -285,8 +285,7 @@ class ComparisonEngine:
             return f"{choice.side} is not configured"
         status = side.status()
         if not status.ready and not side.can_check:
-            hint = f" — {status.hint}" if status.hint else ""
-            return f"{status.message}{hint}"
+            return status.message  # its hint: the side's status (a RunRefused carries it)
         return None
 
     @staticmethod
@@ -453,11 +452,11 @@ class ComparisonEngine:
         for slot, choice in choices.items():
             side = self.sides.get(choice.side)
             refused = self.unavailable(choice)
-            status = None
-            if refused is None and side is not None:
-                status = await side.check() if side.can_check else side.status()
-                if not status.ready:
-                    refused = status.message
+            status = side.status() if side is not None else None
+            if refused is None and side is not None and side.can_check:
+                status = await side.check()  # a server someone else runs: ask it now
+            if refused is None and status is not None and not status.ready:
+                refused = status.message
             if refused is not None or side is None:
                 reason = refused or "unavailable"
                 outcome.refused[slot] = reason
