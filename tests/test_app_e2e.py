@@ -107,7 +107,18 @@ async def test_server_killed_mid_run_fails_one_pane_not_the_other(
             assert await wait_for(pilot, lambda: right.state == "finished", 60)
             assert right.picture.png is not None
             assert await wait_for(pilot, lambda: server.status.state.value == "crashed", 5)
-            assert any("exited unexpectedly" in n.message for n in app.notices)
+            (crash,) = [n.message for n in app.notices if "exited unexpectedly" in n.message]
+            assert crash.startswith("llama-server exited unexpectedly (killed by SIGKILL).")
+            await pilot.press("1")  # on the crashed server: not run, said once
+            assert await wait_for(pilot, lambda: "Not run:" in _problem(left), 10)
+            assert _problem(left) == (
+                "Not run: llama-server exited unexpectedly (killed by SIGKILL) — "
+                "press R to restart the server, l for its log"
+            )
+
+
+def _problem(pane: ModelPane) -> str:
+    return str(pane.query_one(".problem").render())
 
 
 async def test_single_pane_run_cancel_save_export_and_verdicts() -> None:
