@@ -282,12 +282,14 @@ class ResourceSampler:
         vm = psutil.virtual_memory()
         swap = psutil.swap_memory()
         server_rss = server_cpu = None
+        suspended = False
         proc = self._server_process()
         if proc is not None:
             procs = self._processes(proc)
             try:
                 server_rss = proc.memory_info().rss
                 server_cpu = proc.cpu_percent(None)
+                suspended = proc.status() == psutil.STATUS_STOPPED
             except psutil.Error:
                 self._server = None
             for child in procs[1:]:
@@ -310,6 +312,7 @@ class ResourceSampler:
             server_model_mapped=self._mapped if proc is not None else None,
             server_cpu_percent=server_cpu,
             server_note=self._note if proc is None else None,
+            server_suspended=suspended,
         )
 
     async def stream(self, interval_s: float = 1.0) -> AsyncIterator[ResourceSample]:

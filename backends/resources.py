@@ -26,6 +26,8 @@ class ResourceSample:
     """llama-server's CPU% since the previous sample (100 = one core)."""
     server_note: str | None = None
     """Why an attached server's memory is not shown ("remote, memory not visible")."""
+    server_suspended: bool = False
+    """llama-server is stopped by a signal (SIGSTOP, ctrl+z): alive, answering nothing."""
 
 
 def format_bytes(value: int | None) -> str:

@@ -286,6 +286,18 @@ async def test_the_status_bar_says_when_the_server_stops_sending() -> None:
             said = lambda: "server: no data for" in bar.render_text().plain  # noqa: E731
             assert await wait_for(pilot, said, 10), bar.render_text().plain
             assert await wait_for(pilot, lambda: left.state == "failed", 15), left.stats_line()
+            # Known stopped now: r is refused at once (it waited idle_timeout_s again),
+            # and the resource sampler's status bar says so (it said "ready").
+            await pilot.press("1")
+            problem = lambda: str(left.query_one(".problem").render())  # noqa: E731
+            assert await wait_for(pilot, lambda: "Not run:" in problem(), 5), problem()
+            assert f"is suspended: kill -CONT {pid} resumes it" in problem()
+            from pelican_tui.backends.resource_sampler import ResourceSampler
+
+            bar.set_sample(ResourceSampler(server_pid=lambda: pid).sample())
+            await pilot.pause()
+            assert "server: suspended (kill -CONT resumes)" in bar.render_text().plain
         finally:
             os.kill(pid, signal.SIGCONT)
+        bar.set_sample(ResourceSampler(server_pid=lambda: pid).sample())
         assert await wait_for(pilot, lambda: "server: ready" in bar.render_text().plain, 5)

@@ -164,6 +164,8 @@ class OpenAICompatibleBackend:
             return BackendStatus(self.check.ready, self.check.message, hint=self.check.hint)
         status = self.server.status
         if status.state is ServerState.READY:
+            if self.server.suspended:  # a run would wait for it until idle_timeout_s
+                return BackendStatus(False, self._suspended(), hint=RESTART_HINT)
             return BackendStatus(True, "ready")
         if status.state in (ServerState.CRASHED, ServerState.STOPPED):
             message = status.message
@@ -215,9 +217,12 @@ class OpenAICompatibleBackend:
         if self.server is None:
             return f"check the server at {self._display_url}"
         if self.server.suspended:
-            pid = self.server.pid
-            return f"llama-server (pid {pid}) is suspended: kill -CONT {pid} resumes it, or restart"
+            return f"{self._suspended()}, or restart"
         return RESTART_HINT
+
+    def _suspended(self) -> str:
+        pid = self.server.pid if self.server is not None else None
+        return f"llama-server (pid {pid}) is suspended: kill -CONT {pid} resumes it"
 
     def describe(self) -> dict[str, str]:
         facts = dict(self.facts)

@@ -114,6 +114,8 @@ class StatusBar(KeptLines):
             end = status.exit_code
             how = f" ({exit_words(end).removeprefix('killed by ')})" if end is not None else ""
             return f"server: crashed{how}, R restarts", self._colour("error", bold=True)
+        if status.state is ServerState.READY and self.sample and self.sample.server_suspended:
+            return "server: suspended (kill -CONT resumes)", self._colour("error", bold=True)
         if status.state is ServerState.READY and self.server_silent_s is not None:
             return f"server: no data for {self.server_silent_s:.0f}s", warning
         colour = _STATE_COLOUR.get(status.state)
