@@ -31,6 +31,7 @@ from pelican_tui.backends.idle import (
 from pelican_tui.backends.pacing import PacedStream, pace_reads, paced_transport
 from pelican_tui.backends.protocol import BackendStatus, Capabilities, GenerationRequest
 from pelican_tui.backends.secrets import scrub_text
+from pelican_tui.backends.text import shorten
 
 if TYPE_CHECKING:
     import anthropic
@@ -80,10 +81,7 @@ def _estimate_tokens(chars: int) -> int:
 
 
 def _one_line(text: str | None) -> str:
-    if not text:
-        return ""
-    line = " ".join(text.split())
-    return line if len(line) <= _MAX_DETAIL_CHARS else line[: _MAX_DETAIL_CHARS - 1] + "…"
+    return shorten(text or "", _MAX_DETAIL_CHARS)
 
 
 class ClaudeBackend:
@@ -215,6 +213,11 @@ class ClaudeBackend:
             failure = idle_failure("Anthropic", idle, "check the network connection")
         except Exception as err:
             failure = self.describe_failure(sdk, err, mid_stream=run.started)
+        if failure is None and run.finished is None and not run.started:
+            failure = events.Failed(  # e.g. an HTML page: a proxy's, or a wrong base URL
+                "Anthropic's reply held no answer (not a stream of its API's events)",
+                hint=f"check {BASE_URL_ENV} if set, or try again",
+            )
         if failure is None and run.finished is None:
             failure = events.Failed(
                 "the connection to Anthropic ended before the answer was complete",
@@ -291,6 +294,11 @@ class ClaudeBackend:
             )
         if isinstance(err, api.APIStatusError):
             return self._status_failure(err)
+        if isinstance(err, ValueError) and "JSON" in type(err).__name__ + str(err):
+            return events.Failed(
+                f"Anthropic sent something that is not its API's JSON{where}",
+                hint=f"check {BASE_URL_ENV} if set, or try again",
+            )
         detail = _one_line(str(err))
         return events.Failed(
             f"Claude failed: {type(err).__name__}" + (f": {detail}" if detail else ""),

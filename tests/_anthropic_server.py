@@ -16,6 +16,8 @@ Point the SDK at it with ``base_url`` (``ClaudeSettings.base_url``) or
 ``truncated``    a few events, then a clean end of body without ``message_stop``.
 ``stall``        a few events, then silence (connection open) until the client hangs up.
 ``slow``         the whole stream with :attr:`chunk_delay_s` between events (cancel tests).
+``bad_json``     a few events, then one whose data is not JSON.
+``html``         200 with an HTML page instead of the stream (a proxy's, a wrong URL).
 
 Every request is recorded (method, path, lower-cased headers, parsed JSON) in
 :attr:`requests`; :attr:`client_disconnected` is set when a client closes
@@ -64,6 +66,8 @@ Scenario = Literal[
     "truncated",
     "stall",
     "slow",
+    "bad_json",
+    "html",
 ]
 SCENARIOS: Final[tuple[str, ...]] = get_args(Scenario)
 
@@ -471,8 +475,15 @@ class AnthropicTestServer:
         thinking: bool,
         scenario: str,
     ) -> None:
-        events = self._events(request_id, model, thinking)
-        if scenario in ("error_event", "cut", "truncated", "stall"):
+        if scenario == "html":
+            page = b"<!DOCTYPE html><html><body>Sign in to continue</body></html>"
+            head = {"content-type": "text/html", "content-length": str(len(page))}
+            await self._send_head(writer, 200, request_id, head)
+            writer.write(page)
+            await writer.drain()
+            return
+        events: list[tuple[str, Any]] = self._events(request_id, model, thinking)
+        if scenario in ("error_event", "cut", "truncated", "stall", "bad_json"):
             events = events[:6]
         if scenario == "error_event":
             error = {
@@ -498,6 +509,8 @@ class AnthropicTestServer:
                     self.client_disconnected.set()
                     return
                 frame = f"event: {name}\ndata: {json.dumps(data)}\n\n".encode()
+                if scenario == "bad_json" and name == "content_block_delta":
+                    frame = f"event: {name}\ndata: {{'type': oops}}\n\n".encode()
                 writer.write(f"{len(frame):x}\r\n".encode() + frame + b"\r\n")
                 try:
                     await writer.drain()

@@ -255,6 +255,27 @@ async def test_stream_ending_without_message_stop_fails(server: AnthropicTestSer
     assert failed.reason == "the connection to Anthropic ended before the answer was complete"
 
 
+@pytest.mark.parametrize(
+    ("scenario", "reason"),
+    [
+        ("bad_json", "Anthropic sent something that is not its API's JSON mid-answer"),
+        ("html", "Anthropic's reply held no answer (not a stream of its API's events)"),
+    ],
+)
+async def test_a_reply_that_is_not_the_api_is_said_in_plain_words(
+    server: AnthropicTestServer, scenario: str, reason: str
+) -> None:
+    """It said "Claude failed: JSONDecodeError: Expecting property name enclosed in
+    double quotes: line 1 column 2 (char 1)", and for an HTML page that the
+    connection ended before the answer was complete."""
+    server.scenario = scenario  # type: ignore[assignment]
+    events = await collect(backend_for(server))
+    failed = events[-1]
+    assert isinstance(failed, Failed)
+    assert failed.reason == reason
+    assert failed.hint == "check ANTHROPIC_BASE_URL if set, or try again"
+
+
 async def test_a_silent_stream_shows_waiting_then_fails_and_hangs_up(
     server: AnthropicTestServer,
 ) -> None:
