@@ -259,6 +259,21 @@ def test_garbage_after_the_magic_fails_fast(tmp_path: Path) -> None:
         read_gguf_info(path)
     assert time.perf_counter() - started < 2.0
     _assert_one_line(error, "garbage.gguf", "corrupt or truncated")
+    # In pelican-tui's words, not numpy's ("index 0 is out of bounds for axis 0").
+    assert "a length or count in it is wrong" in str(error.value)
+
+
+@pytest.mark.parametrize("size", [100, 1000])
+def test_a_short_file_is_said_in_plain_words(smollm2_gguf: Path, tmp_path: Path, size: int) -> None:
+    """A 100-byte start of a real model said "(When changing to a larger dtype, its
+    size must be a divisor of the total size in bytes of the last axis…)"."""
+    path = tmp_path / "short.gguf"
+    path.write_bytes(smollm2_gguf.read_bytes()[:size])
+    with pytest.raises(GGUFError) as error:
+        read_gguf_info(path)
+    message = str(error.value)
+    assert "dtype" not in message and "axis" not in message and "index" not in message
+    assert "fetch the file again" in message
 
 
 def test_huge_array_length_fails_fast(tmp_path: Path) -> None:

@@ -210,6 +210,10 @@ def format_gib(size: int) -> str:
 # --------------------------------------------------------------------------- reading
 
 
+class _HeaderFault(ValueError):
+    """What the header reader found wrong, in its own words (said to the user)."""
+
+
 class _TruncatedError(ValueError):
     def __init__(self, needed: int) -> None:
         super().__init__(f"tensor data needs {needed} bytes")
@@ -244,7 +248,7 @@ def _header_reader_class() -> type[GGUFReader]:
             raw_itype = self._get(offs, np.uint32)
             alen = self._get(offs + 4, np.uint64)
             if len(raw_itype) != 1 or len(alen) != 1:
-                raise ValueError("file ends inside a metadata array")
+                raise _HeaderFault("file ends inside a metadata array")
             offs += 12
             item_type = GGUFValueType(int(raw_itype[0]))
             count = int(alen[0])
@@ -253,7 +257,7 @@ def _header_reader_class() -> type[GGUFReader]:
             if np_type is not None:
                 values = self._get(offs, np_type, count)
                 if len(values) != count:
-                    raise ValueError("file ends inside a metadata array")
+                    raise _HeaderFault("file ends inside a metadata array")
                 return offs + int(values.nbytes) - orig_offs, [raw_itype, alen, values], [2], types
             if item_type == GGUFValueType.STRING:
                 end = self._skip_strings(offs, count)
@@ -277,14 +281,14 @@ def _header_reader_class() -> type[GGUFReader]:
             size = len(self.data)
             buffer = self.data.data  # a memoryview: no numpy object per string
             if offs + 8 * count > size:  # each string has at least its 8-byte length
-                raise ValueError("file ends inside a metadata string array")
+                raise _HeaderFault("file ends inside a metadata string array")
             for _ in range(count):
                 if offs + 8 > size:
-                    raise ValueError("file ends inside a metadata string array")
+                    raise _HeaderFault("file ends inside a metadata string array")
                 (length,) = struct.unpack_from(fmt, buffer, offs)
                 offs += 8 + length
             if offs > size:
-                raise ValueError("file ends inside a metadata string array")
+                raise _HeaderFault("file ends inside a metadata string array")
             return offs
 
     return _HeaderReader
@@ -326,8 +330,11 @@ def read_gguf_info(path: Path) -> GGUFInfo:
 
 
 def _reason(exc: BaseException) -> str:
-    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    return text[:160]
+    """Why the header does not read: the reader's own words, else (the ``gguf``
+    package's and numpy's, e.g. "index 0 is out of bounds for axis 0") plain ones."""
+    if isinstance(exc, _HeaderFault):
+        return str(exc)
+    return "its header does not read as GGUF: a length or count in it is wrong"
 
 
 def _check_file(path: Path) -> int:
