@@ -327,6 +327,23 @@ async def test_a_live_resize_below_100_columns_switches_to_one_pane() -> None:
         assert not app.has_class("-narrow") and not app.pane("right").has_class("-hidden")
 
 
+async def test_a_resize_under_another_screen_lays_the_panes_out_on_return() -> None:
+    """80x24, o, resized to 160x48, escape: the two panes stayed stacked one above
+    the other (the covered screen kept the narrow layout's styles)."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("o")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, SessionsScreen), 5)
+        await pilot.resize_terminal(160, 48)
+        await pilot.pause()
+        await pilot.press("escape")
+        assert await wait_for(pilot, lambda: not isinstance(app.screen, SessionsScreen), 5)
+        await pilot.pause()
+        left, right = app.pane("left").region, app.pane("right").region
+        assert left.y == right.y and left.right <= right.x, (left, right)
+        assert left.width + right.width >= 150
+
+
 async def _a_left_run(pilot: Pilot[Any]) -> int:
     """Once the server is ready, ``1`` and its run to the end: the session it made."""
     from _app_support import server_ready

@@ -118,6 +118,10 @@ class MainScreen(Screen[None]):
         if not self._resumed:
             self._resumed = True
             event.refresh_styles = False
+            return
+        # Resized while covered: the app's -narrow class changed then, but this screen,
+        # not current, kept its old styles (two panes stacked at 160 columns).
+        self.app.update_styles(self)
 
 
 class PelicanApp(Voting):
