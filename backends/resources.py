@@ -36,9 +36,8 @@ def format_bytes(value: int | None) -> str:
         return "-"
     size = float(value)
     for unit in ("B", "K", "M", "G", "T"):
-        if size < 1024 or unit == "T":
-            if unit in ("B", "K", "M"):
-                return f"{size:.0f}{unit}"
-            return f"{size:.1f}{unit}"
+        shown = round(size) if unit in ("B", "K", "M") else round(size, 1)
+        if shown < 1024 or unit == "T":  # 1023.7M is "1.0G", not "1024M"
+            return f"{shown:.0f}{unit}" if unit in ("B", "K", "M") else f"{shown:.1f}{unit}"
         size /= 1024
     return f"{size:.1f}T"

@@ -168,3 +168,20 @@ def test_descendants_are_those_psutil_finds_and_the_sampler_measures_them() -> N
         os.killpg(tree.pid, 9)
         tree.wait()
     assert descendant_pids(tree.pid) is None  # gone: the caller falls back to psutil
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (None, "-"),
+        (0, "0B"),
+        (1023, "1023B"),
+        (1024, "1K"),
+        (1023 * 1024**2, "1023M"),
+        (1024**3 - 300_000, "1.0G"),  # "1024M" in the status bar
+        (int(1.5 * 1024**3), "1.5G"),
+        (1024**4 * 3, "3.0T"),
+    ],
+)
+def test_sizes_roll_over_to_the_next_unit(value: int | None, shown: str) -> None:
+    assert format_bytes(value) == shown
