@@ -186,11 +186,14 @@ async def test_empty_gallery_says_how_to_fill_it() -> None:
 # --------------------------------------------------------------------------- leaderboard
 
 
-def _votes(pairs: list[tuple[int, int]], *, judge: str | None = None) -> None:
-    """Claude (B) wins 5 of 6 votes on the first comparison's runs; one tie on another."""
+def _votes(
+    drawn: dict[str, Drawn], pairs: list[tuple[int, int]], *, judge: str | None = None
+) -> None:
+    """Claude (B) wins 5 of 6 votes: on the first comparison's runs and five more like
+    them (a pair's latest vote is the one that counts); one tie on another."""
     with SessionStore.open(locations.sessions_db()) as store:
-        a, b = pairs[0]
-        for index in range(6):
+        more = [add_comparison(store, drawn["pelican"], drawn["blank"]) for _ in range(5)]
+        for index, (a, b) in enumerate([pairs[0], *more]):
             winner = "a" if index == 0 else "b"
             store.add_vote(a, b, winner, blind=True, judge=judge)  # type: ignore[arg-type]
         store.add_vote(*pairs[1], "tie", blind=False, judge=judge)
@@ -201,7 +204,7 @@ async def test_leaderboard_ranks_with_intervals(
     drawn: dict[str, Drawn], size: tuple[int, int]
 ) -> None:
     pairs = _fill(drawn)
-    _votes(pairs)
+    _votes(drawn, pairs)
     app = make_app(overrides={"prompt": PROMPT, "ui": {"theme": "pelican-dark"}})
     async with app.run_test(size=size) as pilot:
         await pilot.press("L")
@@ -226,8 +229,8 @@ async def test_leaderboard_lists_too_few_votes_and_the_judge_apart(
 ) -> None:
     pairs = _fill(drawn)
     with SessionStore.open(locations.sessions_db()) as store:
-        store.add_vote(*pairs[0], "b", blind=True)
-    _votes(pairs, judge=CLAUDE_MODEL)
+        store.add_vote(*pairs[0], "a", blind=True)  # as the judge voted on this pair
+    _votes(drawn, pairs, judge=CLAUDE_MODEL)
     app = make_app(overrides={"prompt": PROMPT, "ui": {"theme": "pelican-dark"}})
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.press("L")

@@ -218,6 +218,34 @@ def test_the_fit_refuses_what_it_cannot_mean() -> None:
 # --------------------------------------------------------------------------- leaderboards
 
 
+def test_a_second_vote_on_a_pair_replaces_the_first() -> None:
+    """Voted on the main screen, then again in the gallery: both counted (1/1 on one
+    pair) while the sessions list showed the first."""
+    with SessionStore.open() as store:
+        run_a, run_b = _pair(store, "qwen-think", "claude-high")
+        store.add_vote(run_a, run_b, "b", blind=False)
+        store.add_vote(run_b, run_a, "b", blind=True)  # shown the other way round: A won
+        store.add_vote(run_a, run_b, "a", blind=False, judge="claude-judge")
+        board = leaderboard(store, min_votes=0)
+        judged = leaderboard(store, judge=True, min_votes=0)
+    qwen = _rows(board)["Qwen3.6-35B-A3B-Q4_K_M · thinking on"]
+    assert board.counted == 1 and (qwen.votes, qwen.wins, qwen.losses) == (1, 1, 0)
+    assert judged.counted == 1, "the judge's vote is its own, not replaced by yours"
+
+
+def test_a_vote_on_a_run_that_did_not_finish_is_not_rated() -> None:
+    """Claude answered 500: its empty pane won nothing, yet the vote counted as a win
+    for the local model."""
+    with SessionStore.open() as store:
+        session = store.create_session(PELICAN)
+        local = _run(store, session.id, "qwen-think", "left")
+        backend, model_id, info, settings = SETUPS["claude-high"]
+        failed = store.start_run(session.id, "right", backend, model_id, info, settings, {})  # type: ignore[arg-type]
+        store.finish_run(failed, status="failed", failure_reason="Anthropic server error (500)")
+        store.add_vote(local, failed, "a", blind=True)
+        assert leaderboard(store, min_votes=0).counted == 0
+
+
 def test_leaderboard_from_stored_votes_ranks_and_lists_the_rest() -> None:
     with SessionStore.open() as store:
         _vote(store, "claude-high", "qwen-think", "a", times=6)
@@ -346,10 +374,11 @@ def test_ratings_survive_a_restart_and_an_upgrade_from_a_v2_store() -> None:
     with SessionStore.open(db) as store:
         assert leaderboard(store) == before
         assert leaderboard(store, judge=True) == judged
-    qwen, claude = before.rows
-    assert qwen.configuration.label == "Qwen3.6-35B-A3B-Q4_K_M · thinking on"
-    assert (qwen.wins, qwen.losses, qwen.ties, qwen.ranked) == (3, 1, 1, True)
-    assert claude.configuration.label == "claude-opus-4-7 · thinking high"
+    rows = _rows(before)
+    assert set(rows) == {"Qwen3.6-35B-A3B-Q4_K_M · thinking on", "claude-opus-4-7 · thinking high"}
+    qwen = rows["Qwen3.6-35B-A3B-Q4_K_M · thinking on"]
+    # Five votes on the one pair of runs: the latest (a tie) is the one that counts.
+    assert (qwen.votes, qwen.wins, qwen.losses, qwen.ties, qwen.ranked) == (1, 0, 0, 1, False)
     assert judged.agreement is not None and judged.agreement.pairs == 1
 
 

@@ -136,10 +136,13 @@ def rate_votes(
     seed: int | None = 0,
     prompt: str | None = None,
 ) -> Leaderboard:
-    """The leaderboard of ``votes`` whose runs are described by ``headers``
-    (votes on runs missing from ``headers`` are left out)."""
+    """The leaderboard of ``votes`` whose runs are described by ``headers``: a pair's
+    latest vote (:func:`latest_per_pair`), on two runs that finished (a failed run's
+    empty pane is no picture to prefer); votes on runs missing from ``headers`` are
+    left out."""
     if min_votes < 0:
         raise ValueError("min_votes must be 0 or more")
+    votes = latest_per_pair(votes)
     configurations: dict[str, Configuration] = {}
     index: dict[str, int] = {}
     comparisons: list[Comparison] = []
@@ -147,7 +150,7 @@ def rate_votes(
     same = 0
     for vote in votes:
         a, b = headers.get(vote.run_a), headers.get(vote.run_b)
-        if a is None or b is None:
+        if a is None or b is None or a.status != "finished" or b.status != "finished":
             continue
         config_a, config_b = configuration_of(a), configuration_of(b)
         if config_a.key == config_b.key:
@@ -197,6 +200,20 @@ def rate_votes(
         same_configuration=same,
         resamples=resamples,
     )
+
+
+def latest_per_pair(votes: Iterable[Vote]) -> list[Vote]:
+    """The votes that count: where someone (you, or one judge) voted on a pair of runs
+    more than once (the main screen, then the gallery), their latest vote, which
+    replaces the earlier; in the order given."""
+    votes = list(votes)
+    latest: dict[tuple[frozenset[int], str | None], Vote] = {}
+    for vote in votes:
+        key = (frozenset((vote.run_a, vote.run_b)), vote.judge)
+        if key not in latest or vote.id > latest[key].id:
+            latest[key] = vote
+    kept = {vote.id for vote in latest.values()}
+    return [vote for vote in votes if vote.id in kept]
 
 
 def agreement(user_votes: Iterable[Vote], judge_votes: Iterable[Vote]) -> Agreement:
