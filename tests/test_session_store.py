@@ -178,7 +178,9 @@ def test_the_sessions_list_reads_its_runs_from_indexes_alone() -> None:
             statements = _list_statements(store)
             for sql in statements:
                 assert _row_reads(conn, sql, "runs") == [], (statistics, sql)
-            on_runs = [sql for sql in statements if "FROM runs" in sql]
+            # The sessions' own statement reads runs too (a verdict is the latest vote on
+            # two of its runs): from runs_listed alone, as checked above.
+            on_runs = [sql for sql in statements if "FROM runs" in sql and "sessions" not in sql]
             assert len(on_runs) == 2, statements
             plans = " ".join(
                 str(row[3]) for sql in on_runs for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}")
@@ -253,6 +255,29 @@ def test_verdicts_and_invalid_values() -> None:
         run = store.start_run(session.id, "left", "local", "m", {}, {}, {})
         with pytest.raises(ValueError, match="status"):
             store.finish_run(run, status="running")  # type: ignore[arg-type]
+
+
+def test_a_sessions_verdict_is_your_latest_vote_on_its_two_runs() -> None:
+    """A "both bad" vote was saved as no verdict ("—" in the list, "no verdict yet" on
+    the card), and a second vote in the gallery left the list showing the first."""
+    with SessionStore.open() as store:
+        session = store.create_session("p")
+        left = store.start_run(session.id, "left", "local", "m", {}, {}, {})
+        right = store.start_run(session.id, "right", "claude", "c", {}, {}, {})
+        store.set_verdict(session.id, "right")  # stored before votes were: still read
+        assert store.get_session(session.id).verdict == "right"
+        store.add_vote(left, right, "both_bad", blind=False)
+        assert store.get_session(session.id).verdict == "both_bad"
+        assert store.list_sessions()[0].verdict == "both_bad"
+        store.add_vote(right, left, "b", blind=True)  # shown the other way round: left won
+        assert store.get_session(session.id).verdict == "left"
+        store.add_vote(right, left, "a", blind=False, judge="claude-judge")
+        assert store.list_sessions()[0].verdict == "left", "the judge's vote is not yours"
+        other = store.create_session("p")
+        elsewhere = store.start_run(other.id, "left", "local", "m", {}, {}, {})
+        store.add_vote(left, elsewhere, "a", blind=False)
+        assert store.get_session(session.id).verdict == "left", "a vote across sessions"
+        assert store.get_session(other.id).verdict is None
 
 
 def test_threads_can_share_one_store() -> None:

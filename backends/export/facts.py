@@ -165,6 +165,8 @@ def verdict_text(session: Session) -> str:
         return "no verdict yet"
     if session.verdict == "tie":
         return "a tie"
+    if session.verdict == "both_bad":
+        return "both are bad"
     models = sorted({run.model_id for run in session.runs_in(session.verdict)})
     who = f" ({', '.join(models)})" if models else ""
     return f"{session.verdict}{who} is better"

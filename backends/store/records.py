@@ -24,6 +24,9 @@ BackendKind = Literal["local", "openai", "claude"]
 RunStatus = Literal["running", "finished", "failed", "cancelled", "interrupted"]
 FinalStatus = Literal["finished", "failed", "cancelled"]
 Verdict = Literal["left", "right", "tie"]
+"""What :meth:`~.sessions.SessionStore.set_verdict` stores (the column's values)."""
+SessionVerdict = Literal["left", "right", "tie", "both_bad"]
+"""A session's verdict as read: your latest vote on two of its runs, or the stored one."""
 Winner = Literal["a", "b", "tie", "both_bad"]
 """A vote's outcome: the run shown as A is better, B is, they are as good, both are bad."""
 
@@ -85,7 +88,9 @@ class Session:
     created_at: datetime
     prompt: str
     title: str
-    verdict: Verdict | None
+    verdict: SessionVerdict | None
+    """Your latest vote on its left and right runs (``set_verdict``'s, for sessions
+    voted on before votes were stored)."""
     runs: tuple[Run, ...] = ()
     verdict_note: str | None = None
     """Free text next to the verdict (schema version 2)."""
@@ -118,7 +123,8 @@ class SessionSummary:
     created_at: datetime
     prompt: str
     title: str
-    verdict: Verdict | None
+    verdict: SessionVerdict | None
+    """As :attr:`Session.verdict`."""
     runs: tuple[RunSummary, ...] = ()
     prompt_set: str | None = None
     private: bool = False

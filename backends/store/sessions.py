@@ -136,6 +136,21 @@ def _dump(value: Mapping[str, Any] | object | None) -> str:
     return json.dumps(clean, sort_keys=True, ensure_ascii=False, default=str)
 
 
+_VERDICT = (
+    "COALESCE((SELECT CASE v.winner WHEN 'a' THEN a.slot WHEN 'b' THEN b.slot "
+    "ELSE v.winner END FROM runs a INDEXED BY runs_listed CROSS JOIN votes v ON v.run_a = a.id "
+    "JOIN runs b INDEXED BY runs_listed ON b.id = v.run_b "
+    "WHERE a.session_id = sessions.id AND b.session_id = sessions.id AND a.slot <> b.slot "
+    "AND v.judge IS NULL ORDER BY v.id DESC LIMIT 1), sessions.verdict)"
+)
+"""A session's verdict (:attr:`.records.Session.verdict`): your latest vote on its left
+and right runs, in whichever order they were shown ("both_bad" too, which the verdict
+column cannot hold), else the column (stores from before votes; ``set_verdict``).
+From the session's runs to their votes (CROSS JOIN keeps that order: by the votes'
+ids, SQLite read every vote in the store for each session listed), the runs from
+``runs_listed`` alone (a run's row holds its texts and picture)."""
+
+
 def default_title(prompt: str, width: int = 60) -> str:
     """The first non-empty line of the prompt, shortened to ``width`` characters."""
     return shorten(next((ln for ln in prompt.splitlines() if ln.strip()), ""), width)
@@ -617,8 +632,8 @@ class SessionStore:
         """Newest sessions first, with a summary of their runs."""
         with self._read() as conn:
             rows = conn.execute(
-                "SELECT id, created_at, prompt, title, verdict, prompt_set, private FROM sessions "
-                "ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
+                f"SELECT id, created_at, prompt, title, {_VERDICT} AS verdict, prompt_set, "
+                "private FROM sessions ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
                 (limit, offset),
             ).fetchall()
             ids = [int(row["id"]) for row in rows]
@@ -672,8 +687,8 @@ class SessionStore:
         """The whole session with its runs (pictures included); raises :class:`SessionNotFound`."""
         with self._read() as conn:
             row = conn.execute(
-                "SELECT id, created_at, prompt, title, verdict, verdict_note, prompt_set, private "
-                "FROM sessions WHERE id = ?",
+                f"SELECT id, created_at, prompt, title, {_VERDICT} AS verdict, verdict_note, "
+                "prompt_set, private FROM sessions WHERE id = ?",
                 (session_id,),
             ).fetchone()
             if row is None:

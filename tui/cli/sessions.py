@@ -171,7 +171,7 @@ def format_session_table(summaries: Sequence[SessionSummary], prompt_width: int 
             f"{s.created_at.astimezone():%Y-%m-%d %H:%M}",
             shorten(scrub_text(s.prompt), prompt_width),
             _models(s),
-            s.verdict or "—",
+            (s.verdict or "—").replace("_", " "),
         )
         for s in summaries
     ]

@@ -50,7 +50,7 @@ LOADING_AFTER_S = 0.3
 """Textual's loading indicator is shown only if the first page takes this long (drawing
 it, and taking it away, cost two frames of a screen that is read in a few ms)."""
 
-_VERDICTS = {"left": "◀ left", "right": "right ▶", "tie": "= tie"}
+_VERDICTS = {"left": "◀ left", "right": "right ▶", "tie": "= tie", "both_bad": "✗ both bad"}
 _DATE_WIDTH = len("YYYY-MM-DD HH:MM")
 _VERDICT_WIDTH = max(len(label) for label in _VERDICTS.values())
 
