@@ -70,6 +70,23 @@ def _both_claude(app: PelicanApp) -> None:
     app.choices["right"] = PaneChoice("claude", False)
 
 
+async def test_a_sample_whose_run_failed_is_no_pair_to_vote_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Claude answered 500: the empty pane became a pair, and its vote a win."""
+    with AnthropicTestServer(scenario="500") as claude:
+        _claude_env(monkeypatch, claude)
+        app = make_app(overrides={"claude": {"max_retries": 0}, "ui": {"blind": True}})
+        async with app.run_test(size=(80, 24)) as pilot:
+            _both_claude(app)
+            await pilot.press("r")
+            assert await wait_for(pilot, lambda: app.pane("left").state == "failed", 30)
+            assert await wait_for(pilot, lambda: not app.comparing, 30)
+            assert not app.pending_pairs
+            said = " ".join(n.message for n in app.notices)
+            assert "no pair to vote on (left: failed; right: failed)" in said, said
+
+
 def test_blind_order_is_a_coin_toss() -> None:
     first = Contender(1, None, None, "", "one", "")
     second = Contender(2, None, None, "", "two", "")
@@ -202,7 +219,7 @@ async def test_blind_comparison_of_the_local_model_and_claude(
         "both_bad",
         True,
     )
-    assert session.verdict is None, "both bad names no pane"
+    assert session.verdict == "both_bad", "the session says so (it said no verdict)"
 
 
 async def test_verdict_keys_vote_on_the_panes_shown(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -195,6 +195,12 @@ class Voting(App[None]):
         results = outcome.results
         if set(results) != set(SLOTS):
             return  # a pane did not run: nothing to compare
+        failed = [r for r in results.values() if r.outcome != "finished"]
+        if failed:  # an empty pane is no picture to prefer (and its vote is not rated)
+            why = "; ".join(f"{r.spec.slot}: {r.outcome}" for r in failed)
+            self.notify(f"{label or 'This sample'}: no pair to vote on ({why}).", title="Blind",
+                        timeout=8)  # fmt: skip
+            return
         contenders = []
         for slot in SLOTS:
             result = results[slot]
@@ -373,6 +379,7 @@ def _how_it_thought(result: RunResult) -> str:
     it: for the reveal, where two panes of one model differ in nothing else."""
     request = result.spec.request
     how = thinking_word(request.thinking)
-    if request.thinking and request.effort:
+    efforts = result.spec.side.backend.capabilities.supports_effort
+    if request.thinking and request.effort and efforts:  # Claude's "thinking high"
         how = f"thinking {request.effort}"
     return f"{how} (the server ignored the switch)" if result.thinking_warning else how
