@@ -248,7 +248,7 @@ def estimate(pairs: Sequence[Pair], settings: JudgeSettings, model: str) -> Esti
 
 _VERDICT = re.compile(
     r"(?:(?:line\s*1|answer|verdict|winner|choice)\s*[:\-]\s*)?(?:picture\s+)?"
-    r"(?P<verdict>a|b|tie|both[\s_-]*bad)\s*(?:is\s+better|wins|is\s+the\s+winner)?"
+    r"(?P<verdict>a|b|tie|both[\s_-]*(?:are\s+)?bad)\s*(?:is\s+better|wins|is\s+the\s+winner)?"
     r"\s*(?:[.:;,!\-\u2013\u2014]\s*(?P<rest>.*))?",
     re.IGNORECASE,
 )
@@ -266,7 +266,7 @@ def parse_answer(text: str) -> tuple[Winner, str | None] | None:
     if match is None:
         return None
     word = re.sub(r"[\s_-]+", " ", match["verdict"].lower())
-    winner: Winner = "both_bad" if word == "both bad" else word  # type: ignore[assignment]
+    winner: Winner = "both_bad" if word.startswith("both") else word  # type: ignore[assignment]
     reason = (match["rest"] or "").strip() or (_unmarked(lines[1]) if len(lines) > 1 else "")
     reason = _REASON_LABEL.sub("", reason, count=1).strip()
     return winner, shorten(reason, _MAX_REASON_CHARS) or None

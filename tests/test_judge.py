@@ -295,6 +295,7 @@ def test_the_estimate_counts_calls_pictures_and_answers() -> None:
         ("Tie.\nBoth are fine.", ("tie", "Both are fine.")),
         ("both bad\nNeither shows a pelican.", ("both_bad", "Neither shows a pelican.")),
         ("Both_Bad", ("both_bad", None)),
+        ("Both are bad.\nNo bicycle in either.", ("both_bad", "No bicycle in either.")),
         ("Picture A is better - it has a beak.", ("a", "it has a beak.")),
         ("Answer: B\nReason: a bicycle at last", ("b", "a bicycle at last")),
         ("**Answer:** `A`\n*why:* a beak", ("a", "a beak")),
