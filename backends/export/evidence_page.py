@@ -252,7 +252,11 @@ def _picture(picture: Picture) -> str:
             '<div class="no-picture" role="note"><strong>No picture</strong>'
             f"<p>{escape(sentence(why))}</p></div>"
         )
-    facts = picture_facts_text(picture.facts) or "no facts measured (a run from before them)"
+    facts = picture_facts_text(picture.facts) or (
+        "no facts measured (a run from before them)"
+        if picture.status == "finished"
+        else "no facts: the run did not finish"
+    )
     status = _STATUS_WORDS.get(picture.status)
     where = f"session {picture.session_id} · {_SLOT_WORDS.get(picture.slot, 'a pane')}"
     where += f" · run {picture.run_id}" + (f" · {status}" if status else "")
