@@ -758,7 +758,7 @@ def test_cli_export_show_and_delete(session: Session, tmp_path: Path) -> None:
     code, out, err = _run(["delete", str(session.id)])
     assert code == 2 and "without --yes" in err
     code, out, err = _run(["delete", str(session.id), "--yes"])
-    assert code == 0 and f"Deleted session {session.id}." in out
+    assert code == 0 and f"Deleted session {session.id}, its runs and the votes on them." in out
     code, out, err = _run(["show", str(session.id)])
     assert code == 1
     assert f"no session with id {session.id}" in err and "sessions list" in err

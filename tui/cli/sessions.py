@@ -65,7 +65,7 @@ def _parser() -> Parser:
         help=f"width and height of PNGs drawn for runs without a stored one "
         f"(1..{MAX_SIDE}, default 1024)",
     )
-    delete = sub.add_parser("delete", help="delete a session and its runs")
+    delete = sub.add_parser("delete", help="delete a session, its runs and the votes on them")
     delete.add_argument("id", type=_session_id)
     delete.add_argument("--yes", action="store_true", help="really delete")
     return parser
@@ -119,7 +119,7 @@ def _sessions(args: argparse.Namespace, console: Console, renderer: Renderer | N
                 with sandboxed_renderer() as sandboxed:
                     return _export(store, args, sandboxed, console)
             store.delete_session(args.id)
-            print(f"Deleted session {args.id}.", file=console.out)
+            print(f"Deleted session {args.id}, its runs and the votes on them.", file=console.out)
             return Exit.OK
         except SessionNotFound as error:
             return console.fail(f"{error} ('pelican-tui sessions list' shows the ids)")

@@ -364,7 +364,8 @@ class SessionsScreen(Screen[SessionAction | None]):
         question = (
             f"Delete “{shorten(_display_title(session), 60)}”?\n\n"
             f"The session from {_date(session.created_at)} and its {runs} "
-            f"run{'s' if runs != 1 else ''} go for good."
+            f"run{'s' if runs != 1 else ''} go for good, with every vote on them "
+            "(the leaderboard changes)."
         )
 
         def answered(yes: bool | None) -> None:
