@@ -89,3 +89,19 @@ async def test_the_keys_are_composed_with_the_screen(monkeypatch: pytest.MonkeyP
         footer.show_command_palette = False
         await pilot.pause()
         assert {key.key for key in footer.query(FooterKey)} == {"f5", "f8", "f7"}
+
+
+async def test_notifications_stay_above_the_status_bar_and_the_keys() -> None:
+    """At 80x24 a toast covered the status bar's memory and server figures."""
+    from _app_support import make_app, wait_for
+    from textual.widgets._toast import Toast
+
+    from pelican_tui.widgets.status_bar import StatusBar
+
+    app = make_app()
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        app.notify("Run a comparison first (r), or export from the sessions list (o).")
+        assert await wait_for(pilot, lambda: bool(app.screen.query(Toast)), 5)
+        toast = app.screen.query_one(Toast)
+        bar = app.query_one(StatusBar)
+        assert toast.region.bottom <= bar.region.y, (toast.region, bar.region)
