@@ -363,6 +363,8 @@ def test_folders_and_exit_statuses(
     assert code == 0
     visible = _Page((out / "index.html").read_text(encoding="utf-8")).visible()
     assert "Limited to one prompt" in visible and HOSTILE not in visible
+    # The private sets' sessions are of other prompts: none is left out of this one.
+    assert "private prompt sets" not in visible + capsys.readouterr().out
     # An earlier evidence export is refreshed; any other folder is refused.
     code, _ = _export(tmp_path)
     assert code == 0 and "Limited to one prompt" not in (out / "index.html").read_text()

@@ -113,7 +113,10 @@ def gather_evidence(
     if prompt is not None and prompt in hidden:
         raise PrivatePromptError("that prompt is from a private prompt set")
     summaries = store.list_sessions(limit=max(store.count_sessions(), 1))
-    hidden_sessions = sum(1 for s in summaries if s.private or s.prompt in hidden)
+    # With a (public) prompt, the private sessions are of other prompts: none left out here.
+    hidden_sessions = (
+        0 if prompt is not None else sum(1 for s in summaries if s.private or s.prompt in hidden)
+    )
     texts = [text for text, _ in store.prompts() if text not in hidden]
     if prompt is not None:
         texts = [text for text in texts if text == prompt]
