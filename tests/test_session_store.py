@@ -178,9 +178,9 @@ def test_the_sessions_list_reads_its_runs_from_indexes_alone() -> None:
             statements = _list_statements(store)
             for sql in statements:
                 assert _row_reads(conn, sql, "runs") == [], (statistics, sql)
-            # The sessions' own statement reads runs too (a verdict is the latest vote on
-            # two of its runs): from runs_listed alone, as checked above.
-            on_runs = [sql for sql in statements if "FROM runs" in sql and "sessions" not in sql]
+            # The verdicts' statement reads runs too (a verdict is the latest vote on two
+            # of a session's runs): from runs_listed alone, as checked above.
+            on_runs = [sql for sql in statements if "FROM runs" in sql and "votes" not in sql]
             assert len(on_runs) == 2, statements
             plans = " ".join(
                 str(row[3]) for sql in on_runs for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}")
@@ -197,6 +197,7 @@ def test_the_sessions_list_reads_none_of_a_runs_overflow_pages(tmp_path: Path) -
         for n in range(3):
             session = make_comparison(store, f"pelican {n}")
             store.set_run_png(session.runs[0].id, os.urandom(50_000))  # ~12 pages each
+            store.add_vote(session.runs[0].id, session.runs[1].id, "a", blind=False)
         statements = _list_statements(store)
     with contextlib.closing(raw_connection(db)) as conn:
         try:
@@ -220,7 +221,8 @@ def test_the_sessions_list_reads_none_of_a_runs_overflow_pages(tmp_path: Path) -
         with pytest.raises(sqlite3.DatabaseError, match="malformed"):
             conn.execute("SELECT status FROM runs NOT INDEXED").fetchall()  # from the rows
         assert [[tuple(row) for row in conn.execute(sql)] for sql in statements] == expected
-    assert [len(rows) for rows in expected] == [3, 6, 6]  # sessions, pictured runs, runs
+    # sessions, their verdicts (votes), pictured runs, runs
+    assert [len(rows) for rows in expected] == [3, 3, 6, 6]
 
 
 def test_delete_session_removes_its_runs_and_unknown_ids_are_clear() -> None:

@@ -92,6 +92,7 @@ from pelican_tui.backends.store.records import (
     SessionStoreError,
     SessionStoreMissing,
     SessionSummary,
+    SessionVerdict,
     Slot,
     Verdict,
     Vote,
@@ -136,19 +137,30 @@ def _dump(value: Mapping[str, Any] | object | None) -> str:
     return json.dumps(clean, sort_keys=True, ensure_ascii=False, default=str)
 
 
-_VERDICT = (
-    "COALESCE((SELECT CASE v.winner WHEN 'a' THEN a.slot WHEN 'b' THEN b.slot "
-    "ELSE v.winner END FROM runs a INDEXED BY runs_listed CROSS JOIN votes v ON v.run_a = a.id "
-    "JOIN runs b INDEXED BY runs_listed ON b.id = v.run_b "
-    "WHERE a.session_id = sessions.id AND b.session_id = sessions.id AND a.slot <> b.slot "
-    "AND v.judge IS NULL ORDER BY v.id DESC LIMIT 1), sessions.verdict)"
+_VOTED = (
+    "SELECT a.session_id, v.winner, a.slot AS slot_a, b.slot AS slot_b "
+    "FROM runs a INDEXED BY runs_listed CROSS JOIN votes v ON v.run_a = a.id "
+    "JOIN runs b INDEXED BY runs_listed ON b.id = v.run_b AND b.session_id = a.session_id "
+    "WHERE a.session_id IN ({marks}) AND a.slot <> b.slot AND v.judge IS NULL ORDER BY v.id"
 )
-"""A session's verdict (:attr:`.records.Session.verdict`): your latest vote on its left
-and right runs, in whichever order they were shown ("both_bad" too, which the verdict
-column cannot hold), else the column (stores from before votes; ``set_verdict``).
-From the session's runs to their votes (CROSS JOIN keeps that order: by the votes'
-ids, SQLite read every vote in the store for each session listed), the runs from
-``runs_listed`` alone (a run's row holds its texts and picture)."""
+"""Your votes on a left and a right run of one session, oldest first, for the sessions
+in ``{marks}``: from their runs to the votes on them (CROSS JOIN keeps that order, as
+the runs are read from ``runs_listed`` alone: a run's row holds its texts and picture)."""
+
+
+def _verdicts(conn: sqlite3.Connection, ids: list[int]) -> dict[int, SessionVerdict]:
+    """A session's verdict (:attr:`.records.Session.verdict`) where you voted on two of
+    its runs: your latest vote, in whichever order they were shown ("both_bad" too,
+    which the verdict column cannot hold). Sessions without such a vote are left out:
+    their verdict is the column's (``set_verdict``; stores from before votes)."""
+    if not ids:
+        return {}
+    found: dict[int, SessionVerdict] = {}
+    sql = _VOTED.format(marks=",".join("?" * len(ids)))
+    for row in conn.execute(sql, ids):
+        winner = row["winner"]
+        found[int(row["session_id"])] = {"a": row["slot_a"], "b": row["slot_b"]}.get(winner, winner)
+    return found
 
 
 def default_title(prompt: str, width: int = 60) -> str:
@@ -632,11 +644,12 @@ class SessionStore:
         """Newest sessions first, with a summary of their runs."""
         with self._read() as conn:
             rows = conn.execute(
-                f"SELECT id, created_at, prompt, title, {_VERDICT} AS verdict, prompt_set, "
-                "private FROM sessions ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
+                "SELECT id, created_at, prompt, title, verdict, prompt_set, private FROM sessions "
+                "ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
                 (limit, offset),
             ).fetchall()
             ids = [int(row["id"]) for row in rows]
+            voted = _verdicts(conn, ids)
             runs: dict[int, list[RunSummary]] = {i: [] for i in ids}
             if ids:
                 marks = ",".join("?" * len(ids))
@@ -671,7 +684,7 @@ class SessionStore:
                 created_at=_parse_ts(row["created_at"]),
                 prompt=row["prompt"],
                 title=row["title"],
-                verdict=row["verdict"],
+                verdict=voted.get(int(row["id"]), row["verdict"]),
                 runs=tuple(runs[int(row["id"])]),
                 prompt_set=row["prompt_set"],
                 private=bool(row["private"]),
@@ -687,12 +700,13 @@ class SessionStore:
         """The whole session with its runs (pictures included); raises :class:`SessionNotFound`."""
         with self._read() as conn:
             row = conn.execute(
-                f"SELECT id, created_at, prompt, title, {_VERDICT} AS verdict, verdict_note, "
-                "prompt_set, private FROM sessions WHERE id = ?",
+                "SELECT id, created_at, prompt, title, verdict, verdict_note, prompt_set, private "
+                "FROM sessions WHERE id = ?",
                 (session_id,),
             ).fetchone()
             if row is None:
                 raise SessionNotFound(session_id)
+            voted = _verdicts(conn, [session_id])
             runs = conn.execute(
                 f"SELECT {RUN_COLUMNS} FROM runs WHERE session_id = ? ORDER BY id",
                 (session_id,),
@@ -702,7 +716,7 @@ class SessionStore:
             created_at=_parse_ts(row["created_at"]),
             prompt=row["prompt"],
             title=row["title"],
-            verdict=row["verdict"],
+            verdict=voted.get(session_id, row["verdict"]),
             verdict_note=row["verdict_note"],
             runs=tuple(run_rows.run(r) for r in runs),
             prompt_set=row["prompt_set"],
