@@ -52,8 +52,8 @@ async def test_help_and_palette_show_the_remapped_key() -> None:
         assert shown["run_both"] == "g"
         await pilot.press("escape")
         provider = PelicanCommands(app.screen)
-        helps = {description: help_text for description, _a, help_text in provider._commands()}
-        assert helps["Run both"].startswith("key: g ")
+        helps = {str(hit.display): str(hit.help) async for hit in provider.discover()}
+        assert helps["Run both"] == "press g · ui.keymap id run_both"
 
 
 class _BrokenBackend:
