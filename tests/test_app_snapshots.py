@@ -121,8 +121,9 @@ def test_blind_vote(snap_compare: Any, size: tuple[int, int], pelican_png: bytes
     assert snap_compare(app, run_before=_blind_pair(pelican_png), terminal_size=size)
 
 
-def _stored_runs() -> None:
-    """Two comparisons and seven votes in the test's own session store."""
+def _stored_runs(samples: int = 1) -> None:
+    """Comparisons in the test's own session store: ``samples`` of a pelican against a
+    blank (the first voted A, the rest B), and one of no SVG against a pelican (a tie)."""
     from _evidence_support import add_comparison, pictures
 
     from pelican_tui.backends import locations
@@ -130,10 +131,10 @@ def _stored_runs() -> None:
 
     drawn = pictures()
     with SessionStore.open(locations.sessions_db()) as store:
-        first = add_comparison(store, drawn["pelican"], drawn["blank"])
+        pairs = [add_comparison(store, drawn["pelican"], drawn["blank"]) for _ in range(samples)]
         second = add_comparison(store, drawn["no_svg"], drawn["pelican"])
-        for index in range(6):
-            store.add_vote(*first, "a" if index == 0 else "b", blind=True)
+        for index, pair in enumerate(pairs):
+            store.add_vote(*pair, "a" if index == 0 else "b", blind=True)
         store.add_vote(*second, "tie", blind=False)
 
 
@@ -169,7 +170,7 @@ def test_gallery(snap_compare: Any, size: tuple[int, int]) -> None:
 def test_leaderboard(snap_compare: Any, size: tuple[int, int]) -> None:
     from _evidence_support import PROMPT
 
-    _stored_runs()
+    _stored_runs(samples=6)  # seven votes, each on a pair of its own
     app = make_app(overrides={"prompt": PROMPT})
 
     async def run_before(pilot: Any) -> None:
