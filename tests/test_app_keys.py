@@ -440,3 +440,21 @@ async def test_the_whole_answer_scrolls() -> None:
         assert area.scroll_y > 0
         await pilot.press("q")
         assert await wait_for(pilot, lambda: not isinstance(app.screen, TextScreen), 5)
+
+
+async def test_help_opens_over_the_answer_and_no_footer_offers_a_quit_that_closes() -> None:
+    """In the answer view ? did nothing (the text area took it), and over it and the
+    help the footer said "q Quit" while q closed the screen."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("a")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, TextScreen), 5)
+        assert app.check_action("quit", ()) is False
+        await pilot.press("question_mark")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), 5)
+        assert app.check_action("quit", ()) is False
+        await pilot.press("q")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, TextScreen), 5)
+        await pilot.press("q")
+        assert await wait_for(pilot, lambda: not isinstance(app.screen, TextScreen), 5)
+        assert app.check_action("quit", ()) is True and app.is_running

@@ -416,6 +416,8 @@ class PelicanApp(Voting):
 
     def main_key_works(self, action: str, screen: object) -> bool:
         """Whether a main-screen ``action`` works with ``screen`` on top (the palette asks)."""
+        if action == "quit" and getattr(screen, "Q_CLOSES", False):
+            return False  # q closes that screen: the footer must not say "q Quit"
         if action in ANY_SCREEN_ACTIONS or not self.screen_stack:
             return True
         return screen is self.screen_stack[0]

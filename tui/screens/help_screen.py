@@ -34,6 +34,8 @@ class HelpScreen(ModalScreen[None]):
         Binding("escape", "close", "Close", id="help_close"),
         Binding("q", "close", "Close", show=False, id="help_close_q"),
     ]
+    Q_CLOSES = True
+    """``q`` closes it, so the footer does not offer the app's "q Quit"."""
 
     def __init__(self, bindings: Iterable[tuple[str, str, str]], title: str = "Keys") -> None:
         super().__init__()

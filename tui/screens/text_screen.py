@@ -15,7 +15,13 @@ class TextScreen(ModalScreen[None]):
     TextScreen { align: center middle; }
     TextScreen > TextArea { width: 100%; height: 1fr; border: round $accent; }
     """
-    BINDINGS = [Binding("escape,q", "dismiss", "Close", id="text_close")]
+    BINDINGS = [
+        Binding("escape,q", "dismiss", "Close", id="text_close"),
+        # Before the text area, which takes a typed "?" as its own even read-only.
+        Binding("question_mark", "app.help", "Help", priority=True, id="text_help"),
+    ]
+    Q_CLOSES = True
+    """``q`` closes it, so the footer does not offer the app's "q Quit"."""
     AUTO_FOCUS = "TextArea"
     """Focused, so the arrows, PageUp/PageDown, Home and End scroll it (the app focuses
     nothing by itself, and an unfocused text area read no key)."""
