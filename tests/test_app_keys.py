@@ -458,3 +458,24 @@ async def test_help_opens_over_the_answer_and_no_footer_offers_a_quit_that_close
         await pilot.press("q")
         assert await wait_for(pilot, lambda: not isinstance(app.screen, TextScreen), 5)
         assert app.check_action("quit", ()) is True and app.is_running
+
+
+async def test_save_and_export_say_the_store_failed_not_run_first() -> None:
+    """The store could not be opened: the run went on unsaved, and x then said "Run a
+    comparison first (r)" under a finished pane."""
+    from _app_support import server_ready
+
+    from pelican_tui.backends import locations
+
+    locations.sessions_db().mkdir(parents=True)  # a folder where the store should be
+    app = make_app(start_server=True)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await server_ready(pilot)
+        await pilot.press("1")
+        assert await wait_for(pilot, lambda: app.pane("left").state == "finished", 60)
+        assert app.session_id is None
+        await pilot.press("x", "s")
+        await pilot.pause()
+        said = _notes(app)
+        assert sum("was not saved: the session store failed" in n for n in said) >= 2, said
+        assert not any("run a comparison first" in n.lower() for n in said), said

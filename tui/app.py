@@ -1023,9 +1023,15 @@ class PelicanApp(Voting):
 
     # -- save, export ------------------------------------------------------------------
 
+    def _nothing_stored(self) -> str:
+        """Why there is no session to save or export: none ran yet, or the store failed."""
+        if any(self.pane(slot).state in ("finished", "failed", "cancelled") for slot in SLOTS):
+            return "This comparison was not saved: the session store failed (see its notice)."
+        return "Nothing to save yet: run a comparison first (r)."
+
     async def action_save(self) -> None:
         if self.session_id is None:
-            self.notify("Nothing to save yet: run a comparison first (r).", timeout=3)
+            self.notify(self._nothing_stored(), timeout=6)
             return
         try:
             await self.engine.checkpoint()
@@ -1038,7 +1044,7 @@ class PelicanApp(Voting):
     async def action_export(self, session_id: int | None = None) -> None:
         session_id = session_id or self.session_id
         if session_id is None:
-            self.notify("Run a comparison first (r), or export from the sessions list (o).")
+            self.notify(f"{self._nothing_stored()} The sessions list (o) exports saved ones.")
             return
         from pelican_tui.backends.export import export_session, worker_renderer
 
