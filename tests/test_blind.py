@@ -114,7 +114,7 @@ async def test_blind_samples_hide_the_models_until_each_vote(
             await pilot.press("r")
             assert await wait_for(pilot, lambda: app.pane("left").state == "running", 10)
             await pilot.pause()
-            assert "A: running… B: running…" in screen_text(app)
+            assert "drawing the pictures…" in screen_text(app)
             assert app.terminal_title.startswith("pelican-tui · running 1/4")
             _hides_the_models(app, "while streaming")
 

@@ -158,7 +158,9 @@ class Voting(App[None]):
         if self._blind_of is not None:
             label = self._step.label if self._step is not None else ""
             of = f"{label} · " if label else ""
-            running = f"{of}A: running… B: running…"
+            # Not "A: running… B: running…": which picture is A is drawn after both end,
+            # and the two may run in turn.
+            running = f"{of}drawing the pictures…"
         if self.pending_pairs:
             pair = self.pending_pairs[0]
             view.show_pair(pair)
