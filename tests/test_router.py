@@ -89,7 +89,8 @@ def test_each_model_is_a_pane_choice_with_thinking_on_and_off(models_folder: Pat
     engine = ComparisonEngine(_settings(models_folder), NO_BINARY)
     keys = ["local:smollm2", "local:tiny-moe"]
     choices = engine.choices()
-    assert [c.side for c in choices] == [k for k in keys for _ in (True, False)] + ["claude"]
+    # Claude is off in these settings: not offered (b offered it, then said to edit them).
+    assert [c.side for c in choices] == [k for k in keys for _ in (True, False)]
     assert [c.thinking for c in choices[:4]] == [True, False, True, False]
     left, right = engine.default_choices().values()
     assert (left.side, right.side) == tuple(keys)  # no Claude: the two models
@@ -111,7 +112,7 @@ def test_without_a_models_folder_nothing_changes() -> None:
     settings = load_settings({"local": {"context": 2048}, "claude": {"enabled": False}})
     engine = ComparisonEngine(settings, NO_BINARY)
     assert engine.router is None and engine.router_sides == []
-    assert [c.side for c in engine.choices()] == [LOCAL, LOCAL, "claude"]
+    assert [c.side for c in engine.choices()] == [LOCAL, LOCAL]
     assert list(engine.default_choices().values()) == [
         PaneChoice(LOCAL, True),
         PaneChoice(LOCAL, False),

@@ -257,12 +257,14 @@ class ComparisonEngine:
 
     def choices(self) -> list[PaneChoice]:
         """What a pane can switch to: local thinking on/off (each model of a models
-        folder), the remote server, Claude."""
+        folder), the remote server, Claude (unless it is off: ``--no-claude``,
+        ``claude.enabled = false``; without a key it is offered, and says what it needs)."""
         keys = [side.key for side in self.router_sides] or [LOCAL]
         out = [PaneChoice(key, thinking) for key in keys for thinking in (True, False)]
         if REMOTE in self.sides:
             out.append(PaneChoice(REMOTE, self.settings.local.thinking))
-        out.append(PaneChoice(CLAUDE, self.settings.claude.thinking))
+        if self.settings.claude.enabled:
+            out.append(PaneChoice(CLAUDE, self.settings.claude.thinking))
         return out
 
     def request(self, choice: PaneChoice, prompt: str) -> GenerationRequest | None:
