@@ -32,8 +32,6 @@ from pelican_tui.widgets.sparkline_row import RateRow, RateSeries
 from pelican_tui.widgets.stream_text import StreamText
 from pelican_tui.widgets.text_line import TextLine
 
-STOPPED_AT_LIMIT = ("length", "max_tokens")
-"""The stop reasons of a run cut by its token limit (OpenAI-compatible, Anthropic)."""
 NO_THINKING_YET, NO_ANSWER_YET = "(no thinking yet)", "(no answer yet)"
 """What the thinking and the answer say before a run writes any (after it: "(no answer)")."""
 
@@ -325,12 +323,10 @@ class ModelPane(Vertical, KeptLines):
             t = self._final.timings
             u = self._final.usage
             thinking = f" · {u.thinking_tokens} think" if u.thinking_tokens else ""
-            # The answer was cut by the token limit (an unfinished SVG's usual cause).
-            limit = " (limit)" if self._final.stop_reason in STOPPED_AT_LIMIT else ""
             return (
                 f"{state} TTFT {_seconds(t.time_to_first_token_s)} · "
                 f"{_tokens_per_s(t.generation_tokens_per_s, self.ceiling_tok_s)} · "
-                f"{t.generated_tokens or u.output_tokens or 0} tok{limit}{thinking} · {think}"
+                f"{t.generated_tokens or u.output_tokens or 0} tok{thinking} · {think}"
             )
         if self._waiting is not None and self.state == "running":
             tokens = f" · {self._live.tokens} tok so far" if self._live else ""
