@@ -46,6 +46,8 @@ class PacedStream:
         self._next_read = 0.0
         self.reads = 0
         """How many reads reached the connection (the tests count them)."""
+        self.paced_reads = 0
+        """How many of them were paced (made once :meth:`pace` was set)."""
 
     def pace(self, seconds: float) -> None:
         """From now on, reads at most every ``seconds`` (0: as data comes)."""
@@ -61,6 +63,7 @@ class PacedStream:
                 await asyncio.sleep(wait)
             data: bytes = await self._inner.read(max_bytes, timeout)
             self._next_read = loop.time() + pace
+            self.paced_reads += 1
         else:
             data = await self._inner.read(max_bytes, timeout)
         self.reads += 1
