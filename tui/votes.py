@@ -55,7 +55,6 @@ class Contender:
     numbers: str
     """Speed, tokens, time to the picture (revealed with ``who``)."""
     session_id: int | None = None
-    slot: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,18 +70,6 @@ class VotePair:
     def votable(self) -> bool:
         """Both pictures come from stored runs (a vote needs their ids)."""
         return self.a.run_id is not None and self.b.run_id is not None
-
-    @property
-    def same_session(self) -> int | None:
-        """The session both runs belong to (None: different ones, or unknown)."""
-        return self.a.session_id if self.a.session_id == self.b.session_id else None
-
-    def winner_slot(self, winner: str) -> str | None:
-        """The pane (slot) that won, for the session's verdict; None: no single pane."""
-        if winner == "tie":
-            return "tie"
-        chosen = {"a": self.a, "b": self.b}.get(winner)
-        return chosen.slot if chosen is not None else None
 
     def revealed(self, winner: str | None = None) -> str:
         """One sentence: who was A and who was B (and how the vote went)."""

@@ -52,7 +52,7 @@ VERDICT_WINNER: dict[str, Winner] = {
 }
 """A verdict key as a vote: the left pane (or A, in blind mode) is shown as A."""
 SESSION_VERDICT: dict[str, Verdict] = {"left": "left", "right": "right", "tie": "tie"}
-"""Votes that are also a session's verdict ("both bad" names no pane)."""
+"""The verdicts a session stores itself, when only one pane has a run to vote on."""
 VERDICT_WORDS = {
     "left": "left is better",
     "right": "right is better",
@@ -218,7 +218,6 @@ class Voting(App[None]):
                     who=f"{pane.border_title or slot} · {_how_it_thought(result)}",
                     numbers=pane.stats_line(),
                     session_id=outcome.session_id,
-                    slot=slot,
                 )
             )
         a, b = shown_as(contenders[0], contenders[1], blind=True, rng=self._rng)
@@ -323,8 +322,8 @@ class Voting(App[None]):
 
     async def action_verdict(self, verdict: str) -> None:
         """Vote on the two pictures shown: ``<`` left (A) better, ``>`` right (B), ``=``
-        tie, ``-`` both bad. The vote is stored for the ratings (once per pair); left,
-        right and tie are also the session's verdict."""
+        tie, ``-`` both bad. The vote is stored for the ratings (once per pair), and is
+        the session's verdict; with one pane run, left, right or tie is stored as it."""
         winner = VERDICT_WINNER[verdict]
         if self.pending_pairs:
             await self._vote_blind(winner)
@@ -342,12 +341,12 @@ class Voting(App[None]):
             return
         try:
             store = await self.engine.store()
-            if verdict in SESSION_VERDICT:
+            if left is not None and right is not None:  # the session's verdict as well
+                await asyncio.to_thread(store.add_vote, left, right, winner, blind=False)
+            elif verdict in SESSION_VERDICT:
                 await asyncio.to_thread(
                     store.set_verdict, self.session_id, SESSION_VERDICT[verdict]
                 )
-            if left is not None and right is not None:
-                await asyncio.to_thread(store.add_vote, left, right, winner, blind=False)
         except Exception as error:
             self.notify(f"session store: {error}", severity="warning", timeout=8)
             return
@@ -361,10 +360,7 @@ class Voting(App[None]):
         pair = self.pending_pairs[0]
         try:
             store = await self.engine.store()
-            await store_vote(store, pair, winner, blind=True)
-            verdict = SESSION_VERDICT.get(pair.winner_slot(winner) or "")
-            if pair.same_session is not None and verdict is not None:
-                await asyncio.to_thread(store.set_verdict, pair.same_session, verdict)
+            await store_vote(store, pair, winner, blind=True)  # its session's verdict too
         except Exception as error:  # the pair stays: the user can vote again
             self.notify(f"The vote was not saved: {error}", severity="error", timeout=10)
             return

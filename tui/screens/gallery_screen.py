@@ -79,7 +79,6 @@ class GalleryItem:
             who=f"{self.label} (session #{run.session_id})",
             numbers=run_numbers(run.timings, run.usage),
             session_id=run.session_id,
-            slot=run.slot,
         )
 
 
