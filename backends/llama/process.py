@@ -47,6 +47,7 @@ from pelican_tui.backends.secrets import (
     redact_args,
     secret_values,
 )
+from pelican_tui.backends.text import shorten
 
 if TYPE_CHECKING:
     import httpx
@@ -85,7 +86,7 @@ def crash_cause(lines: tuple[str, ...]) -> str | None:
     for pattern in (_CAUSE, _FAILED):
         found = next((text for text in reversed(said) if pattern.search(text)), None)
         if found:
-            return found if len(found) <= 200 else found[:199] + "…"
+            return shorten(found, 200)
     return None
 
 

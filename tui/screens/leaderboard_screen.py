@@ -22,10 +22,9 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from pelican_tui.backends.export.evidence_page import plural
 from pelican_tui.backends.ratings.leaderboard import Leaderboard, Row, leaderboard
 from pelican_tui.backends.store.sessions import SessionStore
-from pelican_tui.backends.text import shorten, shorten_label
+from pelican_tui.backends.text import plural, shorten, shorten_label
 from pelican_tui.widgets.text_line import TextLine
 
 BAR_WIDTH = 15
@@ -66,6 +65,11 @@ def scale(rows: Sequence[Row]) -> tuple[float, float]:
     if not shown:
         return 0.0, 1.0
     return min(row.low for row in shown), max(row.high for row in shown)
+
+
+def _wlt(row: Row) -> str:
+    """Wins, losses and ties (with "both bad") of a row: its W/L/T cell."""
+    return f"{row.wins}/{row.losses}/{row.ties + row.both_bad}"
 
 
 class LeaderboardScreen(Screen[None]):
@@ -172,7 +176,7 @@ class LeaderboardScreen(Screen[None]):
 
     def _fill(self, table: DataTable[Text], board: Leaderboard) -> None:
         table.clear(columns=True)
-        counts = [f"{row.wins}/{row.losses}/{row.ties + row.both_bad}" for row in board.rows]
+        counts = [_wlt(row) for row in board.rows]
         rating = len(UNRANKED) if board.unranked else len("Rating")
         # Everything but the name: rank, rating, bar, votes, W/L/T, 2 padding a column
         # and a scrollbar, so that W/L/T is whole at 80 columns.
@@ -192,7 +196,7 @@ class LeaderboardScreen(Screen[None]):
                 Text(f"{row.rating:.0f}", style="bold"),
                 Text(f"{interval_bar(row, low, high)}"),
                 Text(str(row.votes)),
-                Text(f"{row.wins}/{row.losses}/{row.ties + row.both_bad}"),
+                Text(_wlt(row)),
             )
         for row in board.unranked:
             table.add_row(
@@ -201,7 +205,7 @@ class LeaderboardScreen(Screen[None]):
                 Text(UNRANKED, style="italic"),
                 Text(""),
                 Text(str(row.votes)),
-                Text(f"{row.wins}/{row.losses}/{row.ties + row.both_bad}"),
+                Text(_wlt(row)),
             )
 
     def on_resize(self) -> None:
