@@ -17,6 +17,11 @@ def shorten(text: str, width: int) -> str:
     return line[: max(width - 1, 0)].rstrip() + ELLIPSIS
 
 
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """``n`` and the word for that many: "1 prompt", "2 prompts"."""
+    return f"{n} {word if n == 1 else (many or word + 's')}"
+
+
 def shorten_label(label: str, width: int) -> str:
     """A configuration's label cut to ``width`` in the middle of its model's name,
     keeping the name's end and the rest whole ("Qwen3.6-3…-Q4_K_M · thinking on"):
@@ -33,4 +38,4 @@ def shorten_label(label: str, width: int) -> str:
     return head[: room - 1 - end] + ELLIPSIS + head[len(head) - end :] + sep + rest
 
 
-__all__ = ["ELLIPSIS", "LABEL_PARTS", "shorten", "shorten_label"]
+__all__ = ["ELLIPSIS", "LABEL_PARTS", "plural", "shorten", "shorten_label"]

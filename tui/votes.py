@@ -19,6 +19,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from pelican_tui.backends.text import plural
+
 if TYPE_CHECKING:
     from pelican_tui.backends.store.records import Vote, Winner
     from pelican_tui.backends.store.sessions import SessionStore
@@ -110,7 +112,7 @@ def facts_line(facts: Mapping[str, Any] | None, *, with_time: bool = True) -> st
     elif isinstance(ink := facts.get("ink"), int | float):
         words.append(f"ink {ink:.0%}")
     if elements := facts.get("elements"):
-        words.append(f"{elements} element{'s' if elements != 1 else ''}")
+        words.append(f"{plural(elements, 'element')}")
     if size := facts.get("svg_bytes"):
         words.append(f"{size / 1024:.1f} KB")
     seconds = facts.get("seconds_to_picture")

@@ -25,7 +25,7 @@ from pelican_tui.backends.export.evidence_data import DATA_FILES
 from pelican_tui.backends.export.facts import picture_facts_text
 from pelican_tui.backends.export.html_document import data_uri, document, escape, sentence
 from pelican_tui.backends.ratings.leaderboard import Leaderboard, Row
-from pelican_tui.backends.text import shorten
+from pelican_tui.backends.text import plural, shorten
 
 _CSS = """
 :root { color-scheme: light dark; --fg: #1d1d1f; --bg: #f6f5f2; --card: #fff;
@@ -104,11 +104,6 @@ _STATUS_WORDS = {
     "interrupted": "the run was interrupted",
     "running": "the run was still going",
 }
-
-
-def plural(n: int, word: str, many: str | None = None) -> str:
-    """``n`` and the word for that many: "1 prompt", "2 prompts"."""
-    return f"{n} {word if n == 1 else (many or word + 's')}"
 
 
 # --------------------------------------------------------------------------- leaderboards
@@ -338,4 +333,4 @@ def render_evidence_html(evidence: Evidence) -> str:
     )
 
 
-__all__ = ["plural", "render_evidence_html"]
+__all__ = ["render_evidence_html"]

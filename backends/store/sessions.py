@@ -100,7 +100,7 @@ from pelican_tui.backends.store.records import (
     json_dict,
 )
 from pelican_tui.backends.store.run_rows import RUN_COLUMNS
-from pelican_tui.backends.text import shorten
+from pelican_tui.backends.text import plural, shorten
 
 INTERRUPTED_REASON = "pelican-tui stopped before this run finished"
 
@@ -304,7 +304,7 @@ class SessionStore:
             )
         if self.interrupted_on_open:
             n = self.interrupted_on_open
-            out.append(f"{n} run{'s' if n != 1 else ''} from an earlier crash marked interrupted.")
+            out.append(f"{plural(n, 'run')} from an earlier crash marked interrupted.")
         return out
 
     def close(self) -> None:

@@ -18,10 +18,10 @@ import argparse
 
 from pelican_tui.backends.export.evidence import PrivatePromptError
 from pelican_tui.backends.export.evidence_folder import export_evidence
-from pelican_tui.backends.export.evidence_page import plural
 from pelican_tui.backends.export.files import ExportError
 from pelican_tui.backends.export.pictures import sandboxed_renderer
 from pelican_tui.backends.store.records import SessionStoreError
+from pelican_tui.backends.text import plural
 from pelican_tui.cli.args import Console, Exit, Parser, command, command_parser, out_folder
 from pelican_tui.cli.leaderboard import add_min_votes
 from pelican_tui.cli.store_access import add_prompt_option, open_store, unknown_prompt

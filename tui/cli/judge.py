@@ -38,6 +38,7 @@ from pelican_tui.backends.ratings.configuration import configuration_of
 from pelican_tui.backends.settings import SettingsError, load_settings
 from pelican_tui.backends.store.records import Run, SessionStoreMissing
 from pelican_tui.backends.store.sessions import SessionStore
+from pelican_tui.backends.text import plural
 from pelican_tui.cli.args import Console, Exit, Parser, command, command_parser, positive
 from pelican_tui.cli.store_access import add_prompt_option, unknown_prompt, with_store
 
@@ -122,7 +123,7 @@ def describe_plan(plan: Plan, cost: Estimate) -> str:
     if plan.private_skipped:
         n = plan.private_skipped
         lines.append(
-            f"Left out {n} prompt{'s' if n != 1 else ''} from private prompt sets: "
+            f"Left out {plural(n, 'prompt')} from private prompt sets: "
             "they are never sent to the judge."
         )
     if not plan.pairs:
@@ -131,7 +132,7 @@ def describe_plan(plan: Plan, cost: Estimate) -> str:
             "pictures that the judge has not voted on yet."
         )
         return "\n".join(lines)
-    calls = f"{cost.calls} call{'s' if cost.calls != 1 else ''}"
+    calls = f"{plural(cost.calls, 'call')}"
     cut = f" (of {plan.available} pairs not judged yet)" if plan.available > cost.calls else ""
     voted = sum(pair.user_voted for pair in plan.pairs)
     lines.append(f"Plan: {calls} to {cost.model}, one per pair{cut}.")
@@ -163,7 +164,7 @@ def _confirmed(console: Console, pairs: int) -> bool:
             "not judged: stdin is not a terminal to confirm on (run again with --yes to judge)"
         )
         return False
-    ask = f"Judge {pairs} pair{'s' if pairs != 1 else ''}? [y/N] "
+    ask = f"Judge {plural(pairs, 'pair')}? [y/N] "
     print(ask, end="", file=console.err, flush=True)
     answer = sys.stdin.readline().strip().lower()
     if answer in ("y", "yes"):
@@ -220,24 +221,17 @@ def summary(model: str, outcomes: Sequence[Outcome], planned: int) -> str:
     unreadable = sum(isinstance(o, Unparseable) for o in outcomes)
     failed = next((o for o in outcomes if isinstance(o, CallFailed)), None)
     counts = {w: sum(o.answer.winner == w for o in judged) for w in ("a", "b", "tie", "both_bad")}
-    stored = f"{len(judged)} vote{'s' if len(judged) != 1 else ''} stored"
+    stored = f"{plural(len(judged), 'vote')} stored"
     lines = [
         f"Judged {len(judged) + unreadable} of {planned} pairs with {model}: {stored} "
         f"(A {counts['a']}, B {counts['b']}, tie {counts['tie']}, both bad {counts['both_bad']})"
-        + (
-            f", {unreadable} answer{'s' if unreadable != 1 else ''} unreadable"
-            if unreadable
-            else ""
-        )
+        + (f", {plural(unreadable, 'answer')} unreadable" if unreadable else "")
         + "."
     ]
     if failed is not None:
         hint = f" ({failed.failure.hint})" if failed.failure.hint else ""
         rest = planned - len(outcomes)
-        lines.append(
-            f"Stopped: {failed.failure.reason}{hint}; {rest} pair{'s' if rest != 1 else ''} "
-            "not sent."
-        )
+        lines.append(f"Stopped: {failed.failure.reason}{hint}; {plural(rest, 'pair')} not sent.")
     used = TokenUse(
         sum(_usage(o).input_tokens for o in outcomes),
         sum(_usage(o).output_tokens for o in outcomes),

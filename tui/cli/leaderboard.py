@@ -38,6 +38,7 @@ from pelican_tui.backends.ratings.leaderboard import (
 )
 from pelican_tui.backends.store.records import SessionStoreMissing
 from pelican_tui.backends.store.sessions import SessionStore
+from pelican_tui.backends.text import plural
 from pelican_tui.cli.args import Console, Exit, Parser, command, command_parser, whole_number
 from pelican_tui.cli.store_access import (
     add_prompt_option,
@@ -177,7 +178,7 @@ def format_leaderboard(
             lines.append(f"({note})")
         return "\n".join(lines)
     lines[0] += (
-        f": {board.counted} vote{'s' if board.counted != 1 else ''}, "
+        f": {plural(board.counted, 'vote')}, "
         f"{board.level:.0%} intervals from {board.resamples} resamples"
     )
     width = max(len("CONFIGURATION"), *(len(row.configuration.label) for row in board.rows))
@@ -209,8 +210,8 @@ def format_leaderboard(
         else:
             lines += [
                 "",
-                f"Agreement with your votes: {agreement.agreed} of {agreement.pairs} "
-                f"pair{'s' if agreement.pairs != 1 else ''} ({agreement.rate:.0%}).",
+                f"Agreement with your votes: {agreement.agreed} of "
+                f"{plural(agreement.pairs, 'pair')} ({agreement.rate:.0%}).",
             ]
     return "\n".join(lines)
 
@@ -218,7 +219,7 @@ def format_leaderboard(
 def _same_line(board: Leaderboard) -> str:
     n = board.same_configuration
     return (
-        f"{n} vote{'s' if n != 1 else ''} between two runs of one configuration "
+        f"{plural(n, 'vote')} between two runs of one configuration "
         "left out (they say nothing about ratings)."
     )
 

@@ -91,6 +91,7 @@ from pelican_tui.backends.engine.sides import CLAUDE, LOCAL, PaneChoice
 from pelican_tui.backends.llama.process import ServerStartError
 from pelican_tui.backends.store.records import Session, SessionStoreError, Slot
 from pelican_tui.backends.store.sessions import SessionStore, default_title
+from pelican_tui.backends.text import plural
 from pelican_tui.cli.args import Console, Exit, command
 from pelican_tui.cli.model_flags import model_overrides, settings_from_flags
 from pelican_tui.cli.run_args import (
@@ -626,7 +627,7 @@ def _what_runs(prompts: Sequence[NamedPrompt], prompt_set: PromptSet | None) -> 
         return f"prompt: {default_title(prompts[0].text)}"
     names = ", ".join(p.name for p in prompts)
     private = ", private" if prompt_set.private else ""
-    count = f"{len(prompts)} prompt{'s' if len(prompts) != 1 else ''}"
+    count = f"{plural(len(prompts), 'prompt')}"
     return f"prompt set {prompt_set.name} ({count}{private}: {names})"
 
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from pelican_tui.backends.secrets import scrub_secrets
 from pelican_tui.backends.store.records import Run, Session
-from pelican_tui.backends.text import shorten
+from pelican_tui.backends.text import plural, shorten
 
 if TYPE_CHECKING:
     from pelican_tui.backends.engine.run import RunResult
@@ -231,9 +231,8 @@ def print_summary(
     runs = stored_runs(outcomes)
     finished = sum(run.status == "finished" for run in runs)
     exported = sum(outcome.export_dir is not None for outcome in outcomes)
-    plural = "s" if exported != 1 else ""
     where = (
-        f"{exported} session{plural} exported to {out_dir} (summary.json)"
+        f"{plural(exported, 'session')} exported to {out_dir} (summary.json)"
         if exported
         else "no session exported"
     )

@@ -19,6 +19,7 @@ from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from pelican_tui.backends.prompt_sets import PromptSet
+from pelican_tui.backends.text import plural
 
 
 def set_line(prompt_set: PromptSet, width: int = 70) -> str:
@@ -26,7 +27,7 @@ def set_line(prompt_set: PromptSet, width: int = 70) -> str:
     count = len(prompt_set.prompts)
     names = ", ".join(p.name for p in prompt_set.prompts)
     private = " · private" if prompt_set.private else ""
-    head = f"{prompt_set.name} · {count} prompt{'s' if count != 1 else ''}: "
+    head = f"{prompt_set.name} · {plural(count, 'prompt')}: "
     room = max(8, width - len(head) - len(private))
     if len(names) > room:
         names = names[: room - 1] + "…"

@@ -33,7 +33,7 @@ from pelican_tui.backends.store.records import (
     SessionSummary,
 )
 from pelican_tui.backends.store.sessions import SessionStore
-from pelican_tui.backends.text import shorten
+from pelican_tui.backends.text import plural, shorten
 from pelican_tui.screens.confirm_screen import ConfirmScreen
 from pelican_tui.screens.sessions_screen_list import Cells, SessionList
 from pelican_tui.themes import theme_color
@@ -299,7 +299,7 @@ class SessionsScreen(Screen[SessionAction | None]):
 
     def _update_count(self) -> None:
         n = max(self.total, len(self.sessions))
-        text = f"{n} session{'s' if n != 1 else ''}" if n else ""
+        text = plural(n, "session") if n else ""
         self.query_one("#sessions-count", Label).update(text)
 
     @on(SessionList.Highlighted, "#sessions-table")
@@ -363,8 +363,8 @@ class SessionsScreen(Screen[SessionAction | None]):
         runs = len(session.runs)
         question = (
             f"Delete “{shorten(_display_title(session), 60)}”?\n\n"
-            f"The session from {_date(session.created_at)} and its {runs} "
-            f"run{'s' if runs != 1 else ''} go for good, with every vote on them "
+            f"The session from {_date(session.created_at)} and its "
+            f"{plural(runs, 'run')} go for good, with every vote on them "
             "(the leaderboard changes)."
         )
 
