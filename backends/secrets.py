@@ -15,7 +15,9 @@ process is given (:func:`is_secret_name`). The policy:
   is replaced whatever its length: a string under a secret-looking key, the
   argument after a secret-looking flag (``--api-key KEY``, ``--api-key=KEY``).
 - **Key-shaped strings** are replaced wherever they appear: ``sk-ant-...``,
-  ``sk-...``, ``hf_...``, ``Bearer ...`` (:data:`SECRET_SHAPE`).
+  ``sk-...``, ``hf_...``, ``Bearer ...``, and the user and password in a URL
+  (``http://user:key@host``) (:data:`SECRET_SHAPE`). A URL that is shown is
+  shown without them (:func:`url_without_credentials`).
 - **Known values** are replaced wherever they appear in a text, and so is the
   beginning of one at the very end of a text (a stream checkpointed part-way
   through a key, an answer cut by ``max_tokens``): the values of the key
@@ -71,6 +73,7 @@ SECRET_SHAPE: Final = re.compile(
     r"|(?<![A-Za-z0-9])sk-(?:proj-)?[A-Za-z0-9_\-]{20,}"  # OpenAI-style keys
     r"|(?<![A-Za-z0-9])hf_[A-Za-z0-9]{30,}"  # Hugging Face tokens
     r"|(?i:bearer)\s+[A-Za-z0-9._~+/\-]{16,}=*"  # Authorization header values
+    r"|(?<=://)[^\s/?#@\[\]]+(?=@)"  # a URL's user and password (http://user:key@host)
 )
 """Strings that are keys by their shape alone."""
 
@@ -238,13 +241,13 @@ def scrub_secrets(value: Any, extra: Iterable[str] = ()) -> Any:
 
 def url_without_credentials(url: str) -> str:
     """``url`` as it may be shown: without a user or password in it
-    (``https://user:secret@host/v1`` -> ``https://host/v1``)."""
-    from urllib.parse import urlsplit, urlunsplit
+    (``https://user:secret@host/v1`` -> ``https://host/v1``; ``user:secret@host:8080``
+    -> ``host:8080``)."""
+    return _USER_INFO.sub(r"\1", url.strip())
 
-    parts = urlsplit(url)
-    if parts.hostname is None or "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+_USER_INFO: Final = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*://|)[^\s/?#@\[\]]*@")
+"""A URL's scheme (or none) and the user information after it, up to its ``@``."""
 
 
 def redact_args(args: Sequence[str], extra: Iterable[str] = ()) -> list[str]:

@@ -165,9 +165,10 @@ async def test_doctor_without_the_attached_servers_key_fails(llama: LlamaServer)
 
 def test_doctor_fails_when_the_attached_server_is_unreachable() -> None:
     url = f"http://127.0.0.1:{free_port()}"
-    done = _run("doctor", "--url", url)
+    done = _run("doctor", "--url", url.replace("://", "://bob:pw-in-the-url@"))
     assert done.returncode == 1, done.stdout
-    assert f"cannot reach {url}" in done.stdout
+    assert f"cannot reach {url}" in done.stdout, "named without the user and password"
+    assert "pw-in-the-url" not in done.stdout + done.stderr
     assert "local side cannot run" in done.stdout
     assert "Traceback" not in done.stderr
 

@@ -181,6 +181,37 @@ async def test_the_app_shows_the_kind_and_says_plainly_that_the_switch_was_ignor
     assert left_problem == ""
 
 
+async def test_a_password_in_the_url_is_on_no_screen_and_in_no_record() -> None:
+    """A server behind basic auth, reached as ``http://user:password@host``."""
+    password = "pw-in-the-url"
+    with LmStudioServer() as server:
+        app = make_app(
+            overrides={"local": {"url": server.url.replace("://", f"://bob:{password}@")}}
+        )
+        async with app.run_test(size=(160, 48)) as pilot:
+            screens = [app.export_screenshot()]  # the header and status bar before the check
+            assert await header_read(pilot)
+            bar = app.query_one(StatusBar)
+            screens.append(app.export_screenshot())
+            assert await wait_for(pilot, lambda: "checking" not in bar.server_note, 15)
+            assert bar.server_note == "local: LM Studio · qwen3.6-35b-a3b"
+            await pilot.press("r")
+            done = ("finished", "failed")
+            assert await wait_for(
+                pilot, lambda: {app.pane(s).state for s in ("left", "right")} <= set(done), 30
+            )
+            await app.workers.wait_for_complete()
+            screens.append(app.export_screenshot())
+            session_id = app.session_id
+    assert server.requests[-1].headers["authorization"].startswith("Basic "), "it was sent"
+    assert server.url.removeprefix("http://") in screens[0], "the URL is shown, without it"
+    assert not any(password in screen for screen in screens)
+    session = _stored(session_id)
+    assert {run.model_info["url"] for run in session.runs} == {server.url}
+    stored = locations.sessions_db().read_bytes()
+    assert session.runs and password.encode() not in stored
+
+
 async def test_a_panes_effort_reaches_a_model_with_thinking_levels() -> None:
     """Ollama's gpt-oss takes levels: the pane's effort (``e``) is the level sent."""
     with OllamaServer(model="gpt-oss:20b", levels=("low", "medium", "high")) as server:

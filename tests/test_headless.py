@@ -23,6 +23,7 @@ from types import SimpleNamespace
 
 import pytest
 from _anthropic_server import AnthropicTestServer
+from _dialect_servers import VllmServer
 from _server_support import pid_alive, server_binary, tiny_model, wait_until
 
 from pelican_tui.backends import locations
@@ -530,6 +531,31 @@ def test_url_attaches_to_a_running_server(
     summary = json.loads((out_dir / "summary.json").read_text())
     assert summary["exit_code"] == 0 and summary["totals"]["finished"] == 1
     assert running_server.api_key not in out + err + card
+
+
+def test_a_password_in_the_url_is_used_but_never_shown_or_stored(tmp_path: Path) -> None:
+    """``http://user:password@host`` reaches a server behind basic auth: the password is
+    sent, and is in none of what was printed, stored or exported."""
+    out_dir = tmp_path / "out"
+    password = "pw-in-the-url"
+    with VllmServer() as server:
+        url = server.url.replace("://", f"://bob:{password}@")
+        code, out, err = run(
+            "--url", url, "--no-claude", "--thinking", "off", "--out", str(out_dir)
+        )
+    assert code == 0, err
+    sent = base64.b64encode(f"bob:{password}".encode()).decode()
+    assert server.requests[-1].headers["authorization"] == f"Basic {sent}"
+    assert f"Attached to {server.url} (" in err
+    [session] = stored_sessions()
+    [left] = session.runs
+    assert left.status == "finished", left.failure_reason
+    assert left.model_info["url"] == server.url
+    card = (out_dir / f"session-{session.id}" / "run-card.md").read_text()
+    assert f"--url {server.url} --no-claude" in card
+    written = [p.read_bytes() for p in [*out_dir.rglob("*"), *data_files()] if p.is_file()]
+    assert written and not any(password.encode() in data for data in written)
+    assert password not in out + err
 
 
 @pytest.mark.slow

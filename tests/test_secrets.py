@@ -35,6 +35,7 @@ from pelican_tui.backends.secrets import (
     scrub_secrets,
     scrub_text,
     secret_values,
+    url_without_credentials,
 )
 from pelican_tui.backends.settings import ClaudeSettings
 from pelican_tui.backends.store.records import Run, Session, scrub_session
@@ -307,6 +308,32 @@ def test_key_shapes_are_hidden_without_being_known() -> None:
     # Shorter look-alikes are ordinary words.
     ordinary = "sk-learn-pipeline hf_hub Bearer authentication"
     assert scrub_text(ordinary) == ordinary
+
+
+def test_a_urls_user_and_password_are_hidden_in_any_text() -> None:
+    """``http://user:key@host`` is how servers behind basic auth are reached; the key is
+    in the URL, and so in every message, record and export that names the server."""
+    text = "cannot reach http://bob:pw-123@gpu-box:8080/v1 or https://token@host/x"
+    assert scrub_text(text) == (
+        f"cannot reach http://{REDACTED}@gpu-box:8080/v1 or https://{REDACTED}@host/x"
+    )
+    ordinary = 'xmlns="http://www.w3.org/2000/svg" mail bob@example.com, see http://host/@me'
+    assert scrub_text(ordinary) == ordinary
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("http://bob:pw-123@gpu-box:8080/v1", "http://gpu-box:8080/v1"),
+        ("https://token@host", "https://host"),
+        ("bob:pw-123@gpu-box:8080", "gpu-box:8080"),  # a setting may leave out the scheme
+        (" http://u:p@[::1]:8080/v1 ", "http://[::1]:8080/v1"),
+        ("http://gpu-box:8080/v1", "http://gpu-box:8080/v1"),
+        ("http://host/a@b", "http://host/a@b"),  # an @ in the path is not a user
+    ],
+)
+def test_a_url_is_shown_without_its_user_and_password(url: str, shown: str) -> None:
+    assert url_without_credentials(url) == shown
 
 
 def test_ordinary_data_is_left_alone() -> None:

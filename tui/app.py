@@ -35,6 +35,7 @@ from pelican_tui.backends.llama.prepare import Prepared
 from pelican_tui.backends.llama.process import ServerStartError, ServerState, ServerStatus
 from pelican_tui.backends.protocol import EFFORTS, BackendStatus
 from pelican_tui.backends.resources import ResourceSample
+from pelican_tui.backends.secrets import url_without_credentials
 from pelican_tui.backends.settings import LocalSettings, Settings
 from pelican_tui.backends.svg.extract import close_partial_svg
 from pelican_tui.commands import PelicanCommands
@@ -370,7 +371,9 @@ class PelicanApp(Voting):
         if local is None:
             status.set_server_note("local: unavailable")
         elif local.server is None:
-            status.set_server_note(f"local: checking {engine.plan.url}…")
+            status.set_server_note(
+                f"local: checking {url_without_credentials(engine.plan.url or '')}…"
+            )
         elif engine.plan.fit is not None and engine.plan.fit.level != "ok" and starting:
             self.notify(engine.plan.fit.message, title="Memory", severity="warning", timeout=10)
         for slot in SLOTS:

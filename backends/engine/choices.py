@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from pelican_tui.backends.protocol import Effort
+from pelican_tui.backends.secrets import url_without_credentials
 
 if TYPE_CHECKING:
     from pelican_tui.backends.llama.prepare import Prepared
@@ -92,7 +93,7 @@ def first_view(settings: Settings, prepared: Prepared) -> FirstView | None:
             return PaneHeader(f"{number} local · unavailable", "")
         if plan.mode == "attach":  # not checked yet: named by the settings, its URL as facts
             name = local.url_model or plan.label
-            facts = f"{plan.url} · {thinking_word(choice.thinking)}"
+            facts = f"{url_without_credentials(plan.url or '')} · {thinking_word(choice.thinking)}"
             return PaneHeader(f"{number} local · {name}", facts)
         facts = f"ctx {local.context} · {thinking_word(choice.thinking)}"  # the header unread
         return PaneHeader(f"{number} local · {plan.label}", facts)

@@ -30,6 +30,7 @@ from pelican_tui.backends.openai_compat.payload import recommended_sampling
 from pelican_tui.backends.openai_compat.probe import short_model_name
 from pelican_tui.backends.openai_compat.server_kinds import LLAMA_CPP
 from pelican_tui.backends.protocol import BackendStatus, Effort, GenerationRequest, ModelBackend
+from pelican_tui.backends.secrets import url_without_credentials
 from pelican_tui.backends.settings import LocalSettings, Settings
 
 if TYPE_CHECKING:
@@ -380,7 +381,7 @@ class LocalSide(Side):
         if plan.stand_in:
             info["stand_in"] = True
         if self.attached:
-            info["url"] = plan.url
+            info["url"] = url_without_credentials(plan.url or "")
             served = short_model_name(self.openai.model) if self.openai.model else None
             if self.settings.local.url_model:
                 info["url_model"] = self.settings.local.url_model
@@ -436,7 +437,7 @@ class RemoteSide(Side):
             name=REMOTE,
             model=remote.model,
             api_key_env=remote.api_key_env,
-            facts={"url": url},
+            facts={"url": url_without_credentials(url)},
             idle_timeout_s=settings.idle_timeout_s,
             settings=("remote.url", "remote.model"),
         )
@@ -486,7 +487,10 @@ class RemoteSide(Side):
     async def identity(
         self, request: GenerationRequest | None = None
     ) -> tuple[str, dict[str, Any]]:
-        info: dict[str, Any] = {"model": self._name(), "url": self.settings.remote.url}
+        info: dict[str, Any] = {
+            "model": self._name(),
+            "url": url_without_credentials(self.settings.remote.url or ""),
+        }
         if self.openai.model:
             info["served_model"] = short_model_name(self.openai.model)
         info.update(_attached_info(self.openai))
@@ -573,7 +577,7 @@ def _attached_facts(backend: OpenAICompatibleBackend, url: str, thinking: bool) 
     says about the model, and thinking (its URL until it has been checked)."""
     check = backend.check
     if check is None or not check.ready:
-        return f"{url} · {_thinking_word(thinking)}"
+        return f"{url_without_credentials(url)} · {_thinking_word(thinking)}"
     switch = _thinking_word(thinking)
     if not backend.capabilities.supports_thinking:
         switch = "no thinking switch"  # what it does is the model's own (see the check)

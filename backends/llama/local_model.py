@@ -27,6 +27,7 @@ from pelican_tui.backends.llama.gguf_info import (
     estimate_memory,
     read_gguf_info,
 )
+from pelican_tui.backends.secrets import url_without_credentials
 from pelican_tui.backends.settings import LocalSettings
 
 
@@ -81,7 +82,7 @@ class LocalPlan:
         if self.hf:
             facts["hf"] = self.hf
         if self.url:
-            facts["url"] = self.url
+            facts["url"] = url_without_credentials(self.url)
         return facts
 
 
@@ -127,7 +128,7 @@ def answer_token_limit(local: LocalSettings) -> int:
 def _host_port(url: str) -> str:
     """``gpu-box:8080`` for ``http://user:key@gpu-box:8080/v1``: a server, named
     briefly (never with the credentials a URL may carry)."""
-    return url.strip().split("://", 1)[-1].split("/", 1)[0].rsplit("@", 1)[-1] or "the URL"
+    return url_without_credentials(url).split("://", 1)[-1].split("/", 1)[0] or "the URL"
 
 
 def plan_local(local: LocalSettings, *, read_header: bool = True) -> LocalPlan:

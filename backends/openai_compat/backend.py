@@ -50,6 +50,7 @@ from pelican_tui.backends.openai_compat.probe import (
 from pelican_tui.backends.openai_compat.think_tags import ThinkTags
 from pelican_tui.backends.pacing import pace_reads, paced_transport
 from pelican_tui.backends.protocol import BackendStatus, Capabilities, GenerationRequest
+from pelican_tui.backends.secrets import url_without_credentials
 from pelican_tui.backends.tls import verify_for
 
 if TYPE_CHECKING:
@@ -79,7 +80,7 @@ class OpenAICompatibleBackend:
         self.name = name
         self.server = server
         self._base_url = normalize_base_url(base_url) if base_url else None
-        self._display_url = base_url.strip() if base_url else None
+        self._display_url = url_without_credentials(base_url) if base_url else None
         self._api_key = api_key
         self._api_key_env = api_key_env
         self._settings = ("local.url", "local.url_model")
@@ -139,7 +140,8 @@ class OpenAICompatibleBackend:
         return self.dialect.llama_cpp_fields
 
     def __repr__(self) -> str:
-        return f"OpenAICompatibleBackend(name={self.name!r}, url={self._url()!r})"
+        url = url_without_credentials(self._url() or "")
+        return f"OpenAICompatibleBackend(name={self.name!r}, url={url!r})"
 
     def _url(self) -> str | None:
         if self.server is not None:
@@ -230,7 +232,7 @@ class OpenAICompatibleBackend:
         if self.server is None and self.model:
             facts["served_model"] = self.model
         if self._url():
-            facts["url"] = str(self._url())
+            facts["url"] = url_without_credentials(str(self._url()))
         return facts
 
     def client(self) -> httpx.AsyncClient:

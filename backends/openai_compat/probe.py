@@ -25,6 +25,7 @@ from pelican_tui.backends.openai_compat.server_kinds import (
     listing_entries,
     model_facts,
 )
+from pelican_tui.backends.secrets import url_without_credentials
 from pelican_tui.backends.tls import tls_context as tls_context  # the app warms it up here
 from pelican_tui.backends.tls import verify_for
 
@@ -231,6 +232,7 @@ async def check_server(
     import httpx
 
     root = normalize_base_url(url)
+    url = url_without_credentials(url)  # as it is shown from here on
     headers = auth_headers(api_key)
     key_hint = f"set {api_key_env} to the server's API key" if api_key_env else "check the API key"
     kind, facts = ServerKind(), ModelFacts()

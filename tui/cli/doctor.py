@@ -81,10 +81,11 @@ def _check_server(label: str, url: str, backend: OpenAICompatibleBackend) -> boo
     """Contact a server someone else runs; print what it is, what it serves and how
     thinking is switched. True if it can take a run."""
     from pelican_tui.backends.protocol import GenerationRequest
+    from pelican_tui.backends.secrets import url_without_credentials
 
     status = asyncio.run(backend.probe())
     check = backend.check
-    _line(label, f"attach to {url}", None)
+    _line(label, f"attach to {url_without_credentials(url)}", None)
     _line("server", status.message, status.ready)
     if status.hint:
         _line("", f"hint: {status.hint}")

@@ -89,6 +89,7 @@ from pelican_tui.backends.engine.comparison import (
 )
 from pelican_tui.backends.engine.sides import CLAUDE, LOCAL, PaneChoice
 from pelican_tui.backends.llama.process import ServerStartError
+from pelican_tui.backends.secrets import url_without_credentials
 from pelican_tui.backends.store.records import Session, SessionStoreError, Slot
 from pelican_tui.backends.store.sessions import SessionStore, default_title
 from pelican_tui.backends.text import plural
@@ -386,7 +387,8 @@ class _Batch:
         self.local_id, self.local_info = await local.identity()
         self.progress.drop("hash")
         if local.server is None:
-            self.progress.say(f"Attached to {engine.plan.url} ({self.local_id}).")
+            shown = url_without_credentials(engine.plan.url or "")
+            self.progress.say(f"Attached to {shown} ({self.local_id}).")
         else:
             server = local.server
             self.progress.say(

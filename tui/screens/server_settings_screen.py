@@ -25,6 +25,7 @@ from textual.widgets import Button, Footer, Input, Label, Select, Static
 
 from pelican_tui.backends.llama.gguf_info import format_params, format_size
 from pelican_tui.backends.llama.local_model import LocalPlan, plan_local
+from pelican_tui.backends.secrets import url_without_credentials
 from pelican_tui.backends.settings import LoadMode, LocalSettings
 from pelican_tui.themes import theme_color
 
@@ -271,7 +272,8 @@ class ServerSettingsScreen(Screen[LocalSettings | None]):
         if self.local.url:
             row(
                 "Note",
-                f"Attached to {self.local.url}: these settings apply when pelican-tui "
+                f"Attached to {url_without_credentials(self.local.url)}: these settings apply "
+                "when pelican-tui "
                 "spawns llama-server itself (clear local.url for that).",
                 self._color("text-warning"),
             )
