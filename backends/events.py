@@ -102,6 +102,12 @@ class Finished:
     """Why the model stopped, in the backend's own word ("stop", "length",
     "end_turn", "max_tokens"); None where it did not say."""
 
+    @property
+    def at_token_limit(self) -> bool:
+        """The answer was cut by the request's ``max_tokens`` (the usual cause of an
+        unfinished SVG), as OpenAI-compatible servers and Anthropic say it."""
+        return self.stop_reason in ("length", "max_tokens")
+
 
 @dataclass(frozen=True, slots=True)
 class Failed:

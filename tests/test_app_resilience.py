@@ -168,6 +168,13 @@ async def test_opened_session_shows_its_numbers() -> None:
         assert after.startswith("✓ TTFT"), after
         # The same numbers as when it ran (the ceiling part depends on the cache).
         assert after.split(" · ")[:3] == before.split(" · ")[:3]
+    assert " 40 tok (limit)" in before, "the tiny model rambles: cut by max_tokens"
+    with SessionStore.open(locations.sessions_db()) as store:
+        [run] = store.get_session(session_id).runs
+    assert run.usage["stop_reason"] == "length"
+    assert run.svg_note is not None and run.svg_note.endswith(
+        "; the answer reached its limit of 40 tokens"
+    )
 
 
 @pytest.mark.parametrize("mode", ["halfcell", "sixel"])

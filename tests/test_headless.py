@@ -140,12 +140,16 @@ def check_svg_record(run: Run) -> None:
     found = extract_svg(run.answer)
     assert run.svg == found.svg
     assert run.svg_note is not None
+    # "found 1 SVG" (or "closed it up"), then why an SVG is unfinished or missing when
+    # the answer was cut by its token limit, then "; <why>" only when rendering failed.
+    expected = found.note
+    if (found.partial or found.svg is None) and run.usage.get("stop_reason") == "length":
+        expected += f"; the answer reached its limit of {run.settings['max_tokens']} tokens"
     if found.svg is None:
-        assert run.svg_note == found.note and run.png is None
+        assert run.svg_note == expected and run.png is None
         return
-    # "found 1 SVG" (or "closed it up"), plus "; <why>" only when rendering failed.
-    assert run.svg_note.startswith(found.note)
-    rendered = run.svg_note == found.note
+    assert run.svg_note.startswith(expected), run.svg_note
+    rendered = run.svg_note == expected
     assert (run.png is not None) == rendered, run.svg_note
     if run.png is not None:
         assert run.png.startswith(PNG_MAGIC)

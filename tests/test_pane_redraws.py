@@ -88,6 +88,9 @@ async def test_the_end_shows_the_final_counts_and_says_no_answer_came() -> None:
         assert answer.render_line(0).text.startswith("(no answer)")
         pane.begin()
         assert answer.placeholder == "(no answer yet)", "a new run waits for its answer"
+        pane.feed(Finished(Timings(), Usage(output_tokens=1024), stop_reason="length"))
+        pane.end("finished")
+        assert "1024 tok (limit) · " in pane.stats_line(), "cut by the token limit"
 
 
 async def test_a_preview_is_drawn_at_the_next_redraw() -> None:

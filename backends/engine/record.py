@@ -59,6 +59,11 @@ class RunAccumulator:
         return self._answer[0] if self._answer else ""
 
     @property
+    def finished_at_token_limit(self) -> bool:
+        """It finished because it reached the request's ``max_tokens``."""
+        return self.finished is not None and self.finished.at_token_limit
+
+    @property
     def outcome(self) -> RunOutcome:
         if self.finished is not None:
             return "finished"
@@ -79,7 +84,10 @@ class RunAccumulator:
 
     def usage(self) -> dict[str, Any]:
         if self.finished is not None:
-            return asdict(self.finished.usage)
+            usage = asdict(self.finished.usage)
+            if self.finished.stop_reason is not None:
+                usage["stop_reason"] = self.finished.stop_reason
+            return usage
         if self.live is not None:
             return {"output_tokens": self.live.tokens, "thinking_tokens": self.live.thinking_tokens}
         return {}
@@ -99,7 +107,9 @@ def finished_from_record(
         names = {f.name for f in fields(cls)}
         return {k: v for k, v in (values or {}).items() if k in names}
 
+    stop_reason = (usage or {}).get("stop_reason")
     return events.Finished(
         events.Timings(**known(events.Timings, timings)),
         events.Usage(**known(events.Usage, usage)),
+        stop_reason if isinstance(stop_reason, str) else None,
     )

@@ -318,6 +318,8 @@ async def _execute(spec: RunSpec, ctx: RunContext) -> RunResult:
         ink=picture.ink,
     )
     svg_note = extraction.note
+    if (extraction.partial or extraction.svg is None) and acc.finished_at_token_limit:
+        svg_note += f"; the answer reached its limit of {spec.request.max_tokens} tokens"
     if render_problem:
         svg_note = f"{svg_note}; {render_problem}" if svg_note else render_problem
     if run_id is not None:

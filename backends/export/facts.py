@@ -64,6 +64,7 @@ USAGE_LABELS = {
     "input_tokens": "Input tokens",
     "output_tokens": "Output tokens",
     "thinking_tokens": "Thinking tokens",
+    "stop_reason": "Stop reason",
 }
 MEMORY_LABELS = {
     "server_rss_bytes": "llama-server resident (model pages included)",

@@ -323,10 +323,11 @@ class ModelPane(Vertical, KeptLines):
             t = self._final.timings
             u = self._final.usage
             thinking = f" · {u.thinking_tokens} think" if u.thinking_tokens else ""
+            limit = " (limit)" if self._final.at_token_limit else ""
             return (
                 f"{state} TTFT {_seconds(t.time_to_first_token_s)} · "
                 f"{_tokens_per_s(t.generation_tokens_per_s, self.ceiling_tok_s)} · "
-                f"{t.generated_tokens or u.output_tokens or 0} tok{thinking} · {think}"
+                f"{t.generated_tokens or u.output_tokens or 0} tok{limit}{thinking} · {think}"
             )
         if self._waiting is not None and self.state == "running":
             tokens = f" · {self._live.tokens} tok so far" if self._live else ""
