@@ -222,3 +222,22 @@ def test_the_installed_command_runs_it(filled: Path) -> None:
         check=False,
     )
     assert "leaderboard" in listed.stdout
+
+
+def test_a_private_prompt_typed_by_hand_is_still_private(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A prompt from a private set is private wherever it is used, as on the evidence
+    page: a session of the same text typed by hand does not write it out."""
+    with SessionStore.open() as store:
+        _vote(store, "qwen", "claude", "a", prompt=SECRET_PROMPT, private=True)
+        _vote(store, "qwen", "claude", "b", prompt=SECRET_PROMPT)  # typed by hand
+    votes = tmp_path / "v.csv"
+    code, out, _ = _main(capsys, "--votes", str(votes))
+    assert code == 0
+    table = list(csv.DictReader(votes.open(encoding="utf-8")))
+    assert [(row["winner"], row["private"], row["prompt"]) for row in table] == [
+        ("a", "true", ""),
+        ("b", "true", ""),
+    ]
+    assert SECRET_PROMPT not in votes.read_text(encoding="utf-8") + out

@@ -138,7 +138,8 @@ class RunHeader:
     session_id: int
     prompt: str
     private: bool
-    """The run's session came from a private prompt set."""
+    """Its prompt is private: a session of it came from a private prompt set (this
+    run's, or another of the same text typed by hand)."""
     slot: Slot
     backend: BackendKind
     model_id: str

@@ -620,12 +620,13 @@ class SessionStore:
         return [(str(row["prompt"]), int(row["n"])) for row in rows]
 
     def is_private_prompt(self, prompt: str) -> bool:
-        """Whether any session of ``prompt`` came from a private prompt set."""
+        """Whether ``prompt`` is private: any session of it came from a private prompt set
+        (then it is private everywhere, in a session typed by hand too)."""
         with self._read() as conn:
             row = conn.execute(
-                "SELECT 1 FROM sessions WHERE prompt = ? AND private = 1 LIMIT 1", (prompt,)
+                f"SELECT {votes.PRIVATE_PROMPT.format(prompt='?')}", (prompt,)
             ).fetchone()
-        return row is not None
+        return bool(row[0])
 
     def runs_for_prompt(self, prompt: str, *, finished_only: bool = True) -> list[Run]:
         """Every run of ``prompt`` across sessions, newest first (pictures included);

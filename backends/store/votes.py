@@ -17,6 +17,11 @@ from pelican_tui.backends.store.records import WINNERS, RunHeader, Vote, Winner
 __all__ = ["WINNERS", "headers", "insert", "select"]
 
 _VOTE_COLUMNS = "votes.id, run_a, run_b, winner, blind, judge, reason, votes.created_at"
+PRIVATE_PROMPT = (
+    "EXISTS (SELECT 1 FROM sessions AS same WHERE same.prompt = {prompt} AND same.private = 1)"
+)
+"""SQL for the one rule of a private prompt: a session of it came from a private prompt
+set. ``{prompt}`` is the prompt's expression (a column, or ``?``)."""
 
 
 def insert(
@@ -68,7 +73,8 @@ def select(conn: sqlite3.Connection, *, judge: bool, prompt: str | None) -> list
 
 
 def headers(conn: sqlite3.Connection, run_ids: Iterable[int]) -> dict[int, RunHeader]:
-    """Who made each run and how, with its session's prompt; unknown ids are left out."""
+    """Who made each run and how, with its session's prompt and whether that prompt is
+    private (:meth:`~.sessions.SessionStore.is_private_prompt`); unknown ids are left out."""
     ids = sorted({int(run_id) for run_id in run_ids})
     out: dict[int, RunHeader] = {}
     chunk = 500  # stay well below SQLite's limit on bound parameters
@@ -76,8 +82,9 @@ def headers(conn: sqlite3.Connection, run_ids: Iterable[int]) -> dict[int, RunHe
         part = ids[start : start + chunk]
         marks = ",".join("?" * len(part))
         for row in conn.execute(
-            "SELECT runs.id, runs.session_id, sessions.prompt, sessions.private, runs.slot, "
-            "runs.backend, runs.model_id, runs.model_info, runs.settings, runs.status "
+            "SELECT runs.id, runs.session_id, sessions.prompt, runs.slot, runs.backend, "
+            "runs.model_id, runs.model_info, runs.settings, runs.status, "
+            f"{PRIVATE_PROMPT.format(prompt='sessions.prompt')} AS private "
             f"FROM runs JOIN sessions ON sessions.id = runs.session_id WHERE runs.id IN ({marks})",
             part,
         ):
