@@ -126,13 +126,13 @@ class ClaudeBackend:
         if not self._settings.enabled:
             return BackendStatus(
                 ready=False,
-                message="Claude disabled",
+                message="Claude is disabled in the settings (claude.enabled = false)",
                 hint="set claude.enabled = true in the config to compare with Claude",
             )
         if self._key is None:
             return BackendStatus(
                 ready=False,
-                message="Claude not configured",
+                message=f"{API_KEY_ENV} is not set",
                 hint="set ANTHROPIC_API_KEY (and restart) to compare with Claude",
             )
         return BackendStatus(ready=True, message=f"Claude ready ({self._settings.model})")

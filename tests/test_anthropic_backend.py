@@ -389,11 +389,11 @@ async def test_not_configured_without_a_key() -> None:
     backend = ClaudeBackend(ClaudeSettings())
     status = backend.status()
     assert not status.ready
-    assert status.message == "Claude not configured"
+    assert status.message == "ANTHROPIC_API_KEY is not set"
     assert status.hint == "set ANTHROPIC_API_KEY (and restart) to compare with Claude"
 
     events = await collect(backend)
-    assert events == [Failed("Claude not configured", hint=status.hint)]
+    assert events == [Failed("ANTHROPIC_API_KEY is not set", hint=status.hint)]
 
 
 def test_key_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:

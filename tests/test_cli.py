@@ -94,6 +94,8 @@ def test_doctor_marks_what_it_cannot_vouch_for() -> None:
     )
     assert "at http://127.0.0.1:9, ANTHROPIC_API_KEY is set (not contacted here)" in proxy.stdout
     assert "pw@" not in proxy.stdout and SECRET not in proxy.stdout
+    blank = _run("doctor", env={"ANTHROPIC_API_KEY": "  "})
+    assert "   claude           ANTHROPIC_API_KEY is not set\n" in blank.stdout, blank.stdout
 
 
 def test_help_lists_the_commands() -> None:

@@ -105,6 +105,7 @@ def test_the_first_frame_waits_for_none_of_what_comes_after_it() -> None:
 FIRST_VIEW_CASES: dict[str, tuple[dict[str, Any], str | None]] = {
     "stand-in, no key": ({}, None),
     "stand-in, a key": ({}, "sk-ant-test-first-view-0000"),
+    "a blank key": ({}, "   "),  # no key: the right pane is not Claude's
     "claude thinking off, local thinking off": (
         {"local": {"thinking": False}, "claude": {"thinking": False}},
         "sk-ant-test-first-view-0000",

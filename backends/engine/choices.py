@@ -11,7 +11,6 @@ contacted (the default choices, the pane titles, the status-bar notes).
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -69,7 +68,7 @@ def first_view(settings: Settings, prepared: Prepared) -> FirstView | None:
     gives as its default choices, their headers and its sides' notes, from the
     settings alone; None where they cannot say it (a models folder: its files are
     the choices)."""
-    from pelican_tui.backends.anthropic_backend import API_KEY_ENV
+    from pelican_tui.backends.anthropic_backend import ClaudeBackend
     from pelican_tui.backends.llama.local_model import plan_local
 
     local, claude = settings.local, settings.claude
@@ -77,7 +76,7 @@ def first_view(settings: Settings, prepared: Prepared) -> FirstView | None:
         return None
     plan = plan_local(local, read_header=False)
     has_local = plan.mode == "attach" or prepared.binary is not None
-    claude_ready = claude.enabled and bool(os.environ.get(API_KEY_ENV, ""))
+    claude_ready = ClaudeBackend(claude).status().ready
     choices: dict[Slot, PaneChoice] = {
         "left": PaneChoice(LOCAL, local.thinking),
         "right": PaneChoice(CLAUDE, claude.thinking)

@@ -173,19 +173,20 @@ def run_doctor(settings: Settings) -> int:
     remote_ok = _check_remote(settings) if settings.remote.url else True
     for label, text in image_mode_lines(settings.ui.image_mode):
         _line(label, text)
-    key_set = bool(os.environ.get("ANTHROPIC_API_KEY"))
+    from pelican_tui.backends.anthropic_backend import ClaudeBackend
     from pelican_tui.backends.secrets import url_without_credentials
 
     base_url = url_without_credentials(os.environ.get("ANTHROPIC_BASE_URL", ""))
+    status = ClaudeBackend(settings.claude).status()
     claude = (
         f"{settings.claude.model}{f' at {base_url}' if base_url else ''}, "
         "ANTHROPIC_API_KEY is set (not contacted here)"
-        if key_set
-        else "not configured: set ANTHROPIC_API_KEY to compare with Claude"
+        if status.ready
+        else status.message
     )
-    if not settings.claude.enabled:
-        claude = "disabled in settings"
-    _line("claude", claude, key_set or None)
+    _line("claude", claude, status.ready or None)
+    if status.hint and not status.ready:
+        _line("", f"hint: {status.hint}")
     config = locations.config_file()
     _line("config file", f"{config}{'' if config.exists() else ' (not created; defaults)'}")
     _line("data dir", str(locations.data_dir()))

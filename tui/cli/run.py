@@ -637,12 +637,8 @@ def _claude_side(settings: Settings, args: argparse.Namespace) -> tuple[bool, st
     """Whether Claude is used, and why not when it was wanted (None for --no-claude)."""
     if args.no_claude:
         return False, None
-    if not settings.claude.enabled:
-        return False, "Claude is disabled in the settings (claude.enabled = false)"
-    from pelican_tui.backends.anthropic_backend import API_KEY_ENV, ClaudeBackend
+    from pelican_tui.backends.anthropic_backend import ClaudeBackend
 
-    if not os.environ.get(API_KEY_ENV, "").strip():
-        return False, f"{API_KEY_ENV} is not set"
     status = ClaudeBackend(settings.claude).status()
     return (True, None) if status.ready else (False, status.message)
 
