@@ -538,6 +538,29 @@ def test_render_command_writes_a_png(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert capsys.readouterr().err == ""
 
 
+UNBALANCED = (
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 100 100">'
+    '<g fill="orange"><circle cx="50" cy="50" r="40"></svg>'
+)
+"""A model's slip: its ``<g>`` (and circle) never closed. As written it is not XML."""
+
+
+def test_an_unbalanced_svg_is_drawn_by_every_caller(
+    renderer: SvgRenderer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The engine drew it (tags balanced) while ``render`` and the export refused it."""
+    assert not renderer.render_sync(UNBALANCED, 64, 64, repair=False).ok
+    drawn = renderer.render_sync(UNBALANCED, 64, 64)
+    assert drawn.ok and drawn.png is not None
+    with Image.open(io.BytesIO(drawn.png)) as image:
+        assert image.convert("RGB").getpixel((32, 32)) == (255, 165, 0)
+    answer = tmp_path / "answer.svg"
+    answer.write_text(UNBALANCED)
+    out = tmp_path / "out.png"
+    assert render_command([str(answer), "-o", str(out)]) == 0, capsys.readouterr().err
+    assert out.read_bytes().startswith(b"\x89PNG")
+
+
 @pytest.mark.parametrize(
     ("args", "code", "fragment"),
     [

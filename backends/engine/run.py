@@ -41,7 +41,7 @@ from pelican_tui.backends.export.pictures import STORED_PNG_SIZE
 from pelican_tui.backends.protocol import GenerationRequest
 from pelican_tui.backends.store.records import FinalStatus, Slot
 from pelican_tui.backends.store.sessions import SessionStore
-from pelican_tui.backends.svg.extract import extract_svg, repair_svg
+from pelican_tui.backends.svg.extract import extract_svg
 from pelican_tui.backends.svg.facts import picture_facts
 
 if TYPE_CHECKING:
@@ -180,8 +180,8 @@ async def render_picture(
     *,
     ink: bool = True,
 ) -> RunPicture:
-    """Render ``svg`` at ``size`` in the sandbox; if it fails as written, try once
-    more with balanced tags.
+    """Render ``svg`` at ``size`` in the sandbox (which tries once more with balanced
+    tags if it fails as written).
 
     With ``ink`` the renderer measures the picture's ink share as it draws it: the
     picture's facts then need no decoding of the PNG here, on the event loop,
@@ -194,13 +194,6 @@ async def render_picture(
         result = await renderer.render(svg, size[0], size[1], timeout_s=RENDER_TIMEOUT_S, ink=ink)
         if result.ok:
             return RunPicture(result.png, None, result.ink)
-        fixed = repair_svg(svg)
-        if fixed != svg:
-            retry = await renderer.render(
-                fixed, size[0], size[1], timeout_s=RENDER_TIMEOUT_S, ink=ink
-            )
-            if retry.ok:
-                return RunPicture(retry.png, None, retry.ink)
     except Exception as error:  # a picture must never cost the run its record
         return RunPicture(None, f"could not render: {error}")
     return RunPicture(None, result.reason)

@@ -41,6 +41,7 @@ from types import TracebackType
 from typing import Any, ParamSpec, Self, TypeVar
 
 from pelican_tui.backends.secrets import is_secret_name
+from pelican_tui.backends.svg.extract import repair_svg
 from pelican_tui.backends.svg.worker import DEFAULT_MEMORY_LIMIT, MAX_FRAME, MAX_SIDE, render_png
 
 __all__ = [
@@ -238,8 +239,13 @@ class SvgRenderer:
         *,
         background: str | None = "white",
         ink: bool = False,
+        repair: bool = True,
     ) -> RenderResult:
         """Render ``svg`` to a PNG of ``width`` x ``height`` pixels.
+
+        With ``repair``, an SVG that fails as written is tried once more with its
+        tags balanced (:func:`~.extract.repair_svg`: a ``<g>`` never closed, a tag
+        closed twice), so every caller draws what the engine draws.
 
         The picture is scaled to fit with its aspect ratio kept (letterboxed
         with ``background``; None means transparent). ``height=None`` takes
@@ -270,10 +276,17 @@ class SvgRenderer:
         request: dict[str, Any] = {"width": width, "height": height, "background": background}
         if ink:
             request["ink"] = True
+        header = json.dumps(request).encode()
         with self._lock:
             if self._closed:
                 raise RuntimeError("the SVG renderer is closed")
-            ok, png, reason, reply = self._exchange(json.dumps(request).encode(), data, timeout_s)
+            ok, png, reason, reply = self._exchange(header, data, timeout_s)
+            if not ok and repair:
+                fixed = repair_svg(data.decode("utf-8", "replace")).encode("utf-8")
+                if fixed != data and len(fixed) <= self.max_input_bytes:
+                    retried = self._exchange(header, fixed, timeout_s)
+                    if retried[0]:
+                        ok, png, reason, reply = retried
         share = reply.get("ink")
         return RenderResult(
             ok,
