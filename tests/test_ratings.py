@@ -330,6 +330,11 @@ def test_agreement_on_shared_pairs_latest_vote_and_neither() -> None:
         shared = agreement(store.votes(), store.votes(judge=True))
         assert (shared.pairs, shared.agreed, shared.rate) == (4, 3, 0.75)
         assert leaderboard(store, judge=True).agreement == shared
+        # A second judge model agrees on pair 4: its vote is one more, not a replacement
+        # of the first judge's (the ratings count both).
+        store.add_vote(*p4, "a", blind=True, judge="another judge")
+        both = agreement(store.votes(), store.votes(judge=True))
+        assert (both.pairs, both.agreed) == (5, 4)
     assert agreement([], []).rate is None
 
 

@@ -209,7 +209,7 @@ def latest_per_pair(votes: Iterable[Vote]) -> list[Vote]:
     votes = list(votes)
     latest: dict[tuple[frozenset[int], str | None], Vote] = {}
     for vote in votes:
-        key = (frozenset((vote.run_a, vote.run_b)), vote.judge)
+        key = (_pair(vote), vote.judge)
         if key not in latest or vote.id > latest[key].id:
             latest[key] = vote
     kept = {vote.id for vote in latest.values()}
@@ -217,16 +217,18 @@ def latest_per_pair(votes: Iterable[Vote]) -> list[Vote]:
 
 
 def agreement(user_votes: Iterable[Vote], judge_votes: Iterable[Vote]) -> Agreement:
-    """How often the judge's votes agree with the user's on the pairs both voted on."""
-    mine, theirs = _outcomes(user_votes), _outcomes(judge_votes)
-    shared = mine.keys() & theirs.keys()
-    return Agreement(pairs=len(shared), agreed=sum(mine[p] == theirs[p] for p in shared))
+    """How often the judges' votes agree with the user's on the pairs both voted on:
+    the votes that count (:func:`latest_per_pair`), each judge model's on its own."""
+    mine = {_pair(vote): _outcome(vote) for vote in latest_per_pair(user_votes)}
+    shared = [vote for vote in latest_per_pair(judge_votes) if _pair(vote) in mine]
+    agreed = sum(mine[_pair(vote)] == _outcome(vote) for vote in shared)
+    return Agreement(pairs=len(shared), agreed=agreed)
 
 
-def _outcomes(votes: Iterable[Vote]) -> dict[frozenset[int], int | None]:
-    """Each pair's latest outcome: the winning run's id, or None for "neither"."""
-    out: dict[frozenset[int], int | None] = {}
-    for vote in sorted(votes, key=lambda v: v.id):
-        winner = {"a": vote.run_a, "b": vote.run_b}.get(vote.winner)
-        out[frozenset((vote.run_a, vote.run_b))] = winner
-    return out
+def _pair(vote: Vote) -> frozenset[int]:
+    return frozenset((vote.run_a, vote.run_b))
+
+
+def _outcome(vote: Vote) -> int | None:
+    """The winning run's id, or None for "neither" (a tie, both bad)."""
+    return {"a": vote.run_a, "b": vote.run_b}.get(vote.winner)
