@@ -61,6 +61,8 @@ def test_sides_take_turns_by_where_their_servers_run() -> None:
     assert shared_turn({"url": "http://localhost:8081"}, "http://127.0.0.1:9") == "one machine"
     assert shared_turn({"url": elsewhere}, "http://127.0.0.1:9") is None
     assert shared_turn({"url": "http://127.0.0.1:9"}, "http://127.0.0.1:9") == "one server"
+    # One server on another machine, its URL written two ways: the runs take turns.
+    assert shared_turn({"url": f"{elsewhere}/v1"}, f"u:p@{elsewhere[7:]}/") == "one server"
 
 
 async def test_a_spawned_llama_server_and_a_server_on_localhost_take_turns() -> None:

@@ -27,7 +27,7 @@ from pelican_tui.backends.llama.local_model import LocalPlan, answer_token_limit
 from pelican_tui.backends.llama.process import LlamaServer, ServerStatus, StatusCallback
 from pelican_tui.backends.openai_compat.backend import OpenAICompatibleBackend
 from pelican_tui.backends.openai_compat.payload import recommended_sampling
-from pelican_tui.backends.openai_compat.probe import short_model_name
+from pelican_tui.backends.openai_compat.probe import normalize_base_url, short_model_name
 from pelican_tui.backends.openai_compat.server_kinds import LLAMA_CPP
 from pelican_tui.backends.protocol import BackendStatus, Effort, GenerationRequest, ModelBackend
 from pelican_tui.backends.secrets import url_without_credentials
@@ -259,7 +259,7 @@ class LocalSide(Side):
         self.backend = self.openai
         self.attached = plan.mode == "attach"
         self.kind = "openai" if self.attached else "local"
-        self.server_key = f"url:{plan.url}" if self.attached else "llama-server"
+        self.server_key = _url_key(plan.url or "") if self.attached else "llama-server"
         if self.openai.server is not None:
             self.server = ServerHandle(self.openai.server)
         self.model_file: Path | None = plan.model_path
@@ -442,7 +442,7 @@ class RemoteSide(Side):
             settings=("remote.url", "remote.model"),
         )
         self.backend = self.openai
-        self.server_key = f"url:{url}"
+        self.server_key = _url_key(url)
 
     @property
     def can_check(self) -> bool:
@@ -570,6 +570,12 @@ def _chat_request(
         extra={"seed": seed} if seed is not None else {},
     )
     return replace(request, effort=choice.effort) if choice.effort else request
+
+
+def _url_key(url: str) -> str:
+    """The :attr:`Side.server_key` of a server given by URL: one server however its URL
+    is written (``host:8080``, ``http://host:8080/v1/``, with a user and password)."""
+    return f"url:{url_without_credentials(normalize_base_url(url))}"
 
 
 def _attached_facts(backend: OpenAICompatibleBackend, url: str, thinking: bool) -> str:
