@@ -73,7 +73,7 @@ SECRET_SHAPE: Final = re.compile(
     r"|(?<![A-Za-z0-9])sk-(?:proj-)?[A-Za-z0-9_\-]{20,}"  # OpenAI-style keys
     r"|(?<![A-Za-z0-9])hf_[A-Za-z0-9]{30,}"  # Hugging Face tokens
     r"|(?i:bearer)\s+[A-Za-z0-9._~+/\-]{16,}=*"  # Authorization header values
-    r"|(?<=://)[^\s/?#@\[\]]+(?=@)"  # a URL's user and password (http://user:key@host)
+    r"|(?<=://)[^\s/?#\[\]]+(?=@)"  # a URL's user and password (http://user:key@host)
 )
 """Strings that are keys by their shape alone."""
 
@@ -246,8 +246,9 @@ def url_without_credentials(url: str) -> str:
     return _USER_INFO.sub(r"\1", url.strip())
 
 
-_USER_INFO: Final = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*://|)[^\s/?#@\[\]]*@")
-"""A URL's scheme (or none) and the user information after it, up to its ``@``."""
+_USER_INFO: Final = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*://|)[^\s/?#\[\]]*@")
+"""A URL's scheme (or none) and the user information after it, up to its last ``@``
+(a password may hold one)."""
 
 
 def redact_args(args: Sequence[str], extra: Iterable[str] = ()) -> list[str]:

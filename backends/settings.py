@@ -272,6 +272,17 @@ def load_settings(overrides: dict[str, Any] | None = None) -> Settings:
         raise SettingsError(f"cannot read {locations.config_file()}: {error}") from None
 
 
+def _shown(where: str, value: Any) -> str:
+    """A wrong setting's value as an error may show it: secrets replaced (a key in a
+    string meant as a list of flags, ``"--api-key KEY"``, too)."""
+    from pelican_tui.backends.secrets import redact_args, scrub_secrets
+
+    shown = scrub_secrets({where.rpartition(".")[2]: value})[where.rpartition(".")[2]]
+    if isinstance(shown, str) and shown.split():
+        shown = " ".join(redact_args(shown.split()))
+    return repr(shown)
+
+
 def _describe(error: ValidationError) -> str:
     """Every problem on the first line (callers may show only that), the sources on the next."""
     problems = []
@@ -280,7 +291,9 @@ def _describe(error: ValidationError) -> str:
         if problem["type"] == "extra_forbidden":
             problems.append(f"{where}: unknown setting")
         else:
-            problems.append(f"{where}: {problem['msg']} (got {problem.get('input')!r})")
+            problems.append(
+                f"{where}: {problem['msg']} (got {_shown(where, problem.get('input'))})"
+            )
     return (
         "; ".join(problems)
         + f"\n(settings come from {locations.config_file()}, PELICAN_* environment variables"

@@ -15,6 +15,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input
 
 from pelican_tui.app import PelicanApp
+from pelican_tui.backends import locations
 from pelican_tui.screens.gallery_screen import GalleryScreen
 from pelican_tui.screens.help_screen import HelpScreen
 from pelican_tui.screens.leaderboard_screen import LeaderboardScreen
@@ -129,6 +130,11 @@ async def test_prompt_edit_history_and_escape() -> None:
         assert prompt.value == "a heron"
         await pilot.press("down")
         assert prompt.value == "a cat"
+        # The history is kept in the state file, with a key pasted into a prompt replaced.
+        prompt.value = "a heron, sk-ant-api03-PLANTEDPROMPTKEY0000"
+        await pilot.press("enter")
+    state = locations.state_file().read_text()
+    assert "a heron, [redacted]" in state and "PLANTEDPROMPTKEY" not in state
 
 
 async def test_run_without_a_ready_server_says_so_in_the_pane() -> None:

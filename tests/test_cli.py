@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, get_args
 
 import pytest
+from _dialect_servers import LoopbackServer, send_json
 from _gguf_factory import write_sparse_moe
 from _server_support import tiny_model
 
@@ -173,6 +174,23 @@ def test_doctor_fails_when_the_attached_server_is_unreachable() -> None:
     assert "pw-in-the-url" not in done.stdout + done.stderr
     assert "local side cannot run" in done.stdout
     assert "Traceback" not in done.stderr
+
+
+def test_doctor_hides_a_key_pasted_where_a_variable_name_goes() -> None:
+    """``local.url_api_key_env`` names a variable; a key pasted there was printed in the
+    hint of a server that refuses the request."""
+    key = "sk-proj-PLANTEDOPENAIKEY1234567890"
+    with _Refusing() as server:
+        done = _run("doctor", "--url", server.url, env={"PELICAN_LOCAL__URL_API_KEY_ENV": key})
+    assert "hint: set [redacted] to the server's API key" in done.stdout, done.stdout
+    assert key not in done.stdout + done.stderr
+
+
+class _Refusing(LoopbackServer):
+    """A server that refuses every request: 401."""
+
+    async def route(self, method: str, path: str, body: Any, writer: asyncio.StreamWriter) -> None:
+        await send_json(writer, 401, {"error": {"message": "unauthorized"}})
 
 
 def test_doctor_checks_the_remote_too() -> None:

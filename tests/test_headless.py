@@ -18,23 +18,28 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 from _anthropic_server import AnthropicTestServer
-from _dialect_servers import VllmServer
+from _dialect_servers import Recorded, VllmServer, openai_frames, send_json, stream
 from _server_support import pid_alive, server_binary, tiny_model, wait_until
+from PIL import Image
 
 from pelican_tui.backends import locations
 from pelican_tui.backends.engine.batch import plan_batch
+from pelican_tui.backends.engine.run import PNG_SIZE
 from pelican_tui.backends.llama import process as llama_process
 from pelican_tui.backends.llama.config import ServerConfig
 from pelican_tui.backends.llama.process import LlamaServer
 from pelican_tui.backends.prompt_sets import NamedPrompt
+from pelican_tui.backends.secrets import REDACTED
 from pelican_tui.backends.store.records import Run, Session
 from pelican_tui.backends.store.sessions import SessionStore
 from pelican_tui.backends.svg.extract import extract_svg
+from pelican_tui.backends.svg.render import SvgRenderer
 from pelican_tui.cli import run as headless
 from pelican_tui.cli.run import plan_modes, run_command
 
@@ -560,6 +565,63 @@ def test_a_password_in_the_url_is_used_but_never_shown_or_stored(tmp_path: Path)
     written = [p.read_bytes() for p in [*out_dir.rglob("*"), *data_files()] if p.is_file()]
     assert written and not any(password.encode() in data for data in written)
     assert password not in out + err
+
+
+@dataclass
+class KeyEchoingServer(VllmServer):
+    """A server that writes the key it was sent into its picture's text or, with
+    ``refuse``, into a 400 error ("invalid api key '…'")."""
+
+    refuse: bool = False
+
+    async def answer(
+        self, request: Recorded, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        if request.path != "/v1/chat/completions":
+            return await super().answer(request, reader, writer)
+        key = request.headers.get("authorization", "").removeprefix("Bearer ")
+        if self.refuse:
+            return await send_json(writer, 400, {"error": {"message": f"invalid api key '{key}'"}})
+        svg = (
+            '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 400 100">'
+            f'<text x="5" y="60" font-size="28">{key}</text></svg>'
+        )
+        await stream(writer, "sse", openai_frames(None, svg))
+
+
+def test_a_key_from_a_variable_you_name_is_in_no_record_picture_or_message(
+    tmp_path: Path, env: pytest.MonkeyPatch
+) -> None:
+    """``local.url_api_key_env`` names the variable that holds the server's key: the
+    redactor knows that key too, the stored picture is drawn from the SVG as stored
+    (the key's pixels were in it), and a server's error quoting it is scrubbed."""
+    key = "Pl4ntedGatewayKey99"
+    env.setenv("PELICAN_LOCAL__URL_API_KEY_ENV", "MY_GATEWAY_KEY")
+    env.setenv("MY_GATEWAY_KEY", key)
+    args = ("--no-claude", "--thinking", "off")
+    with KeyEchoingServer() as server:
+        code, out, err = run("--url", server.url, *args, "--out", str(tmp_path / "drawn"))
+    assert code == 0, err
+    assert server.requests[-1].headers["authorization"] == f"Bearer {key}", "it was sent"
+    [session] = stored_sessions()
+    [left] = session.runs
+    assert left.svg is not None and REDACTED in left.svg and left.png is not None
+    with SvgRenderer() as renderer:
+        as_stored = renderer.render_sync(left.svg, *PNG_SIZE).png
+        as_written = renderer.render_sync(left.svg.replace(REDACTED, key), *PNG_SIZE).png
+    assert as_stored is not None and as_written is not None
+    assert pixels(left.png) == pixels(as_stored) != pixels(as_written)
+    with KeyEchoingServer(refuse=True) as server:
+        code, out, err = run("--url", server.url, *args, "--out", str(tmp_path / "refused"))
+    assert code == 1 and f"invalid api key '{REDACTED}'" in err, err
+    written = [p.read_bytes() for p in [*tmp_path.rglob("*"), *data_files()] if p.is_file()]
+    assert not any(key.encode() in data for data in written)
+    assert key not in out + err
+
+
+def pixels(png: bytes) -> list[tuple[int, ...]]:
+    with Image.open(io.BytesIO(png)) as image:
+        return list(image.convert("RGB").getdata())
 
 
 @pytest.mark.slow

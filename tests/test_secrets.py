@@ -313,10 +313,11 @@ def test_key_shapes_are_hidden_without_being_known() -> None:
 def test_a_urls_user_and_password_are_hidden_in_any_text() -> None:
     """``http://user:key@host`` is how servers behind basic auth are reached; the key is
     in the URL, and so in every message, record and export that names the server."""
-    text = "cannot reach http://bob:pw-123@gpu-box:8080/v1 or https://token@host/x"
+    text = "cannot reach http://bob:pw-123@gpu-box:8080/v1 or https://token@host/x@y"
     assert scrub_text(text) == (
-        f"cannot reach http://{REDACTED}@gpu-box:8080/v1 or https://{REDACTED}@host/x"
+        f"cannot reach http://{REDACTED}@gpu-box:8080/v1 or https://{REDACTED}@host/x@y"
     )
+    assert scrub_text("http://bob:pw@rd@host") == f"http://{REDACTED}@host"
     ordinary = 'xmlns="http://www.w3.org/2000/svg" mail bob@example.com, see http://host/@me'
     assert scrub_text(ordinary) == ordinary
 
@@ -330,6 +331,7 @@ def test_a_urls_user_and_password_are_hidden_in_any_text() -> None:
         (" http://u:p@[::1]:8080/v1 ", "http://[::1]:8080/v1"),
         ("http://gpu-box:8080/v1", "http://gpu-box:8080/v1"),
         ("http://host/a@b", "http://host/a@b"),  # an @ in the path is not a user
+        ("http://bob:pw@rd@host:1/v1", "http://host:1/v1"),  # nor the end of a password
     ],
 )
 def test_a_url_is_shown_without_its_user_and_password(url: str, shown: str) -> None:

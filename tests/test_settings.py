@@ -147,6 +147,15 @@ def test_a_bad_cli_override_is_a_clear_error(config: Path) -> None:
         load_settings({"local": {"context": "many"}})
 
 
+def test_a_wrong_setting_is_shown_without_the_secret_in_it(config: Path) -> None:
+    """A key in a string meant as a list of flags is still a key."""
+    with pytest.raises(SettingsError) as raised:
+        load_settings({"local": {"extra_args": "--api-key Pl4ntedPassw0rd"}})
+    assert "local.extra_args: Input should be a valid list (got '--api-key [redacted]')" in str(
+        raised.value
+    )
+
+
 def test_other_pelican_variables_are_not_settings(
     config: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

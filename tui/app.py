@@ -35,7 +35,7 @@ from pelican_tui.backends.llama.prepare import Prepared
 from pelican_tui.backends.llama.process import ServerStartError, ServerState, ServerStatus
 from pelican_tui.backends.protocol import EFFORTS, BackendStatus
 from pelican_tui.backends.resources import ResourceSample
-from pelican_tui.backends.secrets import url_without_credentials
+from pelican_tui.backends.secrets import scrub_secrets, url_without_credentials
 from pelican_tui.backends.settings import LocalSettings, Settings
 from pelican_tui.backends.svg.extract import close_partial_svg
 from pelican_tui.commands import PelicanCommands
@@ -517,7 +517,7 @@ class PelicanApp(Voting):
         with contextlib.suppress(OSError):
             locations.ensure(path.parent)
             tmp = path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(state, indent=1))
+            tmp.write_text(json.dumps(scrub_secrets(state), indent=1))
             tmp.replace(path)
 
     # -- workers: server, resources ------------------------------------------------------

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -39,6 +40,7 @@ from pelican_tui.backends.engine.updates import (
 from pelican_tui.backends.events import Failed, GenerationEvent
 from pelican_tui.backends.export.pictures import STORED_PNG_SIZE
 from pelican_tui.backends.protocol import GenerationRequest
+from pelican_tui.backends.secrets import scrub_text
 from pelican_tui.backends.store.records import FinalStatus, Slot
 from pelican_tui.backends.store.sessions import SessionStore
 from pelican_tui.backends.svg.extract import extract_svg
@@ -260,6 +262,12 @@ async def _execute(spec: RunSpec, ctx: RunContext) -> RunResult:
     last_checkpoint = sent = time.monotonic()
 
     def emit(event: GenerationEvent) -> None:
+        if isinstance(event, Failed):  # a server's error text may quote a key
+            event = dataclasses.replace(
+                event,
+                reason=scrub_text(event.reason),
+                hint=None if event.hint is None else scrub_text(event.hint),
+            )
         acc.feed(event)
         ctx.listener(RunProgress(spec.slot, event, acc))
 
@@ -289,8 +297,8 @@ async def _execute(spec: RunSpec, ctx: RunContext) -> RunResult:
             emit(Failed("the stream ended without a result"))
         extraction = extract_svg(acc.answer_text)
         picture = RunPicture()
-        if extraction.svg is not None:
-            picture = await render_picture(ctx.renderer, extraction.svg)
+        if extraction.svg is not None:  # drawn as stored: a key written in it is no picture's
+            picture = await render_picture(ctx.renderer, scrub_text(extraction.svg))
         thinking = check_run_thinking(spec.side, spec.request, acc)
         await asyncio.shield(record_thinking_check(recorder.call, run_id, ctx.session_id, thinking))
     except asyncio.CancelledError:

@@ -50,7 +50,7 @@ from pelican_tui.backends.openai_compat.probe import (
 from pelican_tui.backends.openai_compat.think_tags import ThinkTags
 from pelican_tui.backends.pacing import pace_reads, paced_transport
 from pelican_tui.backends.protocol import BackendStatus, Capabilities, GenerationRequest
-from pelican_tui.backends.secrets import url_without_credentials
+from pelican_tui.backends.secrets import register_secret, url_without_credentials
 from pelican_tui.backends.tls import verify_for
 
 if TYPE_CHECKING:
@@ -82,6 +82,8 @@ class OpenAICompatibleBackend:
         self._base_url = normalize_base_url(base_url) if base_url else None
         self._display_url = url_without_credentials(base_url) if base_url else None
         self._api_key = api_key
+        if api_key:  # whichever variable it came from (``remote.api_key_env``), never shown
+            register_secret(api_key)
         self._api_key_env = api_key_env
         self._settings = ("local.url", "local.url_model")
         """The settings that give an attached server's URL and model (named in hints)."""

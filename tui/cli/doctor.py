@@ -13,6 +13,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from pelican_tui.backends import locations
+from pelican_tui.backends.secrets import scrub_text
 from pelican_tui.backends.settings import Settings
 
 if TYPE_CHECKING:
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 
 def _line(label: str, value: str, ok: bool | None = None) -> None:
     mark = {True: "ok ", False: "!! ", None: "   "}[ok]
-    print(f"{mark}{label:<16} {value}")
+    print(f"{mark}{label:<16} {scrub_text(value)}")  # a key pasted in a setting, too
 
 
 def image_mode_lines(setting: str) -> list[tuple[str, str]]:
