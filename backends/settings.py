@@ -19,7 +19,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -83,7 +83,7 @@ class LocalSettings(BaseModel):
     load_mode: LoadMode | None = None
     """``--load-mode``: how weights are loaded (mmap, mlock, ...)."""
     extra_args: list[str] = Field(default_factory=list)
-    """Anything else passed through to llama-server verbatim."""
+    """Anything else passed through to llama-server verbatim (no secret: see below)."""
     ready_timeout_s: float = 600.0
     """How long to wait for the model to load (downloads count)."""
     fit: Literal["warn", "refuse", "ignore"] = "warn"
@@ -94,6 +94,24 @@ class LocalSettings(BaseModel):
     """Upper bound on generated tokens per answer."""
     seed: int | None = None
     """Sampling seed sent with each request, for reproducible runs (None: random)."""
+
+    @field_validator("extra_args")
+    @classmethod
+    def _no_secret_on_the_command_line(cls, args: list[str]) -> list[str]:
+        """A process's command line can be read by every user of the machine
+        (``/proc/PID/cmdline``); llama-server's key and a download token go in its
+        environment instead."""
+        from pelican_tui.backends.secrets import is_secret_name
+
+        for arg in args:
+            if arg.startswith("-") and is_secret_name(arg):
+                flag = arg.partition("=")[0]
+                raise ValueError(
+                    f"{flag} would put a secret on llama-server's command line, which every "
+                    "user of this machine can read; pelican-tui gives llama-server an API key "
+                    "of its own, and passes HF_TOKEN from the environment on to downloads"
+                )
+        return args
 
 
 class RemoteSettings(BaseModel):

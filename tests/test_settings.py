@@ -156,6 +156,20 @@ def test_a_wrong_setting_is_shown_without_the_secret_in_it(config: Path) -> None
     )
 
 
+@pytest.mark.parametrize(
+    "args", [["--hf-token", "Pl4ntedTok3n"], ["--api-key=Pl4ntedTok3n"], ["-hft", "Pl4ntedTok3n"]]
+)
+def test_no_secret_goes_on_llama_servers_command_line(config: Path, args: list[str]) -> None:
+    """``/proc/PID/cmdline`` is readable by every user of the machine (``--server-arg``
+    and ``local.extra_args`` end up there)."""
+    with pytest.raises(SettingsError) as raised:
+        load_settings({"local": {"extra_args": ["--jinja", *args]}})
+    message = str(raised.value)
+    assert "would put a secret on llama-server's command line" in message
+    assert "Pl4ntedTok3n" not in message
+    assert load_settings({"local": {"extra_args": ["--jinja"]}}).local.extra_args == ["--jinja"]
+
+
 def test_other_pelican_variables_are_not_settings(
     config: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
