@@ -31,6 +31,7 @@ from pelican_tui.backends.idle import (
 from pelican_tui.backends.pacing import PacedStream, pace_reads, paced_transport
 from pelican_tui.backends.protocol import BackendStatus, Capabilities, GenerationRequest
 from pelican_tui.backends.secrets import scrub_text
+from pelican_tui.backends.settings import server_url_problem
 from pelican_tui.backends.text import shorten
 
 if TYPE_CHECKING:
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
 
 API_KEY_ENV: Final = "ANTHROPIC_API_KEY"
 BASE_URL_ENV: Final = "ANTHROPIC_BASE_URL"
+"""Where the SDK sends requests instead of Anthropic's API (a proxy, a test server)."""
 LIVE_STATS_INTERVAL_S: Final = 0.1
 """Live numbers are sent at most this often (10 per second)."""
 CHARS_PER_TOKEN: Final = 4
@@ -134,6 +136,14 @@ class ClaudeBackend:
                 ready=False,
                 message=f"{API_KEY_ENV} is not set",
                 hint="set ANTHROPIC_API_KEY (and restart) to compare with Claude",
+            )
+        base_url = os.environ.get(BASE_URL_ENV, "").strip()
+        problem = server_url_problem(base_url) if base_url else None
+        if problem is not None:
+            return BackendStatus(
+                ready=False,
+                message=f"{BASE_URL_ENV} {problem}",
+                hint=f"correct or unset {BASE_URL_ENV} (and restart)",
             )
         return BackendStatus(ready=True, message=f"Claude ready ({self._settings.model})")
 

@@ -107,11 +107,16 @@ class LocalSettings(BaseModel):
             if arg.startswith("-") and is_secret_name(arg):
                 flag = arg.partition("=")[0]
                 raise ValueError(
-                    f"{flag} would put a secret on llama-server's command line, which every "
-                    "user of this machine can read; pelican-tui gives llama-server an API key "
-                    "of its own, and passes HF_TOKEN from the environment on to downloads"
+                    f"holds {flag}: a secret on llama-server's command line, which every user "
+                    "of this machine can read; pelican-tui gives llama-server an API key of "
+                    "its own, and passes HF_TOKEN from the environment on to downloads"
                 )
         return args
+
+    @field_validator("url")
+    @classmethod
+    def _a_server_url(cls, url: str | None) -> str | None:
+        return _server_url(url)
 
 
 class RemoteSettings(BaseModel):
@@ -121,6 +126,11 @@ class RemoteSettings(BaseModel):
     a llama.cpp RPC front. With ``url`` unset the choice is not offered."""
 
     model_config = _STRICT
+
+    @field_validator("url")
+    @classmethod
+    def _a_server_url(cls, url: str | None) -> str | None:
+        return _server_url(url)
 
     url: str | None = None
     """The server, e.g. ``http://gpu-box:8080`` (with or without ``/v1``)."""
@@ -290,6 +300,39 @@ def load_settings(overrides: dict[str, Any] | None = None) -> Settings:
         raise SettingsError(f"cannot read {locations.config_file()}: {error}") from None
 
 
+def server_url_problem(url: str) -> str | None:
+    """What is wrong with a server's URL as a person typed it (``host:8080`` is fine), in
+    words that do not repeat it (it may hold a password); None when nothing is."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url.strip() if "://" in url else f"http://{url.strip()}")
+        port = parts.port
+    except ValueError as error:
+        if "IPv6" in str(error):
+            return "is not a URL: an IPv6 address needs its closing ]"
+        if "out of range" in str(error):
+            return "has a port out of range (1-65535)"
+        return (
+            "has a port that is not a number (a user or password with / @ or : in it "
+            "must be percent-encoded)"
+        )
+    if parts.scheme not in ("http", "https"):
+        return f"must start with http:// or https://, not {parts.scheme}://"
+    if not parts.hostname:
+        return "names no host (e.g. http://127.0.0.1:8080)"
+    if port == 0:
+        return "has port 0; name the port the server listens on"
+    return None
+
+
+def _server_url(url: str | None) -> str | None:
+    problem = None if url is None or not url.strip() else server_url_problem(url)
+    if problem is not None:
+        raise ValueError(problem)
+    return url
+
+
 def _shown(where: str, value: Any) -> str:
     """A wrong setting's value as an error may show it: secrets replaced (a key in a
     string meant as a list of flags, ``"--api-key KEY"``, too)."""
@@ -308,6 +351,8 @@ def _describe(error: ValidationError) -> str:
         where = ".".join(str(part) for part in problem["loc"]) or "settings"
         if problem["type"] == "extra_forbidden":
             problems.append(f"{where}: unknown setting")
+        elif problem["type"] == "value_error":  # this module's own words, whole
+            problems.append(f"{where} {problem['ctx']['error']}")
         else:
             problems.append(
                 f"{where}: {problem['msg']} (got {_shown(where, problem.get('input'))})"

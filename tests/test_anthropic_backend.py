@@ -396,6 +396,17 @@ async def test_not_configured_without_a_key() -> None:
     assert events == [Failed("ANTHROPIC_API_KEY is not set", hint=status.hint)]
 
 
+async def test_a_base_url_that_cannot_work_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    """It gave "Claude failed: InvalidURL: Invalid port: ':1'" at the first request."""
+    monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", "http://[::1")
+    backend = ClaudeBackend(ClaudeSettings())
+    status = backend.status()
+    assert not status.ready
+    assert status.message == "ANTHROPIC_BASE_URL is not a URL: an IPv6 address needs its closing ]"
+    assert await collect(backend) == [Failed(status.message, hint=status.hint)]
+
+
 def test_key_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
     assert ClaudeBackend(ClaudeSettings()).status().ready

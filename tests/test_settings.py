@@ -165,9 +165,33 @@ def test_no_secret_goes_on_llama_servers_command_line(config: Path, args: list[s
     with pytest.raises(SettingsError) as raised:
         load_settings({"local": {"extra_args": ["--jinja", *args]}})
     message = str(raised.value)
-    assert "would put a secret on llama-server's command line" in message
+    assert "a secret on llama-server's command line" in message
     assert "Pl4ntedTok3n" not in message
     assert load_settings({"local": {"extra_args": ["--jinja"]}}).local.extra_args == ["--jinja"]
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("http://127.0.0.1:99999", "local.url has a port out of range (1-65535)"),
+        ("http://[::1", "local.url is not a URL: an IPv6 address needs its closing ]"),
+        ("http://bob:Pl4nted/Passw0rd@box", "local.url has a port that is not a number"),
+        (":8080", "local.url names no host"),
+        ("ftp://box", "local.url must start with http:// or https://, not ftp://"),
+    ],
+)
+def test_a_server_url_that_cannot_work_is_a_settings_error(
+    config: Path, url: str, problem: str
+) -> None:
+    """It was found by httpx at the first request: a traceback in doctor and run, and
+    "Something went wrong" in the app. The URL is not repeated (it may hold a password)."""
+    for side in ("local", "remote"):
+        with pytest.raises(SettingsError) as raised:
+            load_settings({side: {"url": url}})
+        message = str(raised.value).splitlines()[0]
+        assert message.startswith(problem.replace("local", side)), message
+        assert "Passw0rd" not in message
+    assert load_settings({"local": {"url": "box:8080/v1"}}).local.url == "box:8080/v1"
 
 
 def test_other_pelican_variables_are_not_settings(
