@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 ELLIPSIS = "…"
 
 LABEL_PARTS = " · "
@@ -15,6 +17,23 @@ def shorten(text: str, width: int) -> str:
     if len(line) <= width:
         return line
     return line[: max(width - 1, 0)].rstrip() + ELLIPSIS
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+"""Control characters but tab and newline: escapes, carriage returns, bells."""
+
+
+def printable(text: str) -> str:
+    """``text`` without the control characters that would act on the terminal instead
+    of being read (an escape sequence in a model's answer or a server's model name);
+    tabs and newlines stay."""
+    return _CONTROL.sub("", text)
+
+
+def one_line(text: str) -> str:
+    """``text`` printable, on one line (white space folded): a name or a message from
+    a server, shown."""
+    return " ".join(printable(text).split())
 
 
 def plural(n: int, word: str, many: str | None = None) -> str:

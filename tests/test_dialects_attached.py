@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from _app_support import header_read, make_app, wait_for
-from _dialect_servers import LmStudioServer, OllamaServer
+from _dialect_servers import LmStudioServer, OllamaServer, VllmServer
 from _server_support import tiny_model
 
 from pelican_tui.backends import locations
@@ -210,6 +210,19 @@ async def test_a_password_in_the_url_is_on_no_screen_and_in_no_record() -> None:
     assert {run.model_info["url"] for run in session.runs} == {server.url}
     stored = locations.sessions_db().read_bytes()
     assert session.runs and password.encode() not in stored
+
+
+async def test_a_servers_words_cannot_act_on_the_terminal() -> None:
+    """A model id with an escape and a newline broke the pane's border and the status
+    bar, and coloured doctor's output."""
+    with VllmServer(model="evil\x1b[31m\nmodel", version="0.11\x1b]0;title\x07") as server:
+        side = RemoteSide(load_settings({"remote": {"url": server.url}}))
+        assert (await side.check()).ready
+        header = side.header(PaneChoice("remote", False), "2")
+        note = side.note()
+    assert header.title == "2 remote · evil[31m model"
+    assert note == "remote: vLLM 0.11]0;title · evil[31m model"
+    assert not any(ord(c) < 32 for c in header.title + header.facts + note)
 
 
 async def test_a_panes_effort_reaches_a_model_with_thinking_levels() -> None:

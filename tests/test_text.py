@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pelican_tui.backends.text import shorten, shorten_label
+from pelican_tui.backends.text import one_line, printable, shorten, shorten_label
 
 
 @pytest.mark.parametrize(
@@ -41,3 +41,9 @@ def test_a_label_keeps_what_tells_two_configurations_apart(width: int) -> None:
 def test_a_label_that_fits_or_has_no_parts_is_shortened_at_its_end() -> None:
     assert shorten_label("claude-opus-4-7 · thinking high", 40) == "claude-opus-4-7 · thinking high"
     assert shorten_label("gpt-oss-20b (server)", 10) == "gpt-oss-2…"
+
+
+def test_what_a_server_or_model_wrote_cannot_act_on_the_terminal() -> None:
+    text = "a\x1b[31mred\x07\r\tb\nc\x9b2J"
+    assert printable(text) == "a[31mred\tb\nc2J", "escapes, bells, CR gone; tab, newline kept"
+    assert one_line(text) == "a[31mred b c2J"

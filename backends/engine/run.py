@@ -45,6 +45,7 @@ from pelican_tui.backends.store.records import FinalStatus, Slot
 from pelican_tui.backends.store.sessions import SessionStore
 from pelican_tui.backends.svg.extract import extract_svg
 from pelican_tui.backends.svg.facts import picture_facts
+from pelican_tui.backends.text import one_line
 
 if TYPE_CHECKING:
     from pelican_tui.backends.resources import ResourceSample
@@ -262,11 +263,11 @@ async def _execute(spec: RunSpec, ctx: RunContext) -> RunResult:
     last_checkpoint = sent = time.monotonic()
 
     def emit(event: GenerationEvent) -> None:
-        if isinstance(event, Failed):  # a server's error text may quote a key
+        if isinstance(event, Failed):  # a server's error text may quote a key, or be odd
             event = dataclasses.replace(
                 event,
-                reason=scrub_text(event.reason),
-                hint=None if event.hint is None else scrub_text(event.hint),
+                reason=one_line(scrub_text(event.reason)),
+                hint=None if event.hint is None else one_line(scrub_text(event.hint)),
             )
         acc.feed(event)
         ctx.listener(RunProgress(spec.slot, event, acc))

@@ -26,6 +26,7 @@ from pelican_tui.backends.openai_compat.server_kinds import (
     model_facts,
 )
 from pelican_tui.backends.secrets import url_without_credentials
+from pelican_tui.backends.text import one_line
 from pelican_tui.backends.tls import tls_context as tls_context  # the app warms it up here
 from pelican_tui.backends.tls import verify_for
 
@@ -114,7 +115,7 @@ def _json_or_none(response: httpx.Response) -> Any:
 
 def _model_ids(listing: Any) -> tuple[str, ...]:
     """The model ids of a ``/v1/models`` body, in its order."""
-    return tuple(entry["id"] for entry in listing_entries(listing))
+    return tuple(one_line(entry["id"]) for entry in listing_entries(listing))
 
 
 _ErrorWords = tuple[tuple[type[BaseException], str], ...]

@@ -29,6 +29,8 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from pelican_tui.backends.text import one_line
+
 if TYPE_CHECKING:  # imported where a request is made: the first frame does not wait for it
     import httpx
 
@@ -153,7 +155,7 @@ async def identify(
     owners = {entry.get("owned_by") for entry in listing_entries(listing)}
     if is_llama_props(props) or "llamacpp" in owners:
         build = props.get("build_info") if isinstance(props, dict) else None
-        return ServerKind(LLAMA_CPP, build if isinstance(build, str) else None)
+        return ServerKind(LLAMA_CPP, _str(build))
     if "vllm" in owners:
         version = await get_json(client, f"{root}/version", headers)
         return ServerKind(VLLM, _version(version))
@@ -171,8 +173,7 @@ async def identify(
 
 
 def _version(body: Any) -> str | None:
-    value = body.get("version") if isinstance(body, dict) else None
-    return value if isinstance(value, str) and value else None
+    return _str(body.get("version")) if isinstance(body, dict) else None
 
 
 def _data(body: Any) -> list[dict[str, Any]]:
@@ -197,7 +198,8 @@ def _int(value: Any) -> int | None:
 
 
 def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
+    """A string the server gave, as it may be shown (None: none, or not a string)."""
+    return one_line(value) or None if isinstance(value, str) else None
 
 
 async def model_facts(

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from pelican_tui.backends import locations
 from pelican_tui.backends.secrets import scrub_text
 from pelican_tui.backends.settings import Settings
+from pelican_tui.backends.text import printable
 
 if TYPE_CHECKING:
     from pelican_tui.backends.llama.gguf_info import GGUFInfo
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 
 def _line(label: str, value: str, ok: bool | None = None) -> None:
     mark = {True: "ok ", False: "!! ", None: "   "}[ok]
-    print(f"{mark}{label:<16} {scrub_text(value)}")  # a key pasted in a setting, too
+    print(f"{mark}{label:<16} {printable(scrub_text(value))}")  # a key pasted in a setting
 
 
 def image_mode_lines(setting: str) -> list[tuple[str, str]]:
