@@ -91,7 +91,12 @@ class _Reader:
     notice period, finds data, and is armed again.
     """
 
-    def __init__(self, source: AsyncIterator[Any], loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(
+        self,
+        source: AsyncIterator[Any],
+        loop: asyncio.AbstractEventLoop,
+        keep_alive: Callable[[Any], bool] | None = None,
+    ) -> None:
         import asyncio
 
         self.items: deque[Any] = deque()
@@ -100,6 +105,7 @@ class _Reader:
         """When the last item arrived (the request's start until the first)."""
         self._waiter: asyncio.Future[bool] | None = None
         self._timer: asyncio.TimerHandle | None = None
+        self._keep_alive = keep_alive
         self.task = asyncio.ensure_future(self._read(source))
 
     async def _read(self, source: AsyncIterator[Any]) -> None:
@@ -107,7 +113,8 @@ class _Reader:
         try:
             async for item in source:
                 items.append(item)
-                self.last = clock()
+                if self._keep_alive is None or not self._keep_alive(item):
+                    self.last = clock()
                 if self._waiter is not None:
                     self._wake(False)
         except Exception as error:  # the consumer raises it, as a direct read would
@@ -163,7 +170,10 @@ async def _read_to_end(reader: _Reader, within_s: float) -> None:
 
 
 async def watch_idle(
-    source: AsyncIterator[T], rule: IdleRule, ended: Callable[[], bool] | None = None
+    source: AsyncIterator[T],
+    rule: IdleRule,
+    ended: Callable[[], bool] | None = None,
+    keep_alive: Callable[[T], bool] | None = None,
 ) -> AsyncGenerator[T | Waiting, None]:
     """``source``'s items, with :class:`~.events.Waiting` while it is silent.
 
@@ -183,10 +193,13 @@ async def watch_idle(
     A consumer that instead closed this at its end marker cancelled the
     source's read while it closed its HTTP response, and httpcore's connection
     pool then kept that request for the client's life, one more per run.
+
+    ``keep_alive`` says which items only keep the connection open (an SSE comment,
+    ``: ping``): they are handed over, but are no data, so the silence goes on.
     """
     import asyncio  # here: the settings import this module, and they must stay light
 
-    reader = _Reader(source, asyncio.get_running_loop())
+    reader = _Reader(source, asyncio.get_running_loop(), keep_alive)
     items, timeout = reader.items, rule.timeout_s
     silence_from = reader.last
     next_notice = rule.notice_s

@@ -90,6 +90,8 @@ class OpenAITestServer(LoopbackServer):
     """Send this many chunks, then nothing more until the client hangs up."""
     pause_s: float | None = None
     """With ``stall_after``: go silent this long, then send the rest (a slow server)."""
+    ping_s: float | None = None
+    """With ``stall_after``: while silent, send an SSE comment (``: ping``) this often."""
     cut_after: int | None = None
     """Send this many chunks, then drop the connection mid-body."""
     api_key: str | None = None
@@ -150,6 +152,10 @@ class OpenAITestServer(LoopbackServer):
                 if self.pause_s is not None:  # a slow server: silent for a while, then on
                     await asyncio.wait({hung_up}, timeout=self.pause_s)
                 else:
+                    while self.ping_s is not None and not hung_up.done():  # alive, no answer
+                        frame = b": ping\n\n"
+                        writer.write(f"{len(frame):x}\r\n".encode() + frame + b"\r\n")
+                        await asyncio.wait({hung_up}, timeout=self.ping_s)
                     await hung_up  # silent until the client gives up
                     self.client_hung_up.set()
                     return
@@ -323,7 +329,9 @@ def _attached(settings: Settings) -> OpenAICompatibleBackend:
     )
 
 
-@pytest.mark.parametrize("openai_server", [{"stall_after": 3}], indirect=True)
+@pytest.mark.parametrize(
+    "openai_server", [{"stall_after": 3}, {"stall_after": 3, "ping_s": 0.2}], indirect=True
+)
 async def test_a_silent_server_shows_waiting_then_fails_and_is_hung_up_on(
     openai_server: OpenAITestServer,
 ) -> None:

@@ -343,7 +343,7 @@ class OpenAICompatibleBackend:
         try:
             source = self._exchange(endpoint, payload, lambda: stream.first_token_at is not None)
             async with contextlib.aclosing(
-                watch_idle(source, self.idle, ended=lambda: stream.over)
+                watch_idle(source, self.idle, ended=lambda: stream.over, keep_alive=_keep_alive)
             ) as exchange:
                 async for item in exchange:
                     if isinstance(item, events.Waiting):
@@ -538,6 +538,14 @@ def _reasoning_tokens(usage: dict[str, Any]) -> int | None:
     details = usage.get("completion_tokens_details")
     count = details.get("reasoning_tokens") if isinstance(details, dict) else None
     return count if isinstance(count, int) and count > 0 else None
+
+
+def _keep_alive(item: object) -> bool:
+    """Body bytes that are SSE comments alone (``: ping``, blank lines): a server
+    keeping the connection open, not an answer coming in."""
+    return isinstance(item, bytes) and all(
+        not line.strip() or line.startswith(b":") for line in item.splitlines()
+    )
 
 
 def _rate(count: int, seconds: float) -> float | None:
