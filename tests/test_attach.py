@@ -492,3 +492,78 @@ async def test_check_server_without_the_key_says_which_variable(llama: LlamaServ
     check = await check_server(llama.base_url, None, api_key_env="PELICAN_LOCAL_API_KEY")
     assert check.reachable and not check.ready
     assert check.hint is not None and "PELICAN_LOCAL_API_KEY" in check.hint
+
+
+# --------------------------------------------------------------------------- odd answers
+
+
+@dataclass
+class OddServer(LoopbackServer):
+    """Lists one model, and answers a chat request with ``status``, ``content_type`` and
+    ``body`` as given: what proxies, web servers and half-compatible servers send."""
+
+    status: int = 200
+    content_type: str = "text/event-stream"
+    body: bytes = b""
+
+    async def route(self, method: str, path: str, body: Any, writer: asyncio.StreamWriter) -> None:
+        if method == "GET" and path == "/v1/models":
+            await send_json(writer, 200, {"object": "list", "data": [{"id": "m"}]})
+            return
+        if method != "POST":
+            await send_json(writer, 404, {"error": {"message": "no route"}})
+            return
+        head = f"HTTP/1.1 {self.status} X\r\ncontent-type: {self.content_type}\r\n"
+        head += f"content-length: {len(self.body)}\r\nconnection: close\r\n\r\n"
+        writer.write(head.encode() + self.body)
+        await writer.drain()
+
+
+HTML = b"<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"
+
+
+def _sse(*chunks: object) -> bytes:
+    return b"".join(f"data: {json.dumps(chunk)}\n\n".encode() for chunk in chunks)
+
+
+JSON, SSE = "application/json", "text/event-stream"
+ODD_ANSWERS: dict[str, tuple[int, str, bytes, str, str | None]] = {
+    "502 HTML": (502, "text/html", HTML, " answered 502 with a web page, not an API error", None),
+    "FastAPI": (422, JSON, b'{"detail": "Not Found"}', " answered 422: Not Found", None),
+    "no message": (400, JSON, b'{"error": {"code": 42}}', " answered 400", None),
+    "429": (429, JSON, b'{"error": {"message": "slow"}}', " answered 429: slow", "wait"),
+    "404 text": (404, "text/plain", b"404 page not found", " answered 404", "API root"),
+    "not streamed": (
+        200, JSON, b'{"choices": [{"message": {"content": "<svg/>"}}]}',
+        " answered all at once, not as a stream", "streams",
+    ),
+    "200 HTML": (200, "text/html", HTML, " answered with a web page, not the API", "the URL"),
+    "200 error": (
+        200, JSON, b'{"error": {"message": "Model qwen not found, try pulling it first"}}',
+        " answered with an error: Model qwen not found, try pulling it first", None,
+    ),
+    "empty": (200, SSE, b"", " answered with nothing", None),
+    "odd chunk": (
+        200, SSE, _sse({"choices": [{"delta": {"content": "<svg"}}]}, {"choices": "abc"}),
+        " sent a chunk that is not a chat-completion chunk; the answer was abandoned",
+        "OpenAI-compatible",
+    ),
+    "mid-stream": (200, SSE, _sse({"error": {"code": 5}}), " reported an error mid-answer", None),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", list(ODD_ANSWERS))
+async def test_an_odd_answer_is_said_in_the_apps_words(case: str) -> None:
+    """Raw HTML, JSON and Python exceptions reached the pane and the run card; four of
+    these all said "ended the answer before it was complete"."""
+    status, content_type, body, reason, hint = ODD_ANSWERS[case]
+    with OddServer(status=status, content_type=content_type, body=body) as server:
+        events = await asyncio.wait_for(_collect(_attached(_idle_settings(server.url, 10))), 30)
+    failed = events[-1]
+    assert isinstance(failed, Failed), events
+    assert failed.reason.startswith(f"the server at {server.url}{reason}"), failed.reason
+    assert case == "502 HTML" or failed.reason == f"the server at {server.url}{reason}"
+    assert "<" not in failed.reason and "{" not in failed.reason and "Error" not in failed.reason
+    assert (hint is None and failed.hint is None) or (hint is not None and hint in str(failed.hint))
+    if case == "odd chunk":
+        assert _answer(events) == "<svg", "the chunk before the odd one arrived"

@@ -51,6 +51,7 @@ from pelican_tui.backends.openai_compat.think_tags import ThinkTags
 from pelican_tui.backends.pacing import pace_reads, paced_transport
 from pelican_tui.backends.protocol import BackendStatus, Capabilities, GenerationRequest
 from pelican_tui.backends.secrets import register_secret, url_without_credentials
+from pelican_tui.backends.text import shorten
 from pelican_tui.backends.tls import verify_for
 
 if TYPE_CHECKING:
@@ -340,6 +341,7 @@ class OpenAICompatibleBackend:
         payload = dialect.payload(request, self.model)
         decoder = dialect.decoder()
         endpoint = f"{url}{dialect.chat_path}"
+        head = bytearray()  # the body's beginning: what it was, if it was no stream
         try:
             source = self._exchange(endpoint, payload, lambda: stream.first_token_at is not None)
             async with contextlib.aclosing(
@@ -355,6 +357,8 @@ class OpenAICompatibleBackend:
                             return
                         yield stream.started()
                         continue
+                    if len(head) < _HEAD_BYTES:
+                        head += item[: _HEAD_BYTES - len(head)]
                     for event in stream.handle(dialect.chunks(decoder.feed(item))):
                         yield event
                 if not stream.over:
@@ -389,6 +393,9 @@ class OpenAICompatibleBackend:
         for event in stream.flush():
             yield event
         if not stream.done and stream.finish_reason is None:
+            if stream.first_token_at is None and not stream.chunks_seen:
+                yield _not_a_stream(who, bytes(head))
+                return
             yield events.Failed(
                 f"{who} ended the answer before it was complete", hint=self._lost_hint()
             )
@@ -414,6 +421,8 @@ class _Stream:
         self.finish_reason: str | None = None
         self.done = False
         """``data: [DONE]`` arrived."""
+        self.chunks_seen = 0
+        """Chunks decoded from the body (none: the body was not a stream of them)."""
         self.failed = False
         """The server reported an error mid-stream (already yielded as :class:`Failed`)."""
         self.tags = ThinkTags()
@@ -431,6 +440,7 @@ class _Stream:
         """Events for a dialect's chunks (OpenAI-style dicts, or :data:`~.dialects.DONE`)."""
         out: list[events.GenerationEvent] = []
         for chunk in chunks:
+            self.chunks_seen += 1
             if chunk is DONE:
                 self.done = True
                 break
@@ -440,7 +450,18 @@ class _Stream:
                 self.failed = True
                 out.append(_error_event(self.who, chunk["error"]))
                 break
-            self._chunk(chunk, out)
+            try:
+                self._chunk(chunk, out)
+            except (AttributeError, TypeError, ValueError):  # a field of another shape
+                self.failed = True
+                out.append(
+                    events.Failed(
+                        f"{self.who} sent a chunk that is not a chat-completion chunk; "
+                        "the answer was abandoned",
+                        hint="check that the URL points at an OpenAI-compatible server",
+                    )
+                )
+                break
         return out
 
     def _chunk(self, chunk: dict[str, Any], out: list[events.GenerationEvent]) -> None:
@@ -540,6 +561,38 @@ def _reasoning_tokens(usage: dict[str, Any]) -> int | None:
     return count if isinstance(count, int) and count > 0 else None
 
 
+_HEAD_BYTES = 4096
+"""How much of a body is kept to say what it was when it was no stream."""
+
+
+def _not_a_stream(who: str, head: bytes) -> events.Failed:
+    """A 200 whose body held no chunk: what it held instead, in words."""
+    text = head.decode("utf-8", "replace").strip()
+    try:
+        body = json.loads(text)
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and ("error" in body or "detail" in body):
+        message = _error_words(body)
+        return events.Failed(f"{who} answered with an error{f': {message}' if message else ''}")
+    if isinstance(body, dict) and "choices" in body:
+        return events.Failed(
+            f"{who} answered all at once, not as a stream",
+            hint="pelican-tui needs a server that streams (stream: true)",
+        )
+    if text.startswith("<"):
+        return events.Failed(
+            f"{who} answered with a web page, not the API",
+            hint="check the URL: a proxy, a login page or another web server answered",
+        )
+    if not text:
+        return events.Failed(f"{who} answered with nothing")
+    return events.Failed(
+        f"{who} answered with something that is not an answer stream",
+        hint="check that the URL points at an OpenAI-compatible server",
+    )
+
+
 def _keep_alive(item: object) -> bool:
     """Body bytes that are SSE comments alone (``: ping``, blank lines): a server
     keeping the connection open, not an answer coming in."""
@@ -554,22 +607,42 @@ def _rate(count: int, seconds: float) -> float | None:
 
 
 def _http_failure(who: str, status: int, body: str) -> events.Failed:
+    """A refused request in words: the server's own message when it gave one in JSON,
+    never an HTML page (a proxy's or a web server's) or a raw body."""
     try:
-        error = json.loads(body)["error"]
-        message = error if isinstance(error, str) else error["message"]  # Ollama: a string
-    except (ValueError, KeyError, TypeError):
-        message = " ".join(body[:200].split())
+        message = _error_words(json.loads(body))
+    except ValueError:
+        message = None
     if status == 503:
         return events.Failed(
             f"{who} is still loading its model (503)", hint="wait until it is ready"
         )
     if status in (401, 403):
         return events.Failed(f"{who} rejected the API key ({status})")
-    return events.Failed(
-        f"{who} answered {status}: {message}" if message else f"{who} answered {status}"
-    )
+    said = f": {message}" if message else ""
+    if message is None and body.lstrip().startswith("<"):
+        said = " with a web page, not an API error (a proxy or another web server?)"
+    hints = {
+        404: "check that the URL points at the server's API root (without /v1)",
+        429: "the server is busy or limits requests: wait, then run again",
+    }
+    return events.Failed(f"{who} answered {status}{said}", hint=hints.get(status))
 
 
 def _error_event(who: str, error: Any) -> events.Failed:
-    message = error.get("message", error) if isinstance(error, dict) else error
-    return events.Failed(f"{who} reported an error mid-answer: {message}")
+    message = _error_words({"error": error})
+    return events.Failed(
+        f"{who} reported an error mid-answer" + (f": {message}" if message else "")
+    )
+
+
+def _error_words(body: Any) -> str | None:
+    """The message in an error body, in the formats servers use (OpenAI's
+    ``{"error": {"message": …}}``, Ollama's ``{"error": "…"}``, FastAPI's
+    ``{"detail": "…"}``), cut to one short line; None when it has none."""
+    error = body.get("error", body) if isinstance(body, dict) else body
+    if isinstance(error, dict):
+        error = error.get("message") or error.get("detail")
+    if isinstance(body, dict) and not error:
+        error = body.get("detail") or body.get("message")
+    return shorten(error, 200) or None if isinstance(error, str) else None
