@@ -570,7 +570,7 @@ def test_a_password_in_the_url_is_used_but_never_shown_or_stored(tmp_path: Path)
 @dataclass
 class KeyEchoingServer(VllmServer):
     """A server that writes the key it was sent into its picture's text or, with
-    ``refuse``, into a 400 error ("invalid api key '…'")."""
+    ``refuse``, into a 429 error ("invalid api key '…'")."""
 
     refuse: bool = False
 
@@ -581,7 +581,7 @@ class KeyEchoingServer(VllmServer):
             return await super().answer(request, reader, writer)
         key = request.headers.get("authorization", "").removeprefix("Bearer ")
         if self.refuse:
-            return await send_json(writer, 400, {"error": {"message": f"invalid api key '{key}'"}})
+            return await send_json(writer, 429, {"error": {"message": f"invalid api key '{key}'"}})
         svg = (
             '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 400 100">'
             f'<text x="5" y="60" font-size="28">{key}</text></svg>'
@@ -613,7 +613,7 @@ def test_a_key_from_a_variable_you_name_is_in_no_record_picture_or_message(
     assert pixels(left.png) == pixels(as_stored) != pixels(as_written)
     with KeyEchoingServer(refuse=True) as server:
         code, out, err = run("--url", server.url, *args, "--out", str(tmp_path / "refused"))
-    assert code == 1 and f"invalid api key '{REDACTED}'" in err, err
+    assert code == 1 and f"invalid api key '{REDACTED}' — the server is busy" in err, err
     written = [p.read_bytes() for p in [*tmp_path.rglob("*"), *data_files()] if p.is_file()]
     assert not any(key.encode() in data for data in written)
     assert key not in out + err

@@ -98,6 +98,8 @@ class RunResult:
     """Measured facts about the picture (:func:`~pelican_tui.backends.svg.facts.picture_facts`)."""
     thinking_warning: str | None = None
     """The server ignored the thinking switch, in a sentence (:mod:`.thinking_check`)."""
+    failure_hint: str | None = None
+    """The next step for a failed run, when its backend suggested one."""
 
 
 @dataclass(eq=False)
@@ -407,6 +409,7 @@ def _result(
         spec=spec,
         outcome=acc.outcome,
         failure_reason=acc.failed.reason if acc.failed is not None else None,
+        failure_hint=acc.failed.hint if acc.failed is not None else None,
         thinking_chars=len(acc.thinking_text),
         answer_chars=len(acc.answer_text),
         timings=acc.timings(),

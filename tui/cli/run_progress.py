@@ -151,7 +151,8 @@ def result_line(result: RunResult) -> str:
     spec = result.spec
     parts = [f"{spec.label}: {result.outcome}"]
     if result.failure_reason and result.outcome != "finished":
-        parts.append(first_line(result.failure_reason))
+        hint = f" — {result.failure_hint}" if result.failure_hint else ""
+        parts.append(first_line(result.failure_reason) + hint)
     tokens = result.timings.get("generated_tokens") or result.usage.get("output_tokens")
     if tokens is not None:
         parts.append(f"{tokens} tokens")
