@@ -309,6 +309,12 @@ class ClaudeBackend:
                 f"Anthropic sent something that is not its API's JSON{where}",
                 hint=f"check {BASE_URL_ENV} if set, or try again",
             )
+        if isinstance(err, AttributeError | TypeError | IndexError | KeyError):
+            # The SDK read an event of another shape (a field null, an index unknown).
+            return events.Failed(
+                f"Anthropic sent an event of a shape its API does not use{where}",
+                hint=f"check {BASE_URL_ENV} if set, or try again",
+            )
         detail = _one_line(str(err))
         return events.Failed(
             f"Claude failed: {type(err).__name__}" + (f": {detail}" if detail else ""),
@@ -331,7 +337,12 @@ class ClaudeBackend:
                 f"Anthropic refused the request: permission denied ({where})",
                 hint=f"check that the key's workspace may use {model}",
             )
-        if status == 404 or kind == "not_found_error":
+        if status == 404 and kind != "not_found_error":  # no API error: another server's 404
+            return events.Failed(
+                f"the server at {self._host(err)} is not Anthropic's API (404)",
+                hint=f"check {BASE_URL_ENV}",
+            )
+        if kind == "not_found_error":
             return events.Failed(
                 f"Anthropic does not know model {model!r} ({where})",
                 hint="check claude.model in the config",

@@ -18,6 +18,8 @@ Point the SDK at it with ``base_url`` (``ClaudeSettings.base_url``) or
 ``slow``         the whole stream with :attr:`chunk_delay_s` between events (cancel tests).
 ``bad_json``     a few events, then one whose data is not JSON.
 ``html``         200 with an HTML page instead of the stream (a proxy's, a wrong URL).
+``html_404``     404 with an HTML page: another web server at the base URL.
+``null_delta``   the whole stream, its ``message_delta`` with ``delta: null``.
 
 Every request is recorded (method, path, lower-cased headers, parsed JSON) in
 :attr:`requests`; :attr:`client_disconnected` is set when a client closes
@@ -68,6 +70,8 @@ Scenario = Literal[
     "slow",
     "bad_json",
     "html",
+    "html_404",
+    "null_delta",
 ]
 SCENARIOS: Final[tuple[str, ...]] = get_args(Scenario)
 
@@ -475,10 +479,10 @@ class AnthropicTestServer:
         thinking: bool,
         scenario: str,
     ) -> None:
-        if scenario == "html":
+        if scenario in ("html", "html_404"):
             page = b"<!DOCTYPE html><html><body>Sign in to continue</body></html>"
             head = {"content-type": "text/html", "content-length": str(len(page))}
-            await self._send_head(writer, 200, request_id, head)
+            await self._send_head(writer, 404 if scenario == "html_404" else 200, request_id, head)
             writer.write(page)
             await writer.drain()
             return
@@ -508,6 +512,8 @@ class AnthropicTestServer:
                 if hung_up.done():
                     self.client_disconnected.set()
                     return
+                if scenario == "null_delta" and name == "message_delta":
+                    data = {**data, "delta": None}
                 frame = f"event: {name}\ndata: {json.dumps(data)}\n\n".encode()
                 if scenario == "bad_json" and name == "content_block_delta":
                     frame = f"event: {name}\ndata: {{'type': oops}}\n\n".encode()

@@ -260,6 +260,10 @@ async def test_stream_ending_without_message_stop_fails(server: AnthropicTestSer
     [
         ("bad_json", "Anthropic sent something that is not its API's JSON mid-answer"),
         ("html", "Anthropic's reply held no answer (not a stream of its API's events)"),
+        # It said "Anthropic does not know model 'claude-opus-4-7' (404)".
+        ("html_404", "the server at 127.0.0.1:{port} is not Anthropic's API (404)"),
+        # "Claude failed: AttributeError: 'NoneType' object has no attribute 'stop_reason'"
+        ("null_delta", "Anthropic sent an event of a shape its API does not use mid-answer"),
     ],
 )
 async def test_a_reply_that_is_not_the_api_is_said_in_plain_words(
@@ -272,8 +276,11 @@ async def test_a_reply_that_is_not_the_api_is_said_in_plain_words(
     events = await collect(backend_for(server))
     failed = events[-1]
     assert isinstance(failed, Failed)
-    assert failed.reason == reason
-    assert failed.hint == "check ANTHROPIC_BASE_URL if set, or try again"
+    assert failed.reason == reason.format(port=server.port)
+    hint = (
+        "check ANTHROPIC_BASE_URL" if scenario == "html_404" else "check ANTHROPIC_BASE_URL if set"
+    )
+    assert str(failed.hint).startswith(hint), failed.hint
 
 
 async def test_a_silent_stream_shows_waiting_then_fails_and_hangs_up(
