@@ -556,6 +556,7 @@ def test_a_password_in_the_url_is_used_but_never_shown_or_stored(tmp_path: Path)
     sent = base64.b64encode(f"bob:{password}".encode()).decode()
     assert server.requests[-1].headers["authorization"] == f"Basic {sent}"
     assert f"Attached to {server.url} (" in err
+    assert "1 of 1 run finished; 1 session exported" in out, out
     [session] = stored_sessions()
     [left] = session.runs
     assert left.status == "finished", left.failure_reason

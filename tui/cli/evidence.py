@@ -94,7 +94,7 @@ def evidence_command(args: argparse.Namespace, console: Console) -> int:
     )
     if evidence.hidden_sessions:
         print(
-            f"Left out: {evidence.hidden_sessions} sessions from private prompt sets.",
+            f"Left out: {plural(evidence.hidden_sessions, 'session')} from private prompt sets.",
             file=console.out,
         )
     return Exit.OK

@@ -238,7 +238,7 @@ def print_summary(
     )
     not_run = planned - len(runs)
     unrun = f" ({not_run} of the {planned} planned not run)" if not_run > 0 else ""
-    print(f"{finished} of {len(runs)} runs finished{unrun}; {where}.", file=stdout)
+    print(f"{finished} of {plural(len(runs), 'run')} finished{unrun}; {where}.", file=stdout)
     with contextlib.suppress(OSError, ValueError):
         stdout.flush()
 

@@ -35,7 +35,7 @@ from textual.widgets import Footer, Static
 from pelican_tui.backends.ratings.configuration import configuration_of
 from pelican_tui.backends.store.records import Run
 from pelican_tui.backends.store.sessions import SessionStore
-from pelican_tui.backends.text import shorten_label
+from pelican_tui.backends.text import plural, shorten_label
 from pelican_tui.screens.pair_screen import PairScreen
 from pelican_tui.votes import (
     FACT_FILTERS,
@@ -269,7 +269,9 @@ class GalleryScreen(Screen[None]):
 
     def _header(self) -> str:
         shown, total = len(self.shown), len(self.items)
-        count = f"{total} pictures" if shown == total else f"{shown} of {total} pictures"
+        count = (
+            plural(total, "picture") if shown == total else f"{shown} of {plural(total, 'picture')}"
+        )
         blind = " · blind" if self.blind else ""
         marked = f" · marked {len(self.marked)}/2" if self.marked else ""
         rest = f" · {FILTER_WORDS[self.fact_filter]}{blind}{marked}"

@@ -168,7 +168,9 @@ class LeaderboardScreen(Screen[None]):
             agreement = judged.agreement
             agreed = ""
             if agreement is not None and agreement.pairs:
-                agreed = f" · agreed with you on {agreement.agreed} of {agreement.pairs} pairs"
+                agreed = (
+                    f" · agreed with you on {agreement.agreed} of {plural(agreement.pairs, 'pair')}"
+                )
             self.query_one(".judge-header", TextLine).update(
                 f"The judge's ratings (apart from yours) · {plural(judged.counted, 'vote')}{agreed}"
             )
