@@ -242,7 +242,7 @@ async def test_leaderboard_lists_too_few_votes_and_the_judge_apart(
         text = screen_text(app)
         assert "too few votes" in text, "one vote of mine: listed, not ranked"
         assert "The judge's ratings" in text
-        assert "agreed with you on 1 of 1 pairs" in text
+        assert "agreed with you on 1 of 1 pair" in text
 
 
 async def test_samples_fill_the_gallery(monkeypatch: pytest.MonkeyPatch) -> None:
