@@ -1,4 +1,5 @@
-"""Text cut to fit: one rule for every line a person reads (tables, titles, messages)."""
+"""Text for people: one rule for every line a person reads (cut to fit, counts and
+shares in words, what a server wrote made printable)."""
 
 from __future__ import annotations
 
@@ -39,6 +40,17 @@ def one_line(text: str) -> str:
 def plural(n: int, word: str, many: str | None = None) -> str:
     """``n`` and the word for that many: "1 prompt", "2 prompts"."""
     return f"{n} {word if n == 1 else (many or word + 's')}"
+
+
+def svg_size(size: int) -> str:
+    """An SVG's size: "182 bytes", "2.5 KB"."""
+    return f"{size} bytes" if size < 1024 else f"{size / 1024:.1f} KB"
+
+
+def ink_percent(share: float) -> str:
+    """0.742 → "74%"; small shares keep two digits: 0.00042 → "0.042%"."""
+    percent = share * 100
+    return f"{percent:.0f}%" if percent == 0 or percent >= 10 else f"{percent:.2g}%"
 
 
 def shorten_label(label: str, width: int) -> str:

@@ -330,3 +330,14 @@ def test_the_run_card_and_the_page_say_the_facts_in_words(
     assert [run.picture_facts for run in load_export(out).runs] == [
         run.picture_facts for run in stored.runs
     ]
+
+
+def test_the_gallery_and_the_export_give_a_pictures_numbers_alike() -> None:
+    """The gallery said "ink 0%" and "0.2 KB" where the export said "0.42% ink" and
+    "182 bytes", for the same picture."""
+    from pelican_tui.backends.export.facts import picture_facts_text
+    from pelican_tui.votes import facts_line
+
+    facts = {"renders": True, "ink": 0.0042, "elements": 4, "svg_bytes": 182}
+    assert facts_line(facts) == "ink 0.42% · 4 elements · 182 bytes"
+    assert picture_facts_text(facts) == "render ok (0.42% ink) · 4 elements · 182 bytes"

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from pelican_tui.backends.text import plural
+from pelican_tui.backends.text import ink_percent, plural, svg_size
 
 if TYPE_CHECKING:
     from pelican_tui.backends.store.records import Vote, Winner
@@ -110,11 +110,11 @@ def facts_line(facts: Mapping[str, Any] | None, *, with_time: bool = True) -> st
     if facts.get("empty"):
         words.append("empty")
     elif isinstance(ink := facts.get("ink"), int | float):
-        words.append(f"ink {ink:.0%}")
+        words.append(f"ink {ink_percent(ink)}")
     if elements := facts.get("elements"):
         words.append(f"{plural(elements, 'element')}")
     if size := facts.get("svg_bytes"):
-        words.append(f"{size / 1024:.1f} KB")
+        words.append(svg_size(size))
     seconds = facts.get("seconds_to_picture")
     if with_time and isinstance(seconds, int | float):
         words.append(f"{seconds:.1f} s")

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from pelican_tui.backends.store.records import Session
+from pelican_tui.backends.text import ink_percent, svg_size
 
 MODEL_LABELS = {
     "model": "Model",
@@ -189,7 +190,7 @@ def picture_facts_text(facts: Mapping[str, Any]) -> str | None:
         state = "render ok but empty" if facts.get("empty") else "render ok"
         ink = facts.get("ink")
         if isinstance(ink, int | float) and not isinstance(ink, bool):
-            state += f" ({_percent(ink)} ink)"
+            state += f" ({ink_percent(ink)} ink)"
     elif facts.get("render_failed"):
         state = "render failed"
     else:
@@ -200,14 +201,8 @@ def picture_facts_text(facts: Mapping[str, Any]) -> str | None:
         parts.append(f"{elements:,} element{'' if elements == 1 else 's'}")
     size = facts.get("svg_bytes")
     if isinstance(size, int) and size > 0:
-        parts.append(f"{size} bytes" if size < 1024 else f"{size / 1024:.1f} KB")
+        parts.append(svg_size(size))
     seconds = facts.get("seconds_to_picture")
     if isinstance(seconds, int | float) and not isinstance(seconds, bool):
         parts.append(f"picture after {seconds:.1f} s")
     return " · ".join(parts)
-
-
-def _percent(share: float) -> str:
-    """0.742 → "74%"; small shares keep two digits: 0.00042 → "0.042%"."""
-    percent = share * 100
-    return f"{percent:.0f}%" if percent == 0 or percent >= 10 else f"{percent:.2g}%"
