@@ -378,6 +378,24 @@ def test_run_it_again_says_when_the_sides_thought_differently() -> None:
     assert "the local model thought off and Claude on" in card
 
 
+@pytest.mark.parametrize(
+    ("status", "words"),
+    [("interrupted", "the run was interrupted"), ("running", "the run was still going")],
+)
+def test_the_session_page_says_how_a_run_ended_as_the_evidence_page_does(
+    status: str, words: str
+) -> None:
+    """It said nothing of an interrupted run, and "the run was running" of one still going."""
+    from pelican_tui.backends.export.files import RunFiles
+    from pelican_tui.backends.export.html_page import render_html
+
+    session = _session_with(("left", "local", "a.gguf", {"path": "/m/a.gguf"}, {}))
+    [run] = session.runs
+    unfinished = dataclasses.replace(run, status=status, svg=None, png=None)  # type: ignore[arg-type]
+    page = render_html(dataclasses.replace(session, runs=(unfinished,)), {run.id: RunFiles()}, {})
+    assert f"<p>{words.capitalize()}.</p>" in page
+
+
 def test_html_page_shows_both_pictures_as_images_only(session: Session, tmp_path: Path) -> None:
     export_session(session, tmp_path / "e", FakeRenderer())
     page = (tmp_path / "e" / "index.html").read_text()

@@ -27,6 +27,7 @@ import io
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
+from pelican_tui.backends.export.facts import UNFINISHED_WORDS
 from pelican_tui.backends.export.pictures import STORED_PNG_SIZE, Renderer
 from pelican_tui.backends.ratings.configuration import Configuration, configuration_of
 from pelican_tui.backends.ratings.export import VoteRecord, vote_records
@@ -238,12 +239,8 @@ def missing_reason(run: Run) -> str:
 
 
 def _unfinished(run: Run) -> str:
-    words = {
-        "cancelled": "the run was cancelled",
-        "interrupted": "the run was interrupted",
-        "running": "the run was still going",
-    }
-    return f" ({words[run.status]})" if run.status in words else ""
+    words = UNFINISHED_WORDS.get(run.status) if run.status != "failed" else None
+    return f" ({words})" if words else ""
 
 
 def thumbnail(png: bytes, side: int = THUMBNAIL_SIDE) -> bytes | None:

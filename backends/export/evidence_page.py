@@ -22,7 +22,7 @@ from collections.abc import Sequence
 
 from pelican_tui.backends.export.evidence import Evidence, Picture, PromptEvidence
 from pelican_tui.backends.export.evidence_data import DATA_FILES
-from pelican_tui.backends.export.facts import picture_facts_text
+from pelican_tui.backends.export.facts import UNFINISHED_WORDS, picture_facts_text
 from pelican_tui.backends.export.html_document import data_uri, document, escape, sentence
 from pelican_tui.backends.ratings.leaderboard import Leaderboard, Row
 from pelican_tui.backends.text import plural, shorten
@@ -98,12 +98,6 @@ figcaption .where { color: var(--muted); font-size: .8rem; }
 """
 
 _SLOT_WORDS = {"left": "left pane", "right": "right pane"}
-_STATUS_WORDS = {
-    "failed": "the run failed",
-    "cancelled": "the run was cancelled",
-    "interrupted": "the run was interrupted",
-    "running": "the run was still going",
-}
 
 
 # --------------------------------------------------------------------------- leaderboards
@@ -252,7 +246,7 @@ def _picture(picture: Picture) -> str:
         if picture.status == "finished"
         else "no facts: the run did not finish"
     )
-    status = _STATUS_WORDS.get(picture.status)
+    status = UNFINISHED_WORDS.get(picture.status)
     where = f"session {picture.session_id} · {_SLOT_WORDS.get(picture.slot, 'a pane')}"
     where += f" · run {picture.run_id}" + (f" · {status}" if status else "")
     return (

@@ -174,6 +174,15 @@ def verdict_text(session: Session) -> str:
     return f"{session.verdict}{who} is better"
 
 
+UNFINISHED_WORDS = {
+    "failed": "the run failed",
+    "cancelled": "the run was cancelled",
+    "interrupted": "the run was interrupted",
+    "running": "the run was still going",
+}
+"""A run that did not finish, by its stored status, in words (every export page)."""
+
+
 def picture_facts_text(facts: Mapping[str, Any]) -> str | None:
     """A run's picture facts (:mod:`pelican_tui.backends.svg.facts`) in words, or None
     for a run stored without them.

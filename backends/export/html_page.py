@@ -24,6 +24,7 @@ from pelican_tui.backends.export.facts import (
     MODEL_LABELS,
     SETTINGS_LABELS,
     TIMING_LABELS,
+    UNFINISHED_WORDS,
     USAGE_LABELS,
     format_value,
     labelled_rows,
@@ -124,9 +125,10 @@ def _no_picture(headline: str, *lines: str) -> str:
 def _run_outcome(run: Run) -> str:
     if run.status == "finished":
         return ""
-    if run.status == "failed":
-        return f"the run failed: {run.failure_reason}" if run.failure_reason else "the run failed"
-    return f"the run was {run.status}" if run.status in ("cancelled", "running") else ""
+    words = UNFINISHED_WORDS.get(run.status, "")
+    return (
+        f"{words}: {run.failure_reason}" if run.status == "failed" and run.failure_reason else words
+    )
 
 
 def _pictures(run: Run, files: RunFiles, pictures: Mapping[str, bytes]) -> str:
