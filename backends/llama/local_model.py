@@ -101,12 +101,20 @@ def resolve_model_path(local: LocalSettings) -> tuple[Path | None, bool]:
     return default_model.default_model_path(), True
 
 
-def _fit(info: GGUFInfo, local: LocalSettings) -> FitVerdict | None:
-    estimate = estimate_memory(info, local.context)
-    import psutil  # not before the first frame: the fit is checked once the header is read
+def fit_verdict(
+    info: GGUFInfo, local: LocalSettings, available: int | None = None
+) -> FitVerdict | None:
+    """Whether the model fits in ``available`` bytes (None: the memory free now) at
+    ``local.context``, as ``local.fit`` asks: none for "ignore"; "warn" says "too big"
+    as "tight" (a warning, the server still starts)."""
+    if local.fit == "ignore":
+        return None
+    if available is None:
+        import psutil  # not before the first frame: the fit is checked once the header is read
 
-    verdict: FitVerdict | None = check_fit(estimate, psutil.virtual_memory().available)
-    if verdict is None or local.fit == "ignore":
+        available = psutil.virtual_memory().available
+    verdict: FitVerdict | None = check_fit(estimate_memory(info, local.context), available)
+    if verdict is None:
         return None
     if local.fit == "warn" and verdict.level == "too_big":
         return FitVerdict(ok=False, level="tight", message=verdict.message)
@@ -156,7 +164,7 @@ def plan_local(local: LocalSettings, *, read_header: bool = True) -> LocalPlan:
         info = read_gguf_info(path)
     except GGUFError as error:
         return LocalPlan("spawn", label, model_path=path, info_error=str(error), stand_in=stand_in)
-    verdict = _fit(info, local)
+    verdict = fit_verdict(info, local)
     return LocalPlan("spawn", label, model_path=path, info=info, fit=verdict, stand_in=stand_in)
 
 
@@ -170,7 +178,7 @@ def _plan_hf(local: LocalSettings, ref: str) -> LocalPlan:
     except GGUFError as error:
         note = f"the cached copy cannot be read ({error}); memory fit not checked"
         return LocalPlan("spawn", label, hf=ref, fit_note=note)
-    return LocalPlan("spawn", label, hf=ref, info=info, fit=_fit(info, local))
+    return LocalPlan("spawn", label, hf=ref, info=info, fit=fit_verdict(info, local))
 
 
 # --------------------------------------------------------------------------- -hf cache

@@ -34,15 +34,13 @@ from typing import Any
 import psutil
 
 from pelican_tui.backends.llama.gguf_info import (
-    FitVerdict,
     GGUFError,
     GGUFInfo,
-    check_fit,
     estimate_memory,
     format_gib,
     read_gguf_info,
 )
-from pelican_tui.backends.llama.local_model import LocalPlan
+from pelican_tui.backends.llama.local_model import LocalPlan, fit_verdict
 from pelican_tui.backends.settings import LocalSettings
 
 _COMPANION = ("mmproj",)
@@ -70,10 +68,8 @@ class FolderModel:
 
         stand_in = _same_file(self.path, default_model_path())
         fit = None
-        if self.info is not None and available is not None and local.fit != "ignore":
-            fit = check_fit(estimate_memory(self.info, local.context), available)
-            if local.fit == "warn" and fit.level == "too_big":  # as plan_local says it
-                fit = FitVerdict(ok=False, level="tight", message=fit.message)
+        if self.info is not None and available is not None:
+            fit = fit_verdict(self.info, local, available)
         return LocalPlan(
             "spawn",
             self.name,
