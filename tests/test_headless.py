@@ -24,7 +24,7 @@ from types import SimpleNamespace
 
 import pytest
 from _anthropic_server import AnthropicTestServer
-from _dialect_servers import Recorded, VllmServer, openai_frames, send_json, stream
+from _dialect_servers import LmStudioServer, Recorded, VllmServer, openai_frames, send_json, stream
 from _server_support import pid_alive, server_binary, tiny_model, wait_until
 from PIL import Image
 
@@ -566,6 +566,21 @@ def test_a_password_in_the_url_is_used_but_never_shown_or_stored(tmp_path: Path)
     written = [p.read_bytes() for p in [*out_dir.rglob("*"), *data_files()] if p.is_file()]
     assert written and not any(password.encode() in data for data in written)
     assert password not in out + err
+
+
+def test_the_summary_says_when_a_server_thought_although_asked_not_to(tmp_path: Path) -> None:
+    """LM Studio ignores the switch: the table said "off" and summary.json nothing of it,
+    while the leaderboard filed the run under "thinking on"."""
+    out_dir = tmp_path / "out"
+    with LmStudioServer() as server:
+        code, out, err = run(
+            "--url", server.url, "--no-claude", "--thinking", "off", "--out", str(out_dir)
+        )
+    assert code == 0, err
+    [row] = [line for line in out.splitlines() if " left " in line]
+    assert " off (thought) " in row, out
+    [summarized] = json.loads((out_dir / "summary.json").read_text())["sessions"][0]["runs"]
+    assert (summarized["thinking"], summarized["thinking_ran"]) == (False, True)
 
 
 @dataclass

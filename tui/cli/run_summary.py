@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from pelican_tui.backends.ratings.configuration import thinking_ran
 from pelican_tui.backends.secrets import scrub_secrets
 from pelican_tui.backends.store.records import Run, Session
 from pelican_tui.backends.text import plural, shorten
@@ -150,6 +151,7 @@ def _run_summary(out_dir: Path, outcome: SessionOutcome, run: Run, stem: str) ->
         "backend": run.backend,
         "model_id": run.model_id,
         "thinking": run.settings.get("thinking"),
+        "thinking_ran": thinking_ran(run.settings),
         "status": run.status,
         "failure_reason": run.failure_reason,
         "timings": run.timings,
@@ -179,6 +181,15 @@ def write_summary(out_dir: Path, data: Mapping[str, Any]) -> None:
         raise
 
 
+def _thinking(settings: Mapping[str, Any]) -> str:
+    """What a run was asked, and what it did where the server did otherwise (the same
+    rule as the ratings: :func:`~pelican_tui.backends.ratings.configuration.thinking_ran`)."""
+    asked = bool(settings.get("thinking"))
+    if thinking_ran(settings) == asked:
+        return "on" if asked else "off"
+    return "on (did not)" if asked else "off (thought)"
+
+
 def summary_table(outcomes: Sequence[SessionOutcome], samples: int) -> str:
     """One row per stored run: session, sample, thinking, slot, model, status, numbers, SVG."""
     header = ("SESSION", "SAMPLE", "THINKING", "SLOT", "MODEL", "STATUS", "TOKENS", "TOK/S",
@@ -194,7 +205,7 @@ def summary_table(outcomes: Sequence[SessionOutcome], samples: int) -> str:
                 (
                     str(outcome.session_id),
                     f"{outcome.sample}/{samples}",
-                    "on" if run.settings.get("thinking") else "off",
+                    _thinking(run.settings),
                     run.slot,
                     shorten(run.model_id, 36),
                     run.status,
