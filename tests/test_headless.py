@@ -29,7 +29,8 @@ from _server_support import pid_alive, server_binary, tiny_model, wait_until
 from PIL import Image
 
 from pelican_tui.backends import locations
-from pelican_tui.backends.engine.batch import plan_batch
+from pelican_tui.backends.engine.batch import plan_batch, plan_modes
+from pelican_tui.backends.engine.choices import PaneChoice
 from pelican_tui.backends.engine.run import PNG_SIZE
 from pelican_tui.backends.llama import process as llama_process
 from pelican_tui.backends.llama.config import ServerConfig
@@ -41,7 +42,7 @@ from pelican_tui.backends.store.sessions import SessionStore
 from pelican_tui.backends.svg.extract import extract_svg
 from pelican_tui.backends.svg.render import SvgRenderer
 from pelican_tui.cli import run as headless
-from pelican_tui.cli.run import plan_modes, run_command
+from pelican_tui.cli.run import run_command
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 CLAUDE_KEY = "sk-ant-test-headless-" + secrets.token_hex(12)
@@ -194,6 +195,28 @@ def test_session_layout() -> None:
     assert _layout(3, [False], with_claude=False) == [
         (n, "off", (("left", "local", False),)) for n in (1, 2, 3)
     ]
+
+
+def test_without_thinking_given_claude_thinks_as_its_setting_says(
+    tmp_path: Path, env: pytest.MonkeyPatch, claude_server: AnthropicTestServer
+) -> None:
+    """As the TUI starts (the engine's default choices): ``claude.thinking = false`` with
+    local thinking on. ``run`` gave Claude the local mode; ``--thinking`` still sets both."""
+    use_claude(env, claude_server)
+    env.setenv("PELICAN_CLAUDE__THINKING", "false")
+    code, _, err = run(*local_args(tmp_path / "out"))
+    assert code == 0, err
+    [sent] = claude_server.requests
+    assert sent.body is not None and "thinking" not in sent.body
+    [session] = stored_sessions()
+    assert sorted((r.slot, r.settings["thinking"]) for r in session.runs) == [
+        ("left", True),
+        ("right", False),
+    ]
+    [both_off] = plan_modes([False], with_claude=True)
+    assert both_off.choices["right"] == PaneChoice("claude", False)
+    [as_set] = plan_modes([True], with_claude=True, claude_thinking=False)
+    assert (as_set.choices["left"].thinking, as_set.choices["right"].thinking) == (True, False)
 
 
 def test_the_engine_decides_which_runs_take_turns(monkeypatch: pytest.MonkeyPatch) -> None:

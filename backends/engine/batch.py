@@ -17,13 +17,52 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from pelican_tui.backends.engine.choices import CLAUDE, LOCAL, PaneChoice
 from pelican_tui.backends.prompt_sets import NamedPrompt, PromptSet
 
 if TYPE_CHECKING:
     from pelican_tui.backends.engine.comparison import ComparisonEngine, ComparisonResult
-    from pelican_tui.backends.engine.sides import PaneChoice
     from pelican_tui.backends.engine.updates import Listener
     from pelican_tui.backends.store.records import Slot
+
+
+@dataclass(frozen=True, slots=True)
+class ModePlan:
+    """One session of a batch step: what each slot runs."""
+
+    label: str
+    """Thinking: on, off, or "on vs off" (local only, both modes in one session)."""
+    choices: dict[Slot, PaneChoice]
+
+
+def plan_modes(
+    modes: Sequence[bool], with_claude: bool, *, claude_thinking: bool | None = None
+) -> list[ModePlan]:
+    """The sessions each step of a batch makes, in order: with Claude, one per thinking
+    mode (the local model left, Claude right, Claude thinking as the mode or, given,
+    as ``claude_thinking``); without, thinking on vs off in one session, or the one
+    mode alone. Which runs go together and which take turns is the engine's decision
+    (runs on one server take turns), the same as in the TUI."""
+    if with_claude:
+        return [
+            ModePlan(
+                "on" if thinking else "off",
+                {
+                    "left": PaneChoice(LOCAL, thinking),
+                    "right": PaneChoice(
+                        CLAUDE, thinking if claude_thinking is None else claude_thinking
+                    ),
+                },
+            )
+            for thinking in modes
+        ]
+    if len(modes) == 2:
+        return [
+            ModePlan(
+                "on vs off", {"left": PaneChoice(LOCAL, True), "right": PaneChoice(LOCAL, False)}
+            )
+        ]
+    return [ModePlan("on" if modes[0] else "off", {"left": PaneChoice(LOCAL, modes[0])})]
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,8 @@ Prompt sets
 Sessions and slots
     *With Claude*: one session per (sample, thinking mode); left = the local
     model, right = Claude, both in that thinking mode, run concurrently.
+    Without ``--thinking``, each side thinks as its settings say
+    (``local.thinking``, ``claude.thinking``), as the TUI starts.
 
     *Without Claude* (``--no-claude``, ``claude.enabled = false``, or no
     ``ANTHROPIC_API_KEY``) and ``--thinking both``: one session per sample;
@@ -81,13 +83,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from pelican_tui.backends.engine import updates
-from pelican_tui.backends.engine.batch import BatchStep, plan_batch, run_step
+from pelican_tui.backends.engine.batch import BatchStep, ModePlan, plan_batch, plan_modes, run_step
 from pelican_tui.backends.engine.comparison import (
     PNG_SIZE,
     SLOTS,
     ComparisonEngine,
 )
-from pelican_tui.backends.engine.sides import CLAUDE, LOCAL, PaneChoice
 from pelican_tui.backends.llama.process import ServerStartError
 from pelican_tui.backends.secrets import url_without_credentials
 from pelican_tui.backends.store.records import Session, SessionStoreError, Slot
@@ -127,38 +128,6 @@ STOP_SIGNALS = {"terminated": EXIT_TERMINATED, "hung up": EXIT_HANGUP}
 # --------------------------------------------------------------------------- the batch
 
 
-@dataclass(frozen=True, slots=True)
-class ModePlan:
-    """One session of a batch step: what each slot runs."""
-
-    label: str
-    """Thinking: on, off, or "on vs off" (local only, both modes in one session)."""
-    choices: dict[Slot, PaneChoice]
-
-
-def plan_modes(modes: Sequence[bool], with_claude: bool) -> list[ModePlan]:
-    """The sessions each step of the batch makes, in order (see the module doc).
-
-    Which runs go together and which take turns is the engine's decision (runs
-    on one server take turns), the same as in the TUI.
-    """
-    if with_claude:
-        return [
-            ModePlan(
-                "on" if thinking else "off",
-                {"left": PaneChoice(LOCAL, thinking), "right": PaneChoice(CLAUDE, thinking)},
-            )
-            for thinking in modes
-        ]
-    if len(modes) == 2:
-        return [
-            ModePlan(
-                "on vs off", {"left": PaneChoice(LOCAL, True), "right": PaneChoice(LOCAL, False)}
-            )
-        ]
-    return [ModePlan("on" if modes[0] else "off", {"left": PaneChoice(LOCAL, modes[0])})]
-
-
 @dataclass(eq=False)
 class _Batch:
     """The sessions of one ``pelican-tui run``, made by the engine, printed and exported."""
@@ -173,6 +142,9 @@ class _Batch:
     """The set ``--set`` named; None for ``--prompt``."""
     modes: list[bool]
     """The thinking modes to run (``--thinking``): ``[True]``, ``[False]`` or both."""
+    claude_thinking: bool | None
+    """Claude's thinking: None for each mode's (``--thinking`` given), else
+    ``claude.thinking``, as the TUI starts."""
     samples: int
     """How many times each prompt is run in each mode (``--samples``)."""
     with_claude: bool
@@ -284,7 +256,7 @@ class _Batch:
         started = await self._start_local()
         if started is not None:
             return started
-        plans = plan_modes(self.modes, self.with_claude)
+        plans = plan_modes(self.modes, self.with_claude, claude_thinking=self.claude_thinking)
         steps = plan_batch(self.prompt_set or self.prompts, self.samples)
         batch = [(step, plan) for step in steps for plan in plans]
         self.planned = sum(len(plan.choices) for _, plan in batch)
@@ -601,6 +573,7 @@ def _run_claimed(
             prompts=prompts,
             prompt_set=prompt_set,
             modes=modes,
+            claude_thinking=None if args.thinking else settings.claude.thinking,
             samples=args.samples,
             with_claude=with_claude,
             claude_note=claude_note,
@@ -650,6 +623,5 @@ __all__ = [
     "EXIT_RUN_FAILED",
     "EXIT_TERMINATED",
     "build_parser",
-    "plan_modes",
     "run_command",
 ]
