@@ -484,7 +484,7 @@ class _Run:
         elapsed = now - self.first_token_at if self.first_token_at is not None else 0.0
         return events.LiveStats(
             tokens=tokens,
-            tokens_per_s=tokens / elapsed if elapsed > 0 else None,
+            tokens_per_s=events.decode_rate(tokens, elapsed),
             thinking_tokens=_estimate_tokens(self.thinking_chars),
             time_to_first_token_s=self._ttft(),
         )
@@ -493,8 +493,7 @@ class _Run:
         output = self.output_tokens
         rate: float | None = None
         if self.first_token_at is not None and output:
-            streaming = now - self.first_token_at
-            rate = output / streaming if streaming > 0 else None
+            rate = events.decode_rate(output, now - self.first_token_at)
         timings = events.Timings(
             time_to_first_token_s=self._ttft(),
             generation_tokens_per_s=rate,

@@ -33,13 +33,25 @@ class Timings:
     Claude does not)."""
     generation_tokens_per_s: float | None = None
     """How fast the model wrote: the server's own decode rate where it gives one,
-    else the tokens written over the time from the first token to the end."""
+    else :func:`decode_rate` measured as the answer streamed."""
     total_s: float | None = None
     """Seconds from sending the request to the end of the stream."""
     prompt_tokens: int | None = None
     """The prompt's tokens (as :attr:`Usage.input_tokens`)."""
     generated_tokens: int | None = None
     """The tokens written, reasoning included (as :attr:`Usage.output_tokens`)."""
+
+
+MIN_RATE_SPAN_S = 0.05
+"""A stream that came in less time than this (all in one read) has no rate to measure."""
+
+
+def decode_rate(tokens: int, seconds: float) -> float | None:
+    """Tokens per second measured where a server gives no rate: the tokens after the
+    first over the ``seconds`` from the first token to now (the first token's time is
+    the prompt's); None when there is nothing to measure (one token, or an answer
+    that arrived all at once)."""
+    return (tokens - 1) / seconds if tokens > 1 and seconds >= MIN_RATE_SPAN_S else None
 
 
 @dataclass(frozen=True, slots=True)

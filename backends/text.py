@@ -43,8 +43,8 @@ def plural(n: int, word: str, many: str | None = None) -> str:
 
 
 def svg_size(size: int) -> str:
-    """An SVG's size: "182 bytes", "2.5 KB"."""
-    return f"{size} bytes" if size < 1024 else f"{size / 1024:.1f} KB"
+    """An SVG's size, short enough for a gallery tile: "182 B", "2.5 KB"."""
+    return f"{size} B" if size < 1024 else f"{size / 1024:.1f} KB"
 
 
 def ink_percent(share: float) -> str:

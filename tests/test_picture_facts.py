@@ -339,5 +339,5 @@ def test_the_gallery_and_the_export_give_a_pictures_numbers_alike() -> None:
     from pelican_tui.votes import facts_line
 
     facts = {"renders": True, "ink": 0.0042, "elements": 4, "svg_bytes": 182}
-    assert facts_line(facts) == "ink 0.42% · 4 elements · 182 bytes"
-    assert picture_facts_text(facts) == "render ok (0.42% ink) · 4 elements · 182 bytes"
+    assert facts_line(facts) == "ink 0.42% · 4 elements · 182 B"
+    assert picture_facts_text(facts) == "render ok (0.42% ink) · 4 elements · 182 B"

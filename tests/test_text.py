@@ -47,3 +47,13 @@ def test_what_a_server_or_model_wrote_cannot_act_on_the_terminal() -> None:
     text = "a\x1b[31mred\x07\r\tb\nc\x9b2J"
     assert printable(text) == "a[31mred\tb\nc2J", "escapes, bells, CR gone; tab, newline kept"
     assert one_line(text) == "a[31mred b c2J"
+
+
+def test_one_decode_rate_for_every_backend_that_gives_none() -> None:
+    """Claude's was n/t and an OpenAI-compatible server's (n-1)/t; an answer that came
+    in one read showed "344251.8 tok/s"."""
+    from pelican_tui.backends.events import decode_rate
+
+    assert decode_rate(11, 2.0) == 5.0, "the first token's time is the prompt's"
+    assert decode_rate(1, 2.0) is None
+    assert decode_rate(500, 0.001) is None, "all at once: nothing to measure"

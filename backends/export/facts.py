@@ -189,7 +189,7 @@ def picture_facts_text(facts: Mapping[str, Any]) -> str | None:
 
     "render ok (74% ink) · 39 elements · 2.5 KB · picture after 12.3 s",
     "render ok but empty (0.1% ink) · …", "truncated, render failed · 4 elements ·
-    182 bytes", "not an SVG".
+    182 B", "not an SVG".
     """
     if not facts:
         return None

@@ -506,7 +506,8 @@ class _Stream:
             out.append(
                 events.LiveStats(
                     tokens=chunks,
-                    tokens_per_s=self.live_rate or _rate(chunks - 1, now - self.first_token_at),
+                    tokens_per_s=self.live_rate
+                    or events.decode_rate(chunks, now - self.first_token_at),
                     thinking_tokens=self.thinking_chunks,
                     time_to_first_token_s=self.first_token_at - self.sent,
                 )
@@ -535,7 +536,7 @@ class _Stream:
         generated = final.get("predicted_n") or usage.get("completion_tokens")
         decode_rate = final.get("predicted_per_second")
         if decode_rate is None and generated and first is not None:
-            decode_rate = _rate(generated - 1, ended - first)
+            decode_rate = events.decode_rate(generated, ended - first)
         return events.Finished(
             timings=events.Timings(
                 time_to_first_token_s=(first - self.sent) if first else None,
@@ -599,11 +600,6 @@ def _keep_alive(item: object) -> bool:
     return isinstance(item, bytes) and all(
         not line.strip() or line.startswith(b":") for line in item.splitlines()
     )
-
-
-def _rate(count: int, seconds: float) -> float | None:
-    """Tokens per second measured here, for servers that send no timings."""
-    return count / seconds if count > 0 and seconds > 0 else None
 
 
 def _http_failure(who: str, status: int, body: str) -> events.Failed:
