@@ -567,3 +567,42 @@ async def test_an_odd_answer_is_said_in_the_apps_words(case: str) -> None:
     assert (hint is None and failed.hint is None) or (hint is not None and hint in str(failed.hint))
     if case == "odd chunk":
         assert _answer(events) == "<svg", "the chunk before the odd one arrived"
+
+
+@dataclass
+class OddListing(LoopbackServer):
+    """Answers GET /v1/models with ``status`` and ``body`` (and everything else 404)."""
+
+    status: int = 404
+    body: bytes = HTML
+
+    async def route(self, method: str, path: str, body: Any, writer: asyncio.StreamWriter) -> None:
+        if path != "/v1/models":
+            await send_json(writer, 404, {"error": {"message": "no route"}})
+            return
+        kind = "text/html" if self.body.startswith(b"<") else "application/json"
+        head = f"HTTP/1.1 {self.status} X\r\ncontent-type: {kind}\r\n"
+        head += f"content-length: {len(self.body)}\r\nconnection: close\r\n\r\n"
+        writer.write(head.encode() + self.body)
+        await writer.drain()
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "message", "hint"),
+    [
+        (404, HTML, "has no model list (404 for GET /v1/models, a web page)", "API root"),
+        (502, b'{"error": {"message": "down"}}', "answered 502 to GET /v1/models: down", "its log"),
+        (429, b'{"error": "slow down"}', "answered 429 to GET /v1/models: slow down", "wait"),
+    ],
+)  # fmt: skip
+async def test_a_model_list_that_is_not_one_is_said_plainly(
+    status: int, body: bytes, message: str, hint: str
+) -> None:
+    """A 404 page read as "lists no models" with the hint to load a model; a 502's
+    own message was dropped for "check that local.url points at an OpenAI-compatible
+    server"."""
+    with OddListing(status=status, body=body) as server:
+        check = await check_server(server.url)
+    assert not check.ready
+    assert check.message == f"{server.url} {message}"
+    assert check.hint is not None and hint in check.hint

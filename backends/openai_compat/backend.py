@@ -45,13 +45,13 @@ from pelican_tui.backends.openai_compat.probe import (
     auth_headers,
     check_server,
     connection_problem,
+    error_words,
     normalize_base_url,
 )
 from pelican_tui.backends.openai_compat.think_tags import ThinkTags
 from pelican_tui.backends.pacing import pace_reads, paced_transport
 from pelican_tui.backends.protocol import BackendStatus, Capabilities, GenerationRequest
 from pelican_tui.backends.secrets import register_secret, url_without_credentials
-from pelican_tui.backends.text import shorten
 from pelican_tui.backends.tls import verify_for
 
 if TYPE_CHECKING:
@@ -574,7 +574,7 @@ def _not_a_stream(who: str, head: bytes) -> events.Failed:
     except ValueError:
         body = None
     if isinstance(body, dict) and ("error" in body or "detail" in body):
-        message = _error_words(body)
+        message = error_words(body)
         return events.Failed(f"{who} answered with an error{f': {message}' if message else ''}")
     if isinstance(body, dict) and "choices" in body:
         return events.Failed(
@@ -606,7 +606,7 @@ def _http_failure(who: str, status: int, body: str) -> events.Failed:
     """A refused request in words: the server's own message when it gave one in JSON,
     never an HTML page (a proxy's or a web server's) or a raw body."""
     try:
-        message = _error_words(json.loads(body))
+        message = error_words(json.loads(body))
     except ValueError:
         message = None
     if status == 503:
@@ -626,19 +626,7 @@ def _http_failure(who: str, status: int, body: str) -> events.Failed:
 
 
 def _error_event(who: str, error: Any) -> events.Failed:
-    message = _error_words({"error": error})
+    message = error_words({"error": error})
     return events.Failed(
         f"{who} reported an error mid-answer" + (f": {message}" if message else "")
     )
-
-
-def _error_words(body: Any) -> str | None:
-    """The message in an error body, in the formats servers use (OpenAI's
-    ``{"error": {"message": …}}``, Ollama's ``{"error": "…"}``, FastAPI's
-    ``{"detail": "…"}``), cut to one short line; None when it has none."""
-    error = body.get("error", body) if isinstance(body, dict) else body
-    if isinstance(error, dict):
-        error = error.get("message") or error.get("detail")
-    if isinstance(body, dict) and not error:
-        error = body.get("detail") or body.get("message")
-    return shorten(error, 200) or None if isinstance(error, str) else None

@@ -26,7 +26,7 @@ from pelican_tui.backends.openai_compat.server_kinds import (
     model_facts,
 )
 from pelican_tui.backends.secrets import url_without_credentials
-from pelican_tui.backends.text import one_line
+from pelican_tui.backends.text import one_line, shorten
 from pelican_tui.backends.tls import tls_context as tls_context  # the app warms it up here
 from pelican_tui.backends.tls import verify_for
 
@@ -111,6 +111,18 @@ def _json_or_none(response: httpx.Response) -> Any:
         return response.json()
     except ValueError:
         return None
+
+
+def error_words(body: Any) -> str | None:
+    """The message in an error body, in the formats servers use (OpenAI's
+    ``{"error": {"message": …}}``, Ollama's ``{"error": "…"}``, FastAPI's
+    ``{"detail": "…"}``), cut to one short line; None when it has none."""
+    error = body.get("error", body) if isinstance(body, dict) else body
+    if isinstance(error, dict):
+        error = error.get("message") or error.get("detail")
+    if isinstance(body, dict) and not error:
+        error = body.get("detail") or body.get("message")
+    return shorten(error, 200) or None if isinstance(error, str) else None
 
 
 def _model_ids(listing: Any) -> tuple[str, ...]:
@@ -265,14 +277,28 @@ async def check_server(
         return _not_ready(
             url, "is still loading its model (503)", "wait until it has loaded, then run again"
         )
+    said = error_words(_json_or_none(listing))
     if code not in (200, 404):
         return _not_ready(
             url,
-            f"answered {code} to GET /v1/models",
-            f"check that {url_setting} points at an OpenAI-compatible server",
+            f"answered {code} to GET /v1/models" + (f": {said}" if said else ""),
+            "the server is busy or limits requests: wait, then run again"
+            if code == 429
+            else "the server failed: see its log, then run again"
+            if code >= 500
+            else f"check that {url_setting} points at an OpenAI-compatible server",
         )
     models = _model_ids(listing_body)
     chosen = model or (models[0] if models else None)
+    if chosen is None and code == 404 and kind.name != LLAMA_CPP:
+        page = ", a web page" if listing.text.lstrip().startswith("<") else ""
+        return _not_ready(
+            url,
+            f"has no model list (404 for GET /v1/models{page})",
+            f"check that {url_setting} is the server's API root (without /v1), "
+            f"or set {model_setting}",
+            kind=kind,
+        )
     if chosen is None and kind.name != LLAMA_CPP:
         return _not_ready(
             url,
