@@ -186,6 +186,23 @@ def test_doctor_hides_a_key_pasted_where_a_variable_name_goes() -> None:
     assert key not in done.stdout + done.stderr
 
 
+class _ManyModels(LoopbackServer):
+    """A server (a gateway) that lists 20,000 models."""
+
+    async def route(self, method: str, path: str, body: Any, writer: asyncio.StreamWriter) -> None:
+        data = [{"id": f"model-{n}", "object": "model"} for n in range(20_000)]
+        await send_json(writer, 200, {"object": "list", "data": data})
+
+
+def test_doctor_names_a_few_of_many_models() -> None:
+    """It printed all 20,000 on one line of a million characters."""
+    with _ManyModels() as server:
+        done = _run("doctor", "--url", server.url)
+    [line] = [line for line in done.stdout.splitlines() if line.startswith("ok models ")]
+    assert line.endswith("model-6, model-7, and 19992 more"), line
+    assert len(line) < 200
+
+
 class _Refusing(LoopbackServer):
     """A server that refuses every request: 401."""
 

@@ -22,6 +22,10 @@ if TYPE_CHECKING:
     from pelican_tui.backends.openai_compat.backend import OpenAICompatibleBackend
 
 
+MODELS_SHOWN = 8
+"""The models of a server's list named on doctor's line (a server may list thousands)."""
+
+
 def _line(label: str, value: str, ok: bool | None = None) -> None:
     mark = {True: "ok ", False: "!! ", None: "   "}[ok]
     print(f"{mark}{label:<16} {printable(scrub_text(value))}")  # a key pasted in a setting
@@ -96,7 +100,9 @@ def _check_server(label: str, url: str, backend: OpenAICompatibleBackend) -> boo
         model_facts = " · ".join(check.facts.bits())
         if model_facts:
             _line("model facts", model_facts)
-        listed = ", ".join(check.models) if check.models else "none listed"
+        shown = ", ".join(check.models[:MODELS_SHOWN])
+        more = len(check.models) - MODELS_SHOWN
+        listed = f"{shown}, and {more} more" if more > 0 else (shown or "none listed")
         _line("models", listed, bool(check.models) or None)
         if status.ready:
             _line("model sent", backend.model or "(none: the server's own)")
