@@ -293,8 +293,12 @@ class ClaudeBackend:
                 hint="check the network, or raise claude.timeout_s",
             )
         if isinstance(err, api.APIConnectionError):
+            from pelican_tui.backends.connection import connection_problem
+
+            problem = connection_problem(err)  # its causes say it: refused, no such host, TLS
+            why = "" if problem == "the connection failed" else f": {problem}"
             return events.Failed(
-                f"could not reach Anthropic at {self._host(err)}",
+                f"could not reach Anthropic at {self._host(err)}{why}",
                 hint=f"check the network connection (and {BASE_URL_ENV} if set)",
             )
         if isinstance(err, httpx2.TransportError):

@@ -318,8 +318,14 @@ async def test_unreachable_endpoint() -> None:
     assert len(events) == 1
     failed = events[0]
     assert isinstance(failed, Failed)
-    assert failed.reason == f"could not reach Anthropic at 127.0.0.1:{port}"
+    # It gave no cause: refused, an unknown host and TLS to a plain port read the same.
+    refused = "connection refused (is the server running?)"
+    assert failed.reason == f"could not reach Anthropic at 127.0.0.1:{port}: {refused}"
     assert failed.hint is not None and "ANTHROPIC_BASE_URL" in failed.hint
+    unknown = ClaudeSettings(base_url="http://no-such-host.invalid:9", max_retries=0, timeout_s=5)
+    [failed] = await collect(ClaudeBackend(unknown, api_key=KEY))
+    assert isinstance(failed, Failed)
+    assert failed.reason == "could not reach Anthropic at no-such-host.invalid:9: unknown host name"
 
 
 # -- cancellation ---------------------------------------------------------------------

@@ -90,6 +90,8 @@ class OpenAITestServer(LoopbackServer):
     """Send this many chunks, then nothing more until the client hangs up."""
     pause_s: float | None = None
     """With ``stall_after``: go silent this long, then send the rest (a slow server)."""
+    chunk_delay_s: float = 0.0
+    """Between chunks (a server that streams, rather than all in one read)."""
     ping_s: float | None = None
     """With ``stall_after``: while silent, send an SSE comment (``: ping``) this often."""
     cut_after: int | None = None
@@ -162,6 +164,8 @@ class OpenAITestServer(LoopbackServer):
             if self.cut_after is not None and index == self.cut_after:
                 writer.transport.abort()  # the chunked body is left unfinished
                 return
+            if self.chunk_delay_s:
+                await asyncio.sleep(self.chunk_delay_s)
             data = chunk if isinstance(chunk, str) else json.dumps(chunk)
             frame = f"data:{space}{data}\n\n".encode()
             writer.write(f"{len(frame):x}\r\n".encode() + frame + b"\r\n")
@@ -393,7 +397,7 @@ async def test_an_unknown_host_is_said_in_plain_words() -> None:
 # --------------------------------------------------------------------------- dialects
 
 
-@pytest.mark.parametrize("openai_server", [{"strict": True}], indirect=True)
+@pytest.mark.parametrize("openai_server", [{"strict": True, "chunk_delay_s": 0.01}], indirect=True)
 async def test_a_strict_server_gets_only_standard_fields(openai_server: OpenAITestServer) -> None:
     # The server really rejects llama.cpp's fields...
     llama_body = build_payload(GenerationRequest(), "test-model", llama_cpp=True)

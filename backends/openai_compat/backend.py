@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from pelican_tui.backends import events
 from pelican_tui.backends.clients import PerLoop
+from pelican_tui.backends.connection import connection_problem
 from pelican_tui.backends.idle import (
     DEFAULT_IDLE_TIMEOUT_S,
     IdleRule,
@@ -44,7 +45,6 @@ from pelican_tui.backends.openai_compat.probe import (
     ServerCheck,
     auth_headers,
     check_server,
-    connection_problem,
     error_words,
     normalize_base_url,
 )
