@@ -341,3 +341,15 @@ def test_the_gallery_and_the_export_give_a_pictures_numbers_alike() -> None:
     facts = {"renders": True, "ink": 0.0042, "elements": 4, "svg_bytes": 182}
     assert facts_line(facts) == "ink 0.42% · 4 elements · 182 B"
     assert picture_facts_text(facts) == "render ok (0.42% ink) · 4 elements · 182 B"
+
+
+def test_svg_in_prose_is_no_svg_for_the_facts_either() -> None:
+    """The note said "no SVG in the answer" while the facts said "truncated, not drawn":
+    the facts had their own, looser idea of where an SVG starts."""
+    answer = "The reply begins with <svg and ends with </svg>."
+    extraction = extract_svg(answer)
+    assert extraction.note == "no SVG in the answer" and not extraction.started
+    facts = picture_facts(answer, extraction, None, None, None)
+    assert (facts["not_svg"], facts["truncated"]) == (True, False)
+    cut = extract_svg('Here: <svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0')
+    assert cut.started and picture_facts("", cut, None, None, None)["not_svg"] is False

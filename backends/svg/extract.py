@@ -54,6 +54,9 @@ class SvgExtraction:
     """True when ``svg`` was closed up from an SVG the answer never finished."""
     note: str
     """One plain sentence for people, e.g. "no SVG in the answer"."""
+    started: bool = False
+    """An SVG began in the answer, drawable or not (its first tag cut off); ``<svg``
+    in prose or inline code is no start (the rules that find the SVG decide)."""
 
 
 def _is_inline_code(text: str, pos: int) -> bool:
@@ -129,6 +132,10 @@ def _best_unclosed(unclosed: list[int], text: str) -> int:
     return unclosed[0]
 
 
+UNDRAWABLE_NOTE = "the SVG is unfinished: its first tag is cut off"
+"""The note of an SVG that began but cannot be drawn, even closed up."""
+
+
 def extract_svg(answer: str) -> SvgExtraction:
     """Pick the SVG to draw from a finished answer.
 
@@ -157,14 +164,14 @@ def extract_svg(answer: str) -> SvgExtraction:
         note = "found 1 SVG" if count == 1 else f"found {count} SVGs; using the last one"
         if any(pos > start for pos in unclosed):
             note += "; an unfinished SVG after it was ignored"
-        return SvgExtraction(answer[start:end], count, False, note)
+        return SvgExtraction(answer[start:end], count, False, note, started=True)
     if unclosed:
         closed = _close_from(answer, _best_unclosed(unclosed, answer))
         if closed is not None:
             return SvgExtraction(
-                closed, 0, True, "the SVG is unfinished (no closing </svg>); closed it up"
+                closed, 0, True, "the SVG is unfinished (no closing </svg>); closed it up", True
             )
-        return SvgExtraction(None, 0, False, "the SVG is unfinished: its first tag is cut off")
+        return SvgExtraction(None, 0, False, UNDRAWABLE_NOTE, started=True)
     return SvgExtraction(None, 0, False, "no SVG in the answer")
 
 

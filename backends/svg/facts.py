@@ -81,9 +81,6 @@ FACT_KEYS = (
 # or a start tag (counted).
 _MARKUP_START = re.compile(r"<(?:(!--)|(!\[CDATA\[)|(\?)|(!)|(/)|[A-Za-z_])")
 _SKIP_TO = {1: "-->", 2: "]]>", 3: "?>", 4: ">"}
-# An `<svg` tag start in the answer (not `<svgfoo`, not inline code in prose),
-# complete or cut off at the very end.
-_SVG_START = re.compile(r"(?<!`)<svg(?=[\s/>]|\Z)", re.IGNORECASE)
 
 
 def count_elements(svg: str) -> int:
@@ -148,7 +145,7 @@ def picture_facts(
     svg = extraction.svg
     has_svg = svg is not None
     # An SVG whose first tag was cut off cannot be drawn, but it is an SVG.
-    started = has_svg or _SVG_START.search(answer) is not None
+    started = extraction.started
     if png is None:
         ink = None
     elif ink is not None:
