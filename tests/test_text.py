@@ -57,3 +57,14 @@ def test_one_decode_rate_for_every_backend_that_gives_none() -> None:
     assert decode_rate(11, 2.0) == 5.0, "the first token's time is the prompt's"
     assert decode_rate(1, 2.0) is None
     assert decode_rate(500, 0.001) is None, "all at once: nothing to measure"
+
+
+def test_a_parameter_count_reads_the_same_in_every_header() -> None:
+    """Four formatters: a spawned model's header, an attached server's, the settings
+    screen and the plan's facts put 800K as "1M" in one and "800K" in another."""
+    from pelican_tui.backends.llama.gguf_info import format_params
+    from pelican_tui.backends.openai_compat.server_kinds import ModelFacts
+
+    for count, words in ((34_660_000_000, "34.7B"), (4_200_000, "4.2M"), (800_000, "800K")):
+        assert format_params(count) == words
+        assert ModelFacts(total_params=count).bits() == [words]

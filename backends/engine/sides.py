@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from pelican_tui.backends.anthropic_backend import ClaudeBackend
 from pelican_tui.backends.engine.choices import CLAUDE, LOCAL, REMOTE, PaneChoice, PaneHeader
 from pelican_tui.backends.engine.choices import thinking_word as _thinking_word
+from pelican_tui.backends.llama.gguf_info import format_params
 from pelican_tui.backends.llama.local_model import LocalPlan, answer_token_limit, server_config
 from pelican_tui.backends.llama.process import LlamaServer, ServerStatus, StatusCallback
 from pelican_tui.backends.openai_compat.backend import OpenAICompatibleBackend
@@ -36,11 +37,6 @@ from pelican_tui.backends.settings import LocalSettings, Settings
 if TYPE_CHECKING:
     from pelican_tui.backends.llama.gguf_info import GGUFInfo
     from pelican_tui.backends.store.records import BackendKind
-
-
-def params_text(count: int) -> str:
-    """A parameter count as people write it: ``34.7B``, ``135M``."""
-    return f"{count / 1e9:.1f}B" if count >= 1e9 else f"{count / 1e6:.0f}M"
 
 
 def gguf_facts(info: GGUFInfo) -> dict[str, Any]:
@@ -312,9 +308,9 @@ class LocalSide(Side):
         bits: list[str] = []
         info = self.plan.info
         if info is not None:
-            bits.append(params_text(info.total_params))
+            bits.append(format_params(info.total_params))
             if info.expert_count:
-                bits.append(f"{params_text(info.active_params)} active")
+                bits.append(f"{format_params(info.active_params)} active")
             bits.append(info.quantization)
         bits += [f"ctx {self.settings.local.context}", _thinking_word(choice.thinking)]
         return PaneHeader(
@@ -688,5 +684,4 @@ __all__ = [
     "Side",
     "gguf_facts",
     "make_local_backend",
-    "params_text",
 ]

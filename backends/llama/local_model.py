@@ -25,6 +25,7 @@ from pelican_tui.backends.llama.gguf_info import (
     GGUFInfo,
     check_fit,
     estimate_memory,
+    format_params,
     read_gguf_info,
 )
 from pelican_tui.backends.secrets import url_without_credentials
@@ -70,9 +71,9 @@ class LocalPlan:
         if self.info is not None:
             info = self.info
             facts["arch"] = info.architecture
-            facts["params"] = _params(info.total_params)
+            facts["params"] = format_params(info.total_params)
             if info.expert_count:
-                facts["active"] = _params(info.active_params)
+                facts["active"] = format_params(info.active_params)
                 facts["experts"] = f"{info.expert_used_count}/{info.expert_count}"
             facts["quant"] = info.quantization
             facts["file"] = info.path.name
@@ -84,12 +85,6 @@ class LocalPlan:
         if self.url:
             facts["url"] = url_without_credentials(self.url)
         return facts
-
-
-def _params(count: int) -> str:
-    if count >= 1e9:
-        return f"{count / 1e9:.1f}B"
-    return f"{count / 1e6:.0f}M"
 
 
 def resolve_model_path(local: LocalSettings) -> tuple[Path | None, bool]:

@@ -29,6 +29,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from pelican_tui.backends.llama.gguf_info import format_params
 from pelican_tui.backends.text import one_line
 
 if TYPE_CHECKING:  # imported where a request is made: the first frame does not wait for it
@@ -97,8 +98,7 @@ class ModelFacts:
         if self.params_text:
             out.append(self.params_text)
         elif self.total_params:
-            count = self.total_params
-            out.append(f"{count / 1e9:.1f}B" if count >= 1e9 else f"{count / 1e6:.0f}M")
+            out.append(format_params(self.total_params))
         if self.quant:
             out.append(self.quant)
         if self.context or self.trained_ctx:
