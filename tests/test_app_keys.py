@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from _app_support import header_read, make_app, wait_for
+from _dialect_servers import OllamaServer
 from textual.pilot import Pilot
 from textual.widgets import Input
 
@@ -81,6 +82,28 @@ async def test_claude_thinking_and_effort_keys(monkeypatch: pytest.MonkeyPatch) 
         assert app.choices["right"].effort == request.effort
         facts = str(app.pane("right").query_one(".facts").text)  # type: ignore[attr-defined]
         assert request.thinking or "thinking off" in facts
+
+
+async def test_a_remote_panes_effort_steps_from_its_own_default() -> None:
+    """`e` started every side from claude.effort: with it "medium", a remote model with
+    levels (sent "high" by default) went to "high" again, and nothing changed."""
+    with OllamaServer(model="gpt-oss:20b", levels=("low", "medium", "high")) as server:
+        app = make_app(overrides={"remote": {"url": server.url}, "claude": {"effort": "medium"}})
+        async with app.run_test(size=(160, 48)) as pilot:
+            for _ in range(4):
+                if app.choices["left"].side == "remote":
+                    break
+                await pilot.press("b")
+            choice = app.choices["left"]
+            assert choice.side == "remote"
+            side = app.engine.sides["remote"]
+            await side.check()
+            assert side.backend.capabilities.supports_effort
+            before = app.engine.request(choice, app.prompt)
+            await pilot.press("e")
+            after = app.engine.request(app.choices["left"], app.prompt)
+    assert before is not None and after is not None
+    assert (before.effort, after.effort) == ("high", "xhigh")
 
 
 async def test_backend_cycle_and_pane_switch() -> None:

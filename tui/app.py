@@ -992,7 +992,7 @@ class PelicanApp(Voting):
             if side is None or not side.backend.capabilities.supports_effort:
                 continue
             choice = self.choices[slot]
-            current = choice.effort or self.settings.claude.effort
+            current = side.effort(choice)
             effort = EFFORTS[(EFFORTS.index(current) + 1) % len(EFFORTS)]
             self._choose(slot, replace(choice, effort=effort))
             changed.append(f"{side.label} effort: {effort}")

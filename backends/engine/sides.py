@@ -177,6 +177,11 @@ class Side:
         """A status-bar segment for sides without a server process ("claude: ready")."""
         return None
 
+    def effort(self, choice: PaneChoice) -> Effort:
+        """The effort a run of ``choice`` asks: the pane's, else the side's default
+        (the request's; Claude's is ``claude.effort``)."""
+        return choice.effort or GenerationRequest().effort
+
     def turn_reason(self, holder: Side | None) -> str:
         """Why a run of this side waits while ``holder``'s run (None: unknown) has the
         turn (see :attr:`turn_key`)."""
