@@ -241,3 +241,18 @@ def test_a_private_prompt_typed_by_hand_is_still_private(
         ("b", "true", ""),
     ]
     assert SECRET_PROMPT not in votes.read_text(encoding="utf-8") + out
+
+
+def test_the_votes_file_joins_the_ratings_file(
+    filled: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """votes.csv named each configuration by its label where ratings.csv has its key,
+    so the two files could not be joined."""
+    ratings, votes = tmp_path / "r.csv", tmp_path / "v.csv"
+    assert _main(capsys, "--csv", str(ratings), "--votes", str(votes))[0] == 0
+    labels = {row["configuration"]: row["label"] for row in csv.DictReader(ratings.open())}
+    table = list(csv.DictReader(votes.open(encoding="utf-8")))
+    assert list(table[0])[6:10] == ["configuration_a", "label_a", "configuration_b", "label_b"]
+    for row in table:
+        for side in ("a", "b"):
+            assert labels[row[f"configuration_{side}"]] == row[f"label_{side}"], row

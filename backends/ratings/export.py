@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -40,25 +40,15 @@ RATING_COLUMNS = (
     "both_bad",
     "ranked",
 )
-VOTE_COLUMNS = (
-    "id",
-    "created_at",
-    "prompt",
-    "private",
-    "run_a",
-    "run_b",
-    "configuration_a",
-    "configuration_b",
-    "winner",
-    "blind",
-    "judge",
-    "reason",
-)
+VOTES_FORMAT_VERSION = 2
+"""2: ``configuration_a``/``_b`` are the keys ratings.csv's ``configuration`` has (1:
+they were the labels, now ``label_a``/``_b``), so the two files join."""
 
 
 @dataclass(frozen=True, slots=True)
 class VoteRecord:
-    """One vote as exported: the runs' configurations (labels), the prompt unless private."""
+    """One vote as exported (its fields are the columns, in order): the runs'
+    configurations, the prompt unless private."""
 
     id: int
     created_at: datetime
@@ -68,7 +58,10 @@ class VoteRecord:
     run_a: int
     run_b: int
     configuration_a: str
+    """Run A's configuration key, as in the ratings' ``configuration`` column."""
+    label_a: str
     configuration_b: str
+    label_b: str
     winner: str
     blind: bool
     judge: str | None
@@ -149,8 +142,10 @@ def vote_records(
                 private=private,
                 run_a=vote.run_a,
                 run_b=vote.run_b,
-                configuration_a=scrub_text(configuration_of(a).label),
-                configuration_b=scrub_text(configuration_of(b).label),
+                configuration_a=scrub_text(configuration_of(a).key),
+                label_a=scrub_text(configuration_of(a).label),
+                configuration_b=scrub_text(configuration_of(b).key),
+                label_b=scrub_text(configuration_of(b).label),
                 winner=vote.winner,
                 blind=vote.blind,
                 judge=None if vote.judge is None else scrub_text(vote.judge),
@@ -160,28 +155,20 @@ def vote_records(
     return out
 
 
+VOTE_COLUMNS = tuple(column.name for column in fields(VoteRecord))
+
+
 def _vote_dict(record: VoteRecord) -> dict[str, Any]:
-    return {
-        "id": record.id,
-        "created_at": record.created_at.astimezone(UTC).isoformat(timespec="seconds"),
-        "prompt": record.prompt,
-        "private": record.private,
-        "run_a": record.run_a,
-        "run_b": record.run_b,
-        "configuration_a": record.configuration_a,
-        "configuration_b": record.configuration_b,
-        "winner": record.winner,
-        "blind": record.blind,
-        "judge": record.judge,
-        "reason": record.reason,
-    }
+    row = {name: getattr(record, name) for name in VOTE_COLUMNS}
+    row["created_at"] = record.created_at.astimezone(UTC).isoformat(timespec="seconds")
+    return row
 
 
 def votes_to_json(records: Sequence[VoteRecord]) -> dict[str, Any]:
     """The votes for machines (keys of each: :data:`VOTE_COLUMNS`)."""
     return {
         "format": VOTES_FORMAT,
-        "format_version": FORMAT_VERSION,
+        "format_version": VOTES_FORMAT_VERSION,
         "votes": [_vote_dict(record) for record in records],
     }
 
