@@ -435,11 +435,15 @@ async def test_a_pane_run_on_another_prompt_starts_a_session_of_its_own() -> Non
         await pilot.press("2")
         assert await wait_for(pilot, lambda: right.state == "finished", 60), right.stats_line()
         second = app.session_id
-        before = app.pane_runs["left"]
+        # The left pane's run is of the first session: no vote pairs it with this one
+        # (a vote between a pelican and a heron counted in the leaderboard).
+        assert set(app.pane_runs) == {"right"}, app.pane_runs
+        await pilot.press("minus")  # "both bad" of one picture: nothing to store
+        assert any("Both bad compares two pictures" in n for n in _notes(app)), _notes(app)
         await pilot.press("1")  # the same prompt again: it joins
 
         def ran_again() -> bool:
-            return app.pane_runs["left"] != before and left.state == "finished"
+            return "left" in app.pane_runs and left.state == "finished"
 
         assert await wait_for(pilot, ran_again, 60), left.stats_line()
         assert app.session_id == second
@@ -447,6 +451,7 @@ async def test_a_pane_run_on_another_prompt_starts_a_session_of_its_own() -> Non
     with SessionStore.open(locations.sessions_db()) as store:
         assert [r.slot for r in store.get_session(first).runs] == ["left"]
         heron = store.get_session(second)
+        assert store.votes() == [], "no vote was stored"
     assert heron.prompt == "Generate an SVG of a heron."
     assert [r.slot for r in heron.runs] == ["right", "left"]
 

@@ -689,6 +689,7 @@ class PelicanApp(Voting):
         if self.engine.running(slot) or session_id is None or self.prompt != self._session_prompt:
             self.engine.cancel(slot)
             session_id = None
+            self.pane_runs = {}  # the other pane's run is of another session: no pair
         self._compare({slot: self.choices[slot]}, session_id=session_id)
 
     def _compare(

@@ -339,6 +339,9 @@ class Voting(App[None]):
         if pair is not None and pair in self._voted:
             self.notify(f"Already voted on these two pictures: {self._voted[pair]}.", timeout=4)
             return
+        if pair is None and verdict not in SESSION_VERDICT:
+            self.notify("Both bad compares two pictures: run the other pane too.", timeout=4)
+            return
         try:
             store = await self.engine.store()
             if left is not None and right is not None:  # the session's verdict as well
