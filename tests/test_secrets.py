@@ -348,3 +348,19 @@ def test_ordinary_data_is_left_alone() -> None:
         "task-specific-finetune-name-abcdefghijklmnop": "kept",
     }
     assert scrub_secrets(data) == data
+
+
+def test_a_live_preview_draws_the_svg_as_it_will_be_stored(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The app previewed the answer's SVG unscrubbed: a key the stored picture hides
+    was drawn on screen while the answer streamed."""
+    from pelican_tui.backends.engine.run import preview_svg
+
+    key = "sk-ant-api03-" + "P" * 40
+    monkeypatch.setenv("ANTHROPIC_API_KEY", key)
+    answer = f'Here: <svg xmlns="http://www.w3.org/2000/svg"><text>{key}</text><circle r="4"'
+    shown = preview_svg(answer)
+    assert shown is not None and shown.endswith("</svg>")
+    assert key not in shown and f"<text>{REDACTED}</text>" in shown
+    assert preview_svg("no picture yet") is None

@@ -37,7 +37,6 @@ from pelican_tui.backends.protocol import EFFORTS, BackendStatus
 from pelican_tui.backends.resources import ResourceSample
 from pelican_tui.backends.secrets import scrub_secrets, url_without_credentials
 from pelican_tui.backends.settings import LocalSettings, Settings
-from pelican_tui.backends.svg.extract import close_partial_svg
 from pelican_tui.commands import PelicanCommands
 from pelican_tui.messages import KeyRow, ResourceTick, ServerStatusChanged
 from pelican_tui.voting import Voting
@@ -870,7 +869,9 @@ class PelicanApp(Voting):
         if not pace.due(now):
             return
         pace.started(now)
-        svg = close_partial_svg(acc.answer_text)
+        from pelican_tui.backends.engine.run import preview_svg  # loaded by then
+
+        svg = preview_svg(acc.answer_text)
         self._last_preview[slot] = (now, version, svg if svg is not None else last_svg)
         if svg is None or svg == last_svg:  # only new markup is drawn
             return

@@ -43,7 +43,7 @@ from pelican_tui.backends.protocol import GenerationRequest
 from pelican_tui.backends.secrets import scrub_text
 from pelican_tui.backends.store.records import FinalStatus, Slot
 from pelican_tui.backends.store.sessions import SessionStore
-from pelican_tui.backends.svg.extract import extract_svg
+from pelican_tui.backends.svg.extract import close_partial_svg, extract_svg
 from pelican_tui.backends.svg.facts import picture_facts
 from pelican_tui.backends.text import one_line
 
@@ -166,6 +166,13 @@ class _Recorder:
         except Exception as error:  # the store must never stop a run
             self.problem = self.problem or f"the session store failed: {error}"
             return None
+
+
+def preview_svg(answer: str) -> str | None:
+    """What a live preview draws of an answer still streaming: its SVG so far, closed
+    up, with secrets replaced as in the stored picture (None: no SVG has begun)."""
+    svg = close_partial_svg(answer)
+    return None if svg is None else scrub_text(svg)
 
 
 @dataclass(frozen=True, slots=True)
