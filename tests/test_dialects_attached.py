@@ -225,6 +225,32 @@ async def test_a_servers_words_cannot_act_on_the_terminal() -> None:
     assert not any(ord(c) < 32 for c in header.title + header.facts + note)
 
 
+async def test_a_reopened_run_says_how_it_ran_as_the_leaderboard_does() -> None:
+    """LM Studio thought although asked not to: the reopened pane said "thinking off"
+    and named the run by its backend kind ("2 openai · …")."""
+    with LmStudioServer() as server:
+        settings = {"local": {"url": server.url}}
+        engine = ComparisonEngine(load_settings(settings), Prepared(None, None))
+        try:
+            outcome = await engine.run_comparison("Draw a pelican.", ON_OFF, lambda _: None)
+        finally:
+            await engine.close()
+        assert outcome.session_id is not None
+        app = make_app(overrides=settings)
+        async with app.run_test(size=(160, 48)) as pilot:
+            assert await header_read(pilot)  # then the app checks the server
+            bar = app.query_one(StatusBar)
+            assert await wait_for(pilot, lambda: "checking" not in bar.server_note, 15)
+            app.load_session(outcome.session_id)
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            right = app.pane("right")
+            title, stats = str(right.border_title), right.stats_line()
+    assert title.startswith("2 qwen3.6-35b-a3b") and "thinking on" in title, title
+    assert "openai" not in title
+    assert "think on" in stats or "thinking" not in stats, stats
+
+
 async def test_a_panes_effort_reaches_a_model_with_thinking_levels() -> None:
     """Ollama's gpt-oss takes levels: the pane's effort (``e``) is the level sent."""
     with OllamaServer(model="gpt-oss:20b", levels=("low", "medium", "high")) as server:

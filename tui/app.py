@@ -1232,6 +1232,8 @@ class PelicanApp(Voting):
     @work(exclusive=True, group="load", exit_on_error=False, name="open session")
     async def load_session(self, session_id: int, rerun: bool = False) -> None:
         from pelican_tui.backends.engine.record import finished_from_record
+        from pelican_tui.backends.export.facts import UNFINISHED_WORDS
+        from pelican_tui.backends.ratings.configuration import configuration_of, thinking_ran
 
         store = await self.engine.store()
         session = await asyncio.to_thread(store.get_session, session_id)
@@ -1257,15 +1259,15 @@ class PelicanApp(Voting):
                 pane.feed(finished_from_record(run.timings, run.usage))
             elif run.failure_reason:
                 pane.feed(Failed(run.failure_reason))
-            thinking = run.settings.get("thinking")
-            if isinstance(thinking, bool):  # as it ran, not as the pane is set now
-                pane.shown_thinking = thinking
+            # As it ran (the ratings' rule: a server may ignore the switch), not as the
+            # pane is set now; named as the gallery and the leaderboard name it.
+            pane.shown_thinking = thinking_ran(run.settings)
             pane.end(run.status if run.status in ("finished", "failed", "cancelled") else "failed")
             number = "1" if slot == "left" else "2"
-            think = f"thinking {'on' if pane.shown_thinking else 'off'}"
+            how = UNFINISHED_WORDS.get(run.status, "") if run.status != "failed" else ""
             pane.describe(
-                f"{number} {run.backend} · {run.model_id} (session #{session.id})",
-                f"stored run · {think} · r runs the panes as set now",
+                f"{number} {configuration_of(run).label} (session #{session.id})",
+                " · ".join(filter(None, ("stored run", how, "r runs the panes as set now"))),
             )
         self.notify(f"Opened session #{session.id}.", timeout=3)
 
