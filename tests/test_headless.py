@@ -565,12 +565,28 @@ def test_url_attaches_to_a_running_server(
     assert running_server.api_key not in out + err + card
 
 
+@dataclass
+class BasicAuthServer(VllmServer):
+    """A vLLM behind a proxy that wants basic auth on every request (401 without)."""
+
+    credentials: str = ""
+
+    async def answer(
+        self, request: Recorded, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        expected = "Basic " + base64.b64encode(self.credentials.encode()).decode()
+        if request.headers.get("authorization") != expected:
+            return await send_json(writer, 401, {"error": {"message": "authentication needed"}})
+        return await super().answer(request, reader, writer)
+
+
 def test_a_password_in_the_url_is_used_but_never_shown_or_stored(tmp_path: Path) -> None:
     """``http://user:password@host`` reaches a server behind basic auth: the password is
-    sent, and is in none of what was printed, stored or exported."""
+    sent with every request (the probe's were sent without it: 401, "wrong or missing
+    API key"), and is in none of what was printed, stored or exported."""
     out_dir = tmp_path / "out"
     password = "pw-in-the-url"
-    with VllmServer() as server:
+    with BasicAuthServer(credentials=f"bob:{password}") as server:
         url = server.url.replace("://", f"://bob:{password}@")
         code, out, err = run(
             "--url", url, "--no-claude", "--thinking", "off", "--out", str(out_dir)

@@ -81,6 +81,9 @@ class OpenAICompatibleBackend:
         self.name = name
         self.server = server
         self._base_url = normalize_base_url(base_url) if base_url else None
+        self._given_url = base_url.strip() if base_url else None
+        """As given: a user and password in it reach the server (basic auth) on every
+        request, the probe's included; never shown (:attr:`_display_url` is)."""
         self._display_url = url_without_credentials(base_url) if base_url else None
         self._api_key = api_key
         if api_key:  # whichever variable it came from (``remote.api_key_env``), never shown
@@ -192,7 +195,7 @@ class OpenAICompatibleBackend:
         if self.server is not None:
             return self.status()
         check = await check_server(
-            self._display_url or "",
+            self._given_url or "",
             self._api_key,
             model=self._configured_model,
             api_key_env=self._api_key_env,
