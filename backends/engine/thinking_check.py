@@ -18,8 +18,9 @@ What is recorded (the run's ``settings``, read by exports and ratings):
 
 - ``thinking_switch_ignored``: true / false / null (nothing arrived to judge
   by, or no switch was sent);
-- ``thinking_ran``: whether the run thought, as far as can be told (what was
-  asked, unless the server did otherwise); ratings rate this, not the ask;
+- ``thinking_ran``: whether the run thought, as far as can be told: reasoning
+  arrived (or, with nothing at all arrived, what was asked); ratings rate this,
+  not the ask;
 - ``thinking_check``: one sentence saying what was asked and what arrived.
 
 A session with an ignored switch gets `` · thinking switch ignored`` in its
@@ -52,7 +53,7 @@ class ThinkingCheck:
     no switch was sent."""
     note: str
     ran: bool
-    """Whether the run thought: ``asked``, unless the server did otherwise."""
+    """Whether the run thought: reasoning arrived (``asked`` when nothing did)."""
 
     @property
     def warning(self) -> str | None:
@@ -105,7 +106,7 @@ def check_thinking(
             else "the model may not think"
         )
         note = f"thinking was asked on; no reasoning arrived ({why})"
-        return ThinkingCheck(asked, 0, False, note, asked)
+        return ThinkingCheck(asked, 0, False, note, False)  # it did not think
     if asked:
         note = "thinking was asked on, and reasoning arrived"
         return ThinkingCheck(asked, reasoning, False, note, asked)
