@@ -172,9 +172,7 @@ async def test_opened_session_shows_its_numbers() -> None:
     with SessionStore.open(locations.sessions_db()) as store:
         [run] = store.get_session(session_id).runs
     assert run.usage["stop_reason"] == "length"
-    assert run.svg_note is not None and run.svg_note.endswith(
-        "; the answer reached its limit of 40 tokens"
-    )
+    assert run.svg_note is not None and run.svg_note.startswith("cut at the 40-token limit: ")
 
 
 @pytest.mark.parametrize("mode", ["halfcell", "sixel"])

@@ -146,11 +146,11 @@ def check_svg_record(run: Run) -> None:
     found = extract_svg(run.answer)
     assert run.svg == found.svg
     assert run.svg_note is not None
-    # "found 1 SVG" (or "closed it up"), then why an SVG is unfinished or missing when
-    # the answer was cut by its token limit, then "; <why>" only when rendering failed.
+    # Why an SVG is unfinished or missing when the answer was cut by its token limit,
+    # "found 1 SVG" (or "closed it up"), then "; <why>" only when rendering failed.
     expected = found.note
     if (found.partial or found.svg is None) and run.usage.get("stop_reason") == "length":
-        expected += f"; the answer reached its limit of {run.settings['max_tokens']} tokens"
+        expected = f"cut at the {run.settings['max_tokens']}-token limit: {expected}"
     if found.svg is None:
         assert run.svg_note == expected and run.png is None
         return

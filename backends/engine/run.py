@@ -330,7 +330,8 @@ async def _execute(spec: RunSpec, ctx: RunContext) -> RunResult:
     )
     svg_note = extraction.note
     if (extraction.partial or extraction.svg is None) and acc.finished_at_token_limit:
-        svg_note += f"; the answer reached its limit of {spec.request.max_tokens} tokens"
+        # The cause first: a pane shows the note's beginning on one line.
+        svg_note = f"cut at the {spec.request.max_tokens}-token limit: {svg_note}"
     if render_problem:
         svg_note = f"{svg_note}; {render_problem}" if svg_note else render_problem
     if run_id is not None:
