@@ -24,7 +24,14 @@ from _dialect_servers import LoopbackServer, Recorded, send_json
 from _server_support import tiny_model
 
 from pelican_tui.backends.engine.sides import make_local_backend
-from pelican_tui.backends.events import Failed, Finished, GenerationEvent, TextDelta, Waiting
+from pelican_tui.backends.events import (
+    Failed,
+    Finished,
+    GenerationEvent,
+    TextDelta,
+    ThinkingDelta,
+    Waiting,
+)
 from pelican_tui.backends.llama.local_model import plan_local
 from pelican_tui.backends.llama.process import LlamaServer, free_port
 from pelican_tui.backends.openai_compat.backend import OpenAICompatibleBackend
@@ -537,10 +544,6 @@ ODD_ANSWERS: dict[str, tuple[int, str, bytes, str, str | None]] = {
     "no message": (400, JSON, b'{"error": {"code": 42}}', " answered 400", None),
     "429": (429, JSON, b'{"error": {"message": "slow"}}', " answered 429: slow", "wait"),
     "404 text": (404, "text/plain", b"404 page not found", " answered 404", "API root"),
-    "not streamed": (
-        200, JSON, b'{"choices": [{"message": {"content": "<svg/>"}}]}',
-        " answered all at once, not as a stream", "streams",
-    ),
     "200 HTML": (200, "text/html", HTML, " answered with a web page, not the API", "the URL"),
     "200 error": (
         200, JSON, b'{"error": {"message": "Model qwen not found, try pulling it first"}}',
@@ -610,3 +613,27 @@ async def test_a_model_list_that_is_not_one_is_said_plainly(
     assert not check.ready
     assert check.message == f"{server.url} {message}"
     assert check.hint is not None and hint in check.hint
+
+
+async def test_an_answer_that_came_all_at_once_is_kept() -> None:
+    """A server that ignores stream: true sent the whole answer as one JSON: it was
+    dropped with "answered all at once", and the pane said the answer was empty."""
+    body = json.dumps(
+        {
+            "choices": [
+                {
+                    "message": {"content": "<svg/>", "reasoning_content": "Hmm."},
+                    "finish_reason": "length",
+                }
+            ],
+            "usage": {"prompt_tokens": 9, "completion_tokens": 3},
+        }
+    ).encode()
+    with OddServer(status=200, content_type=JSON, body=body) as server:
+        events = await asyncio.wait_for(_collect(_attached(_idle_settings(server.url, 10))), 30)
+    finished = events[-1]
+    assert isinstance(finished, Finished), events
+    assert _answer(events) == "<svg/>"
+    assert [e.text for e in events if isinstance(e, ThinkingDelta)] == ["Hmm."]
+    assert finished.stop_reason == "length" and finished.usage.output_tokens == 3
+    assert finished.timings.generation_tokens_per_s is None, "no stream: no rate to measure"

@@ -344,7 +344,7 @@ class OpenAICompatibleBackend:
         payload = dialect.payload(request, self.model)
         decoder = dialect.decoder()
         endpoint = f"{url}{dialect.chat_path}"
-        head = bytearray()  # the body's beginning: what it was, if it was no stream
+        head = bytearray()  # the body until a chunk is read: what it was, if no stream
         try:
             source = self._exchange(endpoint, payload, lambda: stream.first_token_at is not None)
             async with contextlib.aclosing(
@@ -360,8 +360,8 @@ class OpenAICompatibleBackend:
                             return
                         yield stream.started()
                         continue
-                    if len(head) < _HEAD_BYTES:
-                        head += item[: _HEAD_BYTES - len(head)]
+                    if not stream.chunks_seen and len(head) < _BODY_KEPT:
+                        head += item[: _BODY_KEPT - len(head)]
                     for event in stream.handle(dialect.chunks(decoder.feed(item))):
                         yield event
                 if not stream.over:
@@ -396,13 +396,18 @@ class OpenAICompatibleBackend:
         for event in stream.flush():
             yield event
         if not stream.done and stream.finish_reason is None:
-            if stream.first_token_at is None and not stream.chunks_seen:
+            whole = _whole_answer(bytes(head)) if not stream.chunks_seen else None
+            if whole is not None:  # answered all at once (no stream): one chunk, kept
+                for event in [*stream.handle([whole]), *stream.flush()]:
+                    yield event
+            elif not stream.chunks_seen:
                 yield _not_a_stream(who, bytes(head))
                 return
-            yield events.Failed(
-                f"{who} ended the answer before it was complete", hint=self._lost_hint()
-            )
-            return
+            else:
+                yield events.Failed(
+                    f"{who} ended the answer before it was complete", hint=self._lost_hint()
+                )
+                return
         yield stream.finished()
 
 
@@ -565,8 +570,29 @@ def _reasoning_tokens(usage: dict[str, Any]) -> int | None:
     return count if isinstance(count, int) and count > 0 else None
 
 
-_HEAD_BYTES = 4096
-"""How much of a body is kept to say what it was when it was no stream."""
+_BODY_KEPT = 1 << 20
+"""How much of a body is kept until its first chunk: all of an answer that came at
+once (no stream), or enough to say what it was."""
+
+
+def _whole_answer(body: bytes) -> dict[str, Any] | None:
+    """A chat completion that came all at once, as one streamed chunk would carry it
+    (its message as the delta), or None when the body is not one."""
+    try:
+        data = json.loads(body)
+        choice = data["choices"][0]
+        message = choice["message"]
+        delta = {key: message.get(key) for key in ("content", "reasoning_content", "reasoning")}
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+        return None
+    if not isinstance(delta["content"], str):
+        return None
+    finish = choice.get("finish_reason") or "stop"
+    whole = {"choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+    for key in ("usage", "timings"):
+        if isinstance(data.get(key), dict):
+            whole[key] = data[key]
+    return whole
 
 
 def _not_a_stream(who: str, head: bytes) -> events.Failed:
@@ -579,11 +605,6 @@ def _not_a_stream(who: str, head: bytes) -> events.Failed:
     if isinstance(body, dict) and ("error" in body or "detail" in body):
         message = error_words(body)
         return events.Failed(f"{who} answered with an error{f': {message}' if message else ''}")
-    if isinstance(body, dict) and "choices" in body:
-        return events.Failed(
-            f"{who} answered all at once, not as a stream",
-            hint="pelican-tui needs a server that streams (stream: true)",
-        )
     if text.startswith("<"):
         return events.Failed(
             f"{who} answered with a web page, not the API",
