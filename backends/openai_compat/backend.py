@@ -223,7 +223,7 @@ class OpenAICompatibleBackend:
 
     def _lost_hint(self) -> str:
         if self.server is None:
-            return f"check the server at {self._display_url}"
+            return "check that the server is up"  # the reason names it, with its URL
         if self.server.suspended:
             return f"{self._suspended()}, or restart"
         return RESTART_HINT

@@ -162,7 +162,7 @@ def result_line(result: RunResult) -> str:
     ttft = result.timings.get("time_to_first_token_s")
     if ttft is not None:
         parts.append(f"first token {ttft:.2f} s")
-    if result.outcome != "cancelled":
+    if result.outcome == "finished" or (result.outcome == "failed" and result.answer_chars):
         parts.append(f"SVG: {result.svg_note}" if result.svg_note else "no SVG")
     return ", ".join(parts)
 
