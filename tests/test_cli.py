@@ -155,6 +155,7 @@ async def test_doctor_contacts_an_attached_llama_server(llama: LlamaServer) -> N
     out = done.stdout
     assert "llama.cpp" in out
     assert tiny_model().name in out, "the model list names the served model"
+    assert "ok chat             a short request was answered" in out, out
     assert "local side can run" in out
     assert llama.api_key not in out + done.stderr
 
@@ -201,6 +202,9 @@ def test_doctor_names_a_few_of_many_models() -> None:
     [line] = [line for line in done.stdout.splitlines() if line.startswith("ok models ")]
     assert line.endswith("model-6, model-7, and 19992 more"), line
     assert len(line) < 200
+    # Its chat endpoint answers with the model list: doctor tries a short request.
+    assert "!! chat             the server at" in done.stdout, done.stdout
+    assert done.returncode == 1 and "local side cannot run" in done.stdout
 
 
 class _Refusing(LoopbackServer):

@@ -18,6 +18,7 @@ from pelican_tui.backends.settings import Settings
 from pelican_tui.backends.text import printable
 
 if TYPE_CHECKING:
+    from pelican_tui.backends.events import Failed
     from pelican_tui.backends.llama.gguf_info import GGUFInfo
     from pelican_tui.backends.openai_compat.backend import OpenAICompatibleBackend
 
@@ -108,7 +109,41 @@ def _check_server(label: str, url: str, backend: OpenAICompatibleBackend) -> boo
             _line("model sent", backend.model or "(none: the server's own)")
             off = backend.dialect.switch(GenerationRequest(thinking=False))
             _line("thinking off", off, None)
+            failed = asyncio.run(_short_chat(backend))
+            _line("chat", failed.reason if failed else "a short request was answered", not failed)
+            if failed is not None and failed.hint:
+                _line("", f"hint: {failed.hint}")
+            return failed is None
     return status.ready
+
+
+CHAT_CHECK_S = 60.0
+"""How long doctor waits for a server to answer its short chat request."""
+
+
+async def _short_chat(backend: OpenAICompatibleBackend) -> Failed | None:
+    """Send a server the smallest chat request (a few tokens): a listing can work
+    where chat does not (a proxy's error page, no stream, a stream of pings only).
+    None when it was answered."""
+    from pelican_tui.backends.events import Failed, Finished
+    from pelican_tui.backends.protocol import GenerationRequest
+
+    request = GenerationRequest(prompt="Say OK.", thinking=False, max_tokens=8)
+
+    async def answer() -> Failed | None:
+        async for event in backend.generate(request):
+            if isinstance(event, Failed):
+                return event
+            if isinstance(event, Finished):
+                return None
+        return Failed("the server ended without an answer")
+
+    try:
+        return await asyncio.wait_for(answer(), CHAT_CHECK_S)
+    except TimeoutError:
+        return Failed(f"no answer to a short request within {CHAT_CHECK_S:g} s")
+    finally:
+        await backend.aclose()
 
 
 def _check_attached(settings: Settings) -> bool:
