@@ -366,6 +366,19 @@ def test_run_it_again_carries_the_context_and_the_thinking_mode(
     assert (args.ctx, args.thinking, args.prompt) == (ctx, thinking, argv[3])
 
 
+def test_run_it_again_says_how_to_get_the_same_answer_limit() -> None:
+    """The card recorded "Max tokens 60" but its command could not say it."""
+    session = _session_with(
+        ("left", "local", "a.gguf", {"path": "/m/a.gguf"}, {"thinking": True, "max_tokens": 60}),
+    )
+    card = render_run_card(session, {})
+    assert "`PELICAN_LOCAL__MAX_TOKENS=60`" in card
+    usual = _session_with(
+        ("left", "local", "a.gguf", {"path": "/m/a.gguf"}, {"thinking": True, "max_tokens": 8192}),
+    )
+    assert "MAX_TOKENS" not in render_run_card(usual, {})
+
+
 def test_run_it_again_says_when_the_sides_thought_differently() -> None:
     session = _session_with(
         ("left", "local", "a.gguf", {"path": "/m/a.gguf", "context": 4096}, {"thinking": False}),

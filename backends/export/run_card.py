@@ -25,6 +25,7 @@ from pelican_tui.backends.export.facts import (
 )
 from pelican_tui.backends.export.files import RunFiles, run_basenames
 from pelican_tui.backends.export.private import withhold_private
+from pelican_tui.backends.settings import LocalSettings
 from pelican_tui.backends.store.records import Run, Session, scrub_session
 
 
@@ -137,6 +138,12 @@ def _headless_command(session: Session) -> _Rerun:
             ctx = context_size(info)
             if ctx is not None:
                 parts += ["--ctx", str(ctx)]
+        limit = local.settings.get("max_tokens")
+        if isinstance(limit, int) and limit != LocalSettings().max_tokens:
+            notes.append(  # `run` has no flag for it: the setting's variable does it
+                f"Its answers were limited to {limit} tokens: run it with "
+                f"`PELICAN_LOCAL__MAX_TOKENS={limit}` for the same limit."
+            )
     claude = next((run for run in session.runs if run.backend == "claude"), None)
     if claude is not None:
         parts += ["--claude-model", claude.model_id]
