@@ -338,7 +338,8 @@ def _shown(where: str, value: Any) -> str:
     string meant as a list of flags, ``"--api-key KEY"``, too)."""
     from pelican_tui.backends.secrets import redact_args, scrub_secrets
 
-    shown = scrub_secrets({where.rpartition(".")[2]: value})[where.rpartition(".")[2]]
+    name = where.rpartition(".")[2]  # its own name: a secret-looking one hides it whole
+    shown = scrub_secrets({name: value})[name]
     if isinstance(shown, str) and shown.split():
         shown = " ".join(redact_args(shown.split()))
     return repr(shown)

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -273,7 +272,7 @@ async def _execute(spec: RunSpec, ctx: RunContext) -> RunResult:
 
     def emit(event: GenerationEvent) -> None:
         if isinstance(event, Failed):  # a server's error text may quote a key, or be odd
-            event = dataclasses.replace(
+            event = replace(
                 event,
                 reason=one_line(scrub_text(event.reason)),
                 hint=None if event.hint is None else one_line(scrub_text(event.hint)),

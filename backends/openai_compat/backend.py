@@ -396,18 +396,18 @@ class OpenAICompatibleBackend:
         for event in stream.flush():
             yield event
         if not stream.done and stream.finish_reason is None:
-            whole = _whole_answer(bytes(head)) if not stream.chunks_seen else None
-            if whole is not None:  # answered all at once (no stream): one chunk, kept
-                for event in [*stream.handle([whole]), *stream.flush()]:
-                    yield event
-            elif not stream.chunks_seen:
-                yield _not_a_stream(who, bytes(head))
-                return
-            else:
+            if stream.chunks_seen:
                 yield events.Failed(
                     f"{who} ended the answer before it was complete", hint=self._lost_hint()
                 )
                 return
+            whole = _whole_answer(bytes(head))
+            if whole is None:
+                yield _not_a_stream(who, bytes(head))
+                return
+            # Answered all at once (no stream): the answer as one chunk, kept.
+            for event in [*stream.handle([whole]), *stream.flush()]:
+                yield event
         yield stream.finished()
 
 
@@ -620,10 +620,11 @@ def _not_a_stream(who: str, head: bytes) -> events.Failed:
 
 def _keep_alive(item: object) -> bool:
     """Body bytes that are SSE comments alone (``: ping``, blank lines): a server
-    keeping the connection open, not an answer coming in."""
-    return isinstance(item, bytes) and all(
-        not line.strip() or line.startswith(b":") for line in item.splitlines()
-    )
+    keeping the connection open, not an answer coming in. Called for every read of
+    a stream: a read that starts with anything but a comment is answered at once."""
+    if not isinstance(item, bytes) or not item.lstrip().startswith(b":"):
+        return isinstance(item, bytes) and not item.strip()
+    return all(not line.strip() or line.startswith(b":") for line in item.splitlines())
 
 
 def _http_failure(who: str, status: int, body: str) -> events.Failed:
