@@ -46,6 +46,7 @@ from pelican_tui.backends.openai_compat.probe import (
     auth_headers,
     check_server,
     error_words,
+    is_web_page,
     normalize_base_url,
 )
 from pelican_tui.backends.openai_compat.think_tags import ThinkTags
@@ -605,7 +606,7 @@ def _not_a_stream(who: str, head: bytes) -> events.Failed:
     if isinstance(body, dict) and ("error" in body or "detail" in body):
         message = error_words(body)
         return events.Failed(f"{who} answered with an error{f': {message}' if message else ''}")
-    if text.startswith("<"):
+    if is_web_page(text):
         return events.Failed(
             f"{who} answered with a web page, not the API",
             hint="check the URL: a proxy, a login page or another web server answered",
@@ -641,7 +642,7 @@ def _http_failure(who: str, status: int, body: str) -> events.Failed:
     if status in (401, 403):
         return events.Failed(f"{who} rejected the API key ({status})")
     said = f": {message}" if message else ""
-    if message is None and body.lstrip().startswith("<"):
+    if message is None and is_web_page(body):
         said = " with a web page, not an API error (a proxy or another web server?)"
     hints = {
         404: "check that the URL points at the server's API root (without /v1)",

@@ -121,6 +121,12 @@ def error_words(body: Any) -> str | None:
     return shorten(error, 200) or None if isinstance(error, str) else None
 
 
+def is_web_page(body: str) -> bool:
+    """Whether a body is markup (HTML: a proxy's, a login page's, another web
+    server's), not an API's answer."""
+    return body.lstrip().startswith("<")
+
+
 def _model_ids(listing: Any) -> tuple[str, ...]:
     """The model ids of a ``/v1/models`` body, in its order."""
     return tuple(one_line(entry["id"]) for entry in listing_entries(listing))
@@ -193,7 +199,7 @@ async def check_server(
     models = _model_ids(listing_body)
     chosen = model or (models[0] if models else None)
     if chosen is None and code == 404 and kind.name != LLAMA_CPP:
-        page = ", a web page" if listing.text.lstrip().startswith("<") else ""
+        page = ", a web page" if is_web_page(listing.text) else ""
         return _not_ready(
             url,
             f"has no model list (404 for GET /v1/models{page})",
