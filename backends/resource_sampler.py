@@ -26,11 +26,11 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import SplitResult, urlsplit
 
 import psutil
 
 from pelican_tui.backends.resources import ResourceSample
+from pelican_tui.backends.urls import split_url
 
 REMOTE_NOTE = "remote, memory not visible"
 LISTENER_RETRY_S = 10.0
@@ -68,14 +68,10 @@ def _here(ips: set[str]) -> bool:
     return any(ipaddress.ip_address(ip).is_loopback or ip in local for ip in ips)
 
 
-def _split(url: str) -> SplitResult:
-    return urlsplit(url if "://" in url else f"http://{url}")
-
-
 def on_this_machine(url: str) -> bool:
     """Whether ``url``'s server runs on this machine: its host is a loopback address
     or one of this machine's (a name is looked up: call it off the event loop)."""
-    return _here(_resolved(_split(url).hostname or ""))
+    return _here(_resolved(split_url(url).hostname or ""))
 
 
 def find_listener(url: str) -> Listener:
@@ -83,7 +79,7 @@ def find_listener(url: str) -> Listener:
 
     Listening sockets of other users' processes show no pid unless run as
     root; then the memory is "not visible" and says why."""
-    parts = _split(url)
+    parts = split_url(url)
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:

@@ -303,10 +303,10 @@ def load_settings(overrides: dict[str, Any] | None = None) -> Settings:
 def server_url_problem(url: str) -> str | None:
     """What is wrong with a server's URL as a person typed it (``host:8080`` is fine), in
     words that do not repeat it (it may hold a password); None when nothing is."""
-    from urllib.parse import urlsplit
+    from pelican_tui.backends.urls import split_url
 
     try:
-        parts = urlsplit(url.strip() if "://" in url else f"http://{url.strip()}")
+        parts = split_url(url)
         port = parts.port
     except ValueError as error:
         if "IPv6" in str(error):

@@ -25,6 +25,7 @@ from pelican_tui.backends.secrets import url_without_credentials
 from pelican_tui.backends.text import one_line, shorten
 from pelican_tui.backends.tls import tls_context as tls_context  # the app warms it up here
 from pelican_tui.backends.tls import verify_for
+from pelican_tui.backends.urls import with_scheme
 
 if TYPE_CHECKING:
     import httpx
@@ -53,9 +54,7 @@ def normalize_base_url(url: str) -> str:
             break
     if root.endswith("/v1"):
         root = root[: -len("/v1")].rstrip("/")
-    if root and "://" not in root:
-        root = f"http://{root}"
-    return root
+    return with_scheme(root)
 
 
 @dataclass(frozen=True, slots=True)
