@@ -696,9 +696,9 @@ class PelicanApp(Voting):
         choices: dict[Slot, PaneChoice],
         session_id: int | None,
         steps: list[BatchStep] | None = None,
-    ) -> None:
+    ) -> Worker[None]:
         """Run ``choices`` through the engine, step by step (one prompt, once: the
-        prompt box's)."""
+        prompt box's), in a worker of group ``comparison-N``."""
         from pelican_tui.backends.engine.batch import plan_batch
         from pelican_tui.backends.prompt_sets import NamedPrompt
 
@@ -711,10 +711,16 @@ class PelicanApp(Voting):
         if len(choices) > 1:
             self._series = number
         blind = self.blind and len(choices) > 1
+
+        async def comparison() -> None:
+            await self._comparison(number, choices, session_id, steps, blind)
+
         # Panes on one server run in turn: the waiting pane says so (no pop-up: a toast
         # shown and hidden repaints most of the screen, ~23 KB at 160x48, mid-run).
-        self.run_worker(
-            self._comparison(number, choices, session_id, steps, blind),
+        # A function, not a coroutine: a comparison cancelled before it starts (r pressed
+        # again) then leaves no coroutine that was never awaited.
+        return self.run_worker(
+            comparison,
             group=f"comparison-{number}",
             exit_on_error=False,
             name="run the comparison",
@@ -824,7 +830,11 @@ class PelicanApp(Voting):
                 pane.picture.set_png(result.png, result.svg_note)
             if result.outcome == "cancelled":
                 pane.feed(Failed("cancelled", cancelled=True))
-            pane.end(result.outcome, result.thinking_warning)
+            from pelican_tui.backends.ratings.configuration import thinking_words  # light
+
+            ran = result.thinking_ran
+            thinking = None if ran is None else thinking_words(result.spec.request.thinking, ran)
+            pane.end(result.outcome, result.thinking_warning, thinking=thinking)
             self._on_resize_layout()
             failed = {result.spec.side.key: "failed"} if result.outcome == "failed" else None
             self._update_side_notes(failed)
@@ -1233,7 +1243,10 @@ class PelicanApp(Voting):
     async def load_session(self, session_id: int, rerun: bool = False) -> None:
         from pelican_tui.backends.engine.record import finished_from_record
         from pelican_tui.backends.export.facts import UNFINISHED_WORDS
-        from pelican_tui.backends.ratings.configuration import configuration_of, thinking_ran
+        from pelican_tui.backends.ratings.configuration import (
+            configuration_of,
+            recorded_thinking_words,
+        )
 
         store = await self.engine.store()
         session = await asyncio.to_thread(store.get_session, session_id)
@@ -1261,8 +1274,8 @@ class PelicanApp(Voting):
                 pane.feed(Failed(run.failure_reason))
             # As it ran (the ratings' rule: a server may ignore the switch), not as the
             # pane is set now; named as the gallery and the leaderboard name it.
-            pane.shown_thinking = thinking_ran(run.settings)
-            pane.end(run.status if run.status in ("finished", "failed", "cancelled") else "failed")
+            status = run.status if run.status in ("finished", "failed", "cancelled") else "failed"
+            pane.end(status, thinking=recorded_thinking_words(run.settings))
             number = "1" if slot == "left" else "2"
             how = UNFINISHED_WORDS.get(run.status, "") if run.status != "failed" else ""
             pane.describe(

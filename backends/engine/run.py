@@ -99,6 +99,8 @@ class RunResult:
     """The server ignored the thinking switch, in a sentence (:mod:`.thinking_check`)."""
     failure_hint: str | None = None
     """The next step for a failed run, when its backend suggested one."""
+    thinking_ran: bool | None = None
+    """Whether it thought, as the check after it found (None: cancelled before the check)."""
 
 
 @dataclass(eq=False)
@@ -356,7 +358,7 @@ async def _execute(spec: RunSpec, ctx: RunContext) -> RunResult:
         render_problem=render_problem,
         facts=facts,
     )
-    result = replace(result, thinking_warning=thinking.warning)
+    result = replace(result, thinking_warning=thinking.warning, thinking_ran=thinking.ran)
     ctx.listener(RunEnded(spec.slot, result))
     return result
 

@@ -69,6 +69,19 @@ def thinking_ran(settings: Mapping[str, Any]) -> bool:
     return not asked if settings.get("thinking_switch_ignored") is True else asked
 
 
+def thinking_words(asked: bool, ran: bool) -> str:
+    """A run's thinking in a word: what it was asked, and what it did where that differs
+    ("on (did not)": no reasoning arrived; "off (thought)": the server ignored the switch)."""
+    if ran == asked:
+        return "on" if asked else "off"
+    return "on (did not)" if asked else "off (thought)"
+
+
+def recorded_thinking_words(settings: Mapping[str, Any]) -> str:
+    """:func:`thinking_words` for a stored run's settings."""
+    return thinking_words(bool(settings.get("thinking")), thinking_ran(settings))
+
+
 def _text(value: object) -> str:
     return value.strip() if isinstance(value, str) else ""
 

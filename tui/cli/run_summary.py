@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from pelican_tui.backends.ratings.configuration import thinking_ran
+from pelican_tui.backends.ratings.configuration import recorded_thinking_words, thinking_ran
 from pelican_tui.backends.secrets import scrub_secrets
 from pelican_tui.backends.store.records import Run, Session
 from pelican_tui.backends.text import plural, shorten
@@ -181,15 +181,6 @@ def write_summary(out_dir: Path, data: Mapping[str, Any]) -> None:
         raise
 
 
-def _thinking(settings: Mapping[str, Any]) -> str:
-    """What a run was asked, and what it did where the server did otherwise (the same
-    rule as the ratings: :func:`~pelican_tui.backends.ratings.configuration.thinking_ran`)."""
-    asked = bool(settings.get("thinking"))
-    if thinking_ran(settings) == asked:
-        return "on" if asked else "off"
-    return "on (did not)" if asked else "off (thought)"
-
-
 def summary_table(outcomes: Sequence[SessionOutcome], samples: int) -> str:
     """One row per stored run: session, sample, thinking, slot, model, status, numbers, SVG."""
     header = ("SESSION", "SAMPLE", "THINKING", "SLOT", "MODEL", "STATUS", "TOKENS", "TOK/S",
@@ -205,7 +196,7 @@ def summary_table(outcomes: Sequence[SessionOutcome], samples: int) -> str:
                 (
                     str(outcome.session_id),
                     f"{outcome.sample}/{samples}",
-                    _thinking(run.settings),
+                    recorded_thinking_words(run.settings),
                     run.slot,
                     shorten(run.model_id, 36),
                     run.status,

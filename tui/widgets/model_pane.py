@@ -86,9 +86,11 @@ class ModelPane(Vertical, KeptLines):
         self.slot = slot
         self.choice = choice
         """What the pane runs (the app sets it; the pane reads only ``thinking``)."""
-        self.shown_thinking: bool | None = None
-        """Whether the run on screen thinks, from its start (a key may change
-        :attr:`choice` for the next run meanwhile); None: no run shown yet."""
+        self.shown_thinking: str | None = None
+        """How the run on screen thinks: as asked from its start (a key may change
+        :attr:`choice` for the next run meanwhile), as it did once it has ended ("on (did
+        not)", "off (thought)": :func:`~pelican_tui.backends.ratings.configuration.thinking_words`);
+        None: no run shown yet."""
         self.image_mode = image_mode
         self.redraw_hz = redraw_hz
         """Redraws per second while running; 0: no timer of its own (the owner calls
@@ -186,7 +188,7 @@ class ModelPane(Vertical, KeptLines):
         self._thinking_box.collapsed = True
         self._opened_once = self._redrawn = False
         self.show_problem(None)
-        self.shown_thinking = self.choice.thinking
+        self.shown_thinking = "on" if self.choice.thinking else "off"  # as asked, until it ends
         self.state = "running"
         self._stats_dirty = True
         self._collapsed_once = False
@@ -239,11 +241,15 @@ class ModelPane(Vertical, KeptLines):
         if self.state == "running":
             self._preview = png
 
-    def end(self, state: str, warning: str | None = None) -> None:
+    def end(self, state: str, warning: str | None = None, *, thinking: str | None = None) -> None:
         """The run is over: draw everything one last time and stop the timer.
 
         ``warning``: what the check after the run found wrong (the server ignored
-        the thinking switch), shown where a failure would be."""
+        the thinking switch), shown where a failure would be. ``thinking``: how the run
+        thought, in the words of :func:`~pelican_tui.backends.ratings.configuration.thinking_words`
+        (None: as the pane is set)."""
+        if thinking is not None:
+            self.shown_thinking = thinking
         if self._timer is not None:
             self._timer.pause()
         self._preview = None  # the final picture is coming
@@ -317,8 +323,7 @@ class ModelPane(Vertical, KeptLines):
         state = {"running": "▶", "finished": "✓", "failed": "✗", "cancelled": "■"}.get(
             self.state, "·"
         )
-        thinks = self.choice.thinking if self.shown_thinking is None else self.shown_thinking
-        think = "think on" if thinks else "think off"
+        think = f"think {self.shown_thinking or ('on' if self.choice.thinking else 'off')}"
         if self._final is not None:
             t = self._final.timings
             u = self._final.usage
