@@ -122,7 +122,11 @@ async def test_status_bar_names_a_crash_and_the_key_that_restarts() -> None:
 async def test_pressing_run_again_mid_stream_restarts_cleanly() -> None:
     app = make_app(
         start_server=True,
-        overrides={"prompt": "Write a very long story.", "local": {"max_tokens": 60}},
+        # --ignore-eos and 300 tokens: the first run cannot end before it is superseded.
+        overrides={
+            "prompt": "Write a very long story.",
+            "local": {"max_tokens": 300, "extra_args": ["--ignore-eos"]},
+        },
     )
     async with app.run_test(size=(160, 48)) as pilot:
         assert await header_read(pilot)  # llama-server starts once the header is read
@@ -146,7 +150,10 @@ async def test_pressing_run_again_mid_stream_restarts_cleanly() -> None:
 
 @pytest.mark.slow
 async def test_opened_session_shows_its_numbers() -> None:
-    app = make_app(start_server=True, overrides={"local": {"max_tokens": 40}})
+    # --ignore-eos: the tiny model cannot stop by itself within 40 tokens; the limit cuts it.
+    app = make_app(
+        start_server=True, overrides={"local": {"max_tokens": 40, "extra_args": ["--ignore-eos"]}}
+    )
     async with app.run_test(size=(160, 48)) as pilot:
         assert await header_read(pilot)  # llama-server starts once the header is read
         server = app.server
@@ -168,6 +175,9 @@ async def test_opened_session_shows_its_numbers() -> None:
         assert after.startswith("✓ TTFT"), after
         # The same numbers as when it ran (the ceiling part depends on the cache).
         assert after.split(" · ")[:3] == before.split(" · ")[:3]
+        # Thinking as it ran, live and reopened alike: asked on, no reasoning came.
+        assert before.endswith(" · think on (did not)"), before
+        assert after.endswith(" · think on (did not)"), after
     assert " 40 tok (limit)" in before, "the tiny model rambles: cut by max_tokens"
     with SessionStore.open(locations.sessions_db()) as store:
         [run] = store.get_session(session_id).runs

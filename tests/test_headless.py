@@ -364,9 +364,7 @@ def test_full_comparison_is_stored_and_exported(
     assert "thinking on" in session.title
     [left] = session.runs_in("left")
     [right] = session.runs_in("right")
-    check_local_run(left, thinking=True)
-    assert left.svg is not None and left.svg.startswith("<svg"), left.answer
-    assert left.png is not None and left.png.startswith(PNG_MAGIC)
+    check_local_run(left, thinking=True)  # its SVG and PNG as its answer allows
 
     assert right.backend == "claude" and right.status == "finished"
     assert right.model_id == "claude-opus-4-7"
@@ -387,21 +385,18 @@ def test_full_comparison_is_stored_and_exported(
     # The export folder, file by file.
     folder = out_dir / f"session-{session.id}"
     names = sorted(p.name for p in folder.iterdir())
-    assert names == [
-        "index.html",
-        "left.png",
-        "left.svg",
-        "right.png",
-        "right.svg",
-        "run-card.md",
-        "session.json",
-    ]
-    for slot in ("left", "right"):
+    # Claude's fixed answer always draws; the tiny model's 48 tokens draw as they fall.
+    drawn = ["right", *(["left"] if left.png is not None else [])]
+    left_files = [name for name, has in (("left.png", left.png), ("left.svg", left.svg)) if has]
+    assert names == sorted(
+        ["index.html", *left_files, "right.png", "right.svg", "run-card.md", "session.json"]
+    )
+    for slot in drawn:
         png = (folder / f"{slot}.png").read_bytes()
         assert png.startswith(PNG_MAGIC) and len(png) > 100
         assert (folder / f"{slot}.svg").read_text().startswith("<svg")
     html = (folder / "index.html").read_text()
-    for slot in ("left", "right"):
+    for slot in drawn:
         encoded = base64.b64encode((folder / f"{slot}.png").read_bytes()).decode()
         assert encoded in html, f"the {slot} picture is not in index.html"
     card = (folder / "run-card.md").read_text()
@@ -424,10 +419,14 @@ def test_full_comparison_is_stored_and_exported(
     assert summary["claude"]["used"] is True
     [entry] = summary["sessions"]
     assert entry["id"] == session.id and entry["export_dir"] == folder.name
-    for item in entry["runs"]:
+    runs = {item["slot"]: item for item in entry["runs"]}
+    for slot, stored in (("left", left), ("right", right)):
+        item = runs[slot]
         assert item["status"] == "finished"
-        for kind in ("svg", "png"):
-            assert (out_dir / item["files"][kind]).is_file()
+        for kind, data in (("svg", stored.svg), ("png", stored.png)):
+            assert (item["files"][kind] is not None) == (data is not None), item["files"]
+            if data is not None:
+                assert (out_dir / item["files"][kind]).is_file()
 
     # The summary table on stdout.
     header, *rows, footer = out.strip().splitlines()
@@ -944,7 +943,10 @@ def test_a_server_killed_between_samples_stops_the_batch_and_fails(
 ) -> None:
     """llama-server SIGKILLed after sample 1's local run: run exited 0 with "3 of 3 runs
     finished", the local runs it never made left out of the count."""
-    with AnthropicTestServer(scenario="slow", chunk_delay_s=0.2) as claude_server:
+    # The kill must land inside sample 1: its local run is short (48 tokens) and Claude's
+    # answer takes ~12 s (24 pieces, 0.5 s apart), so sample 2 has not begun.
+    env.setenv("PELICAN_LOCAL__MAX_TOKENS", "48")
+    with AnthropicTestServer(scenario="slow", chunk_delay_s=0.5) as claude_server:
         use_claude(env, claude_server)
         out_dir = tmp_path / "out"
         err_file = tmp_path / "stderr.txt"

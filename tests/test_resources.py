@@ -127,7 +127,8 @@ async def test_stream_keeps_its_rate_when_sampling_is_slow() -> None:
         if loop.time() - began >= window or len(got) > 40:
             break
     await stream.aclose()  # type: ignore[attr-defined]
-    assert 19 <= len(got) <= 22, f"{len(got)} samples in {window:.1f} s at {interval} s"
+    # 21 on time; a loaded machine may skip a tick or two; ticks that drift give ~14.
+    assert 17 <= len(got) <= 22, f"{len(got)} samples in {window:.1f} s at {interval} s"
 
 
 async def test_stream_skips_ticks_a_slow_consumer_missed_instead_of_bursting() -> None:
