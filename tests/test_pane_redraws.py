@@ -24,6 +24,7 @@ from pelican_tui.backends.events import LiveStats, TextDelta, ThinkingDelta
 from pelican_tui.widgets.model_pane import ModelPane
 from pelican_tui.widgets.picture import PictureView
 from pelican_tui.widgets.stream_text import StreamText
+from pelican_tui.widgets.text_line import TextLine
 
 
 def _png(width: int, height: int, colour: str) -> bytes:
@@ -91,6 +92,31 @@ async def test_the_end_shows_the_final_counts_and_says_no_answer_came() -> None:
         pane.feed(Finished(Timings(), Usage(output_tokens=1024), stop_reason="length"))
         pane.end("finished")
         assert "1024 tok (limit) · " in pane.stats_line(), "cut by the token limit"
+
+
+async def test_at_80_columns_the_numbers_line_shows_how_the_run_thought() -> None:
+    """At 80 columns "· think on (did not)" was word-wrapped onto a second row that a
+    one-row line never shows: the screen said "think on". The ceiling's share, which
+    the gauge shows too, gives way; a line still too long ends in an ellipsis."""
+    from pelican_tui.backends.events import Finished, Timings, Usage
+
+    async with Host().run_test(size=(80, 24)) as pilot:
+        pane = pilot.app.query_one(ModelPane)
+        pane.ceiling_tok_s = 375.0
+        pane.begin()
+        timings = Timings(
+            time_to_first_token_s=0.22, generation_tokens_per_s=97.8, generated_tokens=1024
+        )
+        pane.feed(Finished(timings, Usage(output_tokens=1024), stop_reason="length"))
+        pane.end("finished", thinking="on (did not)")
+        await pilot.pause()
+        row = pane.query_one(".stats", TextLine).render_line(0).text.rstrip()
+        assert row.endswith("1024 tok (limit) · think on (did not)"), row
+        assert "(26% of 375 max)" in pane.stats_line(), "given room, the share is said"
+        line = pane.query_one(".stats", TextLine)
+        line.update("a numbers line " * 8)
+        await pilot.pause()
+        assert line.render_line(0).text.rstrip().endswith("…"), "cut, not wrapped away"
 
 
 async def test_a_preview_is_drawn_at_the_next_redraw() -> None:

@@ -10,6 +10,7 @@ and a live preview of the picture waits for the next one
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.reactive import var
@@ -319,7 +320,15 @@ class ModelPane(Vertical, KeptLines):
             return self._final.usage.thinking_tokens
         return self._live.thinking_tokens if self._live else 0
 
-    def stats_line(self) -> str:
+    def stats_line(self, width: int | None = None) -> str:
+        """The numbers line; within ``width`` cells (where given) it leaves out how close
+        the rate is to the ceiling, which the gauge beside the sparkline shows too."""
+        line = self._stats_text(self.ceiling_tok_s)
+        if width and cell_len(line) > width and self.ceiling_tok_s:
+            return self._stats_text(None)
+        return line
+
+    def _stats_text(self, ceiling: float | None) -> str:
         state = {"running": "▶", "finished": "✓", "failed": "✗", "cancelled": "■"}.get(
             self.state, "·"
         )
@@ -331,7 +340,7 @@ class ModelPane(Vertical, KeptLines):
             limit = " (limit)" if self._final.at_token_limit else ""
             return (
                 f"{state} TTFT {_seconds(t.time_to_first_token_s)} · "
-                f"{_tokens_per_s(t.generation_tokens_per_s, self.ceiling_tok_s)} · "
+                f"{_tokens_per_s(t.generation_tokens_per_s, ceiling)} · "
                 f"{t.generated_tokens or u.output_tokens or 0} tok{limit}{thinking} · {think}"
             )
         if self._waiting is not None and self.state == "running":
@@ -342,7 +351,7 @@ class ModelPane(Vertical, KeptLines):
             thinking = f" · {live.thinking_tokens} think" if live.thinking_tokens else ""
             return (
                 f"{state} TTFT {_seconds(live.time_to_first_token_s)} · "
-                f"{_tokens_per_s(live.tokens_per_s, self.ceiling_tok_s)} · "
+                f"{_tokens_per_s(live.tokens_per_s, ceiling)} · "
                 f"{live.tokens} tok{thinking} · {think}"
             )
         if self.state == "running" and self._queued:
@@ -356,7 +365,7 @@ class ModelPane(Vertical, KeptLines):
         self._draw_stats()
 
     def _draw_stats(self) -> None:
-        self._stats.update(self.stats_line())
+        self._stats.update(self.stats_line(self._stats.size.width))
         rate = (
             self._final.timings.generation_tokens_per_s
             if self._final is not None

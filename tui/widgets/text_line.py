@@ -57,7 +57,7 @@ class TextLine(KeptLines):
     """A single row of text; :meth:`update` repaints only the cells that changed."""
 
     DEFAULT_CSS = """
-    TextLine { height: 1; }
+    TextLine { height: 1; text-wrap: nowrap; text-overflow: ellipsis; }
     """
 
     def __init__(self, text: str = "", *, classes: str | None = None) -> None:
