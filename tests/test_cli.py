@@ -125,6 +125,36 @@ def test_the_tui_without_a_terminal_says_so_and_starts_nothing() -> None:
 
 
 @pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        # Flags before doctor were set back to their defaults: it checked the default model.
+        (["--url", "ftp://x", "doctor"], "invalid settings: local.url must start with http://"),
+        # run, with no terminal, started the TUI into a pipe; now run reads the flags.
+        (["--theme", "x", "run", "--out", "o"], "pelican-tui run: error: unrecognized argu"),
+        (["--ctx", "0", "run", "--out", "o"], "pelican-tui: error: argument --ctx: 0 must be"),
+        (["--ctx", "4096", "run"], "pelican-tui run: error: the following arguments are "),
+        (["--ctx", "4096", "sessions", "list"], "pelican-tui sessions: error: it takes no --ctx"),
+        # A command's name as a flag's value is that value: the TUI, which needs a terminal.
+        (["--theme", "run"], "the TUI needs a terminal"),
+    ],
+)
+def test_flags_before_a_command_are_read_or_refused_never_dropped(
+    argv: list[str], said: str
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "pelican_tui", *argv],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert said in done.stderr, done.stderr
+    assert done.stdout == "", "nothing drawn into a pipe"
+
+
+@pytest.mark.parametrize(
     ("toml", "said"),
     [
         ("[local]\ncontext = 'lots'\n", "local.context: "),

@@ -11,7 +11,7 @@ import argparse
 import sys
 from typing import Any
 
-from pelican_tui.cli.args import Exit, Parser, parse
+from pelican_tui.cli.args import Exit, Parser, UsageError, parse
 from pelican_tui.cli.model_flags import (
     add_model_flags,
     add_remote_flag,
@@ -19,6 +19,8 @@ from pelican_tui.cli.model_flags import (
     settings_from_flags,
 )
 
+OWN_PARSERS = ("render", "sessions", "run", "leaderboard", "export-evidence", "judge")
+"""Commands that read the rest of the line with their own parsers."""
 COMMANDS = (
     "tui",
     "setup",
@@ -45,12 +47,18 @@ def overrides_from_args(args: argparse.Namespace) -> dict[str, Any]:
     return {**model_overrides(args), "ui": ui}
 
 
-def build_parser() -> Parser:
+def build_parser(*, commands: bool = True) -> Parser:
+    """``pelican-tui``'s parser; without ``commands``, its flags alone."""
     parser = Parser(
         prog="pelican-tui",
         description="Compare a local llama.cpp model with Claude on the pelican test.",
         epilog="Without a command, starts the TUI. Settings: see `pelican-tui doctor`.",
     )
+    if not commands:
+        add_model_flags(parser)
+        add_remote_flag(parser)
+        _add_screen_flags(parser)
+        return parser
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     tui = sub.add_parser("tui", help="start the terminal UI (the default)")
     sub.add_parser("setup", help="find or build llama-server and fetch the default model")
@@ -69,13 +77,46 @@ def build_parser() -> Parser:
         add_model_flags(each)
         add_remote_flag(each)
     for each in (parser, tui):
-        each.add_argument(
-            "--image-mode",
-            choices=("auto", "tgp", "sixel", "halfcell", "unicode"),
-            help="terminal image protocol (default: detect)",
-        )
-        each.add_argument("--theme", help="colour theme (pelican-dark, pelican-light, ...)")
+        _add_screen_flags(each)
+    for command in (tui, doctor):
+        # A flag before the command (`pelican-tui --url URL doctor`) is kept: argparse
+        # otherwise sets every flag the command did not see to its default again.
+        for action in command._actions:
+            if action.dest != "help":
+                action.default = argparse.SUPPRESS
     return parser
+
+
+def _add_screen_flags(parser: Parser) -> None:
+    parser.add_argument(
+        "--image-mode",
+        choices=("auto", "tgp", "sixel", "halfcell", "unicode"),
+        help="terminal image protocol (default: detect)",
+    )
+    parser.add_argument("--theme", help="colour theme (pelican-dark, pelican-light, ...)")
+
+
+def _own_parser_command(argv: list[str]) -> tuple[str, list[str], list[str]] | None:
+    """A command with its own parser, the words it is given, and which of them were
+    ``pelican-tui``'s flags before it (`pelican-tui --ctx 4096 run --out d` gives run
+    ``--ctx 4096 --out d``). None: no such command (a command word given as a flag's
+    value is not one)."""
+    for i, word in enumerate(argv):
+        if word not in OWN_PARSERS:
+            continue
+        before = argv[:i]
+        if not before:
+            return word, argv[1:], []
+        if "-h" in before or "--help" in before:
+            return None
+        flags = build_parser(commands=False)
+        try:
+            _, unknown = flags.parse_known_args(before)
+        except UsageError:
+            continue
+        if not unknown:
+            return word, [*before, *argv[i + 1 :]], before
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -96,8 +137,14 @@ def main(argv: list[str] | None = None) -> int:
 def _main(argv: list[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     # Commands with their own parsers take the rest of the line verbatim.
-    if argv and argv[0] in ("render", "sessions", "run", "leaderboard", "export-evidence", "judge"):
-        return _delegate(argv[0], argv[1:])
+    own = _own_parser_command(argv)
+    if own is not None:
+        command, words, moved = own
+        if moved and command != "run":  # only run shares pelican-tui's flags
+            print(f"pelican-tui {command}: error: it takes no {moved[0]} (see pelican-tui "
+                  f"{command} --help)", file=sys.stderr)  # fmt: skip
+            return Exit.USAGE
+        return _delegate(command, words)
     args = parse(build_parser(), argv, sys.stderr)
     if isinstance(args, int):
         return args
