@@ -15,6 +15,7 @@ setting and what is wrong with it.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -104,8 +105,9 @@ class LocalSettings(BaseModel):
         from pelican_tui.backends.secrets import is_secret_name
 
         for arg in args:
-            if arg.startswith("-") and is_secret_name(arg):
-                flag = arg.partition("=")[0]
+            word = arg.strip()  # " --api-key=X" reaches llama-server as --api-key too
+            if word.startswith("-") and is_secret_name(word):
+                flag = re.split(r"[=\s]", word, maxsplit=1)[0]  # not the value after it
                 raise ValueError(
                     f"holds {flag}: a secret on llama-server's command line, which every user "
                     "of this machine can read; pelican-tui gives llama-server an API key of "

@@ -134,11 +134,14 @@ def test_the_tui_without_a_terminal_says_so_and_starts_nothing() -> None:
         (["--ctx", "0", "run", "--out", "o"], "pelican-tui: error: argument --ctx: 0 must be"),
         (["--ctx", "4096", "run"], "pelican-tui run: error: the following arguments are "),
         (["--ctx", "4096", "sessions", "list"], "pelican-tui sessions: error: it takes no --ctx"),
+        # An empty value (an unset shell variable) had meant "the default model".
+        (["doctor", "--url", ""], "pelican-tui doctor: error: argument --url: is empty"),
+        (["run", "--hf", " ", "--out", "o"], "pelican-tui run: error: argument --hf: is empty"),
         # A command's name as a flag's value is that value: the TUI, which needs a terminal.
         (["--theme", "run"], "the TUI needs a terminal"),
     ],
 )
-def test_flags_before_a_command_are_read_or_refused_never_dropped(
+def test_flags_are_read_or_refused_never_dropped(
     argv: list[str], said: str
 ) -> None:
     done = subprocess.run(

@@ -1193,3 +1193,15 @@ def test_a_store_that_cannot_be_a_file_is_a_store_error(tmp_path: Path) -> None:
     blocked.write_text("")
     with pytest.raises(ss.SessionStoreError, match="cannot create the session store"):
         ss.SessionStore.open(blocked / "data" / "sessions.sqlite3")
+
+
+def test_a_default_title_is_shown_safely() -> None:
+    """A title from the prompt (the store's, and run's progress line) held a key typed
+    into the prompt and escape sequences that acted on the terminal (a shared prompts
+    file can hold them)."""
+    key = "sk-ant-api03-" + "Z9y8X7w6" * 8
+    prompt = f"\n  draw {key}\x1b]0;PWNED\x07 as a pelican\x1b[2J\nsecond line"
+    title = ss.default_title(prompt)
+    assert key not in title and "\x1b" not in title and "\x07" not in title
+    # What is left of the sequences is inert text; nothing in it acts on a terminal.
+    assert title == "draw [redacted]]0;PWNED as a pelican[2J", title

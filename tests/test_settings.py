@@ -157,7 +157,14 @@ def test_a_wrong_setting_is_shown_without_the_secret_in_it(config: Path) -> None
 
 
 @pytest.mark.parametrize(
-    "args", [["--hf-token", "Pl4ntedTok3n"], ["--api-key=Pl4ntedTok3n"], ["-hft", "Pl4ntedTok3n"]]
+    "args",
+    [
+        ["--hf-token", "Pl4ntedTok3n"],
+        ["--api-key=Pl4ntedTok3n"],
+        ["-hft", "Pl4ntedTok3n"],
+        ["--api-key Pl4ntedTok3n"],  # one word: the error had quoted it whole
+        [" --api-key=Pl4ntedTok3n"],  # a space first had let it through
+    ],
 )
 def test_no_secret_goes_on_llama_servers_command_line(config: Path, args: list[str]) -> None:
     """``/proc/PID/cmdline`` is readable by every user of the machine (``--server-arg``

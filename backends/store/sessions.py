@@ -100,7 +100,7 @@ from pelican_tui.backends.store.records import (
     json_dict,
 )
 from pelican_tui.backends.store.run_rows import RUN_COLUMNS
-from pelican_tui.backends.text import plural, shorten
+from pelican_tui.backends.text import one_line, plural, shorten
 
 INTERRUPTED_REASON = "pelican-tui stopped before this run finished"
 
@@ -164,8 +164,11 @@ def _verdicts(conn: sqlite3.Connection, ids: list[int]) -> dict[int, SessionVerd
 
 
 def default_title(prompt: str, width: int = 60) -> str:
-    """The first non-empty line of the prompt, shortened to ``width`` characters."""
-    return shorten(next((ln for ln in prompt.splitlines() if ln.strip()), ""), width)
+    """The first non-empty line of the prompt as it may be shown: secrets scrubbed, no
+    control characters (a prompt file can hold escape sequences), shortened to ``width``
+    characters."""
+    first = next((ln for ln in prompt.splitlines() if ln.strip()), "")
+    return shorten(one_line(scrub_text(first)), width)
 
 
 def _scrub_optional_text(text: str | None) -> str | None:

@@ -203,6 +203,19 @@ positive = whole_number(1)
 """A whole number, at least 1 (sizes, counts)."""
 
 
+def given(text: str) -> str:
+    """An argparse ``type`` for a value that must say something: an empty one, which an
+    unset shell variable gives (``--url "$URL"``), would quietly mean "the default"."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("is empty")
+    return text.strip()
+
+
+def given_path(text: str) -> Path:
+    """:func:`given`, as a path."""
+    return Path(given(text))
+
+
 def out_folder(text: str) -> Path:
     """An argparse ``type`` for a folder to write: any path but an empty one, which an
     unset shell variable gives (``--out "$DIR"``) and which would mean "here"."""
@@ -221,6 +234,8 @@ __all__ = [
     "UsageError",
     "command",
     "command_parser",
+    "given",
+    "given_path",
     "out_folder",
     "parse",
     "positive",

@@ -9,10 +9,9 @@ given on the command line replaces whichever of the three the settings file
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pelican_tui.cli.args import positive, whole_number
+from pelican_tui.cli.args import given, given_path, positive, whole_number
 
 if TYPE_CHECKING:  # pydantic is not imported for --help
     from pelican_tui.backends.settings import Settings
@@ -28,16 +27,21 @@ def add_model_flags(parser: argparse.ArgumentParser) -> None:
     """The local-model and Claude flags (not ``--remote``: see :func:`add_remote_flag`)."""
     local = parser.add_argument_group(LOCAL_GROUP)
     which = local.add_mutually_exclusive_group()
-    which.add_argument("--model", type=Path, metavar="PATH", help="GGUF file to serve")
+    which.add_argument("--model", type=given_path, metavar="PATH", help="GGUF file to serve")
     which.add_argument(
         "--hf",
+        type=given,
         metavar="REF",
         help="llama-server -hf reference, e.g. ggml-org/Qwen3.6-35B-A3B-GGUF:Q4_K_M",
     )
     which.add_argument(
-        "--url", help="an OpenAI-compatible server to use instead of spawning llama-server"
+        "--url",
+        type=given,
+        help="an OpenAI-compatible server to use instead of spawning llama-server",
     )
-    local.add_argument("--llama-server", type=Path, metavar="PATH", help="llama-server binary")
+    local.add_argument(
+        "--llama-server", type=given_path, metavar="PATH", help="llama-server binary"
+    )
     local.add_argument("--ctx", type=positive, metavar="N", help="context size (-c)")
     local.add_argument("--threads", type=positive, metavar="N", help="generation threads (-t)")
     local.add_argument(
@@ -66,7 +70,10 @@ def add_model_flags(parser: argparse.ArgumentParser) -> None:
 def add_remote_flag(parser: argparse.ArgumentParser) -> None:
     """``--remote``: a second server a TUI pane can switch to (``run`` has no use for it)."""
     parser.add_argument(
-        "--remote", metavar="URL", help="also offer this OpenAI-compatible server (b switches)"
+        "--remote",
+        type=given,
+        metavar="URL",
+        help="also offer this OpenAI-compatible server (b switches)",
     )
 
 

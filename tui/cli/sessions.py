@@ -26,7 +26,7 @@ from pelican_tui.backends.store.records import (
 )
 from pelican_tui.backends.store.sessions import SessionStore
 from pelican_tui.backends.svg.worker import MAX_SIDE
-from pelican_tui.backends.text import shorten
+from pelican_tui.backends.text import one_line, printable, shorten
 from pelican_tui.cli.args import (
     Console,
     Exit,
@@ -111,7 +111,8 @@ def _sessions(args: argparse.Namespace, console: Console, renderer: Renderer | N
                 return _list(store, args.limit, console.out)
             if args.action == "show":
                 session = store.get_session(args.id)
-                print(render_run_card(session, {}), file=console.out)
+                # A file's text, for a terminal: no escape sequence from a prompt acts on it.
+                print(printable(render_run_card(session, {})), file=console.out)
                 return Exit.OK
             if args.action == "export":
                 if renderer is not None:
@@ -153,7 +154,7 @@ def _models(summary: SessionSummary) -> str:
         if not runs:
             continue
         models = list(dict.fromkeys(run.model_id for run in runs))
-        label = ", ".join(shorten(scrub_text(model), 32) for model in models)
+        label = ", ".join(shorten(one_line(scrub_text(model)), 32) for model in models)
         count = f" x{len(runs)}" if len(runs) > 1 else ""
         parts.append(f"{slot}: {label}{count}")
     return "; ".join(parts) or "—"
@@ -169,7 +170,7 @@ def format_session_table(summaries: Sequence[SessionSummary], prompt_width: int 
         (
             str(s.id),
             f"{s.created_at.astimezone():%Y-%m-%d %H:%M}",
-            shorten(scrub_text(s.prompt), prompt_width),
+            shorten(one_line(scrub_text(s.prompt)), prompt_width),
             _models(s),
             (s.verdict or "—").replace("_", " "),
         )
