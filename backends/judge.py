@@ -43,6 +43,7 @@ from PIL import Image
 
 from pelican_tui.backends.anthropic_backend import (
     API_KEY_ENV,
+    BASE_URL_ENV,
     CHARS_PER_TOKEN,
     ClaudeBackend,
     Secret,
@@ -423,9 +424,15 @@ class Judge:
                 )
         except Exception as err:
             return CallFailed(pair, self._failure(sdk, err))
-        text = "".join(
-            str(getattr(block, "text", "")) for block in message.content if block.type == "text"
-        )
+        text = _reply_text(message)
+        if text is None:  # e.g. a web page with status 200: a proxy's, or a wrong base URL
+            return CallFailed(
+                pair,
+                Failed(
+                    "Anthropic's reply held no answer (not a message of its API)",
+                    hint=f"check {BASE_URL_ENV} if set, or try again",
+                ),
+            )
         usage = TokenUse(
             int(getattr(message.usage, "input_tokens", 0) or 0),
             int(getattr(message.usage, "output_tokens", 0) or 0),
@@ -447,6 +454,17 @@ class Judge:
             hint = hint.replace("claude.effort and claude.max_tokens", "judge.max_tokens")
         assert self._key is not None
         return Failed(self._key.scrub(failure.reason), self._key.scrub(hint) if hint else None)
+
+
+def _reply_text(message: object) -> str | None:
+    """The text blocks of a Messages API reply, joined; None when ``message`` is not one
+    (the SDK hands back whatever body came: a string, or another API's JSON)."""
+    content = getattr(message, "content", None)
+    if not isinstance(content, list):
+        return None
+    return "".join(
+        str(getattr(block, "text", "")) for block in content if getattr(block, "type", "") == "text"
+    )
 
 
 def _import_sdk() -> ModuleType:

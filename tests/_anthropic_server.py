@@ -17,7 +17,8 @@ Point the SDK at it with ``base_url`` (``ClaudeSettings.base_url``) or
 ``stall``        a few events, then silence (connection open) until the client hangs up.
 ``slow``         the whole stream with :attr:`chunk_delay_s` between events (cancel tests).
 ``bad_json``     a few events, then one whose data is not JSON.
-``html``         200 with an HTML page instead of the stream (a proxy's, a wrong URL).
+``html``         200 with an HTML page instead of the stream or the message (a proxy's,
+                 a wrong URL).
 ``html_404``     404 with an HTML page: another web server at the base URL.
 ``null_delta``   the whole stream, its ``message_delta`` with ``delta: null``.
 
@@ -296,6 +297,9 @@ class AnthropicTestServer:
             "enabled",
         )
         model = str(body.get("model", "claude-test"))
+        if scenario in ("html", "html_404"):
+            await self._send_page(writer, request_id, scenario)
+            return
         if body.get("stream") is not True:
             await self._send_message(writer, request_id, model, thinking, body)
             return
@@ -312,6 +316,15 @@ class AnthropicTestServer:
         }
         self.last_usage = usage
         return usage
+
+    async def _send_page(
+        self, writer: asyncio.StreamWriter, request_id: str, scenario: str
+    ) -> None:
+        page = b"<!DOCTYPE html><html><body>Sign in to continue</body></html>"
+        head = {"content-type": "text/html", "content-length": str(len(page))}
+        await self._send_head(writer, 404 if scenario == "html_404" else 200, request_id, head)
+        writer.write(page)
+        await writer.drain()
 
     async def _send_head(
         self, writer: asyncio.StreamWriter, status: int, request_id: str, headers: dict[str, str]
@@ -479,13 +492,6 @@ class AnthropicTestServer:
         thinking: bool,
         scenario: str,
     ) -> None:
-        if scenario in ("html", "html_404"):
-            page = b"<!DOCTYPE html><html><body>Sign in to continue</body></html>"
-            head = {"content-type": "text/html", "content-length": str(len(page))}
-            await self._send_head(writer, 404 if scenario == "html_404" else 200, request_id, head)
-            writer.write(page)
-            await writer.drain()
-            return
         events: list[tuple[str, Any]] = self._events(request_id, model, thinking)
         if scenario in ("error_event", "cut", "truncated", "stall", "bad_json"):
             events = events[:6]

@@ -141,9 +141,7 @@ def test_the_tui_without_a_terminal_says_so_and_starts_nothing() -> None:
         (["--theme", "run"], "the TUI needs a terminal"),
     ],
 )
-def test_flags_are_read_or_refused_never_dropped(
-    argv: list[str], said: str
-) -> None:
+def test_flags_are_read_or_refused_never_dropped(argv: list[str], said: str) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "pelican_tui", *argv],
         stdin=subprocess.DEVNULL,

@@ -164,6 +164,19 @@ async def test_a_429_stops_the_run_in_the_claude_sides_words() -> None:
     assert KEY not in repr(failed) and KEY not in repr(judge)
 
 
+async def test_a_reply_that_is_no_message_fails_the_call_in_words() -> None:
+    """A web page with status 200 (a proxy's, a wrong ANTHROPIC_BASE_URL) crashed
+    ``pelican-tui judge`` with "'str' object has no attribute 'content'"."""
+    with AnthropicTestServer(scenario="html") as server, SessionStore.open() as store:
+        add_session(store, "claude", "qwen")
+        pairs = choose_pairs(store, JUDGE_MODEL, max_pairs=1).pairs
+        [failed] = await _run_all(store, _judge(server), pairs)
+        assert store.votes(judge=True) == []
+    assert isinstance(failed, CallFailed)
+    assert failed.failure.reason == "Anthropic's reply held no answer (not a message of its API)"
+    assert failed.failure.hint == "check ANTHROPIC_BASE_URL if set, or try again"
+
+
 async def test_a_rejected_key_and_a_missing_one() -> None:
     with AnthropicTestServer(scenario="401") as server, SessionStore.open() as store:
         add_session(store, "claude", "qwen")
