@@ -943,6 +943,33 @@ def test_cli_reports_a_corrupt_store_and_leaves_it_where_it_is() -> None:
         assert store.moved_corrupt_to is not None
 
 
+@pytest.mark.parametrize(
+    ("damage", "said"),
+    [
+        ("UPDATE sessions SET created_at = 'garbage'", "('garbage' is not a time)"),
+        ("UPDATE runs SET model_info = '{bad json'", "('{bad json' is not JSON)"),
+        ("UPDATE runs SET started_at = 'soon'", "('soon' is not a time)"),
+    ],
+)
+def test_a_value_damaged_by_hand_is_one_line_not_a_traceback(damage: str, said: str) -> None:
+    db = locations.sessions_db()
+    with SessionStore.open(db) as store:
+        session_id = store.create_session("Generate an SVG of a pelican riding a bicycle").id
+        store.start_run(session_id, "left", "local", "m.gguf")
+    conn = sqlite3.connect(db)
+    conn.execute(damage)
+    conn.commit()
+    conn.close()
+    for argv in (["list"], ["show", str(session_id)], ["export", str(session_id), "--out", "x"]):
+        code, out, err = _run(argv)
+        if code == 0:  # list reads no runs: a run's damage shows where runs are read
+            assert "created_at" not in damage, argv
+            continue
+        assert code == 1 and out == "", (argv, err)
+        assert err.startswith("pelican-tui sessions: the session store holds a damaged value "), err
+        assert said in err and "Traceback" not in err, err
+
+
 def test_a_store_emptied_since_its_clean_close_is_not_taken_for_a_new_one() -> None:
     db = locations.sessions_db()
     with SessionStore.open(db) as store:

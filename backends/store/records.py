@@ -41,9 +41,22 @@ JSONDict = dict[str, Any]
 
 def json_dict(text: str | None) -> JSONDict:
     """A dict column as stored (JSON text): {} for none; a value that is not a
-    dict (written by hand, or by a much older pelican-tui) as ``{"value": ...}``."""
-    value = json.loads(text) if text else {}
+    dict (written by hand, or by a much older pelican-tui) as ``{"value": ...}``.
+    Raises :class:`SessionStoreError` for text that is not JSON."""
+    try:
+        value = json.loads(text) if text else {}
+    except (TypeError, ValueError):
+        raise SessionStoreDamaged(text, "JSON") from None
     return value if isinstance(value, dict) else {"value": value}
+
+
+def stored_time(text: str) -> datetime:
+    """A time column as stored (ISO 8601). Raises :class:`SessionStoreError` for text
+    that is not one."""
+    try:
+        return datetime.fromisoformat(text)
+    except (TypeError, ValueError):
+        raise SessionStoreDamaged(text, "a time") from None
 
 
 # --------------------------------------------------------------------------- data model
@@ -186,6 +199,21 @@ class SessionStoreTooNew(SessionStoreError):
             f"the session store {path} has schema version {found}, newer than this "
             f"pelican-tui understands ({known}); upgrade pelican-tui, or set PELICAN_HOME "
             "to use another folder. The file was not changed."
+        )
+
+
+class SessionStoreDamaged(SessionStoreError):
+    """A value in the store is not what pelican-tui wrote (the file was changed by hand
+    or by another program); what can be read of the rest stays readable."""
+
+    def __init__(self, value: object, expected: str) -> None:
+        from pelican_tui.backends.secrets import scrub_text
+        from pelican_tui.backends.text import one_line, shorten
+
+        shown = shorten(one_line(scrub_text(repr(value))), 40)
+        super().__init__(
+            f"the session store holds a damaged value ({shown} is not {expected}); it was "
+            "changed outside pelican-tui"
         )
 
 

@@ -8,10 +8,9 @@ for a run is read the same way for its header.
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime
 from typing import Any
 
-from pelican_tui.backends.store.records import Run, RunHeader, json_dict
+from pelican_tui.backends.store.records import Run, RunHeader, json_dict, stored_time
 
 RUN_COLUMNS = (
     "id, session_id, slot, backend, model_id, model_info, settings, thinking_text, answer, "
@@ -52,8 +51,8 @@ def run(row: sqlite3.Row) -> Run:
         usage=json_dict(row["usage"]),
         peak_ram=json_dict(row["peak_ram"]),
         host=json_dict(row["host"]),
-        started_at=datetime.fromisoformat(row["started_at"]),
-        finished_at=datetime.fromisoformat(finished) if finished else None,
+        started_at=stored_time(row["started_at"]),
+        finished_at=stored_time(finished) if finished else None,
         picture_facts=json_dict(row["picture_facts"]),
     )
 

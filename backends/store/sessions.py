@@ -98,6 +98,7 @@ from pelican_tui.backends.store.records import (
     Vote,
     Winner,
     json_dict,
+    stored_time,
 )
 from pelican_tui.backends.store.run_rows import RUN_COLUMNS
 from pelican_tui.backends.text import one_line, plural, shorten
@@ -116,10 +117,6 @@ def _ts(moment: datetime) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-def _parse_ts(text: str) -> datetime:
-    return datetime.fromisoformat(text)
 
 
 def _to_dict(value: Mapping[str, Any] | object | None) -> JSONDict:
@@ -402,7 +399,7 @@ class SessionStore:
             session_id = int(cast(int, cursor.lastrowid))
         return Session(
             id=session_id,
-            created_at=_parse_ts(_ts(created)),
+            created_at=stored_time(_ts(created)),
             prompt=prompt,
             title=title,
             verdict=None,
@@ -574,7 +571,7 @@ class SessionStore:
             for run_id in (run_a, run_b):
                 self._require_run(conn, run_id)
             vote_id = votes.insert(conn, run_a, run_b, winner, blind, judge, reason, created)
-        return Vote(vote_id, run_a, run_b, winner, bool(blind), judge, reason, _parse_ts(created))
+        return Vote(vote_id, run_a, run_b, winner, bool(blind), judge, reason, stored_time(created))
 
     def delete_session(self, session_id: int) -> None:
         """Delete a session, its runs and the votes on them."""
@@ -685,7 +682,7 @@ class SessionStore:
         return [
             SessionSummary(
                 id=int(row["id"]),
-                created_at=_parse_ts(row["created_at"]),
+                created_at=stored_time(row["created_at"]),
                 prompt=row["prompt"],
                 title=row["title"],
                 verdict=voted.get(int(row["id"]), row["verdict"]),
@@ -717,7 +714,7 @@ class SessionStore:
             ).fetchall()
         return Session(
             id=int(row["id"]),
-            created_at=_parse_ts(row["created_at"]),
+            created_at=stored_time(row["created_at"]),
             prompt=row["prompt"],
             title=row["title"],
             verdict=voted.get(session_id, row["verdict"]),
