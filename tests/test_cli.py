@@ -26,7 +26,16 @@ from pelican_tui.backends.llama.local_model import plan_local, server_config
 from pelican_tui.backends.llama.process import LlamaServer, free_port
 from pelican_tui.backends.settings import LoadMode, LocalSettings
 from pelican_tui.cli import build_parser, main
-from pelican_tui.cli.args import Console, Parser, UsageError, command, command_parser, positive
+from pelican_tui.cli.args import (
+    Console,
+    Parser,
+    UsageError,
+    command,
+    command_parser,
+    out_file,
+    out_folder,
+    positive,
+)
 from pelican_tui.cli.model_flags import (
     LOAD_MODES,
     LOCAL_GROUP,
@@ -623,3 +632,26 @@ def test_render_reads_a_pipe_up_to_the_cap(tmp_path: Path) -> None:
     writer.join(timeout=30)
     assert code == 1 and f"larger than {MAX_FILE_BYTES // 1024} KB" in err
     assert not writer.is_alive()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["run", "--out", "~nouser-x/out"],
+        ["sessions", "export", "1", "--out", "~nouser-x/out"],
+        ["leaderboard", "--csv", "~nouser-x/r.csv"],
+        ["render", "x.svg", "-o", "~nouser-x/x.png"],
+    ],
+)
+def test_a_home_in_a_path_is_read_as_the_shell_reads_it(
+    argv: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``run`` expanded a quoted ``~`` (and raised "Could not determine home directory"
+    for ``~nouser``); the other commands made a folder named ``~`` where they ran."""
+    monkeypatch.chdir(tmp_path)
+    done = _run(*argv)
+    assert done.returncode == 2, done.stderr
+    assert "error: argument " in done.stderr, done.stderr
+    assert "~nouser-x: there is no such user" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr and not list(tmp_path.iterdir())
+    assert out_folder("~/x") == out_file("~/x") == Path.home() / "x"

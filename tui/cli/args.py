@@ -218,10 +218,26 @@ def given_path(text: str) -> Path:
 
 def out_folder(text: str) -> Path:
     """An argparse ``type`` for a folder to write: any path but an empty one, which an
-    unset shell variable gives (``--out "$DIR"``) and which would mean "here"."""
+    unset shell variable gives (``--out "$DIR"``) and which would mean "here"; ``~``
+    as the shell reads it (a quoted ``"~/x"`` is no folder named ``~``)."""
     if not text.strip():
         raise argparse.ArgumentTypeError("an empty name (to write here, say --out .)")
-    return Path(text)
+    return _home_expanded(text)
+
+
+def out_file(text: str) -> Path:
+    """An argparse ``type`` for a file to write, read as :func:`out_folder` reads a folder."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty name")
+    return _home_expanded(text)
+
+
+def _home_expanded(text: str) -> Path:
+    try:
+        return Path(text).expanduser()
+    except RuntimeError:  # ~name of no user: "Could not determine home directory"
+        user = text.split("/", 1)[0]
+        raise argparse.ArgumentTypeError(f"{user}: there is no such user") from None
 
 
 __all__ = [
@@ -236,6 +252,7 @@ __all__ = [
     "command_parser",
     "given",
     "given_path",
+    "out_file",
     "out_folder",
     "parse",
     "positive",

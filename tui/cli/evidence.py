@@ -35,8 +35,8 @@ ratings here count public prompts only.
 
 exit status:
   0  written
-  1  it could not be done (no session store yet, or a damaged one, moved aside;
-     no session has the --prompt, the prompt is from a private set, DIR holds
+  1  it could not be done (no session store yet, or a damaged one, left as it
+     is; no session has the --prompt, the prompt is from a private set, DIR holds
      other files or cannot be written)
   2  bad usage
 """

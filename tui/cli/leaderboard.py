@@ -39,7 +39,15 @@ from pelican_tui.backends.ratings.leaderboard import (
 from pelican_tui.backends.store.records import SessionStoreMissing
 from pelican_tui.backends.store.sessions import SessionStore
 from pelican_tui.backends.text import plural
-from pelican_tui.cli.args import Console, Exit, Parser, command, command_parser, whole_number
+from pelican_tui.cli.args import (
+    Console,
+    Exit,
+    Parser,
+    command,
+    command_parser,
+    out_file,
+    whole_number,
+)
 from pelican_tui.cli.store_access import (
     add_prompt_option,
     quoted_prompt,
@@ -72,10 +80,12 @@ def _parser() -> Parser:
     add_prompt_option(parser, "only votes on runs of this prompt")
     parser.add_argument("--judge", action="store_true", help="the judge model's votes instead")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    parser.add_argument("--csv", type=Path, metavar="FILE", help="also write the ratings as CSV")
+    parser.add_argument(
+        "--csv", type=out_file, metavar="FILE", help="also write the ratings as CSV"
+    )
     parser.add_argument(
         "--votes",
-        type=Path,
+        type=out_file,
         metavar="FILE",
         help="also write the votes (CSV, or JSON if FILE ends in .json)",
     )

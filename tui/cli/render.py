@@ -20,7 +20,15 @@ from pathlib import Path
 
 from pelican_tui.backends.svg.extract import extract_svg
 from pelican_tui.backends.svg.render import DEFAULT_MAX_INPUT_BYTES, MAX_SIDE, SvgRenderer
-from pelican_tui.cli.args import Console, Exit, Parser, command, command_parser, whole_number
+from pelican_tui.cli.args import (
+    Console,
+    Exit,
+    Parser,
+    command,
+    command_parser,
+    out_file,
+    whole_number,
+)
 
 PROG = "pelican-tui render"
 MAX_FILE_BYTES = 4 * DEFAULT_MAX_INPUT_BYTES
@@ -66,7 +74,7 @@ def _parser() -> Parser:
     parser.add_argument(
         "-o",
         "--output",
-        type=Path,
+        type=out_file,
         required=True,
         metavar="OUT.png",
         help="the PNG to write; - for standard output (not a terminal)",

@@ -507,7 +507,7 @@ def _prepare_then_run(args: argparse.Namespace, console: Console) -> int:
         if isinstance(chosen, str):
             return console.fail(chosen, Exit.USAGE)
         prompt_set = chosen
-    out_dir = OutDir(args.out.expanduser())
+    out_dir = OutDir(args.out)
     problem = out_dir.claim(args.force)
     if problem is not None:
         return console.fail(problem, Exit.USAGE)

@@ -39,8 +39,8 @@ exit status:
   1    some run failed, or a session could not be exported (others are kept)
   2    bad usage or settings, --out unusable, or the session store unusable
   3    the local model could not start (llama-server, model file, --url)
-  130  interrupted by Ctrl-C (143: SIGTERM): finished sessions are kept and
-       exported, runs in flight saved as cancelled, llama-server stopped
+  130  interrupted by Ctrl-C (143: SIGTERM, 129: SIGHUP): finished sessions are
+       kept and exported, runs in flight saved as cancelled, llama-server stopped
 """
 
 
