@@ -288,6 +288,11 @@ def load_settings(overrides: dict[str, Any] | None = None) -> Settings:
     None values are ignored so unset CLI flags never mask the file. Raises
     :class:`SettingsError` for an unreadable file, unknown keys or bad values.
     """
+    from pydantic_settings import SettingsError as SourceError
+
+    path = locations.config_file()
+    if path.is_dir():  # read as no file at all: the defaults, without a word
+        raise SettingsError(f"{path} is a folder, not a settings file")
     try:
         base = Settings()
         if not overrides:
@@ -297,9 +302,17 @@ def load_settings(overrides: dict[str, Any] | None = None) -> Settings:
     except ValidationError as error:
         raise SettingsError(_describe(error)) from None
     except tomllib.TOMLDecodeError as error:
-        raise SettingsError(f"{locations.config_file()} is not valid TOML: {error}") from None
+        raise SettingsError(f"{path} is not valid TOML: {error}") from None
+    except UnicodeDecodeError:
+        raise SettingsError(f"{path} is not UTF-8 text") from None
     except OSError as error:
-        raise SettingsError(f"cannot read {locations.config_file()}: {error}") from None
+        raise SettingsError(f"cannot read {path}: {error}") from None
+    except SourceError as error:  # a PELICAN_* variable for a section, not valid JSON
+        field = str(error).split('"')[1] if str(error).count('"') >= 2 else "?"
+        raise SettingsError(
+            f"the environment variable PELICAN_{field.upper()} is not valid JSON (or set one "
+            f"setting at a time: PELICAN_{field.upper()}__NAME=value)"
+        ) from None
 
 
 def server_url_problem(url: str) -> str | None:

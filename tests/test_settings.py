@@ -8,6 +8,7 @@ Precedence, lowest first: defaults < the TOML file named by
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -140,6 +141,25 @@ def test_invalid_values_are_a_clear_error(
     assert fragment in message.splitlines()[0], message
     assert str(config) in message
     assert "Traceback" not in message and "pydantic" not in message.lower()
+
+
+def test_a_settings_file_that_cannot_be_read_says_which_and_why(
+    config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each was a library's words ("'utf-8' codec can't decode byte 0xff", "error parsing
+    value for field "local" from source "EnvSettingsSource"") or, for a folder, the
+    defaults without a word."""
+    config.write_bytes(b"\xff\xfe[local]\n")
+    with pytest.raises(SettingsError, match="^" + re.escape(f"{config} is not UTF-8 text")):
+        load_settings()
+    config.unlink()
+    config.mkdir()
+    with pytest.raises(SettingsError, match=re.escape(f"{config} is a folder, not a settings")):
+        load_settings()
+    config.rmdir()
+    monkeypatch.setenv("PELICAN_LOCAL", "{bad")
+    with pytest.raises(SettingsError, match=r"PELICAN_LOCAL is not valid JSON .*PELICAN_LOCAL__"):
+        load_settings()
 
 
 def test_a_bad_cli_override_is_a_clear_error(config: Path) -> None:
