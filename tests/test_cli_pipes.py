@@ -24,3 +24,20 @@ def test_a_closed_pipe_ends_a_command_without_a_traceback(argv: list[str]) -> No
     assert "Traceback" not in done.stderr, done.stderr
     assert "BrokenPipeError" not in done.stderr
     assert done.returncode == 1
+
+
+@pytest.mark.parametrize(
+    "argv", [["doctor", "--url", "http://127.0.0.1:9"], ["sessions", "list"], ["--help"]]
+)
+def test_a_closed_standard_output_is_written_nowhere_without_a_traceback(
+    argv: list[str],
+) -> None:
+    """Started with standard output closed (``>&-``), Python's is None: doctor ended in
+    "'NoneType' object has no attribute 'flush'", and run in one after all its work."""
+    done = subprocess.run(
+        [sys.executable, "-m", "pelican_tui", *argv],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=60,
+        pass_fds=(), preexec_fn=lambda: os.close(1),
+    )  # fmt: skip
+    assert "Traceback" not in done.stderr, done.stderr
+    assert done.returncode == (1 if argv[0] == "doctor" else 0), done.stderr

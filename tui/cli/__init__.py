@@ -120,6 +120,14 @@ def _own_parser_command(argv: list[str]) -> tuple[str, list[str], list[str]] | N
 
 
 def main(argv: list[str] | None = None) -> int:
+    import os
+    from pathlib import Path
+
+    for name in ("stdout", "stderr"):
+        if getattr(sys, name) is None:  # started with it closed (`>&-`): Python gives None
+            # What would have been printed goes nowhere, as into a pipe nobody reads; the
+            # work (a run, its exports and summary.json) is done as asked.
+            setattr(sys, name, Path(os.devnull).open("w"))  # noqa: SIM115 (for the process)
     try:
         return _main(argv)
     except KeyboardInterrupt:  # Ctrl-C before a command handles it (while importing)
@@ -128,8 +136,6 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         # The reader went away (`pelican-tui leaderboard --json | head`): no traceback,
         # and none at exit either when Python flushes stdout into the closed pipe.
-        import os
-
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
 
