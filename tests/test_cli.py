@@ -143,6 +143,11 @@ def test_the_tui_without_a_terminal_says_so_and_starts_nothing() -> None:
         (["--ctx", "0", "run", "--out", "o"], "pelican-tui: error: argument --ctx: 0 must be"),
         (["--ctx", "4096", "run"], "pelican-tui run: error: the following arguments are "),
         (["--ctx", "4096", "sessions", "list"], "pelican-tui sessions: error: it takes no --ctx"),
+        # One model source on each side of the command: the one after won, without a word.
+        (
+            ["--url", "http://127.0.0.1:9", "doctor", "--model", "x.gguf"],
+            "--model and --url both name the local model; give one",
+        ),
         # An empty value (an unset shell variable) had meant "the default model".
         (["doctor", "--url", ""], "pelican-tui doctor: error: argument --url: is empty"),
         (["run", "--hf", " ", "--out", "o"], "pelican-tui run: error: argument --hf: is empty"),

@@ -108,10 +108,13 @@ def settings_from_flags(overrides: dict[str, Any]) -> Settings:
 
     Raises :class:`~pelican_tui.backends.settings.SettingsError` for bad settings.
     """
-    from pelican_tui.backends.settings import load_settings
+    from pelican_tui.backends.settings import SettingsError, load_settings
 
-    settings = load_settings(overrides)
     local = overrides.get("local") or {}
+    given = [f"--{name}" for name in SOURCES if local.get(name) is not None]
+    if len(given) > 1:  # one before the command and one after it (argparse sees no clash)
+        raise SettingsError(f"{' and '.join(given)} both name the local model; give one")
+    settings = load_settings(overrides)
     if not any(local.get(name) is not None for name in SOURCES):
         return settings
     others = {name: None for name in SOURCES if local.get(name) is None}
