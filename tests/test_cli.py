@@ -51,8 +51,10 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``pelican-tui ARGS`` as a script runs it: no terminal, nothing on standard input."""
     return subprocess.run(
         [sys.executable, "-m", "pelican_tui", *args],
+        stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
         timeout=120,
@@ -119,14 +121,7 @@ def test_the_tui_without_a_terminal_says_so_and_starts_nothing() -> None:
     """stdin at its end (``< /dev/null``, nohup, ``ssh HOST pelican-tui`` without -t) kept
     Textual's input thread reading nothing at 100% of a core, with no key ever read."""
     began = time.monotonic()
-    done = subprocess.run(
-        [sys.executable, "-m", "pelican_tui", "--no-claude"],
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = _run("--no-claude")
     assert done.returncode == 2, done.stderr
     assert "needs a terminal" in done.stderr and "ssh -t" in done.stderr
     assert done.stdout == ""  # no escape codes written into a pipe or a file
@@ -156,14 +151,7 @@ def test_the_tui_without_a_terminal_says_so_and_starts_nothing() -> None:
     ],
 )
 def test_flags_are_read_or_refused_never_dropped(argv: list[str], said: str) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "pelican_tui", *argv],
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = _run(*argv)
     assert done.returncode == 2, done.stderr
     assert said in done.stderr, done.stderr
     assert done.stdout == "", "nothing drawn into a pipe"
