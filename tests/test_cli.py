@@ -648,3 +648,11 @@ def test_a_home_in_a_path_is_read_as_the_shell_reads_it(
     assert "~nouser-x: there is no such user" in done.stderr, done.stderr
     assert "Traceback" not in done.stderr and not list(tmp_path.iterdir())
     assert out_folder("~/x") == out_file("~/x") == Path.home() / "x"
+
+
+def test_run_refuses_a_claude_model_it_was_told_not_to_use(tmp_path: Path) -> None:
+    """``--no-claude --claude-model X`` dropped the model without a word."""
+    done = _run("run", "--no-claude", "--claude-model", "claude-x", "--out", str(tmp_path / "o"))
+    assert done.returncode == 2, done.stderr
+    assert "--claude-model claude-x given, but --no-claude was given too" in done.stderr
+    assert not (tmp_path / "o").exists(), "refused before anything was made"

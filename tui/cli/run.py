@@ -537,8 +537,9 @@ def _run_claimed(
 
     progress = Progress(console.err)
     with_claude, why_not = _claude_side(settings, args)
-    if not with_claude and args.claude_model and not args.no_claude:
-        return console.fail(f"--claude-model {args.claude_model} given, but {why_not}", Exit.USAGE)
+    if not with_claude and args.claude_model:
+        why = why_not or "--no-claude was given too"
+        return console.fail(f"--claude-model {args.claude_model} given, but {why}", Exit.USAGE)
     claude_note = f"Claude not used: {why_not}; running the local model only." if why_not else None
     modes = thinking_modes(args.thinking, settings.local.thinking)
 
