@@ -970,6 +970,19 @@ def test_a_value_damaged_by_hand_is_one_line_not_a_traceback(damage: str, said: 
         assert said in err and "Traceback" not in err, err
 
 
+def test_an_empty_file_with_no_record_of_a_store_is_left_empty() -> None:
+    """``sessions list``, which promises not to create the store, wrote a schema into an
+    empty sessions.sqlite3 (made by hand, or by the app a moment before it opened it)."""
+    db = locations.sessions_db()
+    locations.ensure(db.parent)
+    db.write_bytes(b"")
+    code, out, err = _run(["list"])
+    assert code == 0 and "No saved sessions yet" in out and err == ""
+    assert db.read_bytes() == b"" and not list(db.parent.glob("sessions.sqlite3-*"))
+    with SessionStore.open(db) as store:  # the app (or run) makes its store there
+        assert store.list_sessions() == [] and not store.notices
+
+
 def test_a_store_emptied_since_its_clean_close_is_not_taken_for_a_new_one() -> None:
     db = locations.sessions_db()
     with SessionStore.open(db) as store:

@@ -123,6 +123,15 @@ def _emptied(path: Path) -> str | None:
     return f"the file is empty, but held {size:,} bytes when last closed" if size else None
 
 
+def is_new_file(path: Path) -> bool:
+    """An empty file that is no emptied store (:func:`_emptied`): one created a moment
+    ago for a store, or by hand; opening it writes a store into it."""
+    try:
+        return path.stat().st_size == 0 and _emptied(path) is None
+    except OSError:
+        return False
+
+
 def open_checked(path: Path, busy_timeout: float) -> tuple[sqlite3.Connection, Check]:
     """Connect, check (:data:`Check` says how), switch to WAL and upgrade.
     Raises :class:`Corrupt`. Close the connection with :func:`close`."""

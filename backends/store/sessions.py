@@ -260,6 +260,8 @@ class SessionStore:
         now = clock or _utc_now
         if path.is_dir():
             raise SessionStoreError(f"{path} is a folder, not a session store")
+        if not create and database.is_new_file(path):
+            raise SessionStoreMissing(path)  # writing its schema would create a store
         if not path.exists():
             if not create:
                 raise SessionStoreMissing(path)
