@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+from pelican_tui.backends.secrets import scrub_text
+
 ELLIPSIS = "…"
 
 LABEL_PARTS = " · "
@@ -35,6 +37,12 @@ def one_line(text: str) -> str:
     """``text`` printable, on one line (white space folded): a name or a message from
     a server, shown."""
     return " ".join(printable(text).split())
+
+
+def shown_line(text: str, width: int) -> str:
+    """``text`` as one line a person may be shown: known secrets scrubbed (before it is
+    cut, so no cut key escapes the scrubber), no control characters, cut to ``width``."""
+    return shorten(printable(scrub_text(text)), width)
 
 
 def plural(n: int, word: str, many: str | None = None) -> str:
@@ -69,4 +77,4 @@ def shorten_label(label: str, width: int) -> str:
     return head[: room - 1 - end] + ELLIPSIS + head[len(head) - end :] + sep + rest
 
 
-__all__ = ["ELLIPSIS", "LABEL_PARTS", "plural", "shorten", "shorten_label"]
+__all__ = ["ELLIPSIS", "LABEL_PARTS", "plural", "shorten", "shorten_label", "shown_line"]

@@ -207,10 +207,9 @@ class SessionStoreDamaged(SessionStoreError):
     or by another program); what can be read of the rest stays readable."""
 
     def __init__(self, value: object, expected: str) -> None:
-        from pelican_tui.backends.secrets import scrub_text
-        from pelican_tui.backends.text import one_line, shorten
+        from pelican_tui.backends.text import shown_line
 
-        shown = shorten(one_line(scrub_text(repr(value))), 40)
+        shown = shown_line(repr(value), 40)
         super().__init__(
             f"the session store holds a damaged value ({shown} is not {expected}); it was "
             "changed outside pelican-tui"

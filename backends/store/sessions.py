@@ -101,7 +101,7 @@ from pelican_tui.backends.store.records import (
     stored_time,
 )
 from pelican_tui.backends.store.run_rows import RUN_COLUMNS
-from pelican_tui.backends.text import one_line, plural, shorten
+from pelican_tui.backends.text import plural, shown_line
 
 INTERRUPTED_REASON = "pelican-tui stopped before this run finished"
 
@@ -165,7 +165,7 @@ def default_title(prompt: str, width: int = 60) -> str:
     control characters (a prompt file can hold escape sequences), shortened to ``width``
     characters."""
     first = next((ln for ln in prompt.splitlines() if ln.strip()), "")
-    return shorten(one_line(scrub_text(first)), width)
+    return shown_line(first, width)
 
 
 def _scrub_optional_text(text: str | None) -> str | None:
@@ -260,11 +260,9 @@ class SessionStore:
         now = clock or _utc_now
         if path.is_dir():
             raise SessionStoreError(f"{path} is a folder, not a session store")
-        if not create and database.is_new_file(path):
-            raise SessionStoreMissing(path)  # writing its schema would create a store
+        if not create and (not path.exists() or database.is_new_file(path)):
+            raise SessionStoreMissing(path)  # an empty file too: a schema would make a store
         if not path.exists():
-            if not create:
-                raise SessionStoreMissing(path)
             try:
                 database.create_private_file(path)
             except OSError as error:

@@ -111,13 +111,14 @@ def settings_from_flags(overrides: dict[str, Any]) -> Settings:
     from pelican_tui.backends.settings import SettingsError, load_settings
 
     local = overrides.get("local") or {}
-    given = [f"--{name}" for name in SOURCES if local.get(name) is not None]
-    if len(given) > 1:  # one before the command and one after it (argparse sees no clash)
-        raise SettingsError(f"{' and '.join(given)} both name the local model; give one")
+    sources = [name for name in SOURCES if local.get(name) is not None]
+    if len(sources) > 1:  # one before the command and one after it (argparse sees no clash)
+        flags = " and ".join(f"--{name}" for name in sources)
+        raise SettingsError(f"{flags} both name the local model; give one")
     settings = load_settings(overrides)
-    if not any(local.get(name) is not None for name in SOURCES):
+    if not sources:
         return settings
-    others = {name: None for name in SOURCES if local.get(name) is None}
+    others = {name: None for name in SOURCES if name not in sources}
     return settings.model_copy(update={"local": settings.local.model_copy(update=others)})
 
 

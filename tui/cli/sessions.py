@@ -18,7 +18,6 @@ from pelican_tui.backends.export import (
     render_run_card,
     sandboxed_renderer,
 )
-from pelican_tui.backends.secrets import scrub_text
 from pelican_tui.backends.store.records import (
     SessionNotFound,
     SessionStoreMissing,
@@ -26,7 +25,7 @@ from pelican_tui.backends.store.records import (
 )
 from pelican_tui.backends.store.sessions import SessionStore
 from pelican_tui.backends.svg.worker import MAX_SIDE
-from pelican_tui.backends.text import one_line, printable, shorten
+from pelican_tui.backends.text import printable, shown_line
 from pelican_tui.cli.args import (
     Console,
     Exit,
@@ -154,7 +153,7 @@ def _models(summary: SessionSummary) -> str:
         if not runs:
             continue
         models = list(dict.fromkeys(run.model_id for run in runs))
-        label = ", ".join(shorten(one_line(scrub_text(model)), 32) for model in models)
+        label = ", ".join(shown_line(model, 32) for model in models)
         count = f" x{len(runs)}" if len(runs) > 1 else ""
         parts.append(f"{slot}: {label}{count}")
     return "; ".join(parts) or "—"
@@ -170,7 +169,7 @@ def format_session_table(summaries: Sequence[SessionSummary], prompt_width: int 
         (
             str(s.id),
             f"{s.created_at.astimezone():%Y-%m-%d %H:%M}",
-            shorten(one_line(scrub_text(s.prompt)), prompt_width),
+            shown_line(s.prompt, prompt_width),
             _models(s),
             (s.verdict or "—").replace("_", " "),
         )
