@@ -139,12 +139,15 @@ def test_llama_cache_dir_follows_llama_cpp(tmp_path: Path, monkeypatch: pytest.M
 def test_the_stand_in_gets_a_short_answer_limit_and_real_models_their_own(
     tmp_path: Path,
 ) -> None:
-    from pelican_tui.backends.llama.local_model import STAND_IN_MAX_TOKENS, answer_token_limit
+    from pelican_tui.backends.llama.local_model import STAND_IN_MAX_TOKENS, plan_local
     from pelican_tui.backends.settings import LocalSettings
 
-    assert answer_token_limit(LocalSettings()) == STAND_IN_MAX_TOKENS < LocalSettings().max_tokens
-    assert answer_token_limit(LocalSettings(max_tokens=300)) == 300, "a lower setting wins"
+    def limit(local: LocalSettings) -> int:
+        return plan_local(local, read_header=False).answer_limit(local.max_tokens)
+
+    assert limit(LocalSettings()) == STAND_IN_MAX_TOKENS < LocalSettings().max_tokens
+    assert limit(LocalSettings(max_tokens=300)) == 300, "a lower setting wins"
     real = LocalSettings(model=tmp_path / "qwen.gguf")
-    assert answer_token_limit(real) == real.max_tokens
-    assert answer_token_limit(LocalSettings(hf="ggml-org/x-GGUF:Q4_K_M")) == 8192
-    assert answer_token_limit(LocalSettings(url="http://box:8080")) == 8192
+    assert limit(real) == real.max_tokens
+    assert limit(LocalSettings(hf="ggml-org/x-GGUF:Q4_K_M")) == 8192
+    assert limit(LocalSettings(url="http://box:8080")) == 8192

@@ -16,6 +16,7 @@ from pelican_tui.backends.engine.router_sides import RouterSide, build_router_si
 from pelican_tui.backends.engine.sides import LOCAL, PaneChoice
 from pelican_tui.backends.engine.updates import RunQueued
 from pelican_tui.backends.llama import router as router_module
+from pelican_tui.backends.llama.local_model import STAND_IN_MAX_TOKENS
 from pelican_tui.backends.llama.prepare import Prepared
 from pelican_tui.backends.llama.router import folder_model_files, plan_router
 from pelican_tui.backends.settings import LocalSettings, load_settings
@@ -106,6 +107,10 @@ def test_each_model_is_a_pane_choice_with_thinking_on_and_off(models_folder: Pat
     assert sides[0].server.pid is None  # one server, not started yet
     requests = [engine.request(PaneChoice(k, True), "p") for k in keys]
     assert [r.max_tokens for r in requests if r] == [24, 24]
+    # A higher limit: the stand-in's own cap, as with one model; the other keeps the setting.
+    engine = ComparisonEngine(_settings(models_folder, max_tokens=4096), NO_BINARY)
+    requests = [engine.request(PaneChoice(k, True), "p") for k in keys]
+    assert [r.max_tokens for r in requests if r] == [STAND_IN_MAX_TOKENS, 4096]
 
 
 def test_without_a_models_folder_nothing_changes() -> None:

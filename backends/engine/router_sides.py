@@ -13,13 +13,12 @@ load is not counted in the run's time to first token.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from pelican_tui.backends import events
-from pelican_tui.backends.engine.sides import LOCAL, HashProgress, LocalSide, PaneChoice, Side
-from pelican_tui.backends.llama.local_model import STAND_IN_MAX_TOKENS, server_config
+from pelican_tui.backends.engine.sides import LOCAL, HashProgress, LocalSide, Side
+from pelican_tui.backends.llama.local_model import server_config
 from pelican_tui.backends.llama.process import LlamaServer, ServerState, StatusCallback
 from pelican_tui.backends.llama.router import RouterLoadError, RouterPlan, ensure_loaded
 from pelican_tui.backends.openai_compat.backend import OpenAICompatibleBackend
@@ -97,13 +96,6 @@ class RouterSide(LocalSide):
         if holder is not None and holder.server_key != self.server_key:
             return super().turn_reason(holder)
         return "one llama-server, in turn"
-
-    def request(self, choice: PaneChoice, prompt: str) -> GenerationRequest:
-        local = self.settings.local
-        limit = local.max_tokens
-        if self.plan.stand_in:  # the stand-in's short limit (it rambles), as for one model
-            limit = min(limit, STAND_IN_MAX_TOKENS)
-        return replace(super().request(choice, prompt), max_tokens=limit)
 
     async def identity(
         self, request: GenerationRequest | None = None

@@ -24,7 +24,7 @@ from pelican_tui.backends.anthropic_backend import ClaudeBackend
 from pelican_tui.backends.engine.choices import CLAUDE, LOCAL, REMOTE, PaneChoice, PaneHeader
 from pelican_tui.backends.engine.choices import thinking_word as _thinking_word
 from pelican_tui.backends.llama.gguf_info import format_params
-from pelican_tui.backends.llama.local_model import LocalPlan, answer_token_limit, server_config
+from pelican_tui.backends.llama.local_model import LocalPlan, server_config
 from pelican_tui.backends.llama.process import LlamaServer, ServerStatus, StatusCallback
 from pelican_tui.backends.openai_compat.backend import OpenAICompatibleBackend
 from pelican_tui.backends.openai_compat.payload import recommended_sampling
@@ -323,9 +323,8 @@ class LocalSide(Side):
         )
 
     def request(self, choice: PaneChoice, prompt: str) -> GenerationRequest:
-        return _chat_request(
-            self.settings, choice, prompt, max_tokens=answer_token_limit(self.settings.local)
-        )
+        limit = self.plan.answer_limit(self.settings.local.max_tokens)
+        return _chat_request(self.settings, choice, prompt, max_tokens=limit)
 
     def start_identifying(self) -> None:
         """Begin hashing the model file and asking the server's version (once)."""

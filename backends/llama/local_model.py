@@ -31,6 +31,10 @@ from pelican_tui.backends.llama.gguf_info import (
 from pelican_tui.backends.secrets import url_without_credentials
 from pelican_tui.backends.settings import LocalSettings
 
+STAND_IN_MAX_TOKENS = 1024
+"""Answer limit for the tiny stand-in: it rambles up to any limit (8192 tokens took
+four minutes here) and a pelican SVG needs far fewer; a real model keeps its own."""
+
 
 @dataclass(frozen=True, slots=True)
 class LocalPlan:
@@ -53,6 +57,11 @@ class LocalPlan:
     header_pending: bool = False
     """Planned with ``read_header=False``: the file's header (facts, memory fit, whether it
     reads at all) is still to be read by :func:`plan_local`."""
+
+    def answer_limit(self, max_tokens: int) -> int:
+        """``max_tokens`` (the ``local.max_tokens`` setting) for an answer of this model:
+        capped at :data:`STAND_IN_MAX_TOKENS` for the stand-in."""
+        return min(max_tokens, STAND_IN_MAX_TOKENS) if self.stand_in else max_tokens
 
     @property
     def problem(self) -> str | None:
@@ -114,18 +123,6 @@ def fit_verdict(
     if local.fit == "warn" and verdict.level == "too_big":
         return FitVerdict(ok=False, level="tight", message=verdict.message)
     return verdict
-
-
-STAND_IN_MAX_TOKENS = 1024
-"""Answer limit for the tiny stand-in: it rambles up to any limit (8192 tokens took
-four minutes here) and a pelican SVG needs far fewer; a real model keeps its own."""
-
-
-def answer_token_limit(local: LocalSettings) -> int:
-    """``local.max_tokens``, capped at :data:`STAND_IN_MAX_TOKENS` for the stand-in model."""
-    if not local.url and resolve_model_path(local)[1]:
-        return min(local.max_tokens, STAND_IN_MAX_TOKENS)
-    return local.max_tokens
 
 
 def _host_port(url: str) -> str:
