@@ -30,10 +30,16 @@ from pydantic_settings import (
 
 from pelican_tui.backends import locations
 from pelican_tui.backends.idle import DEFAULT_IDLE_TIMEOUT_S
+from pelican_tui.backends.llama.config import (
+    CONTEXT_RANGE,
+    LAYERS_RANGE,
+    THREADS_RANGE,
+    LoadMode,
+    hf_reference_problem,
+)
 from pelican_tui.backends.protocol import DEFAULT_PROMPT, Effort
 
 ImageMode = Literal["auto", "tgp", "sixel", "halfcell", "unicode"]
-LoadMode = Literal["auto", "none", "mmap", "mlock", "mmap+mlock", "dio"]
 
 QWEN36_HF = "ggml-org/Qwen3.6-35B-A3B-GGUF:Q4_K_M"
 """The real target model, one setting away: ``local.hf = "..."``."""
@@ -73,13 +79,13 @@ class LocalSettings(BaseModel):
     """Model name to send to an attached server (None: the first it lists)."""
     llama_server: Path | None = None
     """The llama-server binary. None: PATH, then a cached build, then build one."""
-    context: int = 8192
+    context: int = Field(default=8192, ge=CONTEXT_RANGE[0], le=CONTEXT_RANGE[1])
     """Context size passed as ``-c`` (set explicitly: llama-server may shrink unset values)."""
-    threads: int | None = None
+    threads: int | None = Field(default=None, ge=THREADS_RANGE[0], le=THREADS_RANGE[1])
     """``-t``: CPU threads for generation (None: llama-server decides)."""
-    n_cpu_moe: int | None = None
+    n_cpu_moe: int | None = Field(default=None, ge=LAYERS_RANGE[0], le=LAYERS_RANGE[1])
     """``--n-cpu-moe``: keep the expert weights of the first N layers on the CPU."""
-    gpu_layers: int | None = None
+    gpu_layers: int | None = Field(default=None, ge=LAYERS_RANGE[0], le=LAYERS_RANGE[1])
     """``-ngl``: layers to offload to a GPU."""
     load_mode: LoadMode | None = None
     """``--load-mode``: how weights are loaded (mmap, mlock, ...)."""
@@ -119,6 +125,14 @@ class LocalSettings(BaseModel):
     @classmethod
     def _a_server_url(cls, url: str | None) -> str | None:
         return _server_url(url)
+
+    @field_validator("hf")
+    @classmethod
+    def _an_hf_reference(cls, ref: str | None) -> str | None:
+        problem = None if ref is None else hf_reference_problem(ref)
+        if problem is not None:
+            raise ValueError(f"is {ref!r}: {problem}")
+        return ref
 
 
 class RemoteSettings(BaseModel):

@@ -87,9 +87,9 @@ def test_a_nested_table_as_json_in_the_environment(
     ("env", "expected"),
     [
         ({"PELICAN_LOCAL__EXTRA_ARGS": '["--seed", "42"]'}, {"extra_args": ["--seed", "42"]}),
-        ({"pelican_local__context": "77"}, {"context": 77}),
-        ({"PELICAN_LOCAL": '{"context": 5, "threads": null}'}, {"context": 5, "threads": None}),
-        ({"PELICAN_LOCAL": '{"context": 5}', "PELICAN_LOCAL__THREADS": "3"}, {"threads": 3}),
+        ({"pelican_local__context": "777"}, {"context": 777}),
+        ({"PELICAN_LOCAL": '{"context": 555, "threads": null}'}, {"context": 555, "threads": None}),
+        ({"PELICAN_LOCAL": '{"context": 555}', "PELICAN_LOCAL__THREADS": "3"}, {"threads": 3}),
         ({"PELICAN_LOCAL__THINKING": "false"}, {"thinking": False, "threads": 2}),
     ],
 )
@@ -118,6 +118,15 @@ def test_one_key_of_a_table_in_the_environment(
         ("[local]\ncontext = 'lots'\n", {}, "local.context: Input should be a valid integer"),
         ("[local]\ncontxt = 4096\n", {}, "local.contxt: unknown setting"),
         ("[local]\nfit = 'maybe'\n", {}, "local.fit: Input should be 'warn', 'refuse' or 'ignore'"),
+        ("[local]\ncontext = 9223372036854775807\n", {}, "local.context: Input should be less"),
+        (
+            "[local]\ncontext = 100\n",
+            {},
+            "local.context: Input should be greater than or equal to 256",
+        ),
+        ("", {"PELICAN_LOCAL__N_CPU_MOE": "-1"}, "local.n_cpu_moe: Input should be greater"),
+        ("[local]\nhf = 'Qwen3.6-GGUF'\n", {}, "local.hf is 'Qwen3.6-GGUF': expected user/repo"),
+        ("", {"PELICAN_LOCAL__HF": "a/b/c:Q4"}, "local.hf is 'a/b/c:Q4': expected user/repo"),
         ("idle_timeout_s = -1\n", {}, "idle_timeout_s: Input should be greater"),
         ("[local]\nstream_timeout_s = -1\n", {}, "idle_timeout_s: Input should be greater"),
         ("", {"PELICAN_CLAUDE__EFFORT": "extreme"}, "claude.effort: Input should be"),

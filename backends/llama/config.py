@@ -11,8 +11,34 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Final, Literal, get_args
 
 from pelican_tui.backends.secrets import redact_args
+
+# -- the values of its flags (the settings, the command-line flags and the server settings
+# screen all take them from here; this module is light, for ``--help``) -------------------
+
+LoadMode = Literal["auto", "none", "mmap", "mlock", "mmap+mlock", "dio"]
+LOAD_MODES: Final[tuple[str, ...]] = get_args(LoadMode)
+"""``--load-mode``: how llama-server loads weights."""
+CONTEXT_RANGE: Final = (256, 16 * 1024 * 1024)
+"""``-c``, least and most: less holds no pelican's prompt and answer; more is beyond
+what any model is trained for, and what memory can hold."""
+THREADS_RANGE: Final = (1, 1024)
+"""``-t``, least and most."""
+LAYERS_RANGE: Final = (0, 1000)
+"""``--n-cpu-moe`` and ``-ngl``: a number of a model's layers."""
+
+
+def hf_reference_problem(ref: str) -> str | None:
+    """What is wrong with ``ref`` as a ``-hf`` reference (``user/repo`` or
+    ``user/repo:quant``), in a few words; None when nothing is."""
+    repo = ref.partition(":")[0]
+    user, slash, name = repo.partition("/")
+    if not (user and slash and name) or "/" in name or any(c.isspace() for c in ref):
+        return "expected user/repo or user/repo:quant (a Hugging Face reference)"
+    return None
+
 
 # -- configuration ------------------------------------------------------------------
 

@@ -11,14 +11,18 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
-from pelican_tui.cli.args import given, given_path, positive, whole_number
+from pelican_tui.backends.llama.config import (
+    CONTEXT_RANGE,
+    LAYERS_RANGE,
+    LOAD_MODES,
+    THREADS_RANGE,
+)
+from pelican_tui.cli.args import given, given_path, whole_number
 
 if TYPE_CHECKING:  # pydantic is not imported for --help
     from pelican_tui.backends.settings import Settings
 
 LOCAL_GROUP = "local model (one of --model, --hf, --url)"
-LOAD_MODES = ("auto", "none", "mmap", "mlock", "mmap+mlock", "dio")
-"""llama-server's ``--load-mode`` values (``LoadMode`` in the settings; a test keeps them equal)."""
 SOURCES = ("model", "hf", "url")
 """The settings that say where the local model comes from; one is used."""
 
@@ -42,16 +46,23 @@ def add_model_flags(parser: argparse.ArgumentParser) -> None:
     local.add_argument(
         "--llama-server", type=given_path, metavar="PATH", help="llama-server binary"
     )
-    local.add_argument("--ctx", type=positive, metavar="N", help="context size (-c)")
-    local.add_argument("--threads", type=positive, metavar="N", help="generation threads (-t)")
+    local.add_argument(
+        "--ctx", type=whole_number(*CONTEXT_RANGE), metavar="N", help="context size (-c)"
+    )
+    local.add_argument(
+        "--threads", type=whole_number(*THREADS_RANGE), metavar="N", help="generation threads (-t)"
+    )
     local.add_argument(
         "--n-cpu-moe",
-        type=whole_number(0),
+        type=whole_number(*LAYERS_RANGE),
         metavar="N",
         help="keep the expert weights of the first N layers on the CPU",
     )
     local.add_argument(
-        "--ngl", type=whole_number(0), metavar="N", help="layers to offload to a GPU (-ngl)"
+        "--ngl",
+        type=whole_number(*LAYERS_RANGE),
+        metavar="N",
+        help="layers to offload to a GPU (-ngl)",
     )
     local.add_argument("--load-mode", choices=LOAD_MODES, help="how llama-server loads weights")
     local.add_argument(
@@ -123,7 +134,6 @@ def settings_from_flags(overrides: dict[str, Any]) -> Settings:
 
 
 __all__ = [
-    "LOAD_MODES",
     "LOCAL_GROUP",
     "add_model_flags",
     "add_remote_flag",

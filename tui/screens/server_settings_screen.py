@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any
 
 from rich.table import Table
 from rich.text import Text
@@ -23,24 +23,24 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Button, Footer, Input, Label, Select, Static
 
+from pelican_tui.backends.llama.config import (
+    CONTEXT_RANGE,
+    LAYERS_RANGE,
+    LOAD_MODES,
+    THREADS_RANGE,
+    hf_reference_problem,
+)
 from pelican_tui.backends.llama.gguf_info import format_params, format_size
 from pelican_tui.backends.llama.local_model import LocalPlan, plan_local
 from pelican_tui.backends.secrets import url_without_credentials
-from pelican_tui.backends.settings import LoadMode, LocalSettings
+from pelican_tui.backends.settings import LocalSettings
 from pelican_tui.themes import theme_color
 
 DEFAULT_LOAD_MODE = "default"
 """The load-mode choice meaning "pass no --load-mode" (None in the settings)."""
 
-LOAD_MODES: tuple[str, ...] = get_args(LoadMode)
-
 FACTS_DEBOUNCE_S = 0.35
 """Typing pauses this long before the model file is read again."""
-
-MIN_CONTEXT = 256
-MAX_CONTEXT = 16 * 1024 * 1024
-MAX_THREADS = 1024
-MAX_CPU_MOE_LAYERS = 1000
 
 WIDE_LAYOUT_MIN_WIDTH = 120
 """From this width, the facts sit beside the form instead of below it."""
@@ -345,13 +345,14 @@ class ServerSettingsScreen(Screen[LocalSettings | None]):
 
         hf = self._form_value("hf")
         values["hf"] = hf or None
-        if hf and ("/" not in hf or hf.startswith("/") or " " in hf):
-            errors["hf"] = "Expected user/repo or user/repo:quant."
+        problem = hf_reference_problem(hf) if hf else None
+        if problem:
+            errors["hf"] = f"{problem[0].upper()}{problem[1:]}."
 
         for field_id, minimum, maximum, required in (
-            ("context", MIN_CONTEXT, MAX_CONTEXT, True),
-            ("threads", 1, MAX_THREADS, False),
-            ("n_cpu_moe", 0, MAX_CPU_MOE_LAYERS, False),
+            ("context", *CONTEXT_RANGE, True),
+            ("threads", *THREADS_RANGE, False),
+            ("n_cpu_moe", *LAYERS_RANGE, False),
         ):
             number, error = _parse_int(self._form_value(field_id), minimum, maximum, required)
             if error:
