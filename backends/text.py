@@ -39,6 +39,12 @@ def one_line(text: str) -> str:
     return " ".join(printable(text).split())
 
 
+def first_line(text: str) -> str:
+    """The first line of ``text`` that says something, stripped ("" if none): a
+    message's summary (an error can carry a whole log after it), a prompt's title."""
+    return next((line.strip() for line in text.splitlines() if line.strip()), "")
+
+
 def shown_line(text: str, width: int) -> str:
     """``text`` as one line a person may be shown: known secrets scrubbed (before it is
     cut, so no cut key escapes the scrubber), no control characters, cut to ``width``."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pelican_tui.backends.text import one_line, printable, shorten, shorten_label
+from pelican_tui.backends.text import first_line, one_line, printable, shorten, shorten_label
 
 
 @pytest.mark.parametrize(
@@ -68,3 +68,16 @@ def test_a_parameter_count_reads_the_same_in_every_header() -> None:
     for count, words in ((34_660_000_000, "34.7B"), (4_200_000, "4.2M"), (800_000, "800K")):
         assert format_params(count) == words
         assert ModelFacts(total_params=count).bits() == [words]
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("port 8080 is in use\n--- log ---\nbind failed", "port 8080 is in use"),
+        ("\n  \n  the server stopped  \nmore", "the server stopped"),
+        ("", ""),  # an error with no message: nothing, not an IndexError
+        (" \n\t\n", ""),
+    ],
+)
+def test_a_message_is_summed_up_by_its_first_line_that_says_something(text: str, line: str) -> None:
+    assert first_line(text) == line

@@ -37,6 +37,7 @@ from pelican_tui.backends.protocol import EFFORTS, BackendStatus
 from pelican_tui.backends.resources import ResourceSample
 from pelican_tui.backends.secrets import scrub_secrets, url_without_credentials
 from pelican_tui.backends.settings import LocalSettings, Settings
+from pelican_tui.backends.text import first_line
 from pelican_tui.commands import PelicanCommands
 from pelican_tui.messages import KeyRow, ResourceTick, ServerStatusChanged
 from pelican_tui.voting import Voting
@@ -526,7 +527,7 @@ class PelicanApp(Voting):
         try:
             await self.engine.start_local()
         except ServerStartError as error:
-            message = str(error).splitlines()[0]
+            message = first_line(str(error))
             for slot in SLOTS:
                 side = self._side(slot)
                 if side is not None and side.server is not None:
@@ -1197,7 +1198,7 @@ class PelicanApp(Voting):
         try:
             await server.restart()
         except ServerStartError as error:
-            self.notify(str(error).splitlines()[0], title="llama-server", severity="error")
+            self.notify(first_line(str(error)), title="llama-server", severity="error")
             return
         for slot in SLOTS:
             if (pane_side := self._side(slot)) is not None and pane_side.server is server:

@@ -101,7 +101,7 @@ from pelican_tui.backends.store.records import (
     stored_time,
 )
 from pelican_tui.backends.store.run_rows import RUN_COLUMNS
-from pelican_tui.backends.text import plural, shown_line
+from pelican_tui.backends.text import first_line, plural, shown_line
 
 INTERRUPTED_REASON = "pelican-tui stopped before this run finished"
 
@@ -164,8 +164,7 @@ def default_title(prompt: str, width: int = 60) -> str:
     """The first non-empty line of the prompt as it may be shown: secrets scrubbed, no
     control characters (a prompt file can hold escape sequences), shortened to ``width``
     characters."""
-    first = next((ln for ln in prompt.splitlines() if ln.strip()), "")
-    return shown_line(first, width)
+    return shown_line(first_line(prompt), width)
 
 
 def _scrub_optional_text(text: str | None) -> str | None:

@@ -93,7 +93,7 @@ from pelican_tui.backends.llama.process import ServerStartError
 from pelican_tui.backends.secrets import url_without_credentials
 from pelican_tui.backends.store.records import Session, SessionStoreError, Slot
 from pelican_tui.backends.store.sessions import SessionStore, default_title
-from pelican_tui.backends.text import plural
+from pelican_tui.backends.text import first_line, plural
 from pelican_tui.cli.args import Console, Exit, command
 from pelican_tui.cli.model_flags import model_overrides, settings_from_flags
 from pelican_tui.cli.run_args import (
@@ -104,7 +104,7 @@ from pelican_tui.cli.run_args import (
     chosen_prompt_set,
     thinking_modes,
 )
-from pelican_tui.cli.run_progress import Progress, first_line, result_line
+from pelican_tui.cli.run_progress import Progress, result_line
 from pelican_tui.cli.run_summary import (
     BatchFacts,
     SessionOutcome,

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from pelican_tui.backends.events import Failed, Finished, GenerationEvent, LiveStats
 from pelican_tui.backends.llama.process import ServerState, ServerStatus
+from pelican_tui.backends.text import first_line
 
 if TYPE_CHECKING:
     from pelican_tui.backends.engine.run import RunResult
@@ -141,11 +142,6 @@ class Progress:
         self._shown = bool(line)
 
 
-def first_line(text: str) -> str:
-    """The first non-blank line of a message (errors can carry a whole log)."""
-    return next((line.strip() for line in str(text).splitlines() if line.strip()), "")
-
-
 def result_line(result: RunResult) -> str:
     """One line for a run that ended: outcome, why, tokens, tok/s, first token, SVG."""
     spec = result.spec
@@ -167,4 +163,4 @@ def result_line(result: RunResult) -> str:
     return ", ".join(parts)
 
 
-__all__ = ["PLAIN_PROGRESS_EVERY_S", "Progress", "first_line", "result_line"]
+__all__ = ["PLAIN_PROGRESS_EVERY_S", "Progress", "result_line"]

@@ -33,7 +33,7 @@ from pelican_tui.backends.store.records import (
     SessionSummary,
 )
 from pelican_tui.backends.store.sessions import SessionStore
-from pelican_tui.backends.text import plural, shorten
+from pelican_tui.backends.text import first_line, plural, shorten
 from pelican_tui.screens.confirm_screen import ConfirmScreen
 from pelican_tui.screens.sessions_screen_list import Cells, SessionList
 from pelican_tui.themes import theme_color
@@ -386,16 +386,12 @@ def _date(moment: datetime) -> str:
     return moment.astimezone().strftime("%Y-%m-%d %H:%M")
 
 
-def _first_line(text: str) -> str:
-    return next((line.strip() for line in text.splitlines() if line.strip()), "")
-
-
 def _display_title(session: SessionSummary) -> str:
     """The session's title, or its prompt's first line when the title is a cut-down copy."""
     title = session.title.strip()
     if title and not title.endswith("…"):
         return title
-    return _first_line(session.prompt) or title or "untitled"
+    return first_line(session.prompt) or title or "untitled"
 
 
 def _model_name(model_id: str) -> str:
@@ -447,7 +443,7 @@ _STATUS_COLORS = {
 def _detail(session: SessionSummary, compact: bool, colors: dict[str, str]) -> Text:
     """The highlighted session: its prompt, then one line per run."""
     text = Text()
-    prompt = _first_line(session.prompt) if compact else session.prompt.strip()
+    prompt = first_line(session.prompt) if compact else session.prompt.strip()
     text.append(shorten(prompt, 400), style="bold")
     if compact:
         text.no_wrap = True
