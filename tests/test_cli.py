@@ -654,3 +654,49 @@ def test_run_refuses_a_claude_model_it_was_told_not_to_use(tmp_path: Path) -> No
     assert done.returncode == 2, done.stderr
     assert "--claude-model claude-x given, but --no-claude was given too" in done.stderr
     assert not (tmp_path / "o").exists(), "refused before anything was made"
+
+
+def test_doctor_names_each_model_of_a_models_folder(tmp_path: Path) -> None:
+    """Doctor checked the default model with a models folder set; one file that does not
+    read is left out, as the engine leaves it out, and the others still run."""
+    folder = tmp_path / "models"
+    folder.mkdir()
+    (folder / "smol.gguf").symlink_to(tiny_model())
+    (folder / "broken.gguf").write_bytes(b"GGUF" + b"\xff" * 60)
+    done = _run("doctor", env={"PELICAN_LOCAL__MODELS_DIR": str(folder)})
+    out = done.stdout
+    assert f"ok models folder    {folder}: 2 models (broken, smol)" in out, out
+    assert f"ok model            {folder / 'smol.gguf'}" in out
+    assert "!! model            broken.gguf: " in out
+    assert "left out of the choices" in out
+    assert out.rstrip().endswith("local side can run, but see !! above")
+    assert done.returncode == 0
+    (folder / "smol.gguf").unlink()
+    alone = _run("doctor", env={"PELICAN_LOCAL__MODELS_DIR": str(folder)})
+    assert alone.stdout.rstrip().endswith("local side cannot run (see !! above)")
+    assert alone.returncode == 1
+
+
+def test_set_up_fetches_the_default_model_only_when_it_is_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from _server_support import server_binary
+
+    from pelican_tui.backends import hardware
+    from pelican_tui.backends.llama import default_model
+    from pelican_tui.backends.llama.prepare import setup
+    from pelican_tui.backends.settings import load_settings
+
+    hardware.write_cached_bandwidth(8e9)  # nothing to measure
+
+    def offline(**_: object) -> Path:
+        raise default_model.DefaultModelError("no way to fetch the stand-in here")
+
+    monkeypatch.setattr(default_model, "ensure_default_model", offline)
+    local = {"llama_server": str(server_binary())}
+    stand_in = setup(load_settings({"local": local}), print)
+    assert stand_in.problem == "no way to fetch the stand-in here"
+    for source in ({"models_dir": str(tmp_path)}, {"model": str(tiny_model())}):
+        prepared = setup(load_settings({"local": {**local, **source}}), print)
+        assert prepared.problem is None, source  # the stand-in is not what runs
+        assert prepared.binary == server_binary()

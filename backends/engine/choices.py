@@ -69,10 +69,10 @@ def first_view(settings: Settings, prepared: Prepared) -> FirstView | None:
     settings alone; None where they cannot say it (a models folder: its files are
     the choices)."""
     from pelican_tui.backends.anthropic_backend import ClaudeBackend
-    from pelican_tui.backends.llama.local_model import plan_local
+    from pelican_tui.backends.llama.local_model import plan_local, uses_models_folder
 
     local, claude = settings.local, settings.claude
-    if local.models_dir is not None and not local.url:
+    if uses_models_folder(local):
         return None
     plan = plan_local(local, read_header=False)
     has_local = plan.mode == "attach" or prepared.binary is not None

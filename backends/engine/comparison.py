@@ -41,7 +41,7 @@ from pelican_tui.backends.engine.updates import (
     SessionStarted,
     StoreProblem,
 )
-from pelican_tui.backends.llama.local_model import LocalPlan, plan_local
+from pelican_tui.backends.llama.local_model import LocalPlan, plan_local, uses_models_folder
 from pelican_tui.backends.llama.prepare import Prepared
 from pelican_tui.backends.llama.process import ServerState, StatusCallback
 from pelican_tui.backends.protocol import BackendStatus, GenerationRequest
@@ -167,8 +167,7 @@ class ComparisonEngine:
         can_start = not spawn or self.prepared.binary is not None
         # An unreadable header (or, with fit = "refuse", a model too big for RAM)
         # is said plainly now instead of as llama-server's exit code later.
-        blocked = plan.problem is not None and settings.local.fit != "ignore"
-        if can_start and not blocked:
+        if can_start and plan.start_problem(settings.local) is None:
             self.local = LocalSide(
                 settings,
                 plan,
@@ -193,8 +192,7 @@ class ComparisonEngine:
             on_status=self._on_server_status,
             on_hash_progress=self._on_hash_progress,
         )
-        if self.settings.local.fit == "refuse":  # a model too big alone is left out
-            sides = [s for s in sides if s.plan.problem is None]
+        sides = [s for s in sides if s.plan.start_problem(self.settings.local) is None]
         self.router_sides = sides
         self.local = sides[0] if sides else None
         if self.local is None:
@@ -638,7 +636,7 @@ def plan_local_models(
 ) -> tuple[LocalPlan, RouterPlan | None]:
     """The local plan, and with ``local.models_dir`` (no ``url``) the router's plan; the
     local plan is then its first model's (or says why there is none)."""
-    if local.models_dir is None or local.url:
+    if not uses_models_folder(local):
         return plan_local(local, read_header=read_header), None
     from pelican_tui.backends.llama.router import plan_router
 

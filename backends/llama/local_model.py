@@ -63,6 +63,11 @@ class LocalPlan:
         capped at :data:`STAND_IN_MAX_TOKENS` for the stand-in."""
         return min(max_tokens, STAND_IN_MAX_TOKENS) if self.stand_in else max_tokens
 
+    def start_problem(self, local: LocalSettings) -> str | None:
+        """Why the local side is not started with these settings, or None: its
+        :attr:`problem`, unless ``local.fit = "ignore"`` says to let llama-server try."""
+        return None if local.fit == "ignore" else self.problem
+
     @property
     def problem(self) -> str | None:
         """Why the local side cannot start, or None."""
@@ -94,6 +99,17 @@ class LocalPlan:
         if self.url:
             facts["url"] = url_without_credentials(self.url)
         return facts
+
+
+def uses_models_folder(local: LocalSettings) -> bool:
+    """Whether the local side is the models of ``local.models_dir``. The sources of the
+    local model, first first: ``url``, ``models_dir``, ``model``, ``hf``, the stand-in."""
+    return local.models_dir is not None and not local.url
+
+
+def uses_stand_in(local: LocalSettings) -> bool:
+    """Whether the local side is the tiny default model (no other source is set)."""
+    return not local.url and not uses_models_folder(local) and resolve_model_path(local)[1]
 
 
 def resolve_model_path(local: LocalSettings) -> tuple[Path | None, bool]:

@@ -35,6 +35,7 @@ def setup(settings: Settings, say: Say) -> Prepared:
     """Find or build llama-server and fetch the default model if it is used."""
     from pelican_tui.backends.llama import default_model
     from pelican_tui.backends.llama.binary import ServerBinaryError, ensure_server_binary
+    from pelican_tui.backends.llama.local_model import uses_stand_in
 
     binary = source = None
     if needs_server(settings):
@@ -43,7 +44,7 @@ def setup(settings: Settings, say: Say) -> Prepared:
         except ServerBinaryError as error:
             return Prepared(None, None, problem=str(error))
         binary, source = found.path, found.source
-        if settings.local.model is None and not settings.local.hf:
+        if uses_stand_in(settings.local):
             try:
                 default_model.ensure_default_model(progress=say)
             except default_model.DefaultModelError as error:

@@ -15,12 +15,14 @@ from typing import TYPE_CHECKING
 from pelican_tui.backends import locations
 from pelican_tui.backends.secrets import scrub_text
 from pelican_tui.backends.settings import Settings
-from pelican_tui.backends.text import printable
+from pelican_tui.backends.text import plural, printable
 
 if TYPE_CHECKING:
     from pelican_tui.backends.events import Failed
     from pelican_tui.backends.llama.gguf_info import GGUFInfo
+    from pelican_tui.backends.llama.local_model import LocalPlan
     from pelican_tui.backends.openai_compat.backend import OpenAICompatibleBackend
+    from pelican_tui.backends.settings import LocalSettings
 
 
 MODELS_SHOWN = 8
@@ -69,6 +71,27 @@ def image_mode_lines(setting: str) -> list[tuple[str, str]]:
         )
     )
     return lines
+
+
+def _model_lines(plan: LocalPlan, local: LocalSettings) -> tuple[bool, bool]:
+    """The lines about a model llama-server is to load; (the engine starts it, a
+    warning was shown)."""
+    warned = False
+    if plan.hf and plan.info is None:
+        _line("model", f"-hf {plan.hf} (downloaded by llama-server)", None)
+        _line("memory fit", plan.fit_note or "not checked until downloaded", None)
+    elif plan.info is not None:
+        stand_in = "  [tiny stand-in]" if plan.stand_in else ""
+        where = f"-hf {plan.hf}, cached at {plan.info.path}" if plan.hf else plan.model_path
+        _line("model", f"{where}{stand_in}", True)
+        _line("header", plan.info.summary(), True)
+        if plan.fit is not None:  # "tight" with local.fit = "warn" may be too big
+            _line("memory fit", plan.fit.message, plan.fit.level == "ok")
+            warned = plan.fit.level != "ok"
+        _line("decode ceiling", _ceiling_line(plan.info))
+    else:
+        _line("model", plan.info_error or f"{plan.model_path}: unreadable", False)
+    return plan.start_problem(local) is None, warned
 
 
 def _ceiling_line(info: GGUFInfo) -> str:
@@ -162,13 +185,13 @@ def _check_remote(settings: Settings) -> bool:
 
 
 def run_doctor(settings: Settings) -> int:
+    from pelican_tui.backends.engine.comparison import plan_local_models
     from pelican_tui.backends.llama.binary import (
         ServerBinaryError,
         cached_binary_path,
         find_server_binary,
         server_version,
     )
-    from pelican_tui.backends.llama.local_model import plan_local
 
     local_ok, warned = True, False
     print("pelican-tui doctor\n")
@@ -193,24 +216,25 @@ def run_doctor(settings: Settings) -> int:
                 works = not version.startswith("unknown")  # says no version: not llama-server
                 local_ok &= works
                 _line("llama-server", f"{found.path} ({found.source}), version {version}", works)
-    plan = plan_local(settings.local)
-    if plan.mode == "spawn":
-        if plan.hf and plan.info is None:
-            _line("model", f"-hf {plan.hf} (downloaded by llama-server)", None)
-            _line("memory fit", plan.fit_note or "not checked until downloaded", None)
-        elif plan.info is not None:
-            stand_in = "  [tiny stand-in]" if plan.stand_in else ""
-            where = f"-hf {plan.hf}, cached at {plan.info.path}" if plan.hf else plan.model_path
-            _line("model", f"{where}{stand_in}", True)
-            _line("header", plan.info.summary(), True)
-            if plan.fit is not None:  # "tight" with local.fit = "warn" may be too big
-                _line("memory fit", plan.fit.message, plan.fit.level == "ok")
-                warned |= plan.fit.level != "ok"
-                local_ok &= plan.fit.level != "too_big" or settings.local.fit != "refuse"
-            _line("decode ceiling", _ceiling_line(plan.info))
-        else:
-            local_ok = False
-            _line("model", plan.info_error or "unreadable", False)
+    plan, router = plan_local_models(settings.local)
+    if router is not None:
+        names = ", ".join(model.name for model in router.models)
+        listed = f"{router.folder}: {plural(len(router.models), 'model')} ({names})"
+        _line("models folder", listed if names else str(router.problem), bool(names))
+        runs = 0
+        for model in router.models:
+            model_plan = model.local_plan(settings.local, router.available_bytes)
+            ok, warn = _model_lines(model_plan, settings.local)
+            if not ok:
+                _line("", "left out of the choices (pelican-tui offers the others)")
+            runs += ok
+            warned |= warn or not ok
+        local_ok &= runs > 0
+        if runs:
+            _line("loaded together", f"up to {router.models_max} (--models-max)")
+    elif plan.mode == "spawn":
+        ok, warned = _model_lines(plan, settings.local)
+        local_ok &= ok
     if plan.mode == "spawn":
         _line("context", str(settings.local.context))
     remote_ok = _check_remote(settings) if settings.remote.url else True
