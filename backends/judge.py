@@ -51,6 +51,7 @@ from pelican_tui.backends.anthropic_backend import (
 from pelican_tui.backends.events import Failed
 from pelican_tui.backends.ratings.configuration import configuration_of
 from pelican_tui.backends.store.records import Run, Vote, Winner
+from pelican_tui.backends.svg.render import png_size
 from pelican_tui.backends.text import shorten
 
 if TYPE_CHECKING:
@@ -177,15 +178,6 @@ def image_tokens(size: tuple[int, int]) -> int:
         math.sqrt(ANTHROPIC_MAX_IMAGE_TOKENS * IMAGE_TOKEN_PIXELS / max(width * height, 1)),
     )
     return math.ceil(width * scale * height * scale / IMAGE_TOKEN_PIXELS)
-
-
-def png_size(png: bytes) -> tuple[int, int] | None:
-    """Width and height of a PNG (its header only is read); None if it is not one."""
-    try:
-        with Image.open(io.BytesIO(png)) as image:
-            return image.size if image.format == "PNG" else None
-    except (OSError, ValueError):
-        return None
 
 
 def picture_for_judge(png: bytes, max_px: int | None) -> bytes:

@@ -75,6 +75,17 @@ def sessions_db() -> Path:
     return data_dir() / "sessions.sqlite3"
 
 
+def exports_dir() -> Path:
+    """Where the TUI exports sessions (``x``), each in :func:`session_export_name`."""
+    return data_dir() / "exports"
+
+
+def session_export_name(session_id: int) -> str:
+    """The folder a session is exported to, inside the TUI's :func:`exports_dir` or
+    ``run --out``."""
+    return f"session-{session_id}"
+
+
 def models_dir() -> Path:
     """Models pelican-tui fetched itself (the tiny stand-in)."""
     return cache_dir() / "models"

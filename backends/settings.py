@@ -92,7 +92,8 @@ class LocalSettings(BaseModel):
     extra_args: list[str] = Field(default_factory=list)
     """Anything else passed through to llama-server verbatim (no secret: see below)."""
     ready_timeout_s: float = 600.0
-    """How long to wait for the model to load (downloads count)."""
+    """How long to wait for the model to load (time spent downloading an ``hf`` model
+    does not count)."""
     fit: Literal["warn", "refuse", "ignore"] = "warn"
     """What to do when the memory estimate exceeds available RAM."""
     thinking: bool = True

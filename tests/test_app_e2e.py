@@ -13,8 +13,8 @@ from _app_support import COPY_SVG_PROMPT, header_read, make_app, server_ready, w
 from pelican_tui.backends import locations
 from pelican_tui.backends.engine.run import PNG_SIZE
 from pelican_tui.backends.store.sessions import SessionStore
+from pelican_tui.backends.svg.render import png_size
 from pelican_tui.widgets.model_pane import ModelPane
-from pelican_tui.widgets.picture import png_size
 
 pytestmark = pytest.mark.slow
 
@@ -148,7 +148,7 @@ async def test_single_pane_run_cancel_save_export_and_verdicts() -> None:
         await pilot.press("greater_than_sign")
         await pilot.press("equals_sign")
         await pilot.press("x")
-        export_dir = locations.data_dir() / "exports" / f"session-{session_id}"
+        export_dir = locations.exports_dir() / f"session-{session_id}"
         assert await wait_for(pilot, lambda: (export_dir / "session.json").exists(), 30)
         notes = " ".join(n.message for n in app.notices)
         assert f"Session #{session_id} saved" in notes

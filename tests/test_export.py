@@ -873,7 +873,7 @@ async def test_the_app_exports_with_the_same_renderer_and_says_why(tmp_path: Pat
         store.finish_run(left, answer=ENTITY_SVG, svg=ENTITY_SVG)
         right = store.start_run(s.id, "right", "local", LOCAL_FILE, LOCAL_INFO, {}, HOST)
         store.finish_run(right, answer=PELICAN_SVG, svg=PELICAN_SVG)
-    folder = locations.data_dir() / "exports" / f"session-{s.id}"
+    folder = locations.exports_dir() / f"session-{s.id}"
     app = make_app()
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.press("o")

@@ -602,3 +602,17 @@ def test_the_worker_runs_at_a_lower_priority_than_the_app(renderer: SvgRenderer)
     assert pid is not None
     ours = psutil.Process().nice()
     assert psutil.Process(pid).nice() == min(ours + NICENESS, 19)
+
+
+def test_a_pngs_size_is_read_from_its_header_alone() -> None:
+    from pelican_tui.backends.svg.render import png_size as header_size
+
+    picture = io.BytesIO()
+    Image.new("RGB", (321, 123)).save(picture, format="PNG")
+    png = picture.getvalue()
+    assert header_size(png) == (321, 123)
+    assert header_size(png[:24]) == (321, 123)  # nothing past IHDR's width and height
+    jpeg = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(jpeg, format="JPEG")
+    for not_png in (b"", png[:23], jpeg.getvalue(), b"<svg/>" * 10):
+        assert header_size(not_png) is None

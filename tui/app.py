@@ -910,9 +910,9 @@ class PelicanApp(Voting):
             pane = self.pane(slot)
             picture = pane.picture
             if picture.drawn_with in ("halfcell", "unicode"):
-                width = max(120, min(1024, picture.size.width * 2))
+                width = max(120, min(PNG_SIZE[0], picture.size.width * 2))
             else:
-                width = max(240, min(1024, picture.size.width * cell_pixels()[0]))
+                width = max(240, min(PNG_SIZE[0], picture.size.width * cell_pixels()[0]))
             renderer = self.engine.renderer()
             pace, started = picture.pace, time.monotonic()
             running = renderer.worker_pid is not None  # else its start is not a preview's cost
@@ -1066,7 +1066,7 @@ class PelicanApp(Voting):
 
         store = await self.engine.store()
         session = await asyncio.to_thread(store.get_session, session_id)
-        out = locations.data_dir() / "exports" / f"session-{session_id}"
+        out = locations.exports_dir() / locations.session_export_name(session_id)
         # The same renderer as `run` and `sessions export`: a picture that can't
         # be drawn says why, here and in the exported page.
         renderer = worker_renderer(self.engine.renderer())

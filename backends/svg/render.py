@@ -65,6 +65,22 @@ _FRAME = struct.Struct("!I")
 _COLOR = re.compile(r"#[0-9A-Fa-f]{3,8}|[A-Za-z]{3,30}|rgba?\([0-9.,%\s]{5,40}\)")
 
 
+_PNG_HEADER = struct.Struct("!8sI4sII")
+"""A PNG's signature, then its first chunk, IHDR: length, type, width, height."""
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def png_size(png: bytes) -> tuple[int, int] | None:
+    """Width and height of a PNG, read from its header (nothing is decoded); None when
+    ``png`` does not begin as a PNG does."""
+    if len(png) < _PNG_HEADER.size:
+        return None
+    signature, _, chunk, width, height = _PNG_HEADER.unpack_from(png)
+    if signature != _PNG_SIGNATURE or chunk != b"IHDR" or not (width and height):
+        return None
+    return width, height
+
+
 @dataclass(frozen=True, slots=True)
 class RenderResult:
     """The outcome of one render."""

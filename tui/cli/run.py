@@ -82,6 +82,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from pelican_tui.backends import locations
 from pelican_tui.backends.engine import updates
 from pelican_tui.backends.engine.batch import BatchStep, ModePlan, plan_batch, plan_modes, run_step
 from pelican_tui.backends.engine.comparison import (
@@ -375,7 +376,7 @@ class _Batch:
         """Export one session; with the renderer, PNGs missing from the store are drawn."""
         from pelican_tui.backends.export import ExportError, export_session, worker_renderer
 
-        folder = self.out_dir / f"session-{outcome.session_id}"
+        folder = self.out_dir / locations.session_export_name(outcome.session_id)
         renderer = worker_renderer(self.engine.renderer()) if with_renderer else None
         session: Session = await asyncio.to_thread(self.store.get_session, outcome.session_id)
         outcome.session = session

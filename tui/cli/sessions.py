@@ -18,6 +18,7 @@ from pelican_tui.backends.export import (
     render_run_card,
     sandboxed_renderer,
 )
+from pelican_tui.backends.export.pictures import STORED_PNG_SIZE
 from pelican_tui.backends.store.records import (
     SessionNotFound,
     SessionStoreMissing,
@@ -60,9 +61,9 @@ def _parser() -> Parser:
     export.add_argument(
         "--width",
         type=whole_number(1, MAX_SIDE, what="a number of pixels"),
-        default=1024,
+        default=STORED_PNG_SIZE[0],
         help=f"width and height of PNGs drawn for runs without a stored one "
-        f"(1..{MAX_SIDE}, default 1024)",
+        f"(1..{MAX_SIDE}, default {STORED_PNG_SIZE[0]})",
     )
     delete = sub.add_parser("delete", help="delete a session, its runs and the votes on them")
     delete.add_argument("id", type=_session_id)

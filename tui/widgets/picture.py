@@ -33,6 +33,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Static
 
+from pelican_tui.backends.svg.render import png_size
 from pelican_tui.terminal_caps import SETTING_VALUES, ImageChoice, detect_terminal, detected_choice
 from pelican_tui.widgets.kept_lines import KeptContainer, KeptLines, KeptStatic
 
@@ -479,18 +480,6 @@ def shaped_like(picture: PILImage.Image, width: int, height: int) -> PILImage.Im
     return page
 
 
-def png_size(png: bytes) -> tuple[int, int]:
-    """The size in pixels the header of ``png`` gives, without decoding it. Raises ValueError."""
-    from PIL import Image as PILImage
-    from PIL import UnidentifiedImageError
-
-    try:
-        with PILImage.open(io.BytesIO(png)) as opened:
-            return opened.size
-    except (UnidentifiedImageError, OSError, SyntaxError) as error:
-        raise ValueError(f"not a readable picture ({error})") from error
-
-
 def decode_png(png: bytes) -> PILImage.Image:
     """The picture in ``png`` as an RGB image on a white matte. Raises ValueError."""
     from PIL import Image as PILImage
@@ -642,12 +631,9 @@ class PictureView(KeptLines):
             return
         if png is not None and png == self._png and message == self._message:
             return  # the same picture again (a preview that drew nothing new): no redraw
-        size: tuple[int, int] | None = None
-        if png is not None:
-            try:
-                size = png_size(png)
-            except ValueError as error:
-                png, message = None, f"cannot show this picture: {error}"
+        size = None if png is None else png_size(png)
+        if png is not None and size is None:
+            png, message = None, "cannot show this picture: it is not a PNG image"
         previous = self._png_size
         self._png = png
         self._png_size = size
