@@ -429,3 +429,17 @@ def test_exports_leave_private_prompts_out_and_defuse_formulas(
     first = board.rows[0]
     assert float(ratings[0]["rating"]) == pytest.approx(first.rating, abs=0.05)
     assert int(ratings[0]["votes"]) == first.votes
+
+
+def test_a_rows_record_counts_both_bad_as_a_tie_and_names_it() -> None:
+    from pelican_tui.backends.ratings.configuration import Configuration
+    from pelican_tui.backends.ratings.leaderboard import Row
+
+    def row(both_bad: int) -> Row:
+        return Row(
+            Configuration("k", "K"), 6 + both_bad, 3, 1, 2, both_bad, 1000.0, 900.0, 1100.0, True
+        )
+
+    assert row(0).record() == "3/1/2"
+    assert row(1).record() == "3/1/3 (1 both bad)"
+    assert row(1).record(name_both_bad=False) == "3/1/3"

@@ -103,11 +103,6 @@ _SLOT_WORDS = {"left": "left pane", "right": "right pane"}
 # --------------------------------------------------------------------------- leaderboards
 
 
-def _won_lost_tied(row: Row) -> str:
-    text = f"{row.wins} / {row.losses} / {row.ties + row.both_bad}"
-    return text + (f" ({row.both_bad} both bad)" if row.both_bad else "")
-
-
 def _bar(row: Row, level: str, low: float, high: float) -> str:
     """The interval from ``row.low`` to ``row.high`` and the rating, on a scale ``low..high``."""
     span = max(high - low, 1.0)
@@ -168,7 +163,7 @@ def _counts(row: Row) -> str:
     """The votes and won/lost/tied cells (labelled when the table is stacked on a phone)."""
     return (
         f'<td class="num votes" data-label="Votes">{row.votes}</td>'
-        f'<td class="record" data-label="Won / lost / tied">{escape(_won_lost_tied(row))}</td>'
+        f'<td class="record" data-label="Won / lost / tied">{escape(row.record())}</td>'
     )
 
 

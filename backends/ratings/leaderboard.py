@@ -59,6 +59,14 @@ class Row:
     ranked: bool
     """At least ``min_votes`` votes: it has a rank."""
 
+    def record(self, *, name_both_bad: bool = True) -> str:
+        """Won, lost and tied, "both bad" counted as a tie (as the fit counts it) and,
+        unless told not to (a narrow column), named after: "3/1/2 (1 both bad)"."""
+        record = f"{self.wins}/{self.losses}/{self.ties + self.both_bad}"
+        if name_both_bad and self.both_bad:
+            record += f" ({self.both_bad} both bad)"
+        return record
+
 
 @dataclass(frozen=True, slots=True)
 class Agreement:

@@ -32,7 +32,6 @@ from pelican_tui.backends.ratings.export import (
 from pelican_tui.backends.ratings.leaderboard import (
     DEFAULT_MIN_VOTES,
     Leaderboard,
-    Row,
     leaderboard,
     rate_votes,
 )
@@ -160,11 +159,6 @@ def _finish(
     return Exit.OK
 
 
-def _counts(row: Row) -> str:
-    text = f"{row.wins}/{row.losses}/{row.ties + row.both_bad}"
-    return text + (f" ({row.both_bad} both bad)" if row.both_bad else "")
-
-
 def format_leaderboard(
     board: Leaderboard, *, prompt_private: bool = False, note: str | None = None
 ) -> str:
@@ -199,7 +193,7 @@ def format_leaderboard(
         interval = f"{row.low:.0f}..{row.high:.0f}"
         lines.append(
             f"{rank:>4}  {row.configuration.label:<{width}}  {row.rating:>6.0f}  "
-            f"{interval:<12}  {row.votes:>5}  {_counts(row)}"
+            f"{interval:<12}  {row.votes:>5}  {row.record()}"
         )
     if not ranked:
         lines.append(f"{'':>4}  (none yet: each needs {board.min_votes} votes)")
@@ -209,7 +203,7 @@ def format_leaderboard(
         for row in unranked:
             lines.append(
                 f"{'-':>4}  {row.configuration.label:<{width}}  "
-                f"(too few votes: {row.votes} of {board.min_votes})  W/L/T {_counts(row)}"
+                f"(too few votes: {row.votes} of {board.min_votes})  W/L/T {row.record()}"
             )
     if board.same_configuration:
         lines += ["", _same_line(board)]

@@ -67,11 +67,6 @@ def scale(rows: Sequence[Row]) -> tuple[float, float]:
     return min(row.low for row in shown), max(row.high for row in shown)
 
 
-def _wlt(row: Row) -> str:
-    """Wins, losses and ties (with "both bad") of a row: its W/L/T cell."""
-    return f"{row.wins}/{row.losses}/{row.ties + row.both_bad}"
-
-
 class LeaderboardScreen(Screen[None]):
     """Ratings from votes; ``p`` switches between this prompt and every prompt.
 
@@ -178,7 +173,7 @@ class LeaderboardScreen(Screen[None]):
 
     def _fill(self, table: DataTable[Text], board: Leaderboard) -> None:
         table.clear(columns=True)
-        counts = [_wlt(row) for row in board.rows]
+        counts = [row.record(name_both_bad=False) for row in board.rows]
         rating = len(UNRANKED) if board.unranked else len("Rating")
         # Everything but the name: rank, rating, bar, votes, W/L/T, 2 padding a column
         # and a scrollbar, so that W/L/T is whole at 80 columns.
@@ -198,7 +193,7 @@ class LeaderboardScreen(Screen[None]):
                 Text(f"{row.rating:.0f}", style="bold"),
                 Text(f"{interval_bar(row, low, high)}"),
                 Text(str(row.votes)),
-                Text(_wlt(row)),
+                Text(row.record(name_both_bad=False)),
             )
         for row in board.unranked:
             table.add_row(
@@ -207,7 +202,7 @@ class LeaderboardScreen(Screen[None]):
                 Text(UNRANKED, style="italic"),
                 Text(""),
                 Text(str(row.votes)),
-                Text(_wlt(row)),
+                Text(row.record(name_both_bad=False)),
             )
 
     def on_resize(self) -> None:
