@@ -261,6 +261,14 @@ class Settings(BaseSettings):
     judge: JudgeSettings = Field(default_factory=JudgeSettings)
     ui: UISettings = Field(default_factory=UISettings)
 
+    @field_validator("prompt")
+    @classmethod
+    def _a_prompt(cls, prompt: str) -> str:
+        """Every front end runs this prompt when it is given none: it must ask something."""
+        if not prompt.strip():
+            raise ValueError("is empty: give a prompt, or leave it unset for the pelican")
+        return prompt.strip()
+
     @model_validator(mode="before")
     @classmethod
     def _old_names(cls, data: Any) -> Any:

@@ -283,3 +283,15 @@ def test_unset_cli_flags_mask_nothing_without_a_file(config: Path) -> None:
     )
     assert settings.local.context == 8192
     assert settings.claude.model == "claude-opus-4-7"
+
+
+@pytest.mark.parametrize("prompt", ["", "  \n\t "])
+def test_an_empty_prompt_is_refused_where_every_front_end_would_run_it(
+    monkeypatch: pytest.MonkeyPatch, prompt: str
+) -> None:
+    """The TUI ran an empty prompt setting on r with an empty prompt field; run refused it."""
+    monkeypatch.setenv("PELICAN_PROMPT", prompt)
+    with pytest.raises(SettingsError, match="prompt is empty: give a prompt"):
+        load_settings()
+    monkeypatch.setenv("PELICAN_PROMPT", "  a heron on a unicycle \n")
+    assert load_settings().prompt == "a heron on a unicycle"

@@ -531,10 +531,7 @@ def _run_claimed(
     if prompt_set is not None:
         prompts = prompt_set.prompts
     else:
-        prompt = settings.prompt.strip()
-        if not prompt:
-            return console.fail("the prompt is empty", Exit.USAGE)
-        prompts = (NamedPrompt("prompt", prompt),)
+        prompts = (NamedPrompt("prompt", settings.prompt),)
 
     progress = Progress(console.err)
     with_claude, why_not = _claude_side(settings, args)
