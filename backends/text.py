@@ -39,6 +39,16 @@ def one_line(text: str) -> str:
     return " ".join(printable(text).split())
 
 
+def on_off(switch: bool) -> str:
+    """A switch in a word: "on" or "off"."""
+    return "on" if switch else "off"
+
+
+def thinking_word(thinking: bool) -> str:
+    """Thinking as a pane's header and a configuration's label say it: "thinking on"."""
+    return f"thinking {on_off(thinking)}"
+
+
 def first_line(text: str) -> str:
     """The first line of ``text`` that says something, stripped ("" if none): a
     message's summary (an error can carry a whole log after it), a prompt's title."""

@@ -29,7 +29,7 @@ from _server_support import pid_alive, server_binary, tiny_model, wait_until
 from PIL import Image
 
 from pelican_tui.backends import locations
-from pelican_tui.backends.engine.batch import plan_batch, plan_modes
+from pelican_tui.backends.engine.batch import default_plan, plan_batch, plan_modes
 from pelican_tui.backends.engine.choices import PaneChoice
 from pelican_tui.backends.engine.run import PNG_SIZE
 from pelican_tui.backends.llama import process as llama_process
@@ -215,8 +215,33 @@ def test_without_thinking_given_claude_thinks_as_its_setting_says(
     ]
     [both_off] = plan_modes([False], with_claude=True)
     assert both_off.choices["right"] == PaneChoice("claude", False)
-    [as_set] = plan_modes([True], with_claude=True, claude_thinking=False)
-    assert (as_set.choices["left"].thinking, as_set.choices["right"].thinking) == (True, False)
+
+
+def test_without_thinking_given_run_plans_what_the_tui_starts_with() -> None:
+    """Without Claude, ``run`` ran the local model alone in its one mode, where the TUI's
+    panes start (and ``r`` runs) thinking as set vs the other way round."""
+    from pelican_tui.backends.engine.comparison import ComparisonEngine
+    from pelican_tui.backends.llama.prepare import Prepared
+    from pelican_tui.backends.settings import load_settings
+
+    local = {"model": tiny_model(), "context": 2048, "thinking": False}
+    engine = ComparisonEngine(load_settings({"local": local}), Prepared(server_binary(), "cache"))
+    plan = default_plan(engine)
+    assert plan.choices == engine.default_choices()
+    assert plan.choices == {"left": PaneChoice("local", False), "right": PaneChoice("local", True)}
+    assert plan.label == "off vs on"
+
+
+def test_one_rule_stops_a_batch_in_both_front_ends() -> None:
+    """The TUI went on through a batch whose sessions its store could not keep."""
+    from pelican_tui.backends.engine.batch import stop_reason
+    from pelican_tui.backends.engine.comparison import ComparisonResult
+
+    assert stop_reason(ComparisonResult(7)) is None
+    assert stop_reason(ComparisonResult(7, cancelled=["left"])) == "cancelled"
+    refused = ComparisonResult(7, refused={"right": "claude: no key"})
+    assert stop_reason(refused) == "right: not run: claude: no key"
+    assert stop_reason(ComparisonResult(None)) == "the session store failed"
 
 
 def test_the_engine_decides_which_runs_take_turns(monkeypatch: pytest.MonkeyPatch) -> None:

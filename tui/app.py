@@ -37,7 +37,7 @@ from pelican_tui.backends.protocol import EFFORTS, BackendStatus
 from pelican_tui.backends.resources import ResourceSample
 from pelican_tui.backends.secrets import scrub_secrets, url_without_credentials
 from pelican_tui.backends.settings import LocalSettings, Settings
-from pelican_tui.backends.text import first_line
+from pelican_tui.backends.text import first_line, on_off, thinking_word
 from pelican_tui.commands import PelicanCommands
 from pelican_tui.messages import KeyRow, ResourceTick, ServerStatusChanged
 from pelican_tui.voting import Voting
@@ -738,7 +738,7 @@ class PelicanApp(Voting):
         """Run the comparison once per step, one session each (as ``pelican-tui run
         --samples N [--set NAME]`` does); in blind mode each step becomes a pair to
         vote on."""
-        from pelican_tui.backends.engine.batch import run_step
+        from pelican_tui.backends.engine.batch import run_step, stop_reason
 
         def on_update(update: Any) -> None:
             slot = getattr(update, "slot", None)
@@ -762,8 +762,8 @@ class PelicanApp(Voting):
                 if blind and self._blind_of == number:
                     with contextlib.suppress(NoMatches):
                         await self.add_pair(outcome, step.label)
-                if outcome.cancelled or outcome.refused or self._series != number:
-                    break  # cancelled, cannot run, or a newer comparison took over
+                if stop_reason(outcome) is not None or self._series != number:
+                    break  # as run stops, or a newer comparison took over
         finally:
             self._in_progress.discard(number)
             if self._blind_of == number:
@@ -993,7 +993,7 @@ class PelicanApp(Voting):
             self.notify(f"Pane {number}'s model has no thinking switch.", timeout=4)
             return
         self._choose(slot, replace(self.choices[slot], thinking=not self.choices[slot].thinking))
-        state = "on" if self.choices[slot].thinking else "off"
+        state = on_off(self.choices[slot].thinking)
         self.notify(f"Thinking {state} in pane {number} ({side.label}), from the next run.",
                     timeout=3)  # fmt: skip
 
@@ -1025,7 +1025,7 @@ class PelicanApp(Voting):
         else:
             number = "1" if slot == "left" else "2"
             title = self.engine.header(new, number).title.removeprefix(f"{number} ")
-            think = "thinking on" if new.thinking else "thinking off"
+            think = thinking_word(new.thinking)
             self.notify(f"Pane {number}: {title}, {think}, from the next run.", timeout=3)
         side = self.engine.side(new.side)
         if side is not None and side.can_check:

@@ -27,8 +27,9 @@ from textual import work
 from textual.app import App
 from textual.widgets import Input
 
-from pelican_tui.backends.engine.choices import SLOTS, thinking_word
+from pelican_tui.backends.engine.choices import SLOTS
 from pelican_tui.backends.settings import Settings
+from pelican_tui.backends.text import thinking_word
 from pelican_tui.messages import KeyRow
 from pelican_tui.terminal_title import TerminalTitle
 from pelican_tui.votes import WINNER_WORDS, Contender, VotePair, facts_line, shown_as, store_vote

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from pelican_tui.backends.engine.choices import CLAUDE, LOCAL, PaneChoice
 from pelican_tui.backends.prompt_sets import NamedPrompt, PromptSet
+from pelican_tui.backends.text import on_off
 
 if TYPE_CHECKING:
     from pelican_tui.backends.engine.comparison import ComparisonEngine, ComparisonResult
@@ -35,24 +36,25 @@ class ModePlan:
     choices: dict[Slot, PaneChoice]
 
 
-def plan_modes(
-    modes: Sequence[bool], with_claude: bool, *, claude_thinking: bool | None = None
-) -> list[ModePlan]:
-    """The sessions each step of a batch makes, in order: with Claude, one per thinking
-    mode (the local model left, Claude right, Claude thinking as the mode or, given,
-    as ``claude_thinking``); without, thinking on vs off in one session, or the one
-    mode alone. Which runs go together and which take turns is the engine's decision
-    (runs on one server take turns), the same as in the TUI."""
+def default_plan(engine: ComparisonEngine) -> ModePlan:
+    """The session each step makes when no thinking mode is asked for: the engine's
+    default choices, which the TUI's panes start with (what ``r`` runs at once)."""
+    choices = engine.default_choices()
+    words = [on_off(choice.thinking) for choice in choices.values()]
+    return ModePlan(words[0] if len(set(words)) == 1 else " vs ".join(words), choices)
+
+
+def plan_modes(modes: Sequence[bool], with_claude: bool) -> list[ModePlan]:
+    """The sessions each step of a batch makes for the thinking modes asked for, in
+    order: with Claude, one per mode (the local model left, Claude right, both in that
+    mode); without, thinking on vs off in one session, or the one mode alone. Which
+    runs go together and which take turns is the engine's decision (runs on one server
+    take turns), the same as in the TUI."""
     if with_claude:
         return [
             ModePlan(
-                "on" if thinking else "off",
-                {
-                    "left": PaneChoice(LOCAL, thinking),
-                    "right": PaneChoice(
-                        CLAUDE, thinking if claude_thinking is None else claude_thinking
-                    ),
-                },
+                on_off(thinking),
+                {"left": PaneChoice(LOCAL, thinking), "right": PaneChoice(CLAUDE, thinking)},
             )
             for thinking in modes
         ]
@@ -62,7 +64,7 @@ def plan_modes(
                 "on vs off", {"left": PaneChoice(LOCAL, True), "right": PaneChoice(LOCAL, False)}
             )
         ]
-    return [ModePlan("on" if modes[0] else "off", {"left": PaneChoice(LOCAL, modes[0])})]
+    return [ModePlan(on_off(modes[0]), {"left": PaneChoice(LOCAL, modes[0])})]
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,3 +150,17 @@ async def run_step(
         prompt_set=step.set_name,
         private=step.private,
     )
+
+
+def stop_reason(result: ComparisonResult) -> str | None:
+    """Why a batch goes no further after a step, or None to go on: the step was
+    cancelled, a side could not run (it will not later: nothing restarts it within a
+    batch), or the session store failed (what runs next could not be kept). Both front
+    ends stop on it."""
+    if result.cancelled:
+        return "cancelled"
+    for slot, reason in result.refused.items():
+        return f"{slot}: not run: {reason}"
+    if result.session_id is None:
+        return "the session store failed"
+    return None

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from pelican_tui.backends.protocol import Effort
 from pelican_tui.backends.secrets import url_without_credentials
+from pelican_tui.backends.text import thinking_word
 
 if TYPE_CHECKING:
     from pelican_tui.backends.llama.prepare import Prepared
@@ -47,10 +48,6 @@ class PaneHeader:
     facts: str
     ceiling_tok_s: float | None = None
     """The memory-bandwidth decode ceiling (a spawned local model only)."""
-
-
-def thinking_word(thinking: bool) -> str:
-    return "thinking on" if thinking else "thinking off"
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,5 +111,4 @@ __all__ = [
     "PaneChoice",
     "PaneHeader",
     "first_view",
-    "thinking_word",
 ]

@@ -46,6 +46,7 @@ from pelican_tui.backends.llama.prepare import Prepared
 from pelican_tui.backends.llama.process import ServerState, StatusCallback
 from pelican_tui.backends.protocol import BackendStatus, GenerationRequest
 from pelican_tui.backends.settings import LocalSettings, Settings
+from pelican_tui.backends.text import on_off
 
 if TYPE_CHECKING:
     from pelican_tui.backends.engine.router_sides import RouterSide
@@ -295,7 +296,7 @@ class ComparisonEngine:
 
         picked = list(choices.values())
         sides = list(dict.fromkeys(c.side for c in picked))
-        modes = list(dict.fromkeys("on" if c.thinking else "off" for c in picked))
+        modes = list(dict.fromkeys(on_off(c.thinking) for c in picked))
         parts = [default_title(prompt)]
         if len(sides) > 1:
             parts.append(" vs ".join(sides))

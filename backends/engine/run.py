@@ -44,7 +44,7 @@ from pelican_tui.backends.store.records import FinalStatus, Slot
 from pelican_tui.backends.store.sessions import SessionStore
 from pelican_tui.backends.svg.extract import close_partial_svg, extract_svg
 from pelican_tui.backends.svg.facts import picture_facts
-from pelican_tui.backends.text import one_line
+from pelican_tui.backends.text import on_off, one_line
 
 if TYPE_CHECKING:
     from pelican_tui.backends.resources import ResourceSample
@@ -71,7 +71,7 @@ class RunSpec:
     @property
     def label(self) -> str:
         """Short name for progress lines: "left local (on)"."""
-        return f"{self.slot} {self.side.label} ({'on' if self.request.thinking else 'off'})"
+        return f"{self.slot} {self.side.label} ({on_off(self.request.thinking)})"
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any
 
 from pelican_tui.backends.anthropic_backend import ClaudeBackend
 from pelican_tui.backends.engine.choices import CLAUDE, LOCAL, REMOTE, PaneChoice, PaneHeader
-from pelican_tui.backends.engine.choices import thinking_word as _thinking_word
 from pelican_tui.backends.llama.gguf_info import format_params
 from pelican_tui.backends.llama.local_model import LocalPlan, server_config
 from pelican_tui.backends.llama.process import LlamaServer, ServerStatus, StatusCallback
@@ -33,6 +32,7 @@ from pelican_tui.backends.openai_compat.server_kinds import LLAMA_CPP
 from pelican_tui.backends.protocol import BackendStatus, Effort, GenerationRequest, ModelBackend
 from pelican_tui.backends.secrets import url_without_credentials
 from pelican_tui.backends.settings import LocalSettings, Settings
+from pelican_tui.backends.text import thinking_word
 
 if TYPE_CHECKING:
     from pelican_tui.backends.llama.gguf_info import GGUFInfo
@@ -317,7 +317,7 @@ class LocalSide(Side):
             if info.expert_count:
                 bits.append(f"{format_params(info.active_params)} active")
             bits.append(info.quantization)
-        bits += [f"ctx {self.settings.local.context}", _thinking_word(choice.thinking)]
+        bits += [f"ctx {self.settings.local.context}", thinking_word(choice.thinking)]
         return PaneHeader(
             f"{number} local · {self.plan.label}", " · ".join(bits), self.ceiling_tok_s
         )
@@ -583,8 +583,8 @@ def _attached_facts(backend: OpenAICompatibleBackend, url: str, thinking: bool) 
     says about the model, and thinking (its URL until it has been checked)."""
     check = backend.check
     if check is None or not check.ready:
-        return f"{url_without_credentials(url)} · {_thinking_word(thinking)}"
-    switch = _thinking_word(thinking)
+        return f"{url_without_credentials(url)} · {thinking_word(thinking)}"
+    switch = thinking_word(thinking)
     if not backend.capabilities.supports_thinking:
         switch = "no thinking switch"  # what it does is the model's own (see the check)
     return " · ".join([check.kind.label, *check.facts.bits(), switch])

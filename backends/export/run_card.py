@@ -27,6 +27,7 @@ from pelican_tui.backends.export.files import RunFiles, run_basenames
 from pelican_tui.backends.export.private import withhold_private
 from pelican_tui.backends.settings import LocalSettings
 from pelican_tui.backends.store.records import Run, Session, scrub_session
+from pelican_tui.backends.text import on_off
 
 
 def _md(text: str) -> str:
@@ -155,7 +156,7 @@ def _headless_command(session: Session) -> _Rerun:
         # With Claude, `run` gives both sides one mode per session: keep the local one.
         modes = {chosen}
         notes.append(
-            f"Here the local model thought {'on' if chosen else 'off'} and Claude "
+            f"Here the local model thought {on_off(chosen)} and Claude "
             f"{'off' if chosen else 'on'}; `pelican-tui run` gives both sides the same "
             "mode, so Claude's side will differ."
         )

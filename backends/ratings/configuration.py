@@ -21,6 +21,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from pelican_tui.backends.text import on_off, thinking_word
+
 
 @dataclass(frozen=True, slots=True, order=True)
 class Configuration:
@@ -73,7 +75,7 @@ def thinking_words(asked: bool, ran: bool) -> str:
     """A run's thinking in a word: what it was asked, and what it did where that differs
     ("on (did not)": no reasoning arrived; "off (thought)": the server ignored the switch)."""
     if ran == asked:
-        return "on" if asked else "off"
+        return on_off(asked)
     return "on (did not)" if asked else "off (thought)"
 
 
@@ -86,17 +88,13 @@ def _text(value: object) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-def _on_off(thinking: bool) -> str:
-    return "thinking on" if thinking else "thinking off"
-
-
 def _local(run: ConfiguredRun, thinking: bool) -> Configuration:
     file = _text(run.model_info.get("file")) or _text(run.model_id) or "unknown model"
     quant = _text(run.model_info.get("quant"))
     name = file.removesuffix(".gguf")
     shown = name if not quant or quant.lower() in name.lower() else f"{name} {quant}"
     key = f"local|{file}|{quant}|{'think' if thinking else 'no-think'}"
-    return Configuration(key, f"{shown} · {_on_off(thinking)}")
+    return Configuration(key, f"{shown} · {thinking_word(thinking)}")
 
 
 def _claude(run: ConfiguredRun, thinking: bool) -> Configuration:
@@ -120,4 +118,4 @@ def _served(run: ConfiguredRun, thinking: bool) -> Configuration:
         or "unknown server model"
     )
     key = f"{run.backend}|{served}|{'think' if thinking else 'no-think'}"
-    return Configuration(key, f"{served} (server) · {_on_off(thinking)}")
+    return Configuration(key, f"{served} (server) · {thinking_word(thinking)}")

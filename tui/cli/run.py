@@ -26,21 +26,24 @@ Prompt sets
     name. An unknown set, or a broken ``prompts.toml``, exits 2.
 
 Sessions and slots
-    *With Claude*: one session per (sample, thinking mode); left = the local
-    model, right = Claude, both in that thinking mode, run concurrently.
-    Without ``--thinking``, each side thinks as its settings say
-    (``local.thinking``, ``claude.thinking``), as the TUI starts.
+    *Without* ``--thinking``: one session per sample, of what the TUI's two
+    panes start with (and ``r`` runs): left = the local model thinking as
+    ``local.thinking`` says; right = Claude thinking as ``claude.thinking``
+    says, or without Claude (``--no-claude``, ``claude.enabled = false``, or
+    no ``ANTHROPIC_API_KEY``) the local model thinking the other way round
+    (with ``local.models_dir``: the folder's second model).
 
-    *Without Claude* (``--no-claude``, ``claude.enabled = false``, or no
-    ``ANTHROPIC_API_KEY``) and ``--thinking both``: one session per sample;
-    left = the local model thinking on, right = the same model thinking off.
-    The two run one after the other, not together: they share one llama-server
-    and would each get about half its speed, so their tokens/s would mislead.
+    *With Claude and* ``--thinking``: one session per (sample, thinking mode);
+    left = the local model, right = Claude, both in that thinking mode, run
+    concurrently.
 
-    *Without Claude, one thinking mode*: one session per sample, left only.
+    *Without Claude and* ``--thinking both``: one session per sample; left =
+    the local model thinking on, right = the same model thinking off.
+    ``--thinking on`` or ``off``: one session per sample, left only.
 
-Thinking defaults to ``local.thinking`` from the settings (on). llama-server is
-started once for the whole batch and always stopped at the end.
+Runs on one llama-server take turns, not together: they would each get about
+half its speed, so their tokens/s would mislead. llama-server is started once
+for the whole batch and always stopped at the end.
 
 Output
     Progress on stderr: model loading, then each run's live token count and
@@ -84,17 +87,26 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from pelican_tui.backends import locations
 from pelican_tui.backends.engine import updates
-from pelican_tui.backends.engine.batch import BatchStep, ModePlan, plan_batch, plan_modes, run_step
+from pelican_tui.backends.engine.batch import (
+    BatchStep,
+    ModePlan,
+    default_plan,
+    plan_batch,
+    plan_modes,
+    run_step,
+    stop_reason,
+)
 from pelican_tui.backends.engine.comparison import (
     PNG_SIZE,
     SLOTS,
     ComparisonEngine,
+    is_local,
 )
 from pelican_tui.backends.llama.process import ServerStartError
 from pelican_tui.backends.secrets import url_without_credentials
 from pelican_tui.backends.store.records import Session, SessionStoreError, Slot
 from pelican_tui.backends.store.sessions import SessionStore, default_title
-from pelican_tui.backends.text import first_line, plural
+from pelican_tui.backends.text import first_line, on_off, plural
 from pelican_tui.cli.args import Console, Exit, command
 from pelican_tui.cli.model_flags import model_overrides, settings_from_flags
 from pelican_tui.cli.run_args import (
@@ -141,11 +153,9 @@ class _Batch:
     """The prompts to run in turn: a set's, or ``--prompt``'s alone."""
     prompt_set: PromptSet | None
     """The set ``--set`` named; None for ``--prompt``."""
-    modes: list[bool]
-    """The thinking modes to run (``--thinking``): ``[True]``, ``[False]`` or both."""
-    claude_thinking: bool | None
-    """Claude's thinking: None for each mode's (``--thinking`` given), else
-    ``claude.thinking``, as the TUI starts."""
+    modes: list[bool] | None
+    """The thinking modes ``--thinking`` asks for: ``[True]``, ``[False]`` or both;
+    None: the engine's default choices, as the TUI's panes start."""
     samples: int
     """How many times each prompt is run in each mode (``--samples``)."""
     with_claude: bool
@@ -180,9 +190,21 @@ class _Batch:
     """How many runs the batch plans (the summary counts the finished out of these)."""
     _current: tuple[BatchStep, ModePlan] | None = None
     """The step of the batch and the session of it that runs now."""
+    plans: list[ModePlan] = field(init=False)
+    """The sessions each step makes (one per thinking mode asked for, or the default)."""
 
     def __post_init__(self) -> None:
         self.local_id = self.engine.plan.label
+        if self.modes is None:
+            self.plans = [default_plan(self.engine)]
+        else:
+            self.plans = plan_modes(self.modes, self.with_claude)
+
+    @property
+    def local_modes(self) -> list[bool]:
+        """How the local model thinks in the batch's runs, in order (for the summary)."""
+        thinking = (c.thinking for p in self.plans for c in p.choices.values() if is_local(c.side))
+        return list(dict.fromkeys(thinking))
 
     # ----------------------------------------------------------------- entry
 
@@ -257,27 +279,23 @@ class _Batch:
         started = await self._start_local()
         if started is not None:
             return started
-        plans = plan_modes(self.modes, self.with_claude, claude_thinking=self.claude_thinking)
         steps = plan_batch(self.prompt_set or self.prompts, self.samples)
-        batch = [(step, plan) for step in steps for plan in plans]
+        batch = [(step, plan) for step in steps for plan in self.plans]
         self.planned = sum(len(plan.choices) for _, plan in batch)
         for index, (step, plan) in enumerate(batch, start=1):
             self._current = step, plan
             turn = self.engine.shared_turn(plan.choices)
             how = f"in turn ({turn})" if turn else "together"
-            who = " and ".join(
-                f"{c.side} ({'on' if c.thinking else 'off'})" for c in plan.choices.values()
-            )
+            who = " and ".join(f"{c.side} ({on_off(c.thinking)})" for c in plan.choices.values())
             which = f"prompt {step.prompt.name}, " if self.prompt_set is not None else ""
             self.progress.say(
                 f"[{index}/{len(batch)}] {which}sample {step.sample}/{self.samples}, "
                 f"thinking {plan.label}: {who}" + (f", {how}" if len(plan.choices) > 1 else "")
             )
             result = await run_step(self.engine, step, plan.choices, self._on_update)
-            # A side that cannot run now will not later: run has no restart.
-            refusal = next((f"{s}: not run: {r}" for s, r in result.refused.items()), None)
+            stop = stop_reason(result)
             if result.session_id is None:
-                self.fatal = self.fatal or refusal or "the session store failed"
+                self.fatal = self.fatal or stop
                 self.progress.say(f"{PROG}: {self.fatal}; stopping the batch.")
                 break
             outcome = self.outcomes[-1]
@@ -290,9 +308,9 @@ class _Batch:
                     self.progress.say(f"  warning: {run.spec.label}: {run.thinking_warning}")
             await self._export(outcome, with_renderer=True)
             self._write_summary(None)
-            if refusal is not None:
-                self.fatal = self.fatal or refusal
-                self.progress.say(f"{PROG}: {refusal}; stopping the batch.")
+            if stop is not None:
+                self.fatal = self.fatal or stop
+                self.progress.say(f"{PROG}: {stop}; stopping the batch.")
                 break
         code = Exit.OK if self._all_ok() else EXIT_RUN_FAILED
         self._finish(code)
@@ -326,7 +344,7 @@ class _Batch:
         choice = self._current[1].choices.get(slot) if self._current is not None else None
         if choice is None:
             return ""
-        return f"{choice.side} ({'on' if choice.thinking else 'off'})"
+        return f"{choice.side} ({on_off(choice.thinking)})"
 
     # ----------------------------------------------------------------- local model
 
@@ -430,7 +448,7 @@ class _Batch:
             prompt=self.prompts[0].text if self.prompt_set is None else None,
             prompt_set=_set_facts(self.prompt_set) if self.prompt_set is not None else None,
             samples=self.samples,
-            modes=self.modes,
+            modes=self.local_modes,
             started_at=self.started_at,
             session_store=self.store.path,
             local_id=self.local_id,
@@ -539,7 +557,7 @@ def _run_claimed(
         why = why_not or "--no-claude was given too"
         return console.fail(f"--claude-model {args.claude_model} given, but {why}", Exit.USAGE)
     claude_note = f"Claude not used: {why_not}; running the local model only." if why_not else None
-    modes = thinking_modes(args.thinking, settings.local.thinking)
+    modes = thinking_modes(args.thinking)
 
     try:
         store = SessionStore.open()
@@ -572,7 +590,6 @@ def _run_claimed(
             prompts=prompts,
             prompt_set=prompt_set,
             modes=modes,
-            claude_thinking=None if args.thinking else settings.claude.thinking,
             samples=args.samples,
             with_claude=with_claude,
             claude_note=claude_note,

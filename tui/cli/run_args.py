@@ -25,10 +25,14 @@ prompts.toml in the config folder (the built-in set "pelican" is the default
 prompt); each prompt gets every sample and thinking mode. A private set's
 prompts, answers and SVGs are kept out of the exports and summary.json.
 
-sessions: with Claude, one session per sample and thinking mode (left = local,
-right = Claude, run concurrently). Without Claude (--no-claude or no key) and
---thinking both, one session per sample (left = thinking on, right = thinking
-off, run one after the other so their tokens/s stay honest).
+sessions: without --thinking, one session per sample of what the TUI's panes
+start with (left = local as local.thinking says; right = Claude as
+claude.thinking says, or without Claude (--no-claude or no key) the local model
+thinking the other way round). With --thinking and Claude, one session per
+sample and mode (left = local, right = Claude, run concurrently); without Claude,
+--thinking both is one session per sample (left = on, right = off) and on or off
+is the left pane alone. Runs on one llama-server take turns, so their tokens/s
+stay honest.
 
 output: DIR/session-<id>/ per session (SVG, PNG, run-card.md, index.html,
 session.json) and DIR/summary.json; progress on stderr, a summary on stdout.
@@ -77,7 +81,7 @@ def build_parser() -> Parser:
     parser.add_argument(
         "--thinking",
         choices=("on", "off", "both"),
-        help="thinking mode(s) to run (default: local.thinking from the settings)",
+        help="thinking mode(s) to run (default: as the TUI's panes start, see below)",
     )
     parser.add_argument(
         "--samples",
@@ -107,13 +111,12 @@ def chosen_prompt_set(name: str) -> PromptSet | str:
     return f"--set {name}: no prompt set of that name; known sets: {', '.join(sets)} ({source})"
 
 
-def thinking_modes(choice: str | None, default: bool) -> list[bool]:
-    """``--thinking`` as the modes to run, in order (None: the settings' one)."""
-    if choice == "both":
-        return [True, False]
+def thinking_modes(choice: str | None) -> list[bool] | None:
+    """``--thinking`` as the modes to run, in order; None when it is not given (the
+    engine's default choices run, as in the TUI)."""
     if choice is None:
-        return [default]
-    return [choice == "on"]
+        return None
+    return [True, False] if choice == "both" else [choice == "on"]
 
 
 class OutDir:

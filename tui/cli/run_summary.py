@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from pelican_tui.backends.ratings.configuration import recorded_thinking_words, thinking_ran
 from pelican_tui.backends.secrets import scrub_secrets
 from pelican_tui.backends.store.records import Run, Session
-from pelican_tui.backends.text import plural, shorten
+from pelican_tui.backends.text import on_off, plural, shorten
 
 if TYPE_CHECKING:
     from pelican_tui.backends.engine.run import RunResult
@@ -125,7 +125,7 @@ def summary_data(
             datetime.now(UTC).isoformat(timespec="seconds") if code is not None else None
         ),
         "samples": facts.samples,
-        "thinking": ["on" if mode else "off" for mode in facts.modes],
+        "thinking": [on_off(mode) for mode in facts.modes],
         "session_store": str(facts.session_store),
         "local": {"model_id": facts.local_id, "model_info": dict(facts.local_info)},
         "claude": {

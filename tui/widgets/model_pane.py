@@ -27,6 +27,7 @@ from pelican_tui.backends.events import (
     ThinkingDelta,
     Waiting,
 )
+from pelican_tui.backends.text import on_off
 from pelican_tui.widgets.kept_lines import KeptLines, KeptStatic
 from pelican_tui.widgets.picture import PictureView
 from pelican_tui.widgets.sparkline_row import RateRow, RateSeries
@@ -189,7 +190,7 @@ class ModelPane(Vertical, KeptLines):
         self._thinking_box.collapsed = True
         self._opened_once = self._redrawn = False
         self.show_problem(None)
-        self.shown_thinking = "on" if self.choice.thinking else "off"  # as asked, until it ends
+        self.shown_thinking = on_off(self.choice.thinking)  # as asked, until it ends
         self.state = "running"
         self._stats_dirty = True
         self._collapsed_once = False
@@ -332,7 +333,7 @@ class ModelPane(Vertical, KeptLines):
         state = {"running": "▶", "finished": "✓", "failed": "✗", "cancelled": "■"}.get(
             self.state, "·"
         )
-        think = f"think {self.shown_thinking or ('on' if self.choice.thinking else 'off')}"
+        think = f"think {self.shown_thinking or on_off(self.choice.thinking)}"
         if self._final is not None:
             t = self._final.timings
             u = self._final.usage
