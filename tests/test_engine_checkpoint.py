@@ -108,3 +108,31 @@ async def test_a_cancel_after_the_stream_still_records_the_run() -> None:
         (run,) = store.get_session(session[0]).runs
     assert run.status == "finished", run.status
     assert run.answer == ANSWER
+
+
+async def test_runs_join_a_session_of_their_own_prompt_only() -> None:
+    """The rule was the TUI's alone: any front end could add a heron to a pelican's session."""
+    from _dialect_servers import VllmServer
+
+    with VllmServer() as server:
+        engine = ComparisonEngine(
+            load_settings({"local": {"url": server.url}}), Prepared(None, None)
+        )
+        left, right = {"left": PaneChoice("local", False)}, {"right": PaneChoice("local", True)}
+        try:
+            first = await engine.run_comparison("a pelican", left, lambda _: None)
+            joined = await engine.run_comparison(
+                "a pelican", right, lambda _: None, session_id=first.session_id
+            )
+            other = await engine.run_comparison(
+                "a heron", right, lambda _: None, session_id=first.session_id
+            )
+        finally:
+            await engine.close()
+    assert first.session_id is not None and joined.session_id == first.session_id
+    assert other.session_id not in (None, first.session_id)
+    with SessionStore.open(locations.sessions_db(), create=False) as store:
+        pelican = store.get_session(first.session_id)
+        heron = store.get_session(other.session_id)  # type: ignore[arg-type]
+    assert [r.slot for r in pelican.runs] == ["left", "right"]
+    assert (heron.prompt, [r.slot for r in heron.runs]) == ("a heron", ["right"])

@@ -201,7 +201,6 @@ class PelicanApp(Voting):
         )
         """What each pane runs; the keys t, T, e and b change it."""
         self.session_id: int | None = None
-        self._session_prompt: str | None = None
         """The prompt of :attr:`session_id`'s session: a pane's run joins it only on it."""
         self.active: Slot = "left"
         self._previewing: set[Slot] = set()
@@ -686,10 +685,8 @@ class PelicanApp(Voting):
             return
         self._take_prompt()
         session_id = self.session_id
-        if self.engine.running(slot) or session_id is None or self.prompt != self._session_prompt:
-            self.engine.cancel(slot)
+        if self.engine.cancel(slot):  # running: its run is cut short, so it starts afresh
             session_id = None
-            self.pane_runs = {}  # the other pane's run is of another session: no pair
         self._compare({slot: self.choices[slot]}, session_id=session_id)
 
     def _compare(
@@ -846,7 +843,9 @@ class PelicanApp(Voting):
             self._start_clock()
             self._on_resize_layout()
         elif isinstance(update, SessionStarted):
-            self.session_id, self._session_prompt = update.session_id, update.prompt
+            if update.session_id != self.session_id:
+                self.pane_runs = {}  # the other pane's run is of another session: no pair
+            self.session_id = update.session_id
         elif isinstance(update, RunRefused):
             side = self._side(update.slot)
             if side is not None and side.server is not None:
@@ -1256,7 +1255,7 @@ class PelicanApp(Voting):
         if rerun:
             self.action_run_both()
             return
-        self.session_id, self._session_prompt = session.id, session.prompt
+        self.session_id = session.id
         self.pane_runs = {}
         for slot in SLOTS:
             runs = session.runs_in(slot)

@@ -438,6 +438,8 @@ class ComparisonEngine:
     ) -> ComparisonResult:
         """Run each slot's choice on ``prompt`` and record them in one session.
 
+        ``session_id``: add the runs to that session, if it is one of ``prompt`` (else
+        they make a new one, as they do without it).
         ``listener`` gets :class:`SessionStarted`, :class:`RunRefused`,
         :class:`StoreProblem` and every run update (:mod:`.run`). Cancelling
         the calling task cancels every run; each is recorded as cancelled.
@@ -479,6 +481,9 @@ class ComparisonEngine:
             store = await self.store()
             for notice in store.notices:
                 store_problem(notice)
+            if session_id is not None:  # a session holds runs of one prompt: else a new one
+                joined = await asyncio.to_thread(store.session_prompt, session_id)
+                session_id = session_id if joined == prompt else None
             if session_id is None:
                 title = title or self.title(prompt, choices)
                 session = await asyncio.to_thread(

@@ -696,6 +696,12 @@ class SessionStore:
         with self._read() as conn:
             return int(conn.execute("SELECT COUNT(*) FROM sessions").fetchone()[0])
 
+    def session_prompt(self, session_id: int) -> str | None:
+        """The prompt of a session; None when there is no such session."""
+        with self._read() as conn:
+            row = conn.execute("SELECT prompt FROM sessions WHERE id = ?", (session_id,)).fetchone()
+        return None if row is None else str(row["prompt"])
+
     def get_session(self, session_id: int) -> Session:
         """The whole session with its runs (pictures included); raises :class:`SessionNotFound`."""
         with self._read() as conn:
