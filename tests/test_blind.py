@@ -250,6 +250,26 @@ async def test_verdict_keys_vote_on_the_panes_shown(monkeypatch: pytest.MonkeyPa
     assert verdict == "left"
 
 
+async def test_a_vote_the_ratings_leave_out_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two pictures of one configuration: stored, but no rating can come of it; the app
+    said "Verdict saved" as for any other."""
+    with AnthropicTestServer(scenario="ok") as claude:
+        _claude_env(monkeypatch, claude)
+        app = make_app(overrides={"claude": {"max_retries": 0}})
+        async with app.run_test(size=(160, 48)) as pilot:
+            app.choices["left"] = app.choices["right"] = PaneChoice("claude", True)
+            await pilot.press("r")
+            assert await wait_for(pilot, lambda: len(app.pane_runs) == 2, 10)
+            assert await wait_for(pilot, lambda: not app.comparing, 30)
+            await pilot.press("less_than_sign")
+            said = (
+                "Verdict saved: left is better. (not rated: both pictures are of one configuration)"
+            )
+            assert await wait_for(pilot, lambda: any(n.message == said for n in app.notices), 5), [
+                n.message for n in app.notices
+            ]
+
+
 def _read_until(fd: int, wanted: bytes, timeout_s: float) -> bytes:
     """Read the pty until ``wanted`` appears (or the time is up, or it closes)."""
     seen = b""

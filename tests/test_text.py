@@ -81,3 +81,22 @@ def test_a_parameter_count_reads_the_same_in_every_header() -> None:
 )
 def test_a_message_is_summed_up_by_its_first_line_that_says_something(text: str, line: str) -> None:
     assert first_line(text) == line
+
+
+def test_a_recorded_runs_numbers_are_read_one_way() -> None:
+    """Run's progress, its summary and the vote reveal each read them (one fell back to
+    the API's count, another printed a rate of 0 as a number)."""
+    from pelican_tui.backends.store.records import recorded_numbers
+
+    timings = {"generated_tokens": 120, "generation_tokens_per_s": 38.25}
+    assert recorded_numbers(timings, {"output_tokens": 99}) == (120, 38.25, None)
+    assert recorded_numbers({"time_to_first_token_s": 0.41}, {"output_tokens": 99}) == (
+        99,
+        None,
+        0.41,
+    )
+    assert recorded_numbers({"generated_tokens": True, "generation_tokens_per_s": "fast"}, {}) == (
+        None,
+        None,
+        None,
+    )

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from pelican_tui.backends.store.records import recorded_numbers
 from pelican_tui.backends.text import ink_percent, plural, svg_size
 
 if TYPE_CHECKING:
@@ -124,14 +125,12 @@ def facts_line(facts: Mapping[str, Any] | None, *, with_time: bool = True) -> st
 def run_numbers(timings: Mapping[str, Any], usage: Mapping[str, Any]) -> str:
     """A stored run's speed in a few words: "38.2 tok/s · 2140 tok · TTFT 0.41s"."""
     words = []
-    rate = timings.get("generation_tokens_per_s")
-    if isinstance(rate, int | float):
+    tokens, rate, first = recorded_numbers(timings, usage)
+    if rate is not None:
         words.append(f"{rate:.1f} tok/s")
-    tokens = timings.get("generated_tokens") or usage.get("output_tokens")
     if tokens:
         words.append(f"{tokens} tok")
-    first = timings.get("time_to_first_token_s")
-    if isinstance(first, int | float):
+    if first is not None:
         words.append(f"TTFT {first:.2f}s")
     return " · ".join(words)
 

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from pelican_tui.backends.engine.comparison import ComparisonEngine, ComparisonResult
     from pelican_tui.backends.engine.run import RunResult
     from pelican_tui.backends.store.records import Slot, Verdict, Winner
+    from pelican_tui.backends.store.sessions import SessionStore
     from pelican_tui.widgets.model_pane import ModelPane
 
 SAMPLE_STEPS = (1, 2, 4, 8)
@@ -343,10 +344,12 @@ class Voting(App[None]):
         if pair is None and verdict not in SESSION_VERDICT:
             self.notify("Both bad compares two pictures: run the other pane too.", timeout=4)
             return
+        rated = " (not rated: only one pane has a run)"
         try:
             store = await self.engine.store()
             if left is not None and right is not None:  # the session's verdict as well
                 await asyncio.to_thread(store.add_vote, left, right, winner, blind=False)
+                rated = await asyncio.to_thread(_unrated_note, store, left, right)
             elif verdict in SESSION_VERDICT:
                 await asyncio.to_thread(
                     store.set_verdict, self.session_id, SESSION_VERDICT[verdict]
@@ -356,7 +359,6 @@ class Voting(App[None]):
             return
         if pair is not None:
             self._voted[pair] = VERDICT_WORDS[verdict]
-        rated = "" if pair is not None else " (not rated: only one pane has a run)"
         self.notify(f"Verdict saved: {VERDICT_WORDS[verdict]}.{rated}", timeout=3)
 
     async def _vote_blind(self, winner: Winner) -> None:
@@ -374,6 +376,15 @@ class Voting(App[None]):
         label = f"{pair.label}: " if pair.label else ""
         self.notify(f"{label}{pair.revealed(winner)}", title="Blind vote saved", timeout=20)
         self.show_blind()
+
+
+def _unrated_note(store: SessionStore, left: int, right: int) -> str:
+    """ " (not rated: …)" when the ratings leave a vote on these runs out, else ""."""
+    from pelican_tui.backends.ratings.leaderboard import unrated
+
+    headers = store.run_headers([left, right])
+    reason = unrated(headers[left], headers[right]) if len(headers) == 2 else None
+    return f" (not rated: {reason})" if reason else ""
 
 
 def _how_it_thought(result: RunResult) -> str:

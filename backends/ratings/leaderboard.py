@@ -113,6 +113,21 @@ class Leaderboard:
         return tuple(row for row in self.rows if not row.ranked)
 
 
+UNFINISHED = "a run did not finish"
+SAME_CONFIGURATION = "both pictures are of one configuration"
+
+
+def unrated(a: RunHeader, b: RunHeader) -> str | None:
+    """Why a vote on runs ``a`` and ``b`` is left out of the ratings, or None when it
+    counts: a run that did not finish (its empty pane is no picture to prefer), or two
+    runs of one configuration (nothing between them to rate)."""
+    if a.status != "finished" or b.status != "finished":
+        return UNFINISHED
+    if configuration_of(a).key == configuration_of(b).key:
+        return SAME_CONFIGURATION
+    return None
+
+
 def leaderboard(
     store: SessionStore,
     *,
@@ -158,12 +173,12 @@ def rate_votes(
     same = 0
     for vote in votes:
         a, b = headers.get(vote.run_a), headers.get(vote.run_b)
-        if a is None or b is None or a.status != "finished" or b.status != "finished":
+        if a is None or b is None or unrated(a, b) == UNFINISHED:
             continue
-        config_a, config_b = configuration_of(a), configuration_of(b)
-        if config_a.key == config_b.key:
+        if unrated(a, b) == SAME_CONFIGURATION:
             same += 1
             continue
+        config_a, config_b = configuration_of(a), configuration_of(b)
         for config in (config_a, config_b):
             if config.key not in index:
                 index[config.key] = len(index)

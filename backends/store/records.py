@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -57,6 +58,24 @@ def stored_time(text: str) -> datetime:
         return datetime.fromisoformat(text)
     except (TypeError, ValueError):
         raise SessionStoreDamaged(text, "a time") from None
+
+
+def recorded_numbers(
+    timings: Mapping[str, Any], usage: Mapping[str, Any]
+) -> tuple[int | None, float | None, float | None]:
+    """A recorded run's tokens written (the server's count, else the API's), tokens/s
+    and seconds to the first token, each None where the record does not say."""
+
+    def number(value: Any) -> float | None:
+        is_number = isinstance(value, int | float) and not isinstance(value, bool)
+        return float(value) if is_number else None
+
+    tokens = number(timings.get("generated_tokens")) or number(usage.get("output_tokens"))
+    return (
+        None if tokens is None else int(tokens),
+        number(timings.get("generation_tokens_per_s")),
+        number(timings.get("time_to_first_token_s")),
+    )
 
 
 # --------------------------------------------------------------------------- data model

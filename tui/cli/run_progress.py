@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from pelican_tui.backends.events import Failed, Finished, GenerationEvent, LiveStats
 from pelican_tui.backends.llama.process import ServerState, ServerStatus
+from pelican_tui.backends.store.records import recorded_numbers
 from pelican_tui.backends.text import first_line
 
 if TYPE_CHECKING:
@@ -149,13 +150,11 @@ def result_line(result: RunResult) -> str:
     if result.failure_reason and result.outcome != "finished":
         hint = f" — {result.failure_hint}" if result.failure_hint else ""
         parts.append(first_line(result.failure_reason) + hint)
-    tokens = result.timings.get("generated_tokens") or result.usage.get("output_tokens")
+    tokens, rate, ttft = recorded_numbers(result.timings, result.usage)
     if tokens is not None:
         parts.append(f"{tokens} tokens")
-    rate = result.timings.get("generation_tokens_per_s")
     if rate:
         parts.append(f"{rate:.1f} tok/s")
-    ttft = result.timings.get("time_to_first_token_s")
     if ttft is not None:
         parts.append(f"first token {ttft:.2f} s")
     if result.outcome == "finished" or (result.outcome == "failed" and result.answer_chars):

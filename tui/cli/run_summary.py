@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from pelican_tui.backends.ratings.configuration import recorded_thinking_words, thinking_ran
 from pelican_tui.backends.secrets import scrub_secrets
-from pelican_tui.backends.store.records import Run, Session
+from pelican_tui.backends.store.records import Run, Session, recorded_numbers
 from pelican_tui.backends.text import on_off, plural, shorten
 
 if TYPE_CHECKING:
@@ -188,10 +188,7 @@ def summary_table(outcomes: Sequence[SessionOutcome], samples: int) -> str:
     rows = [header]
     for outcome in outcomes:
         for run in outcome.session.runs if outcome.session is not None else ():
-            timings, usage = run.timings, run.usage
-            tokens = timings.get("generated_tokens") or usage.get("output_tokens")
-            rate = timings.get("generation_tokens_per_s")
-            ttft = timings.get("time_to_first_token_s")
+            tokens, rate, ttft = recorded_numbers(run.timings, run.usage)
             rows.append(
                 (
                     str(outcome.session_id),
