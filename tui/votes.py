@@ -19,7 +19,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from pelican_tui.backends.store.records import recorded_numbers
 from pelican_tui.backends.text import ink_percent, plural, svg_size
 
 if TYPE_CHECKING:
@@ -119,19 +118,6 @@ def facts_line(facts: Mapping[str, Any] | None, *, with_time: bool = True) -> st
     seconds = facts.get("seconds_to_picture")
     if with_time and isinstance(seconds, int | float):
         words.append(f"{seconds:.1f} s")
-    return " · ".join(words)
-
-
-def run_numbers(timings: Mapping[str, Any], usage: Mapping[str, Any]) -> str:
-    """A stored run's speed in a few words: "38.2 tok/s · 2140 tok · TTFT 0.41s"."""
-    words = []
-    tokens, rate, first = recorded_numbers(timings, usage)
-    if rate is not None:
-        words.append(f"{rate:.1f} tok/s")
-    if tokens:
-        words.append(f"{tokens} tok")
-    if first is not None:
-        words.append(f"TTFT {first:.2f}s")
     return " · ".join(words)
 
 

@@ -78,6 +78,19 @@ def recorded_numbers(
     )
 
 
+def run_numbers(timings: Mapping[str, Any], usage: Mapping[str, Any]) -> str:
+    """A recorded run's speed in a few words: "38.2 tok/s · 2140 tok · TTFT 0.41s"."""
+    tokens, rate, first = recorded_numbers(timings, usage)
+    words = []
+    if rate is not None:
+        words.append(f"{rate:.1f} tok/s")
+    if tokens:
+        words.append(f"{tokens} tok")
+    if first is not None:
+        words.append(f"TTFT {first:.2f}s")
+    return " · ".join(words)
+
+
 # --------------------------------------------------------------------------- data model
 
 

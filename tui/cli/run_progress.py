@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from pelican_tui.backends.events import Failed, Finished, GenerationEvent, LiveStats
 from pelican_tui.backends.llama.process import ServerState, ServerStatus
-from pelican_tui.backends.store.records import recorded_numbers
+from pelican_tui.backends.store.records import run_numbers
 from pelican_tui.backends.text import first_line
 
 if TYPE_CHECKING:
@@ -150,13 +150,8 @@ def result_line(result: RunResult) -> str:
     if result.failure_reason and result.outcome != "finished":
         hint = f" — {result.failure_hint}" if result.failure_hint else ""
         parts.append(first_line(result.failure_reason) + hint)
-    tokens, rate, ttft = recorded_numbers(result.timings, result.usage)
-    if tokens is not None:
-        parts.append(f"{tokens} tokens")
-    if rate:
-        parts.append(f"{rate:.1f} tok/s")
-    if ttft is not None:
-        parts.append(f"first token {ttft:.2f} s")
+    if numbers := run_numbers(result.timings, result.usage):
+        parts.append(numbers)
     if result.outcome == "finished" or (result.outcome == "failed" and result.answer_chars):
         parts.append(f"SVG: {result.svg_note}" if result.svg_note else "no SVG")
     return ", ".join(parts)

@@ -33,7 +33,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from pelican_tui.backends.ratings.configuration import configuration_of
-from pelican_tui.backends.store.records import Run
+from pelican_tui.backends.store.records import Run, run_numbers
 from pelican_tui.backends.store.sessions import SessionStore
 from pelican_tui.backends.text import plural, shorten_label
 from pelican_tui.screens.pair_screen import PairScreen
@@ -45,7 +45,6 @@ from pelican_tui.votes import (
     VotePair,
     facts_line,
     passes,
-    run_numbers,
     shown_as,
 )
 from pelican_tui.widgets.picture import PictureView
