@@ -949,6 +949,8 @@ def test_cli_reports_a_corrupt_store_and_leaves_it_where_it_is() -> None:
         ("UPDATE sessions SET created_at = 'garbage'", "('garbage' is not a time)"),
         ("UPDATE runs SET model_info = '{bad json'", "('{bad json' is not JSON)"),
         ("UPDATE runs SET started_at = 'soon'", "('soon' is not a time)"),
+        ("UPDATE sessions SET prompt = x'ff00'", "(b'\\xff\\x00' is not text, in column prompt)"),
+        ("UPDATE runs SET answer = x'ff'", "(b'\\xff' is not text, in column answer)"),
     ],
 )
 def test_a_value_damaged_by_hand_is_one_line_not_a_traceback(damage: str, said: str) -> None:

@@ -27,10 +27,14 @@ import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pelican_tui.backends import locations
-from pelican_tui.backends.store.records import SessionStoreError, SessionStoreTooNew
+from pelican_tui.backends.store.records import (
+    SessionStoreDamaged,
+    SessionStoreError,
+    SessionStoreTooNew,
+)
 from pelican_tui.backends.store.upgrades import (
     APPLICATION_ID,
     SCHEMA_VERSION,
@@ -77,8 +81,22 @@ def _connect(path: Path, busy_timeout: float) -> sqlite3.Connection:
         isolation_level=None,  # we issue BEGIN/COMMIT ourselves
         check_same_thread=False,  # guarded by SessionStore._lock
     )
-    conn.row_factory = sqlite3.Row
+    conn.row_factory = _checked_row
     return conn
+
+
+BLOB_COLUMNS = frozenset({"png"})
+"""The columns that hold bytes; bytes in any other were put there outside pelican-tui
+(SQLite keeps what it is given, whatever the column's type)."""
+
+
+def _checked_row(cursor: sqlite3.Cursor, values: tuple[Any, ...]) -> sqlite3.Row:
+    """A row as :class:`sqlite3.Row`, with no bytes where text belongs: such a value
+    would fail far from here, in whatever first treats it as text."""
+    for column, value in zip(cursor.description, values, strict=True):
+        if isinstance(value, bytes) and column[0] not in BLOB_COLUMNS:
+            raise SessionStoreDamaged(value, f"text, in column {column[0]}")
+    return sqlite3.Row(cursor, values)
 
 
 def _side(path: Path, suffix: str) -> Path:
