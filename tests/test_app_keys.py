@@ -192,6 +192,36 @@ async def test_keys_that_open_screens(key: str, screen: type) -> None:
         assert await wait_for(pilot, lambda: not isinstance(app.screen, screen), 5)
 
 
+async def test_focus_keys_work_on_every_screen() -> None:
+    """The app kept its actions to the main screen, Textual's focus actions too: Tab in
+    the server settings typed into the model field, Left in the delete dialog did
+    nothing."""
+    from textual.widgets import Button
+
+    from pelican_tui.screens.confirm_screen import ConfirmScreen
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("S")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, ServerSettingsScreen), 5)
+        first = app.focused
+        await pilot.press("tab")
+        assert app.focused is not first and app.focused is not None
+        await pilot.press("shift+tab")
+        assert app.focused is first
+        await pilot.press("escape")
+        assert await wait_for(pilot, lambda: not isinstance(app.screen, ServerSettingsScreen), 5)
+        answers: list[bool | None] = []
+        app.push_screen(ConfirmScreen("Delete session #1?"), answers.append)
+        assert await wait_for(pilot, lambda: isinstance(app.focused, Button), 5)
+        shown = app.focused
+        assert isinstance(shown, Button)
+        await pilot.press("left" if shown.id == "confirm-no" else "right")
+        assert app.focused is not shown
+        await pilot.press("escape")
+        assert await wait_for(pilot, lambda: answers == [False], 5)
+
+
 async def test_visits_to_other_screens_leave_no_footer_keys_alive() -> None:
     """Each visit to another screen builds the main footer's keys twice (its keys hide
     while covered); the keys of earlier builds are let go, not kept by Textual's

@@ -413,14 +413,15 @@ class PelicanApp(Voting):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """The main screen's keys work on the main screen; other screens show (and
-        answer) their own keys, plus help and quit."""
+        answer) their own keys, plus help and quit. Textual's own (focus with Tab and
+        Shift+Tab, a screen's keys that call ``app.focus_next``) work everywhere."""
         return self.main_key_works(action, self.screen)
 
     def main_key_works(self, action: str, screen: object) -> bool:
         """Whether a main-screen ``action`` works with ``screen`` on top (the palette asks)."""
         if action == "quit" and getattr(screen, "Q_CLOSES", False):
             return False  # q closes that screen: the footer must not say "q Quit"
-        if action in ANY_SCREEN_ACTIONS or not self.screen_stack:
+        if action not in _MAIN_ACTIONS or action in ANY_SCREEN_ACTIONS or not self.screen_stack:
             return True
         return screen is self.screen_stack[0]
 
@@ -1293,3 +1294,12 @@ class PelicanApp(Voting):
     async def shutdown_engine(self) -> None:
         if self._engine is not None:  # a quit before the first frame built nothing
             await self._engine.close()
+
+
+_MAIN_ACTIONS = frozenset(
+    binding.action.partition("(")[0]
+    for binding in PelicanApp.BINDINGS
+    if isinstance(binding, Binding)
+)
+"""The main screen's actions (``verdict``, not ``verdict('left')``): the ones
+:meth:`PelicanApp.check_action` keeps to the main screen."""
