@@ -421,7 +421,8 @@ class PelicanApp(Voting):
         """Whether a main-screen ``action`` works with ``screen`` on top (the palette asks)."""
         if action == "quit" and getattr(screen, "Q_CLOSES", False):
             return False  # q closes that screen: the footer must not say "q Quit"
-        if action not in _MAIN_ACTIONS or action in ANY_SCREEN_ACTIONS or not self.screen_stack:
+        name = action.partition("(")[0]  # the palette asks with the parameters
+        if name not in _MAIN_ACTIONS or name in ANY_SCREEN_ACTIONS or not self.screen_stack:
             return True
         return screen is self.screen_stack[0]
 
@@ -1297,9 +1298,12 @@ class PelicanApp(Voting):
 
 
 _MAIN_ACTIONS = frozenset(
-    binding.action.partition("(")[0]
-    for binding in PelicanApp.BINDINGS
-    if isinstance(binding, Binding)
+    [
+        binding.action.partition("(")[0]
+        for binding in PelicanApp.BINDINGS
+        if isinstance(binding, Binding)
+    ]
+    + ["command_palette"]  # it offers the main screen's keys
 )
-"""The main screen's actions (``verdict``, not ``verdict('left')``): the ones
-:meth:`PelicanApp.check_action` keeps to the main screen."""
+"""The main screen's actions (``verdict``, not ``verdict('left')``), and the palette
+of them: the ones :meth:`PelicanApp.check_action` keeps to the main screen."""
