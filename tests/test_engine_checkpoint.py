@@ -6,12 +6,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
 from _server_support import server_binary, tiny_model
 
 from pelican_tui.backends import locations
 from pelican_tui.backends.engine.comparison import ComparisonEngine
 from pelican_tui.backends.engine.sides import PaneChoice
-from pelican_tui.backends.engine.updates import RunProgress, SessionStarted
+from pelican_tui.backends.engine.updates import RunEnded, RunProgress, SessionStarted
 from pelican_tui.backends.events import TextDelta
 from pelican_tui.backends.llama.prepare import Prepared
 from pelican_tui.backends.settings import load_settings
@@ -136,3 +137,45 @@ async def test_runs_join_a_session_of_their_own_prompt_only() -> None:
         heron = store.get_session(other.session_id)  # type: ignore[arg-type]
     assert [r.slot for r in pelican.runs] == ["left", "right"]
     assert (heron.prompt, [r.slot for r in heron.runs]) == ("a heron", ["right"])
+
+
+async def test_a_cancel_while_the_run_is_being_recorded_records_it_cancelled() -> None:
+    """r pressed again while the store wrote the run's row: the row was written, its id
+    never seen, and the run stayed "running" until a later start called it interrupted."""
+    import threading
+
+    from _dialect_servers import VllmServer
+
+    with VllmServer() as server:
+        engine = ComparisonEngine(
+            load_settings({"local": {"url": server.url}}), Prepared(None, None)
+        )
+        store = await engine.store()
+        writing, written = threading.Event(), threading.Event()
+        start_run = store.start_run
+
+        def slow_start_run(*args: Any, **kwargs: Any) -> int:
+            writing.set()
+            written.wait(5)  # the cancel lands while the row is being written
+            return start_run(*args, **kwargs)
+
+        store.start_run = slow_start_run  # type: ignore[method-assign]
+        ended: list[Any] = []
+        comparison = asyncio.create_task(
+            engine.run_comparison("a pelican", {"left": PaneChoice("local", False)}, ended.append)
+        )
+        try:
+            assert await asyncio.to_thread(writing.wait, 5)
+            comparison.cancel()
+            await asyncio.sleep(0.05)
+            written.set()
+            with pytest.raises(asyncio.CancelledError):
+                await comparison
+        finally:
+            written.set()
+            await engine.close()
+    [session] = [u.session_id for u in ended if isinstance(u, SessionStarted)]
+    with SessionStore.open(locations.sessions_db(), create=False) as reopened:
+        (run,) = reopened.get_session(session).runs
+    assert run.status == "cancelled"
+    assert [u.result.outcome for u in ended if isinstance(u, RunEnded)] == ["cancelled"]

@@ -254,20 +254,31 @@ async def _execute(spec: RunSpec, ctx: RunContext) -> RunResult:
     recorder = _Recorder(ctx.store)
     model_id, model_info = await side.identity(spec.request)
     run_id: int | None = None
-    if ctx.session_id is not None:
-        run_id = await recorder.call(
-            "start_run",
-            ctx.session_id,
-            spec.slot,
-            side.kind,
-            model_id,
-            model_info,
-            side.recorded_settings(spec.request),
-            dict(ctx.host),
-        )
-    ctx.listener(RunStarted(spec.slot, run_id, spec))
     acc = RunAccumulator()
     peak = PeakRam()
+    if ctx.session_id is not None:
+        starting = asyncio.ensure_future(
+            recorder.call(
+                "start_run",
+                ctx.session_id,
+                spec.slot,
+                side.kind,
+                model_id,
+                model_info,
+                side.recorded_settings(spec.request),
+                dict(ctx.host),
+            )
+        )
+        try:
+            run_id = await asyncio.shield(starting)
+        except asyncio.CancelledError:  # r again, just then: the row is written all the same
+            run_id = await starting
+            acc.cancel()
+            if run_id is not None:  # recorded as cancelled, not left "running"
+                await _record_end(recorder, run_id, acc, peak)
+            ctx.listener(RunEnded(spec.slot, _result(spec, run_id, acc, peak, recorder)))
+            raise
+    ctx.listener(RunStarted(spec.slot, run_id, spec))
     if side.server is not None:
         ctx.peaks.append(peak)
     last_checkpoint = sent = time.monotonic()
