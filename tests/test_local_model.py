@@ -151,3 +151,12 @@ def test_the_stand_in_gets_a_short_answer_limit_and_real_models_their_own(
     assert limit(real) == real.max_tokens
     assert limit(LocalSettings(hf="ggml-org/x-GGUF:Q4_K_M")) == 8192
     assert limit(LocalSettings(url="http://box:8080")) == 8192
+    # The stand-in's file named as the model (or through a link) is still the stand-in:
+    # it had no cap, and went on for 7715 tokens in a blind comparison.
+    from pelican_tui.backends.llama.default_model import default_model_path
+
+    link = tmp_path / "smol.gguf"
+    link.symlink_to(default_model_path())
+    for named in (default_model_path(), link):
+        assert limit(LocalSettings(model=named)) == STAND_IN_MAX_TOKENS
+        assert "tiny stand-in" in plan_local(LocalSettings(model=named), read_header=False).label

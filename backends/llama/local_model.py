@@ -112,10 +112,20 @@ def uses_stand_in(local: LocalSettings) -> bool:
     return not local.url and not uses_models_folder(local) and resolve_model_path(local)[1]
 
 
+def is_stand_in(path: Path) -> bool:
+    """Whether ``path`` is the tiny default model's file (named by a setting or a link
+    in a models folder, it keeps its short answer limit and its label)."""
+    try:
+        return path.resolve() == default_model.default_model_path().resolve()
+    except OSError:
+        return False
+
+
 def resolve_model_path(local: LocalSettings) -> tuple[Path | None, bool]:
     """The GGUF to load and whether it is the default stand-in."""
     if local.model is not None:
-        return Path(local.model).expanduser(), False
+        path = Path(local.model).expanduser()
+        return path, is_stand_in(path)
     if local.hf:
         return None, False
     return default_model.default_model_path(), True

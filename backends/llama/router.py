@@ -40,7 +40,7 @@ from pelican_tui.backends.llama.gguf_info import (
     format_gib,
     read_gguf_info,
 )
-from pelican_tui.backends.llama.local_model import LocalPlan, fit_verdict
+from pelican_tui.backends.llama.local_model import LocalPlan, fit_verdict, is_stand_in
 from pelican_tui.backends.settings import LocalSettings
 
 _COMPANION = ("mmproj",)
@@ -64,9 +64,7 @@ class FolderModel:
 
     def local_plan(self, local: LocalSettings, available: int | None) -> LocalPlan:
         """This model as a one-model plan (the facts a :class:`LocalPlan` carries)."""
-        from pelican_tui.backends.llama.default_model import default_model_path
-
-        stand_in = _same_file(self.path, default_model_path())
+        stand_in = is_stand_in(self.path)
         fit = None
         if self.info is not None and available is not None:
             fit = fit_verdict(self.info, local, available)
@@ -134,13 +132,6 @@ class RouterPlan:
         if fits and self.models_max >= 2:
             return "one llama-server, in turn (both models stay loaded)"
         return "one llama-server, in turn"
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        return a.resolve() == b.resolve()
-    except OSError:
-        return False
 
 
 def _is_model_file(name: str) -> bool:
