@@ -19,6 +19,7 @@ from _evidence_support import (
     PROMPT,
     Drawn,
     add_comparison,
+    add_run,
     pictures,
     screen_text,
 )
@@ -243,6 +244,24 @@ async def test_leaderboard_lists_too_few_votes_and_the_judge_apart(
         assert "too few votes" in text, "one vote of mine: listed, not ranked"
         assert "The judge's ratings" in text
         assert "agreed with you on 1 of 1 pair" in text
+
+
+async def test_a_leaderboard_of_votes_all_left_out_says_why(drawn: dict[str, Drawn]) -> None:
+    """Every vote between two runs of one configuration (thinking on vs off of a model
+    that never reasons): the screen stayed blank, its drawing failed on no rows, and no
+    one was told."""
+    with SessionStore.open(locations.sessions_db()) as store:
+        session = store.create_session(PROMPT)
+        a, b = (add_run(store, session.id, slot, drawn["pelican"]) for slot in ("left", "right"))
+        store.add_vote(a, b, "a", blind=False)
+    app = make_app(overrides={"prompt": PROMPT})
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("L")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, LeaderboardScreen), 10)
+        said = "1 vote between two runs of one configuration left out."
+        assert await wait_for(pilot, lambda: said in screen_text(app), 10), screen_text(app)
+        assert "No vote rated yet" in screen_text(app)
+        assert not [n for n in app.notices if n.severity == "error"], app.notices
 
 
 async def test_samples_fill_the_gallery(monkeypatch: pytest.MonkeyPatch) -> None:

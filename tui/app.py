@@ -39,7 +39,7 @@ from pelican_tui.backends.secrets import scrub_secrets, url_without_credentials
 from pelican_tui.backends.settings import LocalSettings, Settings
 from pelican_tui.backends.text import first_line, on_off, thinking_word
 from pelican_tui.commands import PelicanCommands
-from pelican_tui.messages import KeyRow, ResourceTick, ServerStatusChanged
+from pelican_tui.messages import KeyRow, ResourceTick, ServerStatusChanged, say_if_failed
 from pelican_tui.voting import Voting
 from pelican_tui.widgets.footer import KeysFooter
 from pelican_tui.widgets.memory_panel import MemoryHistory
@@ -614,14 +614,7 @@ class PelicanApp(Voting):
                     self.pane(slot).show_problem(None)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """One place where any worker failure becomes a visible notification."""
-        if event.state is WorkerState.ERROR and event.worker.error is not None:
-            self.notify(
-                f"{event.worker.name}: {event.worker.error}",
-                title="Something went wrong",
-                severity="error",
-                timeout=15,
-            )
+        say_if_failed(self, event)
 
     # -- running the comparison -------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""Messages the app's workers post to widgets.
+"""Messages the app's workers post to widgets, and what any failed worker says.
 
 High-rate ones (resource ticks) replace an unprocessed predecessor in the
 queue (``can_replace``), so a slow screen never falls behind.
@@ -7,11 +7,17 @@ queue (``can_replace``), so a slow screen never falls behind.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
+from textual.widget import Widget
+from textual.worker import Worker, WorkerState
 
 from pelican_tui.backends.llama.process import ServerStatus
 from pelican_tui.backends.resources import ResourceSample
+
+if TYPE_CHECKING:
+    from textual.app import App
 
 
 @dataclass
@@ -41,3 +47,15 @@ class KeyRow:
     action: str
     id: str | None
     """What ``[ui.keymap]`` uses to remap it."""
+
+
+def say_if_failed(node: App[Any] | Widget, event: Worker.StateChanged) -> None:
+    """A failed worker's error as a notification. Textual tells only the node that
+    started the worker (the app, or a screen), so each of them passes it here."""
+    if event.state is WorkerState.ERROR and event.worker.error is not None:
+        node.notify(
+            f"{event.worker.name}: {event.worker.error}",
+            title="Something went wrong",
+            severity="error",
+            timeout=15,
+        )

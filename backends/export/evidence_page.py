@@ -194,7 +194,7 @@ def _leaderboard_section(evidence: Evidence) -> str:
     if board.rows:
         out.append(_board_table(board, _board_caption(board)))
     else:
-        out.append('<p class="note">No votes yet: vote on pairs of pictures in the TUI.</p>')
+        out.append(f'<p class="note">{board.none_yet}: vote on pairs of pictures in the TUI.</p>')
     out.append("</section>")
     if evidence.judge is not None:
         out.append(_judge_section(evidence, evidence.judge))

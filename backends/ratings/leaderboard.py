@@ -112,6 +112,11 @@ class Leaderboard:
     def unranked(self) -> tuple[Row, ...]:
         return tuple(row for row in self.rows if not row.ranked)
 
+    @property
+    def none_yet(self) -> str:
+        """How a board with no rows begins: no votes at all, or none that rates."""
+        return "No vote rated yet" if self.same_configuration else "No votes yet"
+
 
 UNFINISHED = "a run did not finish"
 SAME_CONFIGURATION = "both pictures are of one configuration"

@@ -175,7 +175,7 @@ def format_leaderboard(
         if board.judge:
             lines.append("No judge votes yet: `pelican-tui judge` asks the judge model.")
         else:
-            lines.append("No votes yet: vote on pairs of pictures in the TUI (blind or not).")
+            lines.append(f"{board.none_yet}: vote on pairs of pictures in the TUI (blind or not).")
         if board.same_configuration:
             lines.append(_same_line(board))
         if note:

@@ -31,11 +31,13 @@ from textual.containers import Grid, Vertical, VerticalScroll
 from textual.events import DescendantFocus
 from textual.screen import Screen
 from textual.widgets import Footer, Static
+from textual.worker import Worker
 
 from pelican_tui.backends.ratings.configuration import configuration_of
 from pelican_tui.backends.store.records import Run, run_numbers
 from pelican_tui.backends.store.sessions import SessionStore
 from pelican_tui.backends.text import plural, shorten_label
+from pelican_tui.messages import say_if_failed
 from pelican_tui.screens.pair_screen import PairScreen
 from pelican_tui.votes import (
     FACT_FILTERS,
@@ -209,6 +211,9 @@ class GalleryScreen(Screen[None]):
         self.cursor = 0
         """Index of the cell the keys act on (the focused one)."""
         self._rng = random.Random()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        say_if_failed(self, event)  # Textual tells only this screen
 
     def compose(self) -> ComposeResult:
         yield TextLine("Gallery · loading…", classes="gallery-header")

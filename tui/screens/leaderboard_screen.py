@@ -21,10 +21,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
+from textual.worker import Worker
 
 from pelican_tui.backends.ratings.leaderboard import Leaderboard, Row, leaderboard
 from pelican_tui.backends.store.sessions import SessionStore
 from pelican_tui.backends.text import plural, shorten, shorten_label
+from pelican_tui.messages import say_if_failed
 from pelican_tui.widgets.text_line import TextLine
 
 BAR_WIDTH = 15
@@ -90,6 +92,9 @@ class LeaderboardScreen(Screen[None]):
         self.board: Leaderboard | None = None
         self.judge_board: Leaderboard | None = None
 
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        say_if_failed(self, event)  # Textual tells only this screen
+
     def compose(self) -> ComposeResult:
         yield TextLine("Leaderboard · loading…", classes="leaderboard-header")
         yield DataTable(id="leaderboard-table", cursor_type="row", zebra_stripes=True)
@@ -141,8 +146,8 @@ class LeaderboardScreen(Screen[None]):
         notes = []
         if not board.rows:
             notes.append(
-                "No votes yet. Vote after a comparison (< > = -), blind with B, or on any "
-                "two pictures of the gallery (g)."
+                f"{board.none_yet}. Vote after a comparison (< > = -), blind with B, or on "
+                "any two pictures of the gallery (g)."
             )
         else:
             notes.append(
@@ -177,7 +182,7 @@ class LeaderboardScreen(Screen[None]):
         rating = len(UNRANKED) if board.unranked else len("Rating")
         # Everything but the name: rank, rating, bar, votes, W/L/T, 2 padding a column
         # and a scrollbar, so that W/L/T is whole at 80 columns.
-        fixed = 1 + rating + BAR_WIDTH + 5 + max(5, *map(len, counts)) + 2 * 6 + 2
+        fixed = 1 + rating + BAR_WIDTH + 5 + max([5, *map(len, counts)]) + 2 * 6 + 2
         name_width = max(16, self.size.width - fixed)
         table.add_column("#", key="rank")
         table.add_column("Configuration", key="configuration")

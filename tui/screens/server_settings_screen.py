@@ -22,6 +22,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Button, Footer, Input, Label, Select, Static
+from textual.worker import Worker
 
 from pelican_tui.backends.llama.config import (
     CONTEXT_RANGE,
@@ -34,6 +35,7 @@ from pelican_tui.backends.llama.gguf_info import format_params, format_size
 from pelican_tui.backends.llama.local_model import LocalPlan, plan_local
 from pelican_tui.backends.secrets import url_without_credentials
 from pelican_tui.backends.settings import LocalSettings
+from pelican_tui.messages import say_if_failed
 from pelican_tui.themes import theme_color
 
 DEFAULT_LOAD_MODE = "default"
@@ -128,6 +130,9 @@ class ServerSettingsScreen(Screen[LocalSettings | None]):
         self._facts_timer: Timer | None = None
 
     # ----------------------------------------------------------------- layout
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        say_if_failed(self, event)  # Textual tells only this screen
 
     def compose(self) -> ComposeResult:
         local = self.local
