@@ -189,6 +189,26 @@ async def test_opened_session_shows_its_numbers() -> None:
     assert run.svg_note.startswith("cut at the 40-token limit: ") == cut_picture, run.svg_note
 
 
+async def test_an_opened_cancelled_run_keeps_its_numbers() -> None:
+    """Live it showed "■ TTFT 0.30s · 34.6 tok/s · 2464 tok"; reopened, "■ cancelled"."""
+    with SessionStore.open(locations.sessions_db()) as store:
+        session_id = store.create_session("Generate an SVG of a pelican.").id
+        run = store.start_run(
+            session_id, "left", "local", "m.gguf", {"file": "m.gguf"}, {"thinking": False}
+        )
+        timings = {"generated_tokens": 2464, "generation_tokens_per_s": 34.6,
+                   "time_to_first_token_s": 0.3}  # fmt: skip
+        store.finish_run(run, status="cancelled", answer="<svg", timings=timings)
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        app.load_session(session_id)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        stats = app.pane("left").stats_line()
+    assert stats.startswith("■ TTFT 0.30s · 34.6 tok/s"), stats
+    assert "2464 tok" in stats and stats.endswith("think off"), stats
+
+
 @pytest.mark.parametrize("mode", ["halfcell", "sixel"])
 async def test_image_mode_setting_forces_the_protocol_and_is_shown(
     mode: str, pelican_svg_png: bytes
