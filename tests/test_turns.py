@@ -228,6 +228,7 @@ async def test_r_again_replaces_the_comparison_and_c_stops_them_all() -> None:
     hidden (the panes said "waiting for another run" for minutes), and c stopped
     only the last."""
     from _app_support import make_app, server_ready, wait_for
+    from _evidence_support import screen_text
 
     from pelican_tui.backends import locations
     from pelican_tui.backends.store.sessions import SessionStore
@@ -257,6 +258,9 @@ async def test_r_again_replaces_the_comparison_and_c_stops_them_all() -> None:
         assert await wait_for(pilot, both, 10)
         stopped = lambda: not any(app.engine.running(s) for s in ("left", "right"))  # noqa: E731
         assert await wait_for(pilot, stopped, 10)
+        # The pane that waited for its turn said so still, under "cancelled".
+        shown = screen_text(app)
+        assert "waiting for" not in shown and "cancelled before a picture" in shown, shown
         await pilot.pause(3)
         assert finished_runs() == 2, "a hidden comparison ran on after c"
 

@@ -821,7 +821,9 @@ class PelicanApp(Voting):
             pane = self.pane(update.slot)
             if result.outcome != "cancelled":
                 pane.picture.set_png(result.png, result.svg_note)
-            if result.outcome == "cancelled":
+            else:  # the last preview stays; with none, not "waiting for an SVG…"
+                if pane.picture.picture_size is None:
+                    pane.picture.set_png(None, "cancelled before a picture")
                 pane.feed(Failed("cancelled", cancelled=True))
             from pelican_tui.backends.ratings.configuration import thinking_words  # light
 
