@@ -191,19 +191,10 @@ class RunsHalfcellImage(PictureWidget, KeptLines):
         x = mine.x - theirs.x
         return beneath.render_line(y + mine.y - theirs.y).crop_extend(x, x + width, None)
 
-    def refresh_beneath(self, rows: list[int] | None) -> None:
-        """The widget beneath changed ``rows`` (its own; None: all): repaint what this
-        widget shows of them, while it shows that widget."""
-        if self._image is not None or self.beneath is None:
-            return
-        if rows is None:
+    def refresh_beneath(self) -> None:
+        """The widget beneath changed: repaint this widget, while it shows that one."""
+        if self._image is None and self.beneath is not None:
             self.refresh()
-            return
-        offset = self.region.y - self.beneath.region.y
-        width, height = self.size
-        for row in rows:
-            if 0 <= row - offset < height:
-                super().refresh(Region(0, row - offset, width, 1))
 
 
 def changed_cells(
@@ -282,35 +273,18 @@ def _colour(rgb: bytes) -> Color:
 class _Placeholder(Static):
     """The words shown instead of a picture, centred in the whole box.
 
-    New words repaint only the rows that look different (the row or two they are
-    on), not the whole box: ~5 KB at 160x48 for "waiting for an SVG…" at each run's
-    start, all but a row of it blank."""
+    New words repaint the whole box (~5 KB at 160x48, a few times a run). It had
+    repainted only the rows it found changed, by comparing its lines before and
+    after; lines it had not been asked to draw again were read from its cache, and
+    words of an earlier message were left on the terminal, torn ("wa … iting for an
+    SVG")."""
 
-    _quiet = False
     _blank = False
 
-    def show_text(self, text: str) -> list[int] | None:
-        """Show ``text``; the rows repainted (None: all of them, when drawn whole)."""
+    def show_text(self, text: str) -> None:
+        """Show ``text`` (all of the box is drawn again)."""
         self._blank = not text
-        height = self.size.height
-        if not (self.is_mounted and self.display and height):
-            self.update(text, layout=False)  # drawn whole when it is shown
-            return None
-        before = [self.render_line(y) for y in range(height)]
-        self._quiet = True
-        try:
-            self.update(text, layout=False)
-        finally:
-            self._quiet = False
-        width = self.size.width
-        self.refresh(Region(0, 0, width, 1))  # the content is stale (row 0 repainted)
-        after = [self.render_line(y) for y in range(height)]  # (drawn again once)
-        changed = [0]
-        for y in range(1, height):
-            if after[y] != before[y]:
-                changed.append(y)
-                self.refresh(Region(0, y, width, 1))
-        return changed
+        self.update(text, layout=False)
 
     def render_lines(self, crop: Region) -> list[Strip]:
         box = self.parent
@@ -319,13 +293,6 @@ class _Placeholder(Static):
             # the placeholder was hidden (its blanks would be italic, in its colour).
             return box.render_lines(crop)
         return super().render_lines(crop)
-
-    def refresh(
-        self, *regions: Region, repaint: bool = True, layout: bool = False, recompose: bool = False
-    ) -> Self:
-        if self._quiet:
-            return self
-        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
 
 
 _DEFAULT_CELL_PIXELS = (10, 20)
@@ -664,13 +631,13 @@ class PictureView(KeptLines):
             self._note.update(text, layout=False)
 
     def _say(self, words: str) -> None:
-        """Show ``words`` as the placeholder (repainting only the rows that change)."""
+        """Show ``words`` as the placeholder."""
         if words == self._words:
             return
         blank_before, self._words = not self._words, words
-        rows = self._placeholder.show_text(words)
+        self._placeholder.show_text(words)
         if isinstance(self._image, RunsHalfcellImage):
-            self._image.refresh_beneath(rows)
+            self._image.refresh_beneath()
             if blank_before != (not words):
                 self._repaint_margins()
 
