@@ -178,6 +178,11 @@ async def test_a_private_set_run_from_the_tui_is_recorded_private(
     assert len(sessions) == 2
     assert all(s.private and s.prompt_set == "secret" for s in sessions)
     assert all("walrus" not in s.title and s.title.startswith("secret/s1") for s in sessions)
+    # `sessions list` names them as the TUI does: it listed the private prompt's text.
+    from pelican_tui.cli.sessions import format_session_table
+
+    listed = format_session_table(sessions)
+    assert "walrus" not in listed and listed.count("secret/s1 · ") == 2, listed
 
 
 async def test_a_broken_prompts_file_is_named_and_nothing_runs() -> None:

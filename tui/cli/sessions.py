@@ -164,13 +164,14 @@ def format_session_table(summaries: Sequence[SessionSummary], prompt_width: int 
     """The ``sessions list`` table: id, date (local time), prompt, models, verdict.
 
     Prompts are scrubbed of secrets before they are shortened (a store written
-    by an older pelican-tui may hold a pasted key)."""
+    by an older pelican-tui may hold a pasted key); a private prompt set's are named
+    by the set and the prompt's name ("secret/s1 · …"), as the TUI names them."""
     header = ("ID", "DATE", "PROMPT", "MODELS", "VERDICT")
     rows = [
         (
             str(s.id),
             f"{s.created_at.astimezone():%Y-%m-%d %H:%M}",
-            shown_line(s.prompt, prompt_width),
+            shown_line(s.title if s.private else s.prompt, prompt_width),  # as the TUI lists it
             _models(s),
             (s.verdict or "—").replace("_", " "),
         )
