@@ -267,7 +267,7 @@ async def test_verdict_save_export_and_cancel_need_a_run_first() -> None:
         await pilot.pause()
         notes = " ".join(_notes(app))
         assert "Run a comparison first" in notes
-        assert "Nothing to save yet" in notes
+        assert "Nothing to save yet" in notes and "Nothing to export yet" in notes
         assert "Nothing is running" in notes
 
 

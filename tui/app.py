@@ -1035,15 +1035,16 @@ class PelicanApp(Voting):
 
     # -- save, export ------------------------------------------------------------------
 
-    def _nothing_stored(self) -> str:
-        """Why there is no session to save or export: none ran yet, or the store failed."""
+    def _nothing_stored(self, what: str) -> str:
+        """Why there is no session to ``what`` ("save", "export"): none ran yet, or the
+        store failed."""
         if any(self.pane(slot).state in ("finished", "failed", "cancelled") for slot in SLOTS):
             return "This comparison was not saved: the session store failed (see its notice)."
-        return "Nothing to save yet: run a comparison first (r)."
+        return f"Nothing to {what} yet: run a comparison first (r)."
 
     async def action_save(self) -> None:
         if self.session_id is None:
-            self.notify(self._nothing_stored(), timeout=6)
+            self.notify(self._nothing_stored("save"), timeout=6)
             return
         try:
             await self.engine.checkpoint()
@@ -1056,7 +1057,9 @@ class PelicanApp(Voting):
     async def action_export(self, session_id: int | None = None) -> None:
         session_id = session_id or self.session_id
         if session_id is None:
-            self.notify(f"{self._nothing_stored()} The sessions list (o) exports saved ones.")
+            self.notify(
+                f"{self._nothing_stored('export')} The sessions list (o) exports saved ones."
+            )
             return
         from pelican_tui.backends.export import export_session, worker_renderer
 
@@ -1123,7 +1126,7 @@ class PelicanApp(Voting):
                      ("B", pair.b.png, pair.b.note or pair.b.facts)]  # fmt: skip
             self.push_screen(PictureScreen(shown, mode=self.image_mode))
             return
-        if self.hidden_now("The pictures"):
+        if self.hidden_now("The picture"):
             return
         pictures = []
         for slot in SLOTS:
