@@ -301,6 +301,9 @@ async def test_the_status_bar_says_when_the_server_stops_sending() -> None:
             problem = lambda: str(left.query_one(".problem").render())  # noqa: E731
             assert await wait_for(pilot, lambda: "Not run:" in problem(), 5), problem()
             assert f"is suspended: kill -CONT {pid} resumes it" in problem()
+            # Not under the last run's numbers and answer, as if they were this one's.
+            assert left.stats_line().startswith("· not run"), left.stats_line()
+            assert not left.answer_text
             from pelican_tui.backends.resource_sampler import ResourceSampler
 
             bar.set_sample(ResourceSampler(server_pid=lambda: pid).sample())

@@ -852,7 +852,12 @@ class PelicanApp(Voting):
             if side is not None and side.can_check:
                 self._describe_pane(update.slot, self.pane(update.slot).choice)
                 self._show_side_status(side)
-            self.pane(update.slot).show_problem(f"Not run: {update.reason}{hint}")
+            pane = self.pane(update.slot)
+            # Its last run's numbers and answer go: under "Not run", they read as this one's.
+            pane.begin()
+            pane.picture.set_png(None, "not run")
+            pane.end("not run")
+            pane.show_problem(f"Not run: {update.reason}{hint}")
         elif isinstance(update, StoreProblem):
             self.notify(update.message, title="Sessions", severity="warning", timeout=15)
 
