@@ -45,7 +45,9 @@ async def test_unreachable_url_is_said_plainly_and_checked_again_on_r() -> None:
             return str(left.query_one(".problem").render())
 
         assert await wait_for(pilot, lambda: refused().startswith("Not run:"), 15)
-        assert "cannot reach" in refused() and left.state == "not run", "nothing ran, nothing stored"
+        assert "cannot reach" in refused() and left.state == "not run", (
+            "nothing ran, nothing stored"
+        )
         await pilot.press("R")
         await app.workers.wait_for_complete()
         assert bar.server_note == "local: not reachable"
