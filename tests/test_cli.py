@@ -696,7 +696,7 @@ def test_set_up_fetches_the_default_model_only_when_it_is_used(
     local = {"llama_server": str(server_binary())}
     stand_in = setup(load_settings({"local": local}), print)
     assert stand_in.problem == "no way to fetch the stand-in here"
-    for source in ({"models_dir": str(tmp_path)}, {"model": str(tiny_model())}):
+    for source in ({"models_dir": str(tmp_path)}, {"model": str(tmp_path / "qwen.gguf")}):
         prepared = setup(load_settings({"local": {**local, **source}}), print)
         assert prepared.problem is None, source  # the stand-in is not what runs
         assert prepared.binary == server_binary()
