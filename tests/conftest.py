@@ -16,6 +16,20 @@ if TYPE_CHECKING:
     from pelican_tui.backends.llama.process import LlamaServer
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _shared_cache_facts_kept() -> Iterator[None]:
+    """The shared cache's measured facts are the machine's, not a test's: a test that
+    wrote a made-up memory bandwidth there (8 GB/s) showed every later app a decode
+    ceiling below the rate it ran at ("128% of 83 max")."""
+    from pelican_tui.backends import locations
+
+    facts = locations.bandwidth_cache_file()
+    before = facts.read_bytes() if facts.exists() else None
+    yield
+    if before is not None:
+        assert facts.exists() and facts.read_bytes() == before, f"a test changed {facts}"
+
+
 @pytest.fixture(autouse=True)
 def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     home = tmp_path / "pelican-home"

@@ -687,16 +687,18 @@ def test_set_up_fetches_the_default_model_only_when_it_is_used(
     from pelican_tui.backends.llama.prepare import setup
     from pelican_tui.backends.settings import load_settings
 
+    binary = server_binary()  # found in the shared cache, before the test has its own
+    monkeypatch.setenv(locations.CACHE_ENV, str(tmp_path / "cache"))  # not the shared one
     hardware.write_cached_bandwidth(8e9)  # nothing to measure
 
     def offline(**_: object) -> Path:
         raise default_model.DefaultModelError("no way to fetch the stand-in here")
 
     monkeypatch.setattr(default_model, "ensure_default_model", offline)
-    local = {"llama_server": str(server_binary())}
+    local = {"llama_server": str(binary)}
     stand_in = setup(load_settings({"local": local}), print)
     assert stand_in.problem == "no way to fetch the stand-in here"
     for source in ({"models_dir": str(tmp_path)}, {"model": str(tmp_path / "qwen.gguf")}):
         prepared = setup(load_settings({"local": {**local, **source}}), print)
         assert prepared.problem is None, source  # the stand-in is not what runs
-        assert prepared.binary == server_binary()
+        assert prepared.binary == binary
