@@ -149,6 +149,16 @@ async def test_pressing_run_again_mid_stream_restarts_cleanly() -> None:
 
 
 @pytest.mark.slow
+async def _reopened_left_stats(session_id: int) -> str:
+    """The left pane's numbers line of ``session_id`` opened in a new app."""
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        app.load_session(session_id)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        return app.pane("left").stats_line()
+
+
 async def test_opened_session_shows_its_numbers() -> None:
     # --ignore-eos: the tiny model cannot stop by itself within 40 tokens; the limit cuts it.
     app = make_app(
@@ -166,18 +176,13 @@ async def test_opened_session_shows_its_numbers() -> None:
         before = left.stats_line()
         assert session_id is not None
         await app.workers.wait_for_complete()
-    reopened = make_app()
-    async with reopened.run_test(size=(160, 48)) as pilot:
-        reopened.load_session(session_id)
-        await reopened.workers.wait_for_complete()
-        await pilot.pause()
-        after = reopened.pane("left").stats_line()
-        assert after.startswith("✓ TTFT"), after
-        # The same numbers as when it ran (the ceiling part depends on the cache).
-        assert after.split(" · ")[:3] == before.split(" · ")[:3]
-        # Thinking as it ran, live and reopened alike: asked on, no reasoning came.
-        assert before.endswith(" · think on (did not)"), before
-        assert after.endswith(" · think on (did not)"), after
+    after = await _reopened_left_stats(session_id)
+    assert after.startswith("✓ TTFT"), after
+    # The same numbers as when it ran (the ceiling part depends on the cache).
+    assert after.split(" · ")[:3] == before.split(" · ")[:3]
+    # Thinking as it ran, live and reopened alike: asked on, no reasoning came.
+    assert before.endswith(" · think on (did not)"), before
+    assert after.endswith(" · think on (did not)"), after
     assert " 40 tok (limit)" in before, "the tiny model rambles: cut by max_tokens"
     with SessionStore.open(locations.sessions_db()) as store:
         [run] = store.get_session(session_id).runs
@@ -199,12 +204,7 @@ async def test_an_opened_cancelled_run_keeps_its_numbers() -> None:
         timings = {"generated_tokens": 2464, "generation_tokens_per_s": 34.6,
                    "time_to_first_token_s": 0.3}  # fmt: skip
         store.finish_run(run, status="cancelled", answer="<svg", timings=timings)
-    app = make_app()
-    async with app.run_test(size=(160, 48)) as pilot:
-        app.load_session(session_id)
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        stats = app.pane("left").stats_line()
+    stats = await _reopened_left_stats(session_id)
     assert stats.startswith("■ TTFT 0.30s · 34.6 tok/s"), stats
     assert "2464 tok" in stats and stats.endswith("think off"), stats
 
