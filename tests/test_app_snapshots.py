@@ -149,6 +149,16 @@ async def _wait_for_screen(pilot: Any, name: str) -> None:
         lambda: getattr(screen, "loaded", False) or getattr(screen, "board", None) is not None,
         20,
     )
+    from pelican_tui.widgets.picture import PictureView
+
+    def pictures_drawn() -> bool:  # a gallery's cells are mounted, laid out, then drawn
+        cells = getattr(screen, "cells", None)
+        if cells is not None and len(cells()) != len(screen.shown):  # type: ignore[attr-defined]
+            return False
+        views = list(screen.query(PictureView))
+        return all(view.drawn for view in views if view.png is not None)
+
+    await wait_for(pilot, pictures_drawn, 20)
     await pilot.pause()
 
 

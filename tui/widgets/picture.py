@@ -570,6 +570,12 @@ class PictureView(KeptLines):
         return self._png_size
 
     @property
+    def drawn(self) -> bool:
+        """Whether its picture is drawn in the cells it fits (False while the view waits
+        for its size, and with no picture)."""
+        return self._png is not None and self._drawn is not None and self._drawn[0] is self._png
+
+    @property
     def drawn_with(self) -> str:
         """The protocol this view draws with: "tgp", "sixel", "halfcell" or "unicode"."""
         return resolve_mode(self.mode)
