@@ -201,7 +201,7 @@ class PelicanApp(Voting):
         )
         """What each pane runs; the keys t, T, e and b change it."""
         self.session_id: int | None = None
-        """The prompt of :attr:`session_id`'s session: a pane's run joins it only on it."""
+        """The session shown (the last run's, or one opened): a pane's run is offered to it."""
         self.active: Slot = "left"
         self._previewing: set[Slot] = set()
         self._silent_server: dict[Slot, float | None] = {}

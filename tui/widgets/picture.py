@@ -640,32 +640,10 @@ class PictureView(KeptLines):
         """Show ``words`` as the placeholder."""
         if words == self._words:
             return
-        blank_before, self._words = not self._words, words
-        self._placeholder.show_text(words)
+        self._words = words
+        self._placeholder.show_text(words)  # all of it: the margins beside a picture too
         if isinstance(self._image, RunsHalfcellImage):
             self._image.refresh_beneath()
-            if blank_before != (not words):
-                self._repaint_margins()
-
-    def _repaint_margins(self) -> None:
-        """Repaint the placeholder around the picture widget: blank, the box shows
-        through it; with words, its blanks are in its own style (italic, its colour).
-        Not the picture's cells: they are the same."""
-        placeholder = self._placeholder
-        outer, inner = placeholder.region, self._image.region
-        if not (inner and outer.contains_region(inner)):
-            placeholder.refresh()
-            return
-        top, left = inner.y - outer.y, inner.x - outer.x
-        bottom, right = top + inner.height, left + inner.width
-        for margin in (
-            Region(0, 0, outer.width, top),
-            Region(0, bottom, outer.width, outer.height - bottom),
-            Region(0, top, left, inner.height),
-            Region(right, top, outer.width - right, inner.height),
-        ):
-            if margin:
-                placeholder.refresh(margin)
 
     def _show_placeholder(self, message: str | None) -> None:
         """No picture: the placeholder, or ``message`` in its place."""
