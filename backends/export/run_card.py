@@ -157,7 +157,7 @@ def _headless_command(session: Session) -> _Rerun:
         modes = {chosen}
         notes.append(
             f"Here the local model thought {on_off(chosen)} and Claude "
-            f"{'off' if chosen else 'on'}; `pelican-tui run` gives both sides the same "
+            f"{on_off(not chosen)}; `pelican-tui run` gives both sides the same "
             "mode, so Claude's side will differ."
         )
     if modes:

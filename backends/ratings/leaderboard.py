@@ -178,10 +178,12 @@ def rate_votes(
     same = 0
     for vote in votes:
         a, b = headers.get(vote.run_a), headers.get(vote.run_b)
-        if a is None or b is None or unrated(a, b) == UNFINISHED:
+        if a is None or b is None:
             continue
-        if unrated(a, b) == SAME_CONFIGURATION:
+        reason = unrated(a, b)
+        if reason == SAME_CONFIGURATION:
             same += 1
+        if reason is not None:
             continue
         config_a, config_b = configuration_of(a), configuration_of(b)
         for config in (config_a, config_b):

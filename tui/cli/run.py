@@ -286,7 +286,7 @@ class _Batch:
             self._current = step, plan
             turn = self.engine.shared_turn(plan.choices)
             how = f"in turn ({turn})" if turn else "together"
-            who = " and ".join(f"{c.side} ({on_off(c.thinking)})" for c in plan.choices.values())
+            who = " and ".join(self._who(slot) for slot in plan.choices)
             which = f"prompt {step.prompt.name}, " if self.prompt_set is not None else ""
             self.progress.say(
                 f"[{index}/{len(batch)}] {which}sample {step.sample}/{self.samples}, "
@@ -341,6 +341,7 @@ class _Batch:
                 self.fatal = self.fatal or update.message
 
     def _who(self, slot: Slot) -> str:
+        """What ``slot`` runs in the session that runs now: "local (on)"."""
         choice = self._current[1].choices.get(slot) if self._current is not None else None
         if choice is None:
             return ""
