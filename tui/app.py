@@ -1249,13 +1249,8 @@ class PelicanApp(Voting):
         from pelican_tui.backends.engine.record import finished_from_record
         from pelican_tui.backends.events import LiveStats
         from pelican_tui.backends.export.facts import UNFINISHED_WORDS
-        from pelican_tui.backends.ratings.configuration import (
-            configuration_of,
-            recorded_thinking_words,
-            thinking_ran,
-        )
+        from pelican_tui.backends.ratings.configuration import recorded_thinking_words, run_label
         from pelican_tui.backends.store.records import recorded_numbers
-        from pelican_tui.backends.text import LABEL_PARTS
 
         store = await self.engine.store()
         session = await asyncio.to_thread(store.get_session, session_id)
@@ -1288,16 +1283,12 @@ class PelicanApp(Voting):
             # As it ran (the ratings' rule: a server may ignore the switch), not as the
             # pane is set now; named as the gallery and the leaderboard name it, and,
             # where it did not do as asked, as its numbers line says it.
-            thinking = recorded_thinking_words(run.settings)
             status = run.status if run.status in ("finished", "failed", "cancelled") else "failed"
-            pane.end(status, thinking=thinking)
+            pane.end(status, thinking=recorded_thinking_words(run.settings))
             number = "1" if slot == "left" else "2"
             how = UNFINISHED_WORDS.get(run.status, "") if run.status != "failed" else ""
-            label = configuration_of(run).label
-            if thinking_ran(run.settings) != bool(run.settings.get("thinking")):
-                label = f"{label.rpartition(LABEL_PARTS)[0]}{LABEL_PARTS}thinking {thinking}"
             pane.describe(
-                f"{number} {label} (session #{session.id})",
+                f"{number} {run_label(run)} (session #{session.id})",
                 " · ".join(filter(None, ("stored run", how, "r runs the panes as set now"))),
             )
         self.notify(f"Opened session #{session.id}.", timeout=3)

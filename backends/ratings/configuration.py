@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from pelican_tui.backends.text import on_off, thinking_word
+from pelican_tui.backends.text import LABEL_PARTS, on_off, thinking_word
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -77,6 +77,16 @@ def thinking_words(asked: bool, ran: bool) -> str:
     if ran == asked:
         return on_off(asked)
     return "on (did not)" if asked else "off (thought)"
+
+
+def run_label(run: ConfiguredRun) -> str:
+    """A stored run's configuration label, its thinking said as the run went where that
+    was not as asked ("… · thinking off (thought)", as its numbers line says it)."""
+    label = configuration_of(run).label
+    if thinking_ran(run.settings) == bool(run.settings.get("thinking")):
+        return label
+    words = recorded_thinking_words(run.settings)
+    return f"{label.rpartition(LABEL_PARTS)[0]}{LABEL_PARTS}thinking {words}"
 
 
 def recorded_thinking_words(settings: Mapping[str, Any]) -> str:
