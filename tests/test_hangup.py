@@ -80,6 +80,7 @@ def test_hangup_while_streaming_keeps_what_was_generated(tmp_path: Path) -> None
         assert ready, "the server never became ready"
         os.write(fd, b"r")
         assert wait_until(lambda: db.exists(), 20)
+        from pelican_tui.backends.store.records import SessionStoreMissing
         from pelican_tui.backends.store.sessions import SessionStore
 
         checkpointed: dict[str, str] = {}
@@ -90,7 +91,11 @@ def test_hangup_while_streaming_keeps_what_was_generated(tmp_path: Path) -> None
                 screen[0] = (screen[0] + os.read(fd, 65536))[-4096:]
             except OSError:
                 return False
-            with SessionStore.open(db, create=False) as store:
+            try:
+                store = SessionStore.open(db, create=False)
+            except SessionStoreMissing:  # the app made the file and is writing the store into it
+                return False
+            with store:
                 sessions = store.list_sessions(limit=1)
                 if not sessions:
                     return False
