@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
@@ -207,6 +207,10 @@ class JudgeSettings(BaseModel):
     """Upper bound on the judge's answer (asked for: two short lines)."""
 
 
+MAX_SAMPLES: Final = 1000
+"""The most samples of one prompt a comparison takes (``ui.samples``, ``run --samples``)."""
+
+
 class UISettings(BaseModel):
     """How the TUI looks and which keys do what."""
 
@@ -225,9 +229,9 @@ class UISettings(BaseModel):
     blind: bool = False
     """Start in blind mode: after a comparison the two pictures are shown as A and B in
     random order, and which model drew which is hidden until you vote (key ``B``)."""
-    samples: int = Field(default=1, ge=1, le=1000)
+    samples: int = Field(default=1, ge=1, le=MAX_SAMPLES)
     """How many times each pane runs one prompt per ``r`` (one session per sample; key ``n``
-    cycles 1, 2, 4, 8)."""
+    cycles 1, 2, 4, 8), and ``pelican-tui run``'s samples without ``--samples``."""
 
 
 class Settings(BaseSettings):

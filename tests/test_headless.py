@@ -699,9 +699,11 @@ def test_a_key_from_a_variable_you_name_is_in_no_record_picture_or_message(
     assert key not in out + err
 
 
-def pixels(png: bytes) -> list[tuple[int, ...]]:
+def pixels(png: bytes) -> tuple[tuple[int, int], bytes]:
+    """A picture's size and RGB bytes, to compare pictures by."""
     with Image.open(io.BytesIO(png)) as image:
-        return list(image.convert("RGB").getdata())
+        rgb = image.convert("RGB")
+        return rgb.size, rgb.tobytes()
 
 
 @pytest.mark.slow
@@ -733,11 +735,17 @@ def test_claude_model_flag_is_what_claude_is_asked_for(
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("asked_by", ["flag", "setting"])
 def test_two_samples_are_two_sessions_on_one_server(
-    tmp_path: Path, env: pytest.MonkeyPatch
+    tmp_path: Path, env: pytest.MonkeyPatch, asked_by: str
 ) -> None:
+    """``--samples 2``, or without it the TUI's own ``ui.samples`` (one setting for both)."""
     out_dir = tmp_path / "out"
-    code, out, err = run("--samples", "2", "--no-claude", "--thinking", "off", *local_args(out_dir))
+    samples = ["--samples", "2"]
+    if asked_by == "setting":
+        env.setenv("PELICAN_UI__SAMPLES", "2")
+        samples = []
+    code, out, err = run(*samples, "--no-claude", "--thinking", "off", *local_args(out_dir))
     assert code == 0, err
     assert err.count("llama-server: ready in") == 1, "one server for the whole batch"
     pid = server_pid(err)

@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from pelican_tui.widgets.model_pane import ModelPane
 
 SAMPLE_STEPS = (1, 2, 4, 8)
-"""What ``n`` cycles through (``ui.samples`` may be any number from 1 to 1000)."""
+"""What ``n`` cycles through (``ui.samples`` may be any number up to ``MAX_SAMPLES``)."""
 VERDICT_WINNER: dict[str, Winner] = {
     "left": "a",
     "right": "b",

@@ -591,7 +591,7 @@ def _run_claimed(
             prompts=prompts,
             prompt_set=prompt_set,
             modes=modes,
-            samples=args.samples,
+            samples=args.samples if args.samples is not None else settings.ui.samples,
             with_claude=with_claude,
             claude_note=claude_note,
             out_dir=out_dir,

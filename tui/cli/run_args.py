@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pelican_tui.backends.settings import MAX_SAMPLES
 from pelican_tui.cli.args import Parser, command_parser, out_folder, whole_number
 from pelican_tui.cli.model_flags import add_model_flags
 
@@ -17,7 +18,6 @@ if TYPE_CHECKING:
     from pelican_tui.backends.prompt_sets import PromptSet
 
 PROG = "pelican-tui run"
-MAX_SAMPLES = 1000
 
 EPILOG = """\
 prompts: --prompt TEXT, or --set NAME for every prompt of a prompt set from
@@ -86,9 +86,8 @@ def build_parser() -> Parser:
     parser.add_argument(
         "--samples",
         type=whole_number(1, MAX_SAMPLES),
-        default=1,
         metavar="N",
-        help="runs per thinking mode (1)",
+        help="runs per thinking mode (default: the ui.samples setting, 1)",
     )
     add_model_flags(parser)
     return parser
@@ -181,7 +180,6 @@ def _why(error: OSError, out: Path) -> str:
 
 __all__ = [
     "EPILOG",
-    "MAX_SAMPLES",
     "PROG",
     "OutDir",
     "build_parser",
