@@ -616,3 +616,28 @@ def test_a_pngs_size_is_read_from_its_header_alone() -> None:
     Image.new("RGB", (8, 8)).save(jpeg, format="JPEG")
     for not_png in (b"", png[:23], jpeg.getvalue(), b"<svg/>" * 10):
         assert header_size(not_png) is None
+
+
+@pytest.mark.parametrize("background", ["white", "#87ceeb", "rgba(0, 0, 255, 0.5)", None])
+def test_the_png_has_the_pixels_cairo_drew(background: str | None) -> None:
+    """On an opaque background the worker writes the PNG itself, as RGB (no alpha to
+    keep): the same pixels as cairo's own PNG writer gives. A background that lets
+    some through, or none, keeps cairo's RGBA PNG."""
+    import cairosvg
+
+    from pelican_tui.backends.svg.worker import render_png, serialize
+
+    svg = corpus("good_pelican_bicycle.svg")
+    png = render_png(svg, 300, 200, background)
+    cairo_png = cairosvg.svg2png(
+        bytestring=serialize(sanitize(svg)),
+        output_width=300,
+        output_height=200,
+        background_color=background,
+        unsafe=False,  # sanitized: no link left to fetch
+    )
+    with Image.open(io.BytesIO(png)) as ours, Image.open(io.BytesIO(cairo_png)) as cairos:
+        opaque = background in ("white", "#87ceeb")
+        assert ours.mode == ("RGB" if opaque else "RGBA")
+        assert ours.size == cairos.size == (300, 200)
+        assert ours.convert("RGBA").tobytes() == cairos.convert("RGBA").tobytes()
