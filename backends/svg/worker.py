@@ -51,6 +51,7 @@ import sys
 import time
 import urllib.parse
 import zlib
+from collections.abc import Callable
 from typing import Any, BinaryIO
 from xml.etree import ElementTree
 
@@ -346,17 +347,27 @@ def render_picture(
     tree = Tree(bytestring=cleaned, unsafe=False, url_fetcher=data_only_fetcher)
     surface = PNGSurface(tree, None, 96, None, None, None, 1, out_width, out_height, background)
     try:
-        if _is_opaque(background) and sys.byteorder == "little":
-            return _opaque_picture(surface.cairo, ink=ink)
-        output = io.BytesIO()
-        surface.cairo.write_to_png(output)
-        return output.getvalue(), _ink_of_surface(surface.cairo) if ink else None
+        if sys.byteorder != "little":  # the pixels' byte order differs: the caller measures the PNG
+            return _cairo_png(surface.cairo), None
+        if _is_opaque(background):
+            rgb = _surface_image(surface.cairo, "RGB")
+            output = io.BytesIO()
+            rgb.save(output, "PNG", compress_level=PNG_COMPRESS_LEVEL)
+            return output.getvalue(), _ink_share(lambda: rgb) if ink else None
+        png = _cairo_png(surface.cairo)
+        return png, _ink_share(lambda: _surface_image(surface.cairo, "RGBA")) if ink else None
     finally:
         surface.finish()
 
 
 def _is_opaque(background: str | None) -> bool:
-    """Whether ``background`` covers every pixel (no alpha): the picture is then RGB."""
+    """Whether ``background`` covers every pixel (no alpha).
+
+    Every pixel's alpha is then 255, so cairo's premultiplied pixels are the
+    colours themselves: read as RGB, they need no unpremultiplying, for the PNG
+    (cairo's writer would also make it RGB, the same size at the same zlib level,
+    more slowly) nor for the ink measure (no RGBA image). A 1024 px picture with
+    its ink: 36 ms instead of 52 (``tests/svg_corpus``'s pelicans, one core)."""
     if background is None:
         return False
     from cairosvg.colors import color
@@ -364,46 +375,31 @@ def _is_opaque(background: str | None) -> bool:
     return bool(color(background)[3] >= 1)
 
 
-def _opaque_picture(cairo_surface: Any, *, ink: bool) -> tuple[bytes, float | None]:
-    """The PNG of a surface drawn on an opaque background, as RGB, and its ink share.
+def _cairo_png(cairo_surface: Any) -> bytes:
+    output = io.BytesIO()
+    cairo_surface.write_to_png(output)
+    return output.getvalue()
 
-    Every pixel's alpha is 255, so cairo's premultiplied pixels are the colours
-    themselves: read as RGB, they need no unpremultiplying, for the PNG (cairo's
-    writer would also make it RGB, the same size at the same zlib level, more
-    slowly) nor for the ink measure (no RGBA image). A 1024 px picture with its
-    ink: 36 ms instead of 52 (``tests/svg_corpus``'s pelicans, one core)."""
+
+def _surface_image(cairo_surface: Any, mode: str) -> Any:
+    """A cairo ARGB32 image surface's pixels (premultiplied, little-endian) as a
+    Pillow image: ``"RGB"`` read as they are (an opaque picture), ``"RGBA"``
+    unpremultiplied. Either is a copy: the surface may be finished after."""
     from PIL import Image
 
     cairo_surface.flush()
     size = (cairo_surface.get_width(), cairo_surface.get_height())
-    rgb = Image.frombuffer(
-        "RGB", size, cairo_surface.get_data(), "raw", "BGRX", cairo_surface.get_stride(), 1
-    )
-    output = io.BytesIO()
-    rgb.save(output, "PNG", compress_level=PNG_COMPRESS_LEVEL)
-    share = None
-    if ink:
-        from pelican_tui.backends.svg.ink import ink_of
-
-        with contextlib.suppress(Exception):  # a measure is optional; the picture is not
-            share = ink_of(rgb)
-    return output.getvalue(), share
+    raw_mode = "BGRX" if mode == "RGB" else "BGRa"
+    data = cairo_surface.get_data()
+    return Image.frombuffer(mode, size, data, "raw", raw_mode, cairo_surface.get_stride(), 1)
 
 
-def _ink_of_surface(cairo_surface: Any) -> float | None:
-    """The ink share of a cairo ARGB32 image surface (premultiplied, native-endian)."""
-    if sys.byteorder != "little":
-        return None  # the pixels' byte order differs: the caller measures the PNG
+def _ink_share(read: Callable[[], Any]) -> float | None:
+    """:func:`~.ink.ink_of` the picture ``read`` gives; None if it cannot be measured."""
     try:
-        from PIL import Image
-
         from pelican_tui.backends.svg.ink import ink_of
 
-        cairo_surface.flush()
-        size = (cairo_surface.get_width(), cairo_surface.get_height())
-        pixels = bytes(cairo_surface.get_data())
-        image = Image.frombuffer("RGBA", size, pixels, "raw", "BGRa", cairo_surface.get_stride(), 1)
-        return ink_of(image)
+        return ink_of(read())
     except Exception:  # a measure is optional; the picture is not
         return None
 
