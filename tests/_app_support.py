@@ -50,6 +50,25 @@ async def wait_for(pilot: Pilot[Any], predicate: Callable[[], bool], timeout_s: 
     return predicate()
 
 
+async def pictures_drawn(pilot: Pilot[Any], screen: Any, timeout_s: float = 20) -> bool:
+    """Let ``screen`` draw every picture it has (a gallery: every cell mounted first).
+
+    A gallery's cells are mounted, then laid out (which sizes their titles), then
+    drawn: read the screen before that and it shows a frame no person sees."""
+    from pelican_tui.widgets.picture import PictureView
+
+    def drawn() -> bool:
+        cells = getattr(screen, "cells", None)
+        if cells is not None and len(cells()) != len(screen.shown):
+            return False
+        views = list(screen.query(PictureView))
+        return all(view.drawn for view in views if view.png is not None)
+
+    done = await wait_for(pilot, drawn, timeout_s)
+    await pilot.pause()
+    return done
+
+
 async def header_read(pilot: Pilot[Any], timeout_s: float = 10) -> bool:
     """Let the app read the local model's header, as it does after its first frame.
 

@@ -139,7 +139,7 @@ def _stored_runs(samples: int = 1) -> None:
 
 
 async def _wait_for_screen(pilot: Any, name: str) -> None:
-    from _app_support import wait_for
+    from _app_support import pictures_drawn, wait_for
 
     app = pilot.app
     await wait_for(pilot, lambda: type(app.screen).__name__ == name, 10)
@@ -149,17 +149,7 @@ async def _wait_for_screen(pilot: Any, name: str) -> None:
         lambda: getattr(screen, "loaded", False) or getattr(screen, "board", None) is not None,
         20,
     )
-    from pelican_tui.widgets.picture import PictureView
-
-    def pictures_drawn() -> bool:  # a gallery's cells are mounted, laid out, then drawn
-        cells = getattr(screen, "cells", None)
-        if cells is not None and len(cells()) != len(screen.shown):  # type: ignore[attr-defined]
-            return False
-        views = list(screen.query(PictureView))
-        return all(view.drawn for view in views if view.png is not None)
-
-    await wait_for(pilot, pictures_drawn, 20)
-    await pilot.pause()
+    await pictures_drawn(pilot, screen)
 
 
 @pytest.mark.parametrize("size", [(80, 24), (160, 48)])

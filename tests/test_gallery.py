@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 import pytest
-from _app_support import make_app, wait_for
+from _app_support import make_app, pictures_drawn, wait_for
 from _evidence_support import (
     CLAUDE_MODEL,
     PROMPT,
@@ -56,6 +56,7 @@ async def _open_gallery(pilot: Any) -> GalleryScreen:
     assert await wait_for(pilot, lambda: isinstance(app.screen, GalleryScreen), 10)
     screen = app.screen
     assert await wait_for(pilot, lambda: screen.loaded and bool(screen.cells()), 10)
+    assert await pictures_drawn(pilot, screen)
     return screen  # type: ignore[no-any-return]
 
 
