@@ -292,7 +292,7 @@ class ClaudeBackend:
                 f"Anthropic did not answer in time{where} (timeout {self._settings.timeout_s:g} s)",
                 hint="check the network, or raise claude.timeout_s",
             )
-        if isinstance(err, api.APIConnectionError):
+        if isinstance(err, api.APIConnectionError) and not mid_stream:
             from pelican_tui.backends.connection import connection_problem
 
             problem = connection_problem(err)  # its causes say it: refused, no such host, TLS
@@ -301,7 +301,8 @@ class ClaudeBackend:
                 f"could not reach Anthropic at {self._host(err)}{why}",
                 hint=f"check the network connection (and {BASE_URL_ENV} if set)",
             )
-        if isinstance(err, httpx2.TransportError):
+        if isinstance(err, httpx2.TransportError | api.APIConnectionError):
+            # Mid-answer, Anthropic was reached: whatever wraps the failure, it is a cut.
             return events.Failed(
                 f"the connection to Anthropic was cut{where}",
                 hint="try again",

@@ -255,6 +255,22 @@ async def test_connection_cut_mid_stream_fails_without_hanging(
     assert failed.reason == "the connection to Anthropic was cut mid-answer"
 
 
+def test_a_connection_error_once_the_answer_began_is_a_cut() -> None:
+    """Once the answer has begun, Anthropic was reached: a connection error then is a
+    cut, however the SDK wraps it (CI once said "could not reach" after thinking had
+    streamed)."""
+    import anthropic
+    import httpx2
+
+    request = httpx2.Request("POST", "http://127.0.0.1:9/v1/messages")
+    err = anthropic.APIConnectionError(request=request)
+    backend = ClaudeBackend(ClaudeSettings(max_retries=0, timeout_s=10))
+    mid_answer = backend.describe_failure(anthropic, err, mid_stream=True)
+    assert mid_answer.reason == "the connection to Anthropic was cut mid-answer"
+    before = backend.describe_failure(anthropic, err)
+    assert before.reason.startswith("could not reach Anthropic at 127.0.0.1:9"), before
+
+
 async def test_stream_ending_without_message_stop_fails(server: AnthropicTestServer) -> None:
     server.scenario = "truncated"
     events = await collect(backend_for(server))
