@@ -96,6 +96,24 @@ def test_grid_is_larger_cells_when_narrow() -> None:
     assert grid_shape(160, 48, 1) == (1, 15), "one picture: one large cell"
 
 
+async def test_a_cell_laid_out_without_its_resize_is_still_drawn_and_titled(
+    drawn: dict[str, Drawn], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CI twice saw a gallery at 80x24 laid out with blank pictures and uncut titles:
+    its cells and pictures had not had their Resize. They also fit after every
+    layout of the screen, so they are drawn without it."""
+    from pelican_tui.screens.gallery_screen import GalleryCell
+    from pelican_tui.widgets.picture import PictureView
+
+    monkeypatch.setattr(PictureView, "on_resize", lambda self: None)
+    monkeypatch.setattr(GalleryCell, "on_resize", lambda self: None)
+    _fill(drawn)
+    app = make_app(overrides={"prompt": PROMPT, "ui": {"theme": "pelican-dark"}})
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _open_gallery(pilot)
+        assert re.search(r"╭─ Qwen3\.6-\S*…\S*Q4_K_M · thinking on ─", screen_text(app))
+
+
 async def test_gallery_filters_by_a_fact(drawn: dict[str, Drawn]) -> None:
     _fill(drawn)
     app = make_app(overrides={"prompt": PROMPT, "ui": {"theme": "pelican-dark"}})

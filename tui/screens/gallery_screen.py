@@ -126,11 +126,18 @@ class GalleryCell(Vertical, can_focus=True):
 
     def on_mount(self) -> None:
         self.border_title = self._title
+        # Cut after every layout of the screen too, not only on a Resize: a cell was
+        # seen laid out without its Resize (as its PictureView, which then stayed blank).
+        self.screen.screen_layout_refresh_signal.subscribe(self, lambda _: self._cut_title())
 
     def on_resize(self) -> None:
+        self._cut_title()
+
+    def _cut_title(self) -> None:
         # A label cut in its model's name, not at its end: "thinking on" or "off" is
         # what tells two cards of one model apart (the border cuts at the end).
-        self.border_title = shorten_label(self._title, max(self.size.width - 6, 8))
+        if self.size.width:
+            self.border_title = shorten_label(self._title, max(self.size.width - 6, 8))
 
     def mark(self, place: int | None) -> None:
         self.set_class(place is not None, "-marked")

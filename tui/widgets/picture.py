@@ -588,6 +588,9 @@ class PictureView(KeptLines):
 
     def on_mount(self) -> None:
         self._ready = True
+        # Fitted after every layout of the screen too, not only on a Resize: in the
+        # gallery's grid a view was seen laid out without its Resize, and stayed blank.
+        self.screen.screen_layout_refresh_signal.subscribe(self, self._laid_out)
         png, message = self._pending
         self.set_png(png, message)
 
@@ -660,6 +663,9 @@ class PictureView(KeptLines):
 
     def on_resize(self) -> None:
         self.call_after_refresh(self._fit)
+
+    def _laid_out(self, _screen: object) -> None:
+        self.call_after_refresh(self._fit)  # nothing happens when the fit was right
 
     def _box_cells(self) -> tuple[int, int]:
         """The picture box's size in cells (the note's row is always kept under it)."""
