@@ -214,7 +214,7 @@ def test_a_run_without_a_picture_says_why(filled: Path, tmp_path: Path) -> None:
     for reason in (
         "No picture No SVG in the answer.",
         "No picture The stored picture could not be read.",
-        "No picture The run failed: Claude said: overloaded.",
+        "No picture The run failed: Claude said: overloaded; no SVG in the answer.",
         # The sandbox refused the entity bomb when the run was made and again at export.
         "No picture The SVG could not be drawn (",
     ):

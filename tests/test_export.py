@@ -398,15 +398,20 @@ def test_run_it_again_says_when_the_sides_thought_differently() -> None:
 def test_the_session_page_says_how_a_run_ended_as_the_evidence_page_does(
     status: str, words: str
 ) -> None:
-    """It said nothing of an interrupted run, and "the run was running" of one still going."""
+    """It said nothing of an interrupted run, and "the run was running" of one still going;
+    now it says why there is no picture in the evidence page's words."""
+    from pelican_tui.backends.export.facts import no_picture_reason
     from pelican_tui.backends.export.files import RunFiles
+    from pelican_tui.backends.export.html_document import escape, sentence
     from pelican_tui.backends.export.html_page import render_html
 
     session = _session_with(("left", "local", "a.gguf", {"path": "/m/a.gguf"}, {}))
     [run] = session.runs
     unfinished = dataclasses.replace(run, status=status, svg=None, png=None)  # type: ignore[arg-type]
     page = render_html(dataclasses.replace(session, runs=(unfinished,)), {run.id: RunFiles()}, {})
-    assert f"<p>{words.capitalize()}.</p>" in page
+    why = no_picture_reason(unfinished)
+    assert why.endswith(f"({words})")
+    assert f"<p>{escape(sentence(why))}</p>" in page
 
 
 def test_html_page_shows_both_pictures_as_images_only(session: Session, tmp_path: Path) -> None:
@@ -608,8 +613,7 @@ def test_a_failed_run_without_a_picture_says_both(tmp_path: Path) -> None:
     export_session(session, tmp_path / "e", FakeRenderer())
     page = (tmp_path / "e" / "index.html").read_text()
     assert (
-        "<strong>No picture</strong><p>The answer is empty.</p>"
-        "<p>The run failed: overloaded (529).</p>"
+        "<strong>No picture</strong><p>The run failed: overloaded (529); the answer is empty.</p>"
     ) in page
     assert "<img" not in page
 

@@ -114,6 +114,33 @@ async def test_a_cell_laid_out_without_its_resize_is_still_drawn_and_titled(
         assert re.search(r"╭─ Qwen3\.6-\S*…\S*Q4_K_M · thinking on ─", screen_text(app))
 
 
+
+async def test_a_run_without_a_picture_says_why_as_the_exports_do(drawn: dict[str, Drawn]) -> None:
+    """A cell whose SVG the sandbox could not draw said only "no picture" (the gallery,
+    the pair from it and each export had their own words): now one wording says why."""
+    from pelican_tui.backends.export.facts import no_picture_reason
+    from pelican_tui.screens.gallery_screen import GalleryCell
+
+    with SessionStore.open(locations.sessions_db()) as store:
+        session = store.create_session(PROMPT)
+        add_run(store, session.id, "left", drawn["pelican"])
+        undrawn = store.start_run(
+            session.id, "right", "claude", CLAUDE_MODEL, {"model": CLAUDE_MODEL}, {}
+        )
+        store.finish_run(
+            undrawn,
+            svg='<svg xmlns="http://www.w3.org/2000/svg"><circle r="5"/></svg>',
+            picture_facts={"render_failed": True, "renders": False},
+        )
+        stored = store.get_run(undrawn)
+    why = no_picture_reason(stored)
+    assert why == "the SVG could not be drawn by the sandboxed renderer"
+    app = make_app(overrides={"prompt": PROMPT, "ui": {"theme": "pelican-dark"}})
+    async with app.run_test(size=(160, 48)) as pilot:
+        gallery = await _open_gallery(pilot)
+        assert why in screen_text(app)
+        [cell] = [c for c in gallery.cells() if isinstance(c, GalleryCell) and not c.item.run.png]
+        assert cell.item.contender(blind=True).note == why
 async def test_gallery_filters_by_a_fact(drawn: dict[str, Drawn]) -> None:
     _fill(drawn)
     app = make_app(overrides={"prompt": PROMPT, "ui": {"theme": "pelican-dark"}})

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from textual import work
 from textual.app import App
@@ -209,14 +209,12 @@ class Voting(App[None]):
         for slot in SLOTS:
             result = results[slot]
             pane = self.pane(slot)
-            facts = await self._picture_facts(result)
-            why = result.svg_note or result.failure_reason or "no picture"
             contenders.append(
                 Contender(
                     run_id=result.run_id,
                     png=result.png,
-                    note=None if result.png else why,
-                    facts=facts_line(facts, with_time=False),
+                    note=None if result.png else await self._no_picture_reason(result),
+                    facts=facts_line(result.picture_facts, with_time=False),
                     who=f"{pane.border_title or slot} · {_how_it_thought(result)}",
                     numbers=pane.stats_line(),
                     session_id=outcome.session_id,
@@ -226,14 +224,16 @@ class Voting(App[None]):
         self.pending_pairs.append(VotePair(a, b, label))
         self.show_blind()
 
-    async def _picture_facts(self, result: RunResult) -> dict[str, Any]:
-        """What was measured about a run's picture (empty when unknown)."""
-        facts = getattr(result, "picture_facts", None)
-        if facts is None and result.run_id is not None:
-            with contextlib.suppress(Exception):  # facts are optional on screen
+    async def _no_picture_reason(self, result: RunResult) -> str:
+        """Why a finished run has no picture, in the words of the gallery and the exports
+        (its stored run's; the store could not keep a run without an id)."""
+        from pelican_tui.backends.export.facts import no_picture_reason
+
+        if result.run_id is not None:
+            with contextlib.suppress(Exception):  # the note is optional on screen
                 store = await self.engine.store()
-                facts = (await asyncio.to_thread(store.get_run, result.run_id)).picture_facts
-        return dict(facts or {})
+                return no_picture_reason(await asyncio.to_thread(store.get_run, result.run_id))
+        return result.svg_note or "no picture"
 
     # -- the terminal title -----------------------------------------------------------
 

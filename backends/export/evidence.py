@@ -17,7 +17,7 @@ votes were left out, nothing more. So the ratings here can differ from
 Everything shown passes the secret policy (:func:`~..secrets.scrub_text`).
 Stored PNGs are checked and shrunk to at most :data:`THUMBNAIL_SIDE` pixels
 a side; one that cannot be read, or a run without one, gets the reason
-instead (:func:`missing_reason`). A run with an SVG but no stored PNG is
+instead (:func:`~.facts.no_picture_reason`). A run with an SVG but no stored PNG is
 drawn by the ``renderer`` given (the sandboxed worker), if any.
 """
 
@@ -27,7 +27,7 @@ import io
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from pelican_tui.backends.export.facts import UNFINISHED_WORDS
+from pelican_tui.backends.export.facts import no_picture_reason
 from pelican_tui.backends.export.pictures import STORED_PNG_SIZE, Renderer
 from pelican_tui.backends.ratings.configuration import Configuration, configuration_of
 from pelican_tui.backends.ratings.export import VoteRecord, vote_records
@@ -209,7 +209,7 @@ def _picture(run: Run, renderer: Renderer | None, notes: list[str]) -> Picture:
         if png is None:
             missing = "the stored picture could not be read"
     if png is None and missing is None:
-        missing = missing_reason(run)
+        missing = no_picture_reason(run)
     return Picture(
         run_id=run.id,
         session_id=run.session_id,
@@ -220,27 +220,6 @@ def _picture(run: Run, renderer: Renderer | None, notes: list[str]) -> Picture:
         png=png,
         missing=missing,
     )
-
-
-def missing_reason(run: Run) -> str:
-    """Why ``run`` has no picture, in words a person reads."""
-    facts = run.picture_facts
-    if run.status == "failed":
-        why = scrub_text(run.failure_reason) if run.failure_reason else "no reason recorded"
-        return f"the run failed: {why}"
-    if run.svg is None:
-        why = scrub_text(run.svg_note) if run.svg_note else "there is no SVG in the answer"
-        return why + _unfinished(run)
-    if facts.get("truncated"):
-        return "the SVG was cut off before its end and could not be drawn" + _unfinished(run)
-    if facts.get("render_failed"):
-        return "the SVG could not be drawn by the sandboxed renderer"
-    return "no picture was stored with this run" + _unfinished(run)
-
-
-def _unfinished(run: Run) -> str:
-    words = UNFINISHED_WORDS.get(run.status) if run.status != "failed" else None
-    return f" ({words})" if words else ""
 
 
 def thumbnail(png: bytes, side: int = THUMBNAIL_SIDE) -> bytes | None:
@@ -270,6 +249,5 @@ __all__ = [
     "PrivatePromptError",
     "PromptEvidence",
     "gather_evidence",
-    "missing_reason",
     "thumbnail",
 ]

@@ -12,7 +12,8 @@ import shlex
 from collections.abc import Mapping
 from typing import Any
 
-from pelican_tui.backends.store.records import Session
+from pelican_tui.backends.secrets import scrub_text
+from pelican_tui.backends.store.records import Run, Session
 from pelican_tui.backends.text import ink_percent, svg_size
 
 MODEL_LABELS = {
@@ -181,6 +182,30 @@ UNFINISHED_WORDS = {
     "running": "the run was still going",
 }
 """A run that did not finish, by its stored status, in words (every export page)."""
+
+
+def no_picture_reason(run: Run) -> str:
+    """Why ``run`` has no picture, in words a person reads: the one wording of every
+    view (the gallery, a vote, the run card, the pages and the export's notes)."""
+    facts = run.picture_facts
+    note = scrub_text(run.svg_note) if run.svg_note else None
+    if run.status == "failed":
+        why = scrub_text(run.failure_reason) if run.failure_reason else "no reason recorded"
+        return f"the run failed: {why}" + (f"; {note}" if note else "")
+    if run.svg is None:
+        return (note or "there is no SVG in the answer") + _unfinished(run)
+    if note:  # the run's own words: cut at the token limit, not valid XML, could not render
+        return note + _unfinished(run)
+    if facts.get("truncated"):
+        return "the SVG was cut off before its end and could not be drawn" + _unfinished(run)
+    if facts.get("render_failed"):
+        return "the SVG could not be drawn by the sandboxed renderer"
+    return "no picture was stored with this run" + _unfinished(run)
+
+
+def _unfinished(run: Run) -> str:
+    words = UNFINISHED_WORDS.get(run.status) if run.status != "failed" else None
+    return f" ({words})" if words else ""
 
 
 def picture_facts_text(facts: Mapping[str, Any]) -> str | None:

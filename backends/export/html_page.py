@@ -24,10 +24,10 @@ from pelican_tui.backends.export.facts import (
     MODEL_LABELS,
     SETTINGS_LABELS,
     TIMING_LABELS,
-    UNFINISHED_WORDS,
     USAGE_LABELS,
     format_value,
     labelled_rows,
+    no_picture_reason,
     picture_facts_text,
     thinking_switch_warning,
     verdict_text,
@@ -122,15 +122,6 @@ def _no_picture(headline: str, *lines: str) -> str:
     return f'<div class="no-picture" role="note"><strong>{escape(headline)}</strong>{text}</div>'
 
 
-def _run_outcome(run: Run) -> str:
-    if run.status == "finished":
-        return ""
-    words = UNFINISHED_WORDS.get(run.status, "")
-    return (
-        f"{words}: {run.failure_reason}" if run.status == "failed" and run.failure_reason else words
-    )
-
-
 def _pictures(run: Run, files: RunFiles, pictures: Mapping[str, bytes]) -> str:
     """The PNG and the browser-drawn SVG, or a box saying why there is no picture."""
     svg = pictures.get(files.svg) if files.svg else None
@@ -138,8 +129,7 @@ def _pictures(run: Run, files: RunFiles, pictures: Mapping[str, bytes]) -> str:
     if files.svg_withheld:
         return _private_picture(files, png)
     if svg is None:
-        why = run.svg_note or "no SVG in the answer"
-        return _no_picture("No picture", why, _run_outcome(run))
+        return _no_picture("No picture", no_picture_reason(run))
     in_browser = browser_problem(svg.decode("utf-8", errors="replace"))
     if png is None and files.render_problem:
         return _no_picture(

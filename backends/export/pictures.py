@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from pelican_tui.backends.export.facts import no_picture_reason
 from pelican_tui.backends.export.files import PngSource, RunFiles, run_basenames
 from pelican_tui.backends.store.records import Session
 
@@ -94,7 +95,7 @@ def export_pictures(
     for run in session.runs:
         base = names[run.id]
         if run.svg is None:
-            notes.append(f"{base}: {run.svg_note or 'no SVG in the answer'}")
+            notes.append(f"{base}: {no_picture_reason(run)}")
             files[run.id] = RunFiles()
             continue
         withheld = session.private

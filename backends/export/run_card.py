@@ -19,6 +19,7 @@ from pelican_tui.backends.export.facts import (
     TIMING_LABELS,
     USAGE_LABELS,
     labelled_rows,
+    no_picture_reason,
     picture_facts_text,
     thinking_switch_warning,
     verdict_text,
@@ -171,7 +172,7 @@ def _picture_rows(run: Run, files: RunFiles) -> list[tuple[str, str]]:
     facts = picture_facts_text(run.picture_facts)
     shown = [("Picture facts", facts)] if facts else []
     if files.svg is None and not files.svg_withheld:
-        return [("Picture", f"none: {run.svg_note or 'no SVG in the answer'}"), *shown]
+        return [("Picture", f"none: {no_picture_reason(run)}"), *shown]
     rows = [("SVG file", files.svg or "left out: the prompt set is private"), *shown]
     if run.svg_note:
         rows.append(("SVG note", run.svg_note))

@@ -33,6 +33,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.worker import Worker
 
+from pelican_tui.backends.export.facts import no_picture_reason
 from pelican_tui.backends.ratings.configuration import configuration_of
 from pelican_tui.backends.store.records import Run, run_numbers
 from pelican_tui.backends.store.sessions import SessionStore
@@ -71,7 +72,7 @@ class GalleryItem:
 
     def contender(self, *, blind: bool) -> Contender:
         run = self.run
-        note = None if run.png else (run.svg_note or run.failure_reason or "no picture")
+        note = None if run.png else no_picture_reason(run)
         return Contender(
             run_id=run.id,
             png=run.png,
@@ -120,7 +121,7 @@ class GalleryCell(Vertical, can_focus=True):
 
     def compose(self) -> ComposeResult:
         run = self.item.run
-        note = None if run.png else (run.svg_note or "no picture")
+        note = None if run.png else no_picture_reason(run)
         yield PictureView(run.png, mode=self._mode, placeholder=note or "no picture")
         yield Static(self._facts, classes="cell-facts", markup=False)
 
