@@ -616,6 +616,8 @@ def test_a_failed_run_without_a_picture_says_both(tmp_path: Path) -> None:
         "<strong>No picture</strong><p>The run failed: overloaded (529); the answer is empty.</p>"
     ) in page
     assert "<img" not in page
+    card = (tmp_path / "e" / "run-card.md").read_text()
+    assert "| Picture | none: the run failed: overloaded (529); the answer is empty |" in card
 
 
 NO_XMLNS_SVG = '<svg viewBox="0 0 10 10"><rect width="5" height="5" fill="red"/></svg>'
