@@ -34,7 +34,7 @@ from pelican_tui.backends.export import (
     load_export,
     render_run_card,
 )
-from pelican_tui.backends.export import folder as export_folder
+from pelican_tui.backends.export import files as export_files
 from pelican_tui.backends.store.records import Session
 from pelican_tui.backends.store.sessions import SessionStore
 from pelican_tui.cli import run as headless
@@ -135,11 +135,11 @@ def test_an_empty_working_directory_is_exported_into_in_place(
 ) -> None:
     """``--out .`` in an empty folder: it cannot be swapped for a new folder (the rename
     said "[Errno 22] Invalid argument: '.'"), so it is written in place."""
-    from pelican_tui.backends.export.evidence_folder import write_folder
+    from pelican_tui.backends.export.files import write_folder
 
     for name, write in (
         ("session", lambda: export_session(session, Path())),
-        ("evidence", lambda: write_folder(Path(), {"index.html": b"<p>ok</p>"})),
+        ("any", lambda: write_folder(Path(), {"index.html": b"ok"}, refresh=False, refused="")),
     ):
         here = tmp_path / name
         here.mkdir()
@@ -723,7 +723,7 @@ def test_a_failed_write_leaves_no_folder_behind(
     session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls = 0
-    real = export_folder._write_synced
+    real = export_files._write_synced
 
     def flaky(path: Path, data: bytes) -> None:
         nonlocal calls
@@ -732,7 +732,7 @@ def test_a_failed_write_leaves_no_folder_behind(
             raise OSError("disk full")
         real(path, data)
 
-    monkeypatch.setattr(export_folder, "_write_synced", flaky)
+    monkeypatch.setattr(export_files, "_write_synced", flaky)
     parent = tmp_path / "exports"
     parent.mkdir()
     with pytest.raises(ExportError, match="out: disk full"):

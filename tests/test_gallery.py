@@ -114,7 +114,6 @@ async def test_a_cell_laid_out_without_its_resize_is_still_drawn_and_titled(
         assert re.search(r"╭─ Qwen3\.6-\S*…\S*Q4_K_M · thinking on ─", screen_text(app))
 
 
-
 async def test_a_run_without_a_picture_says_why_as_the_exports_do(drawn: dict[str, Drawn]) -> None:
     """A cell whose SVG the sandbox could not draw said only "no picture" (the gallery,
     the pair from it and each export had their own words): now one wording says why."""
@@ -141,6 +140,8 @@ async def test_a_run_without_a_picture_says_why_as_the_exports_do(drawn: dict[st
         assert why in screen_text(app)
         [cell] = [c for c in gallery.cells() if isinstance(c, GalleryCell) and not c.item.run.png]
         assert cell.item.contender(blind=True).note == why
+
+
 async def test_gallery_filters_by_a_fact(drawn: dict[str, Drawn]) -> None:
     _fill(drawn)
     app = make_app(overrides={"prompt": PROMPT, "ui": {"theme": "pelican-dark"}})

@@ -1,11 +1,18 @@
-"""What an export folder holds for each run, and the error when it cannot be written or read."""
+"""What an export folder holds for each run, how a folder is written (whole or not at
+all), and the error when it cannot be written or read."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from pelican_tui.backends import locations
 from pelican_tui.backends.store.records import Session
 
 PngSource = Literal["stored", "rendered"]
@@ -38,6 +45,95 @@ def empty_working_dir(folder: Path) -> bool:
         return here and folder.is_dir() and not any(folder.iterdir())
     except OSError:
         return False
+
+
+def write_folder(
+    out_dir: Path,
+    contents: Mapping[str, bytes],
+    *,
+    refresh: bool,
+    refused: str,
+    stale: Iterable[str] = (),
+) -> None:
+    """Write ``contents`` (file name → bytes) as the folder ``out_dir``, whole or not at all.
+
+    A missing or empty folder is built in a temporary sibling and renamed into place.
+    A folder that holds files is refreshed when ``refresh`` says they are an earlier
+    export of the same thing: each file is replaced atomically, and the ``stale``
+    names that ``contents`` no longer has are removed. Else it is refused, the
+    message ending in ``refused`` (what the person can do instead). An empty
+    working directory is written in place (:func:`empty_working_dir`).
+
+    Raises :class:`ExportError`, for a failed write too (said for the folder, not
+    for the temporary file in it).
+    """
+    try:
+        if out_dir.exists() and not out_dir.is_dir():
+            raise ExportError(f"{out_dir} is a file, not a folder")
+        if empty_working_dir(out_dir):
+            _refresh_in_place(out_dir, contents, ())
+        elif out_dir.is_dir() and any(out_dir.iterdir()):
+            if not refresh:
+                raise ExportError(
+                    f"{out_dir} already holds other files; choose a new folder ({refused})"
+                )
+            _refresh_in_place(out_dir, contents, stale)
+        else:
+            _build_beside(out_dir, contents)
+    except OSError as error:
+        raise ExportError(f"cannot write {out_dir}: {error.strerror or error}") from error
+
+
+def _build_beside(out_dir: Path, contents: Mapping[str, bytes]) -> None:
+    parent = out_dir.parent
+    locations.ensure(parent)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=parent))
+    try:
+        tmp.chmod(0o755)
+        for name, data in contents.items():
+            _write_synced(tmp / name, data)
+        if out_dir.is_dir():
+            out_dir.rmdir()  # empty (checked before); rename needs it gone or empty
+        tmp.rename(out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _fsync_dir(parent)
+
+
+def _refresh_in_place(out_dir: Path, contents: Mapping[str, bytes], stale: Iterable[str]) -> None:
+    for name, data in contents.items():
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=out_dir)
+        os.close(fd)
+        tmp = Path(tmp_name)
+        try:
+            _write_synced(tmp, data)
+            tmp.chmod(0o644)
+            tmp.replace(out_dir / name)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise
+    for name in set(stale) - set(contents):
+        with contextlib.suppress(OSError):
+            (out_dir / name).unlink()
+    _fsync_dir(out_dir)
+
+
+def _write_synced(path: Path, data: bytes) -> None:
+    with path.open("wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def run_basenames(session: Session) -> dict[int, str]:

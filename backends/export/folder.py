@@ -29,19 +29,14 @@ earlier export replaces each file atomically instead.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import re
-import shutil
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pelican_tui.backends import locations
-from pelican_tui.backends.export.files import ExportError, empty_working_dir
+from pelican_tui.backends.export.files import write_folder
 from pelican_tui.backends.export.html_page import render_html
 from pelican_tui.backends.export.pictures import STORED_PNG_SIZE, Renderer, export_pictures
 from pelican_tui.backends.export.run_card import render_run_card
@@ -83,10 +78,14 @@ def export_session(
         "index.html": render_html(session, pictures.files, pictures.contents).encode("utf-8"),
         **pictures.contents,
     }
-    try:
-        _write_folder(out_dir, contents, session.id, overwrite=overwrite)
-    except OSError as error:  # said for the folder, not for the temporary file in it
-        raise ExportError(f"cannot write {out_dir}: {error.strerror or error}") from error
+    previous = _previous_export(out_dir)
+    write_folder(
+        out_dir,
+        contents,
+        refresh=overwrite or (previous is not None and previous.get("id") == session.id),
+        refused="or overwrite them with --force",
+        stale=_previous_picture_names(previous),
+    )
     return ExportResult(
         out_dir=out_dir,
         files=tuple(out_dir / name for name in contents),
@@ -94,63 +93,7 @@ def export_session(
     )
 
 
-# --------------------------------------------------------------------------- writing
-
-
-def _write_folder(
-    out_dir: Path, contents: Mapping[str, bytes], session_id: int, *, overwrite: bool
-) -> None:
-    if out_dir.exists() and not out_dir.is_dir():
-        raise ExportError(f"{out_dir} is a file, not a folder")
-    if empty_working_dir(out_dir):
-        _refresh_in_place(out_dir, contents, None)
-        return
-    if out_dir.is_dir() and any(out_dir.iterdir()):
-        previous = _previous_export(out_dir)
-        if not overwrite and (previous is None or previous.get("id") != session_id):
-            raise ExportError(
-                f"{out_dir} already holds other files; choose a new folder "
-                "(or overwrite them with --force)"
-            )
-        _refresh_in_place(out_dir, contents, previous)
-        return
-
-    parent = out_dir.parent
-    locations.ensure(parent)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=parent))
-    try:
-        tmp.chmod(0o755)
-        for name, data in contents.items():
-            _write_synced(tmp / name, data)
-        if out_dir.is_dir():
-            out_dir.rmdir()  # empty (checked above); rename needs it gone or empty
-        tmp.rename(out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    _fsync_dir(parent)
-
-
-def _refresh_in_place(
-    out_dir: Path, contents: Mapping[str, bytes], previous: Mapping[str, Any] | None
-) -> None:
-    for name, data in contents.items():
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=out_dir)
-        os.close(fd)
-        tmp = Path(tmp_name)
-        try:
-            _write_synced(tmp, data)
-            tmp.chmod(0o644)
-            tmp.replace(out_dir / name)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
-            raise
-    # Pictures of the earlier export that this one no longer has.
-    for name in _previous_picture_names(previous) - set(contents):
-        with contextlib.suppress(OSError):
-            (out_dir / name).unlink()
-    _fsync_dir(out_dir)
+# --------------------------------------------------------------------------- an earlier export
 
 
 def _previous_export(out_dir: Path) -> dict[str, Any] | None:
@@ -174,19 +117,3 @@ def _previous_picture_names(previous: Mapping[str, Any] | None) -> set[str]:
             if isinstance(name, str) and _PICTURE_NAME.match(name):
                 names.add(name)
     return names
-
-
-def _write_synced(path: Path, data: bytes) -> None:
-    with path.open("wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-
-
-def _fsync_dir(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
