@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pelican_tui.backends import locations
+from pelican_tui.backends.atomic import replace_file
 from pelican_tui.backends.llama.gguf_info import GGUFInfo
 
 if TYPE_CHECKING:  # numpy is imported only to measure: reading the cache stays cheap
@@ -161,9 +162,7 @@ def write_cached_bandwidth(bytes_per_s: float, path: Path | None = None) -> Band
         host=host_key(),
     )
     locations.ensure(path.parent)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(asdict(record), indent=1))
-    tmp.replace(path)
+    replace_file(path, json.dumps(asdict(record), indent=1))
     return record
 
 

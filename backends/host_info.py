@@ -12,11 +12,9 @@ import contextlib
 import functools
 import hashlib
 import json
-import os
 import platform
 import subprocess
 import sys
-import tempfile
 from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
@@ -25,6 +23,7 @@ from typing import Any
 import psutil
 
 from pelican_tui.backends import locations
+from pelican_tui.backends.atomic import replace_file
 
 HASH_CHUNK_BYTES = 4 * 1024 * 1024
 _HASH_CACHE_FORMAT = 1
@@ -161,14 +160,4 @@ def _read_hash_cache(cache_path: Path) -> dict[str, Any]:
 
 def _write_json_atomically(target: Path, data: object) -> None:
     locations.ensure(target.parent)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=1, sort_keys=True)
-            handle.flush()
-            os.fsync(handle.fileno())
-        Path(tmp).replace(target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            Path(tmp).unlink()
-        raise
+    replace_file(target, json.dumps(data, indent=1, sort_keys=True))

@@ -723,7 +723,7 @@ def test_a_failed_write_leaves_no_folder_behind(
     session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls = 0
-    real = export_files._write_synced
+    real = export_files.write_synced
 
     def flaky(path: Path, data: bytes) -> None:
         nonlocal calls
@@ -732,7 +732,7 @@ def test_a_failed_write_leaves_no_folder_behind(
             raise OSError("disk full")
         real(path, data)
 
-    monkeypatch.setattr(export_files, "_write_synced", flaky)
+    monkeypatch.setattr(export_files, "write_synced", flaky)
     parent = tmp_path / "exports"
     parent.mkdir()
     with pytest.raises(ExportError, match="out: disk full"):

@@ -29,6 +29,7 @@ from textual.widgets import Footer, Input
 from textual.worker import Worker, WorkerState
 
 from pelican_tui.backends import locations
+from pelican_tui.backends.atomic import replace_file
 from pelican_tui.backends.engine.choices import SLOTS, PaneChoice, first_view
 from pelican_tui.backends.events import Failed, TextDelta, Waiting
 from pelican_tui.backends.llama.prepare import Prepared
@@ -517,9 +518,7 @@ class PelicanApp(Voting):
         path = locations.state_file()
         with contextlib.suppress(OSError):
             locations.ensure(path.parent)
-            tmp = path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(scrub_secrets(state), indent=1))
-            tmp.replace(path)
+            replace_file(path, json.dumps(scrub_secrets(state), indent=1))
 
     # -- workers: server, resources ------------------------------------------------------
 

@@ -4,7 +4,6 @@ all), and the error when it cannot be written or read."""
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 import tempfile
 from collections.abc import Iterable, Mapping
@@ -13,6 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 from pelican_tui.backends import locations
+from pelican_tui.backends.atomic import replace_file, sync_folder, write_synced
 from pelican_tui.backends.store.records import Session
 
 PngSource = Literal["stored", "rendered"]
@@ -91,49 +91,23 @@ def _build_beside(out_dir: Path, contents: Mapping[str, bytes]) -> None:
     try:
         tmp.chmod(0o755)
         for name, data in contents.items():
-            _write_synced(tmp / name, data)
+            write_synced(tmp / name, data)
         if out_dir.is_dir():
             out_dir.rmdir()  # empty (checked before); rename needs it gone or empty
         tmp.rename(out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    _fsync_dir(parent)
+    sync_folder(parent)
 
 
 def _refresh_in_place(out_dir: Path, contents: Mapping[str, bytes], stale: Iterable[str]) -> None:
     for name, data in contents.items():
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=out_dir)
-        os.close(fd)
-        tmp = Path(tmp_name)
-        try:
-            _write_synced(tmp, data)
-            tmp.chmod(0o644)
-            tmp.replace(out_dir / name)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
-            raise
+        replace_file(out_dir / name, data)
     for name in set(stale) - set(contents):
         with contextlib.suppress(OSError):
             (out_dir / name).unlink()
-    _fsync_dir(out_dir)
-
-
-def _write_synced(path: Path, data: bytes) -> None:
-    with path.open("wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-
-
-def _fsync_dir(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+    sync_folder(out_dir)
 
 
 def run_basenames(session: Session) -> dict[int, str]:

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from pelican_tui.backends.atomic import replace_file
 from pelican_tui.backends.ratings.configuration import recorded_thinking_words, thinking_ran
 from pelican_tui.backends.secrets import scrub_secrets
 from pelican_tui.backends.store.records import Run, Session, recorded_numbers
@@ -167,18 +166,7 @@ def write_summary(out_dir: Path, data: Mapping[str, Any]) -> None:
     """Replace ``out_dir/summary.json`` atomically, secrets scrubbed; raises OSError."""
     text = json.dumps(scrub_secrets(dict(data)), indent=2, sort_keys=True, ensure_ascii=False)
     out_dir.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".summary.", suffix=".tmp", dir=out_dir)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        Path(tmp).chmod(0o644)
-        Path(tmp).replace(out_dir / SUMMARY_FILE)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            Path(tmp).unlink()
-        raise
+    replace_file(out_dir / SUMMARY_FILE, text + "\n")
 
 
 def summary_table(outcomes: Sequence[SessionOutcome], samples: int) -> str:
