@@ -543,3 +543,33 @@ async def test_save_and_export_say_the_store_failed_not_run_first() -> None:
         said = _notes(app)
         assert sum("was not saved: the session store failed" in n for n in said) >= 2, said
         assert not any("run a comparison first" in n.lower() for n in said), said
+
+
+async def test_run_keys_during_a_comparison_say_that_it_starts_over() -> None:
+    """r while the panes ran cancelled the comparison and began another without a
+    word: a stray key seemed to throw a long run away. The cut runs are kept (as
+    cancelled), and now the app says so."""
+    from _app_support import server_ready
+
+    from pelican_tui.backends.store.sessions import SessionStore
+
+    app = make_app(start_server=True)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await server_ready(pilot)
+        left, right = app.pane("left"), app.pane("right")
+        await pilot.press("r")
+        assert await wait_for(pilot, lambda: right.status == "waiting", 30), right.stats_line()
+        await pilot.press("r")
+        said = "The comparison in flight was cancelled and kept as cancelled; running again."
+        assert said in _notes(app)
+        assert await wait_for(pilot, lambda: right.status == "waiting", 30), right.stats_line()
+        await pilot.press("2")
+        said = "The right pane's run in flight was cancelled and kept as cancelled; running again."
+        assert said in _notes(app)
+        finished = lambda: left.state == right.state == "finished"  # noqa: E731
+        assert await wait_for(pilot, finished, 120), (left.stats_line(), right.stats_line())
+    with SessionStore.open(locations.sessions_db()) as store:
+        statuses = [
+            run.status for s in store.list_sessions() for run in store.get_session(s.id).runs
+        ]
+    assert sorted(statuses).count("finished") == 2 and "cancelled" in statuses, statuses

@@ -665,7 +665,8 @@ class PelicanApp(Voting):
                     "c cancels.", timeout=5)  # fmt: skip
 
     def _run_batch(self, steps: list[BatchStep]) -> None:
-        self._cancel_comparisons()
+        if self._cancel_comparisons():
+            self._say_superseded("The comparison in flight was cancelled")
         self.session_id = None
         self.pane_runs = {}
         self._compare(dict(self.choices), session_id=None, steps=steps)
@@ -681,6 +682,7 @@ class PelicanApp(Voting):
         session_id = self.session_id
         if self.engine.cancel(slot):  # running: its run is cut short, so it starts afresh
             session_id = None
+            self._say_superseded(f"The {slot} pane's run in flight was cancelled")
         self._compare({slot: self.choices[slot]}, session_id=session_id)
 
     def _compare(
@@ -935,6 +937,11 @@ class PelicanApp(Voting):
     def action_cancel(self) -> None:
         if not self._cancel_comparisons():
             self.notify("Nothing is running.", timeout=3)
+
+    def _say_superseded(self, what: str) -> None:
+        """A run key pressed while runs were going starts over: say so, and where the
+        cut runs are (a stray key must not throw work away unseen)."""
+        self.notify(f"{what} and kept as cancelled; running again.", timeout=6)
 
     def _cancel_comparisons(self) -> bool:
         """Stop every comparison: those running, waiting their turn, or not begun (``r``
