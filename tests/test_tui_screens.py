@@ -453,6 +453,43 @@ async def test_server_settings_validates_inline(tmp_path: Path) -> None:
     assert result.context == 4096
 
 
+async def test_server_settings_refuse_what_the_server_would_not_start_with(
+    tmp_path: Path,
+) -> None:
+    """A truncated model file was shown as a problem, and ctrl+s applied it anyway: the
+    server stopped, both panes said "unavailable". Now the form refuses it, and a
+    context that does not fit where ``local.fit = "refuse"``, by the rule the start
+    follows."""
+    truncated = tmp_path / "trunc.gguf"
+    truncated.write_bytes(tiny_model().read_bytes()[:1000])
+    local = LocalSettings(context=8192, fit="refuse")
+
+    async def body(pilot: Pilot[Any], app: Host) -> None:
+        screen = app.screen
+        assert isinstance(screen, ServerSettingsScreen)
+        await until(pilot, lambda: screen.plan is not None)
+        screen.query_one("#settings-model", Input).value = str(truncated)
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert app.result is NOT_DISMISSED
+        assert "trunc.gguf: corrupt or truncated GGUF file" in screen.errors["model"]
+        assert screen.query_one("#error-model", Static).display
+        screen.query_one("#settings-model", Input).value = str(tiny_model())
+        screen.query_one("#settings-context", Input).value = "16777216"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert app.result is NOT_DISMISSED
+        assert screen.errors["context"].startswith("Too big: needs"), screen.errors
+        screen.query_one("#settings-context", Input).value = "4096"
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: app.result is not NOT_DISMISSED)
+
+    app = await run_host(lambda: ServerSettingsScreen(local), body)
+    result = app.result
+    assert isinstance(result, LocalSettings)
+    assert (result.model, result.context) == (tiny_model(), 4096)
+
+
 async def test_server_settings_escape_cancels() -> None:
     async def body(pilot: Pilot[Any], app: Host) -> None:
         await pilot.press("escape")

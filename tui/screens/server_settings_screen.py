@@ -367,6 +367,10 @@ class ServerSettingsScreen(Screen[LocalSettings | None]):
 
         mode = self._form_value("load_mode")
         values["load_mode"] = None if mode == DEFAULT_LOAD_MODE else mode
+        if check_files and not errors:
+            refused = _start_problem(self.local.model_copy(update=values))
+            if refused is not None:
+                field_id, errors[field_id] = refused  # as written: it may begin with a file name
         return values, errors
 
     def _set_error(self, field_id: str, message: str | None) -> None:
@@ -404,6 +408,21 @@ class ServerSettingsScreen(Screen[LocalSettings | None]):
     @on(Button.Pressed, "#settings-cancel")
     def _cancel_pressed(self) -> None:
         self.action_cancel()
+
+
+def _start_problem(local: LocalSettings) -> tuple[str, str] | None:
+    """Why llama-server would not be started with ``local``, by the rule the start
+    follows (:meth:`LocalPlan.start_problem`), and the field it is about; None when it
+    would be (or the stand-in is fetched first, or the model is attached)."""
+    if local.url:
+        return None
+    plan = plan_local(local)
+    if plan.stand_in and plan.info is None:
+        return None  # not downloaded yet: fetched when the server starts
+    problem = plan.start_problem(local)
+    if problem is None:
+        return None
+    return ("model" if plan.info_error else "context"), problem
 
 
 def _parse_int(
