@@ -98,7 +98,7 @@ class LocalSettings(BaseModel):
     """What to do when the memory estimate exceeds available RAM."""
     thinking: bool = True
     """Qwen thinking mode for new runs (toggled per request, no restart)."""
-    max_tokens: int = 8192
+    max_tokens: int = Field(default=8192, ge=1)
     """Upper bound on generated tokens per answer."""
     seed: int | None = None
     """Sampling seed sent with each request, for reproducible runs (None: random)."""
@@ -172,7 +172,7 @@ class ClaudeSettings(BaseModel):
     """Adaptive thinking with summarized display."""
     effort: Effort = "high"
     """``output_config.effort``: low, medium, high, xhigh or max."""
-    max_tokens: int = 16000
+    max_tokens: int = Field(default=16000, ge=1)
     """Upper bound on output tokens (thinking included)."""
     base_url: str | None = None
     """Another Messages API endpoint (``ANTHROPIC_BASE_URL`` is honoured too)."""

@@ -128,6 +128,10 @@ def test_one_key_of_a_table_in_the_environment(
         ("[local]\nhf = 'Qwen3.6-GGUF'\n", {}, "local.hf is 'Qwen3.6-GGUF': expected user/repo"),
         ("", {"PELICAN_LOCAL__HF": "a/b/c:Q4"}, "local.hf is 'a/b/c:Q4': expected user/repo"),
         ("idle_timeout_s = -1\n", {}, "idle_timeout_s: Input should be greater"),
+        # llama-server answered -5 with its own 400; 0 ran and said "cut at the 0-token limit"
+        ("", {"PELICAN_LOCAL__MAX_TOKENS": "-5"}, "local.max_tokens: Input should be greater"),
+        ("[local]\nmax_tokens = 0\n", {}, "local.max_tokens: Input should be greater"),
+        ("[claude]\nmax_tokens = 0\n", {}, "claude.max_tokens: Input should be greater"),
         ("[local]\nstream_timeout_s = -1\n", {}, "idle_timeout_s: Input should be greater"),
         ("", {"PELICAN_CLAUDE__EFFORT": "extreme"}, "claude.effort: Input should be"),
         ("", {"PELICAN_LOCAL__CONTXT": "1"}, "local.contxt: unknown setting"),
