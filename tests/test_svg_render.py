@@ -169,6 +169,35 @@ def test_truncated_answer_renders_once_closed_up(renderer: SvgRenderer) -> None:
     assert png_size(renderer.render_sync(extraction.svg, 200, 200)) == (200, 200)
 
 
+@pytest.mark.parametrize(
+    ("svg", "reason"),
+    [
+        # The stand-in wrote this one; cairosvg said "Root node is {...}svg. Should be one
+        # of marker, svg, image, or g."
+        (
+            '<svg xmlns="http://www.w3.org/1996/xmark/svg"><rect width="5" height="5"/></svg>',
+            'not an SVG: its <svg> tag is in the namespace "http://www.w3.org/1996/xmark/svg",'
+            ' not "http://www.w3.org/2000/svg"',
+        ),
+        # expat said "not well-formed (invalid token)" and "duplicate attribute".
+        (
+            '<svg xmlns="http://www.w3.org/2000/svg"><text>a & b</text></svg>',
+            "not valid XML: a character XML does not allow there (a bare & or <) (line 1,",
+        ),
+        (
+            '<svg xmlns="http://www.w3.org/2000/svg">\n<rect width="1" width="2"/></svg>',
+            "not valid XML: an attribute given twice in one tag (line 2,",
+        ),
+    ],
+)
+def test_why_an_svg_is_not_drawn_is_said_in_words(
+    renderer: SvgRenderer, svg: str, reason: str
+) -> None:
+    result = renderer.render_sync(svg, 100, 100)
+    assert result.png is None and result.reason is not None
+    assert result.reason.startswith(reason), result.reason
+
+
 def test_sanitize_removes_scripts_events_and_external_links() -> None:
     root = sanitize(corpus("script_and_events.svg"))
     names = {element.tag.rpartition("}")[2] for element in root.iter()}

@@ -36,8 +36,7 @@ from pelican_tui.backends.export.files import RunFiles, run_basenames
 from pelican_tui.backends.export.html_document import data_uri, document, escape, sentence
 from pelican_tui.backends.export.private import withhold_private
 from pelican_tui.backends.store.records import Run, Session, scrub_session
-
-SVG_NAMESPACE = "http://www.w3.org/2000/svg"
+from pelican_tui.backends.svg.xml_words import root_problem, xml_error_words
 
 _CSS = """
 :root { color-scheme: light dark; --fg: #1d1d1f; --bg: #f6f5f2; --card: #fff;
@@ -106,15 +105,8 @@ def browser_problem(svg: str) -> str | None:
     except DefusedXmlException:
         return "it declares XML entities"
     except ParseError as error:
-        return f"it is not well-formed XML ({error})"
-    namespace, _, name = str(root.tag).lstrip("{").rpartition("}")
-    if name != "svg":
-        return f"its outermost element is <{name}>, not <svg>"
-    if not namespace:
-        return f'its <svg> tag has no xmlns="{SVG_NAMESPACE}"'
-    if namespace != SVG_NAMESPACE:
-        return f'its <svg> tag is in the namespace "{namespace}", not "{SVG_NAMESPACE}"'
-    return None
+        return f"it is not well-formed XML: {xml_error_words(error)}"
+    return root_problem(str(root.tag), namespace_needed=True)
 
 
 def _no_picture(headline: str, *lines: str) -> str:

@@ -4,7 +4,7 @@
 ``python -m pelican_tui.backends.svg.worker`` and talks to it over its stdin
 and stdout with length-prefixed frames (see :func:`write_frame`). It imports
 only the standard library, cairosvg, defusedxml and Pillow (cairosvg's), and
-:mod:`.ink`: never Textual, never the rest of pelican-tui.
+:mod:`.ink` and :mod:`.xml_words`: never Textual, never the rest of pelican-tui.
 
 Every SVG goes through the same steps, here or in-process (benchmark only):
 
@@ -55,6 +55,8 @@ from collections.abc import Callable
 from typing import Any, BinaryIO
 from xml.etree import ElementTree
 
+from pelican_tui.backends.svg.xml_words import SVG_NAMESPACE, root_problem, xml_error_words
+
 MAX_EXPANDED_ELEMENTS = 20_000
 """Elements a document may expand to through ``<use>`` (a pelican uses < 500)."""
 MAX_SIDE = 8192
@@ -71,7 +73,6 @@ MAX_EMBEDDED_PIXELS = 16_000_000
 CPU_SECONDS_PER_REQUEST = 60
 """CPU budget per request; the parent's wall-clock timeout is far shorter."""
 
-_SVG_NS = "http://www.w3.org/2000/svg"
 _XLINK_NS = "http://www.w3.org/1999/xlink"
 _XML_BASE = "{http://www.w3.org/XML/1998/namespace}base"
 _DROPPED_ELEMENTS = frozenset({"script", "foreignobject", "handler", "listener"})
@@ -200,9 +201,9 @@ def sanitize(data: bytes) -> ElementTree.Element:
     except ElementTree.ParseError as exc:
         if str(exc).startswith("undefined entity"):  # its DTD is not part of the SVG taken
             raise SvgRejected(ENTITIES_REFUSED) from None
-        raise SvgRejected(f"not valid XML ({exc})") from None
-    if _local(root.tag) != "svg":
-        raise SvgRejected(f"not an SVG (the root element is <{_local(root.tag)}>)")
+        raise SvgRejected(f"not valid XML: {xml_error_words(exc)}") from None
+    if problem := root_problem(root.tag, namespace_needed=False):
+        raise SvgRejected(f"not an SVG: {problem}")
     for parent in root.iter():
         for child in list(parent):
             if _is_dropped(child):
@@ -234,11 +235,11 @@ def serialize(root: ElementTree.Element) -> bytes:
     Other namespaces (xlink) keep generated prefixes. Rewrites ``root``'s tags
     in place.
     """
-    prefix = f"{{{_SVG_NS}}}"
+    prefix = f"{{{SVG_NAMESPACE}}}"
     for element in root.iter():
         if isinstance(element.tag, str) and element.tag.startswith(prefix):
             element.tag = element.tag[len(prefix) :]
-    root.set("xmlns", _SVG_NS)
+    root.set("xmlns", SVG_NAMESPACE)
     data: bytes = ElementTree.tostring(root, encoding="utf-8")
     return data
 
