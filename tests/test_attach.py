@@ -364,6 +364,27 @@ async def test_a_silent_server_shows_waiting_then_fails_and_is_hung_up_on(
     assert openai_server.client_hung_up.wait(5), "the client closed the silent stream"
 
 
+@pytest.mark.parametrize("openai_server", [{"stall_after": 3}], indirect=True)
+def test_run_says_while_a_stream_is_silent(
+    openai_server: OpenAITestServer, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The TUI's pane says "no data for N s" while a stream is silent; run printed
+    nothing until the failure (120 s by default)."""
+    import io
+
+    from pelican_tui.cli.run import run_command
+
+    monkeypatch.setenv("PELICAN_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("PELICAN_IDLE_TIMEOUT_S", "3")
+    err = io.StringIO()
+    argv = ["--url", openai_server.url, "--no-claude", "--thinking", "off"]
+    code = run_command([*argv, "--out", str(tmp_path / "out")], stdout=io.StringIO(), stderr=err)
+    said = err.getvalue()
+    assert code == 1, said
+    assert "left local (off): no data for 1 s" in said, said
+    assert f"no data from the server at {openai_server.url} for 3 s; gave up" in said
+
+
 @pytest.mark.parametrize("openai_server", [{"stall_after": 3, "pause_s": 3.0}], indirect=True)
 async def test_a_slow_server_shows_waiting_and_then_finishes(
     openai_server: OpenAITestServer,

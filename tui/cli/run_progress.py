@@ -8,7 +8,7 @@ import shutil
 import time
 from typing import TYPE_CHECKING, TextIO
 
-from pelican_tui.backends.events import Failed, Finished, GenerationEvent, LiveStats
+from pelican_tui.backends.events import Failed, Finished, GenerationEvent, LiveStats, Waiting
 from pelican_tui.backends.llama.process import ServerState, ServerStatus
 from pelican_tui.backends.store.records import run_numbers
 from pelican_tui.backends.text import first_line
@@ -72,9 +72,14 @@ class Progress:
     # ----------------------------------------------------------------- what is shown
 
     def run_event(self, label: str, event: GenerationEvent) -> None:
-        """A run's live numbers (tokens, tok/s) under ``label``; gone when it ends."""
+        """A run's live numbers (tokens, tok/s) under ``label``, or how long its stream has
+        been silent; gone when it ends."""
         if isinstance(event, Finished | Failed):
             self.drop(label)
+            return
+        if isinstance(event, Waiting):  # as the TUI's pane says it, while it lasts
+            text = f"{label}: no data for {event.idle_s:.0f} s"
+            self.status(label, text, plain_every_s=PLAIN_PROGRESS_EVERY_S)
             return
         if not isinstance(event, LiveStats):
             return
