@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from _app_support import header_read, make_app, wait_for
+from _evidence_support import screen_text
 
 from pelican_tui.app import PelicanApp
 from pelican_tui.backends import locations
@@ -294,14 +295,26 @@ async def test_status_bar_shows_download_progress() -> None:
         assert "server: downloading 1.0G " in bar.render_text().plain
 
 
-async def test_full_screen_says_why_a_pane_has_no_picture() -> None:
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)])
+async def test_full_screen_says_why_a_pane_has_no_picture(size: tuple[int, int]) -> None:
+    """It said "no picture yet" in the picture's place and glued the reason to the
+    numbers in the caption, the two panels' captions running into each other."""
+    from pelican_tui.screens.picture_screen import PictureScreen
+    from pelican_tui.widgets.picture import PictureView
+
     app = make_app()
-    async with app.run_test(size=(160, 48)) as pilot:
+    async with app.run_test(size=size) as pilot:
         app.pane("left").picture.set_png(None, "the answer had no SVG")
         await pilot.press("f")
-        from pelican_tui.screens.picture_screen import PictureScreen
-
+        assert await wait_for(pilot, lambda: isinstance(app.screen, PictureScreen), 5)
         screen = app.screen
         assert isinstance(screen, PictureScreen)
-        captions = [caption for _title, _png, caption in screen.pictures]
-        assert captions[0].startswith("the answer had no SVG — "), captions[0]
+        await pilot.pause()
+        left, right = (screen.query_one(f"#picture-{i}", PictureView) for i in (0, 1))
+        assert left.note == "the answer had no SVG" and right.note is None
+        text = screen_text(app)
+        assert "the answer had no SVG" in text and "no picture yet" in text, text
+        assert screen.pictures[0].caption == app.pane("left").stats_line()
+        if size[0] >= 100:  # side by side: a gap between the two captions' words
+            first, second = screen.query(".picture-caption")
+            assert first.content_region.right + 2 <= second.content_region.x

@@ -1129,12 +1129,12 @@ class PelicanApp(Voting):
         self.push_screen(TextScreen(pane.border_title or self.active, text))
 
     def action_fullscreen(self) -> None:
-        from pelican_tui.screens.picture_screen import PictureScreen
+        from pelican_tui.screens.picture_screen import Picture, PictureScreen
 
         if self.pending_pairs:  # blind: A and B, as on the main screen, nothing more
             pair = self.pending_pairs[0]
-            shown = [("A", pair.a.png, pair.a.note or pair.a.facts),
-                     ("B", pair.b.png, pair.b.note or pair.b.facts)]  # fmt: skip
+            shown = [Picture("A", pair.a.png, pair.a.facts, pair.a.note),
+                     Picture("B", pair.b.png, pair.b.facts, pair.b.note)]  # fmt: skip
             self.push_screen(PictureScreen(shown, mode=self.image_mode))
             return
         if self.hidden_now("The picture"):
@@ -1142,10 +1142,9 @@ class PelicanApp(Voting):
         pictures = []
         for slot in SLOTS:
             pane = self.pane(slot)
-            caption = pane.stats_line()
-            if pane.picture.png is None and pane.picture.note:
-                caption = f"{pane.picture.note} — {caption}"  # why there is no picture
-            pictures.append((pane.border_title or slot, pane.picture.png, caption))
+            picture = pane.picture  # its note: why there is none, in its place
+            title = pane.border_title or slot
+            pictures.append(Picture(title, picture.png, pane.stats_line(), picture.note))
         self.push_screen(PictureScreen(pictures, mode=self.image_mode))
 
     def action_server_log(self) -> None:

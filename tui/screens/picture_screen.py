@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -18,8 +19,17 @@ from textual.widgets import Footer, Label, Static
 
 from pelican_tui.widgets.picture import PictureView, cell_pixels, fit_cells
 
-Picture = tuple[str, bytes | None, str]
-"""(title, PNG bytes or None, caption with the run's numbers)."""
+
+class Picture(NamedTuple):
+    """One picture to show, as its pane has it."""
+
+    title: str
+    png: bytes | None
+    caption: str
+    """The run's numbers."""
+    note: str | None = None
+    """Why there is no picture (shown in its place), or a line under the picture."""
+
 
 _CHROME_ROWS = 3
 """Rows a panel spends on its title, caption and border top (for the layout choice)."""
@@ -33,7 +43,7 @@ class PictureScreen(Screen[None]):
     other, whichever draws them larger in the current terminal.
 
     Args:
-        pictures: One ``(title, png or None, caption)`` per picture (one or two).
+        pictures: One :class:`Picture` (or its fields as a tuple) per picture (one or two).
         show: The index of the picture to show alone at first; None: all of them.
         mode: The picture mode for :class:`PictureView` ("auto", "tgp", ...).
     """
@@ -49,25 +59,27 @@ class PictureScreen(Screen[None]):
 
     def __init__(
         self,
-        pictures: Sequence[Picture],
+        pictures: Sequence[Picture | tuple[str, bytes | None, str]],
         show: int | None = None,
         mode: str = "auto",
     ) -> None:
         super().__init__()
         if not pictures:
             raise ValueError("PictureScreen needs at least one picture")
-        self.pictures = list(pictures)
+        self.pictures = [Picture(*picture) for picture in pictures]
         self.mode = mode
         self.shown: int | None = show if show is None or 0 <= show < len(pictures) else None
         """Index of the picture shown alone, or None when all are shown."""
 
     def compose(self) -> ComposeResult:
         with Container(id="pictures"):
-            for index, (title, png, caption) in enumerate(self.pictures):
+            for index, picture in enumerate(self.pictures):
                 with Vertical(classes="picture-panel", id=f"picture-panel-{index}"):
-                    yield Label(title, classes="picture-title", markup=False)
-                    yield PictureView(png, mode=self.mode, id=f"picture-{index}")
-                    yield Static(caption, classes="picture-caption", markup=False)
+                    yield Label(picture.title, classes="picture-title", markup=False)
+                    view = PictureView(mode=self.mode, id=f"picture-{index}")
+                    view.set_png(picture.png, picture.note)  # shown once mounted
+                    yield view
+                    yield Static(picture.caption, classes="picture-caption", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:
