@@ -160,6 +160,17 @@ async def test_prompt_edit_history_and_escape() -> None:
     assert "a heron, [redacted]" in state and "PLANTEDPROMPTKEY" not in state
 
 
+async def test_an_empty_prompt_box_runs_the_prompt_setting_and_shows_it() -> None:
+    """p, ctrl+u, r ran the pelican prompt while the box showed only its placeholder."""
+    app = make_app(overrides={"prompt": "Generate an SVG of a heron."})
+    async with app.run_test(size=(160, 48)) as pilot:
+        prompt = app.query_one("#prompt", Input)
+        prompt.value = ""
+        await pilot.press("r")
+        assert prompt.value == "Generate an SVG of a heron." == app.prompt
+        assert "The prompt box was empty: the prompt setting runs." in _notes(app)
+
+
 async def test_run_without_a_ready_server_says_so_in_the_pane() -> None:
     app = make_app()
     async with app.run_test(size=(160, 48)) as pilot:

@@ -623,7 +623,13 @@ class PelicanApp(Voting):
             self._save_state(history=self.history)
 
     def _take_prompt(self) -> None:
-        self.prompt = self.query_one("#prompt", Input).value.strip() or self.settings.prompt
+        """The prompt box's text is what runs; an empty box gets the ``prompt`` setting
+        back, shown, so the screen says what ran (it ran unseen behind the placeholder)."""
+        box = self.query_one("#prompt", Input)
+        self.prompt = box.value.strip() or self.settings.prompt
+        if not box.value.strip():
+            box.value = self.prompt
+            self.notify("The prompt box was empty: the prompt setting runs.", timeout=5)
         self._remember_prompt()
 
     def action_run_both(self) -> None:
