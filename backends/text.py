@@ -86,6 +86,9 @@ def shorten_label(label: str, width: int) -> str:
     head, sep, rest = line.partition(LABEL_PARTS)
     if len(line) <= width or not sep:
         return shorten(line, width)
+    name, opens, kind = head.rpartition(" (")
+    if opens and kind.endswith(")"):  # "gpt-oss (server)": the kind is kept whole
+        head, sep = name, opens + kind + sep
     room = width - len(sep + rest)
     if room < 8:
         return shorten(line, width)

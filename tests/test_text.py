@@ -41,6 +41,10 @@ def test_a_label_keeps_what_tells_two_configurations_apart(width: int) -> None:
 def test_a_label_that_fits_or_has_no_parts_is_shortened_at_its_end() -> None:
     assert shorten_label("claude-opus-4-7 · thinking high", 40) == "claude-opus-4-7 · thinking high"
     assert shorten_label("gpt-oss-20b (server)", 10) == "gpt-oss-2…"
+    # Cut in the name, not in the kind of server after it ("fake-pel…(server)").
+    assert shorten_label("fake-pelican (server) · thinking on", 34) == (
+        "fake-…lican (server) · thinking on"
+    )
 
 
 def test_what_a_server_or_model_wrote_cannot_act_on_the_terminal() -> None:
