@@ -385,6 +385,50 @@ def test_run_says_while_a_stream_is_silent(
     assert f"no data from the server at {openai_server.url} for 3 s; gave up" in said
 
 
+@pytest.mark.parametrize("openai_server", [{"stall_after": 3, "pause_s": 6.5}], indirect=True)
+def test_run_says_a_silence_mid_answer_is_in_the_speed(
+    openai_server: OpenAITestServer, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stall from outside (a suspended server) was stored as the model's speed, with
+    nothing to say so; it is recorded, and said with the run."""
+    import io
+    import re
+
+    from pelican_tui.backends import locations
+    from pelican_tui.backends.store.sessions import SessionStore
+    from pelican_tui.cli.run import run_command
+
+    monkeypatch.setenv("PELICAN_HOME", str(tmp_path / "home"))
+    err = io.StringIO()
+    argv = ["--url", openai_server.url, "--no-claude", "--thinking", "off"]
+    code = run_command([*argv, "--out", str(tmp_path / "out")], stdout=io.StringIO(), stderr=err)
+    said = err.getvalue()
+    assert code == 0, said
+    assert re.search(r"warning: .*: the stream was silent for [56] s mid-answer; its tok/s", said)
+    with SessionStore.open(locations.sessions_db(), create=False) as store:
+        [summary] = store.list_sessions()
+        [run] = store.get_session(summary.id).runs
+    assert 5.0 <= run.timings["silent_s"] < 6.5, run.timings
+    card = next((tmp_path / "out").glob("session-*/run-card.md")).read_text()
+    assert "Silent mid-answer" in card
+
+
+@pytest.mark.parametrize("openai_server", [{"stall_after": 3, "pause_s": 6.5}], indirect=True)
+async def test_the_pane_says_a_silence_mid_answer_is_in_the_speed(
+    openai_server: OpenAITestServer,
+) -> None:
+    """The TUI says it as run does: where a failure would be, once the run is over."""
+    from _app_support import make_app, wait_for
+
+    app = make_app(overrides={"local": {"url": openai_server.url}})
+    async with app.run_test(size=(160, 48)) as pilot:
+        left = app.pane("left")
+        await pilot.press("1")
+        assert await wait_for(pilot, lambda: left.state == "finished", 30), left.stats_line()
+        problem = str(left.query_one(".problem").render())
+        assert "⚠ the stream was silent for" in problem and "mid-answer" in problem, problem
+
+
 @pytest.mark.parametrize("openai_server", [{"stall_after": 3, "pause_s": 3.0}], indirect=True)
 async def test_a_slow_server_shows_waiting_and_then_finishes(
     openai_server: OpenAITestServer,

@@ -273,3 +273,37 @@ async def test_after_the_end_marker_the_source_is_read_to_its_end_unseen() -> No
     finished.clear()
     assert await asyncio.wait_for(consume(True), 10) == ["a", "end"]
     assert finished == ["cancelled"], "an open source is left after the notice period"
+
+
+def test_a_run_records_how_long_its_stream_was_silent_mid_answer() -> None:
+    """A server suspended for 31 s mid-answer was stored at 4.4 tok/s with nothing to
+    say why. The silences after the first token are summed and recorded; the wait
+    for the first token is its time, not a silence."""
+    from pelican_tui.backends.engine.record import RunAccumulator, silence_warning
+    from pelican_tui.backends.events import Finished, Started, Timings, Usage
+
+    acc = RunAccumulator()
+    stream = [
+        Started("m"),
+        Waiting(5.0),  # before the first token: the time to it
+        Waiting(6.0),
+        TextDelta("<svg"),
+        Waiting(5.0),
+        Waiting(9.5),
+        TextDelta(">"),
+        Waiting(5.0),
+        Waiting(7.2),
+        Finished(Timings(generation_tokens_per_s=4.4), Usage(output_tokens=90)),
+    ]
+    for event in stream:
+        acc.feed(event)
+    assert acc.silent_s == pytest.approx(16.7)
+    timings = acc.timings()
+    assert timings["silent_s"] == 16.7 and timings["generation_tokens_per_s"] == 4.4
+    assert silence_warning(timings) == (
+        "the stream was silent for 17 s mid-answer; its tok/s counts that time"
+    )
+    quiet = RunAccumulator()
+    for event in (Started("m"), Waiting(8.0), TextDelta("<svg/>"), Finished(Timings(), Usage())):
+        quiet.feed(event)
+    assert "silent_s" not in quiet.timings() and silence_warning(quiet.timings()) is None

@@ -832,11 +832,14 @@ class PelicanApp(Voting):
                 if pane.picture.picture_size is None:
                     pane.picture.set_png(None, "cancelled before a picture")
                 pane.feed(Failed("cancelled", cancelled=True))
+            from pelican_tui.backends.engine.record import silence_warning  # the engine's
             from pelican_tui.backends.ratings.configuration import thinking_words  # light
 
             ran = result.thinking_ran
             thinking = None if ran is None else thinking_words(result.spec.request.thinking, ran)
-            pane.end(result.outcome, result.thinking_warning, thinking=thinking)
+            warnings = (result.thinking_warning, silence_warning(result.timings))
+            warning = "; ".join(filter(None, warnings)) or None
+            pane.end(result.outcome, warning, thinking=thinking)
             self._on_resize_layout()
             failed = {result.spec.side.key: "failed"} if result.outcome == "failed" else None
             self._update_side_notes(failed)

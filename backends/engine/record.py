@@ -12,6 +12,19 @@ from pelican_tui.backends import events
 
 RunOutcome = Literal["running", "finished", "failed", "cancelled"]
 
+SILENT_KEY = "silent_s"
+"""The timings' key for :attr:`RunAccumulator.silent_s` (recorded only when not 0)."""
+
+
+def silence_warning(timings: dict[str, Any]) -> str | None:
+    """A run's silence mid-answer in a sentence, or None: a server suspended or stuck,
+    a network stall. Its tokens per second count that time (the server's clock, or
+    ours, ran on), so a person should not read it as the model's speed."""
+    silent = timings.get(SILENT_KEY)
+    if not isinstance(silent, int | float) or isinstance(silent, bool) or silent <= 0:
+        return None
+    return f"the stream was silent for {silent:.0f} s mid-answer; its tok/s counts that time"
+
 
 class RunAccumulator:
     """Collects thinking, answer and numbers from a stream of events."""
@@ -25,8 +38,28 @@ class RunAccumulator:
         self.failed: events.Failed | None = None
         self.answer_version = 0
         """Bumped on every answer delta (cheap change detection for previews)."""
+        self._silent_s = 0.0
+        self._silence = 0.0
+        self._streaming = False
+
+    @property
+    def silent_s(self) -> float:
+        """Seconds the stream was silent mid-answer, summed over its silences (each one
+        long enough for :class:`~.events.Waiting`; the wait for the first token is the
+        time to it, not a silence)."""
+        return self._silent_s + self._silence
 
     def feed(self, event: events.GenerationEvent) -> None:
+        if isinstance(event, events.Waiting):
+            if self._streaming:
+                self._silence = event.idle_s
+            return
+        if self._silence:
+            self._silent_s += self._silence
+            self._silence = 0.0
+        self._streaming = self._streaming or isinstance(
+            event, events.TextDelta | events.ThinkingDelta | events.LiveStats
+        )
         match event:
             case events.TextDelta(text=text):
                 self._answer.append(text)
@@ -72,15 +105,18 @@ class RunAccumulator:
         return "running"
 
     def timings(self) -> dict[str, Any]:
+        timings: dict[str, Any] = {}
         if self.finished is not None:
-            return asdict(self.finished.timings)
-        if self.live is not None:
-            return {
+            timings = asdict(self.finished.timings)
+        elif self.live is not None:
+            timings = {
                 "time_to_first_token_s": self.live.time_to_first_token_s,
                 "generation_tokens_per_s": self.live.tokens_per_s,
                 "generated_tokens": self.live.tokens,
             }
-        return {}
+        if self.silent_s:
+            timings[SILENT_KEY] = round(self.silent_s, 1)
+        return timings
 
     def usage(self) -> dict[str, Any]:
         if self.finished is not None:

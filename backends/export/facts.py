@@ -61,6 +61,7 @@ TIMING_LABELS = {
     "total_s": "Total time",
     "prompt_tokens": "Prompt tokens",
     "generated_tokens": "Generated tokens",
+    "silent_s": "Silent mid-answer",
 }
 USAGE_LABELS = {
     "input_tokens": "Input tokens",

@@ -102,6 +102,7 @@ from pelican_tui.backends.engine.comparison import (
     ComparisonEngine,
     is_local,
 )
+from pelican_tui.backends.engine.record import silence_warning
 from pelican_tui.backends.llama.process import ServerStartError
 from pelican_tui.backends.secrets import url_without_credentials
 from pelican_tui.backends.store.records import Session, SessionStoreError, Slot
@@ -304,8 +305,9 @@ class _Batch:
                 outcome.notes.append(f"{slot}: not run: {reason}")
             for run in outcome.results:
                 self.progress.say("  " + result_line(run))
-                if run.thinking_warning:  # the server ignored the thinking switch
-                    self.progress.say(f"  warning: {run.spec.label}: {run.thinking_warning}")
+                for warning in (run.thinking_warning, silence_warning(run.timings)):
+                    if warning:  # the server ignored the thinking switch; a stall
+                        self.progress.say(f"  warning: {run.spec.label}: {warning}")
             await self._export(outcome, with_renderer=True)
             self._write_summary(None)
             if stop is not None:
