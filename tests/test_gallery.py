@@ -90,6 +90,21 @@ async def test_gallery_shows_every_picture_of_the_prompt_with_its_facts(
         assert await wait_for(pilot, lambda: not isinstance(app.screen, GalleryScreen), 5)
 
 
+def test_a_run_that_did_not_think_as_asked_is_titled_as_its_pane_said() -> None:
+    """The pane said "think on (did not)"; the gallery titled the same run "thinking off"."""
+    from pelican_tui.screens.gallery_screen import gallery_items
+
+    with SessionStore.open(locations.sessions_db()) as store:
+        session = store.create_session(PROMPT)
+        run = store.start_run(
+            session.id, "left", "local", "SmolLM2.gguf", {"file": "SmolLM2.gguf"},
+            {"thinking": True, "thinking_ran": False},
+        )  # fmt: skip
+        store.finish_run(run, answer="no svg")
+        [item] = gallery_items(store.runs_for_prompt(PROMPT))
+    assert item.label.endswith(" · thinking on (did not)"), item.label
+
+
 def test_grid_is_larger_cells_when_narrow() -> None:
     assert grid_shape(80, 24, 12) == (2, 11)
     assert grid_shape(160, 48, 12) == (4, 15)

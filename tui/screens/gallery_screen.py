@@ -34,7 +34,7 @@ from textual.widgets import Footer, Static
 from textual.worker import Worker
 
 from pelican_tui.backends.export.facts import no_picture_reason
-from pelican_tui.backends.ratings.configuration import configuration_of
+from pelican_tui.backends.ratings.configuration import run_label
 from pelican_tui.backends.store.records import Run, run_numbers
 from pelican_tui.backends.store.sessions import SessionStore
 from pelican_tui.backends.text import plural, shorten_label
@@ -65,7 +65,9 @@ class GalleryItem:
 
     run: Run
     label: str
-    """The configuration (model, thinking, effort) that made it."""
+    """The configuration (model, thinking, effort) that made it; its thinking said as the
+    run went where that was not as asked, as the pane says it ("thinking on (did not)",
+    :func:`~pelican_tui.backends.ratings.configuration.run_label`)."""
     facts: dict[str, Any]
     """The run's picture facts; for a run stored before they were measured, only
     whether there is a picture."""
@@ -89,7 +91,7 @@ def gallery_items(runs: list[Run]) -> list[GalleryItem]:
     items = []
     for run in reversed(runs):
         facts = dict(run.picture_facts) if run.picture_facts else {"renders": run.png is not None}
-        items.append(GalleryItem(run, configuration_of(run).label, facts))
+        items.append(GalleryItem(run, run_label(run), facts))
     return items
 
 
