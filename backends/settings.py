@@ -387,6 +387,27 @@ def _shown(where: str, value: Any) -> str:
     return repr(shown)
 
 
+_WORDS = {
+    "int_parsing": " is not a whole number",
+    "int_type": " is not a whole number",
+    "int_from_float": " is not a whole number",
+    "float_parsing": " is not a number",
+    "float_type": " is not a number",
+    "bool_parsing": " is not true or false",
+    "bool_type": " is not true or false",
+    "string_type": " is not text",
+    "list_type": " is not a list",
+    "dict_type": " is not a table",
+    "greater_than_equal": " must be at least {ge}",
+    "greater_than": " must be more than {gt}",
+    "less_than_equal": " must be at most {le}",
+    "less_than": " must be less than {lt}",
+    "literal_error": " must be {expected}",
+}
+"""pydantic's error types in pelican-tui's words (its own, "Input should be greater than
+or equal to 1", name its grammar); a type not here keeps pydantic's message."""
+
+
 def _describe(error: ValidationError) -> str:
     """Every problem on the first line (callers may show only that), the sources on the next."""
     problems = []
@@ -397,9 +418,9 @@ def _describe(error: ValidationError) -> str:
         elif problem["type"] == "value_error":  # this module's own words, whole
             problems.append(f"{where} {problem['ctx']['error']}")
         else:
-            problems.append(
-                f"{where}: {problem['msg']} (got {_shown(where, problem.get('input'))})"
-            )
+            words = _WORDS.get(problem["type"])
+            said = words.format(**problem.get("ctx", {})) if words else f": {problem['msg']}"
+            problems.append(f"{where}{said} (got {_shown(where, problem.get('input'))})")
     return (
         "; ".join(problems)
         + f"\n(settings come from {locations.config_file()}, PELICAN_* environment variables"
