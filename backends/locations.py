@@ -106,6 +106,20 @@ def bandwidth_cache_file() -> Path:
     return cache_dir() / "memory-bandwidth.json"
 
 
+def cannot_make(path: Path) -> str | None:
+    """Why the folder ``path`` could not be made or written into, or None: the nearest
+    part of it that exists is a file (``PELICAN_HOME`` naming a file), or a folder
+    this user cannot write. Nothing is created."""
+    for part in (path, *path.parents):
+        if part.exists():
+            if not part.is_dir():
+                return f"{part} is a file, not a folder"
+            if not os.access(part, os.W_OK | os.X_OK):
+                return f"{part} is not writable"
+            return None
+    return None
+
+
 def ensure(path: Path) -> Path:
     """Create ``path`` (a directory) if needed and return it."""
     path.mkdir(parents=True, exist_ok=True)

@@ -90,6 +90,37 @@ def test_doctor_fails_on_a_broken_gguf(tmp_path: Path) -> None:
     assert "not a GGUF file" in done.stdout
 
 
+def test_a_home_that_is_a_file_is_said_before_anything_is_lost(tmp_path: Path) -> None:
+    """PELICAN_HOME naming a file: doctor said nothing of it, sessions list said "the
+    store will be …/data/sessions.sqlite3" (it never could be), and the app said so
+    only after a comparison it could not save."""
+    home = tmp_path / "a-file"
+    home.write_text("not a folder")
+    doctor = _run("doctor", env={"PELICAN_HOME": str(home)})
+    assert f"!! data dir         {home}/data: {home} is a file, not a folder" in doctor.stdout
+    assert doctor.stdout.rstrip().endswith("but see !! above"), doctor.stdout
+    listed = _run("sessions", "list", env={"PELICAN_HOME": str(home)})
+    assert listed.returncode == 0, listed.stderr
+    assert f"(the store cannot be made at {home}/data/sessions.sqlite3: {home} is a file" in (
+        listed.stdout
+    )
+
+
+async def test_the_app_says_at_once_when_sessions_cannot_be_saved(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from _app_support import make_app
+
+    home = tmp_path / "a-file"
+    home.write_text("not a folder")
+    monkeypatch.setenv("PELICAN_HOME", str(home))
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        said = [notice.message for notice in app.notices]
+    assert f"Sessions cannot be saved: {home} is a file, not a folder (see PELICAN_HOME)." in said
+
+
 def test_doctor_marks_what_it_cannot_vouch_for() -> None:
     """It said "ok memory fit  Too big: needs 215 GiB" and "ok llama-server /bin/false,
     version unknown", and named no ANTHROPIC_BASE_URL."""
@@ -162,7 +193,7 @@ def test_flags_are_read_or_refused_never_dropped(argv: list[str], said: str) -> 
 @pytest.mark.parametrize(
     ("toml", "said"),
     [
-        ("[local]\ncontext = 'lots'\n", "local.context: "),
+        ("[local]\ncontext = 'lots'\n", "local.context is not a whole number (got 'lots')"),
         ("[local]\ncontxt = 4096\n", "local.contxt: unknown setting"),
     ],
     ids=["bad value", "unknown name"],

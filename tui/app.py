@@ -304,6 +304,9 @@ class PelicanApp(Voting):
             )
         if self.settings.ui.keymap:
             self.set_keymap(self.settings.ui.keymap)
+        if unsaved := locations.cannot_make(locations.data_dir()):  # before a run, not after
+            self.notify(f"Sessions cannot be saved: {unsaved} (see PELICAN_HOME).",
+                        title="Session store", severity="error", timeout=20)  # fmt: skip
         self.history = list(self._state().get("history", []))[-PROMPT_HISTORY:]
         self.query_one("#left", ModelPane).add_class("-active")
         self._on_resize_layout()

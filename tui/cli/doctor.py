@@ -18,6 +18,8 @@ from pelican_tui.backends.settings import Settings
 from pelican_tui.backends.text import plural, printable
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from pelican_tui.backends.events import Failed
     from pelican_tui.backends.llama.gguf_info import GGUFInfo
     from pelican_tui.backends.llama.local_model import LocalPlan
@@ -27,6 +29,14 @@ if TYPE_CHECKING:
 
 MODELS_SHOWN = 8
 """The models of a server's list named on doctor's line (a server may list thousands)."""
+
+
+def _folder_line(label: str, folder: Path) -> bool:
+    """The line of a folder pelican-tui writes into; whether it cannot be (``!!``: the
+    sessions, or the builds and downloads, would fail)."""
+    problem = locations.cannot_make(folder)
+    _line(label, f"{folder}: {problem}" if problem else str(folder), False if problem else None)
+    return problem is not None
 
 
 def _line(label: str, value: str, ok: bool | None = None) -> None:
@@ -256,9 +266,9 @@ def run_doctor(settings: Settings) -> int:
         _line("", f"hint: {status.hint}")
     config = locations.config_file()
     _line("config file", f"{config}{'' if config.exists() else ' (not created; defaults)'}")
-    _line("data dir", str(locations.data_dir()))
+    warned |= _folder_line("data dir", locations.data_dir())
     _line("sessions", str(locations.sessions_db()))
-    _line("cache dir", str(locations.cache_dir()))
+    warned |= _folder_line("cache dir", locations.cache_dir())
     print()
     if not local_ok:
         print("local side cannot run (see !! above)")

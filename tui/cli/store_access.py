@@ -10,6 +10,7 @@ also says what went wrong) and offer and check a ``--prompt`` the same way
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from pelican_tui.backends import locations
 from pelican_tui.backends.secrets import scrub_text
@@ -55,6 +56,15 @@ def with_store(
             return console.fail(str(error))
 
 
+def future_store(path: Path) -> str:
+    """Where the store will be made, for a command that found none yet; or why it
+    cannot be (``PELICAN_HOME`` naming a file)."""
+    problem = locations.cannot_make(path.parent)
+    if problem:
+        return f"the store cannot be made at {path}: {problem}"
+    return f"the store will be {path}"
+
+
 def quoted_prompt(prompt: str, width: int = 60) -> str:
     """A prompt for a one-line message: secrets scrubbed, white space folded,
     shortened to ``width`` characters, quoted."""
@@ -77,6 +87,7 @@ def unknown_prompt(store: SessionStore, prompt: str | None) -> str | None:
 
 __all__ = [
     "add_prompt_option",
+    "future_store",
     "open_store",
     "quoted_prompt",
     "unknown_prompt",
