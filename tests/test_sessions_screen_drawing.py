@@ -131,3 +131,23 @@ async def test_the_cursor_row_and_the_even_rows_are_drawn_in_their_styles(
         assert moved[0] == header
 
     await run_host(lambda: SessionsScreen(db), body, size=(120, 30))
+
+
+async def test_the_models_take_the_room_the_prompts_leave(tmp_path: Path) -> None:
+    """At 160 columns the models were cut ("SmolLM2-135M-Instruct.… vs …") beside a
+    prompt column twice as wide as the longest prompt."""
+    db = tmp_path / "sessions.sqlite3"
+    with SessionStore.open(db) as store:
+        session = store.create_session("A pelican riding a bicycle")
+        for slot in ("left", "right"):
+            run = store.start_run(session.id, slot, "local", "SmolLM2-135M-Instruct.Q4_1.gguf")
+            store.finish_run(run, svg="<svg/>")
+
+    async def body(pilot: Pilot[Any], app: Host) -> None:
+        screen = await loaded_sessions(pilot, app)
+        table = screen.query_one(SessionList)
+        [_date, prompt, models, _verdict] = (str(cell) for cell in table.get_row_at(0))
+        assert prompt == "A pelican riding a bicycle"
+        assert models == "SmolLM2-135M-Instruct.Q4_1 vs SmolLM2-135M-Instruct.Q4_1"
+
+    await run_host(lambda: SessionsScreen(db), body, size=(160, 48))

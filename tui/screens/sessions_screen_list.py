@@ -56,6 +56,10 @@ class _Look(NamedTuple):
     verdict: Style
 
 
+_UNCUT = 10_000
+"""A width no cell reaches: the cells as they read whole."""
+
+
 class SessionList(ScrollView, can_focus=True):
     """Sessions, newest first, a line each under a header line that stays put.
 
@@ -120,6 +124,8 @@ class SessionList(ScrollView, can_focus=True):
         self._drawn: dict[int, tuple[tuple[int, int], Cells]] = {}
         """Cells of the rows drawn so far, by session id, with the prompt and models
         widths they were cut to."""
+        self._wanted = (0, 0)
+        """The widest prompt and models cells of the rows, uncut."""
 
     # ----------------------------------------------------------------- rows
 
@@ -131,6 +137,7 @@ class SessionList(ScrollView, can_focus=True):
         """Show ``sessions`` (replacing any rows) with the cursor on row ``cursor``."""
         self.sessions = list(sessions)
         self._drawn.clear()
+        self._measure()
         self._resized()
         self.set_reactive(SessionList.cursor_row, -1)
         self.move_cursor(cursor)
@@ -138,6 +145,7 @@ class SessionList(ScrollView, can_focus=True):
     def add_rows(self, sessions: Sequence[SessionSummary]) -> None:
         """Append rows below the last (the next page)."""
         self.sessions.extend(sessions)
+        self._measure()
         self._resized()
         self.refresh()
 
@@ -145,6 +153,7 @@ class SessionList(ScrollView, can_focus=True):
         """Remove the row at ``row``; the cursor stays on the row below (or the last)."""
         gone = self.sessions.pop(row)
         self._drawn.pop(gone.id, None)
+        self._measure()
         self._resized()
         self.set_reactive(SessionList.cursor_row, -1)
         self.move_cursor(min(row, len(self.sessions) - 1))
@@ -197,6 +206,14 @@ class SessionList(ScrollView, can_focus=True):
         # height alone (the detail below coming) keeps every row's cells.
         self._resized()
 
+    def _measure(self) -> None:
+        """What the rows' prompt and models cells need (after the rows changed)."""
+        uncut = [self._cells(session, _UNCUT, _UNCUT) for session in self.sessions]
+        self._wanted = (
+            max((len(cells[1]) for cells in uncut), default=0),
+            max((len(cells[2]) for cells in uncut), default=0),
+        )
+
     def _resized(self) -> None:
         self.virtual_size = Size(self.scrollable_content_region.width, len(self.sessions) + 1)
 
@@ -213,10 +230,17 @@ class SessionList(ScrollView, can_focus=True):
             self.scroll_to(y=row - visible + 1, animate=False, immediate=True)
 
     def _widths(self) -> tuple[int, int]:
-        """Prompt and models column widths for the current width."""
+        """Prompt and models column widths for the current width: three fifths for the
+        prompt, unless the rows' prompts need less and their models more (models were
+        cut at 160 columns beside a half-empty prompt column), or the other way round."""
         width = max(self.scrollable_content_region.width, 40)
         free = width - self._date_w - self._verdict_w - 4 * 2 * PAD
         prompt = max(16, free * 3 // 5)
+        wanted_prompt, wanted_models = self._wanted
+        if wanted_prompt < prompt:
+            prompt = max(16, wanted_prompt, free - wanted_models)
+        elif wanted_models < free - prompt:
+            prompt = max(16, free - max(12, wanted_models))
         return prompt, max(12, free - prompt)
 
     def _row_cells(self, row: int, widths: tuple[int, int] | None = None) -> Cells:
