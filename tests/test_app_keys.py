@@ -584,3 +584,24 @@ async def test_run_keys_during_a_comparison_say_that_it_starts_over() -> None:
             run.status for s in store.list_sessions() for run in store.get_session(s.id).runs
         ]
     assert sorted(statuses).count("finished") == 2 and "cancelled" in statuses, statuses
+
+
+async def test_settings_applied_after_a_run_leave_no_not_started_line() -> None:
+    """S, a model file, ctrl+s after a finished run: the server started again and the
+    status bar said ready, but the finished pane kept "llama-server not started —
+    press S for server settings" until the next run (only idle panes were cleared)."""
+    from _app_support import server_ready
+    from _server_support import tiny_model
+
+    app = make_app(start_server=True)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await _a_left_run(pilot)
+        left = app.pane("left")
+        await pilot.press("S")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, ServerSettingsScreen), 5)
+        app.screen.query_one("#settings-model", Input).value = str(tiny_model())
+        await pilot.press("ctrl+s")
+        assert await wait_for(pilot, lambda: not isinstance(app.screen, ServerSettingsScreen), 5)
+        await server_ready(pilot)
+        assert await wait_for(pilot, lambda: left.problem == "", 10), left.problem
+        assert left.state == "finished"

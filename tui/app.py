@@ -74,6 +74,8 @@ WARM_UP_MODULES = (
 """Imported in the background after the first frame (see :meth:`PelicanApp.warm_up`)."""
 
 
+_UNAVAILABLE_HINT = " — press S for server settings, b to switch"
+"""The end of a pane's line saying its side cannot run now (:meth:`PelicanApp._problem_line`)."""
 _ON_ITS_WAY = frozenset(
     {ServerState.STARTING, ServerState.DOWNLOADING, ServerState.LOADING, ServerState.READY}
 )
@@ -457,7 +459,7 @@ class PelicanApp(Voting):
 
     def _problem_line(self, choice: PaneChoice) -> str | None:
         problem = self.engine.unavailable(choice)
-        return f"{problem} — press S for server settings, b to switch" if problem else None
+        return f"{problem}{_UNAVAILABLE_HINT}" if problem else None
 
     def _describe_panes(self) -> None:
         for slot in SLOTS:
@@ -611,9 +613,13 @@ class PelicanApp(Voting):
             self.warm_up()
         if status.state in _ON_ITS_WAY:  # "not started" no longer holds; the status bar says more
             for slot in SLOTS:
-                side = self._side(slot)
-                if side is not None and side.server is not None and self.pane(slot).state == "idle":
-                    self.pane(slot).show_problem(None)
+                side, pane = self._side(slot), self.pane(slot)
+                if side is None or side.server is None:
+                    continue
+                # An idle pane's line, or the "unavailable" line put over a finished run's
+                # (it stayed there after S applied new settings and the server started).
+                if pane.state == "idle" or pane.problem.endswith(_UNAVAILABLE_HINT):
+                    pane.show_problem(None)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         say_if_failed(self, event)

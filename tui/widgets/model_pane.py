@@ -270,6 +270,11 @@ class ModelPane(Vertical, KeptLines):
         elif warning:
             self.show_problem(f"⚠ {warning}")
 
+    @property
+    def problem(self) -> str:
+        """The problem line shown now ("" for none)."""
+        return self._problem_text
+
     def show_problem(self, message: str | None) -> None:
         if (message or "") == self._problem_text:
             return  # Static.update lays the screen out again, even for the same text
