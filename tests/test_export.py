@@ -410,7 +410,7 @@ def test_the_session_page_says_how_a_run_ended_as_the_evidence_page_does(
     unfinished = dataclasses.replace(run, status=status, svg=None, png=None)  # type: ignore[arg-type]
     page = render_html(dataclasses.replace(session, runs=(unfinished,)), {run.id: RunFiles()}, {})
     why = no_picture_reason(unfinished)
-    assert why.endswith(f"({words})")
+    assert why.startswith(words)
     assert f"<p>{escape(sentence(why))}</p>" in page
 
 
@@ -620,6 +620,19 @@ def test_a_failed_run_without_a_picture_says_both(tmp_path: Path) -> None:
     assert "| Picture | none: the run failed: overloaded (529); the answer is empty |" in card
 
 
+def test_a_run_cut_before_its_answer_was_read_says_so_not_that_it_had_no_svg() -> None:
+    """A run cancelled mid-SVG was "there is no SVG in the answer (the run was
+    cancelled)" in the run card and the pages; its answer was never read."""
+    from pelican_tui.backends.export.facts import no_picture_reason
+
+    with SessionStore.open() as store:
+        s = store.create_session("p")
+        run = store.start_run(s.id, "left", "local", "m.gguf", {}, {}, HOST)
+        store.finish_run(run, status="cancelled", answer="```svg\n<svg viewBox='0 0 9 9'>")
+        cut = store.get_run(run)
+    assert no_picture_reason(cut) == "the run was cancelled before a picture"
+
+
 NO_XMLNS_SVG = '<svg viewBox="0 0 10 10"><rect width="5" height="5" fill="red"/></svg>'
 """Drawn by cairosvg, but a browser shows a broken-image icon for it in an <img>."""
 BROKEN_XML_SVG = '<svg xmlns="http://www.w3.org/2000/svg"><text>a & b</text></svg>'
@@ -795,6 +808,8 @@ def test_cli_export_show_and_delete(session: Session, tmp_path: Path) -> None:
 
     code, out, _ = _run(["show", str(session.id)])
     assert code == 0 and LOCAL_INFO["sha256"] in out
+    # It said "Picture | none: …" of every run: shown, the card has no files to name.
+    assert "| Picture | stored with the run |" in out, out
 
     code, out, err = _run(["delete", str(session.id)])
     assert code == 2 and "without --yes" in err

@@ -185,6 +185,14 @@ UNFINISHED_WORDS = {
 """A run that did not finish, by its stored status, in words (every export page)."""
 
 
+_CUT_BEFORE_A_PICTURE = {
+    "cancelled": "the run was cancelled before a picture",
+    "interrupted": "the run was interrupted before a picture",
+    "running": "the run was still going, with no picture yet",
+}
+"""An unfinished run whose answer was never read for an SVG (not: "there is none")."""
+
+
 def no_picture_reason(run: Run) -> str:
     """Why ``run`` has no picture, in words a person reads: the one wording of every
     view (the gallery, a vote, the run card, the pages and the export's notes)."""
@@ -194,6 +202,8 @@ def no_picture_reason(run: Run) -> str:
         why = scrub_text(run.failure_reason) if run.failure_reason else "no reason recorded"
         return f"the run failed: {why}" + (f"; {note}" if note else "")
     if run.svg is None:
+        if note is None and run.status in _CUT_BEFORE_A_PICTURE:  # its answer was never read
+            return _CUT_BEFORE_A_PICTURE[run.status]
         return (note or "there is no SVG in the answer") + _unfinished(run)
     if note:  # the run's own words: cut at the token limit, not valid XML, could not render
         return note + _unfinished(run)

@@ -167,10 +167,15 @@ def _headless_command(session: Session) -> _Rerun:
     return _Rerun(shlex.join(parts), complete, tuple(notes))
 
 
-def _picture_rows(run: Run, files: RunFiles) -> list[tuple[str, str]]:
-    """Which picture files the run has, and in words why one is missing."""
+def _picture_rows(run: Run, files: RunFiles | None) -> list[tuple[str, str]]:
+    """Which picture files the run has, and in words why one is missing; with no
+    ``files`` (the card shown, not exported: ``sessions show``), what the store holds."""
     facts = picture_facts_text(run.picture_facts)
     shown = [("Picture facts", facts)] if facts else []
+    if files is None:  # it said "none: found 1 SVG" of a run with a stored picture
+        picture = "stored with the run" if run.png else f"none: {no_picture_reason(run)}"
+        note = [("SVG note", run.svg_note)] if run.png and run.svg_note else []
+        return [("Picture", picture), *shown, *note]
     if files.svg is None and not files.svg_withheld:
         return [("Picture", f"none: {no_picture_reason(run)}"), *shown]
     rows = [("SVG file", files.svg or "left out: the prompt set is private"), *shown]
@@ -187,7 +192,7 @@ def _picture_rows(run: Run, files: RunFiles) -> list[tuple[str, str]]:
 
 
 def _run_section(
-    run: Run, base: str, files: RunFiles, host_per_run: bool, private: bool
+    run: Run, base: str, files: RunFiles | None, host_per_run: bool, private: bool
 ) -> list[str]:
     lines = [f"## {_md(base.title())}: {_md(run.backend)} — {_md(run.model_id)}", ""]
     warning = thinking_switch_warning(run.settings)
@@ -222,8 +227,11 @@ def _run_section(
     return lines
 
 
-def render_run_card(session: Session, files: Mapping[int, RunFiles]) -> str:
+def render_run_card(session: Session, files: Mapping[int, RunFiles] | None) -> str:
     """The Markdown run card: what ran, how, how fast, on what, and what came out.
+
+    ``files``: the picture files an export wrote for each run; None for a card shown
+    rather than exported (``sessions show``), which says what the store holds.
 
     Secrets are scrubbed (:func:`~.sessions.scrub_session`); a private set's
     texts are left out (:func:`~.private.withhold_private`)."""
@@ -250,7 +258,7 @@ def render_run_card(session: Session, files: Mapping[int, RunFiles]) -> str:
         if run.host and run.host not in hosts:
             hosts.append(run.host)
     for run in session.runs:
-        files_of_run = files.get(run.id, RunFiles())
+        files_of_run = files.get(run.id, RunFiles()) if files is not None else None
         lines += _run_section(run, names[run.id], files_of_run, len(hosts) > 1, session.private)
     if len(hosts) == 1:
         lines += ["## Host", "", *_md_table(labelled_rows(hosts[0], HOST_LABELS))]

@@ -112,7 +112,7 @@ def _sessions(args: argparse.Namespace, console: Console, renderer: Renderer | N
             if args.action == "show":
                 session = store.get_session(args.id)
                 # A file's text, for a terminal: no escape sequence from a prompt acts on it.
-                print(printable(render_run_card(session, {})), file=console.out)
+                print(printable(render_run_card(session, None)), file=console.out)
                 return Exit.OK
             if args.action == "export":
                 if renderer is not None:
