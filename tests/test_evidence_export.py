@@ -403,3 +403,24 @@ def test_a_damaged_store_is_nothing_to_export(
     err = capsys.readouterr().err
     assert code == 1 and not out.exists(), err
     assert "is damaged" in err and "left as it is" in err
+
+
+def test_a_picture_is_labelled_by_how_its_run_thought(tmp_path: Path) -> None:
+    """The page labelled a run asked to think that did not "thinking off"; the app's
+    gallery and pane say "thinking on (did not)". It is rated with the runs that did not
+    think (the key), and labelled as they say it."""
+    from pelican_tui.backends.export.evidence import gather_evidence
+    from pelican_tui.backends.ratings.configuration import configuration_of
+
+    with SessionStore.open(tmp_path / "s.sqlite3") as store:
+        session = store.create_session(PELICAN)
+        run = store.start_run(
+            session.id, "left", "local", "SmolLM2.gguf", {"file": "SmolLM2.gguf"},
+            {"thinking": True, "thinking_ran": False},
+        )  # fmt: skip
+        store.finish_run(run, answer="no svg")
+        [prompt] = gather_evidence(store).prompts
+        stored = store.get_run(run)
+    [picture] = prompt.pictures
+    assert picture.configuration.label.endswith(" · thinking on (did not)")
+    assert picture.configuration.key == configuration_of(stored).key

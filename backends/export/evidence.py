@@ -29,7 +29,11 @@ from datetime import UTC, datetime
 
 from pelican_tui.backends.export.facts import no_picture_reason
 from pelican_tui.backends.export.pictures import STORED_PNG_SIZE, Renderer
-from pelican_tui.backends.ratings.configuration import Configuration, configuration_of
+from pelican_tui.backends.ratings.configuration import (
+    Configuration,
+    configuration_of,
+    run_label,
+)
 from pelican_tui.backends.ratings.export import VoteRecord, vote_records
 from pelican_tui.backends.ratings.leaderboard import (
     DEFAULT_MIN_VOTES,
@@ -53,7 +57,8 @@ class Picture:
     session_id: int
     slot: Slot
     configuration: Configuration
-    """Its label passed the secret policy."""
+    """Its label passed the secret policy, and says its thinking as the run went where
+    that was not as asked ("thinking on (did not)": :func:`~.configuration.run_label`)."""
     status: RunStatus
     facts: dict[str, object]
     """The run's measured picture facts ({} for a run stored before them)."""
@@ -214,7 +219,8 @@ def _picture(run: Run, renderer: Renderer | None, notes: list[str]) -> Picture:
         run_id=run.id,
         session_id=run.session_id,
         slot=run.slot,
-        configuration=Configuration(config.key, scrub_text(config.label)),
+        # Labelled as the run went, as the app's gallery and panes say it.
+        configuration=Configuration(config.key, scrub_text(run_label(run))),
         status=run.status,
         facts=dict(run.picture_facts),
         png=png,
