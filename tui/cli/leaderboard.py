@@ -49,7 +49,6 @@ from pelican_tui.cli.args import (
 )
 from pelican_tui.cli.store_access import (
     add_prompt_option,
-    future_store,
     quoted_prompt,
     unknown_prompt,
     with_store,
@@ -114,7 +113,7 @@ def leaderboard_command(args: argparse.Namespace, console: Console) -> int:
             quoted = quoted_prompt(args.prompt)
             return console.fail(f"no session has the prompt {quoted} (none yet)")
         empty = replace(rate_votes([], {}, min_votes=args.min_votes), judge=args.judge)
-        return _finish(empty, [], False, args, console, note=future_store(missing.path))
+        return _finish(empty, [], False, args, console, note=f"the store will be {missing.path}")
 
     def rate(store: SessionStore) -> int:
         if unknown := unknown_prompt(store, args.prompt):

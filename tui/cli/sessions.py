@@ -36,7 +36,7 @@ from pelican_tui.cli.args import (
     run_parsed,
     whole_number,
 )
-from pelican_tui.cli.store_access import future_store, with_store
+from pelican_tui.cli.store_access import with_store
 
 PROG = "pelican-tui sessions"
 
@@ -101,7 +101,7 @@ def _sessions(args: argparse.Namespace, console: Console, renderer: Renderer | N
 
     def no_store(missing: SessionStoreMissing) -> int:
         if args.action == "list":
-            print(f"No saved sessions yet ({future_store(missing.path)}).", file=console.out)
+            print(f"No saved sessions yet (the store will be {missing.path}).", file=console.out)
             return Exit.OK
         return console.fail(f"no session with id {args.id} (no sessions yet)")
 

@@ -10,7 +10,6 @@ also says what went wrong) and offer and check a ``--prompt`` the same way
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 from pelican_tui.backends import locations
 from pelican_tui.backends.secrets import scrub_text
@@ -42,10 +41,13 @@ def with_store(
     """``work(store)`` on the session store (:func:`open_store`), closed afterwards;
     returns its exit status. With no store yet, ``missing(error)`` says what that
     means for the command instead. The store unusable, on opening or while ``work``
-    reads it (:class:`~.records.SessionStoreError`): ``PROG: why`` and exit status 1."""
+    reads it (:class:`~.records.SessionStoreError`), or one that can never be made
+    where it would be (``PELICAN_HOME`` naming a file): ``PROG: why`` and exit status 1."""
     try:
         store = open_store(console)
     except SessionStoreMissing as error:
+        if problem := locations.cannot_make(error.path.parent):
+            return console.fail(f"the session store cannot be made at {error.path}: {problem}")
         return missing(error)
     except SessionStoreError as error:
         return console.fail(str(error))
@@ -54,15 +56,6 @@ def with_store(
             return work(store)
         except SessionStoreError as error:
             return console.fail(str(error))
-
-
-def future_store(path: Path) -> str:
-    """Where the store will be made, for a command that found none yet; or why it
-    cannot be (``PELICAN_HOME`` naming a file)."""
-    problem = locations.cannot_make(path.parent)
-    if problem:
-        return f"the store cannot be made at {path}: {problem}"
-    return f"the store will be {path}"
 
 
 def quoted_prompt(prompt: str, width: int = 60) -> str:
@@ -87,7 +80,6 @@ def unknown_prompt(store: SessionStore, prompt: str | None) -> str | None:
 
 __all__ = [
     "add_prompt_option",
-    "future_store",
     "open_store",
     "quoted_prompt",
     "unknown_prompt",
