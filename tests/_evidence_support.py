@@ -95,6 +95,18 @@ def add_run(
     return run
 
 
+def add_unthought_run(store: SessionStore, prompt: str) -> int:
+    """A session of ``prompt`` with one finished local run that was asked to think and
+    did not (no picture); returns the run's id."""
+    session = store.create_session(prompt)
+    run = store.start_run(
+        session.id, "left", "local", "SmolLM2.gguf", {"file": "SmolLM2.gguf"},
+        {"thinking": True, "thinking_ran": False},
+    )  # fmt: skip
+    store.finish_run(run, answer="no svg")
+    return run
+
+
 def add_comparison(
     store: SessionStore, left: Drawn, right: Drawn, prompt: str = PROMPT
 ) -> tuple[int, int]:

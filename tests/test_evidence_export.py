@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _evidence_support import Drawn, draw
+from _evidence_support import Drawn, add_unthought_run, draw
 from PIL import Image
 
 from pelican_tui.backends.export.evidence import THUMBNAIL_SIDE, gather_evidence
@@ -413,12 +413,7 @@ def test_a_picture_is_labelled_by_how_its_run_thought(tmp_path: Path) -> None:
     from pelican_tui.backends.ratings.configuration import configuration_of
 
     with SessionStore.open(tmp_path / "s.sqlite3") as store:
-        session = store.create_session(PELICAN)
-        run = store.start_run(
-            session.id, "left", "local", "SmolLM2.gguf", {"file": "SmolLM2.gguf"},
-            {"thinking": True, "thinking_ran": False},
-        )  # fmt: skip
-        store.finish_run(run, answer="no svg")
+        run = add_unthought_run(store, PELICAN)
         [prompt] = gather_evidence(store).prompts
         stored = store.get_run(run)
     [picture] = prompt.pictures

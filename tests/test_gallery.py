@@ -20,6 +20,7 @@ from _evidence_support import (
     Drawn,
     add_comparison,
     add_run,
+    add_unthought_run,
     pictures,
     screen_text,
 )
@@ -95,12 +96,7 @@ def test_a_run_that_did_not_think_as_asked_is_titled_as_its_pane_said() -> None:
     from pelican_tui.screens.gallery_screen import gallery_items
 
     with SessionStore.open(locations.sessions_db()) as store:
-        session = store.create_session(PROMPT)
-        run = store.start_run(
-            session.id, "left", "local", "SmolLM2.gguf", {"file": "SmolLM2.gguf"},
-            {"thinking": True, "thinking_ran": False},
-        )  # fmt: skip
-        store.finish_run(run, answer="no svg")
+        add_unthought_run(store, PROMPT)
         [item] = gallery_items(store.runs_for_prompt(PROMPT))
     assert item.label.endswith(" · thinking on (did not)"), item.label
 
