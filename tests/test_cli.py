@@ -99,11 +99,11 @@ def test_a_home_that_is_a_file_is_said_before_anything_is_lost(tmp_path: Path) -
     doctor = _run("doctor", env={"PELICAN_HOME": str(home)})
     assert f"!! data dir         {home}/data: {home} is a file, not a folder" in doctor.stdout
     assert doctor.stdout.rstrip().endswith("but see !! above"), doctor.stdout
-    for command in (["sessions", "list"], ["sessions", "show", "1"], ["leaderboard"]):
-        done = _run(*command, env={"PELICAN_HOME": str(home)})
-        assert done.returncode == 1, (command, done.stdout, done.stderr)
+    for argv in (["sessions", "list"], ["sessions", "show", "1"], ["leaderboard"]):
+        done = _run(*argv, env={"PELICAN_HOME": str(home)})
+        assert done.returncode == 1, (argv, done.stdout, done.stderr)
         cannot = f"the session store cannot be made at {home}/data/sessions.sqlite3: {home} is"
-        assert cannot in done.stderr, (command, done.stderr)
+        assert cannot in done.stderr, (argv, done.stderr)
 
 
 async def test_the_app_says_at_once_when_sessions_cannot_be_saved(
