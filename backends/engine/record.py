@@ -9,6 +9,7 @@ from dataclasses import asdict, fields
 from typing import Any, Literal
 
 from pelican_tui.backends import events
+from pelican_tui.backends.store.records import recorded_number
 
 RunOutcome = Literal["running", "finished", "failed", "cancelled"]
 
@@ -20,8 +21,8 @@ def silence_warning(timings: dict[str, Any]) -> str | None:
     """A run's silence mid-answer in a sentence, or None: a server suspended or stuck,
     a network stall. Its tokens per second count that time (the server's clock, or
     ours, ran on), so a person should not read it as the model's speed."""
-    silent = timings.get(SILENT_KEY)
-    if not isinstance(silent, int | float) or isinstance(silent, bool) or silent <= 0:
+    silent = recorded_number(timings.get(SILENT_KEY))
+    if silent is None or silent <= 0:
         return None
     return f"the stream was silent for {silent:.0f} s mid-answer; its tok/s counts that time"
 

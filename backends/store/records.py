@@ -60,21 +60,25 @@ def stored_time(text: str) -> datetime:
         raise SessionStoreDamaged(text, "a time") from None
 
 
+def recorded_number(value: Any) -> float | None:
+    """A number from a run's record (its timings or usage), or None for anything else
+    (missing, text, a bool: JSON from an older or newer pelican-tui)."""
+    is_number = isinstance(value, int | float) and not isinstance(value, bool)
+    return float(value) if is_number else None
+
+
 def recorded_numbers(
     timings: Mapping[str, Any], usage: Mapping[str, Any]
 ) -> tuple[int | None, float | None, float | None]:
     """A recorded run's tokens written (the server's count, else the API's), tokens/s
     and seconds to the first token, each None where the record does not say."""
-
-    def number(value: Any) -> float | None:
-        is_number = isinstance(value, int | float) and not isinstance(value, bool)
-        return float(value) if is_number else None
-
-    tokens = number(timings.get("generated_tokens")) or number(usage.get("output_tokens"))
+    tokens = recorded_number(timings.get("generated_tokens")) or recorded_number(
+        usage.get("output_tokens")
+    )
     return (
         None if tokens is None else int(tokens),
-        number(timings.get("generation_tokens_per_s")),
-        number(timings.get("time_to_first_token_s")),
+        recorded_number(timings.get("generation_tokens_per_s")),
+        recorded_number(timings.get("time_to_first_token_s")),
     )
 
 
