@@ -24,7 +24,7 @@ FILE_MODE = 0o644
 (a temporary file is made readable by its owner alone)."""
 
 
-def replace_file(target: Path, data: bytes | str, *, mode: int = FILE_MODE) -> None:
+def replace_file(target: Path, data: bytes | str) -> None:
     """Replace ``target`` with ``data`` (text is written as UTF-8) atomically.
 
     The folder must exist. Raises OSError; the temporary file is removed then."""
@@ -34,7 +34,7 @@ def replace_file(target: Path, data: bytes | str, *, mode: int = FILE_MODE) -> N
     tmp = Path(name)
     try:
         write_synced(tmp, payload)
-        tmp.chmod(mode)
+        tmp.chmod(FILE_MODE)
         tmp.replace(target)
     except BaseException:
         with contextlib.suppress(OSError):
