@@ -28,7 +28,7 @@ from pelican_tui.backends.store.sessions import SessionStore
 from pelican_tui.screens.confirm_screen import ConfirmScreen
 from pelican_tui.screens.help_screen import HelpScreen
 from pelican_tui.screens.log_screen import LogScreen
-from pelican_tui.screens.picture_screen import PictureScreen
+from pelican_tui.screens.picture_screen import Picture, PictureScreen
 from pelican_tui.screens.server_settings_screen import ServerSettingsScreen
 from pelican_tui.screens.sessions_screen import SessionAction, SessionsScreen
 from pelican_tui.screens.sessions_screen_list import SessionList
@@ -544,7 +544,7 @@ async def test_picture_view_placeholder_picture_and_bad_bytes() -> None:
 
 async def test_picture_screen_keys() -> None:
     png = pelican_png()
-    pictures = [("left model", png, "12.0 tok/s"), ("right model", None, "failed")]
+    pictures = [Picture("left model", png, "12.0 tok/s"), Picture("right model", None, "failed")]
 
     async def body(pilot: Pilot[Any], app: Host) -> None:
         screen = app.screen
@@ -581,4 +581,5 @@ async def test_picture_screen_one_picture_ignores_second_keys() -> None:
         assert screen.shown is None
         assert screen.query_one("#picture-panel-0").display
 
-    await run_host(lambda: PictureScreen([("only", pelican_png(), "")]), body, size=(160, 48))
+    only = [Picture("only", pelican_png(), "")]
+    await run_host(lambda: PictureScreen(only), body, size=(160, 48))

@@ -43,7 +43,7 @@ class PictureScreen(Screen[None]):
     other, whichever draws them larger in the current terminal.
 
     Args:
-        pictures: One :class:`Picture` (or its fields as a tuple) per picture (one or two).
+        pictures: One :class:`Picture` per picture (one or two).
         show: The index of the picture to show alone at first; None: all of them.
         mode: The picture mode for :class:`PictureView` ("auto", "tgp", ...).
     """
@@ -59,14 +59,14 @@ class PictureScreen(Screen[None]):
 
     def __init__(
         self,
-        pictures: Sequence[Picture | tuple[str, bytes | None, str]],
+        pictures: Sequence[Picture],
         show: int | None = None,
         mode: str = "auto",
     ) -> None:
         super().__init__()
         if not pictures:
             raise ValueError("PictureScreen needs at least one picture")
-        self.pictures = [Picture(*picture) for picture in pictures]
+        self.pictures = list(pictures)
         self.mode = mode
         self.shown: int | None = show if show is None or 0 <= show < len(pictures) else None
         """Index of the picture shown alone, or None when all are shown."""
