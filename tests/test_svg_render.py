@@ -188,6 +188,20 @@ def test_truncated_answer_renders_once_closed_up(renderer: SvgRenderer) -> None:
             '<svg xmlns="http://www.w3.org/2000/svg">\n<rect width="1" width="2"/></svg>',
             "not valid XML: an attribute given twice in one tag (line 2,",
         ),
+        # cairosvg said "could not convert string to float: 'x'" and "tuple index out
+        # of range" / "string index out of range".
+        (
+            '<svg xmlns="http://www.w3.org/2000/svg"><rect width="5" opacity="x"/></svg>',
+            "the SVG has a number that cannot be read: 'x'",
+        ),
+        (
+            '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10"><rect width="5"/></svg>',
+            "the SVG has a list of numbers that stops short (a viewBox or a path command)",
+        ),
+        (
+            '<svg xmlns="http://www.w3.org/2000/svg"><path d="M1 1 A 5 5 0 1"/></svg>',
+            "the SVG has a list of numbers that stops short (a viewBox or a path command)",
+        ),
     ],
 )
 def test_why_an_svg_is_not_drawn_is_said_in_words(

@@ -81,6 +81,8 @@ _LINK_ELEMENTS = frozenset({"use", "image", "feimage", "tref"})
 _IMPORT_RULE = re.compile(r"@import[^;]*;?", re.IGNORECASE)
 _EMPTY_SVG = b'<svg xmlns="http://www.w3.org/2000/svg" width="1" height="1"/>'
 _FRAME = struct.Struct("!I")
+_UNREADABLE_NUMBER = re.compile(r"could not convert string to float: (.*)", re.DOTALL)
+"""What cairosvg's float() says of a value like width="5%" or opacity="x"."""
 _WARM_UP = (
     b'<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8"><text y="8">Pe</text></svg>'
 )
@@ -418,6 +420,12 @@ def describe_failure(exc: BaseException, memory_limit: int) -> str:
         return "the SVG refers to itself (endless <use>, pattern or gradient recursion)"
     if isinstance(exc, MemoryError) or "out of memory" in str(exc).lower():
         return f"the SVG needs more memory than allowed ({memory_limit // (1 << 20)} MB)"
+    if isinstance(exc, ValueError) and (number := _UNREADABLE_NUMBER.fullmatch(str(exc))):
+        return f"the SVG has a number that cannot be read: {_one_line(number[1], 60)}"
+    if isinstance(exc, IndexError):
+        # cairosvg indexes the numbers it split off without counting them first:
+        # "tuple index out of range" for viewBox="0 0 10", "string index ..." for an arc.
+        return "the SVG has a list of numbers that stops short (a viewBox or a path command)"
     message = _one_line(str(exc)) or type(exc).__name__
     return f"cairosvg could not draw it: {message}"
 
