@@ -820,6 +820,30 @@ def test_cli_export_show_and_delete(session: Session, tmp_path: Path) -> None:
     assert f"no session with id {session.id}" in err and "sessions list" in err
 
 
+def test_show_prints_texts_as_written_and_the_exported_card_escapes_them(
+    tmp_path: Path,
+) -> None:
+    # sessions show printed the exported file's Markdown: "no closing &lt;/svg&gt;".
+    note = "the SVG is unfinished (no closing </svg>); closed it up"
+    with SessionStore.open() as store:
+        s = store.create_session("Draw <svg> | a pelican")
+        run = store.start_run(s.id, "left", "local", "a.gguf", {"path": "C:\\m\\a.gguf"}, {}, HOST)
+        store.finish_run(run, answer="<svg>", svg="<svg></svg>", svg_note=note, png=FAKE_PNG)
+    code, out, err = _run(["show", str(s.id)])
+    assert code == 0, err
+    assert f"| SVG note | {note} |" in out
+    assert "| Model path | C:\\m\\a.gguf |" in out
+    assert "- **Title:** Draw <svg> | a pelican" in out
+    assert "&lt;" not in out and "&gt;" not in out
+
+    with SessionStore.open() as store:
+        export_session(store.get_session(s.id), tmp_path / "out", FakeRenderer())
+    card = (tmp_path / "out" / "run-card.md").read_text()
+    assert "no closing &lt;/svg&gt;" in card and "</svg>" not in card.split("## Prompt")[0]
+    assert "| Model path | C:\\\\m\\\\a.gguf |" in card
+    assert "- **Title:** Draw &lt;svg&gt; \\| a pelican" in card
+
+
 ENTITY_SVG = (
     '<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY a "aaaa">]>'
     '<svg xmlns="http://www.w3.org/2000/svg"><text>&a;</text></svg>'

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,19 +30,28 @@ from pelican_tui.backends.settings import LocalSettings
 from pelican_tui.backends.store.records import Run, Session, scrub_session
 from pelican_tui.backends.text import on_off
 
+_Inline = Callable[[str], str]
+"""How the card writes a text inside a line or table cell: :func:`_md` or :func:`_plain`."""
+
 
 def _md(text: str) -> str:
-    """Text safe inside a Markdown table cell (and free of raw HTML)."""
-    text = " ".join(text.split())
+    """Text safe inside a Markdown table cell (and free of raw HTML): the file's form."""
+    text = _plain(text)
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _md_table(rows: Iterable[tuple[str, str]]) -> list[str]:
+def _plain(text: str) -> str:
+    """Text as written, on one line (a table row stays one row): the terminal's form,
+    which no Markdown viewer or browser reads, so ``</svg>`` is not ``&lt;/svg&gt;``."""
+    return " ".join(text.split())
+
+
+def _md_table(rows: Iterable[tuple[str, str]], inline: _Inline) -> list[str]:
     rows = list(rows)
     if not rows:
         return ["(none recorded)", ""]
     lines = ["| Key | Value |", "|---|---|"]
-    lines += [f"| {_md(key)} | {_md(value)} |" for key, value in rows]
+    lines += [f"| {inline(key)} | {inline(value)} |" for key, value in rows]
     return [*lines, ""]
 
 
@@ -192,30 +201,35 @@ def _picture_rows(run: Run, files: RunFiles | None) -> list[tuple[str, str]]:
 
 
 def _run_section(
-    run: Run, base: str, files: RunFiles | None, host_per_run: bool, private: bool
+    run: Run,
+    base: str,
+    files: RunFiles | None,
+    host_per_run: bool,
+    private: bool,
+    inline: _Inline,
 ) -> list[str]:
-    lines = [f"## {_md(base.title())}: {_md(run.backend)} — {_md(run.model_id)}", ""]
+    lines = [f"## {inline(base.title())}: {inline(run.backend)} — {inline(run.model_id)}", ""]
     warning = thinking_switch_warning(run.settings)
     if warning:
-        lines += [f"> ⚠ **{_md(warning)}**", ""]
+        lines += [f"> ⚠ **{inline(warning)}**", ""]
     overview = [("Status", run.status), ("Started", _utc(run.started_at))]
     overview.append(("Finished", _utc(run.finished_at)))
     if run.failure_reason:
         overview.append(("Failure", run.failure_reason))
-    lines += _md_table([*overview, *_picture_rows(run, files)])
+    lines += _md_table([*overview, *_picture_rows(run, files)], inline)
     command = _server_command(run)
     model_info = run.model_info
     if command:  # shown as a command below rather than as a table row
         model_info = {k: v for k, v in model_info.items() if k not in SERVER_ARG_KEYS}
-    lines += ["### Model", "", *_md_table(labelled_rows(model_info, MODEL_LABELS))]
+    lines += ["### Model", "", *_md_table(labelled_rows(model_info, MODEL_LABELS), inline)]
     if command:
         lines += ["Server command:", "", *_fence(command, "sh")]
-    lines += ["### Settings", "", *_md_table(labelled_rows(run.settings, SETTINGS_LABELS))]
-    lines += ["### Timings", "", *_md_table(labelled_rows(run.timings, TIMING_LABELS))]
-    lines += ["### Usage", "", *_md_table(labelled_rows(run.usage, USAGE_LABELS))]
-    lines += ["### Peak memory", "", *_md_table(labelled_rows(run.peak_ram, MEMORY_LABELS))]
+    lines += ["### Settings", "", *_md_table(labelled_rows(run.settings, SETTINGS_LABELS), inline)]
+    lines += ["### Timings", "", *_md_table(labelled_rows(run.timings, TIMING_LABELS), inline)]
+    lines += ["### Usage", "", *_md_table(labelled_rows(run.usage, USAGE_LABELS), inline)]
+    lines += ["### Peak memory", "", *_md_table(labelled_rows(run.peak_ram, MEMORY_LABELS), inline)]
     if host_per_run:
-        lines += ["### Host", "", *_md_table(labelled_rows(run.host, HOST_LABELS))]
+        lines += ["### Host", "", *_md_table(labelled_rows(run.host, HOST_LABELS), inline)]
     if private:
         why = "Left out: the prompt set is private, and a model's words can quote the prompt."
         return [*lines, "### Thinking and answer", "", why, ""]
@@ -227,30 +241,36 @@ def _run_section(
     return lines
 
 
-def render_run_card(session: Session, files: Mapping[int, RunFiles] | None) -> str:
+def render_run_card(
+    session: Session, files: Mapping[int, RunFiles] | None, *, for_terminal: bool = False
+) -> str:
     """The Markdown run card: what ran, how, how fast, on what, and what came out.
 
     ``files``: the picture files an export wrote for each run; None for a card shown
     rather than exported (``sessions show``), which says what the store holds.
+    ``for_terminal``: the card printed rather than written to a file, its texts as
+    written; a file's are escaped for a Markdown viewer (``<`` as ``&lt;``, ``|`` as
+    ``\\|``), which would otherwise read an answer's ``</svg>`` as HTML.
 
     Secrets are scrubbed (:func:`~.sessions.scrub_session`); a private set's
     texts are left out (:func:`~.private.withhold_private`)."""
     session = withhold_private(scrub_session(session))
     names = run_basenames(session)
+    inline = _plain if for_terminal else _md
     lines = [
         f"# Pelican run card: session {session.id}",
         "",
-        f"- **Title:** {_md(session.title)}",
+        f"- **Title:** {inline(session.title)}",
         f"- **Date:** {_utc(session.created_at)}",
-        f"- **Verdict:** {_md(verdict_text(session))}",
+        f"- **Verdict:** {inline(verdict_text(session))}",
     ]
     if session.prompt_set:
         private = " (private: no prompt, answer, thinking or SVG text here)"
         lines.append(
-            f"- **Prompt set:** {_md(session.prompt_set)}{private if session.private else ''}"
+            f"- **Prompt set:** {inline(session.prompt_set)}{private if session.private else ''}"
         )
     if session.verdict_note:
-        lines.append(f"- **Verdict note:** {_md(session.verdict_note)}")
+        lines.append(f"- **Verdict note:** {inline(session.verdict_note)}")
     lines += ["", "## Prompt", "", *_fence(session.prompt)]
 
     hosts: list[dict[str, Any]] = []
@@ -259,9 +279,11 @@ def render_run_card(session: Session, files: Mapping[int, RunFiles] | None) -> s
             hosts.append(run.host)
     for run in session.runs:
         files_of_run = files.get(run.id, RunFiles()) if files is not None else None
-        lines += _run_section(run, names[run.id], files_of_run, len(hosts) > 1, session.private)
+        lines += _run_section(
+            run, names[run.id], files_of_run, len(hosts) > 1, session.private, inline
+        )
     if len(hosts) == 1:
-        lines += ["## Host", "", *_md_table(labelled_rows(hosts[0], HOST_LABELS))]
+        lines += ["## Host", "", *_md_table(labelled_rows(hosts[0], HOST_LABELS), inline)]
 
     rerun = _headless_command(session)
     replace = "replace DIR" if rerun.has_path else "replace DIR; give the local model's path"
@@ -271,7 +293,7 @@ def render_run_card(session: Session, files: Mapping[int, RunFiles] | None) -> s
         f"The same comparison without the TUI ({replace}):",
         "",
         *_fence(rerun.command, "sh"),
-        *(line for note in rerun.notes for line in (_md(note), "")),
+        *(line for note in rerun.notes for line in (inline(note), "")),
         "The .svg files are the model's output exactly as written: open them with an image",
         "viewer or through index.html rather than directly in a browser tab.",
         "",

@@ -111,8 +111,10 @@ def _sessions(args: argparse.Namespace, console: Console, renderer: Renderer | N
                 return _list(store, args.limit, console.out)
             if args.action == "show":
                 session = store.get_session(args.id)
-                # A file's text, for a terminal: no escape sequence from a prompt acts on it.
-                print(printable(render_run_card(session, None)), file=console.out)
+                # For a terminal: texts as written (no HTML entities), and no escape
+                # sequence from a prompt acts on it.
+                card = render_run_card(session, None, for_terminal=True)
+                print(printable(card), file=console.out)
                 return Exit.OK
             if args.action == "export":
                 if renderer is not None:
