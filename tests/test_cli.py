@@ -198,15 +198,26 @@ def test_flags_are_read_or_refused_never_dropped(argv: list[str], said: str) -> 
     ],
     ids=["bad value", "unknown name"],
 )
+@pytest.mark.parametrize(
+    ("argv", "prog"),
+    [
+        (["doctor"], "pelican-tui"),
+        # run said the first line alone, without where settings come from.
+        (["run", "--no-claude", "--out", "OUT"], "pelican-tui run"),
+        (["judge"], "pelican-tui judge"),
+    ],
+    ids=["doctor", "run", "judge"],
+)
 def test_invalid_settings_are_a_clear_error_naming_the_setting_and_the_file(
-    tmp_path: Path, toml: str, said: str
+    tmp_path: Path, toml: str, said: str, argv: list[str], prog: str
 ) -> None:
     config = tmp_path / "config.toml"
     config.write_text(toml)
-    done = _run("doctor", env={"PELICAN_CONFIG_FILE": str(config)})
+    argv = [str(tmp_path / "out") if word == "OUT" else word for word in argv]
+    done = _run(*argv, env={"PELICAN_CONFIG_FILE": str(config)})
     assert done.returncode == 2
-    assert done.stderr.startswith(f"pelican-tui: invalid settings: {said}"), done.stderr
-    assert f"(settings come from {config}," in done.stderr
+    assert done.stderr.startswith(f"{prog}: invalid settings: {said}"), done.stderr
+    assert f"\n(settings come from {config}," in done.stderr
     assert "Traceback" not in done.stderr
 
 

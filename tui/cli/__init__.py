@@ -11,7 +11,7 @@ import argparse
 import sys
 from typing import Any
 
-from pelican_tui.cli.args import Exit, Parser, UsageError, parse
+from pelican_tui.cli.args import Console, Exit, Parser, UsageError, parse
 from pelican_tui.cli.model_flags import (
     add_model_flags,
     add_remote_flag,
@@ -184,8 +184,7 @@ def _command(command: str, args: argparse.Namespace) -> int:
     try:
         settings = settings_from_flags(overrides_from_args(args))
     except Exception as error:  # pydantic ValidationError, TOML errors
-        print(f"pelican-tui: invalid settings: {error}", file=sys.stderr)
-        return 2
+        return Console.of("pelican-tui", None, None).invalid_settings(error)
     if command == "setup":
         from pelican_tui.cli.setup import run_setup
 

@@ -114,6 +114,12 @@ class Console:
         self.note(message)
         return code
 
+    def invalid_settings(self, error: Exception) -> int:
+        """``PROG: invalid settings: …`` for settings that cannot be loaded (a
+        :class:`~pelican_tui.backends.settings.SettingsError`), said whole: a wrong
+        value's message ends with where settings come from; returns :data:`Exit.USAGE`."""
+        return self.fail(f"invalid settings: {error}", Exit.USAGE)
+
 
 Body = Callable[[argparse.Namespace, Console], int]
 """What a command does once its words are parsed: its exit status."""

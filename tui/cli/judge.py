@@ -86,7 +86,7 @@ def judge_command(args: argparse.Namespace, console: Console) -> int:
     try:
         settings = load_settings()
     except SettingsError as error:
-        return console.fail(f"invalid settings: {error}", Exit.USAGE)
+        return console.invalid_settings(error)
     judge = Judge(settings.judge, settings.claude)
     if not judge.settings.enabled:
         off = judge.problem()

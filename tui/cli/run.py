@@ -546,7 +546,7 @@ def _run_claimed(
     try:
         settings = settings_from_flags({**model_overrides(args), "prompt": args.prompt})
     except Exception as error:  # pydantic ValidationError, TOML errors
-        return console.fail(f"invalid settings: {first_line(str(error))}", Exit.USAGE)
+        return console.invalid_settings(error)
     from pelican_tui.backends.prompt_sets import NamedPrompt
 
     if prompt_set is not None:
