@@ -75,6 +75,12 @@ def sessions_db() -> Path:
     return data_dir() / "sessions.sqlite3"
 
 
+def error_log_file() -> Path:
+    """Tracebacks of internal errors (bugs), appended, for a bug report: where
+    ``pelican-tui run``'s last resort writes what it does not print."""
+    return data_dir() / "errors.log"
+
+
 def exports_dir() -> Path:
     """Where the TUI exports sessions (``x``), each in :func:`session_export_name`."""
     return data_dir() / "exports"

@@ -1016,6 +1016,40 @@ def test_a_server_killed_between_samples_stops_the_batch_and_fails(
     assert "(1 of the 4 planned not run)" in out.strip().splitlines()[-1]
 
 
+def test_an_internal_error_is_one_line_its_traceback_logged_and_the_batch_kept(
+    tmp_path: Path, env: pytest.MonkeyPatch
+) -> None:
+    """A bug in run printed a Python traceback and left llama-server to the exit
+    handlers, the session it had made neither exported nor in a summary.json."""
+
+    def broken(result: object) -> str | None:
+        raise RuntimeError("a bug after the step")
+
+    env.setattr(headless, "stop_reason", broken)  # the engine's rule, as run calls it
+    out_dir = tmp_path / "out"
+    code, out, err = run("--no-claude", "--thinking", "on", *local_args(out_dir))
+    assert code == 1, err
+    log = locations.error_log_file()
+    assert err.splitlines()[-1] == (
+        "pelican-tui run: internal error: RuntimeError: a bug after the step; "
+        f"the traceback is in {log}"
+    )
+    assert "Traceback" not in err
+    logged = log.read_text()
+    assert "Traceback (most recent call last)" in logged and "in broken" in logged
+    assert logged.rstrip().endswith("RuntimeError: a bug after the step")
+    pid = server_pid(err)
+    assert wait_until(lambda: not pid_alive(pid), 5), "llama-server survived the bug"
+
+    [session] = stored_sessions()
+    assert [stored.status for stored in session.runs] == ["finished"]
+    assert (out_dir / f"session-{session.id}" / "session.json").is_file()
+    summary = json.loads((out_dir / "summary.json").read_text())
+    assert summary["status"] == "internal error" and summary["exit_code"] == 1
+    assert summary["error"] == "internal error: RuntimeError: a bug after the step"
+    assert "1 run finished; 1 session exported" in out
+
+
 def test_the_headless_module_does_not_import_textual() -> None:
     code = (
         "import sys, pelican_tui.cli.run, pelican_tui.backends.engine.comparison; "

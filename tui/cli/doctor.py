@@ -268,6 +268,7 @@ def run_doctor(settings: Settings) -> int:
     _line("config file", f"{config}{'' if config.exists() else ' (not created; defaults)'}")
     warned |= _folder_line("data dir", locations.data_dir())
     _line("sessions", str(locations.sessions_db()))
+    _line("error log", str(locations.error_log_file()))
     warned |= _folder_line("cache dir", locations.cache_dir())
     print()
     if not local_ok:

@@ -54,7 +54,10 @@ Exit status
     0    every run finished (an answer without an SVG still finished: the
          summary says "no SVG")
     1    some run failed, or a session could not be exported or saved; the
-         other runs are kept and exported
+         other runs are kept and exported. Or an internal error (a bug): said
+         in one line, its traceback appended to ``errors.log`` in the data
+         folder; llama-server is stopped, finished sessions are kept and
+         exported, runs in flight are saved as "cancelled"
     2    bad usage or settings, an unknown prompt set or a broken
          ``prompts.toml``, ``--out`` not usable (a file, a non-empty
          folder without ``--force``, or a place that cannot be created or
@@ -104,11 +107,12 @@ from pelican_tui.backends.engine.comparison import (
 )
 from pelican_tui.backends.engine.record import silence_warning
 from pelican_tui.backends.llama.process import ServerStartError
-from pelican_tui.backends.secrets import url_without_credentials
+from pelican_tui.backends.secrets import scrub_text, url_without_credentials
 from pelican_tui.backends.store.records import Session, SessionStoreError, Slot
 from pelican_tui.backends.store.sessions import SessionStore, default_title
-from pelican_tui.backends.text import first_line, on_off, plural
+from pelican_tui.backends.text import first_line, on_off, one_line, plural
 from pelican_tui.cli.args import Console, Exit, command
+from pelican_tui.cli.internal_error import report_internal_error
 from pelican_tui.cli.model_flags import model_overrides, settings_from_flags
 from pelican_tui.cli.run_args import (
     EPILOG,
@@ -138,6 +142,9 @@ EXIT_TERMINATED = 143
 EXIT_HANGUP = 129
 STOP_SIGNALS = {"terminated": EXIT_TERMINATED, "hung up": EXIT_HANGUP}
 """How a signal that stops the batch is said, and its exit status (128 + its number)."""
+INTERNAL_ERROR = "internal error"
+"""How a batch stopped by a bug (an exception nobody expected) is said; it exits
+:data:`EXIT_RUN_FAILED`, its traceback in the error log (:mod:`.internal_error`)."""
 
 # --------------------------------------------------------------------------- the batch
 
@@ -181,7 +188,8 @@ class _Batch:
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     """When the batch was made (UTC), for the summary."""
     stopped: str | None = None
-    """Why the batch stopped early: a signal ("interrupted", "terminated"), else None."""
+    """Why the batch stopped early: a signal ("interrupted", "terminated") or
+    :data:`INTERNAL_ERROR` (a bug), else None."""
     hurry: bool = False
     """Ctrl-C again while it cleaned up: exports not yet begun are skipped."""
     fatal: str | None = None
@@ -233,17 +241,24 @@ class _Batch:
                 loop.add_signal_handler(signum, on_signal, name)
                 handled.append(signum)
         code: int = Exit.OK
+        bug: Exception | None = None
         try:
             code = await self._run()
         except asyncio.CancelledError:
             self.stopped = by_signal[0] if by_signal else "interrupted"
             code = STOP_SIGNALS.get(self.stopped, Exit.INTERRUPTED)
+        except Exception as error:  # a bug: cleaned up as after a signal, then raised again
+            self.stopped, code, bug = INTERNAL_ERROR, EXIT_RUN_FAILED, error
+            words = one_line(scrub_text(str(error)))
+            self.fatal = self.fatal or f"{INTERNAL_ERROR}: {type(error).__name__}: {words}"
         try:
             await self._clean_up(code)
         finally:
             for signum in handled:
                 with contextlib.suppress(Exception):
                     loop.remove_signal_handler(signum)
+        if bug is not None:  # said by run_command's last resort, its traceback logged
+            raise bug
         return code
 
     async def _clean_up(self, code: int) -> None:
@@ -518,6 +533,8 @@ def run_command(args: argparse.Namespace, console: Console) -> int:
             console.err.write("\n")
             console.note("interrupted")
         return Exit.INTERRUPTED
+    except Exception as error:  # a bug: llama-server was stopped and the batch saved on the way
+        return report_internal_error(console, error)
 
 
 def _prepare_then_run(args: argparse.Namespace, console: Console) -> int:
@@ -641,6 +658,7 @@ __all__ = [
     "EXIT_LOCAL_MODEL",
     "EXIT_RUN_FAILED",
     "EXIT_TERMINATED",
+    "INTERNAL_ERROR",
     "build_parser",
     "run_command",
 ]

@@ -40,7 +40,9 @@ DIR is created (and checked writable) before anything runs.
 
 exit status:
   0    every run finished
-  1    some run failed, or a session could not be exported (others are kept)
+  1    some run failed, or a session could not be exported (others are kept);
+       or an internal error (a bug), its traceback in errors.log in the data
+       folder (pelican-tui doctor shows where)
   2    bad usage or settings, --out unusable, or the session store unusable
   3    the local model could not start (llama-server, model file, --url)
   130  interrupted by Ctrl-C (143: SIGTERM, 129: SIGHUP): finished sessions are
