@@ -37,7 +37,9 @@ class Timings:
     total_s: float | None = None
     """Seconds from sending the request to the end of the stream."""
     prompt_tokens: int | None = None
-    """The prompt's tokens (as :attr:`Usage.input_tokens`)."""
+    """The prompt's tokens the server evaluated: llama-server's ``prompt_n`` leaves out
+    those it reused from its prompt cache (:attr:`Usage.input_tokens` counts the whole
+    prompt); servers that do not say, and Claude, count the whole prompt."""
     generated_tokens: int | None = None
     """The tokens written, reasoning included (as :attr:`Usage.output_tokens`)."""
 

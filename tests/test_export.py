@@ -472,6 +472,38 @@ def test_memory_rows_read_as_words(tmp_path: Path) -> None:
     assert _internal_names(session, page) == [] and _internal_names(session, card) == []
 
 
+def test_prompt_tokens_read_from_the_cache_are_said_so(tmp_path: Path) -> None:
+    """llama-server's prompt_n counts the tokens it evaluated, not those it reused from
+    its cache: the card and page said "Prompt tokens 1" beside "Input tokens 62"."""
+    with SessionStore.open() as store:
+        s = store.create_session("p")
+        run = store.start_run(s.id, "left", "local", "m.gguf", LOCAL_INFO, LOCAL_SETTINGS, HOST)
+        store.finish_run(
+            run,
+            answer="no svg",
+            timings={"prompt_tokens": 1, "generated_tokens": 16},
+            usage={"input_tokens": 62, "output_tokens": 16},
+        )
+        session = store.get_session(s.id)
+    export_session(session, tmp_path / "e")
+    page = (tmp_path / "e" / "index.html").read_text()
+    card = (tmp_path / "e" / "run-card.md").read_text()
+    _, shown, _ = _run(["show", str(s.id)])
+    for text in (card, shown):
+        assert "| Prompt tokens evaluated | 1 of 62 (61 from the cache) |" in text
+        assert "| Input tokens | 62 |" in text
+    assert "<th>Prompt tokens evaluated</th><td>1 of 62 (61 from the cache)</td>" in page
+    # Stored and exported under their own names, as numbers.
+    [exported] = json.loads((tmp_path / "e" / "session.json").read_text())["runs"]
+    assert exported["timings"]["prompt_tokens"] == 1 and exported["usage"]["input_tokens"] == 62
+
+
+def test_a_whole_prompt_evaluated_is_one_number(session: Session) -> None:
+    card = render_run_card(session, {})
+    assert "| Prompt tokens evaluated | 30 |" in card  # 30 of 30: nothing from a cache
+    assert "from the cache" not in card
+
+
 def test_hostile_text_is_escaped_everywhere(tmp_path: Path) -> None:
     hostile_svg = (
         '<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)">'

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from pelican_tui.backends.secrets import scrub_text
-from pelican_tui.backends.store.records import Run, Session
+from pelican_tui.backends.store.records import Run, Session, recorded_number
 from pelican_tui.backends.text import ink_percent, svg_size
 
 MODEL_LABELS = {
@@ -59,7 +59,7 @@ TIMING_LABELS = {
     "prompt_tokens_per_s": "Prompt speed",
     "generation_tokens_per_s": "Generation speed",
     "total_s": "Total time",
-    "prompt_tokens": "Prompt tokens",
+    "prompt_tokens": "Prompt tokens evaluated",
     "generated_tokens": "Generated tokens",
     "silent_s": "Silent mid-answer",
 }
@@ -151,6 +151,19 @@ def labelled_rows(data: Mapping[str, Any], labels: Mapping[str, str]) -> list[tu
         if key not in labels
     ]
     return rows
+
+
+def timing_rows(timings: Mapping[str, Any], usage: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """A run's timings as :func:`labelled_rows`, where the prompt tokens the server
+    evaluated say how many more it took from its cache: llama-server reads again only
+    what its prompt cache lacks, so a prompt run twice reads "1 of 62 (61 from the
+    cache)" where "Prompt tokens 1" sat beside "Input tokens 62" (the whole prompt)."""
+    evaluated = recorded_number(timings.get("prompt_tokens"))
+    whole = recorded_number(usage.get("input_tokens"))
+    if evaluated is not None and whole is not None and whole > evaluated:
+        read, of = int(evaluated), int(whole)
+        timings = {**timings, "prompt_tokens": f"{read} of {of} ({of - read} from the cache)"}
+    return labelled_rows(timings, TIMING_LABELS)
 
 
 def thinking_switch_warning(settings: Mapping[str, Any]) -> str | None:

@@ -23,13 +23,13 @@ from pelican_tui.backends.export.facts import (
     MEMORY_LABELS,
     MODEL_LABELS,
     SETTINGS_LABELS,
-    TIMING_LABELS,
     USAGE_LABELS,
     format_value,
     labelled_rows,
     no_picture_reason,
     picture_facts_text,
     thinking_switch_warning,
+    timing_rows,
     verdict_text,
 )
 from pelican_tui.backends.export.files import RunFiles, run_basenames
@@ -186,7 +186,7 @@ def _summary_rows(run: Run, files: RunFiles) -> list[tuple[str, str]]:
     rows.append(("Thinking", format_value("thinking", run.settings.get("thinking"))))
     if "effort" in run.settings:
         rows.append(("Effort", format_value("effort", run.settings["effort"])))
-    rows += labelled_rows(run.timings, TIMING_LABELS)
+    rows += timing_rows(run.timings, run.usage)
     rows += labelled_rows(run.usage, USAGE_LABELS)
     return rows
 

@@ -16,12 +16,12 @@ from pelican_tui.backends.export.facts import (
     MODEL_LABELS,
     SERVER_ARG_KEYS,
     SETTINGS_LABELS,
-    TIMING_LABELS,
     USAGE_LABELS,
     labelled_rows,
     no_picture_reason,
     picture_facts_text,
     thinking_switch_warning,
+    timing_rows,
     verdict_text,
 )
 from pelican_tui.backends.export.files import RunFiles, run_basenames
@@ -225,7 +225,7 @@ def _run_section(
     if command:
         lines += ["Server command:", "", *_fence(command, "sh")]
     lines += ["### Settings", "", *_md_table(labelled_rows(run.settings, SETTINGS_LABELS), inline)]
-    lines += ["### Timings", "", *_md_table(labelled_rows(run.timings, TIMING_LABELS), inline)]
+    lines += ["### Timings", "", *_md_table(timing_rows(run.timings, run.usage), inline)]
     lines += ["### Usage", "", *_md_table(labelled_rows(run.usage, USAGE_LABELS), inline)]
     lines += ["### Peak memory", "", *_md_table(labelled_rows(run.peak_ram, MEMORY_LABELS), inline)]
     if host_per_run:
