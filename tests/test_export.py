@@ -867,6 +867,7 @@ def test_show_prints_texts_as_written_and_the_exported_card_escapes_them(
     assert "| Model path | C:\\m\\a.gguf |" in out
     assert "- **Title:** Draw <svg> | a pelican" in out
     assert "&lt;" not in out and "&gt;" not in out
+    assert "index.html" not in out and ".svg files" not in out, "files only an export has"
 
     with SessionStore.open() as store:
         export_session(store.get_session(s.id), tmp_path / "out", FakeRenderer())
@@ -874,6 +875,7 @@ def test_show_prints_texts_as_written_and_the_exported_card_escapes_them(
     assert "no closing &lt;/svg&gt;" in card and "</svg>" not in card.split("## Prompt")[0]
     assert "| Model path | C:\\\\m\\\\a.gguf |" in card
     assert "- **Title:** Draw &lt;svg&gt; \\| a pelican" in card
+    assert "The .svg files are the model's output exactly as written" in card
 
 
 ENTITY_SVG = (

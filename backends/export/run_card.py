@@ -294,8 +294,11 @@ def render_run_card(
         "",
         *_fence(rerun.command, "sh"),
         *(line for note in rerun.notes for line in (inline(note), "")),
-        "The .svg files are the model's output exactly as written: open them with an image",
-        "viewer or through index.html rather than directly in a browser tab.",
-        "",
     ]
+    if files is not None:  # a card shown, not exported, has no files beside it
+        lines += [
+            "The .svg files are the model's output exactly as written: open them with an image",
+            "viewer or through index.html rather than directly in a browser tab.",
+            "",
+        ]
     return "\n".join(lines)
