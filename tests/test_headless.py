@@ -1050,6 +1050,25 @@ def test_an_internal_error_is_one_line_its_traceback_logged_and_the_batch_kept(
     assert "1 run finished; 1 session exported" in out
 
 
+def test_a_bug_while_loading_settings_is_an_internal_error_not_invalid_settings(
+    tmp_path: Path, env: pytest.MonkeyPatch
+) -> None:
+    """Every exception from loading the settings read "invalid settings" (exit 2),
+    a bug's too, which then looked like the user's mistake."""
+    from pelican_tui.backends import settings as settings_module
+
+    def broken(overrides: object = None) -> object:
+        raise KeyError("a bug in the settings code")
+
+    env.setattr(settings_module, "load_settings", broken)
+    code, _, err = run("--no-claude", *local_args(tmp_path / "out"))
+    assert code == 1, err
+    assert "invalid settings" not in err
+    assert err.splitlines()[-1].startswith(
+        "pelican-tui run: internal error: KeyError: 'a bug in the settings code'; the traceback"
+    ), err
+
+
 def test_the_headless_module_does_not_import_textual() -> None:
     code = (
         "import sys, pelican_tui.cli.run, pelican_tui.backends.engine.comparison; "

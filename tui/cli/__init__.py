@@ -181,9 +181,11 @@ def _main(argv: list[str] | None) -> int:
 
 
 def _command(command: str, args: argparse.Namespace) -> int:
+    from pelican_tui.backends.settings import SettingsError  # loaded by the settings anyway
+
     try:
         settings = settings_from_flags(overrides_from_args(args))
-    except Exception as error:  # pydantic ValidationError, TOML errors
+    except SettingsError as error:  # a bad value, file or variable: not a bug
         return Console.of("pelican-tui", None, None).invalid_settings(error)
     if command == "setup":
         from pelican_tui.cli.setup import run_setup

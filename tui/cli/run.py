@@ -560,9 +560,11 @@ def _run_claimed(
     args: argparse.Namespace, prompt_set: PromptSet | None, out_dir: Path, console: Console
 ) -> int:
     """The run, once the arguments parsed and ``--out`` proved writable."""
+    from pelican_tui.backends.settings import SettingsError
+
     try:
         settings = settings_from_flags({**model_overrides(args), "prompt": args.prompt})
-    except Exception as error:  # pydantic ValidationError, TOML errors
+    except SettingsError as error:  # a bad value, file or variable; a bug is the last resort's
         return console.invalid_settings(error)
     from pelican_tui.backends.prompt_sets import NamedPrompt
 
