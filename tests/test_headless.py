@@ -1069,6 +1069,25 @@ def test_a_bug_while_loading_settings_is_an_internal_error_not_invalid_settings(
     ), err
 
 
+def test_a_bug_in_the_progress_lines_is_said_once_and_the_runs_kept(
+    tmp_path: Path, env: pytest.MonkeyPatch
+) -> None:
+    """The engine kept the runs going when run's progress printing raised, and run
+    never said so: the live lines just stopped."""
+    from pelican_tui.cli.run_progress import Progress
+
+    def broken(self: Progress, label: str, event: object) -> None:
+        raise ValueError("a drawing bug")
+
+    env.setattr(Progress, "run_event", broken)
+    code, out, err = run("--no-claude", "--thinking", "on", *local_args(tmp_path / "out"))
+    assert code == 0, err
+    warning = "  warning: the progress display failed: ValueError: a drawing bug"
+    assert (out + err).splitlines().count(warning) == 1, out + err
+    [session] = stored_sessions()
+    assert [stored.status for stored in session.runs] == ["finished"]
+
+
 def test_the_headless_module_does_not_import_textual() -> None:
     code = (
         "import sys, pelican_tui.cli.run, pelican_tui.backends.engine.comparison; "

@@ -318,6 +318,8 @@ class _Batch:
             outcome.results = [result.results[slot] for slot in SLOTS if slot in result.results]
             for slot, reason in result.refused.items():
                 outcome.notes.append(f"{slot}: not run: {reason}")
+            for error in dict.fromkeys(result.listener_errors):  # a bug here; runs recorded
+                self.progress.say(f"  warning: the progress display failed: {error}")
             for run in outcome.results:
                 self.progress.say("  " + result_line(run))
                 for warning in (run.thinking_warning, silence_warning(run.timings)):
