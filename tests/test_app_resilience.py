@@ -16,7 +16,7 @@ from _evidence_support import screen_text
 
 from pelican_tui.app import PelicanApp
 from pelican_tui.backends import locations
-from pelican_tui.backends.events import GenerationEvent, TextDelta
+from pelican_tui.backends.events import Finished, GenerationEvent, TextDelta, Timings
 from pelican_tui.backends.llama.process import ServerState, ServerStatus
 from pelican_tui.backends.protocol import BackendStatus, Capabilities, GenerationRequest
 from pelican_tui.backends.store.sessions import SessionStore
@@ -90,6 +90,40 @@ async def test_a_backend_bug_fails_the_pane_instead_of_leaving_it_running() -> N
         assert await wait_for(pilot, lambda: left.state == "failed", 10)
         problem = str(left.query_one(".problem").render())
         assert "RuntimeError: backend bug" in problem
+
+
+class _AnswerBackend(_BrokenBackend):
+    """A backend that answers with an SVG at once."""
+
+    async def generate(self, request: GenerationRequest) -> AsyncIterator[GenerationEvent]:
+        yield TextDelta('<svg xmlns="http://www.w3.org/2000/svg"><rect width="5"/></svg>')
+        yield Finished(Timings(), stop_reason="stop")
+
+
+async def test_a_drawing_bug_is_said_and_the_run_still_recorded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The engine kept a run going past a bug in the app's drawing of it, and the app
+    never said so: the pane just stopped moving."""
+    from pelican_tui.widgets.model_pane import ModelPane
+
+    def broken(self: ModelPane, event: GenerationEvent) -> None:
+        raise ValueError("a drawing bug")
+
+    app = make_app(overrides={"claude": {"enabled": False}})
+    async with app.run_test(size=(160, 48)) as pilot:
+        assert await header_read(pilot)
+        local = app.engine.local
+        assert local is not None
+        local.backend = _AnswerBackend()
+        monkeypatch.setattr(ModelPane, "feed", broken)
+        await pilot.press("1")
+        said = "Drawing the run failed (ValueError: a drawing bug); the run itself was recorded"
+        assert await wait_for(pilot, lambda: said in _notes(app), 10), _notes(app)
+        assert _notes(app).count(said) == 1, "said once, not once per update"
+    with SessionStore.open(create=False) as store:
+        [listed] = store.list_sessions()
+        assert [run.status for run in store.get_session(listed.id).runs] == ["finished"]
 
 
 async def test_corrupt_model_is_refused_with_the_header_reason(tmp_path: Path) -> None:

@@ -767,6 +767,13 @@ class PelicanApp(Voting):
                 outcome = await run_step(
                     self.engine, step, choices, on_update, session_id=session_id
                 )
+                for error in dict.fromkeys(outcome.listener_errors):  # a bug in drawing it
+                    self.notify(
+                        f"Drawing the run failed ({error}); the run itself was recorded:"
+                        " press o to open it from the sessions.",
+                        severity="error",
+                        timeout=12,
+                    )
                 if blind and self._blind_of == number:
                     with contextlib.suppress(NoMatches):
                         await self.add_pair(outcome, step.label)
