@@ -16,6 +16,7 @@ from typing import Any
 import cairosvg
 import pytest
 from _app_support import until
+from rich.cells import cell_len
 from textual.app import App, ComposeResult
 from textual.color import Color
 from textual.pilot import Pilot
@@ -33,6 +34,7 @@ from pelican_tui.screens.server_settings_screen import ServerSettingsScreen
 from pelican_tui.screens.sessions_screen import SessionAction, SessionsScreen
 from pelican_tui.screens.sessions_screen_list import SessionList
 from pelican_tui.themes import THEMES, register_themes
+from pelican_tui.widgets.folded_log import FoldedLog, fold
 from pelican_tui.widgets.picture import PictureView, fit_cells, image_mode_name
 
 NOT_DISMISSED = object()
@@ -264,6 +266,101 @@ async def test_log_screen_pauses_when_scrolled_up_and_follows_again() -> None:
         await until(pilot, lambda: log.is_vertical_scroll_end)
 
     await run_host(lambda: LogScreen(source.lines, source.subscribe), body)
+
+
+LONG_LOG_LINE = (
+    "srv  params_from_: Chat format: Content-only | slot launch_slot_: id  0 | task 12 | "
+    "processing task, n_ctx_slot = 4096, n_keep = 0, n_prompt_tokens = 38, "
+    "sampler chain: logits -> logit-bias -> penalties -> top-k -> typical -> top-p -> "
+    "min-p -> xtc -> temp-ext -> dist"
+)
+"""A llama-server line four rows long at 80 columns, two at 160."""
+
+
+def _rows_of(log: Log, first: str) -> list[str]:
+    """The rows a line beginning ``first`` is drawn on: its row and the indented ones after."""
+    rows = list(log.lines)
+    start = next(i for i, row in enumerate(rows) if row.startswith(first))
+    end = start + 1
+    while end < len(rows) and rows[end].startswith("  "):
+        end += 1
+    return rows[start:end]
+
+
+async def test_log_screen_folds_long_lines_to_its_width() -> None:
+    unbroken = "/models/" + "x" * 150 + ".gguf"
+    source = FakeLogSource(["short", LONG_LOG_LINE, unbroken])
+
+    async def body(pilot: Pilot[Any], app: Host) -> None:
+        screen = app.screen
+        log = screen.query_one(Log)
+        await until(pilot, lambda: log.line_count > 3)
+        width = log.scrollable_content_region.width
+        assert log.max_scroll_x == 0, "nothing to scroll sideways to"
+        assert all(cell_len(row) <= width for row in log.lines)
+        rows = _rows_of(log, "srv  params_from_")
+        assert len(rows) == 4
+        assert " ".join(row.strip() for row in rows) == LONG_LOG_LINE, "cut at spaces, all kept"
+        assert "".join(row.strip() for row in _rows_of(log, "/models/")) == unbroken
+        # New lines still followed, and folded too.
+        for _ in range(30):
+            source.emit(LONG_LOG_LINE)
+        await until(pilot, lambda: screen.line_count == 33)
+        await until(pilot, lambda: log.is_vertical_scroll_end and log.max_scroll_y > 0)
+        assert log.line_count == 1 + 4 * 31 + len(_rows_of(log, "/models/"))
+        # Wider: folded again to the new width, still at the end.
+        await pilot.resize_terminal(160, 24)
+        await until(pilot, lambda: log.scrollable_content_region.width > width)
+        await until(pilot, lambda: len(_rows_of(log, "srv  params_from_")) == 2)
+        assert log.line_count == 1 + 2 * 31 + len(_rows_of(log, "/models/"))
+        assert all(cell_len(row) <= log.scrollable_content_region.width for row in log.lines)
+        await until(pilot, lambda: log.is_vertical_scroll_end)
+
+    await run_host(lambda: LogScreen(source.lines, source.subscribe), body)
+
+
+def test_fold_cuts_at_spaces_and_at_the_width() -> None:
+    assert fold("a short line", 80) == ["a short line"]
+    assert fold("alpha beta gamma delta", 11) == ["alpha beta", "  gamma", "  delta"]
+    assert fold("x" * 25, 10) == ["x" * 10, "  " + "x" * 8, "  " + "x" * 7]
+    wide = "界" * 8
+    assert all(cell_len(row) <= 5 for row in fold(wide, 5))
+
+
+async def test_folded_log_keeps_the_last_lines_and_their_rows() -> None:
+    class LogHost(App[None]):
+        def compose(self) -> ComposeResult:
+            yield FoldedLog(3)
+
+    app = LogHost()
+    async with app.run_test(size=(40, 10)) as pilot:
+        log = app.query_one(FoldedLog)
+        log.write_lines([f"line {i} " + "word " * 10 for i in range(5)])
+        await until(pilot, lambda: log.line_count > 0)
+        assert [line.split()[1] for line in log.kept_lines] == ["2", "3", "4"]
+        assert log.lines[0].startswith("line 2 ")
+        log.write_lines(["", "last"])
+        await pilot.pause()
+        assert log.kept_lines[1:] == ["", "last"]
+        assert log.lines[0].startswith("line 4 ")
+        assert list(log.lines)[-2:] == [" ", "last"]
+
+
+async def test_folded_log_keeps_the_line_read_when_its_width_changes() -> None:
+    class LogHost(App[None]):
+        def compose(self) -> ComposeResult:
+            yield FoldedLog(100)
+
+    app = LogHost()
+    async with app.run_test(size=(40, 10)) as pilot:
+        log = app.query_one(FoldedLog)
+        log.write_lines([f"line {i} " + "word " * 10 for i in range(20)])
+        await until(pilot, lambda: log.is_vertical_scroll_end and log.max_scroll_y > 0)
+        top = next(y for y, row in enumerate(log.lines) if row.startswith("line 10 "))
+        log.scroll_to(y=top, animate=False, immediate=True)
+        await pilot.resize_terminal(70, 10)
+        await until(pilot, lambda: log.line_count == 20)  # a row each at 70 columns
+        await until(pilot, lambda: log.lines[round(log.scroll_y)].startswith("line 10 "))
 
 
 # --------------------------------------------------------------------------- sessions

@@ -1,4 +1,5 @@
-"""The live llama-server log, full screen: ``LogScreen`` follows new lines as they come.
+"""The live llama-server log, full screen: ``LogScreen`` follows new lines as they come,
+a long line going on over the rows below it (:mod:`~pelican_tui.widgets.folded_log`).
 
 Above the log, when the app passes its memory history: llama-server's and the
 app's memory over the last few minutes (:mod:`~pelican_tui.widgets.memory_panel`).
@@ -17,6 +18,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Label, Log
 
+from pelican_tui.widgets.folded_log import FoldedLog
 from pelican_tui.widgets.memory_panel import MemoryHistory, MemoryPanel
 
 LineCallback = Callable[[str], None]
@@ -85,7 +87,7 @@ class LogScreen(Screen[None]):
             yield Label("", id="log-status")
         if self.memory is not None:
             yield MemoryPanel(self.memory, id="log-memory")
-        yield Log(id="log-view", max_lines=MAX_LINES, auto_scroll=True)
+        yield FoldedLog(MAX_LINES, id="log-view")
         yield Footer()
 
     def on_mount(self) -> None:
