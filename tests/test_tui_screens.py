@@ -26,6 +26,7 @@ from textual.widgets import Button, DataTable, Input, Log, Static
 from pelican_tui.backends.llama import default_model
 from pelican_tui.backends.settings import LocalSettings
 from pelican_tui.backends.store.sessions import SessionStore
+from pelican_tui.screens import server_settings_screen
 from pelican_tui.screens.confirm_screen import ConfirmScreen
 from pelican_tui.screens.help_screen import HelpScreen
 from pelican_tui.screens.log_screen import LogScreen
@@ -567,14 +568,14 @@ async def test_server_settings_refuse_what_the_server_would_not_start_with(
         await until(pilot, lambda: screen.plan is not None)
         screen.query_one("#settings-model", Input).value = str(truncated)
         await pilot.press("ctrl+s")
-        await pilot.pause()
+        await until(pilot, lambda: "model" in screen.errors)
         assert app.result is NOT_DISMISSED
         assert "trunc.gguf: corrupt or truncated GGUF file" in screen.errors["model"]
         assert screen.query_one("#error-model", Static).display
         screen.query_one("#settings-model", Input).value = str(tiny_model())
         screen.query_one("#settings-context", Input).value = "16777216"
         await pilot.press("ctrl+s")
-        await pilot.pause()
+        await until(pilot, lambda: "context" in screen.errors)
         assert app.result is NOT_DISMISSED
         assert screen.errors["context"].startswith("Too big: needs"), screen.errors
         screen.query_one("#settings-context", Input).value = "4096"
@@ -585,6 +586,46 @@ async def test_server_settings_refuse_what_the_server_would_not_start_with(
     result = app.result
     assert isinstance(result, LocalSettings)
     assert (result.model, result.context) == (tiny_model(), 4096)
+
+
+async def test_server_settings_check_the_model_off_the_ui_thread_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ctrl+s read the model's header on the UI thread: on a slow disk the app froze
+    until it was read. Now a thread worker reads it, the form waits, and a second
+    ctrl+s or a click on apply meanwhile does not apply twice."""
+    model = tmp_path / "tiny.gguf"
+    model.symlink_to(tiny_model())
+    checkers: list[threading.Thread] = []
+    checking, release = threading.Event(), threading.Event()
+    real_check = server_settings_screen._start_problem
+
+    def held_check(local: LocalSettings) -> tuple[str, str] | None:
+        checkers.append(threading.current_thread())
+        checking.set()
+        release.wait(5)  # until the test has pressed again (on the UI thread: a frozen app)
+        return real_check(local)
+
+    monkeypatch.setattr(server_settings_screen, "_start_problem", held_check)
+
+    async def body(pilot: Pilot[Any], app: Host) -> None:
+        screen = app.screen
+        assert isinstance(screen, ServerSettingsScreen)
+        await until(pilot, lambda: screen.plan is not None)
+        await pilot.press("ctrl+s")
+        await until(pilot, checking.is_set)
+        assert screen.checking and screen.query_one("#settings-apply", Button).is_disabled
+        await pilot.press("ctrl+s")
+        await pilot.click("#settings-apply")
+        await pilot.pause()
+        assert app.result is NOT_DISMISSED
+        release.set()
+        await until(pilot, lambda: app.result is not NOT_DISMISSED)
+
+    app = await run_host(lambda: ServerSettingsScreen(LocalSettings(model=model)), body)
+    assert isinstance(app.result, LocalSettings) and app.result.model == model
+    assert len(checkers) == 1, "applied once"
+    assert checkers[0] is not threading.main_thread()
 
 
 async def test_server_settings_escape_cancels() -> None:

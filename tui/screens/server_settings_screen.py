@@ -3,7 +3,9 @@
 ``ServerSettingsScreen`` edits the spawn-related part of :class:`LocalSettings`
 and shows, live, what the GGUF header says about the model and whether it fits
 in memory (read in a thread worker, debounced, as the path or context changes).
-It dismisses with the updated settings (the caller restarts the server) or None.
+Apply reads the header again, in a thread worker too, to refuse what the server
+would not start with. It dismisses with the updated settings (the caller
+restarts the server) or None.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Button, Footer, Input, Label, Select, Static
-from textual.worker import Worker
+from textual.worker import Worker, WorkerState
 
 from pelican_tui.backends.llama.config import (
     CONTEXT_RANGE,
@@ -94,9 +96,11 @@ _FIELDS = (
 class ServerSettingsScreen(Screen[LocalSettings | None]):
     """Edit the local model's server settings; dismiss(new settings) or dismiss(None).
 
-    ``ctrl+s`` (or the "Apply & restart" button) validates the form and
-    dismisses with ``local.model_copy(update=...)``; invalid fields show their
-    error inline and nothing is dismissed. ``escape`` dismisses None.
+    ``ctrl+s`` (or the "Apply & restart" button) validates the form, checks off
+    the UI thread that llama-server would start with it (the form is disabled
+    meanwhile, so it is applied once), and dismisses with
+    ``local.model_copy(update=...)``; invalid fields show their error inline and
+    nothing is dismissed. ``escape`` dismisses None.
 
     Args:
         local: The current settings; fields not on the form are kept as they are.
@@ -118,6 +122,15 @@ class ServerSettingsScreen(Screen[LocalSettings | None]):
             self.plan = plan
             self.error = error
 
+    class StartChecked(Message):
+        """Whether llama-server would start with the settings being applied."""
+
+        def __init__(self, candidate: LocalSettings, refused: tuple[str, str] | None) -> None:
+            super().__init__()
+            self.candidate = candidate
+            self.refused = refused
+            """The field the refusal is about and why; None: start with ``candidate``."""
+
     def __init__(self, local: LocalSettings) -> None:
         super().__init__()
         self.local = local
@@ -128,11 +141,18 @@ class ServerSettingsScreen(Screen[LocalSettings | None]):
         """The facts panel as plain (label, value) rows."""
         self._serial = 0
         self._facts_timer: Timer | None = None
+        self.errors: dict[str, str] = {}
+        """The fields the last apply found invalid, with the messages shown under them."""
+        self.checking = False
+        """An apply is checking the model file; the form waits for it."""
 
     # ----------------------------------------------------------------- layout
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         say_if_failed(self, event)  # Textual tells only this screen
+        failed = event.state in (WorkerState.ERROR, WorkerState.CANCELLED)
+        if failed and event.worker.group == "settings-apply":
+            self._set_checking(False)  # said as it failed; the form is the user's again
 
     def compose(self) -> ComposeResult:
         local = self.local
@@ -367,10 +387,6 @@ class ServerSettingsScreen(Screen[LocalSettings | None]):
 
         mode = self._form_value("load_mode")
         values["load_mode"] = None if mode == DEFAULT_LOAD_MODE else mode
-        if check_files and not errors:
-            refused = _start_problem(self.local.model_copy(update=values))
-            if refused is not None:
-                field_id, errors[field_id] = refused  # as written: it may begin with a file name
         return values, errors
 
     def _set_error(self, field_id: str, message: str | None) -> None:
@@ -382,21 +398,50 @@ class ServerSettingsScreen(Screen[LocalSettings | None]):
         error.display = bool(message)
         self.query_one(f"#field-{field_id}").set_class(bool(message), "-invalid")
 
-    @property
-    def errors(self) -> dict[str, str]:
-        """The fields that are invalid now, with their messages (files are checked too)."""
-        return self._read_form(check_files=True)[1]
-
-    def action_apply(self) -> None:
-        values, errors = self._read_form(check_files=True)
+    def _show_errors(self, errors: dict[str, str]) -> None:
+        self.errors = errors
         for spec in _FIELDS:
             self._set_error(spec.id, errors.get(spec.id))
         if errors:
             first = next(spec.id for spec in _FIELDS if spec.id in errors)
             self.query_one(f"#settings-{first}").focus()
             self.app.bell()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "apply" and self.checking:
+            return None  # shown, not usable: one apply at a time
+        return True
+
+    def action_apply(self) -> None:
+        if self.checking:
             return
-        self.dismiss(self.local.model_copy(update=values))
+        values, errors = self._read_form(check_files=True)
+        self._show_errors(errors)
+        if errors:
+            return
+        self._set_checking(True)
+        self._check_start(self.local.model_copy(update=values))
+
+    def _set_checking(self, checking: bool) -> None:
+        self.checking = checking
+        self.query_one("#settings-form").disabled = checking
+        label = "Checking the model…" if checking else "Apply & restart"
+        self.query_one("#settings-apply", Button).label = label
+        self.refresh_bindings()
+
+    @work(thread=True, exclusive=True, group="settings-apply", exit_on_error=False)
+    def _check_start(self, candidate: LocalSettings) -> None:
+        """Reads the model's header (a file that may be large, or on a slow disk)."""
+        self.post_message(self.StartChecked(candidate, _start_problem(candidate)))
+
+    @on(StartChecked)
+    def _on_start_checked(self, message: StartChecked) -> None:
+        self._set_checking(False)
+        if message.refused is None:
+            self.dismiss(message.candidate)
+            return
+        field_id, problem = message.refused
+        self._show_errors({field_id: problem})  # as written: it may begin with a file name
 
     def action_cancel(self) -> None:
         self.dismiss(None)
