@@ -4,6 +4,7 @@ shares in words, what a server wrote made printable)."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from pelican_tui.backends.secrets import scrub_text
 
@@ -59,6 +60,15 @@ def shown_line(text: str, width: int) -> str:
     """``text`` as one line a person may be shown: known secrets scrubbed (before it is
     cut, so no cut key escapes the scrubber), no control characters, cut to ``width``."""
     return shorten(printable(scrub_text(text)), width)
+
+
+def home_path(path: Path) -> str:
+    """``path`` as a person types it: under the home folder, from ``~``
+    ("~/.config/pelican-tui/config.toml")."""
+    try:
+        return str(Path("~") / path.relative_to(Path.home()))
+    except ValueError:  # not under it
+        return str(path)
 
 
 def plural(n: int, word: str, many: str | None = None) -> str:

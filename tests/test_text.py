@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from pelican_tui.backends.text import first_line, one_line, printable, shorten, shorten_label
+from pelican_tui.backends.text import (
+    first_line,
+    home_path,
+    one_line,
+    printable,
+    shorten,
+    shorten_label,
+)
 
 
 @pytest.mark.parametrize(
@@ -104,3 +113,12 @@ def test_a_recorded_runs_numbers_are_read_one_way() -> None:
         None,
         None,
     )
+
+
+def test_a_path_under_the_home_folder_is_shown_from_tilde(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", "/home/ada")
+    assert home_path(Path("/home/ada/.config/pelican-tui/config.toml")) == (
+        "~/.config/pelican-tui/config.toml"
+    )
+    assert home_path(Path("/etc/pelican.toml")) == "/etc/pelican.toml"
+    assert home_path(Path("/home/adam/config.toml")) == "/home/adam/config.toml"

@@ -21,7 +21,7 @@ from textual.app import App, ComposeResult
 from textual.color import Color
 from textual.pilot import Pilot
 from textual.screen import Screen
-from textual.widgets import Button, DataTable, Input, Log, Static
+from textual.widgets import Button, DataTable, Input, Label, Log, Static
 
 from pelican_tui.backends.llama import default_model
 from pelican_tui.backends.settings import LocalSettings
@@ -626,6 +626,38 @@ async def test_server_settings_check_the_model_off_the_ui_thread_once(
     assert isinstance(app.result, LocalSettings) and app.result.model == model
     assert len(checkers) == 1, "applied once"
     assert checkers[0] is not threading.main_thread()
+
+
+async def test_server_settings_say_they_last_for_this_session(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """S applied settings for this session only, and did not say so: the user found
+    the old model at the next start. The screen says so at 80x24, and where to keep
+    them."""
+    model = tiny_model()  # found in the cache before HOME moves
+    for name in ("PELICAN_CONFIG_FILE", "PELICAN_HOME", "XDG_CONFIG_HOME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    config = tmp_path / ".config" / "pelican-tui" / "config.toml"
+
+    async def body(pilot: Pilot[Any], app: Host) -> None:
+        screen = app.screen
+        assert isinstance(screen, ServerSettingsScreen)
+        await until(pilot, lambda: screen.plan is not None)
+        subtitle = str(screen.query_one("#settings-subtitle", Label).render())
+        assert "this session only" in subtitle
+        keep = screen.query_one("#settings-keep", Static)
+        assert str(keep.render()) == "To keep them: [local] in ~/.config/pelican-tui/config.toml"
+        assert app.screen.region.contains_region(keep.region) and keep.region.height == 1
+        memory = screen.query_one("#settings-facts", Static)
+        assert "Memory" in _facts(screen), "the facts still have their room"
+        assert memory.region.bottom <= app.screen.region.bottom - 1
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: app.result is not NOT_DISMISSED)
+
+    app = await run_host(lambda: ServerSettingsScreen(LocalSettings(model=model)), body)
+    assert isinstance(app.result, LocalSettings)
+    assert not config.exists(), "as said: nothing is written"
 
 
 async def test_server_settings_escape_cancels() -> None:

@@ -5,7 +5,8 @@ and shows, live, what the GGUF header says about the model and whether it fits
 in memory (read in a thread worker, debounced, as the path or context changes).
 Apply reads the header again, in a thread worker too, to refuse what the server
 would not start with. It dismisses with the updated settings (the caller
-restarts the server) or None.
+restarts the server) or None. They last for this session (the screen says so,
+and where to keep them): nothing is written to the config file.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from textual.timer import Timer
 from textual.widgets import Button, Footer, Input, Label, Select, Static
 from textual.worker import Worker, WorkerState
 
+from pelican_tui.backends import locations
 from pelican_tui.backends.llama.config import (
     CONTEXT_RANGE,
     LAYERS_RANGE,
@@ -37,6 +39,7 @@ from pelican_tui.backends.llama.gguf_info import format_params, format_size
 from pelican_tui.backends.llama.local_model import LocalPlan, plan_local
 from pelican_tui.backends.secrets import url_without_credentials
 from pelican_tui.backends.settings import LocalSettings
+from pelican_tui.backends.text import home_path
 from pelican_tui.messages import say_if_failed
 from pelican_tui.themes import theme_color
 
@@ -165,9 +168,23 @@ class ServerSettingsScreen(Screen[LocalSettings | None]):
         }
         with Horizontal(id="settings-header"):
             yield Label("Server settings", id="settings-title")
-            yield Label("llama-server restarts on apply", id="settings-subtitle")
+            yield Label(
+                "this session only · llama-server restarts on apply", id="settings-subtitle"
+            )
         with Horizontal(id="settings-body"):
             with VerticalScroll(id="settings-form"):
+                yield Static(
+                    f"To keep them: [local] in {home_path(locations.config_file())}",
+                    id="settings-keep",
+                    markup=False,
+                )
+                yield Static(
+                    "Or the same flags each start: pelican-tui --model, --hf, --ctx, --threads, "
+                    "--n-cpu-moe, --load-mode.",
+                    classes="field-hint",
+                    id="settings-keep-flags",
+                    markup=False,
+                )
                 for spec in _FIELDS:
                     with Vertical(classes="field", id=f"field-{spec.id}"):
                         with Horizontal(classes="field-row"):
