@@ -559,7 +559,9 @@ async def test_save_and_export_say_the_store_failed_not_run_first() -> None:
 async def test_run_keys_during_a_comparison_say_that_it_starts_over() -> None:
     """r while the panes ran cancelled the comparison and began another without a
     word: a stray key seemed to throw a long run away. The cut runs are kept (as
-    cancelled), and now the app says so."""
+    cancelled), and now the app says so; a pane that only waited for its turn is
+    said to have waited (it said "run in flight ... kept as cancelled" of it too,
+    where nothing of it had started or was kept)."""
     from _app_support import server_ready
 
     from pelican_tui.backends.store.sessions import SessionStore
@@ -571,12 +573,19 @@ async def test_run_keys_during_a_comparison_say_that_it_starts_over() -> None:
         await pilot.press("r")
         assert await wait_for(pilot, lambda: right.status == "waiting", 30), right.stats_line()
         await pilot.press("r")
-        said = "The comparison in flight was cancelled and kept as cancelled; running again."
-        assert said in _notes(app)
+        said = (
+            "The left pane's run in flight was cancelled and kept as cancelled; "
+            "the right pane was waiting its turn and was cancelled; running again."
+        )
+        assert said in _notes(app), _notes(app)
         assert await wait_for(pilot, lambda: right.status == "waiting", 30), right.stats_line()
         await pilot.press("2")
-        said = "The right pane's run in flight was cancelled and kept as cancelled; running again."
-        assert said in _notes(app)
+        said = "The right pane was waiting its turn and was cancelled; running again."
+        assert said in _notes(app), _notes(app)
+        assert await wait_for(pilot, lambda: right.status == "waiting", 30), right.stats_line()
+        await pilot.press("1")
+        said = "The left pane's run in flight was cancelled and kept as cancelled; running again."
+        assert said in _notes(app), _notes(app)
         finished = lambda: left.state == right.state == "finished"  # noqa: E731
         assert await wait_for(pilot, finished, 120), (left.stats_line(), right.stats_line())
     with SessionStore.open(locations.sessions_db()) as store:

@@ -127,10 +127,12 @@ async def test_a_run_cancelled_while_it_waits_ends_as_cancelled() -> None:
     engine = ComparisonEngine(settings, Prepared(server_binary(), "cache"))
     updates: list[Any] = []
     comparison: list[asyncio.Task[Any]] = []
+    waiting: dict[str, bool] = {}
 
     def listener(update: Any) -> None:
         updates.append(update)
         if isinstance(update, RunProgress) and update.slot == "left" and update.acc.answer_text:
+            waiting.update({slot: engine.waiting(slot) for slot in ("left", "right")})
             comparison[0].cancel()
 
     try:
@@ -144,6 +146,7 @@ async def test_a_run_cancelled_while_it_waits_ends_as_cancelled() -> None:
     finally:
         await engine.close()
     assert comparison[0].cancelled()
+    assert waiting == {"left": False, "right": True}, "the engine knows which pane waits"
     assert [u.slot for u in updates if isinstance(u, RunQueued)] == ["right"]
     assert not any(isinstance(u, RunStarted) and u.slot == "right" for u in updates)
     ended = {u.slot: u.result for u in updates if isinstance(u, RunEnded)}

@@ -16,6 +16,7 @@ import gc
 import json
 import signal
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -680,8 +681,9 @@ class PelicanApp(Voting):
                     "c cancels.", timeout=5)  # fmt: skip
 
     def _run_batch(self, steps: list[BatchStep]) -> None:
+        live = self._live_runs(SLOTS)
         if self._cancel_comparisons():
-            self._say_superseded("The comparison in flight was cancelled")
+            self._say_superseded(*live, whole=True)
         self.session_id = None
         self.pane_runs = {}
         self._compare(dict(self.choices), session_id=None, steps=steps)
@@ -695,9 +697,10 @@ class PelicanApp(Voting):
             return
         self._take_prompt()
         session_id = self.session_id
+        live = self._live_runs([slot])
         if self.engine.cancel(slot):  # running: its run is cut short, so it starts afresh
             session_id = None
-            self._say_superseded(f"The {slot} pane's run in flight was cancelled")
+            self._say_superseded(*live)
         self._compare({slot: self.choices[slot]}, session_id=session_id)
 
     def _compare(
@@ -963,10 +966,32 @@ class PelicanApp(Voting):
         if not self._cancel_comparisons():
             self.notify("Nothing is running.", timeout=3)
 
-    def _say_superseded(self, what: str) -> None:
+    def _live_runs(self, slots: Iterable[Slot]) -> tuple[list[Slot], list[Slot]]:
+        """Of ``slots``, the panes whose run has started, and those whose run waits
+        for its turn (as the engine has them, before a cancel)."""
+        live = [slot for slot in slots if self.engine.running(slot)]
+        waiting = [slot for slot in live if self.engine.waiting(slot)]
+        return [slot for slot in live if slot not in waiting], waiting
+
+    def _say_superseded(
+        self, started: list[Slot], waiting: list[Slot], *, whole: bool = False
+    ) -> None:
         """A run key pressed while runs were going starts over: say so, and where the
-        cut runs are (a stray key must not throw work away unseen)."""
-        self.notify(f"{what} and kept as cancelled; running again.", timeout=6)
+        cut runs are (a stray key must not throw work away unseen). A run that only
+        waited for its turn never started: nothing of it is kept. ``whole``: the
+        comparison was cancelled, not one pane's run."""
+        said: list[str] = []
+        if started:
+            if whole and not waiting and len(started) > 1:
+                said.append("The comparison in flight was cancelled and kept as cancelled")
+            else:
+                said += [f"the {slot} pane's run in flight was cancelled and kept as cancelled"
+                         for slot in started]  # fmt: skip
+        said += [f"the {slot} pane was waiting its turn and was cancelled" for slot in waiting]
+        if not said:  # between the runs of a batch, or before its first began
+            said.append("The comparison in flight was cancelled before its next run began")
+        text = "; ".join(said)
+        self.notify(f"{text[0].upper()}{text[1:]}; running again.", timeout=6)
 
     def _cancel_comparisons(self) -> bool:
         """Stop every comparison: those running, waiting their turn, or not begun (``r``

@@ -581,6 +581,11 @@ class ComparisonEngine:
     def running(self, slot: Slot) -> bool:
         return any(not task.done() for task in self._tasks.get(slot, []))
 
+    def waiting(self, slot: Slot) -> bool:
+        """Whether ``slot`` runs but only waits for its turn on a server another run
+        holds: nothing of it has started, so a cancel records nothing of it."""
+        return self.running(slot) and slot not in self._turn_holder.values()
+
     def cancel(self, slot: Slot | None = None) -> bool:
         """Cancel the runs in ``slot`` (None: every run), those waiting for their turn
         too; each that started is recorded as cancelled. Returns whether any was live."""
