@@ -73,7 +73,9 @@ async def test_gallery_shows_every_picture_of_the_prompt_with_its_facts(
         assert len(cells) == 6, "three sessions of two runs; the heron's are not shown"
         assert gallery.query_one("#gallery-grid").styles.grid_size_columns == columns
         text = screen_text(app)
-        assert "Gallery · 6 pictures" in text
+        # The answer without an SVG has a cell (saying why), but it is no picture.
+        assert "Gallery · 5 pictures of “" in text, text
+        assert "” · 1 run without one · all pictures" in text, text
         assert "claude-opus-4-7 · thinking high" in text
         # Cut in the model's name, not at its end: the quant and the thinking show.
         assert re.search(r"╭─ Qwen3\.6-\S*…\S*Q4_K_M · thinking on ─", text), text
@@ -161,10 +163,12 @@ async def test_gallery_filters_by_a_fact(drawn: dict[str, Drawn]) -> None:
         await pilot.press("f")  # only pictures that render
         assert await wait_for(pilot, lambda: len(gallery.cells()) == 5, 5)
         assert all(cell.item.facts["renders"] for cell in gallery.cells())
+        assert "Gallery · 5 pictures of “" in screen_text(app), "all the pictures there are"
         await pilot.press("f")  # hide empty ones too
         assert await wait_for(pilot, lambda: len(gallery.cells()) == 3, 5)
         assert not any(cell.item.facts["empty"] for cell in gallery.cells())
         assert "hide empty pictures" in screen_text(app)
+        assert "Gallery · 3 of 5 pictures of “" in screen_text(app)
         await pilot.press("f")
         assert await wait_for(pilot, lambda: len(gallery.cells()) == 6, 5)
 

@@ -282,13 +282,17 @@ class GalleryScreen(Screen[None]):
         self.query_one("#gallery-scroll").display = False
 
     def _header(self) -> str:
-        shown, total = len(self.shown), len(self.items)
+        # Pictures are the runs with one: a cell that says why there is none is no picture.
+        total = sum(bool(item.run.png) for item in self.items)
+        shown = sum(bool(item.run.png) for item in self.shown)
         count = (
             plural(total, "picture") if shown == total else f"{shown} of {plural(total, 'picture')}"
         )
+        without = len(self.items) - total
+        none = f" · {plural(without, 'run')} without one" if without else ""
         blind = " · blind" if self.blind else ""
         marked = f" · marked {len(self.marked)}/2" if self.marked else ""
-        rest = f" · {FILTER_WORDS[self.fact_filter]}{blind}{marked}"
+        rest = f"{none} · {FILTER_WORDS[self.fact_filter]}{blind}{marked}"
         texts = [text for _, text in self.prompts]
         if len(texts) > 1 and self.prompt in texts:
             rest = f" ({texts.index(self.prompt) + 1}/{len(texts)}, [ ]){rest}"
