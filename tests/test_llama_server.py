@@ -97,6 +97,18 @@ async def test_streaming_yields_typed_events_with_timings(server: LlamaServer) -
     assert text.strip()
 
 
+async def test_a_one_token_answer_has_no_rate(server: LlamaServer) -> None:
+    """llama-server says 0 tokens/s of one token, which the pane showed as "0.0 tok/s
+    (0% of 531 max)" and run's progress line as "0.0 tok/s"."""
+    backend = OpenAICompatibleBackend(server=server)
+    request = GenerationRequest(prompt="Say hello.", max_tokens=1, thinking=False)
+    final = [event async for event in backend.generate(request)][-1]
+    assert isinstance(final, Finished), final
+    assert final.timings.generated_tokens == 1
+    assert final.timings.generation_tokens_per_s is None
+    assert final.timings.time_to_first_token_s is not None
+
+
 async def test_finished_runs_leave_no_request_behind(server: LlamaServer) -> None:
     """Run after run on one backend, the connection pool lets each finished request go
     (leaving a stream at its end marker cancelled the read while the response closed,

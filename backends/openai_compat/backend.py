@@ -543,9 +543,12 @@ class _Stream:
         ended = time.monotonic()
         final, usage, first = self.final, self.usage, self.first_token_at
         generated = final.get("predicted_n") or usage.get("completion_tokens")
-        decode_rate = final.get("predicted_per_second")
+        # llama-server says 0 tokens/s of a one-token answer: a rate needs two tokens.
+        decode_rate = final.get("predicted_per_second") or None
         if decode_rate is None and generated and first is not None:
             decode_rate = events.decode_rate(generated, ended - first)
+        if generated is not None and generated < 2:
+            decode_rate = None
         return events.Finished(
             timings=events.Timings(
                 time_to_first_token_s=(first - self.sent) if first else None,
