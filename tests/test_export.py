@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from _session_support import (
+    CLAUDE_SETTINGS,
     FAKE_PNG,
     HOST,
     LOCAL_FILE,
@@ -732,6 +733,48 @@ def test_several_runs_per_slot_get_numbered_files(tmp_path: Path) -> None:
         "right.svg",
     ]
     assert "#000002" in (tmp_path / "e" / "left-2.svg").read_text()
+    assert load_export(tmp_path / "e") == session
+
+
+def test_runs_are_listed_left_then_right_whatever_order_they_started_in(
+    tmp_path: Path,
+) -> None:
+    # Claude's run failed first (its server killed): the right run had the lower id,
+    # and `sessions show`, run-card.md and session.json listed it before the left.
+    with SessionStore.open() as store:
+        s = store.create_session("p")
+        right = store.start_run(s.id, "right", "claude", "claude-x", {}, CLAUDE_SETTINGS, HOST)
+        store.finish_run(right, status="failed", failure_reason="connection lost")
+        for n in (1, 2):
+            left = store.start_run(s.id, "left", "local", f"m{n}.gguf", {}, {}, HOST)
+            store.finish_run(left, svg=PELICAN_SVG, png=FAKE_PNG)
+        session = store.get_session(s.id)
+        summary = store.list_sessions()[0]
+    assert [(run.slot, run.id) for run in session.runs] == [
+        ("left", right + 1),
+        ("left", right + 2),
+        ("right", right),
+    ]
+    assert [run.slot for run in summary.runs] == ["left", "left", "right"]
+
+    def titles(text: str, pattern: str) -> list[str]:
+        return re.findall(pattern, text)
+
+    code, out, err = _run(["show", str(s.id)])
+    assert code == 0, err
+    assert titles(out, r"(?m)^## (Left|Right)") == ["Left", "Left", "Right"]
+    code, _, err = _run(["export", str(s.id), "--out", str(tmp_path / "e")])
+    assert code == 0, err
+    card = (tmp_path / "e" / "run-card.md").read_text()
+    assert titles(card, r"(?m)^## (Left-\d|Right)") == ["Left-1", "Left-2", "Right"]
+    page = (tmp_path / "e" / "index.html").read_text()
+    assert titles(page, r"<h2>(Left-\d|Right) ") == ["Left-1", "Left-2", "Right"]
+    data = json.loads((tmp_path / "e" / "session.json").read_text())
+    assert [(run["slot"], run["files"]["png"]) for run in data["runs"]] == [
+        ("left", "left-1.png"),
+        ("left", "left-2.png"),
+        ("right", None),
+    ]
     assert load_export(tmp_path / "e") == session
 
 

@@ -131,7 +131,7 @@ class Run:
 
 @dataclass(frozen=True, slots=True)
 class Session:
-    """One prompt and the runs made for it, oldest run first."""
+    """One prompt and the runs made for it, in :func:`pane_order` (left then right)."""
 
     id: int
     created_at: datetime
@@ -147,6 +147,9 @@ class Session:
     """The name of the prompt set the prompt came from; None for a prompt typed freely."""
     private: bool = False
     """From a private prompt set: never written to exports or pages (schema version 3)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "runs", tuple(sorted(self.runs, key=pane_order)))
 
     def runs_in(self, slot: Slot) -> tuple[Run, ...]:
         return tuple(run for run in self.runs if run.slot == slot)
@@ -175,8 +178,21 @@ class SessionSummary:
     verdict: SessionVerdict | None
     """As :attr:`Session.verdict`."""
     runs: tuple[RunSummary, ...] = ()
+    """In :func:`pane_order`, as :attr:`Session.runs`."""
     prompt_set: str | None = None
     private: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "runs", tuple(sorted(self.runs, key=pane_order)))
+
+
+def pane_order(run: Run | RunSummary) -> tuple[int, int]:
+    """Where a run comes among its session's: the left pane's runs before the right's,
+    each pane's in the order they started (run id). A session's runs are kept in this
+    order, so the run card, index.html, session.json and the lists all read left then
+    right, even when the right run started (or failed) first."""
+    slot = SLOTS.index(run.slot) if run.slot in SLOTS else len(SLOTS)
+    return (slot, run.id)
 
 
 @dataclass(frozen=True, slots=True)
