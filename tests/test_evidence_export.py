@@ -274,6 +274,24 @@ def test_the_leaderboards_the_judge_and_the_intervals(filled: Path, tmp_path: Pa
     assert visible.count("Leaderboard for this prompt") == 2
 
 
+def test_ratings_alike_share_a_rank_and_an_unknown_interval_says_so(
+    drawn: dict[str, Drawn], tmp_path: Path
+) -> None:
+    # One tie: the page ranked Qwen 1st and Claude 2nd at 1000 each, both "1000 to 1000".
+    with SessionStore.open() as store:
+        _pair(store, drawn["pelican"], drawn["classic"], "tie")
+    code, out = _export(tmp_path, "--min-votes", "1")
+    assert code == 0
+    page = _Page((out / "index.html").read_text(encoding="utf-8"))
+    visible = page.visible()
+    assert "1 Qwen3.6-35B-A3B-Q4_K_M · thinking on 1000 unknown" in visible
+    assert "1 claude-opus-4-7 · thinking high 1000 unknown" in visible
+    assert "1000 to 1000" not in visible and not page.elements("div", "bar")
+    assert "an interval unknown: too few votes to tell (every resample" in visible
+    with (out / "ratings.csv").open(newline="") as file:
+        assert [(r["rank"], r["low"]) for r in csv.DictReader(file)] == [("1", "")] * 2
+
+
 def test_hostile_text_is_escaped(filled: Path, tmp_path: Path) -> None:
     code, out = _export(tmp_path)
     assert code == 0

@@ -24,6 +24,7 @@ from _evidence_support import (
     pictures,
     screen_text,
 )
+from textual.widgets import DataTable
 
 from pelican_tui.backends import locations
 from pelican_tui.backends.store.sessions import SessionStore
@@ -285,6 +286,32 @@ async def test_leaderboard_ranks_with_intervals(
         assert "judge" not in text.lower(), "no judge votes: no judge section"
         await pilot.press("p")
         assert await wait_for(pilot, lambda: "all prompts" in screen_text(app), 20)
+
+
+async def test_leaderboard_ratings_alike_share_a_rank_and_no_interval_is_made_up(
+    drawn: dict[str, Drawn],
+) -> None:
+    """Five ties between Qwen and Claude: both 1000, ranked 1 and 2 with the interval
+    1000..1000 (every resample of five ties is five ties)."""
+    with SessionStore.open(locations.sessions_db()) as store:
+        for _ in range(5):
+            store.add_vote(
+                *add_comparison(store, drawn["pelican"], drawn["blank"]), "tie", blind=True
+            )
+    app = make_app(overrides={"prompt": PROMPT, "ui": {"theme": "pelican-dark"}})
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("L")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, LeaderboardScreen), 10)
+        board = app.screen
+        assert isinstance(board, LeaderboardScreen)
+        assert await wait_for(pilot, lambda: board.board is not None, 20)
+        await pilot.pause()
+        table = board.query_one("#leaderboard-table", DataTable)
+        cells = [[str(cell).strip() for cell in table.get_row_at(i)] for i in range(2)]
+        assert [(row[0], row[2], row[3]) for row in cells] == [("1", "1000", "unknown")] * 2
+        text = screen_text(app)
+        assert "Interval unknown: too few votes to tell" in text, text
+        assert "├" not in text, "no bar drawn for an interval nobody knows"
 
 
 async def test_leaderboard_lists_too_few_votes_and_the_judge_apart(

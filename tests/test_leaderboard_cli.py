@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -97,6 +98,42 @@ def test_the_table_ranks_then_lists_the_rest(
     assert "Not ranked (fewer than 5 votes):" in out
     assert "SmolLM2 Q4_1 · thinking off" in out
     assert "(too few votes: 2 of 5)  W/L/T 0/1/1 (1 both bad)" in out
+
+
+def test_ratings_that_read_alike_share_a_rank_and_no_interval_is_made_up(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A tie was ranked "1 claude… 1000" then "2 SmolLM… 1000", and one tie vote gave the
+    # interval "1000..1000": every resample of one vote is that vote.
+    with SessionStore.open() as store:
+        _vote(store, "qwen", "qwen-plain", "a")
+        _vote(store, "claude", "smol", "tie")
+    ratings = tmp_path / "ratings.csv"
+    code, out, err = _main(capsys, "--min-votes", "1", "--csv", str(ratings))
+    assert (code, err) == (0, "")
+    lines = out.splitlines()
+    ranked = [line.split() for line in lines[3:7]]
+    assert [(row[0], row[1]) for row in ranked] == [
+        ("1", "Qwen3.6-35B-A3B-Q4_K_M"),
+        ("2", "claude-opus-4-7"),
+        ("2", "SmolLM2"),
+        ("4", "Qwen3.6-35B-A3B-Q4_K_M"),
+    ]
+    for line in lines[4:6]:
+        assert "  1000  unknown  " in line, line
+    assert "1000..1000" not in out
+    assert re.search(r"  \d+\.\.\d+  ", lines[3]), "resampling moves the winner: an interval"
+    assert "Interval unknown: too few votes to tell (every resample of them gave the same" in out
+    with ratings.open(newline="") as file:
+        rows = list(csv.DictReader(file))
+    assert [(r["rank"], r["low"], r["high"]) for r in rows[1:3]] == [("2", "", "")] * 2
+    assert [r["rank"] for r in rows] == ["1", "2", "2", "4"]
+
+    code, out, _ = _main(capsys, "--min-votes", "1", "--json")
+    document = json.loads(out)
+    assert [row["rank"] for row in document["rows"]] == [1, 2, 2, 4]
+    assert [(row["low"], row["high"]) for row in document["rows"][1:3]] == [(None, None)] * 2
+    assert document["rows"][0]["low"] is not None
 
 
 def test_json_has_the_ratings_and_the_votes_counts(

@@ -198,6 +198,17 @@ def test_a_configuration_that_always_wins_stays_finite_and_ties_are_halves() -> 
     assert bt.log_strengths(3, [bt.Comparison(0, 1, 1.0)])[2] == 0.0
 
 
+def test_an_interval_resampling_cannot_move_is_not_known() -> None:
+    # One tie gave "1000..1000": each resample of one vote is that vote.
+    assert bt.fit(2, [bt.Comparison(0, 1, 0.5)]).low == (None, None)
+    same = bt.fit(2, [bt.Comparison(0, 1, 1.0)] * 5)  # only ever one outcome of one pair
+    assert same.low == same.high == (None, None) and same.ratings[0] > bt.BASE_RATING
+    varied = bt.fit(2, [bt.Comparison(0, 1, 1.0)] * 4 + [bt.Comparison(0, 1, 0.0)])
+    for low, rating, high in zip(varied.low, varied.ratings, varied.high, strict=True):
+        assert low is not None and high is not None
+        assert high - low >= bt.NARROWEST_INTERVAL and low <= rating <= high
+
+
 def test_intervals_are_repeatable_with_a_seed() -> None:
     comparisons = _simulate(np.random.default_rng(5), np.array([0.0, 0.7, -0.3]), 60)
     assert bt.fit(3, comparisons, seed=9) == bt.fit(3, comparisons, seed=9)

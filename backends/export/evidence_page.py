@@ -24,7 +24,7 @@ from pelican_tui.backends.export.evidence import Evidence, Picture, PromptEviden
 from pelican_tui.backends.export.evidence_data import DATA_FILES
 from pelican_tui.backends.export.facts import UNFINISHED_WORDS, picture_facts_text
 from pelican_tui.backends.export.html_document import data_uri, document, escape, sentence
-from pelican_tui.backends.ratings.leaderboard import Leaderboard, Row
+from pelican_tui.backends.ratings.leaderboard import UNKNOWN_INTERVAL, Leaderboard, Row
 from pelican_tui.backends.text import plural, shorten
 
 _CSS = """
@@ -110,6 +110,9 @@ def _bar(row: Row, level: str, low: float, high: float) -> str:
     def at(value: float) -> float:
         return round(min(max((value - low) / span, 0.0), 1.0) * 100, 2)
 
+    if row.low is None or row.high is None:
+        words = f"{level} interval unknown: {UNKNOWN_INTERVAL}; rating {row.rating:.0f}"
+        return f'<span class="interval-text unknown" title="{escape(words)}">unknown</span>'
     left, right, point = at(row.low), at(row.high), at(row.rating)
     reference = (
         f'<span class="reference" style="left:{at(1000.0)}%" title="1000: the reference"></span>'
@@ -128,14 +131,14 @@ def _bar(row: Row, level: str, low: float, high: float) -> str:
 def _board_table(board: Leaderboard, caption: str) -> str:
     """The leaderboard as a table: ranked rows with their interval bars, then the others."""
     ranked = board.ranked
-    low = min((row.low for row in ranked), default=0.0)
-    high = max((row.high for row in ranked), default=0.0)
+    ends = [end for row in ranked for end in (row.low, row.rating, row.high) if end is not None]
+    low, high = min(ends, default=0.0), max(ends, default=0.0)
     pad = max((high - low) * 0.05, 5.0)
     level = f"{board.level:.0%}"
     rows = []
-    for rank, row in enumerate(ranked, start=1):
+    for row in ranked:
         rows.append(
-            f'<tr><td class="num">{rank}</td>'
+            f'<tr><td class="num">{row.rank}</td>'
             f'<td class="config">{escape(row.configuration.label)}</td>'
             f'<td class="num" data-label="Rating">{row.rating:.0f}</td>'
             f'<td class="interval">{_bar(row, level, low - pad, high + pad)}</td>'
@@ -173,6 +176,8 @@ def _board_caption(board: Leaderboard) -> str:
         f"{board.level:.0%} intervals from {board.resamples} bootstrap resamples",
         f"ranked from {plural(board.min_votes, 'vote')}",
     ]
+    if any(not row.interval_known for row in board.ranked):
+        parts.append(f"an interval unknown: {UNKNOWN_INTERVAL}")
     if board.same_configuration:
         parts.append(
             f"{plural(board.same_configuration, 'vote')} between two runs of one "

@@ -15,6 +15,11 @@ log10(strength)``: 1000 is the reference, and 400 points more means odds of
 10 to 1. Intervals come from the bootstrap: the comparisons are resampled with
 replacement, refitted (all resamples at once, as one batch of Newton steps)
 and the 2.5th and 97.5th percentiles of each item's rating kept.
+
+An interval narrower than :data:`NARROWEST_INTERVAL` is not an interval: it
+comes from votes that resampling cannot change (one vote, or only ever the same
+outcome between the same two), which every resample fits alike. It is given as
+None, not known, rather than as a zero-width "1000..1000" that claims certainty.
 """
 
 from __future__ import annotations
@@ -38,6 +43,9 @@ DEFAULT_RESAMPLES = 300
 """Bootstrap resamples for the intervals."""
 LEVEL = 0.95
 """The intervals' coverage."""
+NARROWEST_INTERVAL = 1.0
+"""Rating points: a bootstrap interval narrower than this is not known (None). Every
+resample gave the item the same rating, so the bootstrap cannot tell how far off it is."""
 
 _MAX_STEPS = 200
 _TOLERANCE = 1e-9
@@ -60,8 +68,9 @@ class Fit:
     """Ratings (Elo scale) of items ``0 .. n - 1``, with bootstrap intervals."""
 
     ratings: tuple[float, ...]
-    low: tuple[float, ...]
-    high: tuple[float, ...]
+    low: tuple[float | None, ...]
+    high: tuple[float | None, ...]
+    """The interval's ends; None where it is not known (:data:`NARROWEST_INTERVAL`)."""
     resamples: int
 
 
@@ -91,24 +100,28 @@ def fit(
 ) -> Fit:
     """Ratings of ``items`` items from ``comparisons`` with :data:`LEVEL` bootstrap
     intervals from ``resamples`` resamples (``seed`` makes them repeatable; None
-    draws fresh ones). With no comparisons every item is at :data:`BASE_RATING`."""
+    draws fresh ones). With no comparisons every item is at :data:`BASE_RATING`.
+    An interval the resamples could not widen is None (:data:`NARROWEST_INTERVAL`),
+    as is every interval without comparisons."""
     if resamples < 1:
         raise ValueError("resamples must be at least 1")
     first, second, score = _arrays(items, comparisons)
     point = to_rating(log_strengths(items, comparisons, prior_games=prior_games))
     if len(score) == 0:
-        flat = tuple(float(r) for r in point)
-        return Fit(flat, flat, flat, resamples)
+        unknown = (None,) * items
+        return Fit(tuple(float(r) for r in point), unknown, unknown, resamples)
     rng = np.random.default_rng(seed)
     picks = rng.integers(0, len(score), size=(resamples, len(score)))
     wins, games = _tally(items, first, second, score, picks)
     boot = to_rating(_newton(wins, games, prior_games))
     tail = (1.0 - LEVEL) / 2.0 * 100.0
     low, high = np.percentile(boot, [tail, 100.0 - tail], axis=0)
+    low, high = np.minimum(low, point), np.maximum(high, point)
+    known = high - low >= NARROWEST_INTERVAL
     return Fit(
         ratings=tuple(float(r) for r in point),
-        low=tuple(float(min(v, r)) for v, r in zip(low, point, strict=True)),
-        high=tuple(float(max(v, r)) for v, r in zip(high, point, strict=True)),
+        low=tuple(float(v) if k else None for v, k in zip(low, known, strict=True)),
+        high=tuple(float(v) if k else None for v, k in zip(high, known, strict=True)),
         resamples=resamples,
     )
 

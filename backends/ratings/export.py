@@ -68,18 +68,19 @@ class VoteRecord:
     reason: str | None
 
 
-def _rounded(value: float) -> float:
-    return round(value, 1)
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
 
 
 def rating_rows(board: Leaderboard) -> list[dict[str, Any]]:
     """The leaderboard's rows as plain dicts (keys: :data:`RATING_COLUMNS`); ``rank``
-    is 1, 2, ... for ranked rows and None for the others."""
+    is 1, 2, ... for ranked rows, equal ratings sharing one ("1, 1, 3"), and None for
+    the others; ``low`` and ``high`` are None when the interval is not known."""
     out: list[dict[str, Any]] = []
-    for rank, row in enumerate(board.rows, start=1):
+    for row in board.rows:
         out.append(
             {
-                "rank": rank if row.ranked else None,
+                "rank": row.rank,
                 "configuration": scrub_text(row.configuration.key),
                 "label": scrub_text(row.configuration.label),
                 "rating": _rounded(row.rating),

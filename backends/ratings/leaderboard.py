@@ -11,6 +11,9 @@ nothing about ratings and is left out (counted in
 A configuration is *ranked* once it took part in at least ``min_votes``
 counted votes (:data:`DEFAULT_MIN_VOTES`); the others are listed after the
 ranked ones, with their counts, but no rank. They are still part of the fit.
+Ratings that are shown alike (to the whole point) share a rank, and the next
+rank counts them all: "1, 1, 3" (:attr:`Row.rank`, which every front end shows).
+An interval the votes cannot give is None (:data:`~.bradley_terry.NARROWEST_INTERVAL`).
 
 For a judge's leaderboard, :attr:`Leaderboard.agreement` says how often the
 judge agreed with the user on the pairs of runs both voted on.
@@ -36,6 +39,10 @@ DEFAULT_MIN_VOTES = 5
 is too wide for a rank to mean anything (with 5 votes it still spans hundreds
 of points); it is listed, unranked, with its counts."""
 
+UNKNOWN_INTERVAL = "too few votes to tell (every resample of them gave the same rating)"
+"""Why a row's interval is not known (:attr:`Row.low` None), in the words every
+front end shows beside it."""
+
 _SCORE = {"a": 1.0, "b": 0.0, "tie": 0.5, "both_bad": 0.5}
 
 
@@ -53,11 +60,20 @@ class Row:
     """Votes that said "both bad" (a tie in the fit)."""
     rating: float
     """Elo scale: 1000 is the fit's reference, +400 is 10-to-1 odds."""
-    low: float
-    high: float
-    """The bootstrap interval (:data:`~.bradley_terry.LEVEL`) of the rating."""
+    low: float | None
+    high: float | None
+    """The bootstrap interval (:data:`~.bradley_terry.LEVEL`) of the rating; None when
+    it is not known: every resample of the votes gave the same rating (one vote, or
+    only ever one outcome of one pair), see :data:`~.bradley_terry.NARROWEST_INTERVAL`."""
     ranked: bool
     """At least ``min_votes`` votes: it has a rank."""
+    rank: int | None = None
+    """1 for the best rating, and so on; ratings that are shown alike (rounded to the
+    whole point) share one, the next counting them all ("1, 1, 3"). None when not ranked."""
+
+    @property
+    def interval_known(self) -> bool:
+        return self.low is not None and self.high is not None
 
     def record(self, *, name_both_bad: bool = True) -> str:
         """Won, lost and tied, "both bad" counted as a tie (as the fit counts it) and,
@@ -219,7 +235,9 @@ def rate_votes(
         for key, i in index.items()
         for tally in (tallies[key],)
     ]
-    ranked = sorted((r for r in rows if r.ranked), key=lambda r: (-r.rating, r.configuration))
+    ranked = _with_ranks(
+        sorted((r for r in rows if r.ranked), key=lambda r: (-r.rating, r.configuration))
+    )
     unranked = sorted((r for r in rows if not r.ranked), key=lambda r: (-r.votes, r.configuration))
     return Leaderboard(
         prompt=prompt,
@@ -230,6 +248,17 @@ def rate_votes(
         same_configuration=same,
         resamples=resamples,
     )
+
+
+def _with_ranks(rows: Sequence[Row]) -> list[Row]:
+    """``rows`` (best first) with their ranks: standard competition ranking of the
+    ratings as shown, to the whole point, so two rows that read "1000" are both 1st
+    and the row after them 3rd, not 1st, 2nd and 3rd."""
+    out: list[Row] = []
+    for position, row in enumerate(rows, start=1):
+        shared = bool(out) and round(out[-1].rating) == round(row.rating)
+        out.append(replace(row, rank=out[-1].rank if shared else position))
+    return out
 
 
 def latest_per_pair(votes: Iterable[Vote]) -> list[Vote]:

@@ -31,7 +31,9 @@ from pelican_tui.backends.ratings.export import (
 )
 from pelican_tui.backends.ratings.leaderboard import (
     DEFAULT_MIN_VOTES,
+    UNKNOWN_INTERVAL,
     Leaderboard,
+    Row,
     leaderboard,
     rate_votes,
 )
@@ -60,8 +62,11 @@ EPILOG = f"""\
 Ratings are Bradley-Terry strengths on the Elo scale (1000 is the reference; 400
 points more is 10-to-1 odds of a better picture), fitted to every vote across all
 sessions, with {LEVEL:.0%} bootstrap intervals. "tie" and "both bad" votes count as
-ties. A configuration is a local model file and quantization, Claude's model and
-effort, or a server's model, each with thinking on or off.
+ties. Ratings that read alike share a rank (1, 1, 3). An interval is "unknown" when
+resampling the votes cannot move the rating (one vote, or only ever one outcome
+between the same two configurations): it would read 1000..1000, a certainty the
+votes do not give. A configuration is a local model file and quantization,
+Claude's model and effort, or a server's model, each with thinking on or off.
 
 exit status:
   0  done (also when there are no votes yet)
@@ -189,14 +194,16 @@ def format_leaderboard(
     header = f"{'RANK':>4}  {'CONFIGURATION':<{width}}  {'RATING':>6}  {'95% INTERVAL':<12}"
     lines += ["", header + f"  {'VOTES':>5}  W/L/T"]
     ranked = board.ranked
-    for rank, row in enumerate(ranked, start=1):
-        interval = f"{row.low:.0f}..{row.high:.0f}"
+    for row in ranked:
+        interval = interval_words(row)
         lines.append(
-            f"{rank:>4}  {row.configuration.label:<{width}}  {row.rating:>6.0f}  "
+            f"{row.rank:>4}  {row.configuration.label:<{width}}  {row.rating:>6.0f}  "
             f"{interval:<12}  {row.votes:>5}  {row.record()}"
         )
     if not ranked:
         lines.append(f"{'':>4}  (none yet: each needs {board.min_votes} votes)")
+    if any(not row.interval_known for row in ranked):
+        lines += ["", f"Interval unknown: {UNKNOWN_INTERVAL}."]
     unranked = board.unranked
     if unranked:
         lines += ["", f"Not ranked (fewer than {board.min_votes} votes):"]
@@ -218,6 +225,13 @@ def format_leaderboard(
                 f"{plural(agreement.pairs, 'pair')} ({agreement.rate:.0%}).",
             ]
     return "\n".join(lines)
+
+
+def interval_words(row: Row) -> str:
+    """``797..1203``, or ``unknown`` when the votes cannot give the interval."""
+    if row.low is None or row.high is None:
+        return "unknown"
+    return f"{row.low:.0f}..{row.high:.0f}"
 
 
 def _same_line(board: Leaderboard) -> str:

@@ -23,7 +23,12 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 from textual.worker import Worker
 
-from pelican_tui.backends.ratings.leaderboard import Leaderboard, Row, leaderboard
+from pelican_tui.backends.ratings.leaderboard import (
+    UNKNOWN_INTERVAL,
+    Leaderboard,
+    Row,
+    leaderboard,
+)
 from pelican_tui.backends.store.sessions import SessionStore
 from pelican_tui.backends.text import plural, shorten, shorten_label
 from pelican_tui.messages import say_if_failed
@@ -35,11 +40,18 @@ UNRANKED = "too few votes"
 """The rating cell of a configuration not ranked yet."""
 
 
+UNKNOWN = "unknown"
+"""The interval cell of a configuration whose votes cannot give an interval."""
+
+
 def interval_bar(row: Row, low: float, high: float, width: int = BAR_WIDTH) -> str:
-    """The interval of ``row`` on the scale ``low``..``high``: ``  ├──●───┤    ``.
+    """The interval of ``row`` on the scale ``low``..``high``: ``  ├──●───┤    ``;
+    :data:`UNKNOWN` when it is not known (``row.low`` is None).
 
     A part beyond the scale is cut at the edge and marked ``◂`` or ``▸``.
     """
+    if row.low is None or row.high is None:
+        return UNKNOWN.ljust(width)
     span = max(high - low, 1e-9)
 
     def at(value: float) -> int:
@@ -62,11 +74,13 @@ def interval_bar(row: Row, low: float, high: float, width: int = BAR_WIDTH) -> s
 
 
 def scale(rows: Sequence[Row]) -> tuple[float, float]:
-    """The range the bars are drawn on: the ranked rows' intervals (all rows if none)."""
+    """The range the bars are drawn on: the ranked rows' intervals (all rows if none),
+    and their ratings (an interval may not be known)."""
     shown = [row for row in rows if row.ranked] or list(rows)
-    if not shown:
+    ends = [end for row in shown for end in (row.low, row.rating, row.high) if end is not None]
+    if not ends:
         return 0.0, 1.0
-    return min(row.low for row in shown), max(row.high for row in shown)
+    return min(ends), max(ends)
 
 
 class LeaderboardScreen(Screen[None]):
@@ -154,6 +168,8 @@ class LeaderboardScreen(Screen[None]):
                 f"Ranked after {board.min_votes} votes; {board.level:.0%} intervals from "
                 f"{board.resamples} bootstrap resamples. T counts ties and “both bad”."
             )
+            if any(not row.interval_known for row in board.ranked):
+                notes.append(f"Interval {UNKNOWN}: {UNKNOWN_INTERVAL}.")
         if board.same_configuration:
             notes.append(
                 f"{plural(board.same_configuration, 'vote')} between two runs of one "
@@ -191,9 +207,9 @@ class LeaderboardScreen(Screen[None]):
         table.add_column("Votes", key="votes")
         table.add_column("W/L/T", key="wlt")
         low, high = scale(board.rows)
-        for rank, row in enumerate(board.ranked, 1):
+        for row in board.ranked:
             table.add_row(
-                Text(str(rank), style="bold"),
+                Text(str(row.rank), style="bold"),
                 Text(shorten_label(row.configuration.label, name_width)),
                 Text(f"{row.rating:.0f}", style="bold"),
                 Text(f"{interval_bar(row, low, high)}"),
