@@ -104,10 +104,20 @@ def test_yes_judges_with_progress_and_a_summary_then_the_leaderboard_shows_it(
     assert code == 0, err
     progress = err.splitlines()
     assert len(progress) == 4 and len(server.requests) == 4
-    claude = "(claude-opus-4-7 · thinking high)"
-    assert progress[0].startswith("[1/4] run ") and f"{claude} beat run " in progress[0]
-    assert progress[0].endswith(": The red picture has a pelican on the bicycle.")
-    assert f"run {red} {claude} beat run {blue}" in progress[0], "the user's pair went first"
+    claude = "claude-opus-4-7 · thinking high"
+    # The reason speaks of A and B, which the line never matched to the runs.
+    said = re.fullmatch(
+        r"\[1/4\] ([AB]) \(run (\d+), (.+)\) beat ([AB]) \(run (\d+), .+\): (.*)", progress[0]
+    )
+    assert said is not None, progress[0]
+    assert (said[2], said[3], said[5]) == (str(red), claude, str(blue)), (
+        "the user's pair went first"
+    )
+    assert said[6] == "The red picture has a pelican on the bicycle."
+    with SessionStore.open() as store:
+        [vote] = [v for v in store.votes(judge=True) if {v.run_a, v.run_b} == {red, blue}]
+    shown = {"A": vote.run_a, "B": vote.run_b}
+    assert (shown[said[1]], shown[said[4]]) == (red, blue), "each letter is the run shown so"
     summary = out.splitlines()[-3:]
     assert re.fullmatch(
         rf"Judged 4 of 4 pairs with {MODEL}: 4 votes stored "

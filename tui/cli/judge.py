@@ -196,11 +196,17 @@ def _run(run: Run) -> str:
     return f"run {run.id} ({configuration_of(run).label})"
 
 
+def _shown(letter: str, run: Run) -> str:
+    return f"{letter} (run {run.id}, {configuration_of(run).label})"
+
+
 def progress_line(outcome: Outcome) -> str:
-    """One judged pair, for people: who won and why, or what went wrong."""
+    """One judged pair, for people: who won and why, or what went wrong. Each run is
+    named with the letter it was shown as, which the judge's reason speaks of:
+    "B (run 1, SmolLM2 …) beat A (run 2, claude…): B looks more like a bicycle"."""
     if isinstance(outcome, Judged):
         answer = outcome.answer
-        a, b = _run(answer.shown_a), _run(answer.shown_b)
+        a, b = _shown("A", answer.shown_a), _shown("B", answer.shown_b)
         said = {
             "a": f"{a} beat {b}",
             "b": f"{b} beat {a}",
