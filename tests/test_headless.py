@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from _anthropic_server import AnthropicTestServer
@@ -465,7 +466,7 @@ def test_full_comparison_is_stored_and_exported(
         "TOKENS",
         "TOK/S",
         "TTFT",
-        "SVG",
+        "PICTURE",
     ]
     assert len(rows) == 2
     assert tiny_model().name in rows[0] and "claude-opus-4-7" in rows[1]
@@ -644,6 +645,45 @@ def test_the_summary_says_when_a_server_thought_although_asked_not_to(tmp_path: 
     assert " off (thought) " in row, out
     [summarized] = json.loads((out_dir / "summary.json").read_text())["sessions"][0]["runs"]
     assert (summarized["thinking"], summarized["thinking_ran"]) == (False, True)
+
+
+UNDRAWABLE_SVG = '<svg xmlns="http://www.w3.org/2000/svg"><rect width="5" opacity="x"/></svg>'
+
+
+@dataclass
+class ThreeAnswersServer(VllmServer):
+    """Answers in turn with a pelican, an SVG that cannot be drawn, and no SVG."""
+
+    answers: tuple[str, ...] = (
+        (Path(__file__).parent / "svg_corpus" / "good_pelican_classic.svg").read_text(),
+        UNDRAWABLE_SVG,
+        "I would rather describe a pelican than draw one.",
+    )
+
+    async def route(self, method: str, path: str, body: Any, writer: asyncio.StreamWriter) -> None:
+        if path != "/v1/chat/completions":
+            return await super().route(method, path, body, writer)
+        answered = len(self.bodies(path)) - 1
+        await stream(writer, "sse", openai_frames(None, self.answers[answered % 3]))
+
+
+def test_the_summary_says_of_each_run_whether_its_picture_was_drawn(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The SVG column said yes, svg or no: "svg" meant found but not drawn."""
+    with ThreeAnswersServer() as server:
+        code, out, err = run(
+            "--url", server.url, "--no-claude", "--thinking", "off", "--samples", "3",
+            "--out", str(tmp_path / "out"),
+        )  # fmt: skip
+    assert code == 0, err
+    header, *rows, _ = out.strip().splitlines()
+    assert header.split()[-1] == "PICTURE"
+    assert [row.rsplit("  ", 1)[-1].strip() for row in rows] == ["drawn", "not drawn", "no SVG"]
+    assert run_command(["--help"]) == 0
+    assert "PICTURE column: drawn; not drawn (an SVG was found but could not be drawn" in " ".join(
+        capsys.readouterr().out.split()
+    )
 
 
 @dataclass

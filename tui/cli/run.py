@@ -48,7 +48,9 @@ for the whole batch and always stopped at the end.
 Output
     Progress on stderr: model loading, then each run's live token count and
     tokens/s on one line redrawn in place when stderr is a terminal, plain lines
-    (one every few seconds per run) otherwise. A summary table on stdout.
+    (one every few seconds per run) otherwise. A summary table on stdout, one
+    row per run; its PICTURE column says ``drawn``, ``not drawn`` (an SVG was
+    found but could not be drawn) or ``no SVG``.
 
 Exit status
     0    every run finished (an answer without an SVG still finished: the

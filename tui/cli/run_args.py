@@ -36,7 +36,9 @@ stay honest.
 
 output: DIR/session-<id>/ per session (SVG, PNG, run-card.md, index.html,
 session.json) and DIR/summary.json; progress on stderr, a summary on stdout.
-DIR is created (and checked writable) before anything runs.
+DIR is created (and checked writable) before anything runs. The summary's
+PICTURE column: drawn; not drawn (an SVG was found but could not be drawn: the
+run card says why); no SVG (none in the answer).
 
 exit status:
   0    every run finished

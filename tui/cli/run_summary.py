@@ -169,10 +169,19 @@ def write_summary(out_dir: Path, data: Mapping[str, Any]) -> None:
     replace_file(out_dir / SUMMARY_FILE, text + "\n")
 
 
+def picture_words(run: Run) -> str:
+    """The table's PICTURE cell: ``drawn``; ``not drawn`` (an SVG was found, the
+    renderer could not draw it: the run card says why); ``no SVG`` (none in the answer)."""
+    if run.png:
+        return "drawn"
+    return "not drawn" if run.svg is not None else "no SVG"
+
+
 def summary_table(outcomes: Sequence[SessionOutcome], samples: int) -> str:
-    """One row per stored run: session, sample, thinking, slot, model, status, numbers, SVG."""
+    """One row per stored run: session, sample, thinking, slot, model, status, numbers,
+    picture (:func:`picture_words`)."""
     header = ("SESSION", "SAMPLE", "THINKING", "SLOT", "MODEL", "STATUS", "TOKENS", "TOK/S",
-              "TTFT", "SVG")  # fmt: skip
+              "TTFT", "PICTURE")  # fmt: skip
     rows = [header]
     for outcome in outcomes:
         for run in outcome.session.runs if outcome.session is not None else ():
@@ -188,7 +197,7 @@ def summary_table(outcomes: Sequence[SessionOutcome], samples: int) -> str:
                     str(tokens) if tokens is not None else "—",
                     f"{rate:.1f}" if rate else "—",
                     f"{ttft:.2f}s" if ttft is not None else "—",
-                    "yes" if run.png else ("svg" if run.svg is not None else "no"),
+                    picture_words(run),
                 )
             )
     if len(rows) == 1:
