@@ -1056,6 +1056,58 @@ def test_a_server_killed_between_samples_stops_the_batch_and_fails(
     assert "(1 of the 4 planned not run)" in out.strip().splitlines()[-1]
 
 
+@pytest.mark.slow
+def test_a_server_killed_mid_run_is_said_once_with_advice_for_run(tmp_path: Path) -> None:
+    """It printed "llama-server: llama-server exited unexpectedly (killed by SIGKILL):
+    [pelican-tui] llama-server exited unexpectedly (killed by SIGKILL)", and "— restart
+    the server", which run has no way to do."""
+    out_dir = tmp_path / "out"
+    err_file = tmp_path / "stderr.txt"
+    argv = ["run", "--no-claude", "--thinking", "on", *local_args(out_dir)]
+    with err_file.open("w") as err_handle:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "pelican_tui", *argv],
+            stdout=subprocess.PIPE,
+            stderr=err_handle,
+            env=os.environ.copy(),
+            text=True,
+        )
+        try:
+            assert wait_until(lambda: "  session 1" in err_file.read_text(), 120)
+            os.kill(server_pid(err_file.read_text()), signal.SIGKILL)
+            proc.communicate(timeout=120)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    err = err_file.read_text()
+    assert proc.returncode == 1, err
+    said = [line for line in err.splitlines() if line.startswith("llama-server exited")]
+    assert said == [
+        "llama-server exited unexpectedly (killed by SIGKILL); the batch stops without it "
+        "(run does not restart it): what finished is kept, run it again for the rest"
+    ], err
+    assert "[pelican-tui]" not in err and "llama-server: llama-server" not in err
+    assert "restart the server" not in err
+    assert "left local (on): failed" in err or "left: not run" in err, err
+
+
+def test_a_server_that_cannot_start_is_said_once(tmp_path: Path) -> None:
+    """llama-server refusing a flag: "llama-server: llama-server exited during start-up
+    (exit 1): error: invalid argument: --bogus: error: invalid argument: --bogus", then
+    the same as run's could-not-start line."""
+    code, _, err = run(
+        "--no-claude", "--thinking", "on", "--server-arg=--bogus", *local_args(tmp_path / "out")
+    )
+    assert code == 3, err
+    said = [line for line in err.splitlines() if "exited during start-up" in line]
+    assert said == [
+        "pelican-tui run: local model could not start: llama-server exited during start-up "
+        "(exit 1): error: invalid argument: --bogus"
+    ], err
+    assert "  | error: invalid argument: --bogus" in err.splitlines(), "the end of its log"
+
+
 def test_an_internal_error_is_one_line_its_traceback_logged_and_the_batch_kept(
     tmp_path: Path, env: pytest.MonkeyPatch
 ) -> None:

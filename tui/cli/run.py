@@ -124,7 +124,7 @@ from pelican_tui.cli.run_args import (
     chosen_prompt_set,
     thinking_modes,
 )
-from pelican_tui.cli.run_progress import Progress, result_line
+from pelican_tui.cli.run_progress import Progress, result_line, run_advice
 from pelican_tui.cli.run_summary import (
     BatchFacts,
     SessionOutcome,
@@ -355,7 +355,8 @@ class _Batch:
                 self.outcomes.append(outcome)
                 self.progress.say(f"  session {update.session_id}")
             case updates.RunRefused():
-                hint = f"; {update.hint}" if update.hint else ""
+                advice = run_advice(update.hint)
+                hint = f"; {advice}" if advice else ""
                 self.progress.say(f"  {update.slot}: not run: {update.reason}{hint}")
             case updates.StoreProblem():
                 self.progress.say(f"{PROG}: {update.message}")
@@ -391,7 +392,8 @@ class _Batch:
             return EXIT_LOCAL_MODEL
         self.progress.drop("server")
         if not status.ready:
-            hint = f"; {status.hint}" if status.hint else ""
+            advice = run_advice(status.hint)
+            hint = f"; {advice}" if advice else ""
             self.progress.say(f"{PROG}: local model: {status.message}{hint}")
             return EXIT_LOCAL_MODEL
         # The SVG renderer's worker starts now, as the TUI's does: started by the first

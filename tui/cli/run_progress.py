@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from pelican_tui.backends.events import Failed, Finished, GenerationEvent, LiveStats, Waiting
 from pelican_tui.backends.llama.process import ServerState, ServerStatus
+from pelican_tui.backends.openai_compat.backend import RESTART_HINT
 from pelican_tui.backends.store.records import run_numbers
 from pelican_tui.backends.text import first_line
 
@@ -19,6 +20,12 @@ if TYPE_CHECKING:
 PLAIN_PROGRESS_EVERY_S = 10.0
 """Without a terminal, a run's progress line is printed at most this often."""
 LIVE_REDRAW_EVERY_S = 0.2
+SERVER_GONE = (
+    "the batch stops without it (run does not restart it): what finished is kept, "
+    "run it again for the rest"
+)
+"""What a llama-server that died mid-batch means for ``run``, said after why it died
+(run starts it once per batch and never again: there is nothing to restart)."""
 HASH_LINES_FROM_BYTES = 256 * 1024 * 1024
 """Without a terminal, hashing progress is printed (in quarters) only for files this big."""
 
@@ -40,6 +47,7 @@ class Progress:
         self._last_plain: dict[str, float] = {}
         self._last_download_tenth = -1
         self._last_hash_quarter: dict[str, int] = {}
+        self._server_ready = False
 
     def say(self, text: str) -> None:
         self._clear()
@@ -93,8 +101,11 @@ class Progress:
         )
 
     def server_status(self, status: ServerStatus) -> None:
-        """llama-server downloading, loading, or dead before it was ready."""
-        if status.state is ServerState.DOWNLOADING:
+        """llama-server downloading, loading, or dead once it was ready (dead before, it
+        is said by the start-up error, with the end of its log)."""
+        if status.state is ServerState.READY:
+            self._server_ready = True
+        elif status.state is ServerState.DOWNLOADING:
             percent = f" {status.progress * 100:.0f}%" if status.progress is not None else ""
             if self.live:
                 self.status("server", f"llama-server: downloading the model{percent}")
@@ -105,9 +116,11 @@ class Progress:
                 self.say(f"llama-server: downloading the model{percent}")
         elif status.state is ServerState.LOADING:
             self.say("llama-server: loading the model...")
-        elif status.state is ServerState.CRASHED and status.exit_code is not None:
-            tail = f": {status.last_lines[-1]}" if status.last_lines else ""
-            self.say(f"llama-server: {status.message}{tail}")
+        elif status.state is ServerState.CRASHED and self._server_ready:
+            # Its message says why, when llama-server's log did; its last line was
+            # pelican-tui's own note of the same exit.
+            self._server_ready = False
+            self.say(f"{status.message}; {SERVER_GONE}")
 
     def hashing(self, name: str, done: int, total: int) -> None:
         """How far the sha256 of model file ``name`` has got (call on the loop's thread)."""
@@ -148,12 +161,19 @@ class Progress:
         self._shown = bool(line)
 
 
+def run_advice(hint: str | None) -> str | None:
+    """A backend's next step as ``run`` gives it: never "restart the server" (the TUI's
+    ``R``; run starts llama-server once per batch, and says what its death means)."""
+    return None if hint == RESTART_HINT else hint
+
+
 def result_line(result: RunResult) -> str:
     """One line for a run that ended: outcome, why, tokens, tok/s, first token, SVG."""
     spec = result.spec
     parts = [f"{spec.label}: {result.outcome}"]
     if result.failure_reason and result.outcome != "finished":
-        hint = f" — {result.failure_hint}" if result.failure_hint else ""
+        advice = run_advice(result.failure_hint)
+        hint = f" — {advice}" if advice else ""
         parts.append(first_line(result.failure_reason) + hint)
     if numbers := run_numbers(result.timings, result.usage):
         parts.append(numbers)
@@ -162,4 +182,4 @@ def result_line(result: RunResult) -> str:
     return ", ".join(parts)
 
 
-__all__ = ["PLAIN_PROGRESS_EVERY_S", "Progress", "result_line"]
+__all__ = ["PLAIN_PROGRESS_EVERY_S", "SERVER_GONE", "Progress", "result_line", "run_advice"]
