@@ -390,7 +390,7 @@ def test_folders_and_exit_statuses(
     taken.mkdir()
     (taken / "notes.txt").write_text("mine")
     capsys.readouterr()
-    assert main(["export-evidence", "--out", str(taken)]) == 1
+    assert main(["export-evidence", "--out", str(taken)]) == 2
     assert "already holds other files" in capsys.readouterr().err
     assert main(["export-evidence", "--out", str(tmp_path / "x"), "--prompt", "nobody"]) == 1
     assert "no session has the prompt 'nobody'" in capsys.readouterr().err
@@ -398,6 +398,36 @@ def test_folders_and_exit_statuses(
     assert "--out" in capsys.readouterr().err
     assert main(["export-evidence", "--help"]) == 0
     assert "exit status:" in capsys.readouterr().out
+
+
+def test_an_unusable_folder_is_bad_usage_said_before_anything_is_drawn(
+    drawn: dict[str, Drawn], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--out /proc/ev exited 1 (leaderboard --csv /proc/x exits 2), after drawing every
+    picture the store has no PNG of and saying each one that failed, on every call."""
+    with SessionStore.open() as store:
+        session = store.create_session(PELICAN).id
+        undrawable = _run(store, session, "left", drawn["bomb"], png=None, picture_facts={})
+    here = tmp_path / "here"
+    here.mkdir()
+    (here / "a-file").write_text("mine")
+    for out, why in (
+        (here / "a-file" / "evidence", "Not a directory"),
+        (Path("/proc/evidence"), "No such file or directory"),
+    ):
+        assert main(["export-evidence", "--out", str(out)]) == 2
+        printed = capsys.readouterr()
+        assert printed.err == f"pelican-tui export-evidence: cannot write {out}: {why}\n"
+        assert printed.out == ""
+    # Written, it says the picture it could not draw once, with the counts, not on stderr.
+    for _ in range(2):
+        code, out = _export(here)
+        printed = capsys.readouterr()
+        assert (code, printed.err) == (0, "")
+        assert sorted(p.name for p in here.iterdir()) == ["a-file", "evidence"], "no probe left"
+        assert printed.out.splitlines()[1:] == [
+            f"1 SVG could not be drawn (run {undrawable}): the page says why."
+        ]
 
 
 def test_no_store_yet(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

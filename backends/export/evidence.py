@@ -97,8 +97,8 @@ class Evidence:
     """Sessions left out by the private rule (see the module doc)."""
     hidden_votes: int = 0
     """Votes (the user's and the judges') left out by the private rule."""
-    notes: tuple[str, ...] = field(default=())
-    """One line per picture that could not be drawn at export."""
+    undrawn: tuple[int, ...] = field(default=())
+    """The runs whose SVG could not be drawn at export (the page says why at each)."""
 
 
 class PrivatePromptError(ValueError):
@@ -138,12 +138,12 @@ def gather_evidence(
         board = rate_votes(theirs, headers, min_votes=min_votes, seed=seed, prompt=prompt)
         judge = replace(board, judge=True, agreement=agreement(mine, theirs))
 
-    notes: list[str] = []
+    undrawn: list[int] = []
     prompts = []
     for text in texts:
         votes_here = [v for v in mine if _prompt_of(v, headers) == text]
         pictures = tuple(
-            _picture(run, renderer, notes)
+            _picture(run, renderer, undrawn)
             for run in store.runs_for_prompt(text, finished_only=False)
         )
         board = rate_votes(votes_here, headers, min_votes=min_votes, seed=seed, prompt=text)
@@ -165,7 +165,7 @@ def gather_evidence(
         votes=tuple(sorted(records, key=lambda record: record.id)),
         hidden_sessions=hidden_sessions,
         hidden_votes=mine_left_out + theirs_left_out,
-        notes=tuple(notes),
+        undrawn=tuple(undrawn),
     )
 
 
@@ -197,7 +197,7 @@ def _scrubbed_prompt(board: Leaderboard) -> Leaderboard:
 # --------------------------------------------------------------------------- pictures
 
 
-def _picture(run: Run, renderer: Renderer | None, notes: list[str]) -> Picture:
+def _picture(run: Run, renderer: Renderer | None, undrawn: list[int]) -> Picture:
     config = configuration_of(run)
     png, missing = run.png, None
     if png is None and run.svg is not None and renderer is not None:
@@ -208,7 +208,7 @@ def _picture(run: Run, renderer: Renderer | None, notes: list[str]) -> Picture:
         if png is None and missing is None:
             missing = "the SVG could not be drawn"
         if missing is not None:
-            notes.append(f"run {run.id}: {missing}")
+            undrawn.append(run.id)
     if png is not None:
         png = thumbnail(png)
         if png is None:

@@ -21,7 +21,7 @@ from pathlib import Path
 from pelican_tui.backends.export.evidence import Evidence, gather_evidence
 from pelican_tui.backends.export.evidence_data import RATINGS_FORMAT, RATINGS_JSON, data_files
 from pelican_tui.backends.export.evidence_page import render_evidence_html
-from pelican_tui.backends.export.files import write_folder
+from pelican_tui.backends.export.files import check_folder, write_folder
 from pelican_tui.backends.export.pictures import Renderer
 from pelican_tui.backends.ratings.leaderboard import DEFAULT_MIN_VOTES
 from pelican_tui.backends.store.sessions import SessionStore
@@ -56,13 +56,18 @@ def export_evidence(
     set, :class:`~.files.ExportError` when the folder cannot be written."""
     evidence = gather_evidence(store, prompt=prompt, min_votes=min_votes, renderer=renderer)
     contents = evidence_contents(evidence)
-    write_folder(
-        Path(out_dir),
-        contents,
-        refresh=_earlier_export(Path(out_dir)),
-        refused="a folder with an earlier evidence export is refreshed",
-    )
+    write_folder(Path(out_dir), contents, refresh=_earlier_export(Path(out_dir)), refused=_REFUSED)
     return EvidenceExport(Path(out_dir), tuple(Path(out_dir) / name for name in contents), evidence)
+
+
+def check_evidence_folder(out_dir: Path) -> None:
+    """Raise :class:`~.files.ExportError` if :func:`export_evidence` could not write
+    ``out_dir`` (:func:`~.files.check_folder`): said before the evidence is gathered
+    and its pictures drawn."""
+    check_folder(Path(out_dir), refresh=_earlier_export(Path(out_dir)), refused=_REFUSED)
+
+
+_REFUSED = "a folder with an earlier evidence export is refreshed"
 
 
 def _earlier_export(out_dir: Path) -> bool:
@@ -73,4 +78,10 @@ def _earlier_export(out_dir: Path) -> bool:
     return isinstance(data, dict) and data.get("format") == RATINGS_FORMAT
 
 
-__all__ = ["PAGE", "EvidenceExport", "evidence_contents", "export_evidence"]
+__all__ = [
+    "PAGE",
+    "EvidenceExport",
+    "check_evidence_folder",
+    "evidence_contents",
+    "export_evidence",
+]

@@ -68,20 +68,46 @@ def write_folder(
     for the temporary file in it).
     """
     try:
-        if out_dir.exists() and not out_dir.is_dir():
-            raise ExportError(f"{out_dir} is a file, not a folder")
-        if empty_working_dir(out_dir):
-            _refresh_in_place(out_dir, contents, ())
-        elif out_dir.is_dir() and any(out_dir.iterdir()):
-            if not refresh:
-                raise ExportError(
-                    f"{out_dir} already holds other files; choose a new folder ({refused})"
-                )
-            _refresh_in_place(out_dir, contents, stale)
+        if _in_place(out_dir, refresh=refresh, refused=refused):
+            _refresh_in_place(out_dir, contents, () if empty_working_dir(out_dir) else stale)
         else:
             _build_beside(out_dir, contents)
     except OSError as error:
         raise ExportError(f"cannot write {out_dir}: {error.strerror or error}") from error
+
+
+def check_folder(out_dir: Path, *, refresh: bool, refused: str) -> None:
+    """Raise :class:`ExportError` now, as :func:`write_folder` would later, when
+    ``out_dir`` cannot be written: a file; a folder holding other files (unless
+    ``refresh``); a place where nothing can be made (a read-only disk, ``/proc``, a
+    path under a file, no permission). So a command says so before the work of
+    filling the folder. It leaves nothing behind: its probe, an empty folder made
+    where the files would go (or where the folder would be built), is removed."""
+    try:
+        if _in_place(out_dir, refresh=refresh, refused=refused):
+            where = out_dir
+        else:  # built beside it, its missing parents made first: the first one there is
+            where = next(folder for folder in out_dir.absolute().parents if folder.exists())
+        Path(tempfile.mkdtemp(prefix=".pelican-tui-probe-", dir=where)).rmdir()
+    except OSError as error:
+        raise ExportError(f"cannot write {out_dir}: {error.strerror or error}") from error
+
+
+def _in_place(out_dir: Path, *, refresh: bool, refused: str) -> bool:
+    """Whether ``out_dir`` is written in place (an earlier export refreshed, an empty
+    working directory) rather than built beside it; :class:`ExportError` if it is
+    refused. May raise :class:`OSError`."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ExportError(f"{out_dir} is a file, not a folder")
+    if empty_working_dir(out_dir):
+        return True
+    if out_dir.is_dir() and any(out_dir.iterdir()):
+        if not refresh:
+            raise ExportError(
+                f"{out_dir} already holds other files; choose a new folder ({refused})"
+            )
+        return True
+    return False
 
 
 def _build_beside(out_dir: Path, contents: Mapping[str, bytes]) -> None:

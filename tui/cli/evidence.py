@@ -7,9 +7,15 @@ ratings.json, votes.csv and votes.json. Prompts from a private prompt set are
 left out of all of them, with their runs and votes; the page says how many
 sessions were left out.
 
+DIR is checked first, before the evidence is gathered and its pictures drawn:
+a file, a folder holding other files (an earlier evidence export is refreshed)
+or a place where nothing can be written exits 2, as ``run --out`` and
+``leaderboard --csv`` do. A picture that could not be drawn is said at its
+place on the page, and counted in one line after "Wrote".
+
 Exit status (also in ``--help``): 0 written; 1 it could not be done (no
 session store yet, no session has the --prompt, the prompt is from a private
-set, DIR holds other files or cannot be written); 2 bad usage.
+set, writing DIR failed after its check); 2 bad usage, or DIR unusable.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from __future__ import annotations
 import argparse
 
 from pelican_tui.backends.export.evidence import PrivatePromptError
-from pelican_tui.backends.export.evidence_folder import export_evidence
+from pelican_tui.backends.export.evidence_folder import check_evidence_folder, export_evidence
 from pelican_tui.backends.export.files import ExportError
 from pelican_tui.backends.export.pictures import sandboxed_renderer
 from pelican_tui.backends.store.records import SessionStoreError
@@ -36,9 +42,10 @@ ratings here count public prompts only.
 exit status:
   0  written
   1  it could not be done (no session store yet, or a damaged one, left as it
-     is; no session has the --prompt, the prompt is from a private set, DIR holds
-     other files or cannot be written)
-  2  bad usage
+     is; no session has the --prompt, the prompt is from a private set; writing
+     DIR failed after its check)
+  2  bad usage, or DIR unusable: a file, a folder holding other files, or a
+     place that cannot be written (checked before anything is gathered)
 """
 
 
@@ -61,6 +68,10 @@ def _parser() -> Parser:
 def evidence_command(args: argparse.Namespace, console: Console) -> int:
     """Run ``pelican-tui export-evidence ARGV``; returns the exit status."""
     try:
+        check_evidence_folder(args.out)
+    except ExportError as error:
+        return console.fail(str(error), Exit.USAGE)
+    try:
         with open_store(console) as store:
             if missing := unknown_prompt(store, args.prompt):
                 return console.fail(missing)
@@ -77,8 +88,6 @@ def evidence_command(args: argparse.Namespace, console: Console) -> int:
     except (SessionStoreError, ExportError) as error:
         return console.fail(str(error))
     evidence = done.evidence
-    for note in evidence.notes:
-        console.note(note)
     runs = sum(len(each.pictures) for each in evidence.prompts)
     counts = ", ".join(
         plural(n, what)
@@ -92,6 +101,13 @@ def evidence_command(args: argparse.Namespace, console: Console) -> int:
         f"Wrote {done.out_dir}/: {', '.join(path.name for path in done.files)} ({counts} counted)",
         file=console.out,
     )
+    if undrawn := evidence.undrawn:
+        which = ", ".join(str(run) for run in undrawn)
+        print(
+            f"{plural(len(undrawn), 'SVG')} could not be drawn "
+            f"(run{'s' if len(undrawn) > 1 else ''} {which}): the page says why.",
+            file=console.out,
+        )
     if evidence.hidden_sessions:
         print(
             f"Left out: {plural(evidence.hidden_sessions, 'session')} from private prompt sets.",
