@@ -292,6 +292,22 @@ def test_ratings_alike_share_a_rank_and_an_unknown_interval_says_so(
         assert [(r["rank"], r["low"]) for r in csv.DictReader(file)] == [("1", "")] * 2
 
 
+def test_control_characters_are_left_out_of_the_page_not_the_data(
+    drawn: dict[str, Drawn], tmp_path: Path
+) -> None:
+    # ESC and BEL of a prompts.toml prompt were copied into index.html as written.
+    prompt = "\x1b[31mRED\x07 pelican"
+    with SessionStore.open() as store:
+        _pair(store, drawn["pelican"], drawn["classic"], "b", prompt=prompt)
+    code, out = _export(tmp_path, "--min-votes", "1")
+    assert code == 0
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert not re.findall(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", page)
+    assert "[31mRED pelican" in _Page(page).visible()
+    [vote] = json.loads((out / "votes.json").read_text(encoding="utf-8"))["votes"]
+    assert vote["prompt"] == prompt, "the data keeps the prompt as stored"
+
+
 def test_hostile_text_is_escaped(filled: Path, tmp_path: Path) -> None:
     code, out = _export(tmp_path)
     assert code == 0

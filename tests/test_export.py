@@ -534,6 +534,30 @@ def test_hostile_text_is_escaped_everywhere(tmp_path: Path) -> None:
     assert "&lt;b&gt;model&lt;/b&gt;\\|x" in card  # table cells escaped
 
 
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def test_the_page_shows_control_characters_as_nothing_and_keeps_them_stored(
+    tmp_path: Path,
+) -> None:
+    # A prompts.toml prompt with ESC and BEL: index.html held them as written ("[31mRED").
+    prompt = "\x1b[31mRED\x07 pelican\x1b[0m on a bicycle"
+    with SessionStore.open() as store:
+        s = store.create_session(prompt, prompt_set="mine")
+        run = store.start_run(s.id, "left", "openai", "model\x1b]0;title\x07", {}, {}, {})
+        store.finish_run(run, answer="Here:\x1b[2J\r\n<svg/>", svg="<svg/>")
+        session = store.get_session(s.id)
+    export_session(session, tmp_path / "e")
+    page = (tmp_path / "e" / "index.html").read_text()
+    assert not CONTROL.findall(page), CONTROL.findall(page)
+    assert "<title>[31mRED pelican[0m on a bicycle · session" in page
+    assert "[31mRED pelican[0m on a bicycle</div>" in page
+    assert "model]0;title" in page and "Here:[2J\n&lt;svg/&gt;" in page
+    # The stored session and session.json keep the text as it was written.
+    assert load_export(tmp_path / "e") == session and session.prompt == prompt
+    assert "\\u001b[31mRED\\u0007" in (tmp_path / "e" / "session.json").read_text()
+
+
 PASTED_KEY = "pasted-key-" + "Q7z" * 12
 """An ANTHROPIC_API_KEY matching no key pattern: only its literal value can find it."""
 

@@ -3,13 +3,16 @@
 A page (the session's :mod:`.html_page`, the evidence's :mod:`.evidence_page`)
 is one self-contained file: :func:`document` gives it a Content-Security-Policy
 that forbids scripts and every remote load (pictures only as ``data:`` URIs,
-:func:`data_uri`), and no referrer. Every text goes in through :func:`escape`.
+:func:`data_uri`), and no referrer. Every text goes in through :func:`escape`, which
+also leaves out control characters.
 """
 
 from __future__ import annotations
 
 import base64
 import html
+
+from pelican_tui.backends.text import printable
 
 CSP = (
     "default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
@@ -19,8 +22,11 @@ CSP = (
 
 
 def escape(text: object) -> str:
-    """``text`` as HTML text or attribute value (quotes escaped too)."""
-    return html.escape(str(text), quote=True)
+    """``text`` as HTML text or attribute value (quotes escaped too), printable: the
+    control characters a prompt or a model's words can hold (ESC, BEL, a carriage
+    return) left out, as :func:`~pelican_tui.backends.text.printable` leaves them out
+    of the terminal; the stored text keeps them."""
+    return html.escape(printable(str(text)), quote=True)
 
 
 def sentence(text: str) -> str:
