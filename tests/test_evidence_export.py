@@ -290,6 +290,9 @@ def test_ratings_alike_share_a_rank_and_an_unknown_interval_says_so(
     assert "an interval unknown: too few votes to tell (every resample" in visible
     with (out / "ratings.csv").open(newline="") as file:
         assert [(r["rank"], r["low"]) for r in csv.DictReader(file)] == [("1", "")] * 2
+    ratings = json.loads((out / "ratings.json").read_text(encoding="utf-8"))
+    assert ratings["format_version"] == 2
+    assert [(r["rank"], r["low"]) for r in ratings["overall"]["rows"]] == [(1, None)] * 2
 
 
 def test_control_characters_are_left_out_of_the_page_not_the_data(

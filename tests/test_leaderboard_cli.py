@@ -131,6 +131,7 @@ def test_ratings_that_read_alike_share_a_rank_and_no_interval_is_made_up(
 
     code, out, _ = _main(capsys, "--min-votes", "1", "--json")
     document = json.loads(out)
+    assert document["format_version"] == 2, "null intervals and shared ranks are new"
     assert [row["rank"] for row in document["rows"]] == [1, 2, 2, 4]
     assert [(row["low"], row["high"]) for row in document["rows"][1:3]] == [(None, None)] * 2
     assert document["rows"][0]["low"] is not None

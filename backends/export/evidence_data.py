@@ -27,7 +27,9 @@ from pelican_tui.backends.ratings.export import (
 )
 
 RATINGS_FORMAT = "pelican-tui-evidence-ratings"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""2: its leaderboards' rows as :data:`~pelican_tui.backends.ratings.export.FORMAT_VERSION`
+2 has them (an interval not known is null; equal ratings share a rank)."""
 
 VOTES_CSV = "votes.csv"
 VOTES_JSON = "votes.json"

@@ -24,7 +24,9 @@ from pelican_tui.backends.store.sessions import SessionStore
 
 LEADERBOARD_FORMAT = "pelican-tui-leaderboard"
 VOTES_FORMAT = "pelican-tui-votes"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""2: ``low`` and ``high`` are null where the interval is not known, and equal ratings
+share a ``rank`` ("1, 1, 3"); 1: every row had an interval and its own rank."""
 
 RATING_COLUMNS = (
     "rank",
