@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from _app_support import header_read, make_app, wait_for
 from _dialect_servers import OllamaServer
+from _evidence_support import screen_text
 from textual.pilot import Pilot
 from textual.widgets import Input
 
@@ -158,6 +159,47 @@ async def test_prompt_edit_history_and_escape() -> None:
         await pilot.press("enter")
     state = locations.state_file().read_text()
     assert "a heron, [redacted]" in state and "PLANTEDPROMPTKEY" not in state
+
+
+async def test_an_opened_prompt_of_several_lines_shows_on_one_line_and_runs_whole(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """o, enter on a session of `run --prompt $'Line one\\nLine two'` put the newline in
+    the one-line box: it drew "Line one" over the old prompt, which stayed on screen
+    (a prompt with ESC and BEL did worse). It shows on one line; r runs it whole."""
+    from _anthropic_server import AnthropicTestServer
+
+    from pelican_tui.backends.engine.choices import PaneChoice
+    from pelican_tui.backends.store.sessions import SessionStore
+
+    written = "Line one\nLine two\x1b[31m red\x07"
+    with SessionStore.open(locations.sessions_db()) as store:
+        session_id = store.create_session(written).id
+    with AnthropicTestServer(scenario="ok") as claude:
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key-not-a-secret")
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", claude.base_url)
+        app = make_app(overrides={"claude": {"max_retries": 0}})
+        async with app.run_test(size=(80, 24)) as pilot:
+            app.choices["left"] = app.choices["right"] = PaneChoice("claude", False)
+            app.load_session(session_id)
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            box = app.query_one("#prompt", Input)
+            assert box.value == "Line one ⏎ Line two[31m red", repr(box.value)
+            row = screen_text(app).splitlines()[1]
+            assert row.strip(" ▊▌▐▎") == "Line one ⏎ Line two[31m red", repr(row)
+            await pilot.press("r")
+            assert await wait_for(pilot, lambda: len(claude.requests) == 2, 10)
+            await app.workers.wait_for_complete()
+            sent = [r.body["messages"][0]["content"] for r in claude.requests if r.body]
+            assert sent == [written, written], "unedited, the prompt runs as it was written"
+            await pilot.press("p", "end", *" in blue", "enter")  # (p selects it all)
+            assert await wait_for(pilot, lambda: len(claude.requests) == 4, 10)
+            await app.workers.wait_for_complete()
+            # Edited, the box's text runs, each ⏎ a line break again.
+            assert app.prompt == "Line one\nLine two[31m red in blue"
+            last = claude.requests[-1].body
+            assert last is not None and last["messages"][0]["content"] == app.prompt
 
 
 async def test_an_empty_prompt_box_runs_the_prompt_setting_and_shows_it() -> None:

@@ -26,7 +26,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.css.query import NoMatches
 from textual.screen import Screen
-from textual.widgets import Footer, Input
+from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
 from pelican_tui.backends import locations
@@ -47,6 +47,7 @@ from pelican_tui.widgets.footer import KeysFooter
 from pelican_tui.widgets.memory_panel import MemoryHistory
 from pelican_tui.widgets.model_pane import ModelPane
 from pelican_tui.widgets.picture import resolve_mode
+from pelican_tui.widgets.prompt_box import PromptBox
 from pelican_tui.widgets.status_bar import StatusBar
 
 if TYPE_CHECKING:
@@ -281,7 +282,7 @@ class PelicanApp(Voting):
         return MainScreen(id="_default")
 
     def compose(self) -> ComposeResult:
-        yield Input(self.prompt, placeholder="Prompt (p to edit, enter to run)", id="prompt")
+        yield PromptBox(self.prompt, placeholder="Prompt (p to edit, enter to run)", id="prompt")
         with Horizontal(id="panes"):
             for slot in SLOTS:
                 pane = ModelPane(
@@ -635,10 +636,10 @@ class PelicanApp(Voting):
     def _take_prompt(self) -> None:
         """The prompt box's text is what runs; an empty box gets the ``prompt`` setting
         back, shown, so the screen says what ran (it ran unseen behind the placeholder)."""
-        box = self.query_one("#prompt", Input)
-        self.prompt = box.value.strip() or self.settings.prompt
-        if not box.value.strip():
-            box.value = self.prompt
+        box = self.query_one("#prompt", PromptBox)
+        self.prompt = box.prompt or self.settings.prompt
+        if not box.prompt:
+            box.show_prompt(self.prompt)
             self.notify("The prompt box was empty: the prompt setting runs.", timeout=5)
         self._remember_prompt()
 
@@ -1009,18 +1010,18 @@ class PelicanApp(Voting):
     # -- prompt -----------------------------------------------------------------------
 
     def action_edit_prompt(self) -> None:
-        prompt = self.query_one("#prompt", Input)
+        prompt = self.query_one("#prompt", PromptBox)
         prompt.focus()
         prompt.cursor_position = len(prompt.value)
         self._history_index = len(self.history)
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
+    def on_input_submitted(self, event: PromptBox.Submitted) -> None:
         if event.input.id == "prompt":
             self.set_focus(None)
             self.action_run_both()
 
     def on_key(self, event: Any) -> None:
-        prompt = self.query_one("#prompt", Input)
+        prompt = self.query_one("#prompt", PromptBox)
         if self.focused is not prompt:
             return
         if event.key == "escape":
@@ -1029,12 +1030,12 @@ class PelicanApp(Voting):
         elif event.key in ("up", "down") and self.history:
             index = getattr(self, "_history_index", len(self.history))
             if index == len(self.history):  # leaving the line being typed: keep it
-                self._draft = prompt.value
+                self._draft = prompt.prompt
             index += -1 if event.key == "up" else 1
             index = max(0, min(len(self.history), index))
             self._history_index = index
             draft = getattr(self, "_draft", self.prompt)
-            prompt.value = self.history[index] if index < len(self.history) else draft
+            prompt.show_prompt(self.history[index] if index < len(self.history) else draft)
             prompt.cursor_position = len(prompt.value)
             event.stop()
 
@@ -1309,7 +1310,7 @@ class PelicanApp(Voting):
 
         store = await self.engine.store()
         session = await asyncio.to_thread(store.get_session, session_id)
-        self.query_one("#prompt", Input).value = session.prompt
+        self.query_one("#prompt", PromptBox).show_prompt(session.prompt)
         self.prompt = session.prompt
         if rerun:
             self.action_run_both()

@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING
 
 from textual import work
 from textual.app import App
-from textual.widgets import Input
 
 from pelican_tui.backends.engine.choices import SLOTS
 from pelican_tui.backends.settings import Settings
@@ -33,6 +32,7 @@ from pelican_tui.backends.text import thinking_word
 from pelican_tui.messages import KeyRow
 from pelican_tui.terminal_title import TerminalTitle
 from pelican_tui.votes import WINNER_WORDS, Contender, VotePair, facts_line, shown_as, store_vote
+from pelican_tui.widgets.prompt_box import PromptBox
 from pelican_tui.widgets.status_bar import StatusBar
 from pelican_tui.widgets.vote_pair import PairView, vote_keys_line
 
@@ -137,7 +137,7 @@ class Voting(App[None]):
         step = self._step
         if self.comparing and step is not None and step.set_name is not None:
             words = [f"set {step.set_name}: {step.label}"]
-        self.query_one("#prompt", Input).border_subtitle = " · ".join(words)
+        self.query_one("#prompt", PromptBox).border_subtitle = " · ".join(words)
 
     def _vote_keys(self) -> dict[str, str]:
         keys = {row.id: row.keys for row in self.key_rows()}
@@ -295,7 +295,7 @@ class Voting(App[None]):
         return True
 
     def _screen_prompt(self) -> str:
-        return self.query_one("#prompt", Input).value.strip() or self.prompt
+        return self.query_one("#prompt", PromptBox).prompt or self.prompt
 
     @work(exclusive=True, group="screens", exit_on_error=False, name="open the gallery")
     async def action_gallery(self) -> None:
