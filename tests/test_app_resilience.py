@@ -244,6 +244,52 @@ async def test_an_opened_cancelled_run_keeps_its_numbers() -> None:
     assert "2464 tok" in stats and stats.endswith("think off"), stats
 
 
+async def test_an_opened_run_is_measured_against_the_ceiling_of_its_own_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run made on an attached (Ollama) server, reopened, read "46.0 tok/s (9% of 531
+    max)": 531 was the spawned local model's ceiling, nothing to do with that server."""
+    from _server_support import server_binary, tiny_model
+
+    from pelican_tui.backends import hardware
+    from pelican_tui.backends.llama.prepare import Prepared
+    from pelican_tui.backends.settings import load_settings
+
+    model, binary = tiny_model(), server_binary()  # found in the shared cache first
+    monkeypatch.setenv(locations.CACHE_ENV, str(tmp_path / "cache"))
+    hardware.write_cached_bandwidth(8e9)  # this machine's ceiling for the model: known
+    timings = {"generated_tokens": 23, "generation_tokens_per_s": 46.0,
+               "time_to_first_token_s": 0.01}  # fmt: skip
+    with SessionStore.open(locations.sessions_db()) as store:
+        session_id = store.create_session("Generate an SVG of a pelican.").id
+        attached = store.start_run(
+            session_id, "left", "openai", "qwen3:30b",
+            {"model": "qwen3:30b", "url": "http://127.0.0.1:11434", "server_kind": "ollama"},
+            {"thinking": False},
+        )  # fmt: skip
+        spawned = store.start_run(
+            session_id, "right", "local", model.name,
+            {"file": model.name, "path": str(model.absolute()), "server_kind": "llama.cpp"},
+            {"thinking": False},
+        )  # fmt: skip
+        for run in (attached, spawned):
+            store.finish_run(run, answer="<svg/>", timings=timings)
+    settings = load_settings({"local": {"model": str(model), "context": 2048}})
+    prepared = Prepared(binary=binary, binary_source="cache")
+    app = PelicanApp(settings, prepared, start_server=False, sample_resources=False)
+    async with app.run_test(size=(160, 48)) as pilot:
+        assert await header_read(pilot)
+        ceiling = app.ceiling_tok_s
+        assert ceiling, "the spawned model's ceiling is known"
+        assert app.pane("left").ceiling_tok_s == ceiling, "the pane's next run is local"
+        app.load_session(session_id)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        left, right = app.pane("left").stats_line(), app.pane("right").stats_line()
+    assert "46.0 tok/s · " in left and "max)" not in left, left
+    assert f"46.0 tok/s ({46 / ceiling:.0%} of {ceiling:.0f} max)" in right, right
+
+
 @pytest.mark.parametrize("mode", ["halfcell", "sixel"])
 async def test_image_mode_setting_forces_the_protocol_and_is_shown(
     mode: str, pelican_svg_png: bytes

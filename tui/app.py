@@ -1328,6 +1328,8 @@ class PelicanApp(Voting):
             pane.query_one("#thinking").set_text(run.thinking_text or "")  # type: ignore[attr-defined]
             pane.query_one("#answer").set_text(run.answer or "")  # type: ignore[attr-defined]
             pane.picture.set_png(run.png, run.svg_note)
+            # Against the ceiling of the model it ran on, not the pane's next run's.
+            pane.ceiling_tok_s = self.engine.stored_ceiling(run.model_info)
             if run.status == "finished":
                 pane.feed(finished_from_record(run.timings, run.usage))
             else:  # the numbers as far as it got, as the pane showed them live

@@ -277,6 +277,15 @@ class ComparisonEngine:
             return PaneHeader(f"{number} {choice.side} · unavailable", "")
         return side.header(choice, number)
 
+    def stored_ceiling(self, model_info: Mapping[str, Any]) -> float | None:
+        """The decode ceiling a stored run's rate is measured against: that of the
+        spawned local model it ran on (its ``model_info``: the same model file), else
+        None (a server it was attached to, Claude, another model)."""
+        for side in self._local_sides().values():
+            if isinstance(side, LocalSide) and side.ran(model_info):
+                return side.ceiling_tok_s
+        return None
+
     def unavailable(self, choice: PaneChoice) -> str | None:
         """Why a pane with this choice cannot run at all (None: it can, or may)."""
         if is_local(choice.side) and self.local is None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, replace
 from importlib import metadata
 from pathlib import Path
@@ -289,6 +289,15 @@ class LocalSide(Side):
 
     def model_thinks(self) -> bool | None:
         return _attached_thinks(self.openai) if self.attached else None
+
+    def ran(self, model_info: Mapping[str, Any]) -> bool:
+        """Whether a stored run's ``model_info`` (:meth:`identity`) is of this side as it
+        is now: the model file its spawned llama-server serves. A run on a server it
+        was attached to records the server's URL and no file."""
+        path = model_info.get("path")
+        if self.attached or "url" in model_info or not isinstance(path, str):
+            return False
+        return self.model_file is not None and str(self.model_file.absolute()) == path
 
     def server_note(self) -> str | None:
         """A server it is attached to, as last contacted ("vLLM 0.11.0 · Qwen3.6…",
