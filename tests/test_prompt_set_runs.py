@@ -14,6 +14,7 @@ import pytest
 from _anthropic_server import AnthropicTestServer
 from _app_support import make_app, wait_for
 from _evidence_support import screen_text
+from textual.widgets import Input
 
 from pelican_tui.backends import locations
 from pelican_tui.backends.engine.batch import plan_batch
@@ -108,17 +109,24 @@ async def test_P_runs_every_prompt_of_a_set_in_both_panes(
             assert await wait_for(pilot, lambda: not isinstance(app.screen, PromptSetScreen), 5)
             assert not app.comparing, "escape runs nothing"
 
+            prompt_box = app.query_one("#prompt", Input)
+            own = "A cat of my own"
+            prompt_box.value = own  # typed, not run
             await _run_set(pilot, "animals")
-            prompt_box = app.query_one("#prompt")
-            seen: set[str] = set()
+            seen: set[tuple[str, str, bool]] = set()
 
             def watch() -> bool:
-                seen.add(str(prompt_box.border_subtitle))
+                seen.add((str(prompt_box.border_subtitle), prompt_box.value, prompt_box.disabled))
                 return not app.comparing
 
             assert await wait_for(pilot, watch, 60)
-            assert "set animals: heron 2/2" in seen, seen
+            # The box said the pelican prompt while the heron was drawn: it shows the
+            # prompt running, not editable, and gives the user's back after.
+            heron = "Generate an SVG of a heron riding a unicycle"
+            assert ("set animals: heron 2/2", heron, True) in seen, seen
+            assert not any(sub.startswith("set ") and value == own for sub, value, _ in seen)
             assert str(prompt_box.border_subtitle) == "", "the set's place goes when it ends"
+            assert prompt_box.value == own and not prompt_box.disabled
             assert any("Running prompt set animals" in n.message for n in app.notices)
 
             # The gallery goes through the set's prompts, named as in the titles.

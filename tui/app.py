@@ -1011,6 +1011,10 @@ class PelicanApp(Voting):
 
     def action_edit_prompt(self) -> None:
         prompt = self.query_one("#prompt", PromptBox)
+        if prompt.running:
+            self.notify("The prompt box shows the set's prompt while the set runs; "
+                        "yours is back when it ends (c cancels the set).", timeout=4)  # fmt: skip
+            return
         prompt.focus()
         prompt.cursor_position = len(prompt.value)
         self._history_index = len(self.history)

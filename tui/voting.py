@@ -129,15 +129,20 @@ class Voting(App[None]):
     # -- drawing ----------------------------------------------------------------------
 
     def show_modes(self) -> None:
-        """The prompt's subtitle says how ``r`` runs (samples, blind), and while a
-        prompt set runs, where it is ("set animals: heron 2/3 · sample 1/4")."""
+        """The prompt's subtitle says how ``r`` runs (samples, blind); while a prompt
+        set runs, the box shows the prompt running and its subtitle where it is
+        ("set animals: heron 2/3 · sample 1/4"), and after, the user's prompt again."""
         words = [f"{self.samples} samples per pane"] if self.samples > 1 else []
         if self.blind:
             words.append("blind")
         step = self._step
+        box = self.query_one("#prompt", PromptBox)
         if self.comparing and step is not None and step.set_name is not None:
             words = [f"set {step.set_name}: {step.label}"]
-        self.query_one("#prompt", PromptBox).border_subtitle = " · ".join(words)
+            box.show_running(step.prompt.text)
+        else:
+            box.show_running(None)
+        box.border_subtitle = " · ".join(words)
 
     def _vote_keys(self) -> dict[str, str]:
         keys = {row.id: row.keys for row in self.key_rows()}

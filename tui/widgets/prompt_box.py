@@ -9,6 +9,11 @@ control characters left out) and keeps the prompt itself, so
 :attr:`PromptBox.prompt` is what runs: the prompt as it was given while the
 box shows it unedited, the box's text (each ``⏎`` a line break again) once
 someone typed in it.
+
+While a prompt set runs, the box shows the prompt running, greyed (it cannot
+be edited then), and keeps the user's own to give back when the set ends
+(:meth:`PromptBox.show_running`): a box that kept the user's prompt said a
+pelican while a heron was drawn.
 """
 
 from __future__ import annotations
@@ -45,20 +50,54 @@ class PromptBox(Input):
 
     def __init__(self, prompt: str, *, placeholder: str = "", id: str | None = None) -> None:
         self._given = prompt
+        self._own: tuple[str, str, int] | None = None
+        """While a set's prompt is shown: the user's (prompt given, text, cursor)."""
         super().__init__(one_line_form(prompt), placeholder=placeholder, id=id)
 
     @property
     def prompt(self) -> str:
         """What runs: the prompt given while the box shows it unedited, else the box's
-        text; "" for a box that shows nothing."""
-        if not self.value.strip():
-            return ""
-        if self.value == one_line_form(self._given):
-            return self._given.strip()
-        return from_one_line(self.value)
+        text; "" for a box that shows nothing. While a set's prompt is shown, the
+        user's own (:meth:`show_running`)."""
+        if self._own is not None:
+            given, value, _ = self._own
+            return _meant(given, value)
+        return _meant(self._given, self.value)
+
+    @property
+    def running(self) -> bool:
+        """Whether it shows a set's running prompt, not the user's."""
+        return self._own is not None
 
     def show_prompt(self, prompt: str) -> None:
-        """Show ``prompt`` (on one line), keeping it whole for :attr:`prompt`."""
+        """Show ``prompt`` (on one line), keeping it whole for :attr:`prompt`; while a
+        set's prompt is shown, it is the one given back after."""
+        if self._own is not None:
+            self._own = (prompt, one_line_form(prompt), 0)
+            return
         self._given = prompt
         self.value = one_line_form(prompt)
         self.cursor_position = 0  # its start shown, where the box is too narrow for all
+
+    def show_running(self, prompt: str | None) -> None:
+        """Show ``prompt``, a set's running now, greyed and not editable, the user's own
+        kept; None gives the user's own back."""
+        if prompt is None:
+            if self._own is not None:
+                own, self._own = self._own, None
+                self._given, self.value, self.cursor_position = own
+                self.disabled = False
+            return
+        if self._own is None:
+            self._own = (self._given, self.value, self.cursor_position)
+        self._given = prompt
+        self.value = one_line_form(prompt)
+        self.cursor_position = 0
+        self.disabled = True
+
+
+def _meant(given: str, shown: str) -> str:
+    """The prompt a box showing ``shown`` runs, ``given`` being the last one put in it."""
+    if not shown.strip():
+        return ""
+    return given.strip() if shown == one_line_form(given) else from_one_line(shown)
