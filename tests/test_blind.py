@@ -27,7 +27,7 @@ from pelican_tui.app import PelicanApp
 from pelican_tui.backends import locations
 from pelican_tui.backends.engine.sides import PaneChoice
 from pelican_tui.backends.store.sessions import SessionStore
-from pelican_tui.screens.gallery_screen import GalleryScreen
+from pelican_tui.screens.gallery_screen import GalleryScreen, gallery_items
 from pelican_tui.screens.log_screen import LogScreen
 from pelican_tui.screens.picture_screen import PictureScreen
 from pelican_tui.screens.sessions_screen import SessionsScreen
@@ -173,6 +173,36 @@ async def test_blind_samples_hide_the_models_until_each_vote(
     assert first.a.session_id != second.a.session_id, "one session per sample"
     assert [t.endswith(f"sample {n}/2") for n, t in enumerate(titles, 1)] == [True, True]
     assert session.verdict == b_slot, "the session's verdict names the pane that was B"
+
+
+async def test_the_reveal_names_each_run_as_the_gallery_does(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Asked to think, no reasoning came: the reveal said "thinking on" (its request),
+    the gallery and the leaderboard "thinking on (did not)" (how it thought)."""
+    with AnthropicTestServer(scenario="ok", thinking_text="") as claude:
+        _claude_env(monkeypatch, claude)
+        app = make_app(overrides={"claude": {"max_retries": 0}, "ui": {"blind": True}})
+        async with app.run_test(size=(80, 24)) as pilot:
+            _both_claude(app)
+            await pilot.press("r")
+            assert await wait_for(pilot, lambda: bool(app.pending_pairs), 30)
+            (pair,) = app.pending_pairs
+            await pilot.press("equals_sign")
+            assert await wait_for(pilot, lambda: not app.pending_pairs, 10)
+            (reveal,) = [n.message for n in app.notices if "A was" in n.message]
+    with SessionStore.open(locations.sessions_db()) as store:
+        gallery = {
+            item.run.id: item.label
+            for item in gallery_items(store.runs_for_prompt(app.prompt))  # as g shows them
+        }
+    assert pair.a.run_id is not None and pair.b.run_id is not None
+    a, b = gallery[pair.a.run_id], gallery[pair.b.run_id]
+    assert sorted([a, b]) == [
+        "claude-opus-4-7 · thinking off",
+        "claude-opus-4-7 · thinking on (did not)",
+    ]
+    assert f"A was {a}, in pane " in reveal and f"B was {b}, in pane " in reveal, reveal
 
 
 async def test_blind_comparison_of_the_local_model_and_claude(

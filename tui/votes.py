@@ -53,7 +53,8 @@ class Contender:
     facts: str
     """Measured facts about the picture, without times (times can give a model away)."""
     who: str
-    """Who drew it: the pane title or configuration ("2 claude · claude-opus-4-7")."""
+    """Who drew it: its configuration as the gallery labels it, and where it was
+    ("claude-opus-4-7 · thinking on (did not), in pane 1"; "… (session #12)")."""
     numbers: str
     """Speed, tokens, time to the picture (revealed with ``who``)."""
     session_id: int | None = None

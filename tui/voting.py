@@ -28,7 +28,6 @@ from textual.app import App
 
 from pelican_tui.backends.engine.choices import SLOTS
 from pelican_tui.backends.settings import Settings
-from pelican_tui.backends.text import thinking_word
 from pelican_tui.messages import KeyRow
 from pelican_tui.terminal_title import TerminalTitle
 from pelican_tui.votes import WINNER_WORDS, Contender, VotePair, facts_line, shown_as, store_vote
@@ -211,16 +210,18 @@ class Voting(App[None]):
                         timeout=8)  # fmt: skip
             return
         contenders = []
-        for slot in SLOTS:
+        labels = await self._run_labels([r.run_id for r in results.values()])
+        for number, slot in enumerate(SLOTS, 1):
             result = results[slot]
             pane = self.pane(slot)
+            named = labels.get(result.run_id) if result.run_id is not None else None
             contenders.append(
                 Contender(
                     run_id=result.run_id,
                     png=result.png,
                     note=None if result.png else await self._no_picture_reason(result),
                     facts=facts_line(result.picture_facts, with_time=False),
-                    who=f"{pane.border_title or slot} · {_how_it_thought(result)}",
+                    who=f"{named}, in pane {number}" if named else pane.border_title or slot,
                     numbers=pane.stats_line(),
                     session_id=outcome.session_id,
                 )
@@ -228,6 +229,18 @@ class Voting(App[None]):
         a, b = shown_as(contenders[0], contenders[1], blind=True, rng=self._rng)
         self.pending_pairs.append(VotePair(a, b, label))
         self.show_blind()
+
+    async def _run_labels(self, run_ids: list[int | None]) -> dict[int, str]:
+        """Stored runs by their configuration's label, as the gallery, the leaderboard
+        and the ratings name them (how each thought: "… · thinking on (did not)")."""
+        from pelican_tui.backends.ratings.configuration import run_label
+
+        ids = [run_id for run_id in run_ids if run_id is not None]
+        with contextlib.suppress(Exception):  # the store failed: no vote to reveal either
+            store = await self.engine.store()
+            headers = await asyncio.to_thread(store.run_headers, ids)
+            return {run_id: run_label(header) for run_id, header in headers.items()}
+        return {}
 
     async def _no_picture_reason(self, result: RunResult) -> str:
         """Why a finished run has no picture, in the words of the gallery and the exports
@@ -390,14 +403,3 @@ def _unrated_note(store: SessionStore, left: int, right: int) -> str:
     headers = store.run_headers([left, right])
     reason = unrated(headers[left], headers[right]) if len(headers) == 2 else None
     return f" (not rated: {reason})" if reason else ""
-
-
-def _how_it_thought(result: RunResult) -> str:
-    """How a run was asked to think ("thinking high"), and whether the server ignored
-    it: for the reveal, where two panes of one model differ in nothing else."""
-    request = result.spec.request
-    how = thinking_word(request.thinking)
-    efforts = result.spec.side.backend.capabilities.supports_effort
-    if request.thinking and request.effort and efforts:  # Claude's "thinking high"
-        how = f"thinking {request.effort}"
-    return f"{how} (the server ignored the switch)" if result.thinking_warning else how
