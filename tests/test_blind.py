@@ -22,6 +22,7 @@ import pytest
 from _anthropic_server import AnthropicTestServer
 from _app_support import COPY_SVG_PROMPT, make_app, server_ready, wait_for
 from _evidence_support import screen_text, screenshot_text
+from _terminal_screen import TerminalScreen
 
 from pelican_tui.app import PelicanApp
 from pelican_tui.backends import locations
@@ -203,6 +204,27 @@ async def test_the_reveal_names_each_run_as_the_gallery_does(
         "claude-opus-4-7 · thinking on (did not)",
     ]
     assert f"A was {a}, in pane " in reveal and f"B was {b}, in pane " in reveal, reveal
+
+
+async def test_a_notice_leaves_the_terminal_when_its_time_is_up(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """n, B, r in blind mode: "Samples: r runs each pane 2 times", meant for 4 s, stayed
+    on the terminal over the B picture until the pictures were drawn, ~15 s."""
+    with AnthropicTestServer(scenario="slow", chunk_delay_s=0.05) as claude:
+        _claude_env(monkeypatch, claude)
+        app = make_app(overrides={"claude": {"max_retries": 0}})
+        terminal = TerminalScreen(app, 80, 24)
+        async with app.run_test(size=(80, 24), notifications=True) as pilot:
+            _both_claude(app)
+            await pilot.press("n", "B", "r")
+            assert await wait_for(pilot, lambda: "Samples: r runs" in terminal.text, 5)
+            assert await wait_for(pilot, lambda: not app._notifications, 10)
+            assert app.comparing, "the notices went while the pictures were drawn"
+            await pilot.pause(0.3)  # a few screen updates
+            for notice in ("Samples: r runs", "Blind mode on"):
+                assert notice not in screen_text(app)
+                assert notice not in terminal.text, terminal.text
 
 
 async def test_blind_comparison_of_the_local_model_and_claude(

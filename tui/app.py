@@ -25,6 +25,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.css.query import NoMatches
+from textual.notifications import Notify
 from textual.screen import Screen
 from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
@@ -440,6 +441,27 @@ class PelicanApp(Voting):
         self.notices.append(notice)
         del self.notices[:-50]
         super().notify(message, *args, **kwargs)
+
+    def on_notify(self, event: Notify) -> None:
+        """Once a notification's time is up, draw the screen again, for its cells.
+
+        Textual takes the toast away on time, then lays the screen out again and
+        redraws what changed. But it rebuilds its map of the screen lazily, and it did
+        so in between (a widget not on screen had been redrawn: the toast rack, the
+        panes hidden in blind mode, the other pane at 80 columns): the toast was in
+        neither map, none of its cells were redrawn, and it stayed on the terminal
+        until something under it was drawn (in blind mode, over the B picture until
+        the pictures came, ~15 s for a 4 s notice)."""
+        notification = event.notification
+
+        def redraw(tries: int = 8) -> None:
+            if notification in self._notifications and tries:  # not gone yet: a busy moment
+                self.set_timer(0.25, lambda: redraw(tries - 1))
+                return
+            with contextlib.suppress(Exception):  # the app is closing
+                self.screen.refresh()
+
+        self.set_timer(notification.time_left + 0.1, redraw)
 
     def pane(self, slot: str) -> ModelPane:
         """The pane of ``slot``. Raises NoMatches once the app's screen is gone."""
