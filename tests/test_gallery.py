@@ -314,6 +314,40 @@ async def test_leaderboard_ratings_alike_share_a_rank_and_no_interval_is_made_up
         assert "├" not in text, "no bar drawn for an interval nobody knows"
 
 
+async def test_leaderboard_names_take_the_room_the_other_columns_leave(
+    drawn: dict[str, Drawn],
+) -> None:
+    """At 80 columns, with a configuration not ranked yet, the names were cut to 27
+    characters ("claud…s-4-7 · thinking high") beside a rating column as wide as "too
+    few votes" and a table that ended short of the screen's edge."""
+    pairs = _fill(drawn)
+    _votes(drawn, pairs)
+    with SessionStore.open(locations.sessions_db()) as store:  # one vote: not ranked
+        session = store.create_session(PROMPT)
+        served = store.start_run(
+            session.id, "left", "openai", "qwen3:30b", {"served_model": "qwen3:30b"},
+            {"thinking": True},
+        )  # fmt: skip
+        store.finish_run(served, answer="<svg/>")
+        claude = add_run(store, session.id, "right", drawn["pelican"], claude=True, thinking=False)
+        store.add_vote(served, claude, "a", blind=True)
+    app = make_app(overrides={"prompt": PROMPT})
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("L")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, LeaderboardScreen), 10)
+        board = app.screen
+        assert isinstance(board, LeaderboardScreen)
+        assert await wait_for(pilot, lambda: board.board is not None, 20)
+        await pilot.pause()
+        text = screen_text(app)
+    assert board.board is not None and board.board.unranked
+    labels = [row.configuration.label for row in board.board.rows]
+    assert "claude-opus-4-7 · thinking high" in labels
+    for label in labels:  # all of them up to 36 characters (Qwen3.6-…-Q4_K_M · thinking on)
+        assert label in text, (label, text)
+    assert "too few votes" in text and "5/1/1" in text and "W/L/T" in text, text
+
+
 async def test_leaderboard_lists_too_few_votes_and_the_judge_apart(
     drawn: dict[str, Drawn],
 ) -> None:

@@ -35,9 +35,15 @@ from pelican_tui.messages import say_if_failed
 from pelican_tui.widgets.text_line import TextLine
 
 BAR_WIDTH = 15
-"""Characters of the interval bar."""
+"""Characters of the interval bar, where the names leave room for them."""
 UNRANKED = "too few votes"
-"""The rating cell of a configuration not ranked yet."""
+"""The interval cell of a configuration not ranked yet (its rating says "-")."""
+MIN_NAME = 16
+"""Characters of the name column however narrow the screen."""
+PADDING = 2
+"""Columns a table column takes beyond its text (one space either side)."""
+SCROLLBAR = 2
+"""Columns kept for the table's scroll bar."""
 
 
 UNKNOWN = "unknown"
@@ -194,37 +200,50 @@ class LeaderboardScreen(Screen[None]):
 
     def _fill(self, table: DataTable[Text], board: Leaderboard) -> None:
         table.clear(columns=True)
-        counts = [row.record(name_both_bad=False) for row in board.rows]
-        rating = len(UNRANKED) if board.unranked else len("Rating")
-        # Everything but the name: rank, rating, bar, votes, W/L/T, 2 padding a column
-        # and a scrollbar, so that W/L/T is whole at 80 columns.
-        fixed = 1 + rating + BAR_WIDTH + 5 + max([5, *map(len, counts)]) + 2 * 6 + 2
-        name_width = max(16, self.size.width - fixed)
+        interval = f"{board.level:.0%} interval"
+        rows = [*board.ranked, *board.unranked]
+        ranks = [str(row.rank) if row.rank is not None else "-" for row in rows]
+        ratings = [f"{row.rating:.0f}" for row in board.ranked] + ["-"] * len(board.unranked)
+        votes = [str(row.votes) for row in rows]
+        records = [row.record(name_both_bad=False) for row in rows]
+        labels = [row.configuration.label for row in rows]
+        name_width, bar_width = self._widths(
+            [["#", *ranks], ["Rating", *ratings], ["Votes", *votes], ["W/L/T", *records]],
+            least_bar=max(len(interval), len(UNRANKED) if board.unranked else 0),
+            longest_name=max(map(len, labels), default=0),
+        )
         table.add_column("#", key="rank")
         table.add_column("Configuration", key="configuration")
         table.add_column("Rating", key="rating")
-        table.add_column(f"{board.level:.0%} interval", key="interval")
+        table.add_column(interval, key="interval")
         table.add_column("Votes", key="votes")
         table.add_column("W/L/T", key="wlt")
         low, high = scale(board.rows)
-        for row in board.ranked:
+        for place, row in enumerate(rows):
+            if row.ranked:
+                strong, bar = "bold", Text(interval_bar(row, low, high, bar_width))
+            else:
+                strong, bar = "dim", Text(UNRANKED, style="italic")
             table.add_row(
-                Text(str(row.rank), style="bold"),
+                Text(ranks[place], style=strong),
                 Text(shorten_label(row.configuration.label, name_width)),
-                Text(f"{row.rating:.0f}", style="bold"),
-                Text(f"{interval_bar(row, low, high)}"),
-                Text(str(row.votes)),
-                Text(row.record(name_both_bad=False)),
+                Text(ratings[place], style=strong),
+                bar,
+                Text(votes[place]),
+                Text(records[place]),
             )
-        for row in board.unranked:
-            table.add_row(
-                Text("-", style="dim"),
-                Text(shorten_label(row.configuration.label, name_width)),
-                Text(UNRANKED, style="italic"),
-                Text(""),
-                Text(str(row.votes)),
-                Text(row.record(name_both_bad=False)),
-            )
+
+    def _widths(
+        self, columns: list[list[str]], *, least_bar: int, longest_name: int
+    ) -> tuple[int, int]:
+        """(name, bar) widths: the other ``columns`` (header and cells) as wide as they
+        are, the names the room they leave, the bar shrunk towards ``least_bar`` for a
+        name that would be cut. At 80 columns the names were cut ("claud…s-4-7 ·
+        thinking high") beside a rating column as wide as "too few votes"."""
+        others = sum(max(map(len, column)) for column in columns)
+        room = self.size.width - others - PADDING * (len(columns) + 2) - SCROLLBAR
+        bar = max(least_bar, min(BAR_WIDTH, room - longest_name))
+        return max(MIN_NAME, room - bar), bar
 
     def on_resize(self) -> None:
         self._draw()
