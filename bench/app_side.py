@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import psutil
 from pty_terminal import PtyTerminal
-from workload import COLS, ROOT, ROWS, Workload, python
+from workload import ROOT, Workload, python
 
 from pelican_tui.backends.store.sessions import SessionStore
 
@@ -148,7 +148,8 @@ def _in_pty(argv: list[str], workload: Workload, name: str) -> Iterator[tuple[Pa
     """``argv`` started on a pty with a PELICAN_HOME of its own (``pelican-bench-<name>-``),
     closed and its home removed afterwards, however the measurement went."""
     home = Path(tempfile.mkdtemp(prefix=f"pelican-bench-{name}-"))
-    term = PtyTerminal(argv, workload.env(home), cols=COLS, rows=ROWS, cwd=str(ROOT))
+    cols, rows = workload.size
+    term = PtyTerminal(argv, workload.env(home), cols=cols, rows=rows, cwd=str(ROOT))
     term.start()
     try:
         yield home, term

@@ -53,7 +53,7 @@ from app_side import run_app_once, run_hello_once
 from bare_side import run_bare_once
 from render_latency import measure as measure_render
 from report import Figure, Spread, paired_ratio, write_results
-from workload import ROOT, Workload, python, warm_bytecode
+from workload import COLS, ROOT, ROWS, Workload, python, warm_bytecode
 
 from pelican_tui.backends import hardware
 from pelican_tui.backends.llama.binary import find_server_binary
@@ -434,6 +434,17 @@ def describe_model(key: str, path: Path) -> str:
     return read_gguf_info(path).summary()
 
 
+def _size(text: str) -> tuple[int, int]:
+    """``80x24`` as (80, 24)."""
+    try:
+        cols, rows = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not COLSxROWS (e.g. 80x24)") from None
+    if cols < 40 or rows < 12:
+        raise argparse.ArgumentTypeError(f"{text!r} is smaller than the app's 40x12")
+    return cols, rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="bin/bench", description=__doc__.splitlines()[0] if __doc__ else None
@@ -451,6 +462,14 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         default=os.cpu_count(),
         help="llama-server -t (default: all cores, %(default)s here)",
+    )
+    parser.add_argument(
+        "--size",
+        type=_size,
+        default=(COLS, ROWS),
+        metavar="COLSxROWS",
+        help=f"the app's terminal for the CPU and bytes rounds (default {COLS}x{ROWS}; 80x24 "
+        "shows one pane at a time, as over SSH); pictures and first frame stay at the default",
     )
     parser.add_argument("--picture-runs", type=int, default=None, help="default: --runs")
     parser.add_argument("--render-runs", type=int, default=30)
@@ -471,6 +490,7 @@ def main(argv: list[str] | None = None) -> int:
         max_tokens=args.max_tokens,
         model=None if key == STAND_IN else model,
         threads=args.threads,
+        size=args.size,
     )
     started = time.monotonic()
     load_at_start = os.getloadavg()

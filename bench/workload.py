@@ -38,6 +38,9 @@ class Workload:
     """A GGUF to serve; None: the tiny default stand-in."""
     threads: int | None = None
     """llama-server's ``-t``; None: llama-server's own default."""
+    size: tuple[int, int] = (COLS, ROWS)
+    """The app's terminal, columns and rows, where its CPU and bytes are measured (below
+    100 columns one pane is shown at a time, the other hidden: the SSH case, 80x24)."""
     turns: bool = True
     """The two panes stream one after the other, not together: pelican-tui's engine
     runs panes that share one server in turn (``ComparisonEngine.shared_turn``)."""
