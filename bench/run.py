@@ -13,7 +13,7 @@ Every figure is a ratio against a baseline measured in the same run, A/B
 interleaved over ``--runs`` rounds (the order alternates each round), with the
 median and the spread (min-max) reported. Per round:
 
-- A: the real pelican-tui (``python -m pelican_tui``) on a 160x48
+- A: the real pelican-tui (``python -m pelican_tui``) on a 160x48 (``--size``)
   pseudo-terminal, spawning its own llama-server, ``r`` pressed: both panes
   stream (in turn: they share one server), with live previews and final
   pictures;
@@ -522,7 +522,8 @@ def main(argv: list[str] | None = None) -> int:
         "model": key,
         "workload": f"{described}, two panes (thinking on/off), {args.max_tokens} "
         f"max tokens per stream, -c {workload.context}, --seed {workload.seed}, "
-        f"-t {args.threads}, 160x48 pty (xterm-256color, half-cell pictures)",
+        f"-t {args.threads}, {'x'.join(map(str, workload.size))} pty (xterm-256color, "
+        "half-cell pictures)",
         "duration_s": round(time.monotonic() - started, 1),
         "load_average_at_start": load_at_start,
         "load_average_at_end": os.getloadavg(),
