@@ -1180,6 +1180,24 @@ def test_a_bug_in_the_progress_lines_is_said_once_and_the_runs_kept(
     assert [stored.status for stored in session.runs] == ["finished"]
 
 
+def test_a_store_repaired_on_opening_is_said_once_and_is_no_failure(
+    tmp_path: Path, env: pytest.MonkeyPatch
+) -> None:
+    """run moved a damaged store aside and saved every run in a new one, then exited 1
+    ("a session could not be saved") and said the repair twice."""
+    db = locations.sessions_db()
+    db.parent.mkdir(parents=True, exist_ok=True)
+    db.write_bytes(secrets.token_bytes(8192))
+    code, out, err = run("--no-claude", "--thinking", "on", *local_args(tmp_path / "out"))
+    assert code == 0, err
+    said = [line for line in (out + err).splitlines() if "The session store was damaged" in line]
+    assert len(said) == 1 and said[0].startswith("sessions: "), said
+    [session] = stored_sessions()
+    assert [stored.status for stored in session.runs] == ["finished"]
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["exit_code"] == 0 and summary["error"] is None, summary
+
+
 def test_the_headless_module_does_not_import_textual() -> None:
     code = (
         "import sys, pelican_tui.cli.run, pelican_tui.backends.engine.comparison; "

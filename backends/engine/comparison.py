@@ -480,16 +480,16 @@ class ComparisonEngine:
 
         store_problems: list[str] = []
 
-        def store_problem(message: str) -> None:
+        def store_problem(message: str, *, saved: bool = False) -> None:
             if message not in store_problems:
                 store_problems.append(message)
-                listener(StoreProblem(message))
+                listener(StoreProblem(message, saved=saved))
 
         store: SessionStore | None = None
         try:
             store = await self.store()
             for notice in store.notices:
-                store_problem(notice)
+                store_problem(notice, saved=True)
             if session_id is not None:  # a session holds runs of one prompt: else a new one
                 joined = await asyncio.to_thread(store.session_prompt, session_id)
                 session_id = session_id if joined == prompt else None

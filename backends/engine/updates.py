@@ -41,10 +41,13 @@ class RunRefused:
 
 @dataclass(frozen=True, slots=True)
 class StoreProblem:
-    """The session store failed; the runs go on, but may not be saved."""
+    """The session store failed; the runs go on, but may not be saved. Or, ``saved``,
+    a notice from opening it (it was damaged, moved aside and made anew): they are."""
 
     message: str
     """One line: a notice from opening the store, or why this comparison is not saved."""
+    saved: bool = False
+    """A notice from opening the store: the comparison is saved (in the new store)."""
 
 
 @dataclass(frozen=True, slots=True)

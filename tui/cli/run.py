@@ -358,6 +358,8 @@ class _Batch:
                 advice = run_advice(update.hint)
                 hint = f"; {advice}" if advice else ""
                 self.progress.say(f"  {update.slot}: not run: {update.reason}{hint}")
+            case updates.StoreProblem(saved=True):
+                pass  # a notice from opening the store, said as it was opened; runs saved
             case updates.StoreProblem():
                 self.progress.say(f"{PROG}: {update.message}")
                 self.fatal = self.fatal or update.message
