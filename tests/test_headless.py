@@ -1015,7 +1015,8 @@ def test_a_server_killed_between_samples_stops_the_batch_and_fails(
     tmp_path: Path, env: pytest.MonkeyPatch
 ) -> None:
     """llama-server SIGKILLed after sample 1's local run: run exited 0 with "3 of 3 runs
-    finished", the local runs it never made left out of the count."""
+    finished", the local runs it never made left out of the count (and then ran sample
+    2's Claude run against a pane that could not run)."""
     # The kill must land inside sample 1: its local run is short (48 tokens) and Claude's
     # answer takes ~12 s (24 pieces, 0.5 s apart), so sample 2 has not begun.
     env.setenv("PELICAN_LOCAL__MAX_TOKENS", "48")
@@ -1049,21 +1050,25 @@ def test_a_server_killed_between_samples_stops_the_batch_and_fails(
                     proc.wait()
     err = err_file.read_text()
     assert proc.returncode == 1, err
-    assert "left: not run: " in err and "stopping the batch" in err
+    # Stopped after sample 1, as the server went down in it: sample 2 (Claude alone
+    # against a pane that cannot run) is not begun.
+    assert "left: llama-server exited unexpectedly" in err and "stopping the batch" in err
+    assert "[2/2]" not in err, err
     summary = json.loads((out_dir / "summary.json").read_text())
-    assert summary["exit_code"] == 1 and "not run" in summary["error"]
-    assert summary["totals"]["planned"] == 4 and summary["totals"]["runs"] == 3
-    assert "(1 of the 4 planned not run)" in out.strip().splitlines()[-1]
+    assert summary["exit_code"] == 1 and "llama-server exited" in summary["error"]
+    assert summary["totals"]["planned"] == 4 and summary["totals"]["runs"] == 2
+    assert "(2 of the 4 planned not run)" in out.strip().splitlines()[-1]
 
 
 @pytest.mark.slow
 def test_a_server_killed_mid_run_is_said_once_with_advice_for_run(tmp_path: Path) -> None:
     """It printed "llama-server: llama-server exited unexpectedly (killed by SIGKILL):
     [pelican-tui] llama-server exited unexpectedly (killed by SIGKILL)", and "— restart
-    the server", which run has no way to do."""
+    the server", which run has no way to do; and with samples it went on to the next
+    sample, whose runs were each "not run" for the same reason."""
     out_dir = tmp_path / "out"
     err_file = tmp_path / "stderr.txt"
-    argv = ["run", "--no-claude", "--thinking", "on", *local_args(out_dir)]
+    argv = ["run", "--no-claude", "--thinking", "on", "--samples", "2", *local_args(out_dir)]
     with err_file.open("w") as err_handle:
         proc = subprocess.Popen(
             [sys.executable, "-m", "pelican_tui", *argv],
@@ -1090,6 +1095,8 @@ def test_a_server_killed_mid_run_is_said_once_with_advice_for_run(tmp_path: Path
     assert "[pelican-tui]" not in err and "llama-server: llama-server" not in err
     assert "restart the server" not in err
     assert "left local (on): failed" in err or "left: not run" in err, err
+    assert "[2/2]" not in err and "not run" not in err, "the batch stopped at once"
+    assert "left: llama-server exited unexpectedly (killed by SIGKILL); stopping the batch" in err
 
 
 def test_a_server_that_cannot_start_is_said_once(tmp_path: Path) -> None:

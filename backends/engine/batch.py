@@ -154,13 +154,15 @@ async def run_step(
 
 def stop_reason(result: ComparisonResult) -> str | None:
     """Why a batch goes no further after a step, or None to go on: the step was
-    cancelled, a side could not run (it will not later: nothing restarts it within a
-    batch), or the session store failed (what runs next could not be kept). Both front
-    ends stop on it."""
+    cancelled, a side could not run or went down in it (it will not come back: nothing
+    restarts it within a batch), or the session store failed (what runs next could not
+    be kept). Both front ends stop on it."""
     if result.cancelled:
         return "cancelled"
     for slot, reason in result.refused.items():
         return f"{slot}: not run: {reason}"
+    for slot, reason in result.lost.items():
+        return f"{slot}: {reason}"
     if result.session_id is None:
         return "the session store failed"
     return None

@@ -89,6 +89,9 @@ class ComparisonResult:
     cancelled: list[Slot] = field(default_factory=list)
     listener_errors: list[str] = field(default_factory=list)
     """Errors the listener raised (the runs went on and were recorded)."""
+    lost: dict[Slot, str] = field(default_factory=dict)
+    """Slots whose side could not run again after this comparison, and why: the server
+    it owns went down (killed, crashed), which nothing restarts within a batch."""
 
 
 class ComparisonEngine:
@@ -585,6 +588,10 @@ class ComparisonEngine:
                 sampling.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await sampling
+        for spec in specs:  # a server someone else runs may come back: it is asked anew
+            status = spec.side.status()
+            if spec.slot in outcome.results and not spec.side.can_check and not status.ready:
+                outcome.lost[spec.slot] = status.message
         return outcome
 
     def running(self, slot: Slot) -> bool:
