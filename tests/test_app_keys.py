@@ -193,7 +193,8 @@ async def test_an_opened_prompt_of_several_lines_shows_on_one_line_and_runs_whol
             await app.workers.wait_for_complete()
             sent = [r.body["messages"][0]["content"] for r in claude.requests if r.body]
             assert sent == [written, written], "unedited, the prompt runs as it was written"
-            await pilot.press("p", "end", *" in blue", "enter")  # (p selects it all)
+            # p puts the cursor at the end, nothing selected: what is typed is added.
+            await pilot.press("p", *" in blue", "enter")
             assert await wait_for(pilot, lambda: len(claude.requests) == 4, 10)
             await app.workers.wait_for_complete()
             # Edited, the box's text runs, each ⏎ a line break again.

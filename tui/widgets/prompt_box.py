@@ -52,7 +52,11 @@ class PromptBox(Input):
         self._given = prompt
         self._own: tuple[str, str, int] | None = None
         """While a set's prompt is shown: the user's (prompt given, text, cursor)."""
-        super().__init__(one_line_form(prompt), placeholder=placeholder, id=id)
+        # p puts the cursor at the end to add to the prompt: selected whole on focus,
+        # the first key typed replaced it (a long reopened prompt lost to one key).
+        super().__init__(
+            one_line_form(prompt), placeholder=placeholder, id=id, select_on_focus=False
+        )
 
     @property
     def prompt(self) -> str:
