@@ -310,7 +310,7 @@ async def test_leaderboard_ratings_alike_share_a_rank_and_no_interval_is_made_up
         cells = [[str(cell).strip() for cell in table.get_row_at(i)] for i in range(2)]
         assert [(row[0], row[2], row[3]) for row in cells] == [("1", "1000", "unknown")] * 2
         text = screen_text(app)
-        assert "Interval unknown: too few votes to tell" in text, text
+        assert "Interval unknown: the votes cannot give one" in text, text
         assert "├" not in text, "no bar drawn for an interval nobody knows"
 
 

@@ -123,7 +123,7 @@ def test_ratings_that_read_alike_share_a_rank_and_no_interval_is_made_up(
         assert "  1000  unknown  " in line, line
     assert "1000..1000" not in out
     assert re.search(r"  \d+\.\.\d+  ", lines[3]), "resampling moves the winner: an interval"
-    assert "Interval unknown: too few votes to tell (every resample of them gave the same" in out
+    assert "Interval unknown: the votes cannot give one (every resample of them gave the" in out
     with ratings.open(newline="") as file:
         rows = list(csv.DictReader(file))
     assert [(r["rank"], r["low"], r["high"]) for r in rows[1:3]] == [("2", "", "")] * 2

@@ -39,7 +39,10 @@ DEFAULT_MIN_VOTES = 5
 is too wide for a rank to mean anything (with 5 votes it still spans hundreds
 of points); it is listed, unranked, with its counts."""
 
-UNKNOWN_INTERVAL = "too few votes to tell (every resample of them gave the same rating)"
+UNKNOWN_INTERVAL = (
+    "the votes cannot give one (every resample of them gave the same rating: one vote, or only"
+    " ever one outcome)"
+)
 """Why a row's interval is not known (:attr:`Row.low` None), in the words every
 front end shows beside it."""
 
