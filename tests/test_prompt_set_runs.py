@@ -159,6 +159,31 @@ async def test_P_runs_every_prompt_of_a_set_in_both_panes(
     assert not any(s.private for s in sessions)
 
 
+async def test_a_pane_key_mid_set_says_the_set_stops_there(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """1 pressed while a set's first prompt ran: the rest of the set was dropped, and
+    the notice spoke only of the left pane's run."""
+    _write_sets()
+    with AnthropicTestServer(scenario="slow", chunk_delay_s=0.05) as claude:
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key-not-a-secret")
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", claude.base_url)
+        app = make_app(overrides={"claude": {"max_retries": 0}})
+        async with app.run_test(size=(80, 24)) as pilot:
+            app.choices["left"] = PaneChoice("claude", True)
+            app.choices["right"] = PaneChoice("claude", False)
+            await _run_set(pilot, "animals")
+            assert await wait_for(pilot, lambda: app.pane("left").answer_text != "", 20)
+            await pilot.press("1")
+            said = "the prompt set animals stops at pelican 1/2, 1 session after it not run"
+            assert await wait_for(pilot, lambda: any(said in n.message for n in app.notices), 5), [
+                n.message for n in app.notices
+            ]
+            assert await wait_for(pilot, lambda: not app.comparing, 60)
+    prompts = [r.body["messages"][-1]["content"] for r in claude.requests if r.body]
+    assert not any("heron" in str(p) for p in prompts), "the set stopped where it said"
+
+
 async def test_a_private_set_run_from_the_tui_is_recorded_private(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

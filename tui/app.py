@@ -40,7 +40,7 @@ from pelican_tui.backends.protocol import EFFORTS, BackendStatus
 from pelican_tui.backends.resources import ResourceSample
 from pelican_tui.backends.secrets import scrub_secrets, url_without_credentials
 from pelican_tui.backends.settings import LocalSettings, Settings
-from pelican_tui.backends.text import first_line, on_off, thinking_word
+from pelican_tui.backends.text import first_line, on_off, plural, thinking_word
 from pelican_tui.commands import PelicanCommands
 from pelican_tui.messages import KeyRow, ResourceTick, ServerStatusChanged, say_if_failed
 from pelican_tui.voting import Voting
@@ -1013,6 +1013,11 @@ class PelicanApp(Voting):
         said += [f"the {slot} pane was waiting its turn and was cancelled" for slot in waiting]
         if not said:  # between the runs of a batch, or before its first began
             said.append("The comparison in flight was cancelled before its next run began")
+        step = self._step
+        if self._in_progress and step is not None and step.number < step.steps:
+            batch = f"prompt set {step.set_name}" if step.set_name else "samples"
+            after = plural(step.steps - step.number, "session")
+            said.append(f"the {batch} stops at {step.label}, {after} after it not run")
         text = "; ".join(said)
         self.notify(f"{text[0].upper()}{text[1:]}; running again.", timeout=6)
 
