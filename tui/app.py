@@ -1015,9 +1015,9 @@ class PelicanApp(Voting):
             said.append("The comparison in flight was cancelled before its next run began")
         step = self._step
         if self._in_progress and step is not None and step.number < step.steps:
-            batch = f"prompt set {step.set_name}" if step.set_name else "samples"
+            batch = f"prompt set {step.set_name} stops" if step.set_name else "samples stop"
             after = plural(step.steps - step.number, "session")
-            said.append(f"the {batch} stops at {step.label}, {after} after it not run")
+            said.append(f"the {batch} at {step.label}, {after} after it not run")
         text = "; ".join(said)
         self.notify(f"{text[0].upper()}{text[1:]}; running again.", timeout=6)
 
