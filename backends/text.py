@@ -71,6 +71,13 @@ def home_path(path: Path) -> str:
         return str(path)
 
 
+def sentence(text: str) -> str:
+    """``text`` with a capital first letter and a final full stop."""
+    text = text.strip()
+    text = text[:1].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else f"{text}."
+
+
 def plural(n: int, word: str, many: str | None = None) -> str:
     """``n`` and the word for that many: "1 prompt", "2 prompts"."""
     return f"{n} {word if n == 1 else (many or word + 's')}"
@@ -106,4 +113,12 @@ def shorten_label(label: str, width: int) -> str:
     return head[: room - 1 - end] + ELLIPSIS + head[len(head) - end :] + sep + rest
 
 
-__all__ = ["ELLIPSIS", "LABEL_PARTS", "plural", "shorten", "shorten_label", "shown_line"]
+__all__ = [
+    "ELLIPSIS",
+    "LABEL_PARTS",
+    "plural",
+    "sentence",
+    "shorten",
+    "shorten_label",
+    "shown_line",
+]

@@ -287,7 +287,7 @@ def test_ratings_alike_share_a_rank_and_an_unknown_interval_says_so(
     assert "1 Qwen3.6-35B-A3B-Q4_K_M · thinking on 1000 unknown" in visible
     assert "1 claude-opus-4-7 · thinking high 1000 unknown" in visible
     assert "1000 to 1000" not in visible and not page.elements("div", "bar")
-    assert "an interval unknown: the votes cannot give one (every resample" in visible
+    assert "; interval unknown: the votes cannot give one (every resample" in visible
     with (out / "ratings.csv").open(newline="") as file:
         assert [(r["rank"], r["low"]) for r in csv.DictReader(file)] == [("1", "")] * 2
     ratings = json.loads((out / "ratings.json").read_text(encoding="utf-8"))

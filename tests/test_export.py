@@ -403,8 +403,9 @@ def test_the_session_page_says_how_a_run_ended_as_the_evidence_page_does(
     now it says why there is no picture in the evidence page's words."""
     from pelican_tui.backends.export.facts import no_picture_reason
     from pelican_tui.backends.export.files import RunFiles
-    from pelican_tui.backends.export.html_document import escape, sentence
+    from pelican_tui.backends.export.html_document import escape
     from pelican_tui.backends.export.html_page import render_html
+    from pelican_tui.backends.text import sentence
 
     session = _session_with(("left", "local", "a.gguf", {"path": "/m/a.gguf"}, {}))
     [run] = session.runs

@@ -381,7 +381,7 @@ async def test_a_leaderboard_of_votes_all_left_out_says_why(drawn: dict[str, Dra
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("L")
         assert await wait_for(pilot, lambda: isinstance(app.screen, LeaderboardScreen), 10)
-        said = "1 vote between two runs of one configuration left out."
+        said = "1 vote between two runs of one configuration left out (they say nothing"
         assert await wait_for(pilot, lambda: said in screen_text(app), 10), screen_text(app)
         assert "No vote rated yet" in screen_text(app)
         assert not [n for n in app.notices if n.severity == "error"], app.notices

@@ -23,9 +23,9 @@ from collections.abc import Sequence
 from pelican_tui.backends.export.evidence import Evidence, Picture, PromptEvidence
 from pelican_tui.backends.export.evidence_data import DATA_FILES
 from pelican_tui.backends.export.facts import UNFINISHED_WORDS, picture_facts_text
-from pelican_tui.backends.export.html_document import data_uri, document, escape, sentence
+from pelican_tui.backends.export.html_document import data_uri, document, escape
 from pelican_tui.backends.ratings.leaderboard import UNKNOWN_INTERVAL, Leaderboard, Row
-from pelican_tui.backends.text import plural, shorten
+from pelican_tui.backends.text import plural, sentence, shorten
 
 _CSS = """
 :root { color-scheme: light dark; --fg: #1d1d1f; --bg: #f6f5f2; --card: #fff;
@@ -176,14 +176,7 @@ def _board_caption(board: Leaderboard) -> str:
         f"{board.level:.0%} intervals from {board.resamples} bootstrap resamples",
         f"ranked from {plural(board.min_votes, 'vote')}",
     ]
-    if any(not row.interval_known for row in board.ranked):
-        parts.append(f"an interval unknown: {UNKNOWN_INTERVAL}")
-    if board.same_configuration:
-        parts.append(
-            f"{plural(board.same_configuration, 'vote')} between two runs of one "
-            "configuration left out"
-        )
-    return "; ".join(parts) + "."
+    return "; ".join([*parts, *board.caveats()]) + "."
 
 
 def _leaderboard_section(evidence: Evidence) -> str:

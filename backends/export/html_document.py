@@ -29,13 +29,6 @@ def escape(text: object) -> str:
     return html.escape(printable(str(text)), quote=True)
 
 
-def sentence(text: str) -> str:
-    """``text`` with a capital first letter and a final full stop."""
-    text = text.strip()
-    text = text[:1].upper() + text[1:]
-    return text if text.endswith((".", "!", "?")) else f"{text}."
-
-
 def data_uri(mime: str, data: bytes) -> str:
     """``data`` as a ``data:`` URI, the only kind of image source the CSP allows."""
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
@@ -55,4 +48,4 @@ def document(title: str, css: str, body: str) -> str:
     )
 
 
-__all__ = ["CSP", "data_uri", "document", "escape", "sentence"]
+__all__ = ["CSP", "data_uri", "document", "escape"]

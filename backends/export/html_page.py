@@ -33,10 +33,11 @@ from pelican_tui.backends.export.facts import (
     verdict_text,
 )
 from pelican_tui.backends.export.files import RunFiles, run_basenames
-from pelican_tui.backends.export.html_document import data_uri, document, escape, sentence
+from pelican_tui.backends.export.html_document import data_uri, document, escape
 from pelican_tui.backends.export.private import withhold_private
 from pelican_tui.backends.store.records import Run, Session, scrub_session
 from pelican_tui.backends.svg.xml_words import root_problem, xml_error_words
+from pelican_tui.backends.text import sentence
 
 _CSS = """
 :root { color-scheme: light dark; --fg: #1d1d1f; --bg: #f6f5f2; --card: #fff;

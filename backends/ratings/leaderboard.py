@@ -33,6 +33,7 @@ from pelican_tui.backends.ratings.bradley_terry import (
 from pelican_tui.backends.ratings.configuration import Configuration, configuration_of
 from pelican_tui.backends.store.records import RunHeader, Vote
 from pelican_tui.backends.store.sessions import SessionStore
+from pelican_tui.backends.text import plural
 
 DEFAULT_MIN_VOTES = 5
 """Votes a configuration needs before it is ranked. Below that, its interval
@@ -135,6 +136,21 @@ class Leaderboard:
     def none_yet(self) -> str:
         """How a board with no rows begins: no votes at all, or none that rates."""
         return "No vote rated yet" if self.same_configuration else "No votes yet"
+
+    def caveats(self) -> list[str]:
+        """What a reader should know beyond the rows, a phrase each (no capital, no
+        full stop), in the words every front end shows: an interval not known, votes
+        left out."""
+        out = []
+        if any(not row.interval_known for row in self.ranked):
+            out.append(f"interval unknown: {UNKNOWN_INTERVAL}")
+        if self.same_configuration:
+            votes = plural(self.same_configuration, "vote")
+            out.append(
+                f"{votes} between two runs of one configuration left out (they say nothing"
+                " about ratings)"
+            )
+        return out
 
 
 UNFINISHED = "a run did not finish"

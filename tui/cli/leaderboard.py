@@ -31,7 +31,6 @@ from pelican_tui.backends.ratings.export import (
 )
 from pelican_tui.backends.ratings.leaderboard import (
     DEFAULT_MIN_VOTES,
-    UNKNOWN_INTERVAL,
     Leaderboard,
     Row,
     leaderboard,
@@ -39,7 +38,7 @@ from pelican_tui.backends.ratings.leaderboard import (
 )
 from pelican_tui.backends.store.records import SessionStoreMissing
 from pelican_tui.backends.store.sessions import SessionStore
-from pelican_tui.backends.text import plural
+from pelican_tui.backends.text import plural, sentence
 from pelican_tui.cli.args import (
     Console,
     Exit,
@@ -181,8 +180,7 @@ def format_leaderboard(
             lines.append("No judge votes yet: `pelican-tui judge` asks the judge model.")
         else:
             lines.append(f"{board.none_yet}: vote on pairs of pictures in the TUI (blind or not).")
-        if board.same_configuration:
-            lines.append(_same_line(board))
+        lines += [sentence(caveat) for caveat in board.caveats()]
         if note:
             lines.append(f"({note})")
         return "\n".join(lines)
@@ -202,8 +200,6 @@ def format_leaderboard(
         )
     if not ranked:
         lines.append(f"{'':>4}  (none yet: each needs {board.min_votes} votes)")
-    if any(not row.interval_known for row in ranked):
-        lines += ["", f"Interval unknown: {UNKNOWN_INTERVAL}."]
     unranked = board.unranked
     if unranked:
         lines += ["", f"Not ranked (fewer than {board.min_votes} votes):"]
@@ -212,8 +208,8 @@ def format_leaderboard(
                 f"{'-':>4}  {row.configuration.label:<{width}}  "
                 f"(too few votes: {row.votes} of {board.min_votes})  W/L/T {row.record()}"
             )
-    if board.same_configuration:
-        lines += ["", _same_line(board)]
+    for caveat in board.caveats():
+        lines += ["", sentence(caveat)]
     if board.agreement is not None:
         agreement = board.agreement
         if agreement.rate is None:
@@ -232,14 +228,6 @@ def interval_words(row: Row) -> str:
     if row.low is None or row.high is None:
         return "unknown"
     return f"{row.low:.0f}..{row.high:.0f}"
-
-
-def _same_line(board: Leaderboard) -> str:
-    n = board.same_configuration
-    return (
-        f"{plural(n, 'vote')} between two runs of one configuration "
-        "left out (they say nothing about ratings)."
-    )
 
 
 __all__ = [

@@ -24,13 +24,12 @@ from textual.widgets import DataTable, Footer, Static
 from textual.worker import Worker
 
 from pelican_tui.backends.ratings.leaderboard import (
-    UNKNOWN_INTERVAL,
     Leaderboard,
     Row,
     leaderboard,
 )
 from pelican_tui.backends.store.sessions import SessionStore
-from pelican_tui.backends.text import plural, shorten, shorten_label
+from pelican_tui.backends.text import plural, sentence, shorten, shorten_label
 from pelican_tui.messages import say_if_failed
 from pelican_tui.widgets.text_line import TextLine
 
@@ -174,13 +173,7 @@ class LeaderboardScreen(Screen[None]):
                 f"Ranked after {board.min_votes} votes; {board.level:.0%} intervals from "
                 f"{board.resamples} bootstrap resamples. T counts ties and “both bad”."
             )
-            if any(not row.interval_known for row in board.ranked):
-                notes.append(f"Interval {UNKNOWN}: {UNKNOWN_INTERVAL}.")
-        if board.same_configuration:
-            notes.append(
-                f"{plural(board.same_configuration, 'vote')} between two runs of one "
-                "configuration left out."
-            )
+        notes += [sentence(caveat) for caveat in board.caveats()]
         self.query_one("#leaderboard-note", Static).update("\n".join(notes))
         judged = self.judge_board
         has_judge = judged is not None and bool(judged.rows)
