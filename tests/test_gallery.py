@@ -76,7 +76,14 @@ async def test_gallery_shows_every_picture_of_the_prompt_with_its_facts(
         text = screen_text(app)
         # The answer without an SVG has a cell (saying why), but it is no picture.
         assert "Gallery · 5 pictures of “" in text, text
-        assert "” · 1 run without one · all pictures" in text, text
+        assert "” · 1 run without one" in text and "all pictures" not in text, text
+        if size == (80, 24):  # the room "all pictures" took is the prompt's, also after a resize
+            assert "Gallery · 5 pictures of “Generate an SVG of a pelican ri…”" in text, text
+            await pilot.resize_terminal(160, 48)
+            await pilot.pause()
+            assert f"of “{PROMPT}” · 1 run without one" in screen_text(app), screen_text(app)
+            await pilot.resize_terminal(*size)
+            await pilot.pause()
         assert "claude-opus-4-7 · thinking high" in text
         # Cut in the model's name, not at its end: the quant and the thinking show.
         assert re.search(r"╭─ Qwen3\.6-\S*…\S*Q4_K_M · thinking on ─", text), text

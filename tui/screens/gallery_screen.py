@@ -292,7 +292,9 @@ class GalleryScreen(Screen[None]):
         none = f" · {plural(without, 'run')} without one" if without else ""
         blind = " · blind" if self.blind else ""
         marked = f" · marked {len(self.marked)}/2" if self.marked else ""
-        rest = f"{none} · {FILTER_WORDS[self.fact_filter]}{blind}{marked}"
+        # The filter is named when one is on ("all pictures" left the prompt no room).
+        shown_filter = f" · {FILTER_WORDS[self.fact_filter]}" if self.fact_filter != "all" else ""
+        rest = f"{none}{shown_filter}{blind}{marked}"
         texts = [text for _, text in self.prompts]
         if len(texts) > 1 and self.prompt in texts:
             rest = f" ({texts.index(self.prompt) + 1}/{len(texts)}, [ ]){rest}"
@@ -334,6 +336,8 @@ class GalleryScreen(Screen[None]):
         grid.styles.grid_rows = str(height)
 
     def on_resize(self) -> None:
+        if self.loaded:  # the prompt's room in the header changed too
+            self.query_one(".gallery-header", TextLine).update(self._header())
         if self.loaded and self.shown:
             self._shape()
 
