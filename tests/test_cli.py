@@ -744,3 +744,34 @@ def test_set_up_fetches_the_default_model_only_when_it_is_used(
         prepared = setup(load_settings({"local": {**local, **source}}), print)
         assert prepared.problem is None, source  # the stand-in is not what runs
         assert prepared.binary == binary
+
+
+class _ClosedPipe(io.StringIO):
+    def write(self, text: str) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+def test_the_last_resort_survives_a_closed_stderr_and_an_unwritable_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the log unwritable it wrote the traceback to stderr, and with stderr a
+    closed pipe that raised from the last resort itself."""
+    from pelican_tui.cli.args import Console
+    from pelican_tui.cli.internal_error import report_internal_error
+
+    home = tmp_path / "home-is-a-file"
+    home.write_text("")
+    monkeypatch.setenv("PELICAN_HOME", str(home))
+    console = Console.of("pelican-tui run", io.StringIO(), _ClosedPipe())
+    assert report_internal_error(console, RuntimeError("a bug")) == 1
+
+    monkeypatch.setenv("PELICAN_HOME", str(tmp_path / "home"))
+    err = io.StringIO()
+    assert (
+        report_internal_error(Console.of("pelican-tui run", io.StringIO(), err), KeyError(1)) == 1
+    )
+    log = locations.error_log_file()
+    assert err.getvalue() == (
+        f"pelican-tui run: internal error: KeyError: 1; the traceback is in {log}\n"
+    )
+    assert "KeyError: 1" in log.read_text() and oct(log.stat().st_mode & 0o777) == "0o600"

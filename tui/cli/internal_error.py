@@ -24,14 +24,18 @@ def report_internal_error(console: Console, error: Exception) -> int:
     above that line when the log cannot be written. Returns :data:`Exit.FAILED`."""
     trace = scrub_text("".join(traceback.format_exception(error)))
     log = locations.error_log_file()
-    try:
-        _append(log, f"--- {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC, {console.prog}\n{trace}")
-        where = f"the traceback is in {log}"
-    except OSError as problem:
-        console.err.write(trace)
-        where = f"the traceback is above (not written to {log}: {problem.strerror or problem})"
     words = shown_line(str(error), 200) or "(no message)"
-    return console.fail(f"internal error: {type(error).__name__}: {words}; {where}", Exit.FAILED)
+    try:
+        try:
+            _append(log, f"--- {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC, {console.prog}\n{trace}")
+            where = f"the traceback is in {log}"
+        except OSError as problem:
+            console.err.write(trace)
+            where = f"the traceback is above (not written to {log}: {problem.strerror or problem})"
+        console.note(f"internal error: {type(error).__name__}: {words}; {where}")
+    except OSError:  # stderr is gone too (a closed pipe): the exit status says it
+        pass
+    return Exit.FAILED
 
 
 def _append(log: Path, text: str) -> None:
