@@ -62,6 +62,19 @@ async def _open_gallery(pilot: Any) -> GalleryScreen:
     return screen  # type: ignore[no-any-return]
 
 
+async def _open_leaderboard(pilot: Any, *, judge: bool = False) -> LeaderboardScreen:
+    """Press L and wait for the board (and the judge's, with ``judge``) to be made."""
+    app = pilot.app
+    await pilot.press("L")
+    assert await wait_for(pilot, lambda: isinstance(app.screen, LeaderboardScreen), 10)
+    board = app.screen
+    assert isinstance(board, LeaderboardScreen)
+    made = (lambda: board.judge_board is not None) if judge else (lambda: board.board is not None)
+    assert await wait_for(pilot, made, 20)
+    await pilot.pause()
+    return board
+
+
 @pytest.mark.parametrize(("size", "columns"), [((80, 24), 2), ((160, 48), 4)])
 async def test_gallery_shows_every_picture_of_the_prompt_with_its_facts(
     drawn: dict[str, Drawn], size: tuple[int, int], columns: int
@@ -278,11 +291,7 @@ async def test_leaderboard_ranks_with_intervals(
     _votes(drawn, pairs)
     app = make_app(overrides={"prompt": PROMPT, "ui": {"theme": "pelican-dark"}})
     async with app.run_test(size=size) as pilot:
-        await pilot.press("L")
-        assert await wait_for(pilot, lambda: isinstance(app.screen, LeaderboardScreen), 10)
-        board = app.screen
-        assert isinstance(board, LeaderboardScreen)
-        assert await wait_for(pilot, lambda: board.board is not None, 20)
+        board = await _open_leaderboard(pilot)
         assert board.board is not None
         ranked = board.board.ranked
         assert next(row.configuration.label.split(" · ")[0] for row in ranked) == CLAUDE_MODEL
@@ -307,12 +316,7 @@ async def test_leaderboard_ratings_alike_share_a_rank_and_no_interval_is_made_up
             )
     app = make_app(overrides={"prompt": PROMPT, "ui": {"theme": "pelican-dark"}})
     async with app.run_test(size=(100, 30)) as pilot:
-        await pilot.press("L")
-        assert await wait_for(pilot, lambda: isinstance(app.screen, LeaderboardScreen), 10)
-        board = app.screen
-        assert isinstance(board, LeaderboardScreen)
-        assert await wait_for(pilot, lambda: board.board is not None, 20)
-        await pilot.pause()
+        board = await _open_leaderboard(pilot)
         table = board.query_one("#leaderboard-table", DataTable)
         cells = [[str(cell).strip() for cell in table.get_row_at(i)] for i in range(2)]
         assert [(row[0], row[2], row[3]) for row in cells] == [("1", "1000", "unknown")] * 2
@@ -340,12 +344,7 @@ async def test_leaderboard_names_take_the_room_the_other_columns_leave(
         store.add_vote(served, claude, "a", blind=True)
     app = make_app(overrides={"prompt": PROMPT})
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("L")
-        assert await wait_for(pilot, lambda: isinstance(app.screen, LeaderboardScreen), 10)
-        board = app.screen
-        assert isinstance(board, LeaderboardScreen)
-        assert await wait_for(pilot, lambda: board.board is not None, 20)
-        await pilot.pause()
+        board = await _open_leaderboard(pilot)
         text = screen_text(app)
     assert board.board is not None and board.board.unranked
     labels = [row.configuration.label for row in board.board.rows]
@@ -364,12 +363,7 @@ async def test_leaderboard_lists_too_few_votes_and_the_judge_apart(
     _votes(drawn, pairs, judge=CLAUDE_MODEL)
     app = make_app(overrides={"prompt": PROMPT, "ui": {"theme": "pelican-dark"}})
     async with app.run_test(size=(160, 48)) as pilot:
-        await pilot.press("L")
-        assert await wait_for(pilot, lambda: isinstance(app.screen, LeaderboardScreen), 10)
-        board = app.screen
-        assert isinstance(board, LeaderboardScreen)
-        assert await wait_for(pilot, lambda: board.judge_board is not None, 20)
-        await pilot.pause()
+        await _open_leaderboard(pilot, judge=True)
         text = screen_text(app)
         assert "too few votes" in text, "one vote of mine: listed, not ranked"
         assert "The judge's ratings" in text

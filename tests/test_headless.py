@@ -83,6 +83,30 @@ def run(*argv: str) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
+@contextlib.contextmanager
+def running(argv: list[str], err_file: Path) -> Iterator[subprocess.Popen[str]]:
+    """``pelican-tui ARGV`` in a process of its own, its stderr to ``err_file``, its
+    stdout a pipe; killed on the way out if it is still running."""
+    with err_file.open("w") as err_handle:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "pelican_tui", *argv],
+            stdout=subprocess.PIPE,
+            stderr=err_handle,
+            env=os.environ.copy(),
+            text=True,
+            # As a terminal's foreground job has it: a shell starts a background job
+            # (`bin/test &`, a CI runner) with SIGINT ignored, and the child would
+            # inherit that and never see a Ctrl-C.
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
+        try:
+            yield proc
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+
 def local_args(out_dir: Path) -> list[str]:
     return ["--model", str(tiny_model()), "--ctx", "2048", "--out", str(out_dir)]
 
@@ -921,38 +945,14 @@ def _stop_run(
         use_claude(env, claude_server)
         out_dir = tmp_path / "out"
         err_file = tmp_path / "stderr.txt"
-        with err_file.open("w") as err_handle:
-            proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "pelican_tui",
-                    "run",
-                    "--samples",
-                    "2",
-                    *local_args(out_dir),
-                ],
-                stdout=subprocess.PIPE,
-                stderr=err_handle,
-                env=os.environ.copy(),
-                text=True,
-                # As a terminal's foreground job has it: a shell starts a background job
-                # (`bin/test &`, a CI runner) with SIGINT ignored, and the child would
-                # inherit that and never see this Ctrl-C.
-                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-            )
-            try:
-                # Claude streams for ~20 s; stop it once its request is in flight.
-                assert claude_server.wait_for_requests(1, timeout_s=120), err_file.read_text()
-                stopped_at = time.monotonic()
-                for signum in signals:
-                    proc.send_signal(signum)
-                    time.sleep(0.01)
-                out, _ = proc.communicate(timeout=30)
-            finally:
-                if proc.poll() is None:
-                    proc.kill()
-                    proc.wait()
+        with running(["run", "--samples", "2", *local_args(out_dir)], err_file) as proc:
+            # Claude streams for ~20 s; stop it once its request is in flight.
+            assert claude_server.wait_for_requests(1, timeout_s=120), err_file.read_text()
+            stopped_at = time.monotonic()
+            for signum in signals:
+                proc.send_signal(signum)
+                time.sleep(0.01)
+            out, _ = proc.communicate(timeout=30)
     took = time.monotonic() - stopped_at
     return proc.returncode, out, err_file.read_text(), out_dir, took
 
@@ -1025,29 +1025,17 @@ def test_a_server_killed_between_samples_stops_the_batch_and_fails(
         out_dir = tmp_path / "out"
         err_file = tmp_path / "stderr.txt"
         argv = ["run", "--samples", "2", "--thinking", "off", *local_args(out_dir)]
-        with err_file.open("w") as err_handle:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "pelican_tui", *argv],
-                stdout=subprocess.PIPE,
-                stderr=err_handle,
-                env=os.environ.copy(),
-                text=True,
-            )
-            try:
+        with running(argv, err_file) as proc:
 
-                def local_done() -> bool:
-                    sessions = stored_sessions() if locations.sessions_db().exists() else []
-                    runs = sessions[0].runs_in("left") if sessions else []
-                    return bool(runs) and runs[0].status == "finished"
+            def local_done() -> bool:
+                sessions = stored_sessions() if locations.sessions_db().exists() else []
+                runs = sessions[0].runs_in("left") if sessions else []
+                return bool(runs) and runs[0].status == "finished"
 
-                assert wait_until(local_done, 120), err_file.read_text()
-                assert claude_server.wait_for_requests(1, timeout_s=30)
-                os.kill(server_pid(err_file.read_text()), signal.SIGKILL)
-                out, _ = proc.communicate(timeout=120)
-            finally:
-                if proc.poll() is None:
-                    proc.kill()
-                    proc.wait()
+            assert wait_until(local_done, 120), err_file.read_text()
+            assert claude_server.wait_for_requests(1, timeout_s=30)
+            os.kill(server_pid(err_file.read_text()), signal.SIGKILL)
+            out, _ = proc.communicate(timeout=120)
     err = err_file.read_text()
     assert proc.returncode == 1, err
     # Stopped after sample 1, as the server went down in it: sample 2 (Claude alone
@@ -1069,22 +1057,10 @@ def test_a_server_killed_mid_run_is_said_once_with_advice_for_run(tmp_path: Path
     out_dir = tmp_path / "out"
     err_file = tmp_path / "stderr.txt"
     argv = ["run", "--no-claude", "--thinking", "on", "--samples", "2", *local_args(out_dir)]
-    with err_file.open("w") as err_handle:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "pelican_tui", *argv],
-            stdout=subprocess.PIPE,
-            stderr=err_handle,
-            env=os.environ.copy(),
-            text=True,
-        )
-        try:
-            assert wait_until(lambda: "  session 1" in err_file.read_text(), 120)
-            os.kill(server_pid(err_file.read_text()), signal.SIGKILL)
-            proc.communicate(timeout=120)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+    with running(argv, err_file) as proc:
+        assert wait_until(lambda: "  session 1" in err_file.read_text(), 120)
+        os.kill(server_pid(err_file.read_text()), signal.SIGKILL)
+        proc.communicate(timeout=120)
     err = err_file.read_text()
     assert proc.returncode == 1, err
     said = [line for line in err.splitlines() if line.startswith("llama-server exited")]

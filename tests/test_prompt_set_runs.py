@@ -16,6 +16,7 @@ from _app_support import make_app, wait_for
 from _evidence_support import screen_text
 from textual.widgets import Input
 
+from pelican_tui.app import PelicanApp
 from pelican_tui.backends import locations
 from pelican_tui.backends.engine.batch import plan_batch
 from pelican_tui.backends.engine.comparison import ComparisonEngine
@@ -72,6 +73,17 @@ def test_a_batch_is_every_sample_of_a_prompt_then_the_next() -> None:
     assert alone.title(ComparisonEngine, choices).startswith("draw a heron")  # type: ignore[arg-type]
 
 
+def _claude_panes(monkeypatch: pytest.MonkeyPatch, claude: AnthropicTestServer) -> PelicanApp:
+    """The app with both panes on ``claude`` (the loopback server), thinking on and off:
+    no llama-server is needed."""
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key-not-a-secret")
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", claude.base_url)
+    app = make_app(overrides={"claude": {"max_retries": 0}})
+    app.choices["left"] = PaneChoice("claude", True)
+    app.choices["right"] = PaneChoice("claude", False)
+    return app
+
+
 async def _run_set(pilot: Any, name: str) -> PromptSetScreen:
     """Press P, check the picker, choose the set called ``name``."""
     app = pilot.app
@@ -92,12 +104,8 @@ async def test_P_runs_every_prompt_of_a_set_in_both_panes(
 ) -> None:
     _write_sets()
     with AnthropicTestServer(scenario="slow", chunk_delay_s=0.02) as claude:
-        monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key-not-a-secret")
-        monkeypatch.setenv("ANTHROPIC_BASE_URL", claude.base_url)
-        app = make_app(overrides={"claude": {"max_retries": 0}})
+        app = _claude_panes(monkeypatch, claude)
         async with app.run_test(size=size) as pilot:
-            app.choices["left"] = PaneChoice("claude", True)
-            app.choices["right"] = PaneChoice("claude", False)
             await pilot.press("P")
             assert await wait_for(pilot, lambda: isinstance(app.screen, PromptSetScreen), 10)
             text = screen_text(app)
@@ -166,12 +174,8 @@ async def test_a_pane_key_mid_set_says_the_set_stops_there(
     the notice spoke only of the left pane's run."""
     _write_sets()
     with AnthropicTestServer(scenario="slow", chunk_delay_s=0.05) as claude:
-        monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key-not-a-secret")
-        monkeypatch.setenv("ANTHROPIC_BASE_URL", claude.base_url)
-        app = make_app(overrides={"claude": {"max_retries": 0}})
+        app = _claude_panes(monkeypatch, claude)
         async with app.run_test(size=(80, 24)) as pilot:
-            app.choices["left"] = PaneChoice("claude", True)
-            app.choices["right"] = PaneChoice("claude", False)
             await _run_set(pilot, "animals")
             assert await wait_for(pilot, lambda: app.pane("left").answer_text != "", 20)
             await pilot.press("1")
@@ -189,12 +193,8 @@ async def test_a_private_set_run_from_the_tui_is_recorded_private(
 ) -> None:
     _write_sets()
     with AnthropicTestServer(scenario="ok") as claude:
-        monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key-not-a-secret")
-        monkeypatch.setenv("ANTHROPIC_BASE_URL", claude.base_url)
-        app = make_app(overrides={"claude": {"max_retries": 0}})
+        app = _claude_panes(monkeypatch, claude)
         async with app.run_test(size=(80, 24)) as pilot:
-            app.choices["left"] = PaneChoice("claude", True)
-            app.choices["right"] = PaneChoice("claude", False)
             await pilot.press("n")  # 2 samples
             await _run_set(pilot, "secret")
 
