@@ -38,7 +38,7 @@ from pelican_tui.backends.llama.config import ServerConfig
 from pelican_tui.backends.llama.process import LlamaServer
 from pelican_tui.backends.prompt_sets import NamedPrompt
 from pelican_tui.backends.secrets import REDACTED
-from pelican_tui.backends.store.records import Run, Session
+from pelican_tui.backends.store.records import Run, Session, SessionStoreMissing
 from pelican_tui.backends.store.sessions import SessionStore
 from pelican_tui.backends.svg.extract import extract_svg
 from pelican_tui.backends.svg.render import SvgRenderer
@@ -1028,7 +1028,10 @@ def test_a_server_killed_between_samples_stops_the_batch_and_fails(
         with running(argv, err_file) as proc:
 
             def local_done() -> bool:
-                sessions = stored_sessions() if locations.sessions_db().exists() else []
+                try:  # the file is there a moment before its schema
+                    sessions = stored_sessions()
+                except SessionStoreMissing:
+                    return False
                 runs = sessions[0].runs_in("left") if sessions else []
                 return bool(runs) and runs[0].status == "finished"
 
