@@ -18,13 +18,19 @@ LOG_MODE = 0o600
 """The error log is its owner's alone: a traceback may quote a prompt or a path."""
 
 
+def internal_error_words(error: Exception) -> str:
+    """``internal error: Type: words`` (known secrets scrubbed, on one printable line):
+    how the stderr line and ``summary.json`` say a bug."""
+    words = shown_line(str(error), 200) or "(no message)"
+    return f"internal error: {type(error).__name__}: {words}"
+
+
 def report_internal_error(console: Console, error: Exception) -> int:
     """Say ``PROG: internal error: Type: words; the traceback is in LOG`` on stderr,
     with the traceback (known secrets scrubbed) appended to the error log, or printed
     above that line when the log cannot be written. Returns :data:`Exit.FAILED`."""
     trace = scrub_text("".join(traceback.format_exception(error)))
     log = locations.error_log_file()
-    words = shown_line(str(error), 200) or "(no message)"
     try:
         try:
             _append(log, f"--- {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC, {console.prog}\n{trace}")
@@ -32,7 +38,7 @@ def report_internal_error(console: Console, error: Exception) -> int:
         except OSError as problem:
             console.err.write(trace)
             where = f"the traceback is above (not written to {log}: {problem.strerror or problem})"
-        console.note(f"internal error: {type(error).__name__}: {words}; {where}")
+        console.note(f"{internal_error_words(error)}; {where}")
     except OSError:  # stderr is gone too (a closed pipe): the exit status says it
         pass
     return Exit.FAILED

@@ -109,12 +109,12 @@ from pelican_tui.backends.engine.comparison import (
 )
 from pelican_tui.backends.engine.record import silence_warning
 from pelican_tui.backends.llama.process import ServerStartError
-from pelican_tui.backends.secrets import scrub_text, url_without_credentials
+from pelican_tui.backends.secrets import url_without_credentials
 from pelican_tui.backends.store.records import Session, SessionStoreError, Slot
 from pelican_tui.backends.store.sessions import SessionStore, default_title
-from pelican_tui.backends.text import first_line, on_off, one_line, plural
+from pelican_tui.backends.text import first_line, on_off, plural
 from pelican_tui.cli.args import Console, Exit, command
-from pelican_tui.cli.internal_error import report_internal_error
+from pelican_tui.cli.internal_error import internal_error_words, report_internal_error
 from pelican_tui.cli.model_flags import model_overrides, settings_from_flags
 from pelican_tui.cli.run_args import (
     EPILOG,
@@ -251,8 +251,7 @@ class _Batch:
             code = STOP_SIGNALS.get(self.stopped, Exit.INTERRUPTED)
         except Exception as error:  # a bug: cleaned up as after a signal, then raised again
             self.stopped, code, bug = INTERNAL_ERROR, EXIT_RUN_FAILED, error
-            words = one_line(scrub_text(str(error)))
-            self.fatal = self.fatal or f"{INTERNAL_ERROR}: {type(error).__name__}: {words}"
+            self.fatal = self.fatal or internal_error_words(error)
         try:
             await self._clean_up(code)
         finally:
