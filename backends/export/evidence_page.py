@@ -24,7 +24,7 @@ from pelican_tui.backends.export.evidence import Evidence, Picture, PromptEviden
 from pelican_tui.backends.export.evidence_data import DATA_FILES
 from pelican_tui.backends.export.facts import UNFINISHED_WORDS, picture_facts_text
 from pelican_tui.backends.export.html_document import data_uri, document, escape
-from pelican_tui.backends.ratings.leaderboard import UNKNOWN_INTERVAL, Leaderboard, Row
+from pelican_tui.backends.ratings.leaderboard import UNKNOWN, UNKNOWN_INTERVAL, Leaderboard, Row
 from pelican_tui.backends.text import plural, sentence, shorten
 
 _CSS = """
@@ -112,7 +112,7 @@ def _bar(row: Row, level: str, low: float, high: float) -> str:
 
     if row.low is None or row.high is None:
         words = f"{level} interval unknown: {UNKNOWN_INTERVAL}; rating {row.rating:.0f}"
-        return f'<span class="interval-text unknown" title="{escape(words)}">unknown</span>'
+        return f'<span class="interval-text unknown" title="{escape(words)}">{UNKNOWN}</span>'
     left, right, point = at(row.low), at(row.high), at(row.rating)
     reference = (
         f'<span class="reference" style="left:{at(1000.0)}%" title="1000: the reference"></span>'

@@ -40,6 +40,8 @@ DEFAULT_MIN_VOTES = 5
 is too wide for a rank to mean anything (with 5 votes it still spans hundreds
 of points); it is listed, unranked, with its counts."""
 
+UNKNOWN = "unknown"
+"""What stands in a row's interval cell when the interval is not known (every front end)."""
 UNKNOWN_INTERVAL = (
     "the votes cannot give one (every resample of them gave the same rating: one vote, or only"
     " ever one outcome)"

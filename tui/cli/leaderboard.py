@@ -31,6 +31,7 @@ from pelican_tui.backends.ratings.export import (
 )
 from pelican_tui.backends.ratings.leaderboard import (
     DEFAULT_MIN_VOTES,
+    UNKNOWN,
     Leaderboard,
     Row,
     leaderboard,
@@ -226,7 +227,7 @@ def format_leaderboard(
 def interval_words(row: Row) -> str:
     """``797..1203``, or ``unknown`` when the votes cannot give the interval."""
     if row.low is None or row.high is None:
-        return "unknown"
+        return UNKNOWN
     return f"{row.low:.0f}..{row.high:.0f}"
 
 

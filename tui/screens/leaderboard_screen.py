@@ -24,6 +24,7 @@ from textual.widgets import DataTable, Footer, Static
 from textual.worker import Worker
 
 from pelican_tui.backends.ratings.leaderboard import (
+    UNKNOWN,
     Leaderboard,
     Row,
     leaderboard,
@@ -43,10 +44,6 @@ PADDING = 2
 """Columns a table column takes beyond its text (one space either side)."""
 SCROLLBAR = 2
 """Columns kept for the table's scroll bar."""
-
-
-UNKNOWN = "unknown"
-"""The interval cell of a configuration whose votes cannot give an interval."""
 
 
 def interval_bar(row: Row, low: float, high: float, width: int = BAR_WIDTH) -> str:
