@@ -1055,8 +1055,7 @@ def test_a_server_killed_between_samples_stops_the_batch_and_fails(
 def test_a_server_killed_mid_run_is_said_once_with_advice_for_run(tmp_path: Path) -> None:
     """It printed "llama-server: llama-server exited unexpectedly (killed by SIGKILL):
     [pelican-tui] llama-server exited unexpectedly (killed by SIGKILL)", and "— restart
-    the server", which run has no way to do; and with samples it went on to the next
-    sample, whose runs were each "not run" for the same reason."""
+    the server", which run has no way to do."""
     out_dir = tmp_path / "out"
     err_file = tmp_path / "stderr.txt"
     argv = ["run", "--no-claude", "--thinking", "on", "--samples", "2", *local_args(out_dir)]
@@ -1074,8 +1073,10 @@ def test_a_server_killed_mid_run_is_said_once_with_advice_for_run(tmp_path: Path
     assert "[pelican-tui]" not in err and "llama-server: llama-server" not in err
     assert "restart the server" not in err
     assert "left local (on): failed" in err or "left: not run" in err, err
-    assert "[2/2]" not in err and "not run" not in err, "the batch stopped at once"
-    assert "left: llama-server exited unexpectedly (killed by SIGKILL); stopping the batch" in err
+    # Where the kill lands (mid-stream, or just after the run ended, before the server's
+    # death is seen) is a race here; that a batch stops at once when its server goes down
+    # mid-comparison is checked without one by the between-samples test above.
+    assert "stopping the batch" in err, err
 
 
 def test_a_server_that_cannot_start_is_said_once(tmp_path: Path) -> None:
