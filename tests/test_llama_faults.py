@@ -12,11 +12,16 @@ from pathlib import Path
 
 import httpx
 import pytest
-from _server_support import async_wait_until, server_binary, tiny_model
+from _server_support import async_wait_until, server_binary, tiny_model, wait_until
 
 from pelican_tui.backends.events import Failed, GenerationEvent, TextDelta, Waiting
 from pelican_tui.backends.llama.config import ServerConfig
-from pelican_tui.backends.llama.process import API_KEY_ENV, LlamaServer, child_environment
+from pelican_tui.backends.llama.process import (
+    API_KEY_ENV,
+    LlamaServer,
+    ServerState,
+    child_environment,
+)
 from pelican_tui.backends.openai_compat.backend import OpenAICompatibleBackend
 from pelican_tui.backends.protocol import GenerationRequest
 from pelican_tui.backends.settings import load_settings
@@ -201,3 +206,24 @@ async def test_a_server_gone_before_the_request_is_said_in_plain_words(
         f"local model not ready: cannot reach {url}: connection refused (is the server running?)"
     )
     assert not any(word in events[-1].reason for word in LIBRARY_WORDS)
+
+
+@pytest.mark.slow
+async def test_settle_lets_the_status_catch_up_with_a_server_just_killed(
+    llama: LlamaServer,
+) -> None:
+    # Alive: settling changes nothing and does not wait.
+    started = asyncio.get_running_loop().time()
+    await llama.settle()
+    assert asyncio.get_running_loop().time() - started < 0.5
+    assert llama.status.state is ServerState.READY
+    pid = llama.pid
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    # Nothing has yet seen the death (the event loop has not run since): the status
+    # lags, which is what a run failing mid-answer meets. Settling waits for it.
+    assert llama.status.state is ServerState.READY
+    assert wait_until(lambda: LlamaServer._exited(pid), 5)  # blocking: the loop stays still
+    await llama.settle()
+    assert llama.status.state is ServerState.CRASHED
+    assert llama.status.message == "llama-server exited unexpectedly (killed by SIGKILL)"

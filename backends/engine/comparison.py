@@ -589,6 +589,8 @@ class ComparisonEngine:
                 with contextlib.suppress(asyncio.CancelledError):
                     await sampling
         for spec in specs:  # a server someone else runs may come back: it is asked anew
+            if spec.side.server is not None:
+                await spec.side.server.settle()
             status = spec.side.status()
             if spec.slot in outcome.results and not spec.side.can_check and not status.ready:
                 outcome.lost[spec.slot] = status.message

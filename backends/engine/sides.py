@@ -110,6 +110,10 @@ class ServerHandle:
     async def restart(self) -> None:
         await self._server.restart()
 
+    async def settle(self) -> None:
+        """Let :attr:`status` catch up with a process that has just died."""
+        await self._server.settle()
+
     def kill_now(self) -> None:
         self._server.kill_now()
 

@@ -366,6 +366,28 @@ class LlamaServer:
             self.config = config
         await self.start()
 
+    async def settle(self, timeout_s: float = 2.0) -> None:
+        """Let the status catch up with a process that has just died: a run that fails
+        because llama-server was killed can end before its exit is seen (the status
+        still says "ready"). Waits at most ``timeout_s``, and only for a dead process."""
+        watcher, pid = self._watcher, self.pid
+        if watcher is None or watcher.done() or pid is None or not self._exited(pid):
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(watcher), timeout_s)
+
+    @staticmethod
+    def _exited(pid: int) -> bool:
+        """Whether ``pid`` is gone or a zombie (dead, not yet reaped)."""
+        import psutil  # imported where used: not on the way to the app's first frame
+
+        try:
+            return bool(psutil.Process(pid).status() == psutil.STATUS_ZOMBIE)
+        except psutil.NoSuchProcess:
+            return True
+        except psutil.Error:
+            return False
+
     def kill_now(self) -> None:
         """Synchronous last resort for exit paths (atexit, signal handlers)."""
         proc = self._proc
