@@ -127,6 +127,7 @@ class ModelPane(Vertical, KeptLines):
         self._thinking_box = Collapsible(
             self._thinking, title="Thinking", collapsed=True, id="thinking-box"
         )
+        self._fit_thinking_box()
         self._answer = StreamText(NO_ANSWER_YET, id="answer")
         self._problem = KeptStatic("", classes="problem")
         self._problem_text = ""
@@ -171,6 +172,7 @@ class ModelPane(Vertical, KeptLines):
             if self.border_title != title:  # assigning repaints the whole pane
                 self.border_title = title
             self._facts_line.update(facts)
+            self._fit_thinking_box()
 
     def begin(self) -> None:
         """Clear the previous run and start redrawing at :attr:`redraw_hz`."""
@@ -189,6 +191,7 @@ class ModelPane(Vertical, KeptLines):
         # answers at once, never opens and closes it (each a layout of the screen).
         self._thinking_box.collapsed = True
         self._opened_once = self._redrawn = False
+        self._fit_thinking_box()
         self.show_problem(None)
         self.shown_thinking = on_off(self.choice.thinking)  # as asked, until it ends
         self.state = "running"
@@ -282,8 +285,12 @@ class ModelPane(Vertical, KeptLines):
         self._problem.update(self._problem_text)
         self._problem.set_class(bool(message), "-shown")
 
-    def show_thinking(self, expanded: bool) -> None:
-        self._thinking_box.collapsed = not expanded
+    def _fit_thinking_box(self) -> None:
+        """Show the thinking box where there is thinking, or may be: hidden for a run
+        asked not to think, until it does anyway (a server that ignores the switch)."""
+        shown = self.choice.thinking or self._thinking.has_text
+        if self._thinking_box.display != shown:  # each change lays the screen out again
+            self._thinking_box.display = shown
 
     # -- drawing ----------------------------------------------------------------
 
@@ -292,6 +299,8 @@ class ModelPane(Vertical, KeptLines):
         running = self.state == "running"
         # The title's token count lays the screen out again: once, at the end (while
         # streaming, the numbers line above counts the thinking tokens).
+        if thinking.has_text and not box.display:
+            self._fit_thinking_box()
         if thinking.has_text and not running:
             tokens = self._thinking_tokens()
             title = f"Thinking ({tokens} tokens)" if tokens else "Thinking"
