@@ -72,6 +72,11 @@ async def test_an_ignored_switch_is_recorded_and_marked_in_title_and_export() ->
     assert card.count("| Thinking switch ignored | yes |") == 1
     page = render_html(session, {}, {})
     assert page.count('<p class="warning" role="note">⚠ Warning: The server ignored') == 1
+    # Headed by the server it ran on, as the panes and the ratings name it, not by the
+    # protocol it was stored under ("## Right: openai — …").
+    assert "## Right: LM Studio server — qwen3.6-35b-a3b" in card, card
+    assert "<h2>Right · LM Studio server · qwen3.6-35b-a3b</h2>" in page
+    assert "openai" not in card and "openai" not in page
 
 
 async def test_the_remote_side_says_its_kind_in_header_note_and_record() -> None:

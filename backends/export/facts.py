@@ -177,6 +177,16 @@ def thinking_switch_warning(settings: Mapping[str, Any]) -> str | None:
     return "Warning: the server ignored the thinking switch."
 
 
+def backend_words(run: Run) -> str:
+    """Who ran ``run``, for a heading: "local" (the llama-server pelican-tui ran),
+    "claude", or the kind of server it was attached to ("LM Studio server"; stored as
+    ``openai``, which says only the protocol)."""
+    if run.backend != "openai":
+        return run.backend
+    kind = run.model_info.get("server_kind")
+    return f"{kind} server" if isinstance(kind, str) and kind else "server"
+
+
 def verdict_text(session: Session) -> str:
     if session.verdict is None:
         return "no verdict yet"

@@ -24,6 +24,7 @@ from pelican_tui.backends.export.facts import (
     MODEL_LABELS,
     SETTINGS_LABELS,
     USAGE_LABELS,
+    backend_words,
     format_value,
     labelled_rows,
     no_picture_reason,
@@ -211,7 +212,7 @@ def _html_run(
     warned = f'<p class="warning" role="note">⚠ {escape(warning)}</p>' if warning else ""
     return (
         f"<article{cls}>"
-        f"<h2>{escape(base.title())} · {escape(run.backend)} · {escape(run.model_id)}</h2>"
+        f"<h2>{escape(base.title())} · {escape(backend_words(run))} · {escape(run.model_id)}</h2>"
         f"{warned}{_pictures(run, files, pictures)}{_html_table(_summary_rows(run, files))}{memory}"
         f"{details}"
         "</article>"

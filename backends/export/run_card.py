@@ -17,6 +17,7 @@ from pelican_tui.backends.export.facts import (
     SERVER_ARG_KEYS,
     SETTINGS_LABELS,
     USAGE_LABELS,
+    backend_words,
     labelled_rows,
     no_picture_reason,
     picture_facts_text,
@@ -208,7 +209,8 @@ def _run_section(
     private: bool,
     inline: _Inline,
 ) -> list[str]:
-    lines = [f"## {inline(base.title())}: {inline(run.backend)} — {inline(run.model_id)}", ""]
+    heading = f"{base.title()}: {backend_words(run)} — {run.model_id}"
+    lines = [f"## {inline(heading)}", ""]
     warning = thinking_switch_warning(run.settings)
     if warning:
         lines += [f"> ⚠ **{inline(warning)}**", ""]
