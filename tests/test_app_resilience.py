@@ -37,6 +37,26 @@ async def test_unknown_theme_falls_back_and_says_so() -> None:
         assert "pelican-light" in _notes(app), "the message lists the themes there are"
 
 
+@pytest.mark.parametrize(
+    "state", ['{"history": 5}', '{"history": ["a pelican", 7, null]}', '{"theme": ["x"]}']
+)
+async def test_a_state_file_with_values_of_the_wrong_type_is_read_as_far_as_it_can_be(
+    state: str,
+) -> None:
+    """state.json edited by hand (or by another version): a history or theme of the
+    wrong type stopped the app with a traceback, at start or at ↑ in the prompt box."""
+    path = locations.state_file()
+    locations.ensure(path.parent)
+    path.write_text(state)
+    app = make_app(overrides={"ui": {}})  # no theme set: the saved one is read
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("p", "up")
+        assert app.theme == "pelican-dark"
+        assert app.history in ([], ["a pelican"])
+        await pilot.press("escape", "t")  # the app goes on, and saves its state again
+        assert app.is_running
+
+
 async def test_help_and_palette_show_the_remapped_key() -> None:
     from pelican_tui.commands import PelicanCommands
 

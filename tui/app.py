@@ -540,7 +540,16 @@ class PelicanApp(Voting):
             data = json.loads(locations.state_file().read_text())
         except (OSError, ValueError):
             return {}
-        return data if isinstance(data, dict) else {}
+        if not isinstance(data, dict):
+            return {}
+        # Hand-edited or from another version: a value of the wrong type is left out, as
+        # a file that is not JSON is ("history": 5 stopped the app with a traceback).
+        history = data.get("history", [])
+        history = history if isinstance(history, list) else []
+        data["history"] = [prompt for prompt in history if isinstance(prompt, str)]
+        if not isinstance(data.get("theme", ""), str):
+            del data["theme"]
+        return data
 
     def _save_state(self, **changes: Any) -> None:
         state = {**self._state(), **changes}
