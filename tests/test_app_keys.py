@@ -203,6 +203,22 @@ async def test_an_opened_prompt_of_several_lines_shows_on_one_line_and_runs_whol
             assert last is not None and last["messages"][0]["content"] == app.prompt
 
 
+async def test_a_prompt_of_several_lines_pasted_is_kept_whole() -> None:
+    """A prompt pasted into the box (a terminal's bracketed paste) kept its first line
+    only, without a word, and its escapes and bells went to the model."""
+    from textual import events
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("p", "ctrl+u")
+        app.post_message(events.Paste("Draw a pelican\r\nin blue\x1b[31m ink\x07\n"))
+        await pilot.pause()
+        box = app.query_one("#prompt", Input)
+        assert box.value == "Draw a pelican ⏎ in blue[31m ink", repr(box.value)
+        await pilot.press(*", please", "enter")
+        assert app.prompt == "Draw a pelican\nin blue[31m ink, please"
+
+
 async def test_an_empty_prompt_box_runs_the_prompt_setting_and_shows_it() -> None:
     """p, ctrl+u, r ran the pelican prompt while the box showed only its placeholder."""
     app = make_app(overrides={"prompt": "Generate an SVG of a heron."})

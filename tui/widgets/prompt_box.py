@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 
+from textual import events
 from textual.widgets import Input
 
 from pelican_tui.backends.text import printable
@@ -82,6 +83,20 @@ class PromptBox(Input):
         self._given = prompt
         self.value = one_line_form(prompt)
         self.cursor_position = 0  # its start shown, where the box is too narrow for all
+
+    def _on_paste(self, event: events.Paste) -> None:
+        """A paste goes in in its one-line form: Input keeps a paste's first line only,
+        and its control characters (a prompt of several lines pasted lost all but its
+        first line, without a word)."""
+        event.prevent_default()
+        event.stop()
+        if not (text := event.text.rstrip("\r\n")):
+            return
+        line = one_line_form(text)
+        if self.selection.is_empty:
+            self.insert_text_at_cursor(line)
+        else:
+            self.replace(line, *self.selection)
 
     def show_running(self, prompt: str | None) -> None:
         """Show ``prompt``, a set's running now, greyed and not editable, the user's own
