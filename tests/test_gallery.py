@@ -267,6 +267,20 @@ async def test_empty_gallery_says_how_to_fill_it() -> None:
         )
 
 
+async def test_the_header_names_a_prompt_of_several_lines_on_one_line() -> None:
+    """A prompt of two lines (pasted, or `run --prompt`) cut the header at its line
+    break: `Gallery · 0 pictures of “draw a pelican`, no closing quote."""
+    app = make_app(overrides={"prompt": "draw a pelican\nin blue ink", "ui": {}})
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("g")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, GalleryScreen), 10)
+        screen = app.screen
+        assert await wait_for(pilot, lambda: screen.loaded, 10)
+        await pilot.pause()
+        header = screen_text(app).splitlines()[0]
+        assert header.strip() == "Gallery · 0 pictures of “draw a pelican in blue ink”", header
+
+
 # --------------------------------------------------------------------------- leaderboard
 
 

@@ -37,7 +37,7 @@ from pelican_tui.backends.export.facts import no_picture_reason
 from pelican_tui.backends.ratings.configuration import run_label
 from pelican_tui.backends.store.records import Run, run_numbers
 from pelican_tui.backends.store.sessions import SessionStore
-from pelican_tui.backends.text import plural, shorten_label
+from pelican_tui.backends.text import one_line, plural, shorten, shorten_label
 from pelican_tui.messages import say_if_failed
 from pelican_tui.screens.pair_screen import PairScreen
 from pelican_tui.votes import (
@@ -299,8 +299,9 @@ class GalleryScreen(Screen[None]):
         if len(texts) > 1 and self.prompt in texts:
             rest = f" ({texts.index(self.prompt) + 1}/{len(texts)}, [ ]){rest}"
         room = max(self.size.width - len(f"Gallery · {count} of “”{rest}") - 2, 12)
-        name = self.prompt_name
-        prompt = name if len(name) <= room else name[: room - 1] + "…"
+        # On one line: a prompt of several lines was cut at its first line break, its
+        # closing quote and the rest of the header with it.
+        prompt = shorten(one_line(self.prompt_name), room)
         return f"Gallery · {count} of “{prompt}”{rest}"
 
     async def _fill(self) -> None:
