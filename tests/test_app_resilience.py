@@ -418,3 +418,35 @@ async def test_full_screen_says_why_a_pane_has_no_picture(size: tuple[int, int])
         if size[0] >= 100:  # side by side: a gap between the two captions' words
             first, second = screen.query(".picture-caption")
             assert first.content_region.right + 2 <= second.content_region.x
+
+
+async def test_a_failed_run_says_it_failed_where_its_picture_would_be(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Claude answered 529: the pane said why on its problem line, and "the answer is
+    empty" where the picture would be, as if the model had answered nothing. Reopened
+    from the store, the same."""
+    from _anthropic_server import AnthropicTestServer
+
+    from pelican_tui.backends.engine.choices import PaneChoice
+
+    with AnthropicTestServer(scenario="529") as claude:
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key-not-a-secret")
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", claude.base_url)
+        app = make_app(overrides={"claude": {"max_retries": 0}})
+        async with app.run_test(size=(80, 24)) as pilot:
+            app.choices["left"] = PaneChoice("claude", True)
+            app.choices["right"] = PaneChoice("claude", False)
+            await pilot.press("r")
+            assert await wait_for(pilot, lambda: not app.comparing, 30)
+            pane = app.pane("left")
+            assert pane.state == "failed"
+            assert "overloaded" in pane.problem, pane.problem
+            assert pane.picture.note == "no picture: the run failed"
+            session_id = app.session_id
+            assert session_id is not None
+            pane.picture.set_png(None, "something else")
+            app.load_session(session_id)
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            assert pane.picture.note == "no picture: the run failed"

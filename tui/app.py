@@ -878,7 +878,8 @@ class PelicanApp(Voting):
             result = update.result
             pane = self.pane(update.slot)
             if result.outcome != "cancelled":
-                pane.picture.set_png(result.png, result.svg_note)
+                note = picture_note(result.outcome, result.svg_found, result.svg_note)
+                pane.picture.set_png(result.png, note)
             else:  # the last preview stays; with none, not "waiting for an SVG…"
                 if pane.picture.picture_size is None:
                     pane.picture.set_png(None, "cancelled before a picture")
@@ -1367,7 +1368,9 @@ class PelicanApp(Voting):
             pane.begin()
             pane.query_one("#thinking").set_text(run.thinking_text or "")  # type: ignore[attr-defined]
             pane.query_one("#answer").set_text(run.answer or "")  # type: ignore[attr-defined]
-            pane.picture.set_png(run.png, run.svg_note)
+            pane.picture.set_png(
+                run.png, picture_note(run.status, run.svg is not None, run.svg_note)
+            )
             # Against the ceiling of the model it ran on, not the pane's next run's.
             pane.ceiling_tok_s = self.engine.stored_ceiling(run.model_info)
             if run.status == "finished":
@@ -1400,6 +1403,15 @@ class PelicanApp(Voting):
     async def shutdown_engine(self) -> None:
         if self._engine is not None:  # a quit before the first frame built nothing
             await self._engine.close()
+
+
+def picture_note(status: str, svg_found: bool, svg_note: str | None) -> str | None:
+    """What a pane shows with (or in place of) a run's picture: the run's own note,
+    but for a failed run with no SVG, that it failed (the pane's problem line says why;
+    "the answer is empty" said it as if the model had answered nothing)."""
+    if status == "failed" and not svg_found:
+        return "no picture: the run failed"
+    return svg_note
 
 
 _MAIN_ACTIONS = frozenset(
