@@ -113,3 +113,21 @@ async def test_a_text_line_repaints_the_digits_that_changed() -> None:
         line.update("x" * 100)  # cut with an ellipsis: all of it
         assert calls[2] == ()
         await pilot.pause()
+
+
+async def test_at_80_columns_claudes_state_stays_and_the_image_mode_gives_way() -> None:
+    """At 80 columns the bar dropped "claude: no key" and kept "img halfcell", which a
+    notification says anyway when it is a fallback."""
+    app = Host()
+    async with app.run_test(size=(80, 10)) as pilot:
+        bar = app.query_one(StatusBar)
+        bar.set_server_note("server: ready")
+        bar.set_claude("claude: no key")
+        bar.set_sample(_sample())
+        await pilot.pause()
+        line = bar.render_text().plain
+        assert line.endswith("claude: no key"), line
+        assert "img" not in line and "srv 2.0G (model 1.0G)" in line, line
+        await pilot.resize_terminal(160, 10)
+        await pilot.pause()
+        assert bar.render_text().plain.endswith("claude: no key │ img halfcell"), "given room"

@@ -149,7 +149,9 @@ class StatusBar(KeptLines):
         if not self.blind:
             segments.append((3, "claude", self.claude_note, ""))
         note = f" ({self.image_choice.note})" if self.image_choice.note else ""
-        segments.append((3, "img", f"img {self.image_mode}{note}", "dim"))
+        # Which way pictures are drawn is said once when it is a fallback: it gives way
+        # before Claude's state ("claude: no key") on a narrow screen.
+        segments.append((5, "img", f"img {self.image_mode}{note}", "dim"))
         return segments
 
     def on_mount(self) -> None:
