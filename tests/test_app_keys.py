@@ -134,9 +134,22 @@ async def test_narrow_terminal_shows_one_pane_and_w_switches() -> None:
 
 async def test_prompt_edit_history_and_escape() -> None:
     app = make_app()
-    async with app.run_test(size=(160, 48)) as pilot:
+    async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("p")
         prompt = app.query_one("#prompt", Input)
+        assert app.focused is prompt
+        # Its keys are on screen: the letter keys type into it, and the footer said only
+        # "f1 Help".
+        await pilot.pause()
+        footer = screen_text(app).splitlines()[-1]
+        for key in ("⏎ Run", "esc Leave", "↑↓ History", "f1 Help"):
+            assert key in footer, footer
+        await pilot.press("f1")
+        assert isinstance(app.screen, HelpScreen)
+        rows = {row[2]: row[:2] for row in app.screen.rows}
+        assert rows["prompt_run"] == ("⏎", "Run (in the prompt box, p)"), "and in the help"
+        assert rows["prompt_history_back"] == ("↑↓", "History (in the prompt box, p)")
+        await pilot.press("escape")
         assert app.focused is prompt
         prompt.value = ""
         await pilot.press(*"a heron", "enter")

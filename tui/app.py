@@ -312,7 +312,7 @@ class PelicanApp(Voting):
         if unsaved := locations.cannot_make(locations.data_dir()):  # before a run, not after
             self.notify(f"Sessions cannot be saved: {unsaved} (see PELICAN_HOME).",
                         title="Session store", severity="error", timeout=20)  # fmt: skip
-        self.history = list(self._state().get("history", []))[-PROMPT_HISTORY:]
+        self._set_history(self._state().get("history", []))
         self.query_one("#left", ModelPane).add_class("-active")
         self._on_resize_layout()
         self._describe_panes()
@@ -659,9 +659,14 @@ class PelicanApp(Voting):
 
     # -- running the comparison -------------------------------------------------------------
 
+    def _set_history(self, prompts: list[str]) -> None:
+        """The prompts run, the newest last: kept, and stepped through in the prompt box."""
+        self.history = prompts[-PROMPT_HISTORY:]
+        self.query_one("#prompt", PromptBox).history = self.history
+
     def _remember_prompt(self) -> None:
         if self.prompt and (not self.history or self.history[-1] != self.prompt):
-            self.history = [*self.history, self.prompt][-PROMPT_HISTORY:]
+            self._set_history([*self.history, self.prompt])
             self._save_state(history=self.history)
 
     def _take_prompt(self) -> None:
@@ -1054,31 +1059,11 @@ class PelicanApp(Voting):
             return
         prompt.focus()
         prompt.cursor_position = len(prompt.value)
-        self._history_index = len(self.history)
 
     def on_input_submitted(self, event: PromptBox.Submitted) -> None:
         if event.input.id == "prompt":
             self.set_focus(None)
             self.action_run_both()
-
-    def on_key(self, event: Any) -> None:
-        prompt = self.query_one("#prompt", PromptBox)
-        if self.focused is not prompt:
-            return
-        if event.key == "escape":
-            self.set_focus(None)
-            event.stop()
-        elif event.key in ("up", "down") and self.history:
-            index = getattr(self, "_history_index", len(self.history))
-            if index == len(self.history):  # leaving the line being typed: keep it
-                self._draft = prompt.prompt
-            index += -1 if event.key == "up" else 1
-            index = max(0, min(len(self.history), index))
-            self._history_index = index
-            draft = getattr(self, "_draft", self.prompt)
-            prompt.show_prompt(self.history[index] if index < len(self.history) else draft)
-            prompt.cursor_position = len(prompt.value)
-            event.stop()
 
     # -- toggles -------------------------------------------------------------------------
 
@@ -1204,6 +1189,10 @@ class PelicanApp(Voting):
         from pelican_tui.screens.help_screen import HelpScreen
 
         rows = [(row.keys, row.description, row.id or "") for row in self.key_rows()]
+        for binding in Binding.make_bindings(PromptBox.BINDINGS):  # its own, while editing
+            if binding.show:
+                where = f"{binding.description} (in the prompt box, p)"
+                rows.append((self.get_key_display(binding), where, binding.id or ""))
         palette = Binding(self.COMMAND_PALETTE_BINDING, "command_palette")
         rows.append((self.get_key_display(palette), "Command palette (every action)", ""))
         rows.append((self.get_key_display(Binding("ctrl+q", "quit")), "Quit", ""))

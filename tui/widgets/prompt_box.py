@@ -19,8 +19,10 @@ pelican while a heron was drawn.
 from __future__ import annotations
 
 import re
+from typing import ClassVar
 
 from textual import events
+from textual.binding import Binding, BindingType
 from textual.widgets import Input
 
 from pelican_tui.backends.text import printable
@@ -49,10 +51,25 @@ class PromptBox(Input):
     Set what it shows with :meth:`show_prompt`, never ``value`` (a prompt of several
     lines put there is drawn over the line, and its line breaks are lost)."""
 
+    # Shown in the footer while the box has the focus: the main screen's letter keys
+    # type into it then, and the footer said only "f1 Help".
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "submit", "Run", id="prompt_run"),
+        Binding("escape", "leave", "Leave", id="prompt_leave"),
+        Binding("up", "history(-1)", "History", key_display="↑↓", id="prompt_history_back"),
+        Binding("down", "history(1)", "History", show=False, id="prompt_history_on"),
+    ]
+
     def __init__(self, prompt: str, *, placeholder: str = "", id: str | None = None) -> None:
         self._given = prompt
         self._own: tuple[str, str, int] | None = None
         """While a set's prompt is shown: the user's (prompt given, text, cursor)."""
+        self.history: list[str] = []
+        """The prompts run, oldest first (the owner keeps it): ↑ and ↓ step through it."""
+        self._history_at = 0
+        """Where ↑/↓ are in :attr:`history`; its length: the line being typed."""
+        self._draft = prompt
+        """The line being typed, kept while ↑/↓ show the history."""
         # p puts the cursor at the end to add to the prompt: selected whole on focus,
         # the first key typed replaced it (a long reopened prompt lost to one key).
         super().__init__(
@@ -83,6 +100,24 @@ class PromptBox(Input):
         self._given = prompt
         self.value = one_line_form(prompt)
         self.cursor_position = 0  # its start shown, where the box is too narrow for all
+
+    def on_focus(self) -> None:
+        self._history_at = len(self.history)
+
+    def action_leave(self) -> None:
+        self.screen.set_focus(None)
+
+    def action_history(self, step: int) -> None:
+        """Show the prompt ``step`` places back (-1) or on (1) in :attr:`history`; past
+        the newest, the line that was being typed."""
+        if not self.history:
+            return
+        if self._history_at >= len(self.history):  # leaving the line being typed: keep it
+            self._draft = self.prompt
+        self._history_at = max(0, min(len(self.history), self._history_at + step))
+        at = self._history_at
+        self.show_prompt(self.history[at] if at < len(self.history) else self._draft)
+        self.cursor_position = len(self.value)
 
     def _on_paste(self, event: events.Paste) -> None:
         """A paste goes in in its one-line form: Input keeps a paste's first line only,
