@@ -195,6 +195,24 @@ async def test_stop_and_restart_with_changed_flags() -> None:
     assert pid is not None and not pid_alive(pid)
 
 
+async def test_a_binary_this_machine_cannot_run_is_said_in_words(tmp_path: Path) -> None:
+    """An executable that is no program (a text file, another machine's build): the
+    failure said "[Errno 8] Exec format error: '/path/llama-server'"."""
+    binary = tmp_path / "llama-server"
+    binary.write_text("not a program\n")
+    binary.chmod(0o755)
+    srv = LlamaServer(_config(binary=binary))
+    with pytest.raises(ServerStartError) as caught:
+        await srv.start()
+    assert str(caught.value) == (
+        f"could not start {binary}: Exec format error (not a program this machine can run)"
+    )
+    assert srv.status.message == (
+        "could not start llama-server: Exec format error (not a program this machine can run)"
+    )
+    assert srv.status.state is ServerState.CRASHED and not srv.running
+
+
 async def test_missing_model_fails_clearly(tmp_path: Path) -> None:
     srv = LlamaServer(_config(model=tmp_path / "nope.gguf"))
     with pytest.raises(ServerStartError, match="model file not found"):

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
+import errno
 import functools
 import os
 import re
@@ -441,8 +442,11 @@ class LlamaServer:
                 preexec_fn=parent_death_hook(),
             )
         except OSError as error:
-            self._set(ServerState.CRASHED, f"could not start llama-server: {error}")
-            raise ServerStartError(f"could not start {cmd[0]}: {error}") from error
+            why = error.strerror or str(error)  # no "[Errno 8] …: 'path'" twice
+            if error.errno == errno.ENOEXEC:
+                why += " (not a program this machine can run)"
+            self._set(ServerState.CRASHED, f"could not start llama-server: {why}")
+            raise ServerStartError(f"could not start {cmd[0]}: {why}") from error
         self._reader = asyncio.create_task(self._read_log(), name="llama-server-log")
         self._set(ServerState.LOADING, "loading model")
         downloads = None
