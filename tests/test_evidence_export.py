@@ -431,7 +431,7 @@ def test_an_unusable_folder_is_bad_usage_said_before_anything_is_drawn(
     here.mkdir()
     (here / "a-file").write_text("mine")
     for out, why in (
-        (here / "a-file" / "evidence", "Not a directory"),
+        (here / "a-file" / "evidence", f"{here / 'a-file'} is a file"),
         (Path("/proc/evidence"), "No such file or directory"),
     ):
         assert main(["export-evidence", "--out", str(out)]) == 2

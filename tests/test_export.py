@@ -920,6 +920,20 @@ def test_cli_export_show_and_delete(session: Session, tmp_path: Path) -> None:
     assert f"no session with id {session.id}" in err and "sessions list" in err
 
 
+def test_an_export_folder_under_a_file_names_the_file(session: Session, tmp_path: Path) -> None:
+    """``--out FILE/x`` said "cannot write FILE/x: File exists" (mkdir's word for a
+    parent that is a file), true of neither path."""
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("mine")
+    for out_dir in (a_file / "x", a_file / "x" / "y"):
+        code, out, err = _run(["export", str(session.id), "--out", str(out_dir)])
+        assert (code, out) == (1, "")
+        assert err == (
+            f"pelican-tui sessions: export failed: cannot write {out_dir}: {a_file} is a file\n"
+        )
+    assert a_file.read_text() == "mine"
+
+
 def test_show_prints_texts_as_written_and_the_exported_card_escapes_them(
     tmp_path: Path,
 ) -> None:

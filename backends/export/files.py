@@ -99,6 +99,11 @@ def _in_place(out_dir: Path, *, refresh: bool, refused: str) -> bool:
     refused. May raise :class:`OSError`."""
     if out_dir.exists() and not out_dir.is_dir():
         raise ExportError(f"{out_dir} is a file, not a folder")
+    for folder in out_dir.absolute().parents:  # under a file, mkdir says "File exists"
+        if folder.exists():
+            if not folder.is_dir():
+                raise ExportError(f"cannot write {out_dir}: {folder} is a file")
+            break
     if empty_working_dir(out_dir):
         return True
     if out_dir.is_dir() and any(out_dir.iterdir()):
