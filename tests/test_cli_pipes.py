@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -41,3 +42,20 @@ def test_a_closed_standard_output_is_written_nowhere_without_a_traceback(
     )  # fmt: skip
     assert "Traceback" not in done.stderr, done.stderr
     assert done.returncode == (1 if argv[0] == "doctor" else 0), done.stderr
+
+
+def test_a_closed_pipe_ends_render_to_standard_output_as_every_command(tmp_path: Path) -> None:
+    """``render FILE -o - | head -c 8``: it said "cannot write -: Broken pipe" and exited
+    2, "OUT cannot be written", where every other command stops quietly with 1."""
+    svg = tmp_path / "p.svg"
+    svg.write_text('<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8"/>')
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "pelican_tui", "render", str(svg), "-o", "-"],
+            stdout=write, stderr=subprocess.PIPE, text=True, timeout=60,
+        )  # fmt: skip
+    finally:
+        os.close(write)
+    assert (done.returncode, done.stderr) == (1, "")

@@ -157,6 +157,8 @@ def render_command(args: argparse.Namespace, console: Console) -> int:
             out.flush()
         else:
             args.output.write_bytes(result.png)
+    except BrokenPipeError:
+        raise  # the reader went away (`| head -c 8`): pelican-tui stops quietly, as others
     except OSError as exc:
         return fail(f"cannot write {args.output}: {exc.strerror or exc}", Exit.USAGE)
     return Exit.OK
