@@ -890,6 +890,24 @@ def test_cli_list_shows_a_table(session: Session) -> None:
     assert "(1 of 2; --limit N shows more)" in out
 
 
+def test_cli_list_keeps_its_columns_in_line_under_wide_characters(session: Session) -> None:
+    """A prompt in Chinese or with an emoji is twice as wide on a terminal as its
+    length: the columns after it were pushed out of line by one cell per character."""
+    from rich.cells import cell_len
+
+    with SessionStore.open() as store:
+        store.create_session("画一只骑自行车的鹈鹕")
+        store.create_session("a pelican 🦩 on a bike 🚲")
+    code, out, err = _run(["list"])
+    assert code == 0, err
+
+    def models_column(line: str) -> int:  # in cells
+        return cell_len(line[: min(line.index(w) for w in ("MODELS", "left:", "—") if w in line)])
+
+    lines = out.splitlines()
+    assert len(lines) == 4 and len({models_column(line) for line in lines}) == 1, out
+
+
 def test_cli_export_show_and_delete(session: Session, tmp_path: Path) -> None:
     out_dir = tmp_path / "exported"
     renderer = FakeRenderer()

@@ -11,6 +11,8 @@ import argparse
 from collections.abc import Sequence
 from typing import TextIO
 
+from rich.cells import cell_len
+
 from pelican_tui.backends.export import (
     ExportError,
     Renderer,
@@ -179,14 +181,19 @@ def format_session_table(summaries: Sequence[SessionSummary], prompt_width: int 
         )
         for s in summaries
     ]
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    # Columns measured in terminal cells: a prompt in Chinese or with an emoji is
+    # twice as wide as its length, and pushed the columns after it out of line.
+    widths = [max(cell_len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     lines = []
     for row in [header, *rows]:
-        cells = [
-            cell.rjust(widths[0]) if i == 0 else cell.ljust(widths[i]) for i, cell in enumerate(row)
-        ]
+        cells = [_padded(cell, widths[i], right=i == 0) for i, cell in enumerate(row)]
         lines.append("  ".join(cells).rstrip())
     return "\n".join(lines)
+
+
+def _padded(cell: str, width: int, *, right: bool) -> str:
+    gap = " " * (width - cell_len(cell))
+    return gap + cell if right else cell + gap
 
 
 def _list(store: SessionStore, limit: int, out: TextIO) -> int:
