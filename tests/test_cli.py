@@ -599,6 +599,7 @@ def test_render_exit_codes(tmp_path: Path) -> None:
         ("/dev/zero", [], 1, f"larger than {MAX_FILE_BYTES // 1024} KB"),
         (tmp_path / "missing.svg", [], 2, "cannot read"),
         (tmp_path, [], 2, "it is a folder"),
+        ("", [], 2, "argument FILE: is empty"),  # it said "cannot read .: it is a folder"
         (svg, ["--width", "0"], 2, "--width: 0 is not from 1 to 8192"),
         (svg, ["--timeout", "never"], 2, "--timeout"),
         (svg, ["--timeout", "0"], 2, "--timeout: 0: give seconds above 0, at most 600"),

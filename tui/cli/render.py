@@ -26,6 +26,7 @@ from pelican_tui.cli.args import (
     Parser,
     command,
     command_parser,
+    given_path,
     out_file,
     whole_number,
 )
@@ -70,7 +71,8 @@ def _parser() -> Parser:
         ),
         epilog=EPILOG,
     )
-    parser.add_argument("file", type=Path, metavar="FILE", help="SVG file or model answer")
+    # An empty FILE (an unset shell variable) was read as "." and said to be a folder.
+    parser.add_argument("file", type=given_path, metavar="FILE", help="SVG file or model answer")
     parser.add_argument(
         "-o",
         "--output",
