@@ -147,6 +147,19 @@ def test_help_lists_the_commands() -> None:
         assert name in done.stdout
 
 
+def test_setup_reads_the_model_flags_after_it_as_doctor_does(tmp_path: Path) -> None:
+    """``setup --llama-server PATH`` was refused ("unrecognized arguments"), under a usage
+    line listing --llama-server; only ``--llama-server PATH setup`` was read."""
+    binary = tmp_path / "llama-server"  # no program: setup says so, and builds nothing
+    binary.write_text("")
+    for argv in (["setup", "--llama-server", str(binary)], ["--llama-server", str(binary),
+                                                             "setup"]):  # fmt: skip
+        done = _run(*argv)
+        assert done.returncode == 1, done.stderr
+        assert done.stderr == f"pelican-tui: llama-server not found or not executable: {binary}\n"
+        assert done.stdout == ""
+
+
 def test_the_tui_without_a_terminal_says_so_and_starts_nothing() -> None:
     """stdin at its end (``< /dev/null``, nohup, ``ssh HOST pelican-tui`` without -t) kept
     Textual's input thread reading nothing at 100% of a core, with no key ever read."""

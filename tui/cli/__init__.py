@@ -61,7 +61,7 @@ def build_parser(*, commands: bool = True) -> Parser:
         return parser
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     tui = sub.add_parser("tui", help="start the terminal UI (the default)")
-    sub.add_parser("setup", help="find or build llama-server and fetch the default model")
+    setup = sub.add_parser("setup", help="find or build llama-server and fetch the default model")
     doctor = sub.add_parser("doctor", help="show what will be used and whether it works")
     sub.add_parser("render", help="render an SVG to PNG in the sandbox", add_help=False)
     sub.add_parser("sessions", help="list, export or delete saved sessions", add_help=False)
@@ -76,9 +76,12 @@ def build_parser(*, commands: bool = True) -> Parser:
     for each in (parser, tui, doctor):
         add_model_flags(each)
         add_remote_flag(each)
+    # `setup --llama-server PATH` was refused as an unrecognized argument, under a usage
+    # line that lists it: setup uses the same llama-server and model as the app.
+    add_model_flags(setup)
     for each in (parser, tui):
         _add_screen_flags(each)
-    for command in (tui, doctor):
+    for command in (tui, doctor, setup):
         # A flag before the command (`pelican-tui --url URL doctor`) is kept: argparse
         # otherwise sets every flag the command did not see to its default again.
         for action in command._actions:
