@@ -938,6 +938,14 @@ def test_cli_export_show_and_delete(session: Session, tmp_path: Path) -> None:
     assert f"no session with id {session.id}" in err and "sessions list" in err
 
 
+def test_sessions_help_documents_the_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    """Every other command's --help listed its exit statuses; sessions' none."""
+    assert sessions_command(["--help"]) == 0
+    said = capsys.readouterr().out
+    assert "exit status:\n  0  done\n  1  it could not be done: no session with that id" in said
+    assert "  2  bad usage (delete without --yes too)\n" in said
+
+
 def test_an_export_folder_under_a_file_names_the_file(session: Session, tmp_path: Path) -> None:
     """``--out FILE/x`` said "cannot write FILE/x: File exists" (mkdir's word for a
     parent that is a file), true of neither path."""

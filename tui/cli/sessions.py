@@ -33,6 +33,7 @@ from pelican_tui.cli.args import (
     Console,
     Exit,
     Parser,
+    command_parser,
     out_folder,
     positive,
     run_parsed,
@@ -45,10 +46,18 @@ PROG = "pelican-tui sessions"
 _session_id = whole_number(1, what="a session id; 'pelican-tui sessions list' shows the ids")
 
 
+EPILOG = """\
+exit status:
+  0  done
+  1  it could not be done: no session with that id, an export folder that holds
+     other files or cannot be written, a session store that cannot be used
+  2  bad usage (delete without --yes too)
+"""
+
+
 def _parser() -> Parser:
-    parser = Parser(
-        prog=PROG,
-        description="Saved sessions: every prompt, run and verdict.",
+    parser = command_parser(
+        PROG, description="Saved sessions: every prompt, run and verdict.", epilog=EPILOG
     )
     sub = parser.add_subparsers(dest="action", metavar="{list,show,export,delete}")
     sub.required = True
