@@ -104,6 +104,14 @@ def test_a_home_that_is_a_file_is_said_before_anything_is_lost(tmp_path: Path) -
         assert done.returncode == 1, (argv, done.stdout, done.stderr)
         cannot = f"the session store cannot be made at {home}/data/sessions.sqlite3: {home} is"
         assert cannot in done.stderr, (argv, done.stderr)
+    # run said "cannot create the session store …: Not a directory", naming no file.
+    out = tmp_path / "out"
+    done = _run("run", "--no-claude", "--out", str(out), env={"PELICAN_HOME": str(home)})
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == (
+        f"pelican-tui run: cannot create the session store {home}/data/sessions.sqlite3: "
+        f"{home} is a file, not a folder\n"
+    )
 
 
 async def test_the_app_says_at_once_when_sessions_cannot_be_saved(

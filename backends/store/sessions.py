@@ -264,10 +264,9 @@ class SessionStore:
         if not path.exists():
             try:
                 database.create_private_file(path)
-            except OSError as error:
-                raise SessionStoreError(
-                    f"cannot create the session store {path}: {error.strerror or error}"
-                ) from error
+            except OSError as error:  # PELICAN_HOME a file: "Not a directory" named none
+                why = locations.cannot_make(path.parent) or error.strerror or str(error)
+                raise SessionStoreError(f"cannot create the session store {path}: {why}") from error
         moved: Path | None = None
         try:
             conn, check = database.open_checked(path, busy_timeout)
