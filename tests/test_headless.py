@@ -1185,6 +1185,22 @@ def test_a_store_repaired_on_opening_is_said_once_and_is_no_failure(
     assert summary["exit_code"] == 0 and summary["error"] is None, summary
 
 
+def test_a_summary_that_cannot_be_written_is_said_in_words_and_not_claimed(
+    tmp_path: Path, env: pytest.MonkeyPatch
+) -> None:
+    """A summary.json that could not be written (a full disk; here a folder in its
+    place) was said as "[Errno 21] Is a directory: '…/.summary.json.x1y2.tmp' -> …",
+    and the last line still pointed at it: "exported to OUT (summary.json)"."""
+    out_dir = tmp_path / "out"
+    (out_dir / "summary.json").mkdir(parents=True)
+    code, out, err = run("--no-claude", "--thinking", "on", "--force", *local_args(out_dir))
+    assert code == 1, err
+    said = [line for line in err.splitlines() if "summary.json" in line]
+    assert said == ["pelican-tui run: could not write summary.json: Is a directory"], err
+    assert out.splitlines()[-1] == f"1 of 1 run finished; 1 session exported to {out_dir}."
+    assert (out_dir / "summary.json").is_dir()
+
+
 def test_the_headless_module_does_not_import_textual() -> None:
     code = (
         "import sys, pelican_tui.cli.run, pelican_tui.backends.engine.comparison; "

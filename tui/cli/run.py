@@ -199,6 +199,8 @@ class _Batch:
     said once; else None."""
     planned: int = 0
     """How many runs the batch plans (the summary counts the finished out of these)."""
+    summary_written: bool = True
+    """Whether the last write of ``summary.json`` succeeded (the last line names it)."""
     _current: tuple[BatchStep, ModePlan] | None = None
     """The step of the batch and the session of it that runs now."""
     plans: list[ModePlan] = field(init=False)
@@ -452,7 +454,14 @@ class _Batch:
     def _finish(self, code: int) -> None:
         self._write_summary(code)
         with contextlib.suppress(OSError):  # hung up: no terminal to print to
-            print_summary(self.stdout, self.outcomes, self.samples, self.out_dir, self.planned)
+            print_summary(
+                self.stdout,
+                self.outcomes,
+                self.samples,
+                self.out_dir,
+                self.planned,
+                summary_written=self.summary_written,
+            )
 
     def abandon(self) -> None:
         """A second Ctrl-C cut the clean-up short: write summary.json (quick) so it
@@ -488,9 +497,13 @@ class _Batch:
         try:
             write_summary(self.out_dir, data)
         except OSError as error:
+            self.summary_written = False
             if self.fatal is None:  # said once, not after every session
-                self.fatal = f"could not write summary.json: {error}"
+                # Not "[Errno 28] No space left on device: '…/.summary.json.x1y2.tmp'".
+                self.fatal = f"could not write summary.json: {error.strerror or error}"
                 self.progress.say(f"{PROG}: {self.fatal}")
+        else:
+            self.summary_written = True
 
 
 def _not_exported(outcome: SessionOutcome) -> str:

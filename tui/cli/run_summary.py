@@ -220,15 +220,18 @@ def print_summary(
     samples: int,
     out_dir: Path,
     planned: int = 0,
+    *,
+    summary_written: bool = True,
 ) -> None:
     """The table, then one line: how many runs finished (of the ``planned``, where some
-    never ran), and where what was exported is."""
+    never ran), and where what was exported is (and ``summary.json``, if written)."""
     print(summary_table(outcomes, samples), file=stdout)
     runs = stored_runs(outcomes)
     finished = sum(run.status == "finished" for run in runs)
     exported = sum(outcome.export_dir is not None for outcome in outcomes)
+    summary = " (summary.json)" if summary_written else ""
     where = (
-        f"{plural(exported, 'session')} exported to {out_dir} (summary.json)"
+        f"{plural(exported, 'session')} exported to {out_dir}{summary}"
         if exported
         else "no session exported"
     )
