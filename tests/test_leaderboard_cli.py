@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import re
@@ -208,6 +209,27 @@ def test_csv_and_votes_files_never_hold_a_private_prompt(
     written = votes_json.read_text(encoding="utf-8") + ratings.read_text(encoding="utf-8")
     assert SECRET_PROMPT not in written
     assert json.loads(votes_json.read_text())["votes"][0]["prompt"] is None
+
+
+def test_a_dash_prints_the_csv_instead_of_the_table(
+    filled: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`--csv -` wrote a file named "-" and said "Wrote -"; render's `-o -` is
+    standard output, and so is it now (for `| column -s, -t`, a spreadsheet)."""
+    monkeypatch.chdir(tmp_path)
+    code, out, err = _main(capsys, "--csv", "-")
+    assert (code, err) == (0, "") and not (tmp_path / "-").exists()
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert rows[0]["label"] == "claude-opus-4-7 · thinking high" and "RANK" not in out
+    votes = tmp_path / "v.csv"
+    code, out, err = _main(capsys, "--votes", "-", "--csv", str(votes))
+    assert code == 0 and len(list(csv.DictReader(io.StringIO(out)))) == 14
+    assert err == f"Wrote {votes}\n", "said apart from the printed CSV"
+    code, out, err = _main(capsys, "--json", "--csv", "-")
+    assert (code, out) == (2, "") and "one of --json, --csv -, --votes - at a time" in err
 
 
 def test_no_store_yet_is_no_votes_yet(capsys: pytest.CaptureFixture[str]) -> None:

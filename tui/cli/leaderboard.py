@@ -57,6 +57,8 @@ from pelican_tui.cli.store_access import (
 )
 
 PROG = "pelican-tui leaderboard"
+STDOUT = "-"
+"""The FILE of ``--csv`` or ``--votes`` that is standard output."""
 
 EPILOG = f"""\
 Ratings are Bradley-Terry strengths on the Elo scale (1000 is the reference; 400
@@ -85,13 +87,16 @@ def _parser() -> Parser:
     parser.add_argument("--judge", action="store_true", help="the judge model's votes instead")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument(
-        "--csv", type=out_file, metavar="FILE", help="also write the ratings as CSV"
+        "--csv",
+        type=out_file,
+        metavar="FILE",
+        help="also write the ratings as CSV (-: print them instead of the table)",
     )
     parser.add_argument(
         "--votes",
         type=out_file,
         metavar="FILE",
-        help="also write the votes (CSV, or JSON if FILE ends in .json)",
+        help="also write the votes (CSV, or JSON if FILE ends in .json; -: print them as CSV)",
     )
     add_min_votes(parser)
     return parser
@@ -112,6 +117,9 @@ def add_min_votes(parser: Parser) -> None:
 @command(PROG, _parser)
 def leaderboard_command(args: argparse.Namespace, console: Console) -> int:
     """Run ``pelican-tui leaderboard ARGV``; returns the exit status."""
+    printing = [args.json, str(args.csv) == STDOUT, str(args.votes) == STDOUT]
+    if sum(printing) > 1:
+        return console.fail("one of --json, --csv -, --votes - at a time prints", Exit.USAGE)
 
     def no_store(missing: SessionStoreMissing) -> int:
         if args.prompt is not None:
@@ -149,18 +157,22 @@ def _finish(
         else:
             text = votes_csv(votes)
         files.append((args.votes, text))
+    printed = [text for file, text in files if str(file) == STDOUT]
+    files = [(file, text) for file, text in files if str(file) != STDOUT]
     for file, text in files:
         try:
             file.write_text(text, encoding="utf-8")
         except OSError as error:
             return console.fail(f"cannot write {file}: {error.strerror or error}", Exit.USAGE)
-    if args.json:
+    if printed:  # "-" is standard output, as for render's -o (it was a file named "-")
+        console.out.write(printed[0])
+    elif args.json:
         document = leaderboard_to_json(board, prompt_private=private)
         print(json.dumps(document, indent=2, ensure_ascii=False), file=console.out)
     else:
         print(format_leaderboard(board, prompt_private=private, note=note), file=console.out)
     for file, _ in files:
-        print(f"Wrote {file}", file=console.err if args.json else console.out)
+        print(f"Wrote {file}", file=console.err if args.json or printed else console.out)
     return Exit.OK
 
 
