@@ -361,7 +361,7 @@ class Judge:
         if not self.settings.enabled:
             return Failed(
                 "the judge is off",
-                hint="set judge.enabled = true in the config (or PELICAN_JUDGE__ENABLED=true)",
+                hint="set judge.enabled = true in config.toml, or PELICAN_JUDGE__ENABLED=true",
             )
         if self._key is None:
             return Failed("the judge has no API key", hint=f"set {API_KEY_ENV}")

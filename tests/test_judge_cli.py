@@ -65,8 +65,8 @@ def test_off_by_default(cli: Cli, monkeypatch: pytest.MonkeyPatch, two_sessions:
         code, out, err = cli("judge", "--yes")
     assert (code, out) == (2, "")
     assert err.strip() == (
-        "pelican-tui judge: the judge is off "
-        "(set judge.enabled = true in the config (or PELICAN_JUDGE__ENABLED=true))"
+        "pelican-tui judge: the judge is off; "
+        "set judge.enabled = true in config.toml, or PELICAN_JUDGE__ENABLED=true"
     )
     assert server.requests == []
 
@@ -155,7 +155,7 @@ def test_no_key_stops_after_the_plan(
     monkeypatch.delenv("ANTHROPIC_API_KEY")
     code, out, err = cli("judge", "--yes")
     assert code == 2 and out.startswith("Plan: 4 calls")
-    assert err.strip() == "pelican-tui judge: the judge has no API key (set ANTHROPIC_API_KEY)"
+    assert err.strip() == "pelican-tui judge: the judge has no API key; set ANTHROPIC_API_KEY"
     assert server.requests == []
 
 

@@ -20,6 +20,7 @@ import asyncio
 import sys
 from collections.abc import Sequence
 
+from pelican_tui.backends.events import Failed
 from pelican_tui.backends.judge import (
     CallFailed,
     Estimate,
@@ -88,10 +89,8 @@ def judge_command(args: argparse.Namespace, console: Console) -> int:
     except SettingsError as error:
         return console.invalid_settings(error)
     judge = Judge(settings.judge, settings.claude)
-    if not judge.settings.enabled:
-        off = judge.problem()
-        hint = f" ({off.hint})" if off is not None and off.hint else ""
-        return console.fail(f"the judge is off{hint}", Exit.USAGE)
+    if not judge.settings.enabled and (off := judge.problem()) is not None:
+        return console.fail(_problem_words(off), Exit.USAGE)
     max_pairs = args.max_pairs or judge.settings.max_pairs
 
     def no_store(_: SessionStoreMissing) -> int:
@@ -108,8 +107,7 @@ def judge_command(args: argparse.Namespace, console: Console) -> int:
             return Exit.OK
         problem = judge.problem()
         if problem is not None:
-            hint = f" ({problem.hint})" if problem.hint else ""
-            return console.fail(f"{problem.reason}{hint}", Exit.USAGE)
+            return console.fail(_problem_words(problem), Exit.USAGE)
         if not args.yes and not _confirmed(console, len(plan.pairs)):
             return Exit.OK
         return _judge(store, judge, plan.pairs, console)
@@ -257,3 +255,8 @@ def _usage(outcome: Outcome) -> TokenUse:
 
 
 __all__ = ["describe_plan", "judge_command", "progress_line", "summary"]
+
+
+def _problem_words(problem: Failed) -> str:
+    """Why the judge cannot be asked, and what to do: "the judge is off; set …"."""
+    return f"{problem.reason}; {problem.hint}" if problem.hint else problem.reason
