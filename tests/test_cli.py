@@ -200,6 +200,8 @@ def test_the_tui_without_a_terminal_says_so_and_starts_nothing() -> None:
         # An empty value (an unset shell variable) had meant "the default model".
         (["doctor", "--url", ""], "pelican-tui doctor: error: argument --url: is empty"),
         (["run", "--hf", " ", "--out", "o"], "pelican-tui run: error: argument --hf: is empty"),
+        # It said "invalid settings: prompt is empty", then a paragraph on where settings come from.
+        (["run", "--prompt", "", "--out", "o"], "run: error: argument --prompt: is empty"),
         # A command's name as a flag's value is that value: the TUI, which needs a terminal.
         (["--theme", "run"], "the TUI needs a terminal"),
     ],

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pelican_tui.backends.settings import MAX_SAMPLES
-from pelican_tui.cli.args import Parser, command_parser, out_folder, whole_number
+from pelican_tui.cli.args import Parser, command_parser, given, out_folder, whole_number
 from pelican_tui.cli.model_flags import add_model_flags
 
 if TYPE_CHECKING:
@@ -64,7 +64,10 @@ def build_parser() -> Parser:
     )
     prompts = parser.add_mutually_exclusive_group()
     prompts.add_argument(
-        "--prompt", metavar="TEXT", help="the prompt (default: the prompt in the settings)"
+        "--prompt",
+        type=given,  # "" (an unset shell variable) said "invalid settings" and a paragraph
+        metavar="TEXT",
+        help="the prompt (default: the prompt in the settings)",
     )
     prompts.add_argument(
         "--set",
