@@ -23,8 +23,10 @@ def shorten(text: str, width: int) -> str:
     return line[: max(width - 1, 0)].rstrip() + ELLIPSIS
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-"""Control characters but tab and newline: escapes, carriage returns, bells."""
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+"""Control characters but tab and newline: escapes, carriage returns, bells; and the
+bidirectional overrides, embeddings and isolates, which reorder the rest of a line as
+the terminal shows it (a prompt with U+202E turned `sessions list`'s columns around)."""
 
 
 def printable(text: str) -> str:

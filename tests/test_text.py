@@ -60,6 +60,12 @@ def test_what_a_server_or_model_wrote_cannot_act_on_the_terminal() -> None:
     text = "a\x1b[31mred\x07\r\tb\nc\x9b2J"
     assert printable(text) == "a[31mred\tb\nc2J", "escapes, bells, CR gone; tab, newline kept"
     assert one_line(text) == "a[31mred b c2J"
+    # A right-to-left override turns the rest of a line around as a terminal (or a
+    # browser) shows it: a prompt with one reordered `sessions list`'s columns.
+    assert printable("pelican\u202egnp.exe \u2066x\u2069 | 3") == "pelicangnp.exe x | 3"
+    assert printable("\u05e9\u05dc\u05d5\u05dd \u200f!") == "\u05e9\u05dc\u05d5\u05dd \u200f!", (
+        "RTL text and its marks kept"
+    )
 
 
 def test_one_decode_rate_for_every_backend_that_gives_none() -> None:
