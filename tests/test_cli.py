@@ -168,6 +168,17 @@ def test_setup_reads_the_model_flags_after_it_as_doctor_does(tmp_path: Path) -> 
         assert done.stdout == ""
 
 
+def test_setup_checks_the_model_file_it_is_given(tmp_path: Path) -> None:
+    """``setup --model /no/such.gguf`` said "setup complete" and exited 0."""
+    missing = tmp_path / "no-such.gguf"
+    done = _run("setup", "--model", str(missing))
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.endswith(f"pelican-tui: local model: {missing}: no such file\n")
+    assert "setup complete" not in done.stderr
+    done = _run("setup")  # the default model: fetched (here: found) and read
+    assert done.returncode == 0 and done.stderr.endswith("setup complete\n"), done.stderr
+
+
 def test_the_tui_without_a_terminal_says_so_and_starts_nothing() -> None:
     """stdin at its end (``< /dev/null``, nohup, ``ssh HOST pelican-tui`` without -t) kept
     Textual's input thread reading nothing at 100% of a core, with no key ever read."""

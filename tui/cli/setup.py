@@ -24,8 +24,20 @@ def run_setup(settings: Settings) -> int:
         return 1
     if prepared.binary is not None:
         say(f"llama-server: {prepared.binary} ({prepared.binary_source})")
+    if problem := _model_problem(settings):
+        print(f"pelican-tui: local model: {problem}", file=sys.stderr)
+        return 1
     say("setup complete")
     return 0
+
+
+def _model_problem(settings: Settings) -> str | None:
+    """Why the model file the local side would load cannot be read, or None (a server
+    attached to, or a model llama-server fetches itself, is not checked here)."""
+    from pelican_tui.backends.llama.local_model import plan_local
+
+    plan = plan_local(settings.local)
+    return plan.info_error if plan.mode == "spawn" and plan.model_path is not None else None
 
 
 def prepare_for_tui(settings: Settings) -> Prepared:
