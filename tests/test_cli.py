@@ -638,6 +638,9 @@ def test_render_exit_codes(tmp_path: Path) -> None:
         (svg, ["--timeout", "never"], 2, "--timeout"),
         (svg, ["--timeout", "0"], 2, "--timeout: 0: give seconds above 0, at most 600"),
         (svg, ["--background", "notacolor"], 2, "'notacolor' is not a colour"),
+        # One check, one wording: this passed the command's check and failed the
+        # renderer's, "error: background must be a CSS color, not 'hsl(…)'".
+        (svg, ["--background", "hsl(10,20%,30%)"], 2, "'hsl(10,20%,30%)' is not a colour"),
     ]
     for source, extra, expected, message in cases:
         code, err, out = _render(tmp_path, source, *extra)
@@ -645,6 +648,10 @@ def test_render_exit_codes(tmp_path: Path) -> None:
         assert err.count("\n") == 1 and err.startswith("pelican-tui render: "), err
         assert message in err, (source, err)
         assert not out.exists()
+    # A colour the renderer fills with is taken (it was refused as "not a colour").
+    code, err, out = _render(tmp_path, svg, "--background", "rgba(0,0,0,0.5)")
+    assert (code, err) == (0, "") and out.exists()
+    out.unlink()
     # OUT that cannot be written is a file problem too, found before rendering.
     err_stream = io.StringIO()
     assert render_command([str(svg), "-o", str(tmp_path)], stderr=err_stream) == 2

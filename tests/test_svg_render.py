@@ -511,8 +511,10 @@ def test_output_size_is_checked(renderer: SvgRenderer, width: int, height: int |
 
 
 def test_background_must_be_a_color(renderer: SvgRenderer) -> None:
-    with pytest.raises(ValueError, match="CSS color"):
+    with pytest.raises(ValueError, match="is not a colour"):
         renderer.render_sync("<svg/>", 10, 10, background="url(file:///etc/passwd)")
+    with pytest.raises(ValueError, match="is not a colour"):
+        renderer.render_sync("<svg/>", 10, 10, background="notacolor")  # it drew black
     result = renderer.render_sync(corpus("good_pelican_classic.svg"), 400, 300, background=None)
     with Image.open(io.BytesIO(result.png or b"")) as image:
         assert image.convert("RGBA").getpixel((5, 150))[3] == 0, "transparent letterbox"

@@ -65,6 +65,18 @@ _FRAME = struct.Struct("!I")
 _COLOR = re.compile(r"#[0-9A-Fa-f]{3,8}|[A-Za-z]{3,30}|rgba?\([0-9.,%\s]{5,40}\)")
 
 
+def is_background_colour(text: str) -> bool:
+    """Whether ``text`` is a colour the renderer fills a background with: a CSS
+    colour name, ``#rgb`` to ``#rrggbbaa``, or ``rgb()``/``rgba()``."""
+    if not _COLOR.fullmatch(text):
+        return False
+    if not text.isalpha():
+        return True
+    from PIL import ImageColor  # its names are CSS's (an unknown one drew black)
+
+    return text.lower() in ImageColor.colormap
+
+
 _PNG_HEADER = struct.Struct("!8sI4sII")
 """A PNG's signature, then its first chunk, IHDR: length, type, width, height."""
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -278,8 +290,8 @@ class SvgRenderer:
         """
         started = time.perf_counter()
         _check_size(width, height)
-        if background is not None and not _COLOR.fullmatch(background):
-            raise ValueError(f"background must be a CSS color, not {background!r}")
+        if background is not None and not is_background_colour(background):
+            raise ValueError(f"background {background!r} is not a colour")
         data = svg.encode("utf-8", "replace") if isinstance(svg, str) else svg
         if len(data) > self.max_input_bytes:
             return RenderResult(

@@ -19,7 +19,12 @@ import sys
 from pathlib import Path
 
 from pelican_tui.backends.svg.extract import extract_svg
-from pelican_tui.backends.svg.render import DEFAULT_MAX_INPUT_BYTES, MAX_SIDE, SvgRenderer
+from pelican_tui.backends.svg.render import (
+    DEFAULT_MAX_INPUT_BYTES,
+    MAX_SIDE,
+    SvgRenderer,
+    is_background_colour,
+)
 from pelican_tui.cli.args import (
     Console,
     Exit,
@@ -115,8 +120,8 @@ def render_command(args: argparse.Namespace, console: Console) -> int:
         return console.fail(" ".join(message.split()), code)  # one line, always
 
     background: str | None = None if args.background.lower() == "none" else args.background
-    if background is not None and not _is_colour(background):
-        example = "e.g. white, #f0f0f0"
+    if background is not None and not is_background_colour(background):
+        example = "e.g. white, #f0f0f0, rgba(0,0,0,0.5)"
         return fail(f"--background {background!r} is not a colour ({example})", Exit.USAGE)
     to_stdout = str(args.output) == "-"
     if to_stdout and console.out.isatty():
@@ -164,16 +169,6 @@ def render_command(args: argparse.Namespace, console: Console) -> int:
     except OSError as exc:
         return fail(f"cannot write {args.output}: {exc.strerror or exc}", Exit.USAGE)
     return Exit.OK
-
-
-def _is_colour(text: str) -> bool:
-    from PIL import ImageColor
-
-    try:
-        ImageColor.getrgb(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _same_file(one: Path, other: Path) -> bool:
