@@ -908,6 +908,40 @@ def test_cli_list_keeps_its_columns_in_line_under_wide_characters(session: Sessi
     assert len(lines) == 4 and len({models_column(line) for line in lines}) == 1, out
 
 
+def test_a_fifo_in_the_export_folder_is_not_read(session: Session, tmp_path: Path) -> None:
+    """A FIFO named session.json in the folder: the export opened it to see whether it
+    was an earlier export, and waited for a writer that never came."""
+    import os
+    import threading
+
+    out_dir = tmp_path / "taken"
+    out_dir.mkdir()
+    fifo = out_dir / "session.json"
+    os.mkfifo(fifo)
+    read: list[bool] = []
+    done = threading.Event()
+
+    def unblock() -> None:  # a reader waiting on the FIFO: note it, and let it go
+        while not done.wait(0.05):
+            try:
+                fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+            except OSError:  # ENXIO: no reader
+                continue
+            read.append(True)
+            os.write(fd, b"{}")
+            os.close(fd)
+
+    writer = threading.Thread(target=unblock, daemon=True)
+    writer.start()
+    try:
+        code, _, err = _run(["export", str(session.id), "--out", str(out_dir)])
+    finally:
+        done.set()
+        writer.join()
+    assert not read, "the FIFO was opened for reading"
+    assert code == 1 and "already holds other files" in err, err
+
+
 def test_cli_export_show_and_delete(session: Session, tmp_path: Path) -> None:
     out_dir = tmp_path / "exported"
     renderer = FakeRenderer()

@@ -14,14 +14,13 @@ folder holding anything else is refused with :class:`~.files.ExportError`.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from pelican_tui.backends.export.evidence import Evidence, gather_evidence
 from pelican_tui.backends.export.evidence_data import RATINGS_FORMAT, RATINGS_JSON, data_files
 from pelican_tui.backends.export.evidence_page import render_evidence_html
-from pelican_tui.backends.export.files import check_folder, write_folder
+from pelican_tui.backends.export.files import check_folder, earlier_export, write_folder
 from pelican_tui.backends.export.pictures import Renderer
 from pelican_tui.backends.ratings.leaderboard import DEFAULT_MIN_VOTES
 from pelican_tui.backends.store.sessions import SessionStore
@@ -71,11 +70,7 @@ _REFUSED = "a folder with an earlier evidence export is refreshed"
 
 
 def _earlier_export(out_dir: Path) -> bool:
-    try:
-        data = json.loads((out_dir / RATINGS_JSON).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return isinstance(data, dict) and data.get("format") == RATINGS_FORMAT
+    return earlier_export(out_dir / RATINGS_JSON, RATINGS_FORMAT) is not None
 
 
 __all__ = [

@@ -4,12 +4,13 @@ all), and the error when it cannot be written or read."""
 from __future__ import annotations
 
 import contextlib
+import json
 import shutil
 import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pelican_tui.backends import locations
 from pelican_tui.backends.atomic import replace_file, sync_folder, write_synced
@@ -150,3 +151,16 @@ def run_basenames(session: Session) -> dict[int, str]:
         for index, run in enumerate(runs, start=1):
             out[run.id] = slot if len(runs) == 1 else f"{slot}-{index}"
     return out
+
+
+def earlier_export(path: Path, format_name: str) -> dict[str, Any] | None:
+    """The JSON document an earlier export left at ``path`` (its ``format`` is
+    ``format_name``), or None. Only a regular file is read: a FIFO there waited for
+    a writer that never came, and the export with it."""
+    try:
+        if not path.is_file():
+            return None
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and data.get("format") == format_name else None

@@ -29,14 +29,13 @@ earlier export replaces each file atomically instead.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pelican_tui.backends.export.files import write_folder
+from pelican_tui.backends.export.files import earlier_export, write_folder
 from pelican_tui.backends.export.html_page import render_html
 from pelican_tui.backends.export.pictures import STORED_PNG_SIZE, Renderer, export_pictures
 from pelican_tui.backends.export.run_card import render_run_card
@@ -97,13 +96,7 @@ def export_session(
 
 
 def _previous_export(out_dir: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads((out_dir / "session.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if isinstance(data, dict) and data.get("format") == EXPORT_FORMAT:
-        return data
-    return None
+    return earlier_export(out_dir / "session.json", EXPORT_FORMAT)
 
 
 _PICTURE_NAME = re.compile(r"^(left|right)(-\d+)?\.(svg|png)$")
