@@ -7,6 +7,7 @@ test_app_e2e.py.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -172,6 +173,26 @@ async def test_prompt_edit_history_and_escape() -> None:
         await pilot.press("enter")
     state = locations.state_file().read_text()
     assert "a heron, [redacted]" in state and "PLANTEDPROMPTKEY" not in state
+
+
+async def test_a_prompt_typed_and_not_run_is_kept_at_quit() -> None:
+    """p, " with a hat", esc, q: the next start had only the prompt setting, the words
+    typed lost. They are the newest prompt in the history: ↑ gives them back."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("q")
+    assert app.history == [], "nothing typed: nothing kept"
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("p", *" with a hat", "escape", "q")
+    typed = f"{app.settings.prompt} with a hat"
+    assert json.loads(locations.state_file().read_text())["history"] == [typed]
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        prompt = app.query_one("#prompt", Input)
+        assert prompt.value == app.settings.prompt
+        await pilot.press("p", "up")
+        assert prompt.value == typed
 
 
 async def test_an_opened_prompt_of_several_lines_shows_on_one_line_and_runs_whole(

@@ -52,6 +52,8 @@ from pelican_tui.widgets.prompt_box import PromptBox
 from pelican_tui.widgets.status_bar import StatusBar
 
 if TYPE_CHECKING:
+    from rich.console import RenderableType
+
     # Imported after the first frame: the engine when it is built (PelicanApp.engine),
     # the batch planner and the store's records by the first run or prompt set.
     from pelican_tui.backends.engine.batch import BatchStep
@@ -664,10 +666,26 @@ class PelicanApp(Voting):
         self.history = prompts[-PROMPT_HISTORY:]
         self.query_one("#prompt", PromptBox).history = self.history
 
-    def _remember_prompt(self) -> None:
-        if self.prompt and (not self.history or self.history[-1] != self.prompt):
-            self._set_history([*self.history, self.prompt])
+    def _remember_prompt(self, prompt: str | None = None) -> None:
+        """Keep ``prompt`` (None: the one that runs) as the newest in the history."""
+        prompt = self.prompt if prompt is None else prompt
+        if prompt and (not self.history or self.history[-1] != prompt):
+            self._set_history([*self.history, prompt])
             self._save_state(history=self.history)
+
+    def exit(
+        self,
+        result: None = None,
+        return_code: int = 0,
+        message: RenderableType | None = None,
+    ) -> None:
+        """Leave the app, keeping a prompt typed and not run in the history (↑ gives it
+        back next time): it was lost at q."""
+        with contextlib.suppress(NoMatches):  # gone already, or never drawn
+            typed = self.query_one("#prompt", PromptBox).prompt
+            if typed != self.prompt:
+                self._remember_prompt(typed)
+        super().exit(result, return_code, message)
 
     def _take_prompt(self) -> None:
         """The prompt box's text is what runs; an empty box gets the ``prompt`` setting
