@@ -6,6 +6,8 @@ picture in the same cells (equal neighbours joined);
 a live preview that adds a shape to the picture repaints only the cells of the
 rows the shape touched; a picture of another size, or one after the
 placeholder, repaints all of it.
+A Sixel picture's last line, which carries the image, keeps its escape codes
+whole where a notification cuts it.
 """
 
 from __future__ import annotations
@@ -157,3 +159,31 @@ async def test_new_placeholder_words_repaint_only_their_rows() -> None:
         shown = [placeholder.render_line(y).text for y in range(height)]
         assert any("waiting for an SVG" in row for row in shown)
         assert not any("no picture yet" in row for row in shown)
+
+
+class SixelHost(App[None]):
+    def compose(self) -> ComposeResult:
+        yield PictureView(mode="sixel")
+
+
+async def test_a_notification_near_a_sixel_pictures_corner_leaves_it_whole() -> None:
+    """The Sixel image and its cursor moves go out whole, however its last line is cut.
+
+    A notification over a picture cuts the picture's last line (the one that
+    carries the image) where the notification starts. textual-image's cursor
+    moves counted their characters as cells, so a notification starting in the
+    first few cells cut a move in two: in xterm the picture was left out and
+    the notification's words were written on its first line.
+    """
+    from pelican_tui.widgets.textual_image_pictures import _PaletteFirstSixels
+
+    app = SixelHost()
+    async with app.run_test(size=(80, 30)) as pilot:
+        app.query_one(PictureView).set_png(_png(_scene(sun=True)))
+        await until(pilot, lambda: any(s.size.area for s in app.query(_PaletteFirstSixels)))
+        sixels = app.query_one(_PaletteFirstSixels)
+        width, height = sixels.size
+        line = sixels.render_lines(Region(0, 0, width, height))[-1]
+        assert line.text.count("\x1bP") == 1, "the line carries the Sixel image"
+        left_of_the_notification = line.divide([4, width])[0]
+        assert left_of_the_notification.text == line.text

@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any, Self, cast
 
 from PIL import Image as PILImage
-from rich.segment import Segment
+from rich.segment import ControlType, Segment
 from rich.style import Style
 from textual.app import ComposeResult
 from textual.geometry import Region
@@ -98,11 +98,28 @@ class RunsUnicodeImage(
     """Unicode blocks, equal neighbours joined (see :class:`_RunsOfCells`)."""
 
 
+_NO_CELLS = ((ControlType.CURSOR_FORWARD, 0),)
+"""A segment's control codes that take no cells (as textual-image marks its Sixel data)."""
+
+
 class _PaletteFirstSixels(_ImageSixelImpl):
     """textual-image's Sixel drawing, with the palette written first (:func:`palette_first`)."""
 
     def _image_to_sixels(self, *args: object, **kwargs: object) -> str:
         return palette_first(super()._image_to_sixels(*args, **kwargs))  # type: ignore[arg-type]
+
+    def _get_sixel_segments(self, sixel_data: str) -> list[Segment]:
+        """textual-image's segments, its cursor moves marked as taking no cells.
+
+        Unmarked, each move's printable characters (``[18;92H``) counted as cells,
+        so a notification starting within a few cells of the picture's bottom-left
+        corner cut a move in two: the image was left out, and the notification's
+        words were written over the picture's first line instead.
+        """
+        return [
+            Segment(text, style, control or _NO_CELLS)
+            for text, style, control in super()._get_sixel_segments(sixel_data)
+        ]
 
 
 class RepaintTGPImage(_RepaintWhenSized, TGPImage, Renderable=_TGPRenderable):
