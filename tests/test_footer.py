@@ -105,3 +105,21 @@ async def test_notifications_stay_above_the_status_bar_and_the_keys() -> None:
         toast = app.screen.query_one(Toast)
         bar = app.query_one(StatusBar)
         assert toast.region.bottom <= bar.region.y, (toast.region, bar.region)
+
+
+@pytest.mark.parametrize(("mode", "at_top"), [("sixel", True), ("halfcell", False)])
+async def test_with_sixel_pictures_notifications_sit_at_the_top(mode: str, at_top: bool) -> None:
+    """A Sixel picture is sent whole with its last row, over the cells it covers: in
+    xterm a toast shown with a picture (after a blind vote) lost its top lines under
+    it. Toasts sit at the top with Sixel, above where pictures end; else at the bottom."""
+    from _app_support import make_app, wait_for
+    from textual.widgets._toast import Toast
+
+    app = make_app(overrides={"ui": {"image_mode": mode}})
+    async with app.run_test(size=(160, 48), notifications=True) as pilot:
+        app.notify("Blind vote saved")
+        assert await wait_for(pilot, lambda: bool(app.screen.query(Toast)), 5)
+        await pilot.pause()
+        toast = app.screen.query_one(Toast)
+        assert (toast.region.y < 5) is at_top, toast.region
+        assert toast.region.bottom <= 48 - 2, "never over the status bar or the keys"

@@ -316,6 +316,7 @@ class PelicanApp(Voting):
                         title="Session store", severity="error", timeout=20)  # fmt: skip
         self._set_history(self._state().get("history", []))
         self.query_one("#left", ModelPane).add_class("-active")
+        self.set_class(self.image_mode == "sixel", "-sixel")  # where toasts go (app.tcss)
         self._on_resize_layout()
         self._describe_panes()
         self._update_side_notes()
