@@ -317,3 +317,33 @@ async def test_new_words_repaint_the_picture_widget_where_it_shows_them() -> Non
         shown = [image.render_line(y).text for y in range(image.size.height)]
         assert any("no SVG" in row for row in shown)
         assert not any("waiting" in row for row in shown), shown
+
+
+async def test_words_are_whole_in_a_box_grown_smaller_than_the_last_picture() -> None:
+    """The picture widget keeps the last picture's size while it shows the words (no
+    layout), and the box may have shrunk under it since (the pane's text grew): the
+    words were drawn only where the widget did not lie, "canc                  ture"
+    for "cancelled before a picture" after a run cancelled in a pane that had drawn
+    a picture."""
+
+    class Shrinking(App[None]):
+        def compose(self) -> ComposeResult:
+            yield PictureView(mode="halfcell")
+
+    async with Shrinking().run_test(size=(80, 24)) as pilot:
+        app = pilot.app
+        view = app.query_one(PictureView)
+        image = view.query_one("#picture-image")
+        view.set_png(_png(400, 400, "red"))
+        await pilot.pause()
+        await pilot.pause()
+        view.set_png(None, "waiting for an SVG…")
+        view.styles.height = 8  # the pane's thinking and answer took the rows
+        await pilot.pause()
+        await pilot.pause()
+        box = view.query_one("#picture-placeholder").region
+        assert image.region.height > box.height, "the widget is as the picture left it"
+        view.set_png(None, "cancelled before a picture")
+        await pilot.pause()
+        await pilot.pause()
+        assert any("cancelled before a picture" in row for row in _screen_text(app))

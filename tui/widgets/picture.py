@@ -183,13 +183,18 @@ class RunsHalfcellImage(PictureWidget, KeptLines):
         return strip
 
     def _line_beneath(self, beneath: Widget, y: int, width: int) -> Strip:
-        """Row ``y`` of this widget's region as ``beneath`` draws it (a blank row if it is
-        not laid out under this widget)."""
+        """Row ``y`` of this widget's region as ``beneath`` draws it (a blank row where it
+        is not laid out under this widget).
+
+        The widget keeps the last picture's size while it shows the words, and may
+        stand out of a box that shrank since (its parent cuts it): the rows it shares
+        with ``beneath`` are still drawn. Blank unless the whole region was under it,
+        they tore the words ("canc                  ture")."""
         mine, theirs = self.region, beneath.region
-        if not theirs.contains_region(mine):
+        row, x = y + mine.y - theirs.y, mine.x - theirs.x
+        if not (0 <= row < theirs.height and 0 <= x < theirs.width):
             return Strip.blank(width, self.visual_style.rich_style)
-        x = mine.x - theirs.x
-        return beneath.render_line(y + mine.y - theirs.y).crop_extend(x, x + width, None)
+        return beneath.render_line(row).crop_extend(x, x + width, None)
 
     def refresh_beneath(self) -> None:
         """The widget beneath changed: repaint this widget, while it shows that one."""
