@@ -450,3 +450,32 @@ async def test_a_failed_run_says_it_failed_where_its_picture_would_be(
             await app.workers.wait_for_complete()
             await pilot.pause()
             assert pane.picture.note == "no picture: the run failed"
+
+
+async def test_a_damaged_store_moved_aside_is_said_once_not_with_every_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The store was damaged, moved aside and made anew when the app opened it: the
+    app said so with its first comparison, then again with every comparison after it
+    (a warning for 15 s each time, about one open)."""
+    from _anthropic_server import AnthropicTestServer
+
+    from pelican_tui.backends.engine.choices import PaneChoice
+
+    path = locations.sessions_db()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"SQLite format 3\x00" + b"\xff" * 8000)  # not a database any more
+    with AnthropicTestServer(scenario="ok") as claude:
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key-not-a-secret")
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", claude.base_url)
+        app = make_app(overrides={"claude": {"max_retries": 0}})
+        async with app.run_test(size=(80, 24)) as pilot:
+            app.choices["left"] = PaneChoice("claude", True)
+            app.choices["right"] = PaneChoice("claude", False)
+            for _ in range(2):
+                await pilot.press("r")
+                assert await wait_for(pilot, lambda: app.session_id is not None, 30)
+                assert await wait_for(pilot, lambda: not app.comparing, 30)
+            said = [n.message for n in app.notices if "store was damaged" in n.message]
+            assert len(said) == 1, said
+            assert list(path.parent.glob("sessions.sqlite3.corrupt-*")), "it was moved aside"

@@ -130,6 +130,8 @@ class ComparisonEngine:
         self._sampled_by_front_end = False
         self._store: SessionStore | None = None
         self._own_store = True
+        self._store_noticed = False
+        """Whether the notices of the store's open were said (with the first comparison)."""
         self._renderer: SvgRenderer | None = None
         self._host: dict[str, Any] | None = None
         self._in_flight: dict[Slot, tuple[int | None, RunProgress | None]] = {}
@@ -491,8 +493,10 @@ class ComparisonEngine:
         store: SessionStore | None = None
         try:
             store = await self.store()
-            for notice in store.notices:
-                store_problem(notice, saved=True)
+            if not self._store_noticed:  # about its open: said once, not with every run
+                self._store_noticed = True
+                for notice in store.notices:
+                    store_problem(notice, saved=True)
             if session_id is not None:  # a session holds runs of one prompt: else a new one
                 joined = await asyncio.to_thread(store.session_prompt, session_id)
                 session_id = session_id if joined == prompt else None
@@ -653,6 +657,7 @@ class ComparisonEngine:
         if self._store is not None and self._own_store:
             self._store.close()
         self._store = None
+        self._store_noticed = False
 
 
 def is_local(key: str) -> bool:
