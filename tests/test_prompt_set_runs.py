@@ -135,7 +135,7 @@ async def test_P_runs_every_prompt_of_a_set_in_both_panes(
             assert not any(sub.startswith("set ") and value == own for sub, value, _ in seen)
             assert str(prompt_box.border_subtitle) == "", "the set's place goes when it ends"
             assert prompt_box.value == own and not prompt_box.disabled
-            assert any("Running prompt set animals" in n.message for n in app.notices)
+            assert any("Running prompt set animals: 2 prompts;" in n.message for n in app.notices)
 
             # The gallery goes through the set's prompts, named as in the titles.
             await pilot.press("g")

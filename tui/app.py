@@ -733,7 +733,7 @@ class PelicanApp(Voting):
         self._run_batch(plan_batch(prompt_set, self.samples))
         count = len(prompt_set.prompts)
         times = f", {self.samples} samples each" if self.samples > 1 else ""
-        self.notify(f"Running prompt set {prompt_set.name}: {count} prompt(s){times}; "
+        self.notify(f"Running prompt set {prompt_set.name}: {plural(count, 'prompt')}{times}; "
                     "c cancels.", timeout=5)  # fmt: skip
 
     def _run_batch(self, steps: list[BatchStep]) -> None:
