@@ -479,3 +479,20 @@ async def test_a_damaged_store_moved_aside_is_said_once_not_with_every_run(
             said = [n.message for n in app.notices if "store was damaged" in n.message]
             assert len(said) == 1, said
             assert list(path.parent.glob("sessions.sqlite3.corrupt-*")), "it was moved aside"
+
+
+async def test_a_damaged_store_is_said_by_whichever_key_opens_it_first() -> None:
+    """L (or g) opened the damaged store first: it was moved aside without a word, the
+    leaderboard said "No votes yet", and the warning came only at the next r."""
+    path = locations.sessions_db()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"SQLite format 3\x00" + b"\xff" * 8000)  # not a database any more
+    app = make_app(start_server=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("L")
+        said = lambda: [n.message for n in app.notices if "store was damaged" in n.message]  # noqa: E731
+        assert await wait_for(pilot, lambda: bool(said()), 10)
+        await pilot.press("escape", "g")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert len(said()) == 1, said()

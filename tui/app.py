@@ -1170,7 +1170,7 @@ class PelicanApp(Voting):
             return
         from pelican_tui.backends.export import export_session, worker_renderer
 
-        store = await self.engine.store()
+        store = await self.open_store()
         session = await asyncio.to_thread(store.get_session, session_id)
         out = locations.exports_dir() / locations.session_export_name(session_id)
         # The same renderer as `run` and `sessions export`: a picture that can't
@@ -1357,7 +1357,7 @@ class PelicanApp(Voting):
         from pelican_tui.backends.ratings.configuration import recorded_thinking_words, run_label
         from pelican_tui.backends.store.records import recorded_numbers
 
-        store = await self.engine.store()
+        store = await self.open_store()
         session = await asyncio.to_thread(store.get_session, session_id)
         self.query_one("#prompt", PromptBox).show_prompt(session.prompt)
         self.prompt = session.prompt

@@ -28,6 +28,7 @@ from textual.app import App
 
 from pelican_tui.backends.engine.choices import SLOTS
 from pelican_tui.backends.settings import Settings
+from pelican_tui.backends.text import plural
 from pelican_tui.messages import KeyRow
 from pelican_tui.terminal_title import TerminalTitle
 from pelican_tui.votes import WINNER_WORDS, Contender, VotePair, facts_line, shown_as, store_vote
@@ -78,6 +79,14 @@ class Voting(App[None]):
     @property
     def engine(self) -> ComparisonEngine:
         raise NotImplementedError
+
+    async def open_store(self) -> SessionStore:
+        """The session store, opened at first use; what opening it has to say (it was
+        damaged, moved aside and made anew) is said by whichever key opened it, once."""
+        store = await self.engine.store()
+        for notice in self.engine.store_notices():
+            self.notify(notice, title="Sessions", severity="warning", timeout=15)
+        return store
 
     def pane(self, slot: str) -> ModelPane:
         raise NotImplementedError
@@ -237,7 +246,7 @@ class Voting(App[None]):
 
         ids = [run_id for run_id in run_ids if run_id is not None]
         with contextlib.suppress(Exception):  # the store failed: no vote to reveal either
-            store = await self.engine.store()
+            store = await self.open_store()
             headers = await asyncio.to_thread(store.run_headers, ids)
             return {run_id: run_label(header) for run_id, header in headers.items()}
         return {}
@@ -249,7 +258,7 @@ class Voting(App[None]):
 
         if result.run_id is not None:
             with contextlib.suppress(Exception):  # the note is optional on screen
-                store = await self.engine.store()
+                store = await self.open_store()
                 return no_picture_reason(await asyncio.to_thread(store.get_run, result.run_id))
         return result.svg_note or "no picture"
 
@@ -291,7 +300,8 @@ class Voting(App[None]):
             self._blind_of = None
             message = "Blind mode off."
             if dropped:
-                message += f" {dropped} pair(s) not voted on: vote on them in the gallery (g)."
+                unvoted = plural(dropped, "pair")
+                message += f" {unvoted} not voted on: vote on them in the gallery (g)."
         self.show_modes()
         self.show_blind()
         self.notify(message, timeout=5)
@@ -321,7 +331,7 @@ class Voting(App[None]):
             return
         from pelican_tui.screens.gallery_screen import GalleryScreen
 
-        store = await self.engine.store()
+        store = await self.open_store()
         prompt = self._screen_prompt()
         prompts: list[tuple[str, str]] = []
         step = self._step
@@ -337,7 +347,7 @@ class Voting(App[None]):
     async def action_leaderboard(self) -> None:
         from pelican_tui.screens.leaderboard_screen import LeaderboardScreen
 
-        store = await self.engine.store()
+        store = await self.open_store()
         self.push_screen(LeaderboardScreen(store, self._screen_prompt()))
 
     async def action_verdict(self, verdict: str) -> None:
@@ -364,7 +374,7 @@ class Voting(App[None]):
             return
         rated = " (not rated: only one pane has a run)"
         try:
-            store = await self.engine.store()
+            store = await self.open_store()
             if left is not None and right is not None:  # the session's verdict as well
                 await asyncio.to_thread(store.add_vote, left, right, winner, blind=False)
                 rated = await asyncio.to_thread(_unrated_note, store, left, right)
@@ -383,7 +393,7 @@ class Voting(App[None]):
         """Store the vote on the pair shown, then reveal who drew which picture."""
         pair = self.pending_pairs[0]
         try:
-            store = await self.engine.store()
+            store = await self.open_store()
             await store_vote(store, pair, winner, blind=True)  # its session's verdict too
         except Exception as error:  # the pair stays: the user can vote again
             self.notify(f"The vote was not saved: {error}", severity="error", timeout=10)

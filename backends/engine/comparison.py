@@ -131,7 +131,7 @@ class ComparisonEngine:
         self._store: SessionStore | None = None
         self._own_store = True
         self._store_noticed = False
-        """Whether the notices of the store's open were said (with the first comparison)."""
+        """Whether the notices of the store's open were handed out (:meth:`store_notices`)."""
         self._renderer: SvgRenderer | None = None
         self._host: dict[str, Any] | None = None
         self._in_flight: dict[Slot, tuple[int | None, RunProgress | None]] = {}
@@ -335,6 +335,15 @@ class ComparisonEngine:
             self._store = await asyncio.to_thread(SessionStore.open)
         return self._store
 
+    def store_notices(self) -> list[str]:
+        """What opening the store has to say (it was damaged, moved aside and made
+        anew), once: the first caller after the open says it, to the user, and no
+        other. [] before the store is open, and after."""
+        if self._store is None or self._store_noticed:
+            return []
+        self._store_noticed = True
+        return list(self._store.notices)
+
     def use_store(self, store: SessionStore) -> None:
         """Record into ``store``, which the caller opened (and closes)."""
         self._store = store
@@ -493,10 +502,8 @@ class ComparisonEngine:
         store: SessionStore | None = None
         try:
             store = await self.store()
-            if not self._store_noticed:  # about its open: said once, not with every run
-                self._store_noticed = True
-                for notice in store.notices:
-                    store_problem(notice, saved=True)
+            for notice in self.store_notices():  # about its open: once, not with every run
+                store_problem(notice, saved=True)
             if session_id is not None:  # a session holds runs of one prompt: else a new one
                 joined = await asyncio.to_thread(store.session_prompt, session_id)
                 session_id = session_id if joined == prompt else None

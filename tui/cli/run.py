@@ -471,11 +471,11 @@ class _Batch:
         for outcome in left:
             outcome.notes.append(_not_exported(outcome))
         self._write_summary(Exit.INTERRUPTED)
-        unexported = ", ".join(str(o.session_id) for o in left)
-        self.progress.say(
-            f"{PROG}: interrupted again; summary.json written"
-            + (f", session(s) {unexported} not exported" if unexported else "")
-        )
+        said = f"{PROG}: interrupted again; summary.json written"
+        if left:
+            ids = ", ".join(str(o.session_id) for o in left)
+            said += f", {'sessions' if len(left) > 1 else 'session'} {ids} not exported"
+        self.progress.say(said)
 
     def _write_summary(self, code: int | None) -> None:
         facts = BatchFacts(
