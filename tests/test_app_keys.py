@@ -707,3 +707,23 @@ async def test_settings_applied_after_a_run_leave_no_not_started_line() -> None:
         await server_ready(pilot)
         assert await wait_for(pilot, lambda: left.problem == "", 10), left.problem
         assert left.state == "finished"
+
+
+@pytest.mark.parametrize(("size", "shown"), [((80, 24), False), ((160, 48), True)])
+async def test_a_thinking_off_pane_has_a_thinking_row_only_beside_the_other(
+    size: tuple[int, int], shown: bool
+) -> None:
+    """At 80 columns (one pane at a time) a thinking-off pane gave a row to "▶ Thinking"
+    over nothing; side by side the row stays, so that both pictures are one size."""
+    from textual.widgets import Collapsible
+
+    app = make_app()
+    async with app.run_test(size=size) as pilot:
+        left, right = app.pane("left"), app.pane("right")
+        assert (left.choice.thinking, right.choice.thinking) == (True, False)
+        await pilot.press("w")  # at 80 columns: show the right pane
+        await pilot.pause()
+        assert right.query_one(Collapsible).display is shown
+        assert left.query_one(Collapsible).display, "a pane set to think keeps it"
+        if shown:
+            assert left.picture.region.height == right.picture.region.height

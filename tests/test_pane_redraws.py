@@ -67,28 +67,31 @@ async def test_the_thinking_section_opens_only_while_thinking_streams() -> None:
             assert box.collapsed, "never opened: no layout for it"
 
 
-async def test_a_pane_asked_not_to_think_shows_no_thinking_section_until_it_thinks() -> None:
-    """A thinking-off pane showed "▶ Thinking" over nothing: a row an 80x24 screen
-    cannot spare, and a hint that the run would think. It appears if a server that
-    ignores the switch thinks anyway, and for a run asked to think."""
+async def test_a_pane_asked_not_to_think_marks_its_thinking_section_unused_until_it_thinks() -> (
+    None
+):
+    """A thinking-off pane showed "▶ Thinking" over nothing: at 80 columns a row the
+    screen cannot spare (the app hides a box marked unused there). It is in use again
+    if a server that ignores the switch thinks anyway, and for a run asked to think."""
     async with Host(thinking=False).run_test(size=(80, 24)) as pilot:
         pane = pilot.app.query_one(ModelPane)
         box = pane.query_one(Collapsible)
-        assert not box.display, "off: no section"
+        assert box.has_class("-unused"), "off"
         pane.begin()
         pane.feed(TextDelta("<svg"))
         pane.flush()
-        assert not box.display, "no thinking came"
+        assert box.has_class("-unused"), "no thinking came"
         pane.feed(ThinkingDelta("I ignore the switch."))
         pane.flush()
-        assert box.display, "thinking came anyway: shown"
+        assert not box.has_class("-unused"), "thinking came anyway"
         pane.end("finished")
         pane.choice = PaneChoice("local", False)
         pane.begin()
-        assert not box.display, "the next run starts without it"
+        assert box.has_class("-unused"), "the next run starts without it"
         pane.choice = PaneChoice("local", True)
         pane.describe("a model", "thinking on")
-        assert box.display, "a pane set to think shows where its thinking will go"
+        assert not box.has_class("-unused"), "a pane set to think shows where it will go"
+        await pilot.pause()
 
 
 async def test_the_end_shows_the_final_counts_and_says_no_answer_came() -> None:

@@ -286,11 +286,13 @@ class ModelPane(Vertical, KeptLines):
         self._problem.set_class(bool(message), "-shown")
 
     def _fit_thinking_box(self) -> None:
-        """Show the thinking box where there is thinking, or may be: hidden for a run
-        asked not to think, until it does anyway (a server that ignores the switch)."""
-        shown = self.choice.thinking or self._thinking.has_text
-        if self._thinking_box.display != shown:  # each change lays the screen out again
-            self._thinking_box.display = shown
+        """Mark the thinking box unused for a run asked not to think, until it thinks
+        anyway (a server that ignores the switch). Where one pane shows at a time (80
+        columns) an unused box takes no row (``app.tcss``); side by side it keeps its
+        row, so that the two panes' pictures are drawn at one size."""
+        unused = not (self.choice.thinking or self._thinking.has_text)
+        if self._thinking_box.has_class("-unused") != unused:
+            self._thinking_box.set_class(unused, "-unused")
 
     # -- drawing ----------------------------------------------------------------
 
@@ -299,7 +301,7 @@ class ModelPane(Vertical, KeptLines):
         running = self.state == "running"
         # The title's token count lays the screen out again: once, at the end (while
         # streaming, the numbers line above counts the thinking tokens).
-        if thinking.has_text and not box.display:
+        if thinking.has_text and box.has_class("-unused"):
             self._fit_thinking_box()
         if thinking.has_text and not running:
             tokens = self._thinking_tokens()
