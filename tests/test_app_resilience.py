@@ -435,6 +435,7 @@ async def test_a_failed_run_says_it_failed_where_its_picture_would_be(
         monkeypatch.setenv("ANTHROPIC_BASE_URL", claude.base_url)
         app = make_app(overrides={"claude": {"max_retries": 0}})
         async with app.run_test(size=(80, 24)) as pilot:
+            assert await header_read(pilot)
             app.choices["left"] = PaneChoice("claude", True)
             app.choices["right"] = PaneChoice("claude", False)
             await pilot.press("r")
@@ -443,6 +444,15 @@ async def test_a_failed_run_says_it_failed_where_its_picture_would_be(
             assert pane.state == "failed"
             assert "overloaded" in pane.problem, pane.problem
             assert pane.picture.note == "no picture: the run failed"
+            # The local side told again (S, ctrl+s; as when its header is read after a
+            # run at start-up): nothing to say of Claude's panes, their failure stays.
+            await pilot.press("S")
+            await pilot.pause()
+            await pilot.press("ctrl+s")
+            assert await wait_for(pilot, lambda: app.screen is app.screen_stack[0], 10)
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            assert "overloaded" in pane.problem, pane.problem
             session_id = app.session_id
             assert session_id is not None
             pane.picture.set_png(None, "something else")

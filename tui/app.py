@@ -388,7 +388,15 @@ class PelicanApp(Voting):
         elif engine.plan.fit is not None and engine.plan.fit.level != "ok" and starting:
             self.notify(engine.plan.fit.message, title="Memory", severity="warning", timeout=10)
         for slot in SLOTS:
-            self.pane(slot).show_problem(self._problem_line(self.choices[slot]))
+            pane, problem = self.pane(slot), self._problem_line(self.choices[slot])
+            # Nothing to say leaves a run's own failure line: a run that failed before the
+            # header was read (r at start-up) lost it when this came after.
+            if (
+                problem
+                or pane.state in ("idle", "running")
+                or pane.problem.endswith(_UNAVAILABLE_HINT)
+            ):
+                pane.show_problem(problem)
         for side in self._sides_in_panes():
             if side.can_check:
                 self.check_side(side)
