@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from _server_support import async_wait_until, server_binary, tiny_model, wait_until
+from _server_support import async_wait_until, pid_alive, server_binary, tiny_model, wait_until
 
 from pelican_tui.backends.events import Failed, GenerationEvent, TextDelta, Waiting
 from pelican_tui.backends.llama.config import ServerConfig
@@ -223,7 +223,7 @@ async def test_settle_lets_the_status_catch_up_with_a_server_just_killed(
     # Nothing has yet seen the death (the event loop has not run since): the status
     # lags, which is what a run failing mid-answer meets. Settling waits for it.
     assert llama.status.state is ServerState.READY
-    assert wait_until(lambda: LlamaServer._exited(pid), 5)  # blocking: the loop stays still
+    assert wait_until(lambda: not pid_alive(pid), 5)  # blocking: the event loop stays still
     await llama.settle()
     assert llama.status.state is ServerState.CRASHED
     assert llama.status.message == "llama-server exited unexpectedly (killed by SIGKILL)"
