@@ -137,3 +137,23 @@ async def test_the_header_and_status_bar_follow_a_server_that_goes_and_comes_bac
             assert await wait_for(pilot, lambda: problem().startswith("Not run:"), 15)
             assert bar.server_note == "local: not reachable", bar.server_note
             assert facts().startswith(url), facts()
+
+
+async def test_the_status_bar_says_a_server_that_went_away_during_a_comparison() -> None:
+    """Gone after the check, before the second pane's turn: that run failed with
+    "cannot reach …" and the status bar still named the server as ready."""
+    from test_attach import OpenAITestServer
+
+    port = free_port()
+    app = make_app(overrides={"local": {"url": f"http://127.0.0.1:{port}/v1"}})
+    async with app.run_test(size=(160, 48)) as pilot:
+        bar, left, right = app.query_one(StatusBar), app.pane("left"), app.pane("right")
+        assert app.choices["right"].side == "local", "both panes on the one server, in turn"
+        with OpenAITestServer(port=port, stall_after=2):
+            await pilot.press("r")
+            assert await wait_for(pilot, lambda: left.state == "running", 15)
+            assert bar.server_note == "local: OpenAI-compatible · test-model", bar.server_note
+        assert await wait_for(pilot, lambda: right.state == "failed", 15)
+        assert "cannot reach" in str(right.query_one(".problem").render())
+        await app.workers.wait_for_complete()
+        assert bar.server_note == "local: not reachable", bar.server_note

@@ -925,6 +925,8 @@ class PelicanApp(Voting):
             warning = "; ".join(filter(None, warnings)) or None
             pane.end(result.outcome, warning, thinking=thinking)
             self._on_resize_layout()
+            if result.spec.side.can_check:  # a run that could not reach it says it is gone
+                self._show_side_status(result.spec.side)
             failed = {result.spec.side.key: "failed"} if result.outcome == "failed" else None
             self._update_side_notes(failed)
         elif isinstance(update, RunQueued):
