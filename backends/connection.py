@@ -32,10 +32,12 @@ def _error_words() -> _ErrorWords:
     )
 
 
+TLS_FAILED = "the TLS handshake failed"
+
 _CAUSE_WORDS: _ErrorWords = (
     (socket.gaierror, "unknown host name"),
     (ssl.SSLCertVerificationError, "its TLS certificate was not accepted"),
-    (ssl.SSLError, "the TLS handshake failed"),
+    (ssl.SSLError, TLS_FAILED),
 )
 """What an error among its causes means (the first one that says, in :func:`_chain` order)."""
 

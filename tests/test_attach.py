@@ -467,6 +467,24 @@ async def test_an_unknown_host_is_said_in_plain_words() -> None:
     assert check.message == "cannot reach http://no-such-host.invalid:8080: unknown host name"
 
 
+async def test_https_to_a_plain_http_server_suggests_http() -> None:
+    """A plain-HTTP server given as https:// was "the TLS handshake failed" with the
+    hint to start the server (it was running) at that https URL."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)  # 400 to TLS
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"127.0.0.1:{server.server_address[1]}"
+    try:
+        check = await check_server(f"https://{url}")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert not check.reachable
+    assert check.message == f"cannot reach https://{url}: the TLS handshake failed"
+    assert check.hint == f"if the server speaks plain HTTP, use http://{url}, or change local.url"
+
+
 # --------------------------------------------------------------------------- dialects
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from pelican_tui.backends.connection import connection_problem
+from pelican_tui.backends.connection import TLS_FAILED, connection_problem
 from pelican_tui.backends.openai_compat.server_kinds import (
     LLAMA_CPP,
     ModelFacts,
@@ -170,12 +170,13 @@ async def check_server(
                     client, root, headers, kind, chosen, listing_body, props_body
                 )
     except httpx.HTTPError as error:
+        problem = connection_problem(error, timeout_s)
+        hint = f"start the server at {url}, or change {url_setting}"
+        if url.startswith("https://") and problem == TLS_FAILED:  # it answered, not in TLS
+            plain = "http://" + url.removeprefix("https://")
+            hint = f"if the server speaks plain HTTP, use {plain}, or change {url_setting}"
         return ServerCheck(
-            url,
-            reachable=False,
-            ready=False,
-            message=f"cannot reach {url}: {connection_problem(error, timeout_s)}",
-            hint=f"start the server at {url}, or change {url_setting}",
+            url, reachable=False, ready=False, message=f"cannot reach {url}: {problem}", hint=hint
         )
     code = listing.status_code
     if code in (401, 403):
