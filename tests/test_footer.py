@@ -123,3 +123,30 @@ async def test_with_sixel_pictures_notifications_sit_at_the_top(mode: str, at_to
         toast = app.screen.query_one(Toast)
         assert (toast.region.y < 5) is at_top, toast.region
         assert toast.region.bottom <= 48 - 2, "never over the status bar or the keys"
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)])
+async def test_with_sixel_a_full_screen_picture_leaves_notifications_readable(
+    size: tuple[int, int],
+) -> None:
+    """Full screen (f) the picture starts at the top: a toast there was drawn under the
+    Sixel picture in xterm, an empty box. There toasts sit below the picture's text."""
+    import cairosvg
+    from _anthropic_server import PELICAN_SVG
+    from _app_support import make_app, pictures_drawn, wait_for
+    from textual.widgets._toast import Toast
+
+    from pelican_tui.screens.picture_screen import Picture, PictureScreen
+
+    app = make_app(overrides={"ui": {"image_mode": "sixel"}})
+    async with app.run_test(size=size, notifications=True) as pilot:
+        png = cairosvg.svg2png(bytestring=PELICAN_SVG.encode())
+        await app.push_screen(PictureScreen([Picture("2 claude", png, "✓ 180 tok")], mode="sixel"))
+        assert await pictures_drawn(pilot, app.screen)
+        app.notify("Nothing is running.")
+        assert await wait_for(pilot, lambda: bool(app.screen.query(Toast)), 5)
+        await pilot.pause()
+        toast = app.screen.query_one(Toast)
+        picture = app.screen.query_one("#picture-image")
+        assert not toast.content_region.overlaps(picture.region), (toast.region, picture.region)
+        assert toast.region.bottom <= size[1] - 1, "never over the keys"
