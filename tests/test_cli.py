@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _dialect_servers import LoopbackServer, send_json
+from _dialect_servers import LmStudioServer, LoopbackServer, send_json
 from _gguf_factory import write_sparse_moe
 from _server_support import tiny_model
 
@@ -316,6 +316,21 @@ def test_doctor_names_a_few_of_many_models() -> None:
     # Its chat endpoint answers with the model list: doctor tries a short request.
     assert "!! chat             the server at" in done.stdout, done.stdout
     assert done.returncode == 1 and "local side cannot run" in done.stdout
+
+
+@pytest.mark.parametrize("honours", [False, True])
+def test_doctor_says_a_server_that_ignores_the_thinking_switch(honours: bool) -> None:
+    """LM Studio thinks though asked not to (lmstudio-bug-tracker#1990): doctor said
+    "thinking off  reasoning_effort=\"none\"" and "ok chat", and only a run found out."""
+    with LmStudioServer(honours=honours) as server:
+        done = _run("doctor", "--url", server.url)
+    assert done.returncode == 0, done.stdout
+    ignored = '!! thinking off     reasoning_effort="none": ignored, it thought when asked not to'
+    assert (ignored in done.stdout) is not honours, done.stdout
+    assert ('   thinking off     reasoning_effort="none"\n' in done.stdout) is honours
+    assert "ok chat             a short request was answered" in done.stdout
+    said = "local side can run, but see !! above" if not honours else "local side can run\n"
+    assert said in done.stdout, done.stdout
 
 
 class _Refusing(LoopbackServer):

@@ -117,9 +117,9 @@ def _ceiling_line(info: GGUFInfo) -> str:
     )
 
 
-def _check_server(label: str, url: str, backend: OpenAICompatibleBackend) -> bool:
+def _check_server(label: str, url: str, backend: OpenAICompatibleBackend) -> tuple[bool, bool]:
     """Contact a server someone else runs; print what it is, what it serves and how
-    thinking is switched. True if it can take a run."""
+    thinking is switched. (Whether it can take a run, whether a line says "!!".)"""
     from pelican_tui.backends.protocol import GenerationRequest
     from pelican_tui.backends.secrets import url_without_credentials
 
@@ -141,30 +141,36 @@ def _check_server(label: str, url: str, backend: OpenAICompatibleBackend) -> boo
         if status.ready:
             _line("model sent", backend.model or "(none: the server's own)")
             off = backend.dialect.switch(GenerationRequest(thinking=False))
-            _line("thinking off", off, None)
-            failed = asyncio.run(_short_chat(backend))
+            failed, thought = asyncio.run(_short_chat(backend))
+            if thought:  # as a run's check says it (LM Studio's, some Ollama releases)
+                _line("thinking off", f"{off}: ignored, it thought when asked not to", False)
+            else:
+                _line("thinking off", off, None)
             _line("chat", failed.reason if failed else "a short request was answered", not failed)
             if failed is not None and failed.hint:
                 _line("", f"hint: {failed.hint}")
-            return failed is None
-    return status.ready
+            return failed is None, thought or failed is not None
+    return status.ready, not status.ready
 
 
 CHAT_CHECK_S = 60.0
 """How long doctor waits for a server to answer its short chat request."""
 
 
-async def _short_chat(backend: OpenAICompatibleBackend) -> Failed | None:
-    """Send a server the smallest chat request (a few tokens): a listing can work
-    where chat does not (a proxy's error page, no stream, a stream of pings only).
-    None when it was answered."""
-    from pelican_tui.backends.events import Failed, Finished
+async def _short_chat(backend: OpenAICompatibleBackend) -> tuple[Failed | None, bool]:
+    """Send a server the smallest chat request (a few tokens), asked not to think: a
+    listing can work where chat does not (a proxy's error page, no stream, a stream of
+    pings only). (None when it was answered, whether reasoning came though asked not to.)"""
+    from pelican_tui.backends.events import Failed, Finished, ThinkingDelta
     from pelican_tui.backends.protocol import GenerationRequest
 
     request = GenerationRequest(prompt="Say OK.", thinking=False, max_tokens=8)
+    thought = False
 
     async def answer() -> Failed | None:
+        nonlocal thought
         async for event in backend.generate(request):
+            thought = thought or isinstance(event, ThinkingDelta)
             if isinstance(event, Failed):
                 return event
             if isinstance(event, Finished):
@@ -172,14 +178,14 @@ async def _short_chat(backend: OpenAICompatibleBackend) -> Failed | None:
         return Failed("the server ended without an answer")
 
     try:
-        return await asyncio.wait_for(answer(), CHAT_CHECK_S)
+        return await asyncio.wait_for(answer(), CHAT_CHECK_S), thought
     except TimeoutError:
-        return Failed(f"no answer to a short request within {CHAT_CHECK_S:g} s")
+        return Failed(f"no answer to a short request within {CHAT_CHECK_S:g} s"), thought
     finally:
         await backend.aclose()
 
 
-def _check_attached(settings: Settings) -> bool:
+def _check_attached(settings: Settings) -> tuple[bool, bool]:
     from pelican_tui.backends.engine.sides import make_local_backend
     from pelican_tui.backends.llama.local_model import plan_local
 
@@ -188,7 +194,7 @@ def _check_attached(settings: Settings) -> bool:
     return _check_server("local", settings.local.url or "", backend)
 
 
-def _check_remote(settings: Settings) -> bool:
+def _check_remote(settings: Settings) -> tuple[bool, bool]:
     from pelican_tui.backends.engine.sides import RemoteSide
 
     return _check_server("remote", settings.remote.url or "", RemoteSide(settings).openai)
@@ -206,7 +212,7 @@ def run_doctor(settings: Settings) -> int:
     local_ok, warned = True, False
     print("pelican-tui doctor\n")
     if settings.local.url:
-        local_ok = _check_attached(settings)
+        local_ok, warned = _check_attached(settings)
     else:
         try:
             found = find_server_binary(settings.local.llama_server)
@@ -247,7 +253,8 @@ def run_doctor(settings: Settings) -> int:
         local_ok &= ok
     if plan.mode == "spawn":
         _line("context", str(settings.local.context))
-    remote_ok = _check_remote(settings) if settings.remote.url else True
+    remote_ok, remote_warned = _check_remote(settings) if settings.remote.url else (True, False)
+    warned |= remote_warned
     for label, text in image_mode_lines(settings.ui.image_mode):
         _line(label, text)
     from pelican_tui.backends.anthropic_backend import ClaudeBackend
