@@ -727,3 +727,28 @@ async def test_a_thinking_off_pane_has_a_thinking_row_only_beside_the_other(
         assert left.query_one(Collapsible).display, "a pane set to think keeps it"
         if shown:
             assert left.picture.region.height == right.picture.region.height
+
+
+async def test_save_and_export_after_deleting_the_session_on_screen_say_so() -> None:
+    """o, d, y on the session on screen, then x: "This comparison was not saved: the
+    session store failed (see its notice)", though the store was fine (no notice)."""
+    from pelican_tui.screens.confirm_screen import ConfirmScreen
+
+    app = make_app(start_server=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        deleted = await _a_left_run(pilot)
+        await pilot.press("o")
+        assert await wait_for(
+            pilot, lambda: isinstance(app.screen, SessionsScreen) and app.screen.sessions, 10
+        )
+        await pilot.press("d")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), 5)
+        await pilot.press("y")
+        assert await wait_for(pilot, lambda: app.session_id is None, 5)
+        await pilot.press("escape")
+        assert await wait_for(pilot, lambda: not isinstance(app.screen, SessionsScreen), 5)
+        await pilot.press("x", "s")
+        await pilot.pause()
+        said = _notes(app)
+        assert sum(f"Session #{deleted} was deleted" in n for n in said) >= 2, said
+        assert not any("session store failed" in n for n in said), said

@@ -210,6 +210,8 @@ class PelicanApp(Voting):
         """What each pane runs; the keys t, T, e and b change it."""
         self.session_id: int | None = None
         """The session shown (the last run's, or one opened): a pane's run is offered to it."""
+        self._deleted_on_screen: int | None = None
+        """The session shown was deleted in the browser (its id), until the next run or open."""
         self.active: Slot = "left"
         self._previewing: set[Slot] = set()
         self._silent_server: dict[Slot, float | None] = {}
@@ -779,6 +781,7 @@ class PelicanApp(Voting):
         from pelican_tui.backends.prompt_sets import NamedPrompt
 
         steps = steps or plan_batch([NamedPrompt("prompt", self.prompt)], 1)
+        self._deleted_on_screen = None
         self._comparisons += 1
         number = self._comparisons
         for slot, choice in choices.items():
@@ -1028,6 +1031,7 @@ class PelicanApp(Voting):
         if message.session_id == self.session_id:
             self.session_id = None
             self.pane_runs = {}
+            self._deleted_on_screen = message.session_id
 
     def action_cancel(self) -> None:
         if not self._cancel_comparisons():
@@ -1153,8 +1157,11 @@ class PelicanApp(Voting):
     # -- save, export ------------------------------------------------------------------
 
     def _nothing_stored(self, what: str) -> str:
-        """Why there is no session to ``what`` ("save", "export"): none ran yet, or the
-        store failed."""
+        """Why there is no session to ``what`` ("save", "export"): none ran yet, the one
+        shown was deleted in the browser, or the store failed."""
+        if self._deleted_on_screen is not None:
+            number = self._deleted_on_screen
+            return f"Session #{number} was deleted: nothing to {what} until the next run (r)."
         if any(self.pane(slot).state in ("finished", "failed", "cancelled") for slot in SLOTS):
             return "This comparison was not saved: the session store failed (see its notice)."
         return f"Nothing to {what} yet: run a comparison first (r)."
@@ -1375,6 +1382,7 @@ class PelicanApp(Voting):
             self.action_run_both()
             return
         self.session_id = session.id
+        self._deleted_on_screen = None
         self.pane_runs = {}
         for slot in SLOTS:
             runs = session.runs_in(slot)
