@@ -350,3 +350,33 @@ async def test_words_are_whole_in_a_box_grown_smaller_than_the_last_picture() ->
         await pilot.pause()
         await pilot.pause()
         assert any("cancelled before a picture" in row for row in _screen_text(app))
+
+
+@pytest.mark.parametrize("after", [5, 12])
+async def test_words_stay_whole_when_the_box_changes_after_they_are_shown(after: int) -> None:
+    """A run cancelled mid-run in a pane that had drawn a picture, then the pane's text
+    took a row or gave some back: the words were centred again in the new box, but
+    the picture widget over them kept the rows it had drawn, "ed before a" a row
+    above "cancell            picture"."""
+
+    class Changing(App[None]):
+        def compose(self) -> ComposeResult:
+            yield PictureView(mode="halfcell")
+
+    async with Changing().run_test(size=(80, 24)) as pilot:
+        app = pilot.app
+        view = app.query_one(PictureView)
+        view.styles.height = 7
+        await pilot.pause()
+        view.set_png(_png(400, 400, "red"))
+        await pilot.pause()
+        await pilot.pause()
+        view.set_png(None, "cancelled before a picture")
+        await pilot.pause()
+        await pilot.pause()
+        assert any("cancelled before a picture" in row for row in _screen_text(app))
+        view.styles.height = after
+        await pilot.pause()
+        await pilot.pause()
+        shown = _screen_text(app)
+        assert any("cancelled before a picture" in row for row in shown), shown

@@ -668,6 +668,11 @@ class PictureView(KeptLines):
 
     def on_resize(self) -> None:
         self.call_after_refresh(self._fit)
+        if isinstance(self._image, RunsHalfcellImage):
+            # The words are centred again in the new box; the widget over them keeps
+            # the rows it drew from the old one ("ed before a" a row above "cancell
+            # picture") unless it draws them again.
+            self.call_after_refresh(self._image.refresh_beneath)
 
     def _laid_out(self, _screen: object) -> None:
         self.call_after_refresh(self._fit)  # nothing happens when the fit was right
