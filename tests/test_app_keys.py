@@ -15,6 +15,7 @@ from _app_support import header_read, make_app, wait_for
 from _dialect_servers import OllamaServer
 from _evidence_support import screen_text
 from textual.pilot import Pilot
+from textual.screen import Screen
 from textual.widgets import Input
 
 from pelican_tui.app import PelicanApp
@@ -512,6 +513,24 @@ async def test_a_resize_under_another_screen_lays_the_panes_out_on_return() -> N
         assert left.width + right.width >= 150
 
 
+async def _delete_the_session_on_screen(pilot: Pilot[Any]) -> Screen[Any]:
+    """o, d, y: delete the session the main screen shows; returns the screen on top
+    after (the sessions list)."""
+    from pelican_tui.screens.confirm_screen import ConfirmScreen
+
+    app = pilot.app
+    assert isinstance(app, PelicanApp)
+    await pilot.press("o")
+    assert await wait_for(
+        pilot, lambda: isinstance(app.screen, SessionsScreen) and app.screen.sessions, 10
+    )
+    await pilot.press("d")
+    assert await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), 5)
+    await pilot.press("y")
+    assert await wait_for(pilot, lambda: app.session_id is None, 5)
+    return app.screen_stack[-1]
+
+
 async def _a_left_run(pilot: Pilot[Any]) -> int:
     """Once the server is ready, ``1`` and its run to the end: the session it made."""
     from _app_support import server_ready
@@ -530,21 +549,12 @@ async def test_runs_after_deleting_the_session_on_screen_go_to_a_new_one() -> No
     was lost ("no session with id N"), and s had said it was saved."""
     from pelican_tui.backends import locations
     from pelican_tui.backends.store.sessions import SessionStore
-    from pelican_tui.screens.confirm_screen import ConfirmScreen
 
     app = make_app(start_server=True)
     async with app.run_test(size=(160, 48)) as pilot:
         deleted = await _a_left_run(pilot)
         right = app.pane("right")
-        await pilot.press("o")
-        assert await wait_for(
-            pilot, lambda: isinstance(app.screen, SessionsScreen) and app.screen.sessions, 10
-        )
-        await pilot.press("d")
-        assert await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), 5)
-        await pilot.press("y")
-        sessions = app.screen_stack[-1]
-        assert await wait_for(pilot, lambda: app.session_id is None, 5)
+        sessions = await _delete_the_session_on_screen(pilot)
         assert isinstance(sessions, SessionsScreen)
         await pilot.press("escape")
         await pilot.press("2")
@@ -732,19 +742,11 @@ async def test_a_thinking_off_pane_has_a_thinking_row_only_beside_the_other(
 async def test_save_and_export_after_deleting_the_session_on_screen_say_so() -> None:
     """o, d, y on the session on screen, then x: "This comparison was not saved: the
     session store failed (see its notice)", though the store was fine (no notice)."""
-    from pelican_tui.screens.confirm_screen import ConfirmScreen
 
     app = make_app(start_server=True)
     async with app.run_test(size=(80, 24)) as pilot:
         deleted = await _a_left_run(pilot)
-        await pilot.press("o")
-        assert await wait_for(
-            pilot, lambda: isinstance(app.screen, SessionsScreen) and app.screen.sessions, 10
-        )
-        await pilot.press("d")
-        assert await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), 5)
-        await pilot.press("y")
-        assert await wait_for(pilot, lambda: app.session_id is None, 5)
+        await _delete_the_session_on_screen(pilot)
         await pilot.press("escape")
         assert await wait_for(pilot, lambda: not isinstance(app.screen, SessionsScreen), 5)
         await pilot.press("x", "s")
