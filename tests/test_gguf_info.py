@@ -206,6 +206,28 @@ def test_empty_file(tmp_path: Path) -> None:
     _assert_one_line(error, "empty.gguf", "empty")
 
 
+def test_device_instead_of_file() -> None:
+    # /dev/zero's size reads as 0: it was called "an empty file"
+    with pytest.raises(GGUFError) as error:
+        read_gguf_info(Path("/dev/zero"))
+    _assert_one_line(error, "/dev/zero", "device or a pipe")
+
+
+def test_pipe_instead_of_file(tmp_path: Path) -> None:
+    path = tmp_path / "model.gguf"
+    os.mkfifo(path)
+    # A writer holds the pipe open with a GGUF start in it, so that a reader that
+    # opens it anyway fails (it cannot seek) instead of blocking the test.
+    writer = os.open(path, os.O_RDWR | os.O_NONBLOCK)
+    try:
+        os.write(writer, b"GGUF\x03\0\0\0")
+        with pytest.raises(GGUFError) as error:
+            read_gguf_info(path)
+    finally:
+        os.close(writer)
+    _assert_one_line(error, "model.gguf", "device or a pipe")
+
+
 def test_not_a_gguf_file(tmp_path: Path) -> None:
     path = tmp_path / "model.safetensors"
     path.write_bytes(b'{"__metadata__": {}}' + b"\0" * 100)

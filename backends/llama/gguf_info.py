@@ -16,6 +16,7 @@ linear-attention layers, and a fixed allowance for compute buffers.
 from __future__ import annotations
 
 import functools
+import stat
 import struct
 from collections import Counter
 from dataclasses import dataclass
@@ -341,13 +342,16 @@ def _check_file(path: Path) -> int:
     from gguf.gguf_reader import READER_SUPPORTED_VERSIONS
 
     try:
+        mode = path.stat().st_mode
+        if stat.S_ISDIR(mode):
+            raise GGUFError(f"{path}: is a folder, not a GGUF file")
+        if not stat.S_ISREG(mode):  # a pipe would block the read, a device never end
+            raise GGUFError(f"{path}: is a device or a pipe, not a GGUF file")
         with path.open("rb") as handle:
             start = handle.read(8)
             size = handle.seek(0, 2)
     except FileNotFoundError:
         raise GGUFError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise GGUFError(f"{path}: is a folder, not a GGUF file") from None
     except OSError as exc:
         raise GGUFError(f"{path}: cannot read ({exc.strerror or exc})") from None
     if size == 0:
