@@ -77,6 +77,31 @@ async def test_help_and_palette_show_the_remapped_key() -> None:
         assert helps["Run both"] == "press g · ui.keymap id run_both"
 
 
+@pytest.mark.parametrize(
+    ("keymap", "said"),
+    [
+        ({"run_bth": "g"}, ['ui.keymap: "run_bth" is not a key\'s id, so it does nothing']),
+        (
+            {"run_both": "q"},
+            ["ui.keymap gives q to run_both: Quit (quit) has no key now (ctrl+q still quits)"],
+        ),
+        ({"run_both": "q", "quit": "r"}, []),  # swapped: both keep a key
+        ({"sessions_list_up": "k"}, []),  # another screen's id
+    ],
+)
+async def test_a_keymap_that_does_nothing_or_takes_a_key_says_so(
+    keymap: dict[str, str], said: list[str]
+) -> None:
+    """A misspelt id was ignored, and a key given to one action silently left the
+    action that had it with none (run_both = "q": q no longer quit, and no word)."""
+    app = make_app(overrides={"ui": {"keymap": keymap}})
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        notes = [n.message for n in app.notices if n.title == "Keys"]
+        lines = [line for note in notes for line in note.splitlines()]
+        assert lines == ([*said, "The help screen (?) lists every key and its id."] if said else [])
+
+
 class _BrokenBackend:
     """A backend with a bug: it raises mid-stream instead of yielding Failed."""
 

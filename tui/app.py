@@ -311,8 +311,9 @@ class PelicanApp(Voting):
                 severity="warning",
                 timeout=10,
             )
-        if self.settings.ui.keymap:
-            self.set_keymap(self.settings.ui.keymap)
+        if keymap := self.settings.ui.keymap:
+            self.set_keymap(keymap)
+            self._say_keymap_problems(keymap)
         if unsaved := locations.cannot_make(locations.data_dir()):  # before a run, not after
             self.notify(f"Sessions cannot be saved: {unsaved} (see PELICAN_HOME).",
                         title="Session store", severity="error", timeout=20)  # fmt: skip
@@ -1202,6 +1203,18 @@ class PelicanApp(Voting):
         )
 
     # -- other screens ---------------------------------------------------------------------
+
+    def _say_keymap_problems(self, keymap: dict[str, str]) -> None:
+        from pelican_tui.keymap_check import keymap_problems
+
+        prompt_box = [b.id for b in Binding.make_bindings(PromptBox.BINDINGS) if b.id]
+        if problems := keymap_problems(keymap, self.BINDINGS, prompt_box):
+            self.notify(
+                "\n".join([*problems, "The help screen (?) lists every key and its id."]),
+                title="Keys",
+                severity="warning",
+                timeout=15,
+            )
 
     def key_rows(self) -> list[KeyRow]:
         """Every main-screen key as the user has it (after ``ui.keymap``), in binding order."""

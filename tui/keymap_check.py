@@ -1,0 +1,73 @@
+"""What a ``ui.keymap`` asks for that cannot work as the user meant.
+
+Textual applies a keymap silently: an id that no key has does nothing, and a
+key given to one action is taken from the action that had it (``run_both = "q"``
+left Quit without its ``q``). :func:`keymap_problems` says both, in the words
+of the help screen, for the app to show once at start.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Iterable, Mapping
+
+from textual.binding import Binding, BindingsMap, BindingType
+from textual.dom import DOMNode
+
+QUIT_ELSEWHERE = {"quit": "ctrl+q still quits"}
+"""Actions that keep a key of Textual's own when the keymap takes theirs."""
+
+
+def keymap_problems(
+    keymap: Mapping[str, str], main: Iterable[BindingType], known: Iterable[str] = ()
+) -> list[str]:
+    """One line for each id of ``keymap`` that no key has, and for each main-screen
+    action (of ``main``) that ``keymap`` leaves with no key of its own. ``known``:
+    more ids that are not looked up (the prompt box's)."""
+    bindings = list(Binding.make_bindings(main))
+    known = {binding.id for binding in bindings if binding.id} | set(known)
+    unknown = [name for name in keymap if name not in known]
+    if unknown:  # the other screens' ids, looked up only when needed (imports)
+        known |= _other_ids()
+        unknown = [name for name in unknown if name not in known]
+    problems = [f'ui.keymap: "{name}" is not a key\'s id, so it does nothing' for name in unknown]
+    problems += _taken(keymap, bindings)
+    return problems
+
+
+def _taken(keymap: Mapping[str, str], bindings: list[Binding]) -> list[str]:
+    # Not apply_keymap's clashed_bindings: Textual 8 leaves out a binding the keymap
+    # does not name (quit, for run_both = "q").
+    remapped = BindingsMap(bindings)
+    remapped.apply_keymap(keymap)
+    left = {binding.id for _key, binding in remapped}
+    problems: dict[str, str] = {}
+    for binding in bindings:  # in binding order, each action once
+        if binding.id is None or binding.id in left or binding.id in problems:
+            continue
+        takers = [name for name, keys in keymap.items() if binding.key in _keys(keys)]
+        also = f" ({QUIT_ELSEWHERE[binding.action]})" if binding.action in QUIT_ELSEWHERE else ""
+        problems[binding.id] = (
+            f"ui.keymap gives {binding.key} to {', '.join(takers)}: "
+            f"{binding.description} ({binding.id}) has no key now{also}"
+        )
+    return list(problems.values())
+
+
+def _keys(keys: str) -> list[str]:
+    return [key.strip() for key in keys.split(",")]
+
+
+def _other_ids() -> set[str]:
+    """The ids of every binding of the app's screens and widgets."""
+    import pelican_tui.screens
+    import pelican_tui.widgets
+
+    ids: set[str] = set()
+    for package in (pelican_tui.screens, pelican_tui.widgets):
+        for module in pkgutil.iter_modules(package.__path__, f"{package.__name__}."):
+            for value in vars(importlib.import_module(module.name)).values():
+                if isinstance(value, type) and issubclass(value, DOMNode):
+                    ids |= {b.id for b in Binding.make_bindings(value.BINDINGS) if b.id}
+    return ids
