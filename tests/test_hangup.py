@@ -1,4 +1,5 @@
 """A dropped SSH connection: the terminal goes away under a running pelican-tui.
+And a slow one: the terminal's answers come late.
 
 Closing the pseudo-terminal's master side is what sshd does when the
 connection drops: the kernel sends SIGHUP to the app (the session leader) and
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import signal
 import time
 from collections.abc import Iterator
@@ -61,6 +63,39 @@ def test_terminal_hangup_ends_the_app_and_its_server(tmp_path: Path) -> None:
         server_gone = wait_until(lambda: not pid_alive(server_pid), 5.0)
     assert exited, "pelican-tui kept running after its terminal hung up"
     assert server_gone, "llama-server outlived a hung-up pelican-tui"
+
+
+def _read_until(fd: int, wanted: bytes, timeout_s: float) -> bool:
+    """Read the app's output until ``wanted`` is in it (or the time is up)."""
+    deadline = time.monotonic() + timeout_s
+    seen = b""
+    while time.monotonic() < deadline and wanted not in seen:
+        try:
+            seen = (seen + os.read(fd, 65536))[-4096:]
+        except OSError:
+            break
+    return wanted in seen
+
+
+def _drained_until_exited(fd: int, pid: int) -> bool:
+    with contextlib.suppress(OSError):
+        if select.select([fd], [], [], 0)[0]:
+            os.read(fd, 65536)
+    return _exited(pid)
+
+
+def test_late_terminal_answers_are_not_typed_as_keys(tmp_path: Path) -> None:
+    """Over a slow link (or from a busy terminal) the answers to start-up's questions
+    came after they were read, and Textual typed them as keys: ESC [ ? 62 ; 4 c opened
+    the help ("?"), where q only closes it, so q did not quit."""
+    with _tui(tmp_path) as (app_pid, fd, _server_pid):
+        assert _read_until(fd, b"server: ready", 60), "the server never became ready"
+        os.write(fd, b"\x1b[?62;4;22c\x1bP>|XTerm(390)\x1b\\\x1b_Gi=31;OK\x1b\\")
+        time.sleep(1.0)  # past Textual's escape delay, after which it types what it can't read
+        os.write(fd, b"q")
+        assert wait_until(lambda: _drained_until_exited(fd, app_pid), 15), (
+            "q did not quit: the late answers were typed as keys"
+        )
 
 
 def test_hangup_while_streaming_keeps_what_was_generated(tmp_path: Path) -> None:

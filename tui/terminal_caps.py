@@ -72,6 +72,10 @@ _XTVERSION_REPLY = re.compile(rb"\x1bP>\|([^\x1b]*)\x1b\\")
 _KITTY_REPLY = re.compile(rb"\x1b_G([^\x1b]*)\x1b\\")
 _CELL_SIZE_REPLY = re.compile(rb"\x1b\[6;(\d+);(\d+)t")
 _NAME_VERSION = re.compile(r"^\s*([^\s(]+)\s*(?:\(([^)]*)\)|(\S+))?")
+_REPLIES = (_DA1_REPLY, _XTVERSION_REPLY, _KITTY_REPLY, _CELL_SIZE_REPLY)
+ANY_REPLY = re.compile("|".join(reply.pattern.decode() for reply in _REPLIES))
+"""An answer to any of the questions, as text: one that comes after they were read is
+dropped from the app's input (:mod:`.terminal_driver`), not typed."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,14 +10,26 @@ did stop llama-server, but the pelican-tui process stayed behind).
 marks the terminal gone, drops all further output, and asks the app to exit:
 quitting then runs its normal path (runs in flight saved as cancelled,
 llama-server stopped, the SVG worker closed).
+
+It also drops the terminal's answers to start-up's questions
+(:mod:`.terminal_caps`) that come after they were read: over a slow link or
+from a busy terminal, an answer such as ``ESC [ ? 62 ; 4 c`` reached Textual's
+parser, which typed it as keys: ``?`` opened the help, ``2`` ran the right pane
+and ``c`` cancelled.
 """
 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterable
 from typing import IO, Any
 
+from textual._xterm_parser import XTermParser
+from textual.drivers import linux_driver
 from textual.drivers.linux_driver import LinuxDriver
+from textual.message import Message
+
+from pelican_tui.terminal_caps import ANY_REPLY
 
 
 class TerminalOutput:
@@ -64,3 +76,18 @@ class HangupSafeDriver(LinuxDriver):
         """Called on the output thread: ask the app to exit, on its own loop."""
         with contextlib.suppress(RuntimeError):  # the loop is already closed
             self._loop.call_soon_threadsafe(self._app.exit)
+
+    def run_input_thread(self) -> None:
+        # LinuxDriver makes its parser here, by its module's name for the class.
+        linux_driver.XTermParser = RepliesDroppedParser  # type: ignore[attr-defined]
+        super().run_input_thread()
+
+
+class RepliesDroppedParser(XTermParser):
+    """Textual's input parser, less the terminal's answers to start-up's questions."""
+
+    def feed(self, data: str) -> Iterable[Message]:
+        keys = ANY_REPLY.sub("", data)
+        if data and not keys:  # "" is the end of input
+            return ()
+        return super().feed(keys)
