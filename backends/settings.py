@@ -18,9 +18,17 @@ from __future__ import annotations
 import re
 import tomllib
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, ClassVar, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -52,10 +60,30 @@ class SettingsError(ValueError):
 _STRICT = ConfigDict(extra="forbid")
 
 
-class LocalSettings(BaseModel):
+class _ServerURL(BaseModel):
+    """A section with the ``url`` of a server someone else runs, which remembers where
+    the person gave it: hints name what they used (``--url``), not a setting they
+    never set (``local.url``)."""
+
+    URL_SETTING: ClassVar[str]
+    _url_flag: str | None = PrivateAttr(default=None)
+
+    @property
+    def url_origin(self) -> str:
+        """Where ``url`` was given, as hints name it: the command-line flag, or the
+        setting (in the settings file or the environment)."""
+        return self._url_flag or self.URL_SETTING
+
+    def url_given_by(self, flag: str) -> None:
+        """Record that ``url`` came from the command line's ``flag`` (``--url``)."""
+        self._url_flag = flag
+
+
+class LocalSettings(_ServerURL):
     """The local model: a llama-server pelican-tui spawns, or one it attaches to."""
 
     model_config = _STRICT
+    URL_SETTING = "local.url"
 
     model: Path | None = None
     """Path to a GGUF file. None and no ``hf``: the tiny SmolLM2 stand-in."""
@@ -136,13 +164,14 @@ class LocalSettings(BaseModel):
         return ref
 
 
-class RemoteSettings(BaseModel):
+class RemoteSettings(_ServerURL):
     """A second OpenAI-compatible model a pane can switch to (``b``), next to the local one.
 
     Any server that speaks chat completions: a bigger box's llama-server, vLLM,
     a llama.cpp RPC front. With ``url`` unset the choice is not offered."""
 
     model_config = _STRICT
+    URL_SETTING = "remote.url"
 
     @field_validator("url")
     @classmethod

@@ -347,9 +347,23 @@ def test_doctor_checks_the_remote_too() -> None:
     assert done.returncode == 1, done.stdout
     assert f"remote           attach to {url}" in done.stdout
     assert f"!! server           cannot reach {url}" in done.stdout
-    assert "or change remote.url" in done.stdout
+    assert "or change --remote" in done.stdout, "the flag it was given by"
     assert "remote cannot run" in done.stdout
     assert "Traceback" not in done.stderr
+
+
+def test_hints_name_the_flag_or_the_setting_the_url_came_from() -> None:
+    """Attached by ``--url``, the hint said "or change local.url", a setting never set;
+    it names ``--url``, and ``local.url`` when the settings file gave the URL."""
+    url = f"http://127.0.0.1:{free_port()}"
+    done = _run("doctor", "--url", url)
+    assert f"hint: start the server at {url}, or change --url\n" in done.stdout, done.stdout
+    assert "local.url" not in done.stdout
+    config = Path(os.environ["PELICAN_CONFIG_FILE"])
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(f'[local]\nurl = "{url}"\n')
+    done = _run("doctor")
+    assert f"hint: start the server at {url}, or change local.url\n" in done.stdout, done.stdout
 
 
 # --------------------------------------------------------------------------- -hf fit

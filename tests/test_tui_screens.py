@@ -660,6 +660,29 @@ async def test_server_settings_say_they_last_for_this_session(
     assert not config.exists(), "as said: nothing is written"
 
 
+@pytest.mark.parametrize(
+    ("flag", "undo"), [(None, "clear local.url"), ("--url", "start without --url")]
+)
+async def test_server_settings_says_how_to_stop_attaching(flag: str | None, undo: str) -> None:
+    """Attached by ``--url``, the note said "(clear local.url for that)", a setting the
+    person never set; it names what they used."""
+    local = LocalSettings(url="http://127.0.0.1:9")
+    if flag is not None:
+        local.url_given_by(flag)
+
+    async def body(pilot: Pilot[Any], app: Host) -> None:
+        screen = app.screen
+        assert isinstance(screen, ServerSettingsScreen)
+        await until(pilot, lambda: screen.plan is not None)
+        note = _facts(screen)["Note"]
+        assert note.startswith("Attached to http://127.0.0.1:9: "), note
+        assert note.endswith(f"({undo} for that)."), note
+        await pilot.press("escape")
+        await until(pilot, lambda: app.result is not NOT_DISMISSED)
+
+    await run_host(lambda: ServerSettingsScreen(local), body)
+
+
 async def test_server_settings_escape_cancels() -> None:
     async def body(pilot: Pilot[Any], app: Host) -> None:
         await pilot.press("escape")

@@ -452,7 +452,7 @@ class RemoteSide(Side):
             api_key_env=remote.api_key_env,
             facts={"url": url_without_credentials(url)},
             idle_timeout_s=settings.idle_timeout_s,
-            settings=("remote.url", "remote.model"),
+            settings=(remote.url_origin, "remote.model"),
         )
         self.backend = self.openai
         self.server_key = _url_key(url)
@@ -673,6 +673,7 @@ def make_local_backend(
             api_key_env=local.url_api_key_env,
             facts=plan.facts(),
             idle_timeout_s=idle_timeout_s,
+            settings=(local.url_origin, "local.url_model"),
         )
     if binary is None:
         raise ValueError("a llama-server binary is needed to spawn the local model")

@@ -127,10 +127,14 @@ def settings_from_flags(overrides: dict[str, Any]) -> Settings:
         flags = " and ".join(f"--{name}" for name in sources)
         raise SettingsError(f"{flags} both name the local model; give one")
     settings = load_settings(overrides)
-    if not sources:
-        return settings
-    others = {name: None for name in SOURCES if name not in sources}
-    return settings.model_copy(update={"local": settings.local.model_copy(update=others)})
+    if sources:
+        others = {name: None for name in SOURCES if name not in sources}
+        settings = settings.model_copy(update={"local": settings.local.model_copy(update=others)})
+    if local.get("url") is not None:  # hints name the flag, not a setting never set
+        settings.local.url_given_by("--url")
+    if (overrides.get("remote") or {}).get("url") is not None:
+        settings.remote.url_given_by("--remote")
+    return settings
 
 
 __all__ = [

@@ -312,11 +312,16 @@ class ServerSettingsScreen(Screen[LocalSettings | None]):
             rows.append((label, Text(value, style=style)))
 
         if self.local.url:
+            origin = self.local.url_origin
+            undo = (
+                f"clear {origin}"
+                if origin == LocalSettings.URL_SETTING
+                else f"start without {origin}"
+            )
             row(
                 "Note",
                 f"Attached to {url_without_credentials(self.local.url)}: these settings apply "
-                "when pelican-tui "
-                "spawns llama-server itself (clear local.url for that).",
+                f"when pelican-tui spawns llama-server itself ({undo} for that).",
                 self._color("text-warning"),
             )
         info = plan.info
