@@ -76,6 +76,34 @@ async def test_each_kind_is_recognised_from_its_own_endpoints() -> None:
     assert found["plain"].message == "OpenAI-compatible · test-model"
 
 
+async def test_a_url_with_a_servers_own_api_path_says_the_url_to_use() -> None:
+    """``--url http://host:11434/api`` (Ollama's own API) said the server "has no model
+    list (404 for GET /v1/models)", LM Studio's ``/api/v1`` that it "lists no models";
+    each now says what the path is and which URL to give. An endpoint's URL pasted
+    whole (``/v1/chat/completions``) is read as the root it is under, as before."""
+    with OllamaServer() as ollama, LmStudioServer() as lms:
+        checks = {
+            path: await check_server(f"{server.url}{path}", url_setting="--url")
+            for server, path in [(ollama, "/api"), (ollama, "/api/chat"), (lms, "/api/v1")]
+        }
+        other = await check_server(f"{lms.url}/lmstudio/", url_setting="local.url")
+        pasted = await check_server(f"{ollama.url}/v1/chat/completions")
+    for path, check in checks.items():
+        server = lms if path == "/api/v1" else ollama
+        assert not check.ready, path
+        own = "LM Studio" if server is lms else "Ollama"
+        assert check.message == (
+            f"{server.url}{path} is {own}'s own API, not its OpenAI-compatible one"
+        )
+        assert check.hint == f"use --url {server.url} (or {server.url}/v1)"
+    assert not other.ready
+    assert (
+        other.message == f"{lms.url}/lmstudio/ is not the API root: LM Studio answers at {lms.url}"
+    )
+    assert other.hint == f"set local.url to {lms.url} (or {lms.url}/v1)"
+    assert pasted.ready and pasted.model == "qwen3:30b"
+
+
 async def test_model_facts_come_from_each_servers_model_info_endpoint() -> None:
     with OllamaServer() as ollama, LmStudioServer() as lms, VllmServer() as vllm:
         o, lm, v = [(await check_server(s.url)).facts for s in (ollama, lms, vllm)]

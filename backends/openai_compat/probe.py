@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 from pelican_tui.backends.connection import TLS_FAILED, connection_problem
 from pelican_tui.backends.openai_compat.server_kinds import (
     LLAMA_CPP,
+    LM_STUDIO,
+    OLLAMA,
     ModelFacts,
     ServerKind,
     get_json,
@@ -25,7 +27,7 @@ from pelican_tui.backends.secrets import url_without_credentials
 from pelican_tui.backends.text import one_line, shorten
 from pelican_tui.backends.tls import tls_context as tls_context  # the app warms it up here
 from pelican_tui.backends.tls import verify_for
-from pelican_tui.backends.urls import with_scheme
+from pelican_tui.backends.urls import split_url, with_scheme
 
 if TYPE_CHECKING:
     import httpx
@@ -146,8 +148,10 @@ async def check_server(
     ``GET /v1/models`` decides reachability, readiness and the model list;
     :func:`~.server_kinds.identify` the kind (``/props``, ``/api/version``, ...);
     :func:`~.server_kinds.model_facts` what it says about the model. A ``model``
-    the server does not list is not ready (its requests would be refused). Hints
-    name the settings that give the URL and the model. Never raises.
+    the server does not list is not ready (its requests would be refused), and so is
+    a URL with a path below the API root that lists models (Ollama's own ``/api``,
+    LM Studio's ``/api/v0``): the hint gives the root. Hints name where the URL was
+    given (``--url``, ``local.url``) and the model's setting. Never raises.
     """
     import httpx
 
@@ -198,6 +202,10 @@ async def check_server(
         )
     models = _model_ids(listing_body)
     chosen = model or (models[0] if models else None)
+    if not models and kind.name != LLAMA_CPP:  # a path too many: no list, or not OpenAI's
+        above = await _root_above(root, headers, timeout_s)
+        if above is not None:
+            return _wrong_path(url, root, *above, url_setting)
     if chosen is None and code == 404 and kind.name != LLAMA_CPP:
         page = ", a web page" if is_web_page(listing.text) else ""
         return _not_ready(
@@ -224,6 +232,49 @@ async def check_server(
         )
     found = ServerCheck(url, True, True, "", models=models, model=chosen, kind=kind, facts=facts)
     return replace(found, message=found.summary)
+
+
+def _roots_above(root: str) -> list[str]:
+    """Where the API root may be when ``root`` has a path: above an ``/api`` in it
+    (Ollama's own API, LM Studio's ``/api/v0``), then the server's origin."""
+    parts = split_url(root)
+    path = parts.path.rstrip("/")
+    if not path:
+        return []
+    segments = path.split("/")
+    paths = ["/".join(segments[: segments.index("api")])] if "api" in segments else []
+    roots = [f"{parts.scheme}://{parts.netloc}{above}" for above in [*paths, ""]]
+    return list(dict.fromkeys(r for r in roots if r != root))
+
+
+async def _root_above(
+    root: str, headers: dict[str, str], timeout_s: float
+) -> tuple[str, ServerKind] | None:
+    """The API root above ``root``'s path that answers ``/v1/models`` with a model list
+    (a URL pasted with a path too many), and which server it is; None when there is none."""
+    import httpx
+
+    for candidate in _roots_above(root):
+        async with httpx.AsyncClient(timeout=timeout_s, verify=verify_for(candidate)) as client:
+            listing = await get_json(client, f"{candidate}/v1/models", headers)
+            if isinstance(listing, dict) and isinstance(listing.get("data"), list):
+                props = await get_json(client, f"{candidate}/props", headers)
+                return candidate, await identify(client, candidate, headers, listing, props)
+    return None
+
+
+def _wrong_path(url: str, root: str, found: str, kind: ServerKind, url_setting: str) -> ServerCheck:
+    """A URL with a path below the API root the server answers at (``found``): what
+    the path is, and the URL to give instead (it is read with or without ``/v1``)."""
+    shown = url_without_credentials(found)
+    below = root.removeprefix(found)
+    if kind.name in (OLLAMA, LM_STUDIO) and below.startswith("/api"):
+        problem = f"is {kind.name}'s own API, not its OpenAI-compatible one"
+    else:
+        problem = f"is not the API root: {kind.label} answers at {shown}"
+    flag = url_setting.startswith("-")  # given on the command line (--url), or a setting
+    use = f"use {url_setting} {shown}" if flag else f"set {url_setting} to {shown}"
+    return _not_ready(url, problem, f"{use} (or {shown}/v1)", kind=kind)
 
 
 def _serves(models: tuple[str, ...], model: str) -> bool:
