@@ -157,3 +157,40 @@ async def test_the_status_bar_says_a_server_that_went_away_during_a_comparison()
         assert "cannot reach" in str(right.query_one(".problem").render())
         await app.workers.wait_for_complete()
         assert bar.server_note == "local: not reachable", bar.server_note
+
+
+async def test_a_dropped_stream_is_followed_by_a_check_of_the_server() -> None:
+    """A server gone mid-answer (its connection closed) stayed "ready" in the status bar
+    until another run tried it; the dropped stream is now followed by one check, which
+    says it is not reachable. A drop from a server still there (a one-off) leaves it
+    ready."""
+    from test_attach import OpenAITestServer
+
+    port = free_port()
+    app = make_app(overrides={"local": {"url": f"http://127.0.0.1:{port}"}})
+    async with app.run_test(size=(160, 48)) as pilot:
+        bar, left = app.query_one(StatusBar), app.pane("left")
+        ready = "local: OpenAI-compatible · test-model"
+
+        def problem() -> str:
+            return str(left.query_one(".problem").render())
+
+        with OpenAITestServer(port=port, cut_after=3) as server:  # drops it, stays up
+            await pilot.press("1")
+            assert await wait_for(pilot, lambda: left.state == "failed", 15)
+            await app.workers.wait_for_complete()
+            assert "closed the connection mid-answer" in problem(), problem()
+            paths = [r.path for r in server.requests]
+            after = paths[len(paths) - paths[::-1].index("/v1/chat/completions") :]
+            assert "/v1/models" in after, f"checked once more: {after}"
+            assert bar.server_note == ready, bar.server_note
+        with OpenAITestServer(port=port, stall_after=2):
+            await pilot.press("1")
+            assert await wait_for(pilot, lambda: left.state == "running", 15)
+            assert bar.server_note == ready, bar.server_note
+        # The server stopped mid-answer: its connections closed, nothing listens.
+        assert await wait_for(pilot, lambda: left.state == "failed", 15)
+        await app.workers.wait_for_complete()
+        assert "closed the connection mid-answer" in problem(), problem()
+        assert f"start the server at http://127.0.0.1:{port}" in problem(), problem()
+        assert bar.server_note == "local: not reachable", bar.server_note

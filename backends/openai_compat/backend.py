@@ -222,6 +222,16 @@ class OpenAICompatibleBackend:
             base = self.check or ServerCheck(self._display_url or "", False, False, message)
             self.check = replace(base, reachable=False, ready=False, message=message, hint=hint)
 
+    async def _after_drop(self) -> str:
+        """After an attached server dropped a stream: ask it once whether it is still
+        there (:meth:`probe`), so :meth:`status` says it is not reachable when it is
+        gone; one that answers stays ready (a dropped stream can be a one-off). The
+        hint for the failure: the probe's when it found the server not ready."""
+        if self.server is not None:
+            return self._lost_hint()
+        status = await self.probe()
+        return self._lost_hint() if status.ready else status.hint or self._lost_hint()
+
     def _lost_hint(self) -> str:
         if self.server is None:
             return "check that the server is up"  # the reason names it, with its URL
@@ -381,7 +391,8 @@ class OpenAICompatibleBackend:
             return
         except (httpx.RemoteProtocolError, httpx.ReadError):
             where = "mid-answer" if stream.began else "before answering"
-            yield events.Failed(f"{who} closed the connection {where}", hint=self._lost_hint())
+            hint = await self._after_drop()
+            yield events.Failed(f"{who} closed the connection {where}", hint=hint)
             return
         except httpx.HTTPError as error:
             yield events.Failed(
@@ -398,9 +409,8 @@ class OpenAICompatibleBackend:
             yield event
         if not stream.done and stream.finish_reason is None:
             if stream.chunks_seen:
-                yield events.Failed(
-                    f"{who} ended the answer before it was complete", hint=self._lost_hint()
-                )
+                hint = await self._after_drop()
+                yield events.Failed(f"{who} ended the answer before it was complete", hint=hint)
                 return
             whole = _whole_answer(bytes(head))
             if whole is None:
