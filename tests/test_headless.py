@@ -671,6 +671,21 @@ def test_the_summary_says_when_a_server_thought_although_asked_not_to(tmp_path: 
     assert (summarized["thinking"], summarized["thinking_ran"]) == (False, True)
 
 
+def test_run_url_names_the_model_once_the_server_said_it(tmp_path: Path) -> None:
+    """``run --url`` began "Local model: model at 127.0.0.1:PORT", as if that were the
+    model's name, before the server was asked; it says where the model is served, and
+    the next line names it, from the server's list."""
+    with LmStudioServer() as server:
+        code, _, err = run("--url", server.url, "--no-claude", "--out", str(tmp_path / "out"))
+    assert code == 0, err
+    lines = err.splitlines()
+    said = f"Local model: the one served at {server.url}; prompt: Generate an SVG of a pelican"
+    [first] = [line for line in lines if line.startswith("Local model: ")]
+    assert first.startswith(said), first
+    assert f"Attached to {server.url} (qwen3.6-35b-a3b)." in lines, err
+    assert "model at " not in err
+
+
 UNDRAWABLE_SVG = '<svg xmlns="http://www.w3.org/2000/svg"><rect width="5" opacity="x"/></svg>'
 
 

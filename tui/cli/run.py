@@ -643,7 +643,10 @@ def _run_claimed(
         if claude_note:
             progress.say(claude_note)
         vs = f" vs {settings.claude.model}" if with_claude else ""
-        progress.say(f"Local model: {engine.plan.label}{vs}; {_what_runs(prompts, prompt_set)}")
+        label = engine.plan.label
+        if engine.plan.mode == "attach" and not settings.local.url_model:  # not asked yet
+            label = f"the one served at {url_without_credentials(engine.plan.url or '')}"
+        progress.say(f"Local model: {label}{vs}; {_what_runs(prompts, prompt_set)}")
         try:
             return asyncio.run(batch.run())
         except KeyboardInterrupt:  # a second Ctrl-C during clean-up
