@@ -102,6 +102,30 @@ async def test_a_keymap_that_does_nothing_or_takes_a_key_says_so(
         assert lines == ([*said, "The help screen (?) lists every key and its id."] if said else [])
 
 
+def test_looking_up_a_keymap_id_imports_no_picture_widget() -> None:
+    """An id that is not the main screen's is looked for on the other screens. It was
+    looked for by importing them all, textual-image with them, which asks the terminal
+    a question when imported: with Textual already reading the terminal, its read
+    waited for ever, and the app hung before its first frame until a key came."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from pelican_tui.app import PelicanApp\n"
+        "from pelican_tui.keymap_check import keymap_problems\n"
+        "print(keymap_problems({'gallery_close': 'x', 'nosuch': 'z'}, PelicanApp.BINDINGS))\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('textual_image', 'PIL'))))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    problems, imported = done.stdout.strip().splitlines()[-2:]
+    assert problems == "['ui.keymap: \"nosuch\" is not a key\\'s id, so it does nothing']"
+    assert imported == "[]"
+
+
 class _BrokenBackend:
     """A backend with a bug: it raises mid-stream instead of yielding Failed."""
 

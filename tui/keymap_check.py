@@ -8,12 +8,10 @@ of the help screen, for the app to show once at start.
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 
 from textual.binding import Binding, BindingsMap, BindingType
-from textual.dom import DOMNode
 
 QUIT_ELSEWHERE = {"quit": "ctrl+q still quits"}
 """Actions that keep a key of Textual's own when the keymap takes theirs."""
@@ -60,14 +58,23 @@ def _keys(keys: str) -> list[str]:
 
 
 def _other_ids() -> set[str]:
-    """The ids of every binding of the app's screens and widgets."""
+    """The ids of every binding of the app's screens and widgets, read from their
+    source: importing them all would import textual-image, which asks the terminal
+    a question at import, and with Textual reading the answers that read waited for
+    ever (the app hung before its first frame until a key was pressed)."""
+    import ast
+
     import pelican_tui.screens
     import pelican_tui.widgets
 
     ids: set[str] = set()
     for package in (pelican_tui.screens, pelican_tui.widgets):
-        for module in pkgutil.iter_modules(package.__path__, f"{package.__name__}."):
-            for value in vars(importlib.import_module(module.name)).values():
-                if isinstance(value, type) and issubclass(value, DOMNode):
-                    ids |= {b.id for b in Binding.make_bindings(value.BINDINGS) if b.id}
+        for folder in package.__path__:
+            for path in Path(folder).glob("*.py"):
+                for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                    if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Binding":
+                        for keyword in node.keywords:
+                            value = getattr(keyword.value, "value", None)
+                            if keyword.arg == "id" and isinstance(value, str):
+                                ids.add(value)
     return ids
