@@ -421,6 +421,33 @@ async def test_sessions_actions(tmp_path: Path, keys: list[str], kind: str) -> N
     assert app.result == SessionAction(kind, ids[1])  # type: ignore[arg-type]
 
 
+async def test_the_browser_and_sessions_list_name_a_multi_line_prompt_alike(
+    tmp_path: Path,
+) -> None:
+    """The browser named a session of a multi-line prompt by its first line and
+    `sessions list` by all its lines folded into one ("… bicycle. Use only circles")."""
+    from pelican_tui.cli.sessions import format_session_table
+
+    db = tmp_path / "sessions.sqlite3"
+    long_first = "A pelican " + "very " * 15 + "tall"
+    with SessionStore.open(db) as store:
+        for prompt in (long_first + "\nin blue", "A pelican riding a bicycle.\nUse only circles."):
+            store.create_session(prompt)
+        listed = format_session_table(store.list_sessions(), prompt_width=200).splitlines()
+
+    async def body(pilot: Pilot[Any], app: Host) -> None:
+        screen = await loaded_sessions(pilot, app)
+        table = screen.query_one("#sessions-table", SessionList)
+        shown = [str(table.get_row_at(i)[1]) for i in range(2)]
+        assert shown[0] == "A pelican riding a bicycle."
+        assert shown[1].startswith("A pelican very very")
+        for row, words in zip(listed[1:], ["A pelican riding a bicycle.", long_first], strict=True):
+            assert f"  {words}  " in row, row
+        assert "circles" not in "".join(listed) and "in blue" not in "".join(listed)
+
+    await run_host(lambda: SessionsScreen(db), body, size=(200, 24))
+
+
 async def test_sessions_delete_asks_first(tmp_path: Path) -> None:
     db = tmp_path / "sessions.sqlite3"
     ids = make_store(db)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar, get_args
 
 from pelican_tui.backends.secrets import Scrubber
+from pelican_tui.backends.text import first_line
 
 Slot = Literal["left", "right"]
 BackendKind = Literal["local", "openai", "claude"]
@@ -184,6 +185,15 @@ class SessionSummary:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "runs", tuple(sorted(self.runs, key=pane_order)))
+
+    @property
+    def listed_as(self) -> str:
+        """How the lists name it (the sessions browser, ``sessions list``): its title,
+        or its prompt's first line where the title is a cut-down copy of that."""
+        title = self.title.strip()
+        if title and not title.endswith("…"):
+            return title
+        return first_line(self.prompt) or title or "untitled"
 
 
 def pane_order(run: Run | RunSummary) -> tuple[int, int]:

@@ -184,7 +184,7 @@ def format_session_table(summaries: Sequence[SessionSummary], prompt_width: int 
         (
             str(s.id),
             f"{s.created_at.astimezone():%Y-%m-%d %H:%M}",
-            shown_line(s.title if s.private else s.prompt, prompt_width),  # as the TUI lists it
+            shown_line(s.listed_as, prompt_width),  # as the TUI lists it
             _models(s),
             (s.verdict or "—").replace("_", " "),
         )

@@ -274,7 +274,7 @@ class SessionsScreen(Screen[SessionAction | None]):
             self._show_empty(_EMPTY_TEXT)
         self._show_detail()
         self.refresh_bindings()
-        self.notify(f"Deleted “{shorten(_display_title(gone), 40)}”.", timeout=4)
+        self.notify(f"Deleted “{shorten(gone.listed_as, 40)}”.", timeout=4)
 
     def _fill_table(self) -> None:
         table = self._table()
@@ -362,7 +362,7 @@ class SessionsScreen(Screen[SessionAction | None]):
             return
         runs = len(session.runs)
         question = (
-            f"Delete “{shorten(_display_title(session), 60)}”?\n\n"
+            f"Delete “{shorten(session.listed_as, 60)}”?\n\n"
             f"The session from {_date(session.created_at)} and its "
             f"{plural(runs, 'run')} go for good, with every vote on them "
             "(the leaderboard changes)."
@@ -384,14 +384,6 @@ _EMPTY_TEXT = (
 
 def _date(moment: datetime) -> str:
     return moment.astimezone().strftime("%Y-%m-%d %H:%M")
-
-
-def _display_title(session: SessionSummary) -> str:
-    """The session's title, or its prompt's first line when the title is a cut-down copy."""
-    title = session.title.strip()
-    if title and not title.endswith("…"):
-        return title
-    return first_line(session.prompt) or title or "untitled"
 
 
 def _model_name(model_id: str) -> str:
@@ -425,7 +417,7 @@ def _cells(session: SessionSummary, prompt_w: int, models_w: int) -> Cells:
     """One row of the list: date, title, models and verdict, cut to the widths."""
     return (
         _date(session.created_at),
-        shorten(_display_title(session), prompt_w),
+        shorten(session.listed_as, prompt_w),
         _models(session, models_w),
         _verdict(session),
     )
