@@ -754,3 +754,32 @@ async def test_save_and_export_after_deleting_the_session_on_screen_say_so() -> 
         said = _notes(app)
         assert sum(f"Session #{deleted} was deleted" in n for n in said) >= 2, said
         assert not any("session store failed" in n for n in said), said
+
+
+async def test_an_opened_session_deleted_is_not_titled_as_stored() -> None:
+    """o, enter opens the session; o, d, y deletes it: the pane still said "1 … (session
+    #N)" over "stored run · r runs the panes as set now", until the next run or open,
+    while x and s said the session was deleted."""
+    app = make_app(start_server=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        deleted = await _a_left_run(pilot)
+        left = app.pane("left")
+        await pilot.press("o")
+        assert await wait_for(
+            pilot, lambda: isinstance(app.screen, SessionsScreen) and app.screen.sessions, 10
+        )
+        await pilot.press("enter")
+        assert await wait_for(pilot, lambda: f"Opened session #{deleted}." in _notes(app), 10)
+        assert left.border_title is not None
+        assert left.border_title.endswith(f"(session #{deleted})"), left.border_title
+        await _delete_the_session_on_screen(pilot)
+        await pilot.press("escape")
+        assert await wait_for(pilot, lambda: not isinstance(app.screen, SessionsScreen), 5)
+        await pilot.pause()
+        assert left.border_title.endswith(f"(session #{deleted} deleted)"), left.border_title
+        facts = str(left.query_one(".facts").text)  # type: ignore[attr-defined]
+        assert facts.startswith("deleted run · "), facts
+        shown = screen_text(app)
+        assert "stored run" not in shown and f"session #{deleted} deleted" in shown, shown
+        await pilot.press("t")  # the pane is titled for its next run, as after any open
+        assert "session #" not in left.border_title, left.border_title

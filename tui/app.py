@@ -212,6 +212,9 @@ class PelicanApp(Voting):
         """The session shown (the last run's, or one opened): a pane's run is offered to it."""
         self._deleted_on_screen: int | None = None
         """The session shown was deleted in the browser (its id), until the next run or open."""
+        self._stored_shown: dict[Slot, tuple[int, str, str]] = {}
+        """Panes that show an opened session's run: (session id, run label, how it ended),
+        until the pane is titled for another run."""
         self.active: Slot = "left"
         self._previewing: set[Slot] = set()
         self._silent_server: dict[Slot, float | None] = {}
@@ -526,6 +529,7 @@ class PelicanApp(Voting):
     def _describe_pane(self, slot: Slot, choice: PaneChoice | None = None) -> None:
         """Title the pane for ``choice`` (None: its next run's, :attr:`choices`)."""
         choice = choice or self.choices[slot]
+        self._stored_shown.pop(slot, None)
         pane = self.pane(slot)
         pane.choice = choice
         if self._engine is None and self._first_view is not None:  # the first frame
@@ -1033,6 +1037,24 @@ class PelicanApp(Voting):
             self.session_id = None
             self.pane_runs = {}
             self._deleted_on_screen = message.session_id
+        for slot, (session_id, label, how) in list(self._stored_shown.items()):
+            if session_id == message.session_id:  # its titles no longer claim it is stored
+                self._describe_stored(slot, session_id, label, how, deleted=True)
+
+    def _describe_stored(
+        self, slot: Slot, session_id: int, label: str, how: str, *, deleted: bool = False
+    ) -> None:
+        """Title a pane for the run of an opened session it shows (``label``: as the
+        gallery names it; ``how``: how it ended, "" for finished); ``deleted``: the
+        session was deleted since, and the pane's run is stored no more."""
+        number = "1" if slot == "left" else "2"
+        session = f"session #{session_id} deleted" if deleted else f"session #{session_id}"
+        kept = "deleted run" if deleted else "stored run"
+        self.pane(slot).describe(
+            f"{number} {label} ({session})",
+            " · ".join(filter(None, (kept, how, "r runs the panes as set now"))),
+        )
+        self._stored_shown[slot] = (session_id, label, how)
 
     def action_cancel(self) -> None:
         if not self._cancel_comparisons():
@@ -1425,12 +1447,8 @@ class PelicanApp(Voting):
             # where it did not do as asked, as its numbers line says it.
             status = run.status if run.status in ("finished", "failed", "cancelled") else "failed"
             pane.end(status, thinking=recorded_thinking_words(run.settings))
-            number = "1" if slot == "left" else "2"
             how = UNFINISHED_WORDS.get(run.status, "") if run.status != "failed" else ""
-            pane.describe(
-                f"{number} {run_label(run)} (session #{session.id})",
-                " · ".join(filter(None, ("stored run", how, "r runs the panes as set now"))),
-            )
+            self._describe_stored(slot, session.id, run_label(run), how)
         self.notify(f"Opened session #{session.id}.", timeout=3)
 
     # -- shutdown -------------------------------------------------------------------------
