@@ -615,6 +615,41 @@ async def test_server_settings_refuse_what_the_server_would_not_start_with(
     assert (result.model, result.context) == (tiny_model(), 4096)
 
 
+async def test_server_settings_ask_again_before_starting_what_does_not_fit() -> None:
+    """With ``local.fit = "warn"`` (the default) a context far too big for memory showed
+    "Too big" in the facts as a warning, and ctrl+s restarted llama-server into it at
+    once. Now apply says so under the context, with the estimate and the memory there
+    is, and only the same settings applied again are started."""
+    local = LocalSettings(model=tiny_model(), context=8192)
+    assert local.fit == "warn"
+
+    async def body(pilot: Pilot[Any], app: Host) -> None:
+        screen = app.screen
+        assert isinstance(screen, ServerSettingsScreen)
+        await until(pilot, lambda: screen.plan is not None)
+        apply = screen.query_one("#settings-apply", Button)
+        context = screen.query_one("#settings-context", Input)
+        context.value = "16777216"
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: "context" in screen.errors)
+        assert app.result is NOT_DISMISSED
+        said = screen.errors["context"]
+        assert said.startswith("Too big: needs") and "GiB available" in said, said
+        assert said.endswith("Apply again (^s) to restart llama-server with it anyway: "
+                             "it will likely run out of memory."), said  # fmt: skip
+        assert str(apply.label) == "Apply anyway"
+        context.value = "16777000"  # other settings: asked about afresh
+        await until(pilot, lambda: str(apply.label) == "Apply & restart")
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: "context" in screen.errors)
+        assert app.result is NOT_DISMISSED
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: app.result is not NOT_DISMISSED)
+
+    app = await run_host(lambda: ServerSettingsScreen(local), body)
+    assert isinstance(app.result, LocalSettings) and app.result.context == 16777000
+
+
 async def test_server_settings_check_the_model_off_the_ui_thread_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

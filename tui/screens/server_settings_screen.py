@@ -6,7 +6,9 @@ in memory (read in a thread worker, debounced, as the path or context changes).
 Apply reads the header again, in a thread worker too, to refuse what the server
 would not start with. It dismisses with the updated settings (the caller
 restarts the server) or None. They last for this session (the screen says so,
-and where to keep them): nothing is written to the config file.
+and where to keep them): nothing is written to the config file. A model that
+does not fit in the memory available, which ``local.fit = "warn"`` lets start,
+is applied only when apply is pressed again for the same settings.
 """
 
 from __future__ import annotations
@@ -103,7 +105,9 @@ class ServerSettingsScreen(Screen[LocalSettings | None]):
     the UI thread that llama-server would start with it (the form is disabled
     meanwhile, so it is applied once), and dismisses with
     ``local.model_copy(update=...)``; invalid fields show their error inline and
-    nothing is dismissed. ``escape`` dismisses None.
+    nothing is dismissed. Settings too big for the memory available (allowed by
+    ``local.fit = "warn"``) say so under the context and are applied by a second
+    apply of the same settings. ``escape`` dismisses None.
 
     Args:
         local: The current settings; fields not on the form are kept as they are.
@@ -128,11 +132,18 @@ class ServerSettingsScreen(Screen[LocalSettings | None]):
     class StartChecked(Message):
         """Whether llama-server would start with the settings being applied."""
 
-        def __init__(self, candidate: LocalSettings, refused: tuple[str, str] | None) -> None:
+        def __init__(
+            self,
+            candidate: LocalSettings,
+            refused: tuple[str, str] | None,
+            too_big: str | None = None,
+        ) -> None:
             super().__init__()
             self.candidate = candidate
             self.refused = refused
             """The field the refusal is about and why; None: start with ``candidate``."""
+            self.too_big = too_big
+            """Why ``candidate`` likely runs out of memory (it may still be started)."""
 
     def __init__(self, local: LocalSettings) -> None:
         super().__init__()
@@ -148,6 +159,8 @@ class ServerSettingsScreen(Screen[LocalSettings | None]):
         """The fields the last apply found invalid, with the messages shown under them."""
         self.checking = False
         """An apply is checking the model file; the form waits for it."""
+        self.warned: LocalSettings | None = None
+        """Settings said to be too big for memory: applying them again starts them."""
 
     # ----------------------------------------------------------------- layout
 
@@ -240,6 +253,9 @@ class ServerSettingsScreen(Screen[LocalSettings | None]):
     def _clear_error(self, event: Input.Changed) -> None:
         if event.input.id and event.input.id.startswith("settings-"):
             self._set_error(event.input.id.removeprefix("settings-"), None)
+            if self.warned is not None:  # other settings: checked afresh at the next apply
+                self.warned = None
+                self._set_checking(self.checking)
 
     def _request_facts(self, debounce: bool) -> None:
         if self._facts_timer is not None:
@@ -447,23 +463,44 @@ class ServerSettingsScreen(Screen[LocalSettings | None]):
     def _set_checking(self, checking: bool) -> None:
         self.checking = checking
         self.query_one("#settings-form").disabled = checking
-        label = "Checking the model…" if checking else "Apply & restart"
+        label = "Apply anyway" if self.warned is not None else "Apply & restart"
+        label = "Checking the model…" if checking else label
         self.query_one("#settings-apply", Button).label = label
         self.refresh_bindings()
 
     @work(thread=True, exclusive=True, group="settings-apply", exit_on_error=False)
     def _check_start(self, candidate: LocalSettings) -> None:
         """Reads the model's header (a file that may be large, or on a slow disk)."""
-        self.post_message(self.StartChecked(candidate, _start_problem(candidate)))
+        refused = _start_problem(candidate)
+        too_big = _too_big(candidate) if refused is None else None
+        self.post_message(self.StartChecked(candidate, refused, too_big))
 
     @on(StartChecked)
     def _on_start_checked(self, message: StartChecked) -> None:
+        too_big = message.too_big if message.refused is None else None
+        if too_big is not None and message.candidate != self.warned:
+            self.warned = message.candidate  # said once: the same apply again starts it
+            self._set_checking(False)
+            key = self._apply_key()
+            again = f"Apply again ({key})" if key else "Apply again"
+            anyway = f"{again} to restart llama-server with it anyway: it will likely"
+            self._show_errors({"context": f"{too_big} {anyway} run out of memory."})
+            return
+        self.warned = None
         self._set_checking(False)
         if message.refused is None:
             self.dismiss(message.candidate)
             return
         field_id, problem = message.refused
         self._show_errors({field_id: problem})  # as written: it may begin with a file name
+
+    def _apply_key(self) -> str:
+        """The key that applies, as the footer shows it ("^s"; "" if it has none)."""
+        for bindings in self._bindings.key_to_bindings.values():
+            for binding in bindings:
+                if binding.id == "server_settings_apply":
+                    return self.app.get_key_display(binding)
+        return ""
 
     def action_cancel(self) -> None:
         self.dismiss(None)
@@ -490,6 +527,16 @@ def _start_problem(local: LocalSettings) -> tuple[str, str] | None:
     if problem is None:
         return None
     return ("model" if plan.info_error else "context"), problem
+
+
+def _too_big(local: LocalSettings) -> str | None:
+    """Why ``local`` likely runs out of memory, when the memory check lets it start
+    anyway (``local.fit = "warn"``: a model too big is a warning); None: it fits, or
+    nobody can say (not downloaded, ``fit = "ignore"``)."""
+    if local.url:
+        return None
+    fit = plan_local(local).fit
+    return fit.message if fit is not None and not fit.ok else None
 
 
 def _parse_int(
