@@ -206,6 +206,32 @@ async def test_the_reveal_names_each_run_as_the_gallery_does(
     assert f"A was {a}, in pane " in reveal and f"B was {b}, in pane " in reveal, reveal
 
 
+async def test_quitting_with_a_pair_not_voted_on_asks_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """q with the blind pair on screen and no vote quit at once: the vote was never
+    asked for, and nothing said it could be cast later. Now q says so, and q again
+    quits."""
+    with AnthropicTestServer(scenario="ok") as claude:
+        _claude_env(monkeypatch, claude)
+        app = make_app(overrides={"claude": {"max_retries": 0}, "ui": {"blind": True}})
+        async with app.run_test(size=(80, 24)) as pilot:
+            _both_claude(app)
+            await pilot.press("r")
+            assert await wait_for(pilot, lambda: bool(app.pending_pairs), 30)
+            await pilot.press("q")
+            await pilot.pause()
+            assert app.return_code is None, "quit without a word"
+            said = [n.message for n in app.notices]
+            assert said[-1] == (
+                "The blind pair has no vote yet: vote with < > = - or press q again to quit; "
+                "you can vote later in the gallery (g)."
+            ), said
+            await pilot.press("q")
+            await pilot.pause()
+            assert app.return_code == 0
+
+
 async def test_a_notice_leaves_the_terminal_when_its_time_is_up(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -116,6 +116,8 @@ class Voting(App[None]):
         """The blind comparison in progress: the panes stay hidden while it runs."""
         self._rng = random.Random()
         self._title = TerminalTitle(self._write_terminal)
+        self._quit_asked = False
+        """q was pressed with these pairs not voted on, and said so: the next q quits."""
 
     # -- state ------------------------------------------------------------------------
 
@@ -237,6 +239,7 @@ class Voting(App[None]):
             )
         a, b = shown_as(contenders[0], contenders[1], blind=True, rng=self._rng)
         self.pending_pairs.append(VotePair(a, b, label))
+        self._quit_asked = False
         self.show_blind()
 
     async def _run_labels(self, run_ids: list[int | None]) -> dict[int, str]:
@@ -305,6 +308,25 @@ class Voting(App[None]):
         self.show_modes()
         self.show_blind()
         self.notify(message, timeout=5)
+
+    async def action_quit(self) -> None:
+        """Quit; with blind pairs not voted on, say so first: the next q quits (the vote
+        was never asked for, and nothing said the pair could be voted on later)."""
+        if self.pending_pairs and not self._quit_asked:
+            self._quit_asked = True
+            keys = {row.id: row.keys for row in self.key_rows()}
+            votes = " ".join(self._vote_keys().values())
+            waiting = len(self.pending_pairs)
+            pairs = "The blind pair has" if waiting == 1 else f"{waiting} blind pairs have"
+            self.notify(
+                f"{pairs} no vote yet: vote with {votes} or press {keys.get('quit', 'q')} "
+                f"again to quit; you can vote later in the gallery ({keys.get('gallery', 'g')}).",
+                title="Blind",
+                severity="warning",
+                timeout=10,
+            )
+            return
+        self.exit()
 
     def action_cycle_samples(self) -> None:
         """How many times ``r`` runs each pane: 1, 2, 4, 8."""
@@ -399,6 +421,7 @@ class Voting(App[None]):
             self.notify(f"The vote was not saved: {error}", severity="error", timeout=10)
             return
         self.pending_pairs.pop(0)
+        self._quit_asked = False
         if pair.a.run_id is not None and pair.b.run_id is not None:
             self._voted[_pair_key(pair.a.run_id, pair.b.run_id)] = WINNER_WORDS[winner]
         label = f"{pair.label}: " if pair.label else ""
