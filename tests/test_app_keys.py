@@ -8,6 +8,7 @@ test_app_e2e.py.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -717,6 +718,52 @@ async def test_settings_applied_after_a_run_leave_no_not_started_line() -> None:
         await server_ready(pilot)
         assert await wait_for(pilot, lambda: left.problem == "", 10), left.problem
         assert left.state == "finished"
+
+
+async def test_a_finished_run_keeps_the_ceiling_it_ran_against(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pane's ceiling was its next run's, set again whenever the pane was retitled: b
+    to Claude after a local run took "(16% of 531 max)" off that run's numbers, and S
+    with another model measured the run made on the earlier one against the new
+    model's ceiling. A run keeps the ceiling of the model it ran on; a new run gets its
+    own."""
+    from _app_support import server_ready
+    from _gguf_factory import write_tiny_moe
+    from _server_support import tiny_model
+
+    from pelican_tui.backends import hardware
+
+    model, other = tiny_model(), tmp_path / "moe.gguf"  # found in the shared cache first
+    write_tiny_moe(other, model, arch="qwen3moe")
+    local = {"model": str(model), "context": 2048, "max_tokens": 40, "seed": 7}
+    app = make_app(start_server=True, overrides={"local": local})
+    monkeypatch.setenv(locations.CACHE_ENV, str(tmp_path / "cache"))
+    hardware.write_cached_bandwidth(50e9)  # a ceiling known for both models
+    async with app.run_test(size=(160, 48)) as pilot:
+        await _a_left_run(pilot)
+        left = app.pane("left")
+        ceiling = left.ceiling_tok_s
+        assert ceiling, "the model's ceiling is known"
+        ran = f" of {ceiling:.0f} max)"
+        assert ran in left.stats_line(), left.stats_line()
+        await pilot.press("b", "b")  # the pane's next run: Claude, which has no ceiling
+        assert app.choices["left"].side == "claude"
+        assert ran in left.stats_line(), left.stats_line()
+        await pilot.press("b")  # local again
+        await pilot.press("S")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, ServerSettingsScreen), 5)
+        app.screen.query_one("#settings-model", Input).value = str(other)
+        await pilot.press("ctrl+s")
+        assert await wait_for(pilot, lambda: not isinstance(app.screen, ServerSettingsScreen), 5)
+        await server_ready(pilot)
+        new = app.ceiling_tok_s
+        assert new and f"{new:.0f}" != f"{ceiling:.0f}", (new, ceiling)
+        assert ran in left.stats_line(), "run on the earlier model, measured against it"
+        await pilot.press("1")
+        measured = f" of {new:.0f} max)"
+        done = lambda: left.state == "finished" and measured in left.stats_line()  # noqa: E731
+        assert await wait_for(pilot, done, 60), left.stats_line()
 
 
 @pytest.mark.parametrize(("size", "shown"), [((80, 24), False), ((160, 48), True)])

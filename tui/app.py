@@ -527,7 +527,12 @@ class PelicanApp(Voting):
                     pane.show_problem(problem)
 
     def _describe_pane(self, slot: Slot, choice: PaneChoice | None = None) -> None:
-        """Title the pane for ``choice`` (None: its next run's, :attr:`choices`)."""
+        """Title the pane for ``choice`` (None: its next run's, :attr:`choices`).
+
+        A run's numbers stay measured against the ceiling of the model it ran on
+        (set as it starts): a pane that shows one takes its next run's ceiling only
+        for a run of ``choice`` about to start in it."""
+        showing_a_run = choice is None and self.pane(slot).state not in ("idle", "not run")
         choice = choice or self.choices[slot]
         self._stored_shown.pop(slot, None)
         pane = self.pane(slot)
@@ -536,7 +541,8 @@ class PelicanApp(Voting):
             header = self._first_view.headers[slot]
         else:
             header = self.engine.header(choice, "1" if slot == "left" else "2")
-        pane.ceiling_tok_s = header.ceiling_tok_s
+        if not showing_a_run:
+            pane.ceiling_tok_s = header.ceiling_tok_s
         pane.describe(header.title, header.facts)
         pane.redraw_stats()
 
@@ -897,6 +903,8 @@ class PelicanApp(Voting):
             self._progress = (min(started + 1, planned), planned)
             self.show_activity()
             pane = self.pane(update.slot)
+            number = "1" if update.slot == "left" else "2"  # the model it runs on, now read
+            pane.ceiling_tok_s = update.spec.side.header(pane.choice, number).ceiling_tok_s
             pane.begin()
             pane.picture.set_png(None, "waiting for an SVG…")
             from pelican_tui.widgets.picture import PreviewPace
@@ -1416,6 +1424,9 @@ class PelicanApp(Voting):
         if rerun:
             self.action_run_both()
             return
+        # The runs' ceilings (below) need the local model's header, read after the first
+        # frame: a session opened before then is not measured again when it is read.
+        await self.engine.read_local_header()
         self.session_id = session.id
         self._deleted_on_screen = None
         self.pane_runs = {}
