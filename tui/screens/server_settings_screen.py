@@ -496,10 +496,9 @@ class ServerSettingsScreen(Screen[LocalSettings | None]):
 
     def _apply_key(self) -> str:
         """The key that applies, as the footer shows it ("^s"; "" if it has none)."""
-        for bindings in self._bindings.key_to_bindings.values():
-            for binding in bindings:
-                if binding.id == "server_settings_apply":
-                    return self.app.get_key_display(binding)
+        for active in self.active_bindings.values():
+            if active.binding.id == "server_settings_apply":
+                return self.app.get_key_display(active.binding)
         return ""
 
     def action_cancel(self) -> None:
