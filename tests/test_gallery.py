@@ -384,6 +384,26 @@ async def test_leaderboard_lists_too_few_votes_and_the_judge_apart(
         assert "agreed with you on 1 of 1 pair" in text
 
 
+@pytest.mark.parametrize(
+    ("size", "said"),
+    [((80, 24), "agreed with you on 2 of 2 pairs"), ((60, 20), "agreed on 2 of 2")],
+)
+async def test_the_judges_line_says_its_agreement_whole_in_a_small_terminal(
+    drawn: dict[str, Drawn], size: tuple[int, int], said: str
+) -> None:
+    """At 80 columns the judge's line was cut in its agreement: "The judge's ratings
+    (apart from yours) · 7 votes · agreed with you on 2 of …"."""
+    pairs = _fill(drawn)
+    _votes(drawn, pairs)
+    _votes(drawn, pairs, judge=CLAUDE_MODEL)
+    app = make_app(overrides={"prompt": PROMPT})
+    async with app.run_test(size=size) as pilot:
+        await _open_leaderboard(pilot, judge=True)
+        line = next(row for row in screen_text(app).splitlines() if "The judge's" in row)
+    assert line.strip().startswith("The judge's ratings"), line
+    assert line.rstrip().endswith(f"7 votes · {said}"), line
+
+
 async def test_a_leaderboard_of_votes_all_left_out_says_why(drawn: dict[str, Drawn]) -> None:
     """Every vote between two runs of one configuration (thinking on vs off of a model
     that never reasons): the screen stayed blank, its drawing failed on no rows, and no

@@ -177,16 +177,25 @@ class LeaderboardScreen(Screen[None]):
         self.query_one(".judge-header").display = has_judge
         self.query_one("#judge-table").display = has_judge
         if judged is not None and has_judge:
-            agreement = judged.agreement
-            agreed = ""
-            if agreement is not None and agreement.pairs:
-                agreed = (
-                    f" · agreed with you on {agreement.agreed} of {plural(agreement.pairs, 'pair')}"
-                )
-            self.query_one(".judge-header", TextLine).update(
-                f"The judge's ratings (apart from yours) · {plural(judged.counted, 'vote')}{agreed}"
-            )
+            self.query_one(".judge-header", TextLine).update(self._judge_line(judged))
             self._fill(self.query_one("#judge-table", DataTable), judged)
+
+    def _judge_line(self, judged: Leaderboard) -> str:
+        """The judge table's header, in as many words as the width takes: at 80 columns
+        "The judge's ratings (apart from yours) · 40 votes · agreed with you on 16 of …"
+        was cut in the agreement."""
+        votes = plural(judged.counted, "vote")
+        agreement = judged.agreement
+        agreed = [""]
+        if agreement is not None and agreement.pairs:
+            agreed = [
+                f" · agreed with you on {agreement.agreed} of {plural(agreement.pairs, 'pair')}",
+                f" · agreed on {agreement.agreed} of {agreement.pairs}",
+            ]
+        lines = [f"The judge's ratings (apart from yours) · {votes}{agreed[0]}"]
+        lines += [f"The judge's ratings · {votes}{words}" for words in agreed]
+        room = self.size.width - 2  # the header's padding
+        return next((line for line in lines if len(line) <= room), lines[-1])
 
     def _fill(self, table: DataTable[Text], board: Leaderboard) -> None:
         table.clear(columns=True)
