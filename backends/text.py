@@ -115,9 +115,49 @@ def shorten_label(label: str, width: int) -> str:
     return head[: room - 1 - end] + ELLIPSIS + head[len(head) - end :] + sep + rest
 
 
+LABEL_BREAKS = ("/:", "-", "_.")
+"""Where a folded label may break its model's name, best first (after any space): after
+an owner or a tag ("unsloth/", "-GGUF:"), a word, a part of a word ("Q4_", "3.")."""
+
+
+def _fold_at(text: str, width: int) -> int:
+    """Where ``text`` breaks for a first line of at most ``width``: at its last space
+    there, else after the last of the best :data:`LABEL_BREAKS` in the line's second
+    half ("…-GGUF:" / "Q5_K_M", not "…Q5_K_" / "M"), else at ``width``."""
+    if (space := text.rfind(" ", 0, width + 1)) > 0:
+        return space
+    for marks in LABEL_BREAKS:
+        after = [at + 1 for at in range(width // 2, width) if text[at] in marks]
+        if after:
+            return after[-1]
+    return width
+
+
+def fold_label(label: str, width: int) -> list[str]:
+    """A configuration's label on two lines of ``width`` where one is too short: as much
+    of its model's name as fits (broken where :func:`_fold_at` says), then the rest
+    ("(server) · thinking on"), cut in the middle by :func:`shorten_label` if it is
+    still too long (at its start where even that would lose the thinking, which tells
+    two configurations of one model apart). Two lines hold every name of 80 columns'
+    tables whole; cut to one, two served models read "unsloth…Q4_K_M (server) ·
+    thinking on" both."""
+    line = " ".join(label.split())
+    if len(line) <= width:
+        return [line]
+    head = line.partition(LABEL_PARTS)[0]
+    split = len(head) if len(head) <= width else _fold_at(head, width)
+    rest = line[split:].strip()
+    second = shorten_label(rest, width)
+    if not second.endswith(rest.rpartition(LABEL_PARTS)[2]):  # too narrow to cut the name
+        second = ELLIPSIS + rest[len(rest) - width + 1 :]  # the thinking kept, not the name
+    return [line[:split].rstrip(), second]
+
+
 __all__ = [
     "ELLIPSIS",
+    "LABEL_BREAKS",
     "LABEL_PARTS",
+    "fold_label",
     "plural",
     "sentence",
     "shorten",

@@ -368,6 +368,83 @@ async def test_leaderboard_names_take_the_room_the_other_columns_leave(
     assert "too few votes" in text and "5/1/1" in text and "W/L/T" in text, text
 
 
+SERVED = [
+    "unsloth/Qwen3.6-35B-A3B-GGUF:Q4_K_M",
+    "unsloth/Qwen3-30B-A3B-GGUF:Q4_K_M",
+    "bartowski/Qwen3.6-35B-A3B-GGUF:Q5_K_M",
+    "lmstudio-community/gpt-oss-20b-GGUF",
+    "qwen3:30b",
+    "gpt-oss:20b",
+    "gemma3:27b",
+    "mistral-small3.2:24b",
+]
+"""Models of OpenAI-compatible servers, named as those servers name them."""
+
+
+def _served_votes(drawn: dict[str, Drawn], models: list[str], *, judge: bool = False) -> None:
+    """Each of ``models`` (served, thinking) against Claude, voted on five times (and as
+    many times by the judge, with ``judge``), the served model winning the first."""
+    with SessionStore.open(locations.sessions_db()) as store:
+        for model in models:
+            for index in range(5):
+                session = store.create_session(PROMPT)
+                served = store.start_run(
+                    session.id, "left", "openai", model, {"served_model": model},
+                    {"thinking": True},
+                )  # fmt: skip
+                store.finish_run(served, answer="<svg/>")
+                claude = add_run(store, session.id, "right", drawn["pelican"], claude=True)
+                winner = "a" if index == 0 else "b"
+                store.add_vote(served, claude, winner, blind=True)  # type: ignore[arg-type]
+                if judge:
+                    store.add_vote(served, claude, "tie", blind=True, judge=CLAUDE_MODEL)
+
+
+async def test_leaderboard_names_too_long_for_the_column_are_folded_whole(
+    drawn: dict[str, Drawn],
+) -> None:
+    """At 80 columns two served models read alike, cut in the middle of their names:
+    "unsloth…Q4_K_M (server) · thinking on" twice. Now a name too long for its column
+    is folded on a second row of its own, where nothing of it is lost."""
+    _served_votes(drawn, SERVED[:3])
+    app = make_app(overrides={"prompt": PROMPT})
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _open_leaderboard(pilot)
+        rows = screen_text(app).splitlines()
+    text = "\n".join(rows)
+    names = slice(rows[1].index("Configuration"), rows[1].index("Rating"))
+    shown = []  # each row's name, with the row under it that goes on with it (no rank)
+    for row in rows[2:]:
+        if row[:3].strip().isdigit():
+            shown.append(row[names].strip())
+        elif shown and row[:3].strip() == "" and row[names].strip():
+            shown[-1] += " " + row[names].strip()
+    for model in SERVED[:3]:
+        whole = [name for name in shown if name.replace(" ", "") == f"{model}(server)·thinkingon"]
+        assert len(whole) == 1, (model, text)
+    assert "claude-opus-4-7 · thinking high" in shown, text
+
+
+async def test_leaderboard_tables_taller_than_the_screen_share_it(
+    drawn: dict[str, Drawn],
+) -> None:
+    """Two tables taller than the screen (nine configurations, some folded on two rows)
+    each took all of it: the screen scrolled under a scroll bar that cut its header's
+    last words ("p: all promp…") and hid the judge's table below the keys. Now each
+    table scrolls in its share of the screen."""
+    _served_votes(drawn, SERVED, judge=True)
+    app = make_app(overrides={"prompt": PROMPT})
+    async with app.run_test(size=(80, 24)) as pilot:
+        board = await _open_leaderboard(pilot, judge=True)
+        rows = screen_text(app).splitlines()
+        assert not board.scrollbars_enabled[0], "the screen itself does not scroll"
+    text = "\n".join(rows)
+    assert rows[0].rstrip().endswith("· p: all prompts"), text
+    judge = next(place for place, row in enumerate(rows) if "The judge's ratings" in row)
+    assert rows[judge + 1].split()[:2] == ["#", "Configuration"], text
+    assert "q Quit" in rows[-1], text
+
+
 async def test_leaderboard_lists_too_few_votes_and_the_judge_apart(
     drawn: dict[str, Drawn],
 ) -> None:

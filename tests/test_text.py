@@ -8,6 +8,7 @@ import pytest
 
 from pelican_tui.backends.text import (
     first_line,
+    fold_label,
     home_path,
     one_line,
     printable,
@@ -54,6 +55,39 @@ def test_a_label_that_fits_or_has_no_parts_is_shortened_at_its_end() -> None:
     assert shorten_label("fake-pelican (server) · thinking on", 34) == (
         "fake-…lican (server) · thinking on"
     )
+
+
+@pytest.mark.parametrize(
+    ("label", "lines"),
+    [
+        ("claude-opus-4-7 · thinking high", ["claude-opus-4-7 · thinking high"]),
+        (
+            "Qwen3.6-35B-A3B-UD-Q4_K_XL · thinking off",
+            ["Qwen3.6-35B-A3B-UD-Q4_K_XL", "· thinking off"],
+        ),
+        (
+            "unsloth/Qwen3.6-35B-A3B-GGUF:Q4_K_M (server) · thinking on",
+            ["unsloth/Qwen3.6-35B-A3B-GGUF:Q4_K_M", "(server) · thinking on"],
+        ),
+        (  # after the tag, not in the quantization ("…Q5_K_" / "M")
+            "bartowski/Qwen3.6-35B-A3B-GGUF:Q5_K_M (server) · thinking on",
+            ["bartowski/Qwen3.6-35B-A3B-GGUF:", "Q5_K_M (server) · thinking on"],
+        ),
+        (
+            "unsloth/Qwen3-30B-A3B-Instruct-2507-GGUF:Q4_K_M (server) · thinking on",
+            ["unsloth/Qwen3-30B-A3B-Instruct-2507-", "GGUF:Q4_K_M (server) · thinking on"],
+        ),
+    ],
+)
+def test_a_label_too_long_for_one_line_is_folded_on_two_whole(label: str, lines: list[str]) -> None:
+    assert fold_label(label, 36) == lines
+
+
+@pytest.mark.parametrize("width", range(12, 36))
+def test_a_folded_label_keeps_its_thinking_however_narrow(width: int) -> None:
+    lines = fold_label("unsloth/Qwen3.6-35B-A3B-GGUF:Q4_K_M (server) · thinking on", width)
+    assert len(lines) == 2 and all(len(line) <= width for line in lines), lines
+    assert lines[1].endswith("thinking on") and lines[0].startswith("unsloth/"), lines
 
 
 def test_what_a_server_or_model_wrote_cannot_act_on_the_terminal() -> None:

@@ -3,7 +3,8 @@
 ``LeaderboardScreen`` asks :func:`~pelican_tui.backends.ratings.leaderboard.leaderboard`
 (in a worker: it reads the store and bootstraps the intervals) for the votes
 on one prompt or on every prompt, and draws one row per configuration: rank,
-rating, the interval as a small bar of text, votes, wins/losses/ties.
+name (on two lines where one is too short), rating, the interval as a small bar of
+text, votes, wins/losses/ties.
 Configurations with too few votes are listed after the ranked ones, unranked.
 When a judge model has voted, its ratings are shown apart, below, with how
 often it agreed with the user.
@@ -30,7 +31,7 @@ from pelican_tui.backends.ratings.leaderboard import (
     leaderboard,
 )
 from pelican_tui.backends.store.sessions import SessionStore
-from pelican_tui.backends.text import plural, sentence, shorten, shorten_label
+from pelican_tui.backends.text import fold_label, plural, sentence, shorten
 from pelican_tui.messages import say_if_failed
 from pelican_tui.widgets.text_line import TextLine
 
@@ -218,27 +219,35 @@ class LeaderboardScreen(Screen[None]):
         table.add_column("Votes", key="votes")
         table.add_column("W/L/T", key="wlt")
         low, high = scale(board.rows)
+        lines = 1  # the header
         for place, row in enumerate(rows):
             if row.ranked:
                 strong, bar = "bold", Text(interval_bar(row, low, high, bar_width))
             else:
                 strong, bar = "dim", Text(UNRANKED, style="italic")
+            name = fold_label(row.configuration.label, name_width)
             table.add_row(
                 Text(ranks[place], style=strong),
-                Text(shorten_label(row.configuration.label, name_width)),
+                Text("\n".join(name)),
                 Text(ratings[place], style=strong),
                 bar,
                 Text(votes[place]),
                 Text(records[place]),
+                height=len(name),
             )
+            lines += len(name)
+        # Its share of the screen (height: 1fr), no more than its rows: two tables taller
+        # than the screen each took all of it, and the screen scrolled under a scroll bar.
+        table.styles.max_height = lines
 
     def _widths(
         self, columns: list[list[str]], *, least_bar: int, longest_name: int
     ) -> tuple[int, int]:
         """(name, bar) widths: the other ``columns`` (header and cells) as wide as they
         are, the names the room they leave, the bar shrunk towards ``least_bar`` for a
-        name that would be cut. At 80 columns the names were cut ("claud…s-4-7 ·
-        thinking high") beside a rating column as wide as "too few votes"."""
+        name that would be folded on two lines (:func:`fold_label`). At 80 columns the
+        names were cut ("claud…s-4-7 · thinking high") beside a rating column as wide as
+        "too few votes"."""
         others = sum(max(map(len, column)) for column in columns)
         room = self.size.width - others - PADDING * (len(columns) + 2) - SCROLLBAR
         bar = max(least_bar, min(BAR_WIDTH, room - longest_name))
