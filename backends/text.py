@@ -153,11 +153,26 @@ def fold_label(label: str, width: int) -> list[str]:
     return [line[:split].rstrip(), second]
 
 
+def fold_parts(text: str, width: int, separator: str = LABEL_PARTS) -> str:
+    """``text`` of parts joined by ``separator`` ("ink 2% · 3 elements · 184 B · 4.2 s")
+    on lines of ``width``, broken only where a separator was (which the break replaces):
+    a number is never parted from its unit as the terminal's wrapping did ("… · 4.2" over
+    "s"). A part longer than ``width`` is left on a line of its own, to be wrapped."""
+    lines: list[str] = []
+    for part in text.split(separator):
+        if lines and len(lines[-1]) + len(separator) + len(part) <= width:
+            lines[-1] += separator + part
+        else:
+            lines.append(part)
+    return "\n".join(lines)
+
+
 __all__ = [
     "ELLIPSIS",
     "LABEL_BREAKS",
     "LABEL_PARTS",
     "fold_label",
+    "fold_parts",
     "plural",
     "sentence",
     "shorten",

@@ -21,6 +21,7 @@ from _evidence_support import (
     add_comparison,
     add_run,
     add_unthought_run,
+    draw,
     pictures,
     screen_text,
 )
@@ -112,6 +113,32 @@ async def test_gallery_shows_every_picture_of_the_prompt_with_its_facts(
         assert "no SVG" in screen_text(app), "the answer without SVG says so"
         await pilot.press("escape")
         assert await wait_for(pilot, lambda: not isinstance(app.screen, GalleryScreen), 5)
+
+
+SMALL_SVG = (
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 400 300">'
+    '<circle cx="200" cy="150" r="60" fill="white" stroke="black"/>'
+    '<path d="M240 140 L330 160 L240 170 Z" fill="orange"/></svg>'
+)
+"""A small model's picture: its facts ("ink 1.8% · 3 elements · 184 B · 4.2 s") one
+character too long for a cell's line at 80 columns with the unit."""
+
+
+async def test_a_cells_facts_never_part_a_number_from_its_unit() -> None:
+    """At 80x24 a cell's facts were wrapped by the terminal's rule, at a space: "ink 1.8%
+    · 3 elements · 184 B · 4.2" over "s". Now they break between facts only."""
+    small = draw(f"```svg\n{SMALL_SVG}\n```", seconds=4.2)
+    with SessionStore.open(locations.sessions_db()) as store:
+        add_comparison(store, small, small)
+    app = make_app(overrides={"prompt": PROMPT})
+    async with app.run_test(size=(80, 24)) as pilot:
+        gallery = await _open_gallery(pilot)
+        text = screen_text(app)
+        assert "│ 4.2 s " in text and not re.search(r"4\.2\s*│", text), text
+        assert "│ ink 1.8% · 3 elements · 184 B " in text, text
+        await pilot.resize_terminal(160, 48)  # broken again for the cell's new width
+        assert await wait_for(pilot, lambda: "184 B · 4.2 s" in screen_text(app), 5)
+        assert len(gallery.cells()) == 2
 
 
 def test_a_run_that_did_not_think_as_asked_is_titled_as_its_pane_said() -> None:

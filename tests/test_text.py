@@ -9,6 +9,7 @@ import pytest
 from pelican_tui.backends.text import (
     first_line,
     fold_label,
+    fold_parts,
     home_path,
     one_line,
     printable,
@@ -88,6 +89,19 @@ def test_a_folded_label_keeps_its_thinking_however_narrow(width: int) -> None:
     lines = fold_label("unsloth/Qwen3.6-35B-A3B-GGUF:Q4_K_M (server) · thinking on", width)
     assert len(lines) == 2 and all(len(line) <= width for line in lines), lines
     assert lines[1].endswith("thinking on") and lines[0].startswith("unsloth/"), lines
+
+
+@pytest.mark.parametrize(
+    ("width", "lines"),
+    [
+        (40, ["ink 1.8% · 3 elements · 184 B · 4.2 s"]),
+        (36, ["ink 1.8% · 3 elements · 184 B", "4.2 s"]),
+        (20, ["ink 1.8%", "3 elements · 184 B", "4.2 s"]),
+        (4, ["ink 1.8%", "3 elements", "184 B", "4.2 s"]),
+    ],
+)
+def test_facts_are_broken_between_facts_only(width: int, lines: list[str]) -> None:
+    assert fold_parts("ink 1.8% · 3 elements · 184 B · 4.2 s", width).splitlines() == lines
 
 
 def test_what_a_server_or_model_wrote_cannot_act_on_the_terminal() -> None:
