@@ -150,3 +150,49 @@ async def test_with_sixel_a_full_screen_picture_leaves_notifications_readable(
         picture = app.screen.query_one("#picture-image")
         assert not toast.content_region.overlaps(picture.region), (toast.region, picture.region)
         assert toast.region.bottom <= size[1] - 1, "never over the keys"
+
+
+@pytest.mark.parametrize(
+    ("width", "shown"),
+    [
+        (80, "r Run both c Cancel p Prompt t Think w Pane f Picture B Blind ? Help q Quit"),
+        (60, "r Run both c Cancel p Prompt t Think w Pane ? Help q Quit"),
+        (40, "r Run both c Cancel ? Help q Quit"),
+    ],
+)
+async def test_help_and_quit_are_in_the_footer_however_narrow(width: int, shown: str) -> None:
+    """At 60x20 the keys were cut at the edge, "… f Picture B Blin": "? Help" and "q Quit"
+    were lost. Keys that do not fit are hidden, last first, but help and quit, and none
+    is cut."""
+    from _app_support import make_app, wait_for
+    from _evidence_support import screen_text
+
+    def keys() -> str:
+        return screen_text(app).splitlines()[-1].rstrip()
+
+    app = make_app()
+    async with app.run_test(size=(width, 20)) as pilot:
+        # (the first keys are composed before the app knows it is narrow: not compact,
+        # with the command palette's key)
+        assert await wait_for(pilot, lambda: keys() == shown, 5), keys()
+        await pilot.resize_terminal(160, 48)  # wide again: every key back
+        assert await wait_for(pilot, lambda: "B Blind  ? Help  q Quit" in keys(), 5), keys()
+
+
+async def test_other_screens_keep_help_and_quit_in_a_narrow_footer() -> None:
+    """The gallery's keys at 60 columns ended "f Filter  b Blind  ? Help  q" (Textual's
+    footer, cut at the edge): its footer now hides what does not fit, as the main one."""
+    from _app_support import make_app, wait_for
+    from _evidence_support import screen_text
+
+    from pelican_tui.screens.gallery_screen import GalleryScreen
+
+    def keys() -> str:
+        return screen_text(app).splitlines()[-1].strip()
+
+    app = make_app(overrides={"prompt": "a prompt never run"})
+    async with app.run_test(size=(60, 20)) as pilot:
+        await pilot.press("g")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, GalleryScreen), 10)
+        shown = "esc Close  space Mark  ⏎ Vote  f Filter  ? Help  q Quit"
+        assert await wait_for(pilot, lambda: keys() == shown, 5), keys()

@@ -30,7 +30,7 @@ from textual.binding import Binding
 from textual.containers import Grid, Vertical, VerticalScroll
 from textual.events import DescendantFocus
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 from textual.worker import Worker
 
 from pelican_tui.backends.export.facts import no_picture_reason
@@ -50,6 +50,7 @@ from pelican_tui.votes import (
     passes,
     shown_as,
 )
+from pelican_tui.widgets.footer import KeysFooter
 from pelican_tui.widgets.picture import PictureView
 from pelican_tui.widgets.text_line import TextLine
 
@@ -239,7 +240,7 @@ class GalleryScreen(Screen[None]):
         with VerticalScroll(id="gallery-scroll"):
             yield Grid(id="gallery-grid")
         yield Static("", id="gallery-empty", markup=False)
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#gallery-empty").display = False

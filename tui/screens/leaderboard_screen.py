@@ -21,7 +21,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 from textual.worker import Worker
 
 from pelican_tui.backends.ratings.leaderboard import (
@@ -33,6 +33,7 @@ from pelican_tui.backends.ratings.leaderboard import (
 from pelican_tui.backends.store.sessions import SessionStore
 from pelican_tui.backends.text import fold_label, plural, sentence, shorten
 from pelican_tui.messages import say_if_failed
+from pelican_tui.widgets.footer import KeysFooter
 from pelican_tui.widgets.text_line import TextLine
 
 BAR_WIDTH = 15
@@ -118,7 +119,7 @@ class LeaderboardScreen(Screen[None]):
         yield Static("", id="leaderboard-note", markup=False)
         yield TextLine("", classes="judge-header")
         yield DataTable(id="judge-table", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one(".judge-header").display = False

@@ -16,9 +16,10 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Label, Log
+from textual.widgets import Label, Log
 
 from pelican_tui.widgets.folded_log import FoldedLog
+from pelican_tui.widgets.footer import KeysFooter
 from pelican_tui.widgets.memory_panel import MemoryHistory, MemoryPanel
 
 LineCallback = Callable[[str], None]
@@ -88,7 +89,7 @@ class LogScreen(Screen[None]):
         if self.memory is not None:
             yield MemoryPanel(self.memory, id="log-memory")
         yield FoldedLog(MAX_LINES, id="log-view")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         log = self.query_one(Log)

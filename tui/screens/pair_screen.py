@@ -13,11 +13,11 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer
 
 from pelican_tui.backends.store.records import Winner
 from pelican_tui.backends.store.sessions import SessionStore
 from pelican_tui.votes import WINNER_WORDS, VotePair, store_vote
+from pelican_tui.widgets.footer import KeysFooter
 from pelican_tui.widgets.vote_pair import PairView, vote_keys_line
 
 
@@ -51,7 +51,7 @@ class PairScreen(Screen[str | None]):
 
     def compose(self) -> ComposeResult:
         yield PairView(image_mode=self.mode, id="pair")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         view = self.query_one(PairView)

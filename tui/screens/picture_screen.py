@@ -15,8 +15,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Label, Static
+from textual.widgets import Label, Static
 
+from pelican_tui.widgets.footer import KeysFooter
 from pelican_tui.widgets.picture import PictureView, cell_pixels, fit_cells
 
 
@@ -80,7 +81,7 @@ class PictureScreen(Screen[None]):
                     view.set_png(picture.png, picture.note)  # shown once mounted
                     yield view
                     yield Static(picture.caption, classes="picture-caption", markup=False)
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self._apply_visibility()

@@ -26,7 +26,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Button, Footer, Input, Label, Select, Static
+from textual.widgets import Button, Input, Label, Select, Static
 from textual.worker import Worker, WorkerState
 
 from pelican_tui.backends import locations
@@ -44,6 +44,7 @@ from pelican_tui.backends.settings import LocalSettings
 from pelican_tui.backends.text import home_path
 from pelican_tui.messages import say_if_failed
 from pelican_tui.themes import theme_color
+from pelican_tui.widgets.footer import KeysFooter
 
 DEFAULT_LOAD_MODE = "default"
 """The load-mode choice meaning "pass no --load-mode" (None in the settings)."""
@@ -230,7 +231,7 @@ class ServerSettingsScreen(Screen[LocalSettings | None]):
             facts = Static("", id="settings-facts")
             facts.border_title = "Model facts"
             yield facts
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         for error in self.query(".field-error"):

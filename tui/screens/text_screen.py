@@ -5,7 +5,9 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import ModalScreen
-from textual.widgets import Footer, TextArea
+from textual.widgets import TextArea
+
+from pelican_tui.widgets.footer import KeysFooter
 
 
 class TextScreen(ModalScreen[None]):
@@ -35,7 +37,7 @@ class TextScreen(ModalScreen[None]):
         area = TextArea(self._text or "(empty)", read_only=True, soft_wrap=True)
         area.border_title = self._title
         yield area
-        yield Footer()
+        yield KeysFooter()
 
     async def action_dismiss(self, result: None = None) -> None:
         self.dismiss(result)

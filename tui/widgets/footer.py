@@ -11,19 +11,60 @@ or not.
 
 :class:`KeysFooter` composes its keys with the screen, each given the
 footer's ``compact`` before it is mounted, and builds them again only when
-what they show changes.
+what they show changes. Keys that do not fit are hidden, last first, but help
+and quit (:data:`KEPT_ACTIONS`): Textual's footer cut the line at the edge, and
+at 60 columns "? Help" and "q Quit" were the keys lost.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from rich.cells import cell_len
+from textual import events
 from textual.app import ComposeResult
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
 
 from pelican_tui.widgets.kept_lines import KeptLines
+
+KEPT_ACTIONS = frozenset({"help", "quit"})
+"""The keys shown however narrow the footer: help lists every key the footer hides."""
+
+
+def key_width(key: FooterKey, *, compact: bool) -> int:
+    """Cells ``key`` takes in the footer, as Textual's stylesheet lays it out: the key
+    padded by a space either side and the description by one after it, or (compact) a
+    space between them and one after the key."""
+    width = cell_len(key.key_display)
+    if key.description:
+        width += cell_len(key.description) + (2 if compact else 3)
+    elif compact:
+        width += 1
+    if key.has_class("-command-palette"):
+        width += 1 if compact else 2  # its border, and its padding when not compact
+    return width
+
+
+def fit_keys(keys: list[FooterKey], width: int, *, compact: bool) -> list[bool]:
+    """Which of ``keys`` are shown in ``width`` cells: those of :data:`KEPT_ACTIONS` and
+    the command palette's always, the others in order while they fit beside them."""
+
+    def kept(key: FooterKey) -> bool:
+        action = key.action.rpartition(".")[2]  # "app.help" on a screen that binds "?"
+        return key.has_class("-command-palette") or action in KEPT_ACTIONS
+
+    # The last key's trailing space may go past the edge: its words are whole.
+    room = width + 1 - sum(key_width(key, compact=compact) for key in keys if kept(key))
+    shown, fits = [], True
+    for key in keys:
+        if not kept(key):
+            room -= key_width(key, compact=compact)
+            fits = fits and room >= 0  # none after the first that does not: keys keep order
+        shown.append(kept(key) or fits)
+    return shown
 
 
 class KeysFooter(Footer, KeptLines):
@@ -50,11 +91,30 @@ class KeysFooter(Footer, KeptLines):
         if self.is_attached:  # the screen's bindings are known: compose them now
             self.set_reactive(Footer._bindings_ready, True)
             self._shown = self._keys_shown()
-        for widget in super().compose():
+        widgets = list(super().compose())
+        for widget in widgets:
             # The command palette's key is not bound to the footer: it is left as it is.
             if isinstance(widget, FooterKey) and not widget.has_class("-command-palette"):
                 widget.set_reactive(FooterKey.compact, self.compact)
-            yield widget
+        self._fit(widgets)
+        yield from widgets
+
+    def _fit(self, widgets: list[Widget] | None = None, width: int | None = None) -> None:
+        """Hide the keys that do not fit the footer's width (see :func:`fit_keys`); the
+        screen's width while the footer is not laid out yet (it spans the screen)."""
+        widgets = list(self.children) if widgets is None else widgets
+        keys = [widget for widget in widgets if isinstance(widget, FooterKey)]
+        if len(keys) != len(widgets):
+            return  # groups of keys: laid out as Textual does
+        width = width or self.size.width or self.app.size.width
+        for key, shown in zip(keys, fit_keys(keys, width, compact=self.compact), strict=True):
+            key.display = shown
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._fit(width=event.size.width)
+
+    def _watch_compact(self, compact: bool) -> None:
+        self._fit()  # compact keys are narrower: more of them fit
 
     def _forget_removed_keys(self) -> None:
         """Drop the keys of earlier builds from Textual's watchers of ``compact``.
