@@ -230,3 +230,20 @@ async def test_a_broken_prompts_file_is_named_and_nothing_runs() -> None:
         assert not app.comparing
         [notice] = app.notices
         assert "prompts.toml" in notice.message and "animals" in notice.message
+
+
+async def test_a_toast_over_the_picker_leaves_its_keys_readable() -> None:
+    """At 80x24, n then P: the "Samples" toast sat over the picker's centred "enter run
+    esc cancel". A toast takes at most the screen's right half; the keys are on the left."""
+    from textual.widgets._toast import Toast
+
+    _write_sets(PROMPTS_TOML + '[sets.vehicles]\nprompts = [{ name = "bus", text = "a bus" }]\n')
+    app = make_app()
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await pilot.press("n", "P")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, PromptSetScreen), 10)
+        assert await wait_for(pilot, lambda: bool(app.screen.query(Toast)), 5)
+        await pilot.pause()
+        text = screen_text(app)
+        assert "Samples: r runs each pane 2 times" in text, text
+        assert "enter run   esc cancel" in text, text
