@@ -257,6 +257,27 @@ async def test_a_start_up_failure_names_the_reason_llama_server_logged(tmp_path:
     assert message.endswith("error loading model: unknown model architecture: 'llamx'")
 
 
+async def test_an_hf_download_that_cannot_begin_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--hf`` on a machine that cannot reach Hugging Face: the failure said only
+    "failed to load model, ''", llama-server's last error, and not that the download
+    never began. It names the repository and llama-server's reason."""
+    with socket.socket() as sock:  # a loopback port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        closed = sock.getsockname()[1]
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{closed}")
+    monkeypatch.setenv("LLAMA_CACHE", str(tmp_path / "llama-cache"))
+    srv = LlamaServer(_config(model=None, hf="tester/tiny-GGUF:Q4_1", ready_timeout_s=60))
+    with pytest.raises(ServerStartError) as caught:
+        await srv.start()
+    assert srv.status.message == (
+        "llama-server exited during start-up (exit 1): could not download tester/tiny-GGUF: "
+        "HTTPLIB failed: Could not establish connection"
+    )
+    assert str(caught.value).startswith(srv.status.message)
+
+
 async def test_server_killed_mid_stream_ends_with_failure(server: LlamaServer) -> None:
     backend = OpenAICompatibleBackend(server=server)
     stream = backend.generate(

@@ -28,7 +28,7 @@ import socket
 import sys
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -89,6 +89,25 @@ def crash_cause(lines: tuple[str, ...]) -> str | None:
         if found:
             return shorten(found, 200)
     return None
+
+
+_REPO_ERROR = re.compile(r"get_repo_commit: error: (.+)")
+_REPO_UNRESOLVED = re.compile(r"failed to resolve commit for (\S+)")
+
+
+def download_failure(lines: Iterable[str]) -> str | None:
+    """Why an ``-hf`` download could not begin (no network, no such repository, no
+    access), from llama-server's log; None: none failed. llama-server goes on to its
+    generic "failed to load model, ''", which does not say that nothing was downloaded."""
+    repo = why = None
+    for line in lines:
+        if found := _REPO_ERROR.search(line):
+            why = found.group(1).strip()
+        elif found := _REPO_UNRESOLVED.search(line):
+            repo = found.group(1)
+    if repo is None:
+        return None
+    return f"could not download {repo}" + (f": {shorten(why, 160)}" if why else "")
 
 
 LOADED_LINE = "model loaded"
@@ -531,7 +550,7 @@ class LlamaServer:
                 message += f": {hint}"
         else:
             message = f"llama-server exited during start-up ({exit_words(code)})"
-            cause = crash_cause(lines)
+            cause = download_failure(self.log) or crash_cause(lines)
             if cause:
                 message += f": {cause}"
         self._set(ServerState.CRASHED, message, exit_code=code, last_lines=lines)
