@@ -162,14 +162,17 @@ def test_no_key_stops_after_the_plan(
 def test_a_rate_limit_stops_the_run_and_says_so(
     server: AnthropicTestServer, two_sessions: object, cli: Cli
 ) -> None:
+    """In the Claude pane's words, its hint after a dash as there and in run: in
+    parentheses it read "(429) (wait a minute and try again)", and a refused connection
+    "(is the server running?) (check the network connection (and ANTHROPIC_BASE_URL if set))"."""
     server.scenario = "429"
     code, out, err = cli("judge", "--yes")
     assert code == 1 and len(server.requests) == 1
     assert err.splitlines()[-1].endswith(
-        ": Anthropic rate limit reached (429) (wait a minute and try again)"
+        ": Anthropic rate limit reached (429) — wait a minute and try again"
     )
     assert out.splitlines()[-2:] == [
-        "Stopped: Anthropic rate limit reached (429) (wait a minute and try again); "
+        "Stopped: Anthropic rate limit reached (429) — wait a minute and try again; "
         "3 pairs not sent.",
         "Tokens used: 0 input, 0 output.",
     ]

@@ -215,7 +215,7 @@ def progress_line(outcome: Outcome) -> str:
     pair = f"{_run(outcome.pair.first)} vs {_run(outcome.pair.second)}"
     if isinstance(outcome, Unparseable):
         return f"{pair}: answer not in the format asked for, not stored: {outcome.answer!r}"
-    hint = f" ({outcome.failure.hint})" if outcome.failure.hint else ""
+    hint = f" — {outcome.failure.hint}" if outcome.failure.hint else ""
     return f"{pair}: {outcome.failure.reason}{hint}"
 
 
@@ -233,7 +233,7 @@ def summary(model: str, outcomes: Sequence[Outcome], planned: int) -> str:
         + "."
     ]
     if failed is not None:
-        hint = f" ({failed.failure.hint})" if failed.failure.hint else ""
+        hint = f" — {failed.failure.hint}" if failed.failure.hint else ""
         rest = planned - len(outcomes)
         lines.append(f"Stopped: {failed.failure.reason}{hint}; {plural(rest, 'pair')} not sent.")
     used = TokenUse(
