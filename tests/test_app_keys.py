@@ -151,7 +151,8 @@ async def test_prompt_edit_history_and_escape() -> None:
         assert isinstance(app.screen, HelpScreen)
         rows = {row[2]: row[:2] for row in app.screen.rows}
         assert rows["prompt_run"] == ("⏎", "Run (in the prompt box, p)"), "and in the help"
-        assert rows["prompt_history_back"] == ("↑↓", "History (in the prompt box, p)")
+        assert rows["prompt_history_back"] == ("↑", "History (in the prompt box, p)")
+        assert rows["prompt_history_on"] == ("↓", "History (in the prompt box, p)")
         await pilot.press("escape")
         assert app.focused is prompt
         prompt.value = ""
@@ -398,6 +399,26 @@ async def test_keymap_setting_remaps_a_binding() -> None:
         await pilot.press("g")
         problem = str(app.pane("left").query_one(".problem").render())
         assert "press R" in problem, "g should now run both panes"
+
+
+async def test_the_help_shows_the_prompt_box_keys_as_remapped() -> None:
+    """ui.keymap remaps the prompt box's keys too, but the help still said "⏎ Run" and
+    "↑↓ History" after prompt_run = "ctrl+j" and prompt_history_on = "ctrl+n", and ↓'s
+    id was in no row."""
+    keymap = {"prompt_run": "ctrl+j", "prompt_history_on": "ctrl+n"}
+    app = make_app(overrides={"ui": {"keymap": keymap, "theme": "pelican-dark"}})
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("f1")
+        assert isinstance(app.screen, HelpScreen)
+        rows = {row[2]: row[0] for row in app.screen.rows}
+        assert rows["prompt_run"] == "^j"
+        assert rows["prompt_leave"] == "esc"
+        assert (rows["prompt_history_back"], rows["prompt_history_on"]) == ("↑", "^n")
+        await pilot.press("escape", "p")
+        prompt = app.query_one("#prompt", Input)
+        prompt.value = "a heron"
+        await pilot.press("ctrl+j")
+        assert app.prompt == "a heron", "the key the help shows is the one that runs"
 
 
 async def test_theme_choice_is_remembered() -> None:

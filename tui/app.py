@@ -1265,13 +1265,21 @@ class PelicanApp(Voting):
         return rows
 
     def action_help(self) -> None:
+        from textual.binding import BindingsMap
+
         from pelican_tui.screens.help_screen import HelpScreen
 
         rows = [(row.keys, row.description, row.id or "") for row in self.key_rows()]
-        for binding in Binding.make_bindings(PromptBox.BINDINGS):  # its own, while editing
-            if binding.show:
-                where = f"{binding.description} (in the prompt box, p)"
-                rows.append((self.get_key_display(binding), where, binding.id or ""))
+        # The prompt box's own, while editing, after ui.keymap, one row a key: ↓ has its
+        # own id (the footer shows it with ↑ as "↑↓").
+        prompt_keys = BindingsMap(PromptBox.BINDINGS)
+        if self._keymap:
+            prompt_keys.apply_keymap(self._keymap)
+        for binding in Binding.make_bindings(PromptBox.BINDINGS):
+            keys = [b for _key, b in prompt_keys if b.id == binding.id]
+            shown = " / ".join(self.get_key_display(replace(b, key_display=None)) for b in keys)
+            where = f"{binding.description} (in the prompt box, p)"
+            rows.append((shown, where, binding.id or ""))
         palette = Binding(self.COMMAND_PALETTE_BINDING, "command_palette")
         rows.append((self.get_key_display(palette), "Command palette (every action)", ""))
         rows.append((self.get_key_display(Binding("ctrl+q", "quit")), "Quit", ""))
