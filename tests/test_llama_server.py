@@ -705,6 +705,11 @@ def test_amx_hint_and_build_flags(tmp_path: Path) -> None:
     without.write_text("flags\t\t: fpu avx2 fma\n")
     hint = binary_module.amx_crash_hint(with_amx)
     assert hint is not None and "--server-arg=--no-repack" in hint
+    # The setting it names is one (it named local.server_args, which settings refuse).
+    from pelican_tui.backends.settings import Settings
+
+    assert "(or local.extra_args)" in hint
+    Settings(local={"extra_args": ["--no-repack"]})
     assert binary_module.amx_crash_hint(without) is None
     assert binary_module.amx_crash_hint(tmp_path / "missing") is None
     # The build leaves AMX out on x86-64 only (the flags do not exist elsewhere), and a

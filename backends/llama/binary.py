@@ -81,7 +81,7 @@ def amx_crash_hint(cpuinfo: Path = Path("/proc/cpuinfo")) -> str | None:
         return None
     return (
         "this CPU has AMX, whose llama.cpp kernels are known to crash (llama.cpp issue "
-        "20824): start with --server-arg=--no-repack (or local.server_args), or use the "
+        "20824): start with --server-arg=--no-repack (or local.extra_args), or use the "
         "llama-server pelican-tui builds, which leaves them out"
     )
 
