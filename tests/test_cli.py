@@ -75,6 +75,18 @@ def test_doctor_reports_what_will_be_used_and_never_the_key() -> None:
     assert "local side can run" in out
 
 
+def test_doctor_says_a_context_beyond_what_the_model_was_trained_on() -> None:
+    """--ctx 16384 on a model trained on 8192 was "context 16384", as if fine: only
+    llama-server's log warned, of answers that may go astray past 8192 tokens."""
+    tiny_model()  # trained on 8192
+    over = _run("doctor", "--ctx", "16384")
+    assert "!! context          16384: more than the 8192 the model was trained on\n" in over.stdout
+    assert "hint: --ctx 8192 (or local.context) or less" in over.stdout
+    assert over.stdout.rstrip().endswith("local side can run, but see !! above"), over.stdout
+    within = _run("doctor", "--ctx", "8192")
+    assert "   context          8192\n" in within.stdout, within.stdout
+
+
 def test_doctor_fails_on_a_missing_model(tmp_path: Path) -> None:
     done = _run("doctor", "--model", str(tmp_path / "missing.gguf"))
     assert done.returncode == 1

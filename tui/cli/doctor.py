@@ -252,7 +252,15 @@ def run_doctor(settings: Settings) -> int:
         ok, warned = _model_lines(plan, settings.local)
         local_ok &= ok
     if plan.mode == "spawn":
-        _line("context", str(settings.local.context))
+        context = settings.local.context
+        trained = plan.info.context_length if plan.info is not None else None
+        if trained and context > trained:  # llama-server starts, and only its log warns
+            _line("context", f"{context}: more than the {trained} the model was trained on", False)
+            hint = f"--ctx {trained} (or local.context) or less"
+            _line("", f"answers that long may go astray; hint: {hint}")
+            warned = True
+        else:
+            _line("context", str(context))
     remote_ok, remote_warned = _check_remote(settings) if settings.remote.url else (True, False)
     warned |= remote_warned
     for label, text in image_mode_lines(settings.ui.image_mode):
