@@ -160,3 +160,31 @@ def test_hangup_while_streaming_keeps_what_was_generated(tmp_path: Path) -> None
     for slot, text in checkpointed.items():
         assert final[slot].startswith(text), f"the text generated so far is kept ({slot})"
     assert any(len(text) > 20 for text in final.values())
+
+
+def _stopped(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0] == "T"
+    except (FileNotFoundError, IndexError):
+        return False
+
+
+def _drained_until_stopped(fd: int, pid: int) -> bool:
+    with contextlib.suppress(OSError):
+        if select.select([fd], [], [], 0)[0]:
+            os.read(fd, 65536)
+    return _stopped(pid)
+
+
+def test_an_app_continued_after_a_suspend_draws_its_whole_screen(tmp_path: Path) -> None:
+    """SIGTSTP (kill -TSTP, or a shell's job control) leaves the alternate screen and
+    stops the app; at fg (SIGCONT) Textual enters it again, empty, and the app drew only
+    what changed afterwards: in tmux the prompt, the panes' borders and the footer stayed
+    blank, with the status bar and a streaming answer floating in an empty screen."""
+    with _tui(tmp_path) as (app_pid, fd, _server_pid):
+        assert _read_until(fd, b"server: ready", 60), "the server never became ready"
+        os.kill(app_pid, signal.SIGTSTP)
+        assert wait_until(lambda: _drained_until_stopped(fd, app_pid), 10), "it did not stop"
+        os.kill(app_pid, signal.SIGCONT)
+        # The footer never changes by itself: it is only written again by a whole redraw.
+        assert _read_until(fd, b"Quit", 10), "the footer was not drawn again after fg"

@@ -334,6 +334,9 @@ class PelicanApp(Voting):
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGHUP, signal.SIGTERM):
                 loop.add_signal_handler(sig, self.exit)
+        # Back from SIGTSTP (fg): Textual enters the alternate screen again, empty, and
+        # draws only what changes after; its own suspend() redraws all, this path did not.
+        self.app_resume_signal.subscribe(self, lambda _app: self.refresh(layout=True))
         # One clock redraws every running pane: one screen update per tick, not one per pane.
         self._redraw_clock = self.set_interval(
             1 / max(self.settings.ui.stats_fps, 0.5), self._redraw_panes, pause=True
