@@ -79,6 +79,8 @@ WARM_UP_MODULES = (
 """Imported in the background after the first frame (see :meth:`PelicanApp.warm_up`)."""
 
 
+_KEPT_UNSAVED = "The app keeps what was not saved until you quit: s tries again."
+"""Said when the store failed to save an ended run (a full disk): ``s`` saves it later."""
 _UNAVAILABLE_HINT = " — press S for server settings, b to switch"
 """The end of a pane's line saying its side cannot run now (:meth:`PelicanApp._problem_line`)."""
 _ON_ITS_WAY = frozenset(
@@ -974,7 +976,8 @@ class PelicanApp(Voting):
             pane.end("not run")
             pane.show_problem(f"Not run: {update.reason}{hint}")
         elif isinstance(update, StoreProblem):
-            self.notify(update.message, title="Sessions", severity="warning", timeout=15)
+            kept = f". {_KEPT_UNSAVED}" if self.engine.unsaved_runs else ""
+            self.notify(update.message + kept, title="Sessions", severity="warning", timeout=15)
 
     def _maybe_preview(self, pane: ModelPane, update: RunProgress) -> None:
         """Draw the SVG being written, at most ``ui.preview_fps`` times a second and
@@ -1206,8 +1209,13 @@ class PelicanApp(Voting):
             return
         try:
             await self.engine.checkpoint()
-        except Exception as error:
-            self.notify(f"session store: {error}", severity="warning", timeout=8)
+        except Exception as error:  # a full disk still full: what it keeps is tried again
+            self.notify(
+                f"Some runs are not saved: {error}. {_KEPT_UNSAVED}",
+                title="Sessions",
+                severity="warning",
+                timeout=12,
+            )
             return
         self.notify(f"Session #{self.session_id} saved in {locations.sessions_db()}", timeout=4)
 

@@ -135,6 +135,8 @@ class ComparisonEngine:
         self._renderer: SvgRenderer | None = None
         self._host: dict[str, Any] | None = None
         self._in_flight: dict[Slot, tuple[int | None, RunProgress | None]] = {}
+        self._unsaved: list[Callable[[], None]] = []
+        """Ended runs the store could not save whole (:attr:`.RunResult.save_again`)."""
         self._tasks: dict[Slot, list[asyncio.Task[RunResult]]] = {}
         """Every run task by slot: one per comparison, several while one waits its turn."""
         self._build_sides()
@@ -541,6 +543,8 @@ class ComparisonEngine:
                 self._in_flight[update.slot] = (update.run_id, None)
             elif isinstance(update, RunEnded):
                 self._in_flight.pop(update.slot, None)
+                if update.result.save_again is not None:
+                    self._unsaved.append(update.result.save_again)
                 if update.result.store_problem:
                     store_problem(update.result.store_problem)
             listener(update)
@@ -624,8 +628,18 @@ class ComparisonEngine:
             task.cancel()
         return bool(live)
 
+    @property
+    def unsaved_runs(self) -> int:
+        """How many ended runs the store could not save whole (:meth:`checkpoint` tries)."""
+        return len(self._unsaved)
+
     async def checkpoint(self) -> int:
-        """Save the text of every run in flight now; returns how many were saved."""
+        """Save what the store could not save of ended runs (a disk that was full), then
+        the text of every run in flight now; returns how many runs in flight were saved.
+        Raises the store's error if it still cannot save (what is left is kept)."""
+        while self._unsaved:
+            await asyncio.to_thread(self._unsaved[0])
+            del self._unsaved[0]
         if self._store is None:
             return 0
         saved = 0

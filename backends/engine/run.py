@@ -93,6 +93,9 @@ class RunResult:
     render_problem: str | None = None
     store_problem: str | None = None
     """Why the run could not be saved (None: it was)."""
+    save_again: Callable[[], None] | None = None
+    """Saves what the store could not save of the run, once it can (blocking; raises the
+    store's error if it still cannot). None: nothing is left unsaved."""
     picture_facts: dict[str, Any] = field(default_factory=dict)
     """Measured facts about the picture (:func:`~pelican_tui.backends.svg.facts.picture_facts`)."""
     thinking_warning: str | None = None
@@ -152,21 +155,61 @@ class RunContext:
     """Takes one resource sample into :attr:`peaks` (for a run that ended before any)."""
 
 
+class _RunId:
+    """Where a call kept for later takes the run's id: its row is written then too."""
+
+
+THIS_RUN = _RunId()
+
+
 class _Recorder:
-    """A run's store calls, off the event loop; a failure is kept, never raised."""
+    """A run's store calls, off the event loop; a failure is kept, never raised. The
+    call that failed is kept too, and every later one behind it, in order, for
+    :meth:`save_again` once the store works again (a disk that was full has room)."""
 
     def __init__(self, store: SessionStore | None) -> None:
         self.store = store
         self.problem: str | None = None
+        self.start: tuple[Any, ...] | None = None
+        """``start_run``'s arguments while the run has no row (its start failed)."""
+        self.run_id: int | None = None
+        """The row :meth:`save_again` wrote for a run whose start failed."""
+        self.unsaved: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = []
+
+    @property
+    def pending(self) -> bool:
+        """Whether something of the run is not saved yet."""
+        return self.start is not None or bool(self.unsaved)
 
     async def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         if self.store is None:
+            return None
+        if self.pending:  # behind a call that failed: kept, in order (a checkpoint is not)
+            if method != "update_run_progress":
+                self.unsaved.append((method, args, kwargs))
             return None
         try:
             return await asyncio.to_thread(getattr(self.store, method), *args, **kwargs)
         except Exception as error:  # the store must never stop a run
             self.problem = self.problem or f"the session store failed: {error}"
+            if method == "start_run":
+                self.start = args
+            elif method != "update_run_progress":  # the run's end saves its text
+                self.unsaved.append((method, args, kwargs))
             return None
+
+    def save_again(self) -> None:
+        """Make the calls that failed, in order (blocking: run it in a thread). Raises
+        the store's error if one fails again; what is left is kept for the next try."""
+        assert self.store is not None
+        if self.start is not None:
+            self.run_id = self.store.start_run(*self.start)
+            self.start = None
+        while self.unsaved:
+            method, args, kwargs = self.unsaved[0]
+            args = tuple(self.run_id if arg is THIS_RUN else arg for arg in args)
+            getattr(self.store, method)(*args, **kwargs)
+            del self.unsaved[0]
 
 
 def preview_svg(answer: str) -> str | None:
@@ -274,11 +317,12 @@ async def _execute(spec: RunSpec, ctx: RunContext) -> RunResult:
         except asyncio.CancelledError:  # r again, just then: the row is written all the same
             run_id = await starting
             acc.cancel()
-            if run_id is not None:  # recorded as cancelled, not left "running"
-                await _record_end(recorder, run_id, acc, peak)
+            if (row := _row(run_id, recorder)) is not None:  # cancelled, not left "running"
+                await _record_end(recorder, row, acc, peak)
             ctx.listener(RunEnded(spec.slot, _result(spec, run_id, acc, peak, recorder)))
             raise
     ctx.listener(RunStarted(spec.slot, run_id, spec))
+    row = _row(run_id, recorder)
     if side.server is not None:
         ctx.peaks.append(peak)
     last_checkpoint = sent = time.monotonic()
@@ -322,13 +366,13 @@ async def _execute(spec: RunSpec, ctx: RunContext) -> RunResult:
         if extraction.svg is not None:  # drawn as stored: a key written in it is no picture's
             picture = await render_picture(ctx.renderer, scrub_text(extraction.svg))
         thinking = check_run_thinking(spec.side, spec.request, acc)
-        await asyncio.shield(record_thinking_check(recorder.call, run_id, ctx.session_id, thinking))
+        await asyncio.shield(record_thinking_check(recorder.call, row, ctx.session_id, thinking))
     except asyncio.CancelledError:
         acc.cancel()  # while streaming: "cancelled" (an ended stream keeps its outcome)
         _discard(ctx.peaks, peak)
-        if run_id is not None:
+        if row is not None:
             with contextlib.suppress(Exception):
-                await _record_end(recorder, run_id, acc, peak)
+                await _record_end(recorder, row, acc, peak)
         ctx.listener(RunEnded(spec.slot, _result(spec, run_id, acc, peak, recorder)))
         raise
     png, render_problem = picture.png, picture.problem
@@ -346,10 +390,10 @@ async def _execute(spec: RunSpec, ctx: RunContext) -> RunResult:
         svg_note = f"cut at the {spec.request.max_tokens}-token limit: {svg_note}"
     if render_problem:
         svg_note = f"{svg_note}; {render_problem}" if svg_note else render_problem
-    if run_id is not None:
+    if row is not None:
         await _record_end(
             recorder,
-            run_id,
+            row,
             acc,
             peak,
             svg=extraction.svg,
@@ -374,9 +418,15 @@ async def _execute(spec: RunSpec, ctx: RunContext) -> RunResult:
     return result
 
 
+def _row(run_id: int | None, recorder: _Recorder) -> int | _RunId | None:
+    """The run's id for its store calls: :data:`THIS_RUN` when its start could not be
+    saved (its calls are then kept for :meth:`_Recorder.save_again`), None without a store."""
+    return run_id if run_id is not None else THIS_RUN if recorder.start is not None else None
+
+
 async def _record_end(
     recorder: _Recorder,
-    run_id: int,
+    run_id: int | _RunId,
     acc: RunAccumulator,
     peak: PeakRam,
     *,
@@ -440,5 +490,6 @@ def _result(
         png=png,
         render_problem=render_problem,
         store_problem=recorder.problem,
+        save_again=recorder.save_again if recorder.pending else None,
         picture_facts=facts or {},
     )

@@ -131,12 +131,13 @@ StoreCall = Callable[..., Awaitable[Any]]
 
 
 async def record_thinking_check(
-    store_call: StoreCall, run_id: int | None, session_id: int | None, check: ThinkingCheck
+    store_call: StoreCall, run_id: object, session_id: int | None, check: ThinkingCheck
 ) -> None:
     """Merge the check into the run's settings; note an ignored switch in the session's title.
 
     ``store_call(method, *args)`` is the run's store caller (it keeps failures
-    to itself, so a check never costs a run its record)."""
+    to itself, so a check never costs a run its record); ``run_id`` is the run's id,
+    or its recorder's stand-in while its row is not written (None: no store)."""
     if run_id is not None:
         await store_call("update_run_settings", run_id, check.recorded())
     if check.ignored and session_id is not None:
