@@ -57,6 +57,22 @@ async def test_a_state_file_with_values_of_the_wrong_type_is_read_as_far_as_it_c
         assert app.is_running
 
 
+async def test_a_prompt_history_that_cannot_be_saved_says_so_once() -> None:
+    """state.json that cannot be written (a full disk, a read-only data folder, here a
+    folder in its place): every prompt run was dropped from the history at quit
+    without a word. The app now says so, once, and keeps it for the session."""
+    locations.state_file().mkdir(parents=True)
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        for prompt in ("a heron", "a stork"):
+            await pilot.press("p", "ctrl+u", *prompt, "enter")
+            await pilot.pause()
+        said = [n.message for n in app.notices if "prompt history" in n.message]
+        assert len(said) == 1, [n.message for n in app.notices]
+        assert "state.json: Is a directory. They last until you quit." in said[0], said
+        assert app.history[-2:] == ["a heron", "a stork"]
+
+
 async def test_help_and_palette_show_the_remapped_key() -> None:
     from pelican_tui.commands import PelicanCommands
 

@@ -40,7 +40,7 @@ from pelican_tui.backends.protocol import EFFORTS, BackendStatus
 from pelican_tui.backends.resources import ResourceSample
 from pelican_tui.backends.secrets import scrub_secrets, url_without_credentials
 from pelican_tui.backends.settings import LocalSettings, Settings
-from pelican_tui.backends.text import first_line, on_off, plural, thinking_word
+from pelican_tui.backends.text import first_line, home_path, on_off, plural, thinking_word
 from pelican_tui.commands import PelicanCommands
 from pelican_tui.messages import KeyRow, ResourceTick, ServerStatusChanged, say_if_failed
 from pelican_tui.voting import Voting
@@ -580,12 +580,25 @@ class PelicanApp(Voting):
             del data["theme"]
         return data
 
+    _state_unsaved_said = False
+    """Whether the app said that ``state.json`` could not be written (it says it once)."""
+
     def _save_state(self, **changes: Any) -> None:
         state = {**self._state(), **changes}
         path = locations.state_file()
-        with contextlib.suppress(OSError):
+        try:
             locations.ensure(path.parent)
             replace_file(path, json.dumps(scrub_secrets(state), indent=1))
+        except OSError as error:  # a full disk, a read-only or odd data folder
+            if not self._state_unsaved_said:
+                self._state_unsaved_said = True
+                self.notify(
+                    f"Could not save the prompt history and theme to {home_path(path)}: "
+                    f"{error.strerror or error}. They last until you quit.",
+                    title="Prompt history",
+                    severity="warning",
+                    timeout=10,
+                )
 
     # -- workers: server, resources ------------------------------------------------------
 
