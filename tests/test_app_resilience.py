@@ -73,6 +73,24 @@ async def test_a_prompt_history_that_cannot_be_saved_says_so_once() -> None:
         assert app.history[-2:] == ["a heron", "a stork"]
 
 
+async def test_an_export_that_cannot_be_written_is_said_as_the_export_failing() -> None:
+    """x onto a full disk said 'Something went wrong' (the title of a bug) over 'export
+    session: cannot write …/session-1: No space left on device'. Here a file stands
+    where the exports folder goes."""
+    with SessionStore.open(locations.sessions_db()) as store:
+        session = store.create_session("a pelican")
+    locations.exports_dir().write_text("")
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.action_export(session.id)
+        assert await wait_for(pilot, lambda: bool(app.notices), 10), "nothing was said"
+        titles = [n.title for n in app.notices]
+        said = [n.message for n in app.notices if n.title == "Export"]
+        assert "Something went wrong" not in titles, [n.message for n in app.notices]
+        assert len(said) == 1 and said[0].startswith(f"Session #{session.id} was not exported:")
+        assert "cannot write" in said[0], said
+
+
 async def test_help_and_palette_show_the_remapped_key() -> None:
     from pelican_tui.commands import PelicanCommands
 

@@ -1240,7 +1240,7 @@ class PelicanApp(Voting):
                 f"{self._nothing_stored('export')} The sessions list (o) exports saved ones."
             )
             return
-        from pelican_tui.backends.export import export_session, worker_renderer
+        from pelican_tui.backends.export import ExportError, export_session, worker_renderer
 
         store = await self.open_store()
         session = await asyncio.to_thread(store.get_session, session_id)
@@ -1248,7 +1248,16 @@ class PelicanApp(Voting):
         # The same renderer as `run` and `sessions export`: a picture that can't
         # be drawn says why, here and in the exported page.
         renderer = worker_renderer(self.engine.renderer())
-        result = await asyncio.to_thread(export_session, session, out, renderer)
+        try:
+            result = await asyncio.to_thread(export_session, session, out, renderer)
+        except (ExportError, OSError) as error:  # a full disk, a folder that cannot be made
+            self.notify(
+                f"Session #{session_id} was not exported: {error}",
+                title="Export",
+                severity="error",
+                timeout=15,
+            )
+            return
         self.notify(
             "\n".join([f"Exported {len(result.files)} files to {out}", *result.notes]),
             title="Export",
