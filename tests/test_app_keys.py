@@ -686,9 +686,14 @@ async def test_a_run_the_full_store_could_not_save_is_saved_by_s_once_it_can() -
     disk is full'): its end was not saved, s then said 'Session #1 saved', and the run
     was stored 'interrupted: pelican-tui stopped before this run finished', with no
     picture or numbers. s now says it is not saved, and saves it once the store can
-    write again. Here the store's connection is made read-only mid-run (SQLite's
-    query_only), a write failure that does not depend on how much the run writes."""
+    write again. Here another writer holds the store mid-run (a second pelican-tui,
+    say), a write failure that does not depend on how much the run writes; the store
+    the engine is given waits half a second for it."""
+    import sqlite3
+
     from _app_support import server_ready
+
+    from pelican_tui.backends.store.sessions import SessionStore
 
     app = make_app(
         start_server=True,
@@ -696,30 +701,37 @@ async def test_a_run_the_full_store_could_not_save_is_saved_by_s_once_it_can() -
             "local": {"context": 2048, "max_tokens": 100, "seed": 7, "extra_args": ["--ignore-eos"]}
         },
     )
-    async with app.run_test(size=(80, 24)) as pilot:
-        await server_ready(pilot)
-        await pilot.press("1")
-        left = app.pane("left")
-        assert await wait_for(pilot, lambda: left.state == "running" and app.session_id, 30)
-        store = app.engine._store
-        assert store is not None and store._conn is not None
-        with store._lock:  # the store cannot write any more
-            store._conn.execute("PRAGMA query_only = ON")
-        assert await wait_for(pilot, lambda: left.state == "finished", 90), left.stats_line()
-        await pilot.press("s")
-        assert await wait_for(
-            pilot, lambda: any("Some runs are not saved" in n for n in _notes(app)), 5
-        )
-        said = _notes(app)
-        assert any("readonly database" in n and "s tries again" in n for n in said), said
-        assert not any(" saved in " in n for n in said), said
-        with store._lock:  # it can again
-            store._conn.execute("PRAGMA query_only = OFF")
-        await pilot.press("s")
-        assert await wait_for(pilot, lambda: any(" saved in " in n for n in _notes(app)), 5)
-        (run,) = store.get_session(app.session_id).runs
-        assert run.status == "finished", run.status
-        assert run.answer and run.timings, run
+    db = locations.sessions_db()
+    with SessionStore.open(db, busy_timeout=0.5) as store:
+        async with app.run_test(size=(80, 24)) as pilot:
+            app.engine.use_store(store)
+            await server_ready(pilot)
+            await pilot.press("1")
+            left = app.pane("left")
+            assert await wait_for(pilot, lambda: left.state == "running" and app.session_id, 30)
+            other = sqlite3.connect(db, isolation_level=None)
+            other.execute("BEGIN IMMEDIATE")  # the store cannot write any more
+            assert await wait_for(pilot, lambda: left.state == "finished", 90), left.stats_line()
+            await pilot.press("s")
+            assert await wait_for(
+                pilot, lambda: any("Some runs are not saved" in n for n in _notes(app)), 5
+            )
+            said = _notes(app)
+            assert any("busy or unwritable" in n and "s tries again" in n for n in said), said
+            assert not any(" saved in " in n for n in said), said
+            await pilot.press("q")  # q says what it would lose: it quit without a word
+            assert await wait_for(
+                pilot, lambda: any("1 run not saved" in n for n in _notes(app)), 5
+            )
+            assert app.is_running
+            other.execute("COMMIT")  # it can again
+            other.close()
+            await pilot.press("s")
+            assert await wait_for(pilot, lambda: any(" saved in " in n for n in _notes(app)), 5)
+            assert app.session_id is not None
+            (run,) = store.get_session(app.session_id).runs
+            assert run.status == "finished", run.status
+            assert run.answer and run.timings, run
 
 
 async def test_run_keys_during_a_comparison_say_that_it_starts_over() -> None:

@@ -213,6 +213,8 @@ class PelicanApp(Voting):
         self.session_id: int | None = None
         """The session shown (the last run's, or one opened): a pane's run is offered to it."""
         self._deleted_on_screen: int | None = None
+        self._quit_unsaved_said = 0
+        """How many unsaved runs q last said it would lose: q again then quits."""
         """The session shown was deleted in the browser (its id), until the next run or open."""
         self._stored_shown: dict[Slot, tuple[int, str, str]] = {}
         """Panes that show an opened session's run: (session id, run label, how it ended),
@@ -1215,6 +1217,24 @@ class PelicanApp(Voting):
         if any(self.pane(slot).state in ("finished", "failed", "cancelled") for slot in SLOTS):
             return "This comparison was not saved: the session store failed (see its notice)."
         return f"Nothing to {what} yet: run a comparison first (r)."
+
+    async def action_quit(self) -> None:
+        """Quit; with runs the session store could not save (a full disk), say so
+        first: they were lost at quit without a word. The next q quits."""
+        unsaved = self._engine.unsaved_runs if self._engine is not None else 0
+        if unsaved and unsaved != self._quit_unsaved_said:
+            self._quit_unsaved_said = unsaved
+            keys = {row.id: row.keys for row in self.key_rows()}
+            self.notify(
+                f"{plural(unsaved, 'run')} not saved: the session store failed. "
+                f"{keys.get('save', 's')} tries again; {keys.get('quit', 'q')} again quits "
+                "without them.",
+                title="Sessions",
+                severity="error",
+                timeout=15,
+            )
+            return
+        await super().action_quit()
 
     async def action_save(self) -> None:
         if self.session_id is None:
