@@ -7,6 +7,7 @@ run is needed.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -89,6 +90,26 @@ async def test_an_export_that_cannot_be_written_is_said_as_the_export_failing() 
         assert "Something went wrong" not in titles, [n.message for n in app.notices]
         assert len(said) == 1 and said[0].startswith(f"Session #{session.id} was not exported:")
         assert "cannot write" in said[0], said
+
+
+async def test_a_state_file_that_is_not_json_is_kept_aside_not_written_over() -> None:
+    """state.json edited by hand into something that is not JSON: the history started
+    empty without a word, and the next save (a prompt run, a theme) wrote over it."""
+    path = locations.state_file()
+    locations.ensure(path.parent)
+    edited = '{"history": ["a pelican on a unicycle",]}'  # a trailing comma
+    path.write_text(edited)
+    app = make_app(overrides={"ui": {}})
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert app.history == []
+        await pilot.press("p", "ctrl+a", "ctrl+k", *"a heron", "escape")
+        notes = [n.message for n in app.notices if n.title == "Prompt history"]
+        await pilot.press("q")  # the prompt typed is kept in the history at quit
+    kept = list(path.parent.glob("state.json.corrupt-*"))
+    assert [p.read_text() for p in kept] == [edited]
+    assert len(notes) == 1 and f"it is kept as {kept[0].name}" in notes[0], notes
+    assert json.loads(path.read_text())["history"] == ["a heron"]
 
 
 async def test_help_and_palette_show_the_remapped_key() -> None:

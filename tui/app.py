@@ -52,6 +52,8 @@ from pelican_tui.widgets.prompt_box import PromptBox
 from pelican_tui.widgets.status_bar import StatusBar
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from rich.console import RenderableType
 
     # Imported after the first frame: the engine when it is built (PelicanApp.engine),
@@ -567,9 +569,13 @@ class PelicanApp(Voting):
         self.query_one(StatusBar).set_claude(" · ".join(notes))
 
     def _state(self) -> dict[str, Any]:
+        path = locations.state_file()
         try:
-            data = json.loads(locations.state_file().read_text())
-        except (OSError, ValueError):
+            data = json.loads(path.read_text())
+        except OSError:
+            return {}
+        except ValueError:  # hand-edited: kept aside, not written over by the next save
+            self._put_state_aside(path)
             return {}
         if not isinstance(data, dict):
             return {}
@@ -581,6 +587,23 @@ class PelicanApp(Voting):
         if not isinstance(data.get("theme", ""), str):
             del data["theme"]
         return data
+
+    def _put_state_aside(self, path: Path) -> None:
+        from datetime import datetime
+
+        from pelican_tui.backends.store.database import move_aside
+
+        try:
+            kept = move_aside(path, datetime.now())
+        except OSError:
+            return  # a folder that cannot be written: nothing is written over either
+        self.notify(
+            f"{home_path(path)} was not JSON: it is kept as {kept.name}, and the prompt "
+            "history starts empty.",
+            title="Prompt history",
+            severity="warning",
+            timeout=10,
+        )
 
     _state_unsaved_said = False
     """Whether the app said that ``state.json`` could not be written (it says it once)."""
