@@ -718,6 +718,8 @@ async def test_a_run_the_full_store_could_not_save_is_saved_by_s_once_it_can() -
             )
             said = _notes(app)
             assert any("busy or unwritable" in n and "s tries again" in n for n in said), said
+            # The run's end says it once ("the session store failed: the session store …").
+            assert not any("failed: the session store" in n for n in said), said
             assert not any(" saved in " in n for n in said), said
             await pilot.press("q")  # q says what it would lose: it quit without a word
             assert await wait_for(

@@ -40,7 +40,7 @@ from pelican_tui.backends.events import Failed, GenerationEvent
 from pelican_tui.backends.export.pictures import STORED_PNG_SIZE
 from pelican_tui.backends.protocol import GenerationRequest
 from pelican_tui.backends.secrets import scrub_text
-from pelican_tui.backends.store.records import FinalStatus, Slot
+from pelican_tui.backends.store.records import FinalStatus, SessionStoreError, Slot
 from pelican_tui.backends.store.sessions import SessionStore
 from pelican_tui.backends.svg.extract import close_partial_svg, extract_svg
 from pelican_tui.backends.svg.facts import picture_facts
@@ -191,7 +191,10 @@ class _Recorder:
         try:
             return await asyncio.to_thread(getattr(self.store, method), *args, **kwargs)
         except Exception as error:  # the store must never stop a run
-            self.problem = self.problem or f"the session store failed: {error}"
+            # The store's own errors say what failed ("could not save to the session
+            # store …: database or disk is full"); "the session store failed: " said it twice.
+            said = str(error) if isinstance(error, SessionStoreError) else None
+            self.problem = self.problem or said or f"the session store failed: {error}"
             if method == "start_run":
                 self.start = args
             elif method != "update_run_progress":  # the run's end saves its text
