@@ -40,6 +40,11 @@ def make_app(
     return PelicanApp(settings, prepared, start_server=start_server, sample_resources=False)
 
 
+RUN_WAIT_S = 180.0
+"""How long a test waits for a run of the stand-in to end: it may write its 1024-token
+limit, and on a loaded machine (CI beside other work) it writes 8-15 tokens a second."""
+
+
 async def wait_for(pilot: Pilot[Any], predicate: Callable[[], bool], timeout_s: float) -> bool:
     """Let the app run until ``predicate`` holds (bounded; pilot.pause yields to the app)."""
     steps = int(timeout_s / 0.1)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _app_support import header_read, make_app, wait_for
+from _app_support import RUN_WAIT_S, header_read, make_app, wait_for
 from _dialect_servers import OllamaServer
 from _evidence_support import screen_text
 from textual.pilot import Pilot
@@ -561,7 +561,7 @@ async def _a_left_run(pilot: Pilot[Any]) -> int:
     assert isinstance(app, PelicanApp)
     await server_ready(pilot)
     await pilot.press("1")
-    assert await wait_for(pilot, lambda: app.pane("left").state == "finished", 60)
+    assert await wait_for(pilot, lambda: app.pane("left").state == "finished", RUN_WAIT_S)
     assert app.session_id is not None
     return app.session_id
 
@@ -672,7 +672,7 @@ async def test_save_and_export_say_the_store_failed_not_run_first() -> None:
     async with app.run_test(size=(160, 48)) as pilot:
         await server_ready(pilot)
         await pilot.press("1")
-        assert await wait_for(pilot, lambda: app.pane("left").state == "finished", 60)
+        assert await wait_for(pilot, lambda: app.pane("left").state == "finished", RUN_WAIT_S)
         assert app.session_id is None
         await pilot.press("x", "s")
         await pilot.pause()

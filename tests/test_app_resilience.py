@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from _app_support import header_read, make_app, wait_for
+from _app_support import RUN_WAIT_S, header_read, make_app, wait_for
 from _evidence_support import screen_text
 
 from pelican_tui.app import PelicanApp
@@ -330,7 +330,7 @@ async def test_opened_session_shows_its_numbers() -> None:
         assert await wait_for(pilot, lambda: server.status.state.value == "ready", 60)
         await pilot.press("1")
         left = app.pane("left")
-        assert await wait_for(pilot, lambda: left.state == "finished", 60)
+        assert await wait_for(pilot, lambda: left.state == "finished", RUN_WAIT_S)
         session_id = app.session_id
         before = left.stats_line()
         assert session_id is not None
