@@ -543,6 +543,11 @@ def test_out_dir_is_claimed_and_released(tmp_path: Path, read_only_folder: Path)
     assert claimed.claim(force=False) is None
     claimed.release()
     assert there.is_dir()
+    # A folder that cannot be made leaves none of the parents made for it behind.
+    too_long = OutDir(tmp_path / "parent" / ("x" * 300))
+    problem = too_long.claim(force=False)
+    assert problem is not None and "cannot be created: File name too long" in problem
+    assert not (tmp_path / "parent").exists()
 
 
 def test_run_refuses_an_unusable_out_before_anything_runs(

@@ -154,7 +154,8 @@ class OutDir:
             for folder in reversed(missing):
                 folder.mkdir()
                 self._created.insert(0, folder)
-        except OSError as error:
+        except OSError as error:  # the folders made before it are not left behind
+            self.release()
             return f"--out {out} cannot be created: {_why(error, out)}"
         try:
             with tempfile.NamedTemporaryFile(dir=out, prefix=".pelican-tui-probe-") as probe:
