@@ -141,6 +141,23 @@ async def test_a_cells_facts_never_part_a_number_from_its_unit() -> None:
         assert len(gallery.cells()) == 2
 
 
+async def test_a_pairs_captions_never_part_a_number_from_its_unit() -> None:
+    """The pair screen (two pictures marked in the gallery, enter) wrapped its captions
+    as the gallery did: "… · 184 B · 4.2" over "s" at 80x24."""
+    small = draw(f"```svg\n{SMALL_SVG}\n```", seconds=4.2)
+    with SessionStore.open(locations.sessions_db()) as store:
+        add_comparison(store, small, small)
+    app = make_app(overrides={"prompt": PROMPT})
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _open_gallery(pilot)
+        await pilot.press("space", "right", "space", "enter")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, PairScreen), 5)
+        view = app.screen.query_one(PairView)
+        assert await wait_for(pilot, lambda: all(view.captions()), 5)
+        for caption in view.captions():
+            assert caption.splitlines()[-2:] == ["ink 1.8% · 3 elements · 184 B", "4.2 s"], caption
+
+
 def test_a_run_that_did_not_think_as_asked_is_titled_as_its_pane_said() -> None:
     """The pane said "think on (did not)"; the gallery titled the same run "thinking off"."""
     from pelican_tui.screens.gallery_screen import gallery_items

@@ -14,10 +14,12 @@ first frame).
 
 from __future__ import annotations
 
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
 
+from pelican_tui.backends.text import fold_parts
 from pelican_tui.votes import Contender, VotePair
 from pelican_tui.widgets.picture import PictureView
 from pelican_tui.widgets.text_line import TextLine
@@ -30,6 +32,31 @@ def vote_keys_line(keys: dict[str, str]) -> str:
 
 
 _AB = ("a", "b")
+
+
+class Caption(Static):
+    """A picture's facts, each line broken between facts at the caption's width: wrapped
+    by Textual, "4.2 s" was parted at its space ("… · 184 B · 4.2" over "s")."""
+
+    def __init__(self, classes: str) -> None:
+        super().__init__("", classes=classes, markup=False)
+        self._text = ""
+        self._width = 0
+
+    def show(self, text: str) -> None:
+        self._text, self._width = text, 0
+        self._fit()
+
+    def on_resize(self, _event: events.Resize) -> None:
+        self._fit()
+
+    def _fit(self) -> None:
+        width = self.content_size.width
+        if width == self._width and self._width:
+            return  # (its new height lays the box out again, at the same width)
+        self._width = width
+        lines = self._text.splitlines()
+        self.update("\n".join(fold_parts(line, width) for line in lines) if width else self._text)
 
 
 class PairView(Vertical):
@@ -58,9 +85,7 @@ class PairView(Vertical):
         self._pictures = {
             name: PictureView(mode=image_mode, placeholder="waiting…") for name in _AB
         }
-        self._captions = {
-            name: Static("", classes="contender-caption", markup=False) for name in _AB
-        }
+        self._captions = {name: Caption(classes="contender-caption") for name in _AB}
         for name, box in self._boxes.items():
             box.border_title = name.upper()
 
@@ -92,7 +117,7 @@ class PairView(Vertical):
             self._boxes[name].remove_class("-winner")
             self._boxes[name].border_title = name.upper()
             self._pictures[name].set_png(None, text)
-            self._captions[name].update("")
+            self._captions[name].show("")
 
     def clear(self) -> None:
         """Show nothing and let go of the pictures (the view is hidden until the next pair).
@@ -116,7 +141,7 @@ class PairView(Vertical):
             box = self._boxes[name]
             box.set_class(revealed and winner in (name, "tie"), "-winner")
             self._pictures[name].set_png(contender.png, contender.note)
-            self._captions[name].update(_caption(contender, revealed))
+            self._captions[name].show(_caption(contender, revealed))
             box.border_title = f"{name.upper()} · {contender.who}" if revealed else name.upper()
 
     def captions(self) -> list[str]:
