@@ -16,13 +16,16 @@ import random
 import select
 import signal
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from _anthropic_server import AnthropicTestServer
 from _app_support import COPY_SVG_PROMPT, make_app, server_ready, wait_for
 from _evidence_support import screen_text, screenshot_text
 from _terminal_screen import TerminalScreen
+from textual.pilot import Pilot
 
 from pelican_tui.app import PelicanApp
 from pelican_tui.backends import locations
@@ -71,21 +74,31 @@ def _both_claude(app: PelicanApp) -> None:
     app.choices["right"] = PaneChoice("claude", False)
 
 
-async def test_a_sample_whose_run_failed_is_no_pair_to_vote_on(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """Claude answered 500: the empty pane became a pair, and its vote a win."""
-    with AnthropicTestServer(scenario="500") as claude:
-        _claude_env(monkeypatch, claude)
+@contextlib.asynccontextmanager
+async def _blind_run(
+    monkeypatch: pytest.MonkeyPatch, **claude: Any
+) -> AsyncIterator[tuple[PelicanApp, Pilot[PelicanApp]]]:
+    """The app at 80x24 in blind mode, both panes on a loopback Claude (``claude``: its
+    scenario and answers, one try), ``r`` pressed: the pair is on its way."""
+    with AnthropicTestServer(**claude) as server:
+        _claude_env(monkeypatch, server)
         app = make_app(overrides={"claude": {"max_retries": 0}, "ui": {"blind": True}})
         async with app.run_test(size=(80, 24)) as pilot:
             _both_claude(app)
             await pilot.press("r")
-            assert await wait_for(pilot, lambda: app.pane("left").state == "failed", 30)
-            assert await wait_for(pilot, lambda: not app.comparing, 30)
-            assert not app.pending_pairs
-            said = " ".join(n.message for n in app.notices)
-            assert "no pair to vote on (left: failed; right: failed)" in said, said
+            yield app, pilot
+
+
+async def test_a_sample_whose_run_failed_is_no_pair_to_vote_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Claude answered 500: the empty pane became a pair, and its vote a win."""
+    async with _blind_run(monkeypatch, scenario="500") as (app, pilot):
+        assert await wait_for(pilot, lambda: app.pane("left").state == "failed", 30)
+        assert await wait_for(pilot, lambda: not app.comparing, 30)
+        assert not app.pending_pairs
+        said = " ".join(n.message for n in app.notices)
+        assert "no pair to vote on (left: failed; right: failed)" in said, said
 
 
 def test_blind_order_is_a_coin_toss() -> None:
@@ -181,17 +194,12 @@ async def test_the_reveal_names_each_run_as_the_gallery_does(
 ) -> None:
     """Asked to think, no reasoning came: the reveal said "thinking on" (its request),
     the gallery and the leaderboard "thinking on (did not)" (how it thought)."""
-    with AnthropicTestServer(scenario="ok", thinking_text="") as claude:
-        _claude_env(monkeypatch, claude)
-        app = make_app(overrides={"claude": {"max_retries": 0}, "ui": {"blind": True}})
-        async with app.run_test(size=(80, 24)) as pilot:
-            _both_claude(app)
-            await pilot.press("r")
-            assert await wait_for(pilot, lambda: bool(app.pending_pairs), 30)
-            (pair,) = app.pending_pairs
-            await pilot.press("equals_sign")
-            assert await wait_for(pilot, lambda: not app.pending_pairs, 10)
-            (reveal,) = [n.message for n in app.notices if "A was" in n.message]
+    async with _blind_run(monkeypatch, scenario="ok", thinking_text="") as (app, pilot):
+        assert await wait_for(pilot, lambda: bool(app.pending_pairs), 30)
+        (pair,) = app.pending_pairs
+        await pilot.press("equals_sign")
+        assert await wait_for(pilot, lambda: not app.pending_pairs, 10)
+        (reveal,) = [n.message for n in app.notices if "A was" in n.message]
     with SessionStore.open(locations.sessions_db()) as store:
         gallery = {
             item.run.id: item.label
@@ -212,24 +220,19 @@ async def test_quitting_with_a_pair_not_voted_on_asks_once(
     """q with the blind pair on screen and no vote quit at once: the vote was never
     asked for, and nothing said it could be cast later. Now q says so, and q again
     quits."""
-    with AnthropicTestServer(scenario="ok") as claude:
-        _claude_env(monkeypatch, claude)
-        app = make_app(overrides={"claude": {"max_retries": 0}, "ui": {"blind": True}})
-        async with app.run_test(size=(80, 24)) as pilot:
-            _both_claude(app)
-            await pilot.press("r")
-            assert await wait_for(pilot, lambda: bool(app.pending_pairs), 30)
-            await pilot.press("q")
-            await pilot.pause()
-            assert app.return_code is None, "quit without a word"
-            said = [n.message for n in app.notices]
-            assert said[-1] == (
-                "The blind pair has no vote yet: vote with < > = - or press q again to quit; "
-                "you can vote later in the gallery (g)."
-            ), said
-            await pilot.press("q")
-            await pilot.pause()
-            assert app.return_code == 0
+    async with _blind_run(monkeypatch, scenario="ok") as (app, pilot):
+        assert await wait_for(pilot, lambda: bool(app.pending_pairs), 30)
+        await pilot.press("q")
+        await pilot.pause()
+        assert app.return_code is None, "quit without a word"
+        said = [n.message for n in app.notices]
+        assert said[-1] == (
+            "The blind pair has no vote yet: vote with < > = - or press q again to quit; "
+            "you can vote later in the gallery (g)."
+        ), said
+        await pilot.press("q")
+        await pilot.pause()
+        assert app.return_code == 0
 
 
 async def test_a_notice_leaves_the_terminal_when_its_time_is_up(
