@@ -80,6 +80,11 @@ async def run_host(
     return app
 
 
+def footer_text(app: App[Any]) -> str:
+    """The screen's last row (its footer of keys) as the terminal would show it."""
+    return app.screen._compositor.render_strips()[-1].text
+
+
 def pelican_png() -> bytes:
     png = cairosvg.svg2png(bytestring=PELICAN_SVG)
     assert isinstance(png, bytes)
@@ -619,7 +624,8 @@ async def test_server_settings_ask_again_before_starting_what_does_not_fit() -> 
     """With ``local.fit = "warn"`` (the default) a context far too big for memory showed
     "Too big" in the facts as a warning, and ctrl+s restarted llama-server into it at
     once. Now apply says so under the context, with the estimate and the memory there
-    is, and only the same settings applied again are started."""
+    is, and only the same settings applied again are started. The footer says what the
+    button says: it read "^s Apply & restart" under "Apply anyway"."""
     local = LocalSettings(model=tiny_model(), context=8192)
     assert local.fit == "warn"
 
@@ -638,8 +644,11 @@ async def test_server_settings_ask_again_before_starting_what_does_not_fit() -> 
         assert said.endswith("Apply again (^s) to restart llama-server with it anyway: "
                              "it will likely run out of memory."), said  # fmt: skip
         assert str(apply.label) == "Apply anyway"
+        await until(pilot, lambda: "^s Apply anyway" in footer_text(app))
+        assert "Apply & restart" not in footer_text(app), footer_text(app)
         context.value = "16777000"  # other settings: asked about afresh
         await until(pilot, lambda: str(apply.label) == "Apply & restart")
+        await until(pilot, lambda: "^s Apply & restart" in footer_text(app))
         await pilot.press("ctrl+s")
         await until(pilot, lambda: "context" in screen.errors)
         assert app.result is NOT_DISMISSED

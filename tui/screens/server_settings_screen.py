@@ -118,6 +118,9 @@ class ServerSettingsScreen(Screen[LocalSettings | None]):
 
     BINDINGS = [
         Binding("ctrl+s", "apply", "Apply & restart", id="server_settings_apply"),
+        # The same key (and id, so a keymap moves both) once a model too big was warned
+        # about: the footer says what the button says (see check_action).
+        Binding("ctrl+s", "apply_anyway", "Apply anyway", id="server_settings_apply"),
         Binding("escape", "cancel", "Cancel", id="server_settings_cancel"),
     ]
 
@@ -447,9 +450,16 @@ class ServerSettingsScreen(Screen[LocalSettings | None]):
             self.app.bell()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "apply" and self.checking:
-            return None  # shown, not usable: one apply at a time
+        if action in ("apply", "apply_anyway"):
+            if (action == "apply_anyway") != (self.warned is not None):
+                return False  # the other one is the key shown, as the button says
+            if self.checking:
+                return None  # shown, not usable: one apply at a time
         return True
+
+    def action_apply_anyway(self) -> None:
+        """Apply the settings warned about (too big) once more: they are started."""
+        self.action_apply()
 
     def action_apply(self) -> None:
         if self.checking:
