@@ -107,6 +107,23 @@ def is_secret_name(name: str) -> bool:
     return any(word.lower().endswith(SECRET_WORDS) for word in words)
 
 
+SECRET_ARG_PROBLEM: Final = (
+    "a secret on llama-server's command line, which every user of this machine can read; "
+    "pelican-tui gives llama-server an API key of its own, and passes HF_TOKEN from the "
+    "environment on to downloads"
+)
+"""Why :func:`secret_flag`'s arguments are refused (``/proc/PID/cmdline`` is readable)."""
+
+
+def secret_flag(arg: str) -> str | None:
+    """The flag of a llama-server argument that holds a secret (``--api-key`` of
+    ``" --api-key=X"``, not the value after it), None for any other argument."""
+    word = arg.strip()  # " --api-key=X" reaches llama-server as --api-key too
+    if word.startswith("-") and is_secret_name(word):
+        return re.split(r"[=\s]", word, maxsplit=1)[0]
+    return None
+
+
 def register_secret(value: str) -> None:
     """Have every scrub in this process replace ``value`` wherever it appears.
 

@@ -15,7 +15,6 @@ setting and what is wrong with it.
 
 from __future__ import annotations
 
-import re
 import tomllib
 from pathlib import Path
 from typing import Any, ClassVar, Final, Literal
@@ -137,17 +136,11 @@ class LocalSettings(_ServerURL):
         """A process's command line can be read by every user of the machine
         (``/proc/PID/cmdline``); llama-server's key and a download token go in its
         environment instead."""
-        from pelican_tui.backends.secrets import is_secret_name
+        from pelican_tui.backends.secrets import SECRET_ARG_PROBLEM, secret_flag
 
         for arg in args:
-            word = arg.strip()  # " --api-key=X" reaches llama-server as --api-key too
-            if word.startswith("-") and is_secret_name(word):
-                flag = re.split(r"[=\s]", word, maxsplit=1)[0]  # not the value after it
-                raise ValueError(
-                    f"holds {flag}: a secret on llama-server's command line, which every user "
-                    "of this machine can read; pelican-tui gives llama-server an API key of "
-                    "its own, and passes HF_TOKEN from the environment on to downloads"
-                )
+            if flag := secret_flag(arg):
+                raise ValueError(f"holds {flag}: {SECRET_ARG_PROBLEM}")
         return args
 
     @field_validator("url")

@@ -227,12 +227,23 @@ def test_the_tui_without_a_terminal_says_so_and_starts_nothing() -> None:
         (["run", "--prompt", "", "--out", "o"], "run: error: argument --prompt: is empty"),
         # A command's name as a flag's value is that value: the TUI, which needs a terminal.
         (["--theme", "run"], "the TUI needs a terminal"),
+        # A secret for llama-server's command line: it said "invalid settings:
+        # local.extra_args holds --api-key", a setting never set; now the flag typed.
+        (
+            ["--server-arg=--api-key=Pl4ntedKey"],
+            "pelican-tui: error: argument --server-arg: holds --api-key: a secret on llama-",
+        ),
+        (
+            ["run", "--out", "o", "--server-arg=--hf-token=Pl4ntedKey"],
+            "pelican-tui run: error: argument --server-arg: holds --hf-token: a secret on ",
+        ),
     ],
 )
 def test_flags_are_read_or_refused_never_dropped(argv: list[str], said: str) -> None:
     done = _run(*argv)
     assert done.returncode == 2, done.stderr
     assert said in done.stderr, done.stderr
+    assert "Pl4ntedKey" not in done.stderr, "a secret is not repeated"
     assert done.stdout == "", "nothing drawn into a pipe"
 
 

@@ -17,6 +17,7 @@ from pelican_tui.backends.llama.config import (
     LOAD_MODES,
     THREADS_RANGE,
 )
+from pelican_tui.backends.secrets import SECRET_ARG_PROBLEM, secret_flag
 from pelican_tui.cli.args import given, given_path, whole_number
 
 if TYPE_CHECKING:  # pydantic is not imported for --help
@@ -68,6 +69,7 @@ def add_model_flags(parser: argparse.ArgumentParser) -> None:
     local.add_argument(
         "--server-arg",
         action="append",
+        type=server_arg,
         default=None,
         metavar="ARG",
         help="extra llama-server argument, repeatable, replacing local.extra_args "
@@ -76,6 +78,15 @@ def add_model_flags(parser: argparse.ArgumentParser) -> None:
     claude = parser.add_argument_group("Claude")
     claude.add_argument("--claude-model", metavar="ID", help="Anthropic model id")
     claude.add_argument("--no-claude", action="store_true", help="do not use Claude")
+
+
+def server_arg(text: str) -> str:
+    """An argparse ``type`` for ``--server-arg``: one that holds a secret is refused
+    here, naming the flag typed; in settings it said "invalid settings:
+    local.extra_args holds --api-key…", a setting never set."""
+    if flag := secret_flag(text):
+        raise argparse.ArgumentTypeError(f"holds {flag}: {SECRET_ARG_PROBLEM}")
+    return text
 
 
 def add_remote_flag(parser: argparse.ArgumentParser) -> None:
@@ -142,5 +153,6 @@ __all__ = [
     "add_model_flags",
     "add_remote_flag",
     "model_overrides",
+    "server_arg",
     "settings_from_flags",
 ]
