@@ -149,13 +149,21 @@ def test_a_terminal_is_asked_first(
         assert "Not judged." in err
 
 
-def test_no_key_stops_after_the_plan(
-    server: AnthropicTestServer, two_sessions: object, cli: Cli, monkeypatch: pytest.MonkeyPatch
+def test_no_key_is_said_before_the_plan(
+    server: AnthropicTestServer, two_sessions: object, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Said after the plan, the missing key was read last, under lines of calls and
+    tokens; it is said first now, and the plan still shows what a key would be spent on."""
     monkeypatch.delenv("ANTHROPIC_API_KEY")
-    code, out, err = cli("judge", "--yes")
-    assert code == 2 and out.startswith("Plan: 4 calls")
-    assert err.strip() == "pelican-tui judge: the judge has no API key; set ANTHROPIC_API_KEY"
+    terminal = io.StringIO()  # stdout and stderr on one terminal, in the order written
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    monkeypatch.setattr("sys.stdout", terminal)
+    monkeypatch.setattr("sys.stderr", terminal)
+    code = main(["judge", "--yes"])
+    lines = terminal.getvalue().splitlines()
+    assert code == 2
+    assert lines[0] == "pelican-tui judge: the judge has no API key; set ANTHROPIC_API_KEY"
+    assert lines[1].startswith("Plan: 4 calls"), lines
     assert server.requests == []
 
 

@@ -1,7 +1,8 @@
 """``pelican-tui judge``: a vision-capable Claude model votes on pairs of pictures, blind.
 
-Prints the plan first (how many calls, about how many tokens, which model) and
-asks before calling, unless ``--yes``; with stdin not a terminal and no
+Prints the plan first (how many calls, about how many tokens, which model; a
+missing API key is said before it, and the plan is all it does) and asks before
+calling, unless ``--yes``; with stdin not a terminal and no
 ``--yes`` it prints the plan and stops. Then it judges the pairs one by one,
 progress on stderr, and prints a summary on stdout. The judge's votes are
 stored apart from yours: ``pelican-tui leaderboard --judge`` rates them and
@@ -89,13 +90,20 @@ def judge_command(args: argparse.Namespace, console: Console) -> int:
     except SettingsError as error:
         return console.invalid_settings(error)
     judge = Judge(settings.judge, settings.claude)
-    if not judge.settings.enabled and (off := judge.problem()) is not None:
-        return console.fail(_problem_words(off), Exit.USAGE)
+    problem = judge.problem()
+    if problem is not None:
+        # Said first: after the plan, a missing key was read last, under lines of calls
+        # and tokens. The plan still follows: what a key would be spent on.
+        console.note(_problem_words(problem))
+        console.err.flush()
+        if not judge.settings.enabled:
+            return Exit.USAGE
+    stopped = Exit.OK if problem is None else Exit.USAGE
     max_pairs = args.max_pairs or judge.settings.max_pairs
 
     def no_store(_: SessionStoreMissing) -> int:
         print("Nothing to judge: no sessions yet.", file=console.out)
-        return Exit.OK
+        return stopped
 
     def plan_then_judge(store: SessionStore) -> int:
         if missing := unknown_prompt(store, args.prompt):
@@ -103,11 +111,8 @@ def judge_command(args: argparse.Namespace, console: Console) -> int:
         plan = choose_pairs(store, judge.model, prompt=args.prompt, max_pairs=max_pairs)
         cost = estimate(plan.pairs, judge.settings, judge.model)
         print(describe_plan(plan, cost), file=console.out, flush=True)
-        if not plan.pairs:
-            return Exit.OK
-        problem = judge.problem()
-        if problem is not None:
-            return console.fail(_problem_words(problem), Exit.USAGE)
+        if not plan.pairs or problem is not None:
+            return stopped
         if not args.yes and not _confirmed(console, len(plan.pairs)):
             return Exit.OK
         return _judge(store, judge, plan.pairs, console)
