@@ -96,6 +96,10 @@ def ink_percent(share: float) -> str:
     return f"{percent:.0f}%" if percent == 0 or percent >= 10 else f"{percent:.2g}%"
 
 
+QUANT_END = re.compile(r"(?i)(?<![^:/_.\s-])(?:I?Q\d\w*|B?F(?:16|32))$")
+"""A model name's quantization at its end ("Q4_K_M", "IQ4_XS", "Q8_0", "BF16")."""
+
+
 def shorten_label(label: str, width: int) -> str:
     """A configuration's label cut to ``width`` in the middle of its model's name,
     keeping the name's end and the rest whole ("Qwen3.6-3…-Q4_K_M · thinking on"):
@@ -112,6 +116,11 @@ def shorten_label(label: str, width: int) -> str:
     if room < 8:
         return shorten(line, width)
     end = min(len(head) // 2, (room - 1) // 2)
+    # Its quantization whole where two letters of its start are left: "un…Q4_K_M" and
+    # "un…Q5_K_M", not "unsl…_K_M" twice (two served models of one owner, 80 columns).
+    quant = re.search(QUANT_END, head)
+    if quant and end < len(quant[0]) <= room - 3:
+        end = len(quant[0])
     return head[: room - 1 - end] + ELLIPSIS + head[len(head) - end :] + sep + rest
 
 

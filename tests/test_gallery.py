@@ -594,3 +594,30 @@ async def test_keys_typed_quickly_mark_the_pictures_they_mean(drawn: dict[str, D
         assert await wait_for(pilot, lambda: len(gallery.marked) == 2, 5)
         assert gallery.marked == [cells[0].item.run.id, cells[2].item.run.id]
         assert await wait_for(pilot, lambda: gallery.focused is cells[2], 5)
+
+
+async def test_gallery_titles_tell_two_served_models_of_one_owner_apart(
+    drawn: dict[str, Drawn],
+) -> None:
+    """At 80 columns a cell's title is cut in its model's name, keeping its end: two
+    served models of one owner, one quantization apart, read alike all the same."""
+    models = ["unsloth/Qwen3.6-35B-A3B-GGUF:Q4_K_M", "unsloth/Qwen3.6-35B-A3B-GGUF:Q5_K_M"]
+    with SessionStore.open(locations.sessions_db()) as store:
+        session = store.create_session(PROMPT)
+        for slot, model in zip(("left", "right"), models, strict=True):
+            run = store.start_run(
+                session.id, slot, "openai", model, {"served_model": model}, {"thinking": True},  # type: ignore[arg-type]
+            )  # fmt: skip
+            store.finish_run(
+                run, answer=drawn["pelican"].answer, svg=drawn["pelican"].svg,
+                png=drawn["pelican"].png, picture_facts=drawn["pelican"].facts,
+            )  # fmt: skip
+    app = make_app(overrides={"prompt": PROMPT, "ui": {"theme": "pelican-dark"}})
+    async with app.run_test(size=(80, 24)) as pilot:
+        gallery = await _open_gallery(pilot)
+        titles = [str(cell.border_title) for cell in gallery.cells()]
+        text = screen_text(app)
+    # They read "unsl…_K_M (server) · thinking on" both; the quantization is kept whole.
+    for title, quant in zip(titles, ("Q4_K_M", "Q5_K_M"), strict=True):
+        assert title.endswith(f"…{quant} (server) · thinking on"), titles
+        assert f"─ {title} ─" in text, text

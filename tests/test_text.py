@@ -43,7 +43,9 @@ def test_a_label_keeps_what_tells_two_configurations_apart(width: int) -> None:
     rest = len(" · thinking off")
     if width >= rest + 8:  # room for the thinking and a bit of the model's name
         assert on.endswith(" · thinking on") and off.endswith(" · thinking off")
-        assert on.startswith("Qwen") and ("…" in on) == (width < 36)
+        assert on.startswith("Qw") and ("…" in on) == (width < 36)
+        # The quantization whole, before more of the name's start ("Qw…Q4_K_M").
+        assert "Q4_K_M · thinking on" in on and "Q8_0 · thinking off" in off, (on, off)
     if width >= rest + 16:  # and for both ends of the name: the quantization shows
         assert on.endswith("-Q4_K_M · thinking on") and on.startswith("Qwen3.6"), on
         assert off.endswith("-Q8_0 · thinking off"), off
