@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
+import subprocess
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+import pytest
 
 from pelican_tui.backends import locations
 from pelican_tui.backends.events import Timings, Usage
@@ -148,3 +153,28 @@ def make_comparison(store: SessionStore, prompt: str = "A pelican riding a bicyc
     )
     store.set_verdict(session.id, "left", note="better wheels")
     return store.get_session(session.id)
+
+
+@contextlib.contextmanager
+def unwritable(folder: Path) -> Iterator[Path]:
+    """``folder`` made so that nothing can be created in it, as on a read-only file
+    system: SQLite cannot make a store's ``-wal`` and ``-shm`` files beside it.
+
+    Mode bits do not stop root, so as root the folder is made immutable (``chattr
+    +i``); otherwise it is chmod 0o555. Proved before the test relies on it."""
+    as_root = os.geteuid() == 0
+    if as_root:
+        made = subprocess.run(["chattr", "+i", str(folder)], capture_output=True, check=False)
+        if made.returncode != 0:
+            pytest.skip(f"running as root and chattr +i failed: {made.stderr!r}")
+    else:
+        folder.chmod(0o555)
+    try:
+        with pytest.raises(OSError):
+            (folder / "probe").write_text("x")
+        yield folder
+    finally:
+        if as_root:
+            subprocess.run(["chattr", "-i", str(folder)], check=True)
+        else:
+            folder.chmod(0o755)

@@ -28,6 +28,7 @@ from _session_support import (
     make_comparison,
     raw_connection,
     schema,
+    unwritable,
     upgraded_whole,
 )
 from _store_writer_child import BIG, PICTURE_FACTS
@@ -1180,6 +1181,101 @@ def test_file_sha256_default_cache_location(
     model.write_bytes(b"gguf")
     host_info.file_sha256_cached(model)
     assert str(model.resolve()) in locations.hash_cache_file().read_text()
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {path.name: path.read_bytes() for path in folder.iterdir()}
+
+
+def test_a_store_whose_folder_cannot_be_written_is_read_and_left_as_it_is(
+    tmp_path: Path,
+) -> None:
+    """A data folder on a read-only file system: SQLite could not make the -shm file a
+    WAL store is read through, so every reader failed with "unable to open database
+    file" and the sessions were hidden. Cleanly closed, the file holds every commit:
+    it is read as it is, and nothing is written, recorded or created beside it."""
+    db = tmp_path / "data" / "sessions.sqlite3"
+    db.parent.mkdir()
+    with SessionStore.open(db, clock=FixedClock()) as store:
+        made = [make_comparison(store, "kept 1"), make_comparison(store, "kept 2")]
+    before = _files(db.parent)
+    assert set(before) == {db.name, db.name + "-closed"}, "closed cleanly: no log left"
+    with unwritable(db.parent):
+        with pytest.raises(SessionStoreError, match="could not open the session store"):
+            SessionStore.open(db)  # to write (run, the app's comparisons): refused as before
+        with SessionStore.open(db, create=False, read_only_ok=True) as store:
+            why = f"its folder {db.parent} is not writable"
+            assert store.read_only == why
+            assert store.check_on_open == "clean close"
+            assert [store.get_session(s.id) for s in store.list_sessions()] == made[::-1]
+            assert store.notices == [
+                f"The session store is read only: {why}; nothing can be saved."
+            ]
+            with pytest.raises(SessionStoreError) as refused:
+                store.create_session("not saved")
+            assert str(refused.value) == f"nothing can be saved to the session store {db}: {why}"
+            with pytest.raises(SessionStoreError, match="nothing can be saved"):
+                store.delete_session(made[0].id)
+        assert _files(db.parent) == before
+
+
+def test_an_unwritable_store_with_its_log_left_is_read_through_the_log(tmp_path: Path) -> None:
+    """A store whose writer crashed leaves commits in its write-ahead log. Opened
+    ``immutable`` SQLite would not read the log, and those sessions would go unseen:
+    it is read through the log. Without the log's -shm file it cannot be read whole,
+    and says so."""
+    db = tmp_path / "live" / "sessions.sqlite3"
+    db.parent.mkdir()
+    crashed = tmp_path / "crashed" / db.name
+    crashed.parent.mkdir()
+    with SessionStore.open(db, clock=FixedClock()) as store:
+        earlier = make_comparison(store, "checkpointed at a clean close")
+    with SessionStore.open(db, clock=FixedClock()) as store:
+        in_log = make_comparison(store, "in the log only")
+        for suffix in ("", "-wal", "-shm"):  # what a crash leaves, as it is now
+            crashed.with_name(crashed.name + suffix).write_bytes(
+                db.with_name(db.name + suffix).read_bytes()
+            )
+    immutable = sqlite3.connect(f"{crashed.as_uri()}?mode=ro&immutable=1", uri=True)
+    with contextlib.closing(immutable):
+        assert immutable.execute("SELECT id FROM sessions").fetchall() == [(earlier.id,)]
+    with (
+        unwritable(crashed.parent),
+        SessionStore.open(crashed, create=False, read_only_ok=True) as store,
+    ):
+        assert store.check_on_open == "full"
+        assert store.get_session(in_log.id) == in_log
+        assert store.get_session(earlier.id) == earlier
+    crashed.with_name(crashed.name + "-shm").unlink()
+    with (
+        unwritable(crashed.parent),
+        pytest.raises(SessionStoreError, match="was not closed cleanly"),
+    ):
+        SessionStore.open(crashed, create=False, read_only_ok=True)
+
+
+def test_a_store_on_a_read_only_file_system_is_read_and_says_so(tmp_path: Path) -> None:
+    """The case itself, a read-only mount (root only: the tests above make a folder
+    unwritable, which needs no mount)."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a file system needs root")
+    mount = tmp_path / "mount"
+    mount.mkdir()
+    made = subprocess.run(["mount", "-t", "tmpfs", "tmpfs", str(mount)], capture_output=True)
+    if made.returncode != 0:
+        pytest.skip(f"could not mount a tmpfs: {made.stderr!r}")
+    try:
+        db = mount / "data" / "sessions.sqlite3"
+        with SessionStore.open(db, clock=FixedClock()) as store:
+            kept = make_comparison(store, "kept on a read-only disk")
+        subprocess.run(["mount", "-o", "remount,ro", str(mount)], check=True)
+        with pytest.raises(SessionStoreError, match="unable to open database file"):
+            SessionStore.open(db, create=False)
+        with SessionStore.open(db, create=False, read_only_ok=True) as store:
+            assert store.read_only == f"its folder {db.parent} is on a read-only file system"
+            assert store.get_session(kept.id) == kept
+    finally:
+        subprocess.run(["umount", str(mount)], check=True)
 
 
 def test_a_store_that_cannot_be_a_file_is_a_store_error(tmp_path: Path) -> None:

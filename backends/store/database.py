@@ -14,6 +14,16 @@ record only while the file still has them and no ``-wal`` file is beside it
 A change that keeps the size within the file system's timestamp granularity
 of that close would go unseen (Linux 6.13+ ext4, xfs, btrfs and tmpfs give a
 change after a ``stat`` a new timestamp, so none there).
+
+A store whose folder cannot be written to (a read-only file system, a folder made
+immutable) cannot be opened as usual: reading a WAL-mode file needs its ``-shm``
+file, made beside it. :func:`open_read_only` reads it anyway, changing nothing:
+with no ``-wal`` file beside it (SQLite folds the log into the file and removes it
+when the last connection closes), the file holds every commit and is opened
+``immutable`` (no ``-shm`` needed); with one (a writer that crashed, or one using
+the folder through a writable path), through that log and its ``-shm`` file, as
+``immutable`` would not read the log and its commits would go unseen. A writer
+that starts after the open is not seen, and reads may fail while it writes.
 """
 
 from __future__ import annotations
@@ -74,12 +84,13 @@ def create_private_file(path: Path) -> None:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
-def _connect(path: Path, busy_timeout: float) -> sqlite3.Connection:
+def _connect(path: Path | str, busy_timeout: float, *, uri: bool = False) -> sqlite3.Connection:
     conn = sqlite3.connect(
         path,
         timeout=busy_timeout,
         isolation_level=None,  # we issue BEGIN/COMMIT ourselves
         check_same_thread=False,  # guarded by SessionStore._lock
+        uri=uri,
     )
     conn.row_factory = _checked_row
     return conn
@@ -162,22 +173,7 @@ def open_checked(path: Path, busy_timeout: float) -> tuple[sqlite3.Connection, C
     except sqlite3.Error as error:  # a folder in its place, no permission to read it
         raise SessionStoreError(f"could not open the session store {path}: {error}") from error
     try:
-        # Look before changing anything: a newer or foreign file is left as it is.
-        # One read transaction: another process may be creating this store right now,
-        # and its tables and version must be seen together (apart, a store it had just
-        # made looked like someone else's file: no version yet, tables already).
-        with read_transaction(conn):
-            version = schema_version(conn)
-            app_id = int(conn.execute("PRAGMA application_id").fetchone()[0])
-            tables = int(conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0])
-        if app_id not in (0, APPLICATION_ID) or (version == 0 and tables):
-            raise SessionStoreError(f"{path} is an SQLite file but not a pelican-tui session store")
-        if version > SCHEMA_VERSION:
-            raise SessionStoreTooNew(path, version, SCHEMA_VERSION)
-        if check == "full":
-            faults = [str(row[0]) for row in conn.execute("PRAGMA quick_check")]
-            if faults != ["ok"]:
-                raise Corrupt("; ".join(faults[:3]))
+        _look(conn, path, check)
         _use_wal(conn, busy_timeout)
         conn.execute("PRAGMA synchronous = FULL")
         conn.execute("PRAGMA foreign_keys = ON")
@@ -191,6 +187,83 @@ def open_checked(path: Path, busy_timeout: float) -> tuple[sqlite3.Connection, C
         conn.close()
         if is_corruption(error):
             raise Corrupt(str(error)) from error
+        raise SessionStoreError(f"could not open the session store {path}: {error}") from error
+    except BaseException:
+        conn.close()
+        raise
+
+
+def _look(conn: sqlite3.Connection, path: Path, check: Check) -> int:
+    """Check the file as :data:`Check` says, changing nothing; returns its schema version.
+    Raises :class:`Corrupt`, or :class:`SessionStoreError` for a newer or foreign file."""
+    # Look before changing anything: a newer or foreign file is left as it is.
+    # One read transaction: another process may be creating this store right now,
+    # and its tables and version must be seen together (apart, a store it had just
+    # made looked like someone else's file: no version yet, tables already).
+    with read_transaction(conn):
+        version = schema_version(conn)
+        app_id = int(conn.execute("PRAGMA application_id").fetchone()[0])
+        tables = int(conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0])
+    if app_id not in (0, APPLICATION_ID) or (version == 0 and tables):
+        raise SessionStoreError(f"{path} is an SQLite file but not a pelican-tui session store")
+    if version > SCHEMA_VERSION:
+        raise SessionStoreTooNew(path, version, SCHEMA_VERSION)
+    if check == "full":
+        faults = [str(row[0]) for row in conn.execute("PRAGMA quick_check")]
+        if faults != ["ok"]:
+            raise Corrupt("; ".join(faults[:3]))
+    return version
+
+
+def unwritable_folder(path: Path) -> str | None:
+    """Why nothing can be made beside the store ``path`` (its ``-wal`` and ``-shm``
+    files), or None: it can."""
+    folder = path.parent
+    if os.access(folder, os.W_OK | os.X_OK):
+        return None
+    try:
+        if os.statvfs(folder).f_flag & os.ST_RDONLY:
+            return f"its folder {folder} is on a read-only file system"
+    except OSError:
+        pass
+    return f"its folder {folder} is not writable"
+
+
+def open_read_only(path: Path, busy_timeout: float) -> tuple[sqlite3.Connection, Check]:
+    """Connect to read only, for a store whose folder cannot be written to (see the
+    module doc): checked as :func:`open_checked` checks, nothing changed, nothing
+    recorded. Raises :class:`Corrupt`; :class:`SessionStoreError` also for a store
+    that would need an upgrade or could not be read whole here. Close the
+    connection with :func:`close`."""
+    log_left = _side(path, "-wal").exists()
+    mode = "mode=ro" if log_left else "mode=ro&immutable=1"
+    check: Check = "clean close" if _closed_cleanly(path) else "full"
+    try:
+        conn = _connect(f"{path.absolute().as_uri()}?{mode}", busy_timeout, uri=True)
+    except sqlite3.Error as error:
+        raise SessionStoreError(f"could not open the session store {path}: {error}") from error
+    try:
+        version = _look(conn, path, check)
+        if version == 0:
+            raise SessionStoreError(
+                f"the session store {path} is empty, and cannot be made: {unwritable_folder(path)}"
+            )
+        if version < SCHEMA_VERSION:
+            raise SessionStoreError(
+                f"the session store {path} was made by an older pelican-tui and must be "
+                "upgraded, which needs its folder to be writable"
+            )
+        return conn, check
+    except sqlite3.DatabaseError as error:
+        conn.close()
+        if is_corruption(error):
+            raise Corrupt(str(error)) from error
+        if log_left:  # its -shm file is gone: SQLite cannot read the log without it
+            raise SessionStoreError(
+                f"the session store {path} was not closed cleanly (its write-ahead log is "
+                f"beside it), and its folder cannot be written to, so it cannot be read "
+                f"whole: open it once where its folder is writable ({error})"
+            ) from error
         raise SessionStoreError(f"could not open the session store {path}: {error}") from error
     except BaseException:
         conn.close()
@@ -232,7 +305,8 @@ def _use_wal(conn: sqlite3.Connection, busy_timeout: float) -> None:
 
 
 def close(conn: sqlite3.Connection, path: Path, *, whole: bool) -> None:
-    """Close a connection from :func:`open_checked`. When it was this process's
+    """Close a connection from :func:`open_checked` (or :func:`open_read_only`: nothing
+    is recorded for it). When it was this process's
     last on the file and no other process has it open (SQLite removed the
     ``-wal`` file), record a clean close unless ``whole`` is false (corruption
     was seen): the next open may then skip the whole-file check."""

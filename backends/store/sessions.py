@@ -15,6 +15,11 @@ created only when opened for writing. Guarantees:
   :data:`.upgrades.UPGRADES` holds one step per change: ``UPGRADES[n]`` upgrades
   version ``n`` to ``n + 1``. A store from a newer pelican-tui is refused
   (:class:`.SessionStoreTooNew`), never downgraded or touched (:mod:`.database`).
+- **A store that cannot be written is still read.** With ``read_only_ok``, a
+  store whose folder cannot be written to (a read-only file system) is opened to
+  read only (:func:`.database.open_read_only`): :attr:`SessionStore.read_only`;
+  every write then raises :class:`.SessionStoreError` saying nothing can be saved,
+  and runs of crashed processes stay "running". Without it, such an open fails.
 - **A corrupt file is moved aside**, to ``sessions.sqlite3.corrupt-YYYYmmdd-HHMMSS``,
   and a fresh store started; :attr:`SessionStore.moved_corrupt_to` and
   :attr:`SessionStore.notices` say where, so the caller can tell the user.
@@ -232,6 +237,9 @@ class SessionStore:
         """How :meth:`open` checked the file: the whole of it only when it may not be
         as pelican-tui left it (:data:`.database.Check`)."""
         self._damaged = False
+        self.read_only: str | None = None
+        """Why nothing can be saved (its folder cannot be written to), when :meth:`open`
+        opened it to read only; None: it was opened for writing."""
 
     # ----------------------------------------------------------------- opening
 
@@ -244,6 +252,7 @@ class SessionStore:
         repair: bool = True,
         clock: Callable[[], datetime] | None = None,
         busy_timeout: float = 10.0,
+        read_only_ok: bool = False,
     ) -> SessionStore:
         """Open (and with ``create``, create) the store, upgraded and checked.
 
@@ -254,6 +263,8 @@ class SessionStore:
         ``repair`` it is left where it is (another process may have it open:
         the app, a ``run``) and :class:`SessionStoreError` says so.
         ``busy_timeout`` is how long a write waits for another writer, in seconds.
+        With ``read_only_ok``, a store whose folder cannot be written to is opened to
+        read only (:attr:`read_only`), and a damaged one left as it is.
         """
         path = Path(path) if path is not None else locations.sessions_db()
         now = clock or _utc_now
@@ -268,9 +279,18 @@ class SessionStore:
                 why = locations.cannot_make(path.parent) or error.strerror or str(error)
                 raise SessionStoreError(f"cannot create the session store {path}: {why}") from error
         moved: Path | None = None
+        unwritable = database.unwritable_folder(path) if read_only_ok else None
         try:
-            conn, check = database.open_checked(path, busy_timeout)
+            if unwritable is not None:
+                conn, check = database.open_read_only(path, busy_timeout)
+            else:
+                conn, check = database.open_checked(path, busy_timeout)
         except database.Corrupt as error:
+            if unwritable is not None:
+                raise SessionStoreError(
+                    f"the session store {path} is damaged ({error}); it was left as it is: "
+                    f"{unwritable}"
+                ) from error
             if not repair:
                 raise SessionStoreError(
                     f"the session store {path} is damaged ({error}); it was left as it is: "
@@ -284,6 +304,9 @@ class SessionStore:
                 raise SessionStoreError(f"could not create a session store at {path}") from error
         store = cls(conn, path, clock=now, moved_corrupt_to=moved)
         store.check_on_open = check
+        store.read_only = unwritable
+        if unwritable is not None:
+            return store  # crashed runs cannot be marked: they stay "running"
         try:
             store.interrupted_on_open = store.mark_interrupted()
         except BaseException:
@@ -303,13 +326,16 @@ class SessionStore:
         if self.interrupted_on_open:
             n = self.interrupted_on_open
             out.append(f"{plural(n, 'run')} from an earlier crash marked interrupted.")
+        if self.read_only is not None:
+            out.append(f"The session store is read only: {self.read_only}; nothing can be saved.")
         return out
 
     def close(self) -> None:
         with self._lock:
             if self._conn is not None:
-                with contextlib.suppress(sqlite3.Error):
-                    self._conn.execute("PRAGMA optimize")
+                if self.read_only is None:  # one opened to read only is left as it is
+                    with contextlib.suppress(sqlite3.Error):
+                        self._conn.execute("PRAGMA optimize")
                 # Damage seen: no clean-close record, so the next open checks it all.
                 database.close(self._conn, self.path, whole=not self._damaged)
                 self._conn = None
@@ -336,6 +362,10 @@ class SessionStore:
     def _write(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
             conn = self._connection()
+            if self.read_only is not None:
+                raise SessionStoreError(
+                    f"nothing can be saved to the session store {self.path}: {self.read_only}"
+                )
             try:
                 conn.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError as error:
