@@ -681,6 +681,36 @@ async def test_save_and_export_say_the_store_failed_not_run_first() -> None:
         assert not any("run a comparison first" in n.lower() for n in said), said
 
 
+async def test_a_run_into_a_store_that_cannot_be_written_says_why_it_is_not_saved() -> None:
+    """A data folder on a read-only file system: the gallery and o now read the store
+    there; a comparison is still not saved, and says why (it said "unable to open
+    database file")."""
+    from _app_support import server_ready
+    from _session_support import make_comparison, unwritable
+
+    from pelican_tui.backends.store.sessions import SessionStore
+
+    db = locations.sessions_db()
+    with SessionStore.open(db) as store:
+        make_comparison(store, "kept on a read-only disk")
+    with unwritable(db.parent):
+        app = make_app(start_server=True)
+        async with app.run_test(size=(160, 48)) as pilot:
+            await server_ready(pilot)
+            await pilot.press("1")
+            assert await wait_for(pilot, lambda: app.pane("left").state == "finished", RUN_WAIT_S)
+            assert app.session_id is None
+            why = f"nothing can be saved to the session store {db}: its folder {db.parent}"
+            said = _notes(app)
+            assert any(
+                f"the session store failed ({why} is not writable); this comparison is not saved"
+                in n
+                for n in said
+            ), said
+    with SessionStore.open(db) as store:
+        assert [s.title for s in store.list_sessions()] == ["kept on a read-only disk"]
+
+
 async def test_a_run_the_full_store_could_not_save_is_saved_by_s_once_it_can() -> None:
     """The data folder's disk filled during a run (seen on a full tmpfs: 'database or
     disk is full'): its end was not saved, s then said 'Session #1 saved', and the run

@@ -126,6 +126,47 @@ def test_a_home_that_is_a_file_is_said_before_anything_is_lost(tmp_path: Path) -
     )
 
 
+def test_sessions_in_a_folder_that_cannot_be_written_are_read(tmp_path: Path) -> None:
+    """PELICAN_HOME on a read-only file system: sessions list, sessions show and
+    leaderboard failed with "could not open the session store …: unable to open
+    database file". They read it now; what would write says nothing can be saved,
+    and run still refuses before it runs anything."""
+    from _session_support import make_comparison, unwritable
+
+    from pelican_tui.backends.store.sessions import SessionStore
+
+    home = tmp_path / "home"
+    env = {"PELICAN_HOME": str(home)}
+    db = home / "data" / "sessions.sqlite3"
+    db.parent.mkdir(parents=True)
+    with SessionStore.open(db) as store:
+        make_comparison(store, "kept on a read-only disk")
+    note = (
+        f"The session store is read only: its folder {db.parent} is not writable; "
+        "nothing can be saved.\n"
+    )
+    with unwritable(db.parent):
+        for argv, shows in (
+            (["sessions", "list"], "kept on a read-only disk"),
+            (["sessions", "show", "1"], "kept on a read-only disk"),
+            (["leaderboard"], "No votes yet"),
+        ):
+            done = _run(*argv, env=env)
+            assert (done.returncode, done.stderr) == (0, f"pelican-tui {argv[0]}: {note}"), argv
+            assert shows in done.stdout, (argv, done.stdout)
+        done = _run("sessions", "delete", "1", "--yes", env=env)
+        assert done.returncode == 1
+        assert done.stderr.endswith(
+            f"pelican-tui sessions: nothing can be saved to the session store {db}: "
+            f"its folder {db.parent} is not writable\n"
+        ), done.stderr
+        done = _run("run", "--no-claude", "--out", str(tmp_path / "out"), env=env)
+        assert done.returncode == 2
+        assert done.stderr.startswith(f"pelican-tui run: could not open the session store {db}")
+    with SessionStore.open(db, create=False) as store:
+        assert [s.title for s in store.list_sessions()] == ["kept on a read-only disk"]
+
+
 async def test_the_app_says_at_once_when_sessions_cannot_be_saved(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

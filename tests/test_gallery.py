@@ -25,6 +25,7 @@ from _evidence_support import (
     pictures,
     screen_text,
 )
+from _session_support import unwritable
 from textual.widgets import DataTable
 
 from pelican_tui.backends import locations
@@ -32,6 +33,8 @@ from pelican_tui.backends.store.sessions import SessionStore
 from pelican_tui.screens.gallery_screen import GalleryScreen, grid_shape
 from pelican_tui.screens.leaderboard_screen import LeaderboardScreen
 from pelican_tui.screens.pair_screen import PairScreen
+from pelican_tui.screens.sessions_screen import SessionsScreen
+from pelican_tui.screens.sessions_screen_list import SessionList
 from pelican_tui.widgets.vote_pair import PairView
 
 
@@ -621,3 +624,31 @@ async def test_gallery_titles_tell_two_served_models_of_one_owner_apart(
     for title, quant in zip(titles, ("Q4_K_M", "Q5_K_M"), strict=True):
         assert title.endswith(f"…{quant} (server) · thinking on"), titles
         assert f"─ {title} ─" in text, text
+
+
+async def test_sessions_in_a_folder_that_cannot_be_written_are_shown(
+    drawn: dict[str, Drawn],
+) -> None:
+    """PELICAN_HOME on a read-only file system: the gallery said "unable to open
+    database file" and the sessions screen "Could not read the sessions", though every
+    session was in the file. Both show them now, and say nothing can be saved."""
+    _fill(drawn)
+    folder = locations.sessions_db().parent
+    before = {path.name: path.read_bytes() for path in folder.iterdir()}
+    with unwritable(folder):
+        app = make_app(overrides={"prompt": PROMPT})
+        async with app.run_test(size=(160, 48)) as pilot:
+            gallery = await _open_gallery(pilot)
+            assert len(gallery.cells()) == 6
+            said = [notice.message for notice in app.notices]
+            read_only = f"The session store is read only: its folder {folder} is not writable"
+            assert any(message.startswith(read_only) for message in said), said
+            await pilot.press("escape")
+            assert await wait_for(pilot, lambda: not isinstance(app.screen, GalleryScreen), 5)
+            await pilot.press("o")
+            assert await wait_for(pilot, lambda: isinstance(app.screen, SessionsScreen), 5)
+            sessions = app.screen
+            assert isinstance(sessions, SessionsScreen)
+            assert await wait_for(pilot, lambda: sessions.loaded, 10)
+            assert sessions.query_one("#sessions-table", SessionList).row_count == 4
+    assert {path.name: path.read_bytes() for path in folder.iterdir()} == before

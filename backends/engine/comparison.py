@@ -334,7 +334,9 @@ class ComparisonEngine:
         if self._store is None:
             from pelican_tui.backends.store.sessions import SessionStore
 
-            self._store = await asyncio.to_thread(SessionStore.open)
+            # A store that cannot be written to is still read (the gallery, the
+            # leaderboard); a comparison then says it is not saved.
+            self._store = await asyncio.to_thread(SessionStore.open, read_only_ok=True)
         return self._store
 
     def store_notices(self) -> list[str]:
@@ -505,7 +507,7 @@ class ComparisonEngine:
         try:
             store = await self.store()
             for notice in self.store_notices():  # about its open: once, not with every run
-                store_problem(notice, saved=True)
+                store_problem(notice, saved=store.read_only is None)
             if session_id is not None:  # a session holds runs of one prompt: else a new one
                 joined = await asyncio.to_thread(store.session_prompt, session_id)
                 session_id = session_id if joined == prompt else None

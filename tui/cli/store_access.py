@@ -23,10 +23,14 @@ def open_store(console: Console) -> SessionStore:
     """The session store at :func:`~pelican_tui.backends.locations.sessions_db`,
     opened without creating or repairing it (a damaged file is left where it is: the
     app may have it open); its notices are printed as the command's
-    (:meth:`.Console.note`). Raises :class:`~.records.SessionStoreMissing` when
-    there is no store yet, :class:`~.records.SessionStoreError` when it cannot be
-    used (damaged, too new, someone else's)."""
-    store = SessionStore.open(locations.sessions_db(), create=False, repair=False)
+    (:meth:`.Console.note`). A store whose folder cannot be written to is opened to
+    read only: what writes to it fails, saying so. Raises
+    :class:`~.records.SessionStoreMissing` when there is no store yet,
+    :class:`~.records.SessionStoreError` when it cannot be used (damaged, too new,
+    someone else's)."""
+    store = SessionStore.open(
+        locations.sessions_db(), create=False, repair=False, read_only_ok=True
+    )
     for notice in store.notices:
         console.note(notice)
     return store

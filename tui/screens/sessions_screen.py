@@ -172,7 +172,9 @@ class SessionsScreen(Screen[SessionAction | None]):
                 return None
             if self._store is None:
                 try:
-                    self._store = SessionStore.open(self.store_path, create=False)
+                    self._store = SessionStore.open(
+                        self.store_path, create=False, read_only_ok=True
+                    )
                 except SessionStoreMissing:
                     return None
             return self._store
