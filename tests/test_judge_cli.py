@@ -58,6 +58,26 @@ def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> 
     return run
 
 
+def test_a_store_that_cannot_be_written_is_refused_before_any_call(
+    server: AnthropicTestServer, two_sessions: object, cli: Cli
+) -> None:
+    """A store on a read-only file system is read now (sessions list, leaderboard):
+    the judge would have paid for a call and then failed to save its vote."""
+    from _session_support import unwritable
+
+    from pelican_tui.backends import locations
+
+    folder = locations.sessions_db().parent
+    with unwritable(folder):
+        code, out, err = cli("judge", "--yes")
+    assert (code, out) == (1, "")
+    assert err.endswith(
+        f"pelican-tui judge: the judge's votes could not be saved: its folder {folder} "
+        "is not writable\n"
+    ), err
+    assert server.requests == []
+
+
 def test_off_by_default(cli: Cli, monkeypatch: pytest.MonkeyPatch, two_sessions: object) -> None:
     with AnthropicTestServer() as server:
         monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)

@@ -106,6 +106,8 @@ def judge_command(args: argparse.Namespace, console: Console) -> int:
         return stopped
 
     def plan_then_judge(store: SessionStore) -> int:
+        if store.read_only is not None:  # before any call is paid for
+            return console.fail(f"the judge's votes could not be saved: {store.read_only}")
         if missing := unknown_prompt(store, args.prompt):
             return console.fail(missing)
         plan = choose_pairs(store, judge.model, prompt=args.prompt, max_pairs=max_pairs)
