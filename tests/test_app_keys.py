@@ -553,8 +553,8 @@ async def _delete_the_session_on_screen(pilot: Pilot[Any]) -> Screen[Any]:
     return app.screen_stack[-1]
 
 
-async def _a_left_run(pilot: Pilot[Any]) -> int:
-    """Once the server is ready, ``1`` and its run to the end: the session it made."""
+async def _run_the_left_pane(pilot: Pilot[Any]) -> PelicanApp:
+    """Once the server is ready, ``1`` and its run to the end."""
     from _app_support import server_ready
 
     app = pilot.app
@@ -562,6 +562,12 @@ async def _a_left_run(pilot: Pilot[Any]) -> int:
     await server_ready(pilot)
     await pilot.press("1")
     assert await wait_for(pilot, lambda: app.pane("left").state == "finished", RUN_WAIT_S)
+    return app
+
+
+async def _a_left_run(pilot: Pilot[Any]) -> int:
+    """:func:`_run_the_left_pane`: the session it made."""
+    app = await _run_the_left_pane(pilot)
     assert app.session_id is not None
     return app.session_id
 
@@ -663,16 +669,13 @@ async def test_help_opens_over_the_answer_and_no_footer_offers_a_quit_that_close
 async def test_save_and_export_say_the_store_failed_not_run_first() -> None:
     """The store could not be opened: the run went on unsaved, and x then said "Run a
     comparison first (r)" under a finished pane."""
-    from _app_support import server_ready
 
     from pelican_tui.backends import locations
 
     locations.sessions_db().mkdir(parents=True)  # a folder where the store should be
     app = make_app(start_server=True)
     async with app.run_test(size=(160, 48)) as pilot:
-        await server_ready(pilot)
-        await pilot.press("1")
-        assert await wait_for(pilot, lambda: app.pane("left").state == "finished", RUN_WAIT_S)
+        await _run_the_left_pane(pilot)
         assert app.session_id is None
         await pilot.press("x", "s")
         await pilot.pause()
@@ -685,7 +688,6 @@ async def test_a_run_into_a_store_that_cannot_be_written_says_why_it_is_not_save
     """A data folder on a read-only file system: the gallery and o now read the store
     there; a comparison is still not saved, and says why (it said "unable to open
     database file")."""
-    from _app_support import server_ready
     from _session_support import make_comparison, unwritable
 
     from pelican_tui.backends.store.sessions import SessionStore
@@ -696,9 +698,7 @@ async def test_a_run_into_a_store_that_cannot_be_written_says_why_it_is_not_save
     with unwritable(db.parent):
         app = make_app(start_server=True)
         async with app.run_test(size=(160, 48)) as pilot:
-            await server_ready(pilot)
-            await pilot.press("1")
-            assert await wait_for(pilot, lambda: app.pane("left").state == "finished", RUN_WAIT_S)
+            await _run_the_left_pane(pilot)
             assert app.session_id is None
             why = f"nothing can be saved to the session store {db}: its folder {db.parent}"
             said = _notes(app)

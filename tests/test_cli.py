@@ -20,6 +20,7 @@ import pytest
 from _dialect_servers import LmStudioServer, LoopbackServer, send_json
 from _gguf_factory import write_sparse_moe
 from _server_support import tiny_model
+from _session_support import unwritable
 
 from pelican_tui.backends import locations
 from pelican_tui.backends.llama.local_model import plan_local, server_config
@@ -527,29 +528,11 @@ def test_a_model_source_flag_replaces_the_configured_one(
 
 @pytest.fixture
 def read_only_folder(tmp_path: Path) -> Iterator[Path]:
-    """An empty folder this process cannot write into, even as root.
-
-    Mode bits do not stop root, so as root the folder is made immutable
-    (``chattr +i``: nobody may create a file in it); otherwise it is chmod 0o555.
-    The fixture proves it before the test relies on it."""
+    """An empty folder this process cannot write into, even as root (:func:`unwritable`)."""
     folder = tmp_path / "read-only"
     folder.mkdir()
-    as_root = os.geteuid() == 0
-    if as_root:
-        made = subprocess.run(["chattr", "+i", str(folder)], capture_output=True, check=False)
-        if made.returncode != 0:
-            pytest.skip(f"running as root and chattr +i failed: {made.stderr!r}")
-    else:
-        folder.chmod(0o555)
-    try:
-        with pytest.raises(OSError):
-            (folder / "probe").write_text("x")
+    with unwritable(folder):
         yield folder
-    finally:
-        if as_root:
-            subprocess.run(["chattr", "-i", str(folder)], check=True)
-        else:
-            folder.chmod(0o755)
 
 
 def _headless(*argv: str) -> tuple[int, str, str]:
