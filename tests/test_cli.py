@@ -164,6 +164,9 @@ def test_sessions_in_a_folder_that_cannot_be_written_are_read(tmp_path: Path) ->
         done = _run("run", "--no-claude", "--out", str(tmp_path / "out"), env=env)
         assert done.returncode == 2
         assert done.stderr.startswith(f"pelican-tui run: could not open the session store {db}")
+        assert done.stderr.endswith(
+            f": nothing can be saved there, as its folder {db.parent} is not writable\n"
+        ), done.stderr
     with SessionStore.open(db, create=False) as store:
         assert [s.title for s in store.list_sessions()] == ["kept on a read-only disk"]
 

@@ -285,6 +285,13 @@ class SessionStore:
                 conn, check = database.open_read_only(path, busy_timeout)
             else:
                 conn, check = database.open_checked(path, busy_timeout)
+        except SessionStoreError as error:
+            # To write, SQLite makes its -wal and -shm files beside the store: where it
+            # cannot, it said only "unable to open database file".
+            folder = database.unwritable_folder(path)
+            if folder is None or type(error) is not SessionStoreError:
+                raise
+            raise SessionStoreError(f"{error}: nothing can be saved there, as {folder}") from error
         except database.Corrupt as error:
             if unwritable is not None:
                 raise SessionStoreError(
