@@ -215,9 +215,9 @@ class PelicanApp(Voting):
         self.session_id: int | None = None
         """The session shown (the last run's, or one opened): a pane's run is offered to it."""
         self._deleted_on_screen: int | None = None
+        """The session shown was deleted in the browser (its id), until the next run or open."""
         self._quit_unsaved_said = 0
         """How many unsaved runs q last said it would lose: q again then quits."""
-        """The session shown was deleted in the browser (its id), until the next run or open."""
         self._stored_shown: dict[Slot, tuple[int, str, str]] = {}
         """Panes that show an opened session's run: (session id, run label, how it ended),
         until the pane is titled for another run."""
