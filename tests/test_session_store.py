@@ -1249,9 +1249,10 @@ def test_an_unwritable_store_with_its_log_left_is_read_through_the_log(tmp_path:
     crashed.with_name(crashed.name + "-shm").unlink()
     with (
         unwritable(crashed.parent),
-        pytest.raises(SessionStoreError, match="was not closed cleanly"),
+        pytest.raises(SessionStoreError, match="was not closed cleanly") as refused,
     ):
         SessionStore.open(crashed, create=False, read_only_ok=True)
+    assert "nothing can be saved there" not in str(refused.value), "the folder said once"
 
 
 def test_a_store_on_a_read_only_file_system_is_read_and_says_so(tmp_path: Path) -> None:

@@ -287,8 +287,9 @@ class SessionStore:
                 conn, check = database.open_checked(path, busy_timeout)
         except SessionStoreError as error:
             # To write, SQLite makes its -wal and -shm files beside the store: where it
-            # cannot, it said only "unable to open database file".
-            folder = database.unwritable_folder(path)
+            # cannot, it said only "unable to open database file". (Opened to read only,
+            # the refusal names the folder itself.)
+            folder = database.unwritable_folder(path) if unwritable is None else None
             if folder is None or type(error) is not SessionStoreError:
                 raise
             raise SessionStoreError(f"{error}: nothing can be saved there, as {folder}") from error
