@@ -669,15 +669,15 @@ async def test_server_settings_check_the_model_off_the_ui_thread_once(
     model.symlink_to(tiny_model())
     checkers: list[threading.Thread] = []
     checking, release = threading.Event(), threading.Event()
-    real_check = server_settings_screen._start_problem
+    real_check = server_settings_screen._start_check
 
-    def held_check(local: LocalSettings) -> tuple[str, str] | None:
+    def held_check(local: LocalSettings) -> tuple[tuple[str, str] | None, str | None]:
         checkers.append(threading.current_thread())
         checking.set()
         release.wait(5)  # until the test has pressed again (on the UI thread: a frozen app)
         return real_check(local)
 
-    monkeypatch.setattr(server_settings_screen, "_start_problem", held_check)
+    monkeypatch.setattr(server_settings_screen, "_start_check", held_check)
 
     async def body(pilot: Pilot[Any], app: Host) -> None:
         screen = app.screen

@@ -482,9 +482,7 @@ class ServerSettingsScreen(Screen[LocalSettings | None]):
     @work(thread=True, exclusive=True, group="settings-apply", exit_on_error=False)
     def _check_start(self, candidate: LocalSettings) -> None:
         """Reads the model's header (a file that may be large, or on a slow disk)."""
-        refused = _start_problem(candidate)
-        too_big = _too_big(candidate) if refused is None else None
-        self.post_message(self.StartChecked(candidate, refused, too_big))
+        self.post_message(self.StartChecked(candidate, *_start_check(candidate)))
 
     @on(StartChecked)
     def _on_start_checked(self, message: StartChecked) -> None:
@@ -524,29 +522,24 @@ class ServerSettingsScreen(Screen[LocalSettings | None]):
         self.action_cancel()
 
 
-def _start_problem(local: LocalSettings) -> tuple[str, str] | None:
-    """Why llama-server would not be started with ``local``, by the rule the start
-    follows (:meth:`LocalPlan.start_problem`), and the field it is about; None when it
-    would be (or the stand-in is fetched first, or the model is attached)."""
-    if local.url:
-        return None
-    plan = plan_local(local)
-    if plan.stand_in and plan.info is None:
-        return None  # not downloaded yet: fetched when the server starts
-    problem = plan.start_problem(local)
-    if problem is None:
-        return None
-    return ("model" if plan.info_error else "context"), problem
-
-
-def _too_big(local: LocalSettings) -> str | None:
-    """Why ``local`` likely runs out of memory, when the memory check lets it start
+def _start_check(local: LocalSettings) -> tuple[tuple[str, str] | None, str | None]:
+    """Whether llama-server would be started with ``local``, from one read of the
+    model's header. First, why it would not, by the rule the start follows
+    (:meth:`LocalPlan.start_problem`), and the field it is about; None when it would be
+    (or the stand-in is fetched first, or the model is attached). Then, for one that
+    would be, why it likely runs out of memory when the memory check lets it start
     anyway (``local.fit = "warn"``: a model too big is a warning); None: it fits, or
     nobody can say (not downloaded, ``fit = "ignore"``)."""
     if local.url:
-        return None
-    fit = plan_local(local).fit
-    return fit.message if fit is not None and not fit.ok else None
+        return None, None
+    plan = plan_local(local)
+    if plan.stand_in and plan.info is None:
+        return None, None  # not downloaded yet: fetched when the server starts
+    problem = plan.start_problem(local)
+    if problem is not None:
+        return (("model" if plan.info_error else "context"), problem), None
+    fit = plan.fit
+    return None, (fit.message if fit is not None and not fit.ok else None)
 
 
 def _parse_int(
