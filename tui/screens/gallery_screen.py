@@ -37,7 +37,7 @@ from pelican_tui.backends.export.facts import no_picture_reason
 from pelican_tui.backends.ratings.configuration import run_label
 from pelican_tui.backends.store.records import Run, run_numbers
 from pelican_tui.backends.store.sessions import SessionStore
-from pelican_tui.backends.text import fold_parts, one_line, plural, shorten, shorten_label
+from pelican_tui.backends.text import one_line, plural, shorten, shorten_label
 from pelican_tui.messages import say_if_failed
 from pelican_tui.screens.pair_screen import PairScreen
 from pelican_tui.votes import (
@@ -50,6 +50,7 @@ from pelican_tui.votes import (
     passes,
     shown_as,
 )
+from pelican_tui.widgets.caption import Caption
 from pelican_tui.widgets.footer import KeysFooter
 from pelican_tui.widgets.picture import PictureView
 from pelican_tui.widgets.text_line import TextLine
@@ -120,15 +121,13 @@ class GalleryCell(Vertical, can_focus=True):
         self.item = item
         self._title = title
         self._facts = facts
-        self._facts_width = 0
-        """The width the facts were last broken for (0: not yet)."""
         self._mode = mode
 
     def compose(self) -> ComposeResult:
         run = self.item.run
         note = None if run.png else no_picture_reason(run)
         yield PictureView(run.png, mode=self._mode, placeholder=note or "no picture")
-        yield Static(self._facts, classes="cell-facts", markup=False)
+        yield Caption(self._facts, classes="cell-facts")
 
     def on_mount(self) -> None:
         self.border_title = self._title
@@ -144,13 +143,7 @@ class GalleryCell(Vertical, can_focus=True):
         # what tells two cards of one model apart (the border cuts at the end).
         if self.size.width:
             self.border_title = shorten_label(self._title, max(self.size.width - 6, 8))
-        # The facts broken between facts: wrapped by Textual, "4.2 s" was parted at its
-        # space ("… · 184 B · 4.2" over "s"), and a non-breaking space is a space to it.
-        facts = self.query_one(".cell-facts", Static)
-        width = facts.content_size.width
-        if width and width != self._facts_width:  # (its new height lays the screen out)
-            self._facts_width = width
-            facts.update(fold_parts(self._facts, width))
+        self.query_one(Caption).fit()  # the facts broken between facts
 
     def mark(self, place: int | None) -> None:
         self.set_class(place is not None, "-marked")

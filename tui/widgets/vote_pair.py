@@ -14,13 +14,12 @@ first frame).
 
 from __future__ import annotations
 
-from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
 
-from pelican_tui.backends.text import fold_parts
 from pelican_tui.votes import Contender, VotePair
+from pelican_tui.widgets.caption import Caption
 from pelican_tui.widgets.picture import PictureView
 from pelican_tui.widgets.text_line import TextLine
 
@@ -32,31 +31,6 @@ def vote_keys_line(keys: dict[str, str]) -> str:
 
 
 _AB = ("a", "b")
-
-
-class Caption(Static):
-    """A picture's facts, each line broken between facts at the caption's width: wrapped
-    by Textual, "4.2 s" was parted at its space ("… · 184 B · 4.2" over "s")."""
-
-    def __init__(self, classes: str) -> None:
-        super().__init__("", classes=classes, markup=False)
-        self._text = ""
-        self._width = 0
-
-    def show(self, text: str) -> None:
-        self._text, self._width = text, 0
-        self._fit()
-
-    def on_resize(self, _event: events.Resize) -> None:
-        self._fit()
-
-    def _fit(self) -> None:
-        width = self.content_size.width
-        if width == self._width and self._width:
-            return  # (its new height lays the box out again, at the same width)
-        self._width = width
-        lines = self._text.splitlines()
-        self.update("\n".join(fold_parts(line, width) for line in lines) if width else self._text)
 
 
 class PairView(Vertical):
