@@ -16,7 +16,7 @@ import os
 import select
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -77,11 +77,12 @@ def _read_until(fd: int, wanted: bytes, timeout_s: float) -> bool:
     return wanted in seen
 
 
-def _drained_until_exited(fd: int, pid: int) -> bool:
+def _drained_and(fd: int, check: Callable[[int], bool], pid: int) -> bool:
+    """``check(pid)``, once what the app wrote meanwhile is read (a full pty blocks it)."""
     with contextlib.suppress(OSError):
         if select.select([fd], [], [], 0)[0]:
             os.read(fd, 65536)
-    return _exited(pid)
+    return check(pid)
 
 
 def test_late_terminal_answers_are_not_typed_as_keys(tmp_path: Path) -> None:
@@ -93,7 +94,7 @@ def test_late_terminal_answers_are_not_typed_as_keys(tmp_path: Path) -> None:
         os.write(fd, b"\x1b[?62;4;22c\x1bP>|XTerm(390)\x1b\\\x1b_Gi=31;OK\x1b\\")
         time.sleep(1.0)  # past Textual's escape delay, after which it types what it can't read
         os.write(fd, b"q")
-        assert wait_until(lambda: _drained_until_exited(fd, app_pid), 15), (
+        assert wait_until(lambda: _drained_and(fd, _exited, app_pid), 15), (
             "q did not quit: the late answers were typed as keys"
         )
 
@@ -169,13 +170,6 @@ def _stopped(pid: int) -> bool:
         return False
 
 
-def _drained_until_stopped(fd: int, pid: int) -> bool:
-    with contextlib.suppress(OSError):
-        if select.select([fd], [], [], 0)[0]:
-            os.read(fd, 65536)
-    return _stopped(pid)
-
-
 def test_an_app_continued_after_a_suspend_draws_its_whole_screen(tmp_path: Path) -> None:
     """SIGTSTP (kill -TSTP, or a shell's job control) leaves the alternate screen and
     stops the app; at fg (SIGCONT) Textual enters it again, empty, and the app drew only
@@ -184,7 +178,7 @@ def test_an_app_continued_after_a_suspend_draws_its_whole_screen(tmp_path: Path)
     with _tui(tmp_path) as (app_pid, fd, _server_pid):
         assert _read_until(fd, b"server: ready", 60), "the server never became ready"
         os.kill(app_pid, signal.SIGTSTP)
-        assert wait_until(lambda: _drained_until_stopped(fd, app_pid), 10), "it did not stop"
+        assert wait_until(lambda: _drained_and(fd, _stopped, app_pid), 10), "it did not stop"
         os.kill(app_pid, signal.SIGCONT)
         # The footer never changes by itself: it is only written again by a whole redraw.
         assert _read_until(fd, b"Quit", 10), "the footer was not drawn again after fg"

@@ -322,6 +322,13 @@ async def test_new_words_repaint_the_picture_widget_where_it_shows_them() -> Non
         assert not any("waiting" in row for row in shown), shown
 
 
+class _OnePicture(App[None]):
+    """A half-cell picture widget alone, its box's height set by the test."""
+
+    def compose(self) -> ComposeResult:
+        yield PictureView(mode="halfcell")
+
+
 async def test_words_are_whole_in_a_box_grown_smaller_than_the_last_picture() -> None:
     """The picture widget keeps the last picture's size while it shows the words (no
     layout), and the box may have shrunk under it since (the pane's text grew): the
@@ -329,11 +336,7 @@ async def test_words_are_whole_in_a_box_grown_smaller_than_the_last_picture() ->
     for "cancelled before a picture" after a run cancelled in a pane that had drawn
     a picture."""
 
-    class Shrinking(App[None]):
-        def compose(self) -> ComposeResult:
-            yield PictureView(mode="halfcell")
-
-    async with Shrinking().run_test(size=(80, 24)) as pilot:
+    async with _OnePicture().run_test(size=(80, 24)) as pilot:
         app = pilot.app
         view = app.query_one(PictureView)
         image = view.query_one("#picture-image")
@@ -359,11 +362,7 @@ async def test_words_stay_whole_when_the_box_changes_after_they_are_shown(after:
     the picture widget over them kept the rows it had drawn, "ed before a" a row
     above "cancell            picture"."""
 
-    class Changing(App[None]):
-        def compose(self) -> ComposeResult:
-            yield PictureView(mode="halfcell")
-
-    async with Changing().run_test(size=(80, 24)) as pilot:
+    async with _OnePicture().run_test(size=(80, 24)) as pilot:
         app = pilot.app
         view = app.query_one(PictureView)
         view.styles.height = 7
