@@ -31,8 +31,8 @@ from pelican_tui.backends.idle import (
 from pelican_tui.backends.pacing import PacedStream, pace_reads, paced_transport
 from pelican_tui.backends.protocol import BackendStatus, Capabilities, GenerationRequest
 from pelican_tui.backends.secrets import scrub_text
-from pelican_tui.backends.settings import server_url_problem
 from pelican_tui.backends.text import shorten
+from pelican_tui.backends.urls import server_url_problem
 
 if TYPE_CHECKING:
     import anthropic

@@ -45,6 +45,7 @@ from pelican_tui.backends.llama.config import (
     hf_reference_problem,
 )
 from pelican_tui.backends.protocol import DEFAULT_PROMPT, Effort
+from pelican_tui.backends.urls import server_url_problem
 
 ImageMode = Literal["auto", "tgp", "sixel", "halfcell", "unicode"]
 
@@ -362,32 +363,6 @@ def load_settings(overrides: dict[str, Any] | None = None) -> Settings:
             f"the environment variable PELICAN_{field.upper()} is not valid JSON (or set one "
             f"setting at a time: PELICAN_{field.upper()}__NAME=value)"
         ) from None
-
-
-def server_url_problem(url: str) -> str | None:
-    """What is wrong with a server's URL as a person typed it (``host:8080`` is fine), in
-    words that do not repeat it (it may hold a password); None when nothing is."""
-    from pelican_tui.backends.urls import split_url
-
-    try:
-        parts = split_url(url)
-        port = parts.port
-    except ValueError as error:
-        if "IPv6" in str(error):
-            return "is not a URL: an IPv6 address needs its closing ]"
-        if "out of range" in str(error):
-            return "has a port out of range (1-65535)"
-        return (
-            "has a port that is not a number (a user or password with / @ or : in it "
-            "must be percent-encoded)"
-        )
-    if parts.scheme not in ("http", "https"):
-        return f"must start with http:// or https://, not {parts.scheme}://"
-    if not parts.hostname:
-        return "names no host (e.g. http://127.0.0.1:8080)"
-    if port == 0:
-        return "has port 0; name the port the server listens on"
-    return None
 
 
 def _server_url(url: str | None) -> str | None:

@@ -20,3 +20,27 @@ def split_url(url: str) -> SplitResult:
     """``url``'s parts, read as :func:`with_scheme` reads it (raises ValueError as
     :func:`urllib.parse.urlsplit` does; ``.port`` may raise it too)."""
     return urlsplit(with_scheme(url))
+
+
+def server_url_problem(url: str) -> str | None:
+    """What is wrong with a server's URL as a person typed it (``host:8080`` is fine), in
+    words that do not repeat it (it may hold a password); None when nothing is."""
+    try:
+        parts = split_url(url)
+        port = parts.port
+    except ValueError as error:
+        if "IPv6" in str(error):
+            return "is not a URL: an IPv6 address needs its closing ]"
+        if "out of range" in str(error):
+            return "has a port out of range (1-65535)"
+        return (
+            "has a port that is not a number (a user or password with / @ or : in it "
+            "must be percent-encoded)"
+        )
+    if parts.scheme not in ("http", "https"):
+        return f"must start with http:// or https://, not {parts.scheme}://"
+    if not parts.hostname:
+        return "names no host (e.g. http://127.0.0.1:8080)"
+    if port == 0:
+        return "has port 0; name the port the server listens on"
+    return None

@@ -251,7 +251,16 @@ def test_the_tui_without_a_terminal_says_so_and_starts_nothing() -> None:
     ("argv", "said"),
     [
         # Flags before doctor were set back to their defaults: it checked the default model.
-        (["--url", "ftp://x", "doctor"], "invalid settings: local.url must start with http://"),
+        # It said "invalid settings: local.url must start with http://", a setting never set.
+        (
+            ["--url", "ftp://x", "doctor"],
+            "pelican-tui: error: argument --url: must start with http:// or https://, not ftp://",
+        ),
+        (
+            ["run", "--out", "o", "--url", "http://u:p@h:x"],
+            "pelican-tui run: error: argument --url: has a port that is not a number",
+        ),
+        (["--remote", "http://[::1"], "error: argument --remote: is not a URL: an IPv6 address"),
         # run, with no terminal, started the TUI into a pipe; now run reads the flags.
         (["--theme", "x", "run", "--out", "o"], "pelican-tui run: error: unrecognized argu"),
         (

@@ -6,8 +6,7 @@ import pytest
 
 from pelican_tui.backends.openai_compat.probe import normalize_base_url
 from pelican_tui.backends.resource_sampler import on_this_machine
-from pelican_tui.backends.settings import server_url_problem
-from pelican_tui.backends.urls import split_url, with_scheme
+from pelican_tui.backends.urls import server_url_problem, split_url, with_scheme
 
 
 @pytest.mark.parametrize(

@@ -18,6 +18,7 @@ from pelican_tui.backends.llama.config import (
     THREADS_RANGE,
 )
 from pelican_tui.backends.secrets import SECRET_ARG_PROBLEM, secret_flag
+from pelican_tui.backends.urls import server_url_problem
 from pelican_tui.cli.args import given, given_path, whole_number
 
 if TYPE_CHECKING:  # pydantic is not imported for --help
@@ -41,7 +42,7 @@ def add_model_flags(parser: argparse.ArgumentParser) -> None:
     )
     which.add_argument(
         "--url",
-        type=given,
+        type=server_url,
         help="an OpenAI-compatible server to use instead of spawning llama-server",
     )
     local.add_argument(
@@ -89,11 +90,22 @@ def server_arg(text: str) -> str:
     return text
 
 
+def server_url(text: str) -> str:
+    """An argparse ``type`` for ``--url`` and ``--remote``: a URL that cannot name a
+    server is refused here, naming the flag typed (in settings it said "local.url
+    must start with http://…", a setting never set), without repeating it (it may
+    hold a password)."""
+    url = given(text)
+    if problem := server_url_problem(url):
+        raise argparse.ArgumentTypeError(problem)
+    return url
+
+
 def add_remote_flag(parser: argparse.ArgumentParser) -> None:
     """``--remote``: a second server a TUI pane can switch to (``run`` has no use for it)."""
     parser.add_argument(
         "--remote",
-        type=given,
+        type=server_url,
         metavar="URL",
         help="also offer this OpenAI-compatible server (b switches)",
     )
@@ -154,5 +166,6 @@ __all__ = [
     "add_remote_flag",
     "model_overrides",
     "server_arg",
+    "server_url",
     "settings_from_flags",
 ]
