@@ -170,14 +170,21 @@ def _stopped(pid: int) -> bool:
         return False
 
 
-def test_an_app_continued_after_a_suspend_draws_its_whole_screen(tmp_path: Path) -> None:
+@pytest.mark.parametrize("how", ["SIGTSTP", "Ctrl-Z"])
+def test_an_app_continued_after_a_suspend_draws_its_whole_screen(tmp_path: Path, how: str) -> None:
     """SIGTSTP (kill -TSTP, or a shell's job control) leaves the alternate screen and
     stops the app; at fg (SIGCONT) Textual enters it again, empty, and the app drew only
     what changed afterwards: in tmux the prompt, the panes' borders and the footer stayed
-    blank, with the status bar and a streaming answer floating in an empty screen."""
+    blank, with the status bar and a streaming answer floating in an empty screen.
+
+    Ctrl-Z typed in the app: the terminal is in raw mode, so it arrives as a key, not
+    as SIGTSTP, and did nothing (over SSH, no way back to the shell but quitting)."""
     with _tui(tmp_path) as (app_pid, fd, _server_pid):
         assert _read_until(fd, b"server: ready", 60), "the server never became ready"
-        os.kill(app_pid, signal.SIGTSTP)
+        if how == "SIGTSTP":
+            os.kill(app_pid, signal.SIGTSTP)
+        else:
+            os.write(fd, b"\x1a")
         assert wait_until(lambda: _drained_and(fd, _stopped, app_pid), 10), "it did not stop"
         os.kill(app_pid, signal.SIGCONT)
         # The footer never changes by itself: it is only written again by a whole redraw.

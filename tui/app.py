@@ -184,6 +184,10 @@ class PelicanApp(Voting):
         Binding("S", "server_settings", "Server settings", show=False, id="server_settings"),
         Binding("question_mark,f1", "help", "Help", id="help"),
         Binding("q", "quit", "Quit", id="quit"),
+        # In raw mode the terminal sends Ctrl-Z as a key, not SIGTSTP: over SSH, a
+        # shell's job control was out of reach. Textual stops and resumes the screen.
+        Binding("ctrl+z", "suspend_process", "Suspend to the shell (fg resumes)", show=False,
+                id="suspend"),
     ]  # fmt: skip
 
     def __init__(
