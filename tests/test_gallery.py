@@ -631,24 +631,42 @@ async def test_sessions_in_a_folder_that_cannot_be_written_are_shown(
 ) -> None:
     """PELICAN_HOME on a read-only file system: the gallery said "unable to open
     database file" and the sessions screen "Could not read the sessions", though every
-    session was in the file. Both show them now, and say nothing can be saved."""
+    session was in the file. Both show them now, and nothing can be saved is said once:
+    the app said it at start, then the gallery and every ``o`` said it again in other
+    words. ``d`` asked "Delete …?" and then could not; now it says why at once."""
     _fill(drawn)
     folder = locations.sessions_db().parent
     before = {path.name: path.read_bytes() for path in folder.iterdir()}
+
+    def about_the_folder() -> list[str]:
+        said = [notice.message for notice in app.notices if str(folder) in notice.message]
+        return [message for message in said if not message.startswith("Could not delete")]
+
     with unwritable(folder):
         app = make_app(overrides={"prompt": PROMPT})
         async with app.run_test(size=(160, 48)) as pilot:
             gallery = await _open_gallery(pilot)
             assert len(gallery.cells()) == 6
-            said = [notice.message for notice in app.notices]
-            read_only = f"The session store is read only: its folder {folder} is not writable"
-            assert any(message.startswith(read_only) for message in said), said
+            assert about_the_folder() == [
+                f"Sessions cannot be saved: {folder} is not writable (see PELICAN_HOME)."
+            ]
             await pilot.press("escape")
             assert await wait_for(pilot, lambda: not isinstance(app.screen, GalleryScreen), 5)
-            await pilot.press("o")
-            assert await wait_for(pilot, lambda: isinstance(app.screen, SessionsScreen), 5)
-            sessions = app.screen
-            assert isinstance(sessions, SessionsScreen)
-            assert await wait_for(pilot, lambda: sessions.loaded, 10)
-            assert sessions.query_one("#sessions-table", SessionList).row_count == 4
+            for _ in range(2):
+                await pilot.press("o")
+                assert await wait_for(pilot, lambda: isinstance(app.screen, SessionsScreen), 5)
+                sessions = app.screen
+                assert isinstance(sessions, SessionsScreen)
+                assert await wait_for(pilot, lambda s=sessions: s.loaded, 10)
+                assert sessions.query_one("#sessions-table", SessionList).row_count == 4
+                assert len(about_the_folder()) == 1, about_the_folder()
+                await pilot.press("d")
+                await pilot.pause()
+                assert app.screen is sessions, "it asked to delete what it cannot"
+                assert app.notices[-1].message == (
+                    "Could not delete the session: the session store is read only: its "
+                    f"folder {folder} is not writable."
+                )
+                await pilot.press("escape")
+                assert await wait_for(pilot, lambda s=sessions: app.screen is not s, 5)
     assert {path.name: path.read_bytes() for path in folder.iterdir()} == before

@@ -330,6 +330,10 @@ class PelicanApp(Voting):
         if unsaved := locations.cannot_make(locations.data_dir()):  # before a run, not after
             self.notify(f"Sessions cannot be saved: {unsaved} (see PELICAN_HOME).",
                         title="Session store", severity="error", timeout=20)  # fmt: skip
+            from pelican_tui.backends.store.sessions import read_only_notice_for
+
+            if same := read_only_notice_for(locations.sessions_db()):  # in the store's words
+                self._store_words_said.add(same)
         self._set_history(self._state().get("history", []))
         self.query_one("#left", ModelPane).add_class("-active")
         self.set_class(self.image_mode == "sixel", "-sixel")  # where toasts go (app.tcss)
@@ -1495,7 +1499,7 @@ class PelicanApp(Voting):
             else:
                 self.load_session(int(action.session_id), rerun=action.kind == "rerun")
 
-        self.push_screen(SessionsScreen(locations.sessions_db()), chosen)
+        self.push_screen(SessionsScreen(locations.sessions_db(), say=self.say_store_words), chosen)
 
     @work(exclusive=True, group="load", exit_on_error=False, name="open session")
     async def load_session(self, session_id: int, rerun: bool = False) -> None:

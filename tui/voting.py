@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from textual import work
@@ -84,9 +85,17 @@ class Voting(App[None]):
         """The session store, opened at first use; what opening it has to say (it was
         damaged, moved aside and made anew) is said by whichever key opened it, once."""
         store = await self.engine.store()
-        for notice in self.engine.store_notices():
-            self.notify(notice, title="Sessions", severity="warning", timeout=15)
+        self.say_store_words(self.engine.store_notices())
         return store
+
+    def say_store_words(self, notices: Iterable[str]) -> None:
+        """Say what opening the session store had to say, each thing once while the app
+        runs: the gallery, the leaderboard and every ``o`` open the store again, and a
+        read-only one said "read only" at each (the app had said it at start, too)."""
+        for notice in notices:
+            if notice not in self._store_words_said:
+                self._store_words_said.add(notice)
+                self.notify(notice, title="Sessions", severity="warning", timeout=15)
 
     def pane(self, slot: str) -> ModelPane:
         raise NotImplementedError
@@ -117,6 +126,8 @@ class Voting(App[None]):
         self._rng = random.Random()
         self._title = TerminalTitle(self._write_terminal)
         self._quit_asked = False
+        self._store_words_said: set[str] = set()
+        """What :meth:`say_store_words` said (and what the app said at start)."""
         """q was pressed with these pairs not voted on, and said so: the next q quits."""
 
     # -- state ------------------------------------------------------------------------

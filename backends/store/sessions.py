@@ -206,6 +206,21 @@ def _owner_alive(owner: str | None) -> bool:
         return True  # can't look (another user's process): assume it is alive
 
 
+def read_only_notice(why: str) -> str:
+    """What a store opened to read only says (:attr:`SessionStore.notices`), for
+    ``why`` nothing can be saved (its folder cannot be written to)."""
+    return f"The session store is read only: {why}; nothing can be saved."
+
+
+def read_only_notice_for(path: Path) -> str | None:
+    """What the store at ``path`` says when it is opened (its :func:`read_only_notice`)
+    because its folder cannot be written to; None: it can (or there is no folder)."""
+    if not path.parent.is_dir():
+        return None
+    why = database.unwritable_folder(path)
+    return None if why is None else read_only_notice(why)
+
+
 def _check_choice(name: str, value: object, choices: Sequence[object]) -> None:
     if value not in choices:
         raise ValueError(f"{name} must be one of {', '.join(map(str, choices))}, not {value!r}")
@@ -335,7 +350,7 @@ class SessionStore:
             n = self.interrupted_on_open
             out.append(f"{plural(n, 'run')} from an earlier crash marked interrupted.")
         if self.read_only is not None:
-            out.append(f"The session store is read only: {self.read_only}; nothing can be saved.")
+            out.append(read_only_notice(self.read_only))
         return out
 
     def close(self) -> None:

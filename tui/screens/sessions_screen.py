@@ -12,6 +12,7 @@ after a :class:`ConfirmScreen`, and dismisses with a :class:`SessionAction`
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -73,6 +74,8 @@ class SessionsScreen(Screen[SessionAction | None]):
 
     Args:
         store_path: The SQLite file (normally ``locations.sessions_db()``).
+        say: How what opening the store had to say is said (the app says each thing
+            once while it runs); None: a warning toast each time.
     """
 
     CSS_PATH = Path(__file__).with_suffix(".tcss")
@@ -112,9 +115,10 @@ class SessionsScreen(Screen[SessionAction | None]):
             super().__init__()
             self.session_id = session_id
 
-    def __init__(self, store_path: Path) -> None:
+    def __init__(self, store_path: Path, say: Callable[[list[str]], None] | None = None) -> None:
         super().__init__()
         self.store_path = Path(store_path)
+        self._say = say
         self.sessions: list[SessionSummary] = []
         """What the table shows, in order (the pages read so far)."""
         self.total = 0
@@ -234,8 +238,11 @@ class SessionsScreen(Screen[SessionAction | None]):
             self.sessions = list(message.sessions)
             self.total = message.total if message.total is not None else len(self.sessions)
             self._table().loading = False
-            for notice in message.notices:
-                self.notify(notice, severity="warning", timeout=8)
+            if self._say is not None:
+                self._say(message.notices)
+            else:
+                for notice in message.notices:
+                    self.notify(notice, severity="warning", timeout=8)
             self._fill_table()
 
     def _add_page(self, page: list[SessionSummary]) -> None:
@@ -361,6 +368,13 @@ class SessionsScreen(Screen[SessionAction | None]):
     def action_delete(self) -> None:
         session = self.selected_session
         if session is None:
+            return
+        store = self._store
+        if store is not None and store.read_only is not None:  # it asked, then could not
+            self.notify(
+                f"Could not delete the session: the session store is read only: {store.read_only}.",
+                severity="error",
+            )
             return
         runs = len(session.runs)
         question = (
