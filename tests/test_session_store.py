@@ -1219,6 +1219,46 @@ def test_a_store_whose_folder_cannot_be_written_is_read_and_left_as_it_is(
         assert _files(db.parent) == before
 
 
+def test_a_crashed_run_in_a_store_that_cannot_be_written_reads_interrupted(
+    tmp_path: Path,
+) -> None:
+    """A store opened to read only cannot mark the runs of crashed processes
+    "interrupted", as an open for writing does: the sessions list and the session read
+    "running" for a run nobody runs. They are read as marked, and only they: a run
+    whose process lives (a pelican-tui running now) is still "running"."""
+    db = tmp_path / "data" / "sessions.sqlite3"
+    db.parent.mkdir()
+    with SessionStore.open(db, clock=FixedClock()) as store:
+        session = store.create_session("a prompt").id
+        crashed = store.start_run(session, "left", "local", "m")
+        live = store.start_run(session, "right", "local", "m")
+        store.update_run_progress(crashed, "thought", "half an answer")
+    with contextlib.closing(raw_connection(db)) as conn, conn:
+        conn.execute("UPDATE runs SET owner = '2147480000:1.0' WHERE id = ?", (crashed,))
+    with (
+        unwritable(db.parent),
+        SessionStore.open(db, create=False, read_only_ok=True) as store,
+    ):
+        (summary,) = store.list_sessions()
+        assert [run.status for run in summary.runs] == ["interrupted", "running"]
+        run = store.get_run(crashed)
+        assert (run.status, run.failure_reason) == ("interrupted", ss.INTERRUPTED_REASON)
+        assert (run.thinking_text, run.answer) == ("thought", "half an answer")
+        assert [run.status for run in store.get_session(session).runs] == [
+            "interrupted",
+            "running",
+        ]
+        by_prompt = store.runs_for_prompt("a prompt", finished_only=False)
+        assert {run.id: run.status for run in by_prompt} == {
+            crashed: "interrupted",
+            live: "running",
+        }
+    with SessionStore.open(db) as store:  # writable again: the same run, marked
+        assert store.interrupted_on_open == 1
+        assert store.get_run(crashed).status == "interrupted"
+        assert store.get_run(live).status == "running"
+
+
 def test_an_unwritable_store_with_its_log_left_is_read_through_the_log(tmp_path: Path) -> None:
     """A store whose writer crashed leaves commits in its write-ahead log. Opened
     ``immutable`` SQLite would not read the log, and those sessions would go unseen:

@@ -91,6 +91,7 @@ from pelican_tui.backends.store.records import (
     Run,
     RunHeader,
     RunNotFound,
+    RunStatus,
     RunSummary,
     Session,
     SessionNotFound,
@@ -221,6 +222,12 @@ def read_only_notice_for(path: Path) -> str | None:
     return None if why is None else read_only_notice(why)
 
 
+def _runs_of_gone_processes(conn: sqlite3.Connection) -> list[int]:
+    """The ids of "running" runs whose process is gone (it crashed, or was killed)."""
+    rows = conn.execute("SELECT id, owner FROM runs WHERE status = 'running'").fetchall()
+    return [int(row["id"]) for row in rows if not _owner_alive(row["owner"])]
+
+
 def _check_choice(name: str, value: object, choices: Sequence[object]) -> None:
     if value not in choices:
         raise ValueError(f"{name} must be one of {', '.join(map(str, choices))}, not {value!r}")
@@ -255,6 +262,9 @@ class SessionStore:
         self.read_only: str | None = None
         """Why nothing can be saved (its folder cannot be written to), when :meth:`open`
         opened it to read only; None: it was opened for writing."""
+        self._unmarked: frozenset[int] = frozenset()
+        """Runs of crashed processes that a store opened to read only cannot mark
+        "interrupted" (:meth:`mark_interrupted`): they are read as if it had."""
 
     # ----------------------------------------------------------------- opening
 
@@ -328,8 +338,9 @@ class SessionStore:
         store = cls(conn, path, clock=now, moved_corrupt_to=moved)
         store.check_on_open = check
         store.read_only = unwritable
-        if unwritable is not None:
-            return store  # crashed runs cannot be marked: they stay "running"
+        if unwritable is not None:  # crashed runs cannot be marked: they are read as marked
+            store._unmarked = frozenset(_runs_of_gone_processes(conn))
+            return store
         try:
             store.interrupted_on_open = store.mark_interrupted()
         except BaseException:
@@ -634,8 +645,7 @@ class SessionStore:
     def mark_interrupted(self) -> int:
         """Mark "running" runs whose owner process is gone as "interrupted"; returns how many."""
         with self._write() as conn:
-            rows = conn.execute("SELECT id, owner FROM runs WHERE status = 'running'").fetchall()
-            dead = [int(row["id"]) for row in rows if not _owner_alive(row["owner"])]
+            dead = _runs_of_gone_processes(conn)
             now = _ts(self._clock())
             for run_id in dead:
                 conn.execute(
@@ -690,7 +700,7 @@ class SessionStore:
                 f"WHERE sessions.prompt = ? {status}ORDER BY runs.id DESC",
                 (prompt,),
             ).fetchall()
-        return [run_rows.run(row) for row in rows]
+        return [self._as_read(run_rows.run(row)) for row in rows]
 
     def list_sessions(self, limit: int = 50, offset: int = 0) -> list[SessionSummary]:
         """Newest sessions first, with a summary of their runs."""
@@ -726,7 +736,7 @@ class SessionStore:
                             slot=run["slot"],
                             backend=run["backend"],
                             model_id=run["model_id"],
-                            status=run["status"],
+                            status=self._status(int(run["id"]), run["status"]),
                             has_svg=int(run["id"]) in pictured,
                         )
                     )
@@ -776,7 +786,7 @@ class SessionStore:
             title=row["title"],
             verdict=voted.get(session_id, row["verdict"]),
             verdict_note=row["verdict_note"],
-            runs=tuple(run_rows.run(r) for r in runs),
+            runs=tuple(self._as_read(run_rows.run(r)) for r in runs),
             prompt_set=row["prompt_set"],
             private=bool(row["private"]),
         )
@@ -786,7 +796,21 @@ class SessionStore:
             row = conn.execute(f"SELECT {RUN_COLUMNS} FROM runs WHERE id = ?", (run_id,)).fetchone()
         if row is None:
             raise RunNotFound(run_id)
-        return run_rows.run(row)
+        return self._as_read(run_rows.run(row))
+
+    def _status(self, run_id: int, status: RunStatus) -> RunStatus:
+        """A run's status as read: "interrupted" for one :attr:`_unmarked`."""
+        return "interrupted" if run_id in self._unmarked else status
+
+    def _as_read(self, run: Run) -> Run:
+        """``run`` as :meth:`mark_interrupted` would have left it, where this store
+        (opened to read only) could not mark it: its process crashed. It read
+        "running", a run nobody runs."""
+        if run.id not in self._unmarked:
+            return run
+        return dataclasses.replace(
+            run, status="interrupted", failure_reason=run.failure_reason or INTERRUPTED_REASON
+        )
 
     def _require_run(self, conn: sqlite3.Connection, run_id: int) -> None:
         if conn.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone() is None:
