@@ -4,6 +4,7 @@ shares in words, what a server wrote made printable)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
 from pelican_tui.backends.secrets import scrub_text
@@ -100,11 +101,46 @@ QUANT_END = re.compile(r"(?i)(?<![^:/_.\s-])(?:I?Q\d\w*|B?F(?:16|32))$")
 """A model name's quantization at its end ("Q4_K_M", "IQ4_XS", "Q8_0", "BF16")."""
 
 
-def shorten_label(label: str, width: int) -> str:
+def shorten_label(label: str, width: int, among: Iterable[str] = ()) -> str:
     """A configuration's label cut to ``width`` in the middle of its model's name,
     keeping the name's end and the rest whole ("Qwen3.6-3…-Q4_K_M · thinking on"):
     the quantization and the thinking are what tell two configurations of one model
-    apart. Too narrow for that, it is cut at the end."""
+    apart. Too narrow for that, it is cut at the end.
+
+    ``among``: the labels shown with it (a gallery's). Where one of them, another
+    model, is cut to the same text, the cut keeps where the name differs from the
+    nearest such name instead of their shared start: "…4B-GGUF…Q4_K_M" and "…8B-GGUF…Q4_K_M", not
+    "unsl…Q4_K_M" twice (two served models of one owner, one quantization, 80 columns).
+    """
+    cut = _cut_label(label, width)
+    head = _model_name(label)
+    alike = [
+        _model_name(other)
+        for other in among
+        if _model_name(other) != head and _cut_label(other, width) == cut
+    ]
+    if not alike:
+        return cut
+    return _cut_label(label, width, max(_same_start(head, other) for other in alike))
+
+
+def _same_start(one: str, other: str) -> int:
+    """How many characters ``one`` and ``other`` start with alike."""
+    pairs = zip(one, other, strict=False)
+    return next((at for at, (a, b) in enumerate(pairs) if a != b), min(len(one), len(other)))
+
+
+def _model_name(label: str) -> str:
+    """A label's model name, without its kind ("gpt-oss" of "gpt-oss (server) · …")."""
+    head = " ".join(label.split()).partition(LABEL_PARTS)[0]
+    name, opens, kind = head.rpartition(" (")
+    return name if opens and kind.endswith(")") else head
+
+
+def _cut_label(label: str, width: int, differs: int = 0) -> str:
+    """:func:`shorten_label` of ``label`` alone. With ``differs``, where its model's
+    name starts to differ from another's cut alike, what it keeps of the name's start
+    begins there (after the word before it, when that fits), not at the start."""
     line = " ".join(label.split())
     head, sep, rest = line.partition(LABEL_PARTS)
     if len(line) <= width or not sep:
@@ -121,7 +157,16 @@ def shorten_label(label: str, width: int) -> str:
     quant = re.search(QUANT_END, head)
     if quant and end < len(quant[0]) <= room - 3:
         end = len(quant[0])
-    return head[: room - 1 - end] + ELLIPSIS + head[len(head) - end :] + sep + rest
+    start = head[: room - 1 - end]
+    keep = room - 2 - end  # after an ellipsis of its own
+    if 0 < differs < len(head) and keep >= 1:
+        if len(head) - differs <= room - 1:  # from there on, the name fits: its end whole
+            return ELLIPSIS + head[len(head) - (room - 1) :] + sep + rest
+        begins = max(head.rfind(mark, 0, differs) for mark in "/:-_. ") + 1
+        if differs - begins >= keep:  # the word is too long: from just before the difference
+            begins = differs - keep // 2
+        start = ELLIPSIS + head[begins : begins + keep]
+    return start + ELLIPSIS + head[len(head) - end :] + sep + rest
 
 
 LABEL_BREAKS = ("/:", "-", "_.")

@@ -599,12 +599,9 @@ async def test_keys_typed_quickly_mark_the_pictures_they_mean(drawn: dict[str, D
         assert await wait_for(pilot, lambda: gallery.focused is cells[2], 5)
 
 
-async def test_gallery_titles_tell_two_served_models_of_one_owner_apart(
-    drawn: dict[str, Drawn],
-) -> None:
-    """At 80 columns a cell's title is cut in its model's name, keeping its end: two
-    served models of one owner, one quantization apart, read alike all the same."""
-    models = ["unsloth/Qwen3.6-35B-A3B-GGUF:Q4_K_M", "unsloth/Qwen3.6-35B-A3B-GGUF:Q5_K_M"]
+async def _titles_at_80_columns(drawn: dict[str, Drawn], models: list[str]) -> list[str]:
+    """The gallery's cell titles at 80x24 for a run of each served model in ``models``
+    (checked to be drawn on the screen as they are)."""
     with SessionStore.open(locations.sessions_db()) as store:
         session = store.create_session(PROMPT)
         for slot, model in zip(("left", "right"), models, strict=True):
@@ -620,10 +617,36 @@ async def test_gallery_titles_tell_two_served_models_of_one_owner_apart(
         gallery = await _open_gallery(pilot)
         titles = [str(cell.border_title) for cell in gallery.cells()]
         text = screen_text(app)
+    for title in titles:
+        assert f"─ {title} ─" in text, text
+    return titles
+
+
+async def test_gallery_titles_tell_two_served_models_of_one_owner_apart(
+    drawn: dict[str, Drawn],
+) -> None:
+    """At 80 columns a cell's title is cut in its model's name, keeping its end: two
+    served models of one owner, one quantization apart, read alike all the same."""
+    models = ["unsloth/Qwen3.6-35B-A3B-GGUF:Q4_K_M", "unsloth/Qwen3.6-35B-A3B-GGUF:Q5_K_M"]
+    titles = await _titles_at_80_columns(drawn, models)
     # They read "unsl…_K_M (server) · thinking on" both; the quantization is kept whole.
     for title, quant in zip(titles, ("Q4_K_M", "Q5_K_M"), strict=True):
         assert title.endswith(f"…{quant} (server) · thinking on"), titles
-        assert f"─ {title} ─" in text, text
+
+
+async def test_gallery_titles_tell_two_models_of_one_quantization_apart(
+    drawn: dict[str, Drawn],
+) -> None:
+    """Two models of one owner in one quantization (a server's Qwen3 4B and 8B): at
+    80 columns both cells read "unsl…Q4_K_M (server) · thinking on". Each keeps
+    where its name differs from the other's now."""
+    models = ["unsloth/Qwen3-4B-GGUF:Q4_K_M", "unsloth/Qwen3-8B-GGUF:Q4_K_M"]
+    titles = await _titles_at_80_columns(drawn, models)
+    assert len(set(titles)) == 2, titles
+    assert titles == [
+        "…4…Q4_K_M (server) · thinking on",  # 32 columns: a letter of the name, at least
+        "…8…Q4_K_M (server) · thinking on",
+    ]
 
 
 async def test_sessions_in_a_folder_that_cannot_be_written_are_shown(

@@ -51,6 +51,44 @@ def test_a_label_keeps_what_tells_two_configurations_apart(width: int) -> None:
         assert off.endswith("-Q8_0 · thinking off"), off
 
 
+SERVED = (
+    "unsloth/Qwen3-4B-GGUF:Q4_K_M (server) · thinking on",
+    "unsloth/Qwen3-8B-GGUF:Q4_K_M (server) · thinking on",
+    "unsloth/gemma-3-12b-it-GGUF:Q4_K_M (server) · thinking on",
+    "llama3.1:8b-instruct-q4_K_M (server) · thinking on",
+    "llama3.2:3b-instruct-q4_K_M (server) · thinking on",
+    "averyveryverylongmodelnameA-Q4_K_M · thinking on",
+    "averyveryverylongmodelnameB-Q4_K_M · thinking on",
+    "averyveryverylongmodelnameB-Q4_K_M · thinking off",
+)
+
+
+@pytest.mark.parametrize("width", range(8, 60))
+def test_labels_shown_together_are_cut_apart(width: int) -> None:
+    """A gallery of two served models of one owner and one quantization, at 80
+    columns: both cells read "unsl…Q4_K_M (server) · thinking on". Shown together,
+    labels that differ are cut to differ, wherever the room holds their thinking."""
+    cut = [shorten_label(label, width, SERVED) for label in SERVED]
+    assert all(len(text) <= width for text in cut), cut
+    alone = [shorten_label(label, width) for label in SERVED]
+    for label, text, text_alone in zip(SERVED, cut, alone, strict=True):
+        if alone.count(text_alone) == 1:  # told apart already: cut as it was
+            assert text == text_alone, (label, text)
+    if width >= len(" (server) · thinking on") + 9:
+        assert len(set(cut)) == len(SERVED), cut
+
+
+def test_a_label_cut_apart_keeps_where_it_differs() -> None:
+    assert [shorten_label(label, 40, SERVED) for label in SERVED[:3]] == [
+        "…3-4B-GGUF:Q4_K_M (server) · thinking on",
+        "…3-8B-GGUF:Q4_K_M (server) · thinking on",
+        "…gemma-3…F:Q4_K_M (server) · thinking on",
+    ]
+    assert shorten_label(SERVED[0], 40) == "unsloth/…F:Q4_K_M (server) · thinking on"
+    # Among other labels of one model, a label is cut as it is alone.
+    assert shorten_label(SERVED[7], 30, SERVED) == shorten_label(SERVED[7], 30)
+
+
 def test_a_label_that_fits_or_has_no_parts_is_shortened_at_its_end() -> None:
     assert shorten_label("claude-opus-4-7 · thinking high", 40) == "claude-opus-4-7 · thinking high"
     assert shorten_label("gpt-oss-20b (server)", 10) == "gpt-oss-2…"

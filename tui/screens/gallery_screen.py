@@ -116,10 +116,14 @@ class GalleryCell(Vertical, can_focus=True):
     GalleryCell > .cell-facts { height: auto; max-height: 2; padding: 0 1; color: $text-muted; }
     """
 
-    def __init__(self, item: GalleryItem, title: str, facts: str, mode: str) -> None:
+    def __init__(
+        self, item: GalleryItem, title: str, facts: str, mode: str, among: tuple[str, ...] = ()
+    ) -> None:
         super().__init__()
         self.item = item
         self._title = title
+        self._among = among
+        """The other cells' titles: a cut title keeps what tells it from theirs."""
         self._facts = facts
         self._mode = mode
 
@@ -142,7 +146,8 @@ class GalleryCell(Vertical, can_focus=True):
         # A label cut in its model's name, not at its end: "thinking on" or "off" is
         # what tells two cards of one model apart (the border cuts at the end).
         if self.size.width:
-            self.border_title = shorten_label(self._title, max(self.size.width - 6, 8))
+            width = max(self.size.width - 6, 8)
+            self.border_title = shorten_label(self._title, width, self._among)
         self.query_one(Caption).fit()  # the facts broken between facts
 
     def mark(self, place: int | None) -> None:
@@ -324,10 +329,11 @@ class GalleryScreen(Screen[None]):
         self.query_one("#gallery-scroll").display = True
         self._shape()
         cells = []
-        for number, item in enumerate(shown, 1):
-            title = f"#{number}" if self.blind else item.label
+        titles = [f"#{n}" if self.blind else item.label for n, item in enumerate(shown, 1)]
+        among = tuple(dict.fromkeys(titles))
+        for item, title in zip(shown, titles, strict=True):
             facts = facts_line(item.facts, with_time=not self.blind)
-            cells.append(GalleryCell(item, title, facts, self.mode))
+            cells.append(GalleryCell(item, title, facts, self.mode, among))
         await grid.mount_all(cells)
         self._show_marks()
         self.cursor = 0
