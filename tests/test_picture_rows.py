@@ -19,6 +19,7 @@ from _app_support import until
 from PIL import Image, ImageDraw
 from rich.segment import Segment
 from textual.app import App, ComposeResult
+from textual.containers import Grid
 from textual.geometry import Region
 from textual.pilot import Pilot
 
@@ -187,3 +188,32 @@ async def test_a_notification_near_a_sixel_pictures_corner_leaves_it_whole() -> 
         assert line.text.count("\x1bP") == 1, "the line carries the Sixel image"
         left_of_the_notification = line.divide([4, width])[0]
         assert left_of_the_notification.text == line.text
+
+
+class GridHost(App[None]):
+    CSS = "Grid { grid-size: 3; }"
+
+    def compose(self) -> ComposeResult:
+        yield Grid()
+
+
+async def test_pictures_removed_while_the_screen_is_laid_out_are_not_fitted() -> None:
+    """The gallery's filter (``f``) takes every cell away and mounts new ones. A view
+    asks for its fit after each layout of the screen; one asked for while the view was
+    being removed ran after its children were gone, and the app died of "No nodes
+    match '#picture-box'" (seen once in CI, in test_gallery_filters_by_a_fact). Here
+    a grid is filled anew many times over, as the filter does."""
+    app = GridHost()
+    png = _png(_scene(sun=True))
+    async with app.run_test(size=(160, 48)) as pilot:
+        grid = app.query_one(Grid)
+        for refill in range(60):
+            await grid.remove_children()
+            await grid.mount_all(
+                [PictureView(png, mode="halfcell") for _ in range(6 if refill % 2 else 3)]
+            )
+            if refill % 3 == 0:
+                await pilot.pause()
+        views = list(app.query(PictureView))
+        await until(pilot, lambda: all(view.drawn for view in views))  # (run_test raises
+        # the error that ended the app)

@@ -28,6 +28,7 @@ from rich.color_triplet import ColorTriplet
 from rich.segment import Segment
 from rich.style import Style
 from textual.app import ComposeResult
+from textual.css.query import NoMatches
 from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.widget import Widget
@@ -686,7 +687,11 @@ class PictureView(KeptLines):
         """Size the image to the largest undistorted fit in the box, and draw it."""
         if self._png_size is None or not self._ready:
             return
-        columns, rows = fit_cells(self._png_size, self._box_cells(), cell_pixels())
+        try:
+            box = self._box_cells()
+        except NoMatches:  # asked for by a layout while the view was being removed
+            return  # (its children go first, and the fit comes after)
+        columns, rows = fit_cells(self._png_size, box, cell_pixels())
         if (columns, rows) == (0, 0):
             return
         if (columns, rows) != self._fitted:
