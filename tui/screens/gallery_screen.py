@@ -99,9 +99,11 @@ def gallery_items(runs: list[Run]) -> list[GalleryItem]:
 
 def grid_shape(width: int, height: int, count: int) -> tuple[int, int]:
     """(columns, cell height) for ``count`` pictures on a ``width`` x ``height`` screen:
-    two rows of cells in a short terminal, three in a tall one."""
+    two rows of cells in a short terminal, three in a tall one, and fewer when the
+    pictures fill fewer (two pictures at 80x24 had cells half the screen's height,
+    and the other half empty)."""
     columns = max(1, min(MAX_COLUMNS, width // MIN_CELL_WIDTH, max(count, 1)))
-    rows = 2 if height < 40 else 3
+    rows = min(2 if height < 40 else 3, -(-max(count, 1) // columns))
     return columns, max(8, (height - 2) // rows)
 
 
