@@ -99,12 +99,17 @@ def gallery_items(runs: list[Run]) -> list[GalleryItem]:
 
 def grid_shape(width: int, height: int, count: int) -> tuple[int, int]:
     """(columns, cell height) for ``count`` pictures on a ``width`` x ``height`` screen:
-    two rows of cells in a short terminal, three in a tall one, and fewer when the
-    pictures fill fewer (two pictures at 80x24 had cells half the screen's height,
-    and the other half empty)."""
+    two rows of cells in a short terminal, three in a tall one, fewer when the pictures
+    fill fewer (two pictures at 80x24 had cells half the screen high, the other half
+    empty), and no taller than a square picture as wide as a cell needs."""
     columns = max(1, min(MAX_COLUMNS, width // MIN_CELL_WIDTH, max(count, 1)))
     rows = min(2 if height < 40 else 3, -(-max(count, 1) // columns))
-    return columns, max(8, (height - 2) // rows)
+    square = width // columns // 2 + _CELL_CHROME  # a cell is twice as tall as wide
+    return columns, max(8, min((height - 2) // rows, square))
+
+
+_CELL_CHROME = 5
+"""A cell's rows besides its picture: its border (2), the picture's note and facts."""
 
 
 class GalleryCell(Vertical, can_focus=True):
