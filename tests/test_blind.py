@@ -398,3 +398,20 @@ def test_terminal_title_names_the_app_and_never_a_model(tmp_path: Path) -> None:
     for title in titles:
         for word in GIVEAWAYS:
             assert word.encode() not in title
+
+
+async def test_a_verdict_key_after_the_blind_vote_names_the_pane_that_won(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """After the blind vote the panes are back, left and right, with no A or B on
+    screen; a verdict key then said "Already voted on these two pictures: A is better"."""
+    async with _blind_run(monkeypatch, scenario="ok") as (app, pilot):
+        assert await wait_for(pilot, lambda: bool(app.pending_pairs), 30)
+        (pair,) = app.pending_pairs
+        await pilot.press("less_than_sign")
+        assert await wait_for(pilot, lambda: not app.blind_hidden, 10)
+        await pilot.press("equals_sign")
+        await pilot.pause()
+        won = "left" if pair.a.run_id == app.pane_runs["left"] else "right"
+        said = [n.message for n in app.notices]
+        assert said[-1] == f"Already voted on these two pictures: {won} is better.", said

@@ -113,8 +113,9 @@ class Voting(App[None]):
         """Blind pairs not voted on yet, oldest first (the first is on screen)."""
         self.pane_runs: dict[Slot, int] = {}
         """The stored run each pane shows (what a verdict votes on)."""
-        self._voted: dict[tuple[int, int], str] = {}
-        """Pairs of runs voted on from the main screen, and how."""
+        self._voted: dict[tuple[int, int], tuple[Winner, int | None]] = {}
+        """Pairs of runs voted on from the main screen, and how: the winner and the run
+        that won (None for a tie or both bad)."""
         self._progress = (0, 0)
         """(runs started, runs planned) of the comparison in progress."""
         self._step: BatchStep | None = None
@@ -400,7 +401,12 @@ class Voting(App[None]):
         left, right = self.pane_runs.get("left"), self.pane_runs.get("right")
         pair = _pair_key(left, right) if left is not None and right is not None else None
         if pair is not None and pair in self._voted:
-            self.notify(f"Already voted on these two pictures: {self._voted[pair]}.", timeout=4)
+            # In the panes' words: a blind vote's A and B are no longer on screen.
+            voted, won = self._voted[pair]
+            words = WINNER_WORDS[voted]
+            if won is not None:
+                words = VERDICT_WORDS["left" if won == left else "right"]
+            self.notify(f"Already voted on these two pictures: {words}.", timeout=4)
             return
         if pair is None and verdict not in SESSION_VERDICT:
             self.notify("Both bad compares two pictures: run the other pane too.", timeout=4)
@@ -419,7 +425,7 @@ class Voting(App[None]):
             self.notify(f"session store: {error}", severity="warning", timeout=8)
             return
         if pair is not None:
-            self._voted[pair] = VERDICT_WORDS[verdict]
+            self._voted[pair] = (winner, {"a": left, "b": right}.get(winner))
         self.notify(f"Verdict saved: {VERDICT_WORDS[verdict]}.{rated}", timeout=3)
 
     async def _vote_blind(self, winner: Winner) -> None:
@@ -434,7 +440,8 @@ class Voting(App[None]):
         self.pending_pairs.pop(0)
         self._quit_asked = False
         if pair.a.run_id is not None and pair.b.run_id is not None:
-            self._voted[_pair_key(pair.a.run_id, pair.b.run_id)] = WINNER_WORDS[winner]
+            won = {"a": pair.a.run_id, "b": pair.b.run_id}.get(winner)
+            self._voted[_pair_key(pair.a.run_id, pair.b.run_id)] = (winner, won)
         label = f"{pair.label}: " if pair.label else ""
         self.notify(f"{label}{pair.revealed(winner)}", title="Blind vote saved", timeout=20)
         self.show_blind()
