@@ -415,3 +415,21 @@ async def test_a_verdict_key_after_the_blind_vote_names_the_pane_that_won(
         won = "left" if pair.a.run_id == app.pane_runs["left"] else "right"
         said = [n.message for n in app.notices]
         assert said[-1] == f"Already voted on these two pictures: {won} is better.", said
+
+
+async def test_a_blind_vote_the_ratings_leave_out_says_so(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two pictures of one configuration, voted on blind: the reveal said nothing of the
+    ratings leaving the vote out, where the same vote not blind says so."""
+    with AnthropicTestServer(scenario="ok") as server:
+        _claude_env(monkeypatch, server)
+        app = make_app(overrides={"claude": {"max_retries": 0}, "ui": {"blind": True}})
+        async with app.run_test(size=(80, 24)) as pilot:
+            app.choices["left"] = app.choices["right"] = PaneChoice("claude", True)
+            await pilot.press("r")
+            assert await wait_for(pilot, lambda: bool(app.pending_pairs), 30)
+            await pilot.press("less_than_sign")
+            assert await wait_for(pilot, lambda: not app.pending_pairs, 10)
+            (reveal,) = [n.message for n in app.notices if "A was" in n.message]
+    assert reveal.endswith(" (not rated: both pictures are of one configuration)"), reveal

@@ -695,3 +695,23 @@ async def test_sessions_in_a_folder_that_cannot_be_written_are_shown(
                 await pilot.press("escape")
                 assert await wait_for(pilot, lambda s=sessions: app.screen is not s, 5)
     assert {path.name: path.read_bytes() for path in folder.iterdir()} == before
+
+
+async def test_a_pair_vote_the_ratings_leave_out_says_so(drawn: dict[str, Drawn]) -> None:
+    """Two pictures of the local model marked in the gallery: the vote was stored and
+    "Vote saved" said, but nothing that the ratings leave it out, as the main screen says."""
+    _fill(drawn)
+    app = make_app(overrides={"prompt": PROMPT, "ui": {"theme": "pelican-dark"}})
+    async with app.run_test(size=(80, 24)) as pilot:
+        gallery = await _open_gallery(pilot)
+        cells = gallery.cells()
+        assert cells[0].item.label == cells[2].item.label, "one configuration"
+        await pilot.press("space", "down", "space", "enter")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, PairScreen), 5)
+        pair_screen = app.screen
+        assert isinstance(pair_screen, PairScreen)
+        await pilot.press("minus")
+        assert await wait_for(pilot, lambda: pair_screen.winner is not None, 5)
+        await pilot.pause()
+        said = "Vote saved: both are bad. (not rated: both pictures are of one configuration)"
+        assert said in screen_text(app).splitlines()[0], screen_text(app)

@@ -143,3 +143,19 @@ async def store_vote(store: SessionStore, pair: VotePair, winner: Winner, *, bli
     return await asyncio.to_thread(
         store.add_vote, pair.a.run_id, pair.b.run_id, winner, blind=blind
     )
+
+
+def unrated_note(store: SessionStore, a: int | None, b: int | None) -> str:
+    """ " (not rated: …)" when the ratings leave a vote on these runs out, else "" (the
+    main screen, the blind reveal and the pair screen say it alike; called after the
+    vote is stored, so it never fails)."""
+    from pelican_tui.backends.ratings.leaderboard import unrated
+
+    if a is None or b is None:
+        return ""
+    try:
+        headers = store.run_headers([a, b])
+    except Exception:  # the vote is stored: a note the store cannot give is left out
+        return ""
+    reason = unrated(headers[a], headers[b]) if len(headers) == 2 else None
+    return f" (not rated: {reason})" if reason else ""

@@ -32,7 +32,15 @@ from pelican_tui.backends.settings import Settings
 from pelican_tui.backends.text import plural
 from pelican_tui.messages import KeyRow
 from pelican_tui.terminal_title import TerminalTitle
-from pelican_tui.votes import WINNER_WORDS, Contender, VotePair, facts_line, shown_as, store_vote
+from pelican_tui.votes import (
+    WINNER_WORDS,
+    Contender,
+    VotePair,
+    facts_line,
+    shown_as,
+    store_vote,
+    unrated_note,
+)
 from pelican_tui.widgets.prompt_box import PromptBox
 from pelican_tui.widgets.status_bar import StatusBar
 from pelican_tui.widgets.vote_pair import PairView, vote_keys_line
@@ -416,7 +424,7 @@ class Voting(App[None]):
             store = await self.open_store()
             if left is not None and right is not None:  # the session's verdict as well
                 await asyncio.to_thread(store.add_vote, left, right, winner, blind=False)
-                rated = await asyncio.to_thread(_unrated_note, store, left, right)
+                rated = await asyncio.to_thread(unrated_note, store, left, right)
             elif verdict in SESSION_VERDICT:
                 await asyncio.to_thread(
                     store.set_verdict, self.session_id, SESSION_VERDICT[verdict]
@@ -434,6 +442,7 @@ class Voting(App[None]):
         try:
             store = await self.open_store()
             await store_vote(store, pair, winner, blind=True)  # its session's verdict too
+            rated = await asyncio.to_thread(unrated_note, store, pair.a.run_id, pair.b.run_id)
         except Exception as error:  # the pair stays: the user can vote again
             self.notify(f"The vote was not saved: {error}", severity="error", timeout=10)
             return
@@ -443,14 +452,5 @@ class Voting(App[None]):
             won = {"a": pair.a.run_id, "b": pair.b.run_id}.get(winner)
             self._voted[_pair_key(pair.a.run_id, pair.b.run_id)] = (winner, won)
         label = f"{pair.label}: " if pair.label else ""
-        self.notify(f"{label}{pair.revealed(winner)}", title="Blind vote saved", timeout=20)
+        self.notify(f"{label}{pair.revealed(winner)}{rated}", title="Blind vote saved", timeout=20)
         self.show_blind()
-
-
-def _unrated_note(store: SessionStore, left: int, right: int) -> str:
-    """ " (not rated: …)" when the ratings leave a vote on these runs out, else ""."""
-    from pelican_tui.backends.ratings.leaderboard import unrated
-
-    headers = store.run_headers([left, right])
-    reason = unrated(headers[left], headers[right]) if len(headers) == 2 else None
-    return f" (not rated: {reason})" if reason else ""

@@ -10,13 +10,15 @@ closed without a vote.
 
 from __future__ import annotations
 
+import asyncio
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 
 from pelican_tui.backends.store.records import Winner
 from pelican_tui.backends.store.sessions import SessionStore
-from pelican_tui.votes import WINNER_WORDS, VotePair, store_vote
+from pelican_tui.votes import WINNER_WORDS, VotePair, store_vote, unrated_note
 from pelican_tui.widgets.footer import KeysFooter
 from pelican_tui.widgets.vote_pair import PairView, vote_keys_line
 
@@ -72,12 +74,17 @@ class PairScreen(Screen[str | None]):
         view = self.query_one(PairView)
         try:
             await store_vote(self.store, self.pair, winner, blind=self.blind)
+            rated = await asyncio.to_thread(
+                unrated_note, self.store, self.pair.a.run_id, self.pair.b.run_id
+            )
         except Exception as error:  # the pair stays on screen; the user can try again
             self.notify(f"The vote was not saved: {error}", severity="error", timeout=10)
             return
         self.winner = winner
         view.show_pair(self.pair, revealed=True, winner=winner)
-        view.set_status(f"Vote saved: {WINNER_WORDS[winner]}. Who drew each picture is under it.")
+        # The note, when there is one, in place of the pointer below: one line at 80 columns.
+        under = rated or " Who drew each picture is under it."
+        view.set_status(f"Vote saved: {WINNER_WORDS[winner]}.{under}")
         view.set_keys("esc back to the gallery")
         self.refresh_bindings()
 
