@@ -25,6 +25,7 @@ from _anthropic_server import AnthropicTestServer
 from _app_support import COPY_SVG_PROMPT, make_app, server_ready, wait_for
 from _evidence_support import screen_text, screenshot_text
 from _terminal_screen import TerminalScreen
+from textual import events
 from textual.pilot import Pilot
 
 from pelican_tui.app import PelicanApp
@@ -433,3 +434,33 @@ async def test_a_blind_vote_the_ratings_leave_out_says_so(
             assert await wait_for(pilot, lambda: not app.pending_pairs, 10)
             (reveal,) = [n.message for n in app.notices if "A was" in n.message]
     assert reveal.endswith(" (not rated: both pictures are of one configuration)"), reveal
+
+
+async def test_a_vote_key_pressed_twice_votes_on_the_pair_shown_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two samples to vote on, < pressed twice quickly (a double tap, a key held): the
+    second press voted on the second pair before it was ever drawn. Now it says to look
+    at the next pair first, and that pair waits for its own vote."""
+    with AnthropicTestServer(scenario="ok") as server:
+        _claude_env(monkeypatch, server)
+        app = make_app(
+            overrides={"claude": {"max_retries": 0}, "ui": {"blind": True, "samples": 2}}
+        )
+        async with app.run_test(size=(80, 24)) as pilot:
+            _both_claude(app)
+            await pilot.press("r")
+            assert await wait_for(pilot, lambda: len(app.pending_pairs) == 2, 30)
+            assert await wait_for(pilot, lambda: not app.comparing, 10)
+            second = app.pending_pairs[1]
+            for _ in range(2):  # in one read from the terminal, as a double tap arrives
+                app.post_message(events.Key("less_than_sign", "<"))
+            assert await wait_for(pilot, lambda: len(app.pending_pairs) < 2, 10)
+            await pilot.pause()
+            assert app.pending_pairs == [second], "the second pair was voted on unseen"
+            said = [n.message for n in app.notices]
+            assert "The next pair is on screen now: look at it before you vote." in said, said
+            await pilot.press("greater_than_sign")
+            assert await wait_for(pilot, lambda: not app.pending_pairs, 10)
+    with SessionStore.open(locations.sessions_db()) as store:
+        assert [v.winner for v in store.votes()] == ["a", "b"]

@@ -135,6 +135,9 @@ class Voting(App[None]):
         self._rng = random.Random()
         self._title = TerminalTitle(self._write_terminal)
         self._quit_asked = False
+        self._pair_drawn = True
+        """The first pair to vote on has been drawn since it came first: a verdict key
+        typed before (a double tap, queued behind the vote on the pair before) waits."""
         self._store_words_said: set[str] = set()
         """What :meth:`say_store_words` said (and what the app said at start)."""
         """q was pressed with these pairs not voted on, and said so: the next q quits."""
@@ -261,6 +264,13 @@ class Voting(App[None]):
         self.pending_pairs.append(VotePair(a, b, label))
         self._quit_asked = False
         self.show_blind()
+        if len(self.pending_pairs) == 1:
+            self._wait_for_drawing()
+
+    def _wait_for_drawing(self) -> None:
+        """A new pair is first: verdict keys already typed are not votes on it."""
+        self._pair_drawn = False
+        self.call_after_refresh(setattr, self, "_pair_drawn", True)
 
     async def _run_labels(self, run_ids: list[int | None]) -> dict[int, str]:
         """Stored runs by their configuration's label, as the gallery, the leaderboard
@@ -398,6 +408,10 @@ class Voting(App[None]):
         the session's verdict; with one pane run, left, right or tie is stored as it."""
         winner = VERDICT_WINNER[verdict]
         if self.pending_pairs:
+            if not self._pair_drawn:
+                self.notify("The next pair is on screen now: look at it before you vote.",
+                            title="Blind", timeout=4)  # fmt: skip
+                return
             await self._vote_blind(winner)
             return
         if self.blind_hidden:
@@ -454,3 +468,5 @@ class Voting(App[None]):
         label = f"{pair.label}: " if pair.label else ""
         self.notify(f"{label}{pair.revealed(winner)}{rated}", title="Blind vote saved", timeout=20)
         self.show_blind()
+        if self.pending_pairs:
+            self._wait_for_drawing()
