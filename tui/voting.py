@@ -135,12 +135,12 @@ class Voting(App[None]):
         self._rng = random.Random()
         self._title = TerminalTitle(self._write_terminal)
         self._quit_asked = False
+        """q was pressed with these pairs not voted on, and said so: the next q quits."""
         self._pair_drawn = True
         """The first pair to vote on has been drawn since it came first: a verdict key
         typed before (a double tap, queued behind the vote on the pair before) waits."""
         self._store_words_said: set[str] = set()
         """What :meth:`say_store_words` said (and what the app said at start)."""
-        """q was pressed with these pairs not voted on, and said so: the next q quits."""
 
     # -- state ------------------------------------------------------------------------
 
