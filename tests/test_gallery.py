@@ -243,6 +243,23 @@ async def test_gallery_filters_by_a_fact(drawn: dict[str, Drawn]) -> None:
         assert await wait_for(pilot, lambda: len(gallery.cells()) == 6, 5)
 
 
+async def test_the_pair_screen_names_the_vote_keys_as_remapped(drawn: dict[str, Drawn]) -> None:
+    """With ``ui.keymap`` giving A's vote to ``1``, the pair screen still said "Vote: <
+    A better"; ``<`` did nothing there and ``1`` was nowhere on screen."""
+    _fill(drawn)
+    keymap = {"pair_vote_a": "1", "pair_vote_both_bad": "0"}
+    app = make_app(overrides={"prompt": PROMPT, "ui": {"keymap": keymap}})
+    async with app.run_test(size=(160, 48)) as pilot:
+        await _open_gallery(pilot)
+        await pilot.press("space", "right", "space", "enter")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, PairScreen), 5)
+        assert "Vote: 1 A better · > B better · = tie · 0 both bad" in screen_text(app)
+        pair_screen = app.screen
+        assert isinstance(pair_screen, PairScreen)
+        await pilot.press("1")
+        assert await wait_for(pilot, lambda: pair_screen.winner == "a", 5)
+
+
 async def test_two_pictures_side_by_side_are_voted_on_and_stored(drawn: dict[str, Drawn]) -> None:
     _fill(drawn)
     app = make_app(overrides={"prompt": PROMPT, "ui": {"theme": "pelican-dark"}})

@@ -60,8 +60,16 @@ class PairScreen(Screen[str | None]):
         view.show_pair(self.pair, revealed=not self.blind)
         hidden = "blind: who drew which is shown after your vote" if self.blind else "not blind"
         view.set_status(f"{self.pair.label} · {hidden}" if self.pair.label else hidden)
-        keys = {"a": "<", "b": ">", "tie": "=", "both_bad": "-"}
-        view.set_keys(vote_keys_line(keys) + " · esc back")
+        view.set_keys(vote_keys_line(self._vote_keys()) + " · esc back")
+
+    def _vote_keys(self) -> dict[str, str]:
+        """The vote keys as the user has them, after ``ui.keymap`` (the line said
+        "< A better" with ``<`` remapped)."""
+        shown: dict[str, str] = {}
+        for active in self.active_bindings.values():
+            if active.node is self and active.binding.id:
+                shown.setdefault(active.binding.id, self.app.get_key_display(active.binding))
+        return {w: shown.get(f"pair_vote_{w}", "?") for w in ("a", "b", "tie", "both_bad")}
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "vote":
