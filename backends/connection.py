@@ -33,6 +33,9 @@ def _error_words() -> _ErrorWords:
 
 
 TLS_FAILED = "the TLS handshake failed"
+TLS_UNANSWERED = "no answer to the TLS handshake"
+"""The start of what a connection that timed out in its TLS handshake says: a server
+that speaks plain HTTP may wait for a request line (llama-server does)."""
 
 _CAUSE_WORDS: _ErrorWords = (
     (socket.gaierror, "unknown host name"),
@@ -93,6 +96,8 @@ def connection_problem(error: BaseException, timeout_s: float | None = None) -> 
     if isinstance(error, httpx.TimeoutException):
         within = f" within {timeout_s:g} s" if timeout_s else " in time"
         if isinstance(error, httpx.ConnectTimeout):
+            if any(isinstance(cause, ssl.SSLError) for cause in _chain(error)):
+                return f"{TLS_UNANSWERED}{within}"  # connected; the handshake was under way
             return f"no connection{within}"
         return f"no answer{within}"
     if words := _words(error, _error_words()):

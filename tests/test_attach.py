@@ -589,6 +589,19 @@ async def test_check_server_without_the_key_says_which_variable(llama: LlamaServ
     assert check.hint is not None and "PELICAN_LOCAL_API_KEY" in check.hint
 
 
+@pytest.mark.slow
+async def test_https_to_a_llama_server_that_waits_suggests_http(llama: LlamaServer) -> None:
+    """llama-server does not answer a TLS handshake (it waits for a request line): an
+    https:// URL for it was "no connection within 10 s" with the hint to start the
+    server, which was running."""
+    plain = llama.base_url.removeprefix("http://")
+    check = await check_server(f"https://{plain}", llama.api_key, timeout_s=1.0)
+    assert not check.reachable
+    said = "no answer to the TLS handshake within 1 s"
+    assert check.message == f"cannot reach https://{plain}: {said}"
+    assert check.hint == f"if the server speaks plain HTTP, use http://{plain}, or change local.url"
+
+
 # --------------------------------------------------------------------------- odd answers
 
 

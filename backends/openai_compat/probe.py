@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from pelican_tui.backends.connection import TLS_FAILED, connection_problem
+from pelican_tui.backends.connection import TLS_FAILED, TLS_UNANSWERED, connection_problem
 from pelican_tui.backends.openai_compat.server_kinds import (
     LLAMA_CPP,
     LM_STUDIO,
@@ -176,7 +176,8 @@ async def check_server(
     except httpx.HTTPError as error:
         problem = connection_problem(error, timeout_s)
         hint = f"start the server at {url}, or change {url_setting}"
-        if url.startswith("https://") and problem == TLS_FAILED:  # it answered, not in TLS
+        not_tls = problem == TLS_FAILED or problem.startswith(TLS_UNANSWERED)
+        if url.startswith("https://") and not_tls:  # it answered, or waited, not in TLS
             plain = "http://" + url.removeprefix("https://")
             hint = f"if the server speaks plain HTTP, use {plain}, or change {url_setting}"
         return ServerCheck(
