@@ -194,3 +194,23 @@ async def test_a_dropped_stream_is_followed_by_a_check_of_the_server() -> None:
         assert "closed the connection mid-answer" in problem(), problem()
         assert f"start the server at http://127.0.0.1:{port}" in problem(), problem()
         assert bar.server_note == "local: not reachable", bar.server_note
+
+
+async def test_at_80_columns_the_other_pane_is_said_not_run_when_its_run_is_refused() -> None:
+    """The server gone, r refused both panes: the shown pane's border still said
+    "w: show 2 (finished)" of the run before, for a pane that now reads "Not run"."""
+    from test_attach import OpenAITestServer
+
+    port = free_port()
+    app = make_app(overrides={"local": {"url": f"http://127.0.0.1:{port}"}})
+    async with app.run_test(size=(80, 24)) as pilot:
+        left, right = app.pane("left"), app.pane("right")
+        with OpenAITestServer(port=port):
+            await pilot.press("r")
+            assert await wait_for(pilot, lambda: right.state == "finished", 30)
+            await app.workers.wait_for_complete()
+        assert left.border_subtitle == "w: show 2 (finished)", left.border_subtitle
+        await pilot.press("r")
+        assert await wait_for(pilot, lambda: right.state == "not run", 15)
+        await app.workers.wait_for_complete()
+        assert left.border_subtitle == "w: show 2 (not run)", left.border_subtitle

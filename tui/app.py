@@ -1021,6 +1021,7 @@ class PelicanApp(Voting):
             pane.picture.set_png(None, "not run")
             pane.end("not run")
             pane.show_problem(f"Not run: {update.reason}{hint}")
+            self._on_resize_layout()  # at 80 columns the other pane's border says its state
         elif isinstance(update, StoreProblem):
             kept = f". {_KEPT_UNSAVED}" if self.engine.unsaved_runs else ""
             self.notify(update.message + kept, title="Sessions", severity="warning", timeout=15)
