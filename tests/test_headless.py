@@ -563,12 +563,14 @@ def test_no_claude_thinking_both_puts_thinking_off_on_the_right(
 
 
 @pytest.fixture
-def running_server() -> Iterator[LlamaServer]:
-    """A llama-server someone already runs (for --url), owned by a loop in its own thread."""
+def running_server(request: pytest.FixtureRequest) -> Iterator[LlamaServer]:
+    """A llama-server someone already runs (for --url), owned by a loop in its own thread;
+    its context 2048, or the test's parameter."""
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, name="attached llama-server", daemon=True)
     thread.start()
-    config = ServerConfig(binary=server_binary(), model=tiny_model(), context=2048, threads=2)
+    context = getattr(request, "param", 2048)
+    config = ServerConfig(binary=server_binary(), model=tiny_model(), context=context, threads=2)
     server = LlamaServer(config)
     try:
         asyncio.run_coroutine_threadsafe(server.start(), loop).result(timeout=120)
@@ -612,6 +614,28 @@ def test_url_attaches_to_a_running_server(
     summary = json.loads((out_dir / "summary.json").read_text())
     assert summary["exit_code"] == 0 and summary["totals"]["finished"] == 1
     assert running_server.api_key not in out + err + card
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("running_server", [256], indirect=True)
+def test_an_answer_cut_by_the_servers_context_is_not_said_cut_by_the_token_limit(
+    tmp_path: Path, env: pytest.MonkeyPatch, running_server: LlamaServer
+) -> None:
+    """A server started with a context smaller than the request's limit ends the answer
+    when the context is full, with the same finish reason: the note said "cut at the
+    8192-token limit" of an answer 194 tokens long, which a larger limit would not help."""
+    env.setenv("PELICAN_LOCAL_API_KEY", running_server.api_key)
+    env.setenv("PELICAN_LOCAL__MAX_TOKENS", "8192")
+    env.setenv("PELICAN_LOCAL__SEED", "2")  # the tiny model rambles past the context
+    args = ["--url", running_server.base_url, "--no-claude", "--thinking", "off"]
+    code, _, err = run(*args, "--out", str(tmp_path / "out"))
+    assert code == 0, err
+    [left] = stored_sessions()[0].runs
+    prompt, answer = left.usage["input_tokens"], left.usage["output_tokens"]
+    assert left.usage["stop_reason"] == "length" and prompt + answer == 256, left.usage
+    assert left.svg_note is not None
+    assert left.svg_note.startswith("cut where the 256-token context was full: "), left.svg_note
+    assert "8192" not in err, err
 
 
 @dataclass

@@ -36,7 +36,7 @@ from pelican_tui.backends.engine.updates import (
     RunQueued,
     RunStarted,
 )
-from pelican_tui.backends.events import Failed, GenerationEvent
+from pelican_tui.backends.events import Failed, GenerationEvent, Usage
 from pelican_tui.backends.export.pictures import STORED_PNG_SIZE
 from pelican_tui.backends.protocol import GenerationRequest
 from pelican_tui.backends.secrets import scrub_text
@@ -390,7 +390,8 @@ async def _execute(spec: RunSpec, ctx: RunContext) -> RunResult:
     svg_note = extraction.note
     if (extraction.partial or extraction.svg is None) and acc.finished_at_token_limit:
         # The cause first: a pane shows the note's beginning on one line.
-        svg_note = f"cut at the {spec.request.max_tokens}-token limit: {svg_note}"
+        usage = acc.finished.usage if acc.finished is not None else Usage()
+        svg_note = f"{_cut_words(spec.request.max_tokens, usage, model_info)}: {svg_note}"
     if render_problem:
         svg_note = f"{svg_note}; {render_problem}" if svg_note else render_problem
     if row is not None:
@@ -419,6 +420,18 @@ async def _execute(spec: RunSpec, ctx: RunContext) -> RunResult:
     result = replace(result, thinking_warning=thinking.warning, thinking_ran=thinking.ran)
     ctx.listener(RunEnded(spec.slot, result))
     return result
+
+
+def _cut_words(max_tokens: int, usage: Usage, model_info: Mapping[str, Any]) -> str:
+    """Where an answer that ended at a length limit was cut: the request's limit, or
+    short of it, where the model's context was full (a server with a context smaller
+    than the limit ends the answer there, in the same words)."""
+    written, prompt, context = usage.output_tokens, usage.input_tokens, model_info.get("context")
+    if written is None or written >= max_tokens:
+        return f"cut at the {max_tokens}-token limit"
+    if isinstance(context, int) and prompt is not None and prompt + written >= context:
+        return f"cut where the {context}-token context was full"
+    return f"cut by the server at {written} tokens, short of the {max_tokens}-token limit"
 
 
 def _row(run_id: int | None, recorder: _Recorder) -> int | _RunId | None:
