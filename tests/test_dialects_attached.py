@@ -4,6 +4,7 @@ of an attached server on this machine (a real llama-server by URL)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 from typing import Any
 
@@ -16,6 +17,7 @@ from pelican_tui.backends import locations
 from pelican_tui.backends.engine.comparison import ComparisonEngine
 from pelican_tui.backends.engine.sides import PaneChoice, RemoteSide
 from pelican_tui.backends.engine.thinking_check import IGNORED_TITLE_NOTE
+from pelican_tui.backends.engine.updates import RunQueued, RunStarted
 from pelican_tui.backends.export.html_page import render_html
 from pelican_tui.backends.export.run_card import render_run_card
 from pelican_tui.backends.llama.prepare import Prepared
@@ -268,3 +270,36 @@ async def test_a_panes_effort_reaches_a_model_with_thinking_levels() -> None:
         [event async for event in side.backend.generate(request)]
         assert server.bodies("/api/chat")[-1]["think"] == "low"
     assert side.recorded_settings(request)["thinking_switch"] == 'think="low"'
+
+
+class _SlowToCheck(LmStudioServer):
+    """LM Studio answering every question but a chat slowly (a busy or far server)."""
+
+    async def answer(self, request: Any, reader: Any, writer: Any) -> None:
+        if request.method == "GET":
+            await asyncio.sleep(0.4)
+        await super().answer(request, reader, writer)
+
+
+async def test_a_slow_check_before_a_run_is_said_and_made_once() -> None:
+    """Before a run the engine asks an attached server what it serves (four questions in
+    turn), once per pane: on a server slow to answer, both panes stayed idle, saying
+    nothing, for 40 s. The check is made once for both panes, and one that takes a
+    while is said in the pane while it goes on."""
+    updates: list[Any] = []
+    with _SlowToCheck() as server:
+        engine = ComparisonEngine(
+            load_settings({"local": {"url": server.url}}), Prepared(None, None)
+        )
+        try:
+            outcome = await engine.run_comparison("Draw a pelican.", ON_OFF, updates.append)
+        finally:
+            await engine.close()
+        gets = [r.path for r in server.requests if r.method == "GET"]
+    assert set(outcome.results) == {"left", "right"}
+    assert gets and len(gets) == len(set(gets)), f"checked more than once: {gets}"
+    waits = [u for u in updates if isinstance(u, RunQueued)]
+    assert waits and waits[0].slot == "left", updates
+    assert waits[0].reason == "waiting for the local server to answer its check"
+    started = next(i for i, u in enumerate(updates) if isinstance(u, RunStarted))
+    assert updates.index(waits[0]) < started

@@ -113,10 +113,10 @@ async def test_the_app_says_why_the_remote_pane_waits_at_80x24() -> None:
             assert await wait_for(pilot, lambda: right.state == "finished", 90)
             assert app.pane("left").state == "finished"
             assert app.pane("left").border_subtitle == "w: show 2 (finished)"
-            assert right.picture.note != "waiting for its turn…"
+            assert right.picture.note != "waiting to start…"
             await pilot.press("r")  # again: the waiting pane drops the last run's picture
             assert await wait_for(pilot, lambda: right.status == "waiting", 30)
-            assert right.picture.note == "waiting for its turn…"
+            assert right.picture.note == "waiting to start…"
             assert right.picture.png is None
 
 

@@ -999,7 +999,7 @@ class PelicanApp(Voting):
         elif isinstance(update, RunQueued):
             pane = self.pane(update.slot)
             pane.queue(update.reason)
-            pane.picture.set_png(None, "waiting for its turn…")  # not the last run's
+            pane.picture.set_png(None, "waiting to start…")  # not the last run's
             self._start_clock()
             self._on_resize_layout()
         elif isinstance(update, SessionStarted):

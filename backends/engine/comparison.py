@@ -36,6 +36,7 @@ from pelican_tui.backends.engine.updates import (
     Listener,
     RunEnded,
     RunProgress,
+    RunQueued,
     RunRefused,
     RunStarted,
     SessionStarted,
@@ -68,6 +69,9 @@ if TYPE_CHECKING:
     from pelican_tui.backends.svg.render import SvgRenderer
 
 SLOTS: tuple[Slot, Slot] = ("left", "right")
+SLOW_CHECK_S = 1.0
+"""How long a server's check before a run may take before the run's slot says it waits
+for it (a slow server asked four things in turn kept the panes idle for 40 s)."""
 RAM_SAMPLE_EVERY_S = 0.5
 """How often llama-server's memory is sampled during a run when no front end samples it."""
 MAPS_EVERY_SAMPLES = 8
@@ -479,12 +483,15 @@ class ComparisonEngine:
             await self.read_local_header()  # the session records the model's facts
         outcome = ComparisonResult(session_id)
         specs: list[RunSpec] = []
+        checked: dict[str, BackendStatus] = {}
         for slot, choice in choices.items():
             side = self.sides.get(choice.side)
             refused = self.unavailable(choice)
             status = side.status() if side is not None else None
             if refused is None and side is not None and side.can_check:
-                status = await side.check()  # a server someone else runs: ask it now
+                if choice.side not in checked:  # a server someone else runs: ask it now, once
+                    checked[choice.side] = await _check(side, slot, listener)
+                status = checked[choice.side]
             if refused is None and status is not None and not status.ready:
                 refused = status.message
             if refused is not None or side is None:
@@ -714,6 +721,19 @@ def __getattr__(name: str) -> Any:
 
         return getattr(run, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+async def _check(side: Side, slot: Slot, listener: Listener) -> BackendStatus:
+    """``side``'s check before ``slot`` runs on it; one that takes longer than
+    :data:`SLOW_CHECK_S` is said (:class:`RunQueued`) while it goes on."""
+    check = asyncio.ensure_future(side.check())
+    try:
+        done, _pending = await asyncio.wait({check}, timeout=SLOW_CHECK_S)
+        if not done:
+            listener(RunQueued(slot, f"waiting for the {side.label} server to answer its check"))
+        return await check
+    finally:
+        check.cancel()  # cancelled meanwhile: the check goes too (done: nothing happens)
 
 
 __all__ = [

@@ -52,7 +52,8 @@ class StoreProblem:
 
 @dataclass(frozen=True, slots=True)
 class RunQueued:
-    """The run waits for its turn on a server another run is using."""
+    """The run waits: for its turn on a server another run is using, or for its
+    server to answer the check before it (one that takes a while)."""
 
     slot: Slot
     reason: str

@@ -206,7 +206,8 @@ class ModelPane(Vertical, KeptLines):
         return "waiting" if self.state == "running" and self._queued else self.state
 
     def queue(self, reason: str) -> None:
-        """The run waits for its turn (another pane has the server): say why until it starts."""
+        """The run waits (another pane has the server, or it answers a check slowly):
+        say why until it starts."""
         self.begin()
         self._queued = reason
         self._draw_stats()
