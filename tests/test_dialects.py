@@ -184,7 +184,11 @@ async def test_ollama_model_without_the_thinking_capability_gets_no_think_field(
         events = await _run(backend, thinking=True)
         assert "think" not in server.bodies("/api/chat")[-1]
     assert isinstance(events[-1], Finished), events[-1]
-    assert backend.dialect.switch(GenerationRequest()).startswith("not sent")
+    # Its record says why: Ollama has a switch, this model has no thinking (it said
+    # "no known thinking switch for this server").
+    assert backend.dialect.switch(GenerationRequest()) == (
+        "not sent: the model cannot think (Ollama lists no thinking capability)"
+    )
 
 
 async def test_ollama_thinking_levels_are_the_effort_and_off_is_checked() -> None:

@@ -219,6 +219,11 @@ class OllamaDialect(Dialect):
             return {}  # Ollama answers 400 to `think` for a model without the capability
         return {"think": request.thinking}
 
+    def switch(self, request: GenerationRequest) -> str:
+        if self.facts.thinks is False:  # Ollama has a switch; this model has no thinking
+            return "not sent: the model cannot think (Ollama lists no thinking capability)"
+        return super().switch(request)
+
     def payload(self, request: GenerationRequest, model: str | None) -> dict[str, Any]:
         sampling = sampling_fields(request.sampling or recommended_sampling(request.thinking))
         options: dict[str, Any] = {**sampling, "num_predict": request.max_tokens}
