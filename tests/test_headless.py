@@ -933,7 +933,11 @@ def test_a_private_set_runs_every_prompt_and_leaves_no_text_in_the_output(
     out_dir = tmp_path / "out"
     code, out, err = run("--set", "secret", "--thinking", "off", *local_args(out_dir))
     assert code == 0, err
-    assert out.strip().splitlines()[-1].startswith("4 of 4 runs finished; 2 sessions exported")
+    header, *rows, footer = out.strip().splitlines()
+    assert footer.startswith("4 of 4 runs finished; 2 sessions exported")
+    # Each row says which prompt of the set it ran, by name (it said only the session).
+    assert header.split()[:3] == ["SESSION", "PROMPT", "SAMPLE"]
+    assert [row.split()[1] for row in rows] == ["narwhal", "narwhal", "okapi", "okapi"]
     assert "prompt set secret (2 prompts, private: narwhal, okapi)" in err
     assert "[1/2] prompt narwhal, sample 1/1" in err and "[2/2] prompt okapi" in err
 

@@ -178,17 +178,18 @@ def picture_words(run: Run) -> str:
 
 
 def summary_table(outcomes: Sequence[SessionOutcome], samples: int) -> str:
-    """One row per stored run: session, sample, thinking, slot, model, status, numbers,
-    picture (:func:`picture_words`)."""
-    header = ("SESSION", "SAMPLE", "THINKING", "SLOT", "MODEL", "STATUS", "TOKENS", "TOK/S",
-              "TTFT", "PICTURE")  # fmt: skip
-    rows = [header]
+    """One row per stored run: session, the prompt's name (``--set``), sample, thinking,
+    slot, model, status, numbers, picture (:func:`picture_words`)."""
+    header = ("SESSION", "PROMPT", "SAMPLE", "THINKING", "SLOT", "MODEL", "STATUS", "TOKENS",
+              "TOK/S", "TTFT", "PICTURE")  # fmt: skip
+    rows: list[tuple[str, ...]] = [header]
     for outcome in outcomes:
         for run in outcome.session.runs if outcome.session is not None else ():
             tokens, rate, ttft = recorded_numbers(run.timings, run.usage)
             rows.append(
                 (
                     str(outcome.session_id),
+                    shorten(outcome.prompt_name or "", 24),
                     f"{outcome.sample}/{samples}",
                     recorded_thinking_words(run.settings),
                     run.slot,
@@ -202,8 +203,10 @@ def summary_table(outcomes: Sequence[SessionOutcome], samples: int) -> str:
             )
     if len(rows) == 1:
         return "No runs."
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    right = {0, 6, 7, 8}
+    if not any(outcome.prompt_name for outcome in outcomes):  # --prompt: one prompt
+        rows = [row[:1] + row[2:] for row in rows]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    right = {i for i, name in enumerate(rows[0]) if name in ("SESSION", "TOKENS", "TOK/S", "TTFT")}
     lines = []
     for row in rows:
         cells = [
