@@ -247,3 +247,30 @@ async def test_a_toast_over_the_picker_leaves_its_keys_readable() -> None:
         text = screen_text(app)
         assert "Samples: r runs each pane 2 times" in text, text
         assert "enter run   esc cancel" in text, text
+
+
+@pytest.mark.parametrize("size", [(80, 24), (60, 24)])
+async def test_the_picker_lists_each_set_on_one_line(size: tuple[int, int]) -> None:
+    """A set of many prompts was cut to 70 characters in a list 68 wide: its last
+    name wrapped onto a line of its own (and a private set's "private" with it), at
+    every width; wide characters counted as one."""
+    birds = ", ".join(f'{{ name = "bird-number-{i}", text = "a bird" }}' for i in range(9))
+    _write_sets(
+        f"[sets.birds]\nprompts = [{birds}]\n"
+        f"[sets.hidden]\nprivate = true\nprompts = [{birds}]\n"
+        '[sets."鳥の動物セット"]\nprompts = ['
+        '{ name = "鶴と白鳥と鷺と鵜と鷗と鳩と雀と燕と鷹と鷲と鴨", text = "a crane" },'
+        ' { name = "heron", text = "a heron" }]\n'
+    )
+    app = make_app()
+    async with app.run_test(size=size) as pilot:
+        await pilot.press("P")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, PromptSetScreen), 10)
+        await pilot.pause()
+        lines = screen_text(app).splitlines()
+        listed = [line for line in lines if "prompts:" in line]
+        assert len(listed) == 3, "\n".join(lines)
+        assert "· private" in next(line for line in listed if "hidden ·" in line)
+        for line in listed:
+            assert "…" in line, line  # cut to the width, on its own line
+        assert not any(line.strip(" ▊▎█").startswith("bird-number") for line in lines)

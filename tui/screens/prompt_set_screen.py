@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -23,15 +26,25 @@ from pelican_tui.backends.text import plural
 
 
 def set_line(prompt_set: PromptSet, width: int = 70) -> str:
-    """One set in a line: "animals · 2 prompts: pelican, heron · private"."""
+    """One set in a line of ``width`` cells: "animals · 2 prompts: pelican, heron · private"."""
     count = len(prompt_set.prompts)
-    names = ", ".join(p.name for p in prompt_set.prompts)
+    names = Text(", ".join(p.name for p in prompt_set.prompts))
     private = " · private" if prompt_set.private else ""
     head = f"{prompt_set.name} · {plural(count, 'prompt')}: "
-    room = max(8, width - len(head) - len(private))
-    if len(names) > room:
-        names = names[: room - 1] + "…"
-    return f"{head}{names}{private}"
+    names.truncate(max(8, width - cell_len(head) - len(private)), overflow="ellipsis")
+    return f"{head}{names.plain}{private}"
+
+
+class _SetLine:
+    """A set's line cut to the width the list draws it at (a line cut to a guessed
+    width wrapped, its last names and "private" on a line of their own)."""
+
+    def __init__(self, prompt_set: PromptSet) -> None:
+        self.prompt_set = prompt_set
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        line = set_line(self.prompt_set, options.max_width)
+        yield Text(line, no_wrap=True, overflow="ellipsis")
 
 
 class PromptSetScreen(ModalScreen[PromptSet | None]):
@@ -59,7 +72,7 @@ class PromptSetScreen(ModalScreen[PromptSet | None]):
         with Vertical(id="prompt-set-dialog"):
             yield Label("Run a prompt set", id="prompt-set-title")
             yield OptionList(
-                *(Option(set_line(s), id=name) for name, s in self.sets.items()),
+                *(Option(_SetLine(s), id=name) for name, s in self.sets.items()),
                 id="prompt-set-list",
             )
             own = "" if len(self.sets) > 1 else " (none yet)"
