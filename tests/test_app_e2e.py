@@ -184,3 +184,31 @@ async def test_a_starting_server_is_not_called_not_started() -> None:
         watch()
         assert not any("not started" in text for text in problems), problems
         assert str(app.pane("left").query_one(".problem").render()) == ""
+
+
+async def test_the_status_bar_says_claude_streams_while_it_does(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The local pane's run ended (finished, or cancelled by R) while Claude's still
+    streamed: the status bar went back to "claude: ready" beside a pane still running
+    on it, until that run ended too."""
+    from pelican_tui.widgets.status_bar import StatusBar
+
+    # Claude's answer takes ~16 s (40 pieces, 0.4 s apart); the stand-in's, 32 tokens.
+    with AnthropicTestServer(scenario="slow", chunk_delay_s=0.4) as claude:
+        _claude_env(monkeypatch, claude)
+        overrides = {
+            "claude": {"max_retries": 0},
+            "local": {"context": 2048, "max_tokens": 32, "seed": 7},
+        }
+        app = make_app(start_server=True, overrides=overrides)
+        async with app.run_test(size=(160, 48)) as pilot:
+            await server_ready(pilot)
+            left, right = app.pane("left"), app.pane("right")
+            await pilot.press("r")
+            bar = app.query_one(StatusBar)
+            assert await wait_for(pilot, lambda: left.state == "finished", 60), left.stats_line()
+            assert right.state == "running", "Claude's answer outlasts the stand-in's"
+            assert bar.claude_note == "claude: streaming", bar.claude_note
+            assert await wait_for(pilot, lambda: right.state == "finished", 60)
+            assert bar.claude_note == "claude: ready", bar.claude_note

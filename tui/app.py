@@ -230,6 +230,8 @@ class PelicanApp(Voting):
         self._silent_server: dict[Slot, float | None] = {}
         """Runs on the app's llama-server: how long it has sent each nothing (None: it
         sends), for the status bar."""
+        self._streaming: dict[Slot, str] = {}
+        """Runs streaming now: the key of the side each runs on, for the status bar."""
         self._last_preview: dict[Slot, tuple[float, int, str | None]] = {}
         self._pane_run: dict[Slot, int] = {}
         """Per pane, which comparison owns it (updates of a superseded one are ignored)."""
@@ -569,10 +571,13 @@ class PelicanApp(Voting):
             self.query_one(StatusBar).set_claude(self._first_view.notes)
             return
         notes = []
+        # A side with a run still streaming says so (the other pane's end does not
+        # make it "ready"); ``activity`` ("failed") says more.
+        doings = {key: "streaming" for key in self._streaming.values()} | (activity or {})
         for key, side in self.engine.sides.items():
             note = side.note()
             if note is not None:
-                doing = (activity or {}).get(key)
+                doing = doings.get(key)
                 notes.append(f"{side.label}: {doing}" if doing else note)
         self.query_one(StatusBar).set_claude(" · ".join(notes))
 
@@ -848,6 +853,7 @@ class PelicanApp(Voting):
         number = self._comparisons
         for slot, choice in choices.items():
             self._pane_run[slot] = number
+            self._streaming.pop(slot, None)  # the run it had ends unseen (a newer owns it)
             self._describe_pane(slot, choice)  # after t, b, e mid-run, or a stored session
         if len(choices) > 1:
             self._series = number
@@ -970,8 +976,10 @@ class PelicanApp(Voting):
             self._last_preview[update.slot] = (time.monotonic(), 0, None)
             self._start_clock()
             self._on_resize_layout()
-            self._update_side_notes({update.spec.side.key: "streaming"})
+            self._streaming[update.slot] = update.spec.side.key
+            self._update_side_notes()
         elif isinstance(update, RunEnded):
+            self._streaming.pop(update.slot, None)
             if self._silent_server.pop(update.slot, None) is not None:
                 self.query_one(StatusBar).set_server_silent(None)
             result = update.result
