@@ -212,3 +212,40 @@ async def test_the_status_bar_says_claude_streams_while_it_does(
             assert bar.claude_note == "claude: streaming", bar.claude_note
             assert await wait_for(pilot, lambda: right.state == "finished", 60)
             assert bar.claude_note == "claude: ready", bar.claude_note
+
+
+async def test_the_answer_and_pictures_opened_mid_run_say_they_are_so_far(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """a and f while Claude streamed showed the text and numbers as they were when
+    opened, frozen, with the running mark "▶" that never turned to "✓": the answer
+    looked cut short, the numbers live. Now they say the run goes on."""
+    from textual.widgets import TextArea
+
+    from pelican_tui.screens.picture_screen import PictureScreen
+    from pelican_tui.screens.text_screen import TextScreen
+
+    with AnthropicTestServer(scenario="slow", chunk_delay_s=0.4) as claude:
+        _claude_env(monkeypatch, claude)
+        app = make_app(start_server=True, overrides={"claude": {"max_retries": 0}})
+        async with app.run_test(size=(160, 48)) as pilot:
+            await server_ready(pilot)
+            right = app.pane("right")
+            await pilot.press("w", "r")  # the Claude pane is the active one
+            assert await wait_for(pilot, lambda: bool(right.thinking_text), 30)
+            assert right.state == "running"
+            await pilot.press("a")
+            assert await wait_for(pilot, lambda: isinstance(app.screen, TextScreen), 5)
+            title = str(app.screen.query_one(TextArea).border_title)
+            assert title.endswith(" · so far: still running"), title
+            await pilot.press("escape", "f")
+            assert await wait_for(pilot, lambda: isinstance(app.screen, PictureScreen), 5)
+            screen = app.screen
+            assert isinstance(screen, PictureScreen)
+            caption = screen.pictures[1].caption
+            assert caption.startswith("▶") and caption.endswith(" · so far: still running"), caption
+            await pilot.press("escape")
+            assert await wait_for(pilot, lambda: right.state == "finished", 60)
+            await pilot.press("a")
+            assert await wait_for(pilot, lambda: isinstance(app.screen, TextScreen), 5)
+            assert "so far" not in str(app.screen.query_one(TextArea).border_title)

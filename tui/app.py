@@ -1387,7 +1387,8 @@ class PelicanApp(Voting):
         text = pane.answer_text
         if pane.thinking_text:
             text = f"--- thinking ---\n{pane.thinking_text}\n\n--- answer ---\n{text}"
-        self.push_screen(TextScreen(pane.border_title or self.active, text))
+        title = f"{pane.border_title or self.active}{_so_far(pane)}"
+        self.push_screen(TextScreen(title, text))
 
     def action_fullscreen(self) -> None:
         from pelican_tui.screens.picture_screen import Picture, PictureScreen
@@ -1405,7 +1406,8 @@ class PelicanApp(Voting):
             pane = self.pane(slot)
             picture = pane.picture  # its note: why there is none, in its place
             title = pane.border_title or slot
-            pictures.append(Picture(title, picture.png, pane.stats_line(), picture.note))
+            caption = f"{pane.stats_line()}{_so_far(pane)}"
+            pictures.append(Picture(title, picture.png, caption, picture.note))
         self.push_screen(PictureScreen(pictures, mode=self.image_mode))
 
     def action_server_log(self) -> None:
@@ -1581,6 +1583,12 @@ def picture_note(status: str, svg_found: bool, svg_note: str | None) -> str | No
     if status == "failed" and not svg_found:
         return "no picture: the run failed"
     return svg_note
+
+
+def _so_far(pane: ModelPane) -> str:
+    """Said after a running pane's title or numbers on a screen that shows them as they
+    were when it opened (``a``, ``f``): it does not follow the run, which goes on."""
+    return " · so far: still running" if pane.state == "running" else ""
 
 
 _MAIN_ACTIONS = frozenset(
