@@ -249,3 +249,33 @@ async def test_the_answer_and_pictures_opened_mid_run_say_they_are_so_far(
             await pilot.press("a")
             assert await wait_for(pilot, lambda: isinstance(app.screen, TextScreen), 5)
             assert "so far" not in str(app.screen.query_one(TextArea).border_title)
+
+
+async def test_server_settings_applied_mid_run_say_the_runs_were_cancelled(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """S and ctrl+s while Claude streamed cancelled Claude's run too (every backend is
+    rebuilt) without a word: the pane just turned to "cancelled"."""
+    from pelican_tui.screens.server_settings_screen import ServerSettingsScreen
+
+    with AnthropicTestServer(scenario="slow", chunk_delay_s=0.4) as claude:
+        _claude_env(monkeypatch, claude)
+        app = make_app(start_server=True, overrides={"claude": {"max_retries": 0}})
+        async with app.run_test(size=(160, 48)) as pilot:
+            await server_ready(pilot)
+            left, right = app.pane("left"), app.pane("right")
+            await pilot.press("r")
+            assert await wait_for(pilot, lambda: bool(right.thinking_text), 30)
+            await pilot.press("S")
+            assert await wait_for(pilot, lambda: isinstance(app.screen, ServerSettingsScreen), 5)
+            live = [slot for slot in ("left", "right") if app.pane(slot).state == "running"]
+            await pilot.press("ctrl+s")
+            assert await wait_for(pilot, lambda: right.state == "cancelled", 10)
+            said = "; ".join(
+                f"the {slot} pane's run in flight was cancelled and kept as cancelled"
+                for slot in live
+            )
+            notes = [n.message for n in app.notices]
+            assert f"Applying the server settings: {said}." in notes, notes
+            assert left.state in ("finished", "cancelled")
+            await server_ready(pilot)

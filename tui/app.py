@@ -1487,7 +1487,14 @@ class PelicanApp(Voting):
 
     @work(exclusive=True, group="server", exit_on_error=False, name="apply server settings")
     async def apply_local_settings(self, new: LocalSettings) -> None:
+        # Every side is rebuilt: runs on Claude stop too, which the user must be told.
+        started, waiting = self._live_runs(SLOTS)
         self.engine.cancel()
+        said = [f"the {slot} pane's run in flight was cancelled and kept as cancelled"
+                for slot in started]  # fmt: skip
+        said += [f"the {slot} pane was waiting its turn and was cancelled" for slot in waiting]
+        if said:
+            self.notify(f"Applying the server settings: {'; '.join(said)}.", timeout=8)
 
         def say(line: str) -> None:  # set-up progress (a build, a download) from a thread
             self.call_from_thread(self.query_one(StatusBar).set_server_note, line[:60])
