@@ -1148,9 +1148,8 @@ class PelicanApp(Voting):
             if whole and not waiting and len(started) > 1:
                 said.append("The comparison in flight was cancelled and kept as cancelled")
             else:
-                said += [f"the {slot} pane's run in flight was cancelled and kept as cancelled"
-                         for slot in started]  # fmt: skip
-        said += [f"the {slot} pane was waiting its turn and was cancelled" for slot in waiting]
+                said += _cut_runs(started, [])
+        said += _cut_runs([], waiting)
         if not said:  # between the runs of a batch, or before its first began
             said.append("The comparison in flight was cancelled before its next run began")
         step = self._step
@@ -1490,10 +1489,7 @@ class PelicanApp(Voting):
         # Every side is rebuilt: runs on Claude stop too, which the user must be told.
         started, waiting = self._live_runs(SLOTS)
         self.engine.cancel()
-        said = [f"the {slot} pane's run in flight was cancelled and kept as cancelled"
-                for slot in started]  # fmt: skip
-        said += [f"the {slot} pane was waiting its turn and was cancelled" for slot in waiting]
-        if said:
+        if said := _cut_runs(started, waiting):
             self.notify(f"Applying the server settings: {'; '.join(said)}.", timeout=8)
 
         def say(line: str) -> None:  # set-up progress (a build, a download) from a thread
@@ -1590,6 +1586,13 @@ def picture_note(status: str, svg_found: bool, svg_note: str | None) -> str | No
     if status == "failed" and not svg_found:
         return "no picture: the run failed"
     return svg_note
+
+
+def _cut_runs(started: list[Slot], waiting: list[Slot]) -> list[str]:
+    """What a cancel did to these panes' runs, a phrase each: kept, or never begun."""
+    said = [f"the {slot} pane's run in flight was cancelled and kept as cancelled"
+            for slot in started]  # fmt: skip
+    return said + [f"the {slot} pane was waiting its turn and was cancelled" for slot in waiting]
 
 
 def _so_far(pane: ModelPane) -> str:
