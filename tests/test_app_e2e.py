@@ -279,3 +279,29 @@ async def test_server_settings_applied_mid_run_say_the_runs_were_cancelled(
             assert f"Applying the server settings: {said}." in notes, notes
             assert left.state in ("finished", "cancelled")
             await server_ready(pilot)
+
+
+async def test_a_picture_that_draws_nothing_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An SVG that renders but draws nothing (the stand-in's cut-off answers, closed up,
+    often do): the pane showed a blank box over "found 1 SVG", as if the picture had
+    not been drawn. It says the picture is empty, live and when the session is opened."""
+    blank = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 400 300"></svg>'
+    with AnthropicTestServer(answer_text=f"```svg\n{blank}\n```\n") as claude:
+        _claude_env(monkeypatch, claude)
+        app = make_app(start_server=True, overrides={"claude": {"max_retries": 0}})
+        async with app.run_test(size=(160, 48)) as pilot:
+            await header_read(pilot)
+            await pilot.press("2")
+            right = app.pane("right")
+            assert await wait_for(pilot, lambda: right.state == "finished", 60)
+            assert right.picture.png is not None, "drawn, and stored"
+            said = "an empty picture: the SVG draws nothing; found 1 SVG"
+            assert right.picture.note == said
+            session_id = app.session_id
+    assert session_id is not None
+    again = make_app()  # a later start: the session opened from the store
+    async with again.run_test(size=(160, 48)) as pilot:
+        again.load_session(session_id)
+        opened = again.pane("right").picture
+        assert await wait_for(pilot, lambda: opened.png is not None, 10)
+        assert opened.note == said

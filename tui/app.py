@@ -16,7 +16,7 @@ import gc
 import json
 import signal
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -985,7 +985,9 @@ class PelicanApp(Voting):
             result = update.result
             pane = self.pane(update.slot)
             if result.outcome != "cancelled":
-                note = picture_note(result.outcome, result.svg_found, result.svg_note)
+                note = picture_note(
+                    result.outcome, result.svg_found, result.svg_note, result.picture_facts
+                )
                 pane.picture.set_png(result.png, note)
             else:  # the last preview stays; with none, not "waiting for an SVG…"
                 if pane.picture.picture_size is None:
@@ -1547,7 +1549,8 @@ class PelicanApp(Voting):
             pane.query_one("#thinking").set_text(run.thinking_text or "")  # type: ignore[attr-defined]
             pane.query_one("#answer").set_text(run.answer or "")  # type: ignore[attr-defined]
             pane.picture.set_png(
-                run.png, picture_note(run.status, run.svg is not None, run.svg_note)
+                run.png,
+                picture_note(run.status, run.svg is not None, run.svg_note, run.picture_facts),
             )
             # Against the ceiling of the model it ran on, not the pane's next run's.
             pane.ceiling_tok_s = self.engine.stored_ceiling(run.model_info)
@@ -1579,12 +1582,18 @@ class PelicanApp(Voting):
             await self._engine.close()
 
 
-def picture_note(status: str, svg_found: bool, svg_note: str | None) -> str | None:
+def picture_note(
+    status: str, svg_found: bool, svg_note: str | None, facts: Mapping[str, Any] | None = None
+) -> str | None:
     """What a pane shows with (or in place of) a run's picture: the run's own note,
     but for a failed run with no SVG, that it failed (the pane's problem line says why;
-    "the answer is empty" said it as if the model had answered nothing)."""
+    "the answer is empty" said it as if the model had answered nothing), and first, for
+    a picture that draws nothing, that it is empty (the pane showed a blank box over
+    "found 1 SVG", as if the picture had not been drawn)."""
     if status == "failed" and not svg_found:
         return "no picture: the run failed"
+    if facts and facts.get("empty"):
+        return "; ".join(filter(None, ["an empty picture: the SVG draws nothing", svg_note]))
     return svg_note
 
 
