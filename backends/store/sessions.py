@@ -19,7 +19,8 @@ created only when opened for writing. Guarantees:
   store whose folder cannot be written to (a read-only file system) is opened to
   read only (:func:`.database.open_read_only`): :attr:`SessionStore.read_only`;
   every write then raises :class:`.SessionStoreError` saying nothing can be saved,
-  and runs of crashed processes stay "running". Without it, such an open fails.
+  and runs of crashed processes, which it cannot mark, are read as "interrupted".
+  Without it, such an open fails.
 - **A corrupt file is moved aside**, to ``sessions.sqlite3.corrupt-YYYYmmdd-HHMMSS``,
   and a fresh store started; :attr:`SessionStore.moved_corrupt_to` and
   :attr:`SessionStore.notices` say where, so the caller can tell the user.
