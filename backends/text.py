@@ -109,15 +109,16 @@ def shorten_label(label: str, width: int, among: Iterable[str] = ()) -> str:
 
     ``among``: the labels shown with it (a gallery's). Where one of them, another
     model, is cut to the same text, the cut keeps where the name differs from the
-    nearest such name instead of their shared start: "…4B-GGUF…Q4_K_M" and "…8B-GGUF…Q4_K_M", not
-    "unsl…Q4_K_M" twice (two served models of one owner, one quantization, 80 columns).
+    nearest such name instead of their shared start: "…3-4B-GGUF:Q4_K_M" and
+    "…3-8B-GGUF:Q4_K_M", not "unsloth/…F:Q4_K_M" twice (two served models of one
+    owner, one quantization).
     """
     cut = _cut_label(label, width)
     head = _model_name(label)
     alike = [
-        _model_name(other)
+        name
         for other in among
-        if _model_name(other) != head and _cut_label(other, width) == cut
+        if (name := _model_name(other)) != head and _cut_label(other, width) == cut
     ]
     if not alike:
         return cut
@@ -145,9 +146,8 @@ def _cut_label(label: str, width: int, differs: int = 0) -> str:
     head, sep, rest = line.partition(LABEL_PARTS)
     if len(line) <= width or not sep:
         return shorten(line, width)
-    name, opens, kind = head.rpartition(" (")
-    if opens and kind.endswith(")"):  # "gpt-oss (server)": the kind is kept whole
-        head, sep = name, opens + kind + sep
+    name = _model_name(head)  # "gpt-oss (server)": the kind is kept whole
+    head, sep = name, head[len(name) :] + sep
     room = width - len(sep + rest)
     if room < 8:
         return shorten(line, width)
