@@ -1145,13 +1145,10 @@ class PelicanApp(Voting):
         cut runs are (a stray key must not throw work away unseen). A run that only
         waited for its turn never started: nothing of it is kept. ``whole``: the
         comparison was cancelled, not one pane's run."""
-        said: list[str] = []
-        if started:
-            if whole and not waiting and len(started) > 1:
-                said.append("The comparison in flight was cancelled and kept as cancelled")
-            else:
-                said += _cut_runs(started, [])
-        said += _cut_runs([], waiting)
+        if whole and not waiting and len(started) > 1:
+            said = ["The comparison in flight was cancelled and kept as cancelled"]
+        else:
+            said = _cut_runs(started, waiting)
         if not said:  # between the runs of a batch, or before its first began
             said.append("The comparison in flight was cancelled before its next run began")
         step = self._step

@@ -25,7 +25,7 @@ from pelican_tui.backends.prompt_sets import PromptSet
 from pelican_tui.backends.text import plural
 
 
-def set_line(prompt_set: PromptSet, width: int = 70) -> str:
+def set_line(prompt_set: PromptSet, width: int) -> str:
     """One set in a line of ``width`` cells: "animals · 2 prompts: pelican, heron · private"."""
     count = len(prompt_set.prompts)
     names = Text(", ".join(p.name for p in prompt_set.prompts))
