@@ -277,6 +277,21 @@ async def test_status_bar_names_a_crash_and_the_key_that_restarts() -> None:
         assert any(error in str(span.style) for span in text.spans)
 
 
+async def test_a_server_status_that_comes_as_the_app_closes_is_let_go() -> None:
+    """llama-server reports its state from another thread, and its last reports (it
+    stops) can reach the app while it closes, its screen's widgets gone: the app died
+    with "No nodes match 'StatusBar'" (fresh-clone CI, once in 1354 tests). Here the
+    status bar is taken away first, as closing does, and a report comes after it."""
+    from pelican_tui.messages import ServerStatusChanged
+
+    app = make_app(overrides={"claude": {"enabled": False}})
+    async with app.run_test(size=(160, 48)) as pilot:
+        await app.query_one(StatusBar).remove()
+        app.post_message(ServerStatusChanged(ServerStatus(ServerState.STOPPED, "stopped")))
+        await pilot.pause()
+        assert app.is_running, "the app died of a report that came as it closed"
+
+
 @pytest.mark.slow
 async def test_pressing_run_again_mid_stream_restarts_cleanly() -> None:
     app = make_app(

@@ -713,7 +713,11 @@ class PelicanApp(Voting):
 
     def on_server_status_changed(self, message: ServerStatusChanged) -> None:
         status = message.status
-        self.query_one(StatusBar).set_server(status)
+        try:
+            bar = self.query_one(StatusBar)
+        except NoMatches:  # a report that arrives while the app closes (the server stops)
+            return
+        bar.set_server(status)
         if status.state is ServerState.CRASHED and status.exit_code is not None:
             self.notify(  # the message names the cause llama-server logged, if any
                 f"{status.message}.\nPress R to restart, l for the log.",
