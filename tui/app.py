@@ -932,17 +932,9 @@ class PelicanApp(Voting):
 
     def _draw_update(self, update: Any) -> None:
         """Draw one engine update (see :mod:`pelican_tui.backends.engine.run`)."""
-        from pelican_tui.backends.engine.updates import (  # imported by the engine already
-            RunEnded,
-            RunProgress,
-            RunQueued,
-            RunRefused,
-            RunStarted,
-            SessionStarted,
-            StoreProblem,
-        )
+        from pelican_tui.backends.engine import updates  # imported by the engine already
 
-        if isinstance(update, RunProgress):
+        if isinstance(update, updates.RunProgress):
             pane = self.pane(update.slot)
             pane.feed(update.event)
             if update.slot in self._silent_server:  # a run on the app's llama-server
@@ -952,7 +944,7 @@ class PelicanApp(Voting):
                     self.query_one(StatusBar).set_server_silent(idle)
             if isinstance(update.event, TextDelta):
                 self._maybe_preview(pane, update)
-        elif isinstance(update, RunStarted):
+        elif isinstance(update, updates.RunStarted):
             if update.spec.side.server is not None:
                 self._silent_server[update.slot] = None
             if update.spec.side.can_check:  # it was contacted: the header says what answered
@@ -982,7 +974,7 @@ class PelicanApp(Voting):
             self._on_resize_layout()
             self._streaming[update.slot] = update.spec.side.key
             self._update_side_notes()
-        elif isinstance(update, RunEnded):
+        elif isinstance(update, updates.RunEnded):
             self._streaming.pop(update.slot, None)
             if self._silent_server.pop(update.slot, None) is not None:
                 self.query_one(StatusBar).set_server_silent(None)
@@ -1010,17 +1002,17 @@ class PelicanApp(Voting):
                 self._show_side_status(result.spec.side)
             failed = {result.spec.side.key: "failed"} if result.outcome == "failed" else None
             self._update_side_notes(failed)
-        elif isinstance(update, RunQueued):
+        elif isinstance(update, updates.RunQueued):
             pane = self.pane(update.slot)
             pane.queue(update.reason)
             pane.picture.set_png(None, "waiting to start…")  # not the last run's
             self._start_clock()
             self._on_resize_layout()
-        elif isinstance(update, SessionStarted):
+        elif isinstance(update, updates.SessionStarted):
             if update.session_id != self.session_id:
                 self.pane_runs = {}  # the other pane's run is of another session: no pair
             self.session_id = update.session_id
-        elif isinstance(update, RunRefused):
+        elif isinstance(update, updates.RunRefused):
             side = self._side(update.slot)
             if side is not None and side.server is not None:
                 hint = " — press R to restart the server, l for its log"
@@ -1036,7 +1028,7 @@ class PelicanApp(Voting):
             pane.end("not run")
             pane.show_problem(f"Not run: {update.reason}{hint}")
             self._on_resize_layout()  # at 80 columns the other pane's border says its state
-        elif isinstance(update, StoreProblem):
+        elif isinstance(update, updates.StoreProblem):
             kept = f". {_KEPT_UNSAVED}" if self.engine.unsaved_runs else ""
             self.notify(update.message + kept, title="Sessions", severity="warning", timeout=15)
 
