@@ -1266,3 +1266,52 @@ def test_an_unknown_set_says_where_sets_come_from(tmp_path: Path) -> None:
     with contextlib.redirect_stderr(err):
         assert main(["run", "--set", "nope", "--out", str(tmp_path / "out")]) == 2
     assert "known sets: pelican (built in; no " in err.getvalue(), err.getvalue()
+
+
+def test_the_summary_table_keeps_its_columns_in_line_under_wide_characters() -> None:
+    """A model or a prompt named in Chinese or with an emoji is twice as wide on a
+    terminal as its length: the table padded by length, and pushed every column after
+    it out of line by one cell per such character."""
+    from rich.cells import cell_len
+
+    from pelican_tui.cli.run_summary import SessionOutcome, summary_table
+
+    outcomes = []
+    with SessionStore.open() as store:
+        for name, model in (("鹈鹕骑车", "鹈鹕🐦.gguf"), ("owl", "owl.gguf")):
+            session = store.create_session("Generate an SVG of a pelican riding a bicycle")
+            run_id = store.start_run(session.id, "left", "local", model, {}, {}, {})
+            store.finish_run(run_id, thinking_text="", answer="no", svg=None, png=None,
+                             timings={"total_s": 1.0}, usage={"output_tokens": 7})  # fmt: skip
+            outcome = SessionOutcome(session.id, 1, "on", session=store.get_session(session.id))
+            outcome.prompt_name = name
+            outcomes.append(outcome)
+    lines = summary_table(outcomes, 1).splitlines()
+
+    def column(line: str, word: str) -> int:  # where a column starts, in cells
+        return cell_len(line[: line.index(word)])
+
+    assert len(lines) == 3, lines
+    for header, cells in (("SAMPLE", ("1/1",) * 2), ("SLOT", ("left",) * 2),
+                          ("STATUS", ("finished",) * 2)):  # fmt: skip
+        starts = {column(line, word) for line, word in zip(lines, (header, *cells), strict=True)}
+        assert len(starts) == 1, "\n".join(lines)
+
+
+def test_the_live_progress_line_is_cut_to_the_terminal_in_cells(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The live line was cut by length: one with wide characters ran past the edge of
+    the terminal, wrapped, and every redraw left a line behind."""
+    from rich.cells import cell_len
+
+    from pelican_tui.cli.run_progress import Progress
+
+    monkeypatch.setenv("COLUMNS", "40")
+    stream = io.StringIO()
+    progress = Progress(stream, live=True)
+    progress.status("left", "left 鹈鹕🐦.gguf (on): 120 tok (80 thinking), 31.5 tok/s 鹈鹕骑车")
+    drawn = stream.getvalue().rsplit("\r\x1b[2K", 1)[-1]
+    assert drawn.endswith("…") and drawn.startswith("left 鹈鹕"), drawn
+    assert 38 <= cell_len(drawn) <= 39, drawn
+

@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from rich.cells import cell_len
+
 from pelican_tui.backends.atomic import replace_file
 from pelican_tui.backends.ratings.configuration import recorded_thinking_words, thinking_ran
 from pelican_tui.backends.secrets import scrub_secrets
@@ -205,16 +207,20 @@ def summary_table(outcomes: Sequence[SessionOutcome], samples: int) -> str:
         return "No runs."
     if not any(outcome.prompt_name for outcome in outcomes):  # --prompt: one prompt
         rows = [row[:1] + row[2:] for row in rows]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    # Columns measured in terminal cells: a model or prompt named in Chinese or with an
+    # emoji is twice as wide as its length, and pushed the columns after it out of line.
+    widths = [max(cell_len(row[i]) for row in rows) for i in range(len(rows[0]))]
     right = {i for i, name in enumerate(rows[0]) if name in ("SESSION", "TOKENS", "TOK/S", "TTFT")}
     lines = []
     for row in rows:
-        cells = [
-            cell.rjust(widths[i]) if i in right else cell.ljust(widths[i])
-            for i, cell in enumerate(row)
-        ]
+        cells = [_padded(cell, widths[i], right=i in right) for i, cell in enumerate(row)]
         lines.append("  ".join(cells).rstrip())
     return "\n".join(lines)
+
+
+def _padded(cell: str, width: int, *, right: bool) -> str:
+    gap = " " * (width - cell_len(cell))
+    return gap + cell if right else cell + gap
 
 
 def print_summary(
