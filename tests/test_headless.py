@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -1268,6 +1269,29 @@ def test_an_unknown_set_says_where_sets_come_from(tmp_path: Path) -> None:
     assert "known sets: pelican (built in; no " in err.getvalue(), err.getvalue()
 
 
+def test_force_keeps_the_earlier_summary_beside_the_new_one(
+    tmp_path: Path, env: pytest.MonkeyPatch
+) -> None:
+    """``--force`` into a folder an earlier batch wrote: its summary.json was replaced by
+    one of the new batch alone, while the earlier session folders stayed beside the new
+    ones, described by nothing. The earlier summary is kept now, under its start time."""
+    out_dir = tmp_path / "out"
+    code, _, err = run("--no-claude", "--thinking", "on", *local_args(out_dir))
+    assert code == 0, err
+    earlier = json.loads((out_dir / "summary.json").read_text())
+    code, _, err = run("--no-claude", "--thinking", "off", "--force", *local_args(out_dir))
+    assert code == 0, err
+    stamp = datetime.fromisoformat(earlier["started_at"]).strftime("%Y%m%dT%H%M%SZ")
+    kept = out_dir / f"summary-{stamp}.json"
+    assert json.loads(kept.read_text()) == earlier
+    assert f"the earlier summary.json in {out_dir} is kept as {kept.name}" in err, err
+    latest = json.loads((out_dir / "summary.json").read_text())
+    [earlier_session], [session] = earlier["sessions"], latest["sessions"]
+    assert session["id"] != earlier_session["id"] and latest["thinking"] == ["off"]
+    folders = {f"session-{earlier_session['id']}", f"session-{session['id']}"}
+    assert {path.name for path in out_dir.iterdir() if path.is_dir()} == folders
+
+
 def test_the_summary_table_keeps_its_columns_in_line_under_wide_characters() -> None:
     """A model or a prompt named in Chinese or with an emoji is twice as wide on a
     terminal as its length: the table padded by length, and pushed every column after
@@ -1315,3 +1339,23 @@ def test_the_live_progress_line_is_cut_to_the_terminal_in_cells(
     assert drawn.endswith("…") and drawn.startswith("left 鹈鹕"), drawn
     assert 38 <= cell_len(drawn) <= 39, drawn
 
+
+def test_an_earlier_summary_is_kept_under_a_name_no_other_holds(tmp_path: Path) -> None:
+    """A second and third ``--force`` batch into one folder keep every earlier summary;
+    one that is not a summary (or a FIFO, never opened) is kept by when it was written."""
+    from pelican_tui.cli.run_summary import keep_earlier_summary
+
+    assert keep_earlier_summary(tmp_path) is None
+    earlier = '{"format": "pelican-tui-run-summary", "started_at": "2026-12-05T02:16:30+00:00"}'
+    names = []
+    for _ in range(2):
+        (tmp_path / "summary.json").write_text(earlier)
+        kept = keep_earlier_summary(tmp_path)
+        assert kept is not None and kept.read_text() == earlier
+        names.append(kept.name)
+    assert names == ["summary-20261205T021630Z.json", "summary-20261205T021630Z-2.json"]
+    os.mkfifo(tmp_path / "summary.json")
+    os.utime(tmp_path / "summary.json", (0, 0))
+    kept = keep_earlier_summary(tmp_path)
+    assert kept is not None and kept.name == "summary-19700101T000000Z.json"
+    assert not (tmp_path / "summary.json").exists()

@@ -14,7 +14,10 @@ to the session store (the same one the TUI uses: ``pelican-tui sessions list``
 shows the runs), and each session is exported to ``DIR/session-<id>/`` (SVGs,
 PNGs, run card, HTML page, session.json; see :mod:`.export`).
 ``DIR/summary.json`` describes the whole batch; it is rewritten after every
-session, so an interrupted batch still describes what finished.
+session, so an interrupted batch still describes what finished. ``--force``
+writes into a DIR that is not empty: an earlier batch's session folders stay,
+and its ``summary.json`` is kept, renamed ``summary-<its start, UTC>.json``
+(``summary-20261205T021630Z.json``), before this batch's first is written.
 
 Prompt sets
     ``--set NAME`` runs every prompt of a prompt set (:mod:`.prompt_sets`:
@@ -128,6 +131,7 @@ from pelican_tui.cli.run_progress import Progress, result_line, run_advice
 from pelican_tui.cli.run_summary import (
     BatchFacts,
     SessionOutcome,
+    keep_earlier_summary,
     print_summary,
     stored_runs,
     summary_data,
@@ -201,6 +205,9 @@ class _Batch:
     """How many runs the batch plans (the summary counts the finished out of these)."""
     summary_written: bool = True
     """Whether the last write of ``summary.json`` succeeded (the last line names it)."""
+    earlier_summary_kept: bool = False
+    """Whether a ``summary.json`` an earlier batch left in ``out_dir`` was looked for and
+    renamed (:func:`keep_earlier_summary`), before this batch's first one is written."""
     _current: tuple[BatchStep, ModePlan] | None = None
     """The step of the batch and the session of it that runs now."""
     plans: list[ModePlan] = field(init=False)
@@ -495,6 +502,13 @@ class _Batch:
             facts, self.outcomes, self.out_dir, code=code, stopped=self.stopped, error=self.fatal
         )
         try:
+            if not self.earlier_summary_kept:  # --force: an earlier batch's, in DIR before
+                kept = keep_earlier_summary(self.out_dir)
+                self.earlier_summary_kept = True
+                if kept is not None:
+                    self.progress.say(
+                        f"{PROG}: the earlier summary.json in {self.out_dir} is kept as {kept.name}"
+                    )
             write_summary(self.out_dir, data)
         except OSError as error:
             self.summary_written = False

@@ -38,7 +38,9 @@ output: DIR/session-<id>/ per session (SVG, PNG, run-card.md, index.html,
 session.json) and DIR/summary.json; progress on stderr, a summary on stdout.
 DIR is created (and checked writable) before anything runs. The summary's
 PICTURE column: drawn; not drawn (an SVG was found but could not be drawn: the
-run card says why); no SVG (none in the answer).
+run card says why); no SVG (none in the answer). With --force, DIR may hold an
+earlier batch's files: they stay, and its summary.json is kept, renamed
+summary-<its start, UTC>.json, beside this batch's.
 
 exit status:
   0    every run finished
@@ -83,7 +85,10 @@ def build_parser() -> Parser:
         help="folder for exports and summary.json",
     )
     parser.add_argument(
-        "--force", action="store_true", help="write into DIR even if it is not empty"
+        "--force",
+        action="store_true",
+        help="write into DIR even if it is not empty (an earlier summary.json is kept, "
+        "renamed summary-<its start>.json)",
     )
     parser.add_argument(
         "--thinking",

@@ -164,6 +164,38 @@ def _run_summary(out_dir: Path, outcome: SessionOutcome, run: Run, stem: str) ->
     }
 
 
+def keep_earlier_summary(out_dir: Path) -> Path | None:
+    """Rename a ``summary.json`` an earlier batch left in ``out_dir`` (``--force``) to
+    ``summary-<its start, UTC>.json`` so the new batch's does not replace it; the new
+    name, or None when there was none. A folder of that name is left (writing the
+    summary says it cannot). Raises OSError."""
+    from pelican_tui.backends.export.files import earlier_export
+
+    earlier = out_dir / SUMMARY_FILE
+    if earlier.is_dir() or not (earlier.is_symlink() or earlier.exists()):
+        return None
+    data = earlier_export(earlier, SUMMARY_FORMAT)  # a regular file's only: no FIFO
+    started = _when(data.get("started_at") if data else None)
+    if started is None:  # not a summary pelican-tui can read: when it was written
+        started = datetime.fromtimestamp(earlier.lstat().st_mtime, UTC)
+    stem = f"summary-{started:%Y%m%dT%H%M%SZ}"
+    kept = out_dir / f"{stem}.json"
+    number = 1
+    while kept.is_symlink() or kept.exists():  # never over another kept summary
+        number += 1
+        kept = out_dir / f"{stem}-{number}.json"
+    earlier.rename(kept)
+    return kept
+
+
+def _when(text: Any) -> datetime | None:
+    """A summary's ``started_at`` (ISO 8601, with its offset) in UTC, or None."""
+    try:
+        return datetime.fromisoformat(text).astimezone(UTC)
+    except (TypeError, ValueError):
+        return None
+
+
 def write_summary(out_dir: Path, data: Mapping[str, Any]) -> None:
     """Replace ``out_dir/summary.json`` atomically, secrets scrubbed; raises OSError."""
     text = json.dumps(scrub_secrets(dict(data)), indent=2, sort_keys=True, ensure_ascii=False)
@@ -256,6 +288,7 @@ __all__ = [
     "SUMMARY_FORMAT_VERSION",
     "BatchFacts",
     "SessionOutcome",
+    "keep_earlier_summary",
     "print_summary",
     "stored_runs",
     "summary_data",
