@@ -289,6 +289,31 @@ def test_leaderboard_from_stored_votes_ranks_and_lists_the_rest() -> None:
         assert row.low <= row.rating <= row.high
 
 
+def test_ranks_the_votes_do_not_yet_settle_are_said() -> None:
+    """Even votes between two configurations rank one above the other by a few points;
+    their intervals overlap, and every front end's caveats say so. A third configuration
+    that loses 19 of 20 is told apart from both."""
+    with SessionStore.open() as store:
+        _vote(store, "claude-high", "qwen-think", "a", times=5)
+        _vote(store, "claude-high", "qwen-think", "b", times=5)
+        _vote(store, "qwen-think", "qwen-plain", "a", times=19)
+        _vote(store, "qwen-think", "qwen-plain", "b", times=1)
+        board = leaderboard(store)
+    first, second, third = board.ranked
+    assert third.configuration.label == "Qwen3.6-35B-A3B-Q4_K_M · thinking off"
+    assert first.low is not None and second.high is not None and first.low <= second.high
+    assert second.low is not None and third.high is not None and second.low > third.high
+    assert board.overlapping_ranks() == [(1, 2)]
+    assert "the intervals of ranks 1 and 2 overlap: the votes do not yet settle their order" in (
+        board.caveats()
+    )
+    with SessionStore.open() as store:  # more of the same outcomes: 1 to 3 overlap
+        _vote(store, "qwen-plain", "server", "a", times=3)
+        _vote(store, "qwen-plain", "server", "b", times=3)
+        wider = leaderboard(store)
+    assert wider.overlapping_ranks()[-1][-2:] == (3, 4)
+
+
 def test_both_bad_is_a_tie_in_the_fit_but_counted_apart() -> None:
     with SessionStore.open() as store:
         _vote(store, "server", "qwen-plain", "both_bad", times=3)

@@ -134,6 +134,24 @@ class Leaderboard:
     def unranked(self) -> tuple[Row, ...]:
         return tuple(row for row in self.rows if not row.ranked)
 
+    def overlapping_ranks(self) -> list[tuple[int, ...]]:
+        """Runs of ranks whose rows, one after the next, have overlapping intervals:
+        their order is the fit's best guess, which more votes may turn round.
+        ``[(1, 2)]``: whether the best is better than the second is not yet known;
+        ``[(1, 2, 3)]``: 1 overlaps 2, and 2 overlaps 3. Rows that share a rank are
+        shown as equal already and add nothing."""
+        runs: list[list[int]] = []
+        for above, below in zip(self.ranked, self.ranked[1:], strict=False):
+            if above.rank is None or below.rank is None or above.rank == below.rank:
+                continue
+            if above.low is None or below.high is None or above.low > below.high:
+                continue
+            if runs and runs[-1][-1] == above.rank:
+                runs[-1].append(below.rank)
+            else:
+                runs.append([above.rank, below.rank])
+        return [tuple(run) for run in runs]
+
     @property
     def none_yet(self) -> str:
         """How a board with no rows begins: no votes at all, or none that rates."""
@@ -141,11 +159,20 @@ class Leaderboard:
 
     def caveats(self) -> list[str]:
         """What a reader should know beyond the rows, a phrase each (no capital, no
-        full stop), in the words every front end shows: an interval not known, votes
-        left out."""
+        full stop), in the words every front end shows: an interval not known, ranks
+        whose order the votes do not yet settle, votes left out."""
         out = []
         if any(not row.interval_known for row in self.ranked):
             out.append(f"interval unknown: {UNKNOWN_INTERVAL}")
+        overlaps = [
+            f"{run[0]} and {run[1]}" if len(run) == 2 else f"{run[0]} to {run[-1]}"
+            for run in self.overlapping_ranks()
+        ]
+        if overlaps:
+            out.append(
+                f"the intervals of ranks {', and of '.join(overlaps)} overlap: the votes do not"
+                " yet settle their order"
+            )
         if self.same_configuration:
             votes = plural(self.same_configuration, "vote")
             out.append(
