@@ -14,13 +14,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from rich.cells import cell_len
-
 from pelican_tui.backends.atomic import replace_file
 from pelican_tui.backends.ratings.configuration import recorded_thinking_words, thinking_ran
 from pelican_tui.backends.secrets import scrub_secrets
 from pelican_tui.backends.store.records import Run, Session, recorded_numbers
 from pelican_tui.backends.text import on_off, plural, shorten
+from pelican_tui.cli.columns import columns
 
 if TYPE_CHECKING:
     from pelican_tui.backends.engine.run import RunResult
@@ -239,20 +238,8 @@ def summary_table(outcomes: Sequence[SessionOutcome], samples: int) -> str:
         return "No runs."
     if not any(outcome.prompt_name for outcome in outcomes):  # --prompt: one prompt
         rows = [row[:1] + row[2:] for row in rows]
-    # Columns measured in terminal cells: a model or prompt named in Chinese or with an
-    # emoji is twice as wide as its length, and pushed the columns after it out of line.
-    widths = [max(cell_len(row[i]) for row in rows) for i in range(len(rows[0]))]
     right = {i for i, name in enumerate(rows[0]) if name in ("SESSION", "TOKENS", "TOK/S", "TTFT")}
-    lines = []
-    for row in rows:
-        cells = [_padded(cell, widths[i], right=i in right) for i, cell in enumerate(row)]
-        lines.append("  ".join(cells).rstrip())
-    return "\n".join(lines)
-
-
-def _padded(cell: str, width: int, *, right: bool) -> str:
-    gap = " " * (width - cell_len(cell))
-    return gap + cell if right else cell + gap
+    return columns(rows, right=right)
 
 
 def print_summary(

@@ -11,8 +11,6 @@ import argparse
 from collections.abc import Sequence
 from typing import TextIO
 
-from rich.cells import cell_len
-
 from pelican_tui.backends.export import (
     ExportError,
     Renderer,
@@ -39,6 +37,7 @@ from pelican_tui.cli.args import (
     run_parsed,
     whole_number,
 )
+from pelican_tui.cli.columns import columns
 from pelican_tui.cli.store_access import with_store
 
 PROG = "pelican-tui sessions"
@@ -190,19 +189,7 @@ def format_session_table(summaries: Sequence[SessionSummary], prompt_width: int 
         )
         for s in summaries
     ]
-    # Columns measured in terminal cells: a prompt in Chinese or with an emoji is
-    # twice as wide as its length, and pushed the columns after it out of line.
-    widths = [max(cell_len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    lines = []
-    for row in [header, *rows]:
-        cells = [_padded(cell, widths[i], right=i == 0) for i, cell in enumerate(row)]
-        lines.append("  ".join(cells).rstrip())
-    return "\n".join(lines)
-
-
-def _padded(cell: str, width: int, *, right: bool) -> str:
-    gap = " " * (width - cell_len(cell))
-    return gap + cell if right else cell + gap
+    return columns([header, *rows], right={0})
 
 
 def _list(store: SessionStore, limit: int, out: TextIO) -> int:
