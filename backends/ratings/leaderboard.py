@@ -134,23 +134,18 @@ class Leaderboard:
     def unranked(self) -> tuple[Row, ...]:
         return tuple(row for row in self.rows if not row.ranked)
 
-    def overlapping_ranks(self) -> list[tuple[int, ...]]:
-        """Runs of ranks whose rows, one after the next, have overlapping intervals:
-        their order is the fit's best guess, which more votes may turn round.
-        ``[(1, 2)]``: whether the best is better than the second is not yet known;
-        ``[(1, 2, 3)]``: 1 overlaps 2, and 2 overlaps 3. Rows that share a rank are
-        shown as equal already and add nothing."""
-        runs: list[list[int]] = []
+    def overlapping_ranks(self) -> list[tuple[int, int]]:
+        """The ranks of each two ranked rows, one after the next, whose intervals
+        overlap: their order is the fit's best guess, which more votes may turn round.
+        ``[(1, 2)]``: whether the best is better than the second is not yet known.
+        Rows that share a rank are shown as equal already and add nothing."""
+        out = []
         for above, below in zip(self.ranked, self.ranked[1:], strict=False):
             if above.rank is None or below.rank is None or above.rank == below.rank:
                 continue
-            if above.low is None or below.high is None or above.low > below.high:
-                continue
-            if runs and runs[-1][-1] == above.rank:
-                runs[-1].append(below.rank)
-            else:
-                runs.append([above.rank, below.rank])
-        return [tuple(run) for run in runs]
+            if above.low is not None and below.high is not None and above.low <= below.high:
+                out.append((above.rank, below.rank))
+        return out
 
     @property
     def none_yet(self) -> str:
@@ -164,14 +159,12 @@ class Leaderboard:
         out = []
         if any(not row.interval_known for row in self.ranked):
             out.append(f"interval unknown: {UNKNOWN_INTERVAL}")
-        overlaps = [
-            f"{run[0]} and {run[1]}" if len(run) == 2 else f"{run[0]} to {run[-1]}"
-            for run in self.overlapping_ranks()
-        ]
+        overlaps = [f"{above} and {below}" for above, below in self.overlapping_ranks()]
         if overlaps:
+            pairs = ", ".join(overlaps[:-1]) + ", " if len(overlaps) > 1 else ""
             out.append(
-                f"the intervals of ranks {', and of '.join(overlaps)} overlap: the votes do not"
-                " yet settle their order"
+                f"the votes do not yet settle the order of ranks {pairs}{overlaps[-1]}"
+                " (their intervals overlap)"
             )
         if self.same_configuration:
             votes = plural(self.same_configuration, "vote")
