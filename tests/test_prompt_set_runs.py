@@ -8,11 +8,12 @@ Claude, so no llama-server is needed) and the real store is read back.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 from _anthropic_server import AnthropicTestServer
-from _app_support import make_app, wait_for
+from _app_support import COPY_SVG_PROMPT, RUN_WAIT_S, make_app, server_ready, wait_for
 from _evidence_support import screen_text
 from textual.widgets import Input
 
@@ -274,3 +275,89 @@ async def test_the_picker_lists_each_set_on_one_line(size: tuple[int, int]) -> N
         for line in listed:
             assert "…" in line, line  # cut to the width, on its own line
         assert not any(line.strip(" ▊▎█").startswith("bird-number") for line in lines)
+
+
+def _write_copy_set() -> None:
+    """A set of three prompts the tiny stand-in answers quickly, with an SVG."""
+    prompt = json.dumps(COPY_SVG_PROMPT)
+    names = ("one", "two", "three")
+    listed = ", ".join(f'{{ name = "{name}", text = {prompt} }}' for name in names)
+    _write_sets(f"[sets.copy]\nprompts = [{listed}]\n")
+
+
+def _sessions() -> list[tuple[str, list[tuple[str, str, Any]]]]:
+    """Each stored session's title and its runs: slot, status, the context it ran with."""
+    with SessionStore.open(locations.sessions_db()) as store:
+        sessions = sorted(store.list_sessions(), key=lambda s: s.id)
+        return [
+            (s.title, [(r.slot, r.status, r.model_info.get("context")) for r in runs])
+            for s in sessions
+            for runs in [store.get_session(s.id).runs]
+        ]
+
+
+async def test_server_settings_applied_mid_set_stop_it_and_say_so() -> None:
+    """S and ctrl+s while a set's first prompt ran: its runs were cancelled and said to
+    be, and the set stopped there without a word of it (two prompts never run)."""
+    from pelican_tui.screens.server_settings_screen import ServerSettingsScreen
+
+    _write_copy_set()
+    app = make_app(start_server=True)
+    async with app.run_test(size=(160, 48)) as pilot:
+        old = await server_ready(pilot)
+        await _run_set(pilot, "copy")
+        left = app.pane("left")
+        assert await wait_for(pilot, lambda: bool(left.answer_text or left.thinking_text), 60)
+        await pilot.press("S")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, ServerSettingsScreen), 5)
+        app.screen.query_one("#settings-context", Input).value = "1536"
+        await pilot.press("ctrl+s")
+        said = "the prompt set copy stops at one 1/3, 2 sessions after it not run."
+        notes = lambda: [n.message for n in app.notices if "Applying" in n.message]  # noqa: E731
+        assert await wait_for(pilot, lambda: bool(notes()), 20)
+        assert notes()[0].endswith(said), notes()
+        assert await wait_for(pilot, lambda: not app.comparing, 30)
+        assert await wait_for(pilot, lambda: app.server not in (None, old), 30)
+        await server_ready(pilot)  # the new server, with the new context
+        assert app.settings.local.context == 1536
+        await pilot.pause(1)
+        assert not app.comparing
+    [(title, runs)] = _sessions()
+    assert title.startswith("copy/one"), "nothing of the set ran after the apply"
+    assert runs and all(status == "cancelled" and ctx == 2048 for _, status, ctx in runs), runs
+
+
+async def test_server_settings_applied_between_a_sets_prompts_stop_it_and_say_so() -> None:
+    """The settings applied just as a set's first prompt ended, before the next began
+    (no run was live to cancel): the set stopped without a word, as if it were done."""
+    from pelican_tui.backends.engine.updates import RunEnded
+
+    _write_copy_set()
+    app = make_app(start_server=True)
+    applied: list[int] = []
+    draw = app._draw_update
+
+    def draw_then_apply(update: Any) -> None:
+        """Draw ``update``; at the first prompt's last run's end, apply new settings
+        (what S and ctrl+s do once the screen has checked them)."""
+        draw(update)
+        if isinstance(update, RunEnded) and update.slot == "right" and not applied:
+            applied.append(1)
+            app.apply_local_settings(app.settings.local.model_copy(update={"context": 1536}))
+
+    app._draw_update = draw_then_apply  # type: ignore[method-assign]
+    async with app.run_test(size=(160, 48)) as pilot:
+        old = await server_ready(pilot)
+        await _run_set(pilot, "copy")
+        assert await wait_for(pilot, lambda: bool(applied), RUN_WAIT_S)
+        said = "Applying the server settings: the prompt set copy stops at one 1/3, 2 sessions"
+        notes = [n.message for n in app.notices]
+        assert await wait_for(pilot, lambda: any(said in n.message for n in app.notices), 10), notes
+        assert await wait_for(pilot, lambda: not app.comparing, 30)
+        assert await wait_for(pilot, lambda: app.server not in (None, old), 30)
+        await server_ready(pilot)
+        await pilot.pause(1)
+        assert not app.comparing
+    [(title, runs)] = _sessions()
+    assert title.startswith("copy/one"), "nothing of the set ran after the apply"
+    assert [status for _, status, _ in runs] == ["finished", "finished"], runs

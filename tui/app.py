@@ -1147,13 +1147,21 @@ class PelicanApp(Voting):
             said = _cut_runs(started, waiting)
         if not said:  # between the runs of a batch, or before its first began
             said.append("The comparison in flight was cancelled before its next run began")
-        step = self._step
-        if self._in_progress and step is not None and step.number < step.steps:
-            batch = f"prompt set {step.set_name} stops" if step.set_name else "samples stop"
-            after = plural(step.steps - step.number, "session")
-            said.append(f"the {batch} at {step.label}, {after} after it not run")
+        if stops := self._batch_stops():
+            said.append(stops)
         text = "; ".join(said)
         self.notify(f"{text[0].upper()}{text[1:]}; running again.", timeout=6)
+
+    def _batch_stops(self) -> str | None:
+        """Where a batch in progress stops if its comparison is cancelled now, in words
+        ("the prompt set animals stops at pelican 1/2, 1 session after it not run");
+        None when no batch has sessions left to run."""
+        step = self._step
+        if not (self._in_progress and step is not None and step.number < step.steps):
+            return None
+        batch = f"prompt set {step.set_name} stops" if step.set_name else "samples stop"
+        after = plural(step.steps - step.number, "session")
+        return f"the {batch} at {step.label}, {after} after it not run"
 
     def _cancel_comparisons(self) -> bool:
         """Stop every comparison: those running, waiting their turn, or not begun (``r``
@@ -1482,9 +1490,12 @@ class PelicanApp(Voting):
     @work(exclusive=True, group="server", exit_on_error=False, name="apply server settings")
     async def apply_local_settings(self, new: LocalSettings) -> None:
         # Every side is rebuilt: runs on Claude stop too, which the user must be told.
+        # A batch stops with them, wherever it is: its next session, started between
+        # its runs, ran on the server being stopped (or stopped the set without a word).
         started, waiting = self._live_runs(SLOTS)
-        self.engine.cancel()
-        if said := _cut_runs(started, waiting):
+        stops = self._batch_stops()
+        self._cancel_comparisons()
+        if said := _cut_runs(started, waiting) + ([stops] if stops else []):
             self.notify(f"Applying the server settings: {'; '.join(said)}.", timeout=8)
 
         def say(line: str) -> None:  # set-up progress (a build, a download) from a thread
