@@ -625,3 +625,41 @@ async def test_a_damaged_store_is_said_by_whichever_key_opens_it_first() -> None
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert len(said()) == 1, said()
+
+
+async def test_a_cancel_after_the_svg_was_complete_keeps_its_picture() -> None:
+    """c pressed once the answer's SVG was closed (``</svg>`` streamed), the model still
+    writing after it: the run was stored cancelled with no picture, and opened again
+    it showed none, though its SVG was whole. The picture is kept, said to be from a
+    cancelled run, live and when the session is opened."""
+    from _app_support import COPY_SVG_PROMPT, server_ready
+
+    # Thinking on, it copies the SVG and stops there; past its end it writes on.
+    local = {"context": 2048, "max_tokens": 400, "seed": 7, "extra_args": ["--ignore-eos"]}
+    app = make_app(start_server=True, overrides={"prompt": COPY_SVG_PROMPT, "local": local})
+    async with app.run_test(size=(160, 48)) as pilot:
+        await server_ready(pilot)
+        left = app.pane("left")
+        await pilot.press("1")
+        assert await wait_for(pilot, lambda: "</svg>" in left.answer_text, RUN_WAIT_S)
+        assert left.state == "running", "the answer goes on after the SVG"
+        await pilot.press("c")
+        assert await wait_for(pilot, lambda: left.state == "cancelled", 20)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert left.picture.png is not None
+        assert "cancelled" in (left.picture.note or ""), left.picture.note
+        session_id = app.session_id
+    assert session_id is not None
+    with SessionStore.open(locations.sessions_db()) as store:
+        (run,) = store.get_session(session_id).runs
+    assert run.status == "cancelled"
+    assert run.svg is not None and run.svg.rstrip().endswith("</svg>"), run.svg
+    assert run.png is not None, "the whole SVG's picture is stored"
+    assert "cancelled" in (run.svg_note or ""), run.svg_note
+    again = make_app()  # a later start: the session opened from the store
+    async with again.run_test(size=(160, 48)) as pilot:
+        again.load_session(session_id)
+        opened = again.pane("left").picture
+        assert await wait_for(pilot, lambda: opened.png is not None, 10)
+        assert "cancelled" in (opened.note or ""), opened.note

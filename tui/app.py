@@ -980,14 +980,15 @@ class PelicanApp(Voting):
                 self.query_one(StatusBar).set_server_silent(None)
             result = update.result
             pane = self.pane(update.slot)
-            if result.outcome != "cancelled":
+            # A cancelled run whose SVG was whole has its picture too (its note says so).
+            if result.outcome != "cancelled" or result.svg_found:
                 note = picture_note(
                     result.outcome, result.svg_found, result.svg_note, result.picture_facts
                 )
                 pane.picture.set_png(result.png, note)
-            else:  # the last preview stays; with none, not "waiting for an SVG…"
-                if pane.picture.picture_size is None:
-                    pane.picture.set_png(None, "cancelled before a picture")
+            elif pane.picture.picture_size is None:  # the last preview stays; with none,
+                pane.picture.set_png(None, "cancelled before a picture")  # not "waiting…"
+            if result.outcome == "cancelled":
                 pane.feed(Failed("cancelled", cancelled=True))
             from pelican_tui.backends.engine.record import silence_warning  # the engine's
             from pelican_tui.backends.ratings.configuration import thinking_words  # light

@@ -373,10 +373,13 @@ async def _execute(spec: RunSpec, ctx: RunContext) -> RunResult:
     except asyncio.CancelledError:
         acc.cancel()  # while streaming: "cancelled" (an ended stream keeps its outcome)
         _discard(ctx.peaks, peak)
+        kept = await _whole_picture(ctx, acc)
         if row is not None:
             with contextlib.suppress(Exception):
-                await _record_end(recorder, row, acc, peak)
-        ctx.listener(RunEnded(spec.slot, _result(spec, run_id, acc, peak, recorder)))
+                await _record_end(recorder, row, acc, peak, **kept.record())
+        ctx.listener(
+            RunEnded(spec.slot, _result(spec, run_id, acc, peak, recorder, **kept.result()))
+        )
         raise
     png, render_problem = picture.png, picture.problem
     facts = picture_facts(
@@ -420,6 +423,53 @@ async def _execute(spec: RunSpec, ctx: RunContext) -> RunResult:
     result = replace(result, thinking_warning=thinking.warning, thinking_ran=thinking.ran)
     ctx.listener(RunEnded(spec.slot, result))
     return result
+
+
+@dataclass(frozen=True, slots=True)
+class _KeptPicture:
+    """The picture of a cancelled run's whole SVG (:func:`_whole_picture`); empty: none."""
+
+    svg: str | None = None
+    note: str | None = None
+    png: bytes | None = None
+    problem: str | None = None
+    facts: dict[str, Any] | None = None
+
+    def record(self) -> dict[str, Any]:
+        """Its part of :func:`_record_end`'s arguments."""
+        return {"svg": self.svg, "svg_note": self.note, "png": self.png,
+                "picture_facts": self.facts}  # fmt: skip
+
+    def result(self) -> dict[str, Any]:
+        """Its part of :func:`_result`'s arguments."""
+        return {"svg_found": self.svg is not None, "svg_note": self.note, "png": self.png,
+                "render_problem": self.problem, "facts": self.facts}  # fmt: skip
+
+
+CANCELLED_AFTER_SVG = "complete before the run was cancelled"
+"""Said after a cancelled run's SVG note when its SVG was whole and kept."""
+
+
+async def _whole_picture(ctx: RunContext, acc: RunAccumulator) -> _KeptPicture:
+    """The picture of a cancelled run's answer when its SVG was whole (``</svg>``
+    written, the model writing on after it): drawn and kept, not thrown away by a
+    late cancel. An SVG cut off by the cancel is not drawn (a preview showed it). A
+    second cancel while it is drawn keeps the SVG without its picture."""
+    extraction = extract_svg(acc.answer_text)
+    if extraction.svg is None or extraction.partial:
+        return _KeptPicture()
+    picture = RunPicture()
+    with contextlib.suppress(asyncio.CancelledError):
+        picture = await asyncio.shield(render_picture(ctx.renderer, scrub_text(extraction.svg)))
+    facts = picture_facts(
+        acc.answer_text, extraction, picture.png, picture.problem, None, ink=picture.ink
+    )
+    note = extraction.note
+    if acc.outcome == "cancelled":
+        note = f"{note}, {CANCELLED_AFTER_SVG}"
+    if picture.problem:
+        note = f"{note}; {picture.problem}"
+    return _KeptPicture(extraction.svg, note, picture.png, picture.problem, facts)
 
 
 def _cut_words(max_tokens: int, usage: Usage, model_info: Mapping[str, Any]) -> str:
