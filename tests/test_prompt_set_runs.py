@@ -8,6 +8,7 @@ Claude, so no llama-server is needed) and the real store is read back.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -330,22 +331,24 @@ async def test_server_settings_applied_mid_set_stop_it_and_say_so() -> None:
 async def test_server_settings_applied_between_a_sets_prompts_stop_it_and_say_so() -> None:
     """The settings applied just as a set's first prompt ended, before the next began
     (no run was live to cancel): the set stopped without a word, as if it were done."""
-    from pelican_tui.backends.engine.updates import RunEnded
-
     _write_copy_set()
     app = make_app(start_server=True)
     applied: list[int] = []
-    draw = app._draw_update
+    compare = app.engine.run_comparison
 
-    def draw_then_apply(update: Any) -> None:
-        """Draw ``update``; at the first prompt's last run's end, apply new settings
-        (what S and ctrl+s do once the screen has checked them)."""
-        draw(update)
-        if isinstance(update, RunEnded) and update.slot == "right" and not applied:
+    async def compare_then_apply(*args: Any, **kwargs: Any) -> Any:
+        """Run one of the set's comparisons (the engine's own); after the first, apply
+        new settings (what S and ctrl+s do once the screen has checked them) and give
+        the apply a moment, which it uses to cancel the set where it is: here, between
+        its first prompt and its second."""
+        outcome = await compare(*args, **kwargs)
+        if not applied:
             applied.append(1)
             app.apply_local_settings(app.settings.local.model_copy(update={"context": 1536}))
+            await asyncio.sleep(5)
+        return outcome
 
-    app._draw_update = draw_then_apply  # type: ignore[method-assign]
+    app.engine.run_comparison = compare_then_apply  # type: ignore[method-assign]
     async with app.run_test(size=(160, 48)) as pilot:
         old = await server_ready(pilot)
         await _run_set(pilot, "copy")
