@@ -79,13 +79,43 @@ async def test_claude_thinking_and_effort_keys(monkeypatch: pytest.MonkeyPatch) 
         thinking = app.choices["right"].thinking
         await pilot.press("T")
         assert app.choices["right"].thinking is not thinking
+        facts = str(app.pane("right").query_one(".facts").text)  # type: ignore[attr-defined]
+        assert ("thinking off" in facts) is thinking
+        if not app.choices["right"].thinking:  # `e` steps the effort with thinking on only
+            await pilot.press("T")
         effort = app.engine.request(app.choices["right"], app.prompt).effort  # type: ignore[union-attr]
         await pilot.press("e")
         request = app.engine.request(app.choices["right"], app.prompt)
         assert request is not None and request.effort != effort
         assert app.choices["right"].effort == request.effort
         facts = str(app.pane("right").query_one(".facts").text)  # type: ignore[attr-defined]
-        assert request.thinking or "thinking off" in facts
+        assert f"thinking {request.effort}" in facts
+
+
+async def test_effort_key_leaves_a_pane_without_thinking_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With Claude's thinking off, `e` said "claude effort: xhigh" and changed a level
+    the run does not send (no thinking, no effort): now it says so and changes nothing."""
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
+    app = make_app(overrides={"claude": {"thinking": True, "effort": "high"}})
+    async with app.run_test(size=(160, 48)) as pilot:
+        assert app.choices["right"].side == "claude"
+        await pilot.press("T")  # Claude's thinking off
+        assert app.choices["right"].thinking is False
+        await pilot.press("e")
+        assert app.choices["right"].effort is None, "nothing changed"
+        facts = str(app.pane("right").query_one(".facts").text)  # type: ignore[attr-defined]
+        assert facts == "thinking off"
+        said = _notes(app)[-1]
+        assert "effort applies only with thinking on" in said
+        assert "effort: xhigh" not in said
+        await pilot.press("T")  # thinking on again: `e` steps the effort
+        await pilot.press("e")
+        assert app.choices["right"].effort == "xhigh"
+        facts = str(app.pane("right").query_one(".facts").text)  # type: ignore[attr-defined]
+        assert facts == "thinking xhigh"
+        assert "claude effort: xhigh" in _notes(app)[-1]
 
 
 async def test_a_remote_panes_effort_steps_from_its_own_default() -> None:

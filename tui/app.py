@@ -157,7 +157,7 @@ class PelicanApp(Voting):
             "T", "toggle_thinking('other')", "Think (other pane)", show=False,
             id="toggle_other_thinking",
         ),
-        Binding("e", "cycle_effort", "Effort", show=False, id="cycle_effort"),
+        Binding("e", "cycle_effort", "Effort (with thinking on)", show=False, id="cycle_effort"),
         Binding("b", "cycle_backend", "Pane backend", show=False, id="cycle_backend"),
         Binding("w", "switch_pane", "Pane", id="switch_pane"),
         Binding("f", "fullscreen", "Picture", id="fullscreen"),
@@ -1210,18 +1210,27 @@ class PelicanApp(Voting):
                     timeout=3)  # fmt: skip
 
     def action_cycle_effort(self) -> None:
-        """Next effort level for every pane whose backend has effort levels."""
-        changed = []
-        for slot in SLOTS:
+        """Next effort level for every pane whose backend has effort levels and whose
+        thinking is on; a pane with thinking off is left as it is, and said so (its
+        runs send no effort)."""
+        said = []
+        for number, slot in enumerate(SLOTS, 1):
             side = self._side(slot)
             if side is None or not side.backend.capabilities.supports_effort:
                 continue
             choice = self.choices[slot]
+            if not choice.thinking:
+                keys = {row.id: row.keys for row in self.key_rows()}
+                which = "toggle_thinking" if slot == self.active else "toggle_other_thinking"
+                key = keys.get(which, "t")
+                said.append(f"Pane {number} ({side.label}) has thinking off: effort applies "
+                            f"only with thinking on ({key} turns it on)")  # fmt: skip
+                continue
             current = side.effort(choice)
             effort = EFFORTS[(EFFORTS.index(current) + 1) % len(EFFORTS)]
             self._choose(slot, replace(choice, effort=effort))
-            changed.append(f"{side.label} effort: {effort}")
-        self.notify("; ".join(changed) or "No pane's backend has effort levels.", timeout=3)
+            said.append(f"{side.label} effort: {effort}")
+        self.notify("; ".join(said) or "No pane's backend has effort levels.", timeout=3)
 
     def action_cycle_backend(self) -> None:
         """Switch the active pane to the next of the engine's choices."""
