@@ -197,6 +197,8 @@ class OllamaServer(LoopbackServer):
     """The model has the ``thinking`` capability."""
     levels: tuple[str, ...] = ()
     """Named thinking levels (``gpt-oss``): it then thinks whatever a boolean says."""
+    listed: bool = True
+    """The model is in the lists (False: deleted, ``ollama rm``: they are empty)."""
 
     def show(self) -> dict[str, Any]:
         capabilities = ["completion", "thinking"] if self.thinks else ["completion"]
@@ -226,10 +228,10 @@ class OllamaServer(LoopbackServer):
         if method == "GET" and path == "/api/version":
             await send_json(writer, 200, {"version": self.version})
         elif method == "GET" and path == "/api/tags":
-            await send_json(writer, 200, {"models": [listed]})
+            await send_json(writer, 200, {"models": [listed] if self.listed else []})
         elif method == "GET" and path == "/v1/models":
             card = {"id": self.model, "object": "model", "created": 0, "owned_by": "library"}
-            await send_json(writer, 200, {"object": "list", "data": [card]})
+            await send_json(writer, 200, {"object": "list", "data": [card] if self.listed else []})
         elif method == "POST" and path == "/api/show":
             if body.get("model") != self.model:
                 await send_json(writer, 404, {"error": f"model '{body.get('model')}' not found"})
@@ -277,6 +279,8 @@ class LmStudioServer(LoopbackServer):
     """Follow ``reasoning_effort: "none"`` (#2057); by default ignore it (#1990)."""
     inline_think: bool = False
     """Reasoning written into the answer as ``<think>…</think>`` (#632)."""
+    listed: bool = True
+    """The model is in the lists (False: unloaded or deleted: they are empty)."""
 
     def card_v0(self) -> dict[str, Any]:
         return {
@@ -314,13 +318,14 @@ class LmStudioServer(LoopbackServer):
     async def route(self, method: str, path: str, body: Any, writer: asyncio.StreamWriter) -> None:
         if method == "GET" and path == "/v1/models":
             card = {"id": self.model, "object": "model", "owned_by": "organization_owner"}
-            await send_json(writer, 200, {"object": "list", "data": [card]})
+            await send_json(writer, 200, {"object": "list", "data": [card] if self.listed else []})
         elif method == "GET" and path == "/api/v0/models":
-            await send_json(writer, 200, {"object": "list", "data": [self.card_v0()]})
-        elif method == "GET" and path == f"/api/v0/models/{self.model}":
+            cards = [self.card_v0()] if self.listed else []
+            await send_json(writer, 200, {"object": "list", "data": cards})
+        elif method == "GET" and path == f"/api/v0/models/{self.model}" and self.listed:
             await send_json(writer, 200, self.card_v0())
         elif method == "GET" and path == "/api/v1/models":
-            await send_json(writer, 200, {"models": [self.model_v1()]})
+            await send_json(writer, 200, {"models": [self.model_v1()] if self.listed else []})
         elif method == "POST" and path == "/v1/chat/completions":
             off = body.get("reasoning_effort") == "none"
             reasoning = None if (off and self.honours) else REASONING

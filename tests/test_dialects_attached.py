@@ -188,6 +188,33 @@ async def test_the_app_shows_the_kind_and_says_plainly_that_the_switch_was_ignor
     assert left_problem == ""
 
 
+@pytest.mark.parametrize("server_class", [OllamaServer, LmStudioServer])
+async def test_a_model_gone_from_the_servers_list_leaves_the_title(
+    server_class: type[OllamaServer | LmStudioServer],
+) -> None:
+    """A model unloaded or deleted from the server kept its name in the pane title
+    after the check found the list empty; now the title is the one a server with no
+    model has from the start ("model at HOST:PORT"), and the name is back with it."""
+    with server_class() as server:
+        app = make_app(overrides={"local": {"url": server.url}})
+        async with app.run_test(size=(160, 48)) as pilot:
+            assert await header_read(pilot)  # then the app checks the server
+            await app.workers.wait_for_complete()
+            left = app.pane("left")
+            assert left.border_title == f"1 local · {server.model}", left.border_title
+            server.listed = False
+            await pilot.press("R")  # checked again: it lists no models
+            await app.workers.wait_for_complete()
+            assert app.query_one(StatusBar).server_note == "local: not ready"
+            assert left.border_title == f"1 local · model at 127.0.0.1:{server.port}", (
+                left.border_title
+            )
+            server.listed = True
+            await pilot.press("R")
+            await app.workers.wait_for_complete()
+            assert left.border_title == f"1 local · {server.model}", left.border_title
+
+
 async def test_a_password_in_the_url_is_on_no_screen_and_in_no_record() -> None:
     """A server behind basic auth, reached as ``http://user:password@host``."""
     password = "pw-in-the-url"

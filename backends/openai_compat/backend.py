@@ -188,8 +188,9 @@ class OpenAICompatibleBackend:
 
         For an attached server this is :func:`~.probe.check_server`: it fills
         :attr:`check`, picks the model to name (the first listed, unless one
-        was configured) and the :attr:`dialect` for the server's kind, which
-        decides whether thinking can be toggled and has effort levels. A
+        was configured; none when it lists none, so a model unloaded since the
+        last check is not named) and the :attr:`dialect` for the server's kind,
+        which decides whether thinking can be toggled and has effort levels. A
         spawned server's state is already known, so its status is returned as
         is. Safe to call from a worker.
         """
@@ -204,6 +205,8 @@ class OpenAICompatibleBackend:
             model_setting=self._settings[1],
         )
         self.check = check
+        if check.no_model:
+            self.model = self._configured_model
         if check.ready:
             if self._configured_model is None:
                 self.model = check.model

@@ -80,6 +80,8 @@ class ServerCheck:
     """Which server answers (llama.cpp, Ollama, LM Studio, vLLM, OpenAI-compatible)."""
     facts: ModelFacts = field(default_factory=ModelFacts)
     """What the server says about the model to be sent."""
+    no_model: bool = False
+    """It answered and lists no model to name (none loaded, or all deleted)."""
 
     @property
     def llama_cpp(self) -> bool:
@@ -215,6 +217,7 @@ async def check_server(
             f"check that {url_setting} is the server's API root (without /v1), "
             f"or set {model_setting}",
             kind=kind,
+            no_model=True,
         )
     if chosen is None and kind.name != LLAMA_CPP:
         return _not_ready(
@@ -222,6 +225,7 @@ async def check_server(
             f"lists no models at /v1/models ({kind.label})",
             f"load a model in the server, or set {model_setting} to the name it expects",
             kind=kind,
+            no_model=True,
         )
     if model and models and not _serves(models, model):
         names = ", ".join(models[:5]) + (", …" if len(models) > 5 else "")
@@ -284,7 +288,9 @@ def _serves(models: tuple[str, ...], model: str) -> bool:
     return model in models or f"{model}:latest" in models
 
 
-def _not_ready(url: str, problem: str, hint: str, *, kind: ServerKind | None = None) -> ServerCheck:
+def _not_ready(
+    url: str, problem: str, hint: str, *, kind: ServerKind | None = None, no_model: bool = False
+) -> ServerCheck:
     """A server that answered at ``url`` but cannot take a request: "URL PROBLEM"."""
     return ServerCheck(
         url,
@@ -293,6 +299,7 @@ def _not_ready(url: str, problem: str, hint: str, *, kind: ServerKind | None = N
         message=f"{url} {problem}",
         hint=hint,
         kind=kind or ServerKind(),
+        no_model=no_model,
     )
 
 
