@@ -364,3 +364,75 @@ async def test_server_settings_applied_between_a_sets_prompts_stop_it_and_say_so
     [(title, runs)] = _sessions()
     assert title.startswith("copy/one"), "nothing of the set ran after the apply"
     assert [status for _, status, _ in runs] == ["finished", "finished"], runs
+
+
+LONG_SET = "birds-on-vehicles-for-the-quarterly-comparison-of-local-models"
+"""A set name of 62 characters (the longest allowed is 64)."""
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)])
+async def test_a_long_set_name_is_cut_in_the_prompt_box_not_where_it_is(
+    monkeypatch: pytest.MonkeyPatch, size: tuple[int, int]
+) -> None:
+    """At 80 columns the border cut "set <62 characters>: heron-on-a-…" at its end: the
+    prompt's place and the sample were lost ("…: heron…"). Now the names are cut and
+    the place stays whole; where it fits, all of it is shown."""
+    _write_sets(
+        f"[sets.{LONG_SET}]\nprompts = [\n"
+        '  { name = "heron-on-a-unicycle-crossing-a-bridge", text = "Draw a heron" },\n'
+        '  { name = "owl", text = "Draw an owl" },\n]\n'
+    )
+    with AnthropicTestServer(scenario="slow", chunk_delay_s=0.02) as claude:
+        app = _claude_panes(monkeypatch, claude)
+        async with app.run_test(size=size) as pilot:
+            await pilot.press("n")  # 2 samples
+            await _run_set(pilot, LONG_SET)
+            drawn: set[str] = set()
+
+            def watch() -> bool:
+                drawn.add(screen_text(app).splitlines()[2])  # the prompt box's bottom border
+                return not app.comparing
+
+            assert await wait_for(pilot, watch, 60)
+    wide = size[0] >= 160
+    steps = [("heron-on-a-", "1/2 · sample 1/2"), ("heron-on-a-", "1/2 · sample 2/2"),
+             ("owl", "2/2 · sample 1/2"), ("owl", "2/2 · sample 2/2")]  # fmt: skip
+    for prompt, place in steps:  # each drawn with its place whole, at the right end
+        lines = [x for x in drawn if f": {prompt}" in x and x.endswith(f" {place} ▁▎")]
+        assert lines, (prompt, place, drawn)
+        for line in lines:
+            assert " set birds-on-vehicles-" in line, line
+            assert (LONG_SET in line) is wide, line
+            if prompt == "heron-on-a-":
+                assert ("heron-on-a-unicycle-crossing-a-bridge 1/2" in line) is wide, line
+
+
+@pytest.mark.parametrize(
+    ("set_name", "prompt_name", "width", "expected"),
+    [
+        ("animals", "heron", 74, "set animals: heron 2/2 · sample 1/2"),
+        (LONG_SET, "owl", 74, f"set {LONG_SET[:47]}…: owl 2/2 · sample 1/2"),
+        (
+            "鳥の動物セット",
+            "鶴と白鳥と鷺と鵜と鷗と鳩と雀",
+            40,
+            "set 鳥の動物…: 鶴と白… 2/2 · sample 1/2",
+        ),
+        (LONG_SET, "owl", 24, "2/2 · sample 1/2"),
+    ],
+    ids=["fits", "long set", "wide characters", "no room for names"],
+)
+def test_a_sets_place_fits_its_width_in_cells(
+    set_name: str, prompt_name: str, width: int, expected: str
+) -> None:
+    """Names cut by the cell (a CJK character takes two), the place kept whole; with no
+    room for names, the place alone."""
+    from rich.cells import cell_len
+
+    from pelican_tui.voting import set_subtitle
+
+    prompts = (NamedPrompt("first", "a pelican"), NamedPrompt(prompt_name, "a heron"))
+    step = plan_batch(PromptSet(set_name, False, prompts), 2)[2]
+    said = set_subtitle(step, width)
+    assert said == expected
+    assert cell_len(said) <= width

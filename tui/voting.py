@@ -24,6 +24,7 @@ import random
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from rich.cells import cell_len
 from textual import work
 from textual.app import App
 
@@ -41,7 +42,7 @@ from pelican_tui.votes import (
     store_vote,
     unrated_note,
 )
-from pelican_tui.widgets.prompt_box import PromptBox
+from pelican_tui.widgets.prompt_box import PromptBox, cut_to_cells
 from pelican_tui.widgets.status_bar import StatusBar
 from pelican_tui.widgets.vote_pair import PairView, vote_keys_line
 
@@ -52,6 +53,25 @@ if TYPE_CHECKING:
     from pelican_tui.backends.store.records import Slot, Verdict, Winner
     from pelican_tui.backends.store.sessions import SessionStore
     from pelican_tui.widgets.model_pane import ModelPane
+
+_NAMES_ROOM = 8
+"""The fewest cells :func:`set_subtitle` cuts a set's and a prompt's name into."""
+
+
+def set_subtitle(step: BatchStep, width: int) -> str:
+    """Where a prompt set is, in ``width`` cells at most ("set animals: heron 2/3 ·
+    sample 1/4"). Too long, the names are cut, the prompt's keeping at least half the
+    room, and the place stays whole (the border cut the end, the place with it); with
+    no room for the names, the place alone."""
+    set_name, prompt_name, place = step.set_name or "", step.prompt.name, step.place
+    room = width - cell_len(f"set :  {place}")
+    if room < _NAMES_ROOM and cell_len(set_name) + cell_len(prompt_name) > room:
+        return cut_to_cells(place, width)
+    if cell_len(set_name) + cell_len(prompt_name) > room:
+        prompt_name = cut_to_cells(prompt_name, max(room - cell_len(set_name), room // 2))
+        set_name = cut_to_cells(set_name, room - cell_len(prompt_name))
+    return cut_to_cells(f"set {set_name}: {prompt_name} {place}", width)
+
 
 SAMPLE_STEPS = (1, 2, 4, 8)
 """What ``n`` cycles through (``ui.samples`` may be any number up to ``MAX_SAMPLES``)."""
@@ -171,11 +191,12 @@ class Voting(App[None]):
         step = self._step
         box = self.query_one("#prompt", PromptBox)
         if self.comparing and step is not None and step.set_name is not None:
-            words = [f"set {step.set_name}: {step.label}"]
             box.show_running(step.prompt.text)
+            box.show_subtitle(lambda width: set_subtitle(step, width))
         else:
             box.show_running(None)
-        box.border_subtitle = " · ".join(words)
+            modes = " · ".join(words)
+            box.show_subtitle(lambda width: cut_to_cells(modes, width))
 
     def _vote_keys(self) -> dict[str, str]:
         keys = {row.id: row.keys for row in self.key_rows()}

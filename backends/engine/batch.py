@@ -100,11 +100,18 @@ class BatchStep:
     def label(self) -> str:
         """Where the batch is, in a few words ("heron 2/3 · sample 1/4"); "" for a
         prompt of its own run once."""
+        if self.prompt_set is None:
+            return self.place
+        return f"{self.prompt.name} {self.place}"
+
+    @property
+    def place(self) -> str:
+        """:attr:`label` without the prompt's name ("2/3 · sample 1/4")."""
         parts = []
         if self.prompt_set is not None:
             count = len(self.prompt_set.prompts)
             place = self.prompt_set.prompts.index(self.prompt) + 1
-            parts.append(f"{self.prompt.name} {place}/{count}")
+            parts.append(f"{place}/{count}")
         if self.samples > 1:
             parts.append(f"sample {self.sample}/{self.samples}")
         return " · ".join(parts)

@@ -14,18 +14,24 @@ While a prompt set runs, the box shows the prompt running, greyed (it cannot
 be edited then), and keeps the user's own to give back when the set ends
 (:meth:`PromptBox.show_running`): a box that kept the user's prompt said a
 pelican while a heron was drawn.
+
+Its border's subtitle is fitted to the box (:meth:`PromptBox.show_subtitle`):
+one too long for the border was cut at its end, by the border, and drawn from
+the left edge instead of the right.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import ClassVar
 
+from rich.cells import cell_len, set_cell_size
 from textual import events
 from textual.binding import Binding, BindingType
 from textual.widgets import Input
 
-from pelican_tui.backends.text import printable
+from pelican_tui.backends.text import ELLIPSIS, printable
 
 LINE_BREAK = " ⏎ "
 """A line break of the prompt, as the box shows it."""
@@ -43,6 +49,20 @@ def one_line_form(prompt: str) -> str:
 def from_one_line(line: str) -> str:
     """The prompt a line typed in the box stands for: each ``⏎`` a line break."""
     return _SHOWN_BREAK.sub("\n", line).strip()
+
+
+def cut_to_cells(text: str, width: int) -> str:
+    """``text`` in ``width`` terminal cells at most, "…" where it was cut: ``shorten``
+    by the cell (a wide character, Chinese or Japanese, takes two; one cut in half is
+    left out)."""
+    if cell_len(text) <= width:
+        return text
+    return set_cell_size(text, width - 1).rstrip() + ELLIPSIS if width > 0 else ""
+
+
+_SUBTITLE_CHROME = 6
+"""Cells of the bottom border the subtitle cannot have: corners, a border cell and a
+space on each side."""
 
 
 class PromptBox(Input):
@@ -70,6 +90,8 @@ class PromptBox(Input):
         """Where ↑/↓ are in :attr:`history`; its length: the line being typed."""
         self._draft = prompt
         """The line being typed, kept while ↑/↓ show the history."""
+        self._subtitle: Callable[[int], str] = lambda _width: ""
+        """The subtitle for a width in cells (:meth:`show_subtitle`)."""
         # p puts the cursor at the end to add to the prompt: selected whole on focus,
         # the first key typed replaced it (a long reopened prompt lost to one key).
         super().__init__(
@@ -132,6 +154,21 @@ class PromptBox(Input):
             self.insert_text_at_cursor(line)
         else:
             self.replace(line, *self.selection)
+
+    def show_subtitle(self, words: Callable[[int], str]) -> None:
+        """Show ``words(width)`` in the bottom border, ``width`` the cells it has there:
+        fitted now and again at every resize."""
+        self._subtitle = words
+        self._fit_subtitle()
+
+    def on_resize(self) -> None:
+        self._fit_subtitle()
+
+    def _fit_subtitle(self) -> None:
+        outer = self.outer_size.width  # with the border (``size`` is inside it)
+        words = self._subtitle(outer - _SUBTITLE_CHROME if outer else 1_000)
+        if self.border_subtitle != words:  # assigning repaints the box
+            self.border_subtitle = words
 
     def show_running(self, prompt: str | None) -> None:
         """Show ``prompt``, a set's running now, greyed and not editable, the user's own
