@@ -34,6 +34,7 @@ from pelican_tui.backends.engine.sides import PaneChoice
 from pelican_tui.backends.store.sessions import SessionStore
 from pelican_tui.screens.gallery_screen import GalleryScreen, gallery_items
 from pelican_tui.screens.log_screen import LogScreen
+from pelican_tui.screens.pair_screen import PairScreen
 from pelican_tui.screens.picture_screen import PictureScreen
 from pelican_tui.screens.sessions_screen import SessionsScreen
 from pelican_tui.screens.text_screen import TextScreen
@@ -330,6 +331,54 @@ async def test_verdict_keys_vote_on_the_panes_shown(monkeypatch: pytest.MonkeyPa
         verdict = store.get_session(session_id).verdict  # type: ignore[arg-type]
     assert [(v.run_a, v.run_b, v.winner, v.blind) for v in votes] == [(*runs, "a", False)]
     assert verdict == "left"
+
+
+async def test_a_verdict_key_after_a_gallery_vote_says_the_gallery_vote(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A vote on the panes' two pictures, then another on the same two in the gallery
+    (it replaces the first in the ratings and the session's verdict): a verdict key
+    on the main screen still said "Already voted on these two pictures: left is
+    better", the vote the store no longer counts."""
+    with AnthropicTestServer(scenario="ok") as claude:
+        _claude_env(monkeypatch, claude)
+        app = make_app(overrides={"claude": {"max_retries": 0}})
+        async with app.run_test(size=(160, 48)) as pilot:
+            _both_claude(app)
+            await pilot.press("r")
+            assert await wait_for(pilot, lambda: len(app.pane_runs) == 2, 10)
+            assert await wait_for(pilot, lambda: not app.comparing, 30)
+            right = app.pane_runs["right"]
+            await pilot.press("less_than_sign")
+            assert await wait_for(
+                pilot, lambda: any("Verdict saved" in n.message for n in app.notices), 5
+            )
+            await pilot.press("g")
+            assert await wait_for(pilot, lambda: isinstance(app.screen, GalleryScreen), 10)
+            gallery = app.screen
+            assert isinstance(gallery, GalleryScreen)
+            assert await wait_for(pilot, lambda: gallery.loaded and len(gallery.cells()) == 2, 10)
+            await pilot.press("space", "right", "space", "enter")
+            assert await wait_for(pilot, lambda: isinstance(app.screen, PairScreen), 5)
+            pair_screen = app.screen
+            assert isinstance(pair_screen, PairScreen)
+            # The right pane's picture wins this time, whichever side it is shown on.
+            key = "less_than_sign" if pair_screen.pair.a.run_id == right else "greater_than_sign"
+            await pilot.press(key)
+            assert await wait_for(pilot, lambda: pair_screen.winner is not None, 5)
+            await pilot.press("escape")
+            assert await wait_for(pilot, lambda: app.screen is gallery, 5)
+            await pilot.press("escape")
+            assert await wait_for(pilot, lambda: app.screen is app.screen_stack[0], 5)
+            await pilot.press("equals_sign")
+            assert await wait_for(pilot, lambda: "Already voted" in app.notices[-1].message, 5), [
+                n.message for n in app.notices
+            ]
+            said = app.notices[-1].message
+            session_id = app.session_id
+    assert said == "Already voted on these two pictures: right is better.", said
+    with SessionStore.open(locations.sessions_db()) as store:
+        assert store.get_session(session_id).verdict == "right"  # type: ignore[arg-type]
 
 
 async def test_a_vote_the_ratings_leave_out_says_so(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -445,7 +445,7 @@ class Voting(App[None]):
         pair = _pair_key(left, right) if left is not None and right is not None else None
         if pair is not None and pair in self._voted:
             # In the panes' words: a blind vote's A and B are no longer on screen.
-            voted, won = self._voted[pair]
+            voted, won = await self._latest_vote(pair)
             words = WINNER_WORDS[voted]
             if won is not None:
                 words = VERDICT_WORDS["left" if won == left else "right"]
@@ -470,6 +470,17 @@ class Voting(App[None]):
         if pair is not None:
             self._voted[pair] = (winner, {"a": left, "b": right}.get(winner))
         self.notify(f"Verdict saved: {VERDICT_WORDS[verdict]}.{rated}", timeout=3)
+
+    async def _latest_vote(self, pair: tuple[int, int]) -> tuple[Winner, int | None]:
+        """How two runs voted on here were voted on last: the store's latest vote (one
+        in the gallery replaces the one cast here; the app said the first), else the
+        one cast here."""
+        with contextlib.suppress(Exception):  # the store failed: say what was cast here
+            store = await self.open_store()
+            vote = await asyncio.to_thread(store.latest_vote, *pair)
+            if vote is not None:
+                return vote.winner, {"a": vote.run_a, "b": vote.run_b}.get(vote.winner)
+        return self._voted[pair]
 
     async def _vote_blind(self, winner: Winner) -> None:
         """Store the vote on the pair shown, then reveal who drew which picture."""

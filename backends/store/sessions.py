@@ -664,6 +664,12 @@ class SessionStore:
         with self._read() as conn:
             return votes.select(conn, judge=judge, prompt=prompt)
 
+    def latest_vote(self, first: int, second: int) -> Vote | None:
+        """The user's latest vote on two runs (the one the ratings and the session's
+        verdict count), whichever was shown as A; None if they were never voted on."""
+        with self._read() as conn:
+            return votes.latest(conn, first, second)
+
     def run_headers(self, run_ids: Iterable[int]) -> dict[int, RunHeader]:
         """Who made each of these runs and how, with its prompt (unknown ids are left out)."""
         with self._read() as conn:

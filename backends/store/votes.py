@@ -14,7 +14,7 @@ from typing import cast
 from pelican_tui.backends.store import run_rows
 from pelican_tui.backends.store.records import WINNERS, RunHeader, Vote, Winner
 
-__all__ = ["WINNERS", "headers", "insert", "select"]
+__all__ = ["WINNERS", "headers", "insert", "latest", "select"]
 
 _VOTE_COLUMNS = "votes.id, run_a, run_b, winner, blind, judge, reason, votes.created_at"
 PRIVATE_PROMPT = (
@@ -57,19 +57,30 @@ def select(conn: sqlite3.Connection, *, judge: bool, prompt: str | None) -> list
             f"WHERE {who} AND sa.prompt = ? AND sb.prompt = ? ORDER BY votes.id",
             (prompt, prompt),
         )
-    return [
-        Vote(
-            id=int(row["id"]),
-            run_a=int(row["run_a"]),
-            run_b=int(row["run_b"]),
-            winner=row["winner"],
-            blind=bool(row["blind"]),
-            judge=row["judge"],
-            reason=row["reason"],
-            created_at=datetime.fromisoformat(row["created_at"]),
-        )
-        for row in rows
-    ]
+    return [_vote(row) for row in rows]
+
+
+def latest(conn: sqlite3.Connection, first: int, second: int) -> Vote | None:
+    """The user's latest vote on these two runs, whichever was shown as A; None if none."""
+    row = conn.execute(
+        f"SELECT {_VOTE_COLUMNS} FROM votes WHERE judge IS NULL AND "
+        "((run_a = ? AND run_b = ?) OR (run_a = ? AND run_b = ?)) ORDER BY votes.id DESC LIMIT 1",
+        (first, second, second, first),
+    ).fetchone()
+    return None if row is None else _vote(row)
+
+
+def _vote(row: sqlite3.Row) -> Vote:
+    return Vote(
+        id=int(row["id"]),
+        run_a=int(row["run_a"]),
+        run_b=int(row["run_b"]),
+        winner=row["winner"],
+        blind=bool(row["blind"]),
+        judge=row["judge"],
+        reason=row["reason"],
+        created_at=datetime.fromisoformat(row["created_at"]),
+    )
 
 
 def headers(conn: sqlite3.Connection, run_ids: Iterable[int]) -> dict[int, RunHeader]:
