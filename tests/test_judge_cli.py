@@ -237,7 +237,10 @@ def test_nothing_to_judge_and_an_unknown_prompt(server: AnthropicTestServer, cli
     ]
     code, out, err = cli("judge", "--prompt", "never used")
     assert (code, out) == (1, "")
-    assert err.strip() == "pelican-tui judge: no session has the prompt 'never used'"
+    assert err.strip() == (
+        "pelican-tui judge: no session has the prompt 'never used'; the sessions' prompts: "
+        f"{PELICAN!r} (and 1 from a private prompt set)"
+    )
     assert server.requests == []
 
 

@@ -245,6 +245,21 @@ def test_no_store_yet_is_no_votes_yet(capsys: pytest.CaptureFixture[str]) -> Non
     assert code == 1 and "no session has the prompt" in err
 
 
+def test_an_unknown_prompt_names_the_prompts_there_are(
+    filled: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A --prompt no session has sent the user to 'pelican-tui sessions list', whose
+    PROMPT column shows titles ("tiny/sun · local vs claude · thinking o…"), not the
+    prompts --prompt takes: the error names them itself, never a private one."""
+    code, out, err = _main(capsys, "--prompt", "pelican")
+    assert (code, out) == (1, "")
+    assert err.strip() == (
+        "pelican-tui leaderboard: no session has the prompt 'pelican'; the sessions' "
+        f"prompts: {PELICAN!r} (and 1 from a private prompt set)"
+    ), err
+    assert "sessions list" not in err and SECRET_PROMPT not in err
+
+
 def test_exit_statuses(filled: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = _main(capsys, "--prompt", "a prompt nobody used")
     assert code == 1 and "no session has the prompt 'a prompt nobody used'" in err

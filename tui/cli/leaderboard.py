@@ -130,7 +130,7 @@ def leaderboard_command(args: argparse.Namespace, console: Console) -> int:
 
     def rate(store: SessionStore) -> int:
         if unknown := unknown_prompt(store, args.prompt):
-            return console.fail(f"{unknown} ('pelican-tui sessions list' shows the prompts)")
+            return console.fail(unknown)
         private = args.prompt is not None and store.is_private_prompt(args.prompt)
         board = leaderboard(store, prompt=args.prompt, judge=args.judge, min_votes=args.min_votes)
         records = vote_records(store, judge=args.judge, prompt=args.prompt) if args.votes else []

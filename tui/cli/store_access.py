@@ -74,12 +74,30 @@ def add_prompt_option(parser: Parser, help: str) -> None:
     parser.add_argument("--prompt", metavar="TEXT", help=help)
 
 
+KNOWN_PROMPTS_SHOWN = 5
+"""Prompts an unknown ``--prompt`` names, the most recently used first."""
+
+
 def unknown_prompt(store: SessionStore, prompt: str | None) -> str | None:
     """Why ``--prompt`` cannot be used (no session has it), or None (it is fine, or
-    not given)."""
-    if prompt is None or prompt in dict(store.prompts()):
+    not given). It names the prompts sessions have (a private set's only counted):
+    ``sessions list`` shows titles ("tiny/sun · local vs claude …"), not prompts."""
+    known = [text for text, _runs in store.prompts()]
+    if prompt is None or prompt in known:
         return None
-    return f"no session has the prompt {quoted_prompt(prompt)}"
+    why = f"no session has the prompt {quoted_prompt(prompt)}"
+    public = [text for text in known if not store.is_private_prompt(text)]
+    private = len(known) - len(public)
+    if not known:
+        return why
+    named = [quoted_prompt(text) for text in public[:KNOWN_PROMPTS_SHOWN]]
+    if len(public) > KNOWN_PROMPTS_SHOWN:
+        named.append(f"{len(public) - KNOWN_PROMPTS_SHOWN} more")
+    listed = ", ".join(named)
+    if private:
+        secret = f"{private} from a private prompt set"
+        listed = f"{listed} (and {secret})" if listed else secret
+    return f"{why}; the sessions' prompts: {listed}"
 
 
 __all__ = [
