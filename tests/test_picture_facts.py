@@ -108,6 +108,23 @@ def test_a_truncated_svg_is_closed_up_drawn_and_says_so(renderer: SvgRenderer) -
     assert facts["elements"] == 4
 
 
+def test_a_blind_caption_says_what_the_picture_shows_not_how_it_was_made(
+    renderer: SvgRenderer,
+) -> None:
+    """A blind pair's caption and the blind gallery's said "truncated" under a cut-off
+    picture: the answer ran out of tokens, which the local model's smaller limit does,
+    not Claude's; a caption that names it gives the model away, as a time would."""
+    from pelican_tui.votes import facts_line
+
+    facts = facts_for(corpus_text("truncated.svg"), renderer, seconds=12.4)
+    seen = facts_line(facts)
+    assert "truncated" in seen and "12.4 s" in seen
+    blind = facts_line(facts, blind=True)
+    assert "truncated" not in blind and " s" not in blind
+    assert blind == seen.replace("truncated · ", "").replace(" · 12.4 s", "")
+    assert "4 elements" in blind
+
+
 def test_an_svg_cut_off_in_its_first_tag_is_truncated_not_missing(
     renderer: SvgRenderer,
 ) -> None:

@@ -89,10 +89,13 @@ def shown_as(
     return first, second
 
 
-def facts_line(facts: Mapping[str, Any] | None, *, with_time: bool = True) -> str:
+def facts_line(facts: Mapping[str, Any] | None, *, blind: bool = False) -> str:
     """A picture's measured facts in a few words: "ink 23% · 34 elements · 3.1 KB · 12.4 s".
 
-    Empty without facts (runs stored before facts were measured).
+    ``blind``: only what the picture shows, nothing of how it was made: no time (a
+    fast one is the small local model) and not "truncated" (the answer ran out of
+    tokens: the local model's smaller limit, mostly). Empty without facts (runs
+    stored before facts were measured).
     """
     if not facts:
         return ""
@@ -106,7 +109,7 @@ def facts_line(facts: Mapping[str, Any] | None, *, with_time: bool = True) -> st
         words.append("render failed")
     else:
         words.append("no picture")
-    if facts.get("truncated"):
+    if facts.get("truncated") and not blind:
         words.append("truncated")
     if facts.get("empty"):
         words.append("empty")
@@ -117,7 +120,7 @@ def facts_line(facts: Mapping[str, Any] | None, *, with_time: bool = True) -> st
     if size := facts.get("svg_bytes"):
         words.append(svg_size(size))
     seconds = facts.get("seconds_to_picture")
-    if with_time and isinstance(seconds, int | float):
+    if not blind and isinstance(seconds, int | float):
         words.append(f"{seconds:.1f} s")
     return " · ".join(words)
 

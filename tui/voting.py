@@ -275,7 +275,7 @@ class Voting(App[None]):
                     run_id=result.run_id,
                     png=result.png,
                     note=None if result.png else await self._no_picture_reason(result),
-                    facts=facts_line(result.picture_facts, with_time=False),
+                    facts=facts_line(result.picture_facts, blind=True),
                     who=f"{named}, in pane {number}" if named else pane.border_title or slot,
                     numbers=pane.stats_line(),
                     session_id=outcome.session_id,

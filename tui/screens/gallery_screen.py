@@ -81,7 +81,7 @@ class GalleryItem:
             run_id=run.id,
             png=run.png,
             note=note,
-            facts=facts_line(self.facts, with_time=not blind),
+            facts=facts_line(self.facts, blind=blind),
             who=f"{self.label} (session #{run.session_id})",
             numbers=run_numbers(run.timings, run.usage),
             session_id=run.session_id,
@@ -339,7 +339,7 @@ class GalleryScreen(Screen[None]):
         titles = [f"#{n}" if self.blind else item.label for n, item in enumerate(shown, 1)]
         among = tuple(dict.fromkeys(titles))
         for item, title in zip(shown, titles, strict=True):
-            facts = facts_line(item.facts, with_time=not self.blind)
+            facts = facts_line(item.facts, blind=self.blind)
             cells.append(GalleryCell(item, title, facts, self.mode, among))
         await grid.mount_all(cells)
         self._show_marks()
