@@ -377,11 +377,35 @@ async def test_leaderboard_ranks_with_intervals(
         assert next(row.configuration.label.split(" · ")[0] for row in ranked) == CLAUDE_MODEL
         text = screen_text(app)
         assert "this prompt" in text and "7 votes" in text
-        assert "●" in text and "├" in text, "the interval is drawn as a bar"
+        assert "1000..1264" in text, "the interval in numbers"
+        if size[0] >= 160:
+            assert "●" in text and "├" in text, "and as a bar beside them"
         assert "5/1/1" in text, "Claude: 5 wins, 1 loss, 1 tie"
         assert "judge" not in text.lower(), "no judge votes: no judge section"
         await pilot.press("p")
         assert await wait_for(pilot, lambda: "all prompts" in screen_text(app), 20)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)])
+async def test_leaderboard_shows_the_intervals_in_numbers(
+    drawn: dict[str, Drawn], size: tuple[int, int]
+) -> None:
+    """The interval was only ever a bar (``├──●───┤``), even at 160 columns, where
+    ``pelican-tui leaderboard`` prints its numbers ("936..1116"). Now each ranked row
+    says them, and draws the bar beside them where the names leave room (160)."""
+    pairs = _fill(drawn)
+    _votes(drawn, pairs)
+    app = make_app(overrides={"prompt": PROMPT})
+    async with app.run_test(size=size) as pilot:
+        board = await _open_leaderboard(pilot)
+        lines = screen_text(app).splitlines()
+    assert board.board is not None and board.board.ranked
+    for row in board.board.ranked:
+        assert row.low is not None and row.high is not None
+        [line] = [line for line in lines if line[:3].strip() == str(row.rank)]
+        assert f"{row.low:.0f}..{row.high:.0f}" in line, "\n".join(lines)
+        if size[0] >= 160:
+            assert "●" in line and "┤" in line, "\n".join(lines)
 
 
 async def test_leaderboard_ratings_alike_share_a_rank_and_no_interval_is_made_up(

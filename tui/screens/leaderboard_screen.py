@@ -3,8 +3,9 @@
 ``LeaderboardScreen`` asks :func:`~pelican_tui.backends.ratings.leaderboard.leaderboard`
 (in a worker: it reads the store and bootstraps the intervals) for the votes
 on one prompt or on every prompt, and draws one row per configuration: rank,
-name (on two lines where one is too short), rating, the interval as a small bar of
-text, votes, wins/losses/ties.
+name (on two lines where one is too short), rating, the interval in numbers
+("1046..1370") and, where the names leave room, as a small bar of text beside them,
+votes, wins/losses/ties.
 Configurations with too few votes are listed after the ranked ones, unranked.
 When a judge model has voted, its ratings are shown apart, below, with how
 often it agreed with the user.
@@ -38,6 +39,9 @@ from pelican_tui.widgets.text_line import TextLine
 
 BAR_WIDTH = 15
 """Characters of the interval bar, where the names leave room for them."""
+MIN_BAR = 8
+"""Characters of the narrowest bar drawn beside the numbers; with less room, the numbers
+are shown alone."""
 UNRANKED = "too few votes"
 """The interval cell of a configuration not ranked yet (its rating says "-")."""
 MIN_NAME = 16
@@ -75,6 +79,14 @@ def interval_bar(row: Row, low: float, high: float, width: int = BAR_WIDTH) -> s
         cells[-1] = "▸"
     cells[max(0, min(mid, width - 1))] = "●"
     return "".join(cells)
+
+
+def interval_numbers(row: Row, low_width: int = 0) -> str:
+    """The interval of ``row`` in numbers, ``1046..1370``, its low end right-aligned to
+    ``low_width`` (so the rows' ``..`` line up); :data:`UNKNOWN` when it is not known."""
+    if row.low is None or row.high is None:
+        return UNKNOWN
+    return f"{row.low:.0f}".rjust(low_width) + f"..{row.high:.0f}"
 
 
 def scale(rows: Sequence[Row]) -> tuple[float, float]:
@@ -208,10 +220,15 @@ class LeaderboardScreen(Screen[None]):
         votes = [str(row.votes) for row in rows]
         records = [row.record(name_both_bad=False) for row in rows]
         labels = [row.configuration.label for row in rows]
+        lows = [f"{row.low:.0f}" for row in board.ranked if row.low is not None]
+        low_width = max(map(len, lows), default=0)
+        numbers = [interval_numbers(row, low_width) for row in board.ranked]
+        numbers_width = max(map(len, numbers), default=0)
         name_width, bar_width = self._widths(
             [["#", *ranks], ["Rating", *ratings], ["Votes", *votes], ["W/L/T", *records]],
             least_bar=max(len(interval), len(UNRANKED) if board.unranked else 0),
             longest_name=max(map(len, labels), default=0),
+            numbers=numbers_width,
         )
         table.add_column("#", key="rank")
         table.add_column("Configuration", key="configuration")
@@ -223,7 +240,10 @@ class LeaderboardScreen(Screen[None]):
         lines = 1  # the header
         for place, row in enumerate(rows):
             if row.ranked:
-                strong, bar = "bold", Text(interval_bar(row, low, high, bar_width))
+                cell = numbers[place].ljust(numbers_width)
+                if bar_width and row.interval_known:  # no bar for an unknown one
+                    cell += " " + interval_bar(row, low, high, bar_width)
+                strong, bar = "bold", Text(cell)
             else:
                 strong, bar = "dim", Text(UNRANKED, style="italic")
             name = fold_label(row.configuration.label, name_width)
@@ -242,17 +262,22 @@ class LeaderboardScreen(Screen[None]):
         table.styles.max_height = lines
 
     def _widths(
-        self, columns: list[list[str]], *, least_bar: int, longest_name: int
+        self, columns: list[list[str]], *, least_bar: int, longest_name: int, numbers: int
     ) -> tuple[int, int]:
         """(name, bar) widths: the other ``columns`` (header and cells) as wide as they
-        are, the names the room they leave, the bar shrunk towards ``least_bar`` for a
-        name that would be folded on two lines (:func:`fold_label`). At 80 columns the
-        names were cut ("claud…s-4-7 · thinking high") beside a rating column as wide as
-        "too few votes"."""
+        are, the interval's ``numbers`` and a bar beside them where the longest name
+        leaves room for one of :data:`MIN_BAR` or more, the names the room left (folded on
+        two lines beyond it, :func:`fold_label`). A bar width of 0: the numbers alone.
+        At 80 columns the names were cut ("claud…s-4-7 · thinking high") beside a rating
+        column as wide as "too few votes"; and the interval was only ever a bar, its
+        numbers (``pelican-tui leaderboard``'s "936..1116") shown at no width."""
         others = sum(max(map(len, column)) for column in columns)
         room = self.size.width - others - PADDING * (len(columns) + 2) - SCROLLBAR
-        bar = max(least_bar, min(BAR_WIDTH, room - longest_name))
-        return max(MIN_NAME, room - bar), bar
+        bar = min(BAR_WIDTH, room - longest_name - numbers - 1)
+        if bar < MIN_BAR:
+            return max(MIN_NAME, room - max(least_bar, numbers)), 0
+        cell = max(least_bar, numbers + 1 + bar)
+        return max(MIN_NAME, room - cell), cell - numbers - 1
 
     def on_resize(self) -> None:
         self._draw()
