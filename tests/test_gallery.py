@@ -243,6 +243,30 @@ async def test_gallery_filters_by_a_fact(drawn: dict[str, Drawn]) -> None:
         assert await wait_for(pilot, lambda: len(gallery.cells()) == 6, 5)
 
 
+async def test_the_filter_is_named_whole_at_80_columns(drawn: dict[str, Drawn]) -> None:
+    """At 80 columns the header was cut in the filter's words: "Gallery · 5 pictures of
+    “Generate an…” (1/2, [ ]) · 1 run without one · only pictures th…". Now it says the
+    filter in fewer words, and leaves out the count of runs without a picture first."""
+    _fill(drawn)
+    app = make_app(overrides={"prompt": PROMPT})
+    async with app.run_test(size=(80, 24)) as pilot:
+        gallery = await _open_gallery(pilot)
+
+        def header() -> str:
+            return screen_text(app).splitlines()[0].strip()
+
+        await pilot.press("f")
+        assert await wait_for(pilot, lambda: len(gallery.cells()) == 5, 5)
+        assert header().endswith(" · rendered only"), header()
+        assert "“Generate an" in header(), header()
+        await pilot.press("f")
+        assert await wait_for(pilot, lambda: len(gallery.cells()) == 3, 5)
+        assert header().endswith(" · non-empty only"), header()
+        await pilot.press("b")
+        assert await wait_for(pilot, lambda: header().endswith(" · blind"), 5), header()
+        assert " · non-empty only · blind" in header(), header()
+
+
 async def test_the_pair_screen_names_the_vote_keys_as_remapped(drawn: dict[str, Drawn]) -> None:
     """With ``ui.keymap`` giving A's vote to ``1``, the pair screen still said "Vote: <
     A better"; ``<`` did nothing there and ``1`` was nowhere on screen."""

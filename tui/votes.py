@@ -40,6 +40,13 @@ FILTER_WORDS: dict[FactFilter, str] = {
     "rendered": "only pictures that render",
     "not_empty": "hide empty pictures",
 }
+FILTER_SHORT_WORDS: dict[FactFilter, str] = {
+    "all": "all pictures",
+    "rendered": "rendered only",
+    "not_empty": "non-empty only",
+}
+"""The filter in fewer words, where :data:`FILTER_WORDS` leave no room (a header at 80
+columns)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,6 +42,7 @@ from pelican_tui.messages import say_if_failed
 from pelican_tui.screens.pair_screen import PairScreen
 from pelican_tui.votes import (
     FACT_FILTERS,
+    FILTER_SHORT_WORDS,
     FILTER_WORDS,
     Contender,
     FactFilter,
@@ -108,6 +109,8 @@ def grid_shape(width: int, height: int, count: int) -> tuple[int, int]:
     return columns, max(8, min((height - 2) // rows, square))
 
 
+MIN_PROMPT = 12
+"""Characters of the prompt the gallery's header keeps however narrow the screen."""
 _CELL_CHROME = 5
 """A cell's rows besides its picture: its border (2), the picture's note and facts."""
 
@@ -307,13 +310,29 @@ class GalleryScreen(Screen[None]):
         none = f" · {plural(without, 'run')} without one" if without else ""
         blind = " · blind" if self.blind else ""
         marked = f" · marked {len(self.marked)}/2" if self.marked else ""
-        # The filter is named when one is on ("all pictures" left the prompt no room).
-        shown_filter = f" · {FILTER_WORDS[self.fact_filter]}" if self.fact_filter != "all" else ""
-        rest = f"{none}{shown_filter}{blind}{marked}"
+        place = ""
         texts = [text for _, text in self.prompts]
         if len(texts) > 1 and self.prompt in texts:
-            rest = f" ({texts.index(self.prompt) + 1}/{len(texts)}, [ ]){rest}"
-        room = max(self.size.width - len(f"Gallery · {count} of “”{rest}") - 2, 12)
+            place = f" ({texts.index(self.prompt) + 1}/{len(texts)}, [ ])"
+        # The filter is named when one is on ("all pictures" left the prompt no room). At
+        # 80 columns its words were cut ("· only pictures th…"): where the prompt would
+        # be left less than MIN_PROMPT, the filter is said in fewer words, then the runs
+        # without a picture are not counted.
+        full = short = ""
+        if self.fact_filter != "all":
+            full = f" · {FILTER_WORDS[self.fact_filter]}"
+            short = f" · {FILTER_SHORT_WORDS[self.fact_filter]}"
+        rests = [
+            f"{place}{none}{full}{blind}{marked}",
+            f"{place}{none}{short}{blind}{marked}",
+            f"{place}{short}{blind}{marked}",
+        ]
+        head = f"Gallery · {count} of “”"
+        rest = next(
+            (rest for rest in rests if self.size.width - len(head + rest) - 2 >= MIN_PROMPT),
+            rests[-1],
+        )
+        room = max(self.size.width - len(head + rest) - 2, MIN_PROMPT)
         # On one line: a prompt of several lines was cut at its first line break, its
         # closing quote and the rest of the header with it.
         prompt = shorten(one_line(self.prompt_name), room)
