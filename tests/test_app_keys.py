@@ -696,6 +696,51 @@ async def test_help_opens_over_the_answer_and_no_footer_offers_a_quit_that_close
         assert app.check_action("quit", ()) is True and app.is_running
 
 
+@pytest.mark.parametrize(
+    ("key", "screen", "title", "shown"),
+    [
+        ("g", GalleryScreen, "Keys · Gallery",
+         {"gallery_mark": ("m", "Mark"), "gallery_filter": ("f", "Filter"),
+          "gallery_blind": ("b", "Blind"), "gallery_right": ("→", "Right")}),
+        ("L", LeaderboardScreen, "Keys · Leaderboard",
+         {"leaderboard_close": ("esc", "Close"),
+          "leaderboard_prompt": ("p", "This prompt / all")}),
+        ("o", SessionsScreen, "Keys · Sessions",
+         {"sessions_open": ("⏎", "Open"), "sessions_delete": ("d", "Delete"),
+          "sessions_list_page_down": ("pgdn", "Page down")}),
+    ],
+)  # fmt: skip
+async def test_help_lists_the_keys_of_the_screen_it_is_over(
+    key: str, screen: type, title: str, shown: dict[str, tuple[str, str]]
+) -> None:
+    """? in the gallery listed the main screen's keys ("b Pane backend", "f Picture",
+    "r Run both"), none of which works there, and not the gallery's: b Blind, f Filter,
+    space Mark. Now the help is headed with the screen it is over and lists its keys."""
+    from pelican_tui.backends.store.sessions import SessionStore
+
+    with SessionStore.open(locations.sessions_db()) as store:
+        store.create_session("a heron")  # a session to open, export or delete
+    app = make_app(overrides={"ui": {"keymap": {"gallery_mark": "m"}}})  # as remapped
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press(key)
+        assert await wait_for(pilot, lambda: isinstance(app.screen, screen), 5)
+        await pilot.press("question_mark")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), 5)
+        help_screen = app.screen
+        assert isinstance(help_screen, HelpScreen)
+        rows = {row[2]: row[:2] for row in help_screen.rows}
+        assert help_screen.title_text == title
+        for binding_id, row in shown.items():
+            assert rows.get(binding_id) == row, (binding_id, help_screen.rows)
+        assert rows.get("help") == ("? / f1", "Help"), "help works over every screen"
+        for main_only in ("run_both", "cycle_backend", "fullscreen"):
+            assert main_only not in rows, help_screen.rows
+        await pilot.pause()
+        assert title in screen_text(app)
+        await pilot.press("escape")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, screen), 5)
+
+
 async def test_save_and_export_say_the_store_failed_not_run_first() -> None:
     """The store could not be opened: the run went on unsaved, and x then said "Run a
     comparison first (r)" under a finished pane."""

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import gc
 import json
+import re
 import signal
 import time
 from collections.abc import Iterable, Mapping
@@ -55,6 +56,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from rich.console import RenderableType
+    from textual.dom import DOMNode
 
     # Imported after the first frame: the engine when it is built (PelicanApp.engine),
     # the batch planner and the store's records by the first run or prompt set.
@@ -1369,11 +1371,43 @@ class PelicanApp(Voting):
                 rows.append(KeyRow(shown, original.description, original.action, original.id))
         return rows
 
+    def screen_key_rows(self, screen: Screen[Any]) -> list[tuple[str, str, str]]:
+        """The keys that work on ``screen`` now, as the user has them (after
+        ``ui.keymap``), one row a binding id: the screen's own, its widgets' (the sessions
+        list's), then the app's that work over it (help, quit), each in binding order.
+        Textual's own (a table's cursor, scrolling) have no id and are left out, as on the
+        main screen."""
+        active: dict[tuple[int, str], list[Binding]] = {}
+        nodes: dict[int, DOMNode] = {}
+        for node, binding, _enabled, _tooltip in screen.active_bindings.values():
+            if binding.id:
+                active.setdefault((id(node), binding.id), []).append(binding)
+                nodes[id(node)] = node
+        ranked = sorted(nodes.values(), key=lambda n: 0 if n is screen else 2 if n is self else 1)
+        rows = []
+        for node in ranked:
+            ids = [b.id for b in Binding.make_bindings(type(node).BINDINGS)]
+            ids += [binding_id for owner, binding_id in active if owner == id(node)]
+            for binding_id in dict.fromkeys(ids):
+                group = active.pop((id(node), binding_id or ""), None)
+                if group:
+                    shown = " / ".join(dict.fromkeys(self.get_key_display(b) for b in group))
+                    rows.append((shown, group[0].description, binding_id or ""))
+        return rows
+
     def action_help(self) -> None:
         from textual.binding import BindingsMap
 
         from pelican_tui.screens.help_screen import HelpScreen
 
+        screen = self.screen
+        if self.screen_stack and screen is not self.screen_stack[0]:
+            # Over the gallery, ? listed the main screen's keys ("b Pane backend", "f
+            # Picture"), none of which works there, and not the gallery's (b Blind, f Filter).
+            words = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", type(screen).__name__)
+            name = words.removesuffix(" Screen").capitalize()  # "Prompt set"
+            self.push_screen(HelpScreen(self.screen_key_rows(screen), f"Keys · {name}"))
+            return
         rows = [(row.keys, row.description, row.id or "") for row in self.key_rows()]
         # The prompt box's own, while editing, after ui.keymap, one row a key: ↓ has its
         # own id (the footer shows it with ↑ as "↑↓").
