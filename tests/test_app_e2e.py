@@ -146,14 +146,14 @@ async def test_single_pane_run_cancel_save_export_and_verdicts() -> None:
         assert session_id is not None
         await pilot.press("s")
         await pilot.press("greater_than_sign")
-        await pilot.press("equals_sign")
+        await pilot.press("greater_than_sign")
         await pilot.press("x")
         export_dir = locations.exports_dir() / f"session-{session_id}"
         assert await wait_for(pilot, lambda: (export_dir / "session.json").exists(), 30)
         notes = " ".join(n.message for n in app.notices)
         assert f"Session #{session_id} saved" in notes
         assert "Verdict saved: right is better" in notes
-        # One vote per pair of pictures (it feeds the ratings): a second key says so.
+        # The same key again (a double tap) is no second vote: it says the first is saved.
         assert "Already voted on these two pictures: right is better" in notes
     with SessionStore.open(locations.sessions_db()) as store:
         session = store.get_session(session_id)

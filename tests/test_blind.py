@@ -307,6 +307,11 @@ async def test_blind_comparison_of_the_local_model_and_claude(
 
 
 async def test_verdict_keys_vote_on_the_panes_shown(monkeypatch: pytest.MonkeyPatch) -> None:
+    """< then > on the panes' two pictures: the second key said "Already voted on these
+    two pictures: left is better" and the vote stayed, though a vote again in the
+    gallery replaces the first. Now the same key again says the vote is saved (a double
+    tap), and another key changes it: a new vote, the one the ratings and the session's
+    verdict count."""
     with AnthropicTestServer(scenario="ok") as claude:
         _claude_env(monkeypatch, claude)
         app = make_app(overrides={"claude": {"max_retries": 0}})
@@ -317,20 +322,28 @@ async def test_verdict_keys_vote_on_the_panes_shown(monkeypatch: pytest.MonkeyPa
             assert await wait_for(pilot, lambda: not app.comparing, 30)
             runs = (app.pane_runs["left"], app.pane_runs["right"])
             assert "claude" in screen_text(app), "not blind: the panes name their models"
-            await pilot.press("less_than_sign")
-            assert await wait_for(
-                pilot, lambda: any("Verdict saved" in n.message for n in app.notices), 5
-            )
-            await pilot.press("greater_than_sign")
-            assert await wait_for(
-                pilot, lambda: any("Already voted" in n.message for n in app.notices), 5
-            )
+
+            async def said_after(key: str) -> str:
+                count = len(app.notices)
+                await pilot.press(key)
+                assert await wait_for(pilot, lambda: len(app.notices) > count, 5), key
+                return app.notices[-1].message
+
+            said = [await said_after(k) for k in ("less_than_sign",) * 2 + ("greater_than_sign",)]
             session_id = app.session_id
+    assert said == [
+        "Verdict saved: left is better.",
+        "Already voted on these two pictures: left is better.",
+        "Vote changed: right is better (was: left is better).",
+    ], said
     with SessionStore.open(locations.sessions_db()) as store:
         votes = store.votes()
         verdict = store.get_session(session_id).verdict  # type: ignore[arg-type]
-    assert [(v.run_a, v.run_b, v.winner, v.blind) for v in votes] == [(*runs, "a", False)]
-    assert verdict == "left"
+    assert [(v.run_a, v.run_b, v.winner, v.blind) for v in votes] == [
+        (*runs, "a", False),
+        (*runs, "b", False),
+    ]
+    assert verdict == "right", "the session's verdict is the vote that replaced the first"
 
 
 async def test_a_verdict_key_after_a_gallery_vote_says_the_gallery_vote(
@@ -370,7 +383,7 @@ async def test_a_verdict_key_after_a_gallery_vote_says_the_gallery_vote(
             assert await wait_for(pilot, lambda: app.screen is gallery, 5)
             await pilot.press("escape")
             assert await wait_for(pilot, lambda: app.screen is app.screen_stack[0], 5)
-            await pilot.press("equals_sign")
+            await pilot.press("greater_than_sign")  # the gallery's vote: the same again
             assert await wait_for(pilot, lambda: "Already voted" in app.notices[-1].message, 5), [
                 n.message for n in app.notices
             ]
@@ -454,17 +467,30 @@ async def test_a_verdict_key_after_the_blind_vote_names_the_pane_that_won(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """After the blind vote the panes are back, left and right, with no A or B on
-    screen; a verdict key then said "Already voted on these two pictures: A is better"."""
+    screen; a verdict key then said "Already voted on these two pictures: A is better".
+    The pane that won's key says it is saved; another key changes the vote, as on
+    pictures voted on not blind (the models are known now: the new vote is not blind)."""
     async with _blind_run(monkeypatch, scenario="ok") as (app, pilot):
         assert await wait_for(pilot, lambda: bool(app.pending_pairs), 30)
         (pair,) = app.pending_pairs
         await pilot.press("less_than_sign")
         assert await wait_for(pilot, lambda: not app.blind_hidden, 10)
-        await pilot.press("equals_sign")
-        await pilot.pause()
         won = "left" if pair.a.run_id == app.pane_runs["left"] else "right"
+        await pilot.press("less_than_sign" if won == "left" else "greater_than_sign")
+        await pilot.pause()
         said = [n.message for n in app.notices]
         assert said[-1] == f"Already voted on these two pictures: {won} is better.", said
+        await pilot.press("equals_sign")
+        assert await wait_for(pilot, lambda: len(app.notices) > len(said), 5), said
+        said = [n.message for n in app.notices]
+        assert said[-1] == f"Vote changed: a tie (was: {won} is better).", said
+        session_id = pair.a.session_id
+    with SessionStore.open(locations.sessions_db()) as store:
+        votes = [(v.run_a, v.run_b, v.winner, v.blind) for v in store.votes()]
+        verdict = store.get_session(session_id).verdict  # type: ignore[arg-type]
+    left, right = app.pane_runs["left"], app.pane_runs["right"]
+    assert votes == [(pair.a.run_id, pair.b.run_id, "a", True), (left, right, "tie", False)]
+    assert verdict == "tie"
 
 
 async def test_a_blind_vote_the_ratings_leave_out_says_so(

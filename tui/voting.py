@@ -34,7 +34,6 @@ from pelican_tui.backends.text import plural
 from pelican_tui.messages import KeyRow
 from pelican_tui.terminal_title import TerminalTitle
 from pelican_tui.votes import (
-    WINNER_WORDS,
     Contender,
     VotePair,
     facts_line,
@@ -93,7 +92,7 @@ VERDICT_WORDS = {
 
 
 def _pair_key(first: int, second: int) -> tuple[int, int]:
-    """Two runs in a fixed order: a pair is voted on once, whichever was A."""
+    """Two runs in a fixed order: one pair, whichever was A."""
     return (min(first, second), max(first, second))
 
 
@@ -425,8 +424,10 @@ class Voting(App[None]):
 
     async def action_verdict(self, verdict: str) -> None:
         """Vote on the two pictures shown: ``<`` left (A) better, ``>`` right (B), ``=``
-        tie, ``-`` both bad. The vote is stored for the ratings (once per pair), and is
-        the session's verdict; with one pane run, left, right or tie is stored as it."""
+        tie, ``-`` both bad. The vote is stored for the ratings, and is the session's
+        verdict; with one pane run, left, right or tie is stored as it. The same key
+        again says the vote is saved (a double tap); another key stores a new vote,
+        which replaces the earlier one (as a vote in the gallery does)."""
         winner = VERDICT_WINNER[verdict]
         if self.pending_pairs:
             if not self._pair_drawn:
@@ -443,14 +444,16 @@ class Voting(App[None]):
             return
         left, right = self.pane_runs.get("left"), self.pane_runs.get("right")
         pair = _pair_key(left, right) if left is not None and right is not None else None
+        was = ""
         if pair is not None and pair in self._voted:
             # In the panes' words: a blind vote's A and B are no longer on screen.
             voted, won = await self._latest_vote(pair)
-            words = WINNER_WORDS[voted]
-            if won is not None:
-                words = VERDICT_WORDS["left" if won == left else "right"]
-            self.notify(f"Already voted on these two pictures: {words}.", timeout=4)
-            return
+            earlier = voted if won is None else "left" if won == left else "right"
+            if earlier == verdict:
+                self.notify(f"Already voted on these two pictures: {VERDICT_WORDS[verdict]}.",
+                            timeout=4)  # fmt: skip
+                return
+            was = VERDICT_WORDS[earlier]
         if pair is None and verdict not in SESSION_VERDICT:
             self.notify("Both bad compares two pictures: run the other pane too.", timeout=4)
             return
@@ -469,6 +472,9 @@ class Voting(App[None]):
             return
         if pair is not None:
             self._voted[pair] = (winner, {"a": left, "b": right}.get(winner))
+        if was:
+            self.notify(f"Vote changed: {VERDICT_WORDS[verdict]} (was: {was}).{rated}", timeout=4)
+            return
         self.notify(f"Verdict saved: {VERDICT_WORDS[verdict]}.{rated}", timeout=3)
 
     async def _latest_vote(self, pair: tuple[int, int]) -> tuple[Winner, int | None]:
