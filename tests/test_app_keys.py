@@ -403,7 +403,7 @@ async def test_verdict_save_export_and_cancel_need_a_run_first() -> None:
             await pilot.press(key)
         await pilot.pause()
         notes = " ".join(_notes(app))
-        assert "Run a comparison first" in notes
+        assert "Nothing to vote on yet: run a comparison first (r)." in notes
         assert "Nothing to save yet" in notes and "Nothing to export yet" in notes
         assert "Nothing is running" in notes
 
@@ -987,7 +987,8 @@ async def test_save_and_export_after_deleting_the_session_on_screen_say_so() -> 
 async def test_an_opened_session_deleted_is_not_titled_as_stored() -> None:
     """o, enter opens the session; o, d, y deletes it: the pane still said "1 … (session
     #N)" over "stored run · r runs the panes as set now", until the next run or open,
-    while x and s said the session was deleted."""
+    while x and s said the session was deleted. And a vote key said "Run a comparison
+    first (r).", under a title saying the session was deleted."""
     app = make_app(start_server=True)
     async with app.run_test(size=(80, 24)) as pilot:
         deleted = await _a_left_run(pilot)
@@ -1009,5 +1010,11 @@ async def test_an_opened_session_deleted_is_not_titled_as_stored() -> None:
         assert facts.startswith("deleted run · "), facts
         shown = screen_text(app)
         assert "stored run" not in shown and f"session #{deleted} deleted" in shown, shown
+        await pilot.press("greater_than_sign")
+        await pilot.pause()
+        said = _notes(app)
+        assert said[-1] == (
+            f"Session #{deleted} was deleted: nothing to vote on until the next run (r)."
+        ), said
         await pilot.press("t")  # the pane is titled for its next run, as after any open
         assert "session #" not in left.border_title, left.border_title

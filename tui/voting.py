@@ -130,6 +130,9 @@ class Voting(App[None]):
     def key_rows(self) -> list[KeyRow]:
         raise NotImplementedError
 
+    def _nothing_stored(self, what: str) -> str:
+        raise NotImplementedError
+
     def _init_voting(self, settings: Settings) -> None:
         self.samples = settings.ui.samples
         """How many times ``r`` runs each pane (one session per sample)."""
@@ -440,7 +443,7 @@ class Voting(App[None]):
             self.notify("Vote when both pictures are shown (blind mode).", timeout=3)
             return
         if self.session_id is None:
-            self.notify("Run a comparison first (r).", timeout=3)
+            self.notify(self._nothing_stored("vote on"), timeout=4)
             return
         left, right = self.pane_runs.get("left"), self.pane_runs.get("right")
         pair = _pair_key(left, right) if left is not None and right is not None else None
