@@ -39,6 +39,7 @@ from pelican_tui.screens.picture_screen import PictureScreen
 from pelican_tui.screens.sessions_screen import SessionsScreen
 from pelican_tui.screens.text_screen import TextScreen
 from pelican_tui.votes import Contender, shown_as
+from pelican_tui.widgets.vote_pair import PairView
 
 GIVEAWAYS = (
     "claude",
@@ -140,7 +141,7 @@ async def test_blind_samples_hide_the_models_until_each_vote(
             assert app.terminal_title == "pelican-tui · vote A/B"
             text = screen_text(app)
             assert "< A better · > B better · = tie · - both bad" in text
-            assert "sample 1/2 (2 pairs to vote on)" in text
+            assert "Blind · sample 1/2 · 2 pairs to vote on" in text
             _hides_the_models(app, "160x48, before the vote")
             await pilot.resize_terminal(80, 24)
             await pilot.pause()
@@ -189,6 +190,50 @@ async def test_blind_samples_hide_the_models_until_each_vote(
     assert first.a.session_id != second.a.session_id, "one session per sample"
     assert [t.endswith(f"sample {n}/2") for n, t in enumerate(titles, 1)] == [True, True]
     assert session.verdict == b_slot, "the session's verdict names the pane that was B"
+
+
+async def test_a_second_run_while_pairs_wait_says_which_run_each_sample_is_of(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Blind, 2 samples, r, and r again while the first run's two pairs wait: the line
+    over the pictures read "Blind · sample 1/2 (2 pairs to vote on) · next: sample 1/2 ·
+    drawing the pict…" at 80 columns: "sample 1/2" twice, the count unclear. Now it says
+    the pair shown, how many wait and which run's sample is drawn, whole; the second
+    run's pairs say they are of it when their turn comes, and in the reveal."""
+    with AnthropicTestServer(scenario="slow", chunk_delay_s=0.03) as claude:
+        _claude_env(monkeypatch, claude)
+        app = make_app(
+            overrides={"claude": {"max_retries": 0}, "ui": {"blind": True, "samples": 2}}
+        )
+        async with app.run_test(size=(80, 24)) as pilot:
+            _both_claude(app)
+            await pilot.press("r")
+            assert await wait_for(pilot, lambda: len(app.pending_pairs) == 2, 60)
+            assert await wait_for(pilot, lambda: not app.comparing, 10)
+            view = app.query_one("#blind-pair", PairView)
+            assert view.status_text == "Blind · sample 1/2 · 2 pairs to vote on"
+            await pilot.press("r")
+            assert await wait_for(pilot, lambda: app.pane("left").state == "running", 10)
+            await pilot.pause()
+            status = "Blind · sample 1/2 · 2 pairs to vote on · next: sample 1/2 of the 2nd run"
+            assert view.status_text == status, view.status_text
+            assert status in screen_text(app), "whole at 80 columns"
+            assert await wait_for(pilot, lambda: len(app.pending_pairs) == 4, 60)
+            assert await wait_for(pilot, lambda: not app.comparing, 10)
+            labels = [pair.label for pair in app.pending_pairs]
+            assert labels == ["sample 1/2", "sample 2/2", "sample 1/2 of the 2nd run",
+                              "sample 2/2 of the 2nd run"]  # fmt: skip
+            await pilot.press("equals_sign")
+            assert await wait_for(pilot, lambda: len(app.pending_pairs) == 3, 10)
+            await pilot.pause()
+            await pilot.press("equals_sign")
+            assert await wait_for(pilot, lambda: len(app.pending_pairs) == 2, 10)
+            await pilot.pause()
+            assert view.status_text == "Blind · sample 1/2 of the 2nd run · 2 pairs to vote on"
+            await pilot.press("equals_sign")
+            assert await wait_for(pilot, lambda: len(app.pending_pairs) == 1, 10)
+            reveals = [n.message for n in app.notices if "A was" in n.message]
+            assert reveals[-1].startswith("sample 1/2 of the 2nd run: You voted: a tie."), reveals
 
 
 async def test_the_reveal_names_each_run_as_the_gallery_does(

@@ -902,7 +902,7 @@ class PelicanApp(Voting):
         self._in_progress.add(number)
         self._progress = (0, len(steps) * len(choices))
         if blind:
-            self._blind_of = number
+            self.start_blind(number)
         try:
             for step in steps:
                 self._step = step

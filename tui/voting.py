@@ -91,6 +91,12 @@ VERDICT_WORDS = {
 }
 
 
+def _ordinal(n: int) -> str:
+    """1st, 2nd, 3rd, 4th … 11th, 12th, 13th … 21st."""
+    last = "th" if n % 100 in (11, 12, 13) else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{last}"
+
+
 def _pair_key(first: int, second: int) -> tuple[int, int]:
     """Two runs in a fixed order: one pair, whichever was A."""
     return (min(first, second), max(first, second))
@@ -154,6 +160,9 @@ class Voting(App[None]):
         """Numbers of the comparisons in progress."""
         self._blind_of: int | None = None
         """The blind comparison in progress: the panes stay hidden while it runs."""
+        self._blind_run = 0
+        """Which run (r) the blind comparison in progress is of those whose pairs wait:
+        1 when none waited as it started, else one more than the run before."""
         self._rng = random.Random()
         self._title = TerminalTitle(self._write_terminal)
         self._quit_asked = False
@@ -180,6 +189,20 @@ class Voting(App[None]):
     def terminal_title(self) -> str:
         """What the terminal's title says now ("pelican-tui · ready")."""
         return self._title.text
+
+    def start_blind(self, number: int) -> None:
+        """The comparison ``number`` runs blind: the panes stay hidden, and where pairs
+        of an earlier run still wait, its labels say which run it is ("of the 2nd run")."""
+        self._blind_of = number
+        self._blind_run = self._blind_run + 1 if self.pending_pairs else 1
+
+    def _of_run(self, label: str) -> str:
+        """A blind sample's ``label`` with the run it is of, from the 2nd run whose pairs
+        wait (two runs each have a "sample 1/2")."""
+        if self._blind_run < 2:
+            return label
+        run = f"the {_ordinal(self._blind_run)} run"
+        return f"{label} of {run}" if label else run
 
     # -- drawing ----------------------------------------------------------------------
 
@@ -217,20 +240,26 @@ class Voting(App[None]):
                 view.clear()  # hidden now (if ever built): its pictures are not kept decoded
             return
         view = self._blind_pair()
-        running = ""
+        running = next_one = ""
         if self._blind_of is not None:
-            label = self._step.label if self._step is not None else ""
-            of = f"{label} · " if label else ""
+            label = self._of_run(self._step.label if self._step is not None else "")
             # Not "A: running… B: running…": which picture is A is drawn after both end,
             # and the two may run in turn.
-            running = f"{of}drawing the pictures…"
+            running = " · ".join(filter(None, (label, "drawing the pictures…")))
+            next_one = label or "drawing the pictures…"
         if self.pending_pairs:
+            # The pair shown, how many wait (it too), and what is drawn meanwhile:
+            # "Blind · sample 1/2 · 2 pairs to vote on · next: sample 1/2 of the 2nd run".
             pair = self.pending_pairs[0]
             view.show_pair(pair)
             waiting = len(self.pending_pairs)
-            more = f" ({waiting} pairs to vote on)" if waiting > 1 else ""
-            label = f"{pair.label}{more}" if pair.label or more else "who drew which is hidden"
-            view.set_status(f"Blind · {label}" + (f" · next: {running}" if running else ""))
+            words = [pair.label] if pair.label else []
+            if waiting > 1:
+                words.append(f"{waiting} pairs to vote on")
+            words = words or ["who drew which is hidden"]
+            if next_one:
+                words.append(f"next: {next_one}")
+            view.set_status(" · ".join(["Blind", *words]))
             view.set_keys(vote_keys_line(self._vote_keys()) + " · B leaves blind mode")
         else:
             view.show_waiting("running…", "running…")
@@ -256,7 +285,9 @@ class Voting(App[None]):
 
     async def add_pair(self, outcome: ComparisonResult, label: str) -> None:
         """A finished blind sample becomes a pair to vote on, in random order;
-        ``label`` says which (:attr:`~pelican_tui.backends.engine.batch.BatchStep.label`)."""
+        ``label`` says which (:attr:`~pelican_tui.backends.engine.batch.BatchStep.label`),
+        and of which run when pairs of an earlier run wait (:meth:`start_blind`)."""
+        label = self._of_run(label)
         results = outcome.results
         if set(results) != set(SLOTS):
             return  # a pane did not run: nothing to compare
