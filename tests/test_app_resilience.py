@@ -355,8 +355,8 @@ async def test_opened_session_shows_its_numbers() -> None:
     # The same numbers as when it ran (the ceiling part depends on the cache).
     assert after.split(" · ")[:3] == before.split(" · ")[:3]
     # Thinking as it ran, live and reopened alike: asked on, no reasoning came.
-    assert before.endswith(" · think on (did not)"), before
-    assert after.endswith(" · think on (did not)"), after
+    assert before.endswith(" · thinking on (did not)"), before
+    assert after.endswith(" · thinking on (did not)"), after
     assert " 40 tok (limit)" in before, "the tiny model rambles: cut by max_tokens"
     with SessionStore.open(locations.sessions_db()) as store:
         [run] = store.get_session(session_id).runs
@@ -380,7 +380,7 @@ async def test_an_opened_cancelled_run_keeps_its_numbers() -> None:
         store.finish_run(run, status="cancelled", answer="<svg", timings=timings)
     stats = await _reopened_left_stats(session_id)
     assert stats.startswith("■ TTFT 0.30s · 34.6 tok/s"), stats
-    assert "2464 tok" in stats and stats.endswith("think off"), stats
+    assert "2464 tok" in stats and stats.endswith("thinking off"), stats
 
 
 async def test_an_opened_run_is_measured_against_the_ceiling_of_its_own_model(

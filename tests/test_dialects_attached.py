@@ -284,7 +284,7 @@ async def test_a_reopened_run_says_how_it_ran_as_the_leaderboard_does() -> None:
     # rates it as a run with thinking on).
     assert title.startswith("2 qwen3.6-35b-a3b") and "thinking off (thought)" in title, title
     assert "openai" not in title
-    assert "think off (thought)" in stats, stats
+    assert "thinking off (thought)" in stats, stats
 
 
 async def test_a_panes_effort_reaches_a_model_with_thinking_levels() -> None:

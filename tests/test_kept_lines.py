@@ -104,7 +104,7 @@ async def test_a_text_line_draws_what_textual_draws_of_its_text() -> None:
     """TextLine draws a text that fits as one segment itself: the same strip
     Textual makes of its render(); other texts go through render()."""
     texts = [
-        "▶ TTFT 0.41s · 38.2 tok/s · 120 tok · think on",
+        "▶ TTFT 0.41s · 38.2 tok/s · 120 tok · thinking on",
         "",
         "  spaces kept  ",
         "x" * 28,  # exactly the width inside the padding

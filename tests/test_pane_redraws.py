@@ -138,7 +138,7 @@ async def test_at_80_columns_the_numbers_line_shows_how_the_run_thought() -> Non
         pane.end("finished", thinking="on (did not)")
         await pilot.pause()
         row = pane.query_one(".stats", TextLine).render_line(0).text.rstrip()
-        assert row.endswith("1024 tok (limit) · think on (did not)"), row
+        assert row.endswith("1024 tok (limit) · thinking on (did not)"), row
         assert "(26% of 375 max)" in pane.stats_line(), "given room, the share is said"
         line = pane.query_one(".stats", TextLine)
         line.update("a numbers line " * 8)

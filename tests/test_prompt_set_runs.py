@@ -23,7 +23,9 @@ from pelican_tui.backends import locations
 from pelican_tui.backends.engine.batch import plan_batch
 from pelican_tui.backends.engine.comparison import ComparisonEngine
 from pelican_tui.backends.engine.sides import PaneChoice
+from pelican_tui.backends.llama.prepare import Prepared
 from pelican_tui.backends.prompt_sets import NamedPrompt, PromptSet, load_prompt_sets
+from pelican_tui.backends.settings import load_settings
 from pelican_tui.backends.store.sessions import SessionStore
 from pelican_tui.screens.gallery_screen import GalleryScreen
 from pelican_tui.screens.prompt_set_screen import PromptSetScreen
@@ -65,14 +67,15 @@ def test_a_batch_is_every_sample_of_a_prompt_then_the_next() -> None:
         "heron 2/2 · sample 2/2",
     ]
     choices = {"left": PaneChoice("local", True), "right": PaneChoice("claude", True)}
-    title = steps[2].title(ComparisonEngine, choices)  # type: ignore[arg-type]
+    engine = ComparisonEngine(load_settings(), Prepared(None, None), read_header=False)
+    title = steps[2].title(engine, choices)
     assert title.startswith("animals/heron · local vs claude"), "a set's prompt by name"
     assert title.endswith(" · sample 1/2") and "a heron" not in title
     assert all(s.set_name == "animals" and not s.private for s in steps)
 
     [alone] = plan_batch([NamedPrompt("prompt", "draw a heron")], 1)
     assert alone.label == "" and alone.set_name is None and not alone.private
-    assert alone.title(ComparisonEngine, choices).startswith("draw a heron")  # type: ignore[arg-type]
+    assert alone.title(engine, choices).startswith("draw a heron")
 
 
 def _claude_panes(monkeypatch: pytest.MonkeyPatch, claude: AnthropicTestServer) -> PelicanApp:

@@ -564,6 +564,7 @@ class PelicanApp(Voting):
             header = self.engine.header(choice, "1" if slot == "left" else "2")
         if not showing_a_run:
             pane.ceiling_tok_s = header.ceiling_tok_s
+        pane.choice_thinking = header.thinking
         pane.describe(header.title, header.facts)
         pane.redraw_stats()
 
@@ -960,7 +961,7 @@ class PelicanApp(Voting):
             pane = self.pane(update.slot)
             number = "1" if update.slot == "left" else "2"  # the model it runs on, now read
             pane.ceiling_tok_s = update.spec.side.header(pane.choice, number).ceiling_tok_s
-            pane.begin()
+            pane.begin(update.spec.thinking())
             pane.picture.set_png(None, "waiting for an SVG…")
             from pelican_tui.widgets.picture import PreviewPace
 
@@ -993,10 +994,9 @@ class PelicanApp(Voting):
             if result.outcome == "cancelled":
                 pane.feed(Failed("cancelled", cancelled=True))
             from pelican_tui.backends.engine.record import silence_warning  # the engine's
-            from pelican_tui.backends.ratings.configuration import thinking_words  # light
 
             ran = result.thinking_ran
-            thinking = None if ran is None else thinking_words(result.spec.request.thinking, ran)
+            thinking = None if ran is None else result.spec.thinking(ran)
             warnings = (result.thinking_warning, silence_warning(result.timings))
             warning = "; ".join(filter(None, warnings)) or None
             pane.end(result.outcome, warning, thinking=thinking)
@@ -1247,8 +1247,11 @@ class PelicanApp(Voting):
             self.pane(slot).show_problem(self._problem_line(new))
         else:
             number = "1" if slot == "left" else "2"
-            title = self.engine.header(new, number).title.removeprefix(f"{number} ")
-            think = thinking_word(new.thinking)
+            header = self.engine.header(new, number)
+            title = header.title.removeprefix(f"{number} ")
+            think = (
+                f"thinking {header.thinking}" if header.thinking else thinking_word(new.thinking)
+            )
             self.notify(f"Pane {number}: {title}, {think}, from the next run.", timeout=3)
         side = self.engine.side(new.side)
         if side is not None and side.can_check:

@@ -48,6 +48,9 @@ class PaneHeader:
     facts: str
     ceiling_tok_s: float | None = None
     """The memory-bandwidth decode ceiling (a spawned local model only)."""
+    thinking: str | None = None
+    """How a run of the choice thinks, as its configuration names it after "thinking"
+    (Claude's effort: "high"); None: "on" or "off", as the choice's switch is."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,8 +86,8 @@ def first_view(settings: Settings, prepared: Prepared) -> FirstView | None:
 
     def header(choice: PaneChoice, number: str) -> PaneHeader:
         if choice.side == CLAUDE:
-            think = f"thinking {choice.effort or claude.effort}" if choice.thinking else None
-            return PaneHeader(f"{number} claude · {claude.model}", think or "thinking off")
+            think = (choice.effort or claude.effort) if choice.thinking else "off"
+            return PaneHeader(f"{number} claude · {claude.model}", f"thinking {think}", None, think)
         if not has_local:
             return PaneHeader(f"{number} local · unavailable", "")
         if plan.mode == "attach":  # not checked yet: named by the settings, its URL as facts

@@ -309,14 +309,18 @@ class ComparisonEngine:
             return status.message  # its hint: the side's status (a RunRefused carries it)
         return None
 
-    @staticmethod
-    def title(prompt: str, choices: Mapping[Slot, PaneChoice]) -> str:
-        """A session's title: the prompt's start, what runs, and how it thinks."""
+    def title(self, prompt: str, choices: Mapping[Slot, PaneChoice]) -> str:
+        """A session's title: the prompt's start, what runs, and how it thinks, as its
+        runs' configurations say it ("thinking on vs high": Claude's effort)."""
         from pelican_tui.backends.store.sessions import default_title
+
+        def thinking(choice: PaneChoice) -> str:
+            side = self.sides.get(choice.side)
+            return side.thinking(choice) if side is not None else on_off(choice.thinking)
 
         picked = list(choices.values())
         sides = list(dict.fromkeys(c.side for c in picked))
-        modes = list(dict.fromkeys(on_off(c.thinking) for c in picked))
+        modes = list(dict.fromkeys(thinking(c) for c in picked))
         parts = [default_title(prompt)]
         if len(sides) > 1:
             parts.append(" vs ".join(sides))

@@ -39,12 +39,13 @@ from pelican_tui.backends.engine.updates import (
 from pelican_tui.backends.events import Failed, GenerationEvent, Usage
 from pelican_tui.backends.export.pictures import STORED_PNG_SIZE
 from pelican_tui.backends.protocol import GenerationRequest
+from pelican_tui.backends.ratings.configuration import recorded_thinking_words
 from pelican_tui.backends.secrets import scrub_text
 from pelican_tui.backends.store.records import FinalStatus, SessionStoreError, Slot
 from pelican_tui.backends.store.sessions import SessionStore
 from pelican_tui.backends.svg.extract import close_partial_svg, extract_svg
 from pelican_tui.backends.svg.facts import picture_facts
-from pelican_tui.backends.text import on_off, one_line
+from pelican_tui.backends.text import one_line
 
 if TYPE_CHECKING:
     from pelican_tui.backends.resources import ResourceSample
@@ -70,8 +71,17 @@ class RunSpec:
 
     @property
     def label(self) -> str:
-        """Short name for progress lines: "left local (on)"."""
-        return f"{self.slot} {self.side.label} ({on_off(self.request.thinking)})"
+        """Short name for progress lines: "left local (on)", "right claude (high)"."""
+        return f"{self.slot} {self.side.label} ({self.thinking()})"
+
+    def thinking(self, ran: bool | None = None) -> str:
+        """How the run is asked to think, or with ``ran`` (what the check after it found)
+        how it did, as its stored run will be named (:func:`recorded_thinking_words`):
+        "on", "off", Claude's effort ("high"), "on (did not)"."""
+        settings = self.side.recorded_settings(self.request)
+        if ran is not None:
+            settings["thinking_ran"] = ran
+        return recorded_thinking_words(settings)
 
 
 @dataclass(frozen=True, slots=True)

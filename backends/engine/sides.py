@@ -32,7 +32,7 @@ from pelican_tui.backends.openai_compat.server_kinds import LLAMA_CPP
 from pelican_tui.backends.protocol import BackendStatus, Effort, GenerationRequest, ModelBackend
 from pelican_tui.backends.secrets import url_without_credentials
 from pelican_tui.backends.settings import LocalSettings, Settings
-from pelican_tui.backends.text import thinking_word
+from pelican_tui.backends.text import on_off, thinking_word
 
 if TYPE_CHECKING:
     from pelican_tui.backends.llama.gguf_info import GGUFInfo
@@ -185,6 +185,11 @@ class Side:
         """The effort a run of ``choice`` asks: the pane's, else the side's default
         (the request's; Claude's is ``claude.effort``)."""
         return choice.effort or GenerationRequest().effort
+
+    def thinking(self, choice: PaneChoice) -> str:
+        """How a run of ``choice`` thinks, as its configuration names it after "thinking"
+        ("on", "off"; Claude's effort, "high")."""
+        return on_off(choice.thinking)
 
     def turn_reason(self, holder: Side | None) -> str:
         """Why a run of this side waits while ``holder``'s run (None: unknown) has the
@@ -528,9 +533,13 @@ class ClaudeSide(Side):
     def effort(self, choice: PaneChoice) -> Effort:
         return choice.effort or self.settings.claude.effort
 
+    def thinking(self, choice: PaneChoice) -> str:
+        return self.effort(choice) if choice.thinking else "off"
+
     def header(self, choice: PaneChoice, number: str) -> PaneHeader:
-        think = f"thinking {self.effort(choice)}" if choice.thinking else "thinking off"
-        return PaneHeader(f"{number} claude · {self.settings.claude.model}", think)
+        think = self.thinking(choice)
+        title = f"{number} claude · {self.settings.claude.model}"
+        return PaneHeader(title, f"thinking {think}", None, think)
 
     def note(self) -> str:
         if not self.settings.claude.enabled:

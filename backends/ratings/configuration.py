@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from pelican_tui.backends.text import LABEL_PARTS, on_off, thinking_word
+from pelican_tui.backends.text import LABEL_PARTS, thinking_word
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -71,11 +71,13 @@ def thinking_ran(settings: Mapping[str, Any]) -> bool:
     return not asked if settings.get("thinking_switch_ignored") is True else asked
 
 
-def thinking_words(asked: bool, ran: bool) -> str:
-    """A run's thinking in a word: what it was asked, and what it did where that differs
-    ("on (did not)": no reasoning arrived; "off (thought)": the server ignored the switch)."""
+def thinking_words(asked: bool, ran: bool, effort: str | None = None) -> str:
+    """A run's thinking in a word, as its configuration's label says it after "thinking":
+    what it was asked, with its ``effort`` where it has one (Claude's: "high"), and what
+    it did where that differs ("on (did not)": no reasoning arrived; "off (thought)": the
+    server ignored the switch)."""
     if ran == asked:
-        return on_off(asked)
+        return (effort or "on") if asked else "off"
     return "on (did not)" if asked else "off (thought)"
 
 
@@ -90,8 +92,10 @@ def run_label(run: ConfiguredRun) -> str:
 
 
 def recorded_thinking_words(settings: Mapping[str, Any]) -> str:
-    """:func:`thinking_words` for a stored run's settings."""
-    return thinking_words(bool(settings.get("thinking")), thinking_ran(settings))
+    """:func:`thinking_words` for a stored run's settings (its effort, where it was sent
+    one: "high", as :func:`configuration_of` names it)."""
+    effort = _text(settings.get("effort"))
+    return thinking_words(bool(settings.get("thinking")), thinking_ran(settings), effort)
 
 
 def _text(value: object) -> str:

@@ -373,11 +373,13 @@ class _Batch:
                 self.fatal = self.fatal or update.message
 
     def _who(self, slot: Slot) -> str:
-        """What ``slot`` runs in the session that runs now: "local (on)"."""
+        """What ``slot`` runs in the session that runs now: "local (on)", "claude (high)"."""
         choice = self._current[1].choices.get(slot) if self._current is not None else None
         if choice is None:
             return ""
-        return f"{choice.side} ({on_off(choice.thinking)})"
+        side = self.engine.side(choice.side)
+        thinking = side.thinking(choice) if side is not None else on_off(choice.thinking)
+        return f"{choice.side} ({thinking})"
 
     # ----------------------------------------------------------------- local model
 

@@ -89,10 +89,14 @@ class ModelPane(Vertical, KeptLines):
         self.choice = choice
         """What the pane runs (the app sets it; the pane reads only ``thinking``)."""
         self.shown_thinking: str | None = None
-        """How the run on screen thinks: as asked from its start (a key may change
-        :attr:`choice` for the next run meanwhile), as it did once it has ended ("on (did
-        not)", "off (thought)": :func:`~pelican_tui.backends.ratings.configuration.thinking_words`);
-        None: no run shown yet."""
+        """How the run on screen thinks, in the words its configuration says after
+        "thinking" (:func:`~pelican_tui.backends.ratings.configuration.thinking_words`):
+        as asked from its start ("high", Claude's effort; a key may change :attr:`choice`
+        for the next run meanwhile), as it did once it has ended ("on (did not)", "off
+        (thought)"); None: no run shown yet."""
+        self.choice_thinking: str | None = None
+        """How :attr:`choice` thinks, as its header says it after "thinking" (the app
+        sets it with :attr:`choice`; None: "on" or "off", as its switch is)."""
         self.image_mode = image_mode
         self.redraw_hz = redraw_hz
         """Redraws per second while running; 0: no timer of its own (the owner calls
@@ -174,8 +178,9 @@ class ModelPane(Vertical, KeptLines):
             self._facts_line.update(facts)
             self._fit_thinking_box()
 
-    def begin(self) -> None:
-        """Clear the previous run and start redrawing at :attr:`redraw_hz`."""
+    def begin(self, thinking: str | None = None) -> None:
+        """Clear the previous run and start redrawing at :attr:`redraw_hz`; ``thinking``:
+        how the run is asked to think (None: as :attr:`choice`)."""
         self._live = self._final = self._failure = None
         self._queued = self._waiting = None
         self._preview = None
@@ -193,7 +198,7 @@ class ModelPane(Vertical, KeptLines):
         self._opened_once = self._redrawn = False
         self._fit_thinking_box()
         self.show_problem(None)
-        self.shown_thinking = on_off(self.choice.thinking)  # as asked, until it ends
+        self.shown_thinking = thinking or self._asked_thinking()  # as asked, until it ends
         self.state = "running"
         self._stats_dirty = True
         self._collapsed_once = False
@@ -338,6 +343,10 @@ class ModelPane(Vertical, KeptLines):
             return self._final.usage.thinking_tokens
         return self._live.thinking_tokens if self._live else 0
 
+    def _asked_thinking(self) -> str:
+        """How :attr:`choice` thinks, as its header says it after "thinking"."""
+        return self.choice_thinking or on_off(self.choice.thinking)
+
     def stats_line(self, width: int | None = None) -> str:
         """The numbers line; within ``width`` cells (where given) it leaves out how close
         the rate is to the ceiling, which the gauge beside the sparkline shows too."""
@@ -350,7 +359,7 @@ class ModelPane(Vertical, KeptLines):
         state = {"running": "▶", "finished": "✓", "failed": "✗", "cancelled": "■"}.get(
             self.state, "·"
         )
-        think = f"think {self.shown_thinking or on_off(self.choice.thinking)}"
+        think = f"thinking {self.shown_thinking or self._asked_thinking()}"
         if self._final is not None:
             t = self._final.timings
             u = self._final.usage
