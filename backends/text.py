@@ -221,6 +221,34 @@ def fold_parts(text: str, width: int, separator: str = LABEL_PARTS) -> str:
     return "\n".join(lines)
 
 
+def shorten_parts(text: str, width: int, separator: str = LABEL_PARTS) -> str:
+    """``text`` of parts joined by ``separator`` (a session's title: "tiny/sun · local vs
+    claude · thinking on vs high") cut to ``width`` by leaving out whole parts, each run
+    of them marked "…": the first part, which names it, is kept whole where it fits, then
+    the last ("· sample 2/4", "· thinking …"), then as many of the others as fit, in
+    order. A first part too long for ``width`` alone is cut at its end (:func:`shorten`)."""
+    line = " ".join(text.split())
+    parts = line.split(separator)
+    if len(line) <= width or len(parts) == 1 or len(parts[0]) > width:
+        return shorten(line, width)
+
+    def joined(kept: set[int]) -> str:
+        shown: list[str] = []
+        for at, part in enumerate(parts):
+            if at in kept:
+                shown.append(part)
+            elif shown[-1] != ELLIPSIS:
+                shown.append(ELLIPSIS)
+        return separator.join(shown)
+
+    kept = {0}
+    for at in (len(parts) - 1, *range(1, len(parts) - 1)):
+        if len(joined(kept | {at})) <= width:
+            kept.add(at)
+    cut = joined(kept)
+    return cut if len(cut) <= width else shorten(parts[0], width)
+
+
 __all__ = [
     "ELLIPSIS",
     "LABEL_BREAKS",
@@ -231,5 +259,6 @@ __all__ = [
     "sentence",
     "shorten",
     "shorten_label",
+    "shorten_parts",
     "shown_line",
 ]

@@ -878,7 +878,7 @@ def test_cli_list_shows_a_table(session: Session) -> None:
     code, out, err = _run(["list"])
     assert code == 0, err
     lines = out.splitlines()
-    assert lines[0].split() == ["ID", "DATE", "PROMPT", "MODELS", "VERDICT"]
+    assert lines[0].split() == ["ID", "DATE", "TITLE", "MODELS", "VERDICT"]
     assert lines[1].lstrip().startswith(f"{other.id} ")  # newest first
     assert "x" * 39 + "…" in lines[1] and "x" * 41 not in lines[1]
     row = lines[2]

@@ -19,6 +19,7 @@ from pelican_tui.backends.export import (
     sandboxed_renderer,
 )
 from pelican_tui.backends.export.pictures import STORED_PNG_SIZE
+from pelican_tui.backends.secrets import scrub_text
 from pelican_tui.backends.store.records import (
     SessionNotFound,
     SessionStoreMissing,
@@ -26,7 +27,7 @@ from pelican_tui.backends.store.records import (
 )
 from pelican_tui.backends.store.sessions import SessionStore
 from pelican_tui.backends.svg.worker import MAX_SIDE
-from pelican_tui.backends.text import printable, shown_line
+from pelican_tui.backends.text import printable, shorten_parts, shown_line
 from pelican_tui.cli.args import (
     Console,
     Exit,
@@ -172,18 +173,19 @@ def _models(summary: SessionSummary) -> str:
     return "; ".join(parts) or "—"
 
 
-def format_session_table(summaries: Sequence[SessionSummary], prompt_width: int = 40) -> str:
-    """The ``sessions list`` table: id, date (local time), prompt, models, verdict.
+def format_session_table(summaries: Sequence[SessionSummary], title_width: int = 40) -> str:
+    """The ``sessions list`` table: id, date (local time), title, models, verdict.
 
-    Prompts are scrubbed of secrets before they are shortened (a store written
-    by an older pelican-tui may hold a pasted key); a private prompt set's are named
-    by the set and the prompt's name ("secret/s1 · …"), as the TUI names them."""
-    header = ("ID", "DATE", "PROMPT", "MODELS", "VERDICT")
+    Titles are scrubbed of secrets before they are shortened (a store written by an
+    older pelican-tui may hold a pasted key), and shortened as the TUI lists them: by
+    whole parts, the prompt's (a private prompt set's is named by the set and the
+    prompt's name, "secret/s1") kept whole (:func:`shorten_parts`)."""
+    header = ("ID", "DATE", "TITLE", "MODELS", "VERDICT")
     rows = [
         (
             str(s.id),
             f"{s.created_at.astimezone():%Y-%m-%d %H:%M}",
-            shown_line(s.listed_as, prompt_width),  # as the TUI lists it
+            shorten_parts(printable(scrub_text(s.listed_as)), title_width),  # as the TUI
             _models(s),
             (s.verdict or "—").replace("_", " "),
         )

@@ -34,7 +34,7 @@ from pelican_tui.backends.store.records import (
     SessionSummary,
 )
 from pelican_tui.backends.store.sessions import SessionStore
-from pelican_tui.backends.text import first_line, plural, shorten
+from pelican_tui.backends.text import first_line, plural, shorten, shorten_parts
 from pelican_tui.screens.confirm_screen import ConfirmScreen
 from pelican_tui.screens.sessions_screen_list import Cells, SessionList
 from pelican_tui.themes import theme_color
@@ -433,7 +433,7 @@ def _cells(session: SessionSummary, prompt_w: int, models_w: int) -> Cells:
     """One row of the list: date, title, models and verdict, cut to the widths."""
     return (
         _date(session.created_at),
-        shorten(session.listed_as, prompt_w),
+        shorten_parts(session.listed_as, prompt_w),  # as `sessions list` cuts it
         _models(session, models_w),
         _verdict(session),
     )

@@ -1,7 +1,7 @@
 """The sessions screen's list: one line per session, drawn through the line API.
 
 ``SessionList`` keeps the sessions read so far and draws only the lines on
-screen, each from four short strings (date, prompt, models, verdict) cut to
+screen, each from four short strings (date, title, models, verdict) cut to
 its columns when the line is drawn: a screenful costs a few segments a row,
 however many sessions were read or are in the store. A ``DataTable`` drew the
 same rows through a Rich render per cell and cost a fresh store's screen
@@ -33,9 +33,9 @@ from textual.strip import Strip
 from pelican_tui.backends.store.records import SessionSummary
 
 Cells = tuple[str, str, str, str]
-"""Date, prompt, models and verdict of one row, as they read before cutting."""
+"""Date, title, models and verdict of one row, as they read before cutting."""
 
-HEADER: Cells = ("Date", "Prompt", "Models", "Verdict")
+HEADER: Cells = ("Date", "Title", "Models", "Verdict")
 PAD = 1
 """Cells of padding each side of a column."""
 
