@@ -55,7 +55,9 @@ GIVEAWAYS = (
     "thinking off",
     "think on",
     "think off",
+    *(f"thinking {effort}" for effort in ("low", "medium", "high", "xhigh", "max")),
     "server:",
+    "truncated",
 )
 """Words that would tell which model drew a picture, or how fast it was."""
 
