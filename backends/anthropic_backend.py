@@ -29,7 +29,7 @@ from pelican_tui.backends.idle import (
     watch_idle,
 )
 from pelican_tui.backends.pacing import PacedStream, pace_reads, paced_transport
-from pelican_tui.backends.protocol import BackendStatus, Capabilities, GenerationRequest
+from pelican_tui.backends.protocol import EFFORTS, BackendStatus, Capabilities, GenerationRequest
 from pelican_tui.backends.secrets import scrub_text
 from pelican_tui.backends.text import shorten
 from pelican_tui.backends.urls import server_url_problem
@@ -91,7 +91,11 @@ class ClaudeBackend:
 
     name: str = "claude"
     capabilities: Capabilities = Capabilities(
-        can_cancel=True, owns_process=False, supports_thinking=True, supports_effort=True
+        can_cancel=True,
+        owns_process=False,
+        supports_thinking=True,
+        supports_effort=True,
+        efforts=EFFORTS,
     )
 
     def __init__(

@@ -27,6 +27,8 @@ class Capabilities:
     owns_process: bool = False
     supports_thinking: bool = True
     supports_effort: bool = False
+    efforts: tuple[Effort, ...] = ()
+    """The effort levels it takes, lowest first (empty: none); ``e`` cycles these."""
 
 
 @dataclass(frozen=True, slots=True)

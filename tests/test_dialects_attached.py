@@ -299,6 +299,28 @@ async def test_a_panes_effort_reaches_a_model_with_thinking_levels() -> None:
     assert side.recorded_settings(request)["thinking_switch"] == 'think="low"'
 
 
+async def test_e_offers_only_the_levels_the_model_has() -> None:
+    """``e`` on Ollama's gpt-oss (levels low, medium, high) cycled Claude's five efforts:
+    the pane said "effort: xhigh", then "max", and both sent ``think: "high"``, a run
+    like the one before under another name. Now it cycles the model's own levels, and
+    each run sends the level the pane names."""
+    with OllamaServer(model="gpt-oss:20b", levels=("low", "medium", "high")) as server:
+        app = make_app(overrides={"local": {"url": server.url}})
+        async with app.run_test(size=(160, 48)) as pilot:
+            assert await header_read(pilot)  # then the app checks the server
+            await app.workers.wait_for_complete()
+            chosen = []
+            for _ in range(4):
+                await pilot.press("e")
+                chosen.append(app.choices["left"].effort)
+            await pilot.press("r")
+            assert await wait_for(pilot, lambda: len(server.bodies("/api/chat")) == 2, 30)
+            await app.workers.wait_for_complete()
+        sent = [body["think"] for body in server.bodies("/api/chat")]
+    assert chosen == ["low", "medium", "high", "low"], chosen
+    assert sent == ["low", False], "the pane's level on, off as asked"
+
+
 class _SlowToCheck(LmStudioServer):
     """LM Studio answering every question but a chat slowly (a busy or far server)."""
 

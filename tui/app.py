@@ -1212,7 +1212,7 @@ class PelicanApp(Voting):
                     timeout=3)  # fmt: skip
 
     def action_cycle_effort(self) -> None:
-        """Next effort level for every pane whose backend has effort levels and whose
+        """The next of its backend's effort levels for every pane that has them and whose
         thinking is on; a pane with thinking off is left as it is, and said so (its
         runs send no effort)."""
         said = []
@@ -1228,8 +1228,10 @@ class PelicanApp(Voting):
                 said.append(f"Pane {number} ({side.label}) has thinking off: effort applies "
                             f"only with thinking on ({key} turns it on)")  # fmt: skip
                 continue
+            levels = side.backend.capabilities.efforts or EFFORTS
             current = side.effort(choice)
-            effort = EFFORTS[(EFFORTS.index(current) + 1) % len(EFFORTS)]
+            after = levels.index(current) + 1 if current in levels else 0
+            effort = levels[after % len(levels)]
             self._choose(slot, replace(choice, effort=effort))
             said.append(f"{side.label} effort: {effort}")
         self.notify("; ".join(said) or "No pane's backend has effort levels.", timeout=3)

@@ -216,6 +216,7 @@ class OpenAICompatibleBackend:
                 self.capabilities,
                 supports_thinking=self.dialect.can_switch_thinking,
                 supports_effort=self.dialect.has_effort,
+                efforts=self.dialect.efforts,
             )
         return self.status()
 

@@ -54,7 +54,7 @@ from pelican_tui.backends.openai_compat.server_kinds import (
     ModelFacts,
 )
 from pelican_tui.backends.openai_compat.sse import SSEDecoder
-from pelican_tui.backends.protocol import EFFORTS, GenerationRequest
+from pelican_tui.backends.protocol import EFFORTS, Effort, GenerationRequest
 
 DONE = "[DONE]"
 """What :meth:`Dialect.chunks` yields when the server says the answer is complete."""
@@ -105,6 +105,11 @@ class Dialect:
     def has_effort(self) -> bool:
         """Whether the model takes named thinking levels (pelican-tui's effort)."""
         return False
+
+    @property
+    def efforts(self) -> tuple[Effort, ...]:
+        """The model's thinking levels that are efforts, lowest first (empty: none)."""
+        return ()
 
     def switch_fields(self, request: GenerationRequest) -> dict[str, Any]:
         """The request fields that switch thinking (and carry the effort)."""
@@ -202,6 +207,10 @@ class OllamaDialect(Dialect):
     @property
     def has_effort(self) -> bool:
         return bool(self.facts.think_levels)
+
+    @property
+    def efforts(self) -> tuple[Effort, ...]:
+        return tuple(level for level in EFFORTS if level in self.facts.think_levels)
 
     def _level(self, request: GenerationRequest) -> str:
         """The model's level nearest below the requested effort (else its first)."""
