@@ -19,11 +19,13 @@ from _dialect_servers import (
     OllamaServer,
     VllmServer,
     pieces,
+    send_json,
 )
 from test_attach import OpenAITestServer
 
 from pelican_tui.backends.engine.thinking_check import check_thinking
 from pelican_tui.backends.events import (
+    Failed,
     Finished,
     GenerationEvent,
     LiveStats,
@@ -125,6 +127,29 @@ async def test_model_facts_come_from_each_servers_model_info_endpoint() -> None:
 
 
 # --------------------------------------------------------------------------- Ollama
+
+
+class _ModelGoneAtChat(OllamaServer):
+    """Ollama that still lists its model but refuses a chat with it, as Ollama does for a
+    model removed (``ollama rm``) or renamed after the check."""
+
+    async def chat(self, body: dict[str, Any], writer: Any) -> None:
+        await send_json(writer, 404, {"error": f"model '{self.model}' not found"})
+
+
+async def test_a_model_not_found_is_not_blamed_on_the_url() -> None:
+    """A 404 saying "model 'qwen3:30b' not found" came with "check that the URL points at
+    the server's API root (without /v1)": the URL was right (the server answered in its
+    own words); the model was missing. The hint now says what to do about the model."""
+    with _ModelGoneAtChat() as server:
+        backend = OpenAICompatibleBackend(server.url)
+        await backend.probe()
+        events = await _run(backend, thinking=True)
+    failed = events[-1]
+    assert isinstance(failed, Failed), events
+    assert failed.reason.endswith("answered 404: model 'qwen3:30b' not found"), failed.reason
+    assert failed.hint is not None and "API root" not in failed.hint
+    assert "qwen3:30b" in failed.hint and "load or pull" in failed.hint, failed.hint
 
 
 async def test_ollama_thinking_switch_is_native_think_and_is_followed() -> None:

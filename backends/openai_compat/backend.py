@@ -53,6 +53,7 @@ from pelican_tui.backends.openai_compat.think_tags import ThinkTags
 from pelican_tui.backends.pacing import pace_reads, paced_transport
 from pelican_tui.backends.protocol import BackendStatus, Capabilities, GenerationRequest
 from pelican_tui.backends.secrets import register_secret, url_without_credentials
+from pelican_tui.backends.text import one_line
 from pelican_tui.backends.tls import verify_for
 
 if TYPE_CHECKING:
@@ -371,7 +372,7 @@ class OpenAICompatibleBackend:
                         continue
                     if isinstance(item, httpx.Response):
                         if item.status_code != 200:
-                            yield _http_failure(who, item.status_code, item.text)
+                            yield _http_failure(who, item.status_code, item.text, self.model)
                             return
                         yield stream.started()
                         continue
@@ -645,9 +646,11 @@ def _keep_alive(item: object) -> bool:
     return all(not line.strip() or line.startswith(b":") for line in item.splitlines())
 
 
-def _http_failure(who: str, status: int, body: str) -> events.Failed:
+def _http_failure(who: str, status: int, body: str, model: str | None = None) -> events.Failed:
     """A refused request in words: the server's own message when it gave one in JSON,
-    never an HTML page (a proxy's or a web server's) or a raw body."""
+    never an HTML page (a proxy's or a web server's) or a raw body. A 404 that says a
+    model was not found came from the API itself (the URL is right): its hint is about
+    the model (``model``: the one asked for)."""
     try:
         message = error_words(json.loads(body))
     except ValueError:
@@ -665,6 +668,13 @@ def _http_failure(who: str, status: int, body: str) -> events.Failed:
         404: "check that the URL points at the server's API root (without /v1)",
         429: "the server is busy or limits requests: wait, then run again",
     }
+    words = (message or "").lower()
+    if status == 404 and "model" in words and "not found" in words:
+        name = f" {one_line(model)}" if model else ""
+        hints[404] = (
+            f"the server does not have the model{name} now: load or pull it there, "
+            "or choose one it lists, then run again"
+        )
     return events.Failed(f"{who} answered {status}{said}", hint=hints.get(status))
 
 
