@@ -131,3 +131,24 @@ async def test_at_80_columns_claudes_state_stays_and_the_image_mode_gives_way() 
         await pilot.resize_terminal(160, 10)
         await pilot.pause()
         assert bar.render_text().plain.endswith("claude: no key │ img halfcell"), "given room"
+
+
+async def test_at_80_columns_a_long_server_note_leaves_room_for_memory() -> None:
+    """Attached to a llama-server (--url), the bar's first segment named the server and
+    its model ("local: llama.cpp b11434-unknown · SmolLM2-135M-Instruct.Q4_1.gguf") and
+    at 80 columns left room for nothing else: RAM and the server's memory were gone. The
+    note gives up its model (the pane's title names it) before they go."""
+    app = Host()
+    note = "local: llama.cpp b11434-unknown · SmolLM2-135M-Instruct.Q4_1.gguf"
+    async with app.run_test(size=(80, 10)) as pilot:
+        bar = app.query_one(StatusBar)
+        bar.set_server_note(note)
+        bar.set_claude("claude: off")
+        bar.set_sample(_sample())
+        await pilot.pause()
+        line = bar.render_text().plain
+        assert line.startswith("local: llama.cpp b11434-unknown · … │ RAM 3.0G/8.0G"), line
+        assert line.endswith("srv 2.0G (model 1.0G)"), line  # then by their priorities
+        await pilot.resize_terminal(160, 10)
+        await pilot.pause()
+        assert bar.render_text().plain.startswith(f"{note} │ RAM"), "given room, whole"

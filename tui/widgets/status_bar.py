@@ -9,6 +9,7 @@ from rich.text import Text
 
 from pelican_tui.backends.llama.process import ServerState, ServerStatus, exit_words
 from pelican_tui.backends.resources import ResourceSample, format_bytes
+from pelican_tui.backends.text import shorten_parts
 from pelican_tui.terminal_caps import choose_image_mode, detected_choice
 from pelican_tui.widgets.kept_lines import KeptLines
 from pelican_tui.widgets.text_line import changed_runs
@@ -231,8 +232,20 @@ def _as_text(parts: list[tuple[str, str]]) -> Text:
 
 
 def _fit(segments: list[tuple[int, str, str, str]], width: int) -> list[tuple[int, str, str, str]]:
-    """``segments`` without the highest priority numbers until they fit ``width``."""
+    """``segments`` without the highest priority numbers until they fit ``width``. A
+    first segment over half of it that leaves the others no room gives up its last
+    parts first: an attached server's note ("local: llama.cpp b11434 · Model.gguf",
+    whose model the pane's title names) left no room for RAM and Claude's state."""
     segments = list(segments)
-    while len(segments) > 1 and sum(len(t) + 3 for _, _, t, _ in segments) - 3 > width:
+    priority, key, text, style = segments[0]
+    room = max(width // 2, 20)
+    if len(segments) > 1 and len(text.rstrip()) > room and _length(segments) > width:
+        segments[0] = (priority, key, shorten_parts(text.rstrip(), room), style)
+    while len(segments) > 1 and _length(segments) > width:
         segments.remove(max(segments, key=lambda segment: segment[0]))
     return segments
+
+
+def _length(segments: list[tuple[int, str, str, str]]) -> int:
+    """Cells of ``segments`` on one line, " │ " between them."""
+    return sum(len(text) + 3 for _, _, text, _ in segments) - 3
