@@ -22,6 +22,7 @@ from pelican_tui.backends.export.html_page import render_html
 from pelican_tui.backends.export.run_card import render_run_card
 from pelican_tui.backends.llama.prepare import Prepared
 from pelican_tui.backends.llama.process import LlamaServer
+from pelican_tui.backends.ratings.configuration import configuration_of, run_label
 from pelican_tui.backends.resource_sampler import REMOTE_NOTE, ResourceSampler, find_listener
 from pelican_tui.backends.settings import load_settings
 from pelican_tui.backends.store.records import Session
@@ -352,3 +353,45 @@ async def test_a_slow_check_before_a_run_is_said_and_made_once() -> None:
     assert waits[0].reason == "waiting for the local server to answer its check"
     started = next(i for i, u in enumerate(updates) if isinstance(u, RunStarted))
     assert updates.index(waits[0]) < started
+
+
+async def test_each_thinking_level_is_rated_and_named_apart() -> None:
+    """Runs of Ollama's gpt-oss at level low and at level high recorded no effort (only
+    ``thinking_switch`` held it), so the leaderboard rated them as one configuration,
+    "gpt-oss:20b (server) · thinking on". Each run now records the level it was sent,
+    as Claude's runs record their effort; a model without levels records none."""
+    with OllamaServer(model="gpt-oss:20b", levels=("low", "medium", "high")) as server:
+        app = make_app(overrides={"local": {"url": server.url}})
+        async with app.run_test(size=(160, 48)) as pilot:
+            assert await header_read(pilot)  # then the app checks the server
+            await app.workers.wait_for_complete()
+            sessions, chats = [], server.bodies
+            for presses, total in ((1, 2), (2, 4)):  # low, then medium and high
+                for _ in range(presses):
+                    await pilot.press("e")
+                await pilot.press("r")
+                assert await wait_for(pilot, lambda t=total: len(chats("/api/chat")) == t, 30)
+                await app.workers.wait_for_complete()
+                sessions.append(_stored(app.session_id))
+    low, high = (session.runs_in("left")[0] for session in sessions)
+    assert (low.settings["thinking_switch"], high.settings["thinking_switch"]) == (
+        'think="low"',
+        'think="high"',
+    )
+    assert (low.settings["effort"], high.settings["effort"]) == ("low", "high")
+    assert configuration_of(low) != configuration_of(high)
+    assert run_label(low) == "gpt-oss:20b (server) · thinking low", run_label(low)
+    assert run_label(high) == "gpt-oss:20b (server) · thinking high", run_label(high)
+    # A model without levels: its runs record no effort, and rate as they did.
+    with OllamaServer() as server:
+        engine = ComparisonEngine(
+            load_settings({"local": {"url": server.url}}), Prepared(None, None)
+        )
+        try:
+            outcome = await engine.run_comparison("Draw a pelican.", ON_OFF, lambda _: None)
+        finally:
+            await engine.close()
+    for run in _stored(outcome.session_id).runs:
+        assert "effort" not in run.settings, run.settings
+    labels = sorted(run_label(run) for run in _stored(outcome.session_id).runs)
+    assert labels == ["qwen3:30b (server) · thinking off", "qwen3:30b (server) · thinking on"]

@@ -319,7 +319,7 @@ class LocalSide(Side):
     def recorded_settings(self, request: GenerationRequest) -> dict[str, Any]:
         recorded = super().recorded_settings(request)
         if self.attached:
-            recorded["thinking_switch"] = self.openai.dialect.switch(request)
+            recorded |= _switch_settings(self.openai, request)
         return recorded
 
     def header(self, choice: PaneChoice, number: str) -> PaneHeader:
@@ -492,9 +492,7 @@ class RemoteSide(Side):
         await self.openai.aclose()
 
     def recorded_settings(self, request: GenerationRequest) -> dict[str, Any]:
-        recorded = super().recorded_settings(request)
-        recorded["thinking_switch"] = self.openai.dialect.switch(request)
-        return recorded
+        return super().recorded_settings(request) | _switch_settings(self.openai, request)
 
     def request(self, choice: PaneChoice, prompt: str) -> GenerationRequest:
         # local.max_tokens: the stand-in's short limit is not for this model.
@@ -598,6 +596,20 @@ def _url_key(url: str) -> str:
     """The :attr:`Side.server_key` of a server given by URL: one server however its URL
     is written (``host:8080``, ``http://host:8080/v1/``, with a user and password)."""
     return f"url:{url_without_credentials(normalize_base_url(url))}"
+
+
+def _switch_settings(
+    backend: OpenAICompatibleBackend, request: GenerationRequest
+) -> dict[str, Any]:
+    """What a run on a server someone else runs records of its thinking switch: how it
+    was sent, and where the model has thinking levels (Ollama's gpt-oss) the level sent
+    as its ``effort``, as Claude's runs record theirs (None with thinking off), so each
+    level is rated and named apart. A model without levels records no effort."""
+    dialect = backend.dialect
+    recorded: dict[str, Any] = {"thinking_switch": dialect.switch(request)}
+    if dialect.has_effort:
+        recorded["effort"] = dialect.level(request)
+    return recorded
 
 
 def _attached_facts(backend: OpenAICompatibleBackend, url: str, thinking: bool) -> str:

@@ -111,6 +111,10 @@ class Dialect:
         """The model's thinking levels that are efforts, lowest first (empty: none)."""
         return ()
 
+    def level(self, request: GenerationRequest) -> str | None:
+        """The thinking level ``request`` sends (None: thinking off, or no levels)."""
+        return None
+
     def switch_fields(self, request: GenerationRequest) -> dict[str, Any]:
         """The request fields that switch thinking (and carry the effort)."""
         return {}
@@ -219,11 +223,14 @@ class OllamaDialect(Dialect):
         known = [lvl for lvl in levels if lvl in EFFORTS and EFFORTS.index(lvl) <= wanted]
         return max(known, key=EFFORTS.index) if known else levels[0]
 
+    def level(self, request: GenerationRequest) -> str | None:
+        return self._level(request) if self.facts.think_levels and request.thinking else None
+
     def switch_fields(self, request: GenerationRequest) -> dict[str, Any]:
         if self.facts.think_levels:
             # Booleans are ignored by such models (Ollama's thinking docs): off is
             # asked all the same, and the check after the run says what happened.
-            return {"think": self._level(request) if request.thinking else False}
+            return {"think": self.level(request) or False}
         if self.facts.thinks is False:
             return {}  # Ollama answers 400 to `think` for a model without the capability
         return {"think": request.thinking}

@@ -6,7 +6,8 @@ counts for the same entry on the leaderboard:
 - a spawned local model: the GGUF file, its quantization, thinking on or off;
 - Claude: the model, thinking off or thinking with its effort;
 - an OpenAI-compatible server (``--url`` or the remote): the served model,
-  thinking on or off.
+  thinking off, on, or with the level it was sent where the model has levels
+  (Ollama's gpt-oss: "thinking low" and "thinking high" are rated apart).
 
 Thinking is what the run did: a server that ignored the switch (or had none)
 rates the run by whether reasoning arrived, not by what was asked
@@ -113,14 +114,19 @@ def _local(run: ConfiguredRun, thinking: bool) -> Configuration:
 
 def _claude(run: ConfiguredRun, thinking: bool) -> Configuration:
     model = _text(run.model_id) or _text(run.model_info.get("model")) or "claude"
+    mode, words = _thinking_mode(run, thinking)
+    return Configuration(f"claude|{model}|{mode}", f"{model} · {words}")
+
+
+def _thinking_mode(run: ConfiguredRun, thinking: bool) -> tuple[str, str]:
+    """A run's thinking as its configuration's key and label have it: with the effort
+    it recorded where it has one (Claude's; a served model's level)."""
     effort = _text(run.settings.get("effort")) if thinking else ""
     if not thinking:
-        mode, words = "no-think", "thinking off"
-    elif effort:
-        mode, words = f"think-{effort}", f"thinking {effort}"
-    else:
-        mode, words = "think", "thinking on"
-    return Configuration(f"claude|{model}|{mode}", f"{model} · {words}")
+        return "no-think", "thinking off"
+    if effort:
+        return f"think-{effort}", f"thinking {effort}"
+    return "think", "thinking on"
 
 
 def _served(run: ConfiguredRun, thinking: bool) -> Configuration:
@@ -131,5 +137,5 @@ def _served(run: ConfiguredRun, thinking: bool) -> Configuration:
         or _text(run.model_id)
         or "unknown server model"
     )
-    key = f"{run.backend}|{served}|{'think' if thinking else 'no-think'}"
-    return Configuration(key, f"{served} (server) · {thinking_word(thinking)}")
+    mode, words = _thinking_mode(run, thinking)
+    return Configuration(f"{run.backend}|{served}|{mode}", f"{served} (server) · {words}")
