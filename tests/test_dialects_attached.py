@@ -395,3 +395,31 @@ async def test_each_thinking_level_is_rated_and_named_apart() -> None:
         assert "effort" not in run.settings, run.settings
     labels = sorted(run_label(run) for run in _stored(outcome.session_id).runs)
     assert labels == ["qwen3:30b (server) · thinking off", "qwen3:30b (server) · thinking on"]
+
+
+async def test_the_pane_names_the_thinking_level_it_sends() -> None:
+    """Attached to gpt-oss with thinking on, the pane's facts said "thinking on" while
+    ``think: "high"`` was sent; they now name the level, as Claude's pane does."""
+    with OllamaServer(model="gpt-oss:20b", levels=("low", "medium", "high")) as server:
+        app = make_app(overrides={"local": {"url": server.url}})
+        async with app.run_test(size=(160, 48)) as pilot:
+            assert await header_read(pilot)  # then the app checks the server
+            await app.workers.wait_for_complete()
+            left, right = app.pane("left"), app.pane("right")
+            facts = [left.query_one(".facts", TextLine).text]
+            await pilot.press("e")
+            await pilot.pause()
+            facts.append(left.query_one(".facts", TextLine).text)
+            right_facts = right.query_one(".facts", TextLine).text
+            await pilot.press("r")
+            assert await wait_for(pilot, lambda: len(server.bodies("/api/chat")) == 2, 30)
+            await app.workers.wait_for_complete()
+            stats = left.stats_line()
+            title = _stored(app.session_id).title
+        sent = server.bodies("/api/chat")[0]["think"]
+    assert facts[0].endswith(" · thinking high"), facts
+    assert facts[1].endswith(" · thinking low"), facts
+    assert right_facts.endswith(" · thinking off"), right_facts
+    assert sent == "low"
+    assert "thinking low" in stats, stats
+    assert " · thinking low vs off" in title, title

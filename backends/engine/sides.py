@@ -322,12 +322,16 @@ class LocalSide(Side):
             recorded |= _switch_settings(self.openai, request)
         return recorded
 
+    def thinking(self, choice: PaneChoice) -> str:
+        return _level_sent(self.openai, choice, self.effort(choice)) or on_off(choice.thinking)
+
     def header(self, choice: PaneChoice, number: str) -> PaneHeader:
         if self.attached:
             served = short_model_name(self.openai.model or "").removesuffix(".gguf")
             name = self.settings.local.url_model or served or self.plan.label
-            facts = _attached_facts(self.openai, str(self.plan.url), choice.thinking)
-            return PaneHeader(f"{number} local · {name}", facts)
+            level = _level_sent(self.openai, choice, self.effort(choice))
+            facts = _attached_facts(self.openai, str(self.plan.url), choice.thinking, level)
+            return PaneHeader(f"{number} local · {name}", facts, None, level)
         bits: list[str] = []
         info = self.plan.info
         if info is not None:
@@ -477,9 +481,13 @@ class RemoteSide(Side):
         served = short_model_name(self.openai.model or "").removesuffix(".gguf")
         return remote.label or served or remote.url or REMOTE
 
+    def thinking(self, choice: PaneChoice) -> str:
+        return _level_sent(self.openai, choice, self.effort(choice)) or on_off(choice.thinking)
+
     def header(self, choice: PaneChoice, number: str) -> PaneHeader:
-        facts = _attached_facts(self.openai, str(self.settings.remote.url), choice.thinking)
-        return PaneHeader(f"{number} remote · {self._name()}", facts)
+        level = _level_sent(self.openai, choice, self.effort(choice))
+        facts = _attached_facts(self.openai, str(self.settings.remote.url), choice.thinking, level)
+        return PaneHeader(f"{number} remote · {self._name()}", facts, None, level)
 
     def note(self) -> str | None:
         found = _check_words(self.openai)
@@ -612,13 +620,22 @@ def _switch_settings(
     return recorded
 
 
-def _attached_facts(backend: OpenAICompatibleBackend, url: str, thinking: bool) -> str:
+def _level_sent(backend: OpenAICompatibleBackend, choice: PaneChoice, effort: Effort) -> str | None:
+    """The thinking level a run of ``choice`` at ``effort`` sends to a server someone
+    else runs ("high": Ollama's gpt-oss); None: thinking off, or the model has none."""
+    return backend.dialect.level(GenerationRequest(thinking=choice.thinking, effort=effort))
+
+
+def _attached_facts(
+    backend: OpenAICompatibleBackend, url: str, thinking: bool, level: str | None
+) -> str:
     """A pane's facts line for a server someone else runs: its kind and version, what it
-    says about the model, and thinking (its URL until it has been checked)."""
+    says about the model, and thinking, with the ``level`` sent where the model has
+    levels ("thinking high"; its URL until it has been checked)."""
     check = backend.check
     if check is None or not check.ready:
         return f"{url_without_credentials(url)} · {thinking_word(thinking)}"
-    switch = thinking_word(thinking)
+    switch = f"thinking {level}" if level else thinking_word(thinking)
     if not backend.capabilities.supports_thinking:
         switch = "no thinking switch"  # what it does is the model's own (see the check)
     return " · ".join([check.kind.label, *check.facts.bits(), switch])
