@@ -423,3 +423,34 @@ async def test_the_pane_names_the_thinking_level_it_sends() -> None:
     assert sent == "low"
     assert "thinking low" in stats, stats
     assert " · thinking low vs off" in title, title
+
+
+class _BusyOllama(OllamaServer):
+    """Ollama accepting connections but answering no question (busy loading a model)."""
+
+    async def answer(self, request: Any, reader: Any, writer: Any) -> None:
+        if request.method == "GET":
+            await asyncio.sleep(30)  # ended when the server stops
+        await super().answer(request, reader, writer)
+
+
+async def test_a_busy_server_is_not_called_unreachable() -> None:
+    """A server that took the connection but did not answer the check in time was told
+    as one that is down: "cannot reach …: no answer within 10 s — start the server at
+    …", and the status bar said "local: not reachable". Now it is said to have answered
+    the connection but not the check, with a hint to wait or give it longer."""
+    with _BusyOllama() as server:
+        app = make_app(overrides={"local": {"url": server.url}, "check_timeout_s": 0.5})
+        async with app.run_test(size=(160, 48)) as pilot:
+            assert await header_read(pilot)  # then the app checks the server
+            await app.workers.wait_for_complete()
+            note = app.query_one(StatusBar).server_note
+            await pilot.press("r")
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            problem = str(app.pane("left").query_one(".problem").render())
+    assert note == "local: not ready", note
+    assert "cannot reach" not in problem and "start the server" not in problem, problem
+    assert f"{server.url} answered the connection but not the check in 0.5 s" in problem, problem
+    assert "busy: loading a model?" in problem, problem
+    assert "wait" in problem and "check_timeout_s" in problem, problem

@@ -27,7 +27,11 @@ from pelican_tui.backends.llama.local_model import LocalPlan, server_config
 from pelican_tui.backends.llama.process import LlamaServer, ServerStatus, StatusCallback
 from pelican_tui.backends.openai_compat.backend import OpenAICompatibleBackend
 from pelican_tui.backends.openai_compat.payload import recommended_sampling
-from pelican_tui.backends.openai_compat.probe import normalize_base_url, short_model_name
+from pelican_tui.backends.openai_compat.probe import (
+    CHECK_TIMEOUT_S,
+    normalize_base_url,
+    short_model_name,
+)
 from pelican_tui.backends.openai_compat.server_kinds import LLAMA_CPP
 from pelican_tui.backends.protocol import BackendStatus, Effort, GenerationRequest, ModelBackend
 from pelican_tui.backends.secrets import url_without_credentials
@@ -264,7 +268,12 @@ class LocalSide(Side):
         self.ceiling_tok_s = ceiling_tok_s
         local = settings.local
         self.openai = backend or make_local_backend(
-            local, plan, binary, on_status=on_status, idle_timeout_s=settings.idle_timeout_s
+            local,
+            plan,
+            binary,
+            on_status=on_status,
+            idle_timeout_s=settings.idle_timeout_s,
+            check_timeout_s=settings.check_timeout_s,
         )
         self.backend = self.openai
         self.attached = plan.mode == "attach"
@@ -462,6 +471,7 @@ class RemoteSide(Side):
             facts={"url": url_without_credentials(url)},
             idle_timeout_s=settings.idle_timeout_s,
             settings=(remote.url_origin, "remote.model"),
+            check_timeout_s=settings.check_timeout_s,
         )
         self.backend = self.openai
         self.server_key = _url_key(url)
@@ -701,8 +711,10 @@ def make_local_backend(
     on_status: StatusCallback | None = None,
     *,
     idle_timeout_s: float | None = None,
+    check_timeout_s: float = CHECK_TIMEOUT_S,
 ) -> OpenAICompatibleBackend:
-    """The local backend for ``plan``: a spawned server (not started yet) or a URL."""
+    """The local backend for ``plan``: a spawned server (not started yet) or a URL
+    (checked with ``check_timeout_s`` per request)."""
     if plan.mode == "attach":
         return OpenAICompatibleBackend.attached(
             plan.url or "",
@@ -712,6 +724,7 @@ def make_local_backend(
             facts=plan.facts(),
             idle_timeout_s=idle_timeout_s,
             settings=(local.url_origin, "local.url_model"),
+            check_timeout_s=check_timeout_s,
         )
     if binary is None:
         raise ValueError("a llama-server binary is needed to spawn the local model")

@@ -42,6 +42,7 @@ from pelican_tui.backends.openai_compat.dialects import (
     dialect_for,
 )
 from pelican_tui.backends.openai_compat.probe import (
+    CHECK_TIMEOUT_S,
     ServerCheck,
     auth_headers,
     check_server,
@@ -93,6 +94,8 @@ class OpenAICompatibleBackend:
         self._api_key_env = api_key_env
         self._settings = ("local.url", "local.url_model")
         """The settings that give an attached server's URL and model (named in hints)."""
+        self._check_timeout_s = CHECK_TIMEOUT_S
+        """The bound on each request of :meth:`probe`'s check (``check_timeout_s``)."""
         self._configured_model = model
         self.model = model
         """The model id sent as ``model`` (an attached server's first listed one if unset)."""
@@ -127,9 +130,11 @@ class OpenAICompatibleBackend:
         facts: dict[str, str],
         idle_timeout_s: float | None,
         settings: tuple[str, str] = ("local.url", "local.url_model"),
+        check_timeout_s: float = CHECK_TIMEOUT_S,
     ) -> OpenAICompatibleBackend:
         """A server someone else runs; its key is read from ``api_key_env`` (never a setting).
-        ``settings`` name where its URL and model are set, for the probe's hints."""
+        ``settings`` name where its URL and model are set, for the probe's hints;
+        ``check_timeout_s`` bounds each request of its check (the setting)."""
         backend = cls(
             base_url=url,
             api_key=os.environ.get(api_key_env),
@@ -140,6 +145,7 @@ class OpenAICompatibleBackend:
             idle_timeout_s=idle_timeout_s,
         )
         backend._settings = settings
+        backend._check_timeout_s = check_timeout_s
         return backend
 
     @property
@@ -204,6 +210,7 @@ class OpenAICompatibleBackend:
             api_key_env=self._api_key_env,
             url_setting=self._settings[0],
             model_setting=self._settings[1],
+            timeout_s=self._check_timeout_s,
         )
         self.check = check
         if check.no_model:

@@ -175,6 +175,13 @@ async def check_server(
                 facts = await model_facts(
                     client, root, headers, kind, chosen, listing_body, props_body
                 )
+    except httpx.ReadTimeout:  # connected and asked: a server busy, not one that is down
+        return _not_ready(
+            url,
+            f"answered the connection but not the check in {timeout_s:g} s "
+            "(busy: loading a model?)",
+            "wait, then run again, or raise check_timeout_s",
+        )
     except httpx.HTTPError as error:
         problem = connection_problem(error, timeout_s)
         hint = f"start the server at {url}, or change {url_setting}"

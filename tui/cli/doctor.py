@@ -190,7 +190,9 @@ def _check_attached(settings: Settings) -> tuple[bool, bool]:
     from pelican_tui.backends.llama.local_model import plan_local
 
     plan = plan_local(settings.local)
-    backend = make_local_backend(settings.local, plan, binary=None)
+    backend = make_local_backend(
+        settings.local, plan, binary=None, check_timeout_s=settings.check_timeout_s
+    )
     return _check_server("local", settings.local.url or "", backend)
 
 
