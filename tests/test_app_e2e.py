@@ -8,7 +8,14 @@ from pathlib import Path
 
 import pytest
 from _anthropic_server import AnthropicTestServer
-from _app_support import COPY_SVG_PROMPT, header_read, make_app, server_ready, wait_for
+from _app_support import (
+    COPY_SVG_PROMPT,
+    RUN_WAIT_S,
+    header_read,
+    make_app,
+    server_ready,
+    wait_for,
+)
 
 from pelican_tui.backends import locations
 from pelican_tui.backends.engine.run import PNG_SIZE
@@ -305,3 +312,57 @@ async def test_a_picture_that_draws_nothing_says_so(monkeypatch: pytest.MonkeyPa
         opened = again.pane("right").picture
         assert await wait_for(pilot, lambda: opened.png is not None, 10)
         assert opened.note == said
+
+
+async def test_run_pressed_while_the_model_loads_waits_for_it() -> None:
+    """r pressed while the status bar said "server: loading…" (at launch, or after S or
+    R) refused both panes: "Not run: loading model — press R to restart the server",
+    advice that starts the load over. The run waits for the model, and says so."""
+    app = make_app(start_server=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert await header_read(pilot)
+        server = app.server
+        assert server is not None
+        loading = lambda: server.status.state.value == "loading" and server.pid is not None  # noqa: E731
+        assert await wait_for(pilot, loading, 30)
+        assert server.pid is not None
+        os.kill(server.pid, signal.SIGSTOP)  # a model that takes its time to load
+        try:
+            await pilot.press("r")
+            left, right = app.pane("left"), app.pane("right")
+            waiting = "waiting for llama-server: loading model"
+            both = lambda: all(waiting in pane.stats_line() for pane in (left, right))  # noqa: E731
+            assert await wait_for(pilot, both, 10), (left.stats_line(), left.problem)
+            assert "Not run" not in left.problem + right.problem
+        finally:
+            os.kill(server.pid, signal.SIGCONT)
+        assert await wait_for(pilot, lambda: not app.comparing, RUN_WAIT_S)
+        for pane in (left, right):
+            assert pane.state == "finished", (pane.slot, pane.stats_line(), pane.problem)
+        assert app.session_id is not None
+
+
+async def test_a_run_waiting_for_the_model_to_load_is_cancelled_by_c() -> None:
+    """c while a run waits for the model to load ends both panes' runs (none started,
+    none recorded); the panes do not go on saying they wait."""
+    app = make_app(start_server=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert await header_read(pilot)
+        server = app.server
+        assert server is not None
+        loading = lambda: server.status.state.value == "loading" and server.pid is not None  # noqa: E731
+        assert await wait_for(pilot, loading, 30)
+        assert server.pid is not None
+        os.kill(server.pid, signal.SIGSTOP)
+        try:
+            await pilot.press("r")
+            left, right = app.pane("left"), app.pane("right")
+            assert await wait_for(pilot, lambda: right.status == "waiting", 10)
+            await pilot.press("c")
+            assert await wait_for(pilot, lambda: not app.comparing, 10)
+            for pane in (left, right):
+                assert pane.state == "cancelled", (pane.slot, pane.stats_line())
+                assert "waiting" not in pane.stats_line(), pane.stats_line()
+            assert app.session_id is None, "nothing started, nothing recorded"
+        finally:
+            os.kill(server.pid, signal.SIGCONT)

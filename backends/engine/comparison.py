@@ -44,7 +44,7 @@ from pelican_tui.backends.engine.updates import (
 )
 from pelican_tui.backends.llama.local_model import LocalPlan, plan_local, uses_models_folder
 from pelican_tui.backends.llama.prepare import Prepared
-from pelican_tui.backends.llama.process import ServerState, StatusCallback
+from pelican_tui.backends.llama.process import ServerState, ServerStatus, StatusCallback
 from pelican_tui.backends.protocol import BackendStatus, GenerationRequest
 from pelican_tui.backends.settings import LocalSettings, Settings
 from pelican_tui.backends.text import on_off
@@ -116,6 +116,9 @@ class ComparisonEngine:
         self.settings = settings
         self.prepared = prepared
         self._on_server_status = on_server_status
+        self._start_waiters: set[asyncio.Event] = set()
+        """One event per comparison waiting for a llama-server to start, set when a
+        llama-server's state changes (:meth:`_server_status`)."""
         self._on_hash_progress = on_hash_progress
         self.plan: LocalPlan
         self.router: RouterPlan | None
@@ -184,10 +187,18 @@ class ComparisonEngine:
                 settings,
                 plan,
                 self.prepared.binary,
-                on_status=self._on_server_status,
+                on_status=self._server_status,
                 ceiling_tok_s=cached_ceiling_tokens_per_s(plan.info) if spawn else None,
                 on_hash_progress=self._on_hash_progress,
             )
+
+    def _server_status(self, status: ServerStatus) -> None:
+        """A llama-server's state changed: wake the runs waiting for it to start, and
+        tell the front end."""
+        for changed in self._start_waiters:
+            changed.set()
+        if self._on_server_status is not None:
+            self._on_server_status(status)
 
     def _build_router(self, router: RouterPlan) -> None:
         """The sides of a models folder, one llama-server router for all (not started)."""
@@ -201,7 +212,7 @@ class ComparisonEngine:
             self.settings,
             router,
             binary,
-            on_status=self._on_server_status,
+            on_status=self._server_status,
             on_hash_progress=self._on_hash_progress,
         )
         sides = [s for s in sides if s.plan.start_problem(self.settings.local) is None]
@@ -485,6 +496,7 @@ class ComparisonEngine:
 
         if any(is_local(choice.side) for choice in choices.values()):
             await self.read_local_header()  # the session records the model's facts
+        await self._until_started(prompt, choices, listener)
         outcome = ComparisonResult(session_id)
         specs: list[RunSpec] = []
         checked: dict[str, BackendStatus] = {}
@@ -624,6 +636,38 @@ class ComparisonEngine:
                 outcome.lost[spec.slot] = status.message
         return outcome
 
+    async def _until_started(
+        self, prompt: str, choices: Mapping[Slot, PaneChoice], listener: Listener
+    ) -> None:
+        """Wait while a llama-server of ``choices`` starts (``r`` pressed while its model
+        loads): each pane on it says so (:class:`RunQueued`); the runs then go on, or are
+        refused for what the start came to (a crash). Cancelled, each ends as a run that
+        never started (nothing recorded)."""
+        from pelican_tui.backends.engine.run import RunSpec, not_started
+
+        waiting: dict[Slot, Side] = {}
+        for slot, choice in choices.items():
+            side = self.sides.get(choice.side)
+            if side is not None and (starting := _starting(side)) is not None:
+                waiting[slot] = side
+                listener(RunQueued(slot, f"waiting for llama-server: {starting}"))
+        if not waiting:
+            return
+        changed = asyncio.Event()  # made here: in the event loop that waits on it
+        self._start_waiters.add(changed)
+        try:
+            while True:
+                changed.clear()
+                if all(_starting(side) is None for side in waiting.values()):
+                    break
+                await changed.wait()
+        except asyncio.CancelledError:
+            for slot, side in waiting.items():
+                listener(not_started(RunSpec(slot, side, side.request(choices[slot], prompt))))
+            raise
+        finally:
+            self._start_waiters.discard(changed)
+
     def running(self, slot: Slot) -> bool:
         return any(not task.done() for task in self._tasks.get(slot, []))
 
@@ -725,6 +769,19 @@ def __getattr__(name: str) -> Any:
 
         return getattr(run, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+SERVER_STARTING = frozenset({ServerState.STARTING, ServerState.LOADING, ServerState.DOWNLOADING})
+"""States of a llama-server on its way to ready: a run waits for them to end."""
+
+
+def _starting(side: Side) -> str | None:
+    """What ``side``'s llama-server is doing while it starts ("loading model"); None
+    when it is not starting (ready, stopped, crashed, or no server of its own)."""
+    server = side.server
+    if server is None or server.status.state not in SERVER_STARTING:
+        return None
+    return server.status.message
 
 
 async def _check(side: Side, slot: Slot, listener: Listener) -> BackendStatus:

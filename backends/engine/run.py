@@ -275,6 +275,14 @@ def _final_status(outcome: RunOutcome) -> FinalStatus:
     return "failed"
 
 
+def not_started(spec: RunSpec) -> RunEnded:
+    """The end of a run cancelled before it started (while it waited): a cancelled
+    result with nothing recorded."""
+    acc = RunAccumulator()
+    acc.cancel()
+    return RunEnded(spec.slot, _result(spec, None, acc, PeakRam(), _Recorder(None)))
+
+
 async def execute_run(spec: RunSpec, ctx: RunContext) -> RunResult:
     """Run ``spec`` and record it (see the module doc).
 
@@ -291,9 +299,7 @@ async def execute_run(spec: RunSpec, ctx: RunContext) -> RunResult:
     try:
         await ctx.turn.acquire()
     except asyncio.CancelledError:  # while it waited: never started, nothing recorded
-        acc = RunAccumulator()
-        acc.cancel()
-        ctx.listener(RunEnded(spec.slot, _result(spec, None, acc, PeakRam(), _Recorder(None))))
+        ctx.listener(not_started(spec))
         raise
     ctx.turn_holder[side.turn_key] = spec.slot
     ctx.turn_sides[side.turn_key] = side
