@@ -663,3 +663,52 @@ async def test_a_cancel_after_the_svg_was_complete_keeps_its_picture() -> None:
         opened = again.pane("left").picture
         assert await wait_for(pilot, lambda: opened.png is not None, 10)
         assert "cancelled" in (opened.note or ""), opened.note
+
+
+async def test_a_session_opened_while_a_run_streams_keeps_its_own_numbers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """o, Enter on an earlier session while a comparison streamed: the panes showed the
+    opened session (its header, "the run was cancelled"), then the run in flight ended
+    on top of it: its numbers, its picture note under the opened session's name, and
+    a vote would have gone to the opened session. The run goes on unseen and is saved
+    in its own session; the opened one stays as it was read."""
+    from _anthropic_server import AnthropicTestServer
+
+    from pelican_tui.backends.engine.choices import PaneChoice
+
+    with AnthropicTestServer(scenario="slow", chunk_delay_s=0.15) as claude:
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key-not-a-secret")
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", claude.base_url)
+        app = make_app(overrides={"claude": {"max_retries": 0}})
+        async with app.run_test(size=(80, 24)) as pilot:
+            assert await header_read(pilot)
+            app.choices["left"] = PaneChoice("claude", True)
+            app.choices["right"] = PaneChoice("claude", False)
+            await pilot.press("1")
+            left = app.pane("left")
+            assert await wait_for(pilot, lambda: len(left.answer_text) > 10, 30)
+            await pilot.press("c")  # the first session: one cancelled run
+            assert await wait_for(pilot, lambda: not app.comparing, 10)
+            first = app.session_id
+            assert first is not None and left.state == "cancelled"
+            app.samples = 2  # a second sample starts its session after the opening
+            await pilot.press("r")
+            assert await wait_for(pilot, lambda: app.session_id not in (None, first), 10)
+            second = app.session_id
+            assert await wait_for(pilot, lambda: len(left.answer_text) > 10, 30)
+            app.load_session(first)
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            opened = (left.state, left.stats_line(), left.answer_text, left.picture.note)
+            assert left.state == "cancelled" and app.session_id == first
+            assert app.pane("right").state != "running", "the opened session has no run there"
+            assert await wait_for(pilot, lambda: not app.comparing, 60)
+            await pilot.pause()
+            assert (left.state, left.stats_line(), left.answer_text, left.picture.note) == opened
+            assert app.session_id == first
+            assert any(f"#{second}" in n.message for n in app.notices), _notes(app)
+        with SessionStore.open(locations.sessions_db()) as store:
+            for session_id in (second, second + 1):  # both samples
+                runs = store.get_session(session_id).runs
+                assert {run.status for run in runs} == {"finished"}, "saved, unseen"

@@ -892,11 +892,14 @@ class PelicanApp(Voting):
         --samples N [--set NAME]`` does); in blind mode each step becomes a pair to
         vote on."""
         from pelican_tui.backends.engine.batch import run_step, stop_reason
+        from pelican_tui.backends.engine.updates import SessionStarted
 
         def on_update(update: Any) -> None:
             slot = getattr(update, "slot", None)
             if slot is not None and self._pane_run.get(slot) != number:
                 return  # a newer run owns this pane
+            if isinstance(update, SessionStarted) and number not in self._pane_run.values():
+                return  # it goes on unseen (a session opened meanwhile): not the one shown
             with contextlib.suppress(NoMatches):  # the app is closing: panes are gone
                 self._draw_update(update)
 
@@ -1588,13 +1591,22 @@ class PelicanApp(Voting):
         # The runs' ceilings (below) need the local model's header, read after the first
         # frame: a session opened before then is not measured again when it is read.
         await self.engine.read_local_header()
+        # Runs in flight go on unseen, saved in their own session: drawn here, they
+        # ended on top of the opened session's runs, and a vote went to the wrong one.
+        in_flight = self.session_id if any(self.engine.running(s) for s in SLOTS) else None
         self.session_id = session.id
         self._deleted_on_screen = None
         self.pane_runs = {}
         for slot in SLOTS:
             runs = session.runs_in(slot)
             pane = self.pane(slot)
+            live = self._pane_run.pop(slot, None) is not None and pane.state == "running"
+            self._streaming.pop(slot, None)  # no comparison owns the pane now
             if not runs:
+                if live:  # not left "running" with the opened session's other pane
+                    pane.begin()
+                    pane.picture.set_png(None, "no run in this session")
+                    pane.end("idle")
                 continue
             run = runs[-1]
             self.pane_runs[slot] = run.id
@@ -1622,6 +1634,13 @@ class PelicanApp(Voting):
             pane.end(status, thinking=recorded_thinking_words(run.settings))
             how = UNFINISHED_WORDS.get(run.status, "") if run.status != "failed" else ""
             self._describe_stored(slot, session.id, run_label(run), how)
+        if in_flight is not None and in_flight != session.id:
+            self.notify(
+                f"Opened session #{session.id}. The comparison in flight goes on unseen, "
+                f"saved as session #{in_flight} (o opens it).",
+                timeout=8,
+            )
+            return
         self.notify(f"Opened session #{session.id}.", timeout=3)
 
     # -- shutdown -------------------------------------------------------------------------
