@@ -8,6 +8,8 @@ test_app_e2e.py.
 from __future__ import annotations
 
 import json
+import os
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -757,6 +759,34 @@ async def test_save_and_export_say_the_store_failed_not_run_first() -> None:
         await pilot.pause()
         said = _notes(app)
         assert sum("was not saved: the session store failed" in n for n in said) >= 2, said
+        assert not any("run a comparison first" in n.lower() for n in said), said
+
+
+async def test_save_while_a_run_streams_says_the_store_failed_not_run_first() -> None:
+    """The store could not be opened: s while the run streamed said "Nothing to save yet:
+    run a comparison first (r)." over the running pane."""
+    from _app_support import server_ready
+
+    from pelican_tui.backends import locations
+
+    locations.sessions_db().mkdir(parents=True)  # a folder where the store should be
+    app = make_app(start_server=True)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await server_ready(pilot)
+        await pilot.press("1")
+        left = app.pane("left")
+        assert await wait_for(pilot, lambda: bool(left.answer_text or left.thinking_text), 60)
+        server = app.server
+        assert server is not None and server.pid is not None
+        os.kill(server.pid, signal.SIGSTOP)  # the run stays mid-stream while s is read
+        try:
+            assert left.state == "running"
+            await pilot.press("s")
+            await pilot.pause()
+        finally:
+            os.kill(server.pid, signal.SIGCONT)
+        said = _notes(app)
+        assert any("is not being saved: the session store failed" in n for n in said), said
         assert not any("run a comparison first" in n.lower() for n in said), said
 
 

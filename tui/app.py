@@ -222,6 +222,8 @@ class PelicanApp(Voting):
         """The session shown (the last run's, or one opened): a pane's run is offered to it."""
         self._deleted_on_screen: int | None = None
         """The session shown was deleted in the browser (its id), until the next run or open."""
+        self._store_failed = False
+        """The comparison last started is not saved: the store failed as it began."""
         self._quit_unsaved_said = 0
         """How many unsaved runs q last said it would lose: q again then quits."""
         self._stored_shown: dict[Slot, tuple[int, str, str]] = {}
@@ -856,6 +858,7 @@ class PelicanApp(Voting):
 
         steps = steps or plan_batch([NamedPrompt("prompt", self.prompt)], 1)
         self._deleted_on_screen = None
+        self._store_failed = False
         self._comparisons += 1
         number = self._comparisons
         for slot, choice in choices.items():
@@ -1035,6 +1038,7 @@ class PelicanApp(Voting):
             pane.show_problem(f"Not run: {update.reason}{hint}")
             self._on_resize_layout()  # at 80 columns the other pane's border says its state
         elif isinstance(update, updates.StoreProblem):
+            self._store_failed = self._store_failed or not update.saved
             kept = f". {_KEPT_UNSAVED}" if self.engine.unsaved_runs else ""
             self.notify(update.message + kept, title="Sessions", severity="warning", timeout=15)
 
@@ -1272,12 +1276,18 @@ class PelicanApp(Voting):
 
     def _nothing_stored(self, what: str) -> str:
         """Why there is no session to ``what`` ("save", "export"): none ran yet, the one
-        shown was deleted in the browser, or the store failed."""
+        shown was deleted in the browser, the store failed (for the comparison running
+        too), or the comparison has not begun its session yet."""
         if self._deleted_on_screen is not None:
             number = self._deleted_on_screen
             return f"Session #{number} was deleted: nothing to {what} until the next run (r)."
+        running = any(self.pane(slot).state == "running" for slot in SLOTS)
+        if self._store_failed and running:  # not "run a comparison first" under a live one
+            return "This comparison is not being saved: the session store failed (see its notice)."
         if any(self.pane(slot).state in ("finished", "failed", "cancelled") for slot in SLOTS):
             return "This comparison was not saved: the session store failed (see its notice)."
+        if self.comparing:  # waiting for the model to load, or for its turn
+            return f"Nothing to {what} yet: the comparison's session begins with its runs."
         return f"Nothing to {what} yet: run a comparison first (r)."
 
     async def action_quit(self) -> None:
