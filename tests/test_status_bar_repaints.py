@@ -9,6 +9,7 @@ No clocks: the samples are handed over.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from textual.app import App, ComposeResult
@@ -152,3 +153,22 @@ async def test_at_80_columns_a_long_server_note_leaves_room_for_memory() -> None
         await pilot.resize_terminal(160, 10)
         await pilot.pause()
         assert bar.render_text().plain.startswith(f"{note} │ RAM"), "given room, whole"
+
+
+async def test_a_server_stopped_while_it_loads_is_said_suspended() -> None:
+    """kill -STOP on llama-server during its load: the bar counted "server: loading… 41s"
+    on, as if it loaded; once ready, a stopped server was already said suspended."""
+    from pelican_tui.backends.llama.process import ServerState, ServerStatus
+
+    app = Host()
+    async with app.run_test(size=(80, 10)) as pilot:
+        bar = app.query_one(StatusBar)
+        bar.set_server(ServerStatus(ServerState.LOADING, "loading model", pid=4321))
+        bar.set_sample(_sample())
+        await pilot.pause()
+        assert bar.render_text().plain.startswith("server: loading… "), bar.render_text()
+        stopped = dataclasses.replace(_sample(), server_suspended=True)
+        bar.set_sample(stopped)
+        await pilot.pause()
+        line = bar.render_text().plain
+        assert line.startswith("server: suspended (kill -CONT resumes) │ RAM"), line

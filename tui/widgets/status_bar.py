@@ -9,7 +9,7 @@ from rich.text import Text
 
 from pelican_tui.backends.llama.process import ServerState, ServerStatus, exit_words
 from pelican_tui.backends.resources import ResourceSample, format_bytes
-from pelican_tui.backends.text import shorten_parts
+from pelican_tui.backends.text import LABEL_PARTS, shorten_parts
 from pelican_tui.terminal_caps import choose_image_mode, detected_choice
 from pelican_tui.widgets.kept_lines import KeptLines
 from pelican_tui.widgets.text_line import changed_runs
@@ -109,14 +109,17 @@ class StatusBar(KeptLines):
             if status.progress is not None:
                 done = f" {status.progress:.0%}{done}"
             return f"server: downloading{done} {elapsed}", warning
-        if status.state in (ServerState.LOADING, ServerState.STARTING):
+        loading = status.state in (ServerState.LOADING, ServerState.STARTING)
+        suspended = bool(self.sample and self.sample.server_suspended)
+        # Stopped while it loads too: "loading… 41s" counted on as if it loaded.
+        if suspended and (loading or status.state is ServerState.READY):
+            return "server: suspended (kill -CONT resumes)", self._colour("error", bold=True)
+        if loading:
             return f"server: loading… {elapsed}", warning
         if status.state is ServerState.CRASHED:
             end = status.exit_code
             how = f" ({exit_words(end).removeprefix('killed by ')})" if end is not None else ""
             return f"server: crashed{how}, R restarts", self._colour("error", bold=True)
-        if status.state is ServerState.READY and self.sample and self.sample.server_suspended:
-            return "server: suspended (kill -CONT resumes)", self._colour("error", bold=True)
         if status.state is ServerState.READY and self.server_silent_s is not None:
             return f"server: no data for {self.server_silent_s:.0f}s", warning
         colour = _STATE_COLOUR.get(status.state)
@@ -239,7 +242,8 @@ def _fit(segments: list[tuple[int, str, str, str]], width: int) -> list[tuple[in
     segments = list(segments)
     priority, key, text, style = segments[0]
     room = max(width // 2, 20)
-    if len(segments) > 1 and len(text.rstrip()) > room and _length(segments) > width:
+    parts = LABEL_PARTS in text  # whole parts to leave out; one line of words stays whole
+    if parts and len(segments) > 1 and len(text.rstrip()) > room and _length(segments) > width:
         segments[0] = (priority, key, shorten_parts(text.rstrip(), room), style)
     while len(segments) > 1 and _length(segments) > width:
         segments.remove(max(segments, key=lambda segment: segment[0]))
