@@ -366,3 +366,23 @@ async def test_a_run_waiting_for_the_model_to_load_is_cancelled_by_c() -> None:
             assert app.session_id is None, "nothing started, nothing recorded"
         finally:
             os.kill(server.pid, signal.SIGCONT)
+
+
+async def test_a_server_killed_while_it_loads_is_said_once() -> None:
+    """kill -9 on llama-server during its load: the crash was said twice, in two toasts
+    ("llama-server exited during start-up (killed by SIGKILL)", then the same with
+    "Press R to restart, l for the log.")."""
+    app = make_app(start_server=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert await header_read(pilot)
+        server = app.server
+        assert server is not None
+        loading = lambda: server.status.state.value == "loading" and server.pid is not None  # noqa: E731
+        assert await wait_for(pilot, loading, 30)
+        assert server.pid is not None
+        os.kill(server.pid, signal.SIGKILL)
+        assert await wait_for(pilot, lambda: server.status.state.value == "crashed", 15)
+        await pilot.pause(1)
+        said = [n.message for n in app.notices if n.title == "llama-server"]
+        assert len(said) == 1, said
+        assert "SIGKILL" in said[0] and "R to restart" in said[0], said

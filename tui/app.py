@@ -657,6 +657,13 @@ class PelicanApp(Voting):
                     self.pane(slot).show_problem(
                         f"{message} — press l for the log, R to restart, S for settings"
                     )
+            status = self.server.status if self.server is not None else None
+            if (
+                status is not None
+                and status.state is ServerState.CRASHED
+                and (status.exit_code is not None)
+            ):
+                return  # its crash was said as it happened (on_server_status_changed)
             self.notify(message, title="llama-server", severity="error", timeout=15)
 
     _clock_running = False
