@@ -14,7 +14,9 @@ Terminals, and what each must show:
 
 ``xterm``  ``xterm -ti vt340``: Sixel, pixel-sharp (compared at full size), and
            still whole and alone after full screen and back, a resize, and
-           switching panes at 80 columns (:func:`check_redraws`).
+           switching panes at 80 columns (:func:`check_redraws`); at 80x24, a
+           notification over the full-screen picture leaves the screen as it
+           was once it has gone (:func:`check_notification_gone`).
 ``kitty``  kitty: Kitty graphics from 0.28; before that (Debian 12 has 0.26.5)
            half-cell blocks, said in the status bar, and no placeholder boxes.
 ``tmux``   tmux 3.3 inside a plain xterm: half-cell blocks.
@@ -452,6 +454,16 @@ class _Session:
             timeout=30,
         )
 
+    def stop_llama_server(self) -> None:
+        """End the llama-server the app started (as if it crashed): the app says so."""
+        import psutil
+
+        for child in psutil.Process(self.process.pid).children(recursive=True):
+            if child.name() == "llama-server":
+                child.kill()
+                return
+        raise RuntimeError("the app has no llama-server to stop")
+
     def text(self) -> str | None:
         """The screen's text, where the terminal can give it (kitty, tmux)."""
         try:
@@ -614,6 +626,59 @@ def check_redraws(display: str, out_dir: Path) -> list[Shot]:
     return shots
 
 
+def check_notification_gone(display: str, out_dir: Path) -> list[Shot]:
+    """xterm (Sixel) at 80x24: a notification over the full-screen picture leaves nothing.
+
+    The notification is a real one: llama-server (the app's own, on the tiny model)
+    ends while the picture is full screen, and the app says so for 15 s, over the
+    picture's last rows. Once it has gone, the screen must be what it was before it
+    came, pixel for pixel.
+    """
+    shots: list[Shot] = []
+    with _app_in("xterm", display, out_dir, "xterm-notification", size=(80, 24)) as session:
+        # (the pane's picture is small at 80x24: found, not compared)
+        pane = Shot("xterm-8-80x24-pane", "sixel", out_dir / "xterm-8-80x24-pane.png")
+        pane.picture_box, _ = _stable_picture(session, pane.screenshot, "sixel")
+        session.press("f")
+        before = _photograph(session, out_dir, "xterm-9-80x24-full-screen", after=pane)
+        shots += [pane, before]
+        shown = Shot("xterm-10-notification", "sixel", out_dir / "xterm-10-notification.png")
+        gone = Shot("xterm-11-notification-gone", "sixel", out_dir / "xterm-11.png")
+        shots += [shown, gone]
+        if not before.problems:
+            with Image.open(before.screenshot) as opened:
+                clean = np.asarray(opened.convert("RGB"))
+            session.stop_llama_server()
+            try:
+                wait_for(
+                    lambda: not _same_screen(display, shown.screenshot, clean), 30, "a notification"
+                )
+            except TimeoutError as error:
+                shown.problems.append(str(error))
+            try:
+                wait_for(lambda: _same_screen(display, gone.screenshot, clean), 40, "it to go")
+            except TimeoutError as error:
+                box = _difference_box(gone.screenshot, clean)
+                gone.problems.append(f"the screen is not as before ({error}): it differs in {box}")
+    return shots
+
+
+def _same_screen(display: str, path: Path, clean: np.ndarray) -> bool:
+    return bool(np.array_equal(np.asarray(screenshot(display, path)), clean))
+
+
+def _difference_box(path: Path, clean: np.ndarray) -> tuple[int, int, int, int] | None:
+    """(left, top, right, bottom) of the pixels of the screenshot at ``path`` that differ."""
+    if not path.exists():
+        return None
+    with Image.open(path) as opened:
+        differs = np.any(np.asarray(opened.convert("RGB")) != clean, axis=2)
+    rows, columns = np.flatnonzero(differs.any(axis=1)), np.flatnonzero(differs.any(axis=0))
+    if not rows.size:
+        return None
+    return int(columns[0]), int(rows[0]), int(columns[-1]) + 1, int(rows[-1]) + 1
+
+
 def _photograph(session: _Session, out_dir: Path, name: str, after: Shot | None = None) -> Shot:
     """Wait for a steady picture, photograph the screen and compare the picture.
 
@@ -712,6 +777,7 @@ def main(argv: list[str] | None = None) -> int:
             shots = [check_terminal(terminal, display, args.out)]
             if terminal == "xterm" and args.redraws:
                 shots += check_redraws(display, args.out)
+                shots += check_notification_gone(display, args.out)
             for shot in shots:
                 print(shot.verdict())
                 if shot.status_line:

@@ -190,6 +190,30 @@ async def test_a_notification_near_a_sixel_pictures_corner_leaves_it_whole() -> 
         assert left_of_the_notification.text == line.text
 
 
+async def test_a_sixel_pictures_last_line_cut_on_its_right_keeps_its_cursor_moves() -> None:
+    """When a notification goes, Textual draws its region again and cuts the lines on
+    its right (``Strip.crop``), the picture's last line too. The cut dropped the move to
+    the picture's top-left corner and the move after it: in xterm the picture was sent
+    from its last row, drawn down over the rows below. And the move after the image went
+    to the row under the picture, so the rest of its last line was written there, never
+    on its own row (a white patch stayed beside the picture)."""
+    from textual_image.widget.sixel import _ImageSixelImpl
+
+    app = SixelHost()
+    async with app.run_test(size=(80, 30)) as pilot:
+        app.query_one(PictureView).set_png(_png(_scene(sun=True)))
+        await until(pilot, lambda: any(s.size.area for s in app.query(_ImageSixelImpl)))
+        sixels = app.query_one(_ImageSixelImpl)
+        region = sixels.region
+        width, height = sixels.size
+        line = sixels.render_lines(Region(0, 0, width, height))[-1]
+        cut = line.divide([width])[0].crop(0, width - 1)
+        top_left = f"\x1b[{region.y + 1};{region.x + 1}H"
+        last_row = f"\x1b[{region.bottom};{region.right + 1}H"
+        assert cut.text.startswith(top_left + "\x1bP"), cut.text[:20]
+        assert cut.text.endswith("\x1b\\" + last_row), cut.text[-20:]
+
+
 class GridHost(App[None]):
     CSS = "Grid { grid-size: 3; }"
 

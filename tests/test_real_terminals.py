@@ -16,7 +16,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from _real_terminals import check_redraws, check_terminal, missing_programs, virtual_display
+from _real_terminals import (
+    check_notification_gone,
+    check_redraws,
+    check_terminal,
+    missing_programs,
+    virtual_display,
+)
 from _server_support import server_binary, tiny_model
 
 pytestmark = [pytest.mark.real_terminal, pytest.mark.slow]
@@ -52,6 +58,20 @@ def test_xterm_sixel_pictures_redraw_cleanly(display: str, tmp_path: Path) -> No
     """Full screen and back, a resize, switching panes at 80 columns: whole, no leftovers."""
     _require("xterm")
     shots = check_redraws(display, tmp_path)
+    assert [shot.terminal for shot in shots if shot.problems] == [], "\n".join(
+        shot.verdict() for shot in shots
+    )
+
+
+def test_xterm_a_notification_over_a_full_screen_sixel_picture_leaves_nothing(
+    display: str, tmp_path: Path
+) -> None:
+    """At 80x24, llama-server ended while the picture was full screen: its notification
+    covered the picture's last rows, and once it had gone a white patch stayed between
+    the pictures (the picture had been sent again from its last row, without the move
+    to its top-left corner). Now the screen is as before, pixel for pixel."""
+    _require("xterm")
+    shots = check_notification_gone(display, tmp_path)
     assert [shot.terminal for shot in shots if shot.problems] == [], "\n".join(
         shot.verdict() for shot in shots
     )

@@ -14,9 +14,11 @@ Textual starts, with those questions already answered.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from typing import Any, Self, cast
 
 from PIL import Image as PILImage
+from rich.control import Control
 from rich.segment import ControlType, Segment
 from rich.style import Style
 from textual.app import ComposeResult
@@ -102,24 +104,66 @@ _NO_CELLS = ((ControlType.CURSOR_FORWARD, 0),)
 """A segment's control codes that take no cells (as textual-image marks its Sixel data)."""
 
 
+class _SixelLine(Strip):
+    """The line that carries a Sixel image: cut on its right, it keeps the image whole.
+
+    Its segments take no cells (:data:`_NO_CELLS`): the move to the picture's
+    top-left corner, the image, the move back. When a notification went, Textual
+    drew again the part of the screen it had covered, cutting the lines on its
+    right; its cut (``Strip.crop``) dropped a first segment that takes no cells,
+    and the one after the image: in xterm (vt340) the picture was sent from its
+    last row, drawn down over the rows below until the screen was drawn again.
+    """
+
+    __slots__ = ()
+
+    def divide(self, cuts: Iterable[int]) -> Sequence[Strip]:
+        parts = list(super().divide(cuts))
+        if parts and not isinstance(parts[0], _SixelLine):  # the image goes with the first
+            parts[0] = _SixelLine(parts[0]._segments, parts[0].cell_length)
+        return parts
+
+    def crop(self, start: int, end: int | None = None) -> Strip:
+        end = self.cell_length if end is None else min(self.cell_length, end)
+        if start > 0 or end == self.cell_length:
+            return super().crop(start, end)
+        return _SixelLine(self._segments, max(end, 0))
+
+
 class _PaletteFirstSixels(_ImageSixelImpl):
     """textual-image's Sixel drawing, with the palette written first (:func:`palette_first`)."""
 
     def _image_to_sixels(self, *args: object, **kwargs: object) -> str:
         return palette_first(super()._image_to_sixels(*args, **kwargs))  # type: ignore[arg-type]
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        lines = super().render_lines(crop)
+        if lines:  # the last carries the image (see :class:`_SixelLine`)
+            lines[-1] = _SixelLine(lines[-1]._segments, lines[-1].cell_length)
+        return lines
+
     def _get_sixel_segments(self, sixel_data: str) -> list[Segment]:
-        """textual-image's segments, its cursor moves marked as taking no cells.
+        """textual-image's segments, its cursor moves marked as taking no cells, and
+        the move after the image to the picture's last row.
 
         Unmarked, each move's printable characters (``[18;92H``) counted as cells,
         so a notification starting within a few cells of the picture's bottom-left
         corner cut a move in two: the image was left out, and the notification's
         words were written over the picture's first line instead.
+
+        textual-image moves the cursor to the row under the picture, not to its last
+        row (the line the image is sent with), so the rest of that line (the margin
+        between two pictures, the border) was written on the row below and never on
+        its own: whatever an earlier frame left there stayed.
         """
-        return [
+        segments = [
             Segment(text, style, control or _NO_CELLS)
             for text, style, control in super()._get_sixel_segments(sixel_data)
         ]
+        region = self.screen.find_widget(self).visible_region
+        back = Control.move_to(region.right, region.bottom - 1).segment.text
+        segments[-1] = Segment(back, segments[-1].style, _NO_CELLS)
+        return segments
 
 
 class RepaintTGPImage(_RepaintWhenSized, TGPImage, Renderable=_TGPRenderable):
