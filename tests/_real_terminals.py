@@ -15,8 +15,8 @@ Terminals, and what each must show:
 ``xterm``  ``xterm -ti vt340``: Sixel, pixel-sharp (compared at full size), and
            still whole and alone after full screen and back, a resize, and
            switching panes at 80 columns (:func:`check_redraws`); at 80x24, a
-           notification over the full-screen picture leaves the screen as it
-           was once it has gone (:func:`check_notification_gone`).
+           notification over the full-screen picture and the picture are both
+           whole, and leave nothing once it has gone (:func:`check_notification_gone`).
 ``kitty``  kitty: Kitty graphics from 0.28; before that (Debian 12 has 0.26.5)
            half-cell blocks, said in the status bar, and no placeholder boxes.
 ``tmux``   tmux 3.3 inside a plain xterm: half-cell blocks.
@@ -627,12 +627,14 @@ def check_redraws(display: str, out_dir: Path) -> list[Shot]:
 
 
 def check_notification_gone(display: str, out_dir: Path) -> list[Shot]:
-    """xterm (Sixel) at 80x24: a notification over the full-screen picture leaves nothing.
+    """xterm (Sixel) at 80x24: a notification over the full-screen picture, both whole.
 
     The notification is a real one: llama-server (the app's own, on the tiny model)
     ends while the picture is full screen, and the app says so for 15 s, over the
-    picture's last rows. Once it has gone, the screen must be what it was before it
-    came, pixel for pixel.
+    picture's last rows. While it is up, full screen is closed and opened again
+    (``escape``, ``f``): the picture, drawn anew, must look as when the
+    notification came over it (not missing, not drawn over the notification).
+    Once it has gone, the screen must be what it was before it came, pixel for pixel.
     """
     shots: list[Shot] = []
     with _app_in("xterm", display, out_dir, "xterm-notification", size=(80, 24)) as session:
@@ -641,30 +643,77 @@ def check_notification_gone(display: str, out_dir: Path) -> list[Shot]:
         pane.picture_box, _ = _stable_picture(session, pane.screenshot, "sixel")
         session.press("f")
         before = _photograph(session, out_dir, "xterm-9-80x24-full-screen", after=pane)
-        shots += [pane, before]
         shown = Shot("xterm-10-notification", "sixel", out_dir / "xterm-10-notification.png")
-        gone = Shot("xterm-11-notification-gone", "sixel", out_dir / "xterm-11.png")
-        shots += [shown, gone]
-        if not before.problems:
-            with Image.open(before.screenshot) as opened:
-                clean = np.asarray(opened.convert("RGB"))
-            session.stop_llama_server()
-            try:
-                wait_for(
-                    lambda: not _same_screen(display, shown.screenshot, clean), 30, "a notification"
-                )
-            except TimeoutError as error:
-                shown.problems.append(str(error))
-            try:
-                wait_for(lambda: _same_screen(display, gone.screenshot, clean), 40, "it to go")
-            except TimeoutError as error:
-                box = _difference_box(gone.screenshot, clean)
-                gone.problems.append(f"the screen is not as before ({error}): it differs in {box}")
+        again = Shot("xterm-11-f-again", "sixel", out_dir / "xterm-11-f-again.png")
+        gone = Shot("xterm-12-notification-gone", "sixel", out_dir / "xterm-12.png")
+        shots += [pane, before, shown, again, gone]
+        if before.problems:
+            return shots
+        clean = _pixels(before.screenshot)
+        session.stop_llama_server()
+        try:
+            wait_for(
+                lambda: not _same_screen(display, shown.screenshot, clean), 30, "a notification"
+            )
+            with_notification = _steady_screen(display, shown.screenshot)
+            notification = _difference_box(shown.screenshot, clean)
+            assert notification is not None
+            # What must be as it was: the notification, and all above it (the cells
+            # beside it on its rows may go without the picture: it is sent above it).
+            seen = np.zeros(clean.shape[:2], dtype=bool)
+            seen[: notification[1]] = True
+            left, top, right, bottom = notification
+            seen[top:bottom, left:right] = True
+            session.press("Escape")
+            wait_for(
+                lambda: not _same_screen(display, again.screenshot, with_notification),
+                10,
+                "the main screen",
+            )
+            session.press("f")
+            wait_for(
+                lambda: _same_screen(display, again.screenshot, with_notification, seen),
+                8,
+                "the full-screen picture and the notification as they were",
+            )
+        except TimeoutError as error:
+            box = _difference_box(again.screenshot, _pixels(shown.screenshot))
+            again.problems.append(f"{error}: it differs in {box}")
+        try:
+            wait_for(lambda: _same_screen(display, gone.screenshot, clean), 40, "it to go")
+        except TimeoutError as error:
+            box = _difference_box(gone.screenshot, clean)
+            gone.problems.append(f"the screen is not as before ({error}): it differs in {box}")
     return shots
 
 
-def _same_screen(display: str, path: Path, clean: np.ndarray) -> bool:
-    return bool(np.array_equal(np.asarray(screenshot(display, path)), clean))
+def _pixels(path: Path) -> np.ndarray:
+    with Image.open(path) as opened:
+        return np.asarray(opened.convert("RGB"))
+
+
+def _steady_screen(display: str, path: Path) -> np.ndarray:
+    """The screen once two photographs in a row are the same (bounded)."""
+    last = np.asarray(screenshot(display, path))
+
+    def steady() -> bool:
+        nonlocal last
+        now = np.asarray(screenshot(display, path))
+        same, last = bool(np.array_equal(now, last)), now
+        return same
+
+    wait_for(steady, 10, "a steady screen")
+    return last
+
+
+def _same_screen(
+    display: str, path: Path, clean: np.ndarray, where: np.ndarray | None = None
+) -> bool:
+    """Whether the screen (photographed to ``path``) is ``clean``, where ``where`` is True."""
+    now = np.asarray(screenshot(display, path))
+    if where is None:
+        return bool(np.array_equal(now, clean))
+    return bool(np.array_equal(now[where], clean[where]))
 
 
 def _difference_box(path: Path, clean: np.ndarray) -> tuple[int, int, int, int] | None:

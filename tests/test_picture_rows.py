@@ -214,6 +214,32 @@ async def test_a_sixel_pictures_last_line_cut_on_its_right_keeps_its_cursor_move
         assert cut.text.endswith("\x1b\\" + last_row), cut.text[-20:]
 
 
+async def test_a_sixel_picture_under_a_notification_is_sent_above_it() -> None:
+    """The image is sent with the last row it is sent for, over every cell it covers. A
+    tall notification over the full-screen picture's last rows (80x24) hid that row's
+    first cell: the picture was not drawn until the notification went. It is sent for
+    the rows above the notification, with the move after it to the last of them."""
+    from textual.widgets._toast import Toast
+    from textual_image.widget.sixel import _ImageSixelImpl
+
+    app = SixelHost()
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        app.query_one(PictureView).set_png(_png(_scene(sun=True)))
+        await until(pilot, lambda: any(s.size.area for s in app.query(_ImageSixelImpl)))
+        app.notify("Exported 7 files to\n/tmp/pelican/data/exports/session-1", title="Export")
+        await until(pilot, lambda: bool(app.screen.query(Toast)))
+        await pilot.pause()
+        toast = app.screen.query_one(Toast).region
+        sixels = app.query_one(_ImageSixelImpl)
+        region = sixels.region
+        assert region.y < toast.y < region.bottom and toast.x > region.x, (region, toast)
+        lines = sixels.render_lines(Region(0, 0, region.width, region.height))
+        assert len(lines) == region.height
+        carrying = [y for y, line in enumerate(lines) if "\x1bP" in line.text]
+        assert carrying == [toast.y - region.y - 1], (carrying, region, toast)
+        assert lines[carrying[0]].text.endswith(f"\x1b[{toast.y};{region.right + 1}H")
+
+
 class GridHost(App[None]):
     CSS = "Grid { grid-size: 3; }"
 

@@ -63,13 +63,15 @@ def test_xterm_sixel_pictures_redraw_cleanly(display: str, tmp_path: Path) -> No
     )
 
 
-def test_xterm_a_notification_over_a_full_screen_sixel_picture_leaves_nothing(
+def test_xterm_a_notification_over_a_full_screen_sixel_picture_leaves_both_whole(
     display: str, tmp_path: Path
 ) -> None:
     """At 80x24, llama-server ended while the picture was full screen: its notification
-    covered the picture's last rows, and once it had gone a white patch stayed between
-    the pictures (the picture had been sent again from its last row, without the move
-    to its top-left corner). Now the screen is as before, pixel for pixel."""
+    covered the picture's last rows. Closing and opening full screen while it was up
+    (escape, f) drew no picture at all until it went; once it had gone, a white patch
+    stayed beside the picture (the picture had been sent again from its last row,
+    without the move to its top-left corner). Now the picture is drawn above the
+    notification, and the screen afterwards is as before, pixel for pixel."""
     _require("xterm")
     shots = check_notification_gone(display, tmp_path)
     assert [shot.terminal for shot in shots if shot.problems] == [], "\n".join(

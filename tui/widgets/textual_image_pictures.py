@@ -136,15 +136,41 @@ class _PaletteFirstSixels(_ImageSixelImpl):
     def _image_to_sixels(self, *args: object, **kwargs: object) -> str:
         return palette_first(super()._image_to_sixels(*args, **kwargs))  # type: ignore[arg-type]
 
+    _rows_sent = 0
+    """How many rows of the picture the image was last sent for (the last carries it)."""
+
     def render_lines(self, crop: Region) -> list[Strip]:
-        lines = super().render_lines(crop)
-        if lines:  # the last carries the image (see :class:`_SixelLine`)
-            lines[-1] = _SixelLine(lines[-1]._segments, lines[-1].cell_length)
-        return lines
+        sent = self._rows_clear_of_notifications(crop)
+        self._rows_sent = sent.height
+        lines = super().render_lines(sent)
+        if not lines:
+            return lines
+        lines[-1] = _SixelLine(lines[-1]._segments, lines[-1].cell_length)  # it carries the image
+        return lines + [Strip([])] * (crop.height - len(lines))
+
+    def _rows_clear_of_notifications(self, crop: Region) -> Region:
+        """``crop`` without its rows from the first a notification covers down.
+
+        The image is sent with the last row it is sent for, over every cell it covers.
+        A notification over the picture's last rows (a tall one over the full-screen
+        picture at 80x24) hid that row's first cell, and the picture was not drawn
+        until the notification went (8-15 s); or, not hiding it, the image was drawn
+        over the notification's upper lines. Sent for the rows above the notification
+        only, both are whole. A notification over the first row changes nothing.
+        """
+        region = self.region
+        shown = Region(region.x + crop.x, region.y + crop.y, crop.width, crop.height)
+        tops = [
+            toast.region.y for toast in self.screen.query("Toast") if toast.region.overlaps(shown)
+        ]
+        first = min(tops, default=shown.bottom)
+        if first <= shown.y or first >= shown.bottom:
+            return crop
+        return Region(crop.x, crop.y, crop.width, first - shown.y)
 
     def _get_sixel_segments(self, sixel_data: str) -> list[Segment]:
         """textual-image's segments, its cursor moves marked as taking no cells, and
-        the move after the image to the picture's last row.
+        the move after the image to the last row it is sent for.
 
         Unmarked, each move's printable characters (``[18;92H``) counted as cells,
         so a notification starting within a few cells of the picture's bottom-left
@@ -161,7 +187,8 @@ class _PaletteFirstSixels(_ImageSixelImpl):
             for text, style, control in super()._get_sixel_segments(sixel_data)
         ]
         region = self.screen.find_widget(self).visible_region
-        back = Control.move_to(region.right, region.bottom - 1).segment.text
+        last_row = region.y + self._rows_sent - 1 if self._rows_sent else region.bottom - 1
+        back = Control.move_to(region.right, last_row).segment.text
         segments[-1] = Segment(back, segments[-1].style, _NO_CELLS)
         return segments
 
