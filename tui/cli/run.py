@@ -335,6 +335,8 @@ class _Batch:
                 for warning in (run.thinking_warning, silence_warning(run.timings)):
                     if warning:  # the server ignored the thinking switch; a stall
                         self.progress.say(f"  warning: {run.spec.label}: {warning}")
+                if run.thinking_warning:  # what scripts read says it too
+                    outcome.notes.append(f"{run.spec.slot}: {run.thinking_warning}")
             await self._export(outcome, with_renderer=True)
             self._write_summary(None)
             if stop is not None:

@@ -2,6 +2,18 @@
 
 Both describe the sessions as stored (:class:`SessionOutcome.session`), so
 they say what the store and the exports hold, not what a run hoped for.
+
+``summary.json``'s ``format_version``:
+
+1. the first.
+2. each run adds what was recorded about its thinking switch, under the names
+   its ``settings`` have in the store and ``session.json``: ``thinking_switch``
+   (how it was sent to a server someone else runs; null for the spawned
+   llama-server and Claude), ``thinking_switch_ignored`` (true / false / null:
+   nothing arrived to judge by, or no switch was sent) and ``thinking_check``
+   (the check's sentence). A session's ``notes`` say an ignored switch
+   ("right: The server ignored …"), and a comparison of thinking on and off on a
+   model without a switch (the same request twice).
 """
 
 from __future__ import annotations
@@ -25,8 +37,10 @@ if TYPE_CHECKING:
     from pelican_tui.backends.engine.run import RunResult
 
 SUMMARY_FORMAT = "pelican-tui-run-summary"
-SUMMARY_FORMAT_VERSION = 1
+SUMMARY_FORMAT_VERSION = 2
 SUMMARY_FILE = "summary.json"
+THINKING_SWITCH_KEYS = ("thinking_switch", "thinking_switch_ignored", "thinking_check")
+"""What a run's ``settings`` record about its thinking switch, copied to its entry."""
 
 
 @dataclass
@@ -152,6 +166,7 @@ def _run_summary(out_dir: Path, outcome: SessionOutcome, run: Run, stem: str) ->
         "model_id": run.model_id,
         "thinking": run.settings.get("thinking"),
         "thinking_ran": thinking_ran(run.settings),
+        **{key: run.settings.get(key) for key in THINKING_SWITCH_KEYS},
         "status": run.status,
         "failure_reason": run.failure_reason,
         "timings": run.timings,
