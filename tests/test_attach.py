@@ -573,7 +573,8 @@ async def test_attach_to_a_real_llama_server_by_url(
     backend = make_local_backend(local, plan_local(local), binary=None)
     status = await backend.probe()
     assert status.ready, status
-    assert backend.llama_cpp and backend.capabilities.supports_thinking
+    assert backend.llama_cpp
+    assert not backend.capabilities.supports_thinking, "SmolLM2's template has no switch"
     assert backend.check is not None and backend.check.models
     assert backend.model == backend.check.models[0]
     assert backend.model.endswith(tiny_model().name), "llama-server lists its model by path"

@@ -5,7 +5,10 @@ of an attached server on this machine (a real llama-server by URL)."""
 from __future__ import annotations
 
 import asyncio
+import io
+import json
 import os
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,17 +19,19 @@ from _server_support import tiny_model
 from pelican_tui.backends import locations
 from pelican_tui.backends.engine.comparison import ComparisonEngine
 from pelican_tui.backends.engine.sides import PaneChoice, RemoteSide
-from pelican_tui.backends.engine.thinking_check import IGNORED_TITLE_NOTE
+from pelican_tui.backends.engine.thinking_check import IGNORED_TITLE_NOTE, same_request_note
 from pelican_tui.backends.engine.updates import RunQueued, RunStarted
 from pelican_tui.backends.export.html_page import render_html
 from pelican_tui.backends.export.run_card import render_run_card
 from pelican_tui.backends.llama.prepare import Prepared
 from pelican_tui.backends.llama.process import LlamaServer
+from pelican_tui.backends.protocol import GenerationRequest
 from pelican_tui.backends.ratings.configuration import configuration_of, run_label
 from pelican_tui.backends.resource_sampler import REMOTE_NOTE, ResourceSampler, find_listener
 from pelican_tui.backends.settings import load_settings
 from pelican_tui.backends.store.records import Session
 from pelican_tui.backends.store.sessions import SessionStore
+from pelican_tui.cli.run import run_command
 from pelican_tui.widgets.status_bar import StatusBar
 from pelican_tui.widgets.text_line import TextLine
 
@@ -138,9 +143,11 @@ async def test_a_real_llama_server_attached_by_url(
         assert facts.total_params is not None and 130e6 < facts.total_params < 140e6
         assert facts.thinks is False, "/apply-template: SmolLM2's template has no switch"
         header = engine.header(PaneChoice("local", True), "1")
-        assert (
-            header.facts == f"llama.cpp {check.kind.version} · 135M · Q4_1 · ctx 1024 · thinking on"
-        )
+        assert header.facts == (
+            f"llama.cpp {check.kind.version} · 135M · Q4_1 · ctx 1024 · no thinking switch"
+        ), "as Ollama's model without the capability says it"
+        sent = local.openai.dialect.payload(GenerationRequest("p", thinking=True), None)
+        assert "chat_template_kwargs" not in sent, "a switch that changes nothing is not sent"
         assert local.model_file == tiny_model(), "/props names the model file on this machine"
         # Its memory, like the spawned llama-server's: the listener's RSS and model mapping.
         assert find_listener(llama.base_url).pid == llama.pid
@@ -157,9 +164,68 @@ async def test_a_real_llama_server_attached_by_url(
     assert result.thinking_warning is None
     [run] = _stored(outcome.session_id).runs
     assert run.model_info["server_kind"] == "llama.cpp" and run.model_info["quant"] == "Q4_1"
-    assert run.settings["thinking_switch"] == "chat_template_kwargs.enable_thinking=true"
-    assert run.settings["thinking_switch_ignored"] is False
-    assert "chat template has no thinking switch" in run.settings["thinking_check"]
+    assert run.settings["thinking_switch"] == (
+        "not sent: the model's chat template has no thinking switch"
+    )
+    assert run.settings["thinking_switch_ignored"] is None
+    assert run.settings["thinking_check"] == (
+        "no thinking switch was sent (the model has none); no reasoning arrived"
+    )
+
+
+@pytest.mark.slow
+async def test_a_model_without_a_switch_is_not_compared_on_vs_off_silently(
+    llama: LlamaServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A llama-server (started by hand) whose model's chat template has no thinking
+    switch: the panes said "thinking on", ``t`` switched it, and ``r`` ran on vs off, the
+    same request twice, as a thinking comparison. Now the facts say "no thinking switch",
+    ``t`` says the model has none, and ``r`` says the two runs send the same request."""
+    monkeypatch.setenv("PELICAN_LOCAL_API_KEY", llama.api_key)
+    app = make_app(overrides={"local": {"url": llama.base_url, "max_tokens": 16}})
+    async with app.run_test(size=(160, 48), notifications=True) as pilot:
+        assert await header_read(pilot)  # then the app checks the server
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert (app.choices["left"].thinking, app.choices["right"].thinking) == (True, False)
+        facts = [app.pane(s).query_one(".facts", TextLine).text for s in ("left", "right")]
+        await pilot.press("t")
+        toggled = app.choices["left"].thinking
+        said = [n.message for n in app._notifications]
+        app.clear_notifications()
+        await pilot.press("r")
+        assert await wait_for(pilot, lambda: app.session_id is not None, 30)
+        await app.workers.wait_for_complete()
+        notes = [n.message for n in app._notifications]
+    assert all(f.endswith(" · no thinking switch") for f in facts), facts
+    assert toggled is True and said == ["Pane 1's model has no thinking switch."], said
+    assert [n for n in notes if "same request" in n] == [same_request_note("local")], notes
+
+
+@pytest.mark.slow
+def test_run_says_on_vs_off_without_a_switch_is_the_same_request(
+    llama: LlamaServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """``run --url … --thinking both`` on a model without a thinking switch ran on vs
+    off and said nothing of it; now a note says so at the start and in summary.json."""
+    monkeypatch.setenv("PELICAN_LOCAL_API_KEY", llama.api_key)
+    monkeypatch.setenv("PELICAN_LOCAL__MAX_TOKENS", "16")
+    out, err = io.StringIO(), io.StringIO()
+    code = run_command(
+        ["--url", llama.base_url, "--thinking", "both", "--no-claude", "--prompt",
+         "Say hello.", "--out", str(tmp_path / "out")],
+        stdout=out, stderr=err,
+    )  # fmt: skip
+    assert code in (0, 1), err.getvalue()
+    note = same_request_note("local")
+    assert f"  note: {note}" in err.getvalue().splitlines(), err.getvalue()
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    [session] = summary["sessions"]
+    assert session["thinking"] == "on vs off" and note in session["notes"], session
+    assert [run["thinking"] for run in session["runs"]] == [True, False]
+    assert {run["thinking_switch"] for run in session["runs"]} == {
+        "not sent: the model's chat template has no thinking switch"
+    }
 
 
 # --------------------------------------------------------------------------- the app

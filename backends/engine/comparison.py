@@ -32,6 +32,7 @@ from pelican_tui.backends.engine.sides import (
     RemoteSide,
     Side,
 )
+from pelican_tui.backends.engine.thinking_check import same_request_note
 from pelican_tui.backends.engine.updates import (
     Listener,
     RunEnded,
@@ -39,6 +40,7 @@ from pelican_tui.backends.engine.updates import (
     RunQueued,
     RunRefused,
     RunStarted,
+    SameRequest,
     SessionStarted,
     StoreProblem,
 )
@@ -550,6 +552,8 @@ class ComparisonEngine:
         outcome.session_id = session_id
         if session_id is not None:
             listener(SessionStarted(session_id, prompt))
+        for same in _same_requests(specs, session_id):
+            listener(same)
 
         def track(update: Any) -> None:
             try:
@@ -782,6 +786,20 @@ def _starting(side: Side) -> str | None:
     if server is None or server.status.state not in SERVER_STARTING:
         return None
     return server.status.message
+
+
+def _same_requests(specs: list[RunSpec], session_id: int | None) -> list[SameRequest]:
+    """Per side without a thinking switch, its runs asked for thinking on and off: the
+    same request twice (see :class:`SameRequest`). Read after the sides' checks, which
+    say whether a server someone else runs has a switch."""
+    out: list[SameRequest] = []
+    for side in dict.fromkeys(spec.side for spec in specs):
+        runs = [spec for spec in specs if spec.side is side]
+        asked = {spec.request.thinking for spec in runs}
+        if len(asked) > 1 and not side.backend.capabilities.supports_thinking:
+            slots = tuple(spec.slot for spec in runs)
+            out.append(SameRequest(session_id, slots, same_request_note(side.label)))
+    return out
 
 
 async def _check(side: Side, slot: Slot, listener: Listener) -> BackendStatus:

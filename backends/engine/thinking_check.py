@@ -11,8 +11,8 @@ Ollama's ``/v1`` ignoring ``reasoning_effort``, ollama/ollama#17969). So:
   thinks (Ollama's ``thinking`` capability, LM Studio's reasoning setting,
   llama.cpp's template reacting to ``enable_thinking``): **ignored**;
 - otherwise it was not ignored; a run that produced nothing cannot tell;
-- a server with no known switch was sent none, so it ignored nothing: the run
-  thought if reasoning arrived.
+- a server with no known switch, or a model without one (the server says so),
+  was sent none, so it ignored nothing: the run thought if reasoning arrived.
 
 What is recorded (the run's ``settings``, read by exports and ratings):
 
@@ -85,7 +85,8 @@ def check_thinking(
         return ThinkingCheck(asked, 0, None, note, asked)
     if not switch_sent:
         arrived = "reasoning arrived" if reasoning else "no reasoning arrived"
-        note = f"no thinking switch was sent (none is known for this server); {arrived}"
+        none = "the model has none" if model_thinks is False else "none is known for this server"
+        note = f"no thinking switch was sent ({none}); {arrived}"
         return ThinkingCheck(asked, reasoning, None, note, bool(reasoning))
     if not asked and reasoning:
         note = (
@@ -127,6 +128,16 @@ def check_run_thinking(
     )
 
 
+def same_request_note(label: str) -> str:
+    """What a comparison of thinking on and off says when ``label``'s side has no
+    thinking switch: the two runs send the same request (but for each mode's sampling)."""
+    return (
+        f"{label} has no thinking switch: its thinking on and off runs send the same "
+        "request (only the sampling recommended for each mode differs), so they compare "
+        "two samples, not thinking"
+    )
+
+
 StoreCall = Callable[..., Awaitable[Any]]
 
 
@@ -150,4 +161,5 @@ __all__ = [
     "check_run_thinking",
     "check_thinking",
     "record_thinking_check",
+    "same_request_note",
 ]

@@ -29,6 +29,19 @@ class SessionStarted:
 
 
 @dataclass(frozen=True, slots=True)
+class SameRequest:
+    """Runs of the comparison ask one side for thinking on and off, and the side has no
+    thinking switch: they send the same request, so they are not a thinking comparison.
+    Said once, before they run."""
+
+    session_id: int | None
+    """The session the runs go to (None: not saved)."""
+    slots: tuple[Slot, ...]
+    note: str
+    """One sentence for a person (:func:`~.thinking_check.same_request_note`)."""
+
+
+@dataclass(frozen=True, slots=True)
 class RunRefused:
     """A slot's side cannot run now; nothing was recorded for it."""
 

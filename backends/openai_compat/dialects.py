@@ -1,7 +1,9 @@
 """How to speak to each kind of server: the request, the thinking switch, the stream.
 
-- **llama.cpp**: ``/v1/chat/completions``; switch ``chat_template_kwargs.enable_thinking``;
-  reasoning in ``reasoning_content``; numbers in ``timings``.
+- **llama.cpp**: ``/v1/chat/completions``; switch ``chat_template_kwargs.enable_thinking``
+  (not sent when the check found the model's chat template has no switch: the
+  prompt is the same either way); reasoning in ``reasoning_content``; numbers in
+  ``timings``.
 - **Ollama**: native ``/api/chat`` (NDJSON); switch ``think: true/false``, or a level
   when the model names levels (``gpt-oss``: that is the effort); reasoning in
   ``message.thinking``; ``eval_count``/``eval_duration`` in the last line.
@@ -170,7 +172,20 @@ class LlamaCppDialect(Dialect):
     llama_cpp_fields = True
 
     def switch_fields(self, request: GenerationRequest) -> dict[str, Any]:
+        if self.facts.thinks is False:
+            return {}  # the check found the template's prompt the same either way
         return {"chat_template_kwargs": {"enable_thinking": request.thinking}}
+
+    def switch(self, request: GenerationRequest) -> str:
+        if self.facts.thinks is False:  # llama.cpp has a switch; this model's template not
+            return "not sent: the model's chat template has no thinking switch"
+        return super().switch(request)
+
+    def payload(self, request: GenerationRequest, model: str | None) -> dict[str, Any]:
+        payload = super().payload(request, model)
+        if not self.switch_fields(request) and "chat_template_kwargs" not in request.extra:
+            payload.pop("chat_template_kwargs", None)  # it would change nothing
+        return payload
 
     def extra_fields(self, request: GenerationRequest) -> dict[str, Any]:
         return {}  # build_payload already sends llama.cpp's fields, the switch among them

@@ -41,7 +41,10 @@ Sessions and slots
     concurrently.
 
     *Without Claude and* ``--thinking both``: one session per sample; left =
-    the local model thinking on, right = the same model thinking off.
+    the local model thinking on, right = the same model thinking off. A model
+    without a thinking switch (the server's check says so) still runs both:
+    a note at the start of the session and in summary.json's ``notes`` says the
+    two send the same request, so they are two samples, not thinking compared.
     ``--thinking on`` or ``off``: one session per sample, left only.
 
 Runs on one llama-server take turns, not together: they would each get about
@@ -364,6 +367,10 @@ class _Batch:
                     outcome.prompt_name = step.prompt.name
                 self.outcomes.append(outcome)
                 self.progress.say(f"  session {update.session_id}")
+            case updates.SameRequest():  # no thinking switch: on vs off is not a comparison
+                self.progress.say(f"  note: {update.note}")
+                if self.outcomes and self.outcomes[-1].session_id == update.session_id:
+                    self.outcomes[-1].notes.append(update.note)
             case updates.RunRefused():
                 advice = run_advice(update.hint)
                 hint = f"; {advice}" if advice else ""
