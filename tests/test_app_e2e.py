@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from _anthropic_server import AnthropicTestServer
@@ -16,7 +17,9 @@ from _app_support import (
     server_ready,
     wait_for,
 )
+from textual.pilot import Pilot
 
+from pelican_tui.app import PelicanApp
 from pelican_tui.backends import locations
 from pelican_tui.backends.engine.run import PNG_SIZE
 from pelican_tui.backends.store.sessions import SessionStore
@@ -314,19 +317,26 @@ async def test_a_picture_that_draws_nothing_says_so(monkeypatch: pytest.MonkeyPa
         assert opened.note == said
 
 
+async def _loading_server(pilot: Pilot[Any]) -> int:
+    """The pid of the app's llama-server, once it is loading its model."""
+    app = pilot.app
+    assert isinstance(app, PelicanApp) and await header_read(pilot)
+    server = app.server
+    assert server is not None
+    loading = lambda: server.status.state.value == "loading" and server.pid is not None  # noqa: E731
+    assert await wait_for(pilot, loading, 30)
+    assert server.pid is not None
+    return server.pid
+
+
 async def test_run_pressed_while_the_model_loads_waits_for_it() -> None:
     """r pressed while the status bar said "server: loading…" (at launch, or after S or
     R) refused both panes: "Not run: loading model — press R to restart the server",
     advice that starts the load over. The run waits for the model, and says so."""
     app = make_app(start_server=True)
     async with app.run_test(size=(80, 24)) as pilot:
-        assert await header_read(pilot)
-        server = app.server
-        assert server is not None
-        loading = lambda: server.status.state.value == "loading" and server.pid is not None  # noqa: E731
-        assert await wait_for(pilot, loading, 30)
-        assert server.pid is not None
-        os.kill(server.pid, signal.SIGSTOP)  # a model that takes its time to load
+        pid = await _loading_server(pilot)
+        os.kill(pid, signal.SIGSTOP)  # a model that takes its time to load
         try:
             await pilot.press("r")
             left, right = app.pane("left"), app.pane("right")
@@ -335,7 +345,7 @@ async def test_run_pressed_while_the_model_loads_waits_for_it() -> None:
             assert await wait_for(pilot, both, 10), (left.stats_line(), left.problem)
             assert "Not run" not in left.problem + right.problem
         finally:
-            os.kill(server.pid, signal.SIGCONT)
+            os.kill(pid, signal.SIGCONT)
         assert await wait_for(pilot, lambda: not app.comparing, RUN_WAIT_S)
         for pane in (left, right):
             assert pane.state == "finished", (pane.slot, pane.stats_line(), pane.problem)
@@ -347,13 +357,8 @@ async def test_a_run_waiting_for_the_model_to_load_is_cancelled_by_c() -> None:
     none recorded); the panes do not go on saying they wait."""
     app = make_app(start_server=True)
     async with app.run_test(size=(80, 24)) as pilot:
-        assert await header_read(pilot)
-        server = app.server
-        assert server is not None
-        loading = lambda: server.status.state.value == "loading" and server.pid is not None  # noqa: E731
-        assert await wait_for(pilot, loading, 30)
-        assert server.pid is not None
-        os.kill(server.pid, signal.SIGSTOP)
+        pid = await _loading_server(pilot)
+        os.kill(pid, signal.SIGSTOP)
         try:
             await pilot.press("r")
             left, right = app.pane("left"), app.pane("right")
@@ -365,7 +370,7 @@ async def test_a_run_waiting_for_the_model_to_load_is_cancelled_by_c() -> None:
                 assert "waiting" not in pane.stats_line(), pane.stats_line()
             assert app.session_id is None, "nothing started, nothing recorded"
         finally:
-            os.kill(server.pid, signal.SIGCONT)
+            os.kill(pid, signal.SIGCONT)
 
 
 async def test_a_server_killed_while_it_loads_is_said_once() -> None:
@@ -374,13 +379,10 @@ async def test_a_server_killed_while_it_loads_is_said_once() -> None:
     "Press R to restart, l for the log.")."""
     app = make_app(start_server=True)
     async with app.run_test(size=(80, 24)) as pilot:
-        assert await header_read(pilot)
+        pid = await _loading_server(pilot)
+        os.kill(pid, signal.SIGKILL)
         server = app.server
         assert server is not None
-        loading = lambda: server.status.state.value == "loading" and server.pid is not None  # noqa: E731
-        assert await wait_for(pilot, loading, 30)
-        assert server.pid is not None
-        os.kill(server.pid, signal.SIGKILL)
         assert await wait_for(pilot, lambda: server.status.state.value == "crashed", 15)
         await pilot.pause(1)
         said = [n.message for n in app.notices if n.title == "llama-server"]
