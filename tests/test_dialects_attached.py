@@ -44,16 +44,19 @@ def _stored(session_id: int | None) -> Session:
         return store.get_session(session_id)
 
 
+async def _on_off(url: str, listener: Any = lambda _: None) -> Any:
+    """Thinking on vs off through the engine, attached to the server at ``url``."""
+    engine = ComparisonEngine(load_settings({"local": {"url": url}}), Prepared(None, None))
+    try:
+        return await engine.run_comparison("Draw a pelican.", ON_OFF, listener)
+    finally:
+        await engine.close()
+
+
 async def test_an_ignored_switch_is_recorded_and_marked_in_title_and_export() -> None:
     """LM Studio ignoring the switch (lmstudio-bug-tracker#1990): thinking on vs off."""
     with LmStudioServer() as server:
-        engine = ComparisonEngine(
-            load_settings({"local": {"url": server.url}}), Prepared(None, None)
-        )
-        try:
-            outcome = await engine.run_comparison("Draw a pelican.", ON_OFF, lambda _: None)
-        finally:
-            await engine.close()
+        outcome = await _on_off(server.url)
     left, right = outcome.results["left"], outcome.results["right"]
     assert left.thinking_warning is None
     assert right.thinking_warning is not None
@@ -404,13 +407,7 @@ async def test_a_slow_check_before_a_run_is_said_and_made_once() -> None:
     while is said in the pane while it goes on."""
     updates: list[Any] = []
     with _SlowToCheck() as server:
-        engine = ComparisonEngine(
-            load_settings({"local": {"url": server.url}}), Prepared(None, None)
-        )
-        try:
-            outcome = await engine.run_comparison("Draw a pelican.", ON_OFF, updates.append)
-        finally:
-            await engine.close()
+        outcome = await _on_off(server.url, updates.append)
         gets = [r.path for r in server.requests if r.method == "GET"]
     assert set(outcome.results) == {"left", "right"}
     assert gets and len(gets) == len(set(gets)), f"checked more than once: {gets}"
@@ -450,13 +447,7 @@ async def test_each_thinking_level_is_rated_and_named_apart() -> None:
     assert run_label(high) == "gpt-oss:20b (server) · thinking high", run_label(high)
     # A model without levels: its runs record no effort, and rate as they did.
     with OllamaServer() as server:
-        engine = ComparisonEngine(
-            load_settings({"local": {"url": server.url}}), Prepared(None, None)
-        )
-        try:
-            outcome = await engine.run_comparison("Draw a pelican.", ON_OFF, lambda _: None)
-        finally:
-            await engine.close()
+        outcome = await _on_off(server.url)
     for run in _stored(outcome.session_id).runs:
         assert "effort" not in run.settings, run.settings
     labels = sorted(run_label(run) for run in _stored(outcome.session_id).runs)
