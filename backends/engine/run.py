@@ -43,7 +43,7 @@ from pelican_tui.backends.ratings.configuration import recorded_thinking_words
 from pelican_tui.backends.secrets import scrub_text
 from pelican_tui.backends.store.records import FinalStatus, SessionStoreError, Slot
 from pelican_tui.backends.store.sessions import SessionStore
-from pelican_tui.backends.svg.extract import close_partial_svg, extract_svg
+from pelican_tui.backends.svg.extract import SvgExtraction, close_partial_svg, extract_svg
 from pelican_tui.backends.svg.facts import picture_facts
 from pelican_tui.backends.text import one_line
 
@@ -392,100 +392,77 @@ async def _execute(spec: RunSpec, ctx: RunContext) -> RunResult:
         kept = await _whole_picture(ctx, acc)
         if row is not None:
             with contextlib.suppress(Exception):
-                await _record_end(recorder, row, acc, peak, **kept.record())
-        ctx.listener(
-            RunEnded(spec.slot, _result(spec, run_id, acc, peak, recorder, **kept.result()))
-        )
+                await _record_end(recorder, row, acc, peak, kept)
+        ctx.listener(RunEnded(spec.slot, _result(spec, run_id, acc, peak, recorder, kept)))
         raise
-    png, render_problem = picture.png, picture.problem
-    facts = picture_facts(
-        acc.answer_text,
-        extraction,
-        png,
-        render_problem,
-        time.monotonic() - sent if png is not None else None,
-        ink=picture.ink,
-    )
+    seconds = time.monotonic() - sent if picture.png is not None else None
     svg_note = extraction.note
     if (extraction.partial or extraction.svg is None) and acc.finished_at_token_limit:
         # The cause first: a pane shows the note's beginning on one line.
         usage = acc.finished.usage if acc.finished is not None else Usage()
         svg_note = f"{_cut_words(spec.request.max_tokens, usage, model_info)}: {svg_note}"
-    if render_problem:
-        svg_note = f"{svg_note}; {render_problem}" if svg_note else render_problem
+    end = _end_picture(acc.answer_text, extraction, picture, svg_note, seconds)
     if row is not None:
-        await _record_end(
-            recorder,
-            row,
-            acc,
-            peak,
-            svg=extraction.svg,
-            svg_note=svg_note,
-            png=png,
-            picture_facts=facts,
-        )
-    result = _result(
-        spec,
-        run_id,
-        acc,
-        peak,
-        recorder,
-        svg_found=extraction.svg is not None,
-        svg_note=svg_note,
-        png=png,
-        render_problem=render_problem,
-        facts=facts,
-    )
+        await _record_end(recorder, row, acc, peak, end)
+    result = _result(spec, run_id, acc, peak, recorder, end)
     result = replace(result, thinking_warning=thinking.warning, thinking_ran=thinking.ran)
     ctx.listener(RunEnded(spec.slot, result))
     return result
 
 
 @dataclass(frozen=True, slots=True)
-class _KeptPicture:
-    """The picture of a cancelled run's whole SVG (:func:`_whole_picture`); empty: none."""
+class _EndPicture:
+    """What a run's end records of its picture (:func:`_end_picture`); empty: none."""
 
     svg: str | None = None
     note: str | None = None
     png: bytes | None = None
     problem: str | None = None
-    facts: dict[str, Any] | None = None
+    """Why the SVG could not be drawn."""
+    facts: dict[str, Any] = field(default_factory=dict)
 
-    def record(self) -> dict[str, Any]:
-        """Its part of :func:`_record_end`'s arguments."""
-        return {"svg": self.svg, "svg_note": self.note, "png": self.png,
-                "picture_facts": self.facts}  # fmt: skip
 
-    def result(self) -> dict[str, Any]:
-        """Its part of :func:`_result`'s arguments."""
-        return {"svg_found": self.svg is not None, "svg_note": self.note, "png": self.png,
-                "render_problem": self.problem, "facts": self.facts}  # fmt: skip
+_NO_PICTURE = _EndPicture()
+"""A run's end with no picture to record: none found, or it ended before one."""
+
+
+def _end_picture(
+    answer: str,
+    extraction: SvgExtraction,
+    picture: RunPicture,
+    note: str | None,
+    seconds: float | None,
+) -> _EndPicture:
+    """A run's picture as its end records it: the SVG found in ``answer``, the
+    picture drawn of it, its facts (``seconds`` to the picture), and ``note`` with
+    why it could not be drawn, if it could not."""
+    facts = picture_facts(
+        answer, extraction, picture.png, picture.problem, seconds, ink=picture.ink
+    )
+    if picture.problem:
+        note = f"{note}; {picture.problem}" if note else picture.problem
+    return _EndPicture(extraction.svg, note, picture.png, picture.problem, facts)
 
 
 CANCELLED_AFTER_SVG = "complete before the run was cancelled"
 """Said after a cancelled run's SVG note when its SVG was whole and kept."""
 
 
-async def _whole_picture(ctx: RunContext, acc: RunAccumulator) -> _KeptPicture:
+async def _whole_picture(ctx: RunContext, acc: RunAccumulator) -> _EndPicture:
     """The picture of a cancelled run's answer when its SVG was whole (``</svg>``
     written, the model writing on after it): drawn and kept, not thrown away by a
     late cancel. An SVG cut off by the cancel is not drawn (a preview showed it). A
     second cancel while it is drawn keeps the SVG without its picture."""
     extraction = extract_svg(acc.answer_text)
     if extraction.svg is None or extraction.partial:
-        return _KeptPicture()
+        return _EndPicture()
     picture = RunPicture()
     with contextlib.suppress(asyncio.CancelledError):
         picture = await asyncio.shield(render_picture(ctx.renderer, scrub_text(extraction.svg)))
-    facts = picture_facts(
-        acc.answer_text, extraction, picture.png, picture.problem, None, ink=picture.ink
-    )
     note = extraction.note
     if acc.outcome == "cancelled":
         note = f"{note}, {CANCELLED_AFTER_SVG}"
-    if picture.problem:
-        note = f"{note}; {picture.problem}"
-    return _KeptPicture(extraction.svg, note, picture.png, picture.problem, facts)
+    return _end_picture(acc.answer_text, extraction, picture, note, None)
 
 
 def _cut_words(max_tokens: int, usage: Usage, model_info: Mapping[str, Any]) -> str:
@@ -511,11 +488,7 @@ async def _record_end(
     run_id: int | _RunId,
     acc: RunAccumulator,
     peak: PeakRam,
-    *,
-    svg: str | None = None,
-    svg_note: str | None = None,
-    png: bytes | None = None,
-    picture_facts: dict[str, Any] | None = None,
+    picture: _EndPicture = _NO_PICTURE,
 ) -> None:
     """Record how a run ended: its outcome, text and numbers, and its picture when it
     got that far. Shielded: a cancel while it is written does not lose it."""
@@ -526,14 +499,14 @@ async def _record_end(
             status=_final_status(acc.outcome),
             thinking_text=acc.thinking_text,
             answer=acc.answer_text,
-            svg=svg,
-            svg_note=svg_note,
-            png=png,
+            svg=picture.svg,
+            svg_note=picture.note,
+            png=picture.png,
             failure_reason=acc.failed.reason if acc.failed is not None else None,
             timings=acc.timings(),
             usage=acc.usage(),
             peak_ram=peak.record(),
-            picture_facts=picture_facts,
+            picture_facts=picture.facts or None,
         )
     )
 
@@ -549,12 +522,7 @@ def _result(
     acc: RunAccumulator,
     peak: PeakRam,
     recorder: _Recorder,
-    *,
-    svg_found: bool = False,
-    svg_note: str | None = None,
-    png: bytes | None = None,
-    render_problem: str | None = None,
-    facts: dict[str, Any] | None = None,
+    picture: _EndPicture = _NO_PICTURE,
 ) -> RunResult:
     return RunResult(
         run_id=run_id,
@@ -567,11 +535,11 @@ def _result(
         timings=acc.timings(),
         usage=acc.usage(),
         peak_ram=peak.record(),
-        svg_found=svg_found,
-        svg_note=svg_note,
-        png=png,
-        render_problem=render_problem,
+        svg_found=picture.svg is not None,
+        svg_note=picture.note,
+        png=picture.png,
+        render_problem=picture.problem,
         store_problem=recorder.problem,
         save_again=recorder.save_again if recorder.pending else None,
-        picture_facts=facts or {},
+        picture_facts=picture.facts,
     )
