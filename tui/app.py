@@ -41,7 +41,7 @@ from pelican_tui.backends.protocol import EFFORTS, BackendStatus
 from pelican_tui.backends.resources import ResourceSample
 from pelican_tui.backends.secrets import scrub_secrets, url_without_credentials
 from pelican_tui.backends.settings import LocalSettings, Settings
-from pelican_tui.backends.text import first_line, home_path, on_off, plural, thinking_word
+from pelican_tui.backends.text import first_line, home_path, on_off, plural
 from pelican_tui.commands import PelicanCommands
 from pelican_tui.messages import KeyRow, ResourceTick, ServerStatusChanged, say_if_failed
 from pelican_tui.voting import Voting
@@ -1265,12 +1265,10 @@ class PelicanApp(Voting):
             self.pane(slot).show_problem(self._problem_line(new))
         else:
             number = "1" if slot == "left" else "2"
-            header = self.engine.header(new, number)
-            title = header.title.removeprefix(f"{number} ")
-            think = (
-                f"thinking {header.thinking}" if header.thinking else thinking_word(new.thinking)
-            )
-            self.notify(f"Pane {number}: {title}, {think}, from the next run.", timeout=3)
+            title = self.engine.header(new, number).title.removeprefix(f"{number} ")
+            think = self.engine.thinking(new)
+            self.notify(f"Pane {number}: {title}, thinking {think}, from the next run.",
+                        timeout=3)  # fmt: skip
         side = self.engine.side(new.side)
         if side is not None and side.can_check:
             self.check_side(side)

@@ -301,6 +301,12 @@ class ComparisonEngine:
             return PaneHeader(f"{number} {choice.side} · unavailable", "")
         return side.header(choice, number)
 
+    def thinking(self, choice: PaneChoice) -> str:
+        """How a run of ``choice`` thinks, as its configuration names it after "thinking":
+        "on", "off", Claude's effort or a served model's level ("high")."""
+        side = self.sides.get(choice.side)
+        return side.thinking(choice) if side is not None else on_off(choice.thinking)
+
     def stored_ceiling(self, model_info: Mapping[str, Any]) -> float | None:
         """The decode ceiling a stored run's rate is measured against: that of the
         spawned local model it ran on (its ``model_info``: the same model file), else
@@ -327,13 +333,9 @@ class ComparisonEngine:
         runs' configurations say it ("thinking on vs high": Claude's effort)."""
         from pelican_tui.backends.store.sessions import default_title
 
-        def thinking(choice: PaneChoice) -> str:
-            side = self.sides.get(choice.side)
-            return side.thinking(choice) if side is not None else on_off(choice.thinking)
-
         picked = list(choices.values())
         sides = list(dict.fromkeys(c.side for c in picked))
-        modes = list(dict.fromkeys(thinking(c) for c in picked))
+        modes = list(dict.fromkeys(self.thinking(c) for c in picked))
         parts = [default_title(prompt)]
         if len(sides) > 1:
             parts.append(" vs ".join(sides))

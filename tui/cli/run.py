@@ -118,7 +118,7 @@ from pelican_tui.backends.llama.process import ServerStartError
 from pelican_tui.backends.secrets import url_without_credentials
 from pelican_tui.backends.store.records import Session, SessionStoreError, Slot
 from pelican_tui.backends.store.sessions import SessionStore, default_title
-from pelican_tui.backends.text import first_line, on_off, plural
+from pelican_tui.backends.text import first_line, plural
 from pelican_tui.cli.args import Console, Exit, command
 from pelican_tui.cli.internal_error import internal_error_words, report_internal_error
 from pelican_tui.cli.model_flags import model_overrides, settings_from_flags
@@ -386,9 +386,7 @@ class _Batch:
         choice = self._current[1].choices.get(slot) if self._current is not None else None
         if choice is None:
             return ""
-        side = self.engine.side(choice.side)
-        thinking = side.thinking(choice) if side is not None else on_off(choice.thinking)
-        return f"{choice.side} ({thinking})"
+        return f"{choice.side} ({self.engine.thinking(choice)})"
 
     # ----------------------------------------------------------------- local model
 
