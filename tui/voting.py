@@ -97,6 +97,11 @@ def _ordinal(n: int) -> str:
     return f"{n}{last}"
 
 
+def _won(winner: Winner, a: int | None, b: int | None) -> int | None:
+    """The run that won a vote between ``a`` and ``b`` (None: a tie, or both bad)."""
+    return {"a": a, "b": b}.get(winner)
+
+
 def _pair_key(first: int, second: int) -> tuple[int, int]:
     """Two runs in a fixed order: one pair, whichever was A."""
     return (min(first, second), max(first, second))
@@ -505,7 +510,7 @@ class Voting(App[None]):
             self.notify(f"session store: {error}", severity="warning", timeout=8)
             return
         if pair is not None:
-            self._voted[pair] = (winner, {"a": left, "b": right}.get(winner))
+            self._voted[pair] = (winner, _won(winner, left, right))
         if was:
             self.notify(f"Vote changed: {VERDICT_WORDS[verdict]} (was: {was}).{rated}", timeout=4)
             return
@@ -519,7 +524,7 @@ class Voting(App[None]):
             store = await self.open_store()
             vote = await asyncio.to_thread(store.latest_vote, *pair)
             if vote is not None:
-                return vote.winner, {"a": vote.run_a, "b": vote.run_b}.get(vote.winner)
+                return vote.winner, _won(vote.winner, vote.run_a, vote.run_b)
         return self._voted[pair]
 
     async def _vote_blind(self, winner: Winner) -> None:
@@ -535,7 +540,7 @@ class Voting(App[None]):
         self.pending_pairs.pop(0)
         self._quit_asked = False
         if pair.a.run_id is not None and pair.b.run_id is not None:
-            won = {"a": pair.a.run_id, "b": pair.b.run_id}.get(winner)
+            won = _won(winner, pair.a.run_id, pair.b.run_id)
             self._voted[_pair_key(pair.a.run_id, pair.b.run_id)] = (winner, won)
         label = f"{pair.label}: " if pair.label else ""
         self.notify(f"{label}{pair.revealed(winner)}{rated}", title="Blind vote saved", timeout=20)
