@@ -7,6 +7,8 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
+from rich.cells import cell_len, set_cell_size
+
 from pelican_tui.backends.secrets import scrub_text
 
 ELLIPSIS = "…"
@@ -16,12 +18,13 @@ LABEL_PARTS = " · "
 
 
 def shorten(text: str, width: int) -> str:
-    """``text`` on one line (white space folded), cut to ``width`` characters with
-    "…" where it was cut."""
+    """``text`` on one line (white space folded), cut to ``width`` terminal cells with
+    "…" where it was cut. A wide character (Chinese, Japanese, most emoji) takes two
+    cells; one that the cut would split in half is left out."""
     line = " ".join(text.split())
-    if len(line) <= width:
+    if cell_len(line) <= width:
         return line
-    return line[: max(width - 1, 0)].rstrip() + ELLIPSIS
+    return set_cell_size(line, max(width - 1, 0)).rstrip() + ELLIPSIS
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
@@ -223,13 +226,13 @@ def fold_parts(text: str, width: int, separator: str = LABEL_PARTS) -> str:
 
 def shorten_parts(text: str, width: int, separator: str = LABEL_PARTS) -> str:
     """``text`` of parts joined by ``separator`` (a session's title: "tiny/sun · local vs
-    claude · thinking on vs high") cut to ``width`` by leaving out whole parts, each run
+    claude · thinking on vs high") cut to ``width`` cells by leaving out whole parts, each run
     of them marked "…": the first part, which names it, is kept whole where it fits, then
     the last ("· sample 2/4", "· thinking …"), then as many of the others as fit, in
     order. A first part too long for ``width`` alone is cut at its end (:func:`shorten`)."""
     line = " ".join(text.split())
     parts = line.split(separator)
-    if len(line) <= width or len(parts) == 1 or len(parts[0]) > width:
+    if cell_len(line) <= width or len(parts) == 1 or cell_len(parts[0]) > width:
         return shorten(line, width)
 
     def joined(kept: set[int]) -> str:
@@ -243,10 +246,10 @@ def shorten_parts(text: str, width: int, separator: str = LABEL_PARTS) -> str:
 
     kept = {0}
     for at in (len(parts) - 1, *range(1, len(parts) - 1)):
-        if len(joined(kept | {at})) <= width:
+        if cell_len(joined(kept | {at})) <= width:
             kept.add(at)
     cut = joined(kept)
-    return cut if len(cut) <= width else shorten(parts[0], width)
+    return cut if cell_len(cut) <= width else shorten(parts[0], width)
 
 
 __all__ = [

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from rich.cells import cell_len
 
 from pelican_tui.backends.text import (
     first_line,
@@ -15,6 +16,7 @@ from pelican_tui.backends.text import (
     printable,
     shorten,
     shorten_label,
+    shorten_parts,
 )
 
 
@@ -31,6 +33,17 @@ from pelican_tui.backends.text import (
 def test_shorten_folds_white_space_and_marks_the_cut(text: str, width: int, shown: str) -> None:
     assert shorten(text, width) == shown
     assert len(shorten(text, width)) <= max(width, 1)
+
+
+@pytest.mark.parametrize("width", range(1, 30))
+def test_shorten_measures_terminal_cells(width: int) -> None:
+    """A Chinese prompt's characters take two cells each: cut by characters, a title
+    in `sessions list` or the status bar ran twice as wide as its room."""
+    text = "画一只骑自行车的鹈鹕 · local vs claude · thinking on vs high"
+    for cut in (shorten(text, width), shorten_parts(text, width)):
+        assert cell_len(cut) <= max(width, 1)
+        assert cut == text or "…" in cut or cut == text.split(" · ")[0]  # the name whole
+    assert shorten("鹈鹕骑车", 6) == "鹈鹕…"  # the third character would straddle the edge
 
 
 @pytest.mark.parametrize("width", range(8, 45))

@@ -30,7 +30,7 @@ from textual.app import App
 
 from pelican_tui.backends.engine.choices import SLOTS
 from pelican_tui.backends.settings import Settings
-from pelican_tui.backends.text import plural
+from pelican_tui.backends.text import plural, shorten
 from pelican_tui.messages import KeyRow
 from pelican_tui.terminal_title import TerminalTitle
 from pelican_tui.votes import (
@@ -41,7 +41,7 @@ from pelican_tui.votes import (
     store_vote,
     unrated_note,
 )
-from pelican_tui.widgets.prompt_box import PromptBox, cut_to_cells
+from pelican_tui.widgets.prompt_box import PromptBox
 from pelican_tui.widgets.status_bar import StatusBar
 from pelican_tui.widgets.vote_pair import PairView, vote_keys_line
 
@@ -65,11 +65,11 @@ def set_subtitle(step: BatchStep, width: int) -> str:
     set_name, prompt_name, place = step.set_name or "", step.prompt.name, step.place
     room = width - cell_len(f"set :  {place}")
     if room < _NAMES_ROOM and cell_len(set_name) + cell_len(prompt_name) > room:
-        return cut_to_cells(place, width)
+        return shorten(place, width)
     if cell_len(set_name) + cell_len(prompt_name) > room:
-        prompt_name = cut_to_cells(prompt_name, max(room - cell_len(set_name), room // 2))
-        set_name = cut_to_cells(set_name, room - cell_len(prompt_name))
-    return cut_to_cells(f"set {set_name}: {prompt_name} {place}", width)
+        prompt_name = shorten(prompt_name, max(room - cell_len(set_name), room // 2))
+        set_name = shorten(set_name, room - cell_len(prompt_name))
+    return shorten(f"set {set_name}: {prompt_name} {place}", width)
 
 
 SAMPLE_STEPS = (1, 2, 4, 8)
@@ -226,7 +226,7 @@ class Voting(App[None]):
         else:
             box.show_running(None)
             modes = " · ".join(words)
-            box.show_subtitle(lambda width: cut_to_cells(modes, width))
+            box.show_subtitle(lambda width: shorten(modes, width))
 
     def _vote_keys(self) -> dict[str, str]:
         keys = {row.id: row.keys for row in self.key_rows()}

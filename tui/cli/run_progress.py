@@ -8,13 +8,11 @@ import shutil
 import time
 from typing import TYPE_CHECKING, TextIO
 
-from rich.cells import cell_len, set_cell_size
-
 from pelican_tui.backends.events import Failed, Finished, GenerationEvent, LiveStats, Waiting
 from pelican_tui.backends.llama.process import ServerState, ServerStatus
 from pelican_tui.backends.openai_compat.backend import RESTART_HINT
 from pelican_tui.backends.store.records import run_numbers
-from pelican_tui.backends.text import first_line
+from pelican_tui.backends.text import first_line, shorten
 
 if TYPE_CHECKING:
     from pelican_tui.backends.engine.run import RunResult
@@ -157,8 +155,7 @@ class Progress:
         if not line and not self._shown:
             return
         width = shutil.get_terminal_size((100, 24)).columns - 1
-        if cell_len(line) > width:  # in cells: a wide character takes two
-            line = set_cell_size(line, max(0, width - 1)).rstrip() + "…"
+        line = shorten(line, width)  # in cells: a wide character takes two
         self._write("\r\x1b[2K" + line)
         self._shown = bool(line)
 

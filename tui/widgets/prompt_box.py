@@ -26,12 +26,11 @@ import re
 from collections.abc import Callable
 from typing import ClassVar
 
-from rich.cells import cell_len, set_cell_size
 from textual import events
 from textual.binding import Binding, BindingType
 from textual.widgets import Input
 
-from pelican_tui.backends.text import ELLIPSIS, printable
+from pelican_tui.backends.text import printable
 
 LINE_BREAK = " ⏎ "
 """A line break of the prompt, as the box shows it."""
@@ -49,15 +48,6 @@ def one_line_form(prompt: str) -> str:
 def from_one_line(line: str) -> str:
     """The prompt a line typed in the box stands for: each ``⏎`` a line break."""
     return _SHOWN_BREAK.sub("\n", line).strip()
-
-
-def cut_to_cells(text: str, width: int) -> str:
-    """``text`` in ``width`` terminal cells at most, "…" where it was cut: ``shorten``
-    by the cell (a wide character, Chinese or Japanese, takes two; one cut in half is
-    left out)."""
-    if cell_len(text) <= width:
-        return text
-    return set_cell_size(text, width - 1).rstrip() + ELLIPSIS if width > 0 else ""
 
 
 _SUBTITLE_CHROME = 6
