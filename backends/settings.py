@@ -283,9 +283,9 @@ class Settings(BaseSettings):
     request needs it to be generous. ``local.stream_timeout_s``, its old
     name, is still read."""
     check_timeout_s: float = Field(default=10.0, gt=0)
-    """Seconds a server someone else runs (``local.url``, ``remote.url``) has for each
-    question of its check (is it there, which kind, what does it serve). A server busy
-    loading a model may need longer."""
+    """Seconds a server someone else runs (``local.url``, ``remote.url``) has for its
+    check (is it there, which kind, what does it serve), all its questions together. A
+    server busy loading a model may need longer."""
     local: LocalSettings = Field(default_factory=LocalSettings)
     remote: RemoteSettings = Field(default_factory=RemoteSettings)
     claude: ClaudeSettings = Field(default_factory=ClaudeSettings)

@@ -8,6 +8,8 @@ the known failures: a switch that is ignored. Every run is checked afterwards
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any
 
 import httpx
@@ -124,6 +126,30 @@ async def test_model_facts_come_from_each_servers_model_info_endpoint() -> None:
     assert lm.arch == "qwen3moe" and lm.thinks is True
     # vLLM: its model card's max_model_len.
     assert v.context == 32768 and v.bits() == ["ctx 32768"]
+
+
+class _SlowAfterFirst(OllamaServer):
+    """Ollama answering the first question of a check (its model list), then none
+    in time (busy: another request, or loading)."""
+
+    async def answer(self, request: Any, reader: Any, writer: Any) -> None:
+        if len(self.requests) > 1:
+            await asyncio.sleep(30)  # ended when the server stops
+        await super().answer(request, reader, writer)
+
+
+async def test_a_slow_server_is_checked_within_check_timeout_s() -> None:
+    """Each question of the check (model list, /props, the kind's probes, ...) had the
+    whole of check_timeout_s, one after another: a server that answered the first and
+    then stalled held the check (and what waited on it) for a multiple of the setting.
+    Now the whole check has one deadline, and what it learnt by then is kept."""
+    with _SlowAfterFirst() as server:
+        started = time.monotonic()
+        check = await check_server(server.url, timeout_s=1.0)
+        took = time.monotonic() - started
+    assert took < 1.5, f"the check took {took:.1f} s with check_timeout_s = 1"
+    assert check.reachable and check.ready, check
+    assert check.models == ("qwen3:30b",), check
 
 
 # --------------------------------------------------------------------------- Ollama

@@ -714,7 +714,7 @@ def make_local_backend(
     check_timeout_s: float = CHECK_TIMEOUT_S,
 ) -> OpenAICompatibleBackend:
     """The local backend for ``plan``: a spawned server (not started yet) or a URL
-    (checked with ``check_timeout_s`` per request)."""
+    (its check bounded by ``check_timeout_s``)."""
     if plan.mode == "attach":
         return OpenAICompatibleBackend.attached(
             plan.url or "",

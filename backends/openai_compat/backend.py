@@ -95,7 +95,7 @@ class OpenAICompatibleBackend:
         self._settings = ("local.url", "local.url_model")
         """The settings that give an attached server's URL and model (named in hints)."""
         self._check_timeout_s = CHECK_TIMEOUT_S
-        """The bound on each request of :meth:`probe`'s check (``check_timeout_s``)."""
+        """The bound on :meth:`probe`'s check as a whole (``check_timeout_s``)."""
         self._configured_model = model
         self.model = model
         """The model id sent as ``model`` (an attached server's first listed one if unset)."""
@@ -134,7 +134,7 @@ class OpenAICompatibleBackend:
     ) -> OpenAICompatibleBackend:
         """A server someone else runs; its key is read from ``api_key_env`` (never a setting).
         ``settings`` name where its URL and model are set, for the probe's hints;
-        ``check_timeout_s`` bounds each request of its check (the setting)."""
+        ``check_timeout_s`` bounds its check as a whole (the setting)."""
         backend = cls(
             base_url=url,
             api_key=os.environ.get(api_key_env),

@@ -8,6 +8,8 @@ library's own text.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -33,7 +35,7 @@ if TYPE_CHECKING:
     import httpx
 
 CHECK_TIMEOUT_S = 10.0
-"""Bound on each request :func:`check_server` makes."""
+"""Bound on :func:`check_server`: its requests share it, one after another."""
 
 
 _ENDPOINTS = ("/chat/completions", "/completions", "/models")
@@ -154,6 +156,10 @@ async def check_server(
     a URL with a path below the API root that lists models (Ollama's own ``/api``,
     LM Studio's ``/api/v0``): the hint gives the root. Hints name where the URL was
     given (``--url``, ``local.url``) and the model's setting. Never raises.
+
+    The whole check takes at most about ``timeout_s``: the model list has it all, the
+    questions after it what is left (unanswered by then, the kind and facts stay
+    unknown, as for a server that does not answer them).
     """
     import httpx
 
@@ -163,18 +169,21 @@ async def check_server(
     key_hint = f"set {api_key_env} to the server's API key" if api_key_env else "check the API key"
     kind, facts = ServerKind(), ModelFacts()
     listing_body: Any = None
+    deadline = asyncio.get_running_loop().time() + timeout_s
     try:
         async with httpx.AsyncClient(timeout=timeout_s, verify=verify_for(root)) as client:
             listing = await client.get(f"{root}/v1/models", headers=headers)
             if listing.status_code in (200, 404):
                 listing_body = _json_or_none(listing) if listing.status_code == 200 else None
-                props_body = await get_json(client, f"{root}/props", headers)
-                kind = await identify(client, root, headers, listing_body, props_body)
-                listed = _model_ids(listing_body)
-                chosen = model or (listed[0] if listed else None)
-                facts = await model_facts(
-                    client, root, headers, kind, chosen, listing_body, props_body
-                )
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout_at(deadline):
+                        props_body = await get_json(client, f"{root}/props", headers)
+                        kind = await identify(client, root, headers, listing_body, props_body)
+                        listed = _model_ids(listing_body)
+                        chosen = model or (listed[0] if listed else None)
+                        facts = await model_facts(
+                            client, root, headers, kind, chosen, listing_body, props_body
+                        )
     except httpx.ReadTimeout:  # connected and asked: a server busy, not one that is down
         return _not_ready(
             url,
@@ -213,7 +222,7 @@ async def check_server(
     models = _model_ids(listing_body)
     chosen = model or (models[0] if models else None)
     if not models and kind.name != LLAMA_CPP:  # a path too many: no list, or not OpenAI's
-        above = await _root_above(root, headers, timeout_s)
+        above = await _root_above(root, headers, deadline)
         if above is not None:
             return _wrong_path(url, root, *above, url_setting)
     if chosen is None and code == 404 and kind.name != LLAMA_CPP:
@@ -260,18 +269,22 @@ def _roots_above(root: str) -> list[str]:
 
 
 async def _root_above(
-    root: str, headers: dict[str, str], timeout_s: float
+    root: str, headers: dict[str, str], deadline: float
 ) -> tuple[str, ServerKind] | None:
     """The API root above ``root``'s path that answers ``/v1/models`` with a model list
-    (a URL pasted with a path too many), and which server it is; None when there is none."""
+    (a URL pasted with a path too many), and which server it is; None when there is none,
+    or none answered before ``deadline`` (the check's, on the event loop's clock)."""
     import httpx
 
-    for candidate in _roots_above(root):
-        async with httpx.AsyncClient(timeout=timeout_s, verify=verify_for(candidate)) as client:
-            listing = await get_json(client, f"{candidate}/v1/models", headers)
-            if isinstance(listing, dict) and isinstance(listing.get("data"), list):
-                props = await get_json(client, f"{candidate}/props", headers)
-                return candidate, await identify(client, candidate, headers, listing, props)
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout_at(deadline):
+            for candidate in _roots_above(root):
+                left = max(deadline - asyncio.get_running_loop().time(), 0.0)
+                async with httpx.AsyncClient(timeout=left, verify=verify_for(candidate)) as client:
+                    listing = await get_json(client, f"{candidate}/v1/models", headers)
+                    if isinstance(listing, dict) and isinstance(listing.get("data"), list):
+                        props = await get_json(client, f"{candidate}/props", headers)
+                        return candidate, await identify(client, candidate, headers, listing, props)
     return None
 
 
