@@ -152,6 +152,33 @@ async def test_a_slow_server_is_checked_within_check_timeout_s() -> None:
     assert check.models == ("qwen3:30b",), check
 
 
+class _TrickledList(OllamaServer):
+    """A server that sends its model list a few bytes at a time (a slow link, or a busy
+    proxy): each read comes before a timeout, the whole answer long after."""
+
+    async def answer(self, request: Any, reader: Any, writer: Any) -> None:
+        body = b'{"object": "list", "data": [{"id": "m", "object": "model"}]}'
+        head = f"HTTP/1.1 200 OK\r\ncontent-length: {len(body)}\r\nconnection: close\r\n\r\n"
+        data = head.encode() + body
+        for start in range(0, len(data), 20):
+            writer.write(data[start : start + 20])
+            await writer.drain()
+            await asyncio.sleep(0.4)
+
+
+async def test_an_answer_in_trickles_does_not_stretch_the_check() -> None:
+    """httpx's timeouts bound each read, not an answer: a model list sent a few bytes at
+    a time held the check for as long as it took, far past check_timeout_s. Now it ends
+    at the deadline, said as a server that answered the connection but not the check."""
+    with _TrickledList() as server:
+        started = time.monotonic()
+        check = await check_server(server.url, timeout_s=1.0)
+        took = time.monotonic() - started
+    assert took < 1.5, f"the check took {took:.1f} s with check_timeout_s = 1"
+    assert check.reachable and not check.ready, check
+    assert "answered the connection but not the check in 1 s" in check.message, check
+
+
 # --------------------------------------------------------------------------- Ollama
 
 

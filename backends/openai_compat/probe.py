@@ -172,7 +172,7 @@ async def check_server(
     deadline = asyncio.get_running_loop().time() + timeout_s
     try:
         async with httpx.AsyncClient(timeout=timeout_s, verify=verify_for(root)) as client:
-            listing = await client.get(f"{root}/v1/models", headers=headers)
+            listing = await _answered_by(client, f"{root}/v1/models", headers, deadline)
             if listing.status_code in (200, 404):
                 listing_body = _json_or_none(listing) if listing.status_code == 200 else None
                 with contextlib.suppress(TimeoutError):
@@ -184,7 +184,7 @@ async def check_server(
                         facts = await model_facts(
                             client, root, headers, kind, chosen, listing_body, props_body
                         )
-    except httpx.ReadTimeout:  # connected and asked: a server busy, not one that is down
+    except (httpx.ReadTimeout, TimeoutError):  # connected and asked: busy, not down
         return _not_ready(
             url,
             f"answered the connection but not the check in {timeout_s:g} s "
@@ -253,6 +253,22 @@ async def check_server(
         )
     found = ServerCheck(url, True, True, "", models=models, model=chosen, kind=kind, facts=facts)
     return replace(found, message=found.summary)
+
+
+async def _answered_by(
+    client: httpx.AsyncClient, url: str, headers: dict[str, str], deadline: float
+) -> httpx.Response:
+    """``GET url``, its answer read by ``deadline`` (the event loop's clock); TimeoutError
+    when it is not. Connecting has the client's own timeout (a server that does not take
+    the connection is told apart); the deadline holds from when the request is sent, so
+    an answer that comes a few bytes at a time cannot stretch the check."""
+    async with asyncio.timeout(None) as bound:
+
+        async def sent(event: str, info: dict[str, Any]) -> None:
+            if event == "http11.send_request_headers.started":  # connected (and TLS done)
+                bound.reschedule(deadline)
+
+        return await client.get(url, headers=headers, extensions={"trace": sent})
 
 
 def _roots_above(root: str) -> list[str]:
