@@ -196,7 +196,8 @@ class ComparisonEngine:
 
     def _server_status(self, status: ServerStatus) -> None:
         """A llama-server's state changed: wake the runs waiting for it to start, and
-        tell the front end."""
+        tell the front end. Called on the event loop (``LlamaServer`` calls
+        ``on_status`` only from its coroutines), so the waiters' events are set here."""
         for changed in self._start_waiters:
             changed.set()
         if self._on_server_status is not None:
