@@ -238,6 +238,39 @@ async def test_a_second_run_while_pairs_wait_says_which_run_each_sample_is_of(
             assert reveals[-1].startswith("sample 1/2 of the 2nd run: You voted: a tie."), reveals
 
 
+async def test_a_blind_run_cancelled_before_its_pair_takes_no_number(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Blind, r, then r again while the pair waits, cancelled (c) before its pictures
+    were drawn, then r once more: that run's line and pair said "the 3rd run", counting
+    the cancelled run that made no pair. Now it is the 2nd run, the one after the run
+    whose pair waits."""
+    with AnthropicTestServer(scenario="slow", chunk_delay_s=0.03) as claude:
+        _claude_env(monkeypatch, claude)
+        app = make_app(overrides={"claude": {"max_retries": 0}, "ui": {"blind": True}})
+        async with app.run_test(size=(80, 24)) as pilot:
+            _both_claude(app)
+            await pilot.press("r")
+            assert await wait_for(pilot, lambda: len(app.pending_pairs) == 1, 60)
+            assert await wait_for(pilot, lambda: not app.comparing, 10)
+            view = app.query_one("#blind-pair", PairView)
+            await pilot.press("r")
+            assert await wait_for(pilot, lambda: app.pane("left").state == "running", 10)
+            await pilot.pause()
+            assert view.status_text.endswith("next: the 2nd run"), view.status_text
+            await pilot.press("c")
+            assert await wait_for(pilot, lambda: not app.comparing, 10)
+            assert len(app.pending_pairs) == 1, "the cancelled run made no pair"
+            await pilot.press("r")
+            assert await wait_for(pilot, lambda: app.pane("left").state == "running", 10)
+            await pilot.pause()
+            status = "Blind · who drew which is hidden · next: the 2nd run"
+            assert view.status_text == status, view.status_text
+            assert status in screen_text(app), "whole at 80 columns"
+            assert await wait_for(pilot, lambda: len(app.pending_pairs) == 2, 60)
+            assert [pair.label for pair in app.pending_pairs] == ["", "the 2nd run"]
+
+
 async def test_the_reveal_names_each_run_as_the_gallery_does(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -167,7 +167,10 @@ class Voting(App[None]):
         """The blind comparison in progress: the panes stay hidden while it runs."""
         self._blind_run = 0
         """Which run (r) the blind comparison in progress is of those whose pairs wait:
-        1 when none waited as it started, else one more than the run before."""
+        1 when none waited as it started, else one more than the run of the newest pair
+        (a run cancelled or failed before it made a pair takes no number)."""
+        self._paired_run = 0
+        """Which run the newest pair to vote on is of (as :attr:`_blind_run` counts)."""
         self._rng = random.Random()
         self._title = TerminalTitle(self._write_terminal)
         self._quit_asked = False
@@ -197,9 +200,11 @@ class Voting(App[None]):
 
     def start_blind(self, number: int) -> None:
         """The comparison ``number`` runs blind: the panes stay hidden, and where pairs
-        of an earlier run still wait, its labels say which run it is ("of the 2nd run")."""
+        of an earlier run still wait, its labels say which run it is ("of the 2nd run"):
+        one more than the run of the newest pair waiting, so a run that was cancelled
+        (or failed) before it made a pair is not counted."""
         self._blind_of = number
-        self._blind_run = self._blind_run + 1 if self.pending_pairs else 1
+        self._blind_run = self._paired_run + 1 if self.pending_pairs else 1
 
     def _of_run(self, label: str) -> str:
         """A blind sample's ``label`` with the run it is of, from the 2nd run whose pairs
@@ -321,6 +326,7 @@ class Voting(App[None]):
             )
         a, b = shown_as(contenders[0], contenders[1], blind=True, rng=self._rng)
         self.pending_pairs.append(VotePair(a, b, label))
+        self._paired_run = self._blind_run
         self._quit_asked = False
         self.show_blind()
         if len(self.pending_pairs) == 1:
