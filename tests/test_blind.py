@@ -271,6 +271,44 @@ async def test_a_blind_run_cancelled_before_its_pair_takes_no_number(
             assert [pair.label for pair in app.pending_pairs] == ["", "the 2nd run"]
 
 
+async def test_a_pair_whose_session_was_deleted_is_withdrawn(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two blind pairs waiting, the first one's session deleted (``pelican-tui sessions
+    delete``, another window): a verdict key said "The vote was not saved: no run with
+    id …", every time, and the pair stayed on screen with no way past it but to leave
+    blind mode. Now it is withdrawn, saying so, and the next pair is voted on."""
+    with AnthropicTestServer(scenario="ok") as server:
+        _claude_env(monkeypatch, server)
+        app = make_app(
+            overrides={"claude": {"max_retries": 0}, "ui": {"blind": True, "samples": 2}}
+        )
+        async with app.run_test(size=(80, 24)) as pilot:
+            _both_claude(app)
+            await pilot.press("r")
+            assert await wait_for(pilot, lambda: len(app.pending_pairs) == 2, 30)
+            assert await wait_for(pilot, lambda: not app.comparing, 10)
+            first, second = app.pending_pairs
+            assert first.a.session_id is not None
+            with SessionStore.open(locations.sessions_db()) as other:  # as the CLI does
+                other.delete_session(first.a.session_id)
+            await pilot.press("less_than_sign")
+            assert await wait_for(pilot, lambda: app.pending_pairs == [second], 10)
+            said = [n.message for n in app.notices]
+            assert said[-1] == (
+                "The pair on screen was withdrawn: its session was deleted. "
+                "The next pair is on screen now."
+            ), said
+            await pilot.pause()
+            view = app.query_one("#blind-pair", PairView)
+            assert view.status_text == "Blind · sample 2/2", view.status_text
+            await pilot.press("greater_than_sign")
+            assert await wait_for(pilot, lambda: not app.pending_pairs, 10)
+    with SessionStore.open(locations.sessions_db()) as store:
+        votes = [(v.run_a, v.run_b, v.winner) for v in store.votes()]
+    assert votes == [(second.a.run_id, second.b.run_id, "b")]
+
+
 async def test_the_reveal_names_each_run_as_the_gallery_does(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -534,12 +534,19 @@ class Voting(App[None]):
         return self._voted[pair]
 
     async def _vote_blind(self, winner: Winner) -> None:
-        """Store the vote on the pair shown, then reveal who drew which picture."""
+        """Store the vote on the pair shown, then reveal who drew which picture; a pair
+        whose runs are stored no more is withdrawn (:meth:`_withdraw_gone_pairs`)."""
+        from pelican_tui.backends.store.records import RunNotFound
+
         pair = self.pending_pairs[0]
         try:
             store = await self.open_store()
             await store_vote(store, pair, winner, blind=True)  # its session's verdict too
             rated = await asyncio.to_thread(unrated_note, store, pair.a.run_id, pair.b.run_id)
+        except RunNotFound as error:  # its session was deleted (pelican-tui sessions delete)
+            if not await self._withdraw_gone_pairs(store):
+                self.notify(f"The vote was not saved: {error}", severity="error", timeout=10)
+            return
         except Exception as error:  # the pair stays: the user can vote again
             self.notify(f"The vote was not saved: {error}", severity="error", timeout=10)
             return
@@ -553,3 +560,37 @@ class Voting(App[None]):
         self.show_blind()
         if self.pending_pairs:
             self._wait_for_drawing()
+
+    async def _withdraw_gone_pairs(self, store: SessionStore) -> bool:
+        """Withdraw the pairs to vote on whose runs the store no longer has (their
+        session was deleted: by ``pelican-tui sessions delete``, or in another window),
+        and say so, and whether the pair on screen was one; False when none was."""
+        ids = [run for pair in self.pending_pairs for run in (pair.a.run_id, pair.b.run_id)]
+        try:
+            kept = await asyncio.to_thread(store.run_headers, [i for i in ids if i is not None])
+        except Exception:  # the store failed: nothing is known to be gone
+            return False
+
+        def is_gone(pair: VotePair) -> bool:
+            return pair.a.run_id not in kept or pair.b.run_id not in kept
+
+        withdrawn = sum(map(is_gone, self.pending_pairs))
+        if not withdrawn:
+            return False
+        shown = is_gone(self.pending_pairs[0])
+        self.pending_pairs = [pair for pair in self.pending_pairs if not is_gone(pair)]
+        others = withdrawn - shown
+        if shown:
+            more = f" and {plural(others, 'more pair')} waiting" if others else ""
+            said = f"The pair on screen{more} {'were' if others else 'was'} withdrawn"
+        else:
+            said = f"{plural(others, 'pair')} waiting {'was' if others == 1 else 'were'} withdrawn"
+        whose = "its session was" if withdrawn == 1 else "their sessions were"
+        said += f": {whose} deleted."
+        if shown and self.pending_pairs:
+            said += " The next pair is on screen now."
+        self.notify(said, title="Blind", severity="warning", timeout=10)
+        self.show_blind()
+        if shown and self.pending_pairs:
+            self._wait_for_drawing()
+        return True
