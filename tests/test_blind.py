@@ -512,6 +512,43 @@ async def test_a_verdict_key_after_a_gallery_vote_says_the_gallery_vote(
         assert store.get_session(session_id).verdict == "right"  # type: ignore[arg-type]
 
 
+async def test_a_verdict_key_on_a_session_voted_on_before_a_restart_says_so(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """< on two pictures, quit, start again, open that session (o, enter) and < again:
+    it said "Verdict saved: left is better." and stored the vote twice (the app only
+    knew the votes cast since it started). Now it reads the store: already voted."""
+    with AnthropicTestServer(scenario="ok") as claude:
+        _claude_env(monkeypatch, claude)
+        app = make_app(overrides={"claude": {"max_retries": 0}})
+        async with app.run_test(size=(80, 24)) as pilot:
+            _both_claude(app)
+            await pilot.press("r")
+            assert await wait_for(pilot, lambda: len(app.pane_runs) == 2, 10)
+            assert await wait_for(pilot, lambda: not app.comparing, 30)
+            runs = (app.pane_runs["left"], app.pane_runs["right"])
+            await pilot.press("less_than_sign")
+            assert await wait_for(pilot, lambda: bool(app.notices), 5)
+            assert app.notices[-1].message == "Verdict saved: left is better."
+        again = make_app(overrides={"claude": {"max_retries": 0}})
+        async with again.run_test(size=(80, 24)) as pilot:
+            await pilot.press("o")
+            assert await wait_for(pilot, lambda: isinstance(again.screen, SessionsScreen), 10)
+            sessions = again.screen
+            assert isinstance(sessions, SessionsScreen)
+            assert await wait_for(pilot, lambda: sessions.loaded, 10)
+            await pilot.press("enter")
+            assert await wait_for(pilot, lambda: len(again.pane_runs) == 2, 10)
+            assert (again.pane_runs["left"], again.pane_runs["right"]) == runs
+            count = len(again.notices)
+            await pilot.press("less_than_sign")
+            assert await wait_for(pilot, lambda: len(again.notices) > count, 5)
+            said = again.notices[-1].message
+    assert said == "Already voted on these two pictures: left is better.", said
+    with SessionStore.open(locations.sessions_db()) as store:
+        assert [(v.run_a, v.run_b, v.winner) for v in store.votes()] == [(*runs, "a")]
+
+
 async def test_a_vote_the_ratings_leave_out_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
     """Two pictures of one configuration: stored, but no rating can come of it; the app
     said "Verdict saved" as for any other."""

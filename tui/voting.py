@@ -156,7 +156,8 @@ class Voting(App[None]):
         """The stored run each pane shows (what a verdict votes on)."""
         self._voted: dict[tuple[int, int], tuple[Winner, int | None]] = {}
         """Pairs of runs voted on from the main screen, and how: the winner and the run
-        that won (None for a tie or both bad)."""
+        that won (None for a tie or both bad): said when the store, which has every
+        vote (:meth:`_latest_vote`), cannot be read."""
         self._progress = (0, 0)
         """(runs started, runs planned) of the comparison in progress."""
         self._step: BatchStep | None = None
@@ -490,9 +491,10 @@ class Voting(App[None]):
         left, right = self.pane_runs.get("left"), self.pane_runs.get("right")
         pair = _pair_key(left, right) if left is not None and right is not None else None
         was = ""
-        if pair is not None and pair in self._voted:
+        earlier_vote = await self._latest_vote(pair) if pair is not None else None
+        if earlier_vote is not None:
             # In the panes' words: a blind vote's A and B are no longer on screen.
-            voted, won = await self._latest_vote(pair)
+            voted, won = earlier_vote
             earlier = voted if won is None else "left" if won == left else "right"
             if earlier == verdict:
                 self.notify(f"Already voted on these two pictures: {VERDICT_WORDS[verdict]}.",
@@ -522,16 +524,16 @@ class Voting(App[None]):
             return
         self.notify(f"Verdict saved: {VERDICT_WORDS[verdict]}.{rated}", timeout=3)
 
-    async def _latest_vote(self, pair: tuple[int, int]) -> tuple[Winner, int | None]:
-        """How two runs voted on here were voted on last: the store's latest vote (one
-        in the gallery replaces the one cast here; the app said the first), else the
-        one cast here."""
+    async def _latest_vote(self, pair: tuple[int, int]) -> tuple[Winner, int | None] | None:
+        """How two runs were voted on last: the store's latest vote (one in the gallery
+        replaces the one cast here, and one cast before the app started counts too: a
+        session opened with ``o``), else the one cast here; None if never."""
         with contextlib.suppress(Exception):  # the store failed: say what was cast here
             store = await self.open_store()
             vote = await asyncio.to_thread(store.latest_vote, *pair)
             if vote is not None:
                 return vote.winner, _won(vote.winner, vote.run_a, vote.run_b)
-        return self._voted[pair]
+        return self._voted.get(pair)
 
     async def _vote_blind(self, winner: Winner) -> None:
         """Store the vote on the pair shown, then reveal who drew which picture; a pair
