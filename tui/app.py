@@ -649,6 +649,7 @@ class PelicanApp(Voting):
     async def start_local_server(self) -> None:
         try:
             await self.engine.start_local()
+            self._describe_panes()  # it says now whether its model has a thinking switch
         except ServerStartError as error:
             message = first_line(str(error))
             for slot in SLOTS:
@@ -1543,6 +1544,8 @@ class PelicanApp(Voting):
         except ServerStartError as error:
             self.notify(first_line(str(error)), title="llama-server", severity="error")
             return
+        await self.engine.learn_from_local_server()
+        self._describe_panes()
         for slot in SLOTS:
             if (pane_side := self._side(slot)) is not None and pane_side.server is server:
                 self.pane(slot).show_problem(None)

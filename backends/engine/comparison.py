@@ -454,9 +454,15 @@ class ComparisonEngine:
             return await local.check()
         local.start_identifying()
         await local.server.start()
-        await local.served_model_file()
+        await local.learn_from_server()
         local.start_identifying()
         return local.status()
+
+    async def learn_from_local_server(self) -> None:
+        """After the owned llama-server (re)started elsewhere (``R``): what the local side
+        learns from it (:meth:`~.sides.LocalSide.learn_from_server`), before a header is drawn."""
+        if self.local is not None:
+            await self.local.learn_from_server()
 
     async def reconfigure_local(self, new: LocalSettings, say: Callable[[str], None]) -> None:
         """Stop the local server, apply ``new`` and rebuild the local side (not started)."""
@@ -520,6 +526,8 @@ class ComparisonEngine:
                 outcome.refused[slot] = reason
                 listener(RunRefused(slot, reason, status.hint if status else None))
                 continue
+            if isinstance(side, LocalSide):  # a server (re)started since: asked once
+                await side.learn_from_server()
             specs.append(RunSpec(slot, side, side.request(choice, prompt)))
         if not specs:
             return outcome

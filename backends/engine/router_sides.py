@@ -43,6 +43,10 @@ class RouterModelBackend(OpenAICompatibleBackend):
         self.last_load_s: float | None = None
         """Seconds the last :meth:`generate` waited for the model to load (0: it was)."""
 
+    async def learn_thinking_switch(self) -> None:
+        """Not asked: the router loads a model to answer for it, and loads them one at a
+        time, before each run (each model's switch is sent as for any llama-server)."""
+
     async def generate(self, request: GenerationRequest) -> AsyncIterator[events.GenerationEvent]:
         server = self.server
         if server is not None and server.status.state is ServerState.READY:

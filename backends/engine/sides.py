@@ -306,7 +306,9 @@ class LocalSide(Side):
         return status
 
     def model_thinks(self) -> bool | None:
-        return _attached_thinks(self.openai) if self.attached else None
+        if self.attached:
+            return _attached_thinks(self.openai)
+        return self.openai.dialect.facts.thinks  # once its llama-server was asked
 
     def ran(self, model_info: Mapping[str, Any]) -> bool:
         """Whether a stored run's ``model_info`` (:meth:`identity`) is of this side as it
@@ -327,8 +329,8 @@ class LocalSide(Side):
 
     def recorded_settings(self, request: GenerationRequest) -> dict[str, Any]:
         recorded = super().recorded_settings(request)
-        if self.attached:
-            recorded |= _switch_settings(self.openai, request)
+        if self.attached or not self.openai.capabilities.supports_thinking:
+            recorded |= _switch_settings(self.openai, request)  # spawned: when none is sent
         return recorded
 
     def thinking(self, choice: PaneChoice) -> str:
@@ -348,7 +350,10 @@ class LocalSide(Side):
             if info.expert_count:
                 bits.append(f"{format_params(info.active_params)} active")
             bits.append(info.quantization)
-        bits += [f"ctx {self.settings.local.context}", thinking_word(choice.thinking)]
+        switch = thinking_word(choice.thinking)
+        if not self.openai.capabilities.supports_thinking:  # its llama-server said so
+            switch = "no thinking switch"
+        bits += [f"ctx {self.settings.local.context}", switch]
         return PaneHeader(
             f"{number} local · {self.plan.label}", " · ".join(bits), self.ceiling_tok_s
         )
@@ -393,6 +398,14 @@ class LocalSide(Side):
                     file_sha256_cached, path, progress=progress
                 )
         return found
+
+    async def learn_from_server(self) -> None:
+        """Once its spawned llama-server is ready: the file it loaded (for ``-hf``), and
+        whether the model has a thinking switch; each asked once per process."""
+        if self.openai.server is None:
+            return
+        await self.served_model_file()
+        await self.openai.learn_thinking_switch()
 
     async def served_model_file(self) -> None:
         """For ``-hf``: learn from llama-server's ``/props`` which file it loaded."""

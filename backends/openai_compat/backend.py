@@ -16,6 +16,7 @@ are told in the app's words, never as the HTTP library's text.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -50,6 +51,7 @@ from pelican_tui.backends.openai_compat.probe import (
     is_web_page,
     normalize_base_url,
 )
+from pelican_tui.backends.openai_compat.server_kinds import ModelFacts, template_thinks
 from pelican_tui.backends.openai_compat.think_tags import ThinkTags
 from pelican_tui.backends.pacing import pace_reads, paced_transport
 from pelican_tui.backends.protocol import BackendStatus, Capabilities, GenerationRequest
@@ -118,6 +120,7 @@ class OpenAICompatibleBackend:
         )
         self._props: dict[str, Any] = {}
         self._props_pid: int | None = None
+        self._template_pid: int | None = None
 
     @classmethod
     def attached(
@@ -324,6 +327,28 @@ class OpenAICompatibleBackend:
         self._props = props if isinstance(props, dict) else {}
         self._props_pid = server.pid
         return self._props
+
+    async def learn_thinking_switch(self) -> None:
+        """Whether the spawned llama-server's model has a thinking switch (its chat template
+        reacts to ``enable_thinking``: :func:`~.server_kinds.template_thinks`), asked once
+        per process once it is ready. The dialect and capabilities follow, as they do
+        after an attached llama.cpp's check: a template without one is sent no switch,
+        and thinking cannot be switched. Kept as it was when the server does not say."""
+        server = self.server
+        if server is None or server.status.state is not ServerState.READY:
+            return
+        if self._template_pid == server.pid:
+            return
+        asked = template_thinks(self.client(), server.base_url, self._headers())
+        try:  # its client waits as long as an answer takes; this is a quick question
+            thinks = await asyncio.wait_for(asked, 5.0)
+        except TimeoutError:  # suspended, say: asked again next time
+            return
+        self._template_pid = server.pid
+        self.dialect = LlamaCppDialect(ModelFacts(thinks=thinks))
+        self.capabilities = replace(
+            self.capabilities, supports_thinking=self.dialect.can_switch_thinking
+        )
 
     async def _exchange(
         self, url: str, payload: dict[str, Any], answering: Callable[[], bool]

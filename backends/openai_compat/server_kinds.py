@@ -241,6 +241,23 @@ async def _llama_cpp_facts(
     props = props if isinstance(props, dict) else {}
     settings = props.get("default_generation_settings")
     loaded_ctx = settings.get("n_ctx") if isinstance(settings, dict) else None
+    thinks = await template_thinks(client, root, headers)
+    return ModelFacts(
+        total_params=_int(meta.get("n_params")),
+        quant=_str(meta.get("ftype")) or _str(props.get("model_ftype")),
+        context=_int(meta.get("n_ctx")) or _int(loaded_ctx),
+        trained_ctx=_int(meta.get("n_ctx_train")),
+        file=_str(props.get("model_path")),
+        thinks=thinks,
+    )
+
+
+async def template_thinks(
+    client: httpx.AsyncClient, root: str, headers: dict[str, str]
+) -> bool | None:
+    """Whether the model of the llama-server at ``root`` has a thinking switch: its chat
+    template (``POST /apply-template``) makes a different prompt with ``enable_thinking``
+    true and false. None: the server did not say."""
     prompts = await asyncio.gather(
         *(
             _json(
@@ -257,15 +274,7 @@ async def _llama_cpp_facts(
         )
     )
     texts = [p.get("prompt") if isinstance(p, dict) else None for p in prompts]
-    thinks = texts[0] != texts[1] if all(isinstance(t, str) for t in texts) else None
-    return ModelFacts(
-        total_params=_int(meta.get("n_params")),
-        quant=_str(meta.get("ftype")) or _str(props.get("model_ftype")),
-        context=_int(meta.get("n_ctx")) or _int(loaded_ctx),
-        trained_ctx=_int(meta.get("n_ctx_train")),
-        file=_str(props.get("model_path")),
-        thinks=thinks,
-    )
+    return texts[0] != texts[1] if all(isinstance(t, str) for t in texts) else None
 
 
 def ollama_facts(show: Any) -> ModelFacts:
@@ -338,4 +347,5 @@ __all__ = [
     "ServerKind",
     "identify",
     "model_facts",
+    "template_thinks",
 ]

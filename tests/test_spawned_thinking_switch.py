@@ -1,0 +1,109 @@
+"""The llama-server pelican-tui spawns learns, as one it is attached to does, whether
+its model's chat template has a thinking switch (``/apply-template`` with
+``enable_thinking`` true and false), once it is ready: a real server on the stand-in
+SmolLM2 (no switch) and on a test GGUF with Qwen's thinking template."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from _app_support import make_app, wait_for
+from _gguf_factory import write_tiny_moe
+from _server_support import server_binary, tiny_model
+
+from pelican_tui.backends import locations
+from pelican_tui.backends.engine.comparison import ComparisonEngine
+from pelican_tui.backends.engine.sides import PaneChoice
+from pelican_tui.backends.engine.thinking_check import same_request_note
+from pelican_tui.backends.engine.updates import SameRequest
+from pelican_tui.backends.llama.prepare import Prepared
+from pelican_tui.backends.protocol import GenerationRequest
+from pelican_tui.backends.settings import load_settings
+from pelican_tui.backends.store.sessions import SessionStore
+from pelican_tui.widgets.text_line import TextLine
+
+pytestmark = pytest.mark.slow
+
+ON_OFF = {"left": PaneChoice("local", True), "right": PaneChoice("local", False)}
+
+
+def _engine(model: Path) -> ComparisonEngine:
+    settings = load_settings({"local": {"model": model, "context": 1024, "max_tokens": 16}})
+    return ComparisonEngine(settings, Prepared(server_binary(), "cache"))
+
+
+async def test_the_stand_in_says_it_has_no_thinking_switch() -> None:
+    """SmolLM2 (no thinking in its template) spawned: its header said "thinking on" and
+    "thinking off", on vs off ran as a thinking comparison, and the runs recorded no
+    switch. Now it says "no thinking switch", the two runs are said to be the same
+    request, and each records that no switch was sent, as attached to it by URL."""
+    engine = _engine(tiny_model())
+    updates: list[Any] = []
+    try:
+        assert (await engine.start_local()).ready
+        local = engine.local
+        assert local is not None and local.server is not None
+        headers = [engine.header(choice, "1").facts for choice in ON_OFF.values()]
+        supports = local.backend.capabilities.supports_thinking
+        sent = local.openai.dialect.payload(GenerationRequest("p", thinking=True), None)
+        outcome = await engine.run_comparison("Say hello.", ON_OFF, updates.append)
+    finally:
+        await engine.close()
+    assert all(h.endswith(" · ctx 1024 · no thinking switch") for h in headers), headers
+    assert supports is False and "chat_template_kwargs" not in sent
+    assert [u.note for u in updates if isinstance(u, SameRequest)] == [same_request_note("local")]
+    assert outcome.session_id is not None
+    with SessionStore.open(locations.sessions_db()) as store:
+        runs = store.get_session(outcome.session_id).runs
+    assert {run.settings["thinking_switch"] for run in runs} == {
+        "not sent: the model's chat template has no thinking switch"
+    }
+    assert {run.settings["thinking_check"] for run in runs} == {
+        "no thinking switch was sent (the model has none); no reasoning arrived"
+    }
+
+
+async def test_a_thinking_template_keeps_its_switch(tmp_path: Path) -> None:
+    """A model whose template reacts to ``enable_thinking`` (Qwen's) is sent the switch,
+    and its header says thinking on or off, as before."""
+    model = write_tiny_moe(tmp_path / "qwen3moe.gguf", tiny_model(), arch="qwen3moe")
+    engine = _engine(Path(model["path"]))
+    try:
+        assert (await engine.start_local()).ready
+        local = engine.local
+        assert local is not None
+        headers = [engine.header(choice, "1").facts for choice in ON_OFF.values()]
+        thinks = local.openai.dialect.facts.thinks
+        supports = local.backend.capabilities.supports_thinking
+        sent = local.openai.dialect.payload(GenerationRequest("p", thinking=False), None)
+        recorded = local.recorded_settings(GenerationRequest("p", thinking=False))
+    finally:
+        await engine.close()
+    assert thinks is True and supports is True
+    assert headers[0].endswith(" · thinking on") and headers[1].endswith(" · thinking off")
+    assert sent["chat_template_kwargs"] == {"enable_thinking": False}
+    assert "thinking_switch" not in recorded, "a spawned server's runs record as before"
+
+
+async def test_the_pane_header_follows_the_spawned_server_once_ready() -> None:
+    """The header is drawn before llama-server starts: once it is ready the panes of the
+    stand-in say "no thinking switch", and ``t`` says the model has none."""
+    app = make_app(start_server=True, overrides={"local": {"context": 1024}})
+    async with app.run_test(size=(160, 48), notifications=True) as pilot:
+
+        def facts() -> list[str]:
+            return [app.pane(s).query_one(".facts", TextLine).text for s in ("left", "right")]
+
+        said = await wait_for(
+            pilot, lambda: all(f.endswith(" · no thinking switch") for f in facts()), 60
+        )
+        shown = facts()
+        before = dict(app.choices)
+        await pilot.press("t")
+        await pilot.pause()
+        notes = [n.message for n in app._notifications]
+        after = dict(app.choices)
+    assert said, shown
+    assert after == before and "Pane 1's model has no thinking switch." in notes, notes
