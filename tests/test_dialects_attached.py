@@ -391,6 +391,24 @@ async def test_e_offers_only_the_levels_the_model_has() -> None:
     assert sent == ["low", False], "the pane's level on, off as asked"
 
 
+async def test_e_says_a_model_has_no_effort_levels_it_can_set() -> None:
+    """``e`` on an Ollama model whose thinking levels are none of pelican-tui's efforts
+    cycled Claude's five, none of which the model takes. Now it says so and sets none."""
+    with OllamaServer(model="odd:1b", levels=("fast", "deep")) as server:
+        app = make_app(overrides={"local": {"url": server.url}})
+        async with app.run_test(size=(160, 48), notifications=True) as pilot:
+            assert await header_read(pilot)  # then the app checks the server
+            await app.workers.wait_for_complete()
+            await pilot.press("e")
+            effort = app.choices["left"].effort
+            notes = [n.message for n in app._notifications]
+    assert effort is None, effort
+    assert notes[-1] == (  # pane 2 is the same model, thinking off
+        "Pane 1's model has no effort levels pelican-tui can set; "
+        "Pane 2's model has no effort levels pelican-tui can set"
+    ), notes
+
+
 class _SlowToCheck(LmStudioServer):
     """LM Studio answering every question but a chat slowly (a busy or far server)."""
 

@@ -37,7 +37,7 @@ from pelican_tui.backends.engine.choices import SLOTS, PaneChoice, first_view
 from pelican_tui.backends.events import Failed, TextDelta, Waiting
 from pelican_tui.backends.llama.prepare import Prepared
 from pelican_tui.backends.llama.process import ServerStartError, ServerState, ServerStatus
-from pelican_tui.backends.protocol import EFFORTS, BackendStatus
+from pelican_tui.backends.protocol import BackendStatus
 from pelican_tui.backends.resources import ResourceSample
 from pelican_tui.backends.secrets import scrub_secrets, url_without_credentials
 from pelican_tui.backends.settings import LocalSettings, Settings
@@ -1237,6 +1237,10 @@ class PelicanApp(Voting):
             side = self._side(slot)
             if side is None or not side.backend.capabilities.supports_effort:
                 continue
+            levels = side.backend.capabilities.efforts
+            if not levels:  # its levels are the model's own words ("fast"), none an effort
+                said.append(f"Pane {number}'s model has no effort levels pelican-tui can set")
+                continue
             choice = self.choices[slot]
             if not choice.thinking:
                 keys = {row.id: row.keys for row in self.key_rows()}
@@ -1245,7 +1249,6 @@ class PelicanApp(Voting):
                 said.append(f"Pane {number} ({side.label}) has thinking off: effort applies "
                             f"only with thinking on ({key} turns it on)")  # fmt: skip
                 continue
-            levels = side.backend.capabilities.efforts or EFFORTS
             current = side.effort(choice)
             after = levels.index(current) + 1 if current in levels else 0
             effort = levels[after % len(levels)]
