@@ -37,6 +37,7 @@ def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     monkeypatch.setenv("PELICAN_CONFIG_FILE", str(home / "config.toml"))
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
     monkeypatch.delenv("ANTHROPIC_BASE_URL", raising=False)
+    monkeypatch.delenv("COLUMNS", raising=False)  # set, the commands fold their lines to it
     for name in list(__import__("os").environ):
         if name.startswith("PELICAN_") and name not in (
             "PELICAN_HOME",

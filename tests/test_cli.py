@@ -910,3 +910,78 @@ def test_the_last_resort_survives_a_closed_stderr_and_an_unwritable_log(
         f"pelican-tui run: internal error: KeyError: 1; the traceback is in {log}\n"
     )
     assert "KeyError: 1" in log.read_text() and oct(log.stat().st_mode & 0o777) == "0o600"
+
+
+def test_sessions_list_fits_an_80_column_terminal_and_keeps_everything_in_a_pipe() -> None:
+    """``sessions list`` was 150 cells wide with two models named in full: every row
+    wrapped at 80 columns. Now a model both slots ran is named once, cut in the middle
+    (its end, the quantization, kept), and the title by whole parts; a pipe keeps
+    both slots' names as they were."""
+    from rich.cells import cell_len
+
+    from pelican_tui.backends.store.sessions import SessionStore
+
+    model = "Qwen3.6-35B-A3B-Instruct-2607-UD-Q4_K_XL.gguf"
+    with SessionStore.open() as store:
+        session = store.create_session("Generate an SVG of a pelican riding a bicycle, please")
+        for slot in ("left", "right"):
+            store.start_run(session.id, slot, "local", model, {}, {}, {})
+    narrow = _run("sessions", "list", env={"COLUMNS": "80"})
+    assert narrow.returncode == 0, narrow.stderr
+    lines = narrow.stdout.splitlines()
+    assert len(lines) == 2 and max(cell_len(line) for line in lines) <= 80, narrow.stdout
+    assert re.search(r"  Qwen3\.6-35B\S*…\S*Q4_K_XL\.gguf  ", lines[1]), narrow.stdout
+    assert lines[1].count("Qwen") == 1 and "Generate an SVG" in lines[1], narrow.stdout
+    piped = _run("sessions", "list", env={"COLUMNS": ""})
+    assert f"left: {model[:31]}…; right: {model[:31]}…" in piped.stdout, piped.stdout
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        *([] if not name else name.split() for name in ("", "run", "sessions", "sessions list")),
+        *([name] for name in ("leaderboard", "judge", "doctor", "setup", "render")),
+        ["export-evidence"],
+    ],
+)
+def test_every_help_fits_an_80_column_terminal(words: list[str]) -> None:
+    """The texts written out by hand under ``--help`` (and ``export-evidence``'s whole
+    description, on one line of 156 cells) ran past 80 columns and wrapped mid-word."""
+    from rich.cells import cell_len
+
+    done = _run(*words, "--help", env={"COLUMNS": "80"})
+    assert done.returncode == 0, done.stderr
+    wide = [line for line in done.stdout.splitlines() if cell_len(line) > 80]
+    assert not wide, wide
+
+
+def test_doctor_folds_its_values_under_their_column_at_80_columns() -> None:
+    """doctor's llama-server line (a path, its source and version) was 147 cells and
+    wrapped back to the first column, under the labels. Now each value folds under
+    itself, at column 20; in a pipe each stays on one line."""
+    from rich.cells import cell_len
+
+    piped = _run("doctor", "--no-claude", env={"COLUMNS": ""})
+    narrow = _run("doctor", "--no-claude", env={"COLUMNS": "80"})
+    assert narrow.returncode == piped.returncode == 0, narrow.stdout + narrow.stderr
+    assert max(cell_len(line) for line in piped.stdout.splitlines()) > 80, piped.stdout
+    lines = narrow.stdout.splitlines()
+    assert max(cell_len(line) for line in lines) <= 80, narrow.stdout
+    labels = [line[:20] for line in piped.stdout.splitlines()]
+    assert [line[:20] for line in lines if line[:20].strip()] == [
+        label for label in labels if label.strip()
+    ], narrow.stdout
+    assert len(lines) > len(labels), narrow.stdout  # folded, under column 20
+
+
+def test_a_commands_message_folds_between_words_at_80_columns() -> None:
+    """``pelican-tui judge`` with the judge off said so in 108 cells: the terminal broke
+    the setting's name in two. Now the message folds between words, indented."""
+    from rich.cells import cell_len
+
+    narrow = _run("judge", env={"COLUMNS": "80"})
+    assert narrow.returncode == 2, narrow.stderr
+    lines = narrow.stderr.splitlines()
+    assert len(lines) == 2 and max(cell_len(line) for line in lines) <= 80, lines
+    assert lines[1].startswith("  ") and "PELICAN_JUDGE__ENABLED=true" in lines[1], lines
+    assert len(_run("judge", env={"COLUMNS": ""}).stderr.splitlines()) == 1

@@ -39,7 +39,7 @@ from pelican_tui.backends.llama.config import ServerConfig
 from pelican_tui.backends.llama.process import LlamaServer
 from pelican_tui.backends.prompt_sets import NamedPrompt
 from pelican_tui.backends.secrets import REDACTED
-from pelican_tui.backends.store.records import Run, Session, SessionStoreMissing
+from pelican_tui.backends.store.records import Run, Session, SessionStoreMissing, recorded_numbers
 from pelican_tui.backends.store.sessions import SessionStore
 from pelican_tui.backends.svg.extract import extract_svg
 from pelican_tui.backends.svg.render import SvgRenderer
@@ -1359,3 +1359,37 @@ def test_an_earlier_summary_is_kept_under_a_name_no_other_holds(tmp_path: Path) 
     kept = keep_earlier_summary(tmp_path)
     assert kept is not None and kept.name == "summary-19700101T000000Z.json"
     assert not (tmp_path / "summary.json").exists()
+
+
+def test_run_fits_an_80_column_terminal_and_keeps_every_column_in_a_pipe(
+    tmp_path: Path, env: pytest.MonkeyPatch
+) -> None:
+    """Over SSH at 80 columns the summary table was 110 cells wide: every row wrapped in
+    two, and so did the result lines on stderr, in the middle of a word. Now the
+    table fits (the model every run had is said once above it, no number cut) and
+    the lines fold between words; in a pipe without ``COLUMNS`` the table is whole."""
+    from rich.cells import cell_len
+
+    env.setenv("COLUMNS", "80")
+    code, out, err = run("--no-claude", "--thinking", "both", *local_args(tmp_path / "narrow"))
+    assert code == 0, err
+    lines = out.splitlines()
+    assert max(cell_len(line) for line in lines) <= 80, out
+    assert lines[0] == f"All runs: SAMPLE 1/1 · MODEL {tiny_model().name}", out
+    header = lines[1].split()
+    assert header[:2] == ["SESSION", "THINKING"] and "MODEL" not in header, out
+    [session] = stored_sessions()
+    for line, run_ in zip(lines[2:4], session.runs, strict=True):
+        tokens, rate, ttft = recorded_numbers(run_.timings, run_.usage)
+        assert rate is not None and ttft is not None
+        numbers = rf"\s{tokens}\s+{re.escape(f'{rate:.1f}')}\s+{re.escape(f'{ttft:.2f}')}s\s"
+        assert re.search(numbers, line), out
+    # stderr: every line within 80 cells, but a single word (a path) too long for one.
+    assert all(cell_len(line) <= 80 or " " not in line.strip() for line in err.splitlines()), err
+    assert any(line.startswith("    ") for line in err.splitlines()), err  # a folded result
+
+    env.delenv("COLUMNS")
+    code, whole, err = run("--no-claude", "--thinking", "both", *local_args(tmp_path / "pipe"))
+    assert code == 0, err
+    assert "MODEL" in whole.splitlines()[0].split() and "All runs" not in whole, whole
+    assert max(cell_len(line) for line in whole.splitlines()[:-1]) > 80, whole

@@ -106,8 +106,11 @@ class Console:
         return cls(prog, stdout or sys.stdout, stderr or sys.stderr)
 
     def note(self, message: str) -> None:
-        """Print ``PROG: message`` on :attr:`err`."""
-        print(f"{self.prog}: {message}", file=self.err)
+        """Print ``PROG: message`` on :attr:`err`, folded between words on a terminal
+        (a hint naming a setting ran past 80 columns and broke in the middle of it)."""
+        from pelican_tui.cli.columns import fold_line, output_width
+
+        print(fold_line(f"{self.prog}: {message}", output_width(self.err)), file=self.err)
 
     def fail(self, message: str, code: int = Exit.FAILED) -> int:
         """:meth:`note` ``message``; returns ``code``, the exit status to return with."""

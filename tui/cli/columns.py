@@ -1,13 +1,23 @@
 """Plain-text tables for the command line (``run``'s summary, ``sessions list``):
 columns two spaces apart, measured in terminal cells, so a prompt or model named
 in Chinese or with an emoji (two cells a character) keeps the columns after it in
-line."""
+line.
+
+On a terminal (or with ``COLUMNS`` set) a table is fitted to its width
+(:func:`fit_columns`), since a row the terminal wraps is no row a person can read
+over SSH at 80 columns; in a file or a pipe it keeps everything (:func:`output_width`).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Container, Sequence
+import os
+import textwrap
+from collections.abc import Callable, Container, Mapping, Sequence
+from typing import TextIO
 
-from rich.cells import cell_len
+from rich.cells import cell_len, set_cell_size
+
+from pelican_tui.backends.text import ELLIPSIS, LABEL_PARTS, QUANT_END, fold_parts
 
 
 def columns(rows: Sequence[Sequence[str]], *, right: Container[int] = ()) -> str:
@@ -22,3 +32,143 @@ def columns(rows: Sequence[Sequence[str]], *, right: Container[int] = ()) -> str
             cells.append(gap + cell if i in right else cell + gap)
         lines.append("  ".join(cells).rstrip())
     return "\n".join(lines)
+
+
+def output_width(stream: TextIO) -> int | None:
+    """How many cells a line printed on ``stream`` may take: ``COLUMNS`` when it is set,
+    else the terminal's width when ``stream`` is one; None (lines kept whole) for a
+    file or a pipe."""
+    given = os.environ.get("COLUMNS", "").strip()
+    if given.isdigit() and int(given) > 0:
+        return int(given)
+    try:
+        if stream.isatty():
+            return os.get_terminal_size(stream.fileno()).columns
+    except (AttributeError, ValueError, OSError):
+        pass
+    return None
+
+
+def fold_line(text: str, width: int | None, hang: int | None = None) -> str:
+    """Each line of ``text`` folded between words to ``width`` (None: as it is), its
+    continuation lines indented under its own indent, two more: "  left local (on):
+    finished, …" over "    SVG: cut at …"; or by ``hang`` cells, under a table's
+    value column. A word longer than a line (a path) is kept whole, for the terminal
+    to wrap; under a ``hang`` it is broken where the line ends, to stay in its
+    column."""
+    if width is None:
+        return text
+    folded = []
+    for line in text.split("\n"):
+        if cell_len(line) <= width:
+            folded.append(line)
+            continue
+        indent = line[: len(line) - len(line.lstrip(" "))] + "  " if hang is None else " " * hang
+        head, line = ("", line) if hang is None else (line[:hang], line[hang:])
+        folded.append(
+            textwrap.fill(
+                line,
+                max(width, len(indent) + 12),
+                initial_indent=head,
+                subsequent_indent=indent,
+                break_long_words=hang is not None,
+                break_on_hyphens=False,
+            )
+        )
+    return "\n".join(folded)
+
+
+def cut_middle(text: str, width: int) -> str:
+    """``text`` in ``width`` cells at most, cut in the middle with "…" (its start and
+    end kept: a model's name and its quantization, "SmolLM2-1…Q4_1.gguf")."""
+    if cell_len(text) <= width:
+        return text
+    if width < 3:
+        return set_cell_size(text, max(width - 1, 0)).rstrip() + ELLIPSIS if width else ""
+    end = (width - 1) // 2
+    quant = QUANT_END.search(text.removesuffix(".gguf"))
+    if quant and end < len(text) - quant.start() <= width - 4:  # "Q4_K_XL.gguf" whole
+        end = len(text) - quant.start()
+    tail = ""
+    for char in reversed(text):
+        if cell_len(char + tail) > end:
+            break
+        tail = char + tail
+    head = set_cell_size(text, width - 1 - cell_len(tail)).rstrip()
+    return head + ELLIPSIS + tail
+
+
+def fit_columns(
+    rows: Sequence[Sequence[str]],
+    width: int | None,
+    *,
+    right: Container[int] = (),
+    same: Sequence[int] = (),
+    cut: Mapping[int, int] | None = None,
+    drop: Sequence[int] = (),
+    cutter: Mapping[int, Callable[[str, int], str]] | None = None,
+) -> str:
+    """:func:`columns`, in ``width`` cells where it can be (None: as it is). While it is
+    too wide: the columns of ``same`` (in that order) whose every row says the same
+    leave the table, said once in a line above it ("All runs: MODEL x · STATUS
+    finished"); the columns of ``cut`` are cut in the middle (or as ``cutter`` says
+    for one), each down to the cells it maps to; then the columns of ``drop`` (in
+    that order) are left out. A number (``right``) is never cut: a table that still
+    does not fit is printed as it is."""
+    if width is None or table_width(rows, range(len(rows[0])), {}) <= width:
+        return columns(rows, right=right)
+    header, body = rows[0], rows[1:]
+    shown = list(range(len(header)))
+    said = []
+    for i in same:
+        if table_width(rows, shown, {}) <= width:
+            break
+        if body and len({row[i] for row in body}) == 1:
+            shown.remove(i)
+            said.append(f"{header[i]} {body[0][i]}")
+    limits = _cuts(rows, shown, width, cut or {})
+    for i in drop:
+        if table_width(rows, shown, limits) <= width:
+            break
+        shown.remove(i)
+        limits = _cuts(rows, shown, width, cut or {})
+    cuts = {i: (cutter or {}).get(i, cut_middle) for i in limits}
+    table = [[cuts[i](row[i], limits[i]) if i in cuts else row[i] for i in shown] for row in rows]
+    lines = [fold_parts("All runs: " + LABEL_PARTS.join(said), width)] if said else []
+    moved_right = {at for at, i in enumerate(shown) if i in right}
+    return "\n".join([*lines, columns(table, right=moved_right)])
+
+
+def table_width(
+    rows: Sequence[Sequence[str]], shown: Sequence[int], limits: Mapping[int, int]
+) -> int:
+    """The widest line :func:`columns` makes of the ``shown`` columns, cut to ``limits``."""
+    widths = [min(max(cell_len(row[i]) for row in rows), limits.get(i, 1 << 30)) for i in shown]
+    return sum(widths) + 2 * (len(widths) - 1)
+
+
+def _cuts(
+    rows: Sequence[Sequence[str]], shown: Sequence[int], width: int, floors: Mapping[int, int]
+) -> dict[int, int]:
+    """How far each shown column of ``floors`` is cut, in turn, for the table to fit
+    ``width`` (none below its floor, nor below its header)."""
+    limits: dict[int, int] = {}
+    for i, floor in floors.items():
+        over = table_width(rows, shown, limits) - width
+        if i not in shown or over <= 0:
+            continue
+        natural = max(cell_len(row[i]) for row in rows)
+        least = max(floor, cell_len(rows[0][i]))
+        if natural > least:
+            limits[i] = max(least, natural - over)
+    return limits
+
+
+__all__ = [
+    "columns",
+    "cut_middle",
+    "fit_columns",
+    "fold_line",
+    "output_width",
+    "table_width",
+]

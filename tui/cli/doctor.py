@@ -16,6 +16,7 @@ from pelican_tui.backends import locations
 from pelican_tui.backends.secrets import scrub_text
 from pelican_tui.backends.settings import Settings
 from pelican_tui.backends.text import plural, printable
+from pelican_tui.cli.columns import fold_line, output_width
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -39,9 +40,16 @@ def _folder_line(label: str, folder: Path) -> bool:
     return problem is not None
 
 
+VALUE_COLUMN = 20
+"""Where a line's value starts: after its mark and its label."""
+
+
 def _line(label: str, value: str, ok: bool | None = None) -> None:
+    """``ok label  value``, the value folded between words under itself on a terminal
+    (a path and a version ran past 80 columns and wrapped to the first column)."""
     mark = {True: "ok ", False: "!! ", None: "   "}[ok]
-    print(f"{mark}{label:<16} {printable(scrub_text(value))}")  # a key pasted in a setting
+    line = f"{mark}{label:<16} {printable(scrub_text(value))}"  # a key pasted in a setting
+    print(fold_line(line, output_width(sys.stdout), hang=VALUE_COLUMN))
 
 
 def image_mode_lines(setting: str) -> list[tuple[str, str]]:

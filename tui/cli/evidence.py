@@ -53,8 +53,8 @@ def _parser() -> Parser:
     parser = command_parser(
         PROG,
         description=(
-            "Write the leaderboard and a gallery of every picture as one self-contained "
-            "HTML page (DIR/index.html), with the votes and ratings as CSV and JSON beside it."
+            "Write the leaderboard and a gallery of every picture as one self-contained\n"
+            "HTML page (DIR/index.html), the votes and ratings beside it as CSV and JSON."
         ),
         epilog=EPILOG,
     )

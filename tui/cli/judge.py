@@ -47,13 +47,13 @@ from pelican_tui.cli.store_access import add_prompt_option, unknown_prompt, with
 PROG = "pelican-tui judge"
 
 EPILOG = """\
-The judge sees the prompt and the two stored pictures (downscaled to judge.image_px,
-512 px by default), labelled A and B in random order, never which model drew them.
-It answers A, B, tie or both bad, and why in one line. Only pairs of finished runs
-of different configurations that this judge has not voted on are sent; pairs you
-voted on go first. Prompts from private prompt sets are never sent. The judge is
-off until judge.enabled = true; it uses ANTHROPIC_API_KEY and judge.model (by
-default claude.model).
+The judge sees the prompt and the two stored pictures (downscaled to
+judge.image_px, 512 px by default), labelled A and B in random order, never
+which model drew them. It answers A, B, tie or both bad, and why in one line.
+Only pairs of finished runs of different configurations that this judge has not
+voted on are sent; pairs you voted on go first. Prompts from private prompt
+sets are never sent. The judge is off until judge.enabled = true; it uses
+ANTHROPIC_API_KEY and judge.model (by default claude.model).
 
 exit status:
   0    done (also: nothing to judge, or not confirmed)

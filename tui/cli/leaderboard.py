@@ -61,14 +61,15 @@ STDOUT = "-"
 """The FILE of ``--csv`` or ``--votes`` that is standard output."""
 
 EPILOG = f"""\
-Ratings are Bradley-Terry strengths on the Elo scale (1000 is the reference; 400
-points more is 10-to-1 odds of a better picture), fitted to every vote across all
-sessions, with {LEVEL:.0%} bootstrap intervals. "tie" and "both bad" votes count as
-ties. Ratings that read alike share a rank (1, 1, 3). An interval is "unknown" when
-resampling the votes cannot move the rating (one vote, or only ever one outcome
-between the same two configurations): it would read 1000..1000, a certainty the
-votes do not give. A configuration is a local model file and quantization,
-Claude's model and effort, or a server's model, each with thinking on or off.
+Ratings are Bradley-Terry strengths on the Elo scale (1000 is the reference;
+400 points more is 10-to-1 odds of a better picture), fitted to every vote
+across all sessions, with {LEVEL:.0%} bootstrap intervals. "tie" and "both bad"
+votes count as ties. Ratings that read alike share a rank (1, 1, 3). An
+interval is "unknown" when resampling the votes cannot move the rating (one
+vote, or only ever one outcome between the same two configurations): it would
+read 1000..1000, a certainty the votes do not give. A configuration is a local
+model file and quantization, Claude's model and effort, or a server's model,
+each with thinking on or off.
 
 exit status:
   0  done (also when there are no votes yet)

@@ -29,10 +29,10 @@ sessions: without --thinking, one session per sample of what the TUI's panes
 start with (left = local as local.thinking says; right = Claude as
 claude.thinking says, or without Claude (--no-claude or no key) the local model
 thinking the other way round). With --thinking and Claude, one session per
-sample and mode (left = local, right = Claude, run concurrently); without Claude,
---thinking both is one session per sample (left = on, right = off) and on or off
-is the left pane alone. Runs on one llama-server take turns, so their tokens/s
-stay honest.
+sample and mode (left = local, right = Claude, run concurrently); without
+Claude, --thinking both is one session per sample (left = on, right = off) and
+on or off is the left pane alone. Runs on one llama-server take turns, so their
+tokens/s stay honest.
 
 output: DIR/session-<id>/ per session (SVG, PNG, run-card.md, index.html,
 session.json) and DIR/summary.json; progress on stderr, a summary on stdout.
@@ -50,7 +50,8 @@ exit status:
   2    bad usage or settings, --out unusable, or the session store unusable
   3    the local model could not start (llama-server, model file, --url)
   130  interrupted by Ctrl-C (143: SIGTERM, 129: SIGHUP): finished sessions are
-       kept and exported, runs in flight saved as cancelled, llama-server stopped
+       kept and exported, runs in flight saved as cancelled, llama-server
+       stopped
 """
 
 

@@ -13,6 +13,7 @@ from pelican_tui.backends.llama.process import ServerState, ServerStatus
 from pelican_tui.backends.openai_compat.backend import RESTART_HINT
 from pelican_tui.backends.store.records import run_numbers
 from pelican_tui.backends.text import first_line, shorten
+from pelican_tui.cli.columns import fold_line, output_width
 
 if TYPE_CHECKING:
     from pelican_tui.backends.engine.run import RunResult
@@ -41,6 +42,9 @@ class Progress:
             except (AttributeError, ValueError):
                 live = False
         self.live = live
+        self.width = output_width(stream)
+        """The terminal's width (or ``COLUMNS``) its plain lines are folded to; None:
+        kept whole, for a file or a pipe to hold each on one line."""
         self._status: dict[str, str] = {}
         self._shown = False
         self._last_draw = 0.0
@@ -50,8 +54,11 @@ class Progress:
         self._server_ready = False
 
     def say(self, text: str) -> None:
+        """Print ``text`` as plain lines, folded between words to the terminal's width
+        (each line after the first indented two more than the first), not wrapped by
+        the terminal in the middle of a word and back to the first column."""
         self._clear()
-        self._write(text + "\n")
+        self._write(fold_line(text, self.width) + "\n")
         self._draw(force=True)
 
     def status(self, key: str, text: str, *, plain_every_s: float | None = None) -> None:
@@ -181,4 +188,10 @@ def result_line(result: RunResult) -> str:
     return ", ".join(parts)
 
 
-__all__ = ["PLAIN_PROGRESS_EVERY_S", "SERVER_GONE", "Progress", "result_line", "run_advice"]
+__all__ = [
+    "PLAIN_PROGRESS_EVERY_S",
+    "SERVER_GONE",
+    "Progress",
+    "result_line",
+    "run_advice",
+]

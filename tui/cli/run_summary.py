@@ -31,7 +31,7 @@ from pelican_tui.backends.ratings.configuration import recorded_thinking_words, 
 from pelican_tui.backends.secrets import scrub_secrets
 from pelican_tui.backends.store.records import Run, Session, recorded_numbers
 from pelican_tui.backends.text import on_off, plural, shorten
-from pelican_tui.cli.columns import columns
+from pelican_tui.cli.columns import fit_columns, fold_line, output_width
 
 if TYPE_CHECKING:
     from pelican_tui.backends.engine.run import RunResult
@@ -225,9 +225,23 @@ def picture_words(run: Run) -> str:
     return "not drawn" if run.svg is not None else "no SVG"
 
 
-def summary_table(outcomes: Sequence[SessionOutcome], samples: int) -> str:
+SAME_IN_EVERY_RUN = ("SAMPLE", "MODEL", "SLOT", "PROMPT", "STATUS", "PICTURE")
+"""Columns said once above a table too wide for the terminal when every run has the
+same in them, in this order until it fits."""
+CUT_DOWN_TO = {"MODEL": 16, "PROMPT": 12}
+"""Then the free-text columns are cut in the middle, each down to so many cells."""
+
+
+def summary_table(
+    outcomes: Sequence[SessionOutcome], samples: int, width: int | None = None
+) -> str:
     """One row per stored run: session, the prompt's name (``--set``), sample, thinking,
-    slot, model, status, numbers, picture (:func:`picture_words`)."""
+    slot, model, status, numbers, picture (:func:`picture_words`).
+
+    In ``width`` cells (a terminal's; None: everything) where it can be: columns that
+    say the same in every run go above it (:data:`SAME_IN_EVERY_RUN`), the model and
+    the prompt are cut (:data:`CUT_DOWN_TO`), then the SLOT goes (the model and the
+    thinking tell the runs apart; ``summary.json`` has it). Numbers are never cut."""
     header = ("SESSION", "PROMPT", "SAMPLE", "THINKING", "SLOT", "MODEL", "STATUS", "TOKENS",
               "TOK/S", "TTFT", "PICTURE")  # fmt: skip
     rows: list[tuple[str, ...]] = [header]
@@ -253,8 +267,16 @@ def summary_table(outcomes: Sequence[SessionOutcome], samples: int) -> str:
         return "No runs."
     if not any(outcome.prompt_name for outcome in outcomes):  # --prompt: one prompt
         rows = [row[:1] + row[2:] for row in rows]
-    right = {i for i, name in enumerate(rows[0]) if name in ("SESSION", "TOKENS", "TOK/S", "TTFT")}
-    return columns(rows, right=right)
+    names = list(rows[0])
+    right = {i for i, name in enumerate(names) if name in ("SESSION", "TOKENS", "TOK/S", "TTFT")}
+    return fit_columns(
+        rows,
+        width,
+        right=right,
+        same=[names.index(name) for name in SAME_IN_EVERY_RUN if name in names],
+        cut={names.index(name): cells for name, cells in CUT_DOWN_TO.items() if name in names},
+        drop=[names.index("SLOT")],
+    )
 
 
 def print_summary(
@@ -266,9 +288,11 @@ def print_summary(
     *,
     summary_written: bool = True,
 ) -> None:
-    """The table, then one line: how many runs finished (of the ``planned``, where some
-    never ran), and where what was exported is (and ``summary.json``, if written)."""
-    print(summary_table(outcomes, samples), file=stdout)
+    """The table (fitted to the terminal, if ``stdout`` is one), then one line: how
+    many runs finished (of the ``planned``, where some never ran), and where what was
+    exported is (and ``summary.json``, if written)."""
+    width = output_width(stdout)
+    print(summary_table(outcomes, samples, width), file=stdout)
     runs = stored_runs(outcomes)
     finished = sum(run.status == "finished" for run in runs)
     exported = sum(outcome.export_dir is not None for outcome in outcomes)
@@ -280,7 +304,8 @@ def print_summary(
     )
     not_run = planned - len(runs)
     unrun = f" ({not_run} of the {planned} planned not run)" if not_run > 0 else ""
-    print(f"{finished} of {plural(len(runs), 'run')} finished{unrun}; {where}.", file=stdout)
+    said = f"{finished} of {plural(len(runs), 'run')} finished{unrun}; {where}."
+    print(fold_line(said, width), file=stdout)
     with contextlib.suppress(OSError, ValueError):
         stdout.flush()
 

@@ -38,7 +38,7 @@ from pelican_tui.cli.args import (
     run_parsed,
     whole_number,
 )
-from pelican_tui.cli.columns import columns
+from pelican_tui.cli.columns import cut_middle, fit_columns, output_width, table_width
 from pelican_tui.cli.store_access import with_store
 
 PROG = "pelican-tui sessions"
@@ -160,38 +160,66 @@ def _export(
     return Exit.OK
 
 
-def _models(summary: SessionSummary) -> str:
+NARROW_MODEL_CELLS = (24, 16)
+"""How wide each model's name is in a ``sessions list`` too wide for the terminal: the
+first, then the second, cut in the middle (its quantization kept)."""
+
+
+def _models(summary: SessionSummary, model_cells: int | None = None) -> str:
+    """The models of each slot, "left: A; right: B" (each cut to 32 characters). With
+    ``model_cells`` (a narrow terminal), shorter: each cut in the middle to so many
+    cells, the slots' without their names, "A vs B", or "A" alone when both ran it."""
     parts = []
     for slot in ("left", "right"):
         runs = [run for run in summary.runs if run.slot == slot]
         if not runs:
             continue
         models = list(dict.fromkeys(run.model_id for run in runs))
-        label = ", ".join(shown_line(model, 32) for model in models)
+        label = ", ".join(
+            shown_line(model, 32)
+            if model_cells is None
+            else cut_middle(shown_line(model, 200), model_cells)
+            for model in models
+        )
         count = f" x{len(runs)}" if len(runs) > 1 else ""
-        parts.append(f"{slot}: {label}{count}")
+        parts.append(f"{slot}: {label}{count}" if model_cells is None else label + count)
+    if model_cells is not None:
+        return " vs ".join(dict.fromkeys(parts)) or "—"
     return "; ".join(parts) or "—"
 
 
-def format_session_table(summaries: Sequence[SessionSummary], title_width: int = 40) -> str:
+def format_session_table(
+    summaries: Sequence[SessionSummary], title_width: int = 40, width: int | None = None
+) -> str:
     """The ``sessions list`` table: id, date (local time), title, models, verdict.
+
+    In ``width`` cells (a terminal's; None: everything) where it can be: the models
+    said shorter (:func:`_models`, :data:`NARROW_MODEL_CELLS`), the narrowest with
+    the date without its year, and the title cut by whole parts down to 16 cells.
 
     Titles are scrubbed of secrets before they are shortened (a store written by an
     older pelican-tui may hold a pasted key), and shortened as the TUI lists them: by
     whole parts, the prompt's (a private prompt set's is named by the set and the
     prompt's name, "secret/s1") kept whole (:func:`shorten_parts`)."""
     header = ("ID", "DATE", "TITLE", "MODELS", "VERDICT")
-    rows = [
-        (
-            str(s.id),
-            f"{s.created_at.astimezone():%Y-%m-%d %H:%M}",
-            shorten_parts(printable(scrub_text(s.listed_as)), title_width),  # as the TUI
-            _models(s),
-            (s.verdict or "—").replace("_", " "),
-        )
-        for s in summaries
-    ]
-    return columns([header, *rows], right={0})
+    for model_cells in (None, *NARROW_MODEL_CELLS):
+        date = "%m-%d %H:%M" if model_cells == NARROW_MODEL_CELLS[-1] else "%Y-%m-%d %H:%M"
+        rows = [
+            header,
+            *(
+                (
+                    str(s.id),
+                    s.created_at.astimezone().strftime(date),
+                    shorten_parts(printable(scrub_text(s.listed_as)), title_width),  # as the TUI
+                    _models(s, model_cells),
+                    (s.verdict or "—").replace("_", " "),
+                )
+                for s in summaries
+            ),
+        ]
+        if width is None or table_width(rows, range(len(header)), {2: 16}) <= width:
+            break
+    return fit_columns(rows, width, right={0}, cut={2: 16}, cutter={2: shorten_parts})
 
 
 def _list(store: SessionStore, limit: int, out: TextIO) -> int:
@@ -199,7 +227,7 @@ def _list(store: SessionStore, limit: int, out: TextIO) -> int:
     if not summaries:
         print("No saved sessions yet.", file=out)
         return Exit.OK
-    print(format_session_table(summaries), file=out)
+    print(format_session_table(summaries, width=output_width(out)), file=out)
     total = store.count_sessions()
     if total > len(summaries):
         print(f"({len(summaries)} of {total}; --limit N shows more)", file=out)
