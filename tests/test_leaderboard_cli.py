@@ -331,3 +331,34 @@ def test_the_votes_file_joins_the_ratings_file(
     for row in table:
         for side in ("a", "b"):
             assert labels[row[f"configuration_{side}"]] == row[f"label_{side}"], row
+
+
+def test_the_table_fits_an_80_column_terminal_and_keeps_every_label_in_a_pipe(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A served model's long name made the table 105 cells wide: every row wrapped at 80
+    columns. Now the label is cut in the middle of the name (its quantization and
+    thinking kept, as the TUI's leaderboard does) and the numbers stay whole."""
+    from rich.cells import cell_len
+
+    name = "unsloth/Qwen3.6-35B-A3B-Instruct-GGUF:UD-Q4_K_XL"
+    SETUPS["served"] = ("local", name, {"quant": "Q4_K_XL"}, {"thinking": True})
+    try:
+        with SessionStore.open() as store:
+            for _ in range(6):
+                _vote(store, "claude", "served", "a")
+            for _ in range(5):
+                _vote(store, "served", "qwen-plain", "a")
+            _vote(store, "smol", "qwen-plain", "b")
+    finally:
+        del SETUPS["served"]
+    code, whole, _ = _main(capsys)
+    assert code == 0 and f"{name} · thinking on" in whole, whole
+    assert max(cell_len(line) for line in whole.splitlines()) > 80, whole
+    monkeypatch.setenv("COLUMNS", "80")
+    code, out, _ = _main(capsys)
+    assert code == 0 and max(cell_len(line) for line in out.splitlines()) <= 80, out
+    [served] = [line for line in out.splitlines() if "UD-Q4_K_XL · thinking on" in line]
+    assert "…" in served and served.split()[0] == "2", served
+    assert served.split()[-4:] == whole.splitlines()[4].split()[-4:], (served, whole)
+    assert out.splitlines()[-1].endswith("W/L/T 0/1/0"), out

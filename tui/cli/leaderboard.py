@@ -20,6 +20,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from rich.cells import cell_len
+
 from pelican_tui.backends.ratings.bradley_terry import LEVEL
 from pelican_tui.backends.ratings.export import (
     VoteRecord,
@@ -39,7 +41,7 @@ from pelican_tui.backends.ratings.leaderboard import (
 )
 from pelican_tui.backends.store.records import SessionStoreMissing
 from pelican_tui.backends.store.sessions import SessionStore
-from pelican_tui.backends.text import plural, sentence
+from pelican_tui.backends.text import plural, sentence, shorten_label
 from pelican_tui.cli.args import (
     Console,
     Exit,
@@ -49,6 +51,7 @@ from pelican_tui.cli.args import (
     out_file,
     whole_number,
 )
+from pelican_tui.cli.columns import fold_line, output_width
 from pelican_tui.cli.store_access import (
     add_prompt_option,
     quoted_prompt,
@@ -171,16 +174,41 @@ def _finish(
         document = leaderboard_to_json(board, prompt_private=private)
         print(json.dumps(document, indent=2, ensure_ascii=False), file=console.out)
     else:
-        print(format_leaderboard(board, prompt_private=private, note=note), file=console.out)
+        table = format_leaderboard(
+            board, prompt_private=private, note=note, width=output_width(console.out)
+        )
+        print(table, file=console.out)
     for file, _ in files:
         print(f"Wrote {file}", file=console.err if args.json or printed else console.out)
     return Exit.OK
 
 
+LEAST_LABEL = 24
+"""A configuration's label is never cut shorter than this to fit the terminal."""
+
+
 def format_leaderboard(
-    board: Leaderboard, *, prompt_private: bool = False, note: str | None = None
+    board: Leaderboard,
+    *,
+    prompt_private: bool = False,
+    note: str | None = None,
+    width: int | None = None,
 ) -> str:
-    """The table ``pelican-tui leaderboard`` prints."""
+    """The table ``pelican-tui leaderboard`` prints; in ``width`` cells (a terminal's;
+    None: everything) where it can be: the configurations' labels cut in the middle of
+    their model's name, their quantization and thinking kept (:func:`shorten_label`,
+    as the TUI's leaderboard cuts them), and the sentences folded between words."""
+    text = _leaderboard_text(board, prompt_private, note, width=None)
+    if width is not None and max(cell_len(line) for line in text.splitlines()) > width:
+        text = _leaderboard_text(board, prompt_private, note, width=width)
+    return fold_line(text, width)
+
+
+def _leaderboard_text(
+    board: Leaderboard, prompt_private: bool, note: str | None, *, width: int | None
+) -> str:
+    """:func:`format_leaderboard`'s lines, the labels cut to leave the ranked rows
+    ``width`` cells (None: whole)."""
     whose = "the judge's votes" if board.judge else "your votes"
     if board.prompt is None:
         scope = "every prompt"
@@ -202,14 +230,21 @@ def format_leaderboard(
         f": {plural(board.counted, 'vote')}, "
         f"{board.level:.0%} intervals from {board.resamples} resamples"
     )
-    width = max(len("CONFIGURATION"), *(len(row.configuration.label) for row in board.rows))
-    header = f"{'RANK':>4}  {'CONFIGURATION':<{width}}  {'RATING':>6}  {'95% INTERVAL':<12}"
+    labels = {row.configuration.label: row.configuration.label for row in board.rows}
+    if width is not None:
+        # RANK and two spaces before it; after it, two spaces before each of RATING,
+        # the interval, VOTES and the record.
+        after = max((31 + len(row.record()) for row in board.ranked), default=0)
+        room = max(LEAST_LABEL, len("CONFIGURATION"), width - 6 - after)
+        labels = {label: shorten_label(label, room, among=labels) for label in labels}
+    column = max(len("CONFIGURATION"), *(len(label) for label in labels.values()))
+    header = f"{'RANK':>4}  {'CONFIGURATION':<{column}}  {'RATING':>6}  {'95% INTERVAL':<12}"
     lines += ["", header + f"  {'VOTES':>5}  W/L/T"]
     ranked = board.ranked
     for row in ranked:
         interval = interval_words(row)
         lines.append(
-            f"{row.rank:>4}  {row.configuration.label:<{width}}  {row.rating:>6.0f}  "
+            f"{row.rank:>4}  {labels[row.configuration.label]:<{column}}  {row.rating:>6.0f}  "
             f"{interval:<12}  {row.votes:>5}  {row.record()}"
         )
     if not ranked:
@@ -217,9 +252,11 @@ def format_leaderboard(
     unranked = board.unranked
     if unranked:
         lines += ["", f"Not ranked (fewer than {board.min_votes} votes):"]
+        if width is not None:  # in line with each other only: "W/L/T 0/1/0" kept on the line
+            column = max(len(labels[row.configuration.label]) for row in unranked)
         for row in unranked:
             lines.append(
-                f"{'-':>4}  {row.configuration.label:<{width}}  "
+                f"{'-':>4}  {labels[row.configuration.label]:<{column}}  "
                 f"(too few votes: {row.votes} of {board.min_votes})  W/L/T {row.record()}"
             )
     for caveat in board.caveats():
