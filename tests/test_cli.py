@@ -985,3 +985,18 @@ def test_a_commands_message_folds_between_words_at_80_columns() -> None:
     assert len(lines) == 2 and max(cell_len(line) for line in lines) <= 80, lines
     assert lines[1].startswith("  ") and "PELICAN_JUDGE__ENABLED=true" in lines[1], lines
     assert len(_run("judge", env={"COLUMNS": ""}).stderr.splitlines()) == 1
+
+
+def test_setup_folds_its_lines_between_words_on_a_terminal() -> None:
+    """``pelican-tui setup`` named llama-server's path and where it came from on one
+    line of 106 cells, which the terminal broke mid-word. Now it folds between words
+    (60 columns here, so any cache folder's path makes the line too long)."""
+    from rich.cells import cell_len
+
+    piped = _run("setup", env={"COLUMNS": ""})
+    narrow = _run("setup", env={"COLUMNS": "60"})
+    assert narrow.returncode == piped.returncode == 0, narrow.stderr
+    assert max(cell_len(line) for line in piped.stderr.splitlines()) > 60, piped.stderr
+    for line in narrow.stderr.splitlines():  # a word longer than a line (a path) alone
+        assert cell_len(line) <= 60 or " " not in line.strip(), narrow.stderr
+    assert narrow.stderr.split() == piped.stderr.split()
