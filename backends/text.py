@@ -128,6 +128,26 @@ def shorten_label(label: str, width: int, among: Iterable[str] = ()) -> str:
     return _cut_label(label, width, max(_same_start(head, other) for other in alike))
 
 
+def shorten_middle(text: str, width: int) -> str:
+    """``text`` in ``width`` cells at most, cut in the middle with "…": its start and
+    end kept, the quantization whole where it fits (a model's name: "Qwen3.6…Q4_K_XL")."""
+    if cell_len(text) <= width:
+        return text
+    if width < 3:
+        return set_cell_size(text, max(width - 1, 0)).rstrip() + ELLIPSIS if width else ""
+    end = (width - 1) // 2
+    quant = QUANT_END.search(text.removesuffix(".gguf"))
+    if quant and end < len(text) - quant.start() <= width - 4:  # "Q4_K_XL.gguf" whole
+        end = len(text) - quant.start()
+    tail = ""
+    for char in reversed(text):
+        if cell_len(char + tail) > end:
+            break
+        tail = char + tail
+    head = set_cell_size(text, width - 1 - cell_len(tail)).rstrip()
+    return head + ELLIPSIS + tail
+
+
 def _same_start(one: str, other: str) -> int:
     """How many characters ``one`` and ``other`` start with alike."""
     pairs = zip(one, other, strict=False)
@@ -262,6 +282,7 @@ __all__ = [
     "sentence",
     "shorten",
     "shorten_label",
+    "shorten_middle",
     "shorten_parts",
     "shown_line",
 ]

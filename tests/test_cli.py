@@ -930,7 +930,7 @@ def test_sessions_list_fits_an_80_column_terminal_and_keeps_everything_in_a_pipe
     assert narrow.returncode == 0, narrow.stderr
     lines = narrow.stdout.splitlines()
     assert len(lines) == 2 and max(cell_len(line) for line in lines) <= 80, narrow.stdout
-    assert re.search(r"  Qwen3\.6-35B\S*…\S*Q4_K_XL\.gguf  ", lines[1]), narrow.stdout
+    assert re.search(r"  Qwen3\.6-35B\S*…\S*Q4_K_XL \(both\)  ", lines[1]), narrow.stdout
     assert lines[1].count("Qwen") == 1 and "Generate an SVG" in lines[1], narrow.stdout
     piped = _run("sessions", "list", env={"COLUMNS": ""})
     assert f"left: {model[:31]}…; right: {model[:31]}…" in piped.stdout, piped.stdout

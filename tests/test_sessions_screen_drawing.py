@@ -135,7 +135,8 @@ async def test_the_cursor_row_and_the_even_rows_are_drawn_in_their_styles(
 
 async def test_the_models_take_the_room_the_prompts_leave(tmp_path: Path) -> None:
     """At 160 columns the models were cut ("SmolLM2-135M-Instruct.… vs …") beside a
-    prompt column twice as wide as the longest prompt."""
+    prompt column twice as wide as the longest prompt. A model both panes ran is named
+    once (at 80 columns it was "SmolLM… vs SmolLM…")."""
     db = tmp_path / "sessions.sqlite3"
     with SessionStore.open(db) as store:
         session = store.create_session("A pelican riding a bicycle")
@@ -148,6 +149,6 @@ async def test_the_models_take_the_room_the_prompts_leave(tmp_path: Path) -> Non
         table = screen.query_one(SessionList)
         [_date, prompt, models, _verdict] = (str(cell) for cell in table.get_row_at(0))
         assert prompt == "A pelican riding a bicycle"
-        assert models == "SmolLM2-135M-Instruct.Q4_1 vs SmolLM2-135M-Instruct.Q4_1"
+        assert models == "SmolLM2-135M-Instruct.Q4_1 (both)"
 
     await run_host(lambda: SessionsScreen(db), body, size=(160, 48))

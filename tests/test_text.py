@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from rich.cells import cell_len
 
+from pelican_tui.backends.store.records import RunSummary, SessionSummary
 from pelican_tui.backends.text import (
     first_line,
     fold_label,
@@ -229,3 +231,35 @@ def test_a_path_under_the_home_folder_is_shown_from_tilde(monkeypatch: pytest.Mo
     )
     assert home_path(Path("/etc/pelican.toml")) == "/etc/pelican.toml"
     assert home_path(Path("/home/adam/config.toml")) == "/home/adam/config.toml"
+
+
+def _summary(*runs: tuple[str, str]) -> SessionSummary:
+    return SessionSummary(
+        1,
+        datetime.now(UTC),
+        "a pelican",
+        "a pelican",
+        None,
+        tuple(
+            RunSummary(n, slot, "local", model, "finished", True)  # type: ignore[arg-type]
+            for n, (slot, model) in enumerate(runs, 1)
+        ),
+    )
+
+
+@pytest.mark.parametrize("width", [None, 80, 40, 24, 16, 12])
+def test_the_lists_name_a_sessions_models_once_each(width: int | None) -> None:
+    """The sessions browser said "SmolLM… vs SmolLM…" at 80 columns for a thinking
+    comparison of one model; `sessions list` said the same model twice."""
+    qwen = "Qwen3.6-35B-A3B-Instruct-UD-Q4_K_XL.gguf"
+    both = _summary(("left", qwen), ("right", qwen)).models_line(width)
+    assert both.count("Qw") == 1 and both.endswith(" (both)")
+    assert width is None or cell_len(both) <= width
+    if width is None or width >= 24:
+        assert "Q4_K_XL (both)" in both  # the quantization kept, ".gguf" not
+    two = _summary(("left", qwen), ("right", "gpt-oss:20b"), ("right", "gpt-oss:20b"))
+    line = two.models_line(width)
+    assert width is None or cell_len(line) <= width
+    if width is None or width >= 40:
+        assert line.endswith(" vs gpt-oss:20b x2"), line
+    assert _summary().models_line(width) == "no runs"[: width or None]

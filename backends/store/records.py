@@ -18,8 +18,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal, TypeVar, get_args
 
+from rich.cells import cell_len
+
 from pelican_tui.backends.secrets import Scrubber
-from pelican_tui.backends.text import first_line
+from pelican_tui.backends.text import first_line, shorten, shorten_middle, shown_line
 
 Slot = Literal["left", "right"]
 BackendKind = Literal["local", "openai", "claude"]
@@ -194,6 +196,36 @@ class SessionSummary:
         if title and not title.endswith("…"):
             return title
         return first_line(self.prompt) or title or "untitled"
+
+    def models_line(self, width: int | None = None) -> str:
+        """The models its panes ran, as the lists name them (the sessions browser,
+        ``sessions list`` on a terminal): "A vs B", the left pane's first; "A (both)"
+        where both ran the one model; "A x2" for a pane that ran it twice. In ``width``
+        cells (None: whole), each name cut in the middle, its quantization kept."""
+        ran: list[tuple[str, str]] = []
+        for slot in SLOTS:
+            runs = [run for run in self.runs if run.slot == slot]
+            if runs:
+                models = dict.fromkeys(listed_model(run.model_id) for run in runs)
+                ran.append((", ".join(models), f" x{len(runs)}" if len(runs) > 1 else ""))
+        if not ran:
+            return "no runs"
+        both = " (both)" if len(ran) > 1 and len(set(ran)) == 1 else ""
+        ran = list(dict.fromkeys(ran))
+
+        def line(cells: int) -> str:
+            return " vs ".join(shorten_middle(name, cells) + count for name, count in ran) + both
+
+        whole = line(1 << 30)
+        if width is None or cell_len(whole) <= width:
+            return whole
+        room = width - cell_len(line(0))  # what the names share
+        return shorten(line(max(room // len(ran), 1)), width)
+
+
+def listed_model(model_id: str) -> str:
+    """A run's model as the lists name it: printable, no secret, without ``.gguf``."""
+    return shown_line(model_id, 200).removesuffix(".gguf")
 
 
 def pane_order(run: Run | RunSummary) -> tuple[int, int]:

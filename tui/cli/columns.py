@@ -15,9 +15,9 @@ import textwrap
 from collections.abc import Callable, Container, Mapping, Sequence
 from typing import TextIO
 
-from rich.cells import cell_len, set_cell_size
+from rich.cells import cell_len
 
-from pelican_tui.backends.text import ELLIPSIS, LABEL_PARTS, QUANT_END, fold_parts
+from pelican_tui.backends.text import LABEL_PARTS, fold_parts, shorten_middle
 
 
 def columns(rows: Sequence[Sequence[str]], *, right: Container[int] = ()) -> str:
@@ -78,26 +78,6 @@ def fold_line(text: str, width: int | None, hang: int | None = None) -> str:
     return "\n".join(folded)
 
 
-def cut_middle(text: str, width: int) -> str:
-    """``text`` in ``width`` cells at most, cut in the middle with "…" (its start and
-    end kept: a model's name and its quantization, "SmolLM2-1…Q4_1.gguf")."""
-    if cell_len(text) <= width:
-        return text
-    if width < 3:
-        return set_cell_size(text, max(width - 1, 0)).rstrip() + ELLIPSIS if width else ""
-    end = (width - 1) // 2
-    quant = QUANT_END.search(text.removesuffix(".gguf"))
-    if quant and end < len(text) - quant.start() <= width - 4:  # "Q4_K_XL.gguf" whole
-        end = len(text) - quant.start()
-    tail = ""
-    for char in reversed(text):
-        if cell_len(char + tail) > end:
-            break
-        tail = char + tail
-    head = set_cell_size(text, width - 1 - cell_len(tail)).rstrip()
-    return head + ELLIPSIS + tail
-
-
 def fit_columns(
     rows: Sequence[Sequence[str]],
     width: int | None,
@@ -132,7 +112,7 @@ def fit_columns(
             break
         shown.remove(i)
         limits = _cuts(rows, shown, width, cut or {})
-    cuts = {i: (cutter or {}).get(i, cut_middle) for i in limits}
+    cuts = {i: (cutter or {}).get(i, shorten_middle) for i in limits}
     table = [[cuts[i](row[i], limits[i]) if i in cuts else row[i] for i in shown] for row in rows]
     lines = [fold_parts("All runs: " + LABEL_PARTS.join(said), width)] if said else []
     moved_right = {at for at, i in enumerate(shown) if i in right}
@@ -166,7 +146,6 @@ def _cuts(
 
 __all__ = [
     "columns",
-    "cut_middle",
     "fit_columns",
     "fold_line",
     "output_width",

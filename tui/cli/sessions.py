@@ -38,7 +38,7 @@ from pelican_tui.cli.args import (
     run_parsed,
     whole_number,
 )
-from pelican_tui.cli.columns import cut_middle, fit_columns, output_width, table_width
+from pelican_tui.cli.columns import fit_columns, output_width, table_width
 from pelican_tui.cli.store_access import with_store
 
 PROG = "pelican-tui sessions"
@@ -167,24 +167,19 @@ first, then the second, cut in the middle (its quantization kept)."""
 
 def _models(summary: SessionSummary, model_cells: int | None = None) -> str:
     """The models of each slot, "left: A; right: B" (each cut to 32 characters). With
-    ``model_cells`` (a narrow terminal), shorter: each cut in the middle to so many
-    cells, the slots' without their names, "A vs B", or "A" alone when both ran it."""
+    ``model_cells`` (a narrow terminal), as the sessions browser lists them, in about
+    ``model_cells`` cells a name (:meth:`~.SessionSummary.models_line`)."""
+    if model_cells is not None:
+        return summary.models_line(2 * model_cells + len(" vs "))
     parts = []
     for slot in ("left", "right"):
         runs = [run for run in summary.runs if run.slot == slot]
         if not runs:
             continue
         models = list(dict.fromkeys(run.model_id for run in runs))
-        label = ", ".join(
-            shown_line(model, 32)
-            if model_cells is None
-            else cut_middle(shown_line(model, 200), model_cells)
-            for model in models
-        )
+        label = ", ".join(shown_line(model, 32) for model in models)
         count = f" x{len(runs)}" if len(runs) > 1 else ""
-        parts.append(f"{slot}: {label}{count}" if model_cells is None else label + count)
-    if model_cells is not None:
-        return " vs ".join(dict.fromkeys(parts)) or "—"
+        parts.append(f"{slot}: {label}{count}")
     return "; ".join(parts) or "—"
 
 

@@ -32,6 +32,7 @@ from pelican_tui.backends.store.records import (
     SessionStoreError,
     SessionStoreMissing,
     SessionSummary,
+    listed_model,
 )
 from pelican_tui.backends.store.sessions import SessionStore
 from pelican_tui.backends.text import first_line, plural, shorten, shorten_parts
@@ -402,27 +403,6 @@ def _date(moment: datetime) -> str:
     return moment.astimezone().strftime("%Y-%m-%d %H:%M")
 
 
-def _model_name(model_id: str) -> str:
-    return model_id.removesuffix(".gguf")
-
-
-def _models(session: SessionSummary, width: int) -> str:
-    """The last model in each pane, "left vs right", each shortened to share ``width``."""
-    by_slot: dict[str, str] = {}
-    for run in session.runs:
-        by_slot[run.slot] = _model_name(run.model_id)
-    names = [by_slot[slot] for slot in ("left", "right") if slot in by_slot]
-    if not names:
-        return "no runs"
-    joined = " vs ".join(names)
-    if len(joined) <= width or len(names) == 1:
-        return shorten(joined, width)
-    first, second = names
-    room = width - len(" vs ")
-    first_w = max(room - len(second), room // 2)
-    return f"{shorten(first, first_w)} vs {shorten(second, room - min(len(first), first_w))}"
-
-
 def _verdict(session: SessionSummary) -> str:
     if session.verdict is None:
         return "—"
@@ -434,7 +414,7 @@ def _cells(session: SessionSummary, prompt_w: int, models_w: int) -> Cells:
     return (
         _date(session.created_at),
         shorten_parts(session.listed_as, prompt_w),  # as `sessions list` cuts it
-        _models(session, models_w),
+        session.models_line(models_w),
         _verdict(session),
     )
 
@@ -460,7 +440,7 @@ def _detail(session: SessionSummary, compact: bool, colors: dict[str, str]) -> T
         text.append("\nno runs", style="dim")
     for run in session.runs:
         text.append(f"\n{run.slot:<5} ", style="dim")
-        text.append(f"{_model_name(run.model_id)} ")
+        text.append(f"{listed_model(run.model_id)} ")
         text.append(run.status, style=colors.get(run.status, ""))
         text.append("  picture" if run.has_svg else "  no picture", style="dim")
     return text
