@@ -341,13 +341,13 @@ class Voting(App[None]):
     async def _run_labels(self, run_ids: list[int | None]) -> dict[int, str]:
         """Stored runs by their configuration's label, as the gallery, the leaderboard
         and the ratings name them (how each thought: "… · thinking on (did not)")."""
-        from pelican_tui.backends.ratings.configuration import run_label
+        from pelican_tui.backends.ratings.configuration import run_labels
 
         ids = [run_id for run_id in run_ids if run_id is not None]
         with contextlib.suppress(Exception):  # the store failed: no vote to reveal either
             store = await self.open_store()
             headers = await asyncio.to_thread(store.run_headers, ids)
-            return {run_id: run_label(header) for run_id, header in headers.items()}
+            return dict(zip(headers, run_labels(list(headers.values())), strict=True))
         return {}
 
     async def _no_picture_reason(self, result: RunResult) -> str:

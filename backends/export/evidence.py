@@ -32,7 +32,7 @@ from pelican_tui.backends.export.pictures import STORED_PNG_SIZE, Renderer
 from pelican_tui.backends.ratings.configuration import (
     Configuration,
     configuration_of,
-    run_label,
+    run_labels,
 )
 from pelican_tui.backends.ratings.export import VoteRecord, vote_records
 from pelican_tui.backends.ratings.leaderboard import (
@@ -142,9 +142,10 @@ def gather_evidence(
     prompts = []
     for text in texts:
         votes_here = [v for v in mine if _prompt_of(v, headers) == text]
+        runs = store.runs_for_prompt(text, finished_only=False)
         pictures = tuple(
-            _picture(run, renderer, undrawn)
-            for run in store.runs_for_prompt(text, finished_only=False)
+            _picture(run, label, renderer, undrawn)
+            for run, label in zip(runs, run_labels(runs), strict=True)
         )
         board = rate_votes(votes_here, headers, min_votes=min_votes, seed=seed, prompt=text)
         prompts.append(PromptEvidence(scrub_text(text), pictures, _scrubbed_prompt(board)))
@@ -197,7 +198,8 @@ def _scrubbed_prompt(board: Leaderboard) -> Leaderboard:
 # --------------------------------------------------------------------------- pictures
 
 
-def _picture(run: Run, renderer: Renderer | None, undrawn: list[int]) -> Picture:
+def _picture(run: Run, label: str, renderer: Renderer | None, undrawn: list[int]) -> Picture:
+    """``run``'s picture, labelled ``label`` (:func:`~.configuration.run_labels`)."""
     config = configuration_of(run)
     png, missing = run.png, None
     if png is None and run.svg is not None and renderer is not None:
@@ -220,7 +222,7 @@ def _picture(run: Run, renderer: Renderer | None, undrawn: list[int]) -> Picture
         session_id=run.session_id,
         slot=run.slot,
         # Labelled as the run went, as the app's gallery and panes say it.
-        configuration=Configuration(config.key, scrub_text(run_label(run))),
+        configuration=Configuration(config.key, scrub_text(label)),
         status=run.status,
         facts=dict(run.picture_facts),
         png=png,

@@ -17,7 +17,7 @@ from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
 
-from pelican_tui.backends.ratings.configuration import configuration_of
+from pelican_tui.backends.ratings.configuration import configuration_of, told_apart
 from pelican_tui.backends.ratings.leaderboard import Leaderboard
 from pelican_tui.backends.secrets import scrub_text
 from pelican_tui.backends.store.sessions import SessionStore
@@ -131,6 +131,7 @@ def vote_records(
     """The user's votes (or the judges'), oldest first, ready to export."""
     votes = store.votes(judge=judge, prompt=prompt)
     headers = store.run_headers(run for vote in votes for run in (vote.run_a, vote.run_b))
+    configurations = told_apart(configuration_of(run) for run in headers.values())
     out = []
     for vote in votes:
         a, b = headers.get(vote.run_a), headers.get(vote.run_b)
@@ -146,9 +147,9 @@ def vote_records(
                 run_a=vote.run_a,
                 run_b=vote.run_b,
                 configuration_a=scrub_text(configuration_of(a).key),
-                label_a=scrub_text(configuration_of(a).label),
+                label_a=scrub_text(configurations[configuration_of(a).key].label),
                 configuration_b=scrub_text(configuration_of(b).key),
-                label_b=scrub_text(configuration_of(b).label),
+                label_b=scrub_text(configurations[configuration_of(b).key].label),
                 winner=vote.winner,
                 blind=vote.blind,
                 judge=None if vote.judge is None else scrub_text(vote.judge),

@@ -30,7 +30,11 @@ from pelican_tui.backends.ratings.bradley_terry import (
     Comparison,
     fit,
 )
-from pelican_tui.backends.ratings.configuration import Configuration, configuration_of
+from pelican_tui.backends.ratings.configuration import (
+    Configuration,
+    configuration_of,
+    told_apart,
+)
 from pelican_tui.backends.store.records import RunHeader, Vote
 from pelican_tui.backends.store.sessions import SessionStore
 from pelican_tui.backends.text import plural
@@ -260,6 +264,7 @@ def rate_votes(
             else:
                 tally[1 if mine == 1.0 else 2] += 1
     fitted = fit(len(index), comparisons, resamples=resamples, seed=seed)
+    configurations = told_apart(configurations.values())  # one model on two servers
     rows = [
         Row(
             configuration=configurations[key],

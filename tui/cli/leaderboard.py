@@ -72,7 +72,8 @@ interval is "unknown" when resampling the votes cannot move the rating (one
 vote, or only ever one outcome between the same two configurations): it would
 read 1000..1000, a certainty the votes do not give. A configuration is a local
 model file and quantization, Claude's model and effort, or a server's model,
-each with thinking on or off.
+each with thinking on or off; one model name on two servers is two, named by
+their server.
 
 exit status:
   0  done (also when there are no votes yet)

@@ -34,7 +34,7 @@ from textual.widgets import Static
 from textual.worker import Worker
 
 from pelican_tui.backends.export.facts import no_picture_reason
-from pelican_tui.backends.ratings.configuration import run_label
+from pelican_tui.backends.ratings.configuration import run_labels
 from pelican_tui.backends.store.records import Run, run_numbers
 from pelican_tui.backends.store.sessions import SessionStore
 from pelican_tui.backends.text import one_line, plural, shorten, shorten_label
@@ -92,9 +92,10 @@ class GalleryItem:
 def gallery_items(runs: list[Run]) -> list[GalleryItem]:
     """The store's runs as gallery items, oldest first (the store gives newest first)."""
     items = []
-    for run in reversed(runs):
+    runs = runs[::-1]
+    for run, label in zip(runs, run_labels(runs), strict=True):
         facts = dict(run.picture_facts) if run.picture_facts else {"renders": run.png is not None}
-        items.append(GalleryItem(run, run_label(run), facts))
+        items.append(GalleryItem(run, label, facts))
     return items
 
 
