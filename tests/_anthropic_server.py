@@ -76,6 +76,9 @@ Scenario = Literal[
 ]
 SCENARIOS: Final[tuple[str, ...]] = get_args(Scenario)
 
+TEST_KEY: Final = "test-key-not-a-secret"
+"""The API key tests give pelican-tui for this server (:meth:`AnthropicTestServer.serve`)."""
+
 PELICAN_SVG: Final = (
     '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 200 160">\n'
     '  <circle cx="60" cy="130" r="22" fill="none" stroke="#333" stroke-width="4"/>\n'
@@ -173,6 +176,12 @@ class AnthropicTestServer:
     @property
     def base_url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+    def serve(self, monkeypatch: Any, key: str = TEST_KEY) -> None:
+        """Point pelican-tui's Claude at this server for the test (``monkeypatch``):
+        ``ANTHROPIC_API_KEY`` (``key``) and ``ANTHROPIC_BASE_URL`` set."""
+        monkeypatch.setenv("ANTHROPIC_API_KEY", key)
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", self.base_url)
 
     # -- lifecycle -----------------------------------------------------------------
 

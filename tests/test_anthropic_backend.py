@@ -173,8 +173,7 @@ async def test_thinking_off_sends_no_thinking_and_streams_no_thinking(
 async def test_base_url_from_environment(
     server: AnthropicTestServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("ANTHROPIC_BASE_URL", server.base_url)
-    monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
+    server.serve(monkeypatch, KEY)
     backend = ClaudeBackend(ClaudeSettings(max_retries=0, timeout_s=10))
     events = await collect(backend)
     assert isinstance(events[-1], Finished)

@@ -31,11 +31,6 @@ pytestmark = pytest.mark.slow
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
-def _claude_env(monkeypatch: pytest.MonkeyPatch, server: AnthropicTestServer) -> None:
-    monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key-not-a-secret")
-    monkeypatch.setenv("ANTHROPIC_BASE_URL", server.base_url)
-
-
 async def test_both_models_stream_and_both_pictures_appear(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -51,7 +46,7 @@ async def test_both_models_stream_and_both_pictures_appear(
     # previews to draw however fast the machine is; the stand-in's short SVG may
     # be over before its first preview is due.
     with AnthropicTestServer(scenario="slow", chunk_delay_s=0.1) as claude:
-        _claude_env(monkeypatch, claude)
+        claude.serve(monkeypatch)
         app = make_app(
             start_server=True, overrides={"prompt": COPY_SVG_PROMPT, "claude": {"max_retries": 0}}
         )
@@ -95,7 +90,7 @@ async def test_server_killed_mid_run_fails_one_pane_not_the_other(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     with AnthropicTestServer(scenario="slow", chunk_delay_s=0.1) as claude:
-        _claude_env(monkeypatch, claude)
+        claude.serve(monkeypatch)
         app = make_app(
             start_server=True,
             overrides={
@@ -206,7 +201,7 @@ async def test_the_status_bar_says_claude_streams_while_it_does(
 
     # Claude's answer takes ~16 s (40 pieces, 0.4 s apart); the stand-in's, 32 tokens.
     with AnthropicTestServer(scenario="slow", chunk_delay_s=0.4) as claude:
-        _claude_env(monkeypatch, claude)
+        claude.serve(monkeypatch)
         overrides = {
             "claude": {"max_retries": 0},
             "local": {"context": 2048, "max_tokens": 32, "seed": 7},
@@ -236,7 +231,7 @@ async def test_the_answer_and_pictures_opened_mid_run_say_they_are_so_far(
     from pelican_tui.screens.text_screen import TextScreen
 
     with AnthropicTestServer(scenario="slow", chunk_delay_s=0.4) as claude:
-        _claude_env(monkeypatch, claude)
+        claude.serve(monkeypatch)
         app = make_app(start_server=True, overrides={"claude": {"max_retries": 0}})
         async with app.run_test(size=(160, 48)) as pilot:
             await server_ready(pilot)
@@ -269,7 +264,7 @@ async def test_server_settings_applied_mid_run_say_the_runs_were_cancelled(
     from pelican_tui.screens.server_settings_screen import ServerSettingsScreen
 
     with AnthropicTestServer(scenario="slow", chunk_delay_s=0.4) as claude:
-        _claude_env(monkeypatch, claude)
+        claude.serve(monkeypatch)
         app = make_app(start_server=True, overrides={"claude": {"max_retries": 0}})
         async with app.run_test(size=(160, 48)) as pilot:
             await server_ready(pilot)
@@ -297,7 +292,7 @@ async def test_a_picture_that_draws_nothing_says_so(monkeypatch: pytest.MonkeyPa
     not been drawn. It says the picture is empty, live and when the session is opened."""
     blank = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 400 300"></svg>'
     with AnthropicTestServer(answer_text=f"```svg\n{blank}\n```\n") as claude:
-        _claude_env(monkeypatch, claude)
+        claude.serve(monkeypatch)
         app = make_app(start_server=True, overrides={"claude": {"max_retries": 0}})
         async with app.run_test(size=(160, 48)) as pilot:
             await header_read(pilot)

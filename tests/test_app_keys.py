@@ -246,8 +246,7 @@ async def test_an_opened_prompt_of_several_lines_shows_on_one_line_and_runs_whol
     with SessionStore.open(locations.sessions_db()) as store:
         session_id = store.create_session(written).id
     with AnthropicTestServer(scenario="ok") as claude:
-        monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key-not-a-secret")
-        monkeypatch.setenv("ANTHROPIC_BASE_URL", claude.base_url)
+        claude.serve(monkeypatch)
         app = make_app(overrides={"claude": {"max_retries": 0}})
         async with app.run_test(size=(80, 24)) as pilot:
             app.choices["left"] = app.choices["right"] = PaneChoice("claude", False)

@@ -550,8 +550,7 @@ async def test_a_failed_run_says_it_failed_where_its_picture_would_be(
     from pelican_tui.backends.engine.choices import PaneChoice
 
     with AnthropicTestServer(scenario="529") as claude:
-        monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key-not-a-secret")
-        monkeypatch.setenv("ANTHROPIC_BASE_URL", claude.base_url)
+        claude.serve(monkeypatch)
         app = make_app(overrides={"claude": {"max_retries": 0}})
         async with app.run_test(size=(80, 24)) as pilot:
             assert await header_read(pilot)
@@ -595,8 +594,7 @@ async def test_a_damaged_store_moved_aside_is_said_once_not_with_every_run(
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(b"SQLite format 3\x00" + b"\xff" * 8000)  # not a database any more
     with AnthropicTestServer(scenario="ok") as claude:
-        monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key-not-a-secret")
-        monkeypatch.setenv("ANTHROPIC_BASE_URL", claude.base_url)
+        claude.serve(monkeypatch)
         app = make_app(overrides={"claude": {"max_retries": 0}})
         async with app.run_test(size=(80, 24)) as pilot:
             app.choices["left"] = PaneChoice("claude", True)
@@ -678,8 +676,7 @@ async def test_a_session_opened_while_a_run_streams_keeps_its_own_numbers(
     from pelican_tui.backends.engine.choices import PaneChoice
 
     with AnthropicTestServer(scenario="slow", chunk_delay_s=0.15) as claude:
-        monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key-not-a-secret")
-        monkeypatch.setenv("ANTHROPIC_BASE_URL", claude.base_url)
+        claude.serve(monkeypatch)
         app = make_app(overrides={"claude": {"max_retries": 0}})
         async with app.run_test(size=(80, 24)) as pilot:
             assert await header_read(pilot)

@@ -62,11 +62,6 @@ GIVEAWAYS = (
 """Words that would tell which model drew a picture, or how fast it was."""
 
 
-def _claude_env(monkeypatch: pytest.MonkeyPatch, server: AnthropicTestServer) -> None:
-    monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key-not-a-secret")
-    monkeypatch.setenv("ANTHROPIC_BASE_URL", server.base_url)
-
-
 def _hides_the_models(app: PelicanApp, where: str) -> None:
     for text in (screen_text(app), screenshot_text(app), app.terminal_title):
         for word in GIVEAWAYS:
@@ -80,13 +75,29 @@ def _both_claude(app: PelicanApp) -> None:
 
 
 @contextlib.asynccontextmanager
+async def _two_pairs_waiting(
+    monkeypatch: pytest.MonkeyPatch, claude: AnthropicTestServer
+) -> AsyncIterator[tuple[PelicanApp, Pilot[None]]]:
+    """The app at 80x24, blind with 2 samples, both panes on ``claude``, after ``r``:
+    its two pairs wait for their votes and the comparison is over."""
+    claude.serve(monkeypatch)
+    app = make_app(overrides={"claude": {"max_retries": 0}, "ui": {"blind": True, "samples": 2}})
+    async with app.run_test(size=(80, 24)) as pilot:
+        _both_claude(app)
+        await pilot.press("r")
+        assert await wait_for(pilot, lambda: len(app.pending_pairs) == 2, 60)
+        assert await wait_for(pilot, lambda: not app.comparing, 10)
+        yield app, pilot
+
+
+@contextlib.asynccontextmanager
 async def _blind_run(
     monkeypatch: pytest.MonkeyPatch, **claude: Any
 ) -> AsyncIterator[tuple[PelicanApp, Pilot[PelicanApp]]]:
     """The app at 80x24 in blind mode, both panes on a loopback Claude (``claude``: its
     scenario and answers, one try), ``r`` pressed: the pair is on its way."""
     with AnthropicTestServer(**claude) as server:
-        _claude_env(monkeypatch, server)
+        server.serve(monkeypatch)
         app = make_app(overrides={"claude": {"max_retries": 0}, "ui": {"blind": True}})
         async with app.run_test(size=(80, 24)) as pilot:
             _both_claude(app)
@@ -119,7 +130,7 @@ async def test_blind_samples_hide_the_models_until_each_vote(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     with AnthropicTestServer(scenario="slow", chunk_delay_s=0.03) as claude:
-        _claude_env(monkeypatch, claude)
+        claude.serve(monkeypatch)
         app = make_app(
             overrides={
                 "claude": {"max_retries": 0},
@@ -203,15 +214,7 @@ async def test_a_second_run_while_pairs_wait_says_which_run_each_sample_is_of(
     the pair shown, how many wait and which run's sample is drawn, whole; the second
     run's pairs say they are of it when their turn comes, and in the reveal."""
     with AnthropicTestServer(scenario="slow", chunk_delay_s=0.03) as claude:
-        _claude_env(monkeypatch, claude)
-        app = make_app(
-            overrides={"claude": {"max_retries": 0}, "ui": {"blind": True, "samples": 2}}
-        )
-        async with app.run_test(size=(80, 24)) as pilot:
-            _both_claude(app)
-            await pilot.press("r")
-            assert await wait_for(pilot, lambda: len(app.pending_pairs) == 2, 60)
-            assert await wait_for(pilot, lambda: not app.comparing, 10)
+        async with _two_pairs_waiting(monkeypatch, claude) as (app, pilot):
             view = app.query_one("#blind-pair", PairView)
             assert view.status_text == "Blind · sample 1/2 · 2 pairs to vote on"
             await pilot.press("r")
@@ -246,7 +249,7 @@ async def test_a_blind_run_cancelled_before_its_pair_takes_no_number(
     the cancelled run that made no pair. Now it is the 2nd run, the one after the run
     whose pair waits."""
     with AnthropicTestServer(scenario="slow", chunk_delay_s=0.03) as claude:
-        _claude_env(monkeypatch, claude)
+        claude.serve(monkeypatch)
         app = make_app(overrides={"claude": {"max_retries": 0}, "ui": {"blind": True}})
         async with app.run_test(size=(80, 24)) as pilot:
             _both_claude(app)
@@ -279,15 +282,7 @@ async def test_a_pair_whose_session_was_deleted_is_withdrawn(
     id …", every time, and the pair stayed on screen with no way past it but to leave
     blind mode. Now it is withdrawn, saying so, and the next pair is voted on."""
     with AnthropicTestServer(scenario="ok") as server:
-        _claude_env(monkeypatch, server)
-        app = make_app(
-            overrides={"claude": {"max_retries": 0}, "ui": {"blind": True, "samples": 2}}
-        )
-        async with app.run_test(size=(80, 24)) as pilot:
-            _both_claude(app)
-            await pilot.press("r")
-            assert await wait_for(pilot, lambda: len(app.pending_pairs) == 2, 30)
-            assert await wait_for(pilot, lambda: not app.comparing, 10)
+        async with _two_pairs_waiting(monkeypatch, server) as (app, pilot):
             first, second = app.pending_pairs
             assert first.a.session_id is not None
             with SessionStore.open(locations.sessions_db()) as other:  # as the CLI does
@@ -361,7 +356,7 @@ async def test_a_notice_leaves_the_terminal_when_its_time_is_up(
     """n, B, r in blind mode: "Samples: r runs each pane 2 times", meant for 4 s, stayed
     on the terminal over the B picture until the pictures were drawn, ~15 s."""
     with AnthropicTestServer(scenario="slow", chunk_delay_s=0.05) as claude:
-        _claude_env(monkeypatch, claude)
+        claude.serve(monkeypatch)
         app = make_app(overrides={"claude": {"max_retries": 0}})
         terminal = TerminalScreen(app, 80, 24)
         async with app.run_test(size=(80, 24), notifications=True) as pilot:
@@ -381,7 +376,7 @@ async def test_blind_comparison_of_the_local_model_and_claude(
 ) -> None:
     """The real llama-server on the left, Claude on the right: nothing names either."""
     with AnthropicTestServer(scenario="ok") as claude:
-        _claude_env(monkeypatch, claude)
+        claude.serve(monkeypatch)
         app = make_app(
             start_server=True,
             overrides={
@@ -431,7 +426,7 @@ async def test_verdict_keys_vote_on_the_panes_shown(monkeypatch: pytest.MonkeyPa
     tap), and another key changes it: a new vote, the one the ratings and the session's
     verdict count."""
     with AnthropicTestServer(scenario="ok") as claude:
-        _claude_env(monkeypatch, claude)
+        claude.serve(monkeypatch)
         app = make_app(overrides={"claude": {"max_retries": 0}})
         async with app.run_test(size=(160, 48)) as pilot:
             _both_claude(app)
@@ -472,7 +467,7 @@ async def test_a_verdict_key_after_a_gallery_vote_says_the_gallery_vote(
     on the main screen still said "Already voted on these two pictures: left is
     better", the vote the store no longer counts."""
     with AnthropicTestServer(scenario="ok") as claude:
-        _claude_env(monkeypatch, claude)
+        claude.serve(monkeypatch)
         app = make_app(overrides={"claude": {"max_retries": 0}})
         async with app.run_test(size=(160, 48)) as pilot:
             _both_claude(app)
@@ -519,7 +514,7 @@ async def test_a_verdict_key_on_a_session_voted_on_before_a_restart_says_so(
     it said "Verdict saved: left is better." and stored the vote twice (the app only
     knew the votes cast since it started). Now it reads the store: already voted."""
     with AnthropicTestServer(scenario="ok") as claude:
-        _claude_env(monkeypatch, claude)
+        claude.serve(monkeypatch)
         app = make_app(overrides={"claude": {"max_retries": 0}})
         async with app.run_test(size=(80, 24)) as pilot:
             _both_claude(app)
@@ -553,7 +548,7 @@ async def test_a_vote_the_ratings_leave_out_says_so(monkeypatch: pytest.MonkeyPa
     """Two pictures of one configuration: stored, but no rating can come of it; the app
     said "Verdict saved" as for any other."""
     with AnthropicTestServer(scenario="ok") as claude:
-        _claude_env(monkeypatch, claude)
+        claude.serve(monkeypatch)
         app = make_app(overrides={"claude": {"max_retries": 0}})
         async with app.run_test(size=(160, 48)) as pilot:
             app.choices["left"] = app.choices["right"] = PaneChoice("claude", True)
@@ -654,7 +649,7 @@ async def test_a_blind_vote_the_ratings_leave_out_says_so(
     """Two pictures of one configuration, voted on blind: the reveal said nothing of the
     ratings leaving the vote out, where the same vote not blind says so."""
     with AnthropicTestServer(scenario="ok") as server:
-        _claude_env(monkeypatch, server)
+        server.serve(monkeypatch)
         app = make_app(overrides={"claude": {"max_retries": 0}, "ui": {"blind": True}})
         async with app.run_test(size=(80, 24)) as pilot:
             app.choices["left"] = app.choices["right"] = PaneChoice("claude", True)
@@ -673,15 +668,7 @@ async def test_a_vote_key_pressed_twice_votes_on_the_pair_shown_only(
     second press voted on the second pair before it was ever drawn. Now it says to look
     at the next pair first, and that pair waits for its own vote."""
     with AnthropicTestServer(scenario="ok") as server:
-        _claude_env(monkeypatch, server)
-        app = make_app(
-            overrides={"claude": {"max_retries": 0}, "ui": {"blind": True, "samples": 2}}
-        )
-        async with app.run_test(size=(80, 24)) as pilot:
-            _both_claude(app)
-            await pilot.press("r")
-            assert await wait_for(pilot, lambda: len(app.pending_pairs) == 2, 30)
-            assert await wait_for(pilot, lambda: not app.comparing, 10)
+        async with _two_pairs_waiting(monkeypatch, server) as (app, pilot):
             second = app.pending_pairs[1]
             for _ in range(2):  # in one read from the terminal, as a double tap arrives
                 app.post_message(events.Key("less_than_sign", "<"))

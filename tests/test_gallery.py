@@ -621,8 +621,7 @@ async def test_samples_fill_the_gallery(monkeypatch: pytest.MonkeyPatch) -> None
     from pelican_tui.backends.engine.sides import PaneChoice
 
     with AnthropicTestServer(scenario="ok") as claude:
-        monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key-not-a-secret")
-        monkeypatch.setenv("ANTHROPIC_BASE_URL", claude.base_url)
+        claude.serve(monkeypatch)
         app = make_app(overrides={"prompt": PROMPT, "claude": {"max_retries": 0}})
         async with app.run_test(size=(80, 24)) as pilot:
             app.choices["left"] = PaneChoice("claude", True)

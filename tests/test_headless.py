@@ -74,8 +74,7 @@ def env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
 
 
 def use_claude(monkeypatch: pytest.MonkeyPatch, server: AnthropicTestServer) -> None:
-    monkeypatch.setenv("ANTHROPIC_API_KEY", CLAUDE_KEY)
-    monkeypatch.setenv("ANTHROPIC_BASE_URL", server.base_url)
+    server.serve(monkeypatch, CLAUDE_KEY)
 
 
 def run(*argv: str) -> tuple[int, str, str]:

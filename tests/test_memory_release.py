@@ -25,8 +25,7 @@ async def test_the_blind_pair_lets_go_of_its_pictures_after_the_vote(
     """After the last vote the A/B view is hidden: its decoded pictures (and the copies
     textual-image draws from) are released, while the panes keep theirs on screen."""
     with AnthropicTestServer(scenario="ok") as claude:
-        monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key-not-a-secret")
-        monkeypatch.setenv("ANTHROPIC_BASE_URL", claude.base_url)
+        claude.serve(monkeypatch)
         app = make_app(
             overrides={"claude": {"max_retries": 0}, "ui": {"blind": True, "samples": 1}}
         )

@@ -81,8 +81,7 @@ def test_a_batch_is_every_sample_of_a_prompt_then_the_next() -> None:
 def _claude_panes(monkeypatch: pytest.MonkeyPatch, claude: AnthropicTestServer) -> PelicanApp:
     """The app with both panes on ``claude`` (the loopback server), thinking on and off:
     no llama-server is needed."""
-    monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key-not-a-secret")
-    monkeypatch.setenv("ANTHROPIC_BASE_URL", claude.base_url)
+    claude.serve(monkeypatch)
     app = make_app(overrides={"claude": {"max_retries": 0}})
     app.choices["left"] = PaneChoice("claude", True)
     app.choices["right"] = PaneChoice("claude", False)

@@ -220,11 +220,6 @@ async def test_the_row_drawn_directly_is_the_one_textual_draws_from_render() -> 
 # -- the real app -----------------------------------------------------------------------
 
 
-def _claude(monkeypatch: pytest.MonkeyPatch, server: AnthropicTestServer) -> None:
-    monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key-not-a-secret")
-    monkeypatch.setenv("ANTHROPIC_BASE_URL", server.base_url)
-
-
 def _rates(app: PelicanApp, slot: str) -> list[float]:
     return app.pane(slot).query_one(FloorSparkline).values
 
@@ -233,7 +228,7 @@ async def test_sparkline_gets_values_while_streaming_and_stops_after(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     with AnthropicTestServer(scenario="slow", chunk_delay_s=0.05) as claude:
-        _claude(monkeypatch, claude)
+        claude.serve(monkeypatch)
         app = make_app(overrides={"claude": {"max_retries": 0}})
         async with app.run_test(size=(160, 48)) as pilot:
             app.choices["left"] = PaneChoice("claude", True)
@@ -272,7 +267,7 @@ async def test_sparklines_are_hidden_in_blind_mode_until_the_vote(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     with AnthropicTestServer(scenario="slow", chunk_delay_s=0.02) as claude:
-        _claude(monkeypatch, claude)
+        claude.serve(monkeypatch)
         app = make_app(
             overrides={"claude": {"max_retries": 0}, "ui": {"blind": True, "theme": "pelican-dark"}}
         )

@@ -66,8 +66,7 @@ async def test_the_pane_the_title_and_the_label_say_claudes_effort_alike(
     numbers lines said "think on" and "think off", the session's title "thinking on vs
     off"; the panes' titles and the gallery "thinking medium"."""
     with AnthropicTestServer() as claude:
-        monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key-not-a-secret")
-        monkeypatch.setenv("ANTHROPIC_BASE_URL", claude.base_url)
+        claude.serve(monkeypatch)
         app = make_app(overrides={"claude": {"max_retries": 0, "effort": "medium"}})
         app.choices["left"] = PaneChoice("claude", True)
         app.choices["right"] = PaneChoice("claude", False)
