@@ -29,6 +29,9 @@ class Capabilities:
     supports_effort: bool = False
     efforts: tuple[Effort, ...] = ()
     """The effort levels it takes, lowest first (empty: none); ``e`` cycles these."""
+    thinking_off: bool = True
+    """Whether thinking can be turned off (False: the model takes levels and reasons
+    whatever it is sent, as Ollama's gpt-oss does; its lowest level is as low as it goes)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,7 @@ from pelican_tui.backends import locations
 from pelican_tui.backends.engine.comparison import ComparisonEngine
 from pelican_tui.backends.engine.sides import PaneChoice, RemoteSide
 from pelican_tui.backends.engine.thinking_check import IGNORED_TITLE_NOTE, same_request_note
-from pelican_tui.backends.engine.updates import RunQueued, RunStarted
+from pelican_tui.backends.engine.updates import RunQueued, RunStarted, SameRequest
 from pelican_tui.backends.export.html_page import render_html
 from pelican_tui.backends.export.run_card import render_run_card
 from pelican_tui.backends.llama.prepare import Prepared
@@ -388,7 +388,9 @@ async def test_e_offers_only_the_levels_the_model_has() -> None:
             await app.workers.wait_for_complete()
         sent = [body["think"] for body in server.bodies("/api/chat")]
     assert chosen == ["low", "medium", "high", "low"], chosen
-    assert sent == ["low", False], "the pane's level on, off as asked"
+    # The right pane's "off" runs at the lowest level (the model cannot turn thinking
+    # off), so `e` stepped it too: low, medium, high, low, medium.
+    assert sent == ["low", "medium"], "each pane's level"
 
 
 async def test_e_says_a_model_has_no_effort_levels_it_can_set() -> None:
@@ -494,10 +496,104 @@ async def test_the_pane_names_the_thinking_level_it_sends() -> None:
         sent = server.bodies("/api/chat")[0]["think"]
     assert facts[0].endswith(" · thinking high"), facts
     assert facts[1].endswith(" · thinking low"), facts
-    assert right_facts.endswith(" · thinking off"), right_facts
+    assert right_facts.endswith(" · thinking medium"), "off ran at low, and `e` stepped it"
     assert sent == "low"
     assert "thinking low" in stats, stats
-    assert " · thinking low vs off" in title, title
+    assert " · thinking low vs medium" in title, title
+
+
+GPT_OSS = {"model": "gpt-oss:20b", "levels": ("low", "medium", "high")}
+NO_OFF = "gpt-oss:20b cannot turn thinking off: its lowest level is low"
+OFF_RAN = (
+    "thinking off was asked, but gpt-oss:20b cannot turn thinking off: "
+    "it ran at its lowest level, low"
+)
+
+
+async def test_thinking_off_on_a_model_that_cannot_runs_and_is_filed_as_its_lowest_level() -> None:
+    """Ollama's gpt-oss takes levels and ignores ``think: false``. Thinking on vs off sent
+    ``think: false``; the model thought at its own default level, and the run was filed
+    as "thinking on" (no level), labelled "thinking off (thought)", the session titled
+    "thinking high vs off · thinking switch ignored": a configuration that never ran.
+    Off now runs the model's lowest level, sent, recorded, rated and named as such,
+    with a note saying off was asked. A model with a real switch is as it was."""
+    updates: list[Any] = []
+    with OllamaServer(**GPT_OSS) as server:  # type: ignore[arg-type]
+        outcome = await _on_off(server.url)
+        low_vs_off = {"left": PaneChoice("local", True, effort="low"), "right": ON_OFF["right"]}
+        engine = ComparisonEngine(
+            load_settings({"local": {"url": server.url}}), Prepared(None, None)
+        )
+        try:
+            await engine.run_comparison("Draw a pelican.", low_vs_off, updates.append)
+            header = engine.header(ON_OFF["right"], "2")
+        finally:
+            await engine.close()
+        sent = [body["think"] for body in server.bodies("/api/chat")]
+    assert sent == ["high", "low", "low", "low"], sent
+    assert header.facts.endswith(" · thinking low (no off)"), header.facts
+    assert outcome.results["right"].thinking_warning is None
+    session = _stored(outcome.session_id)
+    assert session.title == "Draw a pelican. · thinking high vs low", session.title
+    off = session.runs_in("right")[0]
+    assert (off.settings["thinking"], off.settings["effort"]) == (True, "low")
+    assert off.settings["thinking_asked"] is False
+    assert off.settings["thinking_note"] == OFF_RAN
+    assert configuration_of(off).key == "openai|gpt-oss:20b|think-low"
+    assert run_label(off) == "gpt-oss:20b (server) · thinking low", run_label(off)
+    # Low and "off" are one request: said before they run, as for a model with no switch.
+    [same] = [u for u in updates if isinstance(u, SameRequest)]
+    assert same.note.startswith(NO_OFF) and "two samples, not thinking" in same.note
+    # A model with a real switch: off is sent and recorded as off.
+    with OllamaServer() as server:
+        outcome = await _on_off(server.url)
+        sent = [body["think"] for body in server.bodies("/api/chat")]
+    assert sent == [True, False]
+    off = _stored(outcome.session_id).runs_in("right")[0]
+    assert "thinking_asked" not in off.settings and off.settings["thinking"] is False
+    assert run_label(off) == "qwen3:30b (server) · thinking off"
+
+
+async def test_t_says_a_model_cannot_turn_thinking_off() -> None:
+    """``t`` on a gpt-oss pane said "Thinking off in pane 1 (local), from the next run",
+    and the pane said "thinking off" while the model thought anyway. Now ``t`` says
+    plainly that it cannot, and changes nothing; the other pane, whose "off" runs the
+    lowest level, says so."""
+    with OllamaServer(**GPT_OSS) as server:  # type: ignore[arg-type]
+        app = make_app(overrides={"local": {"url": server.url}})
+        async with app.run_test(size=(160, 48)) as pilot:
+            assert await header_read(pilot)  # then the app checks the server
+            await app.workers.wait_for_complete()
+            await pilot.press("t")
+            await pilot.pause()
+            said = [n.message for n in app.notices][-1]
+            choice = app.choices["left"]
+            right_facts = app.pane("right").query_one(".facts", TextLine).text
+    assert said == f"{NO_OFF} (e steps the level).", said
+    assert choice.thinking is True, "unchanged"
+    assert right_facts.endswith(" · thinking low (no off)"), right_facts
+
+
+def test_run_thinking_both_says_off_ran_at_the_lowest_level(tmp_path: Path) -> None:
+    """``run --thinking both`` on gpt-oss printed "thinking on vs off" and filed a run
+    as off that thought. It now says what ran ("high vs low"), and why, in its progress
+    and its summary."""
+    with OllamaServer(**GPT_OSS) as server:  # type: ignore[arg-type]
+        out, err = io.StringIO(), io.StringIO()
+        code = run_command(
+            ["--url", server.url, "--thinking", "both", "--no-claude", "--prompt",
+             "Draw.", "--out", str(tmp_path / "out")],
+            stdout=out, stderr=err,
+        )  # fmt: skip
+        sent = [body["think"] for body in server.bodies("/api/chat")]
+    said = err.getvalue()
+    assert code == 0, said
+    assert sent == ["high", "low"]
+    assert "thinking high vs low: local (high) and local (low)" in said, said
+    assert f"  note: right local (low): {OFF_RAN}" in said.splitlines(), said
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    [session] = summary["sessions"]
+    assert session["thinking"] == "high vs low" and f"right: {OFF_RAN}" in session["notes"]
 
 
 class _BusyOllama(OllamaServer):

@@ -1223,6 +1223,11 @@ class PelicanApp(Voting):
         if side is None or not side.backend.capabilities.supports_thinking:
             self.notify(f"Pane {number}'s model has no thinking switch.", timeout=4)
             return
+        no_off = side.no_off_note()
+        if no_off is not None and self.choices[slot].thinking:  # off would run its lowest level
+            keys = {row.id: row.keys for row in self.key_rows()}
+            self.notify(f"{no_off} ({keys.get('cycle_effort', 'e')} steps the level).", timeout=5)
+            return
         self._choose(slot, replace(self.choices[slot], thinking=not self.choices[slot].thinking))
         state = on_off(self.choices[slot].thinking)
         self.notify(f"Thinking {state} in pane {number} ({side.label}), from the next run.",
@@ -1242,6 +1247,9 @@ class PelicanApp(Voting):
                 said.append(f"Pane {number}'s model has no effort levels pelican-tui can set")
                 continue
             choice = self.choices[slot]
+            lowest = side.lowest_thinking()
+            if not choice.thinking and lowest is not None:  # it runs at its lowest level
+                choice = replace(choice, thinking=True, effort=lowest)
             if not choice.thinking:
                 keys = {row.id: row.keys for row in self.key_rows()}
                 which = "toggle_thinking" if slot == self.active else "toggle_other_thinking"

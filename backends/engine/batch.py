@@ -67,6 +67,18 @@ def plan_modes(modes: Sequence[bool], with_claude: bool) -> list[ModePlan]:
     return [ModePlan(on_off(modes[0]), {"left": PaneChoice(LOCAL, modes[0])})]
 
 
+def as_run(engine: ComparisonEngine, plan: ModePlan) -> ModePlan:
+    """``plan`` labelled as its runs think where one asks for thinking off of a model
+    that cannot turn it off (its lowest level runs: "on vs off" is "high vs low"); as
+    it is otherwise. Read once the sides are checked."""
+    for choice in plan.choices.values():
+        side = engine.side(choice.side)
+        if not choice.thinking and side is not None and side.lowest_thinking() is not None:
+            words = dict.fromkeys(engine.thinking(c) for c in plan.choices.values())
+            return ModePlan(" vs ".join(words), plan.choices)
+    return plan
+
+
 @dataclass(frozen=True, slots=True)
 class BatchStep:
     """One prompt, one sample: one session of the batch."""

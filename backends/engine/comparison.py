@@ -528,7 +528,7 @@ class ComparisonEngine:
                 continue
             if isinstance(side, LocalSide):  # a server (re)started since: asked once
                 await side.learn_from_server()
-            specs.append(RunSpec(slot, side, side.request(choice, prompt)))
+            specs.append(RunSpec(slot, side, side.request(choice, prompt), side.off_note(choice)))
         if not specs:
             return outcome
 
@@ -801,15 +801,25 @@ def _starting(side: Side) -> str | None:
 
 def _same_requests(specs: list[RunSpec], session_id: int | None) -> list[SameRequest]:
     """Per side without a thinking switch, its runs asked for thinking on and off: the
-    same request twice (see :class:`SameRequest`). Read after the sides' checks, which
-    say whether a server someone else runs has a switch."""
+    same request twice (see :class:`SameRequest`); so too a model that cannot turn
+    thinking off asked for off and for its lowest level. Read after the sides' checks,
+    which say whether a server someone else runs has a switch."""
     out: list[SameRequest] = []
     for side in dict.fromkeys(spec.side for spec in specs):
         runs = [spec for spec in specs if spec.side is side]
         asked = {spec.request.thinking for spec in runs}
+        slots = tuple(spec.slot for spec in runs)
         if len(asked) > 1 and not side.backend.capabilities.supports_thinking:
-            slots = tuple(spec.slot for spec in runs)
             out.append(SameRequest(session_id, slots, same_request_note(side.label)))
+            continue
+        offs = [spec for spec in runs if spec.off_note]
+        if not offs:
+            continue
+        if any(off.request == on.request for off in offs for on in runs if not on.off_note):
+            # thinking off on a model that cannot: its lowest level, which a pane also asked
+            note = f"{side.no_off_note()}, so its runs asked for it and for thinking off "
+            note += "send the same request: they compare two samples, not thinking"
+            out.append(SameRequest(session_id, slots, note))
     return out
 
 

@@ -68,6 +68,10 @@ class RunSpec:
     slot: Slot
     side: Side
     request: GenerationRequest
+    off_note: str | None = None
+    """Why the run thinks although its pane asked for thinking off: the model cannot
+    turn thinking off, so its lowest level runs (:meth:`~.sides.Side.off_note`); None:
+    it runs as asked."""
 
     @property
     def label(self) -> str:
@@ -78,10 +82,19 @@ class RunSpec:
         """How the run is asked to think, or with ``ran`` (what the check after it found)
         how it did, as its stored run will be named (:func:`recorded_thinking_words`):
         "on", "off", Claude's effort ("high"), "on (did not)"."""
-        settings = self.side.recorded_settings(self.request)
+        settings = self.recorded_settings()
         if ran is not None:
             settings["thinking_ran"] = ran
         return recorded_thinking_words(settings)
+
+    def recorded_settings(self) -> dict[str, Any]:
+        """The run's stored ``settings``: its side's for the request, and where the pane
+        asked for thinking off and the model cannot do it, that it was asked
+        (``thinking_asked``) and what ran instead (``thinking_note``)."""
+        settings = self.side.recorded_settings(self.request)
+        if self.off_note is not None:
+            settings |= {"thinking_asked": False, "thinking_note": self.off_note}
+        return settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,7 +340,7 @@ async def _execute(spec: RunSpec, ctx: RunContext) -> RunResult:
                 side.kind,
                 model_id,
                 model_info,
-                side.recorded_settings(spec.request),
+                spec.recorded_settings(),
                 dict(ctx.host),
             )
         )

@@ -195,6 +195,37 @@ class Side:
         ("on", "off"; Claude's effort, "high")."""
         return on_off(choice.thinking)
 
+    def lowest_thinking(self) -> Effort | None:
+        """Where the model cannot turn thinking off (it takes levels and reasons whatever
+        it is sent: Ollama's gpt-oss), its lowest level, at which a run asked for thinking
+        off runs ("low"); None: thinking off is off (or not known yet: before the check)."""
+        return None
+
+    def no_off_note(self) -> str | None:
+        """That the model cannot turn thinking off, in one sentence ("gpt-oss:20b cannot
+        turn thinking off: its lowest level is low"); None: it can (see
+        :meth:`lowest_thinking`)."""
+        lowest = self.lowest_thinking()
+        if lowest is None:
+            return None
+        return f"{self.model_name()} cannot turn thinking off: its lowest level is {lowest}"
+
+    def off_note(self, choice: PaneChoice) -> str | None:
+        """Why a run of ``choice`` thinks although it asks for thinking off (the model
+        cannot turn it off: its lowest level runs instead), recorded with the run; None:
+        it runs as asked."""
+        lowest = None if choice.thinking else self.lowest_thinking()
+        if lowest is None:
+            return None
+        return (
+            f"thinking off was asked, but {self.model_name()} cannot turn thinking off: "
+            f"it ran at its lowest level, {lowest}"
+        )
+
+    def model_name(self) -> str:
+        """The model as its pane's title names it."""
+        return self.label
+
     def turn_reason(self, holder: Side | None) -> str:
         """Why a run of this side waits while ``holder``'s run (None: unknown) has the
         turn (see :attr:`turn_key`)."""
@@ -336,10 +367,18 @@ class LocalSide(Side):
     def thinking(self, choice: PaneChoice) -> str:
         return _level_sent(self.openai, choice, self.effort(choice)) or on_off(choice.thinking)
 
+    def lowest_thinking(self) -> Effort | None:
+        return _lowest_level(self.openai)
+
+    def model_name(self) -> str:
+        if not self.attached:
+            return self.plan.label
+        served = short_model_name(self.openai.model or "").removesuffix(".gguf")
+        return self.settings.local.url_model or served or self.plan.label
+
     def header(self, choice: PaneChoice, number: str) -> PaneHeader:
         if self.attached:
-            served = short_model_name(self.openai.model or "").removesuffix(".gguf")
-            name = self.settings.local.url_model or served or self.plan.label
+            name = self.model_name()
             level = _level_sent(self.openai, choice, self.effort(choice))
             facts = _attached_facts(self.openai, str(self.plan.url), choice.thinking, level)
             return PaneHeader(f"{number} local · {name}", facts, None, level)
@@ -360,7 +399,8 @@ class LocalSide(Side):
 
     def request(self, choice: PaneChoice, prompt: str) -> GenerationRequest:
         limit = self.plan.answer_limit(self.settings.local.max_tokens)
-        return _chat_request(self.settings, choice, prompt, max_tokens=limit)
+        lowest = self.lowest_thinking()
+        return _chat_request(self.settings, choice, prompt, max_tokens=limit, lowest=lowest)
 
     def start_identifying(self) -> None:
         """Begin hashing the model file and asking the server's version (once)."""
@@ -507,6 +547,12 @@ class RemoteSide(Side):
     def thinking(self, choice: PaneChoice) -> str:
         return _level_sent(self.openai, choice, self.effort(choice)) or on_off(choice.thinking)
 
+    def lowest_thinking(self) -> Effort | None:
+        return _lowest_level(self.openai)
+
+    def model_name(self) -> str:
+        return self._name()
+
     def header(self, choice: PaneChoice, number: str) -> PaneHeader:
         level = _level_sent(self.openai, choice, self.effort(choice))
         facts = _attached_facts(self.openai, str(self.settings.remote.url), choice.thinking, level)
@@ -528,7 +574,11 @@ class RemoteSide(Side):
     def request(self, choice: PaneChoice, prompt: str) -> GenerationRequest:
         # local.max_tokens: the stand-in's short limit is not for this model.
         return _chat_request(
-            self.settings, choice, prompt, max_tokens=self.settings.local.max_tokens
+            self.settings,
+            choice,
+            prompt,
+            max_tokens=self.settings.local.max_tokens,
+            lowest=self.lowest_thinking(),
         )
 
     async def identity(
@@ -607,20 +657,29 @@ class ClaudeSide(Side):
 
 
 def _chat_request(
-    settings: Settings, choice: PaneChoice, prompt: str, *, max_tokens: int
+    settings: Settings,
+    choice: PaneChoice,
+    prompt: str,
+    *,
+    max_tokens: int,
+    lowest: Effort | None = None,
 ) -> GenerationRequest:
     """The request to an OpenAI-compatible server, spawned or attached: the system
     prompt, ``local.seed``, and the choice's effort where the server has thinking
-    levels (Ollama's gpt-oss)."""
+    levels (Ollama's gpt-oss). ``lowest``: the model cannot turn thinking off, so a
+    choice of thinking off asks for thinking at this level (what the model does)."""
     seed = settings.local.seed
+    thinking, effort = choice.thinking, choice.effort
+    if not thinking and lowest is not None:
+        thinking, effort = True, lowest
     request = GenerationRequest(
         prompt=prompt,
-        thinking=choice.thinking,
+        thinking=thinking,
         system=settings.system_prompt,
         max_tokens=max_tokens,
         extra={"seed": seed} if seed is not None else {},
     )
-    return replace(request, effort=choice.effort) if choice.effort else request
+    return replace(request, effort=effort) if effort else request
 
 
 def _url_key(url: str) -> str:
@@ -645,8 +704,21 @@ def _switch_settings(
 
 def _level_sent(backend: OpenAICompatibleBackend, choice: PaneChoice, effort: Effort) -> str | None:
     """The thinking level a run of ``choice`` at ``effort`` sends to a server someone
-    else runs ("high": Ollama's gpt-oss); None: thinking off, or the model has none."""
+    else runs ("high": Ollama's gpt-oss; with thinking off, its lowest where it cannot
+    turn thinking off); None: thinking off, or the model has no levels."""
+    lowest = _lowest_level(backend)
+    if not choice.thinking and lowest is not None:
+        return lowest
     return backend.dialect.level(GenerationRequest(thinking=choice.thinking, effort=effort))
+
+
+def _lowest_level(backend: OpenAICompatibleBackend) -> Effort | None:
+    """The model's lowest thinking level where it cannot turn thinking off (see
+    :meth:`Side.lowest_thinking`); None: it can, or it has no levels that are efforts."""
+    capabilities = backend.capabilities
+    if capabilities.thinking_off or not capabilities.efforts:
+        return None
+    return capabilities.efforts[0]
 
 
 def _attached_facts(
@@ -659,6 +731,8 @@ def _attached_facts(
     if check is None or not check.ready:
         return f"{url_without_credentials(url)} · {thinking_word(thinking)}"
     switch = f"thinking {level}" if level else thinking_word(thinking)
+    if level and not thinking:  # off asked of a model that cannot: its lowest level runs
+        switch += " (no off)"
     if not backend.capabilities.supports_thinking:
         switch = "no thinking switch"  # what it does is the model's own (see the check)
     return " · ".join([check.kind.label, *check.facts.bits(), switch])

@@ -228,6 +228,7 @@ class OpenAICompatibleBackend:
                 supports_thinking=self.dialect.can_switch_thinking,
                 supports_effort=self.dialect.has_effort,
                 efforts=self.dialect.efforts,
+                thinking_off=self.dialect.can_turn_off,
             )
         return self.status()
 

@@ -113,6 +113,11 @@ class Dialect:
         """The model's thinking levels that are efforts, lowest first (empty: none)."""
         return ()
 
+    @property
+    def can_turn_off(self) -> bool:
+        """Whether thinking can be turned off (False: the model thinks whatever is sent)."""
+        return True
+
     def level(self, request: GenerationRequest) -> str | None:
         """The thinking level ``request`` sends (None: thinking off, or no levels)."""
         return None
@@ -230,6 +235,12 @@ class OllamaDialect(Dialect):
     @property
     def efforts(self) -> tuple[Effort, ...]:
         return tuple(level for level in EFFORTS if level in self.facts.think_levels)
+
+    @property
+    def can_turn_off(self) -> bool:
+        # A model that names levels takes no boolean: `think: false` is ignored and it
+        # reasons at its default level (Ollama's thinking docs).
+        return not self.facts.think_levels
 
     def _level(self, request: GenerationRequest) -> str:
         """The model's level nearest below the requested effort (else its first)."""

@@ -101,6 +101,7 @@ from pelican_tui.backends.engine import updates
 from pelican_tui.backends.engine.batch import (
     BatchStep,
     ModePlan,
+    as_run,
     default_plan,
     plan_batch,
     plan_modes,
@@ -311,7 +312,8 @@ class _Batch:
         steps = plan_batch(self.prompt_set or self.prompts, self.samples)
         batch = [(step, plan) for step in steps for plan in self.plans]
         self.planned = sum(len(plan.choices) for _, plan in batch)
-        for index, (step, plan) in enumerate(batch, start=1):
+        for index, (step, asked) in enumerate(batch, start=1):
+            plan = as_run(self.engine, asked)  # "off" of a model that cannot: its lowest level
             self._current = step, plan
             turn = self.engine.shared_turn(plan.choices)
             how = f"in turn ({turn})" if turn else "together"
@@ -340,6 +342,9 @@ class _Batch:
                         self.progress.say(f"  warning: {run.spec.label}: {warning}")
                 if run.thinking_warning:  # what scripts read says it too
                     outcome.notes.append(f"{run.spec.slot}: {run.thinking_warning}")
+                if run.spec.off_note:  # the model cannot turn thinking off
+                    self.progress.say(f"  note: {run.spec.label}: {run.spec.off_note}")
+                    outcome.notes.append(f"{run.spec.slot}: {run.spec.off_note}")
             await self._export(outcome, with_renderer=True)
             self._write_summary(None)
             if stop is not None:
