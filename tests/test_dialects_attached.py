@@ -539,7 +539,7 @@ async def test_thinking_off_on_a_model_that_cannot_runs_and_is_filed_as_its_lowe
     assert (off.settings["thinking"], off.settings["effort"]) == (True, "low")
     assert off.settings["thinking_asked"] is False
     assert off.settings["thinking_note"] == OFF_RAN
-    assert configuration_of(off).key == "openai|gpt-oss:20b|think-low"
+    assert configuration_of(off).key.startswith("openai|gpt-oss:20b|think-low|@localhost:")
     assert run_label(off) == "gpt-oss:20b (server) · thinking low", run_label(off)
     # Low and "off" are one request: said before they run, as for a model with no switch.
     [same] = [u for u in updates if isinstance(u, SameRequest)]
