@@ -331,6 +331,55 @@ async def test_keys_that_open_screens(key: str, screen: type) -> None:
         assert await wait_for(pilot, lambda: not isinstance(app.screen, screen), 5)
 
 
+@pytest.mark.parametrize(
+    ("key", "screen"),
+    [
+        ("question_mark", HelpScreen),
+        ("f", PictureScreen),
+        ("o", SessionsScreen),
+        ("l", LogScreen),
+        ("g", GalleryScreen),
+        ("L", LeaderboardScreen),
+    ],
+)
+async def test_the_key_that_opens_a_screen_closes_it(key: str, screen: type) -> None:
+    """g opened the gallery and g again did nothing (? over the help did nothing): only
+    escape closed them. Now the key that opened a screen closes it too."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        main = app.screen
+        await pilot.press(key)
+        assert await wait_for(pilot, lambda: isinstance(app.screen, screen), 5)
+        await pilot.pause()
+        await pilot.press(key)
+        assert await wait_for(pilot, lambda: app.screen is main, 5), app.screen
+        await pilot.pause()
+        assert app.screen is main, "closed, not opened again"
+
+
+async def test_the_key_that_closes_a_screen_is_the_one_the_keymap_gives_its_opening() -> None:
+    """With ui.keymap moving the gallery to G, G opens it and G closes it; g, which opens
+    nothing now, does not close it, and the help over it says which key closes it."""
+    app = make_app(overrides={"ui": {"keymap": {"gallery": "G"}}})
+    async with app.run_test(size=(80, 24)) as pilot:
+        main = app.screen
+        await pilot.press("G")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, GalleryScreen), 5)
+        gallery = app.screen
+        await pilot.press("g")
+        await pilot.pause()
+        assert app.screen is gallery
+        await pilot.press("question_mark")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), 5)
+        help_screen = app.screen
+        assert isinstance(help_screen, HelpScreen)
+        assert ("G", "Close", "gallery") in help_screen.rows, help_screen.rows
+        await pilot.press("question_mark")  # the help closes with its key, over the gallery
+        assert await wait_for(pilot, lambda: app.screen is gallery, 5)
+        await pilot.press("G")
+        assert await wait_for(pilot, lambda: app.screen is main, 5), app.screen
+
+
 async def test_focus_keys_work_on_every_screen() -> None:
     """The app kept its actions to the main screen, Textual's focus actions too: Tab in
     the server settings typed into the model field, Left in the delete dialog did

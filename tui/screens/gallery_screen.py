@@ -39,6 +39,7 @@ from pelican_tui.backends.store.records import Run, run_numbers
 from pelican_tui.backends.store.sessions import SessionStore
 from pelican_tui.backends.text import one_line, plural, shorten, shorten_label
 from pelican_tui.messages import say_if_failed
+from pelican_tui.screens.opening_key import opening_key_closes
 from pelican_tui.screens.pair_screen import PairScreen
 from pelican_tui.votes import (
     FACT_FILTERS,
@@ -189,6 +190,7 @@ class GalleryScreen(Screen[None]):
     # priority bindings before it hands other keys to the screen).
     BINDINGS = [
         Binding("escape", "close", "Close", priority=True, id="gallery_close"),
+        opening_key_closes("gallery", "g", priority=True),
         Binding("space", "mark", "Mark", priority=True, id="gallery_mark"),
         # Vote on the two marked ("Vote on marked" cut the footer's last keys at 80 columns).
         Binding("enter", "open_pair", "Vote", priority=True, id="gallery_open_pair"),

@@ -12,6 +12,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Label, Static
 
+from pelican_tui.screens.opening_key import opening_key_closes
+
 _CHROME_ROWS = 7
 """Dialog rows besides the table: border (2), title (2), hint (3)."""
 _MIN_WIDTH = 64
@@ -19,7 +21,8 @@ _MIN_WIDTH = 64
 
 
 class HelpScreen(ModalScreen[None]):
-    """A scrollable table of keys; ``escape`` or ``q`` closes it (dismiss(None)).
+    """A scrollable table of keys; ``escape``, ``q`` or ``?`` (the key that opened it)
+    closes it (dismiss(None)).
 
     Args:
         bindings: One ``(keys as displayed, what it does, binding id)`` per row,
@@ -33,6 +36,7 @@ class HelpScreen(ModalScreen[None]):
     BINDINGS = [
         Binding("escape", "close", "Close", id="help_close"),
         Binding("q", "close", "Close", show=False, id="help_close_q"),
+        opening_key_closes("help", "question_mark,f1"),
     ]
     Q_CLOSES = True
     """``q`` closes it, so the footer does not offer the app's "q Quit"."""
@@ -51,7 +55,7 @@ class HelpScreen(ModalScreen[None]):
             yield table
             yield Static(
                 'Remap any key in config.toml:  [b]\\[ui.keymap][/]  [i]id[/] = "keys"\n'
-                "[b]↑↓ PgUp PgDn[/] scroll   [b]esc[/]/[b]q[/] close",
+                "[b]↑↓ PgUp PgDn[/] scroll   [b]esc[/]/[b]q[/]/[b]?[/] close",
                 id="help-hint",
             )
 

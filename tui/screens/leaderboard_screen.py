@@ -34,6 +34,7 @@ from pelican_tui.backends.ratings.leaderboard import (
 from pelican_tui.backends.store.sessions import SessionStore
 from pelican_tui.backends.text import fold_label, plural, sentence, shorten
 from pelican_tui.messages import say_if_failed
+from pelican_tui.screens.opening_key import opening_key_closes
 from pelican_tui.widgets.footer import KeysFooter
 from pelican_tui.widgets.text_line import TextLine
 
@@ -111,6 +112,7 @@ class LeaderboardScreen(Screen[None]):
 
     BINDINGS = [
         Binding("escape", "close", "Close", id="leaderboard_close"),
+        opening_key_closes("leaderboard", "L"),
         Binding("p", "toggle_prompt", "This prompt / all", id="leaderboard_prompt"),
     ]
 

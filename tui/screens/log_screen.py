@@ -18,6 +18,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Label, Log
 
+from pelican_tui.screens.opening_key import opening_key_closes
 from pelican_tui.widgets.folded_log import FoldedLog
 from pelican_tui.widgets.footer import KeysFooter
 from pelican_tui.widgets.memory_panel import MemoryHistory, MemoryPanel
@@ -55,6 +56,7 @@ class LogScreen(Screen[None]):
 
     BINDINGS = [
         Binding("escape", "close", "Close", id="log_close"),
+        opening_key_closes("server_log", "l"),
         Binding("f", "follow", "Follow", id="log_follow"),
     ]
 

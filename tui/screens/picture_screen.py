@@ -17,6 +17,7 @@ from textual.containers import Container, Vertical
 from textual.screen import Screen
 from textual.widgets import Label, Static
 
+from pelican_tui.screens.opening_key import opening_key_closes
 from pelican_tui.widgets.footer import KeysFooter
 from pelican_tui.widgets.picture import PictureView, cell_pixels, fit_cells
 
@@ -37,7 +38,7 @@ _CHROME_ROWS = 3
 
 
 class PictureScreen(Screen[None]):
-    """Show ``pictures`` full screen; ``escape`` closes (dismiss(None)).
+    """Show ``pictures`` full screen; ``escape`` or ``f`` closes (dismiss(None)).
 
     Keys: ``1``/``2`` show only the first/second picture, ``b`` both again.
     With two pictures the screen puts them side by side or one above the
@@ -53,6 +54,7 @@ class PictureScreen(Screen[None]):
 
     BINDINGS = [
         Binding("escape", "close", "Close", id="picture_close"),
+        opening_key_closes("fullscreen", "f"),
         Binding("1", "show(0)", "Left only", id="picture_first"),
         Binding("2", "show(1)", "Right only", id="picture_second"),
         Binding("b", "show_both", "Both", id="picture_both"),

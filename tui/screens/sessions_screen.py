@@ -37,6 +37,7 @@ from pelican_tui.backends.store.records import (
 from pelican_tui.backends.store.sessions import SessionStore
 from pelican_tui.backends.text import first_line, plural, shorten, shorten_parts
 from pelican_tui.screens.confirm_screen import ConfirmScreen
+from pelican_tui.screens.opening_key import opening_key_closes
 from pelican_tui.screens.sessions_screen_list import Cells, SessionList
 from pelican_tui.themes import theme_color
 from pelican_tui.widgets.footer import KeysFooter
@@ -83,6 +84,7 @@ class SessionsScreen(Screen[SessionAction | None]):
 
     BINDINGS = [
         Binding("escape", "close", "Close", id="sessions_close"),
+        opening_key_closes("sessions", "o"),
         # priority: the list's own bindings come first otherwise.
         Binding("enter", "choose('open')", "Open", priority=True, id="sessions_open"),
         Binding("r", "choose('rerun')", "Rerun", id="sessions_rerun"),
