@@ -792,6 +792,28 @@ async def test_help_lists_the_keys_of_the_screen_it_is_over(
         assert await wait_for(pilot, lambda: isinstance(app.screen, screen), 5)
 
 
+@pytest.mark.parametrize(
+    ("key", "screen", "title"),
+    [
+        ("a", TextScreen, "Keys · Answer text"),
+        ("l", LogScreen, "Keys · Server log"),
+        ("S", ServerSettingsScreen, "Keys · Server settings"),
+    ],
+)
+async def test_the_help_is_headed_with_the_screens_name(key: str, screen: type, title: str) -> None:
+    """The help was headed with the screen's class name: "Keys · Text" over the answer
+    (opened with a, "Answer text"), "Keys · Log" over the llama-server log. Now it says
+    the screen's name."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press(key)
+        assert await wait_for(pilot, lambda: isinstance(app.screen, screen), 5)
+        await pilot.press("f1" if screen is ServerSettingsScreen else "question_mark")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), 5)
+        await pilot.pause()
+        assert title in screen_text(app), screen_text(app)
+
+
 async def test_save_and_export_say_the_store_failed_not_run_first() -> None:
     """The store could not be opened: the run went on unsaved, and x then said "Run a
     comparison first (r)" under a finished pane."""

@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import gc
 import json
-import re
 import signal
 import time
 from collections.abc import Iterable, Mapping
@@ -1441,9 +1440,10 @@ class PelicanApp(Voting):
         if self.screen_stack and screen is not self.screen_stack[0]:
             # Over the gallery, ? listed the main screen's keys ("b Pane backend", "f
             # Picture"), none of which works there, and not the gallery's (b Blind, f Filter).
-            words = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", type(screen).__name__)
-            name = words.removesuffix(" Screen").capitalize()  # "Prompt set"
-            self.push_screen(HelpScreen(self.screen_key_rows(screen), f"Keys · {name}"))
+            # Headed with the screen's title, in the words of the keys that open it: its
+            # class name said "Keys · Text" over the answer.
+            title = f"Keys · {screen.title}" if screen.title else "Keys"
+            self.push_screen(HelpScreen(self.screen_key_rows(screen), title))
             return
         rows = [(row.keys, row.description, row.id or "") for row in self.key_rows()]
         # The prompt box's own, while editing, after ui.keymap, one row a key: ↓ has its

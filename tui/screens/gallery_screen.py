@@ -188,6 +188,9 @@ class GalleryScreen(Screen[None]):
     # Priority bindings, all of them: the scrolling container would take the arrows
     # first, and keys typed quickly must be handled in the order typed (Textual runs
     # priority bindings before it hands other keys to the screen).
+    TITLE = "Gallery"
+    """The screen's name in the user's words: the help over it is "Keys · Gallery"."""
+
     BINDINGS = [
         Binding("escape", "close", "Close", priority=True, id="gallery_close"),
         opening_key_closes("gallery", "g", priority=True),

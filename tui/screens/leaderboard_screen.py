@@ -110,6 +110,8 @@ class LeaderboardScreen(Screen[None]):
 
     CSS_PATH = Path(__file__).with_suffix(".tcss")
 
+    TITLE = "Leaderboard"
+
     BINDINGS = [
         Binding("escape", "close", "Close", id="leaderboard_close"),
         opening_key_closes("leaderboard", "L"),

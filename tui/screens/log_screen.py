@@ -54,6 +54,8 @@ class LogScreen(Screen[None]):
 
     CSS_PATH = Path(__file__).with_suffix(".tcss")
 
+    TITLE = "Server log"
+
     BINDINGS = [
         Binding("escape", "close", "Close", id="log_close"),
         opening_key_closes("server_log", "l"),

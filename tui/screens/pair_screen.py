@@ -33,6 +33,8 @@ class PairScreen(Screen[str | None]):
         mode: The picture mode for :class:`PictureView`.
     """
 
+    TITLE = "Vote on two pictures"
+
     BINDINGS = [
         Binding("less_than_sign", "vote('a')", "A better", id="pair_vote_a"),
         Binding("greater_than_sign", "vote('b')", "B better", id="pair_vote_b"),

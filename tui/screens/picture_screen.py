@@ -52,6 +52,8 @@ class PictureScreen(Screen[None]):
 
     CSS_PATH = Path(__file__).with_suffix(".tcss")
 
+    TITLE = "Picture"
+
     BINDINGS = [
         Binding("escape", "close", "Close", id="picture_close"),
         opening_key_closes("fullscreen", "f"),

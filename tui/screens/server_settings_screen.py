@@ -116,6 +116,8 @@ class ServerSettingsScreen(Screen[LocalSettings | None]):
 
     CSS_PATH = Path(__file__).with_suffix(".tcss")
 
+    TITLE = "Server settings"
+
     BINDINGS = [
         Binding("ctrl+s", "apply", "Apply & restart", id="server_settings_apply"),
         # The same key (and id, so a keymap moves both) once a model too big was warned

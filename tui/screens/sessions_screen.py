@@ -82,6 +82,8 @@ class SessionsScreen(Screen[SessionAction | None]):
 
     CSS_PATH = Path(__file__).with_suffix(".tcss")
 
+    TITLE = "Sessions"
+
     BINDINGS = [
         Binding("escape", "close", "Close", id="sessions_close"),
         opening_key_closes("sessions", "o"),

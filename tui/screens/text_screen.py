@@ -17,6 +17,8 @@ class TextScreen(ModalScreen[None]):
     TextScreen { align: center middle; }
     TextScreen > TextArea { width: 100%; height: 1fr; border: round $accent; }
     """
+    TITLE = "Answer text"
+
     BINDINGS = [
         Binding("escape,q", "dismiss", "Close", id="text_close"),
         # Before the text area, which takes a typed "?" as its own even read-only.
