@@ -35,6 +35,7 @@ from pelican_tui.screens.leaderboard_screen import LeaderboardScreen
 from pelican_tui.screens.pair_screen import PairScreen
 from pelican_tui.screens.sessions_screen import SessionsScreen
 from pelican_tui.screens.sessions_screen_list import SessionList
+from pelican_tui.widgets.text_line import TextLine
 from pelican_tui.widgets.vote_pair import PairView
 
 
@@ -265,6 +266,31 @@ async def test_the_filter_is_named_whole_at_80_columns(drawn: dict[str, Drawn]) 
         await pilot.press("b")
         assert await wait_for(pilot, lambda: header().endswith(" · blind"), 5), header()
         assert " · non-empty only · blind" in header(), header()
+
+
+async def test_the_header_with_every_mode_on_fits_80_columns_in_whole_words(
+    drawn: dict[str, Drawn],
+) -> None:
+    """With a filter, blind mode and a marked picture at 80 columns the header ran over
+    its row and was cut in its last words: "… · non-empty only · blind · mar…". Now
+    it is said in fewer words, whole, each mode named."""
+    _fill(drawn)
+    app = make_app(overrides={"prompt": PROMPT})
+    async with app.run_test(size=(80, 24)) as pilot:
+        gallery = await _open_gallery(pilot)
+
+        def header() -> str:
+            return screen_text(app).splitlines()[0].strip()
+
+        await pilot.press("f", "f", "b")
+        assert await wait_for(pilot, lambda: gallery.blind and len(gallery.cells()) == 3, 5)
+        await pilot.press("space")
+        assert await wait_for(pilot, lambda: "marked" in header(), 5), header()
+        assert "…" not in header().partition("”")[2], header()
+        assert header().startswith("Gallery · 3 of 5 pictures of “Generate"), header()
+        for mode in ("non-empty", "blind", "marked 1/2"):
+            assert f" {mode}" in header(), (mode, header())
+        assert len(gallery.query_one(".gallery-header", TextLine).text) <= 78
 
 
 async def test_the_pair_screen_names_the_vote_keys_as_remapped(drawn: dict[str, Drawn]) -> None:

@@ -155,6 +155,14 @@ async def test_P_runs_every_prompt_of_a_set_in_both_panes(
             assert await wait_for(pilot, lambda: "“animals/pelican” (1/2" in screen_text(app), 10)
             assert await wait_for(pilot, lambda: gallery.loaded and len(gallery.cells()) == 2, 10)
             assert gallery.prompt == "Generate an SVG of a pelican riding a bicycle"
+            # Every mode on: each named whole, the set's place too (at 80 columns the
+            # header ran over its row, cut in its last words).
+            await pilot.press("f", "f", "b", "space")
+            assert await wait_for(pilot, lambda: "marked 1/2" in screen_text(app), 10)
+            header = screen_text(app).splitlines()[0].strip()
+            assert "“animals/" in header and "” (1/2" in header, header
+            assert " · non-empty" in header or " · hide empty pictures" in header, header
+            assert header.endswith(" · blind · marked 1/2"), header
             await pilot.press("escape")
     sent = [r.body["messages"][-1]["content"] for r in claude.requests]
     texts = [c if isinstance(c, str) else c[0]["text"] for c in sent]

@@ -47,6 +47,13 @@ FILTER_SHORT_WORDS: dict[FactFilter, str] = {
 }
 """The filter in fewer words, where :data:`FILTER_WORDS` leave no room (a header at 80
 columns)."""
+FILTER_FEWEST_WORDS: dict[FactFilter, str] = {
+    "all": "all pictures",
+    "rendered": "rendered",
+    "not_empty": "non-empty",
+}
+"""The filter in the fewest words, where the gallery's header names every mode (a filter,
+blind mode, a mark) at 80 columns."""
 
 
 @dataclass(frozen=True, slots=True)

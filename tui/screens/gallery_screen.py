@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rich.cells import cell_len
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -37,12 +38,13 @@ from pelican_tui.backends.export.facts import no_picture_reason
 from pelican_tui.backends.ratings.configuration import run_labels
 from pelican_tui.backends.store.records import Run, run_numbers
 from pelican_tui.backends.store.sessions import SessionStore
-from pelican_tui.backends.text import one_line, plural, shorten, shorten_label
+from pelican_tui.backends.text import one_line, plural, shorten_label
 from pelican_tui.messages import say_if_failed
 from pelican_tui.screens.opening_key import opening_key_closes
 from pelican_tui.screens.pair_screen import PairScreen
 from pelican_tui.votes import (
     FACT_FILTERS,
+    FILTER_FEWEST_WORDS,
     FILTER_SHORT_WORDS,
     FILTER_WORDS,
     Contender,
@@ -55,6 +57,7 @@ from pelican_tui.votes import (
 from pelican_tui.widgets.caption import Caption
 from pelican_tui.widgets.footer import KeysFooter
 from pelican_tui.widgets.picture import PictureView
+from pelican_tui.widgets.prompt_box import cut_to_cells
 from pelican_tui.widgets.text_line import TextLine
 
 MIN_CELL_WIDTH = 38
@@ -309,40 +312,46 @@ class GalleryScreen(Screen[None]):
         # Pictures are the runs with one: a cell that says why there is none is no picture.
         total = sum(bool(item.run.png) for item in self.items)
         shown = sum(bool(item.run.png) for item in self.shown)
-        count = (
-            plural(total, "picture") if shown == total else f"{shown} of {plural(total, 'picture')}"
-        )
+        pictures = plural(total, "picture")
+        count = pictures if shown == total else f"{shown} of {pictures}"
+        fewer = pictures if shown == total else f"{shown}/{pictures}"
         without = len(self.items) - total
         none = f" · {plural(without, 'run')} without one" if without else ""
         blind = " · blind" if self.blind else ""
         marked = f" · marked {len(self.marked)}/2" if self.marked else ""
-        place = ""
+        place = at = ""
         texts = [text for _, text in self.prompts]
         if len(texts) > 1 and self.prompt in texts:
-            place = f" ({texts.index(self.prompt) + 1}/{len(texts)}, [ ])"
+            at = f"{texts.index(self.prompt) + 1}/{len(texts)}"
+            place, at = f" ({at}, [ ])", f" ({at})"
         # The filter is named when one is on ("all pictures" left the prompt no room). At
-        # 80 columns its words were cut ("· only pictures th…"): where the prompt would
-        # be left less than MIN_PROMPT, the filter is said in fewer words, then the runs
-        # without a picture are not counted.
-        full = short = ""
+        # 80 columns its words were cut ("· only pictures th…"), and with blind mode and a
+        # mark on too, the mark ("· blind · mar…"): where the prompt would be left less
+        # than MIN_PROMPT, the filter is said in fewer words, then the runs without a
+        # picture are not counted, then the rest is said in the fewest words ("3/5
+        # pictures" last), each mode still named whole.
+        full = short = fewest = ""
         if self.fact_filter != "all":
             full = f" · {FILTER_WORDS[self.fact_filter]}"
             short = f" · {FILTER_SHORT_WORDS[self.fact_filter]}"
-        rests = [
-            f"{place}{none}{full}{blind}{marked}",
-            f"{place}{none}{short}{blind}{marked}",
-            f"{place}{short}{blind}{marked}",
+            fewest = f" · {FILTER_FEWEST_WORDS[self.fact_filter]}"
+        lines = [
+            (f"Gallery · {count} of “", f"”{place}{none}{full}{blind}{marked}"),
+            (f"Gallery · {count} of “", f"”{place}{none}{short}{blind}{marked}"),
+            (f"Gallery · {count} of “", f"”{place}{short}{blind}{marked}"),
+            (f"Gallery · {count} of “", f"”{at}{fewest}{blind}{marked}"),
+            (f"Gallery · {fewer} of “", f"”{at}{fewest}{blind}{marked}"),
         ]
-        head = f"Gallery · {count} of “”"
-        rest = next(
-            (rest for rest in rests if self.size.width - len(head + rest) - 2 >= MIN_PROMPT),
-            rests[-1],
-        )
-        room = max(self.size.width - len(head + rest) - 2, MIN_PROMPT)
         # On one line: a prompt of several lines was cut at its first line break, its
         # closing quote and the rest of the header with it.
-        prompt = shorten(one_line(self.prompt_name), room)
-        return f"Gallery · {count} of “{prompt}”{rest}"
+        name = one_line(self.prompt_name)
+        width = self.size.width - 2  # the header's padding
+        least = min(cell_len(name), MIN_PROMPT)
+        head, rest = next(
+            (line for line in lines if width - cell_len("".join(line)) >= least), lines[-1]
+        )
+        room = max(width - cell_len(head + rest), MIN_PROMPT)
+        return f"{head}{cut_to_cells(name, room)}{rest}"
 
     async def _fill(self) -> None:
         grid = self.query_one("#gallery-grid", Grid)
