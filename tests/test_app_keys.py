@@ -380,6 +380,46 @@ async def test_the_key_that_closes_a_screen_is_the_one_the_keymap_gives_its_open
         assert await wait_for(pilot, lambda: app.screen is main, 5), app.screen
 
 
+async def test_the_pictures_full_screen_follows_a_run_that_streams(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """f while a run streamed showed the picture of that moment ("waiting for an SVG…")
+    and kept it: the pane went on to draw its previews and its final picture, the full
+    screen did not. Now it shows what the pane shows, and says "still running" only
+    while it runs."""
+    from _anthropic_server import AnthropicTestServer
+
+    from pelican_tui.backends.engine.choices import PaneChoice
+    from pelican_tui.widgets.picture import PictureView
+
+    with AnthropicTestServer(scenario="slow", chunk_delay_s=0.1) as claude:
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key-not-a-secret")
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", claude.base_url)
+        app = make_app(overrides={"claude": {"max_retries": 0}})
+        async with app.run_test(size=(80, 24)) as pilot:
+            app.choices["left"] = app.choices["right"] = PaneChoice("claude", False)
+            left = app.pane("left")
+            await pilot.press("1")
+            assert await wait_for(pilot, lambda: left.state == "running", 10)
+            await pilot.press("f")
+            assert await wait_for(pilot, lambda: isinstance(app.screen, PictureScreen), 5)
+            view = app.screen.query_one("#picture-0", PictureView)
+            assert view.png is None, "opened before the first preview"
+            assert await wait_for(pilot, lambda: "still running" in screen_text(app), 5)
+            previews: list[bytes] = []
+
+            def ended() -> bool:
+                if left.state == "running" and view.png is not None:
+                    previews.append(view.png)
+                return left.state != "running"
+
+            assert await wait_for(pilot, ended, 30)
+            await pilot.pause()
+            assert previews, "the previews, as the pane drew them"
+            assert view.png is not None and view.png == left.picture.png, "the final picture"
+            assert "still running" not in screen_text(app)
+
+
 async def test_focus_keys_work_on_every_screen() -> None:
     """The app kept its actions to the main screen, Textual's focus actions too: Tab in
     the server settings typed into the model field, Left in the delete dialog did

@@ -65,6 +65,7 @@ if TYPE_CHECKING:
     from pelican_tui.backends.engine.updates import RunProgress
     from pelican_tui.backends.prompt_sets import PromptSet
     from pelican_tui.backends.store.records import Slot
+    from pelican_tui.screens.picture_screen import Picture, PictureScreen
 
 NARROW_BELOW = 100
 PROMPT_HISTORY = 20
@@ -230,6 +231,8 @@ class PelicanApp(Voting):
         until the pane is titled for another run."""
         self.active: Slot = "left"
         self._previewing: set[Slot] = set()
+        self._panes_full_screen: PictureScreen | None = None
+        """The panes' pictures full screen (``f``) while it is open: it follows them."""
         self._silent_server: dict[Slot, float | None] = {}
         """Runs on the app's llama-server: how long it has sent each nothing (None: it
         sends), for the status bar."""
@@ -683,6 +686,7 @@ class PelicanApp(Voting):
             with self.batch_update():
                 for pane in running:
                     pane.flush()
+                self._follow_pictures()
                 sample, self._staged_sample = self._staged_sample, None
                 if sample is not None:
                     self.query_one(StatusBar).set_sample(sample)
@@ -1013,6 +1017,7 @@ class PelicanApp(Voting):
             warnings = (result.thinking_warning, silence_warning(result.timings))
             warning = "; ".join(filter(None, warnings)) or None
             pane.end(result.outcome, warning, thinking=thinking)
+            self._follow_pictures()  # the final picture (the clock may have stopped)
             self._on_resize_layout()
             if result.spec.side.can_check:  # a run that could not reach it says it is gone
                 self._show_side_status(result.spec.side)
@@ -1484,14 +1489,36 @@ class PelicanApp(Voting):
             return
         if self.hidden_now("The picture"):
             return
+        screen = PictureScreen(self._pane_pictures(), mode=self.image_mode)
+        self._panes_full_screen = screen
+        self.push_screen(screen)
+
+    def _pane_pictures(self) -> list[Picture]:
+        """Each pane's picture as it is now, for the pictures full screen (``f``)."""
+        from pelican_tui.screens.picture_screen import Picture
+
         pictures = []
         for slot in SLOTS:
             pane = self.pane(slot)
             picture = pane.picture  # its note: why there is none, in its place
             title = pane.border_title or slot
-            caption = f"{pane.stats_line()}{_so_far(pane)}"
+            running = " · still running" if pane.state == "running" else ""  # it follows
+            caption = f"{pane.stats_line()}{running}"
             pictures.append(Picture(title, picture.png, caption, picture.note))
-        self.push_screen(PictureScreen(pictures, mode=self.image_mode))
+        return pictures
+
+    def _follow_pictures(self) -> None:
+        """The panes' pictures full screen (``f``), while it is open, shows what the
+        panes show now: opened while a run streamed, it kept the picture of that moment
+        (often "waiting for an SVG…") while the pane drew its previews, then the final
+        picture. Not in blind mode while the pictures are hidden."""
+        screen = self._panes_full_screen
+        if screen is None:
+            return
+        if screen not in self.screen_stack:
+            self._panes_full_screen = None
+        elif not self.blind_hidden:
+            screen.show_pictures(self._pane_pictures())
 
     def action_server_log(self) -> None:
         if self.hidden_now("The server log"):
@@ -1708,8 +1735,8 @@ def _cut_runs(started: list[Slot], waiting: list[Slot]) -> list[str]:
 
 
 def _so_far(pane: ModelPane) -> str:
-    """Said after a running pane's title or numbers on a screen that shows them as they
-    were when it opened (``a``, ``f``): it does not follow the run, which goes on."""
+    """Said after a running pane's title on a screen that shows its text as it was when
+    it opened (``a``): it does not follow the run, which goes on."""
     return " · so far: still running" if pane.state == "running" else ""
 
 

@@ -90,6 +90,28 @@ class PictureScreen(Screen[None]):
     def on_mount(self) -> None:
         self._apply_visibility()
 
+    def show_pictures(self, pictures: Sequence[Picture]) -> None:
+        """Show ``pictures`` in place of those shown, in the same order (the panes'
+        pictures as their runs go on: each preview, then the final picture). Only what
+        changed is drawn again."""
+        resized = False
+        for index, (shown, picture) in enumerate(zip(self.pictures, pictures, strict=False)):
+            if picture == shown:
+                continue
+            panel = self.query_one(f"#picture-panel-{index}")
+            if picture.title != shown.title:
+                panel.query_one(".picture-title", Label).update(picture.title)
+            if (picture.png, picture.note) != (shown.png, shown.note):
+                view = self.query_one(f"#picture-{index}", PictureView)
+                size = view.picture_size
+                view.set_png(picture.png, picture.note)
+                resized = resized or view.picture_size != size
+            if picture.caption != shown.caption:
+                panel.query_one(".picture-caption", Static).update(picture.caption)
+            self.pictures[index] = picture
+        if resized:
+            self._choose_layout()
+
     def on_resize(self) -> None:
         self._choose_layout()
 
