@@ -38,7 +38,7 @@ from pelican_tui.backends.export.facts import no_picture_reason
 from pelican_tui.backends.ratings.configuration import run_labels
 from pelican_tui.backends.store.records import Run, run_numbers
 from pelican_tui.backends.store.sessions import SessionStore
-from pelican_tui.backends.text import one_line, plural, shorten_label
+from pelican_tui.backends.text import one_line, plural, shorten, shorten_label
 from pelican_tui.messages import say_if_failed
 from pelican_tui.screens.opening_key import opening_key_closes
 from pelican_tui.screens.pair_screen import PairScreen
@@ -57,7 +57,6 @@ from pelican_tui.votes import (
 from pelican_tui.widgets.caption import Caption
 from pelican_tui.widgets.footer import KeysFooter
 from pelican_tui.widgets.picture import PictureView
-from pelican_tui.widgets.prompt_box import cut_to_cells
 from pelican_tui.widgets.text_line import TextLine
 
 MIN_CELL_WIDTH = 38
@@ -351,7 +350,7 @@ class GalleryScreen(Screen[None]):
             (line for line in lines if width - cell_len("".join(line)) >= least), lines[-1]
         )
         room = max(width - cell_len(head + rest), MIN_PROMPT)
-        return f"{head}{cut_to_cells(name, room)}{rest}"
+        return f"{head}{shorten(name, room)}{rest}"
 
     async def _fill(self) -> None:
         grid = self.query_one("#gallery-grid", Grid)
