@@ -439,7 +439,7 @@ async def test_verdict_keys_vote_on_the_panes_shown(monkeypatch: pytest.MonkeyPa
             async def said_after(key: str) -> str:
                 count = len(app.notices)
                 await pilot.press(key)
-                assert await wait_for(pilot, lambda: len(app.notices) > count, 5), key
+                assert await wait_for(pilot, lambda n=count: len(app.notices) > n, 5), key
                 return app.notices[-1].message
 
             said = [await said_after(k) for k in ("less_than_sign",) * 2 + ("greater_than_sign",)]
@@ -681,3 +681,67 @@ async def test_a_vote_key_pressed_twice_votes_on_the_pair_shown_only(
             assert await wait_for(pilot, lambda: not app.pending_pairs, 10)
     with SessionStore.open(locations.sessions_db()) as store:
         assert [v.winner for v in store.votes()] == ["a", "b"]
+
+
+async def test_the_panes_after_the_last_pair_was_withdrawn_say_their_runs_were_deleted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The one blind pair waiting, its session deleted (``pelican-tui sessions delete``):
+    its vote withdrew it, blind mode ended, and the panes came back showing its runs,
+    titled as if stored; a verdict key then said "session store: no run with id …".
+    Now the panes say their runs were deleted, and so does a verdict key."""
+    async with _blind_run(monkeypatch, scenario="ok") as (app, pilot):
+        assert await wait_for(pilot, lambda: bool(app.pending_pairs), 30)
+        assert await wait_for(pilot, lambda: not app.comparing, 10)
+        (pair,) = app.pending_pairs
+        session_id = pair.a.session_id
+        assert session_id is not None
+        with SessionStore.open(locations.sessions_db()) as other:  # as the CLI does
+            other.delete_session(session_id)
+        await pilot.press("less_than_sign")
+        assert await wait_for(pilot, lambda: not app.blind_hidden, 10)
+        await pilot.pause()
+        said = [n.message for n in app.notices]
+        assert said[-1] == (
+            "The pair on screen was withdrawn: its session was deleted. "
+            "The panes show its deleted runs."
+        ), said
+        text = screen_text(app)
+        assert f"(session #{session_id} deleted)" in text, text
+        assert "deleted run · r runs the panes as set now" in text, text
+        for key in ("greater_than_sign", "equals_sign"):
+            count = len(app.notices)
+            await pilot.press(key)
+            assert await wait_for(pilot, lambda n=count: len(app.notices) > n, 5), key
+            assert app.notices[-1].message == (
+                f"Session #{session_id} was deleted: nothing to vote on until the next run (r)."
+            ), [n.message for n in app.notices]
+
+
+async def test_a_verdict_key_on_panes_whose_session_was_deleted_says_so(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Not blind, the panes' session deleted from outside (``pelican-tui sessions
+    delete``): a verdict key said "session store: no run with id …", every time. Now it
+    says the session was deleted, and the panes' titles say it too."""
+    with AnthropicTestServer(scenario="ok") as claude:
+        claude.serve(monkeypatch)
+        app = make_app(overrides={"claude": {"max_retries": 0}})
+        async with app.run_test(size=(80, 24)) as pilot:
+            _both_claude(app)
+            await pilot.press("r")
+            assert await wait_for(pilot, lambda: len(app.pane_runs) == 2, 10)
+            assert await wait_for(pilot, lambda: not app.comparing, 30)
+            session_id = app.session_id
+            assert session_id is not None
+            with SessionStore.open(locations.sessions_db()) as other:  # as the CLI does
+                other.delete_session(session_id)
+            for key in ("less_than_sign", "less_than_sign"):
+                count = len(app.notices)
+                await pilot.press(key)
+                assert await wait_for(pilot, lambda n=count: len(app.notices) > n, 5), key
+                assert app.notices[-1].message == (
+                    f"Session #{session_id} was deleted: nothing to vote on until the next run (r)."
+                ), [n.message for n in app.notices]
+            await pilot.pause()
+            assert f"(session #{session_id} deleted)" in screen_text(app), screen_text(app)

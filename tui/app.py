@@ -1122,14 +1122,25 @@ class PelicanApp(Voting):
             self._previewing.discard(slot)
 
     def on_sessions_screen_deleted(self, message: Any) -> None:
-        """The session on screen was deleted in the browser: the next run starts a new
-        one (it joined the deleted session and was lost; ``s`` said it was saved)."""
-        if message.session_id == self.session_id:
+        """A session was deleted in the browser (:meth:`forget_deleted_session`)."""
+        self.forget_deleted_session(message.session_id)
+
+    def forget_deleted_session(self, deleted: int) -> None:
+        """The session ``deleted`` was deleted (in the browser, or from outside); if it is
+        the session on screen, the next run starts a new one (it joined the deleted
+        session and was lost; ``s`` said it was saved). Panes that show its runs say
+        they are deleted: their titles no longer claim they are stored."""
+        if deleted == self.session_id:
+            for slot in self.pane_runs:
+                if slot not in self._stored_shown:  # a run of this app's, titled as it ran
+                    pane = self.pane(slot)
+                    pane.describe(f"{pane.border_title} (session #{deleted} deleted)",
+                                  "deleted run · r runs the panes as set now")  # fmt: skip
             self.session_id = None
             self.pane_runs = {}
-            self._deleted_on_screen = message.session_id
+            self._deleted_on_screen = deleted
         for slot, (session_id, label, how) in list(self._stored_shown.items()):
-            if session_id == message.session_id:  # its titles no longer claim it is stored
+            if session_id == deleted:
                 self._describe_stored(slot, session_id, label, how, deleted=True)
 
     def _describe_stored(

@@ -144,6 +144,9 @@ class Voting(App[None]):
     def _nothing_stored(self, what: str) -> str:
         raise NotImplementedError
 
+    def forget_deleted_session(self, session_id: int) -> None:
+        raise NotImplementedError
+
     def _init_voting(self, settings: Settings) -> None:
         self.samples = settings.ui.samples
         """How many times ``r`` runs each pane (one session per sample)."""
@@ -504,6 +507,8 @@ class Voting(App[None]):
         if pair is None and verdict not in SESSION_VERDICT:
             self.notify("Both bad compares two pictures: run the other pane too.", timeout=4)
             return
+        from pelican_tui.backends.store.records import RunNotFound, SessionNotFound
+
         rated = " (not rated: only one pane has a run)"
         try:
             store = await self.open_store()
@@ -514,6 +519,12 @@ class Voting(App[None]):
                 await asyncio.to_thread(
                     store.set_verdict, self.session_id, SESSION_VERDICT[verdict]
                 )
+        except (RunNotFound, SessionNotFound) as error:  # deleted from outside
+            if await self._panes_deleted(store):
+                self.notify(self._nothing_stored("vote on"), severity="warning", timeout=8)
+            else:
+                self.notify(f"session store: {error}", severity="warning", timeout=8)
+            return
         except Exception as error:
             self.notify(f"session store: {error}", severity="warning", timeout=8)
             return
@@ -591,8 +602,27 @@ class Voting(App[None]):
         said += f": {whose} deleted."
         if shown and self.pending_pairs:
             said += " The next pair is on screen now."
+        elif not self.blind_hidden and await self._panes_deleted(store):
+            runs = "its deleted runs" if withdrawn == 1 else "deleted runs"
+            said += f" The panes show {runs}."
         self.notify(said, title="Blind", severity="warning", timeout=10)
         self.show_blind()
         if shown and self.pending_pairs:
             self._wait_for_drawing()
+        return True
+
+    async def _panes_deleted(self, store: SessionStore) -> bool:
+        """Whether the runs the panes show are stored no more (their session was deleted
+        from outside: ``pelican-tui sessions delete``, another window); if so the panes
+        say so, and the next run starts a new session (:meth:`forget_deleted_session`)."""
+        runs = list(self.pane_runs.values())
+        if self.session_id is None or not runs:
+            return False
+        try:
+            kept = await asyncio.to_thread(store.run_headers, runs)
+        except Exception:  # the store failed: nothing is known to be gone
+            return False
+        if all(run in kept for run in runs):
+            return False
+        self.forget_deleted_session(self.session_id)
         return True
