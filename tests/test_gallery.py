@@ -805,3 +805,40 @@ async def test_a_pair_vote_the_ratings_leave_out_says_so(drawn: dict[str, Drawn]
         await pilot.pause()
         said = "Vote saved: both are bad. (not rated: both pictures are of one configuration)"
         assert said in screen_text(app).splitlines()[0], screen_text(app)
+
+
+async def test_a_pair_whose_session_was_deleted_says_so_and_leaves_the_gallery(
+    drawn: dict[str, Drawn],
+) -> None:
+    """Two pictures of one session marked in the gallery, then that session deleted
+    (``pelican-tui sessions delete``, another window): a vote said "The vote was not
+    saved: no run with id 1", every time, and the gallery kept showing them. Now the
+    vote says their session was deleted, and the gallery drops them."""
+    _fill(drawn)
+    app = make_app(overrides={"prompt": PROMPT, "ui": {"theme": "pelican-dark"}})
+    async with app.run_test(size=(80, 24)) as pilot:
+        gallery = await _open_gallery(pilot)
+        cells = gallery.cells()
+        first, second = cells[0].item.run, cells[1].item.run
+        assert first.session_id == second.session_id
+        before = len(gallery.items)
+        await pilot.press("space", "right", "space", "enter")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, PairScreen), 5)
+        with SessionStore.open(locations.sessions_db()) as other:  # as the CLI does
+            other.delete_session(first.session_id)
+        await pilot.press("less_than_sign")
+        assert await wait_for(pilot, lambda: app.screen is gallery, 5)
+        assert await wait_for(pilot, lambda: len(gallery.items) == before - 2, 5)
+        said = [n.message for n in app.notices]
+        assert said[-1] == (
+            "These pictures' session was deleted: the vote was not saved, "
+            "and they are gone from the gallery."
+        ), said
+        await pilot.pause()
+        shown = {cell.item.run.id for cell in gallery.cells()}
+        assert shown and not shown & {first.id, second.id}, shown
+        assert gallery.marked == []
+        header = screen_text(app).splitlines()[0]
+        assert "Gallery · 3 pictures of" in header, header  # of 4 runs: one has no SVG
+    with SessionStore.open(locations.sessions_db()) as store:
+        assert store.votes() == []

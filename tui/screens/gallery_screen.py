@@ -454,8 +454,26 @@ class GalleryScreen(Screen[None]):
             if winner is not None:
                 self.marked = []
                 self._show_marks()
+            else:  # not voted on: perhaps its session was deleted (the pair screen said so)
+                self._drop_deleted()
 
         self.app.push_screen(PairScreen(self.store, pair, blind=self.blind, mode=self.mode), closed)
+
+    @work(exclusive=True, group="gallery-load", exit_on_error=False, name="read the gallery")
+    async def _drop_deleted(self) -> None:
+        """Drop the pictures the store no longer has (their session was deleted since
+        the gallery read them: ``pelican-tui sessions delete``, another window)."""
+        try:
+            ids = [item.run.id for item in self.items]
+            kept = await asyncio.to_thread(self.store.run_headers, ids)
+        except Exception:  # the store failed: nothing is known to be gone
+            return
+        if len(kept) == len(self.items):
+            return
+        self.items = [item for item in self.items if item.run.id in kept]
+        self._order = [item for item in self._order if item.run.id in kept]
+        self.marked = [run for run in self.marked if run in kept]
+        await self._fill()
 
     async def action_cycle_filter(self) -> None:
         index = FACT_FILTERS.index(self.fact_filter)

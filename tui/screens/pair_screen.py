@@ -5,7 +5,9 @@
 B better, tie, both bad), stores it with
 :meth:`~pelican_tui.backends.store.sessions.SessionStore.add_vote`, and then
 reveals who drew which picture. It dismisses with the winner, or None when
-closed without a vote.
+closed without a vote; a pair whose session was deleted since the gallery read
+it (``pelican-tui sessions delete``, another window) is not voted on: the screen
+says so and closes.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 
-from pelican_tui.backends.store.records import Winner
+from pelican_tui.backends.store.records import RunNotFound, Winner
 from pelican_tui.backends.store.sessions import SessionStore
 from pelican_tui.votes import WINNER_WORDS, VotePair, store_vote, unrated_note
 from pelican_tui.widgets.footer import KeysFooter
@@ -87,6 +89,13 @@ class PairScreen(Screen[str | None]):
             rated = await asyncio.to_thread(
                 unrated_note, self.store, self.pair.a.run_id, self.pair.b.run_id
             )
+        except RunNotFound as error:  # its session was deleted since the gallery read it
+            gone = await self._gone()
+            said = _gone_words(gone, self.pair) if gone else f"The vote was not saved: {error}"
+            self.notify(said, severity="error", timeout=10)
+            if gone:
+                self.dismiss(None)  # the gallery drops the pictures stored no more
+            return
         except Exception as error:  # the pair stays on screen; the user can try again
             self.notify(f"The vote was not saved: {error}", severity="error", timeout=10)
             return
@@ -98,5 +107,27 @@ class PairScreen(Screen[str | None]):
         view.set_keys("esc back to the gallery")
         self.refresh_bindings()
 
+    async def _gone(self) -> list[str]:
+        """Which of the pictures ("A", "B") the store no longer has; none when it failed."""
+        shown = {"A": self.pair.a.run_id, "B": self.pair.b.run_id}
+        ids = [run for run in shown.values() if run is not None]
+        try:
+            kept = await asyncio.to_thread(self.store.run_headers, ids)
+        except Exception:  # the store failed: nothing is known to be gone
+            return []
+        return [name for name, run in shown.items() if run not in kept]
+
     def action_close(self) -> None:
         self.dismiss(self.winner)
+
+
+def _gone_words(gone: list[str], pair: VotePair) -> str:
+    """Why the vote on ``pair`` was not saved, its pictures ``gone`` ("A", "B") deleted
+    with their session: "These pictures' session was deleted: …"."""
+    if len(gone) == 1:
+        (name,) = gone
+        return (f"Picture {name}'s session was deleted: the vote was not saved, "
+                f"and {name} is gone from the gallery.")  # fmt: skip
+    one = pair.a.session_id == pair.b.session_id
+    whose = "These pictures' session was" if one else "These pictures' sessions were"
+    return f"{whose} deleted: the vote was not saved, and they are gone from the gallery."
