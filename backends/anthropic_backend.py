@@ -212,10 +212,9 @@ class ClaudeBackend:
         failure: events.Failed | None = None
         try:
             client = self._sdk_client(sdk, self._key)
+            answer = _sdk_events(client, params, within_s=self._settings.timeout_s)
             async with contextlib.aclosing(
-                watch_idle(
-                    _sdk_events(client, params), self.idle, ended=lambda: run.finished is not None
-                )
+                watch_idle(answer, self.idle, ended=lambda: run.finished is not None)
             ) as stream:
                 async for event in stream:
                     if isinstance(event, events.Waiting):
@@ -291,9 +290,16 @@ class ClaudeBackend:
 
         api: Any = sdk  # the SDK's exception classes, without importing them at the top
         where = " mid-answer" if mid_stream else ""
-        if isinstance(err, api.APITimeoutError | httpx2.TimeoutException):
+        if isinstance(err, api.APITimeoutError | httpx2.TimeoutException | TimeoutError):
+            # TimeoutError: claude.timeout_s, the bound on the whole call, ran out.
+            limit = f"timeout {self._settings.timeout_s:g} s"
+            if mid_stream:
+                return events.Failed(
+                    f"Anthropic's answer did not finish in time ({limit})",
+                    hint="raise claude.timeout_s: it bounds the whole answer",
+                )
             return events.Failed(
-                f"Anthropic did not answer in time{where} (timeout {self._settings.timeout_s:g} s)",
+                f"Anthropic did not answer in time ({limit})",
                 hint="check the network, or raise claude.timeout_s",
             )
         if isinstance(err, api.APIConnectionError) and not mid_stream:
@@ -387,7 +393,9 @@ class ClaudeBackend:
         return "its API endpoint"
 
 
-async def _sdk_events(client: Any, params: dict[str, Any]) -> AsyncIterator[Any]:
+async def _sdk_events(
+    client: Any, params: dict[str, Any], *, within_s: float
+) -> AsyncIterator[Any]:
     """The SDK's stream events, the request closed when this ends (the client is kept).
 
     One async generator, so the idle rule covers the wait for the response as
@@ -395,8 +403,18 @@ async def _sdk_events(client: Any, params: dict[str, Any]) -> AsyncIterator[Any]
     piece of the answer on, the connection is read in batches
     (:mod:`~pelican_tui.backends.pacing`), and as data comes again once the
     stream is over: the client keeps the connection for its next request.
+
+    The whole call, the SDK's retries and its waits between them included, has
+    ``within_s`` seconds (``claude.timeout_s``); then it raises ``TimeoutError``.
+    The SDK's own ``timeout`` bounds each of its waits for the network, not the
+    call: a server that never answers cost the timeout once per attempt, and a
+    stream that kept trickling was never cut. The limit may be armed across
+    ``yield`` because :func:`~pelican_tui.backends.idle.watch_idle` reads this
+    generator in a task of its own that awaits nothing else between items.
     """
-    async with client.messages.stream(**params) as stream:
+    import asyncio
+
+    async with asyncio.timeout(within_s), client.messages.stream(**params) as stream:
         paced: PacedStream | None = None
         answering = False
         try:

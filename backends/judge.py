@@ -410,7 +410,8 @@ class Judge:
                 timeout=self._claude.timeout_s,
                 max_retries=self._claude.max_retries,
             )
-            async with client:
+            # claude.timeout_s bounds the whole call; the SDK's bounds one try of it.
+            async with client, asyncio.timeout(self._claude.timeout_s):
                 message = await client.messages.create(
                     **self.message_params(pair.prompt, a_png, b_png)
                 )

@@ -200,7 +200,9 @@ class ClaudeSettings(BaseModel):
     base_url: str | None = None
     """Another Messages API endpoint (``ANTHROPIC_BASE_URL`` is honoured too)."""
     timeout_s: float = Field(default=600.0, gt=0)
-    """Seconds before one API request is abandoned (the SDK's ``timeout``)."""
+    """Seconds one call to Claude may take in all, from sending the request to the answer's
+    last event, the retries (``max_retries``) and the waits between them included; then
+    it is abandoned. ``idle_timeout_s`` may end a silent answer sooner."""
     max_retries: int = Field(default=2, ge=0)
     """Retries of a failed request (the SDK's ``max_retries``; 429 and 529 included)."""
 

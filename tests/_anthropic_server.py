@@ -15,6 +15,8 @@ Point the SDK at it with ``base_url`` (``ClaudeSettings.base_url``) or
 ``cut``          a few events, then the socket is aborted (chunked body left unfinished).
 ``truncated``    a few events, then a clean end of body without ``message_stop``.
 ``stall``        a few events, then silence (connection open) until the client hangs up.
+``silent``       the request read, then nothing at all (not even a status line) until the
+                 client hangs up: the SDK's timeout, and its retries, see no response.
 ``slow``         the whole stream with :attr:`chunk_delay_s` between events (cancel tests).
 ``bad_json``     a few events, then one whose data is not JSON.
 ``html``         200 with an HTML page instead of the stream or the message (a proxy's,
@@ -68,6 +70,7 @@ Scenario = Literal[
     "cut",
     "truncated",
     "stall",
+    "silent",
     "slow",
     "bad_json",
     "html",
@@ -294,6 +297,10 @@ class AnthropicTestServer:
         if scenario.isdigit():
             status = int(scenario)
             await self._send_error(writer, status, request_id, _ERRORS[status])
+            return
+        if scenario == "silent":
+            await reader.read(1)  # the client sends nothing more: this is its hang-up
+            self.client_disconnected.set()
             return
         if body is None or not isinstance(body.get("messages"), list):
             await self._send_error(

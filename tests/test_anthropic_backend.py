@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -324,6 +325,40 @@ async def test_a_silent_stream_shows_waiting_then_fails_and_hangs_up(
     assert failed.reason == "no data from Anthropic for 2 s; gave up"
     assert failed.hint is not None and "idle_timeout_s" in failed.hint
     assert await disconnected(server), "the silent stream was closed"
+
+
+@pytest.mark.parametrize(
+    ("scenario", "reason"),
+    [
+        ("silent", "Anthropic did not answer in time (timeout 1 s)"),
+        ("slow", "Anthropic's answer did not finish in time (timeout 1 s)"),
+        ("stall", "Anthropic's answer did not finish in time (timeout 1 s)"),
+    ],
+)
+async def test_claude_timeout_bounds_the_whole_call_retries_included(
+    server: AnthropicTestServer, scenario: Scenario, reason: str
+) -> None:
+    """``claude.timeout_s`` is the whole call. The SDK's ``timeout`` bounded each wait
+    for the network, per try: a server that never answered cost it three times plus
+    the waits between tries (~4.3 s for 1 s) while the failure said "timeout 1 s",
+    and an answer that kept trickling ran past it to its end (~7 s here), with the
+    idle limit off (``idle_timeout_s`` unset) or longer than the answer's gaps."""
+    import anthropic  # noqa: F401 (imported before the clock starts: it takes a second)
+
+    server.scenario, server.chunk_delay_s = scenario, 0.3
+    settings = ClaudeSettings(base_url=server.base_url, timeout_s=1, max_retries=2)
+    backend = ClaudeBackend(settings, api_key=KEY, idle_timeout_s=None)
+    start = time.monotonic()
+    events = await collect(backend)
+    took = time.monotonic() - start
+    assert_one_terminal_event_last(events)
+    failed = events[-1]
+    assert isinstance(failed, Failed), failed
+    assert failed.reason == reason
+    assert failed.hint is not None and "claude.timeout_s" in failed.hint
+    assert 0.9 < took < 1.8, f"{took:.2f} s for a 1 s timeout"
+    assert await disconnected(server), "the call was closed"
+    await backend.aclose()
 
 
 def free_port() -> int:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import random
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -162,6 +163,26 @@ async def test_a_429_stops_the_run_in_the_claude_sides_words() -> None:
     assert failed.failure.reason == "Anthropic rate limit reached (429)"
     assert failed.failure.hint is not None and "try again" in failed.failure.hint
     assert KEY not in repr(failed) and KEY not in repr(judge)
+
+
+async def test_claude_timeout_bounds_the_whole_judge_call_retries_included() -> None:
+    """A server that never answered cost ``claude.timeout_s`` once per try (three with
+    the default retries) plus the waits between them, while the failure said
+    "timeout 1 s"."""
+    import anthropic  # noqa: F401 (imported before the clock starts: it takes a second)
+
+    with AnthropicTestServer(scenario="silent") as server, SessionStore.open() as store:
+        add_session(store, "claude", "qwen")
+        pairs = choose_pairs(store, JUDGE_MODEL, max_pairs=1).pairs
+        claude = ClaudeSettings(base_url=server.base_url, max_retries=2, timeout_s=1)
+        judge = Judge(JudgeSettings(enabled=True), claude, api_key=KEY)
+        start = time.monotonic()
+        [failed] = await _run_all(store, judge, pairs)
+        took = time.monotonic() - start
+        assert store.votes(judge=True) == []
+    assert isinstance(failed, CallFailed)
+    assert failed.failure.reason == "Anthropic did not answer in time (timeout 1 s)"
+    assert 0.9 < took < 1.8, f"{took:.2f} s for a 1 s timeout"
 
 
 async def test_a_reply_that_is_no_message_fails_the_call_in_words() -> None:
