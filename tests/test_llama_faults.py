@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -19,9 +20,12 @@ from pelican_tui.backends.llama.config import ServerConfig
 from pelican_tui.backends.llama.process import (
     API_KEY_ENV,
     LlamaServer,
+    ServerStartError,
     ServerState,
+    ServerStatus,
     child_environment,
 )
+from pelican_tui.backends.llama.router import RouterLoadError, ensure_loaded
 from pelican_tui.backends.openai_compat.backend import OpenAICompatibleBackend
 from pelican_tui.backends.protocol import GenerationRequest
 from pelican_tui.backends.settings import load_settings
@@ -227,3 +231,87 @@ async def test_settle_lets_the_status_catch_up_with_a_server_just_killed(
     await llama.settle()
     assert llama.status.state is ServerState.CRASHED
     assert llama.status.message == "llama-server exited unexpectedly (killed by SIGKILL)"
+
+
+# -- a server stopped while it loads -------------------------------------------------------
+
+
+async def _stop_once_listening(server: LlamaServer) -> int:
+    """SIGSTOP ``server`` as soon as its port accepts connections (it listens from its
+    first milliseconds and answers 503 while its model loads, ~0.4 s for the stand-in):
+    a stopped server's kernel still accepts, but nothing answers. Its pid."""
+    assert await async_wait_until(lambda: server.pid is not None, 10, 0.002)
+    pid = server.pid
+    assert pid is not None
+    host, port = server.config.host, int(server.base_url.rsplit(":", 1)[1])
+    for _ in range(5000):
+        try:
+            _, writer = await asyncio.open_connection(host, port)
+        except OSError:
+            await asyncio.sleep(0.002)
+            continue
+        os.kill(pid, signal.SIGSTOP)
+        writer.close()
+        return pid
+    raise AssertionError("llama-server never listened")
+
+
+@pytest.mark.slow
+async def test_a_server_stopped_while_loading_fails_at_the_ready_timeout() -> None:
+    """``ready_timeout_s`` was checked only between asks, and each ask of a server that
+    accepts and does not answer waited 2 s more: "not ready after 1 s" came at ~2.5 s."""
+    seen: list[tuple[float, ServerState]] = []
+    pid: int | None = None
+
+    def on_status(status: ServerStatus) -> None:
+        seen.append((time.monotonic(), status.state))
+        if status.state is ServerState.CRASHED and pid is not None:
+            os.kill(pid, signal.SIGCONT)  # so that it ends at once (SIGTERM waits on a stop)
+
+    config = ServerConfig(
+        binary=server_binary(), model=tiny_model(), context=1024, ready_timeout_s=1.0
+    )
+    server = LlamaServer(config, on_status=on_status)
+    starting = asyncio.create_task(server.start())
+    try:
+        pid = await _stop_once_listening(server)
+        with pytest.raises(ServerStartError) as caught:
+            await asyncio.wait_for(starting, 30)
+    finally:
+        if pid is not None:
+            with contextlib.suppress(ProcessLookupError):  # gone once start() failed
+                os.kill(pid, signal.SIGCONT)
+        if not starting.done():
+            starting.cancel()
+        with contextlib.suppress(BaseException):
+            await starting
+        await server.stop()
+    assert str(caught.value).splitlines()[0] == "llama-server not ready after 1 s"
+    spawned = next(at for at, state in seen if state is ServerState.LOADING)
+    failed = next(at for at, state in seen if state is ServerState.CRASHED)
+    assert failed - spawned < 1.5, f"failed {failed - spawned:.2f} s after the spawn"
+
+
+@pytest.mark.slow
+async def test_a_router_that_stops_answering_fails_a_load_at_its_timeout(tmp_path: Path) -> None:
+    """``ensure_loaded``'s limit was checked only between polls, and each poll of a
+    router that accepts and does not answer waited 5 s (the load request 10 s) more."""
+    folder = tmp_path / "models"
+    folder.mkdir()
+    (folder / "smollm2.gguf").symlink_to(tiny_model())
+    config = ServerConfig(binary=server_binary(), models_dir=folder, context=1024)
+    server = LlamaServer(config)
+    await server.start()
+    pid = server.pid
+    assert pid is not None
+    try:
+        os.kill(pid, signal.SIGSTOP)
+        started = time.monotonic()
+        with pytest.raises(RouterLoadError) as caught:
+            await ensure_loaded(server.base_url, server.api_key, "smollm2", timeout_s=1.0)
+        took = time.monotonic() - started
+    finally:
+        os.kill(pid, signal.SIGCONT)
+        await server.stop()
+    assert str(caught.value) == "'smollm2' not loaded after 1 s"
+    assert took < 1.5, f"{took:.2f} s for a 1 s limit"

@@ -632,7 +632,22 @@ class LlamaServer:
                 if downloads is not None and now >= next_poll:
                     next_poll = now + DOWNLOAD_POLL_S
                     self._note_download(downloads.poll())
-                answer = await self._answers_as_ours(client)
+                # The limit bounds the asks too: one to a server that accepts and does
+                # not answer (stopped, swapping) waited 2 s more, each.
+                deadline = self._spawned_at + downloading_s + timeout
+                if time.monotonic() >= deadline:
+                    message = f"llama-server not ready after {timeout:.0f} s"
+                    if downloading_s:
+                        message += f" of loading (plus {downloading_s:.0f} s downloading)"
+                    if foreign:
+                        message += f"; another process answers on port {self._port}"
+                    self._set(ServerState.CRASHED, message, last_lines=self.last_lines())
+                    raise ServerStartError(message, self.last_lines())
+                try:
+                    async with asyncio.timeout(deadline - time.monotonic()):
+                        answer = await self._answers_as_ours(client)
+                except TimeoutError:
+                    continue  # said above, once time spent downloading is counted out
                 if answer:
                     if downloads is not None and self.status.state is ServerState.DOWNLOADING:
                         self._note_download(downloads.poll())
@@ -643,15 +658,7 @@ class LlamaServer:
                         f"[pelican-tui] another process answers on port {self._port}; "
                         "waiting for the llama-server we started"
                     )
-                if time.monotonic() > self._spawned_at + downloading_s + timeout:
-                    message = f"llama-server not ready after {timeout:.0f} s"
-                    if downloading_s:
-                        message += f" of loading (plus {downloading_s:.0f} s downloading)"
-                    if foreign:
-                        message += f"; another process answers on port {self._port}"
-                    self._set(ServerState.CRASHED, message, last_lines=self.last_lines())
-                    raise ServerStartError(message, self.last_lines())
-                await self._until_next_ask(proc)
+                await self._until_next_ask(proc, deadline - time.monotonic())
         ready_at = time.monotonic()
         load = (self._loaded_at or ready_at) - self._loading_since
         self._set(
@@ -660,10 +667,11 @@ class LlamaServer:
             load_seconds=load,
         )
 
-    async def _until_next_ask(self, proc: asyncio.subprocess.Process) -> None:
+    async def _until_next_ask(self, proc: asyncio.subprocess.Process, at_most_s: float) -> None:
         """Wait before asking ``/health`` again: :data:`READY_POLL_S` once the log has
         said :data:`LOADED_LINE` (and in router mode, which loads no model at start),
-        :data:`LOADING_POLL_S` before it. The process's exit and that line end the wait."""
+        :data:`LOADING_POLL_S` before it, never more than ``at_most_s`` (what is left of
+        the ready timeout). The process's exit and that line end the wait."""
         fast = self._loaded.is_set() or self._config.models_dir is not None
         waiters = [asyncio.ensure_future(proc.wait())]
         if not fast:
@@ -671,7 +679,7 @@ class LlamaServer:
         try:
             await asyncio.wait(
                 waiters,
-                timeout=READY_POLL_S if fast else LOADING_POLL_S,
+                timeout=max(0.0, min(READY_POLL_S if fast else LOADING_POLL_S, at_most_s)),
                 return_when=asyncio.FIRST_COMPLETED,
             )
         finally:

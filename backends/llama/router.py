@@ -230,38 +230,42 @@ def model_state(entry: dict[str, Any] | None) -> str:
 async def ensure_loaded(base_url: str, api_key: str, name: str, timeout_s: float) -> float:
     """Have the router load ``name`` (unloading another if ``--models-max`` says so)
     and wait until it is loaded. Returns the seconds it took (0 when already loaded).
+    The whole wait, the router's answers included, has ``timeout_s`` seconds.
     Raises :class:`RouterLoadError`."""
     import httpx
 
     started = time.monotonic()
     try:
-        state = model_state((await router_models(base_url, api_key)).get(name))
-        if state == "loaded":
-            return 0.0
-        if state == "missing":
-            raise RouterLoadError(f"llama-server's router does not list the model {name!r}")
-        if state != "loading":
-            async with httpx.AsyncClient(timeout=10.0) as client:
-                response = await client.post(
-                    f"{base_url}/models/load", json={"model": name}, headers=_headers(api_key)
-                )
-            if response.status_code != 200 and "already" not in response.text:
-                raise RouterLoadError(
-                    f"llama-server's router refused to load {name!r}: "
-                    f"HTTP {response.status_code} {response.text[:200]}"
-                )
-        while True:
-            await asyncio.sleep(LOAD_POLL_S)
-            entry = (await router_models(base_url, api_key)).get(name)
-            state = model_state(entry)
+        async with asyncio.timeout(timeout_s):
+            state = model_state((await router_models(base_url, api_key)).get(name))
             if state == "loaded":
-                return time.monotonic() - started
-            if state in ("failed", "missing") or (state == "unloaded" and entry is not None):
-                code = (entry or {}).get("status", {}).get("exit_code")
-                why = f" (exit {code})" if code is not None else ""
-                raise RouterLoadError(f"llama-server could not load {name!r}{why}; see its log")
-            if time.monotonic() - started > timeout_s:
-                raise RouterLoadError(f"{name!r} not loaded after {timeout_s:.0f} s")
+                return 0.0
+            if state == "missing":
+                raise RouterLoadError(f"llama-server's router does not list the model {name!r}")
+            if state != "loading":
+                async with httpx.AsyncClient(timeout=10.0) as client:
+                    response = await client.post(
+                        f"{base_url}/models/load", json={"model": name}, headers=_headers(api_key)
+                    )
+                if response.status_code != 200 and "already" not in response.text:
+                    raise RouterLoadError(
+                        f"llama-server's router refused to load {name!r}: "
+                        f"HTTP {response.status_code} {response.text[:200]}"
+                    )
+            while True:
+                await asyncio.sleep(LOAD_POLL_S)
+                entry = (await router_models(base_url, api_key)).get(name)
+                state = model_state(entry)
+                if state == "loaded":
+                    return time.monotonic() - started
+                if state in ("failed", "missing") or (state == "unloaded" and entry is not None):
+                    code = (entry or {}).get("status", {}).get("exit_code")
+                    why = f" (exit {code})" if code is not None else ""
+                    raise RouterLoadError(f"llama-server could not load {name!r}{why}; see its log")
+    except TimeoutError:
+        # The router's answers count too: checked between polls only, each poll could
+        # wait 5 s more (the load request 10 s), and "not loaded after 1 s" came at 6.
+        raise RouterLoadError(f"{name!r} not loaded after {timeout_s:.0f} s") from None
     except (httpx.HTTPError, ValueError) as error:
         raise RouterLoadError(f"llama-server's router did not answer: {error}") from error
 
