@@ -213,14 +213,39 @@ class SessionSummary:
         both = " (both)" if len(ran) > 1 and len(set(ran)) == 1 else ""
         ran = list(dict.fromkeys(ran))
 
-        def line(cells: int) -> str:
-            return " vs ".join(shorten_middle(name, cells) + count for name, count in ran) + both
+        def line(cells: list[int]) -> str:
+            cuts = zip(ran, cells, strict=True)
+            names = [_cut_model(name, room) + count for (name, count), room in cuts]
+            return " vs ".join(names) + both
 
-        whole = line(1 << 30)
+        whole = line([1 << 30] * len(ran))
         if width is None or cell_len(whole) <= width:
             return whole
-        room = width - cell_len(line(0))  # what the names share
-        return shorten(line(max(room // len(ran), 1)), width)
+        room = width - cell_len(" vs ".join(count for _, count in ran) + both)  # the names'
+        return shorten(line(_shares([cell_len(name) for name, _ in ran], room)), width)
+
+
+def _cut_model(name: str, cells: int) -> str:
+    """A model's name in ``cells``: cut in the middle, its quantization kept, where that
+    leaves enough of its start to know it by; else at its end ("SmolLM…")."""
+    return shorten_middle(name, cells) if cells >= _MIDDLE_CUT_FROM else shorten(name, cells)
+
+
+_MIDDLE_CUT_FROM = 14
+"""Below so many cells a name's start says more than its start and end together."""
+
+
+def _shares(wanted: list[int], room: int) -> list[int]:
+    """``room`` cells shared among names that want ``wanted`` each: a name that wants
+    less than an even share has what it wants, the rest share what is left."""
+    shares = [0] * len(wanted)
+    left = sorted(range(len(wanted)), key=lambda at: wanted[at])
+    while left:
+        fair = max(room // len(left), 1)
+        at = left.pop(0)
+        shares[at] = min(wanted[at], fair) if left else max(room, 1)
+        room -= shares[at]
+    return shares
 
 
 def listed_model(model_id: str) -> str:
