@@ -6,6 +6,7 @@ real cache on purpose: it only holds things that can be rebuilt.
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -38,6 +39,9 @@ def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
     monkeypatch.delenv("ANTHROPIC_BASE_URL", raising=False)
     monkeypatch.delenv("COLUMNS", raising=False)  # set, the commands fold their lines to it
+    # GNU readline, once imported (pdb imports it), sets COLUMNS in the process's own
+    # environment, which os.environ does not show: the commands a test starts saw it.
+    os.unsetenv("COLUMNS")
     for name in list(__import__("os").environ):
         if name.startswith("PELICAN_") and name not in (
             "PELICAN_HOME",
