@@ -276,6 +276,7 @@ async def test_server_settings_applied_mid_run_say_the_runs_were_cancelled(
             await pilot.press("S")
             assert await wait_for(pilot, lambda: isinstance(app.screen, ServerSettingsScreen), 5)
             live = [slot for slot in ("left", "right") if app.pane(slot).state == "running"]
+            old_server = app.server
             await pilot.press("ctrl+s")
             assert await wait_for(pilot, lambda: right.state == "cancelled", 10)
             said = "; ".join(
@@ -285,6 +286,8 @@ async def test_server_settings_applied_mid_run_say_the_runs_were_cancelled(
             notes = [n.message for n in app.notices]
             assert f"Applying the server settings: {said}." in notes, notes
             assert left.state in ("finished", "cancelled")
+            # The runs are cancelled before the old server stops: the new one is ready next.
+            assert await wait_for(pilot, lambda: app.server is not old_server, 30)
             await server_ready(pilot)
 
 
