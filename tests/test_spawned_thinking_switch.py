@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _app_support import make_app, wait_for
+from _app_support import make_app, server_ready, wait_for
 from _gguf_factory import write_tiny_moe
 from _server_support import server_binary, tiny_model
 
@@ -107,3 +107,51 @@ async def test_the_pane_header_follows_the_spawned_server_once_ready() -> None:
         after = dict(app.choices)
     assert said, shown
     assert after == before and "Pane 1's model has no thinking switch." in notes, notes
+
+
+async def test_server_settings_switch_models_and_the_header_follows(tmp_path: Path) -> None:
+    """``S`` (apply & restart) loads another model: once it is ready its panes say the
+    new model's switch, and ``t`` follows it, from the stand-in to a Qwen-template model
+    and back."""
+    from textual.widgets import Input
+
+    from pelican_tui.screens.server_settings_screen import ServerSettingsScreen
+
+    qwen = Path(write_tiny_moe(tmp_path / "qwen3moe.gguf", tiny_model(), arch="qwen3moe")["path"])
+    app = make_app(start_server=True, overrides={"local": {"context": 1024}})
+    async with app.run_test(size=(160, 48), notifications=True) as pilot:
+
+        def facts() -> list[str]:
+            return [app.pane(s).query_one(".facts", TextLine).text for s in ("left", "right")]
+
+        async def load(model: Path) -> None:
+            await pilot.press("S")
+            assert await wait_for(pilot, lambda: isinstance(app.screen, ServerSettingsScreen), 5)
+            app.screen.query_one("#settings-model", Input).value = str(model)
+            await pilot.press("ctrl+s")
+            assert await wait_for(
+                pilot, lambda: not isinstance(app.screen, ServerSettingsScreen), 10
+            )
+            assert await wait_for(pilot, lambda: app.settings.local.model == model, 30)
+            await server_ready(pilot)
+            assert await wait_for(pilot, started, 30)
+
+        def started() -> bool:  # the start worker has asked the new server and redrawn
+            return not any(w.group == "server" and not w.is_finished for w in app.workers)
+
+        async def toggled() -> tuple[bool, list[str]]:
+            before = app.choices["left"].thinking
+            app._notifications.clear()
+            await pilot.press("t")
+            await pilot.pause()
+            return app.choices["left"].thinking != before, [n.message for n in app._notifications]
+
+        assert await wait_for(pilot, lambda: facts()[0].endswith(" · no thinking switch"), 60)
+        await load(qwen)
+        on_qwen, (switched, said) = facts(), await toggled()
+        await load(tiny_model())
+        on_stand_in, (switched_back, said_back) = facts(), await toggled()
+    assert on_qwen[0].endswith(" · thinking on") and on_qwen[1].endswith(" · thinking off"), on_qwen
+    assert switched and "Pane 1's model has no thinking switch." not in said, said
+    assert all(f.endswith(" · no thinking switch") for f in on_stand_in), on_stand_in
+    assert not switched_back and "Pane 1's model has no thinking switch." in said_back, said_back
