@@ -354,9 +354,10 @@ async def test_opened_session_shows_its_numbers() -> None:
     assert after.startswith("✓ TTFT"), after
     # The same numbers as when it ran (the ceiling part depends on the cache).
     assert after.split(" · ")[:3] == before.split(" · ")[:3]
-    # Thinking as it ran, live and reopened alike: asked on, no reasoning came.
-    assert before.endswith(" · thinking on (did not)"), before
-    assert after.endswith(" · thinking on (did not)"), after
+    # Thinking as it ran, live and reopened alike: the stand-in has no thinking switch
+    # (none was sent), and no reasoning came.
+    assert before.endswith(" · did not think"), before
+    assert after.endswith(" · did not think"), after
     assert " 40 tok (limit)" in before, "the tiny model rambles: cut by max_tokens"
     with SessionStore.open(locations.sessions_db()) as store:
         [run] = store.get_session(session_id).runs

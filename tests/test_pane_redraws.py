@@ -135,7 +135,7 @@ async def test_at_80_columns_the_numbers_line_shows_how_the_run_thought() -> Non
             time_to_first_token_s=0.22, generation_tokens_per_s=97.8, generated_tokens=1024
         )
         pane.feed(Finished(timings, Usage(output_tokens=1024), stop_reason="length"))
-        pane.end("finished", thinking="on (did not)")
+        pane.end("finished", thinking="thinking on (did not)")
         await pilot.pause()
         row = pane.query_one(".stats", TextLine).render_line(0).text.rstrip()
         assert row.endswith("1024 tok (limit) · thinking on (did not)"), row

@@ -19,6 +19,7 @@ from pelican_tui.backends.engine.sides import PaneChoice
 from pelican_tui.backends.engine.thinking_check import same_request_note
 from pelican_tui.backends.engine.updates import SameRequest
 from pelican_tui.backends.llama.prepare import Prepared
+from pelican_tui.backends.llama.process import LlamaServer
 from pelican_tui.backends.protocol import GenerationRequest
 from pelican_tui.backends.settings import load_settings
 from pelican_tui.backends.store.sessions import SessionStore
@@ -155,3 +156,49 @@ async def test_server_settings_switch_models_and_the_header_follows(tmp_path: Pa
     assert switched and "Pane 1's model has no thinking switch." not in said, said
     assert all(f.endswith(" · no thinking switch") for f in on_stand_in), on_stand_in
     assert not switched_back and "Pane 1's model has no thinking switch." in said_back, said_back
+
+
+DID = (" · did not think", " · thought")
+"""How a numbers line ends after a run of a model with no thinking switch."""
+
+
+async def test_no_switch_numbers_line_names_no_thinking_asked() -> None:
+    """Under "no thinking switch" the stand-in's numbers line said "· idle · thinking on"
+    (and "thinking on (did not)" after a run), as if a switch had been sent. It now
+    names no thinking before a run, and after one what it did."""
+    app = make_app(start_server=True, overrides={"local": {"context": 1024, "max_tokens": 16}})
+    async with app.run_test(size=(160, 48)) as pilot:
+        left, right = app.pane("left"), app.pane("right")
+        assert await wait_for(
+            pilot,
+            lambda: left.query_one(".facts", TextLine).text.endswith(" · no thinking switch"),
+            60,
+        )
+        idle = [left.stats_line(), right.stats_line()]
+        await pilot.press("1")
+        assert await wait_for(pilot, lambda: left.state in ("finished", "failed"), 120)
+        ran, other = left.stats_line(), right.stats_line()
+    assert all("thinking" not in line for line in idle), idle
+    assert ran.endswith(DID) and "thinking" not in ran, ran
+    assert "thinking" not in other, other
+
+
+async def test_an_attached_server_without_a_switch_names_no_thinking_asked(
+    llama: LlamaServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A llama-server attached by URL whose check finds no switch: the same."""
+    monkeypatch.setenv("PELICAN_LOCAL_API_KEY", llama.api_key)
+    app = make_app(overrides={"local": {"url": llama.base_url + "/v1", "max_tokens": 16}})
+    async with app.run_test(size=(160, 48)) as pilot:
+        left = app.pane("left")
+        assert await wait_for(
+            pilot,
+            lambda: left.query_one(".facts", TextLine).text.endswith(" · no thinking switch"),
+            30,
+        )
+        idle = left.stats_line()
+        await pilot.press("1")
+        assert await wait_for(pilot, lambda: left.state in ("finished", "failed"), 120)
+        ran = left.stats_line()
+    assert "thinking" not in idle, idle
+    assert ran.endswith(DID) and "thinking" not in ran, ran

@@ -185,14 +185,15 @@ async def test_a_pane_is_titled_for_the_run_in_it_until_that_ends() -> None:
         assert app.choices["left"].side == "claude"
         assert str(left.border_title) == running_title
         assert left.choice.side == "local" and left.choice.thinking
-        assert "thinking on" in left.stats_line()
+        # The stand-in has no thinking switch: nothing asked of it is said (nor Claude's).
+        assert "thinking" not in left.stats_line(), left.stats_line()
         done = ("finished", "failed", "cancelled")
         assert await wait_for(pilot, lambda: app.pane("right").state in done, 90)
         await pilot.pause(0.2)
         assert str(left.border_title).startswith("1 claude"), left.border_title
         assert left.choice == app.choices["left"]
-        # As the finished run was asked (the tiny model gives no reasoning), not the next's.
-        assert left.stats_line().endswith("thinking on (did not)"), left.stats_line()
+        # As the finished run did (the tiny model gives no reasoning), not as the next is asked.
+        assert left.stats_line().endswith(" · did not think"), left.stats_line()
 
 
 async def test_a_stored_session_shows_how_its_runs_ran_until_r() -> None:
@@ -220,12 +221,13 @@ async def test_a_stored_session_shows_how_its_runs_ran_until_r() -> None:
         )
         await pilot.press("enter")
         assert await wait_for(pilot, lambda: f"(session #{stored})" in str(right.border_title), 5)
-        assert "thinking off" in right.stats_line()
+        # The stand-in has no thinking switch: what the stored run did, not "thinking on".
+        assert right.stats_line().endswith(" · did not think"), right.stats_line()
         await pilot.press("r")
         assert await wait_for(pilot, lambda: right.state == "running", 10)
         assert "(session #" not in str(right.border_title)
         assert await wait_for(pilot, lambda: right.state == "finished", 60)
-        assert right.stats_line().endswith("thinking on (did not)"), right.stats_line()
+        assert right.stats_line().endswith(" · did not think"), right.stats_line()
 
 
 async def test_r_again_replaces_the_comparison_and_c_stops_them_all() -> None:

@@ -568,7 +568,7 @@ class PelicanApp(Voting):
             header = self.engine.header(choice, "1" if slot == "left" else "2")
         if not showing_a_run:
             pane.ceiling_tok_s = header.ceiling_tok_s
-        pane.choice_thinking = header.thinking
+        pane.choice_thinking, pane.thinking_switch = header.thinking, header.thinking_switch
         pane.describe(header.title, header.facts)
         pane.redraw_stats()
 
@@ -977,7 +977,8 @@ class PelicanApp(Voting):
             self.show_activity()
             pane = self.pane(update.slot)
             number = "1" if update.slot == "left" else "2"  # the model it runs on, now read
-            pane.ceiling_tok_s = update.spec.side.header(pane.choice, number).ceiling_tok_s
+            header = update.spec.side.header(pane.choice, number)
+            pane.ceiling_tok_s, pane.thinking_switch = header.ceiling_tok_s, header.thinking_switch
             pane.begin(update.spec.thinking())
             pane.picture.set_png(None, "waiting for an SVG…")
             from pelican_tui.widgets.picture import PreviewPace
@@ -1012,8 +1013,7 @@ class PelicanApp(Voting):
                 pane.feed(Failed("cancelled", cancelled=True))
             from pelican_tui.backends.engine.record import silence_warning  # the engine's
 
-            ran = result.thinking_ran
-            thinking = None if ran is None else result.spec.thinking(ran)
+            thinking = result.numbers_thinking()
             warnings = (result.thinking_warning, silence_warning(result.timings))
             warning = "; ".join(filter(None, warnings)) or None
             pane.end(result.outcome, warning, thinking=thinking)
@@ -1647,7 +1647,7 @@ class PelicanApp(Voting):
         from pelican_tui.backends.engine.record import finished_from_record
         from pelican_tui.backends.events import LiveStats
         from pelican_tui.backends.export.facts import UNFINISHED_WORDS
-        from pelican_tui.backends.ratings.configuration import recorded_thinking_words, run_label
+        from pelican_tui.backends.ratings.configuration import numbers_thinking, run_label
         from pelican_tui.backends.store.records import recorded_numbers
 
         store = await self.open_store()
@@ -1698,9 +1698,11 @@ class PelicanApp(Voting):
                     pane.feed(Failed(run.failure_reason))
             # As it ran (the ratings' rule: a server may ignore the switch), not as the
             # pane is set now; named as the gallery and the leaderboard name it, and,
-            # where it did not do as asked, as its numbers line says it.
+            # where it did not do as asked, as its numbers line says it (a model with no
+            # thinking switch: by what it did alone, as it said live).
             status = run.status if run.status in ("finished", "failed", "cancelled") else "failed"
-            pane.end(status, thinking=recorded_thinking_words(run.settings))
+            arrived = bool(run.thinking_text or run.answer)
+            pane.end(status, thinking=numbers_thinking(run.settings, arrived))
             how = UNFINISHED_WORDS.get(run.status, "") if run.status != "failed" else ""
             self._describe_stored(slot, session.id, run_label(run), how)
         if in_flight is not None and in_flight != session.id:

@@ -51,6 +51,9 @@ class PaneHeader:
     thinking: str | None = None
     """How a run of the choice thinks, as its configuration names it after "thinking"
     (Claude's effort: "high"); None: "on" or "off", as the choice's switch is."""
+    thinking_switch: bool = True
+    """False: the facts say "no thinking switch" (its server's check found none), so
+    what a run of the choice is asked of thinking changes nothing."""
 
 
 @dataclass(frozen=True, slots=True)

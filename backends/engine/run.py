@@ -39,7 +39,7 @@ from pelican_tui.backends.engine.updates import (
 from pelican_tui.backends.events import Failed, GenerationEvent, Usage
 from pelican_tui.backends.export.pictures import STORED_PNG_SIZE
 from pelican_tui.backends.protocol import GenerationRequest
-from pelican_tui.backends.ratings.configuration import recorded_thinking_words
+from pelican_tui.backends.ratings.configuration import numbers_thinking, recorded_thinking_words
 from pelican_tui.backends.secrets import scrub_text
 from pelican_tui.backends.store.records import FinalStatus, SessionStoreError, Slot
 from pelican_tui.backends.store.sessions import SessionStore
@@ -127,6 +127,15 @@ class RunResult:
     """The next step for a failed run, when its backend suggested one."""
     thinking_ran: bool | None = None
     """Whether it thought, as the check after it found (None: cancelled before the check)."""
+
+    def numbers_thinking(self) -> str | None:
+        """How its numbers line says its thinking now it has ended (:func:`numbers_thinking`:
+        "thinking on (did not)"; "did not think" with no switch sent); None: as asked
+        (cancelled before the check, or nothing arrived from a model with no switch)."""
+        if self.thinking_ran is None:
+            return None
+        settings = self.spec.recorded_settings() | {"thinking_ran": self.thinking_ran}
+        return numbers_thinking(settings, bool(self.thinking_chars or self.answer_chars))
 
 
 @dataclass(eq=False)

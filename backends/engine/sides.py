@@ -381,7 +381,8 @@ class LocalSide(Side):
             name = self.model_name()
             level = _level_sent(self.openai, choice, self.effort(choice))
             facts = _attached_facts(self.openai, str(self.plan.url), choice.thinking, level)
-            return PaneHeader(f"{number} local · {name}", facts, None, level)
+            has_switch = not _no_switch_found(self.openai)
+            return PaneHeader(f"{number} local · {name}", facts, None, level, has_switch)
         bits: list[str] = []
         info = self.plan.info
         if info is not None:
@@ -389,12 +390,14 @@ class LocalSide(Side):
             if info.expert_count:
                 bits.append(f"{format_params(info.active_params)} active")
             bits.append(info.quantization)
-        switch = thinking_word(choice.thinking)
-        if not self.openai.capabilities.supports_thinking:  # its llama-server said so
-            switch = "no thinking switch"
+        has_switch = self.openai.capabilities.supports_thinking  # its llama-server says
+        switch = thinking_word(choice.thinking) if has_switch else "no thinking switch"
         bits += [f"ctx {self.settings.local.context}", switch]
         return PaneHeader(
-            f"{number} local · {self.plan.label}", " · ".join(bits), self.ceiling_tok_s
+            f"{number} local · {self.plan.label}",
+            " · ".join(bits),
+            self.ceiling_tok_s,
+            thinking_switch=has_switch,
         )
 
     def request(self, choice: PaneChoice, prompt: str) -> GenerationRequest:
@@ -556,7 +559,8 @@ class RemoteSide(Side):
     def header(self, choice: PaneChoice, number: str) -> PaneHeader:
         level = _level_sent(self.openai, choice, self.effort(choice))
         facts = _attached_facts(self.openai, str(self.settings.remote.url), choice.thinking, level)
-        return PaneHeader(f"{number} remote · {self._name()}", facts, None, level)
+        has_switch = not _no_switch_found(self.openai)
+        return PaneHeader(f"{number} remote · {self._name()}", facts, None, level, has_switch)
 
     def note(self) -> str | None:
         found = _check_words(self.openai)
@@ -733,9 +737,16 @@ def _attached_facts(
     switch = f"thinking {level}" if level else thinking_word(thinking)
     if level and not thinking:  # off asked of a model that cannot: its lowest level runs
         switch += " (no off)"
-    if not backend.capabilities.supports_thinking:
+    if _no_switch_found(backend):
         switch = "no thinking switch"  # what it does is the model's own (see the check)
     return " · ".join([check.kind.label, *check.facts.bits(), switch])
+
+
+def _no_switch_found(backend: OpenAICompatibleBackend) -> bool:
+    """Whether the check of a server someone else runs found no thinking switch for its
+    model (False until it has been checked)."""
+    check = backend.check
+    return check is not None and check.ready and not backend.capabilities.supports_thinking
 
 
 def _check_words(backend: OpenAICompatibleBackend) -> str | None:

@@ -161,6 +161,18 @@ def recorded_thinking_words(settings: Mapping[str, Any]) -> str:
     return thinking_words(bool(settings.get("thinking")), thinking_ran(settings), effort)
 
 
+def numbers_thinking(settings: Mapping[str, Any], arrived: bool) -> str | None:
+    """How an ended run's numbers line says its thinking: "thinking" and
+    :func:`recorded_thinking_words` ("thinking on (did not)"); a run sent no thinking
+    switch (its model has none) by what it did alone, "thought" or "did not think",
+    as the check after it found (None: nothing ``arrived`` to tell by)."""
+    if not _text(settings.get("thinking_switch")).startswith("not sent"):
+        return f"thinking {recorded_thinking_words(settings)}"
+    if not arrived:
+        return None
+    return "thought" if thinking_ran(settings) else "did not think"
+
+
 def _text(value: object) -> str:
     return value.strip() if isinstance(value, str) else ""
 

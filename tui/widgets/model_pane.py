@@ -89,14 +89,21 @@ class ModelPane(Vertical, KeptLines):
         self.choice = choice
         """What the pane runs (the app sets it; the pane reads only ``thinking``)."""
         self.shown_thinking: str | None = None
-        """How the run on screen thinks, in the words its configuration says after
-        "thinking" (:func:`~pelican_tui.backends.ratings.configuration.thinking_words`):
-        as asked from its start ("high", Claude's effort; a key may change :attr:`choice`
-        for the next run meanwhile), as it did once it has ended ("on (did not)", "off
-        (thought)"); None: no run shown yet."""
+        """How the numbers line says the run on screen thinks: "thinking" and the words
+        its configuration says after it
+        (:func:`~pelican_tui.backends.ratings.configuration.thinking_words`), as asked
+        from its start ("thinking high", Claude's effort; a key may change :attr:`choice`
+        for the next run meanwhile), as it did once it has ended ("thinking on (did
+        not)", "thinking off (thought)"; with no switch "did not think", "thought":
+        :func:`~pelican_tui.backends.ratings.configuration.numbers_thinking`); None:
+        no run shown yet, or nothing to say (no switch, before it ends)."""
         self.choice_thinking: str | None = None
         """How :attr:`choice` thinks, as its header says it after "thinking" (the app
         sets it with :attr:`choice`; None: "on" or "off", as its switch is)."""
+        self.thinking_switch = True
+        """False: :attr:`choice`'s model has no thinking switch (its header says so), so
+        the numbers line says nothing of thinking asked (the app sets it with
+        :attr:`choice`)."""
         self.image_mode = image_mode
         self.redraw_hz = redraw_hz
         """Redraws per second while running; 0: no timer of its own (the owner calls
@@ -198,7 +205,8 @@ class ModelPane(Vertical, KeptLines):
         self._opened_once = self._redrawn = False
         self._fit_thinking_box()
         self.show_problem(None)
-        self.shown_thinking = thinking or self._asked_thinking()  # as asked, until it ends
+        asked = f"thinking {thinking}" if thinking and self.thinking_switch else None
+        self.shown_thinking = asked or self._asked_thinking()  # as asked, until it ends
         self.state = "running"
         self._stats_dirty = True
         self._collapsed_once = False
@@ -257,8 +265,9 @@ class ModelPane(Vertical, KeptLines):
 
         ``warning``: what the check after the run found wrong (the server ignored
         the thinking switch), shown where a failure would be. ``thinking``: how the run
-        thought, in the words of :func:`~pelican_tui.backends.ratings.configuration.thinking_words`
-        (None: as the pane is set)."""
+        thought, as its numbers line says it ("thinking on (did not)", "did not think":
+        :func:`~pelican_tui.backends.ratings.configuration.numbers_thinking`; None: as
+        the pane is set)."""
         if thinking is not None:
             self.shown_thinking = thinking
         if self._timer is not None:
@@ -343,9 +352,12 @@ class ModelPane(Vertical, KeptLines):
             return self._final.usage.thinking_tokens
         return self._live.thinking_tokens if self._live else 0
 
-    def _asked_thinking(self) -> str:
-        """How :attr:`choice` thinks, as its header says it after "thinking"."""
-        return self.choice_thinking or on_off(self.choice.thinking)
+    def _asked_thinking(self) -> str | None:
+        """How :attr:`choice` thinks, as its numbers line says it ("thinking on"); None
+        for a model with no thinking switch: what is asked changes nothing."""
+        if not self.thinking_switch:
+            return None
+        return f"thinking {self.choice_thinking or on_off(self.choice.thinking)}"
 
     def stats_line(self, width: int | None = None) -> str:
         """The numbers line; within ``width`` cells (where given) it leaves out how close
@@ -359,7 +371,8 @@ class ModelPane(Vertical, KeptLines):
         state = {"running": "▶", "finished": "✓", "failed": "✗", "cancelled": "■"}.get(
             self.state, "·"
         )
-        think = f"thinking {self.shown_thinking or self._asked_thinking()}"
+        said = self.shown_thinking or self._asked_thinking()
+        think = f" · {said}" if said else ""
         if self._final is not None:
             t = self._final.timings
             u = self._final.usage
@@ -368,24 +381,24 @@ class ModelPane(Vertical, KeptLines):
             return (
                 f"{state} TTFT {_seconds(t.time_to_first_token_s)} · "
                 f"{_tokens_per_s(t.generation_tokens_per_s, ceiling)} · "
-                f"{t.generated_tokens or u.output_tokens or 0} tok{limit}{thinking} · {think}"
+                f"{t.generated_tokens or u.output_tokens or 0} tok{limit}{thinking}{think}"
             )
         if self._waiting is not None and self.state == "running":
             tokens = f" · {self._live.tokens} tok so far" if self._live else ""
-            return f"{state} no data for {self._waiting.idle_s:.0f} s{tokens} · {think}"
+            return f"{state} no data for {self._waiting.idle_s:.0f} s{tokens}{think}"
         if self._live is not None:
             live = self._live
             thinking = f" · {live.thinking_tokens} think" if live.thinking_tokens else ""
             return (
                 f"{state} TTFT {_seconds(live.time_to_first_token_s)} · "
                 f"{_tokens_per_s(live.tokens_per_s, ceiling)} · "
-                f"{live.tokens} tok{thinking} · {think}"
+                f"{live.tokens} tok{thinking}{think}"
             )
         if self.state == "running" and self._queued:
-            return f"… {self._queued} · {think}"
+            return f"… {self._queued}{think}"
         if self.state == "running":
-            return f"{state} waiting for the first token · {think}"
-        return f"{state} {self.state} · {think}"
+            return f"{state} waiting for the first token{think}"
+        return f"{state} {self.state}{think}"
 
     def redraw_stats(self) -> None:
         """Redraw the numbers line now (after the choice or the ceiling changed)."""
