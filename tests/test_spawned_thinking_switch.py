@@ -202,3 +202,28 @@ async def test_an_attached_server_without_a_switch_names_no_thinking_asked(
         ran = left.stats_line()
     assert "thinking" not in idle, idle
     assert ran.endswith(DID) and "thinking" not in ran, ran
+
+
+async def test_while_it_starts_the_header_says_the_switch_is_being_checked() -> None:
+    """While the spawned llama-server started, the stand-in's header said "thinking on",
+    then "no thinking switch" once it was ready. Until its server has said, it now says
+    "thinking on (checking…)"."""
+    app = make_app(start_server=True, overrides={"local": {"context": 1024}})
+    seen: list[tuple[str, str]] = []
+    async with app.run_test(size=(160, 48)) as pilot:
+        left = app.pane("left").query_one(".facts", TextLine)
+
+        def known() -> bool:
+            server = app.server if app.local_known else None
+            if server is not None:
+                seen.append((server.status.state.value, left.text))
+            return left.text.endswith(" · no thinking switch")
+
+        for _ in range(3000):  # a few seconds: a step each time the app has run
+            if known():
+                break
+            await pilot.pause()
+    starting = [facts for state, facts in seen if state in ("starting", "loading")]
+    assert starting, seen
+    assert all(facts.endswith(" · thinking on (checking…)") for facts in starting), starting
+    assert seen[-1][1].endswith(" · no thinking switch"), seen[-1]

@@ -744,6 +744,11 @@ class PelicanApp(Voting):
         if status.state is ServerState.READY:
             # Not before: start-up and readiness must not wait behind these imports.
             self.warm_up()
+        for slot in SLOTS:  # "(checking…)" in a header while it starts (a stored run's kept)
+            side, idle = self._side(slot), self.pane(slot).state != "running"
+            shown = slot in self._stored_shown
+            if side is not None and side.server is not None and idle and not shown:
+                self._describe_pane(slot)
         if status.state in _ON_ITS_WAY:  # "not started" no longer holds; the status bar says more
             for slot in SLOTS:
                 side, pane = self._side(slot), self.pane(slot)

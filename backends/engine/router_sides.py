@@ -47,6 +47,10 @@ class RouterModelBackend(OpenAICompatibleBackend):
         """Not asked: the router loads a model to answer for it, and loads them one at a
         time, before each run (each model's switch is sent as for any llama-server)."""
 
+    @property
+    def thinking_switch_pending(self) -> bool:
+        return False  # never asked (:meth:`learn_thinking_switch`)
+
     async def generate(self, request: GenerationRequest) -> AsyncIterator[events.GenerationEvent]:
         server = self.server
         if server is not None and server.status.state is ServerState.READY:

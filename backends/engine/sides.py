@@ -392,6 +392,8 @@ class LocalSide(Side):
             bits.append(info.quantization)
         has_switch = self.openai.capabilities.supports_thinking  # its llama-server says
         switch = thinking_word(choice.thinking) if has_switch else "no thinking switch"
+        if has_switch and self.openai.thinking_switch_pending:  # it may have none
+            switch += " (checking…)"
         bits += [f"ctx {self.settings.local.context}", switch]
         return PaneHeader(
             f"{number} local · {self.plan.label}",

@@ -329,6 +329,19 @@ class OpenAICompatibleBackend:
         self._props_pid = server.pid
         return self._props
 
+    @property
+    def thinking_switch_pending(self) -> bool:
+        """Whether its spawned llama-server has yet to say if the model has a thinking
+        switch: it is starting, or ready and not yet asked (:meth:`learn_thinking_switch`).
+        False for a server someone else runs, and for one stopped or crashed."""
+        server = self.server
+        if server is None:
+            return False
+        state = server.status.state
+        if state is ServerState.READY:
+            return self._template_pid != server.pid
+        return state in (ServerState.STARTING, ServerState.DOWNLOADING, ServerState.LOADING)
+
     async def learn_thinking_switch(self) -> None:
         """Whether the spawned llama-server's model has a thinking switch (its chat template
         reacts to ``enable_thinking``: :func:`~.server_kinds.template_thinks`), asked once
