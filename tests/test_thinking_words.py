@@ -78,7 +78,9 @@ async def test_the_pane_the_title_and_the_label_say_claudes_effort_alike(
             await pilot.press("r")
             done = ("finished", "failed", "cancelled")
             ended = await wait_for(pilot, lambda: {left.state, right.state} <= set(done), 30)
-            assert ended and not app.comparing
+            assert ended
+            # The comparison's task ends just after its panes do (it saves the session).
+            assert await wait_for(pilot, lambda: not app.comparing, 10)
             assert left.state == right.state == "finished"
             assert left.stats_line().endswith(" · thinking medium"), left.stats_line()
             assert right.stats_line().endswith(" · thinking off"), right.stats_line()
