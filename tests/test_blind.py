@@ -74,6 +74,16 @@ def _both_claude(app: PelicanApp) -> None:
     app.choices["right"] = PaneChoice("claude", False)
 
 
+async def _compared(pilot: Pilot[None], app: PelicanApp) -> tuple[int, int]:
+    """Both panes on the loopback Claude, ``r``, and the comparison over: the panes'
+    two stored runs (left, right)."""
+    _both_claude(app)
+    await pilot.press("r")
+    assert await wait_for(pilot, lambda: len(app.pane_runs) == 2, 10)
+    assert await wait_for(pilot, lambda: not app.comparing, 30)
+    return app.pane_runs["left"], app.pane_runs["right"]
+
+
 @contextlib.asynccontextmanager
 async def _two_pairs_waiting(
     monkeypatch: pytest.MonkeyPatch, claude: AnthropicTestServer
@@ -429,11 +439,7 @@ async def test_verdict_keys_vote_on_the_panes_shown(monkeypatch: pytest.MonkeyPa
         claude.serve(monkeypatch)
         app = make_app(overrides={"claude": {"max_retries": 0}})
         async with app.run_test(size=(160, 48)) as pilot:
-            _both_claude(app)
-            await pilot.press("r")
-            assert await wait_for(pilot, lambda: len(app.pane_runs) == 2, 10)
-            assert await wait_for(pilot, lambda: not app.comparing, 30)
-            runs = (app.pane_runs["left"], app.pane_runs["right"])
+            runs = await _compared(pilot, app)
             assert "claude" in screen_text(app), "not blind: the panes name their models"
 
             async def said_after(key: str) -> str:
@@ -470,10 +476,7 @@ async def test_a_verdict_key_after_a_gallery_vote_says_the_gallery_vote(
         claude.serve(monkeypatch)
         app = make_app(overrides={"claude": {"max_retries": 0}})
         async with app.run_test(size=(160, 48)) as pilot:
-            _both_claude(app)
-            await pilot.press("r")
-            assert await wait_for(pilot, lambda: len(app.pane_runs) == 2, 10)
-            assert await wait_for(pilot, lambda: not app.comparing, 30)
+            await _compared(pilot, app)
             right = app.pane_runs["right"]
             await pilot.press("less_than_sign")
             assert await wait_for(
@@ -517,11 +520,7 @@ async def test_a_verdict_key_on_a_session_voted_on_before_a_restart_says_so(
         claude.serve(monkeypatch)
         app = make_app(overrides={"claude": {"max_retries": 0}})
         async with app.run_test(size=(80, 24)) as pilot:
-            _both_claude(app)
-            await pilot.press("r")
-            assert await wait_for(pilot, lambda: len(app.pane_runs) == 2, 10)
-            assert await wait_for(pilot, lambda: not app.comparing, 30)
-            runs = (app.pane_runs["left"], app.pane_runs["right"])
+            runs = await _compared(pilot, app)
             await pilot.press("less_than_sign")
             assert await wait_for(pilot, lambda: bool(app.notices), 5)
             assert app.notices[-1].message == "Verdict saved: left is better."
@@ -728,10 +727,7 @@ async def test_a_verdict_key_on_panes_whose_session_was_deleted_says_so(
         claude.serve(monkeypatch)
         app = make_app(overrides={"claude": {"max_retries": 0}})
         async with app.run_test(size=(80, 24)) as pilot:
-            _both_claude(app)
-            await pilot.press("r")
-            assert await wait_for(pilot, lambda: len(app.pane_runs) == 2, 10)
-            assert await wait_for(pilot, lambda: not app.comparing, 30)
+            await _compared(pilot, app)
             session_id = app.session_id
             assert session_id is not None
             with SessionStore.open(locations.sessions_db()) as other:  # as the CLI does
