@@ -16,9 +16,12 @@ Terminals, and what each must show:
            still whole and alone after full screen and back, a resize, and
            switching panes at 80 columns (:func:`check_redraws`); at 80x24, a
            notification over the full-screen picture and the picture are both
-           whole, and leave nothing once it has gone (:func:`check_notification_gone`).
+           whole, and leave nothing once it has gone (:func:`check_notification_gone`);
+           full screen following a run sends each new picture once
+           (:func:`check_following`, which counts the bytes the app writes).
 ``kitty``  kitty: Kitty graphics from 0.28; before that (Debian 12 has 0.26.5)
-           half-cell blocks, said in the status bar, and no placeholder boxes.
+           half-cell blocks, said in the status bar, and no placeholder boxes;
+           Kitty graphics forced, the pictures full screen replaced are deleted.
 ``tmux``   tmux 3.3 inside a plain xterm: half-cell blocks.
 
 Debian packages: ``xvfb xterm kitty imagemagick xdotool tmux``. As a script::
@@ -41,6 +44,7 @@ import io
 import itertools
 import os
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -350,6 +354,8 @@ class _Session:
         work: Path,
         size: tuple[int, int] = (COLUMNS, ROWS),
         log: Path | None = None,
+        typescript: Path | None = None,
+        app_args: tuple[str, ...] = (),
     ) -> None:
         self.terminal = terminal
         self.resource_name = f"pelicanreal{os.getpid()}x{next(_SESSIONS)}"
@@ -358,7 +364,9 @@ class _Session:
         self.work = work
         self.kitty_socket = work / "kitty.sock"
         self.tmux_name = f"pelican-real-{os.getpid()}"
-        app = [sys.executable, "-m", "pelican_tui"]
+        app = [sys.executable, "-m", "pelican_tui", *app_args]
+        if typescript is not None:  # every byte the app writes, kept (util-linux `script`)
+            app = ["script", "-q", "-f", "-c", shlex.join(app), str(typescript)]
         columns, rows = size
         env = {**os.environ, "DISPLAY": display, **app_env}
         env.pop("TMUX", None)
@@ -433,7 +441,7 @@ class _Session:
 
     def press(self, key: str) -> None:
         if self.terminal == "kitty":
-            self._kitty("send-text", key)
+            self._kitty("send-text", {"Escape": "\\x1b"}.get(key, key))
             return
         if self.terminal == "tmux":
             subprocess.run(["tmux", "-L", self.tmux_name, "send-keys", key], check=True, timeout=30)
@@ -685,6 +693,165 @@ def check_notification_gone(display: str, out_dir: Path) -> list[Shot]:
             box = _difference_box(gone.screenshot, clean)
             gone.problems.append(f"the screen is not as before ({error}): it differs in {box}")
     return shots
+
+
+@dataclass
+class Following:
+    """What the app wrote to the terminal while full screen (``f``) followed a streaming run."""
+
+    terminal: str
+    mode: str
+    streaming_bytes: int = 0
+    streaming_s: float = 0.0
+    idle_bytes: int = 0
+    """Written in :data:`IDLE_S` with full screen open after the run ended."""
+    idle_s: float = 0.0
+    images: int = 0
+    """Pictures sent while it followed the run (Sixel images, Kitty-graphics transmissions)."""
+    resent: int = 0
+    """Sixel images sent again, unchanged, where the one before them was."""
+    kept: list[str] = field(default_factory=list)
+    """Kitty-graphics pictures sent while following, not deleted with their data
+    (``d=I,i=<id>``) when replaced or when full screen closed."""
+    problems: list[str] = field(default_factory=list)
+
+    def verdict(self) -> str:
+        rate = self.streaming_bytes / max(self.streaming_s, 1e-9)
+        state = "ok" if not self.problems else "FAIL: " + "; ".join(self.problems)
+        return (
+            f"{self.terminal:<6} {self.mode:<8} following: {self.streaming_bytes} B in"
+            f" {self.streaming_s:.1f} s ({rate:.0f} B/s), {self.images} pictures,"
+            f" {self.resent} re-sent unchanged, {len(self.kept)} kept;"
+            f" idle {self.idle_bytes} B in {self.idle_s:.1f} s · {state}"
+        )
+
+
+IDLE_S = 5.0
+IDLE_BUDGET_BYTES = 2_000
+"""Most an open full screen may write in :data:`IDLE_S` once its pictures are final."""
+
+
+def check_following(terminal: str, display: str, out_dir: Path, mode: str) -> Following:
+    """The bytes written while the full-screen pictures (``f``) follow a streaming run.
+
+    Claude's pane (``2``) streams its pelican slowly (the loopback server's ``slow``
+    scenario, 0.4 s between events: ~15 s); ``f`` is pressed once the request has
+    arrived. ``script`` keeps every byte the app writes. Each new preview must be sent
+    once (Sixel: the same image is not sent again where it is; Kitty graphics: a
+    picture replaced is deleted with its data), and once the run has ended the open
+    full screen writes (almost) nothing. Kitty graphics: every picture sent while it
+    followed is deleted with its data by the time full screen is closed (escape).
+    """
+    result = Following(terminal, mode)
+    typescript = out_dir / f"{terminal}-{mode}-following.typescript"
+    with (
+        AnthropicTestServer(scenario="slow", chunk_delay_s=0.4) as claude,
+        tempfile.TemporaryDirectory(prefix=f"pelican-{terminal}-") as scratch,
+    ):
+        work = Path(scratch)
+        app_env = {
+            "PELICAN_HOME": str(work / "home"),
+            "PELICAN_LOCAL__CONTEXT": "1024",
+            "ANTHROPIC_API_KEY": "test-key-not-secret",
+            "ANTHROPIC_BASE_URL": claude.base_url,
+        }
+        log = out_dir / f"{terminal}-{mode}-following.log"
+        session = _Session(
+            terminal, display, app_env, work, log=log, typescript=typescript,
+            app_args=("--image-mode", mode),
+        )  # fmt: skip
+        try:
+            probe = work / "probe.png"
+            wait_for(lambda: _app_is_drawn(session, probe), TIMEOUT_S, "the app's first frame")
+            for _attempt in range(5):  # a key typed while the app still starts can be lost
+                session.press("2")
+                with contextlib.suppress(TimeoutError):
+                    wait_for(lambda: bool(claude.requests), 10, "the Claude request")
+                    break
+            if not claude.requests:
+                raise TimeoutError("the app never took the key 2 (no request reached Claude)")
+            session.press("f")
+            time.sleep(1.0)  # full screen drawn with the picture of that moment
+            start, started = typescript.stat().st_size, time.monotonic()
+            wait_for(lambda: claude.streams_completed >= 1, TIMEOUT_S, "Claude's answer")
+            time.sleep(2.0)  # the final picture drawn
+            end, ended = typescript.stat().st_size, time.monotonic()
+            screenshot(display, out_dir / f"{terminal}-{mode}-following.png")
+            time.sleep(IDLE_S)
+            idle_end = typescript.stat().st_size
+            result.idle_s = time.monotonic() - ended
+            session.press("Escape")
+            time.sleep(3.0)  # full screen closed: the panes drawn again
+            closed = typescript.stat().st_size
+            screenshot(display, out_dir / f"{terminal}-{mode}-following-closed.png")
+        except TimeoutError:
+            with contextlib.suppress(Exception):
+                screenshot(display, out_dir / f"{terminal}-{mode}-following-gave-up.png")
+            raise
+        finally:
+            session.close()
+    written = typescript.read_bytes()
+    result.streaming_bytes, result.streaming_s = end - start, ended - started
+    result.idle_bytes = idle_end - end
+    following = written[start:end]
+    if mode == "sixel":
+        result.images, result.resent = _sixel_images(following)
+        if result.resent:
+            result.problems.append(f"{result.resent} Sixel images sent again unchanged")
+    elif mode == "tgp":
+        result.images, result.kept = _kitty_pictures(following, written[start:closed])
+        if result.kept:
+            result.problems.append(
+                f"pictures of the full screen kept in the terminal once closed: {result.kept}"
+            )
+    if result.idle_bytes > IDLE_BUDGET_BYTES:
+        result.problems.append(
+            f"{result.idle_bytes} B written in {result.idle_s:.1f} s with nothing new to show"
+        )
+    return result
+
+
+_SIXEL = re.compile(rb"\x1b\[(\d+);(\d+)H\x1bP[^\x1b]*?q(.*?)\x1b\\", re.S)
+_KITTY = re.compile(rb"\x1b_G([^;\x1b]*)(?:;[^\x1b]*)?\x1b\\")
+
+
+def _sixel_images(written: bytes) -> tuple[int, int]:
+    """(Sixel images in ``written``, how many repeat the image sent before at their place).
+
+    The first picture at a place is not counted when it comes twice: a view that
+    had none is laid out for it, and Textual draws a widget it resized once more.
+    """
+    last: dict[tuple[bytes, bytes], bytes] = {}
+    changed: set[tuple[bytes, bytes]] = set()
+    images = resent = 0
+    for match in _SIXEL.finditer(written):
+        place, image = (match.group(1), match.group(2)), match.group(3)
+        images += 1
+        if last.get(place) == image:
+            resent += place in changed
+        elif place in last:
+            changed.add(place)
+        last[place] = image
+    return images, resent
+
+
+def _kitty_pictures(written: bytes, until_closed: bytes) -> tuple[int, list[str]]:
+    """(pictures transmitted in ``written``, the ids of those not deleted, with their
+    data, by ``a=d,d=I,i=<id>`` in ``until_closed``: replaced, or the screen closed)."""
+    sent = list(dict.fromkeys(_kitty_commands(written, (b"t", b"T"))))
+    deleted = set(_kitty_commands(until_closed, (b"d",), b"I"))
+    return len(sent), [image for image in sent if image not in deleted]
+
+
+def _kitty_commands(
+    written: bytes, actions: tuple[bytes, ...], delete: bytes | None = None
+) -> Iterator[str]:
+    """The image ids of the Kitty-graphics commands in ``written`` with one of ``actions``
+    (and, for deletes, ``d=<delete>``)."""
+    for match in _KITTY.finditer(written):
+        keys = dict(pair.split(b"=", 1) for pair in match.group(1).split(b",") if b"=" in pair)
+        if keys.get(b"a", b"t") in actions and (delete is None or keys.get(b"d") == delete):
+            yield keys.get(b"i", b"").decode()
 
 
 def _pixels(path: Path) -> np.ndarray:

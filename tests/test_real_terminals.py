@@ -6,7 +6,7 @@ screen and compares the picture with the sandbox's PNG (see
 ``_real_terminals.py`` for the method and the tolerances). Skipped, naming
 what is missing, where the programs are not installed: ``bin/test`` installs
 nothing system-wide. Debian: ``apt-get install xvfb xterm kitty imagemagick
-xdotool tmux``.
+xdotool tmux``; ``script`` (util-linux) keeps what the app writes.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from _real_terminals import (
+    check_following,
     check_notification_gone,
     check_redraws,
     check_terminal,
@@ -30,8 +31,8 @@ pytestmark = [pytest.mark.real_terminal, pytest.mark.slow]
 _PACKAGES = "xvfb xterm kitty imagemagick xdotool tmux"
 
 
-def _require(terminal: str) -> None:
-    missing = missing_programs(terminal)
+def _require(terminal: str, *also: str) -> None:
+    missing = missing_programs(terminal) + [name for name in also if shutil.which(name) is None]
     if missing:
         pytest.skip(f"needs {', '.join(missing)} (Debian packages: {_PACKAGES})")
     server_binary()  # the app spawns llama-server on the tiny model, as a person's would
@@ -77,6 +78,30 @@ def test_xterm_a_notification_over_a_full_screen_sixel_picture_leaves_both_whole
     assert [shot.terminal for shot in shots if shot.problems] == [], "\n".join(
         shot.verdict() for shot in shots
     )
+
+
+def test_xterm_full_screen_following_a_run_sends_each_sixel_picture_once(
+    display: str, tmp_path: Path
+) -> None:
+    """``f`` open while Claude's pane streams: every new preview was sent to xterm twice
+    (textual-image mounted a new drawing widget for each picture, drawn, then drawn
+    again by the layout its mounting asked for): 305 KB in 23 s, half of it pictures
+    sent again. Now each preview goes once, and nothing more once the run has ended."""
+    _require("xterm", "script")
+    following = check_following("xterm", display, tmp_path, "sixel")
+    assert following.images >= 3, following.verdict()  # it did follow the run
+    assert not following.problems, following.verdict()
+
+
+def test_xterm_full_screen_following_a_run_in_half_cells_writes_nothing_once_done(
+    display: str, tmp_path: Path
+) -> None:
+    """The byte budget in half-cell blocks (tmux, most SSH sessions): once the run has
+    ended, the open full screen writes (almost) nothing (measured: 0 B in 5 s)."""
+    _require("xterm", "script")
+    following = check_following("xterm", display, tmp_path, "halfcell")
+    assert following.streaming_bytes > 0, following.verdict()
+    assert not following.problems, following.verdict()
 
 
 def test_kitty_draws_what_it_can_without_boxes(display: str, tmp_path: Path) -> None:

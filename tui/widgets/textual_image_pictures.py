@@ -203,6 +203,23 @@ class PaletteFirstSixelImage(_RepaintWhenSized, SixelImage, Renderable=_NoopRend
     def compose(self) -> ComposeResult:
         yield _PaletteFirstSixels(self.image, self._sixel_options)
 
+    def refresh(
+        self, *regions: Region, repaint: bool = True, layout: bool = False, recompose: bool = False
+    ) -> Self:
+        """A new picture of the size laid out goes to the widget drawing it, not to a new one.
+
+        textual-image composes a new drawing widget for every picture: mounted, it
+        was drawn, then drawn again with the layout its mounting asks for, and each
+        time the whole Sixel image was sent. Following a run full screen (``f``),
+        every preview went to the terminal twice (~10-20 KB each, at 2 a second).
+        """
+        drawings = [child for child in self.children if isinstance(child, _PaletteFirstSixels)]
+        if recompose and self._repaint_only and drawings:
+            drawings[0].image = self.image
+            drawings[0].refresh()
+            recompose = False
+        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
+
 
 WIDGETS: dict[str, type[PictureWidget]] = {
     "tgp": RepaintTGPImage,
