@@ -104,6 +104,20 @@ def test_xterm_full_screen_following_a_run_in_half_cells_writes_nothing_once_don
     assert not following.problems, following.verdict()
 
 
+def test_kitty_graphics_full_screen_deletes_the_pictures_it_replaced(
+    display: str, tmp_path: Path
+) -> None:
+    """Kitty graphics forced (``--image-mode tgp``; kitty 0.26.5 draws its placeholders
+    as boxes, but takes the pictures): ``f`` following a run replaced each preview with
+    ``a=d,I=<id>``, which names no picture (``I`` is an image number, ``d`` missing) and
+    frees nothing, and left its pictures when closed: every preview stayed in kitty's
+    memory. Now each is deleted with its data (``d=I,i=<id>``) when replaced or closed."""
+    _require("kitty", "script")
+    following = check_following("kitty", display, tmp_path, "tgp")
+    assert following.images >= 3, following.verdict()
+    assert not following.problems, following.verdict()
+
+
 def test_kitty_draws_what_it_can_without_boxes(display: str, tmp_path: Path) -> None:
     """kitty before 0.28 (Debian 12: 0.26.5): half-cell blocks, said in the status bar."""
     _require("kitty")

@@ -26,6 +26,7 @@ from textual.geometry import Region
 from textual.strip import Strip
 from textual_image.renderable import TGPImage as _TGPRenderable
 from textual_image.renderable import UnicodeImage as _UnicodeRenderable
+from textual_image.renderable.tgp import _send_tgp_message
 from textual_image.widget import SixelImage, TGPImage, UnicodeImage
 from textual_image.widget.sixel import _ImageSixelImpl, _NoopRenderable
 
@@ -193,8 +194,30 @@ class _PaletteFirstSixels(_ImageSixelImpl):
         return segments
 
 
-class RepaintTGPImage(_RepaintWhenSized, TGPImage, Renderable=_TGPRenderable):
+class _FreedTGPRenderable(_TGPRenderable):
+    """textual-image's Kitty-graphics picture, deleted from the terminal with its data.
+
+    textual-image deletes a picture it replaces with ``a=d,I=<id>``: ``I`` is an
+    image *number*, not the id it sent the picture with, and without ``d=I`` the
+    terminal deletes what is visible and keeps every picture's pixels. Following
+    a run (each preview a new picture), they piled up in the terminal's memory.
+    ``d=I,i=<id>`` deletes that picture and frees it.
+    """
+
+    def cleanup(self) -> None:
+        if self.terminal_image_id:
+            _send_tgp_message(a="d", d="I", i=self.terminal_image_id, q=2)
+            self.terminal_image_id = None
+
+
+class RepaintTGPImage(_RepaintWhenSized, TGPImage, Renderable=_FreedTGPRenderable):
     """textual-image's Kitty graphics widget, repainted without a layout when it can be."""
+
+    def on_unmount(self) -> None:
+        """Its picture goes from the terminal with it (the full screen closed, a view gone)."""
+        if self._renderable is not None:
+            self._renderable.cleanup()
+            self._renderable = None
 
 
 class PaletteFirstSixelImage(_RepaintWhenSized, SixelImage, Renderable=_NoopRenderable):
