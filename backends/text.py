@@ -108,7 +108,8 @@ def shorten_label(label: str, width: int, among: Iterable[str] = ()) -> str:
     """A configuration's label cut to ``width`` in the middle of its model's name,
     keeping the name's end and the rest whole ("Qwen3.6-3…-Q4_K_M · thinking on"):
     the quantization and the thinking are what tell two configurations of one model
-    apart. Too narrow for that, it is cut at the end.
+    apart. Too narrow for that, it drops its kind of server where the rest then fits,
+    else it is cut at the end.
 
     ``among``: the labels shown with it (a gallery's). Where one of them, another
     model, is cut to the same text, the cut keeps where the name differs from the
@@ -173,7 +174,10 @@ def _cut_label(label: str, width: int, differs: int = 0) -> str:
     head, sep = name, head[len(name) :] + sep
     room = width - len(sep + rest)
     if room < 8:
-        return shorten(line, width)
+        # Its kind ("(server)") gives way before the thinking, which tells two
+        # configurations of one model apart ("gpt-oss:20b · thinking low" and "high").
+        bare = name + LABEL_PARTS + rest
+        return bare if sep != LABEL_PARTS and len(bare) <= width else shorten(line, width)
     end = min(len(head) // 2, (room - 1) // 2)
     # Its quantization whole where two letters of its start are left: "un…Q4_K_M" and
     # "un…Q5_K_M", not "unsl…_K_M" twice (two served models of one owner, 80 columns).

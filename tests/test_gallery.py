@@ -691,14 +691,17 @@ async def test_keys_typed_quickly_mark_the_pictures_they_mean(drawn: dict[str, D
         assert await wait_for(pilot, lambda: gallery.focused is cells[2], 5)
 
 
-async def _titles_at_80_columns(drawn: dict[str, Drawn], models: list[str]) -> list[str]:
+async def _titles_at_80_columns(
+    drawn: dict[str, Drawn], models: list[str], efforts: tuple[str, str] = ("", "")
+) -> list[str]:
     """The gallery's cell titles at 80x24 for a run of each served model in ``models``
-    (checked to be drawn on the screen as they are)."""
+    (checked to be drawn on the screen as they are), at thinking level ``efforts``."""
     with SessionStore.open(locations.sessions_db()) as store:
         session = store.create_session(PROMPT)
-        for slot, model in zip(("left", "right"), models, strict=True):
+        for slot, model, effort in zip(("left", "right"), models, efforts, strict=True):
+            settings = {"thinking": True} | ({"effort": effort} if effort else {})
             run = store.start_run(
-                session.id, slot, "openai", model, {"served_model": model}, {"thinking": True},  # type: ignore[arg-type]
+                session.id, slot, "openai", model, {"served_model": model}, settings,  # type: ignore[arg-type]
             )  # fmt: skip
             store.finish_run(
                 run, answer=drawn["pelican"].answer, svg=drawn["pelican"].svg,
@@ -739,6 +742,18 @@ async def test_gallery_titles_tell_two_models_of_one_quantization_apart(
         "…4…Q4_K_M (server) · thinking on",  # 32 columns: a letter of the name, at least
         "…8…Q4_K_M (server) · thinking on",
     ]
+
+
+async def test_gallery_titles_keep_a_served_models_thinking_level(
+    drawn: dict[str, Drawn],
+) -> None:
+    """Ollama's gpt-oss at thinking low and high: at 80 columns both cells read
+    "gpt-oss:20b (server) · thinkin…", the level (all that tells them apart) cut off.
+    The kind of server gives way to it now."""
+    models = ["gpt-oss:20b", "gpt-oss:20b"]
+    titles = await _titles_at_80_columns(drawn, models, ("low", "high"))
+    assert titles[0].endswith("· thinking low"), titles
+    assert titles[1] == "gpt-oss:20b · thinking high"  # 32 columns: no room for "(server)"
 
 
 async def test_sessions_in_a_folder_that_cannot_be_written_are_shown(
