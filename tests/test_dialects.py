@@ -80,6 +80,17 @@ async def test_each_kind_is_recognised_from_its_own_endpoints() -> None:
     assert found["plain"].message == "OpenAI-compatible · test-model"
 
 
+async def test_lm_studio_with_no_model_loaded_is_still_named() -> None:
+    """LM Studio with no model loaded (its lists empty) was called "OpenAI-compatible"
+    ("lists no models at /v1/models (OpenAI-compatible)"): its empty ``/api/v0/models``
+    list together with its own ``/api/v1/models`` shape now say it is LM Studio."""
+    with LmStudioServer(listed=False) as server:
+        check = await check_server(server.url, url_setting="--url")
+    assert not check.ready
+    assert check.kind.label == "LM Studio"
+    assert check.message == f"{server.url} lists no models at /v1/models (LM Studio)"
+
+
 async def test_a_url_with_a_servers_own_api_path_says_the_url_to_use() -> None:
     """``--url http://host:11434/api`` (Ollama's own API) said the server "has no model
     list (404 for GET /v1/models)", LM Studio's ``/api/v1`` that it "lists no models";

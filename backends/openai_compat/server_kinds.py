@@ -9,8 +9,8 @@ llama.cpp          ``/props`` (``build_info``), or             ``/v1/models`` ``
 Ollama             ``/api/version`` and ``/api/tags``          ``/api/show`` (details, model_info,
                                                                capabilities, parameters, modelfile)
 LM Studio          ``/api/v0/models`` (entries with            ``/api/v0/models/{id}``,
-                   ``compatibility_type`` / ``state``)         ``/api/v1/models`` (0.4+: params,
-                                                               ``capabilities.reasoning``)
+                   ``compatibility_type`` / ``state``; or      ``/api/v1/models`` (0.4+: params,
+                   empty, with ``/api/v1/models`` ``models``)  ``capabilities.reasoning``)
 vLLM               ``owned_by: "vllm"`` in ``/v1/models``;     its ``/v1/models`` card
                    ``/version``                                (``max_model_len``, ``root``)
 OpenAI-compatible  anything else                               nothing beyond the model id
@@ -169,7 +169,16 @@ async def identify(
             return ServerKind(OLLAMA, _version(version))
     if any(_lm_studio_card(entry) for entry in _data(lm_models)):
         return ServerKind(LM_STUDIO)
+    if _empty_list(lm_models):  # LM Studio with no model: its 0.4 list says it is one
+        v1 = await get_json(client, f"{root}/api/v1/models", headers)
+        if isinstance(v1, dict) and isinstance(v1.get("models"), list):
+            return ServerKind(LM_STUDIO)
     return ServerKind(OPENAI_COMPATIBLE)
+
+
+def _empty_list(body: Any) -> bool:
+    """Whether ``body`` is an OpenAI-style list with nothing in it."""
+    return isinstance(body, dict) and body.get("object") == "list" and body.get("data") == []
 
 
 def _version(body: Any) -> str | None:
