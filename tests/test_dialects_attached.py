@@ -625,3 +625,29 @@ async def test_a_busy_server_is_not_called_unreachable() -> None:
     assert f"{server.url} answered the connection but not the check in 0.5 s" in problem, problem
     assert "busy: loading a model?" in problem, problem
     assert "wait" in problem and "check_timeout_s" in problem, problem
+
+
+async def test_a_server_that_comes_back_is_said_to_be_back() -> None:
+    """LM Studio stopped, a run said "cannot reach" and the status bar "local: not
+    reachable"; started again, the status bar went on saying "not reachable" (and the
+    pane "Not run: cannot reach …") until R or another run. A server found not reachable
+    is now asked again every few seconds: once it answers, both say it is back."""
+    first = LmStudioServer()
+    with first:
+        app = make_app(overrides={"local": {"url": first.url}})
+        async with app.run_test(size=(160, 48)) as pilot:
+            assert await header_read(pilot)
+            await app.workers.wait_for_complete()
+            bar = app.query_one(StatusBar)
+            assert bar.server_note.startswith("local: LM Studio"), bar.server_note
+            first.__exit__()
+            await pilot.press("r")
+            assert await wait_for(pilot, lambda: bar.server_note == "local: not reachable", 10)
+            pane = app.pane("left")
+            assert "cannot reach" in str(pane.query_one(".problem").render())
+            with LmStudioServer(port=first.port):
+                back = await wait_for(pilot, lambda: bar.server_note != "local: not reachable", 12)
+                note = bar.server_note
+                problem = str(pane.query_one(".problem").render())
+    assert back and note.startswith("local: LM Studio"), note
+    assert "cannot reach" not in problem, problem

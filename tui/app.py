@@ -86,6 +86,8 @@ WARM_UP_MODULES = (
 _KEPT_UNSAVED = "The app keeps what was not saved until you quit: s tries again."
 """Said when the store failed to save an ended run (a full disk): ``s`` saves it later."""
 _UNAVAILABLE_HINT = " — press S for server settings, b to switch"
+RECHECK_S = 5.0
+"""How often a server someone else runs, found not reachable, is asked again."""
 """The end of a pane's line saying its side cannot run now (:meth:`PelicanApp._problem_line`)."""
 _ON_ITS_WAY = frozenset(
     {ServerState.STARTING, ServerState.DOWNLOADING, ServerState.LOADING, ServerState.READY}
@@ -224,6 +226,8 @@ class PelicanApp(Voting):
         """The session shown was deleted in the browser (its id), until the next run or open."""
         self._store_failed = False
         """The comparison last started is not saved: the store failed as it began."""
+        self._rechecking = False
+        """A server found not reachable is being asked again (:data:`RECHECK_S`)."""
         self._quit_unsaved_said = 0
         """How many unsaved runs q last said it would lose: q again then quits."""
         self._stored_shown: dict[Slot, tuple[int, str, str]] = {}
@@ -363,6 +367,7 @@ class PelicanApp(Voting):
         self._redraw_clock = self.set_interval(
             1 / max(self.settings.ui.stats_fps, 0.5), self._redraw_panes, pause=True
         )
+        self.set_interval(RECHECK_S, self._recheck_lost_servers)
 
     @work(exclusive=True, group="header", exit_on_error=False, name="read the model header")
     async def read_header_then_start(self) -> None:
@@ -1555,6 +1560,26 @@ class PelicanApp(Voting):
             hint = f"\n{status.hint}" if status.hint else ""
             self.notify(f"{status.message}{hint}", title="Attached server", severity="error")
         self._show_check(side, status)
+
+    @work(exclusive=False, group="recheck", exit_on_error=False, name="check a lost server")
+    async def _recheck_lost_servers(self) -> None:
+        """Ask a server someone else runs, last found not reachable, again, quietly (no
+        pane of it running): once it answers, the status bar and its panes say so."""
+        if self._rechecking:
+            return  # the last one still waits for an answer
+        self._rechecking = True
+        try:
+            for side in self._sides_in_panes():
+                running = any(
+                    self._side(slot) is side and self.pane(slot).state == "running"
+                    for slot in SLOTS
+                )
+                if side.unreachable() and not running:
+                    status = await side.check()
+                    if not side.unreachable():
+                        self._show_check(side, status)
+        finally:
+            self._rechecking = False
 
     def _show_side_status(self, side: Side) -> None:
         """The status bar's word on a server someone else runs, as last contacted."""

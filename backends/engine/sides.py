@@ -174,6 +174,11 @@ class Side:
     def status(self) -> BackendStatus:
         return self.backend.status()
 
+    def unreachable(self) -> bool:
+        """Whether its server someone else runs was last found not reachable (the app
+        then asks it again now and then)."""
+        return False
+
     async def check(self) -> BackendStatus:
         """Contact the server now where that means something; else the current status."""
         return self.status()
@@ -349,6 +354,9 @@ class LocalSide(Side):
         if self.attached or "url" in model_info or not isinstance(path, str):
             return False
         return self.model_file is not None and str(self.model_file.absolute()) == path
+
+    def unreachable(self) -> bool:
+        return self.attached and _unreachable(self.openai)
 
     def server_note(self) -> str | None:
         """A server it is attached to, as last contacted ("vLLM 0.11.0 · Qwen3.6…",
@@ -540,6 +548,9 @@ class RemoteSide(Side):
 
     def _server_here(self) -> bool:
         return url_on_this_machine(self.settings.remote.url or "")
+
+    def unreachable(self) -> bool:
+        return _unreachable(self.openai)
 
     async def check(self) -> BackendStatus:
         return await self.openai.probe()
@@ -749,6 +760,11 @@ def _no_switch_found(backend: OpenAICompatibleBackend) -> bool:
     model (False until it has been checked)."""
     check = backend.check
     return check is not None and check.ready and not backend.capabilities.supports_thinking
+
+
+def _unreachable(backend: OpenAICompatibleBackend) -> bool:
+    """Whether the last contact with a server someone else runs did not reach it."""
+    return backend.check is not None and not backend.check.reachable
 
 
 def _check_words(backend: OpenAICompatibleBackend) -> str | None:
