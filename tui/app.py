@@ -86,9 +86,9 @@ WARM_UP_MODULES = (
 _KEPT_UNSAVED = "The app keeps what was not saved until you quit: s tries again."
 """Said when the store failed to save an ended run (a full disk): ``s`` saves it later."""
 _UNAVAILABLE_HINT = " — press S for server settings, b to switch"
+"""The end of a pane's line saying its side cannot run now (:meth:`PelicanApp._problem_line`)."""
 RECHECK_S = 5.0
 """How often a server someone else runs, found not reachable, is asked again."""
-"""The end of a pane's line saying its side cannot run now (:meth:`PelicanApp._problem_line`)."""
 _ON_ITS_WAY = frozenset(
     {ServerState.STARTING, ServerState.DOWNLOADING, ServerState.LOADING, ServerState.READY}
 )
@@ -367,7 +367,7 @@ class PelicanApp(Voting):
         self._redraw_clock = self.set_interval(
             1 / max(self.settings.ui.stats_fps, 0.5), self._redraw_panes, pause=True
         )
-        self.set_interval(RECHECK_S, self._recheck_lost_servers)
+        self.set_interval(RECHECK_S, self._recheck_lost_servers_now)
 
     @work(exclusive=True, group="header", exit_on_error=False, name="read the model header")
     async def read_header_then_start(self) -> None:
@@ -1560,6 +1560,12 @@ class PelicanApp(Voting):
             hint = f"\n{status.hint}" if status.hint else ""
             self.notify(f"{status.message}{hint}", title="Attached server", severity="error")
         self._show_check(side, status)
+
+    def _recheck_lost_servers_now(self) -> None:
+        """Every :data:`RECHECK_S`: a worker asks the servers found not reachable again,
+        only when there is one (the timer itself costs nothing then)."""
+        if not self._rechecking and any(s.unreachable() for s in self._sides_in_panes()):
+            self._recheck_lost_servers()
 
     @work(exclusive=False, group="recheck", exit_on_error=False, name="check a lost server")
     async def _recheck_lost_servers(self) -> None:
