@@ -1291,6 +1291,30 @@ def test_force_keeps_the_earlier_summary_beside_the_new_one(
     assert {path.name for path in out_dir.iterdir() if path.is_dir()} == folders
 
 
+def test_force_never_replaces_a_session_folder_an_earlier_batch_left(
+    tmp_path: Path, env: pytest.MonkeyPatch
+) -> None:
+    """A batch from another data folder (or after a damaged store was moved aside: its
+    ids start again at 1), written with ``--force`` into a folder where the earlier
+    batch left ``session-1``: the new session 1 replaced it, pictures and all, while
+    the kept earlier summary still pointed at it. It goes beside it now."""
+    out_dir = tmp_path / "out"
+    env.setenv("PELICAN_HOME", str(tmp_path / "first"))
+    code, _, err = run("--no-claude", "--thinking", "on", *local_args(out_dir))
+    assert code == 0, err
+    before = {path.name: path.read_bytes() for path in (out_dir / "session-1").iterdir()}
+    env.setenv("PELICAN_HOME", str(tmp_path / "second"))
+    code, _, err = run("--no-claude", "--thinking", "off", "--force", *local_args(out_dir))
+    assert code == 0, err
+    after = {path.name: path.read_bytes() for path in (out_dir / "session-1").iterdir()}
+    assert after == before, "the earlier batch's session folder was replaced"
+    [session] = json.loads((out_dir / "summary.json").read_text())["sessions"]
+    assert session["id"] == 1 and session["export_dir"] == "session-1-2"
+    exported = json.loads((out_dir / "session-1-2" / "session.json").read_text())
+    assert [r["settings"]["thinking"] for r in exported["runs"]] == [False]
+    assert f"exported to {out_dir / 'session-1-2'} (session-1 holds an earlier export" in err
+
+
 def test_the_summary_table_keeps_its_columns_in_line_under_wide_characters() -> None:
     """A model or a prompt named in Chinese or with an emoji is twice as wide on a
     terminal as its length: the table padded by length, and pushed every column after

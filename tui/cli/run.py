@@ -15,9 +15,11 @@ shows the runs), and each session is exported to ``DIR/session-<id>/`` (SVGs,
 PNGs, run card, HTML page, session.json; see :mod:`.export`).
 ``DIR/summary.json`` describes the whole batch; it is rewritten after every
 session, so an interrupted batch still describes what finished. ``--force``
-writes into a DIR that is not empty: an earlier batch's session folders stay,
-and its ``summary.json`` is kept, renamed ``summary-<its start, UTC>.json``
-(``summary-20261205T021630Z.json``), before this batch's first is written.
+writes into a DIR that is not empty: an earlier batch's session folders stay
+(a session whose ``session-<id>`` is taken, by a batch from another data folder,
+goes to ``session-<id>-2``), and its ``summary.json`` is kept, renamed
+``summary-<its start, UTC>.json`` (``summary-20261205T021630Z.json``), before this
+batch's first is written.
 
 Prompt sets
     ``--set NAME`` runs every prompt of a prompt set (:mod:`.prompt_sets`:
@@ -87,6 +89,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import os
 import signal
 import sys
@@ -182,8 +185,6 @@ class _Batch:
     """Why Claude is not used, when it was wanted: said at the start and in the summary."""
     out_dir: Path
     """``--out``: each session is exported to ``session-<id>/`` in it, beside ``summary.json``."""
-    overwrite: bool
-    """``--force``: exports may write into a folder that is not empty."""
     progress: Progress
     """Where the batch says what it does (stderr)."""
     stdout: TextIO
@@ -442,7 +443,7 @@ class _Batch:
         """Export one session; with the renderer, PNGs missing from the store are drawn."""
         from pelican_tui.backends.export import ExportError, export_session, worker_renderer
 
-        folder = self.out_dir / locations.session_export_name(outcome.session_id)
+        folder, taken = self._export_folder(outcome.session_id)
         renderer = worker_renderer(self.engine.renderer()) if with_renderer else None
         session: Session = await asyncio.to_thread(self.store.get_session, outcome.session_id)
         outcome.session = session
@@ -453,7 +454,6 @@ class _Batch:
                 folder,
                 renderer,
                 png_size=PNG_SIZE,
-                overwrite=self.overwrite,
             )
         except (ExportError, OSError) as error:
             outcome.export_error = str(error)
@@ -461,7 +461,24 @@ class _Batch:
             return
         outcome.export_dir = folder.name
         outcome.notes += result.notes
-        self.progress.say(f"  exported to {folder}")
+        kept = f" ({taken} holds an earlier export, kept)" if taken else ""
+        self.progress.say(f"  exported to {folder}{kept}")
+
+    def _export_folder(self, session_id: int) -> tuple[Path, str | None]:
+        """Where a session of this batch is exported: ``session-<id>`` in DIR, or when
+        that already holds something (under ``--force``, an earlier batch from another
+        data folder, or from before a damaged store was moved aside, whose ids start
+        again at 1) the first free ``session-<id>-2``, ``-3``…, so the earlier folder
+        stays as it was. Also the name of the folder passed over, else None."""
+        name = locations.session_export_name(session_id)
+        for number in itertools.count(1):
+            folder = self.out_dir / (name if number == 1 else f"{name}-{number}")
+            try:
+                if not folder.exists() or (folder.is_dir() and not any(folder.iterdir())):
+                    return folder, (name if number > 1 else None)
+            except OSError:
+                continue  # unreadable: not ours to fill
+        raise AssertionError("unreachable")
 
     # ----------------------------------------------------------------- results
 
@@ -664,7 +681,6 @@ def _run_claimed(
             with_claude=with_claude,
             claude_note=claude_note,
             out_dir=out_dir,
-            overwrite=args.force,
             progress=progress,
             stdout=console.out,
         )

@@ -39,7 +39,8 @@ session.json) and DIR/summary.json; progress on stderr, a summary on stdout.
 DIR is created (and checked writable) before anything runs. The summary's
 PICTURE column: drawn; not drawn (an SVG was found but could not be drawn: the
 run card says why); no SVG (none in the answer). With --force, DIR may hold an
-earlier batch's files: they stay, and its summary.json is kept, renamed
+earlier batch's files: they stay (a session-<id> already there is not replaced:
+the new one goes to session-<id>-2), and its summary.json is kept, renamed
 summary-<its start, UTC>.json, beside this batch's.
 
 exit status:
