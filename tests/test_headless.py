@@ -1363,6 +1363,57 @@ def test_the_live_progress_line_is_cut_to_the_terminal_in_cells(
     assert 38 <= cell_len(drawn) <= 39, drawn
 
 
+def test_the_live_line_fits_the_terminal_its_on_when_the_table_goes_to_a_file(
+    tmp_path: Path, env: pytest.MonkeyPatch, claude_server: AnthropicTestServer
+) -> None:
+    """``pelican-tui run ... > table.txt`` on an 80-column terminal: the live line was cut
+    to the width of standard output, not a terminal, so to 99 cells; it wrapped, and
+    each redraw left its first half behind. It is cut to stderr's terminal now."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    from rich.cells import cell_len
+
+    claude_server.scenario = "slow"
+    claude_server.chunk_delay_s = 0.3
+    use_claude(env, claude_server)
+    env.setenv("PELICAN_LOCAL__MAX_TOKENS", "400")
+    env.delenv("COLUMNS", raising=False)
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    with (tmp_path / "table.txt").open("w") as table:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "pelican_tui", "run", *local_args(tmp_path / "out")],
+            stdout=table,
+            stderr=slave,
+            env=os.environ.copy(),
+        )
+    os.close(slave)
+    shown = b""
+    try:
+        while True:  # drained as it comes, or the child blocks on a full terminal
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # the child closed it: EIO on Linux
+                break
+            if not chunk:
+                break
+            shown += chunk
+        assert proc.wait(60) in (0, 1)
+    finally:
+        os.close(master)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    # A redraw: "\r\x1b[2K" and the line, up to the next; a plain line ends in "\r\n".
+    draws = [d.rstrip("\r") for d in shown.decode().split("\x1b[2K")[1:] if "\n" not in d]
+    assert any("│" in d for d in draws), "both panes were never live together"
+    too_wide = [d for d in draws if cell_len(d) > 79]
+    assert not too_wide, too_wide[:3]
+
+
 def test_an_earlier_summary_is_kept_under_a_name_no_other_holds(tmp_path: Path) -> None:
     """A second and third ``--force`` batch into one folder keep every earlier summary;
     one that is not a summary (or a FIFO, never opened) is kept by when it was written."""

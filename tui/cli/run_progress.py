@@ -161,10 +161,16 @@ class Progress:
         line = " │ ".join(self._status.values())
         if not line and not self._shown:
             return
-        width = shutil.get_terminal_size((100, 24)).columns - 1
+        width = self._live_width() - 1
         line = shorten(line, width)  # in cells: a wide character takes two
         self._write("\r\x1b[2K" + line)
         self._shown = bool(line)
+
+    def _live_width(self) -> int:
+        """The width of the terminal the live line is drawn on (``COLUMNS`` first), asked
+        at each redraw (a window resized): ``stream``'s own, not standard output's,
+        which is a file under ``run ... > table.txt``."""
+        return output_width(self.stream) or shutil.get_terminal_size((100, 24)).columns
 
 
 def run_advice(hint: str | None) -> str | None:
