@@ -1022,6 +1022,30 @@ def test_ctrl_c_cancels_cleanly_and_stops_the_server(
     assert "cancelled" in out
 
 
+def test_ctrl_c_before_the_model_is_ready_says_what_was_planned(tmp_path: Path) -> None:
+    """Ctrl-C while the server was still being waited for (a big model loading): the
+    summary said "0 of 0 runs finished", and summary.json that 0 were planned."""
+    import socket
+
+    held: list[socket.socket] = []
+    with socket.create_server(("127.0.0.1", 0)) as listener:  # answers nothing
+        port = listener.getsockname()[1]
+        threading.Thread(target=lambda: held.append(listener.accept()[0]), daemon=True).start()
+        out_dir = tmp_path / "out"
+        argv = ["run", "--no-claude", "--url", f"http://127.0.0.1:{port}", "--out", str(out_dir)]
+        with running(argv, tmp_path / "err.txt") as proc:
+            assert wait_until(lambda: bool(held), 20), "run never asked the server"
+            proc.send_signal(signal.SIGINT)
+            out, _ = proc.communicate(timeout=20)
+    for connection in held:
+        connection.close()
+    assert proc.returncode == 130
+    summary = json.loads((out_dir / "summary.json").read_text())
+    assert summary["totals"]["planned"] == 2 and summary["totals"]["runs"] == 0
+    assert "0 of 0" not in out
+    assert out.splitlines()[-1] == "None of the 2 planned runs ran; no session exported."
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("signals", "code", "said"),

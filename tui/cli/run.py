@@ -307,12 +307,12 @@ class _Batch:
         self._finish(code)
 
     async def _run(self) -> int:
+        steps = plan_batch(self.prompt_set or self.prompts, self.samples)
+        batch = [(step, plan) for step in steps for plan in self.plans]
+        self.planned = sum(len(plan.choices) for _, plan in batch)  # a Ctrl-C in start: said
         started = await self._start_local()
         if started is not None:
             return started
-        steps = plan_batch(self.prompt_set or self.prompts, self.samples)
-        batch = [(step, plan) for step in steps for plan in self.plans]
-        self.planned = sum(len(plan.choices) for _, plan in batch)
         for index, (step, asked) in enumerate(batch, start=1):
             plan = as_run(self.engine, asked)  # "off" of a model that cannot: its lowest level
             self._current = step, plan

@@ -305,6 +305,9 @@ def print_summary(
     not_run = planned - len(runs)
     unrun = f" ({not_run} of the {planned} planned not run)" if not_run > 0 else ""
     said = f"{finished} of {plural(len(runs), 'run')} finished{unrun}; {where}."
+    if not runs and planned:  # stopped before the first began (a model still loading)
+        none = f"None of the {planned} planned runs ran" if planned > 1 else "The run did not run"
+        said = f"{none}; {where}."
     print(fold_line(said, width), file=stdout)
     with contextlib.suppress(OSError, ValueError):
         stdout.flush()
