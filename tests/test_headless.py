@@ -321,6 +321,29 @@ def test_bad_usage_exits_2(argv: list[str], expected: str, tmp_path: Path) -> No
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--thinking", "maybe"],
+        ["--url", "ftp://gpu-box"],
+    ],
+)
+def test_a_usage_error_folds_to_the_terminal(
+    argv: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At 80 columns the one line saying what was wrong ran to 90 and more, for the
+    terminal to wrap mid-word; it folds between words now, as run's other lines do."""
+    monkeypatch.setenv("COLUMNS", "80")
+    code, _, err = run(*argv, "--out", str(tmp_path / "out"))
+    assert code == 2
+    said = err[err.index("pelican-tui run: error:") :]
+    assert len(said.splitlines()) > 1, said
+    assert all(len(line) <= 80 for line in said.splitlines()), said
+    monkeypatch.delenv("COLUMNS")
+    _, _, whole = run(*argv, "--out", str(tmp_path / "out"))
+    assert " ".join(said.split()) == whole.splitlines()[-1], "in a file: one line"
+
+
 def test_unusable_out_dir_exits_2(tmp_path: Path) -> None:
     a_file = tmp_path / "file"
     a_file.write_text("x")

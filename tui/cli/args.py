@@ -73,11 +73,15 @@ def parse(
     try:
         return parser.parse_args(list(argv))
     except UsageError as error:
+        from pelican_tui.cli.columns import fold_line, output_width
+
+        width = output_width(stderr)  # folded between words on a terminal, as notes are
         if one_line:
-            print(f"{error.prog}: error: {error.message} (see --help)", file=stderr)
+            said = f"{error.prog}: error: {error.message} (see --help)"
+            print(fold_line(said, width), file=stderr)
         else:
             print(error.usage, file=stderr)
-            print(f"{error.prog}: error: {error.message}", file=stderr)
+            print(fold_line(f"{error.prog}: error: {error.message}", width), file=stderr)
         return Exit.USAGE
     except SystemExit as stop:  # --help printed the help text
         return stop.code if isinstance(stop.code, int) else 0
