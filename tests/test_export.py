@@ -836,6 +836,35 @@ def test_existing_folders(session: Session, tmp_path: Path) -> None:
         export_session(session, a_file)
 
 
+def test_another_session_with_the_same_id_never_replaces_an_export(
+    session: Session, tmp_path: Path
+) -> None:
+    """A store made anew (a damaged one moved aside) numbers its sessions from 1
+    again: `x` exported the new session #1 over the old #1's folder, judged "its own
+    earlier export" by its id alone, and the old pictures were gone. Now the id and
+    the session's start must both match; another session's folder stays, and the
+    new one is exported beside it."""
+    from pelican_tui.backends.export import export_folder_for
+
+    exports = tmp_path / "exports"
+    old = export_folder_for(exports, session)
+    assert old.name == f"session-{session.id}"
+    export_session(session, old)
+    kept = {p.name: p.read_bytes() for p in old.iterdir()}
+    other = dataclasses.replace(
+        session, created_at=session.created_at.replace(year=2030), prompt="a heron"
+    )
+    with pytest.raises(ExportError, match="already holds other files"):
+        export_session(other, old)
+    assert {p.name: p.read_bytes() for p in old.iterdir()} == kept
+    beside = export_folder_for(exports, other)
+    assert beside.name == f"session-{session.id}-2"
+    export_session(other, beside)
+    assert {p.name: p.read_bytes() for p in old.iterdir()} == kept
+    assert export_folder_for(exports, session) == old, "its own earlier export is refreshed"
+    assert export_folder_for(exports, other) == beside
+
+
 def test_a_failed_write_leaves_no_folder_behind(
     session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

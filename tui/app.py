@@ -1376,11 +1376,17 @@ class PelicanApp(Voting):
                 f"{self._nothing_stored('export')} The sessions list (o) exports saved ones."
             )
             return
-        from pelican_tui.backends.export import ExportError, export_session, worker_renderer
+        from pelican_tui.backends.export import (
+            ExportError,
+            export_folder_for,
+            export_session,
+            worker_renderer,
+        )
 
         store = await self.open_store()
         session = await asyncio.to_thread(store.get_session, session_id)
-        out = locations.exports_dir() / locations.session_export_name(session_id)
+        # Beside another session's export with its id (a store made anew), not over it.
+        out = await asyncio.to_thread(export_folder_for, locations.exports_dir(), session)
         # The same renderer as `run` and `sessions export`: a picture that can't
         # be drawn says why, here and in the exported page.
         renderer = worker_renderer(self.engine.renderer())

@@ -20,7 +20,7 @@ JSON, :mod:`.evidence_folder` writes them.
 """
 
 from pelican_tui.backends.export.files import ExportError, RunFiles, run_basenames
-from pelican_tui.backends.export.folder import ExportResult, export_session
+from pelican_tui.backends.export.folder import ExportResult, export_folder_for, export_session
 from pelican_tui.backends.export.pictures import (
     STORED_PNG_SIZE,
     Renderer,
@@ -38,6 +38,7 @@ __all__ = [
     "RenderRefused",
     "Renderer",
     "RunFiles",
+    "export_folder_for",
     "export_session",
     "load_export",
     "render_run_card",

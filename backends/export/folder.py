@@ -24,7 +24,10 @@ A session from a private prompt set leaves with its pictures and numbers only
 
 The folder appears whole or not at all: it is built in a temporary sibling
 folder and renamed into place. Re-exporting the same session over its own
-earlier export replaces each file atomically instead.
+earlier export replaces each file atomically instead. "The same session" is its
+id and its start: ids start again at 1 in a store made anew (a damaged one moved
+aside) and in another data folder, and such an export is another session's
+(:func:`export_folder_for` finds the folder beside it).
 """
 
 from __future__ import annotations
@@ -32,9 +35,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
+from itertools import count
 from pathlib import Path
 from typing import Any
 
+from pelican_tui.backends import locations
 from pelican_tui.backends.export.files import earlier_export, write_folder
 from pelican_tui.backends.export.html_page import render_html
 from pelican_tui.backends.export.pictures import STORED_PNG_SIZE, Renderer, export_pictures
@@ -81,7 +87,7 @@ def export_session(
     write_folder(
         out_dir,
         contents,
-        refresh=overwrite or (previous is not None and previous.get("id") == session.id),
+        refresh=overwrite or (previous is not None and _same_session(previous, session)),
         refused="or overwrite them with --force",
         stale=_previous_picture_names(previous),
     )
@@ -92,7 +98,36 @@ def export_session(
     )
 
 
+def export_folder_for(parent: Path, session: Session) -> Path:
+    """Where ``session`` is exported in ``parent``: ``session-<id>``, unless that holds
+    something other than an earlier export of it (another session with its id: a
+    store made anew, another data folder); then the first ``session-<id>-2``,
+    ``-3``… that is missing, empty or its own earlier export. What is there stays."""
+    name = locations.session_export_name(session.id)
+    for number in count(1):
+        folder = parent / (name if number == 1 else f"{name}-{number}")
+        try:
+            if not folder.exists() or (folder.is_dir() and not any(folder.iterdir())):
+                return folder
+        except OSError:
+            continue  # unreadable: not ours to fill
+        previous = _previous_export(folder)
+        if previous is not None and _same_session(previous, session):
+            return folder
+    raise AssertionError("unreachable")
+
+
 # --------------------------------------------------------------------------- an earlier export
+
+
+def _same_session(previous: Mapping[str, Any], session: Session) -> bool:
+    """Whether an earlier export's ``session.json`` is of ``session``: its id and start."""
+    if previous.get("id") != session.id:
+        return False
+    try:
+        return datetime.fromisoformat(str(previous.get("created_at"))) == session.created_at
+    except (TypeError, ValueError):
+        return False
 
 
 def _previous_export(out_dir: Path) -> dict[str, Any] | None:

@@ -89,7 +89,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import itertools
 import os
 import signal
 import sys
@@ -441,12 +440,21 @@ class _Batch:
 
     async def _export(self, outcome: SessionOutcome, *, with_renderer: bool) -> None:
         """Export one session; with the renderer, PNGs missing from the store are drawn."""
-        from pelican_tui.backends.export import ExportError, export_session, worker_renderer
+        from pelican_tui.backends.export import (
+            ExportError,
+            export_folder_for,
+            export_session,
+            worker_renderer,
+        )
 
-        folder, taken = self._export_folder(outcome.session_id)
         renderer = worker_renderer(self.engine.renderer()) if with_renderer else None
         session: Session = await asyncio.to_thread(self.store.get_session, outcome.session_id)
         outcome.session = session
+        # Beside a folder another session with its id left (--force: an earlier batch
+        # from another data folder, or from before a damaged store was moved aside).
+        folder = await asyncio.to_thread(export_folder_for, self.out_dir, session)
+        name = locations.session_export_name(session.id)
+        taken = name if folder.name != name else None
         try:
             result = await asyncio.to_thread(
                 export_session,
@@ -463,22 +471,6 @@ class _Batch:
         outcome.notes += result.notes
         kept = f" ({taken} holds an earlier export, kept)" if taken else ""
         self.progress.say(f"  exported to {folder}{kept}")
-
-    def _export_folder(self, session_id: int) -> tuple[Path, str | None]:
-        """Where a session of this batch is exported: ``session-<id>`` in DIR, or when
-        that already holds something (under ``--force``, an earlier batch from another
-        data folder, or from before a damaged store was moved aside, whose ids start
-        again at 1) the first free ``session-<id>-2``, ``-3``…, so the earlier folder
-        stays as it was. Also the name of the folder passed over, else None."""
-        name = locations.session_export_name(session_id)
-        for number in itertools.count(1):
-            folder = self.out_dir / (name if number == 1 else f"{name}-{number}")
-            try:
-                if not folder.exists() or (folder.is_dir() and not any(folder.iterdir())):
-                    return folder, (name if number > 1 else None)
-            except OSError:
-                continue  # unreadable: not ours to fill
-        raise AssertionError("unreachable")
 
     # ----------------------------------------------------------------- results
 
