@@ -33,7 +33,13 @@ from pelican_tui.backends.openai_compat.probe import (
     short_model_name,
 )
 from pelican_tui.backends.openai_compat.server_kinds import LLAMA_CPP
-from pelican_tui.backends.protocol import BackendStatus, Effort, GenerationRequest, ModelBackend
+from pelican_tui.backends.protocol import (
+    BackendStatus,
+    Capabilities,
+    Effort,
+    GenerationRequest,
+    ModelBackend,
+)
 from pelican_tui.backends.secrets import url_without_credentials
 from pelican_tui.backends.settings import LocalSettings, Settings
 from pelican_tui.backends.text import on_off, thinking_word
@@ -204,7 +210,7 @@ class Side:
         """Where the model cannot turn thinking off (it takes levels and reasons whatever
         it is sent: Ollama's gpt-oss), its lowest level, at which a run asked for thinking
         off runs ("low"); None: thinking off is off (or not known yet: before the check)."""
-        return None
+        return _lowest_level(self.backend.capabilities)
 
     def no_off_note(self) -> str | None:
         """That the model cannot turn thinking off, in one sentence ("gpt-oss:20b cannot
@@ -374,9 +380,6 @@ class LocalSide(Side):
 
     def thinking(self, choice: PaneChoice) -> str:
         return _level_sent(self.openai, choice, self.effort(choice)) or on_off(choice.thinking)
-
-    def lowest_thinking(self) -> Effort | None:
-        return _lowest_level(self.openai)
 
     def model_name(self) -> str:
         if not self.attached:
@@ -563,9 +566,6 @@ class RemoteSide(Side):
     def thinking(self, choice: PaneChoice) -> str:
         return _level_sent(self.openai, choice, self.effort(choice)) or on_off(choice.thinking)
 
-    def lowest_thinking(self) -> Effort | None:
-        return _lowest_level(self.openai)
-
     def model_name(self) -> str:
         return self._name()
 
@@ -723,16 +723,15 @@ def _level_sent(backend: OpenAICompatibleBackend, choice: PaneChoice, effort: Ef
     """The thinking level a run of ``choice`` at ``effort`` sends to a server someone
     else runs ("high": Ollama's gpt-oss; with thinking off, its lowest where it cannot
     turn thinking off); None: thinking off, or the model has no levels."""
-    lowest = _lowest_level(backend)
+    lowest = _lowest_level(backend.capabilities)
     if not choice.thinking and lowest is not None:
         return lowest
     return backend.dialect.level(GenerationRequest(thinking=choice.thinking, effort=effort))
 
 
-def _lowest_level(backend: OpenAICompatibleBackend) -> Effort | None:
+def _lowest_level(capabilities: Capabilities) -> Effort | None:
     """The model's lowest thinking level where it cannot turn thinking off (see
     :meth:`Side.lowest_thinking`); None: it can, or it has no levels that are efforts."""
-    capabilities = backend.capabilities
     if capabilities.thinking_off or not capabilities.efforts:
         return None
     return capabilities.efforts[0]
