@@ -35,7 +35,12 @@ from pelican_tui.backends.atomic import replace_file
 from pelican_tui.backends.engine.choices import SLOTS, PaneChoice, first_view
 from pelican_tui.backends.events import Failed, TextDelta, Waiting
 from pelican_tui.backends.llama.prepare import Prepared
-from pelican_tui.backends.llama.process import ServerStartError, ServerState, ServerStatus
+from pelican_tui.backends.llama.process import (
+    STARTING_STATES,
+    ServerStartError,
+    ServerState,
+    ServerStatus,
+)
 from pelican_tui.backends.protocol import BackendStatus
 from pelican_tui.backends.resources import ResourceSample
 from pelican_tui.backends.secrets import scrub_secrets, url_without_credentials
@@ -89,9 +94,7 @@ _UNAVAILABLE_HINT = " — press S for server settings, b to switch"
 """The end of a pane's line saying its side cannot run now (:meth:`PelicanApp._problem_line`)."""
 RECHECK_S = 5.0
 """How often a server someone else runs, found not reachable, is asked again."""
-_ON_ITS_WAY = frozenset(
-    {ServerState.STARTING, ServerState.DOWNLOADING, ServerState.LOADING, ServerState.READY}
-)
+_ON_ITS_WAY = STARTING_STATES | {ServerState.READY}
 """Server states in which a pane's "not started" problem line is out of date."""
 
 

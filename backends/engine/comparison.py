@@ -46,7 +46,12 @@ from pelican_tui.backends.engine.updates import (
 )
 from pelican_tui.backends.llama.local_model import LocalPlan, plan_local, uses_models_folder
 from pelican_tui.backends.llama.prepare import Prepared
-from pelican_tui.backends.llama.process import ServerState, ServerStatus, StatusCallback
+from pelican_tui.backends.llama.process import (
+    STARTING_STATES,
+    ServerState,
+    ServerStatus,
+    StatusCallback,
+)
 from pelican_tui.backends.protocol import BackendStatus, GenerationRequest
 from pelican_tui.backends.settings import LocalSettings, Settings
 from pelican_tui.backends.text import on_off
@@ -786,15 +791,11 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-SERVER_STARTING = frozenset({ServerState.STARTING, ServerState.LOADING, ServerState.DOWNLOADING})
-"""States of a llama-server on its way to ready: a run waits for them to end."""
-
-
 def _starting(side: Side) -> str | None:
     """What ``side``'s llama-server is doing while it starts ("loading model"); None
     when it is not starting (ready, stopped, crashed, or no server of its own)."""
     server = side.server
-    if server is None or server.status.state not in SERVER_STARTING:
+    if server is None or server.status.state not in STARTING_STATES:
         return None
     return server.status.message
 

@@ -131,6 +131,10 @@ class ServerState(enum.Enum):
     CRASHED = "crashed"
 
 
+STARTING_STATES = frozenset({ServerState.STARTING, ServerState.LOADING, ServerState.DOWNLOADING})
+"""States of a llama-server on its way to ready (a run waits for them to end)."""
+
+
 @dataclass(frozen=True, slots=True)
 class ServerStatus:
     state: ServerState

@@ -35,7 +35,7 @@ from pelican_tui.backends.idle import (
     idle_failure,
     watch_idle,
 )
-from pelican_tui.backends.llama.process import LlamaServer, ServerState
+from pelican_tui.backends.llama.process import STARTING_STATES, LlamaServer, ServerState
 from pelican_tui.backends.openai_compat.dialects import (
     DONE,
     Dialect,
@@ -340,7 +340,7 @@ class OpenAICompatibleBackend:
         state = server.status.state
         if state is ServerState.READY:
             return self._template_pid != server.pid
-        return state in (ServerState.STARTING, ServerState.DOWNLOADING, ServerState.LOADING)
+        return state in STARTING_STATES
 
     async def learn_thinking_switch(self) -> None:
         """Whether the spawned llama-server's model has a thinking switch (its chat template
