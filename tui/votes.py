@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -176,3 +176,14 @@ def unrated_note(store: SessionStore, a: int | None, b: int | None) -> str:
         return ""
     reason = unrated(headers[a], headers[b]) if len(headers) == 2 else None
     return f" (not rated: {reason})" if reason else ""
+
+
+async def stored_runs(store: SessionStore, run_ids: Iterable[int | None]) -> set[int] | None:
+    """Which of ``run_ids`` the store still has (a session deleted from outside, by
+    ``pelican-tui sessions delete`` or another window, takes its runs with it); None
+    when the store failed: nothing is known to be gone."""
+    ids = [run for run in run_ids if run is not None]
+    try:
+        return set(await asyncio.to_thread(store.run_headers, ids))
+    except Exception:
+        return None

@@ -39,6 +39,7 @@ from pelican_tui.votes import (
     facts_line,
     shown_as,
     store_vote,
+    stored_runs,
     unrated_note,
 )
 from pelican_tui.widgets.prompt_box import PromptBox
@@ -579,9 +580,8 @@ class Voting(App[None]):
         session was deleted: by ``pelican-tui sessions delete``, or in another window),
         and say so, and whether the pair on screen was one; False when none was."""
         ids = [run for pair in self.pending_pairs for run in (pair.a.run_id, pair.b.run_id)]
-        try:
-            kept = await asyncio.to_thread(store.run_headers, [i for i in ids if i is not None])
-        except Exception:  # the store failed: nothing is known to be gone
+        kept = await stored_runs(store, ids)
+        if kept is None:
             return False
 
         def is_gone(pair: VotePair) -> bool:
@@ -618,11 +618,8 @@ class Voting(App[None]):
         runs = list(self.pane_runs.values())
         if self.session_id is None or not runs:
             return False
-        try:
-            kept = await asyncio.to_thread(store.run_headers, runs)
-        except Exception:  # the store failed: nothing is known to be gone
-            return False
-        if all(run in kept for run in runs):
+        kept = await stored_runs(store, runs)
+        if kept is None or all(run in kept for run in runs):
             return False
         self.forget_deleted_session(self.session_id)
         return True

@@ -53,6 +53,7 @@ from pelican_tui.votes import (
     facts_line,
     passes,
     shown_as,
+    stored_runs,
 )
 from pelican_tui.widgets.caption import Caption
 from pelican_tui.widgets.footer import KeysFooter
@@ -463,12 +464,8 @@ class GalleryScreen(Screen[None]):
     async def _drop_deleted(self) -> None:
         """Drop the pictures the store no longer has (their session was deleted since
         the gallery read them: ``pelican-tui sessions delete``, another window)."""
-        try:
-            ids = [item.run.id for item in self.items]
-            kept = await asyncio.to_thread(self.store.run_headers, ids)
-        except Exception:  # the store failed: nothing is known to be gone
-            return
-        if len(kept) == len(self.items):
+        kept = await stored_runs(self.store, [item.run.id for item in self.items])
+        if kept is None or len(kept) == len(self.items):
             return
         self.items = [item for item in self.items if item.run.id in kept]
         self._order = [item for item in self._order if item.run.id in kept]

@@ -20,7 +20,7 @@ from textual.screen import Screen
 
 from pelican_tui.backends.store.records import RunNotFound, Winner
 from pelican_tui.backends.store.sessions import SessionStore
-from pelican_tui.votes import WINNER_WORDS, VotePair, store_vote, unrated_note
+from pelican_tui.votes import WINNER_WORDS, VotePair, store_vote, stored_runs, unrated_note
 from pelican_tui.widgets.footer import KeysFooter
 from pelican_tui.widgets.vote_pair import PairView, vote_keys_line
 
@@ -110,10 +110,8 @@ class PairScreen(Screen[str | None]):
     async def _gone(self) -> list[str]:
         """Which of the pictures ("A", "B") the store no longer has; none when it failed."""
         shown = {"A": self.pair.a.run_id, "B": self.pair.b.run_id}
-        ids = [run for run in shown.values() if run is not None]
-        try:
-            kept = await asyncio.to_thread(self.store.run_headers, ids)
-        except Exception:  # the store failed: nothing is known to be gone
+        kept = await stored_runs(self.store, shown.values())
+        if kept is None:
             return []
         return [name for name, run in shown.items() if run not in kept]
 
