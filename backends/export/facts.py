@@ -9,7 +9,8 @@ pelican-tui) is shown with its name made readable, never raw.
 from __future__ import annotations
 
 import shlex
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from pelican_tui.backends.secrets import scrub_text
@@ -164,6 +165,43 @@ def timing_rows(timings: Mapping[str, Any], usage: Mapping[str, Any]) -> list[tu
         read, of = int(evaluated), int(whole)
         timings = {**timings, "prompt_tokens": f"{read} of {of} ({of - read} from the cache)"}
     return labelled_rows(timings, TIMING_LABELS)
+
+
+Rows = list[tuple[str, str]]
+"""A table of labelled facts: (label, value) pairs, in the order shown."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunTables:
+    """A run's recorded facts, one labelled table per kind: what the run card and
+    the HTML page show of a run (each picks the tables it shows and where)."""
+
+    model: Rows
+    settings: Rows
+    timings: Rows
+    usage: Rows
+    memory: Rows
+    """The peak memory the run recorded."""
+    host: Rows
+
+
+def run_tables(run: Run, *, leave_out: Collection[str] = ()) -> RunTables:
+    """``run``'s facts as :class:`RunTables`; ``leave_out``: model_info keys shown
+    elsewhere (the run card writes llama-server's arguments as a command)."""
+    model_info = {k: v for k, v in run.model_info.items() if k not in leave_out}
+    return RunTables(
+        model=labelled_rows(model_info, MODEL_LABELS),
+        settings=labelled_rows(run.settings, SETTINGS_LABELS),
+        timings=timing_rows(run.timings, run.usage),
+        usage=labelled_rows(run.usage, USAGE_LABELS),
+        memory=labelled_rows(run.peak_ram, MEMORY_LABELS),
+        host=host_rows(run.host),
+    )
+
+
+def host_rows(host: Mapping[str, Any]) -> Rows:
+    """The machine a run ran on (``Run.host``) as labelled rows."""
+    return labelled_rows(host, HOST_LABELS)
 
 
 def thinking_switch_warning(settings: Mapping[str, Any]) -> str | None:

@@ -20,17 +20,13 @@ from datetime import UTC
 from xml.etree.ElementTree import ParseError
 
 from pelican_tui.backends.export.facts import (
-    MEMORY_LABELS,
-    MODEL_LABELS,
-    SETTINGS_LABELS,
-    USAGE_LABELS,
+    RunTables,
     backend_words,
     format_value,
-    labelled_rows,
     no_picture_reason,
     picture_facts_text,
+    run_tables,
     thinking_switch_warning,
-    timing_rows,
     verdict_text,
 )
 from pelican_tui.backends.export.files import RunFiles, run_basenames
@@ -176,7 +172,7 @@ def _private_picture(files: RunFiles, png: bytes | None) -> str:
     return _no_picture("No picture", "No PNG was stored or drawn at export", withheld)
 
 
-def _summary_rows(run: Run, files: RunFiles) -> list[tuple[str, str]]:
+def _summary_rows(run: Run, files: RunFiles, tables: RunTables) -> list[tuple[str, str]]:
     rows: list[tuple[str, str]] = [("Status", run.status)]
     if run.failure_reason:
         rows.append(("Failure", run.failure_reason))
@@ -188,32 +184,32 @@ def _summary_rows(run: Run, files: RunFiles) -> list[tuple[str, str]]:
     rows.append(("Thinking", format_value("thinking", run.settings.get("thinking"))))
     if "effort" in run.settings:
         rows.append(("Effort", format_value("effort", run.settings["effort"])))
-    rows += timing_rows(run.timings, run.usage)
-    rows += labelled_rows(run.usage, USAGE_LABELS)
+    rows += tables.timings
+    rows += tables.usage
     return rows
 
 
 def _html_run(
     run: Run, base: str, files: RunFiles, pictures: Mapping[str, bytes], winner: bool
 ) -> str:
-    model_rows = labelled_rows(run.model_info, MODEL_LABELS)
-    settings_rows = labelled_rows(run.settings, SETTINGS_LABELS)
+    tables = run_tables(run)
     details = ""
-    if model_rows or settings_rows:
+    if tables.model or tables.settings:
         details = (
             "<details><summary>Model and settings</summary>"
-            f"{_html_table(model_rows)}{_html_table(settings_rows)}</details>"
+            f"{_html_table(tables.model)}{_html_table(tables.settings)}</details>"
         )
     if run.answer:
         details += f"<details><summary>Answer</summary><pre>{escape(run.answer)}</pre></details>"
-    memory = _html_table(labelled_rows(run.peak_ram, MEMORY_LABELS), "Peak memory")
+    summary = _html_table(_summary_rows(run, files, tables))
+    memory = _html_table(tables.memory, "Peak memory")
     cls = ' class="winner"' if winner else ""
     warning = thinking_switch_warning(run.settings)
     warned = f'<p class="warning" role="note">⚠ {escape(warning)}</p>' if warning else ""
     return (
         f"<article{cls}>"
         f"<h2>{escape(base.title())} · {escape(backend_words(run))} · {escape(run.model_id)}</h2>"
-        f"{warned}{_pictures(run, files, pictures)}{_html_table(_summary_rows(run, files))}{memory}"
+        f"{warned}{_pictures(run, files, pictures)}{summary}{memory}"
         f"{details}"
         "</article>"
     )

@@ -11,18 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from pelican_tui.backends.export.facts import (
-    HOST_LABELS,
-    MEMORY_LABELS,
-    MODEL_LABELS,
     SERVER_ARG_KEYS,
-    SETTINGS_LABELS,
-    USAGE_LABELS,
     backend_words,
-    labelled_rows,
+    host_rows,
     no_picture_reason,
     picture_facts_text,
+    run_tables,
     thinking_switch_warning,
-    timing_rows,
     verdict_text,
 )
 from pelican_tui.backends.export.files import RunFiles, run_basenames
@@ -220,18 +215,17 @@ def _run_section(
         overview.append(("Failure", run.failure_reason))
     lines += _md_table([*overview, *_picture_rows(run, files)], inline)
     command = _server_command(run)
-    model_info = run.model_info
-    if command:  # shown as a command below rather than as a table row
-        model_info = {k: v for k, v in model_info.items() if k not in SERVER_ARG_KEYS}
-    lines += ["### Model", "", *_md_table(labelled_rows(model_info, MODEL_LABELS), inline)]
+    # llama-server's arguments, when they make a command, are shown as one below
+    tables = run_tables(run, leave_out=SERVER_ARG_KEYS if command else ())
+    lines += ["### Model", "", *_md_table(tables.model, inline)]
     if command:
         lines += ["Server command:", "", *_fence(command, "sh")]
-    lines += ["### Settings", "", *_md_table(labelled_rows(run.settings, SETTINGS_LABELS), inline)]
-    lines += ["### Timings", "", *_md_table(timing_rows(run.timings, run.usage), inline)]
-    lines += ["### Usage", "", *_md_table(labelled_rows(run.usage, USAGE_LABELS), inline)]
-    lines += ["### Peak memory", "", *_md_table(labelled_rows(run.peak_ram, MEMORY_LABELS), inline)]
+    lines += ["### Settings", "", *_md_table(tables.settings, inline)]
+    lines += ["### Timings", "", *_md_table(tables.timings, inline)]
+    lines += ["### Usage", "", *_md_table(tables.usage, inline)]
+    lines += ["### Peak memory", "", *_md_table(tables.memory, inline)]
     if host_per_run:
-        lines += ["### Host", "", *_md_table(labelled_rows(run.host, HOST_LABELS), inline)]
+        lines += ["### Host", "", *_md_table(tables.host, inline)]
     if private:
         why = "Left out: the prompt set is private, and a model's words can quote the prompt."
         return [*lines, "### Thinking and answer", "", why, ""]
@@ -285,7 +279,7 @@ def render_run_card(
             run, names[run.id], files_of_run, len(hosts) > 1, session.private, inline
         )
     if len(hosts) == 1:
-        lines += ["## Host", "", *_md_table(labelled_rows(hosts[0], HOST_LABELS), inline)]
+        lines += ["## Host", "", *_md_table(host_rows(hosts[0]), inline)]
 
     rerun = _headless_command(session)
     replace = "replace DIR" if rerun.has_path else "replace DIR; give the local model's path"
