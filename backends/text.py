@@ -136,17 +136,25 @@ def shorten_middle(text: str, width: int) -> str:
         return text
     if width < 3:
         return set_cell_size(text, max(width - 1, 0)).rstrip() + ELLIPSIS if width else ""
+    start, end = _middle_cut(text, width, least_start=3)
+    return start + ELLIPSIS + end
+
+
+def _middle_cut(text: str, width: int, least_start: int) -> tuple[str, str]:
+    """What a cut in the middle of ``text`` to ``width`` cells keeps of its start and of
+    its end, with room for "…" between: half the room each, or the quantization whole
+    at the end ("Q4_K_XL.gguf") where ``least_start`` characters of the start are then
+    left (:func:`shorten_middle`, and a label's model name: :func:`shorten_label`)."""
     end = (width - 1) // 2
     quant = QUANT_END.search(text.removesuffix(".gguf"))
-    if quant and end < len(text) - quant.start() <= width - 4:  # "Q4_K_XL.gguf" whole
+    if quant and end < len(text) - quant.start() <= width - 1 - least_start:
         end = len(text) - quant.start()
     tail = ""
     for char in reversed(text):
         if cell_len(char + tail) > end:
             break
         tail = char + tail
-    head = set_cell_size(text, width - 1 - cell_len(tail)).rstrip()
-    return head + ELLIPSIS + tail
+    return set_cell_size(text, width - 1 - cell_len(tail)).rstrip(), tail
 
 
 def _same_start(one: str, other: str) -> int:
@@ -178,14 +186,10 @@ def _cut_label(label: str, width: int, differs: int = 0) -> str:
         # configurations of one model apart ("gpt-oss:20b · thinking low" and "high").
         bare = name + LABEL_PARTS + rest
         return bare if sep != LABEL_PARTS and len(bare) <= width else shorten(line, width)
-    end = min(len(head) // 2, (room - 1) // 2)
     # Its quantization whole where two letters of its start are left: "un…Q4_K_M" and
     # "un…Q5_K_M", not "unsl…_K_M" twice (two served models of one owner, 80 columns).
-    quant = re.search(QUANT_END, head)
-    if quant and end < len(quant[0]) <= room - 3:
-        end = len(quant[0])
-    start = head[: room - 1 - end]
-    keep = room - 2 - end  # after an ellipsis of its own
+    start, end = _middle_cut(head, room, least_start=2)
+    keep = room - 2 - len(end)  # after an ellipsis of its own
     if 0 < differs < len(head) and keep >= 1:
         if len(head) - differs <= room - 1:  # from there on, the name fits: its end whole
             return ELLIPSIS + head[len(head) - (room - 1) :] + sep + rest
@@ -193,7 +197,7 @@ def _cut_label(label: str, width: int, differs: int = 0) -> str:
         if differs - begins >= keep:  # the word is too long: from just before the difference
             begins = differs - keep // 2
         start = ELLIPSIS + head[begins : begins + keep]
-    return start + ELLIPSIS + head[len(head) - end :] + sep + rest
+    return start + ELLIPSIS + end + sep + rest
 
 
 LABEL_BREAKS = ("/:", "-", "_.")

@@ -113,6 +113,17 @@ def test_a_label_that_fits_or_has_no_parts_is_shortened_at_its_end() -> None:
     )
 
 
+def test_a_label_is_cut_in_its_name_as_any_model_name_is() -> None:
+    """A label's model name had a middle cut of its own beside :func:`shorten_middle`:
+    a served model named by its file lost its quantization ("Qwen3-8…_M.gguf (server) ·
+    thinking on"), and a name in Chinese was cut by characters, 4 cells past its room."""
+    served = "Qwen3-8B-Q4_K_M.gguf (server) · thinking on"
+    assert shorten_label(served, 38) == "Qwe…Q4_K_M.gguf (server) · thinking on"
+    wide = shorten_label("画一只骑自行车的鹈鹕-Q4_K_M · thinking on", 22)
+    assert wide == "画一…K_M · thinking on"
+    assert cell_len(wide) == 22
+
+
 @pytest.mark.parametrize(
     ("label", "lines"),
     [
