@@ -73,15 +73,14 @@ def parse(
     try:
         return parser.parse_args(list(argv))
     except UsageError as error:
-        from pelican_tui.cli.columns import fold_line, output_width
+        from pelican_tui.cli.columns import print_folded
 
-        width = output_width(stderr)  # folded between words on a terminal, as notes are
+        # The error line is folded between words on a terminal, as notes are.
         if one_line:
-            said = f"{error.prog}: error: {error.message} (see --help)"
-            print(fold_line(said, width), file=stderr)
+            print_folded(f"{error.prog}: error: {error.message} (see --help)", stderr)
         else:
             print(error.usage, file=stderr)
-            print(fold_line(f"{error.prog}: error: {error.message}", width), file=stderr)
+            print_folded(f"{error.prog}: error: {error.message}", stderr)
         return Exit.USAGE
     except SystemExit as stop:  # --help printed the help text
         return stop.code if isinstance(stop.code, int) else 0
@@ -112,9 +111,9 @@ class Console:
     def note(self, message: str) -> None:
         """Print ``PROG: message`` on :attr:`err`, folded between words on a terminal
         (a hint naming a setting ran past 80 columns and broke in the middle of it)."""
-        from pelican_tui.cli.columns import fold_line, output_width
+        from pelican_tui.cli.columns import print_folded
 
-        print(fold_line(f"{self.prog}: {message}", output_width(self.err)), file=self.err)
+        print_folded(f"{self.prog}: {message}", self.err)
 
     def fail(self, message: str, code: int = Exit.FAILED) -> int:
         """:meth:`note` ``message``; returns ``code``, the exit status to return with."""

@@ -78,6 +78,13 @@ def fold_line(text: str, width: int | None, hang: int | None = None) -> str:
     return "\n".join(folded)
 
 
+def print_folded(text: str, stream: TextIO) -> None:
+    """Print ``text`` on ``stream``, folded between words to its width on a terminal
+    (:func:`fold_line`, :func:`output_width`): a command's messages, usage errors and
+    progress lines, which ran past 80 columns and broke in the middle of a word."""
+    print(fold_line(text, output_width(stream)), file=stream)
+
+
 def fit_columns(
     rows: Sequence[Sequence[str]],
     width: int | None,

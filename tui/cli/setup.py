@@ -10,14 +10,14 @@ import sys
 
 from pelican_tui.backends.llama.prepare import Prepared, setup
 from pelican_tui.backends.settings import Settings
-from pelican_tui.cli.columns import fold_line, output_width
+from pelican_tui.cli.columns import print_folded
 
 
 def say(message: str) -> None:
     """One progress line on stderr (stdout stays free for command output), folded
     between words on a terminal (llama-server's path and where it came from ran past
     80 columns)."""
-    print(fold_line(f"[pelican-tui] {message}", output_width(sys.stderr)), file=sys.stderr)
+    print_folded(f"[pelican-tui] {message}", sys.stderr)
     sys.stderr.flush()
 
 
