@@ -48,6 +48,7 @@ from pelican_tui.backends.settings import LocalSettings, Settings
 from pelican_tui.backends.text import first_line, home_path, on_off, plural
 from pelican_tui.commands import PelicanCommands
 from pelican_tui.messages import KeyRow, ResourceTick, ServerStatusChanged, say_if_failed
+from pelican_tui.screens.opening_key import opening_binding
 from pelican_tui.voting import Voting
 from pelican_tui.widgets.footer import KeysFooter
 from pelican_tui.widgets.memory_panel import MemoryHistory
@@ -167,8 +168,8 @@ class PelicanApp(Voting):
         Binding("e", "cycle_effort", "Effort (with thinking on)", show=False, id="cycle_effort"),
         Binding("b", "cycle_backend", "Pane backend", show=False, id="cycle_backend"),
         Binding("w", "switch_pane", "Pane", id="switch_pane"),
-        Binding("f", "fullscreen", "Picture", id="fullscreen"),
-        Binding("a", "view_answer", "Answer text", show=False, id="view_answer"),
+        opening_binding("fullscreen", show=True),
+        opening_binding("view_answer"),
         Binding("n", "cycle_samples", "Samples", show=False, id="cycle_samples"),
         Binding("P", "run_set", "Run a prompt set", show=False, id="run_set"),
         Binding("B", "toggle_blind", "Blind", id="toggle_blind"),
@@ -181,15 +182,15 @@ class PelicanApp(Voting):
         ),
         Binding("equals_sign", "verdict('tie')", "Tie", show=False, id="verdict_tie"),
         Binding("minus", "verdict('both_bad')", "Both bad", show=False, id="verdict_both_bad"),
-        Binding("g", "gallery", "Gallery", show=False, id="gallery"),
-        Binding("L", "leaderboard", "Leaderboard", show=False, id="leaderboard"),
+        opening_binding("gallery"),
+        opening_binding("leaderboard"),
         Binding("s", "save", "Save", show=False, id="save"),
-        Binding("o", "sessions", "Sessions", show=False, id="sessions"),
+        opening_binding("sessions"),
         Binding("x", "export", "Export", show=False, id="export"),
-        Binding("l", "server_log", "Log", show=False, id="server_log"),
+        opening_binding("server_log"),
         Binding("R", "restart_server", "Restart server", show=False, id="restart_server"),
-        Binding("S", "server_settings", "Server settings", show=False, id="server_settings"),
-        Binding("question_mark,f1", "help", "Help", id="help"),
+        opening_binding("server_settings"),
+        opening_binding("help", show=True),
         Binding("q", "quit", "Quit", id="quit"),
         # In raw mode the terminal sends Ctrl-Z as a key, not SIGTSTP: over SSH, a
         # shell's job control was out of reach. Textual stops and resumes the screen.

@@ -196,7 +196,7 @@ class GalleryScreen(Screen[None]):
 
     BINDINGS = [
         Binding("escape", "close", "Close", priority=True, id="gallery_close"),
-        opening_key_closes("gallery", "g", priority=True),
+        opening_key_closes("gallery", priority=True),
         Binding("space", "mark", "Mark", priority=True, id="gallery_mark"),
         # Vote on the two marked ("Vote on marked" cut the footer's last keys at 80 columns).
         Binding("enter", "open_pair", "Vote", priority=True, id="gallery_open_pair"),

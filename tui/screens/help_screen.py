@@ -36,7 +36,7 @@ class HelpScreen(ModalScreen[None]):
     BINDINGS = [
         Binding("escape", "close", "Close", id="help_close"),
         Binding("q", "close", "Close", show=False, id="help_close_q"),
-        opening_key_closes("help", "question_mark,f1"),
+        opening_key_closes("help"),
     ]
     Q_CLOSES = True
     """``q`` closes it, so the footer does not offer the app's "q Quit"."""

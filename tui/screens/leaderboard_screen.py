@@ -114,7 +114,7 @@ class LeaderboardScreen(Screen[None]):
 
     BINDINGS = [
         Binding("escape", "close", "Close", id="leaderboard_close"),
-        opening_key_closes("leaderboard", "L"),
+        opening_key_closes("leaderboard"),
         Binding("p", "toggle_prompt", "This prompt / all", id="leaderboard_prompt"),
     ]
 

@@ -58,7 +58,7 @@ class LogScreen(Screen[None]):
 
     BINDINGS = [
         Binding("escape", "close", "Close", id="log_close"),
-        opening_key_closes("server_log", "l"),
+        opening_key_closes("server_log"),
         Binding("f", "follow", "Follow", id="log_follow"),
     ]
 

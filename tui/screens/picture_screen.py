@@ -56,7 +56,7 @@ class PictureScreen(Screen[None]):
 
     BINDINGS = [
         Binding("escape", "close", "Close", id="picture_close"),
-        opening_key_closes("fullscreen", "f"),
+        opening_key_closes("fullscreen"),
         Binding("1", "show(0)", "Left only", id="picture_first"),
         Binding("2", "show(1)", "Right only", id="picture_second"),
         Binding("b", "show_both", "Both", id="picture_both"),

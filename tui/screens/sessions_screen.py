@@ -86,7 +86,7 @@ class SessionsScreen(Screen[SessionAction | None]):
 
     BINDINGS = [
         Binding("escape", "close", "Close", id="sessions_close"),
-        opening_key_closes("sessions", "o"),
+        opening_key_closes("sessions"),
         # priority: the list's own bindings come first otherwise.
         Binding("enter", "choose('open')", "Open", priority=True, id="sessions_open"),
         Binding("r", "choose('rerun')", "Rerun", id="sessions_rerun"),
