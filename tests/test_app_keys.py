@@ -27,6 +27,7 @@ from pelican_tui.screens.gallery_screen import GalleryScreen
 from pelican_tui.screens.help_screen import HelpScreen
 from pelican_tui.screens.leaderboard_screen import LeaderboardScreen
 from pelican_tui.screens.log_screen import LogScreen
+from pelican_tui.screens.opening_key import OPENING_KEYS
 from pelican_tui.screens.picture_screen import PictureScreen
 from pelican_tui.screens.server_settings_screen import ServerSettingsScreen
 from pelican_tui.screens.sessions_screen import SessionsScreen
@@ -336,6 +337,7 @@ async def test_keys_that_open_screens(key: str, screen: type) -> None:
     [
         ("question_mark", HelpScreen),
         ("f", PictureScreen),
+        ("a", TextScreen),
         ("o", SessionsScreen),
         ("l", LogScreen),
         ("g", GalleryScreen),
@@ -343,8 +345,9 @@ async def test_keys_that_open_screens(key: str, screen: type) -> None:
     ],
 )
 async def test_the_key_that_opens_a_screen_closes_it(key: str, screen: type) -> None:
-    """g opened the gallery and g again did nothing (? over the help did nothing): only
-    escape closed them. Now the key that opened a screen closes it too."""
+    """g opened the gallery and g again did nothing (? over the help did nothing, a over
+    the answer did nothing): only escape closed them. Now the key that opened a screen
+    closes it too."""
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         main = app.screen
@@ -355,6 +358,73 @@ async def test_the_key_that_opens_a_screen_closes_it(key: str, screen: type) -> 
         assert await wait_for(pilot, lambda: app.screen is main, 5), app.screen
         await pilot.pause()
         assert app.screen is main, "closed, not opened again"
+
+
+async def _off_the_text_fields(pilot: Pilot[Any]) -> None:
+    """Tab from the server settings' first field (where they open) to the load mode's
+    choice, the first field that takes no letter."""
+    await pilot.press("tab", "tab", "tab", "tab", "tab")
+    assert pilot.app.focused is pilot.app.screen.query_one("#settings-load_mode")
+
+
+async def test_the_server_settings_close_with_s_where_no_field_takes_it() -> None:
+    """S opened the server settings and S again, off the form's text fields, did nothing:
+    only escape closed them. Now S closes them there too (nothing applied); in a text
+    field, where a model's path may have an S, the field still takes it."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        main = app.screen
+        await pilot.press("S")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, ServerSettingsScreen), 5)
+        settings = app.screen
+        model = settings.query_one("#settings-model", Input)
+        assert app.focused is model
+        await pilot.press("S")
+        await pilot.pause()
+        assert app.screen is settings and model.value.endswith("S"), model.value
+        await _off_the_text_fields(pilot)
+        await pilot.press("S")
+        assert await wait_for(pilot, lambda: app.screen is main, 5), app.screen
+        await pilot.pause()
+        assert app.screen is main, "closed, not opened again"
+        assert app.settings.local.model is None, "closed as escape does: nothing applied"
+
+
+_OPENED_BY = {
+    "fullscreen": PictureScreen,
+    "view_answer": TextScreen,
+    "gallery": GalleryScreen,
+    "leaderboard": LeaderboardScreen,
+    "sessions": SessionsScreen,
+    "server_log": LogScreen,
+    "server_settings": ServerSettingsScreen,
+    "help": HelpScreen,
+}
+"""The screen each opening key opens, by its binding id."""
+
+
+def test_every_opening_key_is_tested() -> None:
+    assert set(_OPENED_BY) == set(OPENING_KEYS)
+
+
+@pytest.mark.parametrize(("opened_by", "screen"), sorted(_OPENED_BY.items()))
+async def test_every_opening_key_the_keymap_moves_closes_its_screen(
+    opened_by: str, screen: type
+) -> None:
+    """A ``[ui.keymap]`` entry for a key that opens a screen moves the key that closes
+    it too, for every such key: f5 opens the screen and f5 closes it."""
+    app = make_app(overrides={"ui": {"keymap": {opened_by: "f5"}}})
+    async with app.run_test(size=(80, 24)) as pilot:
+        main = app.screen
+        await pilot.press("f5")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, screen), 5), opened_by
+        await pilot.pause()
+        if screen is ServerSettingsScreen:
+            # A focused text field takes S, and Textual drops S (and with it the binding
+            # the keymap moves to f5) before it applies the keymap.
+            await _off_the_text_fields(pilot)
+        await pilot.press("f5")
+        assert await wait_for(pilot, lambda: app.screen is main, 5), app.screen
 
 
 async def test_the_key_that_closes_a_screen_is_the_one_the_keymap_gives_its_opening() -> None:

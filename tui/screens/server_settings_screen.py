@@ -43,6 +43,7 @@ from pelican_tui.backends.secrets import url_without_credentials
 from pelican_tui.backends.settings import LocalSettings
 from pelican_tui.backends.text import home_path
 from pelican_tui.messages import say_if_failed
+from pelican_tui.screens.opening_key import opening_key_closes
 from pelican_tui.themes import theme_color
 from pelican_tui.widgets.footer import KeysFooter
 
@@ -108,7 +109,8 @@ class ServerSettingsScreen(Screen[LocalSettings | None]):
     ``local.model_copy(update=...)``; invalid fields show their error inline and
     nothing is dismissed. Settings too big for the memory available (allowed by
     ``local.fit = "warn"``) say so under the context and are applied by a second
-    apply of the same settings. ``escape`` dismisses None.
+    apply of the same settings. ``escape`` dismisses None, and so does ``S``, the key
+    that opened it, where it is not typed into a text field.
 
     Args:
         local: The current settings; fields not on the form are kept as they are.
@@ -124,6 +126,8 @@ class ServerSettingsScreen(Screen[LocalSettings | None]):
         # about: the footer says what the button says (see check_action).
         Binding("ctrl+s", "apply_anyway", "Apply anyway", id="server_settings_apply"),
         Binding("escape", "cancel", "Cancel", id="server_settings_cancel"),
+        # Not a priority: a text field with the focus takes S (a path, an HF reference).
+        opening_key_closes("server_settings", action="cancel"),
     ]
 
     class FactsReady(Message):

@@ -7,6 +7,7 @@ from textual.binding import Binding
 from textual.screen import ModalScreen
 from textual.widgets import TextArea
 
+from pelican_tui.screens.opening_key import opening_key_closes
 from pelican_tui.widgets.footer import KeysFooter
 
 
@@ -21,6 +22,8 @@ class TextScreen(ModalScreen[None]):
 
     BINDINGS = [
         Binding("escape,q", "dismiss", "Close", id="text_close"),
+        # The text area is read-only: it leaves a typed letter to the screen.
+        opening_key_closes("view_answer", action="dismiss"),
         # Before the text area, which takes a typed "?" as its own even read-only.
         Binding("question_mark", "app.help", "Help", priority=True, id="text_help"),
     ]
