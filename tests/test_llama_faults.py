@@ -233,6 +233,28 @@ async def test_settle_lets_the_status_catch_up_with_a_server_just_killed(
     assert llama.status.message == "llama-server exited unexpectedly (killed by SIGKILL)"
 
 
+@pytest.mark.slow
+async def test_a_stopped_server_ends_at_once_when_stopped(llama: LlamaServer) -> None:
+    """A SIGSTOPped llama-server does not act on SIGTERM until it is continued: stopping
+    it waited the whole grace period (5 s) and then killed it."""
+    pid = llama.pid
+    assert pid is not None
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        assert await async_wait_until(lambda: llama.suspended, 5, 0.01)
+        started = time.monotonic()
+        await llama.stop(grace_s=5.0)
+        took = time.monotonic() - started
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGCONT)
+    assert not pid_alive(pid)
+    assert took < 2.0, f"stopping a stopped server took {took:.2f} s"
+    assert not any("SIGKILL" in line for line in llama.last_lines()), llama.last_lines()
+    assert llama.status.state is ServerState.STOPPED
+    assert llama.status.exit_code is not None and llama.status.exit_code >= 0
+
+
 # -- a server stopped while it loads -------------------------------------------------------
 
 

@@ -713,7 +713,7 @@ class LlamaServer:
         )
 
     async def _terminate(self, grace_s: float = 5.0) -> int | None:
-        """Stop the process (SIGTERM, then SIGKILL after ``grace_s``); its exit code."""
+        """Stop the process (SIGTERM and SIGCONT, then SIGKILL after ``grace_s``); its exit code."""
         proc = self._proc
         if proc is None:
             return None
@@ -721,6 +721,9 @@ class LlamaServer:
         if proc.returncode is None:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(proc.pid, signal.SIGTERM)
+                # A stopped process (SIGSTOP, ctrl+z) acts on SIGTERM only once continued:
+                # without this it would end only at the SIGKILL, ``grace_s`` later.
+                os.killpg(proc.pid, signal.SIGCONT)
             try:
                 await asyncio.wait_for(proc.wait(), grace_s)
             except TimeoutError:
