@@ -16,6 +16,7 @@ import math
 import os
 import time
 from collections.abc import AsyncGenerator, AsyncIterator
+from dataclasses import replace
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Final
 
@@ -49,6 +50,9 @@ CHARS_PER_TOKEN: Final = 4
 THINKING_ON: Final = {"type": "adaptive", "display": "summarized"}
 """Opus 4.7 accepts only adaptive thinking; without ``display`` it sends empty blocks."""
 _MAX_DETAIL_CHARS: Final = 200
+PERMANENT_STATUSES: Final = frozenset({400, 401, 403, 404})
+"""Anthropic refused the request itself (an invalid request, the key, its permission, no
+such model or no API there): sent again, it is refused again."""
 
 
 class Secret:
@@ -238,7 +242,7 @@ class ClaudeBackend:
             )
         if failure is not None:
             hint = self._key.scrub(failure.hint) if failure.hint else None
-            yield events.Failed(self._key.scrub(failure.reason), hint=hint)
+            yield replace(failure, reason=self._key.scrub(failure.reason), hint=hint)
             return
         assert run.finished is not None
         yield run.final_stats()
@@ -337,6 +341,14 @@ class ClaudeBackend:
         )
 
     def _status_failure(self, err: anthropic.APIStatusError) -> events.Failed:
+        """The failure an HTTP status says; refused for good (``permanent``) when Anthropic
+        refused the request itself (400, 401, 403, 404) rather than for now."""
+        failure = self._status_words(err)
+        if err.status_code in PERMANENT_STATUSES:
+            return replace(failure, permanent=True)
+        return failure
+
+    def _status_words(self, err: anthropic.APIStatusError) -> events.Failed:
         status = err.status_code
         kind = err.type or ""
         message = _one_line(err.api_message)

@@ -220,6 +220,8 @@ async def test_http_errors(
     if hint is not None:
         assert failed.hint == hint
     assert not failed.cancelled
+    # Refused for good (a batch sends no more) or for now (each sample asks again).
+    assert failed.permanent is (scenario in ("401", "403", "404")), failed
     assert len(server.requests) == 1  # max_retries=0
 
 
@@ -241,6 +243,7 @@ async def test_error_event_mid_stream(server: AnthropicTestServer) -> None:
     failed = events[-1]
     assert isinstance(failed, Failed)
     assert failed.reason == "Anthropic is overloaded (mid-answer)"
+    assert not failed.permanent
 
 
 async def test_connection_cut_mid_stream_fails_without_hanging(

@@ -559,6 +559,53 @@ def test_a_failing_claude_exits_1_and_keeps_the_local_run(
 
 
 @pytest.mark.slow
+def test_a_key_claude_refuses_is_sent_once_and_the_local_samples_go_on(
+    tmp_path: Path, env: pytest.MonkeyPatch
+) -> None:
+    """Every sample sent Claude the key it had refused, and failed the same way."""
+    with AnthropicTestServer(scenario="401") as claude_server:
+        use_claude(env, claude_server)
+        out_dir = tmp_path / "out"
+        code, out, err = run("--thinking", "off", "--samples", "3", *local_args(out_dir))
+        sent = len(claude_server.requests)
+    assert code == 1, err
+    assert sent == 1, f"Claude was sent {sent} requests"
+    sessions = stored_sessions()
+    assert [len(s.runs_in("left")) for s in sessions] == [1, 1, 1]
+    for session in sessions:
+        check_local_run(session.runs_in("left")[0], thinking=False)
+    assert [len(s.runs_in("right")) for s in sessions] == [1, 0, 0]
+    assert sessions[0].runs_in("right")[0].status == "failed"
+    why = "not sent: Anthropic rejected the API key (401) on sample 1/3"
+    assert err.count(f"right: not run: {why}") == 2, err
+    summary = json.loads((out_dir / "summary.json").read_text())
+    assert summary["totals"] == {
+        "planned": 6, "runs": 4, "finished": 3, "failed": 1, "cancelled": 0,
+    }  # fmt: skip
+    notes = [s["notes"] for s in summary["sessions"]]
+    assert notes[1:] == [[f"right: not run: {why}"], [f"right: not run: {why}"]]
+    assert "claude: 2 runs not sent: Anthropic rejected the API key (401) on sample 1/3" in out
+    assert "3 of 4 runs finished (2 of the 6 planned not run)" in out
+    assert "[2/3] sample 2/3, thinking off: local (off)\n" in err
+
+
+@pytest.mark.slow
+def test_an_overloaded_claude_is_asked_again_at_every_sample(
+    tmp_path: Path, env: pytest.MonkeyPatch
+) -> None:
+    """A failure for now (529: overloaded) may pass: each sample asks again."""
+    with AnthropicTestServer(scenario="529") as claude_server:
+        use_claude(env, claude_server)
+        code, out, err = run("--thinking", "off", "--samples", "3", *local_args(tmp_path / "o"))
+        sent = len(claude_server.requests)
+    assert code == 1, err
+    assert sent == 3, f"Claude was sent {sent} requests"
+    sessions = stored_sessions()
+    assert [s.runs_in("right")[0].status for s in sessions] == ["failed"] * 3
+    assert "not sent" not in err + out
+
+
+@pytest.mark.slow
 def test_no_claude_thinking_both_puts_thinking_off_on_the_right(
     tmp_path: Path, env: pytest.MonkeyPatch, claude_server: AnthropicTestServer
 ) -> None:

@@ -230,6 +230,33 @@ async def test_a_private_set_run_from_the_tui_is_recorded_private(
     assert "walrus" not in listed and listed.count("secret/s1 · ") == 2, listed
 
 
+async def test_a_key_claude_refuses_is_sent_once_and_the_local_samples_go_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """r with 3 samples and a key Claude refuses: each sample sent it again, and each
+    failed the same way. Now the first says it; the later ones are not sent, the pane
+    says why, and the local model runs all three."""
+    with AnthropicTestServer(scenario="401") as claude:
+        claude.serve(monkeypatch)
+        local = {"context": 2048, "max_tokens": 24, "seed": 7, "thinking": False}
+        app = make_app(start_server=True, overrides={"claude": {"max_retries": 0}, "local": local})
+        async with app.run_test(size=(160, 48)) as pilot:
+            await server_ready(pilot)
+            assert app.choices["right"].side == "claude"
+            app.samples = 3
+            await pilot.press("r")
+            assert await wait_for(pilot, lambda: app.comparing, 10)
+            assert await wait_for(pilot, lambda: not app.comparing, RUN_WAIT_S)
+            await pilot.pause()
+            screen = screen_text(app)
+    assert len(claude.requests) == 1, f"Claude was sent {len(claude.requests)} requests"
+    assert "Not run: not sent: Anthropic rejected the API key (401)" in screen, screen
+    with SessionStore.open(locations.sessions_db()) as store:
+        sessions = [store.get_session(s.id) for s in reversed(store.list_sessions())]
+    assert [[r.status for r in s.runs_in("left")] for s in sessions] == [["finished"]] * 3
+    assert [[r.status for r in s.runs_in("right")] for s in sessions] == [["failed"], [], []]
+
+
 async def test_a_broken_prompts_file_is_named_and_nothing_runs() -> None:
     _write_sets('[sets.animals]\nprompts = [{ name = "x" }]\n')
     with pytest.raises(Exception, match=r"prompts\.toml"):

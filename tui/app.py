@@ -919,7 +919,7 @@ class PelicanApp(Voting):
         """Run the comparison once per step, one session each (as ``pelican-tui run
         --samples N [--set NAME]`` does); in blind mode each step becomes a pair to
         vote on."""
-        from pelican_tui.backends.engine.batch import run_step, stop_reason
+        from pelican_tui.backends.engine.batch import GivenUp, run_step, stop_reason
         from pelican_tui.backends.engine.updates import SessionStarted
 
         def on_update(update: Any) -> None:
@@ -933,6 +933,7 @@ class PelicanApp(Voting):
 
         self._in_progress.add(number)
         self._progress = (0, len(steps) * len(choices))
+        given_up = GivenUp()  # the sides that failed for good: sent no more of this batch
         if blind:
             self.start_blind(number)
         try:
@@ -941,7 +942,12 @@ class PelicanApp(Voting):
                 self.show_blind()
                 self.show_modes()
                 outcome = await run_step(
-                    self.engine, step, choices, on_update, session_id=session_id
+                    self.engine,
+                    step,
+                    choices,
+                    on_update,
+                    session_id=session_id,
+                    given_up=given_up,
                 )
                 for error in dict.fromkeys(outcome.listener_errors):  # a bug in drawing it
                     self.notify(

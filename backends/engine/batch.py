@@ -14,10 +14,11 @@ a private set's text stays out of anything that may be shown or exported.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from pelican_tui.backends.engine.choices import CLAUDE, LOCAL, PaneChoice
+from pelican_tui.backends.engine.updates import RunRefused
 from pelican_tui.backends.prompt_sets import NamedPrompt, PromptSet
 from pelican_tui.backends.text import on_off
 
@@ -151,6 +152,39 @@ def plan_batch(prompts: PromptSet | Sequence[NamedPrompt], samples: int) -> list
     ]
 
 
+@dataclass
+class GivenUp:
+    """The sides a batch sends no more runs to, and why: a run of theirs failed for good
+    (:attr:`~pelican_tui.backends.events.Failed.permanent`: Anthropic refused the key,
+    knows no such model), so every later one would fail the same way, each after its
+    wait (and the SDK's retries). Their slots in the later steps are not sent, each said
+    as not run with the reason; the other sides' runs go on. One per batch."""
+
+    reasons: dict[str, tuple[str, str | None]] = field(default_factory=dict)
+    """Why, and the next step (the failure's hint), by side key."""
+    not_sent: dict[str, int] = field(default_factory=dict)
+    """How many runs were not sent, by side key."""
+
+    def learn(self, step: BatchStep, result: ComparisonResult) -> None:
+        """Note the sides whose run in ``step`` failed for good."""
+        for run in result.results.values():
+            key = run.spec.side.key
+            if run.failure_permanent and key not in self.reasons:
+                where = step.label or "an earlier run"
+                reason = f"not sent: {run.failure_reason} on {where}"
+                self.reasons[key] = (reason, run.failure_hint)
+
+    def summary(self) -> list[str]:
+        """One line per side given up that had runs not sent ("claude: 2 runs not sent:
+        Anthropic rejected the API key (401) on sample 1/3")."""
+        lines = []
+        for key, count in self.not_sent.items():
+            reason = self.reasons[key][0].removeprefix("not sent: ")
+            runs = f"{count} run" if count == 1 else f"{count} runs"
+            lines.append(f"{key}: {runs} not sent: {reason}")
+        return lines
+
+
 async def run_step(
     engine: ComparisonEngine,
     step: BatchStep,
@@ -158,29 +192,60 @@ async def run_step(
     listener: Listener,
     *,
     session_id: int | None = None,
+    given_up: GivenUp | None = None,
 ) -> ComparisonResult:
-    """Run one step of a batch: one session, titled, with its set recorded."""
-    return await engine.run_comparison(
+    """Run one step of a batch: one session, titled, with its set recorded.
+
+    ``given_up``: the batch's sides that failed for good; their slots are not sent (a
+    :class:`RunRefused` each, :attr:`.ComparisonResult.not_sent`), and the sides whose
+    run fails for good now are added to it."""
+    from pelican_tui.backends.engine.comparison import ComparisonResult
+
+    not_sent: dict[Slot, str] = {}
+    sent = dict(choices)
+    for slot, choice in choices.items():
+        if given_up is not None and choice.side in given_up.reasons:
+            reason, hint = given_up.reasons[choice.side]
+            given_up.not_sent[choice.side] = given_up.not_sent.get(choice.side, 0) + 1
+            not_sent[slot] = reason
+            del sent[slot]
+            listener(RunRefused(slot, reason, hint))
+    if not sent:
+        return ComparisonResult(session_id, not_sent=not_sent)
+    result = await engine.run_comparison(
         step.prompt.text,
-        choices,
+        sent,
         listener,
         session_id=session_id,
         title=step.title(engine, choices),
         prompt_set=step.set_name,
         private=step.private,
     )
+    result.not_sent.update(not_sent)
+    if given_up is not None:
+        given_up.learn(step, result)
+    return result
 
 
 def stop_reason(result: ComparisonResult) -> str | None:
     """Why a batch goes no further after a step, or None to go on: the step was
     cancelled, a side could not run or went down in it (it will not come back: nothing
     restarts it within a batch), or the session store failed (what runs next could not
-    be kept). Both front ends stop on it."""
+    be kept), or no slot can succeed any more (each failed for good, or was not sent
+    since its side had). Both front ends stop on it."""
     if result.cancelled:
         return "cancelled"
     for slot, reason in result.refused.items():
         return f"{slot}: not run: {reason}"
     for slot, reason in result.lost.items():
+        return f"{slot}: {reason}"
+    for_good = {
+        s: r.failure_reason or "failed" for s, r in result.results.items() if r.failure_permanent
+    }
+    if (for_good or result.not_sent) and all(
+        run.failure_permanent for run in result.results.values()
+    ):
+        slot, reason = next(iter({**result.not_sent, **for_good}.items()))
         return f"{slot}: {reason}"
     if result.session_id is None:
         return "the session store failed"

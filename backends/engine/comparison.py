@@ -103,6 +103,9 @@ class ComparisonResult:
     lost: dict[Slot, str] = field(default_factory=dict)
     """Slots whose side could not run again after this comparison, and why: the server
     it owns went down (killed, crashed), which nothing restarts within a batch."""
+    not_sent: dict[Slot, str] = field(default_factory=dict)
+    """Slots a batch did not send, and why: their side failed for good earlier in it
+    (:class:`~.batch.GivenUp`). Nothing was recorded for them."""
 
 
 class ComparisonEngine:

@@ -125,6 +125,8 @@ class RunResult:
     """The server ignored the thinking switch, in a sentence (:mod:`.thinking_check`)."""
     failure_hint: str | None = None
     """The next step for a failed run, when its backend suggested one."""
+    failure_permanent: bool = False
+    """The failure would come again for the same request (:attr:`.Failed.permanent`)."""
     thinking_ran: bool | None = None
     """Whether it thought, as the check after it found (None: cancelled before the check)."""
 
@@ -552,6 +554,7 @@ def _result(
         outcome=acc.outcome,
         failure_reason=acc.failed.reason if acc.failed is not None else None,
         failure_hint=acc.failed.hint if acc.failed is not None else None,
+        failure_permanent=acc.failed is not None and acc.failed.permanent,
         thinking_chars=len(acc.thinking_text),
         answer_chars=len(acc.answer_text),
         timings=acc.timings(),

@@ -102,6 +102,7 @@ from pelican_tui.backends import locations
 from pelican_tui.backends.engine import updates
 from pelican_tui.backends.engine.batch import (
     BatchStep,
+    GivenUp,
     ModePlan,
     as_run,
     default_plan,
@@ -212,6 +213,8 @@ class _Batch:
     earlier_summary_kept: bool = False
     """Whether a ``summary.json`` an earlier batch left in ``out_dir`` was looked for and
     renamed (:func:`keep_earlier_summary`), before this batch's first one is written."""
+    given_up: GivenUp = field(default_factory=GivenUp)
+    """The sides that failed for good: the batch sends them no more runs."""
     _current: tuple[BatchStep, ModePlan] | None = None
     """The step of the batch and the session of it that runs now."""
     plans: list[ModePlan] = field(init=False)
@@ -315,15 +318,18 @@ class _Batch:
         for index, (step, asked) in enumerate(batch, start=1):
             plan = as_run(self.engine, asked)  # "off" of a model that cannot: its lowest level
             self._current = step, plan
-            turn = self.engine.shared_turn(plan.choices)
+            sent = {s: c for s, c in plan.choices.items() if c.side not in self.given_up.reasons}
+            turn = self.engine.shared_turn(sent)
             how = f"in turn ({turn})" if turn else "together"
-            who = " and ".join(self._who(slot) for slot in plan.choices)
+            who = " and ".join(self._who(slot) for slot in sent)
             which = f"prompt {step.prompt.name}, " if self.prompt_set is not None else ""
             self.progress.say(
                 f"[{index}/{len(batch)}] {which}sample {step.sample}/{self.samples}, "
-                f"thinking {plan.label}: {who}" + (f", {how}" if len(plan.choices) > 1 else "")
+                f"thinking {plan.label}: {who}" + (f", {how}" if len(sent) > 1 else "")
             )
-            result = await run_step(self.engine, step, plan.choices, self._on_update)
+            result = await run_step(
+                self.engine, step, plan.choices, self._on_update, given_up=self.given_up
+            )
             stop = stop_reason(result)
             if result.session_id is None:
                 self.fatal = self.fatal or stop
@@ -331,7 +337,7 @@ class _Batch:
                 break
             outcome = self.outcomes[-1]
             outcome.results = [result.results[slot] for slot in SLOTS if slot in result.results]
-            for slot, reason in result.refused.items():
+            for slot, reason in {**result.refused, **result.not_sent}.items():
                 outcome.notes.append(f"{slot}: not run: {reason}")
             for error in dict.fromkeys(result.listener_errors):  # a bug here; runs recorded
                 self.progress.say(f"  warning: the progress display failed: {error}")
@@ -491,6 +497,7 @@ class _Batch:
                 self.out_dir,
                 self.planned,
                 summary_written=self.summary_written,
+                not_sent=self.given_up.summary(),
             )
 
     def abandon(self) -> None:

@@ -287,12 +287,16 @@ def print_summary(
     planned: int = 0,
     *,
     summary_written: bool = True,
+    not_sent: Sequence[str] = (),
 ) -> None:
-    """The table (fitted to the terminal, if ``stdout`` is one), then one line: how
-    many runs finished (of the ``planned``, where some never ran), and where what was
-    exported is (and ``summary.json``, if written)."""
+    """The table (fitted to the terminal, if ``stdout`` is one), the sides' runs not sent
+    and why (``not_sent``: a line each), then one line: how many runs finished (of the
+    ``planned``, where some never ran), and where what was exported is (and
+    ``summary.json``, if written)."""
     width = output_width(stdout)
     print(summary_table(outcomes, samples, width), file=stdout)
+    for line in not_sent:
+        print(fold_line(line, width), file=stdout)
     runs = stored_runs(outcomes)
     finished = sum(run.status == "finished" for run in runs)
     exported = sum(outcome.export_dir is not None for outcome in outcomes)
