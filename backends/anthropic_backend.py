@@ -50,9 +50,10 @@ CHARS_PER_TOKEN: Final = 4
 THINKING_ON: Final = {"type": "adaptive", "display": "summarized"}
 """Opus 4.7 accepts only adaptive thinking; without ``display`` it sends empty blocks."""
 _MAX_DETAIL_CHARS: Final = 200
-PERMANENT_STATUSES: Final = frozenset({400, 401, 403, 404})
-"""Anthropic refused the request itself (an invalid request, the key, its permission, no
-such model or no API there): sent again, it is refused again."""
+PERMANENT_STATUSES: Final = frozenset({401, 403, 404})
+"""Anthropic refused the side itself (the key, its permission, no such model or no API
+there): any request sent again is refused again. Not 400: that is one request's fault (a
+prompt too long, a thinking setting), and the next prompt or mode may be sent."""
 
 
 class Secret:
@@ -342,7 +343,7 @@ class ClaudeBackend:
 
     def _status_failure(self, err: anthropic.APIStatusError) -> events.Failed:
         """The failure an HTTP status says; refused for good (``permanent``) when Anthropic
-        refused the request itself (400, 401, 403, 404) rather than for now."""
+        refused the side itself (401, 403, 404) rather than for now or this request."""
         failure = self._status_words(err)
         if err.status_code in PERMANENT_STATUSES:
             return replace(failure, permanent=True)

@@ -60,6 +60,7 @@ from typing import Any, Final, Literal, get_args
 
 Scenario = Literal[
     "ok",
+    "400",
     "401",
     "403",
     "404",
@@ -111,6 +112,7 @@ _STATUS_TEXT: Final = {
     529: "Overloaded",
 }
 _ERRORS: Final = {
+    400: ("invalid_request_error", "prompt is too long: 210000 tokens > 200000 maximum"),
     401: ("authentication_error", "invalid x-api-key"),
     403: ("permission_error", "This API key may not use the specified resource."),
     404: ("not_found_error", "model: not found"),

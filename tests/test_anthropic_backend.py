@@ -206,6 +206,12 @@ async def test_settings_base_url_wins_over_environment(
         ("529", "Anthropic is overloaded (529)", "try again in a few minutes"),
         ("404", "Anthropic does not know model 'claude-opus-4-7' (404)", None),
         ("500", "Anthropic server error (500): Internal server error", "try again"),
+        (
+            "400",
+            "Anthropic rejected the request (400): "
+            "prompt is too long: 210000 tokens > 200000 maximum",
+            "check claude.model, claude.effort and claude.max_tokens in the config",
+        ),
     ],
 )
 async def test_http_errors(
@@ -220,7 +226,8 @@ async def test_http_errors(
     if hint is not None:
         assert failed.hint == hint
     assert not failed.cancelled
-    # Refused for good (a batch sends no more) or for now (each sample asks again).
+    # Refused for good (a batch sends no more) or for now or this request alone (a
+    # prompt too long: the next prompt of a set is sent).
     assert failed.permanent is (scenario in ("401", "403", "404")), failed
     assert len(server.requests) == 1  # max_retries=0
 

@@ -174,6 +174,10 @@ class GivenUp:
                 reason = f"not sent: {run.failure_reason} on {where}"
                 self.reasons[key] = (reason, run.failure_hint)
 
+    def sent(self, choices: Mapping[Slot, PaneChoice]) -> dict[Slot, PaneChoice]:
+        """The slots of ``choices`` still sent: those whose side has not failed for good."""
+        return {slot: choice for slot, choice in choices.items() if choice.side not in self.reasons}
+
     def summary(self) -> list[str]:
         """One line per side given up that had runs not sent ("claude: 2 runs not sent:
         Anthropic rejected the API key (401) on sample 1/3")."""
@@ -202,13 +206,13 @@ async def run_step(
     from pelican_tui.backends.engine.comparison import ComparisonResult
 
     not_sent: dict[Slot, str] = {}
-    sent = dict(choices)
+    sent = dict(choices) if given_up is None else given_up.sent(choices)
     for slot, choice in choices.items():
-        if given_up is not None and choice.side in given_up.reasons:
+        if slot not in sent:
+            assert given_up is not None
             reason, hint = given_up.reasons[choice.side]
             given_up.not_sent[choice.side] = given_up.not_sent.get(choice.side, 0) + 1
             not_sent[slot] = reason
-            del sent[slot]
             listener(RunRefused(slot, reason, hint))
     if not sent:
         return ComparisonResult(session_id, not_sent=not_sent)

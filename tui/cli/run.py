@@ -318,7 +318,7 @@ class _Batch:
         for index, (step, asked) in enumerate(batch, start=1):
             plan = as_run(self.engine, asked)  # "off" of a model that cannot: its lowest level
             self._current = step, plan
-            sent = {s: c for s, c in plan.choices.items() if c.side not in self.given_up.reasons}
+            sent = self.given_up.sent(plan.choices)
             turn = self.engine.shared_turn(sent)
             how = f"in turn ({turn})" if turn else "together"
             who = " and ".join(self._who(slot) for slot in sent)
