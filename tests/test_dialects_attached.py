@@ -651,3 +651,27 @@ async def test_a_server_that_comes_back_is_said_to_be_back() -> None:
                 problem = str(pane.query_one(".problem").render())
     assert back and note.startswith("local: LM Studio"), note
     assert "cannot reach" not in problem, problem
+
+
+async def test_a_lost_gpt_oss_server_still_says_its_off_runs_its_lowest_level() -> None:
+    """gpt-oss (no off: "thinking low (no off)") stopped: a run found it not reachable,
+    and its pane's header then said "thinking off", as if off could run. It now goes on
+    saying what a run would send once it is back: its lowest level."""
+    server = OllamaServer(**GPT_OSS)  # type: ignore[arg-type]
+    with server:
+        app = make_app(overrides={"local": {"url": server.url}})
+        async with app.run_test(size=(160, 48)) as pilot:
+            assert await header_read(pilot)  # then the app checks the server
+            await app.workers.wait_for_complete()
+            right = app.pane("right").query_one(".facts", TextLine)
+            before = right.text
+            server.__exit__()
+            await pilot.press("r")
+            bar = app.query_one(StatusBar)
+            assert await wait_for(pilot, lambda: bar.server_note == "local: not reachable", 10)
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            lost = right.text
+    assert before.endswith(" · thinking low (no off)"), before
+    assert lost.endswith(" · thinking low (no off)"), lost
+    assert "thinking off" not in lost, lost

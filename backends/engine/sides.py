@@ -742,13 +742,15 @@ def _attached_facts(
 ) -> str:
     """A pane's facts line for a server someone else runs: its kind and version, what it
     says about the model, and thinking, with the ``level`` sent where the model has
-    levels ("thinking high"; its URL until it has been checked)."""
+    levels ("thinking high"; its URL until it has been checked). Not ready now (not
+    reachable), it says what a run would send once it is back, as its last check found
+    ("thinking low (no off)"), not the pane's choice alone."""
     check = backend.check
-    if check is None or not check.ready:
-        return f"{url_without_credentials(url)} · {thinking_word(thinking)}"
     switch = f"thinking {level}" if level else thinking_word(thinking)
     if level and not thinking:  # off asked of a model that cannot: its lowest level runs
         switch += " (no off)"
+    if check is None or not check.ready:
+        return f"{url_without_credentials(url)} · {switch}"
     if _no_switch_found(backend):
         switch = "no thinking switch"  # what it does is the model's own (see the check)
     return " · ".join([check.kind.label, *check.facts.bits(), switch])
