@@ -675,3 +675,31 @@ async def test_a_lost_gpt_oss_server_still_says_its_off_runs_its_lowest_level() 
     assert before.endswith(" · thinking low (no off)"), before
     assert lost.endswith(" · thinking low (no off)"), lost
     assert "thinking off" not in lost, lost
+
+
+async def test_an_idle_server_that_stops_is_said_to_be_gone_and_back() -> None:
+    """An attached server stopped while nothing ran: the status bar went on saying "local:
+    LM Studio …" and the panes nothing until the next run failed. An idle server is now
+    asked for its model list every few seconds (one small GET, not a run): gone, the
+    status bar says "not reachable" and the panes why; back, both say so again."""
+    first = LmStudioServer()
+    with first:
+        app = make_app(overrides={"local": {"url": first.url}})
+        async with app.run_test(size=(160, 48)) as pilot:
+            assert await header_read(pilot)
+            await app.workers.wait_for_complete()
+            bar, pane = app.query_one(StatusBar), app.pane("left")
+            assert bar.server_note.startswith("local: LM Studio"), bar.server_note
+            first.__exit__()
+            gone = await wait_for(pilot, lambda: bar.server_note == "local: not reachable", 12)
+            problem = str(pane.query_one(".problem").render())
+            with LmStudioServer(port=first.port) as second:
+                back = await wait_for(pilot, lambda: bar.server_note != "local: not reachable", 12)
+                note = bar.server_note
+                back_problem = str(pane.query_one(".problem").render())
+            chats = [r for r in first.requests + second.requests if "chat" in r.path]
+    assert gone, bar.server_note
+    assert "cannot reach" in problem, problem
+    assert back and note.startswith("local: LM Studio"), note
+    assert "cannot reach" not in back_problem, back_problem
+    assert chats == [], "asked with no generation"

@@ -94,7 +94,8 @@ _KEPT_UNSAVED = "The app keeps what was not saved until you quit: s tries again.
 _UNAVAILABLE_HINT = " — press S for server settings, b to switch"
 """The end of a pane's line saying its side cannot run now (:meth:`PelicanApp._problem_line`)."""
 RECHECK_S = 5.0
-"""How often a server someone else runs, found not reachable, is asked again."""
+"""How often a server someone else runs is asked again while no pane runs on it: found
+not reachable, checked in full; found ready, one small question (is it still there?)."""
 _ON_ITS_WAY = STARTING_STATES | {ServerState.READY}
 """Server states in which a pane's "not started" problem line is out of date."""
 
@@ -231,7 +232,7 @@ class PelicanApp(Voting):
         self._store_failed = False
         """The comparison last started is not saved: the store failed as it began."""
         self._rechecking = False
-        """A server found not reachable is being asked again (:data:`RECHECK_S`)."""
+        """The servers someone else runs are being asked again (:data:`RECHECK_S`)."""
         self._quit_unsaved_said = 0
         """How many unsaved runs q last said it would lose: q again then quits."""
         self._stored_shown: dict[Slot, tuple[int, str, str]] = {}
@@ -1578,15 +1579,17 @@ class PelicanApp(Voting):
         self._show_check(side, status)
 
     def _recheck_lost_servers_now(self) -> None:
-        """Every :data:`RECHECK_S`: a worker asks the servers found not reachable again,
-        only when there is one (the timer itself costs nothing then)."""
-        if not self._rechecking and any(s.unreachable() for s in self._sides_in_panes()):
+        """Every :data:`RECHECK_S`: a worker asks the servers someone else runs again,
+        only when a pane is on one (the timer itself costs nothing then)."""
+        if not self._rechecking and any(s.can_check for s in self._sides_in_panes()):
             self._recheck_lost_servers()
 
     @work(exclusive=False, group="recheck", exit_on_error=False, name="check a lost server")
     async def _recheck_lost_servers(self) -> None:
-        """Ask a server someone else runs, last found not reachable, again, quietly (no
-        pane of it running): once it answers, the status bar and its panes say so."""
+        """Ask each server someone else runs again, quietly, while no pane of it runs: one
+        last found not reachable is checked in full, and once it answers the status bar
+        and its panes say so; one last found ready is asked one small question
+        (:meth:`~.sides.Side.still_there`), and once it is gone they say that."""
         if self._rechecking:
             return  # the last one still waits for an answer
         self._rechecking = True
@@ -1596,10 +1599,14 @@ class PelicanApp(Voting):
                     self._side(slot) is side and self.pane(slot).state == "running"
                     for slot in SLOTS
                 )
-                if side.unreachable() and not running:
+                if running or not side.can_check:
+                    continue
+                if side.unreachable():
                     status = await side.check()
                     if not side.unreachable():
                         self._show_check(side, status)
+                elif (lost := await side.still_there()) is not None:
+                    self._show_check(side, lost)
         finally:
             self._rechecking = False
 

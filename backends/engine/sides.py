@@ -189,6 +189,12 @@ class Side:
         """Contact the server now where that means something; else the current status."""
         return self.status()
 
+    async def still_there(self) -> BackendStatus | None:
+        """For its server someone else runs, last found ready: one cheap question whether
+        it still answers (the app asks an idle one every few seconds); the status when
+        it does not, None when it does or there is nothing to ask."""
+        return None
+
     def header(self, choice: PaneChoice, number: str) -> PaneHeader:
         raise NotImplementedError
 
@@ -346,6 +352,9 @@ class LocalSide(Side):
             # then measured like the spawned llama-server's.
             self.model_file = existing_file(check.facts.file)
         return status
+
+    async def still_there(self) -> BackendStatus | None:
+        return await self.openai.still_there() if self.attached else None
 
     def model_thinks(self) -> bool | None:
         if self.attached:
@@ -557,6 +566,9 @@ class RemoteSide(Side):
 
     async def check(self) -> BackendStatus:
         return await self.openai.probe()
+
+    async def still_there(self) -> BackendStatus | None:
+        return await self.openai.still_there()
 
     def _name(self) -> str:
         remote = self.settings.remote

@@ -232,6 +232,27 @@ class OpenAICompatibleBackend:
             )
         return self.status()
 
+    async def still_there(self) -> BackendStatus | None:
+        """For a server someone else runs, last found ready: does it still take a
+        connection? One small ``GET /v1/models`` (no generation), cheap enough to ask
+        an idle server every few seconds. When it cannot be reached, the full check
+        (:meth:`probe`) says why, and its status is returned; None: it answered (a
+        slow answer too: busy is not gone), or it is not one to ask."""
+        import httpx
+
+        url = self._url()
+        if self.server is not None or url is None or self.check is None or not self.check.ready:
+            return None
+        try:
+            await self.client().get(f"{url}/v1/models", headers=self._headers(), timeout=5.0)
+        except httpx.TimeoutException as error:
+            if not isinstance(error, httpx.ConnectTimeout):
+                return None  # it took the connection
+            return await self.probe()
+        except httpx.TransportError:  # refused, reset: the check says why
+            return await self.probe()
+        return None
+
     def _lost(self, message: str, hint: str) -> None:
         """Record that an attached server stopped answering, so :meth:`status` says so."""
         if self.server is None:
