@@ -5,11 +5,15 @@ SmolLM2 (no switch) and on a test GGUF with Qwen's thinking template."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import os
+import signal
 from pathlib import Path
 from typing import Any
 
 import pytest
-from _app_support import make_app, server_ready, wait_for
+from _app_support import header_read, make_app, server_ready, wait_for
 from _gguf_factory import write_tiny_moe
 from _server_support import server_binary, tiny_model
 
@@ -19,7 +23,7 @@ from pelican_tui.backends.engine.sides import PaneChoice
 from pelican_tui.backends.engine.thinking_check import same_request_note
 from pelican_tui.backends.engine.updates import SameRequest
 from pelican_tui.backends.llama.prepare import Prepared
-from pelican_tui.backends.llama.process import LlamaServer
+from pelican_tui.backends.llama.process import LlamaServer, ServerState, ServerStatus
 from pelican_tui.backends.protocol import GenerationRequest
 from pelican_tui.backends.settings import load_settings
 from pelican_tui.backends.store.sessions import SessionStore
@@ -227,3 +231,79 @@ async def test_while_it_starts_the_header_says_the_switch_is_being_checked() -> 
     assert starting, seen
     assert all(facts.endswith(" · thinking on (checking…)") for facts in starting), starting
     assert seen[-1][1].endswith(" · no thinking switch"), seen[-1]
+
+
+async def test_a_switch_question_left_unanswered_is_said_and_asked_again() -> None:
+    """llama-server suspended as it became ready (``kill -STOP``) did not answer whether
+    its model has a thinking switch, and the header went on saying "thinking on
+    (checking…)" though nothing asked again before the next run. It now says the
+    switch is not known yet; asked again (before a run), once resumed, it learns it."""
+    stopped: list[int] = []
+
+    def suspend_when_ready(status: ServerStatus) -> None:
+        if status.state is ServerState.READY and status.pid is not None and not stopped:
+            os.kill(status.pid, signal.SIGSTOP)
+            stopped.append(status.pid)
+
+    settings = load_settings({"local": {"model": tiny_model(), "context": 1024}})
+    engine = ComparisonEngine(
+        settings, Prepared(server_binary(), "cache"), on_server_status=suspend_when_ready
+    )
+    try:
+        await engine.start_local()
+        local = engine.local
+        assert local is not None and stopped
+        unanswered = [engine.header(choice, "1").facts for choice in ON_OFF.values()]
+        os.kill(stopped[0], signal.SIGCONT)
+        await engine.learn_from_local_server()
+        answered = engine.header(ON_OFF["left"], "1").facts
+    finally:
+        for pid in stopped:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
+        await engine.close()
+    assert unanswered[0].endswith(" · thinking on (switch not known yet)"), unanswered
+    assert unanswered[1].endswith(" · thinking off (switch not known yet)"), unanswered
+    assert answered.endswith(" · no thinking switch"), answered
+
+
+async def test_the_pane_says_an_unanswered_switch_and_follows_the_next_run() -> None:
+    """The same in the app: suspended as it became ready, the stand-in's panes said
+    "(checking…)" for good. They now say the switch is not known yet, ``t`` says what
+    it does then, and once resumed the next run asks again and the header follows."""
+    app = make_app(start_server=True, overrides={"local": {"context": 1024, "max_tokens": 16}})
+    async with app.run_test(size=(160, 48), notifications=True) as pilot:
+        assert await header_read(pilot)
+        server = app.server
+        assert server is not None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 60
+        # Each turn of the loop, to stop it before the app asks it anything (the app's own
+        # word that it is ready is a message, handled after the question is sent).
+        while server.status.state is not ServerState.READY and loop.time() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0)
+        assert server.status.state is ServerState.READY and server.pid is not None
+        os.kill(server.pid, signal.SIGSTOP)
+        try:
+            left = app.pane("left").query_one(".facts", TextLine)
+
+            def started() -> bool:
+                return not any(w.group == "server" and not w.is_finished for w in app.workers)
+
+            assert await wait_for(pilot, started, 30)
+            await pilot.pause()
+            unanswered = left.text
+            await pilot.press("t")
+            await pilot.pause()
+            said = [n.message for n in app._notifications][-1]
+        finally:
+            os.kill(server.pid, signal.SIGCONT)
+        await pilot.press("1")
+        assert await wait_for(pilot, lambda: app.pane("left").state == "running", 30)
+        await pilot.pause()
+        running = left.text
+        assert await wait_for(pilot, lambda: app.pane("left").state != "running", 120)
+    assert unanswered.endswith(" · thinking on (switch not known yet)"), unanswered
+    assert said.startswith("Thinking off in pane 1 (local), from the next run"), said
+    assert "llama-server has not said whether its model has a switch" in said, said
+    assert running.endswith(" · no thinking switch"), running

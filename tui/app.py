@@ -988,7 +988,9 @@ class PelicanApp(Voting):
         elif isinstance(update, updates.RunStarted):
             if update.spec.side.server is not None:
                 self._silent_server[update.slot] = None
-            if update.spec.side.can_check:  # it was contacted: the header says what answered
+            # It was contacted (a spawned one: asked about its thinking switch, when it had
+            # not said): the header says what answered.
+            if update.spec.side.can_check or update.spec.side.server is not None:
                 self._describe_pane(update.slot, self.pane(update.slot).choice)
                 self._show_side_status(update.spec.side)
             if update.run_id is not None:
@@ -1266,8 +1268,13 @@ class PelicanApp(Voting):
             return
         self._choose(slot, replace(self.choices[slot], thinking=not self.choices[slot].thinking))
         state = on_off(self.choices[slot].thinking)
-        self.notify(f"Thinking {state} in pane {number} ({side.label}), from the next run.",
-                    timeout=3)  # fmt: skip
+        unknown = (  # sent as a switch; whether the model has one is asked before the run
+            " (sent as asked: llama-server has not said whether its model has a switch)"
+            if side.thinking_switch_unknown()
+            else ""
+        )
+        self.notify(f"Thinking {state} in pane {number} ({side.label}), from the next run"
+                    f"{unknown}.", timeout=3 if not unknown else 6)  # fmt: skip
 
     def action_cycle_effort(self) -> None:
         """The next of its backend's effort levels for every pane that has them and whose

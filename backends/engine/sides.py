@@ -189,6 +189,11 @@ class Side:
         """Contact the server now where that means something; else the current status."""
         return self.status()
 
+    def thinking_switch_unknown(self) -> bool:
+        """Whether its server was asked if the model has a thinking switch and did not
+        answer (the switch is sent, and asked about again before the next run)."""
+        return False
+
     async def still_there(self) -> BackendStatus | None:
         """For its server someone else runs, last found ready: one cheap question whether
         it still answers (the app asks an idle one every few seconds); the status when
@@ -356,6 +361,9 @@ class LocalSide(Side):
     async def still_there(self) -> BackendStatus | None:
         return await self.openai.still_there() if self.attached else None
 
+    def thinking_switch_unknown(self) -> bool:
+        return self.openai.thinking_switch_unknown
+
     def model_thinks(self) -> bool | None:
         if self.attached:
             return _attached_thinks(self.openai)
@@ -414,6 +422,8 @@ class LocalSide(Side):
         switch = thinking_word(choice.thinking) if has_switch else "no thinking switch"
         if has_switch and self.openai.thinking_switch_pending:  # it may have none
             switch += " (checking…)"
+        elif has_switch and self.thinking_switch_unknown():  # asked again before a run
+            switch += " (switch not known yet)"
         bits += [f"ctx {self.settings.local.context}", switch]
         return PaneHeader(
             f"{number} local · {self.plan.label}",

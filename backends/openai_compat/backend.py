@@ -121,6 +121,8 @@ class OpenAICompatibleBackend:
         self._props: dict[str, Any] = {}
         self._props_pid: int | None = None
         self._template_pid: int | None = None
+        self._template_unanswered_pid: int | None = None
+        """The spawned llama-server that did not answer the switch question in time."""
 
     @classmethod
     def attached(
@@ -354,14 +356,25 @@ class OpenAICompatibleBackend:
     def thinking_switch_pending(self) -> bool:
         """Whether its spawned llama-server has yet to say if the model has a thinking
         switch: it is starting, or ready and not yet asked (:meth:`learn_thinking_switch`).
-        False for a server someone else runs, and for one stopped or crashed."""
+        False for a server someone else runs, for one stopped or crashed, and for one
+        that did not answer (:attr:`thinking_switch_unknown`)."""
         server = self.server
         if server is None:
             return False
         state = server.status.state
         if state is ServerState.READY:
-            return self._template_pid != server.pid
+            return server.pid not in (self._template_pid, self._template_unanswered_pid)
         return state in STARTING_STATES
+
+    @property
+    def thinking_switch_unknown(self) -> bool:
+        """Whether its spawned llama-server, ready, was asked whether the model has a
+        thinking switch and did not answer in time (suspended, say): the switch is sent
+        as for a model that has one, and asked about again before the next run."""
+        server = self.server
+        if server is None or server.status.state is not ServerState.READY:
+            return False
+        return self._template_unanswered_pid == server.pid != self._template_pid
 
     async def learn_thinking_switch(self) -> None:
         """Whether the spawned llama-server's model has a thinking switch (its chat template
@@ -377,7 +390,8 @@ class OpenAICompatibleBackend:
         asked = template_thinks(self.client(), server.base_url, self._headers())
         try:  # its client waits as long as an answer takes; this is a quick question
             thinks = await asyncio.wait_for(asked, 5.0)
-        except TimeoutError:  # suspended, say: asked again next time
+        except TimeoutError:  # suspended, say: said unknown, and asked again next time
+            self._template_unanswered_pid = server.pid
             return
         self._template_pid = server.pid
         self.dialect = LlamaCppDialect(ModelFacts(thinks=thinks))
