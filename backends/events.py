@@ -134,9 +134,10 @@ class Failed:
     """The run was stopped on purpose (cancelled by the user or the app), not failed."""
     permanent: bool = False
     """No request to this side can succeed: the service refused the side itself
-    (Anthropic refused the key or its permission, knows no such model), not this
-    request (an invalid one) nor for now (a rate limit, an overload, a cut connection,
-    a timeout). A batch sends that side no more of its runs (:mod:`.engine.batch`)."""
+    (Anthropic or an attached server refused the key or its permission, has no such
+    model), not this request (an invalid one) nor for now (a rate limit, an overload, a
+    cut connection, a timeout). A batch sends that side no more of its runs
+    (:mod:`.engine.batch`)."""
 
 
 GenerationEvent = Started | ThinkingDelta | TextDelta | LiveStats | Waiting | Finished | Failed

@@ -841,6 +841,66 @@ class KeyEchoingServer(VllmServer):
         await stream(writer, "sse", openai_frames(None, svg))
 
 
+@dataclass
+class RefusingGateway(VllmServer):
+    """A vLLM behind a gateway that lists its models to anyone but answers every chat
+    with ``status`` and ``error`` (a key it does not take, a model it does not have)."""
+
+    status: int = 401
+    error: str = "Incorrect API key provided"
+
+    async def answer(
+        self, request: Recorded, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        if request.path != "/v1/chat/completions":
+            return await super().answer(request, reader, writer)
+        await send_json(writer, self.status, {"error": {"message": self.error}})
+
+
+@pytest.mark.parametrize(
+    ("status", "error", "for_good"),
+    [
+        (401, "Incorrect API key provided", "rejected the API key (401)"),
+        (403, "key may not use this model", "rejected the API key (403)"),
+        (404, "model 'qwen' not found, try pulling it first", "answered 404: model 'qwen' "),
+        (404, "no route /v1/chat/completions", None),  # not the model: not said for good
+        (429, "too many requests", None),
+    ],
+)
+def test_an_attached_server_that_refuses_the_key_or_model_is_sent_one_sample(
+    tmp_path: Path,
+    env: pytest.MonkeyPatch,
+    claude_server: AnthropicTestServer,
+    status: int,
+    error: str,
+    for_good: str | None,
+) -> None:
+    """``--url`` with a key the server refuses (or a model it does not have): each of
+    three samples was sent and failed alike. Now the first is, the later two are not
+    sent and say why, and Claude runs all three. A failure that may pass (busy, 429)
+    is asked again at each sample."""
+    use_claude(env, claude_server)
+    env.setenv("PELICAN_LOCAL_API_KEY", "a-key-the-gateway-refuses")
+    with RefusingGateway(status=status, error=error) as gateway:
+        args = ["--url", gateway.url, "--thinking", "off", "--samples", "3"]
+        code, out, err = run(*args, "--out", str(tmp_path / "out"))
+        chats = gateway.bodies("/v1/chat/completions")
+    assert code == 1, err
+    assert len(claude_server.requests) == 3, "Claude runs every sample"
+    sessions = stored_sessions()
+    assert [[r.status for r in s.runs_in("right")] for s in sessions] == [["finished"]] * 3
+    left = [[r.status for r in s.runs_in("left")] for s in sessions]
+    if for_good is None:
+        assert len(chats) == 3 and left == [["failed"]] * 3, err
+        assert "not sent" not in out + err
+        return
+    assert len(chats) == 1, f"the server was sent {len(chats)} chats"
+    assert left == [["failed"], [], []], err
+    why = f"not sent: the server at {gateway.url} {for_good}"
+    assert err.count(f"left: not run: {why}") == 2, err
+    assert f"local: 2 runs not sent: the server at {gateway.url} {for_good}" in out, out
+
+
 def test_a_key_from_a_variable_you_name_is_in_no_record_picture_or_message(
     tmp_path: Path, env: pytest.MonkeyPatch
 ) -> None:

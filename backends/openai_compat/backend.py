@@ -731,7 +731,9 @@ def _http_failure(who: str, status: int, body: str, model: str | None = None) ->
     """A refused request in words: the server's own message when it gave one in JSON,
     never an HTML page (a proxy's or a web server's) or a raw body. A 404 that says a
     model was not found came from the API itself (the URL is right): its hint is about
-    the model (``model``: the one asked for)."""
+    the model (``model``: the one asked for). Refused for good (``permanent``: a batch
+    sends no more) when the key was (401, 403) or the model is not there (that 404);
+    not any other 404 (a proxy's, a path), nor a busy or loading server."""
     try:
         message = error_words(json.loads(body))
     except ValueError:
@@ -741,7 +743,7 @@ def _http_failure(who: str, status: int, body: str, model: str | None = None) ->
             f"{who} is still loading its model (503)", hint="wait until it is ready"
         )
     if status in (401, 403):
-        return events.Failed(f"{who} rejected the API key ({status})")
+        return events.Failed(f"{who} rejected the API key ({status})", permanent=True)
     said = f": {message}" if message else ""
     if message is None and is_web_page(body):
         said = " with a web page, not an API error (a proxy or another web server?)"
@@ -750,13 +752,16 @@ def _http_failure(who: str, status: int, body: str, model: str | None = None) ->
         429: "the server is busy or limits requests: wait, then run again",
     }
     words = (message or "").lower()
-    if status == 404 and "model" in words and "not found" in words:
+    no_model = status == 404 and "model" in words and "not found" in words
+    if no_model:
         name = f" {one_line(model)}" if model else ""
         hints[404] = (
             f"the server does not have the model{name} now: load or pull it there, "
             "or choose one it lists, then run again"
         )
-    return events.Failed(f"{who} answered {status}{said}", hint=hints.get(status))
+    return events.Failed(
+        f"{who} answered {status}{said}", hint=hints.get(status), permanent=no_model
+    )
 
 
 def _error_event(who: str, error: Any) -> events.Failed:
