@@ -358,22 +358,27 @@ class ClaudeBackend:
         model = self._settings.model
         if status == 401 or kind == "authentication_error":
             return events.Failed(
-                f"Anthropic rejected the API key ({where})", hint=f"check {API_KEY_ENV}"
+                f"Anthropic rejected the API key ({where})",
+                hint=f"check {API_KEY_ENV}",
+                briefly="key refused",
             )
         if status == 403 or kind == "permission_error":
             return events.Failed(
                 f"Anthropic refused the request: permission denied ({where})",
                 hint=f"check that the key's workspace may use {model}",
+                briefly="permission denied",
             )
         if status == 404 and kind != "not_found_error":  # no API error: another server's 404
             return events.Failed(
                 f"the server at {self._host(err)} is not Anthropic's API (404)",
                 hint=f"check {BASE_URL_ENV}",
+                briefly="not Anthropic's API",
             )
         if kind == "not_found_error":
             return events.Failed(
                 f"Anthropic does not know model {model!r} ({where})",
                 hint="check claude.model in the config",
+                briefly="no such model",
             )
         if status == 429 or kind == "rate_limit_error":
             retry_after = err.response.headers.get("retry-after")

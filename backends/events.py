@@ -138,6 +138,9 @@ class Failed:
     model), not this request (an invalid one) nor for now (a rate limit, an overload, a
     cut connection, a timeout). A batch sends that side no more of its runs
     (:mod:`.engine.batch`)."""
+    briefly: str | None = None
+    """What is wrong in a few words, for the side's status where it lasts (a
+    :attr:`permanent` failure: "key refused", "no such model")."""
 
 
 GenerationEvent = Started | ThinkingDelta | TextDelta | LiveStats | Waiting | Finished | Failed

@@ -219,6 +219,36 @@ async def test_the_status_bar_says_claude_streams_while_it_does(
             assert bar.claude_note == "claude: ready", bar.claude_note
 
 
+async def test_the_status_bar_says_claude_refused_the_key_until_a_run_of_it_finishes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Claude refused the key (401) and the status bar said "claude: ready" as soon as
+    the local run ended. Now it says the key was refused, until a run of Claude's
+    finishes (the key was fixed where it is kept)."""
+    from pelican_tui.widgets.status_bar import StatusBar
+
+    with AnthropicTestServer(scenario="401") as claude:
+        claude.serve(monkeypatch)
+        overrides = {
+            "claude": {"max_retries": 0},
+            "local": {"context": 2048, "max_tokens": 24, "seed": 7},
+        }
+        app = make_app(start_server=True, overrides=overrides)
+        async with app.run_test(size=(160, 48)) as pilot:
+            await server_ready(pilot)
+            left, right = app.pane("left"), app.pane("right")
+            bar = app.query_one(StatusBar)
+            await pilot.press("r")
+            assert await wait_for(pilot, lambda: app.comparing, 10)
+            assert await wait_for(pilot, lambda: not app.comparing, 60)
+            assert (left.state, right.state) == ("finished", "failed")
+            assert bar.claude_note == "claude: key refused", bar.claude_note
+            claude.scenario = "ok"
+            await pilot.press("2")
+            assert await wait_for(pilot, lambda: right.state == "finished", 60), right.state
+            assert bar.claude_note == "claude: ready", bar.claude_note
+
+
 async def test_the_answer_and_pictures_opened_mid_run_say_they_are_so_far(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

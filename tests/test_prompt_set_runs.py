@@ -29,6 +29,7 @@ from pelican_tui.backends.settings import load_settings
 from pelican_tui.backends.store.sessions import SessionStore
 from pelican_tui.screens.gallery_screen import GalleryScreen
 from pelican_tui.screens.prompt_set_screen import PromptSetScreen
+from pelican_tui.widgets.status_bar import StatusBar
 
 PROMPTS_TOML = """
 [sets.animals]
@@ -249,6 +250,8 @@ async def test_a_key_claude_refuses_is_sent_once_and_the_local_samples_go_on(
             assert await wait_for(pilot, lambda: not app.comparing, RUN_WAIT_S)
             await pilot.pause()
             screen = screen_text(app)
+            # It said "claude: ready" after the key was refused.
+            assert app.query_one(StatusBar).claude_note == "claude: key refused"
     assert len(claude.requests) == 1, f"Claude was sent {len(claude.requests)} requests"
     assert "Not run: not sent: Anthropic rejected the API key (401)" in screen, screen
     with SessionStore.open(locations.sessions_db()) as store:

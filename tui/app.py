@@ -1044,8 +1044,9 @@ class PelicanApp(Voting):
             self._on_resize_layout()
             if result.spec.side.can_check:  # a run that could not reach it says it is gone
                 self._show_side_status(result.spec.side)
-            failed = {result.spec.side.key: "failed"} if result.outcome == "failed" else None
-            self._update_side_notes(failed)
+            # A failure for good is the side's own note ("key refused"), kept after this.
+            failed = result.outcome == "failed" and not result.failure_permanent
+            self._update_side_notes({result.spec.side.key: "failed"} if failed else None)
         elif isinstance(update, updates.RunQueued):
             pane = self.pane(update.slot)
             pane.queue(update.reason)

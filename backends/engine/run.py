@@ -404,6 +404,7 @@ async def _execute(spec: RunSpec, ctx: RunContext) -> RunResult:
         _discard(ctx.peaks, peak)
         if acc.outcome == "running":  # a backend that ended without saying how
             emit(Failed("the stream ended without a result"))
+        side.run_ended(acc.outcome, acc.failed)
         extraction = extract_svg(acc.answer_text)
         picture = RunPicture()
         if extraction.svg is not None:  # drawn as stored: a key written in it is no picture's

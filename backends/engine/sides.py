@@ -45,6 +45,7 @@ from pelican_tui.backends.settings import LocalSettings, Settings
 from pelican_tui.backends.text import on_off, thinking_word
 
 if TYPE_CHECKING:
+    from pelican_tui.backends.events import Failed
     from pelican_tui.backends.llama.gguf_info import GGUFInfo
     from pelican_tui.backends.store.records import BackendKind
 
@@ -142,6 +143,9 @@ class Side:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._on_this_machine: bool | None = None
+        self.refused: str | None = None
+        """Why its last run failed for good, in a few words ("key refused"), said in its
+        status until a run of it finishes (:meth:`run_ended`); None: it was not."""
 
     def on_this_machine(self) -> bool:
         """Whether its server runs here (:meth:`_server_here`, asked once). May look a
@@ -206,6 +210,14 @@ class Side:
     def note(self) -> str | None:
         """A status-bar segment for sides without a server process ("claude: ready")."""
         return None
+
+    def run_ended(self, outcome: str, failed: Failed | None) -> None:
+        """Keep what a run of it ended with that lasts: a failure for good
+        (:attr:`.Failed.permanent`) is its status, :attr:`refused`, until a run finishes."""
+        if outcome == "finished":
+            self.refused = None
+        elif failed is not None and failed.permanent:
+            self.refused = failed.briefly or "refused"
 
     def effort(self, choice: PaneChoice) -> Effort:
         """The effort a run of ``choice`` asks: the pane's, else the side's default
@@ -384,7 +396,9 @@ class LocalSide(Side):
     def server_note(self) -> str | None:
         """A server it is attached to, as last contacted ("vLLM 0.11.0 · Qwen3.6…",
         "not reachable"); None: it owns its server, or has not contacted it yet."""
-        return _check_words(self.openai) if self.attached else None
+        if not self.attached:
+            return None
+        return self.refused or _check_words(self.openai)
 
     async def aclose(self) -> None:
         await self.openai.aclose()
@@ -598,7 +612,7 @@ class RemoteSide(Side):
         return PaneHeader(f"{number} remote · {self._name()}", facts, None, level, has_switch)
 
     def note(self) -> str | None:
-        found = _check_words(self.openai)
+        found = self.refused or _check_words(self.openai)
         return f"remote: {found}" if found else None
 
     def model_thinks(self) -> bool | None:
@@ -662,6 +676,8 @@ class ClaudeSide(Side):
     def note(self) -> str:
         if not self.settings.claude.enabled:
             return "claude: off"
+        if self.refused is not None:
+            return f"claude: {self.refused}"
         return "claude: ready" if self.status().ready else "claude: no key"
 
     def request(self, choice: PaneChoice, prompt: str) -> GenerationRequest:

@@ -743,7 +743,9 @@ def _http_failure(who: str, status: int, body: str, model: str | None = None) ->
             f"{who} is still loading its model (503)", hint="wait until it is ready"
         )
     if status in (401, 403):
-        return events.Failed(f"{who} rejected the API key ({status})", permanent=True)
+        return events.Failed(
+            f"{who} rejected the API key ({status})", permanent=True, briefly="key refused"
+        )
     said = f": {message}" if message else ""
     if message is None and is_web_page(body):
         said = " with a web page, not an API error (a proxy or another web server?)"
@@ -760,7 +762,10 @@ def _http_failure(who: str, status: int, body: str, model: str | None = None) ->
             "or choose one it lists, then run again"
         )
     return events.Failed(
-        f"{who} answered {status}{said}", hint=hints.get(status), permanent=no_model
+        f"{who} answered {status}{said}",
+        hint=hints.get(status),
+        permanent=no_model,
+        briefly="no such model" if no_model else None,
     )
 
 
