@@ -247,11 +247,20 @@ async def test_a_key_claude_refuses_is_sent_once_and_the_local_samples_go_on(
             app.samples = 3
             await pilot.press("r")
             assert await wait_for(pilot, lambda: app.comparing, 10)
-            assert await wait_for(pilot, lambda: not app.comparing, RUN_WAIT_S)
+            titles: list[str] = []
+
+            def ended() -> bool:
+                titles.append(app.terminal_title)
+                return not app.comparing
+
+            assert await wait_for(pilot, ended, RUN_WAIT_S)
             await pilot.pause()
             screen = screen_text(app)
-            # It said "claude: ready" after the key was refused.
+            # It said "claude: ready" after the key was refused, and the title "running
+            # 4/6" at the last run: the runs not sent count as done.
             assert app.query_one(StatusBar).claude_note == "claude: key refused"
+    running = [title for title in dict.fromkeys(titles) if "running" in title]
+    assert running[-1] == "pelican-tui · running 6/6", running
     assert len(claude.requests) == 1, f"Claude was sent {len(claude.requests)} requests"
     assert "Not run: not sent: Anthropic rejected the API key (401)" in screen, screen
     with SessionStore.open(locations.sessions_db()) as store:

@@ -1058,6 +1058,9 @@ class PelicanApp(Voting):
                 self.pane_runs = {}  # the other pane's run is of another session: no pair
             self.session_id = update.session_id
         elif isinstance(update, updates.RunRefused):
+            started, planned = self._progress  # not run: as good as done, for "running N/M"
+            self._progress = (min(started + 1, planned), planned)
+            self.show_activity()
             side = self._side(update.slot)
             if side is not None and side.server is not None:
                 hint = " — press R to restart the server, l for its log"
