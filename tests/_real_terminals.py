@@ -18,10 +18,13 @@ Terminals, and what each must show:
            notification over the full-screen picture and the picture are both
            whole, and leave nothing once it has gone (:func:`check_notification_gone`);
            full screen following a run sends each new picture once
-           (:func:`check_following`, which counts the bytes the app writes).
+           (:func:`check_following`, which counts the bytes the app writes), and
+           full screen opened on a finished run sends its picture once
+           (:func:`check_opening`).
 ``kitty``  kitty: Kitty graphics from 0.28; before that (Debian 12 has 0.26.5)
            half-cell blocks, said in the status bar, and no placeholder boxes;
-           Kitty graphics forced, the pictures full screen replaced are deleted.
+           Kitty graphics forced, the pictures full screen replaced are deleted,
+           and full screen opened sends its picture once.
 ``tmux``   tmux 3.3 inside a plain xterm: half-cell blocks.
 
 Debian packages: ``xvfb xterm kitty imagemagick xdotool tmux``. As a script::
@@ -811,6 +814,97 @@ def check_following(terminal: str, display: str, out_dir: Path, mode: str) -> Fo
     return result
 
 
+@dataclass
+class Opening:
+    """What the app wrote to the terminal when full screen (``f``) opened on a finished run."""
+
+    terminal: str
+    mode: str
+    written: int = 0
+    """Bytes written from the key to :data:`OPENING_S` after it."""
+    images: int = 0
+    """Pictures sent (Sixel images; Kitty graphics: transmissions and placements)."""
+    problems: list[str] = field(default_factory=list)
+
+    def verdict(self) -> str:
+        state = "ok" if not self.problems else "FAIL: " + "; ".join(self.problems)
+        return (
+            f"{self.terminal:<6} {self.mode:<8} opening full screen: {self.written} B,"
+            f" {self.images} pictures · {state}"
+        )
+
+
+OPENING_S = 5.0
+"""How long after ``f`` what the app writes is counted (drawn and settled)."""
+
+
+def check_opening(terminal: str, display: str, out_dir: Path, mode: str) -> Opening:
+    """The pictures sent when the pictures full screen (``f``) opens on a finished run.
+
+    Claude's pane (``2``) draws its pelican (the loopback server, at full speed); once
+    the answer is in and drawn, ``f``. ``script`` keeps every byte the app writes; the
+    one picture there is must be sent once (Sixel: one image; Kitty graphics: one
+    transmission, one placement, and its cells of placeholders written once).
+    """
+    result = Opening(terminal, mode)
+    typescript = out_dir / f"{terminal}-{mode}-opening.typescript"
+    with (
+        AnthropicTestServer(scenario="ok") as claude,
+        tempfile.TemporaryDirectory(prefix=f"pelican-{terminal}-") as scratch,
+    ):
+        work = Path(scratch)
+        app_env = {
+            "PELICAN_HOME": str(work / "home"),
+            "PELICAN_LOCAL__CONTEXT": "1024",
+            "ANTHROPIC_API_KEY": "test-key-not-secret",
+            "ANTHROPIC_BASE_URL": claude.base_url,
+        }
+        log = out_dir / f"{terminal}-{mode}-opening.log"
+        session = _Session(
+            terminal, display, app_env, work, log=log, typescript=typescript,
+            app_args=("--image-mode", mode),
+        )  # fmt: skip
+        try:
+            probe = work / "probe.png"
+            wait_for(lambda: _app_is_drawn(session, probe), TIMEOUT_S, "the app's first frame")
+            for _attempt in range(5):  # a key typed while the app still starts can be lost
+                session.press("2")
+                with contextlib.suppress(TimeoutError):
+                    wait_for(lambda: claude.streams_completed >= 1, 10, "Claude's answer")
+                    break
+            if not claude.streams_completed:
+                raise TimeoutError("the app never took the key 2 (no answer from Claude)")
+            time.sleep(3.0)  # the pane's picture drawn, the run's end shown
+            start = typescript.stat().st_size
+            session.press("f")
+            time.sleep(OPENING_S)
+            end = typescript.stat().st_size
+            screenshot(display, out_dir / f"{terminal}-{mode}-opening.png")
+        except TimeoutError:
+            with contextlib.suppress(Exception):
+                screenshot(display, out_dir / f"{terminal}-{mode}-opening-gave-up.png")
+            raise
+        finally:
+            session.close()
+    opened = typescript.read_bytes()[start:end]
+    result.written = len(opened)
+    if mode == "sixel":
+        result.images = len(_SIXEL.findall(opened))
+    elif mode == "tgp":
+        transmitted = len(list(dict.fromkeys(_kitty_commands(opened, (b"t", b"T")))))
+        placed = len(list(_kitty_commands(opened, (b"p",))))
+        result.images = max(transmitted, placed)
+        if placed != transmitted:
+            result.problems.append(f"{transmitted} pictures transmitted, {placed} placements")
+        cells = opened.decode("utf-8", "replace").count(KITTY_PLACEHOLDER)
+        area = sum(int(keys.get(b"c", 0)) * int(keys.get(b"r", 0)) for keys in _kitty_keys(opened))
+        if cells != area:  # the picture's cells of placeholders, each frame that draws it
+            result.problems.append(f"{cells} placeholder cells sent for {area} cells placed")
+    if result.images != 1:
+        result.problems.append(f"{result.images} pictures sent for the one picture shown")
+    return result
+
+
 _SIXEL = re.compile(rb"\x1b\[(\d+);(\d+)H\x1bP[^\x1b]*?q(.*?)\x1b\\", re.S)
 _KITTY = re.compile(rb"\x1b_G([^;\x1b]*)(?:;[^\x1b]*)?\x1b\\")
 
@@ -818,19 +912,15 @@ _KITTY = re.compile(rb"\x1b_G([^;\x1b]*)(?:;[^\x1b]*)?\x1b\\")
 def _sixel_images(written: bytes) -> tuple[int, int]:
     """(Sixel images in ``written``, how many repeat the image sent before at their place).
 
-    The first picture at a place is not counted when it comes twice: a view that
-    had none is laid out for it, and Textual draws a widget it resized once more.
+    The first picture at a place counts too: Textual painted a widget it resized, then
+    again with the layout it asked for after (see ``textual_image_pictures``).
     """
     last: dict[tuple[bytes, bytes], bytes] = {}
-    changed: set[tuple[bytes, bytes]] = set()
     images = resent = 0
     for match in _SIXEL.finditer(written):
         place, image = (match.group(1), match.group(2)), match.group(3)
         images += 1
-        if last.get(place) == image:
-            resent += place in changed
-        elif place in last:
-            changed.add(place)
+        resent += last.get(place) == image
         last[place] = image
     return images, resent
 
@@ -841,6 +931,14 @@ def _kitty_pictures(written: bytes, until_closed: bytes) -> tuple[int, list[str]
     sent = list(dict.fromkeys(_kitty_commands(written, (b"t", b"T"))))
     deleted = set(_kitty_commands(until_closed, (b"d",), b"I"))
     return len(sent), [image for image in sent if image not in deleted]
+
+
+def _kitty_keys(written: bytes) -> Iterator[dict[bytes, bytes]]:
+    """The keys of each Kitty-graphics placement (``a=p``) in ``written``."""
+    for match in _KITTY.finditer(written):
+        keys = dict(pair.split(b"=", 1) for pair in match.group(1).split(b",") if b"=" in pair)
+        if keys.get(b"a") == b"p":
+            yield keys
 
 
 def _kitty_commands(

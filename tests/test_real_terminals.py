@@ -19,6 +19,7 @@ import pytest
 from _real_terminals import (
     check_following,
     check_notification_gone,
+    check_opening,
     check_redraws,
     check_terminal,
     missing_programs,
@@ -91,6 +92,28 @@ def test_xterm_full_screen_following_a_run_sends_each_sixel_picture_once(
     following = check_following("xterm", display, tmp_path, "sixel")
     assert following.images >= 3, following.verdict()  # it did follow the run
     assert not following.problems, following.verdict()
+
+
+def test_xterm_full_screen_sends_a_finished_runs_sixel_picture_once(
+    display: str, tmp_path: Path
+) -> None:
+    """``f`` on a finished run: its picture was sent to xterm twice (the image widget,
+    sized by the layout, was painted, then painted again by the layout Textual asked
+    for after setting its virtual size): 35 KB more at 80x24. Now once."""
+    _require("xterm", "script")
+    opening = check_opening("xterm", display, tmp_path, "sixel")
+    assert not opening.problems, opening.verdict()
+
+
+def test_kitty_graphics_full_screen_sends_a_finished_runs_picture_once(
+    display: str, tmp_path: Path
+) -> None:
+    """Kitty graphics forced: ``f`` on a finished run transmitted and placed its picture
+    once, but wrote its cells of placeholders twice (painted, then painted again by the
+    layout Textual asked for after setting the widget's virtual size). Now once."""
+    _require("kitty", "script")
+    opening = check_opening("kitty", display, tmp_path, "tgp")
+    assert not opening.problems, opening.verdict()
 
 
 def test_xterm_full_screen_following_a_run_in_half_cells_writes_nothing_once_done(
