@@ -59,7 +59,25 @@ class PictureWidget(Widget):
         raise NotImplementedError
 
 
-class RunsHalfcellImage(PictureWidget, KeptLines):
+class DrawnOnceWhenSized(Widget):
+    """A picture widget drawn once when the layout gives it a new size, not twice.
+
+    A new size repaints it (Textual marks it dirty), and Textual then sets its
+    virtual size (what it scrolls over, which a picture does not) in a way that
+    asks for a layout of the screen after it; that layout painted it again. For
+    Sixel it meant the whole image sent to the terminal twice: opening the
+    pictures full screen (``f``), the first picture went twice (35 KB at 80x24,
+    100 KB at 160x48, each time). List it after a widget's first base: Textual
+    takes a widget's CSS type names from its first bases.
+    """
+
+    def _size_updated(
+        self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True
+    ) -> bool:
+        return super()._size_updated(size, virtual_size, container_size, layout=False)
+
+
+class RunsHalfcellImage(PictureWidget, KeptLines, DrawnOnceWhenSized):
     """Half-cell blocks, drawn row by row; a new picture repaints only the rows it changed.
 
     It draws through Textual's line API (:meth:`render_line`), each cell's upper
@@ -142,14 +160,6 @@ class RunsHalfcellImage(PictureWidget, KeptLines):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._strips.clear()
-
-    def _size_updated(
-        self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True
-    ) -> bool:
-        # A new size repaints it (Textual marks it dirty); the layout Textual asks for
-        # after it (for a new virtual size: scrolling, which a picture does not do)
-        # would lay the screen out and paint the whole picture a second time.
-        return super()._size_updated(size, virtual_size, container_size, layout=False)
 
     def _pixels_drawn(self, shape: tuple[int, int]) -> bytes | None:
         """The RGB bytes of the picture at ``shape`` (two pixels a cell); None: no picture."""

@@ -22,37 +22,23 @@ from rich.control import Control
 from rich.segment import ControlType, Segment
 from rich.style import Style
 from textual.app import ComposeResult
-from textual.geometry import Region, Size
+from textual.geometry import Region
 from textual.strip import Strip
-from textual.widget import Widget
 from textual_image.renderable import TGPImage as _TGPRenderable
 from textual_image.renderable import UnicodeImage as _UnicodeRenderable
 from textual_image.renderable.tgp import _send_tgp_message
 from textual_image.widget import SixelImage, TGPImage, UnicodeImage
 from textual_image.widget.sixel import _ImageSixelImpl, _NoopRenderable
 
-from pelican_tui.widgets.picture import UPPER_HALF, PictureWidget, palette_first
+from pelican_tui.widgets.picture import (
+    UPPER_HALF,
+    DrawnOnceWhenSized,
+    PictureWidget,
+    palette_first,
+)
 
 
-class _DrawnOnceWhenSized(Widget):
-    """A picture widget drawn once when the layout gives it a new size, not twice.
-
-    A new size repaints it (Textual marks it dirty), and Textual then sets its
-    virtual size (what it scrolls over, which a picture does not) in a way that
-    asks for a layout of the screen after it; that layout painted it again. For
-    Sixel it meant the whole image sent to the terminal twice: opening the
-    pictures full screen (``f``), the first picture went twice (35 KB at 80x24,
-    100 KB at 160x48, each time). :class:`~pelican_tui.widgets.picture.RunsHalfcellImage`
-    does the same for half-cell blocks.
-    """
-
-    def _size_updated(
-        self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True
-    ) -> bool:
-        return super()._size_updated(size, virtual_size, container_size, layout=False)
-
-
-class _RepaintWhenSized(PictureWidget, _DrawnOnceWhenSized):
+class _RepaintWhenSized(PictureWidget, DrawnOnceWhenSized):
     """An image widget that takes a new picture without a layout when its size is set.
 
     textual-image lays the whole screen out again for every new picture (its
@@ -150,7 +136,7 @@ class _SixelLine(Strip):
         return _SixelLine(self._segments, max(end, 0))
 
 
-class _PaletteFirstSixels(_ImageSixelImpl, _DrawnOnceWhenSized):
+class _PaletteFirstSixels(_ImageSixelImpl, DrawnOnceWhenSized):
     """textual-image's Sixel drawing, with the palette written first (:func:`palette_first`)."""
 
     def _image_to_sixels(self, *args: object, **kwargs: object) -> str:
