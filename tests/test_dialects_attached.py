@@ -703,3 +703,28 @@ async def test_an_idle_server_that_stops_is_said_to_be_gone_and_back() -> None:
     assert back and note.startswith("local: LM Studio"), note
     assert "cannot reach" not in back_problem, back_problem
     assert chats == [], "asked with no generation"
+
+
+async def test_a_lost_server_whose_model_has_no_switch_still_says_so() -> None:
+    """Ollama's llama3.2 (no thinking capability: "no thinking switch") stopped: a run
+    found it not reachable, and its panes' headers then said "thinking on" and "thinking
+    off", as if the switch would be sent. They now go on saying "no thinking switch", as
+    its last check found, what a run does once the server is back."""
+    server = OllamaServer(model="llama3.2", thinks=False)
+    with server:
+        app = make_app(overrides={"local": {"url": server.url}})
+        async with app.run_test(size=(160, 48)) as pilot:
+            assert await header_read(pilot)  # then the app checks the server
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            facts = [app.pane(s).query_one(".facts", TextLine) for s in ("left", "right")]
+            before = [line.text for line in facts]
+            server.__exit__()
+            await pilot.press("r")
+            bar = app.query_one(StatusBar)
+            assert await wait_for(pilot, lambda: bar.server_note == "local: not reachable", 10)
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            lost = [line.text for line in facts]
+    assert all(f.endswith(" · no thinking switch") for f in before), before
+    assert all(f.endswith(" · no thinking switch") for f in lost), lost

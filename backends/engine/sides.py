@@ -787,18 +787,18 @@ def _attached_facts(
     switch = f"thinking {level}" if level else thinking_word(thinking)
     if level and not thinking:  # off asked of a model that cannot: its lowest level runs
         switch += " (no off)"
-    if check is None or not check.ready:
-        return f"{url_without_credentials(url)} · {switch}"
     if _no_switch_found(backend):
         switch = "no thinking switch"  # what it does is the model's own (see the check)
+    if check is None or not check.ready:
+        return f"{url_without_credentials(url)} · {switch}"
     return " · ".join([check.kind.label, *check.facts.bits(), switch])
 
 
 def _no_switch_found(backend: OpenAICompatibleBackend) -> bool:
     """Whether the check of a server someone else runs found no thinking switch for its
-    model (False until it has been checked)."""
-    check = backend.check
-    return check is not None and check.ready and not backend.capabilities.supports_thinking
+    model: its last check that found it ready, so a server not reachable now goes on
+    saying so (False until one has: its capabilities before a check say no switch)."""
+    return backend.last_ready_check is not None and not backend.capabilities.supports_thinking
 
 
 def _unreachable(backend: OpenAICompatibleBackend) -> bool:

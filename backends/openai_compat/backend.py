@@ -104,6 +104,9 @@ class OpenAICompatibleBackend:
         self.facts = dict(facts or {})
         self.check: ServerCheck | None = None
         """What the last :meth:`probe` of an attached server found (None: not yet)."""
+        self.last_ready_check: ServerCheck | None = None
+        """The last :meth:`probe` that found it ready (the :attr:`dialect` and
+        :attr:`capabilities` are its), kept while it is not reachable; None: none has."""
         self._fixed_dialect = dialect is not None or server is not None
         self.dialect: Dialect = dialect or (LlamaCppDialect() if server is not None else Dialect())
         """How requests are made (spawned: llama.cpp; attached: the probed kind's, unless given)."""
@@ -221,6 +224,7 @@ class OpenAICompatibleBackend:
         if check.no_model:
             self.model = self._configured_model
         if check.ready:
+            self.last_ready_check = check
             if self._configured_model is None:
                 self.model = check.model
             if not self._fixed_dialect:
