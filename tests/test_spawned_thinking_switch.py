@@ -307,3 +307,43 @@ async def test_the_pane_says_an_unanswered_switch_and_follows_the_next_run() -> 
     assert said.startswith("Thinking off in pane 1 (local), from the next run"), said
     assert "llama-server has not said whether its model has a switch" in said, said
     assert running.endswith(" · no thinking switch"), running
+
+
+async def test_an_unanswered_switch_is_asked_again_while_idle() -> None:
+    """Suspended as it became ready, then resumed: the stand-in's panes said "(switch
+    not known yet)" until the user ran something, though it would answer now. While
+    the switch is not known the app asks again every few seconds (one small question),
+    and the panes follow without a key pressed."""
+    app = make_app(start_server=True, overrides={"local": {"context": 1024}})
+    async with app.run_test(size=(160, 48)) as pilot:
+        assert await header_read(pilot)
+        server = app.server
+        assert server is not None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 60
+        # Each turn of the loop, to stop it before the app asks it anything (see above).
+        while server.status.state is not ServerState.READY and loop.time() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0)
+        assert server.status.state is ServerState.READY and server.pid is not None
+        os.kill(server.pid, signal.SIGSTOP)
+        try:
+            facts = [app.pane(s).query_one(".facts", TextLine) for s in ("left", "right")]
+
+            def started() -> bool:
+                return not any(w.group == "server" and not w.is_finished for w in app.workers)
+
+            assert await wait_for(pilot, started, 30)
+            await pilot.pause()
+            unanswered = [line.text for line in facts]
+        finally:
+            os.kill(server.pid, signal.SIGCONT)
+
+        def learned() -> bool:
+            return all(line.text.endswith(" · no thinking switch") for line in facts)
+
+        asked = await wait_for(pilot, learned, 12)
+        states = [app.pane(s).state for s in ("left", "right")]
+    assert unanswered[0].endswith(" · thinking on (switch not known yet)"), unanswered
+    assert unanswered[1].endswith(" · thinking off (switch not known yet)"), unanswered
+    assert asked, [line.text for line in facts]
+    assert "running" not in states, "learned with no run"

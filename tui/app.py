@@ -95,7 +95,9 @@ _UNAVAILABLE_HINT = " — press S for server settings, b to switch"
 """The end of a pane's line saying its side cannot run now (:meth:`PelicanApp._problem_line`)."""
 RECHECK_S = 5.0
 """How often a server someone else runs is asked again while no pane runs on it: found
-not reachable, checked in full; found ready, one small question (is it still there?)."""
+not reachable, checked in full; found ready, one small question (is it still there?).
+The spawned llama-server too, while it has not said whether its model has a thinking
+switch (:meth:`~.sides.Side.thinking_switch_unknown`)."""
 _ON_ITS_WAY = STARTING_STATES | {ServerState.READY}
 """Server states in which a pane's "not started" problem line is out of date."""
 
@@ -1591,8 +1593,11 @@ class PelicanApp(Voting):
 
     def _recheck_lost_servers_now(self) -> None:
         """Every :data:`RECHECK_S`: a worker asks the servers someone else runs again,
-        only when a pane is on one (the timer itself costs nothing then)."""
-        if not self._rechecking and any(s.can_check for s in self._sides_in_panes()):
+        and one that has not said whether its model has a thinking switch, only when a
+        pane is on one (the timer itself costs nothing then)."""
+        if not self._rechecking and any(
+            s.can_check or s.thinking_switch_unknown() for s in self._sides_in_panes()
+        ):
             self._recheck_lost_servers()
 
     @work(exclusive=False, group="recheck", exit_on_error=False, name="check a lost server")
@@ -1600,7 +1605,9 @@ class PelicanApp(Voting):
         """Ask each server someone else runs again, quietly, while no pane of it runs: one
         last found not reachable is checked in full, and once it answers the status bar
         and its panes say so; one last found ready is asked one small question
-        (:meth:`~.sides.Side.still_there`), and once it is gone they say that."""
+        (:meth:`~.sides.Side.still_there`), and once it is gone they say that. One that
+        has not said whether its model has a thinking switch is asked that again, and
+        once it says, its panes' headers follow."""
         if self._rechecking:
             return  # the last one still waits for an answer
         self._rechecking = True
@@ -1610,7 +1617,15 @@ class PelicanApp(Voting):
                     self._side(slot) is side and self.pane(slot).state == "running"
                     for slot in SLOTS
                 )
-                if running or not side.can_check:
+                if running:
+                    continue
+                if side.thinking_switch_unknown():
+                    await side.ask_thinking_switch()
+                    if not side.thinking_switch_unknown():  # it said: its panes follow
+                        for slot in SLOTS:
+                            if self._side(slot) is side and self.pane(slot).state != "running":
+                                self._describe_pane(slot)
+                if not side.can_check:
                     continue
                 if side.unreachable():
                     status = await side.check()

@@ -198,6 +198,10 @@ class Side:
         answer (the switch is sent, and asked about again before the next run)."""
         return False
 
+    async def ask_thinking_switch(self) -> None:
+        """While :meth:`thinking_switch_unknown`: ask its server again (one small question,
+        the app asks every few seconds while no pane runs on it); else nothing."""
+
     async def still_there(self) -> BackendStatus | None:
         """For its server someone else runs, last found ready: one cheap question whether
         it still answers (the app asks an idle one every few seconds); the status when
@@ -375,6 +379,10 @@ class LocalSide(Side):
 
     def thinking_switch_unknown(self) -> bool:
         return self.openai.thinking_switch_unknown
+
+    async def ask_thinking_switch(self) -> None:
+        if self.thinking_switch_unknown():
+            await self.openai.learn_thinking_switch()
 
     def model_thinks(self) -> bool | None:
         if self.attached:
