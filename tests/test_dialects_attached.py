@@ -194,12 +194,12 @@ async def test_a_model_without_a_switch_is_not_compared_on_vs_off_silently(
         facts = [app.pane(s).query_one(".facts", TextLine).text for s in ("left", "right")]
         await pilot.press("t")
         toggled = app.choices["left"].thinking
-        said = [n.message for n in app._notifications]
-        app.clear_notifications()
+        said = [n.message for n in app.notices]
+        app.notices.clear()
         await pilot.press("r")
         assert await wait_for(pilot, lambda: app.session_id is not None, 30)
         await app.workers.wait_for_complete()
-        notes = [n.message for n in app._notifications]
+        notes = [n.message for n in app.notices]
     assert all(f.endswith(" · no thinking switch") for f in facts), facts
     assert toggled is True and said == ["Pane 1's model has no thinking switch."], said
     assert [n for n in notes if "same request" in n] == [same_request_note("local")], notes
@@ -403,7 +403,7 @@ async def test_e_says_a_model_has_no_effort_levels_it_can_set() -> None:
             await app.workers.wait_for_complete()
             await pilot.press("e")
             effort = app.choices["left"].effort
-            notes = [n.message for n in app._notifications]
+            notes = [n.message for n in app.notices]
     assert effort is None, effort
     assert notes[-1] == (  # pane 2 is the same model, thinking off
         "Pane 1's model has no effort levels pelican-tui can set; "

@@ -108,7 +108,7 @@ async def test_the_pane_header_follows_the_spawned_server_once_ready() -> None:
         before = dict(app.choices)
         await pilot.press("t")
         await pilot.pause()
-        notes = [n.message for n in app._notifications]
+        notes = [n.message for n in app.notices]
         after = dict(app.choices)
     assert said, shown
     assert after == before and "Pane 1's model has no thinking switch." in notes, notes
@@ -146,10 +146,10 @@ async def test_server_settings_switch_models_and_the_header_follows(tmp_path: Pa
 
         async def toggled() -> tuple[bool, list[str]]:
             before = app.choices["left"].thinking
-            app._notifications.clear()
+            app.notices.clear()
             await pilot.press("t")
             await pilot.pause()
-            return app.choices["left"].thinking != before, [n.message for n in app._notifications]
+            return app.choices["left"].thinking != before, [n.message for n in app.notices]
 
         assert await wait_for(pilot, lambda: facts()[0].endswith(" · no thinking switch"), 60)
         await load(qwen)
@@ -295,7 +295,7 @@ async def test_the_pane_says_an_unanswered_switch_and_follows_the_next_run() -> 
             unanswered = left.text
             await pilot.press("t")
             await pilot.pause()
-            said = [n.message for n in app._notifications][-1]
+            said = [n.message for n in app.notices][-1]
         finally:
             os.kill(server.pid, signal.SIGCONT)
         await pilot.press("1")
