@@ -382,6 +382,34 @@ async def test_run_pressed_while_the_model_loads_waits_for_it() -> None:
         assert app.session_id is not None
 
 
+async def test_a_pane_run_pressed_again_while_the_model_loads_runs_once() -> None:
+    """1 pressed twice while llama-server loaded its model: the second press did not
+    stop the first run (it had not begun), which ran unseen once the model was loaded
+    and was saved as a session of its own while the pane waited "for the left pane".
+    The second press replaces it, as it does a run that streams."""
+    app = make_app(start_server=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        pid = await _loading_server(pilot)
+        os.kill(pid, signal.SIGSTOP)
+        left = app.pane("left")
+        try:
+            await pilot.press("1")
+            waiting = lambda: "waiting for llama-server" in left.stats_line()  # noqa: E731
+            assert await wait_for(pilot, waiting, 10), left.stats_line()
+            await pilot.press("1")
+            assert await wait_for(pilot, waiting, 10), left.stats_line()
+            said = " ".join(n.message for n in app.notices)
+            assert "The left pane was waiting its turn and was cancelled" in said, said
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        assert await wait_for(pilot, lambda: not app.comparing, RUN_WAIT_S)
+        assert left.state == "finished", (left.stats_line(), left.problem)
+    with SessionStore.open(locations.sessions_db()) as store:
+        sessions = store.list_sessions()
+        statuses = [run.status for s in sessions for run in store.get_session(s.id).runs]
+    assert statuses == ["finished"], "the first press's run, never begun, is not run"
+
+
 async def test_a_run_waiting_for_the_model_to_load_is_cancelled_by_c() -> None:
     """c while a run waits for the model to load ends both panes' runs (none started,
     none recorded); the panes do not go on saying they wait."""

@@ -871,7 +871,28 @@ class PelicanApp(Voting):
         if self.engine.cancel(slot):  # running: its run is cut short, so it starts afresh
             session_id = None
             self._say_superseded(*live)
+        elif self._cancel_unbegun(slot):  # this pane's run, not begun: never run unseen
+            self._say_superseded([], [slot])
         self._compare({slot: self.choices[slot]}, session_id=session_id)
+
+    def _cancel_unbegun(self, slot: Slot) -> bool:
+        """Cancel the comparison of ``slot`` alone that has not begun its run (it waits
+        for its llama-server to load): the engine has no run of it to cancel yet, and it
+        went on unseen once the model was loaded. Returns whether there was one."""
+        number = self._pane_run.get(slot)
+        if number is None or self.pane(slot).state != "running":
+            return False
+        if number == self._pane_run.get(self._other(slot)):
+            return False  # a comparison of both panes: it goes on for the other one
+        group = f"comparison-{number}"
+        pending = [
+            worker
+            for worker in self.workers
+            if worker.group == group and worker.state in (WorkerState.PENDING, WorkerState.RUNNING)
+        ]
+        for worker in pending:
+            worker.cancel()
+        return bool(pending)
 
     def _compare(
         self,
