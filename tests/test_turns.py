@@ -234,8 +234,9 @@ async def test_r_again_replaces_the_comparison_and_c_stops_them_all() -> None:
     """r pressed four times ran four comparisons one after the other, three of them
     hidden (the panes said "waiting for another run" for minutes), and c stopped
     only the last."""
-    from _app_support import make_app, server_ready, wait_for
+    from _app_support import RUN_WAIT_S, make_app, server_ready, wait_for
     from _evidence_support import screen_text
+    from textual.worker import WorkerState
 
     from pelican_tui.backends import locations
     from pelican_tui.backends.store.sessions import SessionStore
@@ -245,7 +246,13 @@ async def test_r_again_replaces_the_comparison_and_c_stops_them_all() -> None:
             sessions = [store.get_session(s.id) for s in store.list_sessions()]
         return sum(run.status == "finished" for s in sessions for run in s.runs)
 
-    # --ignore-eos: a run takes its 160 tokens, so none ends within the 0.5 s before c.
+    def comparisons_left() -> list[str]:
+        """The comparison workers not ended (a hidden one would be among them)."""
+        live = (WorkerState.PENDING, WorkerState.RUNNING)
+        groups = [w.group for w in app.workers if w.state in live]
+        return [group for group in groups if group.startswith("comparison-")]
+
+    # --ignore-eos: a run takes its 160 tokens, so none ends before c.
     local = {"context": 2048, "max_tokens": 160, "seed": 7, "extra_args": ["--ignore-eos"]}
     app = make_app(start_server=True, overrides={"local": local})
     async with app.run_test(size=(160, 48)) as pilot:
@@ -254,13 +261,18 @@ async def test_r_again_replaces_the_comparison_and_c_stops_them_all() -> None:
             app.action_run_both()
         done = ("finished", "failed", "cancelled")
         both = lambda: all(app.pane(s).state in done for s in ("left", "right"))  # noqa: E731
-        assert await wait_for(pilot, both, 90)
+        # Two runs of 160 tokens in turn: minutes on a loaded machine (5 tok/s seen).
+        assert await wait_for(pilot, both, 2 * RUN_WAIT_S), app.pane("right").stats_line()
         assert await wait_for(pilot, lambda: not app.engine.running("left"), 5)
         assert not app.engine.running("right")
         assert finished_runs() == 2, "only the last comparison ran"
         for _ in range(3):
             app.action_run_both()
-        await pilot.pause(0.5)
+        # The last comparison's runs have begun: the left streams, the right waits its turn
+        # (both panes said "finished" until then).
+        left, right = app.pane("left"), app.pane("right")
+        started = lambda: left.state == "running" and right.status == "waiting"  # noqa: E731
+        assert await wait_for(pilot, started, 30), (left.stats_line(), right.stats_line())
         await pilot.press("c")
         assert await wait_for(pilot, both, 10)
         stopped = lambda: not any(app.engine.running(s) for s in ("left", "right"))  # noqa: E731
@@ -268,7 +280,7 @@ async def test_r_again_replaces_the_comparison_and_c_stops_them_all() -> None:
         # The pane that waited for its turn said so still, under "cancelled".
         shown = screen_text(app)
         assert "waiting for" not in shown and "cancelled before a picture" in shown, shown
-        await pilot.pause(3)
+        assert await wait_for(pilot, lambda: not comparisons_left(), 10), comparisons_left()
         assert finished_runs() == 2, "a hidden comparison ran on after c"
 
 
