@@ -324,7 +324,6 @@ async def test_pressing_run_again_mid_stream_restarts_cleanly() -> None:
     assert statuses == ["cancelled", "finished"], "the superseded run is kept, as cancelled"
 
 
-@pytest.mark.slow
 async def _reopened_left_stats(session_id: int) -> str:
     """The left pane's numbers line of ``session_id`` opened in a new app."""
     app = make_app()
@@ -335,6 +334,7 @@ async def _reopened_left_stats(session_id: int) -> str:
         return app.pane("left").stats_line()
 
 
+@pytest.mark.slow
 async def test_opened_session_shows_its_numbers() -> None:
     # --ignore-eos: the tiny model cannot stop by itself within 40 tokens; the limit cuts it.
     app = make_app(
