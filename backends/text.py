@@ -56,6 +56,11 @@ def thinking_word(thinking: bool) -> str:
     return f"thinking {on_off(thinking)}"
 
 
+NO_THINKING_SWITCH = "no thinking switch"
+"""A model that has no thinking switch (none is sent), as a pane's header, a
+configuration's label and a run card say it instead of "thinking on" or "off"."""
+
+
 def first_line(text: str) -> str:
     """The first line of ``text`` that says something, stripped ("" if none): a
     message's summary (an error can carry a whole log after it), a prompt's title."""

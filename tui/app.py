@@ -1808,7 +1808,8 @@ class PelicanApp(Voting):
             # thinking switch: by what it did alone, as it said live).
             status = run.status if run.status in ("finished", "failed", "cancelled") else "failed"
             arrived = bool(run.thinking_text or run.answer)
-            pane.end(status, thinking=numbers_thinking(run.settings, arrived))
+            reasoned = bool((run.thinking_text or "").strip())  # a run cancelled before the check
+            pane.end(status, thinking=numbers_thinking(run.settings, arrived, reasoned=reasoned))
             how = UNFINISHED_WORDS.get(run.status, "") if run.status != "failed" else ""
             self._describe_stored(slot, session.id, run_label(run), how)
         if in_flight is not None and in_flight != session.id:

@@ -137,7 +137,8 @@ class RunResult:
         if self.thinking_ran is None:
             return None
         settings = self.spec.recorded_settings() | {"thinking_ran": self.thinking_ran}
-        return numbers_thinking(settings, bool(self.thinking_chars or self.answer_chars))
+        arrived = bool(self.thinking_chars or self.answer_chars)
+        return numbers_thinking(settings, arrived, reasoned=self.thinking_ran)
 
 
 @dataclass(eq=False)

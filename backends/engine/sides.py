@@ -42,7 +42,7 @@ from pelican_tui.backends.protocol import (
 )
 from pelican_tui.backends.secrets import url_without_credentials
 from pelican_tui.backends.settings import LocalSettings, Settings
-from pelican_tui.backends.text import on_off, thinking_word
+from pelican_tui.backends.text import NO_THINKING_SWITCH, on_off, thinking_word
 
 if TYPE_CHECKING:
     from pelican_tui.backends.events import Failed
@@ -441,7 +441,7 @@ class LocalSide(Side):
                 bits.append(f"{format_params(info.active_params)} active")
             bits.append(info.quantization)
         has_switch = self.openai.capabilities.supports_thinking  # its llama-server says
-        switch = thinking_word(choice.thinking) if has_switch else "no thinking switch"
+        switch = thinking_word(choice.thinking) if has_switch else NO_THINKING_SWITCH
         if has_switch and self.openai.thinking_switch_pending:  # it may have none
             switch += " (checking…)"
         elif has_switch and self.thinking_switch_unknown():  # asked again before a run
@@ -796,7 +796,7 @@ def _attached_facts(
     if level and not thinking:  # off asked of a model that cannot: its lowest level runs
         switch += " (no off)"
     if _no_switch_found(backend):
-        switch = "no thinking switch"  # what it does is the model's own (see the check)
+        switch = NO_THINKING_SWITCH  # what it does is the model's own (see the check)
     if check is None or not check.ready:
         return f"{url_without_credentials(url)} · {switch}"
     return " · ".join([check.kind.label, *check.facts.bits(), switch])

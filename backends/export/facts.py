@@ -13,9 +13,10 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from pelican_tui.backends.ratings.configuration import switch_sent
 from pelican_tui.backends.secrets import scrub_text
 from pelican_tui.backends.store.records import Run, Session, recorded_number
-from pelican_tui.backends.text import ink_percent, svg_size
+from pelican_tui.backends.text import NO_THINKING_SWITCH, ink_percent, svg_size
 
 MODEL_LABELS = {
     "model": "Model",
@@ -191,12 +192,28 @@ def run_tables(run: Run, *, leave_out: Collection[str] = ()) -> RunTables:
     model_info = {k: v for k, v in run.model_info.items() if k not in leave_out}
     return RunTables(
         model=labelled_rows(model_info, MODEL_LABELS),
-        settings=labelled_rows(run.settings, SETTINGS_LABELS),
+        settings=labelled_rows(_shown_settings(run.settings), SETTINGS_LABELS),
         timings=timing_rows(run.timings, run.usage),
         usage=labelled_rows(run.usage, USAGE_LABELS),
         memory=labelled_rows(run.peak_ram, MEMORY_LABELS),
         host=host_rows(run.host),
     )
+
+
+def thinking_setting(settings: Mapping[str, Any]) -> str:
+    """A run's thinking as its facts say it: as asked ("on", "off"), or "no thinking
+    switch", as its configuration's label says it, where none was sent
+    (:func:`~.configuration.switch_sent`): what its pane asked changed nothing sent."""
+    if not switch_sent(settings):
+        return NO_THINKING_SWITCH
+    return format_value("thinking", settings.get("thinking"))
+
+
+def _shown_settings(settings: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``settings`` with their thinking as :func:`thinking_setting` says it."""
+    if "thinking" not in settings or switch_sent(settings):
+        return settings
+    return {**settings, "thinking": NO_THINKING_SWITCH}
 
 
 def host_rows(host: Mapping[str, Any]) -> Rows:

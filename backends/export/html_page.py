@@ -26,6 +26,7 @@ from pelican_tui.backends.export.facts import (
     no_picture_reason,
     picture_facts_text,
     run_tables,
+    thinking_setting,
     thinking_switch_warning,
     verdict_text,
 )
@@ -181,7 +182,7 @@ def _summary_rows(run: Run, files: RunFiles, tables: RunTables) -> list[tuple[st
         rows.append(("Picture", facts))
     if (run.svg is not None or files.svg_withheld) and run.svg_note:
         rows.append(("SVG", run.svg_note))
-    rows.append(("Thinking", format_value("thinking", run.settings.get("thinking"))))
+    rows.append(("Thinking", thinking_setting(run.settings)))
     if "effort" in run.settings:
         rows.append(("Effort", format_value("effort", run.settings["effort"])))
     rows += tables.timings

@@ -10,9 +10,11 @@ counts for the same entry on the leaderboard:
   server, thinking off, on, or with the level it was sent where the model has
   levels (Ollama's gpt-oss: "thinking low" and "thinking high" are rated apart).
 
-Thinking is what the run did: a server that ignored the switch (or had none)
-rates the run by whether reasoning arrived, not by what was asked
-(:func:`thinking_ran`). Sampling, context size and the machine's hardware are not
+Thinking is what the run did: a server that ignored the switch rates the run by
+whether reasoning arrived, not by what was asked (:func:`thinking_ran`). A run sent
+no switch (its model or server has none: :func:`switch_sent`) is rated as its model
+thinks by itself, "no thinking switch", one configuration whatever its pane asked and
+whether reasoning arrived. Sampling, context size and the machine's hardware are not
 part of it: they are recorded with each run, and a configuration that should be
 rated apart gets a different model file or server.
 
@@ -31,7 +33,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from pelican_tui.backends.text import LABEL_PARTS, thinking_word
+from pelican_tui.backends.text import LABEL_PARTS, NO_THINKING_SWITCH, thinking_word
 from pelican_tui.backends.urls import split_url
 
 SPAWNED = "spawned"
@@ -76,6 +78,13 @@ def configuration_of(run: ConfiguredRun) -> Configuration:
     if run.backend == "claude":
         return _claude(run, thinking)
     return _served(run, thinking)
+
+
+def switch_sent(settings: Mapping[str, Any]) -> bool:
+    """Whether a run was sent a thinking switch: not where its model or server has none
+    (its ``thinking_switch`` recorded "not sent: …"); Claude's runs, and runs stored
+    before the switch was recorded, were."""
+    return not _text(settings.get("thinking_switch")).startswith("not sent")
 
 
 def thinking_ran(settings: Mapping[str, Any]) -> bool:
@@ -135,8 +144,11 @@ def _with_place(label: str, place: str) -> str:
 def run_label(run: ConfiguredRun, label: str | None = None) -> str:
     """A stored run's configuration label (or ``label``, that label told apart from
     others: :func:`run_labels`), its thinking said as the run went where that was not
-    as asked ("… · thinking off (thought)", as its numbers line says it)."""
+    as asked ("… · thinking off (thought)", as its numbers line says it). A run sent no
+    switch is named by its configuration alone ("… · no thinking switch")."""
     label = configuration_of(run).label if label is None else label
+    if not switch_sent(run.settings):
+        return label
     if thinking_ran(run.settings) == bool(run.settings.get("thinking")):
         return label
     words = recorded_thinking_words(run.settings)
@@ -161,16 +173,18 @@ def recorded_thinking_words(settings: Mapping[str, Any]) -> str:
     return thinking_words(bool(settings.get("thinking")), thinking_ran(settings), effort)
 
 
-def numbers_thinking(settings: Mapping[str, Any], arrived: bool) -> str | None:
+def numbers_thinking(settings: Mapping[str, Any], arrived: bool, *, reasoned: bool) -> str | None:
     """How an ended run's numbers line says its thinking: "thinking" and
     :func:`recorded_thinking_words` ("thinking on (did not)"); a run sent no thinking
     switch (its model has none) by what it did alone, "thought" or "did not think",
-    as the check after it found (None: nothing ``arrived`` to tell by)."""
-    if not _text(settings.get("thinking_switch")).startswith("not sent"):
+    as the check after it found, or where it recorded none (cancelled before it) as
+    ``reasoned`` says: whether reasoning arrived (None: nothing ``arrived`` to tell by)."""
+    if switch_sent(settings):
         return f"thinking {recorded_thinking_words(settings)}"
     if not arrived:
         return None
-    return "thought" if thinking_ran(settings) else "did not think"
+    ran = settings.get("thinking_ran")
+    return "thought" if (ran if isinstance(ran, bool) else reasoned) else "did not think"
 
 
 def _text(value: object) -> str:
@@ -204,8 +218,8 @@ def _local(run: ConfiguredRun, thinking: bool) -> Configuration:
     quant = _text(info.get("quant"))
     name = file.removesuffix(".gguf")
     shown = name if not quant or quant.lower() in name.lower() else f"{name} {quant}"
-    think = "think" if thinking else "no-think"
-    label = f"{shown} · {thinking_word(thinking)}"
+    think, words = _thinking_mode(run, thinking, levels=False)
+    label = f"{shown} · {words}"
     server = _server(info)
     if server:  # a server someone else runs (``--url``)
         key = f"local|{file}|{quant}|{think}|@{server}"
@@ -225,12 +239,15 @@ def _claude(run: ConfiguredRun, thinking: bool) -> Configuration:
     return Configuration(f"claude|{model}|{mode}", f"{model} · {words}")
 
 
-def _thinking_mode(run: ConfiguredRun, thinking: bool) -> tuple[str, str]:
+def _thinking_mode(run: ConfiguredRun, thinking: bool, *, levels: bool = True) -> tuple[str, str]:
     """A run's thinking as its configuration's key and label have it: with the effort
-    it recorded where it has one (Claude's; a served model's level)."""
-    effort = _text(run.settings.get("effort")) if thinking else ""
+    it recorded where it has one and ``levels`` are told apart (Claude's; a served
+    model's level); one mode for a run sent no switch (:func:`switch_sent`)."""
+    if not switch_sent(run.settings):
+        return "no-switch", NO_THINKING_SWITCH
+    effort = _text(run.settings.get("effort")) if thinking and levels else ""
     if not thinking:
-        return "no-think", "thinking off"
+        return "no-think", thinking_word(False)
     if effort:
         return f"think-{effort}", f"thinking {effort}"
     return "think", "thinking on"
