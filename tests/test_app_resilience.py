@@ -386,6 +386,42 @@ async def test_an_opened_cancelled_run_keeps_its_numbers() -> None:
     assert "2464 tok" in stats and stats.endswith("thinking off"), stats
 
 
+async def test_an_opened_cancelled_run_says_why_it_has_no_picture() -> None:
+    """A stored cancelled Claude run, opened: its pane and the full-screen view said "no
+    picture yet", as if one were still to come, and its numbers line dropped the "36
+    think" it showed live, although its thinking text was shown."""
+    from pelican_tui.screens.picture_screen import PictureScreen
+    from pelican_tui.widgets.picture import PictureView
+
+    with SessionStore.open(locations.sessions_db()) as store:
+        session_id = store.create_session("Generate an SVG of a pelican.").id
+        run = store.start_run(
+            session_id, "left", "claude", "claude-sonnet-4-5", {"model": "claude-sonnet-4-5"},
+            {"thinking": True, "effort": "high"},
+        )  # fmt: skip
+        timings = {"generated_tokens": 120, "generation_tokens_per_s": 51.0,
+                   "time_to_first_token_s": 0.8}  # fmt: skip
+        usage = {"output_tokens": 120, "thinking_tokens": 36}
+        store.finish_run(
+            run, status="cancelled", thinking_text="A pelican has a long beak.",
+            answer="Here is", timings=timings, usage=usage,
+        )  # fmt: skip
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        app.load_session(session_id)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        left = app.pane("left")
+        stats = left.stats_line()
+        assert left.picture.note == "no picture: the run was cancelled", left.picture.note
+        assert "36 think" in stats, stats
+        await pilot.press("f")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, PictureScreen), 5)
+        await pilot.pause()
+        left_view = app.screen.query(PictureView).first()  # the left pane's, then the right's
+        assert left_view.note == "no picture: the run was cancelled", left_view.note
+
+
 async def test_an_opened_run_is_measured_against_the_ceiling_of_its_own_model(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

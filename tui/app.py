@@ -1754,7 +1754,7 @@ class PelicanApp(Voting):
         from pelican_tui.backends.events import LiveStats
         from pelican_tui.backends.export.facts import UNFINISHED_WORDS
         from pelican_tui.backends.ratings.configuration import numbers_thinking, run_label
-        from pelican_tui.backends.store.records import recorded_numbers
+        from pelican_tui.backends.store.records import recorded_number, recorded_numbers
 
         store = await self.open_store()
         session = await asyncio.to_thread(store.get_session, session_id)
@@ -1799,7 +1799,8 @@ class PelicanApp(Voting):
             else:  # the numbers as far as it got, as the pane showed them live
                 tokens, rate, first = recorded_numbers(run.timings, run.usage)
                 if tokens:
-                    pane.feed(LiveStats(tokens, rate, time_to_first_token_s=first))
+                    thought = recorded_number(run.usage.get("thinking_tokens"))
+                    pane.feed(LiveStats(tokens, rate, int(thought or 0), first))
                 if run.failure_reason:
                     pane.feed(Failed(run.failure_reason))
             # As it ran (the ratings' rule: a server may ignore the switch), not as the
@@ -1836,12 +1837,15 @@ def picture_note(
     status: str, svg_found: bool, svg_note: str | None, facts: Mapping[str, Any] | None = None
 ) -> str | None:
     """What a pane shows with (or in place of) a run's picture: the run's own note,
-    but for a failed run with no SVG, that it failed (the pane's problem line says why;
-    "the answer is empty" said it as if the model had answered nothing), and first, for
-    a picture that draws nothing, that it is empty (the pane showed a blank box over
-    "found 1 SVG", as if the picture had not been drawn)."""
+    but for a failed or cancelled run with no SVG, that it failed or was cancelled (the
+    pane's problem line says why; "the answer is empty" said it as if the model had
+    answered nothing, and a cancelled one said "no picture yet", as if one were still to
+    come), and first, for a picture that draws nothing, that it is empty (the pane
+    showed a blank box over "found 1 SVG", as if the picture had not been drawn)."""
     if status == "failed" and not svg_found:
         return "no picture: the run failed"
+    if status == "cancelled" and not svg_found:
+        return "no picture: the run was cancelled"
     if facts and facts.get("empty"):
         return "; ".join(filter(None, ["an empty picture: the SVG draws nothing", svg_note]))
     return svg_note
