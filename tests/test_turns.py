@@ -332,3 +332,62 @@ async def test_the_status_bar_says_when_the_server_stops_sending() -> None:
             os.kill(pid, signal.SIGCONT)
         bar.set_sample(ResourceSampler(server_pid=lambda: pid).sample())
         assert await wait_for(pilot, lambda: "server: ready" in bar.render_text().plain, 5)
+
+
+async def test_the_time_to_first_token_leaves_out_the_waits_before_the_request() -> None:
+    """TTFT is counted from the request to a ready server: not the wait for its model to
+    load (r pressed at once after R, the server SIGSTOPped ~2 s in its load here) nor
+    the wait for the other pane's turn. What is left is the server's own prompt reading
+    (its ``prompt_n / prompt_per_second``), which a cold server does slowly: the first
+    run after a start read 41-62 tokens at 63-90 tok/s (0.6-0.9 s); a warm one whose
+    prompt is cached reads 1 token (~0.02 s)."""
+    import os
+    import signal
+
+    settings = load_settings({"local": {"model": tiny_model(), "context": 2048,
+                                        "max_tokens": 8, "seed": 7}})  # fmt: skip
+    engine = ComparisonEngine(settings, Prepared(server_binary(), "cache"))
+    ended: list[RunEnded] = []
+    queued: list[str] = []
+
+    def listener(update: Any) -> None:
+        if isinstance(update, RunEnded):
+            ended.append(update)
+        elif isinstance(update, RunQueued):
+            queued.append(update.reason)
+
+    stall_s = 2.0
+    starting = asyncio.create_task(engine.start_local())
+    try:
+        server = engine.sides["local"].server
+        assert server is not None
+        for _ in range(600):
+            if server.status.state.value == "loading" and server.pid is not None:
+                break
+            await asyncio.sleep(0.05)
+        pid = server.pid
+        assert pid is not None
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            choices = {"left": PaneChoice("local", False), "right": PaneChoice("local", True)}
+            comparing = asyncio.create_task(
+                engine.run_comparison("Draw a pelican.", choices, listener)
+            )
+            await asyncio.sleep(stall_s)
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        outcome = await comparing
+        assert (await starting).ready
+    finally:
+        await engine.close()
+    assert any("waiting for llama-server" in reason for reason in queued), queued
+    assert len(outcome.results) == 2 and len(ended) == 2
+    for end in ended:
+        timings = end.result.timings
+        first = timings["time_to_first_token_s"]
+        # Within a little of the server's own time to read the prompt (the connection,
+        # the first chunk's parsing): no wait of ours in it. Not "under the stall": on
+        # a loaded machine the server alone took 4.7 s to read 56 tokens just after
+        # its load (11.9 tok/s), and TTFT was 4.73 s.
+        reading = timings["prompt_tokens"] / timings["prompt_tokens_per_s"]
+        assert first - reading < min(0.25, stall_s / 4), (end.slot, timings)
