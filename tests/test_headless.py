@@ -1499,6 +1499,47 @@ def test_the_summary_table_keeps_its_columns_in_line_under_wide_characters() -> 
         assert len(starts) == 1, "\n".join(lines)
 
 
+def test_the_summary_table_of_samples_in_both_modes_fits_80_columns() -> None:
+    """``run --samples 3 --thinking both`` on an 80-column terminal: no column says
+    the same in every run (samples, thinking, statuses and pictures differ), so
+    cutting the model and leaving out the slot were not enough; rows of 86 to 90
+    cells wrapped. The time to the first token, then tokens/s, go too
+    (``summary.json`` has them)."""
+    from rich.cells import cell_len
+
+    from pelican_tui.cli.run_summary import SessionOutcome, summary_table
+
+    outcomes = []
+    with SessionStore.open() as store:
+        for sample in (1, 2, 3):
+            for thinking in (True, False):
+                session = store.create_session("Generate an SVG of a pelican riding a bicycle")
+                for slot, backend, model, effort in (
+                    ("left", "local", "Qwen3.5-2B-UD-Q4_K_XL.gguf", None),
+                    ("right", "claude", "claude-opus-4-7", "high"),
+                ):
+                    settings = {"thinking": thinking, "thinking_ran": thinking, "effort": effort}
+                    run_id = store.start_run(session.id, slot, backend, model, {}, settings, {})
+                    store.finish_run(
+                        run_id,
+                        status="cancelled" if sample == 3 and slot == "left" else "finished",
+                        answer="<svg/>",
+                        svg="<svg/>" if sample != 2 else None,
+                        timings={"generation_tokens_per_s": 123.4, "time_to_first_token_s": 12.5},
+                        usage={"output_tokens": 12345},
+                    )
+                stored = store.get_session(session.id)
+                mode = "on" if thinking else "off"
+                outcomes.append(SessionOutcome(session.id, sample, mode, session=stored))
+    assert cell_len(summary_table(outcomes, 3).splitlines()[0]) > 80, "too narrow to test"
+    lines = summary_table(outcomes, 3, 80).splitlines()
+    assert max(cell_len(line) for line in lines) <= 80, "\n".join(lines)
+    header = lines[0].split()
+    for kept in ("SESSION", "SAMPLE", "THINKING", "MODEL", "STATUS", "TOKENS", "PICTURE"):
+        assert kept in header, lines[0]
+    assert "cancelled" in "\n".join(lines) and "12345" in lines[1], "\n".join(lines)
+
+
 def test_the_live_progress_line_is_cut_to_the_terminal_in_cells(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -230,6 +230,10 @@ SAME_IN_EVERY_RUN = ("SAMPLE", "MODEL", "SLOT", "PROMPT", "STATUS", "PICTURE")
 same in them, in this order until it fits."""
 CUT_DOWN_TO = {"MODEL": 16, "PROMPT": 12}
 """Then the free-text columns are cut in the middle, each down to so many cells."""
+LEFT_OUT_IN_TURN = ("SLOT", "TTFT", "TOK/S")
+"""Then these columns are left out, in this order until it fits: the model and the
+thinking tell the runs apart, and ``summary.json`` has every number. Samples run in
+both thinking modes leave no column to say once (``--samples 3 --thinking both``)."""
 
 
 def summary_table(
@@ -240,8 +244,8 @@ def summary_table(
 
     In ``width`` cells (a terminal's; None: everything) where it can be: columns that
     say the same in every run go above it (:data:`SAME_IN_EVERY_RUN`), the model and
-    the prompt are cut (:data:`CUT_DOWN_TO`), then the SLOT goes (the model and the
-    thinking tell the runs apart; ``summary.json`` has it). Numbers are never cut."""
+    the prompt are cut (:data:`CUT_DOWN_TO`), then the SLOT goes, then the time to the
+    first token and tokens/s (:data:`LEFT_OUT_IN_TURN`). Numbers are never cut."""
     header = ("SESSION", "PROMPT", "SAMPLE", "THINKING", "SLOT", "MODEL", "STATUS", "TOKENS",
               "TOK/S", "TTFT", "PICTURE")  # fmt: skip
     rows: list[tuple[str, ...]] = [header]
@@ -275,7 +279,7 @@ def summary_table(
         right=right,
         same=[names.index(name) for name in SAME_IN_EVERY_RUN if name in names],
         cut={names.index(name): cells for name, cells in CUT_DOWN_TO.items() if name in names},
-        drop=[names.index("SLOT")],
+        drop=[names.index(name) for name in LEFT_OUT_IN_TURN],
     )
 
 
