@@ -23,19 +23,26 @@ What a front end calls, in order (``pelican-tui judge`` does exactly this)::
   like the Claude side's (the same mapping).
 - :func:`judge_pairs`: stores each answer as a blind vote with ``judge`` set
   to the model id (never among the user's votes), reports an unparseable
-  answer without storing it, and stops at the first failed call.
+  answer without storing it, and stops at the first failed call, or after
+  :data:`UNREADABLE_IN_A_ROW` unparseable answers one after another.
+
+The call is not streamed, but it goes by the runs' idle rule
+(:mod:`~pelican_tui.backends.idle`, the ``idle_timeout_s`` setting): the whole
+wait for the reply is silence, and ends in the runs' words, "no data from
+Anthropic for N s; gave up".
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import io
 import math
 import os
 import random
 import re
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
@@ -48,7 +55,14 @@ from pelican_tui.backends.anthropic_backend import (
     ClaudeBackend,
     Secret,
 )
-from pelican_tui.backends.events import Failed
+from pelican_tui.backends.events import Failed, Waiting
+from pelican_tui.backends.idle import (
+    DEFAULT_IDLE_TIMEOUT_S,
+    IdleRule,
+    StreamIdle,
+    idle_failure,
+    watch_idle,
+)
 from pelican_tui.backends.ratings.configuration import configuration_of
 from pelican_tui.backends.store.records import Run, Vote, Winner
 from pelican_tui.backends.svg.render import png_size
@@ -82,6 +96,9 @@ ANTHROPIC_MAX_IMAGE_TOKENS: Final = 1600
 _FRAMING_TOKENS: Final = 30
 """Message framing and the labels around the pictures, roughly."""
 _MAX_REASON_CHARS: Final = 300
+UNREADABLE_IN_A_ROW: Final = 3
+"""Unparseable answers, one after another, that stop :func:`judge_pairs`: a model
+that does not answer in the format asked for would be paid for every pair left."""
 
 # ----------------------------------------------------------------------------- choosing pairs
 
@@ -344,9 +361,12 @@ class Judge:
         *,
         api_key: str | None = None,
         rng: random.Random | None = None,
+        idle_timeout_s: float | None = DEFAULT_IDLE_TIMEOUT_S,
     ) -> None:
-        """``api_key`` overrides ``ANTHROPIC_API_KEY``; ``rng`` decides the A/B order."""
+        """``api_key`` overrides ``ANTHROPIC_API_KEY``; ``rng`` decides the A/B order;
+        ``idle_timeout_s`` is the ``idle_timeout_s`` setting (see :mod:`.idle`)."""
         self.settings = settings
+        self.idle = IdleRule(idle_timeout_s)
         self.model = judge_model(settings, claude)
         self._claude = claude.model_copy(update={"model": self.model, "enabled": True})
         key = (api_key if api_key is not None else os.environ.get(API_KEY_ENV, "")).strip()
@@ -410,11 +430,17 @@ class Judge:
                 timeout=self._claude.timeout_s,
                 max_retries=self._claude.max_retries,
             )
-            # claude.timeout_s bounds the whole call; the SDK's bounds one try of it.
+            # claude.timeout_s bounds the whole call; the SDK's bounds one try of it;
+            # idle_timeout_s the silence before the reply, as for the runs.
             async with client, asyncio.timeout(self._claude.timeout_s):
-                message = await client.messages.create(
-                    **self.message_params(pair.prompt, a_png, b_png)
+                message = await _within_idle(
+                    lambda: client.messages.create(
+                        **self.message_params(pair.prompt, a_png, b_png)
+                    ),
+                    self.idle,
                 )
+        except StreamIdle as idle:
+            return CallFailed(pair, idle_failure("Anthropic", idle, "check the network connection"))
         except Exception as err:
             return CallFailed(pair, self._failure(sdk, err))
         text = _reply_text(message)
@@ -449,6 +475,21 @@ class Judge:
         return Failed(self._key.scrub(failure.reason), self._key.scrub(hint) if hint else None)
 
 
+async def _within_idle(call: Callable[[], Awaitable[Any]], rule: IdleRule) -> Any:
+    """What ``call`` returns, by the idle rule of a stream with one item: it raises
+    :class:`~.idle.StreamIdle` (the call cancelled) when nothing came for
+    ``rule.timeout_s``."""
+
+    async def reply() -> AsyncIterator[Any]:
+        yield await call()
+
+    async with contextlib.aclosing(watch_idle(reply(), rule)) as items:
+        async for item in items:
+            if not isinstance(item, Waiting):
+                return item
+    raise StreamIdle(0.0)  # never: the one item comes, or the rule raises
+
+
 def _reply_text(message: object) -> str | None:
     """The text blocks of a Messages API reply, joined; None when ``message`` is not one
     (the SDK hands back whatever body came: a string, or another API's JSON)."""
@@ -467,12 +508,20 @@ def _import_sdk() -> ModuleType:
 
 
 async def judge_pairs(
-    store: SessionStore, judge: Judge, pairs: Iterable[Pair]
+    store: SessionStore,
+    judge: Judge,
+    pairs: Iterable[Pair],
+    asking: Callable[[Pair], None] | None = None,
 ) -> AsyncIterator[Outcome]:
     """Judge ``pairs`` one after another, storing each answer as the judge's blind vote
     as it comes; an unparseable answer is reported and not stored; the first
-    :class:`CallFailed` is the last outcome."""
+    :class:`CallFailed` is the last outcome, and so is the
+    :data:`UNREADABLE_IN_A_ROW`-th :class:`Unparseable` in a row. ``asking`` is
+    told of each pair before its call (a front end says what it waits for)."""
+    unreadable = 0
     for pair in pairs:
+        if asking is not None:
+            asking(pair)
         outcome = await judge.ask(pair)
         if isinstance(outcome, Answer):
             vote = store.add_vote(
@@ -483,14 +532,17 @@ async def judge_pairs(
                 judge=judge.model,
                 reason=outcome.reason,
             )
+            unreadable = 0
             yield Judged(outcome, vote)
             continue
         yield outcome
-        if isinstance(outcome, CallFailed):
+        unreadable += 1
+        if isinstance(outcome, CallFailed) or unreadable >= UNREADABLE_IN_A_ROW:
             return
 
 
 __all__ = [
+    "UNREADABLE_IN_A_ROW",
     "Answer",
     "CallFailed",
     "Estimate",

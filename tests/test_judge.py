@@ -149,6 +149,25 @@ async def test_an_unparseable_answer_is_reported_and_not_stored() -> None:
         assert outcome.usage.output_tokens > 0
 
 
+async def test_answers_unreadable_in_a_row_stop_the_run_one_read_between_does_not(
+    server: AnthropicTestServer,
+) -> None:
+    """A model that never answered in the format asked for was asked (and paid) for
+    every pair; now the third unreadable answer in a row is the last call."""
+    answers = iter(["Hmm.", "Hmm.", "A\nIt is red.", "Hmm.", "Hmm.", "Hmm.", "A\nRed."])
+    server.answer_for = lambda body: next(answers)
+    with SessionStore.open() as store:
+        for _ in range(3):
+            add_session(store, "claude", "qwen")
+        judge = _judge(server)
+        outcomes = await _run_all(store, judge, choose_pairs(store, judge.model, max_pairs=9).pairs)
+        assert len(store.votes(judge=True)) == 1
+    assert [type(o).__name__ for o in outcomes] == [
+        "Unparseable", "Unparseable", "Judged", "Unparseable", "Unparseable", "Unparseable"
+    ]  # fmt: skip
+    assert len(server.requests) == 6
+
+
 async def test_a_429_stops_the_run_in_the_claude_sides_words() -> None:
     busy = AnthropicTestServer(scenario="429", error_message=f"slow down {KEY}")
     with busy as server, SessionStore.open() as store:

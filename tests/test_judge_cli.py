@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import re
+import time
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -122,8 +123,11 @@ def test_yes_judges_with_progress_and_a_summary_then_the_leaderboard_shows_it(
         store.add_vote(blue, red, "b", blind=True)  # the user picked red too
     code, out, err = cli("judge", "--yes", "--prompt", PELICAN)
     assert code == 0, err
-    progress = err.splitlines()
-    assert len(progress) == 4 and len(server.requests) == 4
+    lines = err.splitlines()
+    assert len(lines) == 8 and len(server.requests) == 4
+    asking, progress = lines[::2], lines[1::2]
+    assert all(re.fullmatch(rf"\[\d/4\] asking {MODEL}: run \d+ \(.+\) vs run \d+ \(.+\)", line)
+               for line in asking), asking  # fmt: skip
     claude = "claude-opus-4-7 · thinking high"
     # The reason speaks of A and B, which the line never matched to the runs.
     said = re.fullmatch(
@@ -169,21 +173,25 @@ def test_a_terminal_is_asked_first(
         assert "Not judged." in err
 
 
-def test_no_key_is_said_before_the_plan(
-    server: AnthropicTestServer, two_sessions: object, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("sessions", [0, 2])
+def test_no_key_is_the_one_thing_said(
+    sessions: int, server: AnthropicTestServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Said after the plan, the missing key was read last, under lines of calls and
-    tokens; it is said first now, and the plan still shows what a key would be spent on."""
+    """The key is checked before the pairs are looked for: without one, "Nothing to
+    judge: no sessions yet." (or the plan) came too, before or after the key's line."""
+    with SessionStore.open() as store:
+        for _ in range(sessions):
+            add_session(store, "claude", "qwen")
     monkeypatch.delenv("ANTHROPIC_API_KEY")
     terminal = io.StringIO()  # stdout and stderr on one terminal, in the order written
     monkeypatch.setattr("sys.stdin", io.StringIO(""))
     monkeypatch.setattr("sys.stdout", terminal)
     monkeypatch.setattr("sys.stderr", terminal)
     code = main(["judge", "--yes"])
-    lines = terminal.getvalue().splitlines()
     assert code == 2
-    assert lines[0] == "pelican-tui judge: the judge has no API key; set ANTHROPIC_API_KEY"
-    assert lines[1].startswith("Plan: 4 calls"), lines
+    assert terminal.getvalue() == (
+        "pelican-tui judge: the judge has no API key; set ANTHROPIC_API_KEY\n"
+    )
     assert server.requests == []
 
 
@@ -214,9 +222,71 @@ def test_an_unreadable_answer_is_reported(
     code, out, err = cli("judge", "--yes", "--max-pairs", "2")
     assert code == 1 and len(server.requests) == 2
     assert "answer not in the format asked for, not stored: 'Hard to say!'" in err
-    assert "0 votes stored (A 0, B 0, tie 0, both bad 0), 2 answers unreadable." in out
+    assert out.splitlines()[-2] == (
+        f"Asked 2 of 2 pairs with {MODEL}: 0 votes stored (A 0, B 0, tie 0, both bad 0), "
+        "2 answers unreadable."
+    )
     with SessionStore.open() as store:
         assert store.votes(judge=True) == []
+
+
+def test_answers_unreadable_one_after_another_stop_the_run(
+    server: AnthropicTestServer, two_sessions: object, cli: Cli
+) -> None:
+    """A judge that never answers in the format asked for was asked (and paid) for
+    every pair, and the last line began "Judged 40 of 40 pairs"."""
+    with SessionStore.open() as store:
+        add_session(store, "claude", "qwen")  # 9 pairs
+    server.answer_for = lambda body: "Both are lovely in their own way."
+    code, out, err = cli("judge", "--yes")
+    assert code == 1 and len(server.requests) == 3
+    assert err.count("answer not in the format asked for, not stored") == 3
+    assert out.splitlines()[-3:] == [
+        f"Asked 3 of 9 pairs with {MODEL}: 0 votes stored (A 0, B 0, tie 0, both bad 0), "
+        "3 answers unreadable.",
+        "Stopped: 3 answers in a row not in the format asked for; 6 pairs not sent.",
+        "Tokens used: 111 input, 27 output.",
+    ]
+
+
+def test_a_silent_anthropic_fails_by_the_runs_idle_rule_after_saying_what_it_waits_for(
+    server: AnthropicTestServer, two_sessions: object, cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After the plan nothing was printed, and only claude.timeout_s (600 s) ended a
+    call Anthropic never answered: now a line says which pair is asked, and the
+    idle_timeout_s the runs go by ends it, in the runs' words."""
+    server.scenario = "silent"
+    monkeypatch.setenv("PELICAN_IDLE_TIMEOUT_S", "1")
+    monkeypatch.setenv("PELICAN_CLAUDE__TIMEOUT_S", "8")
+    started = time.monotonic()
+    code, out, err = cli("judge", "--yes", "--max-pairs", "2")
+    assert time.monotonic() - started < 6
+    assert code == 1 and len(server.requests) == 1
+    asking, failed = err.splitlines()
+    assert re.fullmatch(rf"\[1/2\] asking {MODEL}: run \d+ \(.+\) vs run \d+ \(.+\)", asking)
+    words = (
+        "no data from Anthropic for 1 s; gave up — check the network connection; "
+        "if it is only slow, raise idle_timeout_s"
+    )
+    assert failed.startswith("[1/2] run ") and failed.endswith(f": {words}"), failed
+    assert f"Stopped: {words}; 1 pair not sent." in out
+
+
+def test_the_output_is_folded_to_the_terminal(
+    server: AnthropicTestServer, two_sessions: object, cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The plan, the progress lines and the summary broke mid-word at the edge of the
+    terminal; they fold between words now, as every other command's do."""
+    monkeypatch.setenv("COLUMNS", "60")
+    code, out, err = cli("judge", "--yes", "--max-pairs", "1")
+    assert code == 0, err
+    lines = out.splitlines() + err.splitlines()
+    assert max(len(line) for line in lines) <= 60, "\n".join(lines)
+    assert lines[1].startswith("  ") and not lines[0].startswith(" "), lines  # the plan
+    folded = err.splitlines()
+    assert folded[0].startswith("[1/1] asking") and folded[1].startswith("  "), folded
+    said = " ".join(line.strip() for line in folded)
+    assert "The red picture has a pelican on the bicycle." in said
 
 
 def test_nothing_to_judge_and_an_unknown_prompt(server: AnthropicTestServer, cli: Cli) -> None:

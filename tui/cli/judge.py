@@ -1,10 +1,13 @@
 """``pelican-tui judge``: a vision-capable Claude model votes on pairs of pictures, blind.
 
-Prints the plan first (how many calls, about how many tokens, which model; a
-missing API key is said before it, and the plan is all it does) and asks before
-calling, unless ``--yes``; with stdin not a terminal and no
-``--yes`` it prints the plan and stops. Then it judges the pairs one by one,
-progress on stderr, and prints a summary on stdout. The judge's votes are
+Says first, and only, what stops the judge (it is off, there is no API key).
+Prints the plan (how many calls, about how many tokens, which model) and asks
+before calling, unless ``--yes``; with stdin not a terminal and no ``--yes`` it
+prints the plan and stops. Then it judges the pairs one by one, progress on
+stderr (a line before each call, a line after it), and prints a summary on
+stdout; it stops at a failed call, or after a few answers in a row not in the
+format asked for. Lines are folded between words on a terminal, as every
+command's are. The judge's votes are
 stored apart from yours: ``pelican-tui leaderboard --judge`` rates them and
 says how often the judge agreed with you. See :mod:`pelican_tui.backends.judge`.
 
@@ -23,6 +26,7 @@ from collections.abc import Sequence
 
 from pelican_tui.backends.events import Failed
 from pelican_tui.backends.judge import (
+    UNREADABLE_IN_A_ROW,
     CallFailed,
     Estimate,
     Judge,
@@ -42,18 +46,21 @@ from pelican_tui.backends.store.records import Run, SessionStoreMissing
 from pelican_tui.backends.store.sessions import SessionStore
 from pelican_tui.backends.text import plural
 from pelican_tui.cli.args import Console, Exit, Parser, command, command_parser, positive
+from pelican_tui.cli.columns import print_folded
 from pelican_tui.cli.store_access import add_prompt_option, unknown_prompt, with_store
 
 PROG = "pelican-tui judge"
 
-EPILOG = """\
+EPILOG = f"""\
 The judge sees the prompt and the two stored pictures (downscaled to
 judge.image_px, 512 px by default), labelled A and B in random order, never
 which model drew them. It answers A, B, tie or both bad, and why in one line.
 Only pairs of finished runs of different configurations that this judge has not
 voted on are sent; pairs you voted on go first. Prompts from private prompt
 sets are never sent. The judge is off until judge.enabled = true; it uses
-ANTHROPIC_API_KEY and judge.model (by default claude.model).
+ANTHROPIC_API_KEY and judge.model (by default claude.model). Judging stops at
+a call that fails (no data for idle_timeout_s fails it, as it does a run), and
+after {UNREADABLE_IN_A_ROW} answers in a row not in the format asked for.
 
 exit status:
   0    done (also: nothing to judge, or not confirmed)
@@ -89,21 +96,15 @@ def judge_command(args: argparse.Namespace, console: Console) -> int:
         settings = load_settings()
     except SettingsError as error:
         return console.invalid_settings(error)
-    judge = Judge(settings.judge, settings.claude)
+    judge = Judge(settings.judge, settings.claude, idle_timeout_s=settings.idle_timeout_s)
     problem = judge.problem()
-    if problem is not None:
-        # Said first: after the plan, a missing key was read last, under lines of calls
-        # and tokens. The plan still follows: what a key would be spent on.
-        console.note(_problem_words(problem))
-        console.err.flush()
-        if not judge.settings.enabled:
-            return Exit.USAGE
-    stopped = Exit.OK if problem is None else Exit.USAGE
+    if problem is not None:  # before the pairs are looked for: the one thing said
+        return console.fail(_problem_words(problem), Exit.USAGE)
     max_pairs = args.max_pairs or judge.settings.max_pairs
 
     def no_store(_: SessionStoreMissing) -> int:
-        print("Nothing to judge: no sessions yet.", file=console.out)
-        return stopped
+        print_folded("Nothing to judge: no sessions yet.", console.out)
+        return Exit.OK
 
     def plan_then_judge(store: SessionStore) -> int:
         if store.read_only is not None:  # before any call is paid for
@@ -112,9 +113,10 @@ def judge_command(args: argparse.Namespace, console: Console) -> int:
             return console.fail(missing)
         plan = choose_pairs(store, judge.model, prompt=args.prompt, max_pairs=max_pairs)
         cost = estimate(plan.pairs, judge.settings, judge.model)
-        print(describe_plan(plan, cost), file=console.out, flush=True)
-        if not plan.pairs or problem is not None:
-            return stopped
+        print_folded(describe_plan(plan, cost), console.out)
+        console.out.flush()
+        if not plan.pairs:
+            return Exit.OK
         if not args.yes and not _confirmed(console, len(plan.pairs)):
             return Exit.OK
         return _judge(store, judge, plan.pairs, console)
@@ -181,18 +183,24 @@ def _confirmed(console: Console, pairs: int) -> bool:
 def _judge(store: SessionStore, judge: Judge, pairs: Sequence[Pair], console: Console) -> int:
     outcomes: list[Outcome] = []
 
+    def asking(pair: Pair) -> None:
+        said = f"asking {judge.model}: {_run(pair.first)} vs {_run(pair.second)}"
+        print_folded(f"[{len(outcomes) + 1}/{len(pairs)}] {said}", console.err)
+        console.err.flush()
+
     async def go() -> None:
-        async for outcome in judge_pairs(store, judge, pairs):
+        async for outcome in judge_pairs(store, judge, pairs, asking):
             outcomes.append(outcome)
             line = f"[{len(outcomes)}/{len(pairs)}] {progress_line(outcome)}"
-            print(line, file=console.err, flush=True)
+            print_folded(line, console.err)
+            console.err.flush()
 
     try:
         asyncio.run(go())
     except KeyboardInterrupt:
-        print(summary(judge.model, outcomes, len(pairs)), file=console.out)
+        print_folded(summary(judge.model, outcomes, len(pairs)), console.out)
         return console.fail("interrupted; the votes stored so far are kept", Exit.INTERRUPTED)
-    print(summary(judge.model, outcomes, len(pairs)), file=console.out)
+    print_folded(summary(judge.model, outcomes, len(pairs)), console.out)
     failed = any(not isinstance(outcome, Judged) for outcome in outcomes)
     return Exit.FAILED if failed else Exit.OK
 
@@ -233,16 +241,24 @@ def summary(model: str, outcomes: Sequence[Outcome], planned: int) -> str:
     failed = next((o for o in outcomes if isinstance(o, CallFailed)), None)
     counts = {w: sum(o.answer.winner == w for o in judged) for w in ("a", "b", "tie", "both_bad")}
     stored = f"{plural(len(judged), 'vote')} stored"
+    # "Judged" only when every answer was: "Judged 40 of 40 pairs … 0 votes stored"
+    # read as done.
+    did = f"Asked {len(judged) + unreadable}" if unreadable else f"Judged {len(judged)}"
     lines = [
-        f"Judged {len(judged) + unreadable} of {planned} pairs with {model}: {stored} "
+        f"{did} of {planned} pairs with {model}: {stored} "
         f"(A {counts['a']}, B {counts['b']}, tie {counts['tie']}, both bad {counts['both_bad']})"
         + (f", {plural(unreadable, 'answer')} unreadable" if unreadable else "")
         + "."
     ]
+    rest = planned - len(outcomes)
     if failed is not None:
         hint = f" — {failed.failure.hint}" if failed.failure.hint else ""
-        rest = planned - len(outcomes)
         lines.append(f"Stopped: {failed.failure.reason}{hint}; {plural(rest, 'pair')} not sent.")
+    elif rest > 0 and _unreadable_last(outcomes) >= UNREADABLE_IN_A_ROW:
+        lines.append(
+            f"Stopped: {_unreadable_last(outcomes)} answers in a row not in the format asked "
+            f"for; {plural(rest, 'pair')} not sent."
+        )
     used = TokenUse(
         sum(_usage(o).input_tokens for o in outcomes),
         sum(_usage(o).output_tokens for o in outcomes),
@@ -251,6 +267,16 @@ def summary(model: str, outcomes: Sequence[Outcome], planned: int) -> str:
     if judged:
         lines.append("The judge's ratings: pelican-tui leaderboard --judge")
     return "\n".join(lines)
+
+
+def _unreadable_last(outcomes: Sequence[Outcome]) -> int:
+    """How many of the last ``outcomes`` in a row were answers not in the format asked for."""
+    count = 0
+    for outcome in reversed(outcomes):
+        if not isinstance(outcome, Unparseable):
+            break
+        count += 1
+    return count
 
 
 def _usage(outcome: Outcome) -> TokenUse:
