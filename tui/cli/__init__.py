@@ -8,10 +8,19 @@ modules a command does not use.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
-from typing import Any
+from typing import Any, TextIO, cast
 
-from pelican_tui.cli.args import Console, Exit, Parser, UsageError, parse
+from pelican_tui.cli.args import (
+    Console,
+    Exit,
+    OutputError,
+    Parser,
+    StandardOutput,
+    UsageError,
+    parse,
+)
 from pelican_tui.cli.model_flags import (
     add_model_flags,
     add_remote_flag,
@@ -131,20 +140,50 @@ def main(argv: list[str] | None = None) -> int:
             # What would have been printed goes nowhere, as into a pipe nobody reads; the
             # work (a run, its exports and summary.json) is done as asked.
             setattr(sys, name, Path(os.devnull).open("w"))  # noqa: SIM115 (for the process)
+    words = list(sys.argv[1:] if argv is None else argv)
+    stdout = sys.stdout
+    sys.stdout = cast("TextIO", StandardOutput(stdout))
+    code: int | None = None
     try:
-        return _main(argv)
+        code = _main(words)
+        sys.stdout.flush()  # what is still buffered fails here, not in Python's exit
+        return code
     except KeyboardInterrupt:  # Ctrl-C before a command handles it (while importing)
         print("\ninterrupted", file=sys.stderr)
         return Exit.INTERRUPTED
     except BrokenPipeError:
-        # The reader went away (`pelican-tui leaderboard --json | head`): no traceback,
-        # and none at exit either when Python flushes stdout into the closed pipe.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
+        # The reader went away (`pelican-tui leaderboard --json | head`): its choice, so
+        # no traceback, nothing said, and the command's own status (0 if it was cut
+        # short); none at exit either, when Python flushes stdout into the closed pipe.
+        _output_nowhere(stdout)
+        return Exit.OK if code is None else code
+    except OutputError as error:  # `> /dev/full`: one line, whichever command wrote
+        _output_nowhere(stdout)
+        with contextlib.suppress(OSError):
+            Console.of(_prog(words), stdout, sys.stderr).note(error.words())
+        return error.status if code in (None, Exit.OK) else code
+    finally:
+        sys.stdout = stdout
 
 
-def _main(argv: list[str] | None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+def _output_nowhere(stdout: TextIO) -> None:
+    """What standard output still holds goes nowhere: not again into what failed."""
+    import os
+
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), stdout.fileno())
+
+
+def _prog(argv: list[str]) -> str:
+    """The command ``argv`` runs as its messages name it: ``pelican-tui sessions``."""
+    own = _own_parser_command(argv)
+    if own is not None:
+        return f"pelican-tui {own[0]}"
+    named = [word for word in argv if word in COMMANDS]
+    return f"pelican-tui {named[0]}" if named else "pelican-tui"
+
+
+def _main(argv: list[str]) -> int:
     # Commands with their own parsers take the rest of the line verbatim.
     own = _own_parser_command(argv)
     if own is not None:

@@ -6,22 +6,29 @@ decides how a usage error is shown and returns exit status 2 itself (the
 commands are also called as functions, by tests and by ``pelican-tui``).
 :func:`parse` does that in one place; a :class:`Console` is where a command
 prints, and says ``PROG: message`` for it. :func:`command` makes a command of
-its parser and its body, :func:`run_parsed` runs one.
+its parser and its body, :func:`run_parsed` runs one. :class:`StandardOutput` is
+how ``pelican-tui`` writes standard output for every command, so that output that
+cannot be written is said one way (:class:`OutputError`, :data:`OUTPUT_STATUS`).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
-from typing import NoReturn, Protocol, TextIO
+from typing import Any, NoReturn, Protocol, TextIO
 
 
 class Exit(IntEnum):
-    """The exit statuses every command shares (``pelican-tui run`` has two more)."""
+    """The exit statuses every command shares (``pelican-tui run`` has two more).
+
+    Standard output that cannot be written (a full disk, ``> /dev/full``) is
+    :data:`FAILED`, said in one line; a reader that goes away (``| head``) is its
+    choice, not a failure: the status is the command's own (:data:`OUTPUT_STATUS`)."""
 
     OK = 0
     FAILED = 1
@@ -30,6 +37,67 @@ class Exit(IntEnum):
     """Bad usage."""
     INTERRUPTED = 130
     """Stopped by Ctrl+C (SIGINT), as a shell reports it; what was done so far is kept."""
+
+
+OUTPUT_STATUS = """\
+  standard output that cannot be written (a full disk) is a failure: 1, said in
+  one line; a reader that stops reading (| head) is not: the status is the
+  command's own, 0 if the reader left before it was done"""
+"""The lines every command's exit-status table ends with (see :class:`StandardOutput`)."""
+
+
+class OutputError(Exception):
+    """Standard output could not be written: a full disk (``> /dev/full``), an I/O
+    error. Raised by :class:`StandardOutput`, whichever command wrote, and said by
+    ``pelican-tui`` in one line: ``PROG: cannot write the output: REASON``.
+
+    Not an OSError, so that a command's handling of its own files (``--out``) does
+    not take it for theirs. A closed pipe stays a BrokenPipeError: the reader's
+    choice, not a failure."""
+
+    def __init__(self, error: OSError, *, status: int = Exit.FAILED, kept: str = "") -> None:
+        super().__init__(error.strerror or str(error))
+        self.error = error
+        self.status = status
+        """The exit status to return with: :data:`Exit.FAILED`, or the command's own
+        failure (``pelican-tui run``'s)."""
+        self.kept = kept
+        """What was done all the same, said after the reason (``run``: its sessions)."""
+
+    def words(self) -> str:
+        """``cannot write the output: REASON[; KEPT]``."""
+        kept = f"; {self.kept}" if self.kept else ""
+        return f"cannot write the output: {self}{kept}"
+
+
+@contextlib.contextmanager
+def output_errors() -> Iterator[None]:
+    """Raise an OSError but a closed pipe as :class:`OutputError` (standard output's)."""
+    try:
+        yield
+    except BrokenPipeError:
+        raise
+    except OSError as error:
+        raise OutputError(error) from error
+
+
+class StandardOutput:
+    """A command's standard output as ``pelican-tui`` gives it (``sys.stdout``): the
+    stream it wraps, but a write or flush that fails raises :class:`OutputError`."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        with output_errors():
+            return self.stream.write(text)
+
+    def flush(self) -> None:
+        with output_errors():
+            self.stream.flush()
+
+    def __getattr__(self, name: str) -> Any:  # isatty, fileno, buffer, encoding, ...
+        return getattr(self.stream, name)
 
 
 class UsageError(Exception):
@@ -55,11 +123,13 @@ class Parser(argparse.ArgumentParser):
 
 def command_parser(prog: str, *, description: str, epilog: str) -> Parser:
     """A command's :class:`Parser` whose description and epilog (the exit statuses,
-    laid out as a table) are printed as written, not re-wrapped."""
+    laid out as a table, last) are printed as written, not re-wrapped; the table ends
+    with what every command does when its output cannot be written
+    (:data:`OUTPUT_STATUS`)."""
     return Parser(
         prog=prog,
         description=description,
-        epilog=epilog,
+        epilog=f"{epilog.rstrip()}\n{OUTPUT_STATUS}\n",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
 
@@ -254,11 +324,14 @@ def _home_expanded(text: str) -> Path:
 
 __all__ = [
     "LARGEST",
+    "OUTPUT_STATUS",
     "Body",
     "Command",
     "Console",
     "Exit",
+    "OutputError",
     "Parser",
+    "StandardOutput",
     "UsageError",
     "command",
     "command_parser",
@@ -266,6 +339,7 @@ __all__ = [
     "given_path",
     "out_file",
     "out_folder",
+    "output_errors",
     "parse",
     "positive",
     "run_parsed",

@@ -28,6 +28,7 @@ from pelican_tui.backends.svg.render import (
 from pelican_tui.cli.args import (
     Console,
     Exit,
+    OutputError,
     Parser,
     command,
     command_parser,
@@ -167,6 +168,8 @@ def render_command(args: argparse.Namespace, console: Console) -> int:
     except BrokenPipeError:
         raise  # the reader went away (`| head -c 8`): pelican-tui stops quietly, as others
     except OSError as exc:
+        if to_stdout:  # `-o - > /dev/full`: said as every command's standard output
+            raise OutputError(exc) from exc
         return fail(f"cannot write {args.output}: {exc.strerror or exc}", Exit.USAGE)
     return Exit.OK
 

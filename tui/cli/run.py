@@ -123,7 +123,7 @@ from pelican_tui.backends.secrets import url_without_credentials
 from pelican_tui.backends.store.records import Session, SessionStoreError, Slot
 from pelican_tui.backends.store.sessions import SessionStore, default_title
 from pelican_tui.backends.text import first_line, plural
-from pelican_tui.cli.args import Console, Exit, command
+from pelican_tui.cli.args import Console, Exit, OutputError, command
 from pelican_tui.cli.internal_error import internal_error_words, report_internal_error
 from pelican_tui.cli.model_flags import model_overrides, settings_from_flags
 from pelican_tui.cli.run_args import (
@@ -210,6 +210,9 @@ class _Batch:
     """How many runs the batch plans (the summary counts the finished out of these)."""
     summary_written: bool = True
     """Whether the last write of ``summary.json`` succeeded (the last line names it)."""
+    output_error: OutputError | None = None
+    """Why the summary could not be written to stdout (a full disk), or None: said,
+    once the batch is cleaned up, by ``pelican-tui`` as for every command."""
     earlier_summary_kept: bool = False
     """Whether a ``summary.json`` an earlier batch left in ``out_dir`` was looked for and
     renamed (:func:`keep_earlier_summary`), before this batch's first one is written."""
@@ -276,6 +279,9 @@ class _Batch:
                     loop.remove_signal_handler(signum)
         if bug is not None:  # said by run_command's last resort, its traceback logged
             raise bug
+        if self.output_error is not None:  # said by pelican-tui, as every command's
+            status = code if code != Exit.OK else EXIT_RUN_FAILED
+            raise OutputError(self.output_error.error, status=status, kept=self._kept())
         return code
 
     async def _clean_up(self, code: int) -> None:
@@ -489,7 +495,7 @@ class _Batch:
 
     def _finish(self, code: int) -> None:
         self._write_summary(code)
-        with contextlib.suppress(OSError):  # hung up: no terminal to print to
+        try:
             print_summary(
                 self.stdout,
                 self.outcomes,
@@ -499,6 +505,22 @@ class _Batch:
                 summary_written=self.summary_written,
                 not_sent=self.given_up.summary(),
             )
+        except BrokenPipeError:  # the reader went away: its choice, the status stands
+            pass
+        except OutputError as error:  # `> /dev/full`: the batch fails (see run())
+            if code != EXIT_HANGUP:  # hung up: no terminal to print to
+                self.output_error = error
+
+    def _kept(self) -> str:
+        """What the batch keeps although its summary could not be printed."""
+        exported = sum(outcome.export_dir is not None for outcome in self.outcomes)
+        summary = " (summary.json)" if self.summary_written else ""
+        where = (
+            f"{plural(exported, 'session')} exported to {self.out_dir}{summary}"
+            if exported
+            else "none exported"
+        )
+        return f"the runs are kept in the session store, {where}"
 
     def abandon(self) -> None:
         """A second Ctrl-C cut the clean-up short: write summary.json (quick) so it
@@ -597,6 +619,8 @@ def run_command(args: argparse.Namespace, console: Console) -> int:
             console.err.write("\n")
             console.note("interrupted")
         return Exit.INTERRUPTED
+    except OutputError:  # not a bug: said by pelican-tui, as every command's
+        raise
     except Exception as error:  # a bug: llama-server was stopped and the batch saved on the way
         return report_internal_error(console, error)
 
