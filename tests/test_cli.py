@@ -236,6 +236,45 @@ def test_setup_checks_the_model_file_it_is_given(tmp_path: Path) -> None:
     assert done.returncode == 0 and done.stderr.endswith("setup complete\n"), done.stderr
 
 
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["--llama-server", "/bin/false"], "llama-server: /bin/false (setting), version unknown"),
+        (["--url", "http://127.0.0.1:1"], "server: cannot reach http://127.0.0.1:1"),
+    ],
+    ids=["not llama-server", "unreachable url"],
+)
+def test_setup_checks_that_the_local_side_can_run_as_doctor_does(
+    argv: list[str], said: str
+) -> None:
+    """``setup --llama-server /bin/false`` and ``setup --url http://127.0.0.1:1`` said
+    "setup complete" and exited 0, where doctor says the local side cannot run."""
+    tiny_model()
+    doctor = _run("doctor", *argv)
+    assert doctor.returncode == 1 and "local side cannot run" in doctor.stdout, doctor.stdout
+    done = _run("setup", *argv)
+    assert "setup complete" not in done.stderr, done.stderr
+    last = done.stderr.splitlines()[-1]
+    assert last.startswith(f"pelican-tui: the local side cannot run: {said}"), done.stderr
+    assert last.endswith("; pelican-tui doctor says more")
+    assert done.returncode == 1
+
+
+@pytest.mark.parametrize("name", ["setup", "doctor"])
+def test_setup_and_doctor_help_say_what_they_do_and_their_exit_statuses(name: str) -> None:
+    """Their ``--help`` was the usage and the flags alone, where every other command's
+    says what it does and what its exit statuses mean."""
+    done = _run(name, "--help")
+    assert done.returncode == 0, done.stderr
+    usage, description = done.stdout.split("\n\n")[:2]
+    assert usage.startswith(f"usage: pelican-tui {name} ")
+    assert not description.startswith("options:") and "llama-server" in description, description
+    table = done.stdout[done.stdout.index("\nexit status:\n") :]
+    for status in ("0", "1", "2"):
+        assert f"\n  {status}  " in table, table
+    assert "standard output that cannot be written" in table
+
+
 def test_the_tui_without_a_terminal_says_so_and_starts_nothing() -> None:
     """stdin at its end (``< /dev/null``, nohup, ``ssh HOST pelican-tui`` without -t) kept
     Textual's input thread reading nothing at 100% of a core, with no key ever read."""

@@ -13,6 +13,7 @@ import sys
 from typing import Any, TextIO, cast
 
 from pelican_tui.cli.args import (
+    OUTPUT_STATUS,
     Console,
     Exit,
     OutputError,
@@ -48,6 +49,30 @@ NO_TERMINAL = (
     "  in a script or a pipe: pelican-tui run (see pelican-tui run --help)"
 )
 
+SETUP_DESCRIPTION = """\
+Find or build llama-server and fetch the default model (or read the one given),
+then check, as doctor does, that the local side can run: llama-server is one and
+can load the model, or the --url server answers a short request. Progress on
+stderr; the TUI does the same before it starts."""
+SETUP_EPILOG = """\
+exit status:
+  0  set up, and the local side can run
+  1  it cannot: no llama-server (or not one), a model missing or unreadable, a
+     --url server that cannot be reached or does not answer; one line says why
+  2  bad usage or settings
+"""
+DOCTOR_DESCRIPTION = """\
+Show what pelican-tui will use and whether it works: llama-server and the model,
+the --url and --remote servers (contacted, sent a short request), the terminal's
+image mode, Claude (its key is never shown or sent), the folders. A line marked
+!! is what cannot work or may not."""
+DOCTOR_EPILOG = """\
+exit status:
+  0  the local side, and the remote if there is one, can run
+  1  the local side or the remote cannot run (see the lines marked !!)
+  2  bad usage or settings
+"""
+
 
 def overrides_from_args(args: argparse.Namespace) -> dict[str, Any]:
     """The flags of ``pelican-tui`` (and ``tui``, ``doctor``) as a nested settings
@@ -70,8 +95,20 @@ def build_parser(*, commands: bool = True) -> Parser:
         return parser
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     tui = sub.add_parser("tui", help="start the terminal UI (the default)")
-    setup = sub.add_parser("setup", help="find or build llama-server and fetch the default model")
-    doctor = sub.add_parser("doctor", help="show what will be used and whether it works")
+    setup = sub.add_parser(
+        "setup",
+        help="find or build llama-server and fetch the default model",
+        description=SETUP_DESCRIPTION,
+        epilog=f"{SETUP_EPILOG}{OUTPUT_STATUS}\n",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    doctor = sub.add_parser(
+        "doctor",
+        help="show what will be used and whether it works",
+        description=DOCTOR_DESCRIPTION,
+        epilog=f"{DOCTOR_EPILOG}{OUTPUT_STATUS}\n",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub.add_parser("render", help="render an SVG to PNG in the sandbox", add_help=False)
     sub.add_parser("sessions", help="list, export or delete saved sessions", add_help=False)
     sub.add_parser("run", help="run the comparison headless", add_help=False)

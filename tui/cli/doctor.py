@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from pelican_tui.backends import locations
 from pelican_tui.backends.secrets import scrub_text
@@ -42,6 +42,13 @@ def _folder_line(label: str, folder: Path) -> bool:
 
 VALUE_COLUMN = 20
 """Where a line's value starts: after its mark and its label."""
+
+
+class Line(Protocol):
+    """Where a check says a line, ok None for neither: doctor prints it (:func:`_line`),
+    setup keeps the lines that say what cannot work."""
+
+    def __call__(self, label: str, value: str, ok: bool | None = None) -> None: ...
 
 
 def _line(label: str, value: str, ok: bool | None = None) -> None:
@@ -91,24 +98,24 @@ def image_mode_lines(setting: str) -> list[tuple[str, str]]:
     return lines
 
 
-def _model_lines(plan: LocalPlan, local: LocalSettings) -> tuple[bool, bool]:
+def _model_lines(plan: LocalPlan, local: LocalSettings, line: Line = _line) -> tuple[bool, bool]:
     """The lines about a model llama-server is to load; (the engine starts it, a
     warning was shown)."""
     warned = False
     if plan.hf and plan.info is None:
-        _line("model", f"-hf {plan.hf} (downloaded by llama-server)", None)
-        _line("memory fit", plan.fit_note or "not checked until downloaded", None)
+        line("model", f"-hf {plan.hf} (downloaded by llama-server)", None)
+        line("memory fit", plan.fit_note or "not checked until downloaded", None)
     elif plan.info is not None:
         stand_in = "  [tiny stand-in]" if plan.stand_in else ""
         where = f"-hf {plan.hf}, cached at {plan.info.path}" if plan.hf else plan.model_path
-        _line("model", f"{where}{stand_in}", True)
-        _line("header", plan.info.summary(), True)
+        line("model", f"{where}{stand_in}", True)
+        line("header", plan.info.summary(), True)
         if plan.fit is not None:  # "tight" with local.fit = "warn" may be too big
-            _line("memory fit", plan.fit.message, plan.fit.level == "ok")
+            line("memory fit", plan.fit.message, plan.fit.level == "ok")
             warned = plan.fit.level != "ok"
-        _line("decode ceiling", _ceiling_line(plan.info))
+        line("decode ceiling", _ceiling_line(plan.info))
     else:
-        _line("model", plan.info_error or f"{plan.model_path}: unreadable", False)
+        line("model", plan.info_error or f"{plan.model_path}: unreadable", False)
     return plan.start_problem(local) is None, warned
 
 
@@ -125,7 +132,9 @@ def _ceiling_line(info: GGUFInfo) -> str:
     )
 
 
-def _check_server(label: str, url: str, backend: OpenAICompatibleBackend) -> tuple[bool, bool]:
+def _check_server(
+    label: str, url: str, backend: OpenAICompatibleBackend, line: Line = _line
+) -> tuple[bool, bool]:
     """Contact a server someone else runs; print what it is, what it serves and how
     thinking is switched. (Whether it can take a run, whether a line says "!!".)"""
     from pelican_tui.backends.protocol import GenerationRequest
@@ -133,30 +142,30 @@ def _check_server(label: str, url: str, backend: OpenAICompatibleBackend) -> tup
 
     status = asyncio.run(backend.probe())
     check = backend.check
-    _line(label, f"attach to {url_without_credentials(url)}", None)
-    _line("server", status.message, status.ready)
+    line(label, f"attach to {url_without_credentials(url)}", None)
+    line("server", status.message, status.ready)
     if status.hint:
-        _line("", f"hint: {status.hint}")
+        line("", f"hint: {status.hint}")
     if check is not None and check.reachable:
-        _line("server kind", check.kind.label)
+        line("server kind", check.kind.label)
         model_facts = " · ".join(check.facts.bits())
         if model_facts:
-            _line("model facts", model_facts)
+            line("model facts", model_facts)
         shown = ", ".join(check.models[:MODELS_SHOWN])
         more = len(check.models) - MODELS_SHOWN
         listed = f"{shown}, and {more} more" if more > 0 else (shown or "none listed")
-        _line("models", listed, bool(check.models) or None)
+        line("models", listed, bool(check.models) or None)
         if status.ready:
-            _line("model sent", backend.model or "(none: the server's own)")
+            line("model sent", backend.model or "(none: the server's own)")
             off = backend.dialect.switch(GenerationRequest(thinking=False))
             failed, thought = asyncio.run(_short_chat(backend))
             if thought:  # as a run's check says it (LM Studio's, some Ollama releases)
-                _line("thinking off", f"{off}: ignored, it thought when asked not to", False)
+                line("thinking off", f"{off}: ignored, it thought when asked not to", False)
             else:
-                _line("thinking off", off, None)
-            _line("chat", failed.reason if failed else "a short request was answered", not failed)
+                line("thinking off", off, None)
+            line("chat", failed.reason if failed else "a short request was answered", not failed)
             if failed is not None and failed.hint:
-                _line("", f"hint: {failed.hint}")
+                line("", f"hint: {failed.hint}")
             return failed is None, thought or failed is not None
     return status.ready, not status.ready
 
@@ -193,7 +202,7 @@ async def _short_chat(backend: OpenAICompatibleBackend) -> tuple[Failed | None, 
         await backend.aclose()
 
 
-def _check_attached(settings: Settings) -> tuple[bool, bool]:
+def _check_attached(settings: Settings, line: Line) -> tuple[bool, bool]:
     from pelican_tui.backends.engine.sides import make_local_backend
     from pelican_tui.backends.llama.local_model import plan_local
 
@@ -201,7 +210,7 @@ def _check_attached(settings: Settings) -> tuple[bool, bool]:
     backend = make_local_backend(
         settings.local, plan, binary=None, check_timeout_s=settings.check_timeout_s
     )
-    return _check_server("local", settings.local.url or "", backend)
+    return _check_server("local", settings.local.url or "", backend, line)
 
 
 def _check_remote(settings: Settings) -> tuple[bool, bool]:
@@ -210,7 +219,11 @@ def _check_remote(settings: Settings) -> tuple[bool, bool]:
     return _check_server("remote", settings.remote.url or "", RemoteSide(settings).openai)
 
 
-def run_doctor(settings: Settings) -> int:
+def check_local(settings: Settings, line: Line = _line) -> tuple[bool, bool]:
+    """Whether the local side can run, as doctor shows it and setup checks what it set
+    up: llama-server (is it one?) and the model or models it is to load, or the
+    server ``local.url`` attaches to (contacted, sent a short request). Its lines go to
+    ``line``. (Whether it can run, whether a line warns.)"""
     from pelican_tui.backends.engine.comparison import plan_local_models
     from pelican_tui.backends.llama.binary import (
         ServerBinaryError,
@@ -220,19 +233,18 @@ def run_doctor(settings: Settings) -> int:
     )
 
     local_ok, warned = True, False
-    print("pelican-tui doctor\n")
     if settings.local.url:
-        local_ok, warned = _check_attached(settings)
+        local_ok, warned = _check_attached(settings, line)
     else:
         try:
             found = find_server_binary(settings.local.llama_server)
         except ServerBinaryError as error:
             found, local_ok = None, False
-            _line("llama-server", str(error), False)
+            line("llama-server", str(error), False)
         else:
             if found is None:
                 local_ok = False
-                _line(
+                line(
                     "llama-server",
                     f"not found; `bin/pelican-tui` will build it into {cached_binary_path()}",
                     False,
@@ -241,36 +253,42 @@ def run_doctor(settings: Settings) -> int:
                 version = server_version(found.path)
                 works = not version.startswith("unknown")  # says no version: not llama-server
                 local_ok &= works
-                _line("llama-server", f"{found.path} ({found.source}), version {version}", works)
+                line("llama-server", f"{found.path} ({found.source}), version {version}", works)
     plan, router = plan_local_models(settings.local)
     if router is not None:
         names = ", ".join(model.name for model in router.models)
         listed = f"{router.folder}: {plural(len(router.models), 'model')} ({names})"
-        _line("models folder", listed if names else str(router.problem), bool(names))
+        line("models folder", listed if names else str(router.problem), bool(names))
         runs = 0
         for model in router.models:
             model_plan = model.local_plan(settings.local, router.available_bytes)
-            ok, warn = _model_lines(model_plan, settings.local)
+            ok, warn = _model_lines(model_plan, settings.local, line)
             if not ok:
-                _line("", "left out of the choices (pelican-tui offers the others)")
+                line("", "left out of the choices (pelican-tui offers the others)")
             runs += ok
             warned |= warn or not ok
         local_ok &= runs > 0
         if runs:
-            _line("loaded together", f"up to {router.models_max} (--models-max)")
+            line("loaded together", f"up to {router.models_max} (--models-max)")
     elif plan.mode == "spawn":
-        ok, warned = _model_lines(plan, settings.local)
+        ok, warned = _model_lines(plan, settings.local, line)
         local_ok &= ok
     if plan.mode == "spawn":
         context = settings.local.context
         trained = plan.info.context_length if plan.info is not None else None
         if trained and context > trained:  # llama-server starts, and only its log warns
-            _line("context", f"{context}: more than the {trained} the model was trained on", False)
+            line("context", f"{context}: more than the {trained} the model was trained on", False)
             hint = f"--ctx {trained} (or local.context) or less"
-            _line("", f"answers that long may go astray; hint: {hint}")
+            line("", f"answers that long may go astray; hint: {hint}")
             warned = True
         else:
-            _line("context", str(context))
+            line("context", str(context))
+    return local_ok, warned
+
+
+def run_doctor(settings: Settings) -> int:
+    print("pelican-tui doctor\n")
+    local_ok, warned = check_local(settings)
     remote_ok, remote_warned = _check_remote(settings) if settings.remote.url else (True, False)
     warned |= remote_warned
     for label, text in image_mode_lines(settings.ui.image_mode):

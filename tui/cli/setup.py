@@ -31,8 +31,32 @@ def run_setup(settings: Settings) -> int:
     if problem := _model_problem(settings):
         print(f"pelican-tui: local model: {problem}", file=sys.stderr)
         return 1
+    if problem := _local_problem(settings):
+        print_folded(f"pelican-tui: the local side cannot run: {problem}", sys.stderr)
+        return 1
     say("setup complete")
     return 0
+
+
+def _local_problem(settings: Settings) -> str | None:
+    """Why the local side cannot run, checked as ``pelican-tui doctor`` checks it (is
+    llama-server one, can its model be loaded; a ``--url`` server contacted), in the
+    words of doctor's lines marked ``!!``; None when it can run."""
+    from pelican_tui.backends.secrets import scrub_text
+    from pelican_tui.backends.text import printable
+    from pelican_tui.cli.doctor import check_local
+
+    cannot: list[str] = []
+
+    def keep(label: str, value: str, ok: bool | None = None) -> None:
+        if ok is False:
+            words = printable(scrub_text(value))
+            cannot.append(f"{label}: {words}" if label else words)
+
+    can_run, _ = check_local(settings, keep)
+    if can_run:
+        return None
+    return "; ".join(cannot or ["a check failed"]) + "; pelican-tui doctor says more"
 
 
 def _model_problem(settings: Settings) -> str | None:
