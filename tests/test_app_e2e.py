@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 from pathlib import Path
@@ -446,3 +447,22 @@ async def test_a_server_killed_while_it_loads_is_said_once() -> None:
         said = [n.message for n in app.notices if n.title == "llama-server"]
         assert len(said) == 1, said
         assert "SIGKILL" in said[0] and "R to restart" in said[0], said
+
+
+async def test_b_skips_a_thinking_choice_the_local_model_has_no_switch_for() -> None:
+    """The stand-in has no thinking switch: `b` went local thinking on, local thinking
+    off (the same request), Claude, so one press in three changed nothing on screen.
+    Now the model is offered once, and each press changes the pane."""
+    app = make_app(start_server=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await server_ready(pilot)
+        left = app.pane("left")
+        no_switch = await wait_for(pilot, lambda: not left.thinking_switch, 10)
+        assert no_switch, "the stand-in's template has no thinking switch"
+        shown = [(left.border_title, str(left.query_one(".facts").text))]  # type: ignore[attr-defined]
+        for _ in range(3):
+            await pilot.press("b")
+            await pilot.pause()
+            shown.append((left.border_title, str(left.query_one(".facts").text)))  # type: ignore[attr-defined]
+        assert all(a != b for a, b in itertools.pairwise(shown)), shown
+        assert [c.side for c in app.engine.choices()] == ["local", "claude"]

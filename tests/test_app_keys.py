@@ -1139,7 +1139,7 @@ async def test_a_finished_run_keeps_the_ceiling_it_ran_against(
         assert ceiling, "the model's ceiling is known"
         ran = f" of {ceiling:.0f} max)"
         assert ran in left.stats_line(), left.stats_line()
-        await pilot.press("b", "b")  # the pane's next run: Claude, which has no ceiling
+        await pilot.press("b")  # the pane's next run: Claude, which has no ceiling
         assert app.choices["left"].side == "claude"
         assert ran in left.stats_line(), left.stats_line()
         await pilot.press("b")  # local again

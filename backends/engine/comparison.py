@@ -289,10 +289,17 @@ class ComparisonEngine:
 
     def choices(self) -> list[PaneChoice]:
         """What a pane can switch to: local thinking on/off (each model of a models
-        folder), the remote server, Claude (unless it is off: ``--no-claude``,
-        ``claude.enabled = false``; without a key it is offered, and says what it needs)."""
+        folder; one choice for a model whose header says it has no thinking switch, as
+        both would send the same), the remote server, Claude (unless it is off:
+        ``--no-claude``, ``claude.enabled = false``; without a key it is offered, and
+        says what it needs)."""
         keys = [side.key for side in self.router_sides] or [LOCAL]
-        out = [PaneChoice(key, thinking) for key in keys for thinking in (True, False)]
+        out = []
+        for key in keys:
+            both = [PaneChoice(key, thinking) for thinking in (True, False)]
+            if not self.header(both[0], "").thinking_switch:
+                both = [PaneChoice(key, self.settings.local.thinking)]
+            out += both
         if REMOTE in self.sides:
             out.append(PaneChoice(REMOTE, self.settings.local.thinking))
         if self.settings.claude.enabled:
