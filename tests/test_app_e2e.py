@@ -449,6 +449,48 @@ async def test_a_server_killed_while_it_loads_is_said_once() -> None:
         assert "SIGKILL" in said[0] and "R to restart" in said[0], said
 
 
+async def test_b_after_a_run_keeps_the_pane_titled_for_that_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Pane 2 ran Claude; `b` then retitled it "2 local · SmolLM2-135M …" over Claude's
+    numbers, answer and picture (and the pictures full screen and the answer view took
+    that title too). Now the title stays the run's, the facts line says the next run,
+    a notice says it, and the numbers stay as they were."""
+    from pelican_tui.screens.text_screen import TextScreen
+
+    with AnthropicTestServer(scenario="ok") as claude:
+        claude.serve(monkeypatch)
+        app = make_app(start_server=True, overrides={"claude": {"max_retries": 0}})
+        async with app.run_test(size=(80, 24)) as pilot:
+            await server_ready(pilot)
+            right = app.pane("right")
+            await pilot.press("2")
+            assert await wait_for(pilot, lambda: right.state == "finished", RUN_WAIT_S)
+            title, numbers = right.border_title, right.stats_line()
+            assert title is not None and title.startswith("2 claude · "), title
+            await pilot.press("w", "b")
+            await pilot.pause()
+            assert app.choices["right"].side == "local"
+            assert right.border_title == title, "titled for the run it shows"
+            facts = str(right.query_one(".facts").text)  # type: ignore[attr-defined]
+            assert facts.startswith("last run · next run: local · "), facts
+            assert right.stats_line() == numbers
+            said = [n.message for n in app.notices]
+            assert said[-1].startswith("Pane 2: local · ") and "from the next run" in said[-1]
+            pictures = app._pane_pictures()
+            assert pictures[1].title == title, pictures[1].title
+            await pilot.press("a")
+            assert await wait_for(pilot, lambda: isinstance(app.screen, TextScreen), 5)
+            assert app.screen._title == title  # type: ignore[attr-defined]
+            await pilot.press("escape")
+            await pilot.press("b")  # Claude again, as it ran: titled as before
+            await pilot.pause()
+            assert app.choices["right"].side == "claude"
+            assert right.border_title == title
+            facts = str(right.query_one(".facts").text)  # type: ignore[attr-defined]
+            assert not facts.startswith("last run"), facts
+
+
 async def test_b_skips_a_thinking_choice_the_local_model_has_no_switch_for() -> None:
     """The stand-in has no thinking switch: `b` went local thinking on, local thinking
     off (the same request), Claude, so one press in three changed nothing on screen.

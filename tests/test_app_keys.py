@@ -1227,7 +1227,8 @@ async def test_an_opened_session_deleted_is_not_titled_as_stored() -> None:
         assert said[-1] == (
             f"Session #{deleted} was deleted: nothing to vote on until the next run (r)."
         ), said
-        # Titled for its next run, as after any open (b: another backend; t changes
-        # nothing on the stand-in, whose template has no thinking switch).
+        # b: the pane still shows the deleted run, titled so; its facts say the next run.
         await pilot.press("b")
-        assert "session #" not in left.border_title, left.border_title
+        assert left.border_title.endswith(f"(session #{deleted} deleted)"), left.border_title
+        facts = str(left.query_one(".facts").text)  # type: ignore[attr-defined]
+        assert facts.startswith("deleted run · next run: claude · "), facts

@@ -237,9 +237,9 @@ class PelicanApp(Voting):
         """The servers someone else runs are being asked again (:data:`RECHECK_S`)."""
         self._quit_unsaved_said = 0
         """How many unsaved runs q last said it would lose: q again then quits."""
-        self._stored_shown: dict[Slot, tuple[int, str, str]] = {}
-        """Panes that show an opened session's run: (session id, run label, how it ended),
-        until the pane is titled for another run."""
+        self._stored_shown: dict[Slot, tuple[int, str, str, bool]] = {}
+        """Panes that show an opened session's run, or a run of a session deleted: (session
+        id, run label, how it ended, deleted), until the pane is titled for another run."""
         self.active: Slot = "left"
         self._previewing: set[Slot] = set()
         self._panes_full_screen: PictureScreen | None = None
@@ -545,13 +545,15 @@ class PelicanApp(Voting):
             self._describe_pane(slot, pane.choice if pane.state == "running" else None)
 
     def _choose(self, slot: Slot, choice: PaneChoice) -> bool:
-        """Make ``choice`` the pane's next run. Returns whether the pane shows it now:
-        a pane that runs is titled for its run until that ends (:meth:`_show_next`)."""
+        """Make ``choice`` the pane's next run. Returns whether the pane is titled for it
+        now: a pane that runs is titled for its run until that ends (:meth:`_show_next`),
+        one that shows a run's results stays titled for that run (its facts line says
+        the next run, :meth:`_describe_pane`)."""
         self.choices[slot] = choice
         if self.pane(slot).state == "running":
             return False
         self._describe_pane(slot)
-        return True
+        return self.pane(slot).choice == choice and slot not in self._stored_shown
 
     def _show_next(self) -> None:
         """Title each idle pane for its next run, where a key changed it mid-run."""
@@ -570,9 +572,12 @@ class PelicanApp(Voting):
         (set as it starts): a pane that shows one takes its next run's ceiling only
         for a run of ``choice`` about to start in it."""
         showing_a_run = choice is None and self.pane(slot).state not in ("idle", "not run")
+        pane = self.pane(slot)
+        if showing_a_run and (slot in self._stored_shown or pane.choice != self.choices[slot]):
+            self._describe_shown_run(slot)
+            return
         choice = choice or self.choices[slot]
         self._stored_shown.pop(slot, None)
-        pane = self.pane(slot)
         pane.choice = choice
         if self._engine is None and self._first_view is not None:  # the first frame
             header = self._first_view.headers[slot]
@@ -583,6 +588,20 @@ class PelicanApp(Voting):
         pane.choice_thinking, pane.thinking_switch = header.thinking, header.thinking_switch
         pane.describe(header.title, header.facts)
         pane.redraw_stats()
+
+    def _describe_shown_run(self, slot: Slot) -> None:
+        """Title a pane for the run it shows, not for its next run: its answer, numbers
+        and picture are that run's (``b`` or ``t`` after it ended relabelled them as the
+        next run's). The facts line says what the next run is, where a key changed it;
+        ``r`` runs that."""
+        pane, choice = self.pane(slot), self.choices[slot]
+        next_run = None if pane.choice == choice else self.engine.next_run_words(choice)
+        if (stored := self._stored_shown.get(slot)) is not None:
+            session_id, label, how, deleted = stored
+            self._describe_stored(slot, session_id, label, how, deleted=deleted, next_run=next_run)
+            return
+        title = self.engine.header(pane.choice, "1" if slot == "left" else "2").title
+        pane.describe(title, f"last run · next run: {next_run}")
 
     def _update_side_notes(self, activity: dict[str, str] | None = None) -> None:
         """Status-bar segments of sides without a server process ("claude: ready")."""
@@ -1183,30 +1202,38 @@ class PelicanApp(Voting):
         if deleted == self.session_id:
             for slot in self.pane_runs:
                 if slot not in self._stored_shown:  # a run of this app's, titled as it ran
-                    pane = self.pane(slot)
-                    pane.describe(f"{pane.border_title} (session #{deleted} deleted)",
-                                  "deleted run · r runs the panes as set now")  # fmt: skip
+                    number = "1" if slot == "left" else "2"
+                    label = (self.pane(slot).border_title or "").removeprefix(f"{number} ")
+                    self._describe_stored(slot, deleted, label, "", deleted=True)
             self.session_id = None
             self.pane_runs = {}
             self._deleted_on_screen = deleted
-        for slot, (session_id, label, how) in list(self._stored_shown.items()):
+        for slot, (session_id, label, how, _) in list(self._stored_shown.items()):
             if session_id == deleted:
                 self._describe_stored(slot, session_id, label, how, deleted=True)
 
     def _describe_stored(
-        self, slot: Slot, session_id: int, label: str, how: str, *, deleted: bool = False
+        self,
+        slot: Slot,
+        session_id: int,
+        label: str,
+        how: str,
+        *,
+        deleted: bool = False,
+        next_run: str | None = None,
     ) -> None:
         """Title a pane for the run of an opened session it shows (``label``: as the
         gallery names it; ``how``: how it ended, "" for finished); ``deleted``: the
-        session was deleted since, and the pane's run is stored no more."""
+        session was deleted since, and the pane's run is stored no more; ``next_run``:
+        the pane's next run in words, where a key changed it since the session opened."""
         number = "1" if slot == "left" else "2"
         session = f"session #{session_id} deleted" if deleted else f"session #{session_id}"
         kept = "deleted run" if deleted else "stored run"
+        then = f"next run: {next_run}" if next_run else "r runs the panes as set now"
         self.pane(slot).describe(
-            f"{number} {label} ({session})",
-            " · ".join(filter(None, (kept, how, "r runs the panes as set now"))),
+            f"{number} {label} ({session})", " · ".join(filter(None, (kept, how, then)))
         )
-        self._stored_shown[slot] = (session_id, label, how)
+        self._stored_shown[slot] = (session_id, label, how, deleted)
 
     def action_cancel(self) -> None:
         if not self._cancel_comparisons():
@@ -1343,13 +1370,16 @@ class PelicanApp(Voting):
         exact = [i for i in same if choices[i].thinking == current.thinking]
         index = (exact or same or [-1])[0]
         new = choices[(index + 1) % len(choices)]
-        if self._choose(slot, new):
-            self.pane(slot).show_problem(self._problem_line(new))
-        else:
+        pane = self.pane(slot)
+        titled = self._choose(slot, new)
+        problem = self._problem_line(new)
+        # Over a run's results their own line (a failure) stays, unless there is one to say.
+        own_line = pane.state != "not run" and not pane.problem.endswith(_UNAVAILABLE_HINT)
+        if pane.state != "running" and (problem or pane.state == "idle" or not own_line):
+            pane.show_problem(problem)
+        if not titled:  # its title is the run it shows: a notice says what comes next
             number = "1" if slot == "left" else "2"
-            title = self.engine.header(new, number).title.removeprefix(f"{number} ")
-            think = self.engine.thinking(new)
-            self.notify(f"Pane {number}: {title}, thinking {think}, from the next run.",
+            self.notify(f"Pane {number}: {self.engine.next_run_words(new)}, from the next run.",
                         timeout=3)  # fmt: skip
         side = self.engine.side(new.side)
         if side is not None and side.can_check:
@@ -1812,6 +1842,7 @@ class PelicanApp(Voting):
             reasoned = bool((run.thinking_text or "").strip())  # a run cancelled before the check
             pane.end(status, thinking=numbers_thinking(run.settings, arrived, reasoned=reasoned))
             how = UNFINISHED_WORDS.get(run.status, "") if run.status != "failed" else ""
+            pane.choice = self.choices[slot]  # what r runs: a key that changes it says so
             self._describe_stored(slot, session.id, run_label(run), how)
         if in_flight is not None and in_flight != session.id:
             self.notify(

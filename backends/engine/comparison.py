@@ -317,6 +317,14 @@ class ComparisonEngine:
             return PaneHeader(f"{number} {choice.side} · unavailable", "")
         return side.header(choice, number)
 
+    def next_run_words(self, choice: PaneChoice) -> str:
+        """What a run of ``choice`` would be, in a few words, for a pane that shows
+        another run and for the notice of a key that chose it ("local · SmolLM2-135M
+        (tiny stand-in), no thinking switch"; "claude · claude-opus-4-7, thinking high")."""
+        header = self.header(choice, "0")
+        think = f"thinking {self.thinking(choice)}" if header.thinking_switch else None
+        return f"{header.title.removeprefix('0 ')}, {think or 'no thinking switch'}"
+
     def thinking(self, choice: PaneChoice) -> str:
         """How a run of ``choice`` thinks, as its configuration names it after "thinking":
         "on", "off", Claude's effort or a served model's level ("high")."""
