@@ -473,7 +473,7 @@ async def test_b_after_a_run_keeps_the_pane_titled_for_that_run(
             assert app.choices["right"].side == "local"
             assert right.border_title == title, "titled for the run it shows"
             facts = str(right.query_one(".facts").text)  # type: ignore[attr-defined]
-            assert facts.startswith("last run · next run: local · "), facts
+            assert facts.startswith("last run · next: local · "), facts
             assert right.stats_line() == numbers
             said = [n.message for n in app.notices]
             assert said[-1].startswith("Pane 2: local · ") and "from the next run" in said[-1]

@@ -1231,4 +1231,4 @@ async def test_an_opened_session_deleted_is_not_titled_as_stored() -> None:
         await pilot.press("b")
         assert left.border_title.endswith(f"(session #{deleted} deleted)"), left.border_title
         facts = str(left.query_one(".facts").text)  # type: ignore[attr-defined]
-        assert facts.startswith("deleted run · next run: claude · "), facts
+        assert facts.startswith("deleted run · next: claude · "), facts

@@ -601,7 +601,7 @@ class PelicanApp(Voting):
             self._describe_stored(slot, session_id, label, how, deleted=deleted, next_run=next_run)
             return
         title = self.engine.header(pane.choice, "1" if slot == "left" else "2").title
-        pane.describe(title, f"last run · next run: {next_run}")
+        pane.describe(title, f"last run · next: {next_run}")
 
     def _update_side_notes(self, activity: dict[str, str] | None = None) -> None:
         """Status-bar segments of sides without a server process ("claude: ready")."""
@@ -1229,7 +1229,7 @@ class PelicanApp(Voting):
         number = "1" if slot == "left" else "2"
         session = f"session #{session_id} deleted" if deleted else f"session #{session_id}"
         kept = "deleted run" if deleted else "stored run"
-        then = f"next run: {next_run}" if next_run else "r runs the panes as set now"
+        then = f"next: {next_run}" if next_run else "r runs the panes as set now"
         self.pane(slot).describe(
             f"{number} {label} ({session})", " · ".join(filter(None, (kept, how, then)))
         )
