@@ -22,8 +22,9 @@ same way.
 
 from __future__ import annotations
 
+import contextlib
 from collections import deque
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -233,6 +234,21 @@ async def watch_idle(
         aclose = getattr(source, "aclose", None)
         if aclose is not None:
             await aclose()
+
+
+async def within_idle(call: Callable[[], Awaitable[T]], rule: IdleRule) -> T:
+    """What ``call`` returns, by the rule of a stream with one item (a reply that is
+    not streamed: the judge's): the whole wait for it is silence, and it raises
+    :class:`StreamIdle` (``call`` cancelled) once that lasts ``rule.timeout_s``."""
+
+    async def reply() -> AsyncIterator[T]:
+        yield await call()
+
+    async with contextlib.aclosing(watch_idle(reply(), rule)) as items:
+        async for item in items:
+            if not isinstance(item, Waiting):
+                return item
+    raise StreamIdle(0.0)  # never: the one item comes, or the rule raises
 
 
 def idle_failure(who: str, error: StreamIdle, hint: str | None) -> Failed:

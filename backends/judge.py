@@ -36,13 +36,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import io
 import math
 import os
 import random
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
@@ -55,14 +54,8 @@ from pelican_tui.backends.anthropic_backend import (
     ClaudeBackend,
     Secret,
 )
-from pelican_tui.backends.events import Failed, Waiting
-from pelican_tui.backends.idle import (
-    DEFAULT_IDLE_TIMEOUT_S,
-    IdleRule,
-    StreamIdle,
-    idle_failure,
-    watch_idle,
-)
+from pelican_tui.backends.events import Failed
+from pelican_tui.backends.idle import IdleRule, StreamIdle, idle_failure, within_idle
 from pelican_tui.backends.ratings.configuration import configuration_of
 from pelican_tui.backends.store.records import Run, Vote, Winner
 from pelican_tui.backends.svg.render import png_size
@@ -361,12 +354,12 @@ class Judge:
         *,
         api_key: str | None = None,
         rng: random.Random | None = None,
-        idle_timeout_s: float | None = DEFAULT_IDLE_TIMEOUT_S,
+        idle: IdleRule | None = None,
     ) -> None:
         """``api_key`` overrides ``ANTHROPIC_API_KEY``; ``rng`` decides the A/B order;
-        ``idle_timeout_s`` is the ``idle_timeout_s`` setting (see :mod:`.idle`)."""
+        ``idle``: the ``idle_timeout_s`` setting's rule (see :mod:`.idle`; its default)."""
         self.settings = settings
-        self.idle = IdleRule(idle_timeout_s)
+        self.idle = idle or IdleRule()
         self.model = judge_model(settings, claude)
         self._claude = claude.model_copy(update={"model": self.model, "enabled": True})
         key = (api_key if api_key is not None else os.environ.get(API_KEY_ENV, "")).strip()
@@ -433,7 +426,7 @@ class Judge:
             # claude.timeout_s bounds the whole call; the SDK's bounds one try of it;
             # idle_timeout_s the silence before the reply, as for the runs.
             async with client, asyncio.timeout(self._claude.timeout_s):
-                message = await _within_idle(
+                message = await within_idle(
                     lambda: client.messages.create(
                         **self.message_params(pair.prompt, a_png, b_png)
                     ),
@@ -473,21 +466,6 @@ class Judge:
             hint = hint.replace("claude.effort and claude.max_tokens", "judge.max_tokens")
         assert self._key is not None
         return Failed(self._key.scrub(failure.reason), self._key.scrub(hint) if hint else None)
-
-
-async def _within_idle(call: Callable[[], Awaitable[Any]], rule: IdleRule) -> Any:
-    """What ``call`` returns, by the idle rule of a stream with one item: it raises
-    :class:`~.idle.StreamIdle` (the call cancelled) when nothing came for
-    ``rule.timeout_s``."""
-
-    async def reply() -> AsyncIterator[Any]:
-        yield await call()
-
-    async with contextlib.aclosing(watch_idle(reply(), rule)) as items:
-        async for item in items:
-            if not isinstance(item, Waiting):
-                return item
-    raise StreamIdle(0.0)  # never: the one item comes, or the rule raises
 
 
 def _reply_text(message: object) -> str | None:

@@ -25,6 +25,7 @@ import sys
 from collections.abc import Sequence
 
 from pelican_tui.backends.events import Failed
+from pelican_tui.backends.idle import IdleRule
 from pelican_tui.backends.judge import (
     UNREADABLE_IN_A_ROW,
     CallFailed,
@@ -96,7 +97,7 @@ def judge_command(args: argparse.Namespace, console: Console) -> int:
         settings = load_settings()
     except SettingsError as error:
         return console.invalid_settings(error)
-    judge = Judge(settings.judge, settings.claude, idle_timeout_s=settings.idle_timeout_s)
+    judge = Judge(settings.judge, settings.claude, idle=IdleRule(settings.idle_timeout_s))
     problem = judge.problem()
     if problem is not None:  # before the pairs are looked for: the one thing said
         return console.fail(_problem_words(problem), Exit.USAGE)
