@@ -13,13 +13,13 @@ import sys
 from typing import Any, TextIO, cast
 
 from pelican_tui.cli.args import (
-    OUTPUT_STATUS,
     Console,
     Exit,
     OutputError,
     Parser,
     StandardOutput,
     UsageError,
+    help_texts,
     parse,
 )
 from pelican_tui.cli.model_flags import (
@@ -98,16 +98,12 @@ def build_parser(*, commands: bool = True) -> Parser:
     setup = sub.add_parser(
         "setup",
         help="find or build llama-server and fetch the default model",
-        description=SETUP_DESCRIPTION,
-        epilog=f"{SETUP_EPILOG}{OUTPUT_STATUS}\n",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        **help_texts(SETUP_DESCRIPTION, SETUP_EPILOG),
     )
     doctor = sub.add_parser(
         "doctor",
         help="show what will be used and whether it works",
-        description=DOCTOR_DESCRIPTION,
-        epilog=f"{DOCTOR_EPILOG}{OUTPUT_STATUS}\n",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        **help_texts(DOCTOR_DESCRIPTION, DOCTOR_EPILOG),
     )
     sub.add_parser("render", help="render an SVG to PNG in the sandbox", add_help=False)
     sub.add_parser("sessions", help="list, export or delete saved sessions", add_help=False)

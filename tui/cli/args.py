@@ -121,17 +121,20 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(message, prog=self.prog, usage=self.format_usage().rstrip())
 
 
+def help_texts(description: str, epilog: str) -> dict[str, Any]:
+    """A command's description and epilog (its exit statuses, laid out as a table, last)
+    as argparse takes them: printed as written, not re-wrapped, the table ending with
+    what every command does when its output cannot be written (:data:`OUTPUT_STATUS`)."""
+    return {
+        "description": description,
+        "epilog": f"{epilog.rstrip()}\n{OUTPUT_STATUS}\n",
+        "formatter_class": argparse.RawDescriptionHelpFormatter,
+    }
+
+
 def command_parser(prog: str, *, description: str, epilog: str) -> Parser:
-    """A command's :class:`Parser` whose description and epilog (the exit statuses,
-    laid out as a table, last) are printed as written, not re-wrapped; the table ends
-    with what every command does when its output cannot be written
-    (:data:`OUTPUT_STATUS`)."""
-    return Parser(
-        prog=prog,
-        description=description,
-        epilog=f"{epilog.rstrip()}\n{OUTPUT_STATUS}\n",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    """A command's :class:`Parser`, its help as :func:`help_texts` lays it out."""
+    return Parser(prog=prog, **help_texts(description, epilog))
 
 
 def parse(
@@ -337,6 +340,7 @@ __all__ = [
     "command_parser",
     "given",
     "given_path",
+    "help_texts",
     "out_file",
     "out_folder",
     "output_errors",
