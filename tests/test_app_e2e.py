@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _anthropic_server import AnthropicTestServer
+from _anthropic_server import AnthropicTestServer, Scenario
 from _app_support import (
     COPY_SVG_PROMPT,
     RUN_WAIT_S,
@@ -248,6 +248,87 @@ async def test_the_status_bar_says_claude_refused_the_key_until_a_run_of_it_fini
             await pilot.press("2")
             assert await wait_for(pilot, lambda: right.state == "finished", 60), right.state
             assert bar.claude_note == "claude: ready", bar.claude_note
+
+
+async def test_the_status_bar_says_how_claudes_latest_run_ended(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Claude refused the key (401), then was overloaded (529): the bar said "claude:
+    failed", and c on the local pane's run brought "claude: key refused" back, an
+    error of an earlier run. After a cut stream, c turned "claude: failed" into
+    "claude: ready". Now the bar says how Claude's latest run ended, whatever the
+    other pane does after it."""
+    from pelican_tui.widgets.status_bar import StatusBar
+
+    with AnthropicTestServer(scenario="401") as claude:
+        claude.serve(monkeypatch)
+        local = {"context": 2048, "max_tokens": 400, "seed": 7, "extra_args": ["--ignore-eos"]}
+        overrides = {"claude": {"max_retries": 0}, "local": local}
+        app = make_app(start_server=True, overrides=overrides)
+        async with app.run_test(size=(160, 48)) as pilot:
+            await server_ready(pilot)
+            left, right = app.pane("left"), app.pane("right")
+            bar = app.query_one(StatusBar)
+
+            async def claude_run(scenario: Scenario) -> None:
+                claude.scenario = scenario
+                before = app.pane_runs.get("right")
+                await pilot.press("2")
+
+                def ended() -> bool:  # a failure may end it between two looks: its run's id
+                    return app.pane_runs.get("right") != before and right.state != "running"
+
+                assert await wait_for(pilot, ended, 60), right.state
+
+            async def local_run_cancelled() -> None:
+                await pilot.press("1")
+                assert await wait_for(pilot, lambda: left.state == "running", 30)
+                await pilot.press("c")
+                assert await wait_for(pilot, lambda: left.state == "cancelled", 30)
+
+            await claude_run("401")
+            assert bar.claude_note == "claude: key refused", bar.claude_note
+            await claude_run("529")
+            assert right.state == "failed"
+            assert bar.claude_note == "claude: failed", bar.claude_note
+            await local_run_cancelled()
+            assert bar.claude_note == "claude: failed", "not the 401 of the run before"
+            await claude_run("ok")
+            assert bar.claude_note == "claude: ready", bar.claude_note
+            await claude_run("cut")
+            assert right.state == "failed"
+            assert bar.claude_note == "claude: failed", bar.claude_note
+            await local_run_cancelled()
+            assert bar.claude_note == "claude: failed", bar.claude_note
+
+
+async def test_the_status_bar_says_how_long_claude_has_sent_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A Claude that accepted the request and sent nothing: the bar said "claude:
+    streaming" until the idle limit, while the pane said "no data for 99 s". Now the
+    bar says it too, then that the run failed."""
+    from pelican_tui.widgets.status_bar import StatusBar
+
+    with AnthropicTestServer(scenario="silent") as claude:
+        claude.serve(monkeypatch)
+        overrides = {"claude": {"max_retries": 0}, "idle_timeout_s": 12}
+        app = make_app(overrides=overrides)
+        async with app.run_test(size=(160, 48)) as pilot:
+            right = app.pane("right")
+            bar = app.query_one(StatusBar)
+            await pilot.press("2")
+            assert await wait_for(pilot, lambda: right.state == "running", 10)
+            seen: set[str] = set()
+
+            def silent_said() -> bool:
+                seen.add(bar.claude_note)
+                return bar.claude_note.startswith("claude: no data for ")
+
+            assert await wait_for(pilot, silent_said, 10), seen
+            assert "no data for" in right.stats_line(), right.stats_line()
+            assert await wait_for(pilot, lambda: right.state == "failed", 30), right.state
+            assert bar.claude_note == "claude: failed", bar.claude_note
 
 
 async def test_the_answer_and_pictures_opened_mid_run_say_they_are_so_far(

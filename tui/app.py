@@ -249,6 +249,14 @@ class PelicanApp(Voting):
         sends), for the status bar."""
         self._streaming: dict[Slot, str] = {}
         """Runs streaming now: the key of the side each runs on, for the status bar."""
+        self._silent_side: dict[Slot, float] = {}
+        """Of :attr:`_streaming`, runs on a side without a server process whose stream has
+        sent nothing for a while: for how long, for the status bar ("claude: no data for
+        9 s", not "streaming")."""
+        self._side_failed: set[str] = set()
+        """Sides whose latest run ended failed, not for good (their own note says a failure
+        for good): the status bar says "failed" until one of their runs starts, finishes
+        or fails otherwise; a run of another side, or a cancelled one, changes nothing."""
         self._last_preview: dict[Slot, tuple[float, int, str | None]] = {}
         self._pane_run: dict[Slot, int] = {}
         """Per pane, which comparison owns it (updates of a superseded one are ignored)."""
@@ -603,15 +611,22 @@ class PelicanApp(Voting):
         title = self.engine.header(pane.choice, "1" if slot == "left" else "2").title
         pane.describe(title, f"last run · next: {next_run}")
 
-    def _update_side_notes(self, activity: dict[str, str] | None = None) -> None:
-        """Status-bar segments of sides without a server process ("claude: ready")."""
+    def _update_side_notes(self) -> None:
+        """Status-bar segments of sides without a server process ("claude: ready"): what
+        their run streaming now does, else how their latest run ended."""
         if self._engine is None and self._first_view is not None:  # the first frame
             self.query_one(StatusBar).set_claude(self._first_view.notes)
             return
         notes = []
         # A side with a run still streaming says so (the other pane's end does not
-        # make it "ready"); ``activity`` ("failed") says more.
-        doings = {key: "streaming" for key in self._streaming.values()} | (activity or {})
+        # make it "ready"), or how long its stream has been silent; one whose latest
+        # run failed says so (a later cancel of the other pane's run does not undo it).
+        doings = dict.fromkeys(self._side_failed, "failed")
+        for slot, key in self._streaming.items():
+            idle = self._silent_side.get(slot)
+            if doings.get(key) == "streaming":  # two panes on it: one streams
+                continue
+            doings[key] = "streaming" if idle is None else f"no data for {idle:.0f} s"
         for key, side in self.engine.sides.items():
             note = side.note()
             if note is not None:
@@ -1025,6 +1040,14 @@ class PelicanApp(Voting):
                 if idle is not None or self._silent_server[update.slot] is not None:
                     self._silent_server[update.slot] = idle
                     self.query_one(StatusBar).set_server_silent(idle)
+            elif update.slot in self._streaming:  # a side without one: its note says it
+                idle = update.event.idle_s if isinstance(update.event, Waiting) else None
+                if idle is not None or update.slot in self._silent_side:
+                    if idle is None:
+                        del self._silent_side[update.slot]
+                    else:
+                        self._silent_side[update.slot] = idle
+                    self._update_side_notes()
             if isinstance(update.event, TextDelta):
                 self._maybe_preview(pane, update)
         elif isinstance(update, updates.RunStarted):
@@ -1059,9 +1082,12 @@ class PelicanApp(Voting):
             self._start_clock()
             self._on_resize_layout()
             self._streaming[update.slot] = update.spec.side.key
+            self._silent_side.pop(update.slot, None)
+            self._side_failed.discard(update.spec.side.key)
             self._update_side_notes()
         elif isinstance(update, updates.RunEnded):
             self._streaming.pop(update.slot, None)
+            self._silent_side.pop(update.slot, None)
             if self._silent_server.pop(update.slot, None) is not None:
                 self.query_one(StatusBar).set_server_silent(None)
             result = update.result
@@ -1086,9 +1112,14 @@ class PelicanApp(Voting):
             self._on_resize_layout()
             if result.spec.side.can_check:  # a run that could not reach it says it is gone
                 self._show_side_status(result.spec.side)
-            # A failure for good is the side's own note ("key refused"), kept after this.
-            failed = result.outcome == "failed" and not result.failure_permanent
-            self._update_side_notes({result.spec.side.key: "failed"} if failed else None)
+            # A failure for good is the side's own note ("key refused"), kept after this;
+            # a cancelled run says nothing of the side: its latest outcome stays said.
+            key = result.spec.side.key
+            if result.outcome == "failed" and not result.failure_permanent:
+                self._side_failed.add(key)
+            elif result.outcome != "cancelled":
+                self._side_failed.discard(key)
+            self._update_side_notes()
         elif isinstance(update, updates.RunQueued):
             pane = self.pane(update.slot)
             pane.queue(update.reason)

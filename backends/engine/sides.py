@@ -145,7 +145,8 @@ class Side:
         self._on_this_machine: bool | None = None
         self.refused: str | None = None
         """Why its last run failed for good, in a few words ("key refused"), said in its
-        status until a run of it finishes (:meth:`run_ended`); None: it was not."""
+        status until a run of it finishes or fails otherwise (:meth:`run_ended`); None:
+        it was not."""
 
     def on_this_machine(self) -> bool:
         """Whether its server runs here (:meth:`_server_here`, asked once). May look a
@@ -217,11 +218,15 @@ class Side:
 
     def run_ended(self, outcome: str, failed: Failed | None) -> None:
         """Keep what a run of it ended with that lasts: a failure for good
-        (:attr:`.Failed.permanent`) is its status, :attr:`refused`, until a run finishes."""
+        (:attr:`.Failed.permanent`) is its status, :attr:`refused`, until a run of it
+        finishes or fails otherwise (a 529 after a 401: the key got through). A
+        cancelled run says nothing new of it."""
         if outcome == "finished":
             self.refused = None
         elif failed is not None and failed.permanent:
             self.refused = failed.briefly or "refused"
+        elif outcome == "failed":
+            self.refused = None
 
     def effort(self, choice: PaneChoice) -> Effort:
         """The effort a run of ``choice`` asks: the pane's, else the side's default
