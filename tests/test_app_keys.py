@@ -118,7 +118,22 @@ async def test_effort_key_leaves_a_pane_without_thinking_alone(
         assert app.choices["right"].effort == "xhigh"
         facts = str(app.pane("right").query_one(".facts").text)  # type: ignore[attr-defined]
         assert facts == "thinking xhigh"
-        assert "claude effort: xhigh" in _notes(app)[-1]
+        assert _notes(app)[-1] == "Effort xhigh in pane 2 (claude), from the next run"
+
+
+async def test_effort_key_names_the_pane_it_changed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`e` with pane 1 (the local model, no effort levels) active changed Claude's effort
+    in pane 2 and said only "claude effort: xhigh", while `t` there said pane 1 has no
+    switch: as if pane 1 had changed. Now it names the pane, and when it applies."""
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
+    app = make_app(overrides={"claude": {"thinking": True, "effort": "high"}})
+    async with app.run_test(size=(160, 48)) as pilot:
+        assert (app.active, app.choices["right"].side) == ("left", "claude")
+        before = app.choices["left"]
+        await pilot.press("e")
+        assert app.choices["left"] == before, "the local pane has no levels"
+        assert app.choices["right"].effort == "xhigh"
+        assert _notes(app)[-1] == "Effort xhigh in pane 2 (claude), from the next run"
 
 
 async def test_a_remote_panes_effort_steps_from_its_own_default() -> None:

@@ -1364,8 +1364,8 @@ class PelicanApp(Voting):
     def action_cycle_effort(self) -> None:
         """The next of its backend's effort levels for every pane that has them and whose
         thinking is on; a pane with thinking off is left as it is, and said so (its
-        runs send no effort)."""
-        said = []
+        runs send no effort). The note names each pane it changed, as ``t`` does."""
+        said, changed = [], []
         for number, slot in enumerate(SLOTS, 1):
             side = self._side(slot)
             if side is None or not side.backend.capabilities.supports_effort:
@@ -1389,7 +1389,9 @@ class PelicanApp(Voting):
             after = levels.index(current) + 1 if current in levels else 0
             effort = levels[after % len(levels)]
             self._choose(slot, replace(choice, effort=effort))
-            said.append(f"{side.label} effort: {effort}")
+            changed.append(f"{effort} in pane {number} ({side.label})")
+        if changed:
+            said.insert(0, f"Effort {', '.join(changed)}, from the next run")
         self.notify("; ".join(said) or "No pane's backend has effort levels.", timeout=3)
 
     def action_cycle_backend(self) -> None:
