@@ -127,6 +127,50 @@ async def test_a_sample_whose_run_failed_is_no_pair_to_vote_on(
         assert "no pair to vote on (left: failed; right: failed)" in said, said
 
 
+async def test_a_blind_pictures_note_says_no_sides_token_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The local stand-in's answer, cut at its limit, had the note "cut at the
+    1024-token limit: …" under picture A or B: only the stand-in has that limit, so
+    the note named the model. In blind mode (the pair, the gallery) it says "cut at
+    its token limit"; with the models shown, the number."""
+    with AnthropicTestServer(scenario="ok") as claude:
+        claude.serve(monkeypatch)
+        overrides = {
+            "claude": {"max_retries": 0},
+            "local": {"context": 2048, "max_tokens": 8, "seed": 7},
+            "ui": {"blind": True},
+            "prompt": COPY_SVG_PROMPT,
+        }
+        app = make_app(start_server=True, overrides=overrides)
+        async with app.run_test(size=(160, 48)) as pilot:
+            await server_ready(pilot)
+            assert (app.choices["left"].side, app.choices["right"].side) == ("local", "claude")
+            await pilot.press("r")
+            assert await wait_for(pilot, lambda: bool(app.pending_pairs), 120), [
+                n.message for n in app.notices
+            ]
+            (pair,) = app.pending_pairs
+            notes = [c.note for c in (pair.a, pair.b) if c.png is None]
+            assert notes, f"the stand-in drew a picture in 8 tokens: {app.pane('left').answer_text}"
+            (note,) = notes
+            assert note is not None and note.startswith("cut at its token limit"), note
+            assert "8" not in note, note
+            assert "8-token" not in screen_text(app)
+            await pilot.press("equals_sign")  # the gallery opens once the pair has its vote
+            assert await wait_for(pilot, lambda: not app.pending_pairs, 10)
+            await pilot.press("g")
+            assert await wait_for(pilot, lambda: isinstance(app.screen, GalleryScreen), 10)
+            gallery = app.screen
+            assert isinstance(gallery, GalleryScreen) and gallery.blind
+            await pilot.pause()
+            cut = [item for item in gallery.shown if item.run.png is None]
+            assert [item.note(blind=True) for item in cut] == [note]
+            assert "8-token" not in screen_text(app)
+            assert "cut at its token limit" in screen_text(app)
+            assert (cut[0].note(blind=False) or "").startswith("cut at the 8-token limit")
+
+
 def test_blind_order_is_a_coin_toss() -> None:
     first = Contender(1, None, None, "", "one", "")
     second = Contender(2, None, None, "", "two", "")

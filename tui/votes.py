@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -63,7 +64,8 @@ class Contender:
     run_id: int | None
     png: bytes | None
     note: str | None
-    """Why there is no picture (or a note on it); says nothing about the model."""
+    """Why there is no picture (or a note on it); in blind mode it says nothing about the
+    model (:func:`blind_note`)."""
     facts: str
     """Measured facts about the picture, without times (times can give a model away)."""
     who: str
@@ -137,6 +139,28 @@ def facts_line(facts: Mapping[str, Any] | None, *, blind: bool = False) -> str:
     if not blind and isinstance(seconds, int | float):
         words.append(f"{seconds:.1f} s")
     return " · ".join(words)
+
+
+_SIDE_NUMBERS = (
+    (re.compile(r"cut at the \d+-token limit"), "cut at its token limit"),
+    (re.compile(r"cut where the \d+-token context was full"), "cut where its context was full"),
+    (
+        re.compile(r"cut by the server at \d+ tokens, short of the \d+-token limit"),
+        "cut by the server short of its token limit",
+    ),
+)
+"""Where a run's note says the numbers of its side (the engine's ``_cut_words``), and
+how blind mode says it instead: only the local stand-in has a 1024-token limit."""
+
+
+def blind_note(note: str | None) -> str | None:
+    """A picture's note as blind mode shows it: what happened to the picture, without
+    numbers of the side that drew it (its token limit, its context)."""
+    if note is None:
+        return None
+    for numbers, words in _SIDE_NUMBERS:
+        note = numbers.sub(words, note)
+    return note
 
 
 def passes(facts: Mapping[str, Any] | None, wanted: FactFilter) -> bool:

@@ -36,6 +36,7 @@ from pelican_tui.terminal_title import TerminalTitle
 from pelican_tui.votes import (
     Contender,
     VotePair,
+    blind_note,
     facts_line,
     shown_as,
     store_vote,
@@ -318,11 +319,12 @@ class Voting(App[None]):
             result = results[slot]
             pane = self.pane(slot)
             named = labels.get(result.run_id) if result.run_id is not None else None
+            note = None if result.png else blind_note(await self._no_picture_reason(result))
             contenders.append(
                 Contender(
                     run_id=result.run_id,
                     png=result.png,
-                    note=None if result.png else await self._no_picture_reason(result),
+                    note=note,
                     facts=facts_line(result.picture_facts, blind=True),
                     who=f"{named}, in pane {number}" if named else pane.border_title or slot,
                     numbers=pane.stats_line(),

@@ -50,6 +50,7 @@ from pelican_tui.votes import (
     Contender,
     FactFilter,
     VotePair,
+    blind_note,
     facts_line,
     passes,
     shown_as,
@@ -79,13 +80,18 @@ class GalleryItem:
     """The run's picture facts; for a run stored before they were measured, only
     whether there is a picture."""
 
+    def note(self, *, blind: bool) -> str | None:
+        """Why the run has no picture (None: it has one); ``blind``: without its side's
+        numbers (:func:`~pelican_tui.votes.blind_note`)."""
+        note = None if self.run.png else no_picture_reason(self.run)
+        return blind_note(note) if blind else note
+
     def contender(self, *, blind: bool) -> Contender:
         run = self.run
-        note = None if run.png else no_picture_reason(run)
         return Contender(
             run_id=run.id,
             png=run.png,
-            note=note,
+            note=self.note(blind=blind),
             facts=facts_line(self.facts, blind=blind),
             who=f"{self.label} (session #{run.session_id})",
             numbers=run_numbers(run.timings, run.usage),
@@ -132,10 +138,19 @@ class GalleryCell(Vertical, can_focus=True):
     """
 
     def __init__(
-        self, item: GalleryItem, title: str, facts: str, mode: str, among: tuple[str, ...] = ()
+        self,
+        item: GalleryItem,
+        title: str,
+        facts: str,
+        mode: str,
+        among: tuple[str, ...] = (),
+        *,
+        note: str | None = None,
     ) -> None:
         super().__init__()
         self.item = item
+        self._note = note
+        """Why there is no picture (:meth:`GalleryItem.note`)."""
         self._title = title
         self._among = among
         """The other cells' titles: a cut title keeps what tells it from theirs."""
@@ -143,9 +158,9 @@ class GalleryCell(Vertical, can_focus=True):
         self._mode = mode
 
     def compose(self) -> ComposeResult:
-        run = self.item.run
-        note = None if run.png else no_picture_reason(run)
-        yield PictureView(run.png, mode=self._mode, placeholder=note or "no picture")
+        yield PictureView(
+            self.item.run.png, mode=self._mode, placeholder=self._note or "no picture"
+        )
         yield Caption(self._facts, classes="cell-facts")
 
     def on_mount(self) -> None:
@@ -374,7 +389,8 @@ class GalleryScreen(Screen[None]):
         among = tuple(dict.fromkeys(titles))
         for item, title in zip(shown, titles, strict=True):
             facts = facts_line(item.facts, blind=self.blind)
-            cells.append(GalleryCell(item, title, facts, self.mode, among))
+            note = item.note(blind=self.blind)
+            cells.append(GalleryCell(item, title, facts, self.mode, among, note=note))
         await grid.mount_all(cells)
         self._show_marks()
         self.cursor = 0
