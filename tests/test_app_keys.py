@@ -584,6 +584,47 @@ async def test_verdict_save_export_and_cancel_need_a_run_first() -> None:
         assert "Nothing is running" in notes
 
 
+async def test_q_during_a_run_says_what_it_stops_and_q_again_quits() -> None:
+    """q on the main screen while a run went on quit at once, the run kept as cancelled
+    without a word. Now q says so, the run goes on, and q again quits; on another
+    screen (the server log) q quits at once, as it did."""
+    from _app_support import server_ready
+
+    from pelican_tui.backends.store.sessions import SessionStore
+
+    local = {"context": 2048, "max_tokens": 400, "seed": 7, "extra_args": ["--ignore-eos"]}
+    app = make_app(start_server=True, overrides={"local": local})
+    async with app.run_test(size=(80, 24)) as pilot:
+        await server_ready(pilot)
+        left = app.pane("left")
+        await pilot.press("1")
+        assert await wait_for(pilot, lambda: left.state == "running", 30)
+        await pilot.press("q")
+        await pilot.pause()
+        assert app.is_running and app.return_code is None, "quit without a word"
+        said = _notes(app)[-1]
+        assert said == "A run is in progress: q again quits and keeps it as cancelled.", said
+        assert left.state == "running"
+        session_id = app.session_id
+        await pilot.press("q")
+        await pilot.pause()
+        assert app.return_code == 0
+    assert session_id is not None
+    with SessionStore.open(locations.sessions_db()) as store:
+        (run,) = store.get_session(session_id).runs
+    assert run.status == "cancelled"
+    app = make_app(start_server=True, overrides={"local": local})
+    async with app.run_test(size=(80, 24)) as pilot:
+        await server_ready(pilot)
+        await pilot.press("1")
+        assert await wait_for(pilot, lambda: app.pane("left").state == "running", 30)
+        await pilot.press("l")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, LogScreen), 5)
+        await pilot.press("q")
+        await pilot.pause()
+        assert app.return_code == 0, "q on another screen quits at once"
+
+
 async def test_restart_key_restarts_the_server_and_q_quits() -> None:
     app = make_app()
     async with app.run_test(size=(160, 48)) as pilot:

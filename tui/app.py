@@ -237,6 +237,8 @@ class PelicanApp(Voting):
         """The servers someone else runs are being asked again (:data:`RECHECK_S`)."""
         self._quit_unsaved_said = 0
         """How many unsaved runs q last said it would lose: q again then quits."""
+        self._quit_running_said = 0
+        """Which comparison q last said it would stop (its number): q again then quits."""
         self._stored_shown: dict[Slot, tuple[int, str, str, bool]] = {}
         """Panes that show an opened session's run, or a run of a session deleted: (session
         id, run label, how it ended, deleted), until the pane is titled for another run."""
@@ -1443,8 +1445,21 @@ class PelicanApp(Voting):
         return f"Nothing to {what} yet: run a comparison first (r)."
 
     async def action_quit(self) -> None:
-        """Quit; with runs the session store could not save (a full disk), say so
-        first: they were lost at quit without a word. The next q quits."""
+        """Quit; on the main screen during a run, or with runs the session store could
+        not save (a full disk), say so first: the run was stopped, and those runs lost,
+        at quit without a word. The next q quits."""
+        main = bool(self.screen_stack) and self.screen is self.screen_stack[0]
+        if main and self.comparing and self._quit_running_said != self._comparisons:
+            self._quit_running_said = self._comparisons
+            keys = {row.id: row.keys for row in self.key_rows()}
+            self.notify(
+                f"A run is in progress: {keys.get('quit', 'q')} again quits and keeps it as "
+                "cancelled.",
+                title="Quit",
+                severity="warning",
+                timeout=10,
+            )
+            return
         unsaved = self._engine.unsaved_runs if self._engine is not None else 0
         if unsaved and unsaved != self._quit_unsaved_said:
             self._quit_unsaved_said = unsaved
