@@ -434,7 +434,7 @@ def test_full_comparison_is_stored_and_exported(
     # The store: one session, left = local, right = Claude, both complete.
     [session] = stored_sessions()
     assert session.prompt == prompt
-    assert "thinking on" in session.title
+    assert session.title.endswith(" · no thinking switch vs thinking high"), session.title
     [left] = session.runs_in("left")
     [right] = session.runs_in("right")
     check_local_run(left, thinking=True)  # its SVG and PNG as its answer allows
@@ -622,7 +622,7 @@ def test_no_claude_thinking_both_puts_thinking_off_on_the_right(
     assert left.model_info["sha256"] == right.model_info["sha256"]
     # One after the other, so neither's tokens/s is halved by the other.
     assert left.finished_at is not None and left.finished_at <= right.started_at
-    assert "on vs off" in session.title
+    assert session.title.endswith(" · no thinking switch"), "the stand-in has none to send"
     folder = out_dir / f"session-{session.id}"
     assert (folder / "session.json").is_file() and (folder / "index.html").is_file()
     summary = json.loads((out_dir / "summary.json").read_text())
@@ -987,7 +987,7 @@ def test_two_samples_are_two_sessions_on_one_server(
     sessions = stored_sessions()
     assert len(sessions) == 2
     for sample, session in enumerate(sessions, start=1):
-        assert f"sample {sample}/2" in session.title and "thinking off" in session.title
+        assert f"sample {sample}/2" in session.title and "no thinking switch" in session.title
         [left] = session.runs
         check_local_run(left, thinking=False)
         assert (out_dir / f"session-{session.id}" / "session.json").is_file()
@@ -1080,7 +1080,8 @@ def test_a_private_set_runs_every_prompt_and_leaves_no_text_in_the_output(
     sessions = stored_sessions()
     assert [s.prompt for s in sessions] == sent
     assert [(s.prompt_set, s.private) for s in sessions] == [("secret", True)] * 2
-    assert sessions[0].title.startswith("secret/narwhal · local vs claude · thinking off")
+    title = "secret/narwhal · local vs claude · no thinking switch vs thinking off"
+    assert sessions[0].title.startswith(title), sessions[0].title
     for session in sessions:
         assert [run.slot for run in session.runs] == ["left", "right"]
         check_local_run(session.runs_in("left")[0], thinking=False)
@@ -1662,3 +1663,24 @@ def test_run_fits_an_80_column_terminal_and_keeps_every_column_in_a_pipe(
     assert code == 0, err
     assert "MODEL" in whole.splitlines()[0].split() and "All runs" not in whole, whole
     assert max(cell_len(line) for line in whole.splitlines()[:-1]) > 80, whole
+
+
+def _stand_in_against_claude(
+    tmp_path: Path, env: pytest.MonkeyPatch, claude_server: AnthropicTestServer
+) -> tuple[Session, str, str]:
+    """``run`` of the stand-in (no thinking switch: none is sent) against Claude: the
+    session stored, stdout and stderr."""
+    use_claude(env, claude_server)
+    code, out, err = run("--prompt", "Draw a cat", *local_args(tmp_path / "out"))
+    assert code == 0, err
+    [session] = stored_sessions()
+    return session, out, err
+
+
+def test_a_session_of_a_model_with_no_thinking_switch_is_titled_so(
+    tmp_path: Path, env: pytest.MonkeyPatch, claude_server: AnthropicTestServer
+) -> None:
+    """The gallery and the leaderboard name the stand-in's runs "no thinking switch";
+    its session's title said "thinking on vs high" (the TUI's too: see test_parity)."""
+    session, _, _ = _stand_in_against_claude(tmp_path, env, claude_server)
+    assert session.title == "Draw a cat · local vs claude · no thinking switch vs thinking high"

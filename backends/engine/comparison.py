@@ -54,7 +54,7 @@ from pelican_tui.backends.llama.process import (
 )
 from pelican_tui.backends.protocol import BackendStatus, GenerationRequest
 from pelican_tui.backends.settings import LocalSettings, Settings
-from pelican_tui.backends.text import on_off
+from pelican_tui.backends.text import NO_THINKING_SWITCH, on_off
 
 if TYPE_CHECKING:
     from pelican_tui.backends.engine.router_sides import RouterSide
@@ -331,6 +331,12 @@ class ComparisonEngine:
         side = self.sides.get(choice.side)
         return side.thinking(choice) if side is not None else on_off(choice.thinking)
 
+    def sends_switch(self, choice: PaneChoice) -> bool:
+        """Whether a run of ``choice`` is sent a thinking switch (:meth:`.Side.sends_switch`):
+        not where its model is known to have none; a side not configured, as asked."""
+        side = self.sides.get(choice.side)
+        return side.sends_switch(choice) if side is not None else True
+
     def stored_ceiling(self, model_info: Mapping[str, Any]) -> float | None:
         """The decode ceiling a stored run's rate is measured against: that of the
         spawned local model it ran on (its ``model_info``: the same model file), else
@@ -354,16 +360,25 @@ class ComparisonEngine:
 
     def title(self, prompt: str, choices: Mapping[Slot, PaneChoice]) -> str:
         """A session's title: the prompt's start, what runs, and how it thinks, as its
-        runs' configurations say it ("thinking on vs high": Claude's effort)."""
+        runs' configurations say it ("thinking on vs high": Claude's effort; "no thinking
+        switch vs thinking high" where a model has none, whatever its pane asked)."""
         from pelican_tui.backends.store.sessions import default_title
 
         picked = list(choices.values())
         sides = list(dict.fromkeys(c.side for c in picked))
-        modes = list(dict.fromkeys(self.thinking(c) for c in picked))
+        modes = list(
+            dict.fromkeys(
+                self.thinking(c) if self.sends_switch(c) else NO_THINKING_SWITCH for c in picked
+            )
+        )
         parts = [default_title(prompt)]
         if len(sides) > 1:
             parts.append(" vs ".join(sides))
-        parts.append("thinking " + " vs ".join(modes))
+        if NO_THINKING_SWITCH in modes:
+            said = (m if m == NO_THINKING_SWITCH else f"thinking {m}" for m in modes)
+            parts.append(" vs ".join(said))
+        else:
+            parts.append("thinking " + " vs ".join(modes))
         return " · ".join(parts)
 
     def shared_turn(self, choices: Mapping[Slot, PaneChoice]) -> str | None:

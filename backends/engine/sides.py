@@ -40,6 +40,7 @@ from pelican_tui.backends.protocol import (
     GenerationRequest,
     ModelBackend,
 )
+from pelican_tui.backends.ratings.configuration import switch_sent
 from pelican_tui.backends.secrets import url_without_credentials
 from pelican_tui.backends.settings import LocalSettings, Settings
 from pelican_tui.backends.text import NO_THINKING_SWITCH, on_off, thinking_word
@@ -237,6 +238,12 @@ class Side:
         """How a run of ``choice`` thinks, as its configuration names it after "thinking"
         ("on", "off"; Claude's effort, "high")."""
         return on_off(choice.thinking)
+
+    def sends_switch(self, choice: PaneChoice) -> bool:
+        """Whether a run of ``choice`` is sent a thinking switch, as its run will record
+        it (:func:`~pelican_tui.backends.ratings.configuration.switch_sent`): not where
+        its model or server is known to have none (the stand-in's template)."""
+        return switch_sent(self.recorded_settings(self.request(choice, "")))
 
     def lowest_thinking(self) -> Effort | None:
         """Where the model cannot turn thinking off (it takes levels and reasons whatever
