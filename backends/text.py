@@ -60,6 +60,10 @@ NO_THINKING_SWITCH = "no thinking switch"
 """A model that has no thinking switch (none is sent), as a pane's header, a
 configuration's label and a run card say it instead of "thinking on" or "off"."""
 
+NO_SWITCH = "no switch"
+""":data:`NO_THINKING_SWITCH` where the words follow a model or sit in a narrow column:
+``run``'s progress ("left local (no switch)") and its summary's THINKING cell."""
+
 
 def first_line(text: str) -> str:
     """The first line of ``text`` that says something, stripped ("" if none): a

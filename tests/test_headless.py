@@ -586,7 +586,7 @@ def test_a_key_claude_refuses_is_sent_once_and_the_local_samples_go_on(
     assert notes[1:] == [[f"right: not run: {why}"], [f"right: not run: {why}"]]
     assert "claude: 2 runs not sent: Anthropic rejected the API key (401) on sample 1/3" in out
     assert "3 of 4 runs finished (2 of the 6 planned not run)" in out
-    assert "[2/3] sample 2/3, thinking off: local (off)\n" in err
+    assert "[2/3] sample 2/3, thinking off: local (no switch)\n" in err
 
 
 @pytest.mark.slow
@@ -1270,7 +1270,7 @@ def test_a_server_killed_mid_run_is_said_once_with_advice_for_run(tmp_path: Path
     ], err
     assert "[pelican-tui]" not in err and "llama-server: llama-server" not in err
     assert "restart the server" not in err
-    assert "left local (on): failed" in err or "left: not run" in err, err
+    assert "left local (no switch): failed" in err or "left: not run" in err, err
     # Where the kill lands (mid-stream, or just after the run ended, before the server's
     # death is seen) is a race here; that a batch stops at once when its server goes down
     # mid-comparison is checked without one by the between-samples test above.
@@ -1684,3 +1684,18 @@ def test_a_session_of_a_model_with_no_thinking_switch_is_titled_so(
     its session's title said "thinking on vs high" (the TUI's too: see test_parity)."""
     session, _, _ = _stand_in_against_claude(tmp_path, env, claude_server)
     assert session.title == "Draw a cat · local vs claude · no thinking switch vs thinking high"
+
+
+def test_run_names_a_model_with_no_thinking_switch_so_in_its_progress_and_summary(
+    tmp_path: Path, env: pytest.MonkeyPatch, claude_server: AnthropicTestServer
+) -> None:
+    """The stand-in's runs, "no thinking switch" on the leaderboard, were "local (on)" and
+    "left local (on)" in the progress and "on (did not)" in the summary's THINKING
+    column. Claude's, sent its switch, are named as they were."""
+    _, out, err = _stand_in_against_claude(tmp_path, env, claude_server)
+    assert "sample 1/1, thinking on: local (no switch) and claude (high), together\n" in err
+    assert "  left local (no switch): finished" in err, err
+    assert "  right claude (high): finished" in err, err
+    header, *rows, _ = out.strip().splitlines()
+    at = header.index("THINKING")
+    assert [row[at:].split("  ")[0] for row in rows] == ["no switch", "high"], out

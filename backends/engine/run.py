@@ -75,13 +75,15 @@ class RunSpec:
 
     @property
     def label(self) -> str:
-        """Short name for progress lines: "left local (on)", "right claude (high)"."""
+        """Short name for progress lines: "left local (on)", "right claude (high)",
+        "left local (no switch)"."""
         return f"{self.slot} {self.side.label} ({self.thinking()})"
 
     def thinking(self, ran: bool | None = None) -> str:
         """How the run is asked to think, or with ``ran`` (what the check after it found)
         how it did, as its stored run will be named (:func:`recorded_thinking_words`):
-        "on", "off", Claude's effort ("high"), "on (did not)"."""
+        "on", "off", Claude's effort ("high"), "on (did not)"; "no switch" where none is
+        sent (the model has none)."""
         settings = self.recorded_settings()
         if ran is not None:
             settings["thinking_ran"] = ran

@@ -33,7 +33,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from pelican_tui.backends.text import LABEL_PARTS, NO_THINKING_SWITCH, thinking_word
+from pelican_tui.backends.text import LABEL_PARTS, NO_SWITCH, NO_THINKING_SWITCH, thinking_word
 from pelican_tui.backends.urls import split_url
 
 SPAWNED = "spawned"
@@ -168,7 +168,10 @@ def run_labels(runs: Sequence[ConfiguredRun]) -> list[str]:
 
 def recorded_thinking_words(settings: Mapping[str, Any]) -> str:
     """:func:`thinking_words` for a stored run's settings (its effort, where it was sent
-    one: "high", as :func:`configuration_of` names it)."""
+    one: "high", as :func:`configuration_of` names it); "no switch" for a run sent none
+    (:func:`switch_sent`), as its configuration is named whatever its pane asked."""
+    if not switch_sent(settings):
+        return NO_SWITCH
     effort = _text(settings.get("effort"))
     return thinking_words(bool(settings.get("thinking")), thinking_ran(settings), effort)
 

@@ -122,7 +122,7 @@ from pelican_tui.backends.llama.process import ServerStartError
 from pelican_tui.backends.secrets import url_without_credentials
 from pelican_tui.backends.store.records import Session, SessionStoreError, Slot
 from pelican_tui.backends.store.sessions import SessionStore, default_title
-from pelican_tui.backends.text import first_line, plural
+from pelican_tui.backends.text import NO_SWITCH, first_line, plural
 from pelican_tui.cli.args import Console, Exit, OutputError, command
 from pelican_tui.cli.internal_error import internal_error_words, report_internal_error
 from pelican_tui.cli.model_flags import model_overrides, settings_from_flags
@@ -399,11 +399,13 @@ class _Batch:
                 self.fatal = self.fatal or update.message
 
     def _who(self, slot: Slot) -> str:
-        """What ``slot`` runs in the session that runs now: "local (on)", "claude (high)"."""
+        """What ``slot`` runs in the session that runs now: "local (on)", "claude (high)",
+        "local (no switch)" (its model has no thinking switch: as its runs are named)."""
         choice = self._current[1].choices.get(slot) if self._current is not None else None
         if choice is None:
             return ""
-        return f"{choice.side} ({self.engine.thinking(choice)})"
+        words = self.engine.thinking(choice) if self.engine.sends_switch(choice) else NO_SWITCH
+        return f"{choice.side} ({words})"
 
     # ----------------------------------------------------------------- local model
 
