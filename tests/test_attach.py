@@ -381,7 +381,7 @@ def test_run_says_while_a_stream_is_silent(
     code = run_command([*argv, "--out", str(tmp_path / "out")], stdout=io.StringIO(), stderr=err)
     said = err.getvalue()
     assert code == 1, said
-    assert "left local (off): no data for 1 s" in said, said
+    assert "left local (no switch): no data for 1 s" in said, said  # none known to send
     assert f"no data from the server at {openai_server.url} for 3 s; gave up" in said
 
 
