@@ -434,7 +434,7 @@ def test_full_comparison_is_stored_and_exported(
     # The store: one session, left = local, right = Claude, both complete.
     [session] = stored_sessions()
     assert session.prompt == prompt
-    assert session.title.endswith(" · no thinking switch vs thinking high"), session.title
+    assert session.title.endswith(" · no switch vs thinking high"), session.title
     [left] = session.runs_in("left")
     [right] = session.runs_in("right")
     check_local_run(left, thinking=True)  # its SVG and PNG as its answer allows
@@ -1080,7 +1080,7 @@ def test_a_private_set_runs_every_prompt_and_leaves_no_text_in_the_output(
     sessions = stored_sessions()
     assert [s.prompt for s in sessions] == sent
     assert [(s.prompt_set, s.private) for s in sessions] == [("secret", True)] * 2
-    title = "secret/narwhal · local vs claude · no thinking switch vs thinking off"
+    title = "secret/narwhal · local vs claude · no switch vs thinking off"
     assert sessions[0].title.startswith(title), sessions[0].title
     for session in sessions:
         assert [run.slot for run in session.runs] == ["left", "right"]
@@ -1683,7 +1683,7 @@ def test_a_session_of_a_model_with_no_thinking_switch_is_titled_so(
     """The gallery and the leaderboard name the stand-in's runs "no thinking switch";
     its session's title said "thinking on vs high" (the TUI's too: see test_parity)."""
     session, _, _ = _stand_in_against_claude(tmp_path, env, claude_server)
-    assert session.title == "Draw a cat · local vs claude · no thinking switch vs thinking high"
+    assert session.title == "Draw a cat · local vs claude · no switch vs thinking high"
 
 
 def test_run_names_a_model_with_no_thinking_switch_so_in_its_progress_and_summary(

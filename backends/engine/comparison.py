@@ -54,7 +54,7 @@ from pelican_tui.backends.llama.process import (
 )
 from pelican_tui.backends.protocol import BackendStatus, GenerationRequest
 from pelican_tui.backends.settings import LocalSettings, Settings
-from pelican_tui.backends.text import NO_THINKING_SWITCH, on_off
+from pelican_tui.backends.text import NO_SWITCH, NO_THINKING_SWITCH, on_off
 
 if TYPE_CHECKING:
     from pelican_tui.backends.engine.router_sides import RouterSide
@@ -360,22 +360,23 @@ class ComparisonEngine:
 
     def title(self, prompt: str, choices: Mapping[Slot, PaneChoice]) -> str:
         """A session's title: the prompt's start, what runs, and how it thinks, as its
-        runs' configurations say it ("thinking on vs high": Claude's effort; "no thinking
-        switch vs thinking high" where a model has none, whatever its pane asked)."""
+        runs' configurations say it ("thinking on vs high": Claude's effort; "no switch vs
+        thinking high" where a model has no thinking switch, whatever its pane asked:
+        short, so a list that leaves out the middle of a title keeps it whole)."""
         from pelican_tui.backends.store.sessions import default_title
 
         picked = list(choices.values())
         sides = list(dict.fromkeys(c.side for c in picked))
         modes = list(
-            dict.fromkeys(
-                self.thinking(c) if self.sends_switch(c) else NO_THINKING_SWITCH for c in picked
-            )
+            dict.fromkeys(self.thinking(c) if self.sends_switch(c) else NO_SWITCH for c in picked)
         )
         parts = [default_title(prompt)]
         if len(sides) > 1:
             parts.append(" vs ".join(sides))
-        if NO_THINKING_SWITCH in modes:
-            said = (m if m == NO_THINKING_SWITCH else f"thinking {m}" for m in modes)
+        if modes == [NO_SWITCH]:
+            parts.append(NO_THINKING_SWITCH)
+        elif NO_SWITCH in modes:
+            said = (m if m == NO_SWITCH else f"thinking {m}" for m in modes)
             parts.append(" vs ".join(said))
         else:
             parts.append("thinking " + " vs ".join(modes))
