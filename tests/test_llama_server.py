@@ -764,18 +764,42 @@ async def test_log_keeps_the_last_lines_only(tmp_path: Path) -> None:
     assert len(heard) == total + 1 and heard[0].startswith("$ "), "listeners hear every line"
 
 
-async def test_stop_kills_a_server_that_ignores_sigterm(server: LlamaServer) -> None:
-    pid = server.pid
-    assert pid is not None
-    os.kill(pid, signal.SIGSTOP)  # a stopped process cannot act on SIGTERM
-    grace = 1.0
-    began = time.monotonic()
-    await asyncio.wait_for(server.stop(grace_s=grace), grace + 10)
-    assert time.monotonic() - began >= grace, "stop() did not give SIGTERM its grace period"
-    assert server.status.state is ServerState.STOPPED
-    assert server.status.exit_code == -signal.SIGKILL
+async def test_stop_kills_a_server_that_ignores_sigterm(tmp_path: Path) -> None:
+    """A llama-server that does not end on SIGTERM is given its grace, then SIGKILL. (A
+    SIGSTOPped one no longer shows this: it is sent SIGCONT with the SIGTERM, and ends.)"""
+    binary = _stand_in(
+        tmp_path,
+        "llama-server",
+        """
+        import signal, time
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        print("stand-in: up, ignoring SIGTERM", flush=True)
+        time.sleep(3600)
+        """,
+    )
+    srv = LlamaServer(_config(binary=binary, ready_timeout_s=60))
+    starting = asyncio.create_task(srv.start())
+    try:
+        up = lambda: any("ignoring SIGTERM" in line for line in srv.log)  # noqa: E731
+        for _ in range(200):
+            if up():
+                break
+            await asyncio.sleep(0.05)
+        assert up(), srv.log
+        pid = srv.pid
+        assert pid is not None
+        grace = 1.0
+        began = time.monotonic()
+        await asyncio.wait_for(srv.stop(grace_s=grace), grace + 10)
+        took = time.monotonic() - began
+    finally:
+        starting.cancel()
+        with contextlib.suppress(asyncio.CancelledError, ServerStartError):
+            await starting
+    assert took >= grace, "stop() did not give SIGTERM its grace period"
+    assert srv.status.exit_code == -signal.SIGKILL
     assert not pid_alive(pid)
-    assert any("SIGKILL" in line for line in server.log)
+    assert any("SIGKILL" in line for line in srv.log)
 
 
 async def test_runs_share_one_client_and_props_are_asked_once(server: LlamaServer) -> None:
