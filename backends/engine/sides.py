@@ -40,7 +40,6 @@ from pelican_tui.backends.protocol import (
     GenerationRequest,
     ModelBackend,
 )
-from pelican_tui.backends.ratings.configuration import switch_sent
 from pelican_tui.backends.secrets import url_without_credentials
 from pelican_tui.backends.settings import LocalSettings, Settings
 from pelican_tui.backends.text import NO_THINKING_SWITCH, on_off, thinking_word
@@ -243,6 +242,9 @@ class Side:
         """Whether a run of ``choice`` is sent a thinking switch, as its run will record
         it (:func:`~pelican_tui.backends.ratings.configuration.switch_sent`): not where
         its model or server is known to have none (the stand-in's template)."""
+        # Imported here: the ratings package brings numpy, not on the way to the first frame.
+        from pelican_tui.backends.ratings.configuration import switch_sent
+
         return switch_sent(self.recorded_settings(self.request(choice, "")))
 
     def lowest_thinking(self) -> Effort | None:
