@@ -171,8 +171,11 @@ async def test_the_app_ends_a_waiting_pane_on_cancel() -> None:
 
 async def test_a_pane_is_titled_for_the_run_in_it_until_that_ends() -> None:
     """b (or t) while a pane runs chooses its next run: the pane goes on naming the
-    model that writes in it (it was retitled "claude" over the local model's text)."""
+    model that writes in it (it was retitled "claude" over the local model's text), and
+    once the run has ended it still does, its facts line saying what runs next."""
     from _app_support import make_app, server_ready, wait_for
+
+    from pelican_tui.widgets.text_line import TextLine
 
     app = make_app(start_server=True)
     async with app.run_test(size=(160, 48)) as pilot:
@@ -181,7 +184,10 @@ async def test_a_pane_is_titled_for_the_run_in_it_until_that_ends() -> None:
         running_title = str(left.border_title)
         await pilot.press("r")
         assert await wait_for(pilot, lambda: left.state == "running", 10)
-        await pilot.press("b", "b")  # local thinking off, then Claude
+        for _ in range(3):  # local thinking off (where the model has a switch), then Claude
+            if app.choices["left"].side == "claude":
+                break
+            await pilot.press("b")
         assert app.choices["left"].side == "claude"
         assert str(left.border_title) == running_title
         assert left.choice.side == "local" and left.choice.thinking
@@ -190,10 +196,12 @@ async def test_a_pane_is_titled_for_the_run_in_it_until_that_ends() -> None:
         done = ("finished", "failed", "cancelled")
         assert await wait_for(pilot, lambda: app.pane("right").state in done, 90)
         await pilot.pause(0.2)
-        assert str(left.border_title).startswith("1 claude"), left.border_title
-        assert left.choice == app.choices["left"]
-        # As the finished run did (the tiny model gives no reasoning), not as the next is asked.
-        assert left.stats_line().endswith(" · did not think"), left.stats_line()
+        title, facts = str(left.border_title), left.query_one(".facts", TextLine).text
+        stats = left.stats_line()
+    assert title == running_title, title
+    assert facts.startswith("last run · next: claude · "), facts
+    # As the finished run did (the tiny model gives no reasoning), not as the next is asked.
+    assert stats.endswith(" · did not think"), stats
 
 
 async def test_a_stored_session_shows_how_its_runs_ran_until_r() -> None:
