@@ -445,7 +445,7 @@ async def test_run_pressed_while_the_model_loads_waits_for_it() -> None:
     """r pressed while the status bar said "server: loading…" (at launch, or after S or
     R) refused both panes: "Not run: loading model — press R to restart the server",
     advice that starts the load over. The run waits for the model, and says so."""
-    app = make_app(start_server=True)
+    app = make_app(start_server=True, overrides={"local": {"max_tokens": 64}})
     async with app.run_test(size=(80, 24)) as pilot:
         pid = await _loading_server(pilot)
         os.kill(pid, signal.SIGSTOP)  # a model that takes its time to load
@@ -469,7 +469,7 @@ async def test_a_pane_run_pressed_again_while_the_model_loads_runs_once() -> Non
     stop the first run (it had not begun), which ran unseen once the model was loaded
     and was saved as a session of its own while the pane waited "for the left pane".
     The second press replaces it, as it does a run that streams."""
-    app = make_app(start_server=True)
+    app = make_app(start_server=True, overrides={"local": {"max_tokens": 64}})
     async with app.run_test(size=(80, 24)) as pilot:
         pid = await _loading_server(pilot)
         os.kill(pid, signal.SIGSTOP)
