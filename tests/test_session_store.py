@@ -328,6 +328,27 @@ def test_running_runs_of_a_live_process_are_left_alone() -> None:
             assert reader.get_run(run).status == "running"
 
 
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+def test_a_live_processs_runs_stay_running_when_the_wall_clock_steps(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A process's create time is the boot time plus its start, and the boot time comes
+    from the wall clock: the virtual machine was paused and resumed mid-suite (the
+    kernel said "crng reseeded due to virtual machine fork"), every create time moved,
+    and the runs of the live test process read as crashed to the next open. A run's
+    owner is now its start in clock ticks since boot, which a clock step leaves alone."""
+    import psutil
+
+    with SessionStore.open() as writer:
+        session = writer.create_session("p")
+        run = writer.start_run(session.id, "left", "local", "m", {}, {}, {})
+        stepped = psutil.Process.create_time
+        monkeypatch.setattr(psutil.Process, "create_time", lambda self: stepped(self) + 120)
+        with SessionStore.open() as reader:
+            assert reader.interrupted_on_open == 0
+            assert reader.get_run(run).status == "running"
+
+
 _WRITER = r"""
 import os, sqlite3, sys
 from pathlib import Path

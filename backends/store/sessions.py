@@ -185,8 +185,24 @@ def _current_owner() -> str:
     global _own_owner
     pid = os.getpid()
     if _own_owner is None or _own_owner[0] != pid:
-        _own_owner = (pid, f"{pid}:{psutil.Process(pid).create_time():.3f}")
+        _own_owner = (pid, f"{pid}:{_start_mark(pid)}")
     return _own_owner[1]
+
+
+def _start_mark(pid: int) -> str:
+    """When process ``pid`` started, as a run's owner records it: where the system keeps
+    it (Linux's ``/proc/PID/stat``), "t" and its start in clock ticks since boot, which
+    no step of the wall clock moves; else its create time, seconds since the epoch.
+
+    A create time is the boot time plus that start, and the boot time is worked out
+    from the wall clock: a virtual machine paused and resumed steps it, and the runs of
+    a process alive all along then read as crashed to the next open (a second pelican-tui,
+    ``sessions list``)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return "t" + stat.rpartition(")")[2].split()[19]  # field 22, starttime
+    except (OSError, IndexError):
+        return f"{psutil.Process(pid).create_time():.3f}"
 
 
 def _owner_alive(owner: str | None) -> bool:
@@ -194,14 +210,17 @@ def _owner_alive(owner: str | None) -> bool:
         return False
     pid_text, _, started_text = owner.partition(":")
     try:
-        pid, started = int(pid_text), float(started_text)
+        pid = int(pid_text)
+        started = None if started_text.startswith("t") else float(started_text)
     except ValueError:
         return False
     try:
         process = psutil.Process(pid)
         if process.status() == psutil.STATUS_ZOMBIE:
             return False
-        return abs(process.create_time() - started) < 1.0
+        if started is None:  # clock ticks since boot: the same process has the same
+            return _start_mark(pid) == started_text
+        return abs(process.create_time() - started) < 1.0  # a create time (older stores)
     except psutil.NoSuchProcess:
         return False
     except psutil.Error:
