@@ -352,7 +352,9 @@ async def test_server_settings_applied_mid_set_stop_it_and_say_so() -> None:
     from pelican_tui.screens.server_settings_screen import ServerSettingsScreen
 
     _write_copy_set()
-    app = make_app(start_server=True)
+    # The first run must still stream at the apply: the tiny model may end its copy early.
+    local = {"context": 2048, "max_tokens": 1024, "extra_args": ["--ignore-eos"]}
+    app = make_app(start_server=True, overrides={"local": local})
     async with app.run_test(size=(160, 48)) as pilot:
         old = await server_ready(pilot)
         await _run_set(pilot, "copy")
