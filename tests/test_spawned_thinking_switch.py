@@ -9,11 +9,12 @@ import asyncio
 import contextlib
 import os
 import signal
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from _app_support import header_read, make_app, server_ready, wait_for
+from _app_support import RUN_WAIT_S, header_read, make_app, server_ready, wait_for
 from _gguf_factory import write_tiny_moe
 from _server_support import server_binary, tiny_model
 
@@ -223,9 +224,8 @@ async def test_while_it_starts_the_header_says_the_switch_is_being_checked() -> 
                 seen.append((server.status.state.value, left.text))
             return left.text.endswith(" · no thinking switch")
 
-        for _ in range(3000):  # a few seconds: a step each time the app has run
-            if known():
-                break
+        deadline = time.monotonic() + RUN_WAIT_S  # a step each time the app has run
+        while not known() and time.monotonic() < deadline:
             await pilot.pause()
     starting = [facts for state, facts in seen if state in ("starting", "loading")]
     assert starting, seen

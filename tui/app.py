@@ -255,10 +255,6 @@ class PelicanApp(Voting):
         """Of :attr:`_streaming`, runs on a side without a server process whose stream has
         sent nothing for a while: for how long, for the status bar ("claude: no data for
         9 s", not "streaming")."""
-        self._side_failed: set[str] = set()
-        """Sides whose latest run ended failed, not for good (their own note says a failure
-        for good): the status bar says "failed" until one of their runs starts, finishes
-        or fails otherwise; a run of another side, or a cancelled one, changes nothing."""
         self._last_preview: dict[Slot, tuple[float, int, str | None]] = {}
         self._pane_run: dict[Slot, int] = {}
         """Per pane, which comparison owns it (updates of a superseded one are ignored)."""
@@ -592,7 +588,7 @@ class PelicanApp(Voting):
         if self._engine is None and self._first_view is not None:  # the first frame
             header = self._first_view.headers[slot]
         else:
-            header = self.engine.header(choice, "1" if slot == "left" else "2")
+            header = self.engine.header(choice, pane.number)
         if not showing_a_run:
             pane.ceiling_tok_s = header.ceiling_tok_s
         pane.choice_thinking, pane.thinking_switch = header.thinking, header.thinking_switch
@@ -610,7 +606,7 @@ class PelicanApp(Voting):
             session_id, label, how, deleted = stored
             self._describe_stored(slot, session_id, label, how, deleted=deleted, next_run=next_run)
             return
-        title = self.engine.header(pane.choice, "1" if slot == "left" else "2").title
+        title = self.engine.header(pane.choice, pane.number).title
         pane.describe(title, f"last run · next: {next_run}")
 
     def _update_side_notes(self) -> None:
@@ -623,7 +619,7 @@ class PelicanApp(Voting):
         # A side with a run still streaming says so (the other pane's end does not
         # make it "ready"), or how long its stream has been silent; one whose latest
         # run failed says so (a later cancel of the other pane's run does not undo it).
-        doings = dict.fromkeys(self._side_failed, "failed")
+        doings = {key: "failed" for key, side in self.engine.sides.items() if side.failed_lately}
         for slot, key in self._streaming.items():
             idle = self._silent_side.get(slot)
             if doings.get(key) == "streaming":  # two panes on it: one streams
@@ -1066,8 +1062,7 @@ class PelicanApp(Voting):
             self._progress = (min(started + 1, planned), planned)
             self.show_activity()
             pane = self.pane(update.slot)
-            number = "1" if update.slot == "left" else "2"  # the model it runs on, now read
-            header = update.spec.side.header(pane.choice, number)
+            header = update.spec.side.header(pane.choice, pane.number)  # its model, now read
             pane.ceiling_tok_s, pane.thinking_switch = header.ceiling_tok_s, header.thinking_switch
             pane.begin(update.spec.thinking())
             pane.picture.set_png(None, "waiting for an SVG…")
@@ -1085,7 +1080,6 @@ class PelicanApp(Voting):
             self._on_resize_layout()
             self._streaming[update.slot] = update.spec.side.key
             self._silent_side.pop(update.slot, None)
-            self._side_failed.discard(update.spec.side.key)
             self._update_side_notes()
         elif isinstance(update, updates.RunEnded):
             self._streaming.pop(update.slot, None)
@@ -1114,13 +1108,6 @@ class PelicanApp(Voting):
             self._on_resize_layout()
             if result.spec.side.can_check:  # a run that could not reach it says it is gone
                 self._show_side_status(result.spec.side)
-            # A failure for good is the side's own note ("key refused"), kept after this;
-            # a cancelled run says nothing of the side: its latest outcome stays said.
-            key = result.spec.side.key
-            if result.outcome == "failed" and not result.failure_permanent:
-                self._side_failed.add(key)
-            elif result.outcome != "cancelled":
-                self._side_failed.discard(key)
             self._update_side_notes()
         elif isinstance(update, updates.RunQueued):
             pane = self.pane(update.slot)
@@ -1235,8 +1222,8 @@ class PelicanApp(Voting):
         if deleted == self.session_id:
             for slot in self.pane_runs:
                 if slot not in self._stored_shown:  # a run of this app's, titled as it ran
-                    number = "1" if slot == "left" else "2"
-                    label = (self.pane(slot).border_title or "").removeprefix(f"{number} ")
+                    pane = self.pane(slot)
+                    label = (pane.border_title or "").removeprefix(f"{pane.number} ")
                     self._describe_stored(slot, deleted, label, "", deleted=True)
             self.session_id = None
             self.pane_runs = {}
@@ -1259,12 +1246,12 @@ class PelicanApp(Voting):
         gallery names it; ``how``: how it ended, "" for finished); ``deleted``: the
         session was deleted since, and the pane's run is stored no more; ``next_run``:
         the pane's next run in words, where a key changed it since the session opened."""
-        number = "1" if slot == "left" else "2"
+        pane = self.pane(slot)
         session = f"session #{session_id} deleted" if deleted else f"session #{session_id}"
         kept = "deleted run" if deleted else "stored run"
         then = f"next: {next_run}" if next_run else "r runs the panes as set now"
-        self.pane(slot).describe(
-            f"{number} {label} ({session})", " · ".join(filter(None, (kept, how, then)))
+        pane.describe(
+            f"{pane.number} {label} ({session})", " · ".join(filter(None, (kept, how, then)))
         )
         self._stored_shown[slot] = (session_id, label, how, deleted)
 
@@ -1344,7 +1331,7 @@ class PelicanApp(Voting):
         pane, ``T`` the other one; a pane whose backend has no switch says so."""
         slot = self.active if which == "active" else self._other(self.active)
         side = self._side(slot)
-        number = "1" if slot == "left" else "2"
+        number = self.pane(slot).number
         if side is None or not side.backend.capabilities.supports_thinking:
             self.notify(f"Pane {number}'s model has no thinking switch.", timeout=4)
             return
@@ -1413,9 +1400,8 @@ class PelicanApp(Voting):
         if pane.state != "running" and (problem or pane.state == "idle" or not own_line):
             pane.show_problem(problem)
         if not titled:  # its title is the run it shows: a notice says what comes next
-            number = "1" if slot == "left" else "2"
-            self.notify(f"Pane {number}: {self.engine.next_run_words(new)}, from the next run.",
-                        timeout=3)  # fmt: skip
+            words = self.engine.next_run_words(new)
+            self.notify(f"Pane {pane.number}: {words}, from the next run.", timeout=3)
         side = self.engine.side(new.side)
         if side is not None and side.can_check:
             self.check_side(side)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from pelican_tui.backends.anthropic_backend import ClaudeBackend
 from pelican_tui.backends.engine.choices import CLAUDE, LOCAL, REMOTE, PaneChoice, PaneHeader
+from pelican_tui.backends.events import Failed
 from pelican_tui.backends.llama.gguf_info import format_params
 from pelican_tui.backends.llama.local_model import LocalPlan, server_config
 from pelican_tui.backends.llama.process import LlamaServer, ServerStatus, StatusCallback
@@ -45,7 +46,6 @@ from pelican_tui.backends.settings import LocalSettings, Settings
 from pelican_tui.backends.text import NO_THINKING_SWITCH, on_off, thinking_word
 
 if TYPE_CHECKING:
-    from pelican_tui.backends.events import Failed
     from pelican_tui.backends.llama.gguf_info import GGUFInfo
     from pelican_tui.backends.store.records import BackendKind
 
@@ -143,10 +143,9 @@ class Side:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._on_this_machine: bool | None = None
-        self.refused: str | None = None
-        """Why its last run failed for good, in a few words ("key refused"), said in its
-        status until a run of it finishes or fails otherwise (:meth:`run_ended`); None:
-        it was not."""
+        self.last_failure: Failed | None = None
+        """How its latest run that was not cancelled failed (:meth:`run_ended`); None:
+        that run finished, or none has ended."""
 
     def on_this_machine(self) -> bool:
         """Whether its server runs here (:meth:`_server_here`, asked once). May look a
@@ -200,8 +199,9 @@ class Side:
         return False
 
     async def ask_thinking_switch(self) -> None:
-        """While :meth:`thinking_switch_unknown`: ask its server again (one small question,
-        the app asks every few seconds while no pane runs on it); else nothing."""
+        """Ask its server again whether its model has a thinking switch (one small
+        question): the app asks while :meth:`thinking_switch_unknown`, every few seconds
+        while no pane runs on it."""
 
     async def still_there(self) -> BackendStatus | None:
         """For its server someone else runs, last found ready: one cheap question whether
@@ -217,16 +217,29 @@ class Side:
         return None
 
     def run_ended(self, outcome: str, failed: Failed | None) -> None:
-        """Keep what a run of it ended with that lasts: a failure for good
-        (:attr:`.Failed.permanent`) is its status, :attr:`refused`, until a run of it
-        finishes or fails otherwise (a 529 after a 401: the key got through). A
-        cancelled run says nothing new of it."""
+        """Keep how a run of it ended, :attr:`last_failure`, until a run of it finishes
+        or fails otherwise (a 529 after a 401: the key got through). A cancelled run
+        says nothing new of it."""
         if outcome == "finished":
-            self.refused = None
-        elif failed is not None and failed.permanent:
-            self.refused = failed.briefly or "refused"
+            self.last_failure = None
         elif outcome == "failed":
-            self.refused = None
+            self.last_failure = failed or Failed("failed")
+
+    @property
+    def refused(self) -> str | None:
+        """Why its latest run failed for good (:attr:`.Failed.permanent`), in a few
+        words ("key refused"): its status until a run of it finishes or fails
+        otherwise; None: it did not."""
+        failed = self.last_failure
+        if failed is None or not failed.permanent:
+            return None
+        return failed.briefly or "refused"
+
+    @property
+    def failed_lately(self) -> bool:
+        """Whether its latest run failed, but not for good (the status bar says
+        "failed" while no run of it streams; its :meth:`note` says a failure for good)."""
+        return self.last_failure is not None and not self.last_failure.permanent
 
     def effort(self, choice: PaneChoice) -> Effort:
         """The effort a run of ``choice`` asks: the pane's, else the side's default
@@ -395,8 +408,7 @@ class LocalSide(Side):
         return self.openai.thinking_switch_unknown
 
     async def ask_thinking_switch(self) -> None:
-        if self.thinking_switch_unknown():
-            await self.openai.learn_thinking_switch()
+        await self.openai.learn_thinking_switch()
 
     def model_thinks(self) -> bool | None:
         if self.attached:

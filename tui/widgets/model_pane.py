@@ -86,6 +86,8 @@ class ModelPane(Vertical, KeptLines):
     ) -> None:
         super().__init__(id=slot)
         self.slot = slot
+        self.number = "1" if slot == "left" else "2"
+        """How titles, notices and keys name the pane (``1``, ``2``)."""
         self.choice = choice
         """What the pane runs (the app sets it; the pane reads only ``thinking``)."""
         self.shown_thinking: str | None = None
