@@ -802,6 +802,46 @@ async def test_stop_kills_a_server_that_ignores_sigterm(tmp_path: Path) -> None:
     assert any("SIGKILL" in line for line in srv.log)
 
 
+@pytest.mark.parametrize("on_sigterm", ["ends", "ignored"])
+async def test_a_stop_during_start_up_is_not_a_crash(tmp_path: Path, on_sigterm: str) -> None:
+    """stop() while llama-server loads was reported as a crash: the start raised "exited
+    during start-up (killed by SIGTERM)" (SIGKILL for one that ignores SIGTERM), and the
+    status said so last, after "stopped"."""
+    ignore = "signal.signal(signal.SIGTERM, signal.SIG_IGN)" if on_sigterm == "ignored" else ""
+    binary = _stand_in(
+        tmp_path,
+        "llama-server",
+        f"""
+        import signal, time
+        {ignore}
+        print("stand-in: up, loading", flush=True)
+        time.sleep(3600)
+        """,
+    )
+    states: list[ServerState] = []
+    srv = LlamaServer(
+        _config(binary=binary, ready_timeout_s=60), on_status=lambda s: states.append(s.state)
+    )
+    starting = asyncio.create_task(srv.start())
+    try:
+        assert await async_wait_until(lambda: any("loading" in line for line in srv.log), 10)
+        pid = srv.pid
+        assert pid is not None
+        await asyncio.wait_for(srv.stop(grace_s=1.0), 15)
+        with pytest.raises(ServerStartError) as raised:
+            await asyncio.wait_for(starting, 15)
+    finally:
+        starting.cancel()
+        with contextlib.suppress(asyncio.CancelledError, ServerStartError):
+            await starting
+    assert "exited during start-up" not in str(raised.value)
+    assert ServerState.CRASHED not in states, states
+    assert srv.status.state is ServerState.STOPPED, srv.status
+    assert srv.status.message == "stopped"
+    assert raised.value.stopped, "a front end can tell a stop it asked for from a failure"
+    assert not pid_alive(pid)
+
+
 async def test_runs_share_one_client_and_props_are_asked_once(server: LlamaServer) -> None:
     backend = OpenAICompatibleBackend(server=server)
     request = GenerationRequest(prompt="Say hello.", max_tokens=4, thinking=False)
