@@ -20,11 +20,11 @@ Terminals, and what each must show:
            full screen following a run sends each new picture once
            (:func:`check_following`, which counts the bytes the app writes), and
            full screen opened on a finished run sends its picture once
-           (:func:`check_opening`).
+           (:func:`check_opening`), and so does a resize (:func:`check_resize`).
 ``kitty``  kitty: Kitty graphics from 0.28; before that (Debian 12 has 0.26.5)
            half-cell blocks, said in the status bar, and no placeholder boxes;
            Kitty graphics forced, the pictures full screen replaced are deleted,
-           and full screen opened sends its picture once.
+           and full screen opened, or a resize, sends its picture once.
 ``tmux``   tmux 3.3 inside a plain xterm: half-cell blocks.
 
 Debian packages: ``xvfb xterm kitty imagemagick xdotool tmux``. As a script::
@@ -457,7 +457,12 @@ class _Session:
         subprocess.run(["xdotool", "key", key], env=env, check=True, timeout=30)
 
     def resize(self, columns: int, rows: int) -> None:
-        """Resize the xterm window to ``columns`` x ``rows`` cells (as a window manager would)."""
+        """Resize the terminal's window to ``columns`` x ``rows`` cells (as a window manager
+        would; kitty through its remote control)."""
+        if self.terminal == "kitty":
+            self._kitty("resize-os-window", "--unit", "cells", "--width", str(columns),
+                        "--height", str(rows))  # fmt: skip
+            return
         subprocess.run(
             ["xdotool", "windowsize", "--usehints", self._xterm_window(), str(columns), str(rows)],
             env={**os.environ, "DISPLAY": self.display},
@@ -816,12 +821,14 @@ def check_following(terminal: str, display: str, out_dir: Path, mode: str) -> Fo
 
 @dataclass
 class Opening:
-    """What the app wrote to the terminal when full screen (``f``) opened on a finished run."""
+    """What the app wrote to the terminal when full screen (``f``) opened on a finished run
+    (or when the terminal was resized: :attr:`action`)."""
 
     terminal: str
     mode: str
+    action: str = "opening full screen"
     written: int = 0
-    """Bytes written from the key to :data:`OPENING_S` after it."""
+    """Bytes written from the key (or the resize) to :data:`OPENING_S` after it."""
     images: int = 0
     """Pictures sent (Sixel images; Kitty graphics: transmissions and placements)."""
     problems: list[str] = field(default_factory=list)
@@ -829,7 +836,7 @@ class Opening:
     def verdict(self) -> str:
         state = "ok" if not self.problems else "FAIL: " + "; ".join(self.problems)
         return (
-            f"{self.terminal:<6} {self.mode:<8} opening full screen: {self.written} B,"
+            f"{self.terminal:<6} {self.mode:<8} {self.action}: {self.written} B,"
             f" {self.images} pictures · {state}"
         )
 
@@ -846,8 +853,47 @@ def check_opening(terminal: str, display: str, out_dir: Path, mode: str) -> Open
     one picture there is must be sent once (Sixel: one image; Kitty graphics: one
     transmission, one placement, and its cells of placeholders written once).
     """
+    return _sends_after(terminal, display, out_dir, mode, "opening", lambda s: s.press("f"))
+
+
+RESIZED = (120, 40)
+"""The size in cells :func:`check_resize` gives the terminal (from 160x48)."""
+
+
+def check_resize(terminal: str, display: str, out_dir: Path, mode: str) -> Opening:
+    """The pictures sent when the terminal is resized (to :data:`RESIZED`) on a finished run.
+
+    As :func:`check_opening`, with a resize of the terminal's window for the key: the
+    pane's one picture must be sent once, at its new size; and the screen photographed
+    after it shows the picture, whole (not blank, not the old size's).
+    """
+    result = _sends_after(
+        terminal,
+        display,
+        out_dir,
+        mode,
+        "resize",
+        lambda s: s.resize(*RESIZED),
+        photograph=mode == expected_mode(terminal),  # (kitty 0.26 draws no Kitty graphics)
+    )
+    result.action = "resizing the terminal"
+    return result
+
+
+def _sends_after(
+    terminal: str,
+    display: str,
+    out_dir: Path,
+    mode: str,
+    name: str,
+    act: Callable[[_Session], None],
+    photograph: bool = False,
+) -> Opening:
+    """What the app writes in :data:`OPENING_S` after ``act`` on a finished run of Claude's
+    pane (see :func:`check_opening`); ``photograph``: the screen then too, its picture
+    compared as :func:`check_terminal` does."""
     result = Opening(terminal, mode)
-    typescript = out_dir / f"{terminal}-{mode}-opening.typescript"
+    typescript = out_dir / f"{terminal}-{mode}-{name}.typescript"
     with (
         AnthropicTestServer(scenario="ok") as claude,
         tempfile.TemporaryDirectory(prefix=f"pelican-{terminal}-") as scratch,
@@ -859,7 +905,7 @@ def check_opening(terminal: str, display: str, out_dir: Path, mode: str) -> Open
             "ANTHROPIC_API_KEY": "test-key-not-secret",
             "ANTHROPIC_BASE_URL": claude.base_url,
         }
-        log = out_dir / f"{terminal}-{mode}-opening.log"
+        log = out_dir / f"{terminal}-{mode}-{name}.log"
         session = _Session(
             terminal, display, app_env, work, log=log, typescript=typescript,
             app_args=("--image-mode", mode),
@@ -876,13 +922,17 @@ def check_opening(terminal: str, display: str, out_dir: Path, mode: str) -> Open
                 raise TimeoutError("the app never took the key 2 (no answer from Claude)")
             time.sleep(3.0)  # the pane's picture drawn, the run's end shown
             start = typescript.stat().st_size
-            session.press("f")
+            act(session)
             time.sleep(OPENING_S)
             end = typescript.stat().st_size
-            screenshot(display, out_dir / f"{terminal}-{mode}-opening.png")
+            if photograph:
+                shot = _photograph(session, out_dir, f"{terminal}-{mode}-{name}")
+                result.problems += shot.problems
+            else:
+                screenshot(display, out_dir / f"{terminal}-{mode}-{name}.png")
         except TimeoutError:
             with contextlib.suppress(Exception):
-                screenshot(display, out_dir / f"{terminal}-{mode}-opening-gave-up.png")
+                screenshot(display, out_dir / f"{terminal}-{mode}-{name}-gave-up.png")
             raise
         finally:
             session.close()

@@ -1,11 +1,13 @@
-"""What the pictures full screen (``f``) writes to the terminal: each picture once.
+"""What the pictures full screen (``f``) and a resize write to the terminal: each picture once.
 
 The app's screen updates are kept as the terminal would be sent them (the
 headless driver writes nothing; :class:`Sent` takes what Textual hands it).
 Checked, for Sixel and for Kitty graphics (its picture's cells of placeholders;
 the image itself goes to the terminal outside Textual's updates): opening full
 screen sends each picture once, and a new picture (a run it follows) or a
-terminal of another size sends it again, once.
+terminal of another size sends it again, once; a terminal resized under two
+panes' pictures sends each once, at its new size (or where it moved, when its
+size stays).
 """
 
 from __future__ import annotations
@@ -15,11 +17,15 @@ import re
 from typing import Any
 
 import pytest
+from _app_support import until
 from PIL import Image, ImageDraw
 from rich.console import Console
-from textual.app import App
+from textual.app import App, ComposeResult
+from textual.containers import Horizontal
+from textual.screen import Screen
 
 from pelican_tui.screens.picture_screen import Picture, PictureScreen
+from pelican_tui.widgets.picture import PictureView
 
 _SIXEL = re.compile(r"\x1bP[^\x1b]*?q.*?\x1b\\", re.S)
 _KITTY_PLACEHOLDER = chr(0x10EEEE)
@@ -42,7 +48,7 @@ class Sent:
 
         app._display = display  # type: ignore[method-assign]
 
-    def pictures(self, mode: str, screen: PictureScreen, since: int = 0) -> float:
+    def pictures(self, mode: str, screen: Screen[Any], since: int = 0) -> float:
         """Pictures sent in the updates from the ``since``-th on: Sixel images; with
         Kitty graphics, the cells of its placeholders (the image itself goes to the
         terminal once, outside Textual's updates; its cells are what each frame
@@ -103,3 +109,45 @@ async def test_full_screen_sends_each_picture_once(mode: str) -> None:
         await _settle(pilot)
         assert screen.query_one("#picture-image").size != size, "drawn larger"
         assert sent.pictures(mode, screen, since=before) >= 2, "both drawn again"
+
+
+class TwoPanes(App[None]):
+    """Two finished runs' pictures side by side, as the main screen's panes show them."""
+
+    CSS = "PictureView { width: 1fr; height: 1fr; }"
+
+    def __init__(self, mode: str) -> None:
+        super().__init__()
+        self.mode = mode
+
+    def compose(self) -> ComposeResult:
+        with Horizontal():
+            yield PictureView(_png("skyblue"), mode=self.mode)
+            yield PictureView(_png("khaki"), mode=self.mode)
+
+
+@pytest.mark.parametrize("mode", ["sixel", "tgp"])
+@pytest.mark.parametrize(("size", "grows"), [((120, 40), True), ((100, 40), False)])
+async def test_a_resize_sends_each_picture_once(
+    mode: str, size: tuple[int, int], grows: bool
+) -> None:
+    """A terminal resized under finished runs' pictures sent each three times (four in
+    a real xterm: tests/test_real_terminals.py): painted at its old size where the new
+    layout put it, painted so again, then at its new size (a Sixel picture is tens of
+    KB: over SSH, a wait at every resize). Now once, at its new size; taller panes whose
+    pictures keep their width (and so their size) send each once where it now is, not
+    none (the picture would be left blank)."""
+    app = TwoPanes(mode)
+    async with app.run_test(size=(100, 30)) as pilot:
+        sent = Sent(app)
+        views = list(app.query(PictureView))
+        await until(pilot, lambda: all(view.drawn for view in views))
+        await _settle(pilot)
+        before = len(sent.updates)
+        sizes = [view.query_one("#picture-image").size for view in views]
+        await pilot.resize_terminal(*size)
+        await _settle(pilot)
+        now = [view.query_one("#picture-image").size for view in views]
+        assert (now != sizes) is grows, f"pictures of {sizes} now {now}"
+        assert all(view.drawn for view in views)
+        assert sent.pictures(mode, app.screen, since=before) == 2, "each picture once"

@@ -21,6 +21,7 @@ from _real_terminals import (
     check_notification_gone,
     check_opening,
     check_redraws,
+    check_resize,
     check_terminal,
     missing_programs,
     virtual_display,
@@ -158,3 +159,25 @@ def test_tmux_draws_half_cells(display: str, tmp_path: Path) -> None:
     assert shot.expected_mode == "halfcell"
     assert not shot.problems, shot.verdict()
     assert "fallback" not in shot.status_line, "tmux reports nothing better: not a fallback"
+
+
+def test_xterm_a_resize_sends_a_finished_runs_sixel_picture_once(
+    display: str, tmp_path: Path
+) -> None:
+    """The terminal resized (160x48 to 120x40) on a finished run: its picture was sent
+    to xterm four times (tens of KB each, a wait over SSH): painted at its old size
+    where the new layout put it, again, then at its new size. Now once, at its new
+    size, and the picture photographed after it is whole."""
+    _require("xterm", "script")
+    resized = check_resize("xterm", display, tmp_path, "sixel")
+    assert not resized.problems, resized.verdict()
+
+
+def test_kitty_graphics_a_resize_sends_a_finished_runs_picture_once(
+    display: str, tmp_path: Path
+) -> None:
+    """Kitty graphics forced: the terminal resized on a finished run wrote its picture's
+    cells of placeholders more than once (see the Sixel test above). Now once."""
+    _require("kitty", "script")
+    resized = check_resize("kitty", display, tmp_path, "tgp")
+    assert not resized.problems, resized.verdict()

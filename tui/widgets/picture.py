@@ -54,9 +54,29 @@ class PictureWidget(Widget):
     """Whether it draws the widget beneath it while it has no picture (its
     ``beneath``), so that a view shows its words without hiding it."""
 
+    fitted_in: Size | None = None
+    """The size of the box (its parent) its picture was last fitted to: its
+    :class:`PictureView` sets it (None: not fitted yet)."""
+
     def show(self, picture: PILImage.Image | None) -> None:
         """Draw ``picture`` (None: nothing), given at the size it is drawn at (:func:`as_drawn`)."""
         raise NotImplementedError
+
+    def waits_for_fit(self) -> bool:
+        """Whether its box has a size its picture is not fitted to yet: the terminal was
+        resized, and the view has not sized and drawn the picture for the new box.
+
+        The textual-image widgets draw no picture meanwhile. A resize painted the
+        picture at its old size where the new layout put it, once more, then at its
+        new size: a Sixel picture was sent to the terminal four times (~100 KB at
+        160x48), Kitty graphics wrote its cells of placeholders four times.
+        """
+        box = self.parent
+        return (
+            self.fitted_in is not None
+            and isinstance(box, Widget)
+            and box.content_size != self.fitted_in
+        )
 
 
 class DrawnOnceWhenSized(Widget):
@@ -284,6 +304,15 @@ def _cell_style(cell: bytes, base: Style) -> Style:
 
 def _colour(rgb: bytes) -> Color:
     return Color.from_triplet(ColorTriplet(rgb[0], rgb[1], rgb[2]))
+
+
+class _PictureBox(KeptContainer, DrawnOnceWhenSized):
+    """The box a :class:`PictureView`'s picture is centred in, laid out once when resized.
+
+    It does not scroll (``overflow: hidden``), and the layout Textual asked for
+    after setting its virtual size painted the picture in it again: in xterm, a
+    resize sent the Sixel picture once at its new size and once more, ~0.04 s later.
+    """
 
 
 class _Placeholder(Static):
@@ -597,7 +626,7 @@ class PictureView(KeptLines):
         return resolve_mode(self.mode)
 
     def compose(self) -> ComposeResult:
-        with KeptContainer(id="picture-box"):
+        with _PictureBox(id="picture-box"):
             yield self._placeholder
             yield self._image
         yield self._note
@@ -701,6 +730,8 @@ class PictureView(KeptLines):
             box = self._box_cells()
         except NoMatches:  # asked for by a layout while the view was being removed
             return  # (its children go first, and the fit comes after)
+        waited = self._image.waits_for_fit()
+        self._image.fitted_in = Size(*box)
         columns, rows = fit_cells(self._png_size, box, cell_pixels())
         if (columns, rows) == (0, 0):
             return
@@ -711,6 +742,8 @@ class PictureView(KeptLines):
                 self._image.styles.width = columns
                 self._image.styles.height = rows
         self._draw()
+        if waited:
+            self._image.refresh()  # drawn now (the same cells and picture: nothing else does)
 
     def _draw(self) -> None:
         """Give the image widget the picture, shaped like the cells it is drawn in.

@@ -66,6 +66,11 @@ class _RepaintWhenSized(PictureWidget, DrawnOnceWhenSized):
         layout = layout and not self._repaint_only
         return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        if self.waits_for_fit():  # no picture until it is sized for its new box
+            return [Strip.blank(crop.width, self.rich_style)] * crop.height
+        return super().render_lines(crop)
+
 
 class _RunsOfCells(PictureWidget):
     """Draw neighbouring cells of the same colours as one run.
@@ -146,6 +151,9 @@ class _PaletteFirstSixels(_ImageSixelImpl, DrawnOnceWhenSized):
     """How many rows of the picture the image was last sent for (the last carries it)."""
 
     def render_lines(self, crop: Region) -> list[Strip]:
+        picture = self.parent
+        if isinstance(picture, PictureWidget) and picture.waits_for_fit():
+            return [Strip.blank(crop.width, self.rich_style)] * crop.height  # (see there)
         sent = self._rows_clear_of_notifications(crop)
         self._rows_sent = sent.height
         lines = super().render_lines(sent)
