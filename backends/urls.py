@@ -1,4 +1,5 @@
-"""How a server URL as a person typed it is read: ``host:8080`` means ``http://host:8080``.
+"""How a server URL as a person typed it is read: ``host:8080`` means ``http://host:8080``
+(a word with neither a scheme nor a port, ``notaurl``, is not a URL).
 
 One rule for every part that reads one (settings check it, the probe finds the server's
 root, the resource sampler asks whether it runs on this machine).
@@ -23,8 +24,9 @@ def split_url(url: str) -> SplitResult:
 
 
 def server_url_problem(url: str) -> str | None:
-    """What is wrong with a server's URL as a person typed it (``host:8080`` is fine), in
-    words that do not repeat it (it may hold a password); None when nothing is."""
+    """What is wrong with a server's URL as a person typed it (``host:8080`` is fine, a
+    bare ``host`` is not: it ran, to fail as an unknown host name), in words that do not
+    repeat it (it may hold a password); None when nothing is."""
     try:
         parts = split_url(url)
         port = parts.port
@@ -37,6 +39,8 @@ def server_url_problem(url: str) -> str | None:
             "has a port that is not a number (a user or password with / @ or : in it "
             "must be percent-encoded)"
         )
+    if "://" not in url and port is None:
+        return "is not a URL: give http://HOST, https://HOST or HOST:PORT"
     if parts.scheme not in ("http", "https"):
         return f"must start with http:// or https://, not {parts.scheme}://"
     if not parts.hostname:

@@ -300,6 +300,11 @@ def test_the_tui_without_a_terminal_says_so_and_starts_nothing() -> None:
             "pelican-tui run: error: argument --url: has a port that is not a number",
         ),
         (["--remote", "http://[::1"], "error: argument --remote: is not a URL: an IPv6 address"),
+        # It ran, to say "cannot reach notaurl: unknown host name".
+        (
+            ["run", "--out", "o", "--url", "notaurl"],
+            "pelican-tui run: error: argument --url: is not a URL: give http://HOST, https://HOST",
+        ),
         # run, with no terminal, started the TUI into a pipe; now run reads the flags.
         (["--theme", "x", "run", "--out", "o"], "pelican-tui run: error: unrecognized argu"),
         (

@@ -34,3 +34,13 @@ def test_every_reader_takes_host_port_the_same_way() -> None:
         server_url_problem("ftp://127.0.0.1:21")
         == "must start with http:// or https://, not ftp://"
     )
+
+
+@pytest.mark.parametrize("typed", ["notaurl", "localhost", "gpu-box/v1", "user:pw@gpu-box"])
+def test_a_word_with_neither_scheme_nor_port_is_not_a_url(typed: str) -> None:
+    """``run --url notaurl`` ran, to say "cannot reach notaurl: unknown host name"; a
+    value naming neither http(s):// nor a port is refused as what it is."""
+    problem = server_url_problem(typed)
+    assert problem == "is not a URL: give http://HOST, https://HOST or HOST:PORT"
+    assert "pw" not in problem
+    assert server_url_problem(f"http://{typed}") is None
