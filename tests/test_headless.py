@@ -632,6 +632,28 @@ def test_no_claude_thinking_both_puts_thinking_off_on_the_right(
     assert len(out.strip().splitlines()) == 4  # header, two runs, footer
 
 
+@pytest.mark.slow
+def test_a_port_chosen_for_the_server_is_never_said_to_be_0(
+    tmp_path: Path, env: pytest.MonkeyPatch
+) -> None:
+    """run said "llama-server: starting ... --port 0 ...", and the record, summary.json
+    and the exports held "--port 0" too: a port no server listened on. The command is
+    said and kept without the port it was given none of; the ready line says the real one."""
+    out_dir = tmp_path / "out"
+    code, out, err = run("--no-claude", "--thinking", "off", *local_args(out_dir))
+    assert code == 0, err
+    [session] = stored_sessions()
+    [left] = session.runs_in("left")
+    args = left.model_info["server_args"]
+    assert "--port" not in args, args
+    starting = next(line for line in err.splitlines() if line.startswith("llama-server: start"))
+    assert starting == f"llama-server: starting {' '.join(args)}", "said as it is kept"
+    assert re.search(r"llama-server: ready in .*http://127\.0\.0\.1:\d+\)", err), err
+    summary = (out_dir / "summary.json").read_text()
+    assert "--port" not in summary
+    assert "--port 0" not in out + err
+
+
 @pytest.fixture
 def running_server(request: pytest.FixtureRequest) -> Iterator[LlamaServer]:
     """A llama-server someone already runs (for --url), owned by a loop in its own thread;

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from pelican_tui.backends.anthropic_backend import ClaudeBackend
 from pelican_tui.backends.engine.choices import CLAUDE, LOCAL, REMOTE, PaneChoice, PaneHeader
 from pelican_tui.backends.events import Failed
+from pelican_tui.backends.llama.config import without_port
 from pelican_tui.backends.llama.gguf_info import format_params
 from pelican_tui.backends.llama.local_model import LocalPlan, server_config
 from pelican_tui.backends.llama.process import LlamaServer, ServerStatus, StatusCallback
@@ -578,7 +579,7 @@ class LocalSide(Side):
         info["context"] = self.settings.local.context
         info["server_kind"] = LLAMA_CPP  # the one pelican-tui spawns
         if self.server is not None:
-            info["server_args"] = _any_port(self.server.display_flags())
+            info["server_args"] = without_port(self.server.display_flags())
             build = (await self.openai.server_props()).get("build_info")
             if isinstance(build, str):
                 info["server_build"] = build
@@ -866,16 +867,6 @@ def _attached_info(backend: OpenAICompatibleBackend) -> dict[str, Any]:
 
 def _attached_thinks(backend: OpenAICompatibleBackend) -> bool | None:
     return backend.check.facts.thinks if backend.check is not None else None
-
-
-def _any_port(flags: list[str]) -> list[str]:
-    """The flags as recorded: ``--port 0`` ("any free port"), not the port this process
-    happened to get, so two runs of the same set-up record the same command."""
-    out = list(flags)
-    for i, flag in enumerate(out[:-1]):
-        if flag == "--port":
-            out[i + 1] = "0"
-    return out
 
 
 def url_on_this_machine(url: str) -> bool:

@@ -96,7 +96,23 @@ class ServerConfig:
         """The flags for records and the log view, secrets hidden.
 
         ``--port`` is the real port once the server picked one
-        (:attr:`~.process.LlamaServer.config` carries it); before that ``0``, which is
-        llama-server's own spelling of "any free port".
+        (:attr:`~.process.LlamaServer.config` carries it); before that there is none
+        (it was ``--port 0``, a port no server listens on, said by ``run`` as it started).
         """
-        return redact_args(self.command(self.port or 0)[1:])
+        flags = redact_args(self.command(self.port or 0)[1:])
+        return flags if self.port else without_port(flags)
+
+
+def without_port(flags: list[str]) -> list[str]:
+    """``flags`` without ``--port N`` (or ``--port=N``): a command line as recorded, so
+    two runs of one set-up record the same command whichever free port each was given."""
+    out: list[str] = []
+    skip = False
+    for flag in flags:
+        if skip:
+            skip = False
+        elif flag == "--port":
+            skip = True
+        elif not flag.startswith("--port="):
+            out.append(flag)
+    return out
