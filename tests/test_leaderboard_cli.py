@@ -204,6 +204,7 @@ def test_csv_and_votes_files_never_hold_a_private_prompt(
         str(votes_json),
         "--csv",
         str(ratings),
+        "--force",  # ratings is the file written above
     )
     assert code == 0 and f"Wrote {votes_json}" in err
     written = votes_json.read_text(encoding="utf-8") + ratings.read_text(encoding="utf-8")
@@ -362,3 +363,22 @@ def test_the_table_fits_an_80_column_terminal_and_keeps_every_label_in_a_pipe(
     assert "…" in served and served.split()[0] == "2", served
     assert served.split()[-4:] == whole.splitlines()[4].split()[-4:], (served, whole)
     assert out.splitlines()[-1].endswith("W/L/T 0/1/0"), out
+
+
+def test_a_file_that_exists_is_kept_unless_force(
+    filled: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--csv and --votes wrote over a file that was there, without a word; as run's and
+    sessions export's --out, an existing target is refused (nothing written) unless
+    --force. /dev/null is no file to keep."""
+    ratings, votes = tmp_path / "r.csv", tmp_path / "v.json"
+    votes.write_text("mine\n")
+    code, out, err = _main(capsys, "--csv", str(ratings), "--votes", str(votes))
+    assert (code, out) == (2, "")
+    assert f"--votes {votes} exists; choose a new name or add --force" in err
+    assert votes.read_text() == "mine\n" and not ratings.exists(), "nothing written"
+    assert _main(capsys, "--csv", str(ratings), "--votes", str(votes), "--force")[0] == 0
+    assert json.loads(votes.read_text())
+    code, _, err = _main(capsys, "--csv", str(ratings))
+    assert code == 2 and f"--csv {ratings} exists" in err
+    assert _main(capsys, "--csv", os.devnull)[0] == 0

@@ -4,12 +4,13 @@ Prints a table (rank, configuration, rating with its 95% interval, votes,
 wins/losses/ties), the ranked configurations first and the others after with
 how many votes they have of how many they need; ``--json`` prints the same for
 machines. ``--csv FILE`` writes the ratings as CSV and ``--votes FILE`` the
-votes themselves (CSV, or JSON for a name ending in ``.json``); a prompt from a
-private prompt set is never written to either.
+votes themselves (CSV, or JSON for a name ending in ``.json``); a file that exists
+is kept (nothing is written) unless ``--force``; a prompt from a private prompt set
+is never written to either.
 
 Exit status (also in ``--help``): 0 done (also when there are no votes yet);
 1 the session store cannot be used, or no session has the ``--prompt``; 2 bad
-usage, or a FILE that cannot be written.
+usage, or a FILE that exists (without ``--force``) or cannot be written.
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ their server.
 exit status:
   0  done (also when there are no votes yet)
   1  the session store cannot be used, or no session has the --prompt
-  2  bad usage, or a FILE that cannot be written
+  2  bad usage, or a FILE that exists (without --force) or cannot be written
 """
 
 
@@ -102,6 +103,9 @@ def _parser() -> Parser:
         type=out_file,
         metavar="FILE",
         help="also write the votes (CSV, or JSON if FILE ends in .json; -: print them as CSV)",
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="write over a FILE of --csv or --votes that exists"
     )
     add_min_votes(parser)
     return parser
@@ -164,6 +168,12 @@ def _finish(
         files.append((args.votes, text))
     printed = [text for file, text in files if str(file) == STDOUT]
     files = [(file, text) for file, text in files if str(file) != STDOUT]
+    if not args.force:  # as run's and sessions export's --out: what is there is kept
+        for flag, file in (("--csv", args.csv), ("--votes", args.votes)):
+            if file is not None and str(file) != STDOUT and file.is_file():
+                return console.fail(
+                    f"{flag} {file} exists; choose a new name or add --force", Exit.USAGE
+                )
     for file, text in files:
         try:
             file.write_text(text, encoding="utf-8")
