@@ -1018,6 +1018,36 @@ def test_doctor_folds_its_values_under_their_column_at_80_columns() -> None:
     assert len(lines) > len(labels), narrow.stdout  # folded, under column 20
 
 
+def test_doctor_breaks_a_long_path_only_after_a_slash(tmp_path: Path) -> None:
+    """At 80 columns doctor broke a path where the line ended, in the middle of a
+    folder's name ("…/another-quite-lon" over "g-folder-name/…"). Now a path too long
+    for its column is broken after a "/", as it is in a pipe but for the line breaks."""
+    home = tmp_path / "a-rather-long-folder-name" / "another-quite-long-folder" / "pelican"
+    env = {"PELICAN_HOME": str(home)}
+    piped = _run("doctor", "--no-claude", env={**env, "COLUMNS": ""})
+    narrow = _run("doctor", "--no-claude", env={**env, "COLUMNS": "80"})
+    assert narrow.returncode == piped.returncode == 0, narrow.stdout + narrow.stderr
+    pieces: dict[str, list[str]] = {}
+    for line in narrow.stdout.splitlines():
+        if line[:20].strip():
+            label = line[:20].strip()
+        pieces.setdefault(label, []).append(line[20:])
+    wholes = {line[:20].strip(): line[20:] for line in piped.stdout.splitlines()}
+    cut_in_a_word = []
+    for label in ("config file", "data dir", "sessions", "error log"):
+        value, at = wholes[label], 0  # these say the same in both; memory, say, may not
+        for piece in pieces[label]:
+            assert value.startswith(piece, at), (piece, value)
+            at += len(piece)
+            if at < len(value) and value[at] != " ":
+                cut_in_a_word.append(piece)
+            while at < len(value) and value[at] == " ":
+                at += 1
+        assert at == len(value), (pieces[label], value)
+    assert cut_in_a_word, "no path was long enough to break"
+    assert all(piece.endswith("/") for piece in cut_in_a_word), narrow.stdout
+
+
 def test_a_commands_message_folds_between_words_at_80_columns() -> None:
     """``pelican-tui judge`` with the judge off said so in 108 cells: the terminal broke
     the setting's name in two. Now the message folds between words, indented."""

@@ -11,6 +11,7 @@ over SSH at 80 columns; in a file or a pipe it keeps everything (:func:`output_w
 from __future__ import annotations
 
 import os
+import re
 import textwrap
 from collections.abc import Callable, Container, Mapping, Sequence
 from typing import TextIO
@@ -54,8 +55,8 @@ def fold_line(text: str, width: int | None, hang: int | None = None) -> str:
     continuation lines indented under its own indent, two more: "  left local (on):
     finished, …" over "    SVG: cut at …"; or by ``hang`` cells, under a table's
     value column. A word longer than a line (a path) is kept whole, for the terminal
-    to wrap; under a ``hang`` it is broken where the line ends, to stay in its
-    column."""
+    to wrap; under a ``hang`` it is broken after a "/" (between a path's folders, not
+    in a name: :class:`_PathWrapper`), to stay in its column."""
     if width is None:
         return text
     folded = []
@@ -66,16 +67,34 @@ def fold_line(text: str, width: int | None, hang: int | None = None) -> str:
         indent = line[: len(line) - len(line.lstrip(" "))] + "  " if hang is None else " " * hang
         head, line = ("", line) if hang is None else (line[:hang], line[hang:])
         folded.append(
-            textwrap.fill(
-                line,
+            _PathWrapper(
                 max(width, len(indent) + 12),
                 initial_indent=head,
                 subsequent_indent=indent,
                 break_long_words=hang is not None,
                 break_on_hyphens=False,
-            )
+            ).fill(line)
         )
     return "\n".join(folded)
+
+
+class _PathWrapper(textwrap.TextWrapper):
+    """Folds between words, and a word too long for a line (a path, in doctor's value
+    column) after each "/" in it: a path broken where the line ended lost a letter or
+    two of a folder's name to the next line ("…/bin/ll" over "ama-server"). Only a
+    part with no "/" still longer than a line is broken where the line ends. Without
+    ``break_long_words`` a long word is kept whole, as :class:`textwrap.TextWrapper`
+    keeps it."""
+
+    def _split(self, text: str) -> list[str]:
+        room = self.width - len(self.subsequent_indent)
+        chunks = []
+        for chunk in super()._split(text):
+            if self.break_long_words and "/" in chunk and cell_len(chunk) > room:
+                chunks += [part for part in re.split(r"(?<=/)", chunk) if part]
+            else:
+                chunks.append(chunk)
+        return chunks
 
 
 def print_folded(text: str, stream: TextIO) -> None:
