@@ -261,6 +261,43 @@ def fold_parts(text: str, width: int, separator: str = LABEL_PARTS) -> str:
     return "\n".join(lines)
 
 
+TITLE_LEAST = 8
+"""How many cells of a session title's first part (its prompt's name) a cut keeps
+before it gives up more parts than the last (:func:`shorten_title`)."""
+
+
+def shorten_title(text: str, width: int) -> str:
+    """A session's title ("Generate an SVG of a pelican… · local vs claude · no switch vs
+    thinking high") in ``width`` cells: its last parts kept whole, as many as fit from
+    the end (the thinking and the sample: what tells sessions of one prompt apart), its
+    first part, the prompt's name, cut at its end for them, which says parts were left
+    out ("Generate… · no switch vs thinking high"); the last part alone is kept even
+    when the prompt's name is then cut below :data:`TITLE_LEAST` cells ("… · thinking
+    on vs high"). Where not even the last part fits, as :func:`shorten_parts` cuts it."""
+    line = " ".join(text.split())
+    parts = line.split(LABEL_PARTS)
+    if cell_len(line) <= width or len(parts) == 1:
+        return shorten(line, width)
+    first, rest = parts[0], parts[1:]
+    least = min(cell_len(first), TITLE_LEAST)
+    for kept in range(len(rest), 0, -1):
+        tail = LABEL_PARTS + LABEL_PARTS.join(rest[-kept:])
+        if kept < len(rest) and cell_len(first + LABEL_PARTS + ELLIPSIS + tail) <= width:
+            return first + LABEL_PARTS + ELLIPSIS + tail  # the prompt's name whole
+        room = width - cell_len(tail)
+        if room >= least or (kept == 1 and room >= 1):
+            return shorten(first, room) + tail
+    return shorten_parts(line, width)
+
+
+def title_tail_cells(text: str) -> int:
+    """The fewest cells in which :func:`shorten_title` keeps ``text``'s last part whole
+    ("… · thinking on vs high"); 0 for a title of one part."""
+    line = " ".join(text.split())
+    _, sep, last = line.rpartition(LABEL_PARTS)
+    return min(cell_len(line), cell_len(ELLIPSIS + sep + last)) if sep else 0
+
+
 def shorten_parts(text: str, width: int, separator: str = LABEL_PARTS) -> str:
     """``text`` of parts joined by ``separator`` (a session's title: "tiny/sun · local vs
     claude · thinking on vs high") cut to ``width`` cells by leaving out whole parts, each run
@@ -301,5 +338,7 @@ __all__ = [
     "shorten_label",
     "shorten_middle",
     "shorten_parts",
+    "shorten_title",
     "shown_line",
+    "title_tail_cells",
 ]

@@ -980,6 +980,32 @@ def test_sessions_list_fits_an_80_column_terminal_and_keeps_everything_in_a_pipe
     assert f"left: {model[:31]}…; right: {model[:31]}…" in piped.stdout, piped.stdout
 
 
+def test_sessions_list_at_80_columns_keeps_what_tells_sessions_apart() -> None:
+    """At 80 columns three sessions of one prompt were each listed "Generate an SVG…":
+    the title was cut to 16 cells, its thinking words the first to go, while the
+    models kept 36. Now the models' names are cut in their middle first and the
+    title keeps its last part whole, its prompt cut instead."""
+    from rich.cells import cell_len
+
+    from pelican_tui.backends.store.sessions import SessionStore
+
+    prompt = "Generate an SVG of a pelican riding a bicycle"
+    tails = ["no switch vs thinking high", "thinking on vs high", "thinking on vs off"]
+    qwen = "Qwen3.6-35B-A3B-UD-Q4_K_XL.gguf"
+    with SessionStore.open() as store:
+        for tail in tails:
+            session = store.create_session(prompt, title=f"{prompt} · local vs claude · {tail}")
+            for slot, side, model in (("left", "local", qwen), ("right", "claude", "claude-opus")):
+                store.start_run(session.id, slot, side, model, {}, {}, {})
+    narrow = _run("sessions", "list", env={"COLUMNS": "80"})
+    assert narrow.returncode == 0, narrow.stderr
+    lines = narrow.stdout.splitlines()
+    assert max(cell_len(line) for line in lines) <= 80, narrow.stdout
+    for line, tail in zip(lines[1:], reversed(tails), strict=True):
+        assert f" · {tail}  " in line, narrow.stdout
+        assert "Qwen" in line and "claude" in line, narrow.stdout
+
+
 @pytest.mark.parametrize(
     "words",
     [

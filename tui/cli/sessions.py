@@ -11,6 +11,8 @@ import argparse
 from collections.abc import Sequence
 from typing import TextIO
 
+from rich.cells import cell_len
+
 from pelican_tui.backends.export import (
     ExportError,
     Renderer,
@@ -27,7 +29,7 @@ from pelican_tui.backends.store.records import (
 )
 from pelican_tui.backends.store.sessions import SessionStore
 from pelican_tui.backends.svg.worker import MAX_SIDE
-from pelican_tui.backends.text import printable, shorten_parts, shown_line
+from pelican_tui.backends.text import printable, shorten_title, shown_line, title_tail_cells
 from pelican_tui.cli.args import (
     Console,
     Exit,
@@ -164,6 +166,10 @@ NARROW_MODEL_CELLS = (24, 16)
 """How wide each model's name is in a ``sessions list`` too wide for the terminal: the
 first, then the second, cut in the middle (its quantization kept)."""
 
+NARROW_MODELS_LEAST = 20
+"""The models of a ``sessions list`` row are cut to no fewer cells than this ("Qwen3.6…
+vs claude-…") before its title gives up the parts that tell sessions apart."""
+
 
 def _models(summary: SessionSummary, model_cells: int | None = None) -> str:
     """The models of each slot, "left: A; right: B" (each cut to 32 characters). With
@@ -190,12 +196,16 @@ def format_session_table(
 
     In ``width`` cells (a terminal's; None: everything) where it can be: the models
     said shorter (:func:`_models`, :data:`NARROW_MODEL_CELLS`), the narrowest with
-    the date without its year, and the title cut by whole parts down to 16 cells.
+    the date without its year; the title cut to what keeps its last part (the thinking
+    or the sample, which tell sessions of one prompt apart:
+    :func:`~pelican_tui.backends.text.shorten_title`), then the models' names cut in
+    their middle down to :data:`NARROW_MODELS_LEAST` cells; where that is not enough,
+    the title down to 16 cells.
 
     Titles are scrubbed of secrets before they are shortened (a store written by an
     older pelican-tui may hold a pasted key), and shortened as the TUI lists them: by
-    whole parts, the prompt's (a private prompt set's is named by the set and the
-    prompt's name, "secret/s1") kept whole (:func:`shorten_parts`)."""
+    whole parts from its end, the prompt's (a private prompt set's is named by the set
+    and the prompt's name, "secret/s1") cut for them (:func:`shorten_title`)."""
     header = ("ID", "DATE", "TITLE", "MODELS", "VERDICT")
     for model_cells in (None, *NARROW_MODEL_CELLS):
         date = "%m-%d %H:%M" if model_cells == NARROW_MODEL_CELLS[-1] else "%Y-%m-%d %H:%M"
@@ -205,7 +215,7 @@ def format_session_table(
                 (
                     str(s.id),
                     s.created_at.astimezone().strftime(date),
-                    shorten_parts(printable(scrub_text(s.listed_as)), title_width),  # as the TUI
+                    shorten_title(printable(scrub_text(s.listed_as)), title_width),  # as the TUI
                     _models(s, model_cells),
                     (s.verdict or "—").replace("_", " "),
                 )
@@ -214,7 +224,22 @@ def format_session_table(
         ]
         if width is None or table_width(rows, range(len(header)), {2: 16}) <= width:
             break
-    return fit_columns(rows, width, right={0}, cut={2: 16}, cutter={2: shorten_parts})
+    by_models = {row[3]: s for row, s in zip(rows[1:], summaries, strict=True)}
+
+    def models(text: str, cells: int) -> str:  # each name cut in its middle (not the header)
+        return by_models[text].models_line(cells) if text in by_models else text
+
+    cutter = {2: shorten_title, 3: models}
+    tails = max((title_tail_cells(row[2]) for row in rows[1:]), default=0)
+    # The title cut to its last parts, then the models' names, then the rest of the title.
+    table = fit_columns(
+        rows, width, right={0}, cut={2: max(tails, 16), 3: NARROW_MODELS_LEAST}, cutter=cutter
+    )
+    if width is not None and max(cell_len(line) for line in table.splitlines()) > width:
+        table = fit_columns(
+            rows, width, right={0}, cut={2: 16, 3: NARROW_MODELS_LEAST}, cutter=cutter
+        )
+    return table
 
 
 def _list(store: SessionStore, limit: int, out: TextIO) -> int:

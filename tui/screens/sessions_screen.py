@@ -35,7 +35,7 @@ from pelican_tui.backends.store.records import (
     listed_model,
 )
 from pelican_tui.backends.store.sessions import SessionStore
-from pelican_tui.backends.text import first_line, plural, shorten, shorten_parts
+from pelican_tui.backends.text import first_line, plural, shorten, shorten_title
 from pelican_tui.screens.confirm_screen import ConfirmScreen
 from pelican_tui.screens.opening_key import opening_key_closes
 from pelican_tui.screens.sessions_screen_list import Cells, SessionList
@@ -417,7 +417,7 @@ def _cells(session: SessionSummary, prompt_w: int, models_w: int) -> Cells:
     """One row of the list: date, title, models and verdict, cut to the widths."""
     return (
         _date(session.created_at),
-        shorten_parts(session.listed_as, prompt_w),  # as `sessions list` cuts it
+        shorten_title(session.listed_as, prompt_w),  # as `sessions list` cuts it
         session.models_line(models_w),
         _verdict(session),
     )
