@@ -9,6 +9,7 @@ one line under the command's name, exit status 1; never a traceback.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -140,4 +141,7 @@ def test_a_run_whose_summary_cannot_be_written_fails_and_says_what_is_kept(
     assert last.startswith(f"pelican-tui run: {FULL}; "), done.stderr
     assert f"exported to {out}" in last and "kept" in last, last
     assert done.returncode == 1, done.stderr
-    assert (out / "summary.json").is_file()
+    # summary.json said "exit_code": 0, "error": null of a run that exited 1.
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["exit_code"] == done.returncode, summary
+    assert summary["error"] == "cannot print the summary: No space left on device", summary

@@ -280,8 +280,7 @@ class _Batch:
         if bug is not None:  # said by run_command's last resort, its traceback logged
             raise bug
         if self.output_error is not None:  # said by pelican-tui, as every command's
-            status = code if code != Exit.OK else EXIT_RUN_FAILED
-            raise OutputError(self.output_error.error, status=status, kept=self._kept())
+            raise OutputError(self.output_error.error, status=_failed(code), kept=self._kept())
         return code
 
     async def _clean_up(self, code: int) -> None:
@@ -512,6 +511,9 @@ class _Batch:
         except OutputError as error:  # `> /dev/full`: the batch fails (see run())
             if code != EXIT_HANGUP:  # hung up: no terminal to print to
                 self.output_error = error
+                if code == Exit.OK:  # summary.json says the status run exits with (1)
+                    self.fatal = self.fatal or f"cannot print the summary: {error}"
+                    self._write_summary(_failed(code))
 
     def _kept(self) -> str:
         """What the batch keeps although its summary could not be printed."""
@@ -572,6 +574,12 @@ class _Batch:
                 self.progress.say(f"{PROG}: {self.fatal}")
         else:
             self.summary_written = True
+
+
+def _failed(code: int) -> int:
+    """The exit status of a batch whose summary could not be printed: its own failure,
+    else :data:`EXIT_RUN_FAILED` (what ``summary.json`` then says too)."""
+    return code if code != Exit.OK else EXIT_RUN_FAILED
 
 
 def _not_exported(outcome: SessionOutcome) -> str:
