@@ -129,19 +129,19 @@ def test_yes_judges_with_progress_and_a_summary_then_the_leaderboard_shows_it(
     assert all(re.fullmatch(rf"\[\d/4\] asking {MODEL}: run \d+ \(.+\) vs run \d+ \(.+\)", line)
                for line in asking), asking  # fmt: skip
     claude = "claude-opus-4-7 · thinking high"
-    # The reason speaks of A and B, which the line never matched to the runs.
-    said = re.fullmatch(
-        r"\[1/4\] ([AB]) \(run (\d+), (.+)\) beat ([AB]) \(run (\d+), .+\): (.*)", progress[0]
-    )
+    # The reason speaks of A and B, which the line never matched to the runs. It named
+    # each run's configuration again, as the asking line above had just done.
+    result = r"\[1/4\] ([AB]) \(run (\d+)\) beat ([AB]) \(run (\d+)\): (.*)"
+    said = re.fullmatch(result, progress[0])
     assert said is not None, progress[0]
-    assert (said[2], said[3], said[5]) == (str(red), claude, str(blue)), (
-        "the user's pair went first"
-    )
-    assert said[6] == "The red picture has a pelican on the bicycle."
+    assert (said[2], said[4]) == (str(red), str(blue)), "the user's pair went first"
+    assert f"run {red} ({claude})" in asking[0], asking[0]
+    assert all(claude not in line for line in progress), progress
+    assert said[5] == "The red picture has a pelican on the bicycle."
     with SessionStore.open() as store:
         [vote] = [v for v in store.votes(judge=True) if {v.run_a, v.run_b} == {red, blue}]
     shown = {"A": vote.run_a, "B": vote.run_b}
-    assert (shown[said[1]], shown[said[4]]) == (red, blue), "each letter is the run shown so"
+    assert (shown[said[1]], shown[said[3]]) == (red, blue), "each letter is the run shown so"
     summary = out.splitlines()[-3:]
     assert re.fullmatch(
         rf"Judged 4 of 4 pairs with {MODEL}: 4 votes stored "
@@ -268,7 +268,7 @@ def test_a_silent_anthropic_fails_by_the_runs_idle_rule_after_saying_what_it_wai
         "no data from Anthropic for 1 s; gave up — check the network connection; "
         "if it is only slow, raise idle_timeout_s"
     )
-    assert failed.startswith("[1/2] run ") and failed.endswith(f": {words}"), failed
+    assert re.fullmatch(rf"\[1/2\] run \d+ vs run \d+: {re.escape(words)}", failed), failed
     assert f"Stopped: {words}; 1 pair not sent." in out
 
 

@@ -211,13 +211,15 @@ def _run(run: Run) -> str:
 
 
 def _shown(letter: str, run: Run) -> str:
-    return f"{letter} (run {run.id}, {configuration_of(run).label})"
+    return f"{letter} (run {run.id})"
 
 
 def progress_line(outcome: Outcome) -> str:
     """One judged pair, for people: who won and why, or what went wrong. Each run is
-    named with the letter it was shown as, which the judge's reason speaks of:
-    "B (run 1, SmolLM2 …) beat A (run 2, claude…): B looks more like a bicycle"."""
+    named by its id, with the letter it was shown as, which the judge's reason speaks
+    of: "B (run 1) beat A (run 2): B looks more like a bicycle". Their configurations
+    are in the line that asked, just before (:func:`_run`): said again here, each pair
+    was named twice, and the result ran to three lines at 80 columns."""
     if isinstance(outcome, Judged):
         answer = outcome.answer
         a, b = _shown("A", answer.shown_a), _shown("B", answer.shown_b)
@@ -228,7 +230,7 @@ def progress_line(outcome: Outcome) -> str:
             "both_bad": f"both bad: {a} and {b}",
         }[answer.winner]
         return f"{said}: {answer.reason or '(no reason given)'}"
-    pair = f"{_run(outcome.pair.first)} vs {_run(outcome.pair.second)}"
+    pair = f"run {outcome.pair.first.id} vs run {outcome.pair.second.id}"
     if isinstance(outcome, Unparseable):
         return f"{pair}: answer not in the format asked for, not stored: {outcome.answer!r}"
     hint = f" — {outcome.failure.hint}" if outcome.failure.hint else ""
