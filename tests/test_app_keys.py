@@ -722,6 +722,34 @@ async def test_samples_and_blind_keys_say_how_r_runs() -> None:
         assert not app.blind and prompt.border_subtitle == "2 samples per pane"
 
 
+async def test_the_prompt_box_says_which_sample_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With samples, the prompt box's subtitle over the panes says which one runs, at 80
+    columns ("sample 1/2"): it said "2 samples per pane" all along, the panes nothing."""
+    from _anthropic_server import AnthropicTestServer
+
+    from pelican_tui.backends.engine.sides import PaneChoice
+
+    with AnthropicTestServer(scenario="slow", chunk_delay_s=0.05) as claude:
+        claude.serve(monkeypatch)
+        app = make_app(overrides={"claude": {"max_retries": 0}, "ui": {"samples": 2}})
+        async with app.run_test(size=(80, 24)) as pilot:
+            app.choices["left"] = PaneChoice("claude", True)
+            app.choices["right"] = PaneChoice("claude", False)
+            await pilot.press("r")
+            seen: set[str] = set()
+
+            def watch() -> bool:
+                top = screen_text(app).splitlines()[:3]  # the prompt box, over the panes
+                seen.update(part for part in ("sample 1/2", "sample 2/2") if part in top[2])
+                return not app.comparing
+
+            assert await wait_for(pilot, lambda: app.comparing, 10)
+            assert await wait_for(pilot, watch, 60)
+            assert seen == {"sample 1/2", "sample 2/2"}, seen
+            await pilot.pause()
+            assert "2 samples per pane" in screen_text(app).splitlines()[2], "and after, the mode"
+
+
 async def test_settings_start_blind_with_samples() -> None:
     app = make_app(overrides={"ui": {"blind": True, "samples": 4, "theme": "pelican-dark"}})
     async with app.run_test(size=(160, 48)):

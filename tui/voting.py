@@ -223,13 +223,17 @@ class Voting(App[None]):
     # -- drawing ----------------------------------------------------------------------
 
     def show_modes(self) -> None:
-        """The prompt's subtitle says how ``r`` runs (samples, blind); while a prompt
-        set runs, the box shows the prompt running and its subtitle where it is
-        ("set animals: heron 2/3 · sample 1/4"), and after, the user's prompt again."""
-        words = [f"{self.samples} samples per pane"] if self.samples > 1 else []
+        """The prompt's subtitle says how ``r`` runs (samples, blind); while samples
+        run, which one runs ("sample 1/4 · blind"); while a prompt set runs, the box
+        shows the prompt running and its subtitle where it is ("set animals: heron 2/3
+        · sample 1/4"), and after, the user's prompt again."""
+        step = self._step
+        if self.comparing and step is not None and step.samples > 1:
+            words = [step.place]  # the panes said nothing of which sample they ran
+        else:
+            words = [f"{self.samples} samples per pane"] if self.samples > 1 else []
         if self.blind:
             words.append("blind")
-        step = self._step
         box = self.query_one("#prompt", PromptBox)
         if self.comparing and step is not None and step.set_name is not None:
             box.show_running(step.prompt.text)
