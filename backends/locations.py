@@ -66,7 +66,7 @@ def prompt_sets_file() -> Path:
 
 
 def state_file() -> Path:
-    """Small UI state remembered between runs (theme, prompt history)."""
+    """Small UI state remembered between runs (theme, prompt history, samples, blind mode)."""
     return data_dir() / "state.json"
 
 

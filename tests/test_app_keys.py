@@ -750,6 +750,34 @@ async def test_the_prompt_box_says_which_sample_runs(monkeypatch: pytest.MonkeyP
             assert "2 samples per pane" in screen_text(app).splitlines()[2], "and after, the mode"
 
 
+async def test_blind_mode_and_the_samples_are_kept_across_starts() -> None:
+    """B and n were forgotten at quit: a user who works blind with 4 samples set both
+    again at every start. They are kept with the theme and the prompt history; blind
+    mode kept is said at start, as B says it."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("B", "n", "n", "q")
+    assert app.blind and app.samples == 4
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert app.blind and app.samples == 4
+        assert app.query_one("#prompt", Input).border_subtitle == "4 samples per pane · blind"
+        assert any("Blind mode on, as you left it" in n for n in _notes(app)), _notes(app)
+        await pilot.press("B", "n", "q")
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert not app.blind and app.samples == 8
+        assert not any("as you left it" in n for n in _notes(app))
+    # A setting says how this start runs: blind is not "as you left it" then.
+    app = make_app(overrides={"ui": {"blind": True, "samples": 2, "theme": "pelican-dark"}})
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert app.blind and app.samples == 2
+        assert not any("as you left it" in n for n in _notes(app))
+
+
 async def test_settings_start_blind_with_samples() -> None:
     app = make_app(overrides={"ui": {"blind": True, "samples": 4, "theme": "pelican-dark"}})
     async with app.run_test(size=(160, 48)):

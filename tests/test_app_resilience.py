@@ -39,13 +39,23 @@ async def test_unknown_theme_falls_back_and_says_so() -> None:
 
 
 @pytest.mark.parametrize(
-    "state", ['{"history": 5}', '{"history": ["a pelican", 7, null]}', '{"theme": ["x"]}']
+    "state",
+    [
+        '{"history": 5}',
+        '{"history": ["a pelican", 7, null]}',
+        '{"theme": ["x"]}',
+        '{"blind": "yes", "samples": "4"}',
+        '{"blind": 1, "samples": true}',
+        '{"samples": 0}',
+        '{"samples": 1000000}',
+    ],
 )
 async def test_a_state_file_with_values_of_the_wrong_type_is_read_as_far_as_it_can_be(
     state: str,
 ) -> None:
     """state.json edited by hand (or by another version): a history or theme of the
-    wrong type stopped the app with a traceback, at start or at ↑ in the prompt box."""
+    wrong type stopped the app with a traceback, at start or at ↑ in the prompt box.
+    Blind mode or samples of the wrong type (or out of range) are left out too."""
     path = locations.state_file()
     locations.ensure(path.parent)
     path.write_text(state)
@@ -54,6 +64,7 @@ async def test_a_state_file_with_values_of_the_wrong_type_is_read_as_far_as_it_c
         await pilot.press("p", "up")
         assert app.theme == "pelican-dark"
         assert app.history in ([], ["a pelican"])
+        assert not app.blind and app.samples == 1
         await pilot.press("escape", "t")  # the app goes on, and saves its state again
         assert app.is_running
 

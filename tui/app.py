@@ -44,7 +44,7 @@ from pelican_tui.backends.llama.process import (
 from pelican_tui.backends.protocol import BackendStatus
 from pelican_tui.backends.resources import ResourceSample
 from pelican_tui.backends.secrets import scrub_secrets, url_without_credentials
-from pelican_tui.backends.settings import LocalSettings, Settings
+from pelican_tui.backends.settings import MAX_SAMPLES, LocalSettings, Settings
 from pelican_tui.backends.text import first_line, home_path, on_off, plural
 from pelican_tui.commands import PelicanCommands
 from pelican_tui.messages import KeyRow, ResourceTick, ServerStatusChanged, say_if_failed
@@ -269,12 +269,13 @@ class PelicanApp(Voting):
         """The last few minutes of resource samples (the server log screen draws them)."""
         self.local_known = False
         """The local model's header was read after the first frame, its side checked or started."""
-        self._init_voting(settings)
+        state = self._state()
+        self._init_voting(settings, state)
         # The theme is set before the first frame, so nothing restyles the screen after it.
         from pelican_tui.themes import register_themes
 
         register_themes(self)
-        wanted = settings.ui.theme or self._state().get("theme") or DEFAULT_THEME
+        wanted = settings.ui.theme or state.get("theme") or DEFAULT_THEME
         self._unknown_theme = None if wanted in self.available_themes else wanted
         """A theme asked for that does not exist (on_mount says so); None: it does."""
         self.theme = DEFAULT_THEME if self._unknown_theme else wanted
@@ -368,6 +369,10 @@ class PelicanApp(Voting):
         self.show_modes()
         self._title.keep()
         self.show_blind()
+        if self.blind_kept:
+            self.notify("Blind mode on, as you left it: the pictures of each run (r) are shown "
+                        "as A and B, and who drew which is hidden until you vote; B leaves "
+                        "blind mode.", timeout=8)  # fmt: skip
         self.read_header_then_start()
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop = asyncio.get_running_loop()
@@ -650,6 +655,12 @@ class PelicanApp(Voting):
         data["history"] = [prompt for prompt in history if isinstance(prompt, str)]
         if not isinstance(data.get("theme", ""), str):
             del data["theme"]
+        if not isinstance(data.get("blind", False), bool):
+            del data["blind"]
+        samples = data.get("samples", 1)
+        counted = isinstance(samples, int) and not isinstance(samples, bool)  # true is an int
+        if not counted or not 1 <= samples <= MAX_SAMPLES:
+            del data["samples"]
         return data
 
     def _put_state_aside(self, path: Path) -> None:
@@ -682,7 +693,8 @@ class PelicanApp(Voting):
             if not self._state_unsaved_said:
                 self._state_unsaved_said = True
                 self.notify(
-                    f"Could not save the prompt history and theme to {home_path(path)}: "
+                    "Could not save the prompt history, theme, samples and blind mode to "
+                    f"{home_path(path)}: "
                     f"{error.strerror or error}. They last until you quit.",
                     title="Prompt history",
                     severity="warning",

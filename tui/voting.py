@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 import random
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.cells import cell_len
 from textual import work
@@ -149,12 +149,22 @@ class Voting(App[None]):
     def forget_deleted_session(self, session_id: int) -> None:
         raise NotImplementedError
 
-    def _init_voting(self, settings: Settings) -> None:
-        self.samples = settings.ui.samples
+    def _save_state(self, **changes: Any) -> None:
+        raise NotImplementedError
+
+    def _init_voting(self, settings: Settings, state: dict[str, Any]) -> None:
+        """``state``: what the app kept from its last start (the samples and blind mode
+        the user left it with, as :meth:`action_cycle_samples` and
+        :meth:`action_toggle_blind` keep them); a setting other than its default wins."""
+        self.samples: int = (
+            settings.ui.samples if settings.ui.samples > 1 else state.get("samples", 1)
+        )
         """How many times ``r`` runs each pane (one session per sample)."""
-        self.blind = settings.ui.blind
+        self.blind: bool = settings.ui.blind or state.get("blind", False)
         """Blind mode: after a comparison the pictures are A and B; who drew them is hidden
         until the vote."""
+        self.blind_kept = self.blind and not settings.ui.blind
+        """Blind mode is on because the user left it on (said at start: no setting asked)."""
         self.pending_pairs: list[VotePair] = []
         """Blind pairs not voted on yet, oldest first (the first is on screen)."""
         self.pane_runs: dict[Slot, int] = {}
@@ -411,6 +421,7 @@ class Voting(App[None]):
             if dropped:
                 unvoted = plural(dropped, "pair")
                 message += f" {unvoted} not voted on: vote on them in the gallery (g)."
+        self._save_state(blind=self.blind)
         self.show_modes()
         self.show_blind()
         self.notify(message, timeout=5)
@@ -438,6 +449,7 @@ class Voting(App[None]):
         """How many times ``r`` runs each pane: 1, 2, 4, 8."""
         later = [n for n in SAMPLE_STEPS if n > self.samples]
         self.samples = later[0] if later else SAMPLE_STEPS[0]
+        self._save_state(samples=self.samples)
         self.show_modes()
         times = "once" if self.samples == 1 else f"{self.samples} times, one session each"
         self.notify(f"Samples: r runs each pane {times}; g shows every picture.", timeout=4)
