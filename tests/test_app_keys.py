@@ -974,7 +974,7 @@ async def test_help_opens_over_the_answer_and_no_footer_offers_a_quit_that_close
     [
         ("g", GalleryScreen, "Keys · Gallery",
          {"gallery_mark": ("m", "Mark"), "gallery_filter": ("f", "Filter"),
-          "gallery_blind": ("b", "Blind"), "gallery_right": ("→", "Right")}),
+          "toggle_blind": ("B", "Blind"), "gallery_right": ("→", "Right")}),
         ("L", LeaderboardScreen, "Keys · Leaderboard",
          {"leaderboard_close": ("esc", "Close"),
           "leaderboard_prompt": ("p", "This prompt / all")}),
@@ -987,7 +987,7 @@ async def test_help_lists_the_keys_of_the_screen_it_is_over(
     key: str, screen: type, title: str, shown: dict[str, tuple[str, str]]
 ) -> None:
     """? in the gallery listed the main screen's keys ("b Pane backend", "f Picture",
-    "r Run both"), none of which works there, and not the gallery's: b Blind, f Filter,
+    "r Run both"), none of which works there, and not the gallery's: B Blind, f Filter,
     space Mark. Now the help is headed with the screen it is over and lists its keys."""
     from pelican_tui.backends.store.sessions import SessionStore
 

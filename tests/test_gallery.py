@@ -263,7 +263,7 @@ async def test_the_filter_is_named_whole_at_80_columns(drawn: dict[str, Drawn]) 
         await pilot.press("f")
         assert await wait_for(pilot, lambda: len(gallery.cells()) == 3, 5)
         assert header().endswith(" · non-empty only"), header()
-        await pilot.press("b")
+        await pilot.press("B")
         assert await wait_for(pilot, lambda: header().endswith(" · blind"), 5), header()
         assert " · non-empty only · blind" in header(), header()
 
@@ -282,7 +282,7 @@ async def test_the_header_with_every_mode_on_fits_80_columns_in_whole_words(
         def header() -> str:
             return screen_text(app).splitlines()[0].strip()
 
-        await pilot.press("f", "f", "b")
+        await pilot.press("f", "f", "B")
         assert await wait_for(pilot, lambda: gallery.blind and len(gallery.cells()) == 3, 5)
         await pilot.press("space")
         assert await wait_for(pilot, lambda: "marked" in header(), 5), header()
@@ -343,7 +343,12 @@ async def test_blind_gallery_hides_who_until_the_vote(drawn: dict[str, Drawn]) -
     app = make_app(overrides={"prompt": PROMPT, "ui": {"theme": "pelican-dark"}})
     async with app.run_test(size=(80, 24)) as pilot:
         gallery = await _open_gallery(pilot)
+        # b is a pane's backend on the main screen, and was blind here; B is blind on both.
         await pilot.press("b")
+        await pilot.pause()
+        assert not gallery.blind, "b is not blind mode in the gallery"
+        assert "B Blind" in screen_text(app).splitlines()[-1], "the footer says B"
+        await pilot.press("B")
         assert await wait_for(
             pilot, lambda: gallery.blind and gallery.cells()[0].border_title == "#1", 5
         )
@@ -371,6 +376,20 @@ async def test_blind_gallery_hides_who_until_the_vote(drawn: dict[str, Drawn]) -
         (vote,) = store.votes()
     assert {vote.run_a, vote.run_b} == marked
     assert vote.winner == "both_bad" and vote.blind
+
+
+async def test_a_keymap_moves_blind_mode_in_the_gallery_too(drawn: dict[str, Drawn]) -> None:
+    """The gallery's blind key is the main screen's (one id): ``toggle_blind = "v"`` moves
+    both."""
+    _fill(drawn)
+    keymap = {"toggle_blind": "v"}
+    app = make_app(overrides={"prompt": PROMPT, "ui": {"theme": "pelican-dark", "keymap": keymap}})
+    async with app.run_test(size=(80, 24)) as pilot:
+        gallery = await _open_gallery(pilot)
+        await pilot.press("v")
+        assert await wait_for(pilot, lambda: gallery.blind, 5)
+        await pilot.press("escape", "v")
+        assert await wait_for(pilot, lambda: app.blind, 5)
 
 
 async def test_empty_gallery_says_how_to_fill_it() -> None:

@@ -158,7 +158,7 @@ async def test_P_runs_every_prompt_of_a_set_in_both_panes(
             assert gallery.prompt == "Generate an SVG of a pelican riding a bicycle"
             # Every mode on: each named whole, the set's place too (at 80 columns the
             # header ran over its row, cut in its last words).
-            await pilot.press("f", "f", "b", "space")
+            await pilot.press("f", "f", "B", "space")
             assert await wait_for(pilot, lambda: "marked 1/2" in screen_text(app), 10)
             header = screen_text(app).splitlines()[0].strip()
             assert "“animals/" in header and "” (1/2" in header, header

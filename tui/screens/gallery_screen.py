@@ -190,7 +190,7 @@ class GalleryScreen(Screen[None]):
 
     Keys: arrows move, ``space`` marks a picture (two at most), ``enter`` opens
     the two marked pictures side by side to vote on, ``f`` cycles the filter
-    (all, only rendered, hide empty), ``b`` blind on/off; with ``prompts``,
+    (all, only rendered, hide empty), ``B`` blind on/off; with ``prompts``,
     ``[`` and ``]`` show the previous and next prompt's pictures.
 
     Args:
@@ -216,7 +216,9 @@ class GalleryScreen(Screen[None]):
         # Vote on the two marked ("Vote on marked" cut the footer's last keys at 80 columns).
         Binding("enter", "open_pair", "Vote", priority=True, id="gallery_open_pair"),
         Binding("f", "cycle_filter", "Filter", priority=True, id="gallery_filter"),
-        Binding("b", "toggle_blind", "Blind", priority=True, id="gallery_blind"),
+        # B and the id of the main screen's blind mode: b is a pane's backend there, and
+        # a keymap that moves one moves both.
+        Binding("B", "toggle_blind", "Blind", priority=True, id="toggle_blind"),
         Binding(
             "left_square_bracket",
             "other_prompt(-1)",
