@@ -94,6 +94,30 @@ async def test_a_pane_asked_not_to_think_marks_its_thinking_section_unused_until
         await pilot.pause()
 
 
+async def test_a_model_with_no_thinking_switch_marks_its_thinking_section_unused() -> None:
+    """A model with no thinking switch (the stand-in, Ollama without "thinking") showed
+    "▶ Thinking" before a run and "▼ Thinking" over "(no thinking)" after a run it
+    answered at once, though its header says "no thinking switch": two rows at 80
+    columns. The section is unused until such a model thinks anyway."""
+    async with Host(thinking=True).run_test(size=(80, 24)) as pilot:
+        pane = pilot.app.query_one(ModelPane)
+        box = pane.query_one(Collapsible)
+        pane.thinking_switch = False  # as the app sets it from the pane's header
+        pane.describe("a model", "no thinking switch")
+        assert box.has_class("-unused"), "before a run"
+        pane.begin()
+        pane.feed(TextDelta("<svg/>"))
+        pane.end("finished")  # over before its first redraw
+        await pilot.pause()
+        assert box.has_class("-unused"), "no thinking came"
+        assert box.collapsed, "not opened over nothing"
+        pane.begin()
+        pane.feed(ThinkingDelta("I think without a switch."))
+        pane.flush()
+        assert not box.has_class("-unused"), "thinking came"
+        assert not box.collapsed, "open while it thinks"
+
+
 async def test_the_end_shows_the_final_counts_and_says_no_answer_came() -> None:
     """The thinking box's title kept the last live count (520) under a numbers line
     with the final one (728); a finished run with no answer said "(no answer yet)"."""

@@ -303,11 +303,12 @@ class ModelPane(Vertical, KeptLines):
         self._problem.set_class(bool(message), "-shown")
 
     def _fit_thinking_box(self) -> None:
-        """Mark the thinking box unused for a run asked not to think, until it thinks
-        anyway (a server that ignores the switch). Where one pane shows at a time (80
-        columns) an unused box takes no row (``app.tcss``); side by side it keeps its
-        row, so that the two panes' pictures are drawn at one size."""
-        unused = not (self.choice.thinking or self._thinking.has_text)
+        """Mark the thinking box unused for a run asked not to think, or of a model with
+        no thinking switch, until it thinks anyway (a server that ignores the switch, a
+        model that always thinks). Where one pane shows at a time (80 columns) an unused
+        box takes no row (``app.tcss``); side by side it keeps its row, so that the two
+        panes' pictures are drawn at one size."""
+        unused = not (self._asks_thinking() or self._thinking.has_text)
         if self._thinking_box.has_class("-unused") != unused:
             self._thinking_box.set_class(unused, "-unused")
 
@@ -326,10 +327,12 @@ class ModelPane(Vertical, KeptLines):
             if box.title != title:
                 box.title = title
         # Thinking streams: open it until the answer starts. A run over before its
-        # first redraw shows it open, as it would have been while thinking.
+        # first redraw shows it open, as it would have been while thinking (a model
+        # with no switch, only over its thinking: not over "(no thinking)").
         thinking_now = running and thinking.has_text and not answer.has_text
         over_unseen = not running and not self._redrawn
-        if (thinking_now or over_unseen) and self.choice.thinking and not self._opened_once:
+        wanted = self.choice.thinking and (self.thinking_switch or thinking.has_text)
+        if (thinking_now or over_unseen) and wanted and not self._opened_once:
             self._opened_once = True
             box.collapsed = False
         self._redrawn = self._redrawn or running
@@ -353,6 +356,11 @@ class ModelPane(Vertical, KeptLines):
         if self._final is not None and self._final.usage.thinking_tokens is not None:
             return self._final.usage.thinking_tokens
         return self._live.thinking_tokens if self._live else 0
+
+    def _asks_thinking(self) -> bool:
+        """Whether its runs ask to think: :attr:`choice` thinks and its model has a
+        switch to ask with."""
+        return self.choice.thinking and self.thinking_switch
 
     def _asked_thinking(self) -> str | None:
         """How :attr:`choice` thinks, as its numbers line says it ("thinking on"); None
