@@ -492,6 +492,36 @@ async def test_a_pane_run_pressed_again_while_the_model_loads_runs_once() -> Non
     assert statuses == ["finished"], "the first press's run, never begun, is not run"
 
 
+async def test_a_pane_run_pressed_while_both_wait_for_the_model_runs_that_pane_once() -> None:
+    """r, then 1, while llama-server loaded its model: the comparison of both panes
+    went on for the left pane too, unseen (the pane showed the run of 1), so the left
+    pane ran twice, once in a session no pane showed. Now 1 takes the left pane out of
+    the comparison of both, which goes on for the right pane alone."""
+    app = make_app(start_server=True, overrides={"local": {"max_tokens": 64}})
+    async with app.run_test(size=(80, 24)) as pilot:
+        pid = await _loading_server(pilot)
+        os.kill(pid, signal.SIGSTOP)
+        left, right = app.pane("left"), app.pane("right")
+        try:
+            await pilot.press("r")
+            waiting = lambda: "waiting for llama-server" in left.stats_line()  # noqa: E731
+            assert await wait_for(pilot, waiting, 10), left.stats_line()
+            await pilot.press("1")
+            assert await wait_for(pilot, waiting, 10), left.stats_line()
+            said = " ".join(n.message for n in app.notices)
+            assert "The left pane was waiting its turn and was cancelled" in said, said
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        assert await wait_for(pilot, lambda: not app.comparing, RUN_WAIT_S)
+        for pane in (left, right):
+            assert pane.state == "finished", (pane.slot, pane.stats_line(), pane.problem)
+        shown = {slot: app.pane_runs.get(slot) for slot in ("left", "right")}
+    with SessionStore.open(locations.sessions_db()) as store:
+        sessions = [store.get_session(s.id) for s in store.list_sessions()]
+    runs = {slot: [run.id for s in sessions for run in s.runs_in(slot)] for slot in shown}
+    assert runs == {slot: [run_id] for slot, run_id in shown.items()}, (runs, shown)
+
+
 async def test_a_run_waiting_for_the_model_to_load_is_cancelled_by_c() -> None:
     """c while a run waits for the model to load ends both panes' runs (none started,
     none recorded); the panes do not go on saying they wait."""

@@ -922,12 +922,14 @@ class PelicanApp(Voting):
     def _cancel_unbegun(self, slot: Slot) -> bool:
         """Cancel the comparison of ``slot`` alone that has not begun its run (it waits
         for its llama-server to load): the engine has no run of it to cancel yet, and it
-        went on unseen once the model was loaded. Returns whether there was one."""
+        went on unseen once the model was loaded. A comparison of both panes goes on for
+        the other one alone (it ran this one too, unseen, beside the pane's new run).
+        Returns whether there was one."""
         number = self._pane_run.get(slot)
         if number is None or self.pane(slot).state != "running":
             return False
         if number == self._pane_run.get(self._other(slot)):
-            return False  # a comparison of both panes: it goes on for the other one
+            return self.engine.drop_unbegun(slot)
         group = f"comparison-{number}"
         pending = [
             worker
@@ -1006,13 +1008,18 @@ class PelicanApp(Voting):
             self.start_blind(number)
         try:
             for step in steps:
+                # A pane a newer comparison took (1 pressed while this one waited for
+                # the model to load) is not run by this one: it would run unseen.
+                owned = {s: c for s, c in choices.items() if self._pane_run.get(s, 0) <= number}
+                if not owned:
+                    break
                 self._step = step
                 self.show_blind()
                 self.show_modes()
                 outcome = await run_step(
                     self.engine,
                     step,
-                    choices,
+                    owned,
                     on_update,
                     session_id=session_id,
                     given_up=given_up,

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -156,6 +156,9 @@ class ComparisonEngine:
         """Ended runs the store could not save whole (:attr:`.RunResult.save_again`)."""
         self._tasks: dict[Slot, list[asyncio.Task[RunResult]]] = {}
         """Every run task by slot: one per comparison, several while one waits its turn."""
+        self._unbegun: list[dict[Slot, bool]] = []
+        """Per comparison that has begun no run yet (its llama-server starts, its sides
+        are checked): its slots, True for those :meth:`drop_unbegun` took out of it."""
         self._build_sides()
 
     # -- sides -----------------------------------------------------------------------
@@ -542,32 +545,16 @@ class ComparisonEngine:
         A new session records ``prompt_set`` (the set the prompt came from) and
         ``private`` (a private set's: exports leave its texts out).
         """
-        from pelican_tui.backends.engine.run import RunContext, RunResult, RunSpec, execute_run
+        from pelican_tui.backends.engine.run import RunContext, RunResult, execute_run
 
-        if any(is_local(choice.side) for choice in choices.values()):
-            await self.read_local_header()  # the session records the model's facts
-        await self._until_started(prompt, choices, listener)
         outcome = ComparisonResult(session_id)
-        specs: list[RunSpec] = []
-        checked: dict[str, BackendStatus] = {}
-        for slot, choice in choices.items():
-            side = self.sides.get(choice.side)
-            refused = self.unavailable(choice)
-            status = side.status() if side is not None else None
-            if refused is None and side is not None and side.can_check:
-                if choice.side not in checked:  # a server someone else runs: ask it now, once
-                    checked[choice.side] = await _check(side, slot, listener)
-                status = checked[choice.side]
-            if refused is None and status is not None and not status.ready:
-                refused = status.message
-            if refused is not None or side is None:
-                reason = refused or "unavailable"
-                outcome.refused[slot] = reason
-                listener(RunRefused(slot, reason, status.hint if status else None))
-                continue
-            if isinstance(side, LocalSide):  # a server (re)started since: asked once
-                await side.learn_from_server()
-            specs.append(RunSpec(slot, side, side.request(choice, prompt), side.off_note(choice)))
+        dropped = dict.fromkeys(choices, False)
+        self._unbegun.append(dropped)
+        try:
+            specs = await self._specs(prompt, choices, listener, outcome, dropped)
+        finally:
+            self._unbegun.remove(dropped)
+        specs = [spec for spec in specs if not dropped[spec.slot]]  # taken out at a check
         if not specs:
             return outcome
 
@@ -690,13 +677,68 @@ class ComparisonEngine:
                 outcome.lost[spec.slot] = status.message
         return outcome
 
+    async def _specs(
+        self,
+        prompt: str,
+        choices: Mapping[Slot, PaneChoice],
+        listener: Listener,
+        outcome: ComparisonResult,
+        dropped: dict[Slot, bool],
+    ) -> list[RunSpec]:
+        """The runs of ``choices`` to begin, once their llama-server has started and the
+        servers someone else runs have answered; those refused go in ``outcome``, those
+        taken out meanwhile (``dropped``, :meth:`drop_unbegun`) are left out."""
+        from pelican_tui.backends.engine.run import RunSpec
+
+        if any(is_local(choice.side) for choice in choices.values()):
+            await self.read_local_header()  # the session records the model's facts
+        await self._until_started(prompt, choices, listener, dropped)
+        specs: list[RunSpec] = []
+        checked: dict[str, BackendStatus] = {}
+        for slot, choice in choices.items():
+            if dropped[slot]:
+                continue
+            side = self.sides.get(choice.side)
+            refused = self.unavailable(choice)
+            status = side.status() if side is not None else None
+            if refused is None and side is not None and side.can_check:
+                if choice.side not in checked:  # a server someone else runs: ask it now, once
+                    checked[choice.side] = await _check(side, slot, listener)
+                status = checked[choice.side]
+            if refused is None and status is not None and not status.ready:
+                refused = status.message
+            if refused is not None or side is None:
+                reason = refused or "unavailable"
+                outcome.refused[slot] = reason
+                listener(RunRefused(slot, reason, status.hint if status else None))
+                continue
+            if isinstance(side, LocalSide):  # a server (re)started since: asked once
+                await side.learn_from_server()
+            specs.append(RunSpec(slot, side, side.request(choice, prompt), side.off_note(choice)))
+        return specs
+
+    def drop_unbegun(self, slot: Slot) -> bool:
+        """Take ``slot`` out of the comparisons that have begun no run yet (they wait for
+        a llama-server to load its model): their other slots run without it. Returns
+        whether there was one."""
+        found = [dropped for dropped in self._unbegun if dropped.get(slot) is False]
+        for dropped in found:
+            dropped[slot] = True
+        for changed in self._start_waiters:  # a wait for this slot alone ends now
+            changed.set()
+        return bool(found)
+
     async def _until_started(
-        self, prompt: str, choices: Mapping[Slot, PaneChoice], listener: Listener
+        self,
+        prompt: str,
+        choices: Mapping[Slot, PaneChoice],
+        listener: Listener,
+        dropped: Mapping[Slot, bool],
     ) -> None:
         """Wait while a llama-server of ``choices`` starts (``r`` pressed while its model
         loads): each pane on it says so (:class:`RunQueued`); the runs then go on, or are
-        refused for what the start came to (a crash). Cancelled, each ends as a run that
-        never started (nothing recorded)."""
+        refused for what the start came to (a crash). Cancelled, or taken out meanwhile
+        (``dropped``), each ends as a run that never started (nothing recorded)."""
         from pelican_tui.backends.engine.run import RunSpec, not_started
 
         waiting: dict[Slot, Side] = {}
@@ -707,20 +749,27 @@ class ComparisonEngine:
                 listener(RunQueued(slot, f"waiting for llama-server: {starting}"))
         if not waiting:
             return
+
+        def end(slots: Iterable[Slot]) -> None:
+            for slot in slots:
+                side = waiting[slot]
+                listener(not_started(RunSpec(slot, side, side.request(choices[slot], prompt))))
+
         changed = asyncio.Event()  # made here: in the event loop that waits on it
         self._start_waiters.add(changed)
         try:
             while True:
                 changed.clear()
-                if all(_starting(side) is None for side in waiting.values()):
+                kept = [side for slot, side in waiting.items() if not dropped[slot]]
+                if all(_starting(side) is None for side in kept):
                     break
                 await changed.wait()
         except asyncio.CancelledError:
-            for slot, side in waiting.items():
-                listener(not_started(RunSpec(slot, side, side.request(choices[slot], prompt))))
+            end(waiting)
             raise
         finally:
             self._start_waiters.discard(changed)
+        end(slot for slot in waiting if dropped[slot])
 
     def running(self, slot: Slot) -> bool:
         return any(not task.done() for task in self._tasks.get(slot, []))
