@@ -18,6 +18,7 @@ from _app_support import (
     server_ready,
     wait_for,
 )
+from textual import events
 from textual.pilot import Pilot
 
 from pelican_tui.app import PelicanApp
@@ -520,6 +521,29 @@ async def test_a_pane_run_pressed_while_both_wait_for_the_model_runs_that_pane_o
         sessions = [store.get_session(s.id) for s in store.list_sessions()]
     runs = {slot: [run.id for s in sessions for run in s.runs_in(slot)] for slot in shown}
     assert runs == {slot: [run_id] for slot, run_id in shown.items()}, (runs, shown)
+
+
+async def test_run_pressed_straight_after_a_restart_waits_for_the_server() -> None:
+    """R, then r at once (both keys in one read from the terminal): the comparison
+    found llama-server stopping on its way to the restart, both panes said "Not run",
+    and the restart's end wiped the reason off them: two panes "not run", no word
+    why. Now the comparison waits for the restarted server, as r does while the
+    model loads, and both panes run."""
+    app = make_app(start_server=True, overrides={"local": {"max_tokens": 32}})
+    async with app.run_test(size=(80, 24)) as pilot:
+        server = await server_ready(pilot)
+        left, right = app.pane("left"), app.pane("right")
+        for key in ("R", "r"):  # queued together, as a terminal's one read posts them
+            event = events.Key(key, key)
+            event.set_sender(app)
+            app.post_message(event)
+        ended = ("finished", "failed", "cancelled", "not run")
+        both = lambda: left.state in ended and right.state in ended  # noqa: E731
+        assert await wait_for(pilot, both, RUN_WAIT_S), (left.state, right.state)
+        assert await wait_for(pilot, lambda: not app.comparing, RUN_WAIT_S)
+        for pane in (left, right):
+            assert pane.state == "finished", (pane.slot, pane.stats_line(), pane.problem)
+        assert server.status.state.value == "ready", server.status
 
 
 async def test_a_run_waiting_for_the_model_to_load_is_cancelled_by_c() -> None:

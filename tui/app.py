@@ -1778,7 +1778,7 @@ class PelicanApp(Voting):
                 self.engine.cancel(slot)
         self.notify("Restarting llama-server…", timeout=3)
         try:
-            await server.restart()
+            await self.engine.restart_server(server)  # a run begun meanwhile waits for it
         except ServerStartError as error:
             self.notify(first_line(str(error)), title="llama-server", severity="error")
             return

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +30,7 @@ from pelican_tui.backends.engine.sides import (
     PaneChoice,
     PaneHeader,
     RemoteSide,
+    ServerHandle,
     Side,
 )
 from pelican_tui.backends.engine.thinking_check import same_request_note
@@ -129,6 +130,8 @@ class ComparisonEngine:
         self._start_waiters: set[asyncio.Event] = set()
         """One event per comparison waiting for a llama-server to start, set when a
         llama-server's state changes (:meth:`_server_status`)."""
+        self._restarting: set[ServerHandle] = set()
+        """The llama-servers :meth:`restart_server` restarts now: a run waits for them."""
         self._on_hash_progress = on_hash_progress
         self.plan: LocalPlan
         self.router: RouterPlan | None
@@ -209,10 +212,13 @@ class ComparisonEngine:
         """A llama-server's state changed: wake the runs waiting for it to start, and
         tell the front end. Called on the event loop (``LlamaServer`` calls
         ``on_status`` only from its coroutines), so the waiters' events are set here."""
-        for changed in self._start_waiters:
-            changed.set()
+        self._wake_start_waiters()
         if self._on_server_status is not None:
             self._on_server_status(status)
+
+    def _wake_start_waiters(self) -> None:
+        for changed in self._start_waiters:
+            changed.set()
 
     def _build_router(self, router: RouterPlan) -> None:
         """The sides of a models folder, one llama-server router for all (not started)."""
@@ -724,9 +730,19 @@ class ComparisonEngine:
         found = [dropped for dropped in self._unbegun if dropped.get(slot) is False]
         for dropped in found:
             dropped[slot] = True
-        for changed in self._start_waiters:  # a wait for this slot alone ends now
-            changed.set()
+        self._wake_start_waiters()  # a wait for this slot alone ends now
         return bool(found)
+
+    async def restart_server(self, server: ServerHandle) -> None:
+        """Restart a llama-server of a side (``R``). A comparison begun meanwhile waits for
+        it, as it waits while the model loads: it found the server stopping, or stopped
+        between its stop and its start, and refused its runs."""
+        self._restarting.add(server)
+        try:
+            await server.restart()
+        finally:
+            self._restarting.discard(server)
+            self._wake_start_waiters()
 
     async def _until_started(
         self,
@@ -744,7 +760,7 @@ class ComparisonEngine:
         waiting: dict[Slot, Side] = {}
         for slot, choice in choices.items():
             side = self.sides.get(choice.side)
-            if side is not None and (starting := _starting(side)) is not None:
+            if side is not None and (starting := _starting(side, self._restarting)) is not None:
                 waiting[slot] = side
                 listener(RunQueued(slot, f"waiting for llama-server: {starting}"))
         if not waiting:
@@ -761,7 +777,7 @@ class ComparisonEngine:
             while True:
                 changed.clear()
                 kept = [side for slot, side in waiting.items() if not dropped[slot]]
-                if all(_starting(side) is None for side in kept):
+                if all(_starting(side, self._restarting) is None for side in kept):
                     break
                 await changed.wait()
         except asyncio.CancelledError:
@@ -874,13 +890,16 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def _starting(side: Side) -> str | None:
-    """What ``side``'s llama-server is doing while it starts ("loading model"); None
-    when it is not starting (ready, stopped, crashed, or no server of its own)."""
+def _starting(side: Side, restarting: Collection[ServerHandle]) -> str | None:
+    """What ``side``'s llama-server is doing while it starts ("loading model"), or
+    "restarting" while one of ``restarting`` stops to start again; None when it is not
+    starting (ready, stopped, crashed, or no server of its own)."""
     server = side.server
-    if server is None or server.status.state not in STARTING_STATES:
+    if server is None:
         return None
-    return server.status.message
+    if server.status.state in STARTING_STATES:
+        return server.status.message
+    return "restarting" if server in restarting else None
 
 
 def _same_requests(specs: list[RunSpec], session_id: int | None) -> list[SameRequest]:
