@@ -625,6 +625,52 @@ async def test_q_during_a_run_says_what_it_stops_and_q_again_quits() -> None:
         assert app.return_code == 0, "q on another screen quits at once"
 
 
+@pytest.mark.parametrize("quit_key", ["q", "ctrl+q"])
+async def test_q_says_a_run_in_progress_and_runs_not_saved_at_once(quit_key: str) -> None:
+    """With a run going and a run the session store could not save, q said the run,
+    q again said the unsaved run, and only a third q quit. Now the first q says both
+    in one notice and the second quits, leaving no llama-server behind; ctrl+q alike."""
+    import sqlite3
+
+    from _app_support import server_ready
+
+    from pelican_tui.backends.store.sessions import SessionStore
+
+    local = {"context": 2048, "max_tokens": 300, "seed": 7, "extra_args": ["--ignore-eos"]}
+    app = make_app(start_server=True, overrides={"local": local})
+    db = locations.sessions_db()
+    with SessionStore.open(db, busy_timeout=0.5) as store:
+        async with app.run_test(size=(80, 24)) as pilot:
+            app.engine.use_store(store)
+            server = await server_ready(pilot)
+            left = app.pane("left")
+            await pilot.press("1")
+            assert await wait_for(pilot, lambda: left.state == "running" and app.session_id, 30)
+            other = sqlite3.connect(db, isolation_level=None)
+            other.execute("BEGIN IMMEDIATE")  # the store cannot write any more
+            try:
+                assert await wait_for(pilot, lambda: app.engine.unsaved_runs == 1, RUN_WAIT_S)
+                await pilot.press("1")
+                assert await wait_for(pilot, lambda: app.engine.running("left"), 30)
+                before = len(app.notices)
+                await pilot.press(quit_key)
+                await pilot.pause()
+                assert app.is_running and app.return_code is None, "quit without a word"
+                said = _notes(app)[before:]
+                assert len(said) == 1, said
+                assert "A run is in progress" in said[0] and "1 run not saved" in said[0], said
+                pid = server.pid
+                await pilot.press(quit_key)
+                await pilot.pause()
+                assert app.return_code == 0, _notes(app)[before:]
+            finally:
+                other.execute("COMMIT")
+                other.close()
+    assert pid is not None and not server.running, "quitting must stop llama-server"
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+
+
 async def test_restart_key_restarts_the_server_and_q_quits() -> None:
     app = make_app()
     async with app.run_test(size=(160, 48)) as pilot:

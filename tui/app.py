@@ -1451,34 +1451,36 @@ class PelicanApp(Voting):
 
     async def action_quit(self) -> None:
         """Quit; on the main screen during a run, or with runs the session store could
-        not save (a full disk), say so first: the run was stopped, and those runs lost,
-        at quit without a word. The next q quits."""
+        not save (a full disk), say so first, both in one notice: the run was stopped,
+        and those runs lost, at quit without a word. The next q quits (it took a third
+        while a run went on beside runs not saved)."""
         main = bool(self.screen_stack) and self.screen is self.screen_stack[0]
-        if main and self.comparing and self._quit_running_said != self._comparisons:
+        running = main and self.comparing
+        unsaved = self._engine.unsaved_runs if self._engine is not None else 0
+        new_run = running and self._quit_running_said != self._comparisons
+        if not new_run and not (unsaved and unsaved != self._quit_unsaved_said):
+            await super().action_quit()
+            return
+        if running:
             self._quit_running_said = self._comparisons
-            keys = {row.id: row.keys for row in self.key_rows()}
+        self._quit_unsaved_said = unsaved
+        keys = {row.id: row.keys for row in self.key_rows()}
+        quit_key, save_key = keys.get("quit", "q"), keys.get("save", "s")
+        if not unsaved:
             self.notify(
-                f"A run is in progress: {keys.get('quit', 'q')} again quits and keeps it as "
-                "cancelled.",
+                f"A run is in progress: {quit_key} again quits and keeps it as cancelled.",
                 title="Quit",
                 severity="warning",
                 timeout=10,
             )
             return
-        unsaved = self._engine.unsaved_runs if self._engine is not None else 0
-        if unsaved and unsaved != self._quit_unsaved_said:
-            self._quit_unsaved_said = unsaved
-            keys = {row.id: row.keys for row in self.key_rows()}
-            self.notify(
-                f"{plural(unsaved, 'run')} not saved: the session store failed. "
-                f"{keys.get('save', 's')} tries again; {keys.get('quit', 'q')} again quits "
-                "without them.",
-                title="Sessions",
-                severity="error",
-                timeout=15,
-            )
-            return
-        await super().action_quit()
+        lost = f"{plural(unsaved, 'run')} not saved: the session store failed."
+        if running:
+            said = (f"A run is in progress, and {lost} {save_key} tries again; {quit_key} "
+                    "again stops the run and quits without them.")  # fmt: skip
+        else:
+            said = f"{lost} {save_key} tries again; {quit_key} again quits without them."
+        self.notify(said, title="Sessions", severity="error", timeout=15)
 
     async def action_save(self) -> None:
         if self.session_id is None:
