@@ -204,6 +204,8 @@ class Scrubber:
         """A copy of JSON-like ``value`` (dicts, lists, tuples, strings) with secrets replaced.
 
         Strings as :meth:`text`; a non-empty string under a secret-looking key;
+        a URL without its user and password under a key whose last word is ``url``
+        (a password with a space in it, which :meth:`text` cannot tell from words);
         in a list, the argument after a secret-looking flag. Lists come back as
         lists, other values as they are.
         """
@@ -215,6 +217,8 @@ class Scrubber:
                 name = str(key)
                 if isinstance(item, str) and item and is_secret_name(name.strip()):
                     out[name] = REDACTED
+                elif isinstance(item, str) and _WORD.findall(name)[-1:] in (["url"], ["URL"]):
+                    out[name] = self.text(url_without_credentials(item))
                 else:
                     out[name] = self.data(item)
             return out
@@ -263,9 +267,9 @@ def url_without_credentials(url: str) -> str:
     return _USER_INFO.sub(r"\1", url.strip())
 
 
-_USER_INFO: Final = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*://|)[^\s/?#\[\]]*@")
+_USER_INFO: Final = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*://|)[^/?#\[\]]*@")
 """A URL's scheme (or none) and the user information after it, up to its last ``@``
-(a password may hold one)."""
+(a password may hold one, and white space: the URL is one value, not a text)."""
 
 
 def redact_args(args: Sequence[str], extra: Iterable[str] = ()) -> list[str]:

@@ -7,6 +7,7 @@ root, the resource sampler asks whether it runs on this machine).
 
 from __future__ import annotations
 
+from typing import Final
 from urllib.parse import SplitResult, urlsplit
 
 
@@ -23,10 +24,25 @@ def split_url(url: str) -> SplitResult:
     return urlsplit(with_scheme(url))
 
 
+MUST_ENCODE: Final = frozenset('"<>\\^`{|}')
+"""Characters a URL may not hold as they are (besides white space and control
+characters): they must be percent-encoded."""
+
+
 def server_url_problem(url: str) -> str | None:
     """What is wrong with a server's URL as a person typed it (``host:8080`` is fine, a
     bare ``host`` is not: it ran, to fail as an unknown host name), in words that do not
-    repeat it (it may hold a password); None when nothing is."""
+    repeat it (it may hold a password); None when nothing is.
+
+    A character that must be percent-encoded (a space in a password) is refused: such
+    a URL is not one URL to the code that finds a password in text to hide it."""
+    url = url.strip()
+    if " " in url:
+        return "has a space: percent-encode it as %20"
+    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
+        return "has a tab, a line break or a control character in it"
+    if any(c in MUST_ENCODE for c in url):
+        return 'has a character that must be percent-encoded (one of " < > \\ ^ ` { | })'
     try:
         parts = split_url(url)
         port = parts.port

@@ -33,6 +33,7 @@ Run one by hand (for a look at the app attached to it)::
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 import sys
@@ -68,6 +69,9 @@ class LoopbackServer:
 
     requests: list[Recorded] = field(default_factory=list)
     port: int = 0
+    basic_auth: str | None = None
+    """``user:password``: a request without it in its ``authorization`` header is
+    answered 401 (a server behind basic auth, reached as ``http://user:password@host``)."""
     _loop: asyncio.AbstractEventLoop | None = None
     _stop: asyncio.Event | None = None
     _thread: threading.Thread | None = None
@@ -117,6 +121,11 @@ class LoopbackServer:
             body = json.loads(await reader.readexactly(length)) if length else None
             request = Recorded(method, target, body, headers)
             self.requests.append(request)
+            if self.basic_auth is not None and headers.get("authorization") != "Basic " + (
+                base64.b64encode(self.basic_auth.encode()).decode()
+            ):
+                await send_json(writer, 401, {"error": {"message": "Unauthorized"}})
+                return
             await self.answer(request, reader, writer)
         except (ConnectionError, asyncio.IncompleteReadError, ValueError, asyncio.CancelledError):
             pass

@@ -1100,3 +1100,22 @@ def test_setup_folds_its_lines_between_words_on_a_terminal() -> None:
     for line in narrow.stderr.splitlines():  # a word longer than a line (a path) alone
         assert cell_len(line) <= 60 or " " not in line.strip(), narrow.stderr
     assert narrow.stderr.split() == piped.stderr.split()
+
+
+@pytest.mark.parametrize("given_by", ["--url", "PELICAN_LOCAL__URL"])
+def test_a_space_in_a_urls_password_is_refused_before_anything_is_stored(
+    given_by: str, tmp_path: Path
+) -> None:
+    """``run --url 'http://alice:s3cret PW@host'`` ran, and the URL went into
+    session.json, summary.json, run-card.md (its "Run it again" command) and the store
+    whole: what finds a password in text stops at a space. It is refused, unrepeated."""
+    with LmStudioServer(basic_auth="alice:s3cret PW") as server:
+        url = server.url.replace("://", "://alice:s3cret PW@")
+        flags, env = (["--url", url], {}) if given_by == "--url" else ([], {given_by: url})
+        out = tmp_path / "out"
+        done = _run("run", "--out", str(out), "--no-claude", *flags, env=env)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "has a space: percent-encode it as %20" in done.stderr
+    assert "s3cret" not in done.stdout + done.stderr
+    assert not server.requests, "refused before it was used"
+    assert not out.exists() or not any(out.iterdir())

@@ -364,3 +364,20 @@ def test_a_live_preview_draws_the_svg_as_it_will_be_stored(
     assert shown is not None and shown.endswith("</svg>")
     assert key not in shown and f"<text>{REDACTED}</text>" in shown
     assert preview_svg("no picture yet") is None
+
+
+def test_a_url_with_a_space_in_its_password_is_stored_without_it() -> None:
+    """A URL stored before a space in a password was refused (a session of an older
+    version, exported again) was stored and exported whole: what finds a password in
+    text stops at a space. A URL under a ``url`` key is one value, not words."""
+    url = "http://alice:s3cret PW@127.0.0.1:8080/v1"
+    assert url_without_credentials(url) == "http://127.0.0.1:8080/v1"
+    info = {"url": url, "baseURL": url, "server_url": url, "curl": "alice:s3cret PW@x"}
+    assert scrub_secrets({"model_info": info}) == {
+        "model_info": {
+            "url": "http://127.0.0.1:8080/v1",
+            "baseURL": "http://127.0.0.1:8080/v1",
+            "server_url": "http://127.0.0.1:8080/v1",
+            "curl": "alice:s3cret PW@x",  # not a URL's name
+        }
+    }

@@ -44,3 +44,29 @@ def test_a_word_with_neither_scheme_nor_port_is_not_a_url(typed: str) -> None:
     assert problem == "is not a URL: give http://HOST, https://HOST or HOST:PORT"
     assert "pw" not in problem
     assert server_url_problem(f"http://{typed}") is None
+
+
+@pytest.mark.parametrize(
+    ("typed", "problem"),
+    [
+        ("http://alice:s3cret PW@127.0.0.1:8080", "has a space: percent-encode it as %20"),
+        ("alice:s3cret PW@127.0.0.1:8080", "has a space: percent-encode it as %20"),
+        (
+            "http://alice:s3cret\tPW@127.0.0.1:8080",
+            "has a tab, a line break or a control character in it",
+        ),
+        (
+            "http://alice:s3cret{PW@127.0.0.1:8080",
+            'has a character that must be percent-encoded (one of " < > \\ ^ ` { | })',
+        ),
+    ],
+)
+def test_a_character_that_must_be_percent_encoded_is_refused(typed: str, problem: str) -> None:
+    """A space in a password was taken: the URL then went, password and all, into
+    session.json, summary.json, run-card.md and the error on stderr, because what finds
+    a password in text stops at a space. It is refused, in words that do not repeat it."""
+    assert server_url_problem(typed) == problem
+    assert "s3cret" not in problem
+    encoded = "http://alice:s3cret%20PW@127.0.0.1:8080"
+    assert server_url_problem(encoded) is None
+    assert server_url_problem("  http://127.0.0.1:8080/v1\n") is None, "around it is not in it"
