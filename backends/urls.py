@@ -7,6 +7,7 @@ root, the resource sampler asks whether it runs on this machine).
 
 from __future__ import annotations
 
+import re
 from typing import Final
 from urllib.parse import SplitResult, urlsplit
 
@@ -29,6 +30,14 @@ MUST_ENCODE: Final = frozenset('"<>\\^`{|}')
 characters): they must be percent-encoded."""
 
 
+USER_INFO_PROBLEM: Final = (
+    "has a user or password with a character that must be percent-encoded: "
+    "write / ? # [ ] @ as %2F %3F %23 %5B %5D %40 (and : in a user as %3A)"
+)
+"""What a URL whose user or password ends before its ``@`` is told (``/``, ``?`` or
+``#`` end the host part, ``[`` and ``]`` belong to an IPv6 address)."""
+
+
 def server_url_problem(url: str) -> str | None:
     """What is wrong with a server's URL as a person typed it (``host:8080`` is fine, a
     bare ``host`` is not: it ran, to fail as an unknown host name), in words that do not
@@ -43,6 +52,10 @@ def server_url_problem(url: str) -> str | None:
         return "has a tab, a line break or a control character in it"
     if any(c in MUST_ENCODE for c in url):
         return 'has a character that must be percent-encoded (one of " < > \\ ^ ` { | })'
+    host_part = re.split(r"[/?#]", url.split("://", 1)[-1], maxsplit=1)[0]
+    user_info, at, _ = host_part.rpartition("@")
+    if ("@" in url and not at) or any(c in user_info for c in "[]"):
+        return USER_INFO_PROBLEM  # it read as a port that is not a number, or an IPv6 address
     try:
         parts = split_url(url)
         port = parts.port
@@ -51,10 +64,7 @@ def server_url_problem(url: str) -> str | None:
             return "is not a URL: an IPv6 address needs its closing ]"
         if "out of range" in str(error):
             return "has a port out of range (1-65535)"
-        return (
-            "has a port that is not a number (a user or password with / @ or : in it "
-            "must be percent-encoded)"
-        )
+        return "has a port that is not a number"
     if "://" not in url and port is None:
         return "is not a URL: give http://HOST, https://HOST or HOST:PORT"
     if parts.scheme not in ("http", "https"):

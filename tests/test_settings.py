@@ -213,7 +213,9 @@ def test_no_secret_goes_on_llama_servers_command_line(config: Path, args: list[s
     [
         ("http://127.0.0.1:99999", "local.url has a port out of range (1-65535)"),
         ("http://[::1", "local.url is not a URL: an IPv6 address needs its closing ]"),
-        ("http://bob:Pl4nted/Passw0rd@box", "local.url has a port that is not a number"),
+        ("http://bob@box:Passw0rd", "local.url has a port that is not a number"),
+        ("http://bob:Pl4nted/Passw0rd@box", "local.url has a user or password with a char"),
+        ("http://bob:Pl4nted#Passw0rd@box", "local.url has a user or password with a char"),
         (":8080", "local.url names no host"),
         ("ftp://box", "local.url must start with http:// or https://, not ftp://"),
     ],

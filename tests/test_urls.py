@@ -70,3 +70,25 @@ def test_a_character_that_must_be_percent_encoded_is_refused(typed: str, problem
     encoded = "http://alice:s3cret%20PW@127.0.0.1:8080"
     assert server_url_problem(encoded) is None
     assert server_url_problem("  http://127.0.0.1:8080/v1\n") is None, "around it is not in it"
+
+
+@pytest.mark.parametrize(
+    "password", ["s3c#ret", "s3c?ret", "s3c/ret", "s3c[ret", "s3c]ret", "123#ret", "s3c[r]et"]
+)
+def test_a_password_that_ends_early_is_named_as_what_it_is(password: str) -> None:
+    """A ``#`` or ``?`` in a password was "has a port that is not a number (a user or
+    password with / @ or : in it must be percent-encoded)", naming neither; a ``[`` or
+    ``]`` was "an IPv6 address needs its closing ]"; ``123#ret`` was taken, to reach a
+    host named alice. The words name the characters, and not the password."""
+    problem = server_url_problem(f"http://alice:{password}@127.0.0.1:8080/v1")
+    assert problem == (
+        "has a user or password with a character that must be percent-encoded: "
+        "write / ? # [ ] @ as %2F %3F %23 %5B %5D %40 (and : in a user as %3A)"
+    )
+    assert "ret" not in problem
+    assert server_url_problem("http://alice:s3c%23%3F%2F%5B%5Dret@127.0.0.1:8080/v1") is None
+    assert server_url_problem("http://alice:pw@[::1]:8080/v1") is None
+    assert server_url_problem("http://[::1]:8080/v1") is None
+    assert server_url_problem("http://[::1:8080") == (
+        "is not a URL: an IPv6 address needs its closing ]"
+    )
