@@ -25,6 +25,14 @@ def split_url(url: str) -> SplitResult:
     return urlsplit(with_scheme(url))
 
 
+def has_user(url: str) -> bool:
+    """Whether ``url`` names a user (and maybe a password) for basic auth."""
+    try:
+        return split_url(url).username is not None
+    except ValueError:
+        return False
+
+
 MUST_ENCODE: Final = frozenset('"<>\\^`{|}')
 """Characters a URL may not hold as they are (besides white space and control
 characters): they must be percent-encoded."""

@@ -1119,3 +1119,15 @@ def test_a_space_in_a_urls_password_is_refused_before_anything_is_stored(
     assert "s3cret" not in done.stdout + done.stderr
     assert not server.requests, "refused before it was used"
     assert not out.exists() or not any(out.iterdir())
+
+
+def test_doctor_says_which_password_a_server_refused() -> None:
+    """``doctor --url http://alice:WRONG@host`` said "wrong or missing API key; set
+    PELICAN_LOCAL_API_KEY to the server's API key", a key never needed."""
+    with LmStudioServer(basic_auth="alice:right-password") as server:
+        done = _run("doctor", "--url", server.url.replace("://", "://alice:wrong-password@"))
+    assert done.returncode == 1, done.stdout
+    assert f"{server.url} refused the user or password in the URL (401)" in done.stdout
+    assert "correct them in --url" in done.stdout
+    assert "LOCAL_API_KEY" not in done.stdout and "missing API key" not in done.stdout
+    assert "wrong-password" not in done.stdout + done.stderr

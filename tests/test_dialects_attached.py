@@ -21,10 +21,12 @@ from pelican_tui.backends.engine.comparison import ComparisonEngine
 from pelican_tui.backends.engine.sides import PaneChoice, RemoteSide
 from pelican_tui.backends.engine.thinking_check import IGNORED_TITLE_NOTE, same_request_note
 from pelican_tui.backends.engine.updates import RunQueued, RunStarted, SameRequest
+from pelican_tui.backends.events import Failed
 from pelican_tui.backends.export.html_page import render_html
 from pelican_tui.backends.export.run_card import render_run_card
 from pelican_tui.backends.llama.prepare import Prepared
 from pelican_tui.backends.llama.process import LlamaServer
+from pelican_tui.backends.openai_compat.backend import OpenAICompatibleBackend
 from pelican_tui.backends.protocol import GenerationRequest
 from pelican_tui.backends.ratings.configuration import configuration_of, run_label
 from pelican_tui.backends.resource_sampler import REMOTE_NOTE, ResourceSampler, find_listener
@@ -314,6 +316,33 @@ async def test_a_password_in_the_url_is_on_no_screen_and_in_no_record() -> None:
     assert {run.model_info["url"] for run in session.runs} == {server.url}
     stored = locations.sessions_db().read_bytes()
     assert session.runs and password.encode() not in stored
+
+
+async def test_a_refused_password_in_the_url_is_named_as_the_password() -> None:
+    """A server behind basic auth refusing the user or password in the URL was "wrong
+    or missing API key; set PELICAN_LOCAL_API_KEY…" at the check, and "rejected the API
+    key (401)" for a run: a key never given. Both name the URL's user or password,
+    without repeating them."""
+    with LmStudioServer(basic_auth="alice:right-password") as server:
+        wrong = server.url.replace("://", "://alice:wrong-password@")
+        backend = OpenAICompatibleBackend(wrong)
+        status = await backend.probe()
+        assert not status.ready
+        assert status.message == f"{server.url} refused the user or password in the URL (401)"
+        assert status.hint == "correct them in local.url"
+        right = OpenAICompatibleBackend(server.url.replace("://", "://alice:right-password@"))
+        assert (await right.probe()).ready
+        server.basic_auth = "alice:changed-since"  # between the check and the run
+        request = GenerationRequest(prompt="Draw a pelican.", thinking=False, max_tokens=300)
+        failed = [event async for event in right.generate(request)][-1]
+        await backend.aclose()
+        await right.aclose()
+    assert isinstance(failed, Failed), failed
+    assert failed.reason.endswith("refused the user or password in the URL (401)"), failed
+    assert failed.permanent
+    said = f"{status.message} {status.hint} {failed.reason} {failed.hint}"
+    assert "password" in said and "-password" not in said and "alice" not in said
+    assert "API" not in said
 
 
 async def test_a_servers_words_cannot_act_on_the_terminal() -> None:

@@ -58,6 +58,7 @@ from pelican_tui.backends.protocol import BackendStatus, Capabilities, Generatio
 from pelican_tui.backends.secrets import register_secret, url_without_credentials
 from pelican_tui.backends.text import one_line
 from pelican_tui.backends.tls import verify_for
+from pelican_tui.backends.urls import has_user
 
 if TYPE_CHECKING:
     import httpx
@@ -457,7 +458,13 @@ class OpenAICompatibleBackend:
                         continue
                     if isinstance(item, httpx.Response):
                         if item.status_code != 200:
-                            yield _http_failure(who, item.status_code, item.text, self.model)
+                            yield _http_failure(
+                                who,
+                                item.status_code,
+                                item.text,
+                                self.model,
+                                by_user=has_user(self._given_url or ""),
+                            )
                             return
                         yield stream.started()
                         continue
@@ -731,13 +738,16 @@ def _keep_alive(item: object) -> bool:
     return all(not line.strip() or line.startswith(b":") for line in item.splitlines())
 
 
-def _http_failure(who: str, status: int, body: str, model: str | None = None) -> events.Failed:
+def _http_failure(
+    who: str, status: int, body: str, model: str | None = None, *, by_user: bool = False
+) -> events.Failed:
     """A refused request in words: the server's own message when it gave one in JSON,
     never an HTML page (a proxy's or a web server's) or a raw body. A 404 that says a
     model was not found came from the API itself (the URL is right): its hint is about
     the model (``model``: the one asked for). Refused for good (``permanent``: a batch
-    sends no more) when the key was (401, 403) or the model is not there (that 404);
-    not any other 404 (a proxy's, a path), nor a busy or loading server."""
+    sends no more) when the key was (401, 403), or the user and password in the URL
+    (``by_user``: it names one), or the model is not there (that 404); not any other
+    404 (a proxy's, a path), nor a busy or loading server."""
     try:
         message = error_words(json.loads(body))
     except ValueError:
@@ -745,6 +755,12 @@ def _http_failure(who: str, status: int, body: str, model: str | None = None) ->
     if status == 503:
         return events.Failed(
             f"{who} is still loading its model (503)", hint="wait until it is ready"
+        )
+    if status in (401, 403) and by_user:
+        return events.Failed(
+            f"{who} refused the user or password in the URL ({status})",
+            permanent=True,
+            briefly="password refused",
         )
     if status in (401, 403):
         return events.Failed(

@@ -29,7 +29,7 @@ from pelican_tui.backends.secrets import url_without_credentials
 from pelican_tui.backends.text import one_line, shorten
 from pelican_tui.backends.tls import tls_context as tls_context  # the app warms it up here
 from pelican_tui.backends.tls import verify_for
-from pelican_tui.backends.urls import split_url, with_scheme
+from pelican_tui.backends.urls import has_user, split_url, with_scheme
 
 if TYPE_CHECKING:
     import httpx
@@ -164,6 +164,7 @@ async def check_server(
     import httpx
 
     root = normalize_base_url(url)
+    by_user = has_user(url)  # a 401 refused the user or password, not a key
     url = url_without_credentials(url)  # as it is shown from here on
     headers = auth_headers(api_key)
     key_hint = f"set {api_key_env} to the server's API key" if api_key_env else "check the API key"
@@ -202,6 +203,12 @@ async def check_server(
             url, reachable=False, ready=False, message=f"cannot reach {url}: {problem}", hint=hint
         )
     code = listing.status_code
+    if code in (401, 403) and by_user:
+        return _not_ready(
+            url,
+            f"refused the user or password in the URL ({code})",
+            f"correct them in {url_setting}",
+        )
     if code in (401, 403):
         return _not_ready(url, f"refused the request ({code}): wrong or missing API key", key_hint)
     if code == 503:
