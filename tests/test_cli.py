@@ -1131,3 +1131,28 @@ def test_doctor_says_which_password_a_server_refused() -> None:
     assert "correct them in --url" in done.stdout
     assert "LOCAL_API_KEY" not in done.stdout and "missing API key" not in done.stdout
     assert "wrong-password" not in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("given_in", ["PELICAN_LOCAL__URL", "config.toml"])
+def test_a_password_for_a_server_goes_where_the_readme_says(given_in: str, tmp_path: Path) -> None:
+    """The README recommended ``--url http://user:password@host``, which puts the
+    password in the process list and the shell's history. It, and ``--help``, name
+    the environment (and the README the config file), and both reach a server behind
+    basic auth (a space in the password percent-encoded)."""
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    assert "--url http://user:password@" not in readme
+    assert "`PELICAN_LOCAL__URL`" in readme and "`url` under `[local]`" in readme
+    helped = " ".join(build_parser().format_help().split())
+    assert "give it in PELICAN_LOCAL__URL, not here" in helped
+    assert "give it in PELICAN_REMOTE__URL, not here" in helped
+    with LmStudioServer(basic_auth="alice:s3cret PW") as server:
+        url = server.url.replace("://", "://alice:s3cret%20PW@")
+        env = {given_in: url}
+        if given_in == "config.toml":
+            config = tmp_path / "config.toml"
+            config.write_text(f'[local]\nurl = "{url}"\n')
+            env = {"PELICAN_CONFIG_FILE": str(config)}
+        done = _run("doctor", env=env)
+    assert f"attach to {server.url}\n" in done.stdout, done.stdout
+    assert "ok server           LM Studio" in done.stdout, done.stdout
+    assert "s3cret" not in done.stdout + done.stderr

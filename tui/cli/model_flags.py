@@ -43,7 +43,8 @@ def add_model_flags(parser: argparse.ArgumentParser) -> None:
     which.add_argument(
         "--url",
         type=server_url,
-        help="an OpenAI-compatible server to use instead of spawning llama-server",
+        help="an OpenAI-compatible server to use instead of spawning llama-server "
+        "(one with a password: give it in PELICAN_LOCAL__URL, not here)",
     )
     local.add_argument(
         "--llama-server", type=given_path, metavar="PATH", help="llama-server binary"
@@ -107,7 +108,8 @@ def add_remote_flag(parser: argparse.ArgumentParser) -> None:
         "--remote",
         type=server_url,
         metavar="URL",
-        help="also offer this OpenAI-compatible server (b switches)",
+        help="also offer this OpenAI-compatible server (b switches; one with a password: "
+        "give it in PELICAN_REMOTE__URL, not here)",
     )
 
 
