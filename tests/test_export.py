@@ -392,6 +392,77 @@ def test_run_it_again_says_when_the_sides_thought_differently() -> None:
     assert "the local model thought off and Claude on" in card
 
 
+def _again(session: Session) -> str:
+    card = render_run_card(session, {})
+    return card[card.index("## Run it again") :]
+
+
+ATTACHED = {"url": "http://127.0.0.1:18309", "server_kind": "Ollama"}
+
+
+def test_run_it_again_says_it_cannot_repeat_a_pane_on_the_remote_server() -> None:
+    """Pane 2 on the remote server (``--remote``) at thinking on, pane 1 at level "low":
+    the card said "The same comparison" and gave ``--url LOCAL --no-claude --thinking
+    on``, which runs neither the remote nor the level."""
+    session = _session_with(
+        ("left", "openai", "gpt-oss:20b", ATTACHED, {"thinking": True, "effort": "low"}),
+        (
+            "right",
+            "openai",
+            "qwen3.6-35b-a3b",
+            {"url": "http://127.0.0.1:18304", "server_kind": "LM Studio"},
+            {"thinking": True},
+        ),
+    )
+    again = _again(session)
+    assert "A similar run without the TUI (replace DIR):" in again
+    assert "The same comparison" not in again
+    assert "- The right pane's run, qwen3.6-35b-a3b on the LM Studio server at " in again
+    assert "http://127.0.0.1:18304" in again
+    assert "- The left pane's thinking level, low: " in again
+    assert "`--thinking on` asks the default, high." in again
+    argv = _rerun(session)
+    assert argv[4:] == ["--url", ATTACHED["url"], "--no-claude", "--thinking", "on", "--out", "DIR"]
+
+
+def test_run_it_again_keeps_the_mode_of_the_pane_it_repeats() -> None:
+    """The left pane thinking on and the remote's off made ``--thinking both``: two
+    panes of the left server, a comparison that never ran."""
+    session = _session_with(
+        ("left", "openai", "m", ATTACHED, {"thinking": True}),
+        ("right", "openai", "r", {"url": "http://10.0.0.2:8080"}, {"thinking": False}),
+    )
+    argv = _rerun(session)
+    assert argv[argv.index("--thinking") + 1] == "on"
+
+
+def test_run_it_again_says_how_to_repeat_claudes_effort() -> None:
+    session = _session_with(
+        ("left", "local", "a.gguf", {"path": "/m/a.gguf"}, {"thinking": True}),
+        (*CLAUDE, {"thinking": True, "effort": "low"}),
+    )
+    again = _again(session)
+    assert "The same comparison without the TUI (replace DIR):" in again
+    assert "`PELICAN_CLAUDE__EFFORT=low`" in again
+    usual = _session_with(
+        ("left", "local", "a.gguf", {"path": "/m/a.gguf"}, {"thinking": True}),
+        (*CLAUDE, {"thinking": True, "effort": "high"}),
+    )
+    assert "EFFORT" not in _again(usual)
+
+
+def test_run_it_again_says_what_credentials_the_server_took() -> None:
+    """The URL is stored without its user and password, so the command got a 401."""
+    login = {**ATTACHED, "login": "user and password in the URL"}
+    again = _again(_session_with(("left", "openai", "m", login, {"thinking": True})))
+    assert "(replace DIR; USER:PASSWORD with the server's user and password):" in again
+    assert "--url http://USER:PASSWORD@127.0.0.1:18309 --no-claude" in again
+    key = {**ATTACHED, "login": "API key from PELICAN_REMOTE_API_KEY"}
+    again = _again(_session_with(("left", "openai", "m", key, {"thinking": True})))
+    assert "The server took an API key (API key from PELICAN_REMOTE_API_KEY): " in again
+    assert "set PELICAN_LOCAL_API_KEY to it" in again
+
+
 @pytest.mark.parametrize(
     ("status", "words"),
     [("interrupted", "the run was interrupted"), ("running", "the run was still going")],

@@ -556,6 +556,8 @@ class LocalSide(Side):
             elif served:
                 info["served_model"] = served
             info.update(_attached_info(self.openai))
+            if login := self.openai.login():
+                info["login"] = login
             info["model"] = self.settings.local.url_model or served or plan.label
             return info["model"], info
         await self.served_model_file()
@@ -679,6 +681,8 @@ class RemoteSide(Side):
         if self.openai.model:
             info["served_model"] = short_model_name(self.openai.model)
         info.update(_attached_info(self.openai))
+        if login := self.openai.login():
+            info["login"] = login
         return self.openai.model or str(self.settings.remote.url), info
 
 

@@ -35,6 +35,7 @@ MODEL_LABELS = {
     "trained_ctx": "Trained context",
     "hf": "Hugging Face reference",
     "url": "Server URL",
+    "login": "Server login",
     "server_version": "Server version",
     "server_kind": "Server kind",
     "model_thinks": "Model has a thinking mode",

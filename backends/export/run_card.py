@@ -22,7 +22,8 @@ from pelican_tui.backends.export.facts import (
 )
 from pelican_tui.backends.export.files import RunFiles, run_basenames
 from pelican_tui.backends.export.private import withhold_private
-from pelican_tui.backends.settings import LocalSettings
+from pelican_tui.backends.protocol import GenerationRequest
+from pelican_tui.backends.settings import ClaudeSettings, LocalSettings
 from pelican_tui.backends.store.records import Run, Session, scrub_session
 from pelican_tui.backends.text import on_off
 
@@ -112,6 +113,11 @@ class _Rerun:
     has_path: bool
     """Whether the local model is named by its path (or -hf reference, or URL)."""
     notes: tuple[str, ...] = ()
+    """How to get from the command what it cannot say in flags (a variable to set)."""
+    left_out: tuple[str, ...] = ()
+    """What the command cannot repeat at all: then it is a similar run, not the same."""
+    fill_in: tuple[str, ...] = ()
+    """What to put in for a placeholder besides DIR ("USER:PASSWORD …")."""
 
 
 def _thinking_of(run: Run) -> bool | None:
@@ -119,22 +125,78 @@ def _thinking_of(run: Run) -> bool | None:
     return value if isinstance(value, bool) else None
 
 
+def _source(run: Run) -> tuple[str, str]:
+    """Where a run that is not Claude's got its model: a server's URL, an -hf
+    reference, or a model file; two runs with different ones cannot both be repeated."""
+    info = run.model_info
+    if run.backend == "openai" and info.get("url"):
+        return "url", str(info["url"])
+    if info.get("hf"):
+        return "hf", str(info["hf"])
+    return "model", model_path(info) or str(info.get("file") or run.model_id)
+
+
+def _elsewhere(run: Run) -> str:
+    """A run `run` cannot repeat beside the one it keeps, in words: its pane, model, where."""
+    kind, where = _source(run)
+    place = f"on the {backend_words(run)} at {where}" if kind == "url" else "(another model)"
+    return (
+        f"The {run.slot} pane's run, {run.model_id} {place}: `pelican-tui run` runs one "
+        "local model or server (and Claude), so this pane is not repeated."
+    )
+
+
+def _level_left_out(run: Run) -> str | None:
+    """A server's thinking level chosen for ``run`` (``e``: "low") that ``run`` cannot send:
+    it has no flag for one, and ``--thinking on`` asks the default."""
+    level, default = run.settings.get("effort"), GenerationRequest().effort
+    if _thinking_of(run) is not True or not isinstance(level, str) or level == default:
+        return None
+    return (
+        f"The {run.slot} pane's thinking level, {level}: `pelican-tui run` has no flag for "
+        f"a level, and `--thinking on` asks the default, {default}."
+    )
+
+
+def _with_login_placeholder(url: str) -> str:
+    """``url`` with ``USER:PASSWORD@`` where its user and password were (never stored)."""
+    scheme, sep, rest = url.partition("://")
+    return f"{scheme}{sep}USER:PASSWORD@{rest}" if sep else f"USER:PASSWORD@{url}"
+
+
 def _headless_command(session: Session) -> _Rerun:
     """``pelican-tui run ...`` for this session, with what it can't reproduce."""
     parts = ["pelican-tui", "run", "--prompt", session.prompt]
     complete = True
     notes: list[str] = []
+    left_out: list[str] = []
+    fill_in: list[str] = []
     if session.private and session.prompt_set:  # the prompt itself stays on this machine
         parts[2:] = ["--set", session.prompt_set]
         notes.append(
             f"The prompt set {session.prompt_set} is private, so its prompt is not in this "
             "export; `--set` runs every prompt of the set, from your prompts.toml."
         )
-    local = next((run for run in session.runs if run.backend != "claude"), None)
+    others = [run for run in session.runs if run.backend != "claude"]
+    local = others[0] if others else None
+    kept = [run for run in others if local is not None and _source(run) == _source(local)]
+    left_out += [_elsewhere(run) for run in others if run not in kept]
     if local is not None:
         info = local.model_info
         if local.backend == "openai" and info.get("url"):
-            parts += ["--url", str(info["url"])]
+            url = str(info["url"])
+            login = str(info.get("login") or "")
+            if "user and password" in login:
+                url = _with_login_placeholder(url)
+                fill_in.append("USER:PASSWORD with the server's user and password")
+            parts += ["--url", url]
+            if "API key" in login:
+                variable = LocalSettings().url_api_key_env
+                notes.append(
+                    f"The server took an API key ({login}): set {variable} to it, where "
+                    "`pelican-tui run` reads the key of `--url`'s server (unless "
+                    "local.url_api_key_env names another variable)."
+                )
         else:
             if info.get("hf"):
                 parts += ["--hf", str(info["hf"])]
@@ -151,17 +213,25 @@ def _headless_command(session: Session) -> _Rerun:
                 f"Its answers were limited to {limit} tokens: run it with "
                 f"`PELICAN_LOCAL__MAX_TOKENS={limit}` for the same limit."
             )
+        left_out += [said for run in kept if (said := _level_left_out(run))]
     claude = next((run for run in session.runs if run.backend == "claude"), None)
     if claude is not None:
         parts += ["--claude-model", claude.model_id]
+        effort = claude.settings.get("effort")
+        if isinstance(effort, str) and effort != ClaudeSettings().effort:
+            notes.append(  # `run` has no flag for it: the setting's variable does it
+                f"Claude thought at effort {effort}: run it with "
+                f"`PELICAN_CLAUDE__EFFORT={effort}` for the same effort."
+            )
     else:
         parts.append("--no-claude")
-    modes = {mode for run in session.runs if (mode := _thinking_of(run)) is not None}
+    runs = [*kept, *([claude] if claude is not None else [])]
+    modes = {mode for run in runs if (mode := _thinking_of(run)) is not None}
     chosen = _thinking_of(local) if local is not None else None
     if claude is not None and len(modes) == 2 and chosen is not None:
         # With Claude, `run` gives both sides one mode per session: keep the local one.
         modes = {chosen}
-        notes.append(
+        left_out.append(
             f"Here the local model thought {on_off(chosen)} and Claude "
             f"{on_off(not chosen)}; `pelican-tui run` gives both sides the same "
             "mode, so Claude's side will differ."
@@ -169,7 +239,7 @@ def _headless_command(session: Session) -> _Rerun:
     if modes:
         parts += ["--thinking", "both" if len(modes) == 2 else ("on" if True in modes else "off")]
     parts += ["--out", "DIR"]
-    return _Rerun(shlex.join(parts), complete, tuple(notes))
+    return _Rerun(shlex.join(parts), complete, tuple(notes), tuple(left_out), tuple(fill_in))
 
 
 def _picture_rows(run: Run, files: RunFiles | None) -> list[tuple[str, str]]:
@@ -282,15 +352,25 @@ def render_run_card(
         lines += ["## Host", "", *_md_table(host_rows(hosts[0]), inline)]
 
     rerun = _headless_command(session)
-    replace = "replace DIR" if rerun.has_path else "replace DIR; give the local model's path"
+    replace = "; ".join(
+        [
+            "replace DIR",
+            *rerun.fill_in,
+            *([] if rerun.has_path else ["give the local model's path"]),
+        ]
+    )
+    what = "A similar run" if rerun.left_out else "The same comparison"
     lines += [
         "## Run it again",
         "",
-        f"The same comparison without the TUI ({replace}):",
+        f"{what} without the TUI ({replace}):",
         "",
         *_fence(rerun.command, "sh"),
-        *(line for note in rerun.notes for line in (inline(note), "")),
     ]
+    if rerun.left_out:
+        lines += ["It cannot repeat all of this session; it leaves out:", ""]
+        lines += [*(f"- {inline(said)}" for said in rerun.left_out), ""]
+    lines += [line for note in rerun.notes for line in (inline(note), "")]
     if files is not None:  # a card shown, not exported, has no files beside it
         lines += [
             "The .svg files are the model's output exactly as written: open them with an image",

@@ -157,6 +157,17 @@ class OpenAICompatibleBackend:
         backend._check_timeout_s = check_timeout_s
         return backend
 
+    def login(self) -> str | None:
+        """How an attached server is let in, in words and never the secret ("user and
+        password in the URL", "API key from PELICAN_REMOTE_API_KEY"); None: nothing is
+        sent. A run records it, so its run card can say what to give again."""
+        said: list[str] = []
+        if self._given_url and self._given_url != self._display_url:
+            said.append("user and password in the URL")
+        if self.server is None and self._api_key and self._api_key_env:
+            said.append(f"API key from {self._api_key_env}")
+        return ", ".join(said) or None
+
     @property
     def llama_cpp(self) -> bool:
         """Whether llama.cpp-only fields are sent (spawned: always; attached: after a probe)."""
