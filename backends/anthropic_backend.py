@@ -134,6 +134,11 @@ class ClaudeBackend:
     # -- ModelBackend ----------------------------------------------------------------
 
     def status(self) -> BackendStatus:
+        if not self._settings.enabled and self._settings.off_origin:
+            return BackendStatus(
+                ready=False,
+                message=f"Claude is off: the {self._settings.off_origin} flag turned it off",
+            )
         if not self._settings.enabled:
             return BackendStatus(
                 ready=False,

@@ -189,6 +189,19 @@ class ClaudeSettings(BaseModel):
 
     enabled: bool = True
     """Use Claude in the right pane when a key is set."""
+    _off_flag: str | None = PrivateAttr(default=None)
+
+    @property
+    def off_origin(self) -> str | None:
+        """The command-line flag that turned Claude off (``--no-claude``); None: the
+        setting did, or it is on."""
+        return self._off_flag
+
+    def turned_off_by(self, flag: str) -> None:
+        """Record that the command line's ``flag`` turned Claude off: messages name it,
+        not a setting never set (``claude.enabled = false``)."""
+        self._off_flag = flag
+
     model: str = "claude-opus-4-7"
     """Anthropic model id."""
     thinking: bool = True

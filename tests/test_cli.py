@@ -76,6 +76,15 @@ def test_doctor_reports_what_will_be_used_and_never_the_key() -> None:
     assert "local side can run" in out
 
 
+def test_doctor_says_the_flag_turned_claude_off() -> None:
+    """``doctor --no-claude`` without a config file said "Claude is disabled in the
+    settings (claude.enabled = false)" and to set it true in the config."""
+    tiny_model()
+    done = _run("doctor", "--no-claude", env={"ANTHROPIC_API_KEY": SECRET})
+    assert "   claude           Claude is off: the --no-claude flag turned it off\n" in done.stdout
+    assert "claude.enabled" not in done.stdout, done.stdout
+
+
 def test_doctor_says_a_context_beyond_what_the_model_was_trained_on() -> None:
     """--ctx 16384 on a model trained on 8192 was "context 16384", as if fine: only
     llama-server's log warned, of answers that may go astray past 8192 tokens."""

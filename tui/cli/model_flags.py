@@ -159,6 +159,8 @@ def settings_from_flags(overrides: dict[str, Any]) -> Settings:
         settings.local.url_given_by("--url")
     if (overrides.get("remote") or {}).get("url") is not None:
         settings.remote.url_given_by("--remote")
+    if (overrides.get("claude") or {}).get("enabled") is False:
+        settings.claude.turned_off_by("--no-claude")
     return settings
 
 
