@@ -977,8 +977,8 @@ def test_sessions_list_fits_an_80_column_terminal_and_keeps_everything_in_a_pipe
     model = "Qwen3.6-35B-A3B-Instruct-2607-UD-Q4_K_XL.gguf"
     with SessionStore.open() as store:
         session = store.create_session("Generate an SVG of a pelican riding a bicycle, please")
-        for slot in ("left", "right"):
-            store.start_run(session.id, slot, "local", model, {}, {}, {})
+        for slot in ("left", "right"):  # finished: no STATUS column takes its cells
+            store.finish_run(store.start_run(session.id, slot, "local", model, {}, {}, {}))
     narrow = _run("sessions", "list", env={"COLUMNS": "80"})
     assert narrow.returncode == 0, narrow.stderr
     lines = narrow.stdout.splitlines()
@@ -1013,6 +1013,37 @@ def test_sessions_list_at_80_columns_keeps_what_tells_sessions_apart() -> None:
     for line, tail in zip(lines[1:], reversed(tails), strict=True):
         assert f" · {tail}  " in line, narrow.stdout
         assert "Qwen" in line and "claude" in line, narrow.stdout
+
+
+def test_sessions_list_gives_a_wide_terminal_to_the_title_and_says_how_runs_ended() -> None:
+    """At 200 columns the title was cut at 40 cells ("Generate an SVG of a pelican riding
+    a b…") while the models took 77, so what told two sessions apart was never seen;
+    and a session whose run failed was listed as one that finished."""
+    from rich.cells import cell_len
+
+    from pelican_tui.backends.store.sessions import SessionStore
+
+    prompt = "Generate an SVG of a pelican riding a bicycle"
+    titles = {
+        "finished": f"{prompt} · thinking on vs off",
+        "failed": f"{prompt} · thinking on vs off · thinking switch ignored",
+    }
+    with SessionStore.open() as store:
+        for ended, title in titles.items():
+            session = store.create_session(prompt, title=title)
+            for slot in ("left", "right"):
+                run = store.start_run(session.id, slot, "openai", "qwen3.6-35b-a3b", {}, {}, {})
+                if ended == "failed":
+                    store.finish_run(run, status="failed", failure_reason="closed")
+                else:
+                    store.finish_run(run, answer="no svg")
+    wide = _run("sessions", "list", env={"COLUMNS": "200"})
+    assert wide.returncode == 0, wide.stderr
+    header, failed, finished = wide.stdout.splitlines()
+    assert max(map(cell_len, (header, failed, finished))) <= 200, wide.stdout
+    assert header.split()[-1] == "STATUS", wide.stdout
+    assert f"  {titles['failed']}  " in failed and failed.endswith("  failed"), wide.stdout
+    assert f"  {titles['finished']}  " in finished and finished.endswith("  finished")
 
 
 @pytest.mark.parametrize(

@@ -189,10 +189,27 @@ def _models(summary: SessionSummary, model_cells: int | None = None) -> str:
     return "; ".join(parts) or "—"
 
 
+def _ended(summary: SessionSummary) -> str:
+    """How a session's runs ended, where one did not finish: "failed" (all of them),
+    "right cancelled" (one pane's); "finished" where all did, "—" with no runs."""
+    if not summary.runs:
+        return "—"
+    unfinished = [run for run in summary.runs if run.status != "finished"]
+    if not unfinished:
+        return "finished"
+    statuses = {run.status for run in summary.runs}
+    if len(unfinished) == len(summary.runs) and len(statuses) == 1:
+        return unfinished[0].status
+    said = dict.fromkeys(f"{run.slot} {run.status}" for run in unfinished)
+    return ", ".join(said)
+
+
 def format_session_table(
     summaries: Sequence[SessionSummary], title_width: int = 40, width: int | None = None
 ) -> str:
-    """The ``sessions list`` table: id, date (local time), title, models, verdict.
+    """The ``sessions list`` table: id, date (local time), title, models, verdict, and
+    where a listed session has a run that did not finish, how each one's runs ended
+    (:func:`_ended`; left out last where the table does not fit ``width`` otherwise).
 
     In ``width`` cells (a terminal's; None: everything) where it can be: the models
     said shorter (:func:`_models`, :data:`NARROW_MODEL_CELLS`), the narrowest with
@@ -205,25 +222,37 @@ def format_session_table(
     Titles are scrubbed of secrets before they are shortened (a store written by an
     older pelican-tui may hold a pasted key), and shortened as the TUI lists them: by
     whole parts from its end, the prompt's (a private prompt set's is named by the set
-    and the prompt's name, "secret/s1") cut for them (:func:`shorten_title`)."""
-    header = ("ID", "DATE", "TITLE", "MODELS", "VERDICT")
-    for model_cells in (None, *NARROW_MODEL_CELLS):
+    and the prompt's name, "secret/s1") cut for them (:func:`shorten_title`): on a
+    terminal to its ``width``, the room it has; in a pipe to ``title_width`` cells."""
+    ended = any(_ended(s) not in ("finished", "—") for s in summaries)
+    header = ("ID", "DATE", "TITLE", "MODELS", "VERDICT", *(("STATUS",) if ended else ()))
+    titled = title_width if width is None else width
+
+    def table_rows(model_cells: int | None) -> list[tuple[str, ...]]:
         date = "%m-%d %H:%M" if model_cells == NARROW_MODEL_CELLS[-1] else "%Y-%m-%d %H:%M"
-        rows = [
+        return [
             header,
             *(
                 (
                     str(s.id),
                     s.created_at.astimezone().strftime(date),
-                    shorten_title(printable(scrub_text(s.listed_as)), title_width),  # as the TUI
+                    shorten_title(printable(scrub_text(s.listed_as)), titled),  # as the TUI
                     _models(s, model_cells),
                     (s.verdict or "—").replace("_", " "),
+                    *((_ended(s),) if ended else ()),
                 )
                 for s in summaries
             ),
         ]
-        if width is None or table_width(rows, range(len(header)), {2: 16}) <= width:
-            break
+
+    forms = [table_rows(model_cells) for model_cells in (None, *NARROW_MODEL_CELLS)]
+    if width is None:
+        rows = forms[0]
+    else:  # the models said shorter before the title is cut, then as they fit
+        rows = next(
+            (f for f in forms if table_width(f, range(len(header)), {}) <= width),
+            next((f for f in forms if table_width(f, range(5), {2: 16}) <= width), forms[-1]),
+        )
     by_models = {row[3]: s for row, s in zip(rows[1:], summaries, strict=True)}
 
     def models(text: str, cells: int) -> str:  # each name cut in its middle (not the header)
@@ -232,12 +261,18 @@ def format_session_table(
     cutter = {2: shorten_title, 3: models}
     tails = max((title_tail_cells(row[2]) for row in rows[1:]), default=0)
     # The title cut to its last parts, then the models' names, then the rest of the title.
+    drop = [5] if ended else []
     table = fit_columns(
-        rows, width, right={0}, cut={2: max(tails, 16), 3: NARROW_MODELS_LEAST}, cutter=cutter
+        rows,
+        width,
+        right={0},
+        cut={2: max(tails, 16), 3: NARROW_MODELS_LEAST},
+        drop=drop,
+        cutter=cutter,
     )
     if width is not None and max(cell_len(line) for line in table.splitlines()) > width:
         table = fit_columns(
-            rows, width, right={0}, cut={2: 16, 3: NARROW_MODELS_LEAST}, cutter=cutter
+            rows, width, right={0}, cut={2: 16, 3: NARROW_MODELS_LEAST}, drop=drop, cutter=cutter
         )
     return table
 
