@@ -247,6 +247,17 @@ def fold_label(label: str, width: int) -> list[str]:
     return [line[:split].rstrip(), second]
 
 
+def fold_path(path: str, width: int) -> str:
+    """``path`` on lines of at most ``width`` cells, each broken after a "/" (between
+    folders, never inside a name); a name longer than a line is kept whole on its own."""
+    lines = [""]
+    for part in re.split(r"(?<=/)", path):
+        if lines[-1] and cell_len(lines[-1] + part) > width:
+            lines.append("")
+        lines[-1] += part
+    return "\n".join(lines)
+
+
 def fold_parts(text: str, width: int, separator: str = LABEL_PARTS) -> str:
     """``text`` of parts joined by ``separator`` ("ink 2% · 3 elements · 184 B · 4.2 s")
     on lines of ``width``, broken only where a separator was (which the break replaces):
@@ -332,6 +343,7 @@ __all__ = [
     "LABEL_PARTS",
     "fold_label",
     "fold_parts",
+    "fold_path",
     "plural",
     "sentence",
     "shorten",

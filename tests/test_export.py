@@ -1212,16 +1212,54 @@ async def test_the_app_exports_with_the_same_renderer_and_says_why(tmp_path: Pat
         await pilot.pause()
         notes = [n for n in app.notices if n.title == "Export"]
     assert len(notes) == 1 and notes[0].severity == "warning"
-    assert notes[0].message.splitlines() == [
-        f"Exported 6 files to {folder}",
-        "left: the SVG could not be rendered (the SVG uses XML entities, which are not allowed)",
-    ]
+    *said, note = notes[0].message.splitlines()
+    assert said[0] == "Exported 6 files to" and "".join(said[1:]) == str(folder)
+    assert note == (
+        "left: the SVG could not be rendered (the SVG uses XML entities, which are not allowed)"
+    )
     articles = _articles((folder / "index.html").read_text())
     refused = articles["Left · claude · claude-opus-4-7"]
     assert "<img" not in refused
     assert "<p>The SVG uses XML entities, which are not allowed.</p>" in refused
     with Image.open(folder / "right.png") as image:  # drawn by the app's own render worker
         assert image.format == "PNG" and image.size == (1024, 1024)
+
+
+async def test_the_apps_export_notice_breaks_its_path_between_folders_at_80_columns() -> None:
+    """At 80 columns the notice broke the folder's path where the line ended, inside
+    a name ("…/data/exports/se" over "ssion-7"); now it folds after a "/"."""
+    from _app_support import make_app, wait_for
+    from textual.geometry import Region
+    from textual.widgets._toast import Toast
+
+    from pelican_tui.screens.sessions_screen import SessionsScreen
+
+    with SessionStore.open() as store:
+        s = store.create_session("p")
+        run = store.start_run(s.id, "left", "local", LOCAL_FILE, LOCAL_INFO, {}, HOST)
+        store.finish_run(run, answer="no svg")
+    folder = locations.exports_dir() / f"session-{s.id}"
+    assert len(str(folder)) > 40  # longer than a notice's line at 80 columns
+    app = make_app()
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await pilot.press("o")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, SessionsScreen), 5)
+        screen = app.screen
+        assert isinstance(screen, SessionsScreen)
+        assert await wait_for(pilot, lambda: screen.loaded, 10)
+        await pilot.press("e")
+        assert await wait_for(pilot, lambda: bool(app.screen.query(Toast)), 60)
+        await pilot.pause()
+        [toast] = app.screen.query(Toast)
+        shown = [strip.text for strip in toast.render_lines(Region(0, 0, *toast.size))]
+    lines = [line.strip(" ▌▐") for line in shown]
+    lines = [line for line in lines if line]
+    start = lines.index("Exported 3 files to")  # the path on lines of its own
+    rest = lines[start + 1 :]
+    ends = [n for n in range(1, len(rest) + 1) if "".join(rest[:n]) == str(folder)]
+    assert ends, shown
+    path_lines = rest[: ends[0]]
+    assert all(line.endswith("/") for line in path_lines[:-1]), shown
 
 
 def test_cli_unknown_and_malformed_ids(session: Session, tmp_path: Path) -> None:

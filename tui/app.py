@@ -45,7 +45,7 @@ from pelican_tui.backends.protocol import BackendStatus
 from pelican_tui.backends.resources import ResourceSample
 from pelican_tui.backends.secrets import scrub_secrets, url_without_credentials
 from pelican_tui.backends.settings import MAX_SAMPLES, LocalSettings, Settings
-from pelican_tui.backends.text import first_line, home_path, on_off, plural
+from pelican_tui.backends.text import first_line, fold_path, home_path, on_off, plural
 from pelican_tui.commands import PelicanCommands
 from pelican_tui.messages import KeyRow, ResourceTick, ServerStatusChanged, say_if_failed
 from pelican_tui.screens.opening_key import opening_binding
@@ -1530,8 +1530,11 @@ class PelicanApp(Voting):
                 timeout=15,
             )
             return
+        # The path on lines of its own, broken after a "/": a toast is at most 60 cells,
+        # or half the screen, and its text 6 fewer (34 at 80 columns, as drawn).
+        path = fold_path(str(out), min(60, self.size.width // 2) - 6)
         self.notify(
-            "\n".join([f"Exported {len(result.files)} files to {out}", *result.notes]),
+            "\n".join([f"Exported {len(result.files)} files to", path, *result.notes]),
             title="Export",
             severity="warning" if result.notes else "information",
             timeout=12 if result.notes else 8,
