@@ -260,6 +260,45 @@ async def test_the_app_shows_the_kind_and_says_plainly_that_the_switch_was_ignor
     assert left_problem == ""
 
 
+async def test_a_switch_the_server_ignored_is_said_in_the_header_and_by_t() -> None:
+    """LM Studio ignored thinking off: the run's pane warned, but ``t`` twice said
+    "Thinking off in pane 2 (local), from the next run." and the header "… · thinking
+    off", as if the next run would be off; the next ``r`` was on vs on again. Now both
+    say the server ignored it, until a run finds it honoured."""
+    with LmStudioServer() as server:
+        app = make_app(overrides={"local": {"url": server.url}})
+        async with app.run_test(size=(160, 48), notifications=True) as pilot:
+            assert await header_read(pilot)  # then the app checks the server
+            await app.workers.wait_for_complete()
+            right = app.pane("right")
+            facts_before = right.query_one(".facts", TextLine).text
+            await pilot.press("r")
+            done = ("finished", "failed")
+            assert await wait_for(
+                pilot, lambda: {app.pane(s).state for s in ("left", "right")} <= set(done), 30
+            )
+            await app.workers.wait_for_complete()
+            facts_ran = right.query_one(".facts", TextLine).text
+            await pilot.press("w", "t", "t")  # pane 2: thinking on, then off again
+            facts = right.query_one(".facts", TextLine).text
+            said = [n.message for n in app.notices]
+            server.honours = True  # LM Studio fixed: the next run is off
+            await pilot.press("r")
+            assert await wait_for(
+                pilot, lambda: {app.pane(s).state for s in ("left", "right")} <= set(done), 30
+            )
+            await app.workers.wait_for_complete()
+            facts_after = right.query_one(".facts", TextLine).text
+    assert facts_before.endswith(" · thinking off"), facts_before
+    assert facts_ran.endswith(" · thinking off (ignored by the server)"), facts_ran
+    assert facts == facts_ran, facts
+    assert said[-1] == (
+        "Thinking off in pane 2 (local), from the next run: the server ignored it in "
+        "its last run that sent it."
+    ), said
+    assert facts_after.endswith(" · thinking off"), facts_after
+
+
 @pytest.mark.parametrize("server_class", [OllamaServer, LmStudioServer])
 async def test_a_model_gone_from_the_servers_list_leaves_the_title(
     server_class: type[OllamaServer | LmStudioServer],

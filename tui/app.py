@@ -1127,6 +1127,9 @@ class PelicanApp(Voting):
             self._on_resize_layout()
             if result.spec.side.can_check:  # a run that could not reach it says it is gone
                 self._show_side_status(result.spec.side)
+            for slot in SLOTS:  # what the run found of its switch ("ignored by the server")
+                if self._side(slot) is result.spec.side and self.pane(slot).state != "running":
+                    self._describe_pane(slot)
             self._update_side_notes()
         elif isinstance(update, updates.RunQueued):
             pane = self.pane(update.slot)
@@ -1366,6 +1369,8 @@ class PelicanApp(Voting):
             if side.thinking_switch_unknown()
             else ""
         )
+        if (ignored := side.ignored_switch_note(self.choices[slot])) is not None:
+            unknown = f": {ignored}"
         self.notify(f"Thinking {state} in pane {number} ({side.label}), from the next run"
                     f"{unknown}.", timeout=3 if not unknown else 6)  # fmt: skip
 

@@ -33,7 +33,7 @@ from pelican_tui.backends.engine.sides import (
     ServerHandle,
     Side,
 )
-from pelican_tui.backends.engine.thinking_check import same_request_note
+from pelican_tui.backends.engine.thinking_check import IGNORED_SWITCH_NOTE, same_request_note
 from pelican_tui.backends.engine.updates import (
     Listener,
     RunEnded,
@@ -332,6 +332,9 @@ class ComparisonEngine:
         (tiny stand-in), no thinking switch"; "claude · claude-opus-4-7, thinking high")."""
         header = self.header(choice, "0")
         think = f"thinking {self.thinking(choice)}" if header.thinking_switch else None
+        side = self.sides.get(choice.side)
+        if think is not None and side is not None and side.switch_ignored(choice):
+            think += f" ({IGNORED_SWITCH_NOTE})"
         return f"{header.title.removeprefix('0 ')}, {think or 'no thinking switch'}"
 
     def thinking(self, choice: PaneChoice) -> str:

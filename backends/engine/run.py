@@ -413,6 +413,7 @@ async def _execute(spec: RunSpec, ctx: RunContext) -> RunResult:
         if extraction.svg is not None:  # drawn as stored: a key written in it is no picture's
             picture = await render_picture(ctx.renderer, scrub_text(extraction.svg))
         thinking = check_run_thinking(spec.side, spec.request, acc)
+        spec.side.switch_checked(spec.request, thinking.ignored)
         await asyncio.shield(record_thinking_check(recorder.call, row, ctx.session_id, thinking))
     except asyncio.CancelledError:
         acc.cancel()  # while streaming: "cancelled" (an ended stream keeps its outcome)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from pelican_tui.backends.anthropic_backend import ClaudeBackend
 from pelican_tui.backends.engine.choices import CLAUDE, LOCAL, REMOTE, PaneChoice, PaneHeader
+from pelican_tui.backends.engine.thinking_check import IGNORED_SWITCH_NOTE
 from pelican_tui.backends.events import Failed
 from pelican_tui.backends.llama.config import without_port
 from pelican_tui.backends.llama.gguf_info import format_params
@@ -147,6 +148,9 @@ class Side:
         self.last_failure: Failed | None = None
         """How its latest run that was not cancelled failed (:meth:`run_ended`); None:
         that run finished, or none has ended."""
+        self._ignored_switches: set[tuple[str, bool, Effort | None]] = set()
+        """The thinking switches (model, thinking, level) the check after the last run
+        that sent each found ignored (:meth:`switch_checked`)."""
 
     def on_this_machine(self) -> bool:
         """Whether its server runs here (:meth:`_server_here`, asked once). May look a
@@ -225,6 +229,38 @@ class Side:
             self.last_failure = None
         elif outcome == "failed":
             self.last_failure = failed or Failed("failed")
+
+    def switch_checked(self, request: GenerationRequest, ignored: bool | None) -> None:
+        """Keep what the check after a run of ``request`` found of its thinking switch
+        (:mod:`.thinking_check`): ignored, or followed; None (nothing arrived, no switch
+        sent) leaves what was known. Its header says an ignored one until a run that
+        sends the same switch to the same model finds it followed."""
+        key = self._switch_key(request)
+        if ignored:
+            self._ignored_switches.add(key)
+        elif ignored is False:
+            self._ignored_switches.discard(key)
+
+    def switch_ignored(self, choice: PaneChoice) -> bool:
+        """Whether the last run that sent ``choice``'s thinking switch to this model
+        found it ignored (LM Studio thinking when asked not to): its next run will
+        likely think as that one did."""
+        if not self._ignored_switches:
+            return False
+        return self._switch_key(self.request(choice, "")) in self._ignored_switches
+
+    def ignored_switch_note(self, choice: PaneChoice) -> str | None:
+        """:meth:`switch_ignored` in words, for the notice of a key that chose ``choice``
+        ("the server ignored it in its last run that sent it"); None: it was not."""
+        if not self.switch_ignored(choice):
+            return None
+        return "the server ignored it in its last run that sent it"
+
+    def _switch_key(self, request: GenerationRequest) -> tuple[str, bool, Effort | None]:
+        """What makes a thinking switch the same one: the model, thinking, and the level
+        where the model takes levels (Ollama's gpt-oss)."""
+        levels = self.backend.capabilities.supports_effort and request.thinking
+        return self.model_name(), request.thinking, request.effort if levels else None
 
     @property
     def refused(self) -> str | None:
@@ -457,7 +493,8 @@ class LocalSide(Side):
         if self.attached:
             name = self.model_name()
             level = _level_sent(self.openai, choice, self.effort(choice))
-            facts = _attached_facts(self.openai, str(self.plan.url), choice.thinking, level)
+            ignored = self.switch_ignored(choice)
+            facts = _attached_facts(self.openai, str(self.plan.url), choice, level, ignored)
             has_switch = not _no_switch_found(self.openai)
             return PaneHeader(f"{number} local · {name}", facts, None, level, has_switch)
         bits: list[str] = []
@@ -473,6 +510,8 @@ class LocalSide(Side):
             switch += " (checking…)"
         elif has_switch and self.thinking_switch_unknown():  # asked again before a run
             switch += " (switch not known yet)"
+        elif has_switch and self.switch_ignored(choice):
+            switch += f" ({IGNORED_SWITCH_NOTE})"
         bits += [f"ctx {self.settings.local.context}", switch]
         return PaneHeader(
             f"{number} local · {self.plan.label}",
@@ -644,7 +683,8 @@ class RemoteSide(Side):
 
     def header(self, choice: PaneChoice, number: str) -> PaneHeader:
         level = _level_sent(self.openai, choice, self.effort(choice))
-        facts = _attached_facts(self.openai, str(self.settings.remote.url), choice.thinking, level)
+        url = str(self.settings.remote.url)
+        facts = _attached_facts(self.openai, url, choice, level, self.switch_ignored(choice))
         has_switch = not _no_switch_found(self.openai)
         return PaneHeader(f"{number} remote · {self._name()}", facts, None, level, has_switch)
 
@@ -815,17 +855,24 @@ def _lowest_level(capabilities: Capabilities) -> Effort | None:
 
 
 def _attached_facts(
-    backend: OpenAICompatibleBackend, url: str, thinking: bool, level: str | None
+    backend: OpenAICompatibleBackend,
+    url: str,
+    choice: PaneChoice,
+    level: str | None,
+    ignored: bool = False,
 ) -> str:
-    """A pane's facts line for a server someone else runs: its kind and version, what it
-    says about the model, and thinking, with the ``level`` sent where the model has
-    levels ("thinking high"; its URL until it has been checked). Not ready now (not
-    reachable), it says what a run would send once it is back, as its last check found
-    ("thinking low (no off)"), not the pane's choice alone."""
+    """A pane's facts line for ``choice`` on a server someone else runs: its kind and
+    version, what it says about the model, and thinking, with the ``level`` sent where
+    the model has levels ("thinking high"; its URL until it has been checked), and
+    whether the server ``ignored`` that switch in its last run that sent it. Not ready
+    now (not reachable), it says what a run would send once it is back, as its last
+    check found ("thinking low (no off)"), not the pane's choice alone."""
     check = backend.check
-    switch = f"thinking {level}" if level else thinking_word(thinking)
-    if level and not thinking:  # off asked of a model that cannot: its lowest level runs
+    switch = f"thinking {level}" if level else thinking_word(choice.thinking)
+    if level and not choice.thinking:  # off asked of a model that cannot: its lowest runs
         switch += " (no off)"
+    elif ignored:
+        switch += f" ({IGNORED_SWITCH_NOTE})"
     if _no_switch_found(backend):
         switch = NO_THINKING_SWITCH  # what it does is the model's own (see the check)
     if check is None or not check.ready:

@@ -41,6 +41,10 @@ if TYPE_CHECKING:
 IGNORED_TITLE_NOTE = "thinking switch ignored"
 """Added to the title of a session in which a run's thinking switch was ignored."""
 
+IGNORED_SWITCH_NOTE = "ignored by the server"
+"""After a pane's header's thinking ("thinking off (ignored by the server)") while the
+last run that sent its switch found it ignored (:meth:`~.sides.Side.switch_ignored`)."""
+
 
 @dataclass(frozen=True, slots=True)
 class ThinkingCheck:
@@ -156,6 +160,7 @@ async def record_thinking_check(
 
 
 __all__ = [
+    "IGNORED_SWITCH_NOTE",
     "IGNORED_TITLE_NOTE",
     "ThinkingCheck",
     "check_run_thinking",
