@@ -426,7 +426,7 @@ async def test_the_pane_says_a_silence_mid_answer_is_in_the_speed(
         await pilot.press("1")
         assert await wait_for(pilot, lambda: left.state == "finished", 30), left.stats_line()
         problem = str(left.query_one(".problem").render())
-        assert "⚠ the stream was silent for" in problem and "mid-answer" in problem, problem
+        assert "⚠ The stream was silent for" in problem and "mid-answer" in problem, problem
 
 
 @pytest.mark.parametrize("openai_server", [{"stall_after": 3, "pause_s": 3.0}], indirect=True)

@@ -13,7 +13,14 @@ from typing import Any
 
 import pytest
 from _app_support import header_read, make_app, wait_for
-from _dialect_servers import LmStudioServer, OllamaServer, VllmServer
+from _dialect_servers import (
+    ANSWER,
+    REASONING,
+    LmStudioServer,
+    OllamaServer,
+    VllmServer,
+    openai_frames,
+)
 from _server_support import tiny_model
 
 from pelican_tui.backends import locations
@@ -297,6 +304,48 @@ async def test_a_switch_the_server_ignored_is_said_in_the_header_and_by_t() -> N
         "its last run that sent it."
     ), said
     assert facts_after.endswith(" · thinking off"), facts_after
+
+
+class _PausesMidAnswer(LmStudioServer):
+    """LM Studio ignoring thinking off, silent for :attr:`pause_s` after a few frames."""
+
+    pause_s = 2.5
+
+    async def route(self, method: str, path: str, body: Any, writer: asyncio.StreamWriter) -> None:
+        if path != "/v1/chat/completions":
+            await super().route(method, path, body, writer)
+            return
+        frames = openai_frames(REASONING, ANSWER)
+        head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
+        writer.write((head + "transfer-encoding: chunked\r\nconnection: close\r\n\r\n").encode())
+        for index, frame in enumerate(frames):
+            data = f"data: {frame}\n\n".encode()
+            writer.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+            await writer.drain()
+            if index == 12:
+                await asyncio.sleep(self.pause_s)
+        writer.write(b"0\r\n\r\n")
+        await writer.drain()
+
+
+async def test_two_warnings_in_a_pane_read_as_sentences() -> None:
+    """An ignored switch and a silence mid-answer read "…This is not a thinking-off
+    run.; the stream was silent for 3 s mid-answer; its tok/s counts that time": the
+    two joined with "; " after a full stop. Now each is a sentence of its own."""
+    with _PausesMidAnswer() as server:
+        app = make_app(overrides={"local": {"url": server.url}, "idle_timeout_s": 4})
+        async with app.run_test(size=(160, 48)) as pilot:
+            assert await header_read(pilot)  # then the app checks the server
+            await app.workers.wait_for_complete()
+            right = app.pane("right")
+            await pilot.press("2")
+            assert await wait_for(pilot, lambda: right.state in ("finished", "failed"), 30)
+            await app.workers.wait_for_complete()
+            problem = str(right.query_one(".problem").render())
+    assert right.state == "finished", problem
+    assert ". This is not a thinking-off run. The stream was silent for " in problem, problem
+    assert problem.endswith(" s mid-answer; its tok/s counts that time."), problem
+    assert ".;" not in problem, problem
 
 
 @pytest.mark.parametrize("server_class", [OllamaServer, LmStudioServer])

@@ -1117,12 +1117,7 @@ class PelicanApp(Voting):
                 pane.picture.set_png(None, "cancelled before a picture")  # not "waiting…"
             if result.outcome == "cancelled":
                 pane.feed(Failed("cancelled", cancelled=True))
-            from pelican_tui.backends.engine.record import silence_warning  # the engine's
-
-            thinking = result.numbers_thinking()
-            warnings = (result.thinking_warning, silence_warning(result.timings))
-            warning = "; ".join(filter(None, warnings)) or None
-            pane.end(result.outcome, warning, thinking=thinking)
+            pane.end(result.outcome, result.warning(), thinking=result.numbers_thinking())
             self._follow_pictures()  # the final picture (the clock may have stopped)
             self._on_resize_layout()
             if result.spec.side.can_check:  # a run that could not reach it says it is gone

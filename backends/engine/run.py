@@ -26,7 +26,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from pelican_tui.backends.engine.record import RunAccumulator, RunOutcome
+from pelican_tui.backends.engine.record import RunAccumulator, RunOutcome, silence_warning
 from pelican_tui.backends.engine.sides import Side
 from pelican_tui.backends.engine.thinking_check import check_run_thinking, record_thinking_check
 from pelican_tui.backends.engine.updates import (
@@ -45,7 +45,7 @@ from pelican_tui.backends.store.records import FinalStatus, SessionStoreError, S
 from pelican_tui.backends.store.sessions import SessionStore
 from pelican_tui.backends.svg.extract import SvgExtraction, close_partial_svg, extract_svg
 from pelican_tui.backends.svg.facts import picture_facts
-from pelican_tui.backends.text import one_line
+from pelican_tui.backends.text import one_line, sentence
 
 if TYPE_CHECKING:
     from pelican_tui.backends.resources import ResourceSample
@@ -131,6 +131,13 @@ class RunResult:
     """The failure would come again for the same request (:attr:`.Failed.permanent`)."""
     thinking_ran: bool | None = None
     """Whether it thought, as the check after it found (None: cancelled before the check)."""
+
+    def warning(self) -> str | None:
+        """What a person should know of the run before reading its numbers, in sentences:
+        the server ignored its thinking switch, its stream was silent mid-answer (its
+        tok/s counts that time); None: neither."""
+        warnings = (self.thinking_warning, silence_warning(self.timings))
+        return " ".join(sentence(warning) for warning in warnings if warning) or None
 
     def numbers_thinking(self) -> str | None:
         """How its numbers line says its thinking now it has ended (:func:`numbers_thinking`:
