@@ -214,3 +214,50 @@ async def test_at_80_columns_the_other_pane_is_said_not_run_when_its_run_is_refu
         assert await wait_for(pilot, lambda: right.state == "not run", 15)
         await app.workers.wait_for_complete()
         assert left.border_subtitle == "w: show 2 (not run)", left.border_subtitle
+
+
+async def test_a_server_that_stopped_answering_is_not_waited_for_twice(
+    llama: LlamaServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A llama-server attached by URL, suspended mid-answer (``kill -STOP``): pane 1 gave
+    up after ``idle_timeout_s``, then pane 2 started on the same stopped server and
+    waited as long again, while the status bar named the server as ready. Now pane 2 is
+    failed after one quick question the server does not answer, and the status bar
+    says it is not answering."""
+    import os
+    import signal
+    import time
+
+    monkeypatch.setenv("PELICAN_LOCAL_API_KEY", llama.api_key)
+    idle_s = 4.0
+    app = make_app(
+        overrides={
+            "local": {"url": llama.base_url, "max_tokens": 900},
+            "idle_timeout_s": idle_s,
+            "check_timeout_s": 1.0,
+        }
+    )
+    assert llama.pid is not None
+    try:
+        async with app.run_test(size=(160, 48)) as pilot:
+            bar, left, right = app.query_one(StatusBar), app.pane("left"), app.pane("right")
+            assert await wait_for(pilot, lambda: "checking" not in bar.server_note, 15)
+            await pilot.press("r")
+            assert await wait_for(pilot, lambda: len(left.answer_text) > 20, 60)
+            os.kill(llama.pid, signal.SIGSTOP)
+            assert await wait_for(pilot, lambda: left.state == "failed", 3 * idle_s)
+            gave_up = time.monotonic()
+            assert await wait_for(pilot, lambda: right.state in ("failed", "finished"), 3 * idle_s)
+            waited = time.monotonic() - gave_up
+            await app.workers.wait_for_complete()
+            left_problem = str(left.query_one(".problem").render())
+            right_problem = str(right.query_one(".problem").render())
+            note = bar.server_note
+    finally:
+        os.kill(llama.pid, signal.SIGCONT)
+    assert left_problem.startswith(f"no data from the server at {llama.base_url} for 4 s")
+    assert right.state == "failed" and waited < idle_s, (waited, right_problem)
+    assert right_problem.startswith(f"the server at {llama.base_url} is not answering"), (
+        right_problem
+    )
+    assert note == "local: not answering", note

@@ -66,6 +66,9 @@ def gguf_facts(info: GGUFInfo) -> dict[str, Any]:
 
 THIS_MACHINE = "this machine"
 """The :attr:`Side.turn_key` of every server on this machine."""
+NOT_ANSWERING = "not answering"
+"""The status bar's word on a server someone else runs whose last run gave up for
+silence, until it answers again."""
 MACHINE_TURN = "two servers on this machine, in turn"
 """Why a run waits for a run on another server of this machine."""
 
@@ -894,10 +897,13 @@ def _unreachable(backend: OpenAICompatibleBackend) -> bool:
 
 def _check_words(backend: OpenAICompatibleBackend) -> str | None:
     """What the last contact with a server someone else runs found, in a few words for
-    the status bar (None: not contacted yet)."""
+    the status bar (None: not contacted yet): "not answering" after a run on it gave up
+    for silence, until it answers again."""
     check = backend.check
     if check is None:
         return None
+    if backend.gave_up is not None:  # the last run's stream went silent for good
+        return NOT_ANSWERING
     if check.ready:
         return check.summary
     return "not ready" if check.reachable else "not reachable"

@@ -127,6 +127,10 @@ class OpenAICompatibleBackend:
         self._template_pid: int | None = None
         self._template_unanswered_pid: int | None = None
         """The spawned llama-server that did not answer the switch question in time."""
+        self.gave_up: StreamIdle | None = None
+        """The silence the last run on a server someone else runs gave up after (its
+        stream said nothing for ``idle_timeout_s``); None: it did not, or the server
+        has answered since (:meth:`probe`, :meth:`still_there`)."""
 
     @classmethod
     def attached(
@@ -233,6 +237,8 @@ class OpenAICompatibleBackend:
             timeout_s=self._check_timeout_s,
         )
         self.check = check
+        if check.ready:
+            self.gave_up = None
         if check.no_model:
             self.model = self._configured_model
         if check.ready:
@@ -269,7 +275,37 @@ class OpenAICompatibleBackend:
             return await self.probe()
         except httpx.TransportError:  # refused, reset: the check says why
             return await self.probe()
+        if self.gave_up is not None:  # it answers again: said so
+            self.gave_up = None
+            return self.status()
         return None
+
+    async def _answers_after_silence(self, url: str) -> bool:
+        """For a server someone else runs on which the last run gave up for silence
+        (:attr:`gave_up`): whether it answers one small question (``GET /v1/models``)
+        within ``check_timeout_s`` (5 s at most), before another run waits on it for
+        ``idle_timeout_s``. Not reached at all, it is the run's to say why."""
+        import httpx
+
+        timeout = min(self._check_timeout_s, 5.0)
+        try:
+            await self.client().get(f"{url}/v1/models", headers=self._headers(), timeout=timeout)
+        except httpx.TimeoutException as error:
+            return isinstance(error, httpx.ConnectTimeout)
+        except httpx.TransportError:
+            return True
+        self.gave_up = None
+        return True
+
+    def _not_answering(self, gave_up: StreamIdle) -> events.Failed:
+        """A run not sent to a server that is not answering (:meth:`_answers_after_silence`),
+        with the hint of the run that gave up on it (:func:`~.idle.idle_failure`)."""
+        hint = idle_failure(self._who(), gave_up, self._lost_hint()).hint
+        return events.Failed(
+            f"{self._who()} is not answering: the last run had no data for "
+            f"{gave_up.idle_s:.0f} s, and it did not answer a check now either",
+            hint=hint,
+        )
 
     def _lost(self, message: str, hint: str) -> None:
         """Record that an attached server stopped answering, so :meth:`status` says so."""
@@ -444,6 +480,10 @@ class OpenAICompatibleBackend:
     async def generate(self, request: GenerationRequest) -> AsyncIterator[events.GenerationEvent]:
         import httpx
 
+        gave_up, url = self.gave_up, self._url()
+        if gave_up is not None and url is not None and not await self._answers_after_silence(url):
+            yield self._not_answering(gave_up)  # not waited on for idle_timeout_s again
+            return
         if self.server is None and (self.check is None or not self.check.ready):
             await self.probe()
         url = self._url()
@@ -487,8 +527,9 @@ class OpenAICompatibleBackend:
                     for event in stream.handle(dialect.chunks(decoder.close())):
                         yield event
         except StreamIdle as idle:
-            hint = self._lost_hint()
-            yield idle_failure(who, idle, hint)
+            if self.server is None:  # the next run asks it first (a spawned one says itself)
+                self.gave_up = idle
+            yield idle_failure(who, idle, self._lost_hint())
             return
         except (httpx.ConnectError, httpx.ConnectTimeout) as error:
             problem = connection_problem(error, self._connect_timeout_s)
