@@ -261,3 +261,27 @@ async def test_a_server_that_stopped_answering_is_not_waited_for_twice(
         right_problem
     )
     assert note == "local: not answering", note
+
+
+async def test_the_terminal_title_says_the_server_is_not_ready_as_the_status_bar_does() -> None:
+    """A server that refuses the key (401): the status bar said "local: not ready" and
+    the terminal's title "pelican-tui · ready". Now the title says what the bar says,
+    and "ready" again once the server takes the key."""
+    from test_attach import OpenAITestServer
+
+    port = free_port()
+    app = make_app(overrides={"local": {"url": f"http://127.0.0.1:{port}/v1"}})
+    async with app.run_test(size=(160, 48)) as pilot:
+        bar = app.query_one(StatusBar)
+        with OpenAITestServer(port=port, api_key="not-the-one-we-have"):
+            assert await wait_for(pilot, lambda: bar.server_note == "local: not ready", 15)
+            await pilot.pause()
+            refused = app.terminal_title
+        with OpenAITestServer(port=port):
+            await pilot.press("R")
+            await app.workers.wait_for_complete()
+            assert await wait_for(pilot, lambda: bar.server_note != "local: not ready", 15)
+            await pilot.pause()
+            taken = app.terminal_title
+    assert refused == "pelican-tui · local: not ready", refused
+    assert taken == "pelican-tui · ready", taken

@@ -1753,6 +1753,12 @@ class PelicanApp(Voting):
         note = self.engine.local.server_note() if self.engine.local else None
         if note is not None:
             self.query_one(StatusBar).set_server_note(f"local: {note}")
+            self.show_activity()  # the terminal's title says it too
+
+    def _idle_words(self) -> str:
+        local = self._engine.local if self._engine is not None else None
+        trouble = local.not_ready_note() if local is not None else None
+        return f"{local.label}: {trouble}" if local is not None and trouble else "ready"
 
     def _show_check(self, side: Side, status: BackendStatus) -> None:
         """After a server check: panes on ``side`` show its name, or why it cannot run."""

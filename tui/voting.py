@@ -389,7 +389,12 @@ class Voting(App[None]):
         if self._in_progress:
             started, planned = self._progress
             return f"running {max(started, 1)}/{planned}" + (f" · {vote}" if vote else "")
-        return vote or "ready"
+        return vote or self._idle_words()
+
+    def _idle_words(self) -> str:
+        """What the app is while nothing runs: "ready" (the app says where the local
+        server is not, as its status bar does)."""
+        return "ready"
 
     def show_activity(self) -> None:
         """Name the app and what it does in the terminal's title."""

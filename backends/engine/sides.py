@@ -474,6 +474,15 @@ class LocalSide(Side):
             return None
         return self.refused or _check_words(self.openai)
 
+    def not_ready_note(self) -> str | None:
+        """Why a server it is attached to cannot take a run now, as :meth:`server_note`
+        says it ("not ready": a key refused, "not reachable", "not answering"); None: it
+        can, as far as is known, or it owns its server (whose status says its state)."""
+        if not self.attached:
+            return None
+        ready = self.refused is None and self.openai.gave_up is None and self.status().ready
+        return None if ready else self.server_note()
+
     async def aclose(self) -> None:
         await self.openai.aclose()
 
