@@ -247,11 +247,18 @@ def fold_label(label: str, width: int) -> list[str]:
     return [line[:split].rstrip(), second]
 
 
+def path_parts(path: str) -> list[str]:
+    """``path`` in the pieces it may be broken into, each ending with its "/"
+    ("/tmp/", "exports/", "session-7"): a path is folded between folders, never inside
+    a name."""
+    return [part for part in re.split(r"(?<=/)", path) if part]
+
+
 def fold_path(path: str, width: int) -> str:
-    """``path`` on lines of at most ``width`` cells, each broken after a "/" (between
-    folders, never inside a name); a name longer than a line is kept whole on its own."""
+    """``path`` on lines of at most ``width`` cells, each broken after a "/"
+    (:func:`path_parts`); a name longer than a line is kept whole on its own."""
     lines = [""]
-    for part in re.split(r"(?<=/)", path):
+    for part in path_parts(path):
         if lines[-1] and cell_len(lines[-1] + part) > width:
             lines.append("")
         lines[-1] += part
@@ -344,6 +351,7 @@ __all__ = [
     "fold_label",
     "fold_parts",
     "fold_path",
+    "path_parts",
     "plural",
     "sentence",
     "shorten",

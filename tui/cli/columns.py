@@ -11,14 +11,13 @@ over SSH at 80 columns; in a file or a pipe it keeps everything (:func:`output_w
 from __future__ import annotations
 
 import os
-import re
 import textwrap
 from collections.abc import Callable, Container, Mapping, Sequence
 from typing import TextIO
 
 from rich.cells import cell_len
 
-from pelican_tui.backends.text import LABEL_PARTS, fold_parts, shorten_middle
+from pelican_tui.backends.text import LABEL_PARTS, fold_parts, path_parts, shorten_middle
 
 
 def columns(rows: Sequence[Sequence[str]], *, right: Container[int] = ()) -> str:
@@ -91,7 +90,7 @@ class _PathWrapper(textwrap.TextWrapper):
         chunks = []
         for chunk in super()._split(text):
             if self.break_long_words and "/" in chunk and cell_len(chunk) > room:
-                chunks += [part for part in re.split(r"(?<=/)", chunk) if part]
+                chunks += path_parts(chunk)
             else:
                 chunks.append(chunk)
         return chunks
