@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from _app_support import RUN_WAIT_S, header_read, make_app, wait_for
-from _dialect_servers import OllamaServer
+from _dialect_servers import LmStudioServer, OllamaServer
 from _evidence_support import screen_text
 from textual.pilot import Pilot
 from textual.screen import Screen
@@ -23,6 +23,8 @@ from textual.widgets import Input
 
 from pelican_tui.app import PelicanApp
 from pelican_tui.backends import locations
+from pelican_tui.backends.resources import ResourceSample
+from pelican_tui.messages import ResourceTick
 from pelican_tui.screens.gallery_screen import GalleryScreen
 from pelican_tui.screens.help_screen import HelpScreen
 from pelican_tui.screens.leaderboard_screen import LeaderboardScreen
@@ -32,6 +34,7 @@ from pelican_tui.screens.picture_screen import PictureScreen
 from pelican_tui.screens.server_settings_screen import ServerSettingsScreen
 from pelican_tui.screens.sessions_screen import SessionsScreen
 from pelican_tui.screens.text_screen import TextScreen
+from pelican_tui.widgets.status_bar import StatusBar
 
 
 def _notes(app: PelicanApp) -> list[str]:
@@ -157,6 +160,72 @@ async def test_a_remote_panes_effort_steps_from_its_own_default() -> None:
     assert before is not None and after is not None
     # From "high", the model's highest level, to its lowest: no level it does not have.
     assert (before.effort, after.effort) == ("high", "low")
+
+
+async def _pane_2_on_remote(pilot: Pilot[Any], app: PelicanApp) -> None:
+    """Pane 2 switched to the remote server (``w``, then ``b`` until it is)."""
+    await pilot.press("w")
+    for _ in range(4):
+        if app.choices["right"].side == "remote":
+            break
+        await pilot.press("b")
+    assert app.choices["right"].side == "remote"
+
+
+def _memory_tick() -> ResourceTick:
+    """A resource sample as the app's sampler posts it, with fixed numbers."""
+    gib = 1024**3
+    sample = ResourceSample(
+        ram_total=32 * gib, ram_used=int(21.3 * gib), ram_available=int(10.7 * gib),
+        swap_used=0, cpu_percent=96.0, own_rss=74 * 1024**2,
+        server_rss=int(21.0 * gib), server_model_mapped=int(19.8 * gib),
+    )  # fmt: skip
+    return ResourceTick(sample)
+
+
+async def test_at_80_columns_the_status_bar_says_the_remote_pane_2_runs_on() -> None:
+    """``--no-claude --remote URL``, pane 2 on the remote: the bar said the sides in one
+    segment ("remote: LM Studio · qwen3.6-35b-a3b · claude: off"), which at 80 columns
+    did not fit beside the memory figures and was dropped whole. Each side says its
+    state in a segment of its own (its kind and model are in the pane's header), and
+    the side a pane runs on is said before the memory figures."""
+    with LmStudioServer() as server:
+        app = make_app(overrides={"remote": {"url": server.url}, "claude": {"enabled": False}})
+        async with app.run_test(size=(80, 24)) as pilot:
+            await _pane_2_on_remote(pilot, app)
+            bar = app.query_one(StatusBar)
+            app.post_message(_memory_tick())
+
+            def said() -> bool:
+                line = bar.render_text().plain
+                return "RAM 21.3G/32.0G" in line and line.endswith("│ remote: ready")
+
+            assert await wait_for(pilot, said, 15), bar.render_text().plain
+            line = bar.render_text().plain
+            assert "LM Studio" not in line, "its kind is in the pane's header"
+            facts = str(app.pane("right").query_one(".facts").text)  # type: ignore[attr-defined]
+            assert "LM Studio" in facts, facts
+            await pilot.resize_terminal(160, 48)
+            await pilot.pause()
+            line = bar.render_text().plain
+            assert "│ remote: ready │ claude: off │" in line, line
+
+
+async def test_at_80_columns_the_status_bar_says_a_remote_that_cannot_be_reached() -> None:
+    from pelican_tui.backends.llama.process import free_port
+
+    url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    app = make_app(overrides={"remote": {"url": url}, "claude": {"enabled": False}})
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _pane_2_on_remote(pilot, app)
+        bar = app.query_one(StatusBar)
+        app.post_message(_memory_tick())
+
+        def said() -> bool:
+            line = bar.render_text().plain
+            return "RAM 21.3G/32.0G" in line and line.endswith("│ remote: not reachable")
+
+        assert await wait_for(pilot, said, 15), bar.render_text().plain
 
 
 async def test_backend_cycle_and_pane_switch() -> None:

@@ -109,7 +109,7 @@ async def test_the_remote_side_says_its_kind_in_header_note_and_record() -> None
         _, info = await side.identity()
     assert header.title == "2 remote · qwen3:30b"
     assert header.facts == "Ollama 0.12.3 · 30.5B · Q4_K_M · ctx 40960 · thinking off"
-    assert side.note() == "remote: Ollama 0.12.3 · qwen3:30b"
+    assert side.note() == "remote: ready", "its kind and model are in the header"
     assert info["server_kind"] == "Ollama" and info["server_version"] == "0.12.3"
     assert info["total_params"] == 30532122624 and info["model_thinks"] is True
     settings_sent = side.recorded_settings(side.request(PaneChoice("remote", False), "p"))
@@ -442,8 +442,9 @@ async def test_a_servers_words_cannot_act_on_the_terminal() -> None:
         header = side.header(PaneChoice("remote", False), "2")
         note = side.note()
     assert header.title == "2 remote · evil[31m model"
-    assert note == "remote: vLLM 0.11]0;title · evil[31m model"
-    assert not any(ord(c) < 32 for c in header.title + header.facts + note)
+    assert note == "remote: ready"
+    assert "vLLM 0.11]0;title" in header.facts, header.facts
+    assert not any(ord(c) < 32 for c in header.title + header.facts)
 
 
 async def test_a_reopened_run_says_how_it_ran_as_the_leaderboard_does() -> None:

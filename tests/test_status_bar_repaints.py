@@ -62,7 +62,7 @@ async def test_the_status_bar_repaints_only_the_cells_that_changed() -> None:
         calls = _count_refreshes(bar)
 
         bar.set_sample(_sample())
-        bar.set_claude(bar.claude_note)
+        bar.set_sides(list(bar.side_notes))
         assert calls == [], "the same words: no repaint"
 
         bar.set_sample(_sample(cpu=100.0))  # wider: moves what follows, once
@@ -123,7 +123,7 @@ async def test_at_80_columns_claudes_state_stays_and_the_image_mode_gives_way() 
     async with app.run_test(size=(80, 10)) as pilot:
         bar = app.query_one(StatusBar)
         bar.set_server_note("server: ready")
-        bar.set_claude("claude: no key")
+        bar.set_sides([("claude: no key", False)])
         bar.set_sample(_sample())
         await pilot.pause()
         line = bar.render_text().plain
@@ -144,7 +144,7 @@ async def test_at_80_columns_a_long_server_note_leaves_room_for_memory() -> None
     async with app.run_test(size=(80, 10)) as pilot:
         bar = app.query_one(StatusBar)
         bar.set_server_note(note)
-        bar.set_claude("claude: off")
+        bar.set_sides([("claude: off", False)])
         bar.set_sample(_sample())
         await pilot.pause()
         line = bar.render_text().plain

@@ -32,7 +32,7 @@ from textual.worker import Worker, WorkerState
 
 from pelican_tui.backends import locations
 from pelican_tui.backends.atomic import replace_file
-from pelican_tui.backends.engine.choices import SLOTS, PaneChoice, first_view
+from pelican_tui.backends.engine.choices import CLAUDE, SLOTS, PaneChoice, first_view
 from pelican_tui.backends.events import Failed, TextDelta, Waiting
 from pelican_tui.backends.llama.prepare import Prepared
 from pelican_tui.backends.llama.process import (
@@ -561,6 +561,7 @@ class PelicanApp(Voting):
         one that shows a run's results stays titled for that run (its facts line says
         the next run, :meth:`_describe_pane`)."""
         self.choices[slot] = choice
+        self._update_side_notes()  # a side a pane now runs on is said before memory
         if self.pane(slot).state == "running":
             return False
         self._describe_pane(slot)
@@ -616,11 +617,13 @@ class PelicanApp(Voting):
 
     def _update_side_notes(self) -> None:
         """Status-bar segments of sides without a server process ("claude: ready"): what
-        their run streaming now does, else how their latest run ended."""
+        their run streaming now does, else how their latest run ended; each says whether
+        a pane runs on it (said before the memory figures at 80 columns)."""
+        used = {choice.side for choice in self.choices.values()}
         if self._engine is None and self._first_view is not None:  # the first frame
-            self.query_one(StatusBar).set_claude(self._first_view.notes)
+            self.query_one(StatusBar).set_sides([(self._first_view.notes, CLAUDE in used)])
             return
-        notes = []
+        notes: list[tuple[str, bool]] = []
         # A side with a run still streaming says so (the other pane's end does not
         # make it "ready"), or how long its stream has been silent; one whose latest
         # run failed says so (a later cancel of the other pane's run does not undo it).
@@ -634,8 +637,8 @@ class PelicanApp(Voting):
             note = side.note()
             if note is not None:
                 doing = doings.get(key)
-                notes.append(f"{side.label}: {doing}" if doing else note)
-        self.query_one(StatusBar).set_claude(" · ".join(notes))
+                notes.append((f"{side.label}: {doing}" if doing else note, key in used))
+        self.query_one(StatusBar).set_sides(notes)
 
     def _state(self) -> dict[str, Any]:
         path = locations.state_file()

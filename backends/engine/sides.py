@@ -701,7 +701,10 @@ class RemoteSide(Side):
         return PaneHeader(f"{number} remote · {self._name()}", facts, None, level, has_switch)
 
     def note(self) -> str | None:
-        found = self.refused or _check_words(self.openai)
+        """Its state in a word or two ("remote: ready", "remote: not reachable"): its
+        kind and model are in its pane's header (beside the memory figures they did not
+        fit 80 columns)."""
+        found = self.refused or _check_words(self.openai, named=False)
         return f"remote: {found}" if found else None
 
     def model_thinks(self) -> bool | None:
@@ -904,17 +907,18 @@ def _unreachable(backend: OpenAICompatibleBackend) -> bool:
     return backend.check is not None and not backend.check.reachable
 
 
-def _check_words(backend: OpenAICompatibleBackend) -> str | None:
+def _check_words(backend: OpenAICompatibleBackend, *, named: bool = True) -> str | None:
     """What the last contact with a server someone else runs found, in a few words for
     the status bar (None: not contacted yet): "not answering" after a run on it gave up
-    for silence, until it answers again."""
+    for silence, until it answers again. Ready, it is named with its model (``named``),
+    else said "ready"."""
     check = backend.check
     if check is None:
         return None
     if backend.gave_up is not None:  # the last run's stream went silent for good
         return NOT_ANSWERING
     if check.ready:
-        return check.summary
+        return check.summary if named else "ready"
     return "not ready" if check.reachable else "not reachable"
 
 

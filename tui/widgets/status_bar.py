@@ -1,4 +1,4 @@
-"""The bottom status line: llama-server state, memory, CPU, Claude state, image mode."""
+"""The bottom status line: llama-server state, memory, CPU, the other sides' states, image mode."""
 
 from __future__ import annotations
 
@@ -37,7 +37,9 @@ class StatusBar(KeptLines):
         self.server: ServerStatus | None = None
         self.server_note = "local: starting"
         self.server_silent_s: float | None = None
-        self.claude_note = "claude: -"
+        self.side_notes: tuple[tuple[str, bool], ...] = (("claude: -", False),)
+        """Each side's note ("remote: ready", "claude: off"), a segment of its own, and
+        whether a pane runs on it: that one is said before the memory figures."""
         self.sample: ResourceSample | None = None
         self.image_mode = image_mode
         detected = detected_choice()
@@ -74,8 +76,15 @@ class StatusBar(KeptLines):
         self.server_note = note
         self._maybe_refresh()
 
-    def set_claude(self, note: str) -> None:
-        self.claude_note = note
+    @property
+    def claude_note(self) -> str:
+        """The sides' notes as one line ("remote: ready · claude: off")."""
+        return " · ".join(note for note, _ in self.side_notes)
+
+    def set_sides(self, notes: list[tuple[str, bool]]) -> None:
+        """The notes of the sides without a server process, each with whether a pane
+        runs on it."""
+        self.side_notes = tuple(notes)
         self._maybe_refresh()
 
     def set_blind(self, blind: bool) -> None:
@@ -136,26 +145,31 @@ class StatusBar(KeptLines):
         s = self.sample
         if s is not None:
             ram = f"RAM {format_bytes(s.ram_used)}/{format_bytes(s.ram_total)}"
-            segments.append((1, "ram", ram, ""))
+            segments.append((2, "ram", ram, ""))
         if s is not None and not self.blind:
             if s.server_rss is not None:
                 # RSS counts the model file's resident pages too: say how much of it they are.
                 mapped = s.server_model_mapped
                 part = f" (model {format_bytes(mapped)})" if mapped else ""
-                segments.append((2, "srv", f"srv {format_bytes(s.server_rss)}{part}", ""))
+                segments.append((3, "srv", f"srv {format_bytes(s.server_rss)}{part}", ""))
             elif s.server_note:  # an attached server on another machine, or not ours to read
-                segments.append((2, "srv-note", f"srv: {s.server_note}", "dim"))
-            segments.append((5, "ui", f"ui {format_bytes(s.own_rss)}", ""))
-            segments.append((4, "cpu", f"CPU {s.cpu_percent:.0f}%", ""))
+                segments.append((3, "srv-note", f"srv: {s.server_note}", "dim"))
+            segments.append((6, "ui", f"ui {format_bytes(s.own_rss)}", ""))
+            segments.append((5, "cpu", f"CPU {s.cpu_percent:.0f}%", ""))
             if s.swap_used > 64 * 1024 * 1024:
                 swap = f"swap {format_bytes(s.swap_used)}"
-                segments.append((3, "swap", swap, self._colour("warning")))
+                segments.append((4, "swap", swap, self._colour("warning")))
         if not self.blind:
-            segments.append((3, "claude", self.claude_note, ""))
+            # A side a pane runs on ("remote: not reachable") stays while the memory
+            # figures give way; one no pane runs on ("claude: off") gives way before
+            # them, after the CPU and the app's own figures.
+            for note, in_use in self.side_notes:
+                key = f"side {note.partition(':')[0]}"
+                segments.append((1 if in_use else 4, key, note, ""))
         note = f" ({self.image_choice.note})" if self.image_choice.note else ""
         # Which way pictures are drawn is said once when it is a fallback: it gives way
         # before Claude's state ("claude: no key") on a narrow screen.
-        segments.append((5, "img", f"img {self.image_mode}{note}", "dim"))
+        segments.append((6, "img", f"img {self.image_mode}{note}", "dim"))
         return segments
 
     def on_mount(self) -> None:
