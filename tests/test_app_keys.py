@@ -162,6 +162,44 @@ async def test_a_remote_panes_effort_steps_from_its_own_default() -> None:
     assert (before.effort, after.effort) == ("high", "low")
 
 
+async def test_a_panes_thinking_level_stays_with_its_side_through_b(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`e` set pane 2 to "medium" (Claude's effort, or a server's level); `b` through the
+    other backends and back to it gave "thinking high" again. Each side of a pane keeps
+    the level chosen for it while the app runs."""
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
+    with OllamaServer(model="gpt-oss:20b", levels=("low", "medium", "high")) as server:
+        overrides = {"remote": {"url": server.url}, "claude": {"thinking": True, "effort": "high"}}
+        app = make_app(overrides=overrides)
+        async with app.run_test(size=(160, 48)) as pilot:
+
+            async def step(key: str, until: Any) -> None:
+                for _ in range(6):
+                    if until(app.choices["right"]):
+                        return
+                    await pilot.press(key)
+                assert until(app.choices["right"]), app.choices["right"]
+
+            def facts() -> str:
+                return str(app.pane("right").query_one(".facts").text)  # type: ignore[attr-defined]
+
+            await pilot.press("w")  # pane 2, on Claude
+            await step("e", lambda choice: choice.effort == "medium")
+            assert facts() == "thinking medium"
+            await step("b", lambda choice: choice.side == "remote")
+            assert (await app.engine.sides["remote"].check()).ready
+            await step("e", lambda choice: choice.effort == "low")
+            remote = app.choices["right"]
+            await step("b", lambda choice: choice.side == "claude")
+            assert app.choices["right"].effort == "medium", app.choices["right"]
+            assert facts() == "thinking medium", "not claude.effort's high"
+            await step("b", lambda choice: choice.side == "remote")
+            assert app.choices["right"] == remote
+            request = app.engine.request(app.choices["right"], app.prompt)
+    assert request is not None and request.effort == "low"
+
+
 async def _pane_2_on_remote(pilot: Pilot[Any], app: PelicanApp) -> None:
     """Pane 2 switched to the remote server (``w``, then ``b`` until it is)."""
     await pilot.press("w")

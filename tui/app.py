@@ -41,7 +41,7 @@ from pelican_tui.backends.llama.process import (
     ServerState,
     ServerStatus,
 )
-from pelican_tui.backends.protocol import BackendStatus
+from pelican_tui.backends.protocol import BackendStatus, Effort
 from pelican_tui.backends.resources import ResourceSample
 from pelican_tui.backends.secrets import scrub_secrets, url_without_credentials
 from pelican_tui.backends.settings import MAX_SAMPLES, LocalSettings, Settings
@@ -227,6 +227,9 @@ class PelicanApp(Voting):
             else self.engine.default_choices()
         )
         """What each pane runs; the keys t, T, e and b change it."""
+        self._levels: dict[tuple[Slot, str], Effort] = {}
+        """The thinking level last chosen for each side of each pane (``e``): ``b`` back to
+        the side keeps it (it gave the side's default, Claude's "high", again)."""
         self.session_id: int | None = None
         """The session shown (the last run's, or one opened): a pane's run is offered to it."""
         self._deleted_on_screen: int | None = None
@@ -561,6 +564,8 @@ class PelicanApp(Voting):
         one that shows a run's results stays titled for that run (its facts line says
         the next run, :meth:`_describe_pane`)."""
         self.choices[slot] = choice
+        if choice.effort is not None:
+            self._levels[slot, choice.side] = choice.effort
         self._update_side_notes()  # a side a pane now runs on is said before memory
         if self.pane(slot).state == "running":
             return False
@@ -1406,7 +1411,8 @@ class PelicanApp(Voting):
         self.notify("; ".join(said) or "No pane's backend has effort levels.", timeout=3)
 
     def action_cycle_backend(self) -> None:
-        """Switch the active pane to the next of the engine's choices."""
+        """Switch the active pane to the next of the engine's choices, at the thinking
+        level last chosen for that side in this pane (:attr:`_levels`)."""
         slot = self.active
         current = self.choices[slot]
         choices = self.engine.choices()
@@ -1414,6 +1420,8 @@ class PelicanApp(Voting):
         exact = [i for i in same if choices[i].thinking == current.thinking]
         index = (exact or same or [-1])[0]
         new = choices[(index + 1) % len(choices)]
+        if (level := self._levels.get((slot, new.side))) is not None:
+            new = replace(new, effort=level)
         pane = self.pane(slot)
         titled = self._choose(slot, new)
         problem = self._problem_line(new)
