@@ -32,7 +32,7 @@ from textual.worker import Worker, WorkerState
 
 from pelican_tui.backends import locations
 from pelican_tui.backends.atomic import replace_file
-from pelican_tui.backends.engine.choices import CLAUDE, SLOTS, PaneChoice, first_view
+from pelican_tui.backends.engine.choices import SLOTS, PaneChoice, first_view
 from pelican_tui.backends.events import Failed, TextDelta, Waiting
 from pelican_tui.backends.llama.prepare import Prepared
 from pelican_tui.backends.llama.process import (
@@ -624,10 +624,10 @@ class PelicanApp(Voting):
         """Status-bar segments of sides without a server process ("claude: ready"): what
         their run streaming now does, else how their latest run ended; each says whether
         a pane runs on it (said before the memory figures at 80 columns)."""
-        used = {choice.side for choice in self.choices.values()}
         if self._engine is None and self._first_view is not None:  # the first frame
-            self.query_one(StatusBar).set_sides([(self._first_view.notes, CLAUDE in used)])
+            self.query_one(StatusBar).set_sides(self._first_view.notes)
             return
+        used = {choice.side for choice in self.choices.values()}
         notes: list[tuple[str, bool]] = []
         # A side with a run still streaming says so (the other pane's end does not
         # make it "ready"), or how long its stream has been silent; one whose latest

@@ -62,8 +62,9 @@ class FirstView:
 
     choices: dict[Slot, PaneChoice]
     headers: dict[Slot, PaneHeader]
-    notes: str
-    """The status bar's notes of sides without a server process ("claude: ready")."""
+    notes: list[tuple[str, bool]]
+    """The status bar's notes of sides without a server process ("claude: ready"),
+    each with whether a pane runs on its side."""
 
 
 def first_view(settings: Settings, prepared: Prepared) -> FirstView | None:
@@ -105,7 +106,8 @@ def first_view(settings: Settings, prepared: Prepared) -> FirstView | None:
         note = "claude: off"
     else:
         note = "claude: ready" if claude_ready else "claude: no key"
-    return FirstView(choices, headers, note)
+    in_a_pane = any(choice.side == CLAUDE for choice in choices.values())
+    return FirstView(choices, headers, [(note, in_a_pane)])
 
 
 __all__ = [
