@@ -150,8 +150,13 @@ async def test_the_first_view_is_what_the_engine_says(
         assert view.choices == engine.default_choices()
         for number, slot in enumerate(SLOTS, 1):
             assert view.headers[slot] == engine.header(view.choices[slot], str(number))
-        notes = [note for side in engine.sides.values() if (note := side.note()) is not None]
-        assert view.notes == " · ".join(notes)
+        used = {choice.side for choice in view.choices.values()}
+        notes = [
+            (note, key in used)
+            for key, side in engine.sides.items()
+            if (note := side.note()) is not None
+        ]
+        assert view.notes == notes
     finally:
         await engine.close()
 
