@@ -575,17 +575,19 @@ def main(argv: list[str] | None = None) -> int:
     server = AnthropicTestServer(
         scenario=args.scenario, host=args.host, port=args.port, chunk_delay_s=args.delay
     )
-    server.start()
-    print(f"listening on {server.base_url}", flush=True)
     done = threading.Event()
 
     def _quit(*_: object) -> None:
         done.set()
 
+    # Before it says where it listens: a caller that stops it at once (on a loaded
+    # machine, before the main thread ran again) ended it by the signal, not exit 0.
     signal.signal(signal.SIGTERM, _quit)
     signal.signal(signal.SIGINT, _quit)
     if hasattr(signal, "SIGHUP"):
         signal.signal(signal.SIGHUP, _quit)
+    server.start()
+    print(f"listening on {server.base_url}", flush=True)
     while not done.wait(0.5):
         pass
     server.stop()
