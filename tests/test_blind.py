@@ -231,16 +231,15 @@ async def test_blind_samples_hide_the_models_until_each_vote(
             first, second = app.pending_pairs
             await pilot.press("greater_than_sign")
             assert await wait_for(pilot, lambda: len(app.pending_pairs) == 1, 10)
-            (reveal,) = [n.message for n in app.notices if "A was" in n.message]
-            # One model, both panes: the reveal said "1 claude · …" and "2 claude · …",
-            # never what differed.
-            assert "· thinking off" in reveal and reveal.count("· thinking ") == 2, reveal
-            app.clear_notifications()
             await pilot.pause()
             _hides_the_models(app, "the second pair, before its vote")
             await pilot.press("equals_sign")
             assert await wait_for(pilot, lambda: not app.pending_pairs, 10)
             await pilot.pause()
+            (reveal,) = [n.message for n in app.notices if " was " in n.message]
+            # One model, both panes: the reveal said "1 claude · …" and "2 claude · …",
+            # never what differed.
+            assert "· thinking off" in reveal and reveal.count("· thinking ") == 2, reveal
             assert not app.blind_hidden
             after = screen_text(app)
             assert "claude" in after and "tok/s" in after, "after the vote everything shows"
@@ -257,6 +256,61 @@ async def test_blind_samples_hide_the_models_until_each_vote(
     assert first.a.session_id != second.a.session_id, "one session per sample"
     assert [t.endswith(f"sample {n}/2") for n, t in enumerate(titles, 1)] == [True, True]
     assert session.verdict == b_slot, "the session's verdict names the pane that was B"
+
+
+async def test_a_blind_vote_names_no_model_while_a_pair_of_its_run_waits(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Blind, 2 samples, at 80x24: the vote on the first pair said for 20 seconds "A
+    was claude-opus-4-7 · thinking on …, in pane 1; B was …", over the lower half of
+    picture B, while the second pair of the same two configurations waited for its
+    blind vote. Now the vote is acknowledged without names, and once the last pair is
+    voted on, who drew which in every pair is said once."""
+    with AnthropicTestServer(scenario="ok") as claude:
+        async with _two_pairs_waiting(monkeypatch, claude) as (app, pilot):
+            first, second = app.pending_pairs
+            await pilot.press("less_than_sign")
+            assert await wait_for(pilot, lambda: app.pending_pairs == [second], 10)
+            await pilot.pause()
+            _hides_the_models(app, "the second pair, after the first vote")
+            said = [n.message for n in app.notices]
+            assert said[-1] == (
+                "Vote saved (1 of 2); who drew which is shown after the last pair."
+            ), said
+            await pilot.press("greater_than_sign")
+            assert await wait_for(pilot, lambda: not app.pending_pairs, 10)
+            await pilot.pause()
+            reveals = [n.message for n in app.notices if " was " in n.message]
+    assert len(reveals) == 1, reveals
+    lines = reveals[0].split("\n")
+    names = {first.a.pane: first.a.who, first.b.pane: first.b.who}
+    assert lines[0] == (
+        f"Pane 1 was {names[1].removesuffix(', in pane 1')}; "
+        f"pane 2 was {names[2].removesuffix(', in pane 2')}."
+    ), lines
+    assert lines[1:3] == [
+        f"sample 1/2: pane {first.a.pane} better (A was pane {first.a.pane}).",
+        f"sample 2/2: pane {second.b.pane} better (A was pane {second.a.pane}).",
+    ], lines
+
+
+async def test_the_reveal_is_taken_away_when_the_next_pair_is_shown(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Blind, r, the vote, and r again: the 20-second notice naming both models stayed
+    over picture B of the next pair, waiting for its blind vote. Now it goes when that
+    pair is shown."""
+    async with _blind_run(monkeypatch, scenario="ok") as (app, pilot):
+        assert await wait_for(pilot, lambda: bool(app.pending_pairs), 30)
+        await pilot.press("less_than_sign")
+        assert await wait_for(pilot, lambda: not app.pending_pairs, 10)
+        await pilot.pause()
+        assert any(" was " in n.message for n in app._notifications), "the reveal is shown"
+        await pilot.press("r")
+        assert await wait_for(pilot, lambda: bool(app.pending_pairs), 30)
+        await pilot.pause()
+        shown = [n.message for n in app._notifications]
+        assert not [said for said in shown if " was " in said], shown
 
 
 async def test_a_second_run_while_pairs_wait_says_which_run_each_sample_is_of(
@@ -291,8 +345,12 @@ async def test_a_second_run_while_pairs_wait_says_which_run_each_sample_is_of(
             assert view.status_text == "Blind · sample 1/2 of the 2nd run · 2 pairs to vote on"
             await pilot.press("equals_sign")
             assert await wait_for(pilot, lambda: len(app.pending_pairs) == 1, 10)
-            reveals = [n.message for n in app.notices if "A was" in n.message]
-            assert reveals[-1].startswith("sample 1/2 of the 2nd run: You voted: a tie."), reveals
+            await pilot.pause()
+            await pilot.press("equals_sign")
+            assert await wait_for(pilot, lambda: not app.pending_pairs, 10)
+            reveals = [n.message for n in app.notices if " was " in n.message]
+            assert len(reveals) == 1, reveals
+            assert "\nsample 1/2 of the 2nd run: a tie (A was pane " in reveals[0], reveals
 
 
 async def test_a_blind_run_cancelled_before_its_pair_takes_no_number(

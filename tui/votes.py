@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import random
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -74,6 +74,8 @@ class Contender:
     numbers: str
     """Speed, tokens, time to the picture (revealed with ``who``)."""
     session_id: int | None = None
+    pane: int = 0
+    """The main screen's pane that drew it (1, 2); 0 elsewhere (the gallery)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +96,39 @@ class VotePair:
         """One sentence: who was A and who was B (and how the vote went)."""
         said = f"You voted: {WINNER_WORDS[winner]}. " if winner else ""
         return f"{said}A was {self.a.who}; B was {self.b.who}."
+
+
+PANE_WINNER_WORDS = {"tie": "a tie", "both_bad": "both bad"}
+"""A vote that names no pane, as :func:`series_revealed` says it."""
+
+
+def series_revealed(votes: Sequence[tuple[VotePair, str, str]]) -> str:
+    """Who drew which, said once for pairs voted on blind in a row: ``votes`` are each
+    pair, its winner and what the ratings say of it (" (not rated: …)" or "").
+
+    One pair: :meth:`VotePair.revealed`. Pairs of the same two panes drawn by the same
+    two configurations (the samples of a run): the panes named once, then each pair's
+    vote in panes ("sample 1/2: pane 2 better (A was pane 1)"). Else each pair in full.
+    """
+    if len(votes) == 1:
+        pair, winner, rated = votes[0]
+        label = f"{pair.label}: " if pair.label else ""
+        return f"{label}{pair.revealed(winner)}{rated}"
+    panes = {c.pane: c.who for pair, _, _ in votes for c in (pair.a, pair.b)}
+    one_each = all({p.a.pane, p.b.pane} == {1, 2} for p, _, _ in votes)
+    if not one_each or len(set(panes.values())) != 2:
+        return "\n".join(series_revealed([vote]) for vote in votes)
+    names = "; ".join(
+        f"pane {n} was {panes[n].removesuffix(f', in pane {n}')}" for n in sorted(panes)
+    )
+    lines = [names[0].upper() + names[1:] + "."]
+    for pair, winner, _ in votes:
+        chosen = {"a": pair.a, "b": pair.b}.get(winner)
+        words = f"pane {chosen.pane} better" if chosen else PANE_WINNER_WORDS[winner]
+        label = f"{pair.label}: " if pair.label else ""
+        lines.append(f"{label}{words} (A was pane {pair.a.pane}).")
+    lines.extend(dict.fromkeys(rated.strip() for _, _, rated in votes if rated))
+    return "\n".join(lines)
 
 
 def shown_as(

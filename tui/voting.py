@@ -38,6 +38,7 @@ from pelican_tui.votes import (
     VotePair,
     blind_note,
     facts_line,
+    series_revealed,
     shown_as,
     store_vote,
     stored_runs,
@@ -91,6 +92,9 @@ VERDICT_WORDS = {
     "tie": "a tie",
     "both_bad": "both are bad",
 }
+
+REVEAL_TITLES = ("Blind vote saved", "Blind votes saved")
+"""The titles of the notice that says who drew which: taken away when a pair is shown."""
 
 
 def _ordinal(n: int) -> str:
@@ -196,6 +200,10 @@ class Voting(App[None]):
         typed before (a double tap, queued behind the vote on the pair before) waits."""
         self._store_words_said: set[str] = set()
         """What :meth:`say_store_words` said (and what the app said at start)."""
+        self._unrevealed: list[tuple[VotePair, Winner, str]] = []
+        """Pairs voted on blind while more pairs waited (or were drawn), with the vote and
+        what the ratings say of it: who drew which is said once the last one is voted on
+        (:meth:`_reveal_series`), not while a pair of the same two models waits."""
 
     # -- state ------------------------------------------------------------------------
 
@@ -262,6 +270,8 @@ class Voting(App[None]):
     def show_blind(self) -> None:
         """Hide the panes behind A and B while blind, or show them again; say where it is."""
         hidden = self.blind_hidden
+        if not hidden:
+            self._reveal_series()
         self.set_class(hidden, "-blind")
         self.query_one(StatusBar).set_blind(hidden)
         self.show_activity()
@@ -343,6 +353,7 @@ class Voting(App[None]):
                     who=f"{named}, in pane {number}" if named else pane.border_title or slot,
                     numbers=pane.stats_line(),
                     session_id=outcome.session_id,
+                    pane=number,
                 )
             )
         a, b = shown_as(contenders[0], contenders[1], blind=True, rng=self._rng)
@@ -351,7 +362,19 @@ class Voting(App[None]):
         self._quit_asked = False
         self.show_blind()
         if len(self.pending_pairs) == 1:
+            for notice in list(self._notifications):  # no long notice over a pair to vote on
+                if notice.title in REVEAL_TITLES:
+                    self._unnotify(notice)
             self._wait_for_drawing()
+
+    def _reveal_series(self) -> None:
+        """Say who drew which in the pairs voted on blind since the last reveal, once."""
+        if not self._unrevealed:
+            return
+        said = series_revealed(self._unrevealed)
+        title = "Blind vote saved" if len(self._unrevealed) == 1 else "Blind votes saved"
+        self._unrevealed = []
+        self.notify(said, title=title, timeout=20, markup=False)
 
     def _wait_for_drawing(self) -> None:
         """A new pair is first: verdict keys already typed are not votes on it."""
@@ -592,9 +615,13 @@ class Voting(App[None]):
         if pair.a.run_id is not None and pair.b.run_id is not None:
             won = _won(winner, pair.a.run_id, pair.b.run_id)
             self._voted[_pair_key(pair.a.run_id, pair.b.run_id)] = (winner, won)
-        label = f"{pair.label}: " if pair.label else ""
-        self.notify(f"{label}{pair.revealed(winner)}{rated}", title="Blind vote saved", timeout=20)
-        self.show_blind()
+        self._unrevealed.append((pair, winner, rated))
+        if self.blind_hidden:  # a pair of the same two models may be next: no names yet
+            voted, waiting = len(self._unrevealed), len(self.pending_pairs)
+            count = f"{voted} of {voted + waiting}" if self._blind_of is None else f"{voted}"
+            self.notify(f"Vote saved ({count}); who drew which is shown after the last pair.",
+                        title="Blind", timeout=3)  # fmt: skip
+        self.show_blind()  # the names, when no pair waits
         if self.pending_pairs:
             self._wait_for_drawing()
 
