@@ -719,8 +719,9 @@ async def test_a_verdict_key_after_the_blind_vote_names_the_pane_that_won(
 ) -> None:
     """After the blind vote the panes are back, left and right, with no A or B on
     screen; a verdict key then said "Already voted on these two pictures: A is better".
-    The pane that won's key says it is saved; another key changes the vote, as on
-    pictures voted on not blind (the models are known now: the new vote is not blind)."""
+    The pane that won's key says it is saved. Another key replaced the blind vote by
+    one cast with the models shown ("Vote changed: a tie (was: …)", stored not blind,
+    counted by the ratings as any other); now it is refused, and the blind vote kept."""
     async with _blind_run(monkeypatch, scenario="ok") as (app, pilot):
         assert await wait_for(pilot, lambda: bool(app.pending_pairs), 30)
         (pair,) = app.pending_pairs
@@ -734,14 +735,16 @@ async def test_a_verdict_key_after_the_blind_vote_names_the_pane_that_won(
         await pilot.press("equals_sign")
         assert await wait_for(pilot, lambda: len(app.notices) > len(said), 5), said
         said = [n.message for n in app.notices]
-        assert said[-1] == f"Vote changed: a tie (was: {won} is better).", said
+        assert said[-1] == (
+            f"These two pictures were voted on blind ({won} is better): that vote stays, "
+            "as a vote cast with the models shown cannot replace it."
+        ), said
         session_id = pair.a.session_id
     with SessionStore.open(locations.sessions_db()) as store:
         votes = [(v.run_a, v.run_b, v.winner, v.blind) for v in store.votes()]
         verdict = store.get_session(session_id).verdict  # type: ignore[arg-type]
-    left, right = app.pane_runs["left"], app.pane_runs["right"]
-    assert votes == [(pair.a.run_id, pair.b.run_id, "a", True), (left, right, "tie", False)]
-    assert verdict == "tie"
+    assert votes == [(pair.a.run_id, pair.b.run_id, "a", True)]
+    assert verdict == won
 
 
 async def test_a_blind_vote_the_ratings_leave_out_says_so(

@@ -173,10 +173,10 @@ class Voting(App[None]):
         """Blind pairs not voted on yet, oldest first (the first is on screen)."""
         self.pane_runs: dict[Slot, int] = {}
         """The stored run each pane shows (what a verdict votes on)."""
-        self._voted: dict[tuple[int, int], tuple[Winner, int | None]] = {}
-        """Pairs of runs voted on from the main screen, and how: the winner and the run
-        that won (None for a tie or both bad): said when the store, which has every
-        vote (:meth:`_latest_vote`), cannot be read."""
+        self._voted: dict[tuple[int, int], tuple[Winner, int | None, bool]] = {}
+        """Pairs of runs voted on from the main screen, and how: the winner, the run
+        that won (None for a tie or both bad) and whether it was blind: said when the
+        store, which has every vote (:meth:`_latest_vote`), cannot be read."""
         self._progress = (0, 0)
         """(runs started, runs planned) of the comparison in progress."""
         self._step: BatchStep | None = None
@@ -523,7 +523,8 @@ class Voting(App[None]):
         tie, ``-`` both bad. The vote is stored for the ratings, and is the session's
         verdict; with one pane run, left, right or tie is stored as it. The same key
         again says the vote is saved (a double tap); another key stores a new vote,
-        which replaces the earlier one (as a vote in the gallery does)."""
+        which replaces the earlier one (as a vote in the gallery does), unless that one was
+        blind: a vote cast with the models shown does not replace a blind one."""
         winner = VERDICT_WINNER[verdict]
         if self.pending_pairs:
             if not self._pair_drawn:
@@ -544,13 +545,18 @@ class Voting(App[None]):
         earlier_vote = await self._latest_vote(pair) if pair is not None else None
         if earlier_vote is not None:
             # In the panes' words: a blind vote's A and B are no longer on screen.
-            voted, won = earlier_vote
+            voted, won, blind = earlier_vote
             earlier = voted if won is None else "left" if won == left else "right"
             if earlier == verdict:
                 self.notify(f"Already voted on these two pictures: {VERDICT_WORDS[verdict]}.",
                             timeout=4)  # fmt: skip
                 return
             was = VERDICT_WORDS[earlier]
+            if blind:  # a vote cast knowing the models would count as one cast blind
+                self.notify(f"These two pictures were voted on blind ({was}): that vote "
+                            "stays, as a vote cast with the models shown cannot replace it.",
+                            timeout=6)  # fmt: skip
+                return
         if pair is None and verdict not in SESSION_VERDICT:
             self.notify("Both bad compares two pictures: run the other pane too.", timeout=4)
             return
@@ -576,21 +582,22 @@ class Voting(App[None]):
             self.notify(f"session store: {error}", severity="warning", timeout=8)
             return
         if pair is not None:
-            self._voted[pair] = (winner, _won(winner, left, right))
+            self._voted[pair] = (winner, _won(winner, left, right), False)
         if was:
             self.notify(f"Vote changed: {VERDICT_WORDS[verdict]} (was: {was}).{rated}", timeout=4)
             return
         self.notify(f"Verdict saved: {VERDICT_WORDS[verdict]}.{rated}", timeout=3)
 
-    async def _latest_vote(self, pair: tuple[int, int]) -> tuple[Winner, int | None] | None:
-        """How two runs were voted on last: the store's latest vote (one in the gallery
-        replaces the one cast here, and one cast before the app started counts too: a
-        session opened with ``o``), else the one cast here; None if never."""
+    async def _latest_vote(self, pair: tuple[int, int]) -> tuple[Winner, int | None, bool] | None:
+        """How two runs were voted on last (the winner, the run that won, whether blind):
+        the store's latest vote (one in the gallery replaces the one cast here, and one
+        cast before the app started counts too: a session opened with ``o``), else the
+        one cast here; None if never."""
         with contextlib.suppress(Exception):  # the store failed: say what was cast here
             store = await self.open_store()
             vote = await asyncio.to_thread(store.latest_vote, *pair)
             if vote is not None:
-                return vote.winner, _won(vote.winner, vote.run_a, vote.run_b)
+                return vote.winner, _won(vote.winner, vote.run_a, vote.run_b), vote.blind
         return self._voted.get(pair)
 
     async def _vote_blind(self, winner: Winner) -> None:
@@ -614,7 +621,7 @@ class Voting(App[None]):
         self._quit_asked = False
         if pair.a.run_id is not None and pair.b.run_id is not None:
             won = _won(winner, pair.a.run_id, pair.b.run_id)
-            self._voted[_pair_key(pair.a.run_id, pair.b.run_id)] = (winner, won)
+            self._voted[_pair_key(pair.a.run_id, pair.b.run_id)] = (winner, won, True)
         self._unrevealed.append((pair, winner, rated))
         if self.blind_hidden:  # a pair of the same two models may be next: no names yet
             voted, waiting = len(self._unrevealed), len(self.pending_pairs)
