@@ -313,6 +313,27 @@ async def test_the_reveal_is_taken_away_when_the_next_pair_is_shown(
         assert not [said for said in shown if " was " in said], shown
 
 
+async def test_export_waits_for_the_blind_vote(monkeypatch: pytest.MonkeyPatch) -> None:
+    """x with the blind pair waiting wrote the session's run card and page, both naming
+    the models, where a, l and o said they wait for the vote. Now x says so too, and
+    nothing is written until the vote."""
+    async with _blind_run(monkeypatch, scenario="ok") as (app, pilot):
+        assert await wait_for(pilot, lambda: bool(app.pending_pairs), 30)
+        await pilot.press("x")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        said = [n.message for n in app.notices]
+        assert said[-1] == (
+            "Export waits until you vote: it names the models (blind mode); B leaves blind mode."
+        ), said
+        exports = locations.exports_dir()
+        assert not exports.exists() or not any(exports.iterdir()), list(exports.iterdir())
+        await pilot.press("equals_sign")
+        assert await wait_for(pilot, lambda: not app.pending_pairs, 10)
+        await pilot.press("x")
+        assert await wait_for(pilot, lambda: exports.exists() and any(exports.iterdir()), 30)
+
+
 async def test_a_second_run_while_pairs_wait_says_which_run_each_sample_is_of(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

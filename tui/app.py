@@ -1511,6 +1511,10 @@ class PelicanApp(Voting):
 
     @work(exclusive=True, group="export", exit_on_error=False, name="export session")
     async def action_export(self, session_id: int | None = None) -> None:
+        if self.blind_hidden:  # its run card and page name the models
+            self.notify("Export waits until you vote: it names the models (blind mode); "
+                        "B leaves blind mode.", timeout=4)  # fmt: skip
+            return
         session_id = session_id or self.session_id
         if session_id is None:
             self.notify(
