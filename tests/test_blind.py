@@ -588,6 +588,41 @@ async def test_verdict_keys_vote_on_the_panes_shown(monkeypatch: pytest.MonkeyPa
     assert verdict == "right", "the session's verdict is the vote that replaced the first"
 
 
+async def test_no_verdict_on_a_run_cancelled_before_its_picture(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """r, then c before the pictures: the panes said "cancelled before a picture", and
+    < said "Verdict saved: left is better. (not rated: a run did not finish)", and the
+    sessions list showed the verdict. Now it says why there is no verdict, and stores
+    none."""
+    with AnthropicTestServer(scenario="slow", chunk_delay_s=0.05) as claude:
+        claude.serve(monkeypatch)
+        app = make_app(overrides={"claude": {"max_retries": 0}})
+        async with app.run_test(size=(160, 48)) as pilot:
+            _both_claude(app)
+            await pilot.press("r")
+            assert await wait_for(pilot, lambda: len(app.pane_runs) == 2, 10)
+            await pilot.press("c")
+            assert await wait_for(pilot, lambda: not app.comparing, 30)
+            await pilot.pause()
+            assert "cancelled before a picture" in screen_text(app)
+            count = len(app.notices)
+            await pilot.press("less_than_sign")
+            assert await wait_for(pilot, lambda: len(app.notices) > count, 5)
+            said = app.notices[-1].message
+            session_id = app.session_id
+    with SessionStore.open(locations.sessions_db()) as store:
+        runs = {run.slot: run.status for run in store.get_session(session_id).runs}  # type: ignore[arg-type]
+        cancelled = [f"the {slot} pane's run was cancelled" for slot in ("left", "right")
+                     if runs[slot] == "cancelled"]  # fmt: skip
+        assert cancelled, runs
+        assert said == (
+            f"No verdict: {' and '.join(cancelled)}; a verdict compares two finished pictures."
+        ), said
+        assert store.votes() == []
+        assert store.get_session(session_id).verdict is None  # type: ignore[arg-type]
+
+
 async def test_a_verdict_key_after_a_gallery_vote_says_the_gallery_vote(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

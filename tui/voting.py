@@ -96,6 +96,14 @@ VERDICT_WORDS = {
 REVEAL_TITLES = ("Blind vote saved", "Blind votes saved")
 """The titles of the notice that says who drew which: taken away when a pair is shown."""
 
+UNFINISHED_WORDS = {
+    "cancelled": "was cancelled",
+    "failed": "failed",
+    "interrupted": "was interrupted",
+    "running": "has not finished",
+}
+"""How a pane's run that did not finish is said when a verdict on it is refused."""
+
 
 def _ordinal(n: int) -> str:
     """1st, 2nd, 3rd, 4th … 11th, 12th, 13th … 21st."""
@@ -565,6 +573,10 @@ class Voting(App[None]):
         rated = " (not rated: only one pane has a run)"
         try:
             store = await self.open_store()
+            if unfinished := await self._unfinished_pane(store):
+                self.notify(f"No verdict: {unfinished}; a verdict compares two finished "
+                            "pictures.", timeout=5)  # fmt: skip
+                return
             if left is not None and right is not None:  # the session's verdict as well
                 await asyncio.to_thread(store.add_vote, left, right, winner, blind=False)
                 rated = await asyncio.to_thread(unrated_note, store, left, right)
@@ -587,6 +599,19 @@ class Voting(App[None]):
             self.notify(f"Vote changed: {VERDICT_WORDS[verdict]} (was: {was}).{rated}", timeout=4)
             return
         self.notify(f"Verdict saved: {VERDICT_WORDS[verdict]}.{rated}", timeout=3)
+
+    async def _unfinished_pane(self, store: SessionStore) -> str:
+        """Which panes' runs did not finish, in words ("the left pane's run was
+        cancelled"), or "": a run cancelled, failed or cut off is no picture to prefer
+        (the ratings leave a vote on it out, and a blind run makes no pair of it)."""
+        headers = await asyncio.to_thread(store.run_headers, list(self.pane_runs.values()))
+        words = []
+        for slot in SLOTS:
+            header = headers.get(self.pane_runs.get(slot, -1))
+            if header is not None and header.status != "finished":
+                how = UNFINISHED_WORDS.get(header.status, f"is {header.status}")
+                words.append(f"the {slot} pane's run {how}")
+        return " and ".join(words)
 
     async def _latest_vote(self, pair: tuple[int, int]) -> tuple[Winner, int | None, bool] | None:
         """How two runs were voted on last (the winner, the run that won, whether blind):
