@@ -180,6 +180,41 @@ async def test_P_runs_every_prompt_of_a_set_in_both_panes(
     assert not any(s.private for s in sessions)
 
 
+async def test_a_blind_pair_of_a_set_shows_the_prompt_it_answers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """B, then P and the set animals: the second pair was titled "Blind · heron 2/2",
+    but the prompt box said the pelican's prompt: the heron's text was never on screen
+    while the pair was judged. Now the box shows the prompt of the pair on screen."""
+    _write_sets()
+    pelican = "Generate an SVG of a pelican riding a bicycle"
+    heron = "Generate an SVG of a heron riding a unicycle"
+    with AnthropicTestServer(scenario="slow", chunk_delay_s=0.02) as claude:
+        app = _claude_panes(monkeypatch, claude)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("B")
+            await _run_set(pilot, "animals")
+            assert await wait_for(pilot, lambda: len(app.pending_pairs) == 2, 60), [
+                n.message for n in app.notices
+            ]
+            assert await wait_for(pilot, lambda: not app.comparing, 10)
+            await pilot.pause()
+            text = screen_text(app)
+            assert "Blind · pelican 1/2" in text and pelican in text, text
+            assert heron not in text, text
+            await pilot.press("equals_sign")
+            assert await wait_for(pilot, lambda: len(app.pending_pairs) == 1, 10)
+            await pilot.pause()
+            text = screen_text(app)
+            assert "Blind · heron 2/2" in text, text
+            assert heron in text and pelican not in text, text
+            await pilot.press("equals_sign")
+            assert await wait_for(pilot, lambda: not app.pending_pairs, 10)
+            await pilot.pause()
+            box = app.query_one("#prompt", Input)
+            assert box.value == pelican and not box.disabled, "the user's prompt is back"
+
+
 async def test_a_pane_key_mid_set_says_the_set_stops_there(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

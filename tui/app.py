@@ -1041,7 +1041,7 @@ class PelicanApp(Voting):
                     )
                 if blind and self._blind_of == number:
                     with contextlib.suppress(NoMatches):
-                        await self.add_pair(outcome, step.label)
+                        await self.add_pair(outcome, step)
                 if stop_reason(outcome) is not None or self._series != number:
                     break  # as run stops, or a newer comparison took over
         finally:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pelican_tui.backends.text import ink_percent, plural, svg_size
 
 if TYPE_CHECKING:
+    from pelican_tui.backends.engine.batch import BatchStep
     from pelican_tui.backends.store.records import Vote, Winner
     from pelican_tui.backends.store.sessions import SessionStore
 
@@ -86,6 +87,9 @@ class VotePair:
     b: Contender
     label: str = ""
     """What the pair is ("sample 2/4"); neutral."""
+    step: BatchStep | None = None
+    """The step of a prompt set's run the pair is of (its prompt, where in the set): the
+    prompt box shows its prompt while the pair waits. None for the prompt in the box."""
 
     @property
     def votable(self) -> bool:

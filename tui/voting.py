@@ -252,7 +252,8 @@ class Voting(App[None]):
         """The prompt's subtitle says how ``r`` runs (samples, blind); while samples
         run, which one runs ("sample 1/4 · blind"); while a prompt set runs, the box
         shows the prompt running and its subtitle where it is ("set animals: heron 2/3
-        · sample 1/4"), and after, the user's prompt again."""
+        · sample 1/4"), and after, the user's prompt again. While a blind pair of a
+        set's run waits for its vote, the box shows that pair's prompt and place."""
         step = self._step
         if self.comparing and step is not None and step.samples > 1:
             words = [step.place]  # the panes said nothing of which sample they ran
@@ -261,9 +262,15 @@ class Voting(App[None]):
         if self.blind:
             words.append("blind")
         box = self.query_one("#prompt", PromptBox)
-        if self.comparing and step is not None and step.set_name is not None:
-            box.show_running(step.prompt.text)
-            box.show_subtitle(lambda width: set_subtitle(step, width))
+        # The prompt of the pair on screen (of a set's run) while it waits for its vote,
+        # else the one running: a heron's pair was judged under the pelican's prompt.
+        shown = self.pending_pairs[0].step if self.pending_pairs else None
+        if shown is None and self.comparing and step is not None and step.set_name is not None:
+            shown = step
+        if shown is not None:
+            at: BatchStep = shown
+            box.show_running(at.prompt.text)
+            box.show_subtitle(lambda width: set_subtitle(at, width))
         else:
             box.show_running(None)
             modes = " · ".join(words)
@@ -276,7 +283,9 @@ class Voting(App[None]):
         return {winner: keys.get(binding_id, "?") for winner, binding_id in ids.items()}
 
     def show_blind(self) -> None:
-        """Hide the panes behind A and B while blind, or show them again; say where it is."""
+        """Hide the panes behind A and B while blind, or show them again; say where it is
+        (and in the prompt box, which prompt the pair on screen answers)."""
+        self.show_modes()
         hidden = self.blind_hidden
         if not hidden:
             self._reveal_series()
@@ -331,11 +340,11 @@ class Voting(App[None]):
         main.mount(view, after=main.query_one("#panes"))
         return view
 
-    async def add_pair(self, outcome: ComparisonResult, label: str) -> None:
-        """A finished blind sample becomes a pair to vote on, in random order;
-        ``label`` says which (:attr:`~pelican_tui.backends.engine.batch.BatchStep.label`),
-        and of which run when pairs of an earlier run wait (:meth:`start_blind`)."""
-        label = self._of_run(label)
+    async def add_pair(self, outcome: ComparisonResult, step: BatchStep) -> None:
+        """A finished blind sample, ``step`` of its run, becomes a pair to vote on, in
+        random order; the step's label says which, and of which run when pairs of an
+        earlier run wait (:meth:`start_blind`); a set's step, which prompt it answers."""
+        label = self._of_run(step.label)
         results = outcome.results
         if set(results) != set(SLOTS):
             return  # a pane did not run: nothing to compare
@@ -365,7 +374,7 @@ class Voting(App[None]):
                 )
             )
         a, b = shown_as(contenders[0], contenders[1], blind=True, rng=self._rng)
-        self.pending_pairs.append(VotePair(a, b, label))
+        self.pending_pairs.append(VotePair(a, b, label, step if step.set_name else None))
         self._paired_run = self._blind_run
         self._quit_asked = False
         self.show_blind()
