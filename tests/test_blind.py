@@ -124,7 +124,51 @@ async def test_a_sample_whose_run_failed_is_no_pair_to_vote_on(
         assert await wait_for(pilot, lambda: not app.comparing, 30)
         assert not app.pending_pairs
         said = " ".join(n.message for n in app.notices)
-        assert "no pair to vote on (left: failed; right: failed)" in said, said
+        # Why, with each pane (no pair: no A or B to give away); it said "left: failed".
+        assert "no pair to vote on (left: failed: Anthropic server error (500)" in said, said
+        assert "; right: failed: Anthropic server error (500)" in said, said
+
+
+async def test_a_side_that_fails_two_blind_samples_in_a_row_is_sent_no_more(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Blind, 3 samples, Claude overloaded (529): each sample said "no pair to vote on
+    (right: failed)", no reason, and each sent Claude the request again while the local
+    model drew a picture no vote could use. Now it says why, and after two samples in a
+    row the series sends Claude no more, and says so."""
+    with AnthropicTestServer(scenario="529") as claude:
+        claude.serve(monkeypatch)
+        overrides = {
+            "claude": {"max_retries": 0},
+            "ui": {"blind": True, "samples": 3},
+            "prompt": COPY_SVG_PROMPT,
+        }
+        app = make_app(start_server=True, overrides=overrides)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await server_ready(pilot)
+            assert (app.choices["left"].side, app.choices["right"].side) == ("local", "claude")
+            await pilot.press("r")
+            assert await wait_for(pilot, lambda: app.comparing, 10)
+            assert await wait_for(pilot, lambda: not app.comparing, 180)
+            said = [n.message for n in app.notices if "no pair to vote on" in n.message]
+            sent = len(claude.requests)
+            with SessionStore.open(locations.sessions_db()) as store:
+                sessions = [store.get_session(s.id) for s in reversed(store.list_sessions())]
+    assert not app.pending_pairs
+    failed = "right: failed: Anthropic is overloaded (529)"
+    assert said[:2] == [
+        f"sample 1/3: no pair to vote on ({failed}).",
+        f"sample 2/3: no pair to vote on ({failed}).",
+    ], said
+    why = "right: not sent: Anthropic is overloaded (529) on sample 1/3 and sample 2/3"
+    assert said[2:] == [f"sample 3/3: no pair to vote on ({why})."], said
+    assert sent == 2, f"Claude was sent {sent} requests"
+    assert [[r.status for r in s.runs_in("left")] for s in sessions] == [["finished"]] * 3
+    assert [[r.status for r in s.runs_in("right")] for s in sessions] == [
+        ["failed"],
+        ["failed"],
+        [],
+    ]
 
 
 async def test_a_blind_pictures_note_says_no_sides_token_limit(

@@ -1011,7 +1011,9 @@ class PelicanApp(Voting):
 
         self._in_progress.add(number)
         self._progress = (0, len(steps) * len(choices))
-        given_up = GivenUp()  # the sides that failed for good: sent no more of this batch
+        # The sides that failed for good, or for now in two samples in a row: sent no
+        # more of this batch (a third sample against an overloaded Claude waited as long).
+        given_up = GivenUp(after_failures=2)
         if blind:
             self.start_blind(number)
         try:

@@ -346,13 +346,23 @@ class Voting(App[None]):
         earlier run wait (:meth:`start_blind`); a set's step, which prompt it answers."""
         label = self._of_run(step.label)
         results = outcome.results
-        if set(results) != set(SLOTS):
+        if set(results) | set(outcome.not_sent) != set(SLOTS):
             return  # a pane did not run: nothing to compare
-        failed = [r for r in results.values() if r.outcome != "finished"]
-        if failed:  # an empty pane is no picture to prefer (and its vote is not rated)
-            why = "; ".join(f"{r.spec.slot}: {r.outcome}" for r in failed)
-            self.notify(f"{label or 'This sample'}: no pair to vote on ({why}).", title="Blind",
-                        timeout=8)  # fmt: skip
+        # An empty pane is no picture to prefer (and its vote is not rated). Why, said
+        # with its pane (no pair is made: no A or B to give away): "right: failed:
+        # Anthropic is overloaded (529)", or not sent, as the series gave up on it.
+        why = []
+        for slot in SLOTS:
+            result = results.get(slot)
+            if result is None:
+                why.append(f"{slot}: {outcome.not_sent[slot]}")
+            elif result.outcome == "failed":
+                why.append(f"{slot}: failed: {result.failure_reason or 'no reason given'}")
+            elif result.outcome != "finished":
+                why.append(f"{slot}: {result.outcome}")
+        if why:
+            self.notify(f"{label or 'This sample'}: no pair to vote on ({'; '.join(why)}).",
+                        title="Blind", timeout=8)  # fmt: skip
             return
         contenders = []
         labels = await self._run_labels([r.run_id for r in results.values()])

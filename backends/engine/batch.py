@@ -24,6 +24,7 @@ from pelican_tui.backends.text import on_off
 
 if TYPE_CHECKING:
     from pelican_tui.backends.engine.comparison import ComparisonEngine, ComparisonResult
+    from pelican_tui.backends.engine.run import RunResult
     from pelican_tui.backends.engine.updates import Listener
     from pelican_tui.backends.store.records import Slot
 
@@ -157,22 +158,47 @@ class GivenUp:
     """The sides a batch sends no more runs to, and why: a run of theirs failed for good
     (:attr:`~pelican_tui.backends.events.Failed.permanent`: Anthropic refused the key,
     knows no such model), so every later one would fail the same way, each after its
-    wait (and the SDK's retries). Their slots in the later steps are not sent, each said
-    as not run with the reason; the other sides' runs go on. One per batch."""
+    wait (and the SDK's retries); or, with :attr:`after_failures`, it failed for now (an
+    overload, a rate limit) in that many steps in a row. Their slots in the later steps
+    are not sent, each said as not run with the reason; the other sides' runs go on.
+    One per batch."""
 
     reasons: dict[str, tuple[str, str | None]] = field(default_factory=dict)
     """Why, and the next step (the failure's hint), by side key."""
     not_sent: dict[str, int] = field(default_factory=dict)
     """How many runs were not sent, by side key."""
+    after_failures: int | None = None
+    """After how many steps in a row whose runs of a side all failed for now a batch
+    sends it no more: the TUI's 2 (a person waits on each sample, and a blind one with
+    a failed run is no pair to vote on); None, ``pelican-tui run``'s, asks again at every
+    step (unattended, it may outlast an overload)."""
+    failed_at: dict[str, list[str]] = field(default_factory=dict)
+    """Where a side's runs failed for now in the steps just before (their labels), by
+    side key; a step where one of its runs did not fail empties it."""
 
     def learn(self, step: BatchStep, result: ComparisonResult) -> None:
-        """Note the sides whose run in ``step`` failed for good."""
+        """Note the sides whose run in ``step`` failed for good, and, with
+        :attr:`after_failures`, those whose runs failed for now once too often."""
+        where = step.label or "an earlier run"
+        by_side: dict[str, list[RunResult]] = {}
         for run in result.results.values():
             key = run.spec.side.key
+            by_side.setdefault(key, []).append(run)
             if run.failure_permanent and key not in self.reasons:
-                where = step.label or "an earlier run"
                 reason = f"not sent: {run.failure_reason} on {where}"
                 self.reasons[key] = (reason, run.failure_hint)
+        for key, runs in by_side.items():
+            if self.after_failures is None or key in self.reasons:
+                continue
+            if not all(run.outcome == "failed" for run in runs):
+                self.failed_at.pop(key, None)
+                continue
+            places = self.failed_at.setdefault(key, [])
+            places.append(where)
+            if len(places) >= self.after_failures:
+                last = runs[-1]
+                on = ", ".join(places[:-1]) + f" and {places[-1]}"
+                self.reasons[key] = (f"not sent: {last.failure_reason} on {on}", last.failure_hint)
 
     def sent(self, choices: Mapping[Slot, PaneChoice]) -> dict[Slot, PaneChoice]:
         """The slots of ``choices`` still sent: those whose side has not failed for good."""
