@@ -348,9 +348,11 @@ class Voting(App[None]):
         results = outcome.results
         if set(results) | set(outcome.not_sent) != set(SLOTS):
             return  # a pane did not run: nothing to compare
-        # An empty pane is no picture to prefer (and its vote is not rated). Why, said
-        # with its pane (no pair is made: no A or B to give away): "right: failed:
-        # Anthropic is overloaded (529)", or not sent, as the series gave up on it.
+        # An empty pane is no picture to prefer (and its vote is not rated), nor is a
+        # finished run without one (its note, "cut at its token limit", said which side
+        # had the lower limit). Why, said with its pane (no pair is made: no A or B to
+        # give away): "right: failed: Anthropic is overloaded (529)", "left: no picture:
+        # …", or not sent, as the series gave up on it.
         why = []
         for slot in SLOTS:
             result = results.get(slot)
@@ -360,6 +362,9 @@ class Voting(App[None]):
                 why.append(f"{slot}: failed: {result.failure_reason or 'no reason given'}")
             elif result.outcome != "finished":
                 why.append(f"{slot}: {result.outcome}")
+            elif result.png is None:  # finished, its SVG unfinished or missing: as empty
+                reason = blind_note(await self._no_picture_reason(result))
+                why.append(f"{slot}: no picture: {reason}")
         if why:
             self.notify(f"{label or 'This sample'}: no pair to vote on ({'; '.join(why)}).",
                         title="Blind", timeout=8)  # fmt: skip
@@ -370,12 +375,11 @@ class Voting(App[None]):
             result = results[slot]
             pane = self.pane(slot)
             named = labels.get(result.run_id) if result.run_id is not None else None
-            note = None if result.png else blind_note(await self._no_picture_reason(result))
             contenders.append(
                 Contender(
                     run_id=result.run_id,
                     png=result.png,
-                    note=note,
+                    note=None,  # both have a picture
                     facts=facts_line(result.picture_facts, blind=True),
                     who=f"{named}, in pane {number}" if named else pane.border_title or slot,
                     numbers=pane.stats_line(),
