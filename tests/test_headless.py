@@ -34,6 +34,7 @@ from pelican_tui.backends import locations
 from pelican_tui.backends.engine.batch import default_plan, plan_batch, plan_modes
 from pelican_tui.backends.engine.choices import PaneChoice
 from pelican_tui.backends.engine.run import PNG_SIZE
+from pelican_tui.backends.engine.thinking_check import same_request_note
 from pelican_tui.backends.llama import process as llama_process
 from pelican_tui.backends.llama.config import ServerConfig
 from pelican_tui.backends.llama.process import LlamaServer
@@ -603,6 +604,29 @@ def test_an_overloaded_claude_is_asked_again_at_every_sample(
     sessions = stored_sessions()
     assert [s.runs_in("right")[0].status for s in sessions] == ["failed"] * 3
     assert "not sent" not in err + out
+
+
+@pytest.mark.slow
+def test_thinking_both_with_claude_says_once_that_a_model_without_a_switch_sends_one_request(
+    tmp_path: Path, env: pytest.MonkeyPatch, claude_server: AnthropicTestServer
+) -> None:
+    """With Claude, ``--thinking both`` runs the local model on in one session and off
+    in the next: on the stand-in (no thinking switch) the same request twice, and
+    nothing said it, as the check looked within one session. Now the note is said once
+    at the start of the batch and is in each session's notes in summary.json."""
+    use_claude(env, claude_server)
+    out_dir = tmp_path / "out"
+    code, _out, err = run("--samples", "2", "--thinking", "both", *local_args(out_dir))
+    assert code == 0, err
+    note = same_request_note("local")
+    lines = err.splitlines()
+    assert lines.count(f"  note: {note}") == 1, err
+    assert lines.index(f"  note: {note}") < min(
+        i for i, line in enumerate(lines) if line.startswith("  left ")
+    ), err  # at the start: before the first run's result
+    summary = json.loads((out_dir / "summary.json").read_text())
+    assert [s["thinking"] for s in summary["sessions"]] == ["on", "off", "on", "off"]
+    assert all(note in s["notes"] for s in summary["sessions"]), summary["sessions"]
 
 
 @pytest.mark.slow

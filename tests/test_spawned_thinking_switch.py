@@ -347,3 +347,32 @@ async def test_an_unanswered_switch_is_asked_again_while_idle() -> None:
     assert unanswered[1].endswith(" · thinking off (switch not known yet)"), unanswered
     assert asked, [line.text for line in facts]
     assert "running" not in states, "learned with no run"
+
+
+async def test_the_app_says_once_a_batch_that_on_and_off_send_one_request() -> None:
+    """Two samples of on vs off on the stand-in (no thinking switch): the app said the
+    two runs send the same request at every sample, a notification per session. Now
+    once for the batch, at its first session."""
+    overrides = {"local": {"context": 1024, "max_tokens": 16}, "ui": {"samples": 2}}
+    app = make_app(start_server=True, overrides=overrides)
+    async with app.run_test(size=(160, 48), notifications=True) as pilot:
+        assert await wait_for(
+            pilot,
+            lambda: (
+                app.pane("left")
+                .query_one(".facts", TextLine)
+                .text.endswith(" · no thinking switch")
+            ),
+            60,
+        )
+        assert app.samples == 2
+        app.notices.clear()
+        await pilot.press("r")
+        assert await wait_for(pilot, lambda: app.session_id is not None, RUN_WAIT_S)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        notes = [n.message for n in app.notices]
+        with SessionStore.open(locations.sessions_db()) as store:
+            sessions = store.list_sessions()
+    assert len(sessions) == 2, sessions
+    assert [n for n in notes if "same request" in n] == [same_request_note("local")], notes

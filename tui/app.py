@@ -998,7 +998,9 @@ class PelicanApp(Voting):
         --samples N [--set NAME]`` does); in blind mode each step becomes a pair to
         vote on."""
         from pelican_tui.backends.engine.batch import GivenUp, run_step, stop_reason
-        from pelican_tui.backends.engine.updates import SessionStarted
+        from pelican_tui.backends.engine.updates import SameRequest, SessionStarted
+
+        said: set[str] = set()  # the batch's notes of the same request twice: once each
 
         def on_update(update: Any) -> None:
             slot = getattr(update, "slot", None)
@@ -1006,6 +1008,10 @@ class PelicanApp(Voting):
                 return  # a newer run owns this pane
             if isinstance(update, SessionStarted) and number not in self._pane_run.values():
                 return  # it goes on unseen (a session opened meanwhile): not the one shown
+            if isinstance(update, SameRequest):
+                if update.note in said:
+                    return  # said at the batch's first session: once is enough
+                said.add(update.note)
             with contextlib.suppress(NoMatches):  # the app is closing: panes are gone
                 self._draw_update(update)
 

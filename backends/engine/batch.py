@@ -13,7 +13,7 @@ a private set's text stays out of anything that may be shown or exported.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -67,6 +67,17 @@ def plan_modes(modes: Sequence[bool], with_claude: bool) -> list[ModePlan]:
             )
         ]
     return [ModePlan(on_off(modes[0]), {"left": PaneChoice(LOCAL, modes[0])})]
+
+
+def batch_thinking(plans: Sequence[ModePlan]) -> dict[str, set[bool]]:
+    """The thinking modes ``plans`` ask of each side (by key), across their sessions:
+    with Claude, ``--thinking both`` asks the local model for on in one session and off
+    in the next, which a side without a thinking switch makes the same request twice."""
+    asked: dict[str, set[bool]] = {}
+    for plan in plans:
+        for choice in plan.choices.values():
+            asked.setdefault(choice.side, set()).add(choice.thinking)
+    return asked
 
 
 def as_run(engine: ComparisonEngine, plan: ModePlan) -> ModePlan:
@@ -223,12 +234,15 @@ async def run_step(
     *,
     session_id: int | None = None,
     given_up: GivenUp | None = None,
+    thinking: Mapping[str, Set[bool]] | None = None,
 ) -> ComparisonResult:
     """Run one step of a batch: one session, titled, with its set recorded.
 
     ``given_up``: the batch's sides that failed for good; their slots are not sent (a
     :class:`RunRefused` each, :attr:`.ComparisonResult.not_sent`), and the sides whose
-    run fails for good now are added to it."""
+    run fails for good now are added to it.
+    ``thinking``: the modes the whole batch asks of each side (:func:`batch_thinking`),
+    so that on and off of a side without a switch is said in whichever session."""
     from pelican_tui.backends.engine.comparison import ComparisonResult
 
     not_sent: dict[Slot, str] = {}
@@ -250,6 +264,7 @@ async def run_step(
         title=step.title(engine, choices),
         prompt_set=step.set_name,
         private=step.private,
+        batch_thinking=thinking,
     )
     result.not_sent.update(not_sent)
     if given_up is not None:

@@ -543,6 +543,7 @@ class ComparisonEngine:
         title: str | None = None,
         prompt_set: str | None = None,
         private: bool = False,
+        batch_thinking: Mapping[str, Collection[bool]] | None = None,
     ) -> ComparisonResult:
         """Run each slot's choice on ``prompt`` and record them in one session.
 
@@ -553,6 +554,10 @@ class ComparisonEngine:
         the calling task cancels every run; each is recorded as cancelled.
         A new session records ``prompt_set`` (the set the prompt came from) and
         ``private`` (a private set's: exports leave its texts out).
+        ``batch_thinking``: the thinking modes the batch this comparison is a step of
+        asks of each side (by key), in any of its sessions: a side without a thinking
+        switch asked for on and off there is said (:class:`SameRequest`) though this
+        session holds one of the modes.
         """
         from pelican_tui.backends.engine.run import RunContext, RunResult, execute_run
 
@@ -598,7 +603,7 @@ class ComparisonEngine:
         outcome.session_id = session_id
         if session_id is not None:
             listener(SessionStarted(session_id, prompt))
-        for same in _same_requests(specs, session_id):
+        for same in _same_requests(specs, session_id, batch_thinking or {}):
             listener(same)
 
         def track(update: Any) -> None:
@@ -905,15 +910,18 @@ def _starting(side: Side, restarting: Collection[ServerHandle]) -> str | None:
     return "restarting" if server in restarting else None
 
 
-def _same_requests(specs: list[RunSpec], session_id: int | None) -> list[SameRequest]:
-    """Per side without a thinking switch, its runs asked for thinking on and off: the
-    same request twice (see :class:`SameRequest`); so too a model that cannot turn
-    thinking off asked for off and for its lowest level. Read after the sides' checks,
-    which say whether a server someone else runs has a switch."""
+def _same_requests(
+    specs: list[RunSpec], session_id: int | None, batch: Mapping[str, Collection[bool]]
+) -> list[SameRequest]:
+    """Per side without a thinking switch, its runs asked for thinking on and off (in
+    this session, or in the sessions of its ``batch``): the same request twice (see
+    :class:`SameRequest`); so too a model that cannot turn thinking off asked for off
+    and for its lowest level. Read after the sides' checks, which say whether a server
+    someone else runs has a switch."""
     out: list[SameRequest] = []
     for side in dict.fromkeys(spec.side for spec in specs):
         runs = [spec for spec in specs if spec.side is side]
-        asked = {spec.request.thinking for spec in runs}
+        asked = {spec.request.thinking for spec in runs} | set(batch.get(side.key, ()))
         slots = tuple(spec.slot for spec in runs)
         if len(asked) > 1 and not side.backend.capabilities.supports_thinking:
             out.append(SameRequest(session_id, slots, same_request_note(side.label)))

@@ -45,8 +45,9 @@ Sessions and slots
     *Without Claude and* ``--thinking both``: one session per sample; left =
     the local model thinking on, right = the same model thinking off. A model
     without a thinking switch (the server's check says so) still runs both:
-    a note at the start of the session and in summary.json's ``notes`` says the
-    two send the same request, so they are two samples, not thinking compared.
+    a note at the start of the batch (once) and in its sessions' ``notes`` in
+    summary.json says the two send the same request, so they are two samples, not
+    thinking compared; so too with Claude, the on and off runs in two sessions.
     ``--thinking on`` or ``off``: one session per sample, left only.
 
 Runs on one llama-server take turns, not together: they would each get about
@@ -105,6 +106,7 @@ from pelican_tui.backends.engine.batch import (
     GivenUp,
     ModePlan,
     as_run,
+    batch_thinking,
     default_plan,
     plan_batch,
     plan_modes,
@@ -218,6 +220,8 @@ class _Batch:
     renamed (:func:`keep_earlier_summary`), before this batch's first one is written."""
     given_up: GivenUp = field(default_factory=GivenUp)
     """The sides that failed for good: the batch sends them no more runs."""
+    _said: set[str] = field(default_factory=set)
+    """The notes of the batch said already (each is said once, at its first session)."""
     _current: tuple[BatchStep, ModePlan] | None = None
     """The step of the batch and the session of it that runs now."""
     plans: list[ModePlan] = field(init=False)
@@ -333,7 +337,12 @@ class _Batch:
                 f"thinking {plan.label}: {who}" + (f", {how}" if len(sent) > 1 else "")
             )
             result = await run_step(
-                self.engine, step, plan.choices, self._on_update, given_up=self.given_up
+                self.engine,
+                step,
+                plan.choices,
+                self._on_update,
+                given_up=self.given_up,
+                thinking=batch_thinking(self.plans),
             )
             stop = stop_reason(result)
             if result.session_id is None:
@@ -384,7 +393,9 @@ class _Batch:
                 self.outcomes.append(outcome)
                 self.progress.say(f"  session {update.session_id}")
             case updates.SameRequest():  # no thinking switch: on vs off is not a comparison
-                self.progress.say(f"  note: {update.note}")
+                if update.note not in self._said:  # once a batch, whichever its sessions
+                    self._said.add(update.note)
+                    self.progress.say(f"  note: {update.note}")
                 if self.outcomes and self.outcomes[-1].session_id == update.session_id:
                     self.outcomes[-1].notes.append(update.note)
             case updates.RunRefused():
