@@ -382,3 +382,58 @@ def test_a_file_that_exists_is_kept_unless_force(
     code, _, err = _main(capsys, "--csv", str(ratings))
     assert code == 2 and f"--csv {ratings} exists" in err
     assert _main(capsys, "--csv", os.devnull)[0] == 0
+
+
+def test_at_80_columns_a_label_is_cut_in_its_name_alike_in_both_tables(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Records naming their "both bad" votes ("1/4/3 (3 both bad)") left the labels 25
+    cells: "clau…-4-7 · thinking high", and the stand-in's cut at its end
+    ("SmolLM2-135M-Instruct.Q4…", its quantization and "no thinking switch" gone),
+    while ``--judge`` cut it another way. Now the records give way first: the name is
+    cut in its middle, the quantization and the thinking whole, alike in both."""
+    stand_in = "SmolLM2-135M-Instruct.Q4_1.gguf"
+    no_switch = {"thinking": True, "thinking_switch": "not sent: no thinking switch"}
+    SETUPS["stand-in"] = ("local", stand_in, {"file": stand_in, "quant": "Q4_1"}, no_switch)
+    try:
+        with SessionStore.open() as store:
+            for winner in ("a", "both_bad", "both_bad", "both_bad", "b", "tie"):
+                _vote(store, "claude", "stand-in", winner)  # type: ignore[arg-type]
+                _vote(store, "claude", "stand-in", winner, judge="claude-opus-4-7")  # type: ignore[arg-type]
+    finally:
+        del SETUPS["stand-in"]
+    monkeypatch.setenv("COLUMNS", "80")
+    tables = [_main(capsys, *judge)[1] for judge in ((), ("--judge",))]
+    rows = []
+    for out in tables:
+        assert max(len(line) for line in out.splitlines()) <= 80, out
+        ranked = [line for line in out.splitlines() if line[:4].strip() in ("1", "2")]
+        rows.append([line[6:44].rstrip() for line in ranked])
+    assert rows[0] == rows[1], tables
+    smol, claude = sorted(rows[0])
+    assert claude == "claude-opus-4-7 · thinking high", tables
+    assert smol.startswith("SmolLM2-") and "…" in smol, tables
+    assert smol.endswith(".Q4_1 · no thinking switch"), tables
+
+
+def test_with_no_ranked_rows_the_table_keeps_to_80_columns(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With no configuration ranked, the labels were not cut: the header broke onto two
+    lines ("…  95% INTERVAL" / "  VOTES  W/L/T") and so did every unranked row."""
+    name = "unsloth/Qwen3.6-35B-A3B-Instruct-GGUF:UD-Q4_K_XL"
+    SETUPS["served"] = ("local", name, {"quant": "Q4_K_XL"}, {"thinking": True})
+    try:
+        with SessionStore.open() as store:
+            _vote(store, "served", "claude", "both_bad")
+    finally:
+        del SETUPS["served"]
+    monkeypatch.setenv("COLUMNS", "80")
+    code, out, _ = _main(capsys)
+    lines = out.splitlines()
+    assert code == 0 and max(len(line) for line in lines) <= 80, out
+    assert [line.split() for line in lines if "RANK" in line] == [
+        ["RANK", "CONFIGURATION", "RATING", "95%", "INTERVAL", "VOTES", "W/L/T"]
+    ], out
+    served = [line for line in lines if "UD-Q4_K_XL · thinking on" in line]
+    assert len(served) == 1 and served[0].endswith("W/L/T 0/0/1"), out
