@@ -48,9 +48,13 @@ def add_session(
     *,
     prompt: str = PELICAN,
     private: bool = False,
+    named: str | None = None,
 ) -> tuple[int, int]:
-    """A session of ``prompt`` with a finished run of each setup and their pictures."""
-    session = store.create_session(prompt, private=private, prompt_set="mine" if private else None)
+    """A session of ``prompt`` with a finished run of each setup and their pictures;
+    ``named`` "SET/NAME": of that prompt set, titled as the engine titles it."""
+    prompt_set = named.partition("/")[0] if named else "mine" if private else None
+    title = f"{named} · claude vs local" if named else None
+    session = store.create_session(prompt, title=title, private=private, prompt_set=prompt_set)
     runs = []
     for slot, setup, color in (("left", left, colors[0]), ("right", right, colors[1])):
         backend, model_id, info, settings = SETUPS[setup]

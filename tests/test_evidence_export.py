@@ -341,6 +341,24 @@ def test_a_private_prompt_is_never_written(filled: Path, tmp_path: Path) -> None
     assert code == 1 and not other.exists()
 
 
+def test_a_prompt_sets_prompt_is_named_as_the_tui_names_it(
+    filled: Path, drawn: dict[str, Drawn], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--prompt heron`` was refused ("no session has the prompt 'heron'") though the
+    TUI and the sessions' titles name a set's prompt so. Now its name is taken."""
+    heron = "A heron on one leg"
+    with SessionStore.open() as store:
+        title = "birds/heron · qwen vs claude"
+        session = store.create_session(heron, title=title, prompt_set="birds")
+        a = _run(store, session.id, "left", drawn["pelican"])
+        b = _run(store, session.id, "right", drawn["classic"], "claude")
+        store.add_vote(a, b, "a", blind=True)
+    code, out = _export(tmp_path, "--prompt", "heron")
+    assert code == 0, capsys.readouterr().err
+    visible = _Page((out / "index.html").read_text(encoding="utf-8")).visible()
+    assert "Limited to one prompt" in visible and heron in visible
+
+
 def test_csv_and_json_round_trip(filled: Path, tmp_path: Path) -> None:
     code, out = _export(tmp_path)
     assert code == 0

@@ -314,6 +314,20 @@ def test_nothing_to_judge_and_an_unknown_prompt(server: AnthropicTestServer, cli
     assert server.requests == []
 
 
+def test_a_prompt_sets_prompt_is_named_as_the_tui_names_it(
+    server: AnthropicTestServer, two_sessions: object, cli: Cli
+) -> None:
+    """``--prompt heron`` was refused ("no session has the prompt 'heron'") though the
+    TUI and the sessions' titles name it so. Now it is that prompt's pairs alone."""
+    with SessionStore.open() as store:
+        add_session(store, "claude", "qwen", prompt="A heron on one leg", named="birds/heron")
+    for given in ("heron", "birds/heron"):
+        code, out, err = cli("judge", "--prompt", given)
+        assert code == 0, err
+        assert out.splitlines()[0] == f"Plan: 1 call to {MODEL}, one per pair.", out
+    assert server.requests == []
+
+
 def test_help_lists_the_exit_statuses(cli: Cli) -> None:
     code, out, _ = cli("judge", "--help")
     assert code == 0 and "--max-pairs N" in out and "130  interrupted" in out

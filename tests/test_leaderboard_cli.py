@@ -437,3 +437,41 @@ def test_with_no_ranked_rows_the_table_keeps_to_80_columns(
     ], out
     served = [line for line in lines if "UD-Q4_K_XL · thinking on" in line]
     assert len(served) == 1 and served[0].endswith("W/L/T 0/0/1"), out
+
+
+def _set_vote(store: SessionStore, set_name: str, name: str, text: str) -> None:
+    """A vote on a session of prompt set ``set_name``'s prompt ``name``, titled as the
+    engine titles it ("SET/NAME · local vs claude · …")."""
+    session = store.create_session(
+        text, title=f"{set_name}/{name} · local vs claude · thinking on", prompt_set=set_name
+    )
+    runs = []
+    for slot, setup in (("left", "qwen"), ("right", "claude")):
+        backend, model_id, info, settings = SETUPS[setup]
+        run = store.start_run(session.id, slot, backend, model_id, info, settings, {})  # type: ignore[arg-type]
+        store.finish_run(run, svg="<svg/>", answer="<svg/>", png=b"\x89PNG")
+        runs.append(run)
+    store.add_vote(runs[0], runs[1], "a", blind=True)
+
+
+def test_a_prompt_sets_prompt_is_named_as_the_tui_names_it(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``--prompt heron`` was refused ("no session has the prompt 'heron'") though the
+    TUI and the sessions' titles name it so: only its text was taken. Now a set's
+    prompt's name, or SET/NAME, is taken too; a name two sets have is refused, naming
+    both."""
+    heron, pond_heron, duck = "A heron on one leg", "A heron in a pond", "A duck"
+    with SessionStore.open() as store:
+        _set_vote(store, "birds", "heron", heron)
+        _set_vote(store, "birds", "duck", duck)
+        _set_vote(store, "pond", "heron", pond_heron)
+    for given, text in (("duck", duck), ("birds/heron", heron), (heron, heron)):
+        code, out, err = _main(capsys, "--prompt", given, "--json", "--min-votes", "1")
+        assert code == 0, err
+        assert (json.loads(out)["prompt"], json.loads(out)["votes_counted"]) == (text, 1)
+    code, out, err = _main(capsys, "--prompt", "heron")
+    assert (code, out) == (1, "")
+    assert err.strip() == (
+        "pelican-tui leaderboard: 'heron' names prompts of several sets: birds/heron, pond/heron"
+    ), err

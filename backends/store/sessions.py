@@ -706,6 +706,17 @@ class SessionStore:
             ).fetchall()
         return [(str(row["prompt"]), int(row["n"])) for row in rows]
 
+    def set_prompts(self) -> list[tuple[str, str, str]]:
+        """Each prompt of a prompt set that sessions have, as (set, title, prompt): the
+        title of its latest session ("birds/heron · local vs claude · …", which names
+        the prompt as "SET/PROMPT"), the most recently used first."""
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT prompt_set, title, prompt, MAX(id) AS latest FROM sessions "
+                "WHERE prompt_set IS NOT NULL GROUP BY prompt_set, prompt ORDER BY latest DESC"
+            ).fetchall()
+        return [(str(row["prompt_set"]), str(row["title"]), str(row["prompt"])) for row in rows]
+
     def is_private_prompt(self, prompt: str) -> bool:
         """Whether ``prompt`` is private: any session of it came from a private prompt set
         (then it is private everywhere, in a session typed by hand too)."""

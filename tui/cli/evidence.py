@@ -30,7 +30,7 @@ from pelican_tui.backends.store.records import SessionStoreError
 from pelican_tui.backends.text import plural
 from pelican_tui.cli.args import Console, Exit, Parser, command, command_parser, out_folder
 from pelican_tui.cli.leaderboard import add_min_votes
-from pelican_tui.cli.store_access import add_prompt_option, open_store, unknown_prompt
+from pelican_tui.cli.store_access import add_prompt_option, chosen_prompt, open_store
 
 PROG = "pelican-tui export-evidence"
 
@@ -73,13 +73,14 @@ def evidence_command(args: argparse.Namespace, console: Console) -> int:
         return console.fail(str(error), Exit.USAGE)
     try:
         with open_store(console) as store:
-            if missing := unknown_prompt(store, args.prompt):
+            prompt, missing = chosen_prompt(store, args.prompt)
+            if missing:
                 return console.fail(missing)
             with sandboxed_renderer() as renderer:
                 done = export_evidence(
                     store,
                     args.out,
-                    prompt=args.prompt,
+                    prompt=prompt,
                     min_votes=args.min_votes,
                     renderer=renderer,
                 )

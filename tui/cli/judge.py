@@ -48,7 +48,7 @@ from pelican_tui.backends.store.sessions import SessionStore
 from pelican_tui.backends.text import plural
 from pelican_tui.cli.args import Console, Exit, Parser, command, command_parser, positive
 from pelican_tui.cli.columns import print_folded
-from pelican_tui.cli.store_access import add_prompt_option, unknown_prompt, with_store
+from pelican_tui.cli.store_access import add_prompt_option, chosen_prompt, with_store
 
 PROG = "pelican-tui judge"
 
@@ -110,9 +110,10 @@ def judge_command(args: argparse.Namespace, console: Console) -> int:
     def plan_then_judge(store: SessionStore) -> int:
         if store.read_only is not None:  # before any call is paid for
             return console.fail(f"the judge's votes could not be saved: {store.read_only}")
-        if missing := unknown_prompt(store, args.prompt):
+        prompt, missing = chosen_prompt(store, args.prompt)
+        if missing:
             return console.fail(missing)
-        plan = choose_pairs(store, judge.model, prompt=args.prompt, max_pairs=max_pairs)
+        plan = choose_pairs(store, judge.model, prompt=prompt, max_pairs=max_pairs)
         cost = estimate(plan.pairs, judge.settings, judge.model)
         print_folded(describe_plan(plan, cost), console.out)
         console.out.flush()

@@ -55,8 +55,8 @@ from pelican_tui.cli.args import (
 from pelican_tui.cli.columns import fold_line, output_width
 from pelican_tui.cli.store_access import (
     add_prompt_option,
+    chosen_prompt,
     quoted_prompt,
-    unknown_prompt,
     with_store,
 )
 
@@ -138,11 +138,12 @@ def leaderboard_command(args: argparse.Namespace, console: Console) -> int:
         return _finish(empty, [], False, args, console, note=f"the store will be {missing.path}")
 
     def rate(store: SessionStore) -> int:
-        if unknown := unknown_prompt(store, args.prompt):
+        prompt, unknown = chosen_prompt(store, args.prompt)
+        if unknown:
             return console.fail(unknown)
-        private = args.prompt is not None and store.is_private_prompt(args.prompt)
-        board = leaderboard(store, prompt=args.prompt, judge=args.judge, min_votes=args.min_votes)
-        records = vote_records(store, judge=args.judge, prompt=args.prompt) if args.votes else []
+        private = prompt is not None and store.is_private_prompt(prompt)
+        board = leaderboard(store, prompt=prompt, judge=args.judge, min_votes=args.min_votes)
+        records = vote_records(store, judge=args.judge, prompt=prompt) if args.votes else []
         return _finish(board, records, private, args, console)
 
     return with_store(console, rate, missing=no_store)

@@ -3,7 +3,7 @@
 ``sessions``, ``leaderboard``, ``export-evidence`` and ``judge`` open the store
 without creating or repairing it (:func:`open_store`, which prints its notices; :func:`with_store`
 also says what went wrong) and offer and check a ``--prompt`` the same way
-(:func:`add_prompt_option`, :func:`unknown_prompt`). They report a failure as one
+(:func:`add_prompt_option`, :func:`chosen_prompt`). They report a failure as one
 ``PROG: message`` line on stderr with exit status 1 (:meth:`.Console.fail`).
 """
 
@@ -70,8 +70,32 @@ def quoted_prompt(prompt: str, width: int = 60) -> str:
 
 def add_prompt_option(parser: Parser, help: str) -> None:
     """``--prompt TEXT``: only what belongs to sessions of that prompt (``help`` says
-    what, for the command); :func:`unknown_prompt` checks it."""
-    parser.add_argument("--prompt", metavar="TEXT", help=help)
+    what, for the command), given as its text or, for a prompt set's, its name
+    ("heron", or "birds/heron" as titles and the TUI name it); :func:`chosen_prompt`
+    reads it."""
+    parser.add_argument(
+        "--prompt", metavar="TEXT", help=f"{help} (its text, or a prompt set's NAME or SET/NAME)"
+    )
+
+
+def chosen_prompt(store: SessionStore, given: str | None) -> tuple[str | None, str | None]:
+    """The prompt ``--prompt`` names, and why it cannot be used (else None): its text
+    as sessions have it, or a prompt set's prompt by name ("heron", "birds/heron").
+    A name more than one set has is refused, naming them as SET/NAME; one no session
+    has, as :func:`unknown_prompt` says."""
+    if given is None or given in (text for text, _runs in store.prompts()):
+        return given, None
+    named: dict[str, str] = {}  # SET/NAME: text
+    for set_name, title, text in store.set_prompts():
+        shown = title.partition(" · ")[0]
+        if shown.startswith(f"{set_name}/") and given in (shown, shown[len(set_name) + 1 :]):
+            named.setdefault(shown, text)
+    texts = set(named.values())
+    if len(texts) == 1:
+        return texts.pop(), None
+    if texts:
+        return None, f"{given!r} names prompts of several sets: {', '.join(sorted(named))}"
+    return None, unknown_prompt(store, given)
 
 
 KNOWN_PROMPTS_SHOWN = 5
@@ -102,6 +126,7 @@ def unknown_prompt(store: SessionStore, prompt: str | None) -> str | None:
 
 __all__ = [
     "add_prompt_option",
+    "chosen_prompt",
     "open_store",
     "quoted_prompt",
     "unknown_prompt",
