@@ -30,6 +30,7 @@ from textual.widgets import DataTable
 
 from pelican_tui.backends import locations
 from pelican_tui.backends.store.sessions import SessionStore
+from pelican_tui.backends.text import sentence
 from pelican_tui.screens.gallery_screen import GalleryScreen, grid_shape
 from pelican_tui.screens.leaderboard_screen import LeaderboardScreen
 from pelican_tui.screens.pair_screen import PairScreen
@@ -876,3 +877,24 @@ async def test_a_pair_whose_session_was_deleted_says_so_and_leaves_the_gallery(
         assert "Gallery · 3 pictures of" in header, header  # of 4 runs: one has no SVG
     with SessionStore.open(locations.sessions_db()) as store:
         assert store.votes() == []
+
+
+async def test_the_judges_ranks_its_votes_do_not_settle_are_said(
+    drawn: dict[str, Drawn],
+) -> None:
+    """`leaderboard --judge` said "The votes do not yet settle the order of ranks 1 and
+    2"; the judge's table on the leaderboard screen showed the same overlapping
+    intervals and said nothing. Now it says it below the table, in the same words."""
+    pairs = _fill(drawn)
+    _votes(drawn, pairs, judge=CLAUDE_MODEL)
+    app = make_app(overrides={"prompt": PROMPT})
+    async with app.run_test(size=(160, 48)) as pilot:
+        board = await _open_leaderboard(pilot, judge=True)
+        assert board.judge_board is not None
+        said = [sentence(caveat) for caveat in board.judge_board.caveats()]
+        rows = screen_text(app).splitlines()
+    text = "\n".join(rows)
+    settle = "The votes do not yet settle the order of ranks 1 and 2 (their intervals overlap)."
+    assert settle in said, said
+    judge = next(place for place, row in enumerate(rows) if "The judge's ratings" in row)
+    assert any(settle in row for row in rows[judge:]), text

@@ -8,7 +8,8 @@ name (on two lines where one is too short), rating, the interval in numbers
 votes, wins/losses/ties.
 Configurations with too few votes are listed after the ranked ones, unranked.
 When a judge model has voted, its ratings are shown apart, below, with how
-often it agreed with the user.
+often it agreed with the user and what to know of them (ranks its votes do not
+yet settle), as for the user's.
 """
 
 from __future__ import annotations
@@ -135,11 +136,13 @@ class LeaderboardScreen(Screen[None]):
         yield Static("", id="leaderboard-note", markup=False)
         yield TextLine("", classes="judge-header")
         yield DataTable(id="judge-table", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="judge-note", markup=False)
         yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one(".judge-header").display = False
         self.query_one("#judge-table").display = False
+        self.query_one("#judge-note").display = False
         self._load()
 
     @work(exclusive=True, group="leaderboard", exit_on_error=False, name="rate the votes")
@@ -194,6 +197,10 @@ class LeaderboardScreen(Screen[None]):
         has_judge = judged is not None and bool(judged.rows)
         self.query_one(".judge-header").display = has_judge
         self.query_one("#judge-table").display = has_judge
+        # What to know of the judge's ranks, in the words of yours (and of the command's)
+        judge_notes = [sentence(c) for c in judged.caveats()] if judged and has_judge else []
+        self.query_one("#judge-note", Static).update("\n".join(judge_notes))
+        self.query_one("#judge-note").display = bool(judge_notes)
         if judged is not None and has_judge:
             self.query_one(".judge-header", TextLine).update(self._judge_line(judged))
             self._fill(self.query_one("#judge-table", DataTable), judged)
