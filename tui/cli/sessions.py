@@ -40,7 +40,7 @@ from pelican_tui.cli.args import (
     run_parsed,
     whole_number,
 )
-from pelican_tui.cli.columns import fit_columns, output_width, table_width
+from pelican_tui.cli.columns import fit_columns, output_width, print_folded, table_width
 from pelican_tui.cli.store_access import with_store
 
 PROG = "pelican-tui sessions"
@@ -154,11 +154,11 @@ def _export(
         )
     except (ExportError, OSError) as error:
         return console.fail(f"export failed: {error}")
-    for note in result.notes:
-        console.note(note)
     print(f"Exported session {args.id} to {result.out_dir}:", file=console.out)
     for path in result.files:
         print(f"  {path.name}", file=console.out)
+    for note in result.notes:  # what the export holds (no PNG, and why): not a failure
+        print_folded(f"note: {note}", console.err)
     return Exit.OK
 
 
