@@ -48,12 +48,19 @@ MIN_RATE_SPAN_S = 0.05
 """A stream that came in less time than this (all in one read) has no rate to measure."""
 
 
+def rate_measurable(tokens: int, seconds: float) -> bool:
+    """Whether ``tokens`` that came over ``seconds`` from the first give a rate: more
+    than one, over at least :data:`MIN_RATE_SPAN_S`. A rate a server gives live is
+    shown by the same rule ("1 tok, 165.0 tok/s" is a rate from one token)."""
+    return tokens > 1 and seconds >= MIN_RATE_SPAN_S
+
+
 def decode_rate(tokens: int, seconds: float) -> float | None:
     """Tokens per second measured where a server gives no rate: the tokens after the
     first over the ``seconds`` from the first token to now (the first token's time is
     the prompt's); None when there is nothing to measure (one token, or an answer
     that arrived all at once)."""
-    return (tokens - 1) / seconds if tokens > 1 and seconds >= MIN_RATE_SPAN_S else None
+    return (tokens - 1) / seconds if rate_measurable(tokens, seconds) else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -173,8 +173,11 @@ def openai_frames(
     field: str = "reasoning_content",
     inline_think: bool = False,
     usage_every_chunk: bool = False,
+    timings_every_chunk: float | None = None,
 ) -> list[str]:
-    """Chat-completion SSE frames: reasoning (in ``field``, or inline), answer, usage, DONE."""
+    """Chat-completion SSE frames: reasoning (in ``field``, or inline), answer, usage, DONE.
+    ``timings_every_chunk``: each chunk has llama.cpp's ``timings`` (``timings_per_token``),
+    with that rate from its first token on."""
     deltas: list[dict[str, str]] = []
     if reasoning and inline_think:
         answer = f"<think>\n{reasoning}\n</think>\n\n{answer}"
@@ -186,6 +189,8 @@ def openai_frames(
         chunk: dict[str, Any] = {"choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
         if usage_every_chunk:
             chunk["usage"] = {"prompt_tokens": 11, "completion_tokens": index}
+        if timings_every_chunk is not None:
+            chunk["timings"] = {"predicted_n": index, "predicted_per_second": timings_every_chunk}
         frames.append(json.dumps(chunk))
     frames.append(json.dumps({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}))
     thinking_tokens = len(pieces(reasoning)) if reasoning else 0
@@ -290,6 +295,8 @@ class LmStudioServer(LoopbackServer):
     """Reasoning written into the answer as ``<think>…</think>`` (#632)."""
     listed: bool = True
     """The model is in the lists (False: unloaded or deleted: they are empty)."""
+    timings: float | None = None
+    """A rate in every chunk's llama.cpp-style ``timings``, from the first token on."""
 
     def card_v0(self) -> dict[str, Any]:
         return {
@@ -338,7 +345,9 @@ class LmStudioServer(LoopbackServer):
         elif method == "POST" and path == "/v1/chat/completions":
             off = body.get("reasoning_effort") == "none"
             reasoning = None if (off and self.honours) else REASONING
-            frames = openai_frames(reasoning, ANSWER, inline_think=self.inline_think)
+            frames = openai_frames(
+                reasoning, ANSWER, inline_think=self.inline_think, timings_every_chunk=self.timings
+            )
             await stream(writer, "sse", frames)
         else:
             await send_json(writer, 404, {"error": f"Unexpected endpoint or method. ({path})"})

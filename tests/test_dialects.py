@@ -363,6 +363,20 @@ async def test_vllm_switch_is_chat_template_kwargs_and_usage_streams_live() -> N
     assert live and live[0].tokens >= 1
 
 
+async def test_a_servers_rate_of_one_token_is_not_shown() -> None:
+    """A server that gives its rate with every chunk (llama.cpp's timings per token) had
+    it shown from the first token: `run` said "1 tok, 165.0 tok/s". Now its rate is
+    shown by the rule a rate measured here follows: two tokens at least, over
+    MIN_RATE_SPAN_S."""
+    with LmStudioServer(timings=165.0) as server:
+        backend = OpenAICompatibleBackend(server.url)
+        await backend.probe()
+        events = await _run(backend, thinking=True)
+    live = [e for e in events if isinstance(e, LiveStats)]
+    assert live and live[0].tokens == 1, live
+    assert live[0].tokens_per_s is None, live[0]
+
+
 # --------------------------------------------------------------------------- pieces
 
 

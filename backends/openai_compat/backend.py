@@ -671,11 +671,14 @@ class _Stream:
             counted = self.usage.get("completion_tokens")  # vLLM: usage on every chunk
             chunks = counted if isinstance(counted, int) and counted > 0 else None
             chunks = chunks or self.thinking_chunks + self.answer_chunks
+            span = now - self.first_token_at
+            measured = events.rate_measurable(chunks, span)  # the server's rate too
             out.append(
                 events.LiveStats(
                     tokens=chunks,
-                    tokens_per_s=self.live_rate
-                    or events.decode_rate(chunks, now - self.first_token_at),
+                    tokens_per_s=(self.live_rate or events.decode_rate(chunks, span))
+                    if measured
+                    else None,
                     thinking_tokens=self.thinking_chunks,
                     time_to_first_token_s=self.first_token_at - self.sent,
                 )
