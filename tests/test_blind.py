@@ -946,3 +946,16 @@ async def test_a_verdict_key_on_panes_whose_session_was_deleted_says_so(
                 ), [n.message for n in app.notices]
             await pilot.pause()
             assert f"(session #{session_id} deleted)" in screen_text(app), screen_text(app)
+
+
+async def test_blind_mode_left_with_one_pair_waiting_says_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """B with one pair waiting said "1 pair not voted on: vote on them in the gallery"."""
+    async with _blind_run(monkeypatch, scenario="ok") as (app, pilot):
+        assert await wait_for(pilot, lambda: len(app.pending_pairs) == 1, 30)
+        await pilot.press("B")
+        said = [n.message for n in app.notices]
+        assert said[-1] == (
+            "Blind mode off. 1 pair not voted on: vote on it in the gallery (g)."
+        ), said

@@ -479,7 +479,8 @@ class Voting(App[None]):
             message = "Blind mode off."
             if dropped:
                 unvoted = plural(dropped, "pair")
-                message += f" {unvoted} not voted on: vote on them in the gallery (g)."
+                them = "it" if dropped == 1 else "them"
+                message += f" {unvoted} not voted on: vote on {them} in the gallery (g)."
         self._save_state(blind=self.blind)
         self.show_modes()
         self.show_blind()
