@@ -15,6 +15,8 @@ setting and what is wrong with it.
 
 from __future__ import annotations
 
+import shlex
+import stat
 import tomllib
 from pathlib import Path
 from typing import Any, ClassVar, Final, Literal
@@ -382,6 +384,30 @@ def load_settings(overrides: dict[str, Any] | None = None) -> Settings:
             f"the environment variable PELICAN_{field.upper()} is not valid JSON (or set one "
             f"setting at a time: PELICAN_{field.upper()}__NAME=value)"
         ) from None
+
+
+def config_file_exposed(path: Path | None = None) -> str | None:
+    """What to say when the settings file (``path``, by default
+    :func:`~pelican_tui.backends.locations.config_file`) holds a secret, a server URL's
+    password (``http://user:password@host``) or a key, and its group or other users of
+    this machine can read it: one line that names the fix. None when it holds none, is
+    this user's alone, or cannot be read (loading it says so)."""
+    from pelican_tui.backends.secrets import SECRET_SHAPE
+
+    path = path or locations.config_file()
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        text = path.read_text(encoding="utf-8", errors="replace") if mode & 0o044 else ""
+    except OSError:
+        return None
+    for found in SECRET_SHAPE.finditer(text):
+        in_url = text[max(found.start() - 3, 0) : found.start()] == "://"
+        if not in_url or ":" in found.group(0):  # a URL's user alone is no secret
+            return (
+                f"{path} holds a password or key and other users of this machine can "
+                f"read it: chmod 600 {shlex.quote(str(path))}"
+            )
+    return None
 
 
 def _server_url(url: str | None) -> str | None:

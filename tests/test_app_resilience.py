@@ -38,6 +38,24 @@ async def test_unknown_theme_falls_back_and_says_so() -> None:
         assert "pelican-light" in _notes(app), "the message lists the themes there are"
 
 
+@pytest.mark.parametrize("mode", [0o644, 0o600])
+async def test_a_config_file_others_can_read_that_holds_a_password_is_said_at_start(
+    mode: int,
+) -> None:
+    """A server's password in config.toml (where the README says to put it), in a file
+    every user of the machine could read, and the app said nothing."""
+    config = locations.config_file()
+    locations.ensure(config.parent)
+    config.write_text('[remote]\nurl = "http://alice:s3cret-PW@127.0.0.1:9"\n')
+    config.chmod(mode)
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        said = [n.message for n in app.notices if f"chmod 600 {config}" in n.message]
+        assert len(said) == (mode == 0o644), _notes(app)
+        assert "s3cret" not in _notes(app)
+
+
 @pytest.mark.parametrize(
     "state",
     [

@@ -1196,3 +1196,31 @@ def test_a_password_for_a_server_goes_where_the_readme_says(given_in: str, tmp_p
     assert f"attach to {server.url}\n" in done.stdout, done.stdout
     assert "ok server           LM Studio" in done.stdout, done.stdout
     assert "s3cret" not in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize(
+    ("url", "mode", "warned"),
+    [
+        ("http://alice:s3cret-PW@127.0.0.1:9", 0o644, True),
+        ("http://alice:s3cret-PW@127.0.0.1:9", 0o640, True),
+        ("http://alice:s3cret-PW@127.0.0.1:9", 0o600, False),
+        ("http://alice@127.0.0.1:9", 0o644, False),  # a user, no password
+        ("http://127.0.0.1:9", 0o644, False),
+    ],
+)
+def test_doctor_warns_of_a_config_file_others_can_read_that_holds_a_password(
+    url: str, mode: int, warned: bool
+) -> None:
+    """The README recommends a server's password in config.toml, and nothing said when
+    the file was readable by every user of the machine (``write_text`` makes it 0644)."""
+    config = locations.config_file()
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(f'[local]\nurl = "{url}"\n')
+    config.chmod(mode)
+    done = _run("doctor")
+    fix = f"chmod 600 {config}"
+    assert (fix in done.stdout) is warned, done.stdout
+    if warned:
+        (line,) = [line for line in done.stdout.splitlines() if fix in line]
+        assert line.startswith("!! ") and "other users of this machine can read it" in line
+        assert "s3cret" not in done.stdout + done.stderr

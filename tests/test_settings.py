@@ -19,6 +19,7 @@ from pelican_tui.backends.settings import (
     LocalSettings,
     Settings,
     SettingsError,
+    config_file_exposed,
     load_settings,
 )
 
@@ -299,3 +300,27 @@ def test_an_empty_prompt_is_refused_where_every_front_end_would_run_it(
         load_settings()
     monkeypatch.setenv("PELICAN_PROMPT", "  a heron on a unicycle \n")
     assert load_settings().prompt == "a heron on a unicycle"
+
+
+@pytest.mark.parametrize(
+    ("text", "warned"),
+    [
+        ('# my key: sk-ant-api03-abcdefghijklmnop\n[claude]\nmodel = "x"\n', True),
+        ('[claude]\nbase_url = "https://bob:hunter2-pw@proxy.example"\n', True),
+        ('[claude]\nbase_url = "https://proxy.example"\n', False),
+    ],
+)
+def test_a_readable_config_file_with_a_key_or_password_is_named(
+    text: str, warned: bool, tmp_path: Path
+) -> None:
+    """A key pasted into config.toml (a comment is read by others too) or a URL's
+    password; the file readable by others, and the fix is named."""
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    path.chmod(0o604)
+    said = config_file_exposed(path)
+    assert (said is not None) is warned, said
+    if said:
+        assert said.endswith(f"chmod 600 {path}") and "hunter2" not in said
+    path.chmod(0o600)
+    assert config_file_exposed(path) is None

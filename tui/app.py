@@ -44,7 +44,12 @@ from pelican_tui.backends.llama.process import (
 from pelican_tui.backends.protocol import BackendStatus, Effort
 from pelican_tui.backends.resources import ResourceSample
 from pelican_tui.backends.secrets import scrub_secrets, url_without_credentials
-from pelican_tui.backends.settings import MAX_SAMPLES, LocalSettings, Settings
+from pelican_tui.backends.settings import (
+    MAX_SAMPLES,
+    LocalSettings,
+    Settings,
+    config_file_exposed,
+)
 from pelican_tui.backends.text import first_line, fold_path, home_path, on_off, plural
 from pelican_tui.commands import PelicanCommands
 from pelican_tui.messages import KeyRow, ResourceTick, ServerStatusChanged, say_if_failed
@@ -363,6 +368,8 @@ class PelicanApp(Voting):
 
             if same := read_only_notice_for(locations.sessions_db()):  # in the store's words
                 self._store_words_said.add(same)
+        if exposed := config_file_exposed():
+            self.notify(exposed, title="Settings", severity="warning", timeout=20)
         self._set_history(self._state().get("history", []))
         self.query_one("#left", ModelPane).add_class("-active")
         self.set_class(self.image_mode == "sixel", "-sixel")  # where toasts go (app.tcss)

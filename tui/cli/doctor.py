@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from pelican_tui.backends import locations
 from pelican_tui.backends.secrets import scrub_text
-from pelican_tui.backends.settings import Settings
+from pelican_tui.backends.settings import Settings, config_file_exposed
 from pelican_tui.backends.text import plural, printable
 from pelican_tui.cli.columns import fold_line, output_width
 
@@ -309,6 +309,9 @@ def run_doctor(settings: Settings) -> int:
         _line("", f"hint: {status.hint}")
     config = locations.config_file()
     _line("config file", f"{config}{'' if config.exists() else ' (not created; defaults)'}")
+    if exposed := config_file_exposed(config):
+        _line("", exposed, False)
+        warned = True
     warned |= _folder_line("data dir", locations.data_dir())
     _line("sessions", str(locations.sessions_db()))
     _line("error log", str(locations.error_log_file()))
