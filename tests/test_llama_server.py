@@ -846,6 +846,33 @@ async def test_a_stop_during_start_up_is_not_a_crash(tmp_path: Path, on_sigterm:
     assert not pid_alive(pid)
 
 
+async def test_a_start_cancelled_while_the_model_loads_ends_stopped() -> None:
+    """The app quitting while the model loads cancels the start: the process was ended,
+    but the status stayed "loading model", so what read it after (run's summary) said
+    the server was still loading. Cancelled as the status says "loading", so before
+    the tiny model can be ready."""
+    heard: list[ServerStatus] = []
+    starting: asyncio.Task[None] | None = None
+
+    def hear(status: ServerStatus) -> None:
+        heard.append(status)
+        if status.state is ServerState.LOADING and starting is not None:
+            starting.cancel()
+
+    srv = LlamaServer(_config(), on_status=hear)
+    starting = asyncio.create_task(srv.start())
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(starting, 60)
+    states = [status.state for status in heard]
+    assert ServerState.LOADING in states and ServerState.READY not in states, states
+    (pid,) = {status.pid for status in heard if status.state is ServerState.LOADING}
+    assert pid is not None and not pid_alive(pid) and not srv.running
+    assert srv.status.state is ServerState.STOPPED, srv.status
+    assert srv.status.message == "stopped"
+    await srv.stop()  # as the app does on its way out: nothing left to stop
+    assert srv.status.state is ServerState.STOPPED, srv.status
+
+
 async def test_runs_share_one_client_and_props_are_asked_once(server: LlamaServer) -> None:
     backend = OpenAICompatibleBackend(server=server)
     request = GenerationRequest(prompt="Say hello.", max_tokens=4, thinking=False)

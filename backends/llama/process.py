@@ -485,7 +485,10 @@ class LlamaServer:
         try:
             await self._wait_ready(downloads)
         except BaseException:
-            await self._terminate()
+            code = await self._terminate()
+            if self.status.state in STARTING_STATES:  # cancelled (the app quit while it
+                # loaded): the process is gone, so is "loading" (a failure said its own)
+                self._set(ServerState.STOPPED, "stopped", exit_code=code)
             raise
         self._watcher = asyncio.create_task(self._watch_exit(), name="llama-server-exit")
 
