@@ -284,18 +284,45 @@ TITLE_LEAST = 8
 before it gives up more parts than the last (:func:`shorten_title`)."""
 
 
-def shorten_title(text: str, width: int) -> str:
+def shorten_prompt(text: str, width: int, among: Iterable[str] = ()) -> str:
+    """A prompt (or a session title's first part, its start) on one line in ``width``
+    cells, cut where it says which prompt it is: where it does not fit, the start it
+    shares with the nearest of the prompts shown with it (``among``) is left out for "…",
+    from the word before the one they part at where the rest then fits whole ("…a heron
+    riding a unicycle", not "Generate an SVG of a…" for every prompt of a set that starts
+    alike), then the rest cut at its end. Alone, or sharing no word with the others, it
+    is cut at its end (:func:`shorten`)."""
+    line = " ".join(text.split())
+    if cell_len(line) <= width:
+        return line
+    others = {" ".join(other.split()) for other in among} - {line}
+    differs = max((_same_start(line, other) for other in others), default=0)
+    begins = line.rfind(" ", 0, differs) + 1  # the word they part at
+    if begins == 0 or width < 2:
+        return shorten(line, width)
+    before = line.rfind(" ", 0, begins - 1) + 1  # the word before it
+    rest = line[before:] if cell_len(ELLIPSIS + line[before:]) <= width else line[begins:]
+    return ELLIPSIS + shorten(rest, width - 1)
+
+
+def shorten_title(text: str, width: int, among: Iterable[str] = ()) -> str:
     """A session's title ("Generate an SVG of a pelican… · local vs claude · no switch vs
     thinking high") in ``width`` cells: its last parts kept whole, as many as fit from
     the end (the thinking and the sample: what tells sessions of one prompt apart), its
-    first part, the prompt's name, cut at its end for them, which says parts were left
-    out ("Generate… · no switch vs thinking high"); the last part alone is kept even
+    first part, the prompt's name, cut for them, which says parts were left out
+    ("Generate… · no switch vs thinking high"); the last part alone is kept even
     when the prompt's name is then cut below :data:`TITLE_LEAST` cells ("… · thinking
-    on vs high"). Where not even the last part fits, as :func:`shorten_parts` cuts it."""
+    on vs high"). Where not even the last part fits, as :func:`shorten_parts` cuts it.
+
+    ``among``: the titles listed with it. The prompt's name is cut as
+    :func:`shorten_prompt` cuts it among theirs: without the start they share."""
     line = " ".join(text.split())
     parts = line.split(LABEL_PARTS)
-    if cell_len(line) <= width or len(parts) == 1:
-        return shorten(line, width)
+    if cell_len(line) <= width:
+        return line
+    firsts = [" ".join(other.split()).split(LABEL_PARTS)[0] for other in among]
+    if len(parts) == 1:
+        return shorten_prompt(line, width, firsts)
     first, rest = parts[0], parts[1:]
     least = min(cell_len(first), TITLE_LEAST)
     for kept in range(len(rest), 0, -1):
@@ -304,7 +331,7 @@ def shorten_title(text: str, width: int) -> str:
             return first + LABEL_PARTS + ELLIPSIS + tail  # the prompt's name whole
         room = width - cell_len(tail)
         if room >= least or (kept == 1 and room >= 1):
-            return shorten(first, room) + tail
+            return shorten_prompt(first, room, firsts) + tail
     return shorten_parts(line, width)
 
 
@@ -358,6 +385,7 @@ __all__ = [
     "shorten_label",
     "shorten_middle",
     "shorten_parts",
+    "shorten_prompt",
     "shorten_title",
     "shown_line",
     "title_tail_cells",

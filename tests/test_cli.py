@@ -1015,6 +1015,32 @@ def test_sessions_list_at_80_columns_keeps_what_tells_sessions_apart() -> None:
         assert "Qwen" in line and "claude" in line, narrow.stdout
 
 
+def test_sessions_list_at_80_columns_tells_apart_prompts_that_start_alike() -> None:
+    """At 80 columns two prompts of pelican-test were listed "Generate an SVG… · sample
+    1/3" both: the title was cut where the prompts start alike."""
+    from rich.cells import cell_len
+
+    from pelican_tui.backends.store.sessions import SessionStore
+
+    birds = {"pelican": "riding a bicycle", "heron": "riding a unicycle"}
+    with SessionStore.open() as store:
+        for bird, doing in birds.items():
+            prompt = f"Generate an SVG of a {bird} {doing}"
+            for sample in (1, 2):
+                title = f"{prompt} · local vs claude · thinking on vs high · sample {sample}/2"
+                session = store.create_session(prompt, title=title)
+                for slot, side, model in (("left", "local", "SmolLM2-135M-Instruct.Q4_1.gguf"),
+                                          ("right", "claude", "claude-opus-4-7")):  # fmt: skip
+                    store.finish_run(store.start_run(session.id, slot, side, model), answer="x")
+    narrow = _run("sessions", "list", env={"COLUMNS": "80"})
+    assert narrow.returncode == 0, narrow.stderr
+    lines = narrow.stdout.splitlines()
+    assert max(cell_len(line) for line in lines) <= 80, narrow.stdout
+    expected = [("heron", 2), ("heron", 1), ("pelican", 2), ("pelican", 1)]
+    for line, (bird, sample) in zip(lines[1:], expected, strict=True):
+        assert f"  …{bird[:5]}" in line and f" · sample {sample}/2  " in line, narrow.stdout
+
+
 def test_sessions_list_gives_a_wide_terminal_to_the_title_and_says_how_runs_ended() -> None:
     """At 200 columns the title was cut at 40 cells ("Generate an SVG of a pelican riding
     a b…") while the models took 77, so what told two sessions apart was never seen;

@@ -26,6 +26,7 @@ from _evidence_support import (
     screen_text,
 )
 from _session_support import unwritable
+from rich.cells import cell_len
 from textual.widgets import DataTable
 
 from pelican_tui.backends import locations
@@ -415,6 +416,47 @@ async def test_the_header_names_a_prompt_of_several_lines_on_one_line() -> None:
         await pilot.pause()
         header = screen_text(app).splitlines()[0]
         assert header.strip() == "Gallery · 0 pictures of “draw a pelican in blue ink”", header
+
+
+HERON = "Generate an SVG of a heron riding a unicycle"
+"""A prompt that starts as PROMPT does: at 80 columns both read "Generate an SVG of a…"."""
+
+
+@pytest.mark.parametrize("screen_key", ["g", "L"])
+async def test_the_headers_name_a_prompt_by_what_tells_it_from_the_others(
+    drawn: dict[str, Drawn], screen_key: str
+) -> None:
+    """At 80 columns every prompt of pelican-test read "Gallery · 2 pictures of “Generate
+    an SVG of a…”" and "Leaderboard · this prompt (“Generate an SVG of a…”)": the cut
+    fell where they start alike. A set's prompt is named as its sessions are."""
+    long_heron = f"{HERON}, its feet on the pedals, in a circus tent full of people"
+    with SessionStore.open(locations.sessions_db()) as store:
+        add_comparison(store, drawn["pelican"], drawn["blank"], prompt=long_heron)
+        add_comparison(store, drawn["pelican"], drawn["blank"])
+        named = store.create_session(long_heron + " at night", prompt_set="birds",
+                                     title="birds/owl · local vs claude · thinking on")  # fmt: skip
+        add_run(store, named.id, "left", drawn["pelican"])
+    opened = GalleryScreen if screen_key == "g" else LeaderboardScreen
+
+    def read(screen: Any) -> bool:  # its runs or its votes
+        return bool(screen.loaded) if screen_key == "g" else screen.board is not None
+
+    async def header_of(prompt: str) -> str:
+        app = make_app(overrides={"prompt": prompt, "ui": {}})
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press(screen_key)
+            assert await wait_for(pilot, lambda: isinstance(app.screen, opened), 10)
+            assert await wait_for(pilot, lambda: read(app.screen), 10)
+            await pilot.pause()
+            return screen_text(app).splitlines()[0]
+
+    for prompt, shown in [
+        (long_heron, "“…heron riding a"),
+        (long_heron + " at night", "“birds/owl”"),
+    ]:
+        header = await header_of(prompt)
+        assert shown in header and "“Generate" not in header, header
+        assert cell_len(header.rstrip()) <= 80, header
 
 
 # --------------------------------------------------------------------------- leaderboard

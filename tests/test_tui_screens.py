@@ -453,6 +453,36 @@ async def test_the_browser_and_sessions_list_name_a_multi_line_prompt_alike(
     await run_host(lambda: SessionsScreen(db), body, size=(200, 24))
 
 
+def make_alike_store(path: Path) -> None:
+    """Two samples each of two prompts that start alike, titled as a batch titles them."""
+    with SessionStore.open(path) as store:
+        for prompt in ("Generate an SVG of a pelican riding a bicycle",
+                       "Generate an SVG of a heron riding a unicycle"):  # fmt: skip
+            for sample in (1, 2):
+                title = f"{prompt} · local vs claude · thinking on vs high · sample {sample}/2"
+                session = store.create_session(prompt, title=title)
+                store.start_run(session.id, "left", "local", "SmolLM2-135M-Instruct.Q4_1.gguf")
+                store.start_run(session.id, "right", "claude", "claude-opus-4-7")
+
+
+async def test_the_browser_tells_apart_prompts_that_start_alike(tmp_path: Path) -> None:
+    """At 80 columns every row of pelican-test's prompts read "Generate an… · sample 1/2":
+    the title was cut where the prompts start alike."""
+    db = tmp_path / "sessions.sqlite3"
+    make_alike_store(db)
+
+    async def body(pilot: Pilot[Any], app: Host) -> None:
+        screen = await loaded_sessions(pilot, app)
+        table = screen.query_one("#sessions-table", SessionList)
+        titles = [str(table.get_row_at(i)[1]) for i in range(4)]
+        for title, bird, sample in zip(
+            titles, ["heron", "heron", "pelican", "pelican"], [2, 1, 2, 1], strict=True
+        ):
+            assert title.startswith(f"…{bird}") and title.endswith(f" · sample {sample}/2"), titles
+
+    await run_host(lambda: SessionsScreen(db), body)
+
+
 async def test_sessions_delete_asks_first(tmp_path: Path) -> None:
     db = tmp_path / "sessions.sqlite3"
     ids = make_store(db)

@@ -108,7 +108,7 @@ from pelican_tui.backends.store.records import (
     stored_time,
 )
 from pelican_tui.backends.store.run_rows import RUN_COLUMNS
-from pelican_tui.backends.text import first_line, plural, shown_line
+from pelican_tui.backends.text import LABEL_PARTS, first_line, plural, shown_line
 
 INTERRUPTED_REASON = "pelican-tui stopped before this run finished"
 
@@ -716,6 +716,17 @@ class SessionStore:
                 "WHERE prompt_set IS NOT NULL GROUP BY prompt_set, prompt ORDER BY latest DESC"
             ).fetchall()
         return [(str(row["prompt_set"]), str(row["title"]), str(row["prompt"])) for row in rows]
+
+    def prompt_names(self) -> dict[str, str]:
+        """Every prompt with how the screens name it, the most recently used first: a
+        prompt set's as "SET/PROMPT" (as the title of its latest session from the set
+        names it), a prompt typed freely by its text."""
+        names = {text: text for text, _runs in self.prompts()}
+        for set_name, title, text in reversed(self.set_prompts()):  # the latest last
+            shown = title.partition(LABEL_PARTS)[0]
+            if shown.startswith(f"{set_name}/"):
+                names[text] = shown
+        return names
 
     def is_private_prompt(self, prompt: str) -> bool:
         """Whether ``prompt`` is private: any session of it came from a private prompt set

@@ -29,7 +29,13 @@ from pelican_tui.backends.store.records import (
 )
 from pelican_tui.backends.store.sessions import SessionStore
 from pelican_tui.backends.svg.worker import MAX_SIDE
-from pelican_tui.backends.text import printable, shorten_title, shown_line, title_tail_cells
+from pelican_tui.backends.text import (
+    TITLE_LEAST,
+    printable,
+    shorten_title,
+    shown_line,
+    title_tail_cells,
+)
 from pelican_tui.cli.args import (
     Console,
     Exit,
@@ -215,7 +221,9 @@ def format_session_table(
     said shorter (:func:`_models`, :data:`NARROW_MODEL_CELLS`), the narrowest with
     the date without its year; the title cut to what keeps its last part (the thinking
     or the sample, which tell sessions of one prompt apart:
-    :func:`~pelican_tui.backends.text.shorten_title`), then the models' names cut in
+    :func:`~pelican_tui.backends.text.shorten_title`) and a few cells of its prompt's
+    name, without the start the listed prompts share (where that does not fit, to its
+    last parts alone), then the models' names cut in
     their middle down to :data:`NARROW_MODELS_LEAST` cells; where that is not enough,
     the title down to 16 cells.
 
@@ -227,6 +235,7 @@ def format_session_table(
     ended = any(_ended(s) not in ("finished", "—") for s in summaries)
     header = ("ID", "DATE", "TITLE", "MODELS", "VERDICT", *(("STATUS",) if ended else ()))
     titled = title_width if width is None else width
+    titles = [printable(scrub_text(s.listed_as)) for s in summaries]
 
     def table_rows(model_cells: int | None) -> list[tuple[str, ...]]:
         date = "%m-%d %H:%M" if model_cells == NARROW_MODEL_CELLS[-1] else "%Y-%m-%d %H:%M"
@@ -236,12 +245,12 @@ def format_session_table(
                 (
                     str(s.id),
                     s.created_at.astimezone().strftime(date),
-                    shorten_title(printable(scrub_text(s.listed_as)), titled),  # as the TUI
+                    shorten_title(title, titled, titles),  # as the TUI
                     _models(s, model_cells),
                     (s.verdict or "—").replace("_", " "),
                     *((_ended(s),) if ended else ()),
                 )
-                for s in summaries
+                for s, title in zip(summaries, titles, strict=True)
             ),
         ]
 
@@ -254,26 +263,32 @@ def format_session_table(
             next((f for f in forms if table_width(f, range(5), {2: 16}) <= width), forms[-1]),
         )
     by_models = {row[3]: s for row, s in zip(rows[1:], summaries, strict=True)}
+    by_title = {row[2]: title for row, title in zip(rows[1:], titles, strict=True)}
 
     def models(text: str, cells: int) -> str:  # each name cut in its middle (not the header)
         return by_models[text].models_line(cells) if text in by_models else text
 
-    cutter = {2: shorten_title, 3: models}
+    def title(text: str, cells: int) -> str:  # without the start the prompts share
+        return shorten_title(by_title.get(text, text), cells, titles)
+
+    cutter = {2: title, 3: models}
     tails = max((title_tail_cells(row[2]) for row in rows[1:]), default=0)
-    # The title cut to its last parts, then the models' names, then the rest of the title.
+    # The title cut to its last parts and a few cells of its prompt's name (what tells
+    # prompts that start alike apart: "…heron… · sample 2/2", not "…h… · sample 2/2"),
+    # else to its last parts; then the models' names, then the rest of the title.
+    named = tails + TITLE_LEAST - 1 if tails else 0
     drop = [5] if ended else []
-    table = fit_columns(
-        rows,
-        width,
-        right={0},
-        cut={2: max(tails, 16), 3: NARROW_MODELS_LEAST},
-        drop=drop,
-        cutter=cutter,
-    )
-    if width is not None and max(cell_len(line) for line in table.splitlines()) > width:
+    for floor in (max(named, 16), max(tails, 16), 16):
         table = fit_columns(
-            rows, width, right={0}, cut={2: 16, 3: NARROW_MODELS_LEAST}, drop=drop, cutter=cutter
+            rows,
+            width,
+            right={0},
+            cut={2: floor, 3: NARROW_MODELS_LEAST},
+            drop=drop,
+            cutter=cutter,
         )
+        if width is None or max(cell_len(line) for line in table.splitlines()) <= width:
+            break
     return table
 
 

@@ -38,7 +38,7 @@ from pelican_tui.backends.export.facts import no_picture_reason
 from pelican_tui.backends.ratings.configuration import run_labels
 from pelican_tui.backends.store.records import Run, run_numbers
 from pelican_tui.backends.store.sessions import SessionStore
-from pelican_tui.backends.text import one_line, plural, shorten, shorten_label
+from pelican_tui.backends.text import one_line, plural, shorten_label, shorten_prompt
 from pelican_tui.messages import say_if_failed
 from pelican_tui.screens.opening_key import opening_key_closes
 from pelican_tui.screens.pair_screen import PairScreen
@@ -254,6 +254,8 @@ class GalleryScreen(Screen[None]):
         self.prompt = prompt
         self.prompts = list(prompts)
         """(name shown, text) of the prompts ``[`` and ``]`` go through."""
+        self.names: dict[str, str] = {}
+        """Every prompt of the store with how it is named (:meth:`SessionStore.prompt_names`)."""
         self.blind = blind
         self.mode = mode
         self.items: list[GalleryItem] = []
@@ -289,13 +291,14 @@ class GalleryScreen(Screen[None]):
     def prompt_name(self) -> str:
         """How the header names the prompt: "SET/PROMPT" for a set's, else its text."""
         names = [name for name, text in self.prompts if text == self.prompt]
-        return names[0] if names else self.prompt
+        return names[0] if names else self.names.get(self.prompt, self.prompt)
 
     @work(exclusive=True, group="gallery-load", exit_on_error=False, name="read the gallery")
     async def _load(self) -> None:
         try:
             runs = await asyncio.to_thread(self.store.runs_for_prompt, self.prompt)
             items = await asyncio.to_thread(gallery_items, runs)
+            self.names = await asyncio.to_thread(self.store.prompt_names)
         except Exception as error:
             self._say(f"The session store could not be read: {error}")
             return
@@ -368,7 +371,9 @@ class GalleryScreen(Screen[None]):
             (line for line in lines if width - cell_len("".join(line)) >= least), lines[-1]
         )
         room = max(width - cell_len(head + rest), MIN_PROMPT)
-        return f"{head}{shorten(name, room)}{rest}"
+        # Without the start it shares with the store's other prompts: every prompt of a
+        # set read "Generate an SVG of a…" at 80 columns.
+        return f"{head}{shorten_prompt(name, room, self.names.values())}{rest}"
 
     async def _fill(self) -> None:
         grid = self.query_one("#gallery-grid", Grid)

@@ -33,7 +33,7 @@ from pelican_tui.backends.ratings.leaderboard import (
     leaderboard,
 )
 from pelican_tui.backends.store.sessions import SessionStore
-from pelican_tui.backends.text import fold_label, plural, sentence, shorten
+from pelican_tui.backends.text import fold_label, one_line, plural, sentence, shorten_prompt
 from pelican_tui.messages import say_if_failed
 from pelican_tui.screens.opening_key import opening_key_closes
 from pelican_tui.widgets.footer import KeysFooter
@@ -126,6 +126,8 @@ class LeaderboardScreen(Screen[None]):
         self.all_prompts = False
         self.board: Leaderboard | None = None
         self.judge_board: Leaderboard | None = None
+        self.names: dict[str, str] = {}
+        """Every prompt of the store with how it is named (:meth:`SessionStore.prompt_names`)."""
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         say_if_failed(self, event)  # Textual tells only this screen
@@ -153,6 +155,7 @@ class LeaderboardScreen(Screen[None]):
         try:
             mine = await asyncio.to_thread(leaderboard, self.store, prompt=prompt)
             judged = await asyncio.to_thread(leaderboard, self.store, prompt=prompt, judge=True)
+            self.names = await asyncio.to_thread(self.store.prompt_names)
         except Exception as error:
             table.loading = False
             self.query_one("#leaderboard-note", Static).update(
@@ -166,7 +169,10 @@ class LeaderboardScreen(Screen[None]):
     def _scope(self, room: int) -> str:
         if self.all_prompts:
             return "all prompts"
-        return f"this prompt (“{shorten(self.prompt, max(room, 12))}”)"
+        # A set's prompt by its name; another without the start it shares with the
+        # store's other prompts: every prompt of a set read "Generate an SVG of a…".
+        name = one_line(self.names.get(self.prompt, self.prompt))
+        return f"this prompt (“{shorten_prompt(name, max(room, 12), self.names.values())}”)"
 
     def _draw(self) -> None:
         board = self.board

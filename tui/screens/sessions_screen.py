@@ -12,7 +12,7 @@ after a :class:`ConfirmScreen`, and dismisses with a :class:`SessionAction`
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -413,11 +413,15 @@ def _verdict(session: SessionSummary) -> str:
     return _VERDICTS.get(session.verdict, session.verdict)
 
 
-def _cells(session: SessionSummary, prompt_w: int, models_w: int) -> Cells:
-    """One row of the list: date, title, models and verdict, cut to the widths."""
+def _cells(
+    session: SessionSummary, prompt_w: int, models_w: int, among: Sequence[SessionSummary]
+) -> Cells:
+    """One row of the list: date, title, models and verdict, cut to the widths; the
+    title without the start its prompt shares with the others ``among`` the rows."""
+    titles = [other.listed_as for other in among]
     return (
         _date(session.created_at),
-        shorten_title(session.listed_as, prompt_w),  # as `sessions list` cuts it
+        shorten_title(session.listed_as, prompt_w, titles),  # as `sessions list` cuts it
         session.models_line(models_w),
         _verdict(session),
     )

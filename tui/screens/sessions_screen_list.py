@@ -65,7 +65,8 @@ class SessionList(ScrollView, can_focus=True):
 
     Args:
         cells: Formats one session's columns for a prompt and a models column
-            of the given widths (called only for the rows drawn).
+            of the given widths, among the rows' sessions (called only for the rows
+            drawn).
         widths: Fixed widths of the date and verdict columns.
     """
 
@@ -109,7 +110,7 @@ class SessionList(ScrollView, can_focus=True):
 
     def __init__(
         self,
-        cells: Callable[[SessionSummary, int, int], Cells],
+        cells: Callable[[SessionSummary, int, int, Sequence[SessionSummary]], Cells],
         widths: tuple[int, int],
         *,
         id: str | None = None,
@@ -145,14 +146,15 @@ class SessionList(ScrollView, can_focus=True):
     def add_rows(self, sessions: Sequence[SessionSummary]) -> None:
         """Append rows below the last (the next page)."""
         self.sessions.extend(sessions)
+        self._drawn.clear()  # cut among the rows, which are others now
         self._measure()
         self._resized()
         self.refresh()
 
     def remove_row(self, row: int) -> None:
         """Remove the row at ``row``; the cursor stays on the row below (or the last)."""
-        gone = self.sessions.pop(row)
-        self._drawn.pop(gone.id, None)
+        self.sessions.pop(row)
+        self._drawn.clear()
         self._measure()
         self._resized()
         self.set_reactive(SessionList.cursor_row, -1)
@@ -208,7 +210,7 @@ class SessionList(ScrollView, can_focus=True):
 
     def _measure(self) -> None:
         """What the rows' prompt and models cells need (after the rows changed)."""
-        uncut = [self._cells(session, _UNCUT, _UNCUT) for session in self.sessions]
+        uncut = [self._cells(session, _UNCUT, _UNCUT, ()) for session in self.sessions]
         self._wanted = (
             max((len(cells[1]) for cells in uncut), default=0),
             max((len(cells[2]) for cells in uncut), default=0),
@@ -248,7 +250,7 @@ class SessionList(ScrollView, can_focus=True):
         widths = widths or self._widths()
         drawn = self._drawn.get(session.id)
         if drawn is None or drawn[0] != widths:
-            drawn = (widths, self._cells(session, *widths))
+            drawn = (widths, self._cells(session, *widths, self.sessions))
             self._drawn[session.id] = drawn
         return drawn[1]
 
