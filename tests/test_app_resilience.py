@@ -8,6 +8,8 @@ run is needed.
 from __future__ import annotations
 
 import json
+import os
+import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -777,3 +779,34 @@ async def test_a_session_opened_while_a_run_streams_keeps_its_own_numbers(
             for session_id in (second, second + 1):  # both samples
                 runs = store.get_session(session_id).runs
                 assert {run.status for run in runs} == {"finished"}, "saved, unseen"
+
+
+async def test_the_terminal_title_says_the_own_server_is_loading_or_crashed() -> None:
+    """While the app's own llama-server loaded its model the status bar said "server:
+    loading…" and the terminal's title "pelican-tui · ready", and the same after it
+    crashed. Now the title says "loading model", then "ready", then "server crashed"."""
+    app = make_app(start_server=True, overrides={"claude": {"enabled": False}})
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert await header_read(pilot), "the local model's header was not read"
+        server = app.server
+        assert server is not None, "the app started no llama-server"
+        for _ in range(3000):  # held as soon as it is spawned, before it can have loaded
+            if server.pid is not None:
+                break
+            await pilot.pause(0.005)
+        assert server.pid is not None, "llama-server was not spawned"
+        os.kill(server.pid, signal.SIGSTOP)
+        try:
+            loading = await wait_for(
+                pilot, lambda: app.terminal_title == "pelican-tui · loading model", 10
+            )
+            assert loading, (server.status.state, app.terminal_title)
+        finally:
+            os.kill(server.pid, signal.SIGCONT)
+        assert await wait_for(pilot, lambda: server.status.state is ServerState.READY, 60)
+        await pilot.pause()
+        assert app.terminal_title == "pelican-tui · ready"
+        os.kill(server.pid, signal.SIGKILL)
+        assert await wait_for(pilot, lambda: server.status.state is ServerState.CRASHED, 15)
+        await pilot.pause()
+        assert app.terminal_title == "pelican-tui · server crashed"

@@ -805,6 +805,7 @@ class PelicanApp(Voting):
         except NoMatches:  # a report that arrives while the app closes (the server stops)
             return
         bar.set_server(status)
+        self.show_activity()  # the terminal's title says it too ("loading model")
         if status.state is ServerState.CRASHED and status.exit_code is not None:
             self.notify(  # the message names the cause llama-server logged, if any
                 f"{status.message}.\nPress R to restart, l for the log.",
@@ -1787,8 +1788,7 @@ class PelicanApp(Voting):
 
     def _idle_words(self) -> str:
         local = self._engine.local if self._engine is not None else None
-        trouble = local.not_ready_note() if local is not None else None
-        return f"{local.label}: {trouble}" if local is not None and trouble else "ready"
+        return (local.not_ready_note() if local is not None else None) or "ready"
 
     def _show_check(self, side: Side, status: BackendStatus) -> None:
         """After a server check: panes on ``side`` show its name, or why it cannot run."""

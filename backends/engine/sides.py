@@ -27,7 +27,12 @@ from pelican_tui.backends.events import Failed
 from pelican_tui.backends.llama.config import without_port
 from pelican_tui.backends.llama.gguf_info import format_params
 from pelican_tui.backends.llama.local_model import LocalPlan, server_config
-from pelican_tui.backends.llama.process import LlamaServer, ServerStatus, StatusCallback
+from pelican_tui.backends.llama.process import (
+    LlamaServer,
+    ServerState,
+    ServerStatus,
+    StatusCallback,
+)
 from pelican_tui.backends.openai_compat.backend import OpenAICompatibleBackend
 from pelican_tui.backends.openai_compat.payload import recommended_sampling
 from pelican_tui.backends.openai_compat.probe import (
@@ -71,6 +76,16 @@ NOT_ANSWERING = "not answering"
 silence, until it answers again."""
 MACHINE_TURN = "two servers on this machine, in turn"
 """Why a run waits for a run on another server of this machine."""
+
+
+OWN_SERVER_NOTES = {
+    ServerState.STARTING: "loading model",
+    ServerState.LOADING: "loading model",
+    ServerState.DOWNLOADING: "downloading model",
+    ServerState.CRASHED: "server crashed",
+}
+"""What the terminal's title says of a llama-server pelican-tui runs that cannot take a
+run (:meth:`LocalSide.not_ready_note`), as the status bar's "server: loading…"."""
 
 
 class ServerHandle:
@@ -475,13 +490,15 @@ class LocalSide(Side):
         return self.refused or _check_words(self.openai)
 
     def not_ready_note(self) -> str | None:
-        """Why a server it is attached to cannot take a run now, as :meth:`server_note`
-        says it ("not ready": a key refused, "not reachable", "not answering"); None: it
-        can, as far as is known, or it owns its server (whose status says its state)."""
+        """Why it cannot take a run now, in the few words of the terminal's title, as the
+        status bar says it: its own llama-server's state ("loading model", "server
+        crashed"), or a server it is attached to as :meth:`server_note` says it, after its
+        name ("local: not ready": a key refused, "local: not reachable", "local: not
+        answering"); None: it can, as far as is known (or its server was not started)."""
         if not self.attached:
-            return None
+            return OWN_SERVER_NOTES.get(self.server.status.state) if self.server else None
         ready = self.refused is None and self.openai.gave_up is None and self.status().ready
-        return None if ready else self.server_note()
+        return None if ready else f"{self.label}: {self.server_note()}"
 
     async def aclose(self) -> None:
         await self.openai.aclose()
