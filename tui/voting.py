@@ -96,14 +96,6 @@ VERDICT_WORDS = {
 REVEAL_TITLES = ("Blind vote saved", "Blind votes saved")
 """The titles of the notice that says who drew which: taken away when a pair is shown."""
 
-UNFINISHED_WORDS = {
-    "cancelled": "was cancelled",
-    "failed": "failed",
-    "interrupted": "was interrupted",
-    "running": "has not finished",
-}
-"""How a pane's run that did not finish is said when a verdict on it is refused."""
-
 
 def _ordinal(n: int) -> str:
     """1st, 2nd, 3rd, 4th … 11th, 12th, 13th … 21st."""
@@ -628,13 +620,15 @@ class Voting(App[None]):
         """Which panes' runs did not finish, in words ("the left pane's run was
         cancelled"), or "": a run cancelled, failed or cut off is no picture to prefer
         (the ratings leave a vote on it out, and a blind run makes no pair of it)."""
+        from pelican_tui.backends.export.facts import UNFINISHED_WORDS  # every view's words
+
         headers = await asyncio.to_thread(store.run_headers, list(self.pane_runs.values()))
         words = []
         for slot in SLOTS:
             header = headers.get(self.pane_runs.get(slot, -1))
             if header is not None and header.status != "finished":
-                how = UNFINISHED_WORDS.get(header.status, f"is {header.status}")
-                words.append(f"the {slot} pane's run {how}")
+                how = UNFINISHED_WORDS.get(header.status, f"the run is {header.status}")
+                words.append(how.replace("the run", f"the {slot} pane's run", 1))
         return " and ".join(words)
 
     async def _latest_vote(self, pair: tuple[int, int]) -> tuple[Winner, int | None, bool] | None:
