@@ -520,11 +520,49 @@ async def test_quitting_with_a_pair_not_voted_on_asks_once(
         said = [n.message for n in app.notices]
         assert said[-1] == (
             "The blind pair has no vote yet: vote with < > = - or press q again to quit; "
-            "you can vote later in the gallery (g)."
+            "it is kept, and offered again at the next start."
         ), said
         await pilot.press("q")
         await pilot.pause()
         assert app.return_code == 0
+
+
+async def test_blind_pairs_not_voted_on_are_offered_at_the_next_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """q with two blind pairs waiting said "you can vote later in the gallery (g)", but
+    the gallery marked no pair and the next start said nothing: the pairs were lost.
+    Now q says they are kept, and the next start offers them again as A and B, in the
+    order and with the labels they had, and says so; a vote on one is stored blind."""
+    with AnthropicTestServer(scenario="ok") as claude:
+        async with _two_pairs_waiting(monkeypatch, claude) as (app, pilot):
+            waiting = [(p.a.run_id, p.b.run_id, p.label) for p in app.pending_pairs]
+            await pilot.press("q")
+            said = [n.message for n in app.notices]
+            assert said[-1] == (
+                "2 blind pairs have no vote yet: vote with < > = - or press q again to "
+                "quit; they are kept, and offered again at the next start."
+            ), said
+            await pilot.press("q")
+            await pilot.pause()
+            assert app.return_code == 0
+        again = make_app(overrides={"ui": {"blind": True}})
+        async with again.run_test(size=(80, 24)) as pilot:
+            assert await wait_for(pilot, lambda: len(again.pending_pairs) == 2, 30)
+            await pilot.pause()
+            kept = [(p.a.run_id, p.b.run_id, p.label) for p in again.pending_pairs]
+            assert kept == waiting
+            said = [n.message for n in again.notices]
+            assert "2 blind pairs from last time wait for your vote." in said, said
+            view = again.query_one("#blind-pair", PairView)
+            assert view.status_text == "Blind · sample 1/2 · 2 pairs to vote on"
+            _hides_the_models(again, "a pair from last time")
+            await pilot.press("less_than_sign")
+            assert await wait_for(pilot, lambda: len(again.pending_pairs) == 1, 10)
+        with SessionStore.open(locations.sessions_db()) as store:
+            vote = store.latest_vote(waiting[0][0], waiting[0][1])
+    assert vote is not None and vote.blind, vote
+    assert (vote.run_a, vote.run_b, vote.winner) == (waiting[0][0], waiting[0][1], "a")
 
 
 async def test_a_notice_leaves_the_terminal_when_its_time_is_up(
@@ -951,11 +989,40 @@ async def test_a_verdict_key_on_panes_whose_session_was_deleted_says_so(
 async def test_blind_mode_left_with_one_pair_waiting_says_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """B with one pair waiting said "1 pair not voted on: vote on them in the gallery"."""
+    """B with one pair waiting said "1 pair not voted on: vote on them in the gallery";
+    then "vote on it in the gallery", where nothing marked it. The panes show that pair
+    now, the models named: B says to vote on it there, and the vote is not blind."""
     async with _blind_run(monkeypatch, scenario="ok") as (app, pilot):
         assert await wait_for(pilot, lambda: len(app.pending_pairs) == 1, 30)
         await pilot.press("B")
         said = [n.message for n in app.notices]
         assert said[-1] == (
-            "Blind mode off. 1 pair not voted on: vote on it in the gallery (g)."
+            "Blind mode off. The panes show the pair not voted on, the models named: vote "
+            "on it with < > = -."
         ), said
+
+
+async def test_blind_pairs_set_aside_by_blind_mode_off_are_offered_when_it_is_on_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """B with two blind pairs waiting said "vote on them in the gallery (g)", where
+    nothing marked them. Now the pair the panes show is named there (no blind vote on
+    it any more), the other is kept, and B again offers it as A and B."""
+    with AnthropicTestServer(scenario="ok") as claude:
+        async with _two_pairs_waiting(monkeypatch, claude) as (app, pilot):
+            first, second = app.pending_pairs
+            assert {second.a.run_id, second.b.run_id} == set(app.pane_runs.values())
+            await pilot.press("B")
+            said = [n.message for n in app.notices]
+            assert said[-1] == (
+                "Blind mode off. The panes show the pair not voted on, the models named: "
+                "vote on it with < > = -. 1 blind pair not voted on is kept: B shows it again."
+            ), said
+            assert not app.pending_pairs
+            await pilot.press("B")
+            assert await wait_for(pilot, lambda: len(app.pending_pairs) == 1, 10)
+            (again,) = app.pending_pairs
+            assert (again.a.run_id, again.b.run_id, again.label) == (
+                first.a.run_id, first.b.run_id, "sample 1/2")  # fmt: skip
+            said = [n.message for n in app.notices]
+            assert "1 blind pair not voted on waits for your vote." in said, said

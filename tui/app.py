@@ -416,6 +416,7 @@ class PelicanApp(Voting):
         if not gc.isenabled():  # held off until this frame by the command (pelican_tui.cli)
             gc.enable()
         self._build_engine()
+        self.offer_kept_pairs("from last time")  # blind pairs left at the last quit
         from pelican_tui.allocator import return_large_blocks  # (ctypes: not before the frame)
 
         return_large_blocks()  # pictures decoded run after run do not stay in RSS
@@ -672,6 +673,8 @@ class PelicanApp(Voting):
             del data["theme"]
         if not isinstance(data.get("blind", False), bool):
             del data["blind"]
+        if not isinstance(data.get("blind_pairs", []), list):
+            del data["blind_pairs"]
         samples = data.get("samples", 1)
         counted = isinstance(samples, int) and not isinstance(samples, bool)  # true is an int
         if not counted or not 1 <= samples <= MAX_SAMPLES:
@@ -708,8 +711,8 @@ class PelicanApp(Voting):
             if not self._state_unsaved_said:
                 self._state_unsaved_said = True
                 self.notify(
-                    "Could not save the prompt history, theme, samples and blind mode to "
-                    f"{home_path(path)}: "
+                    "Could not save the prompt history, theme, samples, blind mode and blind "
+                    f"pairs to {home_path(path)}: "
                     f"{error.strerror or error}. They last until you quit.",
                     title="Prompt history",
                     severity="warning",

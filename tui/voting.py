@@ -13,7 +13,9 @@ vote: the panes (titles, facts, numbers, thinking, answers) are replaced by A
 and B (:class:`~pelican_tui.widgets.vote_pair.PairView`, in random order), the
 status bar keeps only what names no model, the answer, log, sessions and
 gallery keys say they wait for the vote, and the terminal title says
-"vote A/B".
+"vote A/B". Pairs not voted on are kept in the state file (their runs, by id)
+until they are: the next start, or blind mode turned on again, offers them
+again, their runs read from the store.
 """
 
 from __future__ import annotations
@@ -108,6 +110,52 @@ def _won(winner: Winner, a: int | None, b: int | None) -> int | None:
     return {"a": a, "b": b}.get(winner)
 
 
+def _kept_entry(pair: VotePair) -> dict[str, Any]:
+    """A blind pair as the state file keeps it until it is voted on: its two stored runs
+    (A first) and their sessions, its label, and where in a prompt set it was (the
+    names, never a prompt's text: a private set's stays in the store)."""
+    step = pair.step
+    return {
+        "runs": [pair.a.run_id, pair.b.run_id],
+        "sessions": [pair.a.session_id, pair.b.session_id],
+        "label": pair.label,
+        "step": None
+        if step is None or step.prompt_set is None
+        else {"set": step.prompt_set.name, "prompt": step.prompt.name, "sample": step.sample,
+              "samples": step.samples, "number": step.number, "steps": step.steps},
+    }  # fmt: skip
+
+
+def _kept_runs(entry: dict[str, Any]) -> tuple[int, int, int, int] | None:
+    """A kept pair's runs and sessions (A's run, B's run, A's session, B's session), or
+    None where the entry is not one (hand-edited, or from another version)."""
+    runs, sessions = entry.get("runs"), entry.get("sessions")
+    if not isinstance(runs, list) or not isinstance(sessions, list):
+        return None
+    ids = [*runs, *sessions]
+    if len(ids) != 4 or not all(type(n) is int for n in ids) or runs[0] == runs[1]:
+        return None
+    return ids[0], ids[1], ids[2], ids[3]
+
+
+def _kept_step(entry: dict[str, Any], prompt: str) -> BatchStep | None:
+    """The step of a prompt set's run a kept pair is of, found again in the prompt sets
+    (None if the set or its prompt changed since: the pair is shown under no prompt)."""
+    from pelican_tui.backends.engine.batch import BatchStep
+    from pelican_tui.backends.prompt_sets import load_prompt_sets
+
+    step = entry.get("step")
+    if not isinstance(step, dict):
+        return None
+    with contextlib.suppress(Exception):  # the sets file changed: no step
+        prompt_set = load_prompt_sets()[step["set"]]
+        named = next(p for p in prompt_set.prompts if p.name == step["prompt"])
+        if named.text == prompt:
+            numbers = [int(step[key]) for key in ("sample", "samples", "number", "steps")]
+            return BatchStep(named, numbers[0], numbers[1], prompt_set, numbers[2], numbers[3])
+    return None
+
+
 def _pair_key(first: int, second: int) -> tuple[int, int]:
     """Two runs in a fixed order: one pair, whichever was A."""
     return (min(first, second), max(first, second))
@@ -171,6 +219,11 @@ class Voting(App[None]):
         """Blind mode is on because the user left it on (said at start: no setting asked)."""
         self.pending_pairs: list[VotePair] = []
         """Blind pairs not voted on yet, oldest first (the first is on screen)."""
+        kept = state.get("blind_pairs", [])
+        self._set_aside: list[dict[str, Any]] = [e for e in kept if isinstance(e, dict)]
+        """Blind pairs not voted on and not on screen, as the state file keeps them
+        (:func:`_kept_entry`): left at the last quit, or when blind mode was turned off;
+        offered again (:meth:`offer_kept_pairs`) at start, or when it is turned on."""
         self.pane_runs: dict[Slot, int] = {}
         """The stored run each pane shows (what a verdict votes on)."""
         self._voted: dict[tuple[int, int], tuple[Winner, int | None, bool]] = {}
@@ -381,6 +434,7 @@ class Voting(App[None]):
             )
         a, b = shown_as(contenders[0], contenders[1], blind=True, rng=self._rng)
         self.pending_pairs.append(VotePair(a, b, label, step if step.set_name else None))
+        self._keep_pairs()
         self._paired_run = self._blind_run
         self._quit_asked = False
         self.show_blind()
@@ -398,6 +452,90 @@ class Voting(App[None]):
         title = "Blind vote saved" if len(self._unrevealed) == 1 else "Blind votes saved"
         self._unrevealed = []
         self.notify(said, title=title, timeout=20, markup=False)
+
+    def _keep_pairs(self) -> None:
+        """Keep the blind pairs not voted on in the state file, those waiting and those
+        set aside: a quit (or a crash) loses none of them."""
+        waiting = [_kept_entry(pair) for pair in self.pending_pairs if pair.votable]
+        self._save_state(blind_pairs=waiting + self._set_aside)
+
+    @work(exclusive=True, group="kept pairs", exit_on_error=False, name="offer kept pairs")
+    async def offer_kept_pairs(self, when: str) -> None:
+        """Offer the blind pairs set aside again, as A and B, with their labels, after the
+        pairs waiting; ``when`` says where they are from ("from last time"). Runs are
+        read again from the store (:meth:`_kept_pair`). With blind mode off they stay
+        set aside, and the notice says B shows them."""
+        if not self._set_aside:
+            return
+        pairs, kept, entries = [], [], list(self._set_aside)
+        try:
+            store = await self.open_store()
+            for entry in entries:
+                pair = await self._kept_pair(store, entry)
+                if pair is not None:
+                    pairs.append(pair)
+                    kept.append(entry)
+        except Exception:  # the store failed: they stay set aside for the next start
+            return
+        count = plural(len(pairs), "blind pair")
+        waits = "waits" if len(pairs) == 1 else "wait"
+        later = [entry for entry in self._set_aside if entry not in entries]  # B off meanwhile
+        if not self.blind:
+            self._set_aside = later + kept
+            self._keep_pairs()
+            if pairs:
+                them = "it" if len(pairs) == 1 else "them"
+                self.notify(f"{count} {when} {waits} for your vote: B (blind mode) shows {them}.",
+                            title="Blind", timeout=8)  # fmt: skip
+            return
+        self._set_aside = later
+        first = not self.pending_pairs
+        self.pending_pairs.extend(pairs)
+        self._keep_pairs()
+        if not pairs:
+            return
+        self._paired_run = max(self._paired_run, 1)  # a new run's pairs say "of the 2nd run"
+        self.notify(f"{count} {when} {waits} for your vote.", title="Blind", timeout=8)
+        self.show_blind()
+        if first:
+            self._wait_for_drawing()
+
+    async def _kept_pair(self, store: SessionStore, entry: dict[str, Any]) -> VotePair | None:
+        """A pair kept in the state file (:func:`_kept_entry`) as A and B again, its runs
+        read from the store; None, and it goes, if a run was deleted or is of another
+        session (a store made anew), has no picture, or the two were voted on since
+        (in the gallery)."""
+        from pelican_tui.backends.ratings.configuration import run_labels
+        from pelican_tui.backends.store.records import run_numbers
+
+        runs = _kept_runs(entry)
+        if runs is None:
+            return None
+        headers = await asyncio.to_thread(store.run_headers, runs[:2])
+        found = [headers[run] for run in runs[:2] if run in headers]
+        if [header.session_id for header in found] != list(runs[2:]):
+            return None
+        if await asyncio.to_thread(store.latest_vote, runs[0], runs[1]) is not None:
+            return None
+        stored = [await asyncio.to_thread(store.get_run, run) for run in runs[:2]]
+        if any(run.png is None or run.status != "finished" for run in stored):
+            return None
+        a, b = (
+            Contender(
+                run_id=run.id,
+                png=run.png,
+                note=None,  # both have a picture
+                facts=facts_line(run.picture_facts, blind=True),
+                who=f"{named}, in pane {SLOTS.index(run.slot) + 1}",
+                numbers=run_numbers(run.timings, run.usage),
+                session_id=run.session_id,
+                pane=SLOTS.index(run.slot) + 1,
+            )
+            for run, named in zip(stored, run_labels(found), strict=True)
+        )
+        label = entry.get("label")
+        step = await asyncio.to_thread(_kept_step, entry, found[0].prompt)
+        return VotePair(a, b, label if isinstance(label, str) else "", step)
 
     def _wait_for_drawing(self) -> None:
         """A new pair is first: verdict keys already typed are not votes on it."""
@@ -464,15 +602,27 @@ class Voting(App[None]):
         if self.blind:
             message = ("Blind mode on: from the next run (r) the pictures are shown as A and B, "
                        "and who drew which is hidden until you vote.")  # fmt: skip
+            if self._set_aside:
+                self.offer_kept_pairs("not voted on")
         else:
-            dropped = len(self.pending_pairs)
+            # The panes now name the models of the pair they show: no blind vote on it.
+            shown = set(self.pane_runs.values())
+            named = [p for p in self.pending_pairs if {p.a.run_id, p.b.run_id} == shown]
+            aside = [p for p in self.pending_pairs if p not in named and p.votable]
+            self._set_aside = [_kept_entry(pair) for pair in aside] + self._set_aside
             self.pending_pairs = []
             self._blind_of = None
             message = "Blind mode off."
-            if dropped:
-                unvoted = plural(dropped, "pair")
-                them = "it" if dropped == 1 else "them"
-                message += f" {unvoted} not voted on: vote on {them} in the gallery (g)."
+            if named:
+                votes = " ".join(self._vote_keys().values())
+                message += (" The panes show the pair not voted on, the models named: vote on "
+                            f"it with {votes}.")  # fmt: skip
+            if aside:
+                them = "it" if len(aside) == 1 else "them"
+                is_kept = "is kept" if len(aside) == 1 else "are kept"
+                message += (f" {plural(len(aside), 'blind pair')} not voted on {is_kept}: "
+                            f"B shows {them} again.")  # fmt: skip
+            self._keep_pairs()
         self._save_state(blind=self.blind)
         self.show_modes()
         self.show_blind()
@@ -487,9 +637,10 @@ class Voting(App[None]):
             votes = " ".join(self._vote_keys().values())
             waiting = len(self.pending_pairs)
             pairs = "The blind pair has" if waiting == 1 else f"{waiting} blind pairs have"
+            kept = "it is" if waiting == 1 else "they are"
             self.notify(
                 f"{pairs} no vote yet: vote with {votes} or press {keys.get('quit', 'q')} "
-                f"again to quit; you can vote later in the gallery ({keys.get('gallery', 'g')}).",
+                f"again to quit; {kept} kept, and offered again at the next start.",
                 title="Blind",
                 severity="warning",
                 timeout=10,
@@ -661,6 +812,7 @@ class Voting(App[None]):
             self.notify(f"The vote was not saved: {error}", severity="error", timeout=10)
             return
         self.pending_pairs.pop(0)
+        self._keep_pairs()
         self._quit_asked = False
         if pair.a.run_id is not None and pair.b.run_id is not None:
             won = _won(winner, pair.a.run_id, pair.b.run_id)
@@ -692,6 +844,7 @@ class Voting(App[None]):
             return False
         shown = is_gone(self.pending_pairs[0])
         self.pending_pairs = [pair for pair in self.pending_pairs if not is_gone(pair)]
+        self._keep_pairs()
         others = withdrawn - shown
         if shown:
             more = f" and {plural(others, 'more pair')} waiting" if others else ""
