@@ -31,6 +31,7 @@ from textual.pilot import Pilot
 from pelican_tui.app import PelicanApp
 from pelican_tui.backends import locations
 from pelican_tui.backends.engine.sides import PaneChoice
+from pelican_tui.backends.protocol import DEFAULT_PROMPT
 from pelican_tui.backends.store.sessions import SessionStore
 from pelican_tui.screens.gallery_screen import GalleryScreen, gallery_items
 from pelican_tui.screens.log_screen import LogScreen
@@ -39,6 +40,7 @@ from pelican_tui.screens.picture_screen import PictureScreen
 from pelican_tui.screens.sessions_screen import SessionsScreen
 from pelican_tui.screens.text_screen import TextScreen
 from pelican_tui.votes import Contender, shown_as
+from pelican_tui.widgets.prompt_box import PromptBox
 from pelican_tui.widgets.vote_pair import PairView
 
 GIVEAWAYS = (
@@ -546,12 +548,16 @@ async def test_blind_pairs_not_voted_on_are_offered_at_the_next_start(
             await pilot.press("q")
             await pilot.pause()
             assert app.return_code == 0
-        again = make_app(overrides={"ui": {"blind": True}})
+        heron = "Generate an SVG of a heron riding a unicycle"
+        again = make_app(overrides={"ui": {"blind": True}, "prompt": heron})
         async with again.run_test(size=(80, 24)) as pilot:
             assert await wait_for(pilot, lambda: len(again.pending_pairs) == 2, 30)
             await pilot.pause()
             kept = [(p.a.run_id, p.b.run_id, p.label) for p in again.pending_pairs]
             assert kept == waiting
+            box = again.query_one("#prompt", PromptBox)
+            assert box.value == DEFAULT_PROMPT, "the prompt the pair answers, not the heron"
+            assert box.disabled
             said = [n.message for n in again.notices]
             assert "2 blind pairs from last time wait for your vote." in said, said
             view = again.query_one("#blind-pair", PairView)

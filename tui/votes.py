@@ -88,8 +88,9 @@ class VotePair:
     label: str = ""
     """What the pair is ("sample 2/4"); neutral."""
     step: BatchStep | None = None
-    """The step of a prompt set's run the pair is of (its prompt, where in the set): the
-    prompt box shows its prompt while the pair waits. None for the prompt in the box."""
+    """The step of a prompt set's run the pair is of (its prompt, where in the set), or
+    of a pair kept from last time (its own prompt): the prompt box shows its prompt
+    while the pair waits. None for the prompt in the box."""
 
     @property
     def votable(self) -> bool:

@@ -138,22 +138,23 @@ def _kept_runs(entry: dict[str, Any]) -> tuple[int, int, int, int] | None:
     return ids[0], ids[1], ids[2], ids[3]
 
 
-def _kept_step(entry: dict[str, Any], prompt: str) -> BatchStep | None:
-    """The step of a prompt set's run a kept pair is of, found again in the prompt sets
-    (None if the set or its prompt changed since: the pair is shown under no prompt)."""
+def _kept_step(entry: dict[str, Any], prompt: str) -> BatchStep:
+    """The step of the run a kept pair is of: a prompt set's, found again in the prompt
+    sets, else one of ``prompt`` alone (the set or its prompt changed since, or there
+    was none), so that the prompt box shows the prompt the pair answers, not the one
+    the app started with."""
     from pelican_tui.backends.engine.batch import BatchStep
-    from pelican_tui.backends.prompt_sets import load_prompt_sets
+    from pelican_tui.backends.prompt_sets import NamedPrompt, load_prompt_sets
 
     step = entry.get("step")
-    if not isinstance(step, dict):
-        return None
-    with contextlib.suppress(Exception):  # the sets file changed: no step
-        prompt_set = load_prompt_sets()[step["set"]]
-        named = next(p for p in prompt_set.prompts if p.name == step["prompt"])
-        if named.text == prompt:
-            numbers = [int(step[key]) for key in ("sample", "samples", "number", "steps")]
-            return BatchStep(named, numbers[0], numbers[1], prompt_set, numbers[2], numbers[3])
-    return None
+    if isinstance(step, dict):
+        with contextlib.suppress(Exception):  # the sets file changed: no set's step
+            prompt_set = load_prompt_sets()[step["set"]]
+            named = next(p for p in prompt_set.prompts if p.name == step["prompt"])
+            if named.text == prompt:
+                numbers = [int(step[key]) for key in ("sample", "samples", "number", "steps")]
+                return BatchStep(named, *numbers[:2], prompt_set, *numbers[2:])
+    return BatchStep(NamedPrompt("prompt", prompt), 1, 1, None, 1, 1)
 
 
 def _pair_key(first: int, second: int) -> tuple[int, int]:
@@ -315,7 +316,11 @@ class Voting(App[None]):
         if shown is not None:
             at: BatchStep = shown
             box.show_running(at.prompt.text)
-            box.show_subtitle(lambda width: set_subtitle(at, width))
+            if at.set_name is not None:
+                box.show_subtitle(lambda width: set_subtitle(at, width))
+            else:  # a pair kept from last time, of a prompt of its own
+                modes = " · ".join(words)
+                box.show_subtitle(lambda width: shorten(modes, width))
         else:
             box.show_running(None)
             modes = " · ".join(words)
