@@ -152,8 +152,10 @@ def _kept_step(entry: dict[str, Any], prompt: str) -> BatchStep:
             prompt_set = load_prompt_sets()[step["set"]]
             named = next(p for p in prompt_set.prompts if p.name == step["prompt"])
             if named.text == prompt:
-                numbers = [int(step[key]) for key in ("sample", "samples", "number", "steps")]
-                return BatchStep(named, *numbers[:2], prompt_set, *numbers[2:])
+                sample, samples, number, steps = (
+                    int(step[key]) for key in ("sample", "samples", "number", "steps")
+                )
+                return BatchStep(named, sample, samples, prompt_set, number, steps)
     return BatchStep(NamedPrompt("prompt", prompt), 1, 1, None, 1, 1)
 
 
