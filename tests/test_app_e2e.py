@@ -497,34 +497,58 @@ async def test_a_pane_run_pressed_again_while_the_model_loads_runs_once() -> Non
     assert statuses == ["finished"], "the first press's run, never begun, is not run"
 
 
-async def test_a_pane_run_pressed_while_both_wait_for_the_model_runs_that_pane_once() -> None:
+@pytest.mark.parametrize("together", [False, True], ids=["after-the-wait", "in-one-read"])
+async def test_a_pane_run_pressed_while_both_wait_for_the_model_runs_that_pane_once(
+    together: bool,
+) -> None:
     """r, then 1, while llama-server loaded its model: the comparison of both panes
     went on for the left pane too, unseen (the pane showed the run of 1), so the left
     pane ran twice, once in a session no pane showed. Now 1 takes the left pane out of
-    the comparison of both, which goes on for the right pane alone."""
+    the comparison of both, which goes on for the right pane alone.
+
+    The terminal title said "running 1/1" to the end, of two runs; and 1 pressed with r
+    (both keys in one read from the terminal, before the comparison's worker began)
+    took the left pane out without a word. Now the title counts the two runs that run,
+    and the pane taken out is said either way."""
     app = make_app(start_server=True, overrides={"local": {"max_tokens": 64}})
     async with app.run_test(size=(80, 24)) as pilot:
         pid = await _loading_server(pilot)
         os.kill(pid, signal.SIGSTOP)
         left, right = app.pane("left"), app.pane("right")
+        waiting = lambda: "waiting for llama-server" in left.stats_line()  # noqa: E731
         try:
-            await pilot.press("r")
-            waiting = lambda: "waiting for llama-server" in left.stats_line()  # noqa: E731
-            assert await wait_for(pilot, waiting, 10), left.stats_line()
-            await pilot.press("1")
+            if together:  # queued together, as a terminal's one read posts them
+                for key in ("r", "1"):
+                    event = events.Key(key, key)
+                    event.set_sender(app)
+                    app.post_message(event)
+            else:
+                await pilot.press("r")
+                assert await wait_for(pilot, waiting, 10), left.stats_line()
+                await pilot.press("1")
             assert await wait_for(pilot, waiting, 10), left.stats_line()
             said = " ".join(n.message for n in app.notices)
             assert "The left pane was waiting its turn and was cancelled" in said, said
         finally:
             os.kill(pid, signal.SIGCONT)
-        assert await wait_for(pilot, lambda: not app.comparing, RUN_WAIT_S)
+        titles: list[str] = []
+
+        def ended() -> bool:
+            titles.append(app.terminal_title)
+            return not app.comparing
+
+        assert await wait_for(pilot, ended, RUN_WAIT_S)
         for pane in (left, right):
             assert pane.state == "finished", (pane.slot, pane.stats_line(), pane.problem)
         shown = {slot: app.pane_runs.get(slot) for slot in ("left", "right")}
+    running = [title for title in dict.fromkeys(titles) if "running" in title]
+    assert running[-1] == "pelican-tui · running 2/2", running
     with SessionStore.open(locations.sessions_db()) as store:
         sessions = [store.get_session(s.id) for s in store.list_sessions()]
     runs = {slot: [run.id for s in sessions for run in s.runs_in(slot)] for slot in shown}
-    assert runs == {slot: [run_id] for slot, run_id in shown.items()}, (runs, shown)
+    # The right pane's run is of the other session: shown, unless that of 1 began after it.
+    assert runs["left"] == [shown["left"]] and len(runs["right"]) == 1, (runs, shown)
+    assert shown["right"] in (None, *runs["right"]), (runs, shown)
 
 
 async def test_run_pressed_straight_after_a_restart_waits_for_the_server() -> None:

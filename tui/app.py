@@ -938,6 +938,15 @@ class PelicanApp(Voting):
             self._say_superseded([], [slot])
         self._compare({slot: self.choices[slot]}, session_id=session_id)
 
+    def _count_run(self, slot: Slot) -> None:
+        """One run of ``slot`` started or was refused: the terminal title's "running N/M"
+        counts it."""
+        key = (self._pane_run.get(slot, 0), slot)
+        if (counts := self._progress.get(key)) is not None:
+            started, planned = counts
+            self._progress[key] = (min(started + 1, planned), planned)
+        self.show_activity()
+
     def _cancel_unbegun(self, slot: Slot) -> bool:
         """Cancel the comparison of ``slot`` alone that has not begun its run (it waits
         for its llama-server to load): the engine has no run of it to cancel yet, and it
@@ -945,15 +954,21 @@ class PelicanApp(Voting):
         the other one alone (it ran this one too, unseen, beside the pane's new run).
         Returns whether there was one."""
         number = self._pane_run.get(slot)
-        if number is None or self.pane(slot).state != "running":
+        if number is None:
             return False
-        if number == self._pane_run.get(self._other(slot)):
-            return self.engine.drop_unbegun(slot)
         group = f"comparison-{number}"
+        both = number == self._pane_run.get(self._other(slot))
+        live = (WorkerState.PENDING, WorkerState.RUNNING)
+        if both and number not in self._in_progress:
+            # Not begun (1 pressed with r, in one read from the terminal): it leaves out
+            # the pane the newer comparison takes (see :meth:`_comparison`).
+            return any(worker.group == group and worker.state in live for worker in self.workers)
+        if self.pane(slot).state != "running":
+            return False
+        if both:
+            return self.engine.drop_unbegun(slot)
         pending = [
-            worker
-            for worker in self.workers
-            if worker.group == group and worker.state in (WorkerState.PENDING, WorkerState.RUNNING)
+            worker for worker in self.workers if worker.group == group and worker.state in live
         ]
         for worker in pending:
             worker.cancel()
@@ -976,6 +991,8 @@ class PelicanApp(Voting):
         self._comparisons += 1
         number = self._comparisons
         for slot, choice in choices.items():
+            # The comparison that had the pane runs it no more (its runs go uncounted).
+            self._progress.pop((self._pane_run.get(slot, 0), slot), None)
             self._pane_run[slot] = number
             self._streaming.pop(slot, None)  # the run it had ends unseen (a newer owns it)
             self._describe_pane(slot, choice)  # after t, b, e mid-run, or a stored session
@@ -1027,7 +1044,10 @@ class PelicanApp(Voting):
                 self._draw_update(update)
 
         self._in_progress.add(number)
-        self._progress = (0, len(steps) * len(choices))
+        # Not the panes a newer comparison took already (1 pressed with r): it runs them.
+        for slot in choices:
+            if self._pane_run.get(slot) == number:
+                self._progress[number, slot] = (0, len(steps))
         # The sides that failed for good, or for now in two samples in a row: sent no
         # more of this batch (a third sample against an overloaded Claude waited as long).
         given_up = GivenUp(after_failures=2)
@@ -1065,6 +1085,8 @@ class PelicanApp(Voting):
                     break  # as run stops, or a newer comparison took over
         finally:
             self._in_progress.discard(number)
+            if not self._in_progress:  # else its runs still count in those of the others
+                self._progress.clear()
             if self._blind_of == number:
                 self._blind_of = None
             with contextlib.suppress(NoMatches):
@@ -1104,9 +1126,7 @@ class PelicanApp(Voting):
                 self._show_side_status(update.spec.side)
             if update.run_id is not None:
                 self.pane_runs[update.slot] = update.run_id
-            started, planned = self._progress
-            self._progress = (min(started + 1, planned), planned)
-            self.show_activity()
+            self._count_run(update.slot)
             pane = self.pane(update.slot)
             header = update.spec.side.header(pane.choice, pane.number)  # its model, now read
             pane.ceiling_tok_s, pane.thinking_switch = header.ceiling_tok_s, header.thinking_switch
@@ -1164,9 +1184,7 @@ class PelicanApp(Voting):
                 self.pane_runs = {}  # the other pane's run is of another session: no pair
             self.session_id = update.session_id
         elif isinstance(update, updates.RunRefused):
-            started, planned = self._progress  # not run: as good as done, for "running N/M"
-            self._progress = (min(started + 1, planned), planned)
-            self.show_activity()
+            self._count_run(update.slot)  # not run: as good as done, for "running N/M"
             side = self._side(update.slot)
             if side is not None and side.server is not None:
                 hint = " — press R to restart the server, l for its log"

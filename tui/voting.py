@@ -233,8 +233,9 @@ class Voting(App[None]):
         """Pairs of runs voted on from the main screen, and how: the winner, the run
         that won (None for a tie or both bad) and whether it was blind: said when the
         store, which has every vote (:meth:`_latest_vote`), cannot be read."""
-        self._progress = (0, 0)
-        """(runs started, runs planned) of the comparison in progress."""
+        self._progress: dict[tuple[int, Slot], tuple[int, int]] = {}
+        """Of each comparison in progress (its number) and each pane it still runs: (runs
+        started, runs planned); a pane a newer comparison takes is counted by that one."""
         self._step: BatchStep | None = None
         """The step of the batch in progress (prompt, sample), or the last one."""
         self._in_progress: set[int] = set()
@@ -578,7 +579,8 @@ class Voting(App[None]):
         """What the app is doing, in two or three words (never a model)."""
         vote = "vote A/B" if self.pending_pairs else ""
         if self._in_progress:
-            started, planned = self._progress
+            started = sum(counts[0] for counts in self._progress.values())
+            planned = sum(counts[1] for counts in self._progress.values())
             return f"running {max(started, 1)}/{planned}" + (f" · {vote}" if vote else "")
         return vote or self._idle_words()
 
