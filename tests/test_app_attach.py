@@ -285,3 +285,45 @@ async def test_the_terminal_title_says_the_server_is_not_ready_as_the_status_bar
             taken = app.terminal_title
     assert refused == "pelican-tui · local: not ready", refused
     assert taken == "pelican-tui · ready", taken
+
+
+async def test_the_status_bar_says_an_attached_server_sends_nothing_as_the_pane_does(
+    llama: LlamaServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A llama-server attached by URL, suspended mid-answer (``kill -STOP``): the pane
+    said "no data for N s" while the status bar named the server as ready until the run
+    gave up. Now the status bar says it too ("local: no data for N s"), as it does for
+    Claude, and names the server again once data comes back."""
+    import os
+    import signal
+
+    monkeypatch.setenv("PELICAN_LOCAL_API_KEY", llama.api_key)
+    idle_s = 12.0  # the pane says "no data" after 3 s
+    app = make_app(
+        overrides={
+            "local": {"url": llama.base_url, "max_tokens": 900},
+            "idle_timeout_s": idle_s,
+            "check_timeout_s": 1.0,
+        }
+    )
+    assert llama.pid is not None
+    async with app.run_test(size=(160, 48)) as pilot:
+        bar, left = app.query_one(StatusBar), app.pane("left")
+        assert await wait_for(pilot, lambda: "checking" not in bar.server_note, 15)
+        await pilot.press("1")
+        assert await wait_for(pilot, lambda: len(left.answer_text) > 20, 60)
+        ready = bar.server_note  # as the run's start found it
+        os.kill(llama.pid, signal.SIGSTOP)
+        try:
+            silent = lambda: "no data for" in left.stats_line()  # noqa: E731
+            assert await wait_for(pilot, silent, idle_s), left.stats_line()
+            await pilot.pause()
+            note = bar.server_note
+        finally:
+            os.kill(llama.pid, signal.SIGCONT)
+        assert left.state == "running", left.stats_line()
+        assert note.startswith("local: no data for "), (note, left.stats_line())
+        sends = lambda: bar.server_note == ready  # noqa: E731
+        assert await wait_for(pilot, sends, idle_s), (bar.server_note, ready)
+        await pilot.press("c")
+        await app.workers.wait_for_complete()

@@ -641,17 +641,24 @@ class PelicanApp(Voting):
         # make it "ready"), or how long its stream has been silent; one whose latest
         # run failed says so (a later cancel of the other pane's run does not undo it).
         doings = {key: "failed" for key, side in self.engine.sides.items() if side.failed_lately}
-        for slot, key in self._streaming.items():
-            idle = self._silent_side.get(slot)
-            if doings.get(key) == "streaming":  # two panes on it: one streams
-                continue
-            doings[key] = "streaming" if idle is None else f"no data for {idle:.0f} s"
+        for key in self._streaming.values():
+            doings[key] = self._silence(key) or "streaming"
         for key, side in self.engine.sides.items():
             note = side.note()
             if note is not None:
                 doing = doings.get(key)
                 notes.append((f"{side.label}: {doing}" if doing else note, key in used))
         self.query_one(StatusBar).set_sides(notes)
+
+    def _silence(self, key: str) -> str | None:
+        """Of the side ``key``, a run streams on: "no data for N s" when every run
+        streaming on it has sent nothing for a while (its pane says so too, from the
+        same moment); None: one sends, or none streams. Said of every side the same way
+        in the status bar (the app's own llama-server: by :meth:`StatusBar.set_server_silent`)."""
+        idle = [self._silent_side.get(slot) for slot, on in self._streaming.items() if on == key]
+        if not idle or None in idle:
+            return None
+        return f"no data for {min(s for s in idle if s is not None):.0f} s"
 
     def _state(self) -> dict[str, Any]:
         path = locations.state_file()
@@ -1113,7 +1120,9 @@ class PelicanApp(Voting):
                         del self._silent_side[update.slot]
                     else:
                         self._silent_side[update.slot] = idle
-                    self._update_side_notes()
+                    side = self.engine.sides.get(self._streaming[update.slot])
+                    if side is not None:
+                        self._show_side_status(side)
             if isinstance(update.event, TextDelta):
                 self._maybe_preview(pane, update)
         elif isinstance(update, updates.RunStarted):
@@ -1804,6 +1813,7 @@ class PelicanApp(Voting):
             return
         note = self.engine.local.server_note() if self.engine.local else None
         if note is not None:
+            note = self._silence(side.key) or note  # a run on it sends nothing: said first
             self.query_one(StatusBar).set_server_note(f"local: {note}")
             self.show_activity()  # the terminal's title says it too
 
