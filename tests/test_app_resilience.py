@@ -40,6 +40,23 @@ async def test_unknown_theme_falls_back_and_says_so() -> None:
         assert "pelican-light" in _notes(app), "the message lists the themes there are"
 
 
+async def test_every_theme_the_app_offers_draws_its_screen() -> None:
+    """ansi-dark and ansi-light, Textual's own (offered by ctrl+p and named in the
+    unknown-theme notice), stopped the app with a traceback at its next frame: the
+    status bar coloured its words with the theme's "ansi_yellow", a name Textual
+    knows and Rich does not. Chosen, the theme was kept, and every start after it
+    ended the same way. Each theme now draws the main screen and its status bar."""
+    app = make_app(overrides={"ui": {"theme": "ansi-dark"}})
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        for name in sorted(app.available_themes):
+            app.theme = name
+            await pilot.pause()
+            assert "r Run both" in screen_text(app), name  # drawn: the footer, the bar
+            assert app.query_one(StatusBar).render_line(0).text.strip(), name
+        assert app.is_running
+
+
 @pytest.mark.parametrize("mode", [0o644, 0o600])
 async def test_a_config_file_others_can_read_that_holds_a_password_is_said_at_start(
     mode: int,

@@ -96,11 +96,14 @@ class StatusBar(KeptLines):
         self._maybe_refresh()
 
     def _colour(self, name: str, bold: bool = False) -> str:
-        """A style in the current theme's colour ``name`` (success, warning, error)."""
+        """A style in the current theme's colour ``name`` (success, warning, error), as
+        Rich reads it: an ANSI theme's (Textual's ansi-dark) is "ansi_yellow", a name
+        Rich does not know (it stopped the app at its next frame), for Rich's "yellow"."""
         try:
             colour = self.app.theme_variables.get(name, "")
         except Exception:  # not mounted in an app yet
             colour = ""
+        colour = colour.removeprefix("ansi_")
         return f"bold {colour}".strip() if bold else colour
 
     def _server_text(self) -> tuple[str, str]:
