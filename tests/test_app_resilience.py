@@ -190,6 +190,15 @@ async def test_help_and_palette_show_the_remapped_key() -> None:
         ),
         ({"run_both": "q", "quit": "r"}, []),  # swapped: both keep a key
         ({"sessions_list_up": "k"}, []),  # another screen's id
+        (
+            {"cancel": "notakey", "view_answer": "ctrl+shift+alt+wat"},
+            [
+                'ui.keymap: "notakey" (for cancel) is not a key, so no key does it',
+                'ui.keymap: "ctrl+shift+alt+wat" (for view_answer) is not a key, so no key does it',
+            ],
+        ),
+        ({"cancel": "ctrl+home, f5, less_than_sign, C, space"}, []),  # keys, all of them
+        ({"cancel": "C, wat"}, ['ui.keymap: "wat" (for cancel) is not a key']),
     ],
 )
 async def test_a_keymap_that_does_nothing_or_takes_a_key_says_so(

@@ -30,8 +30,33 @@ def keymap_problems(
         known |= _other_ids()
         unknown = [name for name in unknown if name not in known]
     problems = [f'ui.keymap: "{name}" is not a key\'s id, so it does nothing' for name in unknown]
+    for name, keys in keymap.items():
+        wrong = [key for key in _keys(keys) if not _is_key(key)]
+        none = ", so no key does it" if len(wrong) == len(_keys(keys)) else ""
+        problems += [f'ui.keymap: "{key}" (for {name}) is not a key{none}' for key in wrong]
     problems += _taken(keymap, bindings)
     return problems
+
+
+MODIFIERS = frozenset({"ctrl", "shift", "alt", "meta", "super", "hyper"})
+"""What may stand before a key's name, each followed by "+" ("ctrl+shift+home")."""
+
+
+def _is_key(key: str) -> bool:
+    """Whether a terminal can send ``key`` as Textual names it: a character ("C",
+    "<"), a character's name ("less_than_sign"), or a key of its own ("f5", "home",
+    "ctrl+a"), after modifiers. Textual takes any word and binds it to nothing: the
+    footer and the help then listed "notakey" as the key of an action no key did."""
+    from textual.keys import Keys, key_to_character
+
+    *modifiers, name = key.split("+") if key != "+" else ["+"]
+    if not name or not set(modifiers) <= MODIFIERS:
+        return False
+    return (
+        len(name) == 1
+        or key_to_character(name) is not None
+        or name in {member.value for member in Keys}
+    )
 
 
 def _taken(keymap: Mapping[str, str], bindings: list[Binding]) -> list[str]:
