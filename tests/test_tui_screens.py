@@ -55,6 +55,12 @@ class Host(App[None]):
         super().__init__()
         self.make_screen = make_screen
         self.result: object = NOT_DISMISSED
+        self.notices: list[str] = []
+        """What the screen notified, in order."""
+
+    def notify(self, message: str, *args: Any, **kwargs: Any) -> None:
+        self.notices.append(message)
+        super().notify(message, *args, **kwargs)
 
     def compose(self) -> ComposeResult:
         yield Static("host")
@@ -479,6 +485,27 @@ async def test_the_browser_tells_apart_prompts_that_start_alike(tmp_path: Path) 
             titles, ["heron", "heron", "pelican", "pelican"], [2, 1, 2, 1], strict=True
         ):
             assert title.startswith(f"…{bird}") and title.endswith(f" · sample {sample}/2"), titles
+
+    await run_host(lambda: SessionsScreen(db), body)
+
+
+async def test_delete_names_the_session_by_what_tells_it_apart(tmp_path: Path) -> None:
+    """d on "sample 2/2" of a batch asked `Delete "Generate an SVG of a heron riding a
+    unicycle · local vs claude…"?`: the cut took the sample, the one thing that told
+    the batch's sessions apart, from the question and from the notice after it."""
+    db = tmp_path / "sessions.sqlite3"
+    make_alike_store(db)
+
+    async def body(pilot: Pilot[Any], app: Host) -> None:
+        await loaded_sessions(pilot, app)
+        await pilot.press("d")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        question = str(app.screen.query_one("#confirm-question", Static).render())
+        assert "heron" in question and "sample 2/2”?" in question, question
+        await pilot.press("y")
+        await until(pilot, lambda: bool(app.notices))
+        assert "sample 2/2”." in app.notices[-1], app.notices
+        await pilot.press("escape")
 
     await run_host(lambda: SessionsScreen(db), body)
 

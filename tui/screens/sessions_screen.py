@@ -288,7 +288,8 @@ class SessionsScreen(Screen[SessionAction | None]):
             self._show_empty(_EMPTY_TEXT)
         self._show_detail()
         self.refresh_bindings()
-        self.notify(f"Deleted “{shorten(gone.listed_as, 40)}”.", timeout=4)
+        titles = [other.listed_as for other in (*self.sessions, gone)]
+        self.notify(f"Deleted “{shorten_title(gone.listed_as, 60, titles)}”.", timeout=4)
 
     def _fill_table(self) -> None:
         table = self._table()
@@ -382,8 +383,9 @@ class SessionsScreen(Screen[SessionAction | None]):
             )
             return
         runs = len(session.runs)
+        titles = [other.listed_as for other in self.sessions]  # as the rows cut it
         question = (
-            f"Delete “{shorten(session.listed_as, 60)}”?\n\n"
+            f"Delete “{shorten_title(session.listed_as, 60, titles)}”?\n\n"
             f"The session from {_date(session.created_at)} and its "
             f"{plural(runs, 'run')} go for good, with every vote on them "
             "(the leaderboard changes)."
