@@ -278,6 +278,8 @@ class PelicanApp(Voting):
         self.local_known = False
         """The local model's header was read after the first frame, its side checked or started."""
         state = self._state()
+        self._history_kept: list[str] = state.get("history", [])
+        """The prompt history the state file kept (read once, here; shown at mount)."""
         self._init_voting(settings, state)
         # The theme is set before the first frame, so nothing restyles the screen after it.
         from pelican_tui.themes import register_themes
@@ -370,7 +372,7 @@ class PelicanApp(Voting):
                 self._store_words_said.add(same)
         if exposed := config_file_exposed():
             self.notify(exposed, title="Settings", severity="warning", timeout=20)
-        self._set_history(self._state().get("history", []))
+        self._set_history(self._history_kept)
         self.query_one("#left", ModelPane).add_class("-active")
         self.set_class(self.image_mode == "sixel", "-sixel")  # where toasts go (app.tcss)
         self._on_resize_layout()
