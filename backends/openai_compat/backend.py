@@ -23,7 +23,7 @@ import os
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pelican_tui.backends import events
 from pelican_tui.backends.clients import PerLoop
@@ -65,6 +65,9 @@ if TYPE_CHECKING:
 
 LIVE_STATS_INTERVAL_S = 0.25
 RESTART_HINT = "restart the server"
+
+_Reply = Literal["answered", "slow", "unreached"]
+"""How a server met one small question (:meth:`OpenAICompatibleBackend._ask_models`)."""
 
 
 class OpenAICompatibleBackend:
@@ -262,20 +265,13 @@ class OpenAICompatibleBackend:
         an idle server every few seconds. When it cannot be reached, the full check
         (:meth:`probe`) says why, and its status is returned; None: it answered (a
         slow answer too: busy is not gone), or it is not one to ask."""
-        import httpx
-
         url = self._url()
         if self.server is not None or url is None or self.check is None or not self.check.ready:
             return None
-        try:
-            await self.client().get(f"{url}/v1/models", headers=self._headers(), timeout=5.0)
-        except httpx.TimeoutException as error:
-            if not isinstance(error, httpx.ConnectTimeout):
-                return None  # it took the connection
+        reply = await self._ask_models(url, within_s=5.0)
+        if reply == "unreached":  # refused, reset, no connection: the check says why
             return await self.probe()
-        except httpx.TransportError:  # refused, reset: the check says why
-            return await self.probe()
-        if self.gave_up is not None:  # it answers again: said so
+        if reply == "answered" and self.gave_up is not None:  # it answers again: said so
             self.gave_up = None
             return self.status()
         return None
@@ -285,17 +281,26 @@ class OpenAICompatibleBackend:
         (:attr:`gave_up`): whether it answers one small question (``GET /v1/models``)
         within ``check_timeout_s`` (5 s at most), before another run waits on it for
         ``idle_timeout_s``. Not reached at all, it is the run's to say why."""
+        reply = await self._ask_models(url, within_s=min(self._check_timeout_s, 5.0))
+        if reply == "answered":
+            self.gave_up = None
+        return reply != "slow"
+
+    async def _ask_models(self, url: str, *, within_s: float) -> _Reply:
+        """Ask the server one small question (``GET /v1/models``, no generation):
+        "answered"; "slow", it took the connection but did not answer in ``within_s``;
+        "unreached", it refused or reset the connection, or took none in ``within_s``."""
         import httpx
 
-        timeout = min(self._check_timeout_s, 5.0)
         try:
-            await self.client().get(f"{url}/v1/models", headers=self._headers(), timeout=timeout)
-        except httpx.TimeoutException as error:
-            return isinstance(error, httpx.ConnectTimeout)
+            await self.client().get(f"{url}/v1/models", headers=self._headers(), timeout=within_s)
+        except httpx.ConnectTimeout:
+            return "unreached"
+        except httpx.TimeoutException:
+            return "slow"
         except httpx.TransportError:
-            return True
-        self.gave_up = None
-        return True
+            return "unreached"
+        return "answered"
 
     def _not_answering(self, gave_up: StreamIdle) -> events.Failed:
         """A run not sent to a server that is not answering (:meth:`_answers_after_silence`),
