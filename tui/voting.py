@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     from pelican_tui.backends.engine.batch import BatchStep
     from pelican_tui.backends.engine.comparison import ComparisonEngine, ComparisonResult
     from pelican_tui.backends.engine.run import RunResult
+    from pelican_tui.backends.prompt_sets import PromptSet
     from pelican_tui.backends.store.records import Slot, Verdict, Winner
     from pelican_tui.backends.store.sessions import SessionStore
     from pelican_tui.widgets.model_pane import ModelPane
@@ -138,18 +139,18 @@ def _kept_runs(entry: dict[str, Any]) -> tuple[int, int, int, int] | None:
     return ids[0], ids[1], ids[2], ids[3]
 
 
-def _kept_step(entry: dict[str, Any], prompt: str) -> BatchStep:
-    """The step of the run a kept pair is of: a prompt set's, found again in the prompt
-    sets, else one of ``prompt`` alone (the set or its prompt changed since, or there
-    was none), so that the prompt box shows the prompt the pair answers, not the one
-    the app started with."""
+def _kept_step(entry: dict[str, Any], prompt: str, sets: dict[str, PromptSet]) -> BatchStep:
+    """The step of the run a kept pair is of: a prompt set's, found again in ``sets``
+    (:func:`_prompt_sets`), else one of ``prompt`` alone (the set or its prompt changed
+    since, or there was none), so that the prompt box shows the prompt the pair
+    answers, not the one the app started with."""
     from pelican_tui.backends.engine.batch import BatchStep
-    from pelican_tui.backends.prompt_sets import NamedPrompt, load_prompt_sets
+    from pelican_tui.backends.prompt_sets import NamedPrompt
 
     step = entry.get("step")
     if isinstance(step, dict):
-        with contextlib.suppress(Exception):  # the sets file changed: no set's step
-            prompt_set = load_prompt_sets()[step["set"]]
+        with contextlib.suppress(Exception):  # a step from another version: no set's step
+            prompt_set = sets[step["set"]]
             named = next(p for p in prompt_set.prompts if p.name == step["prompt"])
             if named.text == prompt:
                 sample, samples, number, steps = (
@@ -157,6 +158,17 @@ def _kept_step(entry: dict[str, Any], prompt: str) -> BatchStep:
                 )
                 return BatchStep(named, sample, samples, prompt_set, number, steps)
     return BatchStep(NamedPrompt("prompt", prompt), 1, 1, None, 1, 1)
+
+
+def _prompt_sets() -> dict[str, PromptSet]:
+    """The prompt sets, read once for all the kept pairs; none where the file cannot
+    be read (the pairs then show their prompt alone)."""
+    from pelican_tui.backends.prompt_sets import PromptSetsError, load_prompt_sets
+
+    try:
+        return load_prompt_sets()
+    except PromptSetsError:
+        return {}
 
 
 def _pair_key(first: int, second: int) -> tuple[int, int]:
@@ -478,8 +490,9 @@ class Voting(App[None]):
         pairs, kept, entries = [], [], list(self._set_aside)
         try:
             store = await self.open_store()
+            sets = await asyncio.to_thread(_prompt_sets)
             for entry in entries:
-                pair = await self._kept_pair(store, entry)
+                pair = await self._kept_pair(store, entry, sets)
                 if pair is not None:
                     pairs.append(pair)
                     kept.append(entry)
@@ -508,7 +521,9 @@ class Voting(App[None]):
         if first:
             self._wait_for_drawing()
 
-    async def _kept_pair(self, store: SessionStore, entry: dict[str, Any]) -> VotePair | None:
+    async def _kept_pair(
+        self, store: SessionStore, entry: dict[str, Any], sets: dict[str, PromptSet]
+    ) -> VotePair | None:
         """A pair kept in the state file (:func:`_kept_entry`) as A and B again, its runs
         read from the store; None, and it goes, if a run was deleted or is of another
         session (a store made anew), has no picture, or the two were voted on since
@@ -542,7 +557,7 @@ class Voting(App[None]):
             for run, named in zip(stored, run_labels(found), strict=True)
         )
         label = entry.get("label")
-        step = await asyncio.to_thread(_kept_step, entry, found[0].prompt)
+        step = _kept_step(entry, found[0].prompt, sets)
         return VotePair(a, b, label if isinstance(label, str) else "", step)
 
     def _wait_for_drawing(self) -> None:
