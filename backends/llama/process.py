@@ -160,15 +160,11 @@ class ServerStartError(Exception):
         message: str,
         last_lines: tuple[str, ...] = (),
         port_in_use: int | None = None,
-        *,
-        stopped: bool = False,
     ) -> None:
         super().__init__(message)
         self.last_lines = last_lines
         self.port_in_use = port_in_use
         """The port llama-server could not bind, when that is why it failed."""
-        self.stopped = stopped
-        """It did not fail: :meth:`LlamaServer.stop` stopped it before it was ready."""
 
     def __str__(self) -> str:
         text = self.args[0]
@@ -638,11 +634,9 @@ class LlamaServer:
             while True:
                 if proc.returncode is not None:
                     await self._drain_reader()
-                    if self._stopping:  # stop() ended it: says "stopped" itself
+                    if self._stopping:  # stop() ended it: its status says "stopped"
                         raise ServerStartError(
-                            "llama-server was stopped before it was ready",
-                            self.last_lines(),
-                            stopped=True,
+                            "llama-server was stopped before it was ready", self.last_lines()
                         )
                     raise self._start_failure(proc.returncode)
                 now = time.monotonic()
