@@ -485,7 +485,7 @@ async def test_the_key_that_opens_a_screen_closes_it(key: str, screen: type) -> 
 async def _off_the_text_fields(pilot: Pilot[Any]) -> None:
     """Tab from the server settings' first field (where they open) to the load mode's
     choice, the first field that takes no letter."""
-    await pilot.press("tab", "tab", "tab", "tab", "tab")
+    await pilot.press("tab", "tab", "tab", "tab", "tab", "tab")
     assert pilot.app.focused is pilot.app.screen.query_one("#settings-load_mode")
 
 
@@ -1375,6 +1375,30 @@ async def test_settings_applied_after_a_run_leave_no_not_started_line() -> None:
         await server_ready(pilot)
         assert await wait_for(pilot, lambda: left.problem == "", 10), left.problem
         assert left.state == "finished"
+
+
+async def test_settings_set_the_gpu_layers_the_restarted_server_runs_with() -> None:
+    """``--ngl`` and ``local.gpu_layers`` set llama-server's -ngl, but S had no field
+    for it: changing it meant quitting. S, GPU layers, ctrl+s: the server started
+    again with -ngl on its command line."""
+    import psutil
+    from _app_support import server_ready
+
+    app = make_app(start_server=True)
+    async with app.run_test(size=(160, 48)) as pilot:
+        old = await server_ready(pilot)
+        assert app.settings.local.gpu_layers is None
+        await pilot.press("S")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, ServerSettingsScreen), 5)
+        app.screen.query_one("#settings-gpu_layers", Input).value = "0"
+        await pilot.press("ctrl+s")
+        assert await wait_for(pilot, lambda: not isinstance(app.screen, ServerSettingsScreen), 5)
+        assert await wait_for(pilot, lambda: app.server is not old, 30)
+        server = await server_ready(pilot)
+        assert app.settings.local.gpu_layers == 0
+        assert server.pid is not None
+        argv = psutil.Process(server.pid).cmdline()
+        assert argv[argv.index("-ngl") + 1] == "0", argv
 
 
 async def test_a_finished_run_keeps_the_ceiling_it_ran_against(

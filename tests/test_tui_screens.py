@@ -615,10 +615,12 @@ async def test_server_settings_validates_inline(tmp_path: Path) -> None:
         screen.query_one("#settings-model", Input).value = str(tmp_path / "missing.gguf")
         screen.query_one("#settings-context", Input).value = "12"
         screen.query_one("#settings-hf", Input).value = "not a reference"
+        screen.query_one("#settings-gpu_layers", Input).value = "1001"
         await pilot.press("ctrl+s")
         await pilot.pause()
         assert app.result is NOT_DISMISSED
-        assert set(screen.errors) == {"model", "context", "hf"}
+        assert set(screen.errors) == {"model", "context", "hf", "gpu_layers"}
+        assert screen.errors["gpu_layers"] == "At most 1000."
         error = screen.query_one("#error-context", Static)
         assert error.display and "256" in str(error.render())
         await until(pilot, lambda: "no such file" in _facts(screen).get("Problem", ""))
@@ -626,6 +628,7 @@ async def test_server_settings_validates_inline(tmp_path: Path) -> None:
         screen.query_one("#settings-model", Input).value = ""
         screen.query_one("#settings-hf", Input).value = "ggml-org/Qwen3.6-35B-A3B-GGUF:Q4_K_M"
         screen.query_one("#settings-context", Input).value = "4096"
+        screen.query_one("#settings-gpu_layers", Input).value = ""
         await pilot.pause()
         assert not screen.query_one("#error-context", Static).display
         await until(pilot, lambda: "Hugging Face" in _facts(screen).get("Source", ""))
@@ -638,6 +641,7 @@ async def test_server_settings_validates_inline(tmp_path: Path) -> None:
     assert result.model is None
     assert result.hf == "ggml-org/Qwen3.6-35B-A3B-GGUF:Q4_K_M"
     assert result.context == 4096
+    assert result.gpu_layers is None
 
 
 async def test_server_settings_refuse_what_the_server_would_not_start_with(

@@ -93,6 +93,12 @@ _FIELDS = (
         "off",
     ),
     _Field(
+        "gpu_layers",
+        "GPU layers",
+        "Layers to offload to a GPU (-ngl). Empty: llama-server decides.",
+        "auto",
+    ),
+    _Field(
         "load_mode",
         "Load mode",
         "How weights are loaded (--load-mode): mmap, mlock, ... Default: llama-server decides.",
@@ -188,6 +194,7 @@ class ServerSettingsScreen(Screen[LocalSettings | None]):
             "context": str(local.context),
             "threads": "" if local.threads is None else str(local.threads),
             "n_cpu_moe": "" if local.n_cpu_moe is None else str(local.n_cpu_moe),
+            "gpu_layers": "" if local.gpu_layers is None else str(local.gpu_layers),
         }
         with Horizontal(id="settings-header"):
             yield Label("Server settings", id="settings-title")
@@ -203,7 +210,7 @@ class ServerSettingsScreen(Screen[LocalSettings | None]):
                 )
                 yield Static(
                     "Or the same flags each start: pelican-tui --model, --hf, --ctx, --threads, "
-                    "--n-cpu-moe, --load-mode.",
+                    "--n-cpu-moe, --ngl, --load-mode.",
                     classes="field-hint",
                     id="settings-keep-flags",
                     markup=False,
@@ -226,7 +233,7 @@ class ServerSettingsScreen(Screen[LocalSettings | None]):
                                     values[spec.id],
                                     placeholder=spec.placeholder,
                                     type="integer"
-                                    if spec.id in ("context", "threads", "n_cpu_moe")
+                                    if spec.id in ("context", "threads", "n_cpu_moe", "gpu_layers")
                                     else "text",
                                     compact=True,
                                     id=f"settings-{spec.id}",
@@ -426,6 +433,7 @@ class ServerSettingsScreen(Screen[LocalSettings | None]):
             ("context", *CONTEXT_RANGE, True),
             ("threads", *THREADS_RANGE, False),
             ("n_cpu_moe", *LAYERS_RANGE, False),
+            ("gpu_layers", *LAYERS_RANGE, False),
         ):
             number, error = _parse_int(self._form_value(field_id), minimum, maximum, required)
             if error:
