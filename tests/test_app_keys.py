@@ -801,6 +801,30 @@ async def test_keymap_setting_remaps_a_binding() -> None:
         assert "press R" in problem, "g should now run both panes"
 
 
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)])
+async def test_a_key_the_keymap_takes_from_quit_leaves_quit_in_the_footer(
+    size: tuple[int, int],
+) -> None:
+    """help = "q" took q from Quit, and the footer showed no Quit at all, though ctrl+q
+    still quit (the help listed ^q). The footer shows Quit on the key it keeps."""
+    from textual.widgets._footer import FooterKey
+
+    app = make_app(overrides={"ui": {"keymap": {"help": "q"}, "theme": "pelican-dark"}})
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        shown = [
+            (key.key_display, key.description) for key in app.screen.query(FooterKey) if key.display
+        ]
+        assert ("q", "Help") in shown, shown
+        assert ("^q", "Quit") in shown, shown
+        await pilot.press("q")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), 5)
+        quits = [row for row in app.screen.rows if row[1] == "Quit"]
+        assert [row[0] for row in quits] == ["^q"], "one row, not one per binding"
+        await pilot.press("escape", "ctrl+q")
+        assert await wait_for(pilot, lambda: app.return_code is not None, 5)
+
+
 async def test_the_help_shows_the_prompt_box_keys_as_remapped() -> None:
     """ui.keymap remaps the prompt box's keys too, but the help still said "⏎ Run" and
     "↑↓ History" after prompt_run = "ctrl+j" and prompt_history_on = "ctrl+n", and ↓'s

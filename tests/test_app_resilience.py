@@ -186,7 +186,11 @@ async def test_help_and_palette_show_the_remapped_key() -> None:
         ({"run_bth": "g"}, ['ui.keymap: "run_bth" is not a key\'s id, so it does nothing']),
         (
             {"run_both": "q"},
-            ["ui.keymap gives q to run_both: Quit (quit) has no key now (ctrl+q still quits)"],
+            ["ui.keymap gives q to run_both: Quit (quit) is on ctrl+q now"],
+        ),
+        (
+            {"run_both": "q", "cancel": "ctrl+q"},
+            ["ui.keymap gives q to run_both: Quit (quit) has no key now"],
         ),
         ({"run_both": "q", "quit": "r"}, []),  # swapped: both keep a key
         ({"sessions_list_up": "k"}, []),  # another screen's id

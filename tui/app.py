@@ -361,7 +361,9 @@ class PelicanApp(Voting):
                 timeout=10,
             )
         if keymap := self.settings.ui.keymap:
-            self.set_keymap(keymap)
+            from pelican_tui.keymap_check import keymap_to_apply
+
+            self.set_keymap(keymap_to_apply(keymap, self.BINDINGS))
             self._say_keymap_problems(keymap)
         if unsaved := locations.cannot_make(locations.data_dir()):  # before a run, not after
             self.notify(f"Sessions cannot be saved: {unsaved} (see PELICAN_HOME).",
@@ -1686,7 +1688,9 @@ class PelicanApp(Voting):
             rows.append((shown, where, binding.id or ""))
         palette = Binding(self.COMMAND_PALETTE_BINDING, "command_palette")
         rows.append((self.get_key_display(palette), "Command palette (every action)", ""))
-        rows.append((self.get_key_display(Binding("ctrl+q", "quit")), "Quit", ""))
+        quit_key = self.get_key_display(Binding("ctrl+q", "quit"))
+        if not any(row[2] == "quit" and row[0] == quit_key for row in rows):  # the keymap's
+            rows.append((quit_key, "Quit", ""))
         self.push_screen(HelpScreen(rows))
 
     def action_view_answer(self) -> None:

@@ -3,7 +3,9 @@
 Textual applies a keymap silently: an id that no key has does nothing, and a
 key given to one action is taken from the action that had it (``run_both = "q"``
 left Quit without its ``q``). :func:`keymap_problems` says both, in the words
-of the help screen, for the app to show once at start.
+of the help screen, for the app to show once at start. :func:`keymap_to_apply`
+is the keymap the app applies: an action left without its key but with one of
+Textual's own (Quit's ctrl+q) is given that one, so the footer shows it.
 """
 
 from __future__ import annotations
@@ -13,8 +15,23 @@ from pathlib import Path
 
 from textual.binding import Binding, BindingsMap, BindingType
 
-QUIT_ELSEWHERE = {"quit": "ctrl+q still quits"}
-"""Actions that keep a key of Textual's own when the keymap takes theirs."""
+KEPT_KEYS = {"quit": "ctrl+q"}
+"""Actions that keep a key of Textual's own (``App.BINDINGS``) when the keymap takes
+theirs. Textual does not show that key in the footer (with ``help = "q"`` the footer
+had no Quit at all): :func:`keymap_to_apply` gives it to the action's own binding."""
+
+
+def keymap_to_apply(keymap: Mapping[str, str], main: Iterable[BindingType]) -> dict[str, str]:
+    """``keymap``, and for each main-screen action (of ``main``) it leaves with no key of
+    its own, the key of :data:`KEPT_KEYS` that action keeps (unless ``keymap`` gives that
+    key too): the footer and the help then show it as the action's key."""
+    given = {key for keys in keymap.values() for key in _keys(keys)}
+    applied = dict(keymap)
+    for binding in _displaced(keymap, list(Binding.make_bindings(main))):
+        kept = KEPT_KEYS.get(binding.action)
+        if binding.id is not None and kept is not None and kept not in given:
+            applied[binding.id] = kept
+    return applied
 
 
 def keymap_problems(
@@ -60,22 +77,32 @@ def _is_key(key: str) -> bool:
 
 
 def _taken(keymap: Mapping[str, str], bindings: list[Binding]) -> list[str]:
+    problems = []
+    given = {key for keys in keymap.values() for key in _keys(keys)}
+    for binding in _displaced(keymap, bindings):
+        takers = [name for name, keys in keymap.items() if binding.key in _keys(keys)]
+        taken = f"ui.keymap gives {binding.key} to {', '.join(takers)}: "
+        kept = KEPT_KEYS.get(binding.action)
+        if kept is not None and kept not in given:
+            problems.append(f"{taken}{binding.description} ({binding.id}) is on {kept} now")
+        else:
+            problems.append(f"{taken}{binding.description} ({binding.id}) has no key now")
+    return problems
+
+
+def _displaced(keymap: Mapping[str, str], bindings: list[Binding]) -> list[Binding]:
+    """The bindings (with an id) that ``keymap`` leaves with no key, each id once, in
+    binding order."""
     # Not apply_keymap's clashed_bindings: Textual 8 leaves out a binding the keymap
     # does not name (quit, for run_both = "q").
     remapped = BindingsMap(bindings)
     remapped.apply_keymap(keymap)
     left = {binding.id for _key, binding in remapped}
-    problems: dict[str, str] = {}
-    for binding in bindings:  # in binding order, each action once
-        if binding.id is None or binding.id in left or binding.id in problems:
-            continue
-        takers = [name for name, keys in keymap.items() if binding.key in _keys(keys)]
-        also = f" ({QUIT_ELSEWHERE[binding.action]})" if binding.action in QUIT_ELSEWHERE else ""
-        problems[binding.id] = (
-            f"ui.keymap gives {binding.key} to {', '.join(takers)}: "
-            f"{binding.description} ({binding.id}) has no key now{also}"
-        )
-    return list(problems.values())
+    displaced: dict[str, Binding] = {}
+    for binding in bindings:
+        if binding.id is not None and binding.id not in left:
+            displaced.setdefault(binding.id, binding)
+    return list(displaced.values())
 
 
 def _keys(keys: str) -> list[str]:
