@@ -224,6 +224,10 @@ class ResourceSampler:
             except psutil.Error:
                 self._server = None
             self._tree = {}
+            # Another server (a restart): its own mapping is read at once. The last
+            # server's figure, kept until the next read, said "srv 30M (model 92M)" of
+            # one still loading, more of the model than the whole process holds.
+            self._mapped, self._count = None, 0
         return self._server
 
     def _processes(self, proc: psutil.Process) -> list[psutil.Process]:

@@ -103,6 +103,30 @@ async def test_no_server_fields_without_a_server_and_a_foreign_file_maps_nothing
     assert _sampler(server, other).sample().server_model_mapped == 0
 
 
+async def test_a_new_server_is_not_given_the_last_ones_model_figure(
+    server: LlamaServer,
+) -> None:
+    """Apply & restart: for a few seconds the status bar said "srv 30M (model 92M)" of
+    the server still starting, the model's figure the last server's (the mappings are
+    read every few samples). A new server's mapping is read at its first sample."""
+    pid: list[int | None] = [server.pid]
+    sampler = ResourceSampler(server_pid=lambda: pid[0], model_path=tiny_model, maps_interval=4)
+    before = sampler.sample()
+    assert before.server_model_mapped and before.server_model_mapped > 0.8 * (
+        tiny_model().stat().st_size
+    )
+    # A process that has not mapped the model yet, as a llama-server that just started.
+    starting = await asyncio.create_subprocess_exec("sleep", "30")
+    try:
+        pid[0] = starting.pid
+        after = sampler.sample()
+        assert after.server_rss is not None and after.server_rss < before.server_model_mapped
+        assert after.server_model_mapped == 0, format_bytes(after.server_model_mapped)
+    finally:
+        starting.kill()
+        await starting.wait()
+
+
 async def test_stream_keeps_its_rate_when_sampling_is_slow() -> None:
     """A sample that takes 40 % of the interval must not stretch the period.
 
