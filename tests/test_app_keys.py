@@ -35,6 +35,7 @@ from pelican_tui.screens.server_settings_screen import ServerSettingsScreen
 from pelican_tui.screens.sessions_screen import SessionsScreen
 from pelican_tui.screens.text_screen import TextScreen
 from pelican_tui.widgets.status_bar import StatusBar
+from pelican_tui.widgets.text_line import TextLine
 
 
 def _notes(app: PelicanApp) -> list[str]:
@@ -1399,6 +1400,51 @@ async def test_settings_applied_after_a_run_leave_no_not_started_line() -> None:
         await server_ready(pilot)
         assert await wait_for(pilot, lambda: left.problem == "", 10), left.problem
         assert left.state == "finished"
+
+
+async def test_a_finished_run_keeps_its_header_while_settings_are_applied() -> None:
+    """S and ctrl+s after a run: while llama-server started again, the finished run's
+    header said "thinking on (checking…)", the starting server's state, not what it
+    said of the run. Its header keeps what it said; only panes with no run follow."""
+    from _app_support import server_ready
+
+    app = make_app(start_server=True)
+    async with app.run_test(size=(160, 48)) as pilot:
+        old = await server_ready(pilot)
+        await _a_left_run(pilot)
+        left, right = app.pane("left"), app.pane("right")
+        shown = (left.border_title, left.query_one(".facts", TextLine).text)
+        said: list[tuple[str, str]] = []
+        describe = left.describe
+
+        def spy(title: str, facts: str) -> None:
+            said.append((title, facts))
+            describe(title, facts)
+
+        left.describe = spy  # type: ignore[method-assign]
+        idle: list[str] = []
+        describe_idle = right.describe
+
+        def spy_idle(title: str, facts: str) -> None:
+            idle.append(facts)
+            describe_idle(title, facts)
+
+        right.describe = spy_idle  # type: ignore[method-assign]
+        await pilot.press("S")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, ServerSettingsScreen), 5)
+        await pilot.press("ctrl+s")
+        assert await wait_for(pilot, lambda: app.server is not old, 30)
+        await server_ready(pilot)
+        started = lambda: (
+            not any(  # noqa: E731
+                w.group == "server" and not w.is_finished for w in app.workers
+            )
+        )
+        assert await wait_for(pilot, started, 30)
+        assert left.state == "finished"
+        assert all(facts == shown[1] for _title, facts in said), (shown, said)
+        assert (left.border_title, left.query_one(".facts", TextLine).text) == shown
+        assert any("(checking…)" in facts for facts in idle), "the idle pane says it"
 
 
 async def test_settings_set_the_gpu_layers_the_restarted_server_runs_with() -> None:

@@ -565,9 +565,14 @@ class PelicanApp(Voting):
         problem = self.engine.unavailable(choice)
         return f"{problem}{_UNAVAILABLE_HINT}" if problem else None
 
-    def _describe_panes(self) -> None:
+    def _describe_panes(self, *, runs_kept: bool = False) -> None:
+        """Title every pane (:meth:`_describe_pane`). ``runs_kept``: not those that show a
+        run that ended, as after the local server (re)started: what their headers said
+        of the run holds, not the new server's state ("thinking on (checking…)")."""
         for slot in SLOTS:
             pane = self.pane(slot)
+            if runs_kept and pane.state not in ("idle", "not run", "running"):
+                continue
             self._describe_pane(slot, pane.choice if pane.state == "running" else None)
 
     def _choose(self, slot: Slot, choice: PaneChoice) -> bool:
@@ -736,7 +741,8 @@ class PelicanApp(Voting):
     async def start_local_server(self) -> None:
         try:
             await self.engine.start_local()
-            self._describe_panes()  # it says now whether its model has a thinking switch
+            # It says now whether its model has a thinking switch.
+            self._describe_panes(runs_kept=True)
         except ServerStartError as error:
             message = first_line(str(error))
             for slot in SLOTS:
@@ -830,8 +836,10 @@ class PelicanApp(Voting):
         if status.state is ServerState.READY:
             # Not before: start-up and readiness must not wait behind these imports.
             self.warm_up()
-        for slot in SLOTS:  # "(checking…)" in a header while it starts (a stored run's kept)
-            side, idle = self._side(slot), self.pane(slot).state != "running"
+        # "(checking…)" in a header while it starts: of a pane that shows no run (a run
+        # shown, finished or stored, keeps what its header said of it).
+        for slot in SLOTS:
+            side, idle = self._side(slot), self.pane(slot).state in ("idle", "not run")
             shown = slot in self._stored_shown
             if side is not None and side.server is not None and idle and not shown:
                 self._describe_pane(slot)
@@ -1861,7 +1869,7 @@ class PelicanApp(Voting):
             self.notify(first_line(str(error)), title="llama-server", severity="error")
             return
         await self.engine.learn_from_local_server()
-        self._describe_panes()
+        self._describe_panes(runs_kept=True)
         for slot in SLOTS:
             if (pane_side := self._side(slot)) is not None and pane_side.server is server:
                 self.pane(slot).show_problem(None)
@@ -1891,7 +1899,7 @@ class PelicanApp(Voting):
 
         await self.engine.reconfigure_local(new, say)
         self.settings = self.engine.settings
-        self._describe_panes()
+        self._describe_panes(runs_kept=True)
         self._after_local_change()
 
     def action_sessions(self) -> None:
