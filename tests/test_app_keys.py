@@ -1435,12 +1435,11 @@ async def test_a_finished_run_keeps_its_header_while_settings_are_applied() -> N
         await pilot.press("ctrl+s")
         assert await wait_for(pilot, lambda: app.server is not old, 30)
         await server_ready(pilot)
-        started = lambda: (
-            not any(  # noqa: E731
-                w.group == "server" and not w.is_finished for w in app.workers
-            )
+        assert await wait_for(
+            pilot,
+            lambda: not any(w.group == "server" and not w.is_finished for w in app.workers),
+            30,
         )
-        assert await wait_for(pilot, started, 30)
         assert left.state == "finished"
         assert all(facts == shown[1] for _title, facts in said), (shown, said)
         assert (left.border_title, left.query_one(".facts", TextLine).text) == shown
