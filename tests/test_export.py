@@ -1266,6 +1266,47 @@ async def test_the_apps_export_notice_breaks_its_path_between_folders_at_80_colu
     assert all(line.endswith("/") for line in path_lines[:-1]), shown
 
 
+async def test_a_second_x_says_it_replaced_the_first_export() -> None:
+    """`x` twice on one comparison wrote the second export over the first without a
+    word: a page edited since, or pictures of runs made since, were gone. The folder
+    is still refreshed (as `sessions export` refreshes its own earlier export), and
+    the second notice now says the earlier export was replaced."""
+    from _app_support import make_app, wait_for
+
+    with SessionStore.open() as store:
+        s = store.create_session("p")
+        run = store.start_run(s.id, "left", "local", LOCAL_FILE, LOCAL_INFO, {}, HOST)
+        store.finish_run(run, answer="no svg")
+    folder = locations.exports_dir() / f"session-{s.id}"
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        for count in (1, 2):
+            app.action_export(s.id)
+            assert await wait_for(pilot, lambda n=count: len(app.notices) == n, 60)
+            await app.workers.wait_for_complete()
+            if count == 1:
+                (folder / "index.html").write_text("my notes")
+        first, second = (n.message.splitlines() for n in app.notices)
+    replaced = "it replaced the session's earlier export there (changes made to it are gone)"
+    assert replaced not in first, first
+    assert second[-1] == replaced, second
+    assert (folder / "index.html").read_text() != "my notes"
+    assert sorted(p.name for p in folder.parent.iterdir()) == [folder.name]
+
+
+def test_sessions_export_to_its_earlier_export_says_it_replaced_it(
+    session: Session, tmp_path: Path
+) -> None:
+    """The command line refreshes its own earlier export as `x` does, and says it too."""
+    out_dir = tmp_path / "exported"
+    argv = ["export", str(session.id), "--out", str(out_dir)]
+    code, _, err = _run(argv, renderer=FakeRenderer())
+    assert code == 0 and "replaced" not in err, err
+    code, out, err = _run(argv, renderer=FakeRenderer())
+    assert code == 0 and f"Exported session {session.id} to {out_dir}" in out
+    assert "note: it replaced the session's earlier export there" in err, err
+
+
 def test_cli_unknown_and_malformed_ids(session: Session, tmp_path: Path) -> None:
     for argv, code, message in (
         (["export", "999", "--out", str(tmp_path / "x")], 1, "no session with id 999"),

@@ -24,10 +24,10 @@ A session from a private prompt set leaves with its pictures and numbers only
 
 The folder appears whole or not at all: it is built in a temporary sibling
 folder and renamed into place. Re-exporting the same session over its own
-earlier export replaces each file atomically instead. "The same session" is its
-id and its start: ids start again at 1 in a store made anew (a damaged one moved
-aside) and in another data folder, and such an export is another session's
-(:func:`export_folder_for` finds the folder beside it).
+earlier export replaces each file atomically instead, and says so in a note.
+"The same session" is its id and its start: ids start again at 1 in a store made
+anew (a damaged one moved aside) and in another data folder, and such an export
+is another session's (:func:`export_folder_for` finds the folder beside it).
 """
 
 from __future__ import annotations
@@ -58,6 +58,11 @@ class ExportResult:
     """One line per thing worth saying ("right: no SVG in the answer")."""
 
 
+REPLACED_NOTE = "it replaced the session's earlier export there (changes made to it are gone)"
+"""The note of an export written over the session's earlier one, for every front end: a
+second ``x`` (or ``sessions export`` to the same folder) replaced it without a word."""
+
+
 def export_session(
     session: Session,
     out_dir: Path,
@@ -71,8 +76,8 @@ def export_session(
     ``renderer`` draws the PNG of a run that has an SVG but no stored picture
     (every front end passes :func:`~.pictures.worker_renderer`); without one,
     such a run gets no PNG. ``out_dir`` may be missing or empty. If it holds an
-    earlier export of the same session, it is refreshed; if it holds anything
-    else, :class:`ExportError` is raised unless ``overwrite`` is true.
+    earlier export of the same session, it is refreshed, and a note says so; if it
+    holds anything else, :class:`ExportError` is raised unless ``overwrite`` is true.
     """
     out_dir = Path(out_dir)
     session = scrub_session(session)
@@ -84,17 +89,18 @@ def export_session(
         **pictures.contents,
     }
     previous = _previous_export(out_dir)
+    replaced = previous is not None and _same_session(previous, session)
     write_folder(
         out_dir,
         contents,
-        refresh=overwrite or (previous is not None and _same_session(previous, session)),
+        refresh=overwrite or replaced,
         refused="or overwrite them with --force",
         stale=_previous_picture_names(previous),
     )
     return ExportResult(
         out_dir=out_dir,
         files=tuple(out_dir / name for name in contents),
-        notes=pictures.notes,
+        notes=(*pictures.notes, REPLACED_NOTE) if replaced else pictures.notes,
     )
 
 
