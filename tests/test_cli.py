@@ -965,6 +965,38 @@ def test_the_last_resort_survives_a_closed_stderr_and_an_unwritable_log(
     assert "KeyError: 1" in log.read_text() and oct(log.stat().st_mode & 0o777) == "0o600"
 
 
+def test_the_app_failing_as_it_starts_keeps_its_traceback_in_the_error_log() -> None:
+    """A bug as the TUI starts (here a model path under a user that does not exist,
+    which pathlib cannot expand) printed a bare Python traceback and left no
+    errors.log, where run's last resort keeps one. Now it is one line naming the
+    log, as run says it, and the traceback is in the log."""
+    import pty
+
+    main_fd, terminal = pty.openpty()  # the TUI wants a terminal on stdin and stdout
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "pelican_tui", "--no-claude"],
+            stdin=terminal,
+            stdout=terminal,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+            env={**os.environ, "PELICAN_LOCAL__MODEL": "~no-such-user-pelican/model.gguf"},
+            check=False,
+        )
+    finally:
+        os.close(terminal)
+        os.close(main_fd)
+    log = locations.error_log_file()
+    said = " ".join(done.stderr.split())  # folded to the terminal's width
+    assert done.returncode == 1, done.stderr
+    assert said == (
+        "pelican-tui: internal error: RuntimeError: Could not determine home directory.; "
+        f"the traceback is in {log}"
+    ), done.stderr
+    assert "resolve_model_path" in log.read_text()
+
+
 def test_sessions_list_fits_an_80_column_terminal_and_keeps_everything_in_a_pipe() -> None:
     """``sessions list`` was 150 cells wide with two models named in full: every row
     wrapped at 80 columns. Now a model both slots ran is named once, cut in the middle

@@ -249,10 +249,17 @@ def _main(argv: list[str]) -> int:
     gc.disable()
     start_asking()  # the answers are read just before the app starts (launch.run_app)
     try:
-        return _command(command, args)
-    finally:
-        stop_asking()
-        gc.enable()
+        try:
+            return _command(command, args)
+        finally:
+            stop_asking()  # the terminal echoes again before anything is said
+            gc.enable()
+    except OutputError:  # not a bug: said by main, as every command's
+        raise
+    except Exception as error:  # a bug as the app starts: one line, its traceback logged
+        from pelican_tui.cli.internal_error import report_internal_error
+
+        return report_internal_error(Console.of("pelican-tui", None, None), error)
 
 
 def _command(command: str, args: argparse.Namespace) -> int:
