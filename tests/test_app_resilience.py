@@ -725,6 +725,35 @@ async def test_a_damaged_store_is_said_by_whichever_key_opens_it_first() -> None
         assert len(said()) == 1, said()
 
 
+async def test_a_damaged_store_is_said_at_start_before_any_key() -> None:
+    """A session store of garbage was said only when a key opened it (o, r): the user
+    learnt that their sessions had been moved aside after going on to run. The app now
+    opens the store there is after its first frame, and says where the damaged one went."""
+    path = locations.sessions_db()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"garbage, not a session store " * 300)
+    app = make_app(start_server=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        said = lambda: [n for n in app.notices if "store was damaged" in n.message]  # noqa: E731
+        assert await wait_for(pilot, lambda: bool(said()), 10), _notes(app)
+        [notice] = said()
+    [moved] = path.parent.glob(f"{path.name}.corrupt-*")
+    assert notice.message == (
+        f"The session store was damaged: moved it to {moved} and started a fresh one."
+    )
+    assert notice.severity == "warning" and notice.title == "Sessions"
+
+
+async def test_no_session_store_is_made_at_start() -> None:
+    """Opening the store at start (to say it was damaged) makes none where there is none."""
+    app = make_app(start_server=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        assert app.local_known
+    assert not locations.sessions_db().exists()
+
+
 async def test_a_cancel_after_the_svg_was_complete_keeps_its_picture() -> None:
     """c pressed once the answer's SVG was closed (``</svg>`` streamed), the model still
     writing after it: the run was stored cancelled with no picture, and opened again

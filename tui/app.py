@@ -420,6 +420,7 @@ class PelicanApp(Voting):
         if not gc.isenabled():  # held off until this frame by the command (pelican_tui.cli)
             gc.enable()
         self._build_engine()
+        self.say_store_at_start()
         self.offer_kept_pairs("from last time")  # blind pairs left at the last quit
         from pelican_tui.allocator import return_large_blocks  # (ctypes: not before the frame)
 
@@ -430,6 +431,19 @@ class PelicanApp(Voting):
         self._describe_panes()
         self._after_local_change(starting=True)
         self.local_known = True
+
+    @work(exclusive=True, group="store", exit_on_error=False, name="open the session store")
+    async def say_store_at_start(self) -> None:
+        """Open the session store there is, so what opening it says is said at start: a
+        damaged one moved aside and a new one made was said only by the first key that
+        opened it (o, r), after the user had gone on. None is made here; one that cannot
+        be opened is said by the run it fails, as before."""
+        from pelican_tui.backends.store.records import SessionStoreError
+
+        if not await asyncio.to_thread(locations.sessions_db().is_file):
+            return
+        with contextlib.suppress(SessionStoreError, OSError):
+            await self.open_store()
 
     def _build_engine(self) -> None:
         """Build the engine (after the first frame), unless something needed it sooner,

@@ -149,6 +149,9 @@ class ComparisonEngine:
         self._once_sampler: ResourceSampler | None = None
         self._sampled_by_front_end = False
         self._store: SessionStore | None = None
+        self._store_opening = asyncio.Lock()
+        """Held while the store opens: two callers at once (the app's start, a run) would
+        open it twice, and a damaged one be moved aside twice."""
         self._own_store = True
         self._store_noticed = False
         """Whether the notices of the store's open were handed out (:meth:`store_notices`)."""
@@ -406,13 +409,14 @@ class ComparisonEngine:
     # -- resources, store, renderer --------------------------------------------------
 
     async def store(self) -> SessionStore:
-        if self._store is None:
-            from pelican_tui.backends.store.sessions import SessionStore
+        async with self._store_opening:
+            if self._store is None:
+                from pelican_tui.backends.store.sessions import SessionStore
 
-            # A store that cannot be written to is still read (the gallery, the
-            # leaderboard); a comparison then says it is not saved.
-            self._store = await asyncio.to_thread(SessionStore.open, read_only_ok=True)
-        return self._store
+                # A store that cannot be written to is still read (the gallery, the
+                # leaderboard); a comparison then says it is not saved.
+                self._store = await asyncio.to_thread(SessionStore.open, read_only_ok=True)
+            return self._store
 
     def store_notices(self) -> list[str]:
         """What opening the store has to say (it was damaged, moved aside and made
