@@ -7,11 +7,13 @@ run is needed.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from _app_support import RUN_WAIT_S, header_read, make_app, wait_for
@@ -838,6 +840,49 @@ async def test_a_session_opened_while_a_run_streams_keeps_its_own_numbers(
             for session_id in (second, second + 1):  # both samples
                 runs = store.get_session(session_id).runs
                 assert {run.status for run in runs} == {"finished"}, "saved, unseen"
+
+
+async def _titles_until_ready(pilot: Any, app: PelicanApp, server: Any) -> list[str]:
+    """Every title the app shows, in order, until its llama-server is ready and said so."""
+    seen: list[str] = [app.terminal_title]
+    for _ in range(12000):  # 60 s at most
+        if server.status.state is ServerState.READY and seen[-1] == "pelican-tui · ready":
+            break
+        await pilot.pause(0.005)
+        if app.terminal_title != seen[-1]:
+            seen.append(app.terminal_title)
+    return seen
+
+
+async def test_the_terminal_title_never_says_ready_before_the_server_starts_or_restarts() -> None:
+    """The title said "ready" for a second after the app started, before its own
+    llama-server was spawned, and again while R stopped it to start it again: "ready"
+    while nothing could run. It now says "starting", then "loading model", and
+    "restarting" while R stops it, and "ready" only once the server is."""
+    app = make_app(start_server=True, overrides={"claude": {"enabled": False}})
+    async with app.run_test(size=(80, 24)) as pilot:
+        first = app.terminal_title
+        assert await wait_for(pilot, lambda: app.server is not None, 10)
+        server = app.server
+        assert server is not None
+        started = await _titles_until_ready(pilot, app, server)
+        assert first == "pelican-tui · starting", started
+        assert started[-1] == "pelican-tui · ready", started
+        assert "pelican-tui · ready" not in started[:-1], started
+        assert "pelican-tui · loading model" in started, started
+        restart = asyncio.create_task(app.run_action("restart_server"))  # R, watched as it goes
+        restarted = [app.terminal_title]
+        for _ in range(2000):
+            await pilot.pause(0.005)
+            if app.terminal_title != restarted[-1]:
+                restarted.append(app.terminal_title)
+            if server.status.state is not ServerState.READY:
+                break
+        restarted += (await _titles_until_ready(pilot, app, server))[1:]
+        await restart
+        assert "pelican-tui · restarting" in restarted, restarted
+        assert "pelican-tui · ready" not in restarted[1:-1], restarted
+        assert restarted[-1] == "pelican-tui · ready", restarted
 
 
 async def test_the_terminal_title_says_the_own_server_is_loading_or_crashed() -> None:

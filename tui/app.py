@@ -105,6 +105,9 @@ The spawned llama-server too, while it has not said whether its model has a thin
 switch (:meth:`~.sides.Side.thinking_switch_unknown`)."""
 _ON_ITS_WAY = STARTING_STATES | {ServerState.READY}
 """Server states in which a pane's "not started" problem line is out of date."""
+_STILL_STOPPED = frozenset({ServerState.STOPPED, ServerState.STOPPING})
+"""States of the app's own llama-server in which the title says what the app asked of
+it ("starting", "restarting"), where it said "ready" until the server began to load."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,6 +280,9 @@ class PelicanApp(Voting):
         """The last few minutes of resource samples (the server log screen draws them)."""
         self.local_known = False
         """The local model's header was read after the first frame, its side checked or started."""
+        self._server_going: str | None = None
+        """What the app's own llama-server is about to do while it is still stopped or
+        stopping ("starting", "restarting"), for the terminal's title; None: nothing asked."""
         state = self._state()
         self._history_kept: list[str] = state.get("history", [])
         """The prompt history the state file kept (read once, here; shown at mount)."""
@@ -431,6 +437,7 @@ class PelicanApp(Voting):
         self._describe_panes()
         self._after_local_change(starting=True)
         self.local_known = True
+        self.show_activity()  # "starting" no more: the title says what the local side is
 
     @work(exclusive=True, group="store", exit_on_error=False, name="open the session store")
     async def say_store_at_start(self) -> None:
@@ -484,6 +491,7 @@ class PelicanApp(Voting):
             if side.can_check:
                 self.check_side(side)
         if self.start_server and self.server is not None:
+            self._server_going = "starting"
             self.start_local_server()
 
     def watch_theme(self, theme: str) -> None:
@@ -758,6 +766,8 @@ class PelicanApp(Voting):
             # It says now whether its model has a thinking switch.
             self._describe_panes(runs_kept=True)
         except ServerStartError as error:
+            self._server_going = None  # refused before it was spawned: it stays stopped
+            self.show_activity()
             message = first_line(str(error))
             for slot in SLOTS:
                 side = self._side(slot)
@@ -839,6 +849,8 @@ class PelicanApp(Voting):
         except NoMatches:  # a report that arrives while the app closes (the server stops)
             return
         bar.set_server(status)
+        if status.state not in _STILL_STOPPED:  # it says what it does now, not the app
+            self._server_going = None
         self.show_activity()  # the terminal's title says it too ("loading model")
         if status.state is ServerState.CRASHED and status.exit_code is not None:
             self.notify(  # the message names the cause llama-server logged, if any
@@ -1846,8 +1858,16 @@ class PelicanApp(Voting):
             self.show_activity()  # the terminal's title says it too
 
     def _idle_words(self) -> str:
+        """The title's word while nothing runs: what the local side says (its server
+        "loading model"), else what the app asked of its own stopped server
+        ("starting", "restarting"), else "starting" until the app has read the model's
+        header and started its server, else "ready"."""
         local = self._engine.local if self._engine is not None else None
-        return (local.not_ready_note() if local is not None else None) or "ready"
+        if note := local.not_ready_note() if local is not None else None:
+            return note
+        if self._server_going is not None:
+            return self._server_going
+        return "starting" if self.start_server and not self.local_known else "ready"
 
     def _show_check(self, side: Side, status: BackendStatus) -> None:
         """After a server check: panes on ``side`` show its name, or why it cannot run."""
@@ -1877,9 +1897,13 @@ class PelicanApp(Voting):
             if (pane_side := self._side(slot)) is not None and pane_side.server is server:
                 self.engine.cancel(slot)
         self.notify("Restarting llama-server…", timeout=3)
+        self._server_going = "restarting"
+        self.show_activity()
         try:
             await self.engine.restart_server(server)  # a run begun meanwhile waits for it
         except ServerStartError as error:
+            self._server_going = None
+            self.show_activity()
             self.notify(first_line(str(error)), title="llama-server", severity="error")
             return
         await self.engine.learn_from_local_server()
