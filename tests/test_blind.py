@@ -137,7 +137,9 @@ async def test_a_side_that_fails_two_blind_samples_in_a_row_is_sent_no_more(
     """Blind, 3 samples, Claude overloaded (529): each sample said "no pair to vote on
     (right: failed)", no reason, and each sent Claude the request again while the local
     model drew a picture no vote could use. Now it says why, and after two samples in a
-    row the series sends Claude no more, and says so."""
+    row the series sends Claude no more. It then went on with the local model alone, each
+    sample "no pair to vote on (right: not sent …)": pictures no vote could use. Now the
+    series stops there, saying so once."""
     with AnthropicTestServer(scenario="529") as claude:
         claude.serve(monkeypatch)
         overrides = {
@@ -158,19 +160,43 @@ async def test_a_side_that_fails_two_blind_samples_in_a_row_is_sent_no_more(
                 sessions = [store.get_session(s.id) for s in reversed(store.list_sessions())]
     assert not app.pending_pairs
     failed = "right: failed: Anthropic is overloaded (529)"
-    assert said[:2] == [
+    why = "claude failed: Anthropic is overloaded (529) on sample 1/3 and sample 2/3"
+    assert said == [
         f"sample 1/3: no pair to vote on ({failed}).",
-        f"sample 2/3: no pair to vote on ({failed}).",
+        f"sample 2/3: no pair to vote on ({failed}). Blind series stopped: {why};"
+        " no pair can be made (1 sample not run).",
     ], said
-    why = "right: not sent: Anthropic is overloaded (529) on sample 1/3 and sample 2/3"
-    assert said[2:] == [f"sample 3/3: no pair to vote on ({why})."], said
     assert sent == 2, f"Claude was sent {sent} requests"
-    assert [[r.status for r in s.runs_in("left")] for s in sessions] == [["finished"]] * 3
-    assert [[r.status for r in s.runs_in("right")] for s in sessions] == [
-        ["failed"],
-        ["failed"],
-        [],
-    ]
+    assert [[r.status for r in s.runs_in("left")] for s in sessions] == [["finished"]] * 2
+    assert [[r.status for r in s.runs_in("right")] for s in sessions] == [["failed"]] * 2
+
+
+async def test_a_blind_sample_with_a_side_that_cannot_run_says_why_and_stops(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Blind, 3 samples, the left pane on a side that cannot run (no remote server set):
+    not blind, its pane says "Not run: remote is not configured"; blind, the series
+    stopped after the first sample and said nothing at all, and the panes came back with
+    no word of a pair or of the samples not run. Now the sample says why it is no pair
+    (a side not run drew nothing: naming it gives no picture away), and that the series
+    stopped there."""
+    with AnthropicTestServer(scenario="ok") as claude:
+        claude.serve(monkeypatch)
+        overrides = {"claude": {"max_retries": 0}, "ui": {"blind": True, "samples": 3}}
+        app = make_app(overrides=overrides)
+        async with app.run_test(size=(80, 24)) as pilot:
+            app.choices["left"] = PaneChoice("remote", False)
+            app.choices["right"] = PaneChoice("claude", False)
+            await pilot.press("r")
+            assert await wait_for(pilot, lambda: any(n.title == "Blind" for n in app.notices), 30)
+            assert await wait_for(pilot, lambda: not app.comparing, 10)
+            said = [n.message for n in app.notices if n.title == "Blind"]
+    assert not app.pending_pairs
+    assert said == [
+        "sample 1/3: no pair to vote on (left: not run: remote is not configured)."
+        " Blind series stopped; no pair can be made (2 samples not run)."
+    ], said
+    assert len(claude.requests) == 1, "the series went on"
 
 
 async def test_a_run_without_a_picture_is_no_pair_and_its_note_says_no_token_limit(

@@ -1123,10 +1123,13 @@ class PelicanApp(Voting):
                         severity="error",
                         timeout=12,
                     )
+                stops = stop_reason(outcome)
+                if blind and stops is None:  # a pair needs both: a side given up ends it
+                    stops = given_up.stops_pairs(owned)
                 if blind and self._blind_of == number:
                     with contextlib.suppress(NoMatches):
-                        await self.add_pair(outcome, step)
-                if stop_reason(outcome) is not None or self._series != number:
+                        await self.add_pair(outcome, step, stops)
+                if stops is not None or self._series != number:
                     break  # as run stops, or a newer comparison took over
         finally:
             self._in_progress.discard(number)

@@ -405,23 +405,31 @@ class Voting(App[None]):
         main.mount(view, after=main.query_one("#panes"))
         return view
 
-    async def add_pair(self, outcome: ComparisonResult, step: BatchStep) -> None:
+    async def add_pair(
+        self, outcome: ComparisonResult, step: BatchStep, stops: str | None = None
+    ) -> None:
         """A finished blind sample, ``step`` of its run, becomes a pair to vote on, in
         random order; the step's label says which, and of which run when pairs of an
-        earlier run wait (:meth:`start_blind`); a set's step, which prompt it answers."""
+        earlier run wait (:meth:`start_blind`); a set's step, which prompt it answers.
+        ``stops``: why the series goes no further after it (a side it needs could not
+        run, or failed too often), said with the sample's own notice when it makes no
+        pair, as a pair needs both sides."""
         label = self._of_run(step.label)
         results = outcome.results
-        if set(results) | set(outcome.not_sent) != set(SLOTS):
+        if set(results) | set(outcome.not_sent) | set(outcome.refused) != set(SLOTS):
             return  # a pane did not run: nothing to compare
         # An empty pane is no picture to prefer (and its vote is not rated), nor is a
         # finished run without one (its note, "cut at its token limit", said which side
         # had the lower limit). Why, said with its pane (no pair is made: no A or B to
         # give away): "right: failed: Anthropic is overloaded (529)", "left: no picture:
-        # …", or not sent, as the series gave up on it.
+        # …", not run, as its side could not run (a refused side drew nothing: naming
+        # it gives no picture away), or not sent, as the series gave up on it.
         why = []
         for slot in SLOTS:
             result = results.get(slot)
-            if result is None:
+            if slot in outcome.refused:
+                why.append(f"{slot}: not run: {outcome.refused[slot]}")
+            elif result is None:
                 why.append(f"{slot}: {outcome.not_sent[slot]}")
             elif result.outcome == "failed":
                 why.append(f"{slot}: failed: {result.failure_reason or 'no reason given'}")
@@ -431,8 +439,12 @@ class Voting(App[None]):
                 reason = blind_note(await self._no_picture_reason(result))
                 why.append(f"{slot}: no picture: {reason}")
         if why:
-            self.notify(f"{label or 'This sample'}: no pair to vote on ({'; '.join(why)}).",
-                        title="Blind", timeout=8)  # fmt: skip
+            said = f"{label or 'This sample'}: no pair to vote on ({'; '.join(why)})."
+            if stops is not None and stops != "cancelled" and step.number < step.steps:
+                because = "" if stops in said else f": {stops}"  # not twice in one notice
+                left = plural(step.steps - step.number, "sample")
+                said += f" Blind series stopped{because}; no pair can be made ({left} not run)."
+            self.notify(said, title="Blind", timeout=8)
             return
         contenders = []
         labels = await self._run_labels([r.run_id for r in results.values()])

@@ -215,6 +215,16 @@ class GivenUp:
         """The slots of ``choices`` still sent: those whose side has not failed for good."""
         return {slot: choice for slot, choice in choices.items() if choice.side not in self.reasons}
 
+    def stops_pairs(self, choices: Mapping[Slot, PaneChoice]) -> str | None:
+        """Why a blind series of ``choices`` goes no further: a pair needs a picture of
+        every side, and a side of theirs is sent no more ("claude failed: Anthropic is
+        overloaded (529) on sample 1/3 and sample 2/3"); None: none is."""
+        for choice in choices.values():
+            if choice.side in self.reasons:
+                reason = self.reasons[choice.side][0].removeprefix("not sent: ")
+                return f"{choice.side} failed: {reason}"
+        return None
+
     def summary(self) -> list[str]:
         """One line per side given up that had runs not sent ("claude: 2 runs not sent:
         Anthropic rejected the API key (401) on sample 1/3")."""
