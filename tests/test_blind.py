@@ -88,13 +88,14 @@ async def _compared(pilot: Pilot[None], app: PelicanApp) -> tuple[int, int]:
 
 @contextlib.asynccontextmanager
 async def _two_pairs_waiting(
-    monkeypatch: pytest.MonkeyPatch, claude: AnthropicTestServer
+    monkeypatch: pytest.MonkeyPatch, claude: AnthropicTestServer, *, notifications: bool = False
 ) -> AsyncIterator[tuple[PelicanApp, Pilot[None]]]:
     """The app at 80x24, blind with 2 samples, both panes on ``claude``, after ``r``:
-    its two pairs wait for their votes and the comparison is over."""
+    its two pairs wait for their votes and the comparison is over. ``notifications``:
+    notices are drawn as toasts (as a person sees them)."""
     claude.serve(monkeypatch)
     app = make_app(overrides={"claude": {"max_retries": 0}, "ui": {"blind": True, "samples": 2}})
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(size=(80, 24), notifications=notifications) as pilot:
         _both_claude(app)
         await pilot.press("r")
         assert await wait_for(pilot, lambda: len(app.pending_pairs) == 2, 60)
@@ -337,18 +338,25 @@ async def test_a_blind_vote_names_no_model_while_a_pair_of_its_run_waits(
     was claude-opus-4-7 · thinking on …, in pane 1; B was …", over the lower half of
     picture B, while the second pair of the same two configurations waited for its
     blind vote. Now the vote is acknowledged without names, and once the last pair is
-    voted on, who drew which in every pair is said once."""
+    voted on, who drew which in every pair is said once. The acknowledgement, "Vote
+    saved (1 of 2)", was a 3-second notice over the bottom corner of picture B (its
+    facts and border); it is said in the line above A and B now."""
+    from textual.widgets._toast import Toast
+
     with AnthropicTestServer(scenario="ok") as claude:
-        async with _two_pairs_waiting(monkeypatch, claude) as (app, pilot):
+        async with _two_pairs_waiting(monkeypatch, claude, notifications=True) as (app, pilot):
             first, second = app.pending_pairs
             await pilot.press("less_than_sign")
             assert await wait_for(pilot, lambda: app.pending_pairs == [second], 10)
             await pilot.pause()
             _hides_the_models(app, "the second pair, after the first vote")
-            said = [n.message for n in app.notices]
-            assert said[-1] == (
-                "Vote saved (1 of 2); who drew which is shown after the last pair."
-            ), said
+            view = app.query_one("#blind-pair", PairView)
+            assert view.status_text == (
+                "Blind · sample 2/2 · vote saved (1 of 2), names after the last pair"
+            ), view.status_text
+            b = app.query_one("#contender-b").region
+            over_b = [t.region for t in app.screen.query(Toast) if t.region.overlaps(b)]
+            assert not over_b, f"a notice covers picture B {b}: {over_b}\n{screen_text(app)}"
             await pilot.press("greater_than_sign")
             assert await wait_for(pilot, lambda: not app.pending_pairs, 10)
             await pilot.pause()
@@ -435,7 +443,8 @@ async def test_a_second_run_while_pairs_wait_says_which_run_each_sample_is_of(
             await pilot.press("equals_sign")
             assert await wait_for(pilot, lambda: len(app.pending_pairs) == 2, 10)
             await pilot.pause()
-            assert view.status_text == "Blind · sample 1/2 of the 2nd run · 2 pairs to vote on"
+            status = "Blind · sample 1/2 of the 2nd run · 2 pairs to vote on · vote saved (2 of 4)"
+            assert view.status_text == status, view.status_text
             await pilot.press("equals_sign")
             assert await wait_for(pilot, lambda: len(app.pending_pairs) == 1, 10)
             await pilot.pause()

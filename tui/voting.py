@@ -379,14 +379,32 @@ class Voting(App[None]):
             if waiting > 1:
                 words.append(f"{waiting} pairs to vote on")
             words = words or ["who drew which is hidden"]
-            if next_one:
-                words.append(f"next: {next_one}")
-            view.set_status(" · ".join(["Blind", *words]))
+            after = [f"next: {next_one}"] if next_one else []
+            view.set_status(self._with_votes_saved(view, ["Blind", *words], after))
             view.set_keys(vote_keys_line(self._vote_keys()) + " · B leaves blind mode")
         else:
             view.show_waiting("running…", "running…")
-            view.set_status(f"Blind · {running}" if running else "Blind")
+            view.set_status(
+                self._with_votes_saved(view, ["Blind", running] if running else ["Blind"])
+            )
             view.set_keys("The pictures are shown as A and B when both are done · c cancels")
+
+    def _with_votes_saved(self, view: PairView, words: list[str], after: Iterable[str] = ()) -> str:
+        """The status line above A and B: ``words``, the blind votes saved whose names
+        wait for the last pair ("vote saved (1 of 2), names after the last pair", its
+        end left out where the line has no room), then ``after``. A notice said it over
+        picture B's corner at 80x24."""
+        later = list(after)
+        voted = len(self._unrevealed)
+        if not voted:
+            return " · ".join([*words, *later])
+        waiting = len(self.pending_pairs)
+        count = f"{voted} of {voted + waiting}" if self._blind_of is None else f"{voted}"
+        saved = f"vote saved ({count})"
+        whole = " · ".join([*words, f"{saved}, names after the last pair", *later])
+        if cell_len(whole) <= view.size.width - 2:  # its padding
+            return whole
+        return " · ".join([*words, saved, *later])
 
     def _blind_pair(self) -> PairView:
         """The main screen's A/B view, mounted the first time blind mode needs it.
@@ -853,12 +871,9 @@ class Voting(App[None]):
         if pair.a.run_id is not None and pair.b.run_id is not None:
             won = _won(winner, pair.a.run_id, pair.b.run_id)
             self._voted[_pair_key(pair.a.run_id, pair.b.run_id)] = (winner, won, True)
+        # A pair of the same two models may be next: no names yet, and the status line
+        # above A and B says the vote was saved (:meth:`_with_votes_saved`).
         self._unrevealed.append((pair, winner, rated))
-        if self.blind_hidden:  # a pair of the same two models may be next: no names yet
-            voted, waiting = len(self._unrevealed), len(self.pending_pairs)
-            count = f"{voted} of {voted + waiting}" if self._blind_of is None else f"{voted}"
-            self.notify(f"Vote saved ({count}); who drew which is shown after the last pair.",
-                        title="Blind", timeout=3)  # fmt: skip
         self.show_blind()  # the names, when no pair waits
         if self.pending_pairs:
             self._wait_for_drawing()
