@@ -791,6 +791,55 @@ async def test_a_verdict_key_after_a_gallery_vote_says_the_gallery_vote(
         assert store.get_session(session_id).verdict == "right"  # type: ignore[arg-type]
 
 
+async def test_a_gallery_vote_with_the_models_shown_does_not_replace_a_blind_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A blind vote on a pair, then B (the models shown), the gallery (g) and a vote on
+    the same two pictures the other way: it was stored and replaced the blind vote in
+    the ratings and the session's verdict, counted as a vote cast blind, where a verdict
+    key on the main screen refuses it. Now the pair screen refuses it too, in the same
+    words, and the blind vote stays."""
+    async with _blind_run(monkeypatch, scenario="ok") as (app, pilot):
+        assert await wait_for(pilot, lambda: len(app.pending_pairs) == 1, 30)
+        assert await wait_for(pilot, lambda: not app.comparing, 10)
+        blind_winner = app.pending_pairs[0].a.run_id
+        await pilot.press("less_than_sign")  # A better
+        assert await wait_for(pilot, lambda: not app.pending_pairs, 10)
+        await pilot.press("B")
+        assert not app.blind
+        await pilot.press("g")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, GalleryScreen), 10)
+        gallery = app.screen
+        assert isinstance(gallery, GalleryScreen) and not gallery.blind
+        assert await wait_for(pilot, lambda: gallery.loaded and len(gallery.cells()) == 2, 10)
+        await pilot.press("space", "right", "space", "enter")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, PairScreen), 5)
+        pair_screen = app.screen
+        assert isinstance(pair_screen, PairScreen)
+        shown_a = pair_screen.pair.a.run_id == blind_winner
+        await pilot.press("greater_than_sign" if shown_a else "less_than_sign")  # the other
+        refused = "These two pictures were voted on blind"
+        assert await wait_for(pilot, lambda: refused in app.notices[-1].message, 5), [
+            n.message for n in app.notices
+        ]
+        said = app.notices[-1].message
+        status = pair_screen.query_one(PairView).status_text
+        assert pair_screen.winner is None, "the vote was taken"
+        run_a, run_b = pair_screen.pair.a.run_id, pair_screen.pair.b.run_id
+    was = "A is better" if shown_a else "B is better"
+    assert said == (
+        f"These two pictures were voted on blind ({was}): that vote stays, as a vote "
+        "cast with the models shown cannot replace it."
+    ), said
+    assert status == said, status
+    assert run_a is not None and run_b is not None
+    with SessionStore.open(locations.sessions_db()) as store:
+        votes = [(v.winner, v.blind) for v in store.votes()]
+        latest = store.latest_vote(run_a, run_b)
+    assert votes == [("a", True)], votes
+    assert latest is not None and latest.blind
+
+
 async def test_a_verdict_key_on_a_session_voted_on_before_a_restart_says_so(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

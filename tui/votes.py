@@ -217,6 +217,18 @@ def passes(facts: Mapping[str, Any] | None, wanted: FactFilter) -> bool:
     return True
 
 
+def blind_vote_stays(earlier_blind: bool, was: str, *, blind: bool) -> str | None:
+    """Why a vote on two pictures is not stored, in a sentence: their latest vote
+    (``was``, in the screen's words: "left is better", "A is better") was cast blind
+    (``earlier_blind``), and this one is cast with the models shown (not ``blind``): it
+    would replace the blind one, and the ratings would count it as cast blind. None:
+    it may replace it. The main screen and the pair screen refuse alike."""
+    if not earlier_blind or blind:
+        return None
+    return (f"These two pictures were voted on blind ({was}): that vote stays, as a vote "
+            "cast with the models shown cannot replace it.")  # fmt: skip
+
+
 async def store_vote(store: SessionStore, pair: VotePair, winner: Winner, *, blind: bool) -> Vote:
     """Record the vote on ``pair`` (A's run first), off the event loop."""
     if pair.a.run_id is None or pair.b.run_id is None:

@@ -39,6 +39,7 @@ from pelican_tui.votes import (
     Contender,
     VotePair,
     blind_note,
+    blind_vote_stays,
     facts_line,
     series_revealed,
     shown_as,
@@ -781,10 +782,8 @@ class Voting(App[None]):
                             timeout=4)  # fmt: skip
                 return
             was = VERDICT_WORDS[earlier]
-            if blind:  # a vote cast knowing the models would count as one cast blind
-                self.notify(f"These two pictures were voted on blind ({was}): that vote "
-                            "stays, as a vote cast with the models shown cannot replace it.",
-                            timeout=6)  # fmt: skip
+            if stays := blind_vote_stays(blind, was, blind=False):
+                self.notify(stays, timeout=6)
                 return
         if pair is None and verdict not in SESSION_VERDICT:
             self.notify("Both bad compares two pictures: run the other pane too.", timeout=4)

@@ -20,7 +20,14 @@ from textual.screen import Screen
 
 from pelican_tui.backends.store.records import RunNotFound, Winner
 from pelican_tui.backends.store.sessions import SessionStore
-from pelican_tui.votes import WINNER_WORDS, VotePair, store_vote, stored_runs, unrated_note
+from pelican_tui.votes import (
+    WINNER_WORDS,
+    VotePair,
+    blind_vote_stays,
+    store_vote,
+    stored_runs,
+    unrated_note,
+)
 from pelican_tui.widgets.footer import KeysFooter
 from pelican_tui.widgets.vote_pair import PairView, vote_keys_line
 
@@ -85,6 +92,10 @@ class PairScreen(Screen[str | None]):
             return
         view = self.query_one(PairView)
         try:
+            if stays := await self._blind_vote_stays():
+                view.set_status(stays)
+                self.notify(stays, timeout=6)
+                return
             await store_vote(self.store, self.pair, winner, blind=self.blind)
             rated = await asyncio.to_thread(
                 unrated_note, self.store, self.pair.a.run_id, self.pair.b.run_id
@@ -106,6 +117,19 @@ class PairScreen(Screen[str | None]):
         view.set_status(f"Vote saved: {WINNER_WORDS[winner]}.{under}")
         view.set_keys("esc back to the gallery")
         self.refresh_bindings()
+
+    async def _blind_vote_stays(self) -> str | None:
+        """Why this vote is not stored: the two pictures were voted on blind and this
+        vote is not (:func:`~pelican_tui.votes.blind_vote_stays`); None: it may be."""
+        a, b = self.pair.a.run_id, self.pair.b.run_id
+        if self.blind or a is None or b is None:
+            return None
+        earlier = await asyncio.to_thread(self.store.latest_vote, a, b)
+        if earlier is None:
+            return None
+        won = {"a": earlier.run_a, "b": earlier.run_b}.get(earlier.winner)
+        shown = "a" if won == a else "b" if won == b else earlier.winner  # as A and B now
+        return blind_vote_stays(earlier.blind, WINNER_WORDS[shown], blind=self.blind)
 
     async def _gone(self) -> list[str]:
         """Which of the pictures ("A", "B") the store no longer has; none when it failed."""
