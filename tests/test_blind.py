@@ -746,6 +746,38 @@ async def test_no_verdict_on_a_run_cancelled_before_its_picture(
         assert store.get_session(session_id).verdict is None  # type: ignore[arg-type]
 
 
+async def test_no_verdict_on_runs_that_finished_without_a_picture(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Claude answered in words, no SVG: both runs finished with no picture, and < said
+    "Verdict saved: left is better.", a vote the ratings counted (a blind sample makes
+    no pair of such runs). Now no verdict is stored, said as for a run that did not
+    finish, and the ratings leave out a vote on them (one cast in the gallery)."""
+    from pelican_tui.backends.ratings.leaderboard import NO_PICTURE, leaderboard, unrated
+
+    answer = "I cannot draw here, but picture a pelican on a bicycle."
+    with AnthropicTestServer(scenario="ok", answer_text=answer) as claude:
+        claude.serve(monkeypatch)
+        app = make_app(overrides={"claude": {"max_retries": 0}})
+        async with app.run_test(size=(160, 48)) as pilot:
+            left, right = await _compared(pilot, app)
+            count = len(app.notices)
+            await pilot.press("less_than_sign")
+            assert await wait_for(pilot, lambda: len(app.notices) > count, 5)
+            said = app.notices[-1].message
+            session_id = app.session_id
+    nothing = "the left pane's run drew no picture and the right pane's run drew no picture"
+    assert said == f"No verdict: {nothing}; a verdict compares two finished pictures.", said
+    with SessionStore.open(locations.sessions_db()) as store:
+        assert [run.status for run in store.get_session(session_id).runs] == ["finished"] * 2  # type: ignore[arg-type]
+        assert store.votes() == []
+        assert store.get_session(session_id).verdict is None  # type: ignore[arg-type]
+        store.add_vote(left, right, "a", blind=False)  # as the gallery's pair screen stores it
+        headers = store.run_headers([left, right])
+        assert unrated(headers[left], headers[right]) == NO_PICTURE
+        assert leaderboard(store).counted == 0
+
+
 async def test_a_verdict_key_after_a_gallery_vote_says_the_gallery_vote(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

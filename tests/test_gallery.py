@@ -555,7 +555,7 @@ async def test_leaderboard_names_take_the_room_the_other_columns_leave(
             session.id, "left", "openai", "qwen3:30b", {"served_model": "qwen3:30b"},
             {"thinking": True},
         )  # fmt: skip
-        store.finish_run(served, answer="<svg/>")
+        store.finish_run(served, answer="<svg/>", svg="<svg/>", png=b"\x89PNG")  # a picture
         claude = add_run(store, session.id, "right", drawn["pelican"], claude=True, thinking=False)
         store.add_vote(served, claude, "a", blind=True)
     app = make_app(overrides={"prompt": PROMPT})
@@ -594,7 +594,7 @@ def _served_votes(drawn: dict[str, Drawn], models: list[str], *, judge: bool = F
                     session.id, "left", "openai", model, {"served_model": model},
                     {"thinking": True},
                 )  # fmt: skip
-                store.finish_run(served, answer="<svg/>")
+                store.finish_run(served, answer="<svg/>", svg="<svg/>", png=b"\x89PNG")  # a picture
                 claude = add_run(store, session.id, "right", drawn["pelican"], claude=True)
                 winner = "a" if index == 0 else "b"
                 store.add_vote(served, claude, winner, blind=True)  # type: ignore[arg-type]

@@ -48,7 +48,7 @@ SETUPS: dict[str, tuple[str, str, dict[str, Any], dict[str, Any]]] = {
 def _run(store: SessionStore, session_id: int, setup: str, slot: str = "left") -> int:
     backend, model_id, info, settings = SETUPS[setup]
     run = store.start_run(session_id, slot, backend, model_id, info, settings, {})  # type: ignore[arg-type]
-    store.finish_run(run, svg="<svg/>", answer="<svg/>")
+    store.finish_run(run, svg="<svg/>", answer="<svg/>", png=b"\x89PNG")  # a picture to prefer
     return run
 
 
@@ -90,6 +90,7 @@ def _header(
         model_info=dict(info),
         settings=dict(settings),
         status="finished",
+        has_picture=True,
     )
 
 
@@ -409,7 +410,9 @@ def test_ratings_survive_a_restart_and_an_upgrade_from_a_v2_store() -> None:
     db = locations.sessions_db()
     frozen_store(db, 2)
     with SessionStore.open(db) as store:
-        # Runs 1 (local Qwen, thinking) and 2 (Claude, high) were stored by version 2.
+        # Runs 1 (local Qwen, thinking) and 2 (Claude, high) were stored by version 2;
+        # run 2 without its PNG (no picture to prefer), drawn since (pelican-tui render).
+        store.set_run_png(2, b"\x89PNG\r\n\x1a\n")
         for winner in ("a", "a", "b", "a", "tie"):
             store.add_vote(1, 2, winner, blind=True)  # type: ignore[arg-type]
         store.add_vote(2, 1, "a", blind=True, judge="claude-opus-4-7", reason="the beak")

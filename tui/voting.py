@@ -793,8 +793,8 @@ class Voting(App[None]):
         rated = " (not rated: only one pane has a run)"
         try:
             store = await self.open_store()
-            if unfinished := await self._unfinished_pane(store):
-                self.notify(f"No verdict: {unfinished}; a verdict compares two finished "
+            if empty := await self._empty_pane(store):
+                self.notify(f"No verdict: {empty}; a verdict compares two finished "
                             "pictures.", timeout=5)  # fmt: skip
                 return
             if left is not None and right is not None:  # the session's verdict as well
@@ -820,18 +820,24 @@ class Voting(App[None]):
             return
         self.notify(f"Verdict saved: {VERDICT_WORDS[verdict]}.{rated}", timeout=3)
 
-    async def _unfinished_pane(self, store: SessionStore) -> str:
-        """Which panes' runs did not finish, in words ("the left pane's run was
-        cancelled"), or "": a run cancelled, failed or cut off is no picture to prefer
-        (the ratings leave a vote on it out, and a blind run makes no pair of it)."""
-        from pelican_tui.backends.export.facts import UNFINISHED_WORDS  # every view's words
+    async def _empty_pane(self, store: SessionStore) -> str:
+        """Which panes' runs are no picture, in words ("the left pane's run was
+        cancelled", "the right pane's run drew no picture"), or "": a run cancelled,
+        failed or cut off, or finished with no picture, is no picture to prefer
+        (:attr:`.RunHeader.is_a_picture`: the ratings leave a vote on it out, and a
+        blind run makes no pair of it)."""
+        from pelican_tui.backends.export.facts import NO_PICTURE_WORDS, UNFINISHED_WORDS
 
         headers = await asyncio.to_thread(store.run_headers, list(self.pane_runs.values()))
         words = []
         for slot in SLOTS:
             header = headers.get(self.pane_runs.get(slot, -1))
-            if header is not None and header.status != "finished":
-                how = UNFINISHED_WORDS.get(header.status, f"the run is {header.status}")
+            if header is not None and not header.is_a_picture:
+                how = (
+                    NO_PICTURE_WORDS
+                    if header.status == "finished"
+                    else UNFINISHED_WORDS.get(header.status, f"the run is {header.status}")
+                )
                 words.append(how.replace("the run", f"the {slot} pane's run", 1))
         return " and ".join(words)
 

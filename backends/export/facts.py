@@ -263,6 +263,10 @@ UNFINISHED_WORDS = {
 }
 """A run that did not finish, by its stored status, in words (every export page)."""
 
+NO_PICTURE_WORDS = "the run drew no picture"
+"""A finished run with no picture stored (its answer had no SVG, or one that did not
+render), in words: beside :data:`UNFINISHED_WORDS`, why it is no picture to vote on."""
+
 
 _CUT_BEFORE_A_PICTURE = {
     "cancelled": "the run was cancelled before a picture",

@@ -180,15 +180,18 @@ class Leaderboard:
 
 
 UNFINISHED = "a run did not finish"
+NO_PICTURE = "a run drew no picture"
 SAME_CONFIGURATION = "both pictures are of one configuration"
 
 
 def unrated(a: RunHeader, b: RunHeader) -> str | None:
     """Why a vote on runs ``a`` and ``b`` is left out of the ratings, or None when it
-    counts: a run that did not finish (its empty pane is no picture to prefer), or two
-    runs of one configuration (nothing between them to rate)."""
-    if a.status != "finished" or b.status != "finished":
-        return UNFINISHED
+    counts: a run that did not finish, or drew no picture (its empty pane is no picture
+    to prefer: :attr:`.RunHeader.is_a_picture`), or two runs of one configuration
+    (nothing between them to rate)."""
+    if not (a.is_a_picture and b.is_a_picture):
+        finished = a.status == b.status == "finished"
+        return NO_PICTURE if finished else UNFINISHED
     if configuration_of(a).key == configuration_of(b).key:
         return SAME_CONFIGURATION
     return None
@@ -226,8 +229,9 @@ def rate_votes(
     prompt: str | None = None,
 ) -> Leaderboard:
     """The leaderboard of ``votes`` whose runs are described by ``headers``: a pair's
-    latest vote (:func:`latest_per_pair`), on two runs that finished (a failed run's
-    empty pane is no picture to prefer); votes on runs missing from ``headers`` are
+    latest vote (:func:`latest_per_pair`), on two pictures (a failed run's empty pane,
+    or a finished one that drew none, is no picture to prefer: :func:`unrated`), of
+    two configurations; votes on runs missing from ``headers`` are
     left out."""
     if min_votes < 0:
         raise ValueError("min_votes must be 0 or more")

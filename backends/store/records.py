@@ -278,6 +278,17 @@ class RunHeader:
     model_info: JSONDict
     settings: JSONDict
     status: RunStatus
+    has_picture: bool
+    """A picture of it is stored (its PNG): a finished run whose answer had no SVG, or
+    one that did not render, has none."""
+
+    @property
+    def is_a_picture(self) -> bool:
+        """Whether a vote can prefer it: it finished, with a picture. A run that did not
+        finish, or drew no picture, is an empty pane: the main screen's verdict keys
+        refuse it, a blind sample makes no pair of it, and the ratings leave a vote on
+        it out (:func:`~pelican_tui.backends.ratings.leaderboard.unrated`)."""
+        return self.status == "finished" and self.has_picture
 
 
 @dataclass(frozen=True, slots=True)

@@ -59,11 +59,12 @@ def run(row: sqlite3.Row) -> Run:
 
 def header(row: sqlite3.Row) -> RunHeader:
     """Who made a run and how, from a row of the :class:`RunHeader` columns, with its
-    session's ``prompt`` and ``private``."""
+    session's ``prompt`` and ``private``, and ``has_picture`` (its PNG is stored)."""
     return RunHeader(
         **_identity(row),
         prompt=row["prompt"],
         private=bool(row["private"]),
+        has_picture=bool(row["has_picture"]),
     )
 
 
