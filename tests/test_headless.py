@@ -656,6 +656,24 @@ def test_no_claude_thinking_both_puts_thinking_off_on_the_right(
     assert len(out.strip().splitlines()) == 4  # header, two runs, footer
 
 
+def test_every_run_on_one_server_reads_its_whole_prompt(
+    tmp_path: Path, env: pytest.MonkeyPatch
+) -> None:
+    """Runs one after the other on one llama-server are measured alike: each reads
+    the whole prompt. Its prompt cache on, the runs after the first read 1 token of
+    62, and their time to the first token (0.05 s beside 1.04 s) measured the cache."""
+    out_dir = tmp_path / "out"
+    argv = ["--no-claude", "--thinking", "both", "--samples", "2", *local_args(out_dir)]
+    code, _out, err = run(*argv)
+    assert code == 0, err
+    runs = [run for session in stored_sessions() for run in session.runs]
+    assert len(runs) == 4 and all(run.status == "finished" for run in runs)
+    read = [(run.timings.get("prompt_tokens"), run.usage.get("input_tokens")) for run in runs]
+    whole = read[0][1]
+    assert isinstance(whole, int) and whole > 10, read
+    assert read == [(whole, whole)] * 4, f"(prompt tokens read, of the prompt) per run: {read}"
+
+
 @pytest.mark.slow
 def test_a_port_chosen_for_the_server_is_never_said_to_be_0(
     tmp_path: Path, env: pytest.MonkeyPatch
