@@ -559,6 +559,38 @@ def test_a_failing_claude_exits_1_and_keeps_the_local_run(
     assert " failed " in out and "1 of 2 runs finished" in out
 
 
+def test_claudes_picture_time_starts_when_its_total_time_does(
+    tmp_path: Path, env: pytest.MonkeyPatch, claude_server: AnthropicTestServer
+) -> None:
+    """All of a run's times start when its request is sent. In a fresh process the
+    first Claude run imports the SDK first (0.9 s), and its run card said "picture
+    after 1.0 s" beside "Total time 0.05 s": the picture's clock had started before
+    the import, the total's after it."""
+    use_claude(env, claude_server)
+    out_dir = tmp_path / "out"
+    argv = ["run", "--thinking", "off", "--samples", "2", *local_args(out_dir)]
+    done = subprocess.run(
+        [sys.executable, "-m", "pelican_tui", *argv],
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    claude = [run for session in stored_sessions() for run in session.runs_in("right")]
+    assert len(claude) == 2 and all(run.backend == "claude" for run in claude)
+    after_stream = []
+    for run in claude:
+        total, first = run.timings["total_s"], run.timings["time_to_first_token_s"]
+        picture = run.picture_facts["seconds_to_picture"]
+        assert 0 < first <= total <= picture, (first, total, picture)
+        after_stream.append(picture - total)  # the drawing (and a memory sample) only
+    # The first run's picture waited no longer after its stream than the second's did,
+    # give or take a drawing on a busy machine: the SDK's import is not in it.
+    assert after_stream[0] < after_stream[1] + 0.3, after_stream
+
+
 @pytest.mark.slow
 def test_a_key_claude_refuses_is_sent_once_and_the_local_samples_go_on(
     tmp_path: Path, env: pytest.MonkeyPatch

@@ -36,7 +36,7 @@ from pelican_tui.backends.engine.updates import (
     RunQueued,
     RunStarted,
 )
-from pelican_tui.backends.events import Failed, GenerationEvent, Usage
+from pelican_tui.backends.events import Failed, Finished, GenerationEvent, Usage
 from pelican_tui.backends.export.pictures import STORED_PNG_SIZE
 from pelican_tui.backends.protocol import GenerationRequest
 from pelican_tui.backends.ratings.configuration import numbers_thinking, recorded_thinking_words
@@ -395,6 +395,12 @@ async def _execute(spec: RunSpec, ctx: RunContext) -> RunResult:
             async for event in side.backend.generate(spec.request):
                 emit(event)
                 now = time.monotonic()
+                if isinstance(event, Finished) and event.timings.total_s is not None:
+                    # The backend's clock starts when it sends the request, after its
+                    # set-up (Claude's SDK imported, 0.9 s the first time; an attached
+                    # server asked): the time to the picture starts there too, so it
+                    # is the run's total time and the drawing after it.
+                    sent = now - event.timings.total_s
                 if run_id is not None and now - last_checkpoint >= CHECKPOINT_EVERY_S:
                     last_checkpoint = now
                     await recorder.call(
