@@ -213,6 +213,8 @@ class OllamaServer(LoopbackServer):
     """Named thinking levels (``gpt-oss``): it then thinks whatever a boolean says."""
     listed: bool = True
     """The model is in the lists (False: deleted, ``ollama rm``: they are empty)."""
+    cached: int | None = None
+    """``prompt_eval_cached_count``: of the 26 prompt tokens, those from its cache."""
 
     def show(self) -> dict[str, Any]:
         capabilities = ["completion", "thinking"] if self.thinks else ["completion"]
@@ -283,6 +285,8 @@ class OllamaServer(LoopbackServer):
             "eval_count": len(lines),
             "eval_duration": 500_000_000,
         }
+        if self.cached is not None:
+            final["prompt_eval_cached_count"] = self.cached
         await stream(writer, "ndjson", [json.dumps(x) for x in [*lines, final]])
 
 

@@ -216,6 +216,19 @@ async def test_a_model_not_found_is_not_blamed_on_the_url() -> None:
     assert "qwen3:30b" in failed.hint and "load or pull" in failed.hint, failed.hint
 
 
+async def test_an_ollama_prompt_from_its_cache_is_not_said_read() -> None:
+    """Ollama keeps the prompts it read, and no request field turns that off: the
+    second run read 1 token of 26, yet its record said 26 read, and its time to the
+    first token stood in the table as if it compared with the first run's."""
+    with OllamaServer(cached=25) as server:
+        backend = OpenAICompatibleBackend(server.url)
+        await backend.probe()
+        final = (await _run(backend, thinking=False))[-1]
+    assert isinstance(final, Finished), final
+    assert final.timings.prompt_tokens == 1 and final.usage.input_tokens == 26
+    assert final.timings.prompt_tokens_per_s == pytest.approx(1 / 0.13)
+
+
 async def test_ollama_thinking_switch_is_native_think_and_is_followed() -> None:
     with OllamaServer() as server:
         backend = OpenAICompatibleBackend(server.url)

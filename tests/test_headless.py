@@ -1641,6 +1641,36 @@ def test_the_summary_table_of_samples_in_both_modes_fits_80_columns() -> None:
     assert "cancelled" in "\n".join(lines) and "12345" in lines[1], "\n".join(lines)
 
 
+def test_a_ttft_from_a_prompt_partly_cached_is_marked_and_said_why(tmp_path: Path) -> None:
+    """A server that keeps the prompts it read (Ollama, LM Studio, vLLM: none takes a
+    field that turns it off for one request) read 1 token of 62 for the second run:
+    its TTFT, 0.05 s beside 1.04 s, stood in the table as if the two compared."""
+    from pelican_tui.cli.run_summary import SessionOutcome, print_summary
+
+    outcomes = []
+    with SessionStore.open() as store:
+        session = store.create_session("Generate an SVG of a pelican riding a bicycle")
+        for slot, read, ttft in (("left", 62, 1.04), ("right", 1, 0.05)):
+            run_id = store.start_run(session.id, slot, "local", "qwen3:30b", {}, {}, {})
+            store.finish_run(
+                run_id,
+                answer="no",
+                svg=None,
+                png=None,
+                timings={"time_to_first_token_s": ttft, "prompt_tokens": read},
+                usage={"input_tokens": 62, "output_tokens": 7},
+            )
+        stored = store.get_session(session.id)
+    outcomes.append(SessionOutcome(session.id, 1, "off", session=stored))
+    out = io.StringIO()
+    print_summary(out, outcomes, 1, tmp_path)
+    lines = out.getvalue().splitlines()
+    [left] = [line for line in lines if " left " in line]
+    [right] = [line for line in lines if " right " in line]
+    assert "1.04s" in left.split() and "*0.05s" in right.split(), lines
+    assert lines[3].startswith("* part of the prompt came from the server's cache"), lines
+
+
 def test_the_live_progress_line_is_cut_to_the_terminal_in_cells(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

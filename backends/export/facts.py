@@ -15,7 +15,7 @@ from typing import Any
 
 from pelican_tui.backends.ratings.configuration import switch_sent
 from pelican_tui.backends.secrets import scrub_text
-from pelican_tui.backends.store.records import Run, Session, recorded_number
+from pelican_tui.backends.store.records import Run, Session, prompt_from_cache, recorded_number
 from pelican_tui.backends.text import NO_THINKING_SWITCH, ink_percent, svg_size
 
 MODEL_LABELS = {
@@ -161,11 +161,10 @@ def timing_rows(timings: Mapping[str, Any], usage: Mapping[str, Any]) -> list[tu
     evaluated say how many more it took from its cache: llama-server reads again only
     what its prompt cache lacks, so a prompt run twice reads "1 of 62 (61 from the
     cache)" where "Prompt tokens 1" sat beside "Input tokens 62" (the whole prompt)."""
-    evaluated = recorded_number(timings.get("prompt_tokens"))
-    whole = recorded_number(usage.get("input_tokens"))
-    if evaluated is not None and whole is not None and whole > evaluated:
-        read, of = int(evaluated), int(whole)
-        timings = {**timings, "prompt_tokens": f"{read} of {of} ({of - read} from the cache)"}
+    cached = prompt_from_cache(timings, usage)
+    if cached:
+        of = int(recorded_number(usage.get("input_tokens")) or 0)
+        timings = {**timings, "prompt_tokens": f"{of - cached} of {of} ({cached} from the cache)"}
     return labelled_rows(timings, TIMING_LABELS)
 
 

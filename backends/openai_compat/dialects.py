@@ -315,13 +315,19 @@ def ollama_chunk(line: dict[str, Any]) -> dict[str, Any]:
     if done:
         generated, gen_ns = line.get("eval_count"), line.get("eval_duration")
         prompt, prompt_ns = line.get("prompt_eval_count"), line.get("prompt_eval_duration")
+        # Ollama keeps the prompts it read and no request field turns that off; its
+        # ``prompt_eval_count`` counts the whole prompt, ``prompt_eval_cached_count``
+        # those taken from the cache (not read, and not in the duration).
+        cached = line.get("prompt_eval_cached_count")
+        cached = cached if isinstance(cached, int) and cached > 0 else 0
         timings: dict[str, Any] = {}
         if isinstance(generated, int) and isinstance(gen_ns, int) and gen_ns > 0:
             timings |= {"predicted_n": generated, "predicted_ms": gen_ns / 1e6}
             timings["predicted_per_second"] = generated / (gen_ns / 1e9)
         if isinstance(prompt, int) and isinstance(prompt_ns, int) and prompt_ns > 0:
-            timings |= {"prompt_n": prompt, "prompt_ms": prompt_ns / 1e6}
-            timings["prompt_per_second"] = prompt / (prompt_ns / 1e9)
+            read = max(prompt - cached, 0)
+            timings |= {"prompt_n": read, "prompt_ms": prompt_ns / 1e6}
+            timings["prompt_per_second"] = read / (prompt_ns / 1e9)
         chunk["timings"] = timings
         chunk["usage"] = {"prompt_tokens": prompt, "completion_tokens": generated}
     return chunk

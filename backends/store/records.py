@@ -85,6 +85,19 @@ def recorded_numbers(
     )
 
 
+def prompt_from_cache(timings: Mapping[str, Any], usage: Mapping[str, Any]) -> int:
+    """How many of a recorded run's prompt tokens the server took from its prompt
+    cache instead of reading them (0: it read them all, or the record does not say):
+    the whole prompt (``usage.input_tokens``) less those it evaluated
+    (``timings.prompt_tokens``). Such a run's time to the first token does not
+    compare with one that read its whole prompt."""
+    evaluated = recorded_number(timings.get("prompt_tokens"))
+    whole = recorded_number(usage.get("input_tokens"))
+    if evaluated is None or whole is None or whole <= evaluated:
+        return 0
+    return int(whole) - int(evaluated)
+
+
 def run_numbers(timings: Mapping[str, Any], usage: Mapping[str, Any]) -> str:
     """A recorded run's speed in a few words: "38.2 tok/s · 2140 tok · TTFT 0.41s"."""
     tokens, rate, first = recorded_numbers(timings, usage)

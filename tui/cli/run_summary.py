@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from pelican_tui.backends.atomic import replace_file
 from pelican_tui.backends.ratings.configuration import recorded_thinking_words, thinking_ran
 from pelican_tui.backends.secrets import scrub_secrets
-from pelican_tui.backends.store.records import Run, Session, recorded_numbers
+from pelican_tui.backends.store.records import Run, Session, prompt_from_cache, recorded_numbers
 from pelican_tui.backends.text import on_off, plural, shorten
 from pelican_tui.cli.columns import fit_columns, fold_line, output_width
 
@@ -225,6 +225,30 @@ def picture_words(run: Run) -> str:
     return "not drawn" if run.svg is not None else "no SVG"
 
 
+FROM_CACHE_MARK = "*"
+"""Before the TTFT of a run whose server took some of its prompt from its cache."""
+
+
+def _ttft_words(run: Run, ttft: float | None) -> str:
+    if ttft is None:
+        return "—"
+    mark = FROM_CACHE_MARK if prompt_from_cache(run.timings, run.usage) else ""
+    return f"{mark}{ttft:.2f}s"
+
+
+def from_cache_legend(runs: Sequence[Run]) -> str | None:
+    """The line under the table when a run's TTFT is marked (:data:`FROM_CACHE_MARK`):
+    a server that keeps the prompts it read (Ollama, LM Studio, vLLM; llama-server is
+    asked not to) read only part of that run's prompt, so its time to the first token
+    does not compare with the others'. None when no run is marked."""
+    if not any(prompt_from_cache(run.timings, run.usage) for run in runs):
+        return None
+    return (
+        f"{FROM_CACHE_MARK} part of the prompt came from the server's cache (the run card "
+        "says how much): that TTFT does not compare with one whose whole prompt was read."
+    )
+
+
 SAME_IN_EVERY_RUN = ("SAMPLE", "MODEL", "SLOT", "PROMPT", "STATUS", "PICTURE")
 """Columns said once above a table too wide for the terminal when every run has the
 same in them, in this order until it fits."""
@@ -263,7 +287,7 @@ def summary_table(
                     run.status,
                     str(tokens) if tokens is not None else "—",
                     f"{rate:.1f}" if rate else "—",
-                    f"{ttft:.2f}s" if ttft is not None else "—",
+                    _ttft_words(run, ttft),
                     picture_words(run),
                 )
             )
@@ -298,10 +322,13 @@ def print_summary(
     ``planned``, where some never ran), and where what was exported is (and
     ``summary.json``, if written)."""
     width = output_width(stdout)
-    print(summary_table(outcomes, samples, width), file=stdout)
-    for line in not_sent:
-        print(fold_line(line, width), file=stdout)
+    table = summary_table(outcomes, samples, width)
+    print(table, file=stdout)
     runs = stored_runs(outcomes)
+    shown = any("TTFT" in line.split() for line in table.splitlines())  # not left out
+    legend = from_cache_legend(runs) if shown else None
+    for line in [*([legend] if legend else []), *not_sent]:
+        print(fold_line(line, width), file=stdout)
     finished = sum(run.status == "finished" for run in runs)
     exported = sum(outcome.export_dir is not None for outcome in outcomes)
     summary = " (summary.json)" if summary_written else ""
