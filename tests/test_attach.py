@@ -383,6 +383,8 @@ def test_run_says_while_a_stream_is_silent(
     assert code == 1, said
     assert "left local (no switch): no data for 1 s" in said, said  # none known to send
     assert f"no data from the server at {openai_server.url} for 3 s; gave up" in said
+    # The silence failed the run, whose tok/s is not shown: no word of it counting.
+    assert "its tok/s counts that time" not in said, said
 
 
 @pytest.mark.parametrize("openai_server", [{"stall_after": 3, "pause_s": 6.5}], indirect=True)

@@ -132,12 +132,17 @@ class RunResult:
     thinking_ran: bool | None = None
     """Whether it thought, as the check after it found (None: cancelled before the check)."""
 
+    def warnings(self) -> list[str]:
+        """What a person should know of the run before reading its numbers: the server
+        ignored its thinking switch; its stream was silent mid-answer (its tok/s counts
+        that time: said of a run that finished, the one whose tok/s is shown; a failed
+        run's reason says the silence that failed it)."""
+        silence = silence_warning(self.timings) if self.outcome == "finished" else None
+        return [warning for warning in (self.thinking_warning, silence) if warning]
+
     def warning(self) -> str | None:
-        """What a person should know of the run before reading its numbers, in sentences:
-        the server ignored its thinking switch, its stream was silent mid-answer (its
-        tok/s counts that time); None: neither."""
-        warnings = (self.thinking_warning, silence_warning(self.timings))
-        return " ".join(sentence(warning) for warning in warnings if warning) or None
+        """:meth:`warnings` in sentences, on one line; None: none."""
+        return " ".join(sentence(warning) for warning in self.warnings()) or None
 
     def numbers_thinking(self) -> str | None:
         """How its numbers line says its thinking now it has ended (:func:`numbers_thinking`:

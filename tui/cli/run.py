@@ -119,7 +119,6 @@ from pelican_tui.backends.engine.comparison import (
     ComparisonEngine,
     is_local,
 )
-from pelican_tui.backends.engine.record import silence_warning
 from pelican_tui.backends.llama.process import ServerStartError
 from pelican_tui.backends.secrets import url_without_credentials
 from pelican_tui.backends.store.records import Session, SessionStoreError, Slot
@@ -357,9 +356,8 @@ class _Batch:
                 self.progress.say(f"  warning: the progress display failed: {error}")
             for run in outcome.results:
                 self.progress.say("  " + result_line(run))
-                for warning in (run.thinking_warning, silence_warning(run.timings)):
-                    if warning:  # the server ignored the thinking switch; a stall
-                        self.progress.say(f"  warning: {run.spec.label}: {warning}")
+                for warning in run.warnings():  # the thinking switch ignored; a stall
+                    self.progress.say(f"  warning: {run.spec.label}: {warning}")
                 if run.thinking_warning:  # what scripts read says it too
                     outcome.notes.append(f"{run.spec.slot}: {run.thinking_warning}")
                 if run.spec.off_note:  # the model cannot turn thinking off
