@@ -1600,25 +1600,18 @@ def test_the_summary_table_keeps_its_columns_in_line_under_wide_characters() -> 
         assert len(starts) == 1, "\n".join(lines)
 
 
-def test_the_summary_table_of_samples_in_both_modes_fits_80_columns() -> None:
-    """``run --samples 3 --thinking both`` on an 80-column terminal: no column says
-    the same in every run (samples, thinking, statuses and pictures differ), so
-    cutting the model and leaving out the slot were not enough; rows of 86 to 90
-    cells wrapped. The time to the first token, then tokens/s, go too
-    (``summary.json`` has them)."""
-    from rich.cells import cell_len
-
-    from pelican_tui.cli.run_summary import SessionOutcome, summary_table
+def _stored_outcomes(samples: int, sides: tuple[tuple[str, str, str, str | None], ...]) -> list:
+    """A batch's outcomes as ``run`` stores them: ``samples`` samples in both thinking
+    modes, one run a side (slot, backend, model, effort); the third sample's left
+    run cancelled, the second's answers without a picture."""
+    from pelican_tui.cli.run_summary import SessionOutcome
 
     outcomes = []
     with SessionStore.open() as store:
-        for sample in (1, 2, 3):
+        for sample in range(1, samples + 1):
             for thinking in (True, False):
                 session = store.create_session("Generate an SVG of a pelican riding a bicycle")
-                for slot, backend, model, effort in (
-                    ("left", "local", "Qwen3.5-2B-UD-Q4_K_XL.gguf", None),
-                    ("right", "claude", "claude-opus-4-7", "high"),
-                ):
+                for slot, backend, model, effort in sides:
                     settings = {"thinking": thinking, "thinking_ran": thinking, "effort": effort}
                     run_id = store.start_run(session.id, slot, backend, model, {}, settings, {})
                     store.finish_run(
@@ -1632,13 +1625,70 @@ def test_the_summary_table_of_samples_in_both_modes_fits_80_columns() -> None:
                 stored = store.get_session(session.id)
                 mode = "on" if thinking else "off"
                 outcomes.append(SessionOutcome(session.id, sample, mode, session=stored))
+    return outcomes
+
+
+LOCAL_AND_CLAUDE = (
+    ("left", "local", "Qwen3.5-2B-UD-Q4_K_XL.gguf", None),
+    ("right", "claude", "claude-opus-4-7", "high"),
+)
+
+
+@pytest.mark.parametrize("width", [160, 80, 40])
+def test_the_summary_table_keeps_every_number_however_narrow(width: int) -> None:
+    """``run --samples 3 --thinking both`` on an 80-column terminal: the time to the
+    first token, then tokens/s, were left out to fit (README: numbers are never cut)
+    while the model's name still took its cells; at 40 columns only the tokens were
+    left. Every number stays now, the model of each side said once above the table,
+    and the SLOT tells the runs apart."""
+    from rich.cells import cell_len
+
+    from pelican_tui.cli.run_summary import summary_table
+
+    outcomes = _stored_outcomes(3, LOCAL_AND_CLAUDE)
     assert cell_len(summary_table(outcomes, 3).splitlines()[0]) > 80, "too narrow to test"
-    lines = summary_table(outcomes, 3, 80).splitlines()
-    assert max(cell_len(line) for line in lines) <= 80, "\n".join(lines)
-    header = lines[0].split()
-    for kept in ("SESSION", "SAMPLE", "THINKING", "MODEL", "STATUS", "TOKENS", "PICTURE"):
-        assert kept in header, lines[0]
-    assert "cancelled" in "\n".join(lines) and "12345" in lines[1], "\n".join(lines)
+    lines = summary_table(outcomes, 3, width).splitlines()
+    assert max(cell_len(line) for line in lines) <= width, "\n".join(lines)
+    at = next(i for i, line in enumerate(lines) if line.startswith("SESSION"))
+    header, rows = lines[at].split(), lines[at + 1 :]
+    for kept in ("SESSION", "TOKENS", "TOK/S", "TTFT"):
+        assert kept in header, "\n".join(lines)
+    assert len(rows) == 12 and all("12345  123.4  12.50s" in row for row in rows), rows
+    said = " ".join(lines[:at])
+    for model in ("Qwen3.5-2B-UD-Q4_K_XL.gguf", "claude-opus-4-7"):  # whole, in the table or above
+        assert model in said or any(model in row for row in rows), "\n".join(lines)
+    apart = "SLOT" if "SLOT" in header else "MODEL"
+    assert apart in header, "\n".join(lines)
+    assert len({(row.split()[0], row.split()[header.index(apart)]) for row in rows}) == 12, rows
+    if width >= 80:
+        for kept in ("SAMPLE", "THINKING", "STATUS", "PICTURE"):
+            assert kept in header, "\n".join(lines)
+        assert "cancelled" in "\n".join(rows), "\n".join(lines)
+
+
+def test_at_40_columns_the_summary_still_tells_left_from_right() -> None:
+    """``run --no-claude`` at 40 columns: both sides ran the one model with no thinking
+    switch, the model went above the table and the SLOT was left out, so the two rows
+    (``1  no switch  200  no SVG``) could not be told apart; the numbers were gone too."""
+    from rich.cells import cell_len
+
+    from pelican_tui.cli.run_summary import SessionOutcome, summary_table
+
+    with SessionStore.open() as store:
+        session = store.create_session("Generate an SVG of a pelican riding a bicycle")
+        for slot, rate in (("left", 121.2), ("right", 98.7)):
+            run_id = store.start_run(session.id, slot, "local", "SmolLM2-135M-Instruct.Q4_1.gguf",
+                                     {}, {}, {})  # fmt: skip
+            store.finish_run(run_id, answer="no", svg=None, timings={
+                "generation_tokens_per_s": rate, "time_to_first_token_s": 1.06},
+                usage={"output_tokens": 200})  # fmt: skip
+        outcomes = [SessionOutcome(session.id, 1, "on", session=store.get_session(session.id))]
+    lines = summary_table(outcomes, 1, 40).splitlines()
+    assert max(cell_len(line) for line in lines) <= 40, "\n".join(lines)
+    assert lines[-3].split() == ["SESSION", "SLOT", "TOKENS", "TOK/S", "TTFT"], "\n".join(lines)
+    assert lines[-2].split() == ["1", "left", "200", "121.2", "1.06s"], "\n".join(lines)
+    assert lines[-1].split() == ["1", "right", "200", "98.7", "1.06s"], "\n".join(lines)
+    assert "SmolLM2-135M-Instruct.Q4_1.gguf" in "\n".join(lines[:-3]), "\n".join(lines)
 
 
 def test_a_ttft_from_a_prompt_partly_cached_is_marked_and_said_why(tmp_path: Path) -> None:

@@ -109,17 +109,23 @@ def fit_columns(
     *,
     right: Container[int] = (),
     same: Sequence[int] = (),
+    same_by: Mapping[int, int] | None = None,
     cut: Mapping[int, int] | None = None,
     drop: Sequence[int] = (),
+    keys: Sequence[int] = (),
     cutter: Mapping[int, Callable[[str, int], str]] | None = None,
 ) -> str:
     """:func:`columns`, in ``width`` cells where it can be (None: as it is). While it is
     too wide: the columns of ``same`` (in that order) whose every row says the same
     leave the table, said once in a line above it ("All runs: MODEL x · STATUS
-    finished"); the columns of ``cut`` are cut in the middle (or as ``cutter`` says
-    for one), each down to the cells it maps to; then the columns of ``drop`` (in
-    that order) are left out. A number (``right``) is never cut: a table that still
-    does not fit is printed as it is."""
+    finished"); then those of ``same_by`` (a column mapped to the column it goes by)
+    that say the same in every row of one value of the other, said once for each
+    ("MODEL x (left) · MODEL y (right)"); the columns of ``cut`` are cut in the middle
+    (or as ``cutter`` says for one), each down to the cells it maps to; then the
+    columns of ``drop`` (in that order) are left out, but one of ``keys`` (the columns
+    that tell rows apart: a session and its side) only where the keys still shown
+    tell the rows apart as the whole table did. A number (``right``) is never cut
+    nor left out: a table that still does not fit is printed as it is."""
     if width is None or table_width(rows, range(len(rows[0])), {}) <= width:
         return columns(rows, right=right)
     header, body = rows[0], rows[1:]
@@ -131,17 +137,46 @@ def fit_columns(
         if body and len({row[i] for row in body}) == 1:
             shown.remove(i)
             said.append(f"{header[i]} {body[0][i]}")
+    for i, by in (same_by or {}).items():
+        if table_width(rows, shown, {}) <= width:
+            break
+        each = dict.fromkeys((row[by], row[i]) for row in body)
+        if i in shown and by in shown and len(each) == len({by_value for by_value, _ in each}):
+            shown.remove(i)
+            said += [f"{header[i]} {value} ({by_value})" for by_value, value in each]
+    cutters = {i: (cutter or {}).get(i, shorten_middle) for i in cut or {}}
     limits = _cuts(rows, shown, width, cut or {})
+    told_apart = len({tuple(row[i] for i in keys) for row in body})
     for i in drop:
         if table_width(rows, shown, limits) <= width:
             break
-        shown.remove(i)
-        limits = _cuts(rows, shown, width, cut or {})
-    cuts = {i: (cutter or {}).get(i, shorten_middle) for i in limits}
-    table = [[cuts[i](row[i], limits[i]) if i in cuts else row[i] for i in shown] for row in rows]
-    lines = [fold_parts("All runs: " + LABEL_PARTS.join(said), width)] if said else []
+        if i not in shown or i in right:
+            continue
+        rest = [at for at in shown if at != i]
+        rest_limits = _cuts(rows, rest, width, cut or {})
+        if i in keys:
+            shown_keys = [at for at in keys if at in rest]
+            cells = {
+                tuple(_cell(row[at], at, rest_limits, cutters) for at in shown_keys) for row in body
+            }
+            if len(cells) < told_apart:
+                continue
+        shown, limits = rest, rest_limits
+    table = [[_cell(row[i], i, limits, cutters) for i in shown] for row in rows]
+    said_once = fold_parts("All runs: " + LABEL_PARTS.join(said), width)
+    lines = [fold_line(said_once, width)] if said else []  # a long model name between words
     moved_right = {at for at, i in enumerate(shown) if i in right}
     return "\n".join([*lines, columns(table, right=moved_right)])
+
+
+def _cell(
+    text: str,
+    column: int,
+    limits: Mapping[int, int],
+    cutters: Mapping[int, Callable[[str, int], str]],
+) -> str:
+    """``text`` of ``column`` as it is shown: cut to its limit, if it has one."""
+    return cutters[column](text, limits[column]) if column in limits else text
 
 
 def table_width(

@@ -249,15 +249,23 @@ def from_cache_legend(runs: Sequence[Run]) -> str | None:
     )
 
 
-SAME_IN_EVERY_RUN = ("SAMPLE", "MODEL", "SLOT", "PROMPT", "STATUS", "PICTURE")
+SAME_IN_EVERY_RUN = ("SAMPLE", "MODEL", "SLOT", "PROMPT", "STATUS", "PICTURE", "THINKING")
 """Columns said once above a table too wide for the terminal when every run has the
 same in them, in this order until it fits."""
+SAME_IN_EACH_SLOT = ("MODEL",)
+"""Then these, said once for each side where every run of a side has the same in
+them ("MODEL Qwen3.5-2B-Q4_K_M.gguf (left) · MODEL claude-opus-4-7 (right)"): the
+SLOT column then tells the runs apart, in five cells."""
 CUT_DOWN_TO = {"MODEL": 16, "PROMPT": 12}
 """Then the free-text columns are cut in the middle, each down to so many cells."""
-LEFT_OUT_IN_TURN = ("SLOT", "TTFT", "TOK/S")
-"""Then these columns are left out, in this order until it fits: the model and the
-thinking tell the runs apart, and ``summary.json`` has every number. Samples run in
-both thinking modes leave no column to say once (``--samples 3 --thinking both``)."""
+LEFT_OUT_IN_TURN = ("SLOT", "SAMPLE", "STATUS", "PICTURE", "PROMPT", "THINKING", "MODEL")
+"""Then these columns are left out, in this order until it fits (``summary.json`` has
+them all): the SLOT where the model tells the sides apart, the model where the SLOT
+does (:data:`TELL_APART`). The numbers are never left out: they are what a batch
+measures, and a row without them says nothing ``run`` does not say again below."""
+TELL_APART = ("SESSION", "SLOT", "MODEL")
+"""The columns that tell one run from another: one of SLOT and MODEL stays, however
+narrow the terminal (at 40 columns both sides of a session ran the one model)."""
 
 
 def summary_table(
@@ -267,9 +275,11 @@ def summary_table(
     slot, model, status, numbers, picture (:func:`picture_words`).
 
     In ``width`` cells (a terminal's; None: everything) where it can be: columns that
-    say the same in every run go above it (:data:`SAME_IN_EVERY_RUN`), the model and
-    the prompt are cut (:data:`CUT_DOWN_TO`), then the SLOT goes, then the time to the
-    first token and tokens/s (:data:`LEFT_OUT_IN_TURN`). Numbers are never cut."""
+    say the same in every run go above it (:data:`SAME_IN_EVERY_RUN`), then the model
+    of each side (:data:`SAME_IN_EACH_SLOT`), the model and the prompt are cut
+    (:data:`CUT_DOWN_TO`), then text columns go (:data:`LEFT_OUT_IN_TURN`), never all
+    of what tells the runs apart (:data:`TELL_APART`). Numbers are never cut nor left
+    out."""
     header = ("SESSION", "PROMPT", "SAMPLE", "THINKING", "SLOT", "MODEL", "STATUS", "TOKENS",
               "TOK/S", "TTFT", "PICTURE")  # fmt: skip
     rows: list[tuple[str, ...]] = [header]
@@ -302,8 +312,10 @@ def summary_table(
         width,
         right=right,
         same=[names.index(name) for name in SAME_IN_EVERY_RUN if name in names],
+        same_by={names.index(name): names.index("SLOT") for name in SAME_IN_EACH_SLOT},
         cut={names.index(name): cells for name, cells in CUT_DOWN_TO.items() if name in names},
-        drop=[names.index(name) for name in LEFT_OUT_IN_TURN],
+        drop=[names.index(name) for name in LEFT_OUT_IN_TURN if name in names],
+        keys=[names.index(name) for name in TELL_APART],
     )
 
 
