@@ -315,11 +315,52 @@ def shorten_title(text: str, width: int, among: Iterable[str] = ()) -> str:
     on vs high"). Where not even the last part fits, as :func:`shorten_parts` cuts it.
 
     ``among``: the titles listed with it. The prompt's name is cut as
-    :func:`shorten_prompt` cuts it among theirs: without the start they share."""
+    :func:`shorten_prompt` cuts it among theirs: without the start they share. Where
+    that cut loses a part in which the titles differ ("… · thinking off" of sessions
+    that differ only there), the parts every title has are left out instead, and
+    where that is not enough, the start a part shares with theirs ("…thinking off ·
+    sample 1/2", not "Generate an SVG of a… · sample 1/2" for both thinking modes)."""
     line = " ".join(text.split())
-    parts = line.split(LABEL_PARTS)
     if cell_len(line) <= width:
         return line
+    cut = _title_cut(line, width, among)
+    others = [" ".join(other.split()).split(LABEL_PARTS) for other in among]
+    parts = line.split(LABEL_PARTS)
+    differ = [at for at, part in enumerate(parts) if not all(part in other for other in others)]
+    if not differ or all(parts[at] in cut.split(LABEL_PARTS) for at in differ):
+        return cut
+    for word_before in (True, False):  # "…thinking off · sample 1/2", "…off · sample 1/2"
+        kept = [ELLIPSIS] if differ[0] > 0 else []
+        for at in differ:
+            if kept and at - 1 not in differ and kept[-1] != ELLIPSIS:
+                kept.append(ELLIPSIS)
+            alike = [other[at] for other in others if len(other) > at]
+            whole_word = word_before or at == differ[-1]  # "sample 1/2", not "…1/2"
+            kept.append(_unshared(parts[at], alike, word_before=whole_word) if at else parts[at])
+        shown = LABEL_PARTS.join(kept).replace(ELLIPSIS + LABEL_PARTS + ELLIPSIS, ELLIPSIS)
+        if cell_len(shown) <= width:
+            return shown
+    return cut
+
+
+def _unshared(part: str, alike: Iterable[str], *, word_before: bool) -> str:
+    """``part`` of a title without the start it shares with the nearest of ``alike`` (the
+    same part of the other titles), from the word they part at or (``word_before``) the
+    word before it: "…thinking off" of "no switch vs thinking off" among "… thinking
+    high"."""
+    differs = max((_same_start(part, other) for other in alike if other != part), default=0)
+    begins = part.rfind(" ", 0, differs) + 1
+    if word_before and begins:
+        begins = part.rfind(" ", 0, begins - 1) + 1
+    if begins == 0:
+        return part
+    # The part's start goes with the parts left out before it: "…" is said once.
+    return ELLIPSIS + part[begins:]
+
+
+def _title_cut(line: str, width: int, among: Iterable[str]) -> str:
+    """:func:`shorten_title`'s cut by whole parts from the end (its doc)."""
+    parts = line.split(LABEL_PARTS)
     firsts = [" ".join(other.split()).split(LABEL_PARTS)[0] for other in among]
     if len(parts) == 1:
         return shorten_prompt(line, width, firsts)

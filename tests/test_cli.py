@@ -1042,9 +1042,53 @@ def test_sessions_list_at_80_columns_keeps_what_tells_sessions_apart() -> None:
     assert narrow.returncode == 0, narrow.stderr
     lines = narrow.stdout.splitlines()
     assert max(cell_len(line) for line in lines) <= 80, narrow.stdout
-    for line, tail in zip(lines[1:], reversed(tails), strict=True):
+    assert lines[0] == f"All sessions: MODELS {qwen.removesuffix('.gguf')} vs claude-opus"
+    for line, tail in zip(lines[2:], reversed(tails), strict=True):
         assert f" · {tail}  " in line, narrow.stdout
-        assert "Qwen" in line and "claude" in line, narrow.stdout
+
+
+def test_sessions_list_tells_apart_sessions_that_differ_only_in_their_thinking() -> None:
+    """Two sessions of one batch, "… no switch vs thinking high · sample 1/2" and "… no
+    switch vs thinking off · sample 1/2", were both listed "…a pelican riding a bicycle
+    · sample 1/2", even in a pipe (README: every line kept whole there); at 80 columns
+    the STATUS column ("right failed") was gone too, and the models were "SmolLM2-… vs
+    claude-…". Now a pipe keeps the titles whole, and 80 columns keep what differs,
+    the status, and the models whole (said once above the table: every session ran them)."""
+    from rich.cells import cell_len
+
+    from pelican_tui.backends.store.sessions import SessionStore
+
+    prompt = "Generate an SVG of a pelican riding a bicycle"
+    smol = "SmolLM2-135M-Instruct.Q4_1.gguf"
+    titles = {}
+    with SessionStore.open() as store:
+        for effort in ("high", "off"):
+            for sample in (1, 2):
+                tail = f"no switch vs thinking {effort} · sample {sample}/2"
+                title = f"{prompt} · local vs claude · {tail}"
+                session = store.create_session(prompt, title=title)
+                titles[session.id] = title
+                sides = (("left", "local", smol), ("right", "claude", "claude-opus-4-7"))
+                for slot, side, model in sides:
+                    failed = slot == "right" and effort == "off" and sample == 1
+                    store.finish_run(store.start_run(session.id, slot, side, model), answer="x",
+                                     status="failed" if failed else "finished")  # fmt: skip
+    piped = _run("sessions", "list", env={"COLUMNS": ""})
+    assert piped.returncode == 0, piped.stderr
+    for line in piped.stdout.splitlines()[1:]:
+        assert titles[int(line.split()[0])] in line, piped.stdout
+    narrow = _run("sessions", "list", env={"COLUMNS": "80"})
+    assert narrow.returncode == 0, narrow.stderr
+    lines = narrow.stdout.splitlines()
+    assert max(cell_len(line) for line in lines) <= 80, narrow.stdout
+    assert "SmolLM2-135M-Instruct.Q4_1 vs claude-opus-4-7" in lines[0], narrow.stdout
+    assert lines[1].split()[-1] == "STATUS", narrow.stdout
+    rows = {int(line.split()[0]): line for line in lines[2:]}
+    assert len(rows) == 4, narrow.stdout
+    for session_id, line in rows.items():
+        effort, sample = titles[session_id].split(" · ")[-2:]
+        assert f"{effort.split()[-1]} · {sample}" in line, narrow.stdout
+        assert line.endswith("right failed") == (session_id == 3), narrow.stdout
 
 
 def test_sessions_list_at_80_columns_tells_apart_prompts_that_start_alike() -> None:
@@ -1069,7 +1113,8 @@ def test_sessions_list_at_80_columns_tells_apart_prompts_that_start_alike() -> N
     lines = narrow.stdout.splitlines()
     assert max(cell_len(line) for line in lines) <= 80, narrow.stdout
     expected = [("heron", 2), ("heron", 1), ("pelican", 2), ("pelican", 1)]
-    for line, (bird, sample) in zip(lines[1:], expected, strict=True):
+    assert lines[0].startswith("All sessions: MODELS SmolLM2"), narrow.stdout  # every one's
+    for line, (bird, sample) in zip(lines[2:], expected, strict=True):
         assert f"  …{bird[:5]}" in line and f" · sample {sample}/2  " in line, narrow.stdout
 
 

@@ -31,6 +31,7 @@ from pelican_tui.backends.store.sessions import SessionStore
 from pelican_tui.backends.svg.worker import MAX_SIDE
 from pelican_tui.backends.text import (
     TITLE_LEAST,
+    fold_parts,
     printable,
     shorten_title,
     shown_line,
@@ -46,7 +47,13 @@ from pelican_tui.cli.args import (
     run_parsed,
     whole_number,
 )
-from pelican_tui.cli.columns import fit_columns, output_width, print_folded, table_width
+from pelican_tui.cli.columns import (
+    fit_columns,
+    fold_line,
+    output_width,
+    print_folded,
+    table_width,
+)
 from pelican_tui.cli.store_access import with_store
 
 PROG = "pelican-tui sessions"
@@ -211,16 +218,17 @@ def _ended(summary: SessionSummary) -> str:
 
 
 def format_session_table(
-    summaries: Sequence[SessionSummary], title_width: int = 40, width: int | None = None
+    summaries: Sequence[SessionSummary], title_width: int | None = None, width: int | None = None
 ) -> str:
     """The ``sessions list`` table: id, date (local time), title, models, verdict, and
     where a listed session has a run that did not finish, how each one's runs ended
     (:func:`_ended`; left out last where the table does not fit ``width`` otherwise).
 
-    In ``width`` cells (a terminal's; None: everything) where it can be: the models
-    said shorter (:func:`_models`, :data:`NARROW_MODEL_CELLS`), the narrowest with
-    the date without its year; the title cut to what keeps its last part (the thinking
-    or the sample, which tell sessions of one prompt apart:
+    In ``width`` cells (a terminal's; None: everything) where it can be: models every
+    listed session ran said once above it, whole ("All sessions: MODELS A vs B");
+    else the models said shorter (:func:`_models`, :data:`NARROW_MODEL_CELLS`), the
+    narrowest with the date without its year; the title cut to what keeps its last
+    part (the thinking or the sample, which tell sessions of one prompt apart:
     :func:`~pelican_tui.backends.text.shorten_title`) and a few cells of its prompt's
     name, without the start the listed prompts share (where that does not fit, to its
     last parts alone), then the models' names cut in
@@ -230,8 +238,9 @@ def format_session_table(
     Titles are scrubbed of secrets before they are shortened (a store written by an
     older pelican-tui may hold a pasted key), and shortened as the TUI lists them: by
     whole parts from its end, the prompt's (a private prompt set's is named by the set
-    and the prompt's name, "secret/s1") cut for them (:func:`shorten_title`): on a
-    terminal to its ``width``, the room it has; in a pipe to ``title_width`` cells."""
+    and the prompt's name, "secret/s1") cut for them, without what the listed titles
+    share (:func:`shorten_title`): on a terminal to its ``width``, the room it has; in a
+    file or a pipe kept whole (or cut to ``title_width`` cells, where given)."""
     ended = any(_ended(s) not in ("finished", "—") for s in summaries)
     header = ("ID", "DATE", "TITLE", "MODELS", "VERDICT", *(("STATUS",) if ended else ()))
     titled = title_width if width is None else width
@@ -245,7 +254,7 @@ def format_session_table(
                 (
                     str(s.id),
                     s.created_at.astimezone().strftime(date),
-                    shorten_title(title, titled, titles),  # as the TUI
+                    title if titled is None else shorten_title(title, titled, titles),  # as the TUI
                     _models(s, model_cells),
                     (s.verdict or "—").replace("_", " "),
                     *((_ended(s),) if ended else ()),
@@ -255,12 +264,23 @@ def format_session_table(
         ]
 
     forms = [table_rows(model_cells) for model_cells in (None, *NARROW_MODEL_CELLS)]
+    said = ""
+    alike = {s.models_line() for s in summaries}
+    wide = table_width(forms[0], range(len(header)), {})
+    if width is not None and wide > width and len(summaries) > 1 and len(alike) == 1:
+        # The models every session ran, said once.
+        said = fold_line(fold_parts(f"All sessions: MODELS {alike.pop()}", width), width)
+        forms = [[row[:3] + row[4:] for row in forms[0]]]
+    columns_shown = len(forms[0][0])
     if width is None:
         rows = forms[0]
     else:  # the models said shorter before the title is cut, then as they fit
         rows = next(
-            (f for f in forms if table_width(f, range(len(header)), {}) <= width),
-            next((f for f in forms if table_width(f, range(5), {2: 16}) <= width), forms[-1]),
+            (f for f in forms if table_width(f, range(columns_shown), {}) <= width),
+            next(
+                (f for f in forms if table_width(f, range(4 if said else 5), {2: 16}) <= width),
+                forms[-1],
+            ),
         )
     by_models = {row[3]: s for row, s in zip(rows[1:], summaries, strict=True)}
     by_title = {row[2]: title for row, title in zip(rows[1:], titles, strict=True)}
@@ -271,25 +291,25 @@ def format_session_table(
     def title(text: str, cells: int) -> str:  # without the start the prompts share
         return shorten_title(by_title.get(text, text), cells, titles)
 
-    cutter = {2: title, 3: models}
+    cutter = {2: title} if said else {2: title, 3: models}
     tails = max((title_tail_cells(row[2]) for row in rows[1:]), default=0)
     # The title cut to its last parts and a few cells of its prompt's name (what tells
     # prompts that start alike apart: "…heron… · sample 2/2", not "…h… · sample 2/2"),
     # else to its last parts; then the models' names, then the rest of the title.
     named = tails + TITLE_LEAST - 1 if tails else 0
-    drop = [5] if ended else []
+    drop = [columns_shown - 1] if ended else []
     for floor in (max(named, 16), max(tails, 16), 16):
         table = fit_columns(
             rows,
             width,
             right={0},
-            cut={2: floor, 3: NARROW_MODELS_LEAST},
+            cut={2: floor} if said else {2: floor, 3: NARROW_MODELS_LEAST},
             drop=drop,
             cutter=cutter,
         )
         if width is None or max(cell_len(line) for line in table.splitlines()) <= width:
             break
-    return table
+    return f"{said}\n{table}" if said else table
 
 
 def _list(store: SessionStore, limit: int, out: TextIO) -> int:
