@@ -85,12 +85,13 @@ class Row:
     def interval_known(self) -> bool:
         return self.low is not None and self.high is not None
 
-    def record(self, *, name_both_bad: bool = True) -> str:
+    def record(self, *, name_both_bad: bool = True, short: bool = False) -> str:
         """Won, lost and tied, "both bad" counted as a tie (as the fit counts it) and,
-        unless told not to (a narrow column), named after: "3/1/2 (1 both bad)"."""
+        unless told not to (a narrow column that says so above it), named after: "3/1/2
+        (1 both bad)"; ``short``, in fewer cells for a narrow terminal: "3/1/2 (1 bad)"."""
         record = f"{self.wins}/{self.losses}/{self.ties + self.both_bad}"
         if name_both_bad and self.both_bad:
-            record += f" ({self.both_bad} both bad)"
+            record += f" ({self.both_bad} bad)" if short else f" ({self.both_bad} both bad)"
         return record
 
 

@@ -243,12 +243,12 @@ def _leaderboard_text(
         f"{board.level:.0%} intervals from {board.resamples} resamples"
     )
     labels = {row.configuration.label: row.configuration.label for row in board.rows}
-    named = True  # the records name their "both bad" votes
+    short = False  # the records name their "both bad" votes: "(3 both bad)"
     if width is not None:
-        room = _label_room(board, width, name_both_bad=True)
-        if any(len(label) > room for label in labels):  # the labels first, then the names
-            named = False
-            room = _label_room(board, width, name_both_bad=False)
+        room = _label_room(board, width, short=False)
+        if any(len(label) > room for label in labels):  # the labels first, then "(3 bad)"
+            short = True
+            room = _label_room(board, width, short=True)
         labels = {label: shorten_label(label, room, among=labels) for label in labels}
     column = max(len("CONFIGURATION"), *(len(label) for label in labels.values()))
     header = f"{'RANK':>4}  {'CONFIGURATION':<{column}}  {'RATING':>6}  {'95% INTERVAL':<12}"
@@ -258,7 +258,7 @@ def _leaderboard_text(
         interval = interval_words(row)
         lines.append(
             f"{row.rank:>4}  {labels[row.configuration.label]:<{column}}  {row.rating:>6.0f}  "
-            f"{interval:<12}  {row.votes:>5}  {row.record(name_both_bad=named)}"
+            f"{interval:<12}  {row.votes:>5}  {row.record(short=short)}"
         )
     if not ranked:
         lines.append(f"{'':>4}  (none yet: each needs {board.min_votes} votes)")
@@ -270,7 +270,7 @@ def _leaderboard_text(
         for row in unranked:
             lines.append(
                 f"{'-':>4}  {labels[row.configuration.label]:<{column}}  "
-                f"{_too_few(row, board)}  W/L/T {row.record(name_both_bad=named)}"
+                f"{_too_few(row, board)}  W/L/T {row.record(short=short)}"
             )
     for caveat in board.caveats():
         lines += ["", sentence(caveat)]
@@ -287,17 +287,17 @@ def _leaderboard_text(
     return "\n".join(lines)
 
 
-def _label_room(board: Leaderboard, width: int, *, name_both_bad: bool) -> int:
+def _label_room(board: Leaderboard, width: int, *, short: bool) -> int:
     """How many cells the configurations' labels have for every line of the table to
     fit ``width``: the header's and each row's, ranked or not, after the label. The
     same for your votes and the judge's but for their records ("3/1/2"), so a label is
     cut alike in both."""
     # RANK and two spaces before the label; after it, two spaces before each of RATING,
     # the interval, VOTES and the record (W/L/T in the header).
-    after = [31 + max(len("W/L/T"), len(row.record(name_both_bad=name_both_bad)))
+    after = [31 + max(len("W/L/T"), len(row.record(short=short)))
              for row in board.ranked]  # fmt: skip
     after += [
-        4 + len(_too_few(row, board)) + len(f"W/L/T {row.record(name_both_bad=name_both_bad)}")
+        4 + len(_too_few(row, board)) + len(f"W/L/T {row.record(short=short)}")
         for row in board.unranked
     ]
     return max(LEAST_LABEL, len("CONFIGURATION"), width - 6 - max(36, *after))
