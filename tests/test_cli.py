@@ -808,6 +808,23 @@ def test_render_exit_codes(tmp_path: Path) -> None:
     assert f"cannot write {nowhere}" in err_stream.getvalue()
 
 
+def test_render_names_the_folder_it_cannot_write_into(tmp_path: Path) -> None:
+    """``-o /nonexist/x.png`` said "No such file or directory", and "Not a directory" when
+    a file was on the way: neither named the folder."""
+    svg = tmp_path / "pelican.svg"
+    svg.write_text('<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8"/>')
+    (tmp_path / "a-file").write_text("mine")
+    missing = tmp_path / "missing"
+    for out, why in (
+        (missing / "x.png", f"no such folder: {missing}"),
+        (missing / "deeper" / "x.png", f"no such folder: {missing / 'deeper'}"),
+        (tmp_path / "a-file" / "x.png", f"{tmp_path / 'a-file'} is a file"),
+    ):
+        done = _run("render", str(svg), "-o", str(out), "--width", "8")
+        assert done.returncode == 2
+        assert done.stderr == f"pelican-tui render: cannot write {out}: {why}\n"
+
+
 def test_render_never_writes_over_its_own_file_and_writes_stdout_for_dash(
     tmp_path: Path,
 ) -> None:
@@ -827,6 +844,31 @@ def test_render_never_writes_over_its_own_file_and_writes_stdout_for_dash(
     )
     assert run.returncode == 0, run.stderr
     assert run.stdout.startswith(PNG_MAGIC) and not (tmp_path / "-").exists()
+
+
+def test_render_keeps_a_file_that_is_there_unless_force(tmp_path: Path) -> None:
+    """``render p.svg -o notes.md`` wrote the PNG over notes.md without a word, where
+    leaderboard's ``--csv`` keeps a file that is there; now in its words, and ``--help``
+    and the README say so."""
+    svg = tmp_path / "pelican.svg"
+    svg.write_text('<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8"/>')
+    notes = tmp_path / "notes.md"
+    notes.write_text("notes\n")
+    done = _run("render", str(svg), "-o", str(notes), "--width", "8")
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == (
+        f"pelican-tui render: -o {notes} exists; choose a new name or add --force\n"
+    )
+    assert notes.read_text() == "notes\n"
+    done = _run("render", str(svg), "-o", str(notes), "--width", "8", "--force")
+    assert done.returncode == 0, done.stderr
+    assert notes.read_bytes().startswith(PNG_MAGIC)
+    assert _run("render", str(svg), "-o", os.devnull, "--width", "8").returncode == 0
+    helped = " ".join(_run("render", "--help").stdout.split())
+    assert "OUT exists (without --force: it is kept)" in helped, helped
+    assert "--force write over an OUT.png that exists" in helped
+    readme = " ".join((Path(__file__).parents[1] / "README.md").read_text().split())
+    assert "an OUT that exists is kept unless `--force`" in readme
 
 
 def _feed_fifo(path: Path, data: bytes) -> threading.Thread:

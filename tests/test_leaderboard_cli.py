@@ -384,6 +384,32 @@ def test_a_file_that_exists_is_kept_unless_force(
     assert _main(capsys, "--csv", os.devnull)[0] == 0
 
 
+def test_csv_and_votes_naming_one_file_is_bad_usage_and_writes_nothing(
+    filled: Path, tmp_path: Path
+) -> None:
+    """``--csv F --votes F`` (or ``./F`` and ``F``) printed "Wrote F" twice and exited 0,
+    the votes written over the ratings. It is refused before anything is written."""
+    here = tmp_path / "here"
+    here.mkdir()
+    for csv_name, votes_name in (("same.csv", "same.csv"), ("./s2.csv", "s2.csv")):
+        argv = ["leaderboard", "--csv", csv_name, "--votes", votes_name]
+        done = subprocess.run(
+            [sys.executable, "-m", "pelican_tui", *argv],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=here,
+            env=dict(os.environ),
+            check=False,
+        )
+        assert (done.returncode, done.stdout) == (2, ""), done.stdout + done.stderr
+        assert done.stderr == (
+            f"pelican-tui leaderboard: --csv {Path(csv_name)} and --votes {votes_name} "
+            "are the same file; give each its own\n"
+        )
+        assert list(here.iterdir()) == [], "nothing written"
+
+
 def test_at_80_columns_a_label_is_cut_in_its_name_alike_in_both_tables(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

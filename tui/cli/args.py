@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -317,6 +318,42 @@ def out_file(text: str) -> Path:
     return _home_expanded(text)
 
 
+def same_file(one: Path, other: Path) -> bool:
+    """Whether ``one`` and ``other`` name the same file (``./r.csv`` and ``r.csv``, a
+    link and what it points at), there or not yet."""
+    try:
+        return one.resolve() == other.resolve() or one.samefile(other)
+    except OSError:
+        return False
+
+
+def existing_file(flag: str, file: Path, *, force: bool) -> str | None:
+    """Why ``flag FILE`` is not written: ``file`` exists and ``force`` is not given, said
+    one way by every command that writes a file (``FLAG FILE exists; choose a new name or
+    add --force``), as run's and sessions export's ``--out`` keep what is there. None:
+    it may be written. Standard output (``-``) and what is not a regular file
+    (``/dev/null``) are no file to keep."""
+    if force or str(file) == "-" or not file.is_file():
+        return None
+    return f"{flag} {file} exists; choose a new name or add --force"
+
+
+def write_problem(error: OSError, file: Path) -> str:
+    """Why ``file`` could not be written (``error``), in words: a folder on its way that
+    is missing (``no such folder: /x``) or is a file (``/x is a file``), else the
+    system's reason ("Not a directory" named no folder, and said so of one missing)."""
+    if error.errno in (errno.ENOENT, errno.ENOTDIR):
+        for folder in file.parents:
+            with contextlib.suppress(OSError):
+                if folder.exists():
+                    if not folder.is_dir():
+                        return f"{folder} is a file"
+                    if folder != file.parent:
+                        return f"no such folder: {file.parent}"
+                    break
+    return error.strerror or str(error)
+
+
 def _home_expanded(text: str) -> Path:
     try:
         return Path(text).expanduser()
@@ -338,6 +375,7 @@ __all__ = [
     "UsageError",
     "command",
     "command_parser",
+    "existing_file",
     "given",
     "given_path",
     "help_texts",
@@ -347,5 +385,7 @@ __all__ = [
     "parse",
     "positive",
     "run_parsed",
+    "same_file",
     "whole_number",
+    "write_problem",
 ]

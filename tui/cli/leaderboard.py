@@ -10,7 +10,8 @@ is never written to either.
 
 Exit status (also in ``--help``): 0 done (also when there are no votes yet);
 1 the session store cannot be used, or no session has the ``--prompt``; 2 bad
-usage, or a FILE that exists (without ``--force``) or cannot be written.
+usage (``--csv`` and ``--votes`` naming one FILE too), or a FILE that exists (without
+``--force``) or cannot be written.
 """
 
 from __future__ import annotations
@@ -49,8 +50,11 @@ from pelican_tui.cli.args import (
     Parser,
     command,
     command_parser,
+    existing_file,
     out_file,
+    same_file,
     whole_number,
+    write_problem,
 )
 from pelican_tui.cli.columns import fold_line, output_width
 from pelican_tui.cli.store_access import (
@@ -79,7 +83,8 @@ their server.
 exit status:
   0  done (also when there are no votes yet)
   1  the session store cannot be used, or no session has the --prompt
-  2  bad usage, or a FILE that exists (without --force) or cannot be written
+  2  bad usage (--csv and --votes naming one FILE too), or a FILE that exists
+     (without --force) or cannot be written
 """
 
 
@@ -129,6 +134,12 @@ def leaderboard_command(args: argparse.Namespace, console: Console) -> int:
     printing = [args.json, str(args.csv) == STDOUT, str(args.votes) == STDOUT]
     if sum(printing) > 1:
         return console.fail("one of --json, --csv -, --votes - at a time prints", Exit.USAGE)
+    files = [file for file in (args.csv, args.votes) if file is not None and str(file) != STDOUT]
+    if len(files) == 2 and same_file(*files):  # the votes were written over the ratings
+        return console.fail(
+            f"--csv {args.csv} and --votes {args.votes} are the same file; give each its own",
+            Exit.USAGE,
+        )
 
     def no_store(missing: SessionStoreMissing) -> int:
         if args.prompt is not None:
@@ -169,17 +180,14 @@ def _finish(
         files.append((args.votes, text))
     printed = [text for file, text in files if str(file) == STDOUT]
     files = [(file, text) for file, text in files if str(file) != STDOUT]
-    if not args.force:  # as run's and sessions export's --out: what is there is kept
-        for flag, file in (("--csv", args.csv), ("--votes", args.votes)):
-            if file is not None and str(file) != STDOUT and file.is_file():
-                return console.fail(
-                    f"{flag} {file} exists; choose a new name or add --force", Exit.USAGE
-                )
+    for flag, file in (("--csv", args.csv), ("--votes", args.votes)):
+        if file is not None and (kept := existing_file(flag, file, force=args.force)):
+            return console.fail(kept, Exit.USAGE)
     for file, text in files:
         try:
             file.write_text(text, encoding="utf-8")
         except OSError as error:
-            return console.fail(f"cannot write {file}: {error.strerror or error}", Exit.USAGE)
+            return console.fail(f"cannot write {file}: {write_problem(error, file)}", Exit.USAGE)
     if printed:  # "-" is standard output, as for render's -o (it was a file named "-")
         console.out.write(printed[0])
     elif args.json:

@@ -9,7 +9,8 @@ TUI previews one: a file on disk is expected to be whole. FILE may be a pipe
 Exit status (also in ``--help``): 0 the PNG was written; 1 FILE was read but
 its SVG could not be rendered (empty, no SVG, unfinished, too large, the render
 failed or timed out); 2 bad usage, or a file problem: FILE missing, unreadable
-or a folder, OUT not writable. Every failure prints exactly one line on stderr.
+or a folder, OUT there already (it is kept unless ``--force``, as leaderboard's
+``--csv``) or not writable. Every failure prints exactly one line on stderr.
 """
 
 from __future__ import annotations
@@ -32,9 +33,12 @@ from pelican_tui.cli.args import (
     Parser,
     command,
     command_parser,
+    existing_file,
     given_path,
     out_file,
+    same_file,
     whole_number,
+    write_problem,
 )
 
 PROG = "pelican-tui render"
@@ -48,8 +52,8 @@ exit status:
   1  the SVG could not be rendered: FILE is empty, holds no SVG or an
      unfinished one, is larger than {MAX_FILE_BYTES // 1024} KB (the SVG itself at most
      {DEFAULT_MAX_INPUT_BYTES // 1024} KB), or the render failed or timed out
-  2  bad usage, or FILE is missing, unreadable or a folder, or OUT cannot be
-     written
+  2  bad usage, or FILE is missing, unreadable or a folder, or OUT exists
+     (without --force: it is kept) or cannot be written
 every failure is one line on stderr.
 """
 
@@ -87,6 +91,7 @@ def _parser() -> Parser:
         metavar="OUT.png",
         help="the PNG to write; - for standard output (not a terminal)",
     )
+    parser.add_argument("--force", action="store_true", help="write over an OUT.png that exists")
     parser.add_argument(
         "--width",
         type=_pixels,
@@ -129,8 +134,10 @@ def render_command(args: argparse.Namespace, console: Console) -> int:
         return fail("-o -: standard output is a terminal; pipe it or name a file", Exit.USAGE)
     if args.output.is_dir():
         return fail(f"cannot write {args.output}: it is a folder", Exit.USAGE)
-    if not to_stdout and _same_file(args.output, args.file):
+    if not to_stdout and same_file(args.output, args.file):
         return fail(f"-o {args.output} is FILE itself: name another PNG", Exit.USAGE)
+    if kept := existing_file("-o", args.output, force=args.force):
+        return fail(kept, Exit.USAGE)
     data = _read(args.file)
     if isinstance(data, str):
         return fail(data, Exit.USAGE)
@@ -170,15 +177,8 @@ def render_command(args: argparse.Namespace, console: Console) -> int:
     except OSError as exc:
         if to_stdout:  # `-o - > /dev/full`: said as every command's standard output
             raise OutputError(exc) from exc
-        return fail(f"cannot write {args.output}: {exc.strerror or exc}", Exit.USAGE)
+        return fail(f"cannot write {args.output}: {write_problem(exc, args.output)}", Exit.USAGE)
     return Exit.OK
-
-
-def _same_file(one: Path, other: Path) -> bool:
-    try:
-        return one.resolve() == other.resolve() or one.samefile(other)
-    except OSError:
-        return False
 
 
 def _read(path: Path) -> bytes | str:
