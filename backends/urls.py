@@ -33,6 +33,14 @@ def has_user(url: str) -> bool:
         return False
 
 
+def has_password(url: str) -> bool:
+    """Whether ``url`` names a password for basic auth (``http://user:password@host``)."""
+    try:
+        return bool(split_url(url).password)
+    except ValueError:
+        return False
+
+
 MUST_ENCODE: Final = frozenset('"<>\\^`{|}')
 """Characters a URL may not hold as they are (besides white space and control
 characters): they must be percent-encoded."""

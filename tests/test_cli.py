@@ -1306,6 +1306,35 @@ def test_a_space_in_a_urls_password_is_refused_before_anything_is_stored(
     assert not out.exists() or not any(out.iterdir())
 
 
+def test_a_password_in_a_url_flag_is_warned_of_once_and_the_command_goes_on(
+    tmp_path: Path,
+) -> None:
+    """``run --url http://user:password@host`` (and ``pelican-tui --url``, which the
+    TUI and doctor share) took a password into the process list and the shell's
+    history without a word, where the README and --help say to give it in
+    PELICAN_LOCAL__URL. Now one warning says so, naming the variable, never the
+    password; the command goes on."""
+    url = f"http://bob:pw-SECRET123@127.0.0.1:{free_port()}"
+    runs = _run("run", "--url", url, "--no-claude", "--out", str(tmp_path / "out"))
+    doctor = _run("doctor", "--url", url, "--remote", url)
+    user = "http://bob@127.0.0.1:9"
+    fine = _run("run", "--url", user, "--no-claude", "--out", str(tmp_path / "o2"))
+    for done, flags in ((runs, ["--url"]), (doctor, ["--url", "--remote"])):
+        assert "pw-SECRET123" not in done.stdout + done.stderr
+        said = " ".join(done.stderr.split())
+        for flag in flags:
+            variable = "PELICAN_LOCAL__URL" if flag == "--url" else "PELICAN_REMOTE__URL"
+            warning = (
+                f"warning: the password in {flag} can be read by every user of this machine "
+                "in the process list, and stays in your shell's history; give the URL in "
+                f"{variable} instead"
+            )
+            assert said.count(warning) == 1, done.stderr
+    assert runs.returncode == 3 and "cannot reach" in runs.stderr, "it ran on"
+    assert doctor.returncode == 1 and "cannot reach" in doctor.stdout
+    assert fine.returncode == 3 and "warning" not in fine.stderr, "a user alone is no password"
+
+
 def test_doctor_says_which_password_a_server_refused() -> None:
     """``doctor --url http://alice:WRONG@host`` said "wrong or missing API key; set
     PELICAN_LOCAL_API_KEY to the server's API key", a key never needed."""

@@ -452,11 +452,18 @@ def test_run_it_again_says_how_to_repeat_claudes_effort() -> None:
 
 
 def test_run_it_again_says_what_credentials_the_server_took() -> None:
-    """The URL is stored without its user and password, so the command got a 401."""
+    """The URL is stored without its user and password, so the command got a 401. Then
+    it said ``--url http://USER:PASSWORD@…``: a password on the command line, in the
+    process list and the shell's history, where the README says to give it in
+    PELICAN_LOCAL__URL. Now the command sets that variable."""
     login = {**ATTACHED, "login": "user and password in the URL"}
     again = _again(_session_with(("left", "openai", "m", login, {"thinking": True})))
     assert "(replace DIR; USER:PASSWORD with the server's user and password):" in again
-    assert "--url http://USER:PASSWORD@127.0.0.1:18309 --no-claude" in again
+    (line,) = [ln for ln in again.splitlines() if "pelican-tui run " in ln]
+    assert line.startswith(
+        "PELICAN_LOCAL__URL=http://USER:PASSWORD@127.0.0.1:18309 pelican-tui run --prompt "
+    ), line
+    assert "--url" not in line and line.endswith(" --no-claude --thinking on --out DIR")
     key = {**ATTACHED, "login": "API key from PELICAN_REMOTE_API_KEY"}
     again = _again(_session_with(("left", "openai", "m", key, {"thinking": True})))
     assert "The server took an API key (API key from PELICAN_REMOTE_API_KEY): " in again

@@ -167,6 +167,7 @@ def _with_login_placeholder(url: str) -> str:
 def _headless_command(session: Session) -> _Rerun:
     """``pelican-tui run ...`` for this session, with what it can't reproduce."""
     parts = ["pelican-tui", "run", "--prompt", session.prompt]
+    variables: list[str] = []  # NAME=value before the command: kept off its command line
     complete = True
     notes: list[str] = []
     left_out: list[str] = []
@@ -187,9 +188,12 @@ def _headless_command(session: Session) -> _Rerun:
             url = str(info["url"])
             login = str(info.get("login") or "")
             if "user and password" in login:
+                # Not --url: a flag's value is in the process list and the shell's history.
                 url = _with_login_placeholder(url)
                 fill_in.append("USER:PASSWORD with the server's user and password")
-            parts += ["--url", url]
+                variables.append(f"PELICAN_LOCAL__URL={shlex.quote(url)}")
+            else:
+                parts += ["--url", url]
             if "API key" in login:
                 variable = LocalSettings().url_api_key_env
                 notes.append(
@@ -239,7 +243,8 @@ def _headless_command(session: Session) -> _Rerun:
     if modes:
         parts += ["--thinking", "both" if len(modes) == 2 else ("on" if True in modes else "off")]
     parts += ["--out", "DIR"]
-    return _Rerun(shlex.join(parts), complete, tuple(notes), tuple(left_out), tuple(fill_in))
+    command = " ".join([*variables, shlex.join(parts)])
+    return _Rerun(command, complete, tuple(notes), tuple(left_out), tuple(fill_in))
 
 
 def _picture_rows(run: Run, files: RunFiles | None) -> list[tuple[str, str]]:

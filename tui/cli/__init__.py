@@ -26,6 +26,7 @@ from pelican_tui.cli.model_flags import (
     add_model_flags,
     add_remote_flag,
     model_overrides,
+    password_warnings,
     settings_from_flags,
 )
 
@@ -265,10 +266,14 @@ def _main(argv: list[str]) -> int:
 def _command(command: str, args: argparse.Namespace) -> int:
     from pelican_tui.backends.settings import SettingsError  # loaded by the settings anyway
 
+    console = Console.of("pelican-tui", None, None)
+    overrides = overrides_from_args(args)
     try:
-        settings = settings_from_flags(overrides_from_args(args))
+        settings = settings_from_flags(overrides)
     except SettingsError as error:  # a bad value, file or variable: not a bug
-        return Console.of("pelican-tui", None, None).invalid_settings(error)
+        return console.invalid_settings(error)
+    for warning in password_warnings(overrides):  # said before the app takes the screen
+        console.note(warning)
     if command == "setup":
         from pelican_tui.cli.setup import run_setup
 

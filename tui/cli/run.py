@@ -126,7 +126,7 @@ from pelican_tui.backends.store.sessions import SessionStore, default_title
 from pelican_tui.backends.text import NO_SWITCH, first_line, plural
 from pelican_tui.cli.args import Console, Exit, OutputError, command
 from pelican_tui.cli.internal_error import internal_error_words, report_internal_error
-from pelican_tui.cli.model_flags import model_overrides, settings_from_flags
+from pelican_tui.cli.model_flags import model_overrides, password_warnings, settings_from_flags
 from pelican_tui.cli.run_args import (
     EPILOG,
     PROG,
@@ -669,10 +669,13 @@ def _run_claimed(
     """The run, once the arguments parsed and ``--out`` proved writable."""
     from pelican_tui.backends.settings import SettingsError
 
+    overrides = {**model_overrides(args), "prompt": args.prompt}
     try:
-        settings = settings_from_flags({**model_overrides(args), "prompt": args.prompt})
+        settings = settings_from_flags(overrides)
     except SettingsError as error:  # a bad value, file or variable; a bug is the last resort's
         return console.invalid_settings(error)
+    for warning in password_warnings(overrides):
+        console.note(warning)
     from pelican_tui.backends.prompt_sets import NamedPrompt
 
     if prompt_set is not None:
