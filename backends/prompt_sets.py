@@ -49,6 +49,8 @@ __all__ = [
     "PromptSet",
     "PromptSetsError",
     "load_prompt_sets",
+    "named_prompts",
+    "names_prompt",
     "parse_prompt_sets",
     "private_placeholder",
 ]
@@ -93,6 +95,23 @@ class PromptSet:
     def title_of(self, prompt: NamedPrompt) -> str:
         """How titles and screens name one of its prompts: "SET/PROMPT", never its text."""
         return f"{self.name}/{prompt.name}"
+
+
+def names_prompt(given: str, set_name: str, prompt_name: str) -> bool:
+    """Whether ``given`` names the prompt ``prompt_name`` of the set ``set_name``, as a
+    person names a prompt set's prompt: ``SET/NAME`` (as titles and the TUI name it),
+    or its NAME alone. The one rule for every command that takes a prompt's name."""
+    return given in (f"{set_name}/{prompt_name}", prompt_name)
+
+
+def named_prompts(sets: Mapping[str, PromptSet], given: str) -> list[tuple[PromptSet, NamedPrompt]]:
+    """Each prompt of ``sets`` that ``given`` names (:func:`names_prompt`), with its set."""
+    return [
+        (each, prompt)
+        for each in sets.values()
+        for prompt in each.prompts
+        if names_prompt(given, each.name, prompt.name)
+    ]
 
 
 def private_placeholder(set_name: str | None) -> str:

@@ -1206,6 +1206,59 @@ def test_a_private_set_runs_every_prompt_and_leaves_no_text_in_the_output(
     assert "pelican-tui run --set secret" in card
 
 
+TINY_SET = """\
+[sets.tiny]
+prompts = [
+  { name = "cat", text = "Generate an SVG of a cat on a skateboard" },
+  { name = "dog", text = "Generate an SVG of a dog on a kite" },
+]
+"""
+
+
+@pytest.mark.slow
+def test_set_slash_prompt_runs_that_one_prompt_of_the_set(
+    tmp_path: Path, env: pytest.MonkeyPatch
+) -> None:
+    """``run --set tiny/cat`` was refused ("no prompt set of that name") where
+    leaderboard's ``--prompt`` takes ``animals/heron``: no way to run one prompt of a
+    set. It runs that prompt alone, recorded as the set's."""
+    write_prompt_sets(TINY_SET)
+    out_dir = tmp_path / "out"
+    code, _, err = run(
+        "--set", "tiny/cat", "--no-claude", "--thinking", "off", *local_args(out_dir)
+    )
+    assert code == 0, err
+    assert "prompt set tiny (1 prompt: cat)" in err
+    [session] = stored_sessions()
+    assert session.prompt == "Generate an SVG of a cat on a skateboard"
+    assert session.prompt_set == "tiny" and session.title.startswith("tiny/cat · ")
+    summary = json.loads((out_dir / "summary.json").read_text())
+    assert [entry["prompt_name"] for entry in summary["sessions"]] == ["cat"]
+
+
+def test_a_prompt_that_is_a_sets_prompt_name_says_how_to_run_that_prompt(
+    tmp_path: Path,
+) -> None:
+    """``run --prompt cat`` ran the text "cat", where leaderboard's and judge's
+    ``--prompt cat`` mean the set's prompt named cat, without a word. The text is still
+    run, and a note says ``--set tiny/cat`` runs the set's prompt; a sentence gets none."""
+    write_prompt_sets(TINY_SET)
+    nowhere = f"http://127.0.0.1:{llama_process.free_port()}"  # exits 3 once it is said
+    for prompt in ("cat", "tiny/cat", "Generate an SVG of a cat on a skateboard"):
+        out_dir = tmp_path / f"out-{len(prompt)}"
+        code, _, err = run(
+            "--prompt", prompt, "--url", nowhere, "--no-claude", "--out", str(out_dir)
+        )
+        assert code == 3, err
+        note = (
+            f"pelican-tui run: note: this runs the text {prompt!r}; to run the prompt set's "
+            "prompt of that name use --set tiny/cat"
+        )
+        assert (note in " ".join(err.split())) is (
+            prompt != "Generate an SVG of a cat on a skateboard"
+        ), err
+
+
 # --------------------------------------------------------------------------- Ctrl-C
 
 

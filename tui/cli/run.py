@@ -28,7 +28,8 @@ Prompt sets
     the set, and are titled "SET/PROMPT · ..." rather than by the prompt's
     text. A private set's prompt texts are never written to DIR: the exports
     hold pictures and numbers only, and ``summary.json`` lists the prompts by
-    name. An unknown set, or a broken ``prompts.toml``, exits 2.
+    name. ``--set SET/PROMPT`` runs that one prompt of the set. An unknown set,
+    or a broken ``prompts.toml``, exits 2.
 
 Sessions and slots
     *Without* ``--thinking``: one session per sample, of what the TUI's two
@@ -133,6 +134,7 @@ from pelican_tui.cli.run_args import (
     OutDir,
     build_parser,
     chosen_prompt_set,
+    prompt_name_note,
     thinking_modes,
 )
 from pelican_tui.cli.run_progress import Progress, result_line, run_advice
@@ -676,6 +678,8 @@ def _run_claimed(
         return console.invalid_settings(error)
     for warning in password_warnings(overrides):
         console.note(warning)
+    if note := prompt_name_note(args.prompt):
+        console.note(note)
     from pelican_tui.backends.prompt_sets import NamedPrompt
 
     if prompt_set is not None:

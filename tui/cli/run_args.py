@@ -22,7 +22,8 @@ PROG = "pelican-tui run"
 EPILOG = """\
 prompts: --prompt TEXT, or --set NAME for every prompt of a prompt set from
 prompts.toml in the config folder (the built-in set "pelican" is the default
-prompt); each prompt gets every sample and thinking mode. A private set's
+prompt), --set SET/PROMPT for one of them; each prompt gets every sample and
+thinking mode. A private set's
 prompts, answers and SVGs are kept out of the exports and summary.json.
 
 sessions: without --thinking, one session per sample of what the TUI's panes
@@ -77,7 +78,8 @@ def build_parser() -> Parser:
         "--set",
         dest="prompt_set",
         metavar="NAME",
-        help="run every prompt of the prompt set NAME (from prompts.toml; built in: pelican)",
+        help="run every prompt of the prompt set NAME (from prompts.toml; built in: "
+        "pelican), or SET/PROMPT: that one prompt of the set",
     )
     parser.add_argument(
         "--out",
@@ -108,10 +110,17 @@ def build_parser() -> Parser:
 
 
 def chosen_prompt_set(name: str) -> PromptSet | str:
-    """The prompt set ``--set NAME`` names, or one line saying why it can't be used
-    (the file is broken, or no set has that name: the known ones are listed)."""
+    """The prompt set ``--set NAME`` names, or with ``--set SET/PROMPT`` that set with
+    only that prompt (as leaderboard's ``--prompt`` takes ``animals/heron``); or one line
+    saying why it can't be used (the file is broken, or no set has that name: the known
+    ones are listed)."""
     from pelican_tui.backends import locations
-    from pelican_tui.backends.prompt_sets import PromptSetsError, load_prompt_sets
+    from pelican_tui.backends.prompt_sets import (
+        PromptSet,
+        PromptSetsError,
+        load_prompt_sets,
+        named_prompts,
+    )
 
     try:
         sets = load_prompt_sets()
@@ -119,9 +128,36 @@ def chosen_prompt_set(name: str) -> PromptSet | str:
         return f"--set {name}: {error}"
     if name in sets:
         return sets[name]
+    for named_set, prompt in named_prompts(sets, name):
+        if named_set.title_of(prompt) == name:  # SET/PROMPT; a NAME alone names a set
+            return PromptSet(named_set.name, named_set.private, (prompt,))
     where = locations.prompt_sets_file()
     source = f"built in, and from {where}" if where.is_file() else f"built in; no {where}"
     return f"--set {name}: no prompt set of that name; known sets: {', '.join(sets)} ({source})"
+
+
+def prompt_name_note(prompt: str | None) -> str | None:
+    """What to say when ``--prompt TEXT`` is exactly a prompt set's prompt's name
+    ("cat", "tiny/cat"): it runs the text as it is, and ``--set SET/PROMPT`` runs the
+    set's prompt (leaderboard's and judge's ``--prompt`` read a name as the set's
+    prompt). None: it names none, or the prompt sets cannot be read (a run of a text
+    does not need them)."""
+    from pelican_tui.backends.prompt_sets import PromptSetsError, load_prompt_sets, named_prompts
+    from pelican_tui.cli.store_access import quoted_prompt
+
+    if prompt is None:
+        return None
+    try:
+        named = named_prompts(load_prompt_sets(), prompt)
+    except PromptSetsError:
+        return None
+    if not named:
+        return None
+    flags = " or ".join(f"--set {each.title_of(p)}" for each, p in named)
+    return (
+        f"note: this runs the text {quoted_prompt(prompt)}; to run the prompt set's prompt "
+        f"of that name use {flags}"
+    )
 
 
 def thinking_modes(choice: str | None) -> list[bool] | None:
@@ -199,5 +235,6 @@ __all__ = [
     "OutDir",
     "build_parser",
     "chosen_prompt_set",
+    "prompt_name_note",
     "thinking_modes",
 ]

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from pelican_tui.backends import locations
+from pelican_tui.backends.prompt_sets import names_prompt
 from pelican_tui.backends.secrets import scrub_text
 from pelican_tui.backends.store.records import SessionStoreError, SessionStoreMissing
 from pelican_tui.backends.store.sessions import SessionStore
@@ -88,7 +89,9 @@ def chosen_prompt(store: SessionStore, given: str | None) -> tuple[str | None, s
     named: dict[str, str] = {}  # SET/NAME: text
     for set_name, title, text in store.set_prompts():
         shown = title.partition(" · ")[0]
-        if shown.startswith(f"{set_name}/") and given in (shown, shown[len(set_name) + 1 :]):
+        if shown.startswith(f"{set_name}/") and names_prompt(
+            given, set_name, shown[len(set_name) + 1 :]
+        ):
             named.setdefault(shown, text)
     texts = set(named.values())
     if len(texts) == 1:
