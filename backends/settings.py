@@ -30,6 +30,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import InitErrorDetails
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -338,8 +339,35 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml = TomlConfigSettingsSource(settings_cls, toml_file=locations.config_file())
+        toml = _TomlSections(settings_cls, toml_file=locations.config_file())
         return (init_settings, env_settings, toml)
+
+
+class _TomlSections(TomlConfigSettingsSource):
+    """The settings file, whose sections (``[local]``, ``[ui]`` …) must be tables.
+
+    A section given as something else (``local = 5``) is refused here, as it is
+    without other sources: a ``PELICAN_LOCAL__*`` variable's table would otherwise
+    replace it, and the file's mistake go unsaid."""
+
+    def __call__(self) -> dict[str, Any]:
+        data = super().__call__()
+        wrong = [
+            InitErrorDetails(
+                type="model_type",
+                loc=(name,),
+                input=value,
+                ctx={"class_name": field.annotation.__name__},
+            )
+            for name, field in Settings.model_fields.items()
+            if isinstance(field.annotation, type)
+            and issubclass(field.annotation, BaseModel)
+            and name in data
+            and not isinstance(value := data[name], dict)
+        ]
+        if wrong:
+            raise ValidationError.from_exception_data(Settings.__name__, wrong)
+        return data
 
 
 def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:

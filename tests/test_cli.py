@@ -385,6 +385,26 @@ def test_invalid_settings_are_a_clear_error_naming_the_setting_and_the_file(
     assert "Traceback" not in done.stderr
 
 
+@pytest.mark.parametrize("variable", [None, "PELICAN_LOCAL__MAX_TOKENS", "PELICAN_UI__BLIND"])
+def test_a_section_that_is_no_table_is_refused_whatever_the_environment_sets(
+    tmp_path: Path, variable: str | None
+) -> None:
+    """``local = 5`` in config.toml was refused, but with any PELICAN_LOCAL__* variable
+    set it was dropped without a word (doctor: "local side can run", exit 0): the
+    variable's table replaced the file's 5."""
+    config = tmp_path / "config.toml"
+    config.write_text("local = 5\nui = 'dark'\n")
+    env = {"PELICAN_CONFIG_FILE": str(config)}
+    if variable is not None:
+        env[variable] = "200" if variable.endswith("TOKENS") else "true"
+    done = _run("doctor", env=env)
+    assert (done.returncode, done.stdout) == (2, ""), done.stdout + done.stderr
+    first = done.stderr.splitlines()[0]
+    assert first.startswith("pelican-tui: invalid settings: local: "), done.stderr
+    assert "local: Input should be a valid dictionary" in first and "(got 5)" in first
+    assert "ui: Input should be a valid dictionary" in first and "(got 'dark')" in first
+
+
 # --------------------------------------------------------------------------- attach mode
 
 
