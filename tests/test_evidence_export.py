@@ -467,6 +467,26 @@ def test_an_unusable_folder_is_bad_usage_said_before_anything_is_drawn(
         ]
 
 
+def test_the_runs_it_could_not_draw_are_listed_in_order(
+    drawn: dict[str, Drawn], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """They were listed prompt by prompt, the latest prompt first: "(runs 107, 100, 90,
+    …, 11, 61)". Now in the order of their ids."""
+    undrawable = []
+    with SessionStore.open() as store:
+        for prompt in (PELICAN, "Generate an SVG of a heron", PELICAN):
+            session = store.create_session(prompt).id
+            for slot in ("left", "right"):
+                picture = drawn["bomb"]
+                undrawable.append(_run(store, session, slot, picture, png=None, picture_facts={}))
+    code, _ = _export(tmp_path)
+    assert code == 0
+    listed = ", ".join(str(run) for run in sorted(undrawable))
+    assert capsys.readouterr().out.splitlines()[1:] == [
+        f"6 SVGs could not be drawn (runs {listed}): the page says why."
+    ]
+
+
 def test_no_store_yet(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out = _export(tmp_path)
     assert code == 1 and not out.exists()

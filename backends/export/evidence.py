@@ -98,7 +98,8 @@ class Evidence:
     hidden_votes: int = 0
     """Votes (the user's and the judges') left out by the private rule."""
     undrawn: tuple[int, ...] = field(default=())
-    """The runs whose SVG could not be drawn at export (the page says why at each)."""
+    """The runs whose SVG could not be drawn at export (the page says why at each), in
+    the order of their ids."""
 
 
 class PrivatePromptError(ValueError):
@@ -166,7 +167,7 @@ def gather_evidence(
         votes=tuple(sorted(records, key=lambda record: record.id)),
         hidden_sessions=hidden_sessions,
         hidden_votes=mine_left_out + theirs_left_out,
-        undrawn=tuple(undrawn),
+        undrawn=tuple(sorted(undrawn)),
     )
 
 
