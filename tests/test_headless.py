@@ -840,9 +840,11 @@ def test_a_password_in_the_url_is_used_but_never_shown_or_stored(tmp_path: Path)
     assert left.status == "finished", left.failure_reason
     assert left.model_info["url"] == server.url
     card = (out_dir / f"session-{session.id}" / "run-card.md").read_text()
-    # The command gives the user and password back as placeholders: without, a 401.
+    # The command gives the user and password back as placeholders (without, a 401), in
+    # the variable, not on its command line.
     login = server.url.replace("://", "://USER:PASSWORD@")
-    assert f"--url {login} --no-claude" in card
+    assert f"PELICAN_LOCAL__URL={login} pelican-tui run " in card
+    assert "--url" not in card
     assert "; USER:PASSWORD with the server's user and password):" in card
     assert left.model_info["login"] == "user and password in the URL"
     written = [p.read_bytes() for p in [*out_dir.rglob("*"), *data_files()] if p.is_file()]

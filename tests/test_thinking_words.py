@@ -116,7 +116,7 @@ async def test_sessions_list_and_the_browser_head_and_cut_titles_alike(tmp_path:
     db = tmp_path / "sessions.sqlite3"
     with SessionStore.open(db) as store:
         store.create_session("Draw the sun", title=TITLE, prompt_set="tiny")
-        listed = format_session_table(store.list_sessions()).splitlines()
+        listed = format_session_table(store.list_sessions(), width=80).splitlines()
     assert listed[0].split() == ["ID", "DATE", "TITLE", "MODELS", "VERDICT"]
     assert "  tiny/sun · … · sample 2/4  " in listed[1], listed
 

@@ -444,7 +444,7 @@ async def test_the_browser_and_sessions_list_name_a_multi_line_prompt_alike(
     with SessionStore.open(db) as store:
         for prompt in (long_first + "\nin blue", "A pelican riding a bicycle.\nUse only circles."):
             store.create_session(prompt)
-        listed = format_session_table(store.list_sessions(), title_width=200).splitlines()
+        listed = format_session_table(store.list_sessions()).splitlines()
 
     async def body(pilot: Pilot[Any], app: Host) -> None:
         screen = await loaded_sessions(pilot, app)

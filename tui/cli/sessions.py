@@ -217,9 +217,7 @@ def _ended(summary: SessionSummary) -> str:
     return ", ".join(said)
 
 
-def format_session_table(
-    summaries: Sequence[SessionSummary], title_width: int | None = None, width: int | None = None
-) -> str:
+def format_session_table(summaries: Sequence[SessionSummary], width: int | None = None) -> str:
     """The ``sessions list`` table: id, date (local time), title, models, verdict, and
     where a listed session has a run that did not finish, how each one's runs ended
     (:func:`_ended`; left out last where the table does not fit ``width`` otherwise).
@@ -240,10 +238,9 @@ def format_session_table(
     whole parts from its end, the prompt's (a private prompt set's is named by the set
     and the prompt's name, "secret/s1") cut for them, without what the listed titles
     share (:func:`shorten_title`): on a terminal to its ``width``, the room it has; in a
-    file or a pipe kept whole (or cut to ``title_width`` cells, where given)."""
+    file or a pipe kept whole."""
     ended = any(_ended(s) not in ("finished", "—") for s in summaries)
     header = ("ID", "DATE", "TITLE", "MODELS", "VERDICT", *(("STATUS",) if ended else ()))
-    titled = title_width if width is None else width
     titles = [printable(scrub_text(s.listed_as)) for s in summaries]
 
     def table_rows(model_cells: int | None) -> list[tuple[str, ...]]:
@@ -254,7 +251,7 @@ def format_session_table(
                 (
                     str(s.id),
                     s.created_at.astimezone().strftime(date),
-                    title if titled is None else shorten_title(title, titled, titles),  # as the TUI
+                    title if width is None else shorten_title(title, width, titles),  # as the TUI
                     _models(s, model_cells),
                     (s.verdict or "—").replace("_", " "),
                     *((_ended(s),) if ended else ()),
