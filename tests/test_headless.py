@@ -921,6 +921,47 @@ def test_the_summary_says_of_each_run_whether_its_picture_was_drawn(
     )
 
 
+CUT_IN_ITS_FIRST_TAG = 'Here is my pelican:\n<svg xmlns="http://www.w3.org/2000/svg" viewBox='
+
+
+@dataclass
+class CutThenFailingServer(VllmServer):
+    """Answers in turn with an SVG cut off inside its first tag, and a 500 error (a
+    failed run with no answer)."""
+
+    async def route(self, method: str, path: str, body: Any, writer: asyncio.StreamWriter) -> None:
+        if path != "/v1/chat/completions":
+            return await super().route(method, path, body, writer)
+        if len(self.bodies(path)) % 2:
+            return await stream(writer, "sse", openai_frames(None, CUT_IN_ITS_FIRST_TAG))
+        await send_json(writer, 500, {"error": {"message": "the model fell over"}})
+
+
+def test_the_summary_says_truncated_and_nothing_of_an_answer_never_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The PICTURE column said "no SVG" of an SVG cut off inside its first tag (its
+    facts, the run card and the vote say "truncated") and of a failed run that wrote
+    nothing (its numbers said "—"; nothing was there to look in)."""
+    with CutThenFailingServer() as server:
+        code, out, err = run(
+            "--url", server.url, "--no-claude", "--thinking", "off", "--samples", "2",
+            "--out", str(tmp_path / "out"),
+        )  # fmt: skip
+    assert code == 1, err
+    cut, failed = (s.runs[0] for s in stored_sessions())
+    assert cut.status == "finished" and cut.svg is None and cut.picture_facts["truncated"]
+    assert failed.status == "failed" and failed.answer == ""
+    header, *rows, _ = out.strip().splitlines()
+    assert header.split()[-1] == "PICTURE"
+    assert [row.split()[-1] for row in rows] == ["truncated", "—"], out
+    assert rows[1].split()[-4:] == ["—"] * 4, "as its numbers say: nothing was written"
+    assert run_command(["--help"]) == 0
+    said = " ".join(capsys.readouterr().out.split())
+    assert "truncated (an SVG began but was cut off inside its first tag)" in said
+    assert "— (the run failed or was cancelled before its answer could be read)" in said
+
+
 @dataclass
 class KeyEchoingServer(VllmServer):
     """A server that writes the key it was sent into its picture's text or, with

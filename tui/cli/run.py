@@ -60,7 +60,9 @@ Output
     tokens/s on one line redrawn in place when stderr is a terminal, plain lines
     (one every few seconds per run) otherwise. A summary table on stdout, one
     row per run; its PICTURE column says ``drawn``, ``not drawn`` (an SVG was
-    found but could not be drawn) or ``no SVG``.
+    found but could not be drawn), ``truncated`` (an SVG began but was cut off
+    inside its first tag), ``no SVG``, or ``—`` (a run that failed or was
+    cancelled before its answer could be read).
 
 Exit status
     0    every run finished (an answer without an SVG still finished: the

@@ -39,10 +39,12 @@ output: DIR/session-<id>/ per session (SVG, PNG, run-card.md, index.html,
 session.json) and DIR/summary.json; progress on stderr, a summary on stdout.
 DIR is created (and checked writable) before anything runs. The summary's
 PICTURE column: drawn; not drawn (an SVG was found but could not be drawn: the
-run card says why); no SVG (none in the answer). With --force, DIR may hold an
-earlier batch's files: they stay (a session-<id> already there is not replaced:
-the new one goes to session-<id>-2), and its summary.json is kept, renamed
-summary-<its start, UTC>.json, beside this batch's.
+run card says why); truncated (an SVG began but was cut off inside its first
+tag); no SVG (none in the answer); — (the run failed or was cancelled before
+its answer could be read). With --force, DIR may hold an earlier batch's files:
+they stay (a session-<id> already there is not replaced: the new one goes to
+session-<id>-2), and its summary.json is kept, renamed summary-<its start,
+UTC>.json, beside this batch's.
 
 exit status:
   0    every run finished

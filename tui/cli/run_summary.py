@@ -219,10 +219,21 @@ def write_summary(out_dir: Path, data: Mapping[str, Any]) -> None:
 
 def picture_words(run: Run) -> str:
     """The table's PICTURE cell: ``drawn``; ``not drawn`` (an SVG was found, the
-    renderer could not draw it: the run card says why); ``no SVG`` (none in the answer)."""
+    renderer could not draw it: the run card says why); ``truncated`` (an SVG began but
+    was cut off inside its first tag: nothing to draw; the word of its picture facts,
+    :func:`~pelican_tui.backends.export.facts.picture_facts_text`); ``no SVG`` (none in
+    the answer); ``—`` (a run that did not finish and wrote nothing to look in: its
+    answer was never read for an SVG, as its numbers say ``—``): the runs whose
+    progress line (:func:`~.run_progress.result_line`) says nothing of an SVG."""
     if run.png:
         return "drawn"
-    return "not drawn" if run.svg is not None else "no SVG"
+    if run.svg is not None:
+        return "not drawn"
+    if run.picture_facts.get("truncated"):
+        return "truncated"
+    if run.status == "finished" or (run.status == "failed" and run.answer):
+        return "no SVG"
+    return "—"
 
 
 FROM_CACHE_MARK = "*"
