@@ -1405,6 +1405,43 @@ def test_a_second_ctrl_c_or_a_hang_up_still_leaves_a_true_summary(
 
 
 @pytest.mark.slow
+def test_a_run_that_finished_before_ctrl_c_is_said_as_every_run_is(
+    tmp_path: Path, env: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C during ``--samples 3`` while Claude still wrote: the local run had
+    finished (the table said so) but its "left local (…): finished, …" line was never
+    said; a session's runs were said only once both had ended. It is said once now,
+    and Claude's run, cancelled before its answer was read, has no picture word."""
+    with AnthropicTestServer(scenario="slow", chunk_delay_s=0.5) as claude_server:
+        use_claude(env, claude_server)
+        out_dir = tmp_path / "out"
+        err_file = tmp_path / "stderr.txt"
+        argv = ["run", "--samples", "3", "--thinking", "off", *local_args(out_dir)]
+        with running(argv, err_file) as proc:
+
+            def local_done() -> bool:
+                try:  # the file is there a moment before its schema
+                    sessions = stored_sessions()
+                except SessionStoreMissing:
+                    return False
+                runs = sessions[0].runs_in("left") if sessions else []
+                return bool(runs) and runs[0].status == "finished"
+
+            assert wait_until(local_done, 120), err_file.read_text()
+            assert claude_server.wait_for_requests(1, timeout_s=30)
+            proc.send_signal(signal.SIGINT)
+            out, _ = proc.communicate(timeout=60)
+    err = err_file.read_text()
+    assert proc.returncode == 130, err
+    said = [line for line in err.splitlines() if re.match(r"  left local \(.+\): ", line)]
+    assert len(said) == 1 and ": finished, " in said[0], err
+    assert not re.search(r"^  right claude \(.+\): ", err, re.MULTILINE), "cancelled: said below"
+    [left] = [row.split() for row in out.splitlines() if " left " in row]
+    [right] = [row.split() for row in out.splitlines() if " right " in row]
+    assert "finished" in left and right[-1] == "—" and "cancelled" in right, out
+
+
+@pytest.mark.slow
 def test_a_server_killed_between_samples_stops_the_batch_and_fails(
     tmp_path: Path, env: pytest.MonkeyPatch
 ) -> None:

@@ -151,6 +151,7 @@ from pelican_tui.cli.run_summary import (
 )
 
 if TYPE_CHECKING:  # imported where used: `pelican-tui run --help` stays quick
+    from pelican_tui.backends.engine.run import RunResult
     from pelican_tui.backends.prompt_sets import NamedPrompt, PromptSet
     from pelican_tui.backends.settings import Settings
 
@@ -227,6 +228,10 @@ class _Batch:
     """The notes of the batch said already (each is said once, at its first session)."""
     _current: tuple[BatchStep, ModePlan] | None = None
     """The step of the batch and the session of it that runs now."""
+    _ended: dict[Slot, RunResult] = field(default_factory=dict)
+    """The runs of the session that runs now that have ended, not yet said: said
+    together once the session's runs all end, or (the batch stopped before they did)
+    as it cleans up (:meth:`_say_results`)."""
     plans: list[ModePlan] = field(init=False)
     """The sessions each step makes (one per thinking mode asked for, or the default)."""
 
@@ -294,6 +299,11 @@ class _Batch:
         """Stop llama-server; after a signal, export what the batch has and write the
         summary (a second Ctrl-C meanwhile skips the exports not begun)."""
         self.progress.close()
+        # The session stopped mid-way: its runs that ended before the stop are said as
+        # every session's are (those the stop cancelled, all at once below).
+        self._ended = {s: r for s, r in self._ended.items() if r.outcome != "cancelled"}
+        if self.stopped and self._ended and self.outcomes:
+            self._say_results(self.outcomes[-1])
         server = self.engine.local.server if self.engine.local is not None else None
         with contextlib.suppress(Exception):
             await self.engine.close()
@@ -353,20 +363,12 @@ class _Batch:
                 self.progress.say(f"{PROG}: {self.fatal}; stopping the batch.")
                 break
             outcome = self.outcomes[-1]
-            outcome.results = [result.results[slot] for slot in SLOTS if slot in result.results]
             for slot, reason in {**result.refused, **result.not_sent}.items():
                 outcome.notes.append(f"{slot}: not run: {reason}")
             for error in dict.fromkeys(result.listener_errors):  # a bug here; runs recorded
                 self.progress.say(f"  warning: the progress display failed: {error}")
-            for run in outcome.results:
-                self.progress.say("  " + result_line(run))
-                for warning in run.warnings():  # the thinking switch ignored; a stall
-                    self.progress.say(f"  warning: {run.spec.label}: {warning}")
-                if run.thinking_warning:  # what scripts read says it too
-                    outcome.notes.append(f"{run.spec.slot}: {run.thinking_warning}")
-                if run.spec.off_note:  # the model cannot turn thinking off
-                    self.progress.say(f"  note: {run.spec.label}: {run.spec.off_note}")
-                    outcome.notes.append(f"{run.spec.slot}: {run.spec.off_note}")
+            self._ended = dict(result.results)
+            self._say_results(outcome)
             await self._export(outcome, with_renderer=True)
             self._write_summary(None)
             if stop is not None:
@@ -377,6 +379,21 @@ class _Batch:
         self._finish(code)
         return code
 
+    def _say_results(self, outcome: SessionOutcome) -> None:
+        """Say the runs of ``outcome`` that ended (:attr:`_ended`), left then right: a
+        line each, its warnings and notes (those in ``outcome.notes`` too), once."""
+        ended, self._ended = self._ended, {}
+        outcome.results = [ended[slot] for slot in SLOTS if slot in ended]
+        for run in outcome.results:
+            self.progress.say("  " + result_line(run))
+            for warning in run.warnings():  # the thinking switch ignored; a stall
+                self.progress.say(f"  warning: {run.spec.label}: {warning}")
+            if run.thinking_warning:  # what scripts read says it too
+                outcome.notes.append(f"{run.spec.slot}: {run.thinking_warning}")
+            if run.spec.off_note:  # the model cannot turn thinking off
+                self.progress.say(f"  note: {run.spec.label}: {run.spec.off_note}")
+                outcome.notes.append(f"{run.spec.slot}: {run.spec.off_note}")
+
     def _on_update(self, update: Any) -> None:
         """Print what the engine reports: live numbers, turns, refusals, store trouble."""
         match update:
@@ -384,10 +401,12 @@ class _Batch:
                 self.progress.run_event(f"{update.slot} {self._who(update.slot)}", update.event)
             case updates.RunEnded():
                 self.progress.drop(f"{update.slot} {self._who(update.slot)}")
+                self._ended[update.slot] = update.result
             case updates.RunQueued():
                 self.progress.say(f"  {update.slot}: {update.reason}")
             case updates.SessionStarted():
                 assert self._current is not None
+                self._ended = {}
                 step, plan = self._current
                 outcome = SessionOutcome(update.session_id, step.sample, plan.label)
                 if self.prompt_set is not None:
