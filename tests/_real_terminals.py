@@ -372,7 +372,8 @@ class _Session:
             app = ["script", "-q", "-f", "-c", shlex.join(app), str(typescript)]
         columns, rows = size
         env = {**os.environ, "DISPLAY": display, **app_env}
-        env.pop("TMUX", None)
+        for outer in ("TMUX", "STY"):  # not inside the tests' own tmux or screen
+            env.pop(outer, None)
         if terminal == "xterm":
             env["COLORTERM"] = "truecolor"
             command = [

@@ -13,9 +13,12 @@ import os
 import pty
 import re
 import select
+import shlex
+import shutil
 import subprocess
 import sys
 import termios
+import time
 from pathlib import Path
 from typing import Any, get_args
 
@@ -374,7 +377,10 @@ def _start_up_on_a_pty(answer: bytes | None) -> tuple[bytes, list[Any]]:
     return what it wrote and its result (mode, fallback, cell size)."""
     pid, master = pty.fork()
     if pid == 0:  # the child: the app's start-up up to the widgets' import
-        os.execvpe(sys.executable, [sys.executable, "-c", _STARTUP], dict(os.environ))
+        # Not inside tmux or screen, wherever the tests run: the Kitty query is sent.
+        environ = {k: v for k, v in os.environ.items() if k not in ("TMUX", "STY")}
+        environ["TERM"] = "xterm-256color"
+        os.execvpe(sys.executable, [sys.executable, "-c", _STARTUP], environ)
     written = b""
     try:
         if answer is not None:
@@ -409,6 +415,39 @@ def test_a_silent_terminal_gets_default_cells_and_no_traceback(tmp_path: Path) -
     assert (mode, cell) == ("halfcell", [10, 20])
     assert b"Traceback" not in written and b"Failed to get" not in written, written
     assert written.count(b"\x1b[16t") == 1, "textual-image asked for the cell size again"
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux (Debian: tmux)")
+def test_under_tmux_the_pane_title_from_before_start_is_kept(tmp_path: Path) -> None:
+    """tmux takes an APC string as the pane's title, and the Kitty-graphics query is
+    one: sent inside tmux, the title stayed ``Gi=31,s=1,...`` after pelican-tui ended.
+
+    A real tmux server; pelican-tui asks the terminal, then stops at a broken
+    settings file (exit 2) before the app would set a title of its own."""
+    config = tmp_path / "config.toml"
+    config.write_text("this is = = broken\n")
+    pelican = f"{shlex.quote(sys.executable)} -m pelican_tui --no-claude"
+    shell = f"printf '\\033]2;before\\033\\\\'; sleep 0.3; {pelican}"
+    env = dict(os.environ, PELICAN_CONFIG_FILE=str(config))
+    env.pop("TMUX", None)
+    tmux = ["tmux", "-S", str(tmp_path / "tmux.sock"), "-f", os.devnull]
+
+    def ask(*words: str) -> str:
+        done = subprocess.run([*tmux, *words], env=env, capture_output=True, text=True, timeout=30)
+        return done.stdout.strip()
+
+    ask("new-session", "-d", "-s", "p", "-x", "80", "-y", "24", "sh", "-c", shell)
+    try:
+        ask("set-option", "-t", "p", "remain-on-exit", "on")
+        deadline = time.monotonic() + 60
+        while ask("display", "-p", "-t", "p", "#{pane_dead}") != "1":
+            assert time.monotonic() < deadline, ask("capture-pane", "-p", "-t", "p")
+            time.sleep(0.1)
+        said = ask("capture-pane", "-p", "-t", "p")
+        assert ask("display", "-p", "-t", "p", "#{pane_dead_status}") == "2", said
+        assert ask("display", "-p", "-t", "p", "#{pane_title}") == "before"
+    finally:
+        ask("kill-server")
 
 
 def test_doctor_says_what_was_detected_and_why(tmp_path: Path) -> None:

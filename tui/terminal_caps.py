@@ -9,8 +9,9 @@ terminal *is* as well as what it reports:
 
 1. One round trip before Textual takes the terminal (:func:`ask_terminal`):
    XTVERSION (``CSI > 0 q``, answered ``DCS > | name(version) ST`` by xterm,
-   kitty, tmux, WezTerm, foot ...), the Kitty-graphics query, the cell size
-   in pixels when the kernel does not know it (``CSI 16 t``), and last the
+   kitty, tmux, WezTerm, foot ...), the Kitty-graphics query (not inside tmux
+   or screen: :func:`takes_apc_as_title`), the cell size in pixels when the
+   kernel does not know it (``CSI 16 t``), and last the
    primary device attributes (DA1, ``CSI c``), which every terminal answers
    (its attribute 4 means Sixel). Terminals answer in order, so reading stops
    at the DA1 reply: one round trip, and no waiting on terminals that ignore
@@ -204,6 +205,14 @@ def _name_from_environment(environ: dict[str, str]) -> tuple[str | None, str | N
     return None, None, None
 
 
+def takes_apc_as_title(environ: dict[str, str]) -> bool:
+    """Inside tmux or GNU screen (or a session started from one): an APC string
+    (``ESC _ ... ESC \\``, as the Kitty-graphics query is) becomes the window's title
+    there, screen's old hardstatus; and neither passes Kitty graphics through."""
+    term = environ.get("TERM", "")
+    return bool(environ.get("TMUX") or environ.get("STY")) or term.startswith(("tmux", "screen"))
+
+
 def parse_replies(
     data: bytes,
     *,
@@ -277,7 +286,9 @@ class TerminalQuestions:
         self.fd_in = fd_in
         self.environ = environ
         self.cell_px = kernel_cell_pixels(fd_out)
-        questions = XTVERSION + KITTY_GRAPHICS_QUERY
+        questions = XTVERSION
+        if not takes_apc_as_title(dict(os.environ) if environ is None else environ):
+            questions += KITTY_GRAPHICS_QUERY  # in tmux it would be the pane's title
         if self.cell_px is None:
             questions += CELL_SIZE_QUERY
         questions += DEVICE_ATTRIBUTES
