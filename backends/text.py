@@ -256,12 +256,40 @@ def path_parts(path: str) -> list[str]:
 
 def fold_path(path: str, width: int) -> str:
     """``path`` on lines of at most ``width`` cells, each broken after a "/"
-    (:func:`path_parts`); a name longer than a line is kept whole on its own."""
+    (:func:`path_parts`); a name longer than a line starts a line and is broken
+    after a "." in it ("sessions.sqlite3." over "corrupt-20261205-142902"), else
+    kept whole on its own."""
+    return fold_words(path, width, split_words=False)
+
+
+def fold_words(text: str, width: int, *, split_words: bool = True) -> str:
+    """``text`` on lines of at most ``width`` cells, broken between words, and a path
+    too long for a line between its folders as :func:`fold_path` breaks it: what a
+    toast says, folded before Textual wraps it, which breaks a long word anywhere
+    ("…/sessions.sqli" over "te3.corrupt-…"). A word still longer than a line is
+    kept whole, for the terminal to wrap."""
     lines = [""]
-    for part in path_parts(path):
-        if lines[-1] and cell_len(lines[-1] + part) > width:
-            lines.append("")
-        lines[-1] += part
+
+    def put(piece: str, glue: str) -> None:
+        if lines[-1] and cell_len(lines[-1] + glue + piece) > width:
+            lines.append(piece)
+        else:
+            lines[-1] += (glue if lines[-1] else "") + piece
+
+    for n, word in enumerate(text.split(" ") if split_words else [text]):
+        glue = " " if n else ""
+        if cell_len(word) <= width or "/" not in word:
+            put(word, glue)
+            continue
+        for part in path_parts(word):
+            if cell_len(part) <= width:
+                put(part, glue)
+            else:  # a name longer than a line: from a line's start, broken after its dots
+                if lines[-1]:
+                    lines.append("")
+                for piece in re.split(r"(?<=\.)", part):
+                    put(piece, "")
+            glue = ""
     return "\n".join(lines)
 
 
@@ -419,6 +447,7 @@ __all__ = [
     "fold_label",
     "fold_parts",
     "fold_path",
+    "fold_words",
     "path_parts",
     "plural",
     "sentence",

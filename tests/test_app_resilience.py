@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -25,6 +26,7 @@ from pelican_tui.backends.events import Finished, GenerationEvent, TextDelta, Ti
 from pelican_tui.backends.llama.process import ServerState, ServerStatus
 from pelican_tui.backends.protocol import BackendStatus, Capabilities, GenerationRequest
 from pelican_tui.backends.store.sessions import SessionStore
+from pelican_tui.backends.text import fold_words
 from pelican_tui.screens.help_screen import HelpScreen
 from pelican_tui.widgets.status_bar import StatusBar
 
@@ -740,10 +742,37 @@ async def test_a_damaged_store_is_said_at_start_before_any_key() -> None:
         assert await wait_for(pilot, lambda: bool(said()), 10), _notes(app)
         [notice] = said()
     [moved] = path.parent.glob(f"{path.name}.corrupt-*")
-    assert notice.message == (
-        f"The session store was damaged: moved it to {moved} and started a fresh one."
-    )
+    sentence = f"The session store was damaged: moved it to {moved} and started a fresh one."
+    assert notice.message == fold_words(sentence, 34), "folded to a toast's lines at 80 columns"
     assert notice.severity == "warning" and notice.title == "Sessions"
+
+
+async def test_the_damaged_store_notice_breaks_its_path_between_folders_at_80_columns() -> None:
+    """At 80x24 the notice broke the moved store's path where the toast's line ended,
+    inside the file's name ("…/data/sessions.sqli" over "te3.corrupt-…"); now it
+    breaks after a "/", and the file's name, longer than a line, after a "."."""
+    from textual.geometry import Region
+    from textual.widgets._toast import Toast
+
+    path = locations.sessions_db()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"garbage, not a session store " * 300)
+    app = make_app(start_server=False)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        assert await wait_for(pilot, lambda: bool(app.screen.query(Toast)), 10), _notes(app)
+        await pilot.pause()
+        [toast] = app.screen.query(Toast)
+        shown = [strip.text for strip in toast.render_lines(Region(0, 0, *toast.size))]
+    [moved] = path.parent.glob(f"{path.name}.corrupt-*")
+    lines = [line.strip(" ▌▐") for line in shown]
+    text = "\n".join(line for line in lines if line)
+    # The path as shown: each of its characters, a line break allowed between any two.
+    found = re.search("\n?".join(re.escape(ch) for ch in str(moved)), text)
+    assert found is not None, shown
+    breaks = [n for n, ch in enumerate(found.group(0)) if ch == "\n"]
+    assert breaks, "the path is longer than a line at 80 columns"
+    assert all(found.group(0)[n - 1] in "/." for n in breaks), shown
+    assert "sessions.sqlite3.\ncorrupt-" in text, shown
 
 
 async def test_no_session_store_is_made_at_start() -> None:

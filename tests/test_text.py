@@ -13,6 +13,7 @@ from pelican_tui.backends.text import (
     first_line,
     fold_label,
     fold_parts,
+    fold_words,
     home_path,
     one_line,
     printable,
@@ -274,3 +275,20 @@ def test_the_lists_name_a_sessions_models_once_each(width: int | None) -> None:
     if width is None or width >= 40:
         assert line.endswith(" vs gpt-oss:20b x2"), line
     assert _summary().models_line(width) == "no runs"[: width or None]
+
+
+def test_fold_words_breaks_a_path_between_folders_and_a_long_name_after_a_dot() -> None:
+    """A toast's text: Textual broke a path where the line ended, inside a file's name."""
+    notice = (
+        "The session store was damaged: moved it to /home/ann/.local/share/pelican-tui/"
+        "sessions.sqlite3.corrupt-20261205-142902 and started a fresh one."
+    )
+    assert fold_words(notice, 34).split("\n") == [
+        "The session store was damaged:",
+        "moved it to /home/ann/.local/",
+        "share/pelican-tui/",
+        "sessions.sqlite3.",
+        "corrupt-20261205-142902 and",
+        "started a fresh one.",
+    ]
+    assert fold_words(notice, 200) == notice, "what fits is left as it is"

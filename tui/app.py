@@ -1255,7 +1255,12 @@ class PelicanApp(Voting):
         elif isinstance(update, updates.StoreProblem):
             self._store_failed = self._store_failed or not update.saved
             kept = f". {_KEPT_UNSAVED}" if self.engine.unsaved_runs else ""
-            self.notify(update.message + kept, title="Sessions", severity="warning", timeout=15)
+            self.notify(
+                self.toast_lines(update.message + kept),
+                title="Sessions",
+                severity="warning",
+                timeout=15,
+            )
 
     def _maybe_preview(self, pane: ModelPane, update: RunProgress) -> None:
         """Draw the SVG being written, at most ``ui.preview_fps`` times a second and
@@ -1632,9 +1637,8 @@ class PelicanApp(Voting):
                 timeout=15,
             )
             return
-        # The path on lines of its own, broken after a "/": a toast is at most 60 cells,
-        # or half the screen, and its text 6 fewer (34 at 80 columns, as drawn).
-        path = fold_path(str(out), min(60, self.size.width // 2) - 6)
+        # The path on lines of its own, broken after a "/".
+        path = fold_path(str(out), self.toast_width)
         self.notify(
             "\n".join([f"Exported {len(result.files)} files to", path, *result.notes]),
             title="Export",

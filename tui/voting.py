@@ -32,7 +32,7 @@ from textual.app import App
 
 from pelican_tui.backends.engine.choices import SLOTS
 from pelican_tui.backends.settings import Settings
-from pelican_tui.backends.text import plural, shorten
+from pelican_tui.backends.text import fold_words, plural, shorten
 from pelican_tui.messages import KeyRow
 from pelican_tui.terminal_title import TerminalTitle
 from pelican_tui.votes import (
@@ -203,7 +203,20 @@ class Voting(App[None]):
         for notice in notices:
             if notice not in self._store_words_said:
                 self._store_words_said.add(notice)
-                self.notify(notice, title="Sessions", severity="warning", timeout=15)
+                said = self.toast_lines(notice)
+                self.notify(said, title="Sessions", severity="warning", timeout=15)
+
+    @property
+    def toast_width(self) -> int:
+        """The cells of a toast's line: a toast is at most 60 cells, or half the
+        screen, and its text 6 fewer (34 at 80 columns, as drawn)."""
+        return min(60, self.size.width // 2) - 6
+
+    def toast_lines(self, text: str) -> str:
+        """``text`` folded to :attr:`toast_width`, between words and a path between its
+        folders (:func:`fold_words`): Textual's own wrapping broke a path anywhere,
+        in a file's name ("…/sessions.sqli" over "te3.corrupt-…")."""
+        return fold_words(text, self.toast_width)
 
     def pane(self, slot: str) -> ModelPane:
         raise NotImplementedError
