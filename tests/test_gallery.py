@@ -228,6 +228,41 @@ async def test_a_run_without_a_picture_says_why_as_the_exports_do(drawn: dict[st
         assert cell.item.contender(blind=True).note == why
 
 
+async def test_the_headers_counts_add_up_to_the_cells_shown(drawn: dict[str, Drawn]) -> None:
+    """The header said "5 pictures … · 2 runs without one" over 5 cells with a filter
+    on: the runs it hid (no SVG, an SVG the renderer could not draw) were still counted.
+    Now the pictures and the runs without one are those of the cells shown."""
+    _fill(drawn)
+    with SessionStore.open(locations.sessions_db()) as store:
+        session = store.create_session(PROMPT)
+        undrawn = store.start_run(
+            session.id, "right", "claude", CLAUDE_MODEL, {"model": CLAUDE_MODEL}, {}
+        )
+        store.finish_run(
+            undrawn,
+            svg='<svg xmlns="http://www.w3.org/2000/svg"><circle r="5"/></svg>',
+            picture_facts={"render_failed": True, "renders": False},
+        )
+    app = make_app(overrides={"prompt": PROMPT, "ui": {"theme": "pelican-dark"}})
+    async with app.run_test(size=(160, 48)) as pilot:
+        gallery = await _open_gallery(pilot)
+
+        def counted() -> int:
+            header = screen_text(app).splitlines()[0]
+            pictures = re.search(r"Gallery · (\d+) (?:of \d+ )?pictures? of", header)
+            without = re.search(r" · (\d+) runs? without one", header)
+            assert pictures is not None, header
+            return int(pictures.group(1)) + (int(without.group(1)) if without else 0)
+
+        seen = []
+        for count in (7, 5, 3):  # all; only those that render; not empty either
+            assert await wait_for(pilot, lambda: len(gallery.cells()) == count, 5)  # noqa: B023
+            await pilot.pause()
+            seen.append((counted(), len(gallery.cells())))
+            await pilot.press("f")
+        assert seen == [(7, 7), (5, 5), (3, 3)], seen
+
+
 async def test_gallery_filters_by_a_fact(drawn: dict[str, Drawn]) -> None:
     _fill(drawn)
     app = make_app(overrides={"prompt": PROMPT, "ui": {"theme": "pelican-dark"}})
@@ -249,7 +284,8 @@ async def test_gallery_filters_by_a_fact(drawn: dict[str, Drawn]) -> None:
 async def test_the_filter_is_named_whole_at_80_columns(drawn: dict[str, Drawn]) -> None:
     """At 80 columns the header was cut in the filter's words: "Gallery · 5 pictures of
     “Generate an…” (1/2, [ ]) · 1 run without one · only pictures th…". Now it says the
-    filter in fewer words, and leaves out the count of runs without a picture first."""
+    filter in fewer words, and leaves out the count of runs without a picture first
+    (with a filter on, none is shown here, so the filter is said in its full words)."""
     _fill(drawn)
     app = make_app(overrides={"prompt": PROMPT})
     async with app.run_test(size=(80, 24)) as pilot:
@@ -260,14 +296,15 @@ async def test_the_filter_is_named_whole_at_80_columns(drawn: dict[str, Drawn]) 
 
         await pilot.press("f")
         assert await wait_for(pilot, lambda: len(gallery.cells()) == 5, 5)
-        assert header().endswith(" · rendered only"), header()
+        # No run without a picture among the cells shown: room for the filter's words.
+        assert header().endswith(" · only pictures that render"), header()
         assert "“Generate an" in header(), header()
         await pilot.press("f")
         assert await wait_for(pilot, lambda: len(gallery.cells()) == 3, 5)
-        assert header().endswith(" · non-empty only"), header()
+        assert header().endswith(" · hide empty pictures"), header()
         await pilot.press("B")
         assert await wait_for(pilot, lambda: header().endswith(" · blind"), 5), header()
-        assert " · non-empty only · blind" in header(), header()
+        assert " · hide empty pictures · blind" in header(), header()
 
 
 async def test_the_header_with_every_mode_on_fits_80_columns_in_whole_words(

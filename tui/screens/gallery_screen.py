@@ -330,12 +330,14 @@ class GalleryScreen(Screen[None]):
 
     def _header(self) -> str:
         # Pictures are the runs with one: a cell that says why there is none is no picture.
+        # The runs without one are the cells shown that say why (a filter hides them), so
+        # the counts add up to the cells.
         total = sum(bool(item.run.png) for item in self.items)
         shown = sum(bool(item.run.png) for item in self.shown)
         pictures = plural(total, "picture")
         count = pictures if shown == total else f"{shown} of {pictures}"
         fewer = pictures if shown == total else f"{shown}/{pictures}"
-        without = len(self.items) - total
+        without = len(self.shown) - shown
         none = f" · {plural(without, 'run')} without one" if without else ""
         blind = " · blind" if self.blind else ""
         marked = f" · marked {len(self.marked)}/2" if self.marked else ""
