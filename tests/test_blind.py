@@ -34,6 +34,7 @@ from pelican_tui.backends.engine.sides import PaneChoice
 from pelican_tui.backends.protocol import DEFAULT_PROMPT
 from pelican_tui.backends.store.sessions import SessionStore
 from pelican_tui.screens.gallery_screen import GalleryScreen, gallery_items
+from pelican_tui.screens.leaderboard_screen import LeaderboardScreen
 from pelican_tui.screens.log_screen import LogScreen
 from pelican_tui.screens.pair_screen import PairScreen
 from pelican_tui.screens.picture_screen import PictureScreen
@@ -372,6 +373,28 @@ async def test_a_blind_vote_names_no_model_while_a_pair_of_its_run_waits(
         f"sample 1/2: pane {first.a.pane} better (A was pane {first.a.pane}).",
         f"sample 2/2: pane {second.b.pane} better (A was pane {second.a.pane}).",
     ], lines
+
+
+async def test_the_leaderboard_waits_for_the_names_of_a_blind_series(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Blind, 2 samples, the first pair voted on: L showed the ratings the vote had
+    moved, so which model gained said who drew A, while the names waited for the last
+    pair. Now L says it is hidden until the vote, as g, o, a, l and x do; after the
+    last vote it opens."""
+    with AnthropicTestServer(scenario="ok") as claude:
+        async with _two_pairs_waiting(monkeypatch, claude) as (app, pilot):
+            await pilot.press("less_than_sign")
+            assert await wait_for(pilot, lambda: len(app.pending_pairs) == 1, 10)
+            await pilot.press("L")
+            await pilot.pause()
+            assert not isinstance(app.screen, LeaderboardScreen), "L shows the ratings moved"
+            said = [n.message for n in app.notices]
+            assert said[-1].startswith("The leaderboard is hidden until you vote"), said
+            await pilot.press("greater_than_sign")
+            assert await wait_for(pilot, lambda: not app.pending_pairs, 10)
+            await pilot.press("L")
+            assert await wait_for(pilot, lambda: isinstance(app.screen, LeaderboardScreen), 10)
 
 
 async def test_the_reveal_is_taken_away_when_the_next_pair_is_shown(

@@ -11,8 +11,8 @@ here decides anything about a run.
 Blind mode hides everything that could tell who drew a picture until the
 vote: the panes (titles, facts, numbers, thinking, answers) are replaced by A
 and B (:class:`~pelican_tui.widgets.vote_pair.PairView`, in random order), the
-status bar keeps only what names no model, the answer, log, sessions and
-gallery keys say they wait for the vote, and the terminal title says
+status bar keeps only what names no model, the answer, log, sessions, gallery
+and leaderboard keys say they wait for the vote, and the terminal title says
 "vote A/B". Pairs not voted on are kept in the state file (their runs, by id)
 until they are: the next start, or blind mode turned on again, offers them
 again, their runs read from the store.
@@ -756,6 +756,9 @@ class Voting(App[None]):
 
     @work(exclusive=True, group="screens", exit_on_error=False, name="open the leaderboard")
     async def action_leaderboard(self) -> None:
+        # The ratings moved by a blind vote whose names wait tell who drew A.
+        if self.hidden_now("The leaderboard"):
+            return
         from pelican_tui.screens.leaderboard_screen import LeaderboardScreen
 
         store = await self.open_store()
