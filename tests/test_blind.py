@@ -133,6 +133,32 @@ async def test_a_sample_whose_run_failed_is_no_pair_to_vote_on(
         assert "; right: failed: Anthropic server error (500)" in said, said
 
 
+CUT_TO_NOTHING = (
+    '```svg\n<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 400 300">'
+    '<g fill="none"><path d="M'
+)
+"""An answer cut before its SVG drew anything: closed up, it renders blank."""
+
+
+async def test_a_sample_whose_svg_was_cut_to_nothing_is_no_pair_to_vote_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Both answers cut inside their SVG, closed up: the blank pictures ("empty · 2
+    elements") became a pair and were voted on, where the README says a run that drew
+    no picture (its SVG cut) is no pair. Now it is none, said with each pane."""
+    async with _blind_run(monkeypatch, scenario="ok", answer_text=CUT_TO_NOTHING) as (
+        app,
+        pilot,
+    ):
+        assert await wait_for(pilot, lambda: len(app.pane_runs) == 2, 10)
+        assert await wait_for(pilot, lambda: not app.comparing, 30)
+        await pilot.pause()
+        assert not app.pending_pairs, "a pair of two blanks"
+        said = [n.message for n in app.notices if "no pair" in n.message]
+        assert said, [n.message for n in app.notices]
+        assert "(left: no picture: " in said[0] and "; right: no picture: " in said[0], said
+
+
 async def test_a_side_that_fails_two_blind_samples_in_a_row_is_sent_no_more(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -776,7 +802,7 @@ async def test_no_verdict_on_runs_that_finished_without_a_picture(
     "Verdict saved: left is better.", a vote the ratings counted (a blind sample makes
     no pair of such runs). Now no verdict is stored, said as for a run that did not
     finish, and the ratings leave out a vote on them (one cast in the gallery)."""
-    from pelican_tui.backends.ratings.leaderboard import NO_PICTURE, leaderboard, unrated
+    from pelican_tui.backends.ratings.leaderboard import NEITHER_PICTURE, leaderboard, unrated
 
     answer = "I cannot draw here, but picture a pelican on a bicycle."
     with AnthropicTestServer(scenario="ok", answer_text=answer) as claude:
@@ -797,7 +823,7 @@ async def test_no_verdict_on_runs_that_finished_without_a_picture(
         assert store.get_session(session_id).verdict is None  # type: ignore[arg-type]
         store.add_vote(left, right, "a", blind=False)  # as the gallery's pair screen stores it
         headers = store.run_headers([left, right])
-        assert unrated(headers[left], headers[right]) == NO_PICTURE
+        assert unrated(headers[left], headers[right]) == NEITHER_PICTURE, "not 'a run'"
         assert leaderboard(store).counted == 0
 
 

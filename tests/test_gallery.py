@@ -921,6 +921,69 @@ async def test_a_pair_vote_the_ratings_leave_out_says_so(drawn: dict[str, Drawn]
         assert said in screen_text(app).splitlines()[0], screen_text(app)
 
 
+async def _refused_pair(app: Any, pilot: Any) -> str:
+    """Mark the gallery's first two pictures, open them as a pair, press = and return
+    what the pair screen said of it, as its top line shows it."""
+    gallery = await _open_gallery(pilot)
+    await pilot.press("space", "right", "space", "enter")
+    assert await wait_for(pilot, lambda: isinstance(app.screen, PairScreen), 5)
+    count = len(app.notices)
+    await pilot.press("equals_sign")
+    assert await wait_for(pilot, lambda: len(app.notices) > count, 5)
+    await pilot.pause()
+    assert isinstance(app.screen, PairScreen) and app.screen.winner is None
+    assert gallery.marked, "not voted on: still marked"
+    return str(app.notices[-1].message)
+
+
+async def test_a_gallery_pair_of_runs_without_a_picture_takes_no_vote(
+    drawn: dict[str, Drawn],
+) -> None:
+    """Two pictures that render failed (no picture) marked in the gallery: = stored
+    "Vote saved: a tie. (not rated: a run drew no picture)", where the main screen
+    refuses a vote on them, and "a run" where neither drew. Now the pair screen refuses
+    it in the main screen's words, naming each."""
+    with SessionStore.open(locations.sessions_db()) as store:
+        add_comparison(store, drawn["no_svg"], drawn["no_svg"])
+    app = make_app(overrides={"prompt": PROMPT, "ui": {"theme": "pelican-dark"}})
+    async with app.run_test(size=(80, 24)) as pilot:
+        said = await _refused_pair(app, pilot)
+        assert said == (
+            "No verdict: A's run drew no picture and B's run drew no picture; a verdict "
+            "compares two finished pictures."
+        ), said
+        assert "No verdict: A's run drew no picture" in screen_text(app)
+    with SessionStore.open(locations.sessions_db()) as store:
+        assert store.votes() == []
+
+
+async def test_a_picture_cut_to_nothing_is_no_picture_to_vote_on(drawn: dict[str, Drawn]) -> None:
+    """A run cut inside its SVG, closed up, drew a blank ("empty · 2 elements"): the
+    pair screen stored a vote on it and the ratings counted it, where the README says a
+    run whose SVG was cut drew no picture. Now it is none, as for a run with no SVG;
+    a whole SVG that draws a blank stays a picture (a bad one)."""
+    from pelican_tui.backends.ratings.leaderboard import NO_PICTURE, unrated
+
+    cut = draw(
+        '```svg\n<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 400 300"><g><path d="M'
+    )
+    assert cut.png is not None and cut.facts["truncated"] and cut.facts["empty"], cut.facts
+    with SessionStore.open(locations.sessions_db()) as store:
+        cut_run, pelican = add_comparison(store, cut, drawn["pelican"])
+        whole_blank, other = add_comparison(store, drawn["blank"], drawn["pelican"])
+        headers = store.run_headers([cut_run, pelican, whole_blank, other])
+    assert not headers[cut_run].is_a_picture
+    assert unrated(headers[cut_run], headers[pelican]) == NO_PICTURE
+    assert headers[whole_blank].is_a_picture
+    assert unrated(headers[whole_blank], headers[other]) is None
+    app = make_app(overrides={"prompt": PROMPT, "ui": {"theme": "pelican-dark"}})
+    async with app.run_test(size=(80, 24)) as pilot:
+        said = await _refused_pair(app, pilot)
+    assert said == "No verdict: A's run drew no picture; a verdict compares two finished pictures."
+    with SessionStore.open(locations.sessions_db()) as store:
+        assert store.votes() == []
+
+
 async def test_a_pair_whose_session_was_deleted_says_so_and_leaves_the_gallery(
     drawn: dict[str, Drawn],
 ) -> None:

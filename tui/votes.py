@@ -24,7 +24,7 @@ from pelican_tui.backends.text import ink_percent, plural, svg_size
 
 if TYPE_CHECKING:
     from pelican_tui.backends.engine.batch import BatchStep
-    from pelican_tui.backends.store.records import Vote, Winner
+    from pelican_tui.backends.store.records import RunHeader, Vote, Winner
     from pelican_tui.backends.store.sessions import SessionStore
 
 WINNER_WORDS: dict[str, str] = {
@@ -227,6 +227,28 @@ def blind_vote_stays(earlier_blind: bool, was: str, *, blind: bool) -> str | Non
         return None
     return (f"These two pictures were voted on blind ({was}): that vote stays, as a vote "
             "cast with the models shown cannot replace it.")  # fmt: skip
+
+
+def no_verdict(headers: Sequence[tuple[str, RunHeader | None]]) -> str | None:
+    """Why two runs take no vote, in a sentence: a run that did not finish, or drew no
+    picture, is an empty pane, no picture to prefer (:attr:`.RunHeader.is_a_picture`:
+    a blind run makes no pair of it, and the ratings leave a vote on it out). The main
+    screen and the pair screen refuse alike. ``headers``: each run with whose it is
+    ("the left pane's", "A's"); None for a run not known. None: both are pictures."""
+    from pelican_tui.backends.export.facts import NO_PICTURE_WORDS, UNFINISHED_WORDS
+
+    words = []
+    for whose, header in headers:
+        if header is not None and not header.is_a_picture:
+            how = (
+                NO_PICTURE_WORDS
+                if header.status == "finished"
+                else UNFINISHED_WORDS.get(header.status, f"the run is {header.status}")
+            )
+            words.append(how.replace("the run", f"{whose} run", 1))
+    if not words:
+        return None
+    return f"No verdict: {' and '.join(words)}; a verdict compares two finished pictures."
 
 
 async def store_vote(store: SessionStore, pair: VotePair, winner: Winner, *, blind: bool) -> Vote:

@@ -41,6 +41,7 @@ from pelican_tui.votes import (
     blind_note,
     blind_vote_stays,
     facts_line,
+    no_verdict,
     series_revealed,
     shown_as,
     store_vote,
@@ -446,6 +447,8 @@ class Voting(App[None]):
         ``stops``: why the series goes no further after it (a side it needs could not
         run, or failed too often), said with the sample's own notice when it makes no
         pair, as a pair needs both sides."""
+        from pelican_tui.backends.store.records import cut_to_nothing, is_a_picture
+
         label = self._of_run(step.label)
         results = outcome.results
         if set(results) | set(outcome.not_sent) | set(outcome.refused) != set(SLOTS):
@@ -467,7 +470,11 @@ class Voting(App[None]):
                 why.append(f"{slot}: failed: {result.failure_reason or 'no reason given'}")
             elif result.outcome != "finished":
                 why.append(f"{slot}: {result.outcome}")
-            elif result.png is None:  # finished, its SVG unfinished or missing: as empty
+            elif not is_a_picture(
+                result.outcome,
+                has_picture=result.png is not None,
+                cut=cut_to_nothing(result.picture_facts),
+            ):  # finished, its SVG unfinished or missing, or cut to nothing: as empty
                 reason = blind_note(await self._no_picture_reason(result))
                 why.append(f"{slot}: no picture: {reason}")
         if why:
@@ -573,7 +580,7 @@ class Voting(App[None]):
         session (a store made anew), has no picture, or the two were voted on since
         (in the gallery)."""
         from pelican_tui.backends.ratings.configuration import run_labels
-        from pelican_tui.backends.store.records import run_numbers
+        from pelican_tui.backends.store.records import cut_to_nothing, is_a_picture, run_numbers
 
         runs = _kept_runs(entry)
         if runs is None:
@@ -585,7 +592,12 @@ class Voting(App[None]):
         if await asyncio.to_thread(store.latest_vote, runs[0], runs[1]) is not None:
             return None
         stored = [await asyncio.to_thread(store.get_run, run) for run in runs[:2]]
-        if any(run.png is None or run.status != "finished" for run in stored):
+        if not all(
+            is_a_picture(
+                run.status, has_picture=run.png is not None, cut=cut_to_nothing(run.picture_facts)
+            )
+            for run in stored
+        ):
             return None
         a, b = (
             Contender(
@@ -809,9 +821,8 @@ class Voting(App[None]):
         rated = " (not rated: only one pane has a run)"
         try:
             store = await self.open_store()
-            if empty := await self._empty_pane(store):
-                self.notify(f"No verdict: {empty}; a verdict compares two finished "
-                            "pictures.", timeout=5)  # fmt: skip
+            if refused := await self._no_verdict(store):
+                self.notify(refused, timeout=5)
                 return
             if left is not None and right is not None:  # the session's verdict as well
                 await asyncio.to_thread(store.add_vote, left, right, winner, blind=False)
@@ -836,26 +847,13 @@ class Voting(App[None]):
             return
         self.notify(f"Verdict saved: {VERDICT_WORDS[verdict]}.{rated}", timeout=3)
 
-    async def _empty_pane(self, store: SessionStore) -> str:
-        """Which panes' runs are no picture, in words ("the left pane's run was
-        cancelled", "the right pane's run drew no picture"), or "": a run cancelled,
-        failed or cut off, or finished with no picture, is no picture to prefer
-        (:attr:`.RunHeader.is_a_picture`: the ratings leave a vote on it out, and a
-        blind run makes no pair of it)."""
-        from pelican_tui.backends.export.facts import NO_PICTURE_WORDS, UNFINISHED_WORDS
-
+    async def _no_verdict(self, store: SessionStore) -> str | None:
+        """Why the panes' runs take no vote (:func:`~pelican_tui.votes.no_verdict`: a
+        pane's run did not finish, or drew no picture), or None."""
         headers = await asyncio.to_thread(store.run_headers, list(self.pane_runs.values()))
-        words = []
-        for slot in SLOTS:
-            header = headers.get(self.pane_runs.get(slot, -1))
-            if header is not None and not header.is_a_picture:
-                how = (
-                    NO_PICTURE_WORDS
-                    if header.status == "finished"
-                    else UNFINISHED_WORDS.get(header.status, f"the run is {header.status}")
-                )
-                words.append(how.replace("the run", f"the {slot} pane's run", 1))
-        return " and ".join(words)
+        return no_verdict(
+            [(f"the {slot} pane's", headers.get(self.pane_runs.get(slot, -1))) for slot in SLOTS]
+        )
 
     async def _latest_vote(self, pair: tuple[int, int]) -> tuple[Winner, int | None, bool] | None:
         """How two runs were voted on last (the winner, the run that won, whether blind):

@@ -182,6 +182,8 @@ class Leaderboard:
 
 UNFINISHED = "a run did not finish"
 NO_PICTURE = "a run drew no picture"
+NEITHER_PICTURE = "neither run drew a picture"
+NEITHER_FINISHED = "neither run finished"
 SAME_CONFIGURATION = "both pictures are of one configuration"
 
 
@@ -192,6 +194,11 @@ def unrated(a: RunHeader, b: RunHeader) -> str | None:
     (nothing between them to rate)."""
     if not (a.is_a_picture and b.is_a_picture):
         finished = a.status == b.status == "finished"
+        if not (a.is_a_picture or b.is_a_picture):  # neither: said so, not "a run"
+            if finished:
+                return NEITHER_PICTURE
+            if "finished" not in (a.status, b.status):
+                return NEITHER_FINISHED
         return NO_PICTURE if finished else UNFINISHED
     if configuration_of(a).key == configuration_of(b).key:
         return SAME_CONFIGURATION

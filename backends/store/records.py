@@ -294,14 +294,34 @@ class RunHeader:
     has_picture: bool
     """A picture of it is stored (its PNG): a finished run whose answer had no SVG, or
     one that did not render, has none."""
+    cut_to_nothing: bool = False
+    """Its picture is an SVG cut off before its end, closed up, that draws nothing
+    (:func:`cut_to_nothing`)."""
 
     @property
     def is_a_picture(self) -> bool:
         """Whether a vote can prefer it: it finished, with a picture. A run that did not
-        finish, or drew no picture, is an empty pane: the main screen's verdict keys
-        refuse it, a blind sample makes no pair of it, and the ratings leave a vote on
-        it out (:func:`~pelican_tui.backends.ratings.leaderboard.unrated`)."""
-        return self.status == "finished" and self.has_picture
+        finish, or drew no picture (none stored, or only the empty closing of an SVG cut
+        at its token limit: :func:`cut_to_nothing`), is an empty pane: the main screen's
+        and the pair screen's vote keys refuse it, a blind sample makes no pair of it,
+        and the ratings leave a vote on it out
+        (:func:`~pelican_tui.backends.ratings.leaderboard.unrated`)."""
+        return is_a_picture(self.status, has_picture=self.has_picture, cut=self.cut_to_nothing)
+
+
+def cut_to_nothing(picture_facts: Mapping[str, Any]) -> bool:
+    """Whether a picture is no more than the closing of an SVG cut off before its end
+    (at the token limit, closed up to be drawn): its facts say ``truncated`` and
+    ``empty`` (almost no ink). What it shows is where the cut fell, not what the model
+    drew: the run drew no picture. A whole SVG that draws a blank is a picture (a bad
+    one: a vote may prefer the other)."""
+    return bool(picture_facts.get("truncated")) and bool(picture_facts.get("empty"))
+
+
+def is_a_picture(status: str, *, has_picture: bool, cut: bool) -> bool:
+    """The one rule of :attr:`RunHeader.is_a_picture`, for a run read whole or one just
+    made: it finished, with a picture stored, not one cut to nothing."""
+    return status == "finished" and has_picture and not cut
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,13 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from pelican_tui.backends.store.records import Run, RunHeader, json_dict, stored_time
+from pelican_tui.backends.store.records import (
+    Run,
+    RunHeader,
+    cut_to_nothing,
+    json_dict,
+    stored_time,
+)
 
 RUN_COLUMNS = (
     "id, session_id, slot, backend, model_id, model_info, settings, thinking_text, answer, "
@@ -65,6 +71,7 @@ def header(row: sqlite3.Row) -> RunHeader:
         prompt=row["prompt"],
         private=bool(row["private"]),
         has_picture=bool(row["has_picture"]),
+        cut_to_nothing=cut_to_nothing(json_dict(row["picture_facts"])),
     )
 
 

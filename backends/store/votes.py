@@ -95,7 +95,7 @@ def headers(conn: sqlite3.Connection, run_ids: Iterable[int]) -> dict[int, RunHe
         for row in conn.execute(
             "SELECT runs.id, runs.session_id, sessions.prompt, runs.slot, runs.backend, "
             "runs.model_id, runs.model_info, runs.settings, runs.status, "
-            "runs.png IS NOT NULL AS has_picture, "
+            "runs.png IS NOT NULL AS has_picture, runs.picture_facts, "
             f"{PRIVATE_PROMPT.format(prompt='sessions.prompt')} AS private "
             f"FROM runs JOIN sessions ON sessions.id = runs.session_id WHERE runs.id IN ({marks})",
             part,

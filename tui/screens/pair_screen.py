@@ -24,6 +24,7 @@ from pelican_tui.votes import (
     WINNER_WORDS,
     VotePair,
     blind_vote_stays,
+    no_verdict,
     store_vote,
     stored_runs,
     unrated_note,
@@ -92,9 +93,10 @@ class PairScreen(Screen[str | None]):
             return
         view = self.query_one(PairView)
         try:
-            if stays := await self._blind_vote_stays():
-                view.set_status(stays)
-                self.notify(stays, timeout=6)
+            refused = await self._no_verdict() or await self._blind_vote_stays()
+            if refused:
+                view.set_status(refused)
+                self.notify(refused, timeout=6)
                 return
             await store_vote(self.store, self.pair, winner, blind=self.blind)
             rated = await asyncio.to_thread(
@@ -117,6 +119,14 @@ class PairScreen(Screen[str | None]):
         view.set_status(f"Vote saved: {WINNER_WORDS[winner]}.{under}")
         view.set_keys("esc back to the gallery")
         self.refresh_bindings()
+
+    async def _no_verdict(self) -> str | None:
+        """Why the two runs take no vote, as the main screen says it (a run that did not
+        finish, or drew no picture: :func:`~pelican_tui.votes.no_verdict`), or None."""
+        shown = {"A's": self.pair.a.run_id, "B's": self.pair.b.run_id}
+        runs = [run for run in shown.values() if run is not None]
+        headers = await asyncio.to_thread(self.store.run_headers, runs)
+        return no_verdict([(whose, headers.get(run or -1)) for whose, run in shown.items()])
 
     async def _blind_vote_stays(self) -> str | None:
         """Why this vote is not stored: the two pictures were voted on blind and this
