@@ -655,6 +655,45 @@ async def test_blind_pairs_not_voted_on_are_offered_at_the_next_start(
     assert (vote.run_a, vote.run_b, vote.winner) == (waiting[0][0], waiting[0][1], "a")
 
 
+async def test_the_reveal_after_a_restart_names_the_pairs_voted_before_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Blind, 2 samples, a vote on the first pair, q q, a new start, the vote on the
+    second: the reveal named only the second pair; the first, voted before the quit,
+    was never named. Now its vote is kept with the pair waiting, and the reveal after
+    the last pair names both, as without a restart."""
+    with AnthropicTestServer(scenario="ok") as claude:
+        async with _two_pairs_waiting(monkeypatch, claude) as (app, pilot):
+            first, second = app.pending_pairs
+            await pilot.press("less_than_sign")
+            assert await wait_for(pilot, lambda: app.pending_pairs == [second], 10)
+            await pilot.press("q", "q")
+            await pilot.pause()
+            assert app.return_code == 0
+            assert not [n for n in app.notices if " was " in n.message], "named before the end"
+        again = make_app(overrides={"ui": {"blind": True}})
+        async with again.run_test(size=(80, 24)) as pilot:
+            assert await wait_for(pilot, lambda: len(again.pending_pairs) == 1, 30)
+            await pilot.pause()
+            view = again.query_one("#blind-pair", PairView)
+            assert "vote saved (1 of 2)" in view.status_text, view.status_text
+            await pilot.press("L")
+            await pilot.pause()
+            assert not isinstance(again.screen, LeaderboardScreen), "L shows the first vote"
+            await pilot.press("greater_than_sign")
+            assert await wait_for(pilot, lambda: not again.pending_pairs, 10)
+            await pilot.pause()
+            reveals = [n.message for n in again.notices if " was " in n.message]
+        with SessionStore.open(locations.sessions_db()) as store:
+            assert len(store.votes()) == 2
+    assert len(reveals) == 1, reveals
+    lines = reveals[0].split("\n")
+    assert lines[1:3] == [
+        f"sample 1/2: pane {first.a.pane} better (A was pane {first.a.pane}).",
+        f"sample 2/2: pane {second.b.pane} better (A was pane {second.a.pane}).",
+    ], lines
+
+
 async def test_a_notice_leaves_the_terminal_when_its_time_is_up(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -254,6 +254,13 @@ class Voting(App[None]):
         """Blind pairs not voted on and not on screen, as the state file keeps them
         (:func:`_kept_entry`): left at the last quit, or when blind mode was turned off;
         offered again (:meth:`offer_kept_pairs`) at start, or when it is turned on."""
+        voted = state.get("blind_voted", [])
+        self._voted_aside: list[dict[str, Any]] = [
+            e for e in (voted if isinstance(voted, list) else []) if isinstance(e, dict)
+        ]
+        """Blind pairs voted on whose names wait for the rest of their series, as the state
+        file keeps them (:func:`_kept_entry` and the ``winner``): left at the last quit
+        with pairs of the series waiting; named with them (:meth:`offer_kept_pairs`)."""
         self.pane_runs: dict[Slot, int] = {}
         """The stored run each pane shows (what a verdict votes on)."""
         self._voted: dict[tuple[int, int], tuple[Winner, int | None, bool]] = {}
@@ -522,23 +529,35 @@ class Voting(App[None]):
         said = series_revealed(self._unrevealed)
         title = "Blind vote saved" if len(self._unrevealed) == 1 else "Blind votes saved"
         self._unrevealed = []
+        self._keep_pairs()
         self.notify(said, title=title, timeout=20, markup=False)
 
     def _keep_pairs(self) -> None:
         """Keep the blind pairs not voted on in the state file, those waiting and those
         set aside: a quit (or a crash) loses none of them."""
         waiting = [_kept_entry(pair) for pair in self.pending_pairs if pair.votable]
-        self._save_state(blind_pairs=waiting + self._set_aside)
+        voted = [
+            {**_kept_entry(pair), "winner": winner}
+            for pair, winner, _ in self._unrevealed
+            if pair.votable
+        ]
+        self._save_state(
+            blind_pairs=waiting + self._set_aside, blind_voted=voted + self._voted_aside
+        )
 
     @work(exclusive=True, group="kept pairs", exit_on_error=False, name="offer kept pairs")
     async def offer_kept_pairs(self, when: str) -> None:
         """Offer the blind pairs set aside again, as A and B, with their labels, after the
         pairs waiting; ``when`` says where they are from ("from last time"). Runs are
         read again from the store (:meth:`_kept_pair`). With blind mode off they stay
-        set aside, and the notice says B shows them."""
-        if not self._set_aside:
+        set aside, and the notice says B shows them. The votes cast blind on pairs of their
+        series before (the last quit) wait with them for the names: said all at once
+        after the last of them (:meth:`_reveal_series`)."""
+        if not self._set_aside and not self._voted_aside:
             return
         pairs, kept, entries = [], [], list(self._set_aside)
+        voted: list[tuple[VotePair, Winner, str]] = []
+        voted_entries = list(self._voted_aside)
         try:
             store = await self.open_store()
             sets = await asyncio.to_thread(_prompt_sets)
@@ -547,6 +566,16 @@ class Voting(App[None]):
                 if pair is not None:
                     pairs.append(pair)
                     kept.append(entry)
+            for entry in voted_entries:
+                pair = await self._kept_pair(store, entry, sets, voted=True)
+                winner = next(
+                    (w for w in VERDICT_WINNER.values() if w == entry.get("winner")), None
+                )
+                if pair is not None and winner is not None:
+                    rated = await asyncio.to_thread(
+                        unrated_note, store, pair.a.run_id, pair.b.run_id
+                    )
+                    voted.append((pair, winner, rated))
         except Exception:  # the store failed: they stay set aside for the next start
             return
         count = plural(len(pairs), "blind pair")
@@ -561,10 +590,14 @@ class Voting(App[None]):
                             title="Blind", timeout=8)  # fmt: skip
             return
         self._set_aside = later
+        self._voted_aside = [entry for entry in self._voted_aside if entry not in voted_entries]
+        self._unrevealed = voted + self._unrevealed
         first = not self.pending_pairs
         self.pending_pairs.extend(pairs)
         self._keep_pairs()
         if not pairs:
+            if voted:
+                self.show_blind()  # no pair of their series is left: their names
             return
         self._paired_run = max(self._paired_run, 1)  # a new run's pairs say "of the 2nd run"
         self.notify(f"{count} {when} {waits} for your vote.", title="Blind", timeout=8)
@@ -573,12 +606,17 @@ class Voting(App[None]):
             self._wait_for_drawing()
 
     async def _kept_pair(
-        self, store: SessionStore, entry: dict[str, Any], sets: dict[str, PromptSet]
+        self,
+        store: SessionStore,
+        entry: dict[str, Any],
+        sets: dict[str, PromptSet],
+        *,
+        voted: bool = False,
     ) -> VotePair | None:
         """A pair kept in the state file (:func:`_kept_entry`) as A and B again, its runs
         read from the store; None, and it goes, if a run was deleted or is of another
         session (a store made anew), has no picture, or the two were voted on since
-        (in the gallery)."""
+        (in the gallery); ``voted``: a pair voted on blind, kept for its names."""
         from pelican_tui.backends.ratings.configuration import run_labels
         from pelican_tui.backends.store.records import cut_to_nothing, is_a_picture, run_numbers
 
@@ -589,7 +627,7 @@ class Voting(App[None]):
         found = [headers[run] for run in runs[:2] if run in headers]
         if [header.session_id for header in found] != list(runs[2:]):
             return None
-        if await asyncio.to_thread(store.latest_vote, runs[0], runs[1]) is not None:
+        if not voted and await asyncio.to_thread(store.latest_vote, runs[0], runs[1]) is not None:
             return None
         stored = [await asyncio.to_thread(store.get_run, run) for run in runs[:2]]
         if not all(
@@ -682,7 +720,7 @@ class Voting(App[None]):
         if self.blind:
             message = ("Blind mode on: from the next run (r) the pictures are shown as A and B, "
                        "and who drew which is hidden until you vote.")  # fmt: skip
-            if self._set_aside:
+            if self._set_aside or self._voted_aside:
                 self.offer_kept_pairs("not voted on")
         else:
             # The panes now name the models of the pair they show: no blind vote on it.
@@ -739,7 +777,7 @@ class Voting(App[None]):
 
     def hidden_now(self, what: str) -> bool:
         """In blind mode before the vote: say that ``what`` is hidden (True), else False."""
-        if not self.blind_hidden:
+        if not self.blind_hidden and not self._unrevealed:
             return False
         self.notify(f"{what} is hidden until you vote (blind mode); B leaves blind mode.",
                     timeout=4)  # fmt: skip
@@ -885,14 +923,15 @@ class Voting(App[None]):
             self.notify(f"The vote was not saved: {error}", severity="error", timeout=10)
             return
         self.pending_pairs.pop(0)
-        self._keep_pairs()
         self._quit_asked = False
         if pair.a.run_id is not None and pair.b.run_id is not None:
             won = _won(winner, pair.a.run_id, pair.b.run_id)
             self._voted[_pair_key(pair.a.run_id, pair.b.run_id)] = (winner, won, True)
         # A pair of the same two models may be next: no names yet, and the status line
-        # above A and B says the vote was saved (:meth:`_with_votes_saved`).
+        # above A and B says the vote was saved (:meth:`_with_votes_saved`); kept with the
+        # pairs waiting, so that a quit does not leave it out of the names.
         self._unrevealed.append((pair, winner, rated))
+        self._keep_pairs()
         self.show_blind()  # the names, when no pair waits
         if self.pending_pairs:
             self._wait_for_drawing()
