@@ -937,6 +937,13 @@ async def test_a_gallery_vote_with_the_models_shown_does_not_replace_a_blind_one
         pair_screen = app.screen
         assert isinstance(pair_screen, PairScreen)
         shown_a = pair_screen.pair.a.run_id == blind_winner
+        # Said on opening (it said "not blind" until a key), whole at 80 columns.
+        line = f"from the gallery · voted on blind before ({'A' if shown_a else 'B'} is better)"
+        line += ": that vote stays"
+        view = pair_screen.query_one(PairView)
+        assert await wait_for(pilot, lambda: view.status_text == line, 5), view.status_text
+        await pilot.pause()
+        assert line in screen_text(app), screen_text(app)
         await pilot.press("greater_than_sign" if shown_a else "less_than_sign")  # the other
         refused = "These two pictures were voted on blind"
         assert await wait_for(pilot, lambda: refused in app.notices[-1].message, 5), [
@@ -951,7 +958,7 @@ async def test_a_gallery_vote_with_the_models_shown_does_not_replace_a_blind_one
         f"These two pictures were voted on blind ({was}): that vote stays, as a vote "
         "cast with the models shown cannot replace it."
     ), said
-    assert status == said, status
+    assert status == line, "the sentence was cut at 80 columns"
     assert run_a is not None and run_b is not None
     with SessionStore.open(locations.sessions_db()) as store:
         votes = [(v.winner, v.blind) for v in store.votes()]

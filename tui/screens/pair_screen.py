@@ -71,8 +71,20 @@ class PairScreen(Screen[str | None]):
         view = self.query_one(PairView)
         view.show_pair(self.pair, revealed=not self.blind)
         hidden = "blind: who drew which is shown after your vote" if self.blind else "not blind"
-        view.set_status(f"{self.pair.label} · {hidden}" if self.pair.label else hidden)
+        view.set_status(self._status(hidden))
         view.set_keys(vote_keys_line(self._vote_keys()) + " · esc back")
+        self.run_worker(self._say_blind_vote(), group="pair-vote", exit_on_error=False)
+
+    def _status(self, words: str) -> str:
+        """The line over the pictures: the pair's label, then ``words``."""
+        return f"{self.pair.label} · {words}" if self.pair.label else words
+
+    async def _say_blind_vote(self) -> None:
+        """Say at once that the two pictures were voted on blind, and how (a vote with
+        the models shown cannot replace it), not only once a key is pressed; in words
+        that fit the line at 80 columns (the whole sentence is the notice's)."""
+        if (was := await self._blind_vote_was()) is not None and self.winner is None:
+            self.query_one(PairView).set_status(self._status(_blind_vote_line(was)))
 
     def _vote_keys(self) -> dict[str, str]:
         """The vote keys as the user has them, after ``ui.keymap`` (the line said
@@ -93,10 +105,14 @@ class PairScreen(Screen[str | None]):
             return
         view = self.query_one(PairView)
         try:
-            refused = await self._no_verdict() or await self._blind_vote_stays()
-            if refused:
-                view.set_status(refused)
+            if refused := await self._no_verdict():
+                view.set_status(refused.split(";")[0])  # the rest is the notice's
                 self.notify(refused, timeout=6)
+                return
+            was = await self._blind_vote_was()
+            if was is not None and (stays := blind_vote_stays(True, was, blind=self.blind)):
+                view.set_status(self._status(_blind_vote_line(was)))  # whole at 80 columns
+                self.notify(stays, timeout=6)
                 return
             await store_vote(self.store, self.pair, winner, blind=self.blind)
             rated = await asyncio.to_thread(
@@ -128,18 +144,19 @@ class PairScreen(Screen[str | None]):
         headers = await asyncio.to_thread(self.store.run_headers, runs)
         return no_verdict([(whose, headers.get(run or -1)) for whose, run in shown.items()])
 
-    async def _blind_vote_stays(self) -> str | None:
-        """Why this vote is not stored: the two pictures were voted on blind and this
-        vote is not (:func:`~pelican_tui.votes.blind_vote_stays`); None: it may be."""
+    async def _blind_vote_was(self) -> str | None:
+        """How the two pictures were voted on blind, as A and B are now ("B is better"),
+        where this vote is not blind and so cannot replace it
+        (:func:`~pelican_tui.votes.blind_vote_stays`); None: no such vote."""
         a, b = self.pair.a.run_id, self.pair.b.run_id
         if self.blind or a is None or b is None:
             return None
         earlier = await asyncio.to_thread(self.store.latest_vote, a, b)
-        if earlier is None:
+        if earlier is None or not earlier.blind:
             return None
         won = {"a": earlier.run_a, "b": earlier.run_b}.get(earlier.winner)
         shown = "a" if won == a else "b" if won == b else earlier.winner  # as A and B now
-        return blind_vote_stays(earlier.blind, WINNER_WORDS[shown], blind=self.blind)
+        return WINNER_WORDS[shown]
 
     async def _gone(self) -> list[str]:
         """Which of the pictures ("A", "B") the store no longer has; none when it failed."""
@@ -151,6 +168,12 @@ class PairScreen(Screen[str | None]):
 
     def action_close(self) -> None:
         self.dismiss(self.winner)
+
+
+def _blind_vote_line(was: str) -> str:
+    """The blind vote that stays, in the line over the pictures ("voted on blind before
+    (B is better): that vote stays"): with the label, 71 cells, whole at 80 columns."""
+    return f"voted on blind before ({was}): that vote stays"
 
 
 def _gone_words(gone: list[str], pair: VotePair) -> str:
