@@ -613,6 +613,33 @@ async def test_quitting_with_a_pair_not_voted_on_asks_once(
         assert app.return_code == 0
 
 
+async def test_q_with_a_run_going_and_pairs_waiting_asks_once_and_q_again_quits(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Blind, two pairs waiting, r again, q: it said the run ("q again quits"), the next
+    q said the pairs, and one more said them again when the run made a third pair: it
+    took three q's, the first notice untrue. Now one notice names the run and the pairs,
+    and the next q quits, though the run has made another pair since."""
+    with AnthropicTestServer(scenario="slow", chunk_delay_s=0.03) as claude:
+        async with _two_pairs_waiting(monkeypatch, claude) as (app, pilot):
+            await pilot.press("r")
+            assert await wait_for(pilot, lambda: app.comparing, 10)
+            await pilot.press("q")
+            await pilot.pause()
+            assert app.return_code is None, "quit without a word"
+            said = [n.message for n in app.notices]
+            assert said[-1] == (
+                "A run is in progress: q again quits and keeps it as cancelled. 2 blind "
+                "pairs have no vote yet: vote with < > = -; they are kept, and offered "
+                "again at the next start."
+            ), said
+            assert await wait_for(pilot, lambda: len(app.pending_pairs) == 3, 60)
+            assert app.comparing, "the run's second sample still runs"
+            await pilot.press("q")
+            await pilot.pause()
+            assert app.return_code == 0, [n.message for n in app.notices][-1]
+
+
 async def test_blind_pairs_not_voted_on_are_offered_at_the_next_start(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -1553,25 +1553,42 @@ class PelicanApp(Voting):
         return f"Nothing to {what} yet: run a comparison first (r)."
 
     async def action_quit(self) -> None:
-        """Quit; on the main screen during a run, or with runs the session store could
-        not save (a full disk), say so first, both in one notice: the run was stopped,
-        and those runs lost, at quit without a word. The next q quits (it took a third
-        while a run went on beside runs not saved)."""
+        """Quit; on the main screen during a run, with runs the session store could not
+        save (a full disk), or with blind pairs not voted on, say so first, all in one
+        notice: the run was stopped, those runs lost, and the vote never asked for, at
+        quit without a word. The next q quits (it took a third, or more, while a run went
+        on beside runs not saved or pairs waiting: each was asked about on its own)."""
         main = bool(self.screen_stack) and self.screen is self.screen_stack[0]
         running = main and self.comparing
         unsaved = self._engine.unsaved_runs if self._engine is not None else 0
+        waiting = len(self.pending_pairs)
         new_run = running and self._quit_running_said != self._comparisons
-        if not new_run and not (unsaved and unsaved != self._quit_unsaved_said):
-            await super().action_quit()
+        new_unsaved = bool(unsaved) and unsaved != self._quit_unsaved_said
+        new_pairs = bool(waiting) and not self._quit_asked
+        if not (new_run or new_unsaved or new_pairs):
+            self.exit()
             return
         if running:
             self._quit_running_said = self._comparisons
         self._quit_unsaved_said = unsaved
+        self._quit_asked = True  # with the pairs this run makes: the next q quits
         keys = {row.id: row.keys for row in self.key_rows()}
         quit_key, save_key = keys.get("quit", "q"), keys.get("save", "s")
+        pairs = kept_words = ""
+        if waiting:
+            votes = " ".join(self._vote_keys().values())
+            have = "The blind pair has" if waiting == 1 else f"{waiting} blind pairs have"
+            kept = "it is" if waiting == 1 else "they are"
+            pairs = f"{have} no vote yet: vote with {votes}"
+            kept_words = f"{kept} kept, and offered again at the next start."
+        if not unsaved and not running:
+            self.notify(f"{pairs} or press {quit_key} again to quit; {kept_words}",
+                        title="Blind", severity="warning", timeout=10)  # fmt: skip
+            return
+        after = f" {pairs}; {kept_words}" if pairs else ""
         if not unsaved:
             self.notify(
-                f"A run is in progress: {quit_key} again quits and keeps it as cancelled.",
+                f"A run is in progress: {quit_key} again quits and keeps it as cancelled.{after}",
                 title="Quit",
                 severity="warning",
                 timeout=10,
@@ -1583,7 +1600,7 @@ class PelicanApp(Voting):
                     "again stops the run and quits without them.")  # fmt: skip
         else:
             said = f"{lost} {save_key} tries again; {quit_key} again quits without them."
-        self.notify(said, title="Sessions", severity="error", timeout=15)
+        self.notify(said + after, title="Sessions", severity="error", timeout=15)
 
     async def action_save(self) -> None:
         if self.session_id is None:

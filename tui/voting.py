@@ -185,6 +185,7 @@ class Voting(App[None]):
     prompt: str
     session_id: int | None
     image_mode: str
+    _quit_running_said: int
 
     @property
     def engine(self) -> ComparisonEngine:
@@ -285,7 +286,8 @@ class Voting(App[None]):
         self._rng = random.Random()
         self._title = TerminalTitle(self._write_terminal)
         self._quit_asked = False
-        """q was pressed with these pairs not voted on, and said so: the next q quits."""
+        """q was pressed with these pairs not voted on, and said so: the next q quits
+        (the app's :meth:`action_quit` decides, with the run and runs not saved)."""
         self._pair_drawn = True
         """The first pair to vote on has been drawn since it came first: a verdict key
         typed before (a double tap, queued behind the vote on the pair before) waits."""
@@ -514,7 +516,8 @@ class Voting(App[None]):
         self.pending_pairs.append(VotePair(a, b, label, step if step.set_name else None))
         self._keep_pairs()
         self._paired_run = self._blind_run
-        self._quit_asked = False
+        if self._quit_running_said != self._blind_of:  # q said this run: it said its pairs
+            self._quit_asked = False
         self.show_blind()
         if len(self.pending_pairs) == 1:
             for notice in list(self._notifications):  # no long notice over a pair to vote on
@@ -745,26 +748,6 @@ class Voting(App[None]):
         self.show_modes()
         self.show_blind()
         self.notify(message, timeout=5)
-
-    async def action_quit(self) -> None:
-        """Quit; with blind pairs not voted on, say so first: the next q quits (the vote
-        was never asked for, and nothing said the pair could be voted on later)."""
-        if self.pending_pairs and not self._quit_asked:
-            self._quit_asked = True
-            keys = {row.id: row.keys for row in self.key_rows()}
-            votes = " ".join(self._vote_keys().values())
-            waiting = len(self.pending_pairs)
-            pairs = "The blind pair has" if waiting == 1 else f"{waiting} blind pairs have"
-            kept = "it is" if waiting == 1 else "they are"
-            self.notify(
-                f"{pairs} no vote yet: vote with {votes} or press {keys.get('quit', 'q')} "
-                f"again to quit; {kept} kept, and offered again at the next start.",
-                title="Blind",
-                severity="warning",
-                timeout=10,
-            )
-            return
-        self.exit()
 
     def action_cycle_samples(self) -> None:
         """How many times ``r`` runs each pane: 1, 2, 4, 8."""
