@@ -779,6 +779,42 @@ async def test_q_says_a_run_in_progress_and_runs_not_saved_at_once(quit_key: str
         os.kill(pid, 0)
 
 
+async def test_r_during_a_run_asks_first_and_r_again_says_the_run_it_cut() -> None:
+    """R while a run streamed on llama-server cancelled it without a word: only
+    "Restarting llama-server…", the pane left half an answer and no "cancelled". Now
+    R says what it would stop, the run goes on, and R again restarts, the pane and a
+    notice saying the run was cancelled and kept as cancelled."""
+    from _app_support import server_ready
+
+    local = {"context": 2048, "max_tokens": 400, "seed": 7, "extra_args": ["--ignore-eos"]}
+    app = make_app(start_server=True, overrides={"local": local, "claude": {"enabled": False}})
+    async with app.run_test(size=(80, 24)) as pilot:
+        server = await server_ready(pilot)
+        pid = server.pid
+        left = app.pane("left")
+        await pilot.press("1")
+        assert await wait_for(pilot, lambda: len(left.answer_text) > 5, 30)
+        await pilot.press("R")
+        await pilot.pause()
+        said = _notes(app)[-1]
+        assert said == (
+            "A run is in progress on llama-server: R again restarts it and keeps the run "
+            "as cancelled."
+        ), said
+        assert left.state == "running" and server.pid == pid, "restarted without a word"
+        await pilot.press("R")
+        assert await wait_for(pilot, lambda: left.state == "cancelled", 30), left.stats_line()
+        assert await wait_for(pilot, lambda: server.pid not in (None, pid), 30)
+        said = _notes(app)
+        assert (
+            "Restarting llama-server… The left pane's run in flight was cancelled and kept "
+            "as cancelled." in said
+        ), said
+        await pilot.pause()
+        assert "cancelled before a picture" in screen_text(app), screen_text(app)
+        assert await wait_for(pilot, lambda: server.status.state.value == "ready", 60)
+
+
 async def test_restart_key_restarts_the_server_and_q_quits() -> None:
     app = make_app()
     async with app.run_test(size=(160, 48)) as pilot:

@@ -250,6 +250,8 @@ class PelicanApp(Voting):
         """How many unsaved runs q last said it would lose: q again then quits."""
         self._quit_running_said = 0
         """Which comparison q last said it would stop (its number): q again then quits."""
+        self._restart_running_said = 0
+        """Which comparison R last said it would cut (its number): R again then restarts."""
         self._stored_shown: dict[Slot, tuple[int, str, str, bool]] = {}
         """Panes that show an opened session's run, or a run of a session deleted: (session
         id, run label, how it ended, deleted), until the pane is titled for another run."""
@@ -1917,10 +1919,21 @@ class PelicanApp(Voting):
             if not any(side.can_check for side in self._sides_in_panes()):
                 self.notify("No llama-server to restart (see S for server settings).")
             return
-        for slot in SLOTS:
-            if (pane_side := self._side(slot)) is not None and pane_side.server is server:
-                self.engine.cancel(slot)
-        self.notify("Restarting llama-server…", timeout=3)
+        on_it = [s for s in SLOTS if (pane_side := self._side(s)) and pane_side.server is server]
+        started, waiting = self._live_runs(on_it)
+        if (started or waiting) and self._restart_running_said != self._comparisons:
+            self._restart_running_said = self._comparisons  # R again restarts
+            key = {row.id: row.keys for row in self.key_rows()}.get("restart_server", "R")
+            self.notify(f"A run is in progress on llama-server: {key} again restarts it "
+                        "and keeps the run as cancelled.", title="Restart",
+                        severity="warning", timeout=10)  # fmt: skip
+            return
+        for slot in on_it:
+            self.engine.cancel(slot)
+        if cut := "; ".join(_cut_runs(started, waiting)):
+            self.notify(f"Restarting llama-server… {cut[0].upper()}{cut[1:]}.", timeout=6)
+        else:
+            self.notify("Restarting llama-server…", timeout=3)
         self._server_going = "restarting"
         self.show_activity()
         try:
