@@ -914,6 +914,49 @@ async def test_the_terminal_title_never_says_ready_before_the_server_starts_or_r
         assert restarted[-1] == "pelican-tui · ready", restarted
 
 
+async def test_the_terminal_title_says_restarting_while_new_server_settings_apply() -> None:
+    """S, Apply & restart: the title said "ready" while the status bar said "server:
+    stopped", then "loading model"; never "restarting", as R says. It now says
+    "restarting" while the old server stops and the new one starts, and "ready" only
+    once the new one is."""
+    from pelican_tui.screens.server_settings_screen import ServerSettingsScreen
+
+    app = make_app(start_server=True, overrides={"claude": {"enabled": False}})
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert await wait_for(pilot, lambda: app.server is not None, 10)
+        old = app.server
+        assert old is not None
+        await _titles_until_ready(pilot, app, old)
+        await pilot.press("S")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, ServerSettingsScreen), 5)
+        seen = [app.terminal_title]
+        assert seen == ["pelican-tui · ready"], seen
+        title_set = app._title.set
+
+        def record(text: str) -> None:  # every title written, however short it stays
+            title_set(text)
+            if app.terminal_title != seen[-1]:
+                seen.append(app.terminal_title)
+
+        app._title.set = record  # type: ignore[method-assign]
+        await pilot.press("ctrl+s")  # Apply & restart
+        assert await wait_for(pilot, lambda: app.server is not old, 60)
+        server = app.server
+        assert server is not None and server is not old
+        ready = await wait_for(
+            pilot,
+            lambda: (
+                server.status.state is ServerState.READY
+                and app.terminal_title == "pelican-tui · ready"
+            ),
+            60,
+        )
+        assert ready, seen
+        assert "pelican-tui · restarting" in seen, seen
+        assert "pelican-tui · ready" not in seen[1:-1], seen
+        assert seen[-1] == "pelican-tui · ready", seen
+
+
 async def test_the_terminal_title_says_the_own_server_is_loading_or_crashed() -> None:
     """While the app's own llama-server loaded its model the status bar said "server:
     loading…" and the terminal's title "pelican-tui · ready", and the same after it

@@ -466,8 +466,10 @@ class PelicanApp(Voting):
         self._describe_panes()
         self._update_side_notes()
 
-    def _after_local_change(self, *, starting: bool = False) -> None:
-        """Show what the local side is now, and start or check it."""
+    def _after_local_change(self, *, starting: bool = False, going: str = "starting") -> None:
+        """Show what the local side is now, and start or check it; ``going``: what the
+        title says until the server it starts says what it does ("restarting" after
+        new server settings stopped the one before)."""
         engine = self.engine
         status = self.query_one(StatusBar)
         local = engine.local
@@ -493,8 +495,10 @@ class PelicanApp(Voting):
             if side.can_check:
                 self.check_side(side)
         if self.start_server and self.server is not None:
-            self._server_going = "starting"
+            self._server_going = going
             self.start_local_server()
+        else:
+            self._server_going = None  # none of its own to start: what the side says
 
     def watch_theme(self, theme: str) -> None:
         if self.is_running:
@@ -1972,10 +1976,19 @@ class PelicanApp(Voting):
         def say(line: str) -> None:  # set-up progress (a build, a download) from a thread
             self.call_from_thread(self.query_one(StatusBar).set_server_note, line[:60])
 
-        await self.engine.reconfigure_local(new, say)
+        # The title says "restarting" while the server stops, as for R (it said "ready").
+        restarting = self.server is not None
+        self._server_going = "restarting" if restarting else None
+        self.show_activity()
+        try:
+            await self.engine.reconfigure_local(new, say)
+        except BaseException:  # said by the worker's failure notice
+            self._server_going = None
+            self.show_activity()
+            raise
         self.settings = self.engine.settings
         self._describe_panes(runs_kept=True)
-        self._after_local_change()
+        self._after_local_change(going="restarting" if restarting else "starting")
 
     def action_sessions(self) -> None:
         if self.hidden_now("The sessions list"):
