@@ -149,7 +149,7 @@ class ClaudeBackend:
             return BackendStatus(
                 ready=False,
                 message=f"{API_KEY_ENV} is not set",
-                hint="set ANTHROPIC_API_KEY (and restart) to compare with Claude",
+                hint=f"set {API_KEY_ENV} and start pelican-tui again to compare with Claude",
             )
         base_url = os.environ.get(BASE_URL_ENV, "").strip()
         problem = server_url_problem(base_url) if base_url else None
@@ -157,7 +157,7 @@ class ClaudeBackend:
             return BackendStatus(
                 ready=False,
                 message=f"{BASE_URL_ENV} {problem}",
-                hint=f"correct or unset {BASE_URL_ENV} (and restart)",
+                hint=f"correct or unset {BASE_URL_ENV} and start pelican-tui again",
             )
         return BackendStatus(ready=True, message=f"Claude ready ({self._settings.model})")
 

@@ -483,7 +483,7 @@ async def test_not_configured_without_a_key() -> None:
     status = backend.status()
     assert not status.ready
     assert status.message == "ANTHROPIC_API_KEY is not set"
-    assert status.hint == "set ANTHROPIC_API_KEY (and restart) to compare with Claude"
+    assert status.hint == "set ANTHROPIC_API_KEY and start pelican-tui again to compare with Claude"
 
     events = await collect(backend)
     assert events == [Failed("ANTHROPIC_API_KEY is not set", hint=status.hint)]

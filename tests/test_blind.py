@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 from _anthropic_server import AnthropicTestServer
-from _app_support import COPY_SVG_PROMPT, make_app, server_ready, wait_for
+from _app_support import COPY_SVG_PROMPT, header_read, make_app, server_ready, wait_for
 from _evidence_support import screen_text, screenshot_text
 from _terminal_screen import TerminalScreen
 from textual import events
@@ -202,15 +202,18 @@ async def test_a_side_that_fails_two_blind_samples_in_a_row_is_sent_no_more(
 async def test_a_blind_sample_with_a_side_that_cannot_run_says_why_and_stops(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Blind, 3 samples, the left pane on a side that cannot run (no remote server set):
-    not blind, its pane says "Not run: remote is not configured"; blind, the series
-    stopped after the first sample and said nothing at all, and the panes came back with
-    no word of a pair or of the samples not run. Now the sample says why it is no pair
-    (a side not run drew nothing: naming it gives no picture away), and that the series
-    stopped there."""
+    """Blind, 3 samples, the left pane on a server that cannot be reached (known only
+    when it is asked, as the run begins): the series stopped after the first sample and
+    said nothing at all, and the panes came back with no word of a pair or of the
+    samples not run. Now the sample says why it is no pair (a side not run drew
+    nothing: naming it gives no picture away), and that the series stopped there."""
     with AnthropicTestServer(scenario="ok") as claude:
         claude.serve(monkeypatch)
-        overrides = {"claude": {"max_retries": 0}, "ui": {"blind": True, "samples": 3}}
+        overrides = {
+            "claude": {"max_retries": 0},
+            "ui": {"blind": True, "samples": 3},
+            "remote": {"url": "http://127.0.0.1:9"},  # the discard port: nobody listens
+        }
         app = make_app(overrides=overrides)
         async with app.run_test(size=(80, 24)) as pilot:
             app.choices["left"] = PaneChoice("remote", False)
@@ -220,11 +223,41 @@ async def test_a_blind_sample_with_a_side_that_cannot_run_says_why_and_stops(
             assert await wait_for(pilot, lambda: not app.comparing, 10)
             said = [n.message for n in app.notices if n.title == "Blind"]
     assert not app.pending_pairs
-    assert said == [
-        "sample 1/3: no pair to vote on (left: not run: remote is not configured)."
-        " Blind series stopped; no pair can be made (2 samples not run)."
-    ], said
-    assert len(claude.requests) == 1, "the series went on"
+    assert len(said) == 1, said
+    assert said[0].startswith("sample 1/3: no pair to vote on (left: not run: "), said
+    assert said[0].endswith(" Blind series stopped; no pair can be made (2 samples not run)."), said
+    assert len(claude.requests) <= 1, "the series went on"
+
+
+async def test_blind_r_with_a_side_that_cannot_run_says_so_at_once_and_runs_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Blind, no ANTHROPIC_API_KEY, a pane on Claude: r started the series anyway, the
+    local side ran for nothing, and only then "no pair … Blind series stopped"; the pane
+    said "press S for server settings", but S sets no key. Now the pane points at the
+    environment variable, and r says at once that the pane cannot run, running
+    nothing, as a pair needs both."""
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    app = make_app(overrides={"ui": {"blind": True, "samples": 2}})
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert await header_read(pilot)
+        await pilot.press("w", "b")  # the right pane to Claude
+        await pilot.pause()
+        assert app.choices["right"].side == "claude"
+        line = (
+            "ANTHROPIC_API_KEY is not set — set ANTHROPIC_API_KEY and start pelican-tui "
+            "again to compare with Claude, b to switch"
+        )
+        assert app.pane("right").problem == line, app.pane("right").problem
+        await pilot.press("r")
+        await pilot.pause()
+        assert not app.comparing, "the series started"
+        said = [n.message for n in app.notices if n.title == "Blind"]
+        assert said == [
+            f"Nothing run: blind mode needs both panes, and the right pane cannot run: {line}."
+            " B leaves blind mode."
+        ], said
+        assert app.pane("left").state == "idle"
 
 
 async def test_a_run_without_a_picture_is_no_pair_and_its_note_says_no_token_limit(

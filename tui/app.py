@@ -96,7 +96,8 @@ WARM_UP_MODULES = (
 
 _KEPT_UNSAVED = "The app keeps what was not saved until you quit: s tries again."
 """Said when the store failed to save an ended run (a full disk): ``s`` saves it later."""
-_UNAVAILABLE_HINT = " — press S for server settings, b to switch"
+_UNAVAILABLE_HINT = "b to switch"
+"""How a pane's line on a side that cannot run ends (:meth:`PelicanApp._problem_line`)."""
 """The end of a pane's line saying its side cannot run now (:meth:`PelicanApp._problem_line`)."""
 RECHECK_S = 5.0
 """How often a server someone else runs is asked again while no pane runs on it: found
@@ -590,8 +591,13 @@ class PelicanApp(Voting):
         return list({id(s): s for s in sides if s is not None}.values())
 
     def _problem_line(self, choice: PaneChoice) -> str | None:
+        """Why a pane with ``choice`` cannot run, and what to do: the side's own advice (a
+        key is set in the environment, not in S), else server settings."""
         problem = self.engine.unavailable(choice)
-        return f"{problem}{_UNAVAILABLE_HINT}" if problem else None
+        if not problem:
+            return None
+        fix = self.engine.unavailable_hint(choice) or "press S for server settings"
+        return f"{problem} — {fix}, {_UNAVAILABLE_HINT}"
 
     def _describe_panes(self, *, runs_kept: bool = False) -> None:
         """Title every pane (:meth:`_describe_pane`). ``runs_kept``: not those that show a
@@ -932,7 +938,31 @@ class PelicanApp(Voting):
         from pelican_tui.backends.prompt_sets import NamedPrompt
 
         self._take_prompt()
+        if self._blind_cannot_run():
+            return
         self._run_batch(plan_batch([NamedPrompt("prompt", self.prompt)], self.samples))
+
+    def _blind_cannot_run(self) -> bool:
+        """In blind mode, with a pane whose side cannot run (no key set): say so at once
+        and run nothing (True). A pair needs both pictures: the other side ran for
+        nothing, and only then was the series stopped. Without blind mode the other pane
+        runs alone, the refused one saying why."""
+        if not self.blind:
+            return False
+        problems = [
+            f"the {slot} pane cannot run: {line}"
+            for slot in SLOTS
+            # Not the app's own llama-server: a run waits for it to start.
+            if ((side := self._side(slot)) is None or side.server is None)
+            and (line := self._problem_line(self.choices[slot])) is not None
+        ]
+        if not problems:
+            return False
+        keys = {row.id: row.keys for row in self.key_rows()}
+        self.notify(f"Nothing run: blind mode needs both panes, and {'; '.join(problems)}. "
+                    f"{keys.get('toggle_blind', 'B')} leaves blind mode.", title="Blind",
+                    severity="warning", timeout=10)  # fmt: skip
+        return True
 
     def action_run_set(self) -> None:
         """Pick a prompt set (``prompts.toml``) and run every prompt of it."""
@@ -958,6 +988,8 @@ class PelicanApp(Voting):
         (one session per prompt and sample, as ``pelican-tui run --set NAME``)."""
         from pelican_tui.backends.engine.batch import plan_batch
 
+        if self._blind_cannot_run():
+            return
         self._run_batch(plan_batch(prompt_set, self.samples))
         count = len(prompt_set.prompts)
         times = f", {self.samples} samples each" if self.samples > 1 else ""

@@ -373,6 +373,14 @@ class ComparisonEngine:
             return status.message  # its hint: the side's status (a RunRefused carries it)
         return None
 
+    def unavailable_hint(self, choice: PaneChoice) -> str | None:
+        """What to do about :meth:`unavailable`, where the side says ("set
+        ANTHROPIC_API_KEY and start pelican-tui again…"): its status's hint."""
+        side = self.sides.get(choice.side)
+        if side is None or self.unavailable(choice) is None:
+            return None
+        return side.status().hint
+
     def title(self, prompt: str, choices: Mapping[Slot, PaneChoice]) -> str:
         """A session's title: the prompt's start, what runs, and how it thinks, as its
         runs' configurations say it ("thinking on vs high": Claude's effort; "no switch vs
