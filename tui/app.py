@@ -596,7 +596,10 @@ class PelicanApp(Voting):
         problem = self.engine.unavailable(choice)
         if not problem:
             return None
-        fix = self.engine.unavailable_hint(choice) or "press S for server settings"
+        side = self.engine.side(choice.side)
+        own_server = side is not None and side.server is not None  # its settings are S's
+        fix = None if own_server else self.engine.unavailable_hint(choice)
+        fix = fix or "press S for server settings"
         return f"{problem} — {fix}, {_UNAVAILABLE_HINT}"
 
     def _describe_panes(self, *, runs_kept: bool = False) -> None:
