@@ -862,6 +862,36 @@ async def test_a_key_the_keymap_takes_from_quit_leaves_quit_in_the_footer(
         assert await wait_for(pilot, lambda: app.return_code is not None, 5)
 
 
+@pytest.mark.parametrize("screen_key", ["a", "q"])
+async def test_with_help_on_q_each_screen_says_the_keys_that_work_there(screen_key: str) -> None:
+    """help = "q": the start notice said "The help screen (?) lists every key", though ?
+    opened nothing; the settings' footer said "q Help" while q typed into its field; and
+    ctrl+q, Quit's key now, did nothing over the answer (a) or the help (q). Now the
+    notice names q, the settings' footer leaves help out, and ctrl+q quits there."""
+    from textual.widgets._footer import FooterKey
+
+    app = make_app(overrides={"ui": {"keymap": {"help": "q"}}})
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        (said,) = [n.message for n in app.notices if n.title == "Keys"]
+        assert said.splitlines()[-1] == "The help screen (q) lists every key and its id.", said
+        await pilot.press("S")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, ServerSettingsScreen), 5)
+        await pilot.pause()
+        assert isinstance(app.focused, Input)
+        shown = [
+            (key.key_display, key.description) for key in app.screen.query(FooterKey) if key.display
+        ]
+        assert ("q", "Help") not in shown, shown
+        await pilot.press("escape")
+        assert await wait_for(pilot, lambda: len(app.screen_stack) == 1, 5)
+        await pilot.press(screen_key)
+        opened = TextScreen if screen_key == "a" else HelpScreen
+        assert await wait_for(pilot, lambda: isinstance(app.screen, opened), 5)
+        await pilot.press("ctrl+q")
+        assert await wait_for(pilot, lambda: app.return_code is not None, 5), "ctrl+q did nothing"
+
+
 async def test_the_help_shows_the_prompt_box_keys_as_remapped() -> None:
     """ui.keymap remaps the prompt box's keys too, but the help still said "⏎ Run" and
     "↑↓ History" after prompt_run = "ctrl+j" and prompt_history_on = "ctrl+n", and ↓'s

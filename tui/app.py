@@ -25,9 +25,10 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.css.query import NoMatches
+from textual.keys import key_to_character
 from textual.notifications import Notify
 from textual.screen import Screen
-from textual.widgets import Footer
+from textual.widgets import Footer, Input
 from textual.worker import Worker, WorkerState
 
 from pelican_tui.backends import locations
@@ -537,12 +538,36 @@ class PelicanApp(Voting):
 
     def main_key_works(self, action: str, screen: object) -> bool:
         """Whether a main-screen ``action`` works with ``screen`` on top (the palette asks)."""
-        if action == "quit" and getattr(screen, "Q_CLOSES", False):
-            return False  # q closes that screen: the footer must not say "q Quit"
+        if action in ANY_SCREEN_ACTIONS and self._keys_taken(action, screen):
+            return False  # the footer must not say "q Quit" where q closes the screen
         name = action.partition("(")[0]  # the palette asks with the parameters
         if name not in _MAIN_ACTIONS or name in ANY_SCREEN_ACTIONS or not self.screen_stack:
             return True
         return screen is self.screen_stack[0]
+
+    def _keys_taken(self, action: str, screen: object) -> bool:
+        """Whether every key of the app's ``action`` (help, quit; after ``ui.keymap``) is
+        taken on ``screen`` before the app sees it: ``q`` where it closes the screen, a
+        letter where a text field has the focus (the server settings), so its key there
+        does something else. With ``help = "q"``, quit on ctrl+q still quits over the
+        help screen and the answer, and the settings' footer said "q Help"."""
+        from textual.binding import BindingsMap
+
+        bindings = BindingsMap(self.BINDINGS)
+        if self._keymap:
+            bindings.apply_keymap(self._keymap)
+        keys = {key for key, binding in bindings if binding.action == action}
+        if not keys:
+            return False
+        # Over a dialog where q closes, only quit: the dialog's help ("?" over the
+        # answer) is its own binding, and the app's key for help does not reach it.
+        taken = {"q"} if action == "quit" and getattr(screen, "Q_CLOSES", False) else set()
+        focused = getattr(screen, "focused", None)
+        # A text field types it, not help's key (quit is left alone: Textual's own ctrl+q
+        # asks here too, and must still quit while the prompt is edited).
+        if action == "help" and isinstance(focused, Input):
+            taken |= {key for key in keys if len(key) == 1 or key_to_character(key)}
+        return keys <= taken
 
     def notify(self, message: str, *args: Any, **kwargs: Any) -> None:
         """Show a notification, and keep it in :attr:`notices` (the last 50)."""
@@ -1711,8 +1736,12 @@ class PelicanApp(Voting):
 
         prompt_box = [b.id for b in Binding.make_bindings(PromptBox.BINDINGS) if b.id]
         if problems := keymap_problems(keymap, self.BINDINGS, prompt_box):
+            # The key that opens it now (it said "(?)" after help = "q" took help from ?).
+            keys = {row.id: row.keys for row in self.key_rows()}.get("help", "")
+            key = keys.split(" / ")[0]
+            help_line = [f"The help screen ({key}) lists every key and its id."] if key else []
             self.notify(
-                "\n".join([*problems, "The help screen (?) lists every key and its id."]),
+                "\n".join([*problems, *help_line]),
                 title="Keys",
                 severity="warning",
                 timeout=15,

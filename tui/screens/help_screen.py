@@ -36,6 +36,8 @@ class HelpScreen(ModalScreen[None]):
     BINDINGS = [
         Binding("escape", "close", "Close", id="help_close"),
         Binding("q", "close", "Close", show=False, id="help_close_q"),
+        # Quit, where ui.keymap puts it (id "quit"): a dialog hears none of the app's keys.
+        Binding("ctrl+q", "app.quit", "Quit", show=False, id="quit"),
         opening_key_closes("help"),
     ]
     Q_CLOSES = True

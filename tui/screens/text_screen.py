@@ -22,6 +22,8 @@ class TextScreen(ModalScreen[None]):
 
     BINDINGS = [
         Binding("escape,q", "dismiss", "Close", id="text_close"),
+        # Quit, where ui.keymap puts it (id "quit"): a dialog hears none of the app's keys.
+        Binding("ctrl+q", "app.quit", "Quit", show=False, id="quit"),
         # The text area is read-only: it leaves a typed letter to the screen.
         opening_key_closes("view_answer", action="dismiss"),
         # Before the text area, which takes a typed "?" as its own even read-only.
