@@ -99,7 +99,6 @@ _KEPT_UNSAVED = "The app keeps what was not saved until you quit: s tries again.
 """Said when the store failed to save an ended run (a full disk): ``s`` saves it later."""
 _UNAVAILABLE_HINT = "b to switch"
 """How a pane's line on a side that cannot run ends (:meth:`PelicanApp._problem_line`)."""
-"""The end of a pane's line saying its side cannot run now (:meth:`PelicanApp._problem_line`)."""
 RECHECK_S = 5.0
 """How often a server someone else runs is asked again while no pane runs on it: found
 not reachable, checked in full; found ready, one small question (is it still there?).
