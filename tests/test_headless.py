@@ -1404,6 +1404,16 @@ def test_a_second_ctrl_c_or_a_hang_up_still_leaves_a_true_summary(
     assert "No runs." not in out
 
 
+def _first_local_run_finished() -> bool:
+    """Whether the first session's left (local) run is stored as finished."""
+    try:  # the file is there a moment before its schema
+        sessions = stored_sessions()
+    except SessionStoreMissing:
+        return False
+    runs = sessions[0].runs_in("left") if sessions else []
+    return bool(runs) and runs[0].status == "finished"
+
+
 @pytest.mark.slow
 def test_a_run_that_finished_before_ctrl_c_is_said_as_every_run_is(
     tmp_path: Path, env: pytest.MonkeyPatch
@@ -1418,16 +1428,7 @@ def test_a_run_that_finished_before_ctrl_c_is_said_as_every_run_is(
         err_file = tmp_path / "stderr.txt"
         argv = ["run", "--samples", "3", "--thinking", "off", *local_args(out_dir)]
         with running(argv, err_file) as proc:
-
-            def local_done() -> bool:
-                try:  # the file is there a moment before its schema
-                    sessions = stored_sessions()
-                except SessionStoreMissing:
-                    return False
-                runs = sessions[0].runs_in("left") if sessions else []
-                return bool(runs) and runs[0].status == "finished"
-
-            assert wait_until(local_done, 120), err_file.read_text()
+            assert wait_until(_first_local_run_finished, 120), err_file.read_text()
             assert claude_server.wait_for_requests(1, timeout_s=30)
             proc.send_signal(signal.SIGINT)
             out, _ = proc.communicate(timeout=60)
@@ -1457,16 +1458,7 @@ def test_a_server_killed_between_samples_stops_the_batch_and_fails(
         err_file = tmp_path / "stderr.txt"
         argv = ["run", "--samples", "2", "--thinking", "off", *local_args(out_dir)]
         with running(argv, err_file) as proc:
-
-            def local_done() -> bool:
-                try:  # the file is there a moment before its schema
-                    sessions = stored_sessions()
-                except SessionStoreMissing:
-                    return False
-                runs = sessions[0].runs_in("left") if sessions else []
-                return bool(runs) and runs[0].status == "finished"
-
-            assert wait_until(local_done, 120), err_file.read_text()
+            assert wait_until(_first_local_run_finished, 120), err_file.read_text()
             assert claude_server.wait_for_requests(1, timeout_s=30)
             os.kill(server_pid(err_file.read_text()), signal.SIGKILL)
             out, _ = proc.communicate(timeout=120)
