@@ -917,6 +917,24 @@ def test_render_reads_a_pipe_up_to_the_cap(tmp_path: Path) -> None:
     assert not writer.is_alive()
 
 
+def test_render_refuses_a_named_pipe_nothing_writes_to_at_once(tmp_path: Path) -> None:
+    """``mkfifo x.svg; pelican-tui render x.svg``: it waited for a writer for ever."""
+    fifo = tmp_path / "x.svg"
+    os.mkfifo(fifo)
+    done = subprocess.run(
+        [sys.executable, "-m", "pelican_tui", "render", str(fifo), "-o", str(tmp_path / "x.png")],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    refused = f"pelican-tui render: cannot read {fifo}: it is a pipe nothing is writing to\n"
+    assert done.stderr == refused
+    assert not (tmp_path / "x.png").exists()
+
+
 @pytest.mark.parametrize(
     "argv",
     [

@@ -4,19 +4,25 @@ FILE may be a bare SVG or a whole model answer (Markdown, prose, code fences):
 the SVG is picked as :func:`~pelican_tui.backends.svg.extract.extract_svg`
 does (the last complete one). An unfinished SVG is refused here, although the
 TUI previews one: a file on disk is expected to be whole. FILE may be a pipe
-(``<(...)``); at most :data:`MAX_FILE_BYTES` of it are read.
+(``<(...)``, or a named one being written); at most :data:`MAX_FILE_BYTES` of it are
+read. A named pipe nothing writes to is refused at once, not waited on.
 
 Exit status (also in ``--help``): 0 the PNG was written; 1 FILE was read but
 its SVG could not be rendered (empty, no SVG, unfinished, too large, the render
-failed or timed out); 2 bad usage, or a file problem: FILE missing, unreadable
-or a folder, OUT there already (it is kept unless ``--force``, as leaderboard's
-``--csv``) or not writable. Every failure prints exactly one line on stderr.
+failed or timed out); 2 bad usage, or a file problem: FILE missing, unreadable,
+a folder or a pipe nothing writes to, OUT there already (it is kept unless
+``--force``, as leaderboard's ``--csv``) or not writable. Every failure prints
+exactly one line on stderr.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import select
+import stat
 import sys
+import time
 from pathlib import Path
 
 from pelican_tui.backends.svg.extract import extract_svg
@@ -45,6 +51,8 @@ PROG = "pelican-tui render"
 MAX_FILE_BYTES = 4 * DEFAULT_MAX_INPUT_BYTES
 """The most of FILE that is read: room for a model answer around an SVG of at
 most ``DEFAULT_MAX_INPUT_BYTES`` (the renderer's own cap)."""
+WRITER_WAIT_S = 1.0
+"""How long a named pipe nothing writes to is given a writer before it is refused."""
 
 EPILOG = f"""\
 exit status:
@@ -52,8 +60,9 @@ exit status:
   1  the SVG could not be rendered: FILE is empty, holds no SVG or an
      unfinished one, is larger than {MAX_FILE_BYTES // 1024} KB (the SVG itself at most
      {DEFAULT_MAX_INPUT_BYTES // 1024} KB), or the render failed or timed out
-  2  bad usage, or FILE is missing, unreadable or a folder, or OUT exists
-     (without --force: it is kept) or cannot be written
+  2  bad usage, or FILE is missing, unreadable, a folder or a pipe nothing
+     writes to, or OUT exists (without --force: it is kept) or cannot be
+     written
 every failure is one line on stderr.
 """
 
@@ -182,11 +191,56 @@ def render_command(args: argparse.Namespace, console: Console) -> int:
 
 
 def _read(path: Path) -> bytes | str:
-    """At most ``MAX_FILE_BYTES + 1`` bytes of ``path`` (a pipe or a device too), or why not."""
+    """At most ``MAX_FILE_BYTES + 1`` bytes of ``path`` (a pipe or a device too), or why not.
+
+    It is opened without waiting: a named pipe nothing writes to, opened as a file is,
+    waited for a writer for ever. Such a pipe is refused (:func:`_pipe_start`).
+    """
     try:
-        with path.open("rb") as handle:
-            return handle.read(MAX_FILE_BYTES + 1)
-    except IsADirectoryError:
-        return f"cannot read {path}: it is a folder"
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as exc:
-        return f"cannot read {path}: {exc.strerror or exc}"
+        return _unreadable(path, exc)
+    try:
+        start = _pipe_start(fd) if stat.S_ISFIFO(os.fstat(fd).st_mode) else b""
+        if start is None:
+            return f"cannot read {path}: it is a pipe nothing is writing to"
+        os.set_blocking(fd, True)
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            return start + handle.read(MAX_FILE_BYTES + 1 - len(start))
+    except OSError as exc:
+        return _unreadable(path, exc)
+    finally:
+        os.close(fd)
+
+
+def _unreadable(path: Path, error: OSError) -> str:
+    if isinstance(error, IsADirectoryError):
+        return f"cannot read {path}: it is a folder"
+    return f"cannot read {path}: {error.strerror or error}"
+
+
+def _pipe_start(fd: int) -> bytes | None:
+    """The first bytes of the pipe open on ``fd`` without waiting (the rest is read
+    waiting for its writer), or None: nothing writes to it, nor starts to within
+    :data:`WRITER_WAIT_S`.
+
+    At its end before anything was read, a pipe has no writer (yet: one started just
+    before ``render`` may be about to open it); one that came and went (``<(true)``)
+    leaves it empty.
+    """
+    deadline = time.monotonic() + WRITER_WAIT_S
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    writer_gone = False
+    while True:
+        try:
+            data = os.read(fd, MAX_FILE_BYTES + 1)
+        except BlockingIOError:  # a writer, with nothing written yet
+            return b""
+        if data or writer_gone:
+            return data
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None
+        events = poller.poll(left * 1000)
+        writer_gone = any(event & select.POLLHUP for _, event in events)
