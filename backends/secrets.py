@@ -16,13 +16,18 @@ process is given (:func:`is_secret_name`). The policy:
   argument after a secret-looking flag (``--api-key KEY``, ``--api-key=KEY``).
 - **Key-shaped strings** are replaced wherever they appear: ``sk-ant-...``,
   ``sk-...``, ``hf_...``, ``Bearer ...``, and the user and password in a URL
-  (``http://user:key@host``) (:data:`SECRET_SHAPE`). A URL that is shown is
-  shown without them (:func:`url_without_credentials`).
+  (``http://user:key@host``) (:data:`SECRET_SHAPE`), up to white space. A URL that
+  is shown is shown without them (:func:`url_without_credentials`), and one that is
+  a value of its own (a command-line argument) loses them up to its last ``@``,
+  white space and all.
 - **Known values** are replaced wherever they appear in a text, and so is the
   beginning of one at the very end of a text (a stream checkpointed part-way
   through a key, an answer cut by ``max_tokens``): the values of the key
   variables in :data:`KEY_ENV_VARS`, those given to :func:`register_secret`,
-  and those a caller passes as ``extra``.
+  and those a caller passes as ``extra``, whole, white space and all; a URL
+  among them (or an argument of a command line, :func:`secret_values`) gives its
+  user and password, and its password alone, as known values too
+  (:func:`url_user_info`).
 - **One minimum length**, :data:`MIN_SECRET_CHARS`: known values, values found
   after secret-looking flags for scrubbing elsewhere, and cut-off beginnings
   shorter than this are not searched for in text, because replacing a short
@@ -144,7 +149,9 @@ def known_secrets(extra: Iterable[str] = ()) -> list[str]:
     values = {os.environ.get(name, "") for name in KEY_ENV_VARS}
     with _registered_lock:
         values |= _registered
-    values |= set(extra)
+    for value in extra:
+        values.add(value)
+        values.update(url_user_info(value))
     return sorted((v for v in values if len(v) >= MIN_SECRET_CHARS), key=len, reverse=True)
 
 
@@ -162,6 +169,7 @@ def secret_values(args: Sequence[str]) -> set[str]:
                 found.add(value)
             elif i + 1 < len(args):
                 found.add(args[i + 1])
+        found.update(url_user_info(arg))
         found.update(match.group(0) for match in SECRET_SHAPE.finditer(arg))
     return {value for value in found if len(value) >= MIN_SECRET_CHARS}
 
@@ -242,6 +250,8 @@ class Scrubber:
                         out.append(f"{flag}={REDACTED}")
                         continue
                     hide_next = True
+            if isinstance(item, str):
+                item = _ARG_USER_INFO.sub(rf"\1{REDACTED}@", item)
             out.append(self.data(item))
         return out
 
@@ -267,9 +277,26 @@ def url_without_credentials(url: str) -> str:
     return _USER_INFO.sub(r"\1", url.strip())
 
 
+def url_user_info(value: str) -> tuple[str, ...]:
+    """The user information of a URL given as one value (``scheme://user:password@host``,
+    or ``--flag=`` one), and its password alone: known values, searched for whole
+    wherever they appear, a space in them too (a text's key shapes stop at one).
+    ``()`` for any other value."""
+    found = _ARG_USER_INFO.match(value.strip())
+    if found is None:
+        return ()
+    info = found.group(2)
+    return (info, info.partition(":")[2]) if ":" in info else (info,)
+
+
 _USER_INFO: Final = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*://|)[^/?#\[\]]*@")
 """A URL's scheme (or none) and the user information after it, up to its last ``@``
 (a password may hold one, and white space: the URL is one value, not a text)."""
+
+_ARG_USER_INFO: Final = re.compile(r"^((?:-[^=]*=)?[A-Za-z][A-Za-z0-9+.\-]*://)([^/?#\[\]]*)@")
+"""A command-line argument that is a URL with user information (``--flag=URL`` too):
+the argument is one value, so the user information runs up to its last ``@``, white
+space and all; a scheme is required (``name@host`` in an argument is no URL)."""
 
 
 def redact_args(args: Sequence[str], extra: Iterable[str] = ()) -> list[str]:

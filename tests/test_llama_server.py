@@ -768,6 +768,35 @@ async def test_log_keeps_the_last_lines_only(tmp_path: Path) -> None:
     assert len(heard) == total + 1 and heard[0].startswith("$ "), "listeners hear every line"
 
 
+async def test_a_url_password_with_a_space_is_hidden_from_the_log_whole(tmp_path: Path) -> None:
+    """``--model-url http://alice:s3cret PW@host/m.gguf``: the log's echo of the command
+    and the server's own lines quoting the URL kept the password, as what finds one in
+    a text stops at a space. An argument is one value: its password is known, whole."""
+    url = "http://alice:s3cret PW@gpu-box:8080/m.gguf"
+    binary = _stand_in(
+        tmp_path,
+        "llama-server",
+        """
+        import sys
+        url = sys.argv[sys.argv.index("--model-url") + 1]
+        print(f"common_download_file: GET {url}: 401")
+        print(f"auth failed for {url.split('//')[1].split('@')[0]}, password {url.split(':')[2]}")
+        sys.exit(3)
+        """,
+    )
+    srv = LlamaServer(_config(binary=binary, extra_args=("--model-url", url), ready_timeout_s=30))
+    with pytest.raises(ServerStartError, match=r"exit 3"):
+        await srv.start()
+    lines = list(srv.log)
+    assert f"--model-url http://{REDACTED}@gpu-box:8080/m.gguf " in lines[0] + " ", lines[0]
+    assert lines[1:3] == [
+        f"common_download_file: GET http://{REDACTED}@gpu-box:8080/m.gguf: 401",
+        f"auth failed for {REDACTED}, password {REDACTED}@gpu-box",
+    ]
+    assert not any("s3cret" in line for line in lines), lines
+    assert "s3cret" not in " ".join(srv.config.display_flags())
+
+
 async def test_stop_kills_a_server_that_ignores_sigterm(tmp_path: Path) -> None:
     """A llama-server that does not end on SIGTERM is given its grace, then SIGKILL. (A
     SIGSTOPped one no longer shows this: it is sent SIGCONT with the SIGTERM, and ends.)"""

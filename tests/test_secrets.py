@@ -366,6 +366,32 @@ def test_a_live_preview_draws_the_svg_as_it_will_be_stored(
     assert preview_svg("no picture yet") is None
 
 
+def test_a_known_url_password_with_a_space_is_hidden_whole_in_any_text() -> None:
+    """A URL with a space in its password, given as one value (a command-line argument,
+    a known URL) was hidden only where a text's key shapes found its password, which
+    stop at a space: the command line stored with a run, and a message quoting the
+    URL's user and password, kept them whole."""
+    url = "http://alice:s3cret PW@gpu-box:8080/m.gguf"
+    args = ["-m", "m.gguf", "--model-url", url, f"--mmproj-url={url}"]
+    hidden = f"http://{REDACTED}@gpu-box:8080/m.gguf"
+    assert redact_args(args) == ["-m", "m.gguf", "--model-url", hidden, f"--mmproj-url={hidden}"]
+    assert secret_values(args) == {"alice:s3cret PW", "s3cret PW"}
+    message = "401 from alice:s3cret PW@gpu-box (password 's3cret PW')"
+    assert scrub_text(message, [url]) == f"401 from {REDACTED}@gpu-box (password '{REDACTED}')"
+    assert scrub_text("a b c d e f g h", ["a b c d e f g h"]) == REDACTED  # an extra value
+    assert redact_args(["bob@gpu-box:8080"]) == ["bob@gpu-box:8080"]  # no scheme: no URL
+
+    with SessionStore.open() as store:
+        session = store.create_session("p")
+        info = {"server_args": args}
+        run = store.start_run(session.id, "left", "local", "m.gguf", info, {}, HOST)
+        store.finish_run(run, answer="a")
+        got = store.get_run(run)
+        database = _everything_in(locations.data_dir())
+    assert got.model_info["server_args"] == redact_args(args)
+    assert b"s3cret" not in database
+
+
 def test_a_url_with_a_space_in_its_password_is_stored_without_it() -> None:
     """A URL stored before a space in a password was refused (a session of an older
     version, exported again) was stored and exported whole: what finds a password in
