@@ -69,7 +69,7 @@ def test_store_settings_wal_full_sync_and_version() -> None:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
         assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
-        assert upgrades.schema_version(conn) == SCHEMA_VERSION == len(upgrades.UPGRADES) == 4
+        assert upgrades.schema_version(conn) == SCHEMA_VERSION == len(upgrades.UPGRADES) == 5
         assert conn.execute("PRAGMA application_id").fetchone()[0] == upgrades.APPLICATION_ID
 
 
@@ -651,7 +651,7 @@ def test_a_writer_killed_while_checkpointing_in_a_loop_leaves_one_whole_checkpoi
 # --------------------------------------------------------------------------- upgrades and refusals
 
 
-@pytest.mark.parametrize("version", [1, 2, 3])
+@pytest.mark.parametrize("version", [1, 2, 3, 4])
 def test_a_frozen_store_has_the_schema_its_upgrade_steps_build(
     version: int, tmp_path: Path
 ) -> None:
@@ -811,6 +811,54 @@ def test_a_frozen_v3_store_upgrades_to_list_its_runs_from_indexes(tmp_path: Path
         assert store.get_session(1).runs[0] == local
     with SessionStore.open(tmp_path / "new.sqlite3") as store:
         assert schema(store._connection()) == upgraded
+
+
+def test_a_frozen_v4_store_upgrades_without_the_url_passwords_it_kept() -> None:
+    """A URL password with a space in it stayed in the store (a run's command line, an
+    attached server's URL and the failure reason quoting it): exports hid some of it,
+    the file kept all of it. The upgrade finds it where the URL is one value and
+    replaces it there and in that run's texts; nothing else changes."""
+    db = locations.sessions_db()
+    frozen_store(db, 4)
+    with contextlib.closing(raw_connection(db)) as conn:
+        assert upgrades.schema_version(conn) == 4
+        untouched = {
+            row[0]: tuple(row)
+            for row in conn.execute("SELECT * FROM runs WHERE id = 2")  # nothing to hide
+        }
+    assert b"s3cret PW" in db.read_bytes() and b"pass word 99" in db.read_bytes()
+
+    with SessionStore.open(db) as store:
+        conn = upgraded_whole(store)
+        local, claude = store.get_session(1).runs
+        attached, other = store.get_session(2).runs
+        assert local.model_info["server_args"][-3:] == [
+            "--mmproj-url",
+            "http://[redacted]@gpu-box:8080/mmproj.gguf",
+            "--lora-url=http://[redacted]@gpu-box:8080/mmproj.gguf",
+        ]
+        assert local.model_info["server_args"][:2] == ["-m", "/models/Qwen3.6-35B-A3B-Q4_K_M.gguf"]
+        assert (local.thinking_text, local.png) == (
+            "Wheels first.",
+            b"\x89PNG\r\n\x1a\n\x00\x04\xff",
+        )
+        assert attached.model_info == {"url": "http://gpu-box:8080/v1"}
+        assert attached.failure_reason == (
+            "cannot reach http://[redacted]@gpu-box:8080/v1: refused (user [redacted])"
+        )
+        assert other.settings == {"baseURL": "http://gpu-box:11434/v1", "thinking": True}
+        assert other.model_info == {"server_url": "http://[redacted]@gpu-box:11434/v1"}
+        assert other.answer == "plain"
+        assert tuple(conn.execute("SELECT * FROM runs WHERE id = 2").fetchone()) == untouched[2]
+        assert [(v.run_a, v.run_b, v.winner) for v in store.votes()] == [(1, 2, "a")]
+        assert claude.answer == "no picture today"
+    for path in db.parent.iterdir():  # the store, its log and whatever beside it
+        data = path.read_bytes()
+        assert b"s3cret" not in data and b"pass word" not in data and b"pw x" not in data, path
+
+    # Upgraded once: opening again changes nothing.
+    with SessionStore.open(db) as store:
+        assert store.get_session(1).runs[0] == local
 
 
 def test_failed_upgrade_step_leaves_the_old_version(monkeypatch: pytest.MonkeyPatch) -> None:

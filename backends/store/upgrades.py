@@ -11,9 +11,12 @@ To change the schema, append a step and never edit an old one.
 from __future__ import annotations
 
 import contextlib
+import json
+import re
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from pelican_tui.backends.store.records import SessionStoreTooNew
 
@@ -121,11 +124,133 @@ def _upgrade_3_to_4(conn: sqlite3.Connection) -> None:
     conn.execute("DROP INDEX runs_by_session")
 
 
+def _upgrade_4_to_5(conn: sqlite3.Connection) -> None:
+    """Runs stored before a URL's password with a space in it was hidden lose it.
+
+    What finds a URL's user and password in a text stops at white space, so such a
+    password stayed in a run's recorded URL (``model_info``'s ``url``, any key whose
+    last word is "url") and command line (``server_args``: an argument
+    ``http://alice:s3cret PW@host/m.gguf``), and in what quoted it (a failure reason).
+    Where the URL is one value its whole user information is known: a URL under such
+    a key loses it, as one stored now does; an argument has it replaced by
+    ``[redacted]``; and it, and its password alone, are replaced wherever else they
+    appear in that run's texts. Runs without such a URL are not written. The policy is
+    written out here, not taken from :mod:`pelican_tui.backends.secrets`, so this step
+    stays as it is when that changes. The pages the old values were on are zeroed
+    (``secure_delete``), so the file keeps no copy of them.
+    """
+    (secure_delete,) = conn.execute("PRAGMA secure_delete").fetchone()
+    conn.execute("PRAGMA secure_delete = ON")
+    try:
+        _scrub_url_user_info(conn)
+    finally:
+        conn.execute(f"PRAGMA secure_delete = {int(secure_delete)}")
+
+
+def _scrub_url_user_info(conn: sqlite3.Connection) -> None:
+    rows = conn.execute("SELECT id, model_info, settings FROM runs").fetchall()
+    for run_id, model_info, settings in rows:
+        found: set[str] = set()
+        parsed = [_json_or_none(text) for text in (model_info, settings)]
+        stripped = [_without_user_info(value, found) for value in parsed]
+        if not found:
+            continue
+        known = sorted((v for v in found if len(v) >= _MIN_KNOWN), key=len, reverse=True)
+        model_info, settings = (
+            text if value is None else _json_text(_known_replaced(value, known))
+            for text, value in zip((model_info, settings), stripped, strict=True)
+        )
+        conn.execute(
+            "UPDATE runs SET model_info = ?, settings = ? WHERE id = ?",
+            (model_info, settings, run_id),
+        )
+        for value in known:
+            for column in _RUN_TEXTS:
+                conn.execute(
+                    f"UPDATE runs SET {column} = replace({column}, ?, ?) "
+                    f"WHERE id = ? AND instr({column}, ?) > 0",
+                    (value, _REDACTED, run_id, value),
+                )
+
+
+_REDACTED = "[redacted]"
+_MIN_KNOWN = 8
+"""Known values shorter than this are not searched for in texts (the secret policy's)."""
+_RUN_TEXTS = (
+    "model_id",
+    "thinking_text",
+    "answer",
+    "svg",
+    "svg_note",
+    "failure_reason",
+    "timings",
+    "usage",
+    "peak_ram",
+    "host",
+    "picture_facts",
+)
+"""A run's text columns besides ``model_info`` and ``settings`` (version 4's)."""
+_NAME_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
+_URL_USER_INFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*://|)([^/?#\[\]]*)@")
+"""A URL's scheme (or none) and its user information, up to its last ``@``."""
+_ARG_USER_INFO = re.compile(r"^((?:-[^=]*=)?[A-Za-z][A-Za-z0-9+.\-]*://)([^/?#\[\]]*)@")
+"""An argument that is a URL with user information (``--flag=URL`` too)."""
+
+
+def _json_or_none(text: object) -> Any:
+    try:
+        return json.loads(text) if isinstance(text, str) else None
+    except ValueError:
+        return None
+
+
+def _json_text(value: Any) -> str:
+    """As the store writes a dict column."""
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
+
+
+def _user_info(match: re.Match[str], found: set[str]) -> None:
+    info = match.group(2)
+    found.update((info, info.partition(":")[2]))
+
+
+def _without_user_info(value: Any, found: set[str], key: str = "") -> Any:
+    """``value`` with URLs under ``url`` keys, and arguments that are URLs, without
+    their user information (added to ``found``, with the password alone)."""
+    if isinstance(value, dict):
+        return {k: _without_user_info(v, found, str(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        out: list[Any] = []
+        for item in value:
+            if isinstance(item, str) and (match := _ARG_USER_INFO.match(item)):
+                _user_info(match, found)
+                item = f"{match.group(1)}{_REDACTED}@{item[match.end() :]}"
+            out.append(_without_user_info(item, found))
+        return out
+    url_key = _NAME_WORD.findall(key)[-1:] in (["url"], ["URL"])
+    if url_key and isinstance(value, str) and (match := _URL_USER_INFO.match(value.strip())):
+        _user_info(match, found)
+        return match.group(1) + value.strip()[match.end() :]
+    return value
+
+
+def _known_replaced(value: Any, known: list[str]) -> Any:
+    if isinstance(value, dict):
+        return {k: _known_replaced(v, known) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_known_replaced(item, known) for item in value]
+    if isinstance(value, str):
+        for secret in known:
+            value = value.replace(secret, _REDACTED)
+    return value
+
+
 UPGRADES: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _upgrade_0_to_1,
     _upgrade_1_to_2,
     _upgrade_2_to_3,
     _upgrade_3_to_4,
+    _upgrade_4_to_5,
 )
 """``UPGRADES[n]`` upgrades a store from version ``n`` to ``n + 1``. Append only."""
 
