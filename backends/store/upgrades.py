@@ -149,6 +149,11 @@ def _upgrade_4_to_5(conn: sqlite3.Connection) -> None:
 
 def _scrub_url_user_info(conn: sqlite3.Connection) -> None:
     rows = conn.execute("SELECT id, model_info, settings FROM runs").fetchall()
+    texts = [  # the other text columns, as the file has them
+        name
+        for _cid, name, kind, *_rest in conn.execute("PRAGMA table_info(runs)")
+        if kind.upper() == "TEXT" and name not in ("model_info", "settings")
+    ]
     for run_id, model_info, settings in rows:
         found: set[str] = set()
         parsed = [_json_or_none(text) for text in (model_info, settings)]
@@ -165,7 +170,7 @@ def _scrub_url_user_info(conn: sqlite3.Connection) -> None:
             (model_info, settings, run_id),
         )
         for value in known:
-            for column in _RUN_TEXTS:
+            for column in texts:
                 conn.execute(
                     f"UPDATE runs SET {column} = replace({column}, ?, ?) "
                     f"WHERE id = ? AND instr({column}, ?) > 0",
@@ -176,20 +181,6 @@ def _scrub_url_user_info(conn: sqlite3.Connection) -> None:
 _REDACTED = "[redacted]"
 _MIN_KNOWN = 8
 """Known values shorter than this are not searched for in texts (the secret policy's)."""
-_RUN_TEXTS = (
-    "model_id",
-    "thinking_text",
-    "answer",
-    "svg",
-    "svg_note",
-    "failure_reason",
-    "timings",
-    "usage",
-    "peak_ram",
-    "host",
-    "picture_facts",
-)
-"""A run's text columns besides ``model_info`` and ``settings`` (version 4's)."""
 _NAME_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 _URL_USER_INFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*://|)([^/?#\[\]]*)@")
 """A URL's scheme (or none) and its user information, up to its last ``@``."""
