@@ -174,10 +174,12 @@ def openai_frames(
     inline_think: bool = False,
     usage_every_chunk: bool = False,
     timings_every_chunk: float | None = None,
+    cached_tokens: int | None = None,
 ) -> list[str]:
     """Chat-completion SSE frames: reasoning (in ``field``, or inline), answer, usage, DONE.
     ``timings_every_chunk``: each chunk has llama.cpp's ``timings`` (``timings_per_token``),
-    with that rate from its first token on."""
+    with that rate from its first token on. ``cached_tokens``: of the 11 prompt tokens,
+    those the server took from its cache (``usage.prompt_tokens_details``, as vLLM says it)."""
     deltas: list[dict[str, str]] = []
     if reasoning and inline_think:
         answer = f"<think>\n{reasoning}\n</think>\n\n{answer}"
@@ -199,6 +201,8 @@ def openai_frames(
         "completion_tokens": len(deltas),
         "completion_tokens_details": {"reasoning_tokens": thinking_tokens},
     }
+    if cached_tokens is not None:
+        usage["prompt_tokens_details"] = {"cached_tokens": cached_tokens}
     frames += [json.dumps({"choices": [], "usage": usage}), "[DONE]"]
     return frames
 
@@ -361,6 +365,8 @@ class LmStudioServer(LoopbackServer):
 class VllmServer(LoopbackServer):
     model: str = "Qwen/Qwen3.6-35B-A3B"
     version: str = "0.11.0"
+    cached: int | None = None
+    """``prompt_tokens_details.cached_tokens``: of the 11 prompt tokens, those from its cache."""
 
     async def route(self, method: str, path: str, body: Any, writer: asyncio.StreamWriter) -> None:
         if method == "GET" and path == "/version":
@@ -380,7 +386,13 @@ class VllmServer(LoopbackServer):
             reasoning = REASONING if kwargs.get("enable_thinking", True) else None
             options = body.get("stream_options") or {}
             every = bool(options.get("continuous_usage_stats"))
-            frames = openai_frames(reasoning, ANSWER, field="reasoning", usage_every_chunk=every)
+            frames = openai_frames(
+                reasoning,
+                ANSWER,
+                field="reasoning",
+                usage_every_chunk=every,
+                cached_tokens=self.cached,
+            )
             await stream(writer, "sse", frames)
         else:
             await send_json(writer, 404, {"detail": "Not Found"})

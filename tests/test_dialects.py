@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import asdict
 from typing import Any
 
 import httpx
@@ -39,6 +40,7 @@ from pelican_tui.backends.openai_compat.dialects import Dialect, NDJSONDecoder
 from pelican_tui.backends.openai_compat.probe import check_server
 from pelican_tui.backends.openai_compat.think_tags import ThinkTags
 from pelican_tui.backends.protocol import GenerationRequest
+from pelican_tui.backends.store.records import prompt_from_cache
 
 
 async def _run(
@@ -227,6 +229,20 @@ async def test_an_ollama_prompt_from_its_cache_is_not_said_read() -> None:
     assert isinstance(final, Finished), final
     assert final.timings.prompt_tokens == 1 and final.usage.input_tokens == 26
     assert final.timings.prompt_tokens_per_s == pytest.approx(1 / 0.13)
+
+
+async def test_a_vllm_prompt_from_its_cache_is_not_said_read() -> None:
+    """vLLM (and the OpenAI API) say the prompt tokens taken from a cache in
+    ``usage.prompt_tokens_details.cached_tokens``; the record said all 11 read, so
+    the run's time to the first token was not marked as not comparable."""
+    with VllmServer(cached=10) as server:
+        backend = OpenAICompatibleBackend(server.url)
+        await backend.probe()
+        final = (await _run(backend, thinking=False))[-1]
+    assert isinstance(final, Finished), final
+    assert final.timings.prompt_tokens == 1 and final.usage.input_tokens == 11
+    timings, usage = asdict(final.timings), asdict(final.usage)
+    assert prompt_from_cache(timings, usage) == 10
 
 
 async def test_ollama_thinking_switch_is_native_think_and_is_followed() -> None:

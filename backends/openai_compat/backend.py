@@ -722,7 +722,7 @@ class _Stream:
                 prompt_tokens_per_s=final.get("prompt_per_second"),
                 generation_tokens_per_s=decode_rate,
                 total_s=ended - self.sent,
-                prompt_tokens=final.get("prompt_n") or usage.get("prompt_tokens"),
+                prompt_tokens=final.get("prompt_n") or _prompt_tokens_read(usage),
                 generated_tokens=generated,
             ),
             usage=events.Usage(
@@ -732,6 +732,18 @@ class _Stream:
             ),
             stop_reason=self.finish_reason,
         )
+
+
+def _prompt_tokens_read(usage: dict[str, Any]) -> int | None:
+    """``usage.prompt_tokens`` less ``prompt_tokens_details.cached_tokens`` (vLLM, the
+    OpenAI API): the prompt's tokens the server read, not those it took from its cache
+    (:func:`~pelican_tui.backends.store.records.prompt_from_cache`)."""
+    whole = usage.get("prompt_tokens")
+    details = usage.get("prompt_tokens_details")
+    cached = details.get("cached_tokens") if isinstance(details, dict) else None
+    if isinstance(whole, int) and isinstance(cached, int) and 0 < cached <= whole:
+        return whole - cached
+    return whole
 
 
 def _reasoning_tokens(usage: dict[str, Any]) -> int | None:
