@@ -335,6 +335,50 @@ async def test_prompt_edit_history_and_escape() -> None:
     assert "a heron, [redacted]" in state and "PLANTEDPROMPTKEY" not in state
 
 
+def _typed_at_once(app: PelicanApp, keys: list[str]) -> None:
+    """``keys`` as a fast typist (or a laggy SSH link) sends them: all in the app's
+    queue before it has handled the first (``pilot.press`` waits after each)."""
+    from textual import events
+
+    for key in keys:
+        app.post_message(events.Key(key, key if len(key) == 1 else None))
+
+
+async def test_letters_typed_at_once_after_p_go_into_the_prompt() -> None:
+    """``p`` then "red fox" sent at once: the focus moved to the prompt box after the
+    letters had gone to the main screen, so r started a comparison (a paid Claude
+    call), e changed an effort and f opened the pictures. They are typed in the box."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        prompt = app.query_one("#prompt", Input)
+        before = prompt.value
+        _typed_at_once(app, ["p", *"red fox"])
+        await pilot.pause(0.3)
+        assert app.focused is prompt
+        assert prompt.value == before + "red fox"
+        assert app.screen is app.screen_stack[0], "f opened nothing"
+        assert app.pane("left").state == "idle" and app.pane("right").state == "idle"
+        assert not any("Effort" in notice.message for notice in app.notices), app.notices
+
+
+async def test_a_field_typed_at_once_after_tab_in_the_settings_is_the_next_one() -> None:
+    """In S, "4096", Tab, "2" sent at once gave Context "40962": Tab moved the focus
+    after the 2 had gone to the field it left."""
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("S")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, ServerSettingsScreen), 5)
+        first = app.screen.focused
+        assert isinstance(first, Input)
+        await pilot.pause()
+        _typed_at_once(app, ["x", "tab", "2"])
+        await pilot.pause(0.3)
+        second = app.screen.focus_chain[app.screen.focus_chain.index(first) + 1]
+        assert app.screen.focused is second
+        assert first.value.endswith("x"), first.value
+        assert isinstance(second, Input) and second.value.endswith("2"), second
+
+
 async def test_a_prompt_typed_and_not_run_is_kept_at_quit() -> None:
     """p, " with a hat", esc, q: the next start had only the prompt setting, the words
     typed lost. They are the newest prompt in the history: ↑ gives them back."""

@@ -171,7 +171,9 @@ class PelicanApp(Voting):
         Binding("1", "run_pane('left')", "Run left", show=False, id="run_left"),
         Binding("2", "run_pane('right')", "Run right", show=False, id="run_right"),
         Binding("c", "cancel", "Cancel", id="cancel"),
-        Binding("p", "edit_prompt", "Prompt", id="edit_prompt"),
+        # A priority, so the letters typed right after it go into the box: the app
+        # gives it the focus before it takes the next key (off while a field types it).
+        Binding("p", "edit_prompt", "Prompt", priority=True, id="edit_prompt"),
         Binding("t", "toggle_thinking('active')", "Think", id="toggle_thinking"),
         Binding(
             "T", "toggle_thinking('other')", "Think (other pane)", show=False,
@@ -540,6 +542,8 @@ class PelicanApp(Voting):
         if action in ANY_SCREEN_ACTIONS and self._keys_taken(action, screen):
             return False  # the footer must not say "q Quit" where q closes the screen
         name = action.partition("(")[0]  # the palette asks with the parameters
+        if name == "edit_prompt" and isinstance(getattr(screen, "focused", None), Input):
+            return False  # a priority key: the field with the focus types it
         if name not in _MAIN_ACTIONS or name in ANY_SCREEN_ACTIONS or not self.screen_stack:
             return True
         return screen is self.screen_stack[0]
@@ -1498,7 +1502,7 @@ class PelicanApp(Voting):
             self.notify("The prompt box shows the set's prompt while the set runs; "
                         "yours is back when it ends (c cancels the set).", timeout=4)  # fmt: skip
             return
-        prompt.focus()
+        self.set_focus(prompt)  # now, not after the keys already typed (focus() waits)
         prompt.cursor_position = len(prompt.value)
 
     def on_input_submitted(self, event: PromptBox.Submitted) -> None:

@@ -132,6 +132,16 @@ class ServerSettingsScreen(Screen[LocalSettings | None]):
         # about: the footer says what the button says (see check_action).
         Binding("ctrl+s", "apply_anyway", "Apply anyway", id="server_settings_apply"),
         Binding("escape", "cancel", "Cancel", id="server_settings_cancel"),
+        # Priorities, so the keys typed right after go to the next field: Textual's own
+        # Tab moves the focus after the field it leaves has taken them.
+        Binding("tab", "app.focus_next", show=False, priority=True, id="server_settings_next"),
+        Binding(
+            "shift+tab",
+            "app.focus_previous",
+            show=False,
+            priority=True,
+            id="server_settings_previous",
+        ),
         # Not a priority: a text field with the focus takes S (a path, an HF reference).
         opening_key_closes("server_settings", action="cancel"),
     ]
