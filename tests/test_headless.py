@@ -638,6 +638,27 @@ def test_an_overloaded_claude_is_asked_again_at_every_sample(
     assert "not sent" not in err + out
 
 
+def test_the_summary_says_thinking_ran_only_where_it_can_be_told(
+    tmp_path: Path, env: pytest.MonkeyPatch
+) -> None:
+    """summary.json said ``"thinking_ran": true`` of a Claude run that failed (529)
+    before anything arrived, beside its check's "nothing arrived, so … unknown", and of
+    runs of a model with no thinking switch: it fell back to what was asked. Now it is
+    null where nothing arrived to tell by, and false for the model that has no switch."""
+    with AnthropicTestServer(scenario="529") as claude_server:
+        use_claude(env, claude_server)
+        out_dir = tmp_path / "out"
+        code, _, err = run("--thinking", "on", *local_args(out_dir))
+    assert code == 1, err
+    [session] = json.loads((out_dir / "summary.json").read_text())["sessions"]
+    runs = {entry["slot"]: entry for entry in session["runs"]}
+    assert runs["right"]["status"] == "failed" and runs["right"]["thinking"] is True
+    assert "nothing arrived" in runs["right"]["thinking_check"]
+    assert runs["right"]["thinking_ran"] is None
+    assert runs["left"]["thinking_switch"].startswith("not sent"), runs["left"]
+    assert runs["left"]["thinking_ran"] is False
+
+
 @pytest.mark.slow
 def test_thinking_both_with_claude_says_once_that_a_model_without_a_switch_sends_one_request(
     tmp_path: Path, env: pytest.MonkeyPatch, claude_server: AnthropicTestServer

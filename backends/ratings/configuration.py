@@ -98,6 +98,30 @@ def thinking_ran(settings: Mapping[str, Any]) -> bool:
     return not asked if settings.get("thinking_switch_ignored") is True else asked
 
 
+UNKNOWN_SWITCH = "not sent: no known thinking switch"
+"""How a run sent no switch because its server has none known begins: its model may
+still think by itself, unlike one whose chat template (or server) says it has none."""
+
+
+def thinking_ran_known(settings: Mapping[str, Any], thinking_text: str, answer: str) -> bool | None:
+    """Whether a run thought, only where that can be told, for what reports it as a fact
+    (``summary.json``): true where reasoning arrived; where its answer arrived without
+    any, what the check after it found (false, if it ended before the check); false where
+    nothing arrived from a model sent no switch because it has none; None where nothing
+    arrived to tell by (a run that failed or was cancelled before its first token).
+    Ratings group by :func:`thinking_ran`, which falls back to what was asked."""
+    if thinking_text.strip():
+        return True
+    if answer.strip():
+        ran = settings.get("thinking_ran")
+        return ran if isinstance(ran, bool) else False
+    if not switch_sent(settings) and not _text(settings.get("thinking_switch")).startswith(
+        UNKNOWN_SWITCH
+    ):
+        return False
+    return None
+
+
 def thinking_words(asked: bool, ran: bool, effort: str | None = None) -> str:
     """A run's thinking in a word, as its configuration's label says it after "thinking":
     what it was asked, with its ``effort`` where it has one (Claude's: "high"), and what

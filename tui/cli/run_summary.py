@@ -27,7 +27,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from pelican_tui.backends.atomic import replace_file
-from pelican_tui.backends.ratings.configuration import recorded_thinking_words, thinking_ran
+from pelican_tui.backends.ratings.configuration import (
+    recorded_thinking_words,
+    thinking_ran_known,
+)
 from pelican_tui.backends.secrets import scrub_secrets
 from pelican_tui.backends.store.records import Run, Session, prompt_from_cache, recorded_numbers
 from pelican_tui.backends.text import on_off, plural, shorten
@@ -165,7 +168,7 @@ def _run_summary(out_dir: Path, outcome: SessionOutcome, run: Run, stem: str) ->
         "backend": run.backend,
         "model_id": run.model_id,
         "thinking": run.settings.get("thinking"),
-        "thinking_ran": thinking_ran(run.settings),
+        "thinking_ran": thinking_ran_known(run.settings, run.thinking_text, run.answer),
         **{key: run.settings.get(key) for key in THINKING_SWITCH_KEYS},
         "status": run.status,
         "failure_reason": run.failure_reason,
