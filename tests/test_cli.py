@@ -214,6 +214,52 @@ def test_doctor_marks_what_it_cannot_vouch_for() -> None:
     assert "   claude           ANTHROPIC_API_KEY is not set\n" in blank.stdout, blank.stdout
 
 
+def test_doctor_marks_a_damaged_session_store_as_sessions_list_finds_it() -> None:
+    """With 6 KB of the session store overwritten, ``sessions list`` said "is damaged
+    (database disk image is malformed)" and exited 1, and doctor printed the store's
+    path unmarked and "local side can run". Now it opens the store as ``sessions`` does
+    (not repaired: the app may have it open) and marks it, with the next step; the
+    local side can still run, so it exits 0 as its help says, "but see !! above"."""
+    from pelican_tui.backends.store.sessions import SessionStore
+
+    tiny_model()
+    db = locations.sessions_db()
+    with SessionStore.open(db) as store:
+        for i in range(40):
+            store.create_session(f"prompt {i} " + "x" * 2000)
+    data = bytearray(db.read_bytes())
+    data[12288 : 12288 + 6144] = bytes(range(256)) * 24
+    db.write_bytes(bytes(data))
+    listed = _run("sessions", "list")
+    assert listed.returncode == 1 and "is damaged" in listed.stderr, listed.stderr
+    done = _run("doctor", "--no-claude", env={"COLUMNS": ""})
+    assert done.returncode == 0, done.stdout + done.stderr
+    [line] = [line for line in done.stdout.splitlines() if line[3:].startswith("sessions ")]
+    assert line.startswith("!! sessions"), done.stdout
+    assert "is damaged (" in line and "moves it aside and starts a fresh one" in line, line
+    assert db.read_bytes() == bytes(data), "doctor left the damaged store as it was"
+    assert done.stdout.rstrip().endswith("local side can run, but see !! above"), done.stdout
+
+
+def test_doctor_marks_a_keymap_the_app_warns_of() -> None:
+    """A ``ui.keymap`` with an id no key has and a key taken from help: the app warned
+    at start, doctor said nothing. Now each is a line marked !!, in the app's words."""
+    from pelican_tui.app import keymap_problems
+
+    tiny_model()
+    keymap = '{"bogus": "z", "help": "q"}'
+    done = _run("doctor", "--no-claude", env={"COLUMNS": "", "PELICAN_UI__KEYMAP": keymap})
+    assert done.returncode == 0, done.stdout + done.stderr
+    said = [line for line in done.stdout.splitlines() if "ui.keymap" in line]
+    expected = keymap_problems({"bogus": "z", "help": "q"})
+    assert len(expected) >= 2 and len(said) == len(expected), done.stdout
+    assert all(line.startswith("!! ") for line in said), said
+    assert [line[20:] for line in said] == expected, said
+    assert done.stdout.rstrip().endswith("local side can run, but see !! above"), done.stdout
+    plain = _run("doctor", "--no-claude", env={"COLUMNS": ""})
+    assert "ui.keymap" not in plain.stdout and "!!" not in plain.stdout, plain.stdout
+
+
 def test_help_lists_the_commands() -> None:
     done = _run("--help")
     assert done.returncode == 0

@@ -157,6 +157,16 @@ class MainScreen(Screen[None]):
         self.app.update_styles(self)
 
 
+def keymap_problems(keymap: Mapping[str, str]) -> list[str]:
+    """What ``ui.keymap`` asks for that cannot work as meant, a line each
+    (:func:`~pelican_tui.keymap_check.keymap_problems` for the main screen and the prompt
+    box): the app says them at start, doctor marks them."""
+    from pelican_tui.keymap_check import keymap_problems as problems
+
+    prompt_box = [b.id for b in Binding.make_bindings(PromptBox.BINDINGS) if b.id]
+    return problems(keymap, PelicanApp.BINDINGS, prompt_box)
+
+
 class PelicanApp(Voting):
     """Compare a local model with Claude (or with itself) on one prompt."""
 
@@ -1735,10 +1745,7 @@ class PelicanApp(Voting):
     # -- other screens ---------------------------------------------------------------------
 
     def _say_keymap_problems(self, keymap: dict[str, str]) -> None:
-        from pelican_tui.keymap_check import keymap_problems
-
-        prompt_box = [b.id for b in Binding.make_bindings(PromptBox.BINDINGS) if b.id]
-        if problems := keymap_problems(keymap, self.BINDINGS, prompt_box):
+        if problems := keymap_problems(keymap):
             # The key that opens it now (it said "(?)" after help = "q" took help from ?).
             keys = {row.id: row.keys for row in self.key_rows()}.get("help", "")
             key = keys.split(" / ")[0]

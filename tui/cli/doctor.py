@@ -40,6 +40,40 @@ def _folder_line(label: str, folder: Path) -> bool:
     return problem is not None
 
 
+def _store_line() -> bool:
+    """The session store's line; whether it cannot be used (``!!``: damaged, too new,
+    someone else's), found by opening it as ``sessions`` and ``leaderboard`` do: not
+    created, not repaired (the app may have it open), read only where its folder
+    cannot be written to (its folder's own line says that)."""
+    from pelican_tui.backends.store.records import SessionStoreError, SessionStoreMissing
+    from pelican_tui.backends.store.sessions import SessionStore
+
+    path = locations.sessions_db()
+    try:
+        with SessionStore.open(path, create=False, repair=False, read_only_ok=True):
+            pass
+    except SessionStoreMissing:
+        pass
+    except SessionStoreError as error:
+        _line("sessions", str(error), False)
+        return True
+    _line("sessions", str(path))
+    return False
+
+
+def _keymap_lines(keymap: dict[str, str]) -> bool:
+    """A ``!!`` line for each ``ui.keymap`` entry that cannot work as meant, as the app
+    warns of them at start; whether there was one."""
+    if not keymap:
+        return False
+    from pelican_tui.app import keymap_problems
+
+    problems = keymap_problems(keymap)
+    for number, problem in enumerate(problems):
+        _line("keys" if number == 0 else "", problem, False)
+    return bool(problems)
+
+
 VALUE_COLUMN = 20
 """Where a line's value starts: after its mark and its label."""
 
@@ -313,7 +347,8 @@ def run_doctor(settings: Settings) -> int:
         _line("", exposed, False)
         warned = True
     warned |= _folder_line("data dir", locations.data_dir())
-    _line("sessions", str(locations.sessions_db()))
+    warned |= _store_line()
+    warned |= _keymap_lines(settings.ui.keymap)
     _line("error log", str(locations.error_log_file()))
     warned |= _folder_line("cache dir", locations.cache_dir())
     print()
