@@ -1294,6 +1294,17 @@ def test_every_help_fits_an_80_column_terminal(words: list[str]) -> None:
     assert not wide, wide
 
 
+@pytest.mark.parametrize("words", [[], ["run"], ["setup"], ["doctor"], ["tui"]])
+def test_help_keeps_a_model_reference_whole_at_80_columns(words: list[str]) -> None:
+    """At 80 columns ``--help`` broke the --hf example after "ggml-" (argparse breaks
+    lines after hyphens): copied from the screen it read "ggml- org/Qwen3.6-…". Lines
+    now break between words only."""
+    done = _run(*words, "--help", env={"COLUMNS": "80"})
+    assert done.returncode == 0, done.stderr
+    assert " ggml-org/Qwen3.6-35B-A3B-GGUF:Q4_K_M" in done.stdout, done.stdout
+    assert not [line for line in done.stdout.splitlines() if line.endswith("-")], done.stdout
+
+
 def test_doctor_folds_its_values_under_their_column_at_80_columns() -> None:
     """doctor's llama-server line (a path, its source and version) was 147 cells and
     wrapped back to the first column, under the labels. Now each value folds under

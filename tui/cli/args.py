@@ -17,6 +17,7 @@ import argparse
 import contextlib
 import errno
 import sys
+import textwrap
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
@@ -111,12 +112,37 @@ class UsageError(Exception):
         self.usage = usage
 
 
+class WholeWordsFormatter(argparse.HelpFormatter):
+    """argparse's help layout, its lines broken between words only: argparse also
+    breaks after a hyphen, and split the ``--hf`` example after "ggml-" (copied from
+    the screen it read "ggml- org/Qwen3.6-…")."""
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        text = self._whitespace_matcher.sub(" ", text).strip()
+        return textwrap.wrap(text, width, break_on_hyphens=False)
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        text = self._whitespace_matcher.sub(" ", text).strip()
+        return textwrap.fill(
+            text, width, initial_indent=indent, subsequent_indent=indent, break_on_hyphens=False
+        )
+
+
+class RawDescriptionFormatter(argparse.RawDescriptionHelpFormatter, WholeWordsFormatter):
+    """:class:`WholeWordsFormatter` that prints the description and epilog as written."""
+
+
 class Parser(argparse.ArgumentParser):
     """argparse that raises :class:`UsageError` instead of printing usage and exiting.
 
     Subcommand parsers made by :meth:`add_subparsers` are Parsers too.
-    ``--help`` still prints the help and raises ``SystemExit(0)``.
+    ``--help`` still prints the help and raises ``SystemExit(0)``, its lines broken
+    between words only (:class:`WholeWordsFormatter`) unless told otherwise.
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", WholeWordsFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         raise UsageError(message, prog=self.prog, usage=self.format_usage().rstrip())
@@ -129,7 +155,7 @@ def help_texts(description: str, epilog: str) -> dict[str, Any]:
     return {
         "description": description,
         "epilog": f"{epilog.rstrip()}\n{OUTPUT_STATUS}\n",
-        "formatter_class": argparse.RawDescriptionHelpFormatter,
+        "formatter_class": RawDescriptionFormatter,
     }
 
 
