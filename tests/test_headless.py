@@ -1991,6 +1991,32 @@ def test_run_fits_an_80_column_terminal_and_keeps_every_column_in_a_pipe(
     assert max(cell_len(line) for line in whole.splitlines()[:-1]) > 80, whole
 
 
+@pytest.mark.parametrize("columns", [80, 60])
+def test_the_all_runs_line_folds_between_parts_with_its_separator_and_an_indent(
+    tmp_path: Path, env: pytest.MonkeyPatch, columns: int
+) -> None:
+    """Folded, "All runs:" lost the " · " between its parts and started its second line
+    at the first column ("MODEL claude-opus-4-7 (right)"), where it read as a heading of
+    its own. Now a folded line ends with its "·" and the next is indented 2, as every
+    other folded line of ``run``'s is."""
+    from rich.cells import cell_len
+
+    env.setenv("COLUMNS", str(columns))
+    with AnthropicTestServer(scenario="529") as claude_server:  # its STATUS differs
+        use_claude(env, claude_server)
+        code, out, err = run("--thinking", "off", *local_args(tmp_path / "out"))
+    assert code == 1, err
+    lines = out.splitlines()
+    said = lines[: next(i for i, line in enumerate(lines) if line.startswith("SESSION"))]
+    assert len(said) >= 2 and said[0].startswith("All runs: "), out
+    assert all(cell_len(line) <= columns for line in said), out
+    assert all(line.endswith(" ·") for line in said[:-1]), out
+    assert all(line.startswith("  ") and line[2] != " " for line in said[1:]), out
+    whole = " ".join(line.strip() for line in said)
+    assert f"MODEL {tiny_model().name} (left) · MODEL " in whole, out
+    assert whole.endswith(" (right)"), out
+
+
 def _stand_in_against_claude(
     tmp_path: Path, env: pytest.MonkeyPatch, claude_server: AnthropicTestServer
 ) -> tuple[Session, str, str]:

@@ -17,7 +17,7 @@ from typing import TextIO
 
 from rich.cells import cell_len
 
-from pelican_tui.backends.text import LABEL_PARTS, fold_parts, path_parts, shorten_middle
+from pelican_tui.backends.text import LABEL_PARTS, path_parts, shorten_middle
 
 
 def columns(rows: Sequence[Sequence[str]], *, right: Container[int] = ()) -> str:
@@ -163,10 +163,24 @@ def fit_columns(
                 continue
         shown, limits = rest, rest_limits
     table = [[_cell(row[i], i, limits, cutters) for i in shown] for row in rows]
-    said_once = fold_parts("All runs: " + LABEL_PARTS.join(said), width)
-    lines = [fold_line(said_once, width)] if said else []  # a long model name between words
+    lines = [said_once("All runs: ", said, width)] if said else []
     moved_right = {at for at, i in enumerate(shown) if i in right}
     return "\n".join([*lines, columns(table, right=moved_right)])
+
+
+def said_once(head: str, parts: Sequence[str], width: int) -> str:
+    """``head`` and ``parts`` joined by " · " on lines of ``width``, broken only between
+    parts: a line ends with its "·" and the next is indented two, as a folded line is
+    (:func:`fold_line`), so it is not read as a line of its own. A part too long for a
+    line is folded between its words (a long model name)."""
+    lines = [head + parts[0]]
+    for part in parts[1:]:
+        if cell_len(lines[-1]) + cell_len(LABEL_PARTS + part) <= width:
+            lines[-1] += LABEL_PARTS + part
+        else:
+            lines[-1] += LABEL_PARTS.rstrip()
+            lines.append("  " + part)
+    return "\n".join(fold_line(line, width) for line in lines)
 
 
 def _cell(
