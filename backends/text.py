@@ -60,6 +60,10 @@ NO_THINKING_SWITCH = "no thinking switch"
 """A model that has no thinking switch (none is sent), as a pane's header, a
 configuration's label and a run card say it instead of "thinking on" or "off"."""
 
+NO_KNOWN_SWITCH = "not sent: no known thinking switch for this server"
+"""A run's recorded ``thinking_switch`` where its server has no switch known: unlike a
+model whose chat template has none, it may still think by itself."""
+
 NO_SWITCH = "no switch"
 """:data:`NO_THINKING_SWITCH` where the words follow a model or sit in a narrow column:
 ``run``'s progress ("left local (no switch)") and its summary's THINKING cell."""

@@ -57,6 +57,7 @@ from pelican_tui.backends.openai_compat.server_kinds import (
 )
 from pelican_tui.backends.openai_compat.sse import SSEDecoder
 from pelican_tui.backends.protocol import EFFORTS, Effort, GenerationRequest
+from pelican_tui.backends.text import NO_KNOWN_SWITCH
 
 DONE = "[DONE]"
 """What :meth:`Dialect.chunks` yields when the server says the answer is complete."""
@@ -130,7 +131,7 @@ class Dialect:
         """How thinking was switched, for the run's record: ``think=false``."""
         fields = self.switch_fields(request)
         if not fields:
-            return "not sent: no known thinking switch for this server"
+            return NO_KNOWN_SWITCH
         return ", ".join(f"{key}={_flag(value)}" for key, value in _flat(fields))
 
     def payload(self, request: GenerationRequest, model: str | None) -> dict[str, Any]:

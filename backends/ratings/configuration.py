@@ -33,7 +33,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from pelican_tui.backends.text import LABEL_PARTS, NO_SWITCH, NO_THINKING_SWITCH, thinking_word
+from pelican_tui.backends.text import (
+    LABEL_PARTS,
+    NO_KNOWN_SWITCH,
+    NO_SWITCH,
+    NO_THINKING_SWITCH,
+    thinking_word,
+)
 from pelican_tui.backends.urls import split_url
 
 SPAWNED = "spawned"
@@ -98,11 +104,6 @@ def thinking_ran(settings: Mapping[str, Any]) -> bool:
     return not asked if settings.get("thinking_switch_ignored") is True else asked
 
 
-UNKNOWN_SWITCH = "not sent: no known thinking switch"
-"""How a run sent no switch because its server has none known begins: its model may
-still think by itself, unlike one whose chat template (or server) says it has none."""
-
-
 def thinking_ran_known(settings: Mapping[str, Any], thinking_text: str, answer: str) -> bool | None:
     """Whether a run thought, only where that can be told, for what reports it as a fact
     (``summary.json``): true where reasoning arrived; where its answer arrived without
@@ -115,9 +116,7 @@ def thinking_ran_known(settings: Mapping[str, Any], thinking_text: str, answer: 
     if answer.strip():
         ran = settings.get("thinking_ran")
         return ran if isinstance(ran, bool) else False
-    if not switch_sent(settings) and not _text(settings.get("thinking_switch")).startswith(
-        UNKNOWN_SWITCH
-    ):
+    if not switch_sent(settings) and _text(settings.get("thinking_switch")) != NO_KNOWN_SWITCH:
         return False
     return None
 
