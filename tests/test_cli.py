@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from _dialect_servers import LmStudioServer, LoopbackServer, send_json
 from _gguf_factory import write_sparse_moe
-from _server_support import tiny_model
+from _server_support import pid_alive, tiny_model
 from _session_support import unwritable
 
 from pelican_tui.backends import locations
@@ -1121,6 +1121,80 @@ def test_the_app_failing_as_it_starts_keeps_its_traceback_in_the_error_log() -> 
         f"the traceback is in {log}"
     ), done.stderr
     assert "resolve_model_path" in log.read_text()
+
+
+CRASH_AFTER_START = """
+import sys
+from pelican_tui.app import PelicanApp
+from pelican_tui.cli import main
+
+def broken(self: PelicanApp) -> None:
+    raise RuntimeError("a bug after start")
+
+PelicanApp.action_cycle_samples = broken  # n: a key binding with a bug
+sys.exit(main(["--no-claude", "--image-mode", "halfcell"]))
+"""
+
+
+def test_the_app_failing_after_it_started_keeps_its_traceback_in_the_error_log() -> None:
+    """A bug after the app had started (here a key binding that raises) went through
+    Textual's own handler: its traceback printed on stderr, no errors.log. Now it is
+    said as a bug at start is: one line naming the log, the traceback in the log, and
+    the app's llama-server stopped with it."""
+    import pty
+
+    import psutil
+
+    main_fd, terminal = pty.openpty()  # Textual draws on stderr: all three are the terminal
+    app = subprocess.Popen(
+        [sys.executable, "-c", CRASH_AFTER_START],
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+        env={**os.environ, "TERM": "xterm-256color", "PELICAN_LOCAL__CONTEXT": "1024"},
+    )
+    os.close(terminal)
+    os.set_blocking(main_fd, False)
+    shown = bytearray()
+    servers: list[int] = []
+
+    def drain() -> None:  # read, so the app never blocks on output
+        with contextlib.suppress(OSError):  # nothing yet, or the terminal closed
+            while chunk := os.read(main_fd, 65536):
+                shown.extend(chunk)
+
+    try:
+        deadline = time.monotonic() + 60
+        while app.poll() is None and time.monotonic() < deadline:
+            drain()
+            if not servers:
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    servers = [
+                        child.pid
+                        for child in psutil.Process(app.pid).children(recursive=True)
+                        if "llama-server" in child.name()
+                    ]
+                if servers:  # spawned after the first frame: the keys are the app's
+                    os.write(main_fd, b"n")
+            time.sleep(0.1)
+        assert servers, "pelican-tui never started llama-server"
+        app.wait(30)
+        drain()
+    finally:
+        if app.poll() is None:
+            app.kill()
+            app.wait()
+        os.close(main_fd)
+    after = shown.decode(errors="replace").rsplit("\x1b[?1049l", 1)[-1]  # the screen left
+    said = " ".join(re.sub(r"\x1b(\[[0-9;?<>]*[A-Za-z]|\][^\x07]*\x07)", "", after).split())
+    log = locations.error_log_file()
+    assert app.returncode == 1, said
+    assert said == (
+        f"pelican-tui: internal error: RuntimeError: a bug after start; the traceback is in {log}"
+    ), said
+    kept = log.read_text() if log.exists() else ""
+    assert "in broken" in kept and "RuntimeError: a bug after start" in kept, kept
+    assert not any(pid_alive(pid) for pid in servers), "llama-server outlived the crash"
 
 
 def test_sessions_list_fits_an_80_column_terminal_and_keeps_everything_in_a_pipe() -> None:

@@ -298,6 +298,9 @@ class PelicanApp(Voting):
         self._server_going: str | None = None
         """What the app's own llama-server is about to do while it is still stopped or
         stopping ("starting", "restarting"), for the terminal's title; None: nothing asked."""
+        self.crash: Exception | None = None
+        """The first exception nobody caught after the app started (a bug): the launcher
+        says it in one line, its traceback in the error log, once the terminal is back."""
         state = self._state()
         self._history_kept: list[str] = state.get("history", [])
         """The prompt history the state file kept (read once, here; shown at mount)."""
@@ -962,6 +965,18 @@ class PelicanApp(Voting):
             if typed != self.prompt:
                 self._remember_prompt(typed)
         super().exit(result, return_code, message)
+
+    def _handle_exception(self, error: Exception) -> None:
+        """A bug after start closes the app as Textual closes it, kept in :attr:`crash`
+        for the launcher (as a bug at start is said): Textual's own traceback on stderr
+        gave no error log, and was printed over what the terminal showed."""
+        if self.crash is None:
+            self.crash = error
+        super()._handle_exception(error)
+
+    def _fatal_error(self) -> None:
+        """Close the app after a bug without Textual's traceback: :attr:`crash` keeps it."""
+        self._close_messages_no_wait()
 
     def _take_prompt(self) -> None:
         """The prompt box's text is what runs; an empty box gets the ``prompt`` setting

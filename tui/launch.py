@@ -147,4 +147,6 @@ def run_app(settings: Settings, prepared: Prepared) -> int:
         app.run()
     finally:
         last_resort()
+    if app.crash is not None:  # a bug after start: said as one at start is (cli.main)
+        raise app.crash
     return app.return_code or 0
