@@ -914,6 +914,65 @@ async def test_the_terminal_title_never_says_ready_before_the_server_starts_or_r
         assert restarted[-1] == "pelican-tui · ready", restarted
 
 
+async def _own_server_ready(pilot: Any, app: PelicanApp) -> bool:
+    """Wait until the app's own llama-server (the one it has now: the side is rebuilt
+    when the model's header is read) is ready and the title says so."""
+    return await wait_for(
+        pilot,
+        lambda: (
+            app.server is not None
+            and app.server.status.state is ServerState.READY
+            and app.terminal_title == "pelican-tui · ready"
+        ),
+        60,
+    )
+
+
+def _server_word(app: PelicanApp) -> str:
+    """What the status bar says of the app's own llama-server ("server: ready")."""
+    return app.query_one(StatusBar).render_text().plain.split(" │ ")[0].strip()
+
+
+async def test_the_status_bar_says_restarting_from_r_until_the_new_server_is_ready() -> None:
+    """After R the status bar said "server: ready" while the title said "restarting",
+    then "server: stopping" and "server: stopped" before the new server loaded. It now
+    says "server: restarting…" whenever the title says "restarting", and "ready" only
+    once the new server is."""
+    app = make_app(start_server=True, overrides={"claude": {"enabled": False}})
+    async with app.run_test(size=(120, 24)) as pilot:
+        assert await _own_server_ready(pilot, app)
+        assert _server_word(app) == "server: ready"
+        seen = [(app.terminal_title, _server_word(app))]
+        title_set = app._title.set
+
+        def record(text: str) -> None:  # every title written, however short it stays
+            title_set(text)
+            now = (app.terminal_title, _server_word(app))
+            if now != seen[-1]:
+                seen.append(now)
+
+        app._title.set = record  # type: ignore[method-assign]
+        restart = asyncio.create_task(app.run_action("restart_server"))  # R
+        restarted = await wait_for(
+            pilot,
+            lambda: (
+                any(title.endswith("restarting") for title, _ in seen)
+                and seen[-1] == ("pelican-tui · ready", "server: ready")
+            ),
+            60,
+        )
+        assert restarted, seen
+        await restart
+        restarting = [bar for title, bar in seen if title == "pelican-tui · restarting"]
+        assert restarting, seen
+        assert set(restarting) == {"server: restarting…"}, seen
+        first = next(i for i, (title, _) in enumerate(seen) if title.endswith("restarting"))
+        words = [bar for _, bar in seen[first:]]
+        assert "server: ready" not in words[:-1], seen
+        assert not {"server: stopping", "server: stopped"} & set(words), seen
+        assert seen[-1] == ("pelican-tui · ready", "server: ready"), seen
+
+
 async def test_the_terminal_title_says_restarting_while_new_server_settings_apply() -> None:
     """S, Apply & restart: the title said "ready" while the status bar said "server:
     stopped", then "loading model"; never "restarting", as R says. It now says

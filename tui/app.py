@@ -511,10 +511,10 @@ class PelicanApp(Voting):
             if side.can_check:
                 self.check_side(side)
         if self.start_server and self.server is not None:
-            self._server_going = going
+            self._say_server_going(going)
             self.start_local_server()
         else:
-            self._server_going = None  # none of its own to start: what the side says
+            self._say_server_going(None)  # none of its own to start: what the side says
 
     def watch_theme(self, theme: str) -> None:
         if self.is_running:
@@ -822,8 +822,7 @@ class PelicanApp(Voting):
             # It says now whether its model has a thinking switch.
             self._describe_panes(runs_kept=True)
         except ServerStartError as error:
-            self._server_going = None  # refused before it was spawned: it stays stopped
-            self.show_activity()
+            self._say_server_going(None)  # refused before it was spawned: it stays stopped
             message = first_line(str(error))
             for slot in SLOTS:
                 side = self._side(slot)
@@ -906,7 +905,7 @@ class PelicanApp(Voting):
             return
         bar.set_server(status)
         if status.state not in _STILL_STOPPED:  # it says what it does now, not the app
-            self._server_going = None
+            self._say_server_going(None)
         self.show_activity()  # the terminal's title says it too ("loading model")
         if status.state is ServerState.CRASHED and status.exit_code is not None:
             self.notify(  # the message names the cause llama-server logged, if any
@@ -1976,6 +1975,14 @@ class PelicanApp(Voting):
             self.query_one(StatusBar).set_server_note(f"local: {note}")
             self.show_activity()  # the terminal's title says it too
 
+    def _say_server_going(self, going: str | None) -> None:
+        """The app's own llama-server is about to start or restart (``going``; None: it
+        says itself what it does): the status bar and the terminal's title say so."""
+        self._server_going = going
+        with contextlib.suppress(NoMatches):  # a report that arrives while the app closes
+            self.query_one(StatusBar).set_server_going(going)
+        self.show_activity()
+
     def _idle_words(self) -> str:
         """The title's word while nothing runs: what the local side says (its server
         "loading model"), else what the app asked of its own stopped server
@@ -2027,13 +2034,11 @@ class PelicanApp(Voting):
             self.notify(f"Restarting llama-server… {cut[0].upper()}{cut[1:]}.", timeout=6)
         else:
             self.notify("Restarting llama-server…", timeout=3)
-        self._server_going = "restarting"
-        self.show_activity()
+        self._say_server_going("restarting")
         try:
             await self.engine.restart_server(server)  # a run begun meanwhile waits for it
         except ServerStartError as error:
-            self._server_going = None
-            self.show_activity()
+            self._say_server_going(None)
             self.notify(first_line(str(error)), title="llama-server", severity="error")
             return
         await self.engine.learn_from_local_server()
@@ -2067,13 +2072,11 @@ class PelicanApp(Voting):
 
         # The title says "restarting" while the server stops, as for R (it said "ready").
         restarting = self.server is not None
-        self._server_going = "restarting" if restarting else None
-        self.show_activity()
+        self._say_server_going("restarting" if restarting else None)
         try:
             await self.engine.reconfigure_local(new, say)
         except BaseException:  # said by the worker's failure notice
-            self._server_going = None
-            self.show_activity()
+            self._say_server_going(None)
             raise
         self.settings = self.engine.settings
         self._describe_panes(runs_kept=True)

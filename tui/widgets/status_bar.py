@@ -37,6 +37,9 @@ class StatusBar(KeptLines):
         self.server: ServerStatus | None = None
         self.server_note = "local: starting"
         self.server_silent_s: float | None = None
+        self.server_going: str | None = None
+        """What the app asked of its own llama-server while it is still stopped or
+        stopping ("starting", "restarting"): said instead of its state, as the title says it."""
         self.side_notes: tuple[tuple[str, bool], ...] = (("claude: -", False),)
         """Each side's note ("remote: ready", "claude: off"), a segment of its own, and
         whether a pane runs on it: that one is said before the memory figures."""
@@ -70,6 +73,12 @@ class StatusBar(KeptLines):
         sends again); said instead of "ready" (a stopped server looked ready)."""
         if idle_s != self.server_silent_s:
             self.server_silent_s = idle_s
+            self._maybe_refresh()
+
+    def set_server_going(self, going: str | None) -> None:
+        """The app's own llama-server is about to start or restart (None: what it says)."""
+        if going != self.server_going:
+            self.server_going = going
             self._maybe_refresh()
 
     def set_server_note(self, note: str) -> None:
@@ -109,6 +118,8 @@ class StatusBar(KeptLines):
     def _server_text(self) -> tuple[str, str]:
         status = self.server
         warning = self._colour("warning")
+        if self.server_going is not None:  # "ready" or "stopped" of the server it replaces
+            return f"server: {self.server_going}…", warning
         if status is None:
             return self.server_note, warning
         elapsed = f"{time.monotonic() - self._since:.0f}s"
