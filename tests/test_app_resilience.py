@@ -1016,6 +1016,25 @@ async def test_the_terminal_title_says_restarting_while_new_server_settings_appl
         assert seen[-1] == "pelican-tui · ready", seen
 
 
+async def test_the_terminal_title_says_the_server_stopped_when_new_settings_fail() -> None:
+    """S, Apply & restart, failing after the old server was stopped (here a model path
+    under a user that does not exist, which pathlib cannot expand): the status bar said
+    "server: stopped" and the title "ready". The title now says "server stopped" too."""
+    app = make_app(start_server=True, overrides={"claude": {"enabled": False}})
+    async with app.run_test(size=(120, 24)) as pilot:
+        assert await _own_server_ready(pilot, app)
+        server = app.server
+        assert server is not None
+        bad = app.settings.local.model_copy(update={"model": "~no-such-user-pelican/m.gguf"})
+        applying = app.apply_local_settings(bad)
+        assert await wait_for(pilot, lambda: applying.is_finished, 30)
+        await pilot.pause()
+        assert applying.error is not None, "the new settings were applied"
+        assert server.status.state is ServerState.STOPPED
+        assert _server_word(app) == "server: stopped"
+        assert app.terminal_title == "pelican-tui · server stopped", app.terminal_title
+
+
 async def test_the_terminal_title_says_the_own_server_is_loading_or_crashed() -> None:
     """While the app's own llama-server loaded its model the status bar said "server:
     loading…" and the terminal's title "pelican-tui · ready", and the same after it

@@ -1987,13 +1987,20 @@ class PelicanApp(Voting):
         """The title's word while nothing runs: what the local side says (its server
         "loading model"), else what the app asked of its own stopped server
         ("starting", "restarting"), else "starting" until the app has read the model's
-        header and started its server, else "ready"."""
+        header and started its server, else "server stopped" while its own server is
+        stopped with nothing asked of it (new server settings that failed part-way), as
+        the status bar's "server: stopped", else "ready"."""
         local = self._engine.local if self._engine is not None else None
         if note := local.not_ready_note() if local is not None else None:
             return note
         if self._server_going is not None:
             return self._server_going
-        return "starting" if self.start_server and not self.local_known else "ready"
+        if self.start_server and not self.local_known:
+            return "starting"
+        server = self.server if self.start_server and self._engine is not None else None
+        if server is not None and server.status.state in _STILL_STOPPED:
+            return f"server {server.status.state.value}"
+        return "ready"
 
     def _show_check(self, side: Side, status: BackendStatus) -> None:
         """After a server check: panes on ``side`` show its name, or why it cannot run."""
