@@ -499,6 +499,42 @@ async def test_the_headers_name_a_prompt_by_what_tells_it_from_the_others(
         assert cell_len(header.rstrip()) <= 80, header
 
 
+@pytest.mark.parametrize("screen_key", ["g", "L"])
+async def test_the_plain_prompt_is_named_by_its_text_though_a_set_ran_it_too(
+    drawn: dict[str, Drawn], screen_key: str
+) -> None:
+    """The pelican prompt, run plainly and also from a set "animals" that holds the same
+    text, was named "animals/pelican" in the gallery's and leaderboard's headers when
+    opened for the plain prompt. A prompt run without a set is now named by its text; a
+    prompt only a set ran is still named "SET/NAME"."""
+    with SessionStore.open(locations.sessions_db()) as store:
+        add_comparison(store, drawn["pelican"], drawn["blank"])  # r: no set
+        title = "animals/pelican · local vs claude · thinking on"
+        from_set = store.create_session(PROMPT, prompt_set="animals", title=title)
+        add_run(store, from_set.id, "left", drawn["pelican"])
+        title = "birds/heron · local vs claude · thinking on"
+        heron = store.create_session(HERON, prompt_set="birds", title=title)
+        add_run(store, heron.id, "left", drawn["pelican"])
+    opened = GalleryScreen if screen_key == "g" else LeaderboardScreen
+
+    def read(screen: Any) -> bool:  # its runs or its votes
+        return bool(screen.loaded) if screen_key == "g" else screen.board is not None
+
+    async def header_of(prompt: str) -> str:
+        app = make_app(overrides={"prompt": prompt, "ui": {}})
+        async with app.run_test(size=(160, 24)) as pilot:
+            await pilot.press(screen_key)
+            assert await wait_for(pilot, lambda: isinstance(app.screen, opened), 10)
+            assert await wait_for(pilot, lambda: read(app.screen), 10)
+            await pilot.pause()
+            return screen_text(app).splitlines()[0]
+
+    plain = await header_of(PROMPT)
+    assert f"“{PROMPT}”" in plain and "animals" not in plain, plain
+    only_from_set = await header_of(HERON)
+    assert "“birds/heron”" in only_from_set, only_from_set
+
+
 # --------------------------------------------------------------------------- leaderboard
 
 

@@ -720,11 +720,20 @@ class SessionStore:
     def prompt_names(self) -> dict[str, str]:
         """Every prompt with how the screens name it, the most recently used first: a
         prompt set's as "SET/PROMPT" (as the title of its latest session from the set
-        names it), a prompt typed freely by its text."""
+        names it), a prompt typed freely by its text. A prompt also run without a set
+        (the pelican prompt, which a set of the user's may hold too) is named by its
+        text: the screens show its runs of both."""
         names = {text: text for text, _runs in self.prompts()}
+        with self._read() as conn:
+            plain = {
+                str(row[0])
+                for row in conn.execute(
+                    "SELECT DISTINCT prompt FROM sessions WHERE prompt_set IS NULL"
+                )
+            }
         for set_name, title, text in reversed(self.set_prompts()):  # the latest last
             shown = title.partition(LABEL_PARTS)[0]
-            if shown.startswith(f"{set_name}/"):
+            if shown.startswith(f"{set_name}/") and text not in plain:
                 names[text] = shown
         return names
 
