@@ -871,11 +871,14 @@ async def test_a_session_opened_while_a_run_streams_keeps_its_own_numbers(
                 assert {run.status for run in runs} == {"finished"}, "saved, unseen"
 
 
-async def _titles_until_ready(pilot: Any, app: PelicanApp, server: Any) -> list[str]:
-    """Every title the app shows, in order, until its llama-server is ready and said so."""
+async def _titles_until_ready(pilot: Any, app: PelicanApp) -> list[str]:
+    """Every title the app shows, in order, until its llama-server is ready and said so
+    (the one it has then: the side is rebuilt when the model's header is read)."""
     seen: list[str] = [app.terminal_title]
     for _ in range(12000):  # 60 s at most
-        if server.status.state is ServerState.READY and seen[-1] == "pelican-tui · ready":
+        server = app.server
+        ready = server is not None and server.status.state is ServerState.READY
+        if ready and seen[-1] == "pelican-tui · ready":
             break
         await pilot.pause(0.005)
         if app.terminal_title != seen[-1]:
@@ -892,9 +895,9 @@ async def test_the_terminal_title_never_says_ready_before_the_server_starts_or_r
     async with app.run_test(size=(80, 24)) as pilot:
         first = app.terminal_title
         assert await wait_for(pilot, lambda: app.server is not None, 10)
+        started = await _titles_until_ready(pilot, app)
         server = app.server
-        assert server is not None
-        started = await _titles_until_ready(pilot, app, server)
+        assert server is not None and server.status.state is ServerState.READY
         assert first == "pelican-tui · starting", started
         assert started[-1] == "pelican-tui · ready", started
         assert "pelican-tui · ready" not in started[:-1], started
@@ -907,7 +910,7 @@ async def test_the_terminal_title_never_says_ready_before_the_server_starts_or_r
                 restarted.append(app.terminal_title)
             if server.status.state is not ServerState.READY:
                 break
-        restarted += (await _titles_until_ready(pilot, app, server))[1:]
+        restarted += (await _titles_until_ready(pilot, app))[1:]
         await restart
         assert "pelican-tui · restarting" in restarted, restarted
         assert "pelican-tui · ready" not in restarted[1:-1], restarted
@@ -983,9 +986,9 @@ async def test_the_terminal_title_says_restarting_while_new_server_settings_appl
     app = make_app(start_server=True, overrides={"claude": {"enabled": False}})
     async with app.run_test(size=(80, 24)) as pilot:
         assert await wait_for(pilot, lambda: app.server is not None, 10)
+        await _titles_until_ready(pilot, app)
         old = app.server
-        assert old is not None
-        await _titles_until_ready(pilot, app, old)
+        assert old is not None and old.status.state is ServerState.READY
         await pilot.press("S")
         assert await wait_for(pilot, lambda: isinstance(app.screen, ServerSettingsScreen), 5)
         seen = [app.terminal_title]
