@@ -462,6 +462,23 @@ HERON = "Generate an SVG of a heron riding a unicycle"
 """A prompt that starts as PROMPT does: at 80 columns both read "Generate an SVG of a…"."""
 
 
+async def _header_of(screen_key: str, prompt: str, width: int) -> str:
+    """The first line of the gallery (``g``) or the leaderboard (``L``) opened for
+    ``prompt`` in a terminal ``width`` wide, once it has read its runs or votes."""
+    opened = GalleryScreen if screen_key == "g" else LeaderboardScreen
+
+    def read(screen: Any) -> bool:  # its runs or its votes
+        return bool(screen.loaded) if screen_key == "g" else screen.board is not None
+
+    app = make_app(overrides={"prompt": prompt, "ui": {}})
+    async with app.run_test(size=(width, 24)) as pilot:
+        await pilot.press(screen_key)
+        assert await wait_for(pilot, lambda: isinstance(app.screen, opened), 10)
+        assert await wait_for(pilot, lambda: read(app.screen), 10)
+        await pilot.pause()
+        return screen_text(app).splitlines()[0]
+
+
 @pytest.mark.parametrize("screen_key", ["g", "L"])
 async def test_the_headers_name_a_prompt_by_what_tells_it_from_the_others(
     drawn: dict[str, Drawn], screen_key: str
@@ -476,25 +493,12 @@ async def test_the_headers_name_a_prompt_by_what_tells_it_from_the_others(
         named = store.create_session(long_heron + " at night", prompt_set="birds",
                                      title="birds/owl · local vs claude · thinking on")  # fmt: skip
         add_run(store, named.id, "left", drawn["pelican"])
-    opened = GalleryScreen if screen_key == "g" else LeaderboardScreen
-
-    def read(screen: Any) -> bool:  # its runs or its votes
-        return bool(screen.loaded) if screen_key == "g" else screen.board is not None
-
-    async def header_of(prompt: str) -> str:
-        app = make_app(overrides={"prompt": prompt, "ui": {}})
-        async with app.run_test(size=(80, 24)) as pilot:
-            await pilot.press(screen_key)
-            assert await wait_for(pilot, lambda: isinstance(app.screen, opened), 10)
-            assert await wait_for(pilot, lambda: read(app.screen), 10)
-            await pilot.pause()
-            return screen_text(app).splitlines()[0]
 
     for prompt, shown in [
         (long_heron, "“…heron riding a"),
         (long_heron + " at night", "“birds/owl”"),
     ]:
-        header = await header_of(prompt)
+        header = await _header_of(screen_key, prompt, 80)
         assert shown in header and "“Generate" not in header, header
         assert cell_len(header.rstrip()) <= 80, header
 
@@ -515,23 +519,10 @@ async def test_the_plain_prompt_is_named_by_its_text_though_a_set_ran_it_too(
         title = "birds/heron · local vs claude · thinking on"
         heron = store.create_session(HERON, prompt_set="birds", title=title)
         add_run(store, heron.id, "left", drawn["pelican"])
-    opened = GalleryScreen if screen_key == "g" else LeaderboardScreen
 
-    def read(screen: Any) -> bool:  # its runs or its votes
-        return bool(screen.loaded) if screen_key == "g" else screen.board is not None
-
-    async def header_of(prompt: str) -> str:
-        app = make_app(overrides={"prompt": prompt, "ui": {}})
-        async with app.run_test(size=(160, 24)) as pilot:
-            await pilot.press(screen_key)
-            assert await wait_for(pilot, lambda: isinstance(app.screen, opened), 10)
-            assert await wait_for(pilot, lambda: read(app.screen), 10)
-            await pilot.pause()
-            return screen_text(app).splitlines()[0]
-
-    plain = await header_of(PROMPT)
+    plain = await _header_of(screen_key, PROMPT, 160)
     assert f"“{PROMPT}”" in plain and "animals" not in plain, plain
-    only_from_set = await header_of(HERON)
+    only_from_set = await _header_of(screen_key, HERON, 160)
     assert "“birds/heron”" in only_from_set, only_from_set
 
 
