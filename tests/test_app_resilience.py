@@ -1067,3 +1067,46 @@ async def test_the_terminal_title_says_the_own_server_is_loading_or_crashed() ->
         assert await wait_for(pilot, lambda: server.status.state is ServerState.CRASHED, 15)
         await pilot.pause()
         assert app.terminal_title == "pelican-tui · server crashed"
+
+
+def _white_png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (200, 200), "white").save(out, "PNG")
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)])
+async def test_a_long_picture_note_folds_between_its_facts_centred(size: tuple[int, int]) -> None:
+    """A run cut at its token limit whose picture draws nothing: its pane's note ran
+    to the pane's border and was cut there ("… cut at the 300-token limit: the SVG …"),
+    its end lost, where a short note is centred. It folds between its facts, each
+    line centred with a margin, and all of it shows."""
+    note = "cut at the 300-token limit: the SVG is unfinished (no closing </svg>); closed it up"
+    with SessionStore.open(locations.sessions_db()) as store:
+        session = store.create_session("A pelican riding a bicycle")
+        run = store.start_run(
+            session.id, "left", "local", "SmolLM2.gguf", {"file": "SmolLM2.gguf"},
+            {"thinking": False},
+        )  # fmt: skip
+        svg = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"></svg>'
+        store.finish_run(run, answer=svg, svg=svg, svg_note=note, png=_white_png(),
+                         picture_facts={"empty": True})  # fmt: skip
+    app = make_app()
+    async with app.run_test(size=size) as pilot:
+        app.load_session(session.id)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.pause()
+        rows = screen_text(app).splitlines()
+        for line in ("an empty picture: the SVG draws nothing",
+                     "cut at the 300-token limit: the SVG is unfinished (no closing </svg>)",
+                     "closed it up"):  # fmt: skip
+            found = [m for row in rows for m in [re.search(rf"│( +){re.escape(line)}( +)│", row)]
+                     if m]  # fmt: skip
+            assert found, (line, "\n".join(rows))
+            before, after = len(found[0].group(1)), len(found[0].group(2))
+            assert abs(before - after) <= 1, ("centred", line, before, after)
