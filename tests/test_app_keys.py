@@ -34,6 +34,7 @@ from pelican_tui.screens.picture_screen import PictureScreen
 from pelican_tui.screens.server_settings_screen import ServerSettingsScreen
 from pelican_tui.screens.sessions_screen import SessionsScreen
 from pelican_tui.screens.text_screen import TextScreen
+from pelican_tui.widgets.prompt_box import PromptBox
 from pelican_tui.widgets.status_bar import StatusBar
 from pelican_tui.widgets.text_line import TextLine
 
@@ -333,6 +334,39 @@ async def test_prompt_edit_history_and_escape() -> None:
         await pilot.press("enter")
     state = locations.state_file().read_text()
     assert "a heron, [redacted]" in state and "PLANTEDPROMPTKEY" not in state
+
+
+LONG_PROMPT = (
+    "Draw an SVG of a 🦩 flamingo on a unicycle, wearing a tiny hat, juggling three oranges "
+    "while a crowd of penguins cheers loudly in the snowy background scene"
+)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)])
+async def test_a_long_prompt_shows_its_start_outside_editing(size: tuple[int, int]) -> None:
+    """p, ↑ to a long prompt, esc: the box showed the prompt's end ("ges while a crowd
+    of penguins cheers …"), its subject gone, and at 160 columns its start cut ("w an
+    SVG of a 🦩 flamingo …"). Outside editing it shows the start, "…" where it is cut;
+    while editing, the box as Textual draws it; the prompt itself is unchanged."""
+    app = make_app()
+    async with app.run_test(size=size) as pilot:
+        app._set_history([LONG_PROMPT])
+        await pilot.press("p", "up")
+        box = app.query_one("#prompt", Input)
+        assert box.value == LONG_PROMPT
+        await pilot.pause()
+        editing = screen_text(app).splitlines()[1].strip(" ▊▌▐▎")
+        assert editing.endswith("snowy background scene"), "editing: the cursor's end shown"
+        await pilot.press("escape")
+        await pilot.pause()
+        row = screen_text(app).splitlines()[1].strip(" ▊▌▐▎")
+        assert row.startswith("Draw an SVG of a 🦩 flamingo"), row
+        assert row.endswith("…") and row[:-1].rstrip() in LONG_PROMPT, row
+        assert box.value == LONG_PROMPT
+        assert app.query_one("#prompt", PromptBox).prompt == LONG_PROMPT
+        await pilot.press("p")  # editing again: Textual's box, the cursor at the end
+        await pilot.pause()
+        assert screen_text(app).splitlines()[1].strip(" ▊▌▐▎").endswith("background scene")
 
 
 def _typed_at_once(app: PelicanApp, keys: list[str]) -> None:

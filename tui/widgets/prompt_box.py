@@ -15,6 +15,11 @@ be edited then), and keeps the user's own to give back when the set ends
 (:meth:`PromptBox.show_running`): a box that kept the user's prompt said a
 pelican while a heron was drawn.
 
+Outside editing it shows the prompt's start, "…" where the box cuts it
+(:meth:`PromptBox.render_line`): Input draws its text from where its cursor
+last scrolled it, and a long prompt stepped to with ↑ showed only its end
+("ges while a crowd of penguins cheers …"), its subject gone.
+
 Its border's subtitle is fitted to the box (:meth:`PromptBox.show_subtitle`):
 one too long for the border was cut at its end, by the border, and drawn from
 the left edge instead of the right.
@@ -26,11 +31,14 @@ import re
 from collections.abc import Callable
 from typing import ClassVar
 
+from rich.cells import cell_len
+from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
+from textual.strip import Strip
 from textual.widgets import Input
 
-from pelican_tui.backends.text import printable
+from pelican_tui.backends.text import printable, shorten
 
 LINE_BREAK = " ⏎ "
 """A line break of the prompt, as the box shows it."""
@@ -115,6 +123,22 @@ class PromptBox(Input):
 
     def on_focus(self) -> None:
         self._history_at = len(self.history)
+        self.refresh()  # drawn as Input draws it, from where its cursor scrolled it
+
+    def on_blur(self) -> None:
+        self.refresh()  # its start again
+
+    def render_line(self, y: int) -> Strip:
+        """While it is edited, the line as Input draws it; else the prompt's start, cut
+        with "…" where the box is too narrow (the value is not changed)."""
+        if self.has_focus or y != 0 or not self.value:
+            return super().render_line(y)
+        width = self.scrollable_content_region.width
+        line = self.value if cell_len(self.value) <= width else shorten(self.value, width)
+        shown = Text(line, no_wrap=True, overflow="ignore", end="")
+        options = self.app.console_options.update_width(width + 1)
+        strip = Strip(self.app.console.render(shown, options)).extend_cell_length(width + 1)
+        return strip.apply_style(self.rich_style)
 
     def action_leave(self) -> None:
         self.screen.set_focus(None)
