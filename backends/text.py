@@ -271,7 +271,8 @@ def fold_words(text: str, width: int, *, split_words: bool = True) -> str:
     too long for a line between its folders as :func:`fold_path` breaks it: what a
     toast says, folded before Textual wraps it, which breaks a long word anywhere
     ("…/sessions.sqli" over "te3.corrupt-…"). A word still longer than a line is
-    kept whole, for the terminal to wrap."""
+    broken after a "." in it, as a name in a path is ("state.json." over
+    "corrupt-20261205-171242"), else kept whole, for the terminal to wrap."""
     lines = [""]
 
     def put(piece: str, glue: str) -> None:
@@ -282,7 +283,7 @@ def fold_words(text: str, width: int, *, split_words: bool = True) -> str:
 
     for n, word in enumerate(text.split(" ") if split_words else [text]):
         glue = " " if n else ""
-        if cell_len(word) <= width or "/" not in word:
+        if cell_len(word) <= width or ("/" not in word and "." not in word[:-1]):
             put(word, glue)
             continue
         for part in path_parts(word):

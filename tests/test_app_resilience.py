@@ -160,8 +160,40 @@ async def test_a_state_file_that_is_not_json_is_kept_aside_not_written_over() ->
         await pilot.press("q")  # the prompt typed is kept in the history at quit
     kept = list(path.parent.glob("state.json.corrupt-*"))
     assert [p.read_text() for p in kept] == [edited]
-    assert len(notes) == 1 and f"it is kept as {kept[0].name}" in notes[0], notes
+    assert len(notes) == 1 and "it is kept as" in notes[0], notes
+    assert kept[0].name.replace(".corrupt", ".\ncorrupt") in notes[0], "folded after a dot"
     assert json.loads(path.read_text())["history"] == ["a heron"]
+
+
+@pytest.mark.parametrize("size", [(60, 24), (80, 24)])
+async def test_the_state_file_notice_breaks_between_words_and_folders(
+    size: tuple[int, int],
+) -> None:
+    """At 60x24 the notice for a state.json that is not JSON broke its words where the
+    toast's line ended: ".../data/st" over "ate.json was not JSON", and the kept file's
+    name "state.json.corrupt-2026120" over "5-171242". It is folded as the other notices
+    are, between words, a path between its folders and a long name after a "."."""
+    from textual.geometry import Region
+    from textual.widgets._toast import Toast
+
+    path = locations.state_file()
+    locations.ensure(path.parent)
+    path.write_text('{"samples": "many", "blind": [1,2')
+    app = make_app(overrides={"ui": {}})
+    async with app.run_test(size=size, notifications=True) as pilot:
+        assert await wait_for(pilot, lambda: bool(app.screen.query(Toast)), 10), _notes(app)
+        await pilot.pause()
+        [toast] = app.screen.query(Toast)
+        shown = [strip.text for strip in toast.render_lines(Region(0, 0, *toast.size))]
+    [kept] = path.parent.glob("state.json.corrupt-*")
+    text = "\n".join(line for line in (line.strip(" ▌▐") for line in shown) if line)
+    # (the test's own folders may be longer than a line: the path from "data/" on)
+    for name in (f"{path.parent.name}/{path.name}", kept.name):  # a break allowed anywhere
+        found = re.search("\n?".join(re.escape(ch) for ch in name), text)
+        assert found is not None, (name, shown)
+        breaks = [n for n, ch in enumerate(found.group(0)) if ch == "\n"]
+        assert all(found.group(0)[n - 1] in "/." for n in breaks), shown
+    assert "state.json.\ncorrupt-" in text or size[0] > 80, shown
 
 
 async def test_help_and_palette_show_the_remapped_key() -> None:

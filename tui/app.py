@@ -398,6 +398,7 @@ class PelicanApp(Voting):
                 self._store_words_said.add(same)
         if exposed := config_file_exposed():
             self.notify(exposed, title="Settings", severity="warning", timeout=20)
+        self._say_state_aside()
         self._set_history(self._history_kept)
         self.query_one("#left", ModelPane).add_class("-active")
         self.set_class(self.image_mode == "sixel", "-sixel")  # where toasts go (app.tcss)
@@ -784,13 +785,23 @@ class PelicanApp(Voting):
             kept = move_aside(path, datetime.now())
         except OSError:
             return  # a folder that cannot be written: nothing is written over either
-        self.notify(
+        self._state_aside = (
             f"{home_path(path)} was not JSON: it is kept as {kept.name}, and the prompt "
-            "history starts empty.",
-            title="Prompt history",
-            severity="warning",
-            timeout=10,
+            "history starts empty."
         )
+        if self.is_running:
+            self._say_state_aside()
+
+    _state_aside: str | None = None
+    """What :meth:`_put_state_aside` has to say, kept until the app runs (the state is
+    read before, when the screen's width is not known), then folded to a toast's lines:
+    Textual's own wrapping broke it inside words (".../data/st" over "ate.json")."""
+
+    def _say_state_aside(self) -> None:
+        if self._state_aside is not None:
+            said, self._state_aside = self._state_aside, None
+            self.notify(self.toast_lines(said), title="Prompt history", severity="warning",
+                        timeout=10)  # fmt: skip
 
     _state_unsaved_said = False
     """Whether the app said that ``state.json`` could not be written (it says it once)."""
