@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import os
 import signal
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -671,3 +672,56 @@ async def test_b_skips_a_thinking_choice_the_local_model_has_no_switch_for() -> 
             shown.append((left.border_title, str(left.query_one(".facts").text)))  # type: ignore[attr-defined]
         assert all(a != b for a, b in itertools.pairwise(shown)), shown
         assert [c.side for c in app.engine.choices()] == ["local", "claude"]
+
+
+async def test_a_pane_not_run_by_a_server_that_failed_is_idle_once_a_new_one_is_ready(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """S, an HF reference that cannot download, ctrl+s: llama-server failed to start, and
+    the notice said only "Press R to restart", which retries the same failure. r then
+    left pane 1 "not run". The stand-in set back in S and ready, pane 1 was titled for it
+    over "· not run · thinking on" and a centred "not run", that server's state. Now the
+    notice says S too, and the pane is idle for the new server."""
+    from textual.widgets import Input
+
+    from pelican_tui.screens.server_settings_screen import ServerSettingsScreen
+
+    with socket.socket() as sock:  # a loopback port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        closed = sock.getsockname()[1]
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{closed}")
+    monkeypatch.setenv("LLAMA_CACHE", str(tmp_path / "llama-cache"))
+    app = make_app(start_server=True, overrides={"claude": {"enabled": False}})
+    async with app.run_test(size=(160, 48)) as pilot:
+
+        async def apply(model: str, hf: str) -> str:
+            """Set the model file and HF reference in S and apply; the model file before."""
+            await pilot.press("S")
+            assert await wait_for(pilot, lambda: isinstance(app.screen, ServerSettingsScreen), 5)
+            before = app.screen.query_one("#settings-model", Input).value
+            app.screen.query_one("#settings-model", Input).value = model
+            app.screen.query_one("#settings-hf", Input).value = hf
+            await pilot.press("ctrl+s")
+            assert await wait_for(pilot, lambda: app.screen is app.screen_stack[0], 10), (
+                getattr(app.screen, "errors", None),
+                [n.message for n in app.notices][-3:],
+            )
+            return before
+
+        await server_ready(pilot)
+        model = await apply("", "tester/tiny-GGUF:Q4_1")
+        crashed = lambda: app.server is not None and app.server.status.state.value == "crashed"  # noqa: E731
+        assert await wait_for(pilot, crashed, 60)
+        await pilot.pause(0.5)
+        said = [n.message for n in app.notices if n.title == "llama-server"]
+        assert said and "could not download" in said[-1], said
+        assert "S to change the settings" in said[-1], said
+        left = app.pane("left")
+        await pilot.press("1")
+        assert await wait_for(pilot, lambda: left.state == "not run", 30), left.stats_line()
+        await apply(model, "")
+        await server_ready(pilot)
+        await pilot.pause()
+        assert left.state == "idle", left.stats_line()
+        assert "not run" not in left.stats_line(), left.stats_line()
+        assert left.picture.note != "not run", left.picture.note

@@ -908,6 +908,10 @@ class PelicanApp(Voting):
         with contextlib.suppress(NoMatches):  # a tick that arrives while the app closes
             self.query_one(StatusBar).set_sample(message.sample)
 
+    _server_ran = False
+    """Whether the app's llama-server became ready since it was last started: a crash
+    before then may be its settings' (an HF reference that cannot download)."""
+
     def on_server_status_changed(self, message: ServerStatusChanged) -> None:
         status = message.status
         try:
@@ -918,9 +922,17 @@ class PelicanApp(Voting):
         if status.state not in _STILL_STOPPED:  # it says what it does now, not the app
             self._say_server_going(None)
         self.show_activity()  # the terminal's title says it too ("loading model")
+        if status.state in STARTING_STATES:
+            self._server_ran = False
+        elif status.state is ServerState.READY:
+            self._server_ran = True
         if status.state is ServerState.CRASHED and status.exit_code is not None:
+            # One that never became ready may fail again on R, for its settings.
+            restart = (
+                "R to restart" if self._server_ran else "R to restart or S to change the settings"
+            )
             self.notify(  # the message names the cause llama-server logged, if any
-                f"{status.message}.\nPress R to restart, l for the log.",
+                f"{status.message}.\nPress {restart}, l for the log.",
                 title="llama-server",
                 severity="error",
                 timeout=20,
@@ -933,7 +945,10 @@ class PelicanApp(Voting):
         for slot in SLOTS:
             side, idle = self._side(slot), self.pane(slot).state in ("idle", "not run")
             shown = slot in self._stored_shown
-            if side is not None and side.server is not None and idle and not shown:
+            own = side is not None and side.server is not None
+            if own and status.state is ServerState.READY and self.pane(slot).state == "not run":
+                self.pane(slot).forget_run()  # "not run" was the failed server's state
+            if own and idle and not shown:
                 self._describe_pane(slot)
         if status.state in _ON_ITS_WAY:  # "not started" no longer holds; the status bar says more
             for slot in SLOTS:

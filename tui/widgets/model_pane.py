@@ -290,6 +290,18 @@ class ModelPane(Vertical, KeptLines):
         elif warning:
             self.show_problem(f"⚠ {warning}")
 
+    def forget_run(self) -> None:
+        """Idle again, showing no run: its "not run" was a server's that is gone (one
+        that failed to start), and its numbers line said that server's state and
+        thinking ("· not run · thinking on") under the new server's title."""
+        self.begin()
+        if self._timer is not None:
+            self._timer.pause()
+        self.shown_thinking = None  # as the pane is set now
+        self._picture.set_png(None)
+        self.state = "idle"
+        self._draw_stats()
+
     @property
     def problem(self) -> str:
         """The problem line shown now ("" for none)."""
