@@ -1349,6 +1349,24 @@ def test_sessions_list_gives_a_wide_terminal_to_the_title_and_says_how_runs_ende
     assert f"  {titles['finished']}  " in finished and finished.endswith("  finished")
 
 
+def test_a_table_gives_the_room_a_cutter_leaves_to_the_column_cut_before_it() -> None:
+    """``sessions list`` at 140 columns cut the title to 34 cells for the models'
+    column, whose cutter (each name cut in its middle) then used less than its room:
+    18 columns stayed blank while every title read "Generate an S… · thinking on vs
+    off". The room a cutter leaves goes back to the column cut before it."""
+    from rich.cells import cell_len
+
+    from pelican_tui.cli.columns import fit_columns
+
+    rows = [("TITLE", "MODELS"), ("t" * 100, "m" * 100)]
+    table = fit_columns(
+        rows, 80, cut={0: 10, 1: 10}, cutter={1: lambda text, cells: text[: cells // 2]}
+    )
+    _header, row = table.splitlines()
+    assert cell_len(row) == 80, table
+    assert cell_len(row.partition("  ")[0]) == 80 - 2 - 34, "the title has the room"
+
+
 @pytest.mark.parametrize(
     "words",
     [

@@ -162,7 +162,7 @@ def fit_columns(
             if len(cells) < told_apart:
                 continue
         shown, limits = rest, rest_limits
-    table = [[_cell(row[i], i, limits, cutters) for i in shown] for row in rows]
+    table = _given_back(rows, shown, width, limits, cutters)
     lines = [said_once("All runs: ", said, width)] if said else []
     moved_right = {at for at, i in enumerate(shown) if i in right}
     return "\n".join([*lines, columns(table, right=moved_right)])
@@ -181,6 +181,37 @@ def said_once(head: str, parts: Sequence[str], width: int) -> str:
             lines[-1] += LABEL_PARTS.rstrip()
             lines.append("  " + part)
     return "\n".join(fold_line(line, width) for line in lines)
+
+
+def _given_back(
+    rows: Sequence[Sequence[str]],
+    shown: Sequence[int],
+    width: int,
+    limits: dict[int, int],
+    cutters: Mapping[int, Callable[[str, int], str]],
+) -> list[list[str]]:
+    """The ``shown`` columns of ``rows``, cut to ``limits``, and then the room a cutter
+    left unused given back to the columns cut before it, in the order they were cut: a
+    column's ``cutter`` may make its cells narrower than its limit (a session's models,
+    each name cut in its middle), after an earlier column (the title) was cut for it.
+    ``sessions list`` at 140 columns cut titles to 34 cells and left 24 blank."""
+
+    def cut(limits: Mapping[int, int]) -> list[list[str]]:
+        return [[_cell(row[i], i, limits, cutters) for i in shown] for row in rows]
+
+    table = cut(limits)
+    for i in list(limits):
+        spare = width - table_width(table, range(len(shown)), {})
+        natural = max(cell_len(row[i]) for row in rows)
+        if spare <= 0:
+            break
+        if limits[i] >= natural:
+            continue
+        grown = {**limits, i: min(natural, limits[i] + spare)}
+        wider = cut(grown)
+        if table_width(wider, range(len(shown)), {}) <= width:
+            table, limits = wider, grown
+    return table
 
 
 def _cell(
