@@ -197,8 +197,20 @@ def _cut_label(label: str, width: int, differs: int = 0) -> str:
     if room < 8:
         # Its kind ("(server)") gives way before the thinking, which tells two
         # configurations of one model apart ("gpt-oss:20b · thinking low" and "high").
+        # A place ("(localhost:47811 server)") is cut with the name instead: it tells
+        # two cards apart too. The thinking stays whole however narrow.
         bare = name + LABEL_PARTS + rest
-        return bare if sep != LABEL_PARTS and len(bare) <= width else shorten(line, width)
+        plain = sep == " (server)" + LABEL_PARTS
+        if plain and len(bare) <= width:
+            return bare
+        room = width - len(LABEL_PARTS + rest)
+        if room >= 3:  # the place's end kept ("qwen3…:47811)"), without its word "server"
+            head = name if plain else name + sep.removesuffix(LABEL_PARTS)
+            head = head.removesuffix(" server)") + ")" if head.endswith(" server)") else head
+            return shorten_middle(head, room) + LABEL_PARTS + rest
+        if len(ELLIPSIS + LABEL_PARTS + rest) <= width:
+            return ELLIPSIS + LABEL_PARTS + rest
+        return ELLIPSIS + rest[max(len(rest) - width + 1, 0) :] if width else ""
     # Its quantization whole where two letters of its start are left: "un…Q4_K_M" and
     # "un…Q5_K_M", not "unsl…_K_M" twice (two served models of one owner, 80 columns).
     start, end = _middle_cut(head, room, least_start=2)

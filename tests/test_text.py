@@ -105,6 +105,21 @@ def test_a_label_cut_apart_keeps_where_it_differs() -> None:
     assert shorten_label(SERVED[7], 30, SERVED) == shorten_label(SERVED[7], 30)
 
 
+@pytest.mark.parametrize("width", range(8, 70))
+def test_a_label_with_a_place_keeps_its_thinking_whole(width: int) -> None:
+    """Two LM Studio servers in one gallery, one of which ignored the switch: the card
+    read "qwen3.6-35b-a3b (localhost:4781…", its "thinking off (thought)" cut away
+    (the place made even the bare label too long, and it was cut at its end)."""
+    label = "qwen3.6-35b-a3b (localhost:47811 server) · thinking off (thought)"
+    cut = shorten_label(label, width)
+    assert len(cut) <= width, cut
+    if width >= len("… · thinking off (thought)"):
+        assert cut.endswith(" · thinking off (thought)"), cut
+    if width >= len("qwen3.…47811) · thinking off (thought)"):
+        assert cut.startswith("qwen") and "47811" in cut, cut  # the place's end kept
+    assert shorten_label("gpt-oss:20b (server) · thinking low", 20) == "gp…0b · thinking low"
+
+
 def test_a_label_that_fits_or_has_no_parts_is_shortened_at_its_end() -> None:
     assert shorten_label("claude-opus-4-7 · thinking high", 40) == "claude-opus-4-7 · thinking high"
     assert shorten_label("gpt-oss-20b (server)", 10) == "gpt-oss-2…"
