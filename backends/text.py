@@ -225,6 +225,25 @@ def _cut_label(label: str, width: int, differs: int = 0) -> str:
     return start + ELLIPSIS + end + sep + rest
 
 
+def shorten_keeping_last(text: str, width: int, separator: str = ", ") -> str:
+    """``text`` in ``width`` cells with its last part (after ``separator``) whole: what
+    comes before gives way, its own last part (after " · ", a model's name) cut in the
+    middle first, else it is cut at its end. A pane's facts line naming its next run
+    ("last run · next: local · qwen3…a3b, thinking off (ignored by the server)"): the
+    thinking and what the server does with it are what the line is there to say. A text
+    that fits, or without ``separator``, is returned as it is (cut where it is shown)."""
+    if cell_len(text) <= width or separator not in text:
+        return text
+    before, sep, last = " ".join(text.split()).rpartition(separator)
+    room = width - cell_len(sep + last)
+    if room < 4:
+        return shorten(text, width)
+    start, parts, name = before.rpartition(LABEL_PARTS)
+    if parts and room - cell_len(start + parts) >= 3:
+        return start + parts + shorten_middle(name, room - cell_len(start + parts)) + sep + last
+    return shorten(before, room) + sep + last
+
+
 LABEL_BREAKS = ("/:", "-", "_.")
 """Where a folded label may break its model's name, best first (after any space): after
 an owner or a tag ("unsloth/", "-GGUF:"), a word, a part of a word ("Q4_", "3.")."""

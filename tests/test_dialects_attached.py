@@ -306,6 +306,32 @@ async def test_a_switch_the_server_ignored_is_said_in_the_header_and_by_t() -> N
     assert facts_after.endswith(" · thinking off"), facts_after
 
 
+async def test_the_next_runs_warning_is_kept_whole_in_a_narrow_pane() -> None:
+    """80 columns, LM Studio ignoring thinking off: ``t`` on pane 1 after a run read
+    "last run · next: local · qwen3.6-35b-a3b, thinking off (ignored by the serv…".
+    The model's name gives way instead."""
+    with LmStudioServer() as server:
+        app = make_app(overrides={"local": {"url": server.url}})
+        async with app.run_test(size=(80, 24)) as pilot:
+            assert await header_read(pilot)
+            await app.workers.wait_for_complete()
+            await pilot.press("r")
+            done = ("finished", "failed")
+            assert await wait_for(
+                pilot, lambda: {app.pane(s).state for s in ("left", "right")} <= set(done), 30
+            )
+            await app.workers.wait_for_complete()
+            left = app.pane("left")
+            await pilot.press("t")  # pane 1: thinking off, which the server ignored
+            await pilot.pause()
+            text = left.query_one(".facts", TextLine).text
+            shown = left.query_one(".facts", TextLine).render_line(0).text.rstrip()
+            width = left.query_one(".facts").content_size.width
+    assert text.startswith("last run · next: ") and len(text) > width, text
+    assert shown.endswith(", thinking off (ignored by the server)"), shown
+    assert len(shown) <= width and "qwen3" in shown, shown
+
+
 class _PausesMidAnswer(LmStudioServer):
     """LM Studio ignoring thinking off, silent for :attr:`pause_s` after a few frames."""
 

@@ -18,6 +18,7 @@ from pelican_tui.backends.text import (
     one_line,
     printable,
     shorten,
+    shorten_keeping_last,
     shorten_label,
     shorten_parts,
 )
@@ -118,6 +119,19 @@ def test_a_label_with_a_place_keeps_its_thinking_whole(width: int) -> None:
     if width >= len("qwen3.…47811) · thinking off (thought)"):
         assert cut.startswith("qwen") and "47811" in cut, cut  # the place's end kept
     assert shorten_label("gpt-oss:20b (server) · thinking low", 20) == "gp…0b · thinking low"
+
+
+def test_a_next_runs_warning_is_kept_whole_and_its_model_cut() -> None:
+    """A pane 78 wide read "… thinking off (ignored by the serv…"."""
+    line = "last run · next: local · qwen3.6-35b-a3b, thinking off (ignored by the server)"
+    assert shorten_keeping_last(line, 76) == (
+        "last run · next: local · qwen3.…5b-a3b, thinking off (ignored by the server)"
+    )
+    for width in range(len(", thinking off (ignored by the server)") + 4, len(line)):
+        cut = shorten_keeping_last(line, width)
+        assert cut.endswith(", thinking off (ignored by the server)") and len(cut) <= width, cut
+    assert shorten_keeping_last(line, 20) == "last run · next: lo…"
+    assert shorten_keeping_last("LM Studio · 35B · ctx 32768", 10) == "LM Studio · 35B · ctx 32768"
 
 
 def test_a_label_that_fits_or_has_no_parts_is_shortened_at_its_end() -> None:

@@ -27,7 +27,7 @@ from pelican_tui.backends.events import (
     ThinkingDelta,
     Waiting,
 )
-from pelican_tui.backends.text import on_off
+from pelican_tui.backends.text import on_off, shorten_keeping_last
 from pelican_tui.widgets.kept_lines import KeptLines, KeptStatic
 from pelican_tui.widgets.picture import PictureView
 from pelican_tui.widgets.sparkline_row import RateRow, RateSeries
@@ -133,7 +133,9 @@ class ModelPane(Vertical, KeptLines):
         self._rated: LiveStats | None = None
         """The numbers the last point came from (a point is added only for new ones)."""
         # The parts are kept, not queried for: feed() runs once per token.
-        self._facts_line = TextLine(self._facts, classes="facts")
+        # A next run's thinking and the server's note on it kept whole ("… (ignored by
+        # the server)"), its model's name cut instead.
+        self._facts_line = TextLine(self._facts, classes="facts", fit=shorten_keeping_last)
         self._stats = TextLine("", classes="stats")
         self._rate_row = RateRow()
         self._thinking = StreamText(NO_THINKING_YET, id="thinking")

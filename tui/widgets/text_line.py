@@ -10,7 +10,7 @@ refreshes only the runs of cells that changed (a few digits of a number).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from rich.cells import cell_len
@@ -60,9 +60,18 @@ class TextLine(KeptLines):
     TextLine { height: 1; text-wrap: nowrap; text-overflow: ellipsis; }
     """
 
-    def __init__(self, text: str = "", *, classes: str | None = None) -> None:
+    def __init__(
+        self,
+        text: str = "",
+        *,
+        classes: str | None = None,
+        fit: Callable[[str, int], str] | None = None,
+    ) -> None:
         super().__init__(classes=classes)
         self._text = text
+        self._fit = fit
+        """How a text too wide is cut to the width (None: at its end, by Rich); ``text``
+        stays the whole text."""
 
     @property
     def text(self) -> str:
@@ -83,7 +92,10 @@ class TextLine(KeptLines):
             self.refresh(*changed_runs(shown, text, " "))  # a repaint of cells in this row
 
     def render(self) -> Text:
-        return Text(self._text, no_wrap=True, overflow="ellipsis")
+        text, width = self._text, self.content_size.width
+        if self._fit is not None and width and cell_len(text) > width:
+            text = self._fit(text, width)
+        return Text(text, no_wrap=True, overflow="ellipsis")
 
     def render_line(self, y: int) -> Strip:
         """A text that fits, left-aligned, in characters one cell wide: one segment,
