@@ -391,19 +391,34 @@ def shorten_title(text: str, width: int, among: Iterable[str] = ()) -> str:
     others = [" ".join(other.split()).split(LABEL_PARTS) for other in among]
     parts = line.split(LABEL_PARTS)
     differ = [at for at, part in enumerate(parts) if not all(part in other for other in others)]
-    if not differ or all(parts[at] in cut.split(LABEL_PARTS) for at in differ):
+    if not differ:
         return cut
-    for word_before in (True, False):  # "…thinking off · sample 1/2", "…off · sample 1/2"
-        kept = [ELLIPSIS] if differ[0] > 0 else []
-        for at in differ:
-            if kept and at - 1 not in differ and kept[-1] != ELLIPSIS:
-                kept.append(ELLIPSIS)
-            alike = [other[at] for other in others if len(other) > at]
-            whole_word = word_before or at == differ[-1]  # "sample 1/2", not "…1/2"
-            kept.append(_unshared(parts[at], alike, word_before=whole_word) if at else parts[at])
-        shown = LABEL_PARTS.join(kept).replace(ELLIPSIS + LABEL_PARTS + ELLIPSIS, ELLIPSIS)
-        if cell_len(shown) <= width:
-            return shown
+    # Then only the parts in which it differs from the titles that differ from it in one
+    # part alone: "… · sample 2/2" of "… · on vs off · sample 2/2 · thinking switch
+    # ignored" (that note after the sample, the end kept alike for every sample).
+    apart = sorted(
+        {
+            unlike[0]
+            for other in others
+            if len(other) == len(parts)
+            and len(unlike := [at for at, part in enumerate(parts) if other[at] != part]) == 1
+        }
+    )
+    for shown_parts in (differ, apart) if apart and apart != differ else (differ,):
+        if all(parts[at] in cut.split(LABEL_PARTS) for at in shown_parts):
+            return cut
+        for word_before in (True, False):  # "…thinking off · sample 1/2", "…off · sample 1/2"
+            kept = [ELLIPSIS] if shown_parts[0] > 0 else []
+            for at in shown_parts:
+                if kept and at - 1 not in shown_parts and kept[-1] != ELLIPSIS:
+                    kept.append(ELLIPSIS)
+                alike = [other[at] for other in others if len(other) > at]
+                whole_word = word_before or at == shown_parts[-1]  # "sample 1/2", not "…1/2"
+                part = _unshared(parts[at], alike, word_before=whole_word) if at else parts[at]
+                kept.append(part)
+            shown = LABEL_PARTS.join(kept).replace(ELLIPSIS + LABEL_PARTS + ELLIPSIS, ELLIPSIS)
+            if cell_len(shown) <= width:
+                return shown
     return cut
 
 

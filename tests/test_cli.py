@@ -1291,6 +1291,29 @@ def test_sessions_list_tells_apart_sessions_that_differ_only_in_their_thinking()
         assert line.endswith("right failed") == (session_id == 3), narrow.stdout
 
 
+def test_sessions_list_at_80_columns_tells_apart_samples_whose_switch_was_ignored() -> None:
+    """`run --samples 2` on LM Studio (which ignored thinking off) listed both samples
+    "G… · thinking switch ignored": the note ends the title, after "sample N/M"."""
+    from rich.cells import cell_len
+
+    from pelican_tui.backends.store.sessions import SessionStore
+
+    prompt = "Generate an SVG of a pelican riding a bicycle"
+    tails = ["thinking on vs off", *[f"no thinking switch · sample {n}/2" for n in (1, 2)]]
+    tails += [f"thinking on vs off · sample {n}/2 · thinking switch ignored" for n in (1, 2)]
+    with SessionStore.open() as store:
+        for tail in tails:
+            session = store.create_session(prompt, title=f"{prompt} · {tail}")
+            model = "qwen3.6-35b-a3b" if "ignored" in tail else "llama3:8b"  # a MODELS column
+            store.finish_run(store.start_run(session.id, "left", "local", model), answer="x")
+    narrow = _run("sessions", "list", env={"COLUMNS": "80"})
+    assert narrow.returncode == 0, narrow.stderr
+    lines = narrow.stdout.splitlines()
+    assert max(cell_len(line) for line in lines) <= 80, narrow.stdout
+    rows = {int(line.split()[0]): line for line in lines[1:] if line.split()[0].isdigit()}
+    assert " · sample 2/2  " in rows[5] and " · sample 1/2  " in rows[4], narrow.stdout
+
+
 def test_sessions_list_at_80_columns_tells_apart_prompts_that_start_alike() -> None:
     """At 80 columns two prompts of pelican-test were listed "Generate an SVG… · sample
     1/3" both: the title was cut where the prompts start alike."""

@@ -21,6 +21,7 @@ from pelican_tui.backends.text import (
     shorten_keeping_last,
     shorten_label,
     shorten_parts,
+    shorten_title,
 )
 
 
@@ -132,6 +133,26 @@ def test_a_next_runs_warning_is_kept_whole_and_its_model_cut() -> None:
         assert cut.endswith(", thinking off (ignored by the server)") and len(cut) <= width, cut
     assert shorten_keeping_last(line, 20) == "last run · next: lo…"
     assert shorten_keeping_last("LM Studio · 35B · ctx 32768", 10) == "LM Studio · 35B · ctx 32768"
+
+
+def test_samples_of_a_server_that_ignored_the_switch_are_listed_apart() -> None:
+    """``sessions list`` at 80 columns: the two samples of a run on LM Studio (which
+    ignored thinking off) both read "G… · thinking switch ignored", the note after
+    "sample N/M" and listed with sessions that have the note or the sample alone."""
+    prompt = "Generate an SVG of a pelican riding a bicycle"
+    note = "thinking switch ignored"
+    ignored = [f"{prompt} · thinking on vs off · sample {n}/2 · {note}" for n in (2, 1)]
+    titles = [
+        *[f"{prompt} · thinking on vs off · sample {n}/2" for n in (2, 1)],
+        *ignored,
+        f"{prompt} · thinking on vs off · thinking switch ignored",
+        f"{prompt} · thinking on vs off",
+        f"{prompt} · no thinking switch",
+    ]
+    for width in (28, 35):
+        cut = [shorten_title(title, width, titles) for title in ignored]
+        assert all(cell_len(text) <= width for text in cut), cut
+        assert cut[0] != cut[1] and "sample 2/2" in cut[0] and "sample 1/2" in cut[1], cut
 
 
 def test_a_label_that_fits_or_has_no_parts_is_shortened_at_its_end() -> None:
