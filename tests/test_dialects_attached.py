@@ -797,6 +797,34 @@ async def test_a_server_that_comes_back_is_said_to_be_back() -> None:
     assert "cannot reach" not in problem, problem
 
 
+async def test_a_pane_not_run_while_the_server_was_away_is_idle_once_it_answers() -> None:
+    """``--url`` where nothing listened: r left both panes "Not run: cannot reach …". Once
+    vLLM started there, the status bar named it, but the panes went on saying
+    "· not run · thinking on" and a centred "not run" under the new model's title, with
+    no reason: the state of a server that was not there. They are now idle for it."""
+    from pelican_tui.backends.llama.process import free_port
+
+    port = free_port()  # nothing listens there yet
+    app = make_app(overrides={"local": {"url": f"http://127.0.0.1:{port}"}})
+    async with app.run_test(size=(160, 48)) as pilot:
+        bar = app.query_one(StatusBar)
+        assert await wait_for(pilot, lambda: bar.server_note == "local: not reachable", 15)
+        await pilot.press("r")
+        left, right = app.pane("left"), app.pane("right")
+        assert await wait_for(pilot, lambda: left.state == right.state == "not run", 15)
+        assert "cannot reach" in left.problem, left.problem
+        with VllmServer(port=port):
+            back = await wait_for(pilot, lambda: bar.server_note.startswith("local: vLLM"), 15)
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            seen = [(p.state, p.stats_line(), p.picture.note, p.problem) for p in (left, right)]
+    assert back, bar.server_note
+    for state, stats, note, problem in seen:
+        assert state == "idle", seen
+        assert "not run" not in stats and note != "not run", seen
+        assert problem == "", seen
+
+
 async def test_a_lost_gpt_oss_server_still_says_its_off_runs_its_lowest_level() -> None:
     """gpt-oss (no off: "thinking low (no off)") stopped: a run found it not reachable,
     and its pane's header then said "thinking off", as if off could run. It now goes on

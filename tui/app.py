@@ -2033,6 +2033,8 @@ class PelicanApp(Voting):
         self._show_side_status(side)
         for slot in SLOTS:
             if self._side(slot) is side:
+                if status.ready and self.pane(slot).state == "not run":
+                    self.pane(slot).forget_run()  # "not run" was the unreachable server's state
                 self._describe_pane(slot)
                 if self.pane(slot).state != "running":
                     self.pane(slot).show_problem(
