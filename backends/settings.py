@@ -15,6 +15,7 @@ setting and what is wrong with it.
 
 from __future__ import annotations
 
+import os
 import shlex
 import stat
 import tomllib
@@ -69,13 +70,17 @@ class _ServerURL(BaseModel):
     never set (``local.url``)."""
 
     URL_SETTING: ClassVar[str]
+    URL_VARIABLE: ClassVar[str]
     _url_flag: str | None = PrivateAttr(default=None)
 
     @property
     def url_origin(self) -> str:
-        """Where ``url`` was given, as hints name it: the command-line flag, or the
-        setting (in the settings file or the environment)."""
-        return self._url_flag or self.URL_SETTING
+        """Where ``url`` was given, as hints name it: the command-line flag, else the
+        environment variable when it is set (it wins over the settings file), else the
+        setting in the settings file."""
+        if self._url_flag:
+            return self._url_flag
+        return self.URL_VARIABLE if os.environ.get(self.URL_VARIABLE) else self.URL_SETTING
 
     def url_given_by(self, flag: str) -> None:
         """Record that ``url`` came from the command line's ``flag`` (``--url``)."""
@@ -87,6 +92,7 @@ class LocalSettings(_ServerURL):
 
     model_config = _STRICT
     URL_SETTING = "local.url"
+    URL_VARIABLE = "PELICAN_LOCAL__URL"
 
     model: Path | None = None
     """Path to a GGUF file. None and no ``hf``: the tiny SmolLM2 stand-in."""
@@ -169,6 +175,7 @@ class RemoteSettings(_ServerURL):
 
     model_config = _STRICT
     URL_SETTING = "remote.url"
+    URL_VARIABLE = "PELICAN_REMOTE__URL"
 
     @field_validator("url")
     @classmethod

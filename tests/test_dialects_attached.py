@@ -459,6 +459,36 @@ async def test_a_refused_password_in_the_url_is_named_as_the_password() -> None:
     assert "API" not in said
 
 
+def test_a_refused_password_is_to_be_corrected_where_the_url_was_given(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A wrong password given in PELICAN_LOCAL__URL, with no settings file: ``run`` said
+    "correct them in local.url", a setting nobody set. The hint now names the variable
+    that gave the URL, and the setting where the settings file gave it."""
+    with LmStudioServer(basic_auth="alice:right-password") as server:
+        wrong = server.url.replace("://", "://alice:wrong-password@")
+        monkeypatch.setenv("PELICAN_LOCAL__URL", wrong)
+        out, err = io.StringIO(), io.StringIO()
+        code = run_command(
+            ["--thinking", "on", "--no-claude", "--out", str(tmp_path / "out")],
+            stdout=out,
+            stderr=err,
+        )
+        monkeypatch.delenv("PELICAN_LOCAL__URL")
+        monkeypatch.setenv("PELICAN_REMOTE__URL", wrong)
+        by_variable = asyncio.run(RemoteSide(load_settings()).check())
+        monkeypatch.delenv("PELICAN_REMOTE__URL")
+        locations.config_file().parent.mkdir(parents=True, exist_ok=True)
+        locations.config_file().write_text(f'[remote]\nurl = "{wrong}"\n')
+        locations.config_file().chmod(0o600)
+        by_file = asyncio.run(RemoteSide(load_settings()).check())
+    assert code == 3, err.getvalue()
+    assert "correct them in PELICAN_LOCAL__URL" in err.getvalue(), err.getvalue()
+    assert "local.url" not in err.getvalue(), err.getvalue()
+    assert by_variable.hint == "correct them in PELICAN_REMOTE__URL", by_variable
+    assert by_file.hint == "correct them in remote.url", by_file
+
+
 async def test_a_servers_words_cannot_act_on_the_terminal() -> None:
     """A model id with an escape and a newline broke the pane's border and the status
     bar, and coloured doctor's output."""
