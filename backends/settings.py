@@ -49,7 +49,7 @@ from pelican_tui.backends.llama.config import (
     hf_reference_problem,
 )
 from pelican_tui.backends.protocol import DEFAULT_PROMPT, Effort
-from pelican_tui.backends.urls import server_url_problem
+from pelican_tui.backends.urls import has_password, server_url_problem
 
 ImageMode = Literal["auto", "tgp", "sixel", "halfcell", "unicode"]
 
@@ -85,6 +85,20 @@ class _ServerURL(BaseModel):
     def url_given_by(self, flag: str) -> None:
         """Record that ``url`` came from the command line's ``flag`` (``--url``)."""
         self._url_flag = flag
+
+    @property
+    def flag_password_warning(self) -> str | None:
+        """What to say when ``url`` holds a password and was given by a command-line
+        flag: it is used, but a flag's value is in the process list and the shell's
+        history. The warning names the variable to use instead, never the password."""
+        url: str | None = getattr(self, "url", None)
+        if self._url_flag is None or url is None or not has_password(url):
+            return None
+        return (
+            f"warning: the password in {self._url_flag} can be read by every user of this "
+            f"machine in the process list, and stays in your shell's history; give the URL "
+            f"in {self.URL_VARIABLE} instead ({self.URL_VARIABLE}=http://USER:PASSWORD@…)"
+        )
 
 
 class LocalSettings(_ServerURL):

@@ -432,6 +432,36 @@ async def test_a_password_in_the_url_is_on_no_screen_and_in_no_record() -> None:
     assert session.runs and password.encode() not in stored
 
 
+async def test_a_password_in_a_url_flag_is_warned_of_in_the_app_too() -> None:
+    """``pelican-tui --url http://user:password@host`` printed its warning just before
+    the app took the screen, which hid it until the app quit. The app now says it at
+    start as a notice, in the same words, without the password; a URL given in
+    PELICAN_LOCAL__URL gets none."""
+    from pelican_tui.app import PelicanApp
+    from pelican_tui.cli.model_flags import password_warnings, settings_from_flags
+
+    password = "pw-in-the-flag"
+    with LmStudioServer() as server:
+        url = server.url.replace("://", f"://bob:{password}@")
+        settings = settings_from_flags({"local": {"url": url}, "claude": {"enabled": False}})
+        [printed] = password_warnings(settings)
+        attached = Prepared(binary=None, binary_source=None)
+        app = PelicanApp(settings, attached, start_server=False, sample_resources=False)
+        async with app.run_test(size=(160, 48)) as pilot:
+            await pilot.pause()
+            said = [n for n in app.notices if n.title == "Settings"]
+            screen = app.export_screenshot()
+            quiet = make_app(overrides={"local": {"url": url}, "claude": {"enabled": False}})
+        async with quiet.run_test(size=(160, 48)) as pilot:
+            await pilot.pause()
+            unsaid = [n.message for n in quiet.notices if n.title == "Settings"]
+    assert [n.message for n in said] == ["T" + printed.removeprefix("warning: t")], said
+    assert said[0].severity == "warning", said
+    assert "PELICAN_LOCAL__URL instead" in said[0].message and "--url" in said[0].message
+    assert password not in said[0].message and password not in screen
+    assert unsaid == [], unsaid
+
+
 async def test_a_refused_password_in_the_url_is_named_as_the_password() -> None:
     """A server behind basic auth refusing the user or password in the URL was "wrong
     or missing API key; set PELICAN_LOCAL_API_KEY…" at the check, and "rejected the API

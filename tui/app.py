@@ -398,6 +398,11 @@ class PelicanApp(Voting):
                 self._store_words_said.add(same)
         if exposed := config_file_exposed():
             self.notify(exposed, title="Settings", severity="warning", timeout=20)
+        for section in (self.settings.local, self.settings.remote):  # said before, then hidden
+            if said := section.flag_password_warning:
+                said = said.removeprefix("warning: ")
+                self.notify(said[0].upper() + said[1:], title="Settings", severity="warning",
+                            timeout=20)  # fmt: skip
         self._say_state_aside()
         self._set_history(self._history_kept)
         self.query_one("#left", ModelPane).add_class("-active")

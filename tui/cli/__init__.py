@@ -272,7 +272,7 @@ def _command(command: str, args: argparse.Namespace) -> int:
         settings = settings_from_flags(overrides)
     except SettingsError as error:  # a bad value, file or variable: not a bug
         return console.invalid_settings(error)
-    for warning in password_warnings(overrides):  # said before the app takes the screen
+    for warning in password_warnings(settings):  # said here too: the app says it at start
         console.note(warning)
     if command == "setup":
         from pelican_tui.cli.setup import run_setup

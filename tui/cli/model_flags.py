@@ -18,7 +18,7 @@ from pelican_tui.backends.llama.config import (
     THREADS_RANGE,
 )
 from pelican_tui.backends.secrets import SECRET_ARG_PROBLEM, secret_flag
-from pelican_tui.backends.urls import has_password, server_url_problem
+from pelican_tui.backends.urls import server_url_problem
 from pelican_tui.cli.args import given, given_path, whole_number
 
 if TYPE_CHECKING:  # pydantic is not imported for --help
@@ -137,25 +137,14 @@ def model_overrides(args: argparse.Namespace) -> dict[str, Any]:
     return overrides
 
 
-URL_FLAGS = (
-    ("local", "--url", "PELICAN_LOCAL__URL"),
-    ("remote", "--remote", "PELICAN_REMOTE__URL"),
-)
-"""The flags that take a server's URL: the settings section, the flag, the variable
-that takes the URL instead when it holds a password."""
-
-
-def password_warnings(overrides: dict[str, Any]) -> list[str]:
+def password_warnings(settings: Settings) -> list[str]:
     """One warning for each of ``--url`` and ``--remote`` given a URL with a password
-    in it (:func:`model_overrides`): the run goes on, but a flag's value is in the
-    process list and the shell's history. The warning names the variable to use
-    instead, never the password."""
+    in it (:attr:`~pelican_tui.backends.settings.LocalSettings.flag_password_warning`):
+    the run goes on, but a flag's value is in the process list and the shell's history."""
     return [
-        f"warning: the password in {flag} can be read by every user of this machine in "
-        f"the process list, and stays in your shell's history; give the URL in {variable} "
-        f"instead ({variable}=http://USER:PASSWORD@…)"
-        for section, flag, variable in URL_FLAGS
-        if (url := (overrides.get(section) or {}).get("url")) is not None and has_password(url)
+        warning
+        for section in (settings.local, settings.remote)
+        if (warning := section.flag_password_warning) is not None
     ]
 
 

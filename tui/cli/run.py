@@ -697,7 +697,7 @@ def _run_claimed(
         settings = settings_from_flags(overrides)
     except SettingsError as error:  # a bad value, file or variable; a bug is the last resort's
         return console.invalid_settings(error)
-    for warning in password_warnings(overrides):
+    for warning in password_warnings(settings):
         console.note(warning)
     if note := prompt_name_note(args.prompt):
         console.note(note)
