@@ -3,8 +3,7 @@
 :class:`PictureView` keeps the picture's aspect ratio, centres it in whatever
 space the layout gives it (give the view a definite height, e.g. ``1fr``: two
 stacked ``height: auto`` images collapse), and shows a centred placeholder
-when there is no picture; its last rows are kept for a note, folded between its facts
-(:func:`fold_note`). It draws half-cell blocks itself
+when there is no picture; its last row is kept for a one-line note. It draws half-cell blocks itself
 (:class:`RunsHalfcellImage`) and every other mode with textual-image
 (:mod:`.textual_image_pictures`, imported only when such a mode is used).
 Pillow is imported when the first picture is shown.
@@ -36,7 +35,6 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from pelican_tui.backends.svg.render import png_size
-from pelican_tui.backends.text import fold_parts, fold_words
 from pelican_tui.terminal_caps import SETTING_VALUES, ImageChoice, detect_terminal, detected_choice
 from pelican_tui.widgets.kept_lines import KeptContainer, KeptLines, KeptStatic
 
@@ -535,19 +533,6 @@ def as_drawn(
     return shaped
 
 
-NOTE_MARGIN = 1
-"""Cells left blank each side of a note folded to a picture's width."""
-
-
-def fold_note(note: str, width: int) -> str:
-    """A picture's note on lines of at most ``width`` cells: broken between its facts
-    (at "; ", which the break replaces), and a fact still too long between its words.
-    Cut at the view's width, "an empty picture: the SVG draws nothing; cut at the
-    300-token limit: the SVG …" lost its end."""
-    facts = fold_parts(note, width, "; ").splitlines()
-    return "\n".join(fold_words(fact, width) for fact in facts)
-
-
 class PictureView(KeptLines):
     """One picture, centred and as large as the widget allows, or a placeholder.
 
@@ -609,8 +594,6 @@ class PictureView(KeptLines):
             self._image.beneath = self._placeholder
         self._note = KeptStatic("", id="picture-message")
         self._note_text = ""
-        self._note_shown = ""
-        """The note as folded for the view's width (:func:`fold_note`)."""
 
     @property
     def png(self) -> bytes | None:
@@ -696,24 +679,10 @@ class PictureView(KeptLines):
         self.call_after_refresh(self._fit)
 
     def _set_note(self, text: str) -> None:
-        """The note's row is always there: a note shown or gone is new words, no layout
-        (but for a note of more rows, or fewer, than the last)."""
+        """The note's row is always there: a note shown or gone is new words, no layout."""
         if self._note_text != text:
             self._note_text = text
-            self._fold_note()
-
-    def _fold_note(self) -> None:
-        """Show the note folded for the view's width, a margin each side, its rows as
-        many as its lines (a layout only when that number changes)."""
-        width = self.content_size.width - 2 * NOTE_MARGIN
-        shown = fold_note(self._note_text, width) if width > 0 else self._note_text
-        if shown == self._note_shown:
-            return
-        rows = shown.count("\n") + 1
-        if rows != self._note_shown.count("\n") + 1:
-            self._note.styles.height = rows
-        self._note_shown = shown
-        self._note.update(shown, layout=False)
+            self._note.update(text, layout=False)
 
     def _say(self, words: str) -> None:
         """Show ``words`` as the placeholder."""
@@ -738,7 +707,6 @@ class PictureView(KeptLines):
         self._set_note("")
 
     def on_resize(self) -> None:
-        self._fold_note()  # for the new width
         self.call_after_refresh(self._fit)
         if isinstance(self._image, RunsHalfcellImage):
             # The words are centred again in the new box; the widget over them keeps
