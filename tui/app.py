@@ -925,8 +925,9 @@ class PelicanApp(Voting):
             return
         bar.set_server(status)
         if status.state not in _STILL_STOPPED:  # it says what it does now, not the app
-            self._say_server_going(None)
-        self.show_activity()  # the terminal's title says it too ("loading model")
+            self._say_server_going(None)  # and the terminal's title ("loading model")
+        else:
+            self.show_activity()  # the terminal's title says it too
         if status.state in STARTING_STATES:
             self._server_ran = False
         elif status.state is ServerState.READY:
