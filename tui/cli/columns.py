@@ -194,7 +194,7 @@ def _given_back(
     left unused given back to the columns cut before it, in the order they were cut: a
     column's ``cutter`` may make its cells narrower than its limit (a session's models,
     each name cut in its middle), after an earlier column (the title) was cut for it.
-    ``sessions list`` at 140 columns cut titles to 34 cells and left 24 blank."""
+    ``sessions list`` at 140 columns cut titles to 34 cells and left 18 blank."""
 
     def cut(limits: Mapping[int, int]) -> list[list[str]]:
         return [[_cell(row[i], i, limits, cutters) for i in shown] for row in rows]
