@@ -90,12 +90,13 @@ class _ServerURL(BaseModel):
     def flag_password_warning(self) -> str | None:
         """What to say when ``url`` holds a password and was given by a command-line
         flag: it is used, but a flag's value is in the process list and the shell's
-        history. The warning names the variable to use instead, never the password."""
+        history. The warning names the variable to use instead, never the password; each
+        front end says it in its own way ("warning: …" on stderr, a notice in the app)."""
         url: str | None = getattr(self, "url", None)
         if self._url_flag is None or url is None or not has_password(url):
             return None
         return (
-            f"warning: the password in {self._url_flag} can be read by every user of this "
+            f"the password in {self._url_flag} can be read by every user of this "
             f"machine in the process list, and stays in your shell's history; give the URL "
             f"in {self.URL_VARIABLE} instead ({self.URL_VARIABLE}=http://USER:PASSWORD@…)"
         )

@@ -400,7 +400,6 @@ class PelicanApp(Voting):
             self.notify(exposed, title="Settings", severity="warning", timeout=20)
         for section in (self.settings.local, self.settings.remote):  # said before, then hidden
             if said := section.flag_password_warning:
-                said = said.removeprefix("warning: ")
                 self.notify(said[0].upper() + said[1:], title="Settings", severity="warning",
                             timeout=20)  # fmt: skip
         self._say_state_aside()

@@ -42,22 +42,20 @@ def _folder_line(label: str, folder: Path) -> bool:
 
 def _store_line() -> bool:
     """The session store's line; whether it cannot be used (``!!``: damaged, too new,
-    someone else's), found by opening it as ``sessions`` and ``leaderboard`` do: not
-    created, not repaired (the app may have it open), read only where its folder
-    cannot be written to (its folder's own line says that)."""
+    someone else's), found by opening it as ``sessions`` and ``leaderboard`` do
+    (:func:`~pelican_tui.cli.store_access.open_existing_store`)."""
     from pelican_tui.backends.store.records import SessionStoreError, SessionStoreMissing
-    from pelican_tui.backends.store.sessions import SessionStore
+    from pelican_tui.cli.store_access import open_existing_store
 
-    path = locations.sessions_db()
     try:
-        with SessionStore.open(path, create=False, repair=False, read_only_ok=True):
+        with open_existing_store():
             pass
     except SessionStoreMissing:
         pass
     except SessionStoreError as error:
         _line("sessions", str(error), False)
         return True
-    _line("sessions", str(path))
+    _line("sessions", str(locations.sessions_db()))
     return False
 
 

@@ -142,7 +142,7 @@ def password_warnings(settings: Settings) -> list[str]:
     in it (:attr:`~pelican_tui.backends.settings.LocalSettings.flag_password_warning`):
     the run goes on, but a flag's value is in the process list and the shell's history."""
     return [
-        warning
+        f"warning: {warning}"
         for section in (settings.local, settings.remote)
         if (warning := section.flag_password_warning) is not None
     ]

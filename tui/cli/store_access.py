@@ -1,8 +1,9 @@
 """What the commands that read the session store share: opening it, naming a prompt.
 
-``sessions``, ``leaderboard``, ``export-evidence`` and ``judge`` open the store
-without creating or repairing it (:func:`open_store`, which prints its notices; :func:`with_store`
-also says what went wrong) and offer and check a ``--prompt`` the same way
+``sessions``, ``leaderboard``, ``export-evidence``, ``judge`` and ``doctor`` open
+the store without creating or repairing it (:func:`open_existing_store`;
+:func:`open_store` also prints its notices, :func:`with_store` also says what went
+wrong) and ``sessions``, ``leaderboard`` and ``judge`` offer and check a ``--prompt`` the same way
 (:func:`add_prompt_option`, :func:`chosen_prompt`). They report a failure as one
 ``PROG: message`` line on stderr with exit status 1 (:meth:`.Console.fail`).
 """
@@ -20,18 +21,21 @@ from pelican_tui.backends.text import shorten
 from pelican_tui.cli.args import Console, Parser
 
 
+def open_existing_store() -> SessionStore:
+    """The session store at :func:`~pelican_tui.backends.locations.sessions_db`, opened
+    as every command that reads it opens it: not created, not repaired (a damaged file
+    is left where it is: the app may have it open), and to read only where its folder
+    cannot be written to (what writes to it fails, saying so). Its notices are the
+    caller's to say. Raises :class:`~.records.SessionStoreMissing` when there is no
+    store yet, :class:`~.records.SessionStoreError` when it cannot be used (damaged,
+    too new, someone else's)."""
+    return SessionStore.open(locations.sessions_db(), create=False, repair=False, read_only_ok=True)
+
+
 def open_store(console: Console) -> SessionStore:
-    """The session store at :func:`~pelican_tui.backends.locations.sessions_db`,
-    opened without creating or repairing it (a damaged file is left where it is: the
-    app may have it open); its notices are printed as the command's
-    (:meth:`.Console.note`). A store whose folder cannot be written to is opened to
-    read only: what writes to it fails, saying so. Raises
-    :class:`~.records.SessionStoreMissing` when there is no store yet,
-    :class:`~.records.SessionStoreError` when it cannot be used (damaged, too new,
-    someone else's)."""
-    store = SessionStore.open(
-        locations.sessions_db(), create=False, repair=False, read_only_ok=True
-    )
+    """The session store (:func:`open_existing_store`), its notices printed as the
+    command's (:meth:`.Console.note`)."""
+    store = open_existing_store()
     for notice in store.notices:
         console.note(notice)
     return store
