@@ -30,8 +30,8 @@ from pelican_tui.backends.store.records import (
 from pelican_tui.backends.store.sessions import SessionStore
 from pelican_tui.backends.svg.worker import MAX_SIDE
 from pelican_tui.backends.text import (
+    LABEL_PARTS,
     TITLE_LEAST,
-    fold_parts,
     printable,
     shorten_title,
     shown_line,
@@ -49,9 +49,9 @@ from pelican_tui.cli.args import (
 )
 from pelican_tui.cli.columns import (
     fit_columns,
-    fold_line,
     output_width,
     print_folded,
+    said_once,
     table_width,
 )
 from pelican_tui.cli.store_access import with_store
@@ -266,7 +266,7 @@ def format_session_table(summaries: Sequence[SessionSummary], width: int | None 
     wide = table_width(forms[0], range(len(header)), {})
     if width is not None and wide > width and len(summaries) > 1 and len(alike) == 1:
         # The models every session ran, said once.
-        said = fold_line(fold_parts(f"All sessions: MODELS {alike.pop()}", width), width)
+        said = said_once("All sessions: MODELS ", alike.pop().split(LABEL_PARTS), width)
         forms = [[row[:3] + row[4:] for row in forms[0]]]
     columns_shown = len(forms[0][0])
     if width is None:
