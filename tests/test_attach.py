@@ -105,6 +105,8 @@ class OpenAITestServer(LoopbackServer):
     """Send this many chunks, then drop the connection mid-body."""
     api_key: str | None = None
     client_hung_up: threading.Event = field(default_factory=threading.Event)
+    stalled: threading.Event = field(default_factory=threading.Event)
+    """Set once ``stall_after`` chunks were sent (and flushed) and it went silent."""
 
     @property
     def url(self) -> str:
@@ -161,6 +163,7 @@ class OpenAITestServer(LoopbackServer):
                 if self.pause_s is not None:  # a slow server: silent for a while, then on
                     await asyncio.wait({hung_up}, timeout=self.pause_s)
                 else:
+                    self.stalled.set()
                     while self.ping_s is not None and not hung_up.done():  # alive, no answer
                         frame = b": ping\n\n"
                         writer.write(f"{len(frame):x}\r\n".encode() + frame + b"\r\n")

@@ -562,6 +562,38 @@ def test_hints_name_the_flag_or_the_setting_the_url_came_from() -> None:
     assert f"hint: start the server at {url}, or change local.url\n" in done.stdout, done.stdout
 
 
+def test_runs_hint_for_a_failed_run_is_set_apart_from_its_numbers(tmp_path: Path) -> None:
+    """The server gone mid-answer: run's line read "… — start the server at URL, or
+    change --url, 5.0 tok/s · 21 tok · TTFT 0.00s, SVG: …", the numbers as if part of
+    the hint. The hint now has its line, after the run's, as its warnings do."""
+    from test_attach import OpenAITestServer
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    out = tmp_path / "out"
+    argv = ["run", "--url", url, "--no-claude", "--prompt", "Draw a pelican.", "--out", str(out)]
+    with OpenAITestServer(port=port, stall_after=2) as server:
+        running = subprocess.Popen(
+            [sys.executable, "-m", "pelican_tui", *argv],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "COLUMNS": "80"},
+        )
+        assert server.stalled.wait(60), "no run reached the server"
+    _, said = running.communicate(timeout=120)  # it stopped mid-answer; run says so
+    lines = said.splitlines()
+    first = next((n for n, line in enumerate(lines) if ": failed, the server" in line), None)
+    assert first is not None, said
+    failed = " ".join(line.strip() for line in lines[first : first + 3])
+    assert " tok · TTFT " in failed and "or change --url, " not in failed, said
+    after = [n for n in range(first + 1, len(lines)) if not lines[n].startswith("    ")]
+    hint = lines[after[0]]  # the line after the failed run's (and its folded lines)
+    assert hint.startswith("  hint: left local") and f"start the server at {url}" in hint, said
+    assert max(len(line) for line in lines[first : after[1]]) <= 80, said
+
+
 # --------------------------------------------------------------------------- -hf fit
 
 

@@ -1089,7 +1089,8 @@ def test_a_key_from_a_variable_you_name_is_in_no_record_picture_or_message(
     assert pixels(left.png) == pixels(as_stored) != pixels(as_written)
     with KeyEchoingServer(refuse=True) as server:
         code, out, err = run("--url", server.url, *args, "--out", str(tmp_path / "refused"))
-    assert code == 1 and f"invalid api key '{REDACTED}' — the server is busy" in err, err
+    assert code == 1 and f"invalid api key '{REDACTED}'" in err, err
+    assert "\n  hint: left " in err and "the server is busy" in err, err
     assert "SVG: the answer is empty" not in err, "a failure that wrote nothing has no SVG to tell"
     written = [p.read_bytes() for p in [*tmp_path.rglob("*"), *data_files()] if p.is_file()]
     assert not any(key.encode() in data for data in written)

@@ -139,7 +139,7 @@ from pelican_tui.cli.run_args import (
     prompt_name_note,
     thinking_modes,
 )
-from pelican_tui.cli.run_progress import Progress, result_line, run_advice
+from pelican_tui.cli.run_progress import Progress, result_hint, result_line, run_advice
 from pelican_tui.cli.run_summary import (
     BatchFacts,
     SessionOutcome,
@@ -386,6 +386,8 @@ class _Batch:
         outcome.results = [ended[slot] for slot in SLOTS if slot in ended]
         for run in outcome.results:
             self.progress.say("  " + result_line(run))
+            if hint := result_hint(run):  # its own line: the numbers are not part of it
+                self.progress.say("  " + hint)
             for warning in run.warnings():  # the thinking switch ignored; a stall
                 self.progress.say(f"  warning: {run.spec.label}: {warning}")
             if run.thinking_warning:  # what scripts read says it too

@@ -180,13 +180,13 @@ def run_advice(hint: str | None) -> str | None:
 
 
 def result_line(result: RunResult) -> str:
-    """One line for a run that ended: outcome, why, tokens, tok/s, first token, SVG."""
+    """One line for a run that ended: outcome, why, tokens, tok/s, first token, SVG.
+    What to do about a failure is :func:`result_hint`'s line, after it: joined to it,
+    the numbers read as part of the hint ("or change --url, 5.0 tok/s · 21 tok")."""
     spec = result.spec
     parts = [f"{spec.label}: {result.outcome}"]
     if result.failure_reason and result.outcome != "finished":
-        advice = run_advice(result.failure_hint)
-        hint = f" — {advice}" if advice else ""
-        parts.append(first_line(result.failure_reason) + hint)
+        parts.append(first_line(result.failure_reason))
     if numbers := run_numbers(result.timings, result.usage):
         parts.append(numbers)
     if result.outcome == "finished" or (result.outcome == "failed" and result.answer_chars):
@@ -194,10 +194,20 @@ def result_line(result: RunResult) -> str:
     return ", ".join(parts)
 
 
+def result_hint(result: RunResult) -> str | None:
+    """What to do about a run that failed, for a line of its own after
+    :func:`result_line` ("hint: local: start the server at …, or change --url")."""
+    if not result.failure_reason or result.outcome == "finished":
+        return None
+    advice = run_advice(result.failure_hint)
+    return f"hint: {result.spec.label}: {advice}" if advice else None
+
+
 __all__ = [
     "PLAIN_PROGRESS_EVERY_S",
     "SERVER_GONE",
     "Progress",
+    "result_hint",
     "result_line",
     "run_advice",
 ]
