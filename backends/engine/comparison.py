@@ -670,7 +670,7 @@ class ComparisonEngine:
         for spec, task in zip(specs, tasks, strict=True):
             self._tasks.setdefault(spec.slot, []).append(task)
         sampling: asyncio.Task[None] | None = None
-        if not self._sampled_by_front_end and any(s.side.server for s in specs):
+        if not self._sampled_by_front_end and any(s.side.memory_sampled for s in specs):
             sampling = asyncio.create_task(self._sample_during_runs(), name="sample memory")
         try:
             done = await asyncio.gather(*tasks, return_exceptions=True)

@@ -163,10 +163,13 @@ class PeakRam:
     server_model_mapped_bytes: int = 0
     """The model file's resident pages: a part of ``server_rss_bytes``, not more."""
     app_rss_bytes: int = 0
+    server_note: str | None = None
+    """Why the server's memory was not measured (on another machine), as sampled last."""
     samples: int = field(default=0)
 
     def add(self, sample: ResourceSample) -> None:
         self.samples += 1
+        self.server_note = sample.server_note or self.server_note
         rss = sample.server_rss or 0
         mapped = sample.server_model_mapped or 0
         self.server_rss_bytes = max(self.server_rss_bytes, rss)
@@ -180,6 +183,8 @@ class PeakRam:
         if self.server_rss_bytes:
             out["server_rss_bytes"] = self.server_rss_bytes
             out["server_model_mapped_bytes"] = self.server_model_mapped_bytes
+        elif self.server_note:
+            out["server_note"] = self.server_note
         return out
 
 
@@ -381,7 +386,7 @@ async def _execute(spec: RunSpec, ctx: RunContext) -> RunResult:
             raise
     ctx.listener(RunStarted(spec.slot, run_id, spec))
     row = _row(run_id, recorder)
-    if side.server is not None:
+    if side.memory_sampled:
         ctx.peaks.append(peak)
     last_checkpoint = sent = time.monotonic()
 
@@ -419,7 +424,7 @@ async def _execute(spec: RunSpec, ctx: RunContext) -> RunResult:
         # picture, the thinking check), records it too: it left the run "running" in
         # the store, the answer's tail since the last checkpoint lost (Ctrl-C in `run`
         # while the left pane's picture was drawn). The stream's own outcome stands.
-        if side.server is not None and not peak.samples and ctx.sample_now is not None:
+        if side.memory_sampled and not peak.samples and ctx.sample_now is not None:
             with contextlib.suppress(Exception):  # a run shorter than the sampling period
                 await ctx.sample_now()
         _discard(ctx.peaks, peak)

@@ -186,6 +186,12 @@ class Side:
         return self.server is not None  # one it owns
 
     @property
+    def memory_sampled(self) -> bool:
+        """Whether the engine's memory samples are of its server (a run's peak memory
+        is recorded): the llama-server it owns."""
+        return self.server is not None
+
+    @property
     def turn_key(self) -> str:
         """Runs whose sides share this key run one after the other: the runs of one
         server, and of every server on this machine, which share its cores and memory
@@ -444,6 +450,13 @@ class LocalSide(Side):
         return super()._server_here() or (
             self.attached and self.plan.url is not None and url_on_this_machine(self.plan.url)
         )
+
+    @property
+    def memory_sampled(self) -> bool:
+        """Its own llama-server, or one it is attached to: the process listening on its
+        URL when that is on this machine, as the status bar measures it; else the
+        samples say why not ("remote, memory not visible")."""
+        return self.server is not None or self.attached
 
     async def check(self) -> BackendStatus:
         if not self.attached:

@@ -77,6 +77,7 @@ MEMORY_LABELS = {
     "server_model_mapped_bytes": "of which the model file (resident pages)",
     # Recorded before 2026-12: RSS plus the model's pages, which RSS already holds.
     "server_bytes": "llama-server resident + model pages (counted twice)",
+    "server_note": "Server",  # why it has no figure: "remote, memory not visible"
     "app_rss_bytes": "pelican-tui (resident)",
 }
 """The peak memory a run recorded (the engine's ``PeakRam``), largest figure first."""

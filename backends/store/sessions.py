@@ -47,7 +47,8 @@ shown as they are):
   ``system``.
 - ``timings``: the field names of :class:`~pelican_tui.backends.events.Timings`.
 - ``usage``: the field names of :class:`~pelican_tui.backends.events.Usage`.
-- ``peak_ram``: byte counts, e.g. ``server_rss_bytes``, ``app_rss_bytes``.
+- ``peak_ram``: byte counts, e.g. ``server_rss_bytes``, ``app_rss_bytes``; or
+  ``server_note``, why a server's was not measured ("remote, memory not visible").
 - ``host``: what :func:`~pelican_tui.backends.host_info.host_summary` returns.
 - ``picture_facts``: what :func:`pelican_tui.backends.svg.facts.picture_facts` measures.
 
