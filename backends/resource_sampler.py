@@ -282,14 +282,20 @@ class ResourceSampler:
         vm = psutil.virtual_memory()
         swap = psutil.swap_memory()
         server_rss = server_cpu = None
-        suspended = False
         proc = self._server_process()
+        state = _state(proc) if proc is not None else None
+        if proc is not None and state in (None, psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD):
+            # It exited: a zombie (until its parent reaps it) holds no memory, and the
+            # model's figure was the last one read ("srv 0B (model 92M)"). Measured as
+            # none; an attached server's port is looked at anew.
+            self._server, self._tree, self._listener = None, {}, None
+            proc = None
+        suspended = state == psutil.STATUS_STOPPED
         if proc is not None:
             procs = self._processes(proc)
             try:
                 server_rss = proc.memory_info().rss
                 server_cpu = proc.cpu_percent(None)
-                suspended = proc.status() == psutil.STATUS_STOPPED
             except psutil.Error:
                 self._server = None
             for child in procs[1:]:
@@ -331,6 +337,14 @@ class ResourceSampler:
             if next_at < now:
                 next_at += math.ceil((now - next_at) / interval_s) * interval_s
             await asyncio.sleep(next_at - now)
+
+
+def _state(proc: psutil.Process) -> str | None:
+    """A process's state (``psutil.STATUS_*``); None: it is gone."""
+    try:
+        return str(proc.status())
+    except psutil.Error:
+        return None
 
 
 def _file_size(path: str) -> int:

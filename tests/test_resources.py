@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import os
 import time
@@ -210,3 +211,45 @@ def test_descendants_are_those_psutil_finds_and_the_sampler_measures_them() -> N
 )
 def test_sizes_roll_over_to_the_next_unit(value: int | None, shown: str) -> None:
     assert format_bytes(value) == shown
+
+
+def test_a_server_that_exited_is_not_measured_as_holding_nothing_but_its_model() -> None:
+    """An attached llama-server killed: for a refresh the status bar said "srv 0B (model
+    92M)", the model more than the whole. It was a zombie (until its parent reaps it:
+    no memory, the pid still there) and the model's figure the last one read. A server
+    that exited is measured as none: the bar drops its part."""
+    import subprocess
+
+    from _server_support import wait_until
+
+    from pelican_tui.backends.llama.process import free_port
+    from pelican_tui.widgets.status_bar import StatusBar
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    argv = [server_binary(), "-m", tiny_model(), "-c", "1024", "--host", "127.0.0.1"]
+    # Started here and not reaped, as a server someone else runs is not by pelican-tui.
+    child = subprocess.Popen([*map(str, argv), "--port", str(port)], stderr=subprocess.DEVNULL)
+
+    def ready() -> bool:
+        with contextlib.suppress(httpx.HTTPError):
+            return httpx.get(f"{url}/health", timeout=5).status_code == 200
+        return False
+
+    try:
+        assert wait_until(ready, 60, interval_s=0.1)
+        sampler = ResourceSampler(server_url=lambda: url, model_path=tiny_model, maps_interval=4)
+        before = sampler.sample()
+        assert before.server_rss and before.server_model_mapped, before
+        child.kill()
+        zombie = lambda: psutil.Process(child.pid).status() == psutil.STATUS_ZOMBIE  # noqa: E731
+        assert wait_until(zombie, 10)
+        after = sampler.sample()
+        bar = StatusBar("halfcell")
+        bar.set_sample(after)
+        shown = bar.render_text().plain
+    finally:
+        child.kill()
+        child.wait()
+    assert (after.server_rss, after.server_model_mapped) == (None, None), after
+    assert "srv" not in shown, shown
