@@ -332,3 +332,34 @@ async def test_the_status_bar_says_an_attached_server_sends_nothing_as_the_pane_
         assert await wait_for(pilot, sends, idle_s), (bar.server_note, ready)
         await pilot.press("c")
         await app.workers.wait_for_complete()
+
+
+async def test_a_finished_run_keeps_its_header_when_the_server_dies(
+    llama: LlamaServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An attached llama-server killed while pane 2 ran: pane 1, finished on it, went
+    from "llama.cpp b… · 135M · Q4_1 · ctx … · no thinking switch" to the server's bare
+    URL. A finished run stays titled as it ran."""
+    import os
+    import signal
+
+    monkeypatch.setenv("PELICAN_LOCAL_API_KEY", llama.api_key)
+    app = make_app(overrides={"local": {"url": llama.base_url, "max_tokens": 400, "seed": 7}})
+    assert llama.pid is not None
+    async with app.run_test(size=(160, 48)) as pilot:
+        bar, left, right = app.query_one(StatusBar), app.pane("left"), app.pane("right")
+
+        def facts() -> str:
+            return str(left.query_one(".facts").render())
+
+        assert await wait_for(pilot, lambda: "checking" not in bar.server_note, 15)
+        await pilot.press("r")
+        assert await wait_for(pilot, lambda: len(right.answer_text) > 20, 120)
+        assert left.state == "finished", left.stats_line()
+        ran = (left.border_title, facts())
+        assert ran[1].startswith("llama.cpp "), ran
+        os.kill(llama.pid, signal.SIGKILL)
+        assert await wait_for(pilot, lambda: right.state == "failed", 30), right.stats_line()
+        await app.workers.wait_for_complete()
+        assert await wait_for(pilot, lambda: bar.server_note == "local: not reachable", 15)
+        assert (left.border_title, facts()) == ran

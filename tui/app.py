@@ -693,6 +693,11 @@ class PelicanApp(Voting):
         if showing_a_run and (slot in self._stored_shown or pane.choice != self.choices[slot]):
             self._describe_shown_run(slot)
             return
+        side = self._side(slot) if showing_a_run and self._engine is not None else None
+        if side is not None and not side.status().ready:
+            # Its server gone (killed, not reachable): the run stays titled as it ran, not
+            # by the bare URL of a server that no longer says what it serves.
+            return
         choice = choice or self.choices[slot]
         self._stored_shown.pop(slot, None)
         pane.choice = choice
