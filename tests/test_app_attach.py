@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from _anthropic_server import AnthropicTestServer
 from _app_support import make_app, wait_for
 from _server_support import tiny_model
 
 from pelican_tui.backends.llama.process import LlamaServer, free_port
+from pelican_tui.cli.sessions import format_session_table
 from pelican_tui.widgets.status_bar import StatusBar
 
 pytestmark = pytest.mark.slow
@@ -51,6 +53,45 @@ async def test_unreachable_url_is_said_plainly_and_checked_again_on_r() -> None:
         await pilot.press("R")
         await app.workers.wait_for_complete()
         assert bar.server_note == "local: not reachable"
+
+
+async def test_a_pane_not_run_beside_one_that_ran_is_stored_as_a_failed_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """r with the attached server gone: the left pane said "Not run: cannot reach …",
+    Claude ran, and the session held Claude's run alone (``sessions list``: "finished").
+    The left slot is now stored as ``run`` stores it: a failed run of what it asked
+    for, "not run: …" its reason; the pane says "Not run" as before."""
+    from pelican_tui.backends import locations
+    from pelican_tui.backends.store.sessions import SessionStore
+
+    url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    with AnthropicTestServer() as claude:
+        claude.serve(monkeypatch)
+        app = make_app(overrides={"local": {"url": url}})
+        async with app.run_test(size=(160, 48)) as pilot:
+            bar = app.query_one(StatusBar)
+            assert await wait_for(pilot, lambda: bar.server_note == "local: not reachable", 15)
+            await pilot.press("r")
+            left, right = app.pane("left"), app.pane("right")
+            assert await wait_for(pilot, lambda: right.state == "finished", 30), right.state
+            await app.workers.wait_for_complete()
+            assert left.state == "not run" and left.problem.startswith("Not run: cannot reach")
+            session_id = app.session_id
+    assert session_id is not None
+    with SessionStore.open(locations.sessions_db()) as store:
+        session = store.get_session(session_id)
+        [listed] = [s for s in store.list_sessions() if s.id == session_id]
+    assert [(r.slot, r.backend, r.status) for r in session.runs] == [
+        ("left", "openai", "failed"),
+        ("right", "claude", "finished"),
+    ]
+    [refused] = session.runs_in("left")
+    reason = refused.failure_reason or ""
+    assert reason.startswith(f"not run: cannot reach {url}"), reason
+    assert refused.model_info["url"] == url and refused.settings["thinking"] is True
+    assert not refused.answer and refused.png is None and refused.timings == {}
+    assert format_session_table([listed]).splitlines()[-1].rstrip().endswith(" left failed")
 
 
 async def test_a_pane_switches_to_the_remote_server_and_runs_there(

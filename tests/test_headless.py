@@ -1065,6 +1065,67 @@ def test_an_attached_server_that_refuses_the_key_or_model_is_sent_one_sample(
     assert f"local: 2 runs not sent: the server at {gateway.url} {for_good}" in out, out
 
 
+@dataclass
+class ServerThatLeaves(VllmServer):
+    """A vLLM that answers its first chat, then stops listening (shut down between two
+    samples): the next sample's check before its run cannot reach it."""
+
+    async def answer(
+        self, request: Recorded, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        await super().answer(request, reader, writer)
+        if request.path == "/v1/chat/completions" and self._stop is not None:
+            self._stop.set()  # the answer is written: no connection is taken after it
+
+
+def test_a_side_that_could_not_run_is_stored_as_a_failed_run_saying_why(
+    tmp_path: Path, env: pytest.MonkeyPatch, claude_server: AnthropicTestServer
+) -> None:
+    """The attached server gone by sample 2: its pane was "not run: cannot reach …",
+    Claude ran, and the session held Claude's run alone: ``sessions list`` said
+    "finished", ``sessions show`` and the export had no left side and no reason. The
+    left slot is now stored as a failed run that asked what it would have, "not run: …"
+    its reason, counted once in the totals."""
+    use_claude(env, claude_server)
+    out_dir = tmp_path / "out"
+    with ServerThatLeaves() as server:
+        args = ["--url", server.url, "--thinking", "off", "--samples", "2"]
+        code, out, err = run(*args, "--out", str(out_dir))
+    assert code == 1, err
+    reach = f"cannot reach {server.url}"
+    assert re.search(rf"^  left: not run: .*{re.escape(reach)}", err, re.MULTILINE), err
+    first, second = stored_sessions()
+    assert [(r.slot, r.status) for r in first.runs] == [("left", "finished"), ("right", "finished")]
+    assert [(r.slot, r.status) for r in second.runs] == [("left", "failed"), ("right", "finished")]
+    left, asked = second.runs[0], first.runs[0]
+    assert left.failure_reason is not None and left.failure_reason.startswith("not run: ")
+    assert reach in left.failure_reason, left.failure_reason
+    # What was asked for, as the run that went recorded it (without what the check
+    # after that run found of its thinking switch); nothing ran.
+    assert (left.backend, left.model_id) == (asked.backend, asked.model_id)
+    assert left.settings == {key: asked.settings[key] for key in left.settings}, asked.settings
+    assert left.settings["thinking"] is False and "thinking_check" not in left.settings
+    assert left.model_info["url"] == server.url
+    assert not left.answer and not left.thinking_text and left.svg is None and left.png is None
+    assert left.timings == {} and left.usage == {}
+    summary = json.loads((out_dir / "summary.json").read_text())
+    assert summary["totals"] == {
+        "planned": 4, "runs": 4, "finished": 3, "failed": 1, "cancelled": 0,
+    }  # fmt: skip
+    assert "3 of 4 runs finished;" in out and "planned not run" not in out, out
+    listed = subprocess.run(
+        [sys.executable, "-m", "pelican_tui", "sessions", "list"],
+        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    [row] = [line for line in listed.stdout.splitlines() if line.split()[0] == str(second.id)]
+    assert row.rstrip().endswith("left failed"), listed.stdout
+    shown = subprocess.run(
+        [sys.executable, "-m", "pelican_tui", "sessions", "show", str(second.id)],
+        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert "not run: " in shown.stdout and reach in shown.stdout, shown.stdout
+
+
 def test_a_key_from_a_variable_you_name_is_in_no_record_picture_or_message(
     tmp_path: Path, env: pytest.MonkeyPatch
 ) -> None:

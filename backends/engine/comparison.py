@@ -72,7 +72,7 @@ if TYPE_CHECKING:
     from pelican_tui.backends.llama.router import RouterPlan
     from pelican_tui.backends.resource_sampler import ResourceSampler
     from pelican_tui.backends.resources import ResourceSample
-    from pelican_tui.backends.store.records import Slot
+    from pelican_tui.backends.store.records import BackendKind, Slot
     from pelican_tui.backends.store.sessions import SessionStore
     from pelican_tui.backends.svg.render import SvgRenderer
 
@@ -98,6 +98,8 @@ class ComparisonResult:
     session_id: int | None
     results: dict[Slot, RunResult] = field(default_factory=dict)
     refused: dict[Slot, str] = field(default_factory=dict)
+    """Slots whose side could not run, and why: no request was sent. With a session,
+    each is recorded in it as a run that failed ("not run: …"), not in :attr:`results`."""
     cancelled: list[Slot] = field(default_factory=list)
     listener_errors: list[str] = field(default_factory=list)
     """Errors the listener raised (the runs went on and were recorded)."""
@@ -562,7 +564,9 @@ class ComparisonEngine:
         ``session_id``: add the runs to that session, if it is one of ``prompt`` (else
         they make a new one, as they do without it).
         ``listener`` gets :class:`SessionStarted`, :class:`RunRefused`,
-        :class:`StoreProblem` and every run update (:mod:`.run`). Cancelling
+        :class:`StoreProblem` and every run update (:mod:`.run`). A refused slot is
+        recorded in the session as a run that failed before it was sent, when another
+        slot runs (:meth:`_record_refused`); with none, no session is made. Cancelling
         the calling task cancels every run; each is recorded as cancelled.
         A new session records ``prompt_set`` (the set the prompt came from) and
         ``private`` (a private set's: exports leave its texts out).
@@ -575,9 +579,10 @@ class ComparisonEngine:
 
         outcome = ComparisonResult(session_id)
         dropped = dict.fromkeys(choices, False)
+        refusals: dict[Slot, RunRefused] = {}
         self._unbegun.append(dropped)
         try:
-            specs = await self._specs(prompt, choices, listener, outcome, dropped)
+            specs = await self._specs(prompt, choices, listener, outcome, dropped, refusals)
         finally:
             self._unbegun.remove(dropped)
         specs = [spec for spec in specs if not dropped[spec.slot]]  # taken out at a check
@@ -615,6 +620,11 @@ class ComparisonEngine:
         outcome.session_id = session_id
         if session_id is not None:
             listener(SessionStarted(session_id, prompt))
+        if store is not None and session_id is not None:
+            for refusal in refusals.values():
+                problem = await self._record_refused(store, session_id, prompt, choices, refusal)
+                if problem is not None:
+                    store_problem(problem)
         for same in _same_requests(specs, session_id, batch_thinking or {}):
             listener(same)
 
@@ -710,10 +720,12 @@ class ComparisonEngine:
         listener: Listener,
         outcome: ComparisonResult,
         dropped: dict[Slot, bool],
+        said: dict[Slot, RunRefused],
     ) -> list[RunSpec]:
         """The runs of ``choices`` to begin, once their llama-server has started and the
-        servers someone else runs have answered; those refused go in ``outcome``, those
-        taken out meanwhile (``dropped``, :meth:`drop_unbegun`) are left out."""
+        servers someone else runs have answered; those refused go in ``outcome`` (and
+        what the listener was told of each in ``said``), those taken out meanwhile
+        (``dropped``, :meth:`drop_unbegun`) are left out."""
         from pelican_tui.backends.engine.run import RunSpec
 
         if any(is_local(choice.side) for choice in choices.values()):
@@ -736,12 +748,60 @@ class ComparisonEngine:
             if refused is not None or side is None:
                 reason = refused or "unavailable"
                 outcome.refused[slot] = reason
-                listener(RunRefused(slot, reason, status.hint if status else None))
+                said[slot] = RunRefused(slot, reason, status.hint if status else None)
+                listener(said[slot])
                 continue
             if isinstance(side, LocalSide):  # a server (re)started since: asked once
                 await side.learn_from_server()
             specs.append(RunSpec(slot, side, side.request(choice, prompt), side.off_note(choice)))
         return specs
+
+    async def _record_refused(
+        self,
+        store: SessionStore,
+        session_id: int,
+        prompt: str,
+        choices: Mapping[Slot, PaneChoice],
+        refusal: RunRefused,
+    ) -> str | None:
+        """Record a slot refused before its request was sent as a run of the session
+        that failed: what it asked for (its model and settings, as its run would have
+        recorded them), no text, no numbers, and why ("not run: …", with the next step
+        where its side gave one). The session then says the pane was asked for and why
+        it has no picture, as the pane did. Returns why it could not be saved, or None."""
+        from pelican_tui.backends.engine.run import RunSpec
+        from pelican_tui.backends.store.records import SessionStoreError
+
+        slot, choice = refusal.slot, choices[refusal.slot]
+        side = self.sides.get(choice.side)
+        kind: BackendKind
+        if side is not None:
+            spec = RunSpec(slot, side, side.request(choice, prompt), side.off_note(choice))
+            model_id, model_info = await side.identity(spec.request)
+            kind, settings = side.kind, spec.recorded_settings()
+        else:  # no side to ask (its model cannot be read): what the settings name
+            local = is_local(choice.side)
+            model_id = self.plan.label if local else choice.side
+            model_info = {"model": model_id}
+            spawned = local and self.plan.mode == "spawn"
+            kind = "claude" if choice.side == CLAUDE else "local" if spawned else "openai"
+            settings = {"thinking": choice.thinking}
+        reason = f"not run: {refusal.reason}"
+        if refusal.hint:
+            reason += f" — {refusal.hint}"
+        host = await self._host_summary()
+
+        def record() -> None:  # in one thread: a cancel meanwhile leaves no "running" row
+            run_id = store.start_run(session_id, slot, kind, model_id, model_info, settings, host)
+            store.finish_run(run_id, status="failed", failure_reason=reason)
+
+        try:
+            await asyncio.to_thread(record)
+        except Exception as error:  # the other runs go on; the user is told
+            if isinstance(error, SessionStoreError):  # it says what failed
+                return str(error)
+            return f"the session store failed: {error}"
+        return None
 
     def drop_unbegun(self, slot: Slot) -> bool:
         """Take ``slot`` out of the comparisons that have begun no run yet (they wait for

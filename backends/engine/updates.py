@@ -43,7 +43,10 @@ class SameRequest:
 
 @dataclass(frozen=True, slots=True)
 class RunRefused:
-    """A slot's side cannot run now; nothing was recorded for it."""
+    """A slot's side cannot run now: no request is sent. In a comparison that has a
+    session (another slot runs), the slot is recorded there as a run that failed, its
+    reason "not run: …" (:meth:`~.comparison.ComparisonEngine.run_comparison`); a slot
+    a batch did not send (:attr:`~.comparison.ComparisonResult.not_sent`) is not."""
 
     slot: Slot
     reason: str
