@@ -620,11 +620,6 @@ class ComparisonEngine:
         outcome.session_id = session_id
         if session_id is not None:
             listener(SessionStarted(session_id, prompt))
-        if store is not None and session_id is not None:
-            for refusal in refusals.values():
-                problem = await self._record_refused(store, session_id, prompt, choices, refusal)
-                if problem is not None:
-                    store_problem(problem)
         for same in _same_requests(specs, session_id, batch_thinking or {}):
             listener(same)
 
@@ -679,6 +674,14 @@ class ComparisonEngine:
         ]
         for spec, task in zip(specs, tasks, strict=True):
             self._tasks.setdefault(spec.slot, []).append(task)
+        recording: asyncio.Task[None] | None = None
+        if store is not None and session_id is not None and refusals:
+            # Beside the runs, not before them: what a refused side asked for may take a
+            # while to learn (a model file still being hashed); the runs need not wait.
+            recording = asyncio.create_task(
+                self._record_refused(store, session_id, prompt, choices, refusals, store_problem),
+                name="record the slots not run",
+            )
         sampling: asyncio.Task[None] | None = None
         if not self._sampled_by_front_end and any(s.side.memory_sampled for s in specs):
             sampling = asyncio.create_task(self._sample_during_runs(), name="sample memory")
@@ -691,6 +694,8 @@ class ComparisonEngine:
                     outcome.cancelled.append(spec.slot)  # by cancel(slot): recorded as such
                 else:
                     raise result
+            if recording is not None:  # after the runs, which did not wait for it
+                await recording
         finally:
             # On a cancel (or a bug), the other runs are cancelled and given the
             # time to record themselves as cancelled.
@@ -705,6 +710,10 @@ class ComparisonEngine:
                 sampling.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await sampling
+            if recording is not None and not recording.done():  # cancelled: a row being
+                recording.cancel()  # written is written whole (one thread), the rest not
+                with contextlib.suppress(asyncio.CancelledError):
+                    await recording
         for spec in specs:  # a server someone else runs may come back: it is asked anew
             if spec.side.server is not None:
                 await spec.side.server.settle()
@@ -762,46 +771,61 @@ class ComparisonEngine:
         session_id: int,
         prompt: str,
         choices: Mapping[Slot, PaneChoice],
-        refusal: RunRefused,
-    ) -> str | None:
-        """Record a slot refused before its request was sent as a run of the session
+        refusals: Mapping[Slot, RunRefused],
+        store_problem: Callable[[str], None],
+    ) -> None:
+        """Record each slot refused before its request was sent as a run of the session
         that failed: what it asked for (its model and settings, as its run would have
         recorded them), no text, no numbers, and why ("not run: …", with the next step
         where its side gave one). The session then says the pane was asked for and why
-        it has no picture, as the pane did. Returns why it could not be saved, or None."""
-        from pelican_tui.backends.engine.run import RunSpec
+        it has no picture, as the pane did. What cannot be saved goes to ``store_problem``."""
         from pelican_tui.backends.store.records import SessionStoreError
 
-        slot, choice = refusal.slot, choices[refusal.slot]
-        side = self.sides.get(choice.side)
-        kind: BackendKind
-        if side is not None:
-            spec = RunSpec(slot, side, side.request(choice, prompt), side.off_note(choice))
-            model_id, model_info = await side.identity(spec.request)
-            kind, settings = side.kind, spec.recorded_settings()
-        else:  # no side to ask (its model cannot be read): what the settings name
-            local = is_local(choice.side)
-            model_id = self.plan.label if local else choice.side
-            model_info = {"model": model_id}
-            spawned = local and self.plan.mode == "spawn"
-            kind = "claude" if choice.side == CLAUDE else "local" if spawned else "openai"
-            settings = {"thinking": choice.thinking}
-        reason = f"not run: {refusal.reason}"
-        if refusal.hint:
-            reason += f" — {refusal.hint}"
         host = await self._host_summary()
 
-        def record() -> None:  # in one thread: a cancel meanwhile leaves no "running" row
+        def record(
+            slot: Slot,
+            kind: BackendKind,
+            model_id: str,
+            model_info: dict[str, Any],
+            settings: dict[str, Any],
+            reason: str,
+        ) -> None:  # in one thread: a cancel meanwhile leaves no "running" row
             run_id = store.start_run(session_id, slot, kind, model_id, model_info, settings, host)
             store.finish_run(run_id, status="failed", failure_reason=reason)
 
-        try:
-            await asyncio.to_thread(record)
-        except Exception as error:  # the other runs go on; the user is told
-            if isinstance(error, SessionStoreError):  # it says what failed
-                return str(error)
-            return f"the session store failed: {error}"
-        return None
+        for slot, refusal in refusals.items():
+            reason = f"not run: {refusal.reason}"
+            if refusal.hint:
+                reason += f" — {refusal.hint}"
+            try:
+                kind, model_id, model_info, settings = await self._asked_for(
+                    slot, choices[slot], prompt
+                )
+                await asyncio.to_thread(record, slot, kind, model_id, model_info, settings, reason)
+            except SessionStoreError as error:  # the runs go on; the user is told
+                store_problem(str(error))  # it says what failed
+            except Exception as error:  # a side that cannot say what it runs, a store bug
+                store_problem(f"the {slot} pane's refusal is not saved: {error}")
+
+    async def _asked_for(
+        self, slot: Slot, choice: PaneChoice, prompt: str
+    ) -> tuple[BackendKind, str, dict[str, Any], dict[str, Any]]:
+        """What a run of ``choice`` would record of itself: its backend, model id, model
+        facts and settings; with no side to ask (its model cannot be read), what the
+        settings name."""
+        from pelican_tui.backends.engine.run import RunSpec
+
+        side = self.sides.get(choice.side)
+        if side is not None:
+            spec = RunSpec(slot, side, side.request(choice, prompt), side.off_note(choice))
+            model_id, model_info = await side.identity(spec.request)
+            return side.kind, model_id, model_info, spec.recorded_settings()
+        local = is_local(choice.side)
+        model_id = self.plan.label if local else choice.side
+        spawned = local and self.plan.mode == "spawn"
+        kind: BackendKind = "claude" if choice.side == CLAUDE else "local" if spawned else "openai"
+        return kind, model_id, {"model": model_id}, {"thinking": choice.thinking}
 
     def drop_unbegun(self, slot: Slot) -> bool:
         """Take ``slot`` out of the comparisons that have begun no run yet (they wait for
