@@ -1505,7 +1505,11 @@ def test_a_run_that_finished_before_ctrl_c_is_said_as_every_run_is(
     finished (the table said so) but its "left local (…): finished, …" line was never
     said; a session's runs were said only once both had ended. It is said once now,
     and Claude's run, cancelled before its answer was read, has no picture word."""
-    with AnthropicTestServer(scenario="slow", chunk_delay_s=0.5) as claude_server:
+    # Claude must still be writing when the local run ends: its answer takes ~48 s (24
+    # pieces, 2 s apart), the local run is short (48 tokens). At 0.5 s apart and the
+    # default limit, a loaded CI machine once ended Claude's answer first.
+    env.setenv("PELICAN_LOCAL__MAX_TOKENS", "48")
+    with AnthropicTestServer(scenario="slow", chunk_delay_s=2.0) as claude_server:
         use_claude(env, claude_server)
         out_dir = tmp_path / "out"
         err_file = tmp_path / "stderr.txt"
@@ -1533,9 +1537,10 @@ def test_a_server_killed_between_samples_stops_the_batch_and_fails(
     finished", the local runs it never made left out of the count (and then ran sample
     2's Claude run against a pane that could not run)."""
     # The kill must land inside sample 1: its local run is short (48 tokens) and Claude's
-    # answer takes ~12 s (24 pieces, 0.5 s apart), so sample 2 has not begun.
+    # answer takes ~36 s (24 pieces, 1.5 s apart), so sample 2 has not begun (at 0.5 s
+    # apart a loaded machine may end Claude's answer before the local run).
     env.setenv("PELICAN_LOCAL__MAX_TOKENS", "48")
-    with AnthropicTestServer(scenario="slow", chunk_delay_s=0.5) as claude_server:
+    with AnthropicTestServer(scenario="slow", chunk_delay_s=1.5) as claude_server:
         use_claude(env, claude_server)
         out_dir = tmp_path / "out"
         err_file = tmp_path / "stderr.txt"
