@@ -1099,3 +1099,59 @@ async def test_the_terminal_title_says_the_own_server_is_loading_or_crashed() ->
         assert await wait_for(pilot, lambda: server.status.state is ServerState.CRASHED, 15)
         await pilot.pause()
         assert app.terminal_title == "pelican-tui · server crashed"
+
+
+def _white_png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (200, 200), "white").save(out, "PNG")
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)])
+async def test_a_long_picture_note_is_whole_in_the_picture_screen(size: tuple[int, int]) -> None:
+    """A run cut at its token limit whose picture draws nothing: its note ("… cut at the
+    300-token limit: the SVG …") was cut at the border in its pane and in the picture
+    screen (``f``) alike, its end lost. The pane keeps one row (ending in "…": a note
+    folded there would draw the picture again, smaller, as each run ends); the picture
+    screen folds it between its facts, each line centred, and all of it shows."""
+    from pelican_tui.screens.picture_screen import PictureScreen
+
+    note = "cut at the 300-token limit: the SVG is unfinished (no closing </svg>); closed it up"
+    with SessionStore.open(locations.sessions_db()) as store:
+        session = store.create_session("A pelican riding a bicycle")
+        run = store.start_run(
+            session.id, "left", "local", "SmolLM2.gguf", {"file": "SmolLM2.gguf"},
+            {"thinking": False},
+        )  # fmt: skip
+        svg = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"></svg>'
+        store.finish_run(run, answer=svg, svg=svg, svg_note=note, png=_white_png(),
+                         picture_facts={"empty": True})  # fmt: skip
+    app = make_app()
+    async with app.run_test(size=size) as pilot:
+        app.load_session(session.id)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        pane_rows = screen_text(app).splitlines()
+        await pilot.press("f")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, PictureScreen), 5)
+        await pilot.pause()
+        await pilot.pause()
+        rows = screen_text(app).splitlines()
+    # The pane: one row, its start kept and its cut said.
+    [in_pane] = [row for row in pane_rows if "an empty picture: the SVG draws" in row]
+    assert "…" in in_pane and "closed it up" not in in_pane, in_pane
+    # The picture screen: the left panel (half the width), its rows under the picture
+    # and over the caption ("✓ TTFT …"), each centred in it.
+    half = size[0] // 2
+    last_drawn = max(at for at, row in enumerate(rows) if "█" in row[:half])
+    caption = next(at for at, row in enumerate(rows) if row[:half].lstrip().startswith("✓"))
+    lines = [row[:half] for row in rows[last_drawn + 1 : caption] if row[:half].strip()]
+    said = " ".join(line.strip() for line in lines)
+    assert said == f"an empty picture: the SVG draws nothing {note.replace('; ', ' ')}", lines
+    for line in lines:
+        before, after = len(line) - len(line.lstrip()), len(line) - len(line.rstrip())
+        assert abs(before - after) <= 1, ("centred", line, "\n".join(rows))

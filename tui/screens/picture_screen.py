@@ -81,7 +81,7 @@ class PictureScreen(Screen[None]):
             for index, picture in enumerate(self.pictures):
                 with Vertical(classes="picture-panel", id=f"picture-panel-{index}"):
                     yield Label(picture.title, classes="picture-title", markup=False)
-                    view = PictureView(mode=self.mode, id=f"picture-{index}")
+                    view = PictureView(mode=self.mode, fold_note=True, id=f"picture-{index}")
                     view.set_png(picture.png, picture.note)  # shown once mounted
                     yield view
                     yield Static(picture.caption, classes="picture-caption", markup=False)

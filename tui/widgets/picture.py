@@ -3,7 +3,8 @@
 :class:`PictureView` keeps the picture's aspect ratio, centres it in whatever
 space the layout gives it (give the view a definite height, e.g. ``1fr``: two
 stacked ``height: auto`` images collapse), and shows a centred placeholder
-when there is no picture; its last row is kept for a one-line note. It draws half-cell blocks itself
+when there is no picture; its last row is kept for a one-line note (folded onto
+more rows where the view is asked to: :func:`fold_note`). It draws half-cell blocks itself
 (:class:`RunsHalfcellImage`) and every other mode with textual-image
 (:mod:`.textual_image_pictures`, imported only when such a mode is used).
 Pillow is imported when the first picture is shown.
@@ -35,6 +36,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from pelican_tui.backends.svg.render import png_size
+from pelican_tui.backends.text import fold_parts, fold_words
 from pelican_tui.terminal_caps import SETTING_VALUES, ImageChoice, detect_terminal, detected_choice
 from pelican_tui.widgets.kept_lines import KeptContainer, KeptLines, KeptStatic
 
@@ -533,6 +535,19 @@ def as_drawn(
     return shaped
 
 
+NOTE_MARGIN = 1
+"""Cells left blank each side of a note folded to a picture's width."""
+
+
+def fold_note(note: str, width: int) -> str:
+    """A picture's note on lines of at most ``width`` cells: broken between its facts
+    (at "; ", which the break replaces), and a fact still too long between its words.
+    On one row, "an empty picture: the SVG draws nothing; cut at the 300-token limit:
+    the SVG …" lost its end."""
+    facts = fold_parts(note, width, "; ").splitlines()
+    return "\n".join(fold_words(fact, width) for fact in facts)
+
+
 class PictureView(KeptLines):
     """One picture, centred and as large as the widget allows, or a placeholder.
 
@@ -555,6 +570,11 @@ class PictureView(KeptLines):
         mode: "auto" (what the terminal draws, see :func:`image_choice`) or one to force:
             "tgp", "sixel", "halfcell", "unicode".
         placeholder: Text shown centred while there is no picture.
+        fold_note: Fold a note too long for one row onto as many as it needs
+            (:func:`fold_note`), the picture drawn smaller for them. Off in the panes:
+            there the picture would be drawn again, smaller, as its run ends (the
+            whole picture sent to the terminal anew, as much as a run's text), and a
+            cut note ends in "…"; on in the picture screen (``f``), which shows it whole.
     """
 
     DEFAULT_CSS = (Path(__file__).with_suffix(".tcss")).read_text(encoding="utf-8")
@@ -565,6 +585,7 @@ class PictureView(KeptLines):
         mode: str = "auto",
         placeholder: str = "no picture yet",
         *,
+        fold_note: bool = False,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
@@ -573,6 +594,7 @@ class PictureView(KeptLines):
         self._image_class = widget_class(resolve_mode(mode))
         self.mode = mode
         self.placeholder = placeholder
+        self.fold_note = fold_note
         self._png: bytes | None = None
         self._png_size: tuple[int, int] | None = None
         """The picture's size in pixels, from the PNG's header (None: no picture)."""
@@ -594,6 +616,8 @@ class PictureView(KeptLines):
             self._image.beneath = self._placeholder
         self._note = KeptStatic("", id="picture-message")
         self._note_text = ""
+        self._note_rows = 1
+        """The rows the note takes (the style's one, until it is folded onto more)."""
 
     @property
     def png(self) -> bytes | None:
@@ -679,10 +703,24 @@ class PictureView(KeptLines):
         self.call_after_refresh(self._fit)
 
     def _set_note(self, text: str) -> None:
-        """The note's row is always there: a note shown or gone is new words, no layout."""
+        """The note's row is always there: a note shown or gone is new words, no layout
+        (folded, a layout when it takes more rows, or fewer, than the last)."""
         if self._note_text != text:
             self._note_text = text
-            self._note.update(text, layout=False)
+            self._show_note()
+
+    def _show_note(self) -> None:
+        """The note on its row; folded (:attr:`fold_note`) for the view's width, a
+        margin each side, on as many rows as it has lines."""
+        shown = self._note_text
+        width = self.content_size.width - 2 * NOTE_MARGIN
+        if self.fold_note and width > 0:
+            shown = fold_note(shown, width)
+            rows = shown.count("\n") + 1
+            if rows != self._note_rows:
+                self._note_rows = rows
+                self._note.styles.height = rows
+        self._note.update(shown, layout=False)
 
     def _say(self, words: str) -> None:
         """Show ``words`` as the placeholder."""
@@ -707,6 +745,8 @@ class PictureView(KeptLines):
         self._set_note("")
 
     def on_resize(self) -> None:
+        if self.fold_note:
+            self._show_note()  # folded for the new width
         self.call_after_refresh(self._fit)
         if isinstance(self._image, RunsHalfcellImage):
             # The words are centred again in the new box; the widget over them keeps
