@@ -32,6 +32,7 @@ from pelican_tui.backends.engine.sides import (
     RemoteSide,
     ServerHandle,
     Side,
+    local_kind,
 )
 from pelican_tui.backends.engine.thinking_check import IGNORED_SWITCH_NOTE, same_request_note
 from pelican_tui.backends.engine.updates import (
@@ -812,8 +813,9 @@ class ComparisonEngine:
         self, slot: Slot, choice: PaneChoice, prompt: str
     ) -> tuple[BackendKind, str, dict[str, Any], dict[str, Any]]:
         """What a run of ``choice`` would record of itself: its backend, model id, model
-        facts and settings; with no side to ask (its model cannot be read), what the
-        settings name."""
+        facts and settings; with no side to ask, what the settings name: a local model
+        that cannot be read, or a remote no longer set (a pane's kept choice). Claude's
+        side is always there."""
         from pelican_tui.backends.engine.run import RunSpec
 
         side = self.sides.get(choice.side)
@@ -823,8 +825,7 @@ class ComparisonEngine:
             return side.kind, model_id, model_info, spec.recorded_settings()
         local = is_local(choice.side)
         model_id = self.plan.label if local else choice.side
-        spawned = local and self.plan.mode == "spawn"
-        kind: BackendKind = "claude" if choice.side == CLAUDE else "local" if spawned else "openai"
+        kind = local_kind(self.plan) if local else "openai"
         return kind, model_id, {"model": model_id}, {"thinking": choice.thinking}
 
     def drop_unbegun(self, slot: Slot) -> bool:

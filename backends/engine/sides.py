@@ -398,6 +398,12 @@ class HashStopped(Exception):
     """Raised in the hashing thread to stop it (the side was reconfigured or closed)."""
 
 
+def local_kind(plan: LocalPlan) -> BackendKind:
+    """How a run of the local model is stored: "local" (llama-server spawned by
+    pelican-tui) or "openai" (a server at ``local.url``)."""
+    return "openai" if plan.mode == "attach" else "local"
+
+
 class LocalSide(Side):
     """The local model: llama-server spawned by pelican-tui, or a server at ``local.url``."""
 
@@ -434,7 +440,7 @@ class LocalSide(Side):
         )
         self.backend = self.openai
         self.attached = plan.mode == "attach"
-        self.kind = "openai" if self.attached else "local"
+        self.kind = local_kind(plan)
         self.server_key = _url_key(plan.url or "") if self.attached else "llama-server"
         if self.openai.server is not None:
             self.server = ServerHandle(self.openai.server)
