@@ -78,6 +78,14 @@ async def test_a_pane_not_run_beside_one_that_ran_is_stored_as_a_failed_run(
             await app.workers.wait_for_complete()
             assert left.state == "not run" and left.problem.startswith("Not run: cannot reach")
             session_id = app.session_id
+            # As when the session is opened again: the left pane shows its stored row, a
+            # failed run, which takes no verdict (before, "right better" was stored).
+            assert app.pane_runs.keys() == {"left", "right"}, app.pane_runs
+            await pilot.press("greater_than_sign")
+            refused = (
+                "No verdict: the left pane's run failed; a verdict compares two finished pictures."
+            )
+            assert await wait_for(pilot, lambda: refused in [n.message for n in app.notices], 5)
     assert session_id is not None
     with SessionStore.open(locations.sessions_db()) as store:
         session = store.get_session(session_id)
@@ -92,6 +100,7 @@ async def test_a_pane_not_run_beside_one_that_ran_is_stored_as_a_failed_run(
     assert refused.model_info["url"] == url and refused.settings["thinking"] is True
     assert not refused.answer and refused.png is None and refused.timings == {}
     assert format_session_table([listed]).splitlines()[-1].rstrip().endswith(" left failed")
+    assert session.verdict is None
 
 
 async def test_a_pane_switches_to_the_remote_server_and_runs_there(

@@ -1379,6 +1379,8 @@ class PelicanApp(Voting):
             pane.end("not run")
             pane.show_problem(f"Not run: {update.reason}{hint}")
             self._on_resize_layout()  # at 80 columns the other pane's border says its state
+        elif isinstance(update, updates.RefusalRecorded):  # its stored row: a failed run
+            self.pane_runs[update.slot] = update.run_id
         elif isinstance(update, updates.SameRequest):  # on vs off on a model without a switch
             self.notify(update.note, title="Thinking", severity="warning", timeout=10)
         elif isinstance(update, updates.StoreProblem):

@@ -472,7 +472,7 @@ class Voting(App[None]):
         for slot in SLOTS:
             result = results.get(slot)
             if slot in outcome.refused:
-                why.append(f"{slot}: not run: {outcome.refused[slot]}")
+                why.append(f"{slot}: not run: {outcome.refused[slot].reason}")
             elif result is None:
                 why.append(f"{slot}: {outcome.not_sent[slot]}")
             elif result.outcome == "failed":

@@ -290,8 +290,8 @@ def stop_reason(result: ComparisonResult) -> str | None:
     since its side had). Both front ends stop on it."""
     if result.cancelled:
         return "cancelled"
-    for slot, reason in result.refused.items():
-        return f"{slot}: not run: {reason}"
+    for slot, refusal in result.refused.items():
+        return f"{slot}: not run: {refusal.reason}"
     for slot, reason in result.lost.items():
         return f"{slot}: {reason}"
     for_good = {

@@ -37,6 +37,7 @@ from pelican_tui.backends.engine.sides import (
 from pelican_tui.backends.engine.thinking_check import IGNORED_SWITCH_NOTE, same_request_note
 from pelican_tui.backends.engine.updates import (
     Listener,
+    RefusalRecorded,
     RunEnded,
     RunProgress,
     RunQueued,
@@ -98,9 +99,10 @@ class ComparisonResult:
 
     session_id: int | None
     results: dict[Slot, RunResult] = field(default_factory=dict)
-    refused: dict[Slot, str] = field(default_factory=dict)
-    """Slots whose side could not run, and why: no request was sent. With a session,
-    each is recorded in it as a run that failed ("not run: …"), not in :attr:`results`."""
+    refused: dict[Slot, RunRefused] = field(default_factory=dict)
+    """Slots whose side could not run, and why (as the listener was told): no request
+    was sent. With a session, each is recorded in it as a run that failed ("not run:
+    …", :class:`RefusalRecorded`), not in :attr:`results`."""
     cancelled: list[Slot] = field(default_factory=list)
     listener_errors: list[str] = field(default_factory=list)
     """Errors the listener raised (the runs went on and were recorded)."""
@@ -565,9 +567,10 @@ class ComparisonEngine:
         ``session_id``: add the runs to that session, if it is one of ``prompt`` (else
         they make a new one, as they do without it).
         ``listener`` gets :class:`SessionStarted`, :class:`RunRefused`,
-        :class:`StoreProblem` and every run update (:mod:`.run`). A refused slot is
-        recorded in the session as a run that failed before it was sent, when another
-        slot runs (:meth:`_record_refused`); with none, no session is made. Cancelling
+        :class:`RefusalRecorded`, :class:`StoreProblem` and every run update
+        (:mod:`.run`). A refused slot is recorded in the session as a run that failed
+        before it was sent, when another slot runs (:meth:`_record_refused`); with none,
+        no session is made. Cancelling
         the calling task cancels every run; each is recorded as cancelled.
         A new session records ``prompt_set`` (the set the prompt came from) and
         ``private`` (a private set's: exports leave its texts out).
@@ -580,10 +583,9 @@ class ComparisonEngine:
 
         outcome = ComparisonResult(session_id)
         dropped = dict.fromkeys(choices, False)
-        refusals: dict[Slot, RunRefused] = {}
         self._unbegun.append(dropped)
         try:
-            specs = await self._specs(prompt, choices, listener, outcome, dropped, refusals)
+            specs = await self._specs(prompt, choices, listener, outcome, dropped)
         finally:
             self._unbegun.remove(dropped)
         specs = [spec for spec in specs if not dropped[spec.slot]]  # taken out at a check
@@ -676,11 +678,13 @@ class ComparisonEngine:
         for spec, task in zip(specs, tasks, strict=True):
             self._tasks.setdefault(spec.slot, []).append(task)
         recording: asyncio.Task[None] | None = None
-        if store is not None and session_id is not None and refusals:
+        if store is not None and session_id is not None and outcome.refused:
             # Beside the runs, not before them: what a refused side asked for may take a
             # while to learn (a model file still being hashed); the runs need not wait.
             recording = asyncio.create_task(
-                self._record_refused(store, session_id, prompt, choices, refusals, store_problem),
+                self._record_refused(
+                    store, session_id, prompt, choices, outcome.refused, track, store_problem
+                ),
                 name="record the slots not run",
             )
         sampling: asyncio.Task[None] | None = None
@@ -730,12 +734,11 @@ class ComparisonEngine:
         listener: Listener,
         outcome: ComparisonResult,
         dropped: dict[Slot, bool],
-        said: dict[Slot, RunRefused],
     ) -> list[RunSpec]:
         """The runs of ``choices`` to begin, once their llama-server has started and the
-        servers someone else runs have answered; those refused go in ``outcome`` (and
-        what the listener was told of each in ``said``), those taken out meanwhile
-        (``dropped``, :meth:`drop_unbegun`) are left out."""
+        servers someone else runs have answered; those refused go in ``outcome`` (as the
+        listener is told of each), those taken out meanwhile (``dropped``,
+        :meth:`drop_unbegun`) are left out."""
         from pelican_tui.backends.engine.run import RunSpec
 
         if any(is_local(choice.side) for choice in choices.values()):
@@ -756,10 +759,10 @@ class ComparisonEngine:
             if refused is None and status is not None and not status.ready:
                 refused = status.message
             if refused is not None or side is None:
-                reason = refused or "unavailable"
-                outcome.refused[slot] = reason
-                said[slot] = RunRefused(slot, reason, status.hint if status else None)
-                listener(said[slot])
+                hint = status.hint if status is not None else None
+                refusal = RunRefused(slot, refused or "unavailable", hint)
+                outcome.refused[slot] = refusal
+                listener(refusal)
                 continue
             if isinstance(side, LocalSide):  # a server (re)started since: asked once
                 await side.learn_from_server()
@@ -773,13 +776,15 @@ class ComparisonEngine:
         prompt: str,
         choices: Mapping[Slot, PaneChoice],
         refusals: Mapping[Slot, RunRefused],
+        listener: Listener,
         store_problem: Callable[[str], None],
     ) -> None:
         """Record each slot refused before its request was sent as a run of the session
         that failed: what it asked for (its model and settings, as its run would have
         recorded them), no text, no numbers, and why ("not run: …", with the next step
         where its side gave one). The session then says the pane was asked for and why
-        it has no picture, as the pane did. What cannot be saved goes to ``store_problem``."""
+        it has no picture, as the pane did; ``listener`` is told its run's id
+        (:class:`RefusalRecorded`). What cannot be saved goes to ``store_problem``."""
         from pelican_tui.backends.store.records import SessionStoreError
 
         host = await self._host_summary()
@@ -791,9 +796,10 @@ class ComparisonEngine:
             model_info: dict[str, Any],
             settings: dict[str, Any],
             reason: str,
-        ) -> None:  # in one thread: a cancel meanwhile leaves no "running" row
+        ) -> int:  # in one thread: a cancel meanwhile leaves no "running" row
             run_id = store.start_run(session_id, slot, kind, model_id, model_info, settings, host)
             store.finish_run(run_id, status="failed", failure_reason=reason)
+            return run_id
 
         for slot, refusal in refusals.items():
             reason = f"not run: {refusal.reason}"
@@ -803,11 +809,15 @@ class ComparisonEngine:
                 kind, model_id, model_info, settings = await self._asked_for(
                     slot, choices[slot], prompt
                 )
-                await asyncio.to_thread(record, slot, kind, model_id, model_info, settings, reason)
+                run_id = await asyncio.to_thread(
+                    record, slot, kind, model_id, model_info, settings, reason
+                )
             except SessionStoreError as error:  # the runs go on; the user is told
                 store_problem(str(error))  # it says what failed
             except Exception as error:  # a side that cannot say what it runs, a store bug
                 store_problem(f"the {slot} pane's refusal is not saved: {error}")
+            else:
+                listener(RefusalRecorded(slot, run_id))
 
     async def _asked_for(
         self, slot: Slot, choice: PaneChoice, prompt: str

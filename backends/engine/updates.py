@@ -56,6 +56,16 @@ class RunRefused:
 
 
 @dataclass(frozen=True, slots=True)
+class RefusalRecorded:
+    """A :class:`RunRefused` slot is in the session now, as a run that failed ("not run:
+    …"): a front end shows it as that run (the pane's run, which takes no verdict, as
+    when the session is opened again)."""
+
+    slot: Slot
+    run_id: int
+
+
+@dataclass(frozen=True, slots=True)
 class StoreProblem:
     """The session store failed; the runs go on, but may not be saved. Or, ``saved``,
     a notice from opening it (it was damaged, moved aside and made anew): they are."""
@@ -105,7 +115,14 @@ class RunEnded:
 
 
 Update = (
-    SessionStarted | RunRefused | StoreProblem | RunQueued | RunStarted | RunProgress | RunEnded
+    SessionStarted
+    | RunRefused
+    | RefusalRecorded
+    | StoreProblem
+    | RunQueued
+    | RunStarted
+    | RunProgress
+    | RunEnded
 )
 Listener = Callable[[Any], None]
 """Called with every :data:`Update`."""

@@ -363,7 +363,8 @@ class _Batch:
                 self.progress.say(f"{PROG}: {self.fatal}; stopping the batch.")
                 break
             outcome = self.outcomes[-1]
-            for slot, reason in {**result.refused, **result.not_sent}.items():
+            refused = {slot: refusal.reason for slot, refusal in result.refused.items()}
+            for slot, reason in {**refused, **result.not_sent}.items():
                 outcome.notes.append(f"{slot}: not run: {reason}")
             for error in dict.fromkeys(result.listener_errors):  # a bug here; runs recorded
                 self.progress.say(f"  warning: the progress display failed: {error}")
