@@ -262,10 +262,11 @@ def test_one_rule_stops_a_batch_in_both_front_ends() -> None:
     """The TUI went on through a batch whose sessions its store could not keep."""
     from pelican_tui.backends.engine.batch import stop_reason
     from pelican_tui.backends.engine.comparison import ComparisonResult
+    from pelican_tui.backends.engine.updates import RunRefused
 
     assert stop_reason(ComparisonResult(7)) is None
     assert stop_reason(ComparisonResult(7, cancelled=["left"])) == "cancelled"
-    refused = ComparisonResult(7, refused={"right": "claude: no key"})
+    refused = ComparisonResult(7, refused={"right": RunRefused("right", "claude: no key")})
     assert stop_reason(refused) == "right: not run: claude: no key"
     assert stop_reason(ComparisonResult(None)) == "the session store failed"
 
