@@ -552,6 +552,42 @@ def test_memory_rows_read_as_words(tmp_path: Path) -> None:
     assert _internal_names(session, page) == [] and _internal_names(session, card) == []
 
 
+@pytest.mark.parametrize(
+    ("backend", "info", "server"),
+    [
+        ("local", LOCAL_INFO, "llama-server"),
+        ("openai", {"url": "http://127.0.0.1:8080", "server_kind": "llama.cpp"}, "llama-server"),
+        ("openai", {"url": "http://127.0.0.1:11434/v1", "server_kind": "Ollama"}, "Ollama"),
+        ("openai", {"url": "http://127.0.0.1:1234/v1", "server_kind": "LM Studio"}, "LM Studio"),
+        ("openai", {"url": "http://127.0.0.1:8000", "server_kind": "OpenAI-compatible"}, "server"),
+        # Stored before runs recorded their server's kind: which server is not known.
+        ("openai", {"url": "http://127.0.0.1:8080"}, "server"),
+    ],
+)
+def test_the_memory_rows_name_the_server_that_was_measured(
+    tmp_path: Path, backend: str, info: dict[str, str], server: str
+) -> None:
+    """A run attached to Ollama or LM Studio on this machine recorded that server's peak,
+    and its card and page called it "llama-server resident (model pages included)"."""
+    peak = {"server_rss_bytes": 1536 * 1024**2, "server_bytes": 1600 * 1024**2}
+    with SessionStore.open() as store:
+        s = store.create_session("p")
+        run = store.start_run(s.id, "left", backend, "m", info, LOCAL_SETTINGS, HOST)  # type: ignore[arg-type]
+        store.finish_run(run, answer="no svg", peak_ram=peak)
+        session = store.get_session(s.id)
+    export_session(session, tmp_path / "e")
+    page = (tmp_path / "e" / "index.html").read_text()
+    card = (tmp_path / "e" / "run-card.md").read_text()
+    for label in (
+        f"{server} resident (model pages included)",
+        f"{server} resident + model pages (counted twice)",
+    ):
+        assert f"<tr><th>{label}</th><td>" in page, label
+        assert f"| {label} | " in card, label
+    if server != "llama-server":
+        assert "llama-server" not in page + card
+
+
 def test_prompt_tokens_read_from_the_cache_are_said_so(tmp_path: Path) -> None:
     """llama-server's prompt_n counts the tokens it evaluated, not those it reused from
     its cache: the card and page said "Prompt tokens 1" beside "Input tokens 62"."""

@@ -13,6 +13,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from pelican_tui.backends.openai_compat.server_kinds import LLAMA_CPP, LM_STUDIO, OLLAMA, VLLM
 from pelican_tui.backends.ratings.configuration import switch_sent
 from pelican_tui.backends.secrets import scrub_text
 from pelican_tui.backends.store.records import Run, Session, prompt_from_cache, recorded_number
@@ -73,14 +74,22 @@ USAGE_LABELS = {
     "stop_reason": "Stop reason",
 }
 MEMORY_LABELS = {
-    "server_rss_bytes": "llama-server resident (model pages included)",
+    "server_rss_bytes": "{server} resident (model pages included)",
     "server_model_mapped_bytes": "of which the model file (resident pages)",
     # Recorded before 2026-12: RSS plus the model's pages, which RSS already holds.
-    "server_bytes": "llama-server resident + model pages (counted twice)",
+    "server_bytes": "{server} resident + model pages (counted twice)",
     "server_note": "Server",  # why it has no figure: "remote, memory not visible"
     "app_rss_bytes": "pelican-tui (resident)",
 }
-"""The peak memory a run recorded (the engine's ``PeakRam``), largest figure first."""
+"""The peak memory a run recorded (the engine's ``PeakRam``), largest figure first;
+``{server}``: the server measured, as :func:`memory_labels` names it."""
+SERVER_PROCESS_NAMES = {
+    LLAMA_CPP: "llama-server",
+    OLLAMA: "Ollama",
+    LM_STUDIO: "LM Studio",
+    VLLM: "vLLM",
+}
+"""A server kind (``model_info["server_kind"]``) by the name of the process measured."""
 HOST_LABELS = {
     "cpu": "CPU",
     "cpu_cores": "CPU cores",
@@ -196,9 +205,22 @@ def run_tables(run: Run, *, leave_out: Collection[str] = ()) -> RunTables:
         settings=labelled_rows(_shown_settings(run.settings), SETTINGS_LABELS),
         timings=timing_rows(run.timings, run.usage),
         usage=labelled_rows(run.usage, USAGE_LABELS),
-        memory=labelled_rows(run.peak_ram, MEMORY_LABELS),
+        memory=labelled_rows(run.peak_ram, memory_labels(run)),
         host=host_rows(run.host),
     )
+
+
+def memory_labels(run: Run) -> dict[str, str]:
+    """:data:`MEMORY_LABELS` naming the server whose memory ``run`` recorded: the
+    llama-server pelican-tui ran, or the kind of server it was attached to as the run
+    recorded it ("Ollama resident (model pages included)"); "server" where it recorded
+    no kind it names (an OpenAI-compatible server, or a run stored before kinds were)."""
+    if run.backend == "local":
+        server = SERVER_PROCESS_NAMES[LLAMA_CPP]
+    else:
+        kind = run.model_info.get("server_kind")
+        server = SERVER_PROCESS_NAMES.get(kind, "server") if isinstance(kind, str) else "server"
+    return {key: label.format(server=server) for key, label in MEMORY_LABELS.items()}
 
 
 def thinking_setting(settings: Mapping[str, Any]) -> str:
