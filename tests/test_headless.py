@@ -39,6 +39,7 @@ from pelican_tui.backends.llama import process as llama_process
 from pelican_tui.backends.llama.config import ServerConfig
 from pelican_tui.backends.llama.process import LlamaServer
 from pelican_tui.backends.prompt_sets import NamedPrompt
+from pelican_tui.backends.resource_sampler import REMOTE_NOTE, on_this_machine
 from pelican_tui.backends.secrets import REDACTED
 from pelican_tui.backends.store.records import Run, Session, SessionStoreMissing, recorded_numbers
 from pelican_tui.backends.store.sessions import SessionStore
@@ -797,11 +798,93 @@ def test_url_attaches_to_a_running_server(
     check_svg_record(left)
     check_host(left)
 
+    # On this machine: the process listening on its port is measured, as a spawned one.
+    assert left.model_info["server_kind"] == "llama.cpp"
+    assert left.peak_ram["server_rss_bytes"] > 10_000_000, left.peak_ram
+    assert left.peak_ram["server_rss_bytes"] >= left.peak_ram["server_model_mapped_bytes"] > 0
+    assert "server_note" not in left.peak_ram
+
     card = (out_dir / f"session-{session.id}" / "run-card.md").read_text()
     assert "pelican-tui run --prompt" in card and f"--url {url} --no-claude" in card
+    assert "| llama-server resident (model pages included) | " in card
     summary = json.loads((out_dir / "summary.json").read_text())
     assert summary["exit_code"] == 0 and summary["totals"]["finished"] == 1
     assert running_server.api_key not in out + err + card
+
+
+@pytest.fixture
+def proxy_to_server(running_server: LlamaServer) -> Iterator[str]:
+    """A forwarding proxy process (``_http_proxy.py``) in front of ``running_server``:
+    its ``http://HOST:PORT``."""
+    script = Path(__file__).parent / "_http_proxy.py"
+    upstream = running_server.base_url.removeprefix("http://")
+    proc = subprocess.Popen(
+        [sys.executable, str(script), upstream], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None
+        port = int(proc.stdout.readline())
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.mark.slow
+def test_a_server_on_another_machine_is_recorded_with_its_memory_not_visible(
+    tmp_path: Path, env: pytest.MonkeyPatch, running_server: LlamaServer, proxy_to_server: str
+) -> None:
+    """``--url`` to a server at another machine's address (reached through a proxy, as a
+    GPU box behind one is): its memory cannot be read here, and the run's stored peak
+    and its card say so, "remote, memory not visible", not a bare "(none recorded)"."""
+    for name in ("http_proxy", "HTTP_PROXY"):
+        env.setenv(name, proxy_to_server)
+    for name in ("no_proxy", "NO_PROXY"):
+        env.setenv(name, "127.0.0.1,localhost")
+    for name in ("all_proxy", "ALL_PROXY"):
+        env.delenv(name, raising=False)
+    env.setenv("PELICAN_LOCAL_API_KEY", running_server.api_key)
+    port = running_server.base_url.rsplit(":", 1)[1]
+    elsewhere = f"http://192.0.2.7:{port}"  # TEST-NET-1: not this machine
+    assert not on_this_machine(elsewhere)
+    out_dir = tmp_path / "out"
+    args = ["--url", elsewhere, "--no-claude", "--thinking", "off", "--out", str(out_dir)]
+    code, _, err = run(*args)
+    assert code == 0, err
+    assert f"Attached to {elsewhere} ({tiny_model().name})" in err
+
+    [session] = stored_sessions()
+    [left] = session.runs
+    assert left.status == "finished", left.failure_reason
+    assert left.model_info["url"] == elsewhere and left.answer
+    assert left.peak_ram["server_note"] == REMOTE_NOTE, left.peak_ram
+    assert "server_rss_bytes" not in left.peak_ram
+    assert left.peak_ram["app_rss_bytes"] > 0
+    card = (out_dir / f"session-{session.id}" / "run-card.md").read_text()
+    assert f"| Server | {REMOTE_NOTE} |" in card
+    assert "resident (model pages included)" not in card
+    summary = json.loads((out_dir / "summary.json").read_text())
+    [summarized] = summary["sessions"][0]["runs"]
+    assert summarized["peak_ram"]["server_note"] == REMOTE_NOTE
+
+
+def test_an_attached_lm_studio_here_is_measured_under_its_own_name(tmp_path: Path) -> None:
+    """``--url`` to LM Studio on this machine: the process listening on its port was
+    measured, and the run card called it "llama-server resident (model pages
+    included)"; it names the server the run recorded."""
+    out_dir = tmp_path / "out"
+    with LmStudioServer() as server:
+        code, _, err = run(
+            "--url", server.url, "--no-claude", "--thinking", "off", "--out", str(out_dir)
+        )
+    assert code == 0, err
+    [session] = stored_sessions()
+    [left] = session.runs
+    assert left.model_info["server_kind"] == "LM Studio"
+    assert left.peak_ram["server_rss_bytes"] > 0, left.peak_ram  # this test's process
+    card = (out_dir / f"session-{session.id}" / "run-card.md").read_text()
+    assert "| LM Studio resident (model pages included) | " in card
+    assert "llama-server" not in card
 
 
 @pytest.mark.slow

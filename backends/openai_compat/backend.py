@@ -371,16 +371,17 @@ class OpenAICompatibleBackend:
             # request sent on it failed ("closed the connection before answering", 5 of
             # 60 requests here). A new loopback connection costs ~0.1 ms a run.
             # Its connections' reads are paced once an answer streams (.pacing); a
-            # proxy from the environment, if any, gets the same verify and limits.
+            # proxy from the environment (HTTP_PROXY), if any, gets the same verify and
+            # limits, and its connections are paced too. httpx makes a proxy's transport
+            # only for a client given none of its own: given one, runs went straight to
+            # the server's address ("cannot reach") while its check went by the proxy.
             verify = verify_for(self._url() or "")
             limits = httpx.Limits(max_keepalive_connections=0)
-            transport = httpx.AsyncHTTPTransport(verify=verify, limits=limits)
-            return httpx.AsyncClient(
-                timeout=timeout,
-                verify=verify,
-                limits=limits,
-                transport=paced_transport(transport),
-            )
+            client = httpx.AsyncClient(timeout=timeout, verify=verify, limits=limits)
+            for transport in (client._transport, *client._mounts.values()):
+                if transport is not None:
+                    paced_transport(transport)
+            return client
 
         return self._client.get(make)
 
