@@ -378,7 +378,10 @@ class OpenAICompatibleBackend:
             verify = verify_for(self._url() or "")
             limits = httpx.Limits(max_keepalive_connections=0)
             client = httpx.AsyncClient(timeout=timeout, verify=verify, limits=limits)
-            for transport in (client._transport, *client._mounts.values()):
+            # Where httpx keeps them (no public way): a version that moves them leaves
+            # reads unpaced, as paced_transport does, and tests/test_pacing.py fails.
+            mounts: dict[Any, Any] = getattr(client, "_mounts", {})
+            for transport in (getattr(client, "_transport", None), *mounts.values()):
                 if transport is not None:
                     paced_transport(transport)
             return client
