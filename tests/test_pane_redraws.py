@@ -4,9 +4,10 @@ Checked: the thinking section opens when thinking streams and closes when the
 answer starts, and a model that does not think never opens it; a live preview
 waits for the pane's next redraw (one screen update with the text, not one of
 its own), and a run's end drops one still waiting; a picture that appears with
-its note is sized for the box as it will be laid out (one layout, not two); the
-app draws the status bar's sample with the panes' redraw while a run streams.
-No clocks: the redraws are called.
+its note is sized for the box as it will be laid out (one layout, not two). No
+clocks there: the redraws are called. And the app draws the status bar's sample
+with the panes' redraw, on its own clock, while a run streams (a run on the
+loopback Claude that stays open until it is cancelled).
 """
 
 from __future__ import annotations
@@ -211,37 +212,51 @@ async def test_a_picture_and_its_note_are_sized_in_the_same_layout() -> None:
         assert view._fitted == sized_at_once
 
 
-async def test_the_status_bar_sample_waits_for_the_panes_redraw() -> None:
-    from _app_support import make_app
+async def test_the_status_bar_sample_waits_for_the_panes_redraw(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from _anthropic_server import AnthropicTestServer
+    from _app_support import make_app, wait_for
 
     from pelican_tui.backends.resources import ResourceSample
     from pelican_tui.messages import ResourceTick
     from pelican_tui.widgets.status_bar import StatusBar
 
-    app: Any = make_app(overrides={"ui": {"image_mode": "halfcell"}})
-    async with app.run_test(size=(160, 48)) as pilot:
-        bar = app.query_one(StatusBar)
-        sample = ResourceSample(
-            ram_total=8 << 30, ram_used=3 << 30, ram_available=5 << 30, swap_used=0,
-            cpu_percent=12.0, own_rss=80 << 20, server_rss=None, server_model_mapped=None,
+    def sample(gib_used: int, cpu_percent: float) -> ResourceSample:
+        return ResourceSample(
+            ram_total=8 << 30, ram_used=gib_used << 30, ram_available=(8 - gib_used) << 30,
+            swap_used=0, cpu_percent=cpu_percent, own_rss=80 << 20, server_rss=None,
+            server_model_mapped=None,
         )  # fmt: skip
-        pane = app.pane("left")
-        pane.begin()
-        app._start_clock()
-        app.on_resource_tick(ResourceTick(sample))
-        assert bar.sample is not sample, "held while the panes redraw on the clock"
-        pane.feed(LiveStats(tokens=3, tokens_per_s=30.0, time_to_first_token_s=0.2))
-        app._redraw_panes()
-        assert bar.sample is sample, "drawn with the panes"
-        pane.end("finished")
-        app._redraw_panes()  # no pane runs: the clock stops
-        other = ResourceSample(
-            ram_total=8 << 30, ram_used=4 << 30, ram_available=4 << 30, swap_used=0,
-            cpu_percent=3.0, own_rss=80 << 20, server_rss=None, server_model_mapped=None,
-        )  # fmt: skip
-        app.on_resource_tick(ResourceTick(other))
-        assert bar.sample is other, "no clock: drawn at once"
-        await pilot.pause()
+
+    # A run that streams a few events, then stays open and silent until it is cancelled:
+    # its pane runs, and the app's redraw clock ticks, for as long as the test needs.
+    with AnthropicTestServer(scenario="stall") as claude:
+        claude.serve(monkeypatch)
+        app: Any = make_app(
+            overrides={"claude": {"max_retries": 0}, "ui": {"image_mode": "halfcell"}}
+        )
+        async with app.run_test(size=(160, 48)) as pilot:
+            bar = app.query_one(StatusBar)
+            pane = app.pane("left")
+            app.choices["left"] = PaneChoice("claude", True)
+            await pilot.press("1")
+            assert await wait_for(pilot, lambda: pane.state == "running", 30)
+            held = sample(3, 12.0)
+            app.on_resource_tick(ResourceTick(held))
+            assert bar.sample is not held, "held while the panes redraw on the clock"
+            assert await wait_for(pilot, lambda: bar.sample is held, 10), "drawn at its tick"
+            assert pane.state == "running", "drawn with the running pane's redraw"
+            await pilot.press("c")
+            assert await wait_for(pilot, lambda: not app.comparing, 10)
+            assert pane.state == "cancelled"
+            last = sample(4, 3.0)
+            app.on_resource_tick(ResourceTick(last))  # drawn by the clock's last tick, or at once
+            assert await wait_for(pilot, lambda: bar.sample is last, 10)
+            other = sample(5, 1.0)
+            app.on_resource_tick(ResourceTick(other))
+            assert bar.sample is other, "no pane runs, no clock: drawn at once"
+            await pilot.pause()
 
 
 def _count_layouts(monkeypatch: pytest.MonkeyPatch) -> list[int]:
