@@ -978,15 +978,15 @@ async def test_the_status_bar_says_restarting_from_r_until_the_new_server_is_rea
         assert await _own_server_ready(pilot, app)
         assert _server_word(app) == "server: ready"
         seen = [(app.terminal_title, _server_word(app))]
-        title_set = app._title.set
+        show_activity = app.show_activity  # what writes the title, every time
 
-        def record(text: str) -> None:  # every title written, however short it stays
-            title_set(text)
+        def record() -> None:  # every title written, however short it stays
+            show_activity()
             now = (app.terminal_title, _server_word(app))
             if now != seen[-1]:
                 seen.append(now)
 
-        app._title.set = record  # type: ignore[method-assign]
+        app.show_activity = record  # type: ignore[method-assign]
         restart = asyncio.create_task(app.run_action("restart_server"))  # R
         restarted = await wait_for(
             pilot,
@@ -1025,14 +1025,14 @@ async def test_the_terminal_title_says_restarting_while_new_server_settings_appl
         assert await wait_for(pilot, lambda: isinstance(app.screen, ServerSettingsScreen), 5)
         seen = [app.terminal_title]
         assert seen == ["pelican-tui · ready"], seen
-        title_set = app._title.set
+        show_activity = app.show_activity  # what writes the title, every time
 
-        def record(text: str) -> None:  # every title written, however short it stays
-            title_set(text)
+        def record() -> None:  # every title written, however short it stays
+            show_activity()
             if app.terminal_title != seen[-1]:
                 seen.append(app.terminal_title)
 
-        app._title.set = record  # type: ignore[method-assign]
+        app.show_activity = record  # type: ignore[method-assign]
         await pilot.press("ctrl+s")  # Apply & restart
         assert await wait_for(pilot, lambda: app.server is not old, 60)
         server = app.server

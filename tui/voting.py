@@ -702,7 +702,8 @@ class Voting(App[None]):
         return "ready"
 
     def show_activity(self) -> None:
-        """Name the app and what it does in the terminal's title."""
+        """Name the app and what it does in the terminal's title (the one place that
+        writes it: :attr:`terminal_title` says what it wrote)."""
         doing = self._activity()
         # Not assigned: the reactive repaints the whole screen (~14 KB at 160x48) at
         # every run's start and end, and nothing on the screen shows it.
