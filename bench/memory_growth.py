@@ -120,18 +120,21 @@ def _stuck(app: Any, what: str) -> None:
 async def _comparison(pilot: Any, app: Any, blind: bool) -> None:
     from _app_support import wait_for
 
-    number = app._comparisons
+    shown = app.session_id
     await pilot.press("r")
-    if not await wait_for(pilot, lambda: app._comparisons > number, 10):
+    # Begun: it runs, or it ran (its first session replaced the one shown; r clears that).
+    if not await wait_for(pilot, lambda: app.comparing or app.session_id not in (None, shown), 10):
         _stuck(app, "r started nothing")
     if blind:
         # Vote as pairs arrive, as a person would, until the comparison is over and voted on.
         votes = 0
         while app.comparing or app.pending_pairs:
             if app.pending_pairs:
-                voted = len(app._voted)
+                pair = app.pending_pairs[0]  # the pair on screen: a vote taken removes it
                 await pilot.press("less_than_sign" if votes % 2 == 0 else "greater_than_sign")
-                if not await wait_for(pilot, lambda v=voted: len(app._voted) > v, 10):
+                if not await wait_for(
+                    pilot, lambda p=pair: all(w is not p for w in app.pending_pairs), 10
+                ):
                     _stuck(app, "the vote was not taken")
                 votes += 1
             else:
@@ -176,8 +179,7 @@ async def _run(args: argparse.Namespace) -> None:
             app.choices["left"] = PaneChoice("local", True)
         else:
             app.choices["left"] = PaneChoice("claude", True)
-        app.choices["right"] = PaneChoice("claude", False)
-        app._describe_panes()
+        app.choices["right"] = PaneChoice("claude", False)  # r titles the panes for them
         await pilot.pause()
         gc.collect()
         print(f"start: rss {_rss():.1f} MiB", flush=True)
