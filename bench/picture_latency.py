@@ -6,9 +6,10 @@ model, and ``r`` is pressed ``--runs`` times (one app, runs one after the
 other). Four of the app's own steps are wrapped, without changing what they
 do, to take ``time.monotonic()`` stamps:
 
-- ``_draw_update``, where the app receives the engine's updates: when a
-  pane's answer text first holds one more ``</svg>`` (the last such update is
-  "the last SVG token") and when its ``Finished`` event arrives;
+- each pane's ``feed``, where the app hands the pane each event of the
+  engine's updates as they arrive: when the pane's answer text first holds
+  one more ``</svg>`` (the last such event is "the last SVG token") and when
+  its ``Finished`` event arrives;
 - the engine's SVG renderer (``render``): when a render (live preview or
   final) starts;
 - each pane's ``picture.set_png``: when a PNG is handed to the picture, then
@@ -41,7 +42,6 @@ from workload import COLS, ROWS, Workload
 async def measure(runs: int, workload: Workload, timeout_s: float = 900.0) -> dict[str, Any]:
     import pelican_tui.widgets.picture  # noqa: F401 - as launch.py: before the app
     from pelican_tui.app import SLOTS, PelicanApp
-    from pelican_tui.backends.engine.updates import RunProgress
     from pelican_tui.backends.events import Finished, TextDelta
     from pelican_tui.backends.llama.prepare import Prepared, setup
     from pelican_tui.backends.llama.process import ServerState
@@ -58,19 +58,6 @@ async def measure(runs: int, workload: Workload, timeout_s: float = 900.0) -> di
     shown: dict[str, list[tuple[float, float]]] = {slot: [] for slot in SLOTS}
 
     closes: dict[str, int] = {}
-    original_draw = app._draw_update
-
-    def draw_update(update: Any) -> None:
-        if isinstance(update, RunProgress):
-            slot_marks = marks.setdefault(update.slot, {})
-            if isinstance(update.event, TextDelta):
-                count = update.acc.answer_text.count("</svg>")
-                if count > closes.get(update.slot, 0):
-                    closes[update.slot] = count
-                    slot_marks["svg_closed"] = time.monotonic()
-            elif isinstance(update.event, Finished):
-                slot_marks["finished"] = time.monotonic()
-        original_draw(update)
 
     renderer = app.engine.renderer()
     original_render = renderer.render
@@ -82,7 +69,6 @@ async def measure(runs: int, workload: Workload, timeout_s: float = 900.0) -> di
             renders[id(result.png)] = started
         return result
 
-    app._draw_update = draw_update  # type: ignore[method-assign]
     renderer.render = render  # type: ignore[method-assign]
 
     samples: list[dict[str, Any]] = []
@@ -94,7 +80,23 @@ async def measure(runs: int, workload: Workload, timeout_s: float = 900.0) -> di
             await pilot.pause(0.05)
 
         for slot in SLOTS:
-            picture = app.pane(slot).picture
+            pane = app.pane(slot)
+            original_feed = pane.feed
+
+            def feed(
+                event: Any, _slot: str = slot, _pane: Any = pane, _original: Any = original_feed
+            ) -> None:
+                _original(event)  # cheap: it stores the event (the pane draws at its redraw)
+                if isinstance(event, TextDelta):
+                    count = _pane.answer_text.count("</svg>")  # this run's (begin clears it)
+                    if count > closes.get(_slot, 0):
+                        closes[_slot] = count
+                        marks.setdefault(_slot, {})["svg_closed"] = time.monotonic()
+                elif isinstance(event, Finished):
+                    marks.setdefault(_slot, {})["finished"] = time.monotonic()
+
+            pane.feed = feed  # type: ignore[method-assign]
+            picture = pane.picture
             original_set = picture.set_png
 
             def set_png(
