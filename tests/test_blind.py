@@ -456,23 +456,38 @@ async def test_the_leaderboard_waits_for_the_names_of_a_blind_series(
             assert await wait_for(pilot, lambda: isinstance(app.screen, LeaderboardScreen), 10)
 
 
+REVEAL = "Blind vote saved"
+"""The title of the notice naming the models of the pair voted on."""
+
+
 async def test_the_reveal_is_taken_away_when_the_next_pair_is_shown(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Blind, r, the vote, and r again: the 20-second notice naming both models stayed
     over picture B of the next pair, waiting for its blind vote. Now it goes when that
     pair is shown."""
-    async with _blind_run(monkeypatch, scenario="ok") as (app, pilot):
-        assert await wait_for(pilot, lambda: bool(app.pending_pairs), 30)
-        await pilot.press("less_than_sign")
-        assert await wait_for(pilot, lambda: not app.pending_pairs, 10)
-        await pilot.pause()
-        assert any(" was " in n.message for n in app._notifications), "the reveal is shown"
-        await pilot.press("r")
-        assert await wait_for(pilot, lambda: bool(app.pending_pairs), 30)
-        await pilot.pause()
-        shown = [n.message for n in app._notifications]
-        assert not [said for said in shown if " was " in said], shown
+    with AnthropicTestServer(scenario="ok") as claude:
+        claude.serve(monkeypatch)
+        app = make_app(overrides={"claude": {"max_retries": 0}, "ui": {"blind": True}})
+        terminal = TerminalScreen(app, 80, 24)
+        async with app.run_test(size=(80, 24), notifications=True) as pilot:
+            _both_claude(app)
+            await pilot.press("r")
+            assert await wait_for(pilot, lambda: bool(app.pending_pairs), 30)
+            voted_at = time.monotonic()  # the reveal, said after this, is meant for 20 s
+
+            def reveal_shown() -> bool:
+                return any(REVEAL in text for text in (screen_text(app), terminal.text))
+
+            await pilot.press("less_than_sign")
+            assert await wait_for(pilot, lambda: not app.pending_pairs, 10)
+            said = [n.message for n in app.notices if n.title == REVEAL]
+            assert len(said) == 1 and " was " in said[0], said
+            assert await wait_for(pilot, reveal_shown, 10), "the reveal is shown"
+            await pilot.press("r")
+            assert await wait_for(pilot, lambda: bool(app.pending_pairs), 30)
+            assert await wait_for(pilot, lambda: not reveal_shown(), 5), terminal.text
+            assert time.monotonic() - voted_at < 20, "taken away, not left to time out"
 
 
 async def test_export_waits_for_the_blind_vote(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -767,7 +782,11 @@ async def test_a_notice_leaves_the_terminal_when_its_time_is_up(
             _both_claude(app)
             await pilot.press("n", "B", "r")
             assert await wait_for(pilot, lambda: "Samples: r runs" in terminal.text, 5)
-            assert await wait_for(pilot, lambda: not app._notifications, 10)
+            assert await wait_for(pilot, lambda: len(app.screen.query("Toast")) == 2, 5)
+            assert len(app.notices) == 2, app.notices  # the toasts are these two notices
+            # The toasts gone from the screen's widgets (read without drawing the screen,
+            # which would hide the cells left on the terminal):
+            assert await wait_for(pilot, lambda: not app.screen.query("Toast"), 10)
             assert app.comparing, "the notices went while the pictures were drawn"
             await pilot.pause(0.3)  # a few screen updates
             for notice in ("Samples: r runs", "Blind mode on"):
