@@ -348,9 +348,11 @@ async def test_a_long_prompt_shows_its_start_outside_editing(size: tuple[int, in
     of penguins cheers …"), its subject gone, and at 160 columns its start cut ("w an
     SVG of a 🦩 flamingo …"). Outside editing it shows the start, "…" where it is cut;
     while editing, the box as Textual draws it; the prompt itself is unchanged."""
+    path = locations.state_file()  # the history as a user's arrives: kept from before
+    locations.ensure(path.parent)
+    path.write_text(json.dumps({"history": [LONG_PROMPT]}))
     app = make_app()
     async with app.run_test(size=size) as pilot:
-        app._set_history([LONG_PROMPT])
         await pilot.press("p", "up")
         box = app.query_one("#prompt", Input)
         assert box.value == LONG_PROMPT
