@@ -620,6 +620,7 @@ async def test_b_after_a_run_keeps_the_pane_titled_for_that_run(
     numbers, answer and picture (and the pictures full screen and the answer view took
     that title too). Now the title stays the run's, the facts line says the next run,
     a notice says it, and the numbers stay as they were."""
+    from pelican_tui.screens.picture_screen import PictureScreen
     from pelican_tui.screens.text_screen import TextScreen
 
     with AnthropicTestServer(scenario="ok") as claude:
@@ -641,8 +642,13 @@ async def test_b_after_a_run_keeps_the_pane_titled_for_that_run(
             assert right.stats_line() == numbers
             said = [n.message for n in app.notices]
             assert said[-1].startswith("Pane 2: local · ") and "from the next run" in said[-1]
-            pictures = app._pane_pictures()
-            assert pictures[1].title == title, pictures[1].title
+            await pilot.press("f")
+            assert await wait_for(pilot, lambda: isinstance(app.screen, PictureScreen), 5)
+            assert isinstance(app.screen, PictureScreen)
+            shown = app.screen.pictures[1].title
+            assert shown == title, shown
+            await pilot.press("escape")
+            assert await wait_for(pilot, lambda: app.screen is app.screen_stack[0], 5)
             await pilot.press("a")
             assert await wait_for(pilot, lambda: isinstance(app.screen, TextScreen), 5)
             assert app.screen._title == title  # type: ignore[attr-defined]
