@@ -231,9 +231,14 @@ async def test_sparkline_gets_values_while_streaming_and_stops_after(
         claude.serve(monkeypatch)
         app = make_app(overrides={"claude": {"max_retries": 0}})
         async with app.run_test(size=(160, 48)) as pilot:
-            app.choices["left"] = PaneChoice("claude", True)
-            app._describe_panes()
+            assert app.active == "left"
+            for _ in range(len(app.engine.choices())):  # b, as a user picks the backend
+                if (app.choices["left"].side, app.choices["left"].thinking) == ("claude", True):
+                    break
+                await pilot.press("b")
+            assert app.choices["left"] == PaneChoice("claude", True), app.choices["left"]
             pane = app.pane("left")
+            assert pane.border_title.startswith("1 claude · "), pane.border_title
             row = pane.query_one(RateRow)
             drawn: list[tuple[str, int]] = []  # (the pane's state, points) at each new point
             show_rates = row.show_rates
