@@ -76,7 +76,9 @@ def _finished_comparison(png: bytes) -> Any:
             pane.feed(Finished(timings, Usage(output_tokens=2140, thinking_tokens=812)))
             pane.picture.set_png(png)
             pane.end("finished")
-        app._on_resize_layout()  # as after a run ends: at 80x24, "w: show 2 (finished)"
+        # The terminal says its size again (as after SIGWINCH): the app lays the panes out
+        # as after a run ends, at 80x24 "w: show 2 (finished)".
+        await pilot.resize_terminal(*app.size)
         gib = 1024**3
         sample = ResourceSample(
             ram_total=32 * gib,
