@@ -74,7 +74,12 @@ async def test_both_models_stream_and_both_pictures_appear(
             assert any(slot == "right" for slot, _ in previews), "previewed while it streams"
             assert all(w * PNG_SIZE[1] == h * PNG_SIZE[0] for _, (w, h) in previews), previews
             await pilot.press("less_than_sign")
-            await pilot.pause()
+            # Stored off the event loop: said once it is (a loaded machine took longer
+            # than one pause, and the app closed before the verdict was written).
+            saved = "Verdict saved: left is better."
+            assert await wait_for(
+                pilot, lambda: any(n.message.startswith(saved) for n in app.notices), 15
+            ), [n.message for n in app.notices]
             session_id = app.session_id
         assert session_id is not None
         with SessionStore.open(locations.sessions_db()) as store:
