@@ -324,8 +324,9 @@ class Settings(BaseSettings):
     name, is still read."""
     check_timeout_s: float = Field(default=10.0, gt=0)
     """Seconds a server someone else runs (``local.url``, ``remote.url``) has for its
-    check (is it there, which kind, what does it serve), all its questions together. A
-    server busy loading a model may need longer."""
+    check (is it there, which kind, what does it serve), all its questions together,
+    and the llama-server pelican-tui runs for its answer to whether the model has a
+    thinking switch. A server busy loading a model may need longer."""
     local: LocalSettings = Field(default_factory=LocalSettings)
     remote: RemoteSettings = Field(default_factory=RemoteSettings)
     claude: ClaudeSettings = Field(default_factory=ClaudeSettings)

@@ -78,6 +78,15 @@ async def _through_the_app() -> Session:
     app = make_app(start_server=True, overrides=SETTINGS)
     async with app.run_test(size=(160, 48)) as pilot:
         await server_ready(pilot)
+        # Whether the model has a thinking switch is asked once the server is ready (a
+        # quick question, given 5 s): the session's title says what was learnt. `run`
+        # asks before its first run; here it is asked before r, as a user sees it.
+        facts = app.pane("left").query_one(".facts")
+
+        def switch_known() -> bool:
+            return "checking" not in str(facts.text)  # type: ignore[attr-defined]
+
+        assert await wait_for(pilot, switch_known, 60), str(facts.text)  # type: ignore[attr-defined]
         await pilot.press("r")
         panes = [app.pane("left"), app.pane("right")]
         done = ("finished", "failed", "cancelled")

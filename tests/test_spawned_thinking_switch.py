@@ -267,6 +267,38 @@ async def test_a_switch_question_left_unanswered_is_said_and_asked_again() -> No
     assert answered.endswith(" · no thinking switch"), answered
 
 
+async def test_the_switch_question_waits_as_long_as_check_timeout_s() -> None:
+    """The question whether the model has a thinking switch had 5 s, whatever the
+    settings: on a loaded machine the TUI's session was titled "thinking on vs off" and
+    `run`'s "no thinking switch" for one model. It has ``check_timeout_s``, as every
+    question to a server: a server that answers after 6 s (suspended, then resumed) is
+    heard when the setting gives it 30 s."""
+    stopped: list[int] = []
+
+    def suspend_when_ready(status: ServerStatus) -> None:
+        if status.state is ServerState.READY and status.pid is not None and not stopped:
+            os.kill(status.pid, signal.SIGSTOP)
+            stopped.append(status.pid)
+            asyncio.get_running_loop().call_later(6.0, os.kill, status.pid, signal.SIGCONT)
+
+    settings = load_settings(
+        {"local": {"model": tiny_model(), "context": 1024}, "check_timeout_s": 30}
+    )
+    engine = ComparisonEngine(
+        settings, Prepared(server_binary(), "cache"), on_server_status=suspend_when_ready
+    )
+    try:
+        await engine.start_local()
+        assert stopped, "suspended as it became ready"
+        facts = engine.header(ON_OFF["left"], "1").facts
+    finally:
+        for pid in stopped:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
+        await engine.close()
+    assert facts.endswith(" · no thinking switch"), facts
+
+
 async def test_the_pane_says_an_unanswered_switch_and_follows_the_next_run() -> None:
     """The same in the app: suspended as it became ready, the stand-in's panes said
     "(checking…)" for good. They now say the switch is not known yet, ``t`` says what

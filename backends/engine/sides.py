@@ -999,8 +999,8 @@ def make_local_backend(
     idle_timeout_s: float | None = None,
     check_timeout_s: float = CHECK_TIMEOUT_S,
 ) -> OpenAICompatibleBackend:
-    """The local backend for ``plan``: a spawned server (not started yet) or a URL
-    (its check bounded by ``check_timeout_s``)."""
+    """The local backend for ``plan``: a spawned server (not started yet) or a URL;
+    ``check_timeout_s`` bounds the questions either is asked (the setting)."""
     if plan.mode == "attach":
         return OpenAICompatibleBackend.attached(
             plan.url or "",
@@ -1021,6 +1021,7 @@ def make_local_backend(
         name=LOCAL,
         facts=plan.facts(),
         idle_timeout_s=idle_timeout_s,
+        check_timeout_s=check_timeout_s,
     )
 
 

@@ -86,6 +86,7 @@ class OpenAICompatibleBackend:
         idle_timeout_s: float | None = DEFAULT_IDLE_TIMEOUT_S,
         api_key_env: str | None = None,
         dialect: Dialect | None = None,
+        check_timeout_s: float = CHECK_TIMEOUT_S,
     ) -> None:
         self.name = name
         self.server = server
@@ -100,8 +101,9 @@ class OpenAICompatibleBackend:
         self._api_key_env = api_key_env
         self._settings = ("local.url", "local.url_model")
         """The settings that give an attached server's URL and model (named in hints)."""
-        self._check_timeout_s = CHECK_TIMEOUT_S
-        """The bound on :meth:`probe`'s check as a whole (``check_timeout_s``)."""
+        self._check_timeout_s = check_timeout_s
+        """The bound on :meth:`probe`'s check as a whole, and on a spawned server's
+        question whether its model has a thinking switch (``check_timeout_s``)."""
         self._configured_model = model
         self.model = model
         """The model id sent as ``model`` (an attached server's first listed one if unset)."""
@@ -159,9 +161,9 @@ class OpenAICompatibleBackend:
             model=model,
             facts=facts,
             idle_timeout_s=idle_timeout_s,
+            check_timeout_s=check_timeout_s,
         )
         backend._settings = settings
-        backend._check_timeout_s = check_timeout_s
         return backend
 
     def login(self) -> str | None:
@@ -394,7 +396,8 @@ class OpenAICompatibleBackend:
 
     async def server_props(self) -> dict[str, Any]:
         """The spawned llama-server's ``GET /props`` (build, model path), asked once per
-        process: it does not change while the server runs. {} when it does not answer."""
+        process: it does not change while the server runs. {} when it does not answer
+        within ``check_timeout_s``."""
         import httpx
 
         server = self.server
@@ -404,7 +407,7 @@ class OpenAICompatibleBackend:
             return self._props
         try:
             response = await self.client().get(
-                f"{server.base_url}/props", headers=self._headers(), timeout=5.0
+                f"{server.base_url}/props", headers=self._headers(), timeout=self._check_timeout_s
             )
             props = response.json() if response.status_code == 200 else {}
         except (httpx.HTTPError, ValueError, RuntimeError):
@@ -450,7 +453,7 @@ class OpenAICompatibleBackend:
             return
         asked = template_thinks(self.client(), server.base_url, self._headers())
         try:  # its client waits as long as an answer takes; this is a quick question
-            thinks = await asyncio.wait_for(asked, 5.0)
+            thinks = await asyncio.wait_for(asked, self._check_timeout_s)
         except TimeoutError:  # suspended, say: said unknown, and asked again next time
             self._template_unanswered_pid = server.pid
             return
