@@ -10,6 +10,7 @@ import contextlib
 import os
 import signal
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -233,23 +234,41 @@ async def test_while_it_starts_the_header_says_the_switch_is_being_checked() -> 
     assert seen[-1][1].endswith(" · no thinking switch"), seen[-1]
 
 
-async def test_a_switch_question_left_unanswered_is_said_and_asked_again() -> None:
-    """llama-server suspended as it became ready (``kill -STOP``) did not answer whether
-    its model has a thinking switch, and the header went on saying "thinking on
-    (checking…)" though nothing asked again before the next run. It now says the
-    switch is not known yet; asked again (before a run), once resumed, it learns it."""
+@contextlib.asynccontextmanager
+async def _suspended_when_ready(
+    overrides: dict[str, Any], resume_after_s: float | None = None
+) -> AsyncIterator[tuple[ComparisonEngine, list[int]]]:
+    """An engine whose llama-server is suspended (``kill -STOP``) as it becomes ready,
+    and resumed after ``resume_after_s`` (None: by the test); its pid, once stopped."""
     stopped: list[int] = []
 
     def suspend_when_ready(status: ServerStatus) -> None:
         if status.state is ServerState.READY and status.pid is not None and not stopped:
             os.kill(status.pid, signal.SIGSTOP)
             stopped.append(status.pid)
+            if resume_after_s is not None:
+                loop = asyncio.get_running_loop()
+                loop.call_later(resume_after_s, os.kill, status.pid, signal.SIGCONT)
 
-    settings = load_settings({"local": {"model": tiny_model(), "context": 1024}})
+    settings = load_settings({"local": {"model": tiny_model(), "context": 1024}, **overrides})
     engine = ComparisonEngine(
         settings, Prepared(server_binary(), "cache"), on_server_status=suspend_when_ready
     )
     try:
+        yield engine, stopped
+    finally:
+        for pid in stopped:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
+        await engine.close()
+
+
+async def test_a_switch_question_left_unanswered_is_said_and_asked_again() -> None:
+    """llama-server suspended as it became ready (``kill -STOP``) did not answer whether
+    its model has a thinking switch, and the header went on saying "thinking on
+    (checking…)" though nothing asked again before the next run. It now says the
+    switch is not known yet; asked again (before a run), once resumed, it learns it."""
+    async with _suspended_when_ready({}) as (engine, stopped):
         await engine.start_local()
         local = engine.local
         assert local is not None and stopped
@@ -257,11 +276,6 @@ async def test_a_switch_question_left_unanswered_is_said_and_asked_again() -> No
         os.kill(stopped[0], signal.SIGCONT)
         await engine.learn_from_local_server()
         answered = engine.header(ON_OFF["left"], "1").facts
-    finally:
-        for pid in stopped:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGCONT)
-        await engine.close()
     assert unanswered[0].endswith(" · thinking on (switch not known yet)"), unanswered
     assert unanswered[1].endswith(" · thinking off (switch not known yet)"), unanswered
     assert answered.endswith(" · no thinking switch"), answered
@@ -273,29 +287,13 @@ async def test_the_switch_question_waits_as_long_as_check_timeout_s() -> None:
     `run`'s "no thinking switch" for one model. It has ``check_timeout_s``, as every
     question to a server: a server that answers after 6 s (suspended, then resumed) is
     heard when the setting gives it 30 s."""
-    stopped: list[int] = []
-
-    def suspend_when_ready(status: ServerStatus) -> None:
-        if status.state is ServerState.READY and status.pid is not None and not stopped:
-            os.kill(status.pid, signal.SIGSTOP)
-            stopped.append(status.pid)
-            asyncio.get_running_loop().call_later(6.0, os.kill, status.pid, signal.SIGCONT)
-
-    settings = load_settings(
-        {"local": {"model": tiny_model(), "context": 1024}, "check_timeout_s": 30}
-    )
-    engine = ComparisonEngine(
-        settings, Prepared(server_binary(), "cache"), on_server_status=suspend_when_ready
-    )
-    try:
+    async with _suspended_when_ready({"check_timeout_s": 30}, resume_after_s=6.0) as (
+        engine,
+        stopped,
+    ):
         await engine.start_local()
         assert stopped, "suspended as it became ready"
         facts = engine.header(ON_OFF["left"], "1").facts
-    finally:
-        for pid in stopped:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGCONT)
-        await engine.close()
     assert facts.endswith(" · no thinking switch"), facts
 
 
