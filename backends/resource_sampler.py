@@ -56,11 +56,21 @@ def _this_machine_addresses() -> set[str]:
 
 
 def _resolved(host: str) -> set[str]:
+    """``host``'s addresses; an IPv4-mapped IPv6 one (``::ffff:127.0.0.1``) as the IPv4
+    address it is (Python 3.11 calls the mapped loopback address no loopback)."""
     try:
         found = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
-        return {str(info[4][0]) for info in found}
     except (OSError, UnicodeError):
         return set()
+    return {_unmapped(str(info[4][0])) for info in found}
+
+
+def _unmapped(address: str) -> str:
+    with contextlib.suppress(ValueError):
+        ip = ipaddress.ip_address(address.split("%")[0])
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+    return address
 
 
 def _here(ips: set[str]) -> bool:

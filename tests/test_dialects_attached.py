@@ -36,7 +36,12 @@ from pelican_tui.backends.llama.process import LlamaServer
 from pelican_tui.backends.openai_compat.backend import OpenAICompatibleBackend
 from pelican_tui.backends.protocol import GenerationRequest
 from pelican_tui.backends.ratings.configuration import configuration_of, run_label
-from pelican_tui.backends.resource_sampler import REMOTE_NOTE, ResourceSampler, find_listener
+from pelican_tui.backends.resource_sampler import (
+    REMOTE_NOTE,
+    ResourceSampler,
+    find_listener,
+    on_this_machine,
+)
 from pelican_tui.backends.settings import load_settings
 from pelican_tui.backends.store.records import Session
 from pelican_tui.backends.store.sessions import SessionStore
@@ -132,6 +137,11 @@ def test_a_server_on_another_machine_says_its_memory_is_not_visible() -> None:
 def test_the_process_listening_on_a_local_url_is_measured() -> None:
     with OllamaServer() as server:  # it listens from a thread of this test process
         assert find_listener(server.url).pid == os.getpid()
+        # Named by its IPv4-mapped IPv6 address, it is this machine all the same (Python
+        # 3.11 calls ::ffff:127.0.0.1 no loopback: it was "remote, memory not visible").
+        mapped = server.url.replace("127.0.0.1", "[::ffff:127.0.0.1]", 1)
+        assert mapped != server.url and on_this_machine(mapped)
+        assert find_listener(mapped).pid == os.getpid()
         sample = ResourceSampler(server_url=lambda: server.url).sample()
     assert sample.server_note is None
     assert sample.server_rss is not None and sample.server_rss >= sample.own_rss // 2
