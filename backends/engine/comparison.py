@@ -93,6 +93,12 @@ a run. Every 2nd sample, as before, was ~1 % of a core taken from the model whil
 it streamed. The front end's sampler reads them as often (1 s, every 4th)."""
 
 
+_AskedFor = tuple["BackendKind", str, dict[str, Any], dict[str, Any]]
+"""What a run of a pane's choice records of itself: its backend, model id, model facts
+and settings (:meth:`ComparisonEngine._asked_for`), in :meth:`SessionStore.start_run`'s
+order."""
+
+
 @dataclass
 class ComparisonResult:
     """How a comparison ended: its session and each slot's run."""
@@ -766,7 +772,7 @@ class ComparisonEngine:
                 continue
             if isinstance(side, LocalSide):  # a server (re)started since: asked once
                 await side.learn_from_server()
-            specs.append(RunSpec(slot, side, side.request(choice, prompt), side.off_note(choice)))
+            specs.append(RunSpec.of_choice(slot, side, choice, prompt))
         return specs
 
     async def _record_refused(
@@ -789,15 +795,9 @@ class ComparisonEngine:
 
         host = await self._host_summary()
 
-        def record(
-            slot: Slot,
-            kind: BackendKind,
-            model_id: str,
-            model_info: dict[str, Any],
-            settings: dict[str, Any],
-            reason: str,
-        ) -> int:  # in one thread: a cancel meanwhile leaves no "running" row
-            run_id = store.start_run(session_id, slot, kind, model_id, model_info, settings, host)
+        def record(slot: Slot, asked: _AskedFor, reason: str) -> int:
+            # In one thread: a cancel meanwhile leaves no "running" row.
+            run_id = store.start_run(session_id, slot, *asked, host)
             store.finish_run(run_id, status="failed", failure_reason=reason)
             return run_id
 
@@ -806,12 +806,8 @@ class ComparisonEngine:
             if refusal.hint:
                 reason += f" — {refusal.hint}"
             try:
-                kind, model_id, model_info, settings = await self._asked_for(
-                    slot, choices[slot], prompt
-                )
-                run_id = await asyncio.to_thread(
-                    record, slot, kind, model_id, model_info, settings, reason
-                )
+                asked = await self._asked_for(slot, choices[slot], prompt)
+                run_id = await asyncio.to_thread(record, slot, asked, reason)
             except SessionStoreError as error:  # the runs go on; the user is told
                 store_problem(str(error))  # it says what failed
             except Exception as error:  # a side that cannot say what it runs, a store bug
@@ -819,9 +815,7 @@ class ComparisonEngine:
             else:
                 listener(RefusalRecorded(slot, run_id))
 
-    async def _asked_for(
-        self, slot: Slot, choice: PaneChoice, prompt: str
-    ) -> tuple[BackendKind, str, dict[str, Any], dict[str, Any]]:
+    async def _asked_for(self, slot: Slot, choice: PaneChoice, prompt: str) -> _AskedFor:
         """What a run of ``choice`` would record of itself: its backend, model id, model
         facts and settings; with no side to ask, what the settings name: a local model
         that cannot be read, or a remote no longer set (a pane's kept choice). Claude's
@@ -830,7 +824,7 @@ class ComparisonEngine:
 
         side = self.sides.get(choice.side)
         if side is not None:
-            spec = RunSpec(slot, side, side.request(choice, prompt), side.off_note(choice))
+            spec = RunSpec.of_choice(slot, side, choice, prompt)
             model_id, model_info = await side.identity(spec.request)
             return side.kind, model_id, model_info, spec.recorded_settings()
         local = is_local(choice.side)
@@ -884,7 +878,7 @@ class ComparisonEngine:
         def end(slots: Iterable[Slot]) -> None:
             for slot in slots:
                 side = waiting[slot]
-                listener(not_started(RunSpec(slot, side, side.request(choices[slot], prompt))))
+                listener(not_started(RunSpec.of_choice(slot, side, choices[slot], prompt)))
 
         changed = asyncio.Event()  # made here: in the event loop that waits on it
         self._start_waiters.add(changed)

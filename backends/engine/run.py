@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from pelican_tui.backends.engine.record import RunAccumulator, RunOutcome, silence_warning
-from pelican_tui.backends.engine.sides import Side
+from pelican_tui.backends.engine.sides import PaneChoice, Side
 from pelican_tui.backends.engine.thinking_check import check_run_thinking, record_thinking_check
 from pelican_tui.backends.engine.updates import (
     Listener,
@@ -72,6 +72,12 @@ class RunSpec:
     """Why the run thinks although its pane asked for thinking off: the model cannot
     turn thinking off, so its lowest level runs (:meth:`~.sides.Side.off_note`); None:
     it runs as asked."""
+
+    @classmethod
+    def of_choice(cls, slot: Slot, side: Side, choice: PaneChoice, prompt: str) -> RunSpec:
+        """The run of ``choice`` (a pane's side and thinking) on ``prompt``, as ``side``
+        makes its request, with its note where thinking off cannot be (its off note)."""
+        return cls(slot, side, side.request(choice, prompt), side.off_note(choice))
 
     @property
     def label(self) -> str:
