@@ -713,8 +713,8 @@ class PictureView(KeptLines):
         """The note on its row; folded (:attr:`fold_note`) for the view's width, a
         margin each side, on as many rows as it has lines."""
         shown = self._note_text
-        width = self.content_size.width - 2 * NOTE_MARGIN
-        if self.fold_note and width > 0:
+        width = self.content_size.width - 2 * NOTE_MARGIN if self.fold_note else 0
+        if width > 0:  # a pane's note (not folded) is one row: nothing to measure
             shown = fold_note(shown, width)
             rows = shown.count("\n") + 1
             if rows != self._note_rows:
