@@ -1,4 +1,9 @@
-"""A client kept for the life of its event loop, for the backends that stream.
+"""HTTP clients for model servers: how one is made, and one kept for its event loop.
+
+Every httpx client that asks a model server something (the spawned llama-server's
+readiness, an attached server's check, a run) is made by :func:`server_client`, so
+all of them reach a server the same way: through the environment's proxy
+(``HTTP_PROXY``...) or, for a loopback URL, directly.
 
 Both model backends keep one HTTP client (Anthropic's SDK client, an httpx
 client for an OpenAI-compatible server) instead of making one per run: its
@@ -12,9 +17,28 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from pelican_tui.backends.tls import verify_for
+from pelican_tui.backends.urls import names_loopback
+
+if TYPE_CHECKING:
+    import httpx
 
 ClientT = TypeVar("ClientT")
+
+
+def server_client(url: str, **options: Any) -> httpx.AsyncClient:
+    """An httpx client for the model server at ``url``, given ``options`` (timeout,
+    limits): the process's TLS context for ``https`` (:func:`verify_for`), and the
+    environment's proxy (``HTTP_PROXY``, ``NO_PROXY``...) unless ``url`` names this
+    machine's loopback. A proxy, elsewhere on the network, cannot reach this
+    machine's loopback: with ``HTTP_PROXY`` set and no ``NO_PROXY`` naming
+    ``127.0.0.1``, the spawned llama-server was asked through it and never heard
+    from. Go's HTTP client and the browsers leave loopback out of the proxy too."""
+    import httpx  # here, not at import: the first frame does not wait for it
+
+    return httpx.AsyncClient(verify=verify_for(url), trust_env=not names_loopback(url), **options)
 
 
 class PerLoop(Generic[ClientT]):

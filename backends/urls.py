@@ -7,6 +7,8 @@ root, the resource sampler asks whether it runs on this machine).
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
 import re
 from typing import Final
 from urllib.parse import SplitResult, urlsplit
@@ -23,6 +25,24 @@ def split_url(url: str) -> SplitResult:
     """``url``'s parts, read as :func:`with_scheme` reads it (raises ValueError as
     :func:`urllib.parse.urlsplit` does; ``.port`` may raise it too)."""
     return urlsplit(with_scheme(url))
+
+
+def names_loopback(url: str) -> bool:
+    """Whether ``url`` names this machine's loopback as it is written: ``localhost`` or a
+    loopback address (``127.0.0.1``, ``::1``, ``::ffff:127.0.0.1``). No name is looked
+    up: a spawned llama-server's URL is always one."""
+    try:
+        host = split_url(url).hostname or ""
+    except ValueError:
+        return False
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    with contextlib.suppress(ValueError):
+        ip = ipaddress.ip_address(host.split("%")[0])
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+            return ip.ipv4_mapped.is_loopback
+        return ip.is_loopback
+    return False
 
 
 def has_user(url: str) -> bool:

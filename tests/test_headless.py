@@ -7,6 +7,7 @@ import asyncio
 import base64
 import contextlib
 import hashlib
+import http.server
 import io
 import json
 import os
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from _anthropic_server import AnthropicTestServer
@@ -866,6 +867,67 @@ def test_a_server_on_another_machine_is_recorded_with_its_memory_not_visible(
     summary = json.loads((out_dir / "summary.json").read_text())
     [summarized] = summary["sessions"][0]["runs"]
     assert summarized["peak_ram"]["server_note"] == REMOTE_NOTE
+
+
+class _RefusingProxy(http.server.BaseHTTPRequestHandler):
+    """A company proxy asked for an address only the asking machine can reach: 502."""
+
+    asked: ClassVar[list[str]] = []
+
+    def _refuse(self) -> None:
+        type(self).asked.append(f"{self.command} {self.path}")
+        body = b"<html><body>502 Bad Gateway: cannot reach that host</body></html>"
+        self.send_response(502)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = do_CONNECT = _refuse
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def company_proxy(env: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """``HTTP_PROXY`` (and the rest) set to a proxy that answers every request 502, no
+    ``NO_PROXY``, as on a laptop on a company network: the requests it was asked."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _RefusingProxy)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    _RefusingProxy.asked = []
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    for name in ("http_proxy", "https_proxy", "all_proxy"):
+        env.setenv(name, url)
+        env.setenv(name.upper(), url)
+    for name in ("no_proxy", "NO_PROXY"):
+        env.delenv(name, raising=False)
+    try:
+        yield _RefusingProxy.asked
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.slow
+def test_a_proxy_in_the_environment_is_not_asked_for_a_server_on_this_machines_loopback(
+    tmp_path: Path, env: pytest.MonkeyPatch, running_server: LlamaServer, company_proxy: list[str]
+) -> None:
+    """With ``HTTP_PROXY`` set and no ``NO_PROXY``, the spawned llama-server's readiness
+    was asked through the proxy, which cannot reach this machine's loopback: "did not
+    become ready", and no run. A loopback URL, the spawned server's or one given to
+    ``--url``, goes direct; a server elsewhere still goes by the proxy (above)."""
+    code, _, err = run("--no-claude", "--thinking", "off", *local_args(tmp_path / "spawned"))
+    assert code == 0, err
+    env.setenv("PELICAN_LOCAL_API_KEY", running_server.api_key)
+    args = ["--url", running_server.base_url, "--no-claude", "--thinking", "off"]
+    code, _, err = run(*args, "--out", str(tmp_path / "attached"))
+    assert code == 0, err
+    assert company_proxy == []
+    spawned, attached = stored_sessions()
+    assert [run.status for run in spawned.runs + attached.runs] == ["finished"] * 2
+    assert attached.runs[0].model_info["url"] == running_server.base_url
 
 
 def test_an_attached_lm_studio_here_is_measured_under_its_own_name(tmp_path: Path) -> None:

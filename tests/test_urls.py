@@ -6,7 +6,7 @@ import pytest
 
 from pelican_tui.backends.openai_compat.probe import normalize_base_url
 from pelican_tui.backends.resource_sampler import on_this_machine
-from pelican_tui.backends.urls import server_url_problem, split_url, with_scheme
+from pelican_tui.backends.urls import names_loopback, server_url_problem, split_url, with_scheme
 
 
 @pytest.mark.parametrize(
@@ -92,3 +92,27 @@ def test_a_password_that_ends_early_is_named_as_what_it_is(password: str) -> Non
     assert server_url_problem("http://[::1:8080") == (
         "is not a URL: an IPv6 address needs its closing ]"
     )
+
+
+@pytest.mark.parametrize(
+    ("url", "loopback"),
+    [
+        ("http://127.0.0.1:8080", True),
+        ("127.0.0.2:8080", True),
+        ("http://localhost:1234/v1", True),
+        ("http://LocalHost:1234", True),
+        ("http://[::1]:11434", True),
+        ("http://[::ffff:127.0.0.1]:8080", True),
+        ("http://user:pw@127.0.0.1:9", True),
+        ("http://192.168.1.20:8080", False),
+        ("http://[::ffff:192.0.2.7]:8080", False),
+        ("https://gpu-box:8443", False),
+        ("http://localhost.example.com:80", False),
+        ("http://[::1:8080", False),  # not a URL
+        ("", False),
+    ],
+)
+def test_a_loopback_url_is_told_from_its_text_alone(url: str, loopback: bool) -> None:
+    """Which URLs go to a server without the environment's proxy: no name is looked up
+    (the spawned llama-server's is always 127.0.0.1)."""
+    assert names_loopback(url) is loopback

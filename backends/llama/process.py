@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+from pelican_tui.backends.clients import server_client
 from pelican_tui.backends.llama.binary import amx_crash_hint
 from pelican_tui.backends.llama.config import ServerConfig
 from pelican_tui.backends.llama.downloads import (
@@ -627,10 +628,8 @@ class LlamaServer:
         downloading_s = 0.0
         last_tick = next_poll = time.monotonic()
         foreign = False
-        import httpx  # here, not at import: the first frame does not wait for it
-
-        # Plain HTTP on loopback: no TLS context, so no CA certificates to load (~25 ms).
-        async with httpx.AsyncClient(timeout=2.0, verify=False) as client:
+        # Plain HTTP on loopback: no TLS context to load (~25 ms), no proxy to go by.
+        async with server_client(self.base_url, timeout=2.0) as client:
             while True:
                 if proc.returncode is not None:
                     await self._drain_reader()

@@ -33,6 +33,7 @@ from typing import Any
 
 import psutil
 
+from pelican_tui.backends.clients import server_client
 from pelican_tui.backends.llama.gguf_info import (
     GGUFError,
     GGUFInfo,
@@ -208,9 +209,7 @@ def _headers(api_key: str) -> dict[str, str]:
 
 async def router_models(base_url: str, api_key: str) -> dict[str, dict[str, Any]]:
     """``GET /models``: each model's entry by id (``status``, ``source``…)."""
-    import httpx  # here, not at import: the first frame does not wait for it
-
-    async with httpx.AsyncClient(timeout=5.0) as client:
+    async with server_client(base_url, timeout=5.0) as client:
         response = await client.get(f"{base_url}/models", headers=_headers(api_key))
     response.raise_for_status()
     data = response.json().get("data", [])
@@ -243,7 +242,7 @@ async def ensure_loaded(base_url: str, api_key: str, name: str, timeout_s: float
             if state == "missing":
                 raise RouterLoadError(f"llama-server's router does not list the model {name!r}")
             if state != "loading":
-                async with httpx.AsyncClient(timeout=10.0) as client:
+                async with server_client(base_url, timeout=10.0) as client:
                     response = await client.post(
                         f"{base_url}/models/load", json={"model": name}, headers=_headers(api_key)
                     )

@@ -26,7 +26,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from pelican_tui.backends import events
-from pelican_tui.backends.clients import PerLoop
+from pelican_tui.backends.clients import PerLoop, server_client
 from pelican_tui.backends.connection import connection_problem
 from pelican_tui.backends.idle import (
     DEFAULT_IDLE_TIMEOUT_S,
@@ -57,7 +57,6 @@ from pelican_tui.backends.pacing import pace_reads, paced_transport
 from pelican_tui.backends.protocol import BackendStatus, Capabilities, GenerationRequest
 from pelican_tui.backends.secrets import register_secret, url_without_credentials
 from pelican_tui.backends.text import one_line
-from pelican_tui.backends.tls import verify_for
 from pelican_tui.backends.urls import has_user
 
 if TYPE_CHECKING:
@@ -373,13 +372,13 @@ class OpenAICompatibleBackend:
             # request sent on it failed ("closed the connection before answering", 5 of
             # 60 requests here). A new loopback connection costs ~0.1 ms a run.
             # Its connections' reads are paced once an answer streams (.pacing); a
-            # proxy from the environment (HTTP_PROXY), if any, gets the same verify and
-            # limits, and its connections are paced too. httpx makes a proxy's transport
-            # only for a client given none of its own: given one, runs went straight to
-            # the server's address ("cannot reach") while its check went by the proxy.
-            verify = verify_for(self._url() or "")
+            # proxy from the environment (HTTP_PROXY; server_client says when), if any,
+            # gets the same verify and limits, and its connections are paced too. httpx
+            # makes a proxy's transport only for a client given none of its own: given
+            # one, runs went straight to the server's address ("cannot reach") while its
+            # check went by the proxy.
             limits = httpx.Limits(max_keepalive_connections=0)
-            client = httpx.AsyncClient(timeout=timeout, verify=verify, limits=limits)
+            client = server_client(self._url() or "", timeout=timeout, limits=limits)
             # Where httpx keeps them (no public way): a version that moves them leaves
             # reads unpaced, as paced_transport does, and tests/test_pacing.py fails.
             mounts: dict[Any, Any] = getattr(client, "_mounts", {})

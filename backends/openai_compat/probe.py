@@ -13,6 +13,7 @@ import contextlib
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from pelican_tui.backends.clients import server_client
 from pelican_tui.backends.connection import TLS_FAILED, TLS_UNANSWERED, connection_problem
 from pelican_tui.backends.openai_compat.server_kinds import (
     LLAMA_CPP,
@@ -28,7 +29,6 @@ from pelican_tui.backends.openai_compat.server_kinds import (
 from pelican_tui.backends.secrets import url_without_credentials
 from pelican_tui.backends.text import one_line, shorten
 from pelican_tui.backends.tls import tls_context as tls_context  # the app warms it up here
-from pelican_tui.backends.tls import verify_for
 from pelican_tui.backends.urls import has_user, split_url, with_scheme
 
 if TYPE_CHECKING:
@@ -172,7 +172,7 @@ async def check_server(
     listing_body: Any = None
     deadline = asyncio.get_running_loop().time() + timeout_s
     try:
-        async with httpx.AsyncClient(timeout=timeout_s, verify=verify_for(root)) as client:
+        async with server_client(root, timeout=timeout_s) as client:
             listing = await _answered_by(client, f"{root}/v1/models", headers, deadline)
             if listing.status_code in (200, 404):
                 listing_body = _json_or_none(listing) if listing.status_code == 200 else None
@@ -297,13 +297,12 @@ async def _root_above(
     """The API root above ``root``'s path that answers ``/v1/models`` with a model list
     (a URL pasted with a path too many), and which server it is; None when there is none,
     or none answered before ``deadline`` (the check's, on the event loop's clock)."""
-    import httpx
 
     with contextlib.suppress(TimeoutError):
         async with asyncio.timeout_at(deadline):
             for candidate in _roots_above(root):
                 left = max(deadline - asyncio.get_running_loop().time(), 0.0)
-                async with httpx.AsyncClient(timeout=left, verify=verify_for(candidate)) as client:
+                async with server_client(candidate, timeout=left) as client:
                     listing = await get_json(client, f"{candidate}/v1/models", headers)
                     if isinstance(listing, dict) and isinstance(listing.get("data"), list):
                         props = await get_json(client, f"{candidate}/props", headers)
