@@ -21,7 +21,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any, Final
 
 from pelican_tui.backends import events
-from pelican_tui.backends.clients import PerLoop
+from pelican_tui.backends.clients import PROXY_HINT, PerLoop, proxy_words, reach_options
 from pelican_tui.backends.idle import (
     DEFAULT_IDLE_TIMEOUT_S,
     IdleRule,
@@ -29,7 +29,7 @@ from pelican_tui.backends.idle import (
     idle_failure,
     watch_idle,
 )
-from pelican_tui.backends.pacing import PacedStream, pace_reads, paced_transport
+from pelican_tui.backends.pacing import PacedStream, pace_reads, paced_client
 from pelican_tui.backends.protocol import EFFORTS, BackendStatus, Capabilities, GenerationRequest
 from pelican_tui.backends.secrets import scrub_text
 from pelican_tui.backends.text import shorten
@@ -43,6 +43,9 @@ if TYPE_CHECKING:
 API_KEY_ENV: Final = "ANTHROPIC_API_KEY"
 BASE_URL_ENV: Final = "ANTHROPIC_BASE_URL"
 """Where the SDK sends requests instead of Anthropic's API (a proxy, a test server)."""
+ANTHROPIC_API: Final = "https://api.anthropic.com"
+"""Where the SDK sends requests when neither ``claude.base_url`` nor :data:`BASE_URL_ENV`
+names another endpoint."""
 LIVE_STATS_INTERVAL_S: Final = 0.1
 """Live numbers are sent at most this often (10 per second)."""
 CHARS_PER_TOKEN: Final = 4
@@ -75,6 +78,28 @@ class Secret:
         return "Secret('***')"
 
     __str__ = __repr__
+
+
+def endpoint(settings: ClaudeSettings) -> str:
+    """Where the SDK sends requests: ``claude.base_url``, else :data:`BASE_URL_ENV`, else
+    :data:`ANTHROPIC_API`."""
+    return settings.base_url or os.environ.get(BASE_URL_ENV, "").strip() or ANTHROPIC_API
+
+
+def sdk_client(sdk: ModuleType, settings: ClaudeSettings, api_key: str) -> Any:
+    """An SDK client for Claude's ``settings`` (the judge's calls use them too): it
+    reaches the endpoint as every server is reached (:func:`reach_options`: the
+    process's one TLS context, the environment's proxy but for loopback), and its
+    connections' reads can be paced once an answer streams (see :func:`_sdk_events`).
+    ``sdk`` is the imported ``anthropic`` module."""
+    http_client = paced_client(sdk.DefaultAsyncHttpxClient(**reach_options(endpoint(settings))))
+    return sdk.AsyncAnthropic(
+        api_key=api_key,
+        base_url=settings.base_url or None,
+        timeout=settings.timeout_s,
+        max_retries=settings.max_retries,
+        http_client=http_client,
+    )
 
 
 def _import_sdk() -> ModuleType:
@@ -254,35 +279,20 @@ class ClaudeBackend:
         yield run.final_stats()
         yield run.finished
 
+    @property
+    def _endpoint(self) -> str:
+        return endpoint(self._settings)
+
     def _sdk_client(self, sdk: ModuleType, key: Secret) -> Any:
-        """The SDK client, made once and kept for the backend's life (:meth:`aclose`).
+        """The SDK client (:func:`sdk_client`), made once and kept for the backend's life
+        (:meth:`aclose`).
 
         A client per run built an HTTP client and a TLS context each time
         (the system's CA certificates loaded again, ~25 ms); this one keeps its
-        connection to Anthropic between runs and takes the process's one
-        :func:`~pelican_tui.backends.tls.tls_context` (none for a plain-``http``
-        ``base_url``). A client belongs to one event loop: used from another,
-        a new one is made.
+        connection to Anthropic between runs. A client belongs to one event loop:
+        used from another, a new one is made.
         """
-        from pelican_tui.backends.tls import verify_for
-
-        base_url = self._settings.base_url or None
-
-        def make() -> Any:
-            http_client = sdk.DefaultAsyncHttpxClient(
-                verify=verify_for(base_url or "https://api.anthropic.com")
-            )
-            # Its connections' reads are paced once an answer streams (see _sdk_events).
-            paced_transport(getattr(http_client, "_transport", None))
-            return sdk.AsyncAnthropic(
-                api_key=key.reveal(),
-                base_url=base_url,
-                timeout=self._settings.timeout_s,
-                max_retries=self._settings.max_retries,
-                http_client=http_client,
-            )
-
-        return self._client.get(make)
+        return self._client.get(lambda: sdk_client(sdk, self._settings, key.reveal()))
 
     async def aclose(self) -> None:
         """Close the SDK client (its connections); a later generation makes a new one."""
@@ -317,9 +327,12 @@ class ClaudeBackend:
 
             problem = connection_problem(err)  # its causes say it: refused, no such host, TLS
             why = "" if problem == "the connection failed" else f": {problem}"
+            through = proxy_words(self._endpoint)
             return events.Failed(
-                f"could not reach Anthropic at {self._host(err)}{why}",
-                hint=f"check the network connection (and {BASE_URL_ENV} if set)",
+                f"could not reach Anthropic at {self._host(err)}{through}{why}",
+                hint=PROXY_HINT
+                if through
+                else f"check the network connection (and {BASE_URL_ENV} if set)",
             )
         if isinstance(err, httpx2.TransportError | api.APIConnectionError):
             # Mid-answer, Anthropic was reached: whatever wraps the failure, it is a cut.

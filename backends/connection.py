@@ -14,6 +14,8 @@ import socket
 import ssl
 from collections.abc import Iterator
 
+from pelican_tui.backends.text import shorten
+
 _ErrorWords = tuple[tuple[type[BaseException], str], ...]
 
 
@@ -55,6 +57,16 @@ def _last_words() -> _ErrorWords:
         (httpx.ReadError, "the connection was cut"),
         (httpx.WriteError, "the request could not be sent"),
     )
+
+
+@functools.cache
+def _proxy_errors() -> tuple[type[BaseException], ...]:
+    """A proxy's refusal of a tunnel (``CONNECT`` answered ``407``, ``502``...), httpx's
+    and the Anthropic SDK's httpx2's."""
+    import httpx
+    import httpx2
+
+    return (httpx.ProxyError, httpx2.ProxyError)
 
 
 _ERRNO_WORDS = {
@@ -102,6 +114,10 @@ def connection_problem(error: BaseException, timeout_s: float | None = None) -> 
         return f"no answer{within}"
     if words := _words(error, _error_words()):
         return words
+    for cause in _chain(error):
+        if isinstance(cause, _proxy_errors()):  # its text is the proxy's status line
+            said = shorten(str(cause), 60)
+            return f"the proxy refused it ({said})" if said else "the proxy refused it"
     for cause in _chain(error):
         if words := _words(cause, _CAUSE_WORDS):
             return words

@@ -53,6 +53,7 @@ from pelican_tui.backends.anthropic_backend import (
     CHARS_PER_TOKEN,
     ClaudeBackend,
     Secret,
+    sdk_client,
 )
 from pelican_tui.backends.events import Failed
 from pelican_tui.backends.idle import IdleRule, StreamIdle, idle_failure, within_idle
@@ -417,12 +418,7 @@ class Judge:
         except ImportError:
             return CallFailed(pair, Failed("the anthropic package is not installed"))
         try:
-            client = sdk.AsyncAnthropic(
-                api_key=self._key.reveal(),
-                base_url=self._claude.base_url or None,
-                timeout=self._claude.timeout_s,
-                max_retries=self._claude.max_retries,
-            )
+            client = sdk_client(sdk, self._claude, self._key.reveal())
             # claude.timeout_s bounds the whole call; the SDK's bounds one try of it;
             # idle_timeout_s the silence before the reply, as for the runs.
             async with client, asyncio.timeout(self._claude.timeout_s):

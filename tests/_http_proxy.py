@@ -10,13 +10,18 @@ ways), so the requests of a kept-alive client are each forwarded.
 Run::
 
     .venv/bin/python tests/_http_proxy.py 127.0.0.1:8080   # prints the port it listens on
+
+or, in a test, ``with forwarding_proxy("127.0.0.1:8080") as proxy_url: ...``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import subprocess
 import sys
+from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import urlsplit
 
 HOP_BY_HOP = ("connection:", "proxy-connection:", "keep-alive:", "proxy-authorization:")
@@ -71,6 +76,21 @@ async def main(upstream: str) -> None:
     print(server.sockets[0].getsockname()[1], flush=True)
     async with server:
         await server.serve_forever()
+
+
+@contextlib.contextmanager
+def forwarding_proxy(upstream: str) -> Iterator[str]:
+    """This proxy in a process of its own, sending every request to ``upstream``
+    (``HOST:PORT``): its ``http://127.0.0.1:PORT``, for ``HTTP_PROXY``."""
+    proc = subprocess.Popen(
+        [sys.executable, str(Path(__file__)), upstream], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None
+        yield f"http://127.0.0.1:{int(proc.stdout.readline())}"
+    finally:
+        proc.kill()
+        proc.wait()
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ from typing import Any, ClassVar
 import pytest
 from _anthropic_server import AnthropicTestServer
 from _dialect_servers import LmStudioServer, Recorded, VllmServer, openai_frames, send_json, stream
+from _http_proxy import forwarding_proxy
 from _server_support import pid_alive, server_binary, tiny_model, wait_until
 from PIL import Image
 
@@ -817,18 +818,8 @@ def test_url_attaches_to_a_running_server(
 def proxy_to_server(running_server: LlamaServer) -> Iterator[str]:
     """A forwarding proxy process (``_http_proxy.py``) in front of ``running_server``:
     its ``http://HOST:PORT``."""
-    script = Path(__file__).parent / "_http_proxy.py"
-    upstream = running_server.base_url.removeprefix("http://")
-    proc = subprocess.Popen(
-        [sys.executable, str(script), upstream], stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert proc.stdout is not None
-        port = int(proc.stdout.readline())
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.kill()
-        proc.wait()
+    with forwarding_proxy(running_server.base_url.removeprefix("http://")) as proxy:
+        yield proxy
 
 
 @pytest.mark.slow
@@ -873,6 +864,7 @@ class _RefusingProxy(http.server.BaseHTTPRequestHandler):
     """A company proxy asked for an address only the asking machine can reach: 502."""
 
     asked: ClassVar[list[str]] = []
+    address: ClassVar[str] = ""
 
     def _refuse(self) -> None:
         type(self).asked.append(f"{self.command} {self.path}")
@@ -889,6 +881,11 @@ class _RefusingProxy(http.server.BaseHTTPRequestHandler):
         pass
 
 
+def company_proxy_address() -> str:
+    """``HOST:PORT`` of the test's :func:`company_proxy`."""
+    return _RefusingProxy.address
+
+
 @pytest.fixture
 def company_proxy(env: pytest.MonkeyPatch) -> Iterator[list[str]]:
     """``HTTP_PROXY`` (and the rest) set to a proxy that answers every request 502, no
@@ -897,7 +894,8 @@ def company_proxy(env: pytest.MonkeyPatch) -> Iterator[list[str]]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     _RefusingProxy.asked = []
-    url = f"http://127.0.0.1:{server.server_address[1]}"
+    _RefusingProxy.address = f"127.0.0.1:{server.server_address[1]}"
+    url = f"http://{_RefusingProxy.address}"
     for name in ("http_proxy", "https_proxy", "all_proxy"):
         env.setenv(name, url)
         env.setenv(name.upper(), url)
@@ -912,13 +910,19 @@ def company_proxy(env: pytest.MonkeyPatch) -> Iterator[list[str]]:
 
 @pytest.mark.slow
 def test_a_proxy_in_the_environment_is_not_asked_for_a_server_on_this_machines_loopback(
-    tmp_path: Path, env: pytest.MonkeyPatch, running_server: LlamaServer, company_proxy: list[str]
+    tmp_path: Path,
+    env: pytest.MonkeyPatch,
+    running_server: LlamaServer,
+    claude_server: AnthropicTestServer,
+    company_proxy: list[str],
 ) -> None:
     """With ``HTTP_PROXY`` set and no ``NO_PROXY``, the spawned llama-server's readiness
-    was asked through the proxy, which cannot reach this machine's loopback: "did not
-    become ready", and no run. A loopback URL, the spawned server's or one given to
-    ``--url``, goes direct; a server elsewhere still goes by the proxy (above)."""
-    code, _, err = run("--no-claude", "--thinking", "off", *local_args(tmp_path / "spawned"))
+    was asked through the proxy, which cannot reach this machine's loopback: "not ready
+    after 120 s" though it listened, and no run. A loopback URL, the spawned server's,
+    one given to ``--url`` or Claude's ``ANTHROPIC_BASE_URL``, goes direct; a server
+    elsewhere still goes by the proxy (below, and through a forwarding one above)."""
+    use_claude(env, claude_server)
+    code, _, err = run("--thinking", "off", *local_args(tmp_path / "spawned"))
     assert code == 0, err
     env.setenv("PELICAN_LOCAL_API_KEY", running_server.api_key)
     args = ["--url", running_server.base_url, "--no-claude", "--thinking", "off"]
@@ -926,8 +930,41 @@ def test_a_proxy_in_the_environment_is_not_asked_for_a_server_on_this_machines_l
     assert code == 0, err
     assert company_proxy == []
     spawned, attached = stored_sessions()
-    assert [run.status for run in spawned.runs + attached.runs] == ["finished"] * 2
+    assert [run.status for run in spawned.runs + attached.runs] == ["finished"] * 3
+    assert [run.slot for run in spawned.runs] == ["left", "right"]  # Claude's too
     assert attached.runs[0].model_info["url"] == running_server.base_url
+
+
+@pytest.mark.slow
+def test_a_server_elsewhere_that_the_proxy_refuses_is_said_to_be_behind_it(
+    tmp_path: Path, env: pytest.MonkeyPatch, company_proxy: list[str]
+) -> None:
+    """A proxy that refuses the tunnel to a server elsewhere: the failure names the
+    proxy it went through (never its user or password) and what the proxy said, with
+    the settings to check, not "the connection failed" of the server itself."""
+    proxy = f"http://someone:hunter2@{company_proxy_address()}"
+    for name in ("https_proxy", "HTTPS_PROXY"):
+        env.setenv(name, proxy)
+    env.setenv("ANTHROPIC_API_KEY", CLAUDE_KEY)
+    env.delenv("ANTHROPIC_BASE_URL", raising=False)  # Anthropic's API, through the proxy
+    attach = ["--url", "https://192.0.2.7:8443", "--thinking", "off"]
+    code, out, err = run(*attach, "--out", str(tmp_path / "attached"))
+    assert code == 3, err
+    through = f"through the proxy {company_proxy_address()}"
+    assert f"cannot reach https://192.0.2.7:8443 {through}: the proxy refused it (502" in err
+    assert "NO_PROXY" in err and "hunter2" not in out + err
+    out_dir = tmp_path / "out"
+    code, out, err = run("--thinking", "off", *local_args(out_dir))
+    assert code == 1, err
+    [session] = stored_sessions()
+    [claude] = session.runs_in("right")
+    assert claude.status == "failed"
+    assert claude.failure_reason == (
+        f"could not reach Anthropic at api.anthropic.com {through}: "
+        "the proxy refused it (502 Bad Gateway)"
+    )
+    assert "hunter2" not in out + err + (out_dir / "summary.json").read_text()
+    assert company_proxy == ["CONNECT 192.0.2.7:8443", "CONNECT api.anthropic.com:443"]
 
 
 def test_an_attached_lm_studio_here_is_measured_under_its_own_name(tmp_path: Path) -> None:

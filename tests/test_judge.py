@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import random
+import socket
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -147,6 +148,28 @@ async def test_an_unparseable_answer_is_reported_and_not_stored() -> None:
         assert isinstance(outcome, Unparseable)
         assert outcome.answer == "Both pictures have their merits, really."
         assert outcome.usage.output_tokens > 0
+
+
+async def test_the_judge_reaches_claude_as_the_runs_do(
+    server: AnthropicTestServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The judge made an SDK client of its own: with a proxy in the environment, a
+    loopback endpoint (``ANTHROPIC_BASE_URL``) was asked through it, and the call
+    failed. It takes the Claude side's client, which asks loopback directly."""
+    with socket.socket() as spare:  # a port nothing listens on: the proxy is down
+        spare.bind(("127.0.0.1", 0))
+        down = f"http://127.0.0.1:{spare.getsockname()[1]}"
+    for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.setenv(name, down)
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    with SessionStore.open() as store:
+        add_session(store, "claude", "qwen")
+        judge = _judge(server)
+        outcomes = await _run_all(store, judge, choose_pairs(store, judge.model, max_pairs=1).pairs)
+        assert len(store.votes(judge=True)) == 1
+    assert [type(outcome) for outcome in outcomes] == [Judged], outcomes
+    assert len(server.requests) == 1
 
 
 async def test_answers_unreadable_in_a_row_stop_the_run_one_read_between_does_not(

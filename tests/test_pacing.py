@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from _anthropic_server import AnthropicTestServer
 from _dialect_servers import VllmServer, openai_frames
+from _http_proxy import forwarding_proxy
 
 from pelican_tui.backends import pacing
 from pelican_tui.backends.anthropic_backend import ClaudeBackend
@@ -137,6 +138,35 @@ async def test_a_claude_answer_is_read_in_batches_too(monkeypatch: pytest.Monkey
     assert connection.reads <= took / pacing.READ_PACE_S + 6, (connection.reads, took)
     assert connection.reads < 30
     assert connection._pace_s == 0, "the kept connection is still paced"
+
+
+async def test_a_claude_answer_through_a_proxy_is_read_in_batches_too(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Behind a proxy (``HTTPS_PROXY`` for Anthropic's API) the SDK sends by the proxy's
+    transport, not its own, and only its own was paced: a fast answer woke the app
+    at every event. A proxy's transport is paced too, as for an OpenAI-compatible server."""
+    streams = _streams(monkeypatch)
+    answer = "".join(f"p{index:03d} " for index in range(100))
+    server = AnthropicTestServer(
+        scenario="slow", chunk_delay_s=SPACING_S, answer_text=answer, chunk_size=5
+    )
+    with server, forwarding_proxy(f"{server.host}:{server.port}") as proxy:
+        for name in ("HTTP_PROXY", "http_proxy"):
+            monkeypatch.setenv(name, proxy)
+        for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+            monkeypatch.delenv(name, raising=False)
+        elsewhere = "http://192.0.2.8:8080"  # TEST-NET-1: reached by the proxy alone
+        settings = ClaudeSettings(base_url=elsewhere, max_retries=0, timeout_s=10)
+        backend = ClaudeBackend(settings, api_key="sk-ant-test-0123456789")
+        try:
+            events = [e async for e in backend.generate(GenerationRequest(thinking=False))]
+        finally:
+            await backend.aclose()
+    assert isinstance(events[-1], Finished), events[-1]
+    assert "".join(e.text for e in events if isinstance(e, TextDelta)) == answer
+    (connection,) = streams  # to the proxy
+    assert connection.reads < 30, connection.reads  # ~106 unpaced
 
 
 async def test_the_first_token_is_read_as_it_comes(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -26,7 +26,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from pelican_tui.backends import events
-from pelican_tui.backends.clients import PerLoop, server_client
+from pelican_tui.backends.clients import PerLoop, proxy_words, server_client
 from pelican_tui.backends.connection import connection_problem
 from pelican_tui.backends.idle import (
     DEFAULT_IDLE_TIMEOUT_S,
@@ -53,7 +53,7 @@ from pelican_tui.backends.openai_compat.probe import (
 )
 from pelican_tui.backends.openai_compat.server_kinds import ModelFacts, template_thinks
 from pelican_tui.backends.openai_compat.think_tags import ThinkTags
-from pelican_tui.backends.pacing import pace_reads, paced_transport
+from pelican_tui.backends.pacing import pace_reads, paced_client
 from pelican_tui.backends.protocol import BackendStatus, Capabilities, GenerationRequest
 from pelican_tui.backends.secrets import register_secret, url_without_credentials
 from pelican_tui.backends.text import one_line
@@ -378,14 +378,7 @@ class OpenAICompatibleBackend:
             # one, runs went straight to the server's address ("cannot reach") while its
             # check went by the proxy.
             limits = httpx.Limits(max_keepalive_connections=0)
-            client = server_client(self._url() or "", timeout=timeout, limits=limits)
-            # Where httpx keeps them (no public way): a version that moves them leaves
-            # reads unpaced, as paced_transport does, and tests/test_pacing.py fails.
-            mounts: dict[Any, Any] = getattr(client, "_mounts", {})
-            for transport in (getattr(client, "_transport", None), *mounts.values()):
-                if transport is not None:
-                    paced_transport(transport)
-            return client
+            return paced_client(server_client(self._url() or "", timeout=timeout, limits=limits))
 
         return self._client.get(make)
 
@@ -544,7 +537,8 @@ class OpenAICompatibleBackend:
             return
         except (httpx.ConnectError, httpx.ConnectTimeout) as error:
             problem = connection_problem(error, self._connect_timeout_s)
-            message = f"cannot reach {who if self.server else self._display_url}: {problem}"
+            where = who if self.server else self._display_url
+            message = f"cannot reach {where}{proxy_words(self._url() or '')}: {problem}"
             hint = self._lost_hint()
             self._lost(message, hint)
             yield events.Failed(message, hint=hint)

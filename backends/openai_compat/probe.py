@@ -13,7 +13,7 @@ import contextlib
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from pelican_tui.backends.clients import server_client
+from pelican_tui.backends.clients import PROXY_HINT, proxy_words, server_client
 from pelican_tui.backends.connection import TLS_FAILED, TLS_UNANSWERED, connection_problem
 from pelican_tui.backends.openai_compat.server_kinds import (
     LLAMA_CPP,
@@ -194,13 +194,18 @@ async def check_server(
         )
     except httpx.HTTPError as error:
         problem = connection_problem(error, timeout_s)
-        hint = f"start the server at {url}, or change {url_setting}"
+        through = proxy_words(root)
+        hint = PROXY_HINT if through else f"start the server at {url}, or change {url_setting}"
         not_tls = problem == TLS_FAILED or problem.startswith(TLS_UNANSWERED)
         if url.startswith("https://") and not_tls:  # it answered, or waited, not in TLS
             plain = "http://" + url.removeprefix("https://")
             hint = f"if the server speaks plain HTTP, use {plain}, or change {url_setting}"
         return ServerCheck(
-            url, reachable=False, ready=False, message=f"cannot reach {url}: {problem}", hint=hint
+            url,
+            reachable=False,
+            ready=False,
+            message=f"cannot reach {url}{through}: {problem}",
+            hint=hint,
         )
     code = listing.status_code
     if code in (401, 403) and by_user:
