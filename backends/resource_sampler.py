@@ -30,7 +30,7 @@ from pathlib import Path
 import psutil
 
 from pelican_tui.backends.resources import ResourceSample
-from pelican_tui.backends.urls import split_url
+from pelican_tui.backends.urls import split_url, unmapped
 
 REMOTE_NOTE = "remote, memory not visible"
 LISTENER_RETRY_S = 10.0
@@ -62,15 +62,7 @@ def _resolved(host: str) -> set[str]:
         found = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
     except (OSError, UnicodeError):
         return set()
-    return {_unmapped(str(info[4][0])) for info in found}
-
-
-def _unmapped(address: str) -> str:
-    with contextlib.suppress(ValueError):
-        ip = ipaddress.ip_address(address.split("%")[0])
-        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-            return str(ip.ipv4_mapped)
-    return address
+    return {unmapped(str(info[4][0])) for info in found}
 
 
 def _here(ips: set[str]) -> bool:

@@ -27,6 +27,17 @@ def split_url(url: str) -> SplitResult:
     return urlsplit(with_scheme(url))
 
 
+def unmapped(address: str) -> str:
+    """``address`` as the IPv4 address it is when it is an IPv4-mapped IPv6 one
+    (``::ffff:127.0.0.1`` is ``127.0.0.1``: Python 3.11 calls the mapped loopback address
+    no loopback); any other address or name as it is."""
+    with contextlib.suppress(ValueError):
+        ip = ipaddress.ip_address(address.split("%")[0])
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+    return address
+
+
 def names_loopback(url: str) -> bool:
     """Whether ``url`` names this machine's loopback as it is written: ``localhost`` or a
     loopback address (``127.0.0.1``, ``::1``, ``::ffff:127.0.0.1``). No name is looked
@@ -38,10 +49,7 @@ def names_loopback(url: str) -> bool:
     if host == "localhost" or host.endswith(".localhost"):
         return True
     with contextlib.suppress(ValueError):
-        ip = ipaddress.ip_address(host.split("%")[0])
-        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-            return ip.ipv4_mapped.is_loopback
-        return ip.is_loopback
+        return ipaddress.ip_address(unmapped(host).split("%")[0]).is_loopback
     return False
 
 
