@@ -96,7 +96,7 @@ def _wait_healthy(server: psutil.Process, timeout_s: float) -> float | None:
     except (psutil.Error, ValueError, IndexError):
         return None
     deadline = time.monotonic() + timeout_s
-    with httpx.Client(timeout=1.0) as client:
+    with httpx.Client(timeout=1.0, trust_env=False) as client:  # loopback: no proxy
         while time.monotonic() < deadline:
             try:
                 if client.get(f"http://127.0.0.1:{port}/health").status_code == 200:

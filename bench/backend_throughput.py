@@ -46,7 +46,7 @@ async def bare_client(server: LlamaServer, max_tokens: int) -> tuple[int, float]
     tokens = 0
     first = last = 0.0
     async with (
-        httpx.AsyncClient(timeout=None) as client,
+        httpx.AsyncClient(timeout=None, trust_env=False) as client,  # loopback: no proxy
         client.stream(
             "POST", f"{server.base_url}/v1/chat/completions", json=payload, headers=headers
         ) as response,

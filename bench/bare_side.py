@@ -51,7 +51,7 @@ def spawn_bare_server(workload: Workload) -> tuple[subprocess.Popen[bytes], str,
         env={**os.environ, API_KEY_ENV: key},
     )
     url = f"http://127.0.0.1:{port}"
-    with httpx.Client(timeout=2.0) as client:
+    with httpx.Client(timeout=2.0, trust_env=False) as client:  # loopback: no proxy
         while True:
             if proc.poll() is not None:
                 log.seek(0)
