@@ -7,10 +7,12 @@ has to guess whether a stream hung or completed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
+
+from pelican_tui.backends.frozen import frozen
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Usage:
     """Token counts for one generation (None where the backend does not say)."""
 
@@ -22,7 +24,7 @@ class Usage:
     """The reasoning's share of ``output_tokens`` (counted or estimated)."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Timings:
     """How long a generation took, in the units a person reads."""
 
@@ -63,28 +65,28 @@ def decode_rate(tokens: int, seconds: float) -> float | None:
     return (tokens - 1) / seconds if rate_measurable(tokens, seconds) else None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Started:
     """The request was accepted; ``model`` is what the backend says it runs."""
 
     model: str
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ThinkingDelta:
     """A piece of the model's reasoning (Qwen ``reasoning_content``, Claude thinking)."""
 
     text: str
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class TextDelta:
     """A piece of the answer."""
 
     text: str
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class LiveStats:
     """Numbers while streaming: tokens so far and the current rate."""
 
@@ -100,7 +102,7 @@ class LiveStats:
     """Seconds from sending the request to the first thinking or answer token."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Waiting:
     """Nothing has arrived from the server for ``idle_s`` seconds.
 
@@ -113,7 +115,7 @@ class Waiting:
     idle_s: float
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Finished:
     """The generation completed; final timings and usage."""
 
@@ -130,7 +132,7 @@ class Finished:
         return self.stop_reason in ("length", "max_tokens")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Failed:
     """The generation failed; ``reason`` is one line a person can act on."""
 

@@ -26,13 +26,14 @@ import os
 import platform
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pelican_tui.backends import locations
 from pelican_tui.backends.atomic import replace_file
+from pelican_tui.backends.frozen import frozen
 from pelican_tui.backends.llama.gguf_info import GGUFInfo
 
 if TYPE_CHECKING:  # numpy is imported only to measure: reading the cache stays cheap
@@ -57,7 +58,7 @@ METHOD = "best pass of a threaded int64 sum over a 256 MiB array (numpy)"
 """How :func:`measure_memory_bandwidth` measures, recorded with each cached value."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class BandwidthRecord:
     """A cached bandwidth measurement."""
 

@@ -25,10 +25,10 @@ from __future__ import annotations
 import contextlib
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pelican_tui.backends.events import Failed, Waiting
+from pelican_tui.backends.frozen import frozen
 
 if TYPE_CHECKING:
     import asyncio
@@ -43,7 +43,7 @@ TICK_S = 1.0
 T = TypeVar("T")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class IdleRule:
     """How long a stream may be silent: ``timeout_s`` (None: forever, but still noticed)."""
 
@@ -74,7 +74,7 @@ _END = object()
 """The reader's mark: the source is exhausted."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class _Raised:
     """The reader's mark: the source raised ``error`` (raised again to the consumer)."""
 

@@ -42,7 +42,6 @@ import os
 import random
 import re
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from PIL import Image
@@ -56,6 +55,7 @@ from pelican_tui.backends.anthropic_backend import (
     sdk_client,
 )
 from pelican_tui.backends.events import Failed
+from pelican_tui.backends.frozen import frozen
 from pelican_tui.backends.idle import IdleRule, StreamIdle, idle_failure, within_idle
 from pelican_tui.backends.ratings.configuration import configuration_of
 from pelican_tui.backends.store.records import Run, Vote, Winner
@@ -97,7 +97,7 @@ that does not answer in the format asked for would be paid for every pair left."
 # ----------------------------------------------------------------------------- choosing pairs
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Pair:
     """Two finished runs of one prompt, each with a stored PNG, of different configurations."""
 
@@ -108,7 +108,7 @@ class Pair:
     """You voted on this pair too: the judge's vote on it measures agreement."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Plan:
     """The pairs to judge and what was left out."""
 
@@ -207,7 +207,7 @@ def picture_for_judge(png: bytes, max_px: int | None) -> bytes:
         return out.getvalue()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Estimate:
     """What a judge run will cost, worked out before any call."""
 
@@ -288,7 +288,7 @@ def _unmarked(line: str) -> str:
 # ----------------------------------------------------------------------------- the call
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class TokenUse:
     """Tokens a judge call used, as Anthropic counted them (0 where it did not say)."""
 
@@ -296,7 +296,7 @@ class TokenUse:
     output_tokens: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Answer:
     """What the judge said about a pair: ``shown_a`` was shown as A, ``shown_b`` as B."""
 
@@ -310,7 +310,7 @@ class Answer:
     usage: TokenUse
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Judged:
     """An answer stored as a vote (``vote.run_a`` is the run shown as A)."""
 
@@ -318,7 +318,7 @@ class Judged:
     vote: Vote
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Unparseable:
     """An answer that is not in the format asked for: reported, not stored."""
 
@@ -328,7 +328,7 @@ class Unparseable:
     usage: TokenUse
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class CallFailed:
     """The call failed (no key, 401, 429, 529, the network …); judging stops here."""
 

@@ -35,11 +35,11 @@ import json
 import re
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pelican_tui.backends import locations
+from pelican_tui.backends.frozen import frozen
 from pelican_tui.backends.protocol import DEFAULT_PROMPT
 
 __all__ = [
@@ -72,7 +72,7 @@ class PromptSetsError(Exception):
     """The prompt sets file cannot be used; the message names the file and the entry."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class NamedPrompt:
     """One prompt of a set."""
 
@@ -83,7 +83,7 @@ class NamedPrompt:
     """What is sent to the models."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class PromptSet:
     """A named list of prompts, run together with ``pelican-tui run --set NAME``."""
 

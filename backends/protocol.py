@@ -8,10 +8,11 @@ same to the UI: a :class:`ModelBackend` with :class:`Capabilities` flags and a
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Literal, Protocol, runtime_checkable
 
 from pelican_tui.backends.events import GenerationEvent
+from pelican_tui.backends.frozen import frozen
 
 DEFAULT_PROMPT = "Generate an SVG of a pelican riding a bicycle"
 
@@ -19,7 +20,7 @@ Effort = Literal["low", "medium", "high", "xhigh", "max"]
 EFFORTS: tuple[Effort, ...] = ("low", "medium", "high", "xhigh", "max")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Capabilities:
     """What a backend can do, so the UI never has to know which backend it is."""
 
@@ -34,7 +35,7 @@ class Capabilities:
     whatever it is sent, as Ollama's gpt-oss does; its lowest level is as low as it goes)."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Sampling:
     """Sampling parameters sent per request (None: the server's default)."""
 
@@ -45,7 +46,7 @@ class Sampling:
     presence_penalty: float | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class GenerationRequest:
     """One prompt for one backend."""
 
@@ -59,7 +60,7 @@ class GenerationRequest:
     extra: dict[str, object] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class BackendStatus:
     """Whether a backend can take a request now, in words for the status bar."""
 

@@ -24,11 +24,11 @@ import os
 import socket
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
 
+from pelican_tui.backends.frozen import frozen
 from pelican_tui.backends.resources import ResourceSample
 from pelican_tui.backends.urls import split_url, unmapped
 
@@ -39,7 +39,7 @@ MODEL_SUFFIXES = (".gguf", ".safetensors", ".bin", ".mlx", ".npz")
 MIN_MODEL_BYTES = 16 * 1024 * 1024
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Listener:
     """The process serving a URL on this machine, or why there is none to measure."""
 

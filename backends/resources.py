@@ -7,10 +7,10 @@ the first frame does not import psutil.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from pelican_tui.backends.frozen import frozen
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ResourceSample:
     ram_total: int
     ram_used: int

@@ -17,7 +17,7 @@ import json
 import signal
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import events, work
@@ -35,6 +35,7 @@ from pelican_tui.backends import locations
 from pelican_tui.backends.atomic import replace_file
 from pelican_tui.backends.engine.choices import SLOTS, PaneChoice, first_view
 from pelican_tui.backends.events import Failed, TextDelta, Waiting
+from pelican_tui.backends.frozen import frozen
 from pelican_tui.backends.llama.prepare import Prepared
 from pelican_tui.backends.llama.process import (
     STARTING_STATES,
@@ -111,7 +112,7 @@ _STILL_STOPPED = frozenset({ServerState.STOPPED, ServerState.STOPPING})
 it ("starting", "restarting"), where it said "ready" until the server began to load."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Notice:
     """A notification the user was shown."""
 

@@ -13,6 +13,7 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.worker import Worker, WorkerState
 
+from pelican_tui.backends.frozen import frozen
 from pelican_tui.backends.llama.process import ServerStatus
 from pelican_tui.backends.resources import ResourceSample
 
@@ -37,7 +38,7 @@ class ServerStatusChanged(Message):
     status: ServerStatus
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class KeyRow:
     """One key of the main screen as the user has it (help screen, command palette)."""
 

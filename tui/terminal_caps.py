@@ -41,6 +41,7 @@ import time
 from dataclasses import dataclass
 from typing import get_args
 
+from pelican_tui.backends.frozen import frozen
 from pelican_tui.backends.settings import ImageMode
 
 IMAGE_MODES: dict[str, str] = {
@@ -79,7 +80,7 @@ ANY_REPLY = re.compile("|".join(reply.pattern.decode() for reply in _REPLIES))
 dropped from the app's input (:mod:`.terminal_driver`), not typed."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class TerminalReport:
     """What the terminal said about itself (and what the environment adds)."""
 
@@ -111,7 +112,7 @@ class TerminalReport:
         return f"{self.name} {self.version}" if self.version else self.name
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class KnownLimit:
     """A protocol that a terminal reports (or might) but does not draw for us."""
 
@@ -150,7 +151,7 @@ KNOWN_LIMITS: tuple[KnownLimit, ...] = (
 notes, and what was seen in kitty 0.26.5 under Xvfb)."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ImageChoice:
     """The mode pictures are drawn with, and why."""
 

@@ -17,9 +17,9 @@ import asyncio
 import random
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from pelican_tui.backends.frozen import frozen
 from pelican_tui.backends.text import ink_percent, plural, svg_size
 
 if TYPE_CHECKING:
@@ -58,7 +58,7 @@ FILTER_FEWEST_WORDS: dict[FactFilter, str] = {
 blind mode, a mark) at 80 columns."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Contender:
     """One picture of a pair: what may be shown before the vote, and what is revealed after."""
 
@@ -79,7 +79,7 @@ class Contender:
     """The main screen's pane that drew it (1, 2); 0 elsewhere (the gallery)."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class VotePair:
     """Two pictures shown as A and B."""
 

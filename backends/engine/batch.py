@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from pelican_tui.backends.engine.choices import CLAUDE, LOCAL, PaneChoice
 from pelican_tui.backends.engine.updates import RunRefused
+from pelican_tui.backends.frozen import frozen
 from pelican_tui.backends.prompt_sets import NamedPrompt, PromptSet
 from pelican_tui.backends.text import on_off
 
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from pelican_tui.backends.store.records import Slot
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ModePlan:
     """One session of a batch step: what each slot runs."""
 
@@ -92,7 +93,7 @@ def as_run(engine: ComparisonEngine, plan: ModePlan) -> ModePlan:
     return plan
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class BatchStep:
     """One prompt, one sample: one session of the batch."""
 

@@ -11,9 +11,9 @@ contacted (the default choices, the pane titles, the status-bar notes).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from pelican_tui.backends.frozen import frozen
 from pelican_tui.backends.protocol import Effort
 from pelican_tui.backends.secrets import url_without_credentials
 from pelican_tui.backends.text import thinking_word
@@ -30,7 +30,7 @@ LOCAL, REMOTE, CLAUDE = "local", "remote", "claude"
 """The keys of the sides (a :class:`PaneChoice` names one)."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class PaneChoice:
     """What a pane runs: a side, with thinking on or off (and an effort, where it has one)."""
 
@@ -40,7 +40,7 @@ class PaneChoice:
     """None: the side's default (``claude.effort``); ignored by sides without efforts."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class PaneHeader:
     """How a pane is titled for a choice: the model, and one line of facts."""
 
@@ -56,7 +56,7 @@ class PaneHeader:
     what a run of the choice is asked of thinking changes nothing."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class FirstView:
     """What the panes and the status bar show before the engine is built."""
 

@@ -38,6 +38,7 @@ from pelican_tui.backends.engine.updates import (
 )
 from pelican_tui.backends.events import Failed, Finished, GenerationEvent, Usage
 from pelican_tui.backends.export.pictures import STORED_PNG_SIZE
+from pelican_tui.backends.frozen import frozen
 from pelican_tui.backends.protocol import GenerationRequest
 from pelican_tui.backends.ratings.configuration import numbers_thinking, recorded_thinking_words
 from pelican_tui.backends.secrets import scrub_text
@@ -61,7 +62,7 @@ RENDER_TIMEOUT_S = 10.0
 # --------------------------------------------------------------------------- one run
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class RunSpec:
     """One generation to run and record."""
 
@@ -105,7 +106,7 @@ class RunSpec:
         return settings
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class RunResult:
     """How one run ended, as recorded in the store."""
 
@@ -282,7 +283,7 @@ def preview_svg(answer: str) -> str | None:
     return None if svg is None else scrub_text(svg)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class RunPicture:
     """A run's picture as the sandbox drew it, or why not."""
 
@@ -468,7 +469,7 @@ async def _execute(spec: RunSpec, ctx: RunContext) -> RunResult:
     return result
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class _EndPicture:
     """What a run's end records of its picture (:func:`_end_picture`); empty: none."""
 

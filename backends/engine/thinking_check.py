@@ -30,8 +30,9 @@ title; the pane shows the sentence (:attr:`ThinkingCheck.warning`).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from pelican_tui.backends.frozen import frozen
 
 if TYPE_CHECKING:
     from pelican_tui.backends.engine.record import RunAccumulator
@@ -46,7 +47,7 @@ IGNORED_SWITCH_NOTE = "ignored by the server"
 last run that sent its switch found it ignored (:meth:`~.sides.Side.switch_ignored`)."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ThinkingCheck:
     """What a run asked of the thinking switch, and what arrived."""
 

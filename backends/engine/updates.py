@@ -9,10 +9,10 @@ run`` prints them. They carry facts, never decisions for the front end to make.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pelican_tui.backends.events import GenerationEvent
+from pelican_tui.backends.frozen import frozen
 
 if TYPE_CHECKING:
     from pelican_tui.backends.engine.record import RunAccumulator
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from pelican_tui.backends.store.records import Slot
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class SessionStarted:
     """The comparison has a session in the store (new, or the one it adds to)."""
 
@@ -28,7 +28,7 @@ class SessionStarted:
     prompt: str
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class SameRequest:
     """Runs of the comparison ask one side for thinking on and off, and the side has no
     thinking switch: they send the same request, so they are not a thinking comparison.
@@ -41,7 +41,7 @@ class SameRequest:
     """One sentence for a person (:func:`~.thinking_check.same_request_note`)."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class RunRefused:
     """A slot's side cannot run now: no request is sent. In a comparison that has a
     session (another slot runs), the slot is recorded there as a run that failed, its
@@ -55,7 +55,7 @@ class RunRefused:
     """The next step, when the side's status suggests one."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class RefusalRecorded:
     """A :class:`RunRefused` slot is in the session now, as a run that failed ("not run:
     …"): a front end shows it as that run (the pane's run, which takes no verdict, as
@@ -65,7 +65,7 @@ class RefusalRecorded:
     run_id: int
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class StoreProblem:
     """The session store failed; the runs go on, but may not be saved. Or, ``saved``,
     a notice from opening it (it was damaged, moved aside and made anew): they are."""
@@ -76,7 +76,7 @@ class StoreProblem:
     """A notice from opening the store: the comparison is saved (in the new store)."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class RunQueued:
     """The run waits: for its turn on a server another run is using, or for its
     server to answer the check before it (one that takes a while)."""
@@ -86,7 +86,7 @@ class RunQueued:
     """Whom it waits for and why: "waiting for the left pane: …"."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class RunStarted:
     """The run is recorded and its request sent."""
 
@@ -96,7 +96,7 @@ class RunStarted:
     spec: RunSpec
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class RunProgress:
     """One generation event of a run, with everything streamed so far."""
 
@@ -106,7 +106,7 @@ class RunProgress:
     """The run's accumulator, already fed ``event`` (one object, updated in place)."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class RunEnded:
     """The run is over and recorded (or recorded as far as the store allowed)."""
 

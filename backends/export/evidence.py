@@ -24,11 +24,12 @@ drawn by the ``renderer`` given (the sandboxed worker), if any.
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from datetime import UTC, datetime
 
 from pelican_tui.backends.export.facts import no_picture_reason
 from pelican_tui.backends.export.pictures import STORED_PNG_SIZE, Renderer
+from pelican_tui.backends.frozen import frozen
 from pelican_tui.backends.ratings.configuration import (
     Configuration,
     configuration_of,
@@ -49,7 +50,7 @@ THUMBNAIL_SIDE = 512
 """The largest side, in pixels, of a picture embedded in the page."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Picture:
     """One run in a gallery: its configuration, its picture or why there is none."""
 
@@ -68,7 +69,7 @@ class Picture:
     """Why there is no picture, in words (None when there is one)."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class PromptEvidence:
     """One public prompt: every picture made for it, and its own leaderboard."""
 
@@ -80,7 +81,7 @@ class PromptEvidence:
     """From the user's votes on two runs of this prompt (no rows: no votes)."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Evidence:
     """Everything an evidence page and its data files show."""
 

@@ -14,7 +14,6 @@ folder holding anything else is refused with :class:`~.files.ExportError`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from pelican_tui.backends.export.evidence import Evidence, gather_evidence
@@ -22,13 +21,14 @@ from pelican_tui.backends.export.evidence_data import RATINGS_FORMAT, RATINGS_JS
 from pelican_tui.backends.export.evidence_page import render_evidence_html
 from pelican_tui.backends.export.files import check_folder, earlier_export, write_folder
 from pelican_tui.backends.export.pictures import Renderer
+from pelican_tui.backends.frozen import frozen
 from pelican_tui.backends.ratings.leaderboard import DEFAULT_MIN_VOTES
 from pelican_tui.backends.store.sessions import SessionStore
 
 PAGE = "index.html"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class EvidenceExport:
     out_dir: Path
     files: tuple[Path, ...]

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
 from typing import Any
 
+from pelican_tui.backends.frozen import frozen
 from pelican_tui.backends.openai_compat.server_kinds import LLAMA_CPP, LM_STUDIO, OLLAMA, VLLM
 from pelican_tui.backends.ratings.configuration import switch_sent
 from pelican_tui.backends.secrets import scrub_text
@@ -182,7 +182,7 @@ Rows = list[tuple[str, str]]
 """A table of labelled facts: (label, value) pairs, in the order shown."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class RunTables:
     """A run's recorded facts, one labelled table per kind: what the run card and
     the HTML page show of a run (each picks the tables it shows and where)."""

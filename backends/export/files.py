@@ -8,12 +8,12 @@ import json
 import shutil
 import tempfile
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from pelican_tui.backends import locations
 from pelican_tui.backends.atomic import replace_file, sync_folder, write_synced
+from pelican_tui.backends.frozen import frozen
 from pelican_tui.backends.store.records import Session
 
 PngSource = Literal["stored", "rendered"]
@@ -24,7 +24,7 @@ class ExportError(Exception):
     """The export could not be written or read; the message says why."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class RunFiles:
     """The pictures exported for one run (names relative to the export folder)."""
 

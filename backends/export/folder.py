@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from itertools import count
 from pathlib import Path
@@ -46,10 +45,11 @@ from pelican_tui.backends.export.html_page import render_html
 from pelican_tui.backends.export.pictures import STORED_PNG_SIZE, Renderer, export_pictures
 from pelican_tui.backends.export.run_card import render_run_card
 from pelican_tui.backends.export.session_json import EXPORT_FORMAT, session_json_bytes
+from pelican_tui.backends.frozen import frozen
 from pelican_tui.backends.store.records import Session, scrub_session
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ExportResult:
     out_dir: Path
     files: tuple[Path, ...]

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from pelican_tui.backends.export.facts import no_picture_reason
 from pelican_tui.backends.export.files import PngSource, RunFiles, run_basenames
+from pelican_tui.backends.frozen import frozen
 from pelican_tui.backends.store.records import Session
 
 if TYPE_CHECKING:
@@ -70,7 +70,7 @@ def sandboxed_renderer(*, timeout_s: float = EXPORT_RENDER_TIMEOUT_S) -> Iterato
         yield worker_renderer(worker, timeout_s=timeout_s)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ExportedPictures:
     files: dict[int, RunFiles]
     """Per run id: which picture files it has, and why a PNG is missing."""

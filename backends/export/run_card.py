@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from pelican_tui.backends.export.facts import (
 )
 from pelican_tui.backends.export.files import RunFiles, run_basenames
 from pelican_tui.backends.export.private import withhold_private
+from pelican_tui.backends.frozen import frozen
 from pelican_tui.backends.protocol import GenerationRequest
 from pelican_tui.backends.settings import ClaudeSettings, LocalSettings
 from pelican_tui.backends.store.records import Run, Session, scrub_session
@@ -107,7 +107,7 @@ def context_size(info: Mapping[str, Any]) -> int | None:
     return None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class _Rerun:
     command: str
     has_path: bool

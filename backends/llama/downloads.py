@@ -13,9 +13,9 @@ import os
 import sys
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
+from pelican_tui.backends.frozen import frozen
 from pelican_tui.backends.llama.config import ServerConfig
 from pelican_tui.backends.resources import format_bytes
 
@@ -69,7 +69,7 @@ def download_folders(config: ServerConfig, env: Mapping[str, str]) -> list[Path]
     return folders
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class DownloadProgress:
     active: bool
     """Some ``*.downloadInProgress`` file is being written."""

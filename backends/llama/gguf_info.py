@@ -19,9 +19,10 @@ import functools
 import stat
 import struct
 from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
+
+from pelican_tui.backends.frozen import frozen
 
 if TYPE_CHECKING:  # the gguf package (and numpy) load only when a header is read
     from gguf import GGUFReader
@@ -70,7 +71,7 @@ INCOMPLETE_HINT = "an interrupted download or copy leaves this; fetch the file a
 """What helps with a truncated or damaged file (nothing in pelican-tui's settings can)."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class GGUFInfo:
     """Facts from a GGUF file's header and tensor table."""
 
@@ -160,7 +161,7 @@ class GGUFInfo:
         return " · ".join(parts)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class MemoryEstimate:
     """Bytes a model needs at a given context."""
 
@@ -174,7 +175,7 @@ class MemoryEstimate:
 FitLevel = Literal["ok", "tight", "too_big"]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class FitVerdict:
     """Whether an estimate fits the memory available, said for a person."""
 

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
+from pelican_tui.backends.frozen import frozen
 from pelican_tui.backends.llama import default_model
 from pelican_tui.backends.llama.config import ServerConfig
 from pelican_tui.backends.llama.gguf_info import (
@@ -36,7 +36,7 @@ STAND_IN_MAX_TOKENS = 1024
 four minutes here) and a pelican SVG needs far fewer; a real model keeps its own."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class LocalPlan:
     """What the local side will run, decided before spawning."""
 
@@ -202,7 +202,7 @@ def _plan_hf(local: LocalSettings, ref: str) -> LocalPlan:
 # --------------------------------------------------------------------------- -hf cache
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class CachedHFModel:
     """Where llama.cpp would find an ``-hf`` model without downloading it."""
 

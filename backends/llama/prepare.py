@@ -8,15 +8,15 @@ command line), so a first run on a fresh machine shows what it is doing.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
+from pelican_tui.backends.frozen import frozen
 from pelican_tui.backends.settings import Settings
 
 Say = Callable[[str], None]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Prepared:
     """What set-up found: the llama-server binary (None when attaching)."""
 

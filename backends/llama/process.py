@@ -29,10 +29,11 @@ import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from typing import TYPE_CHECKING
 
 from pelican_tui.backends.clients import server_client
+from pelican_tui.backends.frozen import frozen
 from pelican_tui.backends.llama.binary import amx_crash_hint
 from pelican_tui.backends.llama.config import ServerConfig
 from pelican_tui.backends.llama.downloads import (
@@ -136,7 +137,7 @@ STARTING_STATES = frozenset({ServerState.STARTING, ServerState.LOADING, ServerSt
 """States of a llama-server on its way to ready (a run waits for them to end)."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ServerStatus:
     state: ServerState
     message: str

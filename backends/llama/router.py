@@ -27,13 +27,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import psutil
 
 from pelican_tui.backends.clients import server_client
+from pelican_tui.backends.frozen import frozen
 from pelican_tui.backends.llama.gguf_info import (
     GGUFError,
     GGUFInfo,
@@ -51,7 +51,7 @@ _FIRST_SHARD = "-00001-of-"
 LOAD_POLL_S = 0.1
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class FolderModel:
     """One model the router will list."""
 
@@ -80,7 +80,7 @@ class FolderModel:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class RouterPlan:
     """What the router will serve, decided before spawning."""
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from typing import TYPE_CHECKING, Any
 
 from pelican_tui.backends.clients import PROXY_HINT, proxy_words, server_client
 from pelican_tui.backends.connection import TLS_FAILED, TLS_UNANSWERED, connection_problem
+from pelican_tui.backends.frozen import frozen
 from pelican_tui.backends.openai_compat.server_kinds import (
     LLAMA_CPP,
     LM_STUDIO,
@@ -61,7 +62,7 @@ def normalize_base_url(url: str) -> str:
     return with_scheme(root)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ServerCheck:
     """What contacting an OpenAI-compatible server found (see :func:`check_server`)."""
 

@@ -26,9 +26,9 @@ from __future__ import annotations
 
 import asyncio
 import re
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from pelican_tui.backends.frozen import frozen
 from pelican_tui.backends.llama.gguf_info import format_params
 from pelican_tui.backends.text import one_line
 
@@ -43,7 +43,7 @@ OPENAI_COMPATIBLE = "OpenAI-compatible"
 KINDS = (LLAMA_CPP, OLLAMA, LM_STUDIO, VLLM, OPENAI_COMPATIBLE)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ServerKind:
     """Which server answers, and the version it gives (None: it gives none)."""
 
@@ -56,7 +56,7 @@ class ServerKind:
         return f"{self.name} {self.version}" if self.version else self.name
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ModelFacts:
     """What the server says about the model it serves (None: it does not say)."""
 

@@ -26,10 +26,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+
+from pelican_tui.backends.frozen import frozen
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -52,7 +53,7 @@ _TOLERANCE = 1e-9
 _MAX_STEP = 2.0  # at most this change of any theta per Newton step
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Comparison:
     """One vote between items ``first`` and ``second`` (indexes from 0).
 
@@ -63,7 +64,7 @@ class Comparison:
     score: float
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Fit:
     """Ratings (Elo scale) of items ``0 .. n - 1``, with bootstrap intervals."""
 

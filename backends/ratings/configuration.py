@@ -30,9 +30,10 @@ where it ran only to labels that would otherwise read the same.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from typing import Any, Protocol
 
+from pelican_tui.backends.frozen import frozen
 from pelican_tui.backends.text import (
     LABEL_PARTS,
     NO_KNOWN_SWITCH,
@@ -46,7 +47,7 @@ SPAWNED = "spawned"
 """Where a spawned llama-server's run ran, as a label told apart says it."""
 
 
-@dataclass(frozen=True, slots=True, order=True)
+@frozen(order=True)
 class Configuration:
     """One rated set-up: ``key`` identifies it (stable across runs and sessions),
     ``label`` is what people read ("Qwen3.6-35B-A3B-Q4_K_M · thinking on")."""

@@ -13,10 +13,11 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from datetime import UTC, datetime
 from typing import Any
 
+from pelican_tui.backends.frozen import frozen
 from pelican_tui.backends.ratings.configuration import configuration_of, told_apart
 from pelican_tui.backends.ratings.leaderboard import Leaderboard
 from pelican_tui.backends.secrets import scrub_text
@@ -47,7 +48,7 @@ VOTES_FORMAT_VERSION = 2
 they were the labels, now ``label_a``/``_b``), so the two files join."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class VoteRecord:
     """One vote as exported (its fields are the columns, in order): the runs'
     configurations, the prompt unless private."""

@@ -22,8 +22,9 @@ judge agreed with the user on the pairs of runs both voted on.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
+from pelican_tui.backends.frozen import frozen
 from pelican_tui.backends.ratings.bradley_terry import (
     DEFAULT_RESAMPLES,
     LEVEL,
@@ -56,7 +57,7 @@ front end shows beside it."""
 _SCORE = {"a": 1.0, "b": 0.0, "tie": 0.5, "both_bad": 0.5}
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Row:
     """One configuration on the leaderboard. Counts are of counted votes."""
 
@@ -95,7 +96,7 @@ class Row:
         return record
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Agreement:
     """How often the judge agreed with the user, on pairs of runs both voted on.
 
@@ -111,7 +112,7 @@ class Agreement:
         return self.agreed / self.pairs if self.pairs else None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Leaderboard:
     """Ratings of every configuration in the votes it was made from."""
 

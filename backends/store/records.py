@@ -13,13 +13,14 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal, TypeVar, get_args
 
 from rich.cells import cell_len
 
+from pelican_tui.backends.frozen import frozen
 from pelican_tui.backends.secrets import Scrubber
 from pelican_tui.backends.text import first_line, shorten, shorten_middle, shown_line
 
@@ -114,7 +115,7 @@ def run_numbers(timings: Mapping[str, Any], usage: Mapping[str, Any]) -> str:
 # --------------------------------------------------------------------------- data model
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Run:
     """One generation by one backend, as stored."""
 
@@ -145,7 +146,7 @@ class Run:
     :mod:`pelican_tui.backends.svg.facts`; {} for runs stored before."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Session:
     """One prompt and the runs made for it, in :func:`pane_order` (left then right)."""
 
@@ -171,7 +172,7 @@ class Session:
         return tuple(run for run in self.runs if run.slot == slot)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class RunSummary:
     """What a session list shows about one run (no text, no pictures)."""
 
@@ -183,7 +184,7 @@ class RunSummary:
     has_svg: bool
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class SessionSummary:
     """One line of the session list."""
 
@@ -275,7 +276,7 @@ def pane_order(run: Run | RunSummary) -> tuple[int, int]:
     return (slot, run.id)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class RunHeader:
     """Who made a run and how, with its prompt: what ratings need, without texts or picture."""
 
@@ -324,7 +325,7 @@ def is_a_picture(status: str, *, has_picture: bool, cut: bool) -> bool:
     return status == "finished" and has_picture and not cut
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Vote:
     """One judgement of two runs, as stored (schema version 3).
 

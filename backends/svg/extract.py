@@ -17,7 +17,8 @@ the result is untrusted text for :mod:`.svg_render`.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+from pelican_tui.backends.frozen import frozen
 
 __all__ = ["SvgExtraction", "close_partial_svg", "extract_svg", "repair_svg"]
 
@@ -42,7 +43,7 @@ _MARKUP = re.compile(
 )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class SvgExtraction:
     """What :func:`extract_svg` found in an answer."""
 

@@ -35,11 +35,11 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any, ParamSpec, Self, TypeVar
 
+from pelican_tui.backends.frozen import frozen
 from pelican_tui.backends.secrets import is_secret_name
 from pelican_tui.backends.svg.extract import repair_svg
 from pelican_tui.backends.svg.worker import DEFAULT_MEMORY_LIMIT, MAX_FRAME, MAX_SIDE, render_png
@@ -93,7 +93,7 @@ def png_size(png: bytes) -> tuple[int, int] | None:
     return width, height
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class RenderResult:
     """The outcome of one render."""
 

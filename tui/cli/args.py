@@ -19,10 +19,11 @@ import errno
 import sys
 import textwrap
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
 from typing import Any, NoReturn, Protocol, TextIO
+
+from pelican_tui.backends.frozen import frozen
 
 
 class Exit(IntEnum):
@@ -186,7 +187,7 @@ def parse(
         return stop.code if isinstance(stop.code, int) else 0
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Console:
     """Where a command prints, and the name its own messages carry.
 

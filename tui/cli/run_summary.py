@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from pelican_tui.backends.atomic import replace_file
+from pelican_tui.backends.frozen import frozen
 from pelican_tui.backends.ratings.configuration import (
     recorded_thinking_words,
     thinking_ran_known,
@@ -63,7 +64,7 @@ class SessionOutcome:
     """The prompt's name in its prompt set (``--set``); None for ``--prompt``."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class BatchFacts:
     """What a batch was asked and what it ran on: the head of ``summary.json``."""
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +34,7 @@ from textual.widgets import Static
 from textual.worker import Worker
 
 from pelican_tui.backends.export.facts import no_picture_reason
+from pelican_tui.backends.frozen import frozen
 from pelican_tui.backends.ratings.configuration import run_labels
 from pelican_tui.backends.store.records import Run, run_numbers
 from pelican_tui.backends.store.sessions import SessionStore
@@ -67,7 +67,7 @@ MAX_COLUMNS = 6
 """The most cells across, however wide the terminal."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class GalleryItem:
     """One picture of the prompt: the run, who made it, what was measured."""
 

@@ -12,13 +12,14 @@ focus still takes the key.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Final
 
 from textual.binding import Binding
 
+from pelican_tui.backends.frozen import frozen
 
-@dataclass(frozen=True, slots=True)
+
+@frozen
 class OpeningKey:
     """The app's binding that opens a screen, less its id (the key of its row)."""
 

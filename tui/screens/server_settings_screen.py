@@ -13,7 +13,6 @@ is applied only when apply is pressed again for the same settings.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +29,7 @@ from textual.widgets import Button, Input, Label, Select, Static
 from textual.worker import Worker, WorkerState
 
 from pelican_tui.backends import locations
+from pelican_tui.backends.frozen import frozen
 from pelican_tui.backends.llama.config import (
     CONTEXT_RANGE,
     LAYERS_RANGE,
@@ -63,7 +63,7 @@ _FIT_COLORS = {"ok": "text-success", "tight": "text-warning", "too_big": "text-e
 _FALLBACK_COLORS = {"text-success": "green", "text-warning": "yellow", "text-error": "red"}
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class _Field:
     id: str
     label: str

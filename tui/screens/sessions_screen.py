@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Literal
@@ -28,6 +27,7 @@ from textual.screen import Screen
 from textual.widgets import Label, Static
 from textual.worker import Worker, WorkerState
 
+from pelican_tui.backends.frozen import frozen
 from pelican_tui.backends.store.records import (
     SessionStoreError,
     SessionStoreMissing,
@@ -58,7 +58,7 @@ _DATE_WIDTH = len("YYYY-MM-DD HH:MM")
 _VERDICT_WIDTH = max(len(label) for label in _VERDICTS.values())
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class SessionAction:
     """What the user chose to do with a session."""
 
