@@ -8,8 +8,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pelican_tui.backends.frozen import frozen
 
-@dataclass(frozen=True, slots=True)
+
+@frozen
 class Spread:
     median: float
     low: float

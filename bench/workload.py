@@ -14,10 +14,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pelican_tui.backends.frozen import frozen
 from pelican_tui.backends.llama.binary import find_server_binary
 from pelican_tui.backends.llama.local_model import plan_local, server_config
 from pelican_tui.backends.openai_compat.payload import build_payload
@@ -29,7 +29,7 @@ ROOT = BENCH_DIR.parent
 COLS, ROWS = 160, 48
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Workload:
     max_tokens: int = 256
     context: int = 2048
