@@ -33,6 +33,10 @@ from pelican_tui.cli.leaderboard import add_min_votes
 from pelican_tui.cli.store_access import add_prompt_option, chosen_prompt, open_store
 
 PROG = "pelican-tui export-evidence"
+DESCRIPTION = (
+    "Write the leaderboard and a gallery of every picture as one self-contained\n"
+    "HTML page (DIR/index.html), the votes and ratings beside it as CSV and JSON."
+)
 
 EPILOG = """\
 Private prompt sets: a prompt any private set's session used is left out of
@@ -50,14 +54,7 @@ exit status:
 
 
 def _parser() -> Parser:
-    parser = command_parser(
-        PROG,
-        description=(
-            "Write the leaderboard and a gallery of every picture as one self-contained\n"
-            "HTML page (DIR/index.html), the votes and ratings beside it as CSV and JSON."
-        ),
-        epilog=EPILOG,
-    )
+    parser = command_parser(PROG, description=DESCRIPTION, epilog=EPILOG)
     parser.add_argument("--out", type=out_folder, metavar="DIR", required=True, help="the folder")
     add_prompt_option(parser, "only this prompt's pictures and votes")
     add_min_votes(parser)

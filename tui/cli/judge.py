@@ -51,6 +51,7 @@ from pelican_tui.cli.columns import print_folded
 from pelican_tui.cli.store_access import add_prompt_option, chosen_prompt, with_store
 
 PROG = "pelican-tui judge"
+DESCRIPTION = "Let a vision-capable Claude model vote on pairs of pictures, blind."
 
 EPILOG = f"""\
 The judge sees the prompt and the two stored pictures (downscaled to
@@ -73,11 +74,7 @@ exit status:
 
 
 def _parser() -> Parser:
-    parser = command_parser(
-        PROG,
-        description="Let a vision-capable Claude model vote on pairs of pictures, blind.",
-        epilog=EPILOG,
-    )
+    parser = command_parser(PROG, description=DESCRIPTION, epilog=EPILOG)
     add_prompt_option(parser, "only pairs of runs of this prompt")
     parser.add_argument(
         "--max-pairs",

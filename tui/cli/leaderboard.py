@@ -65,6 +65,7 @@ from pelican_tui.cli.store_access import (
 )
 
 PROG = "pelican-tui leaderboard"
+DESCRIPTION = "Which configuration draws the better pelican: ratings from your votes."
 STDOUT = "-"
 """The FILE of ``--csv`` or ``--votes`` that is standard output."""
 
@@ -89,11 +90,7 @@ exit status:
 
 
 def _parser() -> Parser:
-    parser = command_parser(
-        PROG,
-        description="Which configuration draws the better pelican: ratings from your votes.",
-        epilog=EPILOG,
-    )
+    parser = command_parser(PROG, description=DESCRIPTION, epilog=EPILOG)
     add_prompt_option(parser, "only votes on runs of this prompt")
     parser.add_argument("--judge", action="store_true", help="the judge model's votes instead")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")

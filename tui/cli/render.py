@@ -48,6 +48,10 @@ from pelican_tui.cli.args import (
 )
 
 PROG = "pelican-tui render"
+DESCRIPTION = (
+    "Render an SVG (or a model answer containing one) to PNG in the same sandboxed\n"
+    "worker the TUI uses: nothing is fetched, time and memory are bounded."
+)
 MAX_FILE_BYTES = 4 * DEFAULT_MAX_INPUT_BYTES
 """The most of FILE that is read: room for a model answer around an SVG of at
 most ``DEFAULT_MAX_INPUT_BYTES`` (the renderer's own cap)."""
@@ -82,14 +86,7 @@ def _seconds(text: str) -> float:
 
 
 def _parser() -> Parser:
-    parser = command_parser(
-        PROG,
-        description=(
-            "Render an SVG (or a model answer containing one) to PNG in the same sandboxed\n"
-            "worker the TUI uses: nothing is fetched, time and memory are bounded."
-        ),
-        epilog=EPILOG,
-    )
+    parser = command_parser(PROG, description=DESCRIPTION, epilog=EPILOG)
     # An empty FILE (an unset shell variable) was read as "." and said to be a folder.
     parser.add_argument("file", type=given_path, metavar="FILE", help="SVG file or model answer")
     parser.add_argument(

@@ -18,6 +18,11 @@ if TYPE_CHECKING:
     from pelican_tui.backends.prompt_sets import PromptSet
 
 PROG = "pelican-tui run"
+DESCRIPTION = (
+    "Run the comparison without the TUI: the local model (and Claude, when\n"
+    "ANTHROPIC_API_KEY is set) on one prompt, saved to the session store and\n"
+    "exported to a folder."
+)
 
 EPILOG = """\
 prompts: --prompt TEXT, or --set NAME for every prompt of a prompt set from
@@ -60,15 +65,7 @@ exit status:
 
 
 def build_parser() -> Parser:
-    parser = command_parser(
-        PROG,
-        description=(
-            "Run the comparison without the TUI: the local model (and Claude, when\n"
-            "ANTHROPIC_API_KEY is set) on one prompt, saved to the session store and\n"
-            "exported to a folder."
-        ),
-        epilog=EPILOG,
-    )
+    parser = command_parser(PROG, description=DESCRIPTION, epilog=EPILOG)
     prompts = parser.add_mutually_exclusive_group()
     prompts.add_argument(
         "--prompt",

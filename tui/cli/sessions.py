@@ -57,6 +57,7 @@ from pelican_tui.cli.columns import (
 from pelican_tui.cli.store_access import with_store
 
 PROG = "pelican-tui sessions"
+DESCRIPTION = "Saved sessions: every prompt, run and verdict."
 
 _session_id = whole_number(1, what="a session id; 'pelican-tui sessions list' shows the ids")
 
@@ -71,9 +72,7 @@ exit status:
 
 
 def _parser() -> Parser:
-    parser = command_parser(
-        PROG, description="Saved sessions: every prompt, run and verdict.", epilog=EPILOG
-    )
+    parser = command_parser(PROG, description=DESCRIPTION, epilog=EPILOG)
     sub = parser.add_subparsers(dest="action", metavar="{list,show,export,delete}")
     sub.required = True
     listing = sub.add_parser("list", help="newest sessions first")
