@@ -122,7 +122,6 @@ def test_hybrid_layers_and_recurrent_state(tiny_models: dict[str, dict[str, Any]
 
     # 2 blocks, full attention every 2nd: block 0 is Gated DeltaNet, block 1 attention.
     assert info.kv_heads_per_layer == (0, 2)
-    assert info.attention_layer_count == 1
     conv = (ssm["conv_kernel"] - 1) * (
         ssm["inner_size"] + 2 * ssm["group_count"] * ssm["state_size"]
     )

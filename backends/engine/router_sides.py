@@ -40,8 +40,6 @@ class RouterModelBackend(OpenAICompatibleBackend):
         super().__init__(server=server, model=router_name, **kwargs)
         self.router_name = router_name
         self.load_timeout_s = server.config.ready_timeout_s
-        self.last_load_s: float | None = None
-        """Seconds the last :meth:`generate` waited for the model to load (0: it was)."""
 
     async def learn_thinking_switch(self) -> None:
         """Not asked: the router loads a model to answer for it, and loads them one at a
@@ -55,7 +53,7 @@ class RouterModelBackend(OpenAICompatibleBackend):
         server = self.server
         if server is not None and server.status.state is ServerState.READY:
             try:
-                self.last_load_s = await ensure_loaded(
+                await ensure_loaded(
                     server.base_url, server.api_key, self.router_name, self.load_timeout_s
                 )
             except RouterLoadError as error:

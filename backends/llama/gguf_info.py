@@ -134,11 +134,6 @@ class GGUFInfo:
             return self.value_length
         return self.head_dim_k
 
-    @property
-    def attention_layer_count(self) -> int:
-        """Layers that keep a KV cache."""
-        return sum(1 for heads in self.kv_heads_per_layer if heads > 0)
-
     def bytes_per_token_read(self) -> float:
         """Weight bytes read to generate one token (what memory bandwidth divides)."""
         return self.active_params * self.bits_per_weight / 8
