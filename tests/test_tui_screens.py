@@ -36,7 +36,7 @@ from pelican_tui.screens.sessions_screen import SessionAction, SessionsScreen
 from pelican_tui.screens.sessions_screen_list import SessionList
 from pelican_tui.themes import THEMES, register_themes
 from pelican_tui.widgets.folded_log import FoldedLog, fold
-from pelican_tui.widgets.picture import PictureView, fit_cells, image_mode_name
+from pelican_tui.widgets.picture import PictureView, fit_cells, resolve_mode
 
 NOT_DISMISSED = object()
 
@@ -834,9 +834,9 @@ def test_fit_cells_keeps_the_aspect_ratio() -> None:
     assert fit_cells((0, 300), (40, 40), (10, 20)) == (0, 0)
 
 
-def test_image_mode_name_under_test() -> None:
+def test_auto_resolves_to_a_protocol_under_test() -> None:
     # No terminal under pytest: textual-image falls back to Unicode blocks.
-    assert image_mode_name() in {"tgp", "sixel", "halfcell", "unicode"}
+    assert resolve_mode("auto") in {"tgp", "sixel", "halfcell", "unicode"}
 
 
 async def test_picture_view_placeholder_picture_and_bad_bytes() -> None:

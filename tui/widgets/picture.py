@@ -439,11 +439,6 @@ def resolve_mode(mode: str) -> str:
     return image_choice(mode).mode
 
 
-def image_mode_name() -> str:
-    """The protocol "auto" draws with here: "tgp", "sixel", "halfcell" or "unicode"."""
-    return resolve_mode("auto")
-
-
 def cell_pixels() -> tuple[int, int]:
     """Width and height of one terminal cell in pixels, as the terminal or the kernel
     said before Textual started; textual-image is handed the same (see ``launch``)."""
