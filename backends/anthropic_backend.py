@@ -279,10 +279,6 @@ class ClaudeBackend:
         yield run.final_stats()
         yield run.finished
 
-    @property
-    def _endpoint(self) -> str:
-        return endpoint(self._settings)
-
     def _sdk_client(self, sdk: ModuleType, key: Secret) -> Any:
         """The SDK client (:func:`sdk_client`), made once and kept for the backend's life
         (:meth:`aclose`).
@@ -327,7 +323,7 @@ class ClaudeBackend:
 
             problem = connection_problem(err)  # its causes say it: refused, no such host, TLS
             why = "" if problem == "the connection failed" else f": {problem}"
-            through = proxy_words(self._endpoint)
+            through = proxy_words(endpoint(self._settings))
             return events.Failed(
                 f"could not reach Anthropic at {self._host(err)}{through}{why}",
                 hint=PROXY_HINT
